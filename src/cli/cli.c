@@ -1,0 +1,80 @@
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_fail(const char *cmd, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "siyu: %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, int from, const cli_opt *opts,
+              const char **pos, int npos, int *got_pos)
+{
+    int np = 0;
+    for (int i = from; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            if (np >= npos)
+                return cli_fail(cmd, EXIT_USAGE, "unexpected argument '%s'", a);
+            pos[np++] = a;
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        const cli_opt *o = NULL;
+        for (int k = 0; opts[k].name; k++)
+            if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0)
+                o = &opts[k];
+        if (!o)
+            return cli_fail(cmd, EXIT_USAGE, "unknown option '%.*s' (see siyu %s --help)", (int)nlen,
+                            a, cmd);
+        if (o->takes_value) {
+            if (eq)
+                *o->value = eq + 1;
+            else if (i + 1 < argc)
+                *o->value = argv[++i];
+            else
+                return cli_fail(cmd, EXIT_USAGE, "%s needs a value", o->name);
+        } else {
+            *o->flag = true;
+        }
+    }
+    if (got_pos)
+        *got_pos = np;
+    return 0;
+}
+
+const char *cli_db(const char *flag_value)
+{
+    if (flag_value && *flag_value)
+        return flag_value;
+    const char *env = getenv("SIYU_DB");
+    return env && *env ? env : NULL;
+}
+
+int cli_open_store(const char *cmd, const char *db, bool create, store_t **out)
+{
+    if (!db)
+        return cli_fail(cmd, EXIT_USAGE, "--db PATH is required (or set SIYU_DB)");
+    siyu_err e;
+    siyu_err_init(&e);
+    store_options so = {.sync = STORE_SYNC_FULL, .create = create};
+    const char *sync = getenv("SIYU_SYNC");
+    if (sync && strcmp(sync, "normal") == 0)
+        so.sync = STORE_SYNC_NORMAL;
+    if (store_open(db, &so, out, &e)) {
+        cli_fail(cmd, 1, "%s", e.message);
+        siyu_err_clear(&e);
+        return 1;
+    }
+    return 0;
+}

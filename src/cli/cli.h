@@ -1,0 +1,44 @@
+/* cli.h — what the subcommands share: option parsing and opening the store. */
+#ifndef SIYU_CLI_CLI_H
+#define SIYU_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "store/store.h"
+
+#define EXIT_USAGE 2
+
+/* A tiny option table: --name VALUE or --flag. Unknown options are usage errors. */
+typedef struct cli_opt {
+    const char *name;     /* "--db" */
+    bool takes_value;
+    const char **value;   /* where a value goes */
+    bool *flag;           /* where a flag goes */
+} cli_opt;
+
+/* Parses argv[from..]; positional arguments land in pos (up to npos). Returns 0 or
+ * prints a usage line and returns EXIT_USAGE. */
+int cli_parse(const char *cmd, int argc, char **argv, int from, const cli_opt *opts,
+              const char **pos, int npos, int *got_pos);
+
+/* --db, else $SIYU_DB. */
+const char *cli_db(const char *flag_value);
+
+/* Opens the store for a command (create: run migrations); prints the error. */
+int cli_open_store(const char *cmd, const char *db, bool create, store_t **out);
+
+/* Prints "siyu: CMD: message" on stderr and returns code. */
+int cli_fail(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+int cmd_init(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+
+/* Serves until SIGINT/SIGTERM (used by serve and demo). */
+int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,
+                           const char *banner_token);
+
+#endif

@@ -1,0 +1,57 @@
+/* main.c — the siyu command: one binary, one subcommand per job (git's commands[]). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *usage;
+} commands[] = {
+    {"init", cmd_init, "init --db PATH                 create or migrate the store"},
+    {"token", cmd_token,
+     "token create --db PATH --role ROLE [--staff ID] [--name NAME]   print a new API token"},
+    {"serve", cmd_serve, "serve --db PATH [--listen 127.0.0.1:8080]   the HTTP API"},
+    {"import", cmd_import,
+     "import brands|stores|staff|members|orders|events FILE --db PATH   bulk load CSV or NDJSON"},
+    {"demo", cmd_demo, "demo [--db PATH] [--members N]   build a demo chain and serve it"},
+    {"gen", cmd_gen, "gen --out DIR [--members N] [--seed S]   write the demo chain as NDJSON"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "siyu %s — member operations for retail chains (私域会员运营)\n\nusage:\n",
+            SIYU_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  siyu %s\n", commands[i].usage);
+    fprintf(f, "\n  siyu CMD --help       options of one command\n"
+               "  siyu --version\n\nSIYU_DB and SIYU_LISTEN may stand in for --db and --listen.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("siyu %s\n", SIYU_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+                printf("usage: siyu %s\n", commands[i].usage);
+                return 0;
+            }
+            return commands[i].fn(argc, argv);
+        }
+    fprintf(stderr, "siyu: unknown command '%s' (see siyu --help)\n", argv[1]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,94 @@
+/* domain.h — the member-operations domain: organisation, members, orders, events.
+ *
+ * Domain calls read a parsed JSON body, check it completely, write through the
+ * store's named queries and answer with JSON. They know nothing of HTTP: the HTTP
+ * layer and the bulk importer are both callers. Every call runs inside a transaction
+ * the caller opened; a call that fails has written nothing the caller keeps (the
+ * caller rolls back or undoes its savepoint).
+ *
+ * Return value: 201 when something was created, 200 when an existing thing answers
+ * (a match or an idempotent replay), -1 with e filled on any error. `out` may be NULL
+ * when the caller does not want the answer rendered (bulk import). */
+#ifndef SIYU_DOMAIN_DOMAIN_H
+#define SIYU_DOMAIN_DOMAIN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "base/error.h"
+#include "store/store.h"
+
+typedef struct dom {
+    store_conn *conn;
+    principal who;
+    int64_t now;          /* the request's clock reading, Unix seconds */
+    bool inline_refunds;  /* bulk import: orders may carry their refunds inline */
+} dom;
+
+/* Channels of api.md, in a fixed order (their index is stable). */
+extern const char *const dom_channels[];
+extern const char *const dom_store_kinds[];
+extern const char *const dom_event_types[];
+
+/* ---- organisation (org.c) ---- */
+int brands_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+int stores_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+int stores_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+int staff_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+int staff_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+/* A new token for a staff member: {token, role, staff_id}. */
+int staff_token_create(dom *d, int64_t staff_id, json_t *body, json_t **out, siyu_err *e);
+/* Lists: {items, next_cursor}; cursor is the last id seen (0 for the first page). */
+int brands_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
+int stores_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
+int staff_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
+
+/* ---- members (members.c) ---- */
+int members_create_or_match(dom *d, json_t *body, json_t **out, siyu_err *e);
+int members_get(dom *d, int64_t id, json_t **out, siyu_err *e); /* the member 360 */
+/* kind: phone, unionid, openid (app_id may be NULL), card_no, wecom_external_id. */
+int members_lookup(dom *d, const char *kind, const char *value, const char *app_id,
+                   json_t **out, siyu_err *e);
+int members_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
+int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
+int members_merge(dom *d, int64_t into_id, json_t *body, json_t **out, siyu_err *e);
+
+/* Finds the member an object of identities names ({phone?, unionid?, ...}); with
+ * create, makes one (a member joining at payment) using the given defaults. The
+ * prefix names fields in errors ("member."). Returns the member id or -1. */
+typedef struct member_defaults {
+    int64_t store_id, guide_id, joined_at;
+    const char *channel;
+} member_defaults;
+int64_t members_resolve(dom *d, json_t *ident, const char *prefix, bool create,
+                        const member_defaults *defs, siyu_err *e);
+/* Follows merges to the surviving member; -1 with not_found if there is none. */
+int64_t members_live_id(dom *d, int64_t id, const char *field, siyu_err *e);
+/* May the caller see/change this member? (admin/operator all; store manager their
+ * store; guide their bound members) */
+bool members_in_scope(const dom *d, int64_t store_id, int64_t guide_id);
+
+/* ---- orders (orders.c) ---- */
+int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t store_id,
+                json_t **out, siyu_err *e);
+int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err *e);
+
+/* ---- events (events.c) ---- */
+/* One event or {events: [...]} (at most 1000); all are checked before any is written. */
+int events_record(dom *d, json_t *body, json_t **out, siyu_err *e);
+
+/* ---- shared helpers (util.c) ---- */
+json_t *dom_time(int64_t unix_s);            /* RFC 3339 string, or null for 0 */
+json_t *dom_list(json_t *items, int limit, int64_t last_id); /* {items, next_cursor} */
+json_t *dom_nullable_int(store_stmt *s, int col);
+json_t *dom_nullable_text(store_stmt *s, int col);
+/* Checks a referenced row exists: store or staff (with an optional required role). */
+int dom_require_store(dom *d, int64_t id, const char *field, siyu_err *e);
+int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *field,
+                      int64_t *store_id, siyu_err *e);
+
+#endif

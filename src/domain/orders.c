@@ -1,0 +1,578 @@
+/* orders.c — orders from every channel, and their refunds.
+ *
+ * An order is keyed by (channel, external_id): a retried POST finds the stored order
+ * and answers it (200) when the body is the same, or refuses (409) when a different
+ * order claims the key. The digest of the canonical body is what "the same" means.
+ * Totals must add up (Σ qty × unit price − discount), and refunds can never exceed
+ * what was paid — per order, and per line when lines are named. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonx.h"
+#include "domain/domain.h"
+
+#define MAX_ITEMS 500
+#define MAX_MONEY 100000000000LL /* a billion yuan: anything larger is a typo */
+#define MAX_QTY 1000000
+
+static void digest16(json_t *v, unsigned char out[16])
+{
+    char hex[65];
+    jx_digest(v, hex);
+    for (int i = 0; i < 16; i++) {
+        unsigned x;
+        sscanf(hex + 2 * i, "%2x", &x);
+        out[i] = (unsigned char)x;
+    }
+}
+
+static bool scope_sees_order(const dom *d, int64_t store_id, int64_t guide_id, int64_t member_guide)
+{
+    switch (d->who.role) {
+    case ROLE_ADMIN:
+    case ROLE_OPERATOR:
+        return true;
+    case ROLE_STORE_MANAGER:
+        return store_id == d->who.store_id;
+    case ROLE_GUIDE:
+        return guide_id == d->who.staff_id || member_guide == d->who.staff_id;
+    default:
+        return false;
+    }
+}
+
+/* ---------------- rendering ---------------- */
+
+static json_t *refund_json(store_stmt *s)
+{
+    json_t *items = json_null();
+    const char *t = store_col_text(s, 5);
+    if (t)
+        items = json_loads(t, 0, NULL);
+    return json_pack("{s:I, s:I, s:s, s:I, s:o, s:o}", "id", (json_int_t)store_col_int(s, 0),
+                     "order_id", (json_int_t)store_col_int(s, 1), "external_id",
+                     store_col_text(s, 2), "amount_cents", (json_int_t)store_col_int(s, 3),
+                     "refunded_at", dom_time(store_col_int(s, 4)), "items",
+                     items ? items : json_null());
+}
+
+static json_t *order_row_json(store_stmt *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(store_col_int(s, 0)));
+    json_object_set_new(o, "channel", json_string(store_col_text(s, 1)));
+    json_object_set_new(o, "external_id", json_string(store_col_text(s, 2)));
+    json_object_set_new(o, "store_id", json_integer(store_col_int(s, 3)));
+    json_object_set_new(o, "member_id", dom_nullable_int(s, 4));
+    json_object_set_new(o, "guide_id", dom_nullable_int(s, 5));
+    json_object_set_new(o, "placed_at", dom_time(store_col_int(s, 6)));
+    json_object_set_new(o, "total_cents", json_integer(store_col_int(s, 7)));
+    json_object_set_new(o, "discount_cents", json_integer(store_col_int(s, 8)));
+    json_object_set_new(o, "points_used", json_integer(store_col_int(s, 9)));
+    json_object_set_new(o, "coupon_code", dom_nullable_text(s, 10));
+    json_object_set_new(o, "refunded_cents", json_integer(store_col_int(s, 11)));
+    return o;
+}
+
+static json_t *order_render(dom *d, int64_t id)
+{
+    store_stmt *s = store_q(d->conn, Q_ORDER_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW)
+        return NULL;
+    json_t *o = order_row_json(s);
+    store_reset(s);
+    json_t *items = json_array();
+    s = store_q(d->conn, Q_ORDER_ITEMS);
+    store_bind_int(s, 1, id);
+    while (store_step(s) == STORE_ROW)
+        json_array_append_new(
+            items, json_pack("{s:I, s:s, s:o, s:o, s:I, s:I, s:I}", "line",
+                             (json_int_t)store_col_int(s, 0), "sku", store_col_text(s, 1),
+                             "category", dom_nullable_text(s, 2), "name", dom_nullable_text(s, 3),
+                             "qty", (json_int_t)store_col_int(s, 4), "unit_price_cents",
+                             (json_int_t)store_col_int(s, 5), "refunded_qty",
+                             (json_int_t)store_col_int(s, 6)));
+    json_object_set_new(o, "items", items);
+    json_t *refunds = json_array();
+    s = store_q(d->conn, Q_REFUND_LIST);
+    store_bind_int(s, 1, id);
+    while (store_step(s) == STORE_ROW)
+        json_array_append_new(refunds, refund_json(s));
+    json_object_set_new(o, "refunds", refunds);
+    return o;
+}
+
+static int64_t member_guide(dom *d, int64_t member_id)
+{
+    if (!member_id)
+        return 0;
+    store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
+    store_bind_int(s, 1, member_id);
+    int64_t g = store_step(s) == STORE_ROW && !store_col_null(s, 6) ? store_col_int(s, 6) : 0;
+    store_reset(s);
+    return g;
+}
+
+int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_ORDER_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW)
+        return siyu_err_set(e, SIYU_NOT_FOUND, NULL, "order %lld does not exist", (long long)id);
+    int64_t store_id = store_col_int(s, 3);
+    int64_t member_id = store_col_null(s, 4) ? 0 : store_col_int(s, 4);
+    int64_t guide_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+    store_reset(s);
+    if (!scope_sees_order(d, store_id, guide_id, member_guide(d, member_id)))
+        return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "order %lld is outside your scope",
+                            (long long)id);
+    if (out)
+        *out = order_render(d, id);
+    return 200;
+}
+
+int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t store_id,
+                json_t **out, siyu_err *e)
+{
+    if (d->who.role == ROLE_STORE_MANAGER) {
+        if (store_id && store_id != d->who.store_id)
+            return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store_id",
+                                "store_id: outside your store");
+        store_id = d->who.store_id;
+    }
+    int64_t ids[1000];
+    int n = 0;
+    store_stmt *s = store_q(d->conn, Q_ORDER_LIST);
+    store_bind_int(s, 1, cursor);
+    store_bind_int(s, 2, limit);
+    if (member_id)
+        store_bind_int(s, 3, member_id);
+    if (store_id)
+        store_bind_int(s, 4, store_id);
+    if (d->who.role == ROLE_GUIDE)
+        store_bind_int(s, 5, d->who.staff_id);
+    while (n < limit && n < 1000 && store_step(s) == STORE_ROW)
+        ids[n++] = store_col_int(s, 0);
+    store_reset(s);
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, order_render(d, ids[i]));
+    *out = dom_list(items, limit, n ? ids[n - 1] : 0);
+    return 200;
+}
+
+/* ---------------- creating ---------------- */
+
+typedef struct item_in {
+    const char *sku, *category, *name;
+    int64_t qty, unit;
+} item_in;
+
+static int read_items(json_t *body, item_in *items, size_t *count, int64_t *sum, siyu_err *e)
+{
+    json_t *arr = json_object_get(body, "items");
+    if (!arr || json_is_null(arr))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: required");
+    if (!json_is_array(arr))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: not an array");
+    size_t n = json_array_size(arr);
+    if (n == 0)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: an order needs at least one item");
+    if (n > MAX_ITEMS)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: more than %d lines", MAX_ITEMS);
+    static const char *const allowed[] = {"sku", "category", "name", "qty", "unit_price_cents",
+                                          NULL};
+    *sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(arr, i);
+        char prefix[32], f[64];
+        snprintf(prefix, sizeof prefix, "items[%zu].", i);
+        if (!json_is_object(it))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items[%zu]: not an object", i);
+        item_in *x = &items[i];
+        memset(x, 0, sizeof *x);
+        if (jx_only(it, allowed, prefix, e))
+            return -1;
+        siyu_err sub;
+        siyu_err_init(&sub);
+        if (jx_str(it, "sku", true, &x->sku, &sub) < 0 ||
+            jx_str(it, "category", false, &x->category, &sub) < 0 ||
+            jx_str(it, "name", false, &x->name, &sub) < 0 ||
+            jx_int(it, "qty", true, &x->qty, &sub) < 0 ||
+            jx_int(it, "unit_price_cents", true, &x->unit, &sub) < 0) {
+            /* name the field with its place in the array */
+            snprintf(f, sizeof f, "%s%s", prefix, sub.field);
+            return siyu_err_set(e, sub.code, f, "%s%s", prefix, sub.message);
+        }
+        if (!*x->sku)
+        {
+            snprintf(f, sizeof f, "%ssku", prefix);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: must not be empty", f);
+        }
+        if (x->qty <= 0 || x->qty > MAX_QTY) {
+            snprintf(f, sizeof f, "%sqty", prefix);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: must be between 1 and %d", f,
+                                MAX_QTY);
+        }
+        if (x->unit < 0 || x->unit > MAX_MONEY) {
+            snprintf(f, sizeof f, "%sunit_price_cents", prefix);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: must be between 0 and %lld", f,
+                                MAX_MONEY);
+        }
+        *sum += x->qty * x->unit; /* bounded: 500 × 1e6 × 1e11 < 2^63 */
+    }
+    *count = n;
+    return 0;
+}
+
+static int money(json_t *body, const char *key, bool required, int64_t *v, siyu_err *e)
+{
+    int rc = jx_int(body, key, required, v, e);
+    if (rc == 1 && (*v < 0 || *v > MAX_MONEY))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key, "%s: must be between 0 and %lld", key,
+                            MAX_MONEY);
+    return rc;
+}
+
+static int refunds_inline(dom *d, int64_t order_id, json_t *refunds, siyu_err *e)
+{
+    if (!json_is_array(refunds))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "refunds", "refunds: not an array");
+    size_t i;
+    json_t *r;
+    json_array_foreach(refunds, i, r)
+    {
+        if (!json_is_object(r))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "refunds", "refunds[%zu]: not an object", i);
+        json_t *body = json_deep_copy(r);
+        if (!json_object_get(body, "at") && json_object_get(r, "refunded_at"))
+            json_object_set(body, "at", json_object_get(r, "refunded_at"));
+        json_object_del(body, "refunded_at");
+        int rc = orders_refund(d, order_id, body, NULL, e);
+        json_decref(body);
+        if (rc < 0) {
+            char f[64];
+            snprintf(f, sizeof f, "refunds[%zu].%s", i, e->field);
+            char m[256];
+            snprintf(m, sizeof m, "refunds[%zu].%s", i, e->message);
+            snprintf(e->field, sizeof e->field, "%s", f);
+            snprintf(e->message, sizeof e->message, "%s", m);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    static const char *const allowed[] = {
+        "channel",  "external_id", "store_id", "placed_at",      "total_cents", "items",
+        "member_id", "member",     "guide_id", "discount_cents", "coupon_code", "points_used",
+        "refunds",  NULL};
+    if (jx_only(body, allowed, NULL, e))
+        return -1;
+    json_t *refunds = json_object_get(body, "refunds");
+    if (refunds && !d->inline_refunds)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "refunds",
+                            "refunds: post refunds to /api/v1/orders/{id}/refunds");
+    int channel;
+    const char *external_id, *coupon = NULL;
+    int64_t store_id, placed_at, total, discount = 0, points = 0, member_id = 0, guide_id = 0;
+    if (jx_enum(body, "channel", true, dom_channels, &channel, e) < 0 ||
+        jx_str(body, "external_id", true, &external_id, e) < 0 ||
+        jx_int(body, "store_id", true, &store_id, e) < 0 ||
+        jx_time(body, "placed_at", true, &placed_at, e) < 0 ||
+        money(body, "total_cents", true, &total, e) < 0 ||
+        money(body, "discount_cents", false, &discount, e) < 0 ||
+        jx_int(body, "points_used", false, &points, e) < 0 ||
+        jx_str(body, "coupon_code", false, &coupon, e) < 0 ||
+        jx_int(body, "member_id", false, &member_id, e) < 0 ||
+        jx_int(body, "guide_id", false, &guide_id, e) < 0)
+        return -1;
+    if (!*external_id || strlen(external_id) > 128)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "external_id",
+                            "external_id: must be 1 to 128 bytes");
+    if (points < 0)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "points_used", "points_used: must not be negative");
+    if (placed_at > d->now + 86400)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "placed_at", "placed_at: is in the future");
+    item_in *items = malloc(sizeof *items * MAX_ITEMS);
+    size_t n_items = 0;
+    int64_t sum = 0;
+    int rc = -1;
+    if (read_items(body, items, &n_items, &sum, e))
+        goto done;
+    if (discount > sum) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "discount_cents",
+                     "discount_cents: %lld is more than the items' %lld", (long long)discount,
+                     (long long)sum);
+        goto done;
+    }
+    if (total != sum - discount) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "total_cents",
+                     "total_cents: %lld does not equal the items' %lld minus discount %lld",
+                     (long long)total, (long long)sum, (long long)discount);
+        goto done;
+    }
+    if (member_id && json_object_get(body, "member")) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "member", "member: give member_id or member, not both");
+        goto done;
+    }
+
+    /* Idempotency: the key decides, the digest tells a replay from a collision. */
+    json_t *keyed = json_deep_copy(body);
+    json_object_del(keyed, "refunds");
+    unsigned char dg[16];
+    digest16(keyed, dg);
+    json_decref(keyed);
+    store_stmt *s = store_q(d->conn, Q_ORDER_BY_KEY);
+    store_bind_text(s, 1, dom_channels[channel]);
+    store_bind_text(s, 2, external_id);
+    if (store_step(s) == STORE_ROW) {
+        int64_t id = store_col_int(s, 0);
+        int n;
+        const void *old = store_col_blob(s, 1, &n);
+        bool same = n == 16 && memcmp(old, dg, 16) == 0;
+        store_reset(s);
+        if (!same) {
+            siyu_err_set(e, SIYU_CONFLICT, "external_id",
+                         "external_id: order %lld already has channel %s and external_id %s with a "
+                         "different body",
+                         (long long)id, dom_channels[channel], external_id);
+            e->details = json_pack("{s:I}", "order_id", (json_int_t)id);
+            goto done;
+        }
+        if (refunds && refunds_inline(d, id, refunds, e))
+            goto done;
+        rc = orders_get(d, id, out, e) < 0 ? -1 : 200;
+        goto done;
+    }
+
+    if (d->who.role == ROLE_STORE_MANAGER && store_id != d->who.store_id) {
+        siyu_err_set(e, SIYU_PERMISSION_DENIED, "store_id", "store_id: outside your store");
+        goto done;
+    }
+    if (dom_require_store(d, store_id, "store_id", e))
+        goto done;
+    if (guide_id && dom_require_staff(d, guide_id, "guide", "guide_id", NULL, e))
+        goto done;
+    if (member_id) {
+        member_id = members_live_id(d, member_id, "member_id", e);
+        if (member_id < 0)
+            goto done;
+    } else if (json_object_get(body, "member") && !json_is_null(json_object_get(body, "member"))) {
+        /* 支付即会员: a customer named at the till becomes a member there. */
+        member_defaults defs = {.store_id = store_id, .guide_id = guide_id, .joined_at = placed_at,
+                                .channel = dom_channels[channel]};
+        member_id = members_resolve(d, json_object_get(body, "member"), "member.", true, &defs, e);
+        if (member_id < 0)
+            goto done;
+    }
+    /* Attribution: the named guide, else the member's bound guide — wherever they bought. */
+    if (!guide_id && member_id)
+        guide_id = member_guide(d, member_id);
+
+    int64_t item_count = 0;
+    for (size_t i = 0; i < n_items; i++)
+        item_count += items[i].qty;
+    s = store_q(d->conn, Q_ORDER_INSERT);
+    store_bind_text(s, 1, dom_channels[channel]);
+    store_bind_text(s, 2, external_id);
+    store_bind_int(s, 3, store_id);
+    if (member_id)
+        store_bind_int(s, 4, member_id);
+    if (guide_id)
+        store_bind_int(s, 5, guide_id);
+    store_bind_int(s, 6, placed_at);
+    store_bind_int(s, 7, total);
+    store_bind_int(s, 8, discount);
+    store_bind_int(s, 9, points);
+    store_bind_text(s, 10, coupon);
+    store_bind_blob(s, 11, dg, 16);
+    store_bind_int(s, 12, item_count);
+    if (store_exec(s, e))
+        goto done;
+    int64_t id = store_last_id(d->conn);
+    for (size_t i = 0; i < n_items; i++) {
+        s = store_q(d->conn, Q_ORDER_ITEM_INSERT);
+        store_bind_int(s, 1, id);
+        store_bind_int(s, 2, (int64_t)i + 1);
+        store_bind_text(s, 3, items[i].sku);
+        store_bind_text(s, 4, items[i].category);
+        store_bind_text(s, 5, items[i].name);
+        store_bind_int(s, 6, items[i].qty);
+        store_bind_int(s, 7, items[i].unit);
+        if (store_exec(s, e))
+            goto done;
+    }
+    if (refunds && refunds_inline(d, id, refunds, e))
+        goto done;
+    if (out)
+        *out = order_render(d, id);
+    rc = 201;
+done:
+    free(items);
+    return rc;
+}
+
+/* ---------------- refunds ---------------- */
+
+int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err *e)
+{
+    static const char *const allowed[] = {"external_id", "amount_cents", "items", "at", "reason",
+                                          NULL};
+    const char *external_id, *reason = NULL;
+    int64_t amount, at = d->now;
+    if (jx_only(body, allowed, NULL, e) || jx_str(body, "external_id", true, &external_id, e) < 0 ||
+        jx_int(body, "amount_cents", true, &amount, e) < 0 || jx_time(body, "at", false, &at, e) < 0 ||
+        jx_str(body, "reason", false, &reason, e) < 0)
+        return -1;
+    if (!*external_id || strlen(external_id) > 128)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "external_id",
+                            "external_id: must be 1 to 128 bytes");
+    if (amount <= 0 || amount > MAX_MONEY)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "amount_cents",
+                            "amount_cents: must be a positive amount");
+    json_t *items = json_object_get(body, "items");
+    if (items && !json_is_null(items) && !json_is_array(items))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: not an array");
+
+    json_t *keyed = json_pack("{s:I, s:O}", "order_id", (json_int_t)order_id, "body", body);
+    unsigned char dg[16];
+    digest16(keyed, dg);
+    json_decref(keyed);
+    store_stmt *s = store_q(d->conn, Q_REFUND_BY_KEY);
+    store_bind_text(s, 1, external_id);
+    if (store_step(s) == STORE_ROW) {
+        int64_t id = store_col_int(s, 0);
+        int n;
+        const void *old = store_col_blob(s, 2, &n);
+        bool same = n == 16 && memcmp(old, dg, 16) == 0;
+        store_reset(s);
+        if (!same) {
+            siyu_err_set(e, SIYU_CONFLICT, "external_id",
+                         "external_id: refund %lld already uses external_id %s with a different body",
+                         (long long)id, external_id);
+            e->details = json_pack("{s:I}", "refund_id", (json_int_t)id);
+            return -1;
+        }
+        if (out) {
+            s = store_q(d->conn, Q_REFUND_GET);
+            store_bind_int(s, 1, id);
+            store_step(s);
+            *out = refund_json(s);
+            store_reset(s);
+        }
+        return 200;
+    }
+
+    /* The order must exist, be visible, and have room for this refund. */
+    if (orders_get(d, order_id, NULL, e) < 0)
+        return -1;
+    s = store_q(d->conn, Q_ORDER_GET);
+    store_bind_int(s, 1, order_id);
+    store_step(s);
+    int64_t total = store_col_int(s, 7), refunded = store_col_int(s, 11), placed_at = store_col_int(s, 6);
+    store_reset(s);
+    if (amount > total - refunded) {
+        siyu_err_set(e, SIYU_UNPROCESSABLE, "amount_cents",
+                     "amount_cents: %lld is more than the %lld still refundable on order %lld",
+                     (long long)amount, (long long)(total - refunded), (long long)order_id);
+        return -1;
+    }
+    if (at < placed_at)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "at", "at: before the order was placed");
+
+    json_t *items_out = json_null();
+    if (items && json_is_array(items)) {
+        items_out = json_array();
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it)
+        {
+            char f[48];
+            int64_t line = 0, qty = 0;
+            const char *sku = NULL;
+            siyu_err sub;
+            siyu_err_init(&sub);
+            if (!json_is_object(it) || jx_int(it, "line", false, &line, &sub) < 0 ||
+                jx_str(it, "sku", false, &sku, &sub) < 0 || jx_int(it, "qty", true, &qty, &sub) < 0) {
+                json_decref(items_out);
+                snprintf(f, sizeof f, "items[%zu].%s", i, sub.field[0] ? sub.field : "");
+                return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "items[%zu]: %s", i,
+                                    json_is_object(it) ? sub.message : "not an object");
+            }
+            snprintf(f, sizeof f, "items[%zu].qty", i);
+            if (qty <= 0) {
+                json_decref(items_out);
+                return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: must be positive", f);
+            }
+            if (!line && sku) { /* find the first line with that SKU and room left */
+                store_stmt *li = store_q(d->conn, Q_ORDER_ITEMS);
+                store_bind_int(li, 1, order_id);
+                while (store_step(li) == STORE_ROW)
+                    if (strcmp(store_col_text(li, 1), sku) == 0 &&
+                        store_col_int(li, 4) - store_col_int(li, 6) >= qty) {
+                        line = store_col_int(li, 0);
+                        break;
+                    }
+                store_reset(li);
+            }
+            if (!line) {
+                json_decref(items_out);
+                snprintf(f, sizeof f, "items[%zu]", i);
+                return siyu_err_set(e, SIYU_UNPROCESSABLE, f,
+                                    "%s: no line of order %lld with that sku and %lld refundable",
+                                    f, (long long)order_id, (long long)qty);
+            }
+            store_stmt *u = store_q(d->conn, Q_ORDER_ITEM_REFUND);
+            store_bind_int(u, 1, qty);
+            store_bind_int(u, 2, order_id);
+            store_bind_int(u, 3, line);
+            if (store_exec(u, e)) {
+                json_decref(items_out);
+                return -1;
+            }
+            if (store_changes(d->conn) != 1) {
+                json_decref(items_out);
+                return siyu_err_set(e, SIYU_UNPROCESSABLE, f,
+                                    "%s: more than line %lld still has to refund", f, (long long)line);
+            }
+            json_array_append_new(items_out, json_pack("{s:I, s:I}", "line", (json_int_t)line,
+                                                       "qty", (json_int_t)qty));
+        }
+    }
+    s = store_q(d->conn, Q_ORDER_ADD_REFUNDED);
+    store_bind_int(s, 1, amount);
+    store_bind_int(s, 2, order_id);
+    if (store_exec(s, e) || store_changes(d->conn) != 1) {
+        json_decref(items_out);
+        if (e->code == SIYU_OK)
+            siyu_err_set(e, SIYU_UNPROCESSABLE, "amount_cents",
+                         "amount_cents: more than is still refundable");
+        return -1;
+    }
+    char *items_text = json_is_null(items_out) ? NULL : json_dumps(items_out, JSON_COMPACT);
+    json_decref(items_out);
+    s = store_q(d->conn, Q_REFUND_INSERT);
+    store_bind_int(s, 1, order_id);
+    store_bind_text(s, 2, external_id);
+    store_bind_int(s, 3, amount);
+    store_bind_int(s, 4, at);
+    store_bind_text(s, 5, items_text);
+    store_bind_blob(s, 6, dg, 16);
+    free(items_text);
+    if (store_exec(s, e))
+        return -1;
+    if (out) {
+        int64_t id = store_last_id(d->conn);
+        s = store_q(d->conn, Q_REFUND_GET);
+        store_bind_int(s, 1, id);
+        store_step(s);
+        *out = refund_json(s);
+        store_reset(s);
+    }
+    return 201;
+}

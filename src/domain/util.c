@@ -1,0 +1,73 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "base/timeutil.h"
+#include "domain/domain.h"
+
+const char *const dom_channels[] = {"store", "miniprogram", "mall", "live",
+                                    "points_mall", "distribution", "third_party", NULL};
+const char *const dom_store_kinds[] = {"physical", "mall", "live", "points_mall", "distribution",
+                                       NULL};
+
+json_t *dom_time(int64_t t)
+{
+    if (!t)
+        return json_null();
+    char buf[40];
+    time_format_rfc3339(t, buf, sizeof buf);
+    return json_string(buf);
+}
+
+json_t *dom_list(json_t *items, int limit, int64_t last_id)
+{
+    json_t *next = json_null();
+    if ((int)json_array_size(items) == limit && last_id > 0) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%lld", (long long)last_id);
+        next = json_string(buf);
+    }
+    return json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
+}
+
+json_t *dom_nullable_int(store_stmt *s, int col)
+{
+    return store_col_null(s, col) ? json_null() : json_integer(store_col_int(s, col));
+}
+
+json_t *dom_nullable_text(store_stmt *s, int col)
+{
+    const char *t = store_col_text(s, col);
+    return t ? json_string(t) : json_null();
+}
+
+int dom_require_store(dom *d, int64_t id, const char *field, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_STORE_GET);
+    store_bind_int(s, 1, id);
+    int found = store_step(s) == STORE_ROW;
+    store_reset(s);
+    if (!found)
+        return siyu_err_set(e, SIYU_NOT_FOUND, field, "%s: store %lld does not exist", field,
+                            (long long)id);
+    return 0;
+}
+
+int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *field, int64_t *store_id,
+                      siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_STAFF_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW)
+        return siyu_err_set(e, SIYU_NOT_FOUND, field, "%s: staff %lld does not exist", field,
+                            (long long)id);
+    int ok = !want_role || strcmp(store_col_text(s, 2), want_role) == 0;
+    char actual[32];
+    snprintf(actual, sizeof actual, "%s", store_col_text(s, 2));
+    if (store_id)
+        *store_id = store_col_null(s, 3) ? 0 : store_col_int(s, 3);
+    store_reset(s);
+    if (!ok)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, field, "%s: staff %lld is a %s, not a %s",
+                            field, (long long)id, actual, want_role);
+    return 0;
+}

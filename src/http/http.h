@@ -1,0 +1,30 @@
+/* http.h — siyu serve: the HTTP API (and its metrics and OpenAPI document).
+ *
+ * libmicrohttpd with a thread pool and keep-alive; every worker thread has its own
+ * store connection. Start returns once the socket listens; stop finishes the
+ * requests in flight before it returns (graceful shutdown). */
+#ifndef SIYU_HTTP_HTTP_H
+#define SIYU_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "base/error.h"
+#include "store/store.h"
+
+typedef struct http_config {
+    const char *listen;   /* "127.0.0.1:8080"; port 0 picks a free one */
+    int threads;          /* worker threads; default: 2 × cores */
+    size_t max_body;      /* bytes; default 1 MiB (imports get 64 MiB) */
+    FILE *access_log;     /* one line per request, or NULL for none */
+} http_config;
+
+typedef struct http_server http_server;
+
+void http_config_init(http_config *c);
+int http_server_start(store_t *st, const http_config *c, http_server **out, siyu_err *e);
+int http_server_port(http_server *s);
+void http_server_stop(http_server *s); /* graceful; NULL is a no-op */
+
+#endif

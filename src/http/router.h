@@ -1,0 +1,74 @@
+/* router.h — the route table and the request every handler sees.
+ *
+ * Routes are data: method, pattern, handler, which roles may call it and flags for
+ * the generic work the router does once for all (auth, role check, body parsing,
+ * the write transaction, Idempotency-Key replay). Handlers read straight down and
+ * never open transactions or check tokens themselves. */
+#ifndef SIYU_HTTP_ROUTER_H
+#define SIYU_HTTP_ROUTER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "domain/domain.h"
+
+enum route_flags {
+    ROUTE_PUBLIC = 1 << 0,   /* no token needed */
+    ROUTE_WRITE = 1 << 1,    /* runs in a write transaction; honours Idempotency-Key */
+    ROUTE_BODY = 1 << 2,     /* needs a JSON object body */
+    ROUTE_BODY_OPT = 1 << 3, /* takes an optional JSON object body */
+    ROUTE_RAW = 1 << 4,      /* takes the body as bytes (NDJSON import) */
+    ROUTE_SECRET = 1 << 5,   /* answer holds a secret: never stored for replay */
+    ROUTE_HTML = 1 << 6,     /* answers text, not JSON */
+};
+
+typedef struct http_req {
+    const char *method, *path;
+    int64_t id;           /* the {id} of the path, if any */
+    const char *word;     /* the {kind}/{name} of the path, if any */
+    char word_buf[64];
+    void *conn;           /* struct MHD_Connection *, for query arguments */
+    json_t *body;         /* parsed body (ROUTE_BODY) or NULL */
+    const char *raw;      /* raw body bytes */
+    size_t raw_len;
+    dom d;                /* store connection, caller, clock */
+    void *server;         /* http_server *, for /metrics */
+    /* the answer */
+    int status;
+    json_t *resp;         /* JSON answer (owned), or */
+    char *text;           /* a text answer (owned) with its content type */
+    const char *content_type;
+} http_req;
+
+typedef int (*route_fn)(http_req *r, siyu_err *e);
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* segments; {id} matches an integer, {kind} a word */
+    route_fn fn;
+    unsigned roles;      /* role mask allowed (ignored for ROUTE_PUBLIC) */
+    unsigned flags;
+    const char *summary;
+    const char *tag;
+} route;
+
+extern const route routes[];
+extern const int route_count;
+
+/* Finds the route for method and path, filling r->id / r->word. Returns the index,
+ * -1 when no pattern matches the path, -2 when the path matches but not the method. */
+int router_match(const char *method, const char *path, http_req *r);
+
+/* Query argument helpers (they fill e naming the argument). */
+const char *req_query(http_req *r, const char *name);
+int req_query_int(http_req *r, const char *name, int64_t *out, siyu_err *e);
+int req_page(http_req *r, int64_t *cursor, int *limit, siyu_err *e);
+
+/* The OpenAPI 3 document of the route table (openapi.c). */
+json_t *openapi_document(void);
+
+/* Prometheus text of the counters (metrics.c). */
+void metrics_record(int route_index, int status, uint64_t ns);
+char *metrics_render(void *server);
+
+#endif

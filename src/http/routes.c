@@ -1,0 +1,228 @@
+/* routes.c — the route table and its handlers: thin adapters from HTTP to the domain.
+ *
+ * Each handler reads what the path and query say, calls one domain function and
+ * sets the answer. Everything generic (auth, roles, body, transactions, idempotency,
+ * errors) happened in server.c before the handler ran. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/router.h"
+#include "import/import.h"
+
+/* Stores the domain's answer. Called as answer(r, rc, &out) after the call, never
+ * with `out` as a value: argument evaluation order is unspecified in C. */
+static int answer(http_req *r, int rc, json_t **out)
+{
+    if (rc < 0) {
+        json_decref(*out);
+        return -1;
+    }
+    r->status = rc;
+    r->resp = *out;
+    return 0;
+}
+
+#define BODY_CALL(fn)                                                                              \
+    static int h_##fn(http_req *r, siyu_err *e)                                                    \
+    {                                                                                              \
+        json_t *out = NULL;                                                                        \
+        int rc = fn(&r->d, r->body, &out, e);                                                      \
+        return answer(r, rc, &out);                                                                \
+    }
+#define ID_CALL(fn)                                                                                \
+    static int h_##fn(http_req *r, siyu_err *e)                                                    \
+    {                                                                                              \
+        json_t *out = NULL;                                                                        \
+        int rc = fn(&r->d, r->id, &out, e);                                                        \
+        return answer(r, rc, &out);                                                                \
+    }
+#define ID_BODY_CALL(fn)                                                                           \
+    static int h_##fn(http_req *r, siyu_err *e)                                                    \
+    {                                                                                              \
+        json_t *out = NULL;                                                                        \
+        int rc = fn(&r->d, r->id, r->body, &out, e);                                              \
+        return answer(r, rc, &out);                                                                \
+    }
+#define LIST_CALL(fn)                                                                              \
+    static int h_##fn(http_req *r, siyu_err *e)                                                    \
+    {                                                                                              \
+        int64_t cursor;                                                                            \
+        int limit;                                                                                 \
+        json_t *out = NULL;                                                                        \
+        if (req_page(r, &cursor, &limit, e))                                                       \
+            return -1;                                                                             \
+        int rc = fn(&r->d, cursor, limit, &out, e);                                                \
+        return answer(r, rc, &out);                                                                \
+    }
+
+BODY_CALL(brands_create)
+BODY_CALL(stores_create)
+BODY_CALL(staff_create)
+BODY_CALL(members_create_or_match)
+BODY_CALL(orders_create)
+BODY_CALL(events_record)
+ID_CALL(stores_get)
+ID_CALL(staff_get)
+ID_CALL(orders_get)
+ID_BODY_CALL(staff_token_create)
+ID_BODY_CALL(members_patch)
+ID_BODY_CALL(members_merge)
+ID_BODY_CALL(orders_refund)
+LIST_CALL(brands_list)
+LIST_CALL(stores_list)
+LIST_CALL(staff_list)
+
+static int h_members_get(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = members_get(&r->d, r->id, &out, e);
+        return answer(r, rc, &out);
+}
+
+/* GET /members: a lookup when an identity is given, else the list in scope. */
+static int h_members_list(http_req *r, siyu_err *e)
+{
+    static const char *const kinds[] = {"phone", "unionid", "openid", "card_no",
+                                        "wecom_external_id"};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        const char *v = req_query(r, kinds[i]);
+        if (v) {
+            json_t *out = NULL;
+            int rc = members_lookup(&r->d, kinds[i], v, req_query(r, "app_id"), &out, e);
+            return answer(r, rc, &out);
+        }
+    }
+    int64_t cursor;
+    int limit;
+    json_t *out = NULL;
+    if (req_page(r, &cursor, &limit, e))
+        return -1;
+    int rc = members_list(&r->d, cursor, limit, &out, e);
+        return answer(r, rc, &out);
+}
+
+static int h_orders_list(http_req *r, siyu_err *e)
+{
+    int64_t cursor, member_id = 0, store_id = 0;
+    int limit;
+    json_t *out = NULL;
+    if (req_page(r, &cursor, &limit, e) || req_query_int(r, "member_id", &member_id, e) < 0 ||
+        req_query_int(r, "store_id", &store_id, e) < 0)
+        return -1;
+    int rc = orders_list(&r->d, cursor, limit, member_id, store_id, &out, e);
+        return answer(r, rc, &out);
+}
+
+static int h_import(http_req *r, siyu_err *e)
+{
+    if (!import_kind_known(r->word))
+        return siyu_err_set(e, SIYU_NOT_FOUND, "kind",
+                            "kind: expected brands, stores, staff, members, orders or events");
+    FILE *in = fmemopen((void *)(r->raw ? r->raw : ""), r->raw_len, "r");
+    if (!in)
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "cannot read the body");
+    import_options o;
+    import_options_init(&o);
+    o.format = IMPORT_NDJSON;
+    o.max_errors_kept = 1000;
+    import_result res;
+    int rc = import_stream(r->d.conn, &r->d.who, r->word, in, &o, &res, e);
+    fclose(in);
+    if (rc)
+        return -1;
+    r->status = 200;
+    r->resp = json_pack("{s:I, s:I, s:I, s:I, s:o}", "records", (json_int_t)res.records, "imported",
+                        (json_int_t)res.imported, "duplicates", (json_int_t)res.duplicates,
+                        "rejected", (json_int_t)res.rejected, "errors", res.errors);
+    return 0;
+}
+
+static int h_healthz(http_req *r, siyu_err *e)
+{
+    r->status = 200;
+    r->resp = json_pack("{s:s}", "status", "ok");
+    return 0;
+}
+
+static int h_openapi(http_req *r, siyu_err *e)
+{
+    r->status = 200;
+    r->resp = openapi_document();
+    return 0;
+}
+
+static int h_metrics(http_req *r, siyu_err *e)
+{
+    r->status = 200;
+    r->text = metrics_render(r->server);
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return 0;
+}
+
+static int h_home(http_req *r, siyu_err *e)
+{
+    static const char page[] =
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+        "<title>siyu 私域</title><style>body{font-family:sans-serif;max-width:42em;margin:3em auto;"
+        "line-height:1.6}code{background:#f3f3f3;padding:0 .3em}</style></head><body>"
+        "<h1>siyu 私域会员运营</h1>"
+        "<p>会员中心、全渠道订单与导购 API 正在运行。The member center, omnichannel orders and "
+        "guide API are running.</p><ul>"
+        "<li><a href=\"/healthz\">/healthz</a> — 健康检查 health</li>"
+        "<li><a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a> — API 文档 OpenAPI</li>"
+        "<li><a href=\"/metrics\">/metrics</a> — 监控指标 Prometheus metrics</li></ul>"
+        "<p>调用 API 需要令牌 Calls need a token: <code>curl -H 'Authorization: Bearer TOKEN' "
+        "http://HOST/api/v1/members</code></p></body></html>";
+    r->status = 200;
+    r->text = strdup(page);
+    r->content_type = "text/html; charset=utf-8";
+    return 0;
+}
+
+#define ANY ROLES_ALL
+#define HQ ROLES_HQ
+#define ADMIN ROLE_ADMIN
+#define MGR (ROLE_ADMIN | ROLE_OPERATOR | ROLE_STORE_MANAGER)
+
+const route routes[] = {
+    {"GET", "/", h_home, 0, ROUTE_PUBLIC | ROUTE_HTML, "Landing page", "system"},
+    {"GET", "/healthz", h_healthz, 0, ROUTE_PUBLIC, "Liveness check", "system"},
+    {"GET", "/metrics", h_metrics, 0, ROUTE_PUBLIC | ROUTE_HTML, "Prometheus metrics", "system"},
+    {"GET", "/api/v1/openapi.json", h_openapi, 0, ROUTE_PUBLIC, "This document", "system"},
+    {"POST", "/api/v1/brands", h_brands_create, ADMIN, ROUTE_WRITE | ROUTE_BODY, "Create a brand",
+     "organisation"},
+    {"GET", "/api/v1/brands", h_brands_list, ANY, 0, "List brands", "organisation"},
+    {"POST", "/api/v1/stores", h_stores_create, ADMIN, ROUTE_WRITE | ROUTE_BODY, "Create a store",
+     "organisation"},
+    {"GET", "/api/v1/stores", h_stores_list, ANY, 0, "List stores", "organisation"},
+    {"GET", "/api/v1/stores/{id}", h_stores_get, ANY, 0, "Get a store", "organisation"},
+    {"POST", "/api/v1/staff", h_staff_create, ADMIN, ROUTE_WRITE | ROUTE_BODY,
+     "Create a staff member", "organisation"},
+    {"GET", "/api/v1/staff", h_staff_list, MGR, 0, "List staff", "organisation"},
+    {"GET", "/api/v1/staff/{id}", h_staff_get, MGR, 0, "Get a staff member", "organisation"},
+    {"POST", "/api/v1/staff/{id}/tokens", h_staff_token_create, ADMIN,
+     ROUTE_WRITE | ROUTE_BODY_OPT | ROUTE_SECRET, "Create a token for a staff member (shown once)",
+     "organisation"},
+    {"POST", "/api/v1/members", h_members_create_or_match, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "Create or match a member by identity", "members"},
+    {"GET", "/api/v1/members", h_members_list, ANY, 0,
+     "List members in scope, or look one up by phone, unionid, openid, card_no", "members"},
+    {"GET", "/api/v1/members/{id}", h_members_get, ANY, 0, "The member 360", "members"},
+    {"PATCH", "/api/v1/members/{id}", h_members_patch, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "Change a member's profile", "members"},
+    {"POST", "/api/v1/members/{id}/merge", h_members_merge, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Merge another member into this one", "members"},
+    {"POST", "/api/v1/orders", h_orders_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Record an order (idempotent by channel and external_id)", "orders"},
+    {"GET", "/api/v1/orders", h_orders_list, ANY, 0, "List orders in scope", "orders"},
+    {"GET", "/api/v1/orders/{id}", h_orders_get, ANY, 0, "Get an order with items and refunds",
+     "orders"},
+    {"POST", "/api/v1/orders/{id}/refunds", h_orders_refund, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Refund an order in full or in part (idempotent by external_id)", "orders"},
+    {"POST", "/api/v1/events", h_events_record, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "Record one event or a batch", "events"},
+    {"POST", "/api/v1/import/{kind}", h_import, HQ, ROUTE_RAW,
+     "Bulk import NDJSON: brands, stores, staff, members, orders or events", "import"},
+};
+const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -1,0 +1,384 @@
+/* server.c — libmicrohttpd glue and the generic request pipeline.
+ *
+ * For every request: match the route, check the body size, resolve the token and
+ * the role, parse the body, open the transaction (a write lock for writes, a
+ * consistent snapshot for reads), replay an Idempotency-Key if it was seen, run the
+ * handler, commit before answering (a 2xx on a write is durable), log and count.
+ * Handlers see none of this. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/jsonx.h"
+#include "base/timeutil.h"
+#include "http/http.h"
+#include "http/router.h"
+
+#define IMPORT_MAX_BODY (64u << 20)
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    store_t *store;
+    http_config cfg;
+    int port;
+    atomic_int in_flight;
+    pthread_key_t conn_key; /* each worker thread's store connection */
+};
+
+typedef struct req_ctx {
+    char *buf;
+    size_t len, cap, limit;
+    bool too_large;
+    int route;
+    uint64_t t0;
+    http_req r;
+} req_ctx;
+
+void http_config_init(http_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->listen = "127.0.0.1:8080";
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    c->threads = (int)(cores > 0 ? cores * 2 : 4);
+    c->max_body = 1u << 20;
+    c->access_log = stderr;
+}
+
+static void close_conn(void *p)
+{
+    store_conn_close(p);
+}
+
+static store_conn *thread_conn(http_server *s, siyu_err *e)
+{
+    store_conn *c = pthread_getspecific(s->conn_key);
+    if (!c) {
+        if (store_conn_open(s->store, &c, e))
+            return NULL;
+        pthread_setspecific(s->conn_key, c);
+    }
+    return c;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *mc, int status, char *text,
+                                 const char *type)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    enum MHD_Result rc = MHD_queue_response(mc, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static void fail(http_req *r, const siyu_err *e)
+{
+    r->status = siyu_code_status(e->code);
+    json_decref(r->resp);
+    r->resp = siyu_err_to_json(e);
+}
+
+/* The Idempotency-Key of a side-effecting call: a replay answers the first answer
+ * with 200, the same key with another body is a conflict. Returns 1 when replayed. */
+static int idem_replay(http_req *r, const char *key, const char *route_key,
+                       const unsigned char *dg, siyu_err *e)
+{
+    store_stmt *s = store_q(r->d.conn, Q_IDEM_GET);
+    store_bind_text(s, 1, key);
+    store_bind_text(s, 2, route_key);
+    if (store_step(s) != STORE_ROW)
+        return 0;
+    int n;
+    const void *old = store_col_blob(s, 0, &n);
+    bool same = n == 16 && memcmp(old, dg, 16) == 0;
+    if (!same) {
+        store_reset(s);
+        return siyu_err_set(e, SIYU_CONFLICT, "Idempotency-Key",
+                            "Idempotency-Key: already used with a different body");
+    }
+    r->status = 200;
+    r->resp = json_loads(store_col_text(s, 2), 0, NULL);
+    store_reset(s);
+    return 1;
+}
+
+static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
+{
+    http_req *r = &c->r;
+    siyu_err e;
+    siyu_err_init(&e);
+    const route *rt = c->route >= 0 ? &routes[c->route] : NULL;
+    char *idem_key = NULL, route_key[300];
+    unsigned char dg[16];
+    bool tx = false;
+
+    if (!rt) {
+        siyu_err_set(&e, SIYU_NOT_FOUND, NULL,
+                     c->route == -2 ? "%s is not allowed on %s" : "no route %s %s", r->method,
+                     r->path);
+        goto out;
+    }
+    if (c->too_large) {
+        siyu_err_set(&e, SIYU_PAYLOAD_TOO_LARGE, NULL, "body: larger than %zu bytes", c->limit);
+        goto out;
+    }
+    r->d.now = clock_now();
+    if (rt->flags & ROUTE_PUBLIC) {
+        if (!(r->d.conn = thread_conn(srv, &e)))
+            goto out;
+        goto call;
+    }
+    if (!(r->d.conn = thread_conn(srv, &e)))
+        goto out;
+    const char *auth = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+        siyu_err_set(&e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
+        goto out;
+    }
+    if (auth_resolve(r->d.conn, auth + 7, &r->d.who, &e))
+        goto out;
+    if (!(rt->roles & r->d.who.role)) {
+        siyu_err_set(&e, SIYU_PERMISSION_DENIED, NULL, "role %s may not call %s %s",
+                     role_name(r->d.who.role), rt->method, rt->pattern);
+        goto out;
+    }
+    if (rt->flags & (ROUTE_BODY | ROUTE_BODY_OPT)) {
+        if (c->len == 0 && (rt->flags & ROUTE_BODY_OPT)) {
+            r->body = NULL;
+        } else if (!(r->body = jx_parse(c->buf ? c->buf : "", c->len, false, &e))) {
+            goto out;
+        }
+    }
+    if (rt->flags & ROUTE_RAW) {
+        r->raw = c->buf;
+        r->raw_len = c->len;
+    }
+    if (rt->flags & ROUTE_WRITE) {
+        if (store_begin(r->d.conn, true, &e))
+            goto out;
+        tx = true;
+        const char *k = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Idempotency-Key");
+        if (k && !(rt->flags & ROUTE_SECRET)) {
+            if (!*k || strlen(k) > 200) {
+                siyu_err_set(&e, SIYU_INVALID_ARGUMENT, "Idempotency-Key",
+                             "Idempotency-Key: must be 1 to 200 characters");
+                goto out;
+            }
+            idem_key = strdup(k);
+            snprintf(route_key, sizeof route_key, "%s %s", r->method, r->path);
+            char hex[65];
+            jx_digest(r->body ? r->body : json_null(), hex);
+            for (int i = 0; i < 16; i++) {
+                unsigned x;
+                sscanf(hex + 2 * i, "%2x", &x);
+                dg[i] = (unsigned char)x;
+            }
+            int rep = idem_replay(r, idem_key, route_key, dg, &e);
+            if (rep != 0)
+                goto out;
+        }
+    } else if (!(rt->flags & ROUTE_RAW)) {
+        /* reads see one consistent snapshot */
+        if (store_begin(r->d.conn, false, &e))
+            goto out;
+        tx = true;
+    }
+call:
+    if (rt->fn(r, &e) < 0)
+        goto out;
+    if (tx && idem_key && r->status < 300) {
+        char *text = json_dumps(r->resp, JSON_COMPACT);
+        store_stmt *s = store_q(r->d.conn, Q_IDEM_PUT);
+        store_bind_text(s, 1, idem_key);
+        store_bind_text(s, 2, route_key);
+        store_bind_blob(s, 3, dg, 16);
+        store_bind_int(s, 4, r->status);
+        store_bind_text(s, 5, text);
+        store_bind_int(s, 6, r->d.now);
+        free(text);
+        if (store_exec(s, &e))
+            goto out;
+    }
+    if (tx) {
+        tx = false;
+        if (store_commit(r->d.conn, &e))
+            goto out;
+    }
+out:
+    if (tx)
+        store_rollback(r->d.conn);
+    if (e.code != SIYU_OK) {
+        fail(r, &e);
+        if (e.code == SIYU_INTERNAL)
+            fprintf(stderr, "siyu: %s %s: %s\n", r->method, r->path, e.message);
+    }
+    siyu_err_clear(&e);
+    free(idem_key);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    http_server *srv = cls;
+    req_ctx *c = *con_cls;
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        c->t0 = clock_mono_ns();
+        c->r.method = method;
+        c->r.path = url;
+        c->route = router_match(method, url, &c->r);
+        c->limit = c->route >= 0 && (routes[c->route].flags & ROUTE_RAW) ? IMPORT_MAX_BODY
+                                                                          : srv->cfg.max_body;
+        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > c->limit)
+            c->too_large = true;
+        atomic_fetch_add(&srv->in_flight, 1);
+        *con_cls = c;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* keep reading (and dropping) an oversize body so the 413 reaches the client */
+        if (!c->too_large) {
+            if (c->len + *upload_size > c->limit) {
+                c->too_large = true;
+            } else {
+                if (c->len + *upload_size + 1 > c->cap) {
+                    c->cap = (c->len + *upload_size + 1) * 2;
+                    if (c->cap > c->limit + 1)
+                        c->cap = c->limit + 1;
+                    c->buf = realloc(c->buf, c->cap);
+                }
+                memcpy(c->buf + c->len, upload, *upload_size);
+                c->len += *upload_size;
+                c->buf[c->len] = 0;
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    c->r.conn = mc;
+    c->r.server = srv;
+    run(srv, c, mc);
+    http_req *r = &c->r;
+    char *text;
+    const char *type;
+    if (r->text && r->status < 400) {
+        text = r->text;
+        r->text = NULL;
+        type = r->content_type;
+    } else {
+        text = json_dumps(r->resp ? r->resp : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+        type = "application/json; charset=utf-8";
+    }
+    size_t bytes = strlen(text);
+    enum MHD_Result rc = send_text(mc, r->status ? r->status : 500, text, type);
+    uint64_t ns = clock_mono_ns() - c->t0;
+    metrics_record(c->route, r->status, ns);
+    if (srv->cfg.access_log) {
+        char when[40];
+        time_format_rfc3339(clock_now(), when, sizeof when);
+        fprintf(srv->cfg.access_log, "%s %s %s %d %zuB %.3fms\n", when, method, url, r->status,
+                bytes, (double)ns / 1e6);
+    }
+    return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_server *srv = cls;
+    req_ctx *c = *con_cls;
+    if (!c)
+        return;
+    json_decref(c->r.body);
+    json_decref(c->r.resp);
+    free(c->r.text);
+    free(c->buf);
+    free(c);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa, siyu_err *e)
+{
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "listen",
+                            "listen: expected HOST:PORT, e.g. 127.0.0.1:8080");
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = 0;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || !colon[1])
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "listen", "listen: bad port in %s", listen);
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "listen", "listen: bad IPv4 address %s", host);
+    return 0;
+}
+
+int http_server_start(store_t *st, const http_config *cfg, http_server **out, siyu_err *e)
+{
+    struct sockaddr_in sa;
+    if (parse_listen(cfg->listen, &sa, e))
+        return -1;
+    http_server *s = calloc(1, sizeof *s);
+    s->store = st;
+    s->cfg = *cfg;
+    pthread_key_create(&s->conn_key, close_conn);
+    s->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(cfg->threads > 0 ? cfg->threads : 4), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        s, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    if (!s->daemon) {
+        pthread_key_delete(s->conn_key);
+        free(s);
+        return siyu_err_set(e, SIYU_INTERNAL, "listen", "listen: cannot listen on %s", cfg->listen);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : ntohs(sa.sin_port);
+    *out = s;
+    return 0;
+}
+
+int http_server_port(http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(http_server *s)
+{
+    if (!s)
+        return;
+    /* Stop accepting, let the requests in flight finish (up to 10 s), then close. */
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++)
+        usleep(10000);
+    MHD_stop_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    pthread_key_delete(s->conn_key);
+    free(s);
+}
+
+/* for metrics.c */
+store_t *http_server_store(void *srv);
+store_t *http_server_store(void *srv)
+{
+    return ((http_server *)srv)->store;
+}

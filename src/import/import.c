@@ -1,0 +1,359 @@
+/* import.c — the bulk loader: records in, domain calls out, batches committed. */
+#include "import/import.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonx.h"
+#include "base/timeutil.h"
+#include "domain/domain.h"
+#include "import/csv.h"
+
+#define MAX_LINE (1u << 20)
+
+typedef int (*import_fn)(dom *d, json_t *body, json_t **out, siyu_err *e);
+
+static const struct {
+    const char *kind;
+    import_fn fn;
+} kinds[] = {
+    {"brands", brands_create},   {"stores", stores_create}, {"staff", staff_create},
+    {"members", members_create_or_match}, {"orders", orders_create}, {"events", events_record},
+};
+
+/* CSV columns that hold integers; every other column is text. */
+static const char *const int_columns[] = {
+    "store_id", "guide_id", "brand_id", "member_id", "total_cents", "discount_cents",
+    "points_used", "qty", "unit_price_cents", "amount_cents", NULL};
+/* CSV columns "member_phone" etc. become the member object of orders and events. */
+static const char *const member_prefix = "member_";
+/* CSV columns of an order row that describe its item. */
+static const char *const item_columns[] = {"sku", "category", "item_name", "qty",
+                                           "unit_price_cents", NULL};
+
+void import_options_init(import_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batch_size = 5000;
+    o->max_errors_kept = 100;
+}
+
+bool import_kind_known(const char *kind)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (strcmp(kinds[i].kind, kind) == 0)
+            return true;
+    return false;
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+typedef struct loader {
+    store_conn *conn;
+    dom d;
+    import_fn fn;
+    const import_options *o;
+    import_result *r;
+    long pending; /* records in the open transaction */
+} loader;
+
+static void reject(loader *L, long line, const char *field, siyu_code code, const char *msg)
+{
+    L->r->rejected++;
+    if (L->o->reject_log)
+        fprintf(L->o->reject_log, "line %ld: %s\n", line, msg);
+    if ((long)json_array_size(L->r->errors) < L->o->max_errors_kept) {
+        json_t *err = json_pack("{s:I, s:s, s:s}", "line", (json_int_t)line, "code",
+                                siyu_code_name(code), "message", msg);
+        if (field && *field)
+            json_object_set_new(err, "field", json_string(field));
+        json_array_append_new(L->r->errors, err);
+    }
+}
+
+static int flush(loader *L, siyu_err *e, bool reopen)
+{
+    if (store_commit(L->conn, e))
+        return -1;
+    L->pending = 0;
+    return reopen ? store_begin(L->conn, true, e) : 0;
+}
+
+/* Feeds one record to the domain inside a savepoint. Returns -1 only when the
+ * store itself failed (the import must stop); a rejected record returns 0. */
+static int load_one(loader *L, json_t *rec, long line, siyu_err *fatal)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    L->r->records++;
+    if (store_savepoint(L->conn, fatal))
+        return -1;
+    L->d.now = clock_now();
+    int rc = L->fn(&L->d, rec, NULL, &e);
+    if (rc < 0) {
+        store_savepoint_undo(L->conn);
+        if (e.code == SIYU_INTERNAL) {
+            *fatal = e;
+            return -1;
+        }
+        reject(L, line, e.field, e.code, e.message);
+        siyu_err_clear(&e);
+    } else {
+        store_savepoint_release(L->conn);
+        if (rc == 201)
+            L->r->imported++;
+        else
+            L->r->duplicates++;
+    }
+    if (++L->pending >= L->o->batch_size && flush(L, fatal, true))
+        return -1;
+    return 0;
+}
+
+/* ---------------- NDJSON ---------------- */
+
+static int load_ndjson(loader *L, FILE *in, siyu_err *e)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    int rc = 0;
+    while ((n = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = 0;
+        size_t skip = 0;
+        while (skip < (size_t)n && isspace((unsigned char)line[skip]))
+            skip++;
+        if (skip == (size_t)n)
+            continue; /* blank lines are not records */
+        if ((size_t)n > MAX_LINE) {
+            L->r->records++;
+            reject(L, lineno, NULL, SIYU_PAYLOAD_TOO_LARGE, "record: longer than 1 MiB");
+            continue;
+        }
+        siyu_err pe;
+        siyu_err_init(&pe);
+        json_t *rec = jx_parse(line, (size_t)n, false, &pe);
+        if (!rec) {
+            L->r->records++;
+            reject(L, lineno, pe.field, pe.code, pe.message);
+            continue;
+        }
+        rc = load_one(L, rec, lineno, e);
+        json_decref(rec);
+        if (rc)
+            break;
+        if (L->o->progress && L->pending == 0)
+            L->o->progress(L->o->progress_ctx, (long long)ftell(in), L->r->records);
+    }
+    free(line);
+    return rc;
+}
+
+/* ---------------- CSV ---------------- */
+
+typedef struct csv_header {
+    char **names;
+    size_t n;
+} csv_header;
+
+/* Sets one cell on the record; a bad integer is reported by returning -1 with e. */
+static int set_cell(json_t *obj, const char *col, const char *val, siyu_err *e)
+{
+    if (!*val)
+        return 0; /* an empty cell is an absent field */
+    if (in_list(int_columns, col)) {
+        char *end;
+        long long v = strtoll(val, &end, 10);
+        if (*end || end == val)
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, col, "%s: not an integer", col);
+        json_object_set_new(obj, col, json_integer(v));
+    } else if (strcmp(col, "props") == 0) {
+        json_t *p = jx_parse(val, strlen(val), false, e);
+        if (!p)
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, col, "props: not a JSON object");
+        json_object_set_new(obj, col, p);
+    } else {
+        json_object_set_new(obj, col, json_string(val));
+    }
+    return 0;
+}
+
+/* Turns one CSV row into the JSON record the domain reads; for orders, also
+ * returns the item object of the row. */
+static json_t *row_to_json(const csv_header *h, csv_reader *cr, bool orders, json_t **item,
+                           siyu_err *e)
+{
+    if (cr->nfields != h->n) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, NULL, "record: %zu fields where the header has %zu",
+                     cr->nfields, h->n);
+        return NULL;
+    }
+    json_t *rec = json_object(), *member = NULL;
+    if (item)
+        *item = orders ? json_object() : NULL;
+    for (size_t i = 0; i < h->n; i++) {
+        const char *col = h->names[i], *val = csv_field(cr, i);
+        json_t *target = rec;
+        const char *key = col;
+        if (orders && in_list(item_columns, col)) {
+            target = *item;
+            key = strcmp(col, "item_name") == 0 ? "name" : col;
+        } else if (strncmp(col, member_prefix, strlen(member_prefix)) == 0 &&
+                   strcmp(col, "member_id") != 0) {
+            if (!*val)
+                continue;
+            if (!member)
+                member = json_object();
+            target = member;
+            key = col + strlen(member_prefix);
+        }
+        if (set_cell(target, key, val, e)) {
+            json_decref(rec);
+            json_decref(member);
+            if (item)
+                json_decref(*item);
+            return NULL;
+        }
+    }
+    if (member)
+        json_object_set_new(rec, "member", member);
+    return rec;
+}
+
+static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
+{
+    csv_reader cr;
+    csv_init(&cr, in);
+    csv_header h = {0};
+    long line;
+    int rc = 0;
+    if (csv_next(&cr, &line) != 1) {
+        csv_free(&cr);
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "header", "line 1: expected a header row");
+    }
+    h.n = cr.nfields;
+    h.names = calloc(h.n, sizeof *h.names);
+    for (size_t i = 0; i < h.n; i++) {
+        const char *name = csv_field(&cr, i);
+        if (i == 0 && (unsigned char)name[0] == 0xEF) /* a UTF-8 byte-order mark */
+            name += 3;
+        h.names[i] = strdup(name);
+    }
+    /* Orders: consecutive rows with the same channel and external_id are one order. */
+    json_t *pending = NULL;
+    long pending_line = 0;
+    char pending_key[300] = "";
+    for (;;) {
+        int got = csv_next(&cr, &line);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            L->r->records++;
+            reject(L, line, NULL, SIYU_INVALID_ARGUMENT, "record: malformed CSV quoting");
+            continue;
+        }
+        if (cr.nfields == 1 && !*csv_field(&cr, 0))
+            continue; /* blank line */
+        siyu_err pe;
+        siyu_err_init(&pe);
+        json_t *item = NULL;
+        json_t *rec = row_to_json(&h, &cr, orders, &item, &pe);
+        if (!rec) {
+            L->r->records++;
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s", pe.message);
+            reject(L, line, pe.field, pe.code, msg);
+            continue;
+        }
+        if (orders) {
+            char key[300];
+            const char *ch = json_string_value(json_object_get(rec, "channel"));
+            const char *ext = json_string_value(json_object_get(rec, "external_id"));
+            snprintf(key, sizeof key, "%s\x1f%s", ch ? ch : "", ext ? ext : "");
+            if (pending && strcmp(key, pending_key) == 0) {
+                json_array_append_new(json_object_get(pending, "items"), item);
+                json_decref(rec);
+                continue;
+            }
+            if (pending) {
+                rc = load_one(L, pending, pending_line, e);
+                json_decref(pending);
+                pending = NULL;
+                if (rc)
+                    break;
+            }
+            json_object_set_new(rec, "items", json_array());
+            json_array_append_new(json_object_get(rec, "items"), item);
+            pending = rec;
+            pending_line = line;
+            snprintf(pending_key, sizeof pending_key, "%s", key);
+            continue;
+        }
+        rc = load_one(L, rec, line, e);
+        json_decref(rec);
+        if (rc)
+            break;
+        if (L->o->progress && L->pending == 0)
+            L->o->progress(L->o->progress_ctx, (long long)ftell(in), L->r->records);
+    }
+    if (pending) {
+        if (!rc)
+            rc = load_one(L, pending, pending_line, e);
+        json_decref(pending);
+    }
+    for (size_t i = 0; i < h.n; i++)
+        free(h.names[i]);
+    free(h.names);
+    csv_free(&cr);
+    return rc;
+}
+
+static import_format sniff(FILE *in)
+{
+    int c;
+    while ((c = getc(in)) != EOF && isspace(c))
+        ;
+    if (c != EOF)
+        ungetc(c, in);
+    return c == '{' ? IMPORT_NDJSON : IMPORT_CSV;
+}
+
+int import_stream(store_conn *c, const principal *who, const char *kind, FILE *in,
+                  const import_options *o, import_result *r, siyu_err *e)
+{
+    memset(r, 0, sizeof *r);
+    r->errors = json_array();
+    loader L = {.conn = c, .o = o, .r = r};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (strcmp(kinds[i].kind, kind) == 0)
+            L.fn = kinds[i].fn;
+    if (!L.fn)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "kind",
+                            "kind: expected brands, stores, staff, members, orders or events");
+    L.d.conn = c;
+    L.d.who = *who;
+    L.d.inline_refunds = true;
+    import_format f = o->format == IMPORT_AUTO ? sniff(in) : o->format;
+    if (store_begin(c, true, e))
+        return -1;
+    int rc = f == IMPORT_NDJSON ? load_ndjson(&L, in, e) : load_csv(&L, in, strcmp(kind, "orders") == 0, e);
+    if (rc) {
+        store_rollback(c); /* the open batch only: committed batches stay */
+        return -1;
+    }
+    if (flush(&L, e, false))
+        return -1;
+    if (o->progress)
+        o->progress(o->progress_ctx, (long long)ftell(in), r->records);
+    return 0;
+}

@@ -1,0 +1,48 @@
+/* import.h — bulk loading of brands, stores, staff, members, orders and events.
+ *
+ * Reads CSV (with a header row) or NDJSON as a stream — memory does not grow with the
+ * file — and feeds each record to the same domain call the HTTP API uses, so a record
+ * is accepted or rejected by exactly the same rules. Records are committed in batches;
+ * a record that fails is undone alone (a savepoint) and reported with its line number
+ * and field, and never stops the rest. Because every kind is idempotent (orders by
+ * channel and external id, members by identity, events by content, stores by code),
+ * rerunning a file after a crash skips what already landed and counts it as duplicate. */
+#ifndef SIYU_IMPORT_IMPORT_H
+#define SIYU_IMPORT_IMPORT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "auth/auth.h"
+#include "base/error.h"
+#include "store/store.h"
+
+typedef enum import_format { IMPORT_AUTO, IMPORT_CSV, IMPORT_NDJSON } import_format;
+
+typedef struct import_options {
+    import_format format;
+    int batch_size;           /* records per transaction; default 5000 */
+    FILE *reject_log;         /* one line per rejected record, or NULL */
+    int max_errors_kept;      /* how many rejects to keep in import_result.errors */
+    /* called every batch with bytes read so far (for a progress bar); may be NULL */
+    void (*progress)(void *ctx, long long bytes, long long records);
+    void *progress_ctx;
+} import_options;
+
+typedef struct import_result {
+    long long records, imported, duplicates, rejected;
+    json_t *errors; /* [{line, field, code, message}], up to max_errors_kept; caller decrefs */
+} import_result;
+
+void import_options_init(import_options *o);
+
+/* kind: brands, stores, staff, members, orders, events. Returns 0, or -1 when the
+ * import could not run at all (unknown kind, unreadable header, store failure). */
+int import_stream(store_conn *c, const principal *who, const char *kind, FILE *in,
+                  const import_options *o, import_result *r, siyu_err *e);
+
+/* Is this a kind import_stream knows? */
+bool import_kind_known(const char *kind);
+
+#endif

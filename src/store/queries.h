@@ -1,0 +1,80 @@
+/* queries.h — the names of every statement the domain may run.
+ *
+ * A name says what the statement does; its text lives with the engine
+ * (sqlite_queries.c), so the domain never sees SQL. Parameter order is documented
+ * beside each name: (in: ...) -> out columns. */
+#ifndef SIYU_STORE_QUERIES_H
+#define SIYU_STORE_QUERIES_H
+
+#define STORE_QUERY_LIST(Q)                                                                        \
+    /* organisation */                                                                             \
+    Q(BRAND_INSERT)          /* (name, now) */                                                     \
+    Q(BRAND_GET)             /* (id) -> id, name, created_at */                                    \
+    Q(BRAND_LIST)            /* (after_id, limit) -> as BRAND_GET */                               \
+    Q(STORE_INSERT)          /* (name, code, kind, brand_id, region, city, now) */                 \
+    Q(STORE_GET)             /* (id) -> id, name, code, kind, brand_id, region, city, created_at */ \
+    Q(STORE_BY_CODE)         /* (code) -> id */                                                    \
+    Q(STORE_LIST)            /* (after_id, limit) -> as STORE_GET */                               \
+    Q(BRAND_BY_NAME)         /* (name) -> id */                                                    \
+    Q(STAFF_INSERT)          /* (name, role, store_id, code, now) */                               \
+    Q(STAFF_GET)             /* (id) -> id, name, role, store_id, code, created_at */              \
+    Q(STAFF_BY_CODE)         /* (code) -> id */                                                    \
+    Q(STAFF_LIST)            /* (after_id, limit, store_id or NULL) -> as STAFF_GET */             \
+    Q(TOKEN_INSERT)          /* (hash, role, staff_id, name, now) */                               \
+    Q(TOKEN_BY_HASH)         /* (hash) -> id, hash, role, staff_id, staff store_id */              \
+    /* members */                                                                                  \
+    Q(MEMBER_INSERT)         /* (name, gender, birthday, city, store_id, guide_id, channel,        \
+                                joined_at, now) */                                                 \
+    Q(MEMBER_GET)            /* (id) -> id, name, gender, birthday, city, store_id, guide_id,      \
+                                join_channel, joined_at, merged_into, created_at, updated_at */    \
+    Q(MEMBER_UPDATE)         /* (name, gender, birthday, city, store_id, guide_id, now, id) */     \
+    Q(MEMBER_SET_MERGED)     /* (into, now, id) */                                                 \
+    Q(MEMBER_LIST)           /* (after_id, limit, store_id or NULL, guide_id or NULL) -> as GET */ \
+    Q(IDENTITY_FIND)         /* (kind, app_id, value) -> member_id */                              \
+    Q(IDENTITY_INSERT)       /* (kind, app_id, value, member_id) */                                \
+    Q(IDENTITY_LIST)         /* (member_id) -> kind, app_id, value */                              \
+    Q(IDENTITY_MOVE)         /* (into, from) */                                                    \
+    Q(MEMBER_STATS)          /* (member_id) -> orders, gross_cents, refunded_cents, first, last */ \
+    Q(MERGE_INSERT)          /* (into, from, now, details json) */                                 \
+    Q(MERGE_LIST)            /* (into) -> from_id, at, details */                                  \
+    Q(REACH_UPSERT)          /* (member_id, channel, on, at) — keeps the latest by at */           \
+    Q(REACH_LIST)            /* (member_id) -> channel, on, at */                                  \
+    Q(REACH_MOVE)            /* (into, from) — keeps the latest per channel */                     \
+    Q(REACH_DELETE)          /* (member_id) */                                                     \
+    /* orders */                                                                                   \
+    Q(ORDER_BY_KEY)          /* (channel, external_id) -> id, digest */                            \
+    Q(ORDER_INSERT)          /* (channel, external_id, store_id, member_id, guide_id, placed_at,   \
+                                total, discount, points_used, coupon_code, digest, item_count) */  \
+    Q(ORDER_ITEM_INSERT)     /* (order_id, line, sku, category, name, qty, unit_price) */          \
+    Q(ORDER_GET)             /* (id) -> id, channel, external_id, store_id, member_id, guide_id,   \
+                                placed_at, total, discount, points_used, coupon_code, refunded */  \
+    Q(ORDER_ITEMS)           /* (order_id) -> line, sku, category, name, qty, unit, refunded_qty */\
+    Q(ORDER_ITEM_REFUND)     /* (qty, order_id, line) — only while qty stays refundable */         \
+    Q(ORDER_ADD_REFUNDED)    /* (amount, id) — only while it stays within the total */             \
+    Q(ORDER_LIST)            /* (after_id, limit, member_id or NULL, store_id or NULL,             \
+                                guide scope or NULL) -> as ORDER_GET */                            \
+    Q(ORDERS_MOVE)           /* (into, from) */                                                    \
+    Q(REFUND_BY_KEY)         /* (external_id) -> id, order_id, digest */                           \
+    Q(REFUND_INSERT)         /* (order_id, external_id, amount, at, items json, digest) */         \
+    Q(REFUND_GET)            /* (id) -> id, order_id, external_id, amount, at, items */            \
+    Q(REFUND_LIST)           /* (order_id) -> as REFUND_GET */                                     \
+    /* events */                                                                                   \
+    Q(EVENT_INSERT)          /* (member_id, type, at, props json, digest) */                       \
+    Q(EVENT_BY_DIGEST)       /* (digest) -> id */                                                  \
+    Q(EVENTS_MOVE)           /* (into, from) */                                                    \
+    Q(EVENT_LIST)            /* (member_id, limit) -> id, type, at, props */                       \
+    /* idempotency keys for side-effecting calls */                                                \
+    Q(IDEM_GET)              /* (key, route) -> digest, status, body */                            \
+    Q(IDEM_PUT)              /* (key, route, digest, status, body, now) */                         \
+    /* counts for metrics and the demo */                                                          \
+    Q(COUNT_MEMBERS)         /* () -> n */                                                         \
+    Q(COUNT_ORDERS)          /* () -> n */
+
+typedef enum store_query {
+#define Q(name) Q_##name,
+    STORE_QUERY_LIST(Q)
+#undef Q
+        Q__COUNT
+} store_query;
+
+#endif

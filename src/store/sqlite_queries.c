@@ -1,0 +1,106 @@
+/* sqlite_queries.c — the SQLite text of every named query in queries.h. */
+#include "store/sqlite_internal.h"
+
+#define MEMBER_COLS                                                                                \
+    "id, name, gender, birthday, city, store_id, guide_id, join_channel, joined_at,"               \
+    " merged_into, created_at, updated_at"
+#define ORDER_COLS                                                                                 \
+    "id, channel, external_id, store_id, member_id, guide_id, placed_at, total_cents,"             \
+    " discount_cents, points_used, coupon_code, refunded_cents"
+
+const char *const sqlite_queries[Q__COUNT] = {
+    [Q_BRAND_INSERT] = "INSERT INTO brands(name, created_at) VALUES (?1, ?2)",
+    [Q_BRAND_GET] = "SELECT id, name, created_at FROM brands WHERE id = ?1",
+    [Q_BRAND_LIST] = "SELECT id, name, created_at FROM brands WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_STORE_INSERT] = "INSERT INTO stores(name, code, kind, brand_id, region, city, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_STORE_GET] = "SELECT id, name, code, kind, brand_id, region, city, created_at FROM stores"
+                    " WHERE id = ?1",
+    [Q_STORE_BY_CODE] = "SELECT id FROM stores WHERE code = ?1",
+    [Q_STORE_LIST] = "SELECT id, name, code, kind, brand_id, region, city, created_at FROM stores"
+                     " WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_STAFF_INSERT] = "INSERT INTO staff(name, role, store_id, code, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_STAFF_GET] = "SELECT id, name, role, store_id, code, created_at FROM staff WHERE id = ?1",
+    [Q_STAFF_BY_CODE] = "SELECT id FROM staff WHERE code = ?1",
+    [Q_BRAND_BY_NAME] = "SELECT id FROM brands WHERE name = ?1",
+    [Q_STAFF_LIST] = "SELECT id, name, role, store_id, code, created_at FROM staff WHERE id > ?1"
+                     " AND (?3 IS NULL OR store_id = ?3) ORDER BY id LIMIT ?2",
+    [Q_TOKEN_INSERT] = "INSERT INTO tokens(hash, role, staff_id, name, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_TOKEN_BY_HASH] = "SELECT t.id, t.hash, t.role, t.staff_id, s.store_id FROM tokens t"
+                        " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.hash = ?1",
+    [Q_MEMBER_INSERT] = "INSERT INTO members(name, gender, birthday, city, store_id, guide_id,"
+                        " join_channel, joined_at, created_at, updated_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    [Q_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM members WHERE id = ?1",
+    [Q_MEMBER_UPDATE] = "UPDATE members SET name = ?1, gender = ?2, birthday = ?3, city = ?4,"
+                        " store_id = ?5, guide_id = ?6, updated_at = ?7 WHERE id = ?8",
+    [Q_MEMBER_SET_MERGED] = "UPDATE members SET merged_into = ?1, updated_at = ?2 WHERE id = ?3",
+    [Q_MEMBER_LIST] = "SELECT " MEMBER_COLS " FROM members WHERE id > ?1 AND merged_into IS NULL"
+                      " AND (?3 IS NULL OR store_id = ?3) AND (?4 IS NULL OR guide_id = ?4)"
+                      " ORDER BY id LIMIT ?2",
+    [Q_IDENTITY_FIND] = "SELECT member_id FROM identities WHERE kind = ?1 AND app_id = ?2"
+                        " AND value = ?3",
+    [Q_IDENTITY_INSERT] = "INSERT INTO identities(kind, app_id, value, member_id)"
+                          " VALUES (?1, ?2, ?3, ?4)",
+    [Q_IDENTITY_LIST] = "SELECT kind, app_id, value FROM identities WHERE member_id = ?1"
+                        " ORDER BY kind, app_id, value",
+    [Q_IDENTITY_MOVE] = "UPDATE identities SET member_id = ?1 WHERE member_id = ?2",
+    [Q_MEMBER_STATS] = "SELECT count(*) FILTER (WHERE refunded_cents < total_cents OR"
+                       " total_cents = 0), coalesce(sum(total_cents), 0),"
+                       " coalesce(sum(refunded_cents), 0), min(placed_at), max(placed_at),"
+                       " coalesce(sum(item_count), 0)"
+                       " FROM orders WHERE member_id = ?1",
+    [Q_MERGE_INSERT] = "INSERT INTO merges(into_id, from_id, at, details) VALUES (?1, ?2, ?3, ?4)",
+    [Q_MERGE_LIST] = "SELECT from_id, at, details FROM merges WHERE into_id = ?1 ORDER BY id",
+    [Q_REACH_UPSERT] = "INSERT INTO member_reach(member_id, channel, reachable, at)"
+                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(member_id, channel) DO UPDATE SET"
+                       " reachable = excluded.reachable, at = excluded.at"
+                       " WHERE excluded.at >= member_reach.at",
+    [Q_REACH_LIST] = "SELECT channel, reachable, at FROM member_reach WHERE member_id = ?1"
+                     " ORDER BY channel",
+    [Q_REACH_MOVE] = "INSERT INTO member_reach(member_id, channel, reachable, at)"
+                     " SELECT ?1, channel, reachable, at FROM member_reach WHERE member_id = ?2"
+                     " ON CONFLICT(member_id, channel) DO UPDATE SET"
+                     " reachable = excluded.reachable, at = excluded.at"
+                     " WHERE excluded.at > member_reach.at",
+    [Q_REACH_DELETE] = "DELETE FROM member_reach WHERE member_id = ?1",
+    [Q_ORDER_BY_KEY] = "SELECT id, digest FROM orders WHERE channel = ?1 AND external_id = ?2",
+    [Q_ORDER_INSERT] = "INSERT INTO orders(channel, external_id, store_id, member_id, guide_id,"
+                       " placed_at, total_cents, discount_cents, points_used, coupon_code, digest,"
+                       " item_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [Q_ORDER_ITEM_INSERT] = "INSERT INTO order_items(order_id, line, sku, category, name, qty,"
+                            " unit_price_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
+    [Q_ORDER_ITEMS] = "SELECT line, sku, category, name, qty, unit_price_cents, refunded_qty"
+                      " FROM order_items WHERE order_id = ?1 ORDER BY line",
+    [Q_ORDER_ITEM_REFUND] = "UPDATE order_items SET refunded_qty = refunded_qty + ?1"
+                            " WHERE order_id = ?2 AND line = ?3 AND refunded_qty + ?1 <= qty",
+    [Q_ORDER_ADD_REFUNDED] = "UPDATE orders SET refunded_cents = refunded_cents + ?1"
+                             " WHERE id = ?2 AND refunded_cents + ?1 <= total_cents",
+    [Q_ORDER_LIST] = "SELECT " ORDER_COLS " FROM orders WHERE id > ?1"
+                     " AND (?3 IS NULL OR member_id = ?3) AND (?4 IS NULL OR store_id = ?4)"
+                     " AND (?5 IS NULL OR guide_id = ?5 OR member_id IN"
+                     "      (SELECT id FROM members WHERE guide_id = ?5))"
+                     " ORDER BY id LIMIT ?2",
+    [Q_ORDERS_MOVE] = "UPDATE orders SET member_id = ?1 WHERE member_id = ?2",
+    [Q_REFUND_BY_KEY] = "SELECT id, order_id, digest FROM refunds WHERE external_id = ?1",
+    [Q_REFUND_INSERT] = "INSERT INTO refunds(order_id, external_id, amount_cents, refunded_at,"
+                        " items, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_REFUND_GET] = "SELECT id, order_id, external_id, amount_cents, refunded_at, items"
+                     " FROM refunds WHERE id = ?1",
+    [Q_REFUND_LIST] = "SELECT id, order_id, external_id, amount_cents, refunded_at, items"
+                      " FROM refunds WHERE order_id = ?1 ORDER BY id",
+    [Q_EVENT_INSERT] = "INSERT INTO events(member_id, type, at, props, digest)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_EVENT_BY_DIGEST] = "SELECT id FROM events WHERE digest = ?1",
+    [Q_EVENTS_MOVE] = "UPDATE events SET member_id = ?1 WHERE member_id = ?2",
+    [Q_EVENT_LIST] = "SELECT id, type, at, props FROM events WHERE member_id = ?1"
+                     " ORDER BY at DESC, id DESC LIMIT ?2",
+    [Q_IDEM_GET] = "SELECT digest, status, body FROM idempotency WHERE key = ?1 AND route = ?2",
+    [Q_IDEM_PUT] = "INSERT INTO idempotency(key, route, digest, status, body, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
+    [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
+};

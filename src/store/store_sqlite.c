@@ -1,0 +1,353 @@
+/* store_sqlite.c — the SQLite driver behind store.h.
+ *
+ * WAL mode so readers never block the writer; foreign keys on; every statement
+ * prepared once per connection and cached by query name. Write transactions start
+ * with BEGIN IMMEDIATE so two writers never deadlock upgrading a read lock; the busy
+ * timeout makes concurrent writers queue instead of failing. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/sqlite_internal.h"
+#include "store/store.h"
+
+struct store {
+    char *path;
+    store_options opt;
+    int schema_version;
+};
+
+struct store_stmt {
+    sqlite3_stmt *st;
+    store_conn *conn;
+};
+
+struct store_conn {
+    store_t *store;
+    sqlite3 *db;
+    store_stmt stmts[Q__COUNT];
+};
+
+static int open_db(store_t *st, sqlite3 **out, siyu_err *e)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (st->opt.create ? SQLITE_OPEN_CREATE : 0);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(st->path, &db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        siyu_err_set(e, SIYU_INTERNAL, "db", "db: cannot open %s: %s", st->path,
+                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    char pragmas[256];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=%s;"
+             " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+             st->opt.sync == STORE_SYNC_FULL ? "FULL" : "NORMAL");
+    char *msg = NULL;
+    if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+        siyu_err_set(e, SIYU_INTERNAL, "db", "db: %s: %s", st->path, msg ? msg : "pragma failed");
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return -1;
+    }
+    *out = db;
+    return 0;
+}
+
+static int read_version(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static int migrate(sqlite3 *db, siyu_err *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+        goto fail;
+    int v = read_version(db); /* re-read under the lock: another process may have migrated */
+    for (int i = v; i < sqlite_migration_count; i++) {
+        if (sqlite3_exec(db, sqlite_migrations[i], NULL, NULL, &msg) != SQLITE_OK)
+            goto fail;
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", sqlite_migration_count);
+    if (v < sqlite_migration_count && sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+        goto fail;
+    return 0;
+fail:
+    siyu_err_set(e, SIYU_INTERNAL, "db", "db: migration failed: %s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+int store_open(const char *url, const store_options *opt, store_t **out, siyu_err *e)
+{
+    *out = NULL;
+    if (!url || !*url)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db", "db: no path given (--db or SIYU_DB)");
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
+                            "db: the PostgreSQL store is not available in this build");
+    store_t *st = calloc(1, sizeof *st);
+    st->path = strdup(url);
+    st->opt = *opt;
+    sqlite3 *db;
+    if (open_db(st, &db, e)) {
+        store_close(st);
+        return -1;
+    }
+    int v = read_version(db);
+    if (st->opt.create && v < sqlite_migration_count) {
+        if (migrate(db, e)) {
+            sqlite3_close(db);
+            store_close(st);
+            return -1;
+        }
+        v = read_version(db);
+    }
+    sqlite3_close(db);
+    if (v < sqlite_migration_count) {
+        store_close(st);
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
+                            "db: %s is not an initialised siyu store (run siyu init --db %s)", url,
+                            url);
+    }
+    if (v > sqlite_migration_count) {
+        store_close(st);
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
+                            "db: schema version %d is newer than this siyu (%d)", v,
+                            sqlite_migration_count);
+    }
+    st->schema_version = v;
+    *out = st;
+    return 0;
+}
+
+void store_close(store_t *st)
+{
+    if (!st)
+        return;
+    free(st->path);
+    free(st);
+}
+
+int store_schema_version(store_t *st)
+{
+    return st->schema_version;
+}
+
+int store_conn_open(store_t *st, store_conn **out, siyu_err *e)
+{
+    store_conn *c = calloc(1, sizeof *c);
+    c->store = st;
+    if (open_db(st, &c->db, e)) {
+        free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+void store_conn_close(store_conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(c->stmts[i].st);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+int store_begin(store_conn *c, bool write, siyu_err *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: begin: %s", msg ? msg : "failed");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int store_commit(store_conn *c, siyu_err *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", msg ? msg : "failed");
+        sqlite3_free(msg);
+        store_rollback(c);
+        return -1;
+    }
+    return 0;
+}
+
+void store_rollback(store_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+bool store_in_tx(store_conn *c)
+{
+    return !sqlite3_get_autocommit(c->db);
+}
+
+int store_savepoint(store_conn *c, siyu_err *e)
+{
+    if (sqlite3_exec(c->db, "SAVEPOINT rec", NULL, NULL, NULL) != SQLITE_OK)
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: savepoint: %s", sqlite3_errmsg(c->db));
+    return 0;
+}
+
+void store_savepoint_release(store_conn *c)
+{
+    sqlite3_exec(c->db, "RELEASE rec", NULL, NULL, NULL);
+}
+
+void store_savepoint_undo(store_conn *c)
+{
+    sqlite3_exec(c->db, "ROLLBACK TO rec; RELEASE rec", NULL, NULL, NULL);
+}
+
+void store_reset(store_stmt *s)
+{
+    sqlite3_reset(s->st);
+}
+
+store_stmt *store_q(store_conn *c, store_query q)
+{
+    store_stmt *s = &c->stmts[q];
+    if (!s->st) {
+        if (sqlite3_prepare_v3(c->db, sqlite_queries[q], -1, SQLITE_PREPARE_PERSISTENT, &s->st,
+                               NULL) != SQLITE_OK) {
+            /* A query text that does not prepare is a programming error, caught by tests. */
+            fprintf(stderr, "siyu: store: cannot prepare query %d: %s\n", (int)q,
+                    sqlite3_errmsg(c->db));
+            abort();
+        }
+        s->conn = c;
+    } else {
+        sqlite3_reset(s->st);
+        sqlite3_clear_bindings(s->st);
+    }
+    return s;
+}
+
+void store_bind_int(store_stmt *s, int i, int64_t v)
+{
+    sqlite3_bind_int64(s->st, i, v);
+}
+
+void store_bind_text(store_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s->st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s->st, i);
+}
+
+void store_bind_blob(store_stmt *s, int i, const void *v, int n)
+{
+    sqlite3_bind_blob(s->st, i, v, n, SQLITE_TRANSIENT);
+}
+
+void store_bind_null(store_stmt *s, int i)
+{
+    sqlite3_bind_null(s->st, i);
+}
+
+store_step_rc store_step(store_stmt *s)
+{
+    int rc = sqlite3_step(s->st);
+    if (rc == SQLITE_ROW)
+        return STORE_ROW;
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(s->st); /* release read locks at once */
+        return STORE_DONE;
+    }
+    rc = sqlite3_reset(s->st);
+    return (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONSTRAINT : STORE_ERROR;
+}
+
+int store_exec(store_stmt *s, siyu_err *e)
+{
+    store_step_rc rc = store_step(s);
+    if (rc == STORE_DONE || rc == STORE_ROW) {
+        sqlite3_reset(s->st);
+        return 0;
+    }
+    return siyu_err_set(e, rc == STORE_CONSTRAINT ? SIYU_CONFLICT : SIYU_INTERNAL, NULL, "store: %s",
+                        sqlite3_errmsg(s->conn->db));
+}
+
+int64_t store_col_int(store_stmt *s, int i)
+{
+    return sqlite3_column_int64(s->st, i);
+}
+
+const char *store_col_text(store_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s->st, i);
+}
+
+const void *store_col_blob(store_stmt *s, int i, int *n)
+{
+    *n = sqlite3_column_bytes(s->st, i);
+    return sqlite3_column_blob(s->st, i);
+}
+
+bool store_col_null(store_stmt *s, int i)
+{
+    return sqlite3_column_type(s->st, i) == SQLITE_NULL;
+}
+
+int64_t store_last_id(store_conn *c)
+{
+    return sqlite3_last_insert_rowid(c->db);
+}
+
+int store_changes(store_conn *c)
+{
+    return sqlite3_changes(c->db);
+}
+
+const char *store_errmsg(store_conn *c)
+{
+    return sqlite3_errmsg(c->db);
+}
+
+store_conn *store_stmt_conn(store_stmt *s)
+{
+    return s->conn;
+}
+
+int64_t store_size_bytes(store_t *st)
+{
+    struct stat sb;
+    int64_t total = 0;
+    char wal[4096];
+    if (stat(st->path, &sb) == 0)
+        total += sb.st_size;
+    snprintf(wal, sizeof wal, "%s-wal", st->path);
+    if (stat(wal, &sb) == 0)
+        total += sb.st_size;
+    return total;
+}
+
+const char *store_path(store_t *st)
+{
+    return st->path;
+}

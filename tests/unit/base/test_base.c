@@ -1,0 +1,165 @@
+/* Unit tests for src/base: phones, dates and times, JSON reading, the error table. */
+#include <check.h>
+
+#include "base/error.h"
+#include "base/jsonx.h"
+#include "base/phone.h"
+#include "base/timeutil.h"
+
+static void test_phone(void)
+{
+    char out[32];
+    CHECK_INT_EQ(phone_normalise("+86 138-0013-8000", out, sizeof out), 0);
+    CHECK_STR_EQ(out, "13800138000");
+    CHECK_INT_EQ(phone_normalise("13800138000", out, sizeof out), 0);
+    CHECK_STR_EQ(out, "13800138000");
+    CHECK_INT_EQ(phone_normalise("0086 13800138000", out, sizeof out), 0);
+    CHECK_STR_EQ(out, "13800138000");
+    CHECK_INT_EQ(phone_normalise("8613800138000", out, sizeof out), 0);
+    CHECK_STR_EQ(out, "13800138000");
+    CHECK_INT_EQ(phone_normalise("+852 9123 4567", out, sizeof out), 0);
+    CHECK_STR_EQ(out, "+85291234567");
+    CHECK_INT_EQ(phone_normalise("12800138000", out, sizeof out), -1); /* 12x is not mobile */
+    CHECK_INT_EQ(phone_normalise("1380013800", out, sizeof out), -1);  /* 10 digits */
+    CHECK_INT_EQ(phone_normalise("138001380001", out, sizeof out), -1);
+    CHECK_INT_EQ(phone_normalise("138a0138000", out, sizeof out), -1);
+    CHECK_INT_EQ(phone_normalise("", out, sizeof out), -1);
+    CHECK_INT_EQ(phone_normalise("+", out, sizeof out), -1);
+    phone_mask("13812345678", out, sizeof out);
+    CHECK_STR_EQ(out, "138****5678");
+}
+
+static void test_dates(void)
+{
+    int32_t d;
+    CHECK_INT_EQ(date_parse("1970-01-01", &d), 0);
+    CHECK_INT_EQ(d, 0);
+    CHECK_INT_EQ(date_parse("2026-11-22", &d), 0);
+    CHECK_INT_EQ(d, 20779); /* independently: date -u -d 2026-11-22 +%s / 86400 */
+    char buf[16];
+    date_format(d, buf, sizeof buf);
+    CHECK_STR_EQ(buf, "2026-11-22");
+    CHECK_INT_EQ(date_parse("2024-02-29", &d), 0);
+    CHECK_INT_EQ(date_parse("2023-02-29", &d), -1);
+    CHECK_INT_EQ(date_parse("2026-13-01", &d), -1);
+    CHECK_INT_EQ(date_parse("2026-1-01", &d), -1);
+    CHECK_INT_EQ(date_parse("2026-01-01x", &d), -1);
+    /* round trip every day over 300 years */
+    for (int32_t day = -30000; day < 80000; day += 7) {
+        int y, m, dd;
+        date_civil(day, &y, &m, &dd);
+        CHECK_INT_EQ(date_from_civil(y, m, dd), day);
+    }
+}
+
+static void test_times(void)
+{
+    int64_t t;
+    CHECK_INT_EQ(time_parse_rfc3339("1970-01-01T00:00:00Z", &t), 0);
+    CHECK_INT_EQ(t, 0);
+    CHECK_INT_EQ(time_parse_rfc3339("1970-01-01T08:00:00+08:00", &t), 0);
+    CHECK_INT_EQ(t, 0);
+    CHECK_INT_EQ(time_parse_rfc3339("2026-11-22T10:00:00+08:00", &t), 0);
+    CHECK_INT_EQ(t, 1795312800);
+    CHECK_INT_EQ(time_parse_rfc3339("2026-11-22T02:00:00.123Z", &t), 0);
+    CHECK_INT_EQ(t, 1795312800);
+    char buf[40];
+    time_format_rfc3339(1795312800, buf, sizeof buf);
+    CHECK_STR_EQ(buf, "2026-11-22T10:00:00+08:00");
+    CHECK_INT_EQ(time_local_day(1795312800), 20779);
+    /* 23:30 UTC is already the next local day in +08:00 */
+    CHECK_INT_EQ(time_parse_rfc3339("2026-11-22T23:30:00Z", &t), 0);
+    CHECK_INT_EQ(time_local_day(t), 20780);
+    CHECK_INT_EQ(time_parse_rfc3339("2026-11-22T10:00:00", &t), -1); /* no offset */
+    CHECK_INT_EQ(time_parse_rfc3339("2026-11-22T24:00:00Z", &t), -1);
+    CHECK_INT_EQ(time_parse_rfc3339("2026-11-22 10:00:00+08:00", &t), 0);
+    CHECK_INT_EQ(time_parse_rfc3339("2026-11-22T10:00:00+8:00", &t), -1);
+}
+
+static void test_json(void)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *v = jx_parse("{\"qty\": 2, \"name\": \"x\", \"ok\": true, \"d\": \"2026-01-31\"}", 54, false, &e);
+    CHECK(v != NULL);
+    int64_t qty = 0;
+    const char *name = NULL;
+    bool ok = false;
+    int32_t day = 0;
+    CHECK_INT_EQ(jx_int(v, "qty", true, &qty, &e), 1);
+    CHECK_INT_EQ(qty, 2);
+    CHECK_INT_EQ(jx_str(v, "name", true, &name, &e), 1);
+    CHECK_STR_EQ(name, "x");
+    CHECK_INT_EQ(jx_bool(v, "ok", true, &ok, &e), 1);
+    CHECK(ok);
+    CHECK_INT_EQ(jx_date(v, "d", true, &day, &e), 1);
+    CHECK_INT_EQ(jx_int(v, "missing", false, &qty, &e), 0);
+    CHECK_INT_EQ(jx_int(v, "missing", true, &qty, &e), -1);
+    CHECK_STR_EQ(e.field, "missing");
+    CHECK_INT_EQ(jx_int(v, "name", true, &qty, &e), -1);
+    CHECK_STR_EQ(e.message, "name: not an integer");
+    CHECK_INT_EQ(e.code, SIYU_INVALID_ARGUMENT);
+    static const char *const allowed[] = {"qty", "name", "ok", NULL};
+    CHECK_INT_EQ(jx_only(v, allowed, "items[0].", &e), -1);
+    CHECK_STR_EQ(e.field, "items[0].d");
+    json_decref(v);
+
+    /* depth: 32 levels parse, 33 do not */
+    char deep[200];
+    int n = 0;
+    for (int i = 0; i < 32; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 32; i++)
+        deep[n++] = ']';
+    v = jx_parse(deep, (size_t)n, true, &e);
+    CHECK(v != NULL);
+    json_decref(v);
+    n = 0;
+    for (int i = 0; i < 33; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 33; i++)
+        deep[n++] = ']';
+    CHECK(jx_parse(deep, (size_t)n, true, &e) == NULL);
+    /* brackets inside strings do not count */
+    v = jx_parse("{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}", 48, false, &e);
+    CHECK(v != NULL);
+    json_decref(v);
+    CHECK(jx_parse("[1]", 3, false, &e) == NULL); /* not an object */
+    CHECK(jx_parse("{\"a\":1,\"a\":2}", 13, false, &e) == NULL); /* duplicate keys */
+    CHECK(jx_parse("", 0, false, &e) == NULL);
+
+    /* canonical form ignores key order */
+    json_t *a = json_loads("{\"b\":1,\"a\":[1,2]}", 0, NULL), *b = json_loads("{\"a\":[1,2],\"b\":1}", 0, NULL);
+    char da[65], db[65];
+    jx_digest(a, da);
+    jx_digest(b, db);
+    CHECK_STR_EQ(da, db);
+    json_decref(a);
+    json_decref(b);
+    siyu_err_clear(&e);
+}
+
+static void test_errors(void)
+{
+    CHECK_INT_EQ(siyu_code_status(SIYU_UNPROCESSABLE), 422);
+    CHECK_STR_EQ(siyu_code_name(SIYU_PAYLOAD_TOO_LARGE), "payload_too_large");
+    siyu_err e;
+    siyu_err_init(&e);
+    siyu_err_set(&e, SIYU_INVALID_ARGUMENT, "birthday", "birthday: expected YYYY-MM-DD");
+    json_t *j = siyu_err_to_json(&e);
+    char *s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    CHECK_STR_EQ(s, "{\"error\":{\"code\":\"invalid_argument\",\"field\":\"birthday\",\"message\":"
+                    "\"birthday: expected YYYY-MM-DD\"}}");
+    free(s);
+    json_decref(j);
+}
+
+int main(void)
+{
+    test_phone();
+    test_dates();
+    test_times();
+    test_json();
+    test_errors();
+    return CHECK_DONE();
+}

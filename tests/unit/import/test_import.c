@@ -1,0 +1,134 @@
+/* Unit tests for import: the CSV reader's edge cases, CSV orders grouped by order,
+ * rejected records with line numbers, reruns counted as duplicates, NDJSON. */
+#include <check.h>
+#include <unistd.h>
+
+#include "../domain/fixture.h"
+#include "import/csv.h"
+#include "import/import.h"
+
+static void test_csv_reader(void)
+{
+    const char text[] = "a,b,c\r\n1,\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",,end\n\"open";
+    FILE *in = fmemopen((void *)text, sizeof text - 1, "r");
+    csv_reader r;
+    csv_init(&r, in);
+    long line;
+    CHECK_INT_EQ(csv_next(&r, &line), 1);
+    CHECK_INT_EQ(line, 1);
+    CHECK_INT_EQ(r.nfields, 3);
+    CHECK_STR_EQ(csv_field(&r, 2), "c");
+    CHECK_INT_EQ(csv_next(&r, &line), 1);
+    CHECK_INT_EQ(line, 2);
+    CHECK_STR_EQ(csv_field(&r, 1), "x,y");
+    CHECK_STR_EQ(csv_field(&r, 2), "he said \"hi\"");
+    CHECK_INT_EQ(csv_next(&r, &line), 1);
+    CHECK_INT_EQ(line, 3);
+    CHECK_STR_EQ(csv_field(&r, 0), "multi\nline");
+    CHECK_STR_EQ(csv_field(&r, 1), "");
+    CHECK_STR_EQ(csv_field(&r, 2), "end");
+    CHECK_INT_EQ(csv_next(&r, &line), -1); /* unterminated quote */
+    CHECK_INT_EQ(line, 5);
+    CHECK_INT_EQ(csv_next(&r, &line), 0);
+    csv_free(&r);
+    fclose(in);
+}
+
+static import_result run(fixture *f, const char *kind, const char *text, import_format fmt)
+{
+    FILE *in = fmemopen((void *)text, strlen(text), "r");
+    import_options o;
+    import_options_init(&o);
+    o.format = fmt;
+    o.batch_size = 2; /* several batches even in a small file */
+    import_result r;
+    siyu_err e;
+    siyu_err_init(&e);
+    principal admin = {.role = ROLE_ADMIN};
+    CHECK_INT_EQ(import_stream(f->d.conn, &admin, kind, in, &o, &r, &e), 0);
+    fclose(in);
+    return r;
+}
+
+static void test_csv_orders(fixture *f)
+{
+    /* order O1 has two rows (two items); line 4 has a bad total; O3 a total that does not add up */
+    const char csv[] =
+        "channel,external_id,store_id,placed_at,total_cents,member_phone,sku,qty,unit_price_cents\n"
+        "store,O1,1,2026-11-20T10:00:00+08:00,3080,13812345678,A,2,1290\n"
+        "store,O1,1,2026-11-20T10:00:00+08:00,3080,13812345678,B,1,500\n"
+        "store,O2,1,2026-11-20T11:00:00+08:00,abc,,A,1,1290\n"
+        "store,O3,1,2026-11-20T12:00:00+08:00,999,,A,1,1290\n"
+        "mall,O4,2,2026-11-20T13:00:00+08:00,1290,13812345678,A,1,1290\n";
+    import_result r = run(f, "orders", csv, IMPORT_CSV);
+    CHECK_INT_EQ(r.records, 4); /* O1 (two rows), O2, O3, O4 */
+    CHECK_INT_EQ(r.imported, 2);
+    CHECK_INT_EQ(r.rejected, 2);
+    CHECK_INT_EQ(json_array_size(r.errors), 2);
+    json_t *e0 = json_array_get(r.errors, 0), *e1 = json_array_get(r.errors, 1);
+    CHECK_INT_EQ(json_integer_value(json_object_get(e0, "line")), 4);
+    CHECK_STR_EQ(json_string_value(json_object_get(e0, "message")), "total_cents: not an integer");
+    CHECK_INT_EQ(json_integer_value(json_object_get(e1, "line")), 5);
+    CHECK_STR_EQ(json_string_value(json_object_get(e1, "field")), "total_cents");
+    json_decref(r.errors);
+    json_t *m;
+    siyu_err e;
+    siyu_err_init(&e);
+    CHECK_INT_EQ(members_lookup(&f->d, "phone", "13812345678", NULL, &m, &e), 200);
+    CHECK_INT_EQ(jint(m, "stats.orders"), 2);
+    CHECK_INT_EQ(jint(m, "stats.spend_cents"), 3080 + 1290);
+    CHECK_INT_EQ(jint(m, "stats.items"), 4);
+    json_decref(m);
+    /* the rerun lands nothing new */
+    r = run(f, "orders", csv, IMPORT_CSV);
+    CHECK_INT_EQ(r.imported, 0);
+    CHECK_INT_EQ(r.duplicates, 2);
+    CHECK_INT_EQ(r.rejected, 2);
+    json_decref(r.errors);
+}
+
+static void test_ndjson(fixture *f)
+{
+    const char nd[] =
+        "{\"card_no\":\"M1\",\"phone\":\"13900000001\",\"name\":\"甲\"}\n"
+        "\n"
+        "{\"card_no\":\"M2\",\"birthday\":\"1990-02-30\"}\n"
+        "not json\n"
+        "{\"card_no\":\"M1\"}\n";
+    import_result r = run(f, "members", nd, IMPORT_NDJSON);
+    CHECK_INT_EQ(r.imported, 1);
+    CHECK_INT_EQ(r.duplicates, 1);
+    CHECK_INT_EQ(r.rejected, 2);
+    CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(r.errors, 0), "line")), 3);
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(r.errors, 0), "field")), "birthday");
+    CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(r.errors, 1), "line")), 4);
+    json_decref(r.errors);
+    /* an order with refunds carried inline */
+    const char orders[] =
+        "{\"channel\":\"store\",\"external_id\":\"Q1\",\"store_id\":1,\"placed_at\":\"2026-11-20T10:00:00+08:00\","
+        "\"total_cents\":1000,\"member\":{\"card_no\":\"M1\"},\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":1000}],"
+        "\"refunds\":[{\"external_id\":\"QR1\",\"amount_cents\":400,\"at\":\"2026-11-21T10:00:00+08:00\"}]}\n";
+    r = run(f, "orders", orders, IMPORT_AUTO);
+    CHECK_INT_EQ(r.imported, 1);
+    json_decref(r.errors);
+    r = run(f, "orders", orders, IMPORT_AUTO); /* rerun: the refund is not taken twice */
+    CHECK_INT_EQ(r.duplicates, 1);
+    json_decref(r.errors);
+    json_t *m;
+    siyu_err e;
+    siyu_err_init(&e);
+    CHECK_INT_EQ(members_lookup(&f->d, "card_no", "M1", NULL, &m, &e), 200);
+    CHECK_INT_EQ(jint(m, "stats.spend_cents"), 600);
+    json_decref(m);
+}
+
+int main(void)
+{
+    test_csv_reader();
+    fixture f;
+    fixture_open(&f);
+    test_csv_orders(&f);
+    test_ndjson(&f);
+    fixture_close(&f);
+    return CHECK_DONE();
+}

@@ -1,6 +1,5 @@
 #include "base/jsonx.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,18 +167,4 @@ int jx_only(json_t *obj, const char *const *allowed, const char *prefix, siyu_er
         }
     }
     return 0;
-}
-
-char *jx_canonical(json_t *v)
-{
-    return json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-void jx_digest(json_t *v, char out[65])
-{
-    char *s = jx_canonical(v);
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
-    free(s);
-    sodium_bin2hex(out, 65, h, sizeof h);
 }

@@ -32,10 +32,4 @@ int jx_enum(json_t *obj, const char *key, bool required, const char *const *valu
 /* Rejects keys not in the NULL-terminated allowed list (a typo must not pass silently). */
 int jx_only(json_t *obj, const char *const *allowed, const char *prefix, siyu_err *e);
 
-/* Canonical text (sorted keys, compact): the basis of idempotency hashes. Caller frees. */
-char *jx_canonical(json_t *v);
-
-/* Hex SHA-256 of the canonical form into out (65 bytes). */
-void jx_digest(json_t *v, char out[65]);
-
 #endif

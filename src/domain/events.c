@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "base/jsonx.h"
 #include "domain/domain.h"
 
@@ -101,18 +102,14 @@ fail:
 /* Writes one event; returns 1 when new, 0 when it was already there. */
 static int write_event(dom *d, const event_in *ev, siyu_err *e)
 {
-    json_t *canon = json_pack("{s:s, s:I, s:I, s:O}", "type", dom_event_types[ev->type], "member_id",
-                              (json_int_t)ev->member_id, "at", (json_int_t)ev->at, "props",
-                              ev->props ? ev->props : json_null());
-    char hex[65];
-    jx_digest(canon, hex);
-    json_decref(canon);
-    unsigned char dg[16];
-    for (int i = 0; i < 16; i++) {
-        unsigned x;
-        sscanf(hex + 2 * i, "%2x", &x);
-        dg[i] = (unsigned char)x;
-    }
+    unsigned char dg[DIGEST_BYTES];
+    digest dd;
+    digest_init(&dd);
+    digest_str(&dd, dom_event_types[ev->type]);
+    digest_int(&dd, ev->member_id);
+    digest_int(&dd, ev->at);
+    digest_json(&dd, ev->props && !json_is_null(ev->props) ? ev->props : NULL);
+    digest_final(&dd, dg);
     store_stmt *s = store_q(d->conn, Q_EVENT_BY_DIGEST);
     store_bind_blob(s, 1, dg, 16);
     int seen = store_step(s) == STORE_ROW;

@@ -103,7 +103,8 @@ static int64_t match_identities(dom *d, identity *ids, int n, const char *prefix
             siyu_err_set(e, SIYU_CONFLICT, f,
                          "%s: belongs to member %lld while %s belongs to member %lld", f,
                          (long long)owner, found_kind, (long long)found);
-            e->details = json_pack("{s:[I,I]}", "member_ids", (json_int_t)found, (json_int_t)owner);
+            e->details = json_pack("{s:[I,I]}", "member_ids", (json_int_t)(found < owner ? found : owner),
+                                   (json_int_t)(found < owner ? owner : found));
             return -1;
         }
         found = owner;
@@ -490,7 +491,8 @@ int64_t members_resolve(dom *d, json_t *obj, const char *prefix, bool create,
         return -1;
     if (found) {
         int64_t live = members_live_id(d, found, f, e);
-        if (live > 0 && add_missing(d, ids, n, live, e))
+        /* with one identity there is nothing missing: it is the one that matched */
+        if (live > 0 && n > 1 && add_missing(d, ids, n, live, e))
             return -1;
         return live;
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "base/jsonx.h"
 #include "domain/domain.h"
 
@@ -16,15 +17,47 @@
 #define MAX_MONEY 100000000000LL /* a billion yuan: anything larger is a typo */
 #define MAX_QTY 1000000
 
-static void digest16(json_t *v, unsigned char out[16])
+typedef struct item_in {
+    const char *sku, *category, *name;
+    int64_t qty, unit;
+} item_in;
+
+/* The identity of an order body: every field that defines the order, in a fixed
+ * order, so a retry with its keys reordered is still the same order. */
+static void order_digest(int channel, const char *external_id, int64_t store_id, int64_t placed_at,
+                         int64_t total, int64_t discount, int64_t points, const char *coupon,
+                         int64_t member_id, json_t *member, int64_t guide_id, const item_in *items,
+                         size_t n, unsigned char out[DIGEST_BYTES])
 {
-    char hex[65];
-    jx_digest(v, hex);
-    for (int i = 0; i < 16; i++) {
-        unsigned x;
-        sscanf(hex + 2 * i, "%2x", &x);
-        out[i] = (unsigned char)x;
+    static const char *const member_keys[] = {"phone", "unionid", "openid", "app_id",
+                                              "card_no", "wecom_external_id", "name"};
+    digest d;
+    digest_init(&d);
+    digest_str(&d, dom_channels[channel]);
+    digest_str(&d, external_id);
+    digest_int(&d, store_id);
+    digest_int(&d, placed_at);
+    digest_int(&d, total);
+    digest_int(&d, discount);
+    digest_int(&d, points);
+    digest_str(&d, coupon);
+    digest_int(&d, member_id);
+    if (member && json_is_object(member)) {
+        for (size_t k = 0; k < sizeof member_keys / sizeof *member_keys; k++)
+            digest_str(&d, json_string_value(json_object_get(member, member_keys[k])));
+    } else {
+        digest_json(&d, member);
     }
+    digest_int(&d, guide_id);
+    digest_int(&d, (int64_t)n);
+    for (size_t i = 0; i < n; i++) {
+        digest_str(&d, items[i].sku);
+        digest_str(&d, items[i].category);
+        digest_str(&d, items[i].name);
+        digest_int(&d, items[i].qty);
+        digest_int(&d, items[i].unit);
+    }
+    digest_final(&d, out);
 }
 
 static bool scope_sees_order(const dom *d, int64_t store_id, int64_t guide_id, int64_t member_guide)
@@ -165,10 +198,6 @@ int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t st
 
 /* ---------------- creating ---------------- */
 
-typedef struct item_in {
-    const char *sku, *category, *name;
-    int64_t qty, unit;
-} item_in;
 
 static int read_items(json_t *body, item_in *items, size_t *count, int64_t *sum, siyu_err *e)
 {
@@ -322,11 +351,9 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
     }
 
     /* Idempotency: the key decides, the digest tells a replay from a collision. */
-    json_t *keyed = json_deep_copy(body);
-    json_object_del(keyed, "refunds");
-    unsigned char dg[16];
-    digest16(keyed, dg);
-    json_decref(keyed);
+    unsigned char dg[DIGEST_BYTES];
+    order_digest(channel, external_id, store_id, placed_at, total, discount, points, coupon,
+                 member_id, json_object_get(body, "member"), guide_id, items, n_items, dg);
     store_stmt *s = store_q(d->conn, Q_ORDER_BY_KEY);
     store_bind_text(s, 1, dom_channels[channel]);
     store_bind_text(s, 2, external_id);
@@ -439,10 +466,12 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     if (items && !json_is_null(items) && !json_is_array(items))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: not an array");
 
-    json_t *keyed = json_pack("{s:I, s:O}", "order_id", (json_int_t)order_id, "body", body);
-    unsigned char dg[16];
-    digest16(keyed, dg);
-    json_decref(keyed);
+    unsigned char dg[DIGEST_BYTES];
+    digest dd;
+    digest_init(&dd);
+    digest_int(&dd, order_id);
+    digest_json(&dd, body);
+    digest_final(&dd, dg);
     store_stmt *s = store_q(d->conn, Q_REFUND_BY_KEY);
     store_bind_text(s, 1, external_id);
     if (store_step(s) == STORE_ROW) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "base/jsonx.h"
 #include "base/timeutil.h"
 #include "http/http.h"
@@ -173,13 +174,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
             }
             idem_key = strdup(k);
             snprintf(route_key, sizeof route_key, "%s %s", r->method, r->path);
-            char hex[65];
-            jx_digest(r->body ? r->body : json_null(), hex);
-            for (int i = 0; i < 16; i++) {
-                unsigned x;
-                sscanf(hex + 2 * i, "%2x", &x);
-                dg[i] = (unsigned char)x;
-            }
+            digest_of_json(r->body, dg);
             int rep = idem_replay(r, idem_key, route_key, dg, &e);
             if (rep != 0)
                 goto out;

@@ -28,7 +28,18 @@ struct store_conn {
     store_t *store;
     sqlite3 *db;
     store_stmt stmts[Q__COUNT];
+    /* savepoints run once per imported record: prepared once, not parsed each time */
+    sqlite3_stmt *sp_begin, *sp_release, *sp_undo;
 };
+
+static int run_prepared(sqlite3 *db, sqlite3_stmt **st, const char *sql)
+{
+    if (!*st && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(*st);
+    sqlite3_reset(*st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
 
 static int open_db(store_t *st, sqlite3 **out, siyu_err *e)
 {
@@ -167,6 +178,9 @@ void store_conn_close(store_conn *c)
         return;
     for (int i = 0; i < Q__COUNT; i++)
         sqlite3_finalize(c->stmts[i].st);
+    sqlite3_finalize(c->sp_begin);
+    sqlite3_finalize(c->sp_release);
+    sqlite3_finalize(c->sp_undo);
     sqlite3_close(c->db);
     free(c);
 }
@@ -207,19 +221,20 @@ bool store_in_tx(store_conn *c)
 
 int store_savepoint(store_conn *c, siyu_err *e)
 {
-    if (sqlite3_exec(c->db, "SAVEPOINT rec", NULL, NULL, NULL) != SQLITE_OK)
+    if (run_prepared(c->db, &c->sp_begin, "SAVEPOINT rec"))
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: savepoint: %s", sqlite3_errmsg(c->db));
     return 0;
 }
 
 void store_savepoint_release(store_conn *c)
 {
-    sqlite3_exec(c->db, "RELEASE rec", NULL, NULL, NULL);
+    run_prepared(c->db, &c->sp_release, "RELEASE rec");
 }
 
 void store_savepoint_undo(store_conn *c)
 {
-    sqlite3_exec(c->db, "ROLLBACK TO rec; RELEASE rec", NULL, NULL, NULL);
+    run_prepared(c->db, &c->sp_undo, "ROLLBACK TO rec");
+    run_prepared(c->db, &c->sp_release, "RELEASE rec");
 }
 
 void store_reset(store_stmt *s)

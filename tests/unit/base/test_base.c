@@ -1,6 +1,7 @@
 /* Unit tests for src/base: phones, dates and times, JSON reading, the error table. */
 #include <check.h>
 
+#include "base/digest.h"
 #include "base/error.h"
 #include "base/jsonx.h"
 #include "base/phone.h"
@@ -130,10 +131,21 @@ static void test_json(void)
 
     /* canonical form ignores key order */
     json_t *a = json_loads("{\"b\":1,\"a\":[1,2]}", 0, NULL), *b = json_loads("{\"a\":[1,2],\"b\":1}", 0, NULL);
-    char da[65], db[65];
-    jx_digest(a, da);
-    jx_digest(b, db);
-    CHECK_STR_EQ(da, db);
+    unsigned char da[DIGEST_BYTES], db[DIGEST_BYTES];
+    digest_of_json(a, da);
+    digest_of_json(b, db);
+    CHECK(memcmp(da, db, DIGEST_BYTES) == 0);
+    /* field boundaries count: "ab"+"c" is not "a"+"bc" */
+    digest x, y;
+    digest_init(&x);
+    digest_str(&x, "ab");
+    digest_str(&x, "c");
+    digest_final(&x, da);
+    digest_init(&y);
+    digest_str(&y, "a");
+    digest_str(&y, "bc");
+    digest_final(&y, db);
+    CHECK(memcmp(da, db, DIGEST_BYTES) != 0);
     json_decref(a);
     json_decref(b);
     siyu_err_clear(&e);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what siyu needs to build, test and run, from Debian 12's packages.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config git ca-certificates
+          libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libsodium-dev
+          libroaring-dev libgsl-dev curl)
+if [ "${SIYU_FUZZ_TOOLS:-0}" = 1 ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing packages: ${missing[*]} — run this script as root, or install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

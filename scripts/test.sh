@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One command from a bare Debian 12 machine to every test passing:
+#   1. unit and end-to-end tests (CTest) on the normal build,
+#   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer,
+#   3. each libFuzzer target for a short run (SIYU_FUZZ_SECONDS, default 20; 0 skips).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SIYU_FUZZ_TOOLS=1
+bash scripts/setup.sh
+
+echo "== build and test"
+bash scripts/build.sh build
+(cd build && ctest --output-on-failure -j2 --timeout 300)
+
+echo "== sanitizers (ASan + UBSan)"
+bash scripts/build.sh build-asan -DSIYU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2 --timeout 600)
+
+secs=${SIYU_FUZZ_SECONDS:-20}
+if [ "$secs" != 0 ] && [ -x fuzz/run.sh ]; then
+  echo "== fuzzing (${secs}s per target)"
+  bash fuzz/run.sh "$secs"
+fi
+echo "== all tests passed"

@@ -67,10 +67,14 @@ int cli_open_store(const char *cmd, const char *db, bool create, store_t **out)
         return cli_fail(cmd, EXIT_USAGE, "--db PATH is required (or set SIYU_DB)");
     siyu_err e;
     siyu_err_init(&e);
-    store_options so = {.sync = STORE_SYNC_FULL, .create = create};
+    /* NORMAL: a commit is in the operating system before siyu answers, so it survives
+     * kill -9 of siyu (api.md's durability); SIYU_SYNC=full also survives power loss. */
+    store_options so = {.sync = STORE_SYNC_NORMAL, .create = create};
     const char *sync = getenv("SIYU_SYNC");
-    if (sync && strcmp(sync, "normal") == 0)
-        so.sync = STORE_SYNC_NORMAL;
+    if (sync && strcmp(sync, "full") == 0)
+        so.sync = STORE_SYNC_FULL;
+    else if (sync && *sync && strcmp(sync, "normal") != 0)
+        return cli_fail(cmd, EXIT_USAGE, "SIYU_SYNC: expected normal or full");
     if (store_open(db, &so, out, &e)) {
         cli_fail(cmd, 1, "%s", e.message);
         siyu_err_clear(&e);

@@ -23,6 +23,16 @@
 
 #define IMPORT_MAX_BODY (64u << 20)
 
+/* A write waiting for the group committer. */
+typedef struct write_job {
+    http_req *r;
+    const route *rt;
+    siyu_err *e;
+    int rc;
+    bool done;
+    struct write_job *next;
+} write_job;
+
 struct http_server {
     struct MHD_Daemon *daemon;
     store_t *store;
@@ -30,6 +40,15 @@ struct http_server {
     int port;
     atomic_int in_flight;
     pthread_key_t conn_key; /* each worker thread's store connection */
+    /* Group commit: every write runs on one writer thread, many to a transaction, so
+     * one fsync makes a whole batch durable. Workers queue a job and sleep until the
+     * transaction holding it has committed. */
+    pthread_t writer;
+    pthread_mutex_t q_lock;
+    pthread_cond_t q_ready, q_done;
+    write_job *q_head, *q_tail;
+    bool q_stop;
+    store_conn *writer_conn;
 };
 
 typedef struct req_ctx {
@@ -110,14 +129,111 @@ static int idem_replay(http_req *r, const char *key, const char *route_key,
     return 1;
 }
 
+/* The write part of a request, inside a transaction the caller holds on r->d.conn:
+ * Idempotency-Key replay or conflict, the handler, the stored answer. */
+static int exec_write(http_req *r, const route *rt, siyu_err *e)
+{
+    struct MHD_Connection *mc = r->conn;
+    const char *k = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Idempotency-Key");
+    if (!k || (rt->flags & ROUTE_SECRET))
+        return rt->fn(r, e);
+    if (!*k || strlen(k) > 200)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "Idempotency-Key",
+                            "Idempotency-Key: must be 1 to 200 characters");
+    char route_key[300];
+    unsigned char dg[DIGEST_BYTES];
+    snprintf(route_key, sizeof route_key, "%s %s", r->method, r->path);
+    digest_of_json(r->body, dg);
+    int rep = idem_replay(r, k, route_key, dg, e);
+    if (rep != 0)
+        return rep < 0 ? -1 : 0;
+    if (rt->fn(r, e) < 0)
+        return -1;
+    if (r->status >= 300)
+        return 0;
+    char *text = json_dumps(r->resp, JSON_COMPACT);
+    store_stmt *s = store_q(r->d.conn, Q_IDEM_PUT);
+    store_bind_text(s, 1, k);
+    store_bind_text(s, 2, route_key);
+    store_bind_blob(s, 3, dg, DIGEST_BYTES);
+    store_bind_int(s, 4, r->status);
+    store_bind_text(s, 5, text);
+    store_bind_int(s, 6, r->d.now);
+    free(text);
+    return store_exec(s, e);
+}
+
+/* The group committer: takes every queued write, runs each in its own savepoint of one
+ * transaction (a refused write is undone alone), commits once, then wakes them all. */
+static void *writer_main(void *arg)
+{
+    http_server *srv = arg;
+    pthread_mutex_lock(&srv->q_lock);
+    for (;;) {
+        while (!srv->q_head && !srv->q_stop)
+            pthread_cond_wait(&srv->q_ready, &srv->q_lock);
+        if (!srv->q_head && srv->q_stop)
+            break;
+        write_job *batch = srv->q_head;
+        srv->q_head = srv->q_tail = NULL;
+        pthread_mutex_unlock(&srv->q_lock);
+
+        siyu_err txe;
+        siyu_err_init(&txe);
+        int tx = store_begin(srv->writer_conn, true, &txe);
+        for (write_job *j = batch; j; j = j->next) {
+            j->r->d.conn = srv->writer_conn;
+            if (tx || store_savepoint(srv->writer_conn, j->e)) {
+                if (tx)
+                    siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
+                j->rc = -1;
+                continue;
+            }
+            j->rc = exec_write(j->r, j->rt, j->e);
+            if (j->rc < 0)
+                store_savepoint_undo(srv->writer_conn);
+            else
+                store_savepoint_release(srv->writer_conn);
+        }
+        if (!tx && store_commit(srv->writer_conn, &txe)) {
+            for (write_job *j = batch; j; j = j->next)
+                if (j->rc == 0) {
+                    j->rc = -1;
+                    siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
+                }
+        }
+        siyu_err_clear(&txe);
+        pthread_mutex_lock(&srv->q_lock);
+        for (write_job *j = batch; j; j = j->next)
+            j->done = true;
+        pthread_cond_broadcast(&srv->q_done);
+    }
+    pthread_mutex_unlock(&srv->q_lock);
+    return NULL;
+}
+
+static int queue_write(http_server *srv, http_req *r, const route *rt, siyu_err *e)
+{
+    write_job job = {.r = r, .rt = rt, .e = e};
+    pthread_mutex_lock(&srv->q_lock);
+    if (srv->q_tail)
+        srv->q_tail->next = &job;
+    else
+        srv->q_head = &job;
+    srv->q_tail = &job;
+    pthread_cond_signal(&srv->q_ready);
+    while (!job.done)
+        pthread_cond_wait(&srv->q_done, &srv->q_lock);
+    pthread_mutex_unlock(&srv->q_lock);
+    return job.rc;
+}
+
 static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 {
     http_req *r = &c->r;
     siyu_err e;
     siyu_err_init(&e);
     const route *rt = c->route >= 0 ? &routes[c->route] : NULL;
-    char *idem_key = NULL, route_key[300];
-    unsigned char dg[16];
     bool tx = false;
 
     if (!rt) {
@@ -162,24 +278,14 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         r->raw_len = c->len;
     }
     if (rt->flags & ROUTE_WRITE) {
-        if (store_begin(r->d.conn, true, &e))
+        store_conn *own = r->d.conn;
+        int rc = queue_write(srv, r, rt, &e);
+        r->d.conn = own;
+        if (rc < 0)
             goto out;
-        tx = true;
-        const char *k = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Idempotency-Key");
-        if (k && !(rt->flags & ROUTE_SECRET)) {
-            if (!*k || strlen(k) > 200) {
-                siyu_err_set(&e, SIYU_INVALID_ARGUMENT, "Idempotency-Key",
-                             "Idempotency-Key: must be 1 to 200 characters");
-                goto out;
-            }
-            idem_key = strdup(k);
-            snprintf(route_key, sizeof route_key, "%s %s", r->method, r->path);
-            digest_of_json(r->body, dg);
-            int rep = idem_replay(r, idem_key, route_key, dg, &e);
-            if (rep != 0)
-                goto out;
-        }
-    } else if (!(rt->flags & ROUTE_RAW)) {
+        goto done;
+    }
+    if (!(rt->flags & ROUTE_RAW)) {
         /* reads see one consistent snapshot */
         if (store_begin(r->d.conn, false, &e))
             goto out;
@@ -188,24 +294,12 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 call:
     if (rt->fn(r, &e) < 0)
         goto out;
-    if (tx && idem_key && r->status < 300) {
-        char *text = json_dumps(r->resp, JSON_COMPACT);
-        store_stmt *s = store_q(r->d.conn, Q_IDEM_PUT);
-        store_bind_text(s, 1, idem_key);
-        store_bind_text(s, 2, route_key);
-        store_bind_blob(s, 3, dg, 16);
-        store_bind_int(s, 4, r->status);
-        store_bind_text(s, 5, text);
-        store_bind_int(s, 6, r->d.now);
-        free(text);
-        if (store_exec(s, &e))
-            goto out;
-    }
     if (tx) {
         tx = false;
         if (store_commit(r->d.conn, &e))
             goto out;
     }
+done:
 out:
     if (tx)
         store_rollback(r->d.conn);
@@ -215,7 +309,6 @@ out:
             fprintf(stderr, "siyu: %s %s: %s\n", r->method, r->path, e.message);
     }
     siyu_err_clear(&e);
-    free(idem_key);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
@@ -334,6 +427,15 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     s->store = st;
     s->cfg = *cfg;
     pthread_key_create(&s->conn_key, close_conn);
+    if (store_conn_open(st, &s->writer_conn, e)) {
+        pthread_key_delete(s->conn_key);
+        free(s);
+        return -1;
+    }
+    pthread_mutex_init(&s->q_lock, NULL);
+    pthread_cond_init(&s->q_ready, NULL);
+    pthread_cond_init(&s->q_done, NULL);
+    pthread_create(&s->writer, NULL, writer_main, s);
     s->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
@@ -341,6 +443,12 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         s, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
+        pthread_mutex_lock(&s->q_lock);
+        s->q_stop = true;
+        pthread_cond_signal(&s->q_ready);
+        pthread_mutex_unlock(&s->q_lock);
+        pthread_join(s->writer, NULL);
+        store_conn_close(s->writer_conn);
         pthread_key_delete(s->conn_key);
         free(s);
         return siyu_err_set(e, SIYU_INTERNAL, "listen", "listen: cannot listen on %s", cfg->listen);
@@ -367,6 +475,12 @@ void http_server_stop(http_server *s)
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    pthread_mutex_lock(&s->q_lock);
+    s->q_stop = true;
+    pthread_cond_signal(&s->q_ready);
+    pthread_mutex_unlock(&s->q_lock);
+    pthread_join(s->writer, NULL);
+    store_conn_close(s->writer_conn);
     pthread_key_delete(s->conn_key);
     free(s);
 }

@@ -123,8 +123,9 @@ static int write_event(dom *d, const event_in *ev, siyu_err *e)
     store_bind_int(s, 3, ev->at);
     store_bind_text(s, 4, props);
     store_bind_blob(s, 5, dg, 16);
+    int rc = store_exec(s, e);
     free(props);
-    if (store_exec(s, e))
+    if (rc)
         return -1;
     if (reach_effect[ev->type].channel) {
         s = store_q(d->conn, Q_REACH_UPSERT);

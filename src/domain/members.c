@@ -675,8 +675,9 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
     store_bind_int(s, 2, from);
     store_bind_int(s, 3, d->now);
     store_bind_text(s, 4, text);
+    int rc = store_exec(s, e);
     free(text);
-    if (store_exec(s, e))
+    if (rc)
         return -1;
     if (out)
         *out = member_render(d, into, true);

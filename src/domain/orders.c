@@ -592,8 +592,9 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     store_bind_int(s, 4, at);
     store_bind_text(s, 5, items_text);
     store_bind_blob(s, 6, dg, 16);
+    int rc = store_exec(s, e);
     free(items_text);
-    if (store_exec(s, e))
+    if (rc)
         return -1;
     if (out) {
         int64_t id = store_last_id(d->conn);

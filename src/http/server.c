@@ -159,8 +159,9 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     store_bind_int(s, 4, r->status);
     store_bind_text(s, 5, text);
     store_bind_int(s, 6, r->d.now);
+    int rc = store_exec(s, e);
     free(text);
-    return store_exec(s, e);
+    return rc;
 }
 
 /* The group committer: takes every queued write, runs each in its own savepoint of one

@@ -2,6 +2,7 @@
 #include "import/import.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,43 +120,170 @@ static int load_one(loader *L, json_t *rec, long line, siyu_err *fatal)
 
 /* ---------------- NDJSON ---------------- */
 
-static int load_ndjson(loader *L, FILE *in, siyu_err *e)
+/* Parsing JSON costs about as much as writing the record, so a reader thread parses
+ * ahead while this thread writes: a two-stage pipeline over blocks of records. The
+ * queue is bounded, so memory stays a few blocks whatever the file size. */
+#define BLOCK_RECORDS 512
+#define QUEUE_BLOCKS 8
+
+typedef struct parsed {
+    json_t *rec;   /* NULL when the line was rejected while parsing */
+    long line;
+    siyu_err err;  /* the parse error of a rejected line */
+} parsed;
+
+typedef struct block {
+    parsed recs[BLOCK_RECORDS];
+    int n;
+    long long bytes; /* file position after the block, for the progress bar */
+    struct block *next_done;
+} block;
+
+typedef struct pipeline {
+    FILE *in;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    block *queue[QUEUE_BLOCKS];
+    int head, count;
+    bool eof, cancel;
+    /* blocks the writer is done with go back to the reader, which frees them: memory is
+     * freed by the thread that allocated it, which glibc's malloc does much faster */
+    block *done;
+} pipeline;
+
+static void free_block(block *b)
 {
+    for (int i = 0; i < b->n; i++) {
+        json_decref(b->recs[i].rec);
+        siyu_err_clear(&b->recs[i].err);
+    }
+    free(b);
+}
+
+static void free_done(pipeline *p)
+{
+    pthread_mutex_lock(&p->lock);
+    block *d = p->done;
+    p->done = NULL;
+    pthread_mutex_unlock(&p->lock);
+    while (d) {
+        block *next = d->next_done;
+        free_block(d);
+        d = next;
+    }
+}
+
+static void *ndjson_reader(void *arg)
+{
+    pipeline *p = arg;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     long lineno = 0;
-    int rc = 0;
-    while ((n = getline(&line, &cap, in)) >= 0) {
-        lineno++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = 0;
-        size_t skip = 0;
-        while (skip < (size_t)n && isspace((unsigned char)line[skip]))
-            skip++;
-        if (skip == (size_t)n)
-            continue; /* blank lines are not records */
-        if ((size_t)n > MAX_LINE) {
-            L->r->records++;
-            reject(L, lineno, NULL, SIYU_PAYLOAD_TOO_LARGE, "record: longer than 1 MiB");
-            continue;
+    block *b = calloc(1, sizeof *b);
+    for (;;) {
+        n = getline(&line, &cap, p->in);
+        if (n >= 0) {
+            lineno++;
+            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                line[--n] = 0;
+            size_t skip = 0;
+            while (skip < (size_t)n && isspace((unsigned char)line[skip]))
+                skip++;
+            if (skip == (size_t)n)
+                continue; /* blank lines are not records */
+            parsed *r = &b->recs[b->n++];
+            siyu_err_init(&r->err);
+            r->line = lineno;
+            if ((size_t)n > MAX_LINE) {
+                r->rec = NULL;
+                siyu_err_set(&r->err, SIYU_PAYLOAD_TOO_LARGE, NULL, "record: longer than 1 MiB");
+            } else {
+                r->rec = jx_parse(line, (size_t)n, false, &r->err);
+            }
         }
-        siyu_err pe;
-        siyu_err_init(&pe);
-        json_t *rec = jx_parse(line, (size_t)n, false, &pe);
-        if (!rec) {
-            L->r->records++;
-            reject(L, lineno, pe.field, pe.code, pe.message);
-            continue;
+        if (b->n == BLOCK_RECORDS || (n < 0 && b->n > 0)) {
+            b->bytes = (long long)ftell(p->in);
+            pthread_mutex_lock(&p->lock);
+            while (p->count == QUEUE_BLOCKS && !p->cancel)
+                pthread_cond_wait(&p->changed, &p->lock);
+            if (p->cancel) {
+                pthread_mutex_unlock(&p->lock);
+                break;
+            }
+            p->queue[(p->head + p->count) % QUEUE_BLOCKS] = b;
+            p->count++;
+            pthread_cond_broadcast(&p->changed);
+            pthread_mutex_unlock(&p->lock);
+            free_done(p);
+            b = calloc(1, sizeof *b);
         }
-        rc = load_one(L, rec, lineno, e);
-        json_decref(rec);
-        if (rc)
+        if (n < 0)
             break;
-        if (L->o->progress && L->pending == 0)
-            L->o->progress(L->o->progress_ctx, (long long)ftell(in), L->r->records);
     }
+    free_block(b);
     free(line);
+    pthread_mutex_lock(&p->lock);
+    p->eof = true;
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static block *next_block(pipeline *p)
+{
+    pthread_mutex_lock(&p->lock);
+    while (p->count == 0 && !p->eof)
+        pthread_cond_wait(&p->changed, &p->lock);
+    block *b = NULL;
+    if (p->count) {
+        b = p->queue[p->head];
+        p->head = (p->head + 1) % QUEUE_BLOCKS;
+        p->count--;
+        pthread_cond_broadcast(&p->changed);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return b;
+}
+
+static int load_ndjson(loader *L, FILE *in, siyu_err *e)
+{
+    pipeline p = {.in = in};
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.changed, NULL);
+    pthread_t reader;
+    pthread_create(&reader, NULL, ndjson_reader, &p);
+    int rc = 0;
+    block *b;
+    while ((b = next_block(&p))) {
+        for (int i = 0; i < b->n; i++) {
+            parsed *r = &b->recs[i];
+            if (rc == 0) {
+                if (!r->rec) {
+                    L->r->records++;
+                    reject(L, r->line, r->err.field, r->err.code, r->err.message);
+                } else {
+                    rc = load_one(L, r->rec, r->line, e);
+                }
+            }
+        }
+        if (L->o->progress)
+            L->o->progress(L->o->progress_ctx, b->bytes, L->r->records);
+        pthread_mutex_lock(&p.lock);
+        b->next_done = p.done;
+        p.done = b;
+        pthread_mutex_unlock(&p.lock);
+        if (rc) { /* stop the reader and drain what it queued */
+            pthread_mutex_lock(&p.lock);
+            p.cancel = true;
+            pthread_cond_broadcast(&p.changed);
+            pthread_mutex_unlock(&p.lock);
+        }
+    }
+    pthread_join(reader, NULL);
+    free_done(&p);
+    pthread_mutex_destroy(&p.lock);
+    pthread_cond_destroy(&p.changed);
     return rc;
 }
 

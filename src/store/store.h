@@ -53,6 +53,7 @@ void store_savepoint_undo(store_conn *c);
 /* Returns the connection's cached statement for q, reset with bindings cleared. */
 store_stmt *store_q(store_conn *c, store_query q);
 void store_bind_int(store_stmt *s, int i, int64_t v); /* i is 1-based */
+/* Text and blobs are not copied: they must stay valid until the statement is stepped. */
 void store_bind_text(store_stmt *s, int i, const char *v); /* NULL binds NULL */
 void store_bind_blob(store_stmt *s, int i, const void *v, int n);
 void store_bind_null(store_stmt *s, int i);

@@ -67,13 +67,14 @@ int cli_open_store(const char *cmd, const char *db, bool create, store_t **out)
         return cli_fail(cmd, EXIT_USAGE, "--db PATH is required (or set SIYU_DB)");
     siyu_err e;
     siyu_err_init(&e);
-    /* NORMAL: a commit is in the operating system before siyu answers, so it survives
-     * kill -9 of siyu (api.md's durability); SIYU_SYNC=full also survives power loss. */
-    store_options so = {.sync = STORE_SYNC_NORMAL, .create = create};
+    /* FULL: every commit is fsynced before siyu answers, so it survives power loss;
+     * group commit keeps that affordable. SIYU_SYNC=normal survives a crash of siyu
+     * (kill -9, api.md's bar) but not of the machine, for a little more throughput. */
+    store_options so = {.sync = STORE_SYNC_FULL, .create = create};
     const char *sync = getenv("SIYU_SYNC");
-    if (sync && strcmp(sync, "full") == 0)
-        so.sync = STORE_SYNC_FULL;
-    else if (sync && *sync && strcmp(sync, "normal") != 0)
+    if (sync && strcmp(sync, "normal") == 0)
+        so.sync = STORE_SYNC_NORMAL;
+    else if (sync && *sync && strcmp(sync, "full") != 0)
         return cli_fail(cmd, EXIT_USAGE, "SIYU_SYNC: expected normal or full");
     if (store_open(db, &so, out, &e)) {
         cli_fail(cmd, 1, "%s", e.message);

@@ -469,6 +469,7 @@ int import_stream(store_conn *c, const principal *who, const char *kind, FILE *i
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "kind",
                             "kind: expected brands, stores, staff, members, orders or events");
     L.d.conn = c;
+    store_conn_cache(c, 256); /* an import writes long runs of index pages */
     L.d.who = *who;
     L.d.inline_refunds = true;
     import_format f = o->format == IMPORT_AUTO ? sniff(in) : o->format;

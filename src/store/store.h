@@ -37,6 +37,8 @@ int store_schema_version(store_t *st);
 /* One connection per thread. */
 int store_conn_open(store_t *st, store_conn **out, siyu_err *e);
 void store_conn_close(store_conn *c);
+/* Sets the connection's private page cache (default 8 MiB); the writer wants more. */
+void store_conn_cache(store_conn *c, int mib);
 
 /* Transactions. begin_write takes the write lock up front (no upgrade deadlocks). */
 int store_begin(store_conn *c, bool write, siyu_err *e);

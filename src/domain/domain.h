@@ -20,12 +20,40 @@
 #include "base/error.h"
 #include "store/store.h"
 
+/* What a write changed, for the in-memory views (member index, reports) that must
+ * follow the store. The domain notes each change; the caller hands the list to the
+ * views only after the transaction has committed, and drops it on rollback. */
+typedef enum dom_change_kind {
+    DOM_CHANGE_MEMBER, /* id: a member created or its profile changed */
+    DOM_CHANGE_ORDER,  /* id: a new order */
+    DOM_CHANGE_REFUND, /* id: a new refund; other: its order */
+    DOM_CHANGE_REACH,  /* id: a member whose reachability changed */
+    DOM_CHANGE_MERGE,  /* id: the surviving member; other: the member merged away */
+} dom_change_kind;
+
+typedef struct dom_change {
+    dom_change_kind kind;
+    int64_t id, other;
+} dom_change;
+
+typedef struct dom_changes {
+    dom_change *v;
+    size_t n, cap;
+} dom_changes;
+
+void dom_changes_clear(dom_changes *c); /* empties, keeps the buffer */
+void dom_changes_free(dom_changes *c);
+
 typedef struct dom {
     store_conn *conn;
     principal who;
     int64_t now;          /* the request's clock reading, Unix seconds */
     bool inline_refunds;  /* bulk import: orders may carry their refunds inline */
+    dom_changes *changes; /* where to note changes, or NULL when nobody follows */
 } dom;
+
+/* Notes a change if anyone follows (d->changes set). */
+void dom_note(dom *d, dom_change_kind kind, int64_t id, int64_t other);
 
 /* Channels of api.md, in a fixed order (their index is stable). */
 extern const char *const dom_channels[];

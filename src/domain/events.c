@@ -135,6 +135,8 @@ static int write_event(dom *d, const event_in *ev, siyu_err *e)
         store_bind_int(s, 4, ev->at);
         if (store_exec(s, e))
             return -1;
+        if (store_changes(d->conn))
+            dom_note(d, DOM_CHANGE_REACH, ev->member_id, 0);
     }
     return 1;
 }

@@ -13,6 +13,7 @@
 #include "base/phone.h"
 #include "base/timeutil.h"
 #include "domain/domain.h"
+#include "models/models.h"
 
 static const char *const genders[] = {"male", "female", "unknown", NULL};
 static const char *const reach_channels[] = {"public_account", "wecom", "group", "sms",
@@ -270,6 +271,7 @@ static json_t *member_render(dom *d, int64_t id, bool full)
     json_object_set_new(m, "guide", ref_json(d, Q_STAFF_GET, guide_id));
     json_object_set_new(m, "reachability", reach_json(d, id));
     json_object_set_new(m, "stats", stats_json(d, id));
+    json_object_set_new(m, "predictions", models_member_json(d->conn, id));
     json_t *merged = json_array();
     s = store_q(d->conn, Q_MERGE_LIST);
     store_bind_int(s, 1, id);
@@ -407,6 +409,7 @@ static int64_t member_insert(dom *d, const profile *p, const char *channel, int6
     for (int i = 0; i < n; i++)
         if (identity_add(d, &ids[i], id, e))
             return -1;
+    dom_note(d, DOM_CHANGE_MEMBER, id, 0);
     return id;
 }
 
@@ -601,6 +604,7 @@ int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     store_bind_int(s, 8, id);
     if (store_exec(s, e))
         return -1;
+    dom_note(d, DOM_CHANGE_MEMBER, id, 0);
     if (out)
         *out = member_render(d, id, true);
     return 200;
@@ -679,6 +683,7 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
     free(text);
     if (rc)
         return -1;
+    dom_note(d, DOM_CHANGE_MERGE, into, from);
     if (out)
         *out = member_render(d, into, true);
     return 200;

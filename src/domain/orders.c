@@ -434,6 +434,7 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         if (store_exec(s, e))
             goto done;
     }
+    dom_note(d, DOM_CHANGE_ORDER, id, 0);
     if (refunds && refunds_inline(d, id, refunds, e))
         goto done;
     if (out)
@@ -596,8 +597,10 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     free(items_text);
     if (rc)
         return -1;
+    int64_t refund_id = store_last_id(d->conn);
+    dom_note(d, DOM_CHANGE_REFUND, refund_id, order_id);
     if (out) {
-        int64_t id = store_last_id(d->conn);
+        int64_t id = refund_id;
         s = store_q(d->conn, Q_REFUND_GET);
         store_bind_int(s, 1, id);
         store_step(s);

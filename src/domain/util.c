@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/timeutil.h"
@@ -70,4 +71,28 @@ int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *fie
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, field, "%s: staff %lld is a %s, not a %s",
                             field, (long long)id, actual, want_role);
     return 0;
+}
+
+void dom_note(dom *d, dom_change_kind kind, int64_t id, int64_t other)
+{
+    dom_changes *c = d->changes;
+    if (!c)
+        return;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 8;
+        c->v = realloc(c->v, c->cap * sizeof *c->v);
+    }
+    c->v[c->n++] = (dom_change){kind, id, other};
+}
+
+void dom_changes_clear(dom_changes *c)
+{
+    c->n = 0;
+}
+
+void dom_changes_free(dom_changes *c)
+{
+    free(c->v);
+    c->v = NULL;
+    c->n = c->cap = 0;
 }

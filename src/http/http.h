@@ -11,13 +11,20 @@
 #include <stdio.h>
 
 #include "base/error.h"
+#include "domain/domain.h"
 #include "store/store.h"
+
+/* Called after a write has committed, with what it changed, on the calling worker's
+ * own connection (which sees the commit): the in-memory views follow the store here. */
+typedef void (*http_commit_fn)(void *ctx, store_conn *c, const dom_change *v, size_t n);
 
 typedef struct http_config {
     const char *listen;   /* "127.0.0.1:8080"; port 0 picks a free one */
     int threads;          /* worker threads; default: 2 × cores */
     size_t max_body;      /* bytes; default 1 MiB (imports get 64 MiB) */
     FILE *access_log;     /* one line per request, or NULL for none */
+    http_commit_fn on_commit; /* may be NULL */
+    void *on_commit_ctx;
 } http_config;
 
 typedef struct http_server http_server;

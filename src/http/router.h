@@ -20,6 +20,7 @@ enum route_flags {
     ROUTE_RAW = 1 << 4,      /* takes the body as bytes (NDJSON import) */
     ROUTE_SECRET = 1 << 5,   /* answer holds a secret: never stored for replay */
     ROUTE_HTML = 1 << 6,     /* answers text, not JSON */
+    ROUTE_OWN_TX = 1 << 7,   /* long work that opens its own transactions (model fits) */
 };
 
 typedef struct http_req {
@@ -63,6 +64,10 @@ int router_match(const char *method, const char *path, http_req *r);
 const char *req_query(http_req *r, const char *name);
 int req_query_int(http_req *r, const char *name, int64_t *out, siyu_err *e);
 int req_page(http_req *r, int64_t *cursor, int *limit, siyu_err *e);
+
+/* Points an import's commit observer at the server's (server.c). */
+struct import_options;
+void http_import_observer(http_req *r, struct import_options *o);
 
 /* The OpenAPI 3 document of the route table (openapi.c). */
 json_t *openapi_document(void);

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "http/router.h"
+#include "base/timeutil.h"
 #include "import/import.h"
+#include "models/models.h"
 
 /* Stores the domain's answer. Called as answer(r, rc, &out) after the call, never
  * with `out` as a value: argument evaluation order is unspecified in C. */
@@ -126,6 +128,7 @@ static int h_import(http_req *r, siyu_err *e)
     import_options_init(&o);
     o.format = IMPORT_NDJSON;
     o.max_errors_kept = 1000;
+    http_import_observer(r, &o);
     import_result res;
     int rc = import_stream(r->d.conn, &r->d.who, r->word, in, &o, &res, e);
     fclose(in);
@@ -136,6 +139,43 @@ static int h_import(http_req *r, siyu_err *e)
                         (json_int_t)res.imported, "duplicates", (json_int_t)res.duplicates,
                         "rejected", (json_int_t)res.rejected, "errors", res.errors);
     return 0;
+}
+
+static int h_models_fit(http_req *r, siyu_err *e)
+{
+    model_options o;
+    model_options_init(&o, r->d.now);
+    if (model_options_from_json(&o, r->body, e))
+        return -1;
+    json_t *out = NULL;
+    int rc = models_fit(r->d.conn, &o, r->d.now, &out, e);
+    return answer(r, rc, &out);
+}
+
+static int h_models_current(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = models_current(r->d.conn, &out, e);
+    return answer(r, rc, &out);
+}
+
+/* GET /models/validation?cal_end=YYYY-MM-DD&holdout_end=YYYY-MM-DD&unit=weeks */
+static int h_models_validation(http_req *r, siyu_err *e)
+{
+    const char *a = req_query(r, "cal_end"), *b = req_query(r, "holdout_end"),
+               *unit = req_query(r, "unit");
+    int32_t cal_end, holdout_end;
+    if (!a || date_parse(a, &cal_end))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "cal_end", "cal_end: expected YYYY-MM-DD");
+    if (!b || date_parse(b, &holdout_end))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "holdout_end",
+                            "holdout_end: expected YYYY-MM-DD");
+    if (unit && strcmp(unit, "days") != 0 && strcmp(unit, "weeks") != 0)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "unit", "unit: expected days or weeks");
+    json_t *out = NULL;
+    int rc = models_validate(r->d.conn, cal_end, holdout_end,
+                             unit && strcmp(unit, "weeks") == 0 ? 7 : 1, &out, e);
+    return answer(r, rc, &out);
 }
 
 static int h_healthz(http_req *r, siyu_err *e)
@@ -224,5 +264,11 @@ const route routes[] = {
      "Record one event or a batch", "events"},
     {"POST", "/api/v1/import/{kind}", h_import, HQ, ROUTE_RAW,
      "Bulk import NDJSON: brands, stores, staff, members, orders or events", "import"},
+    {"POST", "/api/v1/models/fit", h_models_fit, HQ, ROUTE_OWN_TX | ROUTE_BODY_OPT,
+     "Fit BG/NBD and Gamma-Gamma on the orders and score every member", "predictions"},
+    {"GET", "/api/v1/models/current", h_models_current, HQ, 0,
+     "The latest model run: parameters, standard errors, log-likelihood", "predictions"},
+    {"GET", "/api/v1/models/validation", h_models_validation, HQ, 0,
+     "Holdout check: predicted vs actual repeat purchases", "predictions"},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -20,6 +20,7 @@
 #include "base/timeutil.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "import/import.h"
 
 #define IMPORT_MAX_BODY (64u << 20)
 
@@ -30,13 +31,14 @@ typedef struct write_job {
     siyu_err *e;
     int rc;
     bool done;
+    dom_changes changes; /* what the write changed, kept only if it committed */
     struct write_job *next;
 } write_job;
 
 struct http_server {
     struct MHD_Daemon *daemon;
     store_t *store;
-    http_config cfg;
+    http_config cfg; /* includes the commit observer */
     int port;
     atomic_int in_flight;
     pthread_key_t conn_key; /* each worker thread's store connection */
@@ -186,6 +188,7 @@ static void *writer_main(void *arg)
         int tx = store_begin(srv->writer_conn, true, &txe);
         for (write_job *j = batch; j; j = j->next) {
             j->r->d.conn = srv->writer_conn;
+            j->r->d.changes = &j->changes;
             if (tx || store_savepoint(srv->writer_conn, j->e)) {
                 if (tx)
                     siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
@@ -193,8 +196,10 @@ static void *writer_main(void *arg)
                 continue;
             }
             j->rc = exec_write(j->r, j->rt, j->e);
-            if (j->rc < 0)
+            if (j->rc < 0) {
                 store_savepoint_undo(srv->writer_conn);
+                dom_changes_clear(&j->changes);
+            }
             else
                 store_savepoint_release(srv->writer_conn);
         }
@@ -202,6 +207,7 @@ static void *writer_main(void *arg)
             for (write_job *j = batch; j; j = j->next)
                 if (j->rc == 0) {
                     j->rc = -1;
+                    dom_changes_clear(&j->changes);
                     siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
                 }
         }
@@ -228,6 +234,11 @@ static int queue_write(http_server *srv, http_req *r, const route *rt, siyu_err 
     while (!job.done)
         pthread_cond_wait(&srv->q_done, &srv->q_lock);
     pthread_mutex_unlock(&srv->q_lock);
+    r->d.changes = NULL;
+    if (job.rc == 0 && job.changes.n && srv->cfg.on_commit)
+        srv->cfg.on_commit(srv->cfg.on_commit_ctx, pthread_getspecific(srv->conn_key),
+                           job.changes.v, job.changes.n);
+    dom_changes_free(&job.changes);
     return job.rc;
 }
 
@@ -288,7 +299,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
             goto out;
         goto done;
     }
-    if (!(rt->flags & ROUTE_RAW)) {
+    if (!(rt->flags & (ROUTE_RAW | ROUTE_OWN_TX))) {
         /* reads see one consistent snapshot */
         if (store_begin(r->d.conn, false, &e))
             goto out;
@@ -487,6 +498,27 @@ void http_server_stop(http_server *s)
     store_conn_close(s->writer_conn);
     pthread_key_delete(s->conn_key);
     free(s);
+}
+
+typedef struct import_relay {
+    http_server *srv;
+    store_conn *conn;
+} import_relay;
+
+static void relay_commit(void *ctx, const dom_change *v, size_t n)
+{
+    http_server *srv = ctx;
+    if (srv->cfg.on_commit)
+        srv->cfg.on_commit(srv->cfg.on_commit_ctx, pthread_getspecific(srv->conn_key), v, n);
+}
+
+void http_import_observer(http_req *r, struct import_options *o)
+{
+    http_server *srv = r->server;
+    if (srv->cfg.on_commit) {
+        o->on_commit = relay_commit;
+        o->on_commit_ctx = srv;
+    }
 }
 
 /* for metrics.c */

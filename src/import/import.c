@@ -59,6 +59,7 @@ static bool in_list(const char *const *list, const char *s)
 typedef struct loader {
     store_conn *conn;
     dom d;
+    dom_changes changes;
     import_fn fn;
     const import_options *o;
     import_result *r;
@@ -84,6 +85,9 @@ static int flush(loader *L, siyu_err *e, bool reopen)
     if (store_commit(L->conn, e))
         return -1;
     L->pending = 0;
+    if (L->o->on_commit && L->changes.n)
+        L->o->on_commit(L->o->on_commit_ctx, L->changes.v, L->changes.n);
+    dom_changes_clear(&L->changes);
     return reopen ? store_begin(L->conn, true, e) : 0;
 }
 
@@ -97,9 +101,11 @@ static int load_one(loader *L, json_t *rec, long line, siyu_err *fatal)
     if (store_savepoint(L->conn, fatal))
         return -1;
     L->d.now = clock_now();
+    size_t noted = L->changes.n;
     int rc = L->fn(&L->d, rec, NULL, &e);
     if (rc < 0) {
         store_savepoint_undo(L->conn);
+        L->changes.n = noted; /* what the undone record noted never happened */
         if (e.code == SIYU_INTERNAL) {
             *fatal = e;
             return -1;
@@ -472,15 +478,20 @@ int import_stream(store_conn *c, const principal *who, const char *kind, FILE *i
     store_conn_cache(c, 256); /* an import writes long runs of index pages */
     L.d.who = *who;
     L.d.inline_refunds = true;
+    if (o->on_commit)
+        L.d.changes = &L.changes;
     import_format f = o->format == IMPORT_AUTO ? sniff(in) : o->format;
     if (store_begin(c, true, e))
         return -1;
     int rc = f == IMPORT_NDJSON ? load_ndjson(&L, in, e) : load_csv(&L, in, strcmp(kind, "orders") == 0, e);
     if (rc) {
         store_rollback(c); /* the open batch only: committed batches stay */
+        dom_changes_free(&L.changes);
         return -1;
     }
-    if (flush(&L, e, false))
+    rc = flush(&L, e, false);
+    dom_changes_free(&L.changes);
+    if (rc)
         return -1;
     if (o->progress)
         o->progress(o->progress_ctx, (long long)ftell(in), r->records);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "auth/auth.h"
+#include "domain/domain.h"
 #include "base/error.h"
 #include "store/store.h"
 
@@ -28,6 +29,9 @@ typedef struct import_options {
     /* called every batch with bytes read so far (for a progress bar); may be NULL */
     void (*progress)(void *ctx, long long bytes, long long records);
     void *progress_ctx;
+    /* called after each committed batch with what it changed; may be NULL */
+    void (*on_commit)(void *ctx, const dom_change *v, size_t n);
+    void *on_commit_ctx;
 } import_options;
 
 typedef struct import_result {

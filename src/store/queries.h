@@ -66,6 +66,25 @@
     /* idempotency keys for side-effecting calls */                                                \
     Q(IDEM_GET)              /* (key, route) -> digest, status, body */                            \
     Q(IDEM_PUT)              /* (key, route, digest, status, body, now) */                         \
+    /* whole-store scans: start-up index build, model fitting */                             \
+    Q(SCAN_MEMBER_ORDERS)    /* () -> member_id, placed_at, total, refunded, item_count,           \
+                                store_id, channel, guide_id, id — by member, then time */          \
+    Q(SCAN_MEMBERS)          /* () -> id, gender, birthday, city, store_id, guide_id,              \
+                                join_channel, joined_at — live members by id */                    \
+    Q(SCAN_MEMBER_CATEGORIES)/* () -> member_id, category, net_cents — by member */                \
+    Q(SCAN_REACH)            /* () -> member_id, channel, reachable */                             \
+    Q(SCAN_ORDERS)           /* () -> id, member_id, store_id, channel, guide_id, placed_at,       \
+                                total, discount, refunded, item_count — every order by id */       \
+    Q(SCAN_ITEMS)            /* () -> order_id, line, sku, category, qty, unit, refunded_qty */    \
+    Q(SCAN_REFUNDS)          /* () -> order_id, amount, refunded_at — by id */                      \
+    Q(SCAN_EVENTS_OF_TYPE)   /* (type) -> member_id, at, props — by id */                           \
+    /* models */                                                                                   \
+    Q(MODEL_RUN_INSERT)      /* (at, cal_end_day, unit_days, customers, report json) */            \
+    Q(MODEL_RUN_LATEST)      /* () -> id, at, cal_end_day, unit_days, customers, report */         \
+    Q(PREDICTIONS_CLEAR)     /* () */                                                              \
+    Q(PREDICTION_PUT)        /* (member_id, run_id, x, p_alive, expected_90d, value, clv) */       \
+    Q(PREDICTION_GET)        /* (member_id) -> run_id, x, p_alive, expected_90d, value, clv */     \
+    Q(SCAN_PREDICTIONS)      /* () -> member_id, x, p_alive, expected_90d, clv */                  \
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
     Q(COUNT_ORDERS)          /* () -> n */

@@ -101,6 +101,35 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_IDEM_GET] = "SELECT digest, status, body FROM idempotency WHERE key = ?1 AND route = ?2",
     [Q_IDEM_PUT] = "INSERT INTO idempotency(key, route, digest, status, body, created_at)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_SCAN_MEMBER_ORDERS] = "SELECT member_id, placed_at, total_cents, refunded_cents, item_count,"
+                             " store_id, channel, guide_id, id FROM orders"
+                             " WHERE member_id IS NOT NULL ORDER BY member_id, placed_at",
+    [Q_SCAN_MEMBERS] = "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at"
+                       " FROM members WHERE merged_into IS NULL ORDER BY id",
+    [Q_SCAN_MEMBER_CATEGORIES] =
+        "SELECT o.member_id, coalesce(i.category, ''),"
+        " sum((i.qty - i.refunded_qty) * i.unit_price_cents) FROM orders o"
+        " JOIN order_items i ON i.order_id = o.id WHERE o.member_id IS NOT NULL"
+        " GROUP BY o.member_id, i.category ORDER BY o.member_id",
+    [Q_SCAN_REACH] = "SELECT member_id, channel, reachable FROM member_reach ORDER BY member_id",
+    [Q_SCAN_ORDERS] = "SELECT id, member_id, store_id, channel, guide_id, placed_at, total_cents,"
+                      " discount_cents, refunded_cents, item_count FROM orders ORDER BY id",
+    [Q_SCAN_ITEMS] = "SELECT order_id, line, sku, category, qty, unit_price_cents, refunded_qty"
+                     " FROM order_items ORDER BY order_id, line",
+    [Q_SCAN_REFUNDS] = "SELECT order_id, amount_cents, refunded_at FROM refunds ORDER BY id",
+    [Q_SCAN_EVENTS_OF_TYPE] = "SELECT member_id, at, props FROM events WHERE type = ?1 ORDER BY id",
+    [Q_MODEL_RUN_INSERT] = "INSERT INTO model_runs(at, cal_end_day, unit_days, customers, report)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_MODEL_RUN_LATEST] = "SELECT id, at, cal_end_day, unit_days, customers, report FROM model_runs"
+                           " ORDER BY id DESC LIMIT 1",
+    [Q_PREDICTIONS_CLEAR] = "DELETE FROM member_predictions",
+    [Q_PREDICTION_PUT] = "INSERT INTO member_predictions(member_id, run_id, x, p_alive,"
+                         " expected_purchases_90d, expected_value_cents, clv_12m_cents)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_PREDICTION_GET] = "SELECT run_id, x, p_alive, expected_purchases_90d, expected_value_cents,"
+                         " clv_12m_cents FROM member_predictions WHERE member_id = ?1",
+    [Q_SCAN_PREDICTIONS] = "SELECT member_id, x, p_alive, expected_purchases_90d, clv_12m_cents"
+                           " FROM member_predictions ORDER BY member_id",
     [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
     [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
 };

@@ -67,5 +67,13 @@ const char *const sqlite_migrations[] = {
     "CREATE TABLE idempotency ("
     "  key TEXT NOT NULL, route TEXT NOT NULL, digest BLOB NOT NULL, status INTEGER NOT NULL,"
     "  body TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (key, route)) WITHOUT ROWID;",
+    /* 2: model runs and the predictions they leave on members */
+    "CREATE TABLE model_runs ("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, cal_end_day INTEGER NOT NULL,"
+    "  unit_days REAL NOT NULL, customers INTEGER NOT NULL, report TEXT NOT NULL);"
+    "CREATE TABLE member_predictions ("
+    "  member_id INTEGER PRIMARY KEY REFERENCES members(id), run_id INTEGER NOT NULL,"
+    "  x INTEGER NOT NULL, p_alive REAL NOT NULL, expected_purchases_90d REAL NOT NULL,"
+    "  expected_value_cents INTEGER NOT NULL, clv_12m_cents INTEGER NOT NULL);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

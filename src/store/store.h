@@ -59,6 +59,7 @@ void store_bind_int(store_stmt *s, int i, int64_t v); /* i is 1-based */
 void store_bind_text(store_stmt *s, int i, const char *v); /* NULL binds NULL */
 void store_bind_blob(store_stmt *s, int i, const void *v, int n);
 void store_bind_null(store_stmt *s, int i);
+void store_bind_real(store_stmt *s, int i, double v);
 
 typedef enum store_step_rc { STORE_ROW = 1, STORE_DONE = 0, STORE_ERROR = -1, STORE_CONSTRAINT = -2 } store_step_rc;
 /* On STORE_ERROR / STORE_CONSTRAINT the message is in store_errmsg(c). */
@@ -72,6 +73,7 @@ int64_t store_col_int(store_stmt *s, int i); /* i is 0-based */
 const char *store_col_text(store_stmt *s, int i); /* NULL for NULL; valid until next step */
 const void *store_col_blob(store_stmt *s, int i, int *n);
 bool store_col_null(store_stmt *s, int i);
+double store_col_real(store_stmt *s, int i);
 
 int64_t store_last_id(store_conn *c);
 int store_changes(store_conn *c);

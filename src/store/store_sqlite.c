@@ -322,6 +322,16 @@ void store_bind_blob(store_stmt *s, int i, const void *v, int n)
     sqlite3_bind_blob(s->st, i, v, n, SQLITE_STATIC);
 }
 
+void store_bind_real(store_stmt *s, int i, double v)
+{
+    sqlite3_bind_double(s->st, i, v);
+}
+
+double store_col_real(store_stmt *s, int i)
+{
+    return sqlite3_column_double(s->st, i);
+}
+
 void store_bind_null(store_stmt *s, int i)
 {
     sqlite3_bind_null(s->st, i);

@@ -199,7 +199,16 @@ int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t st
 /* ---------------- creating ---------------- */
 
 
-static int read_items(json_t *body, item_in *items, size_t *count, int64_t *sum, siyu_err *e)
+/* Names a field of item i in an error: "items[2].qty". Only runs on the error path. */
+static int item_error(siyu_err *e, size_t i, const siyu_err *sub)
+{
+    char f[64];
+    snprintf(f, sizeof f, "items[%zu].%s", i, sub->field);
+    return siyu_err_set(e, sub->code, f, "items[%zu].%s", i, sub->message);
+}
+
+/* Reads the items array into a new array (*out, caller frees). */
+static int read_items(json_t *body, item_in **out, size_t *count, int64_t *sum, siyu_err *e)
 {
     json_t *arr = json_object_get(body, "items");
     if (!arr || json_is_null(arr))
@@ -213,45 +222,44 @@ static int read_items(json_t *body, item_in *items, size_t *count, int64_t *sum,
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: more than %d lines", MAX_ITEMS);
     static const char *const allowed[] = {"sku", "category", "name", "qty", "unit_price_cents",
                                           NULL};
+    item_in *items = calloc(n, sizeof *items);
     *sum = 0;
+    siyu_err sub;
+    siyu_err_init(&sub);
     for (size_t i = 0; i < n; i++) {
         json_t *it = json_array_get(arr, i);
-        char prefix[32], f[64];
-        snprintf(prefix, sizeof prefix, "items[%zu].", i);
-        if (!json_is_object(it))
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items[%zu]: not an object", i);
         item_in *x = &items[i];
-        memset(x, 0, sizeof *x);
-        if (jx_only(it, allowed, prefix, e))
-            return -1;
-        siyu_err sub;
-        siyu_err_init(&sub);
-        if (jx_str(it, "sku", true, &x->sku, &sub) < 0 ||
+        if (!json_is_object(it)) {
+            free(items);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items[%zu]: not an object", i);
+        }
+        if (jx_only(it, allowed, NULL, &sub) || jx_str(it, "sku", true, &x->sku, &sub) < 0 ||
             jx_str(it, "category", false, &x->category, &sub) < 0 ||
             jx_str(it, "name", false, &x->name, &sub) < 0 ||
             jx_int(it, "qty", true, &x->qty, &sub) < 0 ||
-            jx_int(it, "unit_price_cents", true, &x->unit, &sub) < 0) {
-            /* name the field with its place in the array */
-            snprintf(f, sizeof f, "%s%s", prefix, sub.field);
-            return siyu_err_set(e, sub.code, f, "%s%s", prefix, sub.message);
-        }
-        if (!*x->sku)
-        {
-            snprintf(f, sizeof f, "%ssku", prefix);
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: must not be empty", f);
+            jx_int(it, "unit_price_cents", true, &x->unit, &sub) < 0)
+            goto fail;
+        if (!*x->sku) {
+            siyu_err_set(&sub, SIYU_INVALID_ARGUMENT, "sku", "sku: must not be empty");
+            goto fail;
         }
         if (x->qty <= 0 || x->qty > MAX_QTY) {
-            snprintf(f, sizeof f, "%sqty", prefix);
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: must be between 1 and %d", f,
-                                MAX_QTY);
+            siyu_err_set(&sub, SIYU_INVALID_ARGUMENT, "qty", "qty: must be between 1 and %d",
+                         MAX_QTY);
+            goto fail;
         }
         if (x->unit < 0 || x->unit > MAX_MONEY) {
-            snprintf(f, sizeof f, "%sunit_price_cents", prefix);
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: must be between 0 and %lld", f,
-                                MAX_MONEY);
+            siyu_err_set(&sub, SIYU_INVALID_ARGUMENT, "unit_price_cents",
+                         "unit_price_cents: must be between 0 and %lld", MAX_MONEY);
+            goto fail;
         }
         *sum += x->qty * x->unit; /* bounded: 500 × 1e6 × 1e11 < 2^63 */
+        continue;
+    fail:
+        free(items);
+        return item_error(e, i, &sub);
     }
+    *out = items;
     *count = n;
     return 0;
 }
@@ -327,11 +335,11 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "points_used", "points_used: must not be negative");
     if (placed_at > d->now + 86400)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "placed_at", "placed_at: is in the future");
-    item_in *items = malloc(sizeof *items * MAX_ITEMS);
+    item_in *items = NULL;
     size_t n_items = 0;
     int64_t sum = 0;
     int rc = -1;
-    if (read_items(body, items, &n_items, &sum, e))
+    if (read_items(body, &items, &n_items, &sum, e))
         goto done;
     if (discount > sum) {
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "discount_cents",

@@ -17,7 +17,7 @@ typedef struct fixture {
     dom d;
 } fixture;
 
-static json_t *J(const char *text)
+static inline json_t *J(const char *text)
 {
     json_error_t je;
     json_t *v = json_loads(text, 0, &je);
@@ -31,7 +31,7 @@ static json_t *J(const char *text)
 /* Runs one domain call with a JSON literal in its own transaction, like the HTTP layer
  * does; returns the status (or -1) and the answer in *out (may be NULL). */
 typedef int (*body_fn)(dom *d, json_t *body, json_t **out, siyu_err *e);
-static int call(fixture *f, body_fn fn, const char *body, json_t **out, siyu_err *e)
+static inline int call(fixture *f, body_fn fn, const char *body, json_t **out, siyu_err *e)
 {
     json_t *b = J(body);
     siyu_err_clear(e);
@@ -53,7 +53,7 @@ static int call(fixture *f, body_fn fn, const char *body, json_t **out, siyu_err
     return rc;
 }
 
-static int64_t jint(json_t *o, const char *path)
+static inline int64_t jint(json_t *o, const char *path)
 {
     /* "stats.orders" style paths */
     char buf[128];
@@ -64,8 +64,9 @@ static int64_t jint(json_t *o, const char *path)
     return cur ? json_integer_value(cur) : -999999;
 }
 
-static void fixture_open(fixture *f)
+static inline void fixture_open(fixture *f)
 {
+    memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/siyu-dom-XXXXXX");
     if (!mkdtemp(f->dir))
         abort();
@@ -91,7 +92,7 @@ static void fixture_open(fixture *f)
     siyu_err_clear(&e);
 }
 
-static void fixture_close(fixture *f)
+static inline void fixture_close(fixture *f)
 {
     store_conn_close(f->d.conn);
     store_close(f->st);

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "http/http.h"
+#include "views/views.h"
 
 int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,
                            const char *banner_token)
@@ -36,12 +37,23 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
         setvbuf(log, NULL, _IOLBF, 0);
     }
     cfg.access_log = log;
-    http_server *srv;
     siyu_err e;
     siyu_err_init(&e);
+    /* the in-memory views are built before the socket opens, so the first report is right */
+    views *vw = NULL;
+    if (views_open(st, &vw, &e)) {
+        cli_fail("serve", 1, "%s", e.message);
+        siyu_err_clear(&e);
+        return 1;
+    }
+    cfg.views = vw;
+    cfg.on_commit = views_on_commit;
+    cfg.on_commit_ctx = vw;
+    http_server *srv;
     if (http_server_start(st, &cfg, &srv, &e)) {
         cli_fail("serve", 1, "%s", e.message);
         siyu_err_clear(&e);
+        views_close(vw);
         return 1;
     }
     char host[64];
@@ -58,6 +70,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     fprintf(stderr, "siyu: %s received, finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv);
+    views_close(vw);
     if (log && log != stderr)
         fclose(log);
     return 0;

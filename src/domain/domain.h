@@ -29,6 +29,7 @@ typedef enum dom_change_kind {
     DOM_CHANGE_REFUND, /* id: a new refund; other: its order */
     DOM_CHANGE_REACH,  /* id: a member whose reachability changed */
     DOM_CHANGE_MERGE,  /* id: the surviving member; other: the member merged away */
+    DOM_CHANGE_LIVE_VIEW, /* id: a member who watched a live stream; other: when */
 } dom_change_kind;
 
 typedef struct dom_change {

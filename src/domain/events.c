@@ -127,6 +127,8 @@ static int write_event(dom *d, const event_in *ev, siyu_err *e)
     free(props);
     if (rc)
         return -1;
+    if (strcmp(dom_event_types[ev->type], "live_view") == 0)
+        dom_note(d, DOM_CHANGE_LIVE_VIEW, ev->member_id, ev->at);
     if (reach_effect[ev->type].channel) {
         s = store_q(d->conn, Q_REACH_UPSERT);
         store_bind_int(s, 1, ev->member_id);

@@ -25,6 +25,7 @@ typedef struct http_config {
     FILE *access_log;     /* one line per request, or NULL for none */
     http_commit_fn on_commit; /* may be NULL */
     void *on_commit_ctx;
+    struct views *views;      /* in-memory views for reports and audiences, or NULL */
 } http_config;
 
 typedef struct http_server http_server;

@@ -65,6 +65,9 @@ const char *req_query(http_req *r, const char *name);
 int req_query_int(http_req *r, const char *name, int64_t *out, siyu_err *e);
 int req_page(http_req *r, int64_t *cursor, int *limit, siyu_err *e);
 
+/* The server's in-memory views, or NULL (server.c). */
+struct views *http_views(http_req *r);
+
 /* Points an import's commit observer at the server's (server.c). */
 struct import_options;
 void http_import_observer(http_req *r, struct import_options *o);

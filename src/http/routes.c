@@ -11,6 +11,7 @@
 #include "base/timeutil.h"
 #include "import/import.h"
 #include "models/models.h"
+#include "views/views.h"
 
 /* Stores the domain's answer. Called as answer(r, rc, &out) after the call, never
  * with `out` as a value: argument evaluation order is unspecified in C. */
@@ -178,6 +179,91 @@ static int h_models_validation(http_req *r, siyu_err *e)
     return answer(r, rc, &out);
 }
 
+/* ---------------- reports ---------------- */
+
+/* Reads the report query from the URL and narrows it to the caller's scope: a store
+ * manager sees their store, a guide what is credited to them. */
+static int report_query(http_req *r, reports_query *q, reports_t **rep, siyu_err *e)
+{
+    struct views *v = http_views(r);
+    if (!v)
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "reports are not loaded");
+    static const char *const keys[] = {"from", "to", "brand", "store", "guide", "channel",
+                                       "granularity", "top"};
+    json_t *params = json_object();
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const char *val = req_query(r, keys[i]);
+        if (val)
+            json_object_set_new(params, keys[i], json_string(val));
+    }
+    int rc = reports_query_parse(params, q, e);
+    json_decref(params);
+    if (rc)
+        return -1;
+    if (r->d.who.role == ROLE_STORE_MANAGER) {
+        if (q->store_id && q->store_id != r->d.who.store_id)
+            return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store", "store: outside your store");
+        q->store_id = r->d.who.store_id;
+    } else if (r->d.who.role == ROLE_GUIDE) {
+        if (q->guide_id && q->guide_id != r->d.who.staff_id)
+            return siyu_err_set(e, SIYU_PERMISSION_DENIED, "guide", "guide: only your own figures");
+        q->guide_id = r->d.who.staff_id;
+    }
+    *rep = views_reports(v);
+    return 0;
+}
+
+static int report_answer(http_req *r, json_t *out)
+{
+    if (!out)
+        return -1;
+    r->status = 200;
+    r->resp = out;
+    return 0;
+}
+
+static int h_report_kpi(http_req *r, siyu_err *e)
+{
+    reports_query q;
+    reports_t *rep;
+    if (report_query(r, &q, &rep, e))
+        return -1;
+    return report_answer(r, reports_kpi(rep, &q, e));
+}
+
+static int h_report_leaderboard(http_req *r, siyu_err *e)
+{
+    reports_query q;
+    reports_t *rep;
+    if (report_query(r, &q, &rep, e))
+        return -1;
+    const char *by = req_query(r, "by");
+    reports_dim dim;
+    if (!by || strcmp(by, "store") == 0)
+        dim = REPORTS_BY_STORE;
+    else if (strcmp(by, "channel") == 0)
+        dim = REPORTS_BY_CHANNEL;
+    else if (strcmp(by, "guide") == 0)
+        dim = REPORTS_BY_GUIDE;
+    else
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by", "by: expected store, channel or guide");
+    return report_answer(r, reports_leaderboard(rep, &q, dim, e));
+}
+
+#define REPORT_ROUTE(name)                                                                         \
+    static int h_report_##name(http_req *r, siyu_err *e)                                           \
+    {                                                                                              \
+        reports_query q;                                                                           \
+        reports_t *rep;                                                                            \
+        if (report_query(r, &q, &rep, e))                                                          \
+            return -1;                                                                             \
+        return report_answer(r, reports_##name(rep, &q, e));                                       \
+    }
+REPORT_ROUTE(cohorts)
+REPORT_ROUTE(products)
+REPORT_ROUTE(live)
+REPORT_ROUTE(distributions)
+
 static int h_healthz(http_req *r, siyu_err *e)
 {
     r->status = 200;
@@ -264,6 +350,18 @@ const route routes[] = {
      "Record one event or a batch", "events"},
     {"POST", "/api/v1/import/{kind}", h_import, HQ, ROUTE_RAW,
      "Bulk import NDJSON: brands, stores, staff, members, orders or events", "import"},
+    {"GET", "/api/v1/reports/kpi", h_report_kpi, ANY, 0,
+     "KPIs for a period and the previous one, with a series", "reports"},
+    {"GET", "/api/v1/reports/leaderboard", h_report_leaderboard, ANY, 0,
+     "KPIs per store, channel or guide, ranked", "reports"},
+    {"GET", "/api/v1/reports/cohorts", h_report_cohorts, ANY, 0,
+     "Monthly join cohorts: retention and cumulative sales per member", "reports"},
+    {"GET", "/api/v1/reports/products", h_report_products, ANY, 0,
+     "Sales concentration, best sellers, items bought together", "reports"},
+    {"GET", "/api/v1/reports/live", h_report_live, ANY, 0,
+     "Live sessions: sales during and in the 72 hours after", "reports"},
+    {"GET", "/api/v1/reports/distributions", h_report_distributions, ANY, 0,
+     "Members by reachability and join channel, with sales", "reports"},
     {"POST", "/api/v1/models/fit", h_models_fit, HQ, ROUTE_OWN_TX | ROUTE_BODY_OPT,
      "Fit BG/NBD and Gamma-Gamma on the orders and score every member", "predictions"},
     {"GET", "/api/v1/models/current", h_models_current, HQ, 0,

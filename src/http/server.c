@@ -521,6 +521,11 @@ void http_import_observer(http_req *r, struct import_options *o)
     }
 }
 
+struct views *http_views(http_req *r)
+{
+    return ((http_server *)r->server)->cfg.views;
+}
+
 /* for metrics.c */
 store_t *http_server_store(void *srv);
 store_t *http_server_store(void *srv)

@@ -1,0 +1,64 @@
+/* views.c — building the in-memory views and feeding them committed changes. */
+#include "views/views.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/timeutil.h"
+
+struct views {
+    reports_t *reports;
+};
+
+int views_open(store_t *st, views **out, siyu_err *e)
+{
+    store_conn *c;
+    if (store_conn_open(st, &c, e))
+        return -1;
+    views *v = calloc(1, sizeof *v);
+    uint64_t t0 = clock_mono_ns();
+    int rc = reports_load(c, &v->reports, e);
+    store_conn_close(c);
+    if (rc) {
+        views_close(v);
+        return -1;
+    }
+    reports_stats rs;
+    reports_get_stats(v->reports, &rs);
+    fprintf(stderr, "siyu: reports: %zu orders, %zu members loaded in %.1f s\n", rs.orders,
+            rs.members, (double)(clock_mono_ns() - t0) / 1e9);
+    *out = v;
+    return 0;
+}
+
+void views_close(views *v)
+{
+    if (!v)
+        return;
+    reports_free(v->reports);
+    free(v);
+}
+
+void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
+{
+    views *vw = ctx;
+    siyu_err e;
+    siyu_err_init(&e);
+    /* a live view carries its member and time; everything else is read back */
+    for (size_t i = 0; i < n; i++)
+        if (v[i].kind == DOM_CHANGE_LIVE_VIEW &&
+            reports_add_live_view(vw->reports, v[i].id, v[i].other, &e))
+            siyu_err_clear(&e);
+    dom_changes list = {.v = (dom_change *)v, .n = n, .cap = n};
+    if (store_begin(c, false, &e) == 0) {
+        if (reports_apply(vw->reports, c, &list, &e))
+            fprintf(stderr, "siyu: reports: %s\n", e.message);
+        store_rollback(c);
+    }
+    siyu_err_clear(&e);
+}
+
+reports_t *views_reports(views *v)
+{
+    return v->reports;
+}

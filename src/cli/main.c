@@ -17,6 +17,9 @@ static const struct command {
      "import brands|stores|staff|members|orders|events FILE --db PATH   bulk load CSV or NDJSON"},
     {"demo", cmd_demo, "demo [--db PATH] [--members N]   build a demo chain and serve it"},
     {"gen", cmd_gen, "gen --out DIR [--members N] [--seed S]   write the demo chain as NDJSON"},
+    {"report", cmd_report,
+     "report kpi|leaderboard|cohorts|products|live|distributions --db PATH --from D --to D "
+     "[--store ID] [--by store|channel|guide] [--format table|csv|json]   KPI reports"},
     {"model", cmd_model,
      "model fit|show|validate --db PATH [--unit days|weeks] [--cal-end D] [--holdout-end D]   "
      "member predictions"},

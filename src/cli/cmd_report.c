@@ -1,0 +1,248 @@
+/* cmd_report.c — siyu report kpi|leaderboard|cohorts|products|live|distributions:
+ * the reports of the API, readable in a terminal (or as CSV / JSON). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "reports/reports.h"
+
+typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;
+
+static void scalar(json_t *v, char *buf, size_t len)
+{
+    if (json_is_integer(v))
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, len, "%.4f", json_real_value(v));
+    else if (json_is_string(v))
+        snprintf(buf, len, "%s", json_string_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_null(v) || !v)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "…");
+}
+
+static void csv_cell(const char *s)
+{
+    if (strpbrk(s, ",\"\n")) {
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"')
+                putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    } else {
+        fputs(s, stdout);
+    }
+}
+
+/* Flattens nested objects into dotted keys, so {"online_rate": {"any": 0.9}} prints
+ * as online_rate.any. */
+static void flatten(json_t *o, const char *prefix, json_t *into)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        char key[256];
+        snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", k);
+        if (json_is_object(v))
+            flatten(v, key, into);
+        else if (!json_is_array(v))
+            json_object_set(into, key, v);
+    }
+}
+
+/* Prints an array of objects as a table or CSV, columns from the first row. */
+static void print_rows(const char *title, json_t *arr, out_format f)
+{
+    if (!json_array_size(arr))
+        return;
+    json_t *cols = json_object();
+    flatten(json_array_get(arr, 0), "", cols);
+    if (f == FMT_TABLE)
+        printf("\n%s\n", title);
+    const char *k;
+    json_t *v;
+    int first = 1;
+    json_object_foreach(cols, k, v)
+    {
+        if (f == FMT_CSV) {
+            if (!first)
+                putchar(',');
+            csv_cell(k);
+        } else {
+            printf("%-16.16s ", k);
+        }
+        first = 0;
+    }
+    putchar('\n');
+    size_t i;
+    json_t *row;
+    json_array_foreach(arr, i, row)
+    {
+        json_t *flat = json_object();
+        flatten(row, "", flat);
+        first = 1;
+        json_object_foreach(cols, k, v)
+        {
+            char buf[128];
+            scalar(json_object_get(flat, k), buf, sizeof buf);
+            if (f == FMT_CSV) {
+                if (!first)
+                    putchar(',');
+                csv_cell(buf);
+            } else {
+                printf("%-16.16s ", buf);
+            }
+            first = 0;
+        }
+        putchar('\n');
+        json_decref(flat);
+    }
+    json_decref(cols);
+}
+
+static void print_report(json_t *rep, out_format f)
+{
+    if (f == FMT_JSON) {
+        char *s = json_dumps(rep, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        puts(s);
+        free(s);
+        return;
+    }
+    json_t *cur = json_object_get(rep, "current"), *prev = json_object_get(rep, "previous");
+    if (json_is_object(cur)) {
+        /* a period and the one before it, side by side */
+        json_t *a = json_object(), *b = json_object();
+        flatten(cur, "", a);
+        if (json_is_object(prev))
+            flatten(prev, "", b);
+        if (f == FMT_CSV)
+            printf("metric,current,previous\n");
+        else
+            printf("%-36s %18s %18s\n", "metric", "current", "previous");
+        const char *k;
+        json_t *v;
+        json_object_foreach(a, k, v)
+        {
+            char x[64], y[64];
+            scalar(v, x, sizeof x);
+            scalar(json_object_get(b, k), y, sizeof y);
+            if (f == FMT_CSV) {
+                csv_cell(k);
+                printf(",%s,%s\n", x, y);
+            } else {
+                printf("%-36s %18s %18s\n", k, x, y);
+            }
+        }
+        json_decref(a);
+        json_decref(b);
+    }
+    /* every array of rows in the answer becomes a table of its own */
+    const char *k;
+    json_t *v;
+    json_object_foreach(rep, k, v)
+    {
+        if (json_is_array(v) && json_is_object(json_array_get(v, 0)))
+            print_rows(k, v, f);
+        else if (json_is_object(v) && v != cur && v != prev) {
+            const char *k2;
+            json_t *v2;
+            json_object_foreach(v, k2, v2) if (json_is_array(v2) && json_is_object(json_array_get(v2, 0)))
+            {
+                char title[128];
+                snprintf(title, sizeof title, "%s.%s", k, k2);
+                print_rows(title, v2, f);
+            }
+        }
+    }
+}
+
+int cmd_report(int argc, char **argv)
+{
+    const char *db = NULL, *from = NULL, *to = NULL, *store = NULL, *brand = NULL, *guide = NULL,
+               *channel = NULL, *gran = NULL, *format = NULL, *by = NULL, *top = NULL;
+    cli_opt opts[] = {{"--db", true, &db, NULL},         {"--from", true, &from, NULL},
+                      {"--to", true, &to, NULL},         {"--store", true, &store, NULL},
+                      {"--brand", true, &brand, NULL},   {"--guide", true, &guide, NULL},
+                      {"--channel", true, &channel, NULL}, {"--granularity", true, &gran, NULL},
+                      {"--format", true, &format, NULL}, {"--by", true, &by, NULL},
+                      {"--top", true, &top, NULL},       {0}};
+    const char *pos[1];
+    int np, rc = cli_parse("report", argc, argv, 2, opts, pos, 1, &np);
+    if (rc)
+        return rc;
+    static const char *const kinds[] = {"kpi", "leaderboard", "cohorts", "products", "live",
+                                        "distributions"};
+    int kind = -1;
+    for (int i = 0; np == 1 && i < 6; i++)
+        if (strcmp(pos[0], kinds[i]) == 0)
+            kind = i;
+    if (kind < 0)
+        return cli_fail("report", EXIT_USAGE,
+                        "expected kpi, leaderboard, cohorts, products, live or distributions");
+    out_format f = FMT_TABLE;
+    if (format && strcmp(format, "csv") == 0)
+        f = FMT_CSV;
+    else if (format && strcmp(format, "json") == 0)
+        f = FMT_JSON;
+    else if (format && strcmp(format, "table") != 0)
+        return cli_fail("report", EXIT_USAGE, "--format: expected table, csv or json");
+    json_t *params = json_object();
+    const char *keys[] = {"from", "to", "store", "brand", "guide", "channel", "granularity", "top"};
+    const char *vals[] = {from, to, store, brand, guide, channel, gran, top};
+    for (int i = 0; i < 8; i++)
+        if (vals[i])
+            json_object_set_new(params, keys[i], json_string(vals[i]));
+    reports_query q;
+    siyu_err e;
+    siyu_err_init(&e);
+    if (reports_query_parse(params, &q, &e)) {
+        json_decref(params);
+        cli_fail("report", EXIT_USAGE, "--%s", e.message);
+        siyu_err_clear(&e);
+        return EXIT_USAGE;
+    }
+    json_decref(params);
+    reports_dim dim = REPORTS_BY_STORE;
+    if (by && strcmp(by, "channel") == 0)
+        dim = REPORTS_BY_CHANNEL;
+    else if (by && strcmp(by, "guide") == 0)
+        dim = REPORTS_BY_GUIDE;
+    else if (by && strcmp(by, "store") != 0)
+        return cli_fail("report", EXIT_USAGE, "--by: expected store, channel or guide");
+    store_t *st;
+    if ((rc = cli_open_store("report", cli_db(db), false, &st)))
+        return rc;
+    store_conn *c;
+    reports_t *r = NULL;
+    json_t *out = NULL;
+    if (store_conn_open(st, &c, &e) == 0) {
+        if (reports_load(c, &r, &e) == 0) {
+            switch (kind) {
+            case 0: out = reports_kpi(r, &q, &e); break;
+            case 1: out = reports_leaderboard(r, &q, dim, &e); break;
+            case 2: out = reports_cohorts(r, &q, &e); break;
+            case 3: out = reports_products(r, &q, &e); break;
+            case 4: out = reports_live(r, &q, &e); break;
+            default: out = reports_distributions(r, &q, &e); break;
+            }
+            reports_free(r);
+        }
+        store_conn_close(c);
+    }
+    store_close(st);
+    if (!out) {
+        cli_fail("report", 1, "%s", e.message);
+        siyu_err_clear(&e);
+        return 1;
+    }
+    print_report(out, f);
+    json_decref(out);
+    return 0;
+}

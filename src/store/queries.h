@@ -85,6 +85,26 @@
     Q(PREDICTION_PUT)        /* (member_id, run_id, x, p_alive, expected_90d, value, clv) */       \
     Q(PREDICTION_GET)        /* (member_id) -> run_id, x, p_alive, expected_90d, value, clv */     \
     Q(SCAN_PREDICTIONS)      /* () -> member_id, x, p_alive, expected_90d, clv */                  \
+    /* tags, saved segments, settings */                                                         \
+    Q(TAG_INSERT)            /* (name, kind, expr, now) */                                         \
+    Q(TAG_GET)               /* (id) -> id, name, kind, expr, created_at */                        \
+    Q(TAG_BY_NAME)           /* (name) -> id */                                                    \
+    Q(TAG_LIST)              /* () -> as TAG_GET, by id */                                         \
+    Q(TAG_DELETE)            /* (id) */                                                            \
+    Q(TAG_MEMBERS_CLEAR)     /* (tag_id) */                                                        \
+    Q(TAG_MEMBER_ADD)        /* (tag_id, member_id) — no-op when present */                        \
+    Q(TAG_MEMBER_REMOVE)     /* (tag_id, member_id) */                                             \
+    Q(TAG_MEMBERS_MOVE)      /* (into, from) — manual tags follow a merge */                       \
+    Q(SCAN_TAG_MEMBERS)      /* () -> tag_id, member_id */                                         \
+    Q(MEMBER_TAG_NAMES)      /* (member_id) -> name, kind */                                       \
+    Q(SEGMENT_INSERT)        /* (name, expr, now) */                                               \
+    Q(SEGMENT_GET)           /* (id) -> id, name, expr, created_at, updated_at */                  \
+    Q(SEGMENT_BY_NAME)       /* (name) -> id */                                                    \
+    Q(SEGMENT_LIST)          /* (after_id, limit) -> as SEGMENT_GET */                             \
+    Q(SEGMENT_UPDATE)        /* (name, expr, now, id) */                                           \
+    Q(SEGMENT_DELETE)        /* (id) */                                                            \
+    Q(SETTING_GET)           /* (key) -> value */                                                  \
+    Q(SETTING_PUT)           /* (key, value) */                                                    \
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
     Q(COUNT_ORDERS)          /* () -> n */

@@ -130,6 +130,30 @@ const char *const sqlite_queries[Q__COUNT] = {
                          " clv_12m_cents FROM member_predictions WHERE member_id = ?1",
     [Q_SCAN_PREDICTIONS] = "SELECT member_id, x, p_alive, expected_purchases_90d, clv_12m_cents"
                            " FROM member_predictions ORDER BY member_id",
+    [Q_TAG_INSERT] = "INSERT INTO tags(name, kind, expr, created_at) VALUES (?1, ?2, ?3, ?4)",
+    [Q_TAG_GET] = "SELECT id, name, kind, expr, created_at FROM tags WHERE id = ?1",
+    [Q_TAG_BY_NAME] = "SELECT id FROM tags WHERE name = ?1",
+    [Q_TAG_LIST] = "SELECT id, name, kind, expr, created_at FROM tags ORDER BY id",
+    [Q_TAG_DELETE] = "DELETE FROM tags WHERE id = ?1",
+    [Q_TAG_MEMBERS_CLEAR] = "DELETE FROM tag_members WHERE tag_id = ?1",
+    [Q_TAG_MEMBER_ADD] = "INSERT OR IGNORE INTO tag_members(tag_id, member_id) VALUES (?1, ?2)",
+    [Q_TAG_MEMBER_REMOVE] = "DELETE FROM tag_members WHERE tag_id = ?1 AND member_id = ?2",
+    [Q_TAG_MEMBERS_MOVE] = "INSERT OR IGNORE INTO tag_members(tag_id, member_id)"
+                           " SELECT tag_id, ?1 FROM tag_members WHERE member_id = ?2",
+    [Q_SCAN_TAG_MEMBERS] = "SELECT tag_id, member_id FROM tag_members ORDER BY tag_id, member_id",
+    [Q_MEMBER_TAG_NAMES] = "SELECT t.name, t.kind FROM tag_members m JOIN tags t ON t.id = m.tag_id"
+                           " WHERE m.member_id = ?1 ORDER BY t.id",
+    [Q_SEGMENT_INSERT] = "INSERT INTO segments(name, expr, created_at, updated_at)"
+                         " VALUES (?1, ?2, ?3, ?3)",
+    [Q_SEGMENT_GET] = "SELECT id, name, expr, created_at, updated_at FROM segments WHERE id = ?1",
+    [Q_SEGMENT_BY_NAME] = "SELECT id FROM segments WHERE name = ?1",
+    [Q_SEGMENT_LIST] = "SELECT id, name, expr, created_at, updated_at FROM segments WHERE id > ?1"
+                       " ORDER BY id LIMIT ?2",
+    [Q_SEGMENT_UPDATE] = "UPDATE segments SET name = ?1, expr = ?2, updated_at = ?3 WHERE id = ?4",
+    [Q_SEGMENT_DELETE] = "DELETE FROM segments WHERE id = ?1",
+    [Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [Q_SETTING_PUT] = "INSERT INTO settings(key, value) VALUES (?1, ?2)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
     [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
 };

@@ -75,5 +75,17 @@ const char *const sqlite_migrations[] = {
     "  member_id INTEGER PRIMARY KEY REFERENCES members(id), run_id INTEGER NOT NULL,"
     "  x INTEGER NOT NULL, p_alive REAL NOT NULL, expected_purchases_90d REAL NOT NULL,"
     "  expected_value_cents INTEGER NOT NULL, clv_12m_cents INTEGER NOT NULL);",
+    /* 3: tags, saved segments, settings */
+    "CREATE TABLE tags ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, expr TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE tag_members ("
+    "  tag_id INTEGER NOT NULL REFERENCES tags(id), member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  PRIMARY KEY (tag_id, member_id)) WITHOUT ROWID;"
+    "CREATE INDEX tag_members_member ON tag_members(member_id);"
+    "CREATE TABLE segments ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, expr TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

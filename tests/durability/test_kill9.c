@@ -1,0 +1,255 @@
+/* test_kill9.c — an acknowledged order survives kill -9, exactly once.
+ *
+ * Starts the real `siyu serve` on a free loopback port, lets 8 client threads post
+ * distinct orders over keep-alive connections, records every order answered 201, kills
+ * the server with SIGKILL mid-stream, restarts it on the same store and then checks:
+ * every acknowledged order is there (a replay answers 200 with the same id), and no
+ * order is there twice (each external id appears once in the store).
+ * Run: test_kill9 PATH_TO_SIYU */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#define THREADS 8
+#define MAX_ACKS 200000
+
+static const char *siyu;
+static char dir[64], db[128], token[128];
+static int port;
+
+/* ---- a minimal HTTP/1.1 client: one keep-alive connection, Content-Length bodies ---- */
+
+static int conn_open(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends one request; returns the status with the body in buf, or -1 when the
+ * connection broke (the server died). */
+static int request(int fd, const char *method, const char *path, const char *body, char *buf,
+                   size_t cap)
+{
+    /* one send per request: a separate body send meets Nagle and delayed ACK (40 ms) */
+    char req[2048];
+    size_t blen = body ? strlen(body) : 0;
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     method, path, token, blen, body ? body : "");
+    if (n <= 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+        return -1;
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = recv(fd, buf + got, cap - 1 - got, 0);
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+        buf[got] = 0;
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end)
+            continue;
+        char *cl = strcasestr(buf, "Content-Length:");
+        size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
+        size_t header = (size_t)(end + 4 - buf);
+        if (got < header + want)
+            continue;
+        int status = atoi(buf + 9); /* "HTTP/1.1 201 Created" */
+        memmove(buf, end + 4, want);
+        buf[want] = 0;
+        return status;
+    }
+}
+
+/* ---- the server ---- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static pid_t start_server(void)
+{
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execl(siyu, siyu, "serve", "--db", db, "--listen", listen, "--access-log", "off",
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 300; i++) { /* wait for /healthz */
+        int fd = conn_open();
+        if (fd >= 0) {
+            char buf[256];
+            int st = request(fd, "GET", "/healthz", NULL, buf, sizeof buf);
+            close(fd);
+            if (st == 200)
+                return pid;
+        }
+        usleep(20000);
+    }
+    fprintf(stderr, "server did not start\n");
+    exit(1);
+}
+
+static int run(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = out ? fread(out, 1, cap - 1, p) : 0;
+    if (out) {
+        out[n] = 0;
+        out[strcspn(out, "\n")] = 0;
+    }
+    return pclose(p);
+}
+
+/* ---- the load ---- */
+
+static atomic_int acked_n;
+static int acked[MAX_ACKS]; /* sequence numbers answered 201 */
+static atomic_bool stop;
+
+static void order_body(int seq, char *buf, size_t cap)
+{
+    snprintf(buf, cap,
+             "{\"channel\":\"store\",\"external_id\":\"k%d\",\"store_id\":1,"
+             "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":%d,"
+             "\"member\":{\"phone\":\"138%08d\"},"
+             "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":%d}]}",
+             seq, 100 + seq % 900, seq % 5000, 100 + seq % 900);
+}
+
+static void *client(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    int fd = conn_open();
+    char body[512], buf[8192];
+    for (int k = 0; fd >= 0 && !atomic_load(&stop); k++) {
+        int seq = k * THREADS + t;
+        order_body(seq, body, sizeof body);
+        int st = request(fd, "POST", "/api/v1/orders", body, buf, sizeof buf);
+        if (st < 0)
+            break; /* the server is gone: this order may or may not have landed */
+        if (st == 201) {
+            int i = atomic_fetch_add(&acked_n, 1);
+            if (i < MAX_ACKS)
+                acked[i] = seq;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_kill9 PATH_TO_SIYU\n");
+        return 2;
+    }
+    siyu = argv[1];
+    snprintf(dir, sizeof dir, "/tmp/siyu-kill9-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(db, sizeof db, "%s/k.db", dir);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s init --db %s >/dev/null", siyu, db);
+    CHECK_INT_EQ(run(cmd, NULL, 0), 0);
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role admin", siyu, db);
+    CHECK_INT_EQ(run(cmd, token, sizeof token), 0);
+    port = free_port();
+    pid_t pid = start_server();
+    int fd = conn_open();
+    char buf[8192];
+    CHECK_INT_EQ(request(fd, "POST", "/api/v1/stores",
+                         "{\"name\":\"店\",\"code\":\"S1\",\"kind\":\"physical\"}", buf, sizeof buf),
+                 201);
+    close(fd);
+
+    pthread_t th[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        pthread_create(&th[t], NULL, client, (void *)(intptr_t)t);
+    /* let the stream run, then kill the server in the middle of it */
+    for (int i = 0; i < 200 && atomic_load(&acked_n) < 3000; i++)
+        usleep(10000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    atomic_store(&stop, true);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    int n = atomic_load(&acked_n);
+    fprintf(stderr, "acknowledged %d orders before SIGKILL\n", n);
+    CHECK(n > 100);
+
+    /* no order twice: each external id at most once in the store */
+    sqlite3 *s;
+    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(s, "SELECT count(*), count(DISTINCT external_id) FROM orders", -1, &q, NULL);
+    CHECK_INT_EQ(sqlite3_step(q), SQLITE_ROW);
+    int stored = sqlite3_column_int(q, 0);
+    CHECK_INT_EQ(stored, sqlite3_column_int(q, 1));
+    CHECK(stored >= n); /* orders in flight at the kill may have landed, unacknowledged */
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+
+    /* every acknowledged order is there: after restart, its replay answers 200 */
+    pid = start_server();
+    fd = conn_open();
+    int missing = 0;
+    for (int i = 0; i < n && i < MAX_ACKS; i++) {
+        char body[512];
+        order_body(acked[i], body, sizeof body);
+        int st = request(fd, "POST", "/api/v1/orders", body, buf, sizeof buf);
+        if (st != 200)
+            missing++;
+    }
+    CHECK_INT_EQ(missing, 0);
+    /* and the count did not move: the replays created nothing */
+    CHECK_INT_EQ(request(fd, "GET", "/api/v1/orders?limit=1", NULL, buf, sizeof buf), 200);
+    close(fd);
+    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_prepare_v2(s, "SELECT count(*) FROM orders", -1, &q, NULL);
+    sqlite3_step(q);
+    CHECK_INT_EQ(sqlite3_column_int(q, 0), stored);
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* graceful stop exits 0 */
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_INT_EQ(system(cmd), 0);
+    return CHECK_DONE();
+}

@@ -1,0 +1,164 @@
+/* internal.h — the fact store's layout, shared by the report files only.
+ *
+ * Every entity is a set of parallel column arrays indexed by a dense row number;
+ * an id map turns store ids into rows. Orders are also listed per local day (day
+ * buckets of row numbers), so a report walks exactly the days of its period, in
+ * time order — which is what makes "distinct days per member" a single compare. */
+#ifndef SIYU_REPORTS_INTERNAL_H
+#define SIYU_REPORTS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "reports/reports.h"
+
+#define RP_NCH 7    /* channels of api.md (dom_channels) */
+#define RP_NREACH 5 /* reach channels */
+#define RP_KIND_UNKNOWN 255
+#define RP_KIND_LIVE 2 /* index of "live" in dom_store_kinds */
+
+extern const char *const rp_reach_channels[];
+
+/* open addressing int64 -> int32 (keys never 0) */
+typedef struct rp_map {
+    int64_t *k;
+    int32_t *v;
+    size_t cap, n;
+} rp_map;
+int32_t rp_map_get(const rp_map *m, int64_t k); /* -1 when absent */
+void rp_map_put(rp_map *m, int64_t k, int32_t v);
+void rp_map_free(rp_map *m);
+
+/* interned strings: index 0 is "" (none) */
+typedef struct rp_strs {
+    char **s;
+    size_t n, cap;
+    rp_map by_hash; /* hash -> first index; collisions chained through next */
+    int32_t *next;
+} rp_strs;
+int32_t rp_strs_intern(rp_strs *t, const char *s);
+
+typedef struct rp_vec {
+    uint32_t *v;
+    uint32_t n, cap;
+} rp_vec;
+
+struct reports {
+    pthread_rwlock_t lock;
+
+    /* stores */
+    rp_map store_ix;
+    int64_t *s_id, *s_brand;
+    uint8_t *s_kind;
+    size_t n_stores, cap_stores;
+
+    /* guides (only their ids: names live in the store) */
+    rp_map guide_ix;
+    int64_t *g_id;
+    size_t n_guides, cap_guides;
+
+    /* members */
+    rp_map member_ix;
+    int64_t *m_id;
+    int32_t *m_join_day, *m_store, *m_guide; /* store/guide rows, -1 none */
+    int32_t *m_into; /* a merged-away member's survivor row, else -1 */
+    uint8_t *m_join_ch, *m_reach, *m_alive; /* m_reach: bit per rp_reach_channels */
+    size_t n_members, cap_members;
+
+    /* orders */
+    rp_map order_ix;
+    int64_t *o_id, *o_total, *o_discount, *o_refunded;
+    int32_t *o_member, *o_store, *o_guide, *o_day, *o_items;
+    uint32_t *o_item_off, *o_item_n;
+    uint8_t *o_ch;
+    size_t n_orders, cap_orders;
+
+    /* items, contiguous per order */
+    uint32_t *i_order, *i_sku, *i_cat;
+    int32_t *i_qty, *i_refqty;
+    int64_t *i_unit;
+    size_t n_items, cap_items;
+    rp_strs skus, cats;
+
+    /* live_view events */
+    int32_t *lv_member, *lv_day;
+    size_t n_lv, cap_lv;
+
+    /* order rows per local day: bucket[d - day0] */
+    int32_t day0;
+    size_t n_days;
+    rp_vec *bucket;
+};
+
+/* facts.c */
+int rp_channel_index(const char *name); /* -1 if unknown */
+int32_t rp_store_row(reports_t *r, int64_t id);  /* interns; -1 for id 0 */
+int32_t rp_guide_row(reports_t *r, int64_t id);  /* interns; -1 for id 0 */
+static inline bool rp_valid(const reports_t *r, size_t o)
+{
+    /* a fully refunded order is void: not an order, not a visit */
+    return !(r->o_refunded[o] > 0 && r->o_refunded[o] >= r->o_total[o]);
+}
+static inline const rp_vec *rp_day(const reports_t *r, int32_t d)
+{
+    static const rp_vec empty = {0};
+    if (d < r->day0 || (size_t)(d - r->day0) >= r->n_days)
+        return &empty;
+    return &r->bucket[d - r->day0];
+}
+
+/* A query's filters resolved to rows once, so hot loops compare small ints. */
+typedef struct rp_filter {
+    bool all;          /* no filter at all */
+    bool none;         /* a filter names something unknown: nothing matches */
+    uint8_t *store_ok; /* per store row, NULL when no store/brand filter */
+    int32_t guide;     /* row, -1 no filter */
+    int ch;            /* -1 no filter */
+} rp_filter;
+void rp_filter_init(rp_filter *f, const reports_t *r, const reports_query *q);
+void rp_filter_free(rp_filter *f);
+
+/* Orders: their store (and its brand), channel and credited guide. */
+static inline bool rp_f_order(const rp_filter *f, const reports_t *r, size_t o)
+{
+    if (f->all)
+        return true;
+    if (f->none)
+        return false;
+    if (f->store_ok && !f->store_ok[r->o_store[o]])
+        return false;
+    if (f->ch >= 0 && r->o_ch[o] != f->ch)
+        return false;
+    if (f->guide >= 0 && r->o_guide[o] != f->guide)
+        return false;
+    return true;
+}
+
+/* Member populations: live members by home store (and its brand), bound guide and
+ * join channel. */
+static inline bool rp_f_member(const rp_filter *f, const reports_t *r, size_t m)
+{
+    if (!r->m_alive[m])
+        return false;
+    if (f->all)
+        return true;
+    if (f->none)
+        return false;
+    if (f->store_ok && (r->m_store[m] < 0 || !f->store_ok[r->m_store[m]]))
+        return false;
+    if (f->ch >= 0 && r->m_join_ch[m] != f->ch)
+        return false;
+    if (f->guide >= 0 && r->m_guide[m] != f->guide)
+        return false;
+    return true;
+}
+
+/* kpi.c helpers shared with analyses.c */
+json_t *rp_ratio(int64_t num, int64_t den); /* null when den == 0 */
+json_t *rp_div(double num, double den);     /* null when den == 0 */
+json_t *rp_cents_avg(int64_t num, int64_t den); /* rounded integer, null when den == 0 */
+json_t *rp_date(int32_t day);
+json_t *rp_query_json(const reports_query *q);
+int rp_check_query(const reports_query *q, siyu_err *e);
+
+#endif

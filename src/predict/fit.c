@@ -26,9 +26,23 @@ typedef struct bg_rows {
     size_t n;
     int32_t *x;
     double *tx, *T, *w;
+    int32_t *itx, *iT; /* indices into times: T and t_x take few distinct values (whole days) */
+    double *times;
+    size_t ntimes;
     int32_t xmax;
     double wsum;
 } bg_rows;
+
+/* The index of time t in d->times, adding it when new. */
+static int32_t time_index(bg_rows *d, predict_hash *th, double t)
+{
+    int32_t k = predict__hash_put(th, predict__dbits(t), 0, 0);
+    if (k >= 0 && (size_t)k == d->ntimes) {
+        d->times = realloc(d->times, (d->ntimes + 1) * sizeof *d->times);
+        d->times[d->ntimes++] = t;
+    }
+    return k;
+}
 
 static int bg_rows_build(const predict_cbs *cbs, bg_rows *d)
 {
@@ -40,7 +54,10 @@ static int bg_rows_build(const predict_cbs *cbs, bg_rows *d)
     d->tx = malloc(cbs->n * sizeof *d->tx);
     d->T = malloc(cbs->n * sizeof *d->T);
     d->w = calloc(cbs->n, sizeof *d->w);
-    if (!d->x || !d->tx || !d->T || !d->w) {
+    d->itx = malloc(cbs->n * sizeof *d->itx);
+    d->iT = malloc(cbs->n * sizeof *d->iT);
+    predict_hash th;
+    if (!d->x || !d->tx || !d->T || !d->w || !d->itx || !d->iT || predict__hash_init(&th, 1024)) {
         predict__hash_release(&h);
         return -1;
     }
@@ -56,6 +73,13 @@ static int bg_rows_build(const predict_cbs *cbs, bg_rows *d)
             d->x[k] = s->x;
             d->tx[k] = s->t_x;
             d->T[k] = s->T;
+            d->itx[k] = time_index(d, &th, s->t_x);
+            d->iT[k] = time_index(d, &th, s->T);
+            if (d->itx[k] < 0 || d->iT[k] < 0) {
+                predict__hash_release(&h);
+                predict__hash_release(&th);
+                return -1;
+            }
             d->n++;
         }
         d->w[k] += 1;
@@ -64,6 +88,7 @@ static int bg_rows_build(const predict_cbs *cbs, bg_rows *d)
     }
     d->wsum = (double)cbs->n;
     predict__hash_release(&h);
+    predict__hash_release(&th);
     return 0;
 }
 
@@ -73,6 +98,9 @@ static void bg_rows_release(bg_rows *d)
     free(d->tx);
     free(d->T);
     free(d->w);
+    free(d->itx);
+    free(d->iT);
+    free(d->times);
     memset(d, 0, sizeof *d);
 }
 
@@ -80,33 +108,9 @@ static void bg_rows_release(bg_rows *d)
 
 typedef struct bg_ctx {
     const bg_rows *d;
-    double *per_x; /* scratch: x-only terms, xmax + 1 */
+    double *per_x; /* scratch: x-only terms, 4 × (xmax + 1) */
+    double *lt;    /* scratch: log(α + time) per distinct time */
 } bg_ctx;
-
-static double bg_ll(const bg_ctx *c, double r, double alpha, double a, double b)
-{
-    if (!(r > 0 && alpha > 0 && a > 0 && b > 0))
-        return -INFINITY;
-    const bg_rows *d = c->d;
-    /* A1 + A2 for each x: lgamma(r+x) − lgamma(r) + r ln α
-     *                     + lgamma(a+b) + lgamma(b+x) − lgamma(b) − lgamma(a+b+x) */
-    double base = -lgamma(r) + r * log(alpha) + lgamma(a + b) - lgamma(b);
-    for (int32_t x = 0; x <= d->xmax; x++)
-        c->per_x[x] = base + lgamma(r + x) + lgamma(b + x) - lgamma(a + b + x);
-    double ll = 0, la = log(a);
-    for (size_t i = 0; i < d->n; i++) {
-        int32_t x = d->x[i];
-        double a3 = -(r + x) * log(alpha + d->T[i]);
-        double term = a3;
-        if (x > 0) {
-            double a4 = la - log(b + x - 1) - (r + x) * log(alpha + d->tx[i]);
-            double hi = a3 > a4 ? a3 : a4, lo = a3 > a4 ? a4 : a3;
-            term = hi + log1p(exp(lo - hi)); /* log(e^a3 + e^a4) without overflow */
-        }
-        ll += d->w[i] * (c->per_x[x] + term);
-    }
-    return ll;
-}
 
 /* The log-likelihood and its gradient in the natural parameters (see the header of this
  * file for the formulas' source). Per distinct x: the digamma and lgamma terms; per row:
@@ -128,13 +132,15 @@ static double bg_ll_grad(const bg_ctx *c, const double *p, double *g)
         pa[x] = dab - psi_abx;
         pb[x] = dab + gsl_sf_psi(b + x) + db0 - psi_abx;
     }
+    for (size_t k = 0; k < d->ntimes; k++)
+        c->lt[k] = log(alpha + d->times[k]);
     double ll = 0, la = log(a), G[4] = {0, 0, 0, 0};
     for (size_t i = 0; i < d->n; i++) {
         int32_t x = d->x[i];
-        double lT = log(alpha + d->T[i]), w = d->w[i];
+        double lT = c->lt[d->iT[i]], w = d->w[i];
         double a3 = -(r + x) * lT, term = a3, w3 = 1, w4 = 0, ltx = 0;
         if (x > 0) {
-            ltx = log(alpha + d->tx[i]);
+            ltx = c->lt[d->itx[i]];
             double a4 = la - log(b + x - 1) - (r + x) * ltx;
             double hi = a3 > a4 ? a3 : a4, lo = a3 > a4 ? a4 : a3, e = exp(lo - hi);
             term = hi + log1p(e);
@@ -160,9 +166,11 @@ double predict_bgnbd_loglik(const double par[4], const predict_cbs *cbs, double 
     bg_rows d;
     if (bg_rows_build(cbs, &d))
         return -INFINITY;
-    bg_ctx c = {&d, malloc(4 * (size_t)(d.xmax + 1) * sizeof(double))};
+    bg_ctx c = {&d, malloc(4 * (size_t)(d.xmax + 1) * sizeof(double)),
+                malloc((d.ntimes + 1) * sizeof(double))};
     double ll = bg_ll_grad(&c, par, grad);
     free(c.per_x);
+    free(c.lt);
     bg_rows_release(&d);
     return ll;
 }
@@ -173,19 +181,6 @@ typedef struct gg_data {
     size_t n;
     double *x, *m;
 } gg_data;
-
-static double gg_ll(const gg_data *d, double p, double q, double g)
-{
-    if (!(p > 0 && q > 0 && g > 0))
-        return -INFINITY;
-    double ll = 0, cq = -lgamma(q) + q * log(g);
-    for (size_t i = 0; i < d->n; i++) {
-        double x = d->x[i], m = d->m[i], px = p * x;
-        ll += lgamma(px + q) - lgamma(px) + cq + (px - 1) * log(m) + px * log(x) -
-              (px + q) * log(x * m + g);
-    }
-    return ll;
-}
 
 static int by_x_then_m(const void *pa, const void *pb)
 {
@@ -435,7 +430,8 @@ predict_status predict_bgnbd_fit(const predict_cbs *cbs, const predict_fit_opts 
         bg_rows_release(&d);
         return predict__fail(err, PREDICT_DEGENERATE, "every customer has the same history");
     }
-    bg_ctx c = {&d, malloc(4 * (size_t)(d.xmax + 1) * sizeof(double))};
+    bg_ctx c = {&d, malloc(4 * (size_t)(d.xmax + 1) * sizeof(double)),
+                malloc((d.ntimes + 1) * sizeof(double))};
     /* start: r = 1, α = mean T (the time scale of the data), a = b = 1 */
     double meanT = 0;
     for (size_t i = 0; i < d.n; i++)
@@ -456,7 +452,7 @@ predict_status predict_bgnbd_fit(const predict_cbs *cbs, const predict_fit_opts 
         out->alpha = par[1];
         out->a = par[2];
         out->b = par[3];
-        out->ll = bg_ll(&c, par[0], par[1], par[2], par[3]);
+        out->ll = bg_ll_grad(&c, par, NULL);
         out->iterations = iters;
         out->unit_days = cbs->window.unit_days;
         out->n_customers = cbs->n;
@@ -467,6 +463,7 @@ predict_status predict_bgnbd_fit(const predict_cbs *cbs, const predict_fit_opts 
             st = PREDICT_NUMERIC;
     }
     free(c.per_x);
+    free(c.lt);
     bg_rows_release(&d);
     if (st != PREDICT_OK) {
         memset(out, 0, sizeof *out);
@@ -530,7 +527,7 @@ predict_status predict_gg_fit(const predict_cbs *cbs, const predict_fit_opts *op
         out->p = par[0];
         out->q = par[1];
         out->gamma = par[2];
-        out->ll = gg_ll(&d, par[0], par[1], par[2]);
+        out->ll = gg_ll_grad(&d, par, NULL);
         out->iterations = iters;
         out->n_customers = d.n;
         if (std_errors(gg_ll_cb, &d, 3, par, out->se))

@@ -109,7 +109,7 @@ int jx_bool(json_t *obj, const char *key, bool required, bool *out, siyu_err *e)
 
 int jx_time(json_t *obj, const char *key, bool required, int64_t *out, siyu_err *e)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = jx_str(obj, key, required, &s, e);
     if (rc <= 0)
         return rc;
@@ -122,7 +122,7 @@ int jx_time(json_t *obj, const char *key, bool required, int64_t *out, siyu_err 
 
 int jx_date(json_t *obj, const char *key, bool required, int32_t *out, siyu_err *e)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = jx_str(obj, key, required, &s, e);
     if (rc <= 0)
         return rc;
@@ -134,7 +134,7 @@ int jx_date(json_t *obj, const char *key, bool required, int32_t *out, siyu_err 
 int jx_enum(json_t *obj, const char *key, bool required, const char *const *values, int *index,
             siyu_err *e)
 {
-    const char *s;
+    const char *s = NULL;
     int rc = jx_str(obj, key, required, &s, e);
     if (rc <= 0)
         return rc;

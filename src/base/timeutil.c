@@ -108,7 +108,14 @@ int time_parse_rfc3339(const char *s, int64_t *unix_s)
     }
     if (*p)
         return -1;
-    *unix_s = (int64_t)date_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+    int64_t t = (int64_t)date_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
+    /* the offset can carry an instant out of the years siyu writes: refuse what could
+     * not be written back in the same range */
+    int ly, lm, ld;
+    date_civil(time_local_day(t), &ly, &lm, &ld);
+    if (ly < 1900 || ly > 2999)
+        return -1;
+    *unix_s = t;
     return 0;
 }
 

@@ -452,7 +452,9 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     pthread_cond_init(&s->q_done, NULL);
     pthread_create(&s->writer, NULL, writer_main, s);
     s->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        /* ITC lets MHD_quiesce_daemon stop the listening socket under a thread pool */
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL,
         on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(cfg->threads > 0 ? cfg->threads : 4), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         s, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 4096u,

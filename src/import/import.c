@@ -379,7 +379,7 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
     h.names = calloc(h.n, sizeof *h.names);
     for (size_t i = 0; i < h.n; i++) {
         const char *name = csv_field(&cr, i);
-        if (i == 0 && (unsigned char)name[0] == 0xEF) /* a UTF-8 byte-order mark */
+        if (i == 0 && strncmp(name, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte-order mark */
             name += 3;
         h.names[i] = strdup(name);
     }

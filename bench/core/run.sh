@@ -1,0 +1,190 @@
+#!/bin/bash
+# bench/core/run.sh — the core's performance figures (issue 2, "Performance").
+#
+#   bench/core/run.sh [--members N] [--seconds S] [--conns C] [--only import|http]
+#
+# Builds Release into build-bench/, generates the demo chain (siyu gen, default 100 000
+# members, ~1.5 million orders) into bench/out/core/, then:
+#   import  siyu import orders (NDJSON, with items and inline refunds) into a store holding
+#           the chain's brands, stores, staff and members, against the sqlite3 shell's
+#           .import of the same rows as CSV (orders, order_items, refunds) into a copy of
+#           that same store; prints orders/s for each and the ratio siyu/sqlite3.
+#   http    siyu demo --no-serve builds the demo store; siyu serve --access-log off is driven
+#           by bench_loadgen: POST /api/v1/orders with C keep-alive clients (SIYU_SYNC=full,
+#           the default, and SIYU_SYNC=normal), GET /api/v1/members/{id} at the same
+#           concurrency; resident memory (VmRSS / VmHWM) idle and after the GET load.
+# Environment: SIYU_BENCH_BUILD (build dir), SIYU_BENCH_OUT (work dir).
+set -euo pipefail
+
+members=100000
+seconds=10
+conns=64
+only=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --members) members=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --conns) conns=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${SIYU_BENCH_BUILD:-$root/build-bench}
+out=${SIYU_BENCH_OUT:-$root/bench/out/core}
+mkdir -p "$out"
+
+command -v sqlite3 >/dev/null || { echo "run.sh: needs the sqlite3 shell (apt-get install -y sqlite3)" >&2; exit 2; }
+
+echo "== building Release into $build"
+# warnings are not errors here: gcc -O3 warns about things -O2 does not, and a benchmark
+# should measure the code, not fail on a new warning
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIYU_WERROR=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target siyu bench_orders2csv bench_loadgen >/dev/null
+siyu=$build/src/cli/siyu
+conv=$build/bench/core/bench_orders2csv
+loadgen=$build/bench/core/bench_loadgen
+
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n / t }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+q() { sqlite3 "$1" "$2"; }
+
+results=()
+add() { results+=("$(printf '%-44s %s' "$1" "$2")"); }
+
+# ------------------------------------------------------------------ import
+bench_import() {
+    local data=$out/data-$members
+    if [ ! -s "$data/orders.ndjson" ]; then
+        echo "== siyu gen --members $members"
+        rm -rf "$data"
+        local t0; t0=$(now)
+        "$siyu" gen --out "$data" --members "$members" >/dev/null
+        echo "   generated in $(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}') s"
+    fi
+    local A=$out/import-siyu.db B=$out/import-sqlite3.db csv=$out/csv-$members
+    rm -f "$A"* "$B"*
+    echo "== loading brands, stores, staff, members into a fresh store"
+    "$siyu" init --db "$A" >/dev/null
+    for k in brands stores staff members; do
+        "$siyu" import "$k" "$data/$k.ndjson" --db "$A" >/dev/null
+    done
+    q "$A" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    cp "$A" "$B"
+    if [ ! -s "$csv/orders.csv" ]; then
+        echo "== converting orders.ndjson to CSV (not timed)"
+        mkdir -p "$csv"
+        "$conv" "$data/members.ndjson" "$data/orders.ndjson" "$csv"
+    fi
+    sync
+    local orders; orders=$(wc -l <"$data/orders.ndjson")
+    echo "== siyu import orders ($orders orders)"
+    local t0 t1 ts tq
+    t0=$(now)
+    "$siyu" import orders "$data/orders.ndjson" --db "$A"
+    t1=$(now); ts=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
+    echo "== sqlite3 .import of the same rows as CSV"
+    t0=$(now)
+    sqlite3 "$B" ".mode csv" ".import --skip 1 $csv/orders.csv orders" \
+        ".import --skip 1 $csv/order_items.csv order_items" ".import --skip 1 $csv/refunds.csv refunds"
+    t1=$(now); tq=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
+    local so si sr qo qi qr
+    so=$(q "$A" "select count(*) from orders"); si=$(q "$A" "select count(*) from order_items")
+    sr=$(q "$A" "select count(*) from refunds")
+    qo=$(q "$B" "select count(*) from orders"); qi=$(q "$B" "select count(*) from order_items")
+    qr=$(q "$B" "select count(*) from refunds")
+    echo "   siyu:    $so orders, $si items, $sr refunds in $ts s"
+    echo "   sqlite3: $qo orders, $qi items, $qr refunds in $tq s"
+    local rs rq
+    rs=$(rate "$so" "$ts"); rq=$(rate "$qo" "$tq")
+    add "import orders: siyu (NDJSON)" "$rs orders/s  ($so orders in $ts s)"
+    add "import orders: sqlite3 shell .import (CSV)" "$rq orders/s  ($qo orders in $tq s)"
+    add "import ratio siyu / sqlite3" "$(ratio "$rs" "$rq")   (goal: >= 1.00, and >= 200000 orders/s)"
+}
+
+# ------------------------------------------------------------------ http
+pid=""
+stop_server() {
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"; wait "$pid" || true
+    fi
+    pid=""
+}
+trap stop_server EXIT
+
+start_server() { # $1 = sync mode (full|normal)
+    local log=$out/serve-$1.log
+    # every server starts on a fresh copy of the demo store, so runs do not see each
+    # other's orders and can be compared (and repeated)
+    rm -f "$work"*
+    cp "$demo" "$work"
+    SIYU_SYNC=$1 "$siyu" serve --db "$work" --listen 127.0.0.1:0 --access-log off >"$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    [ -n "$port" ] || { cat "$log"; echo "run.sh: server did not start" >&2; exit 1; }
+}
+
+mem() { # VmRSS and VmHWM of the server, in MiB
+    awk '/^VmRSS|^VmHWM/ { printf "%s %.0f MiB  ", $1, $2 / 1024 }' "/proc/$pid/status"
+}
+
+load() { # $1 mode, $2 label
+    local line
+    line=$("$loadgen" --port "$port" --token "$token" --mode "$1" --conns "$conns" --threads 2 \
+        --seconds "$seconds" --members "$members" --stores 20)
+    echo "   $line"
+    local r p50 p99 err
+    r=$(sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p' <<<"$line")
+    p50=$(sed -n 's/.* p50=\([0-9.]*ms\).*/\1/p' <<<"$line")
+    p99=$(sed -n 's/.* p99=\([0-9.]*ms\).*/\1/p' <<<"$line")
+    err=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$line")
+    add "$2" "$r req/s  p50 $p50  p99 $p99  errors $err"
+}
+
+bench_http() {
+    demo=$out/demo-$members.db
+    if [ ! -s "$demo" ]; then
+        echo "== siyu demo --no-serve --members $members (builds the demo store)"
+        rm -f "$demo"*
+        "$siyu" demo --db "$demo" --members "$members" --no-serve >"$out/demo.log"
+    fi
+    if [ ! -s "$out/token-$members" ]; then
+        "$siyu" token create --db "$demo" --role admin --name bench >"$out/token-$members"
+        q "$demo" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    fi
+    token=$(cat "$out/token-$members")
+    work=$out/serve.db
+    echo "== siyu serve (SIYU_SYNC=full, the default)"
+    start_server full
+    sleep 1
+    local idle; idle=$(mem)
+    echo "   idle: $idle"
+    load member "GET /members/{id}, $conns clients"
+    local after; after=$(mem)
+    echo "   after GET load: $after"
+    load orders "POST /orders, $conns clients, sync=full"
+    local after_post; after_post=$(mem)
+    stop_server
+    echo "== siyu serve (SIYU_SYNC=normal)"
+    start_server normal
+    load orders "POST /orders, $conns clients, sync=normal"
+    stop_server
+    add "memory: siyu serve idle" "$idle"
+    add "memory: after the GET load" "$after"
+    add "memory: after the POST load (full)" "$after_post"
+}
+
+[ "$only" = "http" ] || bench_import
+[ "$only" = "import" ] || bench_http
+
+echo
+echo "== results ($(date -u +%Y-%m-%d), $(nproc) cores, $members members, ${seconds}s per load run)"
+printf '%s\n' "${results[@]}"
+echo "goals: import >= 200000 orders/s and >= sqlite3; POST >= 10000 orders/s with p99 < 20 ms"

@@ -51,6 +51,7 @@ typedef struct dom {
     int64_t now;          /* the request's clock reading, Unix seconds */
     bool inline_refunds;  /* bulk import: orders may carry their refunds inline */
     dom_changes *changes; /* where to note changes, or NULL when nobody follows */
+    int64_t last_id;      /* the id a create-or-replay call answered with */
 } dom;
 
 /* Notes a change if anyone follows (d->changes set). */

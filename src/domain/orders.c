@@ -381,6 +381,7 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         }
         if (refunds && refunds_inline(d, id, refunds, e))
             goto done;
+        d->last_id = id;
         rc = orders_get(d, id, out, e) < 0 ? -1 : 200;
         goto done;
     }
@@ -443,6 +444,7 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
             goto done;
     }
     dom_note(d, DOM_CHANGE_ORDER, id, 0);
+    d->last_id = id;
     if (refunds && refunds_inline(d, id, refunds, e))
         goto done;
     if (out)

@@ -70,10 +70,11 @@ json_t *openapi_document(void)
         }
         json_object_set_new(op, "responses", responses);
         char lower[8];
-        size_t n = strlen(rt->method);
-        for (size_t k = 0; k <= n && k < sizeof lower; k++)
+        size_t k = 0;
+        for (; rt->method[k] && k < sizeof lower - 1; k++)
             lower[k] = (char)(rt->method[k] >= 'A' && rt->method[k] <= 'Z' ? rt->method[k] + 32
                                                                             : rt->method[k]);
+        lower[k] = 0;
         json_object_set_new(item, lower, op);
     }
     return json_pack(

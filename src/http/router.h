@@ -34,6 +34,12 @@ typedef struct http_req {
     size_t raw_len;
     dom d;                /* store connection, caller, clock */
     void *server;         /* http_server *, for /metrics */
+    /* Writes run on the group committer; a handler may leave rendering its answer to the
+     * worker after the commit (defer_render says it may), so the single writer thread
+     * spends its time writing. render_after then runs in a read snapshot. */
+    bool defer_render;
+    int (*render_after)(struct http_req *r, siyu_err *e);
+    int64_t render_id;
     /* the answer */
     int status;
     json_t *resp;         /* JSON answer (owned), or */

@@ -63,7 +63,6 @@ BODY_CALL(brands_create)
 BODY_CALL(stores_create)
 BODY_CALL(staff_create)
 BODY_CALL(members_create_or_match)
-BODY_CALL(orders_create)
 BODY_CALL(events_record)
 ID_CALL(stores_get)
 ID_CALL(staff_get)
@@ -75,6 +74,34 @@ ID_BODY_CALL(orders_refund)
 LIST_CALL(brands_list)
 LIST_CALL(stores_list)
 LIST_CALL(staff_list)
+
+static int render_order(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = orders_get(&r->d, r->render_id, &out, e);
+    if (rc < 0)
+        return -1;
+    r->resp = out;
+    return 0;
+}
+
+/* POST /orders, the hottest write: the order is written on the group committer and
+ * rendered by the worker after the commit. */
+static int h_orders_create(http_req *r, siyu_err *e)
+{
+    if (!r->defer_render) {
+        json_t *out = NULL;
+        int rc = orders_create(&r->d, r->body, &out, e);
+        return answer(r, rc, &out);
+    }
+    int rc = orders_create(&r->d, r->body, NULL, e);
+    if (rc < 0)
+        return -1;
+    r->status = rc;
+    r->render_id = r->d.last_id;
+    r->render_after = render_order;
+    return 0;
+}
 
 static int h_members_get(http_req *r, siyu_err *e)
 {

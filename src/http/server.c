@@ -139,8 +139,10 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
 {
     struct MHD_Connection *mc = r->conn;
     const char *k = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Idempotency-Key");
-    if (!k || (rt->flags & ROUTE_SECRET))
+    if (!k || (rt->flags & ROUTE_SECRET)) {
+        r->defer_render = true; /* nothing to store with the answer: render it after commit */
         return rt->fn(r, e);
+    }
     if (!*k || strlen(k) > 200)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "Idempotency-Key",
                             "Idempotency-Key: must be 1 to 200 characters");
@@ -297,6 +299,15 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         r->d.conn = own;
         if (rc < 0)
             goto out;
+        if (r->render_after) {
+            if (store_begin(r->d.conn, false, &e))
+                goto out;
+            tx = true;
+            if (r->render_after(r, &e) < 0)
+                goto out;
+            tx = false;
+            store_commit(r->d.conn, &e);
+        }
         goto done;
     }
     if (!(rt->flags & (ROUTE_RAW | ROUTE_OWN_TX))) {

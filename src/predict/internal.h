@@ -55,8 +55,10 @@ typedef struct predict_opt {
     double theta_bound; /* |theta_i| beyond this means a parameter ran to 0 or infinity */
     /* results */
     double f;
+    double g[4], H[16]; /* gradient and Hessian in theta at the optimum, when converged */
     int iterations;
-    int diverged_index; /* which parameter left the bound, for messages */
+    int diverged_index; /* which parameter ran off (left theta_bound, or moved by more than
+                           e^5 from the start on a stalled or unfinished run), for messages */
 } predict_opt;
 
 predict_opt_result predict__newton(predict_opt *o, predict_objective fn, void *ctx,
@@ -66,6 +68,11 @@ predict_opt_result predict__newton(predict_opt *o, predict_objective fn, void *c
 int predict__chol_solve(int k, double *A, const double *b, double *x);
 /* Inverse of a k*k SPD matrix into inv. 0 or -1 if not SPD. */
 int predict__spd_inverse(int k, const double *A, double *inv);
+
+/* For a large population (more than 400,000 summaries), fits the model (bgnbd: BG/NBD into a
+ * predict_bgnbd, else Gamma-Gamma into a predict_gg) on an evenly strided subsample of about
+ * 100,000 and returns 0: a warm start for the full fit. Returns -1 otherwise. */
+int predict__subsample_start(const predict_cbs *cbs, int bgnbd, void *out, predict_error *err);
 
 /* ---- BG/NBD internals (bgnbd.c) ---------------------------------------------------------- */
 

@@ -4,8 +4,7 @@
  * This module owns the mathematics only: transactions in, per-customer summaries, fitted
  * parameters and per-customer predictions out. It knows nothing of HTTP, the store or members;
  * callers map member ids to the int64 customer keys and persist the results. Everything is
- * pure and re-entrant (no globals); the only dependencies are libm, GSL special functions and
- * pthreads.
+ * pure and re-entrant (no globals); the only dependencies are libm and pthreads.
  *
  * Times: transactions carry a day number (days since 1970-01-01). Summaries are expressed in
  * a time unit of `unit_days` days (1 = days, the default; 7 = weeks, as in the literature).
@@ -138,7 +137,9 @@ double predict_gg_loglik(const double par[3], const predict_cbs *cbs, double gra
 
 /* ---- per-customer predictions (bgnbd.c, gammagamma.c, clv.c) ----------------------------- */
 
-/* P(alive at T | x, t_x, T). Customers with x == 0 are alive (BG/NBD: dropout happens only
+/* The single-customer predictors clamp out-of-range input (t_x into [0, T], T >= 0) and never
+ * return NaN for a fitted model.
+ * P(alive at T | x, t_x, T). Customers with x == 0 are alive (BG/NBD: dropout happens only
  * right after a repeat purchase). */
 double predict_bgnbd_p_alive(const predict_bgnbd *m, int32_t x, double t_x, double T);
 /* Expected purchases in (T, T + t] given the history; t in the model's time unit. */

@@ -38,6 +38,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_segment(int argc, char **argv);
 
 /* Serves until SIGINT/SIGTERM (used by serve and demo). */
 int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,

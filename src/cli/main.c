@@ -20,6 +20,8 @@ static const struct command {
     {"report", cmd_report,
      "report kpi|leaderboard|cohorts|products|live|distributions --db PATH --from D --to D "
      "[--store ID] [--by store|channel|guide] [--format table|csv|json]   KPI reports"},
+    {"segment", cmd_segment,
+     "segment count|export|explain EXPR [--db PATH]   audiences (explain needs no store)"},
     {"model", cmd_model,
      "model fit|show|validate --db PATH [--unit days|weeks] [--cal-end D] [--holdout-end D]   "
      "member predictions"},

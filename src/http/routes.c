@@ -75,6 +75,19 @@ LIST_CALL(brands_list)
 LIST_CALL(stores_list)
 LIST_CALL(staff_list)
 
+int h_segments_count(http_req *r, siyu_err *e);
+int h_segments_breakdown(http_req *r, siyu_err *e);
+int h_segments_create(http_req *r, siyu_err *e);
+int h_segments_list(http_req *r, siyu_err *e);
+int h_segments_get(http_req *r, siyu_err *e);
+int h_segments_members(http_req *r, siyu_err *e);
+int h_segments_export(http_req *r, siyu_err *e);
+int h_tags_create(http_req *r, siyu_err *e);
+int h_tags_list(http_req *r, siyu_err *e);
+int h_tags_add(http_req *r, siyu_err *e);
+int h_tags_remove(http_req *r, siyu_err *e);
+void segments_member_block(http_req *r, json_t *member);
+
 static int render_order(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
@@ -107,7 +120,9 @@ static int h_members_get(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     int rc = members_get(&r->d, r->id, &out, e);
-        return answer(r, rc, &out);
+    if (rc >= 0)
+        segments_member_block(r, out);
+    return answer(r, rc, &out);
 }
 
 /* GET /members: a lookup when an identity is given, else the list in scope. */
@@ -177,6 +192,8 @@ static int h_models_fit(http_req *r, siyu_err *e)
         return -1;
     json_t *out = NULL;
     int rc = models_fit(r->d.conn, &o, r->d.now, &out, e);
+    if (rc >= 0 && http_views(r))
+        views_reload_predictions(http_views(r), r->d.conn);
     return answer(r, rc, &out);
 }
 
@@ -377,6 +394,26 @@ const route routes[] = {
      "Record one event or a batch", "events"},
     {"POST", "/api/v1/import/{kind}", h_import, HQ, ROUTE_RAW,
      "Bulk import NDJSON: brands, stores, staff, members, orders or events", "import"},
+    {"POST", "/api/v1/segments/count", h_segments_count, ANY, ROUTE_BODY,
+     "Count an audience (segment expression) in the caller's scope", "segments"},
+    {"POST", "/api/v1/segments/breakdown", h_segments_breakdown, ANY, ROUTE_BODY,
+     "An audience's counts by store, tier, guide, RFM class, lifecycle stage, city…", "segments"},
+    {"POST", "/api/v1/segments", h_segments_create, HQ, ROUTE_OWN_TX | ROUTE_BODY,
+     "Save a segment", "segments"},
+    {"GET", "/api/v1/segments", h_segments_list, ANY, 0, "List saved segments", "segments"},
+    {"GET", "/api/v1/segments/{id}", h_segments_get, ANY, 0,
+     "A saved segment with its current count", "segments"},
+    {"GET", "/api/v1/segments/{id}/members", h_segments_members, ANY, 0,
+     "A saved segment's members by cursor", "segments"},
+    {"GET", "/api/v1/segments/{id}/export", h_segments_export, ANY, ROUTE_HTML,
+     "A saved segment's members as CSV (phones masked for guides)", "segments"},
+    {"POST", "/api/v1/tags", h_tags_create, HQ, ROUTE_OWN_TX | ROUTE_BODY,
+     "Create a manual tag, or a rule tag with an expression", "tags"},
+    {"GET", "/api/v1/tags", h_tags_list, ANY, 0, "List tags with their member counts", "tags"},
+    {"POST", "/api/v1/tags/{id}/members", h_tags_add, MGR, ROUTE_OWN_TX | ROUTE_BODY,
+     "Add members to a manual tag by id, phone or audience", "tags"},
+    {"POST", "/api/v1/tags/{id}/members/remove", h_tags_remove, MGR, ROUTE_OWN_TX | ROUTE_BODY,
+     "Remove members from a manual tag", "tags"},
     {"GET", "/api/v1/reports/kpi", h_report_kpi, ANY, 0,
      "KPIs for a period and the previous one, with a series", "reports"},
     {"GET", "/api/v1/reports/leaderboard", h_report_leaderboard, ANY, 0,

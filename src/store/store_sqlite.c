@@ -151,6 +151,11 @@ int store_open(const char *url, const store_options *opt, store_t **out, siyu_er
     sqlite3_close(db);
     if (v < sqlite_migration_count) {
         store_close(st);
+        if (v > 0)
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
+                                "db: %s has schema version %d, older than this siyu's %d "
+                                "(run siyu init --db %s to migrate it)",
+                                url, v, sqlite_migration_count, url);
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
                             "db: %s is not an initialised siyu store (run siyu init --db %s)", url,
                             url);

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 
 #include "base/timeutil.h"
+#include "views/views_internal.h"
 
 struct views {
     reports_t *reports;
+    seg_index *index;
 };
 
 int views_open(store_t *st, views **out, siyu_err *e)
@@ -27,6 +29,19 @@ int views_open(store_t *st, views **out, siyu_err *e)
     reports_get_stats(v->reports, &rs);
     fprintf(stderr, "siyu: reports: %zu orders, %zu members loaded in %.1f s\n", rs.orders,
             rs.members, (double)(clock_mono_ns() - t0) / 1e9);
+    t0 = clock_mono_ns();
+    if (store_conn_open(st, &c, e) == 0) {
+        rc = audience_load(c, &v->index, e);
+        store_conn_close(c);
+    } else {
+        rc = -1;
+    }
+    if (rc) {
+        views_close(v);
+        return -1;
+    }
+    fprintf(stderr, "siyu: member index: %zu members in %.1f s\n",
+            seg_index_member_count(v->index), (double)(clock_mono_ns() - t0) / 1e9);
     *out = v;
     return 0;
 }
@@ -36,6 +51,7 @@ void views_close(views *v)
     if (!v)
         return;
     reports_free(v->reports);
+    seg_index_free(v->index);
     free(v);
 }
 
@@ -53,6 +69,7 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
     if (store_begin(c, false, &e) == 0) {
         if (reports_apply(vw->reports, c, &list, &e))
             fprintf(stderr, "siyu: reports: %s\n", e.message);
+        audience_apply(vw->index, c, v, n);
         store_rollback(c);
     }
     siyu_err_clear(&e);
@@ -61,4 +78,25 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
 reports_t *views_reports(views *v)
 {
     return v->reports;
+}
+
+struct seg_index *views_index(views *v)
+{
+    seg_index_advance_day(v->index, time_local_day(clock_now()), NULL);
+    return v->index;
+}
+
+void views_reload_predictions(views *v, store_conn *c)
+{
+    audience_reload_predictions(v->index, c);
+}
+
+int views_open_index(store_t *st, struct seg_index **out, siyu_err *e)
+{
+    store_conn *c;
+    if (store_conn_open(st, &c, e))
+        return -1;
+    int rc = audience_load(c, out, e);
+    store_conn_close(c);
+    return rc;
 }

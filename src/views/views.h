@@ -23,4 +23,13 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n);
 
 reports_t *views_reports(views *v);
 
+/* The member index, its current day moved to today first (audiences move as days pass). */
+struct seg_index *views_index(views *v);
+
+/* Builds only the member index (the CLI's siyu segment). Free with seg_index_free. */
+int views_open_index(store_t *st, struct seg_index **out, siyu_err *e);
+
+/* After a model fit: the new predictions into the member index. */
+void views_reload_predictions(views *v, store_conn *c);
+
 #endif

@@ -280,6 +280,101 @@ static void test_import_and_reports(int fd)
     json_decref(v);
 }
 
+/* Audiences over the real server, against answers worked out from what was posted:
+ * three members in 杭州 / 上海 with 0, 1 and 2 orders. */
+static void test_segments(int fd)
+{
+    int st;
+    json_t *v;
+    v = J(fd, "POST", "/api/v1/members", "{\"card_no\":\"SG1\",\"city\":\"杭州\"}", &st);
+    CHECK_INT_EQ(st, 201);
+    int64_t m1 = json_integer_value(json_object_get(v, "id"));
+    json_decref(v);
+    v = J(fd, "POST", "/api/v1/members", "{\"card_no\":\"SG2\",\"city\":\"杭州\"}", &st);
+    json_decref(v);
+    v = J(fd, "POST", "/api/v1/members", "{\"card_no\":\"SG3\",\"city\":\"上海\"}", &st);
+    json_decref(v);
+    static const char *const orders[] = {
+        "{\"channel\":\"store\",\"external_id\":\"SGO1\",\"store_id\":1,\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":5000,\"member\":{\"card_no\":\"SG1\"},\"items\":[{\"sku\":\"A\",\"category\":\"生鲜\",\"qty\":1,\"unit_price_cents\":5000}]}",
+        "{\"channel\":\"store\",\"external_id\":\"SGO2\",\"store_id\":1,\"placed_at\":\"2026-11-21T10:00:00+08:00\",\"total_cents\":3000,\"member\":{\"card_no\":\"SG1\"},\"items\":[{\"sku\":\"B\",\"category\":\"日化\",\"qty\":1,\"unit_price_cents\":3000}]}",
+        "{\"channel\":\"mall\",\"external_id\":\"SGO3\",\"store_id\":2,\"placed_at\":\"2026-11-21T10:00:00+08:00\",\"total_cents\":800,\"member\":{\"card_no\":\"SG3\"},\"items\":[{\"sku\":\"C\",\"qty\":1,\"unit_price_cents\":800}]}",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        v = J(fd, "POST", "/api/v1/orders", orders[i], &st);
+        CHECK_INT_EQ(st, 201);
+        json_decref(v);
+    }
+    static const struct {
+        const char *expr;
+        int64_t count;
+    } cases[] = {
+        {"city = \\\"杭州\\\"", 2},
+        {"city = \\\"杭州\\\" and orders >= 2", 1},
+        {"city in (\\\"杭州\\\", \\\"上海\\\") and orders >= 1", 2},
+        {"favourite_category = \\\"生鲜\\\" and spend_cents = 8000", 1},
+        {"not city = \\\"杭州\\\" and orders = 1 and spend_cents between 800 and 800", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char body[400];
+        snprintf(body, sizeof body, "{\"expr\":\"%s\"}", cases[i].expr);
+        v = J(fd, "POST", "/api/v1/segments/count", body, &st);
+        CHECK_INT_EQ(st, 200);
+        /* the members created in this test only: restrict to their cards' cities and ids */
+        int64_t n = json_integer_value(json_object_get(v, "count"));
+        if (n != cases[i].count)
+            fprintf(stderr, "expr %s: %lld\n", cases[i].expr, (long long)n);
+        CHECK_INT_EQ(n, cases[i].count);
+        json_decref(v);
+    }
+    /* a bad expression names the column, and is never an empty audience */
+    v = J(fd, "POST", "/api/v1/segments/count", "{\"expr\":\"orders >= 1 and spend_356d > 0\"}", &st);
+    CHECK_INT_EQ(st, 400);
+    CHECK_STR_EQ(err_field(v), "expr");
+    CHECK(strstr(json_string_value(json_object_get(json_object_get(v, "error"), "message")),
+                 "column 17") != NULL);
+    json_decref(v);
+    /* a manual tag, a rule tag, a saved segment, the member 360 */
+    v = J(fd, "POST", "/api/v1/tags", "{\"name\":\"常客\"}", &st);
+    CHECK_INT_EQ(st, 201);
+    int64_t tag = json_integer_value(json_object_get(v, "id"));
+    json_decref(v);
+    char path[128], body[128];
+    snprintf(path, sizeof path, "/api/v1/tags/%lld/members", (long long)tag);
+    snprintf(body, sizeof body, "{\"member_ids\":[%lld]}", (long long)m1);
+    v = J(fd, "POST", path, body, &st);
+    CHECK_INT_EQ(st, 200);
+    json_decref(v);
+    v = J(fd, "POST", "/api/v1/tags", "{\"name\":\"大单\",\"expr\":\"spend_cents >= 8000\"}", &st);
+    CHECK_INT_EQ(st, 201);
+    json_decref(v);
+    v = J(fd, "POST", "/api/v1/segments/count", "{\"expr\":\"tag:常客 and tag:\\\"大单\\\"\"}", &st);
+    CHECK_INT_EQ(st, 200);
+    CHECK_INT_EQ(json_integer_value(json_object_get(v, "count")), 1);
+    json_decref(v);
+    v = J(fd, "POST", "/api/v1/segments", "{\"name\":\"杭州会员\",\"expr\":\"city = \\\"杭州\\\"\"}", &st);
+    CHECK_INT_EQ(st, 201);
+    int64_t seg = json_integer_value(json_object_get(v, "id"));
+    json_decref(v);
+    snprintf(path, sizeof path, "/api/v1/segments/%lld", (long long)seg);
+    v = J(fd, "GET", path, NULL, &st);
+    CHECK_INT_EQ(json_integer_value(json_object_get(v, "count")), 2);
+    json_decref(v);
+    snprintf(path, sizeof path, "/api/v1/segments/%lld/export", (long long)seg);
+    st = request(fd, "GET", path, NULL, buf, sizeof buf);
+    CHECK_INT_EQ(st, 200);
+    CHECK(strncmp(buf, "member_id,name,phone", 20) == 0);
+    int lines = 0;
+    for (char *p = buf; *p; p++)
+        lines += *p == '\n';
+    CHECK_INT_EQ(lines, 3); /* header and two members */
+    snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)m1);
+    v = J(fd, "GET", path, NULL, &st);
+    json_t *tags = json_object_get(v, "tags");
+    CHECK_INT_EQ(json_array_size(tags), 2);
+    CHECK(json_is_string(json_object_get(v, "lifecycle")));
+    json_decref(v);
+}
+
 static void test_metrics(int fd)
 {
     int st = request(fd, "GET", "/metrics", NULL, buf, sizeof buf);
@@ -300,6 +395,7 @@ int main(int argc, char **argv)
     test_bad_input(fd);
     test_idempotency_key(fd);
     test_import_and_reports(fd);
+    test_segments(fd);
     test_metrics(fd);
     close(fd);
     harness_stop(pid);

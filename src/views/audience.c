@@ -1,0 +1,321 @@
+/* audience.c — the member index (src/segment) built from the store and kept current.
+ *
+ * At start-up every live member, order (net of its refunds), reachability flag,
+ * prediction, tag and saved segment is loaded. After each committed write the changed
+ * rows are read back and applied: a new order, a refund (by its order's day, so the
+ * windows count them together), a profile, reachability. Days are local (+08:00). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/timeutil.h"
+#include "segment/eval.h"
+#include "segment/index.h"
+#include "views/views_internal.h"
+
+static unsigned reach_bit(const char *channel)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } map[] = {{"public_account", SEG_REACH_PUBLIC_ACCOUNT}, {"wecom", SEG_REACH_WECOM},
+               {"group", SEG_REACH_GROUP},                   {"sms", SEG_REACH_SMS},
+               {"miniprogram", SEG_REACH_MINIPROGRAM}};
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strcmp(map[i].name, channel) == 0)
+            return map[i].bit;
+    return 0;
+}
+
+/* Brand of each store, for the member's brand attribute. */
+static int64_t store_brand(store_conn *c, int64_t store_id)
+{
+    if (!store_id)
+        return 0;
+    store_stmt *s = store_q(c, Q_STORE_GET);
+    store_bind_int(s, 1, store_id);
+    int64_t b = store_step(s) == STORE_ROW && !store_col_null(s, 4) ? store_col_int(s, 4) : 0;
+    store_reset(s);
+    return b;
+}
+
+static void profile_from_row(store_conn *c, store_stmt *s, int base, seg_member_profile *p,
+                             char *gender, char *city, char *channel)
+{
+    /* columns from base: gender, birthday, city, store_id, guide_id, join_channel, joined_at */
+    memset(p, 0, sizeof *p);
+    snprintf(gender, 16, "%s", store_col_text(s, base) ? store_col_text(s, base) : "");
+    snprintf(city, 64, "%s", store_col_text(s, base + 2) ? store_col_text(s, base + 2) : "");
+    snprintf(channel, 32, "%s", store_col_text(s, base + 5) ? store_col_text(s, base + 5) : "");
+    p->gender = gender;
+    p->city = city;
+    p->join_channel = channel;
+    p->birthday = store_col_null(s, base + 1) ? SEG_NO_DAY : (int32_t)store_col_int(s, base + 1);
+    p->store_id = store_col_null(s, base + 3) ? 0 : store_col_int(s, base + 3);
+    p->guide_id = store_col_null(s, base + 4) ? 0 : store_col_int(s, base + 4);
+    p->joined_day = time_local_day(store_col_int(s, base + 6));
+    (void)c;
+}
+
+static int reload_member(seg_index *idx, store_conn *c, int64_t id)
+{
+    store_stmt *s = store_q(c, Q_MEMBER_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW)
+        return 0;
+    if (!store_col_null(s, 9)) { /* merged away */
+        store_reset(s);
+        seg_index_remove_member(idx, id, NULL);
+        return 0;
+    }
+    seg_member_profile p;
+    char gender[16], city[64], channel[32];
+    /* MEMBER_GET: id, name, gender(2), birthday, city, store, guide, channel, joined_at */
+    profile_from_row(c, s, 2, &p, gender, city, channel);
+    p.id = id;
+    store_reset(s);
+    p.brand_id = store_brand(c, p.store_id);
+    return seg_index_upsert_member(idx, &p, NULL);
+}
+
+static void reload_reach(seg_index *idx, store_conn *c, int64_t id)
+{
+    unsigned flags = 0;
+    store_stmt *s = store_q(c, Q_REACH_LIST);
+    store_bind_int(s, 1, id);
+    while (store_step(s) == STORE_ROW)
+        if (store_col_int(s, 1))
+            flags |= reach_bit(store_col_text(s, 0));
+    seg_index_set_reach(idx, id, flags, NULL);
+}
+
+/* Category spend of one order's lines, net of refunded quantities. */
+typedef struct cats {
+    seg_category_spend v[64];
+    char names[64][64];
+    size_t n;
+} cats;
+
+static void cats_add(cats *k, const char *category, int64_t cents)
+{
+    const char *name = category ? category : "";
+    for (size_t i = 0; i < k->n; i++)
+        if (strcmp(k->names[i], name) == 0) {
+            k->v[i].cents += cents;
+            return;
+        }
+    if (k->n == 64)
+        return;
+    snprintf(k->names[k->n], sizeof k->names[k->n], "%s", name);
+    k->v[k->n].category = k->names[k->n];
+    k->v[k->n].cents = cents;
+    k->n++;
+}
+
+static void apply_order_row(seg_index *idx, store_conn *c, int64_t order_id)
+{
+    store_stmt *s = store_q(c, Q_ORDER_GET);
+    store_bind_int(s, 1, order_id);
+    if (store_step(s) != STORE_ROW || store_col_null(s, 4)) {
+        store_reset(s);
+        return;
+    }
+    int64_t member = store_col_int(s, 4), placed = store_col_int(s, 6), total = store_col_int(s, 7),
+            refunded = store_col_int(s, 11);
+    store_reset(s);
+    if (total > 0 && refunded >= total)
+        return;
+    cats k = {.n = 0};
+    int64_t items = 0;
+    s = store_q(c, Q_ORDER_ITEMS);
+    store_bind_int(s, 1, order_id);
+    while (store_step(s) == STORE_ROW) {
+        int64_t qty = store_col_int(s, 4) - store_col_int(s, 6);
+        items += qty;
+        cats_add(&k, store_col_text(s, 2), qty * store_col_int(s, 5));
+    }
+    seg_index_apply_order(idx, member, time_local_day(placed), total - refunded, (int32_t)items,
+                          k.v, k.n, NULL);
+}
+
+static void apply_refund_row(seg_index *idx, store_conn *c, int64_t refund_id, int64_t order_id)
+{
+    store_stmt *s = store_q(c, Q_REFUND_GET);
+    store_bind_int(s, 1, refund_id);
+    if (store_step(s) != STORE_ROW) {
+        store_reset(s);
+        return;
+    }
+    int64_t amount = store_col_int(s, 3);
+    store_reset(s);
+    s = store_q(c, Q_ORDER_GET);
+    store_bind_int(s, 1, order_id);
+    if (store_step(s) != STORE_ROW || store_col_null(s, 4)) {
+        store_reset(s);
+        return;
+    }
+    int64_t member = store_col_int(s, 4), placed = store_col_int(s, 6), total = store_col_int(s, 7),
+            refunded = store_col_int(s, 11);
+    store_reset(s);
+    seg_index_apply_refund(idx, member, time_local_day(placed), amount, 0,
+                           total > 0 && refunded >= total, NULL, 0, NULL);
+}
+
+static void load_predictions(seg_index *idx, store_conn *c)
+{
+    store_stmt *s = store_q(c, Q_SCAN_PREDICTIONS);
+    while (store_step(s) == STORE_ROW)
+        seg_index_set_prediction(idx, store_col_int(s, 0), store_col_real(s, 2),
+                                 store_col_real(s, 3), store_col_int(s, 4), NULL);
+}
+
+int audience_load(store_conn *c, seg_index **out, siyu_err *e)
+{
+    seg_index *idx = seg_index_new(time_local_day(clock_now()));
+    if (!idx)
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "member index: out of memory");
+    if (store_begin(c, false, e)) {
+        seg_index_free(idx);
+        return -1;
+    }
+    /* the brand of every store, so a member's brand is their store's */
+    int64_t *brand_of = NULL, nstores = 0;
+    store_stmt *s = store_q(c, Q_STORE_LIST);
+    store_bind_int(s, 1, 0);
+    store_bind_int(s, 2, 1000000);
+    while (store_step(s) == STORE_ROW) {
+        int64_t id = store_col_int(s, 0);
+        if (id >= nstores) {
+            brand_of = realloc(brand_of, (size_t)(id + 1) * sizeof *brand_of);
+            memset(brand_of + nstores, 0, (size_t)(id + 1 - nstores) * sizeof *brand_of);
+            nstores = id + 1;
+        }
+        brand_of[id] = store_col_null(s, 4) ? 0 : store_col_int(s, 4);
+    }
+    s = store_q(c, Q_SCAN_MEMBERS);
+    while (store_step(s) == STORE_ROW) {
+        seg_member_profile p;
+        char gender[16], city[64], channel[32];
+        /* SCAN_MEMBERS: id, gender, birthday, city, store, guide, channel, joined_at */
+        profile_from_row(c, s, 1, &p, gender, city, channel);
+        p.id = store_col_int(s, 0);
+        p.brand_id = p.store_id > 0 && p.store_id < nstores ? brand_of[p.store_id] : 0;
+        seg_index_upsert_member(idx, &p, NULL);
+    }
+    free(brand_of);
+    /* orders net of refunds, with their lines' categories: orders and items both by id */
+    store_stmt *o = store_q(c, Q_SCAN_ORDERS), *it = store_q(c, Q_SCAN_ITEMS);
+    int have_item = store_step(it) == STORE_ROW;
+    while (store_step(o) == STORE_ROW) {
+        int64_t id = store_col_int(o, 0);
+        cats k = {.n = 0};
+        int64_t items = 0;
+        while (have_item && store_col_int(it, 0) < id)
+            have_item = store_step(it) == STORE_ROW;
+        while (have_item && store_col_int(it, 0) == id) {
+            int64_t qty = store_col_int(it, 4) - store_col_int(it, 6);
+            items += qty;
+            cats_add(&k, store_col_text(it, 3), qty * store_col_int(it, 5));
+            have_item = store_step(it) == STORE_ROW;
+        }
+        if (store_col_null(o, 1))
+            continue;
+        int64_t total = store_col_int(o, 6), refunded = store_col_int(o, 8);
+        if (total > 0 && refunded >= total)
+            continue;
+        seg_index_apply_order(idx, store_col_int(o, 1), time_local_day(store_col_int(o, 5)),
+                              total - refunded, (int32_t)items, k.v, k.n, NULL);
+    }
+    store_reset(it);
+    /* reachability */
+    int64_t cur = 0;
+    unsigned flags = 0;
+    s = store_q(c, Q_SCAN_REACH);
+    while (store_step(s) == STORE_ROW) {
+        int64_t m = store_col_int(s, 0);
+        if (m != cur) {
+            if (cur)
+                seg_index_set_reach(idx, cur, flags, NULL);
+            cur = m;
+            flags = 0;
+        }
+        if (store_col_int(s, 2))
+            flags |= reach_bit(store_col_text(s, 1));
+    }
+    if (cur)
+        seg_index_set_reach(idx, cur, flags, NULL);
+    load_predictions(idx, c);
+    /* tags and their members, saved segments */
+    s = store_q(c, Q_TAG_LIST);
+    while (store_step(s) == STORE_ROW)
+        seg_index_tag_create(idx, store_col_text(s, 1), store_col_text(s, 3), NULL);
+    int64_t tag_store_id = 0;
+    int tag = -1;
+    s = store_q(c, Q_SCAN_TAG_MEMBERS);
+    while (store_step(s) == STORE_ROW) {
+        if (store_col_int(s, 0) != tag_store_id) {
+            tag_store_id = store_col_int(s, 0);
+            store_stmt *t = store_q(c, Q_TAG_GET);
+            store_bind_int(t, 1, tag_store_id);
+            tag = store_step(t) == STORE_ROW ? seg_index_tag_find(idx, store_col_text(t, 1)) : -1;
+            store_reset(t);
+        }
+        if (tag >= 0)
+            seg_index_tag_add(idx, tag, store_col_int(s, 1), NULL);
+    }
+    s = store_q(c, Q_SEGMENT_LIST);
+    store_bind_int(s, 1, 0);
+    store_bind_int(s, 2, 1000000);
+    while (store_step(s) == STORE_ROW)
+        seg_index_segment_define(idx, store_col_int(s, 0), store_col_text(s, 1),
+                                 store_col_text(s, 2), NULL);
+    store_rollback(c);
+    seg_index_rule_tags_refresh(idx, NULL);
+    seg_index_rfm_recompute(idx);
+    *out = idx;
+    return 0;
+}
+
+void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (v[i].kind) {
+        case DOM_CHANGE_MEMBER:
+            reload_member(idx, c, v[i].id);
+            reload_reach(idx, c, v[i].id);
+            break;
+        case DOM_CHANGE_ORDER:
+            apply_order_row(idx, c, v[i].id);
+            break;
+        case DOM_CHANGE_REFUND: {
+            /* a refund carried inline by an order of this same change list was already
+             * netted when the order was read back */
+            bool fresh = false;
+            for (size_t j = 0; j < i && !fresh; j++)
+                fresh = v[j].kind == DOM_CHANGE_ORDER && v[j].id == v[i].other;
+            if (!fresh)
+                apply_refund_row(idx, c, v[i].id, v[i].other);
+            break;
+        }
+        case DOM_CHANGE_REACH:
+            reload_reach(idx, c, v[i].id);
+            break;
+        case DOM_CHANGE_MERGE:
+            seg_index_remove_member(idx, v[i].other, NULL);
+            reload_member(idx, c, v[i].id);
+            reload_reach(idx, c, v[i].id);
+            break;
+        case DOM_CHANGE_LIVE_VIEW:
+            break;
+        }
+    }
+}
+
+void audience_reload_predictions(seg_index *idx, store_conn *c)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    if (store_begin(c, false, &e) == 0) {
+        load_predictions(idx, c);
+        store_rollback(c);
+    }
+}

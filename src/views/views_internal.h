@@ -1,0 +1,13 @@
+/* views_internal.h — what the files of src/views share. */
+#ifndef SIYU_VIEWS_INTERNAL_H
+#define SIYU_VIEWS_INTERNAL_H
+
+#include "domain/domain.h"
+#include "segment/index.h"
+#include "store/store.h"
+
+int audience_load(store_conn *c, seg_index **out, siyu_err *e);
+void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n);
+void audience_reload_predictions(seg_index *idx, store_conn *c);
+
+#endif

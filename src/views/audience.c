@@ -4,6 +4,8 @@
  * prediction, tag and saved segment is loaded. After each committed write the changed
  * rows are read back and applied: a new order, a refund (by its order's day, so the
  * windows count them together), a profile, reachability. Days are local (+08:00). */
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,12 +162,35 @@ static void apply_refund_row(seg_index *idx, store_conn *c, int64_t refund_id, i
                            total > 0 && refunded >= total, NULL, 0, NULL);
 }
 
+/* The system churn_risk tag: a regular (two or more orders) whose p_alive is below the
+ * threshold of the latest model run. Created once the first run exists; its threshold is
+ * the one in force when it was created (a restart picks up a new one). */
+static void ensure_churn_tag(seg_index *idx, store_conn *c)
+{
+    if (seg_index_tag_find(idx, "churn_risk") >= 0)
+        return;
+    store_stmt *s = store_q(c, Q_MODEL_RUN_LATEST);
+    if (store_step(s) != STORE_ROW) {
+        store_reset(s);
+        return;
+    }
+    json_t *rep = json_loads(store_col_text(s, 5), 0, NULL);
+    store_reset(s);
+    json_t *t = json_object_get(json_object_get(rep, "options"), "churn_threshold");
+    double threshold = json_is_number(t) ? json_number_value(t) : 0.3;
+    json_decref(rep);
+    char expr[96];
+    snprintf(expr, sizeof expr, "p_alive < %.4f and orders >= 2", threshold);
+    seg_index_tag_create(idx, "churn_risk", expr, NULL);
+}
+
 static void load_predictions(seg_index *idx, store_conn *c)
 {
     store_stmt *s = store_q(c, Q_SCAN_PREDICTIONS);
     while (store_step(s) == STORE_ROW)
         seg_index_set_prediction(idx, store_col_int(s, 0), store_col_real(s, 2),
                                  store_col_real(s, 3), store_col_int(s, 4), NULL);
+    ensure_churn_tag(idx, c);
 }
 
 int audience_load(store_conn *c, seg_index **out, siyu_err *e)
@@ -317,5 +342,6 @@ void audience_reload_predictions(seg_index *idx, store_conn *c)
     if (store_begin(c, false, &e) == 0) {
         load_predictions(idx, c);
         store_rollback(c);
+        seg_index_rule_tags_refresh(idx, NULL);
     }
 }

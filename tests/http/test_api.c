@@ -398,6 +398,6 @@ int main(int argc, char **argv)
     test_segments(fd);
     test_metrics(fd);
     close(fd);
-    harness_stop(pid);
+    CHECK_INT_EQ(harness_stop(pid), 0);
     return CHECK_DONE();
 }

@@ -374,6 +374,18 @@ static void scan_block(const seg_index *idx, const scan *s, size_t w0, size_t nw
                 bits |= (uint64_t)in_dival(d, (double)f[j]) << j;
             m[i] = bits;
         }
+    } else if (s->kind == SC_CLASS) {
+        for (size_t i = 0; i < nwb; i++) {
+            uint64_t bits = 0;
+            uint32_t base = (uint32_t)((w0 + i) * 64);
+            if (s->cls == 0)
+                for (uint32_t j = 0; j < 64; j++)
+                    bits |= (uint64_t)((s->mask >> seg_ix_rfm_class(idx, base + j)) & 1) << j;
+            else
+                for (uint32_t j = 0; j < 64; j++)
+                    bits |= (uint64_t)((s->mask >> seg_ix_lifecycle(idx, base + j)) & 1) << j;
+            m[i] = bits;
+        }
     } else {
         scan plain = *s;
         plain.neg = false;
@@ -703,6 +715,30 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         total += dm->sets[codes[i]].card;
         any_dense |= dm->sets[codes[i]].w != NULL;
     }
+    if (!any_dense && nc <= 16) {
+        /* merge the sorted members of each value: O(members), no bitset */
+        uint32_t *a = ev_alloc(c, total * sizeof *a), *b = ev_alloc(c, total * sizeof *b);
+        if (!a || !b)
+            return oom(c);
+        size_t k = 0;
+        for (size_t i = 0; i < nc; i++) {
+            const seg_set *s = &dm->sets[codes[i]];
+            if (!s->r || !s->card)
+                continue;
+            uint32_t *add = b + k;
+            roaring_bitmap_to_uint32_array(s->r, add);
+            size_t x = 0, y = 0, z = 0, na = k, nb = s->card;
+            uint32_t *merged = ev_alloc(c, (na + nb) * sizeof *merged);
+            if (!merged)
+                return oom(c);
+            while (x < na || y < nb)
+                merged[z++] = (y >= nb || (x < na && a[x] < add[y])) ? a[x++] : add[y++];
+            memcpy(a, merged, z * sizeof *a);
+            k = z;
+        }
+        *out = (res){.kind = R_SPARSE, .a = a, .n = k, .neg = ne};
+        return 0;
+    }
     uint64_t *w = ev_alloc(c, c->nw * 8);
     if (!w)
         return oom(c);
@@ -769,11 +805,141 @@ static bool tag_use_rule(const seg_index *idx, const seg_tag *t)
 
 /* ================= AND ================= */
 
-typedef struct operand {
-    bool is_scan;
+/* A compiled sub-expression (an OR, a NOT over a group) that an AND consumes
+ * lazily: tested per candidate member, or evaluated one block at a time, so it never
+ * costs a full pass when the rest of the AND has already emptied most blocks. */
+typedef enum { CT_AND, CT_OR, CT_NOT, CT_SCAN, CT_RES } ctkind;
+typedef struct ctree {
+    ctkind kind;
     scan s;
     res r;
+    struct ctree **kids;
+    size_t n;
+} ctree;
+
+typedef enum { OP_RES, OP_SCAN, OP_TREE } opkind;
+typedef struct operand {
+    opkind kind;
+    scan s;
+    res r;
+    ctree *t;
 } operand;
+
+static int compile_tree(ev *c, const seg_node *n, int depth, ctree **out)
+{
+    ctree *t = ev_alloc(c, sizeof *t);
+    if (!t)
+        return oom(c);
+    int sc = compile_scan(c, n, &t->s);
+    if (sc < 0)
+        return -1;
+    if (sc == 1) {
+        t->kind = CT_SCAN;
+    } else if (n->kind == SEG_N_AND || n->kind == SEG_N_OR || n->kind == SEG_N_NOT) {
+        t->kind = n->kind == SEG_N_AND ? CT_AND : n->kind == SEG_N_OR ? CT_OR : CT_NOT;
+        t->n = n->n;
+        t->kids = ev_alloc(c, n->n * sizeof *t->kids);
+        if (!t->kids)
+            return oom(c);
+        for (size_t i = 0; i < n->n; i++)
+            if (compile_tree(c, n->kids[i], depth, &t->kids[i]) != 0)
+                return -1;
+    } else {
+        t->kind = CT_RES;
+        if (eval_node(c, n, depth, &t->r) != 0)
+            return -1;
+    }
+    *out = t;
+    return 0;
+}
+
+static bool tree_test(const seg_index *idx, const ctree *t, uint32_t o)
+{
+    switch (t->kind) {
+    case CT_SCAN: return scan_test(idx, &t->s, o);
+    case CT_RES: return res_test(&t->r, o);
+    case CT_NOT: return !tree_test(idx, t->kids[0], o);
+    case CT_AND:
+        for (size_t i = 0; i < t->n; i++)
+            if (!tree_test(idx, t->kids[i], o))
+                return false;
+        return true;
+    case CT_OR:
+        for (size_t i = 0; i < t->n; i++)
+            if (tree_test(idx, t->kids[i], o))
+                return true;
+        return false;
+    }
+    return false;
+}
+
+/* The result's members in words [w0, w0+nb). */
+static void res_block(const res *r, size_t w0, size_t nb, uint64_t *m)
+{
+    if (r->kind == R_DENSE) {
+        memcpy(m, r->w + w0, nb * 8);
+    } else {
+        memset(m, 0, nb * 8);
+        uint32_t lo_o = (uint32_t)(w0 * 64);
+        uint64_t end = (uint64_t)(w0 + nb) * 64;
+        size_t lo = 0, hi = r->n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (r->a[mid] < lo_o)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t i = lo; i < r->n && r->a[i] < end; i++)
+            m[(r->a[i] >> 6) - w0] |= 1ull << (r->a[i] & 63);
+    }
+    if (r->neg)
+        for (size_t i = 0; i < nb; i++)
+            m[i] = ~m[i];
+}
+
+static void tree_block(const seg_index *idx, const ctree *t, size_t w0, size_t nb, uint64_t *m)
+{
+    uint64_t tmp[BLOCK];
+    switch (t->kind) {
+    case CT_SCAN: scan_block(idx, &t->s, w0, nb, m); return;
+    case CT_RES: res_block(&t->r, w0, nb, m); return;
+    case CT_NOT:
+        tree_block(idx, t->kids[0], w0, nb, m);
+        for (size_t i = 0; i < nb; i++)
+            m[i] = ~m[i];
+        return;
+    case CT_AND:
+    case CT_OR:
+        tree_block(idx, t->kids[0], w0, nb, m);
+        for (size_t k = 1; k < t->n; k++) {
+            uint64_t any = 0;
+            if (t->kind == CT_AND) {
+                for (size_t i = 0; i < nb; i++)
+                    any |= m[i];
+                if (!any)
+                    return;
+            }
+            tree_block(idx, t->kids[k], w0, nb, tmp);
+            if (t->kind == CT_AND)
+                for (size_t i = 0; i < nb; i++)
+                    m[i] &= tmp[i];
+            else
+                for (size_t i = 0; i < nb; i++)
+                    m[i] |= tmp[i];
+        }
+        return;
+    }
+}
+
+static inline bool op_test(const seg_index *idx, const operand *op, uint32_t o)
+{
+    switch (op->kind) {
+    case OP_SCAN: return scan_test(idx, &op->s, o);
+    case OP_TREE: return tree_test(idx, op->t, o);
+    default: return res_test(&op->r, o);
+    }
+}
 
 static uint64_t popcount_words(const uint64_t *w, size_t n)
 {
@@ -786,12 +952,17 @@ static uint64_t popcount_words(const uint64_t *w, size_t n)
 /* ANDs the operands. With count non-NULL only counts (out untouched). */
 static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *count)
 {
-    /* 1. a positive sparse operand: its members are the candidates */
+    /* 1. a positive sparse set: its members are the candidates, every other operand is
+     *    tested per candidate */
     ssize_t best = -1;
     for (size_t i = 0; i < nops; i++)
-        if (!ops[i].is_scan && ops[i].r.kind == R_SPARSE && !ops[i].r.neg &&
+        if (ops[i].kind == OP_RES && ops[i].r.kind == R_SPARSE && !ops[i].r.neg &&
             (best < 0 || ops[i].r.n < ops[best].r.n))
             best = (ssize_t)i;
+    /* a candidate costs ~10 ns to test, a member of a block-wise AND ~0.05 ns: only
+     * when candidates are fewer than 1 in 128 is testing them one by one cheaper */
+    if (best >= 0 && ops[best].r.n * 128 > c->nw * 64)
+        best = -1;
     if (best >= 0) {
         const res *cand = &ops[best].r;
         uint32_t *a = count ? NULL : ev_alloc(c, cand->n * sizeof *a);
@@ -801,11 +972,9 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
         for (size_t e = 0; e < cand->n; e++) {
             uint32_t o = cand->a[e];
             bool ok = true;
-            for (size_t i = 0; i < nops && ok; i++) {
-                if (i == (size_t)best)
-                    continue;
-                ok = ops[i].is_scan ? scan_test(c->idx, &ops[i].s, o) : res_test(&ops[i].r, o);
-            }
+            for (size_t i = 0; i < nops && ok; i++)
+                if (i != (size_t)best)
+                    ok = op_test(c->idx, &ops[i], o);
             if (ok) {
                 if (a)
                     a[k] = o;
@@ -819,31 +988,34 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
         return 0;
     }
 
-    /* 2. dense: block by block */
+    /* 2. block by block: AND the dense sets (positive ones first: they empty blocks
+     *    soonest), clear negated sparse ones, then filter by scans and sub-expressions:
+     *    per member where the block is already thin, by whole-block kernels where not */
     const uint64_t *dw[nops ? nops : 1];
     bool dneg[nops ? nops : 1];
     const res *negsp[nops ? nops : 1];
     size_t negpos[nops ? nops : 1];
-    const scan *scans[nops ? nops : 1];
-    size_t nd = 0, nns = 0, nsc = 0;
-    for (size_t i = 0; i < nops; i++) {
-        if (ops[i].is_scan) {
-            scans[nsc++] = &ops[i].s;
-        } else if (ops[i].r.kind == R_DENSE) {
-            dw[nd] = ops[i].r.w;
-            dneg[nd++] = ops[i].r.neg;
-        } else {
-            negsp[nns] = &ops[i].r;
-            negpos[nns++] = 0;
+    const operand *filt[nops ? nops : 1];
+    size_t nd = 0, nns = 0, nf = 0;
+    for (size_t pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < nops; i++) {
+            if (ops[i].kind != OP_RES) {
+                if (pass == 0)
+                    filt[nf++] = &ops[i];
+            } else if (ops[i].r.kind == R_DENSE) {
+                if (ops[i].r.neg == (pass == 1)) {
+                    dw[nd] = ops[i].r.w;
+                    dneg[nd++] = ops[i].r.neg;
+                }
+            } else if (pass == 0) {
+                negsp[nns] = &ops[i].r;
+                negpos[nns++] = 0;
+            }
         }
-    }
-    /* dense operands first: the non-negated ones make blocks empty soonest */
-    for (size_t i = 0; i + 1 < nd; i++)
-        if (dneg[i] && !dneg[i + 1]) {
-            const uint64_t *t = dw[i]; dw[i] = dw[i + 1]; dw[i + 1] = t;
-            bool b = dneg[i]; dneg[i] = dneg[i + 1]; dneg[i + 1] = b;
-            if (i)
-                i -= 2;
+    /* cheap filters first: scans before sub-expressions */
+    for (size_t i = 1; i < nf; i++)
+        for (size_t j = i; j > 0 && filt[j]->kind == OP_SCAN && filt[j - 1]->kind != OP_SCAN; j--) {
+            const operand *t = filt[j]; filt[j] = filt[j - 1]; filt[j - 1] = t;
         }
     uint64_t *acc = count ? NULL : ev_alloc(c, c->nw * 8);
     if (!count && !acc)
@@ -871,26 +1043,54 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
                         tmp[i] &= sk[i];
             }
         }
-        /* negated sparse operands: clear their members in this block */
         uint64_t end = (uint64_t)(w0 + nb) * 64;
         for (size_t k = 0; k < nns; k++) {
             const res *r = negsp[k];
             size_t p = negpos[k];
-            while (p < r->n && r->a[p] < end) {
-                uint32_t o = r->a[p++];
-                tmp[(o >> 6) - w0] &= ~(1ull << (o & 63));
+            if (r->neg) {
+                while (p < r->n && r->a[p] < end) {
+                    uint32_t o = r->a[p++];
+                    tmp[(o >> 6) - w0] &= ~(1ull << (o & 63));
+                }
+            } else {
+                memset(m, 0, nb * 8);
+                while (p < r->n && r->a[p] < end) {
+                    uint32_t o = r->a[p++];
+                    m[(o >> 6) - w0] |= 1ull << (o & 63);
+                }
+                for (size_t i = 0; i < nb; i++)
+                    tmp[i] &= m[i];
             }
             negpos[k] = p;
         }
-        for (size_t k = 0; k < nsc; k++) {
-            uint64_t any = 0;
-            for (size_t i = 0; i < nb; i++)
-                any |= tmp[i];
-            if (!any)
-                break;
-            scan_block(c->idx, scans[k], w0, nb, m);
-            for (size_t i = 0; i < nb; i++)
-                tmp[i] &= m[i];
+        if (nf) {
+            uint64_t pop = popcount_words(tmp, nb);
+            if (pop == 0) {
+                /* nothing survives: skip the filters */
+            } else if (pop * 8 < nb * 64) {
+                /* thin block: test the survivors one by one */
+                for (size_t i = 0; i < nb; i++)
+                    for (uint64_t x = tmp[i]; x; x &= x - 1) {
+                        uint32_t o = (uint32_t)((w0 + i) * 64 + (size_t)__builtin_ctzll(x));
+                        for (size_t k = 0; k < nf; k++)
+                            if (!op_test(c->idx, filt[k], o)) {
+                                tmp[i] &= ~(1ull << (o & 63));
+                                break;
+                            }
+                    }
+            } else {
+                for (size_t k = 0; k < nf; k++) {
+                    if (filt[k]->kind == OP_SCAN)
+                        scan_block(c->idx, &filt[k]->s, w0, nb, m);
+                    else
+                        tree_block(c->idx, filt[k]->t, w0, nb, m);
+                    uint64_t any = 0;
+                    for (size_t i = 0; i < nb; i++)
+                        any |= (tmp[i] &= m[i]);
+                    if (!any)
+                        break;
+                }
+            }
         }
         if (acc)
             memcpy(acc + w0, tmp, nb * 8);
@@ -907,16 +1107,22 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
 /* Gathers the operands of an AND node (or of one node standing alone). */
 static int collect(ev *c, const seg_node *n, int depth, operand *ops, size_t *nops)
 {
-    int sc = compile_scan(c, n, &ops[*nops].s);
+    operand *op = &ops[*nops];
+    int sc = compile_scan(c, n, &op->s);
     if (sc < 0)
         return -1;
     if (sc == 1) {
-        ops[(*nops)++].is_scan = true;
-        return 0;
+        op->kind = OP_SCAN;
+    } else if (n->kind == SEG_N_OR || (n->kind == SEG_N_NOT && (n->kids[0]->kind == SEG_N_OR ||
+                                                               n->kids[0]->kind == SEG_N_AND))) {
+        op->kind = OP_TREE;
+        if (compile_tree(c, n, depth, &op->t) != 0)
+            return -1;
+    } else {
+        op->kind = OP_RES;
+        if (eval_node(c, n, depth, &op->r) != 0)
+            return -1;
     }
-    ops[*nops].is_scan = false;
-    if (eval_node(c, n, depth, &ops[*nops].r) != 0)
-        return -1;
     (*nops)++;
     return 0;
 }
@@ -1017,7 +1223,7 @@ static int eval_node(ev *c, const seg_node *n, int depth, res *out)
             operand op;
             if (compile_scan(c, n, &op.s) != 1)
                 return -1;
-            op.is_scan = true;
+            op.kind = OP_SCAN;
             return and_operands(c, &op, 1, out, NULL);
         }
     }
@@ -1051,7 +1257,7 @@ static int eval_root(ev *c, const seg_expr *e, const seg_expr *scope, uint64_t *
             return -1;
         }
     }
-    ops[nops].is_scan = false;
+    ops[nops].kind = OP_RES;
     ops[nops++].r = (res){.kind = R_DENSE, .w = c->idx->live};
     if (count)
         return and_operands(c, ops, nops, NULL, count);

@@ -66,8 +66,9 @@ void seg_node_free(seg_node *n);
 /* ================= member sets ================= */
 
 /* A set of ordinals: a plain bitset when dense, a roaring bitmap when sparse. A set
- * turns dense when it holds more than 1 member in 32 (a bitset then costs less than
- * ~4x the roaring array containers, and ANDs at memory speed); it never turns back,
+ * turns dense when it holds more than 1 member in 64 (a bitset then costs at most
+ * ~4x the roaring array containers, and ANDs at memory speed instead of being
+ * converted element by element); it never turns back,
  * except by being rebuilt. */
 typedef struct seg_set {
     uint64_t card;
@@ -207,8 +208,6 @@ int seg_ix_tag_find(const seg_index *idx, const char *name, size_t len);
 const seg_saved *seg_ix_saved_by_id(const seg_index *idx, int64_t id);
 const seg_saved *seg_ix_saved_by_name(const seg_index *idx, const char *name, size_t len);
 uint32_t seg_ix_dim_code(const seg_index *idx, int dim, uint32_t ord);
-int seg_ix_rfm_class(const seg_index *idx, uint32_t ord);      /* 0 none, 1..8 */
-int seg_ix_lifecycle(const seg_index *idx, uint32_t ord);      /* 0..5 */
 const uint32_t *seg_ix_by_id(seg_index *idx);                  /* needs write or own lock */
 int seg_parse_ix(const char *text, const seg_index *idx, seg_expr **out, seg_error *err);
 
@@ -219,6 +218,34 @@ int seg_ix_match(const seg_index *idx, const seg_node *n, uint32_t ord, int dept
 /* Evaluates e (and scope) into a dense bitset of nwords words (caller frees). */
 int seg_eval_dense(const seg_index *idx, const seg_expr *e, const seg_expr *scope,
                    uint64_t **out, seg_error *err);
+
+/* The member's RFM class: 0 none (no orders), 1..8 = seg_rfm_names[class - 1]. Inline:
+ * the evaluator computes it per member while scanning. */
+static inline int seg_ix_rfm_class(const seg_index *idx, uint32_t o)
+{
+    if (idx->orders[o] < 1 || !idx->last[o])
+        return 0;
+    int r = idx->today - idx->last[o] <= idx->rfm.r_max_days;
+    int f = idx->orders[o] >= idx->rfm.f_min_orders;
+    int m = idx->spend[o] >= idx->rfm.m_min_cents;
+    static const int cls[2][2][2] = {{{8, 4}, {7, 3}}, {{6, 2}, {5, 1}}}; /* [r][f][m] */
+    return cls[r][f][m];
+}
+
+/* The member's lifecycle stage, 0..5 = seg_lifecycle_names (rules in index.h). */
+static inline int seg_ix_lifecycle(const seg_index *idx, uint32_t o)
+{
+    const seg_lifecycle_thresholds *t = &idx->life;
+    if (idx->orders[o] < 1 || !idx->last[o])
+        return 0; /* prospect */
+    if (idx->today - idx->first[o] < t->new_days)
+        return 1; /* new */
+    int32_t ld = idx->today - idx->last[o];
+    if (ld <= t->active_days)
+        return idx->prev[o] && idx->last[o] - idx->prev[o] > t->lapsed_days ? 5 /* won_back */
+                                                                            : 2 /* active */;
+    return ld <= t->lapsed_days ? 3 /* at_risk */ : 4 /* lapsed */;
+}
 
 /* Days since 1900-01-01 of 1970-01-01. */
 #define SEG_BDAY_OFFSET 25567

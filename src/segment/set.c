@@ -3,13 +3,13 @@
  * Why two forms: the Debian CRoaring build has no POPCNT/AVX2, so ANDing dense
  * bitmaps through it costs 5-20x a plain word loop; but a store's 20 000 members out
  * of 20 million cost 40 KB in roaring and 2.5 MB as a bitset. The crossover is at a
- * density of 1/32 (see seg_internal.h). */
+ * density of 1/64 (see seg_internal.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "segment/seg_internal.h"
 
-#define DENSE_DIVISOR 32
+#define DENSE_DIVISOR 64
 
 static int to_dense(seg_set *s, size_t nwords)
 {

@@ -715,7 +715,7 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         total += dm->sets[codes[i]].card;
         any_dense |= dm->sets[codes[i]].w != NULL;
     }
-    if (!any_dense && nc <= 16) {
+    if (!any_dense && nc <= 16 && total * 128 < c->nw * 64) {
         /* merge the sorted members of each value: O(members), no bitset */
         uint32_t *a = ev_alloc(c, total * sizeof *a), *b = ev_alloc(c, total * sizeof *b);
         if (!a || !b)
@@ -747,15 +747,15 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         if (s->w) {
             for (size_t k = 0; k < c->nw; k++)
                 w[k] |= s->w[k];
-        } else if (s->r) {
-            roaring_uint32_iterator_t *it = roaring_create_iterator(s->r);
-            if (!it)
+        } else if (s->r && s->card) {
+            /* bulk extraction is ~5x faster than the 0.2.66 iterator */
+            uint32_t *a = malloc(s->card * sizeof *a);
+            if (!a)
                 return oom(c);
-            while (it->has_value) {
-                w[it->current_value >> 6] |= 1ull << (it->current_value & 63);
-                roaring_advance_uint32_iterator(it);
-            }
-            roaring_free_uint32_iterator(it);
+            roaring_bitmap_to_uint32_array(s->r, a);
+            for (uint64_t k = 0; k < s->card; k++)
+                w[a[k] >> 6] |= 1ull << (a[k] & 63);
+            free(a);
         }
     }
     if (!any_dense && total * 16 < c->nw * 64) {
@@ -1012,10 +1012,20 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
                 negpos[nns++] = 0;
             }
         }
-    /* cheap filters first: scans before sub-expressions */
+    /* block cost of each filter in quarter-nanoseconds per member (measured orders of
+     * magnitude): SSE interval kernels ~0.3 ns, float compares ~1, sub-expressions ~2,
+     * per-member computations (avg ticket, items per order, rfm, lifecycle) ~6 */
+    unsigned filt_cost4[nops ? nops : 1];
+    for (size_t i = 0; i < nf; i++) {
+        const operand *f = filt[i];
+        filt_cost4[i] = f->kind == OP_TREE ? 8
+                        : f->s.kind == SC_INT ? (f->s.type == CT_I64 ? 3u : 1u) * (f->s.nint ? (unsigned)f->s.nint : 1u)
+                        : f->s.kind == SC_FLOAT ? 4 : 24;
+    }
     for (size_t i = 1; i < nf; i++)
-        for (size_t j = i; j > 0 && filt[j]->kind == OP_SCAN && filt[j - 1]->kind != OP_SCAN; j--) {
+        for (size_t j = i; j > 0 && filt_cost4[j] < filt_cost4[j - 1]; j--) {
             const operand *t = filt[j]; filt[j] = filt[j - 1]; filt[j - 1] = t;
+            unsigned u = filt_cost4[j]; filt_cost4[j] = filt_cost4[j - 1]; filt_cost4[j - 1] = u;
         }
     uint64_t *acc = count ? NULL : ev_alloc(c, c->nw * 8);
     if (!count && !acc)
@@ -1063,33 +1073,29 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
             }
             negpos[k] = p;
         }
-        if (nf) {
-            uint64_t pop = popcount_words(tmp, nb);
-            if (pop == 0) {
-                /* nothing survives: skip the filters */
-            } else if (pop * 8 < nb * 64) {
-                /* thin block: test the survivors one by one */
-                for (size_t i = 0; i < nb; i++)
+        /* filters, cheapest first; each runs over the whole block (a kernel) or, when
+         * few members are left, only for them: per member a test costs ~16 ns (cache
+         * misses, a call), per block a member costs its filter's block cost */
+        uint64_t pop = nf ? popcount_words(tmp, nb) : 0;
+        for (size_t k = 0; k < nf && pop; k++) {
+            if (pop * 16 * 4 < (uint64_t)nb * 64 * filt_cost4[k]) {
+                pop = 0;
+                for (size_t i = 0; i < nb; i++) {
                     for (uint64_t x = tmp[i]; x; x &= x - 1) {
                         uint32_t o = (uint32_t)((w0 + i) * 64 + (size_t)__builtin_ctzll(x));
-                        for (size_t k = 0; k < nf; k++)
-                            if (!op_test(c->idx, filt[k], o)) {
-                                tmp[i] &= ~(1ull << (o & 63));
-                                break;
-                            }
+                        if (!op_test(c->idx, filt[k], o))
+                            tmp[i] &= ~(1ull << (o & 63));
                     }
-            } else {
-                for (size_t k = 0; k < nf; k++) {
-                    if (filt[k]->kind == OP_SCAN)
-                        scan_block(c->idx, &filt[k]->s, w0, nb, m);
-                    else
-                        tree_block(c->idx, filt[k]->t, w0, nb, m);
-                    uint64_t any = 0;
-                    for (size_t i = 0; i < nb; i++)
-                        any |= (tmp[i] &= m[i]);
-                    if (!any)
-                        break;
+                    pop += (uint64_t)__builtin_popcountll(tmp[i]);
                 }
+            } else {
+                if (filt[k]->kind == OP_SCAN)
+                    scan_block(c->idx, &filt[k]->s, w0, nb, m);
+                else
+                    tree_block(c->idx, filt[k]->t, w0, nb, m);
+                for (size_t i = 0; i < nb; i++)
+                    tmp[i] &= m[i];
+                pop = popcount_words(tmp, nb);
             }
         }
         if (acc)

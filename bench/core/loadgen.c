@@ -1,6 +1,6 @@
 /* loadgen.c — a closed-loop HTTP/1.1 load generator for siyu's API.
  *
- *   bench_loadgen --port P --token T [--host 127.0.0.1] [--mode orders|member]
+ *   bench_loadgen --port P --token T [--host 127.0.0.1] [--mode orders|member|redeem]
  *                 [--conns 64] [--threads 2] [--seconds 10] [--members N] [--stores 20]
  *                 [--run-id ID]
  *
@@ -9,6 +9,8 @@
  * closed loop, like wrk). orders: POST /api/v1/orders with a distinct external_id per
  * request (run id, connection, sequence), a random card_no member M00000001..N and
  * store 1..S, 1-3 lines whose total is right. member: GET /api/v1/members/{random id}.
+ * redeem: POST /api/v1/members/{conn + 1}/points {delta: -1} with a distinct
+ * Idempotency-Key — each connection redeems against its own member.
  * Prints one line: requests, ok (2xx), errors, rate, p50/p90/p99/max latency in ms. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MODE_ORDERS, MODE_MEMBER };
+enum { MODE_ORDERS, MODE_MEMBER, MODE_REDEEM };
 
 static struct {
     const char *host, *token, *run_id;
@@ -89,7 +91,16 @@ static int connect_to(void)
 static void build_request(worker *w, conn *c)
 {
     c->seq++;
-    if (cfg.mode == MODE_MEMBER) {
+    if (cfg.mode == MODE_REDEEM) {
+        static const char body[] = "{\"delta\":-1,\"reason\":\"bench\"}";
+        c->req_len = (size_t)snprintf(c->req, sizeof c->req,
+                                      "POST /api/v1/members/%d/points HTTP/1.1\r\nHost: %s\r\n"
+                                      "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                                      "Idempotency-Key: bench-%s-%d-%llu\r\n"
+                                      "Content-Length: %zu\r\n\r\n%s",
+                                      c->id + 1, cfg.host, cfg.token, cfg.run_id, c->id,
+                                      (unsigned long long)c->seq, sizeof body - 1, body);
+    } else if (cfg.mode == MODE_MEMBER) {
         long id = 1 + (long)(rnd(w) % (uint64_t)cfg.members);
         c->req_len = (size_t)snprintf(c->req, sizeof c->req,
                                       "GET /api/v1/members/%ld HTTP/1.1\r\nHost: %s\r\n"
@@ -237,7 +248,9 @@ int main(int argc, char **argv)
         if (!strcmp(k, "--host")) cfg.host = v;
         else if (!strcmp(k, "--port")) cfg.port = atoi(v);
         else if (!strcmp(k, "--token")) cfg.token = v;
-        else if (!strcmp(k, "--mode")) cfg.mode = !strcmp(v, "member") ? MODE_MEMBER : MODE_ORDERS;
+        else if (!strcmp(k, "--mode")) cfg.mode = !strcmp(v, "member")   ? MODE_MEMBER
+                                                : !strcmp(v, "redeem") ? MODE_REDEEM
+                                                                       : MODE_ORDERS;
         else if (!strcmp(k, "--conns")) cfg.conns = atoi(v);
         else if (!strcmp(k, "--threads")) cfg.threads = atoi(v);
         else if (!strcmp(k, "--seconds")) cfg.seconds = atoi(v);
@@ -309,7 +322,7 @@ int main(int argc, char **argv)
 #define PCT(p) (n ? all[(size_t)((double)(n - 1) * (p))] / 1000.0 : 0)
     printf("mode=%s conns=%d seconds=%.1f requests=%zu ok=%ld errors=%ld rate=%.0f/s "
            "p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms\n",
-           cfg.mode == MODE_MEMBER ? "member" : "orders", cfg.conns, secs, n, ok, errors,
+           cfg.mode == MODE_MEMBER ? "member" : cfg.mode == MODE_REDEEM ? "redeem" : "orders", cfg.conns, secs, n, ok, errors,
            (double)ok / secs, PCT(0.50), PCT(0.90), PCT(0.99), PCT(1.0));
     if (*first_error)
         fprintf(stderr, "loadgen: first error: %.200s\n", first_error);

@@ -39,6 +39,15 @@ int cmd_gen(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_loyalty(int argc, char **argv);
+
+/* The loyalty sweeper siyu serve runs every $SIYU_SWEEP_SECONDS (default 60; 0: off):
+ * expiries and tier reviews for members nobody touches. */
+struct views;
+typedef struct cli_sweeper cli_sweeper;
+cli_sweeper *cli_sweeper_start(store_t *st, struct views *vw);
+void cli_sweeper_stop(cli_sweeper *s); /* NULL is a no-op */
 
 /* Serves until SIGINT/SIGTERM (used by serve and demo). */
 int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,

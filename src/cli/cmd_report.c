@@ -1,11 +1,15 @@
 /* cmd_report.c — siyu report kpi|leaderboard|cohorts|products|live|distributions:
- * the reports of the API, readable in a terminal (or as CSV / JSON). */
+ * the reports of the API, readable in a terminal (or as CSV / JSON). Leaderboards
+ * (--by store|channel|guide|tier) print one line per group with its previous period
+ * beneath; CSV and JSON carry every field, the previous period's as previous.*. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "reports/reports.h"
+#include "segment/index.h"
+#include "views/views.h"
 
 typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;
 
@@ -30,8 +34,7 @@ static void csv_cell(const char *s)
     if (strpbrk(s, ",\"\n")) {
         putchar('"');
         for (; *s; s++) {
-            if (*s == '"')
-                putchar('"');
+            if (*s == '"') putchar('"');
             putchar(*s);
         }
         putchar('"');
@@ -60,20 +63,17 @@ static void flatten(json_t *o, const char *prefix, json_t *into)
 /* Prints an array of objects as a table or CSV, columns from the first row. */
 static void print_rows(const char *title, json_t *arr, out_format f)
 {
-    if (!json_array_size(arr))
-        return;
+    if (!json_array_size(arr)) return;
     json_t *cols = json_object();
     flatten(json_array_get(arr, 0), "", cols);
-    if (f == FMT_TABLE)
-        printf("\n%s\n", title);
+    if (f == FMT_TABLE) printf("\n%s\n", title);
     const char *k;
     json_t *v;
     int first = 1;
     json_object_foreach(cols, k, v)
     {
         if (f == FMT_CSV) {
-            if (!first)
-                putchar(',');
+            if (!first) putchar(',');
             csv_cell(k);
         } else {
             printf("%-16.16s ", k);
@@ -93,8 +93,7 @@ static void print_rows(const char *title, json_t *arr, out_format f)
             char buf[128];
             scalar(json_object_get(flat, k), buf, sizeof buf);
             if (f == FMT_CSV) {
-                if (!first)
-                    putchar(',');
+                if (!first) putchar(',');
                 csv_cell(buf);
             } else {
                 printf("%-16.16s ", buf);
@@ -107,6 +106,106 @@ static void print_rows(const char *title, json_t *arr, out_format f)
     json_decref(cols);
 }
 
+/* ---- leaderboards as a table: one line per group, its previous period beneath ---- */
+
+static void cell_money(json_t *v, char *b, size_t n)
+{
+    if (!json_is_integer(v)) {
+        snprintf(b, n, "-");
+        return;
+    }
+    long long c = (long long)json_integer_value(v);
+    snprintf(b, n, "%s%lld.%02lld", c < 0 ? "-" : "", (c < 0 ? -c : c) / 100,
+             (c < 0 ? -c : c) % 100);
+}
+
+static void cell_pct(json_t *v, char *b, size_t n)
+{
+    if (json_is_number(v))
+        snprintf(b, n, "%.1f%%", json_number_value(v) * 100);
+    else
+        snprintf(b, n, "-");
+}
+
+static void cell_num(json_t *v, char *b, size_t n)
+{
+    if (json_is_real(v))
+        snprintf(b, n, "%.2f", json_real_value(v));
+    else
+        scalar(v, b, n);
+}
+
+typedef struct lb_col {
+    const char *head, *field;
+    void (*cell)(json_t *, char *, size_t);
+    int width;
+} lb_col;
+
+static const lb_col lb_cols[] = {
+    {"net sales", "net_sales_cents", cell_money, 13},
+    {"orders", "orders", cell_num, 8},
+    {"member%", "member_ratio_orders", cell_pct, 8},
+    {"active", "active_members", cell_num, 7},
+    {"freq", "purchase_frequency", cell_num, 6},
+    {"visits/wk", "weekly_visit_frequency", cell_num, 9},
+    {"ticket", "avg_ticket_cents", cell_money, 9},
+    {"attach", "attachment_rate", cell_num, 6},
+    {"repurch", "repurchase_rate", cell_pct, 7},
+    {"churn", "churn_rate", cell_pct, 6},
+    {"refund", "refund_rate", cell_pct, 6},
+    {"members", "members", cell_num, 8},
+    {"online", "online_rate", cell_pct, 6},
+};
+#define LB_NCOLS (sizeof lb_cols / sizeof *lb_cols)
+
+static void lb_line(const char *rank, const char *who, json_t *row)
+{
+    printf("%-5s %-14.14s", rank, who);
+    for (size_t c = 0; c < LB_NCOLS; c++) {
+        char b[32];
+        lb_cols[c].cell(json_object_get(row, lb_cols[c].field), b, sizeof b);
+        printf(" %*s", lb_cols[c].width, b);
+    }
+    putchar('\n');
+}
+
+static void print_leaderboard(json_t *rep)
+{
+    const char *by = json_string_value(json_object_get(rep, "by"));
+    json_t *pp = json_object_get(rep, "previous_period");
+    printf("by %s, ranked by net sales; each second line (prev) is %s..%s\n", by,
+           json_string_value(json_object_get(pp, "from")),
+           json_string_value(json_object_get(pp, "to")));
+    printf("%-5s %-14s", "rank", by);
+    for (size_t c = 0; c < LB_NCOLS; c++)
+        printf(" %*s", lb_cols[c].width, lb_cols[c].head);
+    putchar('\n');
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(rep, "items"), i, row)
+    {
+        char key[64], rank[16];
+        const char *idf = strcmp(by, "store") == 0   ? "store_id"
+                          : strcmp(by, "guide") == 0 ? "guide_id"
+                                                     : by;
+        json_t *k = json_object_get(row, idf);
+        if (json_is_null(k))
+            snprintf(key, sizeof key, "(none)");
+        else
+            scalar(k, key, sizeof key);
+        snprintf(rank, sizeof rank, "%lld",
+                 (long long)json_integer_value(json_object_get(row, "rank")));
+        lb_line(rank, key, row);
+        json_t *p = json_object_get(row, "previous");
+        snprintf(rank, sizeof rank, "(%lld)",
+                 (long long)json_integer_value(json_object_get(p, "rank")));
+        lb_line(rank, "  prev", p);
+    }
+    printf("money in yuan; freq = orders per active member; visits/wk = distinct visit days per "
+           "active member per week; churn = share of the group's previous buyers gone; "
+           "--format csv or json for every field\n");
+}
+
 static void print_report(json_t *rep, out_format f)
 {
     if (f == FMT_JSON) {
@@ -115,13 +214,16 @@ static void print_report(json_t *rep, out_format f)
         free(s);
         return;
     }
+    if (f == FMT_TABLE && json_is_string(json_object_get(rep, "by"))) {
+        print_leaderboard(rep);
+        return;
+    }
     json_t *cur = json_object_get(rep, "current"), *prev = json_object_get(rep, "previous");
     if (json_is_object(cur)) {
         /* a period and the one before it, side by side */
         json_t *a = json_object(), *b = json_object();
         flatten(cur, "", a);
-        if (json_is_object(prev))
-            flatten(prev, "", b);
+        if (json_is_object(prev)) flatten(prev, "", b);
         if (f == FMT_CSV)
             printf("metric,current,previous\n");
         else
@@ -153,7 +255,8 @@ static void print_report(json_t *rep, out_format f)
         else if (json_is_object(v) && v != cur && v != prev) {
             const char *k2;
             json_t *v2;
-            json_object_foreach(v, k2, v2) if (json_is_array(v2) && json_is_object(json_array_get(v2, 0)))
+            json_object_foreach(v, k2,
+                                v2) if (json_is_array(v2) && json_is_object(json_array_get(v2, 0)))
             {
                 char title[128];
                 snprintf(title, sizeof title, "%s.%s", k, k2);
@@ -163,26 +266,37 @@ static void print_report(json_t *rep, out_format f)
     }
 }
 
+/* Tiers are in the member index (set by loyalty), built here from the store. */
+static json_t *tier_leaderboard(store_t *st, reports_t *r, const reports_query *q, siyu_err *e)
+{
+    struct seg_index *idx = NULL;
+    if (views_open_index(st, &idx, e)) return NULL;
+    reports_classes *tiers = reports_tier_classes(idx, e);
+    json_t *out =
+        tiers ? reports_leaderboard_by(r, q, "tier", reports_classes_classify, tiers, e) : NULL;
+    reports_classes_free(tiers);
+    seg_index_free(idx);
+    return out;
+}
+
 int cmd_report(int argc, char **argv)
 {
     const char *db = NULL, *from = NULL, *to = NULL, *store = NULL, *brand = NULL, *guide = NULL,
                *channel = NULL, *gran = NULL, *format = NULL, *by = NULL, *top = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL},         {"--from", true, &from, NULL},
-                      {"--to", true, &to, NULL},         {"--store", true, &store, NULL},
-                      {"--brand", true, &brand, NULL},   {"--guide", true, &guide, NULL},
+    cli_opt opts[] = {{"--db", true, &db, NULL},           {"--from", true, &from, NULL},
+                      {"--to", true, &to, NULL},           {"--store", true, &store, NULL},
+                      {"--brand", true, &brand, NULL},     {"--guide", true, &guide, NULL},
                       {"--channel", true, &channel, NULL}, {"--granularity", true, &gran, NULL},
-                      {"--format", true, &format, NULL}, {"--by", true, &by, NULL},
-                      {"--top", true, &top, NULL},       {0}};
+                      {"--format", true, &format, NULL},   {"--by", true, &by, NULL},
+                      {"--top", true, &top, NULL},         {0}};
     const char *pos[1];
     int np, rc = cli_parse("report", argc, argv, 2, opts, pos, 1, &np);
-    if (rc)
-        return rc;
-    static const char *const kinds[] = {"kpi", "leaderboard", "cohorts", "products", "live",
-                                        "distributions"};
+    if (rc) return rc;
+    static const char *const kinds[] = {"kpi",      "leaderboard", "cohorts",
+                                        "products", "live",        "distributions"};
     int kind = -1;
     for (int i = 0; np == 1 && i < 6; i++)
-        if (strcmp(pos[0], kinds[i]) == 0)
-            kind = i;
+        if (strcmp(pos[0], kinds[i]) == 0) kind = i;
     if (kind < 0)
         return cli_fail("report", EXIT_USAGE,
                         "expected kpi, leaderboard, cohorts, products, live or distributions");
@@ -197,8 +311,7 @@ int cmd_report(int argc, char **argv)
     const char *keys[] = {"from", "to", "store", "brand", "guide", "channel", "granularity", "top"};
     const char *vals[] = {from, to, store, brand, guide, channel, gran, top};
     for (int i = 0; i < 8; i++)
-        if (vals[i])
-            json_object_set_new(params, keys[i], json_string(vals[i]));
+        if (vals[i]) json_object_set_new(params, keys[i], json_string(vals[i]));
     reports_query q;
     siyu_err e;
     siyu_err_init(&e);
@@ -210,27 +323,42 @@ int cmd_report(int argc, char **argv)
     }
     json_decref(params);
     reports_dim dim = REPORTS_BY_STORE;
+    bool by_tier = false;
     if (by && strcmp(by, "channel") == 0)
         dim = REPORTS_BY_CHANNEL;
     else if (by && strcmp(by, "guide") == 0)
         dim = REPORTS_BY_GUIDE;
+    else if (by && strcmp(by, "tier") == 0)
+        by_tier = true;
     else if (by && strcmp(by, "store") != 0)
-        return cli_fail("report", EXIT_USAGE, "--by: expected store, channel or guide");
+        return cli_fail("report", EXIT_USAGE, "--by: expected store, channel, guide or tier");
     store_t *st;
-    if ((rc = cli_open_store("report", cli_db(db), false, &st)))
-        return rc;
+    if ((rc = cli_open_store("report", cli_db(db), false, &st))) return rc;
     store_conn *c;
     reports_t *r = NULL;
     json_t *out = NULL;
     if (store_conn_open(st, &c, &e) == 0) {
         if (reports_load(c, &r, &e) == 0) {
             switch (kind) {
-            case 0: out = reports_kpi(r, &q, &e); break;
-            case 1: out = reports_leaderboard(r, &q, dim, &e); break;
-            case 2: out = reports_cohorts(r, &q, &e); break;
-            case 3: out = reports_products(r, &q, &e); break;
-            case 4: out = reports_live(r, &q, &e); break;
-            default: out = reports_distributions(r, &q, &e); break;
+            case 0:
+                out = reports_kpi(r, &q, &e);
+                break;
+            case 1:
+                out =
+                    by_tier ? tier_leaderboard(st, r, &q, &e) : reports_leaderboard(r, &q, dim, &e);
+                break;
+            case 2:
+                out = reports_cohorts(r, &q, &e);
+                break;
+            case 3:
+                out = reports_products(r, &q, &e);
+                break;
+            case 4:
+                out = reports_live(r, &q, &e);
+                break;
+            default:
+                out = reports_distributions(r, &q, &e);
+                break;
             }
             reports_free(r);
         }

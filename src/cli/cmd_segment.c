@@ -1,5 +1,6 @@
 /* cmd_segment.c — siyu segment count|export|explain EXPR: audiences from the command line.
- * count and export build the member index from the store first; explain only parses. */
+ * count and export build the member index from the store first; explain only parses.
+ * siyu segment settings [--set JSON] shows or sets the RFM and lifecycle thresholds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,19 +9,75 @@
 #include "cli/cli.h"
 #include "segment/eval.h"
 #include "segment/expr.h"
+#include "base/jsonx.h"
 #include "segment/index.h"
+#include "views/audience.h"
 #include "views/views.h"
+
+/* siyu segment settings [--set JSON]: the stored thresholds as JSON, or sets them from
+ * the body PUT /api/v1/segments/settings takes (the same checks, the same store keys). */
+static int cmd_settings(const char *db, const char *set)
+{
+    store_t *st;
+    int rc = cli_open_store("segment", cli_db(db), false, &st);
+    if (rc) return rc;
+    store_conn *c = NULL;
+    siyu_err e;
+    siyu_err_init(&e);
+    audience_settings s;
+    json_t *body = NULL;
+    rc = 1;
+    if (store_conn_open(st, &c, &e)) goto out;
+    if (!set) {
+        if (audience_settings_load(c, &s, &e)) goto out;
+    } else {
+        audience_settings_init(&s);
+        if (!(body = jx_parse(set, strlen(set), false, &e)) ||
+            audience_settings_update(&s, body, &e) || store_begin(c, true, &e))
+            goto out;
+        siyu_err le;
+        siyu_err_init(&le);
+        audience_settings_load(c, &s, &le); /* what --set leaves out stays as stored */
+        siyu_err_clear(&le);
+        if (audience_settings_update(&s, body, &e) || audience_settings_save(c, &s, &e) ||
+            store_commit(c, &e)) {
+            store_rollback(c);
+            goto out;
+        }
+        fprintf(stderr, "siyu: segment: settings saved; a running siyu serve applies them at its "
+                        "next start (PUT /api/v1/segments/settings applies them at once)\n");
+    }
+    json_t *out = audience_settings_json(&s, NULL);
+    char *text = json_dumps(out, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+    json_decref(out);
+    rc = 0;
+out:
+    if (rc)
+        cli_fail("segment", e.code == SIYU_INVALID_ARGUMENT ? EXIT_USAGE : 1, "settings: %s",
+                 e.message);
+    if (rc && e.code == SIYU_INVALID_ARGUMENT) rc = EXIT_USAGE;
+    siyu_err_clear(&e);
+    json_decref(body);
+    store_conn_close(c);
+    store_close(st);
+    return rc;
+}
 
 int cmd_segment(int argc, char **argv)
 {
-    const char *db = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {0}};
+    const char *db = NULL, *set = NULL;
+    cli_opt opts[] = {{"--db", true, &db, NULL}, {"--set", true, &set, NULL}, {0}};
     const char *pos[2];
     int np, rc = cli_parse("segment", argc, argv, 2, opts, pos, 2, &np);
     if (rc)
         return rc;
+    if (np == 1 && strcmp(pos[0], "settings") == 0) return cmd_settings(db, set);
+    if (set) return cli_fail("segment", EXIT_USAGE, "--set goes with settings only");
     if (np != 2 || (strcmp(pos[0], "count") && strcmp(pos[0], "export") && strcmp(pos[0], "explain")))
-        return cli_fail("segment", EXIT_USAGE, "expected count, export or explain and an expression");
+        return cli_fail("segment", EXIT_USAGE,
+                        "expected count, export or explain and an expression, or settings");
     seg_error se;
     seg_expr *ex = NULL;
     if (strcmp(pos[0], "explain") == 0) {

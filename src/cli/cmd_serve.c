@@ -56,6 +56,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
         views_close(vw);
         return 1;
     }
+    cli_sweeper *sweeper = cli_sweeper_start(st, vw);
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
     printf("siyu: serving %s on http://%s:%d/ (%d threads)\n", store_path(st), host,
@@ -69,6 +70,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     sigwait(&set, &sig);
     fprintf(stderr, "siyu: %s received, finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    cli_sweeper_stop(sweeper);
     http_server_stop(srv);
     views_close(vw);
     if (log && log != stderr)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "loyalty/loyalty.h"
 
 static const struct command {
     const char *name;
@@ -19,12 +20,15 @@ static const struct command {
     {"gen", cmd_gen, "gen --out DIR [--members N] [--seed S]   write the demo chain as NDJSON"},
     {"report", cmd_report,
      "report kpi|leaderboard|cohorts|products|live|distributions --db PATH --from D --to D "
-     "[--store ID] [--by store|channel|guide] [--format table|csv|json]   KPI reports"},
+     "[--store ID] [--by store|channel|guide|tier] [--format table|csv|json]   KPI reports"},
     {"segment", cmd_segment,
      "segment count|export|explain EXPR [--db PATH]   audiences (explain needs no store)"},
     {"model", cmd_model,
      "model fit|show|validate --db PATH [--unit days|weeks] [--cal-end D] [--holdout-end D]   "
      "member predictions"},
+    {"check", cmd_check,
+     "check --db PATH [--max N] [--json]   verify the loyalty invariants (exit 1 on violations)"},
+    {"loyalty", cmd_loyalty, "loyalty sweep --db PATH   expire due points and coupons, run due tier reviews"},
 };
 
 static void usage(FILE *f)
@@ -52,6 +56,7 @@ int main(int argc, char **argv)
         printf("siyu %s\n", SIYU_VERSION);
         return 0;
     }
+    loyalty_install(); /* orders, refunds and merges move points, coupons and tiers */
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
             if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {

@@ -30,6 +30,7 @@ typedef enum dom_change_kind {
     DOM_CHANGE_REACH,  /* id: a member whose reachability changed */
     DOM_CHANGE_MERGE,  /* id: the surviving member; other: the member merged away */
     DOM_CHANGE_LIVE_VIEW, /* id: a member who watched a live stream; other: when */
+    DOM_CHANGE_LOYALTY,   /* id: a member whose points or tier changed */
 } dom_change_kind;
 
 typedef struct dom_change {
@@ -110,6 +111,37 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
 /* ---- events (events.c) ---- */
 /* One event or {events: [...]} (at most 1000); all are checked before any is written. */
 int events_record(dom *d, json_t *body, json_t **out, siyu_err *e);
+
+/* ---- loyalty hooks ----
+ * Orders, refunds and merges move points, coupons and tiers. The loyalty engine lives
+ * above the domain (src/loyalty) and registers these hooks at start-up, so the order
+ * path calls it inside the same transaction without the domain depending on it. With
+ * no hooks installed (domain unit tests) orders carry coupon_code and points_used as
+ * plain data. */
+typedef struct dom_item {
+    const char *sku, *category;
+    int64_t qty, unit_price;
+} dom_item;
+
+typedef struct dom_order_facts {
+    int64_t id, member_id, store_id, placed_at, total, discount, points_used;
+    int channel; /* index into dom_channels */
+    const char *coupon_code;
+    const dom_item *items;
+    size_t n_items;
+} dom_order_facts;
+
+typedef struct dom_loyalty_hooks {
+    int (*order_placed)(dom *d, const dom_order_facts *o, siyu_err *e);
+    /* after the refund row is written and the order's refunded total updated */
+    int (*order_refunded)(dom *d, int64_t order_id, int64_t refund_id, int64_t at, siyu_err *e);
+    int (*members_merged)(dom *d, int64_t into, int64_t from, siyu_err *e);
+    /* the member 360's loyalty block (tier, points, coupons), or NULL */
+    json_t *(*member_block)(dom *d, int64_t member_id);
+} dom_loyalty_hooks;
+
+void dom_set_loyalty(const dom_loyalty_hooks *hooks);
+const dom_loyalty_hooks *dom_loyalty(void); /* NULL when none installed */
 
 /* ---- shared helpers (util.c) ---- */
 json_t *dom_time(int64_t unix_s);            /* RFC 3339 string, or null for 0 */

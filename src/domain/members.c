@@ -272,6 +272,12 @@ static json_t *member_render(dom *d, int64_t id, bool full)
     json_object_set_new(m, "reachability", reach_json(d, id));
     json_object_set_new(m, "stats", stats_json(d, id));
     json_object_set_new(m, "predictions", models_member_json(d->conn, id));
+    const dom_loyalty_hooks *loy = dom_loyalty();
+    json_t *lb = loy ? loy->member_block(d, id) : NULL;
+    if (lb) { /* tier, points, coupons: merged in at the top level of the 360 */
+        json_object_update(m, lb);
+        json_decref(lb);
+    }
     json_t *merged = json_array();
     s = store_q(d->conn, Q_MERGE_LIST);
     store_bind_int(s, 1, id);
@@ -662,6 +668,11 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
     store_stmt *s = store_q(d->conn, Q_REACH_DELETE);
     store_bind_int(s, 1, from);
     if (store_exec(s, e)) {
+        json_decref(details);
+        return -1;
+    }
+    const dom_loyalty_hooks *loy = dom_loyalty();
+    if (loy && loy->members_merged(d, into, from, e)) {
         json_decref(details);
         return -1;
     }

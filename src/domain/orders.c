@@ -443,6 +443,20 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         if (store_exec(s, e))
             goto done;
     }
+    const dom_loyalty_hooks *loy = dom_loyalty();
+    if (loy) {
+        dom_item *li = calloc(n_items, sizeof *li);
+        for (size_t i = 0; i < n_items; i++)
+            li[i] = (dom_item){items[i].sku, items[i].category, items[i].qty, items[i].unit};
+        dom_order_facts f = {.id = id, .member_id = member_id, .store_id = store_id,
+                             .placed_at = placed_at, .total = total, .discount = discount,
+                             .points_used = points, .channel = channel, .coupon_code = coupon,
+                             .items = li, .n_items = n_items};
+        int lrc = loy->order_placed(d, &f, e);
+        free(li);
+        if (lrc)
+            goto done;
+    }
     dom_note(d, DOM_CHANGE_ORDER, id, 0);
     d->last_id = id;
     if (refunds && refunds_inline(d, id, refunds, e))
@@ -608,6 +622,9 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     if (rc)
         return -1;
     int64_t refund_id = store_last_id(d->conn);
+    const dom_loyalty_hooks *loy = dom_loyalty();
+    if (loy && loy->order_refunded(d, order_id, refund_id, at, e))
+        return -1;
     dom_note(d, DOM_CHANGE_REFUND, refund_id, order_id);
     if (out) {
         int64_t id = refund_id;

@@ -96,3 +96,16 @@ void dom_changes_free(dom_changes *c)
     c->v = NULL;
     c->n = c->cap = 0;
 }
+
+/* Set once at start-up, before any request thread exists. */
+static const dom_loyalty_hooks *loyalty_hooks;
+
+void dom_set_loyalty(const dom_loyalty_hooks *hooks)
+{
+    loyalty_hooks = hooks;
+}
+
+const dom_loyalty_hooks *dom_loyalty(void)
+{
+    return loyalty_hooks;
+}

@@ -21,6 +21,7 @@ enum route_flags {
     ROUTE_SECRET = 1 << 5,   /* answer holds a secret: never stored for replay */
     ROUTE_HTML = 1 << 6,     /* answers text, not JSON */
     ROUTE_OWN_TX = 1 << 7,   /* long work that opens its own transactions (model fits) */
+    ROUTE_IDEM = 1 << 8,     /* a write that must carry an Idempotency-Key (points moves) */
 };
 
 typedef struct http_req {

@@ -87,6 +87,27 @@ int h_tags_list(http_req *r, siyu_err *e);
 int h_tags_add(http_req *r, siyu_err *e);
 int h_tags_remove(http_req *r, siyu_err *e);
 void segments_member_block(http_req *r, json_t *member);
+int h_segments_settings(http_req *r, siyu_err *e);
+
+int h_loyalty_tiers_put(http_req *r, siyu_err *e);
+int h_loyalty_tiers_get(http_req *r, siyu_err *e);
+int h_loyalty_rules_create(http_req *r, siyu_err *e);
+int h_loyalty_rules_list(http_req *r, siyu_err *e);
+int h_loyalty_rules_delete(http_req *r, siyu_err *e);
+int h_loyalty_settings_put(http_req *r, siyu_err *e);
+int h_loyalty_settings_get(http_req *r, siyu_err *e);
+int h_points_get(http_req *r, siyu_err *e);
+int h_points_post(http_req *r, siyu_err *e);
+int h_points_bulk(http_req *r, siyu_err *e);
+int h_coupon_templates_create(http_req *r, siyu_err *e);
+int h_coupon_templates_list(http_req *r, siyu_err *e);
+int h_coupon_templates_get(http_req *r, siyu_err *e);
+int h_coupons_issue(http_req *r, siyu_err *e);
+int h_coupons_get(http_req *r, siyu_err *e);
+int h_coupons_forward(http_req *r, siyu_err *e);
+int h_member_coupons(http_req *r, siyu_err *e);
+int h_member_benefits(http_req *r, siyu_err *e);
+int h_loyalty_sweep(http_req *r, siyu_err *e);
 
 static int render_order(http_req *r, siyu_err *e)
 {
@@ -289,8 +310,16 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
         dim = REPORTS_BY_CHANNEL;
     else if (strcmp(by, "guide") == 0)
         dim = REPORTS_BY_GUIDE;
-    else
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by", "by: expected store, channel or guide");
+    else if (strcmp(by, "tier") == 0) {
+        /* tiers live in the member index (loyalty sets them): read them once per report */
+        reports_classes *tiers = reports_tier_classes(views_index(http_views(r)), e);
+        if (!tiers) return -1;
+        json_t *out = reports_leaderboard_by(rep, &q, "tier", reports_classes_classify, tiers, e);
+        reports_classes_free(tiers);
+        return report_answer(r, out);
+    } else
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by",
+                            "by: expected store, channel, guide or tier");
     return report_answer(r, reports_leaderboard(rep, &q, dim, e));
 }
 
@@ -299,8 +328,7 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
     {                                                                                              \
         reports_query q;                                                                           \
         reports_t *rep;                                                                            \
-        if (report_query(r, &q, &rep, e))                                                          \
-            return -1;                                                                             \
+        if (report_query(r, &q, &rep, e)) return -1;                                               \
         return report_answer(r, reports_##name(rep, &q, e));                                       \
     }
 REPORT_ROUTE(cohorts)
@@ -414,10 +442,18 @@ const route routes[] = {
      "Add members to a manual tag by id, phone or audience", "tags"},
     {"POST", "/api/v1/tags/{id}/members/remove", h_tags_remove, MGR, ROUTE_OWN_TX | ROUTE_BODY,
      "Remove members from a manual tag", "tags"},
+    {"POST", "/api/v1/tags/{id}/members/csv", h_tags_add, MGR, ROUTE_OWN_TX | ROUTE_RAW,
+     "Add members to a manual tag from a CSV file of phones (text/csv, a phone column)", "tags"},
+    {"POST", "/api/v1/tags/{id}/members/remove/csv", h_tags_remove, MGR, ROUTE_OWN_TX | ROUTE_RAW,
+     "Remove members from a manual tag by a CSV file of phones", "tags"},
+    {"GET", "/api/v1/segments/settings", h_segments_settings, ANY, 0,
+     "RFM and lifecycle thresholds (and the RFM thresholds in force)", "segments"},
+    {"PUT", "/api/v1/segments/settings", h_segments_settings, HQ, ROUTE_OWN_TX | ROUTE_BODY,
+     "Set the RFM thresholds (or \"auto\": median split) and lifecycle thresholds", "segments"},
     {"GET", "/api/v1/reports/kpi", h_report_kpi, ANY, 0,
      "KPIs for a period and the previous one, with a series", "reports"},
     {"GET", "/api/v1/reports/leaderboard", h_report_leaderboard, ANY, 0,
-     "KPIs per store, channel or guide, ranked", "reports"},
+     "KPIs per store, channel, guide or tier, ranked, with the previous period", "reports"},
     {"GET", "/api/v1/reports/cohorts", h_report_cohorts, ANY, 0,
      "Monthly join cohorts: retention and cumulative sales per member", "reports"},
     {"GET", "/api/v1/reports/products", h_report_products, ANY, 0,
@@ -432,5 +468,42 @@ const route routes[] = {
      "The latest model run: parameters, standard errors, log-likelihood", "predictions"},
     {"GET", "/api/v1/models/validation", h_models_validation, HQ, 0,
      "Holdout check: predicted vs actual repeat purchases", "predictions"},
+    {"PUT", "/api/v1/loyalty/tiers", h_loyalty_tiers_put, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Set the tier ladder (members are re-evaluated against it)", "loyalty"},
+    {"GET", "/api/v1/loyalty/tiers", h_loyalty_tiers_get, ANY, 0, "The tier ladder", "loyalty"},
+    {"POST", "/api/v1/loyalty/earn-rules", h_loyalty_rules_create, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Add an earn rule (points per yuan, scope, multipliers, cap)", "loyalty"},
+    {"GET", "/api/v1/loyalty/earn-rules", h_loyalty_rules_list, ANY, 0, "List earn rules",
+     "loyalty"},
+    {"DELETE", "/api/v1/loyalty/earn-rules/{id}", h_loyalty_rules_delete, HQ, ROUTE_WRITE,
+     "Retire an earn rule (kept, inactive)", "loyalty"},
+    {"PUT", "/api/v1/loyalty/settings", h_loyalty_settings_put, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Set points expiry, pending days, daily cap, redemption value, referral reward", "loyalty"},
+    {"GET", "/api/v1/loyalty/settings", h_loyalty_settings_get, ANY, 0, "Loyalty settings",
+     "loyalty"},
+    {"POST", "/api/v1/loyalty/sweep", h_loyalty_sweep, HQ, ROUTE_WRITE,
+     "Expire due points and coupons and run due tier reviews now", "loyalty"},
+    {"GET", "/api/v1/members/{id}/points", h_points_get, ANY, 0,
+     "Points balance, pending, expiring and the ledger", "loyalty"},
+    {"POST", "/api/v1/members/{id}/points", h_points_post, HQ, ROUTE_WRITE | ROUTE_BODY | ROUTE_IDEM,
+     "Credit points, or redeem with a negative delta (Idempotency-Key required)", "loyalty"},
+    {"POST", "/api/v1/points/bulk", h_points_bulk, HQ, ROUTE_WRITE | ROUTE_BODY | ROUTE_IDEM,
+     "Credit or debit many members (a list or a segment) at once", "loyalty"},
+    {"GET", "/api/v1/members/{id}/benefits", h_member_benefits, ANY, 0,
+     "What the till needs: tier, discount, usable coupons, redeemable points", "loyalty"},
+    {"GET", "/api/v1/members/{id}/coupons", h_member_coupons, ANY, 0,
+     "A member's coupons with their history", "loyalty"},
+    {"POST", "/api/v1/coupon-templates", h_coupon_templates_create, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Create a coupon template", "loyalty"},
+    {"GET", "/api/v1/coupon-templates", h_coupon_templates_list, ANY, 0,
+     "List coupon templates with stock", "loyalty"},
+    {"GET", "/api/v1/coupon-templates/{id}", h_coupon_templates_get, ANY, 0,
+     "Get a coupon template", "loyalty"},
+    {"POST", "/api/v1/coupons", h_coupons_issue, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Issue a coupon to a member or a list of members", "loyalty"},
+    {"GET", "/api/v1/coupons/{code}", h_coupons_get, ANY, 0, "A coupon with its history",
+     "loyalty"},
+    {"POST", "/api/v1/coupons/{code}/forward", h_coupons_forward, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "Forward a shareable coupon to a friend by phone", "loyalty"},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -1,9 +1,13 @@
 /* routes_segments.c — audiences over HTTP: count, breakdown, saved segments with their
  * members and CSV export, tags. Answers come from the in-memory member index; saved
- * segments and tags are kept in the store so the index can be rebuilt at start-up. */
+ * segments, tags and the RFM / lifecycle settings are kept in the store so the index can
+ * be rebuilt at start-up. */
+#include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/jsonx.h"
 #include "base/phone.h"
@@ -12,6 +16,7 @@
 #include "segment/eval.h"
 #include "segment/attrs.h"
 #include "segment/index.h"
+#include "views/audience.h"
 #include "views/views.h"
 
 static seg_index *index_of(http_req *r, siyu_err *e)
@@ -457,20 +462,20 @@ int h_tags_list(http_req *r, siyu_err *e)
     return 0;
 }
 
-/* POST /tags/{id}/members {member_ids?, phones?, expr?} and .../members/remove
- * {member_ids?, phones?}: a manual tag's members, by id, by phone or by audience. */
-static int tag_members(http_req *r, bool add, siyu_err *e)
+/* Tag writes and settings writes commit to the store and then change the index. One
+ * lock around both steps keeps two such writes from reaching the index in the other
+ * order than the store saw them. */
+static pthread_mutex_t index_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Loads manual tag r->id: its name and index number. A rule tag is refused. */
+static int manual_tag_of(http_req *r, seg_index *idx, int *tag, siyu_err *e)
 {
-    static const char *const allowed[] = {"member_ids", "phones", "expr", NULL};
-    if (jx_only(r->body, allowed, NULL, e))
-        return -1;
-    seg_index *idx = index_of(r, e);
-    if (!idx)
-        return -1;
     store_stmt *s = store_q(r->d.conn, Q_TAG_GET);
     store_bind_int(s, 1, r->id);
-    if (store_step(s) != STORE_ROW)
+    if (store_step(s) != STORE_ROW) {
+        store_reset(s);
         return siyu_err_set(e, SIYU_NOT_FOUND, NULL, "tag %lld does not exist", (long long)r->id);
+    }
     char name[256];
     snprintf(name, sizeof name, "%s", store_col_text(s, 1));
     bool rule = strcmp(store_col_text(s, 2), "rule") == 0;
@@ -478,10 +483,98 @@ static int tag_members(http_req *r, bool add, siyu_err *e)
     if (rule)
         return siyu_err_set(e, SIYU_UNPROCESSABLE, NULL,
                             "tag %s is a rule tag: its members follow its expression", name);
-    int tag = seg_index_tag_find(idx, name);
+    *tag = seg_index_tag_find(idx, name);
+    return 0;
+}
+
+/* Writes the tag rows of ids (added or removed) in one transaction, then the index. */
+static int tag_write(http_req *r, seg_index *idx, int tag, const int64_t *ids, size_t n, bool add,
+                     siyu_err *e)
+{
+    store_conn *c = r->d.conn;
+    pthread_mutex_lock(&index_write_lock);
+    int rc = store_begin(c, true, e);
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        store_stmt *s = store_q(c, add ? Q_TAG_MEMBER_ADD : Q_TAG_MEMBER_REMOVE);
+        store_bind_int(s, 1, r->id);
+        store_bind_int(s, 2, ids[k]);
+        rc = store_exec(s, e);
+    }
+    if (rc == 0) rc = store_commit(c, e);
+    if (rc) {
+        store_rollback(c);
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            seg_error se;
+            if (add)
+                seg_index_tag_add(idx, tag, ids[k], &se);
+            else
+                seg_index_tag_remove(idx, tag, ids[k], &se);
+        }
+    }
+    pthread_mutex_unlock(&index_write_lock);
+    return rc;
+}
+
+static int push_id(int64_t **ids, size_t *n, size_t *cap, int64_t id)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        int64_t *p = realloc(*ids, nc * sizeof *p);
+        if (!p) return -1;
+        *ids = p;
+        *cap = nc;
+    }
+    (*ids)[(*n)++] = id;
+    return 0;
+}
+
+/* The member a phone names, live and in the caller's scope; fills e (no field) when
+ * there is none. */
+static int phone_member(http_req *r, const char *text, int64_t *id, siyu_err *e)
+{
+    char norm[32];
+    if (phone_normalise(text, norm, sizeof norm))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, NULL, "not a valid phone number");
+    store_stmt *s = store_q(r->d.conn, Q_IDENTITY_FIND);
+    store_bind_text(s, 1, "phone");
+    store_bind_text(s, 2, "");
+    store_bind_text(s, 3, norm);
+    int64_t owner = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    if (!owner) return siyu_err_set(e, SIYU_NOT_FOUND, NULL, "no member with phone %s", norm);
+    siyu_err me;
+    siyu_err_init(&me);
+    /* merges move identities, so this is the survivor already; follow merges anyway */
+    if ((owner = members_live_id(&r->d, owner, NULL, &me)) < 0 ||
+        members_get(&r->d, owner, NULL, &me) < 0) {
+        siyu_err_set(e, me.code, NULL, "%s", me.message);
+        siyu_err_clear(&me);
+        return -1;
+    }
+    *id = owner;
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* POST /tags/{id}/members {member_ids?, phones?, expr?} and .../members/remove (the same
+ * body): a manual tag's members, by id, by phone or by audience (`segment:3` for a saved
+ * segment). Every member must exist and be in the caller's scope, or nothing is written. */
+static int tag_members_json(http_req *r, bool add, siyu_err *e)
+{
+    static const char *const allowed[] = {"member_ids", "phones", "expr", NULL};
+    if (jx_only(r->body, allowed, NULL, e)) return -1;
+    seg_index *idx = index_of(r, e);
+    int tag;
+    if (!idx || manual_tag_of(r, idx, &tag, e)) return -1;
     /* gather member ids: listed, by phone, by audience */
-    size_t n = 0, cap = 64;
-    int64_t *ids = malloc(cap * sizeof *ids);
+    size_t n = 0, cap = 0;
+    int64_t *ids = NULL;
     json_t *list = json_object_get(r->body, "member_ids");
     json_t *phones = json_object_get(r->body, "phones");
     const char *text = NULL;
@@ -499,31 +592,40 @@ static int tag_members(http_req *r, bool add, siyu_err *e)
     json_t *v;
     json_array_foreach(list, i, v)
     {
+        char f[32];
+        snprintf(f, sizeof f, "member_ids[%zu]", i);
         if (!json_is_integer(v)) {
-            siyu_err_set(e, SIYU_INVALID_ARGUMENT, "member_ids", "member_ids[%zu]: not an integer", i);
+            siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: not an integer", f);
             goto fail;
         }
-        if (n == cap)
-            ids = realloc(ids, (cap *= 2) * sizeof *ids);
-        ids[n++] = json_integer_value(v);
+        siyu_err me;
+        siyu_err_init(&me);
+        if (members_get(&r->d, json_integer_value(v), NULL, &me) < 0) {
+            siyu_err_set(e, me.code, f, "%s: %s", f, me.message);
+            siyu_err_clear(&me);
+            goto fail;
+        }
+        if (push_id(&ids, &n, &cap, json_integer_value(v))) goto oom;
     }
     json_array_foreach(phones, i, v)
     {
-        json_t *m = NULL;
-        if (!json_is_string(v) ||
-            members_lookup(&r->d, "phone", json_string_value(v), NULL, &m, e) < 0) {
-            char f[32];
-            snprintf(f, sizeof f, "phones[%zu]", i);
-            siyu_err_set(e, e->code == SIYU_OK ? SIYU_INVALID_ARGUMENT : e->code, f,
-                         "%s: no member with that phone", f);
+        char f[32];
+        snprintf(f, sizeof f, "phones[%zu]", i);
+        int64_t id;
+        siyu_err me;
+        siyu_err_init(&me);
+        if (!json_is_string(v)) {
+            siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: not a string", f);
             goto fail;
         }
-        if (n == cap)
-            ids = realloc(ids, (cap *= 2) * sizeof *ids);
-        ids[n++] = json_integer_value(json_object_get(m, "id"));
-        json_decref(m);
+        if (phone_member(r, json_string_value(v), &id, &me)) {
+            siyu_err_set(e, me.code, f, "%s: %s", f, me.message);
+            siyu_err_clear(&me);
+            goto fail;
+        }
+        if (push_id(&ids, &n, &cap, id)) goto oom;
     }
-    if (text && add) {
+    if (text) {
         seg_expr *ex, *scope = NULL;
         if (parse_expr(idx, text, &ex, e) || scope_of(r, &scope, e))
             goto fail;
@@ -536,61 +638,292 @@ static int tag_members(http_req *r, bool add, siyu_err *e)
             siyu_err_set(e, SIYU_INVALID_ARGUMENT, "expr", "expr: %s", se.msg);
             goto fail;
         }
-        ids = realloc(ids, (n + a.count + 1) * sizeof *ids);
-        memcpy(ids + n, a.ids, a.count * sizeof *ids);
-        n += a.count;
+        for (size_t k = 0; k < a.count; k++)
+            if (push_id(&ids, &n, &cap, a.ids[k])) {
+                seg_audience_release(&a);
+                goto oom;
+            }
         seg_audience_release(&a);
     }
-    /* every member must exist and be in the caller's scope */
-    for (size_t k = 0; k < n; k++) {
-        if (members_get(&r->d, ids[k], NULL, e) < 0) {
-            char f[32];
-            snprintf(f, sizeof f, "member_ids");
-            snprintf(e->field, sizeof e->field, "%s", f);
-            goto fail;
-        }
-    }
-    store_conn *c = r->d.conn;
-    if (store_begin(c, true, e))
-        goto fail;
-    for (size_t k = 0; k < n; k++) {
-        s = store_q(c, add ? Q_TAG_MEMBER_ADD : Q_TAG_MEMBER_REMOVE);
-        store_bind_int(s, 1, r->id);
-        store_bind_int(s, 2, ids[k]);
-        if (store_exec(s, e)) {
-            store_rollback(c);
-            goto fail;
-        }
-    }
-    if (store_commit(c, e))
-        goto fail;
-    for (size_t k = 0; k < n; k++) {
-        seg_error se;
-        if (add)
-            seg_index_tag_add(idx, tag, ids[k], &se);
-        else
-            seg_index_tag_remove(idx, tag, ids[k], &se);
-    }
+    if (tag_write(r, idx, tag, ids, n, add, e)) goto fail;
     free(ids);
     r->status = 200;
     r->resp = json_pack("{s:I, s:I}", "tag_id", (json_int_t)r->id, add ? "added" : "removed",
                         (json_int_t)n);
     return 0;
+oom:
+    siyu_err_set(e, SIYU_INTERNAL, NULL, "out of memory");
 fail:
     free(ids);
     return -1;
 }
 
+/* ---------------- tag members from a CSV of phones ---------------- */
+
+/* A CSV reader for uploaded files (RFC 4180): fields separated by commas, quoted
+ * fields may hold commas, doubled quotes and line breaks; CRLF or LF; a UTF-8 BOM
+ * is skipped. It hands out one record at a time, with the line it starts on. */
+typedef struct csv_reader {
+    const char *p, *end;
+    int line; /* the line the next record starts on */
+} csv_reader;
+
+/* Reads the next record; field `want` (0-based) is copied into cell (cut at cap - 1,
+ * *cut set when it was longer). Returns the number of fields, 0 at the end, -1 for
+ * a quote left open. */
+static int csv_next(csv_reader *c, int want, char *cell, size_t cap, bool *cut, int *line)
+{
+    if (c->p >= c->end) return 0;
+    *line = c->line;
+    int field = 0;
+    size_t n = 0;
+    cell[0] = 0;
+    *cut = false;
+    for (;;) {
+        bool quoted = c->p < c->end && *c->p == '"';
+        if (quoted) c->p++;
+        for (;;) {
+            if (c->p >= c->end) {
+                if (quoted) return -1;
+                break;
+            }
+            char ch = *c->p;
+            if (quoted && ch == '"') {
+                if (c->p + 1 < c->end && c->p[1] == '"') {
+                    c->p++; /* a doubled quote is one quote */
+                } else {
+                    c->p++;
+                    quoted = false;
+                    continue;
+                }
+            } else if (!quoted && (ch == ',' || ch == '\n' || ch == '\r')) {
+                break;
+            }
+            if (ch == '\n') c->line++;
+            if (field == want) {
+                if (n + 1 < cap)
+                    cell[n++] = ch;
+                else
+                    *cut = true;
+            }
+            c->p++;
+        }
+        if (field == want) cell[n] = 0;
+        field++;
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            continue;
+        }
+        /* end of record */
+        if (c->p < c->end && *c->p == '\r') c->p++;
+        if (c->p < c->end && *c->p == '\n') c->p++;
+        c->line++;
+        return field;
+    }
+}
+
+/* Skips lines holding nothing but blanks (a file often ends with some). */
+static void csv_skip_blank(csv_reader *c)
+{
+    for (;;) {
+        const char *q = c->p;
+        while (q < c->end && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q < c->end && *q == '\r') q++;
+        if (q < c->end && *q == '\n') {
+            c->p = q + 1;
+            c->line++;
+        } else {
+            if (q >= c->end) c->p = q;
+            return;
+        }
+    }
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s), a = 0;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = 0;
+    while (s[a] == ' ' || s[a] == '\t')
+        a++;
+    memmove(s, s + a, n - a + 1);
+}
+
+/* Finds the phone column in the header record: "phone" (any case) or 手机号 / 手机. */
+static int csv_phone_column(csv_reader *c)
+{
+    for (int col = 0; col < 256; col++) {
+        csv_reader probe = *c;
+        char cell[64];
+        bool cut;
+        int line, nf = csv_next(&probe, col, cell, sizeof cell, &cut, &line);
+        if (nf <= col) return -1;
+        trim(cell);
+        if (strcasecmp(cell, "phone") == 0 || strcmp(cell, "手机号") == 0 ||
+            strcmp(cell, "手机") == 0) {
+            *c = probe;
+            return col;
+        }
+    }
+    return -1;
+}
+
+#define CSV_ERRORS_SHOWN 1000 /* a file of a million bad rows must not make a 100 MB answer */
+
+/* POST /tags/{id}/members/csv and .../members/remove/csv: the body is a CSV file whose
+ * header names a phone column. Every row is checked first; a bad or unknown phone is
+ * reported with its line number, and then nothing is written. */
+static int tag_members_csv(http_req *r, bool add, siyu_err *e)
+{
+    const char *type = MHD_lookup_connection_value((struct MHD_Connection *)r->conn,
+                                                   MHD_HEADER_KIND, "Content-Type");
+    if (type && (strncasecmp(type, "application/json", 16) == 0 ||
+                 strncasecmp(type, "multipart/", 10) == 0))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "Content-Type",
+                            "Content-Type: expected text/csv: send the file itself as the body");
+    seg_index *idx = index_of(r, e);
+    int tag;
+    if (!idx || manual_tag_of(r, idx, &tag, e)) return -1;
+    csv_reader c = {
+        .p = r->raw ? r->raw : "", .end = (r->raw ? r->raw : "") + r->raw_len, .line = 1};
+    if (c.end - c.p >= 3 && memcmp(c.p, "\xEF\xBB\xBF", 3) == 0) c.p += 3;
+    int col = csv_phone_column(&c);
+    if (col < 0)
+        return siyu_err_set(
+            e, SIYU_INVALID_ARGUMENT, "phone",
+            "phone: line 1 must be a header naming a phone column (phone or 手机号)");
+    size_t n = 0, cap = 0, rows = 0, rejected = 0;
+    int64_t *ids = NULL;
+    json_t *errors = json_array();
+    int first_bad_line = 0;
+    char first_bad[160] = "";
+    /* reads run in one snapshot; the write transaction comes only once all is known */
+    bool tx = store_begin(r->d.conn, false, e) == 0;
+    int rc = tx ? 0 : -1;
+    while (rc == 0) {
+        char cell[64];
+        bool cut;
+        csv_skip_blank(&c);
+        int line, nf = csv_next(&c, col, cell, sizeof cell, &cut, &line);
+        if (nf == 0) break;
+        siyu_err re;
+        siyu_err_init(&re);
+        int64_t id = 0;
+        if (nf < 0) {
+            siyu_err_set(&re, SIYU_INVALID_ARGUMENT, NULL, "a quoted field is never closed");
+        } else {
+            trim(cell);
+            rows++;
+            if (nf <= col || !*cell)
+                siyu_err_set(&re, SIYU_INVALID_ARGUMENT, NULL, "empty");
+            else if (cut)
+                siyu_err_set(&re, SIYU_INVALID_ARGUMENT, NULL, "not a valid phone number");
+            else
+                phone_member(r, cell, &id, &re);
+        }
+        if (re.code != SIYU_OK) {
+            if (!rejected++) {
+                first_bad_line = line;
+                snprintf(first_bad, sizeof first_bad, "%s", re.message);
+            }
+            if (json_array_size(errors) < CSV_ERRORS_SHOWN)
+                json_array_append_new(errors, json_pack("{s:i, s:s, s:s}", "line", line, "field",
+                                                        "phone", "message", re.message));
+            siyu_err_clear(&re);
+            if (nf < 0) break;
+            continue;
+        }
+        if (push_id(&ids, &n, &cap, id)) {
+            rc = siyu_err_set(e, SIYU_INTERNAL, NULL, "out of memory");
+            break;
+        }
+    }
+    if (tx) store_rollback(r->d.conn);
+    if (!rc && rejected)
+        rc = siyu_err_set(e, SIYU_INVALID_ARGUMENT, "phone",
+                          "phone: %zu of %zu rows rejected, nothing written (line %d: %s)",
+                          rejected, rows, first_bad_line, first_bad);
+    else if (!rc && rows == 0)
+        rc = siyu_err_set(e, SIYU_INVALID_ARGUMENT, "phone", "phone: the file has no rows");
+    if (rc) {
+        if (rejected) {
+            e->details = json_pack("{s:I, s:I, s:o}", "rows", (json_int_t)rows, "rejected",
+                                   (json_int_t)rejected, "errors", errors);
+            errors = NULL;
+        }
+        json_decref(errors);
+        free(ids);
+        return -1;
+    }
+    json_decref(errors);
+    /* a phone listed twice is one member */
+    qsort(ids, n, sizeof *ids, cmp_id);
+    size_t distinct = 0;
+    for (size_t k = 0; k < n; k++)
+        if (k == 0 || ids[k] != ids[k - 1]) ids[distinct++] = ids[k];
+    rc = tag_write(r, idx, tag, ids, distinct, add, e);
+    free(ids);
+    if (rc) return -1;
+    r->status = 200;
+    r->resp = json_pack("{s:I, s:I, s:I}", "tag_id", (json_int_t)r->id, "rows", (json_int_t)rows,
+                        add ? "added" : "removed", (json_int_t)distinct);
+    return 0;
+}
+
+/* The same routes take JSON or, at .../csv (a raw body), a CSV file. */
 int h_tags_add(http_req *r, siyu_err *e);
 int h_tags_add(http_req *r, siyu_err *e)
 {
-    return tag_members(r, true, e);
+    return r->body ? tag_members_json(r, true, e) : tag_members_csv(r, true, e);
 }
 
 int h_tags_remove(http_req *r, siyu_err *e);
 int h_tags_remove(http_req *r, siyu_err *e)
 {
-    return tag_members(r, false, e);
+    return r->body ? tag_members_json(r, false, e) : tag_members_csv(r, false, e);
+}
+
+/* ---------------- RFM and lifecycle settings ---------------- */
+
+/* GET and PUT /segments/settings: the thresholds of RFM classes and lifecycle stages
+ * (views/audience.h says the format). A PUT is stored, then put in force at once. */
+int h_segments_settings(http_req *r, siyu_err *e);
+int h_segments_settings(http_req *r, siyu_err *e)
+{
+    seg_index *idx = index_of(r, e);
+    if (!idx) return -1;
+    audience_settings s;
+    if (strcmp(r->method, "GET") == 0) {
+        if (audience_settings_load(r->d.conn, &s, e)) return -1;
+        r->status = 200;
+        r->resp = audience_settings_json(&s, idx);
+        return 0;
+    }
+    /* check the body before taking the write lock */
+    audience_settings_init(&s);
+    if (audience_settings_update(&s, r->body, e)) return -1;
+    store_conn *c = r->d.conn;
+    pthread_mutex_lock(&index_write_lock);
+    int rc = store_begin(c, true, e);
+    if (rc == 0) {
+        siyu_err le;
+        siyu_err_init(&le);
+        /* what the body leaves out stays as stored (a broken stored value: its default) */
+        audience_settings_load(c, &s, &le);
+        siyu_err_clear(&le);
+        rc = audience_settings_update(&s, r->body, e) || audience_settings_save(c, &s, e) ||
+             store_commit(c, e);
+        if (rc)
+            store_rollback(c);
+        else
+            audience_settings_apply(idx, &s);
+    }
+    pthread_mutex_unlock(&index_write_lock);
+    if (rc) return -1;
+    r->status = 200;
+    r->resp = audience_settings_json(&s, idx);
+    return 0;
 }
 
 /* The member 360's audience block: tags, RFM class, lifecycle stage. */

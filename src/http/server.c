@@ -139,6 +139,9 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
 {
     struct MHD_Connection *mc = r->conn;
     const char *k = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Idempotency-Key");
+    if (!k && (rt->flags & ROUTE_IDEM))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "Idempotency-Key",
+                            "Idempotency-Key: required, so a retry never moves points twice");
     if (!k || (rt->flags & ROUTE_SECRET)) {
         r->defer_render = true; /* nothing to store with the answer: render it after commit */
         return rt->fn(r, e);

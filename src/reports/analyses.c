@@ -26,8 +26,7 @@ static json_t *month_json(int mi)
 
 json_t *reports_cohorts(reports_t *r, const reports_query *q, siyu_err *e)
 {
-    if (rp_check_query(q, e))
-        return NULL;
+    if (rp_check_query(q, e)) return NULL;
     pthread_rwlock_rdlock(&r->lock);
     const size_t nm = r->n_members;
     const int m0 = month_index(q->from), m1 = month_index(q->to);
@@ -43,8 +42,7 @@ json_t *reports_cohorts(reports_t *r, const reports_query *q, siyu_err *e)
         last[m] = -1;
         coh[m] = -1;
         int32_t jd = r->m_join_day[m];
-        if (jd < q->from || jd > q->to || !rp_f_member(&f, r, m))
-            continue;
+        if (jd < q->from || jd > q->to || !rp_f_member(&f, r, m)) continue;
         coh[m] = month_index(jd) - m0;
         size[coh[m]]++;
     }
@@ -54,8 +52,7 @@ json_t *reports_cohorts(reports_t *r, const reports_query *q, siyu_err *e)
         for (uint32_t i = 0; i < v->n; i++) {
             const uint32_t o = v->v[i];
             const int32_t m = r->o_member[o];
-            if (m < 0 || coh[m] < 0 || md < coh[m])
-                continue;
+            if (m < 0 || coh[m] < 0 || md < coh[m]) continue;
             const int k = md - coh[m];
             sales[coh[m] * nc + k] += r->o_total[o] - r->o_refunded[o];
             if (rp_valid(r, o) && last[m] != k) {
@@ -108,16 +105,14 @@ static int sku_cmp_names(uint32_t a, uint32_t b)
 static int kv_sku_cmp(const void *x, const void *y)
 {
     const kv *a = x, *b = y;
-    if (a->sales != b->sales)
-        return a->sales > b->sales ? -1 : 1;
+    if (a->sales != b->sales) return a->sales > b->sales ? -1 : 1;
     return sku_cmp_names((uint32_t)a->key, (uint32_t)b->key);
 }
 
 static int kv_pair_cmp(const void *x, const void *y)
 {
     const kv *a = x, *b = y;
-    if (a->sales != b->sales)
-        return a->sales > b->sales ? -1 : 1;
+    if (a->sales != b->sales) return a->sales > b->sales ? -1 : 1;
     /* key = lo * 2^32 + hi, with lo/hi ordered by name already */
     int c = sku_cmp_names((uint32_t)(a->key >> 32), (uint32_t)(b->key >> 32));
     return c ? c : sku_cmp_names((uint32_t)a->key, (uint32_t)b->key);
@@ -131,7 +126,8 @@ typedef struct gsum {
     size_t n, cap;
 } gsum;
 
-static void gsum_add(gsum *g, int32_t group, uint32_t sku, int64_t nsku, int64_t sales, int64_t units)
+static void gsum_add(gsum *g, int32_t group, uint32_t sku, int64_t nsku, int64_t sales,
+                     int64_t units)
 {
     int64_t key = (int64_t)group * (nsku + 1) + sku + 1;
     int32_t i = rp_map_get(&g->ix, key);
@@ -204,11 +200,11 @@ static json_t *cat_key(const reports_t *r, int32_t c)
 
 static int json_key_cmp(json_t *a, json_t *b)
 {
-    if (json_is_null(a) || json_is_null(b))
-        return json_is_null(b) - json_is_null(a);
+    if (json_is_null(a) || json_is_null(b)) return json_is_null(b) - json_is_null(a);
     if (json_is_integer(a))
-        return json_integer_value(a) < json_integer_value(b) ? -1
-               : json_integer_value(a) > json_integer_value(b);
+        return json_integer_value(a) < json_integer_value(b)
+                   ? -1
+                   : json_integer_value(a) > json_integer_value(b);
     return strcmp(json_string_value(a), json_string_value(b));
 }
 
@@ -219,8 +215,7 @@ static void sort_groups(json_t *arr, const char *gname)
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0; j--) {
             json_t *a = json_array_get(arr, j - 1), *b = json_array_get(arr, j);
-            if (json_key_cmp(json_object_get(a, gname), json_object_get(b, gname)) <= 0)
-                break;
+            if (json_key_cmp(json_object_get(a, gname), json_object_get(b, gname)) <= 0) break;
             json_incref(a);
             json_array_set(arr, j - 1, b);
             json_array_set_new(arr, j, a);
@@ -231,8 +226,7 @@ static void sort_groups(json_t *arr, const char *gname)
 
 json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
 {
-    if (rp_check_query(q, e))
-        return NULL;
+    if (rp_check_query(q, e)) return NULL;
     pthread_rwlock_rdlock(&r->lock);
     const int top = q->top_n > 0 ? q->top_n : 10;
     const int64_t nsku = (int64_t)r->skus.n;
@@ -247,8 +241,7 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
         const rp_vec *v = rp_day(r, d);
         for (uint32_t i = 0; i < v->n; i++) {
             const uint32_t o = v->v[i];
-            if (!rp_valid(r, o) || !rp_f_order(&f, r, o) || !r->o_item_n[o])
-                continue;
+            if (!rp_valid(r, o) || !rp_f_order(&f, r, o) || !r->o_item_n[o]) continue;
             baskets++;
             uint32_t basket[MAX_BASKET];
             int nb = 0;
@@ -262,13 +255,11 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
                 total += net;
                 gsum_add(&by_store, r->o_store[o], s, nsku, net, units);
                 gsum_add(&by_cat, (int32_t)r->i_cat[it], s, nsku, net, units);
-                if (units <= 0)
-                    continue; /* a line refunded in full was not bought */
+                if (units <= 0) continue; /* a line refunded in full was not bought */
                 bool seen = false;
                 for (int b = 0; b < nb && !seen; b++)
                     seen = basket[b] == s;
-                if (!seen && nb < MAX_BASKET)
-                    basket[nb++] = s;
+                if (!seen && nb < MAX_BASKET) basket[nb++] = s;
             }
             for (int a = 0; a < nb; a++)
                 for (int b = a + 1; b < nb; b++) {
@@ -295,8 +286,7 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
     int64_t n2 = (sold * 2 + 99) / 100, n20 = (sold * 20 + 99) / 100, s2 = 0, s20 = 0;
     for (int64_t s = 0; s < n20; s++) {
         s20 += sku[s].sales;
-        if (s < n2)
-            s2 += sku[s].sales;
+        if (s < n2) s2 += sku[s].sales;
     }
     json_t *out = json_object();
     json_object_set_new(out, "query", rp_query_json(q));
@@ -324,10 +314,11 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
     qsort(pairs.v, pairs.n, sizeof *pairs.v, kv_pair_cmp);
     json_t *pj = json_array();
     for (size_t i = 0; i < pairs.n && (int)i < top; i++)
-        json_array_append_new(
-            pj, json_pack("{s:s, s:s, s:I, s:o}", "sku_a", r->skus.s[pairs.v[i].key >> 32], "sku_b",
-                          r->skus.s[(uint32_t)pairs.v[i].key], "orders", (json_int_t)pairs.v[i].sales,
-                          "support", rp_ratio(pairs.v[i].sales, baskets)));
+        json_array_append_new(pj, json_pack("{s:s, s:s, s:I, s:o}", "sku_a",
+                                            r->skus.s[pairs.v[i].key >> 32], "sku_b",
+                                            r->skus.s[(uint32_t)pairs.v[i].key], "orders",
+                                            (json_int_t)pairs.v[i].sales, "support",
+                                            rp_ratio(pairs.v[i].sales, baskets)));
     json_object_set_new(out, "baskets", json_integer(baskets));
     json_object_set_new(out, "bought_together", pj);
     gsum *gs[] = {&by_store, &by_cat, &pairs};
@@ -352,8 +343,7 @@ static int lv_cmp(const void *x, const void *y)
 
 json_t *reports_live(reports_t *r, const reports_query *q, siyu_err *e)
 {
-    if (rp_check_query(q, e))
-        return NULL;
+    if (rp_check_query(q, e)) return NULL;
     pthread_rwlock_rdlock(&r->lock);
     const size_t nm = r->n_members;
     /* viewers per day: (day, member) pairs sorted, duplicates dropped */
@@ -431,8 +421,7 @@ json_t *reports_live(reports_t *r, const reports_query *q, siyu_err *e)
             for (uint32_t i = 0; i < w->n; i++) {
                 const uint32_t o = w->v[i];
                 int32_t m = r->o_member[o];
-                if (m < 0 || stamp[m] != d || !rp_valid(r, o))
-                    continue;
+                if (m < 0 || stamp[m] != d || !rp_valid(r, o)) continue;
                 int64_t net = r->o_total[o] - r->o_refunded[o];
                 o72++;
                 s72 += net;
@@ -495,8 +484,7 @@ static void member_sales(const reports_t *r, const reports_query *q, const rp_fi
         for (uint32_t i = 0; i < v->n; i++) {
             const uint32_t o = v->v[i];
             int32_t m = r->o_member[o];
-            if (m < 0 || !rp_f_order(f, r, o))
-                continue;
+            if (m < 0 || !rp_f_order(f, r, o)) continue;
             net[m] += r->o_total[o] - r->o_refunded[o];
             orders[m] += rp_valid(r, o);
         }
@@ -511,7 +499,8 @@ static void dclass_add(dclass *c, int64_t net, int32_t orders)
     c->net += net;
 }
 
-static json_t *dclasses_json(const char *name, dclass *c, size_t n, int64_t population, bool partition)
+static json_t *dclasses_json(const char *name, dclass *c, size_t n, int64_t population,
+                             bool partition)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
@@ -526,8 +515,7 @@ static json_t *dclasses_json(const char *name, dclass *c, size_t n, int64_t popu
 
 json_t *reports_distributions(reports_t *r, const reports_query *q, siyu_err *e)
 {
-    if (rp_check_query(q, e))
-        return NULL;
+    if (rp_check_query(q, e)) return NULL;
     pthread_rwlock_rdlock(&r->lock);
     const size_t nm = r->n_members;
     int64_t *net = calloc(nm + 1, sizeof *net);
@@ -546,13 +534,11 @@ json_t *reports_distributions(reports_t *r, const reports_query *q, siyu_err *e)
         join[c].label = dom_channels[c];
     int64_t pop = 0;
     for (size_t m = 0; m < nm; m++) {
-        if (r->m_join_day[m] > q->to || !rp_f_member(&f, r, m))
-            continue;
+        if (r->m_join_day[m] > q->to || !rp_f_member(&f, r, m)) continue;
         pop++;
         uint8_t rb = r->m_reach[m];
         for (int c = 0; c < RP_NREACH; c++)
-            if ((rb >> c) & 1)
-                dclass_add(&reach[c], net[m], orders[m]);
+            if ((rb >> c) & 1) dclass_add(&reach[c], net[m], orders[m]);
         dclass_add(&reach[rb ? RP_NREACH : RP_NREACH + 1], net[m], orders[m]);
         dclass_add(&join[r->m_join_ch[m]], net[m], orders[m]);
     }
@@ -575,8 +561,7 @@ static int dclass_cmp(const void *x, const void *y)
 json_t *reports_distribution_by(reports_t *r, const reports_query *q, const char *name,
                                 reports_classify_fn classify, void *ctx, siyu_err *e)
 {
-    if (rp_check_query(q, e))
-        return NULL;
+    if (rp_check_query(q, e)) return NULL;
     pthread_rwlock_rdlock(&r->lock);
     const size_t nm = r->n_members;
     int64_t *net = calloc(nm + 1, sizeof *net);
@@ -588,12 +573,10 @@ json_t *reports_distribution_by(reports_t *r, const reports_query *q, const char
     size_t n = 0;
     int64_t pop = 0;
     for (size_t m = 0; m < nm; m++) {
-        if (r->m_join_day[m] > q->to || !rp_f_member(&f, r, m))
-            continue;
+        if (r->m_join_day[m] > q->to || !rp_f_member(&f, r, m)) continue;
         pop++;
         const char *label = classify(ctx, r->m_id[m]);
-        if (!label)
-            continue;
+        if (!label) continue;
         size_t i = 0;
         while (i < n && strcmp(cl[i].label, label) != 0)
             i++;

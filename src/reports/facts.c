@@ -9,8 +9,8 @@
 #include "base/timeutil.h"
 #include "reports/internal.h"
 
-const char *const rp_reach_channels[] = {"public_account", "wecom", "group", "sms", "miniprogram",
-                                         NULL};
+const char *const rp_reach_channels[] = {"public_account", "wecom", "group", "sms",
+                                         "miniprogram",    NULL};
 
 /* ================= containers ================= */
 
@@ -36,14 +36,11 @@ static void *xrealloc(void *p, size_t n)
 
 int32_t rp_map_get(const rp_map *m, int64_t k)
 {
-    if (!m->cap)
-        return -1;
+    if (!m->cap) return -1;
     size_t mask = m->cap - 1;
     for (size_t i = mix64((uint64_t)k) & mask;; i = (i + 1) & mask) {
-        if (m->k[i] == k)
-            return m->v[i];
-        if (m->k[i] == 0)
-            return -1;
+        if (m->k[i] == k) return m->v[i];
+        if (m->k[i] == 0) return -1;
     }
 }
 
@@ -52,8 +49,7 @@ static void map_insert(rp_map *m, int64_t k, int32_t v)
     size_t mask = m->cap - 1;
     for (size_t i = mix64((uint64_t)k) & mask;; i = (i + 1) & mask) {
         if (m->k[i] == k || m->k[i] == 0) {
-            if (m->k[i] == 0)
-                m->n++;
+            if (m->k[i] == 0) m->n++;
             m->k[i] = k;
             m->v[i] = v;
             return;
@@ -69,11 +65,9 @@ void rp_map_put(rp_map *m, int64_t k, int32_t v)
         m->k = calloc(m->cap, sizeof *m->k);
         m->v = xrealloc(NULL, m->cap * sizeof *m->v);
         m->n = 0;
-        if (!m->k)
-            abort();
+        if (!m->k) abort();
         for (size_t i = 0; i < old.cap; i++)
-            if (old.k[i])
-                map_insert(m, old.k[i], old.v[i]);
+            if (old.k[i]) map_insert(m, old.k[i], old.v[i]);
         free(old.k);
         free(old.v);
     }
@@ -98,8 +92,7 @@ static int64_t str_hash(const char *s)
 
 int32_t rp_strs_intern(rp_strs *t, const char *s)
 {
-    if (!s || !*s)
-        return 0;
+    if (!s || !*s) return 0;
     if (!t->n) { /* index 0: none */
         t->cap = 64;
         t->s = xrealloc(NULL, t->cap * sizeof *t->s);
@@ -111,8 +104,7 @@ int32_t rp_strs_intern(rp_strs *t, const char *s)
     int64_t h = str_hash(s);
     int32_t first = rp_map_get(&t->by_hash, h);
     for (int32_t i = first; i >= 0; i = t->next[i])
-        if (strcmp(t->s[i], s) == 0)
-            return i;
+        if (strcmp(t->s[i], s) == 0) return i;
     if (t->n == t->cap) {
         t->cap *= 2;
         t->s = xrealloc(t->s, t->cap * sizeof *t->s);
@@ -141,16 +133,14 @@ static void strs_free(rp_strs *t)
 reports_t *reports_new(void)
 {
     reports_t *r = calloc(1, sizeof *r);
-    if (!r)
-        abort();
+    if (!r) abort();
     pthread_rwlock_init(&r->lock, NULL);
     return r;
 }
 
 void reports_free(reports_t *r)
 {
-    if (!r)
-        return;
+    if (!r) return;
     rp_map_free(&r->store_ix);
     free(r->s_id);
     free(r->s_brand);
@@ -192,6 +182,13 @@ void reports_free(reports_t *r)
     for (size_t i = 0; i < r->n_days; i++)
         free(r->bucket[i].v);
     free(r->bucket);
+    free(r->mo_off);
+    free(r->mo);
+    free(r->o_mpos);
+    free(r->o_tnext);
+    free(r->m_tail);
+    free(r->m_merged);
+    free(r->m_sib);
     pthread_rwlock_destroy(&r->lock);
     free(r);
 }
@@ -204,9 +201,10 @@ void reports_get_stats(reports_t *r, reports_stats *out)
     out->members = r->n_members;
     out->live_views = r->n_lv;
     out->skus = r->skus.n ? r->skus.n - 1 : 0;
-    out->bytes = r->cap_orders * (4 * 8 + 7 * 4 + 1) + r->cap_items * (5 * 4 + 8) +
-                 r->cap_members * (8 + 3 * 4 + 3) + r->cap_lv * 8 + r->order_ix.cap * 12 +
-                 r->member_ix.cap * 12 + r->n_orders * 4;
+    out->bytes = r->cap_orders * (4 * 8 + 9 * 4 + 1) + r->cap_items * (5 * 4 + 8) +
+                 r->cap_members * (8 + 6 * 4 + 3) + r->cap_lv * 8 + r->order_ix.cap * 12 +
+                 r->member_ix.cap * 12 + r->n_orders * 4 + r->mo_n * sizeof(rp_mrec) +
+                 r->mo_members * 4;
     pthread_rwlock_unlock(&r->lock);
 }
 
@@ -214,31 +212,25 @@ void reports_get_stats(reports_t *r, reports_stats *out)
 
 int rp_channel_index(const char *name)
 {
-    if (!name)
-        return -1;
+    if (!name) return -1;
     for (int i = 0; dom_channels[i]; i++)
-        if (strcmp(dom_channels[i], name) == 0)
-            return i;
+        if (strcmp(dom_channels[i], name) == 0) return i;
     return -1;
 }
 
 static int kind_index(const char *name)
 {
-    if (!name)
-        return RP_KIND_UNKNOWN;
+    if (!name) return RP_KIND_UNKNOWN;
     for (int i = 0; dom_store_kinds[i]; i++)
-        if (strcmp(dom_store_kinds[i], name) == 0)
-            return i;
+        if (strcmp(dom_store_kinds[i], name) == 0) return i;
     return RP_KIND_UNKNOWN;
 }
 
 int32_t rp_store_row(reports_t *r, int64_t id)
 {
-    if (!id)
-        return -1;
+    if (!id) return -1;
     int32_t x = rp_map_get(&r->store_ix, id);
-    if (x >= 0)
-        return x;
+    if (x >= 0) return x;
     if (r->n_stores == r->cap_stores) {
         r->cap_stores = r->cap_stores ? r->cap_stores * 2 : 64;
         GROW(r->s_id, r->cap_stores);
@@ -255,11 +247,9 @@ int32_t rp_store_row(reports_t *r, int64_t id)
 
 int32_t rp_guide_row(reports_t *r, int64_t id)
 {
-    if (!id)
-        return -1;
+    if (!id) return -1;
     int32_t x = rp_map_get(&r->guide_ix, id);
-    if (x >= 0)
-        return x;
+    if (x >= 0) return x;
     if (r->n_guides == r->cap_guides) {
         r->cap_guides = r->cap_guides ? r->cap_guides * 2 : 64;
         GROW(r->g_id, r->cap_guides);
@@ -279,8 +269,7 @@ static void store_upsert_locked(reports_t *r, int64_t id, int kind, int64_t bran
 
 int reports_upsert_store(reports_t *r, const reports_store_in *in, siyu_err *e)
 {
-    if (in->id <= 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "id", "id: must be positive");
+    if (in->id <= 0) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "id", "id: must be positive");
     int kind = kind_index(in->kind);
     if (kind == RP_KIND_UNKNOWN)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "kind", "kind: unknown store kind");
@@ -305,8 +294,7 @@ static int32_t live_member(const reports_t *r, int64_t id)
 static int32_t member_row(reports_t *r, int64_t id)
 {
     int32_t x = rp_map_get(&r->member_ix, id);
-    if (x >= 0)
-        return x;
+    if (x >= 0) return x;
     if (r->n_members == r->cap_members) {
         r->cap_members = r->cap_members ? r->cap_members * 2 : 1024;
         GROW(r->m_id, r->cap_members);
@@ -317,6 +305,9 @@ static int32_t member_row(reports_t *r, int64_t id)
         GROW(r->m_join_ch, r->cap_members);
         GROW(r->m_reach, r->cap_members);
         GROW(r->m_alive, r->cap_members);
+        GROW(r->m_tail, r->cap_members);
+        GROW(r->m_merged, r->cap_members);
+        GROW(r->m_sib, r->cap_members);
     }
     x = (int32_t)r->n_members++;
     r->m_id[x] = id;
@@ -325,6 +316,7 @@ static int32_t member_row(reports_t *r, int64_t id)
     r->m_join_ch[x] = 0;
     r->m_reach[x] = 0;
     r->m_alive[x] = 1;
+    rp_mo_member_added(r, x);
     rp_map_put(&r->member_ix, id, x);
     return x;
 }
@@ -333,7 +325,8 @@ static int member_upsert_locked(reports_t *r, const reports_member_in *in, siyu_
 {
     int ch = in->join_channel ? rp_channel_index(in->join_channel) : 0;
     if (ch < 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "join_channel", "join_channel: unknown channel");
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "join_channel",
+                            "join_channel: unknown channel");
     int32_t x = member_row(r, in->id);
     r->m_join_day[x] = time_local_day(in->joined_at);
     r->m_join_ch[x] = (uint8_t)ch;
@@ -345,8 +338,7 @@ static int member_upsert_locked(reports_t *r, const reports_member_in *in, siyu_
 
 int reports_upsert_member(reports_t *r, const reports_member_in *in, siyu_err *e)
 {
-    if (in->id <= 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "id", "id: must be positive");
+    if (in->id <= 0) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "id", "id: must be positive");
     pthread_rwlock_wrlock(&r->lock);
     int rc = member_upsert_locked(r, in, e);
     pthread_rwlock_unlock(&r->lock);
@@ -356,8 +348,7 @@ int reports_upsert_member(reports_t *r, const reports_member_in *in, siyu_err *e
 static int reach_index(const char *channel)
 {
     for (int i = 0; channel && rp_reach_channels[i]; i++)
-        if (strcmp(rp_reach_channels[i], channel) == 0)
-            return i;
+        if (strcmp(rp_reach_channels[i], channel) == 0) return i;
     return -1;
 }
 
@@ -385,23 +376,21 @@ static void merge_locked(reports_t *r, int32_t a, int32_t b)
 {
     /* rare: a linear pass is simpler than a per-member order list */
     for (size_t o = 0; o < r->n_orders; o++)
-        if (r->o_member[o] == b)
-            r->o_member[o] = a;
+        if (r->o_member[o] == b) r->o_member[o] = a;
     for (size_t i = 0; i < r->n_lv; i++)
-        if (r->lv_member[i] == b)
-            r->lv_member[i] = a;
+        if (r->lv_member[i] == b) r->lv_member[i] = a;
     r->m_alive[b] = 0;
     r->m_into[b] = a;
     r->m_reach[a] |= r->m_reach[b]; /* the caller sets the exact state after */
     r->m_reach[b] = 0;
+    rp_mo_merge(r, a, b);
 }
 
 int reports_merge_members(reports_t *r, int64_t into, int64_t from, siyu_err *e)
 {
     pthread_rwlock_wrlock(&r->lock);
     int32_t a = rp_map_get(&r->member_ix, into), b = rp_map_get(&r->member_ix, from);
-    if (a >= 0 && b >= 0 && a != b)
-        merge_locked(r, a, b);
+    if (a >= 0 && b >= 0 && a != b) merge_locked(r, a, b);
     pthread_rwlock_unlock(&r->lock);
     if (a < 0 || b < 0)
         return siyu_err_set(e, SIYU_NOT_FOUND, "member_id", "member_id: unknown member %lld",
@@ -440,8 +429,8 @@ static void bucket_add(reports_t *r, int32_t day, uint32_t row)
     v->v[v->n++] = row;
 }
 
-static void item_append(reports_t *r, uint32_t order, const char *sku, const char *cat,
-                        int64_t qty, int64_t unit, int64_t refqty)
+static void item_append(reports_t *r, uint32_t order, const char *sku, const char *cat, int64_t qty,
+                        int64_t unit, int64_t refqty)
 {
     if (r->n_items == r->cap_items) {
         r->cap_items = r->cap_items ? r->cap_items * 2 : 4096;
@@ -459,8 +448,7 @@ static void item_append(reports_t *r, uint32_t order, const char *sku, const cha
     r->i_qty[i] = (int32_t)qty;
     r->i_refqty[i] = (int32_t)refqty;
     r->i_unit[i] = unit;
-    if (r->o_item_n[order] == 0)
-        r->o_item_off[order] = (uint32_t)i;
+    if (r->o_item_n[order] == 0) r->o_item_off[order] = (uint32_t)i;
     r->o_item_n[order]++;
 }
 
@@ -469,10 +457,8 @@ static int order_add_locked(reports_t *r, const reports_order_in *in, siyu_err *
     int ch = rp_channel_index(in->channel);
     if (ch < 0)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "channel", "channel: unknown channel");
-    if (in->id <= 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "id", "id: must be positive");
-    if (rp_map_get(&r->order_ix, in->id) >= 0)
-        return 0;
+    if (in->id <= 0) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "id", "id: must be positive");
+    if (rp_map_get(&r->order_ix, in->id) >= 0) return 0;
     int32_t m = -1;
     if (in->member_id) {
         m = live_member(r, in->member_id);
@@ -494,6 +480,8 @@ static int order_add_locked(reports_t *r, const reports_order_in *in, siyu_err *
         GROW(r->o_item_off, r->cap_orders);
         GROW(r->o_item_n, r->cap_orders);
         GROW(r->o_ch, r->cap_orders);
+        GROW(r->o_mpos, r->cap_orders);
+        GROW(r->o_tnext, r->cap_orders);
     }
     uint32_t o = (uint32_t)r->n_orders++;
     r->o_id[o] = in->id;
@@ -516,6 +504,7 @@ static int order_add_locked(reports_t *r, const reports_order_in *in, siyu_err *
     r->o_items[o] = (int32_t)(in->item_count ? in->item_count : count);
     rp_map_put(&r->order_ix, in->id, (int32_t)o);
     bucket_add(r, r->o_day[o], o);
+    rp_mo_add(r, o);
     return 0;
 }
 
@@ -543,8 +532,10 @@ static int refund_add_locked(reports_t *r, const reports_refund_in *in, siyu_err
                                 (long long)line);
     }
     r->o_refunded[o] += in->amount_cents;
+    rp_mo_order_changed(r, (uint32_t)o);
     for (size_t i = 0; i < in->n_lines; i++)
-        r->i_refqty[r->o_item_off[o] + (uint32_t)in->lines[i].line - 1] += (int32_t)in->lines[i].qty;
+        r->i_refqty[r->o_item_off[o] + (uint32_t)in->lines[i].line - 1] +=
+            (int32_t)in->lines[i].qty;
     return 0;
 }
 
@@ -597,27 +588,23 @@ static void store_from_row(reports_t *r, store_stmt *s)
 static void store_describe(reports_t *r, store_conn *c, int64_t id)
 {
     int32_t x = rp_map_get(&r->store_ix, id);
-    if (!id || (x >= 0 && r->s_kind[x] != RP_KIND_UNKNOWN))
-        return;
+    if (!id || (x >= 0 && r->s_kind[x] != RP_KIND_UNKNOWN)) return;
     store_stmt *s = store_q(c, Q_STORE_GET);
     store_bind_int(s, 1, id);
-    if (store_step(s) == STORE_ROW)
-        store_from_row(r, s);
+    if (store_step(s) == STORE_ROW) store_from_row(r, s);
     store_reset(s);
 }
 
 static int reach_reload(reports_t *r, store_conn *c, int64_t member_id)
 {
     int32_t x = rp_map_get(&r->member_ix, member_id);
-    if (x < 0)
-        return 0;
+    if (x < 0) return 0;
     uint8_t bits = 0;
     store_stmt *s = store_q(c, Q_REACH_LIST);
     store_bind_int(s, 1, member_id);
     while (store_step(s) == STORE_ROW) {
         int i = reach_index(store_col_text(s, 0));
-        if (i >= 0 && store_col_int(s, 1))
-            bits |= (uint8_t)(1u << i);
+        if (i >= 0 && store_col_int(s, 1)) bits |= (uint8_t)(1u << i);
     }
     r->m_reach[x] = bits;
     return 0;
@@ -627,16 +614,18 @@ static int member_reload(reports_t *r, store_conn *c, int64_t id, siyu_err *e)
 {
     store_stmt *s = store_q(c, Q_MEMBER_GET);
     store_bind_int(s, 1, id);
-    if (store_step(s) != STORE_ROW)
-        return 0;
+    if (store_step(s) != STORE_ROW) return 0;
     if (!store_col_null(s, 9)) { /* merged away */
         store_reset(s);
         return 0;
     }
     char ch[32];
     snprintf(ch, sizeof ch, "%s", store_col_text(s, 7) ? store_col_text(s, 7) : "store");
-    reports_member_in m = {.id = id, .joined_at = store_col_int(s, 8), .join_channel = ch,
-                           .store_id = col_id(s, 5), .guide_id = col_id(s, 6)};
+    reports_member_in m = {.id = id,
+                           .joined_at = store_col_int(s, 8),
+                           .join_channel = ch,
+                           .store_id = col_id(s, 5),
+                           .guide_id = col_id(s, 6)};
     store_reset(s);
     store_describe(r, c, m.store_id);
     return member_upsert_locked(r, &m, e);
@@ -646,14 +635,18 @@ static int order_reload(reports_t *r, store_conn *c, int64_t id, siyu_err *e)
 {
     store_stmt *s = store_q(c, Q_ORDER_GET);
     store_bind_int(s, 1, id);
-    if (store_step(s) != STORE_ROW)
-        return 0;
+    if (store_step(s) != STORE_ROW) return 0;
     char ch[32];
     snprintf(ch, sizeof ch, "%s", store_col_text(s, 1));
-    reports_order_in o = {.id = id, .channel = ch, .store_id = store_col_int(s, 3),
-                          .member_id = col_id(s, 4), .guide_id = col_id(s, 5),
-                          .placed_at = store_col_int(s, 6), .total_cents = store_col_int(s, 7),
-                          .discount_cents = store_col_int(s, 8), .refunded_cents = store_col_int(s, 11)};
+    reports_order_in o = {.id = id,
+                          .channel = ch,
+                          .store_id = store_col_int(s, 3),
+                          .member_id = col_id(s, 4),
+                          .guide_id = col_id(s, 5),
+                          .placed_at = store_col_int(s, 6),
+                          .total_cents = store_col_int(s, 7),
+                          .discount_cents = store_col_int(s, 8),
+                          .refunded_cents = store_col_int(s, 11)};
     store_reset(s);
     size_t cap = 16, n = 0;
     reports_item_in *items = xrealloc(NULL, cap * sizeof *items);
@@ -688,8 +681,7 @@ static int refund_reload(reports_t *r, store_conn *c, int64_t refund_id, siyu_er
 {
     store_stmt *s = store_q(c, Q_REFUND_GET);
     store_bind_int(s, 1, refund_id);
-    if (store_step(s) != STORE_ROW)
-        return 0;
+    if (store_step(s) != STORE_ROW) return 0;
     reports_refund_in rf = {.order_id = store_col_int(s, 1), .amount_cents = store_col_int(s, 3)};
     json_t *items = store_col_text(s, 5) ? json_loads(store_col_text(s, 5), 0, NULL) : NULL;
     store_reset(s);
@@ -698,10 +690,9 @@ static int refund_reload(reports_t *r, store_conn *c, int64_t refund_id, siyu_er
     json_t *it;
     json_array_foreach(items, i, it)
     {
-        if (rf.n_lines == 512)
-            break;
-        lines[rf.n_lines++] = (reports_refund_line){
-            json_integer_value(json_object_get(it, "line")), json_integer_value(json_object_get(it, "qty"))};
+        if (rf.n_lines == 512) break;
+        lines[rf.n_lines++] = (reports_refund_line){json_integer_value(json_object_get(it, "line")),
+                                                    json_integer_value(json_object_get(it, "qty"))};
     }
     rf.lines = lines;
     int rc = refund_add_locked(r, &rf, e);
@@ -711,8 +702,7 @@ static int refund_reload(reports_t *r, store_conn *c, int64_t refund_id, siyu_er
 
 int reports_apply(reports_t *r, store_conn *c, const dom_changes *ch, siyu_err *e)
 {
-    if (!ch || !ch->n)
-        return 0;
+    if (!ch || !ch->n) return 0;
     pthread_rwlock_wrlock(&r->lock);
     int rc = 0;
     for (size_t i = 0; i < ch->n && !rc; i++) {
@@ -720,8 +710,7 @@ int reports_apply(reports_t *r, store_conn *c, const dom_changes *ch, siyu_err *
         switch (x->kind) {
         case DOM_CHANGE_MEMBER:
             rc = member_reload(r, c, x->id, e);
-            if (!rc)
-                rc = reach_reload(r, c, x->id);
+            if (!rc) rc = reach_reload(r, c, x->id);
             break;
         case DOM_CHANGE_REACH:
             rc = reach_reload(r, c, x->id);
@@ -734,22 +723,20 @@ int reports_apply(reports_t *r, store_conn *c, const dom_changes *ch, siyu_err *
             bool fresh = false;
             for (size_t j = 0; j < i && !fresh; j++)
                 fresh = ch->v[j].kind == DOM_CHANGE_ORDER && ch->v[j].id == x->other;
-            if (!fresh)
-                rc = refund_reload(r, c, x->id, e);
+            if (!fresh) rc = refund_reload(r, c, x->id, e);
             break;
         }
         case DOM_CHANGE_MERGE: {
             int32_t a = rp_map_get(&r->member_ix, x->id), b = rp_map_get(&r->member_ix, x->other);
-            if (a >= 0 && b >= 0 && a != b && r->m_alive[b])
-                merge_locked(r, a, b);
-            if (!rc)
-                rc = member_reload(r, c, x->id, e);
-            if (!rc)
-                rc = reach_reload(r, c, x->id);
+            if (a >= 0 && b >= 0 && a != b && r->m_alive[b]) merge_locked(r, a, b);
+            if (!rc) rc = member_reload(r, c, x->id, e);
+            if (!rc) rc = reach_reload(r, c, x->id);
             break;
         }
         case DOM_CHANGE_LIVE_VIEW:
             break; /* carries no row to read back: callers use reports_add_live_view */
+        case DOM_CHANGE_LOYALTY:
+            break; /* points and tiers are not facts here: tiers come through a classifier */
         }
     }
     pthread_rwlock_unlock(&r->lock);
@@ -778,37 +765,38 @@ int reports_load(store_conn *c, reports_t **out, siyu_err *e)
             after = store_col_int(s, 0);
             n++;
         }
-        if (n < 1000)
-            break;
+        if (n < 1000) break;
     }
     s = store_q(c, Q_SCAN_MEMBERS);
     store_step_rc st;
     while ((st = store_step(s)) == STORE_ROW) {
         const char *ch = store_col_text(s, 6);
-        reports_member_in m = {.id = store_col_int(s, 0), .joined_at = store_col_int(s, 7),
-                               .join_channel = ch ? ch : "store", .store_id = col_id(s, 4),
+        reports_member_in m = {.id = store_col_int(s, 0),
+                               .joined_at = store_col_int(s, 7),
+                               .join_channel = ch ? ch : "store",
+                               .store_id = col_id(s, 4),
                                .guide_id = col_id(s, 5)};
         if (member_upsert_locked(r, &m, e)) {
             store_reset(s);
             goto done;
         }
     }
-    if (st != STORE_DONE)
-        goto fail_store;
+    if (st != STORE_DONE) goto fail_store;
     s = store_q(c, Q_SCAN_REACH);
     while ((st = store_step(s)) == STORE_ROW) {
         int32_t x = rp_map_get(&r->member_ix, store_col_int(s, 0));
         int i = reach_index(store_col_text(s, 1));
-        if (x >= 0 && i >= 0 && store_col_int(s, 2))
-            r->m_reach[x] |= (uint8_t)(1u << i);
+        if (x >= 0 && i >= 0 && store_col_int(s, 2)) r->m_reach[x] |= (uint8_t)(1u << i);
     }
-    if (st != STORE_DONE)
-        goto fail_store;
+    if (st != STORE_DONE) goto fail_store;
     s = store_q(c, Q_SCAN_ORDERS);
     while ((st = store_step(s)) == STORE_ROW) {
-        reports_order_in o = {.id = store_col_int(s, 0), .member_id = col_id(s, 1),
-                              .store_id = store_col_int(s, 2), .channel = store_col_text(s, 3),
-                              .guide_id = col_id(s, 4), .placed_at = store_col_int(s, 5),
+        reports_order_in o = {.id = store_col_int(s, 0),
+                              .member_id = col_id(s, 1),
+                              .store_id = store_col_int(s, 2),
+                              .channel = store_col_text(s, 3),
+                              .guide_id = col_id(s, 4),
+                              .placed_at = store_col_int(s, 5),
                               .total_cents = store_col_int(s, 6),
                               .discount_cents = store_col_int(s, 7),
                               .refunded_cents = store_col_int(s, 8),
@@ -818,8 +806,7 @@ int reports_load(store_conn *c, reports_t **out, siyu_err *e)
             goto done;
         }
     }
-    if (st != STORE_DONE)
-        goto fail_store;
+    if (st != STORE_DONE) goto fail_store;
     s = store_q(c, Q_SCAN_ITEMS);
     int64_t last_id = 0;
     int32_t row = -1;
@@ -829,27 +816,24 @@ int reports_load(store_conn *c, reports_t **out, siyu_err *e)
             row = rp_map_get(&r->order_ix, oid);
             last_id = oid;
         }
-        if (row < 0)
-            continue;
+        if (row < 0) continue;
         item_append(r, (uint32_t)row, store_col_text(s, 2), store_col_text(s, 3),
                     store_col_int(s, 4), store_col_int(s, 5), store_col_int(s, 6));
     }
-    if (st != STORE_DONE)
-        goto fail_store;
+    if (st != STORE_DONE) goto fail_store;
     s = store_q(c, Q_SCAN_EVENTS_OF_TYPE);
     store_bind_text(s, 1, "live_view");
     while ((st = store_step(s)) == STORE_ROW)
         if (rp_map_get(&r->member_ix, store_col_int(s, 0)) >= 0)
             live_view_locked(r, store_col_int(s, 0), store_col_int(s, 1), e);
-    if (st != STORE_DONE)
-        goto fail_store;
+    if (st != STORE_DONE) goto fail_store;
+    rp_mo_build(r);
     rc = 0;
     goto done;
 fail_store:
     siyu_err_set(e, SIYU_INTERNAL, NULL, "reports: loading: %s", store_errmsg(c));
 done:
-    if (own_tx)
-        store_rollback(c);
+    if (own_tx) store_rollback(c);
     if (rc) {
         reports_free(r);
         return -1;

@@ -61,8 +61,8 @@ struct reports {
     rp_map member_ix;
     int64_t *m_id;
     int32_t *m_join_day, *m_store, *m_guide; /* store/guide rows, -1 none */
-    int32_t *m_into; /* a merged-away member's survivor row, else -1 */
-    uint8_t *m_join_ch, *m_reach, *m_alive; /* m_reach: bit per rp_reach_channels */
+    int32_t *m_into;                         /* a merged-away member's survivor row, else -1 */
+    uint8_t *m_join_ch, *m_reach, *m_alive;  /* m_reach: bit per rp_reach_channels */
     size_t n_members, cap_members;
 
     /* orders */
@@ -88,12 +88,37 @@ struct reports {
     int32_t day0;
     size_t n_days;
     rp_vec *bucket;
+
+    /* The member-major copy of member orders (mo.c): every member's orders as compact
+     * records, contiguous and in day order, so "distinct members / days / groups"
+     * figures read them sequentially instead of chasing a member per order. Built by
+     * rp_mo_build (at load, and by a report when the tail below has grown); orders
+     * added since wait in a per-member tail list, and a merged-away member's orders
+     * stay in its segment, reached through the survivor's list of merged members. */
+    uint32_t *mo_off; /* [mo_members + 1]: a member row's records are mo[off[m]..off[m+1]) */
+    struct rp_mrec *mo;
+    size_t mo_members, mo_n;
+    uint32_t *o_mpos;  /* per order: its record in mo, RP_NO_POS when in a tail or no member */
+    int32_t *o_tnext;  /* per order: the next order of the same member's tail, -1 */
+    int32_t *m_tail;   /* per member: the newest order of its tail, -1 */
+    int32_t *m_merged; /* per member: first member merged into it (chained by m_sib), -1 */
+    int32_t *m_sib;
+    size_t n_tail;
 };
 
+#define RP_NO_POS UINT32_MAX
+
+/* One member order as the member-major pass needs it: filters and groups resolved to
+ * rows (-1 none), the order's day and whether it is void (refunds patch it). */
+typedef struct rp_mrec {
+    int32_t day, store, guide;
+    uint8_t ch, valid;
+} rp_mrec;
+
 /* facts.c */
-int rp_channel_index(const char *name); /* -1 if unknown */
-int32_t rp_store_row(reports_t *r, int64_t id);  /* interns; -1 for id 0 */
-int32_t rp_guide_row(reports_t *r, int64_t id);  /* interns; -1 for id 0 */
+int rp_channel_index(const char *name);         /* -1 if unknown */
+int32_t rp_store_row(reports_t *r, int64_t id); /* interns; -1 for id 0 */
+int32_t rp_guide_row(reports_t *r, int64_t id); /* interns; -1 for id 0 */
 static inline bool rp_valid(const reports_t *r, size_t o)
 {
     /* a fully refunded order is void: not an order, not a visit */
@@ -102,8 +127,7 @@ static inline bool rp_valid(const reports_t *r, size_t o)
 static inline const rp_vec *rp_day(const reports_t *r, int32_t d)
 {
     static const rp_vec empty = {0};
-    if (d < r->day0 || (size_t)(d - r->day0) >= r->n_days)
-        return &empty;
+    if (d < r->day0 || (size_t)(d - r->day0) >= r->n_days) return &empty;
     return &r->bucket[d - r->day0];
 }
 
@@ -121,16 +145,11 @@ void rp_filter_free(rp_filter *f);
 /* Orders: their store (and its brand), channel and credited guide. */
 static inline bool rp_f_order(const rp_filter *f, const reports_t *r, size_t o)
 {
-    if (f->all)
-        return true;
-    if (f->none)
-        return false;
-    if (f->store_ok && !f->store_ok[r->o_store[o]])
-        return false;
-    if (f->ch >= 0 && r->o_ch[o] != f->ch)
-        return false;
-    if (f->guide >= 0 && r->o_guide[o] != f->guide)
-        return false;
+    if (f->all) return true;
+    if (f->none) return false;
+    if (f->store_ok && !f->store_ok[r->o_store[o]]) return false;
+    if (f->ch >= 0 && r->o_ch[o] != f->ch) return false;
+    if (f->guide >= 0 && r->o_guide[o] != f->guide) return false;
     return true;
 }
 
@@ -138,24 +157,44 @@ static inline bool rp_f_order(const rp_filter *f, const reports_t *r, size_t o)
  * join channel. */
 static inline bool rp_f_member(const rp_filter *f, const reports_t *r, size_t m)
 {
-    if (!r->m_alive[m])
-        return false;
-    if (f->all)
-        return true;
-    if (f->none)
-        return false;
-    if (f->store_ok && (r->m_store[m] < 0 || !f->store_ok[r->m_store[m]]))
-        return false;
-    if (f->ch >= 0 && r->m_join_ch[m] != f->ch)
-        return false;
-    if (f->guide >= 0 && r->m_guide[m] != f->guide)
-        return false;
+    if (!r->m_alive[m]) return false;
+    if (f->all) return true;
+    if (f->none) return false;
+    if (f->store_ok && (r->m_store[m] < 0 || !f->store_ok[r->m_store[m]])) return false;
+    if (f->ch >= 0 && r->m_join_ch[m] != f->ch) return false;
+    if (f->guide >= 0 && r->m_guide[m] != f->guide) return false;
     return true;
 }
 
+/* A member order's record, also used for filtering it. */
+static inline bool rp_f_rec(const rp_filter *f, const rp_mrec *x)
+{
+    if (f->all) return true;
+    if (f->none) return false;
+    if (f->store_ok && (x->store < 0 || !f->store_ok[x->store])) return false;
+    if (f->ch >= 0 && x->ch != f->ch) return false;
+    if (f->guide >= 0 && x->guide != f->guide) return false;
+    return true;
+}
+
+/* mo.c: the member-major records */
+void rp_mo_build(reports_t *r);           /* under the write lock */
+void rp_mo_refresh(reports_t *r);         /* takes the lock: rebuilds when the tail is long */
+void rp_mo_add(reports_t *r, uint32_t o); /* a new member order joins its member's tail */
+void rp_mo_merge(reports_t *r, int32_t into, int32_t from);
+void rp_mo_member_added(reports_t *r, int32_t m);
+void rp_mo_order_changed(reports_t *r, uint32_t o); /* after a refund */
+/* A live member's records (its own, its merged members', its tail), in day order.
+ * Points into mo when it can, else into *buf (grown as needed). */
+typedef struct rp_mbuf {
+    rp_mrec *v;
+    size_t cap;
+} rp_mbuf;
+size_t rp_mo_member(const reports_t *r, int32_t m, rp_mbuf *buf, const rp_mrec **out);
+
 /* kpi.c helpers shared with analyses.c */
-json_t *rp_ratio(int64_t num, int64_t den); /* null when den == 0 */
-json_t *rp_div(double num, double den);     /* null when den == 0 */
+json_t *rp_ratio(int64_t num, int64_t den);     /* null when den == 0 */
+json_t *rp_div(double num, double den);         /* null when den == 0 */
 json_t *rp_cents_avg(int64_t num, int64_t den); /* rounded integer, null when den == 0 */
 json_t *rp_date(int32_t day);
 json_t *rp_query_json(const reports_query *q);

@@ -1,10 +1,10 @@
 /* kpi.c — the KPI report (period, previous period, series) and the leaderboards.
  *
- * One pass over the day buckets of each period, in time order. Per-member scratch
- * (flags, last visit day, last series bucket) turns every distinct count — active
- * members, visit days, repeat buyers, churn — into a compare and a store, so the
- * cost is one walk of the period's orders (split over two threads by member, with
- * the members' scratch prefetched ahead). Formulas: docs/metrics.md. */
+ * Additive figures are one pass over the day buckets of each period. Distinct figures
+ * — active members, visit days, repeat buyers, churn, first-order conversion, and the
+ * same per (member, group) for leaderboards — are one pass over the members, each
+ * reading its own orders as a day-ordered run of records (mo.c), so no order needs a
+ * random lookup of its member. One thread. Formulas: docs/metrics.md. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +27,7 @@ json_t *rp_div(double num, double den)
 
 json_t *rp_cents_avg(int64_t num, int64_t den)
 {
-    if (!den)
-        return json_null();
+    if (!den) return json_null();
     /* round half away from zero, in integers (the SQL reference does the same) */
     int64_t q = (num >= 0 ? 2 * num + den : 2 * num - den) / (2 * den);
     return json_integer(q);
@@ -50,15 +49,15 @@ json_t *rp_query_json(const reports_query *q)
     json_object_set_new(o, "to", rp_date(q->to));
     json_object_set_new(o, "brand", q->brand_id ? json_integer(q->brand_id) : json_null());
     json_object_set_new(o, "store", q->store_id ? json_integer(q->store_id) : json_null());
-    json_object_set_new(o, "channel", q->channel >= 0 ? json_string(dom_channels[q->channel]) : json_null());
+    json_object_set_new(o, "channel",
+                        q->channel >= 0 ? json_string(dom_channels[q->channel]) : json_null());
     json_object_set_new(o, "guide", q->guide_id ? json_integer(q->guide_id) : json_null());
     return o;
 }
 
 int rp_check_query(const reports_query *q, siyu_err *e)
 {
-    if (q->to < q->from)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: before from");
+    if (q->to < q->from) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: before from");
     if (q->to - q->from > 3700)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: a period is at most ten years");
     if (q->channel < -1 || q->channel >= RP_NCH)
@@ -69,8 +68,7 @@ int rp_check_query(const reports_query *q, siyu_err *e)
 static int param_id(json_t *p, const char *key, int64_t *out, siyu_err *e)
 {
     json_t *v = json_object_get(p, key);
-    if (!v || json_is_null(v))
-        return 0;
+    if (!v || json_is_null(v)) return 0;
     if (json_is_integer(v)) {
         *out = json_integer_value(v);
     } else if (json_is_string(v)) {
@@ -81,8 +79,7 @@ static int param_id(json_t *p, const char *key, int64_t *out, siyu_err *e)
     } else {
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key, "%s: not an integer", key);
     }
-    if (*out <= 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key, "%s: must be positive", key);
+    if (*out <= 0) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key, "%s: must be positive", key);
     return 0;
 }
 
@@ -106,8 +103,7 @@ int reports_query_parse(json_t *p, reports_query *q, siyu_err *e)
         param_id(p, "brand", &q->brand_id, e) || param_id(p, "store", &q->store_id, e) ||
         param_id(p, "guide", &q->guide_id, e) || param_id(p, "top", &top, e))
         return -1;
-    if (top > 1000)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "top", "top: at most 1000");
+    if (top > 1000) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "top", "top: at most 1000");
     q->top_n = (int)top;
     json_t *ch = json_object_get(p, "channel");
     if (ch && !json_is_null(ch)) {
@@ -118,7 +114,8 @@ int reports_query_parse(json_t *p, reports_query *q, siyu_err *e)
     json_t *g = json_object_get(p, "granularity");
     if (g && !json_is_null(g)) {
         int i = 0;
-        while (gran_names[i] && !(json_is_string(g) && strcmp(gran_names[i], json_string_value(g)) == 0))
+        while (gran_names[i] &&
+               !(json_is_string(g) && strcmp(gran_names[i], json_string_value(g)) == 0))
             i++;
         if (!gran_names[i])
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "granularity",
@@ -143,8 +140,7 @@ void rp_filter_init(rp_filter *f, const reports_t *r, const reports_query *q)
     }
     if (q->guide_id) {
         f->guide = rp_map_get(&r->guide_ix, q->guide_id);
-        if (f->guide < 0)
-            f->none = true;
+        if (f->guide < 0) f->none = true;
     }
     f->all = !f->store_ok && !q->guide_id && q->channel < 0;
 }
@@ -170,8 +166,7 @@ static inline void acc_money(acc *a, const reports_t *r, size_t o)
     a->refunded += f;
     a->net += t - f;
     a->refunded_orders += f > 0;
-    if (r->o_member[o] >= 0)
-        a->member_net += t - f;
+    if (r->o_member[o] >= 0) a->member_net += t - f;
 }
 
 static void acc_json(json_t *o, const acc *a, int days)
@@ -203,21 +198,13 @@ static void acc_json(json_t *o, const acc *a, int days)
 
 /* ================= the KPI report ================= */
 
-/* How many orders ahead the scans prefetch a member's scratch: enough to cover a
- * memory latency at a few nanoseconds per order. */
-#define PREFETCH 24
-
-enum {
-    F_A0 = 1 << 0, F_A1 = 1 << 1, F_A2 = 1 << 2, /* active in P-2, P-1, P */
-    F_R1 = 1 << 3, F_R2 = 1 << 4,                /* bought again in P-1, P */
-    F_N1 = 1 << 5, F_N2 = 1 << 6,                /* joined in P-1, P */
-    F_CONV = 1 << 7,                             /* first order within 30 days */
-};
+/* A report's three periods: P-2 (only for the previous period's churn), P-1 (the
+ * previous period) and P (the period asked for), each `len` days from pf[k]. */
+enum { P2 = 0, P1 = 1, P0 = 2 };
 
 static int32_t bucket_start(int32_t d, reports_granularity g)
 {
-    if (g == REPORTS_DAY)
-        return d;
+    if (g == REPORTS_DAY) return d;
     if (g == REPORTS_WEEK) {
         int wd = (int)(((d + 3) % 7 + 7) % 7); /* 0 = Monday; day 0 was a Thursday */
         return d - wd;
@@ -229,10 +216,8 @@ static int32_t bucket_start(int32_t d, reports_granularity g)
 
 static int32_t bucket_end(int32_t start, reports_granularity g)
 {
-    if (g == REPORTS_DAY)
-        return start;
-    if (g == REPORTS_WEEK)
-        return start + 6;
+    if (g == REPORTS_DAY) return start;
+    if (g == REPORTS_WEEK) return start + 6;
     int y, m, dd;
     date_civil(start, &y, &m, &dd);
     return (m == 12 ? date_from_civil(y + 1, 1, 1) : date_from_civil(y, m + 1, 1)) - 1;
@@ -243,34 +228,42 @@ typedef struct period_extra {
     int64_t new_members, new_by_ch[RP_NCH], converted, churned;
 } period_extra;
 
-/* Per-member scratch of a KPI scan. The scan is bound by these random accesses, so
- * it is kept small enough to stay in the last-level cache for a million members:
- * days and buckets are relative (+1, 0 = none), which 16 bits hold for any period
- * rp_check_query allows (3 × 3701 days). */
-typedef struct mscratch {
-    uint16_t last_day, last_b;
-    uint8_t flags;
-} mscratch;
-
-#define KPI_THREADS 2
-
-/* One thread's share of the KPI scan: the members in [m_lo, m_hi) and the
- * non-member orders of its row parity, so no two threads touch one member. */
-typedef struct kscan {
-    const reports_t *r;
-    const rp_filter *f;
-    mscratch *ms;
-    int32_t pf[3], len, to, m_lo, m_hi;
-    int nb, part;
-    const int32_t *b_start;
-    size_t ns;
-    bool threaded;
-    /* out */
-    acc per[3];
-    acc *series;
-    int64_t conv[2];
-    int64_t *st_conv;
-} kscan;
+/* The additive figures of one day's orders (filters applied) into a. Kept to locals
+ * and branch-free arithmetic: this loop runs once per order of the two periods. */
+static void day_money(const reports_t *r, const rp_filter *f, int32_t d, acc *a)
+{
+    const rp_vec *v = rp_day(r, d);
+    int64_t all = 0, orders = 0, member_orders = 0, fully = 0, refunded_orders = 0;
+    int64_t gross = 0, refunded = 0, member_net = 0, items = 0;
+    const int64_t *tot = r->o_total, *ref = r->o_refunded;
+    const int32_t *mem = r->o_member, *its = r->o_items;
+    for (uint32_t i = 0; i < v->n; i++) {
+        const uint32_t o = v->v[i];
+        if (!rp_f_order(f, r, o)) continue;
+        const int64_t t = tot[o], rf = ref[o];
+        const int64_t is_m = mem[o] >= 0;
+        const int64_t valid = !(rf > 0 && rf >= t);
+        all++;
+        gross += t;
+        refunded += rf;
+        refunded_orders += rf > 0;
+        member_net += is_m ? t - rf : 0;
+        fully += !valid;
+        orders += valid;
+        member_orders += valid & is_m;
+        items += valid ? its[o] : 0;
+    }
+    a->orders_all += all;
+    a->orders += orders;
+    a->member_orders += member_orders;
+    a->fully_refunded += fully;
+    a->refunded_orders += refunded_orders;
+    a->gross += gross;
+    a->refunded += refunded;
+    a->net += gross - refunded;
+    a->member_net += member_net;
+    a->items += items;
+}
 
 static void acc_add(acc *a, const acc *b)
 {
@@ -289,232 +282,141 @@ static void acc_add(acc *a, const acc *b)
     a->visit_days += b->visit_days;
 }
 
-static void *kpi_scan(void *arg)
+/* The distinct-member figures that the chain-wide report and every leaderboard row
+ * share: visit frequency and churn against the period before. */
+static void visits_churn_json(json_t *o, const acc *a, int days, int64_t prev_active,
+                              int64_t churned)
 {
-    kscan *ks = arg;
-    const reports_t *r = ks->r;
-    const rp_filter *f = ks->f;
-    mscratch *ms = ks->ms;
-    const int32_t *pf = ks->pf, len = ks->len, *b_start = ks->b_start;
-    const int nb = ks->nb;
-    const size_t ns = ks->ns;
-/* first-order conversion: any valid order, any store or channel, within 30 days */
-#define CONVERT(m, d)                                                                              \
-    do {                                                                                           \
-        mscratch *c_ = &ms[m];                                                                     \
-        if ((c_->flags & (F_N1 | F_N2)) && !(c_->flags & F_CONV) && (d) >= r->m_join_day[m] &&     \
-            (d) <= r->m_join_day[m] + 30) {                                                        \
-            c_->flags |= F_CONV;                                                                   \
-            int k_ = (c_->flags & F_N2) ? 1 : 0;                                                   \
-            ks->conv[k_]++;                                                                    \
-            if (k_)                                                                                \
-                ks->st_conv[r->m_store[m] < 0 ? ns : (size_t)r->m_store[m]]++;                         \
-        }                                                                                          \
-    } while (0)
-
-    for (int k = 0; k < 3; k++) {
-        const uint8_t fa = (uint8_t)(1u << k), fr = k == 1 ? F_R1 : F_R2;
-        int b = 0;
-        for (int32_t d = pf[k]; d < pf[k] + len; d++) {
-            if (k == 2)
-                while (b + 1 < nb && d >= b_start[b + 1])
-                    b++;
-            const rp_vec *v = rp_day(r, d);
-            acc *a = &ks->per[k], *s = &ks->series[b];
-            for (uint32_t i = 0; i < v->n; i++) {
-                const uint32_t o = v->v[i];
-                /* the member's scratch is a random access: ask for it well ahead */
-                if (i + PREFETCH < v->n) {
-                    const int32_t pm = r->o_member[v->v[i + PREFETCH]];
-                    if (pm >= ks->m_lo && pm < ks->m_hi)
-                        __builtin_prefetch(&ms[pm], 1);
-                }
-                if (!rp_f_order(f, r, o))
-                    continue;
-                const int32_t m = r->o_member[o];
-                /* members by range, non-member orders by row parity */
-                if (m >= 0 ? (m < ks->m_lo || m >= ks->m_hi) : (int)(o % KPI_THREADS) != ks->part)
-                    continue;
-                const bool valid = rp_valid(r, o);
-                if (k == 0) { /* P-2 is only needed for the previous period's churn */
-                    if (valid && m >= 0)
-                        ms[m].flags |= F_A0;
-                    continue;
-                }
-                acc_money(a, r, o);
-                if (k == 2)
-                    acc_money(s, r, o);
-                if (!valid) {
-                    a->fully_refunded++;
-                    if (k == 2)
-                        s->fully_refunded++;
-                    continue;
-                }
-                a->orders++;
-                a->items += r->o_items[o];
-                if (k == 2) {
-                    s->orders++;
-                    s->items += r->o_items[o];
-                }
-                if (m < 0)
-                    continue;
-                mscratch *x = &ms[m];
-                if (f->all)
-                    CONVERT(m, d);
-                a->member_orders++;
-                if (!(x->flags & fa)) {
-                    x->flags |= fa;
-                    a->active++;
-                } else if (!(x->flags & fr)) {
-                    x->flags |= fr;
-                    a->repeat++;
-                }
-                const uint16_t rd = (uint16_t)(d - pf[0] + 1);
-                if (x->last_day != rd) {
-                    x->last_day = rd;
-                    a->visit_days++;
-                }
-                if (k == 2) {
-                    s->member_orders++;
-                    if (x->last_b != (uint16_t)(b + 1)) {
-                        x->last_b = (uint16_t)(b + 1);
-                        s->active++;
-                    }
-                }
-            }
-        }
-    }
-    /* conversion over the orders the scan did not see: all of them when the query is
-     * filtered (conversion ignores the filters), and the 30 days after the period */
-    for (int32_t d = f->all ? ks->to + 1 : pf[1]; d <= ks->to + 30; d++) {
-        const rp_vec *v = rp_day(r, d);
-        for (uint32_t i = 0; i < v->n; i++) {
-            const uint32_t o = v->v[i];
-            const int32_t m = r->o_member[o];
-            if (m >= ks->m_lo && m < ks->m_hi && rp_valid(r, o))
-                CONVERT(m, d);
-        }
-    }
-#undef CONVERT
-    return NULL;
+    json_object_set_new(o, "visit_days", json_integer(a->visit_days));
+    json_object_set_new(
+        o, "weekly_visit_frequency",
+        a->active ? json_real((double)a->visit_days * 7.0 / ((double)a->active * (double)days))
+                  : json_null());
+    json_object_set_new(o, "previously_active_members", json_integer(prev_active));
+    json_object_set_new(o, "churned_members", json_integer(churned));
+    json_object_set_new(o, "churn_rate", rp_ratio(churned, prev_active));
 }
 
 json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
 {
-    if (rp_check_query(q, e))
-        return NULL;
+    if (rp_check_query(q, e)) return NULL;
+    rp_mo_refresh(r);
     pthread_rwlock_rdlock(&r->lock);
     rp_filter f;
     rp_filter_init(&f, r, q);
     const int32_t len = q->to - q->from + 1;
     const int32_t pf[3] = {q->from - 2 * len, q->from - len, q->from};
     const size_t nm = r->n_members;
-    mscratch *ms = malloc((nm + 1) * sizeof *ms);
-    for (size_t m = 0; m < nm; m++)
-        ms[m] = (mscratch){0, 0, 0};
 
-    /* series buckets over the current period */
+    /* series buckets over the current period, and each day's bucket */
     int nb = 0;
-    for (int32_t d = q->from; d <= q->to; d = bucket_end(bucket_start(d, q->granularity), q->granularity) + 1)
+    for (int32_t d = q->from; d <= q->to;
+         d = bucket_end(bucket_start(d, q->granularity), q->granularity) + 1)
         nb++;
     acc *series = calloc((size_t)nb + 1, sizeof *series);
     int32_t *b_start = malloc(((size_t)nb + 1) * sizeof *b_start);
     int64_t *b_new = calloc((size_t)nb + 1, sizeof *b_new);
+    uint16_t *b_of = malloc((size_t)len * sizeof *b_of);
     {
         int b = 0;
         for (int32_t d = q->from; d <= q->to; b++) {
             b_start[b] = d;
-            d = bucket_end(bucket_start(d, q->granularity), q->granularity) + 1;
+            int32_t end = bucket_end(bucket_start(d, q->granularity), q->granularity);
+            for (; d <= end && d <= q->to; d++)
+                b_of[d - q->from] = (uint16_t)b;
         }
     }
 
-    /* member populations first (online rate, new members), so the order scan can
-     * also settle first-order conversion */
-    period_extra px[2];
+    /* the additive figures: one pass over the days of P-1 and P */
+    acc per[3];
+    memset(per, 0, sizeof per);
+    for (int32_t d = pf[P1]; d < pf[P1] + len; d++)
+        day_money(r, &f, d, &per[P1]);
+    for (int32_t d = q->from; d <= q->to; d++)
+        day_money(r, &f, d, &series[b_of[d - q->from]]);
+    for (int b = 0; b < nb; b++)
+        acc_add(&per[P0], &series[b]);
+
+    /* member by member: populations, then their orders (member-major records) for the
+     * distinct figures — active, repeat, visit days, churn, first-order conversion */
+    period_extra px[2]; /* [0] previous period, [1] current */
     memset(px, 0, sizeof px);
-    size_t ns = r->n_stores;
+    const size_t ns = r->n_stores;
     int64_t *st_new = calloc(ns + 1, sizeof *st_new), *st_conv = calloc(ns + 1, sizeof *st_conv);
+    int64_t active_p2 = 0;
+    rp_mbuf buf = {0};
     for (size_t m = 0; m < nm; m++) {
-        if (!rp_f_member(&f, r, m))
-            continue;
-        int32_t jd = r->m_join_day[m];
-        for (int k = 0; k < 2; k++) {
-            int32_t end = pf[k + 1] + len - 1;
-            if (jd > end)
-                continue;
-            period_extra *p = &px[k];
-            p->members++;
-            uint8_t rb = r->m_reach[m];
-            for (int c = 0; c < RP_NREACH; c++)
-                p->reach[c] += (rb >> c) & 1;
-            p->reach_any += rb != 0;
-            if (jd >= pf[k + 1]) {
-                p->new_members++;
-                p->new_by_ch[r->m_join_ch[m]]++;
-                ms[m].flags |= k ? F_N2 : F_N1;
-                if (k) {
-                    st_new[r->m_store[m] < 0 ? ns : (size_t)r->m_store[m]]++;
-                    int b = 0;
-                    while (b + 1 < nb && jd >= b_start[b + 1])
-                        b++;
-                    b_new[b]++;
+        if (!r->m_alive[m]) continue;
+        const int32_t jd = r->m_join_day[m];
+        int newk = -1; /* joined in P-1 (0) or P (1), member filters applied */
+        if (rp_f_member(&f, r, m)) {
+            for (int k = 0; k < 2; k++) {
+                if (jd > pf[k + 1] + len - 1) continue;
+                period_extra *p = &px[k];
+                p->members++;
+                const uint8_t rb = r->m_reach[m];
+                for (int c = 0; c < RP_NREACH; c++)
+                    p->reach[c] += (rb >> c) & 1;
+                p->reach_any += rb != 0;
+                if (jd >= pf[k + 1]) {
+                    p->new_members++;
+                    p->new_by_ch[r->m_join_ch[m]]++;
+                    newk = k;
+                    if (k) {
+                        st_new[r->m_store[m] < 0 ? ns : (size_t)r->m_store[m]]++;
+                        b_new[b_of[jd - q->from]]++;
+                    }
                 }
             }
         }
+        const rp_mrec *x;
+        const size_t n = rp_mo_member(r, (int32_t)m, &buf, &x);
+        if (!n) continue;
+        int cnt[3] = {0, 0, 0}, vd[3] = {0, 0, 0}, lastb = -1;
+        int32_t lastd = INT32_MIN;
+        bool conv = newk < 0; /* settled: not new, or converted */
+        /* records are in day order: stop once past the period and the 30 days */
+        const int32_t stop = newk >= 0 && jd + 30 > q->to ? jd + 30 : q->to;
+        for (size_t i = 0; i < n; i++) {
+            const int32_t d = x[i].day;
+            if (d > stop) break;
+            if (!x[i].valid) continue;
+            /* conversion: any store or channel, on the join day or the 30 after */
+            if (!conv && d >= jd && d <= jd + 30) {
+                conv = true;
+                px[newk].converted++;
+                if (newk) st_conv[r->m_store[m] < 0 ? ns : (size_t)r->m_store[m]]++;
+            }
+            if (d < pf[P2] || d > q->to || !rp_f_rec(&f, &x[i])) continue;
+            const int k = d >= pf[P0] ? P0 : d >= pf[P1] ? P1 : P2;
+            cnt[k]++;
+            if (d != lastd) {
+                vd[k]++;
+                lastd = d;
+            }
+            if (k == P0) {
+                const int b = b_of[d - q->from];
+                if (b != lastb) {
+                    series[b].active++;
+                    lastb = b;
+                }
+            }
+        }
+        for (int k = P1; k <= P0; k++) {
+            per[k].active += cnt[k] > 0;
+            per[k].repeat += cnt[k] > 1;
+            per[k].visit_days += vd[k];
+        }
+        active_p2 += cnt[P2] > 0;
+        px[0].churned += cnt[P2] && !cnt[P1];
+        px[1].churned += cnt[P1] && !cnt[P0];
     }
-
-    /* the order scan, on two threads that own half of the members each */
-    kscan ks[KPI_THREADS];
-    pthread_t th[KPI_THREADS];
-    for (int t = 0; t < KPI_THREADS; t++) {
-        ks[t] = (kscan){.r = r, .f = &f, .ms = ms, .len = len, .nb = nb, .b_start = b_start,
-                        .ns = ns, .to = q->to, .part = t,
-                        .m_lo = (int32_t)(nm * (size_t)t / KPI_THREADS),
-                        .m_hi = (int32_t)(nm * (size_t)(t + 1) / KPI_THREADS),
-                        .series = calloc((size_t)nb + 1, sizeof(acc)),
-                        .st_conv = calloc(ns + 1, sizeof(int64_t))};
-        memcpy(ks[t].pf, pf, sizeof pf);
-    }
-    for (int t = 1; t < KPI_THREADS; t++)
-        if (pthread_create(&th[t], NULL, kpi_scan, &ks[t]))
-            kpi_scan(&ks[t]); /* no thread: do it here */
-        else
-            ks[t].threaded = true;
-    kpi_scan(&ks[0]);
-    for (int t = 1; t < KPI_THREADS; t++)
-        if (ks[t].threaded)
-            pthread_join(th[t], NULL);
-    acc per[3];
-    memset(per, 0, sizeof per);
-    for (int t = 0; t < KPI_THREADS; t++) {
-        for (int k = 0; k < 3; k++)
-            acc_add(&per[k], &ks[t].per[k]);
-        for (int b = 0; b < nb; b++)
-            acc_add(&series[b], &ks[t].series[b]);
-        px[0].converted += ks[t].conv[0];
-        px[1].converted += ks[t].conv[1];
-        for (size_t x = 0; x <= ns; x++)
-            st_conv[x] += ks[t].st_conv[x];
-        free(ks[t].series);
-        free(ks[t].st_conv);
-    }
-    /* churn counts the members active before, whatever their profile */
-    int64_t active_p2 = 0;
-    for (size_t m = 0; m < nm; m++) {
-        uint8_t fl = ms[m].flags;
-        if (!r->m_alive[m])
-            continue;
-        active_p2 += (fl & F_A0) != 0;
-        if ((fl & F_A0) && !(fl & F_A1))
-            px[0].churned++;
-        if ((fl & F_A1) && !(fl & F_A2))
-            px[1].churned++;
-    }
+    free(buf.v);
 
     json_t *out = json_object();
     json_object_set_new(out, "query", rp_query_json(q));
     json_object_set_new(out, "granularity", json_string(gran_names[q->granularity]));
-    for (int k = 1; k < 3; k++) {
+    for (int k = P1; k <= P0; k++) {
         const acc *a = &per[k];
         const period_extra *p = &px[k - 1];
         json_t *o = json_object();
@@ -522,15 +424,7 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
         json_object_set_new(o, "to", rp_date(pf[k] + len - 1));
         json_object_set_new(o, "days", json_integer(len));
         acc_json(o, a, len);
-        json_object_set_new(o, "visit_days", json_integer(a->visit_days));
-        json_object_set_new(o, "weekly_visit_frequency",
-                            a->active ? json_real((double)a->visit_days * 7.0 /
-                                                  ((double)a->active * (double)len))
-                                      : json_null());
-        int64_t prev_active = k == 2 ? per[1].active : active_p2;
-        json_object_set_new(o, "previously_active_members", json_integer(prev_active));
-        json_object_set_new(o, "churned_members", json_integer(p->churned));
-        json_object_set_new(o, "churn_rate", rp_ratio(p->churned, prev_active));
+        visits_churn_json(o, a, len, k == P0 ? per[P1].active : active_p2, p->churned);
         json_object_set_new(o, "members", json_integer(p->members));
         json_t *reach = json_object(), *online = json_object();
         json_object_set_new(reach, "any", json_integer(p->reach_any));
@@ -547,23 +441,22 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
             json_object_set_new(bych, dom_channels[c], json_integer(p->new_by_ch[c]));
         json_object_set_new(o, "new_members_by_channel", bych);
         json_object_set_new(o, "new_members_converted_30d", json_integer(p->converted));
-        json_object_set_new(o, "new_member_conversion_rate", rp_ratio(p->converted, p->new_members));
-        if (k == 2) {
+        json_object_set_new(o, "new_member_conversion_rate",
+                            rp_ratio(p->converted, p->new_members));
+        if (k == P0) {
             /* by store, sorted by store id; members without a store last */
             json_t *arr = json_array();
             int32_t *rows = malloc((ns + 1) * sizeof *rows);
             size_t n = 0;
             for (size_t s = 0; s < ns; s++)
-                if (st_new[s])
-                    rows[n++] = (int32_t)s;
+                if (st_new[s]) rows[n++] = (int32_t)s;
             for (size_t i = 1; i < n; i++) /* insertion sort: few stores have new members */
                 for (size_t j = i; j > 0 && r->s_id[rows[j - 1]] > r->s_id[rows[j]]; j--) {
                     int32_t t = rows[j];
                     rows[j] = rows[j - 1];
                     rows[j - 1] = t;
                 }
-            if (st_new[ns])
-                rows[n++] = (int32_t)ns;
+            if (st_new[ns]) rows[n++] = (int32_t)ns;
             for (size_t i = 0; i < n; i++) {
                 size_t s = (size_t)rows[i];
                 json_array_append_new(
@@ -575,7 +468,7 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
             free(rows);
             json_object_set_new(o, "new_members_by_store", arr);
         }
-        json_object_set_new(out, k == 2 ? "current" : "previous", o);
+        json_object_set_new(out, k == P0 ? "current" : "previous", o);
     }
     json_t *ser = json_array();
     for (int b = 0; b < nb; b++) {
@@ -594,7 +487,7 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
     free(series);
     free(b_start);
     free(b_new);
-    free(ms);
+    free(b_of);
     rp_filter_free(&f);
     pthread_rwlock_unlock(&r->lock);
     return out;
@@ -602,124 +495,207 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
 
 /* ================= leaderboards ================= */
 
-/* Distinct (member, group) pairs without a hash in the common case: each member
- * keeps up to SLOTS groups it bought in during this query; the rare member with
- * more spills into a map. The count per pair says "bought again in that group". */
-#define SLOTS 4
-
-typedef struct pslot {
-    int32_t grp[SLOTS];
-    uint8_t cnt[SLOTS]; /* saturates at 2 */
-    uint8_t used;
-} pslot; /* one cache line fetch per order */
-
-typedef struct pairs {
-    pslot *m;     /* per member */
-    rp_map spill; /* (m * (G+1) + g + 1) -> count */
-    int64_t G;
-} pairs;
-
-/* Returns how many orders the pair had before this one (saturated at 2). */
-static inline int pair_hit(pairs *p, int32_t m, int32_t g)
-{
-    pslot *x = &p->m[m];
-    for (uint8_t i = 0; i < x->used; i++)
-        if (x->grp[i] == g) {
-            int prev = x->cnt[i];
-            x->cnt[i] = (uint8_t)(prev < 2 ? prev + 1 : 2);
-            return prev;
-        }
-    if (x->used < SLOTS) {
-        x->grp[x->used] = g;
-        x->cnt[x->used++] = 1;
-        return 0;
-    }
-    int64_t key = (int64_t)m * (p->G + 1) + g + 1;
-    int32_t c = rp_map_get(&p->spill, key);
-    int prev = c < 0 ? 0 : c;
-    rp_map_put(&p->spill, key, prev < 2 ? prev + 1 : 2);
-    return prev;
-}
-
+/* One group's row: the three periods' figures (P-2 only for the previous churn). */
 typedef struct lrow {
-    acc a;
-    int64_t members, reach_any, new_members;
-    int64_t key; /* store id, channel index or guide id: the tie-break */
+    acc a[3];
+    int64_t churned[3]; /* [P1]: churned in the previous period, [P0]: in this one */
+    int64_t members[3], reach_any[3], new_members[3];
+    int64_t key;       /* store id, channel index, guide id or label index: the tie-break */
+    const char *label; /* classes: the label ("" for none), ties by label */
+    int64_t prev_rank;
     bool show;
 } lrow;
 
-static int lrow_cmp(const void *x, const void *y)
+static int lrow_cmp_at(const lrow *a, const lrow *b, int k)
 {
-    const lrow *a = *(const lrow *const *)x, *b = *(const lrow *const *)y;
-    if (a->a.net != b->a.net)
-        return a->a.net > b->a.net ? -1 : 1;
+    if (a->a[k].net != b->a[k].net) return a->a[k].net > b->a[k].net ? -1 : 1;
+    if (a->label && b->label) return strcmp(a->label, b->label);
     return a->key < b->key ? -1 : a->key > b->key;
 }
 
-json_t *reports_leaderboard(reports_t *r, const reports_query *q, reports_dim dim, siyu_err *e)
+static int lrow_cmp(const void *x, const void *y)
 {
-    if (rp_check_query(q, e))
-        return NULL;
-    if (dim != REPORTS_BY_STORE && dim != REPORTS_BY_CHANNEL && dim != REPORTS_BY_GUIDE) {
-        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by", "by: store, channel or guide");
-        return NULL;
+    return lrow_cmp_at(*(const lrow *const *)x, *(const lrow *const *)y, P0);
+}
+
+static int lrow_cmp_prev(const void *x, const void *y)
+{
+    return lrow_cmp_at(*(const lrow *const *)x, *(const lrow *const *)y, P1);
+}
+
+/* One member's (group, counts) while its records are read; members buy in few
+ * groups, so a linear search of a short array beats any hash. */
+typedef struct gslot {
+    int32_t g, lastd;
+    uint8_t cnt[3]; /* orders per period, saturated at 2: "active" and "bought again" */
+    uint16_t vd[3]; /* distinct days per period */
+} gslot;
+
+/* Classes of members from a classifier, resolved once per query. */
+typedef struct classes {
+    const char **label; /* by class index */
+    size_t n, cap;
+    int32_t *of; /* per member row, -1: left out */
+} classes;
+
+static int32_t class_index(classes *c, const char *label)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->label[i] == label || strcmp(c->label[i], label) == 0) return (int32_t)i;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->label = realloc(c->label, c->cap * sizeof *c->label);
+        if (!c->label) abort();
     }
+    c->label[c->n] = label;
+    return (int32_t)c->n++;
+}
+
+static void classes_resolve(classes *c, const reports_t *r, reports_classify_fn fn, void *ctx)
+{
+    c->of = malloc((r->n_members + 1) * sizeof *c->of);
+    const char *last = NULL;
+    int32_t last_ix = -1;
+    for (size_t m = 0; m < r->n_members; m++) {
+        const char *l = r->m_alive[m] ? fn(ctx, r->m_id[m]) : NULL;
+        if (!l) {
+            c->of[m] = -1;
+            continue;
+        }
+        if (l != last) { /* most runs of members share a label's pointer */
+            last_ix = class_index(c, l);
+            last = l;
+        }
+        c->of[m] = last_ix;
+    }
+}
+
+#define DIM_CLASS 3
+
+static int32_t member_group(const reports_t *r, int dim, const classes *c, size_t m)
+{
+    return dim == REPORTS_BY_STORE     ? r->m_store[m]
+           : dim == REPORTS_BY_CHANNEL ? r->m_join_ch[m]
+           : dim == REPORTS_BY_GUIDE   ? r->m_guide[m]
+                                       : c->of[m];
+}
+
+static void row_period_json(json_t *o, const lrow *w, int k, int len)
+{
+    acc_json(o, &w->a[k], len);
+    visits_churn_json(o, &w->a[k], len, w->a[k - 1].active, w->churned[k]);
+    json_object_set_new(o, "members", json_integer(w->members[k]));
+    json_object_set_new(o, "reachable_members", json_integer(w->reach_any[k]));
+    json_object_set_new(o, "online_rate", rp_ratio(w->reach_any[k], w->members[k]));
+    json_object_set_new(o, "new_members", json_integer(w->new_members[k]));
+}
+
+static json_t *leaderboard(reports_t *r, const reports_query *q, int dim, const char *name,
+                           reports_classify_fn classify, void *ctx, siyu_err *e)
+{
+    if (rp_check_query(q, e)) return NULL;
+    rp_mo_refresh(r);
     pthread_rwlock_rdlock(&r->lock);
     rp_filter f;
     rp_filter_init(&f, r, q);
     const size_t nm = r->n_members;
-    const int32_t G = (int32_t)(dim == REPORTS_BY_STORE ? r->n_stores
-                                : dim == REPORTS_BY_CHANNEL ? RP_NCH : r->n_guides);
+    classes cl = {0};
+    if (dim == DIM_CLASS) classes_resolve(&cl, r, classify, ctx);
+    const int32_t G = (int32_t)(dim == REPORTS_BY_STORE     ? r->n_stores
+                                : dim == REPORTS_BY_CHANNEL ? RP_NCH
+                                : dim == REPORTS_BY_GUIDE   ? r->n_guides
+                                                            : cl.n);
     const int32_t len = q->to - q->from + 1;
+    const int32_t pf[3] = {q->from - 2 * len, q->from - len, q->from};
     lrow *rows = calloc((size_t)G + 1, sizeof *rows);
-    pairs p = {.m = malloc((nm + 1) * sizeof(pslot)), .G = G};
-    for (size_t m = 0; m < nm; m++)
-        p.m[m].used = 0;
 
-    for (int32_t d = q->from; d <= q->to; d++) {
-        const rp_vec *v = rp_day(r, d);
-        for (uint32_t i = 0; i < v->n; i++) {
-            const uint32_t o = v->v[i];
-            if (i + PREFETCH < v->n) {
-                const int32_t pm = r->o_member[v->v[i + PREFETCH]];
-                if (pm >= 0)
-                    __builtin_prefetch(&p.m[pm], 1);
+    /* the additive figures, day by day over P-1 and P */
+    for (int k = P1; k <= P0; k++)
+        for (int32_t d = pf[k]; d < pf[k] + len; d++) {
+            const rp_vec *v = rp_day(r, d);
+            for (uint32_t i = 0; i < v->n; i++) {
+                const uint32_t o = v->v[i];
+                if (!rp_f_order(&f, r, o)) continue;
+                int32_t g;
+                if (dim == DIM_CLASS)
+                    g = r->o_member[o] >= 0 ? cl.of[r->o_member[o]] : -1;
+                else
+                    g = dim == REPORTS_BY_STORE     ? r->o_store[o]
+                        : dim == REPORTS_BY_CHANNEL ? r->o_ch[o]
+                                                    : r->o_guide[o];
+                if (g < 0) continue; /* no guide credited, or a member left out of the classes */
+                acc *a = &rows[g].a[k];
+                acc_money(a, r, o);
+                if (!rp_valid(r, o)) {
+                    a->fully_refunded++;
+                    continue;
+                }
+                a->orders++;
+                a->items += r->o_items[o];
+                a->member_orders += r->o_member[o] >= 0;
             }
-            if (!rp_f_order(&f, r, o))
-                continue;
-            int32_t g = dim == REPORTS_BY_STORE ? r->o_store[o]
-                        : dim == REPORTS_BY_CHANNEL ? r->o_ch[o] : r->o_guide[o];
-            if (g < 0)
-                continue; /* an order credited to no guide */
-            acc *a = &rows[g].a;
-            acc_money(a, r, o);
-            if (!rp_valid(r, o)) {
-                a->fully_refunded++;
-                continue;
+        }
+
+    /* member by member: populations per group, and the distinct figures per (member,
+     * group) from the member's records */
+    rp_mbuf buf = {0};
+    gslot *gs = NULL;
+    size_t gs_cap = 0;
+    for (size_t m = 0; m < nm; m++) {
+        if (!r->m_alive[m]) continue;
+        if (rp_f_member(&f, r, m)) {
+            const int32_t g = member_group(r, dim, &cl, m), jd = r->m_join_day[m];
+            for (int k = P1; g >= 0 && k <= P0; k++)
+                if (jd <= pf[k] + len - 1) {
+                    rows[g].members[k]++;
+                    rows[g].reach_any[k] += r->m_reach[m] != 0;
+                    rows[g].new_members[k] += jd >= pf[k];
+                }
+        }
+        const int32_t cls = dim == DIM_CLASS ? cl.of[m] : 0;
+        if (cls < 0) continue;
+        const rp_mrec *x;
+        const size_t n = rp_mo_member(r, (int32_t)m, &buf, &x);
+        if (n > gs_cap) {
+            gs_cap = n < 64 ? 64 : n;
+            gs = realloc(gs, gs_cap * sizeof *gs);
+            if (!gs) abort();
+        }
+        size_t ng = 0;
+        for (size_t i = 0; i < n; i++) {
+            const int32_t d = x[i].day;
+            if (d > q->to) break;
+            if (d < pf[P2] || !x[i].valid || !rp_f_rec(&f, &x[i])) continue;
+            const int32_t g = dim == REPORTS_BY_STORE     ? x[i].store
+                              : dim == REPORTS_BY_CHANNEL ? x[i].ch
+                              : dim == REPORTS_BY_GUIDE   ? x[i].guide
+                                                          : cls;
+            if (g < 0) continue;
+            size_t j = 0;
+            while (j < ng && gs[j].g != g)
+                j++;
+            if (j == ng) gs[ng++] = (gslot){.g = g, .lastd = INT32_MIN};
+            const int k = d >= pf[P0] ? P0 : d >= pf[P1] ? P1 : P2;
+            if (gs[j].cnt[k] < 2) gs[j].cnt[k]++;
+            if (gs[j].lastd != d) { /* days ascend, so a new day is a new visit */
+                gs[j].lastd = d;
+                gs[j].vd[k]++;
             }
-            a->orders++;
-            a->items += r->o_items[o];
-            const int32_t m = r->o_member[o];
-            if (m < 0)
-                continue;
-            a->member_orders++;
-            int prev = pair_hit(&p, m, g);
-            a->active += prev == 0;
-            a->repeat += prev == 1;
+        }
+        for (size_t j = 0; j < ng; j++) {
+            lrow *w = &rows[gs[j].g];
+            for (int k = P2; k <= P0; k++) {
+                w->a[k].active += gs[j].cnt[k] > 0;
+                w->a[k].repeat += gs[j].cnt[k] > 1;
+                w->a[k].visit_days += gs[j].vd[k];
+            }
+            w->churned[P1] += gs[j].cnt[P2] && !gs[j].cnt[P1];
+            w->churned[P0] += gs[j].cnt[P1] && !gs[j].cnt[P0];
         }
     }
-    /* member-side figures: bound members, reachable, new in the period */
-    for (size_t m = 0; m < nm; m++) {
-        if (!rp_f_member(&f, r, m) || r->m_join_day[m] > q->to)
-            continue;
-        int32_t g = dim == REPORTS_BY_STORE ? r->m_store[m]
-                    : dim == REPORTS_BY_CHANNEL ? r->m_join_ch[m] : r->m_guide[m];
-        if (g < 0)
-            continue;
-        rows[g].members++;
-        rows[g].reach_any += r->m_reach[m] != 0;
-        rows[g].new_members += r->m_join_day[m] >= q->from;
-    }
+    free(buf.v);
+    free(gs);
+
     lrow **order = malloc(((size_t)G + 1) * sizeof *order);
     size_t n = 0;
     for (int32_t g = 0; g < G; g++) {
@@ -730,49 +706,84 @@ json_t *reports_leaderboard(reports_t *r, const reports_query *q, reports_dim di
         } else if (dim == REPORTS_BY_CHANNEL) {
             w->key = g;
             w->show = f.ch < 0 || f.ch == g;
-        } else {
+        } else if (dim == REPORTS_BY_GUIDE) {
             w->key = r->g_id[g];
-            w->show = (f.guide < 0 || f.guide == g) && (w->a.orders_all || w->members);
+            w->show = (f.guide < 0 || f.guide == g) &&
+                      (w->a[P0].orders_all || w->a[P1].orders_all || w->members[P0]);
+        } else {
+            w->key = g;
+            w->label = cl.label[g];
+            w->show = w->a[P0].orders_all || w->a[P1].orders_all || w->members[P0];
         }
-        if (w->show && !f.none)
-            order[n++] = w;
+        if (w->show && !f.none) order[n++] = w;
     }
+    /* the previous period's rank, among the same rows */
+    qsort(order, n, sizeof *order, lrow_cmp_prev);
+    for (size_t i = 0; i < n; i++)
+        order[i]->prev_rank = i > 0 && order[i]->a[P1].net == order[i - 1]->a[P1].net
+                                  ? order[i - 1]->prev_rank
+                                  : (int64_t)i + 1;
     qsort(order, n, sizeof *order, lrow_cmp);
     json_t *arr = json_array();
     int64_t rank = 0;
     for (size_t i = 0; i < n; i++) {
         lrow *w = order[i];
-        if (i == 0 || w->a.net != order[i - 1]->a.net)
-            rank = (int64_t)i + 1;
+        if (i == 0 || w->a[P0].net != order[i - 1]->a[P0].net) rank = (int64_t)i + 1;
         json_t *o = json_object();
         json_object_set_new(o, "rank", json_integer(rank));
+        const int32_t g = (int32_t)(w - rows);
         if (dim == REPORTS_BY_STORE) {
-            int32_t g = (int32_t)(w - rows);
             json_object_set_new(o, "store_id", json_integer(w->key));
-            json_object_set_new(o, "kind", r->s_kind[g] == RP_KIND_UNKNOWN
-                                               ? json_null()
-                                               : json_string(dom_store_kinds[r->s_kind[g]]));
-            json_object_set_new(o, "brand_id", r->s_brand[g] ? json_integer(r->s_brand[g]) : json_null());
+            json_object_set_new(o, "kind",
+                                r->s_kind[g] == RP_KIND_UNKNOWN
+                                    ? json_null()
+                                    : json_string(dom_store_kinds[r->s_kind[g]]));
+            json_object_set_new(o, "brand_id",
+                                r->s_brand[g] ? json_integer(r->s_brand[g]) : json_null());
         } else if (dim == REPORTS_BY_CHANNEL) {
             json_object_set_new(o, "channel", json_string(dom_channels[w->key]));
-        } else {
+        } else if (dim == REPORTS_BY_GUIDE) {
             json_object_set_new(o, "guide_id", json_integer(w->key));
+        } else {
+            json_object_set_new(o, name, *w->label ? json_string(w->label) : json_null());
         }
-        acc_json(o, &w->a, len);
-        json_object_set_new(o, "members", json_integer(w->members));
-        json_object_set_new(o, "reachable_members", json_integer(w->reach_any));
-        json_object_set_new(o, "online_rate", rp_ratio(w->reach_any, w->members));
-        json_object_set_new(o, "new_members", json_integer(w->new_members));
+        row_period_json(o, w, P0, len);
+        json_t *p = json_object();
+        json_object_set_new(p, "rank", json_integer(w->prev_rank));
+        row_period_json(p, w, P1, len);
+        json_object_set_new(o, "previous", p);
         json_array_append_new(arr, o);
     }
     static const char *const dims[] = {"store", "channel", "guide"};
-    json_t *out = json_pack("{s:o, s:s, s:s, s:o}", "query", rp_query_json(q), "by", dims[dim],
-                            "ranked_by", "net_sales_cents", "items", arr);
+    json_t *prev = json_pack("{s:o, s:o, s:i}", "from", rp_date(pf[P1]), "to",
+                             rp_date(pf[P1] + len - 1), "days", len);
+    json_t *out = json_pack("{s:o, s:s, s:s, s:o, s:o}", "query", rp_query_json(q), "by",
+                            dim == DIM_CLASS ? name : dims[dim], "ranked_by", "net_sales_cents",
+                            "previous_period", prev, "items", arr);
     free(order);
     free(rows);
-    free(p.m);
-    rp_map_free(&p.spill);
+    free(cl.label);
+    free(cl.of);
     rp_filter_free(&f);
     pthread_rwlock_unlock(&r->lock);
     return out;
+}
+
+json_t *reports_leaderboard(reports_t *r, const reports_query *q, reports_dim dim, siyu_err *e)
+{
+    if (dim != REPORTS_BY_STORE && dim != REPORTS_BY_CHANNEL && dim != REPORTS_BY_GUIDE) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by", "by: store, channel or guide");
+        return NULL;
+    }
+    return leaderboard(r, q, (int)dim, NULL, NULL, NULL, e);
+}
+
+json_t *reports_leaderboard_by(reports_t *r, const reports_query *q, const char *name,
+                               reports_classify_fn classify, void *ctx, siyu_err *e)
+{
+    if (!name || !*name || !classify) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by", "by: a class name and a classifier");
+        return NULL;
+    }
+    return leaderboard(r, q, DIM_CLASS, name, classify, ctx, e);
 }

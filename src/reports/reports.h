@@ -3,13 +3,15 @@
  * Owns: the facts the KPIs need (orders with their items, members, reachability,
  * live_view events, store kinds and brands), kept as columns in memory and indexed
  * by local (+08:00) day, and every report computed from them: the KPI report with
- * its previous period and series, leaderboards per store / channel / guide, join
+ * its previous period and series, leaderboards per store / channel / guide / tier
+ * (or any class, with their previous period alongside), join
  * cohorts, product concentration and baskets, live-stream sessions and member
  * distributions. Answers are jansson objects whose field names are the contract of
  * docs/metrics.md (money in *_cents integers, ratios in [0,1], null when undefined).
  *
- * Does not own: the store (it only reads it, through named scan queries), HTTP, or
- * parsing of request parameters beyond reports_query_parse().
+ * Does not own: the store (it only reads it, through named scan queries), the member
+ * index (tiers.c only reads its tier column), HTTP, or parsing of request parameters
+ * beyond reports_query_parse().
  *
  * Lifecycle: reports_load() builds the facts from the store at start-up; after that
  * the caller feeds every committed write through the incremental calls (or, simpler,
@@ -53,8 +55,8 @@ int reports_upsert_store(reports_t *r, const reports_store_in *in, siyu_err *e);
 
 typedef struct reports_member_in {
     int64_t id;
-    int64_t joined_at;        /* Unix seconds */
-    const char *join_channel; /* one of api.md's channels; NULL: store */
+    int64_t joined_at;          /* Unix seconds */
+    const char *join_channel;   /* one of api.md's channels; NULL: store */
     int64_t store_id, guide_id; /* home store and bound guide, 0: none */
 } reports_member_in;
 /* Creates the member or replaces its profile (store, guide, join fields). */
@@ -114,11 +116,11 @@ typedef enum reports_granularity {
 } reports_granularity;
 
 typedef struct reports_query {
-    int32_t from, to;                  /* local days (timeutil), inclusive */
+    int32_t from, to;                     /* local days (timeutil), inclusive */
     int64_t brand_id, store_id, guide_id; /* 0: all */
-    int channel;                       /* index into dom_channels, -1: all */
+    int channel;                          /* index into dom_channels, -1: all */
     reports_granularity granularity;
-    int top_n;                         /* rows per top list (products); 0: 10 */
+    int top_n; /* rows per top list (products); 0: 10 */
 } reports_query;
 
 /* Fills q from request parameters given as a JSON object of strings or integers:
@@ -129,6 +131,8 @@ int reports_query_parse(json_t *params, reports_query *q, siyu_err *e);
 /* Every function answers a new reference, or NULL with e filled. */
 json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e);
 
+/* Leaderboards: per group, the KPIs of the period with their rank, and under
+ * "previous" the same figures (and rank) for the previous period. */
 typedef enum reports_dim { REPORTS_BY_STORE, REPORTS_BY_CHANNEL, REPORTS_BY_GUIDE } reports_dim;
 json_t *reports_leaderboard(reports_t *r, const reports_query *q, reports_dim dim, siyu_err *e);
 json_t *reports_cohorts(reports_t *r, const reports_query *q, siyu_err *e);
@@ -144,6 +148,35 @@ json_t *reports_distributions(reports_t *r, const reports_query *q, siyu_err *e)
 typedef const char *(*reports_classify_fn)(void *ctx, int64_t member_id);
 json_t *reports_distribution_by(reports_t *r, const reports_query *q, const char *name,
                                 reports_classify_fn classify, void *ctx, siyu_err *e);
+/* A leaderboard by those classes (tier, RFM class, lifecycle stage): orders grouped by
+ * their member's class today, members by their own. Rows are keyed by `name` (e.g.
+ * "tier"); the label "" (members without a class) shows as null. Non-member orders and
+ * members the classifier leaves out (NULL) are on no row. */
+json_t *reports_leaderboard_by(reports_t *r, const reports_query *q, const char *name,
+                               reports_classify_fn classify, void *ctx, siyu_err *e);
+
+/* A ready-made classifier: member ids with their labels, for callers that read the
+ * classes from elsewhere in bulk (the tier column of the member index). Members not
+ * added get the default label. Labels are copied; lookups are a binary search. Use as
+ * reports_leaderboard_by(r, q, "tier", reports_classes_classify, classes, e). */
+typedef struct reports_classes reports_classes;
+reports_classes *reports_classes_new(const char *default_label); /* NULL: "" */
+void reports_classes_free(reports_classes *c);                   /* NULL is a no-op */
+/* Adds n member ids under label (ids may come in any order; an id added twice keeps
+ * the last label). */
+void reports_classes_add(reports_classes *c, const char *label, const int64_t *ids, size_t n);
+const char *reports_classes_classify(void *classes, int64_t member_id);
+
+/* The members' current tiers from the member index (the `tier` column the loyalty
+ * engine sets with seg_index_set_tier); members without a tier get "". A snapshot:
+ * build one per report. NULL with e filled on failure. (tiers.c: the one place the
+ * reports read the member index.) */
+struct seg_index;
+reports_classes *reports_tier_classes(struct seg_index *idx, siyu_err *e);
+
+/* Rebuilds the member-major copy of member orders now (reports do it themselves once
+ * n/32 orders have arrived since the last build; a caller may after a bulk import). */
+void reports_compact(reports_t *r);
 
 /* Sizes, for /metrics and the bench. */
 typedef struct reports_stats {

@@ -769,6 +769,110 @@ out:
     return rc;
 }
 
+/* ================= merges ================= */
+
+/* Moves member f's order state onto t: counts, spends, windows, order days,
+ * category spend, manual tags. The fallible steps (allocations) run first, so an out
+ * of memory leaves the numbers unmoved. Callers hold the write lock. */
+static int merge_locked(seg_index *idx, uint32_t t, uint32_t f, seg_error *err)
+{
+    /* category spend, and so the favourite category */
+    uint32_t foff = idx->cat_off[f];
+    if (foff != UINT32_MAX) {
+        for (unsigned i = 0; i < idx->cat_len[f]; i++) {
+            /* cat_add may move the pool: read the pair afresh every time */
+            seg_catpair cp = idx->catpool[foff + i];
+            if (cat_add(idx, t, cp.cat, cp.cents) != 0) goto oom;
+        }
+        if (fav_update(idx, t) != 0 || dim_set(idx, SEG_D_FAV, f, 0, false) != 0) goto oom;
+        int lg = idx->cat_cap_log[f];
+        idx->catpool[foff].cat = idx->cat_free[lg];
+        idx->cat_free[lg] = foff;
+        idx->cat_off[f] = UINT32_MAX;
+        idx->cat_len[f] = 0;
+    }
+    /* manual tags follow the member (the store copies its tag rows the same way);
+     * rule tags follow from the moved numbers */
+    for (int i = 0; i < idx->ntags; i++) {
+        seg_tag *tg = &idx->tags[i];
+        if (tg->rule || !seg_set_has(&tg->set, f)) continue;
+        if (seg_set_add(&tg->set, t, idx->nwords) != 0) goto oom;
+        seg_set_remove(&tg->set, f);
+    }
+    /* f's entries in the day buckets must leave t's windows when their day does. They
+     * lie only on f's order days (refunds are bucketed by their order's day), so only
+     * the buckets from f's first to last order day inside the window are visited. */
+    if (idx->last[f]) {
+        int32_t lo = idx->first[f] > idx->today - (SEG_WINDOW_DAYS - 1)
+                         ? idx->first[f]
+                         : idx->today - (SEG_WINDOW_DAYS - 1);
+        int32_t hi = idx->last[f] < idx->today ? idx->last[f] : idx->today;
+        for (int32_t d = lo < 1 ? 1 : lo; d <= hi; d++) {
+            seg_bucket *b = &idx->buckets[d % SEG_WINDOW_DAYS];
+            for (uint32_t i = 0; i < b->n; i++)
+                if ((b->e[i].ord_delta & ((1u << 30) - 1)) == f)
+                    b->e[i].ord_delta = (b->e[i].ord_delta & ~((1u << 30) - 1)) | t;
+        }
+    }
+    idx->orders[t] += idx->orders[f];
+    idx->items[t] += idx->items[f];
+    idx->spend[t] += idx->spend[f];
+    idx->o30[t] = (uint16_t)(idx->o30[t] + idx->o30[f]);
+    idx->o90[t] = (uint16_t)(idx->o90[t] + idx->o90[f]);
+    idx->o365[t] = (uint16_t)(idx->o365[t] + idx->o365[f]);
+    idx->s30[t] += idx->s30[f];
+    idx->s90[t] += idx->s90[f];
+    idx->s365[t] += idx->s365[f];
+    if (idx->first[f] && (!idx->first[t] || idx->first[f] < idx->first[t]))
+        idx->first[t] = idx->first[f];
+    /* last = the latest order day of both; prev = the latest day strictly before it */
+    uint16_t days[4] = {idx->last[t], idx->prev[t], idx->last[f], idx->prev[f]};
+    uint16_t last = 0, prev = 0;
+    for (int i = 0; i < 4; i++)
+        if (days[i] > last) last = days[i];
+    for (int i = 0; i < 4; i++)
+        if (days[i] < last && days[i] > prev) prev = days[i];
+    idx->last[t] = last;
+    idx->prev[t] = prev;
+    /* f keeps nothing, so a member that comes back (upsert) does not count twice */
+    idx->orders[f] = idx->items[f] = 0;
+    idx->spend[f] = 0;
+    idx->o30[f] = idx->o90[f] = idx->o365[f] = 0;
+    idx->s30[f] = idx->s90[f] = idx->s365[f] = 0;
+    idx->first[f] = idx->last[f] = idx->prev[f] = 0;
+    return 0;
+oom:
+    seg_err_set(err, 0, "out of memory");
+    return -1;
+}
+
+int seg_index_merge_member(seg_index *idx, int64_t into_id, int64_t from_id, seg_error *err)
+{
+    if (into_id == from_id) {
+        seg_err_set(err, 0, "member %lld cannot be merged into itself", (long long)into_id);
+        return -1;
+    }
+    WLOCK(idx);
+    int rc = -1;
+    int t = seg_ix_ord(idx, into_id), f = seg_ix_ord(idx, from_id);
+    if (t < 0 || f < 0) {
+        unknown_member(err, t < 0 ? into_id : from_id);
+        goto out;
+    }
+    rc = 0;
+    if (!(idx->live[f >> 6] & (1ull << (f & 63))))
+        goto out; /* merged (or removed) already: a replay must not move orders twice */
+    rc = merge_locked(idx, (uint32_t)t, (uint32_t)f, err);
+    if (rc == 0) {
+        idx->live[f >> 6] &= ~(1ull << (f & 63));
+        idx->nlive--;
+    }
+    idx->gen++;
+out:
+    UNLOCK(idx);
+    return rc;
+}
+
 /* ================= other member state ================= */
 
 #define MEMBER_OR_FAIL(idx, id, o)                                                         \
@@ -931,6 +1035,8 @@ void seg_index_rfm_set(seg_index *idx, const seg_rfm_thresholds *t)
         idx->rfm_auto = false;
     } else {
         idx->rfm_auto = true;
+        /* with nobody to take medians of, the defaults rather than the old fixed values */
+        idx->rfm = (seg_rfm_thresholds){.r_max_days = 90, .f_min_orders = 2, .m_min_cents = 1};
         rfm_recompute_locked(idx);
     }
     idx->gen++;
@@ -940,7 +1046,8 @@ void seg_index_rfm_set(seg_index *idx, const seg_rfm_thresholds *t)
 void seg_index_rfm_recompute(seg_index *idx)
 {
     WLOCK(idx);
-    rfm_recompute_locked(idx);
+    /* fixed thresholds an operator set stay as set */
+    if (idx->rfm_auto) rfm_recompute_locked(idx);
     idx->gen++;
     UNLOCK(idx);
 }

@@ -99,6 +99,15 @@ int seg_index_reserve(seg_index *idx, size_t n, seg_error *err);
 int seg_index_upsert_member(seg_index *idx, const seg_member_profile *p, seg_error *err);
 /* Removes a member from every audience (merged away, erased). Its ordinal is kept. */
 int seg_index_remove_member(seg_index *idx, int64_t member_id, seg_error *err);
+/* Two members became one (members merge): everything the index knows of from's
+ * orders — lifetime and windowed counts and spends, items, first / last / previous
+ * order days, category spend (so the favourite category) — and its manual tags move
+ * onto `into`, as the store moved its orders and tag rows; `from` is then removed.
+ * into's profile, reach, points and predictions are left alone (the caller reloads
+ * them). Merging a member no longer in any audience is a no-op, so a replayed merge
+ * never counts orders twice. Costs a pass over the day buckets of from's order days
+ * in the window, nothing over all members. */
+int seg_index_merge_member(seg_index *idx, int64_t into_id, int64_t from_id, seg_error *err);
 /* Members in the index (live ones). */
 size_t seg_index_member_count(seg_index *idx);
 
@@ -163,6 +172,7 @@ int seg_index_segment_drop(seg_index *idx, int64_t id);
 void seg_index_rfm_get(seg_index *idx, seg_rfm_thresholds *out, bool *automatic);
 /* Fixed thresholds (automatic off), or NULL to return to the median split. */
 void seg_index_rfm_set(seg_index *idx, const seg_rfm_thresholds *t);
+/* Recomputes the median split now (a no-op while thresholds are fixed). */
 void seg_index_rfm_recompute(seg_index *idx);
 void seg_index_lifecycle_get(seg_index *idx, seg_lifecycle_thresholds *out);
 int seg_index_lifecycle_set(seg_index *idx, const seg_lifecycle_thresholds *t, seg_error *err);

@@ -105,6 +105,77 @@
     Q(SEGMENT_DELETE)        /* (id) */                                                            \
     Q(SETTING_GET)           /* (key) -> value */                                                  \
     Q(SETTING_PUT)           /* (key, value) */                                                    \
+    /* loyalty: configuration (tiers and settings live in settings) */                            \
+    Q(EARN_RULE_INSERT)      /* (name, spec json, now) */                                          \
+    Q(EARN_RULE_LIST)        /* () -> id, name, spec, active, created_at — by id */                \
+    Q(EARN_RULE_DEACTIVATE)  /* (id) */                                                            \
+    /* loyalty: accounts and tiers */                                                              \
+    Q(LACCOUNT_ENSURE)       /* (member_id, now) — no-op when present */                           \
+    Q(LACCOUNT_GET)          /* (member_id) -> points, tier, tier_since, review_at, grace_until,   \
+                                referrer_id, referred_at, referral_order_id */                     \
+    Q(LACCOUNT_ADD_POINTS)   /* (delta, now, member_id) — creates the account if needed */         \
+    Q(LACCOUNT_SET_TIER)     /* (tier, since, review_at, grace_until, now, member_id) */           \
+    Q(LACCOUNT_SET_REFERRER) /* (referrer_id, at, now, member_id) */                               \
+    Q(LACCOUNT_SET_REFERRAL_ORDER) /* (order_id or NULL, member_id) */                             \
+    Q(LACCOUNT_DELETE)       /* (member_id) */                                                     \
+    Q(LACCOUNT_DUE_REVIEW)   /* (now, limit) -> member_id — review or grace end reached */         \
+    Q(LACCOUNT_SCAN)         /* () -> member_id, points, tier, review_at, grace_until */           \
+    Q(TIER_HISTORY_INSERT)   /* (member_id, at, from, to, reason, order_id) */                     \
+    Q(TIER_HISTORY_LIST)     /* (member_id) -> at, from_tier, to_tier, reason, order_id */         \
+    Q(TIER_HISTORY_LAST)     /* (member_id) -> to_tier */                                          \
+    Q(TIER_HISTORY_MOVE)     /* (into, from) */                                                    \
+    Q(MEMBER_SPEND_WINDOW)   /* (member_id, after, upto) -> net cents of orders placed in it,      \
+                                the latest order's placed_at */                                    \
+    Q(MEMBER_EARNED_WINDOW)  /* (member_id, after, upto) -> points earned less reversed */         \
+    Q(MEMBER_ORDER_COUNT)    /* (member_id) -> orders */                                           \
+    Q(MEMBER_LAST_ORDER_AT)  /* (member_id) -> max placed_at */                                    \
+    Q(SCAN_SPEND_WINDOW)     /* (after, upto) -> member_id, net cents — members with orders */     \
+    Q(SCAN_EARNED_WINDOW)    /* (after, upto) -> member_id, points earned less reversed */         \
+    /* loyalty: the points ledger; a lot is an entry with delta > 0 and what remains of it */     \
+    Q(LEDGER_INSERT)         /* (member_id, at, kind, delta, order_id, ref, reason, staff_id,      \
+                                available_at, expires_at, remaining, now) */                       \
+    Q(LEDGER_BY_REF)         /* (ref) -> id, delta */                                              \
+    Q(LEDGER_LIST)           /* (member_id, before_id, limit) -> id, at, kind, delta, order_id,    \
+                                reason, available_at, expires_at, remaining — newest first */      \
+    Q(LEDGER_OF_ORDER)       /* (order_id, kind) -> id, member_id, delta, remaining, reversed */   \
+    Q(LEDGER_SUM_REF_PREFIX) /* (prefix) -> sum(delta) of entries whose ref starts with it */     \
+    Q(LOTS_SPENDABLE)        /* (member_id, t) -> id, remaining — available, unexpired, FEFO */    \
+    Q(LOTS_UNEXPIRED)        /* (member_id, t) -> id, remaining — pending too, FEFO */             \
+    Q(LOT_TAKE)              /* (amount, id) — only while that much remains */                     \
+    Q(LOT_ADD_REVERSED)      /* (amount, id) */                                                    \
+    Q(LOTS_DUE_EXPIRY)       /* (member_id, t) -> id, remaining, expires_at */                     \
+    Q(EXPIRY_DUE_MEMBERS)    /* (t, limit) -> member_id */                                         \
+    Q(POINTS_SUMMARY)        /* (member_id, t) -> spendable, pending */                            \
+    Q(POINTS_EXPIRING)       /* (member_id, t) -> expires_at, points — soonest first */            \
+    Q(POINTS_EARNED_BETWEEN) /* (member_id, from, to) -> points earned by orders in [from, to) */  \
+    Q(LEDGER_MOVE)           /* (into, from) */                                                    \
+    /* loyalty: coupons */                                                                         \
+    Q(CTEMPLATE_INSERT)      /* (name, spec json, stock or NULL, now) */                           \
+    Q(CTEMPLATE_GET)         /* (id) -> id, name, spec, stock, issued, created_at */               \
+    Q(CTEMPLATE_LIST)        /* (after_id, limit) -> as CTEMPLATE_GET */                           \
+    Q(CTEMPLATE_TAKE)        /* (id) — one from stock, only while some is left */                  \
+    Q(COUPON_INSERT)         /* (code, template_id, member_id, issued_at, valid_from, expires_at,  \
+                                issue_ref) */                                                      \
+    Q(COUPON_BY_CODE)        /* (code) -> id, code, template_id, member_id, first_member_id,       \
+                                state, issued_at, valid_from, expires_at, order_id, redeemed_at */ \
+    Q(COUPON_BY_REF)         /* (issue_ref) -> code */                                             \
+    Q(COUPON_BY_ORDER)       /* (order_id) -> code */                                              \
+    Q(COUPONS_OF_MEMBER)     /* (member_id) -> as COUPON_BY_CODE — newest first */                 \
+    Q(COUPON_RECEIVED_COUNT) /* (member_id, template_id) -> coupons of it the member received */   \
+    Q(COUPON_SET_MEMBER)     /* (member_id, id) */                                                 \
+    Q(COUPON_REDEEM)         /* (order_id, at, id) — only while issued */                          \
+    Q(COUPON_RESTORE)        /* (id) — only while redeemed */                                      \
+    Q(COUPON_EXPIRE)         /* (id) — only while issued */                                        \
+    Q(COUPONS_DUE_EXPIRY)    /* (t, limit) -> id, member_id */                                     \
+    Q(COUPONS_MOVE)          /* (into, from) */                                                    \
+    Q(COUPON_EVENT_INSERT)   /* (coupon_id, at, kind, member_id, order_id, details) */             \
+    Q(COUPON_EVENTS)         /* (coupon_id) -> at, kind, member_id, order_id, details */           \
+    /* loyalty: invariants for siyu check (each returns violating rows, at most ?1) */             \
+    Q(CHECK_BALANCES)        /* (limit) -> member_id, account points, ledger sum, lots remaining */\
+    Q(CHECK_COUPON_STATES)   /* (limit) -> code, state, redeemed, restored */                      \
+    Q(CHECK_COUPON_ORDERS)   /* (limit) -> coupon_code, orders — code on 2+ live orders */         \
+    Q(CHECK_STOCK)           /* (limit) -> template_id, stock, issued, coupons */                  \
+    Q(CHECK_ORDER_POINTS)    /* (limit) -> order_id, points_used — no matching redemption */       \
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
     Q(COUNT_ORDERS)          /* () -> n */

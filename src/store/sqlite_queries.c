@@ -8,6 +8,10 @@
     "id, channel, external_id, store_id, member_id, guide_id, placed_at, total_cents,"             \
     " discount_cents, points_used, coupon_code, refunded_cents"
 
+#define COUPON_COLS                                                                                \
+    "id, code, template_id, member_id, first_member_id, state, issued_at, valid_from, expires_at," \
+    " order_id, redeemed_at"
+
 const char *const sqlite_queries[Q__COUNT] = {
     [Q_BRAND_INSERT] = "INSERT INTO brands(name, created_at) VALUES (?1, ?2)",
     [Q_BRAND_GET] = "SELECT id, name, created_at FROM brands WHERE id = ?1",
@@ -154,6 +158,134 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
     [Q_SETTING_PUT] = "INSERT INTO settings(key, value) VALUES (?1, ?2)"
                       " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [Q_EARN_RULE_INSERT] = "INSERT INTO earn_rules(name, spec, created_at) VALUES (?1, ?2, ?3)",
+    [Q_EARN_RULE_LIST] = "SELECT id, name, spec, active, created_at FROM earn_rules ORDER BY id",
+    [Q_EARN_RULE_DEACTIVATE] = "UPDATE earn_rules SET active = 0 WHERE id = ?1",
+    [Q_LACCOUNT_ENSURE] = "INSERT OR IGNORE INTO loyalty_accounts(member_id, updated_at) VALUES (?1, ?2)",
+    [Q_LACCOUNT_GET] = "SELECT points, tier, tier_since, review_at, grace_until, referrer_id,"
+                       " referred_at, referral_order_id FROM loyalty_accounts WHERE member_id = ?1",
+    [Q_LACCOUNT_ADD_POINTS] = "INSERT INTO loyalty_accounts(member_id, points, updated_at)"
+                              " VALUES (?3, max(?1, 0), ?2) ON CONFLICT(member_id) DO UPDATE"
+                              " SET points = points + ?1, updated_at = ?2",
+    [Q_LACCOUNT_SET_TIER] = "UPDATE loyalty_accounts SET tier = ?1, tier_since = ?2, review_at = ?3,"
+                            " grace_until = ?4, updated_at = ?5 WHERE member_id = ?6",
+    [Q_LACCOUNT_SET_REFERRER] = "UPDATE loyalty_accounts SET referrer_id = ?1, referred_at = ?2,"
+                                " updated_at = ?3 WHERE member_id = ?4",
+    [Q_LACCOUNT_SET_REFERRAL_ORDER] = "UPDATE loyalty_accounts SET referral_order_id = ?1"
+                                      " WHERE member_id = ?2",
+    [Q_LACCOUNT_DELETE] = "DELETE FROM loyalty_accounts WHERE member_id = ?1",
+    [Q_LACCOUNT_DUE_REVIEW] = "SELECT member_id FROM loyalty_accounts WHERE review_at <= ?1"
+                              " OR grace_until <= ?1 ORDER BY member_id LIMIT ?2",
+    [Q_LACCOUNT_SCAN] = "SELECT member_id, points, tier, review_at, grace_until FROM loyalty_accounts"
+                        " ORDER BY member_id",
+    [Q_TIER_HISTORY_INSERT] = "INSERT INTO tier_history(member_id, at, from_tier, to_tier, reason,"
+                              " order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_TIER_HISTORY_LIST] = "SELECT at, from_tier, to_tier, reason, order_id FROM tier_history"
+                            " WHERE member_id = ?1 ORDER BY id",
+    [Q_TIER_HISTORY_LAST] = "SELECT to_tier FROM tier_history WHERE member_id = ?1"
+                            " ORDER BY id DESC LIMIT 1",
+    [Q_TIER_HISTORY_MOVE] = "UPDATE tier_history SET member_id = ?1 WHERE member_id = ?2",
+    [Q_MEMBER_SPEND_WINDOW] = "SELECT COALESCE(SUM(total_cents - refunded_cents)"
+                              " FILTER (WHERE placed_at > ?2 AND placed_at <= ?3), 0),"
+                              " max(placed_at) FROM orders WHERE member_id = ?1",
+    [Q_MEMBER_EARNED_WINDOW] = "SELECT COALESCE(SUM(delta - reversed), 0) FROM points_ledger"
+                               " WHERE member_id = ?1 AND kind = 'earn' AND at > ?2 AND at <= ?3",
+    [Q_MEMBER_ORDER_COUNT] = "SELECT count(*) FROM orders WHERE member_id = ?1",
+    [Q_MEMBER_LAST_ORDER_AT] = "SELECT max(placed_at) FROM orders WHERE member_id = ?1",
+    [Q_SCAN_SPEND_WINDOW] = "SELECT member_id, SUM(total_cents - refunded_cents) FROM orders"
+                            " WHERE member_id IS NOT NULL AND placed_at > ?1 AND placed_at <= ?2"
+                            " GROUP BY member_id",
+    [Q_SCAN_EARNED_WINDOW] = "SELECT member_id, SUM(delta - reversed) FROM points_ledger"
+                             " WHERE kind = 'earn' AND at > ?1 AND at <= ?2 GROUP BY member_id",
+    [Q_LEDGER_INSERT] = "INSERT INTO points_ledger(member_id, at, kind, delta, order_id, ref, reason,"
+                        " staff_id, available_at, expires_at, remaining, created_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [Q_LEDGER_BY_REF] = "SELECT id, delta FROM points_ledger WHERE ref = ?1",
+    [Q_LEDGER_LIST] = "SELECT id, at, kind, delta, order_id, reason, available_at, expires_at,"
+                      " remaining FROM points_ledger WHERE member_id = ?1 AND id < ?2"
+                      " ORDER BY id DESC LIMIT ?3",
+    [Q_LEDGER_OF_ORDER] = "SELECT id, member_id, delta, remaining, reversed FROM points_ledger"
+                          " WHERE order_id = ?1 AND kind = ?2 ORDER BY id",
+    [Q_LEDGER_SUM_REF_PREFIX] = "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"
+                                " WHERE ref >= ?1 AND ref < ?1 || x'ff'",
+    [Q_LOTS_SPENDABLE] = "SELECT id, remaining FROM points_ledger WHERE member_id = ?1"
+                         " AND remaining > 0 AND expires_at > ?2 AND available_at <= ?2"
+                         " ORDER BY expires_at, id",
+    [Q_LOTS_UNEXPIRED] = "SELECT id, remaining FROM points_ledger WHERE member_id = ?1"
+                         " AND remaining > 0 AND expires_at > ?2 ORDER BY expires_at, id",
+    [Q_LOT_TAKE] = "UPDATE points_ledger SET remaining = remaining - ?1 WHERE id = ?2"
+                   " AND remaining >= ?1",
+    [Q_LOT_ADD_REVERSED] = "UPDATE points_ledger SET reversed = reversed + ?1 WHERE id = ?2",
+    [Q_LOTS_DUE_EXPIRY] = "SELECT id, remaining, expires_at FROM points_ledger WHERE member_id = ?1"
+                          " AND remaining > 0 AND expires_at <= ?2 ORDER BY expires_at, id",
+    [Q_EXPIRY_DUE_MEMBERS] = "SELECT DISTINCT member_id FROM points_ledger WHERE remaining > 0"
+                             " AND expires_at <= ?1 LIMIT ?2",
+    [Q_POINTS_SUMMARY] = "SELECT COALESCE(SUM(remaining) FILTER (WHERE available_at <= ?2), 0),"
+                         " COALESCE(SUM(remaining) FILTER (WHERE available_at > ?2), 0)"
+                         " FROM points_ledger WHERE member_id = ?1 AND remaining > 0"
+                         " AND expires_at > ?2",
+    [Q_POINTS_EXPIRING] = "SELECT expires_at, SUM(remaining) FROM points_ledger WHERE member_id = ?1"
+                          " AND remaining > 0 AND expires_at > ?2 GROUP BY expires_at"
+                          " ORDER BY expires_at LIMIT 12",
+    [Q_POINTS_EARNED_BETWEEN] = "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"
+                                " WHERE member_id = ?1 AND kind = 'earn' AND at >= ?2 AND at < ?3",
+    [Q_LEDGER_MOVE] = "UPDATE points_ledger SET member_id = ?1 WHERE member_id = ?2",
+    [Q_CTEMPLATE_INSERT] = "INSERT INTO coupon_templates(name, spec, stock, created_at)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+    [Q_CTEMPLATE_GET] = "SELECT id, name, spec, stock, issued, created_at FROM coupon_templates"
+                        " WHERE id = ?1",
+    [Q_CTEMPLATE_LIST] = "SELECT id, name, spec, stock, issued, created_at FROM coupon_templates"
+                         " WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_CTEMPLATE_TAKE] = "UPDATE coupon_templates SET issued = issued + 1 WHERE id = ?1"
+                         " AND (stock IS NULL OR issued < stock)",
+    [Q_COUPON_INSERT] = "INSERT INTO coupons(code, template_id, member_id, first_member_id, state,"
+                        " issued_at, valid_from, expires_at, issue_ref)"
+                        " VALUES (?1, ?2, ?3, ?3, 'issued', ?4, ?5, ?6, ?7)",
+    [Q_COUPON_BY_CODE] = "SELECT " COUPON_COLS " FROM coupons WHERE code = ?1",
+    [Q_COUPON_BY_REF] = "SELECT code FROM coupons WHERE issue_ref = ?1",
+    [Q_COUPON_BY_ORDER] = "SELECT code FROM coupons WHERE order_id = ?1",
+    [Q_COUPONS_OF_MEMBER] = "SELECT " COUPON_COLS " FROM coupons WHERE member_id = ?1"
+                            " ORDER BY id DESC LIMIT 200",
+    [Q_COUPON_RECEIVED_COUNT] = "SELECT count(*) FROM coupon_events e JOIN coupons c"
+                                " ON c.id = e.coupon_id WHERE e.member_id = ?1"
+                                " AND c.template_id = ?2 AND e.kind IN ('issued', 'received')",
+    [Q_COUPON_SET_MEMBER] = "UPDATE coupons SET member_id = ?1 WHERE id = ?2",
+    [Q_COUPON_REDEEM] = "UPDATE coupons SET state = 'redeemed', order_id = ?1, redeemed_at = ?2"
+                        " WHERE id = ?3 AND state = 'issued'",
+    [Q_COUPON_RESTORE] = "UPDATE coupons SET state = 'issued', order_id = NULL, redeemed_at = NULL"
+                         " WHERE id = ?1 AND state = 'redeemed'",
+    [Q_COUPON_EXPIRE] = "UPDATE coupons SET state = 'expired' WHERE id = ?1 AND state = 'issued'",
+    [Q_COUPONS_DUE_EXPIRY] = "SELECT id, member_id FROM coupons WHERE state = 'issued'"
+                             " AND expires_at <= ?1 LIMIT ?2",
+    [Q_COUPONS_MOVE] = "UPDATE coupons SET member_id = ?1 WHERE member_id = ?2",
+    [Q_COUPON_EVENT_INSERT] = "INSERT INTO coupon_events(coupon_id, at, kind, member_id, order_id,"
+                              " details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_COUPON_EVENTS] = "SELECT at, kind, member_id, order_id, details FROM coupon_events"
+                        " WHERE coupon_id = ?1 ORDER BY id",
+    [Q_CHECK_BALANCES] =
+        "WITH l AS (SELECT member_id, SUM(delta) AS s, SUM(COALESCE(remaining, 0)) AS r"
+        " FROM points_ledger GROUP BY member_id)"
+        " SELECT a.member_id, a.points, COALESCE(l.s, 0), COALESCE(l.r, 0)"
+        " FROM loyalty_accounts a LEFT JOIN l ON l.member_id = a.member_id"
+        " WHERE a.points != COALESCE(l.s, 0) OR a.points != COALESCE(l.r, 0)"
+        " UNION ALL SELECT l.member_id, NULL, l.s, l.r FROM l"
+        " WHERE l.member_id NOT IN (SELECT member_id FROM loyalty_accounts) LIMIT ?1",
+    [Q_CHECK_COUPON_STATES] =
+        "SELECT c.code, c.state, SUM(e.kind = 'redeemed'), SUM(e.kind = 'restored')"
+        " FROM coupons c JOIN coupon_events e ON e.coupon_id = c.id GROUP BY c.id"
+        " HAVING SUM(e.kind = 'redeemed') - SUM(e.kind = 'restored') NOT IN (0, 1)"
+        " OR (SUM(e.kind = 'redeemed') - SUM(e.kind = 'restored') = 1) != (c.state = 'redeemed')"
+        " LIMIT ?1",
+    [Q_CHECK_COUPON_ORDERS] = "SELECT coupon_code, count(*) FROM orders WHERE coupon_code IS NOT NULL"
+                              " AND refunded_cents < total_cents GROUP BY coupon_code"
+                              " HAVING count(*) > 1 LIMIT ?1",
+    [Q_CHECK_STOCK] = "SELECT t.id, t.stock, t.issued, (SELECT count(*) FROM coupons c"
+                      " WHERE c.template_id = t.id) AS n FROM coupon_templates t"
+                      " WHERE (t.stock IS NOT NULL AND t.issued > t.stock) OR t.issued != n"
+                      " LIMIT ?1",
+    [Q_CHECK_ORDER_POINTS] = "SELECT o.id, o.points_used FROM orders o WHERE o.points_used > 0"
+                             " AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.order_id = o.id"
+                             " AND l.kind = 'redeem' AND l.delta = -o.points_used) LIMIT ?1",
     [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
     [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
 };

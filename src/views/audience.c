@@ -3,15 +3,18 @@
  * At start-up every live member, order (net of its refunds), reachability flag,
  * prediction, tag and saved segment is loaded. After each committed write the changed
  * rows are read back and applied: a new order, a refund (by its order's day, so the
- * windows count them together), a profile, reachability. Days are local (+08:00). */
+ * windows count them together), a profile, reachability, a merge. Days are local
+ * (+08:00). The operator's RFM and lifecycle thresholds live here too (audience.h). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jsonx.h"
 #include "base/timeutil.h"
 #include "segment/eval.h"
 #include "segment/index.h"
+#include "views/audience.h"
 #include "views/views_internal.h"
 
 static unsigned reach_bit(const char *channel)
@@ -193,6 +196,192 @@ static void load_predictions(seg_index *idx, store_conn *c)
     ensure_churn_tag(idx, c);
 }
 
+/* ---------------- RFM and lifecycle settings ---------------- */
+
+#define SETTING_RFM "segment.rfm"
+#define SETTING_LIFECYCLE "segment.lifecycle"
+/* a hundred years: far beyond any sensible threshold, well inside the index's day range */
+#define MAX_DAYS 36500
+
+void audience_settings_init(audience_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->rfm_auto = true;
+    /* the index's own defaults, so an unset store and a fresh index agree */
+    seg_index *idx = seg_index_new(1);
+    if (idx) {
+        seg_index_rfm_get(idx, &s->rfm, NULL);
+        seg_index_lifecycle_get(idx, &s->life);
+        seg_index_free(idx);
+    } else {
+        s->life = (seg_lifecycle_thresholds){.new_days = 30, .active_days = 90, .lapsed_days = 180};
+    }
+}
+
+/* A required integer field of a settings object, in [lo, hi]; errors name prefix.key. */
+static int int_field(json_t *obj, const char *prefix, const char *key, int64_t lo, int64_t hi,
+                     int64_t *out, siyu_err *e)
+{
+    char f[64];
+    snprintf(f, sizeof f, "%s.%s", prefix, key);
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: required", f);
+    if (!json_is_integer(v))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: not an integer", f);
+    *out = json_integer_value(v);
+    if (*out < lo || *out > hi)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: must be between %lld and %lld", f,
+                            (long long)lo, (long long)hi);
+    return 0;
+}
+
+static int rfm_from_json(json_t *v, audience_settings *s, siyu_err *e)
+{
+    if (json_is_string(v) && strcmp(json_string_value(v), "auto") == 0) {
+        s->rfm_auto = true;
+        return 0;
+    }
+    if (!json_is_object(v))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "rfm",
+                            "rfm: expected \"auto\" or {recency_max_days, frequency_min_orders, "
+                            "monetary_min_cents}");
+    static const char *const allowed[] = {"recency_max_days", "frequency_min_orders",
+                                          "monetary_min_cents", NULL};
+    int64_t r, f, m;
+    if (jx_only(v, allowed, "rfm.", e) ||
+        int_field(v, "rfm", "recency_max_days", 0, MAX_DAYS, &r, e) ||
+        int_field(v, "rfm", "frequency_min_orders", 1, 1000000, &f, e) ||
+        int_field(v, "rfm", "monetary_min_cents", 0, INT64_C(1000000000000000), &m, e))
+        return -1;
+    s->rfm_auto = false;
+    s->rfm = (seg_rfm_thresholds){
+        .r_max_days = (int32_t)r, .f_min_orders = (int32_t)f, .m_min_cents = m};
+    return 0;
+}
+
+static int lifecycle_from_json(json_t *v, audience_settings *s, siyu_err *e)
+{
+    if (json_is_string(v) && strcmp(json_string_value(v), "default") == 0) {
+        audience_settings def;
+        audience_settings_init(&def);
+        s->life = def.life;
+        return 0;
+    }
+    if (!json_is_object(v))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "lifecycle",
+                            "lifecycle: expected \"default\" or {new_days, active_days, "
+                            "lapsed_days}");
+    static const char *const allowed[] = {"new_days", "active_days", "lapsed_days", NULL};
+    int64_t n, a, l;
+    if (jx_only(v, allowed, "lifecycle.", e) ||
+        int_field(v, "lifecycle", "new_days", 0, MAX_DAYS, &n, e) ||
+        int_field(v, "lifecycle", "active_days", 0, MAX_DAYS, &a, e) ||
+        int_field(v, "lifecycle", "lapsed_days", 0, MAX_DAYS, &l, e))
+        return -1;
+    /* at_risk is the span between the two: it cannot be negative */
+    if (l < a)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "lifecycle.lapsed_days",
+                            "lifecycle.lapsed_days: must be at least active_days (%lld)",
+                            (long long)a);
+    s->life = (seg_lifecycle_thresholds){
+        .new_days = (int32_t)n, .active_days = (int32_t)a, .lapsed_days = (int32_t)l};
+    return 0;
+}
+
+int audience_settings_update(audience_settings *s, json_t *body, siyu_err *e)
+{
+    static const char *const allowed[] = {"rfm", "lifecycle", NULL};
+    if (jx_only(body, allowed, NULL, e)) return -1;
+    json_t *rfm = json_object_get(body, "rfm"), *life = json_object_get(body, "lifecycle");
+    if (!rfm && !life)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "rfm",
+                            "rfm: required (or lifecycle): nothing to change");
+    if (rfm && rfm_from_json(rfm, s, e)) return -1;
+    if (life && lifecycle_from_json(life, s, e)) return -1;
+    return 0;
+}
+
+static json_t *rfm_json(const seg_rfm_thresholds *t)
+{
+    return json_pack("{s:i, s:i, s:I}", "recency_max_days", t->r_max_days, "frequency_min_orders",
+                     t->f_min_orders, "monetary_min_cents", (json_int_t)t->m_min_cents);
+}
+
+json_t *audience_settings_json(const audience_settings *s, seg_index *idx)
+{
+    json_t *out = json_pack("{s:o, s:{s:i, s:i, s:i}}", "rfm",
+                            s->rfm_auto ? json_string("auto") : rfm_json(&s->rfm), "lifecycle",
+                            "new_days", s->life.new_days, "active_days", s->life.active_days,
+                            "lapsed_days", s->life.lapsed_days);
+    if (idx) {
+        seg_rfm_thresholds t;
+        seg_index_rfm_get(idx, &t, NULL);
+        json_object_set_new(out, "rfm_in_force", rfm_json(&t));
+    }
+    return out;
+}
+
+int audience_settings_load(store_conn *c, audience_settings *s, siyu_err *e)
+{
+    audience_settings_init(s);
+    static const char *const keys[] = {SETTING_RFM, SETTING_LIFECYCLE};
+    int failed = 0;
+    for (int k = 0; k < 2; k++) {
+        store_stmt *st = store_q(c, Q_SETTING_GET);
+        store_bind_text(st, 1, keys[k]);
+        json_t *v = NULL;
+        if (store_step(st) == STORE_ROW)
+            v = json_loads(store_col_text(st, 0), JSON_DECODE_ANY, NULL);
+        else
+            v = json_null();
+        store_reset(st);
+        int rc = 0;
+        if (!v)
+            rc = siyu_err_set(e, SIYU_INTERNAL, NULL, "setting %s: not JSON", keys[k]);
+        else if (!json_is_null(v))
+            rc = k == 0 ? rfm_from_json(v, s, e) : lifecycle_from_json(v, s, e);
+        json_decref(v);
+        if (rc && !failed) {
+            /* the readers above set nothing on error: s keeps the default of this key */
+            char msg[sizeof e->message];
+            snprintf(msg, sizeof msg, "%s", e->message);
+            failed = siyu_err_set(e, SIYU_INTERNAL, NULL, "setting %s: %s", keys[k], msg);
+        }
+    }
+    return failed;
+}
+
+int audience_settings_save(store_conn *c, const audience_settings *s, siyu_err *e)
+{
+    json_t *all = audience_settings_json(s, NULL);
+    static const char *const keys[] = {SETTING_RFM, SETTING_LIFECYCLE};
+    static const char *const fields[] = {"rfm", "lifecycle"};
+    int rc = 0;
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        char *text = json_dumps(json_object_get(all, fields[k]), JSON_COMPACT | JSON_ENCODE_ANY);
+        store_stmt *st = store_q(c, Q_SETTING_PUT);
+        store_bind_text(st, 1, keys[k]);
+        store_bind_text(st, 2, text);
+        rc = store_exec(st, e);
+        free(text);
+    }
+    json_decref(all);
+    return rc;
+}
+
+/* Sets the thresholds without touching rule tags (the caller refreshes them). */
+static void settings_put_in_force(seg_index *idx, const audience_settings *s)
+{
+    seg_index_rfm_set(idx, s->rfm_auto ? NULL : &s->rfm);
+    seg_index_lifecycle_set(idx, &s->life, NULL); /* validated when read */
+}
+
+void audience_settings_apply(seg_index *idx, const audience_settings *s)
+{
+    settings_put_in_force(idx, s);
+    seg_index_rule_tags_refresh(idx, NULL);
+}
+
 int audience_load(store_conn *c, seg_index **out, siyu_err *e)
 {
     seg_index *idx = seg_index_new(time_local_day(clock_now()));
@@ -293,9 +482,17 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     while (store_step(s) == STORE_ROW)
         seg_index_segment_define(idx, store_col_int(s, 0), store_col_text(s, 1),
                                  store_col_text(s, 2), NULL);
+    /* the operator's thresholds before rule tags are materialised: a rule may name an
+     * RFM class or a lifecycle stage */
+    audience_settings set;
+    siyu_err se;
+    siyu_err_init(&se);
+    if (audience_settings_load(c, &set, &se)) /* only a hand-edited store gets here */
+        fprintf(stderr, "siyu: member index: %s; using the default\n", se.message);
+    siyu_err_clear(&se);
     store_rollback(c);
+    settings_put_in_force(idx, &set); /* under "auto" this computes the medians */
     seg_index_rule_tags_refresh(idx, NULL);
-    seg_index_rfm_recompute(idx);
     *out = idx;
     return 0;
 }
@@ -325,11 +522,17 @@ void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n
             reload_reach(idx, c, v[i].id);
             break;
         case DOM_CHANGE_MERGE:
-            seg_index_remove_member(idx, v[i].other, NULL);
+            /* the store moved from's orders and manual tags onto the survivor: move
+             * them in the index too, now rather than at the next start-up */
+            if (seg_index_merge_member(idx, v[i].id, v[i].other, NULL))
+                seg_index_remove_member(idx, v[i].other, NULL);
             reload_member(idx, c, v[i].id);
             reload_reach(idx, c, v[i].id);
             break;
         case DOM_CHANGE_LIVE_VIEW:
+            break;
+        default:
+            /* kinds added later (loyalty) are not followed by the index yet */
             break;
         }
     }

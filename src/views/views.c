@@ -32,6 +32,8 @@ int views_open(store_t *st, views **out, siyu_err *e)
     t0 = clock_mono_ns();
     if (store_conn_open(st, &c, e) == 0) {
         rc = audience_load(c, &v->index, e);
+        if (rc == 0)
+            loyalty_view_load(v->index, c);
         store_conn_close(c);
     } else {
         rc = -1;
@@ -70,6 +72,7 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
         if (reports_apply(vw->reports, c, &list, &e))
             fprintf(stderr, "siyu: reports: %s\n", e.message);
         audience_apply(vw->index, c, v, n);
+        loyalty_view_apply(vw->index, c, v, n);
         store_rollback(c);
     }
     siyu_err_clear(&e);
@@ -97,6 +100,8 @@ int views_open_index(store_t *st, struct seg_index **out, siyu_err *e)
     if (store_conn_open(st, &c, e))
         return -1;
     int rc = audience_load(c, out, e);
+    if (rc == 0)
+        loyalty_view_load(*out, c);
     store_conn_close(c);
     return rc;
 }

@@ -9,5 +9,8 @@
 int audience_load(store_conn *c, seg_index **out, siyu_err *e);
 void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n);
 void audience_reload_predictions(seg_index *idx, store_conn *c);
+/* tier and points columns (loyalty_view.c) */
+void loyalty_view_load(seg_index *idx, store_conn *c);
+void loyalty_view_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n);
 
 #endif

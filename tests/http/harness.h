@@ -35,16 +35,17 @@ static inline int conn_open(void)
 
 /* Sends one request; returns the status with the body in buf, or -1 when the
  * connection broke (the server died). */
-static inline int request_as(int fd, const char *tok, const char *method, const char *path,
-                             const char *body, char *buf, size_t cap)
+/* As request_as, with extra header lines ("Idempotency-Key: k\r\n") or NULL. */
+static inline int request_hdr(int fd, const char *tok, const char *method, const char *path,
+                              const char *headers, const char *body, char *buf, size_t cap)
 {
     /* one send per request: a separate body send meets Nagle and delayed ACK (40 ms) */
-    char req[2048];
+    char req[8192];
     size_t blen = body ? strlen(body) : 0;
     int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n%s"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     method, path, tok, blen, body ? body : "");
+                     method, path, tok, headers ? headers : "", blen, body ? body : "");
     if (n <= 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
         return -1;
     size_t got = 0;
@@ -67,6 +68,12 @@ static inline int request_as(int fd, const char *tok, const char *method, const 
         buf[want] = 0;
         return status;
     }
+}
+
+static inline int request_as(int fd, const char *tok, const char *method, const char *path,
+                             const char *body, char *buf, size_t cap)
+{
+    return request_hdr(fd, tok, method, path, NULL, body, buf, cap);
 }
 
 /* ---- the server ---- */

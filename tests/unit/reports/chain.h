@@ -76,8 +76,8 @@ static int chain_tx(chain *c, body_fn fn, chain_fn idfn, int64_t id, const char 
                 if (t && strcmp(t, "live_view") == 0) {
                     int64_t at;
                     time_parse_rfc3339(json_string_value(json_object_get(x, "at")), &at);
-                    reports_add_live_view(c->live, json_integer_value(json_object_get(x, "member_id")),
-                                          at, &ae);
+                    reports_add_live_view(
+                        c->live, json_integer_value(json_object_get(x, "member_id")), at, &ae);
                 }
             }
             json_decref(one);
@@ -151,8 +151,7 @@ static json_t *at(json_t *o, const char *path)
 #define CHECK_J_NULL(o, path)                                                                      \
     do {                                                                                           \
         json_t *v_ = at((o), (path));                                                              \
-        if (!v_ || !json_is_null(v_))                                                              \
-            CHECK_FAIL_("%s: not null", (path));                                                   \
+        if (!v_ || !json_is_null(v_)) CHECK_FAIL_("%s: not null", (path));                         \
     } while (0)
 
 #define CHECK_J_STR(o, path, want)                                                                 \
@@ -164,16 +163,14 @@ static json_t *at(json_t *o, const char *path)
 static int rp_test_channel(const char *name)
 {
     for (int i = 0; dom_channels[i]; i++)
-        if (strcmp(dom_channels[i], name) == 0)
-            return i;
+        if (strcmp(dom_channels[i], name) == 0) return i;
     abort();
 }
 
 static int32_t day_of(const char *s)
 {
     int32_t d;
-    if (date_parse(s, &d))
-        abort();
+    if (date_parse(s, &d)) abort();
     return d;
 }
 

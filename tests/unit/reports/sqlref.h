@@ -22,6 +22,7 @@ typedef struct sqlref_period {
 
 typedef struct sqlref_store {
     int64_t store_id, orders, member_orders, net, member_net, active, repeat;
+    int64_t visit_days, prev_active, churned; /* churn against the period before */
 } sqlref_store;
 
 static void sqlref_die(sqlite3 *db, const char *what)
@@ -33,8 +34,7 @@ static void sqlref_die(sqlite3 *db, const char *what)
 static sqlite3 *sqlref_open(const char *path)
 {
     sqlite3 *db;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        sqlref_die(db, "open");
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) sqlref_die(db, "open");
     sqlite3_exec(db, "PRAGMA cache_size=-262144", NULL, NULL, NULL);
     return db;
 }
@@ -50,8 +50,7 @@ static sqlite3_stmt *sqlref_prep(sqlite3 *db, const char *sql, int64_t a, int64_
                                  int64_t d)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-        sqlref_die(db, sql);
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) sqlref_die(db, sql);
     sqlite3_bind_int64(s, 1, a);
     sqlite3_bind_int64(s, 2, b);
     if (sqlite3_bind_parameter_count(s) >= 4) {
@@ -79,8 +78,7 @@ static inline void sqlref_period_kpis(sqlite3 *db, int32_t from, int32_t to, sql
         " coalesce(sum(item_count) FILTER (WHERE " SQLREF_VALID "), 0)"
         " FROM orders WHERE " SQLREF_RANGE,
         lo, hi, 0, 0);
-    if (sqlite3_step(s) != SQLITE_ROW)
-        sqlref_die(db, "period");
+    if (sqlite3_step(s) != SQLITE_ROW) sqlref_die(db, "period");
     p->orders = sqlite3_column_int64(s, 0);
     p->member_orders = sqlite3_column_int64(s, 1);
     p->gross = sqlite3_column_int64(s, 2);
@@ -96,8 +94,7 @@ static inline void sqlref_period_kpis(sqlite3 *db, int32_t from, int32_t to, sql
                     " WHERE " SQLREF_RANGE " AND member_id IS NOT NULL AND " SQLREF_VALID
                     " GROUP BY member_id)",
                     lo, hi, 0, 0);
-    if (sqlite3_step(s) != SQLITE_ROW)
-        sqlref_die(db, "active");
+    if (sqlite3_step(s) != SQLITE_ROW) sqlref_die(db, "active");
     p->active = sqlite3_column_int64(s, 0);
     p->repeat = sqlite3_column_int64(s, 1);
     p->visit_days = sqlite3_column_int64(s, 2);
@@ -110,18 +107,28 @@ static inline void sqlref_period_kpis(sqlite3 *db, int32_t from, int32_t to, sql
                     " EXCEPT SELECT member_id FROM orders WHERE placed_at >= ?3 AND placed_at < ?4"
                     " AND member_id IS NOT NULL AND " SQLREF_VALID "))",
                     plo, phi, lo, hi);
-    if (sqlite3_step(s) != SQLITE_ROW)
-        sqlref_die(db, "churn");
+    if (sqlite3_step(s) != SQLITE_ROW) sqlref_die(db, "churn");
     p->prev_active = sqlite3_column_int64(s, 0);
     p->churned = sqlite3_column_int64(s, 1);
     sqlite3_finalize(s);
 }
 
-/* Per-store rows for [from, to], by store id; returns the count (at most cap). */
-static inline size_t sqlref_stores(sqlite3 *db, int32_t from, int32_t to, sqlref_store *out, size_t cap)
+static sqlref_store *sqlref_store_row(sqlref_store *out, size_t n, int64_t id)
 {
-    int64_t lo, hi;
+    for (size_t i = 0; i < n; i++)
+        if (out[i].store_id == id) return &out[i];
+    return NULL;
+}
+
+/* Per-store rows for [from, to], by store id; returns the count (at most cap). Stores
+ * with no order in [from, to] are left out (their churn too). */
+static inline size_t sqlref_stores(sqlite3 *db, int32_t from, int32_t to, sqlref_store *out,
+                                   size_t cap)
+{
+    int64_t lo, hi, plo, phi;
+    int32_t len = to - from + 1;
     sqlref_bounds(from, to, &lo, &hi);
+    sqlref_bounds(from - len, from - 1, &plo, &phi);
     size_t n = 0;
     sqlite3_stmt *s = sqlref_prep(
         db,
@@ -142,17 +149,40 @@ static inline size_t sqlref_stores(sqlite3 *db, int32_t from, int32_t to, sqlref
     }
     sqlite3_finalize(s);
     s = sqlref_prep(db,
-                    "SELECT store_id, count(*), sum(n >= 2) FROM (SELECT store_id, member_id,"
-                    " count(*) AS n FROM orders WHERE " SQLREF_RANGE
+                    "SELECT store_id, count(*), sum(n >= 2), sum(days) FROM (SELECT store_id,"
+                    " member_id, count(*) AS n, count(DISTINCT (placed_at + 28800) / 86400) AS days"
+                    " FROM orders WHERE " SQLREF_RANGE
                     " AND member_id IS NOT NULL AND " SQLREF_VALID
                     " GROUP BY store_id, member_id) GROUP BY store_id",
                     lo, hi, 0, 0);
-    while (sqlite3_step(s) == SQLITE_ROW)
-        for (size_t i = 0; i < n; i++)
-            if (out[i].store_id == sqlite3_column_int64(s, 0)) {
-                out[i].active = sqlite3_column_int64(s, 1);
-                out[i].repeat = sqlite3_column_int64(s, 2);
-            }
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        sqlref_store *x = sqlref_store_row(out, n, sqlite3_column_int64(s, 0));
+        if (x) {
+            x->active = sqlite3_column_int64(s, 1);
+            x->repeat = sqlite3_column_int64(s, 2);
+            x->visit_days = sqlite3_column_int64(s, 3);
+        }
+    }
+    sqlite3_finalize(s);
+    /* churn per store: (store, member) pairs active before and not now */
+    s = sqlref_prep(db,
+                    "SELECT p.store_id, p.n, coalesce(c.n, 0) FROM (SELECT store_id, count(*) AS n"
+                    " FROM (SELECT DISTINCT store_id, member_id FROM orders WHERE " SQLREF_RANGE
+                    " AND member_id IS NOT NULL AND " SQLREF_VALID ") GROUP BY store_id) p"
+                    " LEFT JOIN (SELECT store_id, count(*) AS n FROM (SELECT store_id, member_id"
+                    " FROM orders WHERE " SQLREF_RANGE
+                    " AND member_id IS NOT NULL AND " SQLREF_VALID
+                    " EXCEPT SELECT store_id, member_id FROM orders WHERE placed_at >= ?3 AND"
+                    " placed_at < ?4 AND member_id IS NOT NULL AND " SQLREF_VALID ")"
+                    " GROUP BY store_id) c ON c.store_id = p.store_id",
+                    plo, phi, lo, hi);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        sqlref_store *x = sqlref_store_row(out, n, sqlite3_column_int64(s, 0));
+        if (x) {
+            x->prev_active = sqlite3_column_int64(s, 1);
+            x->churned = sqlite3_column_int64(s, 2);
+        }
+    }
     sqlite3_finalize(s);
     return n;
 }

@@ -22,6 +22,7 @@
 #include <check.h>
 
 #include "chain.h"
+#include "segment/index.h"
 #include "sqlref.h"
 
 static int64_t order(chain *c, const char *ext, int store, const char *channel, int member,
@@ -31,14 +32,18 @@ static int64_t order(chain *c, const char *ext, int store, const char *channel, 
         char sku;
         const char *cat;
         int price;
-    } cat[] = {{'A', "fruit", 1000}, {'B', "fruit", 500}, {'C', "dairy", 800},
-               {'D', "dairy", 300},  {'E', "snack", 200}};
+    } cat[] = {{'A', "fruit", 1000},
+               {'B', "fruit", 500},
+               {'C', "dairy", 800},
+               {'D', "dairy", 300},
+               {'E', "snack", 200}};
     char items[512] = "";
     int sum = 0;
     for (const char *p = spec; *p; p += 2) {
         int k = *p - 'A', q = p[1] - '0';
         char one[128];
-        snprintf(one, sizeof one, "%s{\"sku\":\"%c\",\"category\":\"%s\",\"qty\":%d,\"unit_price_cents\":%d}",
+        snprintf(one, sizeof one,
+                 "%s{\"sku\":\"%c\",\"category\":\"%s\",\"qty\":%d,\"unit_price_cents\":%d}",
                  *items ? "," : "", cat[k].sku, cat[k].cat, q, cat[k].price);
         strcat(items, one);
         sum += q * cat[k].price;
@@ -49,11 +54,11 @@ static int64_t order(chain *c, const char *ext, int store, const char *channel, 
     else if (member < 0)
         snprintf(who, sizeof who, ",\"member\":{\"phone\":\"138000000%02d\"}", -member);
     char g[32] = "";
-    if (guide)
-        snprintf(g, sizeof g, ",\"guide_id\":%d", guide);
+    if (guide) snprintf(g, sizeof g, ",\"guide_id\":%d", guide);
     char body[1024];
     snprintf(body, sizeof body,
-             "{\"channel\":\"%s\",\"external_id\":\"%s\",\"store_id\":%d,\"placed_at\":\"%sT12:00:00+08:00\","
+             "{\"channel\":\"%s\",\"external_id\":\"%s\",\"store_id\":%d,\"placed_at\":\"%sT12:00:"
+             "00+08:00\","
              "\"total_cents\":%d,\"discount_cents\":%d,\"items\":[%s]%s%s}",
              channel, ext, store, day, sum - discount, discount, items, who, g);
     json_t *o = NULL;
@@ -66,18 +71,20 @@ static int64_t order(chain *c, const char *ext, int store, const char *channel, 
 static void refund(chain *c, int64_t order_id, const char *ext, int amount, const char *items)
 {
     char body[256];
-    snprintf(body, sizeof body, "{\"external_id\":\"%s\",\"amount_cents\":%d,\"at\":\"2026-11-01T10:00:00+08:00\"%s%s}",
-             ext, amount, items ? ",\"items\":" : "", items ? items : "");
+    snprintf(
+        body, sizeof body,
+        "{\"external_id\":\"%s\",\"amount_cents\":%d,\"at\":\"2026-11-01T10:00:00+08:00\"%s%s}",
+        ext, amount, items ? ",\"items\":" : "", items ? items : "");
     CHECK(chain_tx(c, NULL, refund_fn, order_id, body, NULL) == 201);
 }
 
 static void member(chain *c, int n, const char *channel, int store, int guide, const char *joined)
 {
     char body[256], g[32] = "";
-    if (guide)
-        snprintf(g, sizeof g, ",\"guide_id\":%d", guide);
+    if (guide) snprintf(g, sizeof g, ",\"guide_id\":%d", guide);
     snprintf(body, sizeof body,
-             "{\"phone\":\"138000000%02d\",\"channel\":\"%s\",\"store_id\":%d%s,\"joined_at\":\"%sT10:00:00+08:00\"}",
+             "{\"phone\":\"138000000%02d\",\"channel\":\"%s\",\"store_id\":%d%s,\"joined_at\":\"%"
+             "sT10:00:00+08:00\"}",
              n, channel, store, g, joined);
     json_t *o = NULL;
     CHECK(chain_tx(c, members_create_or_match, NULL, 0, body, &o) == 201);
@@ -88,17 +95,21 @@ static void member(chain *c, int n, const char *channel, int store, int guide, c
 static void event(chain *c, const char *type, int m, const char *at)
 {
     char body[256];
-    snprintf(body, sizeof body, "{\"type\":\"%s\",\"member_id\":%d,\"at\":\"%sT09:00:00+08:00\"}", type, m, at);
+    snprintf(body, sizeof body, "{\"type\":\"%s\",\"member_id\":%d,\"at\":\"%sT09:00:00+08:00\"}",
+             type, m, at);
     CHECK(chain_tx(c, events_record, NULL, 0, body, NULL) == 201);
 }
 
 static void build(chain *c)
 {
     CHECK(chain_tx(c, stores_create, NULL, 0,
-                   "{\"name\":\"直播间\",\"code\":\"L1\",\"kind\":\"live\",\"brand_id\":1}", NULL) == 201);
+                   "{\"name\":\"直播间\",\"code\":\"L1\",\"kind\":\"live\",\"brand_id\":1}",
+                   NULL) == 201);
     CHECK(chain_tx(c, stores_create, NULL, 0,
-                   "{\"name\":\"古墩路店\",\"code\":\"S4\",\"kind\":\"physical\",\"brand_id\":1}", NULL) == 201);
-    CHECK(chain_tx(c, staff_create, NULL, 0, "{\"name\":\"陈静\",\"role\":\"guide\",\"store_id\":4}", NULL) == 201);
+                   "{\"name\":\"古墩路店\",\"code\":\"S4\",\"kind\":\"physical\",\"brand_id\":1}",
+                   NULL) == 201);
+    CHECK(chain_tx(c, staff_create, NULL, 0,
+                   "{\"name\":\"陈静\",\"role\":\"guide\",\"store_id\":4}", NULL) == 201);
     for (int i = 1; i <= 6; i++)
         member(c, i, "store", 1, 1, "2026-07-15");
     for (int i = 7; i <= 9; i++)
@@ -161,17 +172,19 @@ static void build(chain *c)
     order(c, "O17", 1, "store", 7, 0, "2026-10-26", "E1", 0);
     order(c, "O18", 4, "store", 10, 0, "2026-10-30", "A1D1", 0);
     order(c, "O19", 1, "store", 1, 0, "2026-10-22", "C1", 0);
-    refund(c, o5, "R5", 1000, NULL);                                /* O5 fully refunded */
-    refund(c, o6, "R6", 200, "[{\"sku\":\"E\",\"qty\":1}]");         /* O6: the E line */
-    refund(c, o9, "R9a", 600, NULL);                                /* O9 in two steps */
+    refund(c, o5, "R5", 1000, NULL);                         /* O5 fully refunded */
+    refund(c, o6, "R6", 200, "[{\"sku\":\"E\",\"qty\":1}]"); /* O6: the E line */
+    refund(c, o9, "R9a", 600, NULL);                         /* O9 in two steps */
     refund(c, o9, "R9b", 400, NULL);
-    refund(c, o15, "R15", 1000, NULL);                              /* O15 half, no lines */
+    refund(c, o15, "R15", 1000, NULL); /* O15 half, no lines */
     CHECK(chain_tx(c, NULL, merge_fn, 11, "{\"from_member_id\":12}", NULL) == 200);
 }
 
 static reports_query oct(void)
 {
-    reports_query q = {.from = day_of("2026-10-01"), .to = day_of("2026-10-31"), .channel = -1,
+    reports_query q = {.from = day_of("2026-10-01"),
+                       .to = day_of("2026-10-31"),
+                       .channel = -1,
                        .granularity = REPORTS_WEEK};
     return q;
 }
@@ -180,9 +193,9 @@ static void check_kpi(json_t *k)
 {
     /* ---- October: orders O1..O10, O13..O19 (O11, O12 are November) = 17 placed ----
      * void (fully refunded): O5, O9 → 2; orders = 17 − 2 = 15
-     * gross = 2500+800+1800+1200+1000+1800+1500+600+1000+1800+1400+1100+2000+1300+200+1300+800 = 22100
-     * refunded = 1000 (O5) + 200 (O6) + 1000 (O9) + 1000 (O15) = 3200; net = 18900
-     * member orders (valid): O1 O2 O3 O4 O6 O10 O13 O14 O15 O16 O17 O18 O19 = 13; non-member O7 O8 = 2
+     * gross = 2500+800+1800+1200+1000+1800+1500+600+1000+1800+1400+1100+2000+1300+200+1300+800 =
+     * 22100 refunded = 1000 (O5) + 200 (O6) + 1000 (O9) + 1000 (O15) = 3200; net = 18900 member
+     * orders (valid): O1 O2 O3 O4 O6 O10 O13 O14 O15 O16 O17 O18 O19 = 13; non-member O7 O8 = 2
      * member net = 2500+800+1800+1200+0+1600+1800+1400+1100+1000+1300+200+1300+800 = 16800 */
     CHECK_J_INT(k, "current.orders", 15);
     CHECK_J_INT(k, "current.fully_refunded_orders", 2);
@@ -268,7 +281,8 @@ static void check_kpi(json_t *k)
     CHECK_J_REAL(k, "previous.refund_rate", 0.0);
     /* churn: active 07-31..08-30 M1 M3; M3 gone → 1/2 */
     CHECK_J_REAL(k, "previous.churn_rate", 0.5);
-    /* members by 09-30: M1..M12 without M12 = 11; reachable (today's flags) M1 M2 M3 M4 M7 M8 M10 */
+    /* members by 09-30: M1..M12 without M12 = 11; reachable (today's flags) M1 M2 M3 M4 M7 M8 M10
+     */
     CHECK_J_INT(k, "previous.members", 11);
     CHECK_J_REAL(k, "previous.online_rate.any", 7.0 / 11);
     CHECK_J_INT(k, "previous.reachable_members.public_account", 4);
@@ -363,6 +377,69 @@ static void check_leaderboards(reports_t *r)
     CHECK_J_INT(l, "items.3.store_id", 3);
     CHECK_J_STR(l, "items.3.kind", "live");
     CHECK_J_INT(l, "items.3.refunded_cents", 1000);
+    /* store 1, the KPIs of the chain-wide report per group:
+     * member ratio 7/8; avg ticket 10400/8 = 1300; items O1 3 O2 1 O4 3 O6 3 O7 2 O10 2
+     * O17 1 O19 1 = 16 → 16/8; refund rate (O5 1000 + O6 200 + O9 1000) / 12600 gross;
+     * visit days M1 10-03 10-22 (O3 was in store 2), M2 M4 M13 M7 one each = 6 →
+     * weekly 6 / 5 / (31/7) = 42/155; previously active at store 1 (P1 P9 M1, P2 M2,
+     * P3 M5, P4 M6) = 4, churned M5 M6 → 1/2 */
+    CHECK_J_REAL(l, "items.0.member_ratio_orders", 7.0 / 8);
+    CHECK_J_INT(l, "items.0.avg_ticket_cents", 1300);
+    CHECK_J_REAL(l, "items.0.attachment_rate", 16.0 / 8);
+    CHECK_J_REAL(l, "items.0.refund_rate", 2200.0 / 12600);
+    CHECK_J_REAL(l, "items.0.purchase_frequency", 7.0 / 5);
+    CHECK_J_REAL(l, "items.0.repurchase_rate", 1.0 / 5);
+    CHECK_J_INT(l, "items.0.visit_days", 6);
+    CHECK_J_REAL(l, "items.0.weekly_visit_frequency", 42.0 / 155);
+    CHECK_J_INT(l, "items.0.previously_active_members", 4);
+    CHECK_J_INT(l, "items.0.churned_members", 2);
+    CHECK_J_REAL(l, "items.0.churn_rate", 0.5);
+    CHECK_J_INT(l, "items.0.new_members", 4); /* M13-16 */
+    /* store 1 in the previous period: P1 1000 P2 1000 P3 800 P4 300 P8 500 P9 800 = 4400
+     * from 6 orders (member 5: 3900), items 7; active M1 M2 M5 M6, M1 twice; visit days
+     * 5 → 5 / 4 / (31/7) = 35/124; ranks by previous net: store 1 4400, store 4 1200,
+     * store 2 1000, store 3 0. Churn before: Q1 M1, Q2 M3 at store 1; M3 gone → 1/2.
+     * Members who had joined by 09-30: M1-6; reachable M1 M2 M3 M4; none new. */
+    CHECK_J_STR(l, "previous_period.from", "2026-08-31");
+    CHECK_J_STR(l, "previous_period.to", "2026-09-30");
+    CHECK_J_INT(l, "items.0.previous.rank", 1);
+    CHECK_J_INT(l, "items.0.previous.net_sales_cents", 4400);
+    CHECK_J_INT(l, "items.0.previous.orders", 6);
+    CHECK_J_INT(l, "items.0.previous.member_net_sales_cents", 3900);
+    CHECK_J_REAL(l, "items.0.previous.member_ratio_orders", 5.0 / 6);
+    CHECK_J_INT(l, "items.0.previous.avg_ticket_cents", 733);
+    CHECK_J_REAL(l, "items.0.previous.attachment_rate", 7.0 / 6);
+    CHECK_J_INT(l, "items.0.previous.active_members", 4);
+    CHECK_J_INT(l, "items.0.previous.repeat_buyers", 1);
+    CHECK_J_INT(l, "items.0.previous.visit_days", 5);
+    CHECK_J_REAL(l, "items.0.previous.weekly_visit_frequency", 35.0 / 124);
+    CHECK_J_INT(l, "items.0.previous.previously_active_members", 2);
+    CHECK_J_REAL(l, "items.0.previous.churn_rate", 0.5);
+    CHECK_J_INT(l, "items.0.previous.members", 6);
+    CHECK_J_INT(l, "items.0.previous.reachable_members", 4);
+    CHECK_J_INT(l, "items.0.previous.new_members", 0);
+    CHECK_J_REAL(l, "items.0.previous.refund_rate", 0.0);
+    /* store 2: active M1 (O3) M7 (O16); before M7 (P5), still active → churn 0 */
+    CHECK_J_INT(l, "items.1.previous.rank", 3);
+    CHECK_J_INT(l, "items.1.previous.net_sales_cents", 1000);
+    CHECK_J_INT(l, "items.1.previously_active_members", 1);
+    CHECK_J_REAL(l, "items.1.churn_rate", 0.0);
+    /* store 4: active M23 (O14) M10 (O18), 2 visit days → 2 / 2 / (31/7) = 7/31; before
+     * M10 (P6) and M11 (P7, moved from M12), M11 gone → 1/2. Previous: P6 200 + P7 1000,
+     * nobody active before it → churn null; members M10 M11, reachable M10 */
+    CHECK_J_REAL(l, "items.2.weekly_visit_frequency", 7.0 / 31);
+    CHECK_J_REAL(l, "items.2.churn_rate", 0.5);
+    CHECK_J_INT(l, "items.2.previous.rank", 2);
+    CHECK_J_INT(l, "items.2.previous.net_sales_cents", 1200);
+    CHECK_J_INT(l, "items.2.previous.active_members", 2);
+    CHECK_J_NULL(l, "items.2.previous.churn_rate");
+    CHECK_J_INT(l, "items.2.previous.members", 2);
+    CHECK_J_INT(l, "items.2.previous.reachable_members", 1);
+    /* store 3: no order before October: its previous figures are empty, not missing */
+    CHECK_J_INT(l, "items.3.previous.rank", 4);
+    CHECK_J_INT(l, "items.3.previous.orders", 0);
+    CHECK_J_NULL(l, "items.3.previous.avg_ticket_cents");
+    CHECK_J_NULL(l, "items.3.churn_rate");
     json_decref(l);
     /* guide 4: O14 (named) 1100 + O18 (M10's bound guide) 1300; O8 had no guide */
     q.guide_id = 4;
@@ -371,6 +448,16 @@ static void check_leaderboards(reports_t *r)
     CHECK_J_INT(l, "items.0.net_sales_cents", 2400);
     CHECK_J_INT(l, "items.0.members", 3); /* M10 M11 M23 */
     CHECK_J_INT(l, "items.0.reachable_members", 1);
+    /* credited to guide 4 before: P6 (M10) and P7 (M12, now M11), by their bound guide:
+     * 1200; M11 has not bought since → churn 1/2; visits 2 → weekly 7/31 both periods */
+    CHECK_J_INT(l, "items.0.active_members", 2);
+    CHECK_J_INT(l, "items.0.churned_members", 1);
+    CHECK_J_REAL(l, "items.0.churn_rate", 0.5);
+    CHECK_J_REAL(l, "items.0.weekly_visit_frequency", 7.0 / 31);
+    CHECK_J_INT(l, "items.0.previous.net_sales_cents", 1200);
+    CHECK_J_INT(l, "items.0.previous.active_members", 2);
+    CHECK_J_REAL(l, "items.0.previous.weekly_visit_frequency", 7.0 / 31);
+    CHECK_J_INT(l, "items.0.previous.members", 2); /* M10 M11; M23 joined in October */
     json_decref(l);
     q = oct();
     l = reports_leaderboard(r, &q, REPORTS_BY_CHANNEL, &e);
@@ -380,12 +467,147 @@ static void check_leaderboards(reports_t *r)
     CHECK_J_INT(l, "items.0.net_sales_cents", 13400);
     CHECK_J_STR(l, "items.1.channel", "live");
     CHECK_J_INT(l, "items.1.net_sales_cents", 2400);
-    CHECK_J_STR(l, "items.2.channel", "mall"); /* O3 1800 */
+    CHECK_J_STR(l, "items.2.channel", "mall");        /* O3 1800 */
     CHECK_J_STR(l, "items.3.channel", "miniprogram"); /* O16 1300 */
     CHECK_J_INT(l, "items.3.rank", 4);
     CHECK_J_INT(l, "items.4.rank", 5); /* the channels without orders tie at 5 */
     CHECK_J_INT(l, "items.6.rank", 5);
+    /* the store channel: active M1 (O1 O2 O19) M2 M4 M13 M23 M7 M10 = 7, M1 again;
+     * visits M1 10-03 10-22 + 6 = 8; before: P1 P9 M1, P2 M2, P3 M5, P4 M6, P6 M10,
+     * P7 M11 = 6, gone M5 M6 M11 → 1/2. Previous: 9 − P5 (miniprogram) = 8 orders, 5600 */
+    CHECK_J_INT(l, "items.0.active_members", 7);
+    CHECK_J_INT(l, "items.0.repeat_buyers", 1);
+    CHECK_J_INT(l, "items.0.visit_days", 8);
+    CHECK_J_INT(l, "items.0.previously_active_members", 6);
+    CHECK_J_REAL(l, "items.0.churn_rate", 0.5);
+    CHECK_J_INT(l, "items.0.previous.orders", 8);
+    CHECK_J_INT(l, "items.0.previous.net_sales_cents", 5600);
+    CHECK_J_INT(l, "items.0.previous.rank", 1);
+    CHECK_J_INT(l, "items.3.previous.rank", 2); /* miniprogram: P5 1000 */
+    CHECK_J_INT(l, "items.3.previous.net_sales_cents", 1000);
     json_decref(l);
+}
+
+/* The same tiers set in a member index, as loyalty does (seg_index_set_tier), read
+ * back by reports_tier_classes: the same rows as by hand above. */
+static void check_tiers_from_index(reports_t *r)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    seg_index *idx = seg_index_new(day_of("2026-11-20"));
+    for (int64_t m = 1; m <= 24; m++) {
+        seg_member_profile p = {.id = m, .birthday = SEG_NO_DAY, .joined_day = SEG_NO_DAY};
+        CHECK(seg_index_upsert_member(idx, &p, NULL) == 0);
+    }
+    const int64_t gold[] = {1, 7}, silver[] = {2, 4, 10, 13};
+    for (size_t i = 0; i < 2; i++)
+        CHECK(seg_index_set_tier(idx, gold[i], "gold", NULL) == 0);
+    for (size_t i = 0; i < 4; i++)
+        CHECK(seg_index_set_tier(idx, silver[i], "silver", NULL) == 0);
+    CHECK(seg_index_set_tier(idx, 3, "铂金 \"V\"", NULL) == 0); /* quotes in a name */
+    reports_classes *t = reports_tier_classes(idx, &e);
+    CHECK(t != NULL);
+    reports_query q = oct();
+    json_t *l = reports_leaderboard_by(r, &q, "tier", reports_classes_classify, t, &e);
+    CHECK_J_STR(l, "items.0.tier", "gold");
+    CHECK_J_INT(l, "items.0.net_sales_cents", 7400);
+    CHECK_J_STR(l, "items.1.tier", "silver");
+    CHECK_J_INT(l, "items.1.net_sales_cents", 5900);
+    /* M3's only order O5 is void: a row with 0, after no-tier's 3500 */
+    CHECK_J_NULL(l, "items.2.tier");
+    CHECK_J_INT(l, "items.2.net_sales_cents", 3500);
+    CHECK_J_STR(l, "items.3.tier", "铂金 \"V\"");
+    CHECK_J_INT(l, "items.3.fully_refunded_orders", 1);
+    CHECK_J_INT(l, "items.3.members", 1);
+    json_decref(l);
+    reports_classes_free(t);
+    seg_index_free(idx);
+}
+
+/* Tiers as the loyalty engine will set them in the member index, handed over the way
+ * the API does: ids per tier in a reports_classes table; the rest have no tier. */
+static void check_tiers(reports_t *r)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    reports_classes *t = reports_classes_new(NULL);
+    const int64_t gold[] = {7, 1}, silver[] = {2, 4, 10, 13};
+    reports_classes_add(t, "gold", gold, 2);
+    reports_classes_add(t, "silver", silver, 4);
+    reports_query q = oct();
+    json_t *l = reports_leaderboard_by(r, &q, "tier", reports_classes_classify, t, &e);
+    CHECK(l != NULL);
+    CHECK_J_STR(l, "by", "tier");
+    CHECK_INT_EQ(json_array_size(at(l, "items")), 3);
+    /* gold, M1 M7: O1 2500 O2 800 O3 1800 O19 800 O16 1300 O17 200 = 7400 from 6 orders,
+     * both bought again; visits M1 10-03 10-10 10-22, M7 10-25 10-26 = 5 → 5 / 2 / (31/7);
+     * before: M1 (P1 P9) M7 (P5) = 2800, both still active → churn 0; the previous
+     * period's churn: Q1 M1 before, active in P-1 → 0. Members M1 M7 (M7 new in P-1) */
+    CHECK_J_STR(l, "items.0.tier", "gold");
+    CHECK_J_INT(l, "items.0.rank", 1);
+    CHECK_J_INT(l, "items.0.net_sales_cents", 7400);
+    CHECK_J_INT(l, "items.0.orders", 6);
+    CHECK_J_REAL(l, "items.0.member_ratio_orders", 1.0);
+    CHECK_J_INT(l, "items.0.active_members", 2);
+    CHECK_J_REAL(l, "items.0.repurchase_rate", 1.0);
+    CHECK_J_REAL(l, "items.0.purchase_frequency", 3.0);
+    CHECK_J_REAL(l, "items.0.weekly_visit_frequency", 35.0 / 62);
+    CHECK_J_REAL(l, "items.0.churn_rate", 0.0);
+    CHECK_J_INT(l, "items.0.members", 2);
+    CHECK_J_INT(l, "items.0.reachable_members", 2);
+    CHECK_J_INT(l, "items.0.previous.rank", 1);
+    CHECK_J_INT(l, "items.0.previous.net_sales_cents", 2800);
+    CHECK_J_INT(l, "items.0.previous.repeat_buyers", 1);
+    CHECK_J_INT(l, "items.0.previous.visit_days", 3);
+    CHECK_J_REAL(l, "items.0.previous.churn_rate", 0.0);
+    CHECK_J_INT(l, "items.0.previous.new_members", 1);
+    /* silver, M2 M4 M10 M13: O4 1200 O6 1600 O18 1300 O10 1800 = 5900; before M2 P2 1000,
+     * M10 P6 200 = 1200 (third of three before), neither gone; members 4 all reachable,
+     * M13 new */
+    CHECK_J_STR(l, "items.1.tier", "silver");
+    CHECK_J_INT(l, "items.1.net_sales_cents", 5900);
+    CHECK_J_INT(l, "items.1.active_members", 4);
+    CHECK_J_INT(l, "items.1.repeat_buyers", 0);
+    CHECK_J_INT(l, "items.1.previously_active_members", 2);
+    CHECK_J_INT(l, "items.1.churned_members", 0);
+    CHECK_J_INT(l, "items.1.members", 4);
+    CHECK_J_INT(l, "items.1.reachable_members", 4);
+    CHECK_J_INT(l, "items.1.new_members", 1);
+    CHECK_J_INT(l, "items.1.previous.rank", 3);
+    CHECK_J_INT(l, "items.1.previous.net_sales_cents", 1200);
+    /* no tier (null): O5 (M3, void) O13 M17 1400 O14 M23 1100 O15 M24 1000 → 3500 from 3
+     * orders, 1 void; non-member O7 O8 O9 are on no row. Before: P3 M5 800 P4 M6 300
+     * P7 M11 1000 = 2100, all three gone → churn 1; members 21 − 6 = 15 */
+    CHECK_J_NULL(l, "items.2.tier");
+    CHECK_J_INT(l, "items.2.rank", 3);
+    CHECK_J_INT(l, "items.2.net_sales_cents", 3500);
+    CHECK_J_INT(l, "items.2.orders", 3);
+    CHECK_J_INT(l, "items.2.fully_refunded_orders", 1);
+    CHECK_J_INT(l, "items.2.active_members", 3);
+    CHECK_J_INT(l, "items.2.churned_members", 3);
+    CHECK_J_REAL(l, "items.2.churn_rate", 1.0);
+    CHECK_J_INT(l, "items.2.members", 15);
+    CHECK_J_INT(l, "items.2.previous.rank", 2);
+    CHECK_J_INT(l, "items.2.previous.net_sales_cents", 2100);
+    json_decref(l);
+    /* a store manager's view: store 1's orders only, members by home store 1.
+     * silver M2 O4 1200 M4 O6 1600 M13 O10 1800 = 4600, home store 1: M2 M4 M13;
+     * gold M1 O1 2500 O2 800 O19 800 + M7 O17 200 = 4300, visits M1 10-03 10-22, M7 10-26
+     * = 3, home store 1: M1; no tier: O5 void → 0, members M3 M5 M6 M14 M15 M16 */
+    q.store_id = 1;
+    l = reports_leaderboard_by(r, &q, "tier", reports_classes_classify, t, &e);
+    CHECK_J_STR(l, "items.0.tier", "silver");
+    CHECK_J_INT(l, "items.0.net_sales_cents", 4600);
+    CHECK_J_INT(l, "items.0.members", 3);
+    CHECK_J_STR(l, "items.1.tier", "gold");
+    CHECK_J_INT(l, "items.1.net_sales_cents", 4300);
+    CHECK_J_INT(l, "items.1.visit_days", 3);
+    CHECK_J_INT(l, "items.1.members", 1);
+    CHECK_J_NULL(l, "items.2.tier");
+    CHECK_J_INT(l, "items.2.net_sales_cents", 0);
+    CHECK_J_INT(l, "items.2.members", 6);
+    json_decref(l);
+    reports_classes_free(t);
 }
 
 static void check_others(reports_t *r)
@@ -476,6 +698,8 @@ int main(void)
     check_kpi(k);
     check_filters(c.live);
     check_leaderboards(c.live);
+    check_tiers(c.live);
+    check_tiers_from_index(c.live);
     check_others(c.live);
     json_t *h = reports_distribution_by(c.live, &q, "parity", parity, NULL, &e);
     CHECK_J_STR(h, "classes.0.class", "even");
@@ -491,7 +715,16 @@ int main(void)
     free(b);
     check_filters(fresh);
     check_leaderboards(fresh);
+    check_tiers(fresh);
     check_others(fresh);
+    /* every leaderboard, live == recomputed */
+    for (int dim = 0; dim < 3; dim++) {
+        a = dump(reports_leaderboard(c.live, &q, (reports_dim)dim, &e));
+        b = dump(reports_leaderboard(fresh, &q, (reports_dim)dim, &e));
+        CHECK_STR_EQ(a, b);
+        free(a);
+        free(b);
+    }
 
     /* and the main figures by plain SQL */
     char path[160];
@@ -521,7 +754,8 @@ int main(void)
     CHECK_STR_EQ(e.field, "channel");
     json_decref(params);
     siyu_err_clear(&e);
-    params = J("{\"from\":\"2026-10-01\",\"to\":\"2026-10-31\",\"store\":\"4\",\"granularity\":\"day\"}");
+    params = J(
+        "{\"from\":\"2026-10-01\",\"to\":\"2026-10-31\",\"store\":\"4\",\"granularity\":\"day\"}");
     CHECK(reports_query_parse(params, &bad, &e) == 0);
     CHECK_INT_EQ(bad.store_id, 4);
     CHECK_INT_EQ(bad.granularity, REPORTS_DAY);

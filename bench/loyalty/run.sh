@@ -1,0 +1,152 @@
+#!/bin/bash
+# bench/loyalty/run.sh — the loyalty engine's performance figures (issue 3, "Performance").
+#
+#   bench/loyalty/run.sh [--members N] [--seconds S] [--conns C]
+#
+# Builds Release into build-bench/ and generates the demo chain (siyu gen, default
+# 100 000 members, ~1.5 million orders), then in the same run:
+#   import   siyu import orders into two stores holding the same brands, stores, staff
+#            and members: one with loyalty off (no rules), one with a three-tier ladder,
+#            two earn rules (one scoped to a category, with a birthday multiplier), a
+#            daily cap, a 7-day pending window, a referral reward and coupon templates.
+#            Prints orders/s for each and the overhead loyalty adds (goal: <= 30%).
+#   redeem   siyu serve on the loyalty store; bench_loadgen --mode redeem: C keep-alive
+#            clients, each redeeming 1 point at a time from its own member with a fresh
+#            Idempotency-Key (POST /api/v1/members/{id}/points); rate and p50/p99.
+#            Then siyu check on the store.
+# Environment: SIYU_BENCH_BUILD (build dir), SIYU_BENCH_OUT (work dir).
+set -euo pipefail
+
+members=100000
+seconds=10
+conns=64
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --members) members=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --conns) conns=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${SIYU_BENCH_BUILD:-$root/build-bench}
+out=${SIYU_BENCH_OUT:-$root/bench/out/loyalty}
+data=$root/bench/out/core/data-$members # shared with bench/core
+mkdir -p "$out"
+
+echo "== building Release into $build"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIYU_WERROR=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target siyu bench_loadgen >/dev/null
+siyu=$build/src/cli/siyu
+loadgen=$build/bench/core/bench_loadgen
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", b-a}'; }
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n / t }'; }
+results=()
+add() { results+=("$(printf '%-46s %s' "$1" "$2")"); }
+
+if [ ! -s "$data/orders.ndjson" ]; then
+    echo "== siyu gen --members $members"
+    rm -rf "$data"
+    mkdir -p "$(dirname "$data")"
+    "$siyu" gen --out "$data" --members "$members" >/dev/null
+fi
+orders=$(wc -l <"$data/orders.ndjson")
+
+base=$out/base.db
+rm -f "$base"*
+"$siyu" init --db "$base" >/dev/null
+for k in brands stores staff members; do
+    "$siyu" import "$k" "$data/$k.ndjson" --db "$base" >/dev/null
+done
+sqlite3 "$base" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+
+# The loyalty configuration goes in over the API, as an operator would set it.
+configure() { # $1 = store
+    local log=$out/configure.log port token
+    token=$("$siyu" token create --db "$1" --role admin)
+    "$siyu" serve --db "$1" --listen 127.0.0.1:0 --access-log off >"$log" 2>&1 &
+    local p=$!
+    for _ in $(seq 100); do
+        port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    api() { curl -sf -X "$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        "http://127.0.0.1:$port$2" -d "$3" >/dev/null; }
+    api PUT /api/v1/loyalty/settings '{"points_expiry":{"mode":"end_of_next_year"},"pending_days":7,
+        "max_points_per_day":5000,"redeem_points_per_yuan":100,"referral":{"referrer_points":200}}'
+    api PUT /api/v1/loyalty/tiers '{"tiers":[{"code":"normal","name":"普通"},
+        {"code":"silver","name":"银卡","qualify":{"metric":"net_spend","min":100000},"multiplier":1.2,"discount_pct":5},
+        {"code":"gold","name":"金卡","qualify":{"metric":"net_spend","min":500000},"multiplier":1.5,"discount_pct":10}],
+        "review":{"schedule":"anniversary","grace_days":30}}'
+    api POST /api/v1/loyalty/earn-rules '{"name":"基础积分","points_per_yuan":1}'
+    api POST /api/v1/loyalty/earn-rules '{"name":"生鲜双倍","points_per_yuan":2,"categories":["生鲜"],"birthday_multiplier":2}'
+    api POST /api/v1/coupon-templates '{"name":"满50减10","kind":"cash_off","value_cents":1000,"min_spend_cents":5000,"valid_days":30,"stock":1000000}'
+    api POST /api/v1/coupon-templates '{"name":"6折券","kind":"percent_off","percent":40,"max_off_cents":3000,"valid_days":30,"shareable":true}'
+    kill -TERM "$p"; wait "$p" || true
+    echo "$token" >"$out/token"
+}
+
+import_into() { # $1 store, $2 label
+    sync
+    local t0 t1 n
+    t0=$(now)
+    "$siyu" import orders "$data/orders.ndjson" --db "$1" >/dev/null
+    t1=$(now)
+    n=$(sqlite3 "$1" "select count(*) from orders")
+    echo "   $2: $n orders in $(secs "$t0" "$t1") s"
+    add "import orders, $2" "$(rate "$n" "$(secs "$t0" "$t1")") orders/s  ($n in $(secs "$t0" "$t1") s)"
+    echo "$(secs "$t0" "$t1")"
+}
+
+off=$out/off.db on=$out/on.db
+rm -f "$off"* "$on"*
+cp "$base" "$off"
+cp "$base" "$on"
+echo "== configuring loyalty on one copy"
+configure "$on"
+echo "== siyu import orders ($orders orders), loyalty off"
+toff=$(import_into "$off" "loyalty off" | tail -1)
+echo "== siyu import orders, loyalty on"
+ton=$(import_into "$on" "loyalty on" | tail -1)
+add "loyalty overhead on import" "$(awk -v a="$ton" -v b="$toff" 'BEGIN{printf "%+.1f%%", (a/b-1)*100}')   (goal: <= +30%)"
+add "ledger entries / tier changes written" "$(sqlite3 "$on" "select count(*) from points_ledger") / $(sqlite3 "$on" "select count(*) from tier_history")"
+echo "== siyu check on the loyalty store"
+t0=$(now)
+"$siyu" check --db "$on"
+add "siyu check on the loyalty store" "clean in $(secs "$t0" "$(now)") s"
+
+echo "== redemptions over HTTP ($conns clients, distinct members)"
+token=$(cat "$out/token")
+log=$out/serve.log
+"$siyu" serve --db "$on" --listen 127.0.0.1:0 --access-log off >"$log" 2>&1 &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true' EXIT
+for _ in $(seq 300); do
+    port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log" | head -1)
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+ids=$(seq -s, 1 "$conns")
+curl -sf -X POST -H "Authorization: Bearer $token" -H 'Idempotency-Key: bench-fund' \
+    -H 'Content-Type: application/json' "http://127.0.0.1:$port/api/v1/points/bulk" \
+    -d "{\"delta\":10000000,\"reason\":\"bench\",\"member_ids\":[$ids]}" >/dev/null
+line=$("$loadgen" --port "$port" --token "$token" --mode redeem --conns "$conns" --threads 2 \
+    --seconds "$seconds" --members "$members")
+echo "   $line"
+r=$(sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p' <<<"$line")
+p50=$(sed -n 's/.* p50=\([0-9.]*ms\).*/\1/p' <<<"$line")
+p99=$(sed -n 's/.* p99=\([0-9.]*ms\).*/\1/p' <<<"$line")
+err=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$line")
+add "POST /members/{id}/points, $conns clients" "$r redemptions/s  p50 $p50  p99 $p99  errors $err"
+kill -TERM "$pid"; wait "$pid" || true
+trap - EXIT
+"$siyu" check --db "$on" >/dev/null && add "siyu check after the redemption load" "clean"
+
+echo
+echo "== results ($(date -u +%Y-%m-%d), $(nproc) cores, $members members, $orders orders)"
+printf '%s\n' "${results[@]}"

@@ -1,0 +1,183 @@
+/* cmd_loyalty.c — siyu check (the store's loyalty invariants) and siyu loyalty sweep
+ * (expiries and tier reviews now), plus the sweeper thread siyu serve runs. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/timeutil.h"
+#include "cli/cli.h"
+#include "loyalty/loyalty.h"
+#include "views/views.h"
+
+int cmd_check(int argc, char **argv)
+{
+    const char *db = NULL, *max_s = NULL;
+    bool json = false;
+    cli_opt opts[] = {{"--db", true, &db, NULL},
+                      {"--max", true, &max_s, NULL},
+                      {"--json", false, NULL, &json},
+                      {0}};
+    int rc = cli_parse("check", argc, argv, 2, opts, NULL, 0, NULL);
+    if (rc) return rc;
+    int max = max_s ? atoi(max_s) : 20;
+    if (max < 1) return cli_fail("check", EXIT_USAGE, "--max: expected a positive number");
+    store_t *st;
+    if ((rc = cli_open_store("check", cli_db(db), false, &st))) return rc;
+    store_conn *c = NULL;
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *v = NULL;
+    int found = -1;
+    if (store_conn_open(st, &c, &e) == 0 && store_begin(c, false, &e) == 0) {
+        found = loyalty_check(c, clock_now(), max, &v, &e);
+        store_rollback(c);
+    }
+    store_conn_close(c);
+    store_close(st);
+    if (found < 0) {
+        cli_fail("check", 1, "%s", e.message);
+        siyu_err_clear(&e);
+        json_decref(v);
+        return 1;
+    }
+    if (json) {
+        json_t *o = json_pack("{s:b, s:i, s:O}", "ok", found == 0, "violations", found, "first", v);
+        char *text = json_dumps(o, JSON_INDENT(2));
+        puts(text);
+        free(text);
+        json_decref(o);
+    } else if (found == 0) {
+        printf("siyu check: ok — balances equal their ledgers, no coupon redeemed twice, stock "
+               "within limits, tiers consistent with their rules\n");
+    } else {
+        printf("siyu check: %d violation%s; the first:\n", found, found == 1 ? "" : "s");
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+            printf("  [%s] %s\n", json_string_value(json_object_get(x, "check")),
+                   json_string_value(json_object_get(x, "message")));
+    }
+    json_decref(v);
+    return found == 0 ? 0 : 1;
+}
+
+/* One sweep in its own write transaction; the changes go to `views` when given. */
+static int sweep_once(store_t *st, views *vw, int limit, json_t **out, siyu_err *e)
+{
+    store_conn *c;
+    if (store_conn_open(st, &c, e)) return -1;
+    dom_changes changes = {0};
+    dom d = {.conn = c, .now = clock_now(), .changes = &changes};
+    d.who.role = ROLE_ADMIN;
+    int rc = store_begin(c, true, e);
+    if (rc == 0) {
+        rc = loyalty_sweep(&d, limit, out, e);
+        if (rc == 0)
+            rc = store_commit(c, e);
+        else
+            store_rollback(c);
+    }
+    if (rc == 0 && vw && changes.n) views_on_commit(vw, c, changes.v, changes.n);
+    dom_changes_free(&changes);
+    store_conn_close(c);
+    return rc;
+}
+
+int cmd_loyalty(int argc, char **argv)
+{
+    const char *db = NULL, *pos[1] = {0};
+    cli_opt opts[] = {{"--db", true, &db, NULL}, {0}};
+    int got = 0;
+    int rc = cli_parse("loyalty", argc, argv, 2, opts, pos, 1, &got);
+    if (rc) return rc;
+    if (!pos[0] || strcmp(pos[0], "sweep") != 0)
+        return cli_fail("loyalty", EXIT_USAGE, "expected: siyu loyalty sweep --db PATH");
+    store_t *st;
+    if ((rc = cli_open_store("loyalty", cli_db(db), false, &st))) return rc;
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *out = NULL;
+    rc = sweep_once(st, NULL, 0, &out, &e);
+    store_close(st);
+    if (rc) {
+        cli_fail("loyalty", 1, "%s", e.message);
+        siyu_err_clear(&e);
+        return 1;
+    }
+    char *text = json_dumps(out, JSON_COMPACT);
+    puts(text);
+    free(text);
+    json_decref(out);
+    return 0;
+}
+
+/* ---------------- the sweeper siyu serve runs ---------------- */
+
+struct cli_sweeper {
+    store_t *st;
+    views *vw;
+    int seconds;
+    atomic_bool stop;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+};
+
+static void *sweeper_main(void *arg)
+{
+    cli_sweeper *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!atomic_load(&s->stop)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += s->seconds;
+        pthread_cond_timedwait(&s->wake, &s->lock, &until);
+        if (atomic_load(&s->stop)) break;
+        pthread_mutex_unlock(&s->lock);
+        siyu_err e;
+        siyu_err_init(&e);
+        json_t *out = NULL;
+        /* bounded batches keep the writer's lock short; the next tick takes the rest */
+        if (sweep_once(s->st, s->vw, 5000, &out, &e))
+            fprintf(stderr, "siyu: loyalty sweep: %s\n", e.message);
+        siyu_err_clear(&e);
+        json_decref(out);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+cli_sweeper *cli_sweeper_start(store_t *st, views *vw)
+{
+    const char *env = getenv("SIYU_SWEEP_SECONDS");
+    int seconds = env ? atoi(env) : 60;
+    if (seconds <= 0) return NULL;
+    cli_sweeper *s = calloc(1, sizeof *s);
+    s->st = st;
+    s->vw = vw;
+    s->seconds = seconds;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    if (pthread_create(&s->thread, NULL, sweeper_main, s)) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cli_sweeper_stop(cli_sweeper *s)
+{
+    if (!s) return;
+    pthread_mutex_lock(&s->lock);
+    atomic_store(&s->stop, true);
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    free(s);
+}

@@ -1,0 +1,379 @@
+/* test_index.c — index upkeep that the property test does not reach: merges and the
+ * operator's RFM / lifecycle thresholds.
+ *
+ * Merge: index A gets random orders and refunds for pairs of members and then merges
+ * each pair; index B gets the very same orders, but the merged-away member's are
+ * applied to the survivor from the start (what a rebuild from the store sees). Every
+ * column of every live member must agree, before and after the days roll past the
+ * 30/90/365-day windows (the merged member's day buckets must leave the survivor's
+ * windows). The evaluator's rfm / lifecycle block kernels are checked against the
+ * member-by-member rules under odd thresholds. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "segment/eval.h"
+#include "segment/index.h"
+#include "segment/seg_internal.h"
+
+#define T0 20000 /* today, as a day number */
+#define PAIRS 300
+#define SINGLES 50
+
+static uint64_t rs = 0x2545F4914F6CDD1Dull;
+static uint32_t rnd(uint32_t n)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return (uint32_t)(rs % n);
+}
+
+static const char *const cats[] = {"生鲜", "日化", "酒水", "零食", "母婴"};
+
+typedef struct op {
+    int64_t member;
+    int32_t day;
+    int64_t cents;
+    int32_t items;
+    int refund; /* 0 order, 1 partial refund, 2 refund cancelling the order */
+    int cat;
+} op;
+
+static void profile(seg_index *idx, int64_t id)
+{
+    seg_member_profile p = {.id = id,
+                            .store_id = 1 + id % 7,
+                            .city = id % 2 ? "杭州" : "上海",
+                            .birthday = SEG_NO_DAY,
+                            .joined_day = T0 - 600};
+    seg_error err;
+    CHECK_INT_EQ(seg_index_upsert_member(idx, &p, &err), 0);
+}
+
+static void apply(seg_index *idx, const op *o, int64_t as_member)
+{
+    seg_error err;
+    seg_category_spend c = {cats[o->cat], o->cents};
+    int rc = o->refund
+                 ? seg_index_apply_refund(idx, as_member, o->day, o->cents, o->items,
+                                          o->refund == 2, &c, 1, &err)
+                 : seg_index_apply_order(idx, as_member, o->day, o->cents, o->items, &c, 1, &err);
+    CHECK_INT_EQ(rc, 0);
+}
+
+static const char *fav(const seg_index *idx, uint32_t o)
+{
+    uint32_t code = seg_ix_dim_code(idx, SEG_D_FAV, o);
+    return code ? idx->dims[SEG_D_FAV].dict.strs[code] : "";
+}
+
+/* Every column of every live member of a against b (same ids, same ordinals). */
+static void compare(seg_index *a, seg_index *b, const char *when)
+{
+    int before = check_failures_;
+    CHECK_INT_EQ(a->nlive, b->nlive);
+    CHECK_INT_EQ(a->today, b->today);
+    for (uint32_t o = 0; o < a->n && check_failures_ - before < 10; o++) {
+        bool live_a = a->live[o >> 6] >> (o & 63) & 1, live_b = b->live[o >> 6] >> (o & 63) & 1;
+        CHECK_INT_EQ(live_a, live_b);
+        if (!live_a) continue;
+        CHECK_INT_EQ(a->ids[o], b->ids[o]);
+        CHECK_INT_EQ(a->orders[o], b->orders[o]);
+        CHECK_INT_EQ(a->items[o], b->items[o]);
+        CHECK_INT_EQ(a->spend[o], b->spend[o]);
+        CHECK_INT_EQ(a->o30[o], b->o30[o]);
+        CHECK_INT_EQ(a->o90[o], b->o90[o]);
+        CHECK_INT_EQ(a->o365[o], b->o365[o]);
+        CHECK_INT_EQ(a->s30[o], b->s30[o]);
+        CHECK_INT_EQ(a->s90[o], b->s90[o]);
+        CHECK_INT_EQ(a->s365[o], b->s365[o]);
+        CHECK_INT_EQ(a->first[o], b->first[o]);
+        CHECK_INT_EQ(a->last[o], b->last[o]);
+        CHECK_INT_EQ(a->prev[o], b->prev[o]);
+        CHECK_STR_EQ(fav(a, o), fav(b, o));
+        for (int t = 0; t < a->ntags; t++)
+            CHECK_INT_EQ(seg_set_has(&a->tags[t].set, o), seg_set_has(&b->tags[t].set, o));
+        CHECK_INT_EQ(seg_ix_lifecycle(a, o), seg_ix_lifecycle(b, o));
+    }
+    /* and through the language: the same audiences */
+    static const char *const exprs[] = {"orders >= 1",
+                                        "orders_30d >= 1 and spend_30d_cents > 5000",
+                                        "orders_90d >= 2",
+                                        "spend_365d_cents between 1 and 20000",
+                                        "last_order_days <= 45",
+                                        "first_order_days > 300",
+                                        "favourite_category = \"生鲜\"",
+                                        "tag:x and not tag:y",
+                                        "tag:y",
+                                        "lifecycle in (\"won_back\", \"at_risk\")",
+                                        "avg_ticket_cents >= 3000",
+                                        "items_per_order > 2.5"};
+    for (size_t i = 0; i < sizeof exprs / sizeof *exprs; i++) {
+        seg_expr *e;
+        seg_error err;
+        uint64_t na = 0, nb = 0;
+        CHECK_INT_EQ(seg_parse(exprs[i], a, &e, &err), 0);
+        CHECK_INT_EQ(seg_count(a, e, NULL, &na, &err), 0);
+        CHECK_INT_EQ(seg_count(b, e, NULL, &nb, &err), 0);
+        seg_expr_free(e);
+        if (na != nb)
+            fprintf(stderr, "%s: %s: %llu vs %llu\n", when, exprs[i], (unsigned long long)na,
+                    (unsigned long long)nb);
+        CHECK_INT_EQ(na, nb);
+    }
+    if (check_failures_ != before) fprintf(stderr, "merge: columns differ %s\n", when);
+}
+
+static void test_merge(void)
+{
+    seg_index *a = seg_index_new(T0), *b = seg_index_new(T0);
+    seg_error err;
+    int nm = 2 * PAIRS + SINGLES;
+    for (int64_t id = 1; id <= nm; id++) {
+        profile(a, id);
+        profile(b, id);
+    }
+    int xa = seg_index_tag_create(a, "x", NULL, &err),
+        ya = seg_index_tag_create(a, "y", NULL, &err);
+    int xb = seg_index_tag_create(b, "x", NULL, &err),
+        yb = seg_index_tag_create(b, "y", NULL, &err);
+    CHECK(xa >= 0 && ya >= 0 && xb == xa && yb == ya);
+    /* orders for everybody, in one random sequence; refunds only of orders placed */
+    size_t nops = 0;
+    op *ops = calloc(20000, sizeof *ops);
+    for (int k = 0; k < 8000; k++) {
+        op o = {.member = 1 + rnd((uint32_t)nm),
+                /* days from 2 years back to today: some never in a window */
+                .day = T0 - (int32_t)rnd(700),
+                .cents = 100 + rnd(20000),
+                .items = 1 + (int32_t)rnd(4),
+                .cat = (int)rnd(5)};
+        ops[nops++] = o;
+        if (rnd(6) == 0) { /* a refund of it, partial or whole */
+            op r = o;
+            r.refund = rnd(2) ? 1 : 2;
+            if (r.refund == 1) {
+                r.cents = o.cents / 3;
+                r.items = 0;
+            }
+            ops[nops++] = r;
+        }
+    }
+    /* into = odd ids, from = the next even id; the singles are never merged */
+    for (size_t i = 0; i < nops; i++) {
+        int64_t m = ops[i].member;
+        apply(a, &ops[i], m);
+        apply(b, &ops[i], m <= 2 * PAIRS && m % 2 == 0 ? m - 1 : m);
+    }
+    for (int64_t p = 1; p <= 2 * PAIRS; p += 2) {
+        if (rnd(3) == 0) { /* the merged-away member carries x: the survivor must too */
+            seg_index_tag_add(a, xa, p + 1, &err);
+            seg_index_tag_add(b, xb, p, &err);
+        }
+        if (rnd(3) == 0) {
+            seg_index_tag_add(a, ya, p, &err);
+            seg_index_tag_add(b, yb, p, &err);
+        }
+        seg_index_remove_member(b, p + 1, &err);
+    }
+    for (int64_t p = 1; p <= 2 * PAIRS; p += 2)
+        CHECK_INT_EQ(seg_index_merge_member(a, p, p + 1, &err), 0);
+    CHECK_INT_EQ(seg_index_member_count(a), PAIRS + SINGLES);
+    compare(a, b, "right after the merges");
+    /* a replayed merge moves nothing twice; merging into oneself or an unknown id fails */
+    CHECK_INT_EQ(seg_index_merge_member(a, 1, 2, &err), 0);
+    CHECK_INT_EQ(seg_index_merge_member(a, 1, 1, &err), -1);
+    CHECK_INT_EQ(seg_index_merge_member(a, 1, 99999, &err), -1);
+    compare(a, b, "after a replayed merge");
+    /* orders after the merge land on the survivor, and every window empties as days pass */
+    op late = {.member = 3, .day = T0, .cents = 777, .items = 1, .cat = 4};
+    apply(a, &late, 3);
+    apply(b, &late, 3);
+    static const int32_t days[] = {1, 29, 31, 89, 91, 200, 364, 366, 800};
+    for (size_t i = 0; i < sizeof days / sizeof *days; i++) {
+        char when[64];
+        snprintf(when, sizeof when, "%d days later", days[i]);
+        CHECK_INT_EQ(seg_index_advance_day(a, T0 + days[i], &err), 0);
+        CHECK_INT_EQ(seg_index_advance_day(b, T0 + days[i], &err), 0);
+        compare(a, b, when);
+    }
+    /* and everything left the windows: no member has a windowed order any more */
+    for (uint32_t o = 0; o < a->n; o++)
+        if (a->live[o >> 6] >> (o & 63) & 1) CHECK(a->o365[o] == 0 && a->s365[o] == 0);
+    free(ops);
+    seg_index_free(a);
+    seg_index_free(b);
+}
+
+static int cmp64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Fixed thresholds stay fixed through recomputes and day rolls; "auto" gives the
+ * median split of spec/segments.md, computed here by sorting. */
+static void test_rfm_settings(void)
+{
+    seg_index *idx = seg_index_new(T0);
+    seg_error err;
+    enum { N = 101 };
+    int64_t rec[N], freq[N], mon[N];
+    int nb = 0;
+    for (int64_t id = 1; id <= N + 20; id++) {
+        profile(idx, id);
+        if (id > N) continue; /* 20 members without orders: no class, not in the medians */
+        int k = 1 + (int)rnd(5);
+        int32_t last = 0;
+        int64_t spend = 0;
+        for (int j = 0; j < k; j++) {
+            op o = {
+                .member = id, .day = T0 - (int32_t)rnd(400), .cents = 100 + rnd(9000), .items = 1};
+            apply(idx, &o, id);
+            last = o.day > last ? o.day : last;
+            spend += o.cents;
+        }
+        rec[nb] = T0 - last;
+        freq[nb] = k;
+        mon[nb] = spend;
+        nb++;
+    }
+    seg_index_rfm_recompute(idx);
+    seg_rfm_thresholds t;
+    bool automatic;
+    seg_index_rfm_get(idx, &t, &automatic);
+    CHECK(automatic);
+    qsort(rec, N, sizeof *rec, cmp64);
+    qsort(freq, N, sizeof *freq, cmp64);
+    qsort(mon, N, sizeof *mon, cmp64);
+    CHECK_INT_EQ(t.r_max_days, rec[(N - 1) / 2] - 1);
+    CHECK_INT_EQ(t.f_min_orders, freq[(N - 1) / 2] + 1);
+    CHECK_INT_EQ(t.m_min_cents, mon[(N - 1) / 2] + 1);
+
+    seg_rfm_thresholds fixed = {.r_max_days = 30, .f_min_orders = 3, .m_min_cents = 5000};
+    seg_index_rfm_set(idx, &fixed);
+    seg_index_rfm_recompute(idx); /* must not override the operator */
+    CHECK_INT_EQ(seg_index_advance_day(idx, T0 + 1, &err), 0);
+    seg_index_rfm_get(idx, &t, &automatic);
+    CHECK(!automatic);
+    CHECK_INT_EQ(t.r_max_days, 30);
+    CHECK_INT_EQ(t.f_min_orders, 3);
+    CHECK_INT_EQ(t.m_min_cents, 5000);
+    /* a member's class follows the fixed thresholds: one recent big order = 重要发展 */
+    profile(idx, 1000);
+    op o = {.member = 1000, .day = T0 + 1, .cents = 6000, .items = 1};
+    apply(idx, &o, 1000);
+    CHECK_STR_EQ(seg_rfm_names[seg_index_member_rfm(idx, 1000) - 1], "重要发展");
+    seg_index_rfm_set(idx, NULL);
+    seg_index_rfm_get(idx, &t, &automatic);
+    CHECK(automatic);
+    CHECK(t.r_max_days != 30 || t.f_min_orders != 3 || t.m_min_cents != 5000);
+
+    /* lifecycle thresholds: the member above is new (first order 0 days ago) unless
+     * new_days is 0, then active */
+    seg_lifecycle_thresholds life = {.new_days = 0, .active_days = 10, .lapsed_days = 20};
+    CHECK_INT_EQ(seg_index_lifecycle_set(idx, &life, &err), 0);
+    CHECK_STR_EQ(seg_lifecycle_names[seg_index_member_lifecycle(idx, 1000)], "active");
+    life.new_days = 1;
+    CHECK_INT_EQ(seg_index_lifecycle_set(idx, &life, &err), 0);
+    CHECK_STR_EQ(seg_lifecycle_names[seg_index_member_lifecycle(idx, 1000)], "new");
+    life.lapsed_days = 5; /* below active_days: refused, the old ones stay */
+    CHECK_INT_EQ(seg_index_lifecycle_set(idx, &life, &err), -1);
+    seg_lifecycle_thresholds now;
+    seg_index_lifecycle_get(idx, &now);
+    CHECK_INT_EQ(now.lapsed_days, 20);
+    seg_index_free(idx);
+
+    /* back to "auto" with nobody to take medians of: the defaults, not the old values */
+    idx = seg_index_new(T0);
+    seg_rfm_thresholds def;
+    seg_index_rfm_get(idx, &def, NULL);
+    seg_index_rfm_set(idx, &fixed);
+    seg_index_rfm_set(idx, NULL);
+    seg_index_rfm_get(idx, &t, NULL);
+    CHECK_INT_EQ(t.r_max_days, def.r_max_days);
+    CHECK_INT_EQ(t.m_min_cents, def.m_min_cents);
+    seg_index_free(idx);
+}
+
+static int64_t count_expr(seg_index *idx, const char *text)
+{
+    seg_expr *e;
+    seg_error err;
+    uint64_t n = 0;
+    if (seg_parse(text, idx, &e, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", text, err.msg);
+        CHECK(0);
+        return -1;
+    }
+    CHECK_INT_EQ(seg_count(idx, e, NULL, &n, &err), 0);
+    seg_expr_free(e);
+    return (int64_t)n;
+}
+
+/* The evaluator's block kernels for rfm and lifecycle against the member-by-member
+ * definitions (seg_ix_rfm_class / seg_ix_lifecycle, the rules of index.h), for odd
+ * thresholds too: zero days, equal bounds, a recency nobody meets. */
+static void test_class_kernels(void)
+{
+    seg_index *idx = seg_index_new(T0);
+    seg_error err;
+    for (int64_t id = 1; id <= 9000; id++) {
+        profile(idx, id);
+        int k = (int)rnd(4); /* a quarter without orders */
+        for (int j = 0; j < k; j++) {
+            op o = {.member = id,
+                    .day = T0 - (int32_t)rnd(900),
+                    .cents = (int64_t)rnd(30000),
+                    .items = 1};
+            apply(idx, &o, id);
+        }
+        if (k && rnd(10) == 0) { /* some cancelled: orders 0 but order days kept */
+            op r = {.member = id, .day = T0, .cents = 1, .refund = 2};
+            apply(idx, &r, id);
+        }
+    }
+    seg_index_remove_member(idx, 17, &err);
+    static const seg_lifecycle_thresholds lives[] = {
+        {30, 90, 180}, {0, 0, 0}, {1, 30, 30}, {400, 10, 700}, {5, 365, 366}};
+    static const seg_rfm_thresholds rfms[] = {
+        {90, 2, 1}, {0, 1, 0}, {-1, 3, 15000}, {1000, 100, 1}, {30, 2, 9999999}};
+    for (size_t t = 0; t < sizeof lives / sizeof *lives; t++) {
+        CHECK_INT_EQ(seg_index_lifecycle_set(idx, &lives[t], &err), 0);
+        seg_index_rfm_set(idx, &rfms[t]);
+        int64_t stage[SEG_LIFECYCLE_STAGES] = {0}, cls[SEG_RFM_CLASSES + 1] = {0};
+        for (uint32_t o = 0; o < idx->n; o++)
+            if (idx->live[o >> 6] >> (o & 63) & 1) {
+                stage[seg_ix_lifecycle(idx, o)]++;
+                cls[seg_ix_rfm_class(idx, o)]++;
+            }
+        char text[160];
+        for (int k = 0; k < SEG_LIFECYCLE_STAGES; k++) {
+            snprintf(text, sizeof text, "lifecycle = \"%s\"", seg_lifecycle_names[k]);
+            CHECK_INT_EQ(count_expr(idx, text), stage[k]);
+            snprintf(text, sizeof text, "lifecycle != \"%s\"", seg_lifecycle_names[k]);
+            CHECK_INT_EQ(count_expr(idx, text), (int64_t)idx->nlive - stage[k]);
+        }
+        CHECK_INT_EQ(count_expr(idx, "lifecycle in (\"active\", \"won_back\")"),
+                     stage[2] + stage[5]);
+        for (int k = 1; k <= SEG_RFM_CLASSES; k++) {
+            snprintf(text, sizeof text, "rfm = \"%s\"", seg_rfm_names[k - 1]);
+            CHECK_INT_EQ(count_expr(idx, text), cls[k]);
+            /* members without a class match no rfm comparison, != included */
+            snprintf(text, sizeof text, "rfm != \"%s\"", seg_rfm_names[k - 1]);
+            CHECK_INT_EQ(count_expr(idx, text), (int64_t)idx->nlive - cls[0] - cls[k]);
+        }
+    }
+    seg_index_free(idx);
+}
+
+int main(void)
+{
+    test_merge();
+    test_rfm_settings();
+    test_class_kernels();
+    return CHECK_DONE();
+}

@@ -2,12 +2,15 @@
  *
  * Each input is parsed as a request body would be (size and depth caps), then handed
  * to every write a client can send a body to — create an order, create-or-match a
- * member, record events, patch member 1, refund order 1 — each in its own write
+ * member, record events, patch member 1, refund order 1, and the loyalty rules
+ * (ladder, earn rules, settings, coupon templates), issuing coupons, moving member 1's
+ * points and forwarding a coupon — each in its own write
  * transaction that is rolled back, so the seeded store is the same for every input.
  * Any answer must be a success or a client error (fz_check); ASan/UBSan catch the rest. */
 #include <stdint.h>
 
 #include "fuzz_store.h"
+#include "loyalty/loyalty.h"
 
 typedef int (*body_fn)(dom *d, json_t *body, json_t **out, siyu_err *e);
 
@@ -19,6 +22,16 @@ static int patch_member_1(dom *d, json_t *body, json_t **out, siyu_err *e)
 static int refund_order_1(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
     return orders_refund(d, 1, body, out, e);
+}
+
+static int points_member_1(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    return loyalty_points_post(d, 1, body, out, e);
+}
+
+static int forward_unknown(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    return coupons_forward(d, "CNOSUCHCODE", body, out, e);
 }
 
 static void run(const char *what, body_fn fn, json_t *body)
@@ -48,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_open();
+    loyalty_install(); /* orders and refunds go through the loyalty hooks, as in siyu */
     siyu_err e;
     siyu_err_init(&e);
     /* any JSON value first: the parser's caps apply to arrays and scalars too */
@@ -76,6 +90,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {"events_record", events_record},
         {"members_patch", patch_member_1},
         {"orders_refund", refund_order_1},
+        /* the loyalty rules and calls read bodies too */
+        {"loyalty_tiers_put", loyalty_tiers_put},
+        {"loyalty_rules_create", loyalty_rules_create},
+        {"loyalty_settings_put", loyalty_settings_put},
+        {"coupon_templates_create", coupon_templates_create},
+        {"coupons_issue", coupons_issue},
+        {"loyalty_points_post", points_member_1},
+        {"coupons_forward", forward_unknown},
     };
     for (size_t i = 0; i < sizeof calls / sizeof *calls; i++) {
         json_t *copy = json_deep_copy(body);

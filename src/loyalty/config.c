@@ -249,11 +249,11 @@ json_t *loy_tier_json(const loy_config *cfg, int i)
     if (i < 0 || i >= cfg->n_tiers) return json_null();
     json_t *src = json_array_get(json_object_get(cfg->tiers_json, "tiers"), (size_t)i);
     json_t *benefits = json_object_get(src, "benefits");
-    return json_pack("{s:s, s:O, s:i, s:f, s:f, s:O}", "code", cfg->tiers[i].code, "name",
+    return json_pack("{s:s, s:O, s:i, s:f, s:f, s:o}", "code", cfg->tiers[i].code, "name",
                      json_object_get(src, "name"), "rank", i, "multiplier",
                      (double)cfg->tiers[i].multiplier_pct / 100.0, "discount_pct",
                      (double)cfg->tiers[i].discount_bp / 100.0, "benefits",
-                     benefits ? benefits : json_array());
+                     benefits ? json_incref(benefits) : json_array());
 }
 
 /* ---------------- earn rules ---------------- */

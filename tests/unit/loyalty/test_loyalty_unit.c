@@ -234,11 +234,86 @@ static void config_errors(void)
     fixture_close(&f);
 }
 
+/* Time passing with nobody touching the member: the sweep expires points and coupons
+ * and runs the review. */
+static void sweep(void)
+{
+    fixture f;
+    fixture_open(&f); /* now: 2026-11-22 12:00 */
+    siyu_err e;
+    siyu_err_init(&e);
+    CHECK_INT_EQ(call(&f, loyalty_settings_put, "{\"points_expiry\":{\"mode\":\"months\",\"months\":1}}",
+                      NULL, &e),
+                 200);
+    CHECK_INT_EQ(call(&f, loyalty_rules_create, "{\"name\":\"base\",\"points_per_yuan\":1}", NULL, &e), 201);
+    CHECK_INT_EQ(call(&f, loyalty_tiers_put,
+                      "{\"tiers\":[{\"code\":\"n\",\"name\":\"N\"},{\"code\":\"s\",\"name\":\"S\","
+                      "\"qualify\":{\"metric\":\"net_spend\",\"min\":10000}}],"
+                      "\"review\":{\"schedule\":\"calendar_year\"}}",
+                      NULL, &e),
+                 200);
+    CHECK_INT_EQ(call(&f, coupon_templates_create,
+                      "{\"name\":\"t\",\"kind\":\"cash_off\",\"value_cents\":100,\"valid_days\":2}",
+                      NULL, &e),
+                 201);
+    int64_t m = new_member(&f, "13800000009");
+    /* ¥150 on 2026-11-22: 150 points expiring at the end of 2026-12-22; tier S at once,
+     * reviewed on 2027-01-01 */
+    order(&f, "s1", m, "2026-11-22T10:00:00+08:00", 15000, "grocery");
+    char body[96];
+    snprintf(body, sizeof body, "{\"template_id\":1,\"member_id\":%lld}", (long long)m);
+    CHECK_INT_EQ(call(&f, coupons_issue, body, NULL, &e), 201);
+    CHECK_INT_EQ(ledger_sum(&f, m), 150);
+    char tier[32];
+    int64_t pts;
+    store_begin(f.d.conn, false, &e);
+    loyalty_member_state(f.d.conn, m, tier, sizeof tier, &pts);
+    store_rollback(f.d.conn);
+    CHECK_STR_EQ(tier, "s");
+
+    /* 2026-11-25: the coupon (valid to the end of 11-24) expires; the points do not */
+    f.d.now = T("2026-11-25T09:00:00+08:00");
+    json_t *o = NULL;
+    store_begin(f.d.conn, true, &e);
+    CHECK_INT_EQ(loyalty_sweep(&f.d, 0, &o, &e), 0);
+    store_commit(f.d.conn, &e);
+    CHECK_INT_EQ(jint(o, "coupons_expired"), 1);
+    CHECK_INT_EQ(jint(o, "points_expired"), 0);
+    CHECK_INT_EQ(jint(o, "reviews"), 0);
+    json_decref(o);
+    /* 2027-01-02: the points expired on 12-23; the review on 01-01 finds ¥150 in the
+     * year before, still S */
+    f.d.now = T("2027-01-02T09:00:00+08:00");
+    store_begin(f.d.conn, true, &e);
+    CHECK_INT_EQ(loyalty_sweep(&f.d, 0, &o, &e), 0);
+    store_commit(f.d.conn, &e);
+    CHECK_INT_EQ(jint(o, "points_expired"), 150);
+    CHECK_INT_EQ(jint(o, "reviews"), 1);
+    json_decref(o);
+    CHECK_INT_EQ(ledger_sum(&f, m), 0);
+    /* 2028-01-02: the 2028-01-01 review sees no spend in 2027: back to N */
+    f.d.now = T("2028-01-02T09:00:00+08:00");
+    store_begin(f.d.conn, true, &e);
+    CHECK_INT_EQ(loyalty_sweep(&f.d, 0, &o, &e), 0);
+    store_commit(f.d.conn, &e);
+    json_decref(o);
+    store_begin(f.d.conn, false, &e);
+    loyalty_member_state(f.d.conn, m, tier, sizeof tier, &pts);
+    json_t *v = NULL;
+    CHECK_INT_EQ(loyalty_check(f.d.conn, f.d.now, 10, &v, &e), 0);
+    store_rollback(f.d.conn);
+    json_decref(v);
+    CHECK_STR_EQ(tier, "n");
+    siyu_err_clear(&e);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     loyalty_install();
     months();
     earning();
     config_errors();
+    sweep();
     return CHECK_DONE();
 }

@@ -136,8 +136,30 @@ int32_t time_local_day(int64_t t)
     return (int32_t)(local >= 0 ? local / 86400 : -((-local + 86399) / 86400));
 }
 
+/* SIYU_NOW_FILE names a file holding an RFC 3339 instant: tests move time forward
+ * by rewriting it (a 30-day journey in seconds). It is read on every call — a test
+ * clock, never set in production. */
+static int64_t clock_from_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char buf[64] = "";
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = 0;
+        fclose(f);
+    }
+    buf[strcspn(buf, "\r\n ")] = 0;
+    int64_t t;
+    if (time_parse_rfc3339(buf, &t))
+        return (int64_t)time(NULL);
+    return t;
+}
+
 int64_t clock_now(void)
 {
+    const char *file = getenv("SIYU_NOW_FILE");
+    if (file && *file)
+        return clock_from_file(file);
     const char *pinned = getenv("SIYU_NOW");
     int64_t t;
     if (pinned && *pinned && time_parse_rfc3339(pinned, &t) == 0)

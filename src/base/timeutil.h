@@ -26,7 +26,8 @@ int32_t date_from_civil(int y, int m, int d);
 /* The local (+08:00) calendar day of an instant. */
 int32_t time_local_day(int64_t unix_s);
 
-/* Now, in Unix seconds. SIYU_NOW (RFC 3339) in the environment pins it for tests. */
+/* Now, in Unix seconds. SIYU_NOW (RFC 3339) in the environment pins it for tests;
+ * SIYU_NOW_FILE names a file holding the instant, so a test can move time forward. */
 int64_t clock_now(void);
 
 /* Monotonic nanoseconds, for latency measurement. */

@@ -42,8 +42,9 @@ int cmd_segment(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_loyalty(int argc, char **argv);
 
-/* The loyalty sweeper siyu serve runs every $SIYU_SWEEP_SECONDS (default 60; 0: off):
- * expiries and tier reviews for members nobody touches. */
+/* The background thread siyu serve runs: the journey scheduler and outbox every
+ * $SIYU_TICK_SECONDS (default 5; 0: off) and the loyalty sweep (expiries and tier
+ * reviews for members nobody touches) every $SIYU_SWEEP_SECONDS (default 60; 0: off). */
 struct views;
 typedef struct cli_sweeper cli_sweeper;
 cli_sweeper *cli_sweeper_start(store_t *st, struct views *vw);

@@ -74,6 +74,8 @@ int req_page(http_req *r, int64_t *cursor, int *limit, siyu_err *e);
 
 /* The server's in-memory views, or NULL (server.c). */
 struct views *http_views(http_req *r);
+/* The server's store, for handlers that open their own connections (server.c). */
+store_t *http_store(http_req *r);
 
 /* Points an import's commit observer at the server's (server.c). */
 struct import_options;

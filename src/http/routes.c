@@ -109,6 +109,28 @@ int h_member_coupons(http_req *r, siyu_err *e);
 int h_member_benefits(http_req *r, siyu_err *e);
 int h_loyalty_sweep(http_req *r, siyu_err *e);
 
+int h_journeys_create(http_req *r, siyu_err *e);
+int h_journeys_list(http_req *r, siyu_err *e);
+int h_journeys_get(http_req *r, siyu_err *e);
+int h_journeys_update(http_req *r, siyu_err *e);
+int h_journeys_activate(http_req *r, siyu_err *e);
+int h_journeys_pause(http_req *r, siyu_err *e);
+int h_journeys_resume(http_req *r, siyu_err *e);
+int h_journeys_archive(http_req *r, siyu_err *e);
+int h_journeys_report(http_req *r, siyu_err *e);
+int h_journeys_dry_run(http_req *r, siyu_err *e);
+int h_journeys_tick(http_req *r, siyu_err *e);
+int h_journey_library(http_req *r, siyu_err *e);
+int h_channels_put(http_req *r, siyu_err *e);
+int h_channels_list(http_req *r, siyu_err *e);
+int h_messages_list(http_req *r, siyu_err *e);
+int h_messages_receipt(http_req *r, siyu_err *e);
+int h_tasks_list(http_req *r, siyu_err *e);
+int h_tasks_done(http_req *r, siyu_err *e);
+int h_tasks_confirm(http_req *r, siyu_err *e);
+int h_tasks_skip(http_req *r, siyu_err *e);
+int h_consents_put(http_req *r, siyu_err *e);
+
 static int render_order(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
@@ -505,5 +527,46 @@ const route routes[] = {
      "loyalty"},
     {"POST", "/api/v1/coupons/{code}/forward", h_coupons_forward, ANY, ROUTE_WRITE | ROUTE_BODY,
      "Forward a shareable coupon to a friend by phone", "loyalty"},
+    {"POST", "/api/v1/journeys", h_journeys_create, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Create a journey (a draft), from JSON or from the ready-made library", "journeys"},
+    {"GET", "/api/v1/journeys", h_journeys_list, ANY, 0, "List journeys", "journeys"},
+    {"POST", "/api/v1/journeys/tick", h_journeys_tick, HQ, ROUTE_OWN_TX,
+     "Run the journey scheduler and the outbox now", "journeys"},
+    {"GET", "/api/v1/journeys/{id}", h_journeys_get, ANY, 0, "Get a journey", "journeys"},
+    {"PUT", "/api/v1/journeys/{id}", h_journeys_update, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Edit a journey (members keep the step they are on)", "journeys"},
+    {"POST", "/api/v1/journeys/{id}/activate", h_journeys_activate, HQ, ROUTE_WRITE,
+     "Activate a draft or paused journey", "journeys"},
+    {"POST", "/api/v1/journeys/{id}/pause", h_journeys_pause, HQ, ROUTE_WRITE,
+     "Pause a journey", "journeys"},
+    {"POST", "/api/v1/journeys/{id}/resume", h_journeys_resume, HQ, ROUTE_WRITE,
+     "Resume a paused journey (stale sends are skipped)", "journeys"},
+    {"POST", "/api/v1/journeys/{id}/archive", h_journeys_archive, HQ, ROUTE_WRITE,
+     "Archive a journey", "journeys"},
+    {"GET", "/api/v1/journeys/{id}/report", h_journeys_report, ANY, 0,
+     "Entries, step outcomes, messages, goal conversion and uplift against the holdout",
+     "journeys"},
+    {"POST", "/api/v1/journeys/{id}/dry-run", h_journeys_dry_run, HQ, ROUTE_BODY_OPT,
+     "Who would have entered over the last N days and reached each step", "journeys"},
+    {"GET", "/api/v1/journey-library", h_journey_library, ANY, 0,
+     "Ready-made journeys an operator can switch on", "journeys"},
+    {"PUT", "/api/v1/channels/{name}", h_channels_put, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Bind a channel to an adapter (webhook or file)", "journeys"},
+    {"GET", "/api/v1/channels", h_channels_list, HQ, 0, "Channel bindings (secrets hidden)",
+     "journeys"},
+    {"GET", "/api/v1/messages", h_messages_list, ANY, 0,
+     "A member's messages with their delivery status", "journeys"},
+    {"POST", "/api/v1/messages/receipts", h_messages_receipt, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "A delivery receipt from a channel", "journeys"},
+    {"GET", "/api/v1/tasks", h_tasks_list, ANY, 0, "Guide tasks (a guide sees their own)",
+     "journeys"},
+    {"POST", "/api/v1/tasks/{id}/done", h_tasks_done, ANY, ROUTE_WRITE, "Mark a task done",
+     "journeys"},
+    {"POST", "/api/v1/tasks/{id}/confirm", h_tasks_confirm, ANY, ROUTE_WRITE,
+     "Confirm a wecom send the guide made", "journeys"},
+    {"POST", "/api/v1/tasks/{id}/skip", h_tasks_skip, ANY, ROUTE_WRITE,
+     "Skip a task (a wecom send falls back to the next channel)", "journeys"},
+    {"POST", "/api/v1/members/{id}/consents", h_consents_put, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Record a member's opt-out (or opt back in) for a channel", "journeys"},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

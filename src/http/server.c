@@ -393,6 +393,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     } else {
         text = json_dumps(r->resp ? r->resp : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
         type = "application/json; charset=utf-8";
+        if (!text) { /* a NaN or a broken string in an answer: a bug, not a crash */
+            fprintf(stderr, "siyu: %s %s: the answer cannot be written as JSON\n", r->method,
+                    r->path);
+            r->status = 500;
+            text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"the answer "
+                          "cannot be written as JSON\"}}");
+        }
     }
     size_t bytes = strlen(text);
     enum MHD_Result rc = send_text(mc, r->status ? r->status : 500, text, type);
@@ -540,6 +547,11 @@ void http_import_observer(http_req *r, struct import_options *o)
 struct views *http_views(http_req *r)
 {
     return ((http_server *)r->server)->cfg.views;
+}
+
+store_t *http_store(http_req *r)
+{
+    return ((http_server *)r->server)->store;
 }
 
 /* for metrics.c */

@@ -288,7 +288,23 @@ int loyalty_points_post(dom *d, int64_t member_id, json_t *body, json_t **out, s
     loy_config *cfg = loy_config_get(d->conn, e);
     if (!cfg) return -1;
     int rc = apply_delta(d, cfg, member_id, delta, reason, e);
-    if (rc == 0 && out) *out = points_json(d, cfg, member_id, 0, 20);
+    if (rc == 0 && out) {
+        /* the new balance and the entry just written: small, because it is stored with
+         * the Idempotency-Key and rendered on the single writer */
+        int64_t spendable, pending;
+        loy_points_at(d->conn, member_id, d->now, &spendable, &pending);
+        json_t *entry = json_null();
+        store_stmt *s = store_q(d->conn, Q_LEDGER_LIST);
+        store_bind_int(s, 1, member_id);
+        store_bind_int(s, 2, INT64_MAX);
+        store_bind_int(s, 3, 1);
+        if (store_step(s) == STORE_ROW) entry = ledger_row_json(s);
+        store_reset(s);
+        *out = json_pack("{s:I, s:I, s:I, s:I, s:o}", "member_id", (json_int_t)member_id,
+                         "balance", (json_int_t)spendable, "pending", (json_int_t)pending,
+                         "cash_value_cents", (json_int_t)loy_cash_value(cfg, spendable), "entry",
+                         entry);
+    }
     loy_config_release(cfg);
     return rc ? -1 : 201;
 }

@@ -176,6 +176,72 @@
     Q(CHECK_COUPON_ORDERS)   /* (limit) -> coupon_code, orders — code on 2+ live orders */         \
     Q(CHECK_STOCK)           /* (limit) -> template_id, stock, issued, coupons */                  \
     Q(CHECK_ORDER_POINTS)    /* (limit) -> order_id, points_used — no matching redemption */       \
+    /* journeys: definitions */                                                                    \
+    Q(JOURNEY_INSERT)        /* (name, spec, state, now) */                                        \
+    Q(JOURNEY_GET)           /* (id) -> id, name, spec, state, version, last_day, created_at,      \
+                                updated_at */                                                      \
+    Q(JOURNEY_LIST)          /* (after_id, limit) -> as JOURNEY_GET */                             \
+    Q(JOURNEY_UPDATE_SPEC)   /* (name, spec, now, id) — version + 1 */                             \
+    Q(JOURNEY_SET_STATE)     /* (state, now, id) */                                                \
+    Q(JOURNEY_SET_LAST_DAY)  /* (day, id) */                                                       \
+    Q(JOURNEYS_ACTIVE)       /* () -> id — active journeys by id */                                \
+    /* journeys: member runs (durable timers) and their log */                                     \
+    Q(RUN_INSERT)            /* (journey_id, member_id, step, step_index, next_at, holdout, now) */\
+    Q(RUN_ACTIVE_FOR)        /* (journey_id, member_id) -> id */                                   \
+    Q(RUN_LAST_ENTRY)        /* (journey_id, member_id) -> max entered_at */                       \
+    Q(RUN_GET)               /* (id) -> id, journey_id, member_id, state, step, step_index,        \
+                                next_at, wait_event, holdout, entered_at, goal_at, task_id,        \
+                                channel_try */                                                     \
+    Q(RUNS_DUE)              /* (now, limit) -> id — active runs whose timer is due */             \
+    Q(RUN_UPDATE)            /* (step, step_index, next_at, wait_event, task_id, channel_try, id) */\
+    Q(RUN_END)               /* (state, now, id) */                                                \
+    Q(RUNS_WAITING)          /* (member_id, event) -> id — active runs waiting for the event */   \
+    Q(RUNS_GOAL_OPEN)        /* (member_id, since) -> id, journey_id, entered_at */                \
+    Q(RUN_SET_GOAL)          /* (at, id) */                                                        \
+    Q(RUN_STATS)             /* (journey_id) -> holdout, runs, with goal, active */                \
+    Q(JLOG_INSERT)           /* (journey_id, run_id, step, at, outcome) */                         \
+    Q(JLOG_COUNTS)           /* (journey_id) -> step, outcome, n */                                \
+    Q(JCURSOR_GET)           /* (name) -> last_id */                                               \
+    Q(JCURSOR_PUT)           /* (name, last_id) */                                                 \
+    Q(JCURSOR_START)         /* () -> max ids: members, orders, refunds, tier_history,             \
+                                coupon_events, events */                                           \
+    Q(SRC_MEMBERS)           /* (after, limit) -> id, member_id, at — members joined */            \
+    Q(SRC_ORDERS)            /* (after, limit) -> id, member_id, at — members' orders */           \
+    Q(SRC_REFUNDS)           /* (after, limit) -> id, member_id, at */                             \
+    Q(SRC_TIERS)             /* (after, limit) -> id, member_id, at */                             \
+    Q(SRC_COUPONS)           /* (after, limit) -> id, member_id, at — coupons received */          \
+    Q(SRC_EVENTS)            /* (after, limit) -> id, member_id, at, type */                       \
+    Q(DRY_SOURCE)            /* (source, since, type) -> member_id — distinct members with that    \
+                                event since: source 0 joined, 1 orders, 2 refunds, 3 tiers,        \
+                                4 coupons, 5 events of type */                                     \
+    /* journeys: channels, the outbox, guide tasks, consent */                                     \
+    Q(CHANNEL_PUT)           /* (name, config, now) */                                             \
+    Q(CHANNEL_GET)           /* (name) -> config */                                                \
+    Q(CHANNEL_LIST)          /* () -> name, config, updated_at */                                  \
+    Q(MESSAGE_INSERT)        /* (journey_id, run_id, member_id, channel, body, status,             \
+                                next_attempt_at, now) */                                           \
+    Q(MESSAGE_GET)           /* (id) -> id, journey_id, run_id, member_id, channel, body, status,  \
+                                attempts, next_attempt_at, created_at, sent_at, delivered_at,      \
+                                error */                                                           \
+    Q(MESSAGES_OF_MEMBER)    /* (member_id, before_id, limit) -> as MESSAGE_GET, newest first */   \
+    Q(MESSAGES_DUE)          /* (now, limit) -> id, channel, body, attempts, member_id */          \
+    Q(MESSAGE_SENT)          /* (now, id) — only while queued or retrying */                       \
+    Q(MESSAGE_RETRY)         /* (next_attempt_at, error, id) */                                    \
+    Q(MESSAGE_DEAD)          /* (error, now, id) */                                                \
+    Q(MESSAGE_RECEIPT)       /* (status, at, id) */                                                \
+    Q(MESSAGE_GUIDE_DONE)    /* (status, now, run_id) — the run's message awaiting its guide */    \
+    Q(MESSAGES_SINCE)        /* (member_id, since) -> n — marketing messages counted by the budget */\
+    Q(MESSAGES_CHANNEL_SINCE)/* (member_id, channel, since) -> n */                                \
+    Q(JOURNEY_MESSAGE_COUNTS)/* (journey_id) -> status, n */                                       \
+    Q(TASK_INSERT)           /* (guide_id, member_id, journey_id, run_id, kind, script, channel,   \
+                                due_at, now) */                                                    \
+    Q(TASK_GET)              /* (id) -> id, guide_id, member_id, journey_id, run_id, kind, script, \
+                                channel, due_at, state, created_at, done_at */                     \
+    Q(TASK_LIST)             /* (guide_id or NULL, state or NULL, after_id, limit) -> as TASK_GET */\
+    Q(TASK_SET_STATE)        /* (state, now, id) — only while open */                              \
+    Q(CONSENT_PUT)           /* (member_id, channel, opted_out, at) */                             \
+    Q(CONSENT_GET)           /* (member_id, channel) -> opted_out */                               \
+    Q(CONSENT_LIST)          /* (member_id) -> channel, opted_out, at */                           \
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
     Q(COUNT_ORDERS)          /* () -> n */

@@ -12,6 +12,14 @@
     "id, code, template_id, member_id, first_member_id, state, issued_at, valid_from, expires_at," \
     " order_id, redeemed_at"
 
+#define JOURNEY_COLS "id, name, spec, state, version, last_day, created_at, updated_at"
+#define MESSAGE_COLS                                                                               \
+    "id, journey_id, run_id, member_id, channel, body, status, attempts, next_attempt_at,"        \
+    " created_at, sent_at, delivered_at, error"
+#define TASK_COLS                                                                                  \
+    "id, guide_id, member_id, journey_id, run_id, kind, script, channel, due_at, state,"          \
+    " created_at, done_at"
+
 const char *const sqlite_queries[Q__COUNT] = {
     [Q_BRAND_INSERT] = "INSERT INTO brands(name, created_at) VALUES (?1, ?2)",
     [Q_BRAND_GET] = "SELECT id, name, created_at FROM brands WHERE id = ?1",
@@ -286,6 +294,114 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_CHECK_ORDER_POINTS] = "SELECT o.id, o.points_used FROM orders o WHERE o.points_used > 0"
                              " AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.order_id = o.id"
                              " AND l.kind = 'redeem' AND l.delta = -o.points_used) LIMIT ?1",
+    [Q_JOURNEY_INSERT] = "INSERT INTO journeys(name, spec, state, version, created_at, updated_at)"
+                         " VALUES (?1, ?2, ?3, 1, ?4, ?4)",
+    [Q_JOURNEY_GET] = "SELECT " JOURNEY_COLS " FROM journeys WHERE id = ?1",
+    [Q_JOURNEY_LIST] = "SELECT " JOURNEY_COLS " FROM journeys WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_JOURNEY_UPDATE_SPEC] = "UPDATE journeys SET name = ?1, spec = ?2, updated_at = ?3,"
+                              " version = version + 1 WHERE id = ?4",
+    [Q_JOURNEY_SET_STATE] = "UPDATE journeys SET state = ?1, updated_at = ?2 WHERE id = ?3",
+    [Q_JOURNEY_SET_LAST_DAY] = "UPDATE journeys SET last_day = ?1 WHERE id = ?2",
+    [Q_JOURNEYS_ACTIVE] = "SELECT id FROM journeys WHERE state = 'active' ORDER BY id",
+    [Q_RUN_INSERT] = "INSERT INTO journey_runs(journey_id, member_id, state, step, step_index,"
+                     " next_at, holdout, entered_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7)",
+    [Q_RUN_ACTIVE_FOR] = "SELECT id FROM journey_runs WHERE journey_id = ?1 AND member_id = ?2"
+                         " AND state = 'active'",
+    [Q_RUN_LAST_ENTRY] = "SELECT max(entered_at) FROM journey_runs WHERE journey_id = ?1"
+                         " AND member_id = ?2",
+    [Q_RUN_GET] = "SELECT id, journey_id, member_id, state, step, step_index, next_at, wait_event,"
+                  " holdout, entered_at, goal_at, task_id, channel_try FROM journey_runs WHERE id = ?1",
+    [Q_RUNS_DUE] = "SELECT r.id FROM journey_runs r JOIN journeys j ON j.id = r.journey_id"
+                   " WHERE r.state = 'active' AND j.state = 'active' AND r.next_at <= ?1"
+                   " ORDER BY r.next_at, r.id LIMIT ?2",
+    [Q_RUN_UPDATE] = "UPDATE journey_runs SET step = ?1, step_index = ?2, next_at = ?3,"
+                     " wait_event = ?4, task_id = ?5, channel_try = ?6 WHERE id = ?7",
+    [Q_RUN_END] = "UPDATE journey_runs SET state = ?1, ended_at = ?2, next_at = NULL WHERE id = ?3",
+    [Q_RUNS_WAITING] = "SELECT id FROM journey_runs WHERE member_id = ?1 AND state = 'active'"
+                       " AND wait_event = ?2",
+    [Q_RUNS_GOAL_OPEN] = "SELECT id, journey_id, entered_at FROM journey_runs WHERE member_id = ?1"
+                         " AND goal_at IS NULL AND entered_at >= ?2",
+    [Q_RUN_SET_GOAL] = "UPDATE journey_runs SET goal_at = ?1 WHERE id = ?2",
+    [Q_RUN_STATS] = "SELECT holdout, count(*), count(goal_at), count(*) FILTER (WHERE state = 'active')"
+                    " FROM journey_runs WHERE journey_id = ?1 GROUP BY holdout ORDER BY holdout",
+    [Q_JLOG_INSERT] = "INSERT INTO journey_log(journey_id, run_id, step, at, outcome)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_JLOG_COUNTS] = "SELECT step, outcome, count(*) FROM journey_log WHERE journey_id = ?1"
+                      " GROUP BY step, outcome ORDER BY min(id)",
+    [Q_JCURSOR_GET] = "SELECT last_id FROM journey_cursors WHERE name = ?1",
+    [Q_JCURSOR_PUT] = "INSERT INTO journey_cursors(name, last_id) VALUES (?1, ?2)"
+                      " ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id",
+    [Q_JCURSOR_START] = "SELECT (SELECT COALESCE(max(id), 0) FROM members),"
+                        " (SELECT COALESCE(max(id), 0) FROM orders),"
+                        " (SELECT COALESCE(max(id), 0) FROM refunds),"
+                        " (SELECT COALESCE(max(id), 0) FROM tier_history),"
+                        " (SELECT COALESCE(max(id), 0) FROM coupon_events),"
+                        " (SELECT COALESCE(max(id), 0) FROM events)",
+    [Q_SRC_MEMBERS] = "SELECT id, id, joined_at FROM members WHERE id > ?1 AND merged_into IS NULL"
+                      " ORDER BY id LIMIT ?2",
+    [Q_SRC_ORDERS] = "SELECT id, member_id, placed_at FROM orders WHERE id > ?1"
+                     " AND member_id IS NOT NULL ORDER BY id LIMIT ?2",
+    [Q_SRC_REFUNDS] = "SELECT r.id, o.member_id, r.refunded_at FROM refunds r JOIN orders o"
+                      " ON o.id = r.order_id WHERE r.id > ?1 AND o.member_id IS NOT NULL"
+                      " ORDER BY r.id LIMIT ?2",
+    [Q_SRC_TIERS] = "SELECT id, member_id, at FROM tier_history WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_SRC_COUPONS] = "SELECT id, member_id, at FROM coupon_events WHERE id > ?1"
+                      " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+                      " ORDER BY id LIMIT ?2",
+    [Q_SRC_EVENTS] = "SELECT id, member_id, at, type FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_DRY_SOURCE] = "SELECT id FROM members WHERE ?1 = 0 AND joined_at >= ?2 AND merged_into IS NULL"
+                     " UNION SELECT member_id FROM orders WHERE ?1 = 1 AND placed_at >= ?2"
+                     " AND member_id IS NOT NULL"
+                     " UNION SELECT o.member_id FROM refunds r JOIN orders o ON o.id = r.order_id"
+                     " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
+                     " UNION SELECT member_id FROM tier_history WHERE ?1 = 3 AND at >= ?2"
+                     " UNION SELECT member_id FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
+                     " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+                     " UNION SELECT member_id FROM events WHERE ?1 = 5 AND at >= ?2 AND type = ?3",
+    [Q_CHANNEL_PUT] = "INSERT INTO channels(name, config, updated_at) VALUES (?1, ?2, ?3)"
+                      " ON CONFLICT(name) DO UPDATE SET config = excluded.config,"
+                      " updated_at = excluded.updated_at",
+    [Q_CHANNEL_GET] = "SELECT config FROM channels WHERE name = ?1",
+    [Q_CHANNEL_LIST] = "SELECT name, config, updated_at FROM channels ORDER BY name",
+    [Q_MESSAGE_INSERT] = "INSERT INTO messages(journey_id, run_id, member_id, channel, body, status,"
+                         " next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_MESSAGE_GET] = "SELECT " MESSAGE_COLS " FROM messages WHERE id = ?1",
+    [Q_MESSAGES_OF_MEMBER] = "SELECT " MESSAGE_COLS " FROM messages WHERE member_id = ?1 AND id < ?2"
+                             " ORDER BY id DESC LIMIT ?3",
+    [Q_MESSAGES_DUE] = "SELECT id, channel, body, attempts, member_id FROM messages"
+                       " WHERE status IN ('queued', 'retry') AND next_attempt_at <= ?1"
+                       " ORDER BY next_attempt_at, id LIMIT ?2",
+    [Q_MESSAGE_SENT] = "UPDATE messages SET status = 'sent', sent_at = ?1, attempts = attempts + 1,"
+                       " next_attempt_at = NULL, error = NULL WHERE id = ?2"
+                       " AND status IN ('queued', 'retry', 'awaiting_guide')",
+    [Q_MESSAGE_RETRY] = "UPDATE messages SET status = 'retry', next_attempt_at = ?1, error = ?2,"
+                        " attempts = attempts + 1 WHERE id = ?3",
+    [Q_MESSAGE_DEAD] = "UPDATE messages SET status = 'dead', error = ?1, next_attempt_at = NULL,"
+                       " attempts = attempts + 1, sent_at = ?2 WHERE id = ?3",
+    [Q_MESSAGE_RECEIPT] = "UPDATE messages SET status = ?1, delivered_at = ?2 WHERE id = ?3",
+    [Q_MESSAGE_GUIDE_DONE] = "UPDATE messages SET status = ?1, sent_at = ?2 WHERE run_id = ?3"
+                             " AND status = 'awaiting_guide'",
+    [Q_MESSAGES_SINCE] = "SELECT count(*) FROM messages WHERE member_id = ?1 AND created_at >= ?2"
+                         " AND status NOT IN ('dead', 'failed', 'skipped')",
+    [Q_MESSAGES_CHANNEL_SINCE] = "SELECT count(*) FROM messages WHERE member_id = ?1"
+                                 " AND channel = ?2 AND created_at >= ?3"
+                                 " AND status NOT IN ('dead', 'failed', 'skipped')",
+    [Q_JOURNEY_MESSAGE_COUNTS] = "SELECT status, count(*) FROM messages WHERE journey_id = ?1"
+                                 " GROUP BY status ORDER BY status",
+    [Q_TASK_INSERT] = "INSERT INTO guide_tasks(guide_id, member_id, journey_id, run_id, kind, script,"
+                      " channel, due_at, state, created_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
+    [Q_TASK_GET] = "SELECT " TASK_COLS " FROM guide_tasks WHERE id = ?1",
+    [Q_TASK_LIST] = "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1 IS NULL OR guide_id = ?1)"
+                    " AND (?2 IS NULL OR state = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
+    [Q_TASK_SET_STATE] = "UPDATE guide_tasks SET state = ?1, done_at = ?2 WHERE id = ?3"
+                         " AND state = 'open'",
+    [Q_CONSENT_PUT] = "INSERT INTO consents(member_id, channel, opted_out, at) VALUES (?1, ?2, ?3, ?4)"
+                      " ON CONFLICT(member_id, channel) DO UPDATE SET opted_out = excluded.opted_out,"
+                      " at = excluded.at",
+    [Q_CONSENT_GET] = "SELECT opted_out FROM consents WHERE member_id = ?1 AND channel = ?2",
+    [Q_CONSENT_LIST] = "SELECT channel, opted_out, at FROM consents WHERE member_id = ?1"
+                       " ORDER BY channel",
     [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
     [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
 };

@@ -1,0 +1,857 @@
+/* engine.c — members entering journeys and moving through their steps.
+ *
+ * Everything here runs inside one write transaction per tick, so a step's effects
+ * (a message put in the outbox, a coupon, points, the run moving on) commit together
+ * or not at all: a crash between ticks loses nothing and repeats nothing.
+ *
+ * A run's timer is next_at; wait_event says what it is waiting for: "@timer" (a
+ * duration or a time of day), an event name (with next_at as the timeout), "@task" (a
+ * guide confirming a wecom send), "@confirmed" (the guide did). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/timeutil.h"
+#include "journey/internal.h"
+#include "loyalty/loyalty.h"
+#include "segment/eval.h"
+#include "segment/expr.h"
+#include "segment/index.h"
+
+#define MAX_ACTIVE 256
+#define QUIET_FROM (21 * 60) /* local minutes: no marketing message 21:00–09:00 */
+#define QUIET_TO (9 * 60)
+#define BUDGET_MESSAGES 2 /* marketing messages per member per 7 days, all journeys */
+#define BUDGET_DAYS 7
+
+typedef struct loaded {
+    int64_t id;
+    j_spec spec;
+    bool ok;
+    seg_expr *audience;
+    seg_expr *branch[J_MAX_STEPS];
+} loaded;
+
+typedef struct tick {
+    dom *d;
+    seg_index *idx;
+    loaded j[MAX_ACTIVE];
+    int n;
+    int64_t entered, advanced, sent, events;
+} tick;
+
+static loaded *journey_of(tick *t, int64_t id)
+{
+    for (int i = 0; i < t->n; i++)
+        if (t->j[i].id == id) return t->j[i].ok ? &t->j[i] : NULL;
+    return NULL;
+}
+
+static void jlog(tick *t, int64_t journey, int64_t run, const char *step, const char *outcome)
+{
+    store_stmt *s = store_q(t->d->conn, Q_JLOG_INSERT);
+    store_bind_int(s, 1, journey);
+    store_bind_int(s, 2, run);
+    store_bind_text(s, 3, step);
+    store_bind_int(s, 4, t->d->now);
+    store_bind_text(s, 5, outcome);
+    siyu_err e;
+    siyu_err_init(&e);
+    store_exec(s, &e);
+    siyu_err_clear(&e);
+}
+
+static int64_t day_start(int32_t day)
+{
+    return (int64_t)day * 86400 - SIYU_LOCAL_OFFSET_S;
+}
+
+static int minute_of_day(int64_t t)
+{
+    return (int)((t - day_start(time_local_day(t))) / 60);
+}
+
+/* The next instant at local minute m of the day, after t. */
+static int64_t next_minute(int64_t t, int m)
+{
+    int32_t day = time_local_day(t);
+    int64_t at = day_start(day) + m * 60;
+    return at > t ? at : day_start(day + 1) + m * 60;
+}
+
+/* ---------------- entering ---------------- */
+
+static bool matches(tick *t, seg_expr *ex, int64_t member)
+{
+    if (!ex || !t->idx) return true;
+    bool yes = false;
+    seg_error se;
+    if (seg_match(t->idx, ex, member, &yes, &se)) return false;
+    return yes;
+}
+
+static int enrol(tick *t, loaded *j, int64_t member, siyu_err *e)
+{
+    dom *d = t->d;
+    if (!matches(t, j->audience, member)) return 0;
+    store_stmt *s = store_q(d->conn, Q_RUN_ACTIVE_FOR);
+    store_bind_int(s, 1, j->id);
+    store_bind_int(s, 2, member);
+    bool active = store_step(s) == STORE_ROW;
+    store_reset(s);
+    if (active) /* never in the same journey twice at once */
+        return 0;
+    if (j->spec.reentry != J_REENTER_ALWAYS) {
+        s = store_q(d->conn, Q_RUN_LAST_ENTRY);
+        store_bind_int(s, 1, j->id);
+        store_bind_int(s, 2, member);
+        int64_t last =
+            store_step(s) == STORE_ROW && !store_col_null(s, 0) ? store_col_int(s, 0) : 0;
+        store_reset(s);
+        if (last &&
+            (j->spec.reentry == J_REENTER_ONCE || last > d->now - j->spec.reentry_days * 86400))
+            return 0;
+    }
+    s = store_q(d->conn, Q_RUN_INSERT);
+    store_bind_int(s, 1, j->id);
+    store_bind_int(s, 2, member);
+    store_bind_text(s, 3, j->spec.steps[0].id);
+    store_bind_int(s, 4, 0);
+    store_bind_int(s, 5, d->now);
+    store_bind_int(s, 6, j_holdout(j->id, member, j->spec.holdout_pct));
+    store_bind_int(s, 7, d->now);
+    if (store_exec(s, e)) return -1;
+    jlog(t, j->id, store_last_id(d->conn), "entry", "entered");
+    t->entered++;
+    return 0;
+}
+
+/* ---------------- events since the last tick ---------------- */
+
+static const struct source {
+    const char *name;
+    store_query q;
+    int event; /* -1: from the events table's type */
+    int start_col;
+} sources[] = {
+    {"members", Q_SRC_MEMBERS, J_EV_MEMBER_JOINED, 0},
+    {"orders", Q_SRC_ORDERS, J_EV_ORDER_PAID, 1},
+    {"refunds", Q_SRC_REFUNDS, J_EV_REFUND, 2},
+    {"tiers", Q_SRC_TIERS, J_EV_TIER_CHANGED, 3},
+    {"coupons", Q_SRC_COUPONS, J_EV_COUPON_RECEIVED, 4},
+    {"events", Q_SRC_EVENTS, -1, 5},
+};
+
+static int on_event(tick *t, int ev, int64_t member, int64_t at, siyu_err *e)
+{
+    dom *d = t->d;
+    t->events++;
+    /* runs waiting for it move on now */
+    store_stmt *s = store_q(d->conn, Q_RUNS_WAITING);
+    store_bind_int(s, 1, member);
+    store_bind_text(s, 2, j_event_names[ev]);
+    int64_t waiting[16];
+    int nw = 0;
+    while (store_step(s) == STORE_ROW && nw < 16)
+        waiting[nw++] = store_col_int(s, 0);
+    store_reset(s);
+    for (int i = 0; i < nw; i++) {
+        s = store_q(d->conn, Q_RUN_GET);
+        store_bind_int(s, 1, waiting[i]);
+        if (store_step(s) != STORE_ROW) {
+            store_reset(s);
+            continue;
+        }
+        char step[J_ID_LEN];
+        snprintf(step, sizeof step, "%s", store_col_text(s, 4));
+        int64_t ix = store_col_int(s, 5), journey = store_col_int(s, 1);
+        store_reset(s);
+        loaded *j = journey_of(t, journey);
+        int cur = j ? j_step_index(&j->spec, step) : -1;
+        int next = (cur >= 0 ? cur : (int)ix) + 1;
+        s = store_q(d->conn, Q_RUN_UPDATE);
+        store_bind_text(s, 1, j && next < j->spec.n_steps ? j->spec.steps[next].id : "");
+        store_bind_int(s, 2, next);
+        store_bind_int(s, 3, d->now);
+        store_bind_int(s, 7, waiting[i]);
+        if (store_exec(s, e)) return -1;
+        jlog(t, journey, waiting[i], step, "event");
+    }
+    /* goals: runs that entered within the goal's window before this event */
+    s = store_q(d->conn, Q_RUNS_GOAL_OPEN);
+    store_bind_int(s, 1, member);
+    store_bind_int(s, 2, at - 366 * 86400);
+    int64_t runs[32][3];
+    int nr = 0;
+    while (store_step(s) == STORE_ROW && nr < 32) {
+        runs[nr][0] = store_col_int(s, 0);
+        runs[nr][1] = store_col_int(s, 1);
+        runs[nr][2] = store_col_int(s, 2);
+        nr++;
+    }
+    store_reset(s);
+    for (int i = 0; i < nr; i++) {
+        loaded *j = journey_of(t, runs[i][1]);
+        if (!j || j->spec.goal_event != ev || at < runs[i][2] ||
+            at > runs[i][2] + j->spec.goal_within)
+            continue;
+        s = store_q(d->conn, Q_RUN_SET_GOAL);
+        store_bind_int(s, 1, at);
+        store_bind_int(s, 2, runs[i][0]);
+        if (store_exec(s, e)) return -1;
+    }
+    /* event triggers */
+    for (int i = 0; i < t->n; i++)
+        if (t->j[i].ok && t->j[i].spec.trigger == J_TRIG_EVENT && t->j[i].spec.event == ev &&
+            enrol(t, &t->j[i], member, e))
+            return -1;
+    return 0;
+}
+
+static int read_events(tick *t, int limit, siyu_err *e)
+{
+    dom *d = t->d;
+    int64_t start[6] = {0};
+    bool have_start = false;
+    for (size_t k = 0; k < sizeof sources / sizeof *sources; k++) {
+        store_stmt *s = store_q(d->conn, Q_JCURSOR_GET);
+        store_bind_text(s, 1, sources[k].name);
+        int64_t after = -1;
+        if (store_step(s) == STORE_ROW) after = store_col_int(s, 0);
+        store_reset(s);
+        if (after < 0) {
+            /* the first tick starts from now: history triggers nothing */
+            if (!have_start) {
+                s = store_q(d->conn, Q_JCURSOR_START);
+                if (store_step(s) == STORE_ROW)
+                    for (int c = 0; c < 6; c++)
+                        start[c] = store_col_int(s, c);
+                store_reset(s);
+                have_start = true;
+            }
+            after = start[sources[k].start_col];
+        } else {
+            s = store_q(d->conn, sources[k].q);
+            store_bind_int(s, 1, after);
+            store_bind_int(s, 2, limit);
+            size_t n = 0, cap = 64;
+            struct row {
+                int64_t id, member, at;
+                int ev;
+            } *rows = malloc(cap * sizeof *rows);
+            while (store_step(s) == STORE_ROW) {
+                int ev = sources[k].event;
+                if (ev < 0) {
+                    const char *type = store_col_text(s, 3);
+                    ev = strcmp(type, "live_view") == 0    ? J_EV_LIVE_VIEW
+                         : strcmp(type, "join_group") == 0 ? J_EV_JOINED_GROUP
+                                                           : -1;
+                }
+                if (n == cap) rows = realloc(rows, (cap *= 2) * sizeof *rows);
+                rows[n++] =
+                    (struct row){store_col_int(s, 0), store_col_int(s, 1), store_col_int(s, 2), ev};
+            }
+            store_reset(s);
+            for (size_t i = 0; i < n; i++) {
+                if (rows[i].ev >= 0 && on_event(t, rows[i].ev, rows[i].member, rows[i].at, e)) {
+                    free(rows);
+                    return -1;
+                }
+                after = rows[i].id;
+            }
+            free(rows);
+        }
+        store_stmt *p = store_q(d->conn, Q_JCURSOR_PUT);
+        store_bind_text(p, 1, sources[k].name);
+        store_bind_int(p, 2, after);
+        if (store_exec(p, e)) return -1;
+    }
+    return 0;
+}
+
+/* ---------------- date triggers, once per local day ---------------- */
+
+static int date_triggers(tick *t, siyu_err *e)
+{
+    dom *d = t->d;
+    if (!t->idx) return 0;
+    int32_t today = time_local_day(d->now);
+    int minute = minute_of_day(d->now);
+    for (int i = 0; i < t->n; i++) {
+        loaded *j = &t->j[i];
+        if (!j->ok || j->spec.trigger == J_TRIG_EVENT) continue;
+        store_stmt *s = store_q(d->conn, Q_JOURNEY_GET);
+        store_bind_int(s, 1, j->id);
+        int32_t last = -1;
+        if (store_step(s) == STORE_ROW && !store_col_null(s, 5))
+            last = (int32_t)store_col_int(s, 5);
+        store_reset(s);
+        if (last >= today) continue;
+        if (j->spec.trigger == J_TRIG_SCHEDULE && minute < j->spec.at_minute) continue;
+        if (j->spec.trigger == J_TRIG_FIXED_DATE && today != j->spec.on_day) continue;
+        char text[1200];
+        int y, m, dd;
+        switch (j->spec.trigger) {
+        case J_TRIG_AFTER_JOIN:
+            snprintf(text, sizeof text, "joined_days = %d", j->spec.days);
+            break;
+        case J_TRIG_BIRTHDAY:
+            date_civil(today + j->spec.days, &y, &m, &dd);
+            snprintf(text, sizeof text, "birthday_month = %d and birthday_day = %d", m, dd);
+            break;
+        case J_TRIG_INACTIVITY:
+            snprintf(text, sizeof text, "last_order_days = %d", j->spec.days);
+            break;
+        case J_TRIG_SCHEDULE:
+            snprintf(text, sizeof text, "%s", j->spec.segment);
+            break;
+        default:
+            snprintf(text, sizeof text, "orders >= 0");
+        }
+        seg_expr *ex = NULL;
+        seg_error se;
+        seg_audience a = {0};
+        int rc = seg_parse(text, t->idx, &ex, &se);
+        if (rc == 0) rc = seg_select(t->idx, ex, NULL, &a, &se);
+        seg_expr_free(ex);
+        if (rc == 0)
+            for (size_t k = 0; k < a.count; k++)
+                if (enrol(t, j, a.ids[k], e)) {
+                    seg_audience_release(&a);
+                    return -1;
+                }
+        seg_audience_release(&a);
+        s = store_q(d->conn, Q_JOURNEY_SET_LAST_DAY);
+        store_bind_int(s, 1, today);
+        store_bind_int(s, 2, j->id);
+        if (store_exec(s, e)) return -1;
+    }
+    return 0;
+}
+
+/* ---------------- steps ---------------- */
+
+typedef struct run {
+    int64_t id, journey, member, next_at, task_id;
+    int step_index, channel_try;
+    char step[J_ID_LEN], wait[32];
+    bool holdout, goal;
+} run;
+
+static int run_load(dom *d, int64_t id, run *r)
+{
+    store_stmt *s = store_q(d->conn, Q_RUN_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW || strcmp(store_col_text(s, 3), "active") != 0) {
+        store_reset(s);
+        return -1;
+    }
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    r->journey = store_col_int(s, 1);
+    r->member = store_col_int(s, 2);
+    snprintf(r->step, sizeof r->step, "%s", store_col_null(s, 4) ? "" : store_col_text(s, 4));
+    r->step_index = (int)store_col_int(s, 5);
+    r->next_at = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+    snprintf(r->wait, sizeof r->wait, "%s", store_col_null(s, 7) ? "" : store_col_text(s, 7));
+    r->holdout = store_col_int(s, 8) != 0;
+    r->goal = !store_col_null(s, 10);
+    r->task_id = store_col_null(s, 11) ? 0 : store_col_int(s, 11);
+    r->channel_try = (int)store_col_int(s, 12);
+    store_reset(s);
+    return 0;
+}
+
+static int run_save(dom *d, const run *r, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_RUN_UPDATE);
+    store_bind_text(s, 1, r->step);
+    store_bind_int(s, 2, r->step_index);
+    if (r->next_at) store_bind_int(s, 3, r->next_at);
+    if (r->wait[0]) store_bind_text(s, 4, r->wait);
+    if (r->task_id) store_bind_int(s, 5, r->task_id);
+    store_bind_int(s, 6, r->channel_try);
+    store_bind_int(s, 7, r->id);
+    return store_exec(s, e);
+}
+
+static void goto_step(const j_spec *sp, run *r, int ix)
+{
+    r->step_index = ix;
+    snprintf(r->step, sizeof r->step, "%s", ix < sp->n_steps ? sp->steps[ix].id : "");
+    r->wait[0] = 0;
+    r->task_id = 0;
+    r->channel_try = 0;
+}
+
+/* The values a template may use, for this member (absent ones stay absent). */
+static json_t *member_vars(dom *d, int64_t member, const run *r, const j_spec *sp, int upto)
+{
+    json_t *v = json_object();
+    store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
+    store_bind_int(s, 1, member);
+    int64_t store_id = 0, guide_id = 0;
+    if (store_step(s) == STORE_ROW) {
+        if (!store_col_null(s, 1))
+            json_object_set_new(v, "member.name", json_string(store_col_text(s, 1)));
+        store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+        guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+    }
+    store_reset(s);
+    if (store_id) {
+        s = store_q(d->conn, Q_STORE_GET);
+        store_bind_int(s, 1, store_id);
+        if (store_step(s) == STORE_ROW)
+            json_object_set_new(v, "store.name", json_string(store_col_text(s, 1)));
+        store_reset(s);
+    }
+    if (guide_id) {
+        s = store_q(d->conn, Q_STAFF_GET);
+        store_bind_int(s, 1, guide_id);
+        if (store_step(s) == STORE_ROW)
+            json_object_set_new(v, "guide.name", json_string(store_col_text(s, 1)));
+        store_reset(s);
+    }
+    char tier[64];
+    int64_t points;
+    if (loyalty_member_state(d->conn, member, tier, sizeof tier, &points) == 0) {
+        if (tier[0]) json_object_set_new(v, "member.tier", json_string(tier));
+        char n[24];
+        snprintf(n, sizeof n, "%lld", (long long)points);
+        json_object_set_new(v, "points.balance", json_string(n));
+    }
+    json_object_set_new(v, "journey.name", json_string(sp->name));
+    /* the coupon the last issue_coupon step before this one gave */
+    for (int i = upto - 1; i >= 0; i--)
+        if (sp->steps[i].kind == J_COUPON) {
+            char ref[96];
+            snprintf(ref, sizeof ref, "j%lld-%s:%lld", (long long)r->id, sp->steps[i].id,
+                     (long long)member);
+            json_t *c = NULL;
+            s = store_q(d->conn, Q_COUPON_BY_REF);
+            store_bind_text(s, 1, ref);
+            char code[32] = "";
+            if (store_step(s) == STORE_ROW) snprintf(code, sizeof code, "%s", store_col_text(s, 0));
+            store_reset(s);
+            siyu_err e;
+            siyu_err_init(&e);
+            if (code[0] && coupons_get(d, code, &c, &e) >= 0) {
+                json_object_set_new(v, "coupon.code", json_string(code));
+                json_object_set(v, "coupon.name", json_object_get(c, "name"));
+                const char *exp = json_string_value(json_object_get(c, "expires_at"));
+                if (exp) /* the last valid day, not the instant it lapses */
+                {
+                    int64_t at;
+                    if (time_parse_rfc3339(exp, &at) == 0) {
+                        char day[16];
+                        date_format(time_local_day(at - 1), day, sizeof day);
+                        json_object_set_new(v, "coupon.expires_on", json_string(day));
+                    }
+                }
+            }
+            json_decref(c);
+            siyu_err_clear(&e);
+            break;
+        }
+    return v;
+}
+
+static bool reachable(dom *d, int64_t member, const char *channel)
+{
+    store_stmt *s = store_q(d->conn, Q_CONSENT_GET);
+    store_bind_int(s, 1, member);
+    store_bind_text(s, 2, channel);
+    bool opted_out = store_step(s) == STORE_ROW && store_col_int(s, 0);
+    store_reset(s);
+    if (opted_out) return false;
+    const char *need = j_reach_channel(channel);
+    if (!need) return true;
+    bool yes = false;
+    s = store_q(d->conn, Q_REACH_LIST);
+    store_bind_int(s, 1, member);
+    while (store_step(s) == STORE_ROW)
+        if (strcmp(store_col_text(s, 0), need) == 0) yes = store_col_int(s, 1) != 0;
+    store_reset(s);
+    return yes;
+}
+
+static int64_t count_since(dom *d, int64_t member, const char *channel, int64_t since)
+{
+    store_stmt *s = store_q(d->conn, channel ? Q_MESSAGES_CHANNEL_SINCE : Q_MESSAGES_SINCE);
+    store_bind_int(s, 1, member);
+    if (channel) {
+        store_bind_text(s, 2, channel);
+        store_bind_int(s, 3, since);
+    } else {
+        store_bind_int(s, 2, since);
+    }
+    int64_t n = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    return n;
+}
+
+/* Enterprise WeChat: a customer receives at most as many mass messages a month as the
+ * month has days. */
+static bool wecom_cap_reached(dom *d, int64_t member)
+{
+    int y, m, dd;
+    int32_t today = time_local_day(d->now);
+    date_civil(today, &y, &m, &dd);
+    int32_t first = date_from_civil(y, m, 1);
+    int32_t next = m == 12 ? date_from_civil(y + 1, 1, 1) : date_from_civil(y, m + 1, 1);
+    return count_since(d, member, "wecom", day_start(first)) >= next - first;
+}
+
+/* Result of one step: move on, or stop here until the timer. */
+enum { STEP_NEXT, STEP_WAIT, STEP_END };
+
+static int step_send(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_err *e)
+{
+    dom *d = t->d;
+    if (strcmp(r->wait, "@confirmed") == 0) {
+        jlog(t, j->id, r->id, st->id, "sent");
+        return STEP_NEXT;
+    }
+    if (strcmp(r->wait, "@task") == 0) {
+        /* the guide did not confirm in time: give up the task, try the next channel */
+        store_stmt *s = store_q(d->conn, Q_TASK_SET_STATE);
+        store_bind_text(s, 1, "expired");
+        store_bind_int(s, 2, d->now);
+        store_bind_int(s, 3, r->task_id);
+        if (store_exec(s, e)) return -1;
+        s = store_q(d->conn, Q_MESSAGE_GUIDE_DONE);
+        store_bind_text(s, 1, "skipped");
+        store_bind_int(s, 2, d->now);
+        store_bind_int(s, 3, r->id);
+        if (store_exec(s, e)) return -1;
+        jlog(t, j->id, r->id, st->id, "guide_timeout");
+        r->channel_try++;
+        r->wait[0] = 0;
+        r->task_id = 0;
+    }
+    if (r->holdout) {
+        jlog(t, j->id, r->id, st->id, "held_out");
+        return STEP_NEXT;
+    }
+    /* paused too long, or the server was down: do not release a burst of stale sends */
+    if (r->next_at && r->next_at < d->now - j->spec.staleness) {
+        jlog(t, j->id, r->id, st->id, "stale");
+        return STEP_NEXT;
+    }
+    int m = minute_of_day(d->now);
+    if (m >= QUIET_FROM || m < QUIET_TO) {
+        r->next_at = next_minute(d->now, QUIET_TO);
+        snprintf(r->wait, sizeof r->wait, "@quiet");
+        jlog(t, j->id, r->id, st->id, "deferred_quiet_hours");
+        return STEP_WAIT;
+    }
+    if (count_since(d, r->member, NULL, d->now - BUDGET_DAYS * 86400) >= BUDGET_MESSAGES) {
+        jlog(t, j->id, r->id, st->id, "frequency_capped");
+        return STEP_NEXT;
+    }
+    const char *channel = NULL;
+    for (int c = r->channel_try; c < st->n_channels && !channel; c++) {
+        if (!reachable(d, r->member, st->channels[c])) continue;
+        if (strcmp(st->channels[c], "wecom") == 0 && wecom_cap_reached(d, r->member)) continue;
+        channel = st->channels[c];
+        r->channel_try = c;
+    }
+    if (!channel) {
+        jlog(t, j->id, r->id, st->id, "unreachable");
+        return STEP_NEXT;
+    }
+    json_t *vars = member_vars(d, r->member, r, &j->spec, ix);
+    char *body = j_template_render(st->template_text, vars);
+    json_decref(vars);
+    if (!body) {
+        jlog(t, j->id, r->id, st->id, "missing_variable");
+        return STEP_NEXT;
+    }
+    bool wecom = strcmp(channel, "wecom") == 0;
+    store_stmt *s = store_q(d->conn, Q_MESSAGE_INSERT);
+    store_bind_int(s, 1, j->id);
+    store_bind_int(s, 2, r->id);
+    store_bind_int(s, 3, r->member);
+    store_bind_text(s, 4, channel);
+    store_bind_text(s, 5, body);
+    store_bind_text(s, 6, wecom ? "awaiting_guide" : "queued");
+    if (!wecom) store_bind_int(s, 7, d->now);
+    store_bind_int(s, 8, d->now);
+    int rc = store_exec(s, e);
+    int64_t message = store_last_id(d->conn);
+    if (rc == 0 && wecom) {
+        /* Enterprise WeChat sends only when a guide confirms: the message becomes a task */
+        int64_t guide = 0;
+        store_stmt *g = store_q(d->conn, Q_MEMBER_GET);
+        store_bind_int(g, 1, r->member);
+        if (store_step(g) == STORE_ROW && !store_col_null(g, 6)) guide = store_col_int(g, 6);
+        store_reset(g);
+        s = store_q(d->conn, Q_TASK_INSERT);
+        if (guide) store_bind_int(s, 1, guide);
+        store_bind_int(s, 2, r->member);
+        store_bind_int(s, 3, j->id);
+        store_bind_int(s, 4, r->id);
+        store_bind_text(s, 5, "wecom_send");
+        store_bind_text(s, 6, body);
+        store_bind_text(s, 7, "wecom");
+        store_bind_int(s, 8, d->now + st->timeout);
+        store_bind_int(s, 9, d->now);
+        rc = store_exec(s, e);
+        r->task_id = store_last_id(d->conn);
+        r->next_at = d->now + st->timeout;
+        snprintf(r->wait, sizeof r->wait, "@task");
+        (void)message;
+    }
+    free(body);
+    if (rc) return -1;
+    if (wecom) {
+        jlog(t, j->id, r->id, st->id, "awaiting_guide");
+        return STEP_WAIT;
+    }
+    jlog(t, j->id, r->id, st->id, "sent");
+    t->sent++;
+    return STEP_NEXT;
+}
+
+/* Runs the run's steps until it has to wait or ends. */
+static int advance(tick *t, int64_t run_id, siyu_err *e)
+{
+    dom *d = t->d;
+    run r;
+    if (run_load(d, run_id, &r)) return 0;
+    loaded *j = journey_of(t, r.journey);
+    if (!j) return 0;
+    const j_spec *sp = &j->spec;
+    t->advanced++;
+    for (int guard = 0; guard < 2 * J_MAX_STEPS; guard++) {
+        /* find the step by id: an edit may have moved it; if it is gone, carry on from
+         * the same position */
+        int ix = j_step_index(sp, r.step);
+        if (ix < 0) ix = r.step_index;
+        if (ix >= sp->n_steps) {
+            store_stmt *s = store_q(d->conn, Q_RUN_END);
+            store_bind_text(s, 1, "done");
+            store_bind_int(s, 2, d->now);
+            store_bind_int(s, 3, r.id);
+            jlog(t, j->id, r.id, "exit", "completed");
+            return store_exec(s, e);
+        }
+        const j_step *st = &sp->steps[ix];
+        int res = STEP_NEXT, jump = -1;
+        switch (st->kind) {
+        case J_WAIT:
+            if (r.wait[0] == 0) { /* arriving: set the timer */
+                if (st->duration) {
+                    r.next_at = d->now + st->duration;
+                    snprintf(r.wait, sizeof r.wait, "@timer");
+                } else if (st->until_minute >= 0) {
+                    r.next_at = next_minute(d->now, st->until_minute);
+                    snprintf(r.wait, sizeof r.wait, "@timer");
+                } else {
+                    r.next_at = d->now + st->timeout;
+                    snprintf(r.wait, sizeof r.wait, "%s", j_event_names[st->for_event]);
+                }
+                res = STEP_WAIT;
+            } else if (r.next_at > d->now) {
+                res = STEP_WAIT;
+            } else {
+                jlog(t, j->id, r.id, st->id, st->for_event >= 0 ? "timeout" : "waited");
+            }
+            break;
+        case J_BRANCH: {
+            bool yes = st->if_goal ? r.goal : matches(t, j->branch[ix], r.member);
+            jump = yes ? st->then_ix : st->else_ix;
+            jlog(t, j->id, r.id, st->id, yes ? "yes" : "no");
+            break;
+        }
+        case J_SEND:
+            res = step_send(t, j, &r, st, ix, e);
+            if (res < 0) return -1;
+            break;
+        case J_COUPON:
+            if (r.holdout) {
+                jlog(t, j->id, r.id, st->id, "held_out");
+                break;
+            }
+            {
+                char ext[80];
+                snprintf(ext, sizeof ext, "j%lld-%s", (long long)r.id, st->id);
+                json_t *b =
+                    json_pack("{s:I, s:I, s:s}", "template_id", (json_int_t)st->coupon_template,
+                              "member_id", (json_int_t)r.member, "external_id", ext);
+                json_t *o = NULL;
+                siyu_err sub;
+                siyu_err_init(&sub);
+                if (store_savepoint(d->conn, e)) {
+                    json_decref(b);
+                    return -1;
+                }
+                int rc = coupons_issue(d, b, &o, &sub);
+                if (rc < 0)
+                    store_savepoint_undo(d->conn);
+                else
+                    store_savepoint_release(d->conn);
+                jlog(t, j->id, r.id, st->id, rc < 0 ? "coupon_failed" : "coupon_issued");
+                json_decref(b);
+                json_decref(o);
+                siyu_err_clear(&sub);
+            }
+            break;
+        case J_POINTS:
+            if (r.holdout) {
+                jlog(t, j->id, r.id, st->id, "held_out");
+                break;
+            }
+            {
+                json_t *b = json_pack("{s:I, s:s}", "delta", (json_int_t)st->points, "reason",
+                                      st->reason ? st->reason : sp->name);
+                json_t *o = NULL;
+                siyu_err sub;
+                siyu_err_init(&sub);
+                int rc = loyalty_points_post(d, r.member, b, &o, &sub);
+                jlog(t, j->id, r.id, st->id, rc < 0 ? "points_failed" : "points_awarded");
+                json_decref(b);
+                json_decref(o);
+                siyu_err_clear(&sub);
+            }
+            break;
+        case J_TAG_ADD:
+        case J_TAG_REMOVE: {
+            store_stmt *s = store_q(d->conn, Q_TAG_BY_NAME);
+            store_bind_text(s, 1, st->tag);
+            int64_t tag = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+            store_reset(s);
+            if (!tag) {
+                jlog(t, j->id, r.id, st->id, "no_such_tag");
+                break;
+            }
+            s = store_q(d->conn, st->kind == J_TAG_ADD ? Q_TAG_MEMBER_ADD : Q_TAG_MEMBER_REMOVE);
+            store_bind_int(s, 1, tag);
+            store_bind_int(s, 2, r.member);
+            if (store_exec(s, e)) return -1;
+            if (t->idx) {
+                seg_error se;
+                int ti = seg_index_tag_find(t->idx, st->tag);
+                if (ti >= 0) {
+                    if (st->kind == J_TAG_ADD)
+                        seg_index_tag_add(t->idx, ti, r.member, &se);
+                    else
+                        seg_index_tag_remove(t->idx, ti, r.member, &se);
+                }
+            }
+            jlog(t, j->id, r.id, st->id, st->kind == J_TAG_ADD ? "tagged" : "untagged");
+            break;
+        }
+        case J_TASK: {
+            if (r.holdout) {
+                jlog(t, j->id, r.id, st->id, "held_out");
+                break;
+            }
+            json_t *vars = member_vars(d, r.member, &r, sp, ix);
+            char *script = j_template_render(st->script, vars);
+            json_decref(vars);
+            int64_t guide = 0;
+            store_stmt *g = store_q(d->conn, Q_MEMBER_GET);
+            store_bind_int(g, 1, r.member);
+            if (store_step(g) == STORE_ROW && !store_col_null(g, 6)) guide = store_col_int(g, 6);
+            store_reset(g);
+            store_stmt *s = store_q(d->conn, Q_TASK_INSERT);
+            if (guide) store_bind_int(s, 1, guide);
+            store_bind_int(s, 2, r.member);
+            store_bind_int(s, 3, j->id);
+            store_bind_int(s, 4, r.id);
+            store_bind_text(s, 5, "follow_up");
+            store_bind_text(s, 6, script ? script : st->script);
+            store_bind_int(s, 8, d->now + st->due);
+            store_bind_int(s, 9, d->now);
+            int rc = store_exec(s, e);
+            free(script);
+            if (rc) return -1;
+            jlog(t, j->id, r.id, st->id, "task_created");
+            break;
+        }
+        case J_EXIT: {
+            store_stmt *s = store_q(d->conn, Q_RUN_END);
+            store_bind_text(s, 1, "exited");
+            store_bind_int(s, 2, d->now);
+            store_bind_int(s, 3, r.id);
+            jlog(t, j->id, r.id, st->id, "exited");
+            return store_exec(s, e);
+        }
+        }
+        if (res == STEP_WAIT) return run_save(d, &r, e);
+        goto_step(sp, &r, jump >= 0 ? jump : ix + 1);
+        r.next_at = d->now;
+    }
+    return run_save(d, &r, e);
+}
+
+/* ---------------- the tick ---------------- */
+
+static void load_active(tick *t)
+{
+    store_stmt *s = store_q(t->d->conn, Q_JOURNEYS_ACTIVE);
+    int64_t ids[MAX_ACTIVE];
+    int n = 0;
+    while (store_step(s) == STORE_ROW && n < MAX_ACTIVE)
+        ids[n++] = store_col_int(s, 0);
+    store_reset(s);
+    for (int i = 0; i < n; i++) {
+        loaded *j = &t->j[t->n++];
+        memset(j, 0, sizeof *j);
+        j->id = ids[i];
+        siyu_err e;
+        siyu_err_init(&e);
+        j->ok = j_spec_load(t->d, ids[i], &j->spec, NULL, 0, &e) == 0;
+        siyu_err_clear(&e);
+        if (!j->ok || !t->idx) continue;
+        seg_error se;
+        if (j->spec.audience && seg_parse(j->spec.audience, t->idx, &j->audience, &se))
+            j->ok = false; /* an audience that no longer parses (a tag was deleted) */
+        for (int k = 0; k < j->spec.n_steps; k++)
+            if (j->spec.steps[k].expr &&
+                seg_parse(j->spec.steps[k].expr, t->idx, &j->branch[k], &se))
+                j->ok = false;
+    }
+}
+
+static void unload(tick *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        seg_expr_free(t->j[i].audience);
+        for (int k = 0; k < J_MAX_STEPS; k++)
+            seg_expr_free(t->j[i].branch[k]);
+        j_spec_free(&t->j[i].spec);
+    }
+}
+
+int journey_tick(dom *d, struct seg_index *idx, int limit, json_t **out, siyu_err *e)
+{
+    tick *t = calloc(1, sizeof *t);
+    t->d = d;
+    t->idx = idx;
+    if (limit <= 0) limit = 5000;
+    load_active(t);
+    int rc = read_events(t, limit, e);
+    if (rc == 0) rc = date_triggers(t, e);
+    if (rc == 0) {
+        size_t n = 0;
+        int64_t *ids = malloc((size_t)limit * sizeof *ids);
+        store_stmt *s = store_q(d->conn, Q_RUNS_DUE);
+        store_bind_int(s, 1, d->now);
+        store_bind_int(s, 2, limit);
+        while (store_step(s) == STORE_ROW)
+            ids[n++] = store_col_int(s, 0);
+        store_reset(s);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = advance(t, ids[i], e);
+        free(ids);
+    }
+    if (rc == 0 && out)
+        *out = json_pack("{s:I, s:I, s:I, s:I}", "events", (json_int_t)t->events, "entered",
+                         (json_int_t)t->entered, "advanced", (json_int_t)t->advanced, "queued",
+                         (json_int_t)t->sent);
+    unload(t);
+    free(t);
+    return rc;
+}

@@ -1,0 +1,113 @@
+/* internal.h — what the journey files share: the parsed definition and helpers. */
+#ifndef SIYU_JOURNEY_INTERNAL_H
+#define SIYU_JOURNEY_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "journey/journey.h"
+
+#define J_MAX_STEPS 64
+#define J_MAX_CHANNELS 4
+#define J_ID_LEN 40
+
+/* Trigger events, in the order of j_event_names. */
+typedef enum j_event {
+    J_EV_MEMBER_JOINED,
+    J_EV_ORDER_PAID,
+    J_EV_REFUND,
+    J_EV_TIER_CHANGED,
+    J_EV_COUPON_RECEIVED,
+    J_EV_LIVE_VIEW,
+    J_EV_JOINED_GROUP,
+    J_EV__COUNT
+} j_event;
+extern const char *const j_event_names[]; /* NULL-terminated */
+
+typedef enum j_trigger_kind {
+    J_TRIG_EVENT,
+    J_TRIG_AFTER_JOIN, /* N days after joining */
+    J_TRIG_BIRTHDAY,   /* N days before the birthday */
+    J_TRIG_FIXED_DATE,
+    J_TRIG_INACTIVITY, /* no order for N days */
+    J_TRIG_SCHEDULE,   /* daily at a local time, for a segment */
+} j_trigger_kind;
+
+typedef enum j_step_kind {
+    J_WAIT,
+    J_BRANCH,
+    J_SEND,
+    J_COUPON,
+    J_POINTS,
+    J_TAG_ADD,
+    J_TAG_REMOVE,
+    J_TASK,
+    J_EXIT,
+} j_step_kind;
+
+typedef struct j_step {
+    char id[J_ID_LEN];
+    j_step_kind kind;
+    /* wait */
+    int64_t duration; /* seconds, 0: none */
+    int until_minute; /* local minute of day, -1: none */
+    int for_event;    /* j_event, -1: none */
+    int64_t timeout;  /* for_event / wecom confirmation, seconds */
+    /* branch: jump to then/else (step index; -1 = the next step) */
+    const char *expr; /* a segments.md expression over the member, or NULL */
+    bool if_goal;     /* instead of expr: did the goal happen */
+    int then_ix, else_ix;
+    /* send */
+    const char *channels[J_MAX_CHANNELS]; /* first, then the fallbacks */
+    int n_channels;
+    const char *template_text;
+    /* coupon, points, tag, task */
+    int64_t coupon_template;
+    int64_t points;
+    const char *reason, *tag, *script;
+    int64_t due;
+} j_step;
+
+typedef struct j_spec {
+    json_t *json; /* owns every string above */
+    const char *name;
+    j_trigger_kind trigger;
+    int event;            /* J_TRIG_EVENT */
+    int days;             /* after_join, birthday, inactivity */
+    int32_t on_day;       /* fixed date */
+    int at_minute;        /* schedule: local minute of day */
+    const char *segment;  /* schedule's audience */
+    const char *audience; /* optional expression checked on entry */
+    enum { J_REENTER_ONCE, J_REENTER_ALWAYS, J_REENTER_COOLDOWN } reentry;
+    int64_t reentry_days;
+    int goal_event;      /* -1: no goal */
+    int64_t goal_within; /* seconds after entry */
+    int64_t holdout_pct;
+    int64_t staleness; /* seconds: a send due longer ago is skipped */
+    j_step steps[J_MAX_STEPS];
+    int n_steps;
+} j_spec;
+
+/* Parses and validates; the spec borrows from (and keeps a reference to) json. */
+int j_spec_parse(json_t *json, j_spec *out, siyu_err *e);
+void j_spec_free(j_spec *s);
+/* Loads the journey's current definition; -1 with not_found. */
+int j_spec_load(dom *d, int64_t id, j_spec *out, char *state, size_t state_len, siyu_err *e);
+int j_step_index(const j_spec *s, const char *id); /* -1 when gone */
+
+/* ---- templates (template.c) ---- */
+/* Checks {{variables}}: known names, balanced braces; coupon.* only when the journey
+ * issues a coupon before the send. */
+int j_template_check(const char *text, bool has_coupon, const char *field, siyu_err *e);
+/* Renders with the member's values; NULL when a value is missing (the caller skips). */
+char *j_template_render(const char *text, json_t *vars);
+
+/* Stable holdout: the same member is always in or out of the same journey. */
+bool j_holdout(int64_t journey_id, int64_t member_id, int64_t pct);
+
+/* Reachability channel a message channel needs (NULL: none, e.g. webhook). */
+const char *j_reach_channel(const char *channel);
+bool j_channel_known(const char *channel);
+
+#endif

@@ -1,0 +1,65 @@
+/* journey.h — automated lifecycle marketing: journeys, their member runs, the outbox.
+ *
+ * A journey is a JSON definition (docs/journeys.md): a trigger, an optional audience,
+ * steps, a goal, guardrails and a state (draft, active, paused, archived). Members who
+ * trigger it get a run: a row with a durable timer (next_at) and the id of the step
+ * it is on, so a restart resumes every wait and an edited journey never re-runs a
+ * step a member has passed.
+ *
+ * Time moves through journey_tick, which the server calls every few seconds (and
+ * tests call with a clock they control): it reads what happened since the last tick
+ * (new members, orders, refunds, tier changes, coupons received, events) through
+ * durable cursors, enrols members, evaluates date triggers once per local day, and
+ * advances every run whose timer is due. Messages go into the outbox in the same
+ * transaction as the step that sends them; journey_dispatch delivers the outbox
+ * through each channel's adapter, outside any transaction. */
+#ifndef SIYU_JOURNEY_JOURNEY_H
+#define SIYU_JOURNEY_JOURNEY_H
+
+#include "domain/domain.h"
+
+struct seg_index;
+
+/* ---- definitions (spec.c, journeys.c) ---- */
+int journeys_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+/* A new version of the definition; runs keep the step they are on. */
+int journeys_update(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
+int journeys_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+int journeys_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
+/* action: activate, pause, resume, archive */
+int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e);
+/* Checks a definition without saving it; 0 or -1 with the field named. */
+int journey_validate(json_t *spec, siyu_err *e);
+/* Ready-made journeys: {items: [{key, name, definition}]}. */
+json_t *journey_library(void);
+
+/* ---- running (engine.c) ---- */
+/* One tick inside the caller's write transaction: events since the last tick, date
+ * triggers for a new local day, due runs (at most limit). Out: counts. */
+int journey_tick(dom *d, struct seg_index *idx, int limit, json_t **out, siyu_err *e);
+
+/* ---- the outbox (outbox.c) ---- */
+/* Delivers up to limit due messages: reads them in one transaction, calls the
+ * adapters with no transaction open, records the outcomes in another. */
+int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e);
+int channels_put(dom *d, const char *name, json_t *body, json_t **out, siyu_err *e);
+int channels_list(dom *d, json_t **out, siyu_err *e);
+int messages_list(dom *d, int64_t member_id, int64_t cursor, int limit, json_t **out, siyu_err *e);
+/* {message_id, status: delivered|failed|read, at?} from a channel's receipt callback */
+int messages_receipt(dom *d, json_t *body, json_t **out, siyu_err *e);
+
+/* ---- guide tasks and consent (tasks.c) ---- */
+int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int limit, json_t **out,
+               siyu_err *e);
+/* action: done, confirm (a wecom send the guide made), skip */
+int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e);
+/* {channel, opted_out} */
+int consents_put(dom *d, int64_t member_id, json_t *body, json_t **out, siyu_err *e);
+
+/* ---- measuring (report.c) ---- */
+int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e);
+/* {days}: who would have entered over the last N days and reached each step. */
+int journeys_dry_run(dom *d, struct seg_index *idx, int64_t id, json_t *body, json_t **out,
+                     siyu_err *e);
+
+#endif

@@ -1,0 +1,245 @@
+/* journeys.c — saving journeys, their states, and the ready-made library. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonx.h"
+#include "journey/internal.h"
+
+static json_t *journey_row_json(store_stmt *s)
+{
+    json_t *def = json_loads(store_col_text(s, 2), 0, NULL);
+    json_t *o = json_pack(
+        "{s:I, s:s, s:s, s:I, s:o, s:o, s:o}", "id", (json_int_t)store_col_int(s, 0), "name",
+        store_col_text(s, 1), "state", store_col_text(s, 3), "version",
+        (json_int_t)store_col_int(s, 4), "definition", def ? def : json_null(), "created_at",
+        dom_time(store_col_int(s, 6)), "updated_at", dom_time(store_col_int(s, 7)));
+    return o;
+}
+
+int journeys_get(dom *d, int64_t id, json_t **out, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_JOURNEY_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW) {
+        store_reset(s);
+        return siyu_err_set(e, SIYU_NOT_FOUND, "id", "journey %lld not found", (long long)id);
+    }
+    if (out) *out = journey_row_json(s);
+    store_reset(s);
+    return 200;
+}
+
+int journeys_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e)
+{
+    json_t *items = json_array();
+    int64_t last = 0;
+    store_stmt *s = store_q(d->conn, Q_JOURNEY_LIST);
+    store_bind_int(s, 1, cursor);
+    store_bind_int(s, 2, limit);
+    while (store_step(s) == STORE_ROW) {
+        last = store_col_int(s, 0);
+        json_array_append_new(items, journey_row_json(s));
+    }
+    store_reset(s);
+    *out = dom_list(items, limit, last);
+    return 200;
+}
+
+/* A definition may name a ready-made journey: {"from_library": "birthday_coupon", ...}
+ * starts from it, any other field overriding. */
+static json_t *expand(json_t *body, siyu_err *e)
+{
+    json_t *lib = json_object_get(body, "from_library");
+    if (!lib) return json_incref(body);
+    json_t *all = journey_library(), *found = NULL;
+    size_t i;
+    json_t *it;
+    json_array_foreach(
+        json_object_get(all, "items"), i,
+        it) if (json_is_string(lib) &&
+                strcmp(json_string_value(json_object_get(it, "key")), json_string_value(lib)) == 0)
+        found = json_deep_copy(json_object_get(it, "definition"));
+    json_decref(all);
+    if (!found) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "from_library",
+                     "from_library: not a ready-made journey (GET /api/v1/journey-library)");
+        return NULL;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) if (strcmp(k, "from_library") != 0)
+        json_object_set(found, k, v);
+    return found;
+}
+
+int journeys_create(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    json_t *def = expand(body, e);
+    if (!def) return -1;
+    if (journey_validate(def, e)) {
+        json_decref(def);
+        return -1;
+    }
+    const char *name = json_string_value(json_object_get(def, "name"));
+    char *text = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
+    store_stmt *s = store_q(d->conn, Q_JOURNEY_INSERT);
+    store_bind_text(s, 1, name);
+    store_bind_text(s, 2, text);
+    store_bind_text(s, 3, "draft");
+    store_bind_int(s, 4, d->now);
+    store_step_rc rc = store_step(s);
+    store_reset(s);
+    free(text);
+    json_decref(def);
+    if (rc == STORE_CONSTRAINT)
+        return siyu_err_set(e, SIYU_CONFLICT, "name", "name: a journey with this name exists");
+    if (rc != STORE_DONE)
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", store_errmsg(d->conn));
+    return journeys_get(d, store_last_id(d->conn), out, e) < 0 ? -1 : 201;
+}
+
+int journeys_update(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
+{
+    if (journeys_get(d, id, NULL, e) < 0) return -1;
+    json_t *def = expand(body, e);
+    if (!def) return -1;
+    if (journey_validate(def, e)) {
+        json_decref(def);
+        return -1;
+    }
+    char *text = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS);
+    store_stmt *s = store_q(d->conn, Q_JOURNEY_UPDATE_SPEC);
+    store_bind_text(s, 1, json_string_value(json_object_get(def, "name")));
+    store_bind_text(s, 2, text);
+    store_bind_int(s, 3, d->now);
+    store_bind_int(s, 4, id);
+    store_step_rc rc = store_step(s);
+    store_reset(s);
+    free(text);
+    json_decref(def);
+    if (rc == STORE_CONSTRAINT)
+        return siyu_err_set(e, SIYU_CONFLICT, "name", "name: a journey with this name exists");
+    if (rc != STORE_DONE)
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", store_errmsg(d->conn));
+    return journeys_get(d, id, out, e) < 0 ? -1 : 200;
+}
+
+int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
+{
+    char state[16] = "";
+    store_stmt *s = store_q(d->conn, Q_JOURNEY_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW) {
+        store_reset(s);
+        return siyu_err_set(e, SIYU_NOT_FOUND, "id", "journey %lld not found", (long long)id);
+    }
+    snprintf(state, sizeof state, "%s", store_col_text(s, 3));
+    store_reset(s);
+    static const struct {
+        const char *action, *from1, *from2, *to;
+    } moves[] = {
+        {"activate", "draft", "paused", "active"},
+        {"resume", "paused", NULL, "active"},
+        {"pause", "active", NULL, "paused"},
+        {"archive", "draft", "paused", "archived"},
+    };
+    const char *to = NULL;
+    for (size_t i = 0; i < sizeof moves / sizeof *moves; i++)
+        if (strcmp(moves[i].action, action) == 0) {
+            if (strcmp(state, moves[i].from1) == 0 ||
+                (moves[i].from2 && strcmp(state, moves[i].from2) == 0) ||
+                (strcmp(action, "archive") == 0 && strcmp(state, "active") == 0))
+                to = moves[i].to;
+            else
+                return siyu_err_set(e, SIYU_CONFLICT, "state", "state: a %s journey cannot %s",
+                                    state, action);
+        }
+    if (!to)
+        return siyu_err_set(e, SIYU_NOT_FOUND, "action",
+                            "action: one of activate, pause, resume, archive");
+    s = store_q(d->conn, Q_JOURNEY_SET_STATE);
+    store_bind_text(s, 1, to);
+    store_bind_int(s, 2, d->now);
+    store_bind_int(s, 3, id);
+    if (store_exec(s, e)) return -1;
+    return journeys_get(d, id, out, e) < 0 ? -1 : 200;
+}
+
+/* ---------------- ready-made journeys ---------------- */
+
+static const struct {
+    const char *key, *json;
+} library[] = {
+    {"new_member_series",
+     "{\"name\":\"新会员培育 3/7/15/30天\",\"trigger\":{\"event\":\"member_joined\"},"
+     "\"reentry\":{\"policy\":\"once\"},\"goal\":{\"event\":\"order_paid\",\"within_days\":30},"
+     "\"steps\":["
+     "{\"id\":\"d3\",\"action\":\"wait\",\"duration\":\"3d\"},"
+     "{\"id\":\"m3\",\"action\":\"send_message\",\"channel\":\"wecom\",\"fallback\":[\"wechat_"
+     "template\",\"sms\"],"
+     "\"template\":\"{{member.name}}您好，我是{{store.name}}的{{guide.name}}"
+     "，有任何需要随时找我。\"},"
+     "{\"id\":\"d7\",\"action\":\"wait\",\"duration\":\"4d\"},"
+     "{\"id\":\"b7\",\"action\":\"branch\",\"if_goal\":true,\"goto\":\"end\"},"
+     "{\"id\":\"c7\",\"action\":\"issue_coupon\",\"template_id\":1},"
+     "{\"id\":\"m7\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
+     "\"sms\"],"
+     "\"template\":\"{{member.name}}，送您一张新人券 "
+     "{{coupon.code}}，{{coupon.expires_on}}前有效。\"},"
+     "{\"id\":\"d15\",\"action\":\"wait\",\"duration\":\"8d\"},"
+     "{\"id\":\"t15\",\"action\":\"guide_task\",\"script\":\"回访新会员{{member.name}}"
+     "，了解首购体验\",\"due\":\"2d\"},"
+     "{\"id\":\"d30\",\"action\":\"wait\",\"duration\":\"15d\"},"
+     "{\"id\":\"m30\",\"action\":\"send_message\",\"channel\":\"wechat_template\","
+     "\"template\":\"{{member.name}}，您已有{{points.balance}}积分，可在{{store.name}}抵现。\"},"
+     "{\"id\":\"end\",\"action\":\"exit\"}]}"},
+    {"birthday_coupon",
+     "{\"name\":\"生日礼券\",\"trigger\":{\"date\":\"birthday\",\"days_before\":3},"
+     "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":1},"
+     "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
+     "\"sms\"],"
+     "\"template\":\"{{member.name}}，生日快乐！为您准备了生日礼券 "
+     "{{coupon.code}}，{{coupon.expires_on}}前有效。\"}]}"},
+    {"post_payment_coupon",
+     "{\"name\":\"支付后发券\",\"trigger\":{\"event\":\"order_paid\"},"
+     "\"reentry\":{\"policy\":\"cooldown\",\"days\":7},\"goal\":{\"event\":\"order_paid\",\"within_"
+     "days\":14},"
+     "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":1},"
+     "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
+     "\"sms\"],"
+     "\"template\":\"感谢光临{{store.name}}！下次到店可用券 {{coupon.code}}。\"}]}"},
+    {"winback_30d",
+     "{\"name\":\"30天未购挽回\",\"trigger\":{\"inactivity_days\":30},\"audience\":\"orders >= 1\","
+     "\"goal\":{\"event\":\"order_paid\",\"within_days\":14},"
+     "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":1},"
+     "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wecom\",\"fallback\":[\"wechat_"
+     "template\",\"sms\"],"
+     "\"template\":\"{{member.name}}，好久不见！{{guide.name}}为您留了一张券 {{coupon.code}}。\"},"
+     "{\"id\":\"w\",\"action\":\"wait\",\"for_event\":\"order_paid\",\"timeout\":\"7d\"},"
+     "{\"id\":\"b\",\"action\":\"branch\",\"if_goal\":true,\"goto\":\"end\"},"
+     "{\"id\":\"t\",\"action\":\"guide_task\",\"script\":\"电话回访{{member.name}}\",\"due\":"
+     "\"3d\"},"
+     "{\"id\":\"end\",\"action\":\"exit\"}]}"},
+    {"post_live_72h",
+     "{\"name\":\"直播后72小时\",\"trigger\":{\"event\":\"live_view\"},"
+     "\"reentry\":{\"policy\":\"cooldown\",\"days\":3},\"goal\":{\"event\":\"order_paid\",\"within_"
+     "days\":3},"
+     "\"steps\":[{\"id\":\"w\",\"action\":\"wait\",\"duration\":\"2h\"},"
+     "{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":1},"
+     "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
+     "\"sms\"],"
+     "\"template\":\"{{member.name}}，直播专享券 {{coupon.code}} 72小时内有效。\"},"
+     "{\"id\":\"w2\",\"action\":\"wait\",\"for_event\":\"order_paid\",\"timeout\":\"70h\"}]}"},
+};
+
+json_t *journey_library(void)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; i < sizeof library / sizeof *library; i++) {
+        json_t *def = json_loads(library[i].json, 0, NULL);
+        json_array_append_new(items, json_pack("{s:s, s:O, s:o}", "key", library[i].key, "name",
+                                               json_object_get(def, "name"), "definition", def));
+    }
+    return json_pack("{s:o}", "items", items);
+}

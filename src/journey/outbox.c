@@ -1,0 +1,250 @@
+/* outbox.c — messages leaving siyu, and what comes back about them.
+ *
+ * A step puts a message in the outbox (status queued) in the same transaction that
+ * moves the run on, so a message is never lost and never queued twice. Dispatch then
+ * works in three phases so no transaction is open while a receiver is slow: read the
+ * due messages, call each channel's adapter (src/messaging: webhook signed with
+ * HMAC-SHA256 and carrying the message id as Idempotency-Key, or an NDJSON file), and
+ * write the outcomes — sent, retry at T with backoff and jitter, or dead. A crash
+ * between the call and the write sends the message again on restart with the same
+ * Idempotency-Key, so a receiver drops the redelivery. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonx.h"
+#include "journey/internal.h"
+#include "messaging/msg_adapter.h"
+
+int channels_put(dom *d, const char *name, json_t *body, json_t **out, siyu_err *e)
+{
+    if (msg_channel_from_name(name, strlen(name)) < 0)
+        return siyu_err_set(e, SIYU_NOT_FOUND, "name",
+                            "name: one of wechat_template, sms, wecom, webhook");
+    msg_adapter *a = msg_adapter_new(body, e); /* validates every field */
+    if (!a) return -1;
+    json_t *shown = msg_adapter_describe(a);
+    msg_adapter_free(a);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    store_stmt *s = store_q(d->conn, Q_CHANNEL_PUT);
+    store_bind_text(s, 1, name);
+    store_bind_text(s, 2, text);
+    store_bind_int(s, 3, d->now);
+    int rc = store_exec(s, e);
+    free(text);
+    if (rc) {
+        json_decref(shown);
+        return -1;
+    }
+    *out = json_pack("{s:s, s:o}", "name", name, "binding", shown);
+    return 200;
+}
+
+int channels_list(dom *d, json_t **out, siyu_err *e)
+{
+    json_t *items = json_array();
+    store_stmt *s = store_q(d->conn, Q_CHANNEL_LIST);
+    while (store_step(s) == STORE_ROW) {
+        json_t *cfg = json_loads(store_col_text(s, 1), 0, NULL);
+        siyu_err sub;
+        siyu_err_init(&sub);
+        msg_adapter *a = cfg ? msg_adapter_new(cfg, &sub) : NULL;
+        json_array_append_new(items, json_pack("{s:s, s:o, s:o}", "name", store_col_text(s, 0),
+                                               "binding", a ? msg_adapter_describe(a) : json_null(),
+                                               "updated_at", dom_time(store_col_int(s, 2))));
+        msg_adapter_free(a);
+        json_decref(cfg);
+        siyu_err_clear(&sub);
+    }
+    store_reset(s);
+    *out = json_pack("{s:o}", "items", items);
+    return 200;
+}
+
+static json_t *message_row_json(store_stmt *s)
+{
+    json_t *o =
+        json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:o}", "id", (json_int_t)store_col_int(s, 0),
+                  "member_id", (json_int_t)store_col_int(s, 3), "channel", store_col_text(s, 4),
+                  "text", store_col_text(s, 5), "status", store_col_text(s, 6), "attempts",
+                  (json_int_t)store_col_int(s, 7), "created_at", dom_time(store_col_int(s, 9)));
+    json_object_set_new(o, "journey_id", dom_nullable_int(s, 1));
+    json_object_set_new(o, "next_attempt_at",
+                        store_col_null(s, 8) ? json_null() : dom_time(store_col_int(s, 8)));
+    json_object_set_new(o, "sent_at",
+                        store_col_null(s, 10) ? json_null() : dom_time(store_col_int(s, 10)));
+    json_object_set_new(o, "delivered_at",
+                        store_col_null(s, 11) ? json_null() : dom_time(store_col_int(s, 11)));
+    json_object_set_new(o, "error", dom_nullable_text(s, 12));
+    return o;
+}
+
+int messages_list(dom *d, int64_t member_id, int64_t cursor, int limit, json_t **out, siyu_err *e)
+{
+    if (!member_id)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "member_id", "member_id: required");
+    if (members_get(d, member_id, NULL, e) < 0) return -1;
+    json_t *items = json_array();
+    int64_t last = 0;
+    int n = 0;
+    store_stmt *s = store_q(d->conn, Q_MESSAGES_OF_MEMBER);
+    store_bind_int(s, 1, member_id);
+    store_bind_int(s, 2, cursor > 0 ? cursor : INT64_MAX);
+    store_bind_int(s, 3, limit + 1);
+    while (store_step(s) == STORE_ROW) {
+        if (n++ == limit) break;
+        last = store_col_int(s, 0);
+        json_array_append_new(items, message_row_json(s));
+    }
+    store_reset(s);
+    *out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                     n > limit ? json_integer(last) : json_null());
+    return 200;
+}
+
+int messages_receipt(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    static const char *const allowed[] = {"message_id", "status", "at", NULL};
+    static const char *const statuses[] = {"delivered", "failed", "read", NULL};
+    int64_t id, at = d->now;
+    int st;
+    if (jx_only(body, allowed, NULL, e) || jx_int(body, "message_id", true, &id, e) < 0 ||
+        jx_enum(body, "status", true, statuses, &st, e) < 0 ||
+        jx_time(body, "at", false, &at, e) < 0)
+        return -1;
+    store_stmt *s = store_q(d->conn, Q_MESSAGE_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW) {
+        store_reset(s);
+        return siyu_err_set(e, SIYU_NOT_FOUND, "message_id", "message_id: %lld not found",
+                            (long long)id);
+    }
+    store_reset(s);
+    s = store_q(d->conn, Q_MESSAGE_RECEIPT);
+    store_bind_text(s, 1, statuses[st]);
+    store_bind_int(s, 2, at);
+    store_bind_int(s, 3, id);
+    if (store_exec(s, e)) return -1;
+    s = store_q(d->conn, Q_MESSAGE_GET);
+    store_bind_int(s, 1, id);
+    store_step(s);
+    *out = message_row_json(s);
+    store_reset(s);
+    return 200;
+}
+
+/* ---------------- dispatch ---------------- */
+
+typedef struct due {
+    int64_t id, member;
+    int attempts;
+    char channel[24];
+    char *text;
+    msg_outcome out;
+} due;
+
+/* One dispatcher at a time in a process: two would read the same due messages. */
+static pthread_mutex_t dispatch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e);
+
+int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e)
+{
+    pthread_mutex_lock(&dispatch_lock);
+    int rc = dispatch_locked(st, now, limit, out, e);
+    pthread_mutex_unlock(&dispatch_lock);
+    return rc;
+}
+
+static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e)
+{
+    store_conn *c;
+    if (store_conn_open(st, &c, e)) return -1;
+    if (limit <= 0) limit = 2000;
+    due *v = calloc((size_t)limit, sizeof *v);
+    size_t n = 0;
+    msg_bindings b;
+    msg_bindings_init(&b);
+    int rc = store_begin(c, false, e);
+    if (rc == 0) {
+        store_stmt *s = store_q(c, Q_MESSAGES_DUE);
+        store_bind_int(s, 1, now);
+        store_bind_int(s, 2, limit);
+        while (store_step(s) == STORE_ROW) {
+            due *x = &v[n++];
+            x->id = store_col_int(s, 0);
+            snprintf(x->channel, sizeof x->channel, "%s", store_col_text(s, 1));
+            x->text = strdup(store_col_text(s, 2));
+            x->attempts = (int)store_col_int(s, 3);
+            x->member = store_col_int(s, 4);
+        }
+        store_reset(s);
+        s = store_q(c, Q_CHANNEL_LIST);
+        while (store_step(s) == STORE_ROW) {
+            json_t *cfg = json_loads(store_col_text(s, 1), 0, NULL);
+            siyu_err sub;
+            siyu_err_init(&sub);
+            if (cfg) msg_bindings_bind(&b, store_col_text(s, 0), cfg, &sub);
+            siyu_err_clear(&sub);
+            json_decref(cfg);
+        }
+        store_reset(s);
+        store_rollback(c);
+    }
+    /* no transaction open while receivers answer */
+    int64_t sent = 0, retry = 0, dead = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ch = msg_channel_from_name(v[i].channel, strlen(v[i].channel));
+        msg_message m = {.id = v[i].id,
+                         .channel = (msg_channel)(ch < 0 ? 0 : ch),
+                         .member_id = v[i].member,
+                         .text = v[i].text,
+                         .attempts = v[i].attempts};
+        if (ch < 0) {
+            v[i].out.status = MSG_DEAD;
+            snprintf(v[i].out.error, sizeof v[i].out.error, "unknown channel %s", v[i].channel);
+        } else {
+            msg_bindings_send(&b, &m, now * 1000, &v[i].out);
+        }
+    }
+    msg_bindings_clear(&b);
+    if (rc == 0 && n) rc = store_begin(c, true, e);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        store_stmt *s;
+        switch (v[i].out.status) {
+        case MSG_SENT:
+            s = store_q(c, Q_MESSAGE_SENT);
+            store_bind_int(s, 1, now);
+            store_bind_int(s, 2, v[i].id);
+            sent++;
+            break;
+        case MSG_RETRY:
+            s = store_q(c, Q_MESSAGE_RETRY);
+            store_bind_int(s, 1, (v[i].out.retry_at_ms + 999) / 1000);
+            store_bind_text(s, 2, v[i].out.error);
+            store_bind_int(s, 3, v[i].id);
+            retry++;
+            break;
+        default:
+            s = store_q(c, Q_MESSAGE_DEAD);
+            store_bind_text(s, 1, v[i].out.error[0] ? v[i].out.error : "dead");
+            store_bind_int(s, 2, now);
+            store_bind_int(s, 3, v[i].id);
+            dead++;
+        }
+        rc = store_exec(s, e);
+    }
+    if (rc == 0 && n)
+        rc = store_commit(c, e);
+    else if (n && store_in_tx(c))
+        store_rollback(c);
+    for (size_t i = 0; i < n; i++)
+        free(v[i].text);
+    free(v);
+    store_conn_close(c);
+    if (rc == 0 && out)
+        *out = json_pack("{s:I, s:I, s:I}", "sent", (json_int_t)sent, "retry", (json_int_t)retry,
+                         "dead", (json_int_t)dead);
+    return rc;
+}

@@ -1,0 +1,144 @@
+/* tasks.c — guide tasks (follow-ups, and wecom sends waiting for a guide) and consent. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonx.h"
+#include "journey/internal.h"
+
+static json_t *task_row_json(store_stmt *s)
+{
+    json_t *o =
+        json_pack("{s:I, s:I, s:s, s:s, s:o}", "id", (json_int_t)store_col_int(s, 0), "member_id",
+                  (json_int_t)store_col_int(s, 2), "kind", store_col_text(s, 5), "state",
+                  store_col_text(s, 9), "created_at", dom_time(store_col_int(s, 10)));
+    json_object_set_new(o, "guide_id", dom_nullable_int(s, 1));
+    json_object_set_new(o, "journey_id", dom_nullable_int(s, 3));
+    json_object_set_new(o, "script", dom_nullable_text(s, 6));
+    json_object_set_new(o, "channel", dom_nullable_text(s, 7));
+    json_object_set_new(o, "due_at",
+                        store_col_null(s, 8) ? json_null() : dom_time(store_col_int(s, 8)));
+    json_object_set_new(o, "done_at",
+                        store_col_null(s, 11) ? json_null() : dom_time(store_col_int(s, 11)));
+    return o;
+}
+
+int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int limit, json_t **out,
+               siyu_err *e)
+{
+    /* a guide sees their own tasks, whatever they ask for */
+    if (d->who.role == ROLE_GUIDE) guide_id = d->who.staff_id;
+    json_t *items = json_array();
+    int64_t last = 0;
+    store_stmt *s = store_q(d->conn, Q_TASK_LIST);
+    if (guide_id) store_bind_int(s, 1, guide_id);
+    store_bind_text(s, 2, state);
+    store_bind_int(s, 3, cursor);
+    store_bind_int(s, 4, limit);
+    while (store_step(s) == STORE_ROW) {
+        last = store_col_int(s, 0);
+        json_array_append_new(items, task_row_json(s));
+    }
+    store_reset(s);
+    *out = dom_list(items, limit, last);
+    return 200;
+}
+
+int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_TASK_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW) {
+        store_reset(s);
+        return siyu_err_set(e, SIYU_NOT_FOUND, "id", "task %lld not found", (long long)id);
+    }
+    int64_t guide = store_col_null(s, 1) ? 0 : store_col_int(s, 1);
+    int64_t run = store_col_null(s, 4) ? 0 : store_col_int(s, 4);
+    char kind[24], state[16];
+    snprintf(kind, sizeof kind, "%s", store_col_text(s, 5));
+    snprintf(state, sizeof state, "%s", store_col_text(s, 9));
+    store_reset(s);
+    if (d->who.role == ROLE_GUIDE && guide != d->who.staff_id)
+        return siyu_err_set(e, SIYU_PERMISSION_DENIED, "id", "task %lld is another guide's",
+                            (long long)id);
+    if (strcmp(state, "open") != 0)
+        return siyu_err_set(e, SIYU_CONFLICT, "state", "state: the task is %s already", state);
+    bool wecom = strcmp(kind, "wecom_send") == 0;
+    const char *to;
+    if (strcmp(action, "done") == 0 || strcmp(action, "confirm") == 0)
+        to = "done";
+    else if (strcmp(action, "skip") == 0)
+        to = "skipped";
+    else
+        return siyu_err_set(e, SIYU_NOT_FOUND, "action", "action: one of done, confirm, skip");
+    s = store_q(d->conn, Q_TASK_SET_STATE);
+    store_bind_text(s, 1, to);
+    store_bind_int(s, 2, d->now);
+    store_bind_int(s, 3, id);
+    if (store_exec(s, e)) return -1;
+    if (wecom && run) {
+        /* the guide sent it (confirm) or will not (skip): the run moves now — on to the
+         * next step, or back to its send step to try the next channel */
+        store_stmt *r = store_q(d->conn, Q_RUN_GET);
+        store_bind_int(r, 1, run);
+        if (store_step(r) == STORE_ROW && strcmp(store_col_text(r, 3), "active") == 0) {
+            char step[J_ID_LEN];
+            snprintf(step, sizeof step, "%s", store_col_text(r, 4));
+            int64_t ix = store_col_int(r, 5), tries = store_col_int(r, 12);
+            store_reset(r);
+            bool confirmed = strcmp(to, "done") == 0;
+            r = store_q(d->conn, Q_RUN_UPDATE);
+            store_bind_text(r, 1, step);
+            store_bind_int(r, 2, ix);
+            store_bind_int(r, 3, d->now);
+            if (confirmed) store_bind_text(r, 4, "@confirmed");
+            store_bind_int(r, 6, confirmed ? tries : tries + 1);
+            store_bind_int(r, 7, run);
+            if (store_exec(r, e)) return -1;
+        } else {
+            store_reset(r);
+        }
+        /* the message the task held: sent by the guide, or not sent */
+        store_stmt *m = store_q(d->conn, Q_MESSAGE_GUIDE_DONE);
+        store_bind_text(m, 1, strcmp(to, "done") == 0 ? "sent" : "skipped");
+        store_bind_int(m, 2, d->now);
+        store_bind_int(m, 3, run);
+        if (store_exec(m, e)) return -1;
+    }
+    s = store_q(d->conn, Q_TASK_GET);
+    store_bind_int(s, 1, id);
+    store_step(s);
+    *out = task_row_json(s);
+    store_reset(s);
+    return 200;
+}
+
+int consents_put(dom *d, int64_t member_id, json_t *body, json_t **out, siyu_err *e)
+{
+    static const char *const allowed[] = {"channel", "opted_out", NULL};
+    const char *channel;
+    bool opted_out;
+    if (jx_only(body, allowed, NULL, e) || jx_str(body, "channel", true, &channel, e) < 0 ||
+        jx_bool(body, "opted_out", true, &opted_out, e) < 0)
+        return -1;
+    if (!j_channel_known(channel))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "channel",
+                            "channel: one of wechat_template, sms, wecom, webhook");
+    if (members_get(d, member_id, NULL, e) < 0) return -1;
+    store_stmt *s = store_q(d->conn, Q_CONSENT_PUT);
+    store_bind_int(s, 1, member_id);
+    store_bind_text(s, 2, channel);
+    store_bind_int(s, 3, opted_out);
+    store_bind_int(s, 4, d->now);
+    if (store_exec(s, e)) return -1;
+    json_t *items = json_array();
+    s = store_q(d->conn, Q_CONSENT_LIST);
+    store_bind_int(s, 1, member_id);
+    while (store_step(s) == STORE_ROW)
+        json_array_append_new(items, json_pack("{s:s, s:b, s:o}", "channel", store_col_text(s, 0),
+                                               "opted_out", (int)store_col_int(s, 1), "at",
+                                               dom_time(store_col_int(s, 2))));
+    store_reset(s);
+    *out = json_pack("{s:I, s:o}", "member_id", (json_int_t)member_id, "consents", items);
+    return 200;
+}

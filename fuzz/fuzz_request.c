@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "fuzz_store.h"
+#include "journey/journey.h"
 #include "loyalty/loyalty.h"
 
 typedef int (*body_fn)(dom *d, json_t *body, json_t **out, siyu_err *e);
@@ -34,20 +35,22 @@ static int forward_unknown(dom *d, json_t *body, json_t **out, siyu_err *e)
     return coupons_forward(d, "CNOSUCHCODE", body, out, e);
 }
 
+static int consent_member_1(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    return consents_put(d, 1, body, out, e);
+}
+
 static void run(const char *what, body_fn fn, json_t *body)
 {
     siyu_err e;
     siyu_err_init(&e);
-    if (store_begin(fz.d.conn, true, &e))
-        fz_die("begin", &e);
+    if (store_begin(fz.d.conn, true, &e)) fz_die("begin", &e);
     json_t *out = NULL;
     int rc = fn(&fz.d, body, &out, &e);
     fz_check(what, rc, &e);
     static int verbose = -1; /* FUZZ_VERBOSE=1: what each call answered, for corpus authors */
-    if (verbose < 0)
-        verbose = getenv("FUZZ_VERBOSE") != NULL;
-    if (verbose)
-        fprintf(stderr, "  %-24s %d %s\n", what, rc, rc < 0 ? e.message : "");
+    if (verbose < 0) verbose = getenv("FUZZ_VERBOSE") != NULL;
+    if (verbose) fprintf(stderr, "  %-24s %d %s\n", what, rc, rc < 0 ? e.message : "");
     if (rc > 0 && out) { /* render the answer as the HTTP layer would */
         char *text = json_dumps(out, JSON_COMPACT);
         free(text);
@@ -98,11 +101,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {"coupons_issue", coupons_issue},
         {"loyalty_points_post", points_member_1},
         {"coupons_forward", forward_unknown},
+        /* journeys: definitions, guardrails, receipts, consent (not channel bindings: a
+         * file adapter creates its file when bound, and a fuzzer must not write files) */
+        {"journeys_create", journeys_create},
+        {"journeys_guardrails_put", journeys_guardrails_put},
+        {"messages_receipt", messages_receipt},
+        {"consents_put", consent_member_1},
     };
     for (size_t i = 0; i < sizeof calls / sizeof *calls; i++) {
         json_t *copy = json_deep_copy(body);
-        if (copy)
-            run(calls[i].name, calls[i].fn, copy);
+        if (copy) run(calls[i].name, calls[i].fn, copy);
         json_decref(copy);
     }
     json_decref(body);

@@ -8,7 +8,7 @@
 set(SIYU_FUZZ_DIR ${CMAKE_SOURCE_DIR}/fuzz)
 
 # target name -> the libraries its entry point calls
-set(SIYU_FUZZ_LIBS_fuzz_request siyu_loyalty siyu_domain)
+set(SIYU_FUZZ_LIBS_fuzz_request siyu_journey siyu_loyalty siyu_domain)
 set(SIYU_FUZZ_LIBS_fuzz_csv siyu_import)
 set(SIYU_FUZZ_LIBS_fuzz_time_phone siyu_base)
 set(SIYU_FUZZ_LIBS_fuzz_messaging siyu_messaging)

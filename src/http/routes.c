@@ -130,6 +130,8 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_journeys_guardrails_put(http_req *r, siyu_err *e);
+int h_journeys_guardrails_get(http_req *r, siyu_err *e);
 
 static int render_order(http_req *r, siyu_err *e)
 {
@@ -532,6 +534,12 @@ const route routes[] = {
     {"GET", "/api/v1/journeys", h_journeys_list, ANY, 0, "List journeys", "journeys"},
     {"POST", "/api/v1/journeys/tick", h_journeys_tick, HQ, ROUTE_OWN_TX,
      "Run the journey scheduler and the outbox now", "journeys"},
+    {"PUT", "/api/v1/journeys/guardrails", h_journeys_guardrails_put, HQ,
+     ROUTE_WRITE | ROUTE_BODY,
+     "Set the guardrails every journey obeys: budget, quiet hours, staleness, monthly caps",
+     "journeys"},
+    {"GET", "/api/v1/journeys/guardrails", h_journeys_guardrails_get, ANY, 0,
+     "The guardrails every journey obeys", "journeys"},
     {"GET", "/api/v1/journeys/{id}", h_journeys_get, ANY, 0, "Get a journey", "journeys"},
     {"PUT", "/api/v1/journeys/{id}", h_journeys_update, HQ, ROUTE_WRITE | ROUTE_BODY,
      "Edit a journey (members keep the step they are on)", "journeys"},

@@ -31,6 +31,8 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_journeys_guardrails_put(http_req *r, siyu_err *e);
+int h_journeys_guardrails_get(http_req *r, siyu_err *e);
 
 static int done(http_req *r, int rc, json_t *out)
 {
@@ -195,5 +197,19 @@ int h_consents_put(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     int rc = consents_put(&r->d, r->id, r->body, &out, e);
+    return done(r, rc, out);
+}
+
+int h_journeys_guardrails_put(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = journeys_guardrails_put(&r->d, r->body, &out, e);
+    return done(r, rc, out);
+}
+
+int h_journeys_guardrails_get(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = journeys_guardrails_get(&r->d, &out, e);
     return done(r, rc, out);
 }

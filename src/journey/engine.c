@@ -14,15 +14,12 @@
 #include "base/timeutil.h"
 #include "journey/internal.h"
 #include "loyalty/loyalty.h"
+#include "messaging/msg_guardrails.h"
 #include "segment/eval.h"
 #include "segment/expr.h"
 #include "segment/index.h"
 
 #define MAX_ACTIVE 256
-#define QUIET_FROM (21 * 60) /* local minutes: no marketing message 21:00–09:00 */
-#define QUIET_TO (9 * 60)
-#define BUDGET_MESSAGES 2 /* marketing messages per member per 7 days, all journeys */
-#define BUDGET_DAYS 7
 
 typedef struct loaded {
     int64_t id;
@@ -35,6 +32,7 @@ typedef struct loaded {
 typedef struct tick {
     dom *d;
     seg_index *idx;
+    msg_guard_settings guard; /* the chain's guardrail settings, read once per tick */
     loaded j[MAX_ACTIVE];
     int n;
     int64_t entered, advanced, sent, events;
@@ -118,7 +116,7 @@ static int enrol(tick *t, loaded *j, int64_t member, siyu_err *e)
     store_bind_text(s, 3, j->spec.steps[0].id);
     store_bind_int(s, 4, 0);
     store_bind_int(s, 5, d->now);
-    store_bind_int(s, 6, j_holdout(j->id, member, j->spec.holdout_pct));
+    store_bind_int(s, 6, msg_in_holdout(member, j->id, (int)j->spec.holdout_pct));
     store_bind_int(s, 7, d->now);
     if (store_exec(s, e)) return -1;
     jlog(t, j->id, store_last_id(d->conn), "entry", "entered");
@@ -456,50 +454,51 @@ static json_t *member_vars(dom *d, int64_t member, const run *r, const j_spec *s
     return v;
 }
 
-static bool reachable(dom *d, int64_t member, const char *channel)
-{
-    store_stmt *s = store_q(d->conn, Q_CONSENT_GET);
-    store_bind_int(s, 1, member);
-    store_bind_text(s, 2, channel);
-    bool opted_out = store_step(s) == STORE_ROW && store_col_int(s, 0);
-    store_reset(s);
-    if (opted_out) return false;
-    const char *need = j_reach_channel(channel);
-    if (!need) return true;
-    bool yes = false;
-    s = store_q(d->conn, Q_REACH_LIST);
-    store_bind_int(s, 1, member);
-    while (store_step(s) == STORE_ROW)
-        if (strcmp(store_col_text(s, 0), need) == 0) yes = store_col_int(s, 1) != 0;
-    store_reset(s);
-    return yes;
-}
+/* The member as the guardrails see it: the channels it can be reached on (from its
+ * events; webhook always), those it opted out of, and its recent marketing sends. */
+typedef struct guard_member {
+    msg_member_state st;
+    msg_send hist[256];
+} guard_member;
 
-static int64_t count_since(dom *d, int64_t member, const char *channel, int64_t since)
+static void guard_member_load(dom *d, const msg_guard_settings *gs, int64_t member, guard_member *g)
 {
-    store_stmt *s = store_q(d->conn, channel ? Q_MESSAGES_CHANNEL_SINCE : Q_MESSAGES_SINCE);
+    memset(g, 0, sizeof *g);
+    g->st.tz_offset_s = MSG_TZ_DEFAULT;
+    g->st.consent = MSG_CH_BIT(MSG_CH_WEBHOOK);
+    store_stmt *s = store_q(d->conn, Q_REACH_LIST);
     store_bind_int(s, 1, member);
-    if (channel) {
-        store_bind_text(s, 2, channel);
-        store_bind_int(s, 3, since);
-    } else {
-        store_bind_int(s, 2, since);
+    while (store_step(s) == STORE_ROW) {
+        if (!store_col_int(s, 1)) continue;
+        const char *rc = store_col_text(s, 0);
+        for (int ch = 0; ch < MSG_CHANNEL_COUNT; ch++) {
+            const char *need = j_reach_channel(msg_channel_name((msg_channel)ch));
+            if (need && strcmp(need, rc) == 0) g->st.consent |= MSG_CH_BIT(ch);
+        }
     }
-    int64_t n = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
     store_reset(s);
-    return n;
-}
-
-/* Enterprise WeChat: a customer receives at most as many mass messages a month as the
- * month has days. */
-static bool wecom_cap_reached(dom *d, int64_t member)
-{
-    int y, m, dd;
-    int32_t today = time_local_day(d->now);
-    date_civil(today, &y, &m, &dd);
-    int32_t first = date_from_civil(y, m, 1);
-    int32_t next = m == 12 ? date_from_civil(y + 1, 1, 1) : date_from_civil(y, m + 1, 1);
-    return count_since(d, member, "wecom", day_start(first)) >= next - first;
+    s = store_q(d->conn, Q_CONSENT_LIST);
+    store_bind_int(s, 1, member);
+    while (store_step(s) == STORE_ROW) {
+        const char *name = store_col_text(s, 0);
+        int ch = msg_channel_from_name(name, strlen(name));
+        if (ch >= 0 && store_col_int(s, 1)) g->st.opted_out |= MSG_CH_BIT(ch);
+    }
+    store_reset(s);
+    /* enough history for the budget window and the calendar month */
+    int64_t since = d->now - (gs->budget_window_s > 32 * 86400 ? gs->budget_window_s : 32 * 86400);
+    s = store_q(d->conn, Q_MESSAGES_HISTORY);
+    store_bind_int(s, 1, member);
+    store_bind_int(s, 2, since);
+    size_t n = 0;
+    while (store_step(s) == STORE_ROW && n < sizeof g->hist / sizeof *g->hist) {
+        const char *name = store_col_text(s, 1);
+        int ch = msg_channel_from_name(name, strlen(name));
+        if (ch >= 0) g->hist[n++] = (msg_send){store_col_int(s, 0), (msg_channel)ch};
+    }
+    store_reset(s);
+    g->st.history = g->hist;
+    g->st.n_history = n;
 }
 
 /* Result of one step: move on, or stop here until the timer. */
@@ -533,31 +532,40 @@ static int step_send(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
         jlog(t, j->id, r->id, st->id, "held_out");
         return STEP_NEXT;
     }
-    /* paused too long, or the server was down: do not release a burst of stale sends */
-    if (r->next_at && r->next_at < d->now - j->spec.staleness) {
-        jlog(t, j->id, r->id, st->id, "stale");
-        return STEP_NEXT;
-    }
-    int m = minute_of_day(d->now);
-    if (m >= QUIET_FROM || m < QUIET_TO) {
-        r->next_at = next_minute(d->now, QUIET_TO);
-        snprintf(r->wait, sizeof r->wait, "@quiet");
-        jlog(t, j->id, r->id, st->id, "deferred_quiet_hours");
-        return STEP_WAIT;
-    }
-    if (count_since(d, r->member, NULL, d->now - BUDGET_DAYS * 86400) >= BUDGET_MESSAGES) {
-        jlog(t, j->id, r->id, st->id, "frequency_capped");
-        return STEP_NEXT;
-    }
+    /* The guardrails (src/messaging): consent and opt-out per channel, staleness (a
+     * paused journey never releases a burst), one budget across journeys and channels,
+     * the platform's monthly cap, quiet hours. A channel refused for consent or its cap
+     * falls to the next; staleness and the budget skip the step; quiet hours (or a
+     * budget that frees up soon) defer it. */
+    msg_guard_settings gs = t->guard;
+    gs.stale_after_s = j->spec.staleness;
+    guard_member gm;
+    guard_member_load(d, &gs, r->member, &gm);
     const char *channel = NULL;
+    const char *why = "unreachable";
     for (int c = r->channel_try; c < st->n_channels && !channel; c++) {
-        if (!reachable(d, r->member, st->channels[c])) continue;
-        if (strcmp(st->channels[c], "wecom") == 0 && wecom_cap_reached(d, r->member)) continue;
-        channel = st->channels[c];
-        r->channel_try = c;
+        int ch = msg_channel_from_name(st->channels[c], strlen(st->channels[c]));
+        msg_decision dec = msg_guard_decide(&gs, &gm.st, (msg_channel)ch,
+                                            r->next_at ? r->next_at : d->now, d->now);
+        if (dec.verdict == MSG_SEND_NOW) {
+            channel = st->channels[c];
+            r->channel_try = c;
+        } else if (dec.verdict == MSG_DEFER) {
+            r->next_at = dec.until;
+            snprintf(r->wait, sizeof r->wait, "@deferred");
+            char o[48];
+            snprintf(o, sizeof o, "deferred_%s", msg_reason_name(dec.reason));
+            jlog(t, j->id, r->id, st->id, o);
+            return STEP_WAIT;
+        } else if (dec.reason == MSG_REASON_STALE || dec.reason == MSG_REASON_BUDGET) {
+            jlog(t, j->id, r->id, st->id, msg_reason_name(dec.reason));
+            return STEP_NEXT;
+        } else {
+            why = dec.reason == MSG_REASON_PLATFORM_CAP ? "platform_cap" : "unreachable";
+        }
     }
     if (!channel) {
-        jlog(t, j->id, r->id, st->id, "unreachable");
+        jlog(t, j->id, r->id, st->id, why);
         return STEP_NEXT;
     }
     json_t *vars = member_vars(d, r->member, r, &j->spec, ix);
@@ -832,6 +840,11 @@ int journey_tick(dom *d, struct seg_index *idx, int limit, json_t **out, siyu_er
     t->idx = idx;
     if (limit <= 0) limit = 5000;
     load_active(t);
+    if (journey_guardrails_load(d, &t->guard, e)) {
+        unload(t);
+        free(t);
+        return -1;
+    }
     int rc = read_events(t, limit, e);
     if (rc == 0) rc = date_triggers(t, e);
     if (rc == 0) {

@@ -103,8 +103,10 @@ int j_template_check(const char *text, bool has_coupon, const char *field, siyu_
 /* Renders with the member's values; NULL when a value is missing (the caller skips). */
 char *j_template_render(const char *text, json_t *vars);
 
-/* Stable holdout: the same member is always in or out of the same journey. */
-bool j_holdout(int64_t journey_id, int64_t member_id, int64_t pct);
+/* The chain's guardrail settings (journeys.c): the defaults of src/messaging, overridden
+ * by what PUT /api/v1/journeys/guardrails stored. */
+struct msg_guard_settings;
+int journey_guardrails_load(dom *d, struct msg_guard_settings *out, siyu_err *e);
 
 /* Reachability channel a message channel needs (NULL: none, e.g. webhook). */
 const char *j_reach_channel(const char *channel);

@@ -30,6 +30,10 @@ int journeys_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
 int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e);
 /* Checks a definition without saving it; 0 or -1 with the field named. */
 int journey_validate(json_t *spec, siyu_err *e);
+/* The chain's guardrails for every journey: {budget_max, budget_window_days, quiet_hours,
+ * stale_after_hours, time_zone, monthly_caps} (docs/messaging.md). */
+int journeys_guardrails_put(dom *d, json_t *body, json_t **out, siyu_err *e);
+int journeys_guardrails_get(dom *d, json_t **out, siyu_err *e);
 /* Ready-made journeys: {items: [{key, name, definition}]}. */
 json_t *journey_library(void);
 

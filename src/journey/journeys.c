@@ -5,6 +5,7 @@
 
 #include "base/jsonx.h"
 #include "journey/internal.h"
+#include "messaging/msg_guardrails.h"
 
 static json_t *journey_row_json(store_stmt *s)
 {
@@ -242,4 +243,60 @@ json_t *journey_library(void)
                                                json_object_get(def, "name"), "definition", def));
     }
     return json_pack("{s:o}", "items", items);
+}
+
+/* ---------------- guardrails for every journey ---------------- */
+
+#define KEY_GUARDRAILS "journeys.guardrails"
+
+int journey_guardrails_load(dom *d, msg_guard_settings *out, siyu_err *e)
+{
+    *out = msg_guard_settings_default();
+    store_stmt *s = store_q(d->conn, Q_SETTING_GET);
+    store_bind_text(s, 1, KEY_GUARDRAILS);
+    json_t *v = NULL;
+    if (store_step(s) == STORE_ROW) v = json_loads(store_col_text(s, 0), 0, NULL);
+    store_reset(s);
+    int rc = v ? msg_guard_settings_from_json(v, out, e) : 0;
+    json_decref(v);
+    return rc;
+}
+
+int journeys_guardrails_put(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    msg_guard_settings g;
+    if (msg_guard_settings_from_json(body, &g, e)) return -1;
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    store_stmt *s = store_q(d->conn, Q_SETTING_PUT);
+    store_bind_text(s, 1, KEY_GUARDRAILS);
+    store_bind_text(s, 2, text);
+    int rc = store_exec(s, e);
+    free(text);
+    if (rc) return -1;
+    return journeys_guardrails_get(d, out, e) < 0 ? -1 : 200;
+}
+
+int journeys_guardrails_get(dom *d, json_t **out, siyu_err *e)
+{
+    msg_guard_settings g;
+    if (journey_guardrails_load(d, &g, e)) return -1;
+    json_t *caps = json_object();
+    for (int ch = 0; ch < MSG_CHANNEL_COUNT; ch++)
+        json_object_set_new(caps, msg_channel_name((msg_channel)ch),
+                            g.month_cap[ch] == MSG_CAP_NONE ? json_null()
+                            : g.month_cap[ch] == MSG_CAP_DAYS_IN_MONTH
+                                ? json_string("days_in_month")
+                                : json_integer(g.month_cap[ch]));
+    char quiet[16], tz[8];
+    snprintf(quiet, sizeof quiet, "%02d:%02d-%02d:%02d", g.quiet_start_s / 3600,
+             g.quiet_start_s / 60 % 60, g.quiet_end_s / 3600, g.quiet_end_s / 60 % 60);
+    int off = g.tz_offset_s;
+    snprintf(tz, sizeof tz, "%c%02d:%02d", off < 0 ? '-' : '+', abs(off) / 3600,
+             abs(off) / 60 % 60);
+    *out = json_pack("{s:i, s:I, s:o, s:I, s:s, s:o}", "budget_max", g.budget_max,
+                     "budget_window_days", (json_int_t)(g.budget_window_s / 86400), "quiet_hours",
+                     g.quiet_start_s == g.quiet_end_s ? json_null() : json_string(quiet),
+                     "stale_after_hours", (json_int_t)(g.stale_after_s / 3600), "time_zone", tz,
+                     "monthly_caps", caps);
+    return 200;
 }

@@ -13,6 +13,7 @@
 #include "base/jsonx.h"
 #include "base/timeutil.h"
 #include "journey/internal.h"
+#include "messaging/msg_guardrails.h"
 #include "segment/eval.h"
 #include "segment/expr.h"
 #include "segment/index.h"
@@ -67,6 +68,21 @@ int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e)
     while (store_step(s) == STORE_ROW)
         json_object_set_new(messages, store_col_text(s, 0), json_integer(store_col_int(s, 1)));
     store_reset(s);
+    /* revenue per member in the goal window (14 days when the journey has no goal) */
+    int64_t window = sp.goal_event >= 0 ? sp.goal_within : 14 * 86400, revenue[2] = {0};
+    s = store_q(d->conn, Q_RUN_REVENUE);
+    store_bind_int(s, 1, id);
+    store_bind_int(s, 2, window);
+    while (store_step(s) == STORE_ROW)
+        revenue[store_col_int(s, 0) ? 1 : 0] = store_col_int(s, 1);
+    store_reset(s);
+    double rpm[2] = {n[0] ? (double)revenue[0] / (double)n[0] : 0,
+                     n[1] ? (double)revenue[1] / (double)n[1] : 0};
+    json_t *rev = json_pack(
+        "{s:I, s:{s:I, s:f}, s:{s:I, s:f}, s:o}", "window_days", (json_int_t)(window / 86400),
+        "treatment", "net_cents", (json_int_t)revenue[0], "per_member_cents", rpm[0], "holdout",
+        "net_cents", (json_int_t)revenue[1], "per_member_cents", rpm[1], "uplift_per_member_cents",
+        n[0] && n[1] ? json_real(rpm[0] - rpm[1]) : json_null());
     json_t *g = json_null();
     if (sp.goal_event >= 0) {
         double p1 = n[0] ? (double)goal[0] / (double)n[0] : 0,
@@ -90,6 +106,7 @@ int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e)
                      (json_int_t)n[1], "active", (json_int_t)active, "entry_log",
                      entry ? entry : json_null(), "steps", steps, "other_outcomes", by_step,
                      "messages", messages, "goal", g);
+    json_object_set_new(*out, "revenue", rev);
     j_spec_free(&sp);
     return 200;
 }
@@ -174,7 +191,7 @@ int journeys_dry_run(dom *d, struct seg_index *idx, int64_t id, json_t *body, js
         bool yes = true;
         if (aud && (seg_match(idx, aud, ids[k], &yes, &se) || !yes)) continue;
         entered++;
-        bool h = j_holdout(id, ids[k], sp.holdout_pct);
+        bool h = msg_in_holdout(ids[k], id, (int)sp.holdout_pct);
         holdout += h;
         /* walk the steps; a goal is taken as not reached (it lies in the future) */
         for (int i = 0; i < sp.n_steps;) {

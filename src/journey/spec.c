@@ -33,18 +33,6 @@ const char *j_reach_channel(const char *channel)
     return NULL;
 }
 
-bool j_holdout(int64_t journey_id, int64_t member_id, int64_t pct)
-{
-    if (pct <= 0) return false;
-    unsigned char in[16], h[8];
-    memcpy(in, &journey_id, 8);
-    memcpy(in + 8, &member_id, 8);
-    crypto_generichash(h, sizeof h, in, sizeof in, NULL, 0);
-    uint64_t v;
-    memcpy(&v, h, 8);
-    return (int64_t)(v % 10000) < pct * 100;
-}
-
 /* "3d", "12h", "30m", "45s" or a number of seconds. */
 static int duration(json_t *v, const char *field, int64_t *out, siyu_err *e)
 {

@@ -199,6 +199,8 @@
     Q(RUNS_GOAL_OPEN)        /* (member_id, since) -> id, journey_id, entered_at */                \
     Q(RUN_SET_GOAL)          /* (at, id) */                                                        \
     Q(RUN_STATS)             /* (journey_id) -> holdout, runs, with goal, active */                \
+    Q(RUN_REVENUE)           /* (journey_id, window seconds) -> holdout, net cents of the members' \
+                                orders placed within the window after entering */                  \
     Q(JLOG_INSERT)           /* (journey_id, run_id, step, at, outcome) */                         \
     Q(JLOG_COUNTS)           /* (journey_id) -> step, outcome, n */                                \
     Q(JCURSOR_GET)           /* (name) -> last_id */                                               \
@@ -230,6 +232,8 @@
     Q(MESSAGE_DEAD)          /* (error, now, id) */                                                \
     Q(MESSAGE_RECEIPT)       /* (status, at, id) */                                                \
     Q(MESSAGE_GUIDE_DONE)    /* (status, now, run_id) — the run's message awaiting its guide */    \
+    Q(MESSAGES_HISTORY)      /* (member_id, since) -> created_at, channel — the member's marketing \
+                                messages the guardrails count */                                   \
     Q(MESSAGES_SINCE)        /* (member_id, since) -> n — marketing messages counted by the budget */\
     Q(MESSAGES_CHANNEL_SINCE)/* (member_id, channel, since) -> n */                                \
     Q(JOURNEY_MESSAGE_COUNTS)/* (journey_id) -> status, n */                                       \

@@ -324,6 +324,10 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_RUN_SET_GOAL] = "UPDATE journey_runs SET goal_at = ?1 WHERE id = ?2",
     [Q_RUN_STATS] = "SELECT holdout, count(*), count(goal_at), count(*) FILTER (WHERE state = 'active')"
                     " FROM journey_runs WHERE journey_id = ?1 GROUP BY holdout ORDER BY holdout",
+    [Q_RUN_REVENUE] = "SELECT r.holdout, COALESCE(SUM(o.total_cents - o.refunded_cents), 0)"
+                      " FROM journey_runs r JOIN orders o ON o.member_id = r.member_id"
+                      " AND o.placed_at > r.entered_at AND o.placed_at <= r.entered_at + ?2"
+                      " WHERE r.journey_id = ?1 GROUP BY r.holdout",
     [Q_JLOG_INSERT] = "INSERT INTO journey_log(journey_id, run_id, step, at, outcome)"
                       " VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_JLOG_COUNTS] = "SELECT step, outcome, count(*) FROM journey_log WHERE journey_id = ?1"
@@ -381,6 +385,9 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_MESSAGE_RECEIPT] = "UPDATE messages SET status = ?1, delivered_at = ?2 WHERE id = ?3",
     [Q_MESSAGE_GUIDE_DONE] = "UPDATE messages SET status = ?1, sent_at = ?2 WHERE run_id = ?3"
                              " AND status = 'awaiting_guide'",
+    [Q_MESSAGES_HISTORY] = "SELECT created_at, channel FROM messages WHERE member_id = ?1"
+                           " AND created_at >= ?2 AND status NOT IN ('dead', 'failed', 'skipped')"
+                           " ORDER BY created_at DESC LIMIT 256",
     [Q_MESSAGES_SINCE] = "SELECT count(*) FROM messages WHERE member_id = ?1 AND created_at >= ?2"
                          " AND status NOT IN ('dead', 'failed', 'skipped')",
     [Q_MESSAGES_CHANNEL_SINCE] = "SELECT count(*) FROM messages WHERE member_id = ?1"

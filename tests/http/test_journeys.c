@@ -16,6 +16,7 @@
  * Run: test_journeys PATH_TO_SIYU */
 #include <check.h>
 #include <jansson.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -284,6 +285,22 @@ static void bad_definitions(void)
     CHECK_INT_EQ(call("GET", "/api/v1/journeys", &o, NULL), 200);
     CHECK_INT_EQ((int64_t)json_array_size(json_object_get(o, "items")), 0);
     json_decref(o);
+    /* the guardrails: defaults, a change, a bad value naming its field */
+    CHECK_INT_EQ(call("GET", "/api/v1/journeys/guardrails", &o, NULL), 200);
+    CHECK_INT_EQ(jint(o, "budget_max"), 2);
+    CHECK_INT_EQ(jint(o, "budget_window_days"), 7);
+    CHECK_STR_EQ(jstr(o, "quiet_hours"), "21:00-09:00");
+    CHECK_STR_EQ(jstr(o, "monthly_caps.wecom"), "days_in_month");
+    json_decref(o);
+    CHECK_INT_EQ(
+        call("PUT", "/api/v1/journeys/guardrails", &o, "{\"quiet_hours\":\"22:30-08:00\"}"), 200);
+    CHECK_STR_EQ(jstr(o, "quiet_hours"), "22:30-08:00");
+    json_decref(o);
+    CHECK_INT_EQ(
+        call("PUT", "/api/v1/journeys/guardrails", &o, "{\"budget_window_days\":\"week\"}"), 400);
+    CHECK_STR_EQ(jstr(o, "error.field"), "budget_window_days");
+    json_decref(o);
+    CHECK_INT_EQ(call("PUT", "/api/v1/journeys/guardrails", NULL, "{}"), 200);
 }
 
 static void payment_journey(void)
@@ -381,7 +398,7 @@ static void payment_journey(void)
     snprintf(path, sizeof path, "/api/v1/journeys/%lld/report", (long long)j2);
     CHECK_INT_EQ(call("GET", path, &r2, NULL), 200);
     /* a: both capped; b: one sent, one capped */
-    CHECK_INT_EQ(outcome(r1, "frequency_capped") + outcome(r2, "frequency_capped"), 3);
+    CHECK_INT_EQ(outcome(r1, "budget") + outcome(r2, "budget"), 3);
     json_decref(r1);
     json_decref(r2);
 
@@ -526,6 +543,7 @@ static void holdout(void)
     set_now("2026-06-01T10:00:00+08:00");
     int64_t j =
         journey("{\"name\":\"对照组\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":30,"
+                "\"reentry\":{\"policy\":\"once\"},"
                 "\"goal\":{\"event\":\"order_paid\",\"within_days\":7},"
                 "\"steps\":[{\"action\":\"wait\",\"duration\":\"1h\"},{\"action\":\"send_message\","
                 "\"channel\":\"sms\",\"template\":\"回来看看\"}]}");
@@ -563,7 +581,38 @@ static void holdout(void)
     sqlite3_step(q);
     CHECK_INT_EQ(sqlite3_column_int(q, 0), 0);
     sqlite3_finalize(q);
+
+    /* the first 50 members come back the next day with a ¥10 order: the goal and the
+     * revenue, per group, against the groups as the store recorded them */
+    set_now("2026-06-02T10:00:00+08:00");
+    int64_t back_held = 0;
+    sqlite3_prepare_v2(s,
+                       "SELECT holdout FROM journey_runs WHERE journey_id = ?1 AND member_id = ?2",
+                       -1, &q, NULL);
+    for (int i = 0; i < 50; i++) {
+        order(ids[i], "2026-06-02T10:00:00+08:00");
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, j);
+        sqlite3_bind_int64(q, 2, ids[i]);
+        sqlite3_step(q);
+        back_held += sqlite3_column_int(q, 0);
+    }
+    sqlite3_finalize(q);
     sqlite3_close(s);
+    tick();
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    int64_t back_treated = 50 - back_held;
+    CHECK_INT_EQ(jint(o, "goal.treatment.converted"), back_treated);
+    CHECK_INT_EQ(jint(o, "goal.holdout.converted"), back_held);
+    CHECK_INT_EQ(jint(o, "revenue.treatment.net_cents"), back_treated * 1000);
+    CHECK_INT_EQ(jint(o, "revenue.holdout.net_cents"), back_held * 1000);
+    double rt = (double)back_treated / (double)treated, rh = (double)back_held / (double)held;
+    CHECK_NEAR(json_real_value(jget(o, "goal.uplift")), rt - rh, 1e-9);
+    double se = sqrt(rt * (1 - rt) / (double)treated + rh * (1 - rh) / (double)held);
+    CHECK_NEAR(json_real_value(jget(o, "goal.uplift_ci95.0")), rt - rh - 1.96 * se, 1e-9);
+    CHECK_NEAR(json_real_value(jget(o, "revenue.uplift_per_member_cents")), 1000.0 * (rt - rh),
+               1e-6);
+    json_decref(o);
     set_state(j, "pause");
 }
 

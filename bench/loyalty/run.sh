@@ -91,16 +91,16 @@ configure() { # $1 = store
     echo "$token" >"$out/token"
 }
 
-import_into() { # $1 store, $2 label
+import_into() { # $1 store, $2 label; sets $took
     sync
     local t0 t1 n
     t0=$(now)
     "$siyu" import orders "$data/orders.ndjson" --db "$1" >/dev/null
     t1=$(now)
+    took=$(secs "$t0" "$t1")
     n=$(sqlite3 "$1" "select count(*) from orders")
-    echo "   $2: $n orders in $(secs "$t0" "$t1") s"
-    add "import orders, $2" "$(rate "$n" "$(secs "$t0" "$t1")") orders/s  ($n in $(secs "$t0" "$t1") s)"
-    echo "$(secs "$t0" "$t1")"
+    echo "   $2: $n orders in $took s"
+    add "import orders, $2" "$(rate "$n" "$took") orders/s  ($n in $took s)"
 }
 
 off=$out/off.db on=$out/on.db
@@ -110,9 +110,11 @@ cp "$base" "$on"
 echo "== configuring loyalty on one copy"
 configure "$on"
 echo "== siyu import orders ($orders orders), loyalty off"
-toff=$(import_into "$off" "loyalty off" | tail -1)
+import_into "$off" "loyalty off"
+toff=$took
 echo "== siyu import orders, loyalty on"
-ton=$(import_into "$on" "loyalty on" | tail -1)
+import_into "$on" "loyalty on"
+ton=$took
 add "loyalty overhead on import" "$(awk -v a="$ton" -v b="$toff" 'BEGIN{printf "%+.1f%%", (a/b-1)*100}')   (goal: <= +30%)"
 add "ledger entries / tier changes written" "$(sqlite3 "$on" "select count(*) from points_ledger") / $(sqlite3 "$on" "select count(*) from tier_history")"
 echo "== siyu check on the loyalty store"

@@ -271,7 +271,7 @@ static json_t *tier_leaderboard(store_t *st, reports_t *r, const reports_query *
 {
     struct seg_index *idx = NULL;
     if (views_open_index(st, &idx, e)) return NULL;
-    reports_classes *tiers = reports_tier_classes(idx, e);
+    reports_classes *tiers = views_tier_classes(idx, e);
     json_t *out =
         tiers ? reports_leaderboard_by(r, q, "tier", reports_classes_classify, tiers, e) : NULL;
     reports_classes_free(tiers);

@@ -336,7 +336,7 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
         dim = REPORTS_BY_GUIDE;
     else if (strcmp(by, "tier") == 0) {
         /* tiers live in the member index (loyalty sets them): read them once per report */
-        reports_classes *tiers = reports_tier_classes(views_index(http_views(r)), e);
+        reports_classes *tiers = views_tier_classes(views_index(http_views(r)), e);
         if (!tiers) return -1;
         json_t *out = reports_leaderboard_by(rep, &q, "tier", reports_classes_classify, tiers, e);
         reports_classes_free(tiers);

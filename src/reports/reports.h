@@ -167,12 +167,6 @@ void reports_classes_free(reports_classes *c);                   /* NULL is a no
 void reports_classes_add(reports_classes *c, const char *label, const int64_t *ids, size_t n);
 const char *reports_classes_classify(void *classes, int64_t member_id);
 
-/* The members' current tiers from the member index (the `tier` column the loyalty
- * engine sets with seg_index_set_tier); members without a tier get "". A snapshot:
- * build one per report. NULL with e filled on failure. (tiers.c: the one place the
- * reports read the member index.) */
-struct seg_index;
-reports_classes *reports_tier_classes(struct seg_index *idx, siyu_err *e);
 
 /* Rebuilds the member-major copy of member orders now (reports do it themselves once
  * n/32 orders have arrived since the last build; a caller may after a bulk import). */

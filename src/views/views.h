@@ -29,6 +29,11 @@ struct seg_index *views_index(views *v);
 /* Builds only the member index (the CLI's siyu segment). Free with seg_index_free. */
 int views_open_index(store_t *st, struct seg_index **out, siyu_err *e);
 
+/* The members' current tiers from the member index (the `tier` column the loyalty
+ * engine sets), as report classes for a tier leaderboard; members without a tier get
+ * "". A snapshot: build one per report. NULL with e filled on failure. */
+reports_classes *views_tier_classes(struct seg_index *idx, siyu_err *e);
+
 /* After a model fit: the new predictions into the member index. */
 void views_reload_predictions(views *v, store_conn *c);
 

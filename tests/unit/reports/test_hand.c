@@ -24,6 +24,7 @@
 #include "chain.h"
 #include "segment/index.h"
 #include "sqlref.h"
+#include "views/views.h"
 
 static int64_t order(chain *c, const char *ext, int store, const char *channel, int member,
                      int guide, const char *day, const char *spec, int discount)
@@ -489,7 +490,7 @@ static void check_leaderboards(reports_t *r)
 }
 
 /* The same tiers set in a member index, as loyalty does (seg_index_set_tier), read
- * back by reports_tier_classes: the same rows as by hand above. */
+ * back by views_tier_classes: the same rows as by hand above. */
 static void check_tiers_from_index(reports_t *r)
 {
     siyu_err e;
@@ -505,7 +506,7 @@ static void check_tiers_from_index(reports_t *r)
     for (size_t i = 0; i < 4; i++)
         CHECK(seg_index_set_tier(idx, silver[i], "silver", NULL) == 0);
     CHECK(seg_index_set_tier(idx, 3, "铂金 \"V\"", NULL) == 0); /* quotes in a name */
-    reports_classes *t = reports_tier_classes(idx, &e);
+    reports_classes *t = views_tier_classes(idx, &e);
     CHECK(t != NULL);
     reports_query q = oct();
     json_t *l = reports_leaderboard_by(r, &q, "tier", reports_classes_classify, t, &e);

@@ -1,15 +1,16 @@
-/* tiers.c — the members' tiers, read from the member index, as report classes.
+/* tier_classes.c — the members' tiers, read from the member index, as report classes.
  *
  * The loyalty engine keeps each member's current tier in the member index (the `tier`
  * column, seg_index_set_tier); the reports keep no copy, so a tier change needs no
  * write here. A tier leaderboard asks the index once per report: its tiers (a
  * breakdown by tier), then each tier's members, into a reports_classes table.
- * This is the one file of src/reports that reads the member index. */
+ * It lives with the views, which own both the index and the reports, so the
+ * reports never depend on the index. */
 #include <stdio.h>
 #include <string.h>
 
-#include "reports/reports.h"
 #include "segment/eval.h"
+#include "views/views.h"
 
 /* `tier = "<label>"` with the language's \" and \\ escapes */
 static int tier_expr(const char *label, seg_expr **out, seg_error *se)
@@ -25,7 +26,7 @@ static int tier_expr(const char *label, seg_expr **out, seg_error *se)
     return seg_parse(text, NULL, out, se);
 }
 
-reports_classes *reports_tier_classes(struct seg_index *idx, siyu_err *e)
+reports_classes *views_tier_classes(struct seg_index *idx, siyu_err *e)
 {
     seg_error se = {0};
     seg_expr *all = NULL;

@@ -22,7 +22,8 @@ static const struct command {
      "report kpi|leaderboard|cohorts|products|live|distributions --db PATH --from D --to D "
      "[--store ID] [--by store|channel|guide|tier] [--format table|csv|json]   KPI reports"},
     {"segment", cmd_segment,
-     "segment count|export|explain EXPR [--db PATH]   audiences (explain needs no store)"},
+     "segment count|export|explain EXPR [--db PATH] | segment settings --db PATH [--set JSON]   "
+     "audiences (explain needs no store)"},
     {"model", cmd_model,
      "model fit|show|validate --db PATH [--unit days|weeks] [--cal-end D] [--holdout-end D]   "
      "member predictions"},

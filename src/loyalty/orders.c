@@ -169,12 +169,11 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
     }
     int tier = cfg->n_tiers ? acct.tier : -1;
     int64_t pts = order_points(d, cfg, o, tier, gross);
-    if (pts > 0) {
-        char ref[48];
-        snprintf(ref, sizeof ref, "order:%lld:earn", (long long)o->id);
-        if (loy_credit(d, cfg, o->member_id, pts, o->placed_at, true, "earn", o->id, ref, NULL, e))
-            goto done;
-    }
+    /* no ref: the order's own (channel, external_id) key already makes the earn happen
+     * once, and a unique ref would cost an index entry on the hottest path */
+    if (pts > 0 &&
+        loy_credit(d, cfg, o->member_id, pts, o->placed_at, true, "earn", o->id, NULL, NULL, e))
+        goto done;
     if (loy_tier_upgrade(d, cfg, o->member_id, tier, o->placed_at, o->id, e)) goto done;
     /* referral: the referee's first order pays the referrer, once ever */
     if (cfg->referral_points) {

@@ -147,8 +147,7 @@ int64_t loy_settle(dom *d, int64_t member, int64_t t, siyu_err *e)
     store_reset(s);
     int64_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        char ref[48];
-        snprintf(ref, sizeof ref, "expire:%lld", (long long)due[i].id);
+        /* no ref needed: LOT_TAKE empties the lot, so a second settle finds nothing */
         s = store_q(d->conn, Q_LOT_TAKE);
         store_bind_int(s, 1, due[i].remaining);
         store_bind_int(s, 2, due[i].id);
@@ -156,8 +155,7 @@ int64_t loy_settle(dom *d, int64_t member, int64_t t, siyu_err *e)
         loy_entry en = {.member_id = member,
                         .at = due[i].at,
                         .delta = -due[i].remaining,
-                        .kind = "expire",
-                        .ref = ref};
+                        .kind = "expire"};
         if (store_exec(s, e) || loy_ledger_write(d, &en, e)) {
             free(due);
             return -1;

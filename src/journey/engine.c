@@ -789,7 +789,10 @@ static int advance(tick *t, int64_t run_id, siyu_err *e)
         }
         if (res == STEP_WAIT) return run_save(d, &r, e);
         goto_step(sp, &r, jump >= 0 ? jump : ix + 1);
-        r.next_at = d->now;
+        /* next_at keeps the instant the run fell due: a send after a wait that ended
+         * during a pause is as stale as the wait's end, not fresh at resume */
+        if (!r.next_at)
+            r.next_at = d->now;
     }
     return run_save(d, &r, e);
 }

@@ -277,7 +277,8 @@ static int date_triggers(tick *t, siyu_err *e)
     int minute = minute_of_day(d->now);
     for (int i = 0; i < t->n; i++) {
         loaded *j = &t->j[i];
-        if (!j->ok || j->spec.trigger == J_TRIG_EVENT) continue;
+        if (!j->ok || j->spec.trigger == J_TRIG_EVENT || j->spec.trigger == J_TRIG_SEGMENT)
+            continue;
         store_stmt *s = store_q(d->conn, Q_JOURNEY_GET);
         store_bind_int(s, 1, j->id);
         int32_t last = -1;
@@ -322,6 +323,84 @@ static int date_triggers(tick *t, siyu_err *e)
         s = store_q(d->conn, Q_JOURNEY_SET_LAST_DAY);
         store_bind_int(s, 1, today);
         store_bind_int(s, 2, j->id);
+        if (store_exec(s, e)) return -1;
+    }
+    return 0;
+}
+
+/* ---------------- entering a segment ----------------
+ * Every SEGMENT_EVERY seconds the journey's segment is evaluated and compared with who
+ * was in it last time (journey_segment_members): the newcomers enter. The first look
+ * only records who is there — being in the segment already is not entering it. */
+#define SEGMENT_EVERY 300
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int segment_triggers(tick *t, siyu_err *e)
+{
+    dom *d = t->d;
+    if (!t->idx) return 0;
+    for (int i = 0; i < t->n; i++) {
+        loaded *j = &t->j[i];
+        if (!j->ok || j->spec.trigger != J_TRIG_SEGMENT) continue;
+        char name[40];
+        snprintf(name, sizeof name, "segment:%lld", (long long)j->id);
+        store_stmt *s = store_q(d->conn, Q_JCURSOR_GET);
+        store_bind_text(s, 1, name);
+        int64_t last = -1;
+        if (store_step(s) == STORE_ROW) last = store_col_int(s, 0);
+        store_reset(s);
+        if (last >= 0 && d->now - last < SEGMENT_EVERY) continue;
+        seg_expr *ex = NULL;
+        seg_audience a = {0};
+        seg_error se;
+        if (seg_parse(j->spec.segment, t->idx, &ex, &se) || seg_select(t->idx, ex, NULL, &a, &se)) {
+            seg_expr_free(ex);
+            continue; /* a segment that no longer parses: the journey waits for a fix */
+        }
+        seg_expr_free(ex);
+        /* the previous members, ascending; the audience sorted the same way */
+        size_t np = 0, cap = 1024;
+        int64_t *prev = malloc(cap * sizeof *prev);
+        s = store_q(d->conn, Q_JSEG_LIST);
+        store_bind_int(s, 1, j->id);
+        while (store_step(s) == STORE_ROW) {
+            if (np == cap) prev = realloc(prev, (cap *= 2) * sizeof *prev);
+            prev[np++] = store_col_int(s, 0);
+        }
+        store_reset(s);
+        if (a.count) qsort(a.ids, a.count, sizeof *a.ids, cmp_i64);
+        int rc = 0;
+        size_t x = 0, y = 0;
+        while (rc == 0 && (x < a.count || y < np)) {
+            if (y == np || (x < a.count && a.ids[x] < prev[y])) { /* entered */
+                s = store_q(d->conn, Q_JSEG_ADD);
+                store_bind_int(s, 1, j->id);
+                store_bind_int(s, 2, a.ids[x]);
+                rc = store_exec(s, e);
+                if (rc == 0 && last >= 0) rc = enrol(t, j, a.ids[x], e);
+                x++;
+            } else if (x == a.count || prev[y] < a.ids[x]) { /* left */
+                s = store_q(d->conn, Q_JSEG_REMOVE);
+                store_bind_int(s, 1, j->id);
+                store_bind_int(s, 2, prev[y]);
+                rc = store_exec(s, e);
+                y++;
+            } else {
+                x++;
+                y++;
+            }
+        }
+        free(prev);
+        seg_audience_release(&a);
+        if (rc) return -1;
+        s = store_q(d->conn, Q_JCURSOR_PUT);
+        store_bind_text(s, 1, name);
+        store_bind_int(s, 2, d->now);
         if (store_exec(s, e)) return -1;
     }
     return 0;
@@ -791,8 +870,7 @@ static int advance(tick *t, int64_t run_id, siyu_err *e)
         goto_step(sp, &r, jump >= 0 ? jump : ix + 1);
         /* next_at keeps the instant the run fell due: a send after a wait that ended
          * during a pause is as stale as the wait's end, not fresh at resume */
-        if (!r.next_at)
-            r.next_at = d->now;
+        if (!r.next_at) r.next_at = d->now;
     }
     return run_save(d, &r, e);
 }
@@ -850,6 +928,7 @@ int journey_tick(dom *d, struct seg_index *idx, int limit, json_t **out, siyu_er
     }
     int rc = read_events(t, limit, e);
     if (rc == 0) rc = date_triggers(t, e);
+    if (rc == 0) rc = segment_triggers(t, e);
     if (rc == 0) {
         size_t n = 0;
         int64_t *ids = malloc((size_t)limit * sizeof *ids);

@@ -32,6 +32,7 @@ typedef enum j_trigger_kind {
     J_TRIG_FIXED_DATE,
     J_TRIG_INACTIVITY, /* no order for N days */
     J_TRIG_SCHEDULE,   /* daily at a local time, for a segment */
+    J_TRIG_SEGMENT,    /* entered a segment (looked at every few minutes) */
 } j_trigger_kind;
 
 typedef enum j_step_kind {

@@ -166,6 +166,7 @@ int journeys_dry_run(dom *d, struct seg_index *idx, int64_t id, json_t *body, js
             }
             break;
         }
+        case J_TRIG_SEGMENT: /* today's members: an upper bound of who entered */
         case J_TRIG_SCHEDULE:
             snprintf(text, sizeof text, "%s", sp.segment);
             break;

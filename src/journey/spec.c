@@ -106,9 +106,9 @@ static const char *str(json_t *o, const char *k)
 
 static int parse_trigger(json_t *t, j_spec *s, siyu_err *e)
 {
-    static const char *const keys[] = {"event",       "date",    "days",
-                                       "days_before", "on",      "inactivity_days",
-                                       "daily_at",    "segment", NULL};
+    static const char *const keys[] = {
+        "event",           "date",     "days",    "days_before",     "on",
+        "inactivity_days", "daily_at", "segment", "entered_segment", NULL};
     if (!json_is_object(t))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "trigger", "trigger: required, an object");
     if (only(t, keys, "trigger.", e)) return -1;
@@ -125,6 +125,14 @@ static int parse_trigger(json_t *t, j_spec *s, siyu_err *e)
         s->days = (int)json_integer_value(v);
         return 0;
     }
+    if ((v = json_object_get(t, "entered_segment"))) {
+        s->trigger = J_TRIG_SEGMENT;
+        if (!json_is_string(v) || !*json_string_value(v))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "trigger.entered_segment",
+                                "trigger.entered_segment: a segment expression");
+        s->segment = json_string_value(v);
+        return 0;
+    }
     if ((v = json_object_get(t, "daily_at"))) {
         s->trigger = J_TRIG_SCHEDULE;
         s->segment = str(t, "segment");
@@ -136,7 +144,8 @@ static int parse_trigger(json_t *t, j_spec *s, siyu_err *e)
     const char *date = str(t, "date");
     if (!date)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "trigger",
-                            "trigger: give event, date, inactivity_days or daily_at");
+                            "trigger: give event, date, inactivity_days, daily_at or "
+                            "entered_segment");
     if (strcmp(date, "after_join") == 0) {
         s->trigger = J_TRIG_AFTER_JOIN;
         v = json_object_get(t, "days");
@@ -352,8 +361,10 @@ int j_spec_parse(json_t *json, j_spec *s, siyu_err *e)
                                 "audience: a segment expression");
         s->audience = json_string_value(v);
     }
-    s->reentry = s->trigger == J_TRIG_EVENT || s->trigger == J_TRIG_SCHEDULE ? J_REENTER_ALWAYS
-                                                                             : J_REENTER_ONCE;
+    s->reentry =
+        s->trigger == J_TRIG_EVENT || s->trigger == J_TRIG_SCHEDULE || s->trigger == J_TRIG_SEGMENT
+            ? J_REENTER_ALWAYS
+            : J_REENTER_ONCE;
     if (s->trigger == J_TRIG_BIRTHDAY || s->trigger == J_TRIG_INACTIVITY) {
         s->reentry = J_REENTER_COOLDOWN; /* once a year / once per lapse */
         s->reentry_days = s->trigger == J_TRIG_BIRTHDAY ? 300 : s->days;

@@ -203,6 +203,9 @@
                                 orders placed within the window after entering */                  \
     Q(JLOG_INSERT)           /* (journey_id, run_id, step, at, outcome) */                         \
     Q(JLOG_COUNTS)           /* (journey_id) -> step, outcome, n */                                \
+    Q(JSEG_LIST)             /* (journey_id) -> member_id — ascending */                           \
+    Q(JSEG_ADD)              /* (journey_id, member_id) */                                         \
+    Q(JSEG_REMOVE)           /* (journey_id, member_id) */                                         \
     Q(JCURSOR_GET)           /* (name) -> last_id */                                               \
     Q(JCURSOR_PUT)           /* (name, last_id) */                                                 \
     Q(JCURSOR_START)         /* () -> max ids: members, orders, refunds, tier_history,             \

@@ -332,6 +332,11 @@ const char *const sqlite_queries[Q__COUNT] = {
                       " VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_JLOG_COUNTS] = "SELECT step, outcome, count(*) FROM journey_log WHERE journey_id = ?1"
                       " GROUP BY step, outcome ORDER BY min(id)",
+    [Q_JSEG_LIST] = "SELECT member_id FROM journey_segment_members WHERE journey_id = ?1"
+                    " ORDER BY member_id",
+    [Q_JSEG_ADD] = "INSERT OR IGNORE INTO journey_segment_members(journey_id, member_id)"
+                   " VALUES (?1, ?2)",
+    [Q_JSEG_REMOVE] = "DELETE FROM journey_segment_members WHERE journey_id = ?1 AND member_id = ?2",
     [Q_JCURSOR_GET] = "SELECT last_id FROM journey_cursors WHERE name = ?1",
     [Q_JCURSOR_PUT] = "INSERT INTO journey_cursors(name, last_id) VALUES (?1, ?2)"
                       " ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id",

@@ -175,5 +175,9 @@ const char *const sqlite_migrations[] = {
     "CREATE TABLE consents ("
     "  member_id INTEGER NOT NULL, channel TEXT NOT NULL, opted_out INTEGER NOT NULL,"
     "  at INTEGER NOT NULL, PRIMARY KEY (member_id, channel)) WITHOUT ROWID;",
+    /* 6: who was in a journey's segment at its last look, for "entered a segment" */
+    "CREATE TABLE journey_segment_members ("
+    "  journey_id INTEGER NOT NULL, member_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (journey_id, member_id)) WITHOUT ROWID;",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -623,10 +623,11 @@ static void holdout(void)
 static void pause_edit_dry_run(void)
 {
     set_now("2026-06-10T10:00:00+08:00");
-    const char *v1 = "{\"name\":\"编辑\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
-                     "\"reentry\":{\"policy\":\"once\"},"
-                     "\"steps\":[{\"id\":\"w\",\"action\":\"wait\",\"duration\":\"1d\"},"
-                     "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"sms\",\"template\":\"一\"}]}";
+    const char *v1 =
+        "{\"name\":\"编辑\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
+        "\"reentry\":{\"policy\":\"once\"},"
+        "\"steps\":[{\"id\":\"w\",\"action\":\"wait\",\"duration\":\"1d\"},"
+        "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"sms\",\"template\":\"一\"}]}";
     int64_t j = journey(v1);
     tick();
     order(5, "2026-06-10T10:00:00+08:00");
@@ -635,13 +636,15 @@ static void pause_edit_dry_run(void)
     /* edit: a new first step; the runs stay on "w", and the new step "pre" is not run */
     char path[96];
     snprintf(path, sizeof path, "/api/v1/journeys/%lld", (long long)j);
-    CHECK_INT_EQ(call("PUT", path, NULL,
-                      "{\"name\":\"编辑\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
-                      "\"reentry\":{\"policy\":\"once\"},"
-                      "\"steps\":[{\"id\":\"pre\",\"action\":\"award_points\",\"points\":5},"
-                      "{\"id\":\"w\",\"action\":\"wait\",\"duration\":\"1d\"},"
-                      "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"sms\",\"template\":\"二\"}]}"),
-                 200);
+    CHECK_INT_EQ(
+        call(
+            "PUT", path, NULL,
+            "{\"name\":\"编辑\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
+            "\"reentry\":{\"policy\":\"once\"},"
+            "\"steps\":[{\"id\":\"pre\",\"action\":\"award_points\",\"points\":5},"
+            "{\"id\":\"w\",\"action\":\"wait\",\"duration\":\"1d\"},"
+            "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"sms\",\"template\":\"二\"}]}"),
+        200);
     /* pause, and come back three days later: the sends are stale, skipped and counted */
     set_state(j, "pause");
     set_now("2026-06-13T10:00:00+08:00");
@@ -660,15 +663,16 @@ static void pause_edit_dry_run(void)
     sqlite3 *s;
     CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *q;
-    sqlite3_prepare_v2(s, "SELECT count(*) FROM points_ledger WHERE member_id IN (5, 6) AND kind = 'adjust'",
-                       -1, &q, NULL);
+    sqlite3_prepare_v2(
+        s, "SELECT count(*) FROM points_ledger WHERE member_id IN (5, 6) AND kind = 'adjust'", -1,
+        &q, NULL);
     sqlite3_step(q);
     CHECK_INT_EQ(sqlite3_column_int(q, 0), 0);
     sqlite3_finalize(q);
     /* dry run over the last 30 days: members with an order since 05-14 (counted here
      * with SQL), all of whom reach every step */
-    sqlite3_prepare_v2(s, "SELECT count(DISTINCT member_id) FROM orders WHERE placed_at >= ?1", -1, &q,
-                       NULL);
+    sqlite3_prepare_v2(s, "SELECT count(DISTINCT member_id) FROM orders WHERE placed_at >= ?1", -1,
+                       &q, NULL);
     int64_t since = 0;
     time_parse_rfc3339("2026-05-14T10:00:00+08:00", &since);
     sqlite3_bind_int64(q, 1, since);
@@ -682,6 +686,44 @@ static void pause_edit_dry_run(void)
     CHECK_INT_EQ(jint(o, "steps.2.reached"), want);
     CHECK_INT_EQ(jint(o, "steps.2.messages"), want);
     json_decref(o);
+    set_state(j, "pause");
+}
+
+/* "Entered a segment": the first look records who is in it; later looks enrol the
+ * newcomers only. */
+static int64_t adjusts(int64_t member)
+{
+    sqlite3 *s;
+    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(
+        s, "SELECT count(*) FROM points_ledger WHERE member_id = ?1 AND kind = 'adjust'", -1, &q,
+        NULL);
+    sqlite3_bind_int64(q, 1, member);
+    sqlite3_step(q);
+    int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+    return n;
+}
+
+static void segment_entry(void)
+{
+    set_now("2026-06-20T10:00:00+08:00");
+    int64_t j =
+        journey("{\"name\":\"三单会员\",\"trigger\":{\"entered_segment\":\"orders >= 3\"},"
+                "\"holdout_pct\":0,\"steps\":[{\"action\":\"award_points\",\"points\":7}]}");
+    tick(); /* the first look: member 1 (three orders in March) is already in */
+    int64_t x = member("13900000077", "新客", 0, true, false);
+    for (int i = 0; i < 3; i++)
+        order(x, "2026-06-20T10:00:00+08:00");
+    set_now("2026-06-20T10:01:00+08:00");
+    tick(); /* too soon for another look */
+    CHECK_INT_EQ(adjusts(x), 0);
+    set_now("2026-06-20T10:06:00+08:00");
+    tick();
+    CHECK_INT_EQ(adjusts(x), 1);
+    CHECK_INT_EQ(adjusts(1), 0);
     set_state(j, "pause");
 }
 
@@ -770,6 +812,7 @@ int main(int argc, char **argv)
     series();
     holdout();
     pause_edit_dry_run();
+    segment_entry();
     pid = kill9(pid);
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);

@@ -144,6 +144,37 @@ typedef struct due {
     msg_outcome out;
 } due;
 
+#define DISPATCH_THREADS 4
+
+typedef struct send_job {
+    msg_bindings *b;
+    due *v;
+    size_t from, to;
+    int64_t now;
+    bool joined;
+} send_job;
+
+static void *send_range(void *arg)
+{
+    send_job *j = arg;
+    for (size_t i = j->from; i < j->to; i++) {
+        due *x = &j->v[i];
+        int ch = msg_channel_from_name(x->channel, strlen(x->channel));
+        msg_message m = {.id = x->id,
+                         .channel = (msg_channel)(ch < 0 ? 0 : ch),
+                         .member_id = x->member,
+                         .text = x->text,
+                         .attempts = x->attempts};
+        if (ch < 0) {
+            x->out.status = MSG_DEAD;
+            snprintf(x->out.error, sizeof x->out.error, "unknown channel %s", x->channel);
+        } else {
+            msg_bindings_send(j->b, &m, j->now * 1000, &x->out);
+        }
+    }
+    return NULL;
+}
+
 /* One dispatcher at a time in a process: two would read the same due messages. */
 static pthread_mutex_t dispatch_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -192,22 +223,23 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
         store_reset(s);
         store_rollback(c);
     }
-    /* no transaction open while receivers answer */
-    int64_t sent = 0, retry = 0, dead = 0;
-    for (size_t i = 0; i < n; i++) {
-        int ch = msg_channel_from_name(v[i].channel, strlen(v[i].channel));
-        msg_message m = {.id = v[i].id,
-                         .channel = (msg_channel)(ch < 0 ? 0 : ch),
-                         .member_id = v[i].member,
-                         .text = v[i].text,
-                         .attempts = v[i].attempts};
-        if (ch < 0) {
-            v[i].out.status = MSG_DEAD;
-            snprintf(v[i].out.error, sizeof v[i].out.error, "unknown channel %s", v[i].channel);
-        } else {
-            msg_bindings_send(&b, &m, now * 1000, &v[i].out);
-        }
+    /* no transaction open while receivers answer; several senders at once, because a
+     * receiver's round trip, not siyu, is what one connection waits on */
+    send_job jobs[DISPATCH_THREADS];
+    pthread_t th[DISPATCH_THREADS];
+    int nt = n < 64 ? 1 : DISPATCH_THREADS;
+    for (int k = 0; k < nt; k++) {
+        jobs[k] = (send_job){.b = &b,
+                             .v = v,
+                             .from = n * (size_t)k / (size_t)nt,
+                             .to = n * (size_t)(k + 1) / (size_t)nt,
+                             .now = now};
+        if (nt == 1 || pthread_create(&th[k], NULL, send_range, &jobs[k]))
+            send_range(&jobs[k]), jobs[k].joined = true;
     }
+    for (int k = 0; k < nt; k++)
+        if (!jobs[k].joined) pthread_join(th[k], NULL);
+    int64_t sent = 0, retry = 0, dead = 0;
     msg_bindings_clear(&b);
     if (rc == 0 && n) rc = store_begin(c, true, e);
     for (size_t i = 0; rc == 0 && i < n; i++) {

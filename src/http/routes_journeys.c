@@ -161,7 +161,7 @@ int h_messages_list(http_req *r, siyu_err *e)
     int limit;
     if (req_page(r, &cursor, &limit, e) || req_query_int(r, "member_id", &member, e) < 0) return -1;
     json_t *out = NULL;
-    int rc = messages_list(&r->d, member, cursor, limit, &out, e);
+    int rc = messages_list(&r->d, member, req_query(r, "status"), cursor, limit, &out, e);
     return done(r, rc, out);
 }
 

@@ -48,7 +48,10 @@ int journey_tick(dom *d, struct seg_index *idx, int limit, json_t **out, siyu_er
 int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e);
 int channels_put(dom *d, const char *name, json_t *body, json_t **out, siyu_err *e);
 int channels_list(dom *d, json_t **out, siyu_err *e);
-int messages_list(dom *d, int64_t member_id, int64_t cursor, int limit, json_t **out, siyu_err *e);
+/* A member's messages (optionally of one status), or with no member every message of a
+ * status (status=dead: the dead letters; HQ only). */
+int messages_list(dom *d, int64_t member_id, const char *status, int64_t cursor, int limit,
+                  json_t **out, siyu_err *e);
 /* {message_id, status: delivered|failed|read, at?} from a channel's receipt callback */
 int messages_receipt(dom *d, json_t *body, json_t **out, siyu_err *e);
 

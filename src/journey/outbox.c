@@ -80,19 +80,29 @@ static json_t *message_row_json(store_stmt *s)
     return o;
 }
 
-int messages_list(dom *d, int64_t member_id, int64_t cursor, int limit, json_t **out, siyu_err *e)
+int messages_list(dom *d, int64_t member_id, const char *status, int64_t cursor, int limit,
+                  json_t **out, siyu_err *e)
 {
-    if (!member_id)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "member_id", "member_id: required");
-    if (members_get(d, member_id, NULL, e) < 0) return -1;
+    if (!member_id && !status)
+        return siyu_err_set(
+            e, SIYU_INVALID_ARGUMENT, "member_id",
+            "member_id: required (or status, e.g. status=dead for the dead letters)");
+    if (member_id && members_get(d, member_id, NULL, e) < 0) return -1;
+    if (!member_id && d->who.role != ROLE_ADMIN && d->who.role != ROLE_OPERATOR)
+        return siyu_err_set(e, SIYU_PERMISSION_DENIED, "status",
+                            "status: only HQ lists messages across members");
     json_t *items = json_array();
     int64_t last = 0;
     int n = 0;
-    store_stmt *s = store_q(d->conn, Q_MESSAGES_OF_MEMBER);
-    store_bind_int(s, 1, member_id);
+    store_stmt *s = store_q(d->conn, member_id ? Q_MESSAGES_OF_MEMBER : Q_MESSAGES_BY_STATUS);
+    if (member_id)
+        store_bind_int(s, 1, member_id);
+    else
+        store_bind_text(s, 1, status);
     store_bind_int(s, 2, cursor > 0 ? cursor : INT64_MAX);
     store_bind_int(s, 3, limit + 1);
     while (store_step(s) == STORE_ROW) {
+        if (member_id && status && strcmp(store_col_text(s, 6), status) != 0) continue;
         if (n++ == limit) break;
         last = store_col_int(s, 0);
         json_array_append_new(items, message_row_json(s));

@@ -229,6 +229,7 @@
                                 attempts, next_attempt_at, created_at, sent_at, delivered_at,      \
                                 error */                                                           \
     Q(MESSAGES_OF_MEMBER)    /* (member_id, before_id, limit) -> as MESSAGE_GET, newest first */   \
+    Q(MESSAGES_BY_STATUS)    /* (status, before_id, limit) -> as MESSAGE_GET, newest first */      \
     Q(MESSAGES_DUE)          /* (now, limit) -> id, channel, body, attempts, member_id */          \
     Q(MESSAGE_SENT)          /* (now, id) — only while queued or retrying */                       \
     Q(MESSAGE_RETRY)         /* (next_attempt_at, error, id) */                                    \

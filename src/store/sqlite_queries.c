@@ -377,6 +377,8 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_MESSAGE_GET] = "SELECT " MESSAGE_COLS " FROM messages WHERE id = ?1",
     [Q_MESSAGES_OF_MEMBER] = "SELECT " MESSAGE_COLS " FROM messages WHERE member_id = ?1 AND id < ?2"
                              " ORDER BY id DESC LIMIT ?3",
+    [Q_MESSAGES_BY_STATUS] = "SELECT " MESSAGE_COLS " FROM messages WHERE status = ?1 AND id < ?2"
+                             " ORDER BY id DESC LIMIT ?3",
     [Q_MESSAGES_DUE] = "SELECT id, channel, body, attempts, member_id FROM messages"
                        " WHERE status IN ('queued', 'retry') AND next_attempt_at <= ?1"
                        " ORDER BY next_attempt_at, id LIMIT ?2",

@@ -465,6 +465,12 @@ static void payment_journey(void)
     m = messages(c);
     CHECK_STR_EQ(jstr(m, "items.0.status"), "dead");
     CHECK_INT_EQ(jint(m, "items.0.attempts"), 2);
+    int64_t dead_id = jint(m, "items.0.id");
+    json_decref(m);
+    /* the dead-letter list holds it, and only it */
+    CHECK_INT_EQ(call("GET", "/api/v1/messages?status=dead", &m, NULL), 200);
+    CHECK_INT_EQ((int64_t)json_array_size(json_object_get(m, "items")), 1);
+    CHECK_INT_EQ(jint(m, "items.0.id"), dead_id);
     json_decref(m);
     atomic_store(&fail_next, 0);
     set_state(j3, "pause");

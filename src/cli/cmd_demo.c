@@ -9,6 +9,8 @@
 #include "base/timeutil.h"
 #include "cli/cli.h"
 #include "gen/gen.h"
+#include "journey/journey.h"
+#include "loyalty/loyalty.h"
 
 int cli_import_file(store_t *st, const char *kind, const char *path, const char *format,
                     int batch, const char *rejects_path, bool quiet);
@@ -95,6 +97,62 @@ static int remove_dir(const char *dir)
     return rmdir(dir);
 }
 
+/* The demo chain's loyalty programme and journeys, as an HQ operator would set them
+ * over the API: a three-tier ladder on net spend (members are placed on it from their
+ * history), points per yuan, a welcome coupon, and the ready-made journeys as drafts
+ * (nothing is sent until someone activates one and binds a channel). */
+static int demo_programme(store_t *st, siyu_err *e)
+{
+    static const struct {
+        int (*fn)(dom *, json_t *, json_t **, siyu_err *);
+        const char *body;
+    } steps[] = {
+        {loyalty_settings_put,
+         "{\"points_expiry\":{\"mode\":\"end_of_next_year\"},\"pending_days\":7,"
+         "\"redeem_points_per_yuan\":100,\"referral\":{\"referrer_points\":200}}"},
+        {loyalty_tiers_put,
+         "{\"tiers\":[{\"code\":\"normal\",\"name\":\"普通会员\"},"
+         "{\"code\":\"silver\",\"name\":\"银卡\",\"qualify\":{\"metric\":\"net_spend\","
+         "\"min\":100000},\"multiplier\":1.2,\"discount_pct\":3,\"benefits\":[\"生日双倍积分\"]},"
+         "{\"code\":\"gold\",\"name\":\"金卡\",\"qualify\":{\"metric\":\"net_spend\","
+         "\"min\":500000},\"multiplier\":1.5,\"discount_pct\":5,\"benefits\":[\"生日双倍积分\","
+         "\"专属导购\",\"免费配送\"]}],\"review\":{\"schedule\":\"anniversary\",\"grace_days\":30}}"},
+        {loyalty_rules_create, "{\"name\":\"基础积分\",\"points_per_yuan\":1}"},
+        {loyalty_rules_create,
+         "{\"name\":\"生鲜生日双倍\",\"points_per_yuan\":1,\"categories\":[\"生鲜\"],"
+         "\"birthday_multiplier\":2}"},
+        {coupon_templates_create,
+         "{\"name\":\"新人券 满50减10\",\"kind\":\"cash_off\",\"value_cents\":1000,"
+         "\"min_spend_cents\":5000,\"valid_days\":30,\"per_member_limit\":1,\"shareable\":true}"},
+        {coupon_templates_create,
+         "{\"name\":\"好友6折券\",\"kind\":\"percent_off\",\"percent\":40,"
+         "\"max_off_cents\":3000,\"valid_days\":14,\"shareable\":true,\"restore_on_refund\":true}"},
+        {journeys_create, "{\"from_library\":\"new_member_series\"}"},
+        {journeys_create, "{\"from_library\":\"birthday_coupon\"}"},
+        {journeys_create, "{\"from_library\":\"post_payment_coupon\"}"},
+        {journeys_create, "{\"from_library\":\"winback_30d\"}"},
+        {journeys_create, "{\"from_library\":\"post_live_72h\"}"},
+    };
+    store_conn *c;
+    if (store_conn_open(st, &c, e))
+        return -1;
+    dom d = {.conn = c, .now = clock_now()};
+    d.who.role = ROLE_ADMIN;
+    int rc = store_begin(c, true, e);
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && rc == 0; i++) {
+        json_t *body = json_loads(steps[i].body, 0, NULL), *out = NULL;
+        rc = steps[i].fn(&d, body, &out, e) < 0 ? -1 : 0;
+        json_decref(body);
+        json_decref(out);
+    }
+    if (rc == 0)
+        rc = store_commit(c, e);
+    else
+        store_rollback(c);
+    store_conn_close(c);
+    return rc;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     const char *db = NULL, *members = NULL, *seed = NULL, *listen = NULL, *threads_s = NULL,
@@ -155,6 +213,14 @@ int cmd_demo(int argc, char **argv)
         remove_dir(dir);
         if (rc) {
             store_close(st);
+            return rc;
+        }
+        siyu_err pe;
+        siyu_err_init(&pe);
+        if (demo_programme(st, &pe)) {
+            store_close(st);
+            rc = cli_fail("demo", 1, "loyalty and journeys: %s", pe.message);
+            siyu_err_clear(&pe);
             return rc;
         }
         printf("siyu: demo chain ready in %.1f s: %lld members, %lld orders in %s\n",

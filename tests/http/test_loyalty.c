@@ -771,6 +771,19 @@ int main(int argc, char **argv)
     balance_race();
     bad_input();
     pid = kill9(pid);
+    /* the CLI writing to the store while the server runs: both keep working */
+    {
+        char cmd[512], out[512];
+        for (int i = 0; i < 3; i++) {
+            snprintf(cmd, sizeof cmd, "%s loyalty sweep --db %s", siyu, db);
+            CHECK_INT_EQ(run(cmd, out, sizeof out), 0);
+            char path[64], key[32];
+            snprintf(path, sizeof path, "/api/v1/members/%lld/points",
+                     (long long)stream_members[0]);
+            snprintf(key, sizeof key, "after-cli-%d", i);
+            CHECK_INT_EQ(call("POST", path, key, NULL, "{\"delta\":1,\"reason\":\"cli\"}"), 201);
+        }
+    }
     /* the checker can fail: a balance moved behind the ledger's back, a coupon whose
      * history says it was redeemed twice, a template over its stock */
     static const char *const tamper[][2] = {

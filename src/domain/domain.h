@@ -97,6 +97,14 @@ int64_t members_resolve(dom *d, json_t *ident, const char *prefix, bool create,
                         const member_defaults *defs, siyu_err *e);
 /* Follows merges to the surviving member; -1 with not_found if there is none. */
 int64_t members_live_id(dom *d, int64_t id, const char *field, siyu_err *e);
+/* What an order needs of its member, from the row members_live_id reads anyway. */
+typedef struct dom_member_brief {
+    int64_t guide_id;  /* 0: none bound */
+    bool has_birthday;
+    int32_t birthday; /* days since 1970-01-01 */
+} dom_member_brief;
+int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_brief *b,
+                           siyu_err *e);
 /* May the caller see/change this member? (admin/operator all; store manager their
  * store; guide their bound members) */
 bool members_in_scope(const dom *d, int64_t store_id, int64_t guide_id);
@@ -127,6 +135,7 @@ typedef struct dom_order_facts {
     int64_t id, member_id, store_id, placed_at, total, discount, points_used;
     int channel; /* index into dom_channels */
     const char *coupon_code;
+    const dom_member_brief *member; /* NULL when not at hand: ask the store */
     const dom_item *items;
     size_t n_items;
 } dom_order_facts;

@@ -131,6 +131,12 @@ bool members_in_scope(const dom *d, int64_t store_id, int64_t guide_id)
 
 int64_t members_live_id(dom *d, int64_t id, const char *field, siyu_err *e)
 {
+    return members_live_brief(d, id, field, NULL, e);
+}
+
+int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_brief *b,
+                           siyu_err *e)
+{
     /* Merges can chain (a into b, then b into c); follow them, but never forever. */
     for (int hops = 0; hops < 16; hops++) {
         store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
@@ -138,6 +144,11 @@ int64_t members_live_id(dom *d, int64_t id, const char *field, siyu_err *e)
         if (store_step(s) != STORE_ROW)
             break;
         int64_t into = store_col_null(s, 9) ? 0 : store_col_int(s, 9);
+        if (!into && b) {
+            b->guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+            b->has_birthday = !store_col_null(s, 3);
+            b->birthday = (int32_t)store_col_int(s, 3);
+        }
         store_reset(s);
         if (!into)
             return id;

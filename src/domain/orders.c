@@ -394,10 +394,13 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         goto done;
     if (guide_id && dom_require_staff(d, guide_id, "guide", "guide_id", NULL, e))
         goto done;
+    dom_member_brief brief;
+    bool have_brief = false;
     if (member_id) {
-        member_id = members_live_id(d, member_id, "member_id", e);
+        member_id = members_live_brief(d, member_id, "member_id", &brief, e);
         if (member_id < 0)
             goto done;
+        have_brief = true;
     } else if (json_object_get(body, "member") && !json_is_null(json_object_get(body, "member"))) {
         /* 支付即会员: a customer named at the till becomes a member there. */
         member_defaults defs = {.store_id = store_id, .guide_id = guide_id, .joined_at = placed_at,
@@ -408,7 +411,7 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
     }
     /* Attribution: the named guide, else the member's bound guide — wherever they bought. */
     if (!guide_id && member_id)
-        guide_id = member_guide(d, member_id);
+        guide_id = have_brief ? brief.guide_id : member_guide(d, member_id);
 
     int64_t item_count = 0;
     for (size_t i = 0; i < n_items; i++)
@@ -451,7 +454,8 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         dom_order_facts f = {.id = id, .member_id = member_id, .store_id = store_id,
                              .placed_at = placed_at, .total = total, .discount = discount,
                              .points_used = points, .channel = channel, .coupon_code = coupon,
-                             .items = li, .n_items = n_items};
+                             .member = have_brief ? &brief : NULL, .items = li,
+                             .n_items = n_items};
         int lrc = loy->order_placed(d, &f, e);
         free(li);
         if (lrc)

@@ -25,6 +25,64 @@ static void add(json_t *out, int *found, int max, const char *check, const char 
     json_array_append_new(out, json_pack("{s:s, s:s}", "check", check, "message", msg));
 }
 
+/* The accounts' marks stand in for ledger and order queries on the order path, so a
+ * wrong one would silently mis-cap points or skip an upgrade: re-derive them. */
+static void check_marks(store_conn *c, const loy_config *cfg, json_t *v, int *found, int max)
+{
+    size_t n = 0, cap = 1024;
+    struct row {
+        int64_t id;
+        loy_marks m;
+        bool has_earn;
+    } *rows = malloc(cap * sizeof *rows);
+    store_stmt *s = store_q(c, Q_LACCOUNT_MARKS_SCAN);
+    while (store_step(s) == STORE_ROW) {
+        if (n == cap) rows = realloc(rows, (cap *= 2) * sizeof *rows);
+        struct row *r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        r->id = store_col_int(s, 0);
+        r->has_earn = !store_col_null(s, 1);
+        r->m.earn_day = (int32_t)store_col_int(s, 1);
+        r->m.earn_day_points = store_col_int(s, 2);
+        if (!store_col_null(s, 3)) {
+            r->m.qualify_key = store_col_int(s, 3);
+            r->m.qualify_from = store_col_int(s, 4);
+            r->m.qualify_bound = store_col_int(s, 5);
+        }
+    }
+    store_reset(s);
+    for (size_t i = 0; i < n; i++) {
+        const struct row *r = &rows[i];
+        if (r->has_earn) {
+            loy_marks truth = {0};
+            loy_earn_marks_load(c, r->id, &truth);
+            if (truth.earn_day != r->m.earn_day || truth.earn_day_points != r->m.earn_day_points)
+                add(v, found, max, "marks",
+                    "member %lld: the account says day %d earned %lld points, the ledger says "
+                    "day %d earned %lld",
+                    (long long)r->id, (int)r->m.earn_day, (long long)r->m.earn_day_points,
+                    (int)truth.earn_day, (long long)truth.earn_day_points);
+        }
+        if (r->m.qualify_key && r->m.qualify_key == cfg->qualify_key) {
+            int64_t actual = loy_metric_after(c, cfg, r->id, r->m.qualify_from);
+            if (actual > r->m.qualify_bound)
+                add(v, found, max, "marks",
+                    "member %lld: the account bounds its tier metric at %lld, but it sums to %lld",
+                    (long long)r->id, (long long)r->m.qualify_bound, (long long)actual);
+        }
+    }
+    free(rows);
+    s = store_q(c, Q_CHECK_NEXT_EXPIRY);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, found, max, "marks",
+            "member %lld: the account's next expiry is %s but a lot with points left expires "
+            "at %lld",
+            (long long)store_col_int(s, 0), store_col_null(s, 1) ? "none" : store_col_text(s, 1),
+            (long long)store_col_int(s, 2));
+    store_reset(s);
+}
+
 int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e)
 {
     if (!*out) *out = json_array();
@@ -78,6 +136,7 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
     /* tiers: the held tier exists, matches its history, and is not below the rules */
     loy_config *cfg = loy_config_get(c, e);
     if (!cfg) return -1;
+    check_marks(c, cfg, v, &found, max);
     if (cfg->n_tiers) {
         size_t n = 0, cap = 1024;
         struct acct {

@@ -424,6 +424,24 @@ static void read_version(store_conn *c, char *out, size_t len)
     store_reset(s);
 }
 
+/* Bounds need one metric and one window above the first tier. The key is a hash of
+ * the version, so any configuration change retires every bound taken before it. */
+static void qualify_shape(loy_config *cfg)
+{
+    cfg->qualify_key = 0;
+    if (cfg->n_tiers < 2) return;
+    for (int i = 2; i < cfg->n_tiers; i++)
+        if (cfg->tiers[i].metric != cfg->tiers[1].metric ||
+            cfg->tiers[i].window_months != cfg->tiers[1].window_months)
+            return;
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (const char *p = cfg->version; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    cfg->qualify_key = (int64_t)(h >> 2) | 1; /* positive, never 0 */
+    cfg->qualify_metric = cfg->tiers[1].metric;
+    cfg->qualify_window = cfg->tiers[1].window_months;
+}
+
 static loy_config *config_load(store_conn *c, const char *version, siyu_err *e)
 {
     loy_config *cfg = calloc(1, sizeof *cfg);
@@ -456,6 +474,7 @@ static loy_config *config_load(store_conn *c, const char *version, siyu_err *e)
         json_decref(spec);
     }
     store_reset(s);
+    qualify_shape(cfg);
     return cfg;
 }
 

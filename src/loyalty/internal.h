@@ -69,6 +69,13 @@ typedef struct loy_config {
     int64_t redeem_points_per_yuan; /* points worth ¥1 at the till */
     int64_t referral_points;        /* 0: no referral reward */
     json_t *settings_json;
+    /* When every tier above the first is judged by one metric over one window, an
+     * account may carry an upper bound on that metric (loy_marks); the key, derived
+     * from the version, says which configuration the bound was taken under. 0: the
+     * ladder mixes metrics or windows, or has no tier to reach — no bounds. */
+    int64_t qualify_key;
+    loy_metric qualify_metric;
+    int qualify_window;
 } loy_config;
 
 /* The current configuration (a reference; release with loy_config_release). NULL
@@ -88,9 +95,28 @@ int64_t loy_day_start(int32_t day);
 int64_t loy_expiry_of(const loy_config *cfg, int64_t t);
 
 /* ---- the ledger (points.c) ---- */
+/* What an account remembers so an order need not ask the ledger and the orders:
+ *  - earn_day: the local day of the member's latest earn entry (0: none ever) and
+ *    earn_day_points the sum earned that day — the daily cap's "already earned";
+ *    earn_known false when the row predates the marks or a merge cleared them.
+ *  - qualify_bound: at least the ladder's metric summed over everything placed (or
+ *    earned) after qualify_from. Any window starting at or after qualify_from holds
+ *    no more, so an order whose bound stays under the next tier's minimum needs no
+ *    tier query. Valid while qualify_key equals the configuration's.
+ * `siyu check` verifies both against the ledger and the orders. */
+typedef struct loy_marks {
+    bool exists; /* the account row is there (as read) */
+    bool earn_known;
+    int32_t earn_day;
+    int64_t earn_day_points;
+    int64_t qualify_key, qualify_from, qualify_bound;
+    int64_t next_expiry; /* the account's, as read; 0: none or unknown (not written back) */
+} loy_marks;
+
 typedef struct loy_entry {
     int64_t member_id, at, delta, order_id, staff_id, available_at, expires_at;
     const char *kind, *ref, *reason;
+    const loy_marks *marks; /* when set, the account's marks are written with the delta */
 } loy_entry;
 /* Writes a ledger entry and moves the account by its delta. A positive entry is a
  * lot (remaining = delta). A negative one must already have been taken from lots. */
@@ -100,14 +126,24 @@ int loy_ledger_write(dom *d, const loy_entry *en, siyu_err *e);
 int loy_credit(dom *d, const loy_config *cfg, int64_t member, int64_t points, int64_t t,
                bool pending, const char *kind, int64_t order_id, const char *ref,
                const char *reason, siyu_err *e);
+/* Credits an order's earned points (pending, kind "earn") and writes the account's
+ * marks in the same statement. */
+int loy_credit_earn(dom *d, const loy_config *cfg, int64_t member, int64_t points, int64_t t,
+                    int64_t order_id, const loy_marks *marks, siyu_err *e);
+/* Writes the account's marks (creating the account if needed). */
+int loy_marks_write(dom *d, int64_t member, const loy_marks *m, siyu_err *e);
+/* Re-derives the earn marks from the ledger (for accounts whose marks are unknown). */
+void loy_earn_marks_load(store_conn *c, int64_t member, loy_marks *m);
 /* Takes up to `want` points from the member's lots FEFO — spendable lots only, or
  * pending ones too — first from `first_lot` when non-zero. *taken says how much. */
 int loy_take(dom *d, int64_t member, int64_t want, int64_t t, bool spendable_only,
              int64_t first_lot, int64_t *taken, siyu_err *e);
 /* Spendable and pending points at t. */
 void loy_points_at(store_conn *c, int64_t member, int64_t t, int64_t *spendable, int64_t *pending);
-/* Writes expiry entries for the member's lots due by t. Returns how many points expired. */
-int64_t loy_settle(dom *d, int64_t member, int64_t t, siyu_err *e);
+/* Writes expiry entries for the member's lots due by t and, when any were due or
+ * `reset` asks, re-derives the account's next_expiry. Returns how many points
+ * expired. */
+int64_t loy_settle(dom *d, int64_t member, int64_t t, bool reset, siyu_err *e);
 /* Makes sure the member has an account row. */
 int loy_account_ensure(dom *d, int64_t member, siyu_err *e);
 /* The cash value of points at the till, in cents. */
@@ -119,17 +155,22 @@ typedef struct loy_account {
     int tier; /* index into the ladder; 0 when none is held (or unknown) */
     int64_t review_at, grace_until, referrer_id;
     bool referral_paid;
+    loy_marks marks;
 } loy_account;
 void loy_account_read(store_conn *c, const loy_config *cfg, int64_t member, loy_account *a);
 
 /* ---- tiers (tiers.c) ---- */
 /* Index of the highest tier the member qualifies for at t. */
 int loy_qualifying(store_conn *c, const loy_config *cfg, int64_t member, int64_t t);
+/* The ladder's (shared) metric summed over everything after `from` — what a
+ * qualify bound taken at `from` must be at least. */
+int64_t loy_metric_after(store_conn *c, const loy_config *cfg, int64_t member, int64_t from);
 /* Index of the tier the member holds now (0 when it holds none). */
 int loy_current_tier(store_conn *c, const loy_config *cfg, int64_t member);
-/* Moves the member up if its orders now qualify it for more (reason "upgrade"). */
+/* Moves the member up if its orders now qualify it for more (reason "upgrade").
+ * With `marks`, a fresh qualify bound taken by the query is left in it. */
 int loy_tier_upgrade(dom *d, const loy_config *cfg, int64_t member, int cur, int64_t t,
-                     int64_t order_id, siyu_err *e);
+                     int64_t order_id, loy_marks *marks, siyu_err *e);
 /* Runs the member's reviews that are due by t (downgrades after grace). */
 int loy_tier_review(dom *d, const loy_config *cfg, int64_t member, int64_t t, siyu_err *e);
 /* Re-evaluates every member against a new ladder (reason "ladder"). */

@@ -35,27 +35,52 @@ static bool rule_matches(const loy_rule *r, int channel, int64_t store_id, const
     return true;
 }
 
-static bool birthday_month(dom *d, int64_t member, int64_t at)
+static bool birthday_month(dom *d, const dom_order_facts *o)
 {
-    store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
-    store_bind_int(s, 1, member);
-    bool yes = false;
-    if (store_step(s) == STORE_ROW && !store_col_null(s, 3)) {
-        int y1, m1, d1, y2, m2, d2;
-        date_civil((int32_t)store_col_int(s, 3), &y1, &m1, &d1);
-        date_civil(time_local_day(at), &y2, &m2, &d2);
-        yes = m1 == m2;
+    bool has = false;
+    int32_t birthday = 0;
+    if (o->member) { /* the order already read the member */
+        has = o->member->has_birthday;
+        birthday = o->member->birthday;
+    } else {
+        store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
+        store_bind_int(s, 1, o->member_id);
+        if (store_step(s) == STORE_ROW && !store_col_null(s, 3)) {
+            has = true;
+            birthday = (int32_t)store_col_int(s, 3);
+        }
+        store_reset(s);
     }
-    store_reset(s);
-    return yes;
+    if (!has) return false;
+    int y1, m1, d1, y2, m2, d2;
+    date_civil(birthday, &y1, &m1, &d1);
+    date_civil(time_local_day(o->placed_at), &y2, &m2, &d2);
+    return m1 == m2;
 }
 
 /* Points an order earns. Each line goes to the matching rule with the most points
  * per yuan; the money the member actually paid (total less the cash value of the
  * points used) is spread over the lines in proportion to their value; each rule's
  * points are rounded down once per order, then capped. */
-static int64_t order_points(dom *d, const loy_config *cfg, const dom_order_facts *o, int tier,
-                            int64_t gross)
+/* Points the member's earn entries hold on a local day: from the account's marks
+ * when the day is the latest one earned on (or later), from the ledger for a day
+ * before it (a back-filled order). */
+static int64_t earned_on_day(dom *d, loy_account *a, int64_t member, int32_t day)
+{
+    if (!a->marks.earn_known) loy_earn_marks_load(d->conn, member, &a->marks);
+    if (day > a->marks.earn_day) return 0;
+    if (day == a->marks.earn_day) return a->marks.earn_day_points;
+    store_stmt *s = store_q(d->conn, Q_POINTS_EARNED_BETWEEN);
+    store_bind_int(s, 1, member);
+    store_bind_int(s, 2, loy_day_start(day));
+    store_bind_int(s, 3, loy_day_start(day + 1));
+    int64_t already = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    return already;
+}
+
+static int64_t order_points(dom *d, const loy_config *cfg, const dom_order_facts *o,
+                            loy_account *acct, int tier, int64_t gross)
 {
     if (!cfg->n_rules || gross <= 0) return 0;
     int64_t paid = o->total - loy_cash_value(cfg, o->points_used);
@@ -87,7 +112,7 @@ static int64_t order_points(dom *d, const loy_config *cfg, const dom_order_facts
         }
         if (rule->birthday_pct != 100) {
             if (!bday_known) {
-                bday = birthday_month(d, o->member_id, o->placed_at);
+                bday = birthday_month(d, o);
                 bday_known = true;
             }
             if (bday) {
@@ -100,13 +125,7 @@ static int64_t order_points(dom *d, const loy_config *cfg, const dom_order_facts
         total += pts;
     }
     if (cfg->max_points_per_day && total > 0) {
-        int32_t day = time_local_day(o->placed_at);
-        store_stmt *s = store_q(d->conn, Q_POINTS_EARNED_BETWEEN);
-        store_bind_int(s, 1, o->member_id);
-        store_bind_int(s, 2, loy_day_start(day));
-        store_bind_int(s, 3, loy_day_start(day + 1));
-        int64_t already = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
-        store_reset(s);
+        int64_t already = earned_on_day(d, acct, o->member_id, time_local_day(o->placed_at));
         int64_t room = cfg->max_points_per_day - already;
         if (total > room) total = room > 0 ? room : 0;
     }
@@ -139,7 +158,11 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
     }
     loy_account acct;
     loy_account_read(d->conn, cfg, o->member_id, &acct);
-    if (loy_settle(d, o->member_id, o->placed_at, e) < 0) goto done;
+    /* lots due by the order's time expire first; the account knows whether any are */
+    if (acct.marks.next_expiry && acct.marks.next_expiry <= o->placed_at) {
+        if (loy_settle(d, o->member_id, o->placed_at, true, e) < 0) goto done;
+        acct.marks.next_expiry = 0; /* reset by the settle: unknown here */
+    }
     if ((acct.review_at && acct.review_at <= o->placed_at) ||
         (acct.grace_until && acct.grace_until <= o->placed_at)) {
         if (loy_tier_review(d, cfg, o->member_id, o->placed_at, e)) goto done;
@@ -168,13 +191,42 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
             goto done;
     }
     int tier = cfg->n_tiers ? acct.tier : -1;
-    int64_t pts = order_points(d, cfg, o, tier, gross);
+    int64_t pts = order_points(d, cfg, o, &acct, tier, gross);
+    /* The account's marks move with the order, so the next order asks neither the
+     * ledger (daily cap) nor the orders (tier) in the common case. */
+    loy_marks m = acct.marks;
+    bool dirty = false;
+    if (pts > 0 && m.earn_known) {
+        int32_t day = time_local_day(o->placed_at);
+        if (day > m.earn_day)
+            m.earn_day = day, m.earn_day_points = pts;
+        else if (day == m.earn_day)
+            m.earn_day_points += pts;
+    }
+    bool tier_query = cfg->n_tiers >= 2 && tier < cfg->n_tiers - 1;
+    if (m.qualify_key && m.qualify_key != cfg->qualify_key) m.qualify_key = 0, dirty = true;
+    if (m.qualify_key) {
+        m.qualify_bound += cfg->qualify_metric == LOY_METRIC_SPEND ? o->total : pts;
+        dirty = true;
+        /* every window that could qualify this order starts at or after the bound's
+         * instant and holds no more than the bound: below the next tier, no query */
+        if (tier_query && !acct.grace_until &&
+            loy_add_months(o->placed_at, -cfg->qualify_window) >= m.qualify_from &&
+            m.qualify_bound < cfg->tiers[tier + 1].min)
+            tier_query = false;
+    }
     /* no ref: the order's own (channel, external_id) key already makes the earn happen
      * once, and a unique ref would cost an index entry on the hottest path */
-    if (pts > 0 &&
-        loy_credit(d, cfg, o->member_id, pts, o->placed_at, true, "earn", o->id, NULL, NULL, e))
+    if (pts > 0) {
+        if (loy_credit_earn(d, cfg, o->member_id, pts, o->placed_at, o->id, &m, e)) goto done;
+    } else if (dirty && !tier_query && loy_marks_write(d, o->member_id, &m, e)) {
         goto done;
-    if (loy_tier_upgrade(d, cfg, o->member_id, tier, o->placed_at, o->id, e)) goto done;
+    }
+    if (tier_query) {
+        if (loy_tier_upgrade(d, cfg, o->member_id, tier, o->placed_at, o->id, &m, e) ||
+            (m.qualify_key && loy_marks_write(d, o->member_id, &m, e)))
+            goto done;
+    }
     /* referral: the referee's first order pays the referrer, once ever */
     if (cfg->referral_points) {
         int64_t referrer = acct.referrer_id;
@@ -254,9 +306,9 @@ static int order_refunded(dom *d, int64_t order_id, int64_t refund_id, int64_t a
     int rc = -1;
     char ref[64];
     /* earned points: reverse the refunded share, cumulatively so rounding never drifts */
-    s = store_q(d->conn, Q_LEDGER_OF_ORDER);
+    s = store_q(d->conn, Q_LEDGER_EARN_OF_ORDER);
     store_bind_int(s, 1, order_id);
-    store_bind_text(s, 2, "earn");
+    store_bind_int(s, 2, member);
     int64_t lot = 0, earned = 0, reversed = 0, owner = member;
     if (store_step(s) == STORE_ROW) {
         lot = store_col_int(s, 0);
@@ -347,6 +399,13 @@ static int members_merged(dom *d, int64_t into, int64_t from, siyu_err *e)
         store_bind_int(s, 2, from);
         if (store_exec(s, e)) return -1;
     }
+    s = store_q(d->conn, Q_LACCOUNT_RESET_NEXT_EXPIRY);
+    store_bind_int(s, 1, into);
+    if (store_exec(s, e)) return -1;
+    /* the survivor's marks no longer describe its ledger and orders: unknown until
+     * the next order re-derives them */
+    loy_marks unknown = {0};
+    if (loy_marks_write(d, into, &unknown, e)) return -1;
     /* the ledger moved whole, so the survivor's account moves by the same sum */
     s = store_q(d->conn, Q_LACCOUNT_ADD_POINTS);
     store_bind_int(s, 1, points);
@@ -365,7 +424,7 @@ static int members_merged(dom *d, int64_t into, int64_t from, siyu_err *e)
     if (cfg->n_tiers) {
         int a = loy_current_tier(d->conn, cfg, into), b = loy_tier_index(cfg, from_tier);
         if (b > a) rc = loy_tier_set(d, cfg, into, b, d->now, "merge", 0, e);
-        if (!rc) rc = loy_tier_upgrade(d, cfg, into, -1, d->now, 0, e);
+        if (!rc) rc = loy_tier_upgrade(d, cfg, into, -1, d->now, 0, NULL, e);
     }
     loy_config_release(cfg);
     dom_note(d, DOM_CHANGE_LOYALTY, into, 0);
@@ -492,7 +551,7 @@ int loyalty_sweep(dom *d, int limit, json_t **out, siyu_err *e)
     }
     store_reset(s);
     for (size_t i = 0; i < n; i++) {
-        int64_t x = loy_settle(d, ids[i], d->now, e);
+        int64_t x = loy_settle(d, ids[i], d->now, true, e);
         if (x < 0) goto done;
         points += x;
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/jsonx.h"
+#include "base/timeutil.h"
 #include "loyalty/internal.h"
 
 int loy_account_ensure(dom *d, int64_t member, siyu_err *e)
@@ -33,6 +34,51 @@ static void bind_opt(store_stmt *s, int i, int64_t v)
     if (v) store_bind_int(s, i, v);
 }
 
+/* Binds the five mark columns from position i; unknown marks are NULL. */
+static void bind_marks(store_stmt *s, int i, const loy_marks *m)
+{
+    if (m->earn_known) {
+        store_bind_int(s, i, m->earn_day);
+        store_bind_int(s, i + 1, m->earn_day_points);
+    }
+    if (m->qualify_key) {
+        store_bind_int(s, i + 2, m->qualify_key);
+        store_bind_int(s, i + 3, m->qualify_from);
+        store_bind_int(s, i + 4, m->qualify_bound);
+    }
+}
+
+int loy_marks_write(dom *d, int64_t member, const loy_marks *m, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_LACCOUNT_SET_MARKS);
+    store_bind_int(s, 1, member);
+    store_bind_int(s, 2, d->now);
+    bind_marks(s, 3, m);
+    return store_exec(s, e);
+}
+
+void loy_earn_marks_load(store_conn *c, int64_t member, loy_marks *m)
+{
+    store_stmt *s = store_q(c, Q_MEMBER_LAST_EARN_AT);
+    store_bind_int(s, 1, member);
+    bool any = store_step(s) == STORE_ROW && !store_col_null(s, 0);
+    int64_t last = any ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    m->earn_known = true;
+    m->earn_day = any ? time_local_day(last) : 0;
+    m->earn_day_points = 0;
+    if (!any) return;
+    s = store_q(c, Q_POINTS_EARNED_BETWEEN);
+    store_bind_int(s, 1, member);
+    store_bind_int(s, 2, loy_day_start(m->earn_day));
+    store_bind_int(s, 3, loy_day_start(m->earn_day + 1));
+    if (store_step(s) == STORE_ROW) m->earn_day_points = store_col_int(s, 0);
+    store_reset(s);
+}
+
+/* The id of the entry this thread wrote last (writes run on one thread at a time). */
+static _Thread_local int64_t last_entry_id;
+
 int loy_ledger_write(dom *d, const loy_entry *en, siyu_err *e)
 {
     store_stmt *s = store_q(d->conn, Q_LEDGER_INSERT);
@@ -51,18 +97,27 @@ int loy_ledger_write(dom *d, const loy_entry *en, siyu_err *e)
     }
     store_bind_int(s, 12, d->now);
     if (store_exec(s, e)) return -1;
-    s = store_q(d->conn, Q_LACCOUNT_ADD_POINTS);
+    last_entry_id = store_last_id(d->conn);
+    /* next_expiry is indexed: name it only when this lot may expire before it */
+    bool moves_expiry = en->delta > 0 && !(en->marks && en->marks->next_expiry > 0 &&
+                                           en->marks->next_expiry <= en->expires_at);
+    store_query q = en->marks ? (moves_expiry ? Q_LACCOUNT_ADD_EARN_LOT : Q_LACCOUNT_ADD_EARN)
+                              : (moves_expiry ? Q_LACCOUNT_ADD_LOT : Q_LACCOUNT_ADD_POINTS);
+    if (en->marks && !en->marks->exists && loy_account_ensure(d, en->member_id, e)) return -1;
+    s = store_q(d->conn, q);
     store_bind_int(s, 1, en->delta);
     store_bind_int(s, 2, d->now);
     store_bind_int(s, 3, en->member_id);
+    if (en->delta > 0) store_bind_int(s, 4, en->expires_at);
+    if (en->marks) bind_marks(s, 5, en->marks);
     if (store_exec(s, e)) return -1;
     dom_note(d, DOM_CHANGE_LOYALTY, en->member_id, 0);
     return 0;
 }
 
-int loy_credit(dom *d, const loy_config *cfg, int64_t member, int64_t points, int64_t t,
-               bool pending, const char *kind, int64_t order_id, const char *ref,
-               const char *reason, siyu_err *e)
+static int credit(dom *d, const loy_config *cfg, int64_t member, int64_t points, int64_t t,
+                  bool pending, const char *kind, int64_t order_id, const char *ref,
+                  const char *reason, const loy_marks *marks, siyu_err *e)
 {
     if (points <= 0) return 0;
     loy_entry en = {.member_id = member,
@@ -74,8 +129,22 @@ int loy_credit(dom *d, const loy_config *cfg, int64_t member, int64_t points, in
                     .ref = ref,
                     .reason = reason,
                     .available_at = pending ? t + cfg->pending_days * 86400 : t,
-                    .expires_at = loy_expiry_of(cfg, t)};
+                    .expires_at = loy_expiry_of(cfg, t),
+                    .marks = marks};
     return loy_ledger_write(d, &en, e);
+}
+
+int loy_credit(dom *d, const loy_config *cfg, int64_t member, int64_t points, int64_t t,
+               bool pending, const char *kind, int64_t order_id, const char *ref,
+               const char *reason, siyu_err *e)
+{
+    return credit(d, cfg, member, points, t, pending, kind, order_id, ref, reason, NULL, e);
+}
+
+int loy_credit_earn(dom *d, const loy_config *cfg, int64_t member, int64_t points, int64_t t,
+                    int64_t order_id, const loy_marks *marks, siyu_err *e)
+{
+    return credit(d, cfg, member, points, t, true, "earn", order_id, NULL, NULL, marks, e);
 }
 
 typedef struct lot {
@@ -131,7 +200,7 @@ void loy_points_at(store_conn *c, int64_t member, int64_t t, int64_t *spendable,
     store_reset(s);
 }
 
-int64_t loy_settle(dom *d, int64_t member, int64_t t, siyu_err *e)
+int64_t loy_settle(dom *d, int64_t member, int64_t t, bool reset, siyu_err *e)
 {
     size_t n = 0, cap = 8;
     struct due {
@@ -152,10 +221,8 @@ int64_t loy_settle(dom *d, int64_t member, int64_t t, siyu_err *e)
         store_bind_int(s, 1, due[i].remaining);
         store_bind_int(s, 2, due[i].id);
         /* the entry is dated when the lot expired, not when we noticed */
-        loy_entry en = {.member_id = member,
-                        .at = due[i].at,
-                        .delta = -due[i].remaining,
-                        .kind = "expire"};
+        loy_entry en = {
+            .member_id = member, .at = due[i].at, .delta = -due[i].remaining, .kind = "expire"};
         if (store_exec(s, e) || loy_ledger_write(d, &en, e)) {
             free(due);
             return -1;
@@ -163,6 +230,13 @@ int64_t loy_settle(dom *d, int64_t member, int64_t t, siyu_err *e)
         total += due[i].remaining;
     }
     free(due);
+    /* whatever was due is gone: the account's next expiry is the earliest lot left
+     * (also when nothing was due: the lot it named may have been spent since) */
+    if (n || reset) {
+        s = store_q(d->conn, Q_LACCOUNT_RESET_NEXT_EXPIRY);
+        store_bind_int(s, 1, member);
+        if (store_exec(s, e)) return -1;
+    }
     return total;
 }
 
@@ -243,7 +317,7 @@ int loyalty_points_get(dom *d, int64_t member_id, int64_t cursor, int limit, jso
 static int apply_delta(dom *d, const loy_config *cfg, int64_t member, int64_t delta,
                        const char *reason, siyu_err *e)
 {
-    if (loy_settle(d, member, d->now, e) < 0) return -1;
+    if (loy_settle(d, member, d->now, false, e) < 0) return -1;
     if (delta > 0)
         return loy_credit(d, cfg, member, delta, d->now, false, "adjust", 0, NULL, reason, e);
     int64_t spendable, pending;
@@ -292,16 +366,13 @@ int loyalty_points_post(dom *d, int64_t member_id, json_t *body, json_t **out, s
         int64_t spendable, pending;
         loy_points_at(d->conn, member_id, d->now, &spendable, &pending);
         json_t *entry = json_null();
-        store_stmt *s = store_q(d->conn, Q_LEDGER_LIST);
-        store_bind_int(s, 1, member_id);
-        store_bind_int(s, 2, INT64_MAX);
-        store_bind_int(s, 3, 1);
+        store_stmt *s = store_q(d->conn, Q_LEDGER_GET);
+        store_bind_int(s, 1, last_entry_id);
         if (store_step(s) == STORE_ROW) entry = ledger_row_json(s);
         store_reset(s);
-        *out = json_pack("{s:I, s:I, s:I, s:I, s:o}", "member_id", (json_int_t)member_id,
-                         "balance", (json_int_t)spendable, "pending", (json_int_t)pending,
-                         "cash_value_cents", (json_int_t)loy_cash_value(cfg, spendable), "entry",
-                         entry);
+        *out = json_pack("{s:I, s:I, s:I, s:I, s:o}", "member_id", (json_int_t)member_id, "balance",
+                         (json_int_t)spendable, "pending", (json_int_t)pending, "cash_value_cents",
+                         (json_int_t)loy_cash_value(cfg, spendable), "entry", entry);
     }
     loy_config_release(cfg);
     return rc ? -1 : 201;

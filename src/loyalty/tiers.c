@@ -19,22 +19,40 @@
  * readers), so an upgrade check knows without another query whether the member has
  * orders after the one being placed. */
 static _Thread_local int64_t last_order_seen;
+/* Likewise the metric over everything after the window's start, and that start:
+ * a qualify bound the caller may keep (see loy_marks). */
+static _Thread_local int64_t last_after_sum, last_after_from;
 
-static int64_t metric_value(store_conn *c, const loy_tier *t, int64_t member, int64_t at)
+static int64_t metric_query(store_conn *c, loy_metric metric, int64_t member, int64_t from,
+                            int64_t upto)
 {
     store_stmt *s =
-        store_q(c, t->metric == LOY_METRIC_SPEND ? Q_MEMBER_SPEND_WINDOW : Q_MEMBER_EARNED_WINDOW);
+        store_q(c, metric == LOY_METRIC_SPEND ? Q_MEMBER_SPEND_WINDOW : Q_MEMBER_EARNED_WINDOW);
     store_bind_int(s, 1, member);
-    store_bind_int(s, 2, loy_add_months(at, -t->window_months));
-    store_bind_int(s, 3, at);
+    store_bind_int(s, 2, from);
+    store_bind_int(s, 3, upto);
     int64_t v = 0;
+    last_after_sum = 0;
+    last_after_from = from;
     if (store_step(s) == STORE_ROW) {
         v = store_col_int(s, 0);
-        if (t->metric == LOY_METRIC_SPEND)
+        last_after_sum = store_col_int(s, 2);
+        if (metric == LOY_METRIC_SPEND)
             last_order_seen = store_col_null(s, 1) ? 0 : store_col_int(s, 1);
     }
     store_reset(s);
     return v;
+}
+
+static int64_t metric_value(store_conn *c, const loy_tier *t, int64_t member, int64_t at)
+{
+    return metric_query(c, t->metric, member, loy_add_months(at, -t->window_months), at);
+}
+
+int64_t loy_metric_after(store_conn *c, const loy_config *cfg, int64_t member, int64_t from)
+{
+    metric_query(c, cfg->qualify_metric, member, from, INT64_MAX);
+    return last_after_sum;
 }
 
 int loy_qualifying(store_conn *c, const loy_config *cfg, int64_t member, int64_t t)
@@ -63,7 +81,7 @@ void loy_account_read(store_conn *c, const loy_config *cfg, int64_t member, loy_
     store_stmt *s = store_q(c, Q_LACCOUNT_GET);
     store_bind_int(s, 1, member);
     if (store_step(s) == STORE_ROW) {
-        a->exists = true;
+        a->exists = a->marks.exists = true;
         if (!store_col_null(s, 1)) {
             a->tier = loy_tier_index(cfg, store_col_text(s, 1));
             if (a->tier < 0) a->tier = 0;
@@ -72,6 +90,17 @@ void loy_account_read(store_conn *c, const loy_config *cfg, int64_t member, loy_
         a->grace_until = store_col_null(s, 4) ? 0 : store_col_int(s, 4);
         a->referrer_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
         a->referral_paid = !store_col_null(s, 7);
+        a->marks.earn_known = !store_col_null(s, 8);
+        a->marks.earn_day = (int32_t)store_col_int(s, 8);
+        a->marks.earn_day_points = store_col_int(s, 9);
+        if (!store_col_null(s, 10)) {
+            a->marks.qualify_key = store_col_int(s, 10);
+            a->marks.qualify_from = store_col_int(s, 11);
+            a->marks.qualify_bound = store_col_int(s, 12);
+        }
+        a->marks.next_expiry = store_col_null(s, 13) ? 0 : store_col_int(s, 13);
+    } else {
+        a->marks.earn_known = true; /* no account, no earn: every earn writes one */
     }
     store_reset(s);
 }
@@ -144,7 +173,7 @@ static bool has_orders_after(dom *d, int64_t member, int64_t t)
 }
 
 int loy_tier_upgrade(dom *d, const loy_config *cfg, int64_t member, int cur, int64_t t,
-                     int64_t order_id, siyu_err *e)
+                     int64_t order_id, loy_marks *marks, siyu_err *e)
 {
     if (cfg->n_tiers < 2) return 0;
     if (cur < 0) cur = loy_current_tier(d->conn, cfg, member);
@@ -152,6 +181,12 @@ int loy_tier_upgrade(dom *d, const loy_config *cfg, int64_t member, int cur, int
         return 0;                /* at the top: nothing to move up to (grace ends at the review) */
     last_order_seen = INT64_MAX; /* unknown unless a spend query runs */
     int q = loy_qualifying(d->conn, cfg, member, t);
+    if (marks && cfg->qualify_key) {
+        /* the query just summed everything after its window's start: a bound */
+        marks->qualify_key = cfg->qualify_key;
+        marks->qualify_from = last_after_from;
+        marks->qualify_bound = last_after_sum;
+    }
     if (q > cur) return loy_tier_set(d, cfg, member, q, t, "upgrade", order_id, e);
     /* An order older than the member's latest (a back-filled import) may complete a
      * window that ends later: ask again as of now. */

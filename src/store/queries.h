@@ -112,8 +112,23 @@
     /* loyalty: accounts and tiers */                                                              \
     Q(LACCOUNT_ENSURE)       /* (member_id, now) — no-op when present */                           \
     Q(LACCOUNT_GET)          /* (member_id) -> points, tier, tier_since, review_at, grace_until,   \
-                                referrer_id, referred_at, referral_order_id */                     \
-    Q(LACCOUNT_ADD_POINTS)   /* (delta, now, member_id) — creates the account if needed */         \
+                                referrer_id, referred_at, referral_order_id, earn_day,           \
+                                earn_day_points, qualify_key, qualify_from, qualify_bound,       \
+                                next_expiry */                                                     \
+    Q(LACCOUNT_ADD_POINTS)   /* (delta, now, member_id, lot expiry or NULL) — creates the account  \
+                                if needed; an existing one keeps its next_expiry */              \
+    Q(LACCOUNT_ADD_LOT)      /* as ADD_POINTS; next_expiry becomes the earlier of it and expiry */ \
+    Q(LACCOUNT_ADD_EARN)     /* (delta, now, member_id, lot expiry, earn_day, earn_day_points,     \
+                                qualify_key, qualify_from, qualify_bound) — ADD_POINTS that also \
+                                sets the order marks; the account must exist */                  \
+    Q(LACCOUNT_ADD_EARN_LOT) /* as ADD_EARN, moving next_expiry as ADD_LOT does */                 \
+    Q(LACCOUNT_RESET_NEXT_EXPIRY) /* (member_id) — next_expiry from the lots left */               \
+    Q(CHECK_NEXT_EXPIRY)     /* (limit) -> member_id, next_expiry, earliest lot expiry — where the \
+                                account's next_expiry is later than a lot's */                    \
+    Q(LACCOUNT_SET_MARKS)    /* (member_id, now, earn_day, earn_day_points, qualify_key,           \
+                                qualify_from, qualify_bound) — creates the account if needed */  \
+    Q(LACCOUNT_MARKS_SCAN)   /* () -> member_id, earn_day, earn_day_points, qualify_key,           \
+                                qualify_from, qualify_bound — accounts holding marks */            \
     Q(LACCOUNT_SET_TIER)     /* (tier, since, review_at, grace_until, now, member_id) */           \
     Q(LACCOUNT_SET_REFERRER) /* (referrer_id, at, now, member_id) */                               \
     Q(LACCOUNT_SET_REFERRAL_ORDER) /* (order_id or NULL, member_id) */                             \
@@ -125,8 +140,9 @@
     Q(TIER_HISTORY_LAST)     /* (member_id) -> to_tier */                                          \
     Q(TIER_HISTORY_MOVE)     /* (into, from) */                                                    \
     Q(MEMBER_SPEND_WINDOW)   /* (member_id, after, upto) -> net cents of orders placed in it,      \
-                                the latest order's placed_at */                                    \
-    Q(MEMBER_EARNED_WINDOW)  /* (member_id, after, upto) -> points earned less reversed */         \
+                                the latest order's placed_at, net cents of all after `after` */  \
+    Q(MEMBER_EARNED_WINDOW)  /* (member_id, after, upto) -> points earned less reversed, NULL,     \
+                                the same for everything after `after` */                          \
     Q(MEMBER_ORDER_COUNT)    /* (member_id) -> orders */                                           \
     Q(MEMBER_LAST_ORDER_AT)  /* (member_id) -> max placed_at */                                    \
     Q(SCAN_SPEND_WINDOW)     /* (after, upto) -> member_id, net cents — members with orders */     \
@@ -137,7 +153,9 @@
     Q(LEDGER_BY_REF)         /* (ref) -> id, delta */                                              \
     Q(LEDGER_LIST)           /* (member_id, before_id, limit) -> id, at, kind, delta, order_id,    \
                                 reason, available_at, expires_at, remaining — newest first */      \
-    Q(LEDGER_OF_ORDER)       /* (order_id, kind) -> id, member_id, delta, remaining, reversed */   \
+    Q(LEDGER_GET)            /* (id) -> as LEDGER_LIST */                                          \
+    Q(LEDGER_OF_ORDER)       /* (order_id, kind) -> id, member_id, delta, remaining, reversed;     \
+                                any kind but 'earn' */                                             \
     Q(LEDGER_SUM_REF_PREFIX) /* (prefix) -> sum(delta) of entries whose ref starts with it */     \
     Q(LOTS_SPENDABLE)        /* (member_id, t) -> id, remaining — available, unexpired, FEFO */    \
     Q(LOTS_UNEXPIRED)        /* (member_id, t) -> id, remaining — pending too, FEFO */             \
@@ -147,6 +165,8 @@
     Q(EXPIRY_DUE_MEMBERS)    /* (t, limit) -> member_id */                                         \
     Q(POINTS_SUMMARY)        /* (member_id, t) -> spendable, pending */                            \
     Q(POINTS_EXPIRING)       /* (member_id, t) -> expires_at, points — soonest first */            \
+    Q(LEDGER_EARN_OF_ORDER)  /* (order_id, member_id) -> as LEDGER_OF_ORDER, the order's earn */   \
+    Q(MEMBER_LAST_EARN_AT)   /* (member_id) -> the latest earn entry's at, or NULL */              \
     Q(POINTS_EARNED_BETWEEN) /* (member_id, from, to) -> points earned by orders in [from, to) */  \
     Q(LEDGER_MOVE)           /* (into, from) */                                                    \
     /* loyalty: coupons */                                                                         \

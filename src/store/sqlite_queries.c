@@ -171,10 +171,46 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_EARN_RULE_DEACTIVATE] = "UPDATE earn_rules SET active = 0 WHERE id = ?1",
     [Q_LACCOUNT_ENSURE] = "INSERT OR IGNORE INTO loyalty_accounts(member_id, updated_at) VALUES (?1, ?2)",
     [Q_LACCOUNT_GET] = "SELECT points, tier, tier_since, review_at, grace_until, referrer_id,"
-                       " referred_at, referral_order_id FROM loyalty_accounts WHERE member_id = ?1",
-    [Q_LACCOUNT_ADD_POINTS] = "INSERT INTO loyalty_accounts(member_id, points, updated_at)"
-                              " VALUES (?3, max(?1, 0), ?2) ON CONFLICT(member_id) DO UPDATE"
-                              " SET points = points + ?1, updated_at = ?2",
+                       " referred_at, referral_order_id, earn_day, earn_day_points, qualify_key,"
+                       " qualify_from, qualify_bound, next_expiry FROM loyalty_accounts WHERE member_id = ?1",
+    /* Two forms each: one moving next_expiry (indexed, so only when it changes) and one
+     * leaving it. COALESCE(min(a, b), a, b): the smaller, ignoring a NULL. */
+    [Q_LACCOUNT_ADD_POINTS] = "INSERT INTO loyalty_accounts(member_id, points, updated_at,"
+                              " next_expiry) VALUES (?3, max(?1, 0), ?2, ?4)"
+                              " ON CONFLICT(member_id) DO UPDATE SET points = points + ?1,"
+                              " updated_at = ?2",
+    [Q_LACCOUNT_ADD_LOT] = "INSERT INTO loyalty_accounts(member_id, points, updated_at,"
+                           " next_expiry) VALUES (?3, max(?1, 0), ?2, ?4)"
+                           " ON CONFLICT(member_id) DO UPDATE SET points = points + ?1,"
+                           " updated_at = ?2, next_expiry = COALESCE(min(next_expiry, ?4),"
+                           " next_expiry, ?4)",
+    /* the hottest account write: a plain UPDATE (the order path makes sure the row
+     * exists first), cheaper than an upsert */
+    [Q_LACCOUNT_ADD_EARN] = "UPDATE loyalty_accounts SET points = points + ?1, updated_at = ?2,"
+                            " earn_day = ?5, earn_day_points = ?6, qualify_key = ?7,"
+                            " qualify_from = ?8, qualify_bound = ?9 WHERE member_id = ?3",
+    [Q_LACCOUNT_ADD_EARN_LOT] = "UPDATE loyalty_accounts SET points = points + ?1, updated_at = ?2,"
+                                " next_expiry = COALESCE(min(next_expiry, ?4), next_expiry, ?4),"
+                                " earn_day = ?5, earn_day_points = ?6, qualify_key = ?7,"
+                                " qualify_from = ?8, qualify_bound = ?9 WHERE member_id = ?3",
+    /* walks the member's lots in expiry order and stops at the first with points left */
+    [Q_LACCOUNT_RESET_NEXT_EXPIRY] = "UPDATE loyalty_accounts SET next_expiry = (SELECT"
+                                     " expires_at FROM points_ledger WHERE member_id = ?1"
+                                     " AND expires_at IS NOT NULL AND remaining > 0"
+                                     " ORDER BY expires_at LIMIT 1) WHERE member_id = ?1",
+    [Q_CHECK_NEXT_EXPIRY] = "SELECT member_id, next_expiry, m FROM (SELECT a.member_id,"
+                            " a.next_expiry, (SELECT min(expires_at) FROM points_ledger l"
+                            " WHERE l.member_id = a.member_id AND l.remaining > 0) AS m"
+                            " FROM loyalty_accounts a) WHERE m IS NOT NULL"
+                            " AND (next_expiry IS NULL OR next_expiry > m) LIMIT ?1",
+    [Q_LACCOUNT_SET_MARKS] = "INSERT INTO loyalty_accounts(member_id, updated_at, earn_day,"
+                             " earn_day_points, qualify_key, qualify_from, qualify_bound)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(member_id)"
+                             " DO UPDATE SET updated_at = ?2, earn_day = ?3, earn_day_points = ?4,"
+                             " qualify_key = ?5, qualify_from = ?6, qualify_bound = ?7",
+    [Q_LACCOUNT_MARKS_SCAN] = "SELECT member_id, earn_day, earn_day_points, qualify_key, qualify_from,"
+                              " qualify_bound FROM loyalty_accounts WHERE earn_day IS NOT NULL"
+                              " OR qualify_key IS NOT NULL ORDER BY member_id",
     [Q_LACCOUNT_SET_TIER] = "UPDATE loyalty_accounts SET tier = ?1, tier_since = ?2, review_at = ?3,"
                             " grace_until = ?4, updated_at = ?5 WHERE member_id = ?6",
     [Q_LACCOUNT_SET_REFERRER] = "UPDATE loyalty_accounts SET referrer_id = ?1, referred_at = ?2,"
@@ -195,9 +231,11 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_TIER_HISTORY_MOVE] = "UPDATE tier_history SET member_id = ?1 WHERE member_id = ?2",
     [Q_MEMBER_SPEND_WINDOW] = "SELECT COALESCE(SUM(total_cents - refunded_cents)"
                               " FILTER (WHERE placed_at > ?2 AND placed_at <= ?3), 0),"
-                              " max(placed_at) FROM orders WHERE member_id = ?1",
-    [Q_MEMBER_EARNED_WINDOW] = "SELECT COALESCE(SUM(delta - reversed), 0) FROM points_ledger"
-                               " WHERE member_id = ?1 AND kind = 'earn' AND at > ?2 AND at <= ?3",
+                              " max(placed_at), COALESCE(SUM(total_cents - refunded_cents)"
+                              " FILTER (WHERE placed_at > ?2), 0) FROM orders WHERE member_id = ?1",
+    [Q_MEMBER_EARNED_WINDOW] = "SELECT COALESCE(SUM(delta - reversed) FILTER (WHERE at <= ?3), 0),"
+                               " NULL, COALESCE(SUM(delta - reversed), 0) FROM points_ledger"
+                               " WHERE member_id = ?1 AND kind = 'earn' AND at > ?2",
     [Q_MEMBER_ORDER_COUNT] = "SELECT count(*) FROM orders WHERE member_id = ?1",
     [Q_MEMBER_LAST_ORDER_AT] = "SELECT max(placed_at) FROM orders WHERE member_id = ?1",
     [Q_SCAN_SPEND_WINDOW] = "SELECT member_id, SUM(total_cents - refunded_cents) FROM orders"
@@ -208,12 +246,20 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_LEDGER_INSERT] = "INSERT INTO points_ledger(member_id, at, kind, delta, order_id, ref, reason,"
                         " staff_id, available_at, expires_at, remaining, created_at)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [Q_LEDGER_GET] = "SELECT id, at, kind, delta, order_id, reason, available_at, expires_at,"
+                     " remaining FROM points_ledger WHERE id = ?1",
     [Q_LEDGER_BY_REF] = "SELECT id, delta FROM points_ledger WHERE ref = ?1",
     [Q_LEDGER_LIST] = "SELECT id, at, kind, delta, order_id, reason, available_at, expires_at,"
                       " remaining FROM points_ledger WHERE member_id = ?1 AND id < ?2"
                       " ORDER BY id DESC LIMIT ?3",
+    /* "kind != 'earn'" lets the partial index points_order serve the lookup */
     [Q_LEDGER_OF_ORDER] = "SELECT id, member_id, delta, remaining, reversed FROM points_ledger"
-                          " WHERE order_id = ?1 AND kind = ?2 ORDER BY id",
+                          " WHERE order_id = ?1 AND kind = ?2 AND kind != 'earn' ORDER BY id",
+    [Q_LEDGER_EARN_OF_ORDER] = "SELECT id, member_id, delta, remaining, reversed FROM points_ledger"
+                               " WHERE member_id = ?2 AND order_id = ?1 AND kind = 'earn'"
+                               " ORDER BY id",
+    [Q_MEMBER_LAST_EARN_AT] = "SELECT max(at) FROM points_ledger WHERE member_id = ?1"
+                              " AND kind = 'earn'",
     [Q_LEDGER_SUM_REF_PREFIX] = "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"
                                 " WHERE ref >= ?1 AND ref < ?1 || x'ff'",
     [Q_LOTS_SPENDABLE] = "SELECT id, remaining FROM points_ledger WHERE member_id = ?1"
@@ -226,8 +272,8 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_LOT_ADD_REVERSED] = "UPDATE points_ledger SET reversed = reversed + ?1 WHERE id = ?2",
     [Q_LOTS_DUE_EXPIRY] = "SELECT id, remaining, expires_at FROM points_ledger WHERE member_id = ?1"
                           " AND remaining > 0 AND expires_at <= ?2 ORDER BY expires_at, id",
-    [Q_EXPIRY_DUE_MEMBERS] = "SELECT DISTINCT member_id FROM points_ledger WHERE remaining > 0"
-                             " AND expires_at <= ?1 LIMIT ?2",
+    [Q_EXPIRY_DUE_MEMBERS] = "SELECT member_id FROM loyalty_accounts WHERE next_expiry <= ?1"
+                             " LIMIT ?2",
     [Q_POINTS_SUMMARY] = "SELECT COALESCE(SUM(remaining) FILTER (WHERE available_at <= ?2), 0),"
                          " COALESCE(SUM(remaining) FILTER (WHERE available_at > ?2), 0)"
                          " FROM points_ledger WHERE member_id = ?1 AND remaining > 0"
@@ -293,7 +339,8 @@ const char *const sqlite_queries[Q__COUNT] = {
                       " LIMIT ?1",
     [Q_CHECK_ORDER_POINTS] = "SELECT o.id, o.points_used FROM orders o WHERE o.points_used > 0"
                              " AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.order_id = o.id"
-                             " AND l.kind = 'redeem' AND l.delta = -o.points_used) LIMIT ?1",
+                             " AND l.kind = 'redeem' AND l.kind != 'earn'"
+                             " AND l.delta = -o.points_used) LIMIT ?1",
     [Q_JOURNEY_INSERT] = "INSERT INTO journeys(name, spec, state, version, created_at, updated_at)"
                          " VALUES (?1, ?2, ?3, 1, ?4, ?4)",
     [Q_JOURNEY_GET] = "SELECT " JOURNEY_COLS " FROM journeys WHERE id = ?1",

@@ -179,5 +179,32 @@ const char *const sqlite_migrations[] = {
     "CREATE TABLE journey_segment_members ("
     "  journey_id INTEGER NOT NULL, member_id INTEGER NOT NULL,"
     "  PRIMARY KEY (journey_id, member_id)) WITHOUT ROWID;",
+    /* 7: an account remembers what the order path would otherwise ask of the ledger
+     * and the orders on every order (see loyalty/orders.c): the day of the latest
+     * earn and what that day earned, for the daily cap; and an upper bound on the
+     * ladder's metric over everything after an instant, for skipping tier checks.
+     * NULL means unknown, recomputed when next needed. The earn of an order is found
+     * through its member, so earn entries — most of the ledger — skip points_order. */
+    "ALTER TABLE loyalty_accounts ADD COLUMN earn_day INTEGER;"
+    "ALTER TABLE loyalty_accounts ADD COLUMN earn_day_points INTEGER;"
+    "ALTER TABLE loyalty_accounts ADD COLUMN qualify_key INTEGER;"
+    "ALTER TABLE loyalty_accounts ADD COLUMN qualify_from INTEGER;"
+    "ALTER TABLE loyalty_accounts ADD COLUMN qualify_bound INTEGER;"
+    /* no lot with points left expires before next_expiry (NULL: no such lot), so
+     * neither an order nor the sweep has to search the ledger for due lots */
+    "ALTER TABLE loyalty_accounts ADD COLUMN next_expiry INTEGER;"
+    "UPDATE loyalty_accounts SET next_expiry = (SELECT min(expires_at) FROM points_ledger l"
+    "  WHERE l.member_id = loyalty_accounts.member_id AND l.remaining > 0);"
+    "CREATE INDEX loyalty_next_expiry ON loyalty_accounts(next_expiry)"
+    "  WHERE next_expiry IS NOT NULL;"
+    "DROP INDEX points_expiry;"
+    /* one index per member serves both the history and the lots (FEFO reads pass over
+     * spent lots): an earn entry updates two indexes, not four */
+    "DROP INDEX points_lots;"
+    "DROP INDEX points_ledger_member;"
+    "CREATE INDEX points_member ON points_ledger(member_id, expires_at);"
+    "DROP INDEX points_order;"
+    "CREATE INDEX points_order ON points_ledger(order_id)"
+    "  WHERE order_id IS NOT NULL AND kind != 'earn';",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

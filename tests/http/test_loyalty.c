@@ -785,7 +785,8 @@ int main(int argc, char **argv)
         }
     }
     /* the checker can fail: a balance moved behind the ledger's back, a coupon whose
-     * history says it was redeemed twice, a template over its stock */
+     * history says it was redeemed twice, a template over its stock, an account's
+     * marks that no longer match what they stand for */
     static const char *const tamper[][2] = {
         {"UPDATE loyalty_accounts SET points = points + 1 WHERE member_id ="
          " (SELECT min(member_id) FROM loyalty_accounts)",
@@ -796,6 +797,19 @@ int main(int argc, char **argv)
          "DELETE FROM coupon_events WHERE at = 0"},
         {"UPDATE coupon_templates SET issued = issued + 1 WHERE id = 1",
          "UPDATE coupon_templates SET issued = issued - 1 WHERE id = 1"},
+        /* the marks an order trusts instead of the ledger and the orders */
+        {"UPDATE loyalty_accounts SET earn_day_points = earn_day_points + 1 WHERE member_id ="
+         " (SELECT min(member_id) FROM loyalty_accounts WHERE earn_day > 0)",
+         "UPDATE loyalty_accounts SET earn_day_points = earn_day_points - 1 WHERE member_id ="
+         " (SELECT min(member_id) FROM loyalty_accounts WHERE earn_day > 0)"},
+        {"UPDATE loyalty_accounts SET qualify_bound = qualify_bound - 100000000 WHERE member_id ="
+         " (SELECT min(member_id) FROM loyalty_accounts WHERE qualify_key IS NOT NULL)",
+         "UPDATE loyalty_accounts SET qualify_bound = qualify_bound + 100000000 WHERE member_id ="
+         " (SELECT min(member_id) FROM loyalty_accounts WHERE qualify_key IS NOT NULL)"},
+        {"UPDATE loyalty_accounts SET next_expiry = next_expiry + 1 WHERE member_id ="
+         " (SELECT min(member_id) FROM loyalty_accounts WHERE next_expiry IS NOT NULL)",
+         "UPDATE loyalty_accounts SET next_expiry = next_expiry - 1 WHERE member_id ="
+         " (SELECT min(member_id) FROM loyalty_accounts WHERE next_expiry IS NOT NULL)"},
     };
     for (size_t i = 0; i < sizeof tamper / sizeof *tamper; i++) {
         sqlite3 *s;

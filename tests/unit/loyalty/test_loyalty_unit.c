@@ -242,10 +242,11 @@ static void sweep(void)
     fixture_open(&f); /* now: 2026-11-22 12:00 */
     siyu_err e;
     siyu_err_init(&e);
-    CHECK_INT_EQ(call(&f, loyalty_settings_put, "{\"points_expiry\":{\"mode\":\"months\",\"months\":1}}",
-                      NULL, &e),
+    CHECK_INT_EQ(call(&f, loyalty_settings_put,
+                      "{\"points_expiry\":{\"mode\":\"months\",\"months\":1}}", NULL, &e),
                  200);
-    CHECK_INT_EQ(call(&f, loyalty_rules_create, "{\"name\":\"base\",\"points_per_yuan\":1}", NULL, &e), 201);
+    CHECK_INT_EQ(
+        call(&f, loyalty_rules_create, "{\"name\":\"base\",\"points_per_yuan\":1}", NULL, &e), 201);
     CHECK_INT_EQ(call(&f, loyalty_tiers_put,
                       "{\"tiers\":[{\"code\":\"n\",\"name\":\"N\"},{\"code\":\"s\",\"name\":\"S\","
                       "\"qualify\":{\"metric\":\"net_spend\",\"min\":10000}}],"
@@ -308,6 +309,208 @@ static void sweep(void)
     fixture_close(&f);
 }
 
+/* ---- the order path's shortcuts against an oracle ----
+ *
+ * An order consults the account's marks instead of the ledger (daily cap) and the
+ * orders (tier qualification). Here a seeded stream of orders — dates shuffled, so
+ * many are back-filled — refunds and merges runs against the real store, while an
+ * oracle recomputes every order's earned points and every upgrade from nothing but
+ * its own list of orders. They must agree entry by entry, and the checker (which
+ * also re-derives the marks) must find nothing. */
+
+#define OR_MEMBERS 12
+#define OR_ORDERS 1400
+#define OR_CAP 300
+
+typedef struct or_order {
+    int64_t id, at, total, refunded;
+    int64_t pts; /* what the oracle says it earned */
+} or_order;
+
+typedef struct or_member {
+    int64_t id;
+    int tier;
+    bool merged_away, merged;
+    or_order *orders[OR_ORDERS];
+    int n;
+} or_member;
+
+static uint64_t rng = 0x5eed1234abcdULL;
+static uint64_t rnd(uint64_t n)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return rng % n;
+}
+
+static const int64_t or_min[3] = {0, 2000000, 4000000}; /* ¥20 000, ¥40 000 */
+static const int64_t or_mult[3] = {100, 150, 200};
+
+static int or_qualify(const or_member *m, int64_t t)
+{
+    int64_t from = loy_add_months(t, -12), sum = 0;
+    for (int i = 0; i < m->n; i++)
+        if (m->orders[i]->at > from && m->orders[i]->at <= t)
+            sum += m->orders[i]->total - m->orders[i]->refunded;
+    return sum >= or_min[2] ? 2 : sum >= or_min[1] ? 1 : 0;
+}
+
+static int64_t or_earned_on(const or_member *m, int32_t day)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < m->n; i++)
+        if (time_local_day(m->orders[i]->at) == day) sum += m->orders[i]->pts;
+    return sum;
+}
+
+static void against_oracle(void)
+{
+    fixture f;
+    fixture_open(&f);
+    siyu_err e;
+    siyu_err_init(&e);
+    f.d.now = T("2026-11-01T12:00:00+08:00");
+    char body[600];
+    snprintf(body, sizeof body,
+             "{\"points_expiry\":{\"mode\":\"never\"},\"max_points_per_day\":%d}", OR_CAP);
+    CHECK_INT_EQ(call(&f, loyalty_settings_put, body, NULL, &e), 200);
+    snprintf(body, sizeof body,
+             "{\"tiers\":[{\"code\":\"n\",\"name\":\"N\"},"
+             "{\"code\":\"s\",\"name\":\"S\",\"multiplier\":1.5,"
+             "\"qualify\":{\"metric\":\"net_spend\",\"min\":%lld}},"
+             "{\"code\":\"g\",\"name\":\"G\",\"multiplier\":2,"
+             "\"qualify\":{\"metric\":\"net_spend\",\"min\":%lld}}],"
+             "\"review\":{\"schedule\":\"none\"}}",
+             (long long)or_min[1], (long long)or_min[2]);
+    CHECK_INT_EQ(call(&f, loyalty_tiers_put, body, NULL, &e), 200);
+    CHECK_INT_EQ(
+        call(&f, loyalty_rules_create, "{\"name\":\"base\",\"points_per_yuan\":1}", NULL, &e), 201);
+
+    static or_member mem[OR_MEMBERS];
+    static or_order orders[OR_ORDERS];
+    memset(mem, 0, sizeof mem);
+    for (int i = 0; i < OR_MEMBERS; i++) {
+        char phone[16];
+        snprintf(phone, sizeof phone, "139000000%02d", i);
+        mem[i].id = new_member(&f, phone);
+    }
+    int64_t day0 = T("2024-06-01T00:00:00+08:00");
+    int n_orders = 0, n_refunds = 0, upgrades = 0, backfilled_upgrades = 0;
+    for (int op = 0; n_orders < OR_ORDERS; op++) {
+        int who;
+        do
+            who = (int)rnd(OR_MEMBERS);
+        while (mem[who].merged_away);
+        or_member *m = &mem[who];
+        if (op == 500 || op == 1000) {
+            /* merge another live member into this one */
+            int from;
+            do
+                from = (int)rnd(OR_MEMBERS);
+            while (from == who || mem[from].merged_away);
+            snprintf(body, sizeof body, "{\"from_member_id\":%lld}", (long long)mem[from].id);
+            json_t *b = J(body);
+            store_begin(f.d.conn, true, &e);
+            CHECK_INT_EQ(members_merge(&f.d, m->id, b, NULL, &e), 200);
+            store_commit(f.d.conn, &e);
+            json_decref(b);
+            for (int i = 0; i < mem[from].n; i++)
+                m->orders[m->n++] = mem[from].orders[i];
+            if (mem[from].tier > m->tier) m->tier = mem[from].tier;
+            int q = or_qualify(m, f.d.now);
+            if (q > m->tier) m->tier = q;
+            mem[from].merged_away = true;
+            m->merged = true;
+            continue;
+        }
+        if (m->n && rnd(10) == 0) {
+            /* refund part or all of one of its orders */
+            or_order *o = m->orders[rnd((uint64_t)m->n)];
+            if (o->refunded == o->total) continue;
+            int64_t amount = 1 + (int64_t)rnd((uint64_t)(o->total - o->refunded));
+            char ext[32];
+            snprintf(ext, sizeof ext, "or-r%d", n_refunds++);
+            refund(&f, o->id, ext, amount);
+            o->refunded += amount;
+            continue;
+        }
+        /* an order on one of ~210 days (several per day happen), any time of day */
+        or_order *o = &orders[n_orders];
+        o->at = day0 + 4 * 86400 * (int64_t)rnd(210) + (int64_t)rnd(86400);
+        o->total = 5000 + (int64_t)rnd(145000);
+        char ext[32], at[40];
+        snprintf(ext, sizeof ext, "or-%d", n_orders++);
+        time_format_rfc3339(o->at, at, sizeof at);
+        o->id = order(&f, ext, m->id, at, o->total, "x");
+        /* the oracle: points at the tier held before the order, capped per local day */
+        int64_t pts = o->total * or_mult[m->tier] / 10000;
+        int64_t room = OR_CAP - or_earned_on(m, time_local_day(o->at));
+        o->pts = pts < room ? pts : room > 0 ? room : 0;
+        m->orders[m->n++] = o;
+        if (m->tier < 2) {
+            int q = or_qualify(m, o->at);
+            int64_t latest = 0;
+            for (int i = 0; i < m->n; i++)
+                if (m->orders[i]->at > latest) latest = m->orders[i]->at;
+            if (q > m->tier) {
+                m->tier = q, upgrades++;
+            } else if (o->at < f.d.now - 86400 && latest > o->at) {
+                /* a back-filled order may complete a window that ends later */
+                int qn = or_qualify(m, f.d.now);
+                if (qn > m->tier) m->tier = qn, upgrades++, backfilled_upgrades++;
+            }
+        }
+    }
+    /* the stream exercised what it is meant to */
+    CHECK(upgrades >= OR_MEMBERS);
+    CHECK(backfilled_upgrades >= 1);
+    CHECK(n_refunds >= 50);
+
+    store_begin(f.d.conn, false, &e);
+    int capped = 0;
+    for (int i = 0; i < n_orders; i++) {
+        const or_order *o = &orders[i];
+        int owner = -1;
+        for (int k = 0; k < OR_MEMBERS && owner < 0; k++)
+            for (int j = 0; j < mem[k].n && owner < 0; j++)
+                if (mem[k].orders[j] == o && !mem[k].merged_away) owner = k;
+        CHECK(owner >= 0);
+        store_stmt *s = store_q(f.d.conn, Q_LEDGER_EARN_OF_ORDER);
+        store_bind_int(s, 1, o->id);
+        store_bind_int(s, 2, mem[owner].id);
+        int64_t got = store_step(s) == STORE_ROW ? store_col_int(s, 2) : 0;
+        store_reset(s);
+        if (got != o->pts)
+            fprintf(stderr, "order %d earned %lld, oracle %lld\n", i, (long long)got,
+                    (long long)o->pts);
+        CHECK_INT_EQ(got, o->pts);
+        capped += o->pts < o->total * 100 / 10000;
+    }
+    CHECK(capped >= 100);
+    static const char *const codes[] = {"n", "s", "g"};
+    for (int k = 0; k < OR_MEMBERS; k++) {
+        if (mem[k].merged_away) continue;
+        char tier[32];
+        int64_t pts;
+        loyalty_member_state(f.d.conn, mem[k].id, tier, sizeof tier, &pts);
+        if (strcmp(tier, codes[mem[k].tier]) != 0)
+            fprintf(stderr, "member %lld holds %s, oracle %s\n", (long long)mem[k].id, tier,
+                    codes[mem[k].tier]);
+        CHECK_STR_EQ(tier, codes[mem[k].tier]);
+    }
+    json_t *v = NULL;
+    int bad = loyalty_check(f.d.conn, f.d.now, 10, &v, &e);
+    if (bad) {
+        char *dump = json_dumps(v, JSON_INDENT(1));
+        fprintf(stderr, "%s\n", dump);
+        free(dump);
+    }
+    CHECK_INT_EQ(bad, 0);
+    json_decref(v);
+    store_rollback(f.d.conn);
+    siyu_err_clear(&e);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     loyalty_install();
@@ -315,5 +518,6 @@ int main(void)
     earning();
     config_errors();
     sweep();
+    against_oracle();
     return CHECK_DONE();
 }

@@ -1,5 +1,6 @@
 /* Unit tests for import: the CSV reader's edge cases, CSV orders grouped by order,
- * rejected records with line numbers, reruns counted as duplicates, NDJSON. */
+ * rejected records with line numbers, reruns counted as duplicates, NDJSON, and
+ * batches that fail part-way (undone and replayed record by record). */
 #include <check.h>
 #include <unistd.h>
 
@@ -122,6 +123,89 @@ static void test_ndjson(fixture *f)
     json_decref(m);
 }
 
+/* Orders seen by on_commit: each must be noted once, and only when committed. */
+typedef struct seen_orders {
+    int64_t ids[2048];
+    int n, dup;
+} seen_orders;
+
+static void note_commit(void *ctx, const dom_change *v, size_t n)
+{
+    seen_orders *s = ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].kind != DOM_CHANGE_ORDER) continue;
+        for (int k = 0; k < s->n; k++)
+            if (s->ids[k] == v[i].id) s->dup++;
+        if (s->n < 2048) s->ids[s->n++] = v[i].id;
+    }
+}
+
+/* A batch runs without a savepoint per record until one fails; then the batch is
+ * undone and replayed in savepoints. A bad record must still be rejected alone —
+ * including one that fails after it has written (an inline refund larger than the
+ * order is found only after the order row went in) — and nothing may be counted, noted or
+ * written twice, whatever the batch size and wherever the reader's 512-record blocks
+ * end. */
+static void test_failed_batches(fixture *f)
+{
+    static const int bad[] = {0, 250, 251, 511, 512, 599};
+    const int nrec = 600, nbad = (int)(sizeof bad / sizeof *bad);
+    static const int batches[] = {1000, 7, 1};
+    for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+        size_t cap = (size_t)nrec * 400, len = 0;
+        char *nd = malloc(cap);
+        for (int i = 0; i < nrec; i++) {
+            bool is_bad = false;
+            for (int k = 0; k < nbad; k++)
+                is_bad |= bad[k] == i;
+            len += (size_t)snprintf(
+                nd + len, cap - len,
+                "{\"channel\":\"store\",\"external_id\":\"B%zu-%d\",\"store_id\":1,"
+                "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":%s,"
+                "\"member\":{\"phone\":\"1370000000%zu\"},%s"
+                "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}\n",
+                b, i, is_bad && i % 2 == 0 ? "\"100\"" : "100", b,
+                is_bad && i % 2 ? "\"refunds\":[{\"external_id\":\"R\",\"amount_cents\":5000,"
+                                  "\"at\":\"2026-11-21T10:00:00+08:00\"}]," : "");
+        }
+        FILE *in = fmemopen(nd, len, "r");
+        import_options o;
+        import_options_init(&o);
+        o.batch_size = batches[b];
+        seen_orders seen = {0};
+        o.on_commit = note_commit;
+        o.on_commit_ctx = &seen;
+        import_result r;
+        siyu_err e;
+        siyu_err_init(&e);
+        principal admin = {.role = ROLE_ADMIN};
+        CHECK_INT_EQ(import_stream(f->d.conn, &admin, "orders", in, &o, &r, &e), 0);
+        fclose(in);
+        CHECK_INT_EQ(r.records, nrec);
+        CHECK_INT_EQ(r.imported, nrec - nbad);
+        CHECK_INT_EQ(r.duplicates, 0);
+        CHECK_INT_EQ(r.rejected, nbad);
+        CHECK_INT_EQ(json_array_size(r.errors), nbad);
+        for (int k = 0; k < nbad; k++) {
+            json_t *err = json_array_get(r.errors, (size_t)k);
+            CHECK_INT_EQ(json_integer_value(json_object_get(err, "line")), bad[k] + 1);
+            CHECK_STR_EQ(json_string_value(json_object_get(err, "field")),
+                         bad[k] % 2 ? "refunds[0].amount_cents" : "total_cents");
+        }
+        json_decref(r.errors);
+        CHECK_INT_EQ(seen.n, nrec - nbad);
+        CHECK_INT_EQ(seen.dup, 0);
+        json_t *m;
+        char phone[16];
+        snprintf(phone, sizeof phone, "1370000000%zu", b);
+        CHECK_INT_EQ(members_lookup(&f->d, "phone", phone, NULL, &m, &e), 200);
+        CHECK_INT_EQ(jint(m, "stats.orders"), nrec - nbad);
+        CHECK_INT_EQ(jint(m, "stats.spend_cents"), (nrec - nbad) * 100);
+        json_decref(m);
+        free(nd);
+    }
+}
+
 int main(void)
 {
     test_csv_reader();
@@ -129,6 +213,7 @@ int main(void)
     fixture_open(&f);
     test_csv_orders(&f);
     test_ndjson(&f);
+    test_failed_batches(&f);
     fixture_close(&f);
     return CHECK_DONE();
 }

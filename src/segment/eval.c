@@ -122,6 +122,10 @@ static int res_from_set(ev *c, const seg_set *s, res *out)
         return 0;
     }
     *out = res_empty();
+    if (s->a) { /* already the sorted ordinals: read in place, under the read lock */
+        *out = (res){.kind = R_SPARSE, .a = s->a, .n = s->card};
+        return 0;
+    }
     if (!s->r || !s->card)
         return 0;
     uint32_t *a = ev_alloc(c, s->card * sizeof *a);
@@ -815,10 +819,13 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         size_t k = 0;
         for (size_t i = 0; i < nc; i++) {
             const seg_set *s = &dm->sets[codes[i]];
-            if (!s->r || !s->card)
+            if (!s->card)
                 continue;
             uint32_t *add = b + k;
-            roaring_bitmap_to_uint32_array(s->r, add);
+            if (s->a)
+                memcpy(add, s->a, s->card * sizeof *add);
+            else
+                roaring_bitmap_to_uint32_array(s->r, add);
             size_t x = 0, y = 0, z = 0, na = k, nb = s->card;
             uint32_t *merged = ev_alloc(c, (na + nb) * sizeof *merged);
             if (!merged)
@@ -839,6 +846,9 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         if (s->w) {
             for (size_t k = 0; k < c->nw; k++)
                 w[k] |= s->w[k];
+        } else if (s->a) {
+            for (uint64_t k = 0; k < s->card; k++)
+                w[s->a[k] >> 6] |= 1ull << (s->a[k] & 63);
         } else if (s->r && s->card) {
             /* bulk extraction is ~5x faster than the 0.2.66 iterator */
             uint32_t *a = malloc(s->card * sizeof *a);

@@ -17,6 +17,9 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,6 +166,75 @@ static int grow(seg_index *idx, uint32_t newcap)
     return 0;
 }
 
+/* Shrinks *p to newn elements; on failure it keeps the larger block (still correct). */
+static void shrink_arr(void **p, size_t elem, size_t newn)
+{
+    void *q = realloc(*p, elem * (newn ? newn : 1));
+    if (q)
+        *p = q;
+}
+
+void seg_index_compact(seg_index *idx)
+{
+    WLOCK(idx);
+    uint32_t newcap = (idx->n + 63) & ~63u;
+    if (newcap < 64)
+        newcap = 64;
+    if (newcap < idx->cap) {
+        size_t nw = newcap / 64;
+#define S(f) shrink_arr((void **)&idx->f, sizeof *idx->f, newcap)
+        S(ids); S(bday); S(bmonth); S(bmday); S(joined); S(first); S(last); S(prev); S(orders);
+        S(items); S(spend); S(o30); S(o90); S(o365); S(s30); S(s90); S(s365); S(points);
+        S(palive); S(expect); S(clv); S(cat_off); S(cat_len); S(cat_cap_log);
+#undef S
+        for (int d = 0; d < SEG_D_COUNT_; d++) {
+            seg_dim *dm = &idx->dims[d];
+            shrink_arr(&dm->col, (size_t)dm->width, newcap);
+            for (uint32_t c = 0; c < dm->nsets; c++)
+                if (dm->sets[c].w)
+                    shrink_arr((void **)&dm->sets[c].w, 8, nw);
+        }
+        shrink_arr((void **)&idx->live, 8, nw);
+        for (int i = 0; i < 6; i++)
+            if (idx->reach[i].w)
+                shrink_arr((void **)&idx->reach[i].w, 8, nw);
+        for (int t = 0; t < idx->ntags; t++)
+            if (idx->tags[t].set.w)
+                shrink_arr((void **)&idx->tags[t].set.w, 8, nw);
+        free(idx->by_id);
+        idx->by_id = NULL;
+        idx->by_id_valid = false;
+        idx->cap = newcap;
+        idx->nwords = nw;
+    }
+    for (int i = 0; i < SEG_WINDOW_DAYS; i++) {
+        seg_bucket *b = &idx->buckets[i];
+        if (b->cap > b->n && b->n) {
+            shrink_arr((void **)&b->e, sizeof *b->e, b->n);
+            b->cap = b->n;
+        } else if (!b->n) {
+            free(b->e);
+            b->e = NULL;
+            b->cap = 0;
+        }
+    }
+    if (idx->catpool_cap > idx->catpool_n) {
+        shrink_arr((void **)&idx->catpool, sizeof *idx->catpool, idx->catpool_n);
+        idx->catpool_cap = idx->catpool_n;
+    }
+    for (int d = 0; d < SEG_D_COUNT_; d++)
+        for (uint32_t c = 0; c < idx->dims[d].nsets; c++)
+            seg_set_shrink(&idx->dims[d].sets[c]);
+    for (int t = 0; t < idx->ntags; t++)
+        seg_set_shrink(&idx->tags[t].set);
+    for (int i = 0; i < 6; i++)
+        seg_set_shrink(&idx->reach[i]);
+    UNLOCK(idx);
+#ifdef __GLIBC__
+    malloc_trim(0); /* the shrunk blocks left holes in the heap: give their pages back */
+#endif
+}
+
 /* ================= id <-> ordinal ================= */
 
 static inline uint64_t mix64(uint64_t x)
@@ -183,7 +255,7 @@ static int ord_sorted(const seg_index *idx, int64_t id)
     if (idx->n == 0 || id < idx->ids[0] || id > idx->ids[idx->n - 1])
         return -1;
     size_t lo = 0, hi = idx->n; /* answer in [lo, hi) */
-    int64_t span = idx->ids[idx->n - 1] - idx->ids[0];
+    int64_t span = (int64_t)idx->ids[idx->n - 1] - idx->ids[0];
     if (span > 0) {
         size_t g = (size_t)((double)(id - idx->ids[0]) / (double)span * (double)(idx->n - 1));
         if (g >= idx->n)
@@ -351,6 +423,10 @@ static int new_member(seg_index *idx, int64_t id, seg_error *err)
 {
     if (idx->n >= (1u << 30) - 64) {
         seg_err_set(err, 0, "too many members for one index");
+        return -1;
+    }
+    if (id <= 0 || id > (int64_t)UINT32_MAX) {
+        seg_err_set(err, 0, "member id %lld is outside 1..%u", (long long)id, UINT32_MAX);
         return -1;
     }
     if (idx->n == idx->cap) {
@@ -1116,29 +1192,31 @@ const char *seg_index_tag_name(seg_index *idx, int tag)
     return s;
 }
 
-/* Replaces s by the members of a dense bitset (words beyond n are zero). */
+/* Replaces s by the members of a dense bitset (words beyond n are zero); w is
+ * consumed. */
 static int set_from_words(seg_index *idx, seg_set *s, uint64_t *w)
 {
     uint64_t card = 0;
     for (size_t i = 0; i < idx->nwords; i++)
         card += (uint64_t)__builtin_popcountll(w[i]);
-    seg_set ns = {.card = card};
-    if (card * 64 > idx->nwords * 64) {
-        ns.w = w;
-    } else {
-        ns.r = roaring_bitmap_create();
-        if (!ns.r) {
-            free(w);
-            return -1;
-        }
-        for (size_t i = 0; i < idx->nwords; i++)
-            for (uint64_t x = w[i]; x; x &= x - 1)
-                roaring_bitmap_add(ns.r, (uint32_t)(i * 64 + (size_t)__builtin_ctzll(x)));
-        free(w);
+    if (card * 64 > idx->nwords * 64) { /* dense: keep the words as they are */
+        seg_set_clear(s);
+        *s = (seg_set){.card = card, .w = w};
+        return 0;
     }
-    seg_set_clear(s);
-    *s = ns;
-    return 0;
+    uint32_t *a = malloc((card ? card : 1) * sizeof *a);
+    if (!a) {
+        free(w);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < idx->nwords; i++)
+        for (uint64_t x = w[i]; x; x &= x - 1)
+            a[k++] = (uint32_t)(i * 64 + (size_t)__builtin_ctzll(x));
+    free(w);
+    int rc = seg_set_from_sorted(s, a, k, idx->nwords);
+    free(a);
+    return rc;
 }
 
 static void rule_tags_refresh_locked(seg_index *idx)
@@ -1396,7 +1474,7 @@ int seg_parse(const char *text, const seg_index *idx, seg_expr **out, seg_error 
 static const seg_index *sort_ctx;
 static int cmp_ord_by_id(const void *a, const void *b)
 {
-    int64_t x = sort_ctx->ids[*(const uint32_t *)a], y = sort_ctx->ids[*(const uint32_t *)b];
+    uint32_t x = sort_ctx->ids[*(const uint32_t *)a], y = sort_ctx->ids[*(const uint32_t *)b];
     return (x > y) - (x < y);
 }
 
@@ -1432,9 +1510,10 @@ void seg_index_stats_get(seg_index *idx, seg_index_stats *out)
     memset(out, 0, sizeof *out);
     out->members = idx->n;
     size_t cap = idx->cap, b = 0;
-    b += cap * (8 + 2 + 1 + 1 + 2 * 4 + 4 + 4 + 8 + 2 * 3 + 4 * 3 + 4 + 4 + 4 + 4 + 4 + 1 + 1);
+    b += cap * (4 + 2 + 1 + 1 + 2 * 4 + 4 + 4 + 8 + 2 * 3 + 4 * 3 + 4 + 4 + 4 + 4);
     b += (size_t)(idx->hmask + 1) * 4 + idx->nwords * 8;
-    b += idx->catpool_cap * sizeof(seg_catpair);
+    out->bytes_columns = b;
+    b = 0;
     for (int d = 0; d < SEG_D_COUNT_; d++) {
         const seg_dim *dm = &idx->dims[d];
         b += cap * (size_t)dm->width + (size_t)dm->dict.cap * 12 + (size_t)(dm->dict.mask + 1) * 4;
@@ -1443,20 +1522,28 @@ void seg_index_stats_get(seg_index *idx, seg_index_stats *out)
         for (uint32_t c = 0; c < dm->nsets; c++) {
             b += seg_set_bytes(&dm->sets[c], idx->nwords) + sizeof(seg_set);
             if (dm->sets[c].w) out->dense_sets++;
-            else if (dm->sets[c].r) out->sparse_sets++;
+            else if (dm->sets[c].r || dm->sets[c].a) out->sparse_sets++;
         }
     }
+    out->bytes_dims = b;
+    b = 0;
     for (int i = 0; i < 6; i++)
         b += seg_set_bytes(&idx->reach[i], idx->nwords);
     for (int t = 0; t < idx->ntags; t++) {
         b += seg_set_bytes(&idx->tags[t].set, idx->nwords);
         if (idx->tags[t].set.w) out->dense_sets++;
-        else if (idx->tags[t].set.r) out->sparse_sets++;
+        else if (idx->tags[t].set.r || idx->tags[t].set.a) out->sparse_sets++;
     }
+    out->bytes_flags_tags = b;
+    out->bytes_categories = idx->catpool_cap * sizeof(seg_catpair) + cap * (4 + 1 + 1);
+    b = 0;
     for (int i = 0; i < SEG_WINDOW_DAYS; i++) {
         b += (size_t)idx->buckets[i].cap * sizeof(seg_bucket_entry);
         out->bucket_entries += idx->buckets[i].n;
     }
+    out->bytes_buckets = b;
+    b = out->bytes_columns + out->bytes_dims + out->bytes_flags_tags + out->bytes_categories +
+        out->bytes_buckets;
     out->bytes = b;
     UNLOCK(idx);
 }

@@ -91,11 +91,15 @@ seg_index *seg_index_new(int32_t today);
 void seg_index_free(seg_index *idx);
 /* Pre-sizes for n members (a start-up rebuild knows its count). */
 int seg_index_reserve(seg_index *idx, size_t n, seg_error *err);
+/* Gives back the room that growing left behind (columns sized for more members than
+ * there are, day buckets and the category pool grown by doubling): called once the
+ * start-up rebuild is done. Later writes grow them again as needed. */
+void seg_index_compact(seg_index *idx);
 
 /* ---- members ---- */
 
 /* Inserts or replaces a member's profile (not its orders, points, reach, tags). A
- * member removed earlier comes back. */
+ * member removed earlier comes back. Ids are the store's, 1 to 2^32-1. */
 int seg_index_upsert_member(seg_index *idx, const seg_member_profile *p, seg_error *err);
 /* Removes a member from every audience (merged away, erased). Its ordinal is kept. */
 int seg_index_remove_member(seg_index *idx, int64_t member_id, seg_error *err);
@@ -184,7 +188,8 @@ int seg_index_member_lifecycle(seg_index *idx, int64_t member_id);
 /* ---- accounting ---- */
 typedef struct seg_index_stats {
     size_t members;      /* ordinals, live or not */
-    size_t bytes;        /* heap bytes held by the index */
+    size_t bytes;        /* heap bytes held by the index; of which: */
+    size_t bytes_columns, bytes_dims, bytes_flags_tags, bytes_categories, bytes_buckets;
     size_t bucket_entries;
     size_t dense_sets, sparse_sets;
 } seg_index_stats;

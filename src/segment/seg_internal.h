@@ -65,7 +65,8 @@ void seg_node_free(seg_node *n);
 
 /* ================= member sets ================= */
 
-/* A set of ordinals: a plain bitset when dense, a roaring bitmap when sparse. A set
+/* A set of ordinals: a plain bitset when dense, a roaring bitmap when sparse, a sorted
+ * array when so sparse that roaring's per-chunk containers cost more (set.c). A set
  * turns dense when it holds more than 1 member in 64 (a bitset then costs at most
  * ~4x the roaring array containers, and ANDs at memory speed instead of being
  * converted element by element); it never turns back,
@@ -73,10 +74,18 @@ void seg_node_free(seg_node *n);
 typedef struct seg_set {
     uint64_t card;
     uint64_t *w;          /* dense: nwords words, or NULL */
-    roaring_bitmap_t *r;  /* sparse, or NULL (an empty set has neither) */
+    roaring_bitmap_t *r;  /* sparse, or NULL */
+    uint32_t *a;          /* very sparse: card sorted ordinals (acap allocated), or NULL */
+    uint32_t acap;        /* (at most one of w, r, a is set; an empty set may have none) */
 } seg_set;
 
 int seg_set_add(seg_set *s, uint32_t ord, size_t nwords);    /* -1 on ENOMEM */
+/* Replaces s by the n sorted ordinals of a, in the form that suits their count. */
+int seg_set_from_sorted(seg_set *s, const uint32_t *a, size_t n, size_t nwords);
+void seg_set_shrink(seg_set *s);                             /* frees growth slack */
+/* Tests only: when non-zero, the most members kept as an array (small test indexes
+ * would otherwise never build a roaring set: they turn dense first). */
+extern uint64_t seg_set_array_limit_for_tests;
 void seg_set_remove(seg_set *s, uint32_t ord);
 bool seg_set_has(const seg_set *s, uint32_t ord);
 int seg_set_grow(seg_set *s, size_t old_nwords, size_t nwords);
@@ -155,7 +164,7 @@ struct seg_index {
     int32_t today;
 
     /* identities: ordinal -> id, and id -> ordinal by open addressing of ordinals+1 */
-    int64_t *ids;
+    uint32_t *ids;       /* member ids: store rowids, 1..2^32-1 (4 bytes a member, not 8) */
     bool ids_sorted;     /* ids ascend with ordinals (the usual case: ids from a sequence) */
     uint32_t *by_id;     /* ordinals sorted by id, built on demand when !ids_sorted */
     bool by_id_valid;

@@ -391,6 +391,11 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
         seg_index_free(idx);
         return -1;
     }
+    /* columns sized once for every member, not grown by doubling */
+    store_stmt *cnt = store_q(c, Q_COUNT_MEMBERS);
+    if (store_step(cnt) == STORE_ROW)
+        seg_index_reserve(idx, (size_t)store_col_int(cnt, 0), NULL);
+    store_reset(cnt);
     /* the brand of every store, so a member's brand is their store's */
     int64_t *brand_of = NULL, nstores = 0;
     store_stmt *s = store_q(c, Q_STORE_LIST);
@@ -493,6 +498,7 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     store_rollback(c);
     settings_put_in_force(idx, &set); /* under "auto" this computes the medians */
     seg_index_rule_tags_refresh(idx, NULL);
+    seg_index_compact(idx);
     *out = idx;
     return 0;
 }

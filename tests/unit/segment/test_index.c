@@ -370,10 +370,73 @@ static void test_class_kernels(void)
     seg_index_free(idx);
 }
 
+/* A member set through its three forms (sorted array, roaring, bitset) against a plain
+ * reference, in an index sized for 8 M members: adds and removes in random order, the
+ * form changing at the documented counts, contents kept by every change of form and by
+ * shrinking; and built from a sorted list in each form. */
+static void test_set_forms(void)
+{
+    const size_t nwords = 8000000 / 64, nbits = nwords * 64;
+    uint8_t *ref = calloc(nbits, 1);
+    seg_set s = {0};
+    uint64_t card = 0;
+    bool saw_array = false, saw_roaring = false, saw_dense = false;
+    for (int step = 0; step < 300000; step++) {
+        uint32_t o = (uint32_t)rnd(nbits);
+        if (rnd(5) == 0 && card) { /* remove one that is in, or one that is not */
+            seg_set_remove(&s, o);
+            card -= ref[o];
+            ref[o] = 0;
+        } else {
+            CHECK_INT_EQ(seg_set_add(&s, o, nwords), 0);
+            card += !ref[o];
+            ref[o] = 1;
+        }
+        CHECK((s.w != NULL) + (s.r != NULL) + (s.a != NULL) <= 1);
+        saw_array |= s.a != NULL;
+        saw_roaring |= s.r != NULL;
+        saw_dense |= s.w != NULL;
+        if (step % 9973 == 0 || step == 300000 - 1) {
+            CHECK_INT_EQ(s.card, card);
+            for (int k = 0; k < 2000; k++) {
+                uint32_t q = (uint32_t)rnd(nbits);
+                CHECK_INT_EQ(seg_set_has(&s, q), ref[q]);
+            }
+            seg_set_shrink(&s);
+            CHECK_INT_EQ(s.card, card);
+        }
+        /* an array holds up to 32 a chunk (123 chunks here), roaring up to 1 in 64 */
+        if (s.a) CHECK(s.card <= 123 * 32);
+        if (s.r) CHECK(s.card > 123 * 32 && s.card <= nbits / 64);
+    }
+    CHECK(saw_array && saw_roaring && saw_dense);
+    for (uint32_t o = 0; o < nbits; o += 977)
+        CHECK_INT_EQ(seg_set_has(&s, o), ref[o]);
+    seg_set_clear(&s);
+    /* from a sorted list: each size lands in its form */
+    static const size_t sizes[] = {10, 3936, 3937, 125000, 125001};
+    uint32_t *a = malloc(125001 * sizeof *a);
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+        for (size_t i = 0; i < sizes[z]; i++)
+            a[i] = (uint32_t)(i * (nbits / sizes[z]));
+        CHECK_INT_EQ(seg_set_from_sorted(&s, a, sizes[z], nwords), 0);
+        CHECK_INT_EQ(s.card, sizes[z]);
+        CHECK(z < 2 ? s.a != NULL : z < 4 ? s.r != NULL : s.w != NULL);
+        for (size_t i = 0; i < sizes[z]; i += 97) {
+            CHECK(seg_set_has(&s, a[i]));
+            CHECK(!seg_set_has(&s, a[i] + 1));
+        }
+    }
+    seg_set_clear(&s);
+    free(a);
+    free(ref);
+}
+
 int main(void)
 {
     test_merge();
     test_rfm_settings();
     test_class_kernels();
+    test_set_forms();
     return CHECK_DONE();
 }

@@ -1230,17 +1230,18 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
         for (size_t k = 0; k < nf && pop; k++) {
             if (pop * 16 * 4 < (uint64_t)nb * 64 * filt_cost4[k]) {
                 /* the block's members, their lines requested first, then tested */
-                uint32_t cand[BLOCK * 64];
+                uint16_t cand[BLOCK * 64]; /* offsets in the block: 8 KB of stack */
                 size_t ncand = 0;
+                uint32_t base = (uint32_t)(w0 * 64);
                 for (size_t i = 0; i < nb; i++)
                     for (uint64_t x = tmp[i]; x; x &= x - 1)
-                        cand[ncand++] = (uint32_t)((w0 + i) * 64 + (size_t)__builtin_ctzll(x));
+                        cand[ncand++] = (uint16_t)(i * 64 + (size_t)__builtin_ctzll(x));
                 for (size_t j = 0; j < ncand; j++)
-                    op_prefetch(c->idx, filt[k], cand[j]);
+                    op_prefetch(c->idx, filt[k], base + cand[j]);
                 pop = ncand;
                 for (size_t j = 0; j < ncand; j++)
-                    if (!op_test(c->idx, filt[k], cand[j])) {
-                        tmp[(cand[j] >> 6) - w0] &= ~(1ull << (cand[j] & 63));
+                    if (!op_test(c->idx, filt[k], base + cand[j])) {
+                        tmp[cand[j] >> 6] &= ~(1ull << (cand[j] & 63));
                         pop--;
                     }
             } else {

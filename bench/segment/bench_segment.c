@@ -601,6 +601,11 @@ int main(int argc, char **argv)
     }
     printf("per-order upkeep: %.2f us/order (1M orders on random members, one category each)\n",
            (now_s() - t1) / norders * 1e6);
+    /* a day passing: windows slide, the RFM medians and every member's classes are redone */
+    t1 = now_s();
+    seg_index_advance_day(idx, T + 1, &err);
+    printf("day roll (windows, RFM medians, class columns of every member): %.0f ms\n",
+           (now_s() - t1) * 1e3);
     if (db)
         sqlite3_close(db);
     seg_index_free(idx);

@@ -156,7 +156,7 @@ static uint64_t *res_dense(ev *c, const res *r)
 
 /* ================= scans ================= */
 
-typedef enum { SC_INT, SC_AVG, SC_FLOAT, SC_IPO, SC_CLASS } sckind;
+typedef enum { SC_INT, SC_AVG, SC_FLOAT, SC_IPO } sckind;
 typedef enum { CT_U8, CT_U16, CT_I32, CT_I64 } coltype;
 
 typedef struct ival {  /* an interval over int64 values, inclusive */
@@ -178,8 +178,6 @@ typedef struct scan {
     ival *iv;       /* SC_INT, SC_AVG */
     dival *dv;      /* SC_FLOAT, SC_IPO */
     const float *fcol;
-    uint32_t mask;  /* SC_CLASS: accepted classes */
-    int cls;        /* SC_CLASS: 0 rfm, 1 lifecycle */
 } scan;
 
 static inline bool in_ivals(const scan *s, int64_t v)
@@ -248,11 +246,6 @@ static bool scan_test(const seg_index *idx, const scan *s, uint32_t o)
             for (size_t i = 0; i < s->nint && !in; i++)
                 in = in_ipo(&s->dv[i], idx->items[o], idx->orders[o]);
         break;
-    case SC_CLASS: {
-        int k = s->cls == 0 ? seg_ix_rfm_class(idx, o) : seg_ix_lifecycle(idx, o);
-        in = (s->mask >> k) & 1;
-        break;
-    }
     }
     return in != s->neg;
 }
@@ -353,108 +346,6 @@ static void k_i64(const int64_t *col, size_t w0, size_t nwb, int64_t lo, int64_t
     }
 }
 
-/* ---- rfm and lifecycle over a block ----
- * A member's class is a function of a few comparisons (recent? frequent? new? ...).
- * Computed member by member it is a chain of unpredictable branches (~2 ns a member);
- * here each comparison is one interval kernel over its column, and the classes are
- * bitwise combinations of the resulting masks: a few tenths of a ns a member. */
-
-/* Members whose uint16 day column is >= lo (lo <= 0: all of them). */
-static void k_day_ge(const uint16_t *col, size_t w0, size_t nwb, int64_t lo, uint64_t *m)
-{
-    memset(m, 0, nwb * 8);
-    if (lo <= 65535) k_u16(col, w0, nwb, lo < 0 ? 0 : lo, 65535, m);
-}
-
-/* Members whose last and previous order days are more than `gap` days apart. */
-static void k_gap_gt(const seg_index *idx, size_t w0, size_t nwb, int32_t gap, uint64_t *m)
-{
-    const uint16_t *last = idx->last + w0 * 64, *prev = idx->prev + w0 * 64;
-    uint16_t g = (uint16_t)(gap > 65535 ? 65535 : gap < 0 ? 0 : gap);
-#if defined(__SSE2__)
-    __m128i G = _mm_set1_epi16((short)g), Z = _mm_setzero_si128();
-    for (size_t i = 0; i < nwb; i++, last += 64, prev += 64) {
-        uint64_t bits = 0;
-        for (int j = 0; j < 8; j++) {
-            __m128i p = _mm_loadu_si128((const __m128i *)(prev + 8 * j));
-            __m128i d = _mm_sub_epi16(_mm_loadu_si128((const __m128i *)(last + 8 * j)), p);
-            /* not (d <= g), and a previous order exists */
-            __m128i no =
-                _mm_or_si128(_mm_cmpeq_epi16(_mm_subs_epu16(d, G), Z), _mm_cmpeq_epi16(p, Z));
-            bits |= (uint64_t)(uint8_t)~_mm_movemask_epi8(_mm_packs_epi16(no, no)) << (8 * j);
-        }
-        m[i] = bits;
-    }
-#else
-    for (size_t i = 0; i < nwb; i++, last += 64, prev += 64) {
-        uint64_t bits = 0;
-        for (int j = 0; j < 64; j++)
-            bits |= (uint64_t)(prev[j] && (uint16_t)(last[j] - prev[j]) > g) << j;
-        m[i] = bits;
-    }
-#endif
-}
-
-/* All ones when class k is accepted by the mask, else zero. */
-#define ACC(k) (0 - (uint64_t)((s->mask >> (k)) & 1))
-
-/* The members of words [w0, w0+nwb) whose class is accepted by s->mask (bit k: class
- * k, as seg_ix_rfm_class / seg_ix_lifecycle number them). */
-static void class_block(const seg_index *idx, const scan *s, size_t w0, size_t nwb, uint64_t *m)
-{
-    uint64_t has[BLOCK], a[BLOCK], b[BLOCK], c[BLOCK];
-    int32_t today = idx->today;
-    /* with orders: orders >= 1 and a last order day */
-    memset(has, 0, nwb * 8);
-    k_i32(idx->orders, w0, nwb, 1, INT32_MAX, has);
-    k_day_ge(idx->last, w0, nwb, 1, a);
-    for (size_t i = 0; i < nwb; i++)
-        has[i] &= a[i];
-    if (s->cls == 0) {
-        const seg_rfm_thresholds *t = &idx->rfm;
-        /* a = recent (today - last <= r_max), b = frequent, c = big spender */
-        k_day_ge(idx->last, w0, nwb, (int64_t)today - t->r_max_days, a);
-        memset(b, 0, nwb * 8);
-        k_i32(idx->orders, w0, nwb, t->f_min_orders, INT32_MAX, b);
-        memset(c, 0, nwb * 8);
-        k_i64(idx->spend, w0, nwb, t->m_min_cents, INT64_MAX, c);
-        /* cls[r][f][m] of seg_ix_rfm_class */
-        static const int cls[2][2][2] = {{{8, 4}, {7, 3}}, {{6, 2}, {5, 1}}};
-        uint64_t acc[2][2][2];
-        for (int r = 0; r < 2; r++)
-            for (int f = 0; f < 2; f++)
-                for (int x = 0; x < 2; x++)
-                    acc[r][f][x] = ACC(cls[r][f][x]);
-        for (size_t i = 0; i < nwb; i++) {
-            uint64_t r1 = a[i], f1 = b[i], m1 = c[i], r0 = ~r1, f0 = ~f1, m0 = ~m1;
-            uint64_t v = (r1 & f1 & m1 & acc[1][1][1]) | (r1 & f1 & m0 & acc[1][1][0]) |
-                         (r1 & f0 & m1 & acc[1][0][1]) | (r1 & f0 & m0 & acc[1][0][0]) |
-                         (r0 & f1 & m1 & acc[0][1][1]) | (r0 & f1 & m0 & acc[0][1][0]) |
-                         (r0 & f0 & m1 & acc[0][0][1]) | (r0 & f0 & m0 & acc[0][0][0]);
-            m[i] = (has[i] & v) | (~has[i] & ACC(0));
-        }
-        return;
-    }
-    /* lifecycle: a = new (today - first < new_days), b = active (today - last <=
-     * active_days), c = at risk (today - last <= lapsed_days), then won back */
-    const seg_lifecycle_thresholds *t = &idx->life;
-    k_day_ge(idx->first, w0, nwb, (int64_t)today - t->new_days + 1, a);
-    k_day_ge(idx->last, w0, nwb, (int64_t)today - t->active_days, b);
-    k_day_ge(idx->last, w0, nwb, (int64_t)today - t->lapsed_days, c);
-    uint64_t won[BLOCK];
-    if (ACC(5) != ACC(2))
-        k_gap_gt(idx, w0, nwb, t->lapsed_days, won);
-    else
-        memset(won, 0, nwb * 8); /* won back and active are accepted alike */
-    for (size_t i = 0; i < nwb; i++) {
-        uint64_t nw = ~a[i], act = nw & b[i], rest = nw & ~b[i];
-        uint64_t v = (a[i] & ACC(1)) | (act & won[i] & ACC(5)) | (act & ~won[i] & ACC(2)) |
-                     (rest & c[i] & ACC(3)) | (rest & ~c[i] & ACC(4));
-        m[i] = (has[i] & v) | (~has[i] & ACC(0));
-    }
-}
-#undef ACC
-
 /* Masks of the members of words [w0, w0+nwb) that satisfy the scan. Reading up to a
  * whole word past n is safe: columns are allocated to `cap`, a multiple of 64; the
  * root's AND with the live set clears whatever matched there. */
@@ -480,8 +371,6 @@ static void scan_block(const seg_index *idx, const scan *s, size_t w0, size_t nw
                 bits |= (uint64_t)in_dival(d, (double)f[j]) << j;
             m[i] = bits;
         }
-    } else if (s->kind == SC_CLASS) {
-        class_block(idx, s, w0, nwb, m);
     } else {
         scan plain = *s;
         plain.neg = false;
@@ -695,8 +584,7 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
     size_t maxk = (n->kind == SEG_N_IN ? n->n : 1) + 1;
     seg_attr_id a = n->attr;
     if (a == SEG_A_RFM || a == SEG_A_LIFECYCLE) {
-        out->kind = SC_CLASS;
-        out->cls = a == SEG_A_RFM ? 0 : 1;
+        /* the class columns: codes 0 (none) .. 8 (rfm) or 0 .. 5 (lifecycle) */
         uint32_t m = 0;
         for (size_t i = 0; i < n->n; i++) {
             const seg_lit *l = &n->lits[i];
@@ -709,7 +597,20 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
         }
         if (n->kind == SEG_N_CMP && n->op == SEG_OP_NE)
             m = (a == SEG_A_RFM ? 0x1FEu : 0x3Fu) & ~m; /* no class (0) matches nothing */
-        out->mask = m;
+        /* the accepted codes as intervals: runs of set bits */
+        out->iv = ev_alloc(c, 10 * sizeof *out->iv);
+        if (!out->iv)
+            return oom(c);
+        out->kind = SC_INT;
+        out->type = CT_U8;
+        out->col = a == SEG_A_RFM ? idx->rfm_cls : idx->life_cls;
+        for (int k = 0; k < 10; k++)
+            if ((m >> k) & 1) {
+                if (out->nint && out->iv[out->nint - 1].hi == k - 1)
+                    out->iv[out->nint - 1].hi = k;
+                else
+                    out->iv[out->nint++] = (ival){k, k};
+            }
         return 1;
     }
     if (seg_attrs[a].type == SEG_T_DEC) {
@@ -1055,13 +956,6 @@ static inline void op_prefetch(const seg_index *idx, const operand *op, uint32_t
         __builtin_prefetch(idx->spend + o);
         __builtin_prefetch(idx->items + o);
         break;
-    case SC_CLASS:
-        __builtin_prefetch(idx->orders + o);
-        __builtin_prefetch(idx->last + o);
-        __builtin_prefetch(idx->first + o);
-        __builtin_prefetch(idx->prev + o);
-        __builtin_prefetch(idx->spend + o);
-        break;
     }
 }
 
@@ -1157,11 +1051,9 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
             }
         }
     /* block cost of each filter in quarter-nanoseconds per member (measured orders of
-     * magnitude): SSE interval kernels ~0.3 ns, float compares ~1, sub-expressions ~2,
-     * per-member computations (avg ticket, items per order) ~6. rfm and lifecycle take
-     * ~1 ns in a block (a few interval kernels) but read four columns member by member,
-     * so they count as ~0.5: their block kernel is preferred until a block is nearly
-     * empty (measured: lifecycle+stores+tags at 5M members 6.1 ms -> 3.5 ms) */
+     * magnitude): SSE interval kernels ~0.3 ns (rfm and lifecycle are such kernels over
+     * their class columns), float compares ~1, sub-expressions ~2, per-member
+     * computations (avg ticket, items per order) ~6 */
     unsigned filt_cost4[nops ? nops : 1];
     for (size_t i = 0; i < nf; i++) {
         const operand *f = filt[i];
@@ -1169,7 +1061,6 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
                         : f->s.kind == SC_INT ? (f->s.type == CT_I64 ? 3u : 1u) *
                                                     (f->s.nint ? (unsigned)f->s.nint : 1u)
                         : f->s.kind == SC_FLOAT ? 4
-                        : f->s.kind == SC_CLASS ? 2
                                                 : 24;
     }
     for (size_t i = 1; i < nf; i++)
@@ -1722,8 +1613,8 @@ int seg_breakdown_by(seg_index *idx, const seg_expr *e, const seg_expr *scope,
         for (size_t wi = 0; wi < c.nw; wi++)
             for (uint64_t x = d[wi]; x; x &= x - 1) {
                 uint32_t o = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(x));
-                size_t g = a == SEG_A_RFM ? (size_t)seg_ix_rfm_class(idx, o)
-                           : a == SEG_A_LIFECYCLE ? (size_t)seg_ix_lifecycle(idx, o)
+                size_t g = a == SEG_A_RFM ? (size_t)idx->rfm_cls[o]
+                           : a == SEG_A_LIFECYCLE ? (size_t)idx->life_cls[o]
                            : a == SEG_A_BIRTHDAY_MONTH ? idx->bmonth[o]
                            : seg_ix_dim_code(idx, dim_of_attr[a], o);
                 counts[g < ngroups ? g : 0]++;

@@ -78,6 +78,8 @@ void seg_index_free(seg_index *idx)
     if (!idx)
         return;
     free(idx->ids);
+    free(idx->rfm_cls);
+    free(idx->life_cls);
     free(idx->by_id);
     free(idx->hslots);
     free(idx->live);
@@ -134,7 +136,8 @@ static int grow(seg_index *idx, uint32_t newcap)
         return -1
     G(ids); G(bday); G(bmonth); G(bmday); G(joined); G(first); G(last); G(prev); G(orders);
     G(items); G(spend); G(o30); G(o90); G(o365); G(s30); G(s90); G(s365); G(points);
-    G(palive); G(expect); G(clv); G(cat_off); G(cat_len); G(cat_cap_log);
+    G(palive); G(expect); G(clv); G(cat_off); G(cat_len); G(cat_cap_log); G(rfm_cls);
+    G(life_cls);
 #undef G
     for (uint32_t i = old; i < newcap; i++) {
         idx->palive[i] = NAN;
@@ -185,7 +188,8 @@ void seg_index_compact(seg_index *idx)
 #define S(f) shrink_arr((void **)&idx->f, sizeof *idx->f, newcap)
         S(ids); S(bday); S(bmonth); S(bmday); S(joined); S(first); S(last); S(prev); S(orders);
         S(items); S(spend); S(o30); S(o90); S(o365); S(s30); S(s90); S(s365); S(points);
-        S(palive); S(expect); S(clv); S(cat_off); S(cat_len); S(cat_cap_log);
+        S(palive); S(expect); S(clv); S(cat_off); S(cat_len); S(cat_cap_log); S(rfm_cls);
+        S(life_cls);
 #undef S
         for (int d = 0; d < SEG_D_COUNT_; d++) {
             seg_dim *dm = &idx->dims[d];
@@ -701,6 +705,20 @@ static void bucket_leave(seg_index *idx, int32_t day, int w)
 static void rfm_recompute_locked(seg_index *idx);
 static void rule_tags_refresh_locked(seg_index *idx);
 
+/* The member's class columns, after a change to its orders. */
+static void cls_update(seg_index *idx, uint32_t o)
+{
+    idx->rfm_cls[o] = (uint8_t)seg_ix_rfm_class(idx, o);
+    idx->life_cls[o] = (uint8_t)seg_ix_lifecycle(idx, o);
+}
+
+/* Everyone's class columns, after the day or a threshold changed (~5 ns a member). */
+static void cls_update_all(seg_index *idx)
+{
+    for (uint32_t o = 0; o < idx->n; o++)
+        cls_update(idx, o);
+}
+
 static void advance_locked(seg_index *idx, int32_t today)
 {
     if (today <= idx->today)
@@ -715,6 +733,8 @@ static void advance_locked(seg_index *idx, int32_t today)
     idx->gen++;
     if (idx->rfm_auto)
         rfm_recompute_locked(idx);
+    else
+        cls_update_all(idx);
     rule_tags_refresh_locked(idx);
 }
 
@@ -807,6 +827,7 @@ int seg_index_apply_order(seg_index *idx, int64_t member_id, int32_t day, int64_
     }
     if (!idx->first[o] || d < idx->first[o])
         idx->first[o] = d;
+    cls_update(idx, o);
     rc = apply_cats(idx, o, cats, ncats, 1, err);
     idx->gen++;
 out:
@@ -838,6 +859,7 @@ int seg_index_apply_refund(seg_index *idx, int64_t member_id, int32_t order_day,
     idx->orders[o] += od;
     idx->spend[o] -= cents;
     idx->items[o] -= items;
+    cls_update(idx, o);
     rc = apply_cats(idx, o, cats, ncats, -1, err);
     idx->gen++;
 out:
@@ -916,6 +938,8 @@ static int merge_locked(seg_index *idx, uint32_t t, uint32_t f, seg_error *err)
     idx->o30[f] = idx->o90[f] = idx->o365[f] = 0;
     idx->s30[f] = idx->s90[f] = idx->s365[f] = 0;
     idx->first[f] = idx->last[f] = idx->prev[f] = 0;
+    cls_update(idx, t);
+    cls_update(idx, f);
     return 0;
 oom:
     seg_err_set(err, 0, "out of memory");
@@ -1092,6 +1116,7 @@ static void rfm_recompute_locked(seg_index *idx)
             idx->rfm.m_min_cents = med + 1;
     }
     free(v);
+    cls_update_all(idx);
 }
 
 void seg_index_rfm_get(seg_index *idx, seg_rfm_thresholds *out, bool *automatic)
@@ -1109,6 +1134,7 @@ void seg_index_rfm_set(seg_index *idx, const seg_rfm_thresholds *t)
     if (t) {
         idx->rfm = *t;
         idx->rfm_auto = false;
+        cls_update_all(idx);
     } else {
         idx->rfm_auto = true;
         /* with nobody to take medians of, the defaults rather than the old fixed values */
@@ -1143,6 +1169,7 @@ int seg_index_lifecycle_set(seg_index *idx, const seg_lifecycle_thresholds *t, s
     }
     WLOCK(idx);
     idx->life = *t;
+    cls_update_all(idx);
     idx->gen++;
     UNLOCK(idx);
     return 0;

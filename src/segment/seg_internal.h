@@ -188,6 +188,11 @@ struct seg_index {
     uint16_t *o30, *o90, *o365;
     int32_t *s30, *s90, *s365;
     int32_t *points;
+    /* each member's RFM class and lifecycle stage (seg_ix_rfm_class, seg_ix_lifecycle),
+     * kept current: by every order, refund and merge for the member, and for everyone
+     * when the day or a threshold changes. A question on them reads one byte a member
+     * instead of five columns. */
+    uint8_t *rfm_cls, *life_cls;
     float *palive, *expect; /* NaN: none */
     int32_t *clv;           /* INT32_MIN: none */
     seg_set reach[6];       /* 5 channels + any */

@@ -314,9 +314,37 @@ static int64_t count_expr(seg_index *idx, const char *text)
     return (int64_t)n;
 }
 
-/* The evaluator's block kernels for rfm and lifecycle against the member-by-member
- * definitions (seg_ix_rfm_class / seg_ix_lifecycle, the rules of index.h), for odd
- * thresholds too: zero days, equal bounds, a recency nobody meets. */
+
+/* Counts by rfm and lifecycle against the member-by-member definitions
+ * (seg_ix_rfm_class / seg_ix_lifecycle, the rules of index.h). */
+static void check_classes(seg_index *idx)
+{
+    int64_t stage[SEG_LIFECYCLE_STAGES] = {0}, cls[SEG_RFM_CLASSES + 1] = {0};
+    for (uint32_t o = 0; o < idx->n; o++)
+        if (idx->live[o >> 6] >> (o & 63) & 1) {
+            stage[seg_ix_lifecycle(idx, o)]++;
+            cls[seg_ix_rfm_class(idx, o)]++;
+        }
+    char text[160];
+    for (int k = 0; k < SEG_LIFECYCLE_STAGES; k++) {
+        snprintf(text, sizeof text, "lifecycle = \"%s\"", seg_lifecycle_names[k]);
+        CHECK_INT_EQ(count_expr(idx, text), stage[k]);
+        snprintf(text, sizeof text, "lifecycle != \"%s\"", seg_lifecycle_names[k]);
+        CHECK_INT_EQ(count_expr(idx, text), (int64_t)idx->nlive - stage[k]);
+    }
+    CHECK_INT_EQ(count_expr(idx, "lifecycle in (\"active\", \"won_back\")"), stage[2] + stage[5]);
+    for (int k = 1; k <= SEG_RFM_CLASSES; k++) {
+        snprintf(text, sizeof text, "rfm = \"%s\"", seg_rfm_names[k - 1]);
+        CHECK_INT_EQ(count_expr(idx, text), cls[k]);
+        /* members without a class match no rfm comparison, != included */
+        snprintf(text, sizeof text, "rfm != \"%s\"", seg_rfm_names[k - 1]);
+        CHECK_INT_EQ(count_expr(idx, text), (int64_t)idx->nlive - cls[0] - cls[k]);
+    }
+}
+
+/* The evaluator's rfm and lifecycle answers (class columns kept by the index) against
+ * the member-by-member definitions, for odd thresholds too (zero days, equal bounds, a
+ * recency nobody meets), after each threshold change and after same-day writes. */
 static void test_class_kernels(void)
 {
     seg_index *idx = seg_index_new(T0);
@@ -342,30 +370,28 @@ static void test_class_kernels(void)
     static const seg_rfm_thresholds rfms[] = {
         {90, 2, 1}, {0, 1, 0}, {-1, 3, 15000}, {1000, 100, 1}, {30, 2, 9999999}};
     for (size_t t = 0; t < sizeof lives / sizeof *lives; t++) {
+        /* each change on its own: the class columns must follow each */
         CHECK_INT_EQ(seg_index_lifecycle_set(idx, &lives[t], &err), 0);
+        check_classes(idx);
         seg_index_rfm_set(idx, &rfms[t]);
-        int64_t stage[SEG_LIFECYCLE_STAGES] = {0}, cls[SEG_RFM_CLASSES + 1] = {0};
-        for (uint32_t o = 0; o < idx->n; o++)
-            if (idx->live[o >> 6] >> (o & 63) & 1) {
-                stage[seg_ix_lifecycle(idx, o)]++;
-                cls[seg_ix_rfm_class(idx, o)]++;
+        check_classes(idx);
+        /* the same day (no day roll to recompute everyone): orders, cancelling refunds,
+         * a merge — each member's classes must move with its own change */
+        for (int k = 0; k < 300; k++) {
+            int64_t id = 1 + (int64_t)rnd(9000);
+            if (id == 17)
+                continue;
+            op o = {.member = id, .day = T0 - (int32_t)rnd(200), .cents = 1 + (int64_t)rnd(90000),
+                    .items = 1};
+            apply(idx, &o, id);
+            if (rnd(3) == 0) {
+                o.refund = 2;
+                o.cents = 1;
+                apply(idx, &o, id);
             }
-        char text[160];
-        for (int k = 0; k < SEG_LIFECYCLE_STAGES; k++) {
-            snprintf(text, sizeof text, "lifecycle = \"%s\"", seg_lifecycle_names[k]);
-            CHECK_INT_EQ(count_expr(idx, text), stage[k]);
-            snprintf(text, sizeof text, "lifecycle != \"%s\"", seg_lifecycle_names[k]);
-            CHECK_INT_EQ(count_expr(idx, text), (int64_t)idx->nlive - stage[k]);
         }
-        CHECK_INT_EQ(count_expr(idx, "lifecycle in (\"active\", \"won_back\")"),
-                     stage[2] + stage[5]);
-        for (int k = 1; k <= SEG_RFM_CLASSES; k++) {
-            snprintf(text, sizeof text, "rfm = \"%s\"", seg_rfm_names[k - 1]);
-            CHECK_INT_EQ(count_expr(idx, text), cls[k]);
-            /* members without a class match no rfm comparison, != included */
-            snprintf(text, sizeof text, "rfm != \"%s\"", seg_rfm_names[k - 1]);
-            CHECK_INT_EQ(count_expr(idx, text), (int64_t)idx->nlive - cls[0] - cls[k]);
-        }
+        CHECK_INT_EQ(seg_index_merge_member(idx, 100 + (int64_t)t, 200 + (int64_t)t, &err), 0);
+        check_classes(idx);
     }
     seg_index_free(idx);
 }

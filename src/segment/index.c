@@ -1537,7 +1537,8 @@ void seg_index_stats_get(seg_index *idx, seg_index_stats *out)
     memset(out, 0, sizeof *out);
     out->members = idx->n;
     size_t cap = idx->cap, b = 0;
-    b += cap * (4 + 2 + 1 + 1 + 2 * 4 + 4 + 4 + 8 + 2 * 3 + 4 * 3 + 4 + 4 + 4 + 4);
+    /* per ordinal, every column grow() sizes; the final 2 are the RFM and lifecycle class bytes */
+    b += cap * (4 + 2 + 1 + 1 + 2 * 4 + 4 + 4 + 8 + 2 * 3 + 4 * 3 + 4 + 4 + 4 + 4 + 2);
     b += (size_t)(idx->hmask + 1) * 4 + idx->nwords * 8;
     out->bytes_columns = b;
     b = 0;

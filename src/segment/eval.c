@@ -761,7 +761,10 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
             free(a);
         }
     }
-    if (!any_dense && total * 16 < c->nw * 64) {
+    /* back to a sorted list only when an AND would take it as its candidates (below 1
+     * member in 128, as and_operands decides); above that, the AND reads it block by
+     * block, and a bitset is what it reads fastest */
+    if (!any_dense && total * 128 < c->nw * 64) {
         uint32_t *a = ev_alloc(c, total * sizeof *a);
         if (!a)
             return oom(c);
@@ -935,6 +938,32 @@ static void tree_block(const seg_index *idx, const ctree *t, size_t w0, size_t n
     }
 }
 
+/* A filter's cost per member when run over a whole block, in sixteenths of a
+ * nanosecond; and_operands weighs it against testing the block's members one by one. */
+static unsigned scan_cost16(const scan *s)
+{
+    unsigned nint = s->nint ? (unsigned)s->nint : 1u;
+    switch (s->kind) {
+    case SC_INT: return (s->type == CT_I64 ? 12u : 4u) * nint;
+    case SC_FLOAT: return 16;
+    default: return 96;
+    }
+}
+
+static unsigned tree_cost16(const ctree *t)
+{
+    switch (t->kind) {
+    case CT_SCAN: return scan_cost16(&t->s);
+    case CT_RES: return 1;
+    default: {
+        unsigned c = 0;
+        for (size_t i = 0; i < t->n; i++)
+            c += tree_cost16(t->kids[i]);
+        return c ? c : 1;
+    }
+    }
+}
+
 /* Asks for the cache lines op_test will read for member o. Members tested one by one
  * are far apart (that is why they are tested one by one), so every read misses the
  * cache and, waited for in turn, costs ~100 ns; requested together they overlap. */
@@ -1050,23 +1079,20 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
                 negpos[nns++] = 0;
             }
         }
-    /* block cost of each filter in quarter-nanoseconds per member (measured orders of
-     * magnitude): SSE interval kernels ~0.3 ns (rfm and lifecycle are such kernels over
-     * their class columns), float compares ~1, sub-expressions ~2, per-member
-     * computations (avg ticket, items per order) ~6 */
-    unsigned filt_cost4[nops ? nops : 1];
-    for (size_t i = 0; i < nf; i++) {
-        const operand *f = filt[i];
-        filt_cost4[i] = f->kind == OP_TREE    ? 8
-                        : f->s.kind == SC_INT ? (f->s.type == CT_I64 ? 3u : 1u) *
-                                                    (f->s.nint ? (unsigned)f->s.nint : 1u)
-                        : f->s.kind == SC_FLOAT ? 4
-                                                : 24;
-    }
+    /* block cost of each filter, per member, in sixteenths of a nanosecond (orders of
+     * magnitude, tuned by measurement; see scan_cost16): integer interval kernels
+     * ~0.25 ns (rfm and lifecycle are such kernels over their class columns), float
+     * compares ~1, per-member computations (avg ticket, items per order) ~6; a
+     * sub-expression costs what its parts cost, and a set read block by block is a few
+     * words per 64 members, next to nothing */
+    unsigned filt_cost16[nops ? nops : 1];
+    for (size_t i = 0; i < nf; i++)
+        filt_cost16[i] = filt[i]->kind == OP_TREE ? tree_cost16(filt[i]->t)
+                                                  : scan_cost16(&filt[i]->s);
     for (size_t i = 1; i < nf; i++)
-        for (size_t j = i; j > 0 && filt_cost4[j] < filt_cost4[j - 1]; j--) {
+        for (size_t j = i; j > 0 && filt_cost16[j] < filt_cost16[j - 1]; j--) {
             const operand *t = filt[j]; filt[j] = filt[j - 1]; filt[j - 1] = t;
-            unsigned u = filt_cost4[j]; filt_cost4[j] = filt_cost4[j - 1]; filt_cost4[j - 1] = u;
+            unsigned u = filt_cost16[j]; filt_cost16[j] = filt_cost16[j - 1]; filt_cost16[j - 1] = u;
         }
     uint64_t *acc = count ? NULL : ev_alloc(c, c->nw * 8);
     if (!count && !acc)
@@ -1119,7 +1145,7 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
          * misses, a call), per block a member costs its filter's block cost */
         uint64_t pop = nf ? popcount_words(tmp, nb) : 0;
         for (size_t k = 0; k < nf && pop; k++) {
-            if (pop * 16 * 4 < (uint64_t)nb * 64 * filt_cost4[k]) {
+            if (pop * 16 * 16 < (uint64_t)nb * 64 * filt_cost16[k]) {
                 /* the block's members, their lines requested first, then tested */
                 uint16_t cand[BLOCK * 64]; /* offsets in the block: 8 KB of stack */
                 size_t ncand = 0;

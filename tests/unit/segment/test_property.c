@@ -132,8 +132,10 @@ static const char *pick(const char **arr, size_t n)
 static void upsert(int i)
 {
     seg_member_profile p = {.id = ids[i]};
-    p.store_id = chance(5) ? 0 : rr(1, 8);
-    p.guide_id = chance(20) ? 0 : rr(100, 119);
+    /* a few large stores and guides (dense sets) and a long tail: stores 50..69 with
+     * ~15 members each (roaring bitmaps), guides 200..399 with ~4 (sorted arrays) */
+    p.store_id = chance(5) ? 0 : chance(10) ? rr(50, 69) : rr(1, 8);
+    p.guide_id = chance(20) ? 0 : chance(30) ? rr(200, 399) : rr(100, 119);
     p.brand_id = rr(0, 3);
     p.join_channel = pick(channels, 4);
     p.tier = pick(tiers, 4);
@@ -493,7 +495,9 @@ static void gen_leaf(sb *l, sb *s)
                 sbf(s, ", ");
             }
             if (c <= 2) {
-                int64_t v = c == 0 ? rr(0, 9) : c == 1 ? rr(99, 121) : rr(0, 4);
+                int64_t v = c == 0   ? (chance(40) ? rr(49, 70) : rr(0, 9))
+                            : c == 1 ? (chance(40) ? rr(199, 400) : rr(99, 121))
+                                     : rr(0, 4);
                 sbf(l, "%lld", (long long)v);
                 sbf(s, "%lld", (long long)v);
             } else {

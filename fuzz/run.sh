@@ -6,13 +6,13 @@
 # script exit 1. Copy a crashing input into fuzz/corpus/<target>/ once it is
 # understood, so the normal test run replays it from then on.
 #   SIYU_FUZZ_BUILD=DIR   build directory (default: build-fuzz in the repository)
-#   SIYU_FUZZ_TARGETS="…" which targets (default: all four)
+#   SIYU_FUZZ_TARGETS="…" which targets (default: all five)
 #   SIYU_FUZZ_JOBS=N      parallel fuzzing processes per target (default 1)
 set -eu
 secs=${1:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SIYU_FUZZ_BUILD:-$root/build-fuzz}
-targets=${SIYU_FUZZ_TARGETS:-fuzz_request fuzz_csv fuzz_time_phone fuzz_messaging}
+targets=${SIYU_FUZZ_TARGETS:-fuzz_request fuzz_csv fuzz_time_phone fuzz_messaging fuzz_segment}
 jobs=${SIYU_FUZZ_JOBS:-1}
 
 if ! command -v clang >/dev/null 2>&1; then

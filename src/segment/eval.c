@@ -667,6 +667,12 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
 
 static int eval_node(ev *c, const seg_node *n, int depth, res *out);
 
+static int cmp_code(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int eval_categorical(ev *c, const seg_node *n, res *out)
 {
     const seg_dim *dm = &c->idx->dims[dim_of_attr[n->attr]];
@@ -690,6 +696,14 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         if (code && code < dm->nsets)
             codes[nc++] = code;
     }
+    /* a value named twice (`store in (22, 22)`) is one set: the unions below add up
+     * the sets' members as distinct */
+    qsort(codes, nc, sizeof *codes, cmp_code);
+    size_t nu = 0;
+    for (size_t i = 0; i < nc; i++)
+        if (nu == 0 || codes[nu - 1] != codes[i])
+            codes[nu++] = codes[i];
+    nc = nu;
     bool ne = n->kind == SEG_N_CMP && n->op == SEG_OP_NE;
     if (ne && dm->nsets) /* != v: neither v nor "no value" */
         codes[nc++] = 0;

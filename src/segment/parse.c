@@ -455,7 +455,12 @@ static int take_lit(parser *p, seg_attr_id a, seg_lit *out)
     *out = p->t.lit;
     out->column = column_of(p, p->t.off);
     memset(&p->t.lit, 0, sizeof p->t.lit);
-    return next(p);
+    if (next(p) != 0) {
+        /* callers count a literal only when it was taken: on failure it is not theirs */
+        lit_clear(out);
+        return -1;
+    }
+    return 0;
 }
 
 static seg_node *parse_ref(parser *p, bool is_tag, size_t off)

@@ -365,8 +365,9 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
         }
         if (L->o->progress)
             L->o->progress(L->o->progress_ctx, b->bytes, L->r->records);
-        /* a block whose records may be replayed stays here until their batch commits;
-         * the reader frees the others (after this thread has dropped its references) */
+        /* the kept references keep a replayable record alive on their own; a block
+         * stays here until its batch commits so that the record's last reference is
+         * the block's, dropped by the reader that allocated it (see pipeline.done) */
         b->batch = L->batch_seq;
         b->next_done = held;
         held = b;
@@ -401,12 +402,7 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
     /* the batch still open keeps its records (import_stream commits or drops it) */
     for (block *h = held; h; h = b) {
         b = h->next_done;
-        h->next_done = NULL;
-        for (int i = 0; i < h->n; i++)
-            json_decref(h->recs[i].rec);
-        for (int i = 0; i < h->n; i++)
-            siyu_err_clear(&h->recs[i].err);
-        free(h);
+        free_block(h);
     }
     pthread_mutex_destroy(&p.lock);
     pthread_cond_destroy(&p.changed);

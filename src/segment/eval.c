@@ -102,15 +102,8 @@ static bool res_test(const res *r, uint32_t o)
     if (r->kind == R_DENSE) {
         in = (r->w[o >> 6] >> (o & 63)) & 1;
     } else {
-        size_t lo = 0, hi = r->n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (r->a[mid] < o)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        in = lo < r->n && r->a[lo] == o;
+        size_t at = seg_lower_bound(r->a, r->n, o);
+        in = at < r->n && r->a[at] == o;
     }
     return in != r->neg;
 }
@@ -146,8 +139,7 @@ static uint64_t *res_dense(ev *c, const res *r)
     if (r->kind == R_DENSE)
         memcpy(w, r->w, c->nw * 8);
     else
-        for (size_t i = 0; i < r->n; i++)
-            w[r->a[i] >> 6] |= 1ull << (r->a[i] & 63);
+        seg_bits_add(w, r->a, r->n);
     if (r->neg)
         for (size_t i = 0; i < c->nw; i++)
             w[i] = ~w[i];
@@ -727,27 +719,28 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         any_dense |= dm->sets[codes[i]].w != NULL;
     }
     if (!any_dense && nc <= 16 && total * 128 < c->nw * 64) {
-        /* merge the sorted members of each value: O(members), no bitset */
-        uint32_t *a = ev_alloc(c, total * sizeof *a), *b = ev_alloc(c, total * sizeof *b);
-        if (!a || !b)
+        /* merge the sorted members of each value into the list so far: two lists
+         * taking turns, and one for a roaring value's members (at most total each) */
+        uint32_t *a = ev_alloc(c, total * sizeof *a), *next = ev_alloc(c, total * sizeof *next),
+                 *add = ev_alloc(c, total * sizeof *add);
+        if (!a || !next || !add)
             return oom(c);
         size_t k = 0;
         for (size_t i = 0; i < nc; i++) {
             const seg_set *s = &dm->sets[codes[i]];
             if (!s->card)
                 continue;
-            uint32_t *add = b + k;
-            if (s->a)
-                memcpy(add, s->a, s->card * sizeof *add);
-            else
+            const uint32_t *in = s->a; /* an array set is read in place */
+            if (!in) {
                 roaring_bitmap_to_uint32_array(s->r, add);
-            size_t x = 0, y = 0, z = 0, na = k, nb = s->card;
-            uint32_t *merged = ev_alloc(c, (na + nb) * sizeof *merged);
-            if (!merged)
-                return oom(c);
-            while (x < na || y < nb)
-                merged[z++] = (y >= nb || (x < na && a[x] < add[y])) ? a[x++] : add[y++];
-            memcpy(a, merged, z * sizeof *a);
+                in = add;
+            }
+            size_t x = 0, y = 0, z = 0, nb = s->card;
+            while (x < k || y < nb)
+                next[z++] = (y >= nb || (x < k && a[x] < in[y])) ? a[x++] : in[y++];
+            uint32_t *t = a;
+            a = next;
+            next = t;
             k = z;
         }
         *out = (res){.kind = R_SPARSE, .a = a, .n = k, .neg = ne};
@@ -756,25 +749,9 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
     uint64_t *w = ev_alloc(c, c->nw * 8);
     if (!w)
         return oom(c);
-    for (size_t i = 0; i < nc; i++) {
-        const seg_set *s = &dm->sets[codes[i]];
-        if (s->w) {
-            for (size_t k = 0; k < c->nw; k++)
-                w[k] |= s->w[k];
-        } else if (s->a) {
-            for (uint64_t k = 0; k < s->card; k++)
-                w[s->a[k] >> 6] |= 1ull << (s->a[k] & 63);
-        } else if (s->r && s->card) {
-            /* bulk extraction is ~5x faster than the 0.2.66 iterator */
-            uint32_t *a = malloc(s->card * sizeof *a);
-            if (!a)
-                return oom(c);
-            roaring_bitmap_to_uint32_array(s->r, a);
-            for (uint64_t k = 0; k < s->card; k++)
-                w[a[k] >> 6] |= 1ull << (a[k] & 63);
-            free(a);
-        }
-    }
+    for (size_t i = 0; i < nc; i++)
+        if (seg_set_or_into(&dm->sets[codes[i]], w, c->nw) != 0)
+            return oom(c);
     /* back to a sorted list only when an AND would take it as its candidates (below 1
      * member in 128, as and_operands decides); above that, the AND reads it block by
      * block, and a bitset is what it reads fastest */
@@ -902,15 +879,7 @@ static void res_block(const res *r, size_t w0, size_t nb, uint64_t *m)
         memset(m, 0, nb * 8);
         uint32_t lo_o = (uint32_t)(w0 * 64);
         uint64_t end = (uint64_t)(w0 + nb) * 64;
-        size_t lo = 0, hi = r->n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (r->a[mid] < lo_o)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (size_t i = lo; i < r->n && r->a[i] < end; i++)
+        for (size_t i = seg_lower_bound(r->a, r->n, lo_o); i < r->n && r->a[i] < end; i++)
             m[(r->a[i] >> 6) - w0] |= 1ull << (r->a[i] & 63);
     }
     if (r->neg)
@@ -1262,8 +1231,7 @@ static int eval_or(ev *c, const seg_node *n, int depth, res *out)
                 for (size_t k = 0; k < c->nw; k++)
                     acc[k] |= r.w[k];
         } else if (!r.neg) {
-            for (size_t k = 0; k < r.n; k++)
-                acc[r.a[k] >> 6] |= 1ull << (r.a[k] & 63);
+            seg_bits_add(acc, r.a, r.n);
         } else {
             uint64_t *d = res_dense(c, &r);
             if (!d)

@@ -77,9 +77,11 @@ void seg_index_free(seg_index *idx)
 {
     if (!idx)
         return;
-    free(idx->ids);
-    free(idx->rfm_cls);
-    free(idx->life_cls);
+#define F(f) free(idx->f);
+    SEG_MEMBER_COLUMNS(F)
+    SEG_CATEGORY_COLUMNS(F)
+#undef F
+    free(idx->catpool);
     free(idx->by_id);
     free(idx->hslots);
     free(idx->live);
@@ -88,13 +90,6 @@ void seg_index_free(seg_index *idx)
         free(idx->dims[d].col);
         set_array_free(idx->dims[d].sets, idx->dims[d].nsets);
     }
-    void *cols[] = {idx->bday, idx->bmonth, idx->bmday, idx->joined, idx->first, idx->last,
-                    idx->prev, idx->orders, idx->items, idx->spend, idx->o30, idx->o90,
-                    idx->o365, idx->s30, idx->s90, idx->s365, idx->points, idx->palive,
-                    idx->expect, idx->clv, idx->cat_off, idx->cat_len, idx->cat_cap_log,
-                    idx->catpool};
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        free(cols[i]);
     for (int i = 0; i < 6; i++)
         seg_set_clear(&idx->reach[i]);
     for (int i = 0; i < SEG_WINDOW_DAYS; i++)
@@ -133,11 +128,9 @@ static int grow(seg_index *idx, uint32_t newcap)
     size_t ow = old / 64, nw = newcap / 64;
 #define G(f)                                                                               \
     if (grow_arr((void **)&idx->f, sizeof *idx->f, old, newcap) != 0)                      \
-        return -1
-    G(ids); G(bday); G(bmonth); G(bmday); G(joined); G(first); G(last); G(prev); G(orders);
-    G(items); G(spend); G(o30); G(o90); G(o365); G(s30); G(s90); G(s365); G(points);
-    G(palive); G(expect); G(clv); G(cat_off); G(cat_len); G(cat_cap_log); G(rfm_cls);
-    G(life_cls);
+        return -1;
+    SEG_MEMBER_COLUMNS(G)
+    SEG_CATEGORY_COLUMNS(G)
 #undef G
     for (uint32_t i = old; i < newcap; i++) {
         idx->palive[i] = NAN;
@@ -185,11 +178,9 @@ void seg_index_compact(seg_index *idx)
         newcap = 64;
     if (newcap < idx->cap) {
         size_t nw = newcap / 64;
-#define S(f) shrink_arr((void **)&idx->f, sizeof *idx->f, newcap)
-        S(ids); S(bday); S(bmonth); S(bmday); S(joined); S(first); S(last); S(prev); S(orders);
-        S(items); S(spend); S(o30); S(o90); S(o365); S(s30); S(s90); S(s365); S(points);
-        S(palive); S(expect); S(clv); S(cat_off); S(cat_len); S(cat_cap_log); S(rfm_cls);
-        S(life_cls);
+#define S(f) shrink_arr((void **)&idx->f, sizeof *idx->f, newcap);
+        SEG_MEMBER_COLUMNS(S)
+        SEG_CATEGORY_COLUMNS(S)
 #undef S
         for (int d = 0; d < SEG_D_COUNT_; d++) {
             seg_dim *dm = &idx->dims[d];
@@ -280,13 +271,8 @@ static int ord_sorted(const seg_index *idx, int64_t id)
             lo = step <= hi ? hi - step : 0;
         }
     }
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (idx->ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* id is within [ids[0], ids[n-1]] (checked above), so it fits the 4-byte ids */
+    lo += seg_lower_bound(idx->ids + lo, hi - lo, (uint32_t)id);
     return lo < idx->n && idx->ids[lo] == id ? (int)lo : -1;
 }
 
@@ -1179,7 +1165,7 @@ int seg_index_member_rfm(seg_index *idx, int64_t member_id)
 {
     RLOCK(idx);
     int o = seg_ix_ord(idx, member_id);
-    int c = o < 0 ? -1 : seg_ix_rfm_class(idx, (uint32_t)o);
+    int c = o < 0 ? -1 : idx->rfm_cls[o];
     UNLOCK(idx);
     return c;
 }
@@ -1188,7 +1174,7 @@ int seg_index_member_lifecycle(seg_index *idx, int64_t member_id)
 {
     RLOCK(idx);
     int o = seg_ix_ord(idx, member_id);
-    int c = o < 0 ? -1 : seg_ix_lifecycle(idx, (uint32_t)o);
+    int c = o < 0 ? -1 : idx->life_cls[o];
     UNLOCK(idx);
     return c;
 }
@@ -1537,8 +1523,8 @@ void seg_index_stats_get(seg_index *idx, seg_index_stats *out)
     memset(out, 0, sizeof *out);
     out->members = idx->n;
     size_t cap = idx->cap, b = 0;
-    /* per ordinal, every column grow() sizes; the final 2 are the RFM and lifecycle class bytes */
-    b += cap * (4 + 2 + 1 + 1 + 2 * 4 + 4 + 4 + 8 + 2 * 3 + 4 * 3 + 4 + 4 + 4 + 4 + 2);
+#define B(f) +sizeof *idx->f
+    b += cap * (0 SEG_MEMBER_COLUMNS(B));
     b += (size_t)(idx->hmask + 1) * 4 + idx->nwords * 8;
     out->bytes_columns = b;
     b = 0;
@@ -1563,7 +1549,9 @@ void seg_index_stats_get(seg_index *idx, seg_index_stats *out)
         else if (idx->tags[t].set.r || idx->tags[t].set.a) out->sparse_sets++;
     }
     out->bytes_flags_tags = b;
-    out->bytes_categories = idx->catpool_cap * sizeof(seg_catpair) + cap * (4 + 1 + 1);
+    out->bytes_categories =
+        idx->catpool_cap * sizeof(seg_catpair) + cap * (0 SEG_CATEGORY_COLUMNS(B));
+#undef B
     b = 0;
     for (int i = 0; i < SEG_WINDOW_DAYS; i++) {
         b += (size_t)idx->buckets[i].cap * sizeof(seg_bucket_entry);

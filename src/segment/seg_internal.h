@@ -91,6 +91,31 @@ bool seg_set_has(const seg_set *s, uint32_t ord);
 int seg_set_grow(seg_set *s, size_t old_nwords, size_t nwords);
 void seg_set_clear(seg_set *s);
 size_t seg_set_bytes(const seg_set *s, size_t nwords);
+/* Adds the set's members to the bitset w of nwords words, whatever its form.
+ * -1 on ENOMEM (w then holds some of them). */
+int seg_set_or_into(const seg_set *s, uint64_t *w, size_t nwords);
+
+/* Sets the bits of the n ordinals of a in the bitset w. */
+static inline void seg_bits_add(uint64_t *w, const uint32_t *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        w[a[i] >> 6] |= 1ull << (a[i] & 63);
+}
+
+/* The position of the first of the n sorted ordinals in a that is >= v (n when none):
+ * array sets, sorted member lists and the id column all search this way. */
+static inline size_t seg_lower_bound(const uint32_t *a, size_t n, uint32_t v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
 
 /* ================= dictionaries ================= */
 
@@ -155,6 +180,15 @@ typedef struct seg_catpair {
     uint32_t cat;
     int32_t cents;
 } seg_catpair;
+
+/* Every per-member column of struct seg_index, one element per ordinal: grown,
+ * compacted, freed and counted together (index.c), so a new column is listed here. */
+#define SEG_MEMBER_COLUMNS(X)                                                              \
+    X(ids) X(bday) X(bmonth) X(bmday) X(joined) X(first) X(last) X(prev) X(orders)        \
+    X(items) X(spend) X(o30) X(o90) X(o365) X(s30) X(s90) X(s365) X(points) X(rfm_cls)     \
+    X(life_cls) X(palive) X(expect) X(clv)
+/* ... and the per-member columns of category spend (counted with the category pool) */
+#define SEG_CATEGORY_COLUMNS(X) X(cat_off) X(cat_len) X(cat_cap_log)
 
 struct seg_index {
     pthread_rwlock_t lock;
@@ -233,8 +267,9 @@ int seg_ix_match(const seg_index *idx, const seg_node *n, uint32_t ord, int dept
 int seg_eval_dense(const seg_index *idx, const seg_expr *e, const seg_expr *scope,
                    uint64_t **out, seg_error *err);
 
-/* The member's RFM class: 0 none (no orders), 1..8 = seg_rfm_names[class - 1]. Inline:
- * the evaluator computes it per member while scanning. */
+/* The member's RFM class: 0 none (no orders), 1..8 = seg_rfm_names[class - 1]. Only
+ * cls_update (index.c) calls this and seg_ix_lifecycle: everyone else reads the kept
+ * bytes, rfm_cls and life_cls. */
 static inline int seg_ix_rfm_class(const seg_index *idx, uint32_t o)
 {
     if (idx->orders[o] < 1 || !idx->last[o])

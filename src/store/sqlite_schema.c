@@ -206,5 +206,16 @@ const char *const sqlite_migrations[] = {
     "DROP INDEX points_order;"
     "CREATE INDEX points_order ON points_ledger(order_id)"
     "  WHERE order_id IS NOT NULL AND kind != 'earn';",
+    /* 8 (scope): tokens bound to a store (the till's cashier), with an expiry, a
+     * revocation and the last time they were used (recorded at most once a minute);
+     * Idempotency-Keys belong to the caller, so two callers' keys never meet */
+    "ALTER TABLE tokens ADD COLUMN store_id INTEGER REFERENCES stores(id);"
+    "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;"
+    "CREATE TABLE idempotency_keys ("
+    "  caller TEXT NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, digest BLOB NOT NULL,"
+    "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (caller, key, route)) WITHOUT ROWID;",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

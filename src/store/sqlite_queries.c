@@ -490,11 +490,12 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_SCOPE_TASK] = "SELECT t.guide_id, s.store_id FROM guide_tasks t"
                      " LEFT JOIN staff s ON s.id = t.guide_id WHERE t.id = ?1",
     [Q_SCOPE_COUPON] = "SELECT member_id FROM coupons WHERE code = ?1",
-    [Q_SCOPE_IDENTITY] = "WITH RECURSIVE live(id, into) AS ("
-                         " SELECT m.id, m.merged_into FROM identities i JOIN members m"
+    [Q_SCOPE_IDENTITY] = "WITH RECURSIVE live(id, next, hops) AS ("
+                         " SELECT m.id, m.merged_into, 0 FROM identities i JOIN members m"
                          " ON m.id = i.member_id WHERE i.kind = ?1 AND i.app_id = ?2 AND i.value = ?3"
-                         " UNION ALL SELECT m.id, m.merged_into FROM live JOIN members m"
-                         " ON m.id = live.into) SELECT id FROM live WHERE into IS NULL LIMIT 1",
+                         " UNION ALL SELECT m.id, m.merged_into, hops + 1 FROM live JOIN members m"
+                         " ON m.id = live.next WHERE hops < 16)"
+                         " SELECT id FROM live WHERE next IS NULL LIMIT 1",
     [Q_SCOPE_STORE] = "SELECT id FROM stores WHERE id = ?1",
     [Q_TASK_LIST_STORE] = "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1 IS NULL OR guide_id = ?1)"
                           " AND (?2 IS NULL OR state = ?2) AND id > ?3 AND guide_id IN"

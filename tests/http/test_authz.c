@@ -1,0 +1,455 @@
+/* test_authz.c — the authorization matrix, generated from the route table.
+ *
+ * For every route of routes[] (not a hand list), every caller — admin, operator, a
+ * store manager, a guide, a till's cashier, no token, a bad token, a revoked token and
+ * an expired token — and an object in the caller's scope and one outside it, the
+ * server must answer as the route's rule says: 401 without a valid token, 403 for a
+ * role the route does not admit, 403 for an object out of scope (404 for a member
+ * looked up by identity, exactly as a missing one), and for an object in scope
+ * anything but 401/403; never a 5xx, and no 2xx answer to a store's caller carries an
+ * object of another store. A route without a scope rule fails the test.
+ *
+ * The chain: stores A and B, each with a store manager, a guide, a member, an order,
+ * a coupon and a guide task. The callers of the matrix belong to store A; everything
+ * of store B is named "OutOfScope…" so a leak shows in any answer.
+ * Run: test_authz PATH_TO_SIYU */
+#include <check.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "harness.h"
+#include "http/router.h"
+
+static char buf[1 << 20];
+static int fd;
+static int requests_made;
+
+static int callv(const char *tok, const char *method, const char *path, json_t **out,
+                 const char *fmt, va_list ap)
+{
+    char body[4096];
+    if (fmt) vsnprintf(body, sizeof body, fmt, ap);
+    requests_made++;
+    int st = request_as(fd, tok, method, path, fmt ? body : NULL, buf, sizeof buf);
+    if (st < 0) { /* the server closed the connection: reconnect once */
+        close(fd);
+        fd = conn_open();
+        st = request_as(fd, tok, method, path, fmt ? body : NULL, buf, sizeof buf);
+    }
+    if (out) *out = json_loads(buf, JSON_DECODE_ANY, NULL);
+    return st;
+}
+
+static int call(const char *tok, const char *method, const char *path, json_t **out,
+                const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int st = callv(tok, method, path, out, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* A setup call that must succeed; answers the id (or 0). */
+static int64_t make(const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *o;
+    int st = callv(token, "POST", path, &o, fmt, ap);
+    va_end(ap);
+    if (st != 200 && st != 201) {
+        fprintf(stderr, "setup POST %s: %d %s\n", path, st, buf);
+        exit(1);
+    }
+    int64_t id = json_integer_value(json_object_get(o, "id"));
+    json_decref(o);
+    return id;
+}
+
+static void make_token(const char *body, char *out)
+{
+    json_t *o;
+    int st = call(token, "POST", "/api/v1/tokens", &o, "%s", body);
+    if (st != 201) {
+        fprintf(stderr, "setup token %s: %d %s\n", body, st, buf);
+        exit(1);
+    }
+    snprintf(out, 80, "%s", json_string_value(json_object_get(o, "token")));
+    json_decref(o);
+}
+
+static void sql(const char *q)
+{
+    sqlite3 *h;
+    char *err = NULL;
+    if (sqlite3_open(db, &h) || sqlite3_busy_timeout(h, 5000) ||
+        sqlite3_exec(h, q, NULL, NULL, &err)) {
+        fprintf(stderr, "sql %s: %s\n", q, err ? err : sqlite3_errmsg(h));
+        exit(1);
+    }
+    sqlite3_close(h);
+}
+
+/* ---------------- the chain ---------------- */
+
+enum { SIDE_A, SIDE_B };
+static struct side {
+    int64_t store, mgr, guide, member, order, task;
+    char phone[16], coupon[40];
+} side[2];
+static int64_t op_staff, spare_token;
+
+static void build_chain(void)
+{
+    static const char *const tag[2] = {"A", "OutOfScope"};
+    static const char *const phone[2] = {"13800000001", "13900000002"};
+    int64_t tpl = make("/api/v1/coupon-templates",
+                       "{\"name\":\"t\",\"kind\":\"cash_off\",\"value_cents\":500,"
+                       "\"min_spend_cents\":1000,\"valid_days\":365,\"stock\":100}");
+    for (int s = 0; s < 2; s++) {
+        struct side *x = &side[s];
+        x->store =
+            make("/api/v1/stores", "{\"name\":\"%sStore\",\"code\":\"%s-S\",\"kind\":\"physical\"}",
+                 tag[s], tag[s]);
+        x->mgr = make("/api/v1/staff",
+                      "{\"name\":\"%sManager\",\"role\":\"store_manager\",\"store_id\":%lld}",
+                      tag[s], (long long)x->store);
+        x->guide =
+            make("/api/v1/staff", "{\"name\":\"%sGuide\",\"role\":\"guide\",\"store_id\":%lld}",
+                 tag[s], (long long)x->store);
+        snprintf(x->phone, sizeof x->phone, "%s", phone[s]);
+        x->member =
+            make("/api/v1/members",
+                 "{\"phone\":\"%s\",\"name\":\"%sMember\",\"store_id\":%lld,\"guide_id\":%lld}",
+                 x->phone, tag[s], (long long)x->store, (long long)x->guide);
+        x->order =
+            make("/api/v1/orders",
+                 "{\"channel\":\"store\",\"external_id\":\"%s-ORDER\",\"store_id\":%lld,"
+                 "\"member_id\":%lld,\"guide_id\":%lld,\"placed_at\":\"2026-11-01T10:00:00+08:00\","
+                 "\"total_cents\":2000,\"items\":[{\"sku\":\"%sSku\",\"qty\":1,"
+                 "\"unit_price_cents\":2000}]}",
+                 tag[s], (long long)x->store, (long long)x->member, (long long)x->guide, tag[s]);
+        json_t *o;
+        int st =
+            call(token, "POST", "/api/v1/coupons", &o, "{\"template_id\":%lld,\"member_id\":%lld}",
+                 (long long)tpl, (long long)x->member);
+        if (st != 201) {
+            fprintf(stderr, "setup coupon: %d %s\n", st, buf);
+            exit(1);
+        }
+        snprintf(x->coupon, sizeof x->coupon, "%s", json_string_value(json_object_get(o, "code")));
+        json_decref(o);
+        char q[512];
+        snprintf(
+            q, sizeof q,
+            "INSERT INTO guide_tasks(guide_id, member_id, kind, script, channel, due_at, state,"
+            " created_at) VALUES (%lld, %lld, 'call', '%sTask', 'wecom', 0, 'open', 0)",
+            (long long)x->guide, (long long)x->member, tag[s]);
+        sql(q);
+        x->task = (int64_t)s + 1;
+    }
+    op_staff = make("/api/v1/staff", "{\"name\":\"HQ\",\"role\":\"operator\"}");
+}
+
+/* ---------------- the callers ---------------- */
+
+enum { C_ADMIN, C_OPERATOR, C_MGR, C_GUIDE, C_CASHIER, C_NONE, C_BAD, C_REVOKED, C_EXPIRED, C__N };
+static const char *const caller_name[C__N] = {"admin",     "operator",      "store_manager",
+                                              "guide",     "cashier",       "no token",
+                                              "bad token", "revoked token", "expired token"};
+static const unsigned caller_role[C__N] = {
+    ROLE_ADMIN, ROLE_OPERATOR, ROLE_STORE_MANAGER, ROLE_GUIDE, ROLE_CASHIER, 0, 0, 0, 0};
+static char tok[C__N][80];
+
+static void make_callers(void)
+{
+    char b[160];
+    snprintf(tok[C_ADMIN], 80, "%s", token);
+    snprintf(b, sizeof b, "{\"role\":\"operator\",\"staff_id\":%lld}", (long long)op_staff);
+    make_token(b, tok[C_OPERATOR]);
+    snprintf(b, sizeof b, "{\"role\":\"store_manager\",\"staff_id\":%lld}", (long long)side[0].mgr);
+    make_token(b, tok[C_MGR]);
+    snprintf(b, sizeof b, "{\"role\":\"guide\",\"staff_id\":%lld}", (long long)side[0].guide);
+    make_token(b, tok[C_GUIDE]);
+    snprintf(b, sizeof b, "{\"role\":\"cashier\",\"store_id\":%lld}", (long long)side[0].store);
+    make_token(b, tok[C_CASHIER]);
+    snprintf(tok[C_NONE], 80, "%s", "");
+    snprintf(tok[C_BAD], 80, "sy_%064d", 0);
+    /* a revoked admin token, and an admin token whose expiry has passed */
+    make_token("{\"role\":\"admin\",\"name\":\"revoked\"}", tok[C_REVOKED]);
+    json_t *list;
+    call(token, "GET", "/api/v1/tokens?limit=1000", &list, NULL);
+    size_t i;
+    json_t *t;
+    int64_t revoked = 0;
+    json_array_foreach(json_object_get(list, "items"), i, t)
+    {
+        if (json_is_string(json_object_get(t, "name")) &&
+            strcmp(json_string_value(json_object_get(t, "name")), "revoked") == 0)
+            revoked = json_integer_value(json_object_get(t, "id"));
+    }
+    json_decref(list);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/tokens/%lld", (long long)revoked);
+    CHECK_INT_EQ(call(token, "DELETE", path, NULL, NULL), 200);
+    make_token(
+        "{\"role\":\"admin\",\"name\":\"expired\",\"expires_at\":\"2099-01-01T00:00:00+08:00\"}",
+        tok[C_EXPIRED]);
+    sql("UPDATE tokens SET expires_at = 1000 WHERE name = 'expired'");
+    /* the object of the token routes: a token nobody uses */
+    json_t *o;
+    call(token, "POST", "/api/v1/tokens", &o, "{\"role\":\"operator\",\"name\":\"spare\"}");
+    spare_token = json_integer_value(json_object_get(o, "id"));
+    json_decref(o);
+}
+
+/* Is side B's object of this kind outside the caller's scope? A till serves every
+ * member of the chain (away-from-home shoppers), so members are in its scope. */
+static bool b_is_out(int c, const char *kind)
+{
+    if (c == C_ADMIN || c == C_OPERATOR) return false;
+    if (c == C_CASHIER && (strcmp(kind, "member") == 0 || strcmp(kind, "coupon") == 0 ||
+                           strcmp(kind, "identity") == 0 || strcmp(kind, "lookup") == 0))
+        return false;
+    return true;
+}
+
+/* ---------------- requests from the table ---------------- */
+
+/* The path of a route with its parameter naming side s's object of the route's kind. */
+static void fill_path(const route *rt, int s, char *out, size_t cap)
+{
+    const struct side *x = &side[s];
+    char val[64] = "1";
+    switch (rt->scope) {
+    case SCOPE_MEMBER:
+        snprintf(val, sizeof val, "%lld", (long long)x->member);
+        break;
+    case SCOPE_ORDER:
+        snprintf(val, sizeof val, "%lld", (long long)x->order);
+        break;
+    case SCOPE_STAFF:
+        snprintf(val, sizeof val, "%lld", (long long)x->guide);
+        break;
+    case SCOPE_STORE:
+        snprintf(val, sizeof val, "%lld", (long long)x->store);
+        break;
+    case SCOPE_TASK:
+        snprintf(val, sizeof val, "%lld", (long long)x->task);
+        break;
+    case SCOPE_COUPON:
+        snprintf(val, sizeof val, "%s", x->coupon);
+        break;
+    case SCOPE_TOKEN:
+        snprintf(val, sizeof val, "%lld", (long long)spare_token);
+        break;
+    default:
+        break;
+    }
+    size_t n = 0;
+    for (const char *p = rt->pattern; *p && n + 1 < cap;) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            const char *v = val;
+            if (strncmp(p, "{kind}", 6) == 0)
+                v = "members";
+            else if (strncmp(p, "{name}", 6) == 0)
+                v = "sms";
+            n += (size_t)snprintf(out + n, cap - n, "%s", v);
+            p = close + 1;
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    out[n < cap ? n : cap - 1] = 0;
+}
+
+/* One request: which side each named object comes from (the path's, and each body or
+ * query rule's), so a request can have exactly one object out of scope. */
+typedef struct probe {
+    int path, store, guide, member, from, list, identity, nested, event, lookup;
+} probe;
+
+static void build(const route *rt, const probe *p, char *path, size_t cap, char *body, size_t bcap,
+                  bool *has_body)
+{
+    fill_path(rt, p->path, path, cap);
+    unsigned b = rt->scope_body;
+    bool get = strcmp(rt->method, "GET") == 0;
+    *has_body = !get && (rt->flags & (ROUTE_BODY | ROUTE_BODY_OPT | ROUTE_RAW));
+    if (get) {
+        size_t n = strlen(path);
+        char sep = '?';
+#define QADD(...)                                                                                  \
+    do {                                                                                           \
+        n += (size_t)snprintf(path + n, cap - n, "%c", sep);                                       \
+        n += (size_t)snprintf(path + n, cap - n, __VA_ARGS__);                                     \
+        sep = '&';                                                                                 \
+    } while (0)
+        if (b & SB_LOOKUP) QADD("phone=%s", side[p->lookup].phone);
+        if (b & SB_MEMBER) QADD("member_id=%lld", (long long)side[p->member].member);
+        if (b & SB_STORE) QADD("store_id=%lld", (long long)side[p->store].store);
+        if (b & SB_GUIDE) QADD("guide_id=%lld", (long long)side[p->guide].guide);
+#undef QADD
+        body[0] = 0;
+        return;
+    }
+    if (rt->flags & ROUTE_RAW) {
+        body[0] = 0;
+        return;
+    }
+    json_t *o = json_object();
+    if (b & SB_STORE) json_object_set_new(o, "store_id", json_integer(side[p->store].store));
+    if (b & SB_GUIDE) json_object_set_new(o, "guide_id", json_integer(side[p->guide].guide));
+    if (b & SB_MEMBER) {
+        json_object_set_new(o, "member_id", json_integer(side[p->member].member));
+        json_object_set_new(o, "from_member_id", json_integer(side[p->from].member));
+        json_object_set_new(o, "member_ids", json_pack("[I]", (json_int_t)side[p->list].member));
+    }
+    if (b & SB_IDENTITY) {
+        json_object_set_new(o, "phone", json_string(side[p->identity].phone));
+        if (p->nested >= 0)
+            json_object_set_new(o, "member", json_pack("{s:s}", "phone", side[p->nested].phone));
+    }
+    if (b & SB_EACH_EVENT)
+        json_object_set_new(o, "events",
+                            json_pack("[{s:I}]", "member_id", (json_int_t)side[p->event].member));
+    char *text = json_dumps(o, JSON_COMPACT);
+    snprintf(body, bcap, "%s", text);
+    free(text);
+    json_decref(o);
+}
+
+static void expect(const route *rt, int c, const char *what, const char *path, const char *body,
+                   bool has_body, int want_lo, int want_hi, bool leak_check)
+{
+    int st = call(tok[c], rt->method, path, NULL, has_body ? "%s" : NULL, body);
+    bool ok = st >= want_lo && st <= want_hi && st < 500 && st > 0;
+    if (ok && leak_check && st < 300 && strstr(buf, "OutOfScope")) ok = false;
+    if (!ok) {
+        CHECK_FAIL_("%s %s as %s (%s): %d, want %d..%d%s — %s %.300s", rt->method, path,
+                    caller_name[c], what, st, want_lo, want_hi,
+                    leak_check && st < 300 ? " and nothing of store B" : "", body, buf);
+    }
+}
+
+/* In scope: anything but 401/403 and 5xx; with leak_check, a 2xx carries nothing of
+ * store B. A bare list (no query naming objects) may also answer 403 (a till lists
+ * nothing). */
+static void expect_in(const route *rt, int c, const char *path, const char *body, bool has_body,
+                      bool leak_check, bool bare)
+{
+    int st = call(tok[c], rt->method, path, NULL, has_body ? "%s" : NULL, body);
+    bool leak =
+        leak_check && c != C_ADMIN && c != C_OPERATOR && st < 300 && strstr(buf, "OutOfScope");
+    if (st <= 0 || st == 401 || (st == 403 && !bare) || st >= 500 || leak)
+        CHECK_FAIL_("%s %s as %s (in scope): %d%s — %s %.300s", rt->method, path, caller_name[c],
+                    st, leak ? " carrying store B" : "", body, buf);
+}
+
+static void matrix(void)
+{
+    char path[512], body[4096];
+    bool has_body;
+    int unset = 0;
+    for (int i = 0; i < route_count; i++) {
+        const route *rt = &routes[i];
+        if (rt->scope == SCOPE_UNSET) {
+            CHECK_FAIL_("%s %s has no scope rule in the route table", rt->method, rt->pattern);
+            unset++;
+            continue;
+        }
+        if (rt->flags & ROUTE_PUBLIC) {
+            CHECK(rt->scope == SCOPE_PUBLIC);
+            fill_path(rt, SIDE_A, path, sizeof path);
+            for (int c = 0; c < C__N; c++) {
+                int st = call(tok[c], rt->method, path, NULL, NULL);
+                if (st <= 0 || st >= 400)
+                    CHECK_FAIL_("public %s %s as %s: %d", rt->method, path, caller_name[c], st);
+            }
+            continue;
+        }
+        CHECK(rt->scope != SCOPE_PUBLIC);
+        const probe in = {SIDE_A, SIDE_A, SIDE_A, SIDE_A, SIDE_A,
+                          SIDE_A, SIDE_A, SIDE_A, SIDE_A, SIDE_A};
+        build(rt, &in, path, sizeof path, body, sizeof body, &has_body);
+        /* no valid token: 401 before anything else */
+        for (int c = C_NONE; c < C__N; c++)
+            expect(rt, c, "no valid token", path, body, has_body, 401, 401, false);
+        /* the store's callers first: HQ's calls may change what they touch */
+        static const int order[] = {C_MGR, C_GUIDE, C_CASHIER, C_ADMIN, C_OPERATOR};
+        for (size_t oi = 0; oi < sizeof order / sizeof *order; oi++) {
+            int c = order[oi];
+            if (!(rt->roles & caller_role[c])) {
+                expect(rt, c, "role not admitted", path, body, has_body, 403, 403, false);
+                continue;
+            }
+            expect_in(rt, c, path, body, has_body, true, false);
+            if (strcmp(rt->method, "GET") == 0 && rt->scope == SCOPE_CHAIN) {
+                char bare[512];
+                fill_path(rt, SIDE_A, bare, sizeof bare);
+                expect_in(rt, c, bare, "", false, true, true);
+            }
+            /* every object of side B, one at a time, while the rest stay in scope */
+            unsigned sb = rt->scope_body;
+            bool get = strcmp(rt->method, "GET") == 0,
+                 takes_body = !get && !(rt->flags & ROUTE_RAW);
+            struct {
+                const char *kind; /* for b_is_out */
+                size_t field;     /* offsetof(probe, …) */
+                bool applies;
+                int lo, hi; /* the answer when side B is out of scope */
+            } outs[] = {
+                {route_scope_name(rt->scope), offsetof(probe, path),
+                 rt->scope >= SCOPE_MEMBER && rt->scope <= SCOPE_COUPON, 403, 403},
+                {"store", offsetof(probe, store), (sb & SB_STORE) != 0, 403, 403},
+                {"staff", offsetof(probe, guide), (sb & SB_GUIDE) != 0, 403, 403},
+                {"member", offsetof(probe, member), (sb & SB_MEMBER) != 0, 403, 403},
+                {"member", offsetof(probe, from), (sb & SB_MEMBER) && takes_body, 403, 403},
+                {"member", offsetof(probe, list), (sb & SB_MEMBER) && takes_body, 403, 403},
+                /* identities of another store's member: 403 (or 409 when they also
+                 * name one of the caller's members, naming neither) */
+                {"identity", offsetof(probe, identity), (sb & SB_IDENTITY) && takes_body, 403, 409},
+                {"identity", offsetof(probe, nested), (sb & SB_IDENTITY) && takes_body, 403, 409},
+                {"member", offsetof(probe, event), (sb & SB_EACH_EVENT) && takes_body, 403, 403},
+                /* a member looked up by identity: out of scope answers as missing */
+                {"lookup", offsetof(probe, lookup), (sb & SB_LOOKUP) && get, 404, 404},
+            };
+            for (size_t k = 0; k < sizeof outs / sizeof *outs; k++) {
+                /* HQ sees the whole chain: the request in scope above is theirs */
+                if (!outs[k].applies || c == C_ADMIN || c == C_OPERATOR) continue;
+                probe p = in;
+                if (strcmp(outs[k].kind, "identity") == 0)
+                    p.nested = -1; /* the top-level identities alone, then "member" alone */
+                *(int *)((char *)&p + outs[k].field) = SIDE_B;
+                if (outs[k].field == offsetof(probe, nested)) p.identity = SIDE_A;
+                build(rt, &p, path, sizeof path, body, sizeof body, &has_body);
+                if (b_is_out(c, outs[k].kind))
+                    expect(rt, c, outs[k].kind, path, body, has_body, outs[k].lo, outs[k].hi,
+                           false);
+                else
+                    expect_in(rt, c, path, body, has_body, false, false);
+            }
+            build(rt, &in, path, sizeof path, body, sizeof body, &has_body);
+        }
+    }
+    CHECK_INT_EQ(unset, 0);
+    fprintf(stderr, "authorization matrix: %d routes, %d requests\n", route_count, requests_made);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return 2;
+    pid_t pid = harness_start(argv[1]);
+    fd = conn_open();
+    build_chain();
+    make_callers();
+    matrix();
+    close(fd);
+    CHECK_INT_EQ(harness_stop(pid), 0);
+    return CHECK_DONE();
+}

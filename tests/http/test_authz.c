@@ -441,6 +441,235 @@ static void matrix(void)
     fprintf(stderr, "authorization matrix: %d routes, %d requests\n", route_count, requests_made);
 }
 
+
+/* ---------------- regressions, one per defect of the issue ---------------- */
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static json_t *jget(json_t *o, const char *k)
+{
+    return json_object_get(o, k);
+}
+
+/* Item 8: Idempotency-Keys belong to the caller. A guide who resends an admin's key
+ * and body must not get the admin's stored answer (another store's member, unmasked);
+ * two store managers who pick the same key are two keys, not a 409. */
+static void test_idempotency_per_caller(void)
+{
+    char body[256], out[1 << 14];
+    snprintf(body, sizeof body, "{\"phone\":\"13700000077\",\"name\":\"OutOfScopeNew\",\"store_id\":%lld,"
+             "\"guide_id\":%lld}", (long long)side[1].store, (long long)side[1].guide);
+    int st = request_hdr(fd, token, "POST", "/api/v1/members", "Idempotency-Key: shared-1\r\n", body,
+                         out, sizeof out);
+    CHECK_INT_EQ(st, 201);
+    st = request_hdr(fd, tok[C_GUIDE], "POST", "/api/v1/members", "Idempotency-Key: shared-1\r\n",
+                     body, out, sizeof out);
+    CHECK(st == 403);
+    CHECK(strstr(out, "13700000077") == NULL);
+    CHECK(strstr(out, "OutOfScopeNew") == NULL);
+
+    /* the other store's manager */
+    char mgr_b[80], b[128];
+    snprintf(b, sizeof b, "{\"role\":\"store_manager\",\"staff_id\":%lld}", (long long)side[1].mgr);
+    make_token(b, mgr_b);
+    snprintf(body, sizeof body, "{\"phone\":\"13700000101\",\"store_id\":%lld}", (long long)side[0].store);
+    st = request_hdr(fd, tok[C_MGR], "POST", "/api/v1/members", "Idempotency-Key: morning\r\n", body,
+                     out, sizeof out);
+    CHECK_INT_EQ(st, 201);
+    snprintf(body, sizeof body, "{\"phone\":\"13700000102\",\"store_id\":%lld}", (long long)side[1].store);
+    st = request_hdr(fd, mgr_b, "POST", "/api/v1/members", "Idempotency-Key: morning\r\n", body, out,
+                     sizeof out);
+    CHECK_INT_EQ(st, 201);
+    /* and a caller's own replay still answers the first answer */
+    st = request_hdr(fd, mgr_b, "POST", "/api/v1/members", "Idempotency-Key: morning\r\n", body, out,
+                     sizeof out);
+    CHECK_INT_EQ(st, 200);
+    CHECK(strstr(out, "13700000102") != NULL);
+}
+
+/* Item 12: a store manager reads and closes only their store's guide tasks, attaches
+ * no identity to another store's member, is told nothing by a 409, credits no order
+ * to another store's guide and moves no member to one; a guide cannot tell a member of
+ * another's from a stranger by phone. */
+static void test_store_scope(void)
+{
+    json_t *o;
+    char path[128];
+    /* tasks */
+    snprintf(path, sizeof path, "/api/v1/tasks/%lld/skip", (long long)side[1].task);
+    CHECK_INT_EQ(call(tok[C_MGR], "POST", path, NULL, NULL), 403);
+    CHECK_INT_EQ(call(tok[C_MGR], "GET", "/api/v1/tasks?limit=1000", &o, NULL), 200);
+    CHECK(json_array_size(jget(o, "items")) >= 1);
+    CHECK(strstr(buf, "OutOfScopeTask") == NULL);
+    json_decref(o);
+    CHECK_INT_EQ(call(token, "GET", "/api/v1/tasks?limit=1000", NULL, NULL), 200);
+    CHECK(strstr(buf, "OutOfScopeTask") != NULL);
+
+    /* identities attached through an order */
+    int st = call(tok[C_MGR], "POST", "/api/v1/orders", &o,
+                  "{\"channel\":\"store\",\"external_id\":\"attach-1\",\"store_id\":%lld,"
+                  "\"placed_at\":\"2026-11-02T10:00:00+08:00\",\"total_cents\":100,"
+                  "\"member\":{\"phone\":\"%s\",\"unionid\":\"u-stolen\"},"
+                  "\"items\":[{\"sku\":\"x\",\"qty\":1,\"unit_price_cents\":100}]}",
+                  (long long)side[0].store, side[1].phone);
+    CHECK_INT_EQ(st, 403);
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)side[1].member);
+    CHECK_INT_EQ(call(token, "GET", path, NULL, NULL), 200);
+    CHECK(strstr(buf, "u-stolen") == NULL);
+
+    /* a 409 between the caller's member and another store's names neither */
+    snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)side[1].member);
+    CHECK_INT_EQ(call(token, "PATCH", path, NULL, "{\"name\":\"OutOfScopeMember\"}"), 200);
+    call(token, "POST", "/api/v1/members", NULL, "{\"phone\":\"%s\",\"card_no\":\"CARD-B\"}",
+         side[1].phone);
+    st = call(tok[C_MGR], "POST", "/api/v1/orders", &o,
+              "{\"channel\":\"store\",\"external_id\":\"attach-2\",\"store_id\":%lld,"
+              "\"placed_at\":\"2026-11-02T10:00:00+08:00\",\"total_cents\":100,"
+              "\"member\":{\"phone\":\"%s\",\"card_no\":\"CARD-B\"},"
+              "\"items\":[{\"sku\":\"x\",\"qty\":1,\"unit_price_cents\":100}]}",
+              (long long)side[0].store, side[0].phone);
+    CHECK(st == 409 || st == 403);
+    const char *msg = jstr(jget(o, "error"), "message");
+    CHECK(msg && strpbrk(msg, "0123456789") == NULL);
+    CHECK(jget(jget(o, "error"), "details") == NULL);
+    CHECK(strstr(buf, "member_ids") == NULL);
+    json_decref(o);
+
+    /* an order credited to another store's guide */
+    st = call(tok[C_MGR], "POST", "/api/v1/orders", NULL,
+              "{\"channel\":\"store\",\"external_id\":\"credit-1\",\"store_id\":%lld,\"guide_id\":%lld,"
+              "\"placed_at\":\"2026-11-02T10:00:00+08:00\",\"total_cents\":100,"
+              "\"items\":[{\"sku\":\"x\",\"qty\":1,\"unit_price_cents\":100}]}",
+              (long long)side[0].store, (long long)side[1].guide);
+    CHECK_INT_EQ(st, 403);
+
+    /* a member moved to another store's guide */
+    snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)side[0].member);
+    CHECK_INT_EQ(call(tok[C_MGR], "PATCH", path, NULL, "{\"guide_id\":%lld}", (long long)side[1].guide),
+                 403);
+    CHECK_INT_EQ(call(token, "GET", path, &o, NULL), 200);
+    CHECK_INT_EQ(json_integer_value(jget(o, "guide_id")), side[0].guide);
+    json_decref(o);
+
+    /* a guide looking up another guide's member and a stranger: the same answer */
+    char a[1024], b[1024];
+    snprintf(path, sizeof path, "/api/v1/members?phone=%s", side[1].phone);
+    int st1 = call(tok[C_GUIDE], "GET", path, NULL, NULL);
+    snprintf(a, sizeof a, "%s", buf);
+    int st2 = call(tok[C_GUIDE], "GET", "/api/v1/members?phone=13600000000", NULL, NULL);
+    snprintf(b, sizeof b, "%s", buf);
+    CHECK_INT_EQ(st1, 404);
+    CHECK_INT_EQ(st2, 404);
+    /* the bodies differ only in the number asked about */
+    char *p = strstr(a, side[1].phone);
+    if (p)
+        memcpy(p, "13600000000", 11);
+    CHECK_STR_EQ(a, b);
+    /* and their own member is found, phone masked */
+    snprintf(path, sizeof path, "/api/v1/members?phone=%s", side[0].phone);
+    CHECK_INT_EQ(call(tok[C_GUIDE], "GET", path, NULL, NULL), 200);
+    CHECK(strstr(buf, side[0].phone) == NULL);
+}
+
+/* Item 14: tokens are listed, revoked and expired, their last use is recorded, and a
+ * token's role is its staff member's. */
+static void test_tokens(void)
+{
+    json_t *o;
+    char t[80], path[64];
+    make_token("{\"role\":\"operator\",\"name\":\"to-revoke\"}", t);
+    CHECK_INT_EQ(call(t, "GET", "/api/v1/stores", NULL, NULL), 200);
+    CHECK_INT_EQ(call(token, "GET", "/api/v1/tokens?limit=1000", &o, NULL), 200);
+    int64_t id = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(jget(o, "items"), i, x)
+    {
+        CHECK(jget(x, "token") == NULL && jget(x, "hash") == NULL); /* never the secret */
+        if (jstr(x, "name") && strcmp(jstr(x, "name"), "to-revoke") == 0) {
+            id = json_integer_value(jget(x, "id"));
+            CHECK_STR_EQ(jstr(x, "state"), "active");
+            CHECK(jstr(x, "last_used_at") != NULL); /* it was used a moment ago */
+        }
+        if (jstr(x, "name") && strcmp(jstr(x, "name"), "expired") == 0)
+            CHECK_STR_EQ(jstr(x, "state"), "expired");
+    }
+    json_decref(o);
+    CHECK(id > 0);
+    snprintf(path, sizeof path, "/api/v1/tokens/%lld", (long long)id);
+    CHECK_INT_EQ(call(t, "DELETE", path, NULL, NULL), 403); /* an operator cannot */
+    CHECK_INT_EQ(call(token, "DELETE", path, &o, NULL), 200);
+    CHECK_STR_EQ(jstr(o, "state"), "revoked");
+    json_decref(o);
+    CHECK_INT_EQ(call(t, "GET", "/api/v1/stores", NULL, NULL), 401);
+    CHECK_INT_EQ(call(tok[C_EXPIRED], "GET", "/api/v1/stores", NULL, NULL), 401);
+    CHECK_INT_EQ(call(token, "DELETE", "/api/v1/tokens/999999", NULL, NULL), 404);
+
+    /* a guide's token is a guide's: admin or operator for a guide is refused, by HTTP
+     * and by the CLI */
+    CHECK_INT_EQ(call(token, "POST", "/api/v1/tokens", &o, "{\"role\":\"admin\",\"staff_id\":%lld}",
+                      (long long)side[0].guide),
+                 400);
+    CHECK_STR_EQ(jstr(jget(o, "error"), "field"), "role");
+    json_decref(o);
+    char cmd[512], line[256];
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role admin --staff %lld 2>/dev/null", siyu, db,
+             (long long)side[0].guide);
+    CHECK(run(cmd, line, sizeof line) != 0);
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role guide --staff %lld --expires 1d", siyu,
+             db, (long long)side[0].guide);
+    CHECK_INT_EQ(run(cmd, line, sizeof line), 0);
+    CHECK_INT_EQ(call(line, "GET", "/api/v1/tasks", NULL, NULL), 200);
+    /* the CLI lists and revokes too */
+    snprintf(cmd, sizeof cmd, "%s token list --db %s --json | grep -c '\"state\":\"revoked\"'", siyu, db);
+    CHECK_INT_EQ(run(cmd, line, sizeof line), 0);
+    CHECK(atoi(line) >= 2);
+    /* past expiry is refused at creation */
+    CHECK_INT_EQ(call(token, "POST", "/api/v1/tokens", NULL,
+                      "{\"role\":\"operator\",\"expires_at\":\"2020-01-01T00:00:00+08:00\"}"),
+                 400);
+}
+
+/* Item 15: a till's cashier token looks any member up (phone masked), reads their
+ * benefits and posts their order at its own store, and does nothing else. */
+static void test_cashier(void)
+{
+    char cmd[512], till[128], path[128];
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role cashier --store %lld --name till-1", siyu,
+             db, (long long)side[0].store);
+    CHECK_INT_EQ(run(cmd, till, sizeof till), 0);
+    json_t *o;
+    snprintf(path, sizeof path, "/api/v1/members?phone=%s", side[1].phone);
+    CHECK_INT_EQ(call(till, "GET", path, &o, NULL), 200);
+    CHECK_INT_EQ(json_integer_value(jget(o, "id")), side[1].member);
+    CHECK(strstr(buf, side[1].phone) == NULL); /* masked */
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/members/%lld/benefits", (long long)side[1].member);
+    CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 200);
+    const char *order = "{\"channel\":\"store\",\"external_id\":\"%s\",\"store_id\":%lld,\"member_id\":%lld,"
+                        "\"placed_at\":\"2026-11-03T10:00:00+08:00\",\"total_cents\":300,"
+                        "\"items\":[{\"sku\":\"y\",\"qty\":1,\"unit_price_cents\":300}]}";
+    CHECK_INT_EQ(call(till, "POST", "/api/v1/orders", NULL, order, "till-away", (long long)side[0].store,
+                      (long long)side[1].member),
+                 201);
+    CHECK_INT_EQ(call(till, "POST", "/api/v1/orders", NULL, order, "till-other-store",
+                      (long long)side[1].store, (long long)side[1].member),
+                 403);
+    /* nothing else: the 360, lists, orders, members' writes */
+    snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)side[1].member);
+    CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 403);
+    CHECK_INT_EQ(call(till, "GET", "/api/v1/members", NULL, NULL), 403);
+    CHECK_INT_EQ(call(till, "GET", "/api/v1/orders", NULL, NULL), 403);
+    CHECK_INT_EQ(call(till, "POST", "/api/v1/members", NULL, "{\"phone\":\"13700000555\"}"), 403);
+    /* a cashier token needs its store, and no staff member */
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role cashier 2>/dev/null", siyu, db);
+    CHECK(run(cmd, NULL, 0) != 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -449,6 +678,10 @@ int main(int argc, char **argv)
     build_chain();
     make_callers();
     matrix();
+    test_idempotency_per_caller();
+    test_store_scope();
+    test_tokens();
+    test_cashier();
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);
     return CHECK_DONE();

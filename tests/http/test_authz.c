@@ -441,7 +441,6 @@ static void matrix(void)
     fprintf(stderr, "authorization matrix: %d routes, %d requests\n", route_count, requests_made);
 }
 
-
 /* ---------------- regressions, one per defect of the issue ---------------- */
 
 static const char *jstr(json_t *o, const char *k)
@@ -460,10 +459,12 @@ static json_t *jget(json_t *o, const char *k)
 static void test_idempotency_per_caller(void)
 {
     char body[256], out[1 << 14];
-    snprintf(body, sizeof body, "{\"phone\":\"13700000077\",\"name\":\"OutOfScopeNew\",\"store_id\":%lld,"
-             "\"guide_id\":%lld}", (long long)side[1].store, (long long)side[1].guide);
-    int st = request_hdr(fd, token, "POST", "/api/v1/members", "Idempotency-Key: shared-1\r\n", body,
-                         out, sizeof out);
+    snprintf(body, sizeof body,
+             "{\"phone\":\"13700000077\",\"name\":\"OutOfScopeNew\",\"store_id\":%lld,"
+             "\"guide_id\":%lld}",
+             (long long)side[1].store, (long long)side[1].guide);
+    int st = request_hdr(fd, token, "POST", "/api/v1/members", "Idempotency-Key: shared-1\r\n",
+                         body, out, sizeof out);
     CHECK_INT_EQ(st, 201);
     st = request_hdr(fd, tok[C_GUIDE], "POST", "/api/v1/members", "Idempotency-Key: shared-1\r\n",
                      body, out, sizeof out);
@@ -475,17 +476,19 @@ static void test_idempotency_per_caller(void)
     char mgr_b[80], b[128];
     snprintf(b, sizeof b, "{\"role\":\"store_manager\",\"staff_id\":%lld}", (long long)side[1].mgr);
     make_token(b, mgr_b);
-    snprintf(body, sizeof body, "{\"phone\":\"13700000101\",\"store_id\":%lld}", (long long)side[0].store);
-    st = request_hdr(fd, tok[C_MGR], "POST", "/api/v1/members", "Idempotency-Key: morning\r\n", body,
+    snprintf(body, sizeof body, "{\"phone\":\"13700000101\",\"store_id\":%lld}",
+             (long long)side[0].store);
+    st = request_hdr(fd, tok[C_MGR], "POST", "/api/v1/members", "Idempotency-Key: morning\r\n",
+                     body, out, sizeof out);
+    CHECK_INT_EQ(st, 201);
+    snprintf(body, sizeof body, "{\"phone\":\"13700000102\",\"store_id\":%lld}",
+             (long long)side[1].store);
+    st = request_hdr(fd, mgr_b, "POST", "/api/v1/members", "Idempotency-Key: morning\r\n", body,
                      out, sizeof out);
     CHECK_INT_EQ(st, 201);
-    snprintf(body, sizeof body, "{\"phone\":\"13700000102\",\"store_id\":%lld}", (long long)side[1].store);
-    st = request_hdr(fd, mgr_b, "POST", "/api/v1/members", "Idempotency-Key: morning\r\n", body, out,
-                     sizeof out);
-    CHECK_INT_EQ(st, 201);
     /* and a caller's own replay still answers the first answer */
-    st = request_hdr(fd, mgr_b, "POST", "/api/v1/members", "Idempotency-Key: morning\r\n", body, out,
-                     sizeof out);
+    st = request_hdr(fd, mgr_b, "POST", "/api/v1/members", "Idempotency-Key: morning\r\n", body,
+                     out, sizeof out);
     CHECK_INT_EQ(st, 200);
     CHECK(strstr(out, "13700000102") != NULL);
 }
@@ -540,17 +543,19 @@ static void test_store_scope(void)
     json_decref(o);
 
     /* an order credited to another store's guide */
-    st = call(tok[C_MGR], "POST", "/api/v1/orders", NULL,
-              "{\"channel\":\"store\",\"external_id\":\"credit-1\",\"store_id\":%lld,\"guide_id\":%lld,"
-              "\"placed_at\":\"2026-11-02T10:00:00+08:00\",\"total_cents\":100,"
-              "\"items\":[{\"sku\":\"x\",\"qty\":1,\"unit_price_cents\":100}]}",
-              (long long)side[0].store, (long long)side[1].guide);
+    st = call(
+        tok[C_MGR], "POST", "/api/v1/orders", NULL,
+        "{\"channel\":\"store\",\"external_id\":\"credit-1\",\"store_id\":%lld,\"guide_id\":%lld,"
+        "\"placed_at\":\"2026-11-02T10:00:00+08:00\",\"total_cents\":100,"
+        "\"items\":[{\"sku\":\"x\",\"qty\":1,\"unit_price_cents\":100}]}",
+        (long long)side[0].store, (long long)side[1].guide);
     CHECK_INT_EQ(st, 403);
 
     /* a member moved to another store's guide */
     snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)side[0].member);
-    CHECK_INT_EQ(call(tok[C_MGR], "PATCH", path, NULL, "{\"guide_id\":%lld}", (long long)side[1].guide),
-                 403);
+    CHECK_INT_EQ(
+        call(tok[C_MGR], "PATCH", path, NULL, "{\"guide_id\":%lld}", (long long)side[1].guide),
+        403);
     CHECK_INT_EQ(call(token, "GET", path, &o, NULL), 200);
     CHECK_INT_EQ(json_integer_value(jget(o, "guide_id")), side[0].guide);
     json_decref(o);
@@ -566,8 +571,7 @@ static void test_store_scope(void)
     CHECK_INT_EQ(st2, 404);
     /* the bodies differ only in the number asked about */
     char *p = strstr(a, side[1].phone);
-    if (p)
-        memcpy(p, "13600000000", 11);
+    if (p) memcpy(p, "13600000000", 11);
     CHECK_STR_EQ(a, b);
     /* and their own member is found, phone masked */
     snprintf(path, sizeof path, "/api/v1/members?phone=%s", side[0].phone);
@@ -617,17 +621,25 @@ static void test_tokens(void)
     CHECK_STR_EQ(jstr(jget(o, "error"), "field"), "role");
     json_decref(o);
     char cmd[512], line[256];
-    snprintf(cmd, sizeof cmd, "%s token create --db %s --role admin --staff %lld 2>/dev/null", siyu, db,
-             (long long)side[0].guide);
-    CHECK(run(cmd, line, sizeof line) != 0);
-    snprintf(cmd, sizeof cmd, "%s token create --db %s --role guide --staff %lld --expires 1d", siyu,
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role admin --staff %lld 2>/dev/null", siyu,
              db, (long long)side[0].guide);
+    CHECK(run(cmd, line, sizeof line) != 0);
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role guide --staff %lld --expires 1d",
+             siyu, db, (long long)side[0].guide);
     CHECK_INT_EQ(run(cmd, line, sizeof line), 0);
     CHECK_INT_EQ(call(line, "GET", "/api/v1/tasks", NULL, NULL), 200);
     /* the CLI lists and revokes too */
-    snprintf(cmd, sizeof cmd, "%s token list --db %s --json | grep -c '\"state\":\"revoked\"'", siyu, db);
+    snprintf(cmd, sizeof cmd, "%s token list --db %s --json | grep -c '\"state\":\"revoked\"'",
+             siyu, db);
     CHECK_INT_EQ(run(cmd, line, sizeof line), 0);
     CHECK(atoi(line) >= 2);
+    /* a token made before roles had to match (a guide's token saying admin) no longer works */
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role guide --staff %lld --name old-guide",
+             siyu, db, (long long)side[1].guide);
+    CHECK_INT_EQ(run(cmd, line, sizeof line), 0);
+    CHECK_INT_EQ(call(line, "GET", "/api/v1/tasks", NULL, NULL), 200);
+    sql("UPDATE tokens SET role = 'admin' WHERE name = 'old-guide'");
+    CHECK_INT_EQ(call(line, "GET", "/api/v1/tokens", NULL, NULL), 401);
     /* past expiry is refused at creation */
     CHECK_INT_EQ(call(token, "POST", "/api/v1/tokens", NULL,
                       "{\"role\":\"operator\",\"expires_at\":\"2020-01-01T00:00:00+08:00\"}"),
@@ -639,8 +651,8 @@ static void test_tokens(void)
 static void test_cashier(void)
 {
     char cmd[512], till[128], path[128];
-    snprintf(cmd, sizeof cmd, "%s token create --db %s --role cashier --store %lld --name till-1", siyu,
-             db, (long long)side[0].store);
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role cashier --store %lld --name till-1",
+             siyu, db, (long long)side[0].store);
     CHECK_INT_EQ(run(cmd, till, sizeof till), 0);
     json_t *o;
     snprintf(path, sizeof path, "/api/v1/members?phone=%s", side[1].phone);
@@ -650,11 +662,12 @@ static void test_cashier(void)
     json_decref(o);
     snprintf(path, sizeof path, "/api/v1/members/%lld/benefits", (long long)side[1].member);
     CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 200);
-    const char *order = "{\"channel\":\"store\",\"external_id\":\"%s\",\"store_id\":%lld,\"member_id\":%lld,"
-                        "\"placed_at\":\"2026-11-03T10:00:00+08:00\",\"total_cents\":300,"
-                        "\"items\":[{\"sku\":\"y\",\"qty\":1,\"unit_price_cents\":300}]}";
-    CHECK_INT_EQ(call(till, "POST", "/api/v1/orders", NULL, order, "till-away", (long long)side[0].store,
-                      (long long)side[1].member),
+    const char *order =
+        "{\"channel\":\"store\",\"external_id\":\"%s\",\"store_id\":%lld,\"member_id\":%lld,"
+        "\"placed_at\":\"2026-11-03T10:00:00+08:00\",\"total_cents\":300,"
+        "\"items\":[{\"sku\":\"y\",\"qty\":1,\"unit_price_cents\":300}]}";
+    CHECK_INT_EQ(call(till, "POST", "/api/v1/orders", NULL, order, "till-away",
+                      (long long)side[0].store, (long long)side[1].member),
                  201);
     CHECK_INT_EQ(call(till, "POST", "/api/v1/orders", NULL, order, "till-other-store",
                       (long long)side[1].store, (long long)side[1].member),

@@ -83,6 +83,8 @@ enum route_scope_body {
     SB_LOOKUP = 1 << 4,   /* query identities (GET /members?phone=): a member out of scope
                              answers 404 exactly as a missing one; a cashier may only look up */
     SB_EACH_EVENT = 1 << 5, /* the rules above apply to each of body "events"[] too */
+    SB_FIND = 1 << 6,       /* the route only finds members by identity (never creates):
+                               one out of scope answers 404 exactly as a missing one */
 };
 
 typedef struct route {

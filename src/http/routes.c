@@ -547,7 +547,7 @@ const route routes[] = {
      SCOPE_ORDER, 0},
     {"POST", "/api/v1/events", h_events_record, ANY, ROUTE_WRITE | ROUTE_BODY,
      "Record one event or a batch", "events",
-     SCOPE_CHAIN, SB_MEMBER | SB_IDENTITY | SB_EACH_EVENT},
+     SCOPE_CHAIN, SB_MEMBER | SB_IDENTITY | SB_FIND | SB_EACH_EVENT},
     {"POST", "/api/v1/import/{kind}", h_import, HQ, ROUTE_RAW,
      "Bulk import NDJSON: brands, stores, staff, members, orders or events", "import",
      SCOPE_CHAIN, 0},

@@ -88,7 +88,8 @@ static const char *const ident_kinds[] = {"phone", "unionid", "openid", "card_no
 /* The members that obj's identities already name: a member they name must be in
  * scope. A cashier serves any member, but adds no identity to another store's member.
  * Two members named while one is out of scope is a 409 that names neither. */
-static int check_identities(dom *d, json_t *obj, const char *prefix, siyu_err *e)
+static int check_identities(dom *d, json_t *obj, const char *prefix, const char *outer,
+                            bool as_missing, siyu_err *e)
 {
     if (!json_is_object(obj)) return 0;
     const char *app_id = json_string_value(json_object_get(obj, "app_id"));
@@ -121,6 +122,15 @@ static int check_identities(dom *d, json_t *obj, const char *prefix, siyu_err *e
     if (!out) return 0;
     char f[64];
     snprintf(f, sizeof f, "%s", *prefix ? prefix : "phone");
+    if (as_missing) {
+        /* word for word what the domain answers for identities nobody has */
+        char full[96];
+        snprintf(full, sizeof full, "%s%s%s", outer, *outer ? "." : "", f);
+        if (*outer)
+            return siyu_err_set(e, SIYU_NOT_FOUND, full, "%s: %s: no member has these identities",
+                                outer, f);
+        return siyu_err_set(e, SIYU_NOT_FOUND, full, "%s: no member has these identities", f);
+    }
     if (n_owners > 1)
         return siyu_err_set(e, SIYU_CONFLICT, f, "%s: these identities belong to different members",
                             f);
@@ -128,8 +138,9 @@ static int check_identities(dom *d, json_t *obj, const char *prefix, siyu_err *e
                         "%s: these identities belong to a member outside your scope", f);
 }
 
-/* The body rules for one object (the body itself, or one of its events). */
-static int check_body(http_req *r, json_t *obj, unsigned rules, siyu_err *e)
+/* The body rules for one object (the body itself, or one of its events, named by
+ * outer: "events[3]"). */
+static int check_body(http_req *r, json_t *obj, unsigned rules, const char *outer, siyu_err *e)
 {
     dom *d = &r->d;
     if (!json_is_object(obj)) return 0;
@@ -153,7 +164,10 @@ static int check_body(http_req *r, json_t *obj, unsigned rules, siyu_err *e)
     }
     if (rules & SB_IDENTITY) {
         json_t *m = json_object_get(obj, "member");
-        if (m ? check_identities(d, m, "member", e) : check_identities(d, obj, "", e)) return -1;
+        bool find = (rules & SB_FIND) != 0;
+        if (m ? check_identities(d, m, "member", outer, find, e)
+              : check_identities(d, obj, "", outer, find, e))
+            return -1;
     }
     return 0;
 }
@@ -232,13 +246,15 @@ int scope_apply(http_req *r, const route *rt, siyu_err *e)
     if ((b & SB_MEMBER) && check_query_int(r, "member_id", scope_member, "member", e)) return -1;
     if ((b & SB_STORE) && check_query_int(r, "store_id", scope_store, "store", e)) return -1;
     if ((b & SB_GUIDE) && check_query_int(r, "guide_id", scope_staff, "staff", e)) return -1;
-    if (check_body(r, r->body, b, e)) return -1;
+    if (check_body(r, r->body, b, "", e)) return -1;
     if (b & SB_EACH_EVENT) {
         size_t i;
         json_t *ev;
         json_array_foreach(json_object_get(r->body, "events"), i, ev)
         {
-            if (check_body(r, ev, b, e)) return -1;
+            char outer[32];
+            snprintf(outer, sizeof outer, "events[%zu]", i);
+            if (check_body(r, ev, b, outer, e)) return -1;
         }
     }
     return 0;

@@ -275,8 +275,7 @@ int staff_token_create(dom *d, int64_t staff_id, json_t *body, json_t **out, siy
     char token[AUTH_TOKEN_LEN + 1];
     int64_t id = 0;
     auth_token_spec spec = {.role = r, .staff_id = staff_id, .expires_at = expires, .name = name};
-    if (auth_token_issue(d->conn, &spec, d->now, token, &id, e))
-        return -1;
+    if (auth_token_issue(d->conn, &spec, d->now, token, &id, e)) return -1;
     if (out) {
         *out = json_pack("{s:s, s:I, s:s, s:I}", "token", token, "id", (json_int_t)id, "role",
                          role_name(r), "staff_id", (json_int_t)staff_id);

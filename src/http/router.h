@@ -73,15 +73,15 @@ typedef enum route_scope {
 
 /* What else in a request names objects that must be in scope (route.scope_body). */
 enum route_scope_body {
-    SB_STORE = 1 << 0,    /* body store_id: the caller's store */
-    SB_GUIDE = 1 << 1,    /* body (or query) guide_id: a guide of the caller's store; a
-                             guide: themself */
-    SB_MEMBER = 1 << 2,   /* body member_id, from_member_id, member_ids[], query member_id */
-    SB_IDENTITY = 1 << 3, /* body identities (top level, or under "member"): a member they
-                             already name must be in scope; a 409 between two members
-                             never names one the caller may not see */
-    SB_LOOKUP = 1 << 4,   /* query identities (GET /members?phone=): a member out of scope
-                             answers 404 exactly as a missing one; a cashier may only look up */
+    SB_STORE = 1 << 0,      /* body store_id: the caller's store */
+    SB_GUIDE = 1 << 1,      /* body (or query) guide_id: a guide of the caller's store; a
+                               guide: themself */
+    SB_MEMBER = 1 << 2,     /* body member_id, from_member_id, member_ids[], query member_id */
+    SB_IDENTITY = 1 << 3,   /* body identities (top level, or under "member"): a member they
+                               already name must be in scope; a 409 between two members
+                               never names one the caller may not see */
+    SB_LOOKUP = 1 << 4,     /* query identities (GET /members?phone=): a member out of scope
+                               answers 404 exactly as a missing one; a cashier may only look up */
     SB_EACH_EVENT = 1 << 5, /* the rules above apply to each of body "events"[] too */
     SB_FIND = 1 << 6,       /* the route only finds members by identity (never creates):
                                one out of scope answers 404 exactly as a missing one */

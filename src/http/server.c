@@ -142,12 +142,10 @@ static int idem_replay(http_req *r, const char *caller, const char *key, const c
  * handler, the stored answer. */
 static int exec_write(http_req *r, const route *rt, siyu_err *e)
 {
-    if (r->d.who.touch && auth_touch(r->d.conn, &r->d.who, r->d.now, e))
-        return -1;
+    if (r->d.who.touch && auth_touch(r->d.conn, &r->d.who, r->d.now, e)) return -1;
     if (!rt->fn) /* a read's token use, recorded on its own */
         return 0;
-    if (scope_apply(r, rt, e))
-        return -1;
+    if (scope_apply(r, rt, e)) return -1;
     struct MHD_Connection *mc = r->conn;
     const char *k = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Idempotency-Key");
     if (!k && (rt->flags & ROUTE_IDEM))
@@ -264,8 +262,8 @@ static int queue_write(http_server *srv, http_req *r, const route *rt, siyu_err 
  * through the group committer like every write; a write records it in its own batch. */
 static void touch_token(http_server *srv, http_req *r)
 {
-    static const route touch = {"POST", "(token use)", NULL, 0, ROUTE_WRITE, NULL, NULL,
-                                SCOPE_CHAIN, 0};
+    static const route touch = {"POST", "(token use)", NULL,        0, ROUTE_WRITE,
+                                NULL,   NULL,          SCOPE_CHAIN, 0};
     http_req t;
     memset(&t, 0, sizeof t);
     t.method = r->method;
@@ -313,8 +311,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         siyu_err_set(&e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
         goto out;
     }
-    if (auth_resolve_at(r->d.conn, auth + 7, r->d.now, &r->d.who, &e))
-        goto out;
+    if (auth_resolve_at(r->d.conn, auth + 7, r->d.now, &r->d.who, &e)) goto out;
     if (!(rt->roles & r->d.who.role)) {
         siyu_err_set(&e, SIYU_PERMISSION_DENIED, NULL, "role %s may not call %s %s",
                      role_name(r->d.who.role), rt->method, rt->pattern);
@@ -353,16 +350,13 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         }
         goto done;
     }
-    if (store_begin(r->d.conn, false, &e))
-        goto out;
+    if (store_begin(r->d.conn, false, &e)) goto out;
     tx = true;
-    if (scope_apply(r, rt, &e))
-        goto out;
+    if (scope_apply(r, rt, &e)) goto out;
     if (rt->flags & (ROUTE_RAW | ROUTE_OWN_TX)) {
         /* long work opens its own transactions: the scope was read in a snapshot of its own */
         tx = false;
-        if (store_commit(r->d.conn, &e))
-            goto out;
+        if (store_commit(r->d.conn, &e)) goto out;
     }
 call:
     if (rt->fn(r, &e) < 0)

@@ -2,7 +2,7 @@
  *
  * Each channel (msg_channel.h) is bound by configuration to an adapter:
  *   {"adapter": "webhook", "url": "http://127.0.0.1:9000/hook", "secret": "…"}
- *   {"adapter": "file", "path": "/var/lib/siyu/outbox-sms.ndjson"}
+ *   {"adapter": "file", "path": "sms.ndjson"}   (inside the outbox directory)
  * plus optional retry settings (docs/messaging.md lists every key). The webhook adapter
  * POSTs the message as JSON, signed with HMAC-SHA256 and carrying the message id as its
  * Idempotency-Key; the file adapter appends one NDJSON line and fsyncs it.
@@ -107,6 +107,15 @@ bool msg_signature_verify(const char *secret, size_t secret_len, const char *bod
 /* ---------------------------------------------------------------- adapters */
 
 typedef struct msg_adapter msg_adapter;
+
+/* File adapters write only inside one directory, the outbox directory: their `path` is
+ * relative to it, has no "." or ".." component, and neither its directories nor the file
+ * may be symbolic links that lead out of it (the file itself is never a link). The
+ * directory is created (0750) when a file adapter is first made. Set once at start-up
+ * (siyu serve --outbox-dir, SIYU_OUTBOX_DIR, default a folder "outbox" beside the store);
+ * while none is set every file adapter is refused. 0, or -1 when out of memory. */
+int msg_outbox_dir_set(const char *dir);
+const char *msg_outbox_dir(void); /* NULL when none */
 
 /* A new adapter from a channel binding's configuration (the body of
  * PUT /api/v1/channels/{name}). Unknown keys, a bad URL, a short secret or an out-of-range

@@ -544,26 +544,8 @@ static void guard_member_load(dom *d, const msg_guard_settings *gs, int64_t memb
 {
     memset(g, 0, sizeof *g);
     g->st.tz_offset_s = MSG_TZ_DEFAULT;
-    g->st.consent = MSG_CH_BIT(MSG_CH_WEBHOOK);
-    store_stmt *s = store_q(d->conn, Q_REACH_LIST);
-    store_bind_int(s, 1, member);
-    while (store_step(s) == STORE_ROW) {
-        if (!store_col_int(s, 1)) continue;
-        const char *rc = store_col_text(s, 0);
-        for (int ch = 0; ch < MSG_CHANNEL_COUNT; ch++) {
-            const char *need = j_reach_channel(msg_channel_name((msg_channel)ch));
-            if (need && strcmp(need, rc) == 0) g->st.consent |= MSG_CH_BIT(ch);
-        }
-    }
-    store_reset(s);
-    s = store_q(d->conn, Q_CONSENT_LIST);
-    store_bind_int(s, 1, member);
-    while (store_step(s) == STORE_ROW) {
-        const char *name = store_col_text(s, 0);
-        int ch = msg_channel_from_name(name, strlen(name));
-        if (ch >= 0 && store_col_int(s, 1)) g->st.opted_out |= MSG_CH_BIT(ch);
-    }
-    store_reset(s);
+    j_member_consent(d, member, &g->st.consent, &g->st.opted_out);
+    store_stmt *s;
     /* enough history for the budget window and the calendar month */
     int64_t since = d->now - (gs->budget_window_s > 32 * 86400 ? gs->budget_window_s : 32 * 86400);
     s = store_q(d->conn, Q_MESSAGES_HISTORY);

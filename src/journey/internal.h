@@ -109,6 +109,11 @@ char *j_template_render(const char *text, json_t *vars);
 struct msg_guard_settings;
 int journey_guardrails_load(dom *d, struct msg_guard_settings *out, siyu_err *e);
 
+/* The member's consent as the guardrails read it, from the one consent model
+ * (tasks.c): the message channels reachable after consent (msg_channel bits, webhook
+ * always) and those with a withdrawn marketing consent. */
+void j_member_consent(dom *d, int64_t member, uint32_t *reachable, uint32_t *opted_out);
+
 /* Reachability channel a message channel needs (NULL: none, e.g. webhook). */
 const char *j_reach_channel(const char *channel);
 bool j_channel_known(const char *channel);

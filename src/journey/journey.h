@@ -60,8 +60,12 @@ int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int 
                siyu_err *e);
 /* action: done, confirm (a wecom send the guide made), skip */
 int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e);
-/* {channel, opted_out} */
+/* {purpose, channel, granted, source?, text_version?, at?} — or the first shape
+ * {channel, opted_out} (a marketing consent) — into the one consent model
+ * (domain/consent.c); answers as consents_get. */
 int consents_put(dom *d, int64_t member_id, json_t *body, json_t **out, siyu_err *e);
+/* {member_id, consents: [{purpose, channel, granted, opted_out, source, text_version, at}]} */
+int consents_get(dom *d, int64_t member_id, json_t **out, siyu_err *e);
 
 /* ---- measuring (report.c) ---- */
 int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e);

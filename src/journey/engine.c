@@ -760,7 +760,7 @@ static int advance(tick *t, int64_t run_id, siyu_err *e)
                     store_savepoint_undo(d->conn);
                 else
                     store_savepoint_release(d->conn);
-                jlog(t, j->id, r.id, st->id, rc < 0 ? "coupon_failed" : "coupon_issued");
+                jlog(t, j->id, r.id, st->id, coupons_issue_outcome(rc, &sub));
                 json_decref(b);
                 json_decref(o);
                 siyu_err_clear(&sub);

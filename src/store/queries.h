@@ -279,7 +279,9 @@
     Q(CONSENT_MOVE)          /* (into, from) — keeps the latest per purpose and channel */         \
     Q(CONSENT_DELETE)        /* (member_id) */                                                     \
     Q(IDENTITY_OF_KIND)      /* (member_id, kind, app_id or NULL) -> app_id, value — the first */ \
-    Q(MESSAGE_ADDRESS_SET)   /* (address json, template json or NULL, id) */
+    Q(MESSAGE_ADDRESS_SET)   /* (address json, template json or NULL, id) */                     \
+    Q(COUPON_RECEIVED_SINCE) /* (member_id, template_id, since) -> n issued to or received by */    \
+    Q(CHECK_COUPON_LIMITS)   /* (limit) -> member_id, template_id, n, limit, period — over it */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

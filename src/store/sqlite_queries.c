@@ -482,5 +482,25 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_CONSENT_DELETE] = "DELETE FROM member_consents WHERE member_id = ?1",
     [Q_IDENTITY_OF_KIND] = "SELECT app_id, value FROM identities WHERE member_id = ?1 AND kind = ?2"
                            " AND (?3 IS NULL OR app_id = ?3) ORDER BY app_id, value LIMIT 1",
+    [Q_COUPON_RECEIVED_SINCE] = "SELECT count(*) FROM coupon_events e JOIN coupons c"
+                                " ON c.id = e.coupon_id WHERE e.member_id = ?1"
+                                " AND c.template_id = ?2 AND e.kind IN ('issued', 'received')"
+                                " AND e.at >= ?3",
+    /* a member over a template's per-member limit within one period (local calendar) */
+    [Q_CHECK_COUPON_LIMITS] =
+        "SELECT member_id, template_id, n, lim, per FROM ("
+        " SELECT e.member_id AS member_id, c.template_id AS template_id, count(*) AS n,"
+        " json_extract(t.spec, '$.per_member_limit') AS lim,"
+        " coalesce(json_extract(t.spec, '$.per_member_period'), 'lifetime') AS per,"
+        " CASE coalesce(json_extract(t.spec, '$.per_member_period'), 'lifetime')"
+        "  WHEN 'day' THEN strftime('%Y-%m-%d', e.at + 28800, 'unixepoch')"
+        "  WHEN 'month' THEN strftime('%Y-%m', e.at + 28800, 'unixepoch')"
+        "  WHEN 'year' THEN strftime('%Y', e.at + 28800, 'unixepoch') ELSE '' END AS bucket"
+        " FROM coupon_events e JOIN coupons c ON c.id = e.coupon_id"
+        " JOIN coupon_templates t ON t.id = c.template_id"
+        " WHERE e.kind IN ('issued', 'received')"
+        " AND coalesce(json_extract(t.spec, '$.per_member_limit'), 0) > 0"
+        " GROUP BY e.member_id, c.template_id, bucket)"
+        " WHERE n > lim ORDER BY member_id, template_id LIMIT ?1",
     [Q_MESSAGE_ADDRESS_SET] = "UPDATE messages SET address = ?1, template = ?2 WHERE id = ?3",
 };

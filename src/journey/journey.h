@@ -34,8 +34,12 @@ int journey_validate(json_t *spec, siyu_err *e);
  * stale_after_hours, time_zone, monthly_caps} (docs/messaging.md). */
 int journeys_guardrails_put(dom *d, json_t *body, json_t **out, siyu_err *e);
 int journeys_guardrails_get(dom *d, json_t **out, siyu_err *e);
-/* Ready-made journeys: {items: [{key, name, definition}]}. */
+/* Ready-made journeys: {items: [{key, name, definition, coupon_template?}]}. */
 json_t *journey_library(void);
+/* The coupon templates the ready-made journeys name, by id - 1 (NULL: an id no library
+ * journey uses): the definitions `siyu demo` creates and coupon_template shows. */
+extern const char *const journey_library_coupons[];
+extern const int journey_library_coupon_count;
 
 /* ---- running (engine.c) ---- */
 /* One tick inside the caller's write transaction: events since the last tick, date

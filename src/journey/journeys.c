@@ -169,7 +169,11 @@ int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siy
 
 /* ---------------- ready-made journeys ---------------- */
 
-/* Each ready-made journey that issues a coupon names the template it expects by id and
+/* A step that may send on wechat_template carries its WeChat template message: the
+ * template ids here (WELCOME, COUPON_ISSUED, POINTS_BALANCE) stand for the chain's own template
+ * ids on its public account, which an operator puts in when adopting the journey.
+ *
+ * Each ready-made journey that issues a coupon names the template it expects by id and
  * carries that template's suggested definition (coupon_template in the library's
  * answer), with a per-member limit that fits the journey: a new member's welcome once in
  * a lifetime, a birthday once a year, a win-back once a month, a post-payment coupon at
@@ -212,20 +216,29 @@ static const struct {
      "{\"id\":\"m3\",\"action\":\"send_message\",\"channel\":\"wecom\",\"fallback\":[\"wechat_"
      "template\",\"sms\"],"
      "\"template\":\"{{member.name}}您好，我是{{store.name}}的{{guide.name}}"
-     "，有任何需要随时找我。\"},"
+     "，有任何需要随时找我。\","
+     "\"wechat_template\":{\"template_id\":\"WELCOME\",\"data\":{\"first\":"
+     "\"{{member.name}}您好\",\"keyword1\":\"{{store.name}}\",\"keyword2\":"
+     "\"{{guide.name}}\"}}},"
      "{\"id\":\"d7\",\"action\":\"wait\",\"duration\":\"4d\"},"
      "{\"id\":\"b7\",\"action\":\"branch\",\"if_goal\":true,\"goto\":\"end\"},"
      "{\"id\":\"c7\",\"action\":\"issue_coupon\",\"template_id\":1},"
      "{\"id\":\"m7\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
      "\"sms\"],"
      "\"template\":\"{{member.name}}，送您一张新人券 "
-     "{{coupon.code}}，{{coupon.expires_on}}前有效。\"},"
+     "{{coupon.code}}，{{coupon.expires_on}}前有效。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"{{member.name}}，送您一张新人券\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}},"
      "{\"id\":\"d15\",\"action\":\"wait\",\"duration\":\"8d\"},"
      "{\"id\":\"t15\",\"action\":\"guide_task\",\"script\":\"回访新会员{{member.name}}"
      "，了解首购体验\",\"due\":\"2d\"},"
      "{\"id\":\"d30\",\"action\":\"wait\",\"duration\":\"15d\"},"
      "{\"id\":\"m30\",\"action\":\"send_message\",\"channel\":\"wechat_template\","
-     "\"template\":\"{{member.name}}，您已有{{points.balance}}积分，可在{{store.name}}抵现。\"},"
+     "\"template\":\"{{member.name}}，您已有{{points.balance}}积分，可在{{store.name}}抵现。\","
+     "\"wechat_template\":{\"template_id\":\"POINTS_BALANCE\",\"data\":{\"first\":"
+     "\"{{member.name}}，您的积分\",\"keyword1\":\"{{points.balance}}\",\"remark\":"
+     "\"可在{{store.name}}抵现\"}}},"
      "{\"id\":\"end\",\"action\":\"exit\"}]}",
      COUPON_NEW_MEMBER},
     {"birthday_coupon",
@@ -234,7 +247,10 @@ static const struct {
      "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
      "\"sms\"],"
      "\"template\":\"{{member.name}}，生日快乐！为您准备了生日礼券 "
-     "{{coupon.code}}，{{coupon.expires_on}}前有效。\"}]}",
+     "{{coupon.code}}，{{coupon.expires_on}}前有效。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"{{member.name}}，生日快乐！\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}}]}",
      COUPON_BIRTHDAY},
     {"post_payment_coupon",
      "{\"name\":\"支付后发券\",\"trigger\":{\"event\":\"order_paid\"},"
@@ -243,7 +259,10 @@ static const struct {
      "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":4},"
      "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
      "\"sms\"],"
-     "\"template\":\"感谢光临{{store.name}}！下次到店可用券 {{coupon.code}}。\"}]}",
+     "\"template\":\"感谢光临{{store.name}}！下次到店可用券 {{coupon.code}}。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"感谢光临{{store.name}}！\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}}]}",
      COUPON_POST_PAYMENT},
     {"winback_30d",
      "{\"name\":\"30天未购挽回\",\"trigger\":{\"inactivity_days\":30},\"audience\":\"orders >= 1\","
@@ -251,7 +270,10 @@ static const struct {
      "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":5},"
      "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wecom\",\"fallback\":[\"wechat_"
      "template\",\"sms\"],"
-     "\"template\":\"{{member.name}}，好久不见！{{guide.name}}为您留了一张券 {{coupon.code}}。\"},"
+     "\"template\":\"{{member.name}}，好久不见！{{guide.name}}为您留了一张券 {{coupon.code}}。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"{{member.name}}，好久不见！\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}},"
      "{\"id\":\"w\",\"action\":\"wait\",\"for_event\":\"order_paid\",\"timeout\":\"7d\"},"
      "{\"id\":\"b\",\"action\":\"branch\",\"if_goal\":true,\"goto\":\"end\"},"
      "{\"id\":\"t\",\"action\":\"guide_task\",\"script\":\"电话回访{{member.name}}\",\"due\":"
@@ -266,7 +288,10 @@ static const struct {
      "{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":6},"
      "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
      "\"sms\"],"
-     "\"template\":\"{{member.name}}，直播专享券 {{coupon.code}} 72小时内有效。\"},"
+     "\"template\":\"{{member.name}}，直播专享券 {{coupon.code}} 72小时内有效。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"{{member.name}}，直播专享券\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}},"
      "{\"id\":\"w2\",\"action\":\"wait\",\"for_event\":\"order_paid\",\"timeout\":\"70h\"}]}",
      COUPON_LIVE},
 };

@@ -55,9 +55,15 @@ typedef struct msg_message {
     msg_channel channel;
     int64_t member_id;
     int64_t journey_id; /* 0 when the message belongs to no journey */
-    const char *to;     /* the address on the channel (phone, openid …), or NULL */
-    const char *text;   /* the rendered text, UTF-8 */
-    json_t *data;       /* an object of extra fields for the channel (borrowed), or NULL */
+    /* the address on the channel (borrowed), or NULL: {"phone"} for sms, {"openid",
+     * "app_id"} for wechat_template, {"external_userid", "userid"} (the member's and the
+     * sending guide's WeCom ids) for wecom */
+    json_t *to;
+    const char *text; /* the rendered text, UTF-8 */
+    /* a WeChat template message (borrowed), or NULL: {"template_id", "data": {name:
+     * {"value"}}} */
+    json_t *tmpl;
+    json_t *data; /* an object of extra fields for the channel (borrowed), or NULL */
     int64_t created_at; /* unix seconds it entered the outbox; 0 to leave it out */
     int attempts;       /* attempts already made; 0 the first time */
 } msg_message;
@@ -87,8 +93,8 @@ typedef struct msg_outcome {
 void msg_retry_decide(const msg_retry_policy *p, int attempts_made, bool permanent, int64_t now_ms,
                       int64_t min_delay_ms, uint64_t rnd, msg_outcome *o);
 
-/* The message as JSON: {message_id, channel, member_id, journey_id?, to?, text, data?,
- * created_at?} — the webhook's body and the file adapter's line. A new reference. */
+/* The message as JSON: {message_id, channel, member_id, journey_id?, to?, text, template?,
+ * data?, created_at?} — the webhook's body and the file adapter's line. A new reference. */
 json_t *msg_message_to_json(const msg_message *m);
 
 /* ---------------------------------------------------------------- signatures */

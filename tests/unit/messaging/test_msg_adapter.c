@@ -210,19 +210,25 @@ static void test_file_adapter(void)
 
     int64_t created;
     time_parse_rfc3339("2026-03-10T11:00:00+08:00", &created);
-    json_t *data = json_pack("{s:s}", "template_id", "TPL-1");
+    json_t *data = json_pack("{s:s}", "campaign", "spring");
+    json_t *to = json_pack("{s:s}", "phone", "13800138000");
+    json_t *wx_to = json_pack("{s:s, s:s}", "openid", "o-abc", "app_id", "wx-pa");
+    json_t *tmpl = json_pack("{s:s, s:{s:{s:s}}}", "template_id", "TPL-1", "data", "first",
+                             "value", "您好");
     msg_message m1 = {.id = 501,
                       .channel = MSG_CH_SMS,
                       .member_id = 42,
                       .journey_id = 7,
-                      .to = "13800138000",
+                      .to = to,
                       .text = "王芳您好，\"感谢\"光临\n欢迎再来",
                       .data = data,
                       .created_at = created};
     msg_message m2 = {.id = 502,
                       .channel = MSG_CH_WECHAT_TEMPLATE,
                       .member_id = 43,
+                      .to = wx_to,
                       .text = "Hello",
+                      .tmpl = tmpl,
                       .attempts = 2};
     msg_outcome o;
     int64_t now_ms = (created + 60) * 1000 + 250; /* 11:01:00.250 */
@@ -257,12 +263,14 @@ static void test_file_adapter(void)
             CHECK_STR_EQ(json_string_value(json_object_get(l1, "channel")), "sms");
             CHECK_INT_EQ(json_integer_value(json_object_get(l1, "member_id")), 42);
             CHECK_INT_EQ(json_integer_value(json_object_get(l1, "journey_id")), 7);
-            CHECK_STR_EQ(json_string_value(json_object_get(l1, "to")), "13800138000");
+            CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(l1, "to"), "phone")),
+                         "13800138000");
             CHECK_STR_EQ(json_string_value(json_object_get(l1, "text")),
                          "王芳您好，\"感谢\"光临\n欢迎再来");
             CHECK_STR_EQ(
-                json_string_value(json_object_get(json_object_get(l1, "data"), "template_id")),
-                "TPL-1");
+                json_string_value(json_object_get(json_object_get(l1, "data"), "campaign")),
+                "spring");
+            CHECK(json_object_get(l1, "template") == NULL);
             CHECK_STR_EQ(json_string_value(json_object_get(l1, "created_at")),
                          "2026-03-10T11:00:00+08:00");
             CHECK_STR_EQ(json_string_value(json_object_get(l1, "written_at")),
@@ -270,7 +278,15 @@ static void test_file_adapter(void)
             CHECK_INT_EQ(json_integer_value(json_object_get(l2, "message_id")), 502);
             CHECK_STR_EQ(json_string_value(json_object_get(l2, "channel")), "wechat_template");
             CHECK(json_object_get(l2, "journey_id") == NULL);
-            CHECK(json_object_get(l2, "to") == NULL);
+            CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(l2, "to"), "openid")),
+                         "o-abc");
+            CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(l2, "to"), "app_id")),
+                         "wx-pa");
+            json_t *tp = json_object_get(l2, "template");
+            CHECK_STR_EQ(json_string_value(json_object_get(tp, "template_id")), "TPL-1");
+            CHECK_STR_EQ(json_string_value(json_object_get(
+                             json_object_get(json_object_get(tp, "data"), "first"), "value")),
+                         "您好");
             CHECK(json_object_get(l2, "created_at") == NULL);
         }
         json_decref(l1);
@@ -293,6 +309,10 @@ static void test_file_adapter(void)
     CHECK_INT_EQ(lines, 3);
     free(text);
     unlink(path);
+
+    json_decref(to);
+    json_decref(wx_to);
+    json_decref(tmpl);
 
     /* a full disk: /dev/full refuses every write → retry, then dead after max_attempts */
     msg_outbox_dir_set("/dev");

@@ -358,6 +358,194 @@ static void consent(void)
     CHECK_INT_EQ(call("POST", "/api/v1/journeys/1/pause", NULL, "{}"), 200);
 }
 
+/* ---------------- addresses and template messages ---------------- */
+
+/* The body the receiver got for a message id, or NULL (a new reference). */
+static json_t *received_for(int64_t message_id)
+{
+    for (size_t i = received_count(); i-- > 0;) {
+        json_t *b = received_body(i);
+        if (jint(b, "message_id") == message_id) return b;
+        json_decref(b);
+    }
+    return NULL;
+}
+
+static void addresses(int rx_port)
+{
+    CHECK_INT_EQ(
+        call("PUT", "/api/v1/channels/wechat_template", NULL,
+             "{\"adapter\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\",\"secret\":\"" SECRET
+             "\"}",
+             rx_port),
+        200);
+    json_t *o;
+    /* a send on wechat_template needs its template id and data fields */
+    CHECK_INT_EQ(call("POST", "/api/v1/journeys", &o,
+                      "{\"name\":\"x\",\"trigger\":{\"event\":\"order_paid\"},\"steps\":[{"
+                      "\"action\":\"send_message\",\"channel\":\"sms\",\"fallback\":["
+                      "\"wechat_template\"],\"template\":\"hi\"}]}"),
+                 400);
+    CHECK_STR_EQ(jstr(o, "error.field"), "steps[0].wechat_template");
+    json_decref(o);
+    CHECK_INT_EQ(call("POST", "/api/v1/journeys", &o,
+                      "{\"name\":\"x\",\"trigger\":{\"event\":\"order_paid\"},\"steps\":[{"
+                      "\"action\":\"send_message\",\"channel\":\"wechat_template\",\"template\":"
+                      "\"hi\",\"wechat_template\":{\"template_id\":\"T\",\"data\":{\"first\":"
+                      "\"{{member.nmae}}\"}}}]}"),
+                 400);
+    CHECK_STR_EQ(jstr(o, "error.field"), "steps[0].wechat_template.data.first");
+    json_decref(o);
+    /* public account first, sms as the fallback */
+    int64_t j =
+        create("/api/v1/journeys",
+               "{\"name\":\"地址\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
+               "\"steps\":[{\"action\":\"send_message\",\"channel\":\"wechat_template\","
+               "\"fallback\":[\"sms\"],\"template\":\"{{member.name}}，谢谢\","
+               "\"wechat_template\":{\"template_id\":\"TM-001\",\"data\":{\"first\":"
+               "\"{{member.name}}您好\",\"keyword1\":\"{{store.name}}\"}}}]}");
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/activate", (long long)j);
+    CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
+    set_now("2026-03-20T10:00:00+08:00");
+    tick();
+    /* w follows the public account with an openid; p has only a phone; n has neither
+     * an openid nor a phone (a card) though it follows and opted in to sms */
+    int64_t w = create("/api/v1/members", "{\"phone\":\"13900000031\",\"openid\":\"o-w31\","
+                                          "\"app_id\":\"wx-pa\",\"name\":\"张伟\",\"store_id\":1}");
+    int64_t p =
+        create("/api/v1/members", "{\"phone\":\"13900000032\",\"name\":\"刘洋\",\"store_id\":1}");
+    int64_t n =
+        create("/api/v1/members", "{\"card_no\":\"C-33\",\"name\":\"陈静\",\"store_id\":1}");
+    event(w, "follow_public_account", "2026-03-20T09:00:00+08:00");
+    event(p, "sms_opt_in", "2026-03-20T09:00:00+08:00");
+    event(n, "follow_public_account", "2026-03-20T09:00:00+08:00");
+    event(n, "sms_opt_in", "2026-03-20T09:00:00+08:00");
+    size_t before = received_count();
+    order(w, "2026-03-20T10:00:00+08:00");
+    order(p, "2026-03-20T10:00:00+08:00");
+    order(n, "2026-03-20T10:00:00+08:00");
+    set_now("2026-03-20T10:05:00+08:00");
+    tick();
+    CHECK_INT_EQ((int64_t)received_count(), (int64_t)before + 2);
+    /* w: a WeChat template message to its openid and app id */
+    json_t *m = messages(w);
+    CHECK_STR_EQ(jstr(m, "items.0.channel"), "wechat_template");
+    CHECK_STR_EQ(jstr(m, "items.0.to.openid"), "o-w31");
+    int64_t id = jint(m, "items.0.id");
+    json_decref(m);
+    json_t *b = received_for(id);
+    CHECK(b != NULL);
+    CHECK_STR_EQ(jstr(b, "to.openid"), "o-w31");
+    CHECK_STR_EQ(jstr(b, "to.app_id"), "wx-pa");
+    CHECK_STR_EQ(jstr(b, "template.template_id"), "TM-001");
+    CHECK_STR_EQ(jstr(b, "template.data.first.value"), "张伟您好");
+    CHECK_STR_EQ(jstr(b, "template.data.keyword1.value"), "湖滨店");
+    CHECK_STR_EQ(jstr(b, "text"), "张伟，谢谢");
+    json_decref(b);
+    /* p: the public account is not reachable, so sms, to its phone */
+    m = messages(p);
+    CHECK_STR_EQ(jstr(m, "items.0.channel"), "sms");
+    id = jint(m, "items.0.id");
+    json_decref(m);
+    b = received_for(id);
+    CHECK(b != NULL);
+    CHECK_STR_EQ(jstr(b, "to.phone"), "13900000032");
+    CHECK(jget(b, "template") == NULL);
+    json_decref(b);
+    /* n: reachable and consenting on both, but no address on either: skipped, counted */
+    CHECK_INT_EQ((int64_t)n_messages(n), 0);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/report", (long long)j);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    json_t *oc = jget(o, "steps.0.outcomes");
+    CHECK_INT_EQ(json_integer_value(json_object_get(oc, "no_address")), 1);
+    CHECK_INT_EQ(json_integer_value(json_object_get(oc, "sent")), 2);
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/pause", (long long)j);
+    CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
+}
+
+/* ---------------- the library's coupons ---------------- */
+
+/* The ready-made post-payment and live journeys each issue their own template, limited
+ * per member per period to fit the journey: a member who buys twice in a month gets
+ * two post-payment coupons and a live coupon besides (with one lifetime-limited
+ * template for all, every coupon after the first failed). */
+static void library_coupons(void)
+{
+    json_t *lib;
+    CHECK_INT_EQ(call("GET", "/api/v1/journey-library", &lib, NULL), 200);
+    /* the templates the library names, created in id order */
+    int64_t want = 1;
+    json_t *specs[8] = {0};
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(lib, "items"), i, it)
+    {
+        json_t *steps = jget(it, "definition.steps");
+        size_t k;
+        json_t *st;
+        json_array_foreach(steps, k, st)
+        {
+            json_t *tid = json_object_get(st, "template_id");
+            if (json_is_integer(tid) && json_integer_value(tid) < 8)
+                specs[json_integer_value(tid)] = json_object_get(it, "coupon_template");
+        }
+    }
+    for (want = 1; want < 7; want++) {
+        char *text = specs[want] ? json_dumps(specs[want], JSON_COMPACT)
+                                 : strdup("{\"name\":\"其他\",\"kind\":\"cash_off\","
+                                          "\"value_cents\":100,\"valid_days\":3}");
+        CHECK_INT_EQ(create("/api/v1/coupon-templates", "%s", text), want);
+        free(text);
+    }
+    CHECK(specs[4] && specs[6] && specs[1]);
+    CHECK_STR_EQ(jstr(specs[6], "per_member_period"), "day");
+    json_decref(lib);
+    int64_t jp = create("/api/v1/journeys", "{\"from_library\":\"post_payment_coupon\","
+                                            "\"holdout_pct\":0}");
+    int64_t jl = create("/api/v1/journeys", "{\"from_library\":\"post_live_72h\","
+                                            "\"holdout_pct\":0}");
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/activate", (long long)jp);
+    CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/activate", (long long)jl);
+    CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
+    set_now("2026-04-01T10:00:00+08:00");
+    tick();
+    int64_t m = create("/api/v1/members", "{\"phone\":\"13900000041\",\"name\":\"周敏\","
+                                          "\"store_id\":1}");
+    event(m, "sms_opt_in", "2026-04-01T09:00:00+08:00");
+    set_now("2026-04-02T10:00:00+08:00");
+    order(m, "2026-04-02T10:00:00+08:00");
+    event(m, "live_view", "2026-04-02T10:00:00+08:00");
+    tick();
+    set_now("2026-04-02T13:00:00+08:00"); /* the live journey waits 2 hours */
+    tick();
+    set_now("2026-04-06T10:00:00+08:00"); /* the live journey's 70-hour wait times out */
+    tick();
+    set_now("2026-04-10T10:00:00+08:00"); /* after the post-payment journey's 7-day cooldown */
+    order(m, "2026-04-10T10:00:00+08:00");
+    tick();
+    snprintf(path, sizeof path, "/api/v1/members/%lld/coupons", (long long)m);
+    json_t *o;
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    int per_tpl[8] = {0};
+    json_array_foreach(json_object_get(o, "items"), i, it)
+    {
+        int64_t t = jint(it, "template_id");
+        if (t > 0 && t < 8) per_tpl[t]++;
+    }
+    json_decref(o);
+    CHECK_INT_EQ(per_tpl[4], 2);
+    CHECK_INT_EQ(per_tpl[6], 1);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/report", (long long)jp);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK_INT_EQ(jint(o, "steps.0.outcomes.coupon_issued"), 2);
+    CHECK(jget(o, "steps.0.outcomes.coupon_failed") == NULL);
+    json_decref(o);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -392,9 +580,9 @@ int main(int argc, char **argv)
              rx_port),
         200);
     consent();
+    addresses(rx_port);
+    library_coupons();
     CHECK_INT_EQ(atomic_load(&bad_signatures), 0);
-    (void)received_count;
-    (void)received_body;
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);
     MHD_stop_daemon(d);

@@ -546,6 +546,47 @@ static void library_coupons(void)
     json_decref(o);
 }
 
+/* ---------------- a per-period limit under concurrency ---------------- */
+
+static int64_t race_template, race_member;
+static atomic_int race_ok, race_limited;
+
+static void *race_issue(void *arg)
+{
+    (void)arg;
+    int c = conn_open();
+    char body[128], out[4096];
+    snprintf(body, sizeof body, "{\"template_id\":%lld,\"member_id\":%lld}",
+             (long long)race_template, (long long)race_member);
+    for (int k = 0; k < 4; k++) {
+        int st = request(c, "POST", "/api/v1/coupons", body, out, sizeof out);
+        if (st == 201)
+            atomic_fetch_add(&race_ok, 1);
+        else if (st == 422 && strstr(out, "per_member_limit"))
+            atomic_fetch_add(&race_limited, 1);
+    }
+    close(c);
+    return NULL;
+}
+
+/* 16 clients × 4 requests for one member's coupons of a template limited to 3 a day:
+ * exactly 3 are issued, every other request is refused for the limit. */
+static void limit_race(void)
+{
+    race_template =
+        create("/api/v1/coupon-templates",
+               "{\"name\":\"每日3张\",\"kind\":\"cash_off\",\"value_cents\":100,"
+               "\"valid_days\":3,\"per_member_limit\":3,\"per_member_period\":\"day\"}");
+    race_member = create("/api/v1/members", "{\"phone\":\"13900000051\",\"store_id\":1}");
+    pthread_t th[16];
+    for (int i = 0; i < 16; i++)
+        pthread_create(&th[i], NULL, race_issue, NULL);
+    for (int i = 0; i < 16; i++)
+        pthread_join(th[i], NULL);
+    CHECK_INT_EQ(atomic_load(&race_ok), 3);
+    CHECK_INT_EQ(atomic_load(&race_limited), 61);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -582,6 +623,7 @@ int main(int argc, char **argv)
     consent();
     addresses(rx_port);
     library_coupons();
+    limit_race();
     CHECK_INT_EQ(atomic_load(&bad_signatures), 0);
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);

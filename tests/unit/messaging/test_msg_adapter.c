@@ -525,5 +525,8 @@ int main(void)
     test_outbox_dir();
     test_bindings();
     test_receipts();
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", outbox);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", outbox);
     return CHECK_DONE();
 }

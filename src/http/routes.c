@@ -131,6 +131,7 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_consents_get(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
 
@@ -684,6 +685,9 @@ const route routes[] = {
     {"POST", "/api/v1/tasks/{id}/skip", h_tasks_skip, ANY, ROUTE_WRITE,
      "Skip a task (a wecom send falls back to the next channel)", "journeys", SCOPE_TASK, 0},
     {"POST", "/api/v1/members/{id}/consents", h_consents_put, MGR, ROUTE_WRITE | ROUTE_BODY,
-     "Record a member's opt-out (or opt back in) for a channel", "journeys", SCOPE_MEMBER, 0},
+     "Record a member's consent for a purpose and channel (granted or withdrawn)", "journeys",
+     SCOPE_MEMBER, 0},
+    {"GET", "/api/v1/members/{id}/consents", h_consents_get, ANY, 0,
+     "A member's consents, per purpose and channel", "journeys", SCOPE_MEMBER, 0},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -292,8 +292,13 @@ static void build(const route *rt, const probe *p, char *path, size_t cap, char 
     } while (0)
         if (b & SB_LOOKUP) QADD("phone=%s", side[p->lookup].phone);
         if (b & SB_MEMBER) QADD("member_id=%lld", (long long)side[p->member].member);
-        if (b & SB_STORE) QADD("store_id=%lld", (long long)side[p->store].store);
-        if (b & SB_GUIDE) QADD("guide_id=%lld", (long long)side[p->guide].guide);
+        /* both spellings: the reports name them store= and guide= */
+        if (b & SB_STORE)
+            QADD("store_id=%lld&store=%lld", (long long)side[p->store].store,
+                 (long long)side[p->store].store);
+        if (b & SB_GUIDE)
+            QADD("guide_id=%lld&guide=%lld", (long long)side[p->guide].guide,
+                 (long long)side[p->guide].guide);
 #undef QADD
         body[0] = 0;
         return;
@@ -605,6 +610,34 @@ static void test_store_scope(void)
     CHECK(strstr(buf, side[0].phone) == NULL);
 }
 
+/* The reports' filters (store=, guide=) name objects too: a store manager asking for
+ * another store's guide, or a guide for another store, is refused like any other route
+ * naming them, not answered (with the caller's own figures under the other's name). */
+static void test_report_filters(void)
+{
+    static const char *const reports[] = {"kpi", "leaderboard", "cohorts", "products", "live",
+                                          "distributions"};
+    char path[256];
+    for (size_t i = 0; i < sizeof reports / sizeof *reports; i++) {
+        const char *q = "from=2026-10-01&to=2026-12-31&by=store";
+        snprintf(path, sizeof path, "/api/v1/reports/%s?%s&guide=%lld", reports[i], q,
+                 (long long)side[1].guide);
+        int st = call(tok[C_MGR], "GET", path, NULL, NULL);
+        if (st != 403) CHECK_FAIL_("store manager, %s: %d %.200s", path, st, buf);
+        snprintf(path, sizeof path, "/api/v1/reports/%s?%s&store=%lld", reports[i], q,
+                 (long long)side[1].store);
+        st = call(tok[C_GUIDE], "GET", path, NULL, NULL);
+        if (st != 403) CHECK_FAIL_("guide, %s: %d %.200s", path, st, buf);
+        /* their own store and guide still answer */
+        snprintf(path, sizeof path, "/api/v1/reports/%s?%s&store=%lld&guide=%lld", reports[i], q,
+                 (long long)side[0].store, (long long)side[0].guide);
+        st = call(tok[C_MGR], "GET", path, NULL, NULL);
+        if (st != 200) CHECK_FAIL_("store manager, %s: %d %.200s", path, st, buf);
+        st = call(tok[C_GUIDE], "GET", path, NULL, NULL);
+        if (st != 200) CHECK_FAIL_("guide, %s: %d %.200s", path, st, buf);
+    }
+}
+
 /* Item 14: tokens are listed, revoked and expired, their last use is recorded, and a
  * token's role is its staff member's. */
 static void test_tokens(void)
@@ -719,6 +752,7 @@ int main(int argc, char **argv)
     matrix();
     test_idempotency_per_caller();
     test_store_scope();
+    test_report_filters();
     test_tokens();
     test_cashier();
     close(fd);

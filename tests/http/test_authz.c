@@ -615,8 +615,8 @@ static void test_store_scope(void)
  * naming them, not answered (with the caller's own figures under the other's name). */
 static void test_report_filters(void)
 {
-    static const char *const reports[] = {"kpi", "leaderboard", "cohorts", "products", "live",
-                                          "distributions"};
+    static const char *const reports[] = {"kpi",      "leaderboard", "cohorts",
+                                          "products", "live",        "distributions"};
     char path[256];
     for (size_t i = 0; i < sizeof reports / sizeof *reports; i++) {
         const char *q = "from=2026-10-01&to=2026-12-31&by=store";

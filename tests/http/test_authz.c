@@ -718,6 +718,15 @@ static void test_cashier(void)
     CHECK_INT_EQ(call(till, "GET", path, &o, NULL), 200);
     CHECK_INT_EQ(json_integer_value(jget(o, "id")), side[1].member);
     CHECK(strstr(buf, side[1].phone) == NULL); /* masked */
+    /* the till's view of the member, not the 360 it may not read by id: no purchase
+     * history, coupons, points, consents, tier history or guide of another store */
+    static const char *const not_for_tills[] = {"stats",       "coupons",      "points",
+                                                "consents",    "tier_history", "guide",
+                                                "merged_from", "predictions",  "reachability"};
+    for (size_t i = 0; i < sizeof not_for_tills / sizeof *not_for_tills; i++)
+        if (jget(o, not_for_tills[i]))
+            CHECK_FAIL_("a till's lookup answers the member's %s: %.300s", not_for_tills[i], buf);
+    CHECK(strstr(buf, "OutOfScopeSku") == NULL && strstr(buf, side[1].coupon) == NULL);
     json_decref(o);
     snprintf(path, sizeof path, "/api/v1/members/%lld/benefits", (long long)side[1].member);
     CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 200);

@@ -163,6 +163,7 @@ typedef struct due {
     char channel[24];
     char *text;
     json_t *to, *tmpl; /* the address and the WeChat template message, or NULL */
+    bool withdrawn;    /* the member withdrew marketing consent for the channel since */
     msg_outcome out;
 } due;
 
@@ -191,7 +192,9 @@ static void *send_range(void *arg)
                          .tmpl = x->tmpl,
                          .created_at = x->created_at,
                          .attempts = x->attempts};
-        if (ch < 0) {
+        if (x->withdrawn) {
+            continue; /* never sent: skipped below */
+        } else if (ch < 0) {
             x->out.status = MSG_DEAD;
             snprintf(x->out.error, sizeof x->out.error, "unknown channel %s", x->channel);
         } else if (!x->to) { /* never sent blank (a message queued before addresses) */
@@ -245,6 +248,16 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
             x->tmpl = store_col_null(s, 8) ? NULL : json_loads(store_col_text(s, 8), 0, NULL);
         }
         store_reset(s);
+        /* consent as it is now, not as it was when the message was made: an opt-out that
+         * lands while a message waits in the outbox (queued, or retrying) stops it */
+        for (size_t i = 0; i < n; i++) {
+            s = store_q(c, Q_CONSENT_GET);
+            store_bind_int(s, 1, v[i].member);
+            store_bind_text(s, 2, "marketing");
+            store_bind_text(s, 3, v[i].channel);
+            v[i].withdrawn = store_step(s) == STORE_ROW && store_col_int(s, 0) == 0;
+            store_reset(s);
+        }
         s = store_q(c, Q_CHANNEL_LIST);
         while (store_step(s) == STORE_ROW) {
             json_t *cfg = json_loads(store_col_text(s, 1), 0, NULL);
@@ -273,11 +286,21 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
     }
     for (int k = 0; k < nt; k++)
         if (!jobs[k].joined) pthread_join(th[k], NULL);
-    int64_t sent = 0, retry = 0, dead = 0;
+    int64_t sent = 0, retry = 0, dead = 0, skipped = 0;
     msg_bindings_clear(&b);
     if (rc == 0 && n) rc = store_begin(c, true, e);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         store_stmt *s;
+        if (v[i].withdrawn) {
+            char why[96];
+            snprintf(why, sizeof why, "marketing consent for %s withdrawn", v[i].channel);
+            s = store_q(c, Q_MESSAGE_SKIP);
+            store_bind_text(s, 1, why);
+            store_bind_int(s, 2, v[i].id);
+            skipped++;
+            rc = store_exec(s, e);
+            continue;
+        }
         switch (v[i].out.status) {
         case MSG_SENT:
             s = store_q(c, Q_MESSAGE_SENT);
@@ -313,8 +336,9 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
     free(v);
     store_conn_close(c);
     if (rc == 0 && out)
-        *out = json_pack("{s:I, s:I, s:I}", "sent", (json_int_t)sent, "retry", (json_int_t)retry,
-                         "dead", (json_int_t)dead);
+        *out =
+            json_pack("{s:I, s:I, s:I, s:I}", "sent", (json_int_t)sent, "retry", (json_int_t)retry,
+                      "dead", (json_int_t)dead, "skipped", (json_int_t)skipped);
     return rc;
 }
 

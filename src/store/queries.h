@@ -301,7 +301,9 @@
     Q(IDENTITY_OF_KIND)      /* (member_id, kind, app_id or NULL) -> app_id, value — the first */ \
     Q(MESSAGE_ADDRESS_SET)   /* (address json, template json or NULL, id) */                     \
     Q(COUPON_RECEIVED_SINCE) /* (member_id, template_id, since) -> n issued to or received by */    \
-    Q(CHECK_COUPON_LIMITS)   /* (limit) -> member_id, template_id, n, limit, period — over it */
+    Q(CHECK_COUPON_LIMITS)   /* (limit) -> member_id, template_id, n, limit, period — over it */ \
+    /* review (issue 14): the outbox re-checks consent before a send */                           \
+    Q(MESSAGE_SKIP)          /* (error, id) — a queued or retrying message that must not go */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

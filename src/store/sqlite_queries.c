@@ -538,4 +538,7 @@ const char *const sqlite_queries[Q__COUNT] = {
         " GROUP BY e.member_id, c.template_id, bucket)"
         " WHERE n > lim ORDER BY member_id, template_id LIMIT ?1",
     [Q_MESSAGE_ADDRESS_SET] = "UPDATE messages SET address = ?1, template = ?2 WHERE id = ?3",
+    /* review (issue 14): the outbox re-checks consent before a send */
+    [Q_MESSAGE_SKIP] = "UPDATE messages SET status = 'skipped', error = ?1, next_attempt_at = NULL"
+                       " WHERE id = ?2 AND status IN ('queued', 'retry')",
 };

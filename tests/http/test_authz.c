@@ -638,6 +638,55 @@ static void test_report_filters(void)
     }
 }
 
+/* A key already taken by another store's order or refund: the 409 names neither it nor
+ * its id, so a (channel, external_id) tells a store's caller nothing about other stores. */
+static void test_conflicts_name_nothing_out_of_scope(void)
+{
+    json_t *o;
+    /* store B's order has external_id "OutOfScope-ORDER" on channel store */
+    int st = call(tok[C_MGR], "POST", "/api/v1/orders", &o,
+                  "{\"channel\":\"store\",\"external_id\":\"OutOfScope-ORDER\",\"store_id\":%lld,"
+                  "\"member_id\":%lld,\"placed_at\":\"2026-11-01T10:00:00+08:00\","
+                  "\"total_cents\":100,\"items\":[{\"sku\":\"x\",\"qty\":1,"
+                  "\"unit_price_cents\":100}]}",
+                  (long long)side[0].store, (long long)side[0].member);
+    CHECK_INT_EQ(st, 409);
+    CHECK(jget(jget(o, "error"), "order_id") == NULL);
+    const char *msg = jstr(jget(o, "error"), "message");
+    char id[32];
+    snprintf(id, sizeof id, "order %lld", (long long)side[1].order);
+    CHECK(msg && strstr(msg, id) == NULL);
+    json_decref(o);
+    /* the till's the same */
+    st = call(tok[C_CASHIER], "POST", "/api/v1/orders", &o,
+              "{\"channel\":\"store\",\"external_id\":\"OutOfScope-ORDER\",\"store_id\":%lld,"
+              "\"placed_at\":\"2026-11-01T10:00:00+08:00\",\"total_cents\":100,"
+              "\"items\":[{\"sku\":\"x\",\"qty\":1,\"unit_price_cents\":100}]}",
+              (long long)side[0].store);
+    CHECK_INT_EQ(st, 409);
+    CHECK(jget(jget(o, "error"), "order_id") == NULL);
+    json_decref(o);
+    /* a refund key store B used first */
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/orders/%lld/refunds", (long long)side[1].order);
+    CHECK_INT_EQ(
+        call(token, "POST", path, NULL, "{\"external_id\":\"RF-OutOfScope\",\"amount_cents\":100}"),
+        201);
+    snprintf(path, sizeof path, "/api/v1/orders/%lld/refunds", (long long)side[0].order);
+    st = call(tok[C_MGR], "POST", path, &o,
+              "{\"external_id\":\"RF-OutOfScope\",\"amount_cents\":100}");
+    CHECK_INT_EQ(st, 409);
+    CHECK(jget(jget(o, "error"), "refund_id") == NULL);
+    msg = jstr(jget(o, "error"), "message");
+    CHECK(msg && strpbrk(msg, "0123456789") == NULL);
+    json_decref(o);
+    /* HQ is still told which one */
+    st = call(token, "POST", path, &o, "{\"external_id\":\"RF-OutOfScope\",\"amount_cents\":100}");
+    CHECK_INT_EQ(st, 409);
+    CHECK(json_integer_value(jget(jget(o, "error"), "refund_id")) > 0);
+    json_decref(o);
+}
+
 /* Item 14: tokens are listed, revoked and expired, their last use is recorded, and a
  * token's role is its staff member's. */
 static void test_tokens(void)
@@ -762,6 +811,7 @@ int main(int argc, char **argv)
     test_idempotency_per_caller();
     test_store_scope();
     test_report_filters();
+    test_conflicts_name_nothing_out_of_scope();
     test_tokens();
     test_cashier();
     close(fd);

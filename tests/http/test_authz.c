@@ -687,6 +687,45 @@ static void test_conflicts_name_nothing_out_of_scope(void)
     json_decref(o);
 }
 
+/* Forwarding a shareable coupon to a friend's phone: when the phone is another store's
+ * member, the answer to a store's caller names nobody (no member id, no history), and a
+ * friend over the template's limit is refused without naming them either. */
+static void test_forward_names_nobody_out_of_scope(void)
+{
+    json_t *o;
+    int64_t tpl = make("/api/v1/coupon-templates",
+                       "{\"name\":\"share\",\"kind\":\"cash_off\",\"value_cents\":100,"
+                       "\"valid_days\":30,\"shareable\":true,\"per_member_limit\":2}");
+    char code[2][40], path[96], b_id[40];
+    CHECK_INT_EQ(call(token, "POST", "/api/v1/coupons", NULL,
+                      "{\"template_id\":%lld,\"member_id\":%lld}", (long long)tpl,
+                      (long long)side[1].member),
+                 201);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT_EQ(call(token, "POST", "/api/v1/coupons", &o,
+                          "{\"template_id\":%lld,\"member_id\":%lld,\"external_id\":\"fw-%d\"}",
+                          (long long)tpl, (long long)side[0].member, i),
+                     201);
+        snprintf(code[i], sizeof code[i], "%s", jstr(o, "code") ? jstr(o, "code") : "");
+        json_decref(o);
+    }
+    snprintf(b_id, sizeof b_id, "\"member_id\":%lld", (long long)side[1].member);
+    snprintf(path, sizeof path, "/api/v1/coupons/%s/forward", code[0]);
+    CHECK_INT_EQ(call(tok[C_GUIDE], "POST", path, &o, "{\"phone\":\"%s\"}", side[1].phone), 200);
+    CHECK(json_is_null(jget(jget(o, "friend"), "member_id")));
+    CHECK(json_is_null(jget(o, "member_id")));
+    CHECK(strstr(buf, b_id) == NULL);
+    json_decref(o);
+    /* the friend now holds two of the template (limit 2): the next is refused, unnamed */
+    snprintf(path, sizeof path, "/api/v1/coupons/%s/forward", code[1]);
+    CHECK_INT_EQ(call(tok[C_GUIDE], "POST", path, &o, "{\"phone\":\"%s\"}", side[1].phone), 422);
+    const char *msg = jstr(jget(o, "error"), "message");
+    char id[32];
+    snprintf(id, sizeof id, "member %lld", (long long)side[1].member);
+    CHECK(msg && strstr(msg, id) == NULL);
+    json_decref(o);
+}
+
 /* Item 14: tokens are listed, revoked and expired, their last use is recorded, and a
  * token's role is its staff member's. */
 static void test_tokens(void)
@@ -812,6 +851,7 @@ int main(int argc, char **argv)
     test_store_scope();
     test_report_filters();
     test_conflicts_name_nothing_out_of_scope();
+    test_forward_names_nobody_out_of_scope();
     test_tokens();
     test_cashier();
     close(fd);

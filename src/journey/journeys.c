@@ -74,11 +74,28 @@ static json_t *expand(json_t *body, siyu_err *e)
     return found;
 }
 
+/* The definition read and every reference in it checked (expressions against idx when
+ * given, coupon templates and tags in the store). */
+static int check_definition(dom *d, struct seg_index *idx, json_t *def, siyu_err *e)
+{
+    j_spec s;
+    int rc = j_spec_parse(def, &s, e);
+    if (rc == 0) rc = j_spec_check_refs(d, idx, &s, e);
+    j_spec_free(&s);
+    return rc;
+}
+
 int journeys_create(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    return journeys_create_with_index(d, NULL, body, out, e);
+}
+
+int journeys_create_with_index(dom *d, struct seg_index *idx, json_t *body, json_t **out,
+                               siyu_err *e)
 {
     json_t *def = expand(body, e);
     if (!def) return -1;
-    if (journey_validate(def, e)) {
+    if (check_definition(d, idx, def, e)) {
         json_decref(def);
         return -1;
     }
@@ -102,10 +119,16 @@ int journeys_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 
 int journeys_update(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
 {
+    return journeys_update_with_index(d, NULL, id, body, out, e);
+}
+
+int journeys_update_with_index(dom *d, struct seg_index *idx, int64_t id, json_t *body,
+                               json_t **out, siyu_err *e)
+{
     if (journeys_get(d, id, NULL, e) < 0) return -1;
     json_t *def = expand(body, e);
     if (!def) return -1;
-    if (journey_validate(def, e)) {
+    if (check_definition(d, idx, def, e)) {
         json_decref(def);
         return -1;
     }
@@ -127,6 +150,12 @@ int journeys_update(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
 }
 
 int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
+{
+    return journeys_set_state_with_index(d, NULL, id, action, out, e);
+}
+
+int journeys_set_state_with_index(dom *d, struct seg_index *idx, int64_t id, const char *action,
+                                  json_t **out, siyu_err *e)
 {
     char state[16] = "";
     store_stmt *s = store_q(d->conn, Q_JOURNEY_GET);
@@ -159,6 +188,15 @@ int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siy
     if (!to)
         return siyu_err_set(e, SIYU_NOT_FOUND, "action",
                             "action: one of activate, pause, resume, archive");
+    if (strcmp(to, "active") == 0) {
+        /* what it names may have gone since it was saved (a tag, a template, a saved
+         * segment): checked again, and the journey reacts to what happens from now on */
+        j_spec sp;
+        int rc = j_spec_load(d, id, &sp, NULL, 0, e);
+        if (rc == 0) rc = j_spec_check_refs(d, idx, &sp, e);
+        j_spec_free(&sp);
+        if (rc || j_activation_mark(d, id, e)) return -1;
+    }
     s = store_q(d->conn, Q_JOURNEY_SET_STATE);
     store_bind_text(s, 1, to);
     store_bind_int(s, 2, d->now);

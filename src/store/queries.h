@@ -272,7 +272,18 @@
     Q(CONSENT_LIST)          /* (member_id) -> channel, opted_out, at */                           \
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
-    Q(COUNT_ORDERS)          /* () -> n */
+    Q(COUNT_ORDERS)          /* () -> n */                                                         \
+    /* journeys (engine): failed runs, trigger instants, activation watermarks */                  \
+    Q(RUN_INSERT_AT)         /* (journey_id, member_id, step, step_index, next_at, holdout, now,   \
+                                trigger_at) */                                                     \
+    Q(RUN_TRIGGER_AT)        /* (id) -> trigger instant (entered_at when none was kept) */          \
+    Q(RUN_FAIL)              /* (now, error, id) — the run ends as failed, with its error */        \
+    Q(JLOG_INSERT_DETAIL)    /* (journey_id, run_id, step, at, outcome, detail) */                 \
+    Q(JLOG_FAILURES)         /* (journey_id, limit) -> run_id, step, at, detail — newest first */  \
+    Q(DRY_EVENTS)            /* (source, since, type) -> member_id, at — as DRY_SOURCE, every      \
+                                occurrence with its instant, in time order */                      \
+    Q(DRY_FIRST_EVENT)       /* (source, member_id, after, until, type) -> first instant in        \
+                                (after, until] */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

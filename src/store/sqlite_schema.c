@@ -206,5 +206,11 @@ const char *const sqlite_migrations[] = {
     "DROP INDEX points_order;"
     "CREATE INDEX points_order ON points_ledger(order_id)"
     "  WHERE order_id IS NOT NULL AND kind != 'earn';",
+    /* 8 (journeys): a run that failed keeps its error; a run remembers the instant its
+     * trigger happened (waits timed from the trigger count from it); the log keeps the
+     * detail of an outcome (the error of a failed step, the reason of a failed coupon) */
+    "ALTER TABLE journey_runs ADD COLUMN error TEXT;"
+    "ALTER TABLE journey_runs ADD COLUMN trigger_at INTEGER;"
+    "ALTER TABLE journey_log ADD COLUMN detail TEXT;",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -74,8 +74,7 @@ int h_journeys_update(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     struct views *v = http_views(r);
-    int rc =
-        journeys_update_with_index(&r->d, v ? views_index(v) : NULL, r->id, r->body, &out, e);
+    int rc = journeys_update_with_index(&r->d, v ? views_index(v) : NULL, r->id, r->body, &out, e);
     return done(r, rc, out);
 }
 

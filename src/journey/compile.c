@@ -61,22 +61,26 @@ bool j_admits(struct seg_index *idx, const j_compiled *c, int64_t member)
     return yes;
 }
 
-int j_date_audience(const j_spec *s, const j_compiled *c, struct seg_index *idx, int32_t day,
-                    seg_audience *out, siyu_err *e)
+int j_date_audience(const j_spec *s, const j_compiled *c, struct seg_index *idx, int32_t today,
+                    int back, seg_audience *out, siyu_err *e)
 {
     memset(out, 0, sizeof *out);
     char text[200];
     int y, m, dd;
     switch (s->trigger) {
     case J_TRIG_AFTER_JOIN:
-        snprintf(text, sizeof text, "joined_days = %d", s->days);
+        snprintf(text, sizeof text, "joined_days = %d", s->days + back);
         break;
     case J_TRIG_BIRTHDAY:
-        date_civil(day + s->days, &y, &m, &dd);
+        date_civil(today - back + s->days, &y, &m, &dd);
         snprintf(text, sizeof text, "birthday_month = %d and birthday_day = %d", m, dd);
         break;
     case J_TRIG_INACTIVITY:
-        snprintf(text, sizeof text, "last_order_days = %d", s->days);
+        snprintf(text, sizeof text, "last_order_days = %d", s->days + back);
+        break;
+    case J_TRIG_FIXED_DATE:
+        if (today - back != s->on_day) return 0; /* nobody on another day */
+        snprintf(text, sizeof text, "orders >= 0");
         break;
     case J_TRIG_SCHEDULE:
     case J_TRIG_SEGMENT:

@@ -31,10 +31,10 @@ typedef struct loaded {
     int64_t id;
     j_spec spec;
     bool ok;
-    j_compiled x;       /* the definition's expressions, as the dry run compiles them */
-    bool x_ok;          /* every expression compiled; otherwise nobody enters */
-    char x_error[256];  /* why not */
-    int64_t since[6];   /* per source: events with a larger id trigger it (activation) */
+    j_compiled x;      /* the definition's expressions, as the dry run compiles them */
+    bool x_ok;         /* every expression compiled; otherwise nobody enters */
+    char x_error[256]; /* why not */
+    int64_t since[6];  /* per source: events with a larger id trigger it (activation) */
 } loaded;
 
 typedef struct tick {
@@ -44,14 +44,14 @@ typedef struct tick {
     loaded j[MAX_ACTIVE];
     int n;
     int64_t entered, advanced, sent, events, failed;
-    json_t *errors; /* the first MAX_ERRORS failures: {journey_id, run_id, step, error} */
+    json_t *errors;  /* the first MAX_ERRORS failures: {journey_id, run_id, step, error} */
     bool log_failed; /* a journey_log row could not be written during the current unit */
     /* tags added or removed by steps whose savepoints were released, for the index */
     struct tag_move {
         int64_t member;
         const char *tag;
         bool add;
-    } *moves;
+    } * moves;
     size_t n_moves, cap_moves;
 } tick;
 
@@ -84,15 +84,13 @@ static void jlog(tick *t, int64_t journey, int64_t run, const char *step, const 
 }
 
 /* Notes a failure in the tick's answer. */
-static void note_failure(tick *t, int64_t journey, int64_t run, const char *step,
-                         const char *error)
+static void note_failure(tick *t, int64_t journey, int64_t run, const char *step, const char *error)
 {
     t->failed++;
     if (json_array_size(t->errors) < MAX_ERRORS)
-        json_array_append_new(t->errors,
-                              json_pack("{s:I, s:I, s:s, s:s}", "journey_id", (json_int_t)journey,
-                                        "run_id", (json_int_t)run, "step", step ? step : "",
-                                        "error", error));
+        json_array_append_new(t->errors, json_pack("{s:I, s:I, s:s, s:s}", "journey_id",
+                                                   (json_int_t)journey, "run_id", (json_int_t)run,
+                                                   "step", step ? step : "", "error", error));
 }
 
 /* Starts a unit of work: a savepoint of its own inside the tick's transaction. */
@@ -108,8 +106,7 @@ static int unit_end(tick *t, int rc, siyu_err *e)
 {
     if (rc == 0 && t->log_failed) {
         rc = -1;
-        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: journey log: %s",
-                     store_errmsg(t->d->conn));
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: journey log: %s", store_errmsg(t->d->conn));
     }
     if (rc == 0) {
         store_savepoint_release(t->d->conn);
@@ -413,7 +410,7 @@ static int date_triggers(tick *t, siyu_err *e)
         seg_audience a = {0};
         siyu_err sub;
         siyu_err_init(&sub);
-        int rc = j_date_audience(&j->spec, &j->x, t->idx, today, &a, &sub);
+        int rc = j_date_audience(&j->spec, &j->x, t->idx, today, 0, &a, &sub);
         if (rc) {
             /* the journey's segment no longer evaluates: nobody enters today */
             char msg[320];
@@ -807,7 +804,6 @@ static int step_send(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
     return STEP_NEXT;
 }
 
-
 /* For the dry run: the member's consent state as the engine sees it (no history). */
 void j_member_guard_state(dom *d, const msg_guard_settings *gs, int64_t member,
                           msg_member_state *out)
@@ -833,8 +829,8 @@ static int step_wait(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
             store_bind_int(s, 1, r->id);
             if (store_step(s) != STORE_ROW) {
                 store_reset(s);
-                return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: run %lld: %s",
-                                    (long long)r->id, store_errmsg(d->conn));
+                return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: run %lld: %s", (long long)r->id,
+                                    store_errmsg(d->conn));
             }
             int64_t at = store_col_int(s, 0) + st->after_trigger;
             store_reset(s);
@@ -866,8 +862,7 @@ static int step_branch(tick *t, loaded *j, run *r, const j_step *st, int ix, siy
     bool yes = r->goal;
     if (!st->if_goal) {
         seg_error se;
-        if (!t->idx)
-            return siyu_err_set(e, SIYU_INTERNAL, NULL, "no member index to evaluate if");
+        if (!t->idx) return siyu_err_set(e, SIYU_INTERNAL, NULL, "no member index to evaluate if");
         if (!j->x.branch[ix])
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, NULL, "steps[%d].if: %s", ix,
                                 j->x_error[0] ? j->x_error : "does not compile");
@@ -1009,9 +1004,9 @@ static int step_exit(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
 
 typedef int (*step_fn)(tick *, loaded *, run *, const j_step *, int, siyu_err *);
 static const step_fn step_fns[] = {
-    [J_WAIT] = step_wait,       [J_BRANCH] = step_branch,  [J_SEND] = step_send,
-    [J_COUPON] = step_coupon,   [J_POINTS] = step_points,  [J_TAG_ADD] = step_tag,
-    [J_TAG_REMOVE] = step_tag,  [J_TASK] = step_task,      [J_EXIT] = step_exit,
+    [J_WAIT] = step_wait,      [J_BRANCH] = step_branch, [J_SEND] = step_send,
+    [J_COUPON] = step_coupon,  [J_POINTS] = step_points, [J_TAG_ADD] = step_tag,
+    [J_TAG_REMOVE] = step_tag, [J_TASK] = step_task,     [J_EXIT] = step_exit,
 };
 
 static int run_end(dom *d, const run *r, const char *state, siyu_err *e)
@@ -1084,8 +1079,7 @@ static int advance(tick *t, int64_t run_id, siyu_err *e)
     if (!j) {
         /* a definition the engine cannot read any more: its due runs would be fetched
          * every tick ahead of everyone else's, so they fail, with the reason */
-        return run_fail(t, r.journey, r.id, r.step, "the journey's definition no longer reads",
-                        e);
+        return run_fail(t, r.journey, r.id, r.step, "the journey's definition no longer reads", e);
     }
     t->advanced++;
     for (int guard = 0; guard < 2 * J_MAX_STEPS + 1; guard++) {
@@ -1178,10 +1172,11 @@ static void load_active(tick *t)
         if (!j->ok) continue;
         /* the same compilation as the dry run's: an expression refused here (a tag
          * deleted since activation) lets nobody enter, and says why in the log */
-        j->x_ok = t->idx && j_compile(&j->spec, t->idx, &j->x, &e) == 0;
-        if (!j->x_ok)
-            snprintf(j->x_error, sizeof j->x_error, "%s",
-                     t->idx ? e.message : "no member index");
+        j->x_ok = j_compile(&j->spec, t->idx, &j->x, &e) == 0;
+        if (!j->x_ok) {
+            snprintf(j->x_error, sizeof j->x_error, "%s", e.message);
+            note_failure(t, j->id, 0, "entry", j->x_error);
+        }
         siyu_err_clear(&e);
     }
 }
@@ -1237,10 +1232,10 @@ int journey_tick(dom *d, struct seg_index *idx, int limit, json_t **out, siyu_er
      * failed (rc) is rolled back whole, and its moves are dropped with it */
     if (rc == 0) apply_tag_moves(t);
     if (rc == 0 && out)
-        *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}", "events", (json_int_t)t->events,
-                         "entered", (json_int_t)t->entered, "advanced", (json_int_t)t->advanced,
-                         "queued", (json_int_t)t->sent, "failed", (json_int_t)t->failed,
-                         "errors", t->errors);
+        *out =
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:O}", "events", (json_int_t)t->events, "entered",
+                      (json_int_t)t->entered, "advanced", (json_int_t)t->advanced, "queued",
+                      (json_int_t)t->sent, "failed", (json_int_t)t->failed, "errors", t->errors);
     json_decref(t->errors);
     free(t->moves);
     unload(t);

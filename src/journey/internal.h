@@ -54,11 +54,11 @@ typedef struct j_step {
     char id[J_ID_LEN];
     j_step_kind kind;
     /* wait */
-    int64_t duration; /* seconds, 0: none */
+    int64_t duration;      /* seconds, 0: none */
     int64_t after_trigger; /* seconds after the run's trigger instant, -1: none */
-    int until_minute; /* local minute of day, -1: none */
-    int for_event;    /* j_event, -1: none */
-    int64_t timeout;  /* for_event / wecom confirmation, seconds */
+    int until_minute;      /* local minute of day, -1: none */
+    int for_event;         /* j_event, -1: none */
+    int64_t timeout;       /* for_event / wecom confirmation, seconds */
     /* branch: jump to then/else (step index; -1 = the next step) */
     const char *expr; /* a segments.md expression over the member, or NULL */
     bool if_goal;     /* instead of expr: did the goal happen */
@@ -116,9 +116,11 @@ int j_compile(const j_spec *s, struct seg_index *idx, j_compiled *out, siyu_err 
 void j_compiled_free(j_compiled *c);
 /* Does the member pass the audience? An evaluation error counts as no. */
 bool j_admits(struct seg_index *idx, const j_compiled *c, int64_t member);
-/* Who a date trigger (after_join, birthday, inactivity, fixed, daily) takes on `day`. */
-int j_date_audience(const j_spec *s, const j_compiled *c, struct seg_index *idx, int32_t day,
-                    seg_audience *out, siyu_err *e);
+/* Who a date trigger (after_join, birthday, inactivity, fixed, daily) took `back` days
+ * before the local day `today` (0: today; the index answers "days since" from today, so
+ * the dry run asks with back > 0 where the engine asks with 0). */
+int j_date_audience(const j_spec *s, const j_compiled *c, struct seg_index *idx, int32_t today,
+                    int back, seg_audience *out, siyu_err *e);
 /* Everything a definition names, checked: its expressions (syntax always; tags and
  * saved segments when idx is given), its coupon templates and its tags (existing,
  * manual) in the store. 0, or -1 with the field named. */

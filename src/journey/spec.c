@@ -177,8 +177,8 @@ static int parse_trigger(json_t *t, j_spec *s, siyu_err *e)
 static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_err *e)
 {
     static const char *const keys[] = {
-        "id",      "action", "duration", "until",   "for_event", "timeout",  "if",
-        "if_goal", "goto",   "else",     "channel", "fallback",  "template", "template_id",
+        "id",      "action", "duration", "until",   "for_event", "timeout",       "if",
+        "if_goal", "goto",   "else",     "channel", "fallback",  "template",      "template_id",
         "points",  "reason", "tag",      "script",  "due",       "after_trigger", NULL};
     static const char *const actions[] = {"wait",         "branch",  "send_message", "issue_coupon",
                                           "award_points", "add_tag", "remove_tag",   "guide_task",
@@ -207,8 +207,7 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
     x->kind = (j_step_kind)k;
     const char *id = str(st, "id");
     if (id) {
-        if (!*id || strlen(id) >= J_ID_LEN)
-        {
+        if (!*id || strlen(id) >= J_ID_LEN) {
             snprintf(f, sizeof f, "steps[%d].id", i);
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: 1 to %d bytes", f, J_ID_LEN - 1);
         }
@@ -277,8 +276,7 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
         } else {
             snprintf(f, sizeof f, "steps[%d]", i);
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f,
-                                "%s: a wait needs duration, until, for_event or after_trigger",
-                                f);
+                                "%s: a wait needs duration, until, for_event or after_trigger", f);
         }
         break;
     }
@@ -326,8 +324,7 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
     }
     case J_COUPON:
         v = json_object_get(st, "template_id");
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
-        {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
             snprintf(f, sizeof f, "steps[%d].template_id", i);
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: a coupon template id", f);
         }
@@ -336,8 +333,7 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
         break;
     case J_POINTS:
         v = json_object_get(st, "points");
-        if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 1000000)
-        {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 1000000) {
             snprintf(f, sizeof f, "steps[%d].points", i);
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: 1 to 1000000", f);
         }
@@ -347,8 +343,7 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
     case J_TAG_ADD:
     case J_TAG_REMOVE:
         x->tag = str(st, "tag");
-        if (!x->tag || !*x->tag)
-        {
+        if (!x->tag || !*x->tag) {
             snprintf(f, sizeof f, "steps[%d].tag", i);
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: a tag name", f);
         }

@@ -1029,6 +1029,7 @@ static int run_one_step(tick *t, loaded *j, run *r, int *res, siyu_err *e)
     int ix = j_step_index(sp, r->step);
     if (ix < 0) ix = r->step_index;
     run before = *r;
+    size_t moves_before = t->n_moves;
     if (unit_begin(t, e)) return -1;
     siyu_err sub;
     siyu_err_init(&sub);
@@ -1063,6 +1064,7 @@ static int run_one_step(tick *t, loaded *j, run *r, int *res, siyu_err *e)
     }
     /* the step failed: its effects are undone, the run ends as failed */
     *r = before;
+    t->n_moves = moves_before;
     *res = STEP_END;
     char msg[320];
     snprintf(msg, sizeof msg, "%s", sub.message[0] ? sub.message : "failed");

@@ -85,9 +85,9 @@ int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e)
                                               "issue_coupon", "award_points", "add_tag",
                                               "remove_tag",   "guide_task",   "exit"};
         json_t *o = json_object_get(by_step, sp.steps[i].id);
-        json_array_append_new(steps, json_pack("{s:s, s:s, s:O}", "id", sp.steps[i].id, "action",
+        json_array_append_new(steps, json_pack("{s:s, s:s, s:o}", "id", sp.steps[i].id, "action",
                                                actions[sp.steps[i].kind], "outcomes",
-                                               o ? o : json_object()));
+                                               o ? json_incref(o) : json_object()));
         json_object_del(by_step, sp.steps[i].id);
     }
     json_object_del(by_step, "entry");

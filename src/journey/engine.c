@@ -1079,9 +1079,15 @@ static int advance(tick *t, int64_t run_id, siyu_err *e)
     if (run_load(t->d, run_id, &r)) return 0;
     loaded *j = journey_of(t, r.journey);
     if (!j) {
+        bool unreadable = false;
+        for (int i = 0; i < t->n; i++)
+            unreadable |= t->j[i].id == r.journey && !t->j[i].ok;
         /* a definition the engine cannot read any more: its due runs would be fetched
          * every tick ahead of everyone else's, so they fail, with the reason */
-        return run_fail(t, r.journey, r.id, r.step, "the journey's definition no longer reads", e);
+        if (unreadable)
+            return run_fail(t, r.journey, r.id, r.step, "the journey's definition no longer reads",
+                            e);
+        return 0;
     }
     t->advanced++;
     for (int guard = 0; guard < 2 * J_MAX_STEPS + 1; guard++) {

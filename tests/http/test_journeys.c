@@ -1243,6 +1243,37 @@ static void dry_run_and_intervals(void)
     CHECK_INT_EQ(jint(o, "steps.2.messages"), 0);
     json_decref(o);
 
+    /* a date trigger: members who joined 2 days before each day of the window enter then,
+     * and wait a day after it; those who joined exactly 2 days ago still wait */
+    CHECK_INT_EQ(call("POST", "/api/v1/journeys", &o,
+                      "{\"name\":\"入会第2天\",\"trigger\":{\"date\":\"after_join\",\"days\":2},"
+                      "\"holdout_pct\":0,\"steps\":[{\"action\":\"wait\",\"after_trigger\":\"1d\"},"
+                      "{\"action\":\"exit\"}]}"),
+                 201);
+    int64_t dj = jint(o, "id");
+    json_decref(o);
+    int64_t now = 0;
+    time_parse_rfc3339("2026-11-01T10:00:00+08:00", &now);
+    int64_t today = (now + 8 * 3600) / 86400, joined_in = 0, joined_last = 0;
+    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_prepare_v2(s, "SELECT ?1 - (joined_at + 28800) / 86400 FROM members", -1, &q, NULL);
+    sqlite3_bind_int64(q, 1, today);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t days_ago = sqlite3_column_int64(q, 0);
+        joined_in += days_ago >= 2 && days_ago <= 2 + 10 - 1;
+        joined_last += days_ago == 2;
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+    CHECK(joined_in > 0);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/dry-run", (long long)dj);
+    CHECK_INT_EQ(call("POST", path, &o, "{\"days\":10}"), 200);
+    CHECK_INT_EQ(jint(o, "would_enter"), joined_in);
+    CHECK_INT_EQ(jint(o, "steps.0.waiting"), joined_last);
+    CHECK_INT_EQ(jint(o, "steps.1.reached"), joined_in - joined_last);
+    CHECK_INT_EQ(jint(o, "runs.exited"), joined_in - joined_last);
+    json_decref(o);
+
     /* nobody converts on either side: the interval is not [0, 0] */
     int64_t g = journey(
         "{\"name\":\"零转化\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":50,"
@@ -1315,7 +1346,12 @@ static void docs_examples(void)
             char act[96];
             snprintf(act, sizeof act, "/api/v1/journeys/%lld/activate", (long long)jint(o, "id"));
             json_decref(o);
-            if (st == 201) CHECK_INT_EQ(call("POST", act, NULL, NULL), 200);
+            if (st == 201) {
+                CHECK_INT_EQ(call("POST", act, NULL, NULL), 200);
+                *strrchr(act, '/') = 0;
+                strcat(act, "/dry-run");
+                CHECK_INT_EQ(call("POST", act, NULL, "{\"days\":60}"), 200);
+            }
             free(body);
         } else if (ex && json_object_get(ex, "budget_max")) {
             char *body = json_dumps(ex, JSON_COMPACT);

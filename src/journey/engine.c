@@ -834,7 +834,10 @@ static int step_wait(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
             }
             int64_t at = store_col_int(s, 0) + st->after_trigger;
             store_reset(s);
-            if (at <= d->now) { /* already past: on at once */
+            if (at <= d->now) {
+                /* already past: on at once, and what follows is as late as that instant
+                 * (a send due long ago is stale, never a burst of overdue messages) */
+                r->next_at = at;
                 jlog(t, j->id, r->id, st->id, "waited");
                 return STEP_NEXT;
             }

@@ -79,15 +79,34 @@ int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e)
         json_object_set_new(o, store_col_text(s, 1), json_integer(store_col_int(s, 2)));
     }
     store_reset(s);
+    /* why: the reasons logged with outcomes (a coupon the member could not get, the
+     * error of a failed step), per step and outcome */
+    json_t *why = json_object();
+    s = store_q(d->conn, Q_JLOG_DETAILS);
+    store_bind_int(s, 1, id);
+    store_bind_int(s, 2, 200);
+    while (store_step(s) == STORE_ROW) {
+        const char *step = store_col_text(s, 0), *outcome = store_col_text(s, 1);
+        json_t *o = json_object_get(why, step);
+        if (!o) json_object_set_new(why, step, o = json_object());
+        json_t *r = json_object_get(o, outcome);
+        if (!r) json_object_set_new(o, outcome, r = json_object());
+        if (json_object_size(r) < 10)
+            json_object_set_new(r, store_col_text(s, 2), json_integer(store_col_int(s, 3)));
+    }
+    store_reset(s);
     json_t *entry = json_incref(json_object_get(by_step, "entry"));
     for (int i = 0; i < sp.n_steps; i++) {
         static const char *const actions[] = {"wait",         "branch",       "send_message",
                                               "issue_coupon", "award_points", "add_tag",
                                               "remove_tag",   "guide_task",   "exit"};
         json_t *o = json_object_get(by_step, sp.steps[i].id);
-        json_array_append_new(steps, json_pack("{s:s, s:s, s:o}", "id", sp.steps[i].id, "action",
-                                               actions[sp.steps[i].kind], "outcomes",
-                                               o ? json_incref(o) : json_object()));
+        json_t *row =
+            json_pack("{s:s, s:s, s:o}", "id", sp.steps[i].id, "action", actions[sp.steps[i].kind],
+                      "outcomes", o ? json_incref(o) : json_object());
+        json_t *r = json_object_get(why, sp.steps[i].id);
+        if (r) json_object_set(row, "reasons", r);
+        json_array_append_new(steps, row);
         json_object_del(by_step, sp.steps[i].id);
     }
     json_object_del(by_step, "entry");
@@ -156,6 +175,7 @@ int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e)
                      entry ? entry : json_null(), "steps", steps, "other_outcomes", by_step,
                      "messages", messages, "goal", g);
     json_object_set_new(*out, "revenue", rev);
+    json_decref(why);
     json_object_set_new(*out, "failures",
                         json_pack("{s:I, s:o}", "total", (json_int_t)failed, "recent", recent));
     j_spec_free(&sp);

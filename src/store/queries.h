@@ -280,6 +280,8 @@
     Q(RUN_FAIL)              /* (now, error, id) — the run ends as failed, with its error */        \
     Q(JLOG_INSERT_DETAIL)    /* (journey_id, run_id, step, at, outcome, detail) */                 \
     Q(JLOG_FAILURES)         /* (journey_id, limit) -> run_id, step, at, detail — newest first */  \
+    Q(JLOG_DETAILS)          /* (journey_id, limit) -> step, outcome, detail, n — the reasons      \
+                                logged with outcomes, most frequent first */                       \
     Q(DRY_EVENTS)            /* (source, since, type) -> member_id, at — as DRY_SOURCE, every      \
                                 occurrence with its instant, in time order */                      \
     Q(DRY_FIRST_EVENT)       /* (source, member_id, after, until, type) -> first instant in        \

@@ -476,6 +476,9 @@ const char *const sqlite_queries[Q__COUNT] = {
                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_JLOG_FAILURES] = "SELECT run_id, step, at, detail FROM journey_log WHERE journey_id = ?1"
                         " AND outcome = 'failed' ORDER BY id DESC LIMIT ?2",
+    [Q_JLOG_DETAILS] = "SELECT step, outcome, detail, count(*) FROM journey_log WHERE journey_id = ?1"
+                       " AND detail IS NOT NULL GROUP BY step, outcome, detail"
+                       " ORDER BY count(*) DESC LIMIT ?2",
     [Q_DRY_EVENTS] = "SELECT id, joined_at FROM members WHERE ?1 = 0 AND joined_at >= ?2"
                      " AND merged_into IS NULL"
                      " UNION ALL SELECT member_id, placed_at FROM orders WHERE ?1 = 1"

@@ -1014,6 +1014,7 @@ static void failing_step_fails_its_run(void)
     CHECK_INT_EQ(jint(o, "entered.total"), 1);
     CHECK_INT_EQ(jint(o, "entered.active"), 0);
     CHECK(json_object_size(jget(o, "steps.1.outcomes")) == 0);
+    CHECK_INT_EQ((int64_t)json_object_size(jget(o, "steps.0.reasons.failed")), 1);
     json_decref(o);
     /* the scheduler goes on: another member, another order, both journeys act */
     set_now("2026-09-03T10:10:00+08:00");
@@ -1140,6 +1141,40 @@ static void references_checked(void)
 #undef EXIT_STEP
 }
 
+/* A coupon the member cannot get is an outcome of its step, counted with its reason in
+ * the report; the run goes on. */
+static void coupon_outcomes(void)
+{
+    json_t *o;
+    CHECK_INT_EQ(call("POST", "/api/v1/coupon-templates", &o,
+                      "{\"name\":\"每人一张\",\"kind\":\"cash_off\",\"value_cents\":300,"
+                      "\"valid_days\":14,\"per_member_limit\":1}"),
+                 201);
+    int64_t tpl = jint(o, "id");
+    json_decref(o);
+    set_now("2026-09-05T10:00:00+08:00");
+    char def[512];
+    snprintf(def, sizeof def,
+             "{\"name\":\"每单一券\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
+             "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":%lld},"
+             "{\"id\":\"t\",\"action\":\"guide_task\",\"script\":\"回访\"}]}",
+             (long long)tpl);
+    int64_t j = journey(def);
+    int64_t m = member("13800000035", "两单", 0, true, false);
+    order(m, "2026-09-05T10:00:00+08:00");
+    tick();
+    set_now("2026-09-05T11:00:00+08:00");
+    order(m, "2026-09-05T11:00:00+08:00");
+    tick();
+    o = report(j);
+    CHECK_INT_EQ(jint(o, "steps.0.outcomes.coupon_issued"), 1);
+    CHECK_INT_EQ(jint(o, "steps.0.outcomes.coupon_failed"), 1);
+    CHECK_INT_EQ((int64_t)json_object_size(jget(o, "steps.0.reasons.coupon_failed")), 1);
+    CHECK_INT_EQ(jint(o, "steps.1.outcomes.task_created"), 2);
+    json_decref(o);
+    set_state(j, "pause");
+}
+
 /* Item 4: steps timed from the trigger happen on their day, however late a guide
  * confirms the step before them. */
 static void trigger_timed_waits(void)
@@ -1187,6 +1222,27 @@ static void trigger_timed_waits(void)
     CHECK_INT_EQ(items(list), 2);
     CHECK_STR_EQ(jstr(list, "items.0.channel"), "sms");
     json_decref(list);
+    /* a member recorded today as having joined two months ago: the steps timed from
+     * that are long past, so its sends are stale and skipped, never a burst */
+    CHECK_INT_EQ(call("POST", "/api/v1/members", &o,
+                      "{\"phone\":\"13800000041\",\"name\":\"老会员\",\"store_id\":1,"
+                      "\"joined_at\":\"2026-08-01T10:00:00+08:00\"}"),
+                 201);
+    int64_t late = jint(o, "id");
+    json_decref(o);
+    static const char *const reach[] = {"sms_opt_in", "add_guide_contact"};
+    for (int i = 0; i < 2; i++)
+        CHECK_INT_EQ(
+            call("POST", "/api/v1/events", NULL,
+                 "{\"member_id\":%lld,\"type\":\"%s\",\"at\":\"2026-08-01T10:00:00+08:00\"}",
+                 (long long)late, reach[i]),
+            201);
+    tick();
+    CHECK_INT_EQ(member_messages(late), 0);
+    o = report(j);
+    CHECK_INT_EQ(jint(o, "steps.1.outcomes.stale"), 1);
+    CHECK_INT_EQ(jint(o, "steps.3.outcomes.stale"), 1);
+    json_decref(o);
     set_state(j, "pause");
 }
 
@@ -1421,6 +1477,7 @@ int main(int argc, char **argv)
     wait_for_event_completed_by_order();
     failing_step_fails_its_run();
     references_checked();
+    coupon_outcomes();
     trigger_timed_waits();
     dry_run_and_intervals();
     docs_examples();

@@ -84,15 +84,33 @@ int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e)
     json_t *why = json_object();
     s = store_q(d->conn, Q_JLOG_DETAILS);
     store_bind_int(s, 1, id);
-    store_bind_int(s, 2, 200);
+    store_bind_int(s, 2, 10000);
     while (store_step(s) == STORE_ROW) {
         const char *step = store_col_text(s, 0), *outcome = store_col_text(s, 1);
         json_t *o = json_object_get(why, step);
         if (!o) json_object_set_new(why, step, o = json_object());
         json_t *r = json_object_get(o, outcome);
         if (!r) json_object_set_new(o, outcome, r = json_object());
-        if (json_object_size(r) < 10)
-            json_object_set_new(r, store_col_text(s, 2), json_integer(store_col_int(s, 3)));
+        /* one reason, whatever member, template or count it names: digits become N */
+        char text[256];
+        size_t len = 0;
+        for (const char *c = store_col_text(s, 2); *c && len + 1 < sizeof text; c++) {
+            if (*c >= '0' && *c <= '9') {
+                if (len == 0 || text[len - 1] != 'N') text[len++] = 'N';
+            } else {
+                text[len++] = *c;
+            }
+        }
+        if (len + 1 >= sizeof text) { /* cut: never inside a UTF-8 character */
+            while (len && ((unsigned char)text[len - 1] & 0xC0) == 0x80)
+                len--;
+            if (len && ((unsigned char)text[len - 1] & 0x80)) len--;
+        }
+        text[len] = 0;
+        json_t *was = json_object_get(r, text);
+        if (was || json_object_size(r) < 10)
+            json_object_set_new(
+                r, text, json_integer((was ? json_integer_value(was) : 0) + store_col_int(s, 3)));
     }
     store_reset(s);
     json_t *entry = json_incref(json_object_get(by_step, "entry"));

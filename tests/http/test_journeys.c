@@ -1170,6 +1170,14 @@ static void coupon_outcomes(void)
     CHECK_INT_EQ(jint(o, "steps.0.outcomes.coupon_issued"), 1);
     CHECK_INT_EQ(jint(o, "steps.0.outcomes.coupon_failed"), 1);
     CHECK_INT_EQ((int64_t)json_object_size(jget(o, "steps.0.reasons.coupon_failed")), 1);
+    /* the reason, with the member and the template written N, whoever it was */
+    const char *reason = NULL;
+    json_t *count;
+    json_object_foreach(jget(o, "steps.0.reasons.coupon_failed"), reason, count)
+    {
+        CHECK_INT_EQ(json_integer_value(count), 1);
+        CHECK(strstr(reason, "member N") != NULL);
+    }
     CHECK_INT_EQ(jint(o, "steps.1.outcomes.task_created"), 2);
     json_decref(o);
     set_state(j, "pause");

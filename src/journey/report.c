@@ -297,6 +297,14 @@ static bool dry_send(dry *w, int i, int64_t member, dry_member *m, int64_t *t)
             int ch = msg_channel_from_name(st->channels[c], strlen(st->channels[c]));
             msg_decision dec = msg_guard_decide(&w->gs, &m->st, (msg_channel)ch, *t, *t);
             if (dec.verdict == MSG_SEND_NOW) {
+                /* as the engine: no address on the channel, the next channel */
+                const char *missing;
+                json_t *to = j_message_address(w->d, member, st->channels[c], &missing);
+                if (!to) {
+                    why = "no_address";
+                    continue;
+                }
+                json_decref(to);
                 if (m->n_hist < sizeof m->hist / sizeof *m->hist)
                     m->hist[m->n_hist++] = (msg_send){*t, (msg_channel)ch};
                 w->messages[i]++;
@@ -550,8 +558,9 @@ int journeys_dry_run(dom *d, struct seg_index *idx, int64_t id, json_t *body, js
             "nothing was sent. Each entrant is walked through the steps from its trigger: waits "
             "move its clock (a run still waiting when the window ends reaches no later step), "
             "for_event waits and goals use what the member did, exits end runs, and sends meet "
-            "the guardrails (holdout, consent and opt-out, quiet hours, this journey's own sends "
-            "against the budget and monthly caps). Audiences and branch conditions are evaluated "
+            "the guardrails (holdout, consent and opt-out, an address on the channel, quiet hours, "
+            "this journey's own sends against the budget and monthly caps). Audiences and branch "
+            "conditions are evaluated "
             "on members as they are now; other journeys' sends, coupon limits and guide "
             "confirmations (taken as immediate) are not simulated");
     }

@@ -1036,6 +1036,7 @@ static int run_one_step(tick *t, loaded *j, run *r, int *res, siyu_err *e)
     if (ix < 0) ix = r->step_index;
     run before = *r;
     size_t moves_before = t->n_moves;
+    int64_t sent_before = t->sent;
     if (unit_begin(t, e)) return -1;
     siyu_err sub;
     siyu_err_init(&sub);
@@ -1071,6 +1072,7 @@ static int run_one_step(tick *t, loaded *j, run *r, int *res, siyu_err *e)
     /* the step failed: its effects are undone, the run ends as failed */
     *r = before;
     t->n_moves = moves_before;
+    t->sent = sent_before;
     *res = STEP_END;
     char msg[320];
     snprintf(msg, sizeof msg, "%s", sub.message[0] ? sub.message : "failed");

@@ -209,7 +209,9 @@ static int h_import(http_req *r, siyu_err *e)
     if (!import_kind_known(r->word))
         return siyu_err_set(e, SIYU_NOT_FOUND, "kind",
                             "kind: expected brands, stores, staff, members, orders or events");
-    FILE *in = fmemopen((void *)(r->raw ? r->raw : ""), r->raw_len, "r");
+    /* the body was spooled to disk as it arrived (server.c): read it as a stream, so
+     * an import holds a few blocks of records in memory, never the whole upload */
+    FILE *in = r->raw_file;
     if (!in)
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "cannot read the body");
     import_options o;
@@ -219,7 +221,6 @@ static int h_import(http_req *r, siyu_err *e)
     http_import_observer(r, &o);
     import_result res;
     int rc = import_stream(r->d.conn, &r->d.who, r->word, in, &o, &res, e);
-    fclose(in);
     if (rc)
         return -1;
     r->status = 200;

@@ -34,8 +34,7 @@ static serve_knob knobs[K_N] = {
 static int knob(serve_knob *k, long *out)
 {
     const char *v = k->value ? k->value : getenv(k->env);
-    if (!v || !*v)
-        return 0;
+    if (!v || !*v) return 0;
     char *end;
     long n = strtol(v, &end, 10);
     if (*end || n < k->min || n > k->max)
@@ -50,30 +49,18 @@ static int apply_knobs(http_config *cfg)
 {
     long v;
     int rc;
-    if ((rc = knob(&knobs[K_PER_CLIENT], &v)) == EXIT_USAGE)
-        return EXIT_USAGE;
-    if (rc)
-        cfg->max_conn_per_client = (unsigned)v;
-    if ((rc = knob(&knobs[K_MAX_CONNS], &v)) == EXIT_USAGE)
-        return EXIT_USAGE;
-    if (rc)
-        cfg->max_connections = (unsigned)v;
-    if ((rc = knob(&knobs[K_REQ_TIMEOUT], &v)) == EXIT_USAGE)
-        return EXIT_USAGE;
-    if (rc)
-        cfg->request_timeout = (unsigned)v;
-    if ((rc = knob(&knobs[K_IDLE_TIMEOUT], &v)) == EXIT_USAGE)
-        return EXIT_USAGE;
-    if (rc)
-        cfg->idle_timeout = (unsigned)v;
-    if ((rc = knob(&knobs[K_ORDER_LINES], &v)) == EXIT_USAGE)
-        return EXIT_USAGE;
-    if (rc)
-        orders_set_max_lines((int)v);
-    if ((rc = knob(&knobs[K_IMPORT_MIB], &v)) == EXIT_USAGE)
-        return EXIT_USAGE;
-    if (rc)
-        cfg->max_import_body = (size_t)v << 20;
+    if ((rc = knob(&knobs[K_PER_CLIENT], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->max_conn_per_client = (unsigned)v;
+    if ((rc = knob(&knobs[K_MAX_CONNS], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->max_connections = (unsigned)v;
+    if ((rc = knob(&knobs[K_REQ_TIMEOUT], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->request_timeout = (unsigned)v;
+    if ((rc = knob(&knobs[K_IDLE_TIMEOUT], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->idle_timeout = (unsigned)v;
+    if ((rc = knob(&knobs[K_ORDER_LINES], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) orders_set_max_lines((int)v);
+    if ((rc = knob(&knobs[K_IMPORT_MIB], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->max_import_body = (size_t)v << 20;
     return 0;
 }
 
@@ -95,8 +82,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
         cfg.listen = listen;
     if (threads > 0)
         cfg.threads = threads;
-    if (apply_knobs(&cfg))
-        return EXIT_USAGE;
+    if (apply_knobs(&cfg)) return EXIT_USAGE;
     cfg.spool_dir = getenv("SIYU_SPOOL_DIR");
     FILE *log = stderr;
     if (access_log && strcmp(access_log, "off") == 0)
@@ -175,8 +161,7 @@ int cmd_serve(int argc, char **argv)
         return cli_fail("serve", EXIT_USAGE, "--threads: expected 1 to 256");
     http_config probe; /* refuse a bad limit before the store is opened */
     http_config_init(&probe);
-    if (apply_knobs(&probe))
-        return EXIT_USAGE;
+    if (apply_knobs(&probe)) return EXIT_USAGE;
     store_t *st;
     if ((rc = cli_open_store("serve", cli_db(db), false, &st)))
         return rc;

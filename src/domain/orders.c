@@ -211,8 +211,7 @@ static int item_error(siyu_err *e, size_t i, const siyu_err *sub)
 
 void orders_set_max_lines(int n)
 {
-    if (n >= 1 && n <= ORDERS_MAX_LINES_LIMIT)
-        atomic_store(&max_items, n);
+    if (n >= 1 && n <= ORDERS_MAX_LINES_LIMIT) atomic_store(&max_items, n);
 }
 
 int orders_max_lines(void)

@@ -31,7 +31,7 @@ typedef struct http_config {
     unsigned max_conn_per_client; /* default 256; 0 = no per-client limit */
     unsigned request_timeout;     /* seconds; default 10 */
     unsigned idle_timeout;        /* seconds; default 120 */
-    const char *spool_dir; /* where import uploads are spooled; NULL = beside the store */
+    const char *spool_dir;        /* where import uploads are spooled; NULL = beside the store */
     FILE *access_log;     /* one line per request, or NULL for none */
     http_commit_fn on_commit; /* may be NULL */
     void *on_commit_ctx;

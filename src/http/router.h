@@ -35,8 +35,8 @@ typedef struct http_req {
     json_t *body;         /* parsed body (ROUTE_BODY) or NULL */
     const char *raw;      /* raw body bytes (ROUTE_RAW: the spooled body, mapped read-only) */
     size_t raw_len;
-    FILE *raw_file;       /* ROUTE_RAW: the same body as a stream, at its start (imports read
-                           * this: the body is on disk, never whole in memory) */
+    FILE *raw_file; /* ROUTE_RAW: the same body as a stream, at its start (imports read
+                     * this: the body is on disk, never whole in memory) */
     /* The caller was resolved from the headers, before any body byte was read (server.c
      * on_request): d.who holds the principal and the route's role mask was checked. The
      * pipeline (run) reuses it and never resolves the token twice. */

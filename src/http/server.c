@@ -91,14 +91,14 @@ typedef struct req_ctx {
      * memory; the handler reads them back as a stream (see spool_open). */
     int spool_fd;
     bool spool_failed;
-    FILE *spool_in;     /* the spool read back, for the handler */
-    void *spool_map;    /* the spool mapped read-only, for handlers that take bytes */
-    bool refused;       /* refused on the headers (404, 413, 401, 403): r holds the error and
-                         * the body is never kept */
-    bool sent;          /* that answer is queued already: the body is never read */
+    FILE *spool_in;  /* the spool read back, for the handler */
+    void *spool_map; /* the spool mapped read-only, for handlers that take bytes */
+    bool refused;    /* refused on the headers (404, 413, 401, 403): r holds the error and
+                      * the body is never kept */
+    bool sent;       /* that answer is queued already: the body is never read */
     int route;
     uint64_t t0;
-    uint64_t deadline;  /* mono ns by which the whole request must have arrived */
+    uint64_t deadline; /* mono ns by which the whole request must have arrived */
     conn_info *ci;
     http_req r;
 } req_ctx;
@@ -322,8 +322,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     r->d.now = clock_now();
     if (!(r->d.conn = thread_conn(srv, &e)))
         goto out;
-    if (rt->flags & ROUTE_PUBLIC)
-        goto call;
+    if (rt->flags & ROUTE_PUBLIC) goto call;
     /* The token and the role were checked on the headers (on_headers), before any
      * byte of the body was read; the principal is reused, never resolved twice. */
     if (!r->authenticated) {
@@ -337,8 +336,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
             goto out;
         }
     }
-    if ((rt->flags & ROUTE_RAW) && spool_open(srv, c, &e))
-        goto out;
+    if ((rt->flags & ROUTE_RAW) && spool_open(srv, c, &e)) goto out;
     if (rt->flags & ROUTE_WRITE) {
         store_conn *own = r->d.conn;
         int rc = queue_write(srv, r, rt, &e);
@@ -412,8 +410,7 @@ static void ct_rebuild(http_server *s)
     s->ct = calloc(s->ct_cap, sizeof *s->ct);
     s->ct_used = 0;
     for (size_t i = 0; i < s->ct_cap; i++) {
-        if (!old[i].used || !old[i].count)
-            continue;
+        if (!old[i].used || !old[i].count) continue;
         size_t h = key_hash(old[i].key) & (s->ct_cap - 1);
         while (s->ct[h].used)
             h = (h + 1) & (s->ct_cap - 1);
@@ -426,22 +423,19 @@ static void ct_rebuild(http_server *s)
 /* The slot of an address (ct_lock held); NULL when absent and !insert. */
 static client_slot *ct_slot(http_server *s, const unsigned char *key, bool insert)
 {
-    if (insert && s->ct_used * 4 >= s->ct_cap * 3)
-        ct_rebuild(s);
+    if (insert && s->ct_used * 4 >= s->ct_cap * 3) ct_rebuild(s);
     size_t mask = s->ct_cap - 1, h = key_hash(key) & mask;
     for (size_t i = 0; i < s->ct_cap; i++, h = (h + 1) & mask) {
         client_slot *sl = &s->ct[h];
         if (!sl->used) {
-            if (!insert)
-                return NULL;
+            if (!insert) return NULL;
             memcpy(sl->key, key, 16);
             sl->used = true;
             sl->count = 0;
             s->ct_used++;
             return sl;
         }
-        if (memcmp(sl->key, key, 16) == 0)
-            return sl;
+        if (memcmp(sl->key, key, 16) == 0) return sl;
     }
     return NULL; /* cannot happen: the rebuild keeps a quarter of the table free */
 }
@@ -453,8 +447,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 {
     http_server *s = cls;
     (void)len;
-    if (!s->cfg.max_conn_per_client)
-        return MHD_YES;
+    if (!s->cfg.max_conn_per_client) return MHD_YES;
     unsigned char key[16];
     client_key(addr, key);
     pthread_mutex_lock(&s->ct_lock);
@@ -491,19 +484,16 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
             atomic_fetch_add(&s->refused_per_client, 1);
             const union MHD_ConnectionInfo *fi =
                 MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
-            if (fi)
-                shutdown(fi->connect_fd, SHUT_RDWR);
+            if (fi) shutdown(fi->connect_fd, SHUT_RDWR);
         }
         return;
     }
     conn_info *ci = *socket_context;
-    if (!ci)
-        return;
+    if (!ci) return;
     atomic_fetch_sub(&s->conns_open, 1);
     pthread_mutex_lock(&s->ct_lock);
     client_slot *sl = ct_slot(s, ci->key, false);
-    if (sl && sl->count)
-        sl->count--;
+    if (sl && sl->count) sl->count--;
     pthread_mutex_unlock(&s->ct_lock);
     /* MHD does not say why it closed; a connection silent for its whole timeout was
      * closed by it (the client's own close comes sooner: the server's comes first) */
@@ -544,16 +534,13 @@ static int spool_write(http_server *srv, req_ctx *c, const char *data, size_t n)
         char path[600];
         snprintf(path, sizeof path, "%s/.siyu-upload-XXXXXX", srv->spool_dir);
         c->spool_fd = mkostemp(path, O_CLOEXEC);
-        if (c->spool_fd < 0)
-            return -1;
+        if (c->spool_fd < 0) return -1;
         unlink(path);
     }
     while (n) {
         ssize_t w = write(c->spool_fd, data, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
         data += w;
         n -= (size_t)w;
     }
@@ -566,8 +553,8 @@ static int spool_open(http_server *srv, req_ctx *c, siyu_err *e)
 {
     http_req *r = &c->r;
     int fd;
-    if (spool_write(srv, c, "", 0) || (fd = dup(c->spool_fd)) < 0 ||
-        lseek(fd, 0, SEEK_SET) < 0 || !(c->spool_in = fdopen(fd, "r")))
+    if (spool_write(srv, c, "", 0) || (fd = dup(c->spool_fd)) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+        !(c->spool_in = fdopen(fd, "r")))
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "body: cannot read the spooled upload");
     r->raw_file = c->spool_in;
     r->raw = "";
@@ -586,11 +573,9 @@ static int spool_open(http_server *srv, req_ctx *c, siyu_err *e)
  * order line cap, everything else the server's. */
 static size_t body_limit(http_server *srv, int route_index)
 {
-    if (route_index < 0)
-        return srv->cfg.max_body;
+    if (route_index < 0) return srv->cfg.max_body;
     const route *rt = &routes[route_index];
-    if (rt->flags & ROUTE_RAW)
-        return srv->cfg.max_import_body;
+    if (rt->flags & ROUTE_RAW) return srv->cfg.max_import_body;
     if (strcmp(rt->method, "POST") == 0 && strcmp(rt->pattern, "/api/v1/orders") == 0) {
         size_t o = orders_max_body();
         return o > srv->cfg.max_body ? o : srv->cfg.max_body;
@@ -613,15 +598,12 @@ static int on_headers(http_server *srv, req_ctx *c, struct MHD_Connection *mc, s
     if (c->too_large)
         return siyu_err_set(e, SIYU_PAYLOAD_TOO_LARGE, NULL, "body: larger than %zu bytes",
                             c->limit);
-    if (rt->flags & ROUTE_PUBLIC)
-        return 0;
-    if (!(r->d.conn = thread_conn(srv, e)))
-        return -1;
+    if (rt->flags & ROUTE_PUBLIC) return 0;
+    if (!(r->d.conn = thread_conn(srv, e))) return -1;
     const char *auth = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
         return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
-    if (auth_resolve(r->d.conn, auth + 7, &r->d.who, e))
-        return -1;
+    if (auth_resolve(r->d.conn, auth + 7, &r->d.who, e)) return -1;
     if (!(rt->roles & r->d.who.role))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "role %s may not call %s %s",
                             role_name(r->d.who.role), rt->method, rt->pattern);
@@ -686,14 +668,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             free(c);
             return MHD_NO;
         }
-        if (c->ci)
-            c->ci->in_request = true;
+        if (c->ci) c->ci->in_request = true;
         c->route = router_match(method, url, &c->r);
         c->limit = body_limit(srv, c->route);
         const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
-        if (declared > c->limit)
-            c->too_large = true;
+        if (declared > c->limit) c->too_large = true;
         /* the whole request must arrive in time: request_timeout for a body of up to a
          * MiB, and one more for every further MiB (a floor of 100 KiB/s on big uploads);
          * MHD's own timeout closes a connection silent that long */
@@ -731,8 +711,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             return MHD_NO; /* the body is too slow: close the connection */
         }
         /* keep reading (and dropping) an oversize body so the 413 reaches the client */
-        if (!c->too_large && c->len + *upload_size > c->limit)
-            c->too_large = true;
+        if (!c->too_large && c->len + *upload_size > c->limit) c->too_large = true;
         if (c->refused || c->too_large || c->spool_failed) {
             /* dropped */
         } else if (c->route >= 0 && (routes[c->route].flags & ROUTE_RAW)) {
@@ -743,8 +722,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         } else {
             if (c->len + *upload_size + 1 > c->cap) {
                 c->cap = (c->len + *upload_size + 1) * 2;
-                if (c->cap > c->limit + 1)
-                    c->cap = c->limit + 1;
+                if (c->cap > c->limit + 1) c->cap = c->limit + 1;
                 c->buf = realloc(c->buf, c->cap);
             }
             memcpy(c->buf + c->len, upload, *upload_size);
@@ -754,8 +732,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         *upload_size = 0;
         return MHD_YES;
     }
-    if (!c->refused)
-        run(srv, c, mc);
+    if (!c->refused) run(srv, c, mc);
     /* the request is whole: the connection may now idle until the next one */
     MHD_set_connection_option(mc, MHD_CONNECTION_OPTION_TIMEOUT, srv->cfg.idle_timeout);
     return answer(srv, c, mc, url, method);
@@ -781,12 +758,9 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     json_decref(c->r.resp);
     free(c->r.text);
     free(c->buf);
-    if (c->spool_in)
-        fclose(c->spool_in);
-    if (c->spool_map)
-        munmap(c->spool_map, c->len);
-    if (c->spool_fd >= 0)
-        close(c->spool_fd);
+    if (c->spool_in) fclose(c->spool_in);
+    if (c->spool_map) munmap(c->spool_map, c->len);
+    if (c->spool_fd >= 0) close(c->spool_fd);
     free(c);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
@@ -845,14 +819,10 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         else
             snprintf(s->spool_dir, sizeof s->spool_dir, "%s", slash ? "/" : ".");
     }
-    if (!s->cfg.max_import_body)
-        s->cfg.max_import_body = IMPORT_MAX_BODY;
-    if (!s->cfg.max_connections)
-        s->cfg.max_connections = 4096;
-    if (!s->cfg.request_timeout)
-        s->cfg.request_timeout = 10;
-    if (!s->cfg.idle_timeout)
-        s->cfg.idle_timeout = 120;
+    if (!s->cfg.max_import_body) s->cfg.max_import_body = IMPORT_MAX_BODY;
+    if (!s->cfg.max_connections) s->cfg.max_connections = 4096;
+    if (!s->cfg.request_timeout) s->cfg.request_timeout = 10;
+    if (!s->cfg.idle_timeout) s->cfg.idle_timeout = 120;
     pthread_mutex_init(&s->ct_lock, NULL);
     s->ct_cap = 1024;
     while (s->ct_cap < (size_t)s->cfg.max_connections * 4)
@@ -863,8 +833,8 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
         on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s,
         /* a request's headers (and body) must keep coming: request_timeout of silence
          * closes the connection; between requests it may idle idle_timeout (set per
          * connection when a request completes) */

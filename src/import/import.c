@@ -313,8 +313,8 @@ static void *ndjson_reader(void *arg)
             block_bytes += (size_t)n;
             if ((size_t)n > limit) {
                 r->rec = NULL;
-                siyu_err_set(&r->err, SIYU_PAYLOAD_TOO_LARGE, NULL,
-                             "record: longer than %zu bytes", limit);
+                siyu_err_set(&r->err, SIYU_PAYLOAD_TOO_LARGE, NULL, "record: longer than %zu bytes",
+                             limit);
             } else {
                 r->rec = jx_parse(line, (size_t)n, false, &r->err);
             }
@@ -561,8 +561,7 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
                 /* one line past the cap is enough for the order to be refused naming
                  * items; more would only grow memory */
                 json_t *items = json_object_get(pending, "items");
-                if (json_array_size(items) <= lines_cap)
-                    json_array_append(items, item);
+                if (json_array_size(items) <= lines_cap) json_array_append(items, item);
                 json_decref(item);
                 json_decref(rec);
                 pending_bytes += row_bytes;
@@ -591,8 +590,7 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
             L->o->progress(L->o->progress_ctx, (long long)ftell(in), L->r->records);
     }
     if (pending) {
-        if (!rc)
-            rc = load_one(L, pending, pending_line, pending_bytes, e);
+        if (!rc) rc = load_one(L, pending, pending_line, pending_bytes, e);
         json_decref(pending);
     }
     for (size_t i = 0; i < h.n; i++)

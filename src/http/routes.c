@@ -219,8 +219,12 @@ static int h_import(http_req *r, siyu_err *e)
     o.format = IMPORT_NDJSON;
     o.max_errors_kept = 1000;
     http_import_observer(r, &o);
+    /* a worker's connection outlives the import: a modest page cache while it runs, and
+     * the workers' usual 8 MiB after (store_sqlite.c), so memory stays bounded */
+    o.cache_mib = 32;
     import_result res;
     int rc = import_stream(r->d.conn, &r->d.who, r->word, in, &o, &res, e);
+    store_conn_cache(r->d.conn, 8);
     if (rc)
         return -1;
     r->status = 200;

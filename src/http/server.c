@@ -98,7 +98,7 @@ typedef struct req_ctx {
     bool sent;       /* that answer is queued already: the body is never read */
     int route;
     uint64_t t0;
-    uint64_t deadline; /* mono ns by which the whole request must have arrived */
+    uint64_t declared; /* the Content-Length, 0 when none */
     conn_info *ci;
     http_req r;
 } req_ctx;
@@ -673,12 +673,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         c->limit = body_limit(srv, c->route);
         const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        c->declared = declared;
         if (declared > c->limit) c->too_large = true;
-        /* the whole request must arrive in time: request_timeout for a body of up to a
-         * MiB, and one more for every further MiB (a floor of 100 KiB/s on big uploads);
-         * MHD's own timeout closes a connection silent that long */
-        uint64_t per = (uint64_t)srv->cfg.request_timeout * 1000000000ull;
-        c->deadline = c->t0 + per * (1 + declared / (1u << 20));
         MHD_set_connection_option(mc, MHD_CONNECTION_OPTION_TIMEOUT, srv->cfg.request_timeout);
         atomic_fetch_add(&srv->in_flight, 1);
         *con_cls = c;
@@ -706,7 +702,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         return MHD_YES;
     }
     if (*upload_size) {
-        if (srv->cfg.request_timeout && clock_mono_ns() > c->deadline) {
+        /* the whole body must arrive in time: request_timeout for up to a MiB and one more
+         * for every further MiB, declared or sent (a floor of ~100 KiB/s on big uploads);
+         * MHD's own timeout closes a connection silent that long */
+        uint64_t size = c->declared > c->len + *upload_size ? c->declared : c->len + *upload_size;
+        uint64_t per = (uint64_t)srv->cfg.request_timeout * 1000000000ull;
+        if (srv->cfg.request_timeout && clock_mono_ns() - c->t0 > per * (1 + size / (1u << 20))) {
             atomic_fetch_add(&srv->timed_out_request, 1);
             return MHD_NO; /* the body is too slow: close the connection */
         }

@@ -13,10 +13,11 @@
 
 /* Memory stays bounded whatever the file: one record is at most the body cap of
  * POST /orders (it grows with the order line cap, orders_max_body), the parsed records
- * queued ahead are at most QUEUE_BLOCKS blocks of BLOCK_BYTES of text, and a batch
+ * queued ahead come from at most QUEUE_BYTES of text (or one block, however large), and a batch
  * commits early once its records came from BATCH_BYTES of text (a file of wholesale
- * invoices would otherwise keep 5 000 large orders parsed for the replay). */
-#define BATCH_BYTES (8u << 20)
+ * invoices would otherwise keep 5 000 large orders parsed for the replay; small
+ * records fill a batch of 5 000 before 4 MiB). */
+#define BATCH_BYTES (4u << 20)
 
 static size_t max_record(void)
 {
@@ -49,6 +50,7 @@ void import_options_init(import_options *o)
     memset(o, 0, sizeof *o);
     o->batch_size = 5000;
     o->max_errors_kept = 100;
+    o->cache_mib = 256;
 }
 
 bool import_kind_known(const char *kind)
@@ -235,6 +237,7 @@ static int load_one(loader *L, json_t *rec, long line, size_t bytes, siyu_err *f
  * queue is bounded, so memory stays a few blocks whatever the file size. */
 #define BLOCK_RECORDS 512
 #define BLOCK_BYTES (256u << 10)
+#define QUEUE_BYTES (1u << 20) /* text queued ahead; one block always fits, however large */
 #define QUEUE_BLOCKS 8
 
 typedef struct parsed {
@@ -248,6 +251,7 @@ typedef struct block {
     parsed recs[BLOCK_RECORDS];
     int n;
     long long bytes; /* file position after the block, for the progress bar */
+    size_t text;     /* bytes of text in the block's records */
     unsigned long batch; /* the writer's batch its last record went into */
     struct block *next_done;
 } block;
@@ -258,6 +262,7 @@ typedef struct pipeline {
     pthread_cond_t changed;
     block *queue[QUEUE_BLOCKS];
     int head, count;
+    size_t queued_text; /* text of the queued blocks: bounded by QUEUE_BYTES */
     bool eof, cancel;
     /* blocks the writer is done with go back to the reader, which frees them: memory is
      * freed by the thread that allocated it, which glibc's malloc does much faster */
@@ -320,10 +325,13 @@ static void *ndjson_reader(void *arg)
             }
         }
         if (b->n == BLOCK_RECORDS || block_bytes >= BLOCK_BYTES || (n < 0 && b->n > 0)) {
+            b->text = block_bytes;
             block_bytes = 0;
             b->bytes = (long long)ftell(p->in);
             pthread_mutex_lock(&p->lock);
-            while (p->count == QUEUE_BLOCKS && !p->cancel)
+            while ((p->count == QUEUE_BLOCKS ||
+                    (p->count > 0 && p->queued_text + b->text > QUEUE_BYTES)) &&
+                   !p->cancel)
                 pthread_cond_wait(&p->changed, &p->lock);
             if (p->cancel) {
                 pthread_mutex_unlock(&p->lock);
@@ -331,6 +339,7 @@ static void *ndjson_reader(void *arg)
             }
             p->queue[(p->head + p->count) % QUEUE_BLOCKS] = b;
             p->count++;
+            p->queued_text += b->text;
             pthread_cond_broadcast(&p->changed);
             pthread_mutex_unlock(&p->lock);
             free_done(p);
@@ -358,6 +367,7 @@ static block *next_block(pipeline *p)
         b = p->queue[p->head];
         p->head = (p->head + 1) % QUEUE_BLOCKS;
         p->count--;
+        p->queued_text -= b->text;
         pthread_cond_broadcast(&p->changed);
     }
     pthread_mutex_unlock(&p->lock);
@@ -623,7 +633,8 @@ int import_stream(store_conn *c, const principal *who, const char *kind, FILE *i
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "kind",
                             "kind: expected brands, stores, staff, members, orders or events");
     L.d.conn = c;
-    store_conn_cache(c, 256); /* an import writes long runs of index pages */
+    if (o->cache_mib > 0)
+        store_conn_cache(c, o->cache_mib); /* an import writes long runs of index pages */
     L.d.who = *who;
     L.d.inline_refunds = true;
     if (o->on_commit)

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "domain/domain.h"
+#include "messaging/msg_adapter.h"
 #include "http/http.h"
 #include "views/views.h"
 
@@ -139,8 +140,9 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
 
 int cmd_serve(int argc, char **argv)
 {
-    const char *db = NULL, *listen = NULL, *threads_s = NULL, *log = NULL;
+    const char *db = NULL, *listen = NULL, *threads_s = NULL, *log = NULL, *outbox = NULL;
     cli_opt opts[] = {{"--db", true, &db, NULL},
+                      {"--outbox-dir", true, &outbox, NULL},
                       {"--listen", true, &listen, NULL},
                       {"--threads", true, &threads_s, NULL},
                       {"--access-log", true, &log, NULL},
@@ -162,6 +164,7 @@ int cmd_serve(int argc, char **argv)
     http_config probe; /* refuse a bad limit before the store is opened */
     http_config_init(&probe);
     if (apply_knobs(&probe)) return EXIT_USAGE;
+    if (outbox && *outbox) msg_outbox_dir_set(outbox);
     store_t *st;
     if ((rc = cli_open_store("serve", cli_db(db), false, &st)))
         return rc;

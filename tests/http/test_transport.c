@@ -453,6 +453,15 @@ static void test_order_lines_cli(int fd)
  * back. */
 static void test_per_client_limit(int fd)
 {
+    /* another client, which must be served throughout */
+    int other = conn_from("127.0.0.2");
+    CHECK(other >= 0);
+    recv_timeout(other, 8);
+    /* the connections that probed the server's start are closed; wait until the server
+     * has seen them go, so that only fd and other are open */
+    for (int tries = 0; tries < 500 && metric(other, "siyu_http_connections_open") != 2; tries++)
+        usleep(10000);
+    CHECK_INT_EQ(metric(other, "siyu_http_connections_open"), 2);
     /* fd (from 127.0.0.1) already holds one of the PER_CLIENT */
     int held[PER_CLIENT + 8], served = 0, refused = 0;
     for (int i = 0; i < PER_CLIENT + 8; i++) {
@@ -469,10 +478,7 @@ static void test_per_client_limit(int fd)
     }
     CHECK_INT_EQ(served, PER_CLIENT - 1);
     CHECK_INT_EQ(refused, 9);
-    /* another client is served meanwhile */
-    int other = conn_from("127.0.0.2");
-    CHECK(other >= 0);
-    recv_timeout(other, 8);
+    /* the other client is served meanwhile */
     json_t *v;
     CHECK_INT_EQ(http(other, token, "GET", "/api/v1/members?limit=1", NULL, &v), 200);
     json_decref(v);

@@ -315,8 +315,8 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         goto out;
     }
     if (c->spool_failed) {
-        siyu_err_set(&e, SIYU_INTERNAL, NULL, "body: cannot spool the upload to %s",
-                     srv->spool_dir);
+        fprintf(stderr, "siyu: cannot spool an upload to %s\n", srv->spool_dir);
+        siyu_err_set(&e, SIYU_INTERNAL, NULL, "body: the upload could not be kept on disk");
         goto out;
     }
     r->d.now = clock_now();

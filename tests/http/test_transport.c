@@ -505,10 +505,12 @@ static void test_per_client_limit(int fd)
 static void test_request_timeout(int fd)
 {
     long long before = metric(fd, "siyu_http_connections_timed_out_total{phase=\"request\"}");
-    static const char *const halves[] = {
-        "POST /api/v1/orders HTTP/1.1\r\nHost: x\r\n", /* half the headers */
-        "POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"chan", /* body */
-    };
+    char halves[2][512];
+    snprintf(halves[0], sizeof halves[0], "POST /api/v1/orders HTTP/1.1\r\nHost: x\r\n");
+    snprintf(halves[1], sizeof halves[1], /* whole headers with a token, half the body */
+             "POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Content-Length: 100\r\n\r\n{\"chan",
+             token);
     for (size_t i = 0; i < 2; i++) {
         int c = conn_open();
         recv_timeout(c, 8); /* far past the 1 s timeout, far below the old 120 s */

@@ -630,7 +630,7 @@ const route routes[] = {
      SB_MEMBER},
     {"GET", "/api/v1/members/{id}/benefits", h_member_benefits, ANY | ROLE_CASHIER, 0,
      "What the till needs: tier, discount, usable coupons, redeemable points", "loyalty",
-     SCOPE_MEMBER, 0},
+     SCOPE_MEMBER, SB_STORE},
     {"GET", "/api/v1/members/{id}/coupons", h_member_coupons, ANY, 0,
      "A member's coupons with their history", "loyalty", SCOPE_MEMBER, 0},
     {"POST", "/api/v1/coupon-templates", h_coupon_templates_create, HQ, ROUTE_WRITE | ROUTE_BODY,

@@ -818,6 +818,13 @@ static void test_cashier(void)
     json_decref(o);
     snprintf(path, sizeof path, "/api/v1/members/%lld/benefits", (long long)side[1].member);
     CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 200);
+    /* at its own store: the benefits at another store's till are not its to ask */
+    snprintf(path, sizeof path, "/api/v1/members/%lld/benefits?store_id=%lld",
+             (long long)side[1].member, (long long)side[1].store);
+    CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 403);
+    snprintf(path, sizeof path, "/api/v1/members/%lld/benefits?store_id=%lld",
+             (long long)side[1].member, (long long)side[0].store);
+    CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 200);
     const char *order =
         "{\"channel\":\"store\",\"external_id\":\"%s\",\"store_id\":%lld,\"member_id\":%lld,"
         "\"placed_at\":\"2026-11-03T10:00:00+08:00\",\"total_cents\":300,"

@@ -841,6 +841,18 @@ static void test_cashier(void)
     CHECK_INT_EQ(call(till, "GET", "/api/v1/members", NULL, NULL), 403);
     CHECK_INT_EQ(call(till, "GET", "/api/v1/orders", NULL, NULL), 403);
     CHECK_INT_EQ(call(till, "POST", "/api/v1/members", NULL, "{\"phone\":\"13700000555\"}"), 403);
+    /* a till's token whose store is gone from its row (an old or hand-edited store) is
+     * no till: it answers 401, never serves as a till of no store */
+    char lost[128];
+    snprintf(cmd, sizeof cmd,
+             "%s token create --db %s --role cashier --store %lld --name till-lost", siyu, db,
+             (long long)side[0].store);
+    CHECK_INT_EQ(run(cmd, lost, sizeof lost), 0);
+    sql("UPDATE tokens SET store_id = NULL WHERE name = 'till-lost'");
+    snprintf(path, sizeof path, "/api/v1/members?phone=%s", side[1].phone);
+    CHECK_INT_EQ(call(lost, "GET", path, NULL, NULL), 401);
+    snprintf(path, sizeof path, "/api/v1/members/%lld/benefits", (long long)side[1].member);
+    CHECK_INT_EQ(call(lost, "GET", path, NULL, NULL), 401);
     /* a cashier token needs its store, and no staff member */
     snprintf(cmd, sizeof cmd, "%s token create --db %s --role cashier 2>/dev/null", siyu, db);
     CHECK(run(cmd, NULL, 0) != 0);

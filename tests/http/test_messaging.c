@@ -428,6 +428,35 @@ static void consent_after_queue(int rx_port)
     CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
 }
 
+/* An opt-in stamped a few minutes ahead (a device clock running fast, within the
+ * tolerance events and consents allow) must not outlive the member's opt-out a minute
+ * later: the withdrawal answers 200 and is what the consent says from then on. */
+static void consent_ahead_of_clock(void)
+{
+    set_now("2026-03-14T10:00:00+08:00");
+    int64_t m =
+        create("/api/v1/members", "{\"phone\":\"13800000010\",\"name\":\"吴昊\",\"store_id\":1}");
+    event(m, "sms_opt_in", "2026-03-14T10:04:00+08:00");
+    set_now("2026-03-14T10:01:00+08:00");
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)m);
+    json_t *o;
+    CHECK_INT_EQ(call("POST", path, &o,
+                      "{\"purpose\":\"marketing\",\"channel\":\"sms\",\"granted\":false,"
+                      "\"source\":\"till\"}"),
+                 200);
+    CHECK(json_is_false(jget(o, "consents.0.granted")));
+    json_decref(o);
+    set_now("2026-03-14T10:10:00+08:00");
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK(json_is_false(jget(o, "consents.0.granted")));
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)m);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK(json_is_false(jget(o, "reachability.sms")));
+    json_decref(o);
+}
+
 static void addresses(int rx_port)
 {
     CHECK_INT_EQ(
@@ -679,6 +708,7 @@ int main(int argc, char **argv)
         200);
     consent();
     consent_after_queue(rx_port);
+    consent_ahead_of_clock();
     addresses(rx_port);
     library_coupons();
     limit_race();

@@ -10,6 +10,7 @@
 #include "http/router.h"
 #include "base/timeutil.h"
 #include "import/import.h"
+#include "jobs/jobs.h"
 #include "models/models.h"
 #include "views/views.h"
 
@@ -367,6 +368,25 @@ static int h_healthz(http_req *r, siyu_err *e)
     return 0;
 }
 
+/* Readiness: the store answers and every background job's last run succeeded; else
+ * 503 naming the failing job, its last error and since when. /healthz stays liveness. */
+static int h_readyz(http_req *r, siyu_err *e)
+{
+    store_stmt *s = store_q(r->d.conn, Q_STORE_PING);
+    bool store_ok = store_step(s) == STORE_ROW;
+    store_reset(s);
+    json_t *failing = NULL;
+    struct jobs *j = http_jobs(r);
+    bool jobs_ok = j ? jobs_ready(j, &failing) : true;
+    r->status = store_ok && jobs_ok ? 200 : 503;
+    r->resp = json_pack("{s:s, s:b, s:o}", "status", r->status == 200 ? "ready" : "not_ready",
+                        "store", store_ok, "failing", failing ? failing : json_array());
+    if (!store_ok)
+        json_object_set_new(r->resp, "store_error", json_string(store_conn_error(r->d.conn)));
+    store_conn_clear(r->d.conn); /* answered here: not a 500 */
+    return 0;
+}
+
 static int h_openapi(http_req *r, siyu_err *e)
 {
     r->status = 200;
@@ -377,7 +397,7 @@ static int h_openapi(http_req *r, siyu_err *e)
 static int h_metrics(http_req *r, siyu_err *e)
 {
     r->status = 200;
-    r->text = metrics_render(r->server);
+    r->text = metrics_render_background(metrics_render(r->server), r->server, r->d.conn);
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return 0;
 }
@@ -410,6 +430,8 @@ static int h_home(http_req *r, siyu_err *e)
 const route routes[] = {
     {"GET", "/", h_home, 0, ROUTE_PUBLIC | ROUTE_HTML, "Landing page", "system"},
     {"GET", "/healthz", h_healthz, 0, ROUTE_PUBLIC, "Liveness check", "system"},
+    {"GET", "/readyz", h_readyz, 0, ROUTE_PUBLIC, "Readiness: the store and the background jobs",
+     "system"},
     {"GET", "/metrics", h_metrics, 0, ROUTE_PUBLIC | ROUTE_HTML, "Prometheus metrics", "system"},
     {"GET", "/api/v1/openapi.json", h_openapi, 0, ROUTE_PUBLIC, "This document", "system"},
     {"POST", "/api/v1/brands", h_brands_create, ADMIN, ROUTE_WRITE | ROUTE_BODY, "Create a brand",

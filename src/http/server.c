@@ -21,19 +21,9 @@
 #include "http/http.h"
 #include "http/router.h"
 #include "import/import.h"
+#include "writer/writer.h"
 
 #define IMPORT_MAX_BODY (64u << 20)
-
-/* A write waiting for the group committer. */
-typedef struct write_job {
-    http_req *r;
-    const route *rt;
-    siyu_err *e;
-    int rc;
-    bool done;
-    dom_changes changes; /* what the write changed, kept only if it committed */
-    struct write_job *next;
-} write_job;
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -42,15 +32,10 @@ struct http_server {
     int port;
     atomic_int in_flight;
     pthread_key_t conn_key; /* each worker thread's store connection */
-    /* Group commit: every write runs on one writer thread, many to a transaction, so
-     * one fsync makes a whole batch durable. Workers queue a job and sleep until the
-     * transaction holding it has committed. */
-    pthread_t writer;
-    pthread_mutex_t q_lock;
-    pthread_cond_t q_ready, q_done;
-    write_job *q_head, *q_tail;
-    bool q_stop;
-    store_conn *writer_conn;
+    /* Every write goes to the group committer (src/writer): the one given in the
+     * config (shared with the background jobs), or one of the server's own. */
+    writer_t *writer;
+    bool own_writer;
 };
 
 typedef struct req_ctx {
@@ -87,6 +72,7 @@ static store_conn *thread_conn(http_server *s, siyu_err *e)
             return NULL;
         pthread_setspecific(s->conn_key, c);
     }
+    store_conn_clear(c); /* a request starts with no store error */
     return c;
 }
 
@@ -173,78 +159,26 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     return rc;
 }
 
-/* The group committer: takes every queued write, runs each in its own savepoint of one
- * transaction (a refused write is undone alone), commits once, then wakes them all. */
-static void *writer_main(void *arg)
-{
-    http_server *srv = arg;
-    pthread_mutex_lock(&srv->q_lock);
-    for (;;) {
-        while (!srv->q_head && !srv->q_stop)
-            pthread_cond_wait(&srv->q_ready, &srv->q_lock);
-        if (!srv->q_head && srv->q_stop)
-            break;
-        write_job *batch = srv->q_head;
-        srv->q_head = srv->q_tail = NULL;
-        pthread_mutex_unlock(&srv->q_lock);
+/* A write of the pipeline, run by the group committer on its connection. */
+typedef struct http_write {
+    http_req *r;
+    const route *rt;
+} http_write;
 
-        siyu_err txe;
-        siyu_err_init(&txe);
-        int tx = store_begin(srv->writer_conn, true, &txe);
-        for (write_job *j = batch; j; j = j->next) {
-            j->r->d.conn = srv->writer_conn;
-            j->r->d.changes = &j->changes;
-            if (tx || store_savepoint(srv->writer_conn, j->e)) {
-                if (tx)
-                    siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
-                j->rc = -1;
-                continue;
-            }
-            j->rc = exec_write(j->r, j->rt, j->e);
-            if (j->rc < 0) {
-                store_savepoint_undo(srv->writer_conn);
-                dom_changes_clear(&j->changes);
-            }
-            else
-                store_savepoint_release(srv->writer_conn);
-        }
-        if (!tx && store_commit(srv->writer_conn, &txe)) {
-            for (write_job *j = batch; j; j = j->next)
-                if (j->rc == 0) {
-                    j->rc = -1;
-                    dom_changes_clear(&j->changes);
-                    siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
-                }
-        }
-        siyu_err_clear(&txe);
-        pthread_mutex_lock(&srv->q_lock);
-        for (write_job *j = batch; j; j = j->next)
-            j->done = true;
-        pthread_cond_broadcast(&srv->q_done);
-    }
-    pthread_mutex_unlock(&srv->q_lock);
-    return NULL;
+static int http_write_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    http_write *w = arg;
+    w->r->d.conn = c;
+    w->r->d.changes = changes;
+    return exec_write(w->r, w->rt, e);
 }
 
 static int queue_write(http_server *srv, http_req *r, const route *rt, siyu_err *e)
 {
-    write_job job = {.r = r, .rt = rt, .e = e};
-    pthread_mutex_lock(&srv->q_lock);
-    if (srv->q_tail)
-        srv->q_tail->next = &job;
-    else
-        srv->q_head = &job;
-    srv->q_tail = &job;
-    pthread_cond_signal(&srv->q_ready);
-    while (!job.done)
-        pthread_cond_wait(&srv->q_done, &srv->q_lock);
-    pthread_mutex_unlock(&srv->q_lock);
+    http_write w = {.r = r, .rt = rt};
+    int rc = writer_submit(srv->writer, http_write_fn, &w, pthread_getspecific(srv->conn_key), e);
     r->d.changes = NULL;
-    if (job.rc == 0 && job.changes.n && srv->cfg.on_commit)
-        srv->cfg.on_commit(srv->cfg.on_commit_ctx, pthread_getspecific(srv->conn_key),
-                           job.changes.v, job.changes.n);
-    dom_changes_free(&job.changes);
-    return job.rc;
+    return rc;
 }
 
 static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
@@ -309,7 +243,8 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
             if (r->render_after(r, &e) < 0)
                 goto out;
             tx = false;
-            store_commit(r->d.conn, &e);
+            if (store_commit(r->d.conn, &e))
+                goto out;
         }
         goto done;
     }
@@ -322,6 +257,8 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 call:
     if (rt->fn(r, &e) < 0)
         goto out;
+    if (store_conn_check(r->d.conn, &e)) /* a failed read is a 5xx, never a wrong answer */
+        goto out;
     if (tx) {
         tx = false;
         if (store_commit(r->d.conn, &e))
@@ -329,6 +266,8 @@ call:
     }
 done:
 out:
+    if (r->d.conn && store_conn_failed(r->d.conn))
+        store_conn_check(r->d.conn, &e); /* a 404 or 400 built on a failed read is a 500 */
     if (tx)
         store_rollback(r->d.conn);
     if (e.code != SIYU_OK) {
@@ -462,16 +401,15 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     s->store = st;
     s->cfg = *cfg;
     pthread_key_create(&s->conn_key, close_conn);
-    if (store_conn_open(st, &s->writer_conn, e)) {
-        pthread_key_delete(s->conn_key);
-        free(s);
-        return -1;
+    s->writer = cfg->writer;
+    if (!s->writer) {
+        if (writer_start(st, cfg->on_commit, cfg->on_commit_ctx, &s->writer, e)) {
+            pthread_key_delete(s->conn_key);
+            free(s);
+            return -1;
+        }
+        s->own_writer = true;
     }
-    store_conn_cache(s->writer_conn, 128);
-    pthread_mutex_init(&s->q_lock, NULL);
-    pthread_cond_init(&s->q_ready, NULL);
-    pthread_cond_init(&s->q_done, NULL);
-    pthread_create(&s->writer, NULL, writer_main, s);
     s->daemon = MHD_start_daemon(
         /* ITC lets MHD_quiesce_daemon stop the listening socket under a thread pool */
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
@@ -481,12 +419,8 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         s, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
-        pthread_mutex_lock(&s->q_lock);
-        s->q_stop = true;
-        pthread_cond_signal(&s->q_ready);
-        pthread_mutex_unlock(&s->q_lock);
-        pthread_join(s->writer, NULL);
-        store_conn_close(s->writer_conn);
+        if (s->own_writer)
+            writer_stop(s->writer);
         pthread_key_delete(s->conn_key);
         free(s);
         return siyu_err_set(e, SIYU_INTERNAL, "listen", "listen: cannot listen on %s", cfg->listen);
@@ -513,12 +447,8 @@ void http_server_stop(http_server *s)
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    pthread_mutex_lock(&s->q_lock);
-    s->q_stop = true;
-    pthread_cond_signal(&s->q_ready);
-    pthread_mutex_unlock(&s->q_lock);
-    pthread_join(s->writer, NULL);
-    store_conn_close(s->writer_conn);
+    if (s->own_writer)
+        writer_stop(s->writer);
     pthread_key_delete(s->conn_key);
     free(s);
 }
@@ -542,6 +472,28 @@ void http_import_observer(http_req *r, struct import_options *o)
         o->on_commit = relay_commit;
         o->on_commit_ctx = srv;
     }
+}
+
+struct writer *http_writer(http_req *r)
+{
+    return ((http_server *)r->server)->writer;
+}
+
+struct writer *http_server_writer(void *srv);
+struct writer *http_server_writer(void *srv)
+{
+    return ((http_server *)srv)->writer;
+}
+
+struct jobs *http_jobs(http_req *r)
+{
+    return ((http_server *)r->server)->cfg.jobs;
+}
+
+struct jobs *http_server_jobs(void *srv);
+struct jobs *http_server_jobs(void *srv)
+{
+    return ((http_server *)srv)->cfg.jobs;
 }
 
 struct views *http_views(http_req *r)

@@ -272,7 +272,11 @@
     Q(CONSENT_LIST)          /* (member_id) -> channel, opted_out, at */                           \
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
-    Q(COUNT_ORDERS)          /* () -> n */
+    Q(COUNT_ORDERS)          /* () -> n */                                                         \
+    /* writer: readiness and the background jobs' backlog */                                    \
+    Q(STORE_PING)            /* () -> 1 — the store answers */                                     \
+    Q(BACKLOG_RUNS_DUE)      /* (now) -> n — active journey runs whose next step is due */         \
+    Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

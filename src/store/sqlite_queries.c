@@ -465,4 +465,10 @@ const char *const sqlite_queries[Q__COUNT] = {
                        " ORDER BY channel",
     [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
     [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
+    /* writer: readiness and the background jobs' backlog */
+    [Q_STORE_PING] = "SELECT 1",
+    [Q_BACKLOG_RUNS_DUE] = "SELECT count(*) FROM journey_runs WHERE state = 'active'"
+                           " AND next_at IS NOT NULL AND next_at <= ?1",
+    [Q_BACKLOG_MESSAGES_DUE] = "SELECT count(*) FROM messages WHERE status IN ('queued', 'retry')"
+                               " AND next_attempt_at <= ?1",
 };

@@ -471,4 +471,5 @@ const char *const sqlite_queries[Q__COUNT] = {
                            " AND next_at IS NOT NULL AND next_at <= ?1",
     [Q_BACKLOG_MESSAGES_DUE] = "SELECT count(*) FROM messages WHERE status IN ('queued', 'retry')"
                                " AND next_attempt_at <= ?1",
+    [Q_TAG_MEMBER_HAS] = "SELECT 1 FROM tag_members WHERE tag_id = ?1 AND member_id = ?2",
 };

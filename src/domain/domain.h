@@ -57,7 +57,6 @@ typedef struct dom {
     int64_t now;          /* the request's clock reading, Unix seconds */
     bool inline_refunds;  /* bulk import: orders may carry their refunds inline */
     dom_changes *changes; /* where to note changes, or NULL when nobody follows */
-    int64_t last_id;      /* the id a create-or-replay call answered with */
 } dom;
 
 /* Notes a change if anyone follows (d->changes set). */
@@ -116,6 +115,8 @@ bool members_in_scope(const dom *d, int64_t store_id, int64_t guide_id);
 
 /* ---- orders (orders.c) ---- */
 int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+/* As orders_create; *order_id gets the order created or replayed (out may be NULL). */
+int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu_err *e);
 int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e);
 int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t store_id,
                 json_t **out, siyu_err *e);

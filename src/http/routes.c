@@ -153,11 +153,12 @@ static int h_orders_create(http_req *r, siyu_err *e)
         int rc = orders_create(&r->d, r->body, &out, e);
         return answer(r, rc, &out);
     }
-    int rc = orders_create(&r->d, r->body, NULL, e);
+    int64_t id = 0;
+    int rc = orders_create_id(&r->d, r->body, NULL, &id, e);
     if (rc < 0)
         return -1;
     r->status = rc;
-    r->render_id = r->d.last_id;
+    r->render_id = id;
     r->render_after = render_order;
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "jobs/jobs.h"
 #include "models/models.h"
 #include "views/views.h"
+#include "writer/writer.h"
 
 /* Stores the domain's answer. Called as answer(r, rc, &out) after the call, never
  * with `out` as a value: argument evaluation order is unspecified in C. */
@@ -206,6 +207,21 @@ static int h_orders_list(http_req *r, siyu_err *e)
         return answer(r, rc, &out);
 }
 
+/* An import commits batch by batch on the group committer's thread, alone. */
+typedef struct import_write {
+    http_req *r;
+    FILE *in;
+    import_options *o;
+    import_result *res;
+} import_write;
+
+static int import_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    (void)changes; /* each batch reaches the views through the import's observer */
+    import_write *x = arg;
+    return import_stream(c, &x->r->d.who, x->r->word, x->in, x->o, x->res, e);
+}
+
 static int h_import(http_req *r, siyu_err *e)
 {
     if (!import_kind_known(r->word))
@@ -220,7 +236,8 @@ static int h_import(http_req *r, siyu_err *e)
     o.max_errors_kept = 1000;
     http_import_observer(r, &o);
     import_result res;
-    int rc = import_stream(r->d.conn, &r->d.who, r->word, in, &o, &res, e);
+    import_write x = {.r = r, .in = in, .o = &o, .res = &res};
+    int rc = writer_exclusive(http_writer(r), import_fn, &x, NULL, e);
     fclose(in);
     if (rc)
         return -1;

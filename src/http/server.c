@@ -453,16 +453,14 @@ void http_server_stop(http_server *s)
     free(s);
 }
 
-typedef struct import_relay {
-    http_server *srv;
-    store_conn *conn;
-} import_relay;
-
+/* An import's batches commit on the group committer's thread (writer_exclusive); the
+ * views follow each batch on the requesting worker's connection, idle meanwhile. */
 static void relay_commit(void *ctx, const dom_change *v, size_t n)
 {
-    http_server *srv = ctx;
+    http_req *r = ctx;
+    http_server *srv = r->server;
     if (srv->cfg.on_commit)
-        srv->cfg.on_commit(srv->cfg.on_commit_ctx, pthread_getspecific(srv->conn_key), v, n);
+        srv->cfg.on_commit(srv->cfg.on_commit_ctx, r->d.conn, v, n);
 }
 
 void http_import_observer(http_req *r, struct import_options *o)
@@ -470,7 +468,7 @@ void http_import_observer(http_req *r, struct import_options *o)
     http_server *srv = r->server;
     if (srv->cfg.on_commit) {
         o->on_commit = relay_commit;
-        o->on_commit_ctx = srv;
+        o->on_commit_ctx = r;
     }
 }
 

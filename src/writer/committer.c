@@ -39,7 +39,9 @@ static void run_one(writer_t *w, write_job *j)
         return;
     }
     j->rc = j->fn(w->conn, &j->changes, j->arg, j->e);
-    if (j->rc == 0 && store_conn_check(w->conn, j->e)) j->rc = -1;
+    /* a failed step fails the write, whatever it answered: a 404 or a 409 built on a
+     * read that failed is an internal error, not a refusal */
+    if (store_conn_check(w->conn, j->e)) j->rc = -1;
     if (j->rc < 0) {
         store_savepoint_undo(w->conn);
         dom_changes_clear(&j->changes);
@@ -84,6 +86,7 @@ static void run_alone(writer_t *w, write_job *j)
     atomic_fetch_add(&w->writes, 1);
     store_conn_clear(w->conn);
     j->rc = j->fn(w->conn, &j->changes, j->arg, j->e);
+    if (store_conn_check(w->conn, j->e)) j->rc = -1;
     if (store_in_tx(w->conn)) { /* fn left a transaction open: it never commits */
         store_rollback(w->conn);
         if (j->rc == 0) {

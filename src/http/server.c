@@ -214,6 +214,8 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     }
     if (auth_resolve(r->d.conn, auth + 7, &r->d.who, &e))
         goto out;
+    if (store_conn_check(r->d.conn, &e)) /* checked before a transaction starts afresh */
+        goto out;
     if (!(rt->roles & r->d.who.role)) {
         siyu_err_set(&e, SIYU_PERMISSION_DENIED, NULL, "role %s may not call %s %s",
                      role_name(r->d.who.role), rt->method, rt->pattern);

@@ -60,10 +60,13 @@ int main(int argc, char **argv)
     loyalty_install(); /* orders, refunds and merges move points, coupons and tiers */
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
-            if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-                printf("usage: siyu %s\n", commands[i].usage);
-                return 0;
-            }
+            /* `siyu CMD --help` and `siyu CMD SUB [ARGS] --help` both ask for the
+             * command's usage: help wins over whatever else the line says. */
+            for (int a = 2; a < argc; a++)
+                if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+                    printf("usage: siyu %s\n", commands[i].usage);
+                    return 0;
+                }
             return commands[i].fn(argc, argv);
         }
     fprintf(stderr, "siyu: unknown command '%s' (see siyu --help)\n", argv[1]);

@@ -13,6 +13,7 @@
 #include "http/http.h"
 #include "http/router.h"
 #include "jobs/jobs.h"
+#include "views/views.h"
 #include "writer/writer.h"
 
 #define MAX_ROUTES 128
@@ -119,6 +120,7 @@ char *metrics_render(void *server)
 
 struct writer *http_server_writer(void *srv);
 struct jobs *http_server_jobs(void *srv);
+struct views *http_server_views(void *srv);
 
 static int64_t count_due(store_conn *c, store_query q, int64_t now)
 {
@@ -186,6 +188,13 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
             put(&b, "\"} 1\n");
         }
     }
+    struct views *vw = http_server_views(server);
+    if (vw)
+        put(&b, "# HELP siyu_views_failed_updates_total View updates after a commit whose store "
+                "reads failed (the views lag the store until restart).\n"
+                "# TYPE siyu_views_failed_updates_total counter\n"
+                "siyu_views_failed_updates_total %llu\n",
+            (unsigned long long)views_failed_updates(vw));
     if (c) {
         int64_t now = clock_now();
         put(&b, "# HELP siyu_backlog_due_runs Active journey runs whose next step is due.\n"

@@ -496,6 +496,12 @@ struct jobs *http_server_jobs(void *srv)
     return ((http_server *)srv)->cfg.jobs;
 }
 
+struct views *http_server_views(void *srv);
+struct views *http_server_views(void *srv)
+{
+    return ((http_server *)srv)->cfg.views;
+}
+
 struct views *http_views(http_req *r)
 {
     return ((http_server *)r->server)->cfg.views;

@@ -97,7 +97,10 @@ static int open_db(store_t *st, sqlite3 **out, siyu_err *e)
         sqlite3_close(db);
         return -1;
     }
-    sqlite3_busy_timeout(db, 10000);
+    /* another process holding the write lock (the CLI while siyu serve runs) is waited
+     * for, up to SIYU_BUSY_TIMEOUT_MS (default 10 s) */
+    const char *busy = getenv("SIYU_BUSY_TIMEOUT_MS");
+    sqlite3_busy_timeout(db, busy && atoi(busy) > 0 ? atoi(busy) : 10000);
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
              /* a small page cache per connection (there is one per worker thread); the

@@ -39,9 +39,7 @@ struct store_conn {
     store_stmt stmts[Q__COUNT];
     /* savepoints run once per imported record: prepared once, not parsed each time */
     sqlite3_stmt *sp_begin, *sp_release, *sp_undo;
-    int sp_depth;     /* savepoints open */
     int failed;       /* the sticky error's SQLite code, 0 when none */
-    int failed_depth; /* the savepoint depth it happened at */
     char fail_msg[200];
 };
 
@@ -61,7 +59,6 @@ static void stick(store_conn *c, int rc, const char *msg)
     if (c->failed)
         return;
     c->failed = rc ? rc : SQLITE_ERROR;
-    c->failed_depth = c->sp_depth;
     snprintf(c->fail_msg, sizeof c->fail_msg, "%s", msg && *msg ? msg : sqlite3_errstr(rc));
 }
 
@@ -276,7 +273,6 @@ int store_begin(store_conn *c, bool write, siyu_err *e)
 {
     char *msg = NULL;
     store_conn_clear(c); /* a new transaction starts clean */
-    c->sp_depth = 0;
     reset_running(c->db);
     if (write) {
         pthread_mutex_lock(&c->store->write_lock);
@@ -320,7 +316,6 @@ int store_commit(store_conn *c, siyu_err *e)
 void store_rollback(store_conn *c)
 {
     reset_running(c->db);
-    c->sp_depth = 0;
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     release_write_lock(c);
@@ -337,18 +332,12 @@ int store_savepoint(store_conn *c, siyu_err *e)
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
     if (run_prepared(c->db, &c->sp_begin, "SAVEPOINT rec"))
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: savepoint: %s", sqlite3_errmsg(c->db));
-    c->sp_depth++;
     return 0;
 }
 
 void store_savepoint_release(store_conn *c)
 {
     run_prepared(c->db, &c->sp_release, "RELEASE rec");
-    if (c->sp_depth > 0)
-        c->sp_depth--;
-    /* an error inside a released savepoint now belongs to the enclosing work */
-    if (c->failed && c->failed_depth > c->sp_depth)
-        c->failed_depth = c->sp_depth;
 }
 
 void store_savepoint_undo(store_conn *c)
@@ -356,13 +345,9 @@ void store_savepoint_undo(store_conn *c)
     reset_running(c->db);
     run_prepared(c->db, &c->sp_undo, "ROLLBACK TO rec");
     run_prepared(c->db, &c->sp_release, "RELEASE rec");
-    /* An error inside the savepoint is undone with it, as long as the transaction
-     * itself survived (SQLite rolls the whole transaction back on some I/O errors;
-     * then the error keeps sticking and the commit refuses). */
-    if (c->failed && c->failed_depth >= c->sp_depth && !sqlite3_get_autocommit(c->db))
-        store_conn_clear(c);
-    if (c->sp_depth > 0)
-        c->sp_depth--;
+    /* A failed step keeps sticking after its savepoint is undone: an I/O error or a
+     * locked store fails the whole transaction (the commit refuses), so it is retried
+     * whole rather than taken for one record's or one step's own failure. */
 }
 
 void store_reset(store_stmt *s)
@@ -485,7 +470,6 @@ int store_conn_check(store_conn *c, siyu_err *e)
 void store_conn_clear(store_conn *c)
 {
     c->failed = 0;
-    c->failed_depth = 0;
     c->fail_msg[0] = 0;
 }
 

@@ -138,17 +138,18 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
     if (w) {
         writer_stats ws;
         writer_get_stats(w, &ws);
-        put(&b, "# HELP siyu_writer_batches_total Transactions of the group committer.\n"
-                "# TYPE siyu_writer_batches_total counter\nsiyu_writer_batches_total %llu\n"
-                "# HELP siyu_writer_writes_total Writes run by the group committer.\n"
-                "# TYPE siyu_writer_writes_total counter\nsiyu_writer_writes_total %llu\n"
-                "# HELP siyu_writer_failed_total Writes undone (refused or failed).\n"
-                "# TYPE siyu_writer_failed_total counter\nsiyu_writer_failed_total %llu\n"
-                "# HELP siyu_writer_commit_failures_total Group commits that failed.\n"
-                "# TYPE siyu_writer_commit_failures_total counter\n"
-                "siyu_writer_commit_failures_total %llu\n"
-                "# HELP siyu_writer_queued Writes waiting for the group committer.\n"
-                "# TYPE siyu_writer_queued gauge\nsiyu_writer_queued %llu\n",
+        put(&b,
+            "# HELP siyu_writer_batches_total Transactions of the group committer.\n"
+            "# TYPE siyu_writer_batches_total counter\nsiyu_writer_batches_total %llu\n"
+            "# HELP siyu_writer_writes_total Writes run by the group committer.\n"
+            "# TYPE siyu_writer_writes_total counter\nsiyu_writer_writes_total %llu\n"
+            "# HELP siyu_writer_failed_total Writes undone (refused or failed).\n"
+            "# TYPE siyu_writer_failed_total counter\nsiyu_writer_failed_total %llu\n"
+            "# HELP siyu_writer_commit_failures_total Group commits that failed.\n"
+            "# TYPE siyu_writer_commit_failures_total counter\n"
+            "siyu_writer_commit_failures_total %llu\n"
+            "# HELP siyu_writer_queued Writes waiting for the group committer.\n"
+            "# TYPE siyu_writer_queued gauge\nsiyu_writer_queued %llu\n",
             (unsigned long long)ws.batches, (unsigned long long)ws.writes,
             (unsigned long long)ws.failed, (unsigned long long)ws.commit_failures,
             (unsigned long long)ws.queued);
@@ -172,16 +173,16 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
         for (int k = 0; k < JOB__COUNT; k++)
             put(&b, "siyu_job_last_success_seconds{job=\"%s\"} %lld\n", s[k].name,
                 (long long)s[k].last_success);
-        put(&b, "# HELP siyu_job_failing_since_seconds Since when each job fails (Unix time; 0: its "
-                "last run succeeded).\n# TYPE siyu_job_failing_since_seconds gauge\n");
+        put(&b,
+            "# HELP siyu_job_failing_since_seconds Since when each job fails (Unix time; 0: its "
+            "last run succeeded).\n# TYPE siyu_job_failing_since_seconds gauge\n");
         for (int k = 0; k < JOB__COUNT; k++)
             put(&b, "siyu_job_failing_since_seconds{job=\"%s\"} %lld\n", s[k].name,
                 (long long)s[k].failing_since);
         put(&b, "# HELP siyu_job_last_error Each failing job's last error (the value is 1).\n"
                 "# TYPE siyu_job_last_error gauge\n");
         for (int k = 0; k < JOB__COUNT; k++) {
-            if (!s[k].failing_since)
-                continue;
+            if (!s[k].failing_since) continue;
             put(&b, "siyu_job_last_error{job=\"%s\",error=\"", s[k].name);
             for (const char *p = s[k].last_error; *p; p++) /* label value escapes */
                 put(&b, *p == '"' || *p == '\\' ? "\\%c" : *p == '\n' ? " " : "%c", *p);
@@ -190,17 +191,19 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
     }
     struct views *vw = http_server_views(server);
     if (vw)
-        put(&b, "# HELP siyu_views_failed_updates_total View updates after a commit whose store "
-                "reads failed (the views lag the store until restart).\n"
-                "# TYPE siyu_views_failed_updates_total counter\n"
-                "siyu_views_failed_updates_total %llu\n",
+        put(&b,
+            "# HELP siyu_views_failed_updates_total View updates after a commit whose store "
+            "reads failed (the views lag the store until restart).\n"
+            "# TYPE siyu_views_failed_updates_total counter\n"
+            "siyu_views_failed_updates_total %llu\n",
             (unsigned long long)views_failed_updates(vw));
     if (c) {
         int64_t now = clock_now();
-        put(&b, "# HELP siyu_backlog_due_runs Active journey runs whose next step is due.\n"
-                "# TYPE siyu_backlog_due_runs gauge\nsiyu_backlog_due_runs %lld\n"
-                "# HELP siyu_backlog_due_messages Messages queued or retrying and due.\n"
-                "# TYPE siyu_backlog_due_messages gauge\nsiyu_backlog_due_messages %lld\n",
+        put(&b,
+            "# HELP siyu_backlog_due_runs Active journey runs whose next step is due.\n"
+            "# TYPE siyu_backlog_due_runs gauge\nsiyu_backlog_due_runs %lld\n"
+            "# HELP siyu_backlog_due_messages Messages queued or retrying and due.\n"
+            "# TYPE siyu_backlog_due_messages gauge\nsiyu_backlog_due_messages %lld\n",
             (long long)count_due(c, Q_BACKLOG_RUNS_DUE, now),
             (long long)count_due(c, Q_BACKLOG_MESSAGES_DUE, now));
     }

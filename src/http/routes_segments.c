@@ -442,9 +442,9 @@ int h_tags_create(http_req *r, siyu_err *e)
     int rc = writer_submit(http_writer(r), tag_create_fn, &w, r->d.conn, e);
     if (rc == 0) {
         r->status = 201;
-        r->resp = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)w.id, "name", name, "kind",
-                            canon ? "rule" : "manual", "expr",
-                            canon ? json_string(canon) : json_null());
+        r->resp =
+            json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)w.id, "name", name, "kind",
+                      canon ? "rule" : "manual", "expr", canon ? json_string(canon) : json_null());
     }
     free(canon);
     return rc ? -1 : 0;
@@ -674,11 +674,9 @@ static void trim(char *s)
 /* A record holding nothing but blanks (a file often ends with some). */
 static bool csv_blank(const csv_reader *c)
 {
-    if (c->nfields != 1)
-        return false;
+    if (c->nfields != 1) return false;
     for (const char *p = csv_field(c, 0); *p; p++)
-        if (*p != ' ' && *p != '\t')
-            return false;
+        if (*p != ' ' && *p != '\t') return false;
     return true;
 }
 
@@ -690,13 +688,11 @@ static int csv_phone_column(csv_reader *c)
     int rc;
     while ((rc = csv_next(c, &line)) == 1 && csv_blank(c))
         ;
-    if (rc != 1)
-        return -1;
+    if (rc != 1) return -1;
     for (size_t col = 0; col < c->nfields && col < 256; col++) {
         char cell[64];
         const char *f = csv_field(c, col);
-        if (col == 0 && strncmp(f, "\xEF\xBB\xBF", 3) == 0)
-            f += 3; /* a UTF-8 byte order mark */
+        if (col == 0 && strncmp(f, "\xEF\xBB\xBF", 3) == 0) f += 3; /* a UTF-8 byte order mark */
         snprintf(cell, sizeof cell, "%s", f);
         trim(cell);
         if (strcasecmp(cell, "phone") == 0 || strcmp(cell, "手机号") == 0 ||

@@ -245,8 +245,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
             if (r->render_after(r, &e) < 0)
                 goto out;
             tx = false;
-            if (store_commit(r->d.conn, &e))
-                goto out;
+            if (store_commit(r->d.conn, &e)) goto out;
         }
         goto done;
     }
@@ -421,8 +420,7 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         s, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
-        if (s->own_writer)
-            writer_stop(s->writer);
+        if (s->own_writer) writer_stop(s->writer);
         pthread_key_delete(s->conn_key);
         free(s);
         return siyu_err_set(e, SIYU_INTERNAL, "listen", "listen: cannot listen on %s", cfg->listen);
@@ -449,8 +447,7 @@ void http_server_stop(http_server *s)
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    if (s->own_writer)
-        writer_stop(s->writer);
+    if (s->own_writer) writer_stop(s->writer);
     pthread_key_delete(s->conn_key);
     free(s);
 }
@@ -461,8 +458,7 @@ static void relay_commit(void *ctx, const dom_change *v, size_t n)
 {
     http_req *r = ctx;
     http_server *srv = r->server;
-    if (srv->cfg.on_commit)
-        srv->cfg.on_commit(srv->cfg.on_commit_ctx, r->d.conn, v, n);
+    if (srv->cfg.on_commit) srv->cfg.on_commit(srv->cfg.on_commit_ctx, r->d.conn, v, n);
 }
 
 void http_import_observer(http_req *r, struct import_options *o)

@@ -39,7 +39,7 @@ struct store_conn {
     store_stmt stmts[Q__COUNT];
     /* savepoints run once per imported record: prepared once, not parsed each time */
     sqlite3_stmt *sp_begin, *sp_release, *sp_undo;
-    int failed;       /* the sticky error's SQLite code, 0 when none */
+    int failed; /* the sticky error's SQLite code, 0 when none */
     char fail_msg[200];
 };
 
@@ -50,14 +50,12 @@ struct store_conn {
 static void reset_running(sqlite3 *db)
 {
     for (sqlite3_stmt *p = sqlite3_next_stmt(db, NULL); p; p = sqlite3_next_stmt(db, p))
-        if (sqlite3_stmt_busy(p))
-            sqlite3_reset(p);
+        if (sqlite3_stmt_busy(p)) sqlite3_reset(p);
 }
 
 static void stick(store_conn *c, int rc, const char *msg)
 {
-    if (c->failed)
-        return;
+    if (c->failed) return;
     c->failed = rc ? rc : SQLITE_ERROR;
     snprintf(c->fail_msg, sizeof c->fail_msg, "%s", msg && *msg ? msg : sqlite3_errstr(rc));
 }
@@ -66,10 +64,8 @@ static void stick(store_conn *c, int rc, const char *msg)
 static int fault_due(store_t *st)
 {
     long at = atomic_load(&st->fault_at);
-    if (at <= 0)
-        return 0;
-    if (atomic_fetch_add(&st->fault_seen, 1) + 1 != at)
-        return 0;
+    if (at <= 0) return 0;
+    if (atomic_fetch_add(&st->fault_seen, 1) + 1 != at) return 0;
     atomic_fetch_add(&st->fault_hits, 1);
     return st->fault_kind == STORE_FAULT_BUSY ? SQLITE_BUSY : SQLITE_IOERR;
 }
@@ -328,8 +324,7 @@ bool store_in_tx(store_conn *c)
 
 int store_savepoint(store_conn *c, siyu_err *e)
 {
-    if (c->failed)
-        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
+    if (c->failed) return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
     if (run_prepared(c->db, &c->sp_begin, "SAVEPOINT rec"))
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: savepoint: %s", sqlite3_errmsg(c->db));
     return 0;
@@ -430,8 +425,7 @@ store_step_rc store_step(store_stmt *s)
         return STORE_DONE;
     }
     rc = sqlite3_reset(s->st);
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return STORE_CONSTRAINT;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) return STORE_CONSTRAINT;
     stick(c, rc, sqlite3_errmsg(c->db));
     return STORE_ERROR;
 }
@@ -460,8 +454,7 @@ const char *store_conn_error(store_conn *c)
 
 int store_conn_check(store_conn *c, siyu_err *e)
 {
-    if (!store_conn_failed(c))
-        return 0;
+    if (!store_conn_failed(c)) return 0;
     /* the first error wins: a refusal set before the store failed is replaced */
     siyu_err_clear(e);
     return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);

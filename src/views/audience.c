@@ -538,8 +538,7 @@ static void apply_audience_change(seg_index *idx, store_conn *c, const dom_chang
     store_reset(s);
     int tag = seg_index_tag_find(idx, name);
     if (ch->kind == DOM_CHANGE_TAG) {
-        if (tag < 0)
-            seg_index_tag_create(idx, name, expr, &se);
+        if (tag < 0) seg_index_tag_create(idx, name, expr, &se);
     } else if (tag >= 0) {
         s = store_q(c, Q_TAG_MEMBER_HAS);
         store_bind_int(s, 1, ch->id);

@@ -21,8 +21,7 @@ struct views {
 static bool has_audience_change(const dom_change *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (v[i].kind >= DOM_CHANGE_TAG && v[i].kind <= DOM_CHANGE_AUDIENCE_SETTINGS)
-            return true;
+        if (v[i].kind >= DOM_CHANGE_TAG && v[i].kind <= DOM_CHANGE_AUDIENCE_SETTINGS) return true;
     return false;
 }
 
@@ -84,8 +83,7 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
             siyu_err_clear(&e);
     dom_changes list = {.v = (dom_change *)v, .n = n, .cap = n};
     bool ordered = has_audience_change(v, n);
-    if (ordered)
-        pthread_mutex_lock(&vw->audience_lock);
+    if (ordered) pthread_mutex_lock(&vw->audience_lock);
     if (store_begin(c, false, &e) == 0) {
         if (reports_apply(vw->reports, c, &list, &e))
             fprintf(stderr, "siyu: reports: %s\n", e.message);
@@ -103,8 +101,7 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
         atomic_fetch_add(&vw->failed_updates, 1);
         fprintf(stderr, "siyu: views: %s\n", e.message);
     }
-    if (ordered)
-        pthread_mutex_unlock(&vw->audience_lock);
+    if (ordered) pthread_mutex_unlock(&vw->audience_lock);
     siyu_err_clear(&e);
 }
 

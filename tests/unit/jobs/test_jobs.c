@@ -41,8 +41,7 @@ static int brands(store_t *st)
     store_conn *c;
     siyu_err e;
     siyu_err_init(&e);
-    if (store_conn_open(st, &c, &e))
-        return -1;
+    if (store_conn_open(st, &c, &e)) return -1;
     int n = 0;
     store_begin(c, false, &e);
     store_stmt *s = store_q(c, Q_BRAND_LIST);

@@ -27,6 +27,7 @@ struct writer {
     pthread_cond_t ready, done;
     write_job *head, *tail;
     bool stop;
+    struct lease_req *lease; /* the lease granted now (writer_lease), or NULL */
     atomic_uint_fast64_t batches, writes, failed, commit_failures, queued;
 };
 
@@ -211,4 +212,84 @@ void writer_get_stats(writer_t *w, writer_stats *out)
     out->failed = atomic_load(&w->failed);
     out->commit_failures = atomic_load(&w->commit_failures);
     out->queued = atomic_load(&w->queued);
+}
+
+struct lease_req {
+    writer_t *w;
+    siyu_err err; /* the helper's: the lease's own outcome is the holder's business */
+    int rc;
+    bool granted, released, ended;
+    pthread_t thread;
+};
+typedef struct lease_req lease_req;
+
+/* Runs on the writer thread as an exclusive job: lends the connection, waits for it. */
+static int lease_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    (void)c;
+    (void)changes;
+    (void)e;
+    lease_req *q = arg;
+    writer_t *w = q->w;
+    pthread_mutex_lock(&w->lock);
+    w->lease = q; /* one lease at a time: the writer thread runs one job at a time */
+    q->granted = true;
+    pthread_cond_broadcast(&w->done);
+    while (!q->released)
+        pthread_cond_wait(&w->ready, &w->lock);
+    w->lease = NULL;
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+static void *lease_submitter(void *arg)
+{
+    lease_req *q = arg;
+    q->rc = writer_exclusive(q->w, lease_fn, q, NULL, &q->err);
+    pthread_mutex_lock(&q->w->lock);
+    q->ended = true; /* refused (the writer stopped) or given back */
+    pthread_cond_broadcast(&q->w->done);
+    pthread_mutex_unlock(&q->w->lock);
+    return NULL;
+}
+
+int writer_lease(writer_t *w, store_conn **c, siyu_err *e)
+{
+    /* the exclusive job is submitted from a helper thread, which waits for it to end;
+     * this thread waits only until the connection is lent */
+    lease_req *q = calloc(1, sizeof *q);
+    q->w = w;
+    siyu_err_init(&q->err);
+    if (pthread_create(&q->thread, NULL, lease_submitter, q)) {
+        free(q);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: cannot lend the connection");
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!q->granted && !q->ended)
+        pthread_cond_wait(&w->done, &w->lock);
+    bool granted = q->granted;
+    pthread_mutex_unlock(&w->lock);
+    if (!granted) {
+        pthread_join(q->thread, NULL);
+        siyu_err_set(e, q->err.code, NULL, "%s", q->err.message);
+        siyu_err_clear(&q->err);
+        free(q);
+        return -1;
+    }
+    *c = w->conn;
+    return 0;
+}
+
+void writer_lease_end(writer_t *w)
+{
+    if (store_in_tx(w->conn))
+        store_rollback(w->conn);
+    pthread_mutex_lock(&w->lock);
+    lease_req *q = w->lease;
+    q->released = true;
+    pthread_cond_broadcast(&w->ready);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(q->thread, NULL);
+    siyu_err_clear(&q->err);
+    free(q);
 }

@@ -50,6 +50,16 @@ int writer_submit(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu
  * runs for them when fn returns 0. */
 int writer_exclusive(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu_err *e);
 
+/* A lease of the writer's connection to the calling thread, for work whose long
+ * computation must not hold the writer (a model fit reads and computes on its own
+ * connection, then writes its results): writer_lease waits until every write queued
+ * before it has committed, then hands over the writer's connection with no
+ * transaction open; the caller begins and commits its write transaction on it, and
+ * gives it back with writer_lease_end. No other write runs meanwhile; the caller must
+ * not submit writes while it holds the lease. Whatever it leaves open is rolled back. */
+int writer_lease(writer_t *w, store_conn **c, siyu_err *e);
+void writer_lease_end(writer_t *w);
+
 /* For /metrics. */
 typedef struct writer_stats {
     uint64_t batches; /* transactions committed or attempted */

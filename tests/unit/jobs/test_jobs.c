@@ -83,6 +83,25 @@ int main(void)
     CHECK_INT_EQ((int)ws.writes, 3);
     CHECK_INT_EQ((int)ws.failed, 1);
 
+
+    /* a lease: the writer's connection lent for one transaction of the caller's (a model
+     * fit's results), then writes flow again */
+    store_conn *lc = NULL;
+    CHECK_INT_EQ(writer_lease(w, &lc, &e), 0);
+    CHECK(lc != NULL);
+    CHECK(!store_in_tx(lc));
+    CHECK_INT_EQ(store_begin(lc, true, &e), 0);
+    CHECK_INT_EQ(brand_fn(lc, NULL, "leased", &e), 0);
+    CHECK_INT_EQ(store_commit(lc, &e), 0);
+    writer_lease_end(w);
+    CHECK_INT_EQ(brands(st), 3);
+    CHECK_INT_EQ(writer_lease(w, &lc, &e), 0); /* left open: rolled back at the end */
+    CHECK_INT_EQ(store_begin(lc, true, &e), 0);
+    CHECK_INT_EQ(brand_fn(lc, NULL, "dropped", &e), 0);
+    writer_lease_end(w);
+    CHECK_INT_EQ(writer_submit(w, brand_fn, "later", NULL, &e), 0);
+    CHECK_INT_EQ(brands(st), 4);
+
     /* the jobs: no thread (periods 0), run by hand */
     jobs_config cfg = {.tick_seconds = 0, .sweep_seconds = 0};
     jobs_t *j = NULL;

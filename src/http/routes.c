@@ -400,8 +400,9 @@ static int h_healthz(http_req *r, siyu_err *e)
     return 0;
 }
 
-/* Readiness: the store answers and every background job's last run succeeded; else
- * 503 naming the failing job, its last error and since when. /healthz stays liveness. */
+/* Readiness: the store answers, the in-memory views follow it and every background
+ * job's last run succeeded; else 503 naming the failing job, its last error and since
+ * when. /healthz stays liveness. */
 static int h_readyz(http_req *r, siyu_err *e)
 {
     store_stmt *s = store_q(r->d.conn, Q_STORE_PING);
@@ -410,9 +411,14 @@ static int h_readyz(http_req *r, siyu_err *e)
     json_t *failing = NULL;
     struct jobs *j = http_jobs(r);
     bool jobs_ok = j ? jobs_ready(j, &failing) : true;
-    r->status = store_ok && jobs_ok ? 200 : 503;
-    r->resp = json_pack("{s:s, s:b, s:o}", "status", r->status == 200 ? "ready" : "not_ready",
-                        "store", store_ok, "failing", failing ? failing : json_array());
+    /* a view update whose reads failed leaves reports and audiences behind the store
+     * until a restart rebuilds them */
+    struct views *v = http_views(r);
+    uint64_t view_failures = v ? views_failed_updates(v) : 0;
+    r->status = store_ok && jobs_ok && !view_failures ? 200 : 503;
+    r->resp = json_pack("{s:s, s:b, s:b, s:o}", "status", r->status == 200 ? "ready" : "not_ready",
+                        "store", store_ok, "views", view_failures == 0, "failing",
+                        failing ? failing : json_array());
     if (!store_ok)
         json_object_set_new(r->resp, "store_error", json_string(store_conn_error(r->d.conn)));
     store_conn_clear(r->d.conn); /* answered here: not a 500 */

@@ -95,6 +95,9 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
             atomic_fetch_add(&vw->failed_updates, 1);
             fprintf(stderr, "siyu: views: a read failed while following a commit: %s\n",
                     store_conn_error(c));
+            /* answered here (counted, and /readyz says so): the write it followed is
+             * committed and its own answer stands */
+            store_conn_clear(c);
         }
         store_rollback(c);
     } else {

@@ -192,13 +192,15 @@ static int import_op(const void *arg, siyu_err *e)
 
 /* Runs one operation with the N-th step failing, N = 1, 2, … until it succeeds with no
  * fault hit; checks every failed attempt. Returns the number of faults survived. */
+static store_fault fault_kind = STORE_FAULT_IOERR;
+
 static int with_faults(const char *name, dom_op op, const void *arg, bool import)
 {
     int n;
     for (n = 1; n < 5000; n++) {
         char *before = dump();
         long hits = store_fault_hits(st);
-        store_fault_set(st, n, STORE_FAULT_IOERR);
+        store_fault_set(st, n, fault_kind);
         siyu_err e;
         siyu_err_init(&e);
         int rc = import ? import_op(arg, &e) : submit_op(op, arg, &e);
@@ -271,6 +273,14 @@ int main(void)
                 "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":10000,\"items\":["
                 "{\"sku\":\"A\",\"qty\":2,\"unit_price_cents\":5000}]}",
                 false);
+    /* a busy store (another process holding the lock past the timeout) is the same */
+    fault_kind = STORE_FAULT_BUSY;
+    with_faults("order (busy)", order_op,
+                "{\"channel\":\"store\",\"external_id\":\"O2\",\"store_id\":1,\"member_id\":2,"
+                "\"placed_at\":\"2026-11-20T11:00:00+08:00\",\"total_cents\":4000,\"items\":["
+                "{\"sku\":\"B\",\"qty\":1,\"unit_price_cents\":4000}]}",
+                false);
+    fault_kind = STORE_FAULT_IOERR;
     with_faults("refund", refund_op, "{\"external_id\":\"R1\",\"amount_cents\":3000}", false);
     with_faults("journey step", tick_op, NULL, false);
     with_faults("merge", merge_op, "{\"from_member_id\":2}", false);

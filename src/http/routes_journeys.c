@@ -124,6 +124,16 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     return journey_tick(&d, v ? views_index(v) : NULL, 0, &t->ticked, e);
 }
 
+static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
+{
+    return writer_lease(ctx, c, e);
+}
+
+static void lease_end(void *ctx)
+{
+    writer_lease_end(ctx);
+}
+
 int h_journeys_tick(http_req *r, siyu_err *e)
 {
     /* the tick is a write like any other: through the group committer */
@@ -131,7 +141,8 @@ int h_journeys_tick(http_req *r, siyu_err *e)
     json_t *sent = NULL;
     int rc = writer_submit(http_writer(r), tick_fn, &t, r->d.conn, e);
     json_t *ticked = t.ticked;
-    if (rc == 0) rc = journey_dispatch(http_store(r), r->d.now, 0, &sent, e);
+    journey_writer jw = {.begin = lease_begin, .end = lease_end, .ctx = http_writer(r)};
+    if (rc == 0) rc = journey_dispatch_with(http_store(r), &jw, r->d.now, 0, &sent, e);
     if (rc) {
         json_decref(ticked);
         json_decref(sent);

@@ -19,6 +19,7 @@ struct jobs {
     views *vw;
     jobs_config cfg;
     store_conn *conn; /* the jobs thread's own: reads changes back for the views */
+    journey_writer outbox_writer; /* the outbox records deliveries on the lent writer */
     pthread_mutex_t status_lock;
     job_status status[JOB__COUNT];
     bool running;
@@ -43,6 +44,16 @@ void jobs_config_init(jobs_config *c)
 }
 
 /* ---- the jobs: each write goes to the group committer ---- */
+
+static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
+{
+    return writer_lease(ctx, c, e);
+}
+
+static void lease_end(void *ctx)
+{
+    writer_lease_end(ctx);
+}
 
 typedef struct job_ctx {
     jobs_t *j;
@@ -78,7 +89,7 @@ static int run_job(jobs_t *j, job_kind k, siyu_err *e)
         rc = writer_submit(j->w, tick_fn, &x, j->conn, e);
         break;
     case JOB_OUTBOX:
-        rc = journey_dispatch(j->st, x.now, 5000, NULL, e);
+        rc = journey_dispatch_with(j->st, &j->outbox_writer, x.now, 5000, NULL, e);
         break;
     case JOB_SWEEP:
     default:
@@ -151,6 +162,7 @@ int jobs_start(store_t *st, struct writer *w, struct views *vw, const jobs_confi
     j->st = st;
     j->w = w;
     j->vw = vw;
+    j->outbox_writer = (journey_writer){.begin = lease_begin, .end = lease_end, .ctx = w};
     if (cfg)
         j->cfg = *cfg;
     else

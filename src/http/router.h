@@ -20,7 +20,7 @@ enum route_flags {
     ROUTE_RAW = 1 << 4,      /* takes the body as bytes (NDJSON import) */
     ROUTE_SECRET = 1 << 5,   /* answer holds a secret: never stored for replay */
     ROUTE_HTML = 1 << 6,     /* answers text, not JSON */
-    ROUTE_OWN_TX = 1 << 7,   /* long work that opens its own transactions (model fits) */
+    ROUTE_OWN_TX = 1 << 7,   /* reads on its own, then submits its writes to the group committer */
     ROUTE_IDEM = 1 << 8,     /* a write that must carry an Idempotency-Key (points moves) */
 };
 

@@ -1,8 +1,8 @@
 /* writer.h — the one write path of a running siyu: the group committer.
  *
  * Every write of `siyu serve` — HTTP writes, the background jobs (journey ticks, the
- * loyalty sweep), tag, segment and settings writes, imports and model fits — is
- * submitted here and runs on one writer thread with its own store connection. The
+ * loyalty sweep), tag, segment and settings writes, imports, and the results of
+ * model fits and outbox deliveries — is submitted here and runs on one writer thread with its own store connection. The
  * thread takes every queued write, runs each in its own savepoint of one transaction
  * (a refused write is undone alone), commits once and wakes the submitters: one fsync
  * makes a whole batch durable, and writers never contend for SQLite's lock.
@@ -43,7 +43,7 @@ void writer_stop(writer_t *w); /* runs what is queued, then stops; NULL is a no-
  * reader (the caller's own connection); reader NULL skips it. */
 int writer_submit(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu_err *e);
 
-/* Long work that commits in steps of its own (an import's batches, a model fit): fn
+/* Long work that commits in steps of its own (an import's batches): fn
  * runs on the writer thread, on the writer's connection, with no transaction open; it
  * begins and commits its own write transactions there. No other write runs meanwhile.
  * Whatever fn leaves open is rolled back. changes collects what fn noted; on_commit

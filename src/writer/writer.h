@@ -3,9 +3,10 @@
  * Every write of `siyu serve` — HTTP writes, the background jobs (journey ticks, the
  * loyalty sweep), tag, segment and settings writes, imports, and the results of
  * model fits and outbox deliveries — is submitted here and runs on one writer thread
- * with its own store connection. The thread takes every queued write, runs each in its own savepoint of one transaction
- * (a refused write is undone alone), commits once and wakes the submitters: one fsync
- * makes a whole batch durable, and writers never contend for SQLite's lock.
+ * with its own store connection. The thread takes every queued write, runs each in its
+ * own savepoint of one transaction (a refused write is undone alone), commits once and
+ * wakes the submitters: one fsync makes a whole batch durable, and writers never
+ * contend for SQLite's lock.
  *
  * A write whose connection has a sticky store error when it returns (store.h) fails,
  * whatever it returned: it is undone and answers an internal error.

@@ -591,9 +591,13 @@ int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
         return -1;
     if ((set[P_NAME] || set[P_GENDER] || set[P_BIRTHDAY] || set[P_CITY]) &&
         members_erased(d, id, NULL)) {
-        const char *f = set[P_NAME] ? "name" : set[P_GENDER] ? "gender" : set[P_BIRTHDAY] ? "birthday" : "city";
+        const char *f = set[P_NAME]       ? "name"
+                        : set[P_GENDER]   ? "gender"
+                        : set[P_BIRTHDAY] ? "birthday"
+                                          : "city";
         return siyu_err_set(e, SIYU_CONFLICT, f,
-                            "%s: member %lld was erased; it keeps no personal data", f, (long long)id);
+                            "%s: member %lld was erased; it keeps no personal data", f,
+                            (long long)id);
     }
     if (d->who.role == ROLE_GUIDE && (set[P_STORE] || set[P_GUIDE]))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, set[P_STORE] ? "store_id" : "guide_id",

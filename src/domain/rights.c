@@ -33,13 +33,11 @@
 static bool time_column(const char *name)
 {
     size_t n = strlen(name);
-    if (strcmp(name, "at") == 0 || strcmp(name, "next_expiry") == 0)
-        return true;
+    if (strcmp(name, "at") == 0 || strcmp(name, "next_expiry") == 0) return true;
     static const char *const suffixes[] = {"_at", "_since", "_until", NULL};
     for (int i = 0; suffixes[i]; i++) {
         size_t k = strlen(suffixes[i]);
-        if (n > k && strcmp(name + n - k, suffixes[i]) == 0)
-            return true;
+        if (n > k && strcmp(name + n - k, suffixes[i]) == 0) return true;
     }
     return false;
 }
@@ -72,10 +70,8 @@ static json_t *row_json(store_stmt *s)
         case STORE_COL_TEXT: {
             const char *t = store_col_text(s, i);
             v = NULL;
-            if (t[0] == '{' || t[0] == '[')
-                v = json_loads(t, JSON_DECODE_ANY, NULL);
-            if (!v)
-                v = json_string(t);
+            if (t[0] == '{' || t[0] == '[') v = json_loads(t, JSON_DECODE_ANY, NULL);
+            if (!v) v = json_string(t);
             break;
         }
         case STORE_COL_BLOB:
@@ -130,8 +126,7 @@ bool members_erased(dom *d, int64_t id, int64_t *at)
     store_stmt *s = store_q(d->conn, Q_ERASURE_GET);
     store_bind_int(s, 1, id);
     bool erased = store_step(s) == STORE_ROW;
-    if (erased && at)
-        *at = store_col_int(s, 0);
+    if (erased && at) *at = store_col_int(s, 0);
     store_reset(s);
     return erased;
 }
@@ -180,8 +175,8 @@ static json_t *erasure_json(dom *d, int64_t id)
         o = json_pack("{s:I, s:b, s:o, s:o, s:s, s:s, s:o, s:I}", "member_id", (json_int_t)id,
                       "erased", 1, "erased_at", dom_time(store_col_int(s, 0)), "staff_id",
                       dom_nullable_int(s, 1), "role", store_col_text(s, 2), "reason",
-                      store_col_text(s, 3), "request_id", dom_nullable_text(s, 4),
-                      "members_erased", (json_int_t)store_col_int(s, 5));
+                      store_col_text(s, 3), "request_id", dom_nullable_text(s, 4), "members_erased",
+                      (json_int_t)store_col_int(s, 5));
     }
     store_reset(s);
     return o;
@@ -249,16 +244,14 @@ static int scrub(dom *d, const int64_t *ids, size_t n_ids, const strs *needles, 
                 store_stmt *s = store_q(d->conn, per_member[q]);
                 store_bind_int(s, 1, ids[i]);
                 store_bind_text(s, 2, needle);
-                if (store_exec(s, e))
-                    return -1;
+                if (store_exec(s, e)) return -1;
             }
         }
         static const store_query anywhere[] = {Q_ERASE_COUPON_DETAILS, Q_ERASE_IDEMPOTENCY};
         for (size_t q = 0; q < sizeof anywhere / sizeof *anywhere; q++) {
             store_stmt *s = store_q(d->conn, anywhere[q]);
             store_bind_text(s, 1, needle);
-            if (store_exec(s, e))
-                return -1;
+            if (store_exec(s, e)) return -1;
         }
     }
     return 0;
@@ -271,14 +264,14 @@ int members_erase(dom *d, int64_t id, json_t *body, const char *request_id, json
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "only an admin may erase a member");
     json_t *reason = json_object_get(body, "reason");
     if (!reason || !json_is_string(reason))
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "reason",
-                            "reason: required, the text of the member's request or the legal ground");
+        return siyu_err_set(
+            e, SIYU_INVALID_ARGUMENT, "reason",
+            "reason: required, the text of the member's request or the legal ground");
     size_t len = json_string_length(reason);
     if (len == 0 || len > MAX_REASON || strlen(json_string_value(reason)) != len)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "reason", "reason: must be 1 to %d bytes of text",
-                            MAX_REASON);
-    if (request_id && (!*request_id || strlen(request_id) > 128))
-        request_id = NULL;
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "reason",
+                            "reason: must be 1 to %d bytes of text", MAX_REASON);
+    if (request_id && (!*request_id || strlen(request_id) > 128)) request_id = NULL;
     store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(s, 1, id);
     if (store_step(s) != STORE_ROW)
@@ -293,8 +286,7 @@ int members_erase(dom *d, int64_t id, json_t *body, const char *request_id, json
         return -1;
     }
     if (members_erased(d, id, NULL)) { /* asked twice: the first erasure answers */
-        if (out)
-            *out = erasure_json(d, id);
+        if (out) *out = erasure_json(d, id);
         return 200;
     }
     /* the member and every member merged into it, at any depth */
@@ -313,12 +305,10 @@ int members_erase(dom *d, int64_t id, json_t *body, const char *request_id, json
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++)
         rc = erase_one(d, ids[i], &needles, e);
-    if (!rc)
-        rc = scrub(d, ids, n, &needles, e);
+    if (!rc) rc = scrub(d, ids, n, &needles, e);
     strs_free(&needles);
     free(ids);
-    if (rc)
-        return -1;
+    if (rc) return -1;
     s = store_q(d->conn, Q_ERASURE_INSERT);
     store_bind_int(s, 1, id);
     store_bind_int(s, 2, d->now);
@@ -330,12 +320,10 @@ int members_erase(dom *d, int64_t id, json_t *body, const char *request_id, json
     store_bind_text(s, 5, json_string_value(reason));
     store_bind_text(s, 6, request_id);
     store_bind_int(s, 7, (int64_t)n);
-    if (store_exec(s, e))
-        return -1;
+    if (store_exec(s, e)) return -1;
     /* the views follow: the profile columns and reachability of the live member */
     dom_note(d, DOM_CHANGE_MEMBER, id, 0);
     dom_note(d, DOM_CHANGE_REACH, id, 0);
-    if (out)
-        *out = erasure_json(d, id);
+    if (out) *out = erasure_json(d, id);
     return 200;
 }

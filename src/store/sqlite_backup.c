@@ -50,8 +50,7 @@ static int64_t file_size(const char *path)
 static int fsync_path(const char *path, bool dir)
 {
     int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     int rc = fsync(fd);
     close(fd);
     return rc;
@@ -93,13 +92,11 @@ static int check_siyu_store(sqlite3 *db, const char *path, int *version, siyu_er
 static int copy_all(sqlite3 *dst, sqlite3 *src, siyu_err *e, const char *what)
 {
     sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
-    if (!b)
-        return siyu_err_set(e, SIYU_INTERNAL, "db", "%s: %s", what, sqlite3_errmsg(dst));
+    if (!b) return siyu_err_set(e, SIYU_INTERNAL, "db", "%s: %s", what, sqlite3_errmsg(dst));
     int rc;
     for (int tries = 0;; tries++) {
         rc = sqlite3_backup_step(b, -1);
-        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || tries >= 200)
-            break;
+        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || tries >= 200) break;
         sqlite3_sleep(50);
     }
     sqlite3_backup_finish(b);
@@ -134,8 +131,7 @@ int store_backup(const char *db, const char *out, store_backup_info *info, siyu_
         goto done;
     }
     info->at = (int64_t)time(NULL);
-    if (copy_all(dst, src, e, "backup"))
-        goto done;
+    if (copy_all(dst, src, e, "backup")) goto done;
     /* one self-contained file, compacted: no free page keeps old (erased) bytes */
     if (exec(dst, "PRAGMA journal_mode=DELETE") || exec(dst, "PRAGMA secure_delete=ON") ||
         exec(dst, "VACUUM")) {
@@ -155,8 +151,7 @@ int store_backup(const char *db, const char *out, store_backup_info *info, siyu_
 done:
     sqlite3_close(dst);
     sqlite3_close(src);
-    if (rc)
-        unlink(tmp);
+    if (rc) unlink(tmp);
     return rc;
 }
 
@@ -193,15 +188,13 @@ int store_restore(const char *from, const char *db, bool force, store_backup_inf
                      "from: %s is not a sound SQLite database (quick_check failed)", from);
         goto done;
     }
-    if (check_siyu_store(src, from, &info->schema_version, e))
-        goto done;
+    if (check_siyu_store(src, from, &info->schema_version, e)) goto done;
     if (sqlite3_open_v2(db, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         fail(e, SIYU_INVALID_ARGUMENT, dst, "db: cannot open", db);
         goto done;
     }
     sqlite3_busy_timeout(dst, 10000);
-    if (copy_all(dst, src, e, "restore"))
-        goto done;
+    if (copy_all(dst, src, e, "restore")) goto done;
     if (exec(dst, "PRAGMA journal_mode=WAL")) {
         fail(e, SIYU_INTERNAL, dst, "restore: cannot set WAL mode on", db);
         goto done;

@@ -82,7 +82,11 @@ store_conn *store_stmt_conn(store_stmt *s);
 
 /* A row read whole, by column name (the member export renders SELECT * rows). */
 typedef enum store_col_kind {
-    STORE_COL_NULL, STORE_COL_INT, STORE_COL_REAL, STORE_COL_TEXT, STORE_COL_BLOB
+    STORE_COL_NULL,
+    STORE_COL_INT,
+    STORE_COL_REAL,
+    STORE_COL_TEXT,
+    STORE_COL_BLOB
 } store_col_kind;
 int store_col_count(store_stmt *s);
 const char *store_col_name(store_stmt *s, int i);

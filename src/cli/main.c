@@ -12,7 +12,9 @@ static const struct command {
 } commands[] = {
     {"init", cmd_init, "init --db PATH                 create or migrate the store"},
     {"token", cmd_token,
-     "token create --db PATH --role ROLE [--staff ID] [--name NAME]   print a new API token"},
+     "token create --db PATH --role ROLE [--staff ID | --store ID] [--name NAME] "
+     "[--expires TIME|90d]   print a new API token | token list --db PATH [--json] | "
+     "token revoke ID --db PATH"},
     {"serve", cmd_serve, "serve --db PATH [--listen 127.0.0.1:8080] [--outbox-dir DIR]   the HTTP API"},
     {"import", cmd_import,
      "import brands|stores|staff|members|orders|events FILE --db PATH   bulk load CSV or NDJSON"},

@@ -109,6 +109,20 @@ int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_bri
  * store; guide their bound members) */
 bool members_in_scope(const dom *d, int64_t store_id, int64_t guide_id);
 
+/* ---- scope (scope.c): may the caller touch this object? 1 yes, 0 no (a 403), -1 with
+ * not_found when it does not exist. The route table names which rule a path id or a
+ * body field follows; src/http/scope.c applies them once per request. ---- */
+int scope_member(dom *d, int64_t id, siyu_err *e);
+int scope_order(dom *d, int64_t id, siyu_err *e);
+int scope_staff(dom *d, int64_t id, siyu_err *e);
+int scope_store(dom *d, int64_t id, siyu_err *e);
+int scope_task(dom *d, int64_t id, siyu_err *e);
+int scope_coupon(dom *d, const char *code, siyu_err *e);
+/* The member's home store (0 for none); 0 when there is no such member. */
+int scope_member_home(dom *d, int64_t id, int64_t *store_id);
+/* The live member an identity names (phones normalised, merges followed), 0 if none. */
+int64_t scope_identity_owner(dom *d, const char *kind, const char *app_id, const char *value);
+
 /* ---- orders (orders.c) ---- */
 int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e);
 int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e);

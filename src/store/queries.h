@@ -275,6 +275,26 @@
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
     Q(COUNT_ORDERS)          /* () -> n */                                                         \
+    /* scope: tokens with expiry, revocation and last use; idempotency keys per caller */          \
+    Q(TOKEN_INSERT2)         /* (hash, role, staff_id, name, now, store_id, expires_at) */         \
+    Q(TOKEN_RESOLVE)         /* (hash) -> id, hash, role, staff_id, store_id (token's or staff's), \
+                                expires_at, revoked_at, last_used_at, staff role */                \
+    Q(TOKEN_LIST)            /* (after_id, limit) -> id, role, staff_id, store_id, name,           \
+                                created_at, expires_at, revoked_at, last_used_at */                \
+    Q(TOKEN_GET)             /* (id) -> as TOKEN_LIST */                                           \
+    Q(TOKEN_REVOKE)          /* (now, id) — only while not revoked */                              \
+    Q(TOKEN_TOUCH)           /* (now, id) */                                                       \
+    Q(IDEM_GET2)             /* (caller, key, route) -> digest, status, body */                    \
+    Q(IDEM_PUT2)             /* (caller, key, route, digest, status, body, now) */                 \
+    Q(SCOPE_MEMBER)          /* (id) -> store_id, guide_id */                                      \
+    Q(SCOPE_ORDER)           /* (id) -> store_id, guide_id, member's guide_id */                   \
+    Q(SCOPE_STAFF)           /* (id) -> store_id, role */                                          \
+    Q(SCOPE_TASK)            /* (id) -> guide_id, guide's store_id */                              \
+    Q(SCOPE_COUPON)          /* (code) -> member_id */                                             \
+    Q(SCOPE_IDENTITY)        /* (kind, app_id, value) -> member_id (live, merges followed) */      \
+    Q(SCOPE_STORE)           /* (id) -> id */                                                      \
+    Q(TASK_LIST_STORE)       /* (guide_id or NULL, state or NULL, after_id, limit, store_id) ->    \
+                                as TASK_GET: the tasks of one store's guides */                    \
     /* messaging (issue 14): consent on merges, message addresses */                               \
     Q(CONSENT_MOVE)          /* (into, from) — keeps the latest per purpose and channel */         \
     Q(CONSENT_DELETE)        /* (member_id) */                                                     \
@@ -321,7 +341,8 @@
     Q(ERASE_EVENT_PROPS)     /* (member_id, needle) — props naming the needle cleared */ \
     Q(ERASE_LEDGER_REASONS)  /* (member_id, needle) — reasons naming the needle cleared */ \
     Q(ERASE_COUPON_DETAILS)  /* (needle) — coupon event details naming it cleared */ \
-    Q(ERASE_IDEMPOTENCY)     /* (needle) — stored answers naming it forgotten */
+    Q(ERASE_IDEMPOTENCY)     /* (needle) — stored answers naming it forgotten */ \
+    Q(ERASE_IDEMPOTENCY_KEYS)/* (needle) — the same for the per-caller keys */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

@@ -471,6 +471,41 @@ const char *const sqlite_queries[Q__COUNT] = {
                        " FROM member_consents WHERE member_id = ?1 ORDER BY purpose, channel",
     [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
     [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
+    /* scope: tokens with expiry, revocation and last use; idempotency keys per caller */
+    [Q_TOKEN_INSERT2] = "INSERT INTO tokens(hash, role, staff_id, name, created_at, store_id,"
+                        " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_TOKEN_RESOLVE] = "SELECT t.id, t.hash, t.role, t.staff_id, coalesce(t.store_id, s.store_id),"
+                        " t.expires_at, t.revoked_at, t.last_used_at, s.role FROM tokens t"
+                        " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.hash = ?1",
+    [Q_TOKEN_LIST] = "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
+                     " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
+                     " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
+    [Q_TOKEN_GET] = "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
+                    " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
+                    " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id = ?1",
+    [Q_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+    [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
+    [Q_IDEM_GET2] = "SELECT digest, status, body FROM idempotency_keys WHERE caller = ?1"
+                    " AND key = ?2 AND route = ?3",
+    [Q_IDEM_PUT2] = "INSERT INTO idempotency_keys(caller, key, route, digest, status, body,"
+                    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_SCOPE_MEMBER] = "SELECT store_id, guide_id FROM members WHERE id = ?1",
+    [Q_SCOPE_ORDER] = "SELECT o.store_id, o.guide_id, m.guide_id FROM orders o"
+                      " LEFT JOIN members m ON m.id = o.member_id WHERE o.id = ?1",
+    [Q_SCOPE_STAFF] = "SELECT store_id, role FROM staff WHERE id = ?1",
+    [Q_SCOPE_TASK] = "SELECT t.guide_id, s.store_id FROM guide_tasks t"
+                     " LEFT JOIN staff s ON s.id = t.guide_id WHERE t.id = ?1",
+    [Q_SCOPE_COUPON] = "SELECT member_id FROM coupons WHERE code = ?1",
+    [Q_SCOPE_IDENTITY] = "WITH RECURSIVE live(id, next, hops) AS ("
+                         " SELECT m.id, m.merged_into, 0 FROM identities i JOIN members m"
+                         " ON m.id = i.member_id WHERE i.kind = ?1 AND i.app_id = ?2 AND i.value = ?3"
+                         " UNION ALL SELECT m.id, m.merged_into, hops + 1 FROM live JOIN members m"
+                         " ON m.id = live.next WHERE hops < 16)"
+                         " SELECT id FROM live WHERE next IS NULL LIMIT 1",
+    [Q_SCOPE_STORE] = "SELECT id FROM stores WHERE id = ?1",
+    [Q_TASK_LIST_STORE] = "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1 IS NULL OR guide_id = ?1)"
+                          " AND (?2 IS NULL OR state = ?2) AND id > ?3 AND guide_id IN"
+                          " (SELECT id FROM staff WHERE store_id = ?5) ORDER BY id LIMIT ?4",
     /* ---- messaging (issue 14) ---- */
     [Q_CONSENT_MOVE] = "INSERT INTO member_consents(member_id, purpose, channel, granted, source,"
                        " text_version, at) SELECT ?1, purpose, channel, granted, source,"
@@ -562,5 +597,6 @@ const char *const sqlite_queries[Q__COUNT] = {
                                " AND instr(reason, ?2) > 0",
     [Q_ERASE_COUPON_DETAILS] = "UPDATE coupon_events SET details = NULL WHERE instr(details, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE instr(body, ?1) > 0",
+    [Q_ERASE_IDEMPOTENCY_KEYS] = "DELETE FROM idempotency_keys WHERE instr(body, ?1) > 0",
 #undef CHAIN_CTE
 };

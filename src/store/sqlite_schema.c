@@ -239,8 +239,20 @@ const char *const sqlite_migrations[] = {
      * the template id and named data fields (JSON) */
     "ALTER TABLE messages ADD COLUMN address TEXT;"
     "ALTER TABLE messages ADD COLUMN template TEXT;",
+    /* ---- scope (issue 14) ---- */
+    /* 9: tokens bound to a store (the till's cashier), with an expiry, a
+     * revocation and the last time they were used (recorded at most once a minute);
+     * Idempotency-Keys belong to the caller, so two callers' keys never meet */
+    "ALTER TABLE tokens ADD COLUMN store_id INTEGER REFERENCES stores(id);"
+    "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;"
+    "CREATE TABLE idempotency_keys ("
+    "  caller TEXT NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, digest BLOB NOT NULL,"
+    "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (caller, key, route)) WITHOUT ROWID;",
     /* ---- rights (issue 21): erasure ---- */
-    /* 9: the erasure log — who erased which member, when, why, under which request.
+    /* 10: the erasure log — who erased which member, when, why, under which request.
      * The member row stays (orders, ledgers and reports keep their figures); the
      * personal data is gone. Append-only: nothing updates or deletes it. */
     "CREATE TABLE erasures ("

@@ -282,7 +282,9 @@ static int h_import(http_req *r, siyu_err *e)
     if (!import_kind_known(r->word))
         return siyu_err_set(e, SIYU_NOT_FOUND, "kind",
                             "kind: expected brands, stores, staff, members, orders or events");
-    FILE *in = fmemopen((void *)(r->raw ? r->raw : ""), r->raw_len, "r");
+    /* the body was spooled to disk as it arrived (server.c): read it as a stream, so
+     * an import holds a few blocks of records in memory, never the whole upload */
+    FILE *in = r->raw_file;
     if (!in)
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "cannot read the body");
     import_options o;
@@ -290,9 +292,12 @@ static int h_import(http_req *r, siyu_err *e)
     o.format = IMPORT_NDJSON;
     o.max_errors_kept = 1000;
     http_import_observer(r, &o);
+    /* a worker's connection outlives the import: a modest page cache while it runs, and
+     * the workers' usual 8 MiB after (store_sqlite.c), so memory stays bounded */
+    o.cache_mib = 32;
     import_result res;
     int rc = import_stream(r->d.conn, &r->d.who, r->word, in, &o, &res, e);
-    fclose(in);
+    store_conn_cache(r->d.conn, 8);
     if (rc)
         return -1;
     r->status = 200;

@@ -301,7 +301,20 @@
     Q(IDENTITY_OF_KIND)      /* (member_id, kind, app_id or NULL) -> app_id, value — the first */ \
     Q(MESSAGE_ADDRESS_SET)   /* (address json, template json or NULL, id) */                     \
     Q(COUPON_RECEIVED_SINCE) /* (member_id, template_id, since) -> n issued to or received by */    \
-    Q(CHECK_COUPON_LIMITS)   /* (limit) -> member_id, template_id, n, limit, period — over it */ \
+    Q(CHECK_COUPON_LIMITS)   /* (limit) -> member_id, template_id, n, limit, period — over it */    \
+    /* journeys (engine): failed runs, trigger instants, activation watermarks */                  \
+    Q(RUN_INSERT_AT)         /* (journey_id, member_id, step, step_index, next_at, holdout, now,   \
+                                trigger_at) */                                                     \
+    Q(RUN_TRIGGER_AT)        /* (id) -> trigger instant (entered_at when none was kept) */          \
+    Q(RUN_FAIL)              /* (now, error, id) — the run ends as failed, with its error */        \
+    Q(JLOG_INSERT_DETAIL)    /* (journey_id, run_id, step, at, outcome, detail) */                 \
+    Q(JLOG_FAILURES)         /* (journey_id, limit) -> run_id, step, at, detail — newest first */  \
+    Q(JLOG_DETAILS)          /* (journey_id, limit) -> step, outcome, detail, n — the reasons      \
+                                logged with outcomes, most frequent first */                       \
+    Q(DRY_EVENTS)            /* (source, since, type) -> member_id, at — as DRY_SOURCE, every      \
+                                occurrence with its instant, in time order */                      \
+    Q(DRY_FIRST_EVENT)       /* (source, member_id, after, until, type) -> first instant in        \
+                                (after, until] */ \
     /* rights (issue 21): export and erasure. EXPORT_* answer whole rows (SELECT *): the \
        export renders them by column name, so a column added later is exported too */ \
     Q(EXPORT_MEMBERS)        /* (id) -> members rows of the member and all merged into it */ \

@@ -538,6 +538,42 @@ const char *const sqlite_queries[Q__COUNT] = {
         " GROUP BY e.member_id, c.template_id, bucket)"
         " WHERE n > lim ORDER BY member_id, template_id LIMIT ?1",
     [Q_MESSAGE_ADDRESS_SET] = "UPDATE messages SET address = ?1, template = ?2 WHERE id = ?3",
+    /* journeys (engine): failed runs, trigger instants, activation watermarks */
+    [Q_RUN_INSERT_AT] = "INSERT INTO journey_runs(journey_id, member_id, state, step, step_index,"
+                        " next_at, holdout, entered_at, trigger_at)"
+                        " VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_RUN_TRIGGER_AT] = "SELECT COALESCE(trigger_at, entered_at) FROM journey_runs WHERE id = ?1",
+    [Q_RUN_FAIL] = "UPDATE journey_runs SET state = 'failed', ended_at = ?1, next_at = NULL,"
+                   " error = ?2 WHERE id = ?3",
+    [Q_JLOG_INSERT_DETAIL] = "INSERT INTO journey_log(journey_id, run_id, step, at, outcome, detail)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_JLOG_FAILURES] = "SELECT run_id, step, at, detail FROM journey_log WHERE journey_id = ?1"
+                        " AND outcome = 'failed' ORDER BY id DESC LIMIT ?2",
+    [Q_JLOG_DETAILS] = "SELECT step, outcome, detail, count(*) FROM journey_log WHERE journey_id = ?1"
+                       " AND detail IS NOT NULL GROUP BY step, outcome, detail"
+                       " ORDER BY count(*) DESC LIMIT ?2",
+    [Q_DRY_EVENTS] = "SELECT id, joined_at FROM members WHERE ?1 = 0 AND joined_at >= ?2"
+                     " AND merged_into IS NULL"
+                     " UNION ALL SELECT member_id, placed_at FROM orders WHERE ?1 = 1"
+                     " AND placed_at >= ?2 AND member_id IS NOT NULL"
+                     " UNION ALL SELECT o.member_id, r.refunded_at FROM refunds r"
+                     " JOIN orders o ON o.id = r.order_id"
+                     " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
+                     " UNION ALL SELECT member_id, at FROM tier_history WHERE ?1 = 3 AND at >= ?2"
+                     " UNION ALL SELECT member_id, at FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
+                     " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+                     " UNION ALL SELECT member_id, at FROM events WHERE ?1 = 5 AND at >= ?2"
+                     " AND type = ?3 ORDER BY 2, 1",
+    [Q_DRY_FIRST_EVENT] = "SELECT min(at) FROM ("
+                          "SELECT joined_at AS at FROM members WHERE ?1 = 0 AND id = ?2"
+                          " UNION ALL SELECT placed_at FROM orders WHERE ?1 = 1 AND member_id = ?2"
+                          " UNION ALL SELECT r.refunded_at FROM refunds r JOIN orders o"
+                          " ON o.id = r.order_id WHERE ?1 = 2 AND o.member_id = ?2"
+                          " UNION ALL SELECT at FROM tier_history WHERE ?1 = 3 AND member_id = ?2"
+                          " UNION ALL SELECT at FROM coupon_events WHERE ?1 = 4 AND member_id = ?2"
+                          " AND kind IN ('issued', 'received')"
+                          " UNION ALL SELECT at FROM events WHERE ?1 = 5 AND member_id = ?2"
+                          " AND type = ?5) WHERE at > ?3 AND at <= ?4",
     /* ---- rights (issue 21): export and erasure ---- */
 #define CHAIN_CTE                                                                                  \
     "WITH RECURSIVE chain(id) AS (SELECT ?1 UNION SELECT m.id FROM members m JOIN chain"          \

@@ -349,7 +349,7 @@
     Q(ERASE_MESSAGES)        /* (member_id) — texts, addresses, templates, errors cleared; \
                                 pending ones skipped */ \
     Q(ERASE_TASKS)           /* (now, member_id) — scripts cleared; open tasks skipped */ \
-    Q(ERASE_RUNS)            /* (now, member_id) — active journey runs exited */ \
+    Q(ERASE_RUNS)            /* (now, member_id) — active journey runs exited, errors cleared */ \
     Q(ERASE_MERGES)          /* (member_id) — the identities in merge records removed */ \
     Q(ERASE_EVENT_PROPS)     /* (member_id, needle) — props naming the needle cleared */ \
     Q(ERASE_LEDGER_REASONS)  /* (member_id, needle) — reasons naming the needle cleared */ \

@@ -623,8 +623,10 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_ERASE_TASKS] = "UPDATE guide_tasks SET script = NULL, state = CASE WHEN state = 'open'"
                       " THEN 'skipped' ELSE state END, done_at = CASE WHEN state = 'open'"
                       " THEN ?1 ELSE done_at END WHERE member_id = ?2",
-    [Q_ERASE_RUNS] = "UPDATE journey_runs SET state = 'exited', ended_at = ?1, next_at = NULL"
-                     " WHERE member_id = ?2 AND state = 'active'",
+    [Q_ERASE_RUNS] = "UPDATE journey_runs SET error = NULL, ended_at = CASE WHEN state = 'active'"
+                     " THEN ?1 ELSE ended_at END, next_at = CASE WHEN state = 'active' THEN NULL"
+                     " ELSE next_at END, state = CASE WHEN state = 'active' THEN 'exited'"
+                     " ELSE state END WHERE member_id = ?2",
     [Q_ERASE_MERGES] = "UPDATE merges SET details = json_remove(details, '$.identities')"
                        " WHERE (into_id = ?1 OR from_id = ?1) AND json_valid(details)",
     [Q_ERASE_EVENT_PROPS] = "UPDATE events SET props = NULL WHERE member_id = ?1"

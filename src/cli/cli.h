@@ -41,6 +41,10 @@ int cmd_report(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_loyalty(int argc, char **argv);
+int cmd_backup(int argc, char **argv); /* cmd_backup.c: backup, restore, vacuum, member */
+int cmd_restore(int argc, char **argv);
+int cmd_vacuum(int argc, char **argv);
+int cmd_member(int argc, char **argv);
 
 /* Serves until SIGINT/SIGTERM (used by serve and demo). */
 int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,

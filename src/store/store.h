@@ -80,6 +80,18 @@ int store_changes(store_conn *c);
 const char *store_errmsg(store_conn *c);
 store_conn *store_stmt_conn(store_stmt *s);
 
+/* A row read whole, by column name (the member export renders SELECT * rows). */
+typedef enum store_col_kind {
+    STORE_COL_NULL,
+    STORE_COL_INT,
+    STORE_COL_REAL,
+    STORE_COL_TEXT,
+    STORE_COL_BLOB
+} store_col_kind;
+int store_col_count(store_stmt *s);
+const char *store_col_name(store_stmt *s, int i);
+store_col_kind store_col_type(store_stmt *s, int i);
+
 /* ---- Errors that stick ----
  * The first failed step of a connection (an I/O error, a busy or locked store, any
  * failure but a constraint, which is a refusal the caller handles) sticks to it until

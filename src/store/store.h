@@ -97,9 +97,9 @@ store_col_kind store_col_type(store_stmt *s, int i);
  * failure but a constraint, which is a refusal the caller handles) sticks to it until
  * the next store_begin or store_conn_clear: every later step fails at once, and
  * store_commit refuses. Undoing a savepoint does not clear it: the transaction is lost
- * whole (and retried whole), never taken for one record's or one step's own refusal. A caller that
- * ignored a STORE_ERROR (and answered a short list or a 404) is caught where the request, the
- * commit or the view update asks: */
+ * whole (and retried whole), never taken for one record's or one step's own refusal.
+ * A caller that ignored a STORE_ERROR (and answered a short list or a 404) is caught
+ * where the request, the commit or the view update asks: */
 bool store_conn_failed(store_conn *c);
 const char *store_conn_error(store_conn *c); /* the first error's message, "" if none */
 /* Fills e (internal) with the sticky error and returns -1; returns 0 when none. */

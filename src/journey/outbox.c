@@ -163,7 +163,7 @@ typedef struct due {
     char channel[24];
     char *text;
     json_t *to, *tmpl; /* the address and the WeChat template message, or NULL */
-    bool withdrawn;    /* the member withdrew marketing consent for the channel since */
+    bool withdrawn;    /* the member's consent no longer allows the channel */
     msg_outcome out;
 } due;
 
@@ -256,15 +256,17 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
             x->tmpl = store_col_null(s, 8) ? NULL : json_loads(store_col_text(s, 8), 0, NULL);
         }
         store_reset(s);
-        /* consent as it is now, not as it was when the message was made: an opt-out that
-         * lands while a message waits in the outbox (queued, or retrying) stops it */
+        /* consent as it is now, not as it was when the message was made: an opt-out (or
+         * a withdrawn consent that takes the channel's connection away) that lands while a
+         * message waits in the outbox (queued, or retrying) stops it; the one consent
+         * model, read as the journey guardrails read it */
+        dom cd = {.conn = c, .now = now};
         for (size_t i = 0; i < n; i++) {
-            s = store_q(c, Q_CONSENT_GET);
-            store_bind_int(s, 1, v[i].member);
-            store_bind_text(s, 2, "marketing");
-            store_bind_text(s, 3, v[i].channel);
-            v[i].withdrawn = store_step(s) == STORE_ROW && store_col_int(s, 0) == 0;
-            store_reset(s);
+            int ch = msg_channel_from_name(v[i].channel, strlen(v[i].channel));
+            if (ch < 0) continue;
+            uint32_t reach, opted;
+            j_member_consent(&cd, v[i].member, &reach, &opted);
+            v[i].withdrawn = (opted & MSG_CH_BIT(ch)) || !(reach & MSG_CH_BIT(ch));
         }
         s = store_q(c, Q_CHANNEL_LIST);
         while (store_step(s) == STORE_ROW) {
@@ -309,7 +311,8 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
         store_stmt *s;
         if (v[i].withdrawn) {
             char why[96];
-            snprintf(why, sizeof why, "marketing consent for %s withdrawn", v[i].channel);
+            snprintf(why, sizeof why, "consent for %s withdrawn since the message was made",
+                     v[i].channel);
             s = store_q(c, Q_MESSAGE_SKIP);
             store_bind_text(s, 1, why);
             store_bind_int(s, 2, v[i].id);

@@ -51,10 +51,6 @@
 #define SECRET "month-secret-0123456789abcdef"
 #define LOCAL 28800 /* +08:00 */
 #define DAY 86400
-/* How a wait step says it is timed from the trigger instant, not from the previous step. */
-#ifndef FROM_TRIGGER
-#define FROM_TRIGGER ",\"from\":\"trigger\""
-#endif
 #define SMS_CAP 4 /* the monthly SMS cap the test sets */
 
 static int fd;
@@ -75,7 +71,7 @@ static const char *ck_name[CK_N] = {"T no tick failed",
                                     "S report = journey log",
                                     "M messages within consent, quiet "
                                     "hours and caps",
-                                    "C coupons within limits",
+                                    "C coupons within limits, no step failed",
                                     "K KPIs = SQL",
                                     "X siyu check clean",
                                     "H the day's HTTP calls"};
@@ -191,6 +187,13 @@ static size_t rx_n, rx_cap;
 static atomic_long bad_signatures, bad_bodies;
 static int rx_port_;
 
+/* a message's recipient: an address string, or an object of address fields */
+static bool has_address(json_t *to)
+{
+    return (json_is_string(to) && json_string_length(to) > 0) ||
+           (json_is_object(to) && json_object_size(to) > 0);
+}
+
 typedef struct upload {
     char *data;
     size_t len;
@@ -235,7 +238,7 @@ static enum MHD_Result rx(void *cls, struct MHD_Connection *c, const char *url, 
                         .member = json_integer_value(m),
                         .journey = json_integer_value(json_object_get(b, "journey_id")),
                         .at = atomic_load(&sim_now),
-                        .has_to = json_is_string(json_object_get(b, "to"))};
+                        .has_to = has_address(json_object_get(b, "to"))};
             snprintf(r.channel, sizeof r.channel, "%s",
                      json_string_value(json_object_get(b, "channel"))
                          ? json_string_value(json_object_get(b, "channel"))
@@ -456,16 +459,21 @@ static void post_event(int64_t member, const char *type, const char *props)
     expect(st, 201, 200, type, member);
 }
 
+/* the test's own guides, one per physical store, with a staff code (their WeCom userid) */
+static int64_t my_guides[20];
+
+/* A new member at the till: phone, WeCom contact (most), a guide. */
 static void join(void)
 {
-    int guide = 21 + (int)uniform(100);
+    int64_t guide = chance(0.8) ? my_guides[uniform(20)] : 21 + uniform(100);
     json_t *o;
     int seq = ++phone_seq;
-    int st =
-        call("POST", "/api/v1/members", &o,
-             "{\"phone\":\"1990%07d\",\"name\":\"月测%d\",\"guide_id\":%d,\"channel\":\"store\","
-             "\"joined_at\":\"%s\"}",
-             seq, seq, guide, T(atomic_load(&sim_now)));
+    char wecom[48] = "";
+    if (chance(0.8)) snprintf(wecom, sizeof wecom, ",\"wecom_external_id\":\"wmMONTH%07d\"", seq);
+    int st = call("POST", "/api/v1/members", &o,
+                  "{\"phone\":\"1990%07d\",\"name\":\"月测%d\",\"guide_id\":%lld%s,"
+                  "\"channel\":\"store\",\"joined_at\":\"%s\"}",
+                  seq, seq, (long long)guide, wecom, T(atomic_load(&sim_now)));
     if (!expect(st, 201, 200, "POST /members", 0)) {
         json_decref(o);
         return;
@@ -667,6 +675,16 @@ static void setup_journeys(void)
                       "\"monthly_caps\":{\"wecom\":\"days_in_month\",\"sms\":%d}}",
                       SMS_CAP),
                  200);
+    for (int i = 0; i < 20; i++) {
+        json_t *o;
+        CHECK_INT_EQ(call("POST", "/api/v1/staff", &o,
+                          "{\"name\":\"月测导购%d\",\"role\":\"guide\",\"store_id\":%d,"
+                          "\"code\":\"month-guide-%02d\"}",
+                          i + 1, i + 1, i + 1),
+                     201);
+        my_guides[i] = jint(o, "id");
+        json_decref(o);
+    }
     t_join_tpl =
         coupon_template("{\"name\":\"月测新人券\",\"kind\":\"cash_off\",\"value_cents\":500,"
                         "\"valid_days\":14,\"per_member_limit\":1}");
@@ -696,18 +714,18 @@ static void setup_journeys(void)
     snprintf(def, sizeof def,
              "{\"name\":\"月测入会 3/7/15/30\",\"trigger\":{\"event\":\"member_joined\"},"
              "\"holdout_pct\":0,\"reentry\":{\"policy\":\"once\"},\"steps\":["
-             "{\"id\":\"d3\",\"action\":\"wait\",\"duration\":\"3d\"" FROM_TRIGGER "},"
+             "{\"id\":\"d3\",\"action\":\"wait\",\"after_trigger\":\"3d\"},"
              "{\"id\":\"m3\",\"action\":\"send_message\",\"channel\":\"wecom\",\"fallback\":["
-             "\"wechat_template\",\"sms\"],\"timeout\":\"24h\",\"template\":\"{{member.name}}"
+             "\"sms\"],\"timeout\":\"24h\",\"template\":\"{{member.name}}"
              "您好，欢迎加入{{store.name}}\"},"
-             "{\"id\":\"d7\",\"action\":\"wait\",\"duration\":\"7d\"" FROM_TRIGGER "},"
+             "{\"id\":\"d7\",\"action\":\"wait\",\"after_trigger\":\"7d\"},"
              "{\"id\":\"c7\",\"action\":\"issue_coupon\",\"template_id\":%lld},"
-             "{\"id\":\"m7\",\"action\":\"send_message\",\"channel\":\"wechat_template\","
-             "\"fallback\":[\"sms\"],\"template\":\"{{member.name}}，新人券 {{coupon.code}}\"},"
-             "{\"id\":\"d15\",\"action\":\"wait\",\"duration\":\"15d\"" FROM_TRIGGER "},"
+             "{\"id\":\"m7\",\"action\":\"send_message\",\"channel\":\"sms\","
+             "\"template\":\"{{member.name}}，新人券 {{coupon.code}}\"},"
+             "{\"id\":\"d15\",\"action\":\"wait\",\"after_trigger\":\"15d\"},"
              "{\"id\":\"t15\",\"action\":\"guide_task\",\"script\":\"回访{{member.name}}\","
              "\"due\":\"2d\"},"
-             "{\"id\":\"d30\",\"action\":\"wait\",\"duration\":\"30d\"" FROM_TRIGGER "},"
+             "{\"id\":\"d30\",\"action\":\"wait\",\"after_trigger\":\"30d\"},"
              "{\"id\":\"m30\",\"action\":\"send_message\",\"channel\":\"sms\",\"template\":"
              "\"{{member.name}}，您有{{points.balance}}积分\"}]}",
              (long long)t_join_tpl);
@@ -718,8 +736,8 @@ static void setup_journeys(void)
              "1\",\"holdout_pct\":0,\"reentry\":{\"policy\":\"cooldown\",\"days\":20},"
              "\"goal\":{\"event\":\"order_paid\",\"within_days\":10},\"steps\":["
              "{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":%lld},"
-             "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"sms\",\"fallback\":["
-             "\"wechat_template\"],\"template\":\"{{member.name}}，回来看看 {{coupon.code}}\"},"
+             "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"sms\","
+             "\"template\":\"{{member.name}}，回来看看 {{coupon.code}}\"},"
              "{\"id\":\"w\",\"action\":\"wait\",\"for_event\":\"order_paid\",\"timeout\":\"5d\"},"
              "{\"id\":\"b\",\"action\":\"branch\",\"if_goal\":true,\"goto\":\"end\"},"
              "{\"id\":\"t\",\"action\":\"guide_task\",\"script\":\"电话回访{{member.name}}\","
@@ -1034,9 +1052,27 @@ static void check_reports(void)
                          "journey %s step '%s' outcome '%s': report %lld, journey log %lld",
                          jname(j), id, oc, (long long)got, (long long)n);
                 SEEN(CK_COUPON);
-                if (strcmp(oc, "coupon_failed") == 0 || strcmp(oc, "points_failed") == 0)
-                    fail(CK_COUPON, "journey %s step '%s': %lld runs ended the step with '%s'",
-                         jname(j), id, (long long)n, oc);
+                if (strcmp(oc, "coupon_failed") == 0 || strcmp(oc, "points_failed") == 0) {
+                    char who[256] = "";
+                    size_t wl = 0;
+                    sqlite3_stmt *w =
+                        q("SELECT r.member_id, l.at, m.merged_into FROM journey_log l"
+                          " JOIN journey_runs r ON r.id = l.run_id"
+                          " JOIN members m ON m.id = r.member_id"
+                          " WHERE l.journey_id = ?1 AND l.step = ?2 AND l.outcome = ?3"
+                          " ORDER BY l.id LIMIT 3");
+                    sqlite3_bind_int64(w, 1, j);
+                    sqlite3_bind_text(w, 2, id, -1, SQLITE_TRANSIENT);
+                    sqlite3_bind_text(w, 3, oc, -1, SQLITE_TRANSIENT);
+                    while (sqlite3_step(w) == SQLITE_ROW && wl < sizeof who - 80)
+                        wl += (size_t)snprintf(
+                            who + wl, sizeof who - wl, "%smember %lld at %s%s", wl ? "; " : "",
+                            (long long)sqlite3_column_int64(w, 0), T(sqlite3_column_int64(w, 1)),
+                            sqlite3_column_type(w, 2) == SQLITE_NULL ? "" : " (merged away)");
+                    sqlite3_finalize(w);
+                    fail(CK_COUPON, "journey %s step '%s': %lld runs ended the step with '%s' (%s)",
+                         jname(j), id, (long long)n, oc, who);
+                }
             }
             sqlite3_finalize(s);
             /* ... and nothing more */
@@ -1191,16 +1227,28 @@ static void check_messages(void)
 
 static void check_coupons(void)
 {
-    sqlite3_stmt *s = q("SELECT c.first_member_id, c.template_id, t.name, count(*),"
-                        " json_extract(t.spec, '$.per_member_limit') AS lim"
-                        " FROM coupons c JOIN coupon_templates t ON t.id = c.template_id"
-                        " GROUP BY c.first_member_id, c.template_id"
-                        " HAVING lim IS NOT NULL AND count(*) > lim");
+    /* what each member received of each template within each period of its limit (local
+     * calendar; a template without per_member_period counts over the member's lifetime) */
+    sqlite3_stmt *s = q(
+        "WITH t AS (SELECT id, name, json_extract(spec, '$.per_member_limit') AS lim,"
+        "  coalesce(json_extract(spec, '$.per_member_period'), 'lifetime') AS per"
+        "  FROM coupon_templates WHERE json_extract(spec, '$.per_member_limit') > 0)"
+        " SELECT e.member_id, t.id, t.name, t.lim, t.per,"
+        "  CASE t.per WHEN 'day' THEN date(e.at + 28800, 'unixepoch')"
+        "   WHEN 'month' THEN strftime('%Y-%m', e.at + 28800, 'unixepoch')"
+        "   WHEN 'year' THEN strftime('%Y', e.at + 28800, 'unixepoch') ELSE 'lifetime' END AS p,"
+        "  count(*), max(e.at)"
+        " FROM coupon_events e JOIN coupons c ON c.id = e.coupon_id JOIN t ON t.id = c.template_id"
+        " WHERE e.kind IN ('issued', 'received') AND e.member_id IS NOT NULL"
+        " GROUP BY e.member_id, t.id, p HAVING count(*) > t.lim");
     while (sqlite3_step(s) == SQLITE_ROW)
-        fail(CK_COUPON, "member %lld received %lld coupons of template %lld (%s), limit %lld",
-             (long long)sqlite3_column_int64(s, 0), (long long)sqlite3_column_int64(s, 3),
+        fail(CK_COUPON,
+             "member %lld received %lld coupons of template %lld (%s) in %s (the last at %s); "
+             "limit %lld per %s",
+             (long long)sqlite3_column_int64(s, 0), (long long)sqlite3_column_int64(s, 6),
              (long long)sqlite3_column_int64(s, 1), (const char *)sqlite3_column_text(s, 2),
-             (long long)sqlite3_column_int64(s, 4));
+             (const char *)sqlite3_column_text(s, 5), T(sqlite3_column_int64(s, 7)),
+             (long long)sqlite3_column_int64(s, 3), (const char *)sqlite3_column_text(s, 4));
     sqlite3_finalize(s);
     s = q("SELECT t.id, t.name, t.issued, t.stock, (SELECT count(*) FROM coupons c"
           " WHERE c.template_id = t.id) FROM coupon_templates t");

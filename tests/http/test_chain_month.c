@@ -381,7 +381,23 @@ static int64_t pick_member(void)
 
 /* ---------------- what the chain's systems post ---------------- */
 
+static void tick_once(int day, const char *instant);
+static double tick_s, guide_s; /* wall time in ticks and in the guides' task lists */
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static void tick_until_quiet(int day, const char *instant)
+{
+    double t0 = now_s();
+    tick_once(day, instant);
+    tick_s += now_s() - t0;
+}
+
+static void tick_once(int day, const char *instant)
 {
     for (int round = 0; round < 50; round++) {
         json_t *o;
@@ -407,14 +423,14 @@ static void post_order(int64_t member, bool live)
     int lines = 1 + (int)uniform(3);
     char items[1024] = "";
     size_t len = 0;
-    int64_t total = 0;
+    int64_t total = 0, first = uniform(300);
     for (int i = 0; i < lines; i++) {
-        int sku = 1 + (int)((i * 97 + uniform(300)) % 300);
+        int sku = 1 + (int)((first + i * 97) % 300); /* distinct SKUs */
         int64_t price = 200 + 100 * uniform(60), qty = 1 + uniform(2);
         total += price * qty;
         len += (size_t)snprintf(items + len, sizeof items - len,
                                 "%s{\"sku\":\"SKU%04d\",\"qty\":%lld,\"unit_price_cents\":%lld}",
-                                i ? "," : "", sku + 0 * i, (long long)qty, (long long)price);
+                                i ? "," : "", sku, (long long)qty, (long long)price);
     }
     char who[64] = "";
     if (member > 0) snprintf(who, sizeof who, ",\"member_id\":%lld", (long long)member);
@@ -533,7 +549,14 @@ static void merge_two(void)
 /* Guides look at their open tasks: wecom sends are confirmed at once (45%), late (25%, after
  * 16-23 hours — inside the 24-hour timeout), skipped (15%) or left to time out (15%); follow-ups
  * are done at once (50%), two days late (25%) or never. */
+static void guides_look(void);
 static void guides_act(void)
+{
+    double t0 = now_s();
+    guides_look();
+    guide_s += now_s() - t0;
+}
+static void guides_look(void)
 {
     int64_t now = atomic_load(&sim_now);
     char cursor[40] = "";
@@ -1488,9 +1511,9 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "%d days in %.1f s: %ld orders, %ld refunds, %ld joins, %ld live views, %ld opt-outs, "
             "%ld merges; guides confirmed %ld wecom sends (%ld late), skipped %ld, closed %ld "
-            "follow-ups; %ld ticks; %zu messages received\n",
+            "follow-ups; %ld ticks (%.1f s); %zu messages received; guides' task lists %.1f s\n",
             n_days, sim_s, n_orders, n_refunds, n_joins, n_live, n_optouts, n_merges, n_confirm,
-            n_late, n_skip, n_done, n_ticks, rx_n);
+            n_late, n_skip, n_done, n_ticks, tick_s, rx_n, guide_s);
 
     /* readiness: the scheduler, the outbox and the sweep say how they are */
     SEEN(CK_TICK);

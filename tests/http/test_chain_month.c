@@ -773,8 +773,8 @@ static void setup_journeys(void)
 
 /* ---------------- the days ---------------- */
 
-static const int instants[] = {30,           8 * 60 + 45, 9 * 60 + 30,  11 * 60 + 30, 14 * 60,
-                               16 * 60 + 30, 19 * 60,     20 * 60 + 45, 22 * 60 + 15};
+static const int instants[] = {30,      8 * 60 + 45,  10 * 60,     13 * 60 + 30,
+                               17 * 60, 20 * 60 + 45, 22 * 60 + 15};
 #define N_INSTANTS ((int)(sizeof instants / sizeof *instants))
 #define SLACK (9 * 3600) /* longer than the longest gap between two ticks (00:30 → 08:45) */
 
@@ -793,22 +793,22 @@ static void simulate(void)
             set_now(now);
             bool open = minute >= 8 * 60 && minute < 22 * 60, evening = minute >= 19 * 60;
             if (open) {
-                int n = (int)(orders_per_day / 6 *
+                int n = (int)(orders_per_day / 5 *
                               (0.7 + 0.6 * (double)(rnd() >> 11) / 9007199254740992.0));
                 for (int i = 0; i < n; i++)
                     post_order(chance(0.7) ? pick_member() : 0, false);
                 /* members waiting for their next order: a share of them come back */
                 for (size_t i = 0; i < waiting_n; i++)
-                    if (chance(0.025) && waiting[i] < member_cap && !merged_at[waiting[i]])
+                    if (chance(0.03) && waiting[i] < member_cap && !merged_at[waiting[i]])
                         post_order(waiting[i], false);
-                for (int i = 0; i < joins_per_day / 6 + (chance(0.5) ? 1 : 0); i++)
+                for (int i = 0; i < joins_per_day / 5 + (chance(0.5) ? 1 : 0); i++)
                     join();
-                for (int i = 0; i < (int)(orders_per_day / 6 * 0.03) + 1; i++)
+                for (int i = 0; i < (int)(orders_per_day / 5 * 0.03) + 1; i++)
                     post_refund();
                 if (minute < 19 * 60 && chance((double)merges_per_day / 4)) merge_two();
                 if (minute >= 9 * 60 && minute < 21 * 60) guides_act();
             }
-            if (evening || minute < 60) { /* the live room: 19:00–01:00 */
+            if (evening || minute < 60) { /* the live room: evenings until 01:00 */
                 for (int i = 0; i < views_per_day / 3 + 1; i++) {
                     int64_t m = pick_member();
                     if (m <= 0) continue;

@@ -67,6 +67,7 @@ static bool scope_sees_order(const dom *d, int64_t store_id, int64_t guide_id, i
     case ROLE_OPERATOR:
         return true;
     case ROLE_STORE_MANAGER:
+    case ROLE_CASHIER: /* a till sees the orders it posts: its store's */
         return store_id == d->who.store_id;
     case ROLE_GUIDE:
         return guide_id == d->who.staff_id || member_guide == d->who.staff_id;

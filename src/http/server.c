@@ -110,13 +110,16 @@ static void fail(http_req *r, const siyu_err *e)
 }
 
 /* The Idempotency-Key of a side-effecting call: a replay answers the first answer
- * with 200, the same key with another body is a conflict. Returns 1 when replayed. */
-static int idem_replay(http_req *r, const char *key, const char *route_key,
+ * with 200, the same key with another body is a conflict. Keys belong to the caller
+ * (auth_caller_key): one caller never sees another's answer, and two callers who pick
+ * the same key are two keys. Returns 1 when replayed. */
+static int idem_replay(http_req *r, const char *caller, const char *key, const char *route_key,
                        const unsigned char *dg, siyu_err *e)
 {
-    store_stmt *s = store_q(r->d.conn, Q_IDEM_GET);
-    store_bind_text(s, 1, key);
-    store_bind_text(s, 2, route_key);
+    store_stmt *s = store_q(r->d.conn, Q_IDEM_GET2);
+    store_bind_text(s, 1, caller);
+    store_bind_text(s, 2, key);
+    store_bind_text(s, 3, route_key);
     if (store_step(s) != STORE_ROW)
         return 0;
     int n;
@@ -134,9 +137,15 @@ static int idem_replay(http_req *r, const char *key, const char *route_key,
 }
 
 /* The write part of a request, inside a transaction the caller holds on r->d.conn:
- * Idempotency-Key replay or conflict, the handler, the stored answer. */
+ * the scope rule (inside the write's savepoint, so nothing moves between the check
+ * and the write), the token's last use, Idempotency-Key replay or conflict, the
+ * handler, the stored answer. */
 static int exec_write(http_req *r, const route *rt, siyu_err *e)
 {
+    if (r->d.who.touch && auth_touch(r->d.conn, &r->d.who, r->d.now, e)) return -1;
+    if (!rt->fn) /* a read's token use, recorded on its own */
+        return 0;
+    if (scope_apply(r, rt, e)) return -1;
     struct MHD_Connection *mc = r->conn;
     const char *k = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Idempotency-Key");
     if (!k && (rt->flags & ROUTE_IDEM))
@@ -149,11 +158,12 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     if (!*k || strlen(k) > 200)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "Idempotency-Key",
                             "Idempotency-Key: must be 1 to 200 characters");
-    char route_key[300];
+    char route_key[300], caller[48];
     unsigned char dg[DIGEST_BYTES];
     snprintf(route_key, sizeof route_key, "%s %s", r->method, r->path);
+    auth_caller_key(&r->d.who, caller, sizeof caller);
     digest_of_json(r->body, dg);
-    int rep = idem_replay(r, k, route_key, dg, e);
+    int rep = idem_replay(r, caller, k, route_key, dg, e);
     if (rep != 0)
         return rep < 0 ? -1 : 0;
     if (rt->fn(r, e) < 0)
@@ -161,13 +171,14 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     if (r->status >= 300)
         return 0;
     char *text = json_dumps(r->resp, JSON_COMPACT);
-    store_stmt *s = store_q(r->d.conn, Q_IDEM_PUT);
-    store_bind_text(s, 1, k);
-    store_bind_text(s, 2, route_key);
-    store_bind_blob(s, 3, dg, DIGEST_BYTES);
-    store_bind_int(s, 4, r->status);
-    store_bind_text(s, 5, text);
-    store_bind_int(s, 6, r->d.now);
+    store_stmt *s = store_q(r->d.conn, Q_IDEM_PUT2);
+    store_bind_text(s, 1, caller);
+    store_bind_text(s, 2, k);
+    store_bind_text(s, 3, route_key);
+    store_bind_blob(s, 4, dg, DIGEST_BYTES);
+    store_bind_int(s, 5, r->status);
+    store_bind_text(s, 6, text);
+    store_bind_int(s, 7, r->d.now);
     int rc = store_exec(s, e);
     free(text);
     return rc;
@@ -247,6 +258,28 @@ static int queue_write(http_server *srv, http_req *r, const route *rt, siyu_err 
     return job.rc;
 }
 
+/* A read's token use, written at most once a minute per token (auth_resolve decides)
+ * through the group committer like every write; a write records it in its own batch. */
+static void touch_token(http_server *srv, http_req *r)
+{
+    static const route touch = {"POST", "(token use)", NULL,        0, ROUTE_WRITE,
+                                NULL,   NULL,          SCOPE_CHAIN, 0};
+    http_req t;
+    memset(&t, 0, sizeof t);
+    t.method = r->method;
+    t.path = r->path;
+    t.conn = r->conn;
+    t.d.who = r->d.who;
+    t.d.now = r->d.now;
+    siyu_err e;
+    siyu_err_init(&e);
+    store_conn *own = r->d.conn;
+    if (queue_write(srv, &t, &touch, &e) < 0)
+        fprintf(stderr, "siyu: recording a token's use: %s\n", e.message);
+    r->d.conn = own;
+    siyu_err_clear(&e);
+}
+
 static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 {
     http_req *r = &c->r;
@@ -278,12 +311,15 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         siyu_err_set(&e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
         goto out;
     }
-    if (auth_resolve(r->d.conn, auth + 7, &r->d.who, &e))
-        goto out;
+    if (auth_resolve_at(r->d.conn, auth + 7, r->d.now, &r->d.who, &e)) goto out;
     if (!(rt->roles & r->d.who.role)) {
         siyu_err_set(&e, SIYU_PERMISSION_DENIED, NULL, "role %s may not call %s %s",
                      role_name(r->d.who.role), rt->method, rt->pattern);
         goto out;
+    }
+    if (r->d.who.touch && !(rt->flags & ROUTE_WRITE)) {
+        touch_token(srv, r);
+        r->d.who.touch = false;
     }
     if (rt->flags & (ROUTE_BODY | ROUTE_BODY_OPT)) {
         if (c->len == 0 && (rt->flags & ROUTE_BODY_OPT)) {
@@ -297,6 +333,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         r->raw_len = c->len;
     }
     if (rt->flags & ROUTE_WRITE) {
+        /* the scope rule runs on the writer, inside the write's own savepoint */
         store_conn *own = r->d.conn;
         int rc = queue_write(srv, r, rt, &e);
         r->d.conn = own;
@@ -313,11 +350,13 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         }
         goto done;
     }
-    if (!(rt->flags & (ROUTE_RAW | ROUTE_OWN_TX))) {
-        /* reads see one consistent snapshot */
-        if (store_begin(r->d.conn, false, &e))
-            goto out;
-        tx = true;
+    if (store_begin(r->d.conn, false, &e)) goto out;
+    tx = true;
+    if (scope_apply(r, rt, &e)) goto out;
+    if (rt->flags & (ROUTE_RAW | ROUTE_OWN_TX)) {
+        /* long work opens its own transactions: the scope was read in a snapshot of its own */
+        tx = false;
+        if (store_commit(r->d.conn, &e)) goto out;
     }
 call:
     if (rt->fn(r, &e) < 0)

@@ -356,7 +356,7 @@ static placed *recent;
 static size_t recent_n, recent_cap;
 static int order_seq, refund_seq, phone_seq;
 static long n_orders, n_refunds, n_joins, n_optouts, n_merges, n_live, n_confirm, n_late, n_skip,
-    n_done, n_ticks;
+    n_gave_up, n_done, n_ticks;
 
 static void grow_members(int64_t id)
 {
@@ -548,7 +548,7 @@ static void merge_two(void)
 
 /* Guides look at their open tasks: wecom sends are confirmed at once (45%), late (25%, after
  * 16-23 hours — inside the 24-hour timeout), skipped (15%) or left to time out (15%); follow-ups
- * are done at once (50%), two days late (25%) or never. */
+ * are done at once (50%), two days late (25%) or given up (skipped) after a week. */
 static void guides_look(void);
 static void guides_act(void)
 {
@@ -602,6 +602,8 @@ static void guides_look(void)
                     act = "done";
                 else if (r >= 50 && r < 75 && age >= 2 * DAY)
                     act = "done";
+                else if (r >= 75 && age >= 7 * DAY)
+                    act = "skip"; /* given up after a week */
             }
             if (!act) continue;
             snprintf(path, sizeof path, "/api/v1/tasks/%lld/%s", (long long)id, act);
@@ -609,8 +611,10 @@ static void guides_look(void)
             expect(s2, 200, 200, path, member);
             if (act[0] == 'c')
                 n_confirm++;
-            else if (act[0] == 's')
+            else if (act[0] == 's' && strcmp(kind, "wecom_send") == 0)
                 n_skip++;
+            else if (act[0] == 's')
+                n_gave_up++;
             else
                 n_done++;
         }
@@ -1511,9 +1515,10 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "%d days in %.1f s: %ld orders, %ld refunds, %ld joins, %ld live views, %ld opt-outs, "
             "%ld merges; guides confirmed %ld wecom sends (%ld late), skipped %ld, closed %ld "
-            "follow-ups; %ld ticks (%.1f s); %zu messages received; guides' task lists %.1f s\n",
+            "follow-ups and gave up %ld; %ld ticks (%.1f s); %zu messages received; guides' task "
+            "lists %.1f s\n",
             n_days, sim_s, n_orders, n_refunds, n_joins, n_live, n_optouts, n_merges, n_confirm,
-            n_late, n_skip, n_done, n_ticks, tick_s, rx_n, guide_s);
+            n_late, n_skip, n_done, n_gave_up, n_ticks, tick_s, rx_n, guide_s);
 
     /* readiness: the scheduler, the outbox and the sweep say how they are */
     SEEN(CK_TICK);

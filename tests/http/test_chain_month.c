@@ -65,15 +65,15 @@ static int64_t t_start; /* the first simulated instant (journeys activated) */
 
 /* ---------------- failures: counted per check, the first few printed ---------------- */
 
-enum { CK_TICK, CK_DUE, CK_STEPS, CK_MSG, CK_COUPON, CK_KPI, CK_CHECK, CK_HTTP, CK_N };
+enum { CK_TICK, CK_DUE, CK_STEPS, CK_MSG, CK_COUPON, CK_KPI, CK_CHECK, CK_STOP, CK_HTTP, CK_N };
 static const char *ck_name[CK_N] = {"T no tick failed",
                                     "D every due step ran",
                                     "S report = journey log",
-                                    "M messages within consent, quiet "
-                                    "hours and caps",
+                                    "M messages within consent, quiet hours and caps",
                                     "C coupons within limits, no step failed",
                                     "K KPIs = SQL",
                                     "X siyu check clean",
+                                    "Z siyu serve stopped cleanly",
                                     "H the day's HTTP calls"};
 static long ck_fail[CK_N], ck_seen[CK_N];
 
@@ -1538,7 +1538,12 @@ int main(int argc, char **argv)
     kill(pid, SIGTERM);
     int status = 0;
     waitpid(pid, &status, 0);
-    CHECK_INT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), 0);
+    int exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    SEEN(CK_STOP);
+    if (exit_status != 0)
+        fail(CK_STOP,
+             "siyu serve exited %d after SIGTERM (under the sanitizers: their report is above)",
+             exit_status);
     sqlite3_close(rdb);
     MHD_stop_daemon(rxd);
 

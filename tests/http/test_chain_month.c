@@ -27,6 +27,7 @@
  *   K  the KPI report equals plain SQL over the orders (and each weekly bucket's active members
  *      and repeat buyers)
  *   X  `siyu check --db` exits 0
+ *   Z  `siyu serve` stops cleanly (exit 0; under the sanitizers: no report)
  * Every failure names the check, the member, the day, the journey and step, expected vs actual.
  *
  * Scale: SIYU_MONTH_MEMBERS (default 20000), SIYU_MONTH_DAYS (default 60), SIYU_MONTH_SEED

@@ -969,6 +969,74 @@ static void check_due(int64_t final_now)
                  jname(j), missing, (long long)want);
     }
 
+    /* birthday journeys: each member whose birthday is N days after a simulated day entered
+     * on that day, once (members into whom someone was merged are left out: a merge may fill
+     * their birthday) */
+    for (int i = 0; i < n_lib; i++) {
+        int64_t j = lib_ids[i];
+        if (j <= 0) continue;
+        sqlite3_stmt *t =
+            q("SELECT json_extract(spec, '$.trigger.date'),"
+              " json_extract(spec, '$.trigger.days_before') FROM journeys WHERE id = ?1");
+        sqlite3_bind_int64(t, 1, j);
+        bool bday = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_text(t, 0) &&
+                    strcmp((const char *)sqlite3_column_text(t, 0), "birthday") == 0;
+        int before = bday ? sqlite3_column_int(t, 1) : 0;
+        sqlite3_finalize(t);
+        if (!bday) continue;
+        int32_t first = (int32_t)local_day(t_start), last = first + n_days; /* and the final noon */
+        long expected = 0, entered = 0;
+        s = q(
+            "SELECT m.id, m.birthday, (SELECT min(r.entered_at) FROM journey_runs r"
+            "  WHERE r.journey_id = ?1 AND r.member_id = m.id),"
+            " (SELECT count(*) FROM journey_runs r WHERE r.journey_id = ?1 AND r.member_id = m.id)"
+            " FROM members m WHERE m.birthday IS NOT NULL AND m.merged_into IS NULL"
+            " AND m.id NOT IN (SELECT id FROM survivors) AND m.joined_at < ?2");
+        sqlite3_bind_int64(s, 1, j);
+        sqlite3_bind_int64(s, 2, t_start);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            int64_t m = sqlite3_column_int64(s, 0);
+            int by, bm, bd;
+            date_civil((int32_t)sqlite3_column_int64(s, 1), &by, &bm, &bd);
+            int32_t due = -1;
+            for (int32_t d = first; d <= last && due < 0; d++) {
+                int y, mo, dd;
+                date_civil(d + before, &y, &mo, &dd);
+                if (mo == bm && dd == bd) due = d;
+            }
+            bool has = sqlite3_column_type(s, 2) != SQLITE_NULL;
+            int64_t at = has ? sqlite3_column_int64(s, 2) : 0, runs = sqlite3_column_int64(s, 3);
+            SEEN(CK_DUE);
+            if (due >= 0) {
+                expected++;
+                if (!has)
+                    fail(CK_DUE,
+                         "journey %s: member %lld (birthday %02d-%02d) should have entered on %s",
+                         jname(j), (long long)m, bm, bd, T(due * (int64_t)DAY - LOCAL + 43200));
+                else if (local_day(at) != due)
+                    fail(CK_DUE,
+                         "journey %s: member %lld (birthday %02d-%02d) entered at %s, expected on "
+                         "%s",
+                         jname(j), (long long)m, bm, bd, T(at),
+                         T(due * (int64_t)DAY - LOCAL + 43200));
+                else
+                    entered++;
+                if (runs > 1)
+                    fail(CK_DUE, "journey %s: member %lld entered %lld times", jname(j),
+                         (long long)m, (long long)runs);
+            } else if (has) {
+                fail(CK_DUE,
+                     "journey %s: member %lld (birthday %02d-%02d) entered at %s, not %d days "
+                     "before",
+                     jname(j), (long long)m, bm, bd, T(at), before);
+            }
+        }
+        sqlite3_finalize(s);
+        fprintf(stderr,
+                "  birthday journey %s: %ld members due to enter, %ld entered on their day\n",
+                jname(j), expected, entered);
+    }
+
     /* the trigger-timed series: step k of each run runs between trigger + N_k days and the
      * tick after (entered_at + N_k + SLACK); every run whose step is due by the end has it */
     if (join_j <= 0) return;

@@ -40,7 +40,7 @@ start=$(date +%s.%N)
 set +e
 SIYU_MONTH_MEMBERS=$members SIYU_MONTH_DAYS=$days SIYU_MONTH_SEED=$seed SIYU_MONTH_VERBOSE=1 \
     "$build/tests/http/test_chain_month" "$build/src/cli/siyu" 2>&1 | tee "$log" |
-    grep -E '^(chain|month|[0-9]+ days|  [A-Z] |  (join|messages|coupons|KPIs))'
+    grep -E '^(chain|month|checks|[0-9]+ days|  [A-Z] |  (join|birthday|messages|coupons|KPIs))'
 rc=${PIPESTATUS[0]}
 set -e
 end=$(date +%s.%N)

@@ -509,11 +509,13 @@ static void join(void)
 
 static void opt_out_someone(void)
 {
-    /* someone who has been messaged recently is the one who opts out */
+    /* someone who has been messaged recently is the one who opts out (read from the store
+     * in id order, so the seed decides who) */
     int64_t m = -1;
-    pthread_mutex_lock(&rx_lock);
-    if (rx_n) m = rxv[rx_n - 1 - (size_t)uniform((int64_t)(rx_n < 300 ? rx_n : 300))].member;
-    pthread_mutex_unlock(&rx_lock);
+    sqlite3_stmt *s = q("SELECT member_id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?1");
+    sqlite3_bind_int64(s, 1, uniform(300));
+    if (sqlite3_step(s) == SQLITE_ROW) m = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
     if (m <= 0 || chance(0.3)) m = pick_member();
     if (m <= 0 || m >= member_cap || merged_at[m]) return;
     const char *channel = chance(0.6) ? "sms" : "wechat_template";

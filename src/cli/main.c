@@ -15,9 +15,12 @@ static const struct command {
      "token create --db PATH --role ROLE [--staff ID | --store ID] [--name NAME] "
      "[--expires TIME|90d]   print a new API token | token list --db PATH [--json] | "
      "token revoke ID --db PATH"},
-    {"serve", cmd_serve, "serve --db PATH [--listen 127.0.0.1:8080] [--outbox-dir DIR]   the HTTP API"},
+    {"serve", cmd_serve, "serve --db PATH [--listen 127.0.0.1:8080] [--threads N] [--access-log FILE|-|off]\n"
+                        "       [--outbox-dir DIR] [--max-conn-per-client 256] [--max-connections 4096]\n"
+                        "       [--request-timeout 10] [--idle-timeout 120] [--max-order-lines 10000]\n"
+                        "       [--max-import-mib 64]   the HTTP API"},
     {"import", cmd_import,
-     "import brands|stores|staff|members|orders|events FILE --db PATH   bulk load CSV or NDJSON"},
+     "import brands|stores|staff|members|orders|events FILE --db PATH [--format csv|ndjson] [--batch N] [--rejects FILE] [--max-order-lines 10000]   bulk load CSV or NDJSON"},
     {"demo", cmd_demo, "demo [--db PATH] [--members N]   build a demo chain and serve it"},
     {"gen", cmd_gen, "gen --out DIR [--members N] [--seed S]   write the demo chain as NDJSON"},
     {"report", cmd_report,
@@ -32,6 +35,13 @@ static const struct command {
     {"check", cmd_check,
      "check --db PATH [--max N] [--json]   verify the loyalty invariants (exit 1 on violations)"},
     {"loyalty", cmd_loyalty, "loyalty sweep --db PATH   expire due points and coupons, run due tier reviews"},
+    {"member", cmd_member, "member export ID --db PATH   everything held about a member, as JSON"},
+    {"backup", cmd_backup,
+     "backup --db PATH --out FILE   a consistent copy of the store while it serves"},
+    {"restore", cmd_restore,
+     "restore --from FILE --db PATH [--force]   restore a backup (refuses to overwrite a store)"},
+    {"vacuum", cmd_vacuum,
+     "vacuum --db PATH   rebuild the store so deleted and erased data leaves its files"},
 };
 
 static void usage(FILE *f)

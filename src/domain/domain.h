@@ -124,6 +124,16 @@ int scope_member_home(dom *d, int64_t id, int64_t *store_id);
 int64_t scope_identity_owner(dom *d, const char *kind, const char *app_id, const char *value);
 
 /* ---- orders (orders.c) ---- */
+/* The most lines one order may carry. Wholesale invoices run to a thousand lines and
+ * more, so the default is 10 000; `siyu serve` and `siyu import` take
+ * --max-order-lines (or SIYU_MAX_ORDER_LINES). Set it once, before serving. */
+#define ORDERS_MAX_LINES_DEFAULT 10000
+#define ORDERS_MAX_LINES_LIMIT 1000000
+void orders_set_max_lines(int n);
+int orders_max_lines(void);
+/* The bytes one order's JSON may take (the body cap of POST /orders and of one import
+ * record): 1 MiB plus 512 bytes a line, so the line cap is never refused by size. */
+size_t orders_max_body(void);
 int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e);
 int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e);
 int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t store_id,
@@ -151,6 +161,20 @@ int dom_consent_put(dom *d, int64_t member_id, const char *purpose, const char *
                     siyu_err *e);
 /* [{purpose, channel, granted, opted_out, source, text_version, at}] of a member. */
 json_t *dom_consents_json(dom *d, int64_t member_id);
+
+/* ---- members' rights (rights.c): access and erasure ----
+ * members_export: everything held about a live member in scope, one document: the
+ * member 360 under "member", then one section per table keyed by the member, named
+ * after the table (orders with their items and refunds). members_erase (admins only):
+ * body {"reason"}; removes the personal data of the member and of every member merged
+ * into it, keeps the pseudonymous record, logs the erasure (request_id may be NULL);
+ * 200 with {member_id, erased, erased_at, staff_id, role, reason, request_id,
+ * members_erased}; a second call answers the first erasure. members_erased: whether
+ * (and when, at may be NULL) a member was erased. */
+int members_export(dom *d, int64_t id, json_t **out, siyu_err *e);
+int members_erase(dom *d, int64_t id, json_t *body, const char *request_id, json_t **out,
+                  siyu_err *e);
+bool members_erased(dom *d, int64_t id, int64_t *at);
 
 /* ---- loyalty hooks ----
  * Orders, refunds and merges move points, coupons and tiers. The loyalty engine lives

@@ -8,7 +8,9 @@
 #define SIYU_HTTP_ROUTER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "domain/domain.h"
 
@@ -31,8 +33,14 @@ typedef struct http_req {
     char word_buf[64];
     void *conn;           /* struct MHD_Connection *, for query arguments */
     json_t *body;         /* parsed body (ROUTE_BODY) or NULL */
-    const char *raw;      /* raw body bytes */
+    const char *raw;      /* raw body bytes (ROUTE_RAW: the spooled body, mapped read-only) */
     size_t raw_len;
+    FILE *raw_file; /* ROUTE_RAW: the same body as a stream, at its start (imports read
+                     * this: the body is on disk, never whole in memory) */
+    /* The caller was resolved from the headers, before any body byte was read (server.c
+     * on_request): d.who holds the principal and the route's role mask was checked. The
+     * pipeline (run) reuses it and never resolves the token twice. */
+    bool authenticated;
     dom d;                /* store connection, caller, clock */
     void *server;         /* http_server *, for /metrics */
     /* Writes run on the group committer; a handler may leave rendering its answer to the

@@ -131,6 +131,8 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_members_export(http_req *r, siyu_err *e); /* routes_rights.c */
+int h_members_erase(http_req *r, siyu_err *e);
 int h_consents_get(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
@@ -280,7 +282,9 @@ static int h_import(http_req *r, siyu_err *e)
     if (!import_kind_known(r->word))
         return siyu_err_set(e, SIYU_NOT_FOUND, "kind",
                             "kind: expected brands, stores, staff, members, orders or events");
-    FILE *in = fmemopen((void *)(r->raw ? r->raw : ""), r->raw_len, "r");
+    /* the body was spooled to disk as it arrived (server.c): read it as a stream, so
+     * an import holds a few blocks of records in memory, never the whole upload */
+    FILE *in = r->raw_file;
     if (!in)
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "cannot read the body");
     import_options o;
@@ -288,9 +292,12 @@ static int h_import(http_req *r, siyu_err *e)
     o.format = IMPORT_NDJSON;
     o.max_errors_kept = 1000;
     http_import_observer(r, &o);
+    /* a worker's connection outlives the import: a modest page cache while it runs, and
+     * the workers' usual 8 MiB after (store_sqlite.c), so memory stays bounded */
+    o.cache_mib = 32;
     import_result res;
     int rc = import_stream(r->d.conn, &r->d.who, r->word, in, &o, &res, e);
-    fclose(in);
+    store_conn_cache(r->d.conn, 8);
     if (rc)
         return -1;
     r->status = 200;
@@ -689,5 +696,13 @@ const route routes[] = {
      SCOPE_MEMBER, 0},
     {"GET", "/api/v1/members/{id}/consents", h_consents_get, ANY, 0,
      "A member's consents, per purpose and channel", "journeys", SCOPE_MEMBER, 0},
+    /* members' rights (issue 21): admins only — an export holds unmasked personal data,
+     * an erasure cannot be undone (docs/privacy.md) */
+    {"GET", "/api/v1/members/{id}/export", h_members_export, ADMIN, 0,
+     "Everything held about a member, as one JSON document (access and portability)", "members",
+     SCOPE_MEMBER, 0},
+    {"POST", "/api/v1/members/{id}/erase", h_members_erase, ADMIN, ROUTE_WRITE | ROUTE_BODY,
+     "Erase a member's personal data, keeping a pseudonymous record (audited)", "members",
+     SCOPE_MEMBER, 0},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

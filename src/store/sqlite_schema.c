@@ -251,5 +251,20 @@ const char *const sqlite_migrations[] = {
     "  caller TEXT NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, digest BLOB NOT NULL,"
     "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (caller, key, route)) WITHOUT ROWID;",
+    /* 10 (journeys): a run that failed keeps its error; a run remembers the instant its
+     * trigger happened (waits timed from the trigger count from it); the log keeps the
+     * detail of an outcome (the error of a failed step, the reason of a failed coupon) */
+    "ALTER TABLE journey_runs ADD COLUMN error TEXT;"
+    "ALTER TABLE journey_runs ADD COLUMN trigger_at INTEGER;"
+    "ALTER TABLE journey_log ADD COLUMN detail TEXT;",
+    /* ---- rights (issue 21): erasure ---- */
+    /* 11: the erasure log — who erased which member, when, why, under which request.
+     * The member row stays (orders, ledgers and reports keep their figures); the
+     * personal data is gone. Append-only: nothing updates or deletes it. */
+    "CREATE TABLE erasures ("
+    "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  at INTEGER NOT NULL, staff_id INTEGER, role TEXT NOT NULL, reason TEXT NOT NULL,"
+    "  request_id TEXT, members INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX erasures_member ON erasures(member_id);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -13,7 +13,9 @@
 int cmd_backup(int argc, char **argv)
 {
     const char *db = NULL, *out = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {"--out", true, &out, NULL}, {0}};
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+                      {"--out", true, &out, NULL, "FILE  where the copy goes (required)"},
+                      {0}};
     int rc = cli_parse("backup", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;
     if (!cli_db(db))
@@ -38,10 +40,11 @@ int cmd_restore(int argc, char **argv)
 {
     const char *db = NULL, *from = NULL;
     bool force = false;
-    cli_opt opts[] = {{"--db", true, &db, NULL},
-                      {"--from", true, &from, NULL},
-                      {"--force", false, NULL, &force},
-                      {0}};
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+        {"--from", true, &from, NULL, "FILE  the backup to restore (required)"},
+        {"--force", false, NULL, &force, "replace an existing store (default: refuse)"},
+        {0}};
     int rc = cli_parse("restore", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;
     if (!cli_db(db))
@@ -68,7 +71,7 @@ int cmd_restore(int argc, char **argv)
 int cmd_vacuum(int argc, char **argv)
 {
     const char *db = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {0}};
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"}, {0}};
     int rc = cli_parse("vacuum", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;
     if (!cli_db(db))
@@ -94,7 +97,7 @@ int cmd_vacuum(int argc, char **argv)
 int cmd_member(int argc, char **argv)
 {
     const char *db = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {0}};
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"}, {0}};
     const char *pos[2];
     int np, rc = cli_parse("member", argc, argv, 2, opts, pos, 2, &np);
     if (rc) return rc;

@@ -19,9 +19,9 @@ int cmd_check(int argc, char **argv)
 {
     const char *db = NULL, *max_s = NULL;
     bool json = false;
-    cli_opt opts[] = {{"--db", true, &db, NULL},
-                      {"--max", true, &max_s, NULL},
-                      {"--json", false, NULL, &json},
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+                      {"--max", true, &max_s, NULL, "N  violations listed at most (default: 20)"},
+                      {"--json", false, NULL, &json, "print the result as JSON (default: text)"},
                       {0}};
     int rc = cli_parse("check", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;
@@ -92,7 +92,7 @@ static int sweep_once(store_t *st, views *vw, int limit, json_t **out, siyu_err 
 int cmd_loyalty(int argc, char **argv)
 {
     const char *db = NULL, *pos[1] = {0};
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {0}};
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"}, {0}};
     int got = 0;
     int rc = cli_parse("loyalty", argc, argv, 2, opts, pos, 1, &got);
     if (rc) return rc;

@@ -43,13 +43,17 @@ int cmd_model(int argc, char **argv)
 {
     const char *db = NULL, *unit = NULL, *cal_end = NULL, *holdout_end = NULL, *threshold = NULL;
     bool as_json = false;
-    cli_opt opts[] = {{"--db", true, &db, NULL},
-                      {"--unit", true, &unit, NULL},
-                      {"--cal-end", true, &cal_end, NULL},
-                      {"--holdout-end", true, &holdout_end, NULL},
-                      {"--churn-threshold", true, &threshold, NULL},
-                      {"--json", false, NULL, &as_json},
-                      {0}};
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+        {"--unit", true, &unit, NULL, "days|weeks  the time unit of the fit (default: days)"},
+        {"--cal-end", true, &cal_end, NULL,
+         "DATE  last day of the calibration period, YYYY-MM-DD (default: today)"},
+        {"--holdout-end", true, &holdout_end, NULL,
+         "DATE  last day of the holdout (validate; default: today)"},
+        {"--churn-threshold", true, &threshold, NULL,
+         "P  churn probability counted as churned, 0 to 1 (default: 0.5)"},
+        {"--json", false, NULL, &as_json, "print the result as JSON (default: text)"},
+        {0}};
     const char *pos[1];
     int np, rc = cli_parse("model", argc, argv, 2, opts, pos, 1, &np);
     if (rc)

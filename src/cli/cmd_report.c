@@ -283,12 +283,20 @@ int cmd_report(int argc, char **argv)
 {
     const char *db = NULL, *from = NULL, *to = NULL, *store = NULL, *brand = NULL, *guide = NULL,
                *channel = NULL, *gran = NULL, *format = NULL, *by = NULL, *top = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL},           {"--from", true, &from, NULL},
-                      {"--to", true, &to, NULL},           {"--store", true, &store, NULL},
-                      {"--brand", true, &brand, NULL},     {"--guide", true, &guide, NULL},
-                      {"--channel", true, &channel, NULL}, {"--granularity", true, &gran, NULL},
-                      {"--format", true, &format, NULL},   {"--by", true, &by, NULL},
-                      {"--top", true, &top, NULL},         {0}};
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+        {"--from", true, &from, NULL, "DATE  first day, YYYY-MM-DD (required)"},
+        {"--to", true, &to, NULL, "DATE  last day, YYYY-MM-DD (required)"},
+        {"--store", true, &store, NULL, "ID  one store only (default: the whole chain)"},
+        {"--brand", true, &brand, NULL, "ID  one brand only (default: all)"},
+        {"--guide", true, &guide, NULL, "ID  one guide only (default: all)"},
+        {"--channel", true, &channel, NULL, "NAME  one sales channel only (default: all)"},
+        {"--granularity", true, &gran, NULL, "day|week|month  the series bucket (default: month)"},
+        {"--format", true, &format, NULL, "table|csv|json  output format (default: table)"},
+        {"--by", true, &by, NULL,
+         "store|channel|guide|tier  the leaderboard dimension (default: store)"},
+        {"--top", true, &top, NULL, "N  rows of a leaderboard or products report (default: 20)"},
+        {0}};
     const char *pos[1];
     int np, rc = cli_parse("report", argc, argv, 2, opts, pos, 1, &np);
     if (rc) return rc;

@@ -106,10 +106,10 @@ static int import_file(store_t *st, const import_cli *ic)
         return rc;
     }
     if (ic->json) {
-        json_t *out = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:O}", "kind", kind, "records",
-                                (json_int_t)r.records, "imported", (json_int_t)r.imported,
-                                "duplicates", (json_int_t)r.duplicates, "rejected",
-                                (json_int_t)r.rejected, "seconds", secs, "errors", r.errors);
+        json_t *out = json_pack(
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:O}", "kind", kind, "records", (json_int_t)r.records,
+            "imported", (json_int_t)r.imported, "duplicates", (json_int_t)r.duplicates, "rejected",
+            (json_int_t)r.rejected, "ms", (json_int_t)(secs * 1000), "errors", r.errors);
         json_dumpf(out, stdout, JSON_COMPACT);
         putchar('\n');
         json_decref(out);

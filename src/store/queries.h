@@ -355,7 +355,12 @@
     Q(ERASE_LEDGER_REASONS)  /* (member_id, needle) — reasons naming the needle cleared */ \
     Q(ERASE_COUPON_DETAILS)  /* (needle) — coupon event details naming it cleared */ \
     Q(ERASE_IDEMPOTENCY)     /* (needle) — stored answers naming it forgotten */ \
-    Q(ERASE_IDEMPOTENCY_KEYS)/* (needle) — the same for the per-caller keys */
+    Q(ERASE_IDEMPOTENCY_KEYS)/* (needle) — the same for the per-caller keys */ \
+    /* writer: readiness and the background jobs' backlog */                                    \
+    Q(STORE_PING)            /* () -> 1 — the store answers */                                     \
+    Q(BACKLOG_RUNS_DUE)      /* (now) -> n — active journey runs whose next step is due */         \
+    Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */     \
+    Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

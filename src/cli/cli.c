@@ -25,6 +25,22 @@ bool cli_progress_wanted(void)
     return isatty(STDERR_FILENO);
 }
 
+static bool step_shown;
+
+void cli_step(const char *cmd, const char *what)
+{
+    if (!cli_progress_wanted()) return;
+    fprintf(stderr, "siyu: %s: %s...", cmd, what);
+    fflush(stderr);
+    step_shown = true;
+}
+
+void cli_step_done(void)
+{
+    if (step_shown) fprintf(stderr, "\r\033[K");
+    step_shown = false;
+}
+
 static void help(const char *cmd, const cli_opt *opts)
 {
     printf("usage: siyu %s\n", cli_usage ? cli_usage : cmd);

@@ -39,6 +39,10 @@ int cli_fail(const char *cmd, int code, const char *fmt, ...) __attribute__((for
 
 /* Is stderr a terminal (progress is drawn only then)? */
 bool cli_progress_wanted(void);
+/* A long step without a measurable fraction: "siyu: CMD: WHAT..." on stderr while it runs,
+ * erased by cli_step_done; both do nothing unless stderr is a terminal. */
+void cli_step(const char *cmd, const char *what);
+void cli_step_done(void);
 
 int cmd_init(int argc, char **argv);
 int cmd_token(int argc, char **argv);

@@ -24,7 +24,10 @@ int cmd_backup(int argc, char **argv)
     siyu_err e;
     siyu_err_init(&e);
     store_backup_info info;
-    if (store_backup(cli_db(db), out, &info, &e)) {
+    cli_step("backup", "copying the store");
+    int brc = store_backup(cli_db(db), out, &info, &e);
+    cli_step_done();
+    if (brc) {
         cli_fail("backup", 1, "%s", e.message);
         siyu_err_clear(&e);
         return 1;
@@ -53,7 +56,10 @@ int cmd_restore(int argc, char **argv)
     siyu_err e;
     siyu_err_init(&e);
     store_backup_info info;
-    if (store_restore(from, cli_db(db), force, &info, &e)) {
+    cli_step("restore", "checking and copying the backup");
+    int rrc = store_restore(from, cli_db(db), force, &info, &e);
+    cli_step_done();
+    if (rrc) {
         cli_fail("restore", 1, "%s", e.message);
         siyu_err_clear(&e);
         return 1;
@@ -79,7 +85,10 @@ int cmd_vacuum(int argc, char **argv)
     siyu_err e;
     siyu_err_init(&e);
     bool truncated;
-    if (store_vacuum(cli_db(db), &truncated, &e)) {
+    cli_step("vacuum", "rebuilding the store");
+    int vrc = store_vacuum(cli_db(db), &truncated, &e);
+    cli_step_done();
+    if (vrc) {
         cli_fail("vacuum", 1, "%s", e.message);
         siyu_err_clear(&e);
         return 1;

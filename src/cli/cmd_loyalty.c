@@ -31,7 +31,9 @@ int cmd_check(int argc, char **argv)
     json_t *v = NULL;
     int found = -1;
     if (store_conn_open(st, &c, &e) == 0 && store_begin(c, false, &e) == 0) {
+        cli_step("check", "verifying every balance, coupon, stock and tier");
         found = loyalty_check(c, clock_now(), max, &v, &e);
+        cli_step_done();
         store_rollback(c);
     }
     store_conn_close(c);
@@ -100,7 +102,9 @@ int cmd_loyalty(int argc, char **argv)
     siyu_err e;
     siyu_err_init(&e);
     json_t *out = NULL;
+    cli_step("loyalty", "expiring due points and coupons, reviewing due tiers");
     rc = sweep_once(st, NULL, 0, &out, &e);
+    cli_step_done();
     store_close(st);
     if (rc) {
         cli_fail("loyalty", 1, "%s", e.message);

@@ -270,7 +270,10 @@ static void print_report(json_t *rep, out_format f)
 static json_t *tier_leaderboard(store_t *st, reports_t *r, const reports_query *q, siyu_err *e)
 {
     struct seg_index *idx = NULL;
-    if (views_open_index(st, &idx, e)) return NULL;
+    cli_step("report", "loading the member index");
+    int vrc = views_open_index(st, &idx, e);
+    cli_step_done();
+    if (vrc) return NULL;
     reports_classes *tiers = views_tier_classes(idx, e);
     json_t *out =
         tiers ? reports_leaderboard_by(r, q, "tier", reports_classes_classify, tiers, e) : NULL;
@@ -346,7 +349,10 @@ int cmd_report(int argc, char **argv)
     reports_t *r = NULL;
     json_t *out = NULL;
     if (store_conn_open(st, &c, &e) == 0) {
-        if (reports_load(c, &r, &e) == 0) {
+        cli_step("report", "loading the order facts");
+        int lrc = reports_load(c, &r, &e);
+        cli_step_done();
+        if (lrc == 0) {
             switch (kind) {
             case 0:
                 out = reports_kpi(r, &q, &e);

@@ -344,6 +344,21 @@ static int keep(loader *L, json_t *rec, long line, long *item_lines, size_t n_li
     return 0;
 }
 
+/* A store code in the file (a till knows its store by code) becomes the store_id the
+ * domain takes. Returns 0, or -1 with e when no store has the code. */
+static int resolve_store_code(loader *L, json_t *rec, siyu_err *e)
+{
+    json_t *code = json_object_get(rec, "store_code");
+    if (!code) return 0;
+    int64_t id;
+    if (!json_is_string(code))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "store_code", "store_code: not a string");
+    if (stores_id_by_code(&L->d, json_string_value(code), &id, e)) return -1;
+    json_object_set_new(rec, "store_id", json_integer(id));
+    json_object_del(rec, "store_code");
+    return 0;
+}
+
 /* Feeds one record to the domain. Returns -1 only when the store itself failed (the
  * import must stop); a rejected record returns 0. The record is used again only until
  * its batch commits. item_lines (a grouped CSV order's row lines, or NULL) is the
@@ -351,6 +366,15 @@ static int keep(loader *L, json_t *rec, long line, long *item_lines, size_t n_li
 static int load_one(loader *L, json_t *rec, long line, long *item_lines, size_t n_lines,
                     size_t bytes, siyu_err *fatal)
 {
+    siyu_err ce;
+    siyu_err_init(&ce);
+    if (resolve_store_code(L, rec, &ce)) {
+        L->r->records++;
+        reject(L, line, ce.field, ce.code, ce.message);
+        siyu_err_clear(&ce);
+        free(item_lines);
+        return 0;
+    }
     L->r->records++;
     if (L->careful) {
         int rc = run_careful(L, rec, line, item_lines, n_lines, fatal);

@@ -440,6 +440,34 @@ static void test_split_order(fixture *f)
     json_decref(r.errors);
 }
 
+/* A till knows its store by code: store_code is looked up, an unknown code is refused. */
+static void test_store_code(fixture *f)
+{
+    const char csv[] = "Inv,When,Shop,SKU,Qty,Price\n"
+                       "K1,2026-11-21 10:00,M1,A,1,1.00\n"
+                       "K2,2026-11-21 10:05,NOPE,A,1,1.00\n";
+    static const char *const map[] = {"Inv=external_id",
+                                      "When=placed_at",
+                                      "Shop=store_code",
+                                      "SKU=items.sku",
+                                      "Qty=items.qty",
+                                      "Price=items.unit_price",
+                                      NULL};
+    static const char *const set[] = {"channel=mall", NULL};
+    import_result r = run_mapped(f, csv, map, set, NULL, 5000);
+    CHECK_INT_EQ(r.imported, 1);
+    CHECK_INT_EQ(r.rejected, 1);
+    json_t *err = json_array_get(r.errors, 0);
+    CHECK_INT_EQ(json_integer_value(json_object_get(err, "line")), 3);
+    CHECK_STR_EQ(json_string_value(json_object_get(err, "field")), "store_code");
+    json_decref(r.errors);
+    json_t *o = order_by_external(f, "K1");
+    CHECK(o != NULL);
+    CHECK_INT_EQ(jint(o, "store_id"), 2); /* M1 is the fixture's second store */
+    CHECK_INT_EQ(jint(o, "total_cents"), 100);
+    json_decref(o);
+}
+
 int main(void)
 {
     test_csv_reader();
@@ -452,6 +480,7 @@ int main(void)
     test_line_cap(&f);
     test_pos_lines(&f);
     test_split_order(&f);
+    test_store_code(&f);
     fixture_close(&f);
     return CHECK_DONE();
 }

@@ -272,7 +272,12 @@
     Q(CONSENT_LIST)          /* (member_id) -> channel, opted_out, at */                           \
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
-    Q(COUNT_ORDERS)          /* () -> n */
+    Q(COUNT_ORDERS)          /* () -> n */                                                         \
+    /* numbers: order totals against their lines and refunds (siyu check) */                      \
+    Q(CHECK_ORDER_LINES)     /* () -> order id, total, discount, refunded, qty, unit (one row per \
+                                line, NULL line for an order without lines), by order id */       \
+    Q(CHECK_ORDER_REFUNDS)   /* () -> order id, refunded, amount or NULL (one row per refund), by \
+                                order, for orders with refunds or a refunded amount */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

@@ -465,4 +465,11 @@ const char *const sqlite_queries[Q__COUNT] = {
                        " ORDER BY channel",
     [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
     [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
+    /* numbers: order totals against their lines and refunds (siyu check) */
+    [Q_CHECK_ORDER_LINES] = "SELECT o.id, o.total_cents, o.discount_cents, o.refunded_cents, i.qty,"
+                            " i.unit_price_cents FROM orders o"
+                            " LEFT JOIN order_items i ON i.order_id = o.id ORDER BY o.id, i.line",
+    [Q_CHECK_ORDER_REFUNDS] = "SELECT o.id, o.refunded_cents, r.amount_cents FROM orders o"
+                              " LEFT JOIN refunds r ON r.order_id = o.id"
+                              " WHERE o.refunded_cents != 0 OR r.id IS NOT NULL ORDER BY o.id",
 };

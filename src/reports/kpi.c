@@ -372,7 +372,7 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
         const rp_mrec *x;
         const size_t n = rp_mo_member(r, (int32_t)m, &buf, &x);
         if (!n) continue;
-        int cnt[3] = {0, 0, 0}, vd[3] = {0, 0, 0}, lastb = -1;
+        int cnt[3] = {0, 0, 0}, vd[3] = {0, 0, 0}, lastb = -1, bcnt = 0;
         int32_t lastd = INT32_MIN;
         bool conv = newk < 0; /* settled: not new, or converted */
         /* records are in day order: stop once past the period and the 30 days */
@@ -396,10 +396,12 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
             }
             if (k == P0) {
                 const int b = b_of[d - q->from];
-                if (b != lastb) {
+                if (b != lastb) { /* records are in day order: a bucket's orders are a run */
                     series[b].active++;
                     lastb = b;
+                    bcnt = 0;
                 }
+                if (++bcnt == 2) series[b].repeat++; /* bought again within the bucket */
             }
         }
         for (int k = P1; k <= P0; k++) {

@@ -277,7 +277,10 @@
     Q(CHECK_ORDER_LINES)     /* () -> order id, total, discount, refunded, qty, unit (one row per \
                                 line, NULL line for an order without lines), by order id */       \
     Q(CHECK_ORDER_REFUNDS)   /* () -> order id, refunded, amount or NULL (one row per refund), by \
-                                order, for orders with refunds or a refunded amount */
+                                order, for orders with refunds or a refunded amount */            \
+    /* numbers: profile fields filled on a create-or-match (the member 360 shows them) */         \
+    Q(PROFILE_CHANGE_INSERT) /* (member_id, at, source, details) */                               \
+    Q(PROFILE_CHANGES)       /* (member_id) -> at, source, details, newest first, at most 50 */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

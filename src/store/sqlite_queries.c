@@ -472,4 +472,9 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_CHECK_ORDER_REFUNDS] = "SELECT o.id, o.refunded_cents, r.amount_cents FROM orders o"
                               " LEFT JOIN refunds r ON r.order_id = o.id"
                               " WHERE o.refunded_cents != 0 OR r.id IS NOT NULL ORDER BY o.id",
+    /* numbers: profile fields filled on a create-or-match */
+    [Q_PROFILE_CHANGE_INSERT] = "INSERT INTO profile_changes(member_id, at, source, details)"
+                                " VALUES (?1, ?2, ?3, ?4)",
+    [Q_PROFILE_CHANGES] = "SELECT at, source, details FROM profile_changes WHERE member_id = ?1"
+                          " ORDER BY id DESC LIMIT 50",
 };

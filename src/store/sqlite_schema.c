@@ -206,5 +206,11 @@ const char *const sqlite_migrations[] = {
     "DROP INDEX points_order;"
     "CREATE INDEX points_order ON points_ledger(order_id)"
     "  WHERE order_id IS NOT NULL AND kind != 'earn';",
+    /* 8 (numbers): empty profile fields filled by a create-or-match for a known identity —
+     * which fields were filled and which kept, by whom (details is JSON) */
+    "CREATE TABLE profile_changes ("
+    "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  at INTEGER NOT NULL, source TEXT NOT NULL, details TEXT NOT NULL);"
+    "CREATE INDEX profile_changes_member ON profile_changes(member_id, id);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

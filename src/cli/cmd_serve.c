@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "messaging/msg_adapter.h"
 #include "http/http.h"
 #include "views/views.h"
 
@@ -80,8 +81,9 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
 
 int cmd_serve(int argc, char **argv)
 {
-    const char *db = NULL, *listen = NULL, *threads_s = NULL, *log = NULL;
+    const char *db = NULL, *listen = NULL, *threads_s = NULL, *log = NULL, *outbox = NULL;
     cli_opt opts[] = {{"--db", true, &db, NULL},
+                      {"--outbox-dir", true, &outbox, NULL},
                       {"--listen", true, &listen, NULL},
                       {"--threads", true, &threads_s, NULL},
                       {"--access-log", true, &log, NULL},
@@ -94,6 +96,7 @@ int cmd_serve(int argc, char **argv)
     int threads = threads_s ? atoi(threads_s) : 0;
     if (threads_s && (threads < 1 || threads > 256))
         return cli_fail("serve", EXIT_USAGE, "--threads: expected 1 to 256");
+    if (outbox && *outbox) msg_outbox_dir_set(outbox);
     store_t *st;
     if ((rc = cli_open_store("serve", cli_db(db), false, &st)))
         return rc;

@@ -13,7 +13,7 @@ static const struct command {
     {"init", cmd_init, "init --db PATH                 create or migrate the store"},
     {"token", cmd_token,
      "token create --db PATH --role ROLE [--staff ID] [--name NAME]   print a new API token"},
-    {"serve", cmd_serve, "serve --db PATH [--listen 127.0.0.1:8080]   the HTTP API"},
+    {"serve", cmd_serve, "serve --db PATH [--listen 127.0.0.1:8080] [--outbox-dir DIR]   the HTTP API"},
     {"import", cmd_import,
      "import brands|stores|staff|members|orders|events FILE --db PATH   bulk load CSV or NDJSON"},
     {"demo", cmd_demo, "demo [--db PATH] [--members N]   build a demo chain and serve it"},
@@ -60,10 +60,13 @@ int main(int argc, char **argv)
     loyalty_install(); /* orders, refunds and merges move points, coupons and tiers */
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
-            if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-                printf("usage: siyu %s\n", commands[i].usage);
-                return 0;
-            }
+            /* `siyu CMD --help` and `siyu CMD SUB [ARGS] --help` both ask for the
+             * command's usage: help wins over whatever else the line says. */
+            for (int a = 2; a < argc; a++)
+                if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+                    printf("usage: siyu %s\n", commands[i].usage);
+                    return 0;
+                }
             return commands[i].fn(argc, argv);
         }
     fprintf(stderr, "siyu: unknown command '%s' (see siyu --help)\n", argv[1]);

@@ -120,6 +120,24 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
 /* One event or {events: [...]} (at most 1000); all are checked before any is written. */
 int events_record(dom *d, json_t *body, json_t **out, siyu_err *e);
 
+/* ---- consent (consent.c): the one model every reader uses ----
+ * Per member, purpose (marketing, profiling) and channel (sms, wechat_template, wecom,
+ * public_account; webhook for the old body shape): granted or withdrawn, when, how
+ * (source) and the text version agreed to. The latest by `at` wins. Reachability after
+ * consent (Q_REACH_LIST, Q_SCAN_REACH read the view member_reach_now): sms is the
+ * marketing consent for sms; a withdrawn marketing consent for wecom or public_account
+ * hides that connection. */
+extern const char *const dom_consent_purposes[]; /* NULL-terminated */
+extern const char *const dom_consent_channels[]; /* NULL-terminated */
+extern const char *const dom_consent_sources[];  /* NULL-terminated */
+/* Records one consent (source and text_version may be NULL) and notes the member's
+ * reachability as changed. */
+int dom_consent_put(dom *d, int64_t member_id, const char *purpose, const char *channel,
+                    bool granted, const char *source, const char *text_version, int64_t at,
+                    siyu_err *e);
+/* [{purpose, channel, granted, opted_out, source, text_version, at}] of a member. */
+json_t *dom_consents_json(dom *d, int64_t member_id);
+
 /* ---- loyalty hooks ----
  * Orders, refunds and merges move points, coupons and tiers. The loyalty engine lives
  * above the domain (src/loyalty) and registers these hooks at start-up, so the order

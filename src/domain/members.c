@@ -281,6 +281,7 @@ static json_t *member_render(dom *d, int64_t id, bool full)
     json_object_set_new(m, "store", ref_json(d, Q_STORE_GET, store_id));
     json_object_set_new(m, "guide", ref_json(d, Q_STAFF_GET, guide_id));
     json_object_set_new(m, "reachability", reach_json(d, id));
+    json_object_set_new(m, "consents", dom_consents_json(d, id));
     json_object_set_new(m, "stats", stats_json(d, id));
     json_object_set_new(m, "predictions", models_member_json(d->conn, id));
     const dom_loyalty_hooks *loy = dom_loyalty();
@@ -844,7 +845,7 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         return -1;
     }
     static const store_query moves[] = {Q_IDENTITY_MOVE, Q_ORDERS_MOVE, Q_EVENTS_MOVE, Q_REACH_MOVE,
-                                        Q_TAG_MEMBERS_MOVE};
+                                        Q_TAG_MEMBERS_MOVE, Q_CONSENT_MOVE};
     for (size_t i = 0; i < sizeof moves / sizeof *moves; i++) {
         store_stmt *s = store_q(d->conn, moves[i]);
         store_bind_int(s, 1, into);
@@ -855,6 +856,12 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         }
     }
     store_stmt *s = store_q(d->conn, Q_REACH_DELETE);
+    store_bind_int(s, 1, from);
+    if (store_exec(s, e)) {
+        json_decref(details);
+        return -1;
+    }
+    s = store_q(d->conn, Q_CONSENT_DELETE); /* the one consent model moved with the reach */
     store_bind_int(s, 1, from);
     if (store_exec(s, e)) {
         json_decref(details);

@@ -130,6 +130,7 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_consents_get(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
 
@@ -576,6 +577,8 @@ const route routes[] = {
     {"POST", "/api/v1/tasks/{id}/skip", h_tasks_skip, ANY, ROUTE_WRITE,
      "Skip a task (a wecom send falls back to the next channel)", "journeys"},
     {"POST", "/api/v1/members/{id}/consents", h_consents_put, MGR, ROUTE_WRITE | ROUTE_BODY,
-     "Record a member's opt-out (or opt back in) for a channel", "journeys"},
+     "Record a member's consent for a purpose and channel (granted or withdrawn)", "journeys"},
+    {"GET", "/api/v1/members/{id}/consents", h_consents_get, ANY, 0,
+     "A member's consents, per purpose and channel", "journeys"},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -31,6 +31,7 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_consents_get(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
 
@@ -197,6 +198,13 @@ int h_consents_put(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     int rc = consents_put(&r->d, r->id, r->body, &out, e);
+    return done(r, rc, out);
+}
+
+int h_consents_get(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = consents_get(&r->d, r->id, &out, e);
     return done(r, rc, out);
 }
 

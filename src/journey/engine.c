@@ -544,26 +544,8 @@ static void guard_member_load(dom *d, const msg_guard_settings *gs, int64_t memb
 {
     memset(g, 0, sizeof *g);
     g->st.tz_offset_s = MSG_TZ_DEFAULT;
-    g->st.consent = MSG_CH_BIT(MSG_CH_WEBHOOK);
-    store_stmt *s = store_q(d->conn, Q_REACH_LIST);
-    store_bind_int(s, 1, member);
-    while (store_step(s) == STORE_ROW) {
-        if (!store_col_int(s, 1)) continue;
-        const char *rc = store_col_text(s, 0);
-        for (int ch = 0; ch < MSG_CHANNEL_COUNT; ch++) {
-            const char *need = j_reach_channel(msg_channel_name((msg_channel)ch));
-            if (need && strcmp(need, rc) == 0) g->st.consent |= MSG_CH_BIT(ch);
-        }
-    }
-    store_reset(s);
-    s = store_q(d->conn, Q_CONSENT_LIST);
-    store_bind_int(s, 1, member);
-    while (store_step(s) == STORE_ROW) {
-        const char *name = store_col_text(s, 0);
-        int ch = msg_channel_from_name(name, strlen(name));
-        if (ch >= 0 && store_col_int(s, 1)) g->st.opted_out |= MSG_CH_BIT(ch);
-    }
-    store_reset(s);
+    j_member_consent(d, member, &g->st.consent, &g->st.opted_out);
+    store_stmt *s;
     /* enough history for the budget window and the calendar month */
     int64_t since = d->now - (gs->budget_window_s > 32 * 86400 ? gs->budget_window_s : 32 * 86400);
     s = store_q(d->conn, Q_MESSAGES_HISTORY);
@@ -622,11 +604,18 @@ static int step_send(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
     guard_member_load(d, &gs, r->member, &gm);
     const char *channel = NULL;
     const char *why = "unreachable";
+    json_t *address = NULL;
     for (int c = r->channel_try; c < st->n_channels && !channel; c++) {
         int ch = msg_channel_from_name(st->channels[c], strlen(st->channels[c]));
         msg_decision dec = msg_guard_decide(&gs, &gm.st, (msg_channel)ch,
                                             r->next_at ? r->next_at : d->now, d->now);
         if (dec.verdict == MSG_SEND_NOW) {
+            /* the address for the channel, from the member's identities (outbox.c) */
+            const char *missing;
+            if (!(address = j_message_address(d, r->member, st->channels[c], &missing))) {
+                why = "no_address";
+                continue;
+            }
             channel = st->channels[c];
             r->channel_try = c;
         } else if (dec.verdict == MSG_DEFER) {
@@ -649,11 +638,21 @@ static int step_send(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
     }
     json_t *vars = member_vars(d, r->member, r, &j->spec, ix);
     char *body = j_template_render(st->template_text, vars);
+    /* a WeChat template message: its template id and rendered data fields (template.c) */
+    json_t *wx = body && strcmp(channel, "wechat_template") == 0
+                     ? j_wx_template_render(st->wechat_template, vars)
+                     : NULL;
     json_decref(vars);
-    if (!body) {
+    if (!body || (strcmp(channel, "wechat_template") == 0 && !wx)) {
+        free(body);
+        json_decref(address);
         jlog(t, j->id, r->id, st->id, "missing_variable");
         return STEP_NEXT;
     }
+    char *to_text = json_dumps(address, JSON_COMPACT | JSON_SORT_KEYS);
+    char *wx_text = wx ? json_dumps(wx, JSON_COMPACT) : NULL;
+    json_decref(address);
+    json_decref(wx);
     bool wecom = strcmp(channel, "wecom") == 0;
     store_stmt *s = store_q(d->conn, Q_MESSAGE_INSERT);
     store_bind_int(s, 1, j->id);
@@ -664,7 +663,11 @@ static int step_send(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
     store_bind_text(s, 6, wecom ? "awaiting_guide" : "queued");
     if (!wecom) store_bind_int(s, 7, d->now);
     store_bind_int(s, 8, d->now);
+    store_bind_text(s, 9, to_text);
+    store_bind_text(s, 10, wx_text);
     int rc = store_exec(s, e);
+    free(to_text);
+    free(wx_text);
     int64_t message = store_last_id(d->conn);
     if (rc == 0 && wecom) {
         /* Enterprise WeChat sends only when a guide confirms: the message becomes a task */
@@ -778,7 +781,7 @@ static int advance(tick *t, int64_t run_id, siyu_err *e)
                     store_savepoint_undo(d->conn);
                 else
                     store_savepoint_release(d->conn);
-                jlog(t, j->id, r.id, st->id, rc < 0 ? "coupon_failed" : "coupon_issued");
+                jlog(t, j->id, r.id, st->id, coupons_issue_outcome(rc, &sub));
                 json_decref(b);
                 json_decref(o);
                 siyu_err_clear(&sub);

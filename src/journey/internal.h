@@ -63,6 +63,7 @@ typedef struct j_step {
     const char *channels[J_MAX_CHANNELS]; /* first, then the fallbacks */
     int n_channels;
     const char *template_text;
+    json_t *wechat_template; /* {template_id, data: {name: template}} (borrowed), or NULL */
     /* coupon, points, tag, task */
     int64_t coupon_template;
     int64_t points;
@@ -103,11 +104,30 @@ int j_step_index(const j_spec *s, const char *id); /* -1 when gone */
 int j_template_check(const char *text, bool has_coupon, const char *field, siyu_err *e);
 /* Renders with the member's values; NULL when a value is missing (the caller skips). */
 char *j_template_render(const char *text, json_t *vars);
+/* A send step's WeChat template message {template_id, data: {name: template}}: checked
+ * at save (v NULL: required, since the step may send on wechat_template), rendered at
+ * send time into {template_id, data: {name: {value}}} — NULL when a value is missing. */
+int j_wx_template_check(json_t *v, bool has_coupon, const char *field, siyu_err *e);
+json_t *j_wx_template_render(json_t *v, json_t *vars);
+
+/* ---- messages (outbox.c) ---- */
+/* The member's address on a message channel, resolved from their identities when the
+ * message is made: sms {phone}; wechat_template {openid, app_id}; wecom
+ * {external_userid, userid} (the member's WeCom external id and their guide's userid,
+ * the guide's staff code); webhook {member_id}. NULL when the member has none, with
+ * *why saying what is missing ("no_phone", "no_openid", "no_wecom_external_id",
+ * "no_guide_userid"). A new reference. */
+json_t *j_message_address(dom *d, int64_t member, const char *channel, const char **why);
 
 /* The chain's guardrail settings (journeys.c): the defaults of src/messaging, overridden
  * by what PUT /api/v1/journeys/guardrails stored. */
 struct msg_guard_settings;
 int journey_guardrails_load(dom *d, struct msg_guard_settings *out, siyu_err *e);
+
+/* The member's consent as the guardrails read it, from the one consent model
+ * (tasks.c): the message channels reachable after consent (msg_channel bits, webhook
+ * always) and those with a withdrawn marketing consent. */
+void j_member_consent(dom *d, int64_t member, uint32_t *reachable, uint32_t *opted_out);
 
 /* Reachability channel a message channel needs (NULL: none, e.g. webhook). */
 const char *j_reach_channel(const char *channel);

@@ -34,8 +34,12 @@ int journey_validate(json_t *spec, siyu_err *e);
  * stale_after_hours, time_zone, monthly_caps} (docs/messaging.md). */
 int journeys_guardrails_put(dom *d, json_t *body, json_t **out, siyu_err *e);
 int journeys_guardrails_get(dom *d, json_t **out, siyu_err *e);
-/* Ready-made journeys: {items: [{key, name, definition}]}. */
+/* Ready-made journeys: {items: [{key, name, definition, coupon_template?}]}. */
 json_t *journey_library(void);
+/* The coupon templates the ready-made journeys name, by id - 1 (NULL: an id no library
+ * journey uses): the definitions `siyu demo` creates and coupon_template shows. */
+extern const char *const journey_library_coupons[];
+extern const int journey_library_coupon_count;
 
 /* ---- running (engine.c) ---- */
 /* One tick inside the caller's write transaction: events since the last tick, date
@@ -60,8 +64,12 @@ int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int 
                siyu_err *e);
 /* action: done, confirm (a wecom send the guide made), skip */
 int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e);
-/* {channel, opted_out} */
+/* {purpose, channel, granted, source?, text_version?, at?} — or the first shape
+ * {channel, opted_out} (a marketing consent) — into the one consent model
+ * (domain/consent.c); answers as consents_get. */
 int consents_put(dom *d, int64_t member_id, json_t *body, json_t **out, siyu_err *e);
+/* {member_id, consents: [{purpose, channel, granted, opted_out, source, text_version, at}]} */
+int consents_get(dom *d, int64_t member_id, json_t **out, siyu_err *e);
 
 /* ---- measuring (report.c) ---- */
 int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e);

@@ -179,7 +179,7 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
     static const char *const keys[] = {
         "id",      "action", "duration", "until",   "for_event", "timeout",  "if",
         "if_goal", "goto",   "else",     "channel", "fallback",  "template", "template_id",
-        "points",  "reason", "tag",      "script",  "due",       NULL};
+        "points",  "reason", "tag",      "script",  "due",       "wechat_template", NULL};
     static const char *const actions[] = {"wait",         "branch",  "send_message", "issue_coupon",
                                           "award_points", "add_tag", "remove_tag",   "guide_task",
                                           "exit",         NULL};
@@ -289,6 +289,15 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
         if (!x->template_text || !*x->template_text)
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: required", f);
         if (j_template_check(x->template_text, *coupon_before, f, e)) return -1;
+        /* a WeChat template message: its template id and named data fields */
+        x->wechat_template = json_object_get(st, "wechat_template");
+        bool wx = false;
+        for (int k2 = 0; k2 < x->n_channels; k2++)
+            wx |= strcmp(x->channels[k2], "wechat_template") == 0;
+        snprintf(f, sizeof f, "steps[%d].wechat_template", i);
+        if ((wx || x->wechat_template) &&
+            j_wx_template_check(x->wechat_template, *coupon_before, f, e))
+            return -1;
         break;
     }
     case J_COUPON:

@@ -244,13 +244,14 @@
     Q(CHANNEL_GET)           /* (name) -> config */                                                \
     Q(CHANNEL_LIST)          /* () -> name, config, updated_at */                                  \
     Q(MESSAGE_INSERT)        /* (journey_id, run_id, member_id, channel, body, status,             \
-                                next_attempt_at, now) */                                           \
+                                next_attempt_at, now, address json, template json) */             \
     Q(MESSAGE_GET)           /* (id) -> id, journey_id, run_id, member_id, channel, body, status,  \
                                 attempts, next_attempt_at, created_at, sent_at, delivered_at,      \
-                                error */                                                           \
+                                error, address, template */                                        \
     Q(MESSAGES_OF_MEMBER)    /* (member_id, before_id, limit) -> as MESSAGE_GET, newest first */   \
     Q(MESSAGES_BY_STATUS)    /* (status, before_id, limit) -> as MESSAGE_GET, newest first */      \
-    Q(MESSAGES_DUE)          /* (now, limit) -> id, channel, body, attempts, member_id */          \
+    Q(MESSAGES_DUE)          /* (now, limit) -> id, channel, body, attempts, member_id, journey_id, \
+                                created_at, address, template */                                   \
     Q(MESSAGE_SENT)          /* (now, id) — only while queued or retrying */                       \
     Q(MESSAGE_RETRY)         /* (next_attempt_at, error, id) */                                    \
     Q(MESSAGE_DEAD)          /* (error, now, id) */                                                \
@@ -267,12 +268,20 @@
                                 channel, due_at, state, created_at, done_at */                     \
     Q(TASK_LIST)             /* (guide_id or NULL, state or NULL, after_id, limit) -> as TASK_GET */\
     Q(TASK_SET_STATE)        /* (state, now, id) — only while open */                              \
-    Q(CONSENT_PUT)           /* (member_id, channel, opted_out, at) */                             \
-    Q(CONSENT_GET)           /* (member_id, channel) -> opted_out */                               \
-    Q(CONSENT_LIST)          /* (member_id) -> channel, opted_out, at */                           \
+    Q(CONSENT_PUT)           /* (member_id, purpose, channel, granted, source, text_version, at)   \
+                                — keeps the latest by at */                                        \
+    Q(CONSENT_GET)           /* (member_id, purpose, channel) -> granted */                        \
+    Q(CONSENT_LIST)          /* (member_id) -> purpose, channel, granted, source, text_version, at */\
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
     Q(COUNT_ORDERS)          /* () -> n */                                                         \
+    /* messaging (issue 14): consent on merges, message addresses */                               \
+    Q(CONSENT_MOVE)          /* (into, from) — keeps the latest per purpose and channel */         \
+    Q(CONSENT_DELETE)        /* (member_id) */                                                     \
+    Q(IDENTITY_OF_KIND)      /* (member_id, kind, app_id or NULL) -> app_id, value — the first */ \
+    Q(MESSAGE_ADDRESS_SET)   /* (address json, template json or NULL, id) */                     \
+    Q(COUPON_RECEIVED_SINCE) /* (member_id, template_id, since) -> n issued to or received by */    \
+    Q(CHECK_COUPON_LIMITS)   /* (limit) -> member_id, template_id, n, limit, period — over it */ \
     /* numbers: order totals against their lines and refunds (siyu check) */                      \
     Q(CHECK_ORDER_LINES)     /* () -> order id, total, discount, refunded, qty, unit (one row per \
                                 line, NULL line for an order without lines), by order id */       \

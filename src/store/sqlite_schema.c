@@ -206,7 +206,40 @@ const char *const sqlite_migrations[] = {
     "DROP INDEX points_order;"
     "CREATE INDEX points_order ON points_ledger(order_id)"
     "  WHERE order_id IS NOT NULL AND kind != 'earn';",
-    /* 8 (numbers): empty profile fields filled by a create-or-match for a known identity —
+    /* ---- messaging (issue 14): one consent model, message addresses, coupon limits
+     * per period ---- */
+    /* 8: consent per member, purpose and channel — the one model every reader uses.
+     * sms reachability is the marketing consent for sms (sms_opt_in / sms_opt_out
+     * events record it with source 'event'); a withdrawn marketing consent for wecom
+     * or public_account hides that connection. member_reach_now is reachability after
+     * consent: the segment index, the reports and the member 360 read it. The old
+     * per-channel opt-outs and the sms reach rows are carried over, latest first. */
+    "CREATE TABLE member_consents ("
+    "  member_id INTEGER NOT NULL REFERENCES members(id), purpose TEXT NOT NULL,"
+    "  channel TEXT NOT NULL, granted INTEGER NOT NULL, source TEXT, text_version TEXT,"
+    "  at INTEGER NOT NULL, PRIMARY KEY (member_id, purpose, channel)) WITHOUT ROWID;"
+    "INSERT INTO member_consents(member_id, purpose, channel, granted, source, at)"
+    "  SELECT member_id, 'marketing', 'sms', reachable, 'event', at FROM member_reach"
+    "  WHERE channel = 'sms';"
+    "INSERT INTO member_consents(member_id, purpose, channel, granted, source, at)"
+    "  SELECT member_id, 'marketing', channel, 1 - opted_out, NULL, at FROM consents WHERE 1"
+    "  ON CONFLICT(member_id, purpose, channel) DO UPDATE SET granted = excluded.granted,"
+    "  source = excluded.source, at = excluded.at WHERE excluded.at >= member_consents.at;"
+    "CREATE VIEW member_reach_now AS"
+    "  SELECT r.member_id AS member_id, r.channel AS channel,"
+    "    CASE WHEN r.channel IN ('wecom', 'public_account') AND EXISTS (SELECT 1"
+    "      FROM member_consents c WHERE c.member_id = r.member_id AND c.purpose = 'marketing'"
+    "      AND c.channel = r.channel AND c.granted = 0) THEN 0 ELSE r.reachable END AS reachable,"
+    "    r.at AS at"
+    "  FROM member_reach r WHERE r.channel <> 'sms'"
+    "  UNION ALL"
+    "  SELECT member_id, 'sms', granted, at FROM member_consents"
+    "  WHERE purpose = 'marketing' AND channel = 'sms';"
+    /* a message carries its address on the channel and, for WeChat template messages,
+     * the template id and named data fields (JSON) */
+    "ALTER TABLE messages ADD COLUMN address TEXT;"
+    "ALTER TABLE messages ADD COLUMN template TEXT;",
+    /* 9 (numbers): empty profile fields filled by a create-or-match for a known identity —
      * which fields were filled and which kept, by whom (details is JSON) */
     "CREATE TABLE profile_changes ("
     "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"

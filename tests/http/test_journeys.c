@@ -212,8 +212,15 @@ static void tick(void)
 static int64_t member(const char *phone, const char *name, int64_t guide, bool sms, bool wechat)
 {
     json_t *o;
-    char extra[64] = "";
-    if (guide) snprintf(extra, sizeof extra, ",\"guide_id\":%lld", (long long)guide);
+    char extra[200] = "";
+    /* the addresses its messages go to: a guide's member is their WeCom contact, a
+     * public-account follower has an openid */
+    if (guide)
+        snprintf(extra, sizeof extra, ",\"guide_id\":%lld,\"wecom_external_id\":\"wm%s\"",
+                 (long long)guide, phone);
+    if (wechat)
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                 ",\"openid\":\"o%s\",\"app_id\":\"wx-pa\"", phone);
     CHECK_INT_EQ(call("POST", "/api/v1/members", &o,
                       "{\"phone\":\"%s\",\"name\":\"%s\",\"store_id\":1%s}", phone, name, extra),
                  201);
@@ -455,7 +462,8 @@ static void payment_journey(void)
     int64_t j3 =
         journey("{\"name\":\"公众号通知\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
                 "\"steps\":[{\"action\":\"send_message\",\"channel\":\"wechat_template\","
-                "\"template\":\"谢谢\"}]}");
+                "\"template\":\"谢谢\",\"wechat_template\":{\"template_id\":\"T1\","
+                "\"data\":{\"first\":\"谢谢\"}}}]}");
     int64_t c = member("13900000003", "赵强", 0, false, true);
     atomic_store(&fail_next, 10);
     order(c, "2026-03-13T10:00:00+08:00");
@@ -482,7 +490,8 @@ static void series(void)
      * coupon template id 1 is the one made here) */
     json_t *o;
     CHECK_INT_EQ(call("POST", "/api/v1/staff", &o,
-                      "{\"name\":\"王导购\",\"role\":\"guide\",\"store_id\":1}"),
+                      "{\"name\":\"王导购\",\"role\":\"guide\",\"store_id\":1,"
+                      "\"code\":\"wang\"}"),
                  201);
     int64_t guide = jint(o, "id");
     json_decref(o);
@@ -557,7 +566,8 @@ static void series(void)
     int64_t j2 = journey(
         "{\"name\":\"企微兜底\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
         "\"steps\":[{\"action\":\"send_message\",\"channel\":\"wecom\","
-        "\"fallback\":[\"wechat_template\"],\"timeout\":\"2h\",\"template\":\"企微问候\"}]}");
+        "\"fallback\":[\"wechat_template\"],\"timeout\":\"2h\",\"template\":\"企微问候\","
+        "\"wechat_template\":{\"template_id\":\"T1\",\"data\":{\"first\":\"企微问候\"}}}]}");
     set_now("2026-05-10T10:00:00+08:00");
     order(m, "2026-05-10T10:00:00+08:00");
     tick();

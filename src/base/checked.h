@@ -14,8 +14,7 @@
 static inline bool ck_add(int64_t a, int64_t b, int64_t *out)
 {
     int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-        return false;
+    if (__builtin_add_overflow(a, b, &r)) return false;
     *out = r;
     return true;
 }
@@ -24,8 +23,7 @@ static inline bool ck_add(int64_t a, int64_t b, int64_t *out)
 static inline bool ck_sub(int64_t a, int64_t b, int64_t *out)
 {
     int64_t r;
-    if (__builtin_sub_overflow(a, b, &r))
-        return false;
+    if (__builtin_sub_overflow(a, b, &r)) return false;
     *out = r;
     return true;
 }
@@ -34,8 +32,7 @@ static inline bool ck_sub(int64_t a, int64_t b, int64_t *out)
 static inline bool ck_mul(int64_t a, int64_t b, int64_t *out)
 {
     int64_t r;
-    if (__builtin_mul_overflow(a, b, &r))
-        return false;
+    if (__builtin_mul_overflow(a, b, &r)) return false;
     *out = r;
     return true;
 }
@@ -52,10 +49,8 @@ static inline bool ck_add_mul(int64_t *acc, int64_t a, int64_t b)
 static inline int64_t ck_add_sat(int64_t a, int64_t b, bool *overflowed)
 {
     int64_t r;
-    if (!__builtin_add_overflow(a, b, &r))
-        return r;
-    if (overflowed)
-        *overflowed = true;
+    if (!__builtin_add_overflow(a, b, &r)) return r;
+    if (overflowed) *overflowed = true;
     return b > 0 ? INT64_MAX : INT64_MIN;
 }
 

@@ -121,8 +121,10 @@ static void check_orders(store_conn *c, json_t *v, int *found, int max)
         int64_t id = store_col_int(s, 0);
         if (id != o.id) {
             order_sum_done(&o, v, found, max);
-            o = (order_sum){.id = id, .total = store_col_int(s, 1),
-                            .discount = store_col_int(s, 2), .refunded = store_col_int(s, 3)};
+            o = (order_sum){.id = id,
+                            .total = store_col_int(s, 1),
+                            .discount = store_col_int(s, 2),
+                            .refunded = store_col_int(s, 3)};
         }
         if (store_col_null(s, 4)) continue;
         o.lines = true;

@@ -283,8 +283,7 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
     for (int64_t s = 0; s < nsku; s++)
         sold += sku[s].sales > 0;
     int64_t k80 = 0, cum = 0;
-    if (total > 0)
-        /* cum < 80 % of total, exact below 2^53 cents and never wrapping above */
+    if (total > 0) /* cum < 80 % of total, exact below 2^53 cents and never wrapping above */
         for (k80 = 0; k80 < sold && (double)cum * 10 < (double)total * 8; k80++)
             cum = ck_add_sat(cum, sku[k80].sales, NULL);
     int64_t n2 = (sold * 2 + 99) / 100, n20 = (sold * 20 + 99) / 100, s2 = 0, s20 = 0;

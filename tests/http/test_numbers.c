@@ -50,8 +50,8 @@ static void member_fill(int fd)
     char got[128];
     int st;
     /* first seen at the till: a phone and nothing else */
-    json_t *m = J(fd, "POST", "/api/v1/members", "{\"phone\":\"13600000001\",\"channel\":\"store\"}",
-                  &st);
+    json_t *m =
+        J(fd, "POST", "/api/v1/members", "{\"phone\":\"13600000001\",\"channel\":\"store\"}", &st);
     CHECK_INT_EQ(st, 201);
     int64_t id = json_integer_value(json_object_get(m, "id"));
     json_decref(m);
@@ -104,10 +104,10 @@ static void member_fill(int fd)
     CHECK_STR_EQ(joined(json_object_get(m, "filled"), got, sizeof got), "birthday");
     CHECK_STR_EQ(joined(json_object_get(m, "kept"), got, sizeof got), "name");
     CHECK_STR_EQ(json_string_value(json_object_get(m, "birthday")), "1979-02-03");
-    CHECK_STR_EQ(joined(json_object_get(json_array_get(json_object_get(m, "merged_from"), 0),
-                                        "filled"),
-                        got, sizeof got),
-                 "birthday");
+    CHECK_STR_EQ(
+        joined(json_object_get(json_array_get(json_object_get(m, "merged_from"), 0), "filled"), got,
+               sizeof got),
+        "birthday");
     json_decref(m);
     CHECK_INT_EQ(count_of(fd, "birthday_month = 2"), 1);
 }
@@ -135,8 +135,7 @@ static void models_validation(int fd)
     json_t *v = J(fd, "GET", "/api/v1/models/validation?cal_end=2026-10-15&holdout_end=2026-11-10",
                   NULL, &st);
     CHECK_INT_EQ(st, 422);
-    const char *msg =
-        json_string_value(json_object_get(json_object_get(v, "error"), "message"));
+    const char *msg = json_string_value(json_object_get(json_object_get(v, "error"), "message"));
     CHECK(msg && *msg);
     json_decref(v);
 
@@ -166,8 +165,8 @@ static void models_validation(int fd)
     /* the CLI answers the same */
     char cmd[512], out[1 << 16];
     snprintf(cmd, sizeof cmd,
-             "%s model validate --db %s --cal-end 2026-10-15 --holdout-end 2026-11-19 --json",
-             siyu, db);
+             "%s model validate --db %s --cal-end 2026-10-15 --holdout-end 2026-11-19 --json", siyu,
+             db);
     FILE *p = popen(cmd, "r");
     size_t got = fread(out, 1, sizeof out - 1, p);
     out[got] = 0;
@@ -201,8 +200,9 @@ int main(int argc, char **argv)
     setenv("SIYU_NOW", "2026-11-20T12:00:00+08:00", 1);
     pid_t pid = harness_start(argv[1]);
     int fd = conn_open();
-    int st = request(fd, "POST", "/api/v1/stores",
-                     "{\"name\":\"湖滨店\",\"code\":\"S1\",\"kind\":\"physical\"}", buf, sizeof buf);
+    int st =
+        request(fd, "POST", "/api/v1/stores",
+                "{\"name\":\"湖滨店\",\"code\":\"S1\",\"kind\":\"physical\"}", buf, sizeof buf);
     CHECK_INT_EQ(st, 201);
     member_fill(fd);
     models_validation(fd);

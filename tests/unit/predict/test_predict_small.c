@@ -20,7 +20,10 @@ static uint32_t rnd(void)
     return (uint32_t)(rng_state >> 33);
 }
 
-static int below(int n) { return (int)(rnd() % (uint32_t)n); }
+static int below(int n)
+{
+    return (int)(rnd() % (uint32_t)n);
+}
 
 int main(void)
 {
@@ -72,8 +75,7 @@ int main(void)
         }
         predict_validation v;
         if (predict_validate(&bg, &cbs, &v, &err) != PREDICT_OK) {
-            if (bad < 5)
-                fprintf(stderr, "chain %d: validate: %s\n", chain, err.message);
+            if (bad < 5) fprintf(stderr, "chain %d: validate: %s\n", chain, err.message);
             chain_bad++;
         } else {
             chain_bad += !isfinite(v.total.predicted);
@@ -83,8 +85,7 @@ int main(void)
         predict_score_opts so = {.horizon_days = 90, .clv_months = 12, .monthly_discount = 0.01};
         if (predict_gg_fit(&cbs, NULL, &gg, &err) == PREDICT_OK) {
             if (predict_score_all(&bg, &gg, &cbs, &so, sc, &err) != PREDICT_OK) {
-                if (bad < 5)
-                    fprintf(stderr, "chain %d: scores: %s\n", chain, err.message);
+                if (bad < 5) fprintf(stderr, "chain %d: scores: %s\n", chain, err.message);
                 chain_bad++;
             } else {
                 for (size_t i = 0; i < cbs.n; i++)

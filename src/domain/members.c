@@ -310,8 +310,7 @@ static json_t *member_render(dom *d, int64_t id, bool full)
     store_bind_int(s, 1, id);
     while (store_step(s) == STORE_ROW) {
         json_t *one = json_loads(store_col_text(s, 2), 0, NULL);
-        if (!one)
-            one = json_object();
+        if (!one) one = json_object();
         json_object_set_new(one, "at", dom_time(store_col_int(s, 0)));
         json_object_set_new(one, "source", json_string(store_col_text(s, 1)));
         json_array_append_new(changes, one);
@@ -478,18 +477,14 @@ static void pfields_load(dom *d, int64_t id, pfields *f, int64_t *store_id, int6
     store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(s, 1, id);
     if (store_step(s) == STORE_ROW) {
-        if (!store_col_null(s, 1))
-            snprintf(f->name, sizeof f->name, "%s", store_col_text(s, 1));
+        if (!store_col_null(s, 1)) snprintf(f->name, sizeof f->name, "%s", store_col_text(s, 1));
         if (!store_col_null(s, 2))
             snprintf(f->gender, sizeof f->gender, "%s", store_col_text(s, 2));
-        if (!store_col_null(s, 4))
-            snprintf(f->city, sizeof f->city, "%s", store_col_text(s, 4));
+        if (!store_col_null(s, 4)) snprintf(f->city, sizeof f->city, "%s", store_col_text(s, 4));
         f->has[PF_BIRTHDAY] = !store_col_null(s, 3);
         f->birthday = f->has[PF_BIRTHDAY] ? store_col_int(s, 3) : 0;
-        if (store_id)
-            *store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
-        if (guide_id)
-            *guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+        if (store_id) *store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+        if (guide_id) *guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
     }
     store_reset(s);
     f->has[PF_NAME] = f->name[0] != 0;
@@ -500,12 +495,9 @@ static void pfields_load(dom *d, int64_t id, pfields *f, int64_t *store_id, int6
 static void pfields_from_profile(const profile *p, pfields *f)
 {
     memset(f, 0, sizeof *f);
-    if (p->name)
-        snprintf(f->name, sizeof f->name, "%s", p->name);
-    if (p->gender >= 0)
-        snprintf(f->gender, sizeof f->gender, "%s", genders[p->gender]);
-    if (p->city)
-        snprintf(f->city, sizeof f->city, "%s", p->city);
+    if (p->name) snprintf(f->name, sizeof f->name, "%s", p->name);
+    if (p->gender >= 0) snprintf(f->gender, sizeof f->gender, "%s", genders[p->gender]);
+    if (p->city) snprintf(f->city, sizeof f->city, "%s", p->city);
     f->has[PF_BIRTHDAY] = p->has_birthday;
     f->birthday = p->birthday;
     f->has[PF_NAME] = f->name[0] != 0;
@@ -538,8 +530,7 @@ static int pfields_fill(dom *d, int64_t id, const pfields *in, json_t *filled, j
     pfields_load(d, id, &cur, &store_id, &guide_id);
     int n = 0;
     for (int k = 0; k < PF__N; k++) {
-        if (!in->has[k])
-            continue;
+        if (!in->has[k]) continue;
         if (!cur.has[k]) {
             json_array_append_new(filled, json_string(pf_names[k]));
             n++;
@@ -547,24 +538,19 @@ static int pfields_fill(dom *d, int64_t id, const pfields *in, json_t *filled, j
             json_array_append_new(kept, json_string(pf_names[k]));
         }
     }
-    if (!n)
-        return 0;
+    if (!n) return 0;
     const pfields *name = cur.has[PF_NAME] ? &cur : in, *gender = cur.has[PF_GENDER] ? &cur : in,
                   *bday = cur.has[PF_BIRTHDAY] ? &cur : in, *city = cur.has[PF_CITY] ? &cur : in;
     store_stmt *s = store_q(d->conn, Q_MEMBER_UPDATE);
     store_bind_text(s, 1, name->has[PF_NAME] ? name->name : NULL);
     store_bind_text(s, 2, gender->gender[0] ? gender->gender : NULL);
-    if (bday->has[PF_BIRTHDAY])
-        store_bind_int(s, 3, bday->birthday);
+    if (bday->has[PF_BIRTHDAY]) store_bind_int(s, 3, bday->birthday);
     store_bind_text(s, 4, city->has[PF_CITY] ? city->city : NULL);
-    if (store_id)
-        store_bind_int(s, 5, store_id);
-    if (guide_id)
-        store_bind_int(s, 6, guide_id);
+    if (store_id) store_bind_int(s, 5, store_id);
+    if (guide_id) store_bind_int(s, 6, guide_id);
     store_bind_int(s, 7, d->now);
     store_bind_int(s, 8, id);
-    if (store_exec(s, e))
-        return -1;
+    if (store_exec(s, e)) return -1;
     dom_note(d, DOM_CHANGE_MEMBER, id, 0); /* the segment index re-reads the profile */
     return 0;
 }
@@ -573,8 +559,7 @@ static int pfields_fill(dom *d, int64_t id, const pfields *in, json_t *filled, j
 static void audit_who(const dom *d, json_t *details)
 {
     json_object_set_new(details, "by_role", json_string(role_name(d->who.role)));
-    if (d->who.staff_id)
-        json_object_set_new(details, "by_staff_id", json_integer(d->who.staff_id));
+    if (d->who.staff_id) json_object_set_new(details, "by_staff_id", json_integer(d->who.staff_id));
 }
 
 int members_create_or_match(dom *d, json_t *body, json_t **out, siyu_err *e)

@@ -259,8 +259,7 @@ static int read_items(json_t *body, item_in **out, size_t *count, int64_t *sum, 
         if (!ck_add_mul(sum, x->qty, x->unit)) {
             free(items);
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items",
-                                "items: the lines' sum passes the largest amount at items[%zu]",
-                                i);
+                                "items: the lines' sum passes the largest amount at items[%zu]", i);
         }
         continue;
     fail:

@@ -529,8 +529,7 @@ double predict__bg_numerator(const predict_bgnbd *m, double t, int32_t x, double
             const double ratio = (A + k) * (B + k) * u / ((C + k) * (k + 1));
             lt += log(ratio);
             lf = lt > lf ? lt + log1p(exp(lf - lt)) : lf + log1p(exp(lt - lf));
-            if (ratio < 1 && lt - lf < -40)
-                break;
+            if (ratio < 1 && lt - lf < -40) break;
         }
         return C / (a - 1) * -expm1(A * l1u + lf);
     }
@@ -544,14 +543,12 @@ double predict__bg_numerator(const predict_bgnbd *m, double t, int32_t x, double
         sum = sg * exp(lt);
         for (long k = 1; k < 50000000; k++) {
             const double ratio = (c1 + k) * (a + k - 1) * u / ((C + k) * (k + 1));
-            if (ratio == 0 || !isfinite(ratio))
-                break;
+            if (ratio == 0 || !isfinite(ratio)) break;
             lt += log(fabs(ratio));
             sg = ratio > 0 ? sg : -sg;
             const double term = sg * exp(lt);
             sum += term;
-            if (fabs(ratio) < 1 && fabs(term) <= 1e-17 * fabs(sum))
-                break;
+            if (fabs(ratio) < 1 && fabs(term) <= 1e-17 * fabs(sum)) break;
         }
     }
     return C * (-l1u * phi) - sum;

@@ -149,9 +149,11 @@ int main(void)
         CHECK_INT_EQ(call(&f, members_create_or_match,
                           "{\"phone\":\"13700000077\",\"name\":\"周敏\",\"gender\":\"female\","
                           "\"birthday\":\"1991-03-08\"}",
-                          &m, &e), 200);
+                          &m, &e),
+                     200);
         CHECK_INT_EQ(jint(m, "id"), till);
-        CHECK_STR_EQ(fields_of(json_object_get(m, "filled"), got, sizeof got), "name,gender,birthday");
+        CHECK_STR_EQ(fields_of(json_object_get(m, "filled"), got, sizeof got),
+                     "name,gender,birthday");
         CHECK_STR_EQ(fields_of(json_object_get(m, "kept"), got, sizeof got), "");
         CHECK_STR_EQ(json_string_value(json_object_get(m, "birthday")), "1991-03-08");
         CHECK_STR_EQ(json_string_value(json_object_get(m, "gender")), "female");
@@ -160,7 +162,8 @@ int main(void)
         CHECK_INT_EQ(call(&f, members_create_or_match,
                           "{\"phone\":\"13700000077\",\"name\":\"周小敏\",\"city\":\"杭州\","
                           "\"gender\":\"female\"}",
-                          &m, &e), 200);
+                          &m, &e),
+                     200);
         CHECK_STR_EQ(fields_of(json_object_get(m, "filled"), got, sizeof got), "city");
         CHECK_STR_EQ(fields_of(json_object_get(m, "kept"), got, sizeof got), "name");
         CHECK_STR_EQ(json_string_value(json_object_get(m, "name")), "周敏");
@@ -176,14 +179,17 @@ int main(void)
         json_decref(m);
 
         /* a merge fills the kept member's empty fields from the merged-away member */
-        CHECK_INT_EQ(call(&f, members_create_or_match,
-                          "{\"phone\":\"13700000078\",\"name\":\"吴军\",\"birthday\":\"1980-12-01\","
-                          "\"city\":\"宁波\"}",
-                          &m, &e), 201);
+        CHECK_INT_EQ(
+            call(&f, members_create_or_match,
+                 "{\"phone\":\"13700000078\",\"name\":\"吴军\",\"birthday\":\"1980-12-01\","
+                 "\"city\":\"宁波\"}",
+                 &m, &e),
+            201);
         int64_t away = jint(m, "id");
         json_decref(m);
-        CHECK_INT_EQ(call(&f, members_create_or_match, "{\"card_no\":\"C78\",\"city\":\"杭州\"}", &m,
-                          &e), 201);
+        CHECK_INT_EQ(
+            call(&f, members_create_or_match, "{\"card_no\":\"C78\",\"city\":\"杭州\"}", &m, &e),
+            201);
         int64_t kept_id = jint(m, "id");
         json_decref(m);
         char body[64];

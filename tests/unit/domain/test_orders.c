@@ -89,12 +89,11 @@ int main(void)
             json_array_append_new(lines, json_pack("{s:s, s:I, s:I}", "sku", "G", "qty",
                                                    (json_int_t)1000000, "unit_price_cents",
                                                    (json_int_t)100000000000LL));
-        json_array_append_new(lines, json_pack("{s:s, s:I, s:I}", "sku", "H", "qty",
-                                               (json_int_t)1000000, "unit_price_cents",
-                                               (json_int_t)46744073709LL));
-        json_array_append_new(lines, json_pack("{s:s, s:I, s:I}", "sku", "I", "qty",
-                                               (json_int_t)1, "unit_price_cents",
-                                               (json_int_t)551716));
+        json_array_append_new(lines,
+                              json_pack("{s:s, s:I, s:I}", "sku", "H", "qty", (json_int_t)1000000,
+                                        "unit_price_cents", (json_int_t)46744073709LL));
+        json_array_append_new(lines, json_pack("{s:s, s:I, s:I}", "sku", "I", "qty", (json_int_t)1,
+                                               "unit_price_cents", (json_int_t)551716));
         siyu_err_clear(&e);
         store_begin(f.d.conn, true, &e);
         CHECK_INT_EQ(orders_create(&f.d, wrap, NULL, &e), -1);
@@ -108,7 +107,9 @@ int main(void)
                       "{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,"
                       "\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":120,"
                       "\"discount_cents\":10,\"items\":[{\"sku\":\"D\",\"qty\":4,"
-                      "\"unit_price_cents\":25}]}", NULL, &e), -1);
+                      "\"unit_price_cents\":25}]}",
+                      NULL, &e),
+                 -1);
     CHECK_STR_EQ(e.field, "total_cents");
 
     store_stmt *s = store_q(f.d.conn, Q_COUNT_ORDERS);

@@ -124,6 +124,8 @@ bool members_in_scope(const dom *d, int64_t store_id, int64_t guide_id)
         return store_id == d->who.store_id;
     case ROLE_GUIDE:
         return guide_id == d->who.staff_id;
+    case ROLE_CASHIER:
+        return true; /* a till serves the whole chain; its routes are few (scope.c) */
     default:
         return false;
     }
@@ -163,7 +165,7 @@ int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_bri
 
 static bool can_see_phone(const dom *d)
 {
-    return d->who.role != ROLE_GUIDE;
+    return d->who.role != ROLE_GUIDE && d->who.role != ROLE_CASHIER;
 }
 
 static json_t *identities_json(dom *d, int64_t id, json_t *member)
@@ -735,7 +737,8 @@ int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     bool set[P__COUNT];
     if (read_profile(d, body, &p, set, e))
         return -1;
-    if (d->who.role == ROLE_GUIDE && (set[P_STORE] || set[P_GUIDE]))
+    if (d->who.role == ROLE_GUIDE && ((set[P_STORE] && p.store_id != d->who.store_id) ||
+                                      (set[P_GUIDE] && p.guide_id != d->who.staff_id)))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, set[P_STORE] ? "store_id" : "guide_id",
                             "%s: a guide cannot move members", set[P_STORE] ? "store_id" : "guide_id");
     if (d->who.role == ROLE_STORE_MANAGER && set[P_STORE] && p.store_id != d->who.store_id)

@@ -74,11 +74,28 @@ static json_t *expand(json_t *body, siyu_err *e)
     return found;
 }
 
+/* The definition read and every reference in it checked (expressions against idx when
+ * given, coupon templates and tags in the store). */
+static int check_definition(dom *d, struct seg_index *idx, json_t *def, siyu_err *e)
+{
+    j_spec s;
+    int rc = j_spec_parse(def, &s, e);
+    if (rc == 0) rc = j_spec_check_refs(d, idx, &s, e);
+    j_spec_free(&s);
+    return rc;
+}
+
 int journeys_create(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    return journeys_create_with_index(d, NULL, body, out, e);
+}
+
+int journeys_create_with_index(dom *d, struct seg_index *idx, json_t *body, json_t **out,
+                               siyu_err *e)
 {
     json_t *def = expand(body, e);
     if (!def) return -1;
-    if (journey_validate(def, e)) {
+    if (check_definition(d, idx, def, e)) {
         json_decref(def);
         return -1;
     }
@@ -102,10 +119,16 @@ int journeys_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 
 int journeys_update(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
 {
+    return journeys_update_with_index(d, NULL, id, body, out, e);
+}
+
+int journeys_update_with_index(dom *d, struct seg_index *idx, int64_t id, json_t *body,
+                               json_t **out, siyu_err *e)
+{
     if (journeys_get(d, id, NULL, e) < 0) return -1;
     json_t *def = expand(body, e);
     if (!def) return -1;
-    if (journey_validate(def, e)) {
+    if (check_definition(d, idx, def, e)) {
         json_decref(def);
         return -1;
     }
@@ -127,6 +150,12 @@ int journeys_update(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
 }
 
 int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
+{
+    return journeys_set_state_with_index(d, NULL, id, action, out, e);
+}
+
+int journeys_set_state_with_index(dom *d, struct seg_index *idx, int64_t id, const char *action,
+                                  json_t **out, siyu_err *e)
 {
     char state[16] = "";
     store_stmt *s = store_q(d->conn, Q_JOURNEY_GET);
@@ -159,6 +188,15 @@ int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siy
     if (!to)
         return siyu_err_set(e, SIYU_NOT_FOUND, "action",
                             "action: one of activate, pause, resume, archive");
+    if (strcmp(to, "active") == 0) {
+        /* what it names may have gone since it was saved (a tag, a template, a saved
+         * segment): checked again, and the journey reacts to what happens from now on */
+        j_spec sp;
+        int rc = j_spec_load(d, id, &sp, NULL, 0, e);
+        if (rc == 0) rc = j_spec_check_refs(d, idx, &sp, e);
+        j_spec_free(&sp);
+        if (rc || j_activation_mark(d, id, e)) return -1;
+    }
     s = store_q(d->conn, Q_JOURNEY_SET_STATE);
     store_bind_text(s, 1, to);
     store_bind_int(s, 2, d->now);
@@ -212,7 +250,7 @@ static const struct {
      "{\"name\":\"新会员培育 3/7/15/30天\",\"trigger\":{\"event\":\"member_joined\"},"
      "\"reentry\":{\"policy\":\"once\"},\"goal\":{\"event\":\"order_paid\",\"within_days\":30},"
      "\"steps\":["
-     "{\"id\":\"d3\",\"action\":\"wait\",\"duration\":\"3d\"},"
+     "{\"id\":\"d3\",\"action\":\"wait\",\"after_trigger\":\"3d\"},"
      "{\"id\":\"m3\",\"action\":\"send_message\",\"channel\":\"wecom\",\"fallback\":[\"wechat_"
      "template\",\"sms\"],"
      "\"template\":\"{{member.name}}您好，我是{{store.name}}的{{guide.name}}"
@@ -220,7 +258,7 @@ static const struct {
      "\"wechat_template\":{\"template_id\":\"WELCOME\",\"data\":{\"first\":"
      "\"{{member.name}}您好\",\"keyword1\":\"{{store.name}}\",\"keyword2\":"
      "\"{{guide.name}}\"}}},"
-     "{\"id\":\"d7\",\"action\":\"wait\",\"duration\":\"4d\"},"
+     "{\"id\":\"d7\",\"action\":\"wait\",\"after_trigger\":\"7d\"},"
      "{\"id\":\"b7\",\"action\":\"branch\",\"if_goal\":true,\"goto\":\"end\"},"
      "{\"id\":\"c7\",\"action\":\"issue_coupon\",\"template_id\":1},"
      "{\"id\":\"m7\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
@@ -230,10 +268,10 @@ static const struct {
      "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
      "\"{{member.name}}，送您一张新人券\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
      "\"{{coupon.expires_on}}\"}}},"
-     "{\"id\":\"d15\",\"action\":\"wait\",\"duration\":\"8d\"},"
+     "{\"id\":\"d15\",\"action\":\"wait\",\"after_trigger\":\"15d\"},"
      "{\"id\":\"t15\",\"action\":\"guide_task\",\"script\":\"回访新会员{{member.name}}"
      "，了解首购体验\",\"due\":\"2d\"},"
-     "{\"id\":\"d30\",\"action\":\"wait\",\"duration\":\"15d\"},"
+     "{\"id\":\"d30\",\"action\":\"wait\",\"after_trigger\":\"30d\"},"
      "{\"id\":\"m30\",\"action\":\"send_message\",\"channel\":\"wechat_template\","
      "\"template\":\"{{member.name}}，您已有{{points.balance}}积分，可在{{store.name}}抵现。\","
      "\"wechat_template\":{\"template_id\":\"POINTS_BALANCE\",\"data\":{\"first\":"

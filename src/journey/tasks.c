@@ -31,7 +31,10 @@ int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int 
     if (d->who.role == ROLE_GUIDE) guide_id = d->who.staff_id;
     json_t *items = json_array();
     int64_t last = 0;
-    store_stmt *s = store_q(d->conn, Q_TASK_LIST);
+    /* a store manager sees their store's guides' tasks */
+    bool mgr = d->who.role == ROLE_STORE_MANAGER;
+    store_stmt *s = store_q(d->conn, mgr ? Q_TASK_LIST_STORE : Q_TASK_LIST);
+    if (mgr) store_bind_int(s, 5, d->who.store_id);
     if (guide_id) store_bind_int(s, 1, guide_id);
     store_bind_text(s, 2, state);
     store_bind_int(s, 3, cursor);

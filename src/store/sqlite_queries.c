@@ -471,6 +471,41 @@ const char *const sqlite_queries[Q__COUNT] = {
                        " FROM member_consents WHERE member_id = ?1 ORDER BY purpose, channel",
     [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
     [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
+    /* scope: tokens with expiry, revocation and last use; idempotency keys per caller */
+    [Q_TOKEN_INSERT2] = "INSERT INTO tokens(hash, role, staff_id, name, created_at, store_id,"
+                        " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_TOKEN_RESOLVE] = "SELECT t.id, t.hash, t.role, t.staff_id, coalesce(t.store_id, s.store_id),"
+                        " t.expires_at, t.revoked_at, t.last_used_at, s.role FROM tokens t"
+                        " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.hash = ?1",
+    [Q_TOKEN_LIST] = "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
+                     " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
+                     " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
+    [Q_TOKEN_GET] = "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
+                    " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
+                    " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id = ?1",
+    [Q_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+    [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
+    [Q_IDEM_GET2] = "SELECT digest, status, body FROM idempotency_keys WHERE caller = ?1"
+                    " AND key = ?2 AND route = ?3",
+    [Q_IDEM_PUT2] = "INSERT INTO idempotency_keys(caller, key, route, digest, status, body,"
+                    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_SCOPE_MEMBER] = "SELECT store_id, guide_id FROM members WHERE id = ?1",
+    [Q_SCOPE_ORDER] = "SELECT o.store_id, o.guide_id, m.guide_id FROM orders o"
+                      " LEFT JOIN members m ON m.id = o.member_id WHERE o.id = ?1",
+    [Q_SCOPE_STAFF] = "SELECT store_id, role FROM staff WHERE id = ?1",
+    [Q_SCOPE_TASK] = "SELECT t.guide_id, s.store_id FROM guide_tasks t"
+                     " LEFT JOIN staff s ON s.id = t.guide_id WHERE t.id = ?1",
+    [Q_SCOPE_COUPON] = "SELECT member_id FROM coupons WHERE code = ?1",
+    [Q_SCOPE_IDENTITY] = "WITH RECURSIVE live(id, next, hops) AS ("
+                         " SELECT m.id, m.merged_into, 0 FROM identities i JOIN members m"
+                         " ON m.id = i.member_id WHERE i.kind = ?1 AND i.app_id = ?2 AND i.value = ?3"
+                         " UNION ALL SELECT m.id, m.merged_into, hops + 1 FROM live JOIN members m"
+                         " ON m.id = live.next WHERE hops < 16)"
+                         " SELECT id FROM live WHERE next IS NULL LIMIT 1",
+    [Q_SCOPE_STORE] = "SELECT id FROM stores WHERE id = ?1",
+    [Q_TASK_LIST_STORE] = "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1 IS NULL OR guide_id = ?1)"
+                          " AND (?2 IS NULL OR state = ?2) AND id > ?3 AND guide_id IN"
+                          " (SELECT id FROM staff WHERE store_id = ?5) ORDER BY id LIMIT ?4",
     /* ---- messaging (issue 14) ---- */
     [Q_CONSENT_MOVE] = "INSERT INTO member_consents(member_id, purpose, channel, granted, source,"
                        " text_version, at) SELECT ?1, purpose, channel, granted, source,"
@@ -503,6 +538,42 @@ const char *const sqlite_queries[Q__COUNT] = {
         " GROUP BY e.member_id, c.template_id, bucket)"
         " WHERE n > lim ORDER BY member_id, template_id LIMIT ?1",
     [Q_MESSAGE_ADDRESS_SET] = "UPDATE messages SET address = ?1, template = ?2 WHERE id = ?3",
+    /* journeys (engine): failed runs, trigger instants, activation watermarks */
+    [Q_RUN_INSERT_AT] = "INSERT INTO journey_runs(journey_id, member_id, state, step, step_index,"
+                        " next_at, holdout, entered_at, trigger_at)"
+                        " VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_RUN_TRIGGER_AT] = "SELECT COALESCE(trigger_at, entered_at) FROM journey_runs WHERE id = ?1",
+    [Q_RUN_FAIL] = "UPDATE journey_runs SET state = 'failed', ended_at = ?1, next_at = NULL,"
+                   " error = ?2 WHERE id = ?3",
+    [Q_JLOG_INSERT_DETAIL] = "INSERT INTO journey_log(journey_id, run_id, step, at, outcome, detail)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_JLOG_FAILURES] = "SELECT run_id, step, at, detail FROM journey_log WHERE journey_id = ?1"
+                        " AND outcome = 'failed' ORDER BY id DESC LIMIT ?2",
+    [Q_JLOG_DETAILS] = "SELECT step, outcome, detail, count(*) FROM journey_log WHERE journey_id = ?1"
+                       " AND detail IS NOT NULL GROUP BY step, outcome, detail"
+                       " ORDER BY count(*) DESC LIMIT ?2",
+    [Q_DRY_EVENTS] = "SELECT id, joined_at FROM members WHERE ?1 = 0 AND joined_at >= ?2"
+                     " AND merged_into IS NULL"
+                     " UNION ALL SELECT member_id, placed_at FROM orders WHERE ?1 = 1"
+                     " AND placed_at >= ?2 AND member_id IS NOT NULL"
+                     " UNION ALL SELECT o.member_id, r.refunded_at FROM refunds r"
+                     " JOIN orders o ON o.id = r.order_id"
+                     " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
+                     " UNION ALL SELECT member_id, at FROM tier_history WHERE ?1 = 3 AND at >= ?2"
+                     " UNION ALL SELECT member_id, at FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
+                     " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+                     " UNION ALL SELECT member_id, at FROM events WHERE ?1 = 5 AND at >= ?2"
+                     " AND type = ?3 ORDER BY 2, 1",
+    [Q_DRY_FIRST_EVENT] = "SELECT min(at) FROM ("
+                          "SELECT joined_at AS at FROM members WHERE ?1 = 0 AND id = ?2"
+                          " UNION ALL SELECT placed_at FROM orders WHERE ?1 = 1 AND member_id = ?2"
+                          " UNION ALL SELECT r.refunded_at FROM refunds r JOIN orders o"
+                          " ON o.id = r.order_id WHERE ?1 = 2 AND o.member_id = ?2"
+                          " UNION ALL SELECT at FROM tier_history WHERE ?1 = 3 AND member_id = ?2"
+                          " UNION ALL SELECT at FROM coupon_events WHERE ?1 = 4 AND member_id = ?2"
+                          " AND kind IN ('issued', 'received')"
+                          " UNION ALL SELECT at FROM events WHERE ?1 = 5 AND member_id = ?2"
+                          " AND type = ?5) WHERE at > ?3 AND at <= ?4",
     /* numbers: order totals against their lines and refunds (siyu check) */
     [Q_CHECK_ORDER_LINES] = "SELECT o.id, o.total_cents, o.discount_cents, o.refunded_cents, i.qty,"
                             " i.unit_price_cents FROM orders o"

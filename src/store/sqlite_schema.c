@@ -239,7 +239,25 @@ const char *const sqlite_migrations[] = {
      * the template id and named data fields (JSON) */
     "ALTER TABLE messages ADD COLUMN address TEXT;"
     "ALTER TABLE messages ADD COLUMN template TEXT;",
-    /* 9 (numbers): empty profile fields filled by a create-or-match for a known identity —
+    /* ---- scope (issue 14) ---- */
+    /* 9: tokens bound to a store (the till's cashier), with an expiry, a
+     * revocation and the last time they were used (recorded at most once a minute);
+     * Idempotency-Keys belong to the caller, so two callers' keys never meet */
+    "ALTER TABLE tokens ADD COLUMN store_id INTEGER REFERENCES stores(id);"
+    "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;"
+    "CREATE TABLE idempotency_keys ("
+    "  caller TEXT NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, digest BLOB NOT NULL,"
+    "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (caller, key, route)) WITHOUT ROWID;",
+    /* 10 (journeys): a run that failed keeps its error; a run remembers the instant its
+     * trigger happened (waits timed from the trigger count from it); the log keeps the
+     * detail of an outcome (the error of a failed step, the reason of a failed coupon) */
+    "ALTER TABLE journey_runs ADD COLUMN error TEXT;"
+    "ALTER TABLE journey_runs ADD COLUMN trigger_at INTEGER;"
+    "ALTER TABLE journey_log ADD COLUMN detail TEXT;",
+    /* 11 (numbers): empty profile fields filled by a create-or-match for a known identity —
      * which fields were filled and which kept, by whom (details is JSON) */
     "CREATE TABLE profile_changes ("
     "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"

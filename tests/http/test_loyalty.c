@@ -725,7 +725,10 @@ static pid_t kill9(pid_t pid)
                 key);
         } else if (acked[i].kind == 1) {
             snprintf(key, sizeof key, "r%d", acked[i].seq);
-            have = count_where("SELECT count(*) FROM idempotency WHERE key = ?1", key);
+            /* Idempotency-Keys are kept per caller (idempotency_keys) */
+            have = count_where("SELECT (SELECT count(*) FROM idempotency WHERE key = ?1)"
+                               " + (SELECT count(*) FROM idempotency_keys WHERE key = ?1)",
+                               key);
         } else {
             snprintf(key, sizeof key, "f%d", acked[i].seq);
             have = count_where("SELECT count(*) FROM refunds WHERE external_id = ?1", key);

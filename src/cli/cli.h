@@ -41,6 +41,10 @@ int cmd_report(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_loyalty(int argc, char **argv);
+int cmd_backup(int argc, char **argv); /* cmd_backup.c: backup, restore, vacuum, member */
+int cmd_restore(int argc, char **argv);
+int cmd_vacuum(int argc, char **argv);
+int cmd_member(int argc, char **argv);
 
 /* The background thread siyu serve runs: the journey scheduler and outbox every
  * $SIYU_TICK_SECONDS (default 5; 0: off) and the loyalty sweep (expiries and tier

@@ -162,6 +162,20 @@ int dom_consent_put(dom *d, int64_t member_id, const char *purpose, const char *
 /* [{purpose, channel, granted, opted_out, source, text_version, at}] of a member. */
 json_t *dom_consents_json(dom *d, int64_t member_id);
 
+/* ---- members' rights (rights.c): access and erasure ----
+ * members_export: everything held about a live member in scope, one document: the
+ * member 360 under "member", then one section per table keyed by the member, named
+ * after the table (orders with their items and refunds). members_erase (admins only):
+ * body {"reason"}; removes the personal data of the member and of every member merged
+ * into it, keeps the pseudonymous record, logs the erasure (request_id may be NULL);
+ * 200 with {member_id, erased, erased_at, staff_id, role, reason, request_id,
+ * members_erased}; a second call answers the first erasure. members_erased: whether
+ * (and when, at may be NULL) a member was erased. */
+int members_export(dom *d, int64_t id, json_t **out, siyu_err *e);
+int members_erase(dom *d, int64_t id, json_t *body, const char *request_id, json_t **out,
+                  siyu_err *e);
+bool members_erased(dom *d, int64_t id, int64_t *at);
+
 /* ---- loyalty hooks ----
  * Orders, refunds and merges move points, coupons and tiers. The loyalty engine lives
  * above the domain (src/loyalty) and registers these hooks at start-up, so the order

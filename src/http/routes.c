@@ -131,6 +131,8 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_members_export(http_req *r, siyu_err *e); /* routes_rights.c */
+int h_members_erase(http_req *r, siyu_err *e);
 int h_consents_get(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
@@ -694,5 +696,13 @@ const route routes[] = {
      SCOPE_MEMBER, 0},
     {"GET", "/api/v1/members/{id}/consents", h_consents_get, ANY, 0,
      "A member's consents, per purpose and channel", "journeys", SCOPE_MEMBER, 0},
+    /* members' rights (issue 21): admins only — an export holds unmasked personal data,
+     * an erasure cannot be undone (docs/privacy.md) */
+    {"GET", "/api/v1/members/{id}/export", h_members_export, ADMIN, 0,
+     "Everything held about a member, as one JSON document (access and portability)", "members",
+     SCOPE_MEMBER, 0},
+    {"POST", "/api/v1/members/{id}/erase", h_members_erase, ADMIN, ROUTE_WRITE | ROUTE_BODY,
+     "Erase a member's personal data, keeping a pseudonymous record (audited)", "members",
+     SCOPE_MEMBER, 0},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

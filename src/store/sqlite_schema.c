@@ -257,7 +257,16 @@ const char *const sqlite_migrations[] = {
     "ALTER TABLE journey_runs ADD COLUMN error TEXT;"
     "ALTER TABLE journey_runs ADD COLUMN trigger_at INTEGER;"
     "ALTER TABLE journey_log ADD COLUMN detail TEXT;",
-    /* 11 (numbers): empty profile fields filled by a create-or-match for a known identity —
+    /* ---- rights (issue 21): erasure ---- */
+    /* 11: the erasure log — who erased which member, when, why, under which request.
+     * The member row stays (orders, ledgers and reports keep their figures); the
+     * personal data is gone. Append-only: nothing updates or deletes it. */
+    "CREATE TABLE erasures ("
+    "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  at INTEGER NOT NULL, staff_id INTEGER, role TEXT NOT NULL, reason TEXT NOT NULL,"
+    "  request_id TEXT, members INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX erasures_member ON erasures(member_id);",
+    /* 12 (numbers): empty profile fields filled by a create-or-match for a known identity —
      * which fields were filled and which kept, by whom (details is JSON) */
     "CREATE TABLE profile_changes ("
     "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"

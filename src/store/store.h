@@ -80,6 +80,18 @@ int store_changes(store_conn *c);
 const char *store_errmsg(store_conn *c);
 store_conn *store_stmt_conn(store_stmt *s);
 
+/* A row read whole, by column name (the member export renders SELECT * rows). */
+typedef enum store_col_kind {
+    STORE_COL_NULL,
+    STORE_COL_INT,
+    STORE_COL_REAL,
+    STORE_COL_TEXT,
+    STORE_COL_BLOB
+} store_col_kind;
+int store_col_count(store_stmt *s);
+const char *store_col_name(store_stmt *s, int i);
+store_col_kind store_col_type(store_stmt *s, int i);
+
 /* Size of the store on disk, for /metrics. */
 int64_t store_size_bytes(store_t *st);
 const char *store_path(store_t *st);

@@ -424,3 +424,29 @@ const char *store_path(store_t *st)
 {
     return st->path;
 }
+
+int store_col_count(store_stmt *s)
+{
+    return sqlite3_column_count(s->st);
+}
+
+const char *store_col_name(store_stmt *s, int i)
+{
+    return sqlite3_column_name(s->st, i);
+}
+
+store_col_kind store_col_type(store_stmt *s, int i)
+{
+    switch (sqlite3_column_type(s->st, i)) {
+    case SQLITE_INTEGER:
+        return STORE_COL_INT;
+    case SQLITE_FLOAT:
+        return STORE_COL_REAL;
+    case SQLITE_TEXT:
+        return STORE_COL_TEXT;
+    case SQLITE_BLOB:
+        return STORE_COL_BLOB;
+    default:
+        return STORE_COL_NULL;
+    }
+}

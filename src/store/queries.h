@@ -356,6 +356,13 @@
     Q(ERASE_COUPON_DETAILS)  /* (needle) — coupon event details naming it cleared */ \
     Q(ERASE_IDEMPOTENCY)     /* (needle) — stored answers naming it forgotten */ \
     Q(ERASE_IDEMPOTENCY_KEYS)/* (needle) — the same for the per-caller keys */ \
+    /* writer: readiness and the background jobs' backlog */                                    \
+    Q(STORE_PING)            /* () -> 1 — the store answers */                                     \
+    Q(BACKLOG_RUNS_DUE)      /* (now) -> n — active journey runs whose next step is due */         \
+    Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */     \
+    Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */ \
+    /* review (issue 14): the outbox re-checks consent before a send */                           \
+    Q(MESSAGE_SKIP)          /* (error, id) — a queued or retrying message that must not go */ \
     /* numbers: order totals against their lines and refunds (siyu check) */                      \
     Q(CHECK_ORDER_LINES)     /* () -> order id, total, discount, refunded, qty, unit (one row per \
                                 line, NULL line for an order without lines), by order id */       \

@@ -637,6 +637,16 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_ERASE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE instr(body, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY_KEYS] = "DELETE FROM idempotency_keys WHERE instr(body, ?1) > 0",
 #undef CHAIN_CTE
+    /* writer: readiness and the background jobs' backlog */
+    [Q_STORE_PING] = "SELECT 1",
+    [Q_BACKLOG_RUNS_DUE] = "SELECT count(*) FROM journey_runs WHERE state = 'active'"
+                           " AND next_at IS NOT NULL AND next_at <= ?1",
+    [Q_BACKLOG_MESSAGES_DUE] = "SELECT count(*) FROM messages WHERE status IN ('queued', 'retry')"
+                               " AND next_attempt_at <= ?1",
+    [Q_TAG_MEMBER_HAS] = "SELECT 1 FROM tag_members WHERE tag_id = ?1 AND member_id = ?2",
+    /* review (issue 14): the outbox re-checks consent before a send */
+    [Q_MESSAGE_SKIP] = "UPDATE messages SET status = 'skipped', error = ?1, next_attempt_at = NULL"
+                       " WHERE id = ?2 AND status IN ('queued', 'retry')",
     /* numbers: order totals against their lines and refunds (siyu check) */
     [Q_CHECK_ORDER_LINES] = "SELECT o.id, o.total_cents, o.discount_cents, o.refunded_cents, i.qty,"
                             " i.unit_price_cents FROM orders o"

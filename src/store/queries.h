@@ -368,7 +368,16 @@
                                 has one too end as exited */                                       \
     Q(RUNS_MOVE)             /* (into, from) */                                                    \
     Q(MESSAGES_MOVE)         /* (into, from) */                                                    \
-    Q(TASKS_MOVE)            /* (into, from) */
+    Q(TASKS_MOVE)            /* (into, from) */ \
+    /* numbers: order totals against their lines and refunds (siyu check) */                      \
+    Q(CHECK_ORDER_LINES)     /* () -> order id, total, discount, refunded, qty, unit (one row per \
+                                line, NULL line for an order without lines), by order id */       \
+    Q(CHECK_ORDER_REFUNDS)   /* () -> order id, refunded, amount or NULL (one row per refund), by \
+                                order, for orders with refunds or a refunded amount */            \
+    /* numbers: profile fields filled on a create-or-match (the member 360 shows them) */         \
+    Q(PROFILE_CHANGE_INSERT) /* (member_id, at, source, details) */                               \
+    Q(PROFILE_CHANGES)       /* (member_id) -> at, source, details, newest first, at most 50 */ \
+    Q(EXPORT_PROFILE_CHANGES)/* (member_id) -> profile_changes rows (the member's export) */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

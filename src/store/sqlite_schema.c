@@ -266,5 +266,11 @@ const char *const sqlite_migrations[] = {
     "  at INTEGER NOT NULL, staff_id INTEGER, role TEXT NOT NULL, reason TEXT NOT NULL,"
     "  request_id TEXT, members INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX erasures_member ON erasures(member_id);",
+    /* 12 (numbers): empty profile fields filled by a create-or-match for a known identity —
+     * which fields were filled and which kept, by whom (details is JSON) */
+    "CREATE TABLE profile_changes ("
+    "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  at INTEGER NOT NULL, source TEXT NOT NULL, details TEXT NOT NULL);"
+    "CREATE INDEX profile_changes_member ON profile_changes(member_id, id);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -396,7 +396,9 @@
     Q(GAME_CHECK_PACKETS)    /* (limit) -> campaign_id, packets, want, sum, total, out of bounds   \
                                 */                                                                 \
     Q(GAME_CHECK_CAPS)       /* (limit) -> campaign_id, member_id, day or NULL, n, cap — over a    \
-                                cap */
+                                cap */                                                             \
+    Q(EXPORT_CAMPAIGN_PLAYS) /* (member_id) -> campaign_plays rows */                              \
+    Q(EXPORT_CAMPAIGN_PACKETS) /* (member_id) -> campaign_packets rows */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

@@ -724,4 +724,7 @@ const char *const sqlite_queries[Q__COUNT] = {
                           " ON c.id = p.campaign_id WHERE p.member_id IS NOT NULL"
                           " GROUP BY p.campaign_id, p.member_id"
                           " HAVING count(*) > c.grabs_per_member LIMIT ?1",
+    [Q_EXPORT_CAMPAIGN_PLAYS] = "SELECT * FROM campaign_plays WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_CAMPAIGN_PACKETS] = "SELECT * FROM campaign_packets WHERE member_id = ?1"
+                                  " ORDER BY id",
 };

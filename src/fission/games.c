@@ -525,6 +525,17 @@ static int read_request(json_t *body, const char *id_key, int64_t *member, const
     return 0;
 }
 
+/* Was `first` (who made a play or grab) merged since into `member`? Then a replay by the
+ * surviving member is the same person's. */
+static bool same_member(dom *d, int64_t first, int64_t member)
+{
+    siyu_err sub;
+    siyu_err_init(&sub);
+    int64_t live = members_live_id(d, first, "member_id", &sub);
+    siyu_err_clear(&sub);
+    return live == member;
+}
+
 static void refused(siyu_err *e, const char *reason)
 {
     json_decref(e->details);
@@ -605,7 +616,7 @@ int games_play(dom *d, int64_t campaign_id, json_t *body, json_t **out, siyu_err
     store_bind_text(s, 2, play_id);
     if (store_step(s) == STORE_ROW) {
         int64_t first = store_col_int(s, 0);
-        if (first != member) {
+        if (first != member && !same_member(d, first, member)) {
             store_reset(s);
             siyu_err_set(e, SIYU_CONFLICT, "play_id", "play_id: %s was played by another member",
                          play_id);
@@ -732,7 +743,7 @@ int games_grab(dom *d, int64_t campaign_id, json_t *body, json_t **out, siyu_err
     store_bind_int(s, 1, c->id);
     store_bind_text(s, 2, grab_id);
     if (store_step(s) == STORE_ROW) {
-        if (store_col_int(s, 3) != member) {
+        if (store_col_int(s, 3) != member && !same_member(d, store_col_int(s, 3), member)) {
             store_reset(s);
             siyu_err_set(e, SIYU_CONFLICT, "grab_id", "grab_id: %s was grabbed by another member",
                          grab_id);

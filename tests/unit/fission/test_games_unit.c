@@ -342,6 +342,38 @@ static void plays(fixture *f)
     CHECK_INT_EQ(play(f, c, m[1], "late", NULL), -1);
 }
 
+static int64_t merge_into;
+static int merge_fn(dom *d, json_t *b, json_t **o, siyu_err *e)
+{
+    return members_merge(d, merge_into, b, o, e);
+}
+
+/* A play made before its member was merged replays for the surviving member. */
+static void merged_replay(fixture *f)
+{
+    int64_t a = member(f, 500), b = member(f, 501);
+    int64_t c = create(f,
+                       "{\"kind\":\"wheel\",\"name\":\"m\",\"rules\":{\"prizes\":[{\"name\":"
+                       "\"x\",\"points\":1,\"odds\":1,\"stock\":null,\"cost_cents\":0}]}}",
+                       201, NULL);
+    json_t *first = NULL, *again = NULL;
+    char id[] = "before-merge";
+    CHECK_INT_EQ(play(f, c, a, id, &first), 201);
+    merge_into = b;
+    char body[64];
+    snprintf(body, sizeof body, "{\"from_member_id\":%lld}", (long long)a);
+    siyu_err e;
+    siyu_err_init(&e);
+    CHECK_INT_EQ(call(f, merge_fn, body, NULL, &e), 200);
+    siyu_err_clear(&e);
+    CHECK_INT_EQ(play(f, c, b, id, &again), 200);
+    CHECK_INT_EQ(jint(again, "draw"), jint(first, "draw"));
+    CHECK_INT_EQ(jint(again, "prize.id"), jint(first, "prize.id"));
+    CHECK_INT_EQ(play(f, c, member(f, 502), id, NULL), -1); /* anyone else: a conflict */
+    json_decref(first);
+    json_decref(again);
+}
+
 static void envelopes(fixture *f)
 {
     int64_t c =
@@ -428,6 +460,7 @@ int main(void)
     loyalty_install();
     validation(&f);
     plays(&f);
+    merged_replay(&f);
     envelopes(&f);
     fixture_close(&f);
     fixture_open(&f);

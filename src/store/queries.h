@@ -360,7 +360,9 @@
     Q(STORE_PING)            /* () -> 1 — the store answers */                                     \
     Q(BACKLOG_RUNS_DUE)      /* (now) -> n — active journey runs whose next step is due */         \
     Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */     \
-    Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */        \
+    Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */ \
+    /* review (issue 14): the outbox re-checks consent before a send */                           \
+    Q(MESSAGE_SKIP)          /* (error, id) — a queued or retrying message that must not go */     \
     /* games (issue 17): campaigns, prizes, plays, red envelope packets */                         \
     Q(GAME_INSERT)           /* (kind, name, starts_at, ends_at, rules, budget_cents,              \
                                 plays_per_day, plays_per_member, entry_points, grabs_per_member,   \

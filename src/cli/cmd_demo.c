@@ -176,18 +176,31 @@ static int demo_games(store_t *st, siyu_err *e)
     char starts[40], ends[40], body[1024];
     time_format_rfc3339(d.now - 60, starts, sizeof starts);
     time_format_rfc3339(d.now + 30 * 86400, ends, sizeof ends);
-    snprintf(body, sizeof body,
-             "{\"kind\":\"wheel\",\"name\":\"幸运大转盘\",\"starts_at\":\"%s\",\"ends_at\":\"%s\","
-             "\"rules\":{\"plays_per_member_per_day\":1,\"plays_per_member\":3,"
-             "\"budget_cents\":500000,\"prizes\":[{\"name\":\"新人券\",\"coupon_template_id\":1,"
-             "\"odds\":0.05,\"stock\":100,\"cost_cents\":1000},{\"name\":\"20积分\",\"points\":20,"
-             "\"odds\":0.30,\"stock\":null,\"cost_cents\":20},{\"name\":\"环保袋\",\"gift\":"
-             "\"tote-bag\",\"odds\":0.02,\"stock\":10,\"cost_cents\":1500}]}}",
-             starts, ends);
     static const char envelope[] =
         "{\"kind\":\"red_envelope\",\"name\":\"开业红包\",\"rules\":{\"total_cents\":100000,"
         "\"packets\":50,\"min_cents\":100,\"max_cents\":8000}}";
     int rc = store_begin(c, true, e);
+    /* the wheel's own coupon, so the journeys' templates and their per-member limits are
+     * left to the journeys */
+    int64_t tpl = 0;
+    if (rc == 0) {
+        json_t *t = json_loads("{\"name\":\"转盘满50减10\",\"kind\":\"cash_off\",\"value_cents\":"
+                               "1000,\"min_spend_cents\":5000,\"valid_days\":30,\"stock\":100}",
+                               0, NULL),
+               *out = NULL;
+        rc = coupon_templates_create(&d, t, &out, e) < 0 ? -1 : 0;
+        tpl = json_integer_value(json_object_get(out, "id"));
+        json_decref(t);
+        json_decref(out);
+    }
+    snprintf(body, sizeof body,
+             "{\"kind\":\"wheel\",\"name\":\"幸运大转盘\",\"starts_at\":\"%s\",\"ends_at\":\"%s\","
+             "\"rules\":{\"plays_per_member_per_day\":1,\"plays_per_member\":3,"
+             "\"budget_cents\":500000,\"prizes\":[{\"name\":\"满50减10\",\"coupon_template_id\":%lld,"
+             "\"odds\":0.05,\"stock\":100,\"cost_cents\":1000},{\"name\":\"20积分\",\"points\":20,"
+             "\"odds\":0.30,\"stock\":null,\"cost_cents\":20},{\"name\":\"环保袋\",\"gift\":"
+             "\"tote-bag\",\"odds\":0.02,\"stock\":10,\"cost_cents\":1500}]}}",
+             starts, ends, (long long)tpl);
     int64_t ids[2] = {0, 0};
     const char *specs[2] = {body, envelope};
     for (int k = 0; k < 2 && rc == 0; k++) {

@@ -162,8 +162,8 @@ static int demo_programme(store_t *st, siyu_err *e)
     return rc;
 }
 
-/* The demo chain's games: a lucky wheel open for 30 days from now (a coupon of the first
- * journey template, points, a gift, each with stock and cost within a budget) played once
+/* The demo chain's games: a lucky wheel open for 30 days from now (its own coupon, points,
+ * a gift, each with stock and cost within a budget) played once
  * by each of the first 300 members, and a red envelope grabbed by the first 40. Each play
  * is its own savepoint, so a member the rules refuse (a merged one's cap) is skipped. */
 static int demo_games(store_t *st, siyu_err *e)

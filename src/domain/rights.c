@@ -119,6 +119,7 @@ static const struct section {
     {"guide_tasks", Q_EXPORT_GUIDE_TASKS},
     {"merges", Q_EXPORT_MERGES},
     {"erasures", Q_EXPORT_ERASURES},
+    {"contacts", Q_EXPORT_CONTACTS},
 };
 
 bool members_erased(dom *d, int64_t id, int64_t *at)
@@ -229,6 +230,7 @@ static int erase_one(dom *d, int64_t id, strs *needles, siyu_err *e)
         exec_now_id(d, Q_ERASE_RUNS, id, e) || exec_id(d, Q_ERASE_MERGES, id, e) ||
         exec_id(d, Q_REACH_DELETE, id, e) || exec_id(d, Q_CONSENT_DELETE, id, e) ||
         exec_id(d, Q_ERASE_OLD_CONSENTS, id, e) || exec_id(d, Q_ERASE_IDENTITIES, id, e) ||
+        exec_id(d, Q_ERASE_CONTACTS, id, e) ||
         exec_now_id(d, Q_ERASE_MEMBER, id, e))
         return -1;
     return 0;

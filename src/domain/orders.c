@@ -323,6 +323,12 @@ static int refunds_inline(dom *d, int64_t order_id, json_t *refunds, siyu_err *e
 
 int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
+    int64_t id;
+    return orders_create_id(d, body, out, &id, e);
+}
+
+int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu_err *e)
+{
     static const char *const allowed[] = {
         "channel",  "external_id", "store_id", "placed_at",      "total_cents", "items",
         "member_id", "member",     "guide_id", "discount_cents", "coupon_code", "points_used",
@@ -400,7 +406,7 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         }
         if (refunds && refunds_inline(d, id, refunds, e))
             goto done;
-        d->last_id = id;
+        *order_id = id;
         rc = orders_get(d, id, out, e) < 0 ? -1 : 200;
         goto done;
     }
@@ -481,7 +487,7 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
             goto done;
     }
     dom_note(d, DOM_CHANGE_ORDER, id, 0);
-    d->last_id = id;
+    *order_id = id;
     if (refunds && refunds_inline(d, id, refunds, e))
         goto done;
     if (out)

@@ -208,17 +208,25 @@ static void *send_range(void *arg)
 /* One dispatcher at a time in a process: two would read the same due messages. */
 static pthread_mutex_t dispatch_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e);
+static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, int limit,
+                           json_t **out, siyu_err *e);
 
 int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e)
 {
+    return journey_dispatch_with(st, NULL, now, limit, out, e);
+}
+
+int journey_dispatch_with(store_t *st, const journey_writer *w, int64_t now, int limit,
+                          json_t **out, siyu_err *e)
+{
     pthread_mutex_lock(&dispatch_lock);
-    int rc = dispatch_locked(st, now, limit, out, e);
+    int rc = dispatch_locked(st, w, now, limit, out, e);
     pthread_mutex_unlock(&dispatch_lock);
     return rc;
 }
 
-static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e)
+static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, int limit,
+                           json_t **out, siyu_err *e)
 {
     store_conn *c;
     if (store_conn_open(st, &c, e)) return -1;
@@ -255,6 +263,12 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
             json_decref(cfg);
         }
         store_reset(s);
+        if (store_conn_check(c, e)) { /* a failed read: send nothing, mark nothing */
+            for (size_t i = 0; i < n; i++)
+                free(v[i].text), json_decref(v[i].to), json_decref(v[i].tmpl);
+            n = 0;
+            rc = -1;
+        }
         store_rollback(c);
     }
     /* no transaction open while receivers answer; several senders at once, because a
@@ -275,6 +289,8 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
         if (!jobs[k].joined) pthread_join(th[k], NULL);
     int64_t sent = 0, retry = 0, dead = 0;
     msg_bindings_clear(&b);
+    store_conn *own = c; /* what was delivered is written on w's connection when given */
+    if (rc == 0 && n && w) rc = w->begin(w->ctx, &c, e);
     if (rc == 0 && n) rc = store_begin(c, true, e);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         store_stmt *s;
@@ -305,6 +321,10 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
         rc = store_commit(c, e);
     else if (n && store_in_tx(c))
         store_rollback(c);
+    if (c != own) {
+        w->end(w->ctx);
+        c = own;
+    }
     for (size_t i = 0; i < n; i++) {
         free(v[i].text);
         json_decref(v[i].to);

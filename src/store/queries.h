@@ -356,6 +356,11 @@
     Q(ERASE_COUPON_DETAILS)  /* (needle) — coupon event details naming it cleared */ \
     Q(ERASE_IDEMPOTENCY)     /* (needle) — stored answers naming it forgotten */ \
     Q(ERASE_IDEMPOTENCY_KEYS)/* (needle) — the same for the per-caller keys */ \
+    /* writer: readiness and the background jobs' backlog */                                    \
+    Q(STORE_PING)            /* () -> 1 — the store answers */                                     \
+    Q(BACKLOG_RUNS_DUE)      /* (now) -> n — active journey runs whose next step is due */         \
+    Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */     \
+    Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */ \
     /* guides (issue 15): WeCom userids, contacts as edges, channel QR codes */ \
     Q(STAFF_WECOM_GET)       /* (id) -> wecom_userid */ \
     Q(STAFF_WECOM_SET)       /* (wecom_userid or NULL, id) */ \

@@ -710,4 +710,11 @@ const char *const sqlite_queries[Q__COUNT] = {
                          " guide_deleted_at = COALESCE(guide_deleted_at, updated_at)"
                          " WHERE member_id = ?1",
 #undef CHAIN_CTE
+    /* writer: readiness and the background jobs' backlog */
+    [Q_STORE_PING] = "SELECT 1",
+    [Q_BACKLOG_RUNS_DUE] = "SELECT count(*) FROM journey_runs WHERE state = 'active'"
+                           " AND next_at IS NOT NULL AND next_at <= ?1",
+    [Q_BACKLOG_MESSAGES_DUE] = "SELECT count(*) FROM messages WHERE status IN ('queued', 'retry')"
+                               " AND next_attempt_at <= ?1",
+    [Q_TAG_MEMBER_HAS] = "SELECT 1 FROM tag_members WHERE tag_id = ?1 AND member_id = ?2",
 };

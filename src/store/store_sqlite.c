@@ -6,6 +6,7 @@
  * timeout makes concurrent writers queue instead of failing. */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@ struct store {
     /* One writer at a time, queued here in order rather than in SQLite's busy
      * handler, which sleeps in growing steps (up to 100 ms) and wrecks tail latency. */
     pthread_mutex_t write_lock;
+    /* fault injection: the fault_at-th counted step fails with fault_kind */
+    atomic_long fault_at, fault_seen, fault_hits;
+    int fault_kind;
 };
 
 struct store_stmt {
@@ -35,7 +39,36 @@ struct store_conn {
     store_stmt stmts[Q__COUNT];
     /* savepoints run once per imported record: prepared once, not parsed each time */
     sqlite3_stmt *sp_begin, *sp_release, *sp_undo;
+    int failed; /* the sticky error's SQLite code, 0 when none */
+    char fail_msg[200];
 };
+
+/* Resets every statement still running: one left un-reset after reading the row it
+ * wanted keeps its read snapshot past COMMIT, and the next BEGIN IMMEDIATE on the
+ * connection then fails with "database is locked" (SQLITE_BUSY_SNAPSHOT) for as long
+ * as any other connection has written since — no busy timeout ever ends it. */
+static void reset_running(sqlite3 *db)
+{
+    for (sqlite3_stmt *p = sqlite3_next_stmt(db, NULL); p; p = sqlite3_next_stmt(db, p))
+        if (sqlite3_stmt_busy(p)) sqlite3_reset(p);
+}
+
+static void stick(store_conn *c, int rc, const char *msg)
+{
+    if (c->failed) return;
+    c->failed = rc ? rc : SQLITE_ERROR;
+    snprintf(c->fail_msg, sizeof c->fail_msg, "%s", msg && *msg ? msg : sqlite3_errstr(rc));
+}
+
+/* Counts one step against an injected fault; returns the SQLite code to fail with. */
+static int fault_due(store_t *st)
+{
+    long at = atomic_load(&st->fault_at);
+    if (at <= 0) return 0;
+    if (atomic_fetch_add(&st->fault_seen, 1) + 1 != at) return 0;
+    atomic_fetch_add(&st->fault_hits, 1);
+    return st->fault_kind == STORE_FAULT_BUSY ? SQLITE_BUSY : SQLITE_IOERR;
+}
 
 static int run_prepared(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
@@ -57,7 +90,10 @@ static int open_db(store_t *st, sqlite3 **out, siyu_err *e)
         sqlite3_close(db);
         return -1;
     }
-    sqlite3_busy_timeout(db, 10000);
+    /* another process holding the write lock (the CLI while siyu serve runs) is waited
+     * for, up to SIYU_BUSY_TIMEOUT_MS (default 10 s) */
+    const char *busy = getenv("SIYU_BUSY_TIMEOUT_MS");
+    sqlite3_busy_timeout(db, busy && atoi(busy) > 0 ? atoi(busy) : 10000);
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
              /* a small page cache per connection (there is one per worker thread); the
@@ -134,6 +170,10 @@ int store_open(const char *url, const store_options *opt, store_t **out, siyu_er
     st->path = strdup(url);
     st->opt = *opt;
     pthread_mutex_init(&st->write_lock, NULL);
+    const char *fault = getenv("SIYU_STORE_FAULT");
+    if (fault && *fault)
+        store_fault_set(st, atol(fault),
+                        strstr(fault, ":busy") ? STORE_FAULT_BUSY : STORE_FAULT_IOERR);
     sqlite3 *db;
     if (open_db(st, &db, e)) {
         store_close(st);
@@ -228,6 +268,8 @@ static void release_write_lock(store_conn *c)
 int store_begin(store_conn *c, bool write, siyu_err *e)
 {
     char *msg = NULL;
+    store_conn_clear(c); /* a new transaction starts clean */
+    reset_running(c->db);
     if (write) {
         pthread_mutex_lock(&c->store->write_lock);
         c->holds_write_lock = true;
@@ -244,6 +286,19 @@ int store_begin(store_conn *c, bool write, siyu_err *e)
 int store_commit(store_conn *c, siyu_err *e)
 {
     char *msg = NULL;
+    if (c->failed) { /* an earlier step failed: what was read or written is not whole */
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
+        store_rollback(c);
+        return -1;
+    }
+    reset_running(c->db);
+    int frc = fault_due(c->store);
+    if (frc) {
+        stick(c, frc, "disk I/O error (injected at commit)");
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", c->fail_msg);
+        store_rollback(c);
+        return -1;
+    }
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", msg ? msg : "failed");
         sqlite3_free(msg);
@@ -256,6 +311,7 @@ int store_commit(store_conn *c, siyu_err *e)
 
 void store_rollback(store_conn *c)
 {
+    reset_running(c->db);
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     release_write_lock(c);
@@ -268,6 +324,7 @@ bool store_in_tx(store_conn *c)
 
 int store_savepoint(store_conn *c, siyu_err *e)
 {
+    if (c->failed) return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
     if (run_prepared(c->db, &c->sp_begin, "SAVEPOINT rec"))
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: savepoint: %s", sqlite3_errmsg(c->db));
     return 0;
@@ -280,8 +337,12 @@ void store_savepoint_release(store_conn *c)
 
 void store_savepoint_undo(store_conn *c)
 {
+    reset_running(c->db);
     run_prepared(c->db, &c->sp_undo, "ROLLBACK TO rec");
     run_prepared(c->db, &c->sp_release, "RELEASE rec");
+    /* A failed step keeps sticking after its savepoint is undone: an I/O error or a
+     * locked store fails the whole transaction (the commit refuses), so it is retried
+     * whole rather than taken for one record's or one step's own failure. */
 }
 
 void store_reset(store_stmt *s)
@@ -344,6 +405,18 @@ void store_bind_null(store_stmt *s, int i)
 
 store_step_rc store_step(store_stmt *s)
 {
+    store_conn *c = s->conn;
+    if (c->failed) { /* fail fast: the request or transaction is already lost */
+        sqlite3_reset(s->st);
+        return STORE_ERROR;
+    }
+    int frc = fault_due(c->store);
+    if (frc) {
+        sqlite3_reset(s->st);
+        stick(c, frc,
+              frc == SQLITE_BUSY ? "database is locked (injected)" : "disk I/O error (injected)");
+        return STORE_ERROR;
+    }
     int rc = sqlite3_step(s->st);
     if (rc == SQLITE_ROW)
         return STORE_ROW;
@@ -352,7 +425,9 @@ store_step_rc store_step(store_stmt *s)
         return STORE_DONE;
     }
     rc = sqlite3_reset(s->st);
-    return (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONSTRAINT : STORE_ERROR;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) return STORE_CONSTRAINT;
+    stick(c, rc, sqlite3_errmsg(c->db));
+    return STORE_ERROR;
 }
 
 int store_exec(store_stmt *s, siyu_err *e)
@@ -362,8 +437,45 @@ int store_exec(store_stmt *s, siyu_err *e)
         sqlite3_reset(s->st);
         return 0;
     }
-    return siyu_err_set(e, rc == STORE_CONSTRAINT ? SIYU_CONFLICT : SIYU_INTERNAL, NULL, "store: %s",
-                        sqlite3_errmsg(s->conn->db));
+    if (rc == STORE_CONSTRAINT)
+        return siyu_err_set(e, SIYU_CONFLICT, NULL, "store: %s", sqlite3_errmsg(s->conn->db));
+    return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", s->conn->fail_msg);
+}
+
+bool store_conn_failed(store_conn *c)
+{
+    return c && c->failed != 0;
+}
+
+const char *store_conn_error(store_conn *c)
+{
+    return c && c->failed ? c->fail_msg : "";
+}
+
+int store_conn_check(store_conn *c, siyu_err *e)
+{
+    if (!store_conn_failed(c)) return 0;
+    /* the first error wins: a refusal set before the store failed is replaced */
+    siyu_err_clear(e);
+    return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
+}
+
+void store_conn_clear(store_conn *c)
+{
+    c->failed = 0;
+    c->fail_msg[0] = 0;
+}
+
+void store_fault_set(store_t *st, long n, store_fault kind)
+{
+    st->fault_kind = kind;
+    atomic_store(&st->fault_seen, 0);
+    atomic_store(&st->fault_at, n > 0 ? n : 0);
+}
+
+long store_fault_hits(store_t *st)
+{
+    return atomic_load(&st->fault_hits);
 }
 
 int64_t store_col_int(store_stmt *s, int i)

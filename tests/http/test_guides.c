@@ -461,7 +461,7 @@ static void contact_edges(void)
                          "\"external_userid\":\"wmAAA\",\"at\":\"2026-03-03T10:00:00+08:00\"}"),
                  403);
     /* contacts follow the member's scope */
-    contacts(tok_mgr1, m, 200);
+    json_decref(contacts(tok_mgr1, m, 200));
     json_decref(contacts(tok_mgr2, m, 403));
 
     /* what the code brought: the new member's first order within 30 days counts, a later

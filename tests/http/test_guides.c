@@ -502,6 +502,25 @@ static void contact_edges(void)
     CHECK_INT_EQ(call_as(NULL, "GET", path, &o, NULL), 200);
     CHECK_INT_EQ(json_array_size(json_object_get(o, "contacts")), 2);
     json_decref(o);
+
+    /* a merge moves the edges: the phone member's live edge with guide-3 joins m's and
+     * is now m's credited guide */
+    snprintf(path, sizeof path, "/api/v1/members/%lld/merge", (long long)m);
+    CHECK_INT_EQ(call_as(NULL, "POST", path, NULL, "{\"from_member_id\":%lld}", (long long)known),
+                 200);
+    o = contacts(NULL, m, 200);
+    CHECK_INT_EQ(json_array_size(json_object_get(o, "items")), 3);
+    CHECK_INT_EQ(jint(o, "live"), 1);
+    CHECK_INT_EQ(jint(o, "credited_guide_id"), g3);
+    json_decref(o);
+    /* and a later event for the moved edge finds the surviving member */
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/wecom/events", &o,
+                         "{\"event\":\"edit_external_contact\",\"userid\":\"guide-3\","
+                         "\"external_userid\":\"wmBBB\",\"remark\":\"VIP\","
+                         "\"at\":\"2026-04-20T10:00:00+08:00\"}"),
+                 201);
+    CHECK_INT_EQ(jint(json_array_get(json_object_get(o, "results"), 0), "member_id"), m);
+    json_decref(o);
 }
 
 int main(int argc, char **argv)

@@ -705,7 +705,14 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
             return -1;
         }
     }
-    store_stmt *s = store_q(d->conn, Q_REACH_DELETE);
+    /* the contact edges moved: WeCom reachability follows the live ones */
+    store_stmt *s = store_q(d->conn, Q_REACH_WECOM_EDGES);
+    store_bind_int(s, 1, into);
+    if (store_exec(s, e)) {
+        json_decref(details);
+        return -1;
+    }
+    s = store_q(d->conn, Q_REACH_DELETE);
     store_bind_int(s, 1, from);
     if (store_exec(s, e)) {
         json_decref(details);

@@ -398,7 +398,9 @@
     Q(QR_STATS)              /* (code_id) -> scans, contacts_added, new_members, \
                                 first_orders_30d, sales_cents (net of refunds) */ \
     Q(EXPORT_CONTACTS)       /* (member_id) -> contacts rows */ \
-    Q(ERASE_CONTACTS)        /* (member_id) — remarks and external userids cleared, edges ended */
+    Q(ERASE_CONTACTS)        /* (member_id) — remarks and external userids cleared, edges ended */ \
+    Q(REACH_WECOM_EDGES)     /* (member_id) — a member with edges: reach.wecom is "has a live \
+                                edge" (after a merge moved edges and reach rows together) */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

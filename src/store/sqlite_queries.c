@@ -706,6 +706,11 @@ const char *const sqlite_queries[Q__COUNT] = {
         "   AND m.merged_into IS NULL AND o.placed_at >= m.joined_at"
         "   AND o.placed_at < m.joined_at + 30 * 86400)",
     [Q_EXPORT_CONTACTS] = "SELECT * FROM contacts WHERE member_id = ?1 ORDER BY id",
+    [Q_REACH_WECOM_EDGES] = "UPDATE member_reach SET reachable = CASE WHEN EXISTS (SELECT 1"
+                            " FROM contacts c WHERE c.member_id = ?1 AND c.customer_deleted_at IS NULL"
+                            " AND c.guide_deleted_at IS NULL) THEN 1 ELSE 0 END"
+                            " WHERE member_id = ?1 AND channel = 'wecom'"
+                            " AND EXISTS (SELECT 1 FROM contacts c WHERE c.member_id = ?1)",
     [Q_ERASE_CONTACTS] = "UPDATE contacts SET remark = NULL, external_userid = 'erased:' || id,"
                          " guide_deleted_at = COALESCE(guide_deleted_at, updated_at)"
                          " WHERE member_id = ?1",

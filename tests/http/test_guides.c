@@ -513,6 +513,7 @@ static void contact_edges(void)
     CHECK_INT_EQ(jint(o, "live"), 1);
     CHECK_INT_EQ(jint(o, "credited_guide_id"), g3);
     json_decref(o);
+    CHECK(reach_wecom(m)); /* m's own edges were dead; the moved one is live */
     /* and a later event for the moved edge finds the surviving member */
     CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/wecom/events", &o,
                          "{\"event\":\"edit_external_contact\",\"userid\":\"guide-3\","

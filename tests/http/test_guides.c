@@ -336,6 +336,21 @@ static bool reach_wecom(int64_t id)
     return on;
 }
 
+/* Members reachable on WeCom, as the segment index and the KPI report count them. */
+static void wecom_reachable(int64_t want)
+{
+    json_t *o;
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/segments/count", &o, "{\"expr\":\"reach.wecom\"}"),
+                 200);
+    CHECK_INT_EQ(jint(o, "count"), want);
+    json_decref(o);
+    CHECK_INT_EQ(
+        call_as(NULL, "GET", "/api/v1/reports/kpi?from=2026-03-01&to=2026-03-31", &o, NULL), 200);
+    CHECK_INT_EQ(jint(json_object_get(json_object_get(o, "current"), "reachable_members"), "wecom"),
+                 want);
+    json_decref(o);
+}
+
 /* Contacts as edges from WeCom-shaped events; a new customer through a code is a new
  * member attributed to the code's campaign. */
 static void contact_edges(void)
@@ -367,6 +382,7 @@ static void contact_edges(void)
     CHECK_INT_EQ(jint(mm, "contacts"), 1);
     json_decref(mm);
     CHECK(reach_wecom(m));
+    wecom_reachable(1);
 
     /* a second guide adds the same customer (by unionid, in a batch with an edit) */
     CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/wecom/events", &o,
@@ -415,6 +431,7 @@ static void contact_edges(void)
     CHECK_INT_EQ(jint(o, "credited_guide_id"), g1); /* no live edge: the bound guide */
     json_decref(o);
     CHECK(!reach_wecom(m));
+    wecom_reachable(0);
 
     /* a known member matched by phone gets an edge, not a new member; no attribution */
     int64_t known =
@@ -432,6 +449,7 @@ static void contact_edges(void)
     mm = member(known);
     CHECK(json_is_null(json_object_get(json_object_get(mm, "acquisition"), "qr_code_id")));
     json_decref(mm);
+    wecom_reachable(1);
 
     /* bad events write nothing and name the field */
     CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/wecom/events", &o,
@@ -514,6 +532,7 @@ static void contact_edges(void)
     CHECK_INT_EQ(jint(o, "credited_guide_id"), g3);
     json_decref(o);
     CHECK(reach_wecom(m)); /* m's own edges were dead; the moved one is live */
+    wecom_reachable(1);
     /* and a later event for the moved edge finds the surviving member */
     CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/wecom/events", &o,
                          "{\"event\":\"edit_external_contact\",\"userid\":\"guide-3\","

@@ -144,7 +144,8 @@ static int reach_follow(dom *d, int64_t member_id, int64_t at, siyu_err *e)
     store_bind_int(s, 3, live_edges(d, member_id) > 0);
     store_bind_int(s, 4, at);
     if (store_exec(s, e)) return -1;
-    if (store_changes(d->conn)) dom_note(d, DOM_CHANGE_REACH, member_id, 0);
+    /* noted even when the flag stays: the index's contacts and contact_days follow */
+    dom_note(d, DOM_CHANGE_REACH, member_id, 0);
     return 0;
 }
 

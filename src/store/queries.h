@@ -400,7 +400,9 @@
     Q(EXPORT_CONTACTS)       /* (member_id) -> contacts rows */ \
     Q(ERASE_CONTACTS)        /* (member_id) — remarks and external userids cleared, edges ended */ \
     Q(REACH_WECOM_EDGES)     /* (member_id) — a member with edges: reach.wecom is "has a live \
-                                edge" (after a merge moved edges and reach rows together) */
+                                edge" (after a merge moved edges and reach rows together) */ \
+    Q(CONTACTS_SUMMARY)      /* (member_id) -> live edges, first added_at (NULL: none) */ \
+    Q(SCAN_CONTACTS)         /* () -> member_id, live edges, first added_at — members with edges */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

@@ -711,6 +711,12 @@ const char *const sqlite_queries[Q__COUNT] = {
                             " AND c.guide_deleted_at IS NULL) THEN 1 ELSE 0 END"
                             " WHERE member_id = ?1 AND channel = 'wecom'"
                             " AND EXISTS (SELECT 1 FROM contacts c WHERE c.member_id = ?1)",
+    [Q_CONTACTS_SUMMARY] = "SELECT COALESCE(sum(CASE WHEN customer_deleted_at IS NULL AND"
+                           " guide_deleted_at IS NULL THEN 1 ELSE 0 END), 0), min(added_at)"
+                           " FROM contacts WHERE member_id = ?1",
+    [Q_SCAN_CONTACTS] = "SELECT member_id, sum(CASE WHEN customer_deleted_at IS NULL AND"
+                        " guide_deleted_at IS NULL THEN 1 ELSE 0 END), min(added_at)"
+                        " FROM contacts GROUP BY member_id ORDER BY member_id",
     [Q_ERASE_CONTACTS] = "UPDATE contacts SET remark = NULL, external_userid = 'erased:' || id,"
                          " guide_deleted_at = COALESCE(guide_deleted_at, updated_at)"
                          " WHERE member_id = ?1",

@@ -351,6 +351,18 @@ static void wecom_reachable(int64_t want)
     json_decref(o);
 }
 
+static int64_t count(const char *expr)
+{
+    json_t *o;
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/segments/count", &o, "{\"expr\":\"%s\"}", expr),
+                 200);
+    int64_t n = jint(o, "count");
+    json_decref(o);
+    return n;
+}
+
+static pid_t server;
+
 /* Contacts as edges from WeCom-shaped events; a new customer through a code is a new
  * member attributed to the code's campaign. */
 static void contact_edges(void)
@@ -405,6 +417,10 @@ static void contact_edges(void)
     snprintf(state, sizeof state, "qr-%lld", (long long)code);
     CHECK_STR_EQ(jstr(json_array_get(items, 0), "state"), state);
     CHECK_INT_EQ(jint(json_array_get(items, 0), "qr_code_id"), code);
+    /* the segment attributes: live edges, days since the first (2026-03-02 → 03-12) */
+    CHECK_INT_EQ(count("contacts = 2"), 1);
+    CHECK_INT_EQ(count("contacts >= 1"), 1);
+    CHECK_INT_EQ(count("contact_days = 10"), 1);
     CHECK_INT_EQ(jint(json_array_get(items, 0), "add_way"), 1);
     CHECK_STR_EQ(jstr(json_array_get(items, 1), "remark"), "爱买咖啡");
     json_decref(o);
@@ -432,6 +448,8 @@ static void contact_edges(void)
     json_decref(o);
     CHECK(!reach_wecom(m));
     wecom_reachable(0);
+    CHECK_INT_EQ(count("contacts >= 1"), 0);
+    CHECK_INT_EQ(count("contact_days >= 0"), 1); /* a contact once, still */
 
     /* a known member matched by phone gets an edge, not a new member; no attribution */
     int64_t known =
@@ -533,6 +551,18 @@ static void contact_edges(void)
     json_decref(o);
     CHECK(reach_wecom(m)); /* m's own edges were dead; the moved one is live */
     wecom_reachable(1);
+    CHECK_INT_EQ(count("contacts = 1"), 1);
+    CHECK_INT_EQ(count("contact_days = 49"), 1); /* 2026-03-02 → 04-20 */
+    /* the index rebuilt at start-up reads the same from the store */
+    close(fd);
+    kill(server, SIGTERM);
+    waitpid(server, NULL, 0);
+    server = start_server();
+    fd = conn_open();
+    CHECK_INT_EQ(count("contacts = 1"), 1);
+    CHECK_INT_EQ(count("contact_days = 49"), 1);
+    CHECK_INT_EQ(count("contact_days >= 0"), 1);
+    wecom_reachable(1);
     /* and a later event for the moved edge finds the surviving member */
     CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/wecom/events", &o,
                          "{\"event\":\"edit_external_contact\",\"userid\":\"guide-3\","
@@ -554,7 +584,7 @@ int main(int argc, char **argv)
     setenv("SIYU_NOW_FILE", clock_path, 1);
     setenv("SIYU_TICK_SECONDS", "0", 1);
     setenv("SIYU_SWEEP_SECONDS", "0", 1);
-    pid_t pid = harness_start(argv[1]);
+    server = harness_start(argv[1]);
     fd = conn_open();
     chain();
     wecom_userids();
@@ -563,7 +593,7 @@ int main(int argc, char **argv)
     store_code_schedule();
     contact_edges();
     close(fd);
-    CHECK_INT_EQ(harness_stop(pid), 0);
+    CHECK_INT_EQ(harness_stop(server), 0);
     unlink(clock_path);
     return CHECK_DONE();
 }

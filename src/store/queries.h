@@ -361,6 +361,8 @@
     Q(BACKLOG_RUNS_DUE)      /* (now) -> n — active journey runs whose next step is due */         \
     Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */     \
     Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */ \
+    /* review (issue 14): the outbox re-checks consent before a send */                           \
+    Q(MESSAGE_SKIP)          /* (error, id) — a queued or retrying message that must not go */ \
     /* guides (issue 15): WeCom userids, contacts as edges, channel QR codes */ \
     Q(STAFF_WECOM_GET)       /* (id) -> wecom_userid */ \
     Q(STAFF_WECOM_SET)       /* (wecom_userid or NULL, id) */ \

@@ -27,12 +27,33 @@ static size_t max_record(void)
 
 typedef int (*import_fn)(dom *d, json_t *body, json_t **out, siyu_err *e);
 
+/* A member record may carry its consents ({purpose, channel, granted, text_version}):
+ * recorded with source "import" on the member the record matched or created. */
+static int import_member(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    json_t *consents = json_object_get(body, "consents");
+    if (!consents) return members_create_or_match(d, body, out, e);
+    if (dom_consents_check(consents, e)) return -1;
+    json_t *rec = json_copy(body);
+    json_object_del(rec, "consents");
+    int rc = members_create_or_match(d, rec, out, e);
+    json_decref(rec);
+    if (rc < 0) return rc;
+    json_int_t id = json_integer_value(json_object_get(*out, "id"));
+    if (id > 0 && dom_consents_import(d, id, consents, e)) {
+        json_decref(*out);
+        *out = NULL;
+        return -1;
+    }
+    return rc;
+}
+
 static const struct {
     const char *kind;
     import_fn fn;
 } kinds[] = {
     {"brands", brands_create},   {"stores", stores_create}, {"staff", staff_create},
-    {"members", members_create_or_match}, {"orders", orders_create}, {"events", events_record},
+    {"members", import_member}, {"orders", orders_create}, {"events", events_record},
 };
 
 /* CSV columns that hold integers; every other column is text. */
@@ -490,13 +511,40 @@ static json_t *row_to_json(const csv_header *h, csv_reader *cr, bool orders, jso
                      cr->nfields, h->n);
         return NULL;
     }
-    json_t *rec = json_object(), *member = NULL;
+    json_t *rec = json_object(), *member = NULL, *consents = NULL;
+    const char *consent_text = NULL;
     if (item)
         *item = orders ? json_object() : NULL;
     for (size_t i = 0; i < h->n; i++) {
         const char *col = h->names[i], *val = csv_field(cr, i);
         json_t *target = rec;
         const char *key = col;
+        if (!orders && strncmp(col, "consent_", 8) == 0) {
+            /* consent_PURPOSE_CHANNEL = true | false; consent_text_version for them all */
+            if (!*val) continue;
+            if (strcmp(col, "consent_text_version") == 0) {
+                consent_text = val;
+                continue;
+            }
+            const char *pc = col + 8, *us = strchr(pc, '_');
+            bool yes = !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes");
+            bool no = !strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no");
+            if (!us || (!yes && !no)) {
+                siyu_err_set(e, SIYU_INVALID_ARGUMENT, col,
+                             "%s: expected consent_PURPOSE_CHANNEL = true or false", col);
+                json_decref(rec);
+                json_decref(member);
+                json_decref(consents);
+                return NULL;
+            }
+            if (!consents) consents = json_array();
+            json_t *c = json_object();
+            json_object_set_new(c, "purpose", json_stringn(pc, (size_t)(us - pc)));
+            json_object_set_new(c, "channel", json_string(us + 1));
+            json_object_set_new(c, "granted", json_boolean(yes));
+            json_array_append_new(consents, c);
+            continue;
+        }
         if (orders && in_list(item_columns, col)) {
             target = *item;
             key = strcmp(col, "item_name") == 0 ? "name" : col;
@@ -512,6 +560,7 @@ static json_t *row_to_json(const csv_header *h, csv_reader *cr, bool orders, jso
         if (set_cell(target, key, val, e)) {
             json_decref(rec);
             json_decref(member);
+            json_decref(consents);
             if (item)
                 json_decref(*item);
             return NULL;
@@ -519,6 +568,14 @@ static json_t *row_to_json(const csv_header *h, csv_reader *cr, bool orders, jso
     }
     if (member)
         json_object_set_new(rec, "member", member);
+    if (consents) {
+        size_t k;
+        json_t *c;
+        if (consent_text)
+            json_array_foreach(consents, k, c)
+                json_object_set_new(c, "text_version", json_string(consent_text));
+        json_object_set_new(rec, "consents", consents);
+    }
     return rec;
 }
 

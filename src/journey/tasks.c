@@ -139,8 +139,9 @@ static int pick(json_t *body, const char *field, const char *const *names, const
 int consents_get(dom *d, int64_t member_id, json_t **out, siyu_err *e)
 {
     if (members_get(d, member_id, NULL, e) < 0) return -1;
-    *out = json_pack("{s:I, s:o}", "member_id", (json_int_t)member_id, "consents",
-                     dom_consents_json(d, member_id));
+    *out = json_pack("{s:I, s:o, s:o}", "member_id", (json_int_t)member_id, "consents",
+                     dom_consents_json(d, member_id), "history",
+                     dom_consent_history_json(d, member_id));
     return 200;
 }
 
@@ -215,4 +216,16 @@ void j_member_consent(dom *d, int64_t member, uint32_t *reachable, uint32_t *opt
         if (ch >= 0) *opted_out |= MSG_CH_BIT(ch);
     }
     store_reset(s);
+    /* the one rule: no granted marketing consent for a channel, no message on it — a
+     * missing consent is a "no" on every member channel (webhook is an integration,
+     * not a message to the member) */
+    uint32_t granted = dom_consent_marketing(d, member);
+    for (int ch = 0; ch < MSG_CHANNEL_COUNT; ch++) {
+        if (ch == MSG_CH_WEBHOOK) continue;
+        const char *name = msg_channel_name((msg_channel)ch);
+        bool ok = false;
+        for (int i = 0; dom_consent_channels[i]; i++)
+            if (strcmp(dom_consent_channels[i], name) == 0) ok = granted & (1u << i);
+        if (!ok) *reachable &= ~MSG_CH_BIT(ch);
+    }
 }

@@ -360,7 +360,24 @@
     Q(STORE_PING)            /* () -> 1 — the store answers */                                     \
     Q(BACKLOG_RUNS_DUE)      /* (now) -> n — active journey runs whose next step is due */         \
     Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */     \
-    Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */
+    Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */ \
+    /* audit (issue 21): consent history, the audit log, retention */                        \
+    Q(CONSENT_HISTORY_INSERT) /* (member_id, purpose, channel, granted, source, text_version, at) */ \
+    Q(CONSENT_HISTORY_LIST)  /* (member_id) -> purpose, channel, granted, source, text_version, at */ \
+    Q(CONSENT_HISTORY_MOVE)  /* (into, from) */ \
+    Q(CONSENT_HISTORY_DELETE)/* (member_id) */ \
+    Q(EXPORT_CONSENT_HISTORY)/* (member_id) -> consent_history rows */ \
+    Q(EXPORT_AUDIT_MEMBERS)  /* (member_id) -> audit_members rows */ \
+    Q(AUDIT_INSERT)          /* (at, staff_id, role, action, member_ids json, request_id, detail) */ \
+    Q(AUDIT_MEMBER_INSERT)   /* (member_id, audit_id) */ \
+    Q(AUDIT_LIST)            /* (member_id, staff_id, action, from, to, after_id, limit) -> id, at, \
+                                staff_id, role, action, member_ids, request_id, detail */ \
+    Q(RETENTION_GET)         /* () -> events_days, messages_days, audit_days, updated_at */ \
+    Q(RETENTION_PUT)         /* (events_days, messages_days, audit_days, at) */ \
+    Q(RETENTION_EVENTS)      /* (cutoff, limit) — events older, except types reports read */ \
+    Q(RETENTION_MESSAGES)    /* (cutoff, limit) — finished messages older */ \
+    Q(RETENTION_AUDIT_MEMBERS) /* (cutoff, limit) — the index rows of the oldest audit rows */ \
+    Q(RETENTION_AUDIT)       /* (cutoff, limit) — audit rows older */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

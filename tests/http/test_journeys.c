@@ -209,6 +209,18 @@ static void tick(void)
     CHECK_INT_EQ(call("POST", "/api/v1/journeys/tick", NULL, NULL), 200);
 }
 
+/* A marketing consent for a channel: without one, a member is never messaged on it. */
+static void grant(int64_t id, const char *channel)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)id);
+    CHECK_INT_EQ(call("POST", path, NULL,
+                      "{\"purpose\":\"marketing\",\"channel\":\"%s\",\"granted\":true,"
+                      "\"source\":\"till\",\"text_version\":\"t1\",\"at\":\"2026-01-01T09:00:00+08:00\"}",
+                      channel),
+                 200);
+}
+
 static int64_t member(const char *phone, const char *name, int64_t guide, bool sms, bool wechat)
 {
     json_t *o;
@@ -226,6 +238,11 @@ static int64_t member(const char *phone, const char *name, int64_t guide, bool s
                  201);
     int64_t id = jint(o, "id");
     json_decref(o);
+    if (guide) grant(id, "wecom");
+    if (wechat) {
+        grant(id, "wechat_template");
+        grant(id, "public_account");
+    }
     if (sms)
         CHECK_INT_EQ(
             call(
@@ -1251,6 +1268,7 @@ static void trigger_timed_waits(void)
                  201);
     int64_t late = jint(o, "id");
     json_decref(o);
+    grant(late, "wecom");
     static const char *const reach[] = {"sms_opt_in", "add_guide_contact"};
     for (int i = 0; i < 2; i++)
         CHECK_INT_EQ(

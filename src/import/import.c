@@ -37,12 +37,27 @@ static int import_member(dom *d, json_t *body, json_t **out, siyu_err *e)
     json_t *rec = json_copy(body);
     json_object_del(rec, "consents");
     int rc = members_create_or_match(d, rec, out, e);
+    if (rc < 0) {
+        json_decref(rec);
+        return rc;
+    }
+    /* the member the record matched or created, found again by its identities */
+    static const char *const idk[] = {"phone",   "unionid",           "openid", "app_id",
+                                      "card_no", "wecom_external_id", NULL};
+    json_t *ids = json_object();
+    for (int i = 0; idk[i]; i++)
+        if (json_object_get(rec, idk[i]))
+            json_object_set(ids, idk[i], json_object_get(rec, idk[i]));
     json_decref(rec);
-    if (rc < 0) return rc;
-    json_int_t id = json_integer_value(json_object_get(*out, "id"));
-    if (id > 0 && dom_consents_import(d, id, consents, e)) {
-        json_decref(*out);
-        *out = NULL;
+    int64_t id = members_resolve(d, ids, "", false, NULL, e);
+    json_decref(ids);
+    if (id > 0) id = members_live_id(d, id, NULL, e);
+    if (id <= 0 || dom_consents_import(d, id, consents, e)) {
+        if (id == 0) siyu_err_set(e, SIYU_INTERNAL, NULL, "the imported member is not found");
+        if (out) {
+            json_decref(*out);
+            *out = NULL;
+        }
         return -1;
     }
     return rc;

@@ -58,6 +58,7 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
     }
     int64_t guide = store_col_null(s, 1) ? 0 : store_col_int(s, 1);
     int64_t run = store_col_null(s, 4) ? 0 : store_col_int(s, 4);
+    int64_t member = store_col_int(s, 2);
     char kind[24], state[16];
     snprintf(kind, sizeof kind, "%s", store_col_text(s, 5));
     snprintf(state, sizeof state, "%s", store_col_text(s, 9));
@@ -75,6 +76,17 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
         to = "skipped";
     else
         return siyu_err_set(e, SIYU_NOT_FOUND, "action", "action: one of done, confirm, skip");
+    if (wecom && strcmp(to, "done") == 0) {
+        /* the consent rule holds until the guide sends: one withdrawn (or never given)
+         * since the task was made refuses the confirmation; the guide skips the task */
+        int wecom_ix = 0;
+        while (dom_consent_channels[wecom_ix] && strcmp(dom_consent_channels[wecom_ix], "wecom"))
+            wecom_ix++;
+        if (!(dom_consent_marketing(d, member) & (1u << wecom_ix)))
+            return siyu_err_set(e, SIYU_CONFLICT, "consent",
+                                "consent: the member has no marketing consent for wecom; skip "
+                                "the task");
+    }
     s = store_q(d->conn, Q_TASK_SET_STATE);
     store_bind_text(s, 1, to);
     store_bind_int(s, 2, d->now);

@@ -1246,7 +1246,21 @@ static void trigger_timed_waits(void)
     int64_t task = jint(o, "items.0.id");
     json_decref(o);
     set_now("2026-10-05T11:00:00+08:00"); /* confirmed a day and an hour late */
+    /* a consent withdrawn while the task waited: the guide cannot confirm the send */
+    char cpath[96];
+    snprintf(cpath, sizeof cpath, "/api/v1/members/%lld/consents", (long long)m);
+    CHECK_INT_EQ(call("POST", cpath, NULL,
+                      "{\"purpose\":\"marketing\",\"channel\":\"wecom\",\"granted\":false,"
+                      "\"source\":\"guide\",\"at\":\"2026-10-05T10:30:00+08:00\"}"),
+                 200);
     snprintf(path, sizeof path, "/api/v1/tasks/%lld/confirm", (long long)task);
+    CHECK_INT_EQ(call("POST", path, &o, NULL), 409);
+    CHECK_STR_EQ(jstr(o, "error.field"), "consent");
+    json_decref(o);
+    CHECK_INT_EQ(call("POST", cpath, NULL,
+                      "{\"purpose\":\"marketing\",\"channel\":\"wecom\",\"granted\":true,"
+                      "\"source\":\"guide\",\"at\":\"2026-10-05T10:45:00+08:00\"}"),
+                 200);
     CHECK_INT_EQ(call("POST", path, NULL, NULL), 200);
     tick();
     set_now("2026-10-08T09:59:00+08:00");

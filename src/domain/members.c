@@ -554,6 +554,13 @@ int members_lookup(dom *d, const char *kind, const char *value, const char *app_
     owner = members_live_id(d, owner, kind, e);
     if (owner < 0)
         return -1;
+    if (d->who.role == ROLE_CASHIER) {
+        /* a till finds the shopper (profile, masked identities) and reads their benefits
+         * apart; never the 360 it may not read by id */
+        if (member_check(d, owner, NULL, NULL, e)) return -1;
+        if (out) *out = member_render(d, owner, false);
+        return 200;
+    }
     return members_get(d, owner, out, e);
 }
 

@@ -84,9 +84,9 @@ typedef enum route_scope {
 
 /* What else in a request names objects that must be in scope (route.scope_body). */
 enum route_scope_body {
-    SB_STORE = 1 << 0,      /* body store_id: the caller's store */
-    SB_GUIDE = 1 << 1,      /* body (or query) guide_id: a guide of the caller's store; a
-                               guide: themself */
+    SB_STORE = 1 << 0,      /* body store_id (or query store_id, store): the caller's store */
+    SB_GUIDE = 1 << 1,      /* body guide_id (or query guide_id, guide): a guide of the
+                               caller's store; a guide: themself */
     SB_MEMBER = 1 << 2,     /* body member_id, from_member_id, member_ids[], query member_id */
     SB_IDENTITY = 1 << 3,   /* body identities (top level, or under "member"): a member they
                                already name must be in scope; a 409 between two members

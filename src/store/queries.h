@@ -361,6 +361,8 @@
     Q(BACKLOG_RUNS_DUE)      /* (now) -> n — active journey runs whose next step is due */         \
     Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */     \
     Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */ \
+    /* review (issue 14): the outbox re-checks consent before a send */                           \
+    Q(MESSAGE_SKIP)          /* (error, id) — a queued or retrying message that must not go */ \
     /* audit (issue 21): consent history, the audit log, retention */                        \
     Q(CONSENT_HISTORY_INSERT) /* (member_id, purpose, channel, granted, source, text_version, at) */ \
     Q(CONSENT_HISTORY_LIST)  /* (member_id) -> purpose, channel, granted, source, text_version, at */ \

@@ -644,6 +644,9 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_BACKLOG_MESSAGES_DUE] = "SELECT count(*) FROM messages WHERE status IN ('queued', 'retry')"
                                " AND next_attempt_at <= ?1",
     [Q_TAG_MEMBER_HAS] = "SELECT 1 FROM tag_members WHERE tag_id = ?1 AND member_id = ?2",
+    /* review (issue 14): the outbox re-checks consent before a send */
+    [Q_MESSAGE_SKIP] = "UPDATE messages SET status = 'skipped', error = ?1, next_attempt_at = NULL"
+                       " WHERE id = ?2 AND status IN ('queued', 'retry')",
     /* ---- audit (issue 21): consent history, the audit log, retention ---- */
     [Q_CONSENT_HISTORY_INSERT] = "INSERT INTO consent_history(member_id, purpose, channel, granted,"
                                  " source, text_version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

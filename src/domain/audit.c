@@ -111,9 +111,9 @@ int dom_audit_flush(store_conn *c, siyu_err *e)
     q_items = NULL;
     q_n = q_cap = 0;
     pthread_mutex_unlock(&q_lock);
-    size_t i = 0;
+    size_t i;
     int rc = 0;
-    for (; i < n; i++) {
+    for (i = 0; i < n; i++) {
         dom_audit_entry a = items[i].a;
         a.role = items[i].role;
         a.action = items[i].action;
@@ -127,13 +127,12 @@ int dom_audit_flush(store_conn *c, siyu_err *e)
     }
     if (rc) { /* undone with the batch: queue them again, in front of newer ones */
         pthread_mutex_lock(&q_lock);
-        size_t keep = n - 0;
-        queued *merged = malloc((keep + q_n + 1) * sizeof *merged);
-        memcpy(merged, items, keep * sizeof *merged);
-        if (q_n) memcpy(merged + keep, q_items, q_n * sizeof *merged);
+        queued *merged = malloc((n + q_n + 1) * sizeof *merged);
+        memcpy(merged, items, n * sizeof *merged);
+        if (q_n) memcpy(merged + n, q_items, q_n * sizeof *merged);
         free(q_items);
         q_items = merged;
-        q_n += keep;
+        q_n += n;
         q_cap = q_n + 1;
         pthread_mutex_unlock(&q_lock);
         free(items);

@@ -93,8 +93,7 @@ int dom_consents_check(json_t *list, siyu_err *e)
         if (consent_name(c, "purpose", dom_consent_purposes, "marketing, profiling",
                          "consents.purpose", &p, e) ||
             consent_name(c, "channel", dom_consent_channels,
-                         "sms, wechat_template, wecom, public_account", "consents.channel", &ch,
-                         e))
+                         "sms, wechat_template, wecom, public_account", "consents.channel", &ch, e))
             return -1;
         if (!json_is_boolean(g))
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "consents.granted",
@@ -119,8 +118,7 @@ int dom_consents_import(dom *d, int64_t member_id, json_t *list, siyu_err *e)
         consent_name(c, "channel", dom_consent_channels, "", "", &ch, e);
         json_t *tv = json_object_get(c, "text_version");
         if (dom_consent_put(d, member_id, p, ch, json_is_true(json_object_get(c, "granted")),
-                            "import", json_is_string(tv) ? json_string_value(tv) : NULL, d->now,
-                            e))
+                            "import", json_is_string(tv) ? json_string_value(tv) : NULL, d->now, e))
             return -1;
     }
     return 0;

@@ -230,9 +230,8 @@ static int erase_one(dom *d, int64_t id, strs *needles, siyu_err *e)
     if (exec_id(d, Q_ERASE_MESSAGES, id, e) || exec_now_id(d, Q_ERASE_TASKS, id, e) ||
         exec_now_id(d, Q_ERASE_RUNS, id, e) || exec_id(d, Q_ERASE_MERGES, id, e) ||
         exec_id(d, Q_REACH_DELETE, id, e) || exec_id(d, Q_CONSENT_DELETE, id, e) ||
-        exec_id(d, Q_CONSENT_HISTORY_DELETE, id, e) ||
-        exec_id(d, Q_ERASE_OLD_CONSENTS, id, e) || exec_id(d, Q_ERASE_IDENTITIES, id, e) ||
-        exec_now_id(d, Q_ERASE_MEMBER, id, e))
+        exec_id(d, Q_CONSENT_HISTORY_DELETE, id, e) || exec_id(d, Q_ERASE_OLD_CONSENTS, id, e) ||
+        exec_id(d, Q_ERASE_IDENTITIES, id, e) || exec_now_id(d, Q_ERASE_MEMBER, id, e))
         return -1;
     return 0;
 }

@@ -199,8 +199,7 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     auth_caller_key(&r->d.who, caller, sizeof caller);
     digest_of_json(r->body, dg);
     int rep = idem_replay(r, caller, k, route_key, dg, e);
-    if (rep != 0)
-        return rep < 0 ? -1 : http_audit_write(r, rt, e);
+    if (rep != 0) return rep < 0 ? -1 : http_audit_write(r, rt, e);
     if (rt->fn(r, e) < 0)
         return -1;
     if (r->status >= 300)
@@ -342,7 +341,7 @@ call:
     if (rt->fn(r, &e) < 0)
         goto out;
     if (!(rt->flags & ROUTE_PUBLIC) && (!r->status || r->status < 300))
-        http_audit_read(r, rt); /* queued: the jobs write it through the committer */
+        http_audit_read(r, rt);          /* queued: the jobs write it through the committer */
     if (store_conn_check(r->d.conn, &e)) /* a failed read is a 5xx, never a wrong answer */
         goto out;
     if (tx) {

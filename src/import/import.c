@@ -67,7 +67,7 @@ static const struct {
     const char *kind;
     import_fn fn;
 } kinds[] = {
-    {"brands", brands_create},   {"stores", stores_create}, {"staff", staff_create},
+    {"brands", brands_create},  {"stores", stores_create}, {"staff", staff_create},
     {"members", import_member}, {"orders", orders_create}, {"events", events_record},
 };
 

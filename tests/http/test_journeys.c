@@ -214,11 +214,12 @@ static void grant(int64_t id, const char *channel)
 {
     char path[96];
     snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)id);
-    CHECK_INT_EQ(call("POST", path, NULL,
-                      "{\"purpose\":\"marketing\",\"channel\":\"%s\",\"granted\":true,"
-                      "\"source\":\"till\",\"text_version\":\"t1\",\"at\":\"2026-01-01T09:00:00+08:00\"}",
-                      channel),
-                 200);
+    CHECK_INT_EQ(
+        call("POST", path, NULL,
+             "{\"purpose\":\"marketing\",\"channel\":\"%s\",\"granted\":true,"
+             "\"source\":\"till\",\"text_version\":\"t1\",\"at\":\"2026-01-01T09:00:00+08:00\"}",
+             channel),
+        200);
 }
 
 static int64_t member(const char *phone, const char *name, int64_t guide, bool sms, bool wechat)

@@ -568,8 +568,9 @@ static void addresses(int rx_port)
      * granted later lets the next message through. */
     int64_t q = create("/api/v1/members", "{\"phone\":\"13900000034\",\"openid\":\"o-q34\","
                                           "\"app_id\":\"wx-pa\",\"name\":\"孙丽\",\"store_id\":1}");
-    int64_t rr = create("/api/v1/members", "{\"phone\":\"13900000035\",\"openid\":\"o-r35\","
-                                           "\"app_id\":\"wx-pa\",\"name\":\"周敏\",\"store_id\":1}");
+    int64_t rr =
+        create("/api/v1/members", "{\"phone\":\"13900000035\",\"openid\":\"o-r35\","
+                                  "\"app_id\":\"wx-pa\",\"name\":\"周敏\",\"store_id\":1}");
     set_now("2026-03-21T09:30:00+08:00");
     event(q, "follow_public_account", "2026-03-21T09:00:00+08:00");
     event(q, "add_guide_contact", "2026-03-21T09:00:00+08:00");

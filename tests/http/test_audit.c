@@ -14,7 +14,9 @@
  *   - retention: the settings answer their defaults, refuse nonsense, and the sweep
  *     deletes exactly the events, finished messages and audit rows older than the
  *     settings — never live_view events, queued messages or newer rows — in batches of
- *     the size asked, while another client keeps writing.
+ *     the size asked, while another client keeps writing;
+ *   - upgrading: a store from before the rule grants the marketing consents its members'
+ *     reachable connections implied, once, and keeps withdrawals.
  * Run: test_audit PATH_TO_SIYU */
 #include <jansson.h>
 #include <pthread.h>
@@ -592,6 +594,67 @@ static void retention(void)
     CHECK(strstr(buf, "siyu_retention_deleted_total{kind=\"audit\"} 5") != NULL);
 }
 
+/* ---------------- upgrading a store ---------------- */
+
+/* A store from before the consent rule (schema 11): members reachable on WeCom or the public
+ * account by their connection alone are granted those marketing consents once, so nothing
+ * that went out before stops silently. */
+static pid_t upgrade(pid_t pid)
+{
+    int64_t m =
+        create("/api/v1/members", "{\"phone\":\"13300000001\",\"name\":\"老会员\",\"store_id\":1}");
+    int64_t n = create("/api/v1/members",
+                       "{\"phone\":\"13300000002\",\"name\":\"老会员二\",\"store_id\":1}");
+    close(fd);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    char sql[1200];
+    snprintf(sql, sizeof sql,
+             "DROP TABLE consent_history; DROP TABLE audit_log; DROP TABLE audit_members;"
+             "DROP TABLE retention_settings; DROP INDEX events_at; DROP INDEX messages_created;"
+             "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
+             "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"
+             " (%lld, 'wecom', 1, 1700000000), (%lld, 'public_account', 1, 1700000000),"
+             " (%lld, 'group', 1, 1700000000), (%lld, 'public_account', 0, 1700000000);"
+             "INSERT INTO member_consents(member_id, purpose, channel, granted, source, at)"
+             " VALUES (%lld, 'marketing', 'wecom', 0, 'guide', 1700000500);"
+             "PRAGMA user_version = 11;",
+             (long long)m, (long long)n, (long long)m, (long long)m, (long long)m, (long long)n,
+             (long long)n);
+    sql_exec(sql);
+    /* the operator's way: siyu init brings the store forward, then serve */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "%s init --db %s >/dev/null", siyu, db);
+    CHECK_INT_EQ(run(cmd, NULL, 0), 0);
+    pid = start_server();
+    fd = conn_open();
+    char path[96];
+    json_t *o = NULL;
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)m);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK_INT_EQ(json_array_size(jget(o, "consents")), 3);
+    const char *want[] = {"public_account", "wechat_template", "wecom"};
+    for (int i = 0; i < 3; i++) {
+        json_t *c = json_array_get(jget(o, "consents"), (size_t)i);
+        CHECK_STR_EQ(json_string_value(json_object_get(c, "channel")), want[i]);
+        CHECK(json_is_true(json_object_get(c, "granted")));
+        CHECK_STR_EQ(json_string_value(json_object_get(c, "text_version")), "reachability");
+    }
+    CHECK_INT_EQ(json_array_size(jget(o, "history")), 3);
+    json_decref(o);
+    /* not reachable: nothing granted; a withdrawal stays a withdrawal */
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)n);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK_INT_EQ(json_array_size(jget(o, "consents")), 1);
+    CHECK_STR_EQ(jstr(o, "consents.0.channel"), "wecom");
+    CHECK(json_is_false(jget(o, "consents.0.granted")));
+    CHECK_INT_EQ(json_array_size(jget(o, "history")), 1);
+    json_decref(o);
+    /* the new tables work on the upgraded store */
+    CHECK_INT_EQ(call("GET", "/api/v1/retention", NULL, NULL), 200);
+    return pid;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -603,6 +666,7 @@ int main(int argc, char **argv)
     audit_log();
     segment_export();
     retention();
+    pid = upgrade(pid);
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);

@@ -363,6 +363,12 @@
     Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */ \
     /* review (issue 14): the outbox re-checks consent before a send */                           \
     Q(MESSAGE_SKIP)          /* (error, id) — a queued or retrying message that must not go */ \
+    /* merges: a member's journeys, messages and tasks follow it onto the survivor */             \
+    Q(RUNS_MERGE_EXIT)       /* (into, from, now) — from's active runs in a journey where into \
+                                has one too end as exited */                                       \
+    Q(RUNS_MOVE)             /* (into, from) */                                                    \
+    Q(MESSAGES_MOVE)         /* (into, from) */                                                    \
+    Q(TASKS_MOVE)            /* (into, from) */ \
     /* audit (issue 21): consent history, the audit log, retention */                        \
     Q(CONSENT_HISTORY_INSERT) /* (member_id, purpose, channel, granted, source, text_version, at) */ \
     Q(CONSENT_HISTORY_LIST)  /* (member_id) -> purpose, channel, granted, source, text_version, at */ \

@@ -119,6 +119,7 @@ static const struct section {
     {"guide_tasks", Q_EXPORT_GUIDE_TASKS},
     {"merges", Q_EXPORT_MERGES},
     {"erasures", Q_EXPORT_ERASURES},
+    {"profile_changes", Q_EXPORT_PROFILE_CHANGES},
     {"consent_history", Q_EXPORT_CONSENT_HISTORY},
     {"audit_members", Q_EXPORT_AUDIT_MEMBERS},
 };

@@ -12,7 +12,9 @@
  *   - spending takes from lots first-expiring-first;
  *   - a coupon is redeemed at most once (a full refund may restore it), and a
  *     template never issues more than its stock;
- *   - no member sits below the tier its rules give it.
+ *   - no member sits below the tier its rules give it;
+ *   - every order's lines sum to its total plus its discount, and what was refunded
+ *     equals the sum of its refunds and never exceeds its total.
  *
  * Every call follows domain.h's conventions: it runs inside the caller's
  * transaction, answers 200/201 or -1 with e filled, and writes nothing the caller

@@ -369,6 +369,15 @@
     Q(RUNS_MOVE)             /* (into, from) */                                                    \
     Q(MESSAGES_MOVE)         /* (into, from) */                                                    \
     Q(TASKS_MOVE)            /* (into, from) */ \
+    /* numbers: order totals against their lines and refunds (siyu check) */                      \
+    Q(CHECK_ORDER_LINES)     /* () -> order id, total, discount, refunded, qty, unit (one row per \
+                                line, NULL line for an order without lines), by order id */       \
+    Q(CHECK_ORDER_REFUNDS)   /* () -> order id, refunded, amount or NULL (one row per refund), by \
+                                order, for orders with refunds or a refunded amount */            \
+    /* numbers: profile fields filled on a create-or-match (the member 360 shows them) */         \
+    Q(PROFILE_CHANGE_INSERT) /* (member_id, at, source, details) */                               \
+    Q(PROFILE_CHANGES)       /* (member_id) -> at, source, details, newest first, at most 50 */ \
+    Q(EXPORT_PROFILE_CHANGES)/* (member_id) -> profile_changes rows (the member's export) */ \
     /* audit (issue 21): consent history, the audit log, retention */                        \
     Q(CONSENT_HISTORY_INSERT) /* (member_id, purpose, channel, granted, source, text_version, at) */ \
     Q(CONSENT_HISTORY_LIST)  /* (member_id) -> purpose, channel, granted, source, text_version, at */ \

@@ -655,6 +655,19 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_RUNS_MOVE] = "UPDATE journey_runs SET member_id = ?1 WHERE member_id = ?2",
     [Q_MESSAGES_MOVE] = "UPDATE messages SET member_id = ?1 WHERE member_id = ?2",
     [Q_TASKS_MOVE] = "UPDATE guide_tasks SET member_id = ?1 WHERE member_id = ?2",
+    /* numbers: order totals against their lines and refunds (siyu check) */
+    [Q_CHECK_ORDER_LINES] = "SELECT o.id, o.total_cents, o.discount_cents, o.refunded_cents, i.qty,"
+                            " i.unit_price_cents FROM orders o"
+                            " LEFT JOIN order_items i ON i.order_id = o.id ORDER BY o.id, i.line",
+    [Q_CHECK_ORDER_REFUNDS] = "SELECT o.id, o.refunded_cents, r.amount_cents FROM orders o"
+                              " LEFT JOIN refunds r ON r.order_id = o.id"
+                              " WHERE o.refunded_cents != 0 OR r.id IS NOT NULL ORDER BY o.id",
+    /* numbers: profile fields filled on a create-or-match */
+    [Q_PROFILE_CHANGE_INSERT] = "INSERT INTO profile_changes(member_id, at, source, details)"
+                                " VALUES (?1, ?2, ?3, ?4)",
+    [Q_PROFILE_CHANGES] = "SELECT at, source, details FROM profile_changes WHERE member_id = ?1"
+                          " ORDER BY id DESC LIMIT 50",
+    [Q_EXPORT_PROFILE_CHANGES] = "SELECT * FROM profile_changes WHERE member_id = ?1 ORDER BY id",
     /* ---- audit (issue 21): consent history, the audit log, retention ---- */
     [Q_CONSENT_HISTORY_INSERT] = "INSERT INTO consent_history(member_id, purpose, channel, granted,"
                                  " source, text_version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -266,8 +266,14 @@ const char *const sqlite_migrations[] = {
     "  at INTEGER NOT NULL, staff_id INTEGER, role TEXT NOT NULL, reason TEXT NOT NULL,"
     "  request_id TEXT, members INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX erasures_member ON erasures(member_id);",
+    /* 12 (numbers): empty profile fields filled by a create-or-match for a known identity —
+     * which fields were filled and which kept, by whom (details is JSON) */
+    "CREATE TABLE profile_changes ("
+    "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  at INTEGER NOT NULL, source TEXT NOT NULL, details TEXT NOT NULL);"
+    "CREATE INDEX profile_changes_member ON profile_changes(member_id, id);",
     /* ---- audit (issue 21): consent history, the audit log, retention ---- */
-    /* 12: every consent change is kept (member_consents is the current state derived
+    /* 13: every consent change is kept (member_consents is the current state derived
      * from it, updated in the same write); the rule "no marketing consent, no message"
      * now holds on every channel, so a store that messaged members on a connection
      * alone (wecom, public_account and its template messages) grants those marketing

@@ -120,6 +120,8 @@ static const struct section {
     {"merges", Q_EXPORT_MERGES},
     {"erasures", Q_EXPORT_ERASURES},
     {"profile_changes", Q_EXPORT_PROFILE_CHANGES},
+    {"campaign_plays", Q_EXPORT_CAMPAIGN_PLAYS},
+    {"campaign_packets", Q_EXPORT_CAMPAIGN_PACKETS},
     {"consent_history", Q_EXPORT_CONSENT_HISTORY},
     {"audit_members", Q_EXPORT_AUDIT_MEMBERS},
 };

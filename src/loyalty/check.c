@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/checked.h"
+#include "fission/games.h"
 #include "loyalty/internal.h"
 
 static void add(json_t *out, int *found, int max, const char *check, const char *fmt, ...)
@@ -287,5 +288,7 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
         free(ids);
     }
     loy_config_release(cfg);
+    /* the games' campaigns (src/fission/check.c) */
+    found += games_check(c, max, v);
     return found;
 }

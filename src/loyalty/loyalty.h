@@ -92,4 +92,18 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
  * ladder) into buf, and its points (the ledger's sum). Returns 0, or -1 when unknown. */
 int loyalty_member_state(store_conn *c, int64_t member_id, char *tier, size_t len, int64_t *points);
 
+/* ---- for other modules (games, src/fission) ----
+ * One coupon of a template to a member, with the template's stock, validity and
+ * per-member limits (422 with details.reason when refused); ref makes it idempotent. */
+int loyalty_coupon_grant(dom *d, int64_t template_id, int64_t member, const char *ref,
+                         char code[16], siyu_err *e);
+/* A credit (a lot expiring per the settings) or a debit (first-expiring-first; 422
+ * naming `field` when the spendable balance is short) written to the ledger. */
+int loyalty_points_credit(dom *d, int64_t member, int64_t points, const char *kind,
+                          const char *reason, siyu_err *e);
+int loyalty_points_debit(dom *d, int64_t member, int64_t points, const char *kind,
+                         const char *reason, const char *field, siyu_err *e);
+/* Points worth `cents` at the till (the settings' redeem_points_per_yuan), rounded down. */
+int loyalty_points_of_cents(store_conn *c, int64_t cents, int64_t *points, siyu_err *e);
+
 #endif

@@ -596,7 +596,7 @@ static void retention(void)
 
 /* ---------------- upgrading a store ---------------- */
 
-/* A store from before the consent rule (schema 12): members reachable on WeCom or the public
+/* A store from before the consent rule (schema 13): members reachable on WeCom or the public
  * account by their connection alone are granted those marketing consents once, so nothing
  * that went out before stops silently. */
 static pid_t upgrade(pid_t pid)
@@ -618,7 +618,7 @@ static pid_t upgrade(pid_t pid)
              " (%lld, 'group', 1, 1700000000), (%lld, 'public_account', 0, 1700000000);"
              "INSERT INTO member_consents(member_id, purpose, channel, granted, source, at)"
              " VALUES (%lld, 'marketing', 'wecom', 0, 'guide', 1700000500);"
-             "PRAGMA user_version = 12;",
+             "PRAGMA user_version = 13;",
              (long long)m, (long long)n, (long long)m, (long long)m, (long long)m, (long long)n,
              (long long)n);
     sql_exec(sql);

@@ -170,6 +170,58 @@ int dom_consent_put(dom *d, int64_t member_id, const char *purpose, const char *
                     siyu_err *e);
 /* [{purpose, channel, granted, opted_out, source, text_version, at}] of a member. */
 json_t *dom_consents_json(dom *d, int64_t member_id);
+/* Every change, oldest first: [{purpose, channel, granted, source, text_version, at}]. */
+json_t *dom_consent_history_json(dom *d, int64_t member_id);
+/* The channels (bit i = dom_consent_channels[i]) with a granted marketing consent: the
+ * only channels a member may be messaged on (a missing consent is a "no"). */
+uint32_t dom_consent_marketing(dom *d, int64_t member_id);
+/* The "consents" field of an imported member record: [{purpose, channel, granted,
+ * text_version?}]; check validates it, import records each with source "import". */
+int dom_consents_check(json_t *list, siyu_err *e);
+int dom_consents_import(dom *d, int64_t member_id, json_t *list, siyu_err *e);
+
+/* ---- the audit log (audit.c) ----
+ * Append-only rows {at, staff_id, role, action, member_ids, request_id, detail}.
+ * dom_audit_write writes one row on c, inside the caller's write (a staff write is
+ * audited in its own savepoint); dom_audit_queue keeps a read's row in memory (no
+ * store work) until dom_audit_flush writes the queue on c inside a write transaction
+ * (the jobs' audit flush, through the group committer). detail is JSON text or NULL. */
+typedef struct dom_audit_entry {
+    int64_t at, staff_id;
+    const char *role, *action, *request_id, *detail;
+    const int64_t *members;
+    size_t n_members;
+} dom_audit_entry;
+int dom_audit_write(store_conn *c, const dom_audit_entry *a, siyu_err *e);
+void dom_audit_queue(const dom_audit_entry *a);
+int dom_audit_flush(store_conn *c, siyu_err *e);
+void dom_audit_stats(unsigned long long *queued_now, unsigned long long *written,
+                     unsigned long long *dropped);
+typedef struct dom_audit_filter {
+    int64_t member_id, staff_id, from, to; /* 0: any member / staff */
+    bool has_from, has_to;
+    const char *action; /* NULL: any */
+} dom_audit_filter;
+/* {items: [{id, at, staff_id, role, action, member_ids, request_id, detail}],
+ * next_cursor}, oldest first; cursor is the last id seen. */
+int audit_list(dom *d, const dom_audit_filter *f, int64_t cursor, int limit, json_t **out,
+               siyu_err *e);
+
+/* ---- retention (retention.c) ----
+ * How many days events, messages and the audit log are kept (defaults 730, 365,
+ * 1095). retention_get/put answer {events_days, messages_days, audit_days,
+ * updated_at}; retention_sweep deletes up to `batch` rows of each kind older than the
+ * setting (orders, ledgers and coupons never; live_view events, which the reports
+ * read, never; messages still to be sent never) and answers {events, messages, audit}
+ * deleted; *more is set when a kind had more to delete. */
+#define RETENTION_EVENTS_DAYS 730
+#define RETENTION_MESSAGES_DAYS 365
+#define RETENTION_AUDIT_DAYS 1095
+int retention_get(dom *d, json_t **out, siyu_err *e);
+int retention_put(dom *d, json_t *body, json_t **out, siyu_err *e);
+int retention_sweep(dom *d, int batch, json_t **out, bool *more, siyu_err *e);
+/* Rows deleted by every sweep of this process, per kind (for /metrics). */
+void retention_stats(unsigned long long out[3]);
 
 /* ---- members' rights (rights.c): access and erasure ----
  * members_export: everything held about a live member in scope, one document: the

@@ -865,7 +865,8 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         return -1;
     }
     static const store_query moves[] = {Q_IDENTITY_MOVE, Q_ORDERS_MOVE, Q_EVENTS_MOVE, Q_REACH_MOVE,
-                                        Q_TAG_MEMBERS_MOVE, Q_CONSENT_MOVE, Q_CONTACTS_MOVE};
+                                        Q_TAG_MEMBERS_MOVE, Q_CONSENT_MOVE, Q_CONTACTS_MOVE,
+                                        Q_CONSENT_HISTORY_MOVE};
     for (size_t i = 0; i < sizeof moves / sizeof *moves; i++) {
         store_stmt *s = store_q(d->conn, moves[i]);
         store_bind_int(s, 1, into);

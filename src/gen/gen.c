@@ -738,6 +738,19 @@ static void write_member(gen *g, const member *m, bool female)
     gw_raw(w, channel_names[m->join_channel], strlen(channel_names[m->join_channel]));
     GW_LIT(w, "\",\"joined_at\":");
     put_time(g, w, m->join_ts);
+    /* marketing consents, given at joining: without one a member is never messaged on a
+     * channel (docs/privacy.md). Four in five members agree to WeChat messages (and to
+     * their guide's WeCom ones); drawn from the index, not the random stream, so the
+     * rest of the chain is the same with or without them. */
+    if ((uint64_t)m->index * 2654435761u % 100u < 80u) {
+        GW_LIT(w, ",\"consents\":[{\"purpose\":\"marketing\",\"channel\":\"wechat_template\","
+                  "\"granted\":true,\"text_version\":\"demo-1\"},{\"purpose\":\"marketing\","
+                  "\"channel\":\"public_account\",\"granted\":true,\"text_version\":\"demo-1\"}");
+        if (m->guide_id)
+            GW_LIT(w, ",{\"purpose\":\"marketing\",\"channel\":\"wecom\",\"granted\":true,"
+                      "\"text_version\":\"demo-1\"}");
+        gw_char(w, ']');
+    }
     GW_LIT(w, "}\n");
     g->sum.members++;
 }

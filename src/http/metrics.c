@@ -206,6 +206,24 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
             put(&b, "\"} 1\n");
         }
     }
+    {
+        unsigned long long rd[3], aq, aw, ad;
+        retention_stats(rd);
+        dom_audit_stats(&aq, &aw, &ad);
+        put(&b,
+            "# HELP siyu_retention_deleted_total Rows deleted by the retention sweep.\n"
+            "# TYPE siyu_retention_deleted_total counter\n"
+            "siyu_retention_deleted_total{kind=\"events\"} %llu\n"
+            "siyu_retention_deleted_total{kind=\"messages\"} %llu\n"
+            "siyu_retention_deleted_total{kind=\"audit\"} %llu\n"
+            "# HELP siyu_audit_queued Audit rows of reads waiting for the next flush.\n"
+            "# TYPE siyu_audit_queued gauge\nsiyu_audit_queued %llu\n"
+            "# HELP siyu_audit_flushed_total Audit rows of reads written.\n"
+            "# TYPE siyu_audit_flushed_total counter\nsiyu_audit_flushed_total %llu\n"
+            "# HELP siyu_audit_dropped_total Audit rows of reads lost (queue full).\n"
+            "# TYPE siyu_audit_dropped_total counter\nsiyu_audit_dropped_total %llu\n",
+            rd[0], rd[1], rd[2], aq, aw, ad);
+    }
     struct views *vw = http_server_views(server);
     if (vw)
         put(&b,

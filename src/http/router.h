@@ -41,6 +41,9 @@ typedef struct http_req {
      * on_request): d.who holds the principal and the route's role mask was checked. The
      * pipeline (run) reuses it and never resolves the token twice. */
     bool authenticated;
+    /* The request id: the X-Request-Id header if sent (1 to 64 printable characters),
+     * else one siyu made; echoed in the answer's X-Request-Id and kept in the audit log. */
+    char request_id[72];
     dom d;                /* store connection, caller, clock */
     void *server;         /* http_server *, for /metrics */
     /* Writes run on the group committer; a handler may leave rendering its answer to the
@@ -121,6 +124,14 @@ extern const int route_count;
 /* Finds the route for method and path, filling r->id / r->word. Returns the index,
  * -1 when no pattern matches the path, -2 when the path matches but not the method. */
 int router_match(const char *method, const char *path, http_req *r);
+
+/* The audit log's view of the pipeline (routes_audit.c): a staff write is recorded in
+ * its own savepoint (server.c exec_write); a read of unmasked personal data is queued
+ * (http_audit_read, after the answer is built); the queue is written by the jobs. */
+int http_audit_write(http_req *r, const route *rt, siyu_err *e);
+void http_audit_read(http_req *r, const route *rt);
+/* Writes the queued read rows now, through the server's group committer. */
+int http_audit_flush(http_req *r, siyu_err *e);
 
 /* Query argument helpers (they fill e naming the argument). */
 const char *req_query(http_req *r, const char *name);

@@ -150,6 +150,10 @@ int h_consents_put(http_req *r, siyu_err *e);
 int h_members_export(http_req *r, siyu_err *e); /* routes_rights.c */
 int h_members_erase(http_req *r, siyu_err *e);
 int h_consents_get(http_req *r, siyu_err *e);
+int h_audit_list(http_req *r, siyu_err *e);
+int h_retention_get(http_req *r, siyu_err *e);
+int h_retention_put(http_req *r, siyu_err *e);
+int h_retention_sweep(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
 
@@ -819,5 +823,14 @@ const route routes[] = {
     {"GET", "/api/v1/qr-codes/{id}/stats", h_qr_codes_stats, MGR, 0,
      "What a code brought: scans, contacts, new members, first orders, sales, cost per member",
      "guides", SCOPE_CHAIN, 0},
+    /* audit and retention (issue 21): admins only (docs/privacy.md) */
+    {"GET", "/api/v1/audit", h_audit_list, ADMIN, ROUTE_OWN_TX,
+     "The audit log: staff writes and reads of unmasked personal data", "audit", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/retention", h_retention_get, ADMIN, 0,
+     "How many days events, messages and the audit log are kept", "audit", SCOPE_CHAIN, 0},
+    {"PUT", "/api/v1/retention", h_retention_put, ADMIN, ROUTE_WRITE | ROUTE_BODY,
+     "Set how many days events, messages and the audit log are kept", "audit", SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/retention/sweep", h_retention_sweep, ADMIN, ROUTE_WRITE,
+     "Delete one batch of what is older than the retention settings", "audit", SCOPE_CHAIN, 0},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

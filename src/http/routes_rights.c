@@ -22,12 +22,10 @@ int h_members_export(http_req *r, siyu_err *e)
     return 0;
 }
 
-/* The erasure log keeps the caller's request id (X-Request-Id) when one is sent. */
+/* The erasure log keeps the request id (X-Request-Id, sent or made by siyu). */
 int h_members_erase(http_req *r, siyu_err *e)
 {
-    const char *rid = r->conn ? MHD_lookup_connection_value((struct MHD_Connection *)r->conn,
-                                                            MHD_HEADER_KIND, "X-Request-Id")
-                              : NULL;
+    const char *rid = r->request_id[0] ? r->request_id : NULL;
     json_t *out = NULL;
     int rc = members_erase(&r->d, r->id, r->body, rid, &out, e);
     if (rc < 0) return -1;

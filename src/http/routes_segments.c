@@ -357,6 +357,21 @@ int h_segments_export(http_req *r, siyu_err *e)
     }
     seg_audience a;
     seg_error se;
+    /* ?consent=CHANNEL: only members with a granted marketing consent for the channel
+     * (the list to hand to an outreach tool); every row lists the member's marketing
+     * consents in its last column either way */
+    const char *want = req_query(r, "consent");
+    if (want) {
+        bool known = false;
+        for (int i = 0; dom_consent_channels[i]; i++)
+            known = known || strcmp(dom_consent_channels[i], want) == 0;
+        if (!known) {
+            seg_expr_free(ex);
+            seg_expr_free(scope);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "consent",
+                                "consent: one of sms, wechat_template, wecom, public_account");
+        }
+    }
     int rc = seg_select(idx, ex, scope, &a, &se);
     seg_expr_free(ex);
     seg_expr_free(scope);
@@ -364,7 +379,8 @@ int h_segments_export(http_req *r, siyu_err *e)
         return siyu_err_set(e, SIYU_UNPROCESSABLE, "expr", "expr: %s", se.msg);
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
-    const char *header = "member_id,name,phone,store_id,guide_id,city,joined_at\n";
+    const char *header =
+        "member_id,name,phone,store_id,guide_id,city,joined_at,marketing_consents\n";
     len = strlen(header);
     memcpy(buf, header, len);
     bool mask = r->d.who.role == ROLE_GUIDE;
@@ -374,6 +390,25 @@ int h_segments_export(http_req *r, siyu_err *e)
         siyu_err_init(&me);
         if (members_get(&r->d, a.ids[i], &m, &me) != 200) {
             siyu_err_clear(&me);
+            continue;
+        }
+        char consents[96] = "";
+        bool wanted = !want;
+        size_t ci;
+        json_t *cv;
+        json_array_foreach(json_object_get(m, "consents"), ci, cv)
+        {
+            const char *pu = json_string_value(json_object_get(cv, "purpose"));
+            const char *ch = json_string_value(json_object_get(cv, "channel"));
+            if (!pu || !ch || strcmp(pu, "marketing") ||
+                !json_is_true(json_object_get(cv, "granted")))
+                continue;
+            size_t cl = strlen(consents);
+            snprintf(consents + cl, sizeof consents - cl, "%s%s", cl ? ";" : "", ch);
+            if (want && strcmp(want, ch) == 0) wanted = true;
+        }
+        if (!wanted) {
+            json_decref(m);
             continue;
         }
         char id[32], store[32], guide[32], phone[40] = "";
@@ -391,15 +426,22 @@ int h_segments_export(http_req *r, siyu_err *e)
         if (json_is_integer(gd))
             snprintf(guide, sizeof guide, "%lld", (long long)json_integer_value(gd));
         const char *cells[] = {id,
-                               json_string_value(json_object_get(m, "name")) ? json_string_value(json_object_get(m, "name")) : "",
+                               json_string_value(json_object_get(m, "name"))
+                                   ? json_string_value(json_object_get(m, "name"))
+                                   : "",
                                phone,
                                store,
                                guide,
-                               json_string_value(json_object_get(m, "city")) ? json_string_value(json_object_get(m, "city")) : "",
-                               json_string_value(json_object_get(m, "joined_at")) ? json_string_value(json_object_get(m, "joined_at")) : ""};
-        for (size_t k = 0; k < 7; k++) {
+                               json_string_value(json_object_get(m, "city"))
+                                   ? json_string_value(json_object_get(m, "city"))
+                                   : "",
+                               json_string_value(json_object_get(m, "joined_at"))
+                                   ? json_string_value(json_object_get(m, "joined_at"))
+                                   : "",
+                               consents};
+        for (size_t k = 0; k < 8; k++) {
             csv_put(&buf, &len, &cap, cells[k]);
-            buf[len++] = k < 6 ? ',' : '\n'; /* csv_put always leaves room for two bytes */
+            buf[len++] = k < 7 ? ',' : '\n'; /* csv_put always leaves room for two bytes */
         }
         json_decref(m);
     }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -123,11 +124,12 @@ static store_conn *thread_conn(http_server *s, siyu_err *e)
 }
 
 static enum MHD_Result send_text(struct MHD_Connection *mc, int status, char *text,
-                                 const char *type)
+                                 const char *type, const char *request_id)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type", type);
+    if (request_id && *request_id) MHD_add_response_header(resp, "X-Request-Id", request_id);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     enum MHD_Result rc = MHD_queue_response(mc, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -185,7 +187,8 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
                             "Idempotency-Key: required, so a retry never moves points twice");
     if (!k || (rt->flags & ROUTE_SECRET)) {
         r->defer_render = true; /* nothing to store with the answer: render it after commit */
-        return rt->fn(r, e);
+        if (rt->fn(r, e) < 0) return -1;
+        return http_audit_write(r, rt, e); /* in the write's own savepoint */
     }
     if (!*k || strlen(k) > 200)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "Idempotency-Key",
@@ -196,12 +199,12 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     auth_caller_key(&r->d.who, caller, sizeof caller);
     digest_of_json(r->body, dg);
     int rep = idem_replay(r, caller, k, route_key, dg, e);
-    if (rep != 0)
-        return rep < 0 ? -1 : 0;
+    if (rep != 0) return rep < 0 ? -1 : http_audit_write(r, rt, e);
     if (rt->fn(r, e) < 0)
         return -1;
     if (r->status >= 300)
         return 0;
+    if (http_audit_write(r, rt, e)) return -1;
     char *text = json_dumps(r->resp, JSON_COMPACT);
     store_stmt *s = store_q(r->d.conn, Q_IDEM_PUT2);
     store_bind_text(s, 1, caller);
@@ -337,6 +340,8 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 call:
     if (rt->fn(r, &e) < 0)
         goto out;
+    if (!(rt->flags & ROUTE_PUBLIC) && (!r->status || r->status < 300))
+        http_audit_read(r, rt);          /* queued: the jobs write it through the committer */
     if (store_conn_check(r->d.conn, &e)) /* a failed read is a 5xx, never a wrong answer */
         goto out;
     if (tx) {
@@ -614,7 +619,7 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
         }
     }
     size_t bytes = strlen(text);
-    enum MHD_Result rc = send_text(mc, r->status ? r->status : 500, text, type);
+    enum MHD_Result rc = send_text(mc, r->status ? r->status : 500, text, type, r->request_id);
     uint64_t ns = clock_mono_ns() - c->t0;
     metrics_record(c->route, r->status, ns);
     if (srv->cfg.access_log) {
@@ -624,6 +629,26 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
                 bytes, (double)ns / 1e6);
     }
     return rc;
+}
+
+/* The caller's X-Request-Id when it is 1 to 64 printable characters, else a new one. */
+static void request_id(struct MHD_Connection *mc, char *out, size_t len)
+{
+    const char *h = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Request-Id");
+    size_t n = h ? strlen(h) : 0;
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = h[i] > 32 && h[i] < 127;
+    if (ok) {
+        snprintf(out, len, "%s", h);
+        return;
+    }
+    unsigned char b[12];
+    randombytes_buf(b, sizeof b);
+    char *p = out;
+    p += snprintf(p, len, "req_");
+    for (size_t i = 0; i < sizeof b && (size_t)(p - out) + 3 <= len; i++)
+        p += snprintf(p, 3, "%02x", b[i]);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
@@ -649,6 +674,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             return MHD_NO;
         }
         if (c->ci) c->ci->in_request = true;
+        request_id(mc, c->r.request_id, sizeof c->r.request_id);
         c->route = router_match(method, url, &c->r);
         c->limit = body_limit(srv, c->route);
         const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
@@ -918,4 +944,18 @@ store_t *http_server_store(void *srv);
 store_t *http_server_store(void *srv)
 {
     return ((http_server *)srv)->store;
+}
+
+static int audit_flush_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    (void)changes;
+    (void)arg;
+    return dom_audit_flush(c, e);
+}
+
+int http_audit_flush(http_req *r, siyu_err *e)
+{
+    http_server *srv = r->server;
+    if (!srv || !srv->writer) return 0;
+    return writer_submit(srv->writer, audit_flush_fn, NULL, NULL, e);
 }

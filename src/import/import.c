@@ -27,12 +27,48 @@ static size_t max_record(void)
 
 typedef int (*import_fn)(dom *d, json_t *body, json_t **out, siyu_err *e);
 
+/* A member record may carry its consents ({purpose, channel, granted, text_version}):
+ * recorded with source "import" on the member the record matched or created. */
+static int import_member(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    json_t *consents = json_object_get(body, "consents");
+    if (!consents) return members_create_or_match(d, body, out, e);
+    if (dom_consents_check(consents, e)) return -1;
+    json_t *rec = json_copy(body);
+    json_object_del(rec, "consents");
+    int rc = members_create_or_match(d, rec, out, e);
+    if (rc < 0) {
+        json_decref(rec);
+        return rc;
+    }
+    /* the member the record matched or created, found again by its identities */
+    static const char *const idk[] = {"phone",   "unionid",           "openid", "app_id",
+                                      "card_no", "wecom_external_id", NULL};
+    json_t *ids = json_object();
+    for (int i = 0; idk[i]; i++)
+        if (json_object_get(rec, idk[i]))
+            json_object_set(ids, idk[i], json_object_get(rec, idk[i]));
+    json_decref(rec);
+    int64_t id = members_resolve(d, ids, "", false, NULL, e);
+    json_decref(ids);
+    if (id > 0) id = members_live_id(d, id, NULL, e);
+    if (id <= 0 || dom_consents_import(d, id, consents, e)) {
+        if (id == 0) siyu_err_set(e, SIYU_INTERNAL, NULL, "the imported member is not found");
+        if (out) {
+            json_decref(*out);
+            *out = NULL;
+        }
+        return -1;
+    }
+    return rc;
+}
+
 static const struct {
     const char *kind;
     import_fn fn;
 } kinds[] = {
-    {"brands", brands_create},   {"stores", stores_create}, {"staff", staff_create},
-    {"members", members_create_or_match}, {"orders", orders_create}, {"events", events_record},
+    {"brands", brands_create},  {"stores", stores_create}, {"staff", staff_create},
+    {"members", import_member}, {"orders", orders_create}, {"events", events_record},
 };
 
 /* CSV columns that hold integers; every other column is text. */
@@ -753,6 +789,42 @@ static int put_cell(const csv_header *h, json_t *rec, json_t **member, json_t *i
     return set_cell(target, key, val, h->tz, e);
 }
 
+/* Member CSV columns consent_PURPOSE_CHANNEL = true | false (1/0, yes/no) become the
+ * record's "consents" list, with consent_text_version for them all. */
+static int consent_columns(json_t *rec, siyu_err *e)
+{
+    json_t *consents = NULL, *tv = json_object_get(rec, "consent_text_version");
+    const char *text = json_is_string(tv) ? json_string_value(tv) : NULL;
+    const char *col;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(rec, tmp, col, v)
+    {
+        if (strncmp(col, "consent_", 8) != 0 || strcmp(col, "consent_text_version") == 0)
+            continue;
+        const char *val = json_is_string(v) ? json_string_value(v) : "";
+        const char *pc = col + 8, *us = strchr(pc, '_');
+        bool yes = !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes");
+        bool no = !strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no");
+        if (!us || (!yes && !no)) {
+            json_decref(consents);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, col,
+                                "%s: expected consent_PURPOSE_CHANNEL = true or false", col);
+        }
+        if (!consents) consents = json_array();
+        json_t *c = json_object();
+        json_object_set_new(c, "purpose", json_stringn(pc, (size_t)(us - pc)));
+        json_object_set_new(c, "channel", json_string(us + 1));
+        json_object_set_new(c, "granted", json_boolean(yes));
+        if (text) json_object_set_new(c, "text_version", json_string(text));
+        json_array_append_new(consents, c);
+        json_object_del(rec, col);
+    }
+    if (consents) json_object_set_new(rec, "consents", consents);
+    json_object_del(rec, "consent_text_version");
+    return 0;
+}
+
 /* Turns one CSV row into the JSON record the domain reads; for orders, also
  * returns the item object of the row. */
 static json_t *row_to_json(const csv_header *h, csv_reader *cr, bool orders, json_t **item,
@@ -779,6 +851,14 @@ static json_t *row_to_json(const csv_header *h, csv_reader *cr, bool orders, jso
     }
     if (member)
         json_object_set_new(rec, "member", member);
+    if (!orders && consent_columns(rec, e)) {
+        json_decref(rec);
+        if (item) {
+            json_decref(*item);
+            *item = NULL;
+        }
+        return NULL;
+    }
     return rec;
 }
 

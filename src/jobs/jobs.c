@@ -29,7 +29,8 @@ struct jobs {
     pthread_cond_t wake;
 };
 
-static const char *const job_names[JOB__COUNT] = {"journeys", "outbox", "sweep"};
+static const char *const job_names[JOB__COUNT] = {"journeys", "outbox", "sweep", "audit",
+                                                  "retention"};
 
 static int env_seconds(const char *name, int dflt)
 {
@@ -41,6 +42,8 @@ void jobs_config_init(jobs_config *c)
 {
     c->tick_seconds = env_seconds("SIYU_TICK_SECONDS", 5);
     c->sweep_seconds = env_seconds("SIYU_SWEEP_SECONDS", 60);
+    c->audit_seconds = env_seconds("SIYU_AUDIT_FLUSH_SECONDS", 1);
+    c->retention_seconds = env_seconds("SIYU_RETENTION_SECONDS", 3600);
 }
 
 /* ---- the jobs: each write goes to the group committer ---- */
@@ -80,11 +83,47 @@ static int sweep_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     return loyalty_sweep(&d, 5000, &x->out, e);
 }
 
+static int audit_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    (void)changes;
+    (void)arg;
+    return dom_audit_flush(c, e);
+}
+
+typedef struct retention_ctx {
+    int64_t now;
+    bool more;
+} retention_ctx;
+
+static int retention_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    retention_ctx *x = arg;
+    dom d = {.conn = c, .now = x->now, .changes = changes};
+    d.who.role = ROLE_ADMIN;
+    return retention_sweep(&d, 1000, NULL, &x->more, e);
+}
+
 static int run_job(jobs_t *j, job_kind k, siyu_err *e)
 {
     job_ctx x = {.j = j, .now = clock_now()};
     int rc;
     switch (k) {
+    case JOB_AUDIT: {
+        unsigned long long queued, written, dropped;
+        dom_audit_stats(&queued, &written, &dropped);
+        /* nothing queued: no write at all (an idle server takes no lock for it) */
+        rc = queued ? writer_submit(j->w, audit_fn, NULL, NULL, e) : 0;
+        break;
+    }
+    case JOB_RETENTION: {
+        /* one short write per batch: other writes run between them */
+        retention_ctx r = {.now = x.now};
+        int rounds = 0;
+        do {
+            rc = writer_submit(j->w, retention_fn, &r, NULL, e);
+        } while (rc == 0 && r.more && ++rounds < 1000 && !atomic_load(&j->stop));
+        break;
+    }
     case JOB_JOURNEYS:
         rc = writer_submit(j->w, tick_fn, &x, j->conn, e);
         break;
@@ -124,9 +163,13 @@ int jobs_run(jobs_t *j, job_kind k, siyu_err *e)
 static void *jobs_main(void *arg)
 {
     jobs_t *j = arg;
-    uint64_t last_sweep = clock_mono_ns();
+    uint64_t last_sweep = clock_mono_ns(), last_tick = 0, last_audit = 0,
+             last_retention = clock_mono_ns();
     int tick = j->cfg.tick_seconds, sweep = j->cfg.sweep_seconds;
+    int audit = j->cfg.audit_seconds, retention = j->cfg.retention_seconds;
     int period = tick > 0 ? tick : sweep;
+    if (audit > 0 && (period <= 0 || audit < period)) period = audit;
+    if (period <= 0) period = retention;
     pthread_mutex_lock(&j->lock);
     while (!atomic_load(&j->stop)) {
         struct timespec until;
@@ -137,7 +180,14 @@ static void *jobs_main(void *arg)
         pthread_mutex_unlock(&j->lock);
         siyu_err e;
         siyu_err_init(&e);
-        if (tick > 0) {
+        uint64_t now_ns = clock_mono_ns();
+        if (audit > 0 && now_ns - last_audit >= (uint64_t)audit * 1000000000ull - 50000000ull) {
+            last_audit = now_ns;
+            jobs_run(j, JOB_AUDIT, &e);
+            siyu_err_clear(&e);
+        }
+        if (tick > 0 && now_ns - last_tick >= (uint64_t)tick * 1000000000ull - 50000000ull) {
+            last_tick = now_ns;
             /* the outbox runs even when the tick failed: what is queued still goes out */
             jobs_run(j, JOB_JOURNEYS, &e);
             siyu_err_clear(&e);
@@ -147,6 +197,12 @@ static void *jobs_main(void *arg)
         if (sweep > 0 && clock_mono_ns() - last_sweep >= (uint64_t)sweep * 1000000000ull) {
             last_sweep = clock_mono_ns();
             jobs_run(j, JOB_SWEEP, &e);
+            siyu_err_clear(&e);
+        }
+        if (retention > 0 &&
+            clock_mono_ns() - last_retention >= (uint64_t)retention * 1000000000ull) {
+            last_retention = clock_mono_ns();
+            jobs_run(j, JOB_RETENTION, &e);
             siyu_err_clear(&e);
         }
         pthread_mutex_lock(&j->lock);
@@ -179,7 +235,11 @@ int jobs_start(store_t *st, struct writer *w, struct views *vw, const jobs_confi
     j->status[JOB_JOURNEYS].period_seconds = j->cfg.tick_seconds > 0 ? j->cfg.tick_seconds : 0;
     j->status[JOB_OUTBOX].period_seconds = j->status[JOB_JOURNEYS].period_seconds;
     j->status[JOB_SWEEP].period_seconds = j->cfg.sweep_seconds > 0 ? j->cfg.sweep_seconds : 0;
-    if (j->cfg.tick_seconds > 0 || j->cfg.sweep_seconds > 0) {
+    j->status[JOB_AUDIT].period_seconds = j->cfg.audit_seconds > 0 ? j->cfg.audit_seconds : 0;
+    j->status[JOB_RETENTION].period_seconds =
+        j->cfg.retention_seconds > 0 ? j->cfg.retention_seconds : 0;
+    if (j->cfg.tick_seconds > 0 || j->cfg.sweep_seconds > 0 || j->cfg.audit_seconds > 0 ||
+        j->cfg.retention_seconds > 0) {
         if (pthread_create(&j->thread, NULL, jobs_main, j)) {
             jobs_stop(j);
             return siyu_err_set(e, SIYU_INTERNAL, NULL, "jobs: cannot start their thread");
@@ -199,6 +259,13 @@ void jobs_stop(jobs_t *j)
         pthread_cond_signal(&j->wake);
         pthread_mutex_unlock(&j->lock);
         pthread_join(j->thread, NULL);
+    }
+    if (j->w) { /* what reads queued since the last flush */
+        siyu_err e;
+        siyu_err_init(&e);
+        if (writer_submit(j->w, audit_fn, NULL, NULL, &e))
+            fprintf(stderr, "siyu: audit: %s\n", e.message);
+        siyu_err_clear(&e);
     }
     store_conn_close(j->conn);
     pthread_mutex_destroy(&j->lock);

@@ -22,7 +22,17 @@
 struct writer;
 struct views;
 
-typedef enum job_kind { JOB_JOURNEYS, JOB_OUTBOX, JOB_SWEEP, JOB__COUNT } job_kind;
+/* JOB_AUDIT writes the queued audit rows of reads (every SIYU_AUDIT_FLUSH_SECONDS,
+ * default 1); JOB_RETENTION deletes what is older than the retention settings
+ * (every SIYU_RETENTION_SECONDS, default 3600), in writes of at most 1000 rows a kind. */
+typedef enum job_kind {
+    JOB_JOURNEYS,
+    JOB_OUTBOX,
+    JOB_SWEEP,
+    JOB_AUDIT,
+    JOB_RETENTION,
+    JOB__COUNT
+} job_kind;
 
 typedef struct job_status {
     const char *name;   /* "journeys", "outbox", "sweep" */
@@ -40,6 +50,8 @@ typedef struct jobs jobs_t;
 typedef struct jobs_config {
     int tick_seconds;  /* journeys and outbox; default from SIYU_TICK_SECONDS (5) */
     int sweep_seconds; /* loyalty sweep; default from SIYU_SWEEP_SECONDS (60) */
+    int audit_seconds; /* audit flush of reads; default from SIYU_AUDIT_FLUSH_SECONDS (1) */
+    int retention_seconds; /* retention sweep; default from SIYU_RETENTION_SECONDS (3600) */
 } jobs_config;
 void jobs_config_init(jobs_config *c); /* reads the environment */
 

@@ -58,6 +58,7 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
     }
     int64_t guide = store_col_null(s, 1) ? 0 : store_col_int(s, 1);
     int64_t run = store_col_null(s, 4) ? 0 : store_col_int(s, 4);
+    int64_t member = store_col_int(s, 2);
     char kind[24], state[16];
     snprintf(kind, sizeof kind, "%s", store_col_text(s, 5));
     snprintf(state, sizeof state, "%s", store_col_text(s, 9));
@@ -75,6 +76,17 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
         to = "skipped";
     else
         return siyu_err_set(e, SIYU_NOT_FOUND, "action", "action: one of done, confirm, skip");
+    if (wecom && strcmp(to, "done") == 0) {
+        /* the consent rule holds until the guide sends: one withdrawn (or never given)
+         * since the task was made refuses the confirmation; the guide skips the task */
+        int wecom_ix = 0;
+        while (dom_consent_channels[wecom_ix] && strcmp(dom_consent_channels[wecom_ix], "wecom"))
+            wecom_ix++;
+        if (!(dom_consent_marketing(d, member) & (1u << wecom_ix)))
+            return siyu_err_set(e, SIYU_CONFLICT, "consent",
+                                "consent: the member has no marketing consent for wecom; skip "
+                                "the task");
+    }
     s = store_q(d->conn, Q_TASK_SET_STATE);
     store_bind_text(s, 1, to);
     store_bind_int(s, 2, d->now);
@@ -139,8 +151,9 @@ static int pick(json_t *body, const char *field, const char *const *names, const
 int consents_get(dom *d, int64_t member_id, json_t **out, siyu_err *e)
 {
     if (members_get(d, member_id, NULL, e) < 0) return -1;
-    *out = json_pack("{s:I, s:o}", "member_id", (json_int_t)member_id, "consents",
-                     dom_consents_json(d, member_id));
+    *out = json_pack("{s:I, s:o, s:o}", "member_id", (json_int_t)member_id, "consents",
+                     dom_consents_json(d, member_id), "history",
+                     dom_consent_history_json(d, member_id));
     return 200;
 }
 
@@ -215,4 +228,16 @@ void j_member_consent(dom *d, int64_t member, uint32_t *reachable, uint32_t *opt
         if (ch >= 0) *opted_out |= MSG_CH_BIT(ch);
     }
     store_reset(s);
+    /* the one rule: no granted marketing consent for a channel, no message on it — a
+     * missing consent is a "no" on every member channel (webhook is an integration,
+     * not a message to the member) */
+    uint32_t granted = dom_consent_marketing(d, member);
+    for (int ch = 0; ch < MSG_CHANNEL_COUNT; ch++) {
+        if (ch == MSG_CH_WEBHOOK) continue;
+        const char *name = msg_channel_name((msg_channel)ch);
+        bool ok = false;
+        for (int i = 0; dom_consent_channels[i]; i++)
+            if (strcmp(dom_consent_channels[i], name) == 0) ok = granted & (1u << i);
+        if (!ok) *reachable &= ~MSG_CH_BIT(ch);
+    }
 }

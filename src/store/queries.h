@@ -457,7 +457,24 @@
     Q(REACH_WECOM_EDGES)     /* (member_id) — a member with edges: reach.wecom is "has a live \
                                 edge" (after a merge moved edges and reach rows together) */ \
     Q(CONTACTS_SUMMARY)      /* (member_id) -> live edges, first added_at (NULL: none) */ \
-    Q(SCAN_CONTACTS)         /* () -> member_id, live edges, first added_at — members with edges */
+    Q(SCAN_CONTACTS)         /* () -> member_id, live edges, first added_at — members with edges */ \
+    /* audit (issue 21): consent history, the audit log, retention */                        \
+    Q(CONSENT_HISTORY_INSERT) /* (member_id, purpose, channel, granted, source, text_version, at) */ \
+    Q(CONSENT_HISTORY_LIST)  /* (member_id) -> purpose, channel, granted, source, text_version, at */ \
+    Q(CONSENT_HISTORY_MOVE)  /* (into, from) */ \
+    Q(CONSENT_HISTORY_DELETE)/* (member_id) */ \
+    Q(EXPORT_CONSENT_HISTORY)/* (member_id) -> consent_history rows */ \
+    Q(EXPORT_AUDIT_MEMBERS)  /* (member_id) -> audit_members rows */ \
+    Q(AUDIT_INSERT)          /* (at, staff_id, role, action, member_ids json, request_id, detail) */ \
+    Q(AUDIT_MEMBER_INSERT)   /* (member_id, audit_id) */ \
+    Q(AUDIT_LIST)            /* (member_id, staff_id, action, from, to, after_id, limit) -> id, at, \
+                                staff_id, role, action, member_ids, request_id, detail */ \
+    Q(RETENTION_GET)         /* () -> events_days, messages_days, audit_days, updated_at */ \
+    Q(RETENTION_PUT)         /* (events_days, messages_days, audit_days, at) */ \
+    Q(RETENTION_EVENTS)      /* (cutoff, limit) — events older, except types reports read */ \
+    Q(RETENTION_MESSAGES)    /* (cutoff, limit) — finished messages older */ \
+    Q(RETENTION_AUDIT_MEMBERS) /* (cutoff, limit) — the index rows of the oldest audit rows */ \
+    Q(RETENTION_AUDIT)       /* (cutoff, limit) — audit rows older */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

@@ -835,4 +835,41 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_EXPORT_CAMPAIGN_PLAYS] = "SELECT * FROM campaign_plays WHERE member_id = ?1 ORDER BY id",
     [Q_EXPORT_CAMPAIGN_PACKETS] = "SELECT * FROM campaign_packets WHERE member_id = ?1"
                                   " ORDER BY id",
+    /* ---- audit (issue 21): consent history, the audit log, retention ---- */
+    [Q_CONSENT_HISTORY_INSERT] = "INSERT INTO consent_history(member_id, purpose, channel, granted,"
+                                 " source, text_version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_CONSENT_HISTORY_LIST] = "SELECT purpose, channel, granted, source, text_version, at"
+                               " FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
+    [Q_CONSENT_HISTORY_MOVE] = "UPDATE consent_history SET member_id = ?1 WHERE member_id = ?2",
+    [Q_CONSENT_HISTORY_DELETE] = "DELETE FROM consent_history WHERE member_id = ?1",
+    [Q_EXPORT_CONSENT_HISTORY] = "SELECT * FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
+    [Q_EXPORT_AUDIT_MEMBERS] = "SELECT m.member_id, a.id AS audit_id, a.at, a.staff_id, a.role,"
+                               " a.action, a.request_id FROM audit_members m JOIN audit_log a"
+                               " ON a.id = m.audit_id WHERE m.member_id = ?1 ORDER BY a.id",
+    [Q_AUDIT_INSERT] = "INSERT INTO audit_log(at, staff_id, role, action, member_ids, request_id,"
+                       " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_AUDIT_MEMBER_INSERT] = "INSERT OR IGNORE INTO audit_members(member_id, audit_id)"
+                              " VALUES (?1, ?2)",
+    [Q_AUDIT_LIST] = "SELECT a.id, a.at, a.staff_id, a.role, a.action, a.member_ids, a.request_id,"
+                     " a.detail FROM audit_log a WHERE (?1 IS NULL OR a.id IN (SELECT audit_id"
+                     " FROM audit_members WHERE member_id = ?1)) AND (?2 IS NULL OR"
+                     " a.staff_id = ?2) AND (?3 IS NULL OR a.action = ?3) AND (?4 IS NULL OR"
+                     " a.at >= ?4) AND (?5 IS NULL OR a.at < ?5) AND a.id > ?6 ORDER BY a.id"
+                     " LIMIT ?7",
+    [Q_RETENTION_GET] = "SELECT events_days, messages_days, audit_days, updated_at"
+                        " FROM retention_settings WHERE id = 1",
+    [Q_RETENTION_PUT] = "INSERT INTO retention_settings(id, events_days, messages_days, audit_days,"
+                        " updated_at) VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE SET"
+                        " events_days = excluded.events_days, messages_days ="
+                        " excluded.messages_days, audit_days = excluded.audit_days,"
+                        " updated_at = excluded.updated_at",
+    [Q_RETENTION_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ?1"
+                           " AND type <> 'live_view' ORDER BY at LIMIT ?2)",
+    [Q_RETENTION_MESSAGES] = "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
+                             " WHERE created_at < ?1 AND status NOT IN ('queued', 'retry',"
+                             " 'awaiting_guide') ORDER BY created_at LIMIT ?2)",
+    [Q_RETENTION_AUDIT_MEMBERS] = "DELETE FROM audit_members WHERE audit_id IN (SELECT id"
+                                  " FROM audit_log WHERE at < ?1 ORDER BY id LIMIT ?2)",
+    [Q_RETENTION_AUDIT] = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
+                          " WHERE at < ?1 ORDER BY id LIMIT ?2)",
 };

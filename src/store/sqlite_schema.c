@@ -347,5 +347,42 @@ const char *const sqlite_migrations[] = {
     "ALTER TABLE members ADD COLUMN qr_code_id INTEGER REFERENCES qr_codes(id);"
     "ALTER TABLE members ADD COLUMN campaign TEXT;"
     "CREATE INDEX members_qr_code ON members(qr_code_id);",
+    /* ---- audit (issue 21): consent history, the audit log, retention ---- */
+    /* 15: every consent change is kept (member_consents is the current state derived
+     * from it, updated in the same write); the rule "no marketing consent, no message"
+     * now holds on every channel, so a store that messaged members on a connection
+     * alone (wecom, public_account and its template messages) grants those marketing
+     * consents once here, from the reachability it had, with text version
+     * 'reachability' — nothing that went out before stops silently. The audit log
+     * is append-only (only the retention sweep deletes); audit_members indexes it
+     * by member. retention_settings: days kept per kind of log, NULL = the default. */
+    "CREATE TABLE consent_history ("
+    "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  purpose TEXT NOT NULL, channel TEXT NOT NULL, granted INTEGER NOT NULL, source TEXT,"
+    "  text_version TEXT, at INTEGER NOT NULL);"
+    "CREATE INDEX consent_history_member ON consent_history(member_id, at);"
+    "INSERT INTO member_consents(member_id, purpose, channel, granted, source, text_version, at)"
+    "  SELECT r.member_id, 'marketing', c.channel, 1, NULL, 'reachability', r.at"
+    "  FROM member_reach r JOIN (SELECT 'wecom' AS channel, 'wecom' AS reach UNION ALL"
+    "  SELECT 'public_account', 'public_account' UNION ALL"
+    "  SELECT 'wechat_template', 'public_account') c ON c.reach = r.channel"
+    "  WHERE r.reachable = 1 AND 1 ON CONFLICT(member_id, purpose, channel) DO NOTHING;"
+    "INSERT INTO consent_history(member_id, purpose, channel, granted, source, text_version, at)"
+    "  SELECT member_id, purpose, channel, granted, source, text_version, at"
+    "  FROM member_consents ORDER BY at, member_id;"
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, staff_id INTEGER, role TEXT NOT NULL,"
+    "  action TEXT NOT NULL, member_ids TEXT NOT NULL, request_id TEXT, detail TEXT);"
+    "CREATE INDEX audit_log_at ON audit_log(at);"
+    "CREATE INDEX audit_log_staff ON audit_log(staff_id, id);"
+    "CREATE TABLE audit_members ("
+    "  member_id INTEGER NOT NULL, audit_id INTEGER NOT NULL,"
+    "  PRIMARY KEY (member_id, audit_id)) WITHOUT ROWID;"
+    "CREATE INDEX audit_members_audit ON audit_members(audit_id);"
+    "CREATE INDEX events_at ON events(at);"
+    "CREATE INDEX messages_created ON messages(created_at);"
+    "CREATE TABLE retention_settings ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), events_days INTEGER, messages_days INTEGER,"
+    "  audit_days INTEGER, updated_at INTEGER);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

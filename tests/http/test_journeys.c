@@ -209,6 +209,19 @@ static void tick(void)
     CHECK_INT_EQ(call("POST", "/api/v1/journeys/tick", NULL, NULL), 200);
 }
 
+/* A marketing consent for a channel: without one, a member is never messaged on it. */
+static void grant(int64_t id, const char *channel)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)id);
+    CHECK_INT_EQ(
+        call("POST", path, NULL,
+             "{\"purpose\":\"marketing\",\"channel\":\"%s\",\"granted\":true,"
+             "\"source\":\"till\",\"text_version\":\"t1\",\"at\":\"2026-01-01T09:00:00+08:00\"}",
+             channel),
+        200);
+}
+
 static int64_t member(const char *phone, const char *name, int64_t guide, bool sms, bool wechat)
 {
     json_t *o;
@@ -226,6 +239,11 @@ static int64_t member(const char *phone, const char *name, int64_t guide, bool s
                  201);
     int64_t id = jint(o, "id");
     json_decref(o);
+    if (guide) grant(id, "wecom");
+    if (wechat) {
+        grant(id, "wechat_template");
+        grant(id, "public_account");
+    }
     if (sms)
         CHECK_INT_EQ(
             call(
@@ -1229,7 +1247,21 @@ static void trigger_timed_waits(void)
     int64_t task = jint(o, "items.0.id");
     json_decref(o);
     set_now("2026-10-05T11:00:00+08:00"); /* confirmed a day and an hour late */
+    /* a consent withdrawn while the task waited: the guide cannot confirm the send */
+    char cpath[96];
+    snprintf(cpath, sizeof cpath, "/api/v1/members/%lld/consents", (long long)m);
+    CHECK_INT_EQ(call("POST", cpath, NULL,
+                      "{\"purpose\":\"marketing\",\"channel\":\"wecom\",\"granted\":false,"
+                      "\"source\":\"guide\",\"at\":\"2026-10-05T10:30:00+08:00\"}"),
+                 200);
     snprintf(path, sizeof path, "/api/v1/tasks/%lld/confirm", (long long)task);
+    CHECK_INT_EQ(call("POST", path, &o, NULL), 409);
+    CHECK_STR_EQ(jstr(o, "error.field"), "consent");
+    json_decref(o);
+    CHECK_INT_EQ(call("POST", cpath, NULL,
+                      "{\"purpose\":\"marketing\",\"channel\":\"wecom\",\"granted\":true,"
+                      "\"source\":\"guide\",\"at\":\"2026-10-05T10:45:00+08:00\"}"),
+                 200);
     CHECK_INT_EQ(call("POST", path, NULL, NULL), 200);
     tick();
     set_now("2026-10-08T09:59:00+08:00");
@@ -1251,6 +1283,7 @@ static void trigger_timed_waits(void)
                  201);
     int64_t late = jint(o, "id");
     json_decref(o);
+    grant(late, "wecom");
     static const char *const reach[] = {"sms_opt_in", "add_guide_contact"};
     for (int i = 0; i < 2; i++)
         CHECK_INT_EQ(

@@ -192,6 +192,18 @@ static void event(int64_t m, const char *type, const char *at)
                  201);
 }
 
+/* A marketing consent for a channel: without one, a member is never messaged on it. */
+static void grant(int64_t m, const char *channel, bool granted)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)m);
+    CHECK_INT_EQ(call("POST", path, NULL,
+                      "{\"purpose\":\"marketing\",\"channel\":\"%s\",\"granted\":%s,"
+                      "\"source\":\"miniprogram\",\"text_version\":\"mp-3\"}",
+                      channel, granted ? "true" : "false"),
+                 200);
+}
+
 static int64_t seg_count(const char *expr)
 {
     json_t *o;
@@ -507,6 +519,8 @@ static void addresses(int rx_port)
     event(p, "sms_opt_in", "2026-03-20T09:00:00+08:00");
     event(n, "follow_public_account", "2026-03-20T09:00:00+08:00");
     event(n, "sms_opt_in", "2026-03-20T09:00:00+08:00");
+    grant(w, "wechat_template", true);
+    grant(n, "wechat_template", true);
     size_t before = received_count();
     order(w, "2026-03-20T10:00:00+08:00");
     order(p, "2026-03-20T10:00:00+08:00");
@@ -547,6 +561,38 @@ static void addresses(int rx_port)
     CHECK_INT_EQ(json_integer_value(json_object_get(oc, "no_address")), 1);
     CHECK_INT_EQ(json_integer_value(json_object_get(oc, "sent")), 2);
     json_decref(o);
+
+    /* consent is the rule on every channel: q follows the public account, is a guide's
+     * WeCom contact and has a phone, but never gave a marketing consent — nothing
+     * reaches the receiver; one that withdrew hers (r) gets nothing either. A consent
+     * granted later lets the next message through. */
+    int64_t q = create("/api/v1/members", "{\"phone\":\"13900000034\",\"openid\":\"o-q34\","
+                                          "\"app_id\":\"wx-pa\",\"name\":\"孙丽\",\"store_id\":1}");
+    int64_t rr =
+        create("/api/v1/members", "{\"phone\":\"13900000035\",\"openid\":\"o-r35\","
+                                  "\"app_id\":\"wx-pa\",\"name\":\"周敏\",\"store_id\":1}");
+    set_now("2026-03-21T09:30:00+08:00");
+    event(q, "follow_public_account", "2026-03-21T09:00:00+08:00");
+    event(q, "add_guide_contact", "2026-03-21T09:00:00+08:00");
+    event(rr, "follow_public_account", "2026-03-21T09:00:00+08:00");
+    grant(rr, "wechat_template", true);
+    grant(rr, "wechat_template", false);
+    before = received_count();
+    order(q, "2026-03-21T10:00:00+08:00");
+    order(rr, "2026-03-21T10:00:00+08:00");
+    set_now("2026-03-21T10:05:00+08:00");
+    tick();
+    CHECK_INT_EQ((int64_t)received_count(), (int64_t)before);
+    CHECK_INT_EQ((int64_t)n_messages(q), 0);
+    CHECK_INT_EQ((int64_t)n_messages(rr), 0);
+    grant(q, "wechat_template", true);
+    order(q, "2026-03-21T11:00:00+08:00");
+    set_now("2026-03-21T11:05:00+08:00");
+    tick();
+    CHECK_INT_EQ((int64_t)received_count(), (int64_t)before + 1);
+    m = messages(q);
+    CHECK_STR_EQ(jstr(m, "items.0.channel"), "wechat_template");
+    json_decref(m);
     snprintf(path, sizeof path, "/api/v1/journeys/%lld/pause", (long long)j);
     CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
 }

@@ -191,7 +191,7 @@ typedef struct chain {
     int64_t last_order_ts[MEMBERS];
     bool has_guide[MEMBERS];
     char *phones[MEMBERS], *unionids[MEMBERS];
-    long n_unionids, no_birthday;
+    long n_unionids, no_birthday, consenting;
     char **order_keys;
     long n_keys, cap_keys;
     char **refund_keys;
@@ -237,12 +237,29 @@ static void on_member(json_t *o, long n, void *ctx)
 {
     chain *c = ctx;
     long i = n - 1;
-    static const char *const allowed[] = {"card_no",  "phone",    "unionid",   "name",
-                                          "gender",   "birthday", "city",      "store_id",
-                                          "guide_id", "channel",  "joined_at", NULL};
+    static const char *const allowed[] = {
+        "card_no",  "phone",    "unionid", "name",      "gender",   "birthday", "city",
+        "store_id", "guide_id", "channel", "joined_at", "consents", NULL};
     const char *key;
     json_t *v;
     json_object_foreach(o, key, v) CHECK(one_of(key, allowed) >= 0);
+    /* marketing consents, when given, are valid import records */
+    json_t *cs = json_object_get(o, "consents");
+    if (cs) {
+        static const char *const consent_channels[] = {"wechat_template", "public_account", "wecom",
+                                                       NULL};
+        size_t k;
+        json_t *x;
+        CHECK(json_is_array(cs) && json_array_size(cs) >= 2);
+        json_array_foreach(cs, k, x)
+        {
+            CHECK_STR_EQ(str(x, "purpose"), "marketing");
+            CHECK(one_of(str(x, "channel"), consent_channels) >= 0);
+            CHECK(json_is_true(json_object_get(x, "granted")));
+            CHECK(str(x, "text_version") != NULL);
+        }
+        c->consenting++;
+    }
     char card[16];
     snprintf(card, sizeof card, "M%08ld", n);
     CHECK_STR_EQ(str(o, "card_no"), card);
@@ -520,6 +537,8 @@ static void test_format(void)
     CHECK_INT_EQ(duplicates(c->refund_keys, c->n_refund_keys), 0);
     /* some members lack a birthday or a unionid, most have them */
     CHECK(c->no_birthday > MEMBERS / 20 && c->no_birthday < MEMBERS / 4);
+    /* four in five members give marketing consents at joining */
+    CHECK(c->consenting > MEMBERS * 7 / 10 && c->consenting < MEMBERS * 9 / 10);
     CHECK(c->n_unionids > MEMBERS * 7 / 10 && c->n_unionids < MEMBERS * 95 / 100);
     /* every channel and every event type occurs */
     for (int i = 0; i < 5; i++)

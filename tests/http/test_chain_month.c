@@ -484,6 +484,19 @@ static void post_event(int64_t member, const char *type, const char *props)
 /* the test's own guides, one per physical store, with a staff code (their WeCom userid) */
 static int64_t my_guides[20];
 
+/* A marketing consent given at the till for one channel (no chance() inside: the seeded
+ * sequence of the month stays what it was). */
+static void grant(int64_t member, const char *channel)
+{
+    char path[80];
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)member);
+    int st = call("POST", path, NULL,
+                  "{\"purpose\":\"marketing\",\"channel\":\"%s\",\"granted\":true,"
+                  "\"source\":\"till\",\"text_version\":\"month-1\",\"at\":\"%s\"}",
+                  channel, T(atomic_load(&sim_now)));
+    expect(st, 200, 201, "POST /members/{id}/consents", member);
+}
+
 /* A new member at the till: phone, WeCom contact (most), a guide. */
 static void join(void)
 {
@@ -507,8 +520,15 @@ static void join(void)
     grow_members(id);
     if (id > max_member) max_member = id;
     if (chance(0.7)) post_event(id, "sms_opt_in", NULL);
-    if (chance(0.6)) post_event(id, "follow_public_account", NULL);
-    if (chance(0.8)) post_event(id, "add_guide_contact", NULL);
+    if (chance(0.6)) {
+        post_event(id, "follow_public_account", NULL);
+        grant(id, "wechat_template");
+        grant(id, "public_account");
+    }
+    if (chance(0.8)) {
+        post_event(id, "add_guide_contact", NULL);
+        grant(id, "wecom");
+    }
     if (chance(0.5)) post_order(id, false); /* 支付即会员: many join at the till */
 }
 
@@ -1278,6 +1298,9 @@ static void check_messages(void)
     }
     sqlite3_finalize(s);
     qsort(v, n, sizeof *v, cmp_sent);
+    sqlite3_stmt *consent_q = q("SELECT granted FROM consent_history WHERE member_id = ?1"
+                                " AND purpose = 'marketing' AND channel = ?2 AND at <= ?3"
+                                " ORDER BY at DESC, rowid DESC LIMIT 1");
     for (size_t i = 0; i < n; i++) {
         sent *m = &v[i];
         SEEN(CK_MSG);
@@ -1300,11 +1323,33 @@ static void check_messages(void)
                  "reached them at %s",
                  (long long)m->member, T(merged_at[m->member]), (long long)m->id, jname(m->journey),
                  T(m->at));
+        /* marketing consent: the member's latest consent for the channel, at or before the
+         * send, was a grant (issue 21: no consent, no marketing). A merged-away member's
+         * history moved to its survivor, so only messages after a merge into the member, to
+         * a member never merged away, are judged. */
+        if (strcmp(m->channel, "webhook") != 0 &&
+            !(m->member < member_cap && merged_at[m->member]) &&
+            !(m->member < member_cap && absorbed_at[m->member] &&
+              m->at <= absorbed_at[m->member])) {
+            SEEN(CK_MSG);
+            sqlite3_bind_int64(consent_q, 1, m->member);
+            sqlite3_bind_text(consent_q, 2, m->channel, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(consent_q, 3, m->at);
+            int granted =
+                sqlite3_step(consent_q) == SQLITE_ROW ? sqlite3_column_int(consent_q, 0) : -1;
+            sqlite3_reset(consent_q);
+            if (granted != 1)
+                fail(CK_MSG,
+                     "consent: message %lld to member %lld on %s (journey %s) at %s, when the "
+                     "member's marketing consent for it was %s",
+                     (long long)m->id, (long long)m->member, m->channel, jname(m->journey),
+                     T(m->at), granted == 0 ? "withdrawn" : "never given");
+        }
         /* the frequency budget: at most 2 in any 7 days, across journeys and channels */
         /* A merge brings the merged-away member's messages along: a window whose messages
          * all went out before the merge was two people's, each within its own budget. */
-        bool before_merge = m->member < member_cap && absorbed_at[m->member] &&
-                            m->at <= absorbed_at[m->member];
+        bool before_merge =
+            m->member < member_cap && absorbed_at[m->member] && m->at <= absorbed_at[m->member];
         if (i >= 2 && v[i - 2].member == m->member && m->at - v[i - 2].at < 7 * DAY &&
             !before_merge)
             fail(CK_MSG,
@@ -1334,6 +1379,7 @@ static void check_messages(void)
             "  messages: %zu received by the webhook, %ld sent in the store (not wecom), "
             "%zu sends checked\n",
             rx_n, stored, n);
+    sqlite3_finalize(consent_q);
     free(v);
 }
 

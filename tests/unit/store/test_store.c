@@ -1,16 +1,18 @@
 /* Unit tests for src/store: migrations are idempotent, every named query prepares,
- * transactions and savepoints keep or drop exactly what they should. */
+ * transactions and savepoints keep or drop exactly what they should — on SQLite, and on
+ * PostgreSQL too when SIYU_TEST_DB names a server (postgresql://…): the test makes itself
+ * a fresh database there. */
 #include <check.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
+#include "store/pg_internal.h"
+#include "store/sqlite_internal.h"
 #include "store/store.h"
 
-int main(void)
+/* The store tests on one store: a SQLite path or a PostgreSQL URL (an empty database). */
+static void store_suite(const char *path)
 {
-    char dir[] = "/tmp/siyu-store-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char path[256];
-    snprintf(path, sizeof path, "%s/s.db", dir);
     siyu_err e;
     siyu_err_init(&e);
 
@@ -21,7 +23,9 @@ int main(void)
     CHECK(strstr(e.message, "siyu init") != NULL || strstr(e.message, "cannot open") != NULL);
 
     store_options create = {.sync = STORE_SYNC_NORMAL, .create = true};
-    CHECK_INT_EQ(store_open(path, &create, &st, &e), 0);
+    if (store_open(path, &create, &st, &e))
+        fprintf(stderr, "%s\n", e.message);
+    CHECK(st != NULL);
     int v = store_schema_version(st);
     CHECK(v >= 1);
     store_close(st);
@@ -74,9 +78,67 @@ int main(void)
     CHECK(store_size_bytes(st) > 0);
     store_conn_close(c);
     store_close(st);
+}
+
+/* Every named query has a PostgreSQL text, and every SQLite migration its PostgreSQL twin
+ * (both stores carry the same schema version). Needs no server. */
+static void pg_texts_complete(void)
+{
+    for (int q = 0; q < Q__COUNT; q++) {
+        if (!pg_queries[q])
+            fprintf(stderr, "query %d has no PostgreSQL text (src/store/pg_queries.c)\n", q);
+        CHECK(pg_queries[q] != NULL);
+        if (!sqlite_queries[q])
+            fprintf(stderr, "query %d has no SQLite text (src/store/sqlite_queries.c)\n", q);
+        CHECK(sqlite_queries[q] != NULL);
+    }
+    CHECK_INT_EQ(pg_migration_count, sqlite_migration_count);
+}
+
+/* Runs sql on the server at url; returns 0 when it succeeded. */
+static int pg_admin(const char *url, const char *sql)
+{
+    PGconn *pg = PQconnectdb(url);
+    PQclear(PQexec(pg, "SET client_min_messages = warning"));
+    PGresult *r = PQexec(pg, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc)
+        fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
+    PQclear(r);
+    PQfinish(pg);
+    return rc;
+}
+
+int main(void)
+{
+    pg_texts_complete();
+
+    char dir[] = "/tmp/siyu-store-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    store_suite(path);
     store_close(NULL);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT_EQ(system(cmd), 0);
+
+    const char *url = getenv("SIYU_TEST_DB");
+    if (url && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)) {
+        /* a fresh database beside the server's first: same URL, another name */
+        char name[64], sql[160], db[512];
+        snprintf(name, sizeof name, "siyu_store_%d", (int)getpid());
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
+        CHECK_INT_EQ(pg_admin(url, sql), 0);
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+        CHECK_INT_EQ(pg_admin(url, sql), 0);
+        const char *host = strstr(url, "://") + 3, *slash = strchr(host, '/');
+        int head = slash ? (int)(slash - url) : (int)strlen(url);
+        const char *query = strchr(host, '?');
+        snprintf(db, sizeof db, "%.*s/%s%s", head, url, name, query ? query : "");
+        store_suite(db);
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", name);
+        CHECK_INT_EQ(pg_admin(url, sql), 0);
+    }
     return CHECK_DONE();
 }

@@ -1,0 +1,835 @@
+/* store_pg.c — the PostgreSQL driver behind store.h (a postgresql:// URL).
+ *
+ * One libpq connection per store_conn; every named query is prepared once per connection
+ * (as "qN") on first use, its ?N parameters written $N, their types inferred by the server
+ * from the text and the values sent as text (blobs as binary). A statement runs when first
+ * stepped and its rows are read whole, so the domain may run other statements on the same
+ * connection while it walks them, as it does on SQLite.
+ *
+ * What stands in for SQLite's habits:
+ * - BEGIN IMMEDIATE: a write transaction takes a transaction-level advisory lock, so
+ *   writers queue — in this process on a mutex first, across processes on the lock — and
+ *   each sees every earlier commit, as SQLite's one writer does. Read transactions are
+ *   REPEATABLE READ: one snapshot, like a WAL reader.
+ * - A failed statement leaves a SQLite transaction usable; PostgreSQL aborts the whole
+ *   transaction. So inside a transaction a write runs under its own savepoint (sent with
+ *   the statement in one pipeline: one round trip), undone when it fails, and the domain
+ *   may go on as it does on SQLite (retry a coupon code, report a conflict).
+ * - last_insert_rowid: the INSERT texts end in RETURNING id, kept by the driver.
+ * - PRAGMA user_version: a schema_migrations table, one row per migration run.
+ * - synchronous=NORMAL: synchronous_commit=off (survives a crash of siyu, not of the
+ *   database server's machine). */
+#include <libpq-fe.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/pg_internal.h"
+#include "store/store_driver.h"
+
+/* advisory lock keys: the writers' queue, and migrations ("siyu", "sigr") */
+#define PG_WRITE_LOCK 0x73697975LL
+#define PG_MIGRATE_LOCK 0x73696772LL
+#define BYTEAOID 17
+#define BOOLOID 16
+
+typedef struct pg_store {
+    store_t base;
+    char *url;   /* what libpq connects with */
+    char *shown; /* the URL with any password hidden, for messages and logs */
+    store_options opt;
+    int schema_version;
+    pthread_mutex_t write_lock; /* writers of this process queue here, in order */
+    pthread_mutex_t admin_lock; /* guards admin, the connection of store_size_bytes */
+    PGconn *admin;
+} pg_store;
+
+struct pg_conn;
+
+typedef struct pg_stmt {
+    store_stmt base;
+    struct pg_conn *conn;
+    store_query q;
+    bool prepared;
+    bool returns_id; /* INSERT ... RETURNING id: the id goes to store_last_id */
+    bool is_write;   /* not a SELECT: runs under a statement savepoint inside a transaction */
+    int nparams;
+    const char **values;
+    int *lengths, *formats;
+    char (*num)[32]; /* the text of numbers bound */
+    PGresult *res;   /* the rows, once run; NULL before and after */
+    int row;
+    struct pg_blob {
+        unsigned char *p;
+        size_t n;
+    } *blobs; /* unescaped bytea columns of the current row */
+    int nblobs;
+} pg_stmt;
+
+typedef struct pg_conn {
+    store_conn base;
+    pg_store *store;
+    PGconn *pg;
+    bool holds_write_lock;
+    int64_t last_id;
+    int changes;
+    char err[512];
+    pg_stmt stmts[Q__COUNT];
+} pg_conn;
+
+static void quiet_notices(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg; /* "relation exists, skipping" and the like: not errors, not for the log */
+}
+
+static void set_err(pg_conn *c, const char *what, const char *msg)
+{
+    snprintf(c->err, sizeof c->err, "%s%s%s", what ? what : "", what ? ": " : "",
+             msg && *msg ? msg : "failed");
+    size_t n = strlen(c->err);
+    while (n > 0 && (c->err[n - 1] == '\n' || c->err[n - 1] == ' '))
+        c->err[--n] = 0;
+}
+
+/* Hides the password of a postgresql://user:password@host/db URL. */
+static char *shown_url(const char *url)
+{
+    const char *p = strstr(url, "://");
+    char *out = malloc(strlen(url) + 4);
+    strcpy(out, url);
+    if (!p)
+        return out;
+    p += 3;
+    const char *at = strchr(p, '@'), *slash = strchr(p, '/');
+    if (!at || (slash && slash < at))
+        return out;
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    if (!colon)
+        return out;
+    size_t head = (size_t)(colon + 1 - url);
+    snprintf(out + head, strlen(url) + 4 - head, "***%s", at);
+    return out;
+}
+
+static PGconn *connect_pg(pg_store *st, siyu_err *e)
+{
+    PGconn *pg = PQconnectdb(st->url);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        siyu_err_set(e, SIYU_INTERNAL, "db", "db: cannot connect to %s: %s", st->shown,
+                     pg ? PQerrorMessage(pg) : "out of memory");
+        PQfinish(pg);
+        return NULL;
+    }
+    PQsetNoticeProcessor(pg, quiet_notices, NULL);
+    PGresult *r = PQexec(pg, st->opt.sync == STORE_SYNC_FULL ? "SET synchronous_commit = on"
+                                                             : "SET synchronous_commit = off");
+    PQclear(r);
+    return pg;
+}
+
+static bool ok(PGresult *r)
+{
+    ExecStatusType s = PQresultStatus(r);
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+/* Runs sql (any number of statements); fills e on failure. */
+static int exec_sql(PGconn *pg, const char *sql, const char *what, siyu_err *e)
+{
+    PGresult *r = PQexec(pg, sql);
+    int rc = 0;
+    if (!ok(r)) {
+        siyu_err_set(e, SIYU_INTERNAL, "db", "db: %s: %s", what, PQerrorMessage(pg));
+        rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* How many migrations have run; 0 when there is no schema_migrations table yet. */
+static int read_version(PGconn *pg)
+{
+    PGresult *r = PQexec(pg, "SELECT to_regclass('schema_migrations') IS NOT NULL");
+    bool have = ok(r) && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!have)
+        return 0;
+    r = PQexec(pg, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    int v = ok(r) && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+}
+
+/* Runs the migrations not run yet, in one transaction, under an advisory lock so two
+ * `siyu init` at once migrate once. */
+static int migrate(PGconn *pg, siyu_err *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "BEGIN; SELECT pg_advisory_xact_lock(%lld);"
+             " CREATE TABLE IF NOT EXISTS schema_migrations ("
+             "version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+             PG_MIGRATE_LOCK);
+    if (exec_sql(pg, sql, "migration failed", e))
+        goto fail;
+    int v = read_version(pg); /* re-read under the lock: another process may have migrated */
+    for (int i = v; i < pg_migration_count; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "migration %d failed", i + 1);
+        if (exec_sql(pg, pg_migrations[i], what, e))
+            goto fail;
+        snprintf(sql, sizeof sql, "INSERT INTO schema_migrations(version) VALUES (%d)", i + 1);
+        if (exec_sql(pg, sql, what, e))
+            goto fail;
+    }
+    if (exec_sql(pg, "COMMIT", "migration failed", e))
+        goto fail;
+    return 0;
+fail:
+    PQclear(PQexec(pg, "ROLLBACK"));
+    return -1;
+}
+
+static void pg_close(store_t *st_)
+{
+    pg_store *st = (pg_store *)st_;
+    PQfinish(st->admin);
+    pthread_mutex_destroy(&st->write_lock);
+    pthread_mutex_destroy(&st->admin_lock);
+    free(st->url);
+    free(st->shown);
+    free(st);
+}
+
+static int pg_open(const char *url, const store_options *opt, store_t **out, siyu_err *e)
+{
+    pg_store *st = calloc(1, sizeof *st);
+    st->base.drv = &store_pg_driver;
+    st->url = strdup(url);
+    st->shown = shown_url(url);
+    st->opt = *opt;
+    pthread_mutex_init(&st->write_lock, NULL);
+    pthread_mutex_init(&st->admin_lock, NULL);
+    PGconn *pg = connect_pg(st, e);
+    if (!pg) {
+        pg_close(&st->base);
+        return -1;
+    }
+    int v = read_version(pg);
+    if (st->opt.create && v >= 0 && v < pg_migration_count) {
+        if (migrate(pg, e)) {
+            PQfinish(pg);
+            pg_close(&st->base);
+            return -1;
+        }
+        v = read_version(pg);
+    }
+    PQfinish(pg);
+    if (v < 0) {
+        pg_close(&st->base);
+        return siyu_err_set(e, SIYU_INTERNAL, "db", "db: %s: cannot read its schema version",
+                            url);
+    }
+    if (v < pg_migration_count) {
+        char *shown = strdup(st->shown);
+        pg_close(&st->base);
+        if (v > 0)
+            siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
+                         "db: %s has schema version %d, older than this siyu's %d "
+                         "(run siyu init --db %s to migrate it)",
+                         shown, v, pg_migration_count, shown);
+        else
+            siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
+                         "db: %s is not an initialised siyu store (run siyu init --db %s)",
+                         shown, shown);
+        free(shown);
+        return -1;
+    }
+    if (v > pg_migration_count) {
+        pg_close(&st->base);
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
+                            "db: schema version %d is newer than this siyu (%d)", v,
+                            pg_migration_count);
+    }
+    st->schema_version = v;
+    *out = &st->base;
+    return 0;
+}
+
+static int pg_schema_version(store_t *st_)
+{
+    return ((pg_store *)st_)->schema_version;
+}
+
+static int64_t pg_size_bytes(store_t *st_)
+{
+    pg_store *st = (pg_store *)st_;
+    int64_t n = 0;
+    pthread_mutex_lock(&st->admin_lock);
+    if (st->admin && PQstatus(st->admin) != CONNECTION_OK) {
+        PQfinish(st->admin);
+        st->admin = NULL;
+    }
+    if (!st->admin) {
+        siyu_err e;
+        siyu_err_init(&e);
+        st->admin = connect_pg(st, &e);
+        siyu_err_clear(&e);
+    }
+    if (st->admin) {
+        PGresult *r = PQexec(st->admin, "SELECT pg_database_size(current_database())");
+        if (ok(r) && PQntuples(r) == 1)
+            n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    pthread_mutex_unlock(&st->admin_lock);
+    return n;
+}
+
+static const char *pg_path(store_t *st_)
+{
+    return ((pg_store *)st_)->shown;
+}
+
+static int pg_conn_open(store_t *st_, store_conn **out, siyu_err *e)
+{
+    pg_store *st = (pg_store *)st_;
+    PGconn *pg = connect_pg(st, e);
+    if (!pg)
+        return -1;
+    pg_conn *c = calloc(1, sizeof *c);
+    c->base.drv = &store_pg_driver;
+    c->store = st;
+    c->pg = pg;
+    *out = &c->base;
+    return 0;
+}
+
+static void clear_blobs(pg_stmt *s)
+{
+    for (int i = 0; i < s->nblobs; i++) {
+        PQfreemem(s->blobs[i].p);
+        s->blobs[i].p = NULL;
+    }
+}
+
+static void finish(pg_stmt *s)
+{
+    clear_blobs(s);
+    PQclear(s->res);
+    s->res = NULL;
+    s->row = -1;
+}
+
+static void pg_conn_close(store_conn *c_)
+{
+    pg_conn *c = (pg_conn *)c_;
+    if (c->holds_write_lock) {
+        c->holds_write_lock = false;
+        pthread_mutex_unlock(&c->store->write_lock);
+    }
+    for (int i = 0; i < Q__COUNT; i++) {
+        pg_stmt *s = &c->stmts[i];
+        finish(s);
+        free(s->values);
+        free(s->lengths);
+        free(s->formats);
+        free(s->num);
+        free(s->blobs);
+    }
+    PQfinish(c->pg);
+    free(c);
+}
+
+static void pg_conn_cache(store_conn *c_, int mib)
+{
+    (void)c_; /* the server's shared buffers are the cache */
+    (void)mib;
+}
+
+static void release_write_lock(pg_conn *c)
+{
+    if (c->holds_write_lock) {
+        c->holds_write_lock = false;
+        pthread_mutex_unlock(&c->store->write_lock);
+    }
+}
+
+static bool pg_in_tx(store_conn *c_)
+{
+    PGTransactionStatusType t = PQtransactionStatus(((pg_conn *)c_)->pg);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+/* A connection the server dropped (restart, failover) is opened again between
+ * transactions; its prepared statements are prepared again on first use. */
+static void revive(pg_conn *c)
+{
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        return;
+    PQreset(c->pg);
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return;
+    PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+    PQclear(PQexec(c->pg, c->store->opt.sync == STORE_SYNC_FULL ? "SET synchronous_commit = on"
+                                                                : "SET synchronous_commit = off"));
+    for (int i = 0; i < Q__COUNT; i++)
+        c->stmts[i].prepared = false;
+}
+
+static int pg_begin(store_conn *c_, bool write, siyu_err *e)
+{
+    pg_conn *c = (pg_conn *)c_;
+    if (write) {
+        pthread_mutex_lock(&c->store->write_lock);
+        c->holds_write_lock = true;
+    }
+    revive(c);
+    char sql[128];
+    if (write)
+        snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", PG_WRITE_LOCK);
+    else
+        snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    PGresult *r = PQexec(c->pg, sql);
+    if (!ok(r)) {
+        set_err(c, NULL, PQerrorMessage(c->pg));
+        PQclear(r);
+        if (pg_in_tx(c_))
+            PQclear(PQexec(c->pg, "ROLLBACK"));
+        release_write_lock(c);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: begin: %s", c->err);
+    }
+    PQclear(r);
+    return 0;
+}
+
+static void pg_rollback(store_conn *c_)
+{
+    pg_conn *c = (pg_conn *)c_;
+    if (pg_in_tx(c_))
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+    release_write_lock(c);
+}
+
+static int pg_commit(store_conn *c_, siyu_err *e)
+{
+    pg_conn *c = (pg_conn *)c_;
+    PGresult *r = PQexec(c->pg, "COMMIT");
+    /* COMMIT of a transaction a failed statement aborted answers "ROLLBACK" */
+    bool done = ok(r) && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    if (!done) {
+        set_err(c, NULL, ok(r) ? "the transaction was aborted by an earlier error"
+                               : PQerrorMessage(c->pg));
+        PQclear(r);
+        pg_rollback(c_);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", c->err);
+    }
+    PQclear(r);
+    release_write_lock(c);
+    return 0;
+}
+
+static int simple(pg_conn *c, const char *sql)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    int rc = ok(r) ? 0 : -1;
+    if (rc)
+        set_err(c, NULL, PQerrorMessage(c->pg));
+    PQclear(r);
+    return rc;
+}
+
+static int pg_savepoint(store_conn *c_, siyu_err *e)
+{
+    pg_conn *c = (pg_conn *)c_;
+    if (simple(c, "SAVEPOINT rec"))
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: savepoint: %s", c->err);
+    return 0;
+}
+
+static void pg_savepoint_release(store_conn *c_)
+{
+    simple((pg_conn *)c_, "RELEASE SAVEPOINT rec");
+}
+
+static void pg_savepoint_undo(store_conn *c_)
+{
+    simple((pg_conn *)c_, "ROLLBACK TO SAVEPOINT rec; RELEASE SAVEPOINT rec");
+}
+
+/* The SQLite text's ?N become $N (outside quoted literals); returns the highest N, and
+ * in used (up to 64) which N appear. */
+static char *dollar_params(const char *sql, int *nparams, uint64_t *used)
+{
+    char *out = strdup(sql);
+    int max = 0;
+    *used = 0;
+    bool quoted = false;
+    for (char *p = out; *p; p++) {
+        if (*p == '\'')
+            quoted = !quoted;
+        else if (!quoted && *p == '?' && p[1] >= '0' && p[1] <= '9') {
+            *p = '$';
+            int n = atoi(p + 1);
+            if (n <= 64)
+                *used |= 1ull << (n - 1);
+            if (n > max)
+                max = n;
+        }
+    }
+    *nparams = max;
+    return out;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+static void prepare(pg_conn *c, pg_stmt *s)
+{
+    const char *text = pg_queries[s->q];
+    if (!text) {
+        fprintf(stderr, "siyu: store: query %d has no PostgreSQL text\n", (int)s->q);
+        abort();
+    }
+    int n;
+    uint64_t used;
+    char *sql = dollar_params(text, &n, &used);
+    char name[16];
+    snprintf(name, sizeof name, "q%d", (int)s->q);
+    /* a parameter the text never names (bound by the domain, used by the SQLite text
+     * only) is given a type, text, so the server accepts it; the rest it infers */
+    Oid types[64] = {0};
+    for (int i = 0; i < n && i < 64; i++)
+        if (!(used & (1ull << i)))
+            types[i] = 25; /* TEXTOID */
+    PGresult *r = PQprepare(c->pg, name, sql, n < 64 ? n : 64, types);
+    if (!ok(r)) {
+        /* A query text that does not prepare is a programming error, caught by tests. */
+        fprintf(stderr, "siyu: store: cannot prepare query %d: %s%s\n", (int)s->q,
+                PQerrorMessage(c->pg), sql);
+        abort();
+    }
+    PQclear(r);
+    free(sql);
+    if (!s->values) {
+        s->nparams = n;
+        s->values = calloc((size_t)n + 1, sizeof *s->values);
+        s->lengths = calloc((size_t)n + 1, sizeof *s->lengths);
+        s->formats = calloc((size_t)n + 1, sizeof *s->formats);
+        s->num = calloc((size_t)n + 1, sizeof *s->num);
+        while (*text == ' ' || *text == '(')
+            text++;
+        s->is_write = strncmp(text, "SELECT", 6) != 0 && strncmp(text, "WITH", 4) != 0;
+        s->returns_id = strncmp(text, "INSERT", 6) == 0 && ends_with(text, " RETURNING id");
+    }
+    s->prepared = true;
+}
+
+static store_stmt *pg_q(store_conn *c_, store_query q)
+{
+    pg_conn *c = (pg_conn *)c_;
+    pg_stmt *s = &c->stmts[q];
+    if (!s->prepared) {
+        s->base.drv = &store_pg_driver;
+        s->conn = c;
+        s->q = q;
+        s->row = -1;
+        prepare(c, s);
+    }
+    finish(s);
+    for (int i = 0; i < s->nparams; i++) {
+        s->values[i] = NULL;
+        s->lengths[i] = 0;
+        s->formats[i] = 0;
+    }
+    return &s->base;
+}
+
+static void bind_str(pg_stmt *s, int i, const char *v, int len, int format)
+{
+    if (i < 1 || i > s->nparams)
+        return;
+    s->values[i - 1] = v;
+    s->lengths[i - 1] = len;
+    s->formats[i - 1] = format;
+}
+
+static void pg_bind_int(store_stmt *s_, int i, int64_t v)
+{
+    pg_stmt *s = (pg_stmt *)s_;
+    if (i < 1 || i > s->nparams)
+        return;
+    snprintf(s->num[i - 1], sizeof s->num[0], "%lld", (long long)v);
+    bind_str(s, i, s->num[i - 1], 0, 0);
+}
+
+static void pg_bind_real(store_stmt *s_, int i, double v)
+{
+    pg_stmt *s = (pg_stmt *)s_;
+    if (i < 1 || i > s->nparams)
+        return;
+    if (isnan(v))
+        snprintf(s->num[i - 1], sizeof s->num[0], "NaN");
+    else if (isinf(v))
+        snprintf(s->num[i - 1], sizeof s->num[0], v > 0 ? "Infinity" : "-Infinity");
+    else
+        snprintf(s->num[i - 1], sizeof s->num[0], "%.17g", v);
+    bind_str(s, i, s->num[i - 1], 0, 0);
+}
+
+static void pg_bind_text(store_stmt *s_, int i, const char *v)
+{
+    bind_str((pg_stmt *)s_, i, v, 0, 0);
+}
+
+static void pg_bind_blob(store_stmt *s_, int i, const void *v, int n)
+{
+    static const char empty[1];
+    /* as sqlite3_bind_blob: a NULL pointer binds NULL, a zero length an empty blob */
+    bind_str((pg_stmt *)s_, i, v ? (n > 0 ? v : empty) : NULL, n, 1);
+}
+
+static void pg_bind_null(store_stmt *s_, int i)
+{
+    bind_str((pg_stmt *)s_, i, NULL, 0, 0);
+}
+
+static store_step_rc failed(pg_conn *c, PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    set_err(c, NULL, r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r)
+                                                    : PQerrorMessage(c->pg));
+    /* class 23, integrity constraint violation: unique, check, foreign key, not null —
+     * what SQLite calls SQLITE_CONSTRAINT */
+    return state && strncmp(state, "23", 2) == 0 ? STORE_CONSTRAINT : STORE_ERROR;
+}
+
+/* Runs s inside a transaction under its own savepoint, sent as one pipeline: a failure
+ * undoes the statement alone and leaves the transaction usable. */
+static PGresult *run_guarded(pg_conn *c, pg_stmt *s, const char *name)
+{
+    PGconn *pg = c->pg;
+    if (!PQenterPipelineMode(pg))
+        return NULL;
+    PQsendQueryParams(pg, "SAVEPOINT stmt", 0, NULL, NULL, NULL, NULL, 0);
+    PQsendQueryPrepared(pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
+    PQsendQueryParams(pg, "RELEASE SAVEPOINT stmt", 0, NULL, NULL, NULL, NULL, 0);
+    PQpipelineSync(pg);
+    PGresult *mine = NULL, *r;
+    bool undo = false;
+    for (int i = 0; i < 3; i++) {
+        while ((r = PQgetResult(pg)) != NULL) {
+            if (i == 1 && !mine)
+                mine = r;
+            else {
+                if (i == 0 && !ok(r))
+                    undo = true;
+                PQclear(r);
+            }
+        }
+    }
+    while ((r = PQgetResult(pg)) != NULL) { /* the sync */
+        bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync)
+            break;
+    }
+    PQexitPipelineMode(pg);
+    if (!mine || !ok(mine))
+        undo = true;
+    if (undo && PQtransactionStatus(pg) == PQTRANS_INERROR)
+        PQclear(PQexec(pg, "ROLLBACK TO SAVEPOINT stmt; RELEASE SAVEPOINT stmt"));
+    return mine;
+}
+
+static int run(pg_stmt *s, store_step_rc *rc)
+{
+    pg_conn *c = s->conn;
+    char name[16];
+    snprintf(name, sizeof name, "q%d", (int)s->q);
+    if (!s->prepared)
+        prepare(c, s);
+    PGresult *r;
+    if (s->is_write && PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
+        r = run_guarded(c, s, name);
+    else
+        r = PQexecPrepared(c->pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
+    if (!ok(r)) {
+        *rc = failed(c, r);
+        PQclear(r);
+        return -1;
+    }
+    if (s->is_write) {
+        c->changes = atoi(PQcmdTuples(r));
+        if (s->returns_id && PQntuples(r) > 0)
+            c->last_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    }
+    s->res = r;
+    s->row = -1;
+    int n = PQnfields(r);
+    if (n > s->nblobs) {
+        s->blobs = realloc(s->blobs, (size_t)n * sizeof *s->blobs);
+        memset(s->blobs + s->nblobs, 0, (size_t)(n - s->nblobs) * sizeof *s->blobs);
+        s->nblobs = n;
+    }
+    return 0;
+}
+
+static store_step_rc pg_step(store_stmt *s_)
+{
+    pg_stmt *s = (pg_stmt *)s_;
+    if (!s->res) {
+        store_step_rc rc;
+        if (run(s, &rc))
+            return rc;
+    }
+    clear_blobs(s);
+    s->row++;
+    if (s->returns_id || s->row >= PQntuples(s->res)) {
+        finish(s); /* as on SQLite: stepped again, the statement runs again */
+        return STORE_DONE;
+    }
+    return STORE_ROW;
+}
+
+static int pg_exec(store_stmt *s_, siyu_err *e)
+{
+    pg_stmt *s = (pg_stmt *)s_;
+    store_step_rc rc = pg_step(s_);
+    if (rc == STORE_DONE || rc == STORE_ROW) {
+        finish(s);
+        return 0;
+    }
+    return siyu_err_set(e, rc == STORE_CONSTRAINT ? SIYU_CONFLICT : SIYU_INTERNAL, NULL,
+                        "store: %s", s->conn->err);
+}
+
+static void pg_reset(store_stmt *s_)
+{
+    finish((pg_stmt *)s_);
+}
+
+static const char *value(pg_stmt *s, int i)
+{
+    if (!s->res || s->row < 0 || s->row >= PQntuples(s->res) || i < 0 || i >= PQnfields(s->res) ||
+        PQgetisnull(s->res, s->row, i))
+        return NULL;
+    return PQgetvalue(s->res, s->row, i);
+}
+
+static int64_t pg_col_int(store_stmt *s_, int i)
+{
+    pg_stmt *s = (pg_stmt *)s_;
+    const char *v = value(s, i);
+    if (!v)
+        return 0;
+    if (PQftype(s->res, i) == BOOLOID)
+        return v[0] == 't';
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end == '.' || *end == 'e' || *end == 'E') /* a real or a numeric, as SQLite truncates */
+        return (int64_t)strtod(v, NULL);
+    return n;
+}
+
+static double pg_col_real(store_stmt *s_, int i)
+{
+    pg_stmt *s = (pg_stmt *)s_;
+    const char *v = value(s, i);
+    if (!v)
+        return 0;
+    if (PQftype(s->res, i) == BOOLOID)
+        return v[0] == 't';
+    return strtod(v, NULL);
+}
+
+static const char *pg_col_text(store_stmt *s_, int i)
+{
+    return value((pg_stmt *)s_, i);
+}
+
+static const void *pg_col_blob(store_stmt *s_, int i, int *n)
+{
+    pg_stmt *s = (pg_stmt *)s_;
+    const char *v = value(s, i);
+    *n = 0;
+    if (!v)
+        return NULL;
+    if (PQftype(s->res, i) != BYTEAOID) {
+        *n = PQgetlength(s->res, s->row, i);
+        return v;
+    }
+    if (!s->blobs[i].p)
+        s->blobs[i].p = PQunescapeBytea((const unsigned char *)v, &s->blobs[i].n);
+    *n = (int)s->blobs[i].n;
+    return s->blobs[i].p;
+}
+
+static bool pg_col_null(store_stmt *s_, int i)
+{
+    return value((pg_stmt *)s_, i) == NULL;
+}
+
+static int64_t pg_last_id(store_conn *c_)
+{
+    return ((pg_conn *)c_)->last_id;
+}
+
+static int pg_changes(store_conn *c_)
+{
+    return ((pg_conn *)c_)->changes;
+}
+
+static const char *pg_errmsg(store_conn *c_)
+{
+    pg_conn *c = (pg_conn *)c_;
+    return c->err[0] ? c->err : "not an error";
+}
+
+static store_conn *pg_stmt_conn(store_stmt *s_)
+{
+    return &((pg_stmt *)s_)->conn->base;
+}
+
+const store_driver store_pg_driver = {
+    .name = "postgresql",
+    .open = pg_open,
+    .close = pg_close,
+    .schema_version = pg_schema_version,
+    .size_bytes = pg_size_bytes,
+    .path = pg_path,
+    .conn_open = pg_conn_open,
+    .conn_close = pg_conn_close,
+    .conn_cache = pg_conn_cache,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .in_tx = pg_in_tx,
+    .savepoint = pg_savepoint,
+    .savepoint_release = pg_savepoint_release,
+    .savepoint_undo = pg_savepoint_undo,
+    .q = pg_q,
+    .bind_int = pg_bind_int,
+    .bind_text = pg_bind_text,
+    .bind_blob = pg_bind_blob,
+    .bind_null = pg_bind_null,
+    .bind_real = pg_bind_real,
+    .step = pg_step,
+    .exec = pg_exec,
+    .reset = pg_reset,
+    .col_int = pg_col_int,
+    .col_text = pg_col_text,
+    .col_blob = pg_col_blob,
+    .col_null = pg_col_null,
+    .col_real = pg_col_real,
+    .last_id = pg_last_id,
+    .changes = pg_changes,
+    .errmsg = pg_errmsg,
+    .stmt_conn = pg_stmt_conn,
+};

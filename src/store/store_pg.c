@@ -12,9 +12,10 @@
  *   each sees every earlier commit, as SQLite's one writer does. Read transactions are
  *   REPEATABLE READ: one snapshot, like a WAL reader.
  * - A failed statement leaves a SQLite transaction usable; PostgreSQL aborts the whole
- *   transaction. So inside a transaction a write runs under its own savepoint (sent with
- *   the statement in one pipeline: one round trip), undone when it fails, and the domain
- *   may go on as it does on SQLite (retry a coupon code, report a conflict).
+ *   transaction. So inside a transaction an INSERT runs under its own savepoint (sent
+ *   with the statement in one pipeline: one round trip), undone when it fails, and the
+ *   domain may go on as it does on SQLite (retry a coupon code, report a conflict). Other
+ *   failed statements fail their request, which the domain undoes to its savepoint.
  * - last_insert_rowid: the INSERT texts end in RETURNING id, kept by the driver.
  * - PRAGMA user_version: a schema_migrations table, one row per migration run.
  * - synchronous=NORMAL: synchronous_commit=off (survives a crash of siyu, not of the
@@ -54,7 +55,8 @@ typedef struct pg_stmt {
     store_query q;
     bool prepared;
     bool returns_id; /* INSERT ... RETURNING id: the id goes to store_last_id */
-    bool is_write;   /* not a SELECT: runs under a statement savepoint inside a transaction */
+    bool is_write;   /* not a SELECT: counts store_changes */
+    bool guarded;    /* an INSERT: runs under a statement savepoint inside a transaction */
     int nparams;
     const char **values;
     int *lengths, *formats;
@@ -114,6 +116,17 @@ static char *shown_url(const char *url)
     return out;
 }
 
+/* What every connection sets up: quiet notices, the commit durability asked for, and the
+ * statement savepoint's two commands prepared. */
+static void setup_conn(PGconn *pg, store_sync sync)
+{
+    PQsetNoticeProcessor(pg, quiet_notices, NULL);
+    PQclear(PQexec(pg, sync == STORE_SYNC_FULL ? "SET synchronous_commit = on"
+                                               : "SET synchronous_commit = off"));
+    PQclear(PQprepare(pg, "sp_set", "SAVEPOINT stmt", 0, NULL));
+    PQclear(PQprepare(pg, "sp_rel", "RELEASE SAVEPOINT stmt", 0, NULL));
+}
+
 static PGconn *connect_pg(pg_store *st, siyu_err *e)
 {
     PGconn *pg = PQconnectdb(st->url);
@@ -123,10 +136,7 @@ static PGconn *connect_pg(pg_store *st, siyu_err *e)
         PQfinish(pg);
         return NULL;
     }
-    PQsetNoticeProcessor(pg, quiet_notices, NULL);
-    PGresult *r = PQexec(pg, st->opt.sync == STORE_SYNC_FULL ? "SET synchronous_commit = on"
-                                                             : "SET synchronous_commit = off");
-    PQclear(r);
+    setup_conn(pg, st->opt.sync);
     return pg;
 }
 
@@ -373,9 +383,7 @@ static void revive(pg_conn *c)
     PQreset(c->pg);
     if (PQstatus(c->pg) != CONNECTION_OK)
         return;
-    PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
-    PQclear(PQexec(c->pg, c->store->opt.sync == STORE_SYNC_FULL ? "SET synchronous_commit = on"
-                                                                : "SET synchronous_commit = off"));
+    setup_conn(c->pg, c->store->opt.sync);
     for (int i = 0; i < Q__COUNT; i++)
         c->stmts[i].prepared = false;
 }
@@ -527,6 +535,10 @@ static void prepare(pg_conn *c, pg_stmt *s)
             text++;
         s->is_write = strncmp(text, "SELECT", 6) != 0 && strncmp(text, "WITH", 4) != 0;
         s->returns_id = strncmp(text, "INSERT", 6) == 0 && ends_with(text, " RETURNING id");
+        /* Inserts are where the domain meets a constraint and goes on (a coupon code
+         * taken: try another). Any other statement that fails fails its request, which
+         * the domain undoes to its own savepoint or rolls back, so it needs no guard. */
+        s->guarded = strncmp(text, "INSERT", 6) == 0;
     }
     s->prepared = true;
 }
@@ -617,9 +629,9 @@ static PGresult *run_guarded(pg_conn *c, pg_stmt *s, const char *name)
     PGconn *pg = c->pg;
     if (!PQenterPipelineMode(pg))
         return NULL;
-    PQsendQueryParams(pg, "SAVEPOINT stmt", 0, NULL, NULL, NULL, NULL, 0);
+    PQsendQueryPrepared(pg, "sp_set", 0, NULL, NULL, NULL, 0);
     PQsendQueryPrepared(pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
-    PQsendQueryParams(pg, "RELEASE SAVEPOINT stmt", 0, NULL, NULL, NULL, NULL, 0);
+    PQsendQueryPrepared(pg, "sp_rel", 0, NULL, NULL, NULL, 0);
     PQpipelineSync(pg);
     PGresult *mine = NULL, *r;
     bool undo = false;
@@ -656,7 +668,7 @@ static int run(pg_stmt *s, store_step_rc *rc)
     if (!s->prepared)
         prepare(c, s);
     PGresult *r;
-    if (s->is_write && PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
+    if (s->guarded && PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
         r = run_guarded(c, s, name);
     else
         r = PQexecPrepared(c->pg, name, s->nparams, s->values, s->lengths, s->formats, 0);

@@ -75,6 +75,104 @@ static void store_suite(const char *path)
         names++;
     }
     CHECK_INT_EQ(names, 1);
+
+    /* the id of a new row is store_last_id; it reads back by that id */
+    s = store_q(c, Q_BRAND_INSERT);
+    store_bind_text(s, 1, "second");
+    store_bind_int(s, 2, 7);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    int64_t id = store_last_id(c);
+    CHECK(id > 0);
+    CHECK_INT_EQ(store_changes(c), 1);
+    s = store_q(c, Q_BRAND_GET);
+    store_bind_int(s, 1, id);
+    CHECK_INT_EQ(store_step(s), STORE_ROW);
+    CHECK_INT_EQ(store_col_int(s, 0), id);
+    CHECK_STR_EQ(store_col_text(s, 1), "second");
+    CHECK_INT_EQ(store_col_int(s, 2), 7);
+    CHECK_INT_EQ(store_step(s), STORE_DONE);
+    /* an update reports the rows it changed, none when nothing matched */
+    s = store_q(c, Q_SEGMENT_DELETE);
+    store_bind_int(s, 1, 12345);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    CHECK_INT_EQ(store_changes(c), 0);
+
+    /* blobs come back byte for byte (zero and high bytes), NULL reads as NULL */
+    const unsigned char hash[6] = {0, 0xff, 0x5c, 'x', 0x80, 0};
+    s = store_q(c, Q_TOKEN_INSERT);
+    store_bind_blob(s, 1, hash, sizeof hash);
+    store_bind_text(s, 2, "admin");
+    store_bind_null(s, 3);
+    store_bind_text(s, 4, NULL);
+    store_bind_int(s, 5, 1);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    s = store_q(c, Q_TOKEN_BY_HASH);
+    store_bind_blob(s, 1, hash, sizeof hash);
+    CHECK_INT_EQ(store_step(s), STORE_ROW);
+    int n = 0;
+    const void *got = store_col_blob(s, 1, &n);
+    CHECK_INT_EQ(n, sizeof hash);
+    CHECK(got && memcmp(got, hash, sizeof hash) == 0);
+    CHECK_STR_EQ(store_col_text(s, 2), "admin");
+    CHECK(store_col_null(s, 3));
+    CHECK(store_col_text(s, 3) == NULL);
+    store_reset(s);
+
+    /* reals keep their value; a large integer keeps all its digits */
+    s = store_q(c, Q_MODEL_RUN_INSERT);
+    store_bind_int(s, 1, INT64_C(9007199254740993));
+    store_bind_int(s, 2, -3);
+    store_bind_real(s, 3, 7.25);
+    store_bind_int(s, 4, 2);
+    store_bind_text(s, 5, "{}");
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    s = store_q(c, Q_MODEL_RUN_LATEST);
+    CHECK_INT_EQ(store_step(s), STORE_ROW);
+    CHECK_INT_EQ(store_col_int(s, 1), INT64_C(9007199254740993));
+    CHECK_INT_EQ(store_col_int(s, 2), -3);
+    CHECK(store_col_real(s, 3) == 7.25);
+    store_reset(s);
+
+    /* a constraint met inside a write transaction leaves the transaction usable: the
+     * work before it and after it commits (a coupon code taken is tried again) */
+    CHECK_INT_EQ(store_begin(c, true, &e), 0);
+    CHECK(store_in_tx(c));
+    s = store_q(c, Q_BRAND_INSERT);
+    store_bind_text(s, 1, "before");
+    store_bind_int(s, 2, 1);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    s = store_q(c, Q_BRAND_INSERT);
+    store_bind_text(s, 1, "second");
+    store_bind_int(s, 2, 1);
+    CHECK_INT_EQ(store_step(s), STORE_CONSTRAINT);
+    CHECK(strlen(store_errmsg(c)) > 0);
+    s = store_q(c, Q_BRAND_INSERT);
+    store_bind_text(s, 1, "after");
+    store_bind_int(s, 2, 1);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    CHECK_INT_EQ(store_commit(c, &e), 0);
+    CHECK(!store_in_tx(c));
+    const char *want[] = {"before", "after"};
+    for (int i = 0; i < 2; i++) {
+        s = store_q(c, Q_BRAND_BY_NAME);
+        store_bind_text(s, 1, want[i]);
+        CHECK_INT_EQ(store_step(s), STORE_ROW);
+        store_reset(s);
+    }
+
+    /* a statement walked part way and another run meanwhile on the same connection */
+    s = store_q(c, Q_BRAND_LIST);
+    store_bind_int(s, 1, 0);
+    store_bind_int(s, 2, 100);
+    CHECK_INT_EQ(store_step(s), STORE_ROW);
+    store_stmt *other = store_q(c, Q_COUNT_ORDERS);
+    CHECK_INT_EQ(store_step(other), STORE_ROW);
+    CHECK_INT_EQ(store_col_int(other, 0), 0);
+    store_reset(other);
+    int rest = 1;
+    while (store_step(s) == STORE_ROW)
+        rest++;
+    CHECK_INT_EQ(rest, 4); /* kept, second, before, after */
     CHECK(store_size_bytes(st) > 0);
     store_conn_close(c);
     store_close(st);

@@ -19,20 +19,20 @@
 
 #define JOURNEY_COLS "id, name, spec, state, version, last_day, created_at, updated_at"
 #define MESSAGE_COLS                                                                               \
-    "id, journey_id, run_id, member_id, channel, body, status, attempts, next_attempt_at,"        \
+    "id, journey_id, run_id, member_id, channel, body, status, attempts, next_attempt_at,"         \
     " created_at, sent_at, delivered_at, error"
 #define TASK_COLS                                                                                  \
-    "id, guide_id, member_id, journey_id, run_id, kind, script, channel, due_at, state,"          \
+    "id, guide_id, member_id, journey_id, run_id, kind, script, channel, due_at, state,"           \
     " created_at, done_at"
 
 const char *const pg_queries[Q__COUNT] = {
     [Q_BRAND_INSERT] = "INSERT INTO brands(name, created_at) VALUES (?1, ?2)"
-        " RETURNING id",
+                       " RETURNING id",
     [Q_BRAND_GET] = "SELECT id, name, created_at FROM brands WHERE id = ?1",
     [Q_BRAND_LIST] = "SELECT id, name, created_at FROM brands WHERE id > ?1 ORDER BY id LIMIT ?2",
     [Q_STORE_INSERT] = "INSERT INTO stores(name, code, kind, brand_id, region, city, created_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-        " RETURNING id",
+                       " RETURNING id",
     [Q_STORE_GET] = "SELECT id, name, code, kind, brand_id, region, city, created_at FROM stores"
                     " WHERE id = ?1",
     [Q_STORE_BY_CODE] = "SELECT id FROM stores WHERE code = ?1",
@@ -40,7 +40,7 @@ const char *const pg_queries[Q__COUNT] = {
                      " WHERE id > ?1 ORDER BY id LIMIT ?2",
     [Q_STAFF_INSERT] = "INSERT INTO staff(name, role, store_id, code, created_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)"
-        " RETURNING id",
+                       " RETURNING id",
     [Q_STAFF_GET] = "SELECT id, name, role, store_id, code, created_at FROM staff WHERE id = ?1",
     [Q_STAFF_BY_CODE] = "SELECT id FROM staff WHERE code = ?1",
     [Q_BRAND_BY_NAME] = "SELECT id FROM brands WHERE name = ?1",
@@ -48,20 +48,21 @@ const char *const pg_queries[Q__COUNT] = {
                      " AND (?3::bigint IS NULL OR store_id = ?3) ORDER BY id LIMIT ?2",
     [Q_TOKEN_INSERT] = "INSERT INTO tokens(hash, role, staff_id, name, created_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)"
-        " RETURNING id",
+                       " RETURNING id",
     [Q_TOKEN_BY_HASH] = "SELECT t.id, t.hash, t.role, t.staff_id, s.store_id FROM tokens t"
                         " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.hash = ?1",
     [Q_MEMBER_INSERT] = "INSERT INTO members(name, gender, birthday, city, store_id, guide_id,"
                         " join_channel, joined_at, created_at, updated_at)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
-        " RETURNING id",
+                        " RETURNING id",
     [Q_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM members WHERE id = ?1",
     [Q_MEMBER_UPDATE] = "UPDATE members SET name = ?1, gender = ?2, birthday = ?3, city = ?4,"
                         " store_id = ?5, guide_id = ?6, updated_at = ?7 WHERE id = ?8",
     [Q_MEMBER_SET_MERGED] = "UPDATE members SET merged_into = ?1, updated_at = ?2 WHERE id = ?3",
-    [Q_MEMBER_LIST] = "SELECT " MEMBER_COLS " FROM members WHERE id > ?1 AND merged_into IS NULL"
-                      " AND (?3::bigint IS NULL OR store_id = ?3) AND (?4::bigint IS NULL OR guide_id = ?4)"
-                      " ORDER BY id LIMIT ?2",
+    [Q_MEMBER_LIST] =
+        "SELECT " MEMBER_COLS " FROM members WHERE id > ?1 AND merged_into IS NULL"
+        " AND (?3::bigint IS NULL OR store_id = ?3) AND (?4::bigint IS NULL OR guide_id = ?4)"
+        " ORDER BY id LIMIT ?2",
     [Q_IDENTITY_FIND] = "SELECT member_id FROM identities WHERE kind = ?1 AND app_id = ?2"
                         " AND value = ?3",
     [Q_IDENTITY_INSERT] = "INSERT INTO identities(kind, app_id, value, member_id)"
@@ -75,7 +76,7 @@ const char *const pg_queries[Q__COUNT] = {
                        " coalesce(sum(item_count), 0)"
                        " FROM orders WHERE member_id = ?1",
     [Q_MERGE_INSERT] = "INSERT INTO merges(into_id, from_id, at, details) VALUES (?1, ?2, ?3, ?4)"
-        " RETURNING id",
+                       " RETURNING id",
     [Q_MERGE_LIST] = "SELECT from_id, at, details FROM merges WHERE into_id = ?1 ORDER BY id",
     [Q_REACH_UPSERT] = "INSERT INTO member_reach(member_id, channel, reachable, at)"
                        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(member_id, channel) DO UPDATE SET"
@@ -83,17 +84,18 @@ const char *const pg_queries[Q__COUNT] = {
                        " WHERE excluded.at >= member_reach.at",
     [Q_REACH_LIST] = "SELECT channel, reachable, at FROM member_reach WHERE member_id = ?1"
                      " ORDER BY channel",
-    [Q_REACH_MOVE] = "INSERT INTO member_reach(member_id, channel, reachable, at)"
-                     " SELECT ?1::bigint, channel, reachable, at FROM member_reach WHERE member_id = ?2"
-                     " ON CONFLICT(member_id, channel) DO UPDATE SET"
-                     " reachable = excluded.reachable, at = excluded.at"
-                     " WHERE excluded.at > member_reach.at",
+    [Q_REACH_MOVE] =
+        "INSERT INTO member_reach(member_id, channel, reachable, at)"
+        " SELECT ?1::bigint, channel, reachable, at FROM member_reach WHERE member_id = ?2"
+        " ON CONFLICT(member_id, channel) DO UPDATE SET"
+        " reachable = excluded.reachable, at = excluded.at"
+        " WHERE excluded.at > member_reach.at",
     [Q_REACH_DELETE] = "DELETE FROM member_reach WHERE member_id = ?1",
     [Q_ORDER_BY_KEY] = "SELECT id, digest FROM orders WHERE channel = ?1 AND external_id = ?2",
     [Q_ORDER_INSERT] = "INSERT INTO orders(channel, external_id, store_id, member_id, guide_id,"
                        " placed_at, total_cents, discount_cents, points_used, coupon_code, digest,"
                        " item_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-        " RETURNING id",
+                       " RETURNING id",
     [Q_ORDER_ITEM_INSERT] = "INSERT INTO order_items(order_id, line, sku, category, name, qty,"
                             " unit_price_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [Q_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
@@ -103,23 +105,24 @@ const char *const pg_queries[Q__COUNT] = {
                             " WHERE order_id = ?2 AND line = ?3 AND refunded_qty + ?1 <= qty",
     [Q_ORDER_ADD_REFUNDED] = "UPDATE orders SET refunded_cents = refunded_cents + ?1"
                              " WHERE id = ?2 AND refunded_cents + ?1 <= total_cents",
-    [Q_ORDER_LIST] = "SELECT " ORDER_COLS " FROM orders WHERE id > ?1"
-                     " AND (?3::bigint IS NULL OR member_id = ?3) AND (?4::bigint IS NULL OR store_id = ?4)"
-                     " AND (?5::bigint IS NULL OR guide_id = ?5 OR member_id IN"
-                     "      (SELECT id FROM members WHERE guide_id = ?5))"
-                     " ORDER BY id LIMIT ?2",
+    [Q_ORDER_LIST] =
+        "SELECT " ORDER_COLS " FROM orders WHERE id > ?1"
+        " AND (?3::bigint IS NULL OR member_id = ?3) AND (?4::bigint IS NULL OR store_id = ?4)"
+        " AND (?5::bigint IS NULL OR guide_id = ?5 OR member_id IN"
+        "      (SELECT id FROM members WHERE guide_id = ?5))"
+        " ORDER BY id LIMIT ?2",
     [Q_ORDERS_MOVE] = "UPDATE orders SET member_id = ?1 WHERE member_id = ?2",
     [Q_REFUND_BY_KEY] = "SELECT id, order_id, digest FROM refunds WHERE external_id = ?1",
     [Q_REFUND_INSERT] = "INSERT INTO refunds(order_id, external_id, amount_cents, refunded_at,"
                         " items, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-        " RETURNING id",
+                        " RETURNING id",
     [Q_REFUND_GET] = "SELECT id, order_id, external_id, amount_cents, refunded_at, items"
                      " FROM refunds WHERE id = ?1",
     [Q_REFUND_LIST] = "SELECT id, order_id, external_id, amount_cents, refunded_at, items"
                       " FROM refunds WHERE order_id = ?1 ORDER BY id",
     [Q_EVENT_INSERT] = "INSERT INTO events(member_id, type, at, props, digest)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)"
-        " RETURNING id",
+                       " RETURNING id",
     [Q_EVENT_BY_DIGEST] = "SELECT id FROM events WHERE digest = ?1",
     [Q_EVENTS_MOVE] = "UPDATE events SET member_id = ?1 WHERE member_id = ?2",
     [Q_EVENT_LIST] = "SELECT id, type, at, props FROM events WHERE member_id = ?1"
@@ -130,8 +133,9 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_SCAN_MEMBER_ORDERS] = "SELECT member_id, placed_at, total_cents, refunded_cents, item_count,"
                              " store_id, channel, guide_id, id FROM orders"
                              " WHERE member_id IS NOT NULL ORDER BY member_id, placed_at",
-    [Q_SCAN_MEMBERS] = "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at"
-                       " FROM members WHERE merged_into IS NULL ORDER BY id",
+    [Q_SCAN_MEMBERS] =
+        "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at"
+        " FROM members WHERE merged_into IS NULL ORDER BY id",
     [Q_SCAN_MEMBER_CATEGORIES] =
         "SELECT o.member_id, coalesce(i.category, ''),"
         " sum((i.qty - i.refunded_qty) * i.unit_price_cents) FROM orders o"
@@ -146,9 +150,10 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_SCAN_EVENTS_OF_TYPE] = "SELECT member_id, at, props FROM events WHERE type = ?1 ORDER BY id",
     [Q_MODEL_RUN_INSERT] = "INSERT INTO model_runs(at, cal_end_day, unit_days, customers, report)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)"
-        " RETURNING id",
-    [Q_MODEL_RUN_LATEST] = "SELECT id, at, cal_end_day, unit_days, customers, report FROM model_runs"
-                           " ORDER BY id DESC LIMIT 1",
+                           " RETURNING id",
+    [Q_MODEL_RUN_LATEST] =
+        "SELECT id, at, cal_end_day, unit_days, customers, report FROM model_runs"
+        " ORDER BY id DESC LIMIT 1",
     [Q_PREDICTIONS_CLEAR] = "DELETE FROM member_predictions",
     [Q_PREDICTION_PUT] = "INSERT INTO member_predictions(member_id, run_id, x, p_alive,"
                          " expected_purchases_90d, expected_value_cents, clv_12m_cents)"
@@ -158,24 +163,24 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_SCAN_PREDICTIONS] = "SELECT member_id, x, p_alive, expected_purchases_90d, clv_12m_cents"
                            " FROM member_predictions ORDER BY member_id",
     [Q_TAG_INSERT] = "INSERT INTO tags(name, kind, expr, created_at) VALUES (?1, ?2, ?3, ?4)"
-        " RETURNING id",
+                     " RETURNING id",
     [Q_TAG_GET] = "SELECT id, name, kind, expr, created_at FROM tags WHERE id = ?1",
     [Q_TAG_BY_NAME] = "SELECT id FROM tags WHERE name = ?1",
     [Q_TAG_LIST] = "SELECT id, name, kind, expr, created_at FROM tags ORDER BY id",
     [Q_TAG_DELETE] = "DELETE FROM tags WHERE id = ?1",
     [Q_TAG_MEMBERS_CLEAR] = "DELETE FROM tag_members WHERE tag_id = ?1",
     [Q_TAG_MEMBER_ADD] = "INSERT INTO tag_members(tag_id, member_id) VALUES (?1, ?2)"
-        " ON CONFLICT DO NOTHING",
+                         " ON CONFLICT DO NOTHING",
     [Q_TAG_MEMBER_REMOVE] = "DELETE FROM tag_members WHERE tag_id = ?1 AND member_id = ?2",
     [Q_TAG_MEMBERS_MOVE] = "INSERT INTO tag_members(tag_id, member_id)"
                            " SELECT tag_id, ?1 FROM tag_members WHERE member_id = ?2"
-        " ON CONFLICT DO NOTHING",
+                           " ON CONFLICT DO NOTHING",
     [Q_SCAN_TAG_MEMBERS] = "SELECT tag_id, member_id FROM tag_members ORDER BY tag_id, member_id",
     [Q_MEMBER_TAG_NAMES] = "SELECT t.name, t.kind FROM tag_members m JOIN tags t ON t.id = m.tag_id"
                            " WHERE m.member_id = ?1 ORDER BY t.id",
     [Q_SEGMENT_INSERT] = "INSERT INTO segments(name, expr, created_at, updated_at)"
                          " VALUES (?1, ?2, ?3, ?3)"
-        " RETURNING id",
+                         " RETURNING id",
     [Q_SEGMENT_GET] = "SELECT id, name, expr, created_at, updated_at FROM segments WHERE id = ?1",
     [Q_SEGMENT_BY_NAME] = "SELECT id FROM segments WHERE name = ?1",
     [Q_SEGMENT_LIST] = "SELECT id, name, expr, created_at, updated_at FROM segments WHERE id > ?1"
@@ -186,24 +191,27 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_SETTING_PUT] = "INSERT INTO settings(key, value) VALUES (?1, ?2)"
                       " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [Q_EARN_RULE_INSERT] = "INSERT INTO earn_rules(name, spec, created_at) VALUES (?1, ?2, ?3)"
-        " RETURNING id",
+                           " RETURNING id",
     [Q_EARN_RULE_LIST] = "SELECT id, name, spec, active, created_at FROM earn_rules ORDER BY id",
     [Q_EARN_RULE_DEACTIVATE] = "UPDATE earn_rules SET active = 0 WHERE id = ?1",
     [Q_LACCOUNT_ENSURE] = "INSERT INTO loyalty_accounts(member_id, updated_at) VALUES (?1, ?2)"
-        " ON CONFLICT DO NOTHING",
-    [Q_LACCOUNT_GET] = "SELECT points, tier, tier_since, review_at, grace_until, referrer_id,"
-                       " referred_at, referral_order_id, earn_day, earn_day_points, qualify_key,"
-                       " qualify_from, qualify_bound, next_expiry FROM loyalty_accounts WHERE member_id = ?1",
+                          " ON CONFLICT DO NOTHING",
+    [Q_LACCOUNT_GET] =
+        "SELECT points, tier, tier_since, review_at, grace_until, referrer_id,"
+        " referred_at, referral_order_id, earn_day, earn_day_points, qualify_key,"
+        " qualify_from, qualify_bound, next_expiry FROM loyalty_accounts WHERE member_id = ?1",
     /* Two forms each: one moving next_expiry (indexed, so only when it changes) and one
      * leaving it. LEAST ignores a NULL. */
-    [Q_LACCOUNT_ADD_POINTS] = "INSERT INTO loyalty_accounts(member_id, points, updated_at,"
-                              " next_expiry) VALUES (?3, GREATEST(?1::bigint, 0), ?2, ?4)"
-                              " ON CONFLICT(member_id) DO UPDATE SET points = loyalty_accounts.points + ?1,"
-                              " updated_at = ?2",
-    [Q_LACCOUNT_ADD_LOT] = "INSERT INTO loyalty_accounts(member_id, points, updated_at,"
-                           " next_expiry) VALUES (?3, GREATEST(?1::bigint, 0), ?2, ?4)"
-                           " ON CONFLICT(member_id) DO UPDATE SET points = loyalty_accounts.points + ?1,"
-                           " updated_at = ?2, next_expiry = LEAST(loyalty_accounts.next_expiry, ?4)",
+    [Q_LACCOUNT_ADD_POINTS] =
+        "INSERT INTO loyalty_accounts(member_id, points, updated_at,"
+        " next_expiry) VALUES (?3, GREATEST(?1::bigint, 0), ?2, ?4)"
+        " ON CONFLICT(member_id) DO UPDATE SET points = loyalty_accounts.points + ?1,"
+        " updated_at = ?2",
+    [Q_LACCOUNT_ADD_LOT] =
+        "INSERT INTO loyalty_accounts(member_id, points, updated_at,"
+        " next_expiry) VALUES (?3, GREATEST(?1::bigint, 0), ?2, ?4)"
+        " ON CONFLICT(member_id) DO UPDATE SET points = loyalty_accounts.points + ?1,"
+        " updated_at = ?2, next_expiry = LEAST(loyalty_accounts.next_expiry, ?4)",
     /* the hottest account write: a plain UPDATE (the order path makes sure the row
      * exists first), cheaper than an upsert */
     [Q_LACCOUNT_ADD_EARN] = "UPDATE loyalty_accounts SET points = points + ?1, updated_at = ?2,"
@@ -228,11 +236,13 @@ const char *const pg_queries[Q__COUNT] = {
                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(member_id)"
                              " DO UPDATE SET updated_at = ?2, earn_day = ?3, earn_day_points = ?4,"
                              " qualify_key = ?5, qualify_from = ?6, qualify_bound = ?7",
-    [Q_LACCOUNT_MARKS_SCAN] = "SELECT member_id, earn_day, earn_day_points, qualify_key, qualify_from,"
-                              " qualify_bound FROM loyalty_accounts WHERE earn_day IS NOT NULL"
-                              " OR qualify_key IS NOT NULL ORDER BY member_id",
-    [Q_LACCOUNT_SET_TIER] = "UPDATE loyalty_accounts SET tier = ?1, tier_since = ?2, review_at = ?3,"
-                            " grace_until = ?4, updated_at = ?5 WHERE member_id = ?6",
+    [Q_LACCOUNT_MARKS_SCAN] =
+        "SELECT member_id, earn_day, earn_day_points, qualify_key, qualify_from,"
+        " qualify_bound FROM loyalty_accounts WHERE earn_day IS NOT NULL"
+        " OR qualify_key IS NOT NULL ORDER BY member_id",
+    [Q_LACCOUNT_SET_TIER] =
+        "UPDATE loyalty_accounts SET tier = ?1, tier_since = ?2, review_at = ?3,"
+        " grace_until = ?4, updated_at = ?5 WHERE member_id = ?6",
     [Q_LACCOUNT_SET_REFERRER] = "UPDATE loyalty_accounts SET referrer_id = ?1, referred_at = ?2,"
                                 " updated_at = ?3 WHERE member_id = ?4",
     [Q_LACCOUNT_SET_REFERRAL_ORDER] = "UPDATE loyalty_accounts SET referral_order_id = ?1"
@@ -240,11 +250,12 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_LACCOUNT_DELETE] = "DELETE FROM loyalty_accounts WHERE member_id = ?1",
     [Q_LACCOUNT_DUE_REVIEW] = "SELECT member_id FROM loyalty_accounts WHERE review_at <= ?1"
                               " OR grace_until <= ?1 ORDER BY member_id LIMIT ?2",
-    [Q_LACCOUNT_SCAN] = "SELECT member_id, points, tier, review_at, grace_until FROM loyalty_accounts"
-                        " ORDER BY member_id",
+    [Q_LACCOUNT_SCAN] =
+        "SELECT member_id, points, tier, review_at, grace_until FROM loyalty_accounts"
+        " ORDER BY member_id",
     [Q_TIER_HISTORY_INSERT] = "INSERT INTO tier_history(member_id, at, from_tier, to_tier, reason,"
                               " order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-        " RETURNING id",
+                              " RETURNING id",
     [Q_TIER_HISTORY_LIST] = "SELECT at, from_tier, to_tier, reason, order_id FROM tier_history"
                             " WHERE member_id = ?1 ORDER BY id",
     [Q_TIER_HISTORY_LAST] = "SELECT to_tier FROM tier_history WHERE member_id = ?1"
@@ -264,9 +275,10 @@ const char *const pg_queries[Q__COUNT] = {
                             " GROUP BY member_id",
     [Q_SCAN_EARNED_WINDOW] = "SELECT member_id, SUM(delta - reversed) FROM points_ledger"
                              " WHERE kind = 'earn' AND at > ?1 AND at <= ?2 GROUP BY member_id",
-    [Q_LEDGER_INSERT] = "INSERT INTO points_ledger(member_id, at, kind, delta, order_id, ref, reason,"
-                        " staff_id, available_at, expires_at, remaining, created_at)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    [Q_LEDGER_INSERT] =
+        "INSERT INTO points_ledger(member_id, at, kind, delta, order_id, ref, reason,"
+        " staff_id, available_at, expires_at, remaining, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         " RETURNING id",
     [Q_LEDGER_GET] = "SELECT id, at, kind, delta, order_id, reason, available_at, expires_at,"
                      " remaining FROM points_ledger WHERE id = ?1",
@@ -300,15 +312,16 @@ const char *const pg_queries[Q__COUNT] = {
                          " COALESCE(SUM(remaining) FILTER (WHERE available_at > ?2), 0)"
                          " FROM points_ledger WHERE member_id = ?1 AND remaining > 0"
                          " AND expires_at > ?2",
-    [Q_POINTS_EXPIRING] = "SELECT expires_at, SUM(remaining) FROM points_ledger WHERE member_id = ?1"
-                          " AND remaining > 0 AND expires_at > ?2 GROUP BY expires_at"
-                          " ORDER BY expires_at LIMIT 12",
+    [Q_POINTS_EXPIRING] =
+        "SELECT expires_at, SUM(remaining) FROM points_ledger WHERE member_id = ?1"
+        " AND remaining > 0 AND expires_at > ?2 GROUP BY expires_at"
+        " ORDER BY expires_at LIMIT 12",
     [Q_POINTS_EARNED_BETWEEN] = "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"
                                 " WHERE member_id = ?1 AND kind = 'earn' AND at >= ?2 AND at < ?3",
     [Q_LEDGER_MOVE] = "UPDATE points_ledger SET member_id = ?1 WHERE member_id = ?2",
     [Q_CTEMPLATE_INSERT] = "INSERT INTO coupon_templates(name, spec, stock, created_at)"
                            " VALUES (?1, ?2, ?3, ?4)"
-        " RETURNING id",
+                           " RETURNING id",
     [Q_CTEMPLATE_GET] = "SELECT id, name, spec, stock, issued, created_at FROM coupon_templates"
                         " WHERE id = ?1",
     [Q_CTEMPLATE_LIST] = "SELECT id, name, spec, stock, issued, created_at FROM coupon_templates"
@@ -318,7 +331,7 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_COUPON_INSERT] = "INSERT INTO coupons(code, template_id, member_id, first_member_id, state,"
                         " issued_at, valid_from, expires_at, issue_ref)"
                         " VALUES (?1, ?2, ?3, ?3, 'issued', ?4, ?5, ?6, ?7)"
-        " RETURNING id",
+                        " RETURNING id",
     [Q_COUPON_BY_CODE] = "SELECT " COUPON_COLS " FROM coupons WHERE code = ?1",
     [Q_COUPON_BY_REF] = "SELECT code FROM coupons WHERE issue_ref = ?1",
     [Q_COUPON_BY_ORDER] = "SELECT code FROM coupons WHERE order_id = ?1",
@@ -338,7 +351,7 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_COUPONS_MOVE] = "UPDATE coupons SET member_id = ?1 WHERE member_id = ?2",
     [Q_COUPON_EVENT_INSERT] = "INSERT INTO coupon_events(coupon_id, at, kind, member_id, order_id,"
                               " details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-        " RETURNING id",
+                              " RETURNING id",
     [Q_COUPON_EVENTS] = "SELECT at, kind, member_id, order_id, details FROM coupon_events"
                         " WHERE coupon_id = ?1 ORDER BY id",
     [Q_CHECK_BALANCES] =
@@ -358,20 +371,22 @@ const char *const pg_queries[Q__COUNT] = {
         " OR (count(*) FILTER (WHERE e.kind = 'redeemed')"
         " - count(*) FILTER (WHERE e.kind = 'restored') = 1) != (c.state = 'redeemed')"
         " LIMIT ?1",
-    [Q_CHECK_COUPON_ORDERS] = "SELECT coupon_code, count(*) FROM orders WHERE coupon_code IS NOT NULL"
-                              " AND refunded_cents < total_cents GROUP BY coupon_code"
-                              " HAVING count(*) > 1 LIMIT ?1",
+    [Q_CHECK_COUPON_ORDERS] =
+        "SELECT coupon_code, count(*) FROM orders WHERE coupon_code IS NOT NULL"
+        " AND refunded_cents < total_cents GROUP BY coupon_code"
+        " HAVING count(*) > 1 LIMIT ?1",
     [Q_CHECK_STOCK] = "SELECT id, stock, issued, n FROM (SELECT t.id, t.stock, t.issued,"
                       " (SELECT count(*) FROM coupons c WHERE c.template_id = t.id) AS n"
                       " FROM coupon_templates t) AS x"
                       " WHERE (stock IS NOT NULL AND issued > stock) OR issued != n LIMIT ?1",
-    [Q_CHECK_ORDER_POINTS] = "SELECT o.id, o.points_used FROM orders o WHERE o.points_used > 0"
-                             " AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.order_id = o.id"
-                             " AND l.kind = 'redeem' AND l.kind != 'earn'"
-                             " AND l.delta = -o.points_used) LIMIT ?1",
+    [Q_CHECK_ORDER_POINTS] =
+        "SELECT o.id, o.points_used FROM orders o WHERE o.points_used > 0"
+        " AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.order_id = o.id"
+        " AND l.kind = 'redeem' AND l.kind != 'earn'"
+        " AND l.delta = -o.points_used) LIMIT ?1",
     [Q_JOURNEY_INSERT] = "INSERT INTO journeys(name, spec, state, version, created_at, updated_at)"
                          " VALUES (?1, ?2, ?3, 1, ?4, ?4)"
-        " RETURNING id",
+                         " RETURNING id",
     [Q_JOURNEY_GET] = "SELECT " JOURNEY_COLS " FROM journeys WHERE id = ?1",
     [Q_JOURNEY_LIST] = "SELECT " JOURNEY_COLS " FROM journeys WHERE id > ?1 ORDER BY id LIMIT ?2",
     [Q_JOURNEY_UPDATE_SPEC] = "UPDATE journeys SET name = ?1, spec = ?2, updated_at = ?3,"
@@ -381,13 +396,14 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_JOURNEYS_ACTIVE] = "SELECT id FROM journeys WHERE state = 'active' ORDER BY id",
     [Q_RUN_INSERT] = "INSERT INTO journey_runs(journey_id, member_id, state, step, step_index,"
                      " next_at, holdout, entered_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7)"
-        " RETURNING id",
+                     " RETURNING id",
     [Q_RUN_ACTIVE_FOR] = "SELECT id FROM journey_runs WHERE journey_id = ?1 AND member_id = ?2"
                          " AND state = 'active'",
     [Q_RUN_LAST_ENTRY] = "SELECT max(entered_at) FROM journey_runs WHERE journey_id = ?1"
                          " AND member_id = ?2",
-    [Q_RUN_GET] = "SELECT id, journey_id, member_id, state, step, step_index, next_at, wait_event,"
-                  " holdout, entered_at, goal_at, task_id, channel_try FROM journey_runs WHERE id = ?1",
+    [Q_RUN_GET] =
+        "SELECT id, journey_id, member_id, state, step, step_index, next_at, wait_event,"
+        " holdout, entered_at, goal_at, task_id, channel_try FROM journey_runs WHERE id = ?1",
     [Q_RUNS_DUE] = "SELECT r.id FROM journey_runs r JOIN journeys j ON j.id = r.journey_id"
                    " WHERE r.state = 'active' AND j.state = 'active' AND r.next_at <= ?1"
                    " ORDER BY r.next_at, r.id LIMIT ?2",
@@ -399,23 +415,25 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_RUNS_GOAL_OPEN] = "SELECT id, journey_id, entered_at FROM journey_runs WHERE member_id = ?1"
                          " AND goal_at IS NULL AND entered_at >= ?2",
     [Q_RUN_SET_GOAL] = "UPDATE journey_runs SET goal_at = ?1 WHERE id = ?2",
-    [Q_RUN_STATS] = "SELECT holdout, count(*), count(goal_at), count(*) FILTER (WHERE state = 'active')"
-                    " FROM journey_runs WHERE journey_id = ?1 GROUP BY holdout ORDER BY holdout",
+    [Q_RUN_STATS] =
+        "SELECT holdout, count(*), count(goal_at), count(*) FILTER (WHERE state = 'active')"
+        " FROM journey_runs WHERE journey_id = ?1 GROUP BY holdout ORDER BY holdout",
     [Q_RUN_REVENUE] = "SELECT r.holdout, COALESCE(SUM(o.total_cents - o.refunded_cents), 0)"
                       " FROM journey_runs r JOIN orders o ON o.member_id = r.member_id"
                       " AND o.placed_at > r.entered_at AND o.placed_at <= r.entered_at + ?2"
                       " WHERE r.journey_id = ?1 GROUP BY r.holdout",
     [Q_JLOG_INSERT] = "INSERT INTO journey_log(journey_id, run_id, step, at, outcome)"
                       " VALUES (?1, ?2, ?3, ?4, ?5)"
-        " RETURNING id",
+                      " RETURNING id",
     [Q_JLOG_COUNTS] = "SELECT step, outcome, count(*) FROM journey_log WHERE journey_id = ?1"
                       " GROUP BY step, outcome ORDER BY min(id)",
     [Q_JSEG_LIST] = "SELECT member_id FROM journey_segment_members WHERE journey_id = ?1"
                     " ORDER BY member_id",
     [Q_JSEG_ADD] = "INSERT INTO journey_segment_members(journey_id, member_id)"
                    " VALUES (?1, ?2)"
-        " ON CONFLICT DO NOTHING",
-    [Q_JSEG_REMOVE] = "DELETE FROM journey_segment_members WHERE journey_id = ?1 AND member_id = ?2",
+                   " ON CONFLICT DO NOTHING",
+    [Q_JSEG_REMOVE] =
+        "DELETE FROM journey_segment_members WHERE journey_id = ?1 AND member_id = ?2",
     [Q_JCURSOR_GET] = "SELECT last_id FROM journey_cursors WHERE name = ?1",
     [Q_JCURSOR_PUT] = "INSERT INTO journey_cursors(name, last_id) VALUES (?1, ?2)"
                       " ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id",
@@ -436,27 +454,31 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_SRC_COUPONS] = "SELECT id, member_id, at FROM coupon_events WHERE id > ?1"
                       " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
                       " ORDER BY id LIMIT ?2",
-    [Q_SRC_EVENTS] = "SELECT id, member_id, at, type FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-    [Q_DRY_SOURCE] = "SELECT id FROM members WHERE ?1::bigint = 0 AND joined_at >= ?2 AND merged_into IS NULL"
-                     " UNION SELECT member_id FROM orders WHERE ?1 = 1 AND placed_at >= ?2"
-                     " AND member_id IS NOT NULL"
-                     " UNION SELECT o.member_id FROM refunds r JOIN orders o ON o.id = r.order_id"
-                     " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
-                     " UNION SELECT member_id FROM tier_history WHERE ?1 = 3 AND at >= ?2"
-                     " UNION SELECT member_id FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
-                     " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
-                     " UNION SELECT member_id FROM events WHERE ?1 = 5 AND at >= ?2 AND type = ?3",
+    [Q_SRC_EVENTS] =
+        "SELECT id, member_id, at, type FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_DRY_SOURCE] =
+        "SELECT id FROM members WHERE ?1::bigint = 0 AND joined_at >= ?2 AND merged_into IS NULL"
+        " UNION SELECT member_id FROM orders WHERE ?1 = 1 AND placed_at >= ?2"
+        " AND member_id IS NOT NULL"
+        " UNION SELECT o.member_id FROM refunds r JOIN orders o ON o.id = r.order_id"
+        " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
+        " UNION SELECT member_id FROM tier_history WHERE ?1 = 3 AND at >= ?2"
+        " UNION SELECT member_id FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
+        " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+        " UNION SELECT member_id FROM events WHERE ?1 = 5 AND at >= ?2 AND type = ?3",
     [Q_CHANNEL_PUT] = "INSERT INTO channels(name, config, updated_at) VALUES (?1, ?2, ?3)"
                       " ON CONFLICT(name) DO UPDATE SET config = excluded.config,"
                       " updated_at = excluded.updated_at",
     [Q_CHANNEL_GET] = "SELECT config FROM channels WHERE name = ?1",
     [Q_CHANNEL_LIST] = "SELECT name, config, updated_at FROM channels ORDER BY name",
-    [Q_MESSAGE_INSERT] = "INSERT INTO messages(journey_id, run_id, member_id, channel, body, status,"
-                         " next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    [Q_MESSAGE_INSERT] =
+        "INSERT INTO messages(journey_id, run_id, member_id, channel, body, status,"
+        " next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
         " RETURNING id",
     [Q_MESSAGE_GET] = "SELECT " MESSAGE_COLS " FROM messages WHERE id = ?1",
-    [Q_MESSAGES_OF_MEMBER] = "SELECT " MESSAGE_COLS " FROM messages WHERE member_id = ?1 AND id < ?2"
-                             " ORDER BY id DESC LIMIT ?3",
+    [Q_MESSAGES_OF_MEMBER] =
+        "SELECT " MESSAGE_COLS " FROM messages WHERE member_id = ?1 AND id < ?2"
+        " ORDER BY id DESC LIMIT ?3",
     [Q_MESSAGES_BY_STATUS] = "SELECT " MESSAGE_COLS " FROM messages WHERE status = ?1 AND id < ?2"
                              " ORDER BY id DESC LIMIT ?3",
     [Q_MESSAGES_DUE] = "SELECT id, channel, body, attempts, member_id FROM messages"
@@ -482,18 +504,21 @@ const char *const pg_queries[Q__COUNT] = {
                                  " AND status NOT IN ('dead', 'failed', 'skipped')",
     [Q_JOURNEY_MESSAGE_COUNTS] = "SELECT status, count(*) FROM messages WHERE journey_id = ?1"
                                  " GROUP BY status ORDER BY status",
-    [Q_TASK_INSERT] = "INSERT INTO guide_tasks(guide_id, member_id, journey_id, run_id, kind, script,"
-                      " channel, due_at, state, created_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)"
+    [Q_TASK_INSERT] =
+        "INSERT INTO guide_tasks(guide_id, member_id, journey_id, run_id, kind, script,"
+        " channel, due_at, state, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)"
         " RETURNING id",
     [Q_TASK_GET] = "SELECT " TASK_COLS " FROM guide_tasks WHERE id = ?1",
-    [Q_TASK_LIST] = "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1::bigint IS NULL OR guide_id = ?1)"
-                    " AND (?2::text IS NULL OR state = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
+    [Q_TASK_LIST] =
+        "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1::bigint IS NULL OR guide_id = ?1)"
+        " AND (?2::text IS NULL OR state = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
     [Q_TASK_SET_STATE] = "UPDATE guide_tasks SET state = ?1, done_at = ?2 WHERE id = ?3"
                          " AND state = 'open'",
-    [Q_CONSENT_PUT] = "INSERT INTO consents(member_id, channel, opted_out, at) VALUES (?1, ?2, ?3, ?4)"
-                      " ON CONFLICT(member_id, channel) DO UPDATE SET opted_out = excluded.opted_out,"
-                      " at = excluded.at",
+    [Q_CONSENT_PUT] =
+        "INSERT INTO consents(member_id, channel, opted_out, at) VALUES (?1, ?2, ?3, ?4)"
+        " ON CONFLICT(member_id, channel) DO UPDATE SET opted_out = excluded.opted_out,"
+        " at = excluded.at",
     [Q_CONSENT_GET] = "SELECT opted_out FROM consents WHERE member_id = ?1 AND channel = ?2",
     [Q_CONSENT_LIST] = "SELECT channel, opted_out, at FROM consents WHERE member_id = ?1"
                        " ORDER BY channel",

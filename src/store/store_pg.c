@@ -66,7 +66,7 @@ typedef struct pg_stmt {
     struct pg_blob {
         unsigned char *p;
         size_t n;
-    } *blobs; /* unescaped bytea columns of the current row */
+    } * blobs; /* unescaped bytea columns of the current row */
     int nblobs;
 } pg_stmt;
 
@@ -102,15 +102,12 @@ static char *shown_url(const char *url)
     const char *p = strstr(url, "://");
     char *out = malloc(strlen(url) + 4);
     strcpy(out, url);
-    if (!p)
-        return out;
+    if (!p) return out;
     p += 3;
     const char *at = strchr(p, '@'), *slash = strchr(p, '/');
-    if (!at || (slash && slash < at))
-        return out;
+    if (!at || (slash && slash < at)) return out;
     const char *colon = memchr(p, ':', (size_t)(at - p));
-    if (!colon)
-        return out;
+    if (!colon) return out;
     size_t head = (size_t)(colon + 1 - url);
     snprintf(out + head, strlen(url) + 4 - head, "***%s", at);
     return out;
@@ -165,8 +162,7 @@ static int read_version(PGconn *pg)
     PGresult *r = PQexec(pg, "SELECT to_regclass('schema_migrations') IS NOT NULL");
     bool have = ok(r) && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
-    if (!have)
-        return 0;
+    if (!have) return 0;
     r = PQexec(pg, "SELECT coalesce(max(version), 0) FROM schema_migrations");
     int v = ok(r) && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
     PQclear(r);
@@ -183,20 +179,16 @@ static int migrate(PGconn *pg, siyu_err *e)
              " CREATE TABLE IF NOT EXISTS schema_migrations ("
              "version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
              PG_MIGRATE_LOCK);
-    if (exec_sql(pg, sql, "migration failed", e))
-        goto fail;
+    if (exec_sql(pg, sql, "migration failed", e)) goto fail;
     int v = read_version(pg); /* re-read under the lock: another process may have migrated */
     for (int i = v; i < pg_migration_count; i++) {
         char what[64];
         snprintf(what, sizeof what, "migration %d failed", i + 1);
-        if (exec_sql(pg, pg_migrations[i], what, e))
-            goto fail;
+        if (exec_sql(pg, pg_migrations[i], what, e)) goto fail;
         snprintf(sql, sizeof sql, "INSERT INTO schema_migrations(version) VALUES (%d)", i + 1);
-        if (exec_sql(pg, sql, what, e))
-            goto fail;
+        if (exec_sql(pg, sql, what, e)) goto fail;
     }
-    if (exec_sql(pg, "COMMIT", "migration failed", e))
-        goto fail;
+    if (exec_sql(pg, "COMMIT", "migration failed", e)) goto fail;
     return 0;
 fail:
     PQclear(PQexec(pg, "ROLLBACK"));
@@ -240,8 +232,7 @@ static int pg_open(const char *url, const store_options *opt, store_t **out, siy
     PQfinish(pg);
     if (v < 0) {
         pg_close(&st->base);
-        return siyu_err_set(e, SIYU_INTERNAL, "db", "db: %s: cannot read its schema version",
-                            url);
+        return siyu_err_set(e, SIYU_INTERNAL, "db", "db: %s: cannot read its schema version", url);
     }
     if (v < pg_migration_count) {
         char *shown = strdup(st->shown);
@@ -253,8 +244,8 @@ static int pg_open(const char *url, const store_options *opt, store_t **out, siy
                          shown, v, pg_migration_count, shown);
         else
             siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
-                         "db: %s is not an initialised siyu store (run siyu init --db %s)",
-                         shown, shown);
+                         "db: %s is not an initialised siyu store (run siyu init --db %s)", shown,
+                         shown);
         free(shown);
         return -1;
     }
@@ -291,8 +282,7 @@ static int64_t pg_size_bytes(store_t *st_)
     }
     if (st->admin) {
         PGresult *r = PQexec(st->admin, "SELECT pg_database_size(current_database())");
-        if (ok(r) && PQntuples(r) == 1)
-            n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        if (ok(r) && PQntuples(r) == 1) n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
     }
     pthread_mutex_unlock(&st->admin_lock);
@@ -308,8 +298,7 @@ static int pg_conn_open(store_t *st_, store_conn **out, siyu_err *e)
 {
     pg_store *st = (pg_store *)st_;
     PGconn *pg = connect_pg(st, e);
-    if (!pg)
-        return -1;
+    if (!pg) return -1;
     pg_conn *c = calloc(1, sizeof *c);
     c->base.drv = &store_pg_driver;
     c->store = st;
@@ -378,11 +367,9 @@ static bool pg_in_tx(store_conn *c_)
  * transactions; its prepared statements are prepared again on first use. */
 static void revive(pg_conn *c)
 {
-    if (PQstatus(c->pg) == CONNECTION_OK)
-        return;
+    if (PQstatus(c->pg) == CONNECTION_OK) return;
     PQreset(c->pg);
-    if (PQstatus(c->pg) != CONNECTION_OK)
-        return;
+    if (PQstatus(c->pg) != CONNECTION_OK) return;
     setup_conn(c->pg, c->store->opt.sync);
     for (int i = 0; i < Q__COUNT; i++)
         c->stmts[i].prepared = false;
@@ -405,8 +392,7 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
     if (!ok(r)) {
         set_err(c, NULL, PQerrorMessage(c->pg));
         PQclear(r);
-        if (pg_in_tx(c_))
-            PQclear(PQexec(c->pg, "ROLLBACK"));
+        if (pg_in_tx(c_)) PQclear(PQexec(c->pg, "ROLLBACK"));
         release_write_lock(c);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: begin: %s", c->err);
     }
@@ -417,8 +403,7 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
 static void pg_rollback(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
-    if (pg_in_tx(c_))
-        PQclear(PQexec(c->pg, "ROLLBACK"));
+    if (pg_in_tx(c_)) PQclear(PQexec(c->pg, "ROLLBACK"));
     release_write_lock(c);
 }
 
@@ -429,8 +414,8 @@ static int pg_commit(store_conn *c_, siyu_err *e)
     /* COMMIT of a transaction a failed statement aborted answers "ROLLBACK" */
     bool done = ok(r) && strcmp(PQcmdStatus(r), "COMMIT") == 0;
     if (!done) {
-        set_err(c, NULL, ok(r) ? "the transaction was aborted by an earlier error"
-                               : PQerrorMessage(c->pg));
+        set_err(c, NULL,
+                ok(r) ? "the transaction was aborted by an earlier error" : PQerrorMessage(c->pg));
         PQclear(r);
         pg_rollback(c_);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", c->err);
@@ -444,8 +429,7 @@ static int simple(pg_conn *c, const char *sql)
 {
     PGresult *r = PQexec(c->pg, sql);
     int rc = ok(r) ? 0 : -1;
-    if (rc)
-        set_err(c, NULL, PQerrorMessage(c->pg));
+    if (rc) set_err(c, NULL, PQerrorMessage(c->pg));
     PQclear(r);
     return rc;
 }
@@ -482,10 +466,8 @@ static char *dollar_params(const char *sql, int *nparams, uint64_t *used)
         else if (!quoted && *p == '?' && p[1] >= '0' && p[1] <= '9') {
             *p = '$';
             int n = atoi(p + 1);
-            if (n <= 64)
-                *used |= 1ull << (n - 1);
-            if (n > max)
-                max = n;
+            if (n <= 64) *used |= 1ull << (n - 1);
+            if (n > max) max = n;
         }
     }
     *nparams = max;
@@ -514,8 +496,7 @@ static void prepare(pg_conn *c, pg_stmt *s)
      * only) is given a type, text, so the server accepts it; the rest it infers */
     Oid types[64] = {0};
     for (int i = 0; i < n && i < 64; i++)
-        if (!(used & (1ull << i)))
-            types[i] = 25; /* TEXTOID */
+        if (!(used & (1ull << i))) types[i] = 25; /* TEXTOID */
     PGresult *r = PQprepare(c->pg, name, sql, n < 64 ? n : 64, types);
     if (!ok(r)) {
         /* A query text that does not prepare is a programming error, caught by tests. */
@@ -565,8 +546,7 @@ static store_stmt *pg_q(store_conn *c_, store_query q)
 
 static void bind_str(pg_stmt *s, int i, const char *v, int len, int format)
 {
-    if (i < 1 || i > s->nparams)
-        return;
+    if (i < 1 || i > s->nparams) return;
     s->values[i - 1] = v;
     s->lengths[i - 1] = len;
     s->formats[i - 1] = format;
@@ -575,8 +555,7 @@ static void bind_str(pg_stmt *s, int i, const char *v, int len, int format)
 static void pg_bind_int(store_stmt *s_, int i, int64_t v)
 {
     pg_stmt *s = (pg_stmt *)s_;
-    if (i < 1 || i > s->nparams)
-        return;
+    if (i < 1 || i > s->nparams) return;
     snprintf(s->num[i - 1], sizeof s->num[0], "%lld", (long long)v);
     bind_str(s, i, s->num[i - 1], 0, 0);
 }
@@ -584,8 +563,7 @@ static void pg_bind_int(store_stmt *s_, int i, int64_t v)
 static void pg_bind_real(store_stmt *s_, int i, double v)
 {
     pg_stmt *s = (pg_stmt *)s_;
-    if (i < 1 || i > s->nparams)
-        return;
+    if (i < 1 || i > s->nparams) return;
     if (isnan(v))
         snprintf(s->num[i - 1], sizeof s->num[0], "NaN");
     else if (isinf(v))
@@ -615,8 +593,8 @@ static void pg_bind_null(store_stmt *s_, int i)
 static store_step_rc failed(pg_conn *c, PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    set_err(c, NULL, r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r)
-                                                    : PQerrorMessage(c->pg));
+    set_err(c, NULL,
+            r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r) : PQerrorMessage(c->pg));
     /* class 23, integrity constraint violation: unique, check, foreign key, not null —
      * what SQLite calls SQLITE_CONSTRAINT */
     return state && strncmp(state, "23", 2) == 0 ? STORE_CONSTRAINT : STORE_ERROR;
@@ -627,8 +605,7 @@ static store_step_rc failed(pg_conn *c, PGresult *r)
 static PGresult *run_guarded(pg_conn *c, pg_stmt *s, const char *name)
 {
     PGconn *pg = c->pg;
-    if (!PQenterPipelineMode(pg))
-        return NULL;
+    if (!PQenterPipelineMode(pg)) return NULL;
     PQsendQueryPrepared(pg, "sp_set", 0, NULL, NULL, NULL, 0);
     PQsendQueryPrepared(pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
     PQsendQueryPrepared(pg, "sp_rel", 0, NULL, NULL, NULL, 0);
@@ -640,8 +617,7 @@ static PGresult *run_guarded(pg_conn *c, pg_stmt *s, const char *name)
             if (i == 1 && !mine)
                 mine = r;
             else {
-                if (i == 0 && !ok(r))
-                    undo = true;
+                if (i == 0 && !ok(r)) undo = true;
                 PQclear(r);
             }
         }
@@ -649,12 +625,10 @@ static PGresult *run_guarded(pg_conn *c, pg_stmt *s, const char *name)
     while ((r = PQgetResult(pg)) != NULL) { /* the sync */
         bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
         PQclear(r);
-        if (sync)
-            break;
+        if (sync) break;
     }
     PQexitPipelineMode(pg);
-    if (!mine || !ok(mine))
-        undo = true;
+    if (!mine || !ok(mine)) undo = true;
     if (undo && PQtransactionStatus(pg) == PQTRANS_INERROR)
         PQclear(PQexec(pg, "ROLLBACK TO SAVEPOINT stmt; RELEASE SAVEPOINT stmt"));
     return mine;
@@ -665,8 +639,7 @@ static int run(pg_stmt *s, store_step_rc *rc)
     pg_conn *c = s->conn;
     char name[16];
     snprintf(name, sizeof name, "q%d", (int)s->q);
-    if (!s->prepared)
-        prepare(c, s);
+    if (!s->prepared) prepare(c, s);
     PGresult *r;
     if (s->guarded && PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
         r = run_guarded(c, s, name);
@@ -679,8 +652,7 @@ static int run(pg_stmt *s, store_step_rc *rc)
     }
     if (s->is_write) {
         c->changes = atoi(PQcmdTuples(r));
-        if (s->returns_id && PQntuples(r) > 0)
-            c->last_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        if (s->returns_id && PQntuples(r) > 0) c->last_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     }
     s->res = r;
     s->row = -1;
@@ -698,8 +670,7 @@ static store_step_rc pg_step(store_stmt *s_)
     pg_stmt *s = (pg_stmt *)s_;
     if (!s->res) {
         store_step_rc rc;
-        if (run(s, &rc))
-            return rc;
+        if (run(s, &rc)) return rc;
     }
     clear_blobs(s);
     s->row++;
@@ -739,10 +710,8 @@ static int64_t pg_col_int(store_stmt *s_, int i)
 {
     pg_stmt *s = (pg_stmt *)s_;
     const char *v = value(s, i);
-    if (!v)
-        return 0;
-    if (PQftype(s->res, i) == BOOLOID)
-        return v[0] == 't';
+    if (!v) return 0;
+    if (PQftype(s->res, i) == BOOLOID) return v[0] == 't';
     char *end;
     long long n = strtoll(v, &end, 10);
     if (*end == '.' || *end == 'e' || *end == 'E') /* a real or a numeric, as SQLite truncates */
@@ -754,10 +723,8 @@ static double pg_col_real(store_stmt *s_, int i)
 {
     pg_stmt *s = (pg_stmt *)s_;
     const char *v = value(s, i);
-    if (!v)
-        return 0;
-    if (PQftype(s->res, i) == BOOLOID)
-        return v[0] == 't';
+    if (!v) return 0;
+    if (PQftype(s->res, i) == BOOLOID) return v[0] == 't';
     return strtod(v, NULL);
 }
 
@@ -771,14 +738,12 @@ static const void *pg_col_blob(store_stmt *s_, int i, int *n)
     pg_stmt *s = (pg_stmt *)s_;
     const char *v = value(s, i);
     *n = 0;
-    if (!v)
-        return NULL;
+    if (!v) return NULL;
     if (PQftype(s->res, i) != BYTEAOID) {
         *n = PQgetlength(s->res, s->row, i);
         return v;
     }
-    if (!s->blobs[i].p)
-        s->blobs[i].p = PQunescapeBytea((const unsigned char *)v, &s->blobs[i].n);
+    if (!s->blobs[i].p) s->blobs[i].p = PQunescapeBytea((const unsigned char *)v, &s->blobs[i].n);
     *n = (int)s->blobs[i].n;
     return s->blobs[i].p;
 }

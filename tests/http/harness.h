@@ -146,7 +146,6 @@ static inline int run(const char *cmd, char *out, size_t cap)
     return pclose(p);
 }
 
-
 /* ---- the store: a file in dir, or a fresh PostgreSQL database ---- */
 
 static inline bool harness_on_pg(void)
@@ -160,8 +159,7 @@ static inline int pg_admin_exec(const char *sql)
     PQclear(PQexec(pg, "SET client_min_messages = warning"));
     PGresult *r = PQexec(pg, sql);
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
-    if (rc)
-        fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
+    if (rc) fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
     PQclear(r);
     PQfinish(pg);
     return rc;
@@ -183,9 +181,9 @@ static inline void harness_store(const char *file)
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", pg_dbname);
     pg_admin_exec(sql);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", pg_dbname);
-    if (pg_admin_exec(sql))
-        exit(1);
-    const char *host = strstr(url, "://") + 3, *slash = strchr(host, '/'), *query = strchr(host, '?');
+    if (pg_admin_exec(sql)) exit(1);
+    const char *host = strstr(url, "://") + 3, *slash = strchr(host, '/'),
+               *query = strchr(host, '?');
     int head = slash ? (int)(slash - url) : query ? (int)(query - url) : (int)strlen(url);
     snprintf(db, sizeof db, "%.*s/%s%s", head, url, pg_dbname, query ? query : "");
 }
@@ -193,8 +191,7 @@ static inline void harness_store(const char *file)
 /* Drops the PostgreSQL database of harness_store (nothing for a file: dir goes with rm). */
 static inline void harness_store_drop(void)
 {
-    if (!harness_on_pg())
-        return;
+    if (!harness_on_pg()) return;
     char sql[160];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", pg_dbname);
     pg_admin_exec(sql);
@@ -214,8 +211,7 @@ static inline int db_query(const char *sql, const char *const *args, int nargs, 
         char text[4096];
         snprintf(text, sizeof text, "%s", sql);
         for (char *p = text; *p; p++)
-            if (*p == '?' && p[1] >= '0' && p[1] <= '9')
-                *p = '$';
+            if (*p == '?' && p[1] >= '0' && p[1] <= '9') *p = '$';
         PGconn *pg = PQconnectdb(db);
         PGresult *r = PQexecParams(pg, text, nargs, NULL, args, NULL, NULL, 0);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && PQnfields(r) >= n) {
@@ -223,8 +219,7 @@ static inline int db_query(const char *sql, const char *const *args, int nargs, 
                 out[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);
             rc = 0;
         } else if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-            if (n == 1)
-                out[0] = strtoll(PQcmdTuples(r), NULL, 10);
+            if (n == 1) out[0] = strtoll(PQcmdTuples(r), NULL, 10);
             rc = 0;
         } else
             fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
@@ -250,8 +245,7 @@ static inline int db_query(const char *sql, const char *const *args, int nargs, 
             out[i] = sqlite3_column_int64(q, i);
         rc = 0;
     } else if (step == SQLITE_DONE && sqlite3_column_count(q) == 0) {
-        if (n == 1)
-            out[0] = sqlite3_changes(s);
+        if (n == 1) out[0] = sqlite3_changes(s);
         rc = 0;
     } else
         fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(s));

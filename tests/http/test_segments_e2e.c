@@ -154,8 +154,7 @@ static void restart(void)
 static int64_t sql_int(const char *q, int64_t a, int64_t b)
 {
     long long v = db_int(q, a, b); /* on either store (harness.h) */
-    if (v < 0)
-        CHECK(0);
+    if (v < 0) CHECK(0);
     return v;
 }
 

@@ -23,8 +23,7 @@ static void store_suite(const char *path)
     CHECK(strstr(e.message, "siyu init") != NULL || strstr(e.message, "cannot open") != NULL);
 
     store_options create = {.sync = STORE_SYNC_NORMAL, .create = true};
-    if (store_open(path, &create, &st, &e))
-        fprintf(stderr, "%s\n", e.message);
+    if (store_open(path, &create, &st, &e)) fprintf(stderr, "%s\n", e.message);
     CHECK(st != NULL);
     int v = store_schema_version(st);
     CHECK(v >= 1);
@@ -200,8 +199,7 @@ static int pg_admin(const char *url, const char *sql)
     PQclear(PQexec(pg, "SET client_min_messages = warning"));
     PGresult *r = PQexec(pg, sql);
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
-    if (rc)
-        fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
+    if (rc) fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
     PQclear(r);
     PQfinish(pg);
     return rc;

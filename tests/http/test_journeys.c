@@ -20,7 +20,6 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -606,36 +605,22 @@ static void holdout(void)
     CHECK_INT_EQ(jint(o, "steps.1.outcomes.sent"), treated);
     json_decref(o);
     /* the held-out members got nothing: count messages per member from the store */
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(
-        s,
-        "SELECT count(*) FROM journey_runs r WHERE r.journey_id = ?1 AND r.holdout = 1"
-        " AND EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id)",
-        -1, &q, NULL);
-    sqlite3_bind_int64(q, 1, j);
-    sqlite3_step(q);
-    CHECK_INT_EQ(sqlite3_column_int(q, 0), 0);
-    sqlite3_finalize(q);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM journey_runs r WHERE r.journey_id = ?1"
+                        " AND r.holdout = 1 AND EXISTS (SELECT 1 FROM messages m"
+                        " WHERE m.run_id = r.id)",
+                        j, 0),
+                 0);
 
     /* the first 50 members come back the next day with a ¥10 order: the goal and the
      * revenue, per group, against the groups as the store recorded them */
     set_now("2026-06-02T10:00:00+08:00");
     int64_t back_held = 0;
-    sqlite3_prepare_v2(s,
-                       "SELECT holdout FROM journey_runs WHERE journey_id = ?1 AND member_id = ?2",
-                       -1, &q, NULL);
     for (int i = 0; i < 50; i++) {
         order(ids[i], "2026-06-02T10:00:00+08:00");
-        sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, j);
-        sqlite3_bind_int64(q, 2, ids[i]);
-        sqlite3_step(q);
-        back_held += sqlite3_column_int(q, 0);
+        back_held += db_int("SELECT holdout FROM journey_runs WHERE journey_id = ?1"
+                            " AND member_id = ?2",
+                            j, ids[i]);
     }
-    sqlite3_finalize(q);
-    sqlite3_close(s);
     tick();
     CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
     int64_t back_treated = 50 - back_held;
@@ -696,26 +681,16 @@ static void pause_edit_dry_run(void)
     CHECK(json_object_size(jget(o, "steps.0.outcomes")) == 0); /* "pre" never ran */
     json_decref(o);
     /* nobody got the 5 points of the step added before them */
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(
-        s, "SELECT count(*) FROM points_ledger WHERE member_id IN (5, 6) AND kind = 'adjust'", -1,
-        &q, NULL);
-    sqlite3_step(q);
-    CHECK_INT_EQ(sqlite3_column_int(q, 0), 0);
-    sqlite3_finalize(q);
+    CHECK_INT_EQ(
+        db_int("SELECT count(*) FROM points_ledger WHERE member_id IN (5, 6) AND kind = 'adjust'",
+               0, 0),
+        0);
     /* dry run over the last 30 days: members with an order since 05-14 (counted here
      * with SQL), all of whom reach every step */
-    sqlite3_prepare_v2(s, "SELECT count(DISTINCT member_id) FROM orders WHERE placed_at >= ?1", -1,
-                       &q, NULL);
     int64_t since = 0;
     time_parse_rfc3339("2026-05-14T10:00:00+08:00", &since);
-    sqlite3_bind_int64(q, 1, since);
-    sqlite3_step(q);
-    int64_t want = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    int64_t want =
+        db_int("SELECT count(DISTINCT member_id) FROM orders WHERE placed_at >= ?1", since, 0);
     snprintf(path, sizeof path, "/api/v1/journeys/%lld/dry-run", (long long)j);
     CHECK_INT_EQ(call("POST", path, &o, "{\"days\":30}"), 200);
     CHECK_INT_EQ(jint(o, "would_enter"), want);
@@ -729,18 +704,8 @@ static void pause_edit_dry_run(void)
  * newcomers only. */
 static int64_t adjusts(int64_t member)
 {
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(
-        s, "SELECT count(*) FROM points_ledger WHERE member_id = ?1 AND kind = 'adjust'", -1, &q,
-        NULL);
-    sqlite3_bind_int64(q, 1, member);
-    sqlite3_step(q);
-    int64_t n = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
-    return n;
+    return db_int("SELECT count(*) FROM points_ledger WHERE member_id = ?1 AND kind = 'adjust'",
+                  member, 0);
 }
 
 static void segment_entry(void)
@@ -814,19 +779,15 @@ static pid_t kill9(pid_t pid)
     fd = conn_open();
     tick();
     tick();
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(s,
-                       "SELECT count(*), count(DISTINCT run_id), (SELECT count(*) FROM journey_runs"
-                       " WHERE journey_id = ?1) FROM messages WHERE journey_id = ?1",
-                       -1, &q, NULL);
-    sqlite3_bind_int64(q, 1, j);
-    sqlite3_step(q);
-    int msgs = sqlite3_column_int(q, 0), runs_with = sqlite3_column_int(q, 1),
-        runs = sqlite3_column_int(q, 2);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    char jid[32];
+    snprintf(jid, sizeof jid, "%lld", (long long)j);
+    const char *arg = jid;
+    long long got[3] = {-1, -1, -1};
+    CHECK_INT_EQ(db_query("SELECT count(*), count(DISTINCT run_id), (SELECT count(*) FROM"
+                          " journey_runs WHERE journey_id = ?1) FROM messages WHERE journey_id = ?1",
+                          &arg, 1, got, 3),
+                 0);
+    int msgs = (int)got[0], runs_with = (int)got[1], runs = (int)got[2];
     fprintf(stderr, "kill -9: %d runs, %d messages\n", runs, msgs);
     CHECK(runs >= 3000);
     CHECK_INT_EQ(msgs, runs_with); /* none twice */

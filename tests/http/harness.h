@@ -22,11 +22,12 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <pgtest.h>
 #include <sqlite3.h>
 
 static const char *siyu;
 static char dir[64], db[512], token[128];
-static char pg_server[512], pg_dbname[64]; /* on PostgreSQL: the server's URL, our database */
+static char pg_dbname[64]; /* on PostgreSQL: the test's database */
 static int port;
 
 /* ---- a minimal HTTP/1.1 client: one keep-alive connection, Content-Length bodies ---- */
@@ -153,48 +154,19 @@ static inline bool harness_on_pg(void)
     return pg_dbname[0] != 0;
 }
 
-static inline int pg_admin_exec(const char *sql)
-{
-    PGconn *pg = PQconnectdb(pg_server);
-    PQclear(PQexec(pg, "SET client_min_messages = warning"));
-    PGresult *r = PQexec(pg, sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
-    if (rc) fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
-    PQclear(r);
-    PQfinish(pg);
-    return rc;
-}
-
 /* Names the test's store in db: dir/file, or with SIYU_TEST_DB=postgresql://… a new,
  * empty database on that server (same URL, another database name). dir must exist. */
 static inline void harness_store(const char *file)
 {
-    const char *url = getenv("SIYU_TEST_DB");
-    if (!url || (strncmp(url, "postgresql://", 13) != 0 && strncmp(url, "postgres://", 11) != 0)) {
-        snprintf(db, sizeof db, "%s/%s", dir, file);
-        return;
-    }
-    static int made;
-    snprintf(pg_server, sizeof pg_server, "%s", url);
-    snprintf(pg_dbname, sizeof pg_dbname, "siyu_t_%d_%d", (int)getpid(), made++);
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", pg_dbname);
-    pg_admin_exec(sql);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", pg_dbname);
-    if (pg_admin_exec(sql)) exit(1);
-    const char *host = strstr(url, "://") + 3, *slash = strchr(host, '/'),
-               *query = strchr(host, '?');
-    int head = slash ? (int)(slash - url) : query ? (int)(query - url) : (int)strlen(url);
-    snprintf(db, sizeof db, "%.*s/%s%s", head, url, pg_dbname, query ? query : "");
+    int rc = pgtest_fresh("t", pg_dbname, db, sizeof db);
+    if (rc < 0) exit(1);
+    if (rc > 0) snprintf(db, sizeof db, "%s/%s", dir, file);
 }
 
 /* Drops the PostgreSQL database of harness_store (nothing for a file: dir goes with rm). */
 static inline void harness_store_drop(void)
 {
-    if (!harness_on_pg()) return;
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", pg_dbname);
-    pg_admin_exec(sql);
+    pgtest_drop(pg_dbname);
     pg_dbname[0] = 0;
 }
 

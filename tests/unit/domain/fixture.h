@@ -1,4 +1,5 @@
-/* fixture.h — a fresh store on a temp file with a small organisation, for domain tests.
+/* fixture.h — a fresh store on a temp file with a small organisation, for domain tests
+ * (with SIYU_TEST_DB=postgresql://… a fresh PostgreSQL database instead, see pgtest.h).
  *
  * Stores: 1 文三路店 (physical), 2 线上商城 (mall). Staff: 1 guide 王芳 in store 1,
  * 2 guide 李娜 in store 2, 3 store manager of store 1. */
@@ -6,6 +7,7 @@
 #define SIYU_TEST_FIXTURE_H
 
 #include <check.h>
+#include <pgtest.h>
 #include <unistd.h>
 
 #include "base/timeutil.h"
@@ -13,6 +15,7 @@
 
 typedef struct fixture {
     char dir[64];
+    char pgname[64]; /* the PostgreSQL database, when the tests run on one */
     store_t *st;
     dom d;
 } fixture;
@@ -70,8 +73,12 @@ static inline void fixture_open(fixture *f)
     snprintf(f->dir, sizeof f->dir, "/tmp/siyu-dom-XXXXXX");
     if (!mkdtemp(f->dir))
         abort();
-    char path[128];
-    snprintf(path, sizeof path, "%s/d.db", f->dir);
+    char path[512];
+    int pg = pgtest_fresh("dom", f->pgname, path, sizeof path);
+    if (pg < 0)
+        abort();
+    if (pg > 0)
+        snprintf(path, sizeof path, "%s/d.db", f->dir);
     siyu_err e;
     siyu_err_init(&e);
     store_options o = {.sync = STORE_SYNC_NORMAL, .create = true};
@@ -96,6 +103,7 @@ static inline void fixture_close(fixture *f)
 {
     store_conn_close(f->d.conn);
     store_close(f->st);
+    pgtest_drop(f->pgname);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)

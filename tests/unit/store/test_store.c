@@ -3,7 +3,7 @@
  * PostgreSQL too when SIYU_TEST_DB names a server (postgresql://…): the test makes itself
  * a fresh database there. */
 #include <check.h>
-#include <libpq-fe.h>
+#include <pgtest.h>
 #include <unistd.h>
 
 #include "store/pg_internal.h"
@@ -192,19 +192,6 @@ static void pg_texts_complete(void)
     CHECK_INT_EQ(pg_migration_count, sqlite_migration_count);
 }
 
-/* Runs sql on the server at url; returns 0 when it succeeded. */
-static int pg_admin(const char *url, const char *sql)
-{
-    PGconn *pg = PQconnectdb(url);
-    PQclear(PQexec(pg, "SET client_min_messages = warning"));
-    PGresult *r = PQexec(pg, sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
-    if (rc) fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
-    PQclear(r);
-    PQfinish(pg);
-    return rc;
-}
-
 int main(void)
 {
     pg_texts_complete();
@@ -219,22 +206,13 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT_EQ(system(cmd), 0);
 
-    const char *url = getenv("SIYU_TEST_DB");
-    if (url && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)) {
-        /* a fresh database beside the server's first: same URL, another name */
-        char name[64], sql[160], db[512];
-        snprintf(name, sizeof name, "siyu_store_%d", (int)getpid());
-        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
-        CHECK_INT_EQ(pg_admin(url, sql), 0);
-        snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-        CHECK_INT_EQ(pg_admin(url, sql), 0);
-        const char *host = strstr(url, "://") + 3, *slash = strchr(host, '/');
-        int head = slash ? (int)(slash - url) : (int)strlen(url);
-        const char *query = strchr(host, '?');
-        snprintf(db, sizeof db, "%.*s/%s%s", head, url, name, query ? query : "");
+    /* on PostgreSQL too, when a server is given: a fresh database on it */
+    char name[64] = "", db[512];
+    int rc = pgtest_fresh("store", name, db, sizeof db);
+    CHECK(rc >= 0);
+    if (rc == 0) {
         store_suite(db);
-        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", name);
-        CHECK_INT_EQ(pg_admin(url, sql), 0);
+        pgtest_drop(name);
     }
     return CHECK_DONE();
 }

@@ -57,6 +57,11 @@ typedef struct pg_stmt {
     bool returns_id; /* INSERT ... RETURNING id: the id goes to store_last_id */
     bool is_write;   /* not a SELECT: counts store_changes */
     bool guarded;    /* an INSERT: runs under a statement savepoint inside a transaction */
+    bool scan;       /* a scan of a whole table: read through a cursor inside a transaction */
+    char *sql;       /* the text sent ($N), for the cursor's DECLARE */
+    Oid types[64];   /* the parameter types given at PREPARE (0: inferred) */
+    bool cursor;     /* rows come from the cursor named cursor_name, in batches */
+    char cursor_name[32];
     int nparams;
     const char **values;
     int *lengths, *formats;
@@ -77,6 +82,7 @@ typedef struct pg_conn {
     bool holds_write_lock;
     int64_t last_id;
     int changes;
+    unsigned cursors; /* cursors declared, for their names */
     char err[512];
     pg_stmt stmts[Q__COUNT];
 } pg_conn;
@@ -315,12 +321,15 @@ static void clear_blobs(pg_stmt *s)
     }
 }
 
+/* A cursor left open ends with its transaction: never closed by hand, so a transaction
+ * ended or undone to a savepoint meanwhile costs nothing. */
 static void finish(pg_stmt *s)
 {
     clear_blobs(s);
     PQclear(s->res);
     s->res = NULL;
     s->row = -1;
+    s->cursor = false;
 }
 
 static void pg_conn_close(store_conn *c_)
@@ -338,6 +347,7 @@ static void pg_conn_close(store_conn *c_)
         free(s->formats);
         free(s->num);
         free(s->blobs);
+        free(s->sql);
     }
     PQfinish(c->pg);
     free(c);
@@ -452,6 +462,12 @@ static void pg_savepoint_undo(store_conn *c_)
     simple((pg_conn *)c_, "ROLLBACK TO SAVEPOINT rec; RELEASE SAVEPOINT rec");
 }
 
+static const char *const query_names[Q__COUNT] = {
+#define Q(name) #name,
+    STORE_QUERY_LIST(Q)
+#undef Q
+};
+
 /* The SQLite text's ?N become $N (outside quoted literals); returns the highest N, and
  * in used (up to 64) which N appear. */
 static char *dollar_params(const char *sql, int *nparams, uint64_t *used)
@@ -494,10 +510,10 @@ static void prepare(pg_conn *c, pg_stmt *s)
     snprintf(name, sizeof name, "q%d", (int)s->q);
     /* a parameter the text never names (bound by the domain, used by the SQLite text
      * only) is given a type, text, so the server accepts it; the rest it infers */
-    Oid types[64] = {0};
+    memset(s->types, 0, sizeof s->types);
     for (int i = 0; i < n && i < 64; i++)
-        if (!(used & (1ull << i))) types[i] = 25; /* TEXTOID */
-    PGresult *r = PQprepare(c->pg, name, sql, n < 64 ? n : 64, types);
+        if (!(used & (1ull << i))) s->types[i] = 25; /* TEXTOID */
+    PGresult *r = PQprepare(c->pg, name, sql, n < 64 ? n : 64, s->types);
     if (!ok(r)) {
         /* A query text that does not prepare is a programming error, caught by tests. */
         fprintf(stderr, "siyu: store: cannot prepare query %d: %s%s\n", (int)s->q,
@@ -505,7 +521,8 @@ static void prepare(pg_conn *c, pg_stmt *s)
         abort();
     }
     PQclear(r);
-    free(sql);
+    free(s->sql);
+    s->sql = sql;
     if (!s->values) {
         s->nparams = n;
         s->values = calloc((size_t)n + 1, sizeof *s->values);
@@ -520,6 +537,8 @@ static void prepare(pg_conn *c, pg_stmt *s)
          * taken: try another). Any other statement that fails fails its request, which
          * the domain undoes to its own savepoint or rolls back, so it needs no guard. */
         s->guarded = strncmp(text, "INSERT", 6) == 0;
+        const char *qname = query_names[s->q];
+        s->scan = strncmp(qname, "SCAN_", 5) == 0 || ends_with(qname, "_SCAN");
     }
     s->prepared = true;
 }
@@ -634,6 +653,32 @@ static PGresult *run_guarded(pg_conn *c, pg_stmt *s, const char *name)
     return mine;
 }
 
+/* A scan's rows, a batch at a time: a table of millions is never held whole in memory,
+ * and other statements may run on the connection between batches. */
+#define SCAN_BATCH 4096
+
+static PGresult *fetch(pg_conn *c, pg_stmt *s)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s", SCAN_BATCH, s->cursor_name);
+    return PQexec(c->pg, sql);
+}
+
+static PGresult *run_cursor(pg_conn *c, pg_stmt *s)
+{
+    snprintf(s->cursor_name, sizeof s->cursor_name, "scan%u", c->cursors++);
+    size_t len = strlen(s->sql) + 64;
+    char *decl = malloc(len);
+    snprintf(decl, len, "DECLARE %s NO SCROLL CURSOR FOR %s", s->cursor_name, s->sql);
+    PGresult *r = PQexecParams(c->pg, decl, s->nparams, s->types, s->values, s->lengths,
+                               s->formats, 0);
+    free(decl);
+    if (!ok(r)) return r;
+    PQclear(r);
+    s->cursor = true;
+    return fetch(c, s);
+}
+
 static int run(pg_stmt *s, store_step_rc *rc)
 {
     pg_conn *c = s->conn;
@@ -641,7 +686,9 @@ static int run(pg_stmt *s, store_step_rc *rc)
     snprintf(name, sizeof name, "q%d", (int)s->q);
     if (!s->prepared) prepare(c, s);
     PGresult *r;
-    if (s->guarded && PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
+    if (s->scan && PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
+        r = run_cursor(c, s);
+    else if (s->guarded && PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
         r = run_guarded(c, s, name);
     else
         r = PQexecPrepared(c->pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
@@ -674,6 +721,18 @@ static store_step_rc pg_step(store_stmt *s_)
     }
     clear_blobs(s);
     s->row++;
+    if (s->cursor && s->row >= PQntuples(s->res) && PQntuples(s->res) == SCAN_BATCH) {
+        PGresult *r = fetch(s->conn, s);
+        if (!ok(r)) {
+            store_step_rc rc = failed(s->conn, r);
+            PQclear(r);
+            finish(s);
+            return rc;
+        }
+        PQclear(s->res);
+        s->res = r;
+        s->row = 0;
+    }
     if (s->returns_id || s->row >= PQntuples(s->res)) {
         finish(s); /* as on SQLite: stepped again, the statement runs again */
         return STORE_DONE;

@@ -172,6 +172,50 @@ static void store_suite(const char *path)
     while (store_step(s) == STORE_ROW)
         rest++;
     CHECK_INT_EQ(rest, 4); /* kept, second, before, after */
+
+    /* a scan longer than a batch of the PostgreSQL driver's cursor (4096 rows), with other
+     * statements run between its rows, reads every row once, in a transaction or not */
+    enum { MEMBERS = 9000 };
+    CHECK_INT_EQ(store_begin(c, true, &e), 0);
+    for (int i = 0; i < MEMBERS; i++) {
+        s = store_q(c, Q_MEMBER_INSERT);
+        store_bind_text(s, 1, "m");
+        store_bind_int(s, 8, i);
+        store_bind_int(s, 9, i);
+        CHECK_INT_EQ(store_exec(s, &e), 0);
+    }
+    CHECK_INT_EQ(store_commit(c, &e), 0);
+    for (int tx = 0; tx < 2; tx++) {
+        if (tx) CHECK_INT_EQ(store_begin(c, false, &e), 0);
+        s = store_q(c, Q_SCAN_MEMBERS);
+        int64_t rows = 0, last = 0;
+        bool ordered = true;
+        while (store_step(s) == STORE_ROW) {
+            ordered = ordered && store_col_int(s, 0) > last;
+            last = store_col_int(s, 0);
+            CHECK_INT_EQ(store_col_int(s, 7), rows); /* joined_at */
+            if (++rows % 1000 == 0) {
+                other = store_q(c, Q_COUNT_MEMBERS);
+                CHECK_INT_EQ(store_step(other), STORE_ROW);
+                CHECK_INT_EQ(store_col_int(other, 0), MEMBERS);
+                store_reset(other);
+            }
+        }
+        CHECK(ordered);
+        CHECK_INT_EQ(rows, MEMBERS);
+        /* stopped early and run again: from the start */
+        s = store_q(c, Q_SCAN_MEMBERS);
+        CHECK_INT_EQ(store_step(s), STORE_ROW);
+        CHECK_INT_EQ(store_col_int(s, 7), 0);
+        store_reset(s);
+        s = store_q(c, Q_SCAN_MEMBERS);
+        CHECK_INT_EQ(store_step(s), STORE_ROW);
+        CHECK_INT_EQ(store_col_int(s, 7), 0);
+        if (tx)
+            store_rollback(c);
+        else
+            store_reset(s);
+    }
     CHECK(store_size_bytes(st) > 0);
     store_conn_close(c);
     store_close(st);

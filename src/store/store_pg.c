@@ -93,13 +93,27 @@ static void quiet_notices(void *arg, const char *msg)
     (void)msg; /* "relation exists, skipping" and the like: not errors, not for the log */
 }
 
+/* libpq's message on one line (it breaks lines and indents hints): siyu reports one line. */
+static const char *one_line(const char *msg, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = msg ? msg : ""; *p && n + 1 < cap; p++) {
+        char ch = *p == '\n' || *p == '\t' ? ' ' : *p;
+        if (ch == ' ' && (n == 0 || buf[n - 1] == ' ')) continue;
+        buf[n++] = ch;
+    }
+    while (n > 0 && buf[n - 1] == ' ')
+        n--;
+    buf[n] = 0;
+    return buf;
+}
+
 static void set_err(pg_conn *c, const char *what, const char *msg)
 {
+    char line[480];
+    one_line(msg, line, sizeof line);
     snprintf(c->err, sizeof c->err, "%s%s%s", what ? what : "", what ? ": " : "",
-             msg && *msg ? msg : "failed");
-    size_t n = strlen(c->err);
-    while (n > 0 && (c->err[n - 1] == '\n' || c->err[n - 1] == ' '))
-        c->err[--n] = 0;
+             line[0] ? line : "failed");
 }
 
 /* Hides the password of a postgresql://user:password@host/db URL. */
@@ -134,8 +148,9 @@ static PGconn *connect_pg(pg_store *st, siyu_err *e)
 {
     PGconn *pg = PQconnectdb(st->url);
     if (PQstatus(pg) != CONNECTION_OK) {
+        char line[480];
         siyu_err_set(e, SIYU_INTERNAL, "db", "db: cannot connect to %s: %s", st->shown,
-                     pg ? PQerrorMessage(pg) : "out of memory");
+                     one_line(pg ? PQerrorMessage(pg) : "out of memory", line, sizeof line));
         PQfinish(pg);
         return NULL;
     }
@@ -155,7 +170,9 @@ static int exec_sql(PGconn *pg, const char *sql, const char *what, siyu_err *e)
     PGresult *r = PQexec(pg, sql);
     int rc = 0;
     if (!ok(r)) {
-        siyu_err_set(e, SIYU_INTERNAL, "db", "db: %s: %s", what, PQerrorMessage(pg));
+        char line[480];
+        siyu_err_set(e, SIYU_INTERNAL, "db", "db: %s: %s", what,
+                     one_line(PQerrorMessage(pg), line, sizeof line));
         rc = -1;
     }
     PQclear(r);
@@ -670,8 +687,8 @@ static PGresult *run_cursor(pg_conn *c, pg_stmt *s)
     size_t len = strlen(s->sql) + 64;
     char *decl = malloc(len);
     snprintf(decl, len, "DECLARE %s NO SCROLL CURSOR FOR %s", s->cursor_name, s->sql);
-    PGresult *r = PQexecParams(c->pg, decl, s->nparams, s->types, s->values, s->lengths,
-                               s->formats, 0);
+    PGresult *r =
+        PQexecParams(c->pg, decl, s->nparams, s->types, s->values, s->lengths, s->formats, 0);
     free(decl);
     if (!ok(r)) return r;
     PQclear(r);

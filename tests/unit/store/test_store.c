@@ -223,14 +223,22 @@ static void store_suite(const char *path)
 
 /* Every named query has a PostgreSQL text, and every SQLite migration its PostgreSQL twin
  * (both stores carry the same schema version). Needs no server. */
+static const char *const query_names[Q__COUNT] = {
+#define Q(name) #name,
+    STORE_QUERY_LIST(Q)
+#undef Q
+};
+
 static void pg_texts_complete(void)
 {
     for (int q = 0; q < Q__COUNT; q++) {
         if (!pg_queries[q])
-            fprintf(stderr, "query %d has no PostgreSQL text (src/store/pg_queries.c)\n", q);
+            fprintf(stderr, "Q_%s has no PostgreSQL text (src/store/pg_queries.c)\n",
+                    query_names[q]);
         CHECK(pg_queries[q] != NULL);
         if (!sqlite_queries[q])
-            fprintf(stderr, "query %d has no SQLite text (src/store/sqlite_queries.c)\n", q);
+            fprintf(stderr, "Q_%s has no SQLite text (src/store/sqlite_queries.c)\n",
+                    query_names[q]);
         CHECK(sqlite_queries[q] != NULL);
     }
     CHECK_INT_EQ(pg_migration_count, sqlite_migration_count);

@@ -19,7 +19,9 @@
  * - last_insert_rowid: the INSERT texts end in RETURNING id, kept by the driver.
  * - PRAGMA user_version: a schema_migrations table, one row per migration run.
  * - synchronous=NORMAL: synchronous_commit=off (survives a crash of siyu, not of the
- *   database server's machine). */
+ *   database server's machine).
+ * A connection the server dropped while idle (a restart, a failover) is opened again when
+ * the next transaction begins; a statement outside a transaction fails once. */
 #include <libpq-fe.h>
 #include <math.h>
 #include <pthread.h>
@@ -416,6 +418,13 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
     else
         snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL REPEATABLE READ");
     PGresult *r = PQexec(c->pg, sql);
+    if (!ok(r) && PQstatus(c->pg) == CONNECTION_BAD) {
+        /* the server dropped the connection while it was idle (a restart, a failover):
+         * nothing of this transaction was sent yet, so open it again and begin again */
+        PQclear(r);
+        revive(c);
+        r = PQexec(c->pg, sql);
+    }
     if (!ok(r)) {
         set_err(c, NULL, PQerrorMessage(c->pg));
         PQclear(r);

@@ -27,7 +27,8 @@ static inline int pgtest_admin(const char *sql)
     PGconn *pg = PQconnectdb(pgtest_server());
     PQclear(PQexec(pg, "SET client_min_messages = warning"));
     PGresult *r = PQexec(pg, sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    ExecStatusType st = PQresultStatus(r);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
     if (rc) fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
     PQclear(r);
     PQfinish(pg);

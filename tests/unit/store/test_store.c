@@ -244,6 +244,35 @@ static void pg_texts_complete(void)
     CHECK_INT_EQ(pg_migration_count, sqlite_migration_count);
 }
 
+/* PostgreSQL: a connection the server dropped while idle (a restart, a failover) is
+ * opened again when the next transaction begins. */
+static void pg_reconnects(const char *db, const char *name)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    store_t *st = NULL;
+    store_options plain = {.sync = STORE_SYNC_NORMAL, .create = false};
+    CHECK_INT_EQ(store_open(db, &plain, &st, &e), 0);
+    store_conn *c = NULL;
+    CHECK_INT_EQ(store_conn_open(st, &c, &e), 0);
+    store_stmt *s = store_q(c, Q_COUNT_ORDERS);
+    CHECK_INT_EQ(store_step(s), STORE_ROW);
+    store_reset(s);
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'", name);
+    CHECK_INT_EQ(pgtest_admin(sql), 0);
+    for (int write = 0; write < 2; write++) {
+        CHECK_INT_EQ(store_begin(c, write, &e), 0);
+        s = store_q(c, Q_COUNT_ORDERS);
+        CHECK_INT_EQ(store_step(s), STORE_ROW);
+        store_reset(s);
+        CHECK_INT_EQ(store_commit(c, &e), 0);
+    }
+    store_conn_close(c);
+    store_close(st);
+}
+
 int main(void)
 {
     pg_texts_complete();
@@ -264,6 +293,7 @@ int main(void)
     CHECK(rc >= 0);
     if (rc == 0) {
         store_suite(db);
+        pg_reconnects(db, name);
         pgtest_drop(name);
     }
     return CHECK_DONE();

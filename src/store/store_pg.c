@@ -3,8 +3,9 @@
  * One libpq connection per store_conn; every named query is prepared once per connection
  * (as "qN") on first use, its ?N parameters written $N, their types inferred by the server
  * from the text and the values sent as text (blobs as binary). A statement runs when first
- * stepped and its rows are read whole, so the domain may run other statements on the same
- * connection while it walks them, as it does on SQLite.
+ * stepped and its rows are read whole — a scan of a whole table (SCAN_*) inside a
+ * transaction through a cursor, a batch at a time — so the domain may run other statements
+ * on the same connection while it walks them, as it does on SQLite.
  *
  * What stands in for SQLite's habits:
  * - BEGIN IMMEDIATE: a write transaction takes a transaction-level advisory lock, so
@@ -118,20 +119,28 @@ static void set_err(pg_conn *c, const char *what, const char *msg)
              line[0] ? line : "failed");
 }
 
-/* Hides the password of a postgresql://user:password@host/db URL. */
+/* Hides the password of a postgresql://user:password@host/db?password=… URL. */
 static char *shown_url(const char *url)
 {
+    size_t cap = strlen(url) + 8;
+    char *out = malloc(cap);
+    snprintf(out, cap, "%s", url);
     const char *p = strstr(url, "://");
-    char *out = malloc(strlen(url) + 4);
-    strcpy(out, url);
     if (!p) return out;
     p += 3;
     const char *at = strchr(p, '@'), *slash = strchr(p, '/');
-    if (!at || (slash && slash < at)) return out;
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    if (!colon) return out;
-    size_t head = (size_t)(colon + 1 - url);
-    snprintf(out + head, strlen(url) + 4 - head, "***%s", at);
+    const char *colon = at && !(slash && slash < at) ? memchr(p, ':', (size_t)(at - p)) : NULL;
+    if (colon) {
+        size_t head = (size_t)(colon + 1 - url);
+        snprintf(out + head, cap - head, "***%s", at);
+    }
+    char *q = strchr(out, '?');
+    char *pw = q ? strstr(q, "password=") : NULL;
+    if (pw && (pw[-1] == '?' || pw[-1] == '&')) {
+        char *end = pw + 9 + strcspn(pw + 9, "&");
+        memmove(pw + 12, end, strlen(end) + 1);
+        memcpy(pw + 9, "***", 3);
+    }
     return out;
 }
 

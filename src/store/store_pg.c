@@ -86,6 +86,12 @@ typedef struct pg_conn {
     int64_t last_id;
     int changes;
     unsigned cursors; /* cursors declared, for their names */
+    /* Commands owed to the server, sent ahead of the next statement in its pipeline (or
+     * with COMMIT): a read transaction's BEGIN, savepoints set and released. Each would
+     * otherwise cost a round trip, and a request's savepoint often encloses no statement
+     * at all. */
+    const char *pending[16];
+    int npending;
     char err[512];
     pg_stmt stmts[Q__COUNT];
 } pg_conn;
@@ -395,10 +401,50 @@ static void release_write_lock(pg_conn *c)
     }
 }
 
+static const char BEGIN_READ[] = "BEGIN ISOLATION LEVEL REPEATABLE READ";
+static const char SAVEPOINT_REC[] = "SAVEPOINT rec";
+static const char RELEASE_REC[] = "RELEASE SAVEPOINT rec";
+
+/* A read transaction begun but not yet sent: nothing of it reached the server. */
+static bool begin_pending(pg_conn *c)
+{
+    return c->npending > 0 && c->pending[0] == BEGIN_READ;
+}
+
+/* In a transaction the server knows of, or one about to be sent with the next statement. */
+static bool in_open_tx(pg_conn *c)
+{
+    return begin_pending(c) || PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+}
+
 static bool pg_in_tx(store_conn *c_)
 {
-    PGTransactionStatusType t = PQtransactionStatus(((pg_conn *)c_)->pg);
-    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+    pg_conn *c = (pg_conn *)c_;
+    PGTransactionStatusType t = PQtransactionStatus(c->pg);
+    return begin_pending(c) || t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+/* The pending commands, then tail (or NULL), as one simple query: one round trip. The
+ * result is the last command's, or the first that failed. */
+static PGresult *send_pending(pg_conn *c, const char *tail)
+{
+    char sql[1024];
+    size_t n = 0;
+    for (int i = 0; i < c->npending; i++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s; ", c->pending[i]);
+    c->npending = 0;
+    snprintf(sql + n, sizeof sql - n, "%s", tail ? tail : "");
+    return PQexec(c->pg, sql);
+}
+
+static void queue(pg_conn *c, const char *cmd)
+{
+    if (c->npending == (int)(sizeof c->pending / sizeof *c->pending)) {
+        PGresult *r = send_pending(c, NULL);
+        if (!ok(r)) set_err(c, NULL, PQerrorMessage(c->pg));
+        PQclear(r);
+    }
+    c->pending[c->npending++] = cmd;
 }
 
 /* A connection the server dropped (restart, failover) is opened again between
@@ -421,11 +467,14 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
         c->holds_write_lock = true;
     }
     revive(c);
+    c->npending = 0;
+    if (!write) {
+        /* sent with the first statement; the snapshot is taken there anyway */
+        queue(c, BEGIN_READ);
+        return 0;
+    }
     char sql[128];
-    if (write)
-        snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", PG_WRITE_LOCK);
-    else
-        snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", PG_WRITE_LOCK);
     PGresult *r = PQexec(c->pg, sql);
     if (!ok(r) && PQstatus(c->pg) == CONNECTION_BAD) {
         /* the server dropped the connection while it was idle (a restart, a failover):
@@ -448,6 +497,7 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
 static void pg_rollback(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
+    c->npending = 0; /* a BEGIN never sent needs no ROLLBACK */
     if (pg_in_tx(c_)) PQclear(PQexec(c->pg, "ROLLBACK"));
     release_write_lock(c);
 }
@@ -455,7 +505,12 @@ static void pg_rollback(store_conn *c_)
 static int pg_commit(store_conn *c_, siyu_err *e)
 {
     pg_conn *c = (pg_conn *)c_;
-    PGresult *r = PQexec(c->pg, "COMMIT");
+    if (begin_pending(c)) { /* nothing of the transaction was sent: nothing to commit */
+        c->npending = 0;
+        release_write_lock(c);
+        return 0;
+    }
+    PGresult *r = send_pending(c, "COMMIT");
     /* COMMIT of a transaction a failed statement aborted answers "ROLLBACK" */
     bool done = ok(r) && strcmp(PQcmdStatus(r), "COMMIT") == 0;
     if (!done) {
@@ -470,31 +525,41 @@ static int pg_commit(store_conn *c_, siyu_err *e)
     return 0;
 }
 
-static int simple(pg_conn *c, const char *sql)
-{
-    PGresult *r = PQexec(c->pg, sql);
-    int rc = ok(r) ? 0 : -1;
-    if (rc) set_err(c, NULL, PQerrorMessage(c->pg));
-    PQclear(r);
-    return rc;
-}
-
 static int pg_savepoint(store_conn *c_, siyu_err *e)
 {
-    pg_conn *c = (pg_conn *)c_;
-    if (simple(c, "SAVEPOINT rec"))
-        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: savepoint: %s", c->err);
+    (void)e; /* sent with the next statement; a failure shows there */
+    queue((pg_conn *)c_, SAVEPOINT_REC);
     return 0;
+}
+
+/* True (and forgotten) when the innermost savepoint was never sent: nothing ran in it. */
+static bool savepoint_unsent(pg_conn *c)
+{
+    if (c->npending > 0 && c->pending[c->npending - 1] == SAVEPOINT_REC) {
+        c->npending--;
+        return true;
+    }
+    return false;
 }
 
 static void pg_savepoint_release(store_conn *c_)
 {
-    simple((pg_conn *)c_, "RELEASE SAVEPOINT rec");
+    pg_conn *c = (pg_conn *)c_;
+    if (!savepoint_unsent(c)) queue(c, RELEASE_REC);
 }
 
 static void pg_savepoint_undo(store_conn *c_)
 {
-    simple((pg_conn *)c_, "ROLLBACK TO SAVEPOINT rec; RELEASE SAVEPOINT rec");
+    pg_conn *c = (pg_conn *)c_;
+    if (savepoint_unsent(c)) return;
+    PGresult *r;
+    if (c->npending > 0) { /* on their own: in a failed transaction they fail, this must not */
+        r = send_pending(c, NULL);
+        PQclear(r);
+    }
+    r = PQexec(c->pg, "ROLLBACK TO SAVEPOINT rec; RELEASE SAVEPOINT rec");
+    if (!ok(r)) set_err(c, NULL, PQerrorMessage(c->pg));
+    PQclear(r);
 }
 
 static const char *const query_names[Q__COUNT] = {
@@ -531,34 +596,21 @@ static bool ends_with(const char *s, const char *tail)
     return n >= m && strcmp(s + n - m, tail) == 0;
 }
 
-static void prepare(pg_conn *c, pg_stmt *s)
+static int prepare(pg_conn *c, pg_stmt *s)
 {
     const char *text = pg_queries[s->q];
     if (!text) {
         fprintf(stderr, "siyu: store: query %d has no PostgreSQL text\n", (int)s->q);
         abort();
     }
-    int n;
-    uint64_t used;
-    char *sql = dollar_params(text, &n, &used);
-    char name[16];
-    snprintf(name, sizeof name, "q%d", (int)s->q);
-    /* a parameter the text never names (bound by the domain, used by the SQLite text
-     * only) is given a type, text, so the server accepts it; the rest it infers */
-    memset(s->types, 0, sizeof s->types);
-    for (int i = 0; i < n && i < 64; i++)
-        if (!(used & (1ull << i))) s->types[i] = 25; /* TEXTOID */
-    PGresult *r = PQprepare(c->pg, name, sql, n < 64 ? n : 64, s->types);
-    if (!ok(r)) {
-        /* A query text that does not prepare is a programming error, caught by tests. */
-        fprintf(stderr, "siyu: store: cannot prepare query %d: %s%s\n", (int)s->q,
-                PQerrorMessage(c->pg), sql);
-        abort();
-    }
-    PQclear(r);
-    free(s->sql);
-    s->sql = sql;
-    if (!s->values) {
+    if (!s->sql) { /* what the text says, once: the binding arrays, the kind of statement */
+        int n;
+        uint64_t used;
+        s->sql = dollar_params(text, &n, &used);
+        /* a parameter the text never names (bound by the domain, used by the SQLite text
+         * only) is given a type, text, so the server accepts it; the rest it infers */
+        for (int i = 0; i < n && i < 64; i++)
+            if (!(used & (1ull << i))) s->types[i] = 25; /* TEXTOID */
         s->nparams = n;
         s->values = calloc((size_t)n + 1, sizeof *s->values);
         s->lengths = calloc((size_t)n + 1, sizeof *s->lengths);
@@ -575,7 +627,24 @@ static void prepare(pg_conn *c, pg_stmt *s)
         const char *qname = query_names[s->q];
         s->scan = strncmp(qname, "SCAN_", 5) == 0 || ends_with(qname, "_SCAN");
     }
+    char name[16];
+    snprintf(name, sizeof name, "q%d", (int)s->q);
+    PGresult *r = PQprepare(c->pg, name, s->sql, s->nparams < 64 ? s->nparams : 64, s->types);
+    if (!ok(r) && PQstatus(c->pg) != CONNECTION_OK) {
+        /* the connection is gone, not the text: the statement fails, and is prepared
+         * again once the connection is back */
+        PQclear(r);
+        return -1;
+    }
+    if (!ok(r)) {
+        /* A query text that does not prepare is a programming error, caught by tests. */
+        fprintf(stderr, "siyu: store: cannot prepare query %s: %s%s\n", query_names[s->q],
+                PQerrorMessage(c->pg), s->sql);
+        abort();
+    }
+    PQclear(r);
     s->prepared = true;
+    return 0;
 }
 
 static store_stmt *pg_q(store_conn *c_, store_query q)
@@ -654,26 +723,31 @@ static store_step_rc failed(pg_conn *c, PGresult *r)
     return state && strncmp(state, "23", 2) == 0 ? STORE_CONSTRAINT : STORE_ERROR;
 }
 
-/* Runs s inside a transaction under its own savepoint, sent as one pipeline: a failure
- * undoes the statement alone and leaves the transaction usable. */
-static PGresult *run_guarded(pg_conn *c, pg_stmt *s, const char *name)
+/* Runs s in one pipeline, one round trip: the pending commands first, then, when guard,
+ * the statement under its own savepoint, so a failure undoes the statement alone and leaves
+ * the transaction usable. Returns the statement's result, or the first failure. */
+static PGresult *run_pipeline(pg_conn *c, pg_stmt *s, const char *name, bool guard)
 {
     PGconn *pg = c->pg;
     if (!PQenterPipelineMode(pg)) return NULL;
-    PQsendQueryPrepared(pg, "sp_set", 0, NULL, NULL, NULL, 0);
+    int n = 0, mine_at;
+    for (int i = 0; i < c->npending; i++, n++)
+        PQsendQueryParams(pg, c->pending[i], 0, NULL, NULL, NULL, NULL, 0);
+    c->npending = 0;
+    if (guard) PQsendQueryPrepared(pg, "sp_set", 0, NULL, NULL, NULL, 0), n++;
+    mine_at = n++;
     PQsendQueryPrepared(pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
-    PQsendQueryPrepared(pg, "sp_rel", 0, NULL, NULL, NULL, 0);
+    if (guard) PQsendQueryPrepared(pg, "sp_rel", 0, NULL, NULL, NULL, 0), n++;
     PQpipelineSync(pg);
-    PGresult *mine = NULL, *r;
-    bool undo = false;
-    for (int i = 0; i < 3; i++) {
+    PGresult *mine = NULL, *before = NULL, *r;
+    for (int i = 0; i < n; i++) {
         while ((r = PQgetResult(pg)) != NULL) {
-            if (i == 1 && !mine)
+            if (i == mine_at && !mine)
                 mine = r;
-            else {
-                if (i == 0 && !ok(r)) undo = true;
+            else if (i < mine_at && !before && !ok(r))
+                before = r; /* a command ahead of the statement failed: its message counts */
+            else
                 PQclear(r);
-            }
         }
     }
     while ((r = PQgetResult(pg)) != NULL) { /* the sync */
@@ -682,8 +756,11 @@ static PGresult *run_guarded(pg_conn *c, pg_stmt *s, const char *name)
         if (sync) break;
     }
     PQexitPipelineMode(pg);
-    if (!mine || !ok(mine)) undo = true;
-    if (undo && PQtransactionStatus(pg) == PQTRANS_INERROR)
+    if (before) {
+        PQclear(mine);
+        return before;
+    }
+    if (guard && (!mine || !ok(mine)) && PQtransactionStatus(pg) == PQTRANS_INERROR)
         PQclear(PQexec(pg, "ROLLBACK TO SAVEPOINT stmt; RELEASE SAVEPOINT stmt"));
     return mine;
 }
@@ -714,19 +791,42 @@ static PGresult *run_cursor(pg_conn *c, pg_stmt *s)
     return fetch(c, s);
 }
 
+static PGresult *run_once(pg_conn *c, pg_stmt *s)
+{
+    char name[16];
+    snprintf(name, sizeof name, "q%d", (int)s->q);
+    if (!s->prepared && prepare(c, s)) return NULL;
+    bool tx = in_open_tx(c);
+    if (s->scan && tx) {
+        if (c->npending > 0) {
+            PGresult *r = send_pending(c, NULL);
+            if (!ok(r)) return r;
+            PQclear(r);
+        }
+        return run_cursor(c, s);
+    }
+    if (s->guarded && tx) return run_pipeline(c, s, name, true);
+    if (c->npending > 0) return run_pipeline(c, s, name, false);
+    return PQexecPrepared(c->pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
+}
+
 static int run(pg_stmt *s, store_step_rc *rc)
 {
     pg_conn *c = s->conn;
-    char name[16];
-    snprintf(name, sizeof name, "q%d", (int)s->q);
-    if (!s->prepared) prepare(c, s);
-    PGresult *r;
-    if (s->scan && PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
-        r = run_cursor(c, s);
-    else if (s->guarded && PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
-        r = run_guarded(c, s, name);
-    else
-        r = PQexecPrepared(c->pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
+    /* the first statement of a read transaction carries its BEGIN: on a connection the
+     * server dropped while idle, nothing was done yet, so open it again and go ahead */
+    bool first = begin_pending(c);
+    const char *pending[16];
+    int npending = c->npending;
+    memcpy(pending, c->pending, sizeof pending);
+    PGresult *r = run_once(c, s);
+    if (!ok(r) && first && PQstatus(c->pg) == CONNECTION_BAD) {
+        PQclear(r);
+        revive(c);
+        memcpy(c->pending, pending, sizeof pending);
+        c->npending = npending;
+        r = run_once(c, s);
+    }
     if (!ok(r)) {
         *rc = failed(c, r);
         PQclear(r);

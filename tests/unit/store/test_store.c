@@ -159,6 +159,55 @@ static void store_suite(const char *path)
         store_reset(s);
     }
 
+    /* savepoints nest: undoing the outer drops what the inner kept; an inner one with
+     * nothing in it, undone or released, changes nothing around it */
+    CHECK_INT_EQ(store_begin(c, true, &e), 0);
+    CHECK_INT_EQ(store_savepoint(c, &e), 0);
+    s = store_q(c, Q_BRAND_INSERT);
+    store_bind_text(s, 1, "outer");
+    store_bind_int(s, 2, 1);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    CHECK_INT_EQ(store_savepoint(c, &e), 0);
+    s = store_q(c, Q_BRAND_INSERT);
+    store_bind_text(s, 1, "inner");
+    store_bind_int(s, 2, 1);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    store_savepoint_release(c);
+    store_savepoint_undo(c);
+    CHECK_INT_EQ(store_savepoint(c, &e), 0);
+    CHECK_INT_EQ(store_savepoint(c, &e), 0);
+    store_savepoint_undo(c);
+    s = store_q(c, Q_BRAND_INSERT);
+    store_bind_text(s, 1, "kept too");
+    store_bind_int(s, 2, 1);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    CHECK_INT_EQ(store_savepoint(c, &e), 0);
+    store_savepoint_release(c);
+    store_savepoint_release(c);
+    CHECK_INT_EQ(store_commit(c, &e), 0);
+    const char *gone[] = {"outer", "inner"};
+    for (int i = 0; i < 2; i++) {
+        s = store_q(c, Q_BRAND_BY_NAME);
+        store_bind_text(s, 1, gone[i]);
+        CHECK_INT_EQ(store_step(s), STORE_DONE);
+    }
+    s = store_q(c, Q_BRAND_BY_NAME);
+    store_bind_text(s, 1, "kept too");
+    CHECK_INT_EQ(store_step(s), STORE_ROW);
+    store_reset(s);
+    CHECK_INT_EQ(store_begin(c, false, &e), 0); /* a read transaction with nothing in it */
+    CHECK(store_in_tx(c));
+    CHECK_INT_EQ(store_commit(c, &e), 0);
+    CHECK(!store_in_tx(c));
+    CHECK_INT_EQ(store_begin(c, false, &e), 0);
+    store_rollback(c);
+    CHECK(!store_in_tx(c));
+    s = store_q(c, Q_BRAND_BY_NAME);
+    store_bind_text(s, 1, "kept too");
+    CHECK_INT_EQ(store_step(s), STORE_ROW);
+    int64_t kept_too = store_col_int(s, 0);
+    store_reset(s);
+
     /* a statement walked part way and another run meanwhile on the same connection */
     s = store_q(c, Q_BRAND_LIST);
     store_bind_int(s, 1, 0);
@@ -171,7 +220,8 @@ static void store_suite(const char *path)
     int rest = 1;
     while (store_step(s) == STORE_ROW)
         rest++;
-    CHECK_INT_EQ(rest, 4); /* kept, second, before, after */
+    CHECK_INT_EQ(rest, 5); /* kept, second, before, after, kept too */
+    CHECK(kept_too > 0);
 
     /* a scan longer than a batch of the PostgreSQL driver's cursor (4096 rows), with other
      * statements run between its rows, reads every row once, in a transaction or not */

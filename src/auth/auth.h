@@ -7,7 +7,9 @@
 #ifndef SIYU_AUTH_AUTH_H
 #define SIYU_AUTH_AUTH_H
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -19,15 +21,19 @@ typedef enum role {
     ROLE_OPERATOR = 1 << 1,
     ROLE_STORE_MANAGER = 1 << 2,
     ROLE_GUIDE = 1 << 3,
+    ROLE_CASHIER = 1 << 4, /* a till: bound to a store, not to a staff member */
 } role;
 
+/* Every staff role; the cashier is named where a route admits it (a till does little). */
 #define ROLES_ALL (ROLE_ADMIN | ROLE_OPERATOR | ROLE_STORE_MANAGER | ROLE_GUIDE)
 #define ROLES_HQ (ROLE_ADMIN | ROLE_OPERATOR)
 
 typedef struct principal {
     role role;
     int64_t staff_id; /* 0 when the token belongs to no staff member */
-    int64_t store_id; /* the staff member's store, 0 if none */
+    int64_t store_id; /* the staff member's store (a cashier: the till's), 0 if none */
+    int64_t token_id; /* the token the caller presented, 0 for none (CLI, import) */
+    bool touch;       /* its last-used time is over a minute old: record the use */
 } principal;
 
 const char *role_name(role r);
@@ -41,7 +47,37 @@ role role_parse(const char *s); /* ROLE_NONE if unknown */
 int auth_token_create(store_conn *c, role r, int64_t staff_id, const char *name, int64_t now,
                       char *out, siyu_err *e);
 
-/* Resolves a bearer token; unauthenticated when unknown or malformed. */
+/* What a new token is: its role; the staff member it belongs to (store managers and
+ * guides need one, and a token's role always equals its staff member's role); the
+ * store of a cashier (required for a cashier, refused for every other role); an
+ * optional expiry (Unix seconds, 0 for none; must lie in the future). */
+typedef struct auth_token_spec {
+    role role;
+    int64_t staff_id, store_id, expires_at;
+    const char *name;
+} auth_token_spec;
+/* As auth_token_create, with a spec; *id_out (may be NULL) gets the token's id. */
+int auth_token_issue(store_conn *c, const auth_token_spec *spec, int64_t now, char *out,
+                     int64_t *id_out, siyu_err *e);
+
+/* Resolves a bearer token at `now`; unauthenticated when unknown, malformed, revoked,
+ * expired, or when its staff member's role no longer is the token's. */
+int auth_resolve_at(store_conn *c, const char *token, int64_t now, principal *p, siyu_err *e);
 int auth_resolve(store_conn *c, const char *token, principal *p, siyu_err *e);
+
+/* Records that the principal's token was used at now (inside a write transaction). */
+int auth_touch(store_conn *c, const principal *p, int64_t now, siyu_err *e);
+
+/* The tokens (never their secret): {items, next_cursor}, each {id, role, staff_id,
+ * store_id, name, created_at, expires_at, revoked_at, last_used_at, state}. */
+int auth_token_list(store_conn *c, int64_t cursor, int limit, int64_t now, json_t **out,
+                    siyu_err *e);
+/* Revokes a token (inside a write transaction); not_found when there is none. Revoking
+ * twice answers the token as it is. *out (may be NULL) gets the token. */
+int auth_token_revoke(store_conn *c, int64_t id, int64_t now, json_t **out, siyu_err *e);
+
+/* The caller an Idempotency-Key belongs to: "staff:ID" for a staff member's tokens,
+ * "token:ID" for a token without one (admin scripts, tills). */
+void auth_caller_key(const principal *p, char *buf, size_t cap);
 
 #endif

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "messaging/msg_adapter.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,6 +77,20 @@ int cli_open_store(const char *cmd, const char *db, bool create, store_t **out)
         so.sync = STORE_SYNC_NORMAL;
     else if (sync && *sync && strcmp(sync, "full") != 0)
         return cli_fail(cmd, EXIT_USAGE, "SIYU_SYNC: expected normal or full");
+    /* file adapters write inside the outbox directory: --outbox-dir (set before), else
+     * SIYU_OUTBOX_DIR, else a folder "outbox" beside the store */
+    if (!msg_outbox_dir()) {
+        const char *env = getenv("SIYU_OUTBOX_DIR");
+        char dir[4096];
+        const char *slash = strrchr(db, '/');
+        if (env && *env)
+            snprintf(dir, sizeof dir, "%s", env);
+        else if (slash)
+            snprintf(dir, sizeof dir, "%.*s/outbox", (int)(slash - db), db);
+        else
+            snprintf(dir, sizeof dir, "outbox");
+        msg_outbox_dir_set(dir[0] ? dir : "/outbox");
+    }
     if (store_open(db, &so, out, &e)) {
         cli_fail(cmd, 1, "%s", e.message);
         siyu_err_clear(&e);

@@ -99,7 +99,8 @@ static int remove_dir(const char *dir)
 
 /* The demo chain's loyalty programme and journeys, as an HQ operator would set them
  * over the API: a three-tier ladder on net spend (members are placed on it from their
- * history), points per yuan, a welcome coupon, and the ready-made journeys as drafts
+ * history), points per yuan, the coupons the ready-made journeys issue (each limited per
+ * member per period to fit its journey), a friends' coupon, and the ready-made journeys as drafts
  * (nothing is sent until someone activates one and binds a channel). */
 static int demo_programme(store_t *st, siyu_err *e)
 {
@@ -121,12 +122,6 @@ static int demo_programme(store_t *st, siyu_err *e)
         {loyalty_rules_create,
          "{\"name\":\"生鲜生日双倍\",\"points_per_yuan\":1,\"categories\":[\"生鲜\"],"
          "\"birthday_multiplier\":2}"},
-        {coupon_templates_create,
-         "{\"name\":\"新人券 满50减10\",\"kind\":\"cash_off\",\"value_cents\":1000,"
-         "\"min_spend_cents\":5000,\"valid_days\":30,\"per_member_limit\":1,\"shareable\":true}"},
-        {coupon_templates_create,
-         "{\"name\":\"好友6折券\",\"kind\":\"percent_off\",\"percent\":40,"
-         "\"max_off_cents\":3000,\"valid_days\":14,\"shareable\":true,\"restore_on_refund\":true}"},
         {journeys_create, "{\"from_library\":\"new_member_series\"}"},
         {journeys_create, "{\"from_library\":\"birthday_coupon\"}"},
         {journeys_create, "{\"from_library\":\"post_payment_coupon\"}"},
@@ -139,6 +134,19 @@ static int demo_programme(store_t *st, siyu_err *e)
     dom d = {.conn = c, .now = clock_now()};
     d.who.role = ROLE_ADMIN;
     int rc = store_begin(c, true, e);
+    /* the coupon templates the ready-made journeys name (ids 1 to 6), each with a
+     * per-member limit that fits its journey; 2 is the friends' coupon */
+    for (int i = 0; i < journey_library_coupon_count && rc == 0; i++) {
+        const char *spec = journey_library_coupons[i]
+                               ? journey_library_coupons[i]
+                               : "{\"name\":\"好友6折券\",\"kind\":\"percent_off\",\"percent\":40,"
+                                 "\"max_off_cents\":3000,\"valid_days\":14,\"shareable\":true,"
+                                 "\"restore_on_refund\":true}";
+        json_t *body = json_loads(spec, 0, NULL), *out = NULL;
+        rc = coupon_templates_create(&d, body, &out, e) < 0 ? -1 : 0;
+        json_decref(body);
+        json_decref(out);
+    }
     for (size_t i = 0; i < sizeof steps / sizeof *steps && rc == 0; i++) {
         json_t *body = json_loads(steps[i].body, 0, NULL), *out = NULL;
         rc = steps[i].fn(&d, body, &out, e) < 0 ? -1 : 0;

@@ -7,6 +7,7 @@
 
 #include "base/timeutil.h"
 #include "cli/cli.h"
+#include "domain/domain.h"
 #include "import/import.h"
 
 typedef struct progress {
@@ -101,11 +102,12 @@ int cli_import_file(store_t *st, const char *kind, const char *path, const char 
 
 int cmd_import(int argc, char **argv)
 {
-    const char *db = NULL, *format = NULL, *batch_s = NULL, *rejects = NULL;
+    const char *db = NULL, *format = NULL, *batch_s = NULL, *rejects = NULL, *lines_s = NULL;
     cli_opt opts[] = {{"--db", true, &db, NULL},
                       {"--format", true, &format, NULL},
                       {"--batch", true, &batch_s, NULL},
                       {"--rejects", true, &rejects, NULL},
+                      {"--max-order-lines", true, &lines_s, NULL},
                       {0}};
     const char *pos[2];
     int np, rc = cli_parse("import", argc, argv, 2, opts, pos, 2, &np);
@@ -122,6 +124,17 @@ int cmd_import(int argc, char **argv)
     int batch = batch_s ? atoi(batch_s) : 0;
     if (batch_s && batch < 1)
         return cli_fail("import", EXIT_USAGE, "--batch: expected a positive number");
+    /* the order line cap: the same flag and variable as siyu serve */
+    const char *lines_v = lines_s ? lines_s : getenv("SIYU_MAX_ORDER_LINES");
+    if (lines_v && *lines_v) {
+        char *end;
+        long n = strtol(lines_v, &end, 10);
+        if (*end || n < 1 || n > ORDERS_MAX_LINES_LIMIT)
+            return cli_fail("import", EXIT_USAGE, "%s: expected 1 to %d, got '%s'",
+                            lines_s ? "--max-order-lines" : "SIYU_MAX_ORDER_LINES",
+                            ORDERS_MAX_LINES_LIMIT, lines_v);
+        orders_set_max_lines((int)n);
+    }
     store_t *st;
     if ((rc = cli_open_store("import", cli_db(db), false, &st)))
         return rc;

@@ -6,8 +6,64 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "domain/domain.h"
+#include "messaging/msg_adapter.h"
 #include "http/http.h"
 #include "views/views.h"
+
+/* The connection limits and caps of `siyu serve`: a flag, else its environment
+ * variable, else the default (http_config_init, ORDERS_MAX_LINES_DEFAULT). */
+typedef struct serve_knob {
+    const char *flag, *env;
+    long min, max;
+    const char *value; /* the flag's value, if given */
+} serve_knob;
+
+enum { K_PER_CLIENT, K_MAX_CONNS, K_REQ_TIMEOUT, K_IDLE_TIMEOUT, K_ORDER_LINES, K_IMPORT_MIB, K_N };
+
+static serve_knob knobs[K_N] = {
+    [K_PER_CLIENT] = {"--max-conn-per-client", "SIYU_MAX_CONN_PER_CLIENT", 0, 1000000, NULL},
+    [K_MAX_CONNS] = {"--max-connections", "SIYU_MAX_CONNECTIONS", 1, 1000000, NULL},
+    [K_REQ_TIMEOUT] = {"--request-timeout", "SIYU_REQUEST_TIMEOUT", 1, 3600, NULL},
+    [K_IDLE_TIMEOUT] = {"--idle-timeout", "SIYU_IDLE_TIMEOUT", 1, 86400, NULL},
+    [K_ORDER_LINES] = {"--max-order-lines", "SIYU_MAX_ORDER_LINES", 1, ORDERS_MAX_LINES_LIMIT,
+                       NULL},
+    [K_IMPORT_MIB] = {"--max-import-mib", "SIYU_MAX_IMPORT_MIB", 1, 65536, NULL},
+};
+
+/* Reads one knob: 0 when unset, 1 with *out, or EXIT_USAGE (printed). */
+static int knob(serve_knob *k, long *out)
+{
+    const char *v = k->value ? k->value : getenv(k->env);
+    if (!v || !*v) return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < k->min || n > k->max)
+        return cli_fail("serve", EXIT_USAGE, "%s: expected %ld to %ld, got '%s'",
+                        k->value ? k->flag : k->env, k->min, k->max, v);
+    *out = n;
+    return 1;
+}
+
+/* Applies the knobs to cfg (and the order line cap); EXIT_USAGE when one is bad. */
+static int apply_knobs(http_config *cfg)
+{
+    long v;
+    int rc;
+    if ((rc = knob(&knobs[K_PER_CLIENT], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->max_conn_per_client = (unsigned)v;
+    if ((rc = knob(&knobs[K_MAX_CONNS], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->max_connections = (unsigned)v;
+    if ((rc = knob(&knobs[K_REQ_TIMEOUT], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->request_timeout = (unsigned)v;
+    if ((rc = knob(&knobs[K_IDLE_TIMEOUT], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->idle_timeout = (unsigned)v;
+    if ((rc = knob(&knobs[K_ORDER_LINES], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) orders_set_max_lines((int)v);
+    if ((rc = knob(&knobs[K_IMPORT_MIB], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->max_import_body = (size_t)v << 20;
+    return 0;
+}
 
 int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,
                            const char *banner_token)
@@ -27,6 +83,8 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
         cfg.listen = listen;
     if (threads > 0)
         cfg.threads = threads;
+    if (apply_knobs(&cfg)) return EXIT_USAGE;
+    cfg.spool_dir = getenv("SIYU_SPOOL_DIR");
     FILE *log = stderr;
     if (access_log && strcmp(access_log, "off") == 0)
         log = NULL;
@@ -59,8 +117,10 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     cli_sweeper *sweeper = cli_sweeper_start(st, vw);
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
-    printf("siyu: serving %s on http://%s:%d/ (%d threads)\n", store_path(st), host,
-           http_server_port(srv), cfg.threads);
+    printf("siyu: serving %s on http://%s:%d/ (%d threads; %u connections, %u per client; "
+           "request timeout %us, idle %us; orders up to %d lines)\n",
+           store_path(st), host, http_server_port(srv), cfg.threads, cfg.max_connections,
+           cfg.max_conn_per_client, cfg.request_timeout, cfg.idle_timeout, orders_max_lines());
     if (banner_token)
         printf("siyu: admin token: %s\n"
                "siyu: try: curl -H 'Authorization: Bearer %s' 'http://%s:%d/api/v1/members?limit=3'\n",
@@ -80,11 +140,18 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
 
 int cmd_serve(int argc, char **argv)
 {
-    const char *db = NULL, *listen = NULL, *threads_s = NULL, *log = NULL;
+    const char *db = NULL, *listen = NULL, *threads_s = NULL, *log = NULL, *outbox = NULL;
     cli_opt opts[] = {{"--db", true, &db, NULL},
+                      {"--outbox-dir", true, &outbox, NULL},
                       {"--listen", true, &listen, NULL},
                       {"--threads", true, &threads_s, NULL},
                       {"--access-log", true, &log, NULL},
+                      {"--max-conn-per-client", true, &knobs[K_PER_CLIENT].value, NULL},
+                      {"--max-connections", true, &knobs[K_MAX_CONNS].value, NULL},
+                      {"--request-timeout", true, &knobs[K_REQ_TIMEOUT].value, NULL},
+                      {"--idle-timeout", true, &knobs[K_IDLE_TIMEOUT].value, NULL},
+                      {"--max-order-lines", true, &knobs[K_ORDER_LINES].value, NULL},
+                      {"--max-import-mib", true, &knobs[K_IMPORT_MIB].value, NULL},
                       {0}};
     int rc = cli_parse("serve", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc)
@@ -94,6 +161,10 @@ int cmd_serve(int argc, char **argv)
     int threads = threads_s ? atoi(threads_s) : 0;
     if (threads_s && (threads < 1 || threads > 256))
         return cli_fail("serve", EXIT_USAGE, "--threads: expected 1 to 256");
+    http_config probe; /* refuse a bad limit before the store is opened */
+    http_config_init(&probe);
+    if (apply_knobs(&probe)) return EXIT_USAGE;
+    if (outbox && *outbox) msg_outbox_dir_set(outbox);
     store_t *st;
     if ((rc = cli_open_store("serve", cli_db(db), false, &st)))
         return rc;

@@ -12,10 +12,15 @@ static const struct command {
 } commands[] = {
     {"init", cmd_init, "init --db PATH                 create or migrate the store"},
     {"token", cmd_token,
-     "token create --db PATH --role ROLE [--staff ID] [--name NAME]   print a new API token"},
-    {"serve", cmd_serve, "serve --db PATH [--listen 127.0.0.1:8080]   the HTTP API"},
+     "token create --db PATH --role ROLE [--staff ID | --store ID] [--name NAME] "
+     "[--expires TIME|90d]   print a new API token | token list --db PATH [--json] | "
+     "token revoke ID --db PATH"},
+    {"serve", cmd_serve, "serve --db PATH [--listen 127.0.0.1:8080] [--threads N] [--access-log FILE|-|off]\n"
+                        "       [--outbox-dir DIR] [--max-conn-per-client 256] [--max-connections 4096]\n"
+                        "       [--request-timeout 10] [--idle-timeout 120] [--max-order-lines 10000]\n"
+                        "       [--max-import-mib 64]   the HTTP API"},
     {"import", cmd_import,
-     "import brands|stores|staff|members|orders|events FILE --db PATH   bulk load CSV or NDJSON"},
+     "import brands|stores|staff|members|orders|events FILE --db PATH [--format csv|ndjson] [--batch N] [--rejects FILE] [--max-order-lines 10000]   bulk load CSV or NDJSON"},
     {"demo", cmd_demo, "demo [--db PATH] [--members N]   build a demo chain and serve it"},
     {"gen", cmd_gen, "gen --out DIR [--members N] [--seed S]   write the demo chain as NDJSON"},
     {"report", cmd_report,

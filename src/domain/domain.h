@@ -109,7 +109,31 @@ int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_bri
  * store; guide their bound members) */
 bool members_in_scope(const dom *d, int64_t store_id, int64_t guide_id);
 
+/* ---- scope (scope.c): may the caller touch this object? 1 yes, 0 no (a 403), -1 with
+ * not_found when it does not exist. The route table names which rule a path id or a
+ * body field follows; src/http/scope.c applies them once per request. ---- */
+int scope_member(dom *d, int64_t id, siyu_err *e);
+int scope_order(dom *d, int64_t id, siyu_err *e);
+int scope_staff(dom *d, int64_t id, siyu_err *e);
+int scope_store(dom *d, int64_t id, siyu_err *e);
+int scope_task(dom *d, int64_t id, siyu_err *e);
+int scope_coupon(dom *d, const char *code, siyu_err *e);
+/* The member's home store (0 for none); 0 when there is no such member. */
+int scope_member_home(dom *d, int64_t id, int64_t *store_id);
+/* The live member an identity names (phones normalised, merges followed), 0 if none. */
+int64_t scope_identity_owner(dom *d, const char *kind, const char *app_id, const char *value);
+
 /* ---- orders (orders.c) ---- */
+/* The most lines one order may carry. Wholesale invoices run to a thousand lines and
+ * more, so the default is 10 000; `siyu serve` and `siyu import` take
+ * --max-order-lines (or SIYU_MAX_ORDER_LINES). Set it once, before serving. */
+#define ORDERS_MAX_LINES_DEFAULT 10000
+#define ORDERS_MAX_LINES_LIMIT 1000000
+void orders_set_max_lines(int n);
+int orders_max_lines(void);
+/* The bytes one order's JSON may take (the body cap of POST /orders and of one import
+ * record): 1 MiB plus 512 bytes a line, so the line cap is never refused by size. */
+size_t orders_max_body(void);
 int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e);
 int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e);
 int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t store_id,
@@ -119,6 +143,24 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
 /* ---- events (events.c) ---- */
 /* One event or {events: [...]} (at most 1000); all are checked before any is written. */
 int events_record(dom *d, json_t *body, json_t **out, siyu_err *e);
+
+/* ---- consent (consent.c): the one model every reader uses ----
+ * Per member, purpose (marketing, profiling) and channel (sms, wechat_template, wecom,
+ * public_account; webhook for the old body shape): granted or withdrawn, when, how
+ * (source) and the text version agreed to. The latest by `at` wins. Reachability after
+ * consent (Q_REACH_LIST, Q_SCAN_REACH read the view member_reach_now): sms is the
+ * marketing consent for sms; a withdrawn marketing consent for wecom or public_account
+ * hides that connection. */
+extern const char *const dom_consent_purposes[]; /* NULL-terminated */
+extern const char *const dom_consent_channels[]; /* NULL-terminated */
+extern const char *const dom_consent_sources[];  /* NULL-terminated */
+/* Records one consent (source and text_version may be NULL) and notes the member's
+ * reachability as changed. */
+int dom_consent_put(dom *d, int64_t member_id, const char *purpose, const char *channel,
+                    bool granted, const char *source, const char *text_version, int64_t at,
+                    siyu_err *e);
+/* [{purpose, channel, granted, opted_out, source, text_version, at}] of a member. */
+json_t *dom_consents_json(dom *d, int64_t member_id);
 
 /* ---- loyalty hooks ----
  * Orders, refunds and merges move points, coupons and tiers. The loyalty engine lives

@@ -20,7 +20,9 @@ const char *const dom_event_types[] = {
     "sms_opt_in",            "sms_opt_out",             "miniprogram_authorize",
     "share",                 "live_view",               NULL};
 
-/* What each event type does to reachability: channel and new state, or none. */
+/* What each event type does to reachability: channel and new state, or none. The sms
+ * entries are consent, not a connection: they are recorded in the one consent model
+ * (marketing, sms, source "event"), which sms reachability reads. */
 static const struct {
     const char *channel;
     int on;
@@ -129,6 +131,11 @@ static int write_event(dom *d, const event_in *ev, siyu_err *e)
         return -1;
     if (strcmp(dom_event_types[ev->type], "live_view") == 0)
         dom_note(d, DOM_CHANGE_LIVE_VIEW, ev->member_id, ev->at);
+    if (reach_effect[ev->type].channel && strcmp(reach_effect[ev->type].channel, "sms") == 0)
+        return dom_consent_put(d, ev->member_id, "marketing", "sms", reach_effect[ev->type].on,
+                               "event", NULL, ev->at, e)
+                   ? -1
+                   : 1;
     if (reach_effect[ev->type].channel) {
         s = store_q(d->conn, Q_REACH_UPSERT);
         store_bind_int(s, 1, ev->member_id);

@@ -124,6 +124,8 @@ bool members_in_scope(const dom *d, int64_t store_id, int64_t guide_id)
         return store_id == d->who.store_id;
     case ROLE_GUIDE:
         return guide_id == d->who.staff_id;
+    case ROLE_CASHIER:
+        return true; /* a till serves the whole chain; its routes are few (scope.c) */
     default:
         return false;
     }
@@ -163,7 +165,7 @@ int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_bri
 
 static bool can_see_phone(const dom *d)
 {
-    return d->who.role != ROLE_GUIDE;
+    return d->who.role != ROLE_GUIDE && d->who.role != ROLE_CASHIER;
 }
 
 static json_t *identities_json(dom *d, int64_t id, json_t *member)
@@ -281,6 +283,7 @@ static json_t *member_render(dom *d, int64_t id, bool full)
     json_object_set_new(m, "store", ref_json(d, Q_STORE_GET, store_id));
     json_object_set_new(m, "guide", ref_json(d, Q_STAFF_GET, guide_id));
     json_object_set_new(m, "reachability", reach_json(d, id));
+    json_object_set_new(m, "consents", dom_consents_json(d, id));
     json_object_set_new(m, "stats", stats_json(d, id));
     json_object_set_new(m, "predictions", models_member_json(d->conn, id));
     const dom_loyalty_hooks *loy = dom_loyalty();
@@ -579,7 +582,8 @@ int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     bool set[P__COUNT];
     if (read_profile(d, body, &p, set, e))
         return -1;
-    if (d->who.role == ROLE_GUIDE && (set[P_STORE] || set[P_GUIDE]))
+    if (d->who.role == ROLE_GUIDE && ((set[P_STORE] && p.store_id != d->who.store_id) ||
+                                      (set[P_GUIDE] && p.guide_id != d->who.staff_id)))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, set[P_STORE] ? "store_id" : "guide_id",
                             "%s: a guide cannot move members", set[P_STORE] ? "store_id" : "guide_id");
     if (d->who.role == ROLE_STORE_MANAGER && set[P_STORE] && p.store_id != d->who.store_id)
@@ -666,7 +670,7 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         json_object_set_new(details, "by_staff_id", json_integer(d->who.staff_id));
     json_decref(from_view);
     static const store_query moves[] = {Q_IDENTITY_MOVE, Q_ORDERS_MOVE, Q_EVENTS_MOVE, Q_REACH_MOVE,
-                                        Q_TAG_MEMBERS_MOVE};
+                                        Q_TAG_MEMBERS_MOVE, Q_CONSENT_MOVE};
     for (size_t i = 0; i < sizeof moves / sizeof *moves; i++) {
         store_stmt *s = store_q(d->conn, moves[i]);
         store_bind_int(s, 1, into);
@@ -677,6 +681,12 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         }
     }
     store_stmt *s = store_q(d->conn, Q_REACH_DELETE);
+    store_bind_int(s, 1, from);
+    if (store_exec(s, e)) {
+        json_decref(details);
+        return -1;
+    }
+    s = store_q(d->conn, Q_CONSENT_DELETE); /* the one consent model moved with the reach */
     store_bind_int(s, 1, from);
     if (store_exec(s, e)) {
         json_decref(details);

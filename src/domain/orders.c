@@ -5,6 +5,7 @@
  * order claims the key. The digest of the canonical body is what "the same" means.
  * Totals must add up (Σ qty × unit price − discount), and refunds can never exceed
  * what was paid — per order, and per line when lines are named. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 #include "base/jsonx.h"
 #include "domain/domain.h"
 
-#define MAX_ITEMS 500
+/* The line cap: process-wide, set before serving (orders_set_max_lines). */
+static _Atomic int max_items = ORDERS_MAX_LINES_DEFAULT;
 #define MAX_MONEY 100000000000LL /* a billion yuan: anything larger is a typo */
 #define MAX_QTY 1000000
 
@@ -67,6 +69,7 @@ static bool scope_sees_order(const dom *d, int64_t store_id, int64_t guide_id, i
     case ROLE_OPERATOR:
         return true;
     case ROLE_STORE_MANAGER:
+    case ROLE_CASHIER: /* a till sees the orders it posts: its store's */
         return store_id == d->who.store_id;
     case ROLE_GUIDE:
         return guide_id == d->who.staff_id || member_guide == d->who.staff_id;
@@ -207,6 +210,21 @@ static int item_error(siyu_err *e, size_t i, const siyu_err *sub)
     return siyu_err_set(e, sub->code, f, "items[%zu].%s", i, sub->message);
 }
 
+void orders_set_max_lines(int n)
+{
+    if (n >= 1 && n <= ORDERS_MAX_LINES_LIMIT) atomic_store(&max_items, n);
+}
+
+int orders_max_lines(void)
+{
+    return atomic_load(&max_items);
+}
+
+size_t orders_max_body(void)
+{
+    return ((size_t)1 << 20) + (size_t)orders_max_lines() * 512;
+}
+
 /* Reads the items array into a new array (*out, caller frees). */
 static int read_items(json_t *body, item_in **out, size_t *count, int64_t *sum, siyu_err *e)
 {
@@ -218,8 +236,9 @@ static int read_items(json_t *body, item_in **out, size_t *count, int64_t *sum, 
     size_t n = json_array_size(arr);
     if (n == 0)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: an order needs at least one item");
-    if (n > MAX_ITEMS)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: more than %d lines", MAX_ITEMS);
+    if (n > (size_t)orders_max_lines())
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: more than %d lines",
+                            orders_max_lines());
     static const char *const allowed[] = {"sku", "category", "name", "qty", "unit_price_cents",
                                           NULL};
     item_in *items = calloc(n, sizeof *items);

@@ -261,9 +261,11 @@ int staff_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e)
 
 int staff_token_create(dom *d, int64_t staff_id, json_t *body, json_t **out, siyu_err *e)
 {
-    static const char *const allowed[] = {"name", NULL};
+    static const char *const allowed[] = {"name", "expires_at", NULL};
     const char *name = NULL;
-    if (body && (jx_only(body, allowed, NULL, e) || jx_str(body, "name", false, &name, e) < 0))
+    int64_t expires = 0;
+    if (body && (jx_only(body, allowed, NULL, e) || jx_str(body, "name", false, &name, e) < 0 ||
+                 jx_time(body, "expires_at", false, &expires, e) < 0))
         return -1;
     json_t *staff;
     if (staff_get(d, staff_id, &staff, e) < 0)
@@ -271,10 +273,13 @@ int staff_token_create(dom *d, int64_t staff_id, json_t *body, json_t **out, siy
     role r = role_parse(json_string_value(json_object_get(staff, "role")));
     json_decref(staff);
     char token[AUTH_TOKEN_LEN + 1];
-    if (auth_token_create(d->conn, r, staff_id, name, d->now, token, e))
-        return -1;
-    if (out)
-        *out = json_pack("{s:s, s:s, s:I}", "token", token, "role", role_name(r), "staff_id",
-                         (json_int_t)staff_id);
+    int64_t id = 0;
+    auth_token_spec spec = {.role = r, .staff_id = staff_id, .expires_at = expires, .name = name};
+    if (auth_token_issue(d->conn, &spec, d->now, token, &id, e)) return -1;
+    if (out) {
+        *out = json_pack("{s:s, s:I, s:s, s:I}", "token", token, "id", (json_int_t)id, "role",
+                         role_name(r), "staff_id", (json_int_t)staff_id);
+        json_object_set_new(*out, "expires_at", dom_time(expires));
+    }
     return 201;
 }

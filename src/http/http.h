@@ -21,7 +21,17 @@ typedef void (*http_commit_fn)(void *ctx, store_conn *c, const dom_change *v, si
 typedef struct http_config {
     const char *listen;   /* "127.0.0.1:8080"; port 0 picks a free one */
     int threads;          /* worker threads; default: 2 × cores */
-    size_t max_body;      /* bytes; default 1 MiB (imports get 64 MiB) */
+    size_t max_body;      /* bytes; default 1 MiB (POST /orders: see orders_max_body) */
+    size_t max_import_body; /* bytes of one import upload; default 64 MiB (spooled to disk) */
+    /* Connections. One client (one address) may hold at most max_conn_per_client of the
+     * max_connections; a request must arrive whole (headers and body) within
+     * request_timeout seconds of silence and of its first callback; a keep-alive
+     * connection may idle idle_timeout seconds between requests. */
+    unsigned max_connections;     /* default 4096 */
+    unsigned max_conn_per_client; /* default 256; 0 = no per-client limit */
+    unsigned request_timeout;     /* seconds; default 10 */
+    unsigned idle_timeout;        /* seconds; default 120 */
+    const char *spool_dir;        /* where import uploads are spooled; NULL = beside the store */
     FILE *access_log;     /* one line per request, or NULL for none */
     http_commit_fn on_commit; /* may be NULL */
     void *on_commit_ctx;

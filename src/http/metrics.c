@@ -41,6 +41,7 @@ void metrics_record(int route_index, int status, uint64_t ns)
 }
 
 store_t *http_server_store(void *srv);
+void http_server_conn_stats(void *srv, unsigned long long out[4]); /* server.c */
 
 typedef struct buf {
     char *p;
@@ -104,6 +105,22 @@ char *metrics_render(void *server)
         put(&b, "siyu_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
             method, path, count);
     }
+    unsigned long long cs[4];
+    http_server_conn_stats(server, cs);
+    put(&b,
+        "# HELP siyu_http_connections_open Client connections open now.\n"
+        "# TYPE siyu_http_connections_open gauge\nsiyu_http_connections_open %llu\n"
+        "# HELP siyu_http_connections_refused_total Connections refused because their client "
+        "already held its share (--max-conn-per-client).\n"
+        "# TYPE siyu_http_connections_refused_total counter\n"
+        "siyu_http_connections_refused_total{reason=\"per_client_limit\"} %llu\n"
+        "# HELP siyu_http_connections_timed_out_total Connections closed by a timeout: a "
+        "request not sent whole in time (--request-timeout), or idle between requests "
+        "(--idle-timeout).\n"
+        "# TYPE siyu_http_connections_timed_out_total counter\n"
+        "siyu_http_connections_timed_out_total{phase=\"request\"} %llu\n"
+        "siyu_http_connections_timed_out_total{phase=\"idle\"} %llu\n",
+        cs[0], cs[1], cs[2], cs[3]);
     put(&b, "# HELP siyu_store_bytes Size of the store on disk (database and WAL).\n"
             "# TYPE siyu_store_bytes gauge\nsiyu_store_bytes %lld\n",
         (long long)store_size_bytes(http_server_store(server)));

@@ -23,6 +23,15 @@ json_t *openapi_document(void)
         json_t *op = json_object();
         json_object_set_new(op, "summary", json_string(rt->summary));
         json_object_set_new(op, "tags", json_pack("[s]", rt->tag));
+        /* who may call it, and the scope rule the pipeline applies (router.h) */
+        json_t *roles = json_array();
+        static const role all[] = {ROLE_ADMIN, ROLE_OPERATOR, ROLE_STORE_MANAGER, ROLE_GUIDE,
+                                   ROLE_CASHIER};
+        for (size_t k = 0; k < sizeof all / sizeof *all; k++)
+            if (!(rt->flags & ROUTE_PUBLIC) && (rt->roles & all[k]))
+                json_array_append_new(roles, json_string(role_name(all[k])));
+        json_object_set_new(op, "x-roles", roles);
+        json_object_set_new(op, "x-scope", json_string(route_scope_name(rt->scope)));
         json_t *params = json_array();
         if (strstr(rt->pattern, "{id}"))
             json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s, s:i}}", "name", "id",

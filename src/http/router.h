@@ -8,7 +8,9 @@
 #define SIYU_HTTP_ROUTER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "domain/domain.h"
 
@@ -31,8 +33,14 @@ typedef struct http_req {
     char word_buf[64];
     void *conn;           /* struct MHD_Connection *, for query arguments */
     json_t *body;         /* parsed body (ROUTE_BODY) or NULL */
-    const char *raw;      /* raw body bytes */
+    const char *raw;      /* raw body bytes (ROUTE_RAW: the spooled body, mapped read-only) */
     size_t raw_len;
+    FILE *raw_file; /* ROUTE_RAW: the same body as a stream, at its start (imports read
+                     * this: the body is on disk, never whole in memory) */
+    /* The caller was resolved from the headers, before any body byte was read (server.c
+     * on_request): d.who holds the principal and the route's role mask was checked. The
+     * pipeline (run) reuses it and never resolves the token twice. */
+    bool authenticated;
     dom d;                /* store connection, caller, clock */
     void *server;         /* http_server *, for /metrics */
     /* Writes run on the group committer; a handler may leave rendering its answer to the
@@ -50,6 +58,43 @@ typedef struct http_req {
 
 typedef int (*route_fn)(http_req *r, siyu_err *e);
 
+/* The scope rule of a route: what its path names, so the pipeline can tell whether the
+ * caller may touch it (server.c run() applies it once, through scope_apply, for reads
+ * and writes alike, before the handler runs). An object outside the caller's scope is
+ * a 403 whatever route reaches it; a missing one is a 404. Every route must name one:
+ * SCOPE_UNSET (a zero left by an entry that forgot) fails the authorization test. */
+typedef enum route_scope {
+    SCOPE_UNSET = 0,
+    SCOPE_PUBLIC, /* no caller (ROUTE_PUBLIC routes) */
+    SCOPE_CHAIN,  /* the chain's rules, settings, journeys, segments, tags, templates,
+                     tokens: the role mask says who may; lists under it are narrowed
+                     to the caller in the domain (members, orders, reports, audiences) */
+    SCOPE_MEMBER, /* {id} is a member */
+    SCOPE_ORDER,  /* {id} is an order */
+    SCOPE_STAFF,  /* {id} is a staff member */
+    SCOPE_STORE,  /* {id} is a store */
+    SCOPE_TASK,   /* {id} is a guide task */
+    SCOPE_COUPON, /* {code} is a coupon: its member's scope */
+    SCOPE_TOKEN,  /* {id} is an API token (admins only: the role mask) */
+    SCOPE__COUNT
+} route_scope;
+
+/* What else in a request names objects that must be in scope (route.scope_body). */
+enum route_scope_body {
+    SB_STORE = 1 << 0,      /* body store_id: the caller's store */
+    SB_GUIDE = 1 << 1,      /* body (or query) guide_id: a guide of the caller's store; a
+                               guide: themself */
+    SB_MEMBER = 1 << 2,     /* body member_id, from_member_id, member_ids[], query member_id */
+    SB_IDENTITY = 1 << 3,   /* body identities (top level, or under "member"): a member they
+                               already name must be in scope; a 409 between two members
+                               never names one the caller may not see */
+    SB_LOOKUP = 1 << 4,     /* query identities (GET /members?phone=): a member out of scope
+                               answers 404 exactly as a missing one; a cashier may only look up */
+    SB_EACH_EVENT = 1 << 5, /* the rules above apply to each of body "events"[] too */
+    SB_FIND = 1 << 6,       /* the route only finds members by identity (never creates):
+                               one out of scope answers 404 exactly as a missing one */
+};
+
 typedef struct route {
     const char *method;
     const char *pattern; /* segments; {id} matches an integer, {kind} a word */
@@ -58,7 +103,17 @@ typedef struct route {
     unsigned flags;
     const char *summary;
     const char *tag;
+    route_scope scope;   /* what the path names (see route_scope) */
+    unsigned scope_body; /* route_scope_body bits */
 } route;
+
+/* Names of the scope rules, for the OpenAPI document ("x-scope") and messages. */
+const char *route_scope_name(route_scope s);
+
+/* Applies the route's scope rule to the request (inside its transaction, on r->d.conn):
+ * 0 when every object it names is in the caller's scope (or missing: the handler
+ * answers 404), -1 with permission_denied or not_found otherwise. */
+int scope_apply(http_req *r, const route *rt, siyu_err *e);
 
 extern const route routes[];
 extern const int route_count;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http/router.h"
+#include "base/jsonx.h"
 #include "base/timeutil.h"
 #include "import/import.h"
 #include "models/models.h"
@@ -130,6 +131,7 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_consents_get(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
 
@@ -158,6 +160,75 @@ static int h_orders_create(http_req *r, siyu_err *e)
     r->status = rc;
     r->render_id = r->d.last_id;
     r->render_after = render_order;
+    return 0;
+}
+
+/* ---------------- tokens (admins) ---------------- */
+
+static int h_tokens_list(http_req *r, siyu_err *e)
+{
+    int64_t cursor;
+    int limit;
+    json_t *out = NULL;
+    if (req_page(r, &cursor, &limit, e)) return -1;
+    int rc = auth_token_list(r->d.conn, cursor, limit, r->d.now, &out, e);
+    return answer(r, rc, &out);
+}
+
+static int h_tokens_revoke(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = auth_token_revoke(r->d.conn, r->id, r->d.now, &out, e);
+    return answer(r, rc, &out);
+}
+
+/* POST /tokens: {role, staff_id?, store_id?, name?, expires_at?} — a till's cashier
+ * token (role cashier with store_id) or any other; the token is shown once. */
+static int h_tokens_create(http_req *r, siyu_err *e)
+{
+    static const char *const allowed[] = {"role", "staff_id",   "store_id",
+                                          "name", "expires_at", NULL};
+    static const char *const roles[] = {"admin", "operator", "store_manager",
+                                        "guide", "cashier",  NULL};
+    auth_token_spec spec = {0};
+    int ix;
+    if (jx_only(r->body, allowed, NULL, e) || jx_enum(r->body, "role", true, roles, &ix, e) < 0 ||
+        jx_int(r->body, "staff_id", false, &spec.staff_id, e) < 0 ||
+        jx_int(r->body, "store_id", false, &spec.store_id, e) < 0 ||
+        jx_str(r->body, "name", false, &spec.name, e) < 0 ||
+        jx_time(r->body, "expires_at", false, &spec.expires_at, e) < 0)
+        return -1;
+    spec.role = role_parse(roles[ix]);
+    char token[AUTH_TOKEN_LEN + 1];
+    int64_t id = 0;
+    if (auth_token_issue(r->d.conn, &spec, r->d.now, token, &id, e)) {
+        /* name the body's fields, not the CLI's */
+        if (strcmp(e->field, "staff") == 0 || strcmp(e->field, "store") == 0)
+            strncat(e->field, "_id", sizeof e->field - strlen(e->field) - 1);
+        return -1;
+    }
+    json_t *out =
+        json_pack("{s:s, s:I, s:s}", "token", token, "id", (json_int_t)id, "role", roles[ix]);
+    json_object_set_new(out, "staff_id", spec.staff_id ? json_integer(spec.staff_id) : json_null());
+    json_object_set_new(out, "store_id", spec.store_id ? json_integer(spec.store_id) : json_null());
+    json_object_set_new(out, "expires_at", dom_time(spec.expires_at));
+    r->status = 201;
+    r->resp = out;
+    return 0;
+}
+
+/* GET /stores: the chain's stores for HQ; for anyone bound to a store, that store. */
+static int h_stores_list_scoped(http_req *r, siyu_err *e)
+{
+    if (r->d.who.role == ROLE_ADMIN || r->d.who.role == ROLE_OPERATOR) return h_stores_list(r, e);
+    json_t *items = json_array(), *one = NULL;
+    if (r->d.who.store_id && stores_get(&r->d, r->d.who.store_id, &one, e) < 0) {
+        json_decref(items);
+        return -1;
+    }
+    if (one) json_array_append_new(items, one);
+    r->status = 200;
+    r->resp = json_pack("{s:o, s:n}", "items", items, "next_cursor");
     return 0;
 }
 
@@ -209,7 +280,9 @@ static int h_import(http_req *r, siyu_err *e)
     if (!import_kind_known(r->word))
         return siyu_err_set(e, SIYU_NOT_FOUND, "kind",
                             "kind: expected brands, stores, staff, members, orders or events");
-    FILE *in = fmemopen((void *)(r->raw ? r->raw : ""), r->raw_len, "r");
+    /* the body was spooled to disk as it arrived (server.c): read it as a stream, so
+     * an import holds a few blocks of records in memory, never the whole upload */
+    FILE *in = r->raw_file;
     if (!in)
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "cannot read the body");
     import_options o;
@@ -217,9 +290,12 @@ static int h_import(http_req *r, siyu_err *e)
     o.format = IMPORT_NDJSON;
     o.max_errors_kept = 1000;
     http_import_observer(r, &o);
+    /* a worker's connection outlives the import: a modest page cache while it runs, and
+     * the workers' usual 8 MiB after (store_sqlite.c), so memory stays bounded */
+    o.cache_mib = 32;
     import_result res;
     int rc = import_stream(r->d.conn, &r->d.who, r->word, in, &o, &res, e);
-    fclose(in);
+    store_conn_cache(r->d.conn, 8);
     if (rc)
         return -1;
     r->status = 200;
@@ -408,174 +484,215 @@ static int h_home(http_req *r, siyu_err *e)
 #define MGR (ROLE_ADMIN | ROLE_OPERATOR | ROLE_STORE_MANAGER)
 
 const route routes[] = {
-    {"GET", "/", h_home, 0, ROUTE_PUBLIC | ROUTE_HTML, "Landing page", "system"},
-    {"GET", "/healthz", h_healthz, 0, ROUTE_PUBLIC, "Liveness check", "system"},
-    {"GET", "/metrics", h_metrics, 0, ROUTE_PUBLIC | ROUTE_HTML, "Prometheus metrics", "system"},
-    {"GET", "/api/v1/openapi.json", h_openapi, 0, ROUTE_PUBLIC, "This document", "system"},
+    {"GET", "/", h_home, 0, ROUTE_PUBLIC | ROUTE_HTML, "Landing page", "system", SCOPE_PUBLIC, 0},
+    {"GET", "/healthz", h_healthz, 0, ROUTE_PUBLIC, "Liveness check", "system", SCOPE_PUBLIC, 0},
+    {"GET", "/metrics", h_metrics, 0, ROUTE_PUBLIC | ROUTE_HTML, "Prometheus metrics", "system",
+     SCOPE_PUBLIC, 0},
+    {"GET", "/api/v1/openapi.json", h_openapi, 0, ROUTE_PUBLIC, "This document", "system",
+     SCOPE_PUBLIC, 0},
     {"POST", "/api/v1/brands", h_brands_create, ADMIN, ROUTE_WRITE | ROUTE_BODY, "Create a brand",
-     "organisation"},
-    {"GET", "/api/v1/brands", h_brands_list, ANY, 0, "List brands", "organisation"},
+     "organisation", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/brands", h_brands_list, ANY, 0, "List brands", "organisation", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/stores", h_stores_create, ADMIN, ROUTE_WRITE | ROUTE_BODY, "Create a store",
-     "organisation"},
-    {"GET", "/api/v1/stores", h_stores_list, ANY, 0, "List stores", "organisation"},
-    {"GET", "/api/v1/stores/{id}", h_stores_get, ANY, 0, "Get a store", "organisation"},
+     "organisation", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/stores", h_stores_list_scoped, ANY, 0, "List stores", "organisation",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/stores/{id}", h_stores_get, ANY, 0, "Get a store", "organisation", SCOPE_STORE,
+     0},
     {"POST", "/api/v1/staff", h_staff_create, ADMIN, ROUTE_WRITE | ROUTE_BODY,
-     "Create a staff member", "organisation"},
-    {"GET", "/api/v1/staff", h_staff_list, MGR, 0, "List staff", "organisation"},
-    {"GET", "/api/v1/staff/{id}", h_staff_get, MGR, 0, "Get a staff member", "organisation"},
+     "Create a staff member", "organisation", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/staff", h_staff_list, MGR, 0, "List staff", "organisation", SCOPE_CHAIN,
+     SB_STORE},
+    {"GET", "/api/v1/staff/{id}", h_staff_get, MGR, 0, "Get a staff member", "organisation",
+     SCOPE_STAFF, 0},
     {"POST", "/api/v1/staff/{id}/tokens", h_staff_token_create, ADMIN,
      ROUTE_WRITE | ROUTE_BODY_OPT | ROUTE_SECRET, "Create a token for a staff member (shown once)",
-     "organisation"},
+     "organisation", SCOPE_STAFF, 0},
+    {"GET", "/api/v1/tokens", h_tokens_list, ADMIN, 0,
+     "List API tokens (never their secret): role, staff, store, expiry, last use, state",
+     "organisation", SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/tokens", h_tokens_create, ADMIN, ROUTE_WRITE | ROUTE_BODY | ROUTE_SECRET,
+     "Create a token (a till's cashier token: role cashier with store_id), shown once",
+     "organisation", SCOPE_CHAIN, SB_STORE},
+    {"DELETE", "/api/v1/tokens/{id}", h_tokens_revoke, ADMIN, ROUTE_WRITE,
+     "Revoke a token: it answers 401 from then on", "organisation", SCOPE_TOKEN, 0},
     {"POST", "/api/v1/members", h_members_create_or_match, ANY, ROUTE_WRITE | ROUTE_BODY,
-     "Create or match a member by identity", "members"},
-    {"GET", "/api/v1/members", h_members_list, ANY, 0,
-     "List members in scope, or look one up by phone, unionid, openid, card_no", "members"},
-    {"GET", "/api/v1/members/{id}", h_members_get, ANY, 0, "The member 360", "members"},
+     "Create or match a member by identity", "members", SCOPE_CHAIN,
+     SB_STORE | SB_GUIDE | SB_IDENTITY},
+    {"GET", "/api/v1/members", h_members_list, ANY | ROLE_CASHIER, 0,
+     "List members in scope, or look one up by phone, unionid, openid, card_no", "members",
+     SCOPE_CHAIN, SB_LOOKUP},
+    {"GET", "/api/v1/members/{id}", h_members_get, ANY, 0, "The member 360", "members",
+     SCOPE_MEMBER, 0},
     {"PATCH", "/api/v1/members/{id}", h_members_patch, ANY, ROUTE_WRITE | ROUTE_BODY,
-     "Change a member's profile", "members"},
+     "Change a member's profile", "members", SCOPE_MEMBER, SB_STORE | SB_GUIDE},
     {"POST", "/api/v1/members/{id}/merge", h_members_merge, MGR, ROUTE_WRITE | ROUTE_BODY,
-     "Merge another member into this one", "members"},
-    {"POST", "/api/v1/orders", h_orders_create, MGR, ROUTE_WRITE | ROUTE_BODY,
-     "Record an order (idempotent by channel and external_id)", "orders"},
-    {"GET", "/api/v1/orders", h_orders_list, ANY, 0, "List orders in scope", "orders"},
+     "Merge another member into this one", "members", SCOPE_MEMBER, SB_MEMBER},
+    {"POST", "/api/v1/orders", h_orders_create, MGR | ROLE_CASHIER, ROUTE_WRITE | ROUTE_BODY,
+     "Record an order (idempotent by channel and external_id)", "orders", SCOPE_CHAIN,
+     SB_STORE | SB_GUIDE | SB_MEMBER | SB_IDENTITY},
+    {"GET", "/api/v1/orders", h_orders_list, ANY, 0, "List orders in scope", "orders", SCOPE_CHAIN,
+     SB_MEMBER | SB_STORE},
     {"GET", "/api/v1/orders/{id}", h_orders_get, ANY, 0, "Get an order with items and refunds",
-     "orders"},
+     "orders", SCOPE_ORDER, 0},
     {"POST", "/api/v1/orders/{id}/refunds", h_orders_refund, MGR, ROUTE_WRITE | ROUTE_BODY,
-     "Refund an order in full or in part (idempotent by external_id)", "orders"},
+     "Refund an order in full or in part (idempotent by external_id)", "orders", SCOPE_ORDER, 0},
     {"POST", "/api/v1/events", h_events_record, ANY, ROUTE_WRITE | ROUTE_BODY,
-     "Record one event or a batch", "events"},
+     "Record one event or a batch", "events", SCOPE_CHAIN,
+     SB_MEMBER | SB_IDENTITY | SB_FIND | SB_EACH_EVENT},
     {"POST", "/api/v1/import/{kind}", h_import, HQ, ROUTE_RAW,
-     "Bulk import NDJSON: brands, stores, staff, members, orders or events", "import"},
+     "Bulk import NDJSON: brands, stores, staff, members, orders or events", "import", SCOPE_CHAIN,
+     0},
     {"POST", "/api/v1/segments/count", h_segments_count, ANY, ROUTE_BODY,
-     "Count an audience (segment expression) in the caller's scope", "segments"},
+     "Count an audience (segment expression) in the caller's scope", "segments", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/segments/breakdown", h_segments_breakdown, ANY, ROUTE_BODY,
-     "An audience's counts by store, tier, guide, RFM class, lifecycle stage, city…", "segments"},
-    {"POST", "/api/v1/segments", h_segments_create, HQ, ROUTE_OWN_TX | ROUTE_BODY,
-     "Save a segment", "segments"},
-    {"GET", "/api/v1/segments", h_segments_list, ANY, 0, "List saved segments", "segments"},
+     "An audience's counts by store, tier, guide, RFM class, lifecycle stage, city…", "segments",
+     SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/segments", h_segments_create, HQ, ROUTE_OWN_TX | ROUTE_BODY, "Save a segment",
+     "segments", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/segments", h_segments_list, ANY, 0, "List saved segments", "segments",
+     SCOPE_CHAIN, 0},
     {"GET", "/api/v1/segments/{id}", h_segments_get, ANY, 0,
-     "A saved segment with its current count", "segments"},
+     "A saved segment with its current count", "segments", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/segments/{id}/members", h_segments_members, ANY, 0,
-     "A saved segment's members by cursor", "segments"},
+     "A saved segment's members by cursor", "segments", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/segments/{id}/export", h_segments_export, ANY, ROUTE_HTML,
-     "A saved segment's members as CSV (phones masked for guides)", "segments"},
+     "A saved segment's members as CSV (phones masked for guides)", "segments", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/tags", h_tags_create, HQ, ROUTE_OWN_TX | ROUTE_BODY,
-     "Create a manual tag, or a rule tag with an expression", "tags"},
-    {"GET", "/api/v1/tags", h_tags_list, ANY, 0, "List tags with their member counts", "tags"},
+     "Create a manual tag, or a rule tag with an expression", "tags", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/tags", h_tags_list, ANY, 0, "List tags with their member counts", "tags",
+     SCOPE_CHAIN, 0},
     {"POST", "/api/v1/tags/{id}/members", h_tags_add, MGR, ROUTE_OWN_TX | ROUTE_BODY,
-     "Add members to a manual tag by id, phone or audience", "tags"},
+     "Add members to a manual tag by id, phone or audience", "tags", SCOPE_CHAIN, SB_MEMBER},
     {"POST", "/api/v1/tags/{id}/members/remove", h_tags_remove, MGR, ROUTE_OWN_TX | ROUTE_BODY,
-     "Remove members from a manual tag", "tags"},
+     "Remove members from a manual tag", "tags", SCOPE_CHAIN, SB_MEMBER},
     {"POST", "/api/v1/tags/{id}/members/csv", h_tags_add, MGR, ROUTE_OWN_TX | ROUTE_RAW,
-     "Add members to a manual tag from a CSV file of phones (text/csv, a phone column)", "tags"},
+     "Add members to a manual tag from a CSV file of phones (text/csv, a phone column)", "tags",
+     SCOPE_CHAIN, 0},
     {"POST", "/api/v1/tags/{id}/members/remove/csv", h_tags_remove, MGR, ROUTE_OWN_TX | ROUTE_RAW,
-     "Remove members from a manual tag by a CSV file of phones", "tags"},
+     "Remove members from a manual tag by a CSV file of phones", "tags", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/segments/settings", h_segments_settings, ANY, 0,
-     "RFM and lifecycle thresholds (and the RFM thresholds in force)", "segments"},
+     "RFM and lifecycle thresholds (and the RFM thresholds in force)", "segments", SCOPE_CHAIN, 0},
     {"PUT", "/api/v1/segments/settings", h_segments_settings, HQ, ROUTE_OWN_TX | ROUTE_BODY,
-     "Set the RFM thresholds (or \"auto\": median split) and lifecycle thresholds", "segments"},
+     "Set the RFM thresholds (or \"auto\": median split) and lifecycle thresholds", "segments",
+     SCOPE_CHAIN, 0},
     {"GET", "/api/v1/reports/kpi", h_report_kpi, ANY, 0,
-     "KPIs for a period and the previous one, with a series", "reports"},
+     "KPIs for a period and the previous one, with a series", "reports", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/reports/leaderboard", h_report_leaderboard, ANY, 0,
-     "KPIs per store, channel, guide or tier, ranked, with the previous period", "reports"},
+     "KPIs per store, channel, guide or tier, ranked, with the previous period", "reports",
+     SCOPE_CHAIN, 0},
     {"GET", "/api/v1/reports/cohorts", h_report_cohorts, ANY, 0,
-     "Monthly join cohorts: retention and cumulative sales per member", "reports"},
+     "Monthly join cohorts: retention and cumulative sales per member", "reports", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/reports/products", h_report_products, ANY, 0,
-     "Sales concentration, best sellers, items bought together", "reports"},
+     "Sales concentration, best sellers, items bought together", "reports", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/reports/live", h_report_live, ANY, 0,
-     "Live sessions: sales during and in the 72 hours after", "reports"},
+     "Live sessions: sales during and in the 72 hours after", "reports", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/reports/distributions", h_report_distributions, ANY, 0,
-     "Members by reachability and join channel, with sales", "reports"},
+     "Members by reachability and join channel, with sales", "reports", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/models/fit", h_models_fit, HQ, ROUTE_OWN_TX | ROUTE_BODY_OPT,
-     "Fit BG/NBD and Gamma-Gamma on the orders and score every member", "predictions"},
+     "Fit BG/NBD and Gamma-Gamma on the orders and score every member", "predictions", SCOPE_CHAIN,
+     0},
     {"GET", "/api/v1/models/current", h_models_current, HQ, 0,
-     "The latest model run: parameters, standard errors, log-likelihood", "predictions"},
+     "The latest model run: parameters, standard errors, log-likelihood", "predictions",
+     SCOPE_CHAIN, 0},
     {"GET", "/api/v1/models/validation", h_models_validation, HQ, 0,
-     "Holdout check: predicted vs actual repeat purchases", "predictions"},
+     "Holdout check: predicted vs actual repeat purchases", "predictions", SCOPE_CHAIN, 0},
     {"PUT", "/api/v1/loyalty/tiers", h_loyalty_tiers_put, HQ, ROUTE_WRITE | ROUTE_BODY,
-     "Set the tier ladder (members are re-evaluated against it)", "loyalty"},
-    {"GET", "/api/v1/loyalty/tiers", h_loyalty_tiers_get, ANY, 0, "The tier ladder", "loyalty"},
+     "Set the tier ladder (members are re-evaluated against it)", "loyalty", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/loyalty/tiers", h_loyalty_tiers_get, ANY, 0, "The tier ladder", "loyalty",
+     SCOPE_CHAIN, 0},
     {"POST", "/api/v1/loyalty/earn-rules", h_loyalty_rules_create, HQ, ROUTE_WRITE | ROUTE_BODY,
-     "Add an earn rule (points per yuan, scope, multipliers, cap)", "loyalty"},
+     "Add an earn rule (points per yuan, scope, multipliers, cap)", "loyalty", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/loyalty/earn-rules", h_loyalty_rules_list, ANY, 0, "List earn rules",
-     "loyalty"},
+     "loyalty", SCOPE_CHAIN, 0},
     {"DELETE", "/api/v1/loyalty/earn-rules/{id}", h_loyalty_rules_delete, HQ, ROUTE_WRITE,
-     "Retire an earn rule (kept, inactive)", "loyalty"},
+     "Retire an earn rule (kept, inactive)", "loyalty", SCOPE_CHAIN, 0},
     {"PUT", "/api/v1/loyalty/settings", h_loyalty_settings_put, HQ, ROUTE_WRITE | ROUTE_BODY,
-     "Set points expiry, pending days, daily cap, redemption value, referral reward", "loyalty"},
+     "Set points expiry, pending days, daily cap, redemption value, referral reward", "loyalty",
+     SCOPE_CHAIN, 0},
     {"GET", "/api/v1/loyalty/settings", h_loyalty_settings_get, ANY, 0, "Loyalty settings",
-     "loyalty"},
+     "loyalty", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/loyalty/sweep", h_loyalty_sweep, HQ, ROUTE_WRITE,
-     "Expire due points and coupons and run due tier reviews now", "loyalty"},
+     "Expire due points and coupons and run due tier reviews now", "loyalty", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/members/{id}/points", h_points_get, ANY, 0,
-     "Points balance, pending, expiring and the ledger", "loyalty"},
-    {"POST", "/api/v1/members/{id}/points", h_points_post, HQ, ROUTE_WRITE | ROUTE_BODY | ROUTE_IDEM,
-     "Credit points, or redeem with a negative delta (Idempotency-Key required)", "loyalty"},
+     "Points balance, pending, expiring and the ledger", "loyalty", SCOPE_MEMBER, 0},
+    {"POST", "/api/v1/members/{id}/points", h_points_post, HQ,
+     ROUTE_WRITE | ROUTE_BODY | ROUTE_IDEM,
+     "Credit points, or redeem with a negative delta (Idempotency-Key required)", "loyalty",
+     SCOPE_MEMBER, 0},
     {"POST", "/api/v1/points/bulk", h_points_bulk, HQ, ROUTE_WRITE | ROUTE_BODY | ROUTE_IDEM,
-     "Credit or debit many members (a list or a segment) at once", "loyalty"},
-    {"GET", "/api/v1/members/{id}/benefits", h_member_benefits, ANY, 0,
-     "What the till needs: tier, discount, usable coupons, redeemable points", "loyalty"},
+     "Credit or debit many members (a list or a segment) at once", "loyalty", SCOPE_CHAIN,
+     SB_MEMBER},
+    {"GET", "/api/v1/members/{id}/benefits", h_member_benefits, ANY | ROLE_CASHIER, 0,
+     "What the till needs: tier, discount, usable coupons, redeemable points", "loyalty",
+     SCOPE_MEMBER, 0},
     {"GET", "/api/v1/members/{id}/coupons", h_member_coupons, ANY, 0,
-     "A member's coupons with their history", "loyalty"},
+     "A member's coupons with their history", "loyalty", SCOPE_MEMBER, 0},
     {"POST", "/api/v1/coupon-templates", h_coupon_templates_create, HQ, ROUTE_WRITE | ROUTE_BODY,
-     "Create a coupon template", "loyalty"},
+     "Create a coupon template", "loyalty", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/coupon-templates", h_coupon_templates_list, ANY, 0,
-     "List coupon templates with stock", "loyalty"},
+     "List coupon templates with stock", "loyalty", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/coupon-templates/{id}", h_coupon_templates_get, ANY, 0,
-     "Get a coupon template", "loyalty"},
+     "Get a coupon template", "loyalty", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/coupons", h_coupons_issue, MGR, ROUTE_WRITE | ROUTE_BODY,
-     "Issue a coupon to a member or a list of members", "loyalty"},
-    {"GET", "/api/v1/coupons/{code}", h_coupons_get, ANY, 0, "A coupon with its history",
-     "loyalty"},
+     "Issue a coupon to a member or a list of members", "loyalty", SCOPE_CHAIN, SB_MEMBER},
+    {"GET", "/api/v1/coupons/{code}", h_coupons_get, ANY, 0, "A coupon with its history", "loyalty",
+     SCOPE_COUPON, 0},
     {"POST", "/api/v1/coupons/{code}/forward", h_coupons_forward, ANY, ROUTE_WRITE | ROUTE_BODY,
-     "Forward a shareable coupon to a friend by phone", "loyalty"},
+     "Forward a shareable coupon to a friend by phone", "loyalty", SCOPE_COUPON, 0},
     {"POST", "/api/v1/journeys", h_journeys_create, HQ, ROUTE_WRITE | ROUTE_BODY,
-     "Create a journey (a draft), from JSON or from the ready-made library", "journeys"},
-    {"GET", "/api/v1/journeys", h_journeys_list, ANY, 0, "List journeys", "journeys"},
+     "Create a journey (a draft), from JSON or from the ready-made library", "journeys",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/journeys", h_journeys_list, ANY, 0, "List journeys", "journeys", SCOPE_CHAIN,
+     0},
     {"POST", "/api/v1/journeys/tick", h_journeys_tick, HQ, ROUTE_OWN_TX,
-     "Run the journey scheduler and the outbox now", "journeys"},
-    {"PUT", "/api/v1/journeys/guardrails", h_journeys_guardrails_put, HQ,
-     ROUTE_WRITE | ROUTE_BODY,
+     "Run the journey scheduler and the outbox now", "journeys", SCOPE_CHAIN, 0},
+    {"PUT", "/api/v1/journeys/guardrails", h_journeys_guardrails_put, HQ, ROUTE_WRITE | ROUTE_BODY,
      "Set the guardrails every journey obeys: budget, quiet hours, staleness, monthly caps",
-     "journeys"},
+     "journeys", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/journeys/guardrails", h_journeys_guardrails_get, ANY, 0,
-     "The guardrails every journey obeys", "journeys"},
-    {"GET", "/api/v1/journeys/{id}", h_journeys_get, ANY, 0, "Get a journey", "journeys"},
+     "The guardrails every journey obeys", "journeys", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/journeys/{id}", h_journeys_get, ANY, 0, "Get a journey", "journeys",
+     SCOPE_CHAIN, 0},
     {"PUT", "/api/v1/journeys/{id}", h_journeys_update, HQ, ROUTE_WRITE | ROUTE_BODY,
-     "Edit a journey (members keep the step they are on)", "journeys"},
+     "Edit a journey (members keep the step they are on)", "journeys", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/journeys/{id}/activate", h_journeys_activate, HQ, ROUTE_WRITE,
-     "Activate a draft or paused journey", "journeys"},
-    {"POST", "/api/v1/journeys/{id}/pause", h_journeys_pause, HQ, ROUTE_WRITE,
-     "Pause a journey", "journeys"},
+     "Activate a draft or paused journey", "journeys", SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/journeys/{id}/pause", h_journeys_pause, HQ, ROUTE_WRITE, "Pause a journey",
+     "journeys", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/journeys/{id}/resume", h_journeys_resume, HQ, ROUTE_WRITE,
-     "Resume a paused journey (stale sends are skipped)", "journeys"},
+     "Resume a paused journey (stale sends are skipped)", "journeys", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/journeys/{id}/archive", h_journeys_archive, HQ, ROUTE_WRITE,
-     "Archive a journey", "journeys"},
+     "Archive a journey", "journeys", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/journeys/{id}/report", h_journeys_report, ANY, 0,
-     "Entries, step outcomes, messages, goal conversion and uplift against the holdout",
-     "journeys"},
+     "Entries, step outcomes, messages, goal conversion and uplift against the holdout", "journeys",
+     SCOPE_CHAIN, 0},
     {"POST", "/api/v1/journeys/{id}/dry-run", h_journeys_dry_run, HQ, ROUTE_BODY_OPT,
-     "Who would have entered over the last N days and reached each step", "journeys"},
+     "Who would have entered over the last N days and reached each step", "journeys", SCOPE_CHAIN,
+     0},
     {"GET", "/api/v1/journey-library", h_journey_library, ANY, 0,
-     "Ready-made journeys an operator can switch on", "journeys"},
+     "Ready-made journeys an operator can switch on", "journeys", SCOPE_CHAIN, 0},
     {"PUT", "/api/v1/channels/{name}", h_channels_put, HQ, ROUTE_WRITE | ROUTE_BODY,
-     "Bind a channel to an adapter (webhook or file)", "journeys"},
+     "Bind a channel to an adapter (webhook or file)", "journeys", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/channels", h_channels_list, HQ, 0, "Channel bindings (secrets hidden)",
-     "journeys"},
+     "journeys", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/messages", h_messages_list, ANY, 0,
      "A member's messages with their delivery status, or every message of a status (dead letters)",
-     "journeys"},
+     "journeys", SCOPE_CHAIN, SB_MEMBER},
     {"POST", "/api/v1/messages/receipts", h_messages_receipt, HQ, ROUTE_WRITE | ROUTE_BODY,
-     "A delivery receipt from a channel", "journeys"},
+     "A delivery receipt from a channel", "journeys", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/tasks", h_tasks_list, ANY, 0, "Guide tasks (a guide sees their own)",
-     "journeys"},
+     "journeys", SCOPE_CHAIN, SB_GUIDE},
     {"POST", "/api/v1/tasks/{id}/done", h_tasks_done, ANY, ROUTE_WRITE, "Mark a task done",
-     "journeys"},
+     "journeys", SCOPE_TASK, 0},
     {"POST", "/api/v1/tasks/{id}/confirm", h_tasks_confirm, ANY, ROUTE_WRITE,
-     "Confirm a wecom send the guide made", "journeys"},
+     "Confirm a wecom send the guide made", "journeys", SCOPE_TASK, 0},
     {"POST", "/api/v1/tasks/{id}/skip", h_tasks_skip, ANY, ROUTE_WRITE,
-     "Skip a task (a wecom send falls back to the next channel)", "journeys"},
+     "Skip a task (a wecom send falls back to the next channel)", "journeys", SCOPE_TASK, 0},
     {"POST", "/api/v1/members/{id}/consents", h_consents_put, MGR, ROUTE_WRITE | ROUTE_BODY,
-     "Record a member's opt-out (or opt back in) for a channel", "journeys"},
+     "Record a member's consent for a purpose and channel (granted or withdrawn)", "journeys",
+     SCOPE_MEMBER, 0},
+    {"GET", "/api/v1/members/{id}/consents", h_consents_get, ANY, 0,
+     "A member's consents, per purpose and channel", "journeys", SCOPE_MEMBER, 0},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -31,6 +31,7 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_consents_get(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
 
@@ -48,7 +49,8 @@ static int done(http_req *r, int rc, json_t *out)
 int h_journeys_create(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
-    int rc = journeys_create(&r->d, r->body, &out, e);
+    struct views *v = http_views(r);
+    int rc = journeys_create_with_index(&r->d, v ? views_index(v) : NULL, r->body, &out, e);
     return done(r, rc, out);
 }
 
@@ -72,7 +74,8 @@ int h_journeys_get(http_req *r, siyu_err *e)
 int h_journeys_update(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
-    int rc = journeys_update(&r->d, r->id, r->body, &out, e);
+    struct views *v = http_views(r);
+    int rc = journeys_update_with_index(&r->d, v ? views_index(v) : NULL, r->id, r->body, &out, e);
     return done(r, rc, out);
 }
 
@@ -80,7 +83,9 @@ int h_journeys_update(http_req *r, siyu_err *e)
     int h_journeys_##action(http_req *r, siyu_err *e)                                              \
     {                                                                                              \
         json_t *out = NULL;                                                                        \
-        int rc = journeys_set_state(&r->d, r->id, #action, &out, e);                               \
+        struct views *v = http_views(r);                                                           \
+        int rc = journeys_set_state_with_index(&r->d, v ? views_index(v) : NULL, r->id, #action,   \
+                                               &out, e);                                           \
         return done(r, rc, out);                                                                   \
     }
 STATE_HANDLER(activate)
@@ -197,6 +202,13 @@ int h_consents_put(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     int rc = consents_put(&r->d, r->id, r->body, &out, e);
+    return done(r, rc, out);
+}
+
+int h_consents_get(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = consents_get(&r->d, r->id, &out, e);
     return done(r, rc, out);
 }
 

@@ -548,7 +548,11 @@ static int phone_member(http_req *r, const char *text, int64_t *id, siyu_err *e)
     /* merges move identities, so this is the survivor already; follow merges anyway */
     if ((owner = members_live_id(&r->d, owner, NULL, &me)) < 0 ||
         members_get(&r->d, owner, NULL, &me) < 0) {
-        siyu_err_set(e, me.code, NULL, "%s", me.message);
+        /* a member out of the caller's scope answers as a phone nobody has */
+        if (me.code == SIYU_PERMISSION_DENIED)
+            siyu_err_set(e, SIYU_NOT_FOUND, NULL, "no member with phone %s", norm);
+        else
+            siyu_err_set(e, me.code, NULL, "%s", me.message);
         siyu_err_clear(&me);
         return -1;
     }

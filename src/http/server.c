@@ -6,13 +6,18 @@
  * handler, commit before answering (a 2xx on a write is durable), log and count.
  * Handlers see none of this. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/digest.h"
@@ -23,6 +28,25 @@
 #include "import/import.h"
 
 #define IMPORT_MAX_BODY (64u << 20)
+/* A request refused on its headers with a body up to this size has the body read and
+ * dropped (keeping the connection); a larger one is answered at once, unread. */
+#define REFUSED_BODY_READ (64u << 10)
+
+/* One client address and how many connections it holds (the per-client limit). */
+typedef struct client_slot {
+    unsigned char key[16]; /* IPv6, or IPv4 mapped into it */
+    unsigned count;
+    bool used; /* ever held a key: lookups probe past it */
+} client_slot;
+
+/* What the server keeps about one connection (MHD's socket context). */
+typedef struct conn_info {
+    unsigned char key[16];
+    uint64_t since_ns; /* opened, or its last request completed */
+    bool in_request;   /* between a request's first callback and its completion */
+    bool served;       /* at least one request completed */
+    bool over;         /* accepted past the per-client limit: closed at once */
+} conn_info;
 
 /* A write waiting for the group committer. */
 typedef struct write_job {
@@ -51,14 +75,31 @@ struct http_server {
     write_job *q_head, *q_tail;
     bool q_stop;
     store_conn *writer_conn;
+    /* Connections by client address, so that one client cannot hold them all. */
+    pthread_mutex_t ct_lock;
+    client_slot *ct;
+    size_t ct_cap, ct_used;
+    atomic_ullong conns_open, refused_per_client, timed_out_request, timed_out_idle;
+    char spool_dir[512]; /* where ROUTE_RAW bodies are spooled */
 };
 
 typedef struct req_ctx {
     char *buf;
     size_t len, cap, limit;
     bool too_large;
+    /* ROUTE_RAW bodies (imports) go to an unlinked file in bounded chunks, never into
+     * memory; the handler reads them back as a stream (see spool_open). */
+    int spool_fd;
+    bool spool_failed;
+    FILE *spool_in;  /* the spool read back, for the handler */
+    void *spool_map; /* the spool mapped read-only, for handlers that take bytes */
+    bool refused;    /* refused on the headers (404, 413, 401, 403): r holds the error and
+                      * the body is never kept */
+    bool sent;       /* that answer is queued already: the body is never read */
     int route;
     uint64_t t0;
+    uint64_t declared; /* the Content-Length, 0 when none */
+    conn_info *ci;
     http_req r;
 } req_ctx;
 
@@ -71,6 +112,11 @@ void http_config_init(http_config *c)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = (int)(cores * 4 > 16 ? cores * 4 : 16);
     c->max_body = 1u << 20;
+    c->max_import_body = IMPORT_MAX_BODY;
+    c->max_connections = 4096;
+    c->max_conn_per_client = 256;
+    c->request_timeout = 10;
+    c->idle_timeout = 120;
     c->access_log = stderr;
 }
 
@@ -110,13 +156,16 @@ static void fail(http_req *r, const siyu_err *e)
 }
 
 /* The Idempotency-Key of a side-effecting call: a replay answers the first answer
- * with 200, the same key with another body is a conflict. Returns 1 when replayed. */
-static int idem_replay(http_req *r, const char *key, const char *route_key,
+ * with 200, the same key with another body is a conflict. Keys belong to the caller
+ * (auth_caller_key): one caller never sees another's answer, and two callers who pick
+ * the same key are two keys. Returns 1 when replayed. */
+static int idem_replay(http_req *r, const char *caller, const char *key, const char *route_key,
                        const unsigned char *dg, siyu_err *e)
 {
-    store_stmt *s = store_q(r->d.conn, Q_IDEM_GET);
-    store_bind_text(s, 1, key);
-    store_bind_text(s, 2, route_key);
+    store_stmt *s = store_q(r->d.conn, Q_IDEM_GET2);
+    store_bind_text(s, 1, caller);
+    store_bind_text(s, 2, key);
+    store_bind_text(s, 3, route_key);
     if (store_step(s) != STORE_ROW)
         return 0;
     int n;
@@ -134,9 +183,15 @@ static int idem_replay(http_req *r, const char *key, const char *route_key,
 }
 
 /* The write part of a request, inside a transaction the caller holds on r->d.conn:
- * Idempotency-Key replay or conflict, the handler, the stored answer. */
+ * the scope rule (inside the write's savepoint, so nothing moves between the check
+ * and the write), the token's last use, Idempotency-Key replay or conflict, the
+ * handler, the stored answer. */
 static int exec_write(http_req *r, const route *rt, siyu_err *e)
 {
+    if (r->d.who.touch && auth_touch(r->d.conn, &r->d.who, r->d.now, e)) return -1;
+    if (!rt->fn) /* a read's token use, recorded on its own */
+        return 0;
+    if (scope_apply(r, rt, e)) return -1;
     struct MHD_Connection *mc = r->conn;
     const char *k = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Idempotency-Key");
     if (!k && (rt->flags & ROUTE_IDEM))
@@ -149,11 +204,12 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     if (!*k || strlen(k) > 200)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "Idempotency-Key",
                             "Idempotency-Key: must be 1 to 200 characters");
-    char route_key[300];
+    char route_key[300], caller[48];
     unsigned char dg[DIGEST_BYTES];
     snprintf(route_key, sizeof route_key, "%s %s", r->method, r->path);
+    auth_caller_key(&r->d.who, caller, sizeof caller);
     digest_of_json(r->body, dg);
-    int rep = idem_replay(r, k, route_key, dg, e);
+    int rep = idem_replay(r, caller, k, route_key, dg, e);
     if (rep != 0)
         return rep < 0 ? -1 : 0;
     if (rt->fn(r, e) < 0)
@@ -161,13 +217,14 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     if (r->status >= 300)
         return 0;
     char *text = json_dumps(r->resp, JSON_COMPACT);
-    store_stmt *s = store_q(r->d.conn, Q_IDEM_PUT);
-    store_bind_text(s, 1, k);
-    store_bind_text(s, 2, route_key);
-    store_bind_blob(s, 3, dg, DIGEST_BYTES);
-    store_bind_int(s, 4, r->status);
-    store_bind_text(s, 5, text);
-    store_bind_int(s, 6, r->d.now);
+    store_stmt *s = store_q(r->d.conn, Q_IDEM_PUT2);
+    store_bind_text(s, 1, caller);
+    store_bind_text(s, 2, k);
+    store_bind_text(s, 3, route_key);
+    store_bind_blob(s, 4, dg, DIGEST_BYTES);
+    store_bind_int(s, 5, r->status);
+    store_bind_text(s, 6, text);
+    store_bind_int(s, 7, r->d.now);
     int rc = store_exec(s, e);
     free(text);
     return rc;
@@ -247,6 +304,30 @@ static int queue_write(http_server *srv, http_req *r, const route *rt, siyu_err 
     return job.rc;
 }
 
+static int spool_open(http_server *srv, req_ctx *c, siyu_err *e);
+
+/* A read's token use, written at most once a minute per token (auth_resolve decides)
+ * through the group committer like every write; a write records it in its own batch. */
+static void touch_token(http_server *srv, http_req *r)
+{
+    static const route touch = {"POST", "(token use)", NULL,        0, ROUTE_WRITE,
+                                NULL,   NULL,          SCOPE_CHAIN, 0};
+    http_req t;
+    memset(&t, 0, sizeof t);
+    t.method = r->method;
+    t.path = r->path;
+    t.conn = r->conn;
+    t.d.who = r->d.who;
+    t.d.now = r->d.now;
+    siyu_err e;
+    siyu_err_init(&e);
+    store_conn *own = r->d.conn;
+    if (queue_write(srv, &t, &touch, &e) < 0)
+        fprintf(stderr, "siyu: recording a token's use: %s\n", e.message);
+    r->d.conn = own;
+    siyu_err_clear(&e);
+}
+
 static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 {
     http_req *r = &c->r;
@@ -254,6 +335,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     siyu_err_init(&e);
     const route *rt = c->route >= 0 ? &routes[c->route] : NULL;
     bool tx = false;
+    (void)mc;
 
     if (!rt) {
         siyu_err_set(&e, SIYU_NOT_FOUND, NULL,
@@ -265,25 +347,24 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         siyu_err_set(&e, SIYU_PAYLOAD_TOO_LARGE, NULL, "body: larger than %zu bytes", c->limit);
         goto out;
     }
-    r->d.now = clock_now();
-    if (rt->flags & ROUTE_PUBLIC) {
-        if (!(r->d.conn = thread_conn(srv, &e)))
-            goto out;
-        goto call;
+    if (c->spool_failed) {
+        fprintf(stderr, "siyu: cannot spool an upload to %s\n", srv->spool_dir);
+        siyu_err_set(&e, SIYU_INTERNAL, NULL, "body: the upload could not be kept on disk");
+        goto out;
     }
+    r->d.now = clock_now();
     if (!(r->d.conn = thread_conn(srv, &e)))
         goto out;
-    const char *auth = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+    if (rt->flags & ROUTE_PUBLIC) goto call;
+    /* The token and the role were checked on the headers (on_headers), before any
+     * byte of the body was read; the principal is reused, never resolved twice. */
+    if (!r->authenticated) {
         siyu_err_set(&e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
         goto out;
     }
-    if (auth_resolve(r->d.conn, auth + 7, &r->d.who, &e))
-        goto out;
-    if (!(rt->roles & r->d.who.role)) {
-        siyu_err_set(&e, SIYU_PERMISSION_DENIED, NULL, "role %s may not call %s %s",
-                     role_name(r->d.who.role), rt->method, rt->pattern);
-        goto out;
+    if (r->d.who.touch && !(rt->flags & ROUTE_WRITE)) {
+        touch_token(srv, r);
+        r->d.who.touch = false;
     }
     if (rt->flags & (ROUTE_BODY | ROUTE_BODY_OPT)) {
         if (c->len == 0 && (rt->flags & ROUTE_BODY_OPT)) {
@@ -292,11 +373,9 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
             goto out;
         }
     }
-    if (rt->flags & ROUTE_RAW) {
-        r->raw = c->buf;
-        r->raw_len = c->len;
-    }
+    if ((rt->flags & ROUTE_RAW) && spool_open(srv, c, &e)) goto out;
     if (rt->flags & ROUTE_WRITE) {
+        /* the scope rule runs on the writer, inside the write's own savepoint */
         store_conn *own = r->d.conn;
         int rc = queue_write(srv, r, rt, &e);
         r->d.conn = own;
@@ -313,11 +392,13 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         }
         goto done;
     }
-    if (!(rt->flags & (ROUTE_RAW | ROUTE_OWN_TX))) {
-        /* reads see one consistent snapshot */
-        if (store_begin(r->d.conn, false, &e))
-            goto out;
-        tx = true;
+    if (store_begin(r->d.conn, false, &e)) goto out;
+    tx = true;
+    if (scope_apply(r, rt, &e)) goto out;
+    if (rt->flags & (ROUTE_RAW | ROUTE_OWN_TX)) {
+        /* long work opens its own transactions: the scope was read in a snapshot of its own */
+        tx = false;
+        if (store_commit(r->d.conn, &e)) goto out;
     }
 call:
     if (rt->fn(r, &e) < 0)
@@ -339,50 +420,241 @@ out:
     siyu_err_clear(&e);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_size, void **con_cls)
+/* ---------------- connections: the per-client limit and the timeouts ---------------- */
+
+/* The client's address as a 16-byte key (IPv4 mapped into IPv6). */
+static void client_key(const struct sockaddr *sa, unsigned char key[16])
 {
-    http_server *srv = cls;
-    req_ctx *c = *con_cls;
-    if (!c) {
-        c = calloc(1, sizeof *c);
-        c->t0 = clock_mono_ns();
-        c->r.method = method;
-        c->r.path = url;
-        c->route = router_match(method, url, &c->r);
-        c->limit = c->route >= 0 && (routes[c->route].flags & ROUTE_RAW) ? IMPORT_MAX_BODY
-                                                                          : srv->cfg.max_body;
-        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > c->limit)
-            c->too_large = true;
-        atomic_fetch_add(&srv->in_flight, 1);
-        *con_cls = c;
-        return MHD_YES;
+    memset(key, 0, 16);
+    if (sa && sa->sa_family == AF_INET) {
+        key[10] = key[11] = 0xff;
+        memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
     }
-    if (*upload_size) {
-        /* keep reading (and dropping) an oversize body so the 413 reaches the client */
-        if (!c->too_large) {
-            if (c->len + *upload_size > c->limit) {
-                c->too_large = true;
-            } else {
-                if (c->len + *upload_size + 1 > c->cap) {
-                    c->cap = (c->len + *upload_size + 1) * 2;
-                    if (c->cap > c->limit + 1)
-                        c->cap = c->limit + 1;
-                    c->buf = realloc(c->buf, c->cap);
-                }
-                memcpy(c->buf + c->len, upload, *upload_size);
-                c->len += *upload_size;
-                c->buf[c->len] = 0;
-            }
+}
+
+static size_t key_hash(const unsigned char *key)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (int i = 0; i < 16; i++)
+        h = (h ^ key[i]) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* Drops the addresses that hold no connection (ct_lock held). Live addresses are at
+ * most the connections, so the table stays at most half full of them. */
+static void ct_rebuild(http_server *s)
+{
+    client_slot *old = s->ct;
+    s->ct = calloc(s->ct_cap, sizeof *s->ct);
+    s->ct_used = 0;
+    for (size_t i = 0; i < s->ct_cap; i++) {
+        if (!old[i].used || !old[i].count) continue;
+        size_t h = key_hash(old[i].key) & (s->ct_cap - 1);
+        while (s->ct[h].used)
+            h = (h + 1) & (s->ct_cap - 1);
+        s->ct[h] = old[i];
+        s->ct_used++;
+    }
+    free(old);
+}
+
+/* The slot of an address (ct_lock held); NULL when absent and !insert. */
+static client_slot *ct_slot(http_server *s, const unsigned char *key, bool insert)
+{
+    if (insert && s->ct_used * 4 >= s->ct_cap * 3) ct_rebuild(s);
+    size_t mask = s->ct_cap - 1, h = key_hash(key) & mask;
+    for (size_t i = 0; i < s->ct_cap; i++, h = (h + 1) & mask) {
+        client_slot *sl = &s->ct[h];
+        if (!sl->used) {
+            if (!insert) return NULL;
+            memcpy(sl->key, key, 16);
+            sl->used = true;
+            sl->count = 0;
+            s->ct_used++;
+            return sl;
         }
-        *upload_size = 0;
-        return MHD_YES;
+        if (memcmp(sl->key, key, 16) == 0) return sl;
     }
-    c->r.conn = mc;
-    c->r.server = srv;
-    run(srv, c, mc);
+    return NULL; /* cannot happen: the rebuild keeps a quarter of the table free */
+}
+
+/* Before MHD takes a connection: refuse a client that already holds its share. The
+ * count itself moves when the connection starts and closes (on_connection), which
+ * MHD pairs exactly; two accepts racing past this check are caught there. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    http_server *s = cls;
+    (void)len;
+    if (!s->cfg.max_conn_per_client) return MHD_YES;
+    unsigned char key[16];
+    client_key(addr, key);
+    pthread_mutex_lock(&s->ct_lock);
+    client_slot *sl = ct_slot(s, key, false);
+    bool full = sl && sl->count >= s->cfg.max_conn_per_client;
+    pthread_mutex_unlock(&s->ct_lock);
+    if (full) {
+        atomic_fetch_add(&s->refused_per_client, 1);
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn_info *ci = calloc(1, sizeof *ci);
+        const union MHD_ConnectionInfo *ai =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        client_key(ai ? ai->client_addr : NULL, ci->key);
+        ci->since_ns = clock_mono_ns();
+        *socket_context = ci;
+        atomic_fetch_add(&s->conns_open, 1);
+        pthread_mutex_lock(&s->ct_lock);
+        client_slot *sl = ct_slot(s, ci->key, true);
+        if (sl && ++sl->count > s->cfg.max_conn_per_client && s->cfg.max_conn_per_client)
+            ci->over = true;
+        pthread_mutex_unlock(&s->ct_lock);
+        if (ci->over) {
+            /* accepted in a race past on_accept: end it now (MHD sees the socket close
+             * and closes the connection, which gives the count back) */
+            atomic_fetch_add(&s->refused_per_client, 1);
+            const union MHD_ConnectionInfo *fi =
+                MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+            if (fi) shutdown(fi->connect_fd, SHUT_RDWR);
+        }
+        return;
+    }
+    conn_info *ci = *socket_context;
+    if (!ci) return;
+    atomic_fetch_sub(&s->conns_open, 1);
+    pthread_mutex_lock(&s->ct_lock);
+    client_slot *sl = ct_slot(s, ci->key, false);
+    if (sl && sl->count) sl->count--;
+    pthread_mutex_unlock(&s->ct_lock);
+    /* MHD does not say why it closed; a connection silent for its whole timeout was
+     * closed by it (the client's own close comes sooner: the server's comes first) */
+    if (!ci->in_request && !ci->over) {
+        unsigned t = ci->served ? s->cfg.idle_timeout : s->cfg.request_timeout;
+        if (t && clock_mono_ns() - ci->since_ns + 250000000ull >= (uint64_t)t * 1000000000ull)
+            atomic_fetch_add(ci->served ? &s->timed_out_idle : &s->timed_out_request, 1);
+    }
+    free(ci);
+    *socket_context = NULL;
+}
+
+/* for metrics.c: open connections, refused by the per-client limit, timed out while a
+ * request was incomplete, timed out idle between requests */
+void http_server_conn_stats(void *srv, unsigned long long out[4]);
+void http_server_conn_stats(void *srv, unsigned long long out[4])
+{
+    http_server *s = srv;
+    out[0] = atomic_load(&s->conns_open);
+    out[1] = atomic_load(&s->refused_per_client);
+    out[2] = atomic_load(&s->timed_out_request);
+    out[3] = atomic_load(&s->timed_out_idle);
+}
+
+/* ---------------- the body: bounded buffers and the import spool ---------------- */
+
+/* Why a spool file and not a pipe into the importer: the importer holds the store's
+ * write lock while it runs, so feeding it while the upload arrives would let a slow
+ * client hold every writer back for as long as it takes to send; a body that turns
+ * out too large (413) would already be half imported; and a worker thread would block
+ * inside MHD's read callback. Spooled, the upload costs a file descriptor and disk,
+ * memory stays MHD's read buffer (tens of KiB) whatever the upload size, the size cap
+ * is checked before anything is written, and the import then runs at disk speed. The
+ * file is unlinked at once, so nothing is left behind by a crash. */
+static int spool_write(http_server *srv, req_ctx *c, const char *data, size_t n)
+{
+    if (c->spool_fd < 0) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/.siyu-upload-XXXXXX", srv->spool_dir);
+        c->spool_fd = mkostemp(path, O_CLOEXEC);
+        if (c->spool_fd < 0) return -1;
+        unlink(path);
+    }
+    while (n) {
+        ssize_t w = write(c->spool_fd, data, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        data += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Hands the spooled body to the handler: a stream at its start, and a read-only map
+ * for handlers that take bytes (file pages, not the heap). */
+static int spool_open(http_server *srv, req_ctx *c, siyu_err *e)
+{
+    http_req *r = &c->r;
+    int fd;
+    if (spool_write(srv, c, "", 0) || (fd = dup(c->spool_fd)) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+        !(c->spool_in = fdopen(fd, "r")))
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "body: cannot read the spooled upload");
+    r->raw_file = c->spool_in;
+    r->raw = "";
+    r->raw_len = c->len;
+    if (c->len) {
+        void *m = mmap(NULL, c->len, PROT_READ, MAP_PRIVATE, c->spool_fd, 0);
+        if (m == MAP_FAILED)
+            return siyu_err_set(e, SIYU_INTERNAL, NULL, "body: cannot map the spooled upload");
+        c->spool_map = m;
+        r->raw = m;
+    }
+    return 0;
+}
+
+/* The body cap of a route: imports take their own (spooled), POST /orders grows with the
+ * order line cap, everything else the server's. */
+static size_t body_limit(http_server *srv, int route_index)
+{
+    if (route_index < 0) return srv->cfg.max_body;
+    const route *rt = &routes[route_index];
+    if (rt->flags & ROUTE_RAW) return srv->cfg.max_import_body;
+    if (strcmp(rt->method, "POST") == 0 && strcmp(rt->pattern, "/api/v1/orders") == 0) {
+        size_t o = orders_max_body();
+        return o > srv->cfg.max_body ? o : srv->cfg.max_body;
+    }
+    return srv->cfg.max_body;
+}
+
+/* What can be decided on the headers is decided there, before a byte of the body is
+ * read: an unknown route (404), a declared body over the cap (413), a missing or
+ * unknown token (401) and a role the route does not allow (403). The principal stays
+ * on the request (r->authenticated) for run(). */
+static int on_headers(http_server *srv, req_ctx *c, struct MHD_Connection *mc, siyu_err *e)
+{
+    http_req *r = &c->r;
+    if (c->route < 0)
+        return siyu_err_set(e, SIYU_NOT_FOUND, NULL,
+                            c->route == -2 ? "%s is not allowed on %s" : "no route %s %s",
+                            r->method, r->path);
+    const route *rt = &routes[c->route];
+    if (c->too_large)
+        return siyu_err_set(e, SIYU_PAYLOAD_TOO_LARGE, NULL, "body: larger than %zu bytes",
+                            c->limit);
+    if (rt->flags & ROUTE_PUBLIC) return 0;
+    if (!(r->d.conn = thread_conn(srv, e))) return -1;
+    const char *auth = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+        return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
+    if (auth_resolve_at(r->d.conn, auth + 7, clock_now(), &r->d.who, e)) return -1;
+    if (!(rt->roles & r->d.who.role))
+        return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "role %s may not call %s %s",
+                            role_name(r->d.who.role), rt->method, rt->pattern);
+    r->authenticated = true;
+    return 0;
+}
+
+/* Renders r's answer, queues it, logs and counts it. */
+static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connection *mc,
+                              const char *url, const char *method)
+{
     http_req *r = &c->r;
     char *text;
     const char *type;
@@ -414,17 +686,122 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     return rc;
 }
 
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    http_server *srv = cls;
+    req_ctx *c = *con_cls;
+    (void)version;
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        c->spool_fd = -1;
+        c->t0 = clock_mono_ns();
+        c->r.method = method;
+        c->r.path = url;
+        c->r.conn = mc;
+        c->r.server = srv;
+        const union MHD_ConnectionInfo *si =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        c->ci = si ? si->socket_context : NULL;
+        if (c->ci && c->ci->over) { /* past the per-client limit: already being closed */
+            free(c);
+            return MHD_NO;
+        }
+        if (c->ci) c->ci->in_request = true;
+        c->route = router_match(method, url, &c->r);
+        c->limit = body_limit(srv, c->route);
+        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
+        unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        c->declared = declared;
+        if (declared > c->limit) c->too_large = true;
+        MHD_set_connection_option(mc, MHD_CONNECTION_OPTION_TIMEOUT, srv->cfg.request_timeout);
+        atomic_fetch_add(&srv->in_flight, 1);
+        *con_cls = c;
+        siyu_err e;
+        siyu_err_init(&e);
+        if (on_headers(srv, c, mc, &e)) {
+            fail(&c->r, &e);
+            siyu_err_clear(&e);
+            c->refused = true;
+            /* A small declared body is read and dropped, so the connection stays open
+             * for the client's next request; anything larger (or of unknown size) is
+             * answered now and never read: MHD then closes the connection, since an
+             * unread body cannot be skipped. */
+            bool chunked =
+                MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Transfer-Encoding") != NULL;
+            if (chunked || declared > REFUSED_BODY_READ) {
+                c->sent = true;
+                return answer(srv, c, mc, url, method);
+            }
+        }
+        return MHD_YES;
+    }
+    if (c->sent) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* the whole body must arrive in time: request_timeout for up to a MiB and one more
+         * for every further MiB, declared or sent (a floor of ~100 KiB/s on big uploads);
+         * MHD's own timeout closes a connection silent that long */
+        uint64_t size = c->declared > c->len + *upload_size ? c->declared : c->len + *upload_size;
+        uint64_t per = (uint64_t)srv->cfg.request_timeout * 1000000000ull;
+        if (srv->cfg.request_timeout && clock_mono_ns() - c->t0 > per * (1 + size / (1u << 20))) {
+            atomic_fetch_add(&srv->timed_out_request, 1);
+            return MHD_NO; /* the body is too slow: close the connection */
+        }
+        /* keep reading (and dropping) an oversize body so the 413 reaches the client */
+        if (!c->too_large && c->len + *upload_size > c->limit) c->too_large = true;
+        if (c->refused || c->too_large || c->spool_failed) {
+            /* dropped */
+        } else if (c->route >= 0 && (routes[c->route].flags & ROUTE_RAW)) {
+            if (spool_write(srv, c, upload, *upload_size))
+                c->spool_failed = true;
+            else
+                c->len += *upload_size;
+        } else {
+            if (c->len + *upload_size + 1 > c->cap) {
+                c->cap = (c->len + *upload_size + 1) * 2;
+                if (c->cap > c->limit + 1) c->cap = c->limit + 1;
+                c->buf = realloc(c->buf, c->cap);
+            }
+            memcpy(c->buf + c->len, upload, *upload_size);
+            c->len += *upload_size;
+            c->buf[c->len] = 0;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!c->refused) run(srv, c, mc);
+    /* the request is whole: the connection may now idle until the next one */
+    MHD_set_connection_option(mc, MHD_CONNECTION_OPTION_TIMEOUT, srv->cfg.idle_timeout);
+    return answer(srv, c, mc, url, method);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     http_server *srv = cls;
     req_ctx *c = *con_cls;
+    (void)mc;
     if (!c)
         return;
+    if (c->ci) {
+        c->ci->in_request = false;
+        c->ci->since_ns = clock_mono_ns();
+        if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            c->ci->served = true;
+        else if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+            atomic_fetch_add(&srv->timed_out_request, 1);
+    }
     json_decref(c->r.body);
     json_decref(c->r.resp);
     free(c->r.text);
     free(c->buf);
+    if (c->spool_in) fclose(c->spool_in);
+    if (c->spool_map) munmap(c->spool_map, c->len);
+    if (c->spool_fd >= 0) close(c->spool_fd);
     free(c);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->in_flight, 1);
@@ -472,14 +849,38 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     pthread_cond_init(&s->q_ready, NULL);
     pthread_cond_init(&s->q_done, NULL);
     pthread_create(&s->writer, NULL, writer_main, s);
+    /* import uploads are spooled beside the store unless told otherwise: that disk is
+     * sized for data, where /tmp may be a RAM disk */
+    if (cfg->spool_dir && *cfg->spool_dir) {
+        snprintf(s->spool_dir, sizeof s->spool_dir, "%s", cfg->spool_dir);
+    } else {
+        const char *db = store_path(st), *slash = db ? strrchr(db, '/') : NULL;
+        if (slash && slash != db)
+            snprintf(s->spool_dir, sizeof s->spool_dir, "%.*s", (int)(slash - db), db);
+        else
+            snprintf(s->spool_dir, sizeof s->spool_dir, "%s", slash ? "/" : ".");
+    }
+    if (!s->cfg.max_import_body) s->cfg.max_import_body = IMPORT_MAX_BODY;
+    if (!s->cfg.max_connections) s->cfg.max_connections = 4096;
+    if (!s->cfg.request_timeout) s->cfg.request_timeout = 10;
+    if (!s->cfg.idle_timeout) s->cfg.idle_timeout = 120;
+    pthread_mutex_init(&s->ct_lock, NULL);
+    s->ct_cap = 1024;
+    while (s->ct_cap < (size_t)s->cfg.max_connections * 4)
+        s->ct_cap *= 2;
+    s->ct = calloc(s->ct_cap, sizeof *s->ct);
     s->daemon = MHD_start_daemon(
         /* ITC lets MHD_quiesce_daemon stop the listening socket under a thread pool */
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL,
-        on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)(cfg->threads > 0 ? cfg->threads : 4), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        s, MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+        on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s,
+        /* a request's headers (and body) must keep coming: request_timeout of silence
+         * closes the connection; between requests it may idle idle_timeout (set per
+         * connection when a request completes) */
+        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.request_timeout, MHD_OPTION_CONNECTION_LIMIT,
+        s->cfg.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
         pthread_mutex_lock(&s->q_lock);
         s->q_stop = true;
@@ -488,6 +889,8 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         pthread_join(s->writer, NULL);
         store_conn_close(s->writer_conn);
         pthread_key_delete(s->conn_key);
+        pthread_mutex_destroy(&s->ct_lock);
+        free(s->ct);
         free(s);
         return siyu_err_set(e, SIYU_INTERNAL, "listen", "listen: cannot listen on %s", cfg->listen);
     }
@@ -520,6 +923,8 @@ void http_server_stop(http_server *s)
     pthread_join(s->writer, NULL);
     store_conn_close(s->writer_conn);
     pthread_key_delete(s->conn_key);
+    pthread_mutex_destroy(&s->ct_lock);
+    free(s->ct);
     free(s);
 }
 

@@ -11,7 +11,19 @@
 #include "domain/domain.h"
 #include "import/csv.h"
 
-#define MAX_LINE (1u << 20)
+/* Memory stays bounded whatever the file: one record is at most the body cap of
+ * POST /orders (it grows with the order line cap, orders_max_body), the parsed records
+ * queued ahead come from at most QUEUE_BYTES of text (or one block, however large), and a batch
+ * commits early once its records came from BATCH_BYTES of text (a file of wholesale
+ * invoices would otherwise keep 5 000 large orders parsed for the replay; small
+ * records fill a batch of 5 000 before 4 MiB). */
+#define BATCH_BYTES (4u << 20)
+
+static size_t max_record(void)
+{
+    size_t o = orders_max_body();
+    return o > (1u << 20) ? o : (1u << 20);
+}
 
 typedef int (*import_fn)(dom *d, json_t *body, json_t **out, siyu_err *e);
 
@@ -38,6 +50,7 @@ void import_options_init(import_options *o)
     memset(o, 0, sizeof *o);
     o->batch_size = 5000;
     o->max_errors_kept = 100;
+    o->cache_mib = 256;
 }
 
 bool import_kind_known(const char *kind)
@@ -64,6 +77,7 @@ typedef struct loader {
     const import_options *o;
     import_result *r;
     long pending; /* records in the open transaction */
+    size_t pending_bytes; /* their text */
     /* The open batch runs without a savepoint per record until a record fails: a
      * savepoint copies every page a record touches into a sub-journal, a fifth of the
      * import's time. On a failure the batch rolls back and is replayed record by
@@ -105,6 +119,7 @@ static int flush(loader *L, siyu_err *e, bool reopen)
     if (store_commit(L->conn, e))
         return -1;
     L->pending = 0;
+    L->pending_bytes = 0;
     L->careful = false;
     L->batch_seq++;
     kept_release(L);
@@ -184,7 +199,7 @@ static int keep(loader *L, json_t *rec, long line, siyu_err *fatal)
 /* Feeds one record to the domain. Returns -1 only when the store itself failed (the
  * import must stop); a rejected record returns 0. The record is used again only until
  * its batch commits. */
-static int load_one(loader *L, json_t *rec, long line, siyu_err *fatal)
+static int load_one(loader *L, json_t *rec, long line, size_t bytes, siyu_err *fatal)
 {
     L->r->records++;
     if (L->careful) {
@@ -208,7 +223,9 @@ static int load_one(loader *L, json_t *rec, long line, siyu_err *fatal)
                 return -1;
         }
     }
-    if (++L->pending >= L->o->batch_size && flush(L, fatal, true))
+    L->pending_bytes += bytes;
+    if ((++L->pending >= L->o->batch_size || L->pending_bytes >= BATCH_BYTES) &&
+        flush(L, fatal, true))
         return -1;
     return 0;
 }
@@ -219,11 +236,14 @@ static int load_one(loader *L, json_t *rec, long line, siyu_err *fatal)
  * ahead while this thread writes: a two-stage pipeline over blocks of records. The
  * queue is bounded, so memory stays a few blocks whatever the file size. */
 #define BLOCK_RECORDS 512
+#define BLOCK_BYTES (256u << 10)
+#define QUEUE_BYTES (1u << 20) /* text queued ahead; one block always fits, however large */
 #define QUEUE_BLOCKS 8
 
 typedef struct parsed {
     json_t *rec;   /* NULL when the line was rejected while parsing */
     long line;
+    size_t bytes;  /* the line's length */
     siyu_err err;  /* the parse error of a rejected line */
 } parsed;
 
@@ -231,6 +251,7 @@ typedef struct block {
     parsed recs[BLOCK_RECORDS];
     int n;
     long long bytes; /* file position after the block, for the progress bar */
+    size_t text;     /* bytes of text in the block's records */
     unsigned long batch; /* the writer's batch its last record went into */
     struct block *next_done;
 } block;
@@ -241,6 +262,7 @@ typedef struct pipeline {
     pthread_cond_t changed;
     block *queue[QUEUE_BLOCKS];
     int head, count;
+    size_t queued_text; /* text of the queued blocks: bounded by QUEUE_BYTES */
     bool eof, cancel;
     /* blocks the writer is done with go back to the reader, which frees them: memory is
      * freed by the thread that allocated it, which glibc's malloc does much faster */
@@ -277,6 +299,7 @@ static void *ndjson_reader(void *arg)
     ssize_t n;
     long lineno = 0;
     block *b = calloc(1, sizeof *b);
+    size_t block_bytes = 0, limit = max_record();
     for (;;) {
         n = getline(&line, &cap, p->in);
         if (n >= 0) {
@@ -291,17 +314,24 @@ static void *ndjson_reader(void *arg)
             parsed *r = &b->recs[b->n++];
             siyu_err_init(&r->err);
             r->line = lineno;
-            if ((size_t)n > MAX_LINE) {
+            r->bytes = (size_t)n;
+            block_bytes += (size_t)n;
+            if ((size_t)n > limit) {
                 r->rec = NULL;
-                siyu_err_set(&r->err, SIYU_PAYLOAD_TOO_LARGE, NULL, "record: longer than 1 MiB");
+                siyu_err_set(&r->err, SIYU_PAYLOAD_TOO_LARGE, NULL, "record: longer than %zu bytes",
+                             limit);
             } else {
                 r->rec = jx_parse(line, (size_t)n, false, &r->err);
             }
         }
-        if (b->n == BLOCK_RECORDS || (n < 0 && b->n > 0)) {
+        if (b->n == BLOCK_RECORDS || block_bytes >= BLOCK_BYTES || (n < 0 && b->n > 0)) {
+            b->text = block_bytes;
+            block_bytes = 0;
             b->bytes = (long long)ftell(p->in);
             pthread_mutex_lock(&p->lock);
-            while (p->count == QUEUE_BLOCKS && !p->cancel)
+            while ((p->count == QUEUE_BLOCKS ||
+                    (p->count > 0 && p->queued_text + b->text > QUEUE_BYTES)) &&
+                   !p->cancel)
                 pthread_cond_wait(&p->changed, &p->lock);
             if (p->cancel) {
                 pthread_mutex_unlock(&p->lock);
@@ -309,6 +339,7 @@ static void *ndjson_reader(void *arg)
             }
             p->queue[(p->head + p->count) % QUEUE_BLOCKS] = b;
             p->count++;
+            p->queued_text += b->text;
             pthread_cond_broadcast(&p->changed);
             pthread_mutex_unlock(&p->lock);
             free_done(p);
@@ -336,6 +367,7 @@ static block *next_block(pipeline *p)
         b = p->queue[p->head];
         p->head = (p->head + 1) % QUEUE_BLOCKS;
         p->count--;
+        p->queued_text -= b->text;
         pthread_cond_broadcast(&p->changed);
     }
     pthread_mutex_unlock(&p->lock);
@@ -359,7 +391,7 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
                     L->r->records++;
                     reject(L, r->line, r->err.field, r->err.code, r->err.message);
                 } else {
-                    rc = load_one(L, r->rec, r->line, e);
+                    rc = load_one(L, r->rec, r->line, r->bytes, e);
                 }
             }
         }
@@ -502,9 +534,14 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
     /* Orders: consecutive rows with the same channel and external_id are one order. */
     json_t *pending = NULL;
     long pending_line = 0;
+    size_t pending_bytes = 0, lines_cap = (size_t)orders_max_lines();
     char pending_key[300] = "";
+    long long pos = ftell(in);
     for (;;) {
         int got = csv_next(&cr, &line);
+        long long now_pos = ftell(in);
+        size_t row_bytes = now_pos > pos ? (size_t)(now_pos - pos) : 0;
+        pos = now_pos;
         if (got == 0)
             break;
         if (got < 0) {
@@ -531,12 +568,17 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
             const char *ext = json_string_value(json_object_get(rec, "external_id"));
             snprintf(key, sizeof key, "%s\x1f%s", ch ? ch : "", ext ? ext : "");
             if (pending && strcmp(key, pending_key) == 0) {
-                json_array_append_new(json_object_get(pending, "items"), item);
+                /* one line past the cap is enough for the order to be refused naming
+                 * items; more would only grow memory */
+                json_t *items = json_object_get(pending, "items");
+                if (json_array_size(items) <= lines_cap) json_array_append(items, item);
+                json_decref(item);
                 json_decref(rec);
+                pending_bytes += row_bytes;
                 continue;
             }
             if (pending) {
-                rc = load_one(L, pending, pending_line, e);
+                rc = load_one(L, pending, pending_line, pending_bytes, e);
                 json_decref(pending);
                 pending = NULL;
                 if (rc)
@@ -546,10 +588,11 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
             json_array_append_new(json_object_get(rec, "items"), item);
             pending = rec;
             pending_line = line;
+            pending_bytes = row_bytes;
             snprintf(pending_key, sizeof pending_key, "%s", key);
             continue;
         }
-        rc = load_one(L, rec, line, e);
+        rc = load_one(L, rec, line, row_bytes, e);
         json_decref(rec);
         if (rc)
             break;
@@ -557,8 +600,7 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
             L->o->progress(L->o->progress_ctx, (long long)ftell(in), L->r->records);
     }
     if (pending) {
-        if (!rc)
-            rc = load_one(L, pending, pending_line, e);
+        if (!rc) rc = load_one(L, pending, pending_line, pending_bytes, e);
         json_decref(pending);
     }
     for (size_t i = 0; i < h.n; i++)
@@ -591,7 +633,8 @@ int import_stream(store_conn *c, const principal *who, const char *kind, FILE *i
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "kind",
                             "kind: expected brands, stores, staff, members, orders or events");
     L.d.conn = c;
-    store_conn_cache(c, 256); /* an import writes long runs of index pages */
+    if (o->cache_mib > 0)
+        store_conn_cache(c, o->cache_mib); /* an import writes long runs of index pages */
     L.d.who = *who;
     L.d.inline_refunds = true;
     if (o->on_commit)

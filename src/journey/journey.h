@@ -20,26 +20,49 @@
 
 struct seg_index;
 
-/* ---- definitions (spec.c, journeys.c) ---- */
+/* ---- definitions (spec.c, compile.c, journeys.c) ----
+ * Saving checks every field and everything the definition names: its expressions
+ * (audience, entered_segment, a daily segment, a branch's if) with the segment parser,
+ * its coupon templates and its (manual) tags in the store; activating and resuming
+ * check them again. With an index (the server's), tag: and segment: references in the
+ * expressions are checked too; without one (the demo's set-up, fuzzing) their syntax
+ * only, and the engine checks them when it loads the journey. An error names the
+ * field (400). */
 int journeys_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+int journeys_create_with_index(dom *d, struct seg_index *idx, json_t *body, json_t **out,
+                               siyu_err *e);
 /* A new version of the definition; runs keep the step they are on. */
 int journeys_update(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
+int journeys_update_with_index(dom *d, struct seg_index *idx, int64_t id, json_t *body,
+                               json_t **out, siyu_err *e);
 int journeys_get(dom *d, int64_t id, json_t **out, siyu_err *e);
 int journeys_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
-/* action: activate, pause, resume, archive */
+/* action: activate, pause, resume, archive. Activating (and resuming) re-checks what
+ * the definition names; from then on the journey reacts to every qualifying event
+ * committed after that moment, whenever the scheduler next ticks. */
 int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e);
+int journeys_set_state_with_index(dom *d, struct seg_index *idx, int64_t id, const char *action,
+                                  json_t **out, siyu_err *e);
 /* Checks a definition without saving it; 0 or -1 with the field named. */
 int journey_validate(json_t *spec, siyu_err *e);
 /* The chain's guardrails for every journey: {budget_max, budget_window_days, quiet_hours,
  * stale_after_hours, time_zone, monthly_caps} (docs/messaging.md). */
 int journeys_guardrails_put(dom *d, json_t *body, json_t **out, siyu_err *e);
 int journeys_guardrails_get(dom *d, json_t **out, siyu_err *e);
-/* Ready-made journeys: {items: [{key, name, definition}]}. */
+/* Ready-made journeys: {items: [{key, name, definition, coupon_template?}]}. */
 json_t *journey_library(void);
+/* The coupon templates the ready-made journeys name, by id - 1 (NULL: an id no library
+ * journey uses): the definitions `siyu demo` creates and coupon_template shows. */
+extern const char *const journey_library_coupons[];
+extern const int journey_library_coupon_count;
 
 /* ---- running (engine.c) ---- */
 /* One tick inside the caller's write transaction: events since the last tick, date
- * triggers for a new local day, due runs (at most limit). Out: counts. */
+ * triggers for a new local day, due runs (at most limit). Every entry and every step
+ * runs in its own savepoint (savepoints nest, so the caller may hold one too): a step
+ * that fails is undone and fails its own run, never the tick. Returns -1 only when the
+ * store fails (it cannot record even that). Out: {events, entered, advanced, queued,
+ * failed, errors: [{journey_id, run_id, step, error}] (the first few)}. */
 int journey_tick(dom *d, struct seg_index *idx, int limit, json_t **out, siyu_err *e);
 
 /* ---- the outbox (outbox.c) ---- */
@@ -60,8 +83,12 @@ int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int 
                siyu_err *e);
 /* action: done, confirm (a wecom send the guide made), skip */
 int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e);
-/* {channel, opted_out} */
+/* {purpose, channel, granted, source?, text_version?, at?} — or the first shape
+ * {channel, opted_out} (a marketing consent) — into the one consent model
+ * (domain/consent.c); answers as consents_get. */
 int consents_put(dom *d, int64_t member_id, json_t *body, json_t **out, siyu_err *e);
+/* {member_id, consents: [{purpose, channel, granted, opted_out, source, text_version, at}]} */
+int consents_get(dom *d, int64_t member_id, json_t **out, siyu_err *e);
 
 /* ---- measuring (report.c) ---- */
 int journeys_report(dom *d, int64_t id, json_t **out, siyu_err *e);

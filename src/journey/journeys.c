@@ -74,11 +74,28 @@ static json_t *expand(json_t *body, siyu_err *e)
     return found;
 }
 
+/* The definition read and every reference in it checked (expressions against idx when
+ * given, coupon templates and tags in the store). */
+static int check_definition(dom *d, struct seg_index *idx, json_t *def, siyu_err *e)
+{
+    j_spec s;
+    int rc = j_spec_parse(def, &s, e);
+    if (rc == 0) rc = j_spec_check_refs(d, idx, &s, e);
+    j_spec_free(&s);
+    return rc;
+}
+
 int journeys_create(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    return journeys_create_with_index(d, NULL, body, out, e);
+}
+
+int journeys_create_with_index(dom *d, struct seg_index *idx, json_t *body, json_t **out,
+                               siyu_err *e)
 {
     json_t *def = expand(body, e);
     if (!def) return -1;
-    if (journey_validate(def, e)) {
+    if (check_definition(d, idx, def, e)) {
         json_decref(def);
         return -1;
     }
@@ -102,10 +119,16 @@ int journeys_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 
 int journeys_update(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
 {
+    return journeys_update_with_index(d, NULL, id, body, out, e);
+}
+
+int journeys_update_with_index(dom *d, struct seg_index *idx, int64_t id, json_t *body,
+                               json_t **out, siyu_err *e)
+{
     if (journeys_get(d, id, NULL, e) < 0) return -1;
     json_t *def = expand(body, e);
     if (!def) return -1;
-    if (journey_validate(def, e)) {
+    if (check_definition(d, idx, def, e)) {
         json_decref(def);
         return -1;
     }
@@ -127,6 +150,12 @@ int journeys_update(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
 }
 
 int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
+{
+    return journeys_set_state_with_index(d, NULL, id, action, out, e);
+}
+
+int journeys_set_state_with_index(dom *d, struct seg_index *idx, int64_t id, const char *action,
+                                  json_t **out, siyu_err *e)
 {
     char state[16] = "";
     store_stmt *s = store_q(d->conn, Q_JOURNEY_GET);
@@ -159,6 +188,15 @@ int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siy
     if (!to)
         return siyu_err_set(e, SIYU_NOT_FOUND, "action",
                             "action: one of activate, pause, resume, archive");
+    if (strcmp(to, "active") == 0) {
+        /* what it names may have gone since it was saved (a tag, a template, a saved
+         * segment): checked again, and the journey reacts to what happens from now on */
+        j_spec sp;
+        int rc = j_spec_load(d, id, &sp, NULL, 0, e);
+        if (rc == 0) rc = j_spec_check_refs(d, idx, &sp, e);
+        j_spec_free(&sp);
+        if (rc || j_activation_mark(d, id, e)) return -1;
+    }
     s = store_q(d->conn, Q_JOURNEY_SET_STATE);
     store_bind_text(s, 1, to);
     store_bind_int(s, 2, d->now);
@@ -169,69 +207,131 @@ int journeys_set_state(dom *d, int64_t id, const char *action, json_t **out, siy
 
 /* ---------------- ready-made journeys ---------------- */
 
+/* A step that may send on wechat_template carries its WeChat template message: the
+ * template ids here (WELCOME, COUPON_ISSUED, POINTS_BALANCE) stand for the chain's own template
+ * ids on its public account, which an operator puts in when adopting the journey.
+ *
+ * Each ready-made journey that issues a coupon names the template it expects by id and
+ * carries that template's suggested definition (coupon_template in the library's
+ * answer), with a per-member limit that fits the journey: a new member's welcome once in
+ * a lifetime, a birthday once a year, a win-back once a month, a post-payment coupon at
+ * most five a month (the journey re-enters after 7 days), a live-stream coupon once a
+ * day. `siyu demo` creates them in this order: 1 new member, 2 friends (no journey),
+ * 3 birthday, 4 post-payment, 5 win-back, 6 live. */
+#define COUPON_NEW_MEMBER                                                                          \
+    "{\"name\":\"新人券 满50减10\",\"kind\":\"cash_off\",\"value_cents\":1000,"                   \
+    "\"min_spend_cents\":5000,\"valid_days\":30,\"per_member_limit\":1,\"shareable\":true}"
+#define COUPON_BIRTHDAY                                                                            \
+    "{\"name\":\"生日礼券 满100减20\",\"kind\":\"cash_off\",\"value_cents\":2000,"                \
+    "\"min_spend_cents\":10000,\"valid_days\":14,\"per_member_limit\":1,"                         \
+    "\"per_member_period\":\"year\"}"
+#define COUPON_POST_PAYMENT                                                                        \
+    "{\"name\":\"回购券 满100减10\",\"kind\":\"cash_off\",\"value_cents\":1000,"                  \
+    "\"min_spend_cents\":10000,\"valid_days\":14,\"per_member_limit\":5,"                         \
+    "\"per_member_period\":\"month\"}"
+#define COUPON_WINBACK                                                                             \
+    "{\"name\":\"挽回券 满80减15\",\"kind\":\"cash_off\",\"value_cents\":1500,"                   \
+    "\"min_spend_cents\":8000,\"valid_days\":14,\"per_member_limit\":1,"                          \
+    "\"per_member_period\":\"month\"}"
+#define COUPON_LIVE                                                                                \
+    "{\"name\":\"直播专享 9折\",\"kind\":\"percent_off\",\"percent\":10,"                        \
+    "\"max_off_cents\":2000,\"valid_days\":3,\"per_member_limit\":1,"                             \
+    "\"per_member_period\":\"day\"}"
+
+const char *const journey_library_coupons[] = {
+    COUPON_NEW_MEMBER, NULL /* 2: the friends' coupon of the demo */, COUPON_BIRTHDAY,
+    COUPON_POST_PAYMENT, COUPON_WINBACK, COUPON_LIVE};
+const int journey_library_coupon_count = 6;
+
 static const struct {
-    const char *key, *json;
+    const char *key, *json, *coupon;
 } library[] = {
     {"new_member_series",
      "{\"name\":\"新会员培育 3/7/15/30天\",\"trigger\":{\"event\":\"member_joined\"},"
      "\"reentry\":{\"policy\":\"once\"},\"goal\":{\"event\":\"order_paid\",\"within_days\":30},"
      "\"steps\":["
-     "{\"id\":\"d3\",\"action\":\"wait\",\"duration\":\"3d\"},"
+     "{\"id\":\"d3\",\"action\":\"wait\",\"after_trigger\":\"3d\"},"
      "{\"id\":\"m3\",\"action\":\"send_message\",\"channel\":\"wecom\",\"fallback\":[\"wechat_"
      "template\",\"sms\"],"
      "\"template\":\"{{member.name}}您好，我是{{store.name}}的{{guide.name}}"
-     "，有任何需要随时找我。\"},"
-     "{\"id\":\"d7\",\"action\":\"wait\",\"duration\":\"4d\"},"
+     "，有任何需要随时找我。\","
+     "\"wechat_template\":{\"template_id\":\"WELCOME\",\"data\":{\"first\":"
+     "\"{{member.name}}您好\",\"keyword1\":\"{{store.name}}\",\"keyword2\":"
+     "\"{{guide.name}}\"}}},"
+     "{\"id\":\"d7\",\"action\":\"wait\",\"after_trigger\":\"7d\"},"
      "{\"id\":\"b7\",\"action\":\"branch\",\"if_goal\":true,\"goto\":\"end\"},"
      "{\"id\":\"c7\",\"action\":\"issue_coupon\",\"template_id\":1},"
      "{\"id\":\"m7\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
      "\"sms\"],"
      "\"template\":\"{{member.name}}，送您一张新人券 "
-     "{{coupon.code}}，{{coupon.expires_on}}前有效。\"},"
-     "{\"id\":\"d15\",\"action\":\"wait\",\"duration\":\"8d\"},"
+     "{{coupon.code}}，{{coupon.expires_on}}前有效。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"{{member.name}}，送您一张新人券\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}},"
+     "{\"id\":\"d15\",\"action\":\"wait\",\"after_trigger\":\"15d\"},"
      "{\"id\":\"t15\",\"action\":\"guide_task\",\"script\":\"回访新会员{{member.name}}"
      "，了解首购体验\",\"due\":\"2d\"},"
-     "{\"id\":\"d30\",\"action\":\"wait\",\"duration\":\"15d\"},"
+     "{\"id\":\"d30\",\"action\":\"wait\",\"after_trigger\":\"30d\"},"
      "{\"id\":\"m30\",\"action\":\"send_message\",\"channel\":\"wechat_template\","
-     "\"template\":\"{{member.name}}，您已有{{points.balance}}积分，可在{{store.name}}抵现。\"},"
-     "{\"id\":\"end\",\"action\":\"exit\"}]}"},
+     "\"template\":\"{{member.name}}，您已有{{points.balance}}积分，可在{{store.name}}抵现。\","
+     "\"wechat_template\":{\"template_id\":\"POINTS_BALANCE\",\"data\":{\"first\":"
+     "\"{{member.name}}，您的积分\",\"keyword1\":\"{{points.balance}}\",\"remark\":"
+     "\"可在{{store.name}}抵现\"}}},"
+     "{\"id\":\"end\",\"action\":\"exit\"}]}",
+     COUPON_NEW_MEMBER},
     {"birthday_coupon",
      "{\"name\":\"生日礼券\",\"trigger\":{\"date\":\"birthday\",\"days_before\":3},"
-     "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":1},"
+     "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":3},"
      "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
      "\"sms\"],"
      "\"template\":\"{{member.name}}，生日快乐！为您准备了生日礼券 "
-     "{{coupon.code}}，{{coupon.expires_on}}前有效。\"}]}"},
+     "{{coupon.code}}，{{coupon.expires_on}}前有效。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"{{member.name}}，生日快乐！\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}}]}",
+     COUPON_BIRTHDAY},
     {"post_payment_coupon",
      "{\"name\":\"支付后发券\",\"trigger\":{\"event\":\"order_paid\"},"
      "\"reentry\":{\"policy\":\"cooldown\",\"days\":7},\"goal\":{\"event\":\"order_paid\",\"within_"
      "days\":14},"
-     "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":1},"
+     "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":4},"
      "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
      "\"sms\"],"
-     "\"template\":\"感谢光临{{store.name}}！下次到店可用券 {{coupon.code}}。\"}]}"},
+     "\"template\":\"感谢光临{{store.name}}！下次到店可用券 {{coupon.code}}。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"感谢光临{{store.name}}！\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}}]}",
+     COUPON_POST_PAYMENT},
     {"winback_30d",
      "{\"name\":\"30天未购挽回\",\"trigger\":{\"inactivity_days\":30},\"audience\":\"orders >= 1\","
      "\"goal\":{\"event\":\"order_paid\",\"within_days\":14},"
-     "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":1},"
+     "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":5},"
      "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wecom\",\"fallback\":[\"wechat_"
      "template\",\"sms\"],"
-     "\"template\":\"{{member.name}}，好久不见！{{guide.name}}为您留了一张券 {{coupon.code}}。\"},"
+     "\"template\":\"{{member.name}}，好久不见！{{guide.name}}为您留了一张券 {{coupon.code}}。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"{{member.name}}，好久不见！\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}},"
      "{\"id\":\"w\",\"action\":\"wait\",\"for_event\":\"order_paid\",\"timeout\":\"7d\"},"
      "{\"id\":\"b\",\"action\":\"branch\",\"if_goal\":true,\"goto\":\"end\"},"
      "{\"id\":\"t\",\"action\":\"guide_task\",\"script\":\"电话回访{{member.name}}\",\"due\":"
      "\"3d\"},"
-     "{\"id\":\"end\",\"action\":\"exit\"}]}"},
+     "{\"id\":\"end\",\"action\":\"exit\"}]}",
+     COUPON_WINBACK},
     {"post_live_72h",
      "{\"name\":\"直播后72小时\",\"trigger\":{\"event\":\"live_view\"},"
      "\"reentry\":{\"policy\":\"cooldown\",\"days\":3},\"goal\":{\"event\":\"order_paid\",\"within_"
      "days\":3},"
      "\"steps\":[{\"id\":\"w\",\"action\":\"wait\",\"duration\":\"2h\"},"
-     "{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":1},"
+     "{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":6},"
      "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"wechat_template\",\"fallback\":["
      "\"sms\"],"
-     "\"template\":\"{{member.name}}，直播专享券 {{coupon.code}} 72小时内有效。\"},"
-     "{\"id\":\"w2\",\"action\":\"wait\",\"for_event\":\"order_paid\",\"timeout\":\"70h\"}]}"},
+     "\"template\":\"{{member.name}}，直播专享券 {{coupon.code}} 72小时内有效。\","
+     "\"wechat_template\":{\"template_id\":\"COUPON_ISSUED\",\"data\":{\"first\":"
+     "\"{{member.name}}，直播专享券\",\"keyword1\":\"{{coupon.code}}\",\"keyword2\":"
+     "\"{{coupon.expires_on}}\"}}},"
+     "{\"id\":\"w2\",\"action\":\"wait\",\"for_event\":\"order_paid\",\"timeout\":\"70h\"}]}",
+     COUPON_LIVE},
 };
 
 json_t *journey_library(void)
@@ -239,8 +339,11 @@ json_t *journey_library(void)
     json_t *items = json_array();
     for (size_t i = 0; i < sizeof library / sizeof *library; i++) {
         json_t *def = json_loads(library[i].json, 0, NULL);
-        json_array_append_new(items, json_pack("{s:s, s:O, s:o}", "key", library[i].key, "name",
-                                               json_object_get(def, "name"), "definition", def));
+        json_t *it = json_pack("{s:s, s:O, s:o}", "key", library[i].key, "name",
+                               json_object_get(def, "name"), "definition", def);
+        if (library[i].coupon)
+            json_object_set_new(it, "coupon_template", json_loads(library[i].coupon, 0, NULL));
+        json_array_append_new(items, it);
     }
     return json_pack("{s:o}", "items", items);
 }

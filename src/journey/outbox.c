@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/jsonx.h"
+#include "base/phone.h"
 #include "journey/internal.h"
 #include "messaging/msg_adapter.h"
 
@@ -62,7 +63,7 @@ int channels_list(dom *d, json_t **out, siyu_err *e)
     return 200;
 }
 
-static json_t *message_row_json(store_stmt *s)
+static json_t *message_row_json(store_stmt *s, const principal *who)
 {
     json_t *o =
         json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:o}", "id", (json_int_t)store_col_int(s, 0),
@@ -77,6 +78,16 @@ static json_t *message_row_json(store_stmt *s)
     json_object_set_new(o, "delivered_at",
                         store_col_null(s, 11) ? json_null() : dom_time(store_col_int(s, 11)));
     json_object_set_new(o, "error", dom_nullable_text(s, 12));
+    json_t *to = store_col_null(s, 13) ? NULL : json_loads(store_col_text(s, 13), 0, NULL);
+    const char *phone = json_string_value(json_object_get(to, "phone"));
+    if (phone && who && who->role == ROLE_GUIDE) { /* a guide sees phones masked */
+        char masked[40];
+        phone_mask(phone, masked, sizeof masked);
+        json_object_set_new(to, "phone", json_string(masked));
+    }
+    json_object_set_new(o, "to", to ? to : json_null());
+    json_t *tm = store_col_null(s, 14) ? NULL : json_loads(store_col_text(s, 14), 0, NULL);
+    json_object_set_new(o, "template", tm ? tm : json_null());
     return o;
 }
 
@@ -105,7 +116,7 @@ int messages_list(dom *d, int64_t member_id, const char *status, int64_t cursor,
         if (member_id && status && strcmp(store_col_text(s, 6), status) != 0) continue;
         if (n++ == limit) break;
         last = store_col_int(s, 0);
-        json_array_append_new(items, message_row_json(s));
+        json_array_append_new(items, message_row_json(s, &d->who));
     }
     store_reset(s);
     *out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
@@ -139,7 +150,7 @@ int messages_receipt(dom *d, json_t *body, json_t **out, siyu_err *e)
     s = store_q(d->conn, Q_MESSAGE_GET);
     store_bind_int(s, 1, id);
     store_step(s);
-    *out = message_row_json(s);
+    *out = message_row_json(s, &d->who);
     store_reset(s);
     return 200;
 }
@@ -147,10 +158,11 @@ int messages_receipt(dom *d, json_t *body, json_t **out, siyu_err *e)
 /* ---------------- dispatch ---------------- */
 
 typedef struct due {
-    int64_t id, member;
+    int64_t id, member, journey, created_at;
     int attempts;
     char channel[24];
     char *text;
+    json_t *to, *tmpl; /* the address and the WeChat template message, or NULL */
     msg_outcome out;
 } due;
 
@@ -173,11 +185,19 @@ static void *send_range(void *arg)
         msg_message m = {.id = x->id,
                          .channel = (msg_channel)(ch < 0 ? 0 : ch),
                          .member_id = x->member,
+                         .journey_id = x->journey,
+                         .to = x->to,
                          .text = x->text,
+                         .tmpl = x->tmpl,
+                         .created_at = x->created_at,
                          .attempts = x->attempts};
         if (ch < 0) {
             x->out.status = MSG_DEAD;
             snprintf(x->out.error, sizeof x->out.error, "unknown channel %s", x->channel);
+        } else if (!x->to) { /* never sent blank (a message queued before addresses) */
+            x->out.status = MSG_DEAD;
+            x->out.attempts = x->attempts;
+            snprintf(x->out.error, sizeof x->out.error, "no address for channel %s", x->channel);
         } else {
             msg_bindings_send(j->b, &m, j->now * 1000, &x->out);
         }
@@ -219,6 +239,10 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
             x->text = strdup(store_col_text(s, 2));
             x->attempts = (int)store_col_int(s, 3);
             x->member = store_col_int(s, 4);
+            x->journey = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+            x->created_at = store_col_int(s, 6);
+            x->to = store_col_null(s, 7) ? NULL : json_loads(store_col_text(s, 7), 0, NULL);
+            x->tmpl = store_col_null(s, 8) ? NULL : json_loads(store_col_text(s, 8), 0, NULL);
         }
         store_reset(s);
         s = store_q(c, Q_CHANNEL_LIST);
@@ -281,12 +305,77 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
         rc = store_commit(c, e);
     else if (n && store_in_tx(c))
         store_rollback(c);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(v[i].text);
+        json_decref(v[i].to);
+        json_decref(v[i].tmpl);
+    }
     free(v);
     store_conn_close(c);
     if (rc == 0 && out)
         *out = json_pack("{s:I, s:I, s:I}", "sent", (json_int_t)sent, "retry", (json_int_t)retry,
                          "dead", (json_int_t)dead);
     return rc;
+}
+
+/* ---------------- addresses ---------------- */
+
+/* The member's first identity of a kind: value (and app id) into the buffers. */
+static bool identity_of(dom *d, int64_t member, const char *kind, char *value, size_t vlen,
+                        char *app, size_t alen)
+{
+    store_stmt *s = store_q(d->conn, Q_IDENTITY_OF_KIND);
+    store_bind_int(s, 1, member);
+    store_bind_text(s, 2, kind);
+    bool found = store_step(s) == STORE_ROW;
+    if (found) {
+        if (app) snprintf(app, alen, "%s", store_col_text(s, 0));
+        snprintf(value, vlen, "%s", store_col_text(s, 1));
+    }
+    store_reset(s);
+    return found;
+}
+
+json_t *j_message_address(dom *d, int64_t member, const char *channel, const char **why)
+{
+    char value[256], app[128];
+    *why = NULL;
+    if (strcmp(channel, "sms") == 0) {
+        if (identity_of(d, member, "phone", value, sizeof value, NULL, 0))
+            return json_pack("{s:s}", "phone", value);
+        *why = "no_phone";
+        return NULL;
+    }
+    if (strcmp(channel, "wechat_template") == 0) {
+        if (identity_of(d, member, "openid", value, sizeof value, app, sizeof app))
+            return json_pack("{s:s, s:s}", "openid", value, "app_id", app);
+        *why = "no_openid";
+        return NULL;
+    }
+    if (strcmp(channel, "wecom") == 0) {
+        if (!identity_of(d, member, "wecom_external_id", value, sizeof value, NULL, 0)) {
+            *why = "no_wecom_external_id";
+            return NULL;
+        }
+        /* the sending guide: the member's guide, whose staff code is their WeCom userid */
+        char userid[128] = "";
+        store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
+        store_bind_int(s, 1, member);
+        int64_t guide = store_step(s) == STORE_ROW && !store_col_null(s, 6) ? store_col_int(s, 6)
+                                                                             : 0;
+        store_reset(s);
+        if (guide) {
+            s = store_q(d->conn, Q_STAFF_GET);
+            store_bind_int(s, 1, guide);
+            if (store_step(s) == STORE_ROW && !store_col_null(s, 4))
+                snprintf(userid, sizeof userid, "%s", store_col_text(s, 4));
+            store_reset(s);
+        }
+        if (!userid[0]) {
+            *why = "no_guide_userid";
+            return NULL;
+        }
+        return json_pack("{s:s, s:s}", "external_userid", value, "userid", userid);
+    }
+    return json_pack("{s:I}", "member_id", (json_int_t)member); /* webhook: the receiver looks up */
 }

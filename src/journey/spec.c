@@ -177,9 +177,10 @@ static int parse_trigger(json_t *t, j_spec *s, siyu_err *e)
 static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_err *e)
 {
     static const char *const keys[] = {
-        "id",      "action", "duration", "until",   "for_event", "timeout",  "if",
-        "if_goal", "goto",   "else",     "channel", "fallback",  "template", "template_id",
-        "points",  "reason", "tag",      "script",  "due",       NULL};
+        "id",      "action", "duration", "until",   "for_event", "timeout",       "if",
+        "if_goal", "goto",   "else",     "channel", "fallback",  "template",      "template_id",
+        "points",  "reason", "tag",      "script",  "due",       "after_trigger", "wechat_template",
+        NULL};
     static const char *const actions[] = {"wait",         "branch",  "send_message", "issue_coupon",
                                           "award_points", "add_tag", "remove_tag",   "guide_task",
                                           "exit",         NULL};
@@ -189,6 +190,7 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
     memset(x, 0, sizeof *x);
     x->until_minute = -1;
     x->for_event = -1;
+    x->after_trigger = -1;
     x->then_ix = x->else_ix = -1;
     if (!json_is_object(st))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "steps", "steps[%d]: not an object", i);
@@ -206,9 +208,10 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
     x->kind = (j_step_kind)k;
     const char *id = str(st, "id");
     if (id) {
-        if (!*id || strlen(id) >= J_ID_LEN)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "id", "steps[%d].id: 1 to %d bytes", i,
-                                J_ID_LEN - 1);
+        if (!*id || strlen(id) >= J_ID_LEN) {
+            snprintf(f, sizeof f, "steps[%d].id", i);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: 1 to %d bytes", f, J_ID_LEN - 1);
+        }
         snprintf(x->id, sizeof x->id, "%s", id);
     } else {
         char *text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
@@ -222,13 +225,41 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
                 snprintf(x->id, sizeof x->id, "s%02x%02x%02x%02x-%d", h[0], h[1], h[2], h[3], ++n);
     }
     for (int j = 0; j < i; j++)
-        if (strcmp(s->steps[j].id, x->id) == 0)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "id", "steps[%d].id: %s is used twice", i,
-                                x->id);
+        if (strcmp(s->steps[j].id, x->id) == 0) {
+            snprintf(f, sizeof f, "steps[%d].id", i);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: %s is used twice", f, x->id);
+        }
     json_t *v;
     switch (x->kind) {
-    case J_WAIT:
-        if ((v = json_object_get(st, "duration"))) {
+    case J_WAIT: {
+        static const char *const kinds[] = {"duration", "until", "for_event", "after_trigger"};
+        const char *first = NULL;
+        for (size_t w = 0; w < sizeof kinds / sizeof *kinds; w++)
+            if (json_object_get(st, kinds[w])) {
+                if (first) {
+                    snprintf(f, sizeof f, "steps[%d].%s", i, kinds[w]);
+                    return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f,
+                                        "%s: a wait takes one of duration, until, for_event or "
+                                        "after_trigger (%s is given)",
+                                        f, first);
+                }
+                first = kinds[w];
+            }
+        if ((v = json_object_get(st, "after_trigger"))) {
+            /* "7d": seven days after the instant the member's trigger happened, however
+             * long earlier steps took (a guide confirming late shifts nothing) */
+            snprintf(f, sizeof f, "steps[%d].after_trigger", i);
+            if (duration(v, f, &x->after_trigger, e)) return -1;
+            for (int j = i - 1; j >= 0; j--)
+                if (s->steps[j].kind == J_WAIT && s->steps[j].after_trigger >= 0) {
+                    if (s->steps[j].after_trigger > x->after_trigger)
+                        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f,
+                                            "%s: earlier than steps[%d].after_trigger; "
+                                            "trigger-timed waits go forward in time",
+                                            f, j);
+                    break;
+                }
+        } else if ((v = json_object_get(st, "duration"))) {
             snprintf(f, sizeof f, "steps[%d].duration", i);
             if (duration(v, f, &x->duration, e)) return -1;
         } else if ((v = json_object_get(st, "until"))) {
@@ -246,9 +277,10 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
         } else {
             snprintf(f, sizeof f, "steps[%d]", i);
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f,
-                                "%s: a wait needs duration, until or for_event", f);
+                                "%s: a wait needs duration, until, for_event or after_trigger", f);
         }
         break;
+    }
     case J_BRANCH:
         x->expr = str(st, "if");
         v = json_object_get(st, "if_goal");
@@ -289,36 +321,50 @@ static int parse_step(json_t *st, int i, j_spec *s, bool *coupon_before, siyu_er
         if (!x->template_text || !*x->template_text)
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: required", f);
         if (j_template_check(x->template_text, *coupon_before, f, e)) return -1;
+        /* a WeChat template message: its template id and named data fields */
+        x->wechat_template = json_object_get(st, "wechat_template");
+        bool wx = false;
+        for (int k2 = 0; k2 < x->n_channels; k2++)
+            wx |= strcmp(x->channels[k2], "wechat_template") == 0;
+        snprintf(f, sizeof f, "steps[%d].wechat_template", i);
+        if ((wx || x->wechat_template) &&
+            j_wx_template_check(x->wechat_template, *coupon_before, f, e))
+            return -1;
         break;
     }
     case J_COUPON:
         v = json_object_get(st, "template_id");
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "template_id",
-                                "steps[%d].template_id: a coupon template id", i);
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+            snprintf(f, sizeof f, "steps[%d].template_id", i);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: a coupon template id", f);
+        }
         x->coupon_template = json_integer_value(v);
         *coupon_before = true;
         break;
     case J_POINTS:
         v = json_object_get(st, "points");
-        if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 1000000)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "points",
-                                "steps[%d].points: 1 to 1000000", i);
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 1000000) {
+            snprintf(f, sizeof f, "steps[%d].points", i);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: 1 to 1000000", f);
+        }
         x->points = json_integer_value(v);
         x->reason = str(st, "reason");
         break;
     case J_TAG_ADD:
     case J_TAG_REMOVE:
         x->tag = str(st, "tag");
-        if (!x->tag || !*x->tag)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "tag", "steps[%d].tag: a tag name", i);
+        if (!x->tag || !*x->tag) {
+            snprintf(f, sizeof f, "steps[%d].tag", i);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: a tag name", f);
+        }
         break;
     case J_TASK:
         x->script = str(st, "script");
+        snprintf(f, sizeof f, "steps[%d].script", i);
         if (!x->script || !*x->script)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "script",
-                                "steps[%d].script: what the guide should do or say", i);
-        if (j_template_check(x->script, *coupon_before, "script", e)) return -1;
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: what the guide should do or say",
+                                f);
+        if (j_template_check(x->script, *coupon_before, f, e)) return -1;
         x->due = 2 * 86400;
         if ((v = json_object_get(st, "due"))) {
             snprintf(f, sizeof f, "steps[%d].due", i);

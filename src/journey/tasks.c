@@ -5,6 +5,7 @@
 
 #include "base/jsonx.h"
 #include "journey/internal.h"
+#include "messaging/msg_channel.h"
 
 static json_t *task_row_json(store_stmt *s)
 {
@@ -30,7 +31,10 @@ int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int 
     if (d->who.role == ROLE_GUIDE) guide_id = d->who.staff_id;
     json_t *items = json_array();
     int64_t last = 0;
-    store_stmt *s = store_q(d->conn, Q_TASK_LIST);
+    /* a store manager sees their store's guides' tasks */
+    bool mgr = d->who.role == ROLE_STORE_MANAGER;
+    store_stmt *s = store_q(d->conn, mgr ? Q_TASK_LIST_STORE : Q_TASK_LIST);
+    if (mgr) store_bind_int(s, 5, d->who.store_id);
     if (guide_id) store_bind_int(s, 1, guide_id);
     store_bind_text(s, 2, state);
     store_bind_int(s, 3, cursor);
@@ -113,32 +117,102 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
     return 200;
 }
 
+/* ---------------- consent ----------------
+ * The one consent model lives in the domain (domain/consent.c); this is its API and the
+ * journeys' reading of it. */
+
+static int pick(json_t *body, const char *field, const char *const *names, const char *what,
+                bool required, const char **out, siyu_err *e)
+{
+    const char *v = NULL;
+    if (jx_str(body, field, required, &v, e) < 0) return -1;
+    *out = NULL;
+    if (!v) return 0;
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], v) == 0) {
+            *out = names[i];
+            return 0;
+        }
+    return siyu_err_set(e, SIYU_INVALID_ARGUMENT, field, "%s: one of %s", field, what);
+}
+
+int consents_get(dom *d, int64_t member_id, json_t **out, siyu_err *e)
+{
+    if (members_get(d, member_id, NULL, e) < 0) return -1;
+    *out = json_pack("{s:I, s:o}", "member_id", (json_int_t)member_id, "consents",
+                     dom_consents_json(d, member_id));
+    return 200;
+}
+
 int consents_put(dom *d, int64_t member_id, json_t *body, json_t **out, siyu_err *e)
 {
-    static const char *const allowed[] = {"channel", "opted_out", NULL};
-    const char *channel;
-    bool opted_out;
-    if (jx_only(body, allowed, NULL, e) || jx_str(body, "channel", true, &channel, e) < 0 ||
-        jx_bool(body, "opted_out", true, &opted_out, e) < 0)
-        return -1;
-    if (!j_channel_known(channel))
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "channel",
-                            "channel: one of wechat_template, sms, wecom, webhook");
+    static const char *const new_keys[] = {"purpose", "channel",      "granted", "source",
+                                           "text_version", "at", NULL};
+    static const char *const old_keys[] = {"channel", "opted_out", NULL};
+    static const char *const old_channels[] = {"sms", "wechat_template", "wecom", "webhook",
+                                               "public_account", NULL};
+    const char *purpose = "marketing", *channel = NULL, *source = NULL, *text_version = NULL;
+    bool granted;
+    int64_t at = d->now;
+    if (json_object_get(body, "opted_out") && !json_object_get(body, "granted")) {
+        /* the first body shape: {channel, opted_out} — a marketing consent */
+        bool opted_out;
+        if (jx_only(body, old_keys, NULL, e) ||
+            pick(body, "channel", old_channels,
+                 "sms, wechat_template, wecom, public_account, webhook", true, &channel, e) ||
+            jx_bool(body, "opted_out", true, &opted_out, e) < 0)
+            return -1;
+        granted = !opted_out;
+    } else {
+        if (jx_only(body, new_keys, NULL, e) ||
+            pick(body, "purpose", dom_consent_purposes, "marketing, profiling", true, &purpose,
+                 e) ||
+            pick(body, "channel", dom_consent_channels, "sms, wechat_template, wecom, public_account",
+                 true, &channel, e) ||
+            jx_bool(body, "granted", true, &granted, e) < 0 ||
+            pick(body, "source", dom_consent_sources, "till, miniprogram, guide, import, event",
+                 false, &source, e) ||
+            jx_str(body, "text_version", false, &text_version, e) < 0 ||
+            jx_time(body, "at", false, &at, e) < 0)
+            return -1;
+        if (text_version && (!*text_version || strlen(text_version) > 64))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "text_version",
+                                "text_version: 1 to 64 bytes");
+        if (at > d->now + 300)
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "at", "at: is in the future");
+    }
     if (members_get(d, member_id, NULL, e) < 0) return -1;
-    store_stmt *s = store_q(d->conn, Q_CONSENT_PUT);
-    store_bind_int(s, 1, member_id);
-    store_bind_text(s, 2, channel);
-    store_bind_int(s, 3, opted_out);
-    store_bind_int(s, 4, d->now);
-    if (store_exec(s, e)) return -1;
-    json_t *items = json_array();
-    s = store_q(d->conn, Q_CONSENT_LIST);
-    store_bind_int(s, 1, member_id);
-    while (store_step(s) == STORE_ROW)
-        json_array_append_new(items, json_pack("{s:s, s:b, s:o}", "channel", store_col_text(s, 0),
-                                               "opted_out", (int)store_col_int(s, 1), "at",
-                                               dom_time(store_col_int(s, 2))));
+    member_id = members_live_id(d, member_id, "id", e);
+    if (member_id < 0) return -1;
+    if (dom_consent_put(d, member_id, purpose, channel, granted, source, text_version, at, e))
+        return -1;
+    return consents_get(d, member_id, out, e);
+}
+
+void j_member_consent(dom *d, int64_t member, uint32_t *reachable, uint32_t *opted_out)
+{
+    /* reachable: the channels the member's connections allow after consent (webhook
+     * always); opted_out: the message channels with a withdrawn marketing consent */
+    *reachable = MSG_CH_BIT(MSG_CH_WEBHOOK);
+    *opted_out = 0;
+    store_stmt *s = store_q(d->conn, Q_REACH_LIST);
+    store_bind_int(s, 1, member);
+    while (store_step(s) == STORE_ROW) {
+        if (!store_col_int(s, 1)) continue;
+        const char *rc = store_col_text(s, 0);
+        for (int ch = 0; ch < MSG_CHANNEL_COUNT; ch++) {
+            const char *need = j_reach_channel(msg_channel_name((msg_channel)ch));
+            if (need && strcmp(need, rc) == 0) *reachable |= MSG_CH_BIT(ch);
+        }
+    }
     store_reset(s);
-    *out = json_pack("{s:I, s:o}", "member_id", (json_int_t)member_id, "consents", items);
-    return 200;
+    s = store_q(d->conn, Q_CONSENT_LIST);
+    store_bind_int(s, 1, member);
+    while (store_step(s) == STORE_ROW) {
+        if (strcmp(store_col_text(s, 0), "marketing") != 0 || store_col_int(s, 2)) continue;
+        const char *name = store_col_text(s, 1);
+        int ch = msg_channel_from_name(name, strlen(name));
+        if (ch >= 0) *opted_out |= MSG_CH_BIT(ch);
+    }
+    store_reset(s);
 }

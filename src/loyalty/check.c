@@ -125,6 +125,14 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
             store_col_null(s, 1) ? "unlimited" : store_col_text(s, 1),
             (long long)store_col_int(s, 2), (long long)store_col_int(s, 3));
     store_reset(s);
+    s = store_q(c, Q_CHECK_COUPON_LIMITS);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "coupon_limit",
+            "member %lld received %lld coupons of template %lld in one %s (limit %lld)",
+            (long long)store_col_int(s, 0), (long long)store_col_int(s, 2),
+            (long long)store_col_int(s, 1), store_col_text(s, 4), (long long)store_col_int(s, 3));
+    store_reset(s);
     s = store_q(c, Q_CHECK_ORDER_POINTS);
     store_bind_int(s, 1, max);
     while (store_step(s) == STORE_ROW)

@@ -18,6 +18,29 @@
 enum { KIND_CASH_OFF, KIND_PERCENT_OFF, KIND_GIFT };
 static const char *const kinds[] = {"cash_off", "percent_off", "gift", NULL};
 
+/* The period a per-member limit counts in: the member's local calendar day, month or
+ * year, or their whole life (the default). */
+enum { PERIOD_LIFETIME, PERIOD_DAY, PERIOD_MONTH, PERIOD_YEAR };
+static const char *const periods[] = {"lifetime", "day", "month", "year", NULL};
+
+/* The instant the period holding `now` began (local calendar; 0 for lifetime). */
+static int64_t period_start(int period, int64_t now)
+{
+    int32_t day = time_local_day(now);
+    int y, m, dd;
+    date_civil(day, &y, &m, &dd);
+    switch (period) {
+    case PERIOD_DAY:
+        return loy_day_start(day);
+    case PERIOD_MONTH:
+        return loy_day_start(date_from_civil(y, m, 1));
+    case PERIOD_YEAR:
+        return loy_day_start(date_from_civil(y, 1, 1));
+    default:
+        return INT64_MIN;
+    }
+}
+
 struct loy_template {
     int64_t id;
     int kind;
@@ -25,12 +48,57 @@ struct loy_template {
     const char *gift_sku;
     int64_t valid_from, valid_to, valid_days;
     int64_t per_member_limit;
+    int per_member_period; /* PERIOD_*: the limit counts within the current one */
     uint32_t channels;
     int64_t stores[LOY_MAX_SCOPE];
     int n_stores;
     bool shareable, restore_on_refund;
     json_t *spec; /* owns the strings above */
 };
+
+static void fail_reason(siyu_err *e, const char *reason)
+{
+    json_decref(e->details);
+    e->details = json_pack("{s:s}", "reason", reason);
+}
+
+/* How many coupons of template t the member received in the current period; -1 with e
+ * set (field `field`, reason per_member_limit in the details) when the limit is
+ * reached. Runs in the write transaction, which the one writer serialises, so two
+ * issues racing for the last coupon of a period cannot both pass. */
+static int limit_check(dom *d, const loy_template *t, int64_t member, const char *field,
+                       siyu_err *e)
+{
+    if (!t->per_member_limit) return 0;
+    store_stmt *s = store_q(d->conn, Q_COUPON_RECEIVED_SINCE);
+    store_bind_int(s, 1, member);
+    store_bind_int(s, 2, t->id);
+    store_bind_int(s, 3, period_start(t->per_member_period, d->now));
+    int64_t have = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    if (have < t->per_member_limit) return 0;
+    const char *per = t->per_member_period == PERIOD_LIFETIME ? "" : " this ";
+    siyu_err_set(e, SIYU_UNPROCESSABLE, field,
+                 "%s: member %lld already received %lld of template %lld%s%s (limit %lld%s%s)",
+                 field, (long long)member, (long long)have, (long long)t->id, per,
+                 t->per_member_period == PERIOD_LIFETIME ? "" : periods[t->per_member_period],
+                 (long long)t->per_member_limit,
+                 t->per_member_period == PERIOD_LIFETIME ? "" : " per ",
+                 t->per_member_period == PERIOD_LIFETIME ? "" : periods[t->per_member_period]);
+    fail_reason(e, "per_member_limit");
+    return -1;
+}
+
+const char *coupons_issue_outcome(int rc, const siyu_err *e)
+{
+    if (rc >= 0) return "coupon_issued";
+    const char *r = json_string_value(json_object_get(e->details, "reason"));
+    if (r && strcmp(r, "per_member_limit") == 0) return "coupon_failed_per_member_limit";
+    if (r && strcmp(r, "out_of_stock") == 0) return "coupon_failed_out_of_stock";
+    if (r && strcmp(r, "expired") == 0) return "coupon_failed_expired";
+    if (e->code == SIYU_NOT_FOUND) return "coupon_failed_no_template";
+    return "coupon_failed";
+}
 
 static int parse_template(json_t *spec, loy_template *t, siyu_err *e)
 {
@@ -46,6 +114,7 @@ static int parse_template(json_t *spec, loy_template *t, siyu_err *e)
                                        "valid_days",
                                        "stock",
                                        "per_member_limit",
+                                       "per_member_period",
                                        "channels",
                                        "store_ids",
                                        "shareable",
@@ -65,6 +134,7 @@ static int parse_template(json_t *spec, loy_template *t, siyu_err *e)
         jx_time(spec, "valid_to", false, &t->valid_to, e) < 0 ||
         jx_int(spec, "valid_days", false, &t->valid_days, e) < 0 ||
         jx_int(spec, "per_member_limit", false, &t->per_member_limit, e) < 0 ||
+        jx_enum(spec, "per_member_period", false, periods, &t->per_member_period, e) < 0 ||
         jx_bool(spec, "shareable", false, &t->shareable, e) < 0 ||
         jx_bool(spec, "restore_on_refund", false, &t->restore_on_refund, e) < 0)
         return -1;
@@ -99,6 +169,9 @@ static int parse_template(json_t *spec, loy_template *t, siyu_err *e)
     if (t->per_member_limit < 0)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "per_member_limit",
                             "per_member_limit: must not be negative (0 or absent: no limit)");
+    if (t->per_member_period != PERIOD_LIFETIME && !t->per_member_limit)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "per_member_period",
+                            "per_member_period: needs a per_member_limit");
     json_t *a = json_object_get(spec, "channels");
     if (a && !json_is_null(a)) {
         if (!json_is_array(a))
@@ -323,32 +396,26 @@ static int issue_one(dom *d, const loy_template *t, int64_t member, const char *
         }
         store_reset(s);
     }
-    if (t->per_member_limit) {
-        store_stmt *s = store_q(d->conn, Q_COUPON_RECEIVED_COUNT);
-        store_bind_int(s, 1, member);
-        store_bind_int(s, 2, t->id);
-        int64_t have = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
-        store_reset(s);
-        if (have >= t->per_member_limit)
-            return siyu_err_set(e, SIYU_UNPROCESSABLE, "member_id",
-                                "member_id: member %lld already received %lld of template %lld "
-                                "(limit %lld)",
-                                (long long)member, (long long)have, (long long)t->id,
-                                (long long)t->per_member_limit);
-    }
+    if (limit_check(d, t, member, "member_id", e)) return -1;
     int64_t valid_from = t->valid_from ? t->valid_from : d->now;
     int64_t expires = t->valid_to
                           ? t->valid_to
                           : loy_day_start(time_local_day(d->now) + (int32_t)t->valid_days + 1);
-    if (expires <= d->now)
-        return siyu_err_set(e, SIYU_UNPROCESSABLE, "template_id",
-                            "template_id: template %lld is no longer valid", (long long)t->id);
+    if (expires <= d->now) {
+        siyu_err_set(e, SIYU_UNPROCESSABLE, "template_id",
+                     "template_id: template %lld is no longer valid", (long long)t->id);
+        fail_reason(e, "expired");
+        return -1;
+    }
     store_stmt *s = store_q(d->conn, Q_CTEMPLATE_TAKE);
     store_bind_int(s, 1, t->id);
     if (store_exec(s, e)) return -1;
-    if (store_changes(d->conn) != 1)
-        return siyu_err_set(e, SIYU_UNPROCESSABLE, "template_id",
-                            "template_id: template %lld is out of stock", (long long)t->id);
+    if (store_changes(d->conn) != 1) {
+        siyu_err_set(e, SIYU_UNPROCESSABLE, "template_id",
+                     "template_id: template %lld is out of stock", (long long)t->id);
+        fail_reason(e, "out_of_stock");
+        return -1;
+    }
     for (int attempt = 0;; attempt++) {
         new_code(code);
         s = store_q(d->conn, Q_COUPON_INSERT);
@@ -582,19 +649,7 @@ int coupons_forward(dom *d, const char *code, json_t *body, json_t **out, siyu_e
         if (friend < 0) goto done;
         created = true;
     }
-    if (t.per_member_limit) {
-        s = store_q(d->conn, Q_COUPON_RECEIVED_COUNT);
-        store_bind_int(s, 1, friend);
-        store_bind_int(s, 2, t.id);
-        int64_t have = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
-        store_reset(s);
-        if (have >= t.per_member_limit) {
-            siyu_err_set(e, SIYU_UNPROCESSABLE, "phone",
-                         "phone: that member already received %lld of this coupon (limit %lld)",
-                         (long long)have, (long long)t.per_member_limit);
-            goto done;
-        }
-    }
+    if (limit_check(d, &t, friend, "phone", e)) goto done;
     s = store_q(d->conn, Q_COUPON_SET_MEMBER);
     store_bind_int(s, 1, friend);
     store_bind_int(s, 2, c.id);

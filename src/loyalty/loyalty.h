@@ -53,6 +53,11 @@ int coupon_templates_get(dom *d, int64_t id, json_t **out, siyu_err *e);
 int coupon_templates_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
 /* {template_id, member_id | member_ids, external_id?} */
 int coupons_issue(dom *d, json_t *body, json_t **out, siyu_err *e);
+/* A journey step's outcome for coupons_issue's answer: "coupon_issued", or
+ * "coupon_failed_per_member_limit", "coupon_failed_out_of_stock", "coupon_failed_expired",
+ * "coupon_failed_no_template", "coupon_failed" (the refusal's details carry
+ * {"reason": "per_member_limit" | "out_of_stock" | "expired"}). */
+const char *coupons_issue_outcome(int rc, const siyu_err *e);
 int coupons_get(dom *d, const char *code, json_t **out, siyu_err *e);
 /* {phone}: moves a shareable coupon to a friend, who becomes a prospect member whose
  * referrer is the sender when the phone was new. */

@@ -77,8 +77,9 @@ json_t *msg_message_to_json(const msg_message *m)
     json_object_set_new(o, "channel", ch ? json_string(ch) : json_null());
     json_object_set_new(o, "member_id", json_integer(m->member_id));
     if (m->journey_id > 0) json_object_set_new(o, "journey_id", json_integer(m->journey_id));
-    if (m->to) json_object_set_new(o, "to", json_string(m->to));
+    if (m->to && json_is_object(m->to)) json_object_set(o, "to", m->to);
     json_object_set_new(o, "text", m->text ? json_string(m->text) : json_null());
+    if (m->tmpl && json_is_object(m->tmpl)) json_object_set(o, "template", m->tmpl);
     if (m->data && json_is_object(m->data)) json_object_set(o, "data", m->data);
     if (m->created_at > 0) {
         char t[40];

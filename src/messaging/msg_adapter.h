@@ -2,7 +2,7 @@
  *
  * Each channel (msg_channel.h) is bound by configuration to an adapter:
  *   {"adapter": "webhook", "url": "http://127.0.0.1:9000/hook", "secret": "…"}
- *   {"adapter": "file", "path": "/var/lib/siyu/outbox-sms.ndjson"}
+ *   {"adapter": "file", "path": "sms.ndjson"}   (inside the outbox directory)
  * plus optional retry settings (docs/messaging.md lists every key). The webhook adapter
  * POSTs the message as JSON, signed with HMAC-SHA256 and carrying the message id as its
  * Idempotency-Key; the file adapter appends one NDJSON line and fsyncs it.
@@ -55,9 +55,15 @@ typedef struct msg_message {
     msg_channel channel;
     int64_t member_id;
     int64_t journey_id; /* 0 when the message belongs to no journey */
-    const char *to;     /* the address on the channel (phone, openid …), or NULL */
-    const char *text;   /* the rendered text, UTF-8 */
-    json_t *data;       /* an object of extra fields for the channel (borrowed), or NULL */
+    /* the address on the channel (borrowed), or NULL: {"phone"} for sms, {"openid",
+     * "app_id"} for wechat_template, {"external_userid", "userid"} (the member's and the
+     * sending guide's WeCom ids) for wecom */
+    json_t *to;
+    const char *text; /* the rendered text, UTF-8 */
+    /* a WeChat template message (borrowed), or NULL: {"template_id", "data": {name:
+     * {"value"}}} */
+    json_t *tmpl;
+    json_t *data; /* an object of extra fields for the channel (borrowed), or NULL */
     int64_t created_at; /* unix seconds it entered the outbox; 0 to leave it out */
     int attempts;       /* attempts already made; 0 the first time */
 } msg_message;
@@ -87,8 +93,8 @@ typedef struct msg_outcome {
 void msg_retry_decide(const msg_retry_policy *p, int attempts_made, bool permanent, int64_t now_ms,
                       int64_t min_delay_ms, uint64_t rnd, msg_outcome *o);
 
-/* The message as JSON: {message_id, channel, member_id, journey_id?, to?, text, data?,
- * created_at?} — the webhook's body and the file adapter's line. A new reference. */
+/* The message as JSON: {message_id, channel, member_id, journey_id?, to?, text, template?,
+ * data?, created_at?} — the webhook's body and the file adapter's line. A new reference. */
 json_t *msg_message_to_json(const msg_message *m);
 
 /* ---------------------------------------------------------------- signatures */
@@ -107,6 +113,15 @@ bool msg_signature_verify(const char *secret, size_t secret_len, const char *bod
 /* ---------------------------------------------------------------- adapters */
 
 typedef struct msg_adapter msg_adapter;
+
+/* File adapters write only inside one directory, the outbox directory: their `path` is
+ * relative to it, has no "." or ".." component, and neither its directories nor the file
+ * may be symbolic links that lead out of it (the file itself is never a link). The
+ * directory is created (0750) when a file adapter is first made. Set once at start-up
+ * (siyu serve --outbox-dir, SIYU_OUTBOX_DIR, default a folder "outbox" beside the store);
+ * while none is set every file adapter is refused. 0, or -1 when out of memory. */
+int msg_outbox_dir_set(const char *dir);
+const char *msg_outbox_dir(void); /* NULL when none */
 
 /* A new adapter from a channel binding's configuration (the body of
  * PUT /api/v1/channels/{name}). Unknown keys, a bad URL, a short secret or an out-of-range

@@ -93,24 +93,115 @@ static void file_destroy(msg_adapter *a)
     free(f);
 }
 
-static void sync_parent(const char *path)
+static const msg_adapter_ops file_ops = {"file", file_attempt, file_describe, file_destroy};
+
+/* ---------------------------------------------------------------- the outbox directory */
+
+static pthread_mutex_t dir_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *outbox_dir; /* as configured; NULL: file adapters are refused */
+
+int msg_outbox_dir_set(const char *dir)
 {
-    char *dir = strdup(path);
-    if (!dir) return;
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = 0;
-    else if (slash)
-        *slash = 0;
-    int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    free(dir);
+    char *copy = dir && *dir ? strdup(dir) : NULL;
+    if (dir && *dir && !copy) return -1;
+    pthread_mutex_lock(&dir_lock);
+    free(outbox_dir);
+    outbox_dir = copy;
+    pthread_mutex_unlock(&dir_lock);
+    return 0;
 }
 
-static const msg_adapter_ops file_ops = {"file", file_attempt, file_describe, file_destroy};
+const char *msg_outbox_dir(void)
+{
+    return outbox_dir;
+}
+
+/* A relative path of plain names under the outbox directory: no "..", "." or empty
+ * component, not absolute. */
+static const char *path_problem(const char *path)
+{
+    if (path[0] == '/') return "must be relative to the outbox directory, not absolute";
+    for (const char *p = path; *p;) {
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 0) return "has an empty component";
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return "may not contain . or .. components";
+        if (!end) break;
+        if (!end[1]) return "names a directory, not a file";
+        p = end + 1;
+    }
+    return NULL;
+}
+
+/* Opens path inside the outbox directory (creating the directory itself if needed, and
+ * the file, never following a symbolic link out of it). -1 with e naming "path". */
+static int open_in_outbox(const char *path, char **full_out, siyu_err *e)
+{
+    const char *why = path_problem(path);
+    if (why) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "path", "path: %s", why);
+    pthread_mutex_lock(&dir_lock);
+    char *dir = outbox_dir ? strdup(outbox_dir) : NULL;
+    pthread_mutex_unlock(&dir_lock);
+    if (!dir)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "path",
+                            "path: no outbox directory is configured for file adapters");
+    (void)mkdir(dir, 0750);
+    char *root = realpath(dir, NULL);
+    if (!root) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "path", "path: the outbox directory %s: %s", dir,
+                     strerror(errno));
+        free(dir);
+        return -1;
+    }
+    free(dir);
+    size_t rl = strlen(root), pl = strlen(path);
+    char *full = malloc(rl + pl + 2);
+    memcpy(full, root, rl);
+    full[rl] = '/';
+    memcpy(full + rl + 1, path, pl + 1);
+    /* the parent, with every symbolic link resolved, must still be inside the root */
+    char *slash = strrchr(full, '/');
+    *slash = 0;
+    char *parent = realpath(full, NULL);
+    *slash = '/';
+    int fd = -1;
+    size_t ql = parent ? strlen(parent) : 0;
+    if (!parent) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "path", "path: cannot open %s: %s", path,
+                     strerror(errno));
+    } else if (!(ql >= rl && memcmp(parent, root, rl) == 0 &&
+                 (parent[rl] == 0 || parent[rl] == '/'))) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "path",
+                     "path: %s leads outside the outbox directory", path);
+    } else {
+        int dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const char *base = slash + 1;
+        if (dfd >= 0) {
+            /* a new file's directory entry is fsynced too, or the whole file could vanish */
+            fd = openat(dfd, base, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        0640);
+            if (fd >= 0)
+                (void)fsync(dfd);
+            else if (errno == EEXIST)
+                fd = openat(dfd, base, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+            int err = errno;
+            close(dfd);
+            errno = err;
+        }
+        if (fd < 0)
+            siyu_err_set(e, SIYU_INVALID_ARGUMENT, "path", "path: cannot open %s: %s", path,
+                         errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+    }
+    free(parent);
+    free(root);
+    if (fd < 0) {
+        free(full);
+        return -1;
+    }
+    *full_out = full;
+    return fd;
+}
 
 msg_adapter *msg_file_new(json_t *cfg, siyu_err *e)
 {
@@ -121,24 +212,18 @@ msg_adapter *msg_file_new(json_t *cfg, siyu_err *e)
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "path", "path: empty");
         return NULL;
     }
-    /* a new file's directory entry is fsynced too, or the whole file could vanish */
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd >= 0)
-        sync_parent(path);
-    else if (errno == EEXIST)
-        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0) {
-        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "path", "path: cannot open %s: %s", path,
-                     strerror(errno));
-        return NULL;
-    }
+    char *full = NULL;
+    int fd = open_in_outbox(path, &full, e);
+    if (fd < 0) return NULL;
     file_adapter *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(path))) {
         free(f);
+        free(full);
         close(fd);
         siyu_err_set(e, SIYU_INTERNAL, NULL, "out of memory");
         return NULL;
     }
+    free(full);
     f->base.ops = &file_ops;
     f->fd = fd;
     pthread_mutex_init(&f->lock, NULL);

@@ -234,5 +234,47 @@ const char *const pg_migrations[] = {
     "DROP INDEX points_order;"
     "CREATE INDEX points_order ON points_ledger(order_id)"
     "  WHERE order_id IS NOT NULL AND kind != 'earn';",
+    /* ---- messaging (issue 14): one consent model, message addresses, coupon limits
+     * per period ---- */
+    /* 8: consent per member, purpose and channel (see sqlite_schema.c); member_reach_now
+     * is reachability after consent */
+    "CREATE TABLE member_consents ("
+    "  member_id BIGINT NOT NULL REFERENCES members(id), purpose TEXT NOT NULL,"
+    "  channel TEXT NOT NULL, granted BIGINT NOT NULL, source TEXT, text_version TEXT,"
+    "  at BIGINT NOT NULL, PRIMARY KEY (member_id, purpose, channel));"
+    "INSERT INTO member_consents(member_id, purpose, channel, granted, source, at)"
+    "  SELECT member_id, 'marketing', 'sms', reachable, 'event', at FROM member_reach"
+    "  WHERE channel = 'sms';"
+    "INSERT INTO member_consents(member_id, purpose, channel, granted, source, at)"
+    "  SELECT member_id, 'marketing', channel, 1 - opted_out, NULL, at FROM consents WHERE true"
+    "  ON CONFLICT(member_id, purpose, channel) DO UPDATE SET granted = excluded.granted,"
+    "  source = excluded.source, at = excluded.at WHERE excluded.at >= member_consents.at;"
+    "CREATE VIEW member_reach_now AS"
+    "  SELECT r.member_id AS member_id, r.channel AS channel,"
+    "    CASE WHEN r.channel IN ('wecom', 'public_account') AND EXISTS (SELECT 1"
+    "      FROM member_consents c WHERE c.member_id = r.member_id AND c.purpose = 'marketing'"
+    "      AND c.channel = r.channel AND c.granted = 0) THEN 0 ELSE r.reachable END AS reachable,"
+    "    r.at AS at"
+    "  FROM member_reach r WHERE r.channel <> 'sms'"
+    "  UNION ALL"
+    "  SELECT member_id, 'sms', granted, at FROM member_consents"
+    "  WHERE purpose = 'marketing' AND channel = 'sms';"
+    "ALTER TABLE messages ADD COLUMN address TEXT;"
+    "ALTER TABLE messages ADD COLUMN template TEXT;",
+    /* ---- scope (issue 14) ---- */
+    /* 9: tokens bound to a store, with an expiry, a revocation and the last use;
+     * Idempotency-Keys belong to the caller */
+    "ALTER TABLE tokens ADD COLUMN store_id BIGINT REFERENCES stores(id);"
+    "ALTER TABLE tokens ADD COLUMN expires_at BIGINT;"
+    "ALTER TABLE tokens ADD COLUMN revoked_at BIGINT;"
+    "ALTER TABLE tokens ADD COLUMN last_used_at BIGINT;"
+    "CREATE TABLE idempotency_keys ("
+    "  caller TEXT NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, digest BYTEA NOT NULL,"
+    "  status BIGINT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (caller, key, route));",
+    /* 10 (journeys): a failed run's error, the trigger's instant, an outcome's detail */
+    "ALTER TABLE journey_runs ADD COLUMN error TEXT;"
+    "ALTER TABLE journey_runs ADD COLUMN trigger_at BIGINT;"
+    "ALTER TABLE journey_log ADD COLUMN detail TEXT;",
 };
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof *pg_migrations);

@@ -244,13 +244,14 @@
     Q(CHANNEL_GET)           /* (name) -> config */                                                \
     Q(CHANNEL_LIST)          /* () -> name, config, updated_at */                                  \
     Q(MESSAGE_INSERT)        /* (journey_id, run_id, member_id, channel, body, status,             \
-                                next_attempt_at, now) */                                           \
+                                next_attempt_at, now, address json, template json) */             \
     Q(MESSAGE_GET)           /* (id) -> id, journey_id, run_id, member_id, channel, body, status,  \
                                 attempts, next_attempt_at, created_at, sent_at, delivered_at,      \
-                                error */                                                           \
+                                error, address, template */                                        \
     Q(MESSAGES_OF_MEMBER)    /* (member_id, before_id, limit) -> as MESSAGE_GET, newest first */   \
     Q(MESSAGES_BY_STATUS)    /* (status, before_id, limit) -> as MESSAGE_GET, newest first */      \
-    Q(MESSAGES_DUE)          /* (now, limit) -> id, channel, body, attempts, member_id */          \
+    Q(MESSAGES_DUE)          /* (now, limit) -> id, channel, body, attempts, member_id, journey_id, \
+                                created_at, address, template */                                   \
     Q(MESSAGE_SENT)          /* (now, id) — only while queued or retrying */                       \
     Q(MESSAGE_RETRY)         /* (next_attempt_at, error, id) */                                    \
     Q(MESSAGE_DEAD)          /* (error, now, id) */                                                \
@@ -267,12 +268,53 @@
                                 channel, due_at, state, created_at, done_at */                     \
     Q(TASK_LIST)             /* (guide_id or NULL, state or NULL, after_id, limit) -> as TASK_GET */\
     Q(TASK_SET_STATE)        /* (state, now, id) — only while open */                              \
-    Q(CONSENT_PUT)           /* (member_id, channel, opted_out, at) */                             \
-    Q(CONSENT_GET)           /* (member_id, channel) -> opted_out */                               \
-    Q(CONSENT_LIST)          /* (member_id) -> channel, opted_out, at */                           \
+    Q(CONSENT_PUT)           /* (member_id, purpose, channel, granted, source, text_version, at)   \
+                                — keeps the latest by at */                                        \
+    Q(CONSENT_GET)           /* (member_id, purpose, channel) -> granted */                        \
+    Q(CONSENT_LIST)          /* (member_id) -> purpose, channel, granted, source, text_version, at */\
     /* counts for metrics and the demo */                                                          \
     Q(COUNT_MEMBERS)         /* () -> n */                                                         \
-    Q(COUNT_ORDERS)          /* () -> n */
+    Q(COUNT_ORDERS)          /* () -> n */                                                         \
+    /* scope: tokens with expiry, revocation and last use; idempotency keys per caller */          \
+    Q(TOKEN_INSERT2)         /* (hash, role, staff_id, name, now, store_id, expires_at) */         \
+    Q(TOKEN_RESOLVE)         /* (hash) -> id, hash, role, staff_id, store_id (token's or staff's), \
+                                expires_at, revoked_at, last_used_at, staff role */                \
+    Q(TOKEN_LIST)            /* (after_id, limit) -> id, role, staff_id, store_id, name,           \
+                                created_at, expires_at, revoked_at, last_used_at */                \
+    Q(TOKEN_GET)             /* (id) -> as TOKEN_LIST */                                           \
+    Q(TOKEN_REVOKE)          /* (now, id) — only while not revoked */                              \
+    Q(TOKEN_TOUCH)           /* (now, id) */                                                       \
+    Q(IDEM_GET2)             /* (caller, key, route) -> digest, status, body */                    \
+    Q(IDEM_PUT2)             /* (caller, key, route, digest, status, body, now) */                 \
+    Q(SCOPE_MEMBER)          /* (id) -> store_id, guide_id */                                      \
+    Q(SCOPE_ORDER)           /* (id) -> store_id, guide_id, member's guide_id */                   \
+    Q(SCOPE_STAFF)           /* (id) -> store_id, role */                                          \
+    Q(SCOPE_TASK)            /* (id) -> guide_id, guide's store_id */                              \
+    Q(SCOPE_COUPON)          /* (code) -> member_id */                                             \
+    Q(SCOPE_IDENTITY)        /* (kind, app_id, value) -> member_id (live, merges followed) */      \
+    Q(SCOPE_STORE)           /* (id) -> id */                                                      \
+    Q(TASK_LIST_STORE)       /* (guide_id or NULL, state or NULL, after_id, limit, store_id) ->    \
+                                as TASK_GET: the tasks of one store's guides */                    \
+    /* messaging (issue 14): consent on merges, message addresses */                               \
+    Q(CONSENT_MOVE)          /* (into, from) — keeps the latest per purpose and channel */         \
+    Q(CONSENT_DELETE)        /* (member_id) */                                                     \
+    Q(IDENTITY_OF_KIND)      /* (member_id, kind, app_id or NULL) -> app_id, value — the first */ \
+    Q(MESSAGE_ADDRESS_SET)   /* (address json, template json or NULL, id) */                     \
+    Q(COUPON_RECEIVED_SINCE) /* (member_id, template_id, since) -> n issued to or received by */    \
+    Q(CHECK_COUPON_LIMITS)   /* (limit) -> member_id, template_id, n, limit, period — over it */    \
+    /* journeys (engine): failed runs, trigger instants, activation watermarks */                  \
+    Q(RUN_INSERT_AT)         /* (journey_id, member_id, step, step_index, next_at, holdout, now,   \
+                                trigger_at) */                                                     \
+    Q(RUN_TRIGGER_AT)        /* (id) -> trigger instant (entered_at when none was kept) */          \
+    Q(RUN_FAIL)              /* (now, error, id) — the run ends as failed, with its error */        \
+    Q(JLOG_INSERT_DETAIL)    /* (journey_id, run_id, step, at, outcome, detail) */                 \
+    Q(JLOG_FAILURES)         /* (journey_id, limit) -> run_id, step, at, detail — newest first */  \
+    Q(JLOG_DETAILS)          /* (journey_id, limit) -> step, outcome, detail, n — the reasons      \
+                                logged with outcomes, most frequent first */                       \
+    Q(DRY_EVENTS)            /* (source, since, type) -> member_id, at — as DRY_SOURCE, every      \
+                                occurrence with its instant, in time order */                      \
+    Q(DRY_FIRST_EVENT)       /* (source, member_id, after, until, type) -> first instant in        \
+                                (after, until] */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

@@ -15,7 +15,7 @@
 #define JOURNEY_COLS "id, name, spec, state, version, last_day, created_at, updated_at"
 #define MESSAGE_COLS                                                                               \
     "id, journey_id, run_id, member_id, channel, body, status, attempts, next_attempt_at,"        \
-    " created_at, sent_at, delivered_at, error"
+    " created_at, sent_at, delivered_at, error, address, template"
 #define TASK_COLS                                                                                  \
     "id, guide_id, member_id, journey_id, run_id, kind, script, channel, due_at, state,"          \
     " created_at, done_at"
@@ -70,7 +70,7 @@ const char *const sqlite_queries[Q__COUNT] = {
                        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(member_id, channel) DO UPDATE SET"
                        " reachable = excluded.reachable, at = excluded.at"
                        " WHERE excluded.at >= member_reach.at",
-    [Q_REACH_LIST] = "SELECT channel, reachable, at FROM member_reach WHERE member_id = ?1"
+    [Q_REACH_LIST] = "SELECT channel, reachable, at FROM member_reach_now WHERE member_id = ?1"
                      " ORDER BY channel",
     [Q_REACH_MOVE] = "INSERT INTO member_reach(member_id, channel, reachable, at)"
                      " SELECT ?1, channel, reachable, at FROM member_reach WHERE member_id = ?2"
@@ -123,7 +123,7 @@ const char *const sqlite_queries[Q__COUNT] = {
         " sum((i.qty - i.refunded_qty) * i.unit_price_cents) FROM orders o"
         " JOIN order_items i ON i.order_id = o.id WHERE o.member_id IS NOT NULL"
         " GROUP BY o.member_id, i.category ORDER BY o.member_id",
-    [Q_SCAN_REACH] = "SELECT member_id, channel, reachable FROM member_reach ORDER BY member_id",
+    [Q_SCAN_REACH] = "SELECT member_id, channel, reachable FROM member_reach_now ORDER BY member_id",
     [Q_SCAN_ORDERS] = "SELECT id, member_id, store_id, channel, guide_id, placed_at, total_cents,"
                       " discount_cents, refunded_cents, item_count FROM orders ORDER BY id",
     [Q_SCAN_ITEMS] = "SELECT order_id, line, sku, category, qty, unit_price_cents, refunded_qty"
@@ -420,13 +420,15 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_CHANNEL_GET] = "SELECT config FROM channels WHERE name = ?1",
     [Q_CHANNEL_LIST] = "SELECT name, config, updated_at FROM channels ORDER BY name",
     [Q_MESSAGE_INSERT] = "INSERT INTO messages(journey_id, run_id, member_id, channel, body, status,"
-                         " next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                         " next_attempt_at, created_at, address, template)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [Q_MESSAGE_GET] = "SELECT " MESSAGE_COLS " FROM messages WHERE id = ?1",
     [Q_MESSAGES_OF_MEMBER] = "SELECT " MESSAGE_COLS " FROM messages WHERE member_id = ?1 AND id < ?2"
                              " ORDER BY id DESC LIMIT ?3",
     [Q_MESSAGES_BY_STATUS] = "SELECT " MESSAGE_COLS " FROM messages WHERE status = ?1 AND id < ?2"
                              " ORDER BY id DESC LIMIT ?3",
-    [Q_MESSAGES_DUE] = "SELECT id, channel, body, attempts, member_id FROM messages"
+    [Q_MESSAGES_DUE] = "SELECT id, channel, body, attempts, member_id, journey_id, created_at,"
+                       " address, template FROM messages"
                        " WHERE status IN ('queued', 'retry') AND next_attempt_at <= ?1"
                        " ORDER BY next_attempt_at, id LIMIT ?2",
     [Q_MESSAGE_SENT] = "UPDATE messages SET status = 'sent', sent_at = ?1, attempts = attempts + 1,"
@@ -457,12 +459,119 @@ const char *const sqlite_queries[Q__COUNT] = {
                     " AND (?2 IS NULL OR state = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
     [Q_TASK_SET_STATE] = "UPDATE guide_tasks SET state = ?1, done_at = ?2 WHERE id = ?3"
                          " AND state = 'open'",
-    [Q_CONSENT_PUT] = "INSERT INTO consents(member_id, channel, opted_out, at) VALUES (?1, ?2, ?3, ?4)"
-                      " ON CONFLICT(member_id, channel) DO UPDATE SET opted_out = excluded.opted_out,"
-                      " at = excluded.at",
-    [Q_CONSENT_GET] = "SELECT opted_out FROM consents WHERE member_id = ?1 AND channel = ?2",
-    [Q_CONSENT_LIST] = "SELECT channel, opted_out, at FROM consents WHERE member_id = ?1"
-                       " ORDER BY channel",
+    [Q_CONSENT_PUT] = "INSERT INTO member_consents(member_id, purpose, channel, granted, source,"
+                      " text_version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                      " ON CONFLICT(member_id, purpose, channel) DO UPDATE SET"
+                      " granted = excluded.granted, source = excluded.source,"
+                      " text_version = excluded.text_version, at = excluded.at"
+                      " WHERE excluded.at >= member_consents.at",
+    [Q_CONSENT_GET] = "SELECT granted FROM member_consents WHERE member_id = ?1 AND purpose = ?2"
+                      " AND channel = ?3",
+    [Q_CONSENT_LIST] = "SELECT purpose, channel, granted, source, text_version, at"
+                       " FROM member_consents WHERE member_id = ?1 ORDER BY purpose, channel",
     [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
     [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
+    /* scope: tokens with expiry, revocation and last use; idempotency keys per caller */
+    [Q_TOKEN_INSERT2] = "INSERT INTO tokens(hash, role, staff_id, name, created_at, store_id,"
+                        " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_TOKEN_RESOLVE] = "SELECT t.id, t.hash, t.role, t.staff_id, coalesce(t.store_id, s.store_id),"
+                        " t.expires_at, t.revoked_at, t.last_used_at, s.role FROM tokens t"
+                        " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.hash = ?1",
+    [Q_TOKEN_LIST] = "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
+                     " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
+                     " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
+    [Q_TOKEN_GET] = "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
+                    " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
+                    " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id = ?1",
+    [Q_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+    [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
+    [Q_IDEM_GET2] = "SELECT digest, status, body FROM idempotency_keys WHERE caller = ?1"
+                    " AND key = ?2 AND route = ?3",
+    [Q_IDEM_PUT2] = "INSERT INTO idempotency_keys(caller, key, route, digest, status, body,"
+                    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_SCOPE_MEMBER] = "SELECT store_id, guide_id FROM members WHERE id = ?1",
+    [Q_SCOPE_ORDER] = "SELECT o.store_id, o.guide_id, m.guide_id FROM orders o"
+                      " LEFT JOIN members m ON m.id = o.member_id WHERE o.id = ?1",
+    [Q_SCOPE_STAFF] = "SELECT store_id, role FROM staff WHERE id = ?1",
+    [Q_SCOPE_TASK] = "SELECT t.guide_id, s.store_id FROM guide_tasks t"
+                     " LEFT JOIN staff s ON s.id = t.guide_id WHERE t.id = ?1",
+    [Q_SCOPE_COUPON] = "SELECT member_id FROM coupons WHERE code = ?1",
+    [Q_SCOPE_IDENTITY] = "WITH RECURSIVE live(id, next, hops) AS ("
+                         " SELECT m.id, m.merged_into, 0 FROM identities i JOIN members m"
+                         " ON m.id = i.member_id WHERE i.kind = ?1 AND i.app_id = ?2 AND i.value = ?3"
+                         " UNION ALL SELECT m.id, m.merged_into, hops + 1 FROM live JOIN members m"
+                         " ON m.id = live.next WHERE hops < 16)"
+                         " SELECT id FROM live WHERE next IS NULL LIMIT 1",
+    [Q_SCOPE_STORE] = "SELECT id FROM stores WHERE id = ?1",
+    [Q_TASK_LIST_STORE] = "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1 IS NULL OR guide_id = ?1)"
+                          " AND (?2 IS NULL OR state = ?2) AND id > ?3 AND guide_id IN"
+                          " (SELECT id FROM staff WHERE store_id = ?5) ORDER BY id LIMIT ?4",
+    /* ---- messaging (issue 14) ---- */
+    [Q_CONSENT_MOVE] = "INSERT INTO member_consents(member_id, purpose, channel, granted, source,"
+                       " text_version, at) SELECT ?1, purpose, channel, granted, source,"
+                       " text_version, at FROM member_consents WHERE member_id = ?2"
+                       " ON CONFLICT(member_id, purpose, channel) DO UPDATE SET"
+                       " granted = excluded.granted, source = excluded.source,"
+                       " text_version = excluded.text_version, at = excluded.at"
+                       " WHERE excluded.at > member_consents.at",
+    [Q_CONSENT_DELETE] = "DELETE FROM member_consents WHERE member_id = ?1",
+    [Q_IDENTITY_OF_KIND] = "SELECT app_id, value FROM identities WHERE member_id = ?1 AND kind = ?2"
+                           " AND (?3 IS NULL OR app_id = ?3) ORDER BY app_id, value LIMIT 1",
+    [Q_COUPON_RECEIVED_SINCE] = "SELECT count(*) FROM coupon_events e JOIN coupons c"
+                                " ON c.id = e.coupon_id WHERE e.member_id = ?1"
+                                " AND c.template_id = ?2 AND e.kind IN ('issued', 'received')"
+                                " AND e.at >= ?3",
+    /* a member over a template's per-member limit within one period (local calendar) */
+    [Q_CHECK_COUPON_LIMITS] =
+        "SELECT member_id, template_id, n, lim, per FROM ("
+        " SELECT e.member_id AS member_id, c.template_id AS template_id, count(*) AS n,"
+        " json_extract(t.spec, '$.per_member_limit') AS lim,"
+        " coalesce(json_extract(t.spec, '$.per_member_period'), 'lifetime') AS per,"
+        " CASE coalesce(json_extract(t.spec, '$.per_member_period'), 'lifetime')"
+        "  WHEN 'day' THEN strftime('%Y-%m-%d', e.at + 28800, 'unixepoch')"
+        "  WHEN 'month' THEN strftime('%Y-%m', e.at + 28800, 'unixepoch')"
+        "  WHEN 'year' THEN strftime('%Y', e.at + 28800, 'unixepoch') ELSE '' END AS bucket"
+        " FROM coupon_events e JOIN coupons c ON c.id = e.coupon_id"
+        " JOIN coupon_templates t ON t.id = c.template_id"
+        " WHERE e.kind IN ('issued', 'received')"
+        " AND coalesce(json_extract(t.spec, '$.per_member_limit'), 0) > 0"
+        " GROUP BY e.member_id, c.template_id, bucket)"
+        " WHERE n > lim ORDER BY member_id, template_id LIMIT ?1",
+    [Q_MESSAGE_ADDRESS_SET] = "UPDATE messages SET address = ?1, template = ?2 WHERE id = ?3",
+    /* journeys (engine): failed runs, trigger instants, activation watermarks */
+    [Q_RUN_INSERT_AT] = "INSERT INTO journey_runs(journey_id, member_id, state, step, step_index,"
+                        " next_at, holdout, entered_at, trigger_at)"
+                        " VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_RUN_TRIGGER_AT] = "SELECT COALESCE(trigger_at, entered_at) FROM journey_runs WHERE id = ?1",
+    [Q_RUN_FAIL] = "UPDATE journey_runs SET state = 'failed', ended_at = ?1, next_at = NULL,"
+                   " error = ?2 WHERE id = ?3",
+    [Q_JLOG_INSERT_DETAIL] = "INSERT INTO journey_log(journey_id, run_id, step, at, outcome, detail)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_JLOG_FAILURES] = "SELECT run_id, step, at, detail FROM journey_log WHERE journey_id = ?1"
+                        " AND outcome = 'failed' ORDER BY id DESC LIMIT ?2",
+    [Q_JLOG_DETAILS] = "SELECT step, outcome, detail, count(*) FROM journey_log WHERE journey_id = ?1"
+                       " AND detail IS NOT NULL GROUP BY step, outcome, detail"
+                       " ORDER BY count(*) DESC LIMIT ?2",
+    [Q_DRY_EVENTS] = "SELECT id, joined_at FROM members WHERE ?1 = 0 AND joined_at >= ?2"
+                     " AND merged_into IS NULL"
+                     " UNION ALL SELECT member_id, placed_at FROM orders WHERE ?1 = 1"
+                     " AND placed_at >= ?2 AND member_id IS NOT NULL"
+                     " UNION ALL SELECT o.member_id, r.refunded_at FROM refunds r"
+                     " JOIN orders o ON o.id = r.order_id"
+                     " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
+                     " UNION ALL SELECT member_id, at FROM tier_history WHERE ?1 = 3 AND at >= ?2"
+                     " UNION ALL SELECT member_id, at FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
+                     " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+                     " UNION ALL SELECT member_id, at FROM events WHERE ?1 = 5 AND at >= ?2"
+                     " AND type = ?3 ORDER BY 2, 1",
+    [Q_DRY_FIRST_EVENT] = "SELECT min(at) FROM ("
+                          "SELECT joined_at AS at FROM members WHERE ?1 = 0 AND id = ?2"
+                          " UNION ALL SELECT placed_at FROM orders WHERE ?1 = 1 AND member_id = ?2"
+                          " UNION ALL SELECT r.refunded_at FROM refunds r JOIN orders o"
+                          " ON o.id = r.order_id WHERE ?1 = 2 AND o.member_id = ?2"
+                          " UNION ALL SELECT at FROM tier_history WHERE ?1 = 3 AND member_id = ?2"
+                          " UNION ALL SELECT at FROM coupon_events WHERE ?1 = 4 AND member_id = ?2"
+                          " AND kind IN ('issued', 'received')"
+                          " UNION ALL SELECT at FROM events WHERE ?1 = 5 AND member_id = ?2"
+                          " AND type = ?5) WHERE at > ?3 AND at <= ?4",
 };

@@ -206,5 +206,56 @@ const char *const sqlite_migrations[] = {
     "DROP INDEX points_order;"
     "CREATE INDEX points_order ON points_ledger(order_id)"
     "  WHERE order_id IS NOT NULL AND kind != 'earn';",
+    /* ---- messaging (issue 14): one consent model, message addresses, coupon limits
+     * per period ---- */
+    /* 8: consent per member, purpose and channel — the one model every reader uses.
+     * sms reachability is the marketing consent for sms (sms_opt_in / sms_opt_out
+     * events record it with source 'event'); a withdrawn marketing consent for wecom
+     * or public_account hides that connection. member_reach_now is reachability after
+     * consent: the segment index, the reports and the member 360 read it. The old
+     * per-channel opt-outs and the sms reach rows are carried over, latest first. */
+    "CREATE TABLE member_consents ("
+    "  member_id INTEGER NOT NULL REFERENCES members(id), purpose TEXT NOT NULL,"
+    "  channel TEXT NOT NULL, granted INTEGER NOT NULL, source TEXT, text_version TEXT,"
+    "  at INTEGER NOT NULL, PRIMARY KEY (member_id, purpose, channel)) WITHOUT ROWID;"
+    "INSERT INTO member_consents(member_id, purpose, channel, granted, source, at)"
+    "  SELECT member_id, 'marketing', 'sms', reachable, 'event', at FROM member_reach"
+    "  WHERE channel = 'sms';"
+    "INSERT INTO member_consents(member_id, purpose, channel, granted, source, at)"
+    "  SELECT member_id, 'marketing', channel, 1 - opted_out, NULL, at FROM consents WHERE 1"
+    "  ON CONFLICT(member_id, purpose, channel) DO UPDATE SET granted = excluded.granted,"
+    "  source = excluded.source, at = excluded.at WHERE excluded.at >= member_consents.at;"
+    "CREATE VIEW member_reach_now AS"
+    "  SELECT r.member_id AS member_id, r.channel AS channel,"
+    "    CASE WHEN r.channel IN ('wecom', 'public_account') AND EXISTS (SELECT 1"
+    "      FROM member_consents c WHERE c.member_id = r.member_id AND c.purpose = 'marketing'"
+    "      AND c.channel = r.channel AND c.granted = 0) THEN 0 ELSE r.reachable END AS reachable,"
+    "    r.at AS at"
+    "  FROM member_reach r WHERE r.channel <> 'sms'"
+    "  UNION ALL"
+    "  SELECT member_id, 'sms', granted, at FROM member_consents"
+    "  WHERE purpose = 'marketing' AND channel = 'sms';"
+    /* a message carries its address on the channel and, for WeChat template messages,
+     * the template id and named data fields (JSON) */
+    "ALTER TABLE messages ADD COLUMN address TEXT;"
+    "ALTER TABLE messages ADD COLUMN template TEXT;",
+    /* ---- scope (issue 14) ---- */
+    /* 9: tokens bound to a store (the till's cashier), with an expiry, a
+     * revocation and the last time they were used (recorded at most once a minute);
+     * Idempotency-Keys belong to the caller, so two callers' keys never meet */
+    "ALTER TABLE tokens ADD COLUMN store_id INTEGER REFERENCES stores(id);"
+    "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;"
+    "ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;"
+    "CREATE TABLE idempotency_keys ("
+    "  caller TEXT NOT NULL, key TEXT NOT NULL, route TEXT NOT NULL, digest BLOB NOT NULL,"
+    "  status INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (caller, key, route)) WITHOUT ROWID;",
+    /* 10 (journeys): a run that failed keeps its error; a run remembers the instant its
+     * trigger happened (waits timed from the trigger count from it); the log keeps the
+     * detail of an outcome (the error of a failed step, the reason of a failed coupon) */
+    "ALTER TABLE journey_runs ADD COLUMN error TEXT;"
+    "ALTER TABLE journey_runs ADD COLUMN trigger_at INTEGER;"
+    "ALTER TABLE journey_log ADD COLUMN detail TEXT;",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

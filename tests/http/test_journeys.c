@@ -211,8 +211,15 @@ static void tick(void)
 static int64_t member(const char *phone, const char *name, int64_t guide, bool sms, bool wechat)
 {
     json_t *o;
-    char extra[64] = "";
-    if (guide) snprintf(extra, sizeof extra, ",\"guide_id\":%lld", (long long)guide);
+    char extra[200] = "";
+    /* the addresses its messages go to: a guide's member is their WeCom contact, a
+     * public-account follower has an openid */
+    if (guide)
+        snprintf(extra, sizeof extra, ",\"guide_id\":%lld,\"wecom_external_id\":\"wm%s\"",
+                 (long long)guide, phone);
+    if (wechat)
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                 ",\"openid\":\"o%s\",\"app_id\":\"wx-pa\"", phone);
     CHECK_INT_EQ(call("POST", "/api/v1/members", &o,
                       "{\"phone\":\"%s\",\"name\":\"%s\",\"store_id\":1%s}", phone, name, extra),
                  201);
@@ -454,7 +461,8 @@ static void payment_journey(void)
     int64_t j3 =
         journey("{\"name\":\"公众号通知\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
                 "\"steps\":[{\"action\":\"send_message\",\"channel\":\"wechat_template\","
-                "\"template\":\"谢谢\"}]}");
+                "\"template\":\"谢谢\",\"wechat_template\":{\"template_id\":\"T1\","
+                "\"data\":{\"first\":\"谢谢\"}}}]}");
     int64_t c = member("13900000003", "赵强", 0, false, true);
     atomic_store(&fail_next, 10);
     order(c, "2026-03-13T10:00:00+08:00");
@@ -481,7 +489,8 @@ static void series(void)
      * coupon template id 1 is the one made here) */
     json_t *o;
     CHECK_INT_EQ(call("POST", "/api/v1/staff", &o,
-                      "{\"name\":\"王导购\",\"role\":\"guide\",\"store_id\":1}"),
+                      "{\"name\":\"王导购\",\"role\":\"guide\",\"store_id\":1,"
+                      "\"code\":\"wang\"}"),
                  201);
     int64_t guide = jint(o, "id");
     json_decref(o);
@@ -556,7 +565,8 @@ static void series(void)
     int64_t j2 = journey(
         "{\"name\":\"企微兜底\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
         "\"steps\":[{\"action\":\"send_message\",\"channel\":\"wecom\","
-        "\"fallback\":[\"wechat_template\"],\"timeout\":\"2h\",\"template\":\"企微问候\"}]}");
+        "\"fallback\":[\"wechat_template\"],\"timeout\":\"2h\",\"template\":\"企微问候\","
+        "\"wechat_template\":{\"template_id\":\"T1\",\"data\":{\"first\":\"企微问候\"}}}]}");
     set_now("2026-05-10T10:00:00+08:00");
     order(m, "2026-05-10T10:00:00+08:00");
     tick();
@@ -571,6 +581,17 @@ static void series(void)
     CHECK_STR_EQ(jstr(msg, "items.1.status"), "skipped");
     json_decref(msg);
     set_state(j2, "pause");
+}
+
+/* The 95% Wilson score interval, written out here independently of the server. */
+static void wilson(int64_t x, int64_t n, double *lo, double *hi)
+{
+    const double z = 1.959963984540054;
+    double p = (double)x / (double)n, nn = (double)n;
+    double c = (p + z * z / (2 * nn)) / (1 + z * z / nn);
+    double h = z * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / (1 + z * z / nn);
+    *lo = x == 0 ? 0 : c - h;
+    *hi = x == n ? 1 : c + h;
 }
 
 /* holdout members go through silently; a member's group never changes */
@@ -630,8 +651,14 @@ static void holdout(void)
     CHECK_INT_EQ(jint(o, "revenue.holdout.net_cents"), back_held * 1000);
     double rt = (double)back_treated / (double)treated, rh = (double)back_held / (double)held;
     CHECK_NEAR(json_real_value(jget(o, "goal.uplift")), rt - rh, 1e-9);
-    double se = sqrt(rt * (1 - rt) / (double)treated + rh * (1 - rh) / (double)held);
-    CHECK_NEAR(json_real_value(jget(o, "goal.uplift_ci95.0")), rt - rh - 1.96 * se, 1e-9);
+    /* Newcombe's hybrid score interval, from the two Wilson intervals */
+    double lt, ut, lh, uh;
+    wilson(back_treated, treated, &lt, &ut);
+    wilson(back_held, held, &lh, &uh);
+    CHECK_NEAR(json_real_value(jget(o, "goal.uplift_ci95.0")),
+               rt - rh - sqrt((rt - lt) * (rt - lt) + (uh - rh) * (uh - rh)), 1e-9);
+    CHECK_NEAR(json_real_value(jget(o, "goal.uplift_ci95.1")),
+               rt - rh + sqrt((ut - rt) * (ut - rt) + (rh - lh) * (rh - lh)), 1e-9);
     CHECK_NEAR(json_real_value(jget(o, "revenue.uplift_per_member_cents")), 1000.0 * (rt - rh),
                1e-6);
     json_decref(o);
@@ -795,6 +822,589 @@ static pid_t kill9(pid_t pid)
     return pid;
 }
 
+/* ================ a fresh server: issue 14's journey defects ================ */
+
+/* A POST /journeys/tick answered 200, with its tick counts in *out. */
+static void tick_out(json_t **out)
+{
+    CHECK_INT_EQ(call("POST", "/api/v1/journeys/tick", out, NULL), 200);
+}
+
+static int64_t items(json_t *list)
+{
+    return (int64_t)json_array_size(json_object_get(list, "items"));
+}
+
+static int64_t member_messages(int64_t m)
+{
+    json_t *o = messages(m);
+    int64_t n = items(o);
+    json_decref(o);
+    return n;
+}
+
+static json_t *report(int64_t j)
+{
+    char path[80];
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/report", (long long)j);
+    json_t *o;
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    return o;
+}
+
+/* Runs SQL on the store beside the server (a definition an earlier version saved
+ * unchecked; a fault injected at the store boundary). */
+static void store_sql(const char *sql, const char *text)
+{
+    sqlite3 *s;
+    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(s, 10000);
+    sqlite3_stmt *q;
+    CHECK_INT_EQ(sqlite3_prepare_v2(s, sql, -1, &q, NULL), SQLITE_OK);
+    if (text) sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
+    CHECK_INT_EQ(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+}
+
+/* Saves a definition straight into the store, as a version without checks did. */
+static int64_t stored_journey(const char *name, const char *spec, const char *state)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO journeys(name, spec, state, version, created_at, updated_at)"
+             " VALUES ('%s', ?1, '%s', 1, 0, 0)",
+             name, state);
+    store_sql(sql, spec);
+    sqlite3 *s;
+    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(s, "SELECT max(id) FROM journeys", -1, &q, NULL);
+    sqlite3_step(q);
+    int64_t id = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+    return id;
+}
+
+static const char *SMS_THANKS =
+    "{\"name\":\"%s\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
+    "\"steps\":[{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"sms\","
+    "\"template\":\"%s\"}]}";
+
+static int64_t sms_journey(const char *name, const char *text)
+{
+    char def[512];
+    snprintf(def, sizeof def, SMS_THANKS, name, text);
+    return journey(def);
+}
+
+/* Item 3: an order committed a second after activation, before the journey system's
+ * first tick, is messaged; an order from before the activation triggers nothing. */
+static void activation_before_first_tick(void)
+{
+    set_now("2026-09-01T10:00:00+08:00");
+    int64_t old = member("13800000001", "旧客", 0, true, false);
+    order(old, "2026-09-01T09:00:00+08:00");
+    int64_t j = sms_journey("到店感谢", "感谢光临");
+    set_now("2026-09-01T10:00:01+08:00");
+    int64_t m = member("13800000002", "新客", 0, true, false);
+    order(m, "2026-09-01T10:00:01+08:00");
+    size_t before = received_count();
+    tick(); /* the journey system's first tick on this server */
+    CHECK_INT_EQ(member_messages(m), 1);
+    CHECK_INT_EQ(member_messages(old), 0);
+    CHECK_INT_EQ((int64_t)received_count(), (int64_t)before + 1);
+    set_state(j, "pause");
+}
+
+/* Item 1: a run waiting for an order is moved on by the order; the ticks after it run
+ * and the other journeys still send. */
+static void wait_for_event_completed_by_order(void)
+{
+    set_now("2026-09-02T10:00:00+08:00");
+    int64_t w =
+        journey("{\"name\":\"等首单\",\"trigger\":{\"event\":\"member_joined\"},\"holdout_pct\":0,"
+                "\"steps\":[{\"id\":\"w\",\"action\":\"wait\",\"for_event\":\"order_paid\","
+                "\"timeout\":\"7d\"},{\"id\":\"thanks\",\"action\":\"send_message\","
+                "\"channel\":\"sms\",\"template\":\"首单感谢\"}]}");
+    int64_t p = sms_journey("每单感谢", "每单感谢");
+    int64_t x = member("13800000010", "等待者", 0, true, false);
+    tick(); /* x joined: waits for an order */
+    order(x, "2026-09-02T10:00:00+08:00");
+    json_t *o;
+    tick_out(&o);
+    CHECK_INT_EQ(jint(o, "tick.failed"), 0);
+    json_decref(o);
+    CHECK_INT_EQ(member_messages(x), 2); /* the run moved on, and the other journey sent */
+    /* later ticks run, and every journey still sends */
+    set_now("2026-09-02T10:05:00+08:00");
+    int64_t y = member("13800000011", "后来者", 0, true, false);
+    tick();
+    order(y, "2026-09-02T10:05:00+08:00");
+    tick();
+    tick();
+    CHECK_INT_EQ(member_messages(y), 2);
+    o = report(w);
+    CHECK_INT_EQ(jint(o, "steps.0.outcomes.event"), 2);
+    CHECK_INT_EQ(jint(o, "steps.1.outcomes.sent"), 2);
+    CHECK_INT_EQ(jint(o, "failures.total"), 0);
+    json_decref(o);
+    set_state(w, "pause");
+    set_state(p, "pause");
+}
+
+/* Item 1: a step that fails (here a fault injected at the store boundary) fails its
+ * own run, with the error kept and counted, and nothing else: the tick answers 200,
+ * the next ticks run, another journey sends. */
+static void failing_step_fails_its_run(void)
+{
+    store_sql("CREATE TRIGGER inject_task_failure BEFORE INSERT ON guide_tasks"
+              " WHEN NEW.script = '爆' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+              NULL);
+    set_now("2026-09-03T10:00:00+08:00");
+    int64_t bad =
+        journey("{\"name\":\"会失败\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
+                "\"steps\":[{\"id\":\"t\",\"action\":\"guide_task\",\"script\":\"爆\"},"
+                "{\"id\":\"m\",\"action\":\"send_message\",\"channel\":\"sms\","
+                "\"template\":\"不该发出\"}]}");
+    int64_t good = sms_journey("照常发送", "照常发送");
+    int64_t z = member("13800000020", "受害者", 0, true, false);
+    order(z, "2026-09-03T10:00:00+08:00");
+    json_t *o;
+    tick_out(&o);
+    CHECK_INT_EQ(jint(o, "tick.failed"), 1);
+    CHECK(strstr(jstr(o, "tick.errors.0.error"), "injected failure") != NULL);
+    CHECK_STR_EQ(jstr(o, "tick.errors.0.step"), "t");
+    json_decref(o);
+    CHECK_INT_EQ(member_messages(z), 1); /* the other journey's, not the failed run's */
+    o = report(bad);
+    CHECK_INT_EQ(jint(o, "steps.0.outcomes.failed"), 1);
+    CHECK_INT_EQ(jint(o, "failures.total"), 1);
+    CHECK(strstr(jstr(o, "failures.recent.0.error"), "injected failure") != NULL);
+    CHECK_INT_EQ(jint(o, "entered.total"), 1);
+    CHECK_INT_EQ(jint(o, "entered.active"), 0);
+    CHECK(json_object_size(jget(o, "steps.1.outcomes")) == 0);
+    CHECK_INT_EQ((int64_t)json_object_size(jget(o, "steps.0.reasons.failed")), 1);
+    json_decref(o);
+    /* the scheduler goes on: another member, another order, both journeys act */
+    set_now("2026-09-03T10:10:00+08:00");
+    int64_t z2 = member("13800000021", "下一位", 0, true, false);
+    order(z2, "2026-09-03T10:10:00+08:00");
+    tick_out(&o);
+    CHECK_INT_EQ(jint(o, "tick.failed"), 1);
+    json_decref(o);
+    CHECK_INT_EQ(member_messages(z2), 1);
+    o = report(bad);
+    CHECK_INT_EQ(jint(o, "steps.0.outcomes.failed"), 2);
+    json_decref(o);
+    store_sql("DROP TRIGGER inject_task_failure", NULL);
+    set_state(bad, "pause");
+    set_state(good, "pause");
+}
+
+/* Item 2: every reference is checked on save (400 naming the field), again on
+ * activation, and the dry run refuses what the engine would refuse. */
+static void references_checked(void)
+{
+    CHECK_INT_EQ(call("POST", "/api/v1/tags", NULL, "{\"name\":\"VIP\"}"), 201);
+    CHECK_INT_EQ(call("POST", "/api/v1/tags", NULL, "{\"name\":\"大客\",\"expr\":\"orders >= 5\"}"),
+                 201);
+    CHECK_INT_EQ(
+        call("POST", "/api/v1/coupon-templates", NULL,
+             "{\"name\":\"感谢券\",\"kind\":\"cash_off\",\"value_cents\":500,\"valid_days\":14}"),
+        201);
+#define DEF(trigger, audience, steps)                                                              \
+    "{\"name\":\"引用\",\"trigger\":" trigger ",\"audience\":" audience ",\"steps\":[" steps "]}"
+#define EXIT_STEP "{\"action\":\"exit\"}"
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {DEF("{\"event\":\"order_paid\"}", "\"tier = \"", EXIT_STEP), "audience"},
+        {DEF("{\"event\":\"order_paid\"}", "\"tag:\\\"不存在\\\"\"", EXIT_STEP), "audience"},
+        {DEF("{\"event\":\"order_paid\"}", "\"reach.any = true\"", EXIT_STEP), "audience"},
+        {DEF("{\"event\":\"order_paid\"}", "null",
+             "{\"action\":\"issue_coupon\",\"template_id\":99}"),
+         "steps[0].template_id"},
+        {DEF("{\"event\":\"order_paid\"}", "null", "{\"action\":\"add_tag\",\"tag\":\"不存在\"}"),
+         "steps[0].tag"},
+        {DEF("{\"event\":\"order_paid\"}", "null", "{\"action\":\"remove_tag\",\"tag\":\"大客\"}"),
+         "steps[0].tag"},
+        {DEF("{\"event\":\"order_paid\"}", "null",
+             "{\"action\":\"branch\",\"if\":\"orders >>> 1\",\"goto\":\"e\"},"
+             "{\"id\":\"e\",\"action\":\"exit\"}"),
+         "steps[0].if"},
+        {DEF("{\"event\":\"order_paid\"}", "null",
+             "{\"action\":\"branch\",\"if\":\"tag:\\\"不存在\\\"\",\"goto\":\"e\"},"
+             "{\"id\":\"e\",\"action\":\"exit\"}"),
+         "steps[0].if"},
+        {DEF("{\"entered_segment\":\"spend_356d > 1\"}", "null", EXIT_STEP),
+         "trigger.entered_segment"},
+        {DEF("{\"daily_at\":\"10:00\",\"segment\":\"segment:\\\"没有\\\"\"}", "null", EXIT_STEP),
+         "trigger.segment"},
+        {DEF("{\"event\":\"member_joined\"}", "null",
+             "{\"action\":\"wait\",\"after_trigger\":\"7d\"},"
+             "{\"action\":\"wait\",\"after_trigger\":\"3d\"}"),
+         "steps[1].after_trigger"},
+        {DEF("{\"event\":\"member_joined\"}", "null",
+             "{\"action\":\"wait\",\"after_trigger\":\"7d\",\"duration\":\"1d\"}"),
+         "steps[0].after_trigger"},
+    };
+    /* a valid journey to PUT the bad versions onto */
+    json_t *o;
+    CHECK_INT_EQ(call("POST", "/api/v1/journeys", &o, "%s",
+                      DEF("{\"event\":\"order_paid\"}", "\"tag:\\\"VIP\\\" and reach.any\"",
+                          "{\"action\":\"issue_coupon\",\"template_id\":1},"
+                          "{\"action\":\"add_tag\",\"tag\":\"VIP\"},"
+                          "{\"action\":\"branch\",\"if\":\"tag:\\\"大客\\\"\",\"goto\":\"e\"},"
+                          "{\"id\":\"e\",\"action\":\"exit\"}")),
+                 201);
+    int64_t ok = jint(o, "id");
+    json_decref(o);
+    char path[80];
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld", (long long)ok);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_INT_EQ(call("POST", "/api/v1/journeys", &o, "%s", bad[i].body), 400);
+        CHECK_STR_EQ(jstr(o, "error.field"), bad[i].field);
+        json_decref(o);
+        CHECK_INT_EQ(call("PUT", path, &o, "%s", bad[i].body), 400);
+        CHECK_STR_EQ(jstr(o, "error.field"), bad[i].field);
+        json_decref(o);
+    }
+    /* a definition an earlier version saved unchecked: activation refuses it, naming
+     * the field, and it stays a draft */
+    int64_t old = stored_journey(
+        "旧定义",
+        "{\"name\":\"旧定义\",\"trigger\":{\"event\":\"order_paid\"},\"steps\":[{\"action\":"
+        "\"add_tag\",\"tag\":\"不存在\"}]}",
+        "draft");
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/activate", (long long)old);
+    CHECK_INT_EQ(call("POST", path, &o, NULL), 400);
+    CHECK_STR_EQ(jstr(o, "error.field"), "steps[0].tag");
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld", (long long)old);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK_STR_EQ(jstr(o, "state"), "draft");
+    json_decref(o);
+    /* an active one with an audience the parser refuses: the dry run says so instead of
+     * counting everyone, and live nobody enters (the tick says why) */
+    int64_t aud = stored_journey(
+        "旧受众",
+        "{\"name\":\"旧受众\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
+        "\"audience\":\"tag:\\\"不存在\\\"\",\"steps\":[{\"action\":\"exit\"}]}",
+        "active");
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/dry-run", (long long)aud);
+    CHECK_INT_EQ(call("POST", path, &o, "{\"days\":30}"), 400);
+    CHECK_STR_EQ(jstr(o, "error.field"), "audience");
+    json_decref(o);
+    set_now("2026-09-04T10:00:00+08:00");
+    int64_t v = member("13800000030", "受众外", 0, true, false);
+    order(v, "2026-09-04T10:00:00+08:00");
+    tick_out(&o);
+    CHECK(jint(o, "tick.failed") >= 1);
+    CHECK(strstr(jstr(o, "tick.errors.0.error"), "audience") != NULL);
+    json_decref(o);
+    o = report(aud);
+    CHECK_INT_EQ(jint(o, "entered.total"), 0);
+    json_decref(o);
+    set_state(aud, "archive");
+#undef DEF
+#undef EXIT_STEP
+}
+
+/* A coupon the member cannot get is an outcome of its step, counted with its reason in
+ * the report; the run goes on. */
+static void coupon_outcomes(void)
+{
+    json_t *o;
+    CHECK_INT_EQ(call("POST", "/api/v1/coupon-templates", &o,
+                      "{\"name\":\"每人一张\",\"kind\":\"cash_off\",\"value_cents\":300,"
+                      "\"valid_days\":14,\"per_member_limit\":1}"),
+                 201);
+    int64_t tpl = jint(o, "id");
+    json_decref(o);
+    set_now("2026-09-05T10:00:00+08:00");
+    char def[512];
+    snprintf(def, sizeof def,
+             "{\"name\":\"每单一券\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
+             "\"steps\":[{\"id\":\"c\",\"action\":\"issue_coupon\",\"template_id\":%lld},"
+             "{\"id\":\"t\",\"action\":\"guide_task\",\"script\":\"回访\"}]}",
+             (long long)tpl);
+    int64_t j = journey(def);
+    int64_t m = member("13800000035", "两单", 0, true, false);
+    order(m, "2026-09-05T10:00:00+08:00");
+    tick();
+    set_now("2026-09-05T11:00:00+08:00");
+    order(m, "2026-09-05T11:00:00+08:00");
+    tick();
+    o = report(j);
+    CHECK_INT_EQ(jint(o, "steps.0.outcomes.coupon_issued"), 1);
+    CHECK_INT_EQ(jint(o, "steps.0.outcomes.coupon_failed_per_member_limit"), 1);
+    CHECK_INT_EQ(
+        (int64_t)json_object_size(jget(o, "steps.0.reasons.coupon_failed_per_member_limit")), 1);
+    /* the reason, with the member and the template written N, whoever it was */
+    const char *reason = NULL;
+    json_t *count;
+    json_object_foreach(jget(o, "steps.0.reasons.coupon_failed_per_member_limit"), reason, count)
+    {
+        CHECK_INT_EQ(json_integer_value(count), 1);
+        CHECK(strstr(reason, "member N") != NULL);
+    }
+    CHECK_INT_EQ(jint(o, "steps.1.outcomes.task_created"), 2);
+    json_decref(o);
+    set_state(j, "pause");
+}
+
+/* Item 4: steps timed from the trigger happen on their day, however late a guide
+ * confirms the step before them. */
+static void trigger_timed_waits(void)
+{
+    json_t *o;
+    CHECK_INT_EQ(call("POST", "/api/v1/staff", &o,
+                      "{\"name\":\"李导购\",\"role\":\"guide\",\"store_id\":1,\"code\":\"lidg\"}"),
+                 201);
+    int64_t guide = jint(o, "id");
+    json_decref(o);
+    set_now("2026-10-01T10:00:00+08:00");
+    int64_t j = journey(
+        "{\"name\":\"入会第3和第7天\",\"trigger\":{\"event\":\"member_joined\"},\"holdout_pct\":0,"
+        "\"steps\":[{\"id\":\"d3\",\"action\":\"wait\",\"after_trigger\":\"3d\"},"
+        "{\"id\":\"hello\",\"action\":\"send_message\",\"channel\":\"wecom\",\"timeout\":\"48h\","
+        "\"template\":\"导购问候\"},"
+        "{\"id\":\"d7\",\"action\":\"wait\",\"after_trigger\":\"7d\"},"
+        "{\"id\":\"day7\",\"action\":\"send_message\",\"channel\":\"sms\",\"template\":\"第七天\"}]"
+        "}");
+    int64_t m = member("13800000040", "新会员", guide, true, false);
+    CHECK_INT_EQ(call("POST", "/api/v1/events", NULL,
+                      "{\"member_id\":%lld,\"type\":\"add_guide_contact\",\"at\":\"2026-10-01T10:"
+                      "00:00+08:00\"}",
+                      (long long)m),
+                 201);
+    tick();
+    set_now("2026-10-04T10:00:00+08:00"); /* day 3: the guide's task */
+    tick();
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/tasks?guide_id=%lld&state=open", (long long)guide);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK_STR_EQ(jstr(o, "items.0.kind"), "wecom_send");
+    int64_t task = jint(o, "items.0.id");
+    json_decref(o);
+    set_now("2026-10-05T11:00:00+08:00"); /* confirmed a day and an hour late */
+    snprintf(path, sizeof path, "/api/v1/tasks/%lld/confirm", (long long)task);
+    CHECK_INT_EQ(call("POST", path, NULL, NULL), 200);
+    tick();
+    set_now("2026-10-08T09:59:00+08:00");
+    tick();
+    CHECK_INT_EQ(member_messages(m), 1);  /* the wecom hello only */
+    set_now("2026-10-08T10:00:00+08:00"); /* day 7 after joining, to the minute */
+    tick();
+    json_t *list = messages(m);
+    CHECK_INT_EQ(items(list), 2);
+    CHECK_STR_EQ(jstr(list, "items.0.channel"), "sms");
+    json_decref(list);
+    /* a member recorded today as having joined two months ago: the steps timed from
+     * that are long past, so its sends are stale and skipped, never a burst */
+    CHECK_INT_EQ(call("POST", "/api/v1/members", &o,
+                      "{\"phone\":\"13800000041\",\"name\":\"老会员\",\"store_id\":1,"
+                      "\"guide_id\":%lld,\"wecom_external_id\":\"wm13800000041\","
+                      "\"joined_at\":\"2026-08-01T10:00:00+08:00\"}",
+                      (long long)guide),
+                 201);
+    int64_t late = jint(o, "id");
+    json_decref(o);
+    static const char *const reach[] = {"sms_opt_in", "add_guide_contact"};
+    for (int i = 0; i < 2; i++)
+        CHECK_INT_EQ(
+            call("POST", "/api/v1/events", NULL,
+                 "{\"member_id\":%lld,\"type\":\"%s\",\"at\":\"2026-08-01T10:00:00+08:00\"}",
+                 (long long)late, reach[i]),
+            201);
+    tick();
+    CHECK_INT_EQ(member_messages(late), 0);
+    o = report(j);
+    CHECK_INT_EQ(jint(o, "steps.1.outcomes.stale"), 1);
+    CHECK_INT_EQ(jint(o, "steps.3.outcomes.stale"), 1);
+    json_decref(o);
+    set_state(j, "pause");
+}
+
+/* Item 7: the dry run walks the waits (a wait longer than the window reaches nobody at
+ * the later step); zero conversions on both sides give a real interval. */
+static void dry_run_and_intervals(void)
+{
+    set_now("2026-10-28T10:00:00+08:00");
+    int64_t ms[3];
+    for (int i = 0; i < 3; i++) {
+        char phone[16];
+        snprintf(phone, sizeof phone, "1380000005%d", i);
+        ms[i] = member(phone, "模拟", 0, true, false);
+        order(ms[i], "2026-10-28T10:00:00+08:00");
+    }
+    set_now("2026-11-01T10:00:00+08:00");
+    json_t *o;
+    CHECK_INT_EQ(
+        call(
+            "POST", "/api/v1/journeys", &o,
+            "{\"name\":\"模拟\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
+            "\"reentry\":{\"policy\":\"once\"},\"steps\":["
+            "{\"id\":\"a\",\"action\":\"send_message\",\"channel\":\"sms\",\"template\":\"一\"},"
+            "{\"id\":\"w\",\"action\":\"wait\",\"duration\":\"10d\"},"
+            "{\"id\":\"b\",\"action\":\"send_message\",\"channel\":\"sms\",\"template\":\"二\"}]}"),
+        201);
+    int64_t j = jint(o, "id");
+    json_decref(o);
+    /* who paid in the last 5 days, counted with SQL */
+    sqlite3 *s;
+    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(s,
+                       "SELECT count(DISTINCT member_id) FROM orders WHERE placed_at >= ?1"
+                       " AND member_id IS NOT NULL",
+                       -1, &q, NULL);
+    int64_t since = 0;
+    time_parse_rfc3339("2026-10-27T10:00:00+08:00", &since);
+    sqlite3_bind_int64(q, 1, since);
+    sqlite3_step(q);
+    int64_t want = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+    CHECK_INT_EQ(want, 3);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/dry-run", (long long)j);
+    CHECK_INT_EQ(call("POST", path, &o, "{\"days\":5}"), 200);
+    CHECK_INT_EQ(jint(o, "would_enter"), want);
+    CHECK_INT_EQ(jint(o, "steps.0.reached"), want);
+    CHECK_INT_EQ(jint(o, "steps.0.messages"), want);
+    CHECK_INT_EQ(jint(o, "steps.1.reached"), want);
+    CHECK_INT_EQ(jint(o, "steps.1.waiting"), want);
+    CHECK_INT_EQ(jint(o, "steps.2.reached"), 0);
+    CHECK_INT_EQ(jint(o, "steps.2.messages"), 0);
+    json_decref(o);
+
+    /* a date trigger: members who joined 2 days before each day of the window enter then,
+     * and wait a day after it; those who joined exactly 2 days ago still wait */
+    CHECK_INT_EQ(call("POST", "/api/v1/journeys", &o,
+                      "{\"name\":\"入会第2天\",\"trigger\":{\"date\":\"after_join\",\"days\":2},"
+                      "\"holdout_pct\":0,\"steps\":[{\"action\":\"wait\",\"after_trigger\":\"1d\"},"
+                      "{\"action\":\"exit\"}]}"),
+                 201);
+    int64_t dj = jint(o, "id");
+    json_decref(o);
+    int64_t now = 0;
+    time_parse_rfc3339("2026-11-01T10:00:00+08:00", &now);
+    int64_t today = (now + 8 * 3600) / 86400, joined_in = 0, joined_last = 0;
+    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_prepare_v2(s, "SELECT ?1 - (joined_at + 28800) / 86400 FROM members", -1, &q, NULL);
+    sqlite3_bind_int64(q, 1, today);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t days_ago = sqlite3_column_int64(q, 0);
+        joined_in += days_ago >= 2 && days_ago <= 2 + 10 - 1;
+        joined_last += days_ago == 2;
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+    CHECK(joined_in > 0);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/dry-run", (long long)dj);
+    CHECK_INT_EQ(call("POST", path, &o, "{\"days\":10}"), 200);
+    CHECK_INT_EQ(jint(o, "would_enter"), joined_in);
+    CHECK_INT_EQ(jint(o, "steps.0.waiting"), joined_last);
+    CHECK_INT_EQ(jint(o, "steps.1.reached"), joined_in - joined_last);
+    CHECK_INT_EQ(jint(o, "runs.exited"), joined_in - joined_last);
+    json_decref(o);
+
+    /* nobody converts on either side: the interval is not [0, 0] */
+    int64_t g = journey(
+        "{\"name\":\"零转化\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":50,"
+        "\"reentry\":{\"policy\":\"once\"},\"goal\":{\"event\":\"refund\",\"within_days\":7},"
+        "\"steps\":[{\"action\":\"wait\",\"duration\":\"1h\"}]}");
+    tick();
+    for (int i = 0; i < 24; i++) {
+        char phone[16];
+        snprintf(phone, sizeof phone, "138000001%02d", i);
+        order(member(phone, "零", 0, false, false), "2026-11-01T10:00:00+08:00");
+    }
+    tick();
+    o = report(g);
+    int64_t nt = jint(o, "goal.treatment.members"), nh = jint(o, "goal.holdout.members");
+    CHECK_INT_EQ(nt + nh, 24);
+    CHECK(nt > 0 && nh > 0);
+    CHECK_INT_EQ(jint(o, "goal.treatment.converted"), 0);
+    CHECK_INT_EQ(jint(o, "goal.holdout.converted"), 0);
+    double lo = json_real_value(jget(o, "goal.uplift_ci95.0")),
+           hi = json_real_value(jget(o, "goal.uplift_ci95.1"));
+    CHECK(lo < 0 && hi > 0);
+    double l, ut, uh;
+    wilson(0, nt, &l, &ut);
+    wilson(0, nh, &l, &uh);
+    CHECK_NEAR(lo, -uh, 1e-9);
+    CHECK_NEAR(hi, ut, 1e-9);
+    CHECK_NEAR(json_real_value(jget(o, "goal.treatment.rate_ci95.1")), ut, 1e-9);
+    json_decref(o);
+    set_state(g, "pause");
+}
+
+/* Every JSON example of docs/journeys.md is accepted by the real server: definitions
+ * are saved and activated, the guardrail settings are stored. */
+static void docs_examples(void)
+{
+    const char *docs = getenv("SIYU_DOCS");
+    if (!docs) {
+        fprintf(stderr, "SIYU_DOCS not set: the docs examples are not checked\n");
+        CHECK(docs != NULL);
+        return;
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/journeys.md", docs);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (!f) return;
+    static char text[1 << 17];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    int definitions = 0, others = 0;
+    for (char *p = strstr(text, "```json\n"); p; p = strstr(p, "```json\n")) {
+        p += 8;
+        char *end = strstr(p, "```");
+        if (!end) break;
+        *end = 0;
+        json_error_t err;
+        json_t *ex = json_loads(p, 0, &err);
+        if (!ex) fprintf(stderr, "docs/journeys.md: %s\n%s\n", err.text, p);
+        CHECK(ex != NULL);
+        if (ex && json_object_get(ex, "trigger")) {
+            char name[64];
+            snprintf(name, sizeof name, "文档示例 %d", ++definitions);
+            json_object_set_new(ex, "name", json_string(name));
+            char *body = json_dumps(ex, JSON_COMPACT);
+            json_t *o;
+            int st = call("POST", "/api/v1/journeys", &o, "%s", body);
+            if (st != 201) fprintf(stderr, "docs example %d: %s\n", definitions, body);
+            CHECK_INT_EQ(st, 201);
+            char act[96];
+            snprintf(act, sizeof act, "/api/v1/journeys/%lld/activate", (long long)jint(o, "id"));
+            json_decref(o);
+            if (st == 201) {
+                CHECK_INT_EQ(call("POST", act, NULL, NULL), 200);
+                *strrchr(act, '/') = 0;
+                strcat(act, "/dry-run");
+                CHECK_INT_EQ(call("POST", act, NULL, "{\"days\":60}"), 200);
+            }
+            free(body);
+        } else if (ex && json_object_get(ex, "budget_max")) {
+            char *body = json_dumps(ex, JSON_COMPACT);
+            CHECK_INT_EQ(call("PUT", "/api/v1/journeys/guardrails", NULL, "%s", body), 200);
+            free(body);
+            others++;
+        }
+        json_decref(ex);
+        p = end + 3;
+    }
+    CHECK(definitions >= 2);
+    CHECK(others >= 1);
+    CHECK_INT_EQ(call("PUT", "/api/v1/journeys/guardrails", NULL, "{}"), 200);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -830,6 +1440,29 @@ int main(int argc, char **argv)
     pause_edit_dry_run();
     segment_entry();
     pid = kill9(pid);
+    close(fd);
+    CHECK_INT_EQ(harness_stop(pid), 0);
+
+    /* a fresh server: what a new chain meets in its first weeks */
+    pid = harness_start(argv[1]);
+    fd = conn_open();
+    CHECK_INT_EQ(call("POST", "/api/v1/stores", NULL,
+                      "{\"name\":\"湖滨店\",\"code\":\"S1\",\"kind\":\"physical\"}"),
+                 201);
+    CHECK_INT_EQ(
+        call("PUT", "/api/v1/channels/sms", NULL,
+             "{\"adapter\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\",\"secret\":\"" SECRET
+             "\"}",
+             rx_port),
+        200);
+    activation_before_first_tick();
+    wait_for_event_completed_by_order();
+    failing_step_fails_its_run();
+    references_checked();
+    coupon_outcomes();
+    trigger_timed_waits();
+    dry_run_and_intervals();
+    docs_examples();
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);
     MHD_stop_daemon(d);

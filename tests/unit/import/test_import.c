@@ -210,6 +210,51 @@ static void test_failed_batches(fixture *f)
     }
 }
 
+/* The order line cap (orders_set_max_lines) holds in both formats: an order at the cap goes
+ * in, one line more is rejected naming items, and the rest of the file goes on. Wholesale
+ * files also commit in smaller batches (by bytes), which must not change what lands. */
+static void test_line_cap(fixture *f)
+{
+    orders_set_max_lines(3);
+    char csv[2048] =
+        "channel,external_id,store_id,placed_at,total_cents,sku,qty,unit_price_cents\n";
+    for (int i = 0; i < 3; i++)
+        snprintf(csv + strlen(csv), sizeof csv - strlen(csv),
+                 "store,CAP3,1,2026-11-20T10:00:00+08:00,300,S%d,1,100\n", i);
+    for (int i = 0; i < 7; i++) /* rows past the cap are not kept, the order is still refused */
+        snprintf(csv + strlen(csv), sizeof csv - strlen(csv),
+                 "store,CAP7,1,2026-11-20T10:00:00+08:00,700,S%d,1,100\n", i);
+    snprintf(csv + strlen(csv), sizeof csv - strlen(csv),
+             "store,CAP1,1,2026-11-20T10:00:00+08:00,100,S,1,100\n");
+    import_result r = run(f, "orders", csv, IMPORT_CSV);
+    CHECK_INT_EQ(r.records, 3);
+    CHECK_INT_EQ(r.imported, 2);
+    CHECK_INT_EQ(r.rejected, 1);
+    json_t *e0 = json_array_get(r.errors, 0);
+    CHECK_INT_EQ(json_integer_value(json_object_get(e0, "line")), 5);
+    CHECK_STR_EQ(json_string_value(json_object_get(e0, "field")), "items");
+    CHECK_STR_EQ(json_string_value(json_object_get(e0, "message")), "items: more than 3 lines");
+    json_decref(r.errors);
+    const char nd[] =
+        "{\"channel\":\"store\",\"external_id\":\"NCAP4\",\"store_id\":1,\"placed_at\":"
+        "\"2026-11-20T10:00:00+08:00\",\"total_cents\":400,\"items\":[{\"sku\":\"A\",\"qty\":1,"
+        "\"unit_price_cents\":100},{\"sku\":\"B\",\"qty\":1,\"unit_price_cents\":100},{\"sku\":"
+        "\"C\",\"qty\":1,\"unit_price_cents\":100},{\"sku\":\"D\",\"qty\":1,\"unit_price_cents\":100}]}"
+        "\n";
+    r = run(f, "orders", nd, IMPORT_NDJSON);
+    CHECK_INT_EQ(r.rejected, 1);
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(r.errors, 0), "field")),
+                 "items");
+    json_decref(r.errors);
+    orders_set_max_lines(4);
+    r = run(f, "orders", nd, IMPORT_NDJSON);
+    CHECK_INT_EQ(r.imported, 1);
+    json_decref(r.errors);
+    orders_set_max_lines(ORDERS_MAX_LINES_DEFAULT);
+    CHECK_INT_EQ(orders_max_lines(), 10000);
+    CHECK(orders_max_body() >= (size_t)10000 * 512);
+}
+
 int main(void)
 {
     test_csv_reader();
@@ -218,6 +263,7 @@ int main(void)
     test_csv_orders(&f);
     test_ndjson(&f);
     test_failed_batches(&f);
+    test_line_cap(&f);
     fixture_close(&f);
     return CHECK_DONE();
 }

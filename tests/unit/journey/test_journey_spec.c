@@ -178,8 +178,58 @@ static void stable_ids(void)
     j_spec_free(&a);
 }
 
+/* Waits timed from the trigger: the field, its unit, its order, one kind per wait. */
+static void after_trigger(void)
+{
+    j_spec s;
+    siyu_err e;
+    siyu_err_init(&e);
+    CHECK_INT_EQ(parse("{\"name\":\"a\",\"trigger\":{\"event\":\"member_joined\"},\"steps\":["
+                       "{\"action\":\"wait\",\"after_trigger\":\"3d\"},"
+                       "{\"action\":\"wait\",\"duration\":\"1h\"},"
+                       "{\"action\":\"wait\",\"after_trigger\":\"7d\"},"
+                       "{\"action\":\"wait\",\"after_trigger\":\"7d\"}]}",
+                       &s, &e),
+                 0);
+    CHECK_INT_EQ(s.steps[0].after_trigger, 3 * 86400);
+    CHECK_INT_EQ(s.steps[1].after_trigger, -1);
+    CHECK_INT_EQ(s.steps[1].duration, 3600);
+    CHECK_INT_EQ(s.steps[2].after_trigger, 7 * 86400);
+    CHECK_INT_EQ(s.steps[3].after_trigger, 7 * 86400);
+    j_spec_free(&s);
+    static const struct {
+        const char *steps, *field;
+    } bad[] = {
+        {"{\"action\":\"wait\",\"after_trigger\":\"7 days\"}", "steps[0].after_trigger"},
+        {"{\"action\":\"wait\",\"after_trigger\":-5}", "steps[0].after_trigger"},
+        {"{\"action\":\"wait\",\"after_trigger\":\"7d\"},{\"action\":\"wait\",\"after_"
+         "trigger\":\"3d\"}",
+         "steps[1].after_trigger"},
+        {"{\"action\":\"wait\",\"duration\":\"1d\",\"after_trigger\":\"3d\"}",
+         "steps[0].after_trigger"},
+        {"{\"action\":\"wait\",\"until\":\"10:00\",\"for_event\":\"order_paid\","
+         "\"timeout\":\"1d\"}",
+         "steps[0].for_event"},
+        {"{\"action\":\"issue_coupon\",\"template_id\":0}", "steps[0].template_id"},
+        {"{\"action\":\"add_tag\"}", "steps[0].tag"},
+        {"{\"action\":\"award_points\",\"points\":0}", "steps[0].points"},
+        {"{\"action\":\"guide_task\"}", "steps[0].script"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"name\":\"b\",\"trigger\":{\"event\":\"member_joined\"},\"steps\":[%s]}",
+                 bad[i].steps);
+        CHECK_INT_EQ(parse(text, &s, &e), -1);
+        CHECK_STR_EQ(e.field, bad[i].field);
+        j_spec_free(&s);
+    }
+    siyu_err_clear(&e);
+}
+
 int main(void)
 {
+    after_trigger();
     durations_and_defaults();
     errors();
     stable_ids();

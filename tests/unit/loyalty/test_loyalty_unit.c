@@ -5,6 +5,7 @@
  * refunds, a merge of two members' points, configuration errors naming their field,
  * and the checker on a clean store. */
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "fixture.h"
 #include "loyalty/internal.h"
@@ -522,6 +523,126 @@ static void against_oracle(bool by_points)
     fixture_close(&f);
 }
 
+/* Issues template tid to m at instant `at`; the status, and the journey outcome. */
+static int issue_at(fixture *f, int64_t tid, int64_t m, const char *at, const char **outcome)
+{
+    f->d.now = T(at);
+    char body[96];
+    snprintf(body, sizeof body, "{\"template_id\":%lld,\"member_id\":%lld}", (long long)tid,
+             (long long)m);
+    siyu_err e;
+    siyu_err_init(&e);
+    int rc = call(f, coupons_issue, body, NULL, &e);
+    static char last[64];
+    snprintf(last, sizeof last, "%s", coupons_issue_outcome(rc, &e));
+    if (outcome) *outcome = last;
+    if (rc < 0) CHECK_STR_EQ(e.field, "member_id");
+    siyu_err_clear(&e);
+    return rc;
+}
+
+/* Per-member limits per period: a local calendar day, month or year, or the member's
+ * lifetime; the boundaries are local midnights (+08:00); `siyu check` finds a member
+ * over a limit. */
+static void coupon_periods(void)
+{
+    fixture f;
+    fixture_open(&f);
+    siyu_err e;
+    siyu_err_init(&e);
+    static const char *const tpl[] = {
+        "{\"name\":\"day\",\"kind\":\"cash_off\",\"value_cents\":100,\"valid_days\":30,"
+        "\"per_member_limit\":2,\"per_member_period\":\"day\"}",
+        "{\"name\":\"month\",\"kind\":\"cash_off\",\"value_cents\":100,\"valid_days\":30,"
+        "\"per_member_limit\":1,\"per_member_period\":\"month\"}",
+        "{\"name\":\"year\",\"kind\":\"cash_off\",\"value_cents\":100,\"valid_days\":30,"
+        "\"per_member_limit\":1,\"per_member_period\":\"year\"}",
+        "{\"name\":\"life\",\"kind\":\"cash_off\",\"value_cents\":100,\"valid_days\":30,"
+        "\"per_member_limit\":1}",
+    };
+    for (int i = 0; i < 4; i++) CHECK_INT_EQ(call(&f, coupon_templates_create, tpl[i], NULL, &e), 201);
+    int64_t m = new_member(&f, "13800000021");
+    const char *why;
+    /* day: two on 11-22, a third refused, the next local day (00:00 +08:00) fine */
+    CHECK_INT_EQ(issue_at(&f, 1, m, "2026-11-22T09:00:00+08:00", &why), 201);
+    CHECK_STR_EQ(why, "coupon_issued");
+    CHECK_INT_EQ(issue_at(&f, 1, m, "2026-11-22T12:00:00+08:00", NULL), 201);
+    CHECK_INT_EQ(issue_at(&f, 1, m, "2026-11-22T23:59:59+08:00", &why), -1);
+    CHECK_STR_EQ(why, "coupon_failed_per_member_limit");
+    CHECK_INT_EQ(issue_at(&f, 1, m, "2026-11-23T00:00:00+08:00", NULL), 201);
+    /* month: one in November, the next on 12-01, not again until January */
+    CHECK_INT_EQ(issue_at(&f, 2, m, "2026-11-02T10:00:00+08:00", NULL), 201);
+    CHECK_INT_EQ(issue_at(&f, 2, m, "2026-11-30T23:59:59+08:00", &why), -1);
+    CHECK_STR_EQ(why, "coupon_failed_per_member_limit");
+    CHECK_INT_EQ(issue_at(&f, 2, m, "2026-12-01T00:00:00+08:00", NULL), 201);
+    CHECK_INT_EQ(issue_at(&f, 2, m, "2026-12-31T23:00:00+08:00", NULL), -1);
+    CHECK_INT_EQ(issue_at(&f, 2, m, "2027-01-01T00:00:00+08:00", NULL), 201);
+    /* year */
+    CHECK_INT_EQ(issue_at(&f, 3, m, "2026-03-01T10:00:00+08:00", NULL), 201);
+    CHECK_INT_EQ(issue_at(&f, 3, m, "2026-12-31T23:59:59+08:00", NULL), -1);
+    CHECK_INT_EQ(issue_at(&f, 3, m, "2027-01-01T00:00:01+08:00", NULL), 201);
+    /* lifetime: one, ever */
+    CHECK_INT_EQ(issue_at(&f, 4, m, "2026-03-01T10:00:00+08:00", NULL), 201);
+    CHECK_INT_EQ(issue_at(&f, 4, m, "2028-03-01T10:00:00+08:00", &why), -1);
+    CHECK_STR_EQ(why, "coupon_failed_per_member_limit");
+    /* other refusals keep their own reasons */
+    CHECK_INT_EQ(call(&f, coupon_templates_create,
+                      "{\"name\":\"one\",\"kind\":\"cash_off\",\"value_cents\":100,"
+                      "\"valid_days\":30,\"stock\":1}",
+                      NULL, &e),
+                 201);
+    int64_t m2 = new_member(&f, "13800000022");
+    CHECK_INT_EQ(issue_at(&f, 5, m, "2028-03-01T10:00:00+08:00", NULL), 201);
+    f.d.now = T("2028-03-01T10:00:00+08:00");
+    char body[96];
+    snprintf(body, sizeof body, "{\"template_id\":5,\"member_id\":%lld}", (long long)m2);
+    int rc = call(&f, coupons_issue, body, NULL, &e);
+    CHECK_INT_EQ(rc, -1);
+    CHECK_STR_EQ(coupons_issue_outcome(rc, &e), "coupon_failed_out_of_stock");
+    siyu_err_clear(&e);
+    /* configuration errors name the field */
+    CHECK_INT_EQ(call(&f, coupon_templates_create,
+                      "{\"name\":\"w\",\"kind\":\"cash_off\",\"value_cents\":100,\"valid_days\":3,"
+                      "\"per_member_limit\":1,\"per_member_period\":\"week\"}",
+                      NULL, &e),
+                 -1);
+    CHECK_STR_EQ(e.field, "per_member_period");
+    CHECK_INT_EQ(call(&f, coupon_templates_create,
+                      "{\"name\":\"w\",\"kind\":\"cash_off\",\"value_cents\":100,\"valid_days\":3,"
+                      "\"per_member_period\":\"day\"}",
+                      NULL, &e),
+                 -1);
+    CHECK_STR_EQ(e.field, "per_member_period");
+    siyu_err_clear(&e);
+    /* the checker: clean, then a second November coupon of the monthly template written
+     * behind the domain's back is found */
+    json_t *v = NULL;
+    store_begin(f.d.conn, false, &e);
+    CHECK_INT_EQ(loyalty_check(f.d.conn, f.d.now, 10, &v, &e), 0);
+    store_rollback(f.d.conn);
+    json_decref(v);
+    v = NULL;
+    char path[160];
+    snprintf(path, sizeof path, "%s/d.db", f.dir);
+    sqlite3 *db = NULL;
+    CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_INT_EQ(sqlite3_exec(db,
+                              "INSERT INTO coupon_events(coupon_id, at, kind, member_id)"
+                              " SELECT id, issued_at + 3600, 'issued', member_id FROM coupons"
+                              " WHERE template_id = 2 ORDER BY id LIMIT 1",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    store_begin(f.d.conn, false, &e);
+    CHECK_INT_EQ(loyalty_check(f.d.conn, f.d.now, 10, &v, &e), 1);
+    store_rollback(f.d.conn);
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(v, 0), "check")),
+                 "coupon_limit");
+    json_decref(v);
+    siyu_err_clear(&e);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     loyalty_install();
@@ -529,6 +650,7 @@ int main(void)
     earning();
     config_errors();
     sweep();
+    coupon_periods();
     against_oracle(false);
     against_oracle(true);
     return CHECK_DONE();

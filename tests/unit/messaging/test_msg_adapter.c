@@ -2,6 +2,8 @@
  * (RFC 4231 test vectors), configuration errors, the file adapter (lines read back with
  * jansson), channel bindings, and the receipt parser's field-named errors. */
 #include <sodium.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -152,14 +154,14 @@ static void test_config(void)
         "{\"adapter\": \"webhook\", \"url\": \"http://h/\", \"secret\": \"0123456789abcdef\", "
         "\"max_attempts\": 0}",
         "max_attempts");
-    bad_config("{\"adapter\": \"file\", \"path\": \"/tmp/x\", \"backoff_base_ms\": 5000, "
+    bad_config("{\"adapter\": \"file\", \"path\": \"x.ndjson\", \"backoff_base_ms\": 5000, "
                "\"backoff_cap_ms\": 1000}",
                "backoff_cap_ms");
-    bad_config("{\"adapter\": \"file\", \"path\": \"/tmp/x\", \"max_attempts\": \"3\"}",
+    bad_config("{\"adapter\": \"file\", \"path\": \"x.ndjson\", \"max_attempts\": \"3\"}",
                "max_attempts");
     bad_config("{\"adapter\": \"file\"}", "path");
-    bad_config("{\"adapter\": \"file\", \"path\": \"/nonexistent-dir-siyu/x.ndjson\"}", "path");
-    bad_config("{\"adapter\": \"file\", \"path\": \"/tmp/x\", \"url\": \"http://h/\"}", "url");
+    bad_config("{\"adapter\": \"file\", \"path\": \"nonexistent-dir-siyu/x.ndjson\"}", "path");
+    bad_config("{\"adapter\": \"file\", \"path\": \"x.ndjson\", \"url\": \"http://h/\"}", "url");
 
     /* describe: defaults filled in, the secret never shown */
     siyu_err e;
@@ -191,14 +193,13 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+static char outbox[] = "/tmp/siyu-msg-outbox-XXXXXX";
+
 static void test_file_adapter(void)
 {
-    char path[] = "/tmp/siyu-msg-file-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    close(fd);
-    unlink(path); /* the adapter creates it */
-    json_t *c = json_pack("{s:s, s:s}", "adapter", "file", "path", path);
+    char path[300];
+    snprintf(path, sizeof path, "%s/sms.ndjson", outbox); /* the adapter creates it */
+    json_t *c = json_pack("{s:s, s:s}", "adapter", "file", "path", "sms.ndjson");
     siyu_err e;
     siyu_err_init(&e);
     msg_adapter *a = msg_adapter_new(c, &e);
@@ -209,19 +210,25 @@ static void test_file_adapter(void)
 
     int64_t created;
     time_parse_rfc3339("2026-03-10T11:00:00+08:00", &created);
-    json_t *data = json_pack("{s:s}", "template_id", "TPL-1");
+    json_t *data = json_pack("{s:s}", "campaign", "spring");
+    json_t *to = json_pack("{s:s}", "phone", "13800138000");
+    json_t *wx_to = json_pack("{s:s, s:s}", "openid", "o-abc", "app_id", "wx-pa");
+    json_t *tmpl = json_pack("{s:s, s:{s:{s:s}}}", "template_id", "TPL-1", "data", "first",
+                             "value", "您好");
     msg_message m1 = {.id = 501,
                       .channel = MSG_CH_SMS,
                       .member_id = 42,
                       .journey_id = 7,
-                      .to = "13800138000",
+                      .to = to,
                       .text = "王芳您好，\"感谢\"光临\n欢迎再来",
                       .data = data,
                       .created_at = created};
     msg_message m2 = {.id = 502,
                       .channel = MSG_CH_WECHAT_TEMPLATE,
                       .member_id = 43,
+                      .to = wx_to,
                       .text = "Hello",
+                      .tmpl = tmpl,
                       .attempts = 2};
     msg_outcome o;
     int64_t now_ms = (created + 60) * 1000 + 250; /* 11:01:00.250 */
@@ -256,12 +263,14 @@ static void test_file_adapter(void)
             CHECK_STR_EQ(json_string_value(json_object_get(l1, "channel")), "sms");
             CHECK_INT_EQ(json_integer_value(json_object_get(l1, "member_id")), 42);
             CHECK_INT_EQ(json_integer_value(json_object_get(l1, "journey_id")), 7);
-            CHECK_STR_EQ(json_string_value(json_object_get(l1, "to")), "13800138000");
+            CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(l1, "to"), "phone")),
+                         "13800138000");
             CHECK_STR_EQ(json_string_value(json_object_get(l1, "text")),
                          "王芳您好，\"感谢\"光临\n欢迎再来");
             CHECK_STR_EQ(
-                json_string_value(json_object_get(json_object_get(l1, "data"), "template_id")),
-                "TPL-1");
+                json_string_value(json_object_get(json_object_get(l1, "data"), "campaign")),
+                "spring");
+            CHECK(json_object_get(l1, "template") == NULL);
             CHECK_STR_EQ(json_string_value(json_object_get(l1, "created_at")),
                          "2026-03-10T11:00:00+08:00");
             CHECK_STR_EQ(json_string_value(json_object_get(l1, "written_at")),
@@ -269,7 +278,15 @@ static void test_file_adapter(void)
             CHECK_INT_EQ(json_integer_value(json_object_get(l2, "message_id")), 502);
             CHECK_STR_EQ(json_string_value(json_object_get(l2, "channel")), "wechat_template");
             CHECK(json_object_get(l2, "journey_id") == NULL);
-            CHECK(json_object_get(l2, "to") == NULL);
+            CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(l2, "to"), "openid")),
+                         "o-abc");
+            CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(l2, "to"), "app_id")),
+                         "wx-pa");
+            json_t *tp = json_object_get(l2, "template");
+            CHECK_STR_EQ(json_string_value(json_object_get(tp, "template_id")), "TPL-1");
+            CHECK_STR_EQ(json_string_value(json_object_get(
+                             json_object_get(json_object_get(tp, "data"), "first"), "value")),
+                         "您好");
             CHECK(json_object_get(l2, "created_at") == NULL);
         }
         json_decref(l1);
@@ -279,7 +296,7 @@ static void test_file_adapter(void)
     json_decref(data);
 
     /* reopening appends after what is there */
-    c = json_pack("{s:s, s:s}", "adapter", "file", "path", path);
+    c = json_pack("{s:s, s:s}", "adapter", "file", "path", "sms.ndjson");
     a = msg_adapter_new(c, &e);
     json_decref(c);
     msg_adapter_send(a, &m2, now_ms, &o);
@@ -293,8 +310,13 @@ static void test_file_adapter(void)
     free(text);
     unlink(path);
 
+    json_decref(to);
+    json_decref(wx_to);
+    json_decref(tmpl);
+
     /* a full disk: /dev/full refuses every write → retry, then dead after max_attempts */
-    c = J("{\"adapter\": \"file\", \"path\": \"/dev/full\", \"max_attempts\": 2, "
+    msg_outbox_dir_set("/dev");
+    c = J("{\"adapter\": \"file\", \"path\": \"full\", \"max_attempts\": 2, "
           "\"backoff_base_ms\": 100, \"backoff_cap_ms\": 100}");
     a = msg_adapter_new(c, &e);
     json_decref(c);
@@ -312,13 +334,72 @@ static void test_file_adapter(void)
         CHECK_INT_EQ(o.attempts, 2);
         msg_adapter_free(a);
     }
+    msg_outbox_dir_set(outbox);
+}
+
+/* A file adapter writes only inside the outbox directory: absolute paths, "..", and
+ * symbolic links that lead out are refused, naming the field, and create nothing. */
+static void refused_path(const char *path, const char *why)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *c = json_pack("{s:s, s:s}", "adapter", "file", "path", path);
+    msg_adapter *a = msg_adapter_new(c, &e);
+    json_decref(c);
+    CHECK(a == NULL);
+    msg_adapter_free(a);
+    CHECK_STR_EQ(e.field, "path");
+    CHECK_INT_EQ(e.code, SIYU_INVALID_ARGUMENT);
+    if (!strstr(e.message, why)) fprintf(stderr, "%s: %s\n", path, e.message);
+    CHECK(strstr(e.message, why) != NULL);
+    siyu_err_clear(&e);
+}
+
+static void test_outbox_dir(void)
+{
+    char outside[] = "/tmp/siyu-msg-outside-XXXXXX";
+    CHECK(mkdtemp(outside) != NULL);
+    char p[400], q[400];
+    snprintf(p, sizeof p, "%s/evil.ndjson", outside);
+    refused_path(p, "not absolute");
+    refused_path("../evil.ndjson", ". or ..");
+    refused_path("a/../../evil.ndjson", ". or ..");
+    refused_path("./x.ndjson", ". or ..");
+    refused_path("sub//x.ndjson", "empty component");
+    refused_path("sub/", "directory");
+    /* a directory link that leads out */
+    snprintf(q, sizeof q, "%s/out", outbox);
+    CHECK_INT_EQ(symlink(outside, q), 0);
+    refused_path("out/evil.ndjson", "outside the outbox directory");
+    /* a file link, wherever it points */
+    snprintf(q, sizeof q, "%s/link.ndjson", outbox);
+    CHECK_INT_EQ(symlink(p, q), 0);
+    refused_path("link.ndjson", "symbolic link");
+    struct stat st;
+    CHECK(stat(p, &st) != 0); /* nothing was created outside */
+    /* a subdirectory inside is fine */
+    snprintf(q, sizeof q, "%s/sub", outbox);
+    CHECK_INT_EQ(mkdir(q, 0750), 0);
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *c = J("{\"adapter\": \"file\", \"path\": \"sub/ok.ndjson\"}");
+    msg_adapter *a = msg_adapter_new(c, &e);
+    CHECK(a != NULL);
+    json_t *d = a ? msg_adapter_describe(a) : NULL;
+    CHECK_STR_EQ(json_string_value(json_object_get(d, "path")), "sub/ok.ndjson");
+    json_decref(d);
+    msg_adapter_free(a);
+    json_decref(c);
+    /* no directory configured: refused */
+    msg_outbox_dir_set(NULL);
+    refused_path("x.ndjson", "no outbox directory");
+    msg_outbox_dir_set(outbox);
+    rmdir(outside);
 }
 
 static void test_bindings(void)
 {
-    char path[] = "/tmp/siyu-msg-bind-XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
+    const char *path = "bind.ndjson";
     msg_bindings b;
     msg_bindings_init(&b);
     siyu_err e;
@@ -347,7 +428,6 @@ static void test_bindings(void)
     msg_bindings_clear(&b);
     CHECK(b.adapter[MSG_CH_SMS] == NULL);
     json_decref(c);
-    unlink(path);
 
     CHECK_STR_EQ(msg_channel_name(MSG_CH_WECHAT_TEMPLATE), "wechat_template");
     CHECK_INT_EQ(msg_channel_from_name("wecom", 5), MSG_CH_WECOM);
@@ -436,11 +516,17 @@ static void test_receipts(void)
 int main(void)
 {
     if (sodium_init() < 0) return 1;
+    if (!mkdtemp(outbox)) return 1;
+    msg_outbox_dir_set(outbox);
     test_backoff();
     test_signature();
     test_config();
     test_file_adapter();
+    test_outbox_dir();
     test_bindings();
     test_receipts();
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", outbox);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", outbox);
     return CHECK_DONE();
 }

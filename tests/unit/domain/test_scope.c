@@ -1,0 +1,145 @@
+/* Unit tests for tokens and scopes: a token's role is its staff member's, a cashier's
+ * token belongs to a store, expired and revoked tokens do not resolve, a token's use
+ * is recorded at most once a minute, and each kind of object's scope rule. */
+#include "fixture.h"
+
+static int issue(fixture *f, role r, int64_t staff, int64_t store, int64_t expires, char *tok,
+                 int64_t *id, siyu_err *e)
+{
+    auth_token_spec spec = {.role = r, .staff_id = staff, .store_id = store, .expires_at = expires};
+    siyu_err_clear(e);
+    store_begin(f->d.conn, true, e);
+    int rc = auth_token_issue(f->d.conn, &spec, f->d.now, tok, id, e);
+    if (rc)
+        store_rollback(f->d.conn);
+    else
+        store_commit(f->d.conn, e);
+    return rc;
+}
+
+static int as(fixture *f, role r, int64_t staff, int64_t store)
+{
+    f->d.who.role = r;
+    f->d.who.staff_id = staff;
+    f->d.who.store_id = store;
+    return 0;
+}
+
+int main(void)
+{
+    fixture f;
+    fixture_open(&f);
+    siyu_err e;
+    siyu_err_init(&e);
+    char tok[AUTH_TOKEN_LEN + 1];
+    int64_t id;
+    principal p;
+
+    /* a guide's token is a guide's: admin for staff 1 (a guide) is refused */
+    CHECK_INT_EQ(issue(&f, ROLE_ADMIN, 1, 0, 0, tok, &id, &e), -1);
+    CHECK_STR_EQ(e.field, "role");
+    CHECK_INT_EQ(issue(&f, ROLE_OPERATOR, 3, 0, 0, tok, &id, &e), -1);
+    CHECK_INT_EQ(issue(&f, ROLE_GUIDE, 0, 0, 0, tok, &id, &e), -1);
+    CHECK_STR_EQ(e.field, "staff");
+    /* a cashier belongs to a store that exists, and to no staff member */
+    CHECK_INT_EQ(issue(&f, ROLE_CASHIER, 0, 0, 0, tok, &id, &e), -1);
+    CHECK_STR_EQ(e.field, "store");
+    CHECK_INT_EQ(issue(&f, ROLE_CASHIER, 0, 9, 0, tok, &id, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_NOT_FOUND);
+    CHECK_INT_EQ(issue(&f, ROLE_CASHIER, 1, 1, 0, tok, &id, &e), -1);
+    CHECK_INT_EQ(issue(&f, ROLE_GUIDE, 1, 1, 0, tok, &id, &e),
+                 -1); /* only a cashier takes a store */
+    CHECK_INT_EQ(issue(&f, ROLE_CASHIER, 0, 2, 0, tok, &id, &e), 0);
+    CHECK_INT_EQ(auth_resolve_at(f.d.conn, tok, f.d.now, &p, &e), 0);
+    CHECK_INT_EQ(p.role, ROLE_CASHIER);
+    CHECK_INT_EQ(p.store_id, 2);
+    CHECK_INT_EQ(p.staff_id, 0);
+    CHECK_INT_EQ(p.token_id, id);
+    CHECK(p.touch); /* never used yet */
+
+    /* last use: recorded, then not again within the minute */
+    store_begin(f.d.conn, true, &e);
+    CHECK_INT_EQ(auth_touch(f.d.conn, &p, f.d.now, &e), 0);
+    store_commit(f.d.conn, &e);
+    CHECK_INT_EQ(auth_resolve_at(f.d.conn, tok, f.d.now + 59, &p, &e), 0);
+    CHECK(!p.touch);
+    CHECK_INT_EQ(auth_resolve_at(f.d.conn, tok, f.d.now + 60, &p, &e), 0);
+    CHECK(p.touch);
+
+    /* expiry: in the future at creation, refused from that instant on */
+    CHECK_INT_EQ(issue(&f, ROLE_GUIDE, 1, 0, f.d.now, tok, &id, &e), -1);
+    CHECK_STR_EQ(e.field, "expires_at");
+    CHECK_INT_EQ(issue(&f, ROLE_GUIDE, 1, 0, f.d.now + 3600, tok, &id, &e), 0);
+    CHECK_INT_EQ(auth_resolve_at(f.d.conn, tok, f.d.now + 3599, &p, &e), 0);
+    CHECK_INT_EQ(p.staff_id, 1);
+    CHECK_INT_EQ(p.store_id, 1);
+    CHECK_INT_EQ(auth_resolve_at(f.d.conn, tok, f.d.now + 3600, &p, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_UNAUTHENTICATED);
+    CHECK_INT_EQ(p.role, ROLE_NONE);
+
+    /* revocation */
+    CHECK_INT_EQ(issue(&f, ROLE_STORE_MANAGER, 3, 0, 0, tok, &id, &e), 0);
+    CHECK_INT_EQ(auth_resolve_at(f.d.conn, tok, f.d.now, &p, &e), 0);
+    json_t *o;
+    store_begin(f.d.conn, true, &e);
+    CHECK_INT_EQ(auth_token_revoke(f.d.conn, id, f.d.now, &o, &e), 200);
+    store_commit(f.d.conn, &e);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "state")), "revoked");
+    json_decref(o);
+    CHECK_INT_EQ(auth_resolve_at(f.d.conn, tok, f.d.now, &p, &e), -1);
+    CHECK_INT_EQ(auth_token_revoke(f.d.conn, 999, f.d.now, NULL, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_NOT_FOUND);
+
+    /* the list never shows a secret */
+    CHECK_INT_EQ(auth_token_list(f.d.conn, 0, 1000, f.d.now + 7200, &o, &e), 200);
+    CHECK_INT_EQ(json_array_size(json_object_get(o, "items")), 3);
+    char *text = json_dumps(o, 0);
+    CHECK(strstr(text, "sy_") == NULL && strstr(text, "hash") == NULL);
+    free(text);
+    json_decref(o);
+
+    /* callers: a staff member's keys are theirs across tokens; a token's are its own */
+    char k[48];
+    principal a = {.role = ROLE_GUIDE, .staff_id = 7, .token_id = 1};
+    auth_caller_key(&a, k, sizeof k);
+    CHECK_STR_EQ(k, "staff:7");
+    principal b = {.role = ROLE_ADMIN, .token_id = 4};
+    auth_caller_key(&b, k, sizeof k);
+    CHECK_STR_EQ(k, "token:4");
+
+    /* scope rules: member 1 of store 1 bound to guide 1, member 2 of store 2 (guide 2) */
+    as(&f, ROLE_ADMIN, 0, 0);
+    CHECK_INT_EQ(call(&f, members_create_or_match,
+                      "{\"phone\":\"13800000001\",\"store_id\":1,\"guide_id\":1}", NULL, &e),
+                 201);
+    CHECK_INT_EQ(call(&f, members_create_or_match,
+                      "{\"phone\":\"13800000002\",\"store_id\":2,\"guide_id\":2}", NULL, &e),
+                 201);
+    CHECK_INT_EQ(scope_member(&f.d, 2, &e), 1);
+    CHECK_INT_EQ(scope_member(&f.d, 99, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_NOT_FOUND);
+    as(&f, ROLE_STORE_MANAGER, 3, 1);
+    CHECK_INT_EQ(scope_member(&f.d, 1, &e), 1);
+    CHECK_INT_EQ(scope_member(&f.d, 2, &e), 0);
+    CHECK_INT_EQ(scope_staff(&f.d, 1, &e), 1);
+    CHECK_INT_EQ(scope_staff(&f.d, 2, &e), 0);
+    CHECK_INT_EQ(scope_store(&f.d, 1, &e), 1);
+    CHECK_INT_EQ(scope_store(&f.d, 2, &e), 0);
+    as(&f, ROLE_GUIDE, 1, 1);
+    CHECK_INT_EQ(scope_member(&f.d, 1, &e), 1);
+    CHECK_INT_EQ(scope_member(&f.d, 2, &e), 0);
+    CHECK_INT_EQ(scope_staff(&f.d, 1, &e), 1);
+    CHECK_INT_EQ(scope_staff(&f.d, 3, &e), 0); /* not even their manager */
+    as(&f, ROLE_CASHIER, 0, 1);
+    CHECK_INT_EQ(scope_member(&f.d, 2, &e), 1); /* a till serves every member */
+    CHECK_INT_EQ(scope_store(&f.d, 2, &e), 0);  /* at its own store only */
+    CHECK_INT_EQ(scope_staff(&f.d, 2, &e), 0);
+    /* identities name live members, phones normalised */
+    CHECK_INT_EQ(scope_identity_owner(&f.d, "phone", NULL, "+86 138-0000-0002"), 2);
+    CHECK_INT_EQ(scope_identity_owner(&f.d, "phone", NULL, "13899999999"), 0);
+    CHECK_INT_EQ(scope_identity_owner(&f.d, "phone", NULL, "not a phone"), 0);
+
+    siyu_err_clear(&e);
+    fixture_close(&f);
+    return CHECK_DONE();
+}

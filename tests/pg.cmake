@@ -6,7 +6,9 @@ function(siyu_pg_test name target)
   add_test(NAME pg_${name}
            COMMAND sh -c "[ -n \"$SIYU_TEST_PG_URL\" ] || exit 77; SIYU_TEST_DB=$SIYU_TEST_PG_URL exec \"$@\""
                    sh $<TARGET_FILE:${target}> ${ARGN})
-  set_tests_properties(pg_${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+  # as the SQLite runs have it (the journeys test checks the docs' examples)
+  set_tests_properties(pg_${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180
+                       ENVIRONMENT "SIYU_DOCS=${PROJECT_SOURCE_DIR}/docs")
 endfunction()
 
 # unit tests on a store
@@ -18,6 +20,6 @@ siyu_pg_test(unit_loyalty test_loyalty_unit)
 siyu_pg_test(unit_models test_models)
 siyu_pg_test(unit_import test_import)
 # end-to-end: the real siyu serve on a PostgreSQL database
-foreach(t kill9 api init segments_e2e loyalty journeys)
+foreach(t kill9 api init segments_e2e loyalty journeys messaging transport authz)
   siyu_pg_test(e2e_${t} test_${t} $<TARGET_FILE:siyu>)
 endforeach()

@@ -161,6 +161,11 @@ static inline void harness_store(const char *file)
     int rc = pgtest_fresh("t", pg_dbname, db, sizeof db);
     if (rc < 0) exit(1);
     if (rc > 0) snprintf(db, sizeof db, "%s/%s", dir, file);
+    if (rc == 0) { /* what siyu keeps beside a store file, kept in dir for a database */
+        char outbox[128];
+        snprintf(outbox, sizeof outbox, "%s/outbox", dir);
+        setenv("SIYU_OUTBOX_DIR", outbox, 1);
+    }
 }
 
 /* Drops the PostgreSQL database of harness_store (nothing for a file: dir goes with rm). */

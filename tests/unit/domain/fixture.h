@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <pgtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "base/timeutil.h"
@@ -97,6 +98,40 @@ static inline void fixture_open(fixture *f)
     CHECK_INT_EQ(call(f, staff_create, "{\"name\":\"赵强\",\"role\":\"store_manager\",\"store_id\":1}",
                       NULL, &e), 201);
     siyu_err_clear(&e);
+}
+
+/* Runs sql straight on the fixture's store, behind the domain's back (a test that checks
+ * the checker); returns 0 when it succeeded. */
+static inline int fixture_exec(fixture *f, const char *sql)
+{
+    int rc = -1;
+    if (f->pgname[0]) {
+        char url[512], name[64];
+        snprintf(name, sizeof name, "%s", f->pgname);
+        const char *server = pgtest_server(), *host = strstr(server, "://") + 3;
+        const char *slash = strchr(host, '/'), *query = strchr(host, '?');
+        int head = slash ? (int)(slash - server) : query ? (int)(query - server) : (int)strlen(server);
+        snprintf(url, sizeof url, "%.*s/%s%s", head, server, name, query ? query : "");
+        PGconn *pg = PQconnectdb(url);
+        PGresult *r = PQexec(pg, sql);
+        rc = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+        if (rc) fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
+        return rc;
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/d.db", f->dir);
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        char *msg = NULL;
+        rc = sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK ? 0 : -1;
+        if (rc) fprintf(stderr, "%s: %s\n", sql, msg ? msg : "failed");
+        sqlite3_free(msg);
+    }
+    sqlite3_close(db);
+    return rc;
 }
 
 static inline void fixture_close(fixture *f)

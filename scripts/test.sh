@@ -23,6 +23,11 @@ echo "== build and test"
 bash scripts/build.sh build
 (cd build && ctest --output-on-failure -j2 --timeout 300)
 
+echo "== every other build type builds under -Werror (Release, MinSizeRel)"
+for t in Release MinSizeRel; do
+  bash scripts/build.sh "build-$(echo "$t" | tr '[:upper:]' '[:lower:]')" -DCMAKE_BUILD_TYPE="$t" >/dev/null
+done
+
 echo "== sanitizers (ASan + UBSan)"
 bash scripts/build.sh build-asan -DSIYU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

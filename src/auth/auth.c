@@ -155,6 +155,8 @@ int auth_resolve_at(store_conn *c, const char *token, int64_t now, principal *p,
         why = "token: expired";
     else if (!role_ok)
         why = "token: its role is no longer its staff member's role";
+    else if (p->role == ROLE_CASHIER && !p->store_id)
+        why = "token: a cashier token without a store";
     if (why) {
         memset(p, 0, sizeof *p);
         return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "%s", why);

@@ -41,14 +41,10 @@ int cmd_report(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_loyalty(int argc, char **argv);
-
-/* The background thread siyu serve runs: the journey scheduler and outbox every
- * $SIYU_TICK_SECONDS (default 5; 0: off) and the loyalty sweep (expiries and tier
- * reviews for members nobody touches) every $SIYU_SWEEP_SECONDS (default 60; 0: off). */
-struct views;
-typedef struct cli_sweeper cli_sweeper;
-cli_sweeper *cli_sweeper_start(store_t *st, struct views *vw);
-void cli_sweeper_stop(cli_sweeper *s); /* NULL is a no-op */
+int cmd_backup(int argc, char **argv); /* cmd_backup.c: backup, restore, vacuum, member */
+int cmd_restore(int argc, char **argv);
+int cmd_vacuum(int argc, char **argv);
+int cmd_member(int argc, char **argv);
 
 /* Serves until SIGINT/SIGTERM (used by serve and demo). */
 int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,

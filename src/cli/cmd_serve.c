@@ -9,7 +9,9 @@
 #include "domain/domain.h"
 #include "messaging/msg_adapter.h"
 #include "http/http.h"
+#include "jobs/jobs.h"
 #include "views/views.h"
+#include "writer/writer.h"
 
 /* The connection limits and caps of `siyu serve`: a flag, else its environment
  * variable, else the default (http_config_init, ORDERS_MAX_LINES_DEFAULT). */
@@ -107,14 +109,30 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     cfg.views = vw;
     cfg.on_commit = views_on_commit;
     cfg.on_commit_ctx = vw;
-    http_server *srv;
-    if (http_server_start(st, &cfg, &srv, &e)) {
+    /* one writer path: HTTP writes and the background jobs share the group committer */
+    writer_t *writer = NULL;
+    jobs_t *jobs = NULL;
+    jobs_config jc;
+    jobs_config_init(&jc);
+    http_server *srv = NULL;
+    if (writer_start(st, views_on_commit, vw, &writer, &e) ||
+        jobs_start(st, writer, vw, &jc, &jobs, &e)) {
         cli_fail("serve", 1, "%s", e.message);
         siyu_err_clear(&e);
+        writer_stop(writer);
         views_close(vw);
         return 1;
     }
-    cli_sweeper *sweeper = cli_sweeper_start(st, vw);
+    cfg.writer = writer;
+    cfg.jobs = jobs;
+    if (http_server_start(st, &cfg, &srv, &e)) {
+        cli_fail("serve", 1, "%s", e.message);
+        siyu_err_clear(&e);
+        jobs_stop(jobs);
+        writer_stop(writer);
+        views_close(vw);
+        return 1;
+    }
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
     printf("siyu: serving %s on http://%s:%d/ (%d threads; %u connections, %u per client; "
@@ -130,8 +148,9 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     sigwait(&set, &sig);
     fprintf(stderr, "siyu: %s received, finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
-    cli_sweeper_stop(sweeper);
+    jobs_stop(jobs);
     http_server_stop(srv);
+    writer_stop(writer);
     views_close(vw);
     if (log && log != stderr)
         fclose(log);

@@ -35,6 +35,13 @@ static const struct command {
     {"check", cmd_check,
      "check --db PATH [--max N] [--json]   verify the loyalty invariants (exit 1 on violations)"},
     {"loyalty", cmd_loyalty, "loyalty sweep --db PATH   expire due points and coupons, run due tier reviews"},
+    {"member", cmd_member, "member export ID --db PATH   everything held about a member, as JSON"},
+    {"backup", cmd_backup,
+     "backup --db PATH --out FILE   a consistent copy of the store while it serves"},
+    {"restore", cmd_restore,
+     "restore --from FILE --db PATH [--force]   restore a backup (refuses to overwrite a store)"},
+    {"vacuum", cmd_vacuum,
+     "vacuum --db PATH   rebuild the store so deleted and erased data leaves its files"},
 };
 
 static void usage(FILE *f)

@@ -21,6 +21,10 @@ int dom_consent_put(dom *d, int64_t member_id, const char *purpose, const char *
                     bool granted, const char *source, const char *text_version, int64_t at,
                     siyu_err *e)
 {
+    /* the latest by `at` wins, so an instant ahead of the clock (allowed to callers
+     * whose clocks run a little fast) is recorded as now: it must not outlive a
+     * withdrawal made a minute later */
+    if (at > d->now) at = d->now;
     store_stmt *s = store_q(d->conn, Q_CONSENT_PUT);
     store_bind_int(s, 1, member_id);
     store_bind_text(s, 2, purpose);

@@ -31,6 +31,11 @@ typedef enum dom_change_kind {
     DOM_CHANGE_MERGE,  /* id: the surviving member; other: the member merged away */
     DOM_CHANGE_LIVE_VIEW, /* id: a member who watched a live stream; other: when */
     DOM_CHANGE_LOYALTY,   /* id: a member whose points or tier changed */
+    /* audiences (domain/audiences.c) */
+    DOM_CHANGE_TAG,        /* id: a tag created */
+    DOM_CHANGE_TAG_MEMBER, /* id: a manual tag; other: a member added to or removed from it */
+    DOM_CHANGE_SEGMENT,    /* id: a saved segment created */
+    DOM_CHANGE_AUDIENCE_SETTINGS, /* the RFM and lifecycle thresholds changed */
 } dom_change_kind;
 
 typedef struct dom_change {
@@ -52,7 +57,6 @@ typedef struct dom {
     int64_t now;          /* the request's clock reading, Unix seconds */
     bool inline_refunds;  /* bulk import: orders may carry their refunds inline */
     dom_changes *changes; /* where to note changes, or NULL when nobody follows */
-    int64_t last_id;      /* the id a create-or-replay call answered with */
 } dom;
 
 /* Notes a change if anyone follows (d->changes set). */
@@ -135,6 +139,8 @@ int orders_max_lines(void);
  * record): 1 MiB plus 512 bytes a line, so the line cap is never refused by size. */
 size_t orders_max_body(void);
 int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+/* As orders_create; *order_id gets the order created or replayed (out may be NULL). */
+int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu_err *e);
 int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e);
 int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t store_id,
                 json_t **out, siyu_err *e);
@@ -161,6 +167,20 @@ int dom_consent_put(dom *d, int64_t member_id, const char *purpose, const char *
                     siyu_err *e);
 /* [{purpose, channel, granted, opted_out, source, text_version, at}] of a member. */
 json_t *dom_consents_json(dom *d, int64_t member_id);
+
+/* ---- members' rights (rights.c): access and erasure ----
+ * members_export: everything held about a live member in scope, one document: the
+ * member 360 under "member", then one section per table keyed by the member, named
+ * after the table (orders with their items and refunds). members_erase (admins only):
+ * body {"reason"}; removes the personal data of the member and of every member merged
+ * into it, keeps the pseudonymous record, logs the erasure (request_id may be NULL);
+ * 200 with {member_id, erased, erased_at, staff_id, role, reason, request_id,
+ * members_erased}; a second call answers the first erasure. members_erased: whether
+ * (and when, at may be NULL) a member was erased. */
+int members_export(dom *d, int64_t id, json_t **out, siyu_err *e);
+int members_erase(dom *d, int64_t id, json_t *body, const char *request_id, json_t **out,
+                  siyu_err *e);
+bool members_erased(dom *d, int64_t id, int64_t *at);
 
 /* ---- loyalty hooks ----
  * Orders, refunds and merges move points, coupons and tiers. The loyalty engine lives
@@ -193,6 +213,18 @@ typedef struct dom_loyalty_hooks {
 
 void dom_set_loyalty(const dom_loyalty_hooks *hooks);
 const dom_loyalty_hooks *dom_loyalty(void); /* NULL when none installed */
+
+/* ---- audiences: tags, saved segments (audiences.c) ----
+ * Writes only: each runs inside the caller's write transaction (the group committer's)
+ * and notes its change; the member index follows after the commit. Expressions come
+ * already parsed and printed in canonical form (the segment layer checks them). */
+/* A tag: manual (rule_expr NULL) or a rule tag. 409 naming `name` when taken. */
+int dom_tag_create(dom *d, const char *name, const char *rule_expr, int64_t *id, siyu_err *e);
+/* Adds (or removes) members to manual tag tag_id: 404 for an unknown tag, 422 for a
+ * rule tag. The members were checked by the caller (they exist and are in scope). */
+int dom_tag_members(dom *d, int64_t tag_id, const int64_t *ids, size_t n, bool add, siyu_err *e);
+/* A saved segment. 409 naming `name` when taken. */
+int dom_segment_create(dom *d, const char *name, const char *expr, int64_t *id, siyu_err *e);
 
 /* ---- shared helpers (util.c) ---- */
 json_t *dom_time(int64_t unix_s);            /* RFC 3339 string, or null for 0 */

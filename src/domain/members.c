@@ -278,6 +278,15 @@ static json_t *member_render(dom *d, int64_t id, bool full)
     json_object_set_new(m, "updated_at", dom_time(store_col_int(s, 11)));
     store_reset(s);
     json_object_set_new(m, "identities", identities_json(d, id, m));
+    int64_t erased_at = 0;
+    bool erased = members_erased(d, id, &erased_at); /* rights.c: no personal field left */
+    json_object_set_new(m, "erased", json_boolean(erased));
+    if (erased) {
+        static const char *const personal[] = {"name", "gender", "birthday", "city", NULL};
+        for (int i = 0; personal[i]; i++)
+            json_object_del(m, personal[i]);
+        json_object_set_new(m, "erased_at", dom_time(erased_at));
+    }
     if (!full)
         return m;
     json_object_set_new(m, "store", ref_json(d, Q_STORE_GET, store_id));
@@ -545,6 +554,13 @@ int members_lookup(dom *d, const char *kind, const char *value, const char *app_
     owner = members_live_id(d, owner, kind, e);
     if (owner < 0)
         return -1;
+    if (d->who.role == ROLE_CASHIER) {
+        /* a till finds the shopper (profile, masked identities) and reads their benefits
+         * apart; never the 360 it may not read by id */
+        if (member_check(d, owner, NULL, NULL, e)) return -1;
+        if (out) *out = member_render(d, owner, false);
+        return 200;
+    }
     return members_get(d, owner, out, e);
 }
 
@@ -582,6 +598,16 @@ int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     bool set[P__COUNT];
     if (read_profile(d, body, &p, set, e))
         return -1;
+    if ((set[P_NAME] || set[P_GENDER] || set[P_BIRTHDAY] || set[P_CITY]) &&
+        members_erased(d, id, NULL)) {
+        const char *f = set[P_NAME]       ? "name"
+                        : set[P_GENDER]   ? "gender"
+                        : set[P_BIRTHDAY] ? "birthday"
+                                          : "city";
+        return siyu_err_set(e, SIYU_CONFLICT, f,
+                            "%s: member %lld was erased; it keeps no personal data", f,
+                            (long long)id);
+    }
     if (d->who.role == ROLE_GUIDE && ((set[P_STORE] && p.store_id != d->who.store_id) ||
                                       (set[P_GUIDE] && p.guide_id != d->who.staff_id)))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, set[P_STORE] ? "store_id" : "guide_id",
@@ -642,6 +668,12 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
                             "from_member_id: a member cannot be merged into itself");
     if (member_check(d, into, NULL, NULL, e))
         return -1;
+    if (members_erased(d, into, NULL) || members_erased(d, from, NULL)) {
+        bool f = !members_erased(d, into, NULL);
+        return siyu_err_set(e, SIYU_CONFLICT, f ? "from_member_id" : NULL,
+                            "member %lld was erased: an erased member is never merged",
+                            (long long)(f ? from : into));
+    }
     siyu_err sub;
     siyu_err_init(&sub);
     if (member_check(d, from, NULL, NULL, &sub)) {

@@ -323,6 +323,12 @@ static int refunds_inline(dom *d, int64_t order_id, json_t *refunds, siyu_err *e
 
 int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
+    int64_t id;
+    return orders_create_id(d, body, out, &id, e);
+}
+
+int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu_err *e)
+{
     static const char *const allowed[] = {
         "channel",  "external_id", "store_id", "placed_at",      "total_cents", "items",
         "member_id", "member",     "guide_id", "discount_cents", "coupon_code", "points_used",
@@ -391,6 +397,15 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         bool same = n == 16 && memcmp(old, dg, 16) == 0;
         store_reset(s);
         if (!same) {
+            /* another store's order is not named to a caller who may not see it */
+            if (scope_order(d, id, e) != 1) {
+                siyu_err_clear(e);
+                siyu_err_set(e, SIYU_CONFLICT, "external_id",
+                             "external_id: channel %s and external_id %s are already used by "
+                             "another order",
+                             dom_channels[channel], external_id);
+                goto done;
+            }
             siyu_err_set(e, SIYU_CONFLICT, "external_id",
                          "external_id: order %lld already has channel %s and external_id %s with a "
                          "different body",
@@ -400,7 +415,7 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         }
         if (refunds && refunds_inline(d, id, refunds, e))
             goto done;
-        d->last_id = id;
+        *order_id = id;
         rc = orders_get(d, id, out, e) < 0 ? -1 : 200;
         goto done;
     }
@@ -481,7 +496,7 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
             goto done;
     }
     dom_note(d, DOM_CHANGE_ORDER, id, 0);
-    d->last_id = id;
+    *order_id = id;
     if (refunds && refunds_inline(d, id, refunds, e))
         goto done;
     if (out)
@@ -523,12 +538,19 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     store_stmt *s = store_q(d->conn, Q_REFUND_BY_KEY);
     store_bind_text(s, 1, external_id);
     if (store_step(s) == STORE_ROW) {
-        int64_t id = store_col_int(s, 0);
+        int64_t id = store_col_int(s, 0), of_order = store_col_int(s, 1);
         int n;
         const void *old = store_col_blob(s, 2, &n);
         bool same = n == 16 && memcmp(old, dg, 16) == 0;
         store_reset(s);
         if (!same) {
+            /* nor another store's refund */
+            if (scope_order(d, of_order, e) != 1) {
+                siyu_err_clear(e);
+                return siyu_err_set(e, SIYU_CONFLICT, "external_id",
+                                    "external_id: %s is already used by another refund",
+                                    external_id);
+            }
             siyu_err_set(e, SIYU_CONFLICT, "external_id",
                          "external_id: refund %lld already uses external_id %s with a different body",
                          (long long)id, external_id);

@@ -36,6 +36,10 @@ typedef struct http_config {
     http_commit_fn on_commit; /* may be NULL */
     void *on_commit_ctx;
     struct views *views;      /* in-memory views for reports and audiences, or NULL */
+    /* The group committer every write goes to (src/writer), shared with the background
+     * jobs; NULL: the server starts its own with on_commit. */
+    struct writer *writer;
+    struct jobs *jobs; /* the background jobs, for /readyz and /metrics, or NULL */
 } http_config;
 
 typedef struct http_server http_server;

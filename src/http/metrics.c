@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/timeutil.h"
+
+#include "http/http.h"
 #include "http/router.h"
+#include "jobs/jobs.h"
+#include "views/views.h"
+#include "writer/writer.h"
 
 #define MAX_ROUTES 128
 #define N_BUCKETS 12
@@ -124,5 +130,99 @@ char *metrics_render(void *server)
     put(&b, "# HELP siyu_store_bytes Size of the store on disk (database and WAL).\n"
             "# TYPE siyu_store_bytes gauge\nsiyu_store_bytes %lld\n",
         (long long)store_size_bytes(http_server_store(server)));
+    return b.p;
+}
+
+/* ---- the writer and the background jobs ---- */
+
+struct writer *http_server_writer(void *srv);
+struct jobs *http_server_jobs(void *srv);
+struct views *http_server_views(void *srv);
+
+static int64_t count_due(store_conn *c, store_query q, int64_t now)
+{
+    store_stmt *s = store_q(c, q);
+    store_bind_int(s, 1, now);
+    int64_t n = store_step(s) == STORE_ROW ? store_col_int(s, 0) : -1;
+    store_reset(s);
+    return n;
+}
+
+char *metrics_render_background(char *text, void *server, store_conn *c)
+{
+    buf b = {text, strlen(text), strlen(text) + 1};
+    writer_t *w = http_server_writer(server);
+    if (w) {
+        writer_stats ws;
+        writer_get_stats(w, &ws);
+        put(&b,
+            "# HELP siyu_writer_batches_total Transactions of the group committer.\n"
+            "# TYPE siyu_writer_batches_total counter\nsiyu_writer_batches_total %llu\n"
+            "# HELP siyu_writer_writes_total Writes run by the group committer.\n"
+            "# TYPE siyu_writer_writes_total counter\nsiyu_writer_writes_total %llu\n"
+            "# HELP siyu_writer_failed_total Writes undone (refused or failed).\n"
+            "# TYPE siyu_writer_failed_total counter\nsiyu_writer_failed_total %llu\n"
+            "# HELP siyu_writer_commit_failures_total Group commits that failed.\n"
+            "# TYPE siyu_writer_commit_failures_total counter\n"
+            "siyu_writer_commit_failures_total %llu\n"
+            "# HELP siyu_writer_queued Writes waiting for the group committer.\n"
+            "# TYPE siyu_writer_queued gauge\nsiyu_writer_queued %llu\n",
+            (unsigned long long)ws.batches, (unsigned long long)ws.writes,
+            (unsigned long long)ws.failed, (unsigned long long)ws.commit_failures,
+            (unsigned long long)ws.queued);
+    }
+    jobs_t *j = http_server_jobs(server);
+    if (j) {
+        job_status s[JOB__COUNT];
+        jobs_status(j, s);
+        put(&b, "# HELP siyu_job_runs_total Runs of each background job.\n"
+                "# TYPE siyu_job_runs_total counter\n");
+        for (int k = 0; k < JOB__COUNT; k++)
+            put(&b, "siyu_job_runs_total{job=\"%s\"} %llu\n", s[k].name,
+                (unsigned long long)s[k].runs);
+        put(&b, "# HELP siyu_job_failures_total Failed runs of each background job.\n"
+                "# TYPE siyu_job_failures_total counter\n");
+        for (int k = 0; k < JOB__COUNT; k++)
+            put(&b, "siyu_job_failures_total{job=\"%s\"} %llu\n", s[k].name,
+                (unsigned long long)s[k].failures);
+        put(&b, "# HELP siyu_job_last_success_seconds When each job last succeeded (Unix time; 0: "
+                "never).\n# TYPE siyu_job_last_success_seconds gauge\n");
+        for (int k = 0; k < JOB__COUNT; k++)
+            put(&b, "siyu_job_last_success_seconds{job=\"%s\"} %lld\n", s[k].name,
+                (long long)s[k].last_success);
+        put(&b,
+            "# HELP siyu_job_failing_since_seconds Since when each job fails (Unix time; 0: its "
+            "last run succeeded).\n# TYPE siyu_job_failing_since_seconds gauge\n");
+        for (int k = 0; k < JOB__COUNT; k++)
+            put(&b, "siyu_job_failing_since_seconds{job=\"%s\"} %lld\n", s[k].name,
+                (long long)s[k].failing_since);
+        put(&b, "# HELP siyu_job_last_error Each failing job's last error (the value is 1).\n"
+                "# TYPE siyu_job_last_error gauge\n");
+        for (int k = 0; k < JOB__COUNT; k++) {
+            if (!s[k].failing_since) continue;
+            put(&b, "siyu_job_last_error{job=\"%s\",error=\"", s[k].name);
+            for (const char *p = s[k].last_error; *p; p++) /* label value escapes */
+                put(&b, *p == '"' || *p == '\\' ? "\\%c" : *p == '\n' ? " " : "%c", *p);
+            put(&b, "\"} 1\n");
+        }
+    }
+    struct views *vw = http_server_views(server);
+    if (vw)
+        put(&b,
+            "# HELP siyu_views_failed_updates_total View updates after a commit whose store "
+            "reads failed (the views lag the store until restart).\n"
+            "# TYPE siyu_views_failed_updates_total counter\n"
+            "siyu_views_failed_updates_total %llu\n",
+            (unsigned long long)views_failed_updates(vw));
+    if (c) {
+        int64_t now = clock_now();
+        put(&b,
+            "# HELP siyu_backlog_due_runs Active journey runs whose next step is due.\n"
+            "# TYPE siyu_backlog_due_runs gauge\nsiyu_backlog_due_runs %lld\n"
+            "# HELP siyu_backlog_due_messages Messages queued or retrying and due.\n"
+            "# TYPE siyu_backlog_due_messages gauge\nsiyu_backlog_due_messages %lld\n",
+            (long long)count_due(c, Q_BACKLOG_RUNS_DUE, now),
+            (long long)count_due(c, Q_BACKLOG_MESSAGES_DUE, now));
+    }
     return b.p;
 }

@@ -22,7 +22,7 @@ enum route_flags {
     ROUTE_RAW = 1 << 4,      /* takes the body as bytes (NDJSON import) */
     ROUTE_SECRET = 1 << 5,   /* answer holds a secret: never stored for replay */
     ROUTE_HTML = 1 << 6,     /* answers text, not JSON */
-    ROUTE_OWN_TX = 1 << 7,   /* long work that opens its own transactions (model fits) */
+    ROUTE_OWN_TX = 1 << 7,   /* reads on its own, then submits its writes to the group committer */
     ROUTE_IDEM = 1 << 8,     /* a write that must carry an Idempotency-Key (points moves) */
 };
 
@@ -81,9 +81,9 @@ typedef enum route_scope {
 
 /* What else in a request names objects that must be in scope (route.scope_body). */
 enum route_scope_body {
-    SB_STORE = 1 << 0,      /* body store_id: the caller's store */
-    SB_GUIDE = 1 << 1,      /* body (or query) guide_id: a guide of the caller's store; a
-                               guide: themself */
+    SB_STORE = 1 << 0,      /* body store_id (or query store_id, store): the caller's store */
+    SB_GUIDE = 1 << 1,      /* body guide_id (or query guide_id, guide): a guide of the
+                               caller's store; a guide: themself */
     SB_MEMBER = 1 << 2,     /* body member_id, from_member_id, member_ids[], query member_id */
     SB_IDENTITY = 1 << 3,   /* body identities (top level, or under "member"): a member they
                                already name must be in scope; a 409 between two members
@@ -131,6 +131,10 @@ int req_page(http_req *r, int64_t *cursor, int *limit, siyu_err *e);
 struct views *http_views(http_req *r);
 /* The server's store, for handlers that open their own connections (server.c). */
 store_t *http_store(http_req *r);
+/* The group committer (src/writer/writer.h) every write of the server goes to. */
+struct writer *http_writer(http_req *r);
+/* The background jobs (src/jobs/jobs.h), or NULL (server.c). */
+struct jobs *http_jobs(http_req *r);
 
 /* Points an import's commit observer at the server's (server.c). */
 struct import_options;
@@ -142,5 +146,7 @@ json_t *openapi_document(void);
 /* Prometheus text of the counters (metrics.c). */
 void metrics_record(int route_index, int status, uint64_t ns);
 char *metrics_render(void *server);
+/* Appends the group committer, the background jobs and their backlog (read on c). */
+char *metrics_render_background(char *text, void *server, store_conn *c);
 
 #endif

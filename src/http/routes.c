@@ -11,8 +11,10 @@
 #include "base/jsonx.h"
 #include "base/timeutil.h"
 #include "import/import.h"
+#include "jobs/jobs.h"
 #include "models/models.h"
 #include "views/views.h"
+#include "writer/writer.h"
 
 /* Stores the domain's answer. Called as answer(r, rc, &out) after the call, never
  * with `out` as a value: argument evaluation order is unspecified in C. */
@@ -131,6 +133,8 @@ int h_tasks_done(http_req *r, siyu_err *e);
 int h_tasks_confirm(http_req *r, siyu_err *e);
 int h_tasks_skip(http_req *r, siyu_err *e);
 int h_consents_put(http_req *r, siyu_err *e);
+int h_members_export(http_req *r, siyu_err *e); /* routes_rights.c */
+int h_members_erase(http_req *r, siyu_err *e);
 int h_consents_get(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
@@ -154,11 +158,12 @@ static int h_orders_create(http_req *r, siyu_err *e)
         int rc = orders_create(&r->d, r->body, &out, e);
         return answer(r, rc, &out);
     }
-    int rc = orders_create(&r->d, r->body, NULL, e);
+    int64_t id = 0;
+    int rc = orders_create_id(&r->d, r->body, NULL, &id, e);
     if (rc < 0)
         return -1;
     r->status = rc;
-    r->render_id = r->d.last_id;
+    r->render_id = id;
     r->render_after = render_order;
     return 0;
 }
@@ -275,6 +280,23 @@ static int h_orders_list(http_req *r, siyu_err *e)
         return answer(r, rc, &out);
 }
 
+/* An import commits batch by batch on the group committer's thread, alone. */
+typedef struct import_write {
+    http_req *r;
+    FILE *in;
+    import_options *o;
+    import_result *res;
+} import_write;
+
+static int import_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    (void)changes; /* each batch reaches the views through the import's observer */
+    import_write *x = arg;
+    int rc = import_stream(c, &x->r->d.who, x->r->word, x->in, x->o, x->res, e);
+    store_conn_cache(c, 128); /* the writer's own page cache again (writer_start) */
+    return rc;
+}
+
 static int h_import(http_req *r, siyu_err *e)
 {
     if (!import_kind_known(r->word))
@@ -294,8 +316,8 @@ static int h_import(http_req *r, siyu_err *e)
      * the workers' usual 8 MiB after (store_sqlite.c), so memory stays bounded */
     o.cache_mib = 32;
     import_result res;
-    int rc = import_stream(r->d.conn, &r->d.who, r->word, in, &o, &res, e);
-    store_conn_cache(r->d.conn, 8);
+    import_write x = {.r = r, .in = in, .o = &o, .res = &res};
+    int rc = writer_exclusive(http_writer(r), import_fn, &x, NULL, e);
     if (rc)
         return -1;
     r->status = 200;
@@ -305,12 +327,26 @@ static int h_import(http_req *r, siyu_err *e)
     return 0;
 }
 
+static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
+{
+    return writer_lease(ctx, c, e);
+}
+
+static void lease_end(void *ctx)
+{
+    writer_lease_end(ctx);
+}
+
 static int h_models_fit(http_req *r, siyu_err *e)
 {
     model_options o;
     model_options_init(&o, r->d.now);
     if (model_options_from_json(&o, r->body, e))
         return -1;
+    /* read and computed on the worker's connection; written on the group committer's */
+    o.write_begin = lease_begin;
+    o.write_end = lease_end;
+    o.write_ctx = http_writer(r);
     json_t *out = NULL;
     int rc = models_fit(r->d.conn, &o, r->d.now, &out, e);
     if (rc >= 0 && http_views(r))
@@ -443,6 +479,31 @@ static int h_healthz(http_req *r, siyu_err *e)
     return 0;
 }
 
+/* Readiness: the store answers, the in-memory views follow it and every background
+ * job's last run succeeded; else 503 naming the failing job, its last error and since
+ * when. /healthz stays liveness. */
+static int h_readyz(http_req *r, siyu_err *e)
+{
+    store_stmt *s = store_q(r->d.conn, Q_STORE_PING);
+    bool store_ok = store_step(s) == STORE_ROW;
+    store_reset(s);
+    json_t *failing = NULL;
+    struct jobs *j = http_jobs(r);
+    bool jobs_ok = j ? jobs_ready(j, &failing) : true;
+    /* a view update whose reads failed leaves reports and audiences behind the store
+     * until a restart rebuilds them */
+    struct views *v = http_views(r);
+    uint64_t view_failures = v ? views_failed_updates(v) : 0;
+    r->status = store_ok && jobs_ok && !view_failures ? 200 : 503;
+    r->resp = json_pack("{s:s, s:b, s:b, s:o}", "status", r->status == 200 ? "ready" : "not_ready",
+                        "store", store_ok, "views", view_failures == 0, "failing",
+                        failing ? failing : json_array());
+    if (!store_ok)
+        json_object_set_new(r->resp, "store_error", json_string(store_conn_error(r->d.conn)));
+    store_conn_clear(r->d.conn); /* answered here: not a 500 */
+    return 0;
+}
+
 static int h_openapi(http_req *r, siyu_err *e)
 {
     r->status = 200;
@@ -453,7 +514,7 @@ static int h_openapi(http_req *r, siyu_err *e)
 static int h_metrics(http_req *r, siyu_err *e)
 {
     r->status = 200;
-    r->text = metrics_render(r->server);
+    r->text = metrics_render_background(metrics_render(r->server), r->server, r->d.conn);
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return 0;
 }
@@ -486,6 +547,8 @@ static int h_home(http_req *r, siyu_err *e)
 const route routes[] = {
     {"GET", "/", h_home, 0, ROUTE_PUBLIC | ROUTE_HTML, "Landing page", "system", SCOPE_PUBLIC, 0},
     {"GET", "/healthz", h_healthz, 0, ROUTE_PUBLIC, "Liveness check", "system", SCOPE_PUBLIC, 0},
+    {"GET", "/readyz", h_readyz, 0, ROUTE_PUBLIC, "Readiness: the store, the views and the background jobs",
+     "system", SCOPE_PUBLIC, 0},
     {"GET", "/metrics", h_metrics, 0, ROUTE_PUBLIC | ROUTE_HTML, "Prometheus metrics", "system",
      SCOPE_PUBLIC, 0},
     {"GET", "/api/v1/openapi.json", h_openapi, 0, ROUTE_PUBLIC, "This document", "system",
@@ -577,18 +640,23 @@ const route routes[] = {
      "Set the RFM thresholds (or \"auto\": median split) and lifecycle thresholds", "segments",
      SCOPE_CHAIN, 0},
     {"GET", "/api/v1/reports/kpi", h_report_kpi, ANY, 0,
-     "KPIs for a period and the previous one, with a series", "reports", SCOPE_CHAIN, 0},
+     "KPIs for a period and the previous one, with a series", "reports", SCOPE_CHAIN,
+     SB_STORE | SB_GUIDE},
     {"GET", "/api/v1/reports/leaderboard", h_report_leaderboard, ANY, 0,
      "KPIs per store, channel, guide or tier, ranked, with the previous period", "reports",
-     SCOPE_CHAIN, 0},
+     SCOPE_CHAIN, SB_STORE | SB_GUIDE},
     {"GET", "/api/v1/reports/cohorts", h_report_cohorts, ANY, 0,
-     "Monthly join cohorts: retention and cumulative sales per member", "reports", SCOPE_CHAIN, 0},
+     "Monthly join cohorts: retention and cumulative sales per member", "reports", SCOPE_CHAIN,
+     SB_STORE | SB_GUIDE},
     {"GET", "/api/v1/reports/products", h_report_products, ANY, 0,
-     "Sales concentration, best sellers, items bought together", "reports", SCOPE_CHAIN, 0},
+     "Sales concentration, best sellers, items bought together", "reports", SCOPE_CHAIN,
+     SB_STORE | SB_GUIDE},
     {"GET", "/api/v1/reports/live", h_report_live, ANY, 0,
-     "Live sessions: sales during and in the 72 hours after", "reports", SCOPE_CHAIN, 0},
+     "Live sessions: sales during and in the 72 hours after", "reports", SCOPE_CHAIN,
+     SB_STORE | SB_GUIDE},
     {"GET", "/api/v1/reports/distributions", h_report_distributions, ANY, 0,
-     "Members by reachability and join channel, with sales", "reports", SCOPE_CHAIN, 0},
+     "Members by reachability and join channel, with sales", "reports", SCOPE_CHAIN,
+     SB_STORE | SB_GUIDE},
     {"POST", "/api/v1/models/fit", h_models_fit, HQ, ROUTE_OWN_TX | ROUTE_BODY_OPT,
      "Fit BG/NBD and Gamma-Gamma on the orders and score every member", "predictions", SCOPE_CHAIN,
      0},
@@ -625,7 +693,7 @@ const route routes[] = {
      SB_MEMBER},
     {"GET", "/api/v1/members/{id}/benefits", h_member_benefits, ANY | ROLE_CASHIER, 0,
      "What the till needs: tier, discount, usable coupons, redeemable points", "loyalty",
-     SCOPE_MEMBER, 0},
+     SCOPE_MEMBER, SB_STORE},
     {"GET", "/api/v1/members/{id}/coupons", h_member_coupons, ANY, 0,
      "A member's coupons with their history", "loyalty", SCOPE_MEMBER, 0},
     {"POST", "/api/v1/coupon-templates", h_coupon_templates_create, HQ, ROUTE_WRITE | ROUTE_BODY,
@@ -694,5 +762,13 @@ const route routes[] = {
      SCOPE_MEMBER, 0},
     {"GET", "/api/v1/members/{id}/consents", h_consents_get, ANY, 0,
      "A member's consents, per purpose and channel", "journeys", SCOPE_MEMBER, 0},
+    /* members' rights (issue 21): admins only — an export holds unmasked personal data,
+     * an erasure cannot be undone (docs/privacy.md) */
+    {"GET", "/api/v1/members/{id}/export", h_members_export, ADMIN, 0,
+     "Everything held about a member, as one JSON document (access and portability)", "members",
+     SCOPE_MEMBER, 0},
+    {"POST", "/api/v1/members/{id}/erase", h_members_erase, ADMIN, ROUTE_WRITE | ROUTE_BODY,
+     "Erase a member's personal data, keeping a pseudonymous record (audited)", "members",
+     SCOPE_MEMBER, 0},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

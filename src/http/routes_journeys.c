@@ -9,6 +9,7 @@
 #include "journey/journey.h"
 #include "segment/index.h"
 #include "views/views.h"
+#include "writer/writer.h"
 
 int h_journeys_create(http_req *r, siyu_err *e);
 int h_journeys_list(http_req *r, siyu_err *e);
@@ -110,24 +111,42 @@ int h_journeys_dry_run(http_req *r, siyu_err *e)
 
 /* POST /journeys/tick: one tick and one dispatch now (the server also runs them every
  * SIYU_TICK_SECONDS). With SIYU_NOW_FILE a test moves the clock and ticks. */
+typedef struct tick_write {
+    http_req *r;
+    json_t *ticked;
+} tick_write;
+
+static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    tick_write *t = arg;
+    struct views *v = http_views(t->r);
+    dom d = t->r->d;
+    d.conn = c;
+    d.changes = changes;
+    json_decref(t->ticked);
+    t->ticked = NULL;
+    return journey_tick(&d, v ? views_index(v) : NULL, 0, &t->ticked, e);
+}
+
+static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
+{
+    return writer_lease(ctx, c, e);
+}
+
+static void lease_end(void *ctx)
+{
+    writer_lease_end(ctx);
+}
+
 int h_journeys_tick(http_req *r, siyu_err *e)
 {
-    struct views *v = http_views(r);
-    dom_changes changes = {0};
-    r->d.changes = &changes;
-    json_t *ticked = NULL, *sent = NULL;
-    int rc = store_begin(r->d.conn, true, e);
-    if (rc == 0) {
-        rc = journey_tick(&r->d, v ? views_index(v) : NULL, 0, &ticked, e);
-        if (rc == 0)
-            rc = store_commit(r->d.conn, e);
-        else
-            store_rollback(r->d.conn);
-    }
-    r->d.changes = NULL;
-    if (rc == 0 && v && changes.n) views_on_commit(v, r->d.conn, changes.v, changes.n);
-    dom_changes_free(&changes);
-    if (rc == 0) rc = journey_dispatch(http_store(r), r->d.now, 0, &sent, e);
+    /* the tick is a write like any other: through the group committer */
+    tick_write t = {.r = r};
+    json_t *sent = NULL;
+    int rc = writer_submit(http_writer(r), tick_fn, &t, r->d.conn, e);
+    json_t *ticked = t.ticked;
+    journey_writer jw = {.begin = lease_begin, .end = lease_end, .ctx = http_writer(r)};
+    if (rc == 0) rc = journey_dispatch_with(http_store(r), &jw, r->d.now, 0, &sent, e);
     if (rc) {
         json_decref(ticked);
         json_decref(sent);

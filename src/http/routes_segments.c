@@ -3,7 +3,6 @@
  * segments, tags and the RFM / lifecycle settings are kept in the store so the index can
  * be rebuilt at start-up. */
 #include <microhttpd.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +12,13 @@
 #include "base/phone.h"
 #include "base/timeutil.h"
 #include "http/router.h"
+#include "import/csv.h"
 #include "segment/eval.h"
 #include "segment/attrs.h"
 #include "segment/index.h"
 #include "views/audience.h"
 #include "views/views.h"
+#include "writer/writer.h"
 
 static seg_index *index_of(http_req *r, siyu_err *e)
 {
@@ -128,6 +129,62 @@ static json_t *segment_row(store_stmt *s)
                      "updated_at", b);
 }
 
+/* A tag, segment or threshold write, run by the group committer through the domain. */
+typedef struct audience_write {
+    http_req *r;
+    const char *name, *expr;
+    int64_t id;
+    const int64_t *ids;
+    size_t n;
+    bool add;
+    audience_settings settings;
+} audience_write;
+
+static dom write_dom(audience_write *w, store_conn *c, dom_changes *changes)
+{
+    dom d = w->r->d;
+    d.conn = c;
+    d.changes = changes;
+    return d;
+}
+
+static int segment_create_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    audience_write *w = arg;
+    dom d = write_dom(w, c, changes);
+    return dom_segment_create(&d, w->name, w->expr, &w->id, e);
+}
+
+static int tag_create_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    audience_write *w = arg;
+    dom d = write_dom(w, c, changes);
+    return dom_tag_create(&d, w->name, w->expr, &w->id, e);
+}
+
+static int tag_members_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    audience_write *w = arg;
+    dom d = write_dom(w, c, changes);
+    return dom_tag_members(&d, w->r->id, w->ids, w->n, w->add, e);
+}
+
+static int settings_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    audience_write *w = arg;
+    dom d = write_dom(w, c, changes);
+    siyu_err le;
+    siyu_err_init(&le);
+    /* what the body leaves out stays as stored (a broken stored value: its default) */
+    audience_settings_load(c, &w->settings, &le);
+    siyu_err_clear(&le);
+    if (store_conn_check(c, e) || audience_settings_update(&w->settings, w->r->body, e) ||
+        audience_settings_save(c, &w->settings, e))
+        return -1;
+    dom_note(&d, DOM_CHANGE_AUDIENCE_SETTINGS, 0, 0);
+    return 0;
+}
+
 int h_segments_create(http_req *r, siyu_err *e);
 int h_segments_create(http_req *r, siyu_err *e)
 {
@@ -144,36 +201,19 @@ int h_segments_create(http_req *r, siyu_err *e)
         return -1;
     char *canon = seg_print(ex);
     seg_expr_free(ex);
-    store_conn *c = r->d.conn;
-    int rc = -1;
-    if (store_begin(c, true, e) == 0) {
-        store_stmt *s = store_q(c, Q_SEGMENT_BY_NAME);
-        store_bind_text(s, 1, name);
-        int taken = store_step(s) == STORE_ROW;
-        store_reset(s);
-        if (taken) {
-            siyu_err_set(e, SIYU_CONFLICT, "name", "name: a segment called %s exists", name);
-        } else {
-            s = store_q(c, Q_SEGMENT_INSERT);
-            store_bind_text(s, 1, name);
-            store_bind_text(s, 2, canon);
-            store_bind_int(s, 3, r->d.now);
-            rc = store_exec(s, e);
-        }
-        int64_t id = store_last_id(c);
-        if (rc == 0 && store_commit(c, e) == 0) {
-            seg_error se;
-            seg_index_segment_define(idx, id, name, canon, &se);
-            s = store_q(c, Q_SEGMENT_GET);
-            store_bind_int(s, 1, id);
-            store_step(s);
+    audience_write w = {.r = r, .name = name, .expr = canon};
+    int rc = writer_submit(http_writer(r), segment_create_fn, &w, r->d.conn, e);
+    if (rc == 0) { /* the index has the segment: the commit observer defined it */
+        store_stmt *s = store_q(r->d.conn, Q_SEGMENT_GET);
+        store_bind_int(s, 1, w.id);
+        if (store_step(s) == STORE_ROW) {
             r->resp = segment_row(s);
-            store_reset(s);
             r->status = 201;
         } else {
-            store_rollback(c);
-            rc = -1;
+            rc = siyu_err_set(e, SIYU_INTERNAL, NULL, "segment %lld: not found after its commit",
+                              (long long)w.id);
         }
+        store_reset(s);
     }
     free(canon);
     return rc;
@@ -398,26 +438,13 @@ int h_tags_create(http_req *r, siyu_err *e)
         free(canon);
         return siyu_err_set(e, SIYU_CONFLICT, "name", "name: a tag called %s exists", name);
     }
-    store_conn *c = r->d.conn;
-    int rc = store_begin(c, true, e);
-    if (!rc) {
-        store_stmt *s = store_q(c, Q_TAG_INSERT);
-        store_bind_text(s, 1, name);
-        store_bind_text(s, 2, canon ? "rule" : "manual");
-        store_bind_text(s, 3, canon);
-        store_bind_int(s, 4, r->d.now);
-        rc = store_exec(s, e);
-        int64_t id = store_last_id(c);
-        if (!rc && !(rc = store_commit(c, e))) {
-            seg_error se;
-            seg_index_tag_create(idx, name, canon, &se);
-            r->status = 201;
-            r->resp = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "name", name, "kind",
-                                canon ? "rule" : "manual", "expr",
-                                canon ? json_string(canon) : json_null());
-        } else {
-            store_rollback(c);
-        }
+    audience_write w = {.r = r, .name = name, .expr = canon};
+    int rc = writer_submit(http_writer(r), tag_create_fn, &w, r->d.conn, e);
+    if (rc == 0) {
+        r->status = 201;
+        r->resp =
+            json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)w.id, "name", name, "kind",
+                      canon ? "rule" : "manual", "expr", canon ? json_string(canon) : json_null());
     }
     free(canon);
     return rc ? -1 : 0;
@@ -462,11 +489,6 @@ int h_tags_list(http_req *r, siyu_err *e)
     return 0;
 }
 
-/* Tag writes and settings writes commit to the store and then change the index. One
- * lock around both steps keeps two such writes from reaching the index in the other
- * order than the store saw them. */
-static pthread_mutex_t index_write_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* Loads manual tag r->id: its name and index number. A rule tag is refused. */
 static int manual_tag_of(http_req *r, seg_index *idx, int *tag, siyu_err *e)
 {
@@ -487,33 +509,12 @@ static int manual_tag_of(http_req *r, seg_index *idx, int *tag, siyu_err *e)
     return 0;
 }
 
-/* Writes the tag rows of ids (added or removed) in one transaction, then the index. */
-static int tag_write(http_req *r, seg_index *idx, int tag, const int64_t *ids, size_t n, bool add,
-                     siyu_err *e)
+/* Writes the tag rows of ids (added or removed) through the group committer; the index
+ * follows from the commit. */
+static int tag_write(http_req *r, const int64_t *ids, size_t n, bool add, siyu_err *e)
 {
-    store_conn *c = r->d.conn;
-    pthread_mutex_lock(&index_write_lock);
-    int rc = store_begin(c, true, e);
-    for (size_t k = 0; rc == 0 && k < n; k++) {
-        store_stmt *s = store_q(c, add ? Q_TAG_MEMBER_ADD : Q_TAG_MEMBER_REMOVE);
-        store_bind_int(s, 1, r->id);
-        store_bind_int(s, 2, ids[k]);
-        rc = store_exec(s, e);
-    }
-    if (rc == 0) rc = store_commit(c, e);
-    if (rc) {
-        store_rollback(c);
-    } else {
-        for (size_t k = 0; k < n; k++) {
-            seg_error se;
-            if (add)
-                seg_index_tag_add(idx, tag, ids[k], &se);
-            else
-                seg_index_tag_remove(idx, tag, ids[k], &se);
-        }
-    }
-    pthread_mutex_unlock(&index_write_lock);
-    return rc;
+    audience_write w = {.r = r, .ids = ids, .n = n, .add = add};
+    return writer_submit(http_writer(r), tag_members_fn, &w, r->d.conn, e);
 }
 
 static int push_id(int64_t **ids, size_t *n, size_t *cap, int64_t id)
@@ -649,7 +650,7 @@ static int tag_members_json(http_req *r, bool add, siyu_err *e)
             }
         seg_audience_release(&a);
     }
-    if (tag_write(r, idx, tag, ids, n, add, e)) goto fail;
+    if (tag_write(r, ids, n, add, e)) goto fail;
     free(ids);
     r->status = 200;
     r->resp = json_pack("{s:I, s:I}", "tag_id", (json_int_t)r->id, add ? "added" : "removed",
@@ -664,86 +665,6 @@ fail:
 
 /* ---------------- tag members from a CSV of phones ---------------- */
 
-/* A CSV reader for uploaded files (RFC 4180): fields separated by commas, quoted
- * fields may hold commas, doubled quotes and line breaks; CRLF or LF; a UTF-8 BOM
- * is skipped. It hands out one record at a time, with the line it starts on. */
-typedef struct csv_reader {
-    const char *p, *end;
-    int line; /* the line the next record starts on */
-} csv_reader;
-
-/* Reads the next record; field `want` (0-based) is copied into cell (cut at cap - 1,
- * *cut set when it was longer). Returns the number of fields, 0 at the end, -1 for
- * a quote left open. */
-static int csv_next(csv_reader *c, int want, char *cell, size_t cap, bool *cut, int *line)
-{
-    if (c->p >= c->end) return 0;
-    *line = c->line;
-    int field = 0;
-    size_t n = 0;
-    cell[0] = 0;
-    *cut = false;
-    for (;;) {
-        bool quoted = c->p < c->end && *c->p == '"';
-        if (quoted) c->p++;
-        for (;;) {
-            if (c->p >= c->end) {
-                if (quoted) return -1;
-                break;
-            }
-            char ch = *c->p;
-            if (quoted && ch == '"') {
-                if (c->p + 1 < c->end && c->p[1] == '"') {
-                    c->p++; /* a doubled quote is one quote */
-                } else {
-                    c->p++;
-                    quoted = false;
-                    continue;
-                }
-            } else if (!quoted && (ch == ',' || ch == '\n' || ch == '\r')) {
-                break;
-            }
-            if (ch == '\n') c->line++;
-            if (field == want) {
-                if (n + 1 < cap)
-                    cell[n++] = ch;
-                else
-                    *cut = true;
-            }
-            c->p++;
-        }
-        if (field == want) cell[n] = 0;
-        field++;
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            continue;
-        }
-        /* end of record */
-        if (c->p < c->end && *c->p == '\r') c->p++;
-        if (c->p < c->end && *c->p == '\n') c->p++;
-        c->line++;
-        return field;
-    }
-}
-
-/* Skips lines holding nothing but blanks (a file often ends with some). */
-static void csv_skip_blank(csv_reader *c)
-{
-    for (;;) {
-        const char *q = c->p;
-        while (q < c->end && (*q == ' ' || *q == '\t'))
-            q++;
-        if (q < c->end && *q == '\r') q++;
-        if (q < c->end && *q == '\n') {
-            c->p = q + 1;
-            c->line++;
-        } else {
-            if (q >= c->end) c->p = q;
-            return;
-        }
-    }
-}
-
 static void trim(char *s)
 {
     size_t n = strlen(s), a = 0;
@@ -754,21 +675,33 @@ static void trim(char *s)
     memmove(s, s + a, n - a + 1);
 }
 
-/* Finds the phone column in the header record: "phone" (any case) or 手机号 / 手机. */
+/* A record holding nothing but blanks (a file often ends with some). */
+static bool csv_blank(const csv_reader *c)
+{
+    if (c->nfields != 1) return false;
+    for (const char *p = csv_field(c, 0); *p; p++)
+        if (*p != ' ' && *p != '\t') return false;
+    return true;
+}
+
+/* Reads the header (the first record that is not blank) and finds the phone column:
+ * "phone" (any case) or 手机号 / 手机. -1 when there is none. */
 static int csv_phone_column(csv_reader *c)
 {
-    for (int col = 0; col < 256; col++) {
-        csv_reader probe = *c;
+    long line;
+    int rc;
+    while ((rc = csv_next(c, &line)) == 1 && csv_blank(c))
+        ;
+    if (rc != 1) return -1;
+    for (size_t col = 0; col < c->nfields && col < 256; col++) {
         char cell[64];
-        bool cut;
-        int line, nf = csv_next(&probe, col, cell, sizeof cell, &cut, &line);
-        if (nf <= col) return -1;
+        const char *f = csv_field(c, col);
+        if (col == 0 && strncmp(f, "\xEF\xBB\xBF", 3) == 0) f += 3; /* a UTF-8 byte order mark */
+        snprintf(cell, sizeof cell, "%s", f);
         trim(cell);
         if (strcasecmp(cell, "phone") == 0 || strcmp(cell, "手机号") == 0 ||
-            strcmp(cell, "手机") == 0) {
-            *c = probe;
-            return col;
-        }
+            strcmp(cell, "手机") == 0)
+            return (int)col;
     }
     return -1;
 }
@@ -789,53 +722,66 @@ static int tag_members_csv(http_req *r, bool add, siyu_err *e)
     seg_index *idx = index_of(r, e);
     int tag;
     if (!idx || manual_tag_of(r, idx, &tag, e)) return -1;
-    csv_reader c = {
-        .p = r->raw ? r->raw : "", .end = (r->raw ? r->raw : "") + r->raw_len, .line = 1};
-    if (c.end - c.p >= 3 && memcmp(c.p, "\xEF\xBB\xBF", 3) == 0) c.p += 3;
+    /* the one CSV reader (import/csv.h) reads the body as a stream */
+    FILE *in = fmemopen((void *)(r->raw ? r->raw : ""), r->raw_len, "r");
+    if (!in) return siyu_err_set(e, SIYU_INTERNAL, NULL, "cannot read the body");
+    csv_reader c;
+    csv_init(&c, in);
     int col = csv_phone_column(&c);
-    if (col < 0)
+    if (col < 0) {
+        csv_free(&c);
+        fclose(in);
         return siyu_err_set(
             e, SIYU_INVALID_ARGUMENT, "phone",
             "phone: line 1 must be a header naming a phone column (phone or 手机号)");
+    }
     size_t n = 0, cap = 0, rows = 0, rejected = 0;
     int64_t *ids = NULL;
     json_t *errors = json_array();
     int first_bad_line = 0;
     char first_bad[160] = "";
-    /* reads run in one snapshot; the write transaction comes only once all is known */
+    /* reads run in one snapshot; the write goes to the group committer once all is known */
     bool tx = store_begin(r->d.conn, false, e) == 0;
     int rc = tx ? 0 : -1;
     while (rc == 0) {
-        char cell[64];
-        bool cut;
-        csv_skip_blank(&c);
-        int line, nf = csv_next(&c, col, cell, sizeof cell, &cut, &line);
+        long line;
+        int nf = csv_next(&c, &line);
         if (nf == 0) break;
+        if (nf == 1 && csv_blank(&c)) continue;
         siyu_err re;
         siyu_err_init(&re);
         int64_t id = 0;
         if (nf < 0) {
-            siyu_err_set(&re, SIYU_INVALID_ARGUMENT, NULL, "a quoted field is never closed");
+            siyu_err_set(&re, SIYU_INVALID_ARGUMENT, NULL,
+                         "a quoted field is never closed, or a quote stands inside a field");
         } else {
+            char cell[64];
+            const char *f = (size_t)col < c.nfields ? csv_field(&c, (size_t)col) : "";
+            bool cut = strlen(f) >= sizeof cell;
+            snprintf(cell, sizeof cell, "%s", f);
             trim(cell);
             rows++;
-            if (nf <= col || !*cell)
+            if ((size_t)col >= c.nfields || !*cell)
                 siyu_err_set(&re, SIYU_INVALID_ARGUMENT, NULL, "empty");
             else if (cut)
                 siyu_err_set(&re, SIYU_INVALID_ARGUMENT, NULL, "not a valid phone number");
             else
                 phone_member(r, cell, &id, &re);
         }
+        if (store_conn_check(r->d.conn, e)) { /* a failed read is not an unknown phone */
+            siyu_err_clear(&re);
+            rc = -1;
+            break;
+        }
         if (re.code != SIYU_OK) {
             if (!rejected++) {
-                first_bad_line = line;
+                first_bad_line = (int)line;
                 snprintf(first_bad, sizeof first_bad, "%s", re.message);
             }
             if (json_array_size(errors) < CSV_ERRORS_SHOWN)
-                json_array_append_new(errors, json_pack("{s:i, s:s, s:s}", "line", line, "field",
-                                                        "phone", "message", re.message));
+                json_array_append_new(errors, json_pack("{s:i, s:s, s:s}", "line", (int)line,
+                                                        "field", "phone", "message", re.message));
             siyu_err_clear(&re);
-            if (nf < 0) break;
             continue;
         }
         if (push_id(&ids, &n, &cap, id)) {
@@ -843,6 +789,8 @@ static int tag_members_csv(http_req *r, bool add, siyu_err *e)
             break;
         }
     }
+    csv_free(&c);
+    fclose(in);
     if (tx) store_rollback(r->d.conn);
     if (!rc && rejected)
         rc = siyu_err_set(e, SIYU_INVALID_ARGUMENT, "phone",
@@ -866,7 +814,7 @@ static int tag_members_csv(http_req *r, bool add, siyu_err *e)
     size_t distinct = 0;
     for (size_t k = 0; k < n; k++)
         if (k == 0 || ids[k] != ids[k - 1]) ids[distinct++] = ids[k];
-    rc = tag_write(r, idx, tag, ids, distinct, add, e);
+    rc = tag_write(r, ids, distinct, add, e);
     free(ids);
     if (rc) return -1;
     r->status = 200;
@@ -907,26 +855,10 @@ int h_segments_settings(http_req *r, siyu_err *e)
     /* check the body before taking the write lock */
     audience_settings_init(&s);
     if (audience_settings_update(&s, r->body, e)) return -1;
-    store_conn *c = r->d.conn;
-    pthread_mutex_lock(&index_write_lock);
-    int rc = store_begin(c, true, e);
-    if (rc == 0) {
-        siyu_err le;
-        siyu_err_init(&le);
-        /* what the body leaves out stays as stored (a broken stored value: its default) */
-        audience_settings_load(c, &s, &le);
-        siyu_err_clear(&le);
-        rc = audience_settings_update(&s, r->body, e) || audience_settings_save(c, &s, e) ||
-             store_commit(c, e);
-        if (rc)
-            store_rollback(c);
-        else
-            audience_settings_apply(idx, &s);
-    }
-    pthread_mutex_unlock(&index_write_lock);
-    if (rc) return -1;
+    audience_write w = {.r = r};
+    if (writer_submit(http_writer(r), settings_fn, &w, r->d.conn, e)) return -1;
     r->status = 200;
-    r->resp = audience_settings_json(&s, idx);
+    r->resp = audience_settings_json(&w.settings, idx);
     return 0;
 }
 

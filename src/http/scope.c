@@ -244,8 +244,13 @@ int scope_apply(http_req *r, const route *rt, siyu_err *e)
     if (b & SB_LOOKUP && check_lookup(r, e)) return -1;
     /* the query names objects too (lists narrowed by member, store or guide) */
     if ((b & SB_MEMBER) && check_query_int(r, "member_id", scope_member, "member", e)) return -1;
-    if ((b & SB_STORE) && check_query_int(r, "store_id", scope_store, "store", e)) return -1;
-    if ((b & SB_GUIDE) && check_query_int(r, "guide_id", scope_staff, "staff", e)) return -1;
+    /* the reports name them store= and guide= */
+    if ((b & SB_STORE) && (check_query_int(r, "store_id", scope_store, "store", e) ||
+                           check_query_int(r, "store", scope_store, "store", e)))
+        return -1;
+    if ((b & SB_GUIDE) && (check_query_int(r, "guide_id", scope_staff, "staff", e) ||
+                           check_query_int(r, "guide", scope_staff, "staff", e)))
+        return -1;
     if (check_body(r, r->body, b, "", e)) return -1;
     if (b & SB_EACH_EVENT) {
         size_t i;

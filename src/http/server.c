@@ -26,6 +26,7 @@
 #include "http/http.h"
 #include "http/router.h"
 #include "import/import.h"
+#include "writer/writer.h"
 
 #define IMPORT_MAX_BODY (64u << 20)
 /* A request refused on its headers with a body up to this size has the body read and
@@ -48,17 +49,6 @@ typedef struct conn_info {
     bool over;         /* accepted past the per-client limit: closed at once */
 } conn_info;
 
-/* A write waiting for the group committer. */
-typedef struct write_job {
-    http_req *r;
-    const route *rt;
-    siyu_err *e;
-    int rc;
-    bool done;
-    dom_changes changes; /* what the write changed, kept only if it committed */
-    struct write_job *next;
-} write_job;
-
 struct http_server {
     struct MHD_Daemon *daemon;
     store_t *store;
@@ -66,15 +56,10 @@ struct http_server {
     int port;
     atomic_int in_flight;
     pthread_key_t conn_key; /* each worker thread's store connection */
-    /* Group commit: every write runs on one writer thread, many to a transaction, so
-     * one fsync makes a whole batch durable. Workers queue a job and sleep until the
-     * transaction holding it has committed. */
-    pthread_t writer;
-    pthread_mutex_t q_lock;
-    pthread_cond_t q_ready, q_done;
-    write_job *q_head, *q_tail;
-    bool q_stop;
-    store_conn *writer_conn;
+    /* Every write goes to the group committer (src/writer): the one given in the
+     * config (shared with the background jobs), or one of the server's own. */
+    writer_t *writer;
+    bool own_writer;
     /* Connections by client address, so that one client cannot hold them all. */
     pthread_mutex_t ct_lock;
     client_slot *ct;
@@ -133,6 +118,7 @@ static store_conn *thread_conn(http_server *s, siyu_err *e)
             return NULL;
         pthread_setspecific(s->conn_key, c);
     }
+    store_conn_clear(c); /* a request starts with no store error */
     return c;
 }
 
@@ -230,78 +216,26 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     return rc;
 }
 
-/* The group committer: takes every queued write, runs each in its own savepoint of one
- * transaction (a refused write is undone alone), commits once, then wakes them all. */
-static void *writer_main(void *arg)
-{
-    http_server *srv = arg;
-    pthread_mutex_lock(&srv->q_lock);
-    for (;;) {
-        while (!srv->q_head && !srv->q_stop)
-            pthread_cond_wait(&srv->q_ready, &srv->q_lock);
-        if (!srv->q_head && srv->q_stop)
-            break;
-        write_job *batch = srv->q_head;
-        srv->q_head = srv->q_tail = NULL;
-        pthread_mutex_unlock(&srv->q_lock);
+/* A write of the pipeline, run by the group committer on its connection. */
+typedef struct http_write {
+    http_req *r;
+    const route *rt;
+} http_write;
 
-        siyu_err txe;
-        siyu_err_init(&txe);
-        int tx = store_begin(srv->writer_conn, true, &txe);
-        for (write_job *j = batch; j; j = j->next) {
-            j->r->d.conn = srv->writer_conn;
-            j->r->d.changes = &j->changes;
-            if (tx || store_savepoint(srv->writer_conn, j->e)) {
-                if (tx)
-                    siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
-                j->rc = -1;
-                continue;
-            }
-            j->rc = exec_write(j->r, j->rt, j->e);
-            if (j->rc < 0) {
-                store_savepoint_undo(srv->writer_conn);
-                dom_changes_clear(&j->changes);
-            }
-            else
-                store_savepoint_release(srv->writer_conn);
-        }
-        if (!tx && store_commit(srv->writer_conn, &txe)) {
-            for (write_job *j = batch; j; j = j->next)
-                if (j->rc == 0) {
-                    j->rc = -1;
-                    dom_changes_clear(&j->changes);
-                    siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
-                }
-        }
-        siyu_err_clear(&txe);
-        pthread_mutex_lock(&srv->q_lock);
-        for (write_job *j = batch; j; j = j->next)
-            j->done = true;
-        pthread_cond_broadcast(&srv->q_done);
-    }
-    pthread_mutex_unlock(&srv->q_lock);
-    return NULL;
+static int http_write_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    http_write *w = arg;
+    w->r->d.conn = c;
+    w->r->d.changes = changes;
+    return exec_write(w->r, w->rt, e);
 }
 
 static int queue_write(http_server *srv, http_req *r, const route *rt, siyu_err *e)
 {
-    write_job job = {.r = r, .rt = rt, .e = e};
-    pthread_mutex_lock(&srv->q_lock);
-    if (srv->q_tail)
-        srv->q_tail->next = &job;
-    else
-        srv->q_head = &job;
-    srv->q_tail = &job;
-    pthread_cond_signal(&srv->q_ready);
-    while (!job.done)
-        pthread_cond_wait(&srv->q_done, &srv->q_lock);
-    pthread_mutex_unlock(&srv->q_lock);
+    http_write w = {.r = r, .rt = rt};
+    int rc = writer_submit(srv->writer, http_write_fn, &w, pthread_getspecific(srv->conn_key), e);
     r->d.changes = NULL;
-    if (job.rc == 0 && job.changes.n && srv->cfg.on_commit)
-        srv->cfg.on_commit(srv->cfg.on_commit_ctx, pthread_getspecific(srv->conn_key),
-                           job.changes.v, job.changes.n);
-    dom_changes_free(&job.changes);
-    return job.rc;
+    return rc;
 }
 
 static int spool_open(http_server *srv, req_ctx *c, siyu_err *e);
@@ -388,7 +322,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
             if (r->render_after(r, &e) < 0)
                 goto out;
             tx = false;
-            store_commit(r->d.conn, &e);
+            if (store_commit(r->d.conn, &e)) goto out;
         }
         goto done;
     }
@@ -403,6 +337,8 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 call:
     if (rt->fn(r, &e) < 0)
         goto out;
+    if (store_conn_check(r->d.conn, &e)) /* a failed read is a 5xx, never a wrong answer */
+        goto out;
     if (tx) {
         tx = false;
         if (store_commit(r->d.conn, &e))
@@ -410,6 +346,8 @@ call:
     }
 done:
 out:
+    if (r->d.conn && store_conn_failed(r->d.conn))
+        store_conn_check(r->d.conn, &e); /* a 404 or 400 built on a failed read is a 500 */
     if (tx)
         store_rollback(r->d.conn);
     if (e.code != SIYU_OK) {
@@ -643,7 +581,9 @@ static int on_headers(http_server *srv, req_ctx *c, struct MHD_Connection *mc, s
     const char *auth = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
         return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
-    if (auth_resolve_at(r->d.conn, auth + 7, clock_now(), &r->d.who, e)) return -1;
+    int arc = auth_resolve_at(r->d.conn, auth + 7, clock_now(), &r->d.who, e);
+    if (store_conn_check(r->d.conn, e)) return -1; /* a failed read is not a bad token */
+    if (arc) return -1;
     if (!(rt->roles & r->d.who.role))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "role %s may not call %s %s",
                             role_name(r->d.who.role), rt->method, rt->pattern);
@@ -839,16 +779,15 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     s->store = st;
     s->cfg = *cfg;
     pthread_key_create(&s->conn_key, close_conn);
-    if (store_conn_open(st, &s->writer_conn, e)) {
-        pthread_key_delete(s->conn_key);
-        free(s);
-        return -1;
+    s->writer = cfg->writer;
+    if (!s->writer) {
+        if (writer_start(st, cfg->on_commit, cfg->on_commit_ctx, &s->writer, e)) {
+            pthread_key_delete(s->conn_key);
+            free(s);
+            return -1;
+        }
+        s->own_writer = true;
     }
-    store_conn_cache(s->writer_conn, 128);
-    pthread_mutex_init(&s->q_lock, NULL);
-    pthread_cond_init(&s->q_ready, NULL);
-    pthread_cond_init(&s->q_done, NULL);
-    pthread_create(&s->writer, NULL, writer_main, s);
     /* import uploads are spooled beside the store unless told otherwise: that disk is
      * sized for data, where /tmp may be a RAM disk (a database URL has no beside: the
      * temporary directory) */
@@ -886,12 +825,7 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.request_timeout, MHD_OPTION_CONNECTION_LIMIT,
         s->cfg.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
-        pthread_mutex_lock(&s->q_lock);
-        s->q_stop = true;
-        pthread_cond_signal(&s->q_ready);
-        pthread_mutex_unlock(&s->q_lock);
-        pthread_join(s->writer, NULL);
-        store_conn_close(s->writer_conn);
+        if (s->own_writer) writer_stop(s->writer);
         pthread_key_delete(s->conn_key);
         pthread_mutex_destroy(&s->ct_lock);
         free(s->ct);
@@ -920,28 +854,20 @@ void http_server_stop(http_server *s)
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    pthread_mutex_lock(&s->q_lock);
-    s->q_stop = true;
-    pthread_cond_signal(&s->q_ready);
-    pthread_mutex_unlock(&s->q_lock);
-    pthread_join(s->writer, NULL);
-    store_conn_close(s->writer_conn);
+    if (s->own_writer) writer_stop(s->writer);
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->ct_lock);
     free(s->ct);
     free(s);
 }
 
-typedef struct import_relay {
-    http_server *srv;
-    store_conn *conn;
-} import_relay;
-
+/* An import's batches commit on the group committer's thread (writer_exclusive); the
+ * views follow each batch on the requesting worker's connection, idle meanwhile. */
 static void relay_commit(void *ctx, const dom_change *v, size_t n)
 {
-    http_server *srv = ctx;
-    if (srv->cfg.on_commit)
-        srv->cfg.on_commit(srv->cfg.on_commit_ctx, pthread_getspecific(srv->conn_key), v, n);
+    http_req *r = ctx;
+    http_server *srv = r->server;
+    if (srv->cfg.on_commit) srv->cfg.on_commit(srv->cfg.on_commit_ctx, r->d.conn, v, n);
 }
 
 void http_import_observer(http_req *r, struct import_options *o)
@@ -949,8 +875,36 @@ void http_import_observer(http_req *r, struct import_options *o)
     http_server *srv = r->server;
     if (srv->cfg.on_commit) {
         o->on_commit = relay_commit;
-        o->on_commit_ctx = srv;
+        o->on_commit_ctx = r;
     }
+}
+
+struct writer *http_writer(http_req *r)
+{
+    return ((http_server *)r->server)->writer;
+}
+
+struct writer *http_server_writer(void *srv);
+struct writer *http_server_writer(void *srv)
+{
+    return ((http_server *)srv)->writer;
+}
+
+struct jobs *http_jobs(http_req *r)
+{
+    return ((http_server *)r->server)->cfg.jobs;
+}
+
+struct jobs *http_server_jobs(void *srv);
+struct jobs *http_server_jobs(void *srv)
+{
+    return ((http_server *)srv)->cfg.jobs;
+}
+
+struct views *http_server_views(void *srv);
+struct views *http_server_views(void *srv)
+{
+    return ((http_server *)srv)->cfg.views;
 }
 
 struct views *http_views(http_req *r)

@@ -149,6 +149,11 @@ static int run_careful(loader *L, json_t *rec, long line, siyu_err *fatal)
     L->d.now = clock_now();
     size_t noted = L->changes.n;
     int rc = L->fn(&L->d, rec, NULL, &e);
+    if (store_conn_failed(L->conn)) { /* a failed read is not a rejected record */
+        siyu_err_clear(&e);
+        store_conn_check(L->conn, fatal);
+        return -1;
+    }
     if (rc < 0) {
         store_savepoint_undo(L->conn);
         L->changes.n = noted; /* what the undone record noted never happened */
@@ -212,6 +217,11 @@ static int load_one(loader *L, json_t *rec, long line, size_t bytes, siyu_err *f
         siyu_err_init(&e);
         L->d.now = clock_now();
         int rc = L->fn(&L->d, rec, NULL, &e);
+        if (store_conn_failed(L->conn)) { /* a failed read is not a rejected record */
+            siyu_err_clear(&e);
+            store_conn_check(L->conn, fatal);
+            return -1;
+        }
         if (rc >= 0) {
             count_result(L, rc);
         } else if (e.code == SIYU_INTERNAL) {

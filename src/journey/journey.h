@@ -69,6 +69,17 @@ int journey_tick(dom *d, struct seg_index *idx, int limit, json_t **out, siyu_er
 /* Delivers up to limit due messages: reads them in one transaction, calls the
  * adapters with no transaction open, records the outcomes in another. */
 int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e);
+/* Where the outbox records what it delivered: begin lends a connection to write on, with
+ * no transaction open (siyu serve: the group committer's, between two batches —
+ * writer_lease), end gives it back. */
+typedef struct journey_writer {
+    int (*begin)(void *ctx, store_conn **c, siyu_err *e);
+    void (*end)(void *ctx);
+    void *ctx;
+} journey_writer;
+/* As journey_dispatch, writing through w (NULL: on a connection of its own). */
+int journey_dispatch_with(store_t *st, const journey_writer *w, int64_t now, int limit,
+                          json_t **out, siyu_err *e);
 int channels_put(dom *d, const char *name, json_t *body, json_t **out, siyu_err *e);
 int channels_list(dom *d, json_t **out, siyu_err *e);
 /* A member's messages (optionally of one status), or with no member every message of a

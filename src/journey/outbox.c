@@ -163,6 +163,7 @@ typedef struct due {
     char channel[24];
     char *text;
     json_t *to, *tmpl; /* the address and the WeChat template message, or NULL */
+    bool withdrawn;    /* the member's consent no longer allows the channel */
     msg_outcome out;
 } due;
 
@@ -191,7 +192,9 @@ static void *send_range(void *arg)
                          .tmpl = x->tmpl,
                          .created_at = x->created_at,
                          .attempts = x->attempts};
-        if (ch < 0) {
+        if (x->withdrawn) {
+            continue; /* never sent: skipped below */
+        } else if (ch < 0) {
             x->out.status = MSG_DEAD;
             snprintf(x->out.error, sizeof x->out.error, "unknown channel %s", x->channel);
         } else if (!x->to) { /* never sent blank (a message queued before addresses) */
@@ -208,17 +211,25 @@ static void *send_range(void *arg)
 /* One dispatcher at a time in a process: two would read the same due messages. */
 static pthread_mutex_t dispatch_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e);
+static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, int limit,
+                           json_t **out, siyu_err *e);
 
 int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e)
 {
+    return journey_dispatch_with(st, NULL, now, limit, out, e);
+}
+
+int journey_dispatch_with(store_t *st, const journey_writer *w, int64_t now, int limit,
+                          json_t **out, siyu_err *e)
+{
     pthread_mutex_lock(&dispatch_lock);
-    int rc = dispatch_locked(st, now, limit, out, e);
+    int rc = dispatch_locked(st, w, now, limit, out, e);
     pthread_mutex_unlock(&dispatch_lock);
     return rc;
 }
 
-static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e)
+static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, int limit,
+                           json_t **out, siyu_err *e)
 {
     store_conn *c;
     if (store_conn_open(st, &c, e)) return -1;
@@ -245,6 +256,18 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
             x->tmpl = store_col_null(s, 8) ? NULL : json_loads(store_col_text(s, 8), 0, NULL);
         }
         store_reset(s);
+        /* consent as it is now, not as it was when the message was made: an opt-out (or
+         * a withdrawn consent that takes the channel's connection away) that lands while a
+         * message waits in the outbox (queued, or retrying) stops it; the one consent
+         * model, read as the journey guardrails read it */
+        dom cd = {.conn = c, .now = now};
+        for (size_t i = 0; i < n; i++) {
+            int ch = msg_channel_from_name(v[i].channel, strlen(v[i].channel));
+            if (ch < 0) continue;
+            uint32_t reach, opted;
+            j_member_consent(&cd, v[i].member, &reach, &opted);
+            v[i].withdrawn = (opted & MSG_CH_BIT(ch)) || !(reach & MSG_CH_BIT(ch));
+        }
         s = store_q(c, Q_CHANNEL_LIST);
         while (store_step(s) == STORE_ROW) {
             json_t *cfg = json_loads(store_col_text(s, 1), 0, NULL);
@@ -255,6 +278,12 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
             json_decref(cfg);
         }
         store_reset(s);
+        if (store_conn_check(c, e)) { /* a failed read: send nothing, mark nothing */
+            for (size_t i = 0; i < n; i++)
+                free(v[i].text), json_decref(v[i].to), json_decref(v[i].tmpl);
+            n = 0;
+            rc = -1;
+        }
         store_rollback(c);
     }
     /* no transaction open while receivers answer; several senders at once, because a
@@ -273,11 +302,24 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
     }
     for (int k = 0; k < nt; k++)
         if (!jobs[k].joined) pthread_join(th[k], NULL);
-    int64_t sent = 0, retry = 0, dead = 0;
+    int64_t sent = 0, retry = 0, dead = 0, skipped = 0;
     msg_bindings_clear(&b);
+    store_conn *own = c; /* what was delivered is written on w's connection when given */
+    if (rc == 0 && n && w) rc = w->begin(w->ctx, &c, e);
     if (rc == 0 && n) rc = store_begin(c, true, e);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         store_stmt *s;
+        if (v[i].withdrawn) {
+            char why[96];
+            snprintf(why, sizeof why, "consent for %s withdrawn since the message was made",
+                     v[i].channel);
+            s = store_q(c, Q_MESSAGE_SKIP);
+            store_bind_text(s, 1, why);
+            store_bind_int(s, 2, v[i].id);
+            skipped++;
+            rc = store_exec(s, e);
+            continue;
+        }
         switch (v[i].out.status) {
         case MSG_SENT:
             s = store_q(c, Q_MESSAGE_SENT);
@@ -305,6 +347,10 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
         rc = store_commit(c, e);
     else if (n && store_in_tx(c))
         store_rollback(c);
+    if (c != own) {
+        w->end(w->ctx);
+        c = own;
+    }
     for (size_t i = 0; i < n; i++) {
         free(v[i].text);
         json_decref(v[i].to);
@@ -313,8 +359,9 @@ static int dispatch_locked(store_t *st, int64_t now, int limit, json_t **out, si
     free(v);
     store_conn_close(c);
     if (rc == 0 && out)
-        *out = json_pack("{s:I, s:I, s:I}", "sent", (json_int_t)sent, "retry", (json_int_t)retry,
-                         "dead", (json_int_t)dead);
+        *out =
+            json_pack("{s:I, s:I, s:I, s:I}", "sent", (json_int_t)sent, "retry", (json_int_t)retry,
+                      "dead", (json_int_t)dead, "skipped", (json_int_t)skipped);
     return rc;
 }
 

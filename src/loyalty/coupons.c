@@ -649,7 +649,21 @@ int coupons_forward(dom *d, const char *code, json_t *body, json_t **out, siyu_e
         if (friend < 0) goto done;
         created = true;
     }
-    if (limit_check(d, &t, friend, "phone", e)) goto done;
+    /* a friend the caller may not see (another store's member) is never named to them */
+    siyu_err sub;
+    siyu_err_init(&sub);
+    bool hidden = !created && scope_member(d, friend, &sub) != 1;
+    siyu_err_clear(&sub);
+    if (limit_check(d, &t, friend, "phone", e)) {
+        if (hidden) {
+            siyu_err_clear(e);
+            siyu_err_set(e, SIYU_UNPROCESSABLE, "phone",
+                         "phone: the friend already received as many of this template as its "
+                         "per-member limit allows");
+            fail_reason(e, "per_member_limit");
+        }
+        goto done;
+    }
     s = store_q(d->conn, Q_COUPON_SET_MEMBER);
     store_bind_int(s, 1, friend);
     store_bind_int(s, 2, c.id);
@@ -673,11 +687,13 @@ int coupons_forward(dom *d, const char *code, json_t *body, json_t **out, siyu_e
     dom_note(d, DOM_CHANGE_LOYALTY, friend, 0);
     dom_note(d, DOM_CHANGE_LOYALTY, c.member_id, 0);
     if (out) {
-        *out = coupon_json(d, code, true);
+        *out = coupon_json(d, code, !hidden);
         json_object_set_new(*out, "friend",
-                            json_pack("{s:I, s:b, s:o}", "member_id", (json_int_t) friend,
-                                      "created", created, "referrer_id",
+                            json_pack("{s:o, s:b, s:o}", "member_id",
+                                      hidden ? json_null() : json_integer(friend), "created",
+                                      created, "referrer_id",
                                       created ? json_integer(c.member_id) : json_null()));
+        if (hidden) json_object_set_new(*out, "member_id", json_null());
     }
     rc = 200;
 done:

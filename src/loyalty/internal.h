@@ -117,6 +117,7 @@ typedef struct loy_entry {
     int64_t member_id, at, delta, order_id, staff_id, available_at, expires_at;
     const char *kind, *ref, *reason;
     const loy_marks *marks; /* when set, the account's marks are written with the delta */
+    int64_t *id_out;        /* when set, gets the id of the entry written */
 } loy_entry;
 /* Writes a ledger entry and moves the account by its delta. A positive entry is a
  * lot (remaining = delta). A negative one must already have been taken from lots. */

@@ -76,9 +76,6 @@ void loy_earn_marks_load(store_conn *c, int64_t member, loy_marks *m)
     store_reset(s);
 }
 
-/* The id of the entry this thread wrote last (writes run on one thread at a time). */
-static _Thread_local int64_t last_entry_id;
-
 int loy_ledger_write(dom *d, const loy_entry *en, siyu_err *e)
 {
     store_stmt *s = store_q(d->conn, Q_LEDGER_INSERT);
@@ -97,7 +94,7 @@ int loy_ledger_write(dom *d, const loy_entry *en, siyu_err *e)
     }
     store_bind_int(s, 12, d->now);
     if (store_exec(s, e)) return -1;
-    last_entry_id = store_last_id(d->conn);
+    if (en->id_out) *en->id_out = store_last_id(d->conn);
     /* next_expiry is indexed: name it only when this lot may expire before it */
     bool moves_expiry = en->delta > 0 && !(en->marks && en->marks->next_expiry > 0 &&
                                            en->marks->next_expiry <= en->expires_at);
@@ -117,7 +114,7 @@ int loy_ledger_write(dom *d, const loy_entry *en, siyu_err *e)
 
 static int credit(dom *d, const loy_config *cfg, int64_t member, int64_t points, int64_t t,
                   bool pending, const char *kind, int64_t order_id, const char *ref,
-                  const char *reason, const loy_marks *marks, siyu_err *e)
+                  const char *reason, const loy_marks *marks, int64_t *id_out, siyu_err *e)
 {
     if (points <= 0) return 0;
     loy_entry en = {.member_id = member,
@@ -130,7 +127,8 @@ static int credit(dom *d, const loy_config *cfg, int64_t member, int64_t points,
                     .reason = reason,
                     .available_at = pending ? t + cfg->pending_days * 86400 : t,
                     .expires_at = loy_expiry_of(cfg, t),
-                    .marks = marks};
+                    .marks = marks,
+                    .id_out = id_out};
     return loy_ledger_write(d, &en, e);
 }
 
@@ -138,13 +136,13 @@ int loy_credit(dom *d, const loy_config *cfg, int64_t member, int64_t points, in
                bool pending, const char *kind, int64_t order_id, const char *ref,
                const char *reason, siyu_err *e)
 {
-    return credit(d, cfg, member, points, t, pending, kind, order_id, ref, reason, NULL, e);
+    return credit(d, cfg, member, points, t, pending, kind, order_id, ref, reason, NULL, NULL, e);
 }
 
 int loy_credit_earn(dom *d, const loy_config *cfg, int64_t member, int64_t points, int64_t t,
                     int64_t order_id, const loy_marks *marks, siyu_err *e)
 {
-    return credit(d, cfg, member, points, t, true, "earn", order_id, NULL, NULL, marks, e);
+    return credit(d, cfg, member, points, t, true, "earn", order_id, NULL, NULL, marks, NULL, e);
 }
 
 typedef struct lot {
@@ -313,13 +311,15 @@ int loyalty_points_get(dom *d, int64_t member_id, int64_t cursor, int limit, jso
     return 200;
 }
 
-/* One member's credit or debit; 422 when a debit finds the balance short. */
+/* One member's credit or debit; 422 when a debit finds the balance short. *entry_id
+ * (may be NULL) gets the ledger entry written. */
 static int apply_delta(dom *d, const loy_config *cfg, int64_t member, int64_t delta,
-                       const char *reason, siyu_err *e)
+                       const char *reason, int64_t *entry_id, siyu_err *e)
 {
     if (loy_settle(d, member, d->now, false, e) < 0) return -1;
     if (delta > 0)
-        return loy_credit(d, cfg, member, delta, d->now, false, "adjust", 0, NULL, reason, e);
+        return credit(d, cfg, member, delta, d->now, false, "adjust", 0, NULL, reason, NULL,
+                      entry_id, e);
     int64_t spendable, pending;
     loy_points_at(d->conn, member, d->now, &spendable, &pending);
     if (spendable < -delta)
@@ -333,7 +333,8 @@ static int apply_delta(dom *d, const loy_config *cfg, int64_t member, int64_t de
                     .delta = -taken,
                     .kind = "redeem",
                     .reason = reason,
-                    .staff_id = d->who.staff_id};
+                    .staff_id = d->who.staff_id,
+                    .id_out = entry_id};
     return loy_ledger_write(d, &en, e);
 }
 
@@ -359,7 +360,8 @@ int loyalty_points_post(dom *d, int64_t member_id, json_t *body, json_t **out, s
     member_id = members_live_id(d, member_id, "member_id", e);
     loy_config *cfg = loy_config_get(d->conn, e);
     if (!cfg) return -1;
-    int rc = apply_delta(d, cfg, member_id, delta, reason, e);
+    int64_t entry_id = 0;
+    int rc = apply_delta(d, cfg, member_id, delta, reason, &entry_id, e);
     if (rc == 0 && out) {
         /* the new balance and the entry just written: small, because it is stored with
          * the Idempotency-Key and rendered on the single writer */
@@ -367,7 +369,7 @@ int loyalty_points_post(dom *d, int64_t member_id, json_t *body, json_t **out, s
         loy_points_at(d->conn, member_id, d->now, &spendable, &pending);
         json_t *entry = json_null();
         store_stmt *s = store_q(d->conn, Q_LEDGER_GET);
-        store_bind_int(s, 1, last_entry_id);
+        store_bind_int(s, 1, entry_id);
         if (store_step(s) == STORE_ROW) entry = ledger_row_json(s);
         store_reset(s);
         *out = json_pack("{s:I, s:I, s:I, s:I, s:o}", "member_id", (json_int_t)member_id, "balance",
@@ -396,7 +398,7 @@ int loyalty_points_bulk(dom *d, json_t *body, const int64_t *members, size_t n, 
             rc = -1;
             break;
         }
-        if (apply_delta(d, cfg, members[i], delta, reason, &sub) == 0) {
+        if (apply_delta(d, cfg, members[i], delta, reason, NULL, &sub) == 0) {
             store_savepoint_release(d->conn);
             applied++;
         } else if (sub.code == SIYU_UNPROCESSABLE) {

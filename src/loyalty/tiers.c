@@ -15,16 +15,18 @@
 #include "base/timeutil.h"
 #include "loyalty/internal.h"
 
-/* The latest order time seen by the last spend query (per thread: one writer, many
- * readers), so an upgrade check knows without another query whether the member has
- * orders after the one being placed. */
-static _Thread_local int64_t last_order_seen;
-/* Likewise the metric over everything after the window's start, and that start:
- * a qualify bound the caller may keep (see loy_marks). */
-static _Thread_local int64_t last_after_sum, last_after_from;
+/* What a metric query saw besides its value, for a caller that wants it:
+ * - last_order: the latest order time seen by a spend query (INT64_MAX until one runs),
+ *   so an upgrade check knows without another query whether the member has orders
+ *   after the one being placed;
+ * - after_sum, after_from: the metric over everything after the window's start, and
+ *   that start: a qualify bound the caller may keep (see loy_marks). */
+typedef struct metric_seen {
+    int64_t last_order, after_sum, after_from;
+} metric_seen;
 
 static int64_t metric_query(store_conn *c, loy_metric metric, int64_t member, int64_t from,
-                            int64_t upto)
+                            int64_t upto, metric_seen *seen)
 {
     store_stmt *s =
         store_q(c, metric == LOY_METRIC_SPEND ? Q_MEMBER_SPEND_WINDOW : Q_MEMBER_EARNED_WINDOW);
@@ -32,30 +34,37 @@ static int64_t metric_query(store_conn *c, loy_metric metric, int64_t member, in
     store_bind_int(s, 2, from);
     store_bind_int(s, 3, upto);
     int64_t v = 0;
-    last_after_sum = 0;
-    last_after_from = from;
+    if (seen) {
+        seen->after_sum = 0;
+        seen->after_from = from;
+    }
     if (store_step(s) == STORE_ROW) {
         v = store_col_int(s, 0);
-        last_after_sum = store_col_int(s, 2);
-        if (metric == LOY_METRIC_SPEND)
-            last_order_seen = store_col_null(s, 1) ? 0 : store_col_int(s, 1);
+        if (seen) {
+            seen->after_sum = store_col_int(s, 2);
+            if (metric == LOY_METRIC_SPEND)
+                seen->last_order = store_col_null(s, 1) ? 0 : store_col_int(s, 1);
+        }
     }
     store_reset(s);
     return v;
 }
 
-static int64_t metric_value(store_conn *c, const loy_tier *t, int64_t member, int64_t at)
+static int64_t metric_value(store_conn *c, const loy_tier *t, int64_t member, int64_t at,
+                            metric_seen *seen)
 {
-    return metric_query(c, t->metric, member, loy_add_months(at, -t->window_months), at);
+    return metric_query(c, t->metric, member, loy_add_months(at, -t->window_months), at, seen);
 }
 
 int64_t loy_metric_after(store_conn *c, const loy_config *cfg, int64_t member, int64_t from)
 {
-    metric_query(c, cfg->qualify_metric, member, from, INT64_MAX);
-    return last_after_sum;
+    metric_seen seen = {.last_order = INT64_MAX};
+    metric_query(c, cfg->qualify_metric, member, from, INT64_MAX, &seen);
+    return seen.after_sum;
 }
 
-int loy_qualifying(store_conn *c, const loy_config *cfg, int64_t member, int64_t t)
+static int qualifying(store_conn *c, const loy_config *cfg, int64_t member, int64_t t,
+                      metric_seen *seen)
 {
     /* ladders usually share one metric and window: ask the store once per pair */
     int64_t seen_value[LOY_MAX_TIERS];
@@ -68,11 +77,16 @@ int loy_qualifying(store_conn *c, const loy_config *cfg, int64_t member, int64_t
             k++;
         if (k == n_seen) {
             seen_from[n_seen] = i;
-            seen_value[n_seen++] = metric_value(c, x, member, t);
+            seen_value[n_seen++] = metric_value(c, x, member, t, seen);
         }
         if (seen_value[k] >= x->min) return i;
     }
     return 0;
+}
+
+int loy_qualifying(store_conn *c, const loy_config *cfg, int64_t member, int64_t t)
+{
+    return qualifying(c, cfg, member, t, NULL);
 }
 
 void loy_account_read(store_conn *c, const loy_config *cfg, int64_t member, loy_account *a)
@@ -179,19 +193,19 @@ int loy_tier_upgrade(dom *d, const loy_config *cfg, int64_t member, int cur, int
     if (cur < 0) cur = loy_current_tier(d->conn, cfg, member);
     if (cur == cfg->n_tiers - 1)
         return 0;                /* at the top: nothing to move up to (grace ends at the review) */
-    last_order_seen = INT64_MAX; /* unknown unless a spend query runs */
-    int q = loy_qualifying(d->conn, cfg, member, t);
+    metric_seen seen = {.last_order = INT64_MAX}; /* unknown unless a spend query runs */
+    int q = qualifying(d->conn, cfg, member, t, &seen);
     if (marks && cfg->qualify_key) {
         /* the query just summed everything after its window's start: a bound */
         marks->qualify_key = cfg->qualify_key;
-        marks->qualify_from = last_after_from;
-        marks->qualify_bound = last_after_sum;
+        marks->qualify_from = seen.after_from;
+        marks->qualify_bound = seen.after_sum;
     }
     if (q > cur) return loy_tier_set(d, cfg, member, q, t, "upgrade", order_id, e);
     /* An order older than the member's latest (a back-filled import) may complete a
      * window that ends later: ask again as of now. */
-    if (t < d->now - 86400 && last_order_seen > t &&
-        (last_order_seen != INT64_MAX || has_orders_after(d, member, t))) {
+    if (t < d->now - 86400 && seen.last_order > t &&
+        (seen.last_order != INT64_MAX || has_orders_after(d, member, t))) {
         int qn = loy_qualifying(d->conn, cfg, member, d->now);
         if (qn > cur) return loy_tier_set(d, cfg, member, qn, d->now, "upgrade", order_id, e);
     }

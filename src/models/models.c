@@ -239,7 +239,10 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
                                   o->churn_threshold));
 
     /* Replace the predictions and record the run, all or nothing. */
-    rc = store_begin(c, true, e);
+    rc = o->write_begin ? o->write_begin(o->write_ctx, &c, e) : 0;
+    bool leased = o->write_begin && rc == 0;
+    if (!rc)
+        rc = store_begin(c, true, e);
     int64_t run_id = 0;
     if (!rc) {
         char *text = json_dumps(rep, JSON_COMPACT);
@@ -271,6 +274,8 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
         else
             store_rollback(c);
     }
+    if (leased)
+        o->write_end(o->write_ctx);
     uint64_t t_store = clock_mono_ns();
     free(scores);
     predict_cbs_release(&cbs);

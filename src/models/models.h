@@ -21,6 +21,12 @@ typedef struct model_options {
     double monthly_discount; /* for the 12-month value (default 0.01) */
     double churn_threshold;  /* churn_risk: p_alive below this, with a repeat purchase (0.3) */
     int threads;             /* scoring threads (default 1) */
+    /* Where the results are written (siyu serve: the group committer's connection, lent
+     * by writer_lease): write_begin hands over the connection to write on, with no
+     * transaction open, and write_end gives it back. NULL: on c itself. */
+    int (*write_begin)(void *ctx, store_conn **c, siyu_err *e);
+    void (*write_end)(void *ctx);
+    void *write_ctx;
 } model_options;
 
 void model_options_init(model_options *o, int64_t now);

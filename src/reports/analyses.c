@@ -311,7 +311,7 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
     /* pairs: count of baskets holding both */
     for (size_t i = 0; i < pairs.n; i++)
         pairs.v[i].key = ((int64_t)pairs.group[i] << 32) | pairs.v[i].key;
-    qsort(pairs.v, pairs.n, sizeof *pairs.v, kv_pair_cmp);
+    if (pairs.n) qsort(pairs.v, pairs.n, sizeof *pairs.v, kv_pair_cmp); /* v is NULL when empty */
     json_t *pj = json_array();
     for (size_t i = 0; i < pairs.n && (int)i < top; i++)
         json_array_append_new(pj, json_pack("{s:s, s:s, s:I, s:o}", "sku_a",

@@ -314,7 +314,55 @@
     Q(DRY_EVENTS)            /* (source, since, type) -> member_id, at — as DRY_SOURCE, every      \
                                 occurrence with its instant, in time order */                      \
     Q(DRY_FIRST_EVENT)       /* (source, member_id, after, until, type) -> first instant in        \
-                                (after, until] */
+                                (after, until] */ \
+    /* rights (issue 21): export and erasure. EXPORT_* answer whole rows (SELECT *): the \
+       export renders them by column name, so a column added later is exported too */ \
+    Q(EXPORT_MEMBERS)        /* (id) -> members rows of the member and all merged into it */ \
+    Q(EXPORT_IDENTITIES)     /* (member_id) -> identities rows */ \
+    Q(EXPORT_MEMBER_REACH)   /* (member_id) -> member_reach rows */ \
+    Q(EXPORT_MEMBER_CONSENTS)/* (member_id) -> member_consents rows */ \
+    Q(EXPORT_CONSENTS)       /* (member_id) -> consents rows (the per-channel opt-outs before 8) */ \
+    Q(EXPORT_EVENTS)         /* (member_id) -> events rows */ \
+    Q(EXPORT_ORDERS)         /* (member_id) -> orders rows */ \
+    Q(EXPORT_ORDER_ITEMS)    /* (order_id) -> order_items rows */ \
+    Q(EXPORT_REFUNDS)        /* (order_id) -> refunds rows */ \
+    Q(EXPORT_PREDICTIONS)    /* (member_id) -> member_predictions rows */ \
+    Q(EXPORT_TAG_MEMBERS)    /* (member_id) -> tag_members rows with the tag's name and kind */ \
+    Q(EXPORT_LOYALTY_ACCOUNTS)/* (member_id) -> loyalty_accounts rows */ \
+    Q(EXPORT_POINTS_LEDGER)  /* (member_id) -> points_ledger rows */ \
+    Q(EXPORT_TIER_HISTORY)   /* (member_id) -> tier_history rows */ \
+    Q(EXPORT_COUPONS)        /* (member_id) -> coupons rows */ \
+    Q(EXPORT_COUPON_EVENTS)  /* (member_id) -> coupon_events rows naming the member */ \
+    Q(EXPORT_JOURNEY_RUNS)   /* (member_id) -> journey_runs rows */ \
+    Q(EXPORT_JOURNEY_SEGMENT_MEMBERS) /* (member_id) -> journey_segment_members rows */ \
+    Q(EXPORT_MESSAGES)       /* (member_id) -> messages rows */ \
+    Q(EXPORT_GUIDE_TASKS)    /* (member_id) -> guide_tasks rows */ \
+    Q(EXPORT_MERGES)         /* (member_id) -> merges rows into or from the member */ \
+    Q(EXPORT_ERASURES)       /* (member_id) -> erasures rows */ \
+    Q(ERASURE_GET)           /* (member_id) -> at, staff_id, role, reason, request_id, members */ \
+    Q(ERASURE_INSERT)        /* (member_id, at, staff_id, role, reason, request_id, members) */ \
+    Q(ERASE_CHAIN)           /* (id) -> id: the member and every member merged into it */ \
+    Q(ERASE_NEEDLES)         /* (member_id) -> text: identity values and the name, to scrub */ \
+    Q(ERASE_MEMBER)          /* (now, id) — name, gender, birthday, city cleared */ \
+    Q(ERASE_IDENTITIES)      /* (member_id) — the identities deleted: never matched again */ \
+    Q(ERASE_OLD_CONSENTS)    /* (member_id) */ \
+    Q(ERASE_MESSAGES)        /* (member_id) — texts, addresses, templates, errors cleared; \
+                                pending ones skipped */ \
+    Q(ERASE_TASKS)           /* (now, member_id) — scripts cleared; open tasks skipped */ \
+    Q(ERASE_RUNS)            /* (now, member_id) — active journey runs exited, errors cleared */ \
+    Q(ERASE_MERGES)          /* (member_id) — the identities in merge records removed */ \
+    Q(ERASE_EVENT_PROPS)     /* (member_id, needle) — props naming the needle cleared */ \
+    Q(ERASE_LEDGER_REASONS)  /* (member_id, needle) — reasons naming the needle cleared */ \
+    Q(ERASE_COUPON_DETAILS)  /* (needle) — coupon event details naming it cleared */ \
+    Q(ERASE_IDEMPOTENCY)     /* (needle) — stored answers naming it forgotten */ \
+    Q(ERASE_IDEMPOTENCY_KEYS)/* (needle) — the same for the per-caller keys */ \
+    /* writer: readiness and the background jobs' backlog */                                    \
+    Q(STORE_PING)            /* () -> 1 — the store answers */                                     \
+    Q(BACKLOG_RUNS_DUE)      /* (now) -> n — active journey runs whose next step is due */         \
+    Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */     \
+    Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */ \
+    /* review (issue 14): the outbox re-checks consent before a send */                           \
+    Q(MESSAGE_SKIP)          /* (error, id) — a queued or retrying message that must not go */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

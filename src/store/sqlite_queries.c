@@ -574,4 +574,77 @@ const char *const sqlite_queries[Q__COUNT] = {
                           " AND kind IN ('issued', 'received')"
                           " UNION ALL SELECT at FROM events WHERE ?1 = 5 AND member_id = ?2"
                           " AND type = ?5) WHERE at > ?3 AND at <= ?4",
+    /* ---- rights (issue 21): export and erasure ---- */
+#define CHAIN_CTE                                                                                  \
+    "WITH RECURSIVE chain(id) AS (SELECT ?1 UNION SELECT m.id FROM members m JOIN chain"          \
+    " ON m.merged_into = chain.id) "
+    [Q_EXPORT_MEMBERS] = CHAIN_CTE "SELECT * FROM members WHERE id IN chain ORDER BY id",
+    [Q_EXPORT_IDENTITIES] = "SELECT * FROM identities WHERE member_id = ?1"
+                            " ORDER BY kind, app_id, value",
+    [Q_EXPORT_MEMBER_REACH] = "SELECT * FROM member_reach WHERE member_id = ?1 ORDER BY channel",
+    [Q_EXPORT_MEMBER_CONSENTS] = "SELECT * FROM member_consents WHERE member_id = ?1"
+                                 " ORDER BY purpose, channel",
+    [Q_EXPORT_CONSENTS] = "SELECT * FROM consents WHERE member_id = ?1 ORDER BY channel",
+    [Q_EXPORT_EVENTS] = "SELECT * FROM events WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_ORDERS] = "SELECT * FROM orders WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_ORDER_ITEMS] = "SELECT * FROM order_items WHERE order_id = ?1 ORDER BY line",
+    [Q_EXPORT_REFUNDS] = "SELECT * FROM refunds WHERE order_id = ?1 ORDER BY id",
+    [Q_EXPORT_PREDICTIONS] = "SELECT * FROM member_predictions WHERE member_id = ?1",
+    [Q_EXPORT_TAG_MEMBERS] = "SELECT tm.*, t.name AS tag, t.kind AS tag_kind FROM tag_members tm"
+                             " JOIN tags t ON t.id = tm.tag_id WHERE tm.member_id = ?1"
+                             " ORDER BY tm.tag_id",
+    [Q_EXPORT_LOYALTY_ACCOUNTS] = "SELECT * FROM loyalty_accounts WHERE member_id = ?1",
+    [Q_EXPORT_POINTS_LEDGER] = "SELECT * FROM points_ledger WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_TIER_HISTORY] = "SELECT * FROM tier_history WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_COUPONS] = "SELECT * FROM coupons WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_COUPON_EVENTS] = "SELECT * FROM coupon_events WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_JOURNEY_RUNS] = "SELECT * FROM journey_runs WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_JOURNEY_SEGMENT_MEMBERS] = "SELECT * FROM journey_segment_members"
+                                         " WHERE member_id = ?1 ORDER BY journey_id",
+    [Q_EXPORT_MESSAGES] = "SELECT * FROM messages WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_GUIDE_TASKS] = "SELECT * FROM guide_tasks WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_MERGES] = "SELECT * FROM merges WHERE into_id = ?1 OR from_id = ?1 ORDER BY id",
+    [Q_EXPORT_ERASURES] = "SELECT * FROM erasures WHERE member_id = ?1 ORDER BY id",
+    [Q_ERASURE_GET] = "SELECT at, staff_id, role, reason, request_id, members FROM erasures"
+                      " WHERE member_id = ?1",
+    [Q_ERASURE_INSERT] = "INSERT INTO erasures(member_id, at, staff_id, role, reason, request_id,"
+                         " members) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_ERASE_CHAIN] = CHAIN_CTE "SELECT id FROM chain ORDER BY id",
+    [Q_ERASE_NEEDLES] = "SELECT value FROM identities WHERE member_id = ?1 AND length(value) >= 4"
+                        " UNION SELECT name FROM members WHERE id = ?1 AND length(name) >= 2",
+    [Q_ERASE_MEMBER] = "UPDATE members SET name = NULL, gender = NULL, birthday = NULL,"
+                       " city = NULL, updated_at = ?1 WHERE id = ?2",
+    [Q_ERASE_IDENTITIES] = "DELETE FROM identities WHERE member_id = ?1",
+    [Q_ERASE_OLD_CONSENTS] = "DELETE FROM consents WHERE member_id = ?1",
+    [Q_ERASE_MESSAGES] = "UPDATE messages SET body = '', address = NULL, template = NULL,"
+                         " error = NULL, next_attempt_at = NULL, status = CASE WHEN status IN"
+                         " ('queued', 'retry', 'awaiting_guide') THEN 'skipped' ELSE status END"
+                         " WHERE member_id = ?1",
+    [Q_ERASE_TASKS] = "UPDATE guide_tasks SET script = NULL, state = CASE WHEN state = 'open'"
+                      " THEN 'skipped' ELSE state END, done_at = CASE WHEN state = 'open'"
+                      " THEN ?1 ELSE done_at END WHERE member_id = ?2",
+    [Q_ERASE_RUNS] = "UPDATE journey_runs SET error = NULL, ended_at = CASE WHEN state = 'active'"
+                     " THEN ?1 ELSE ended_at END, next_at = CASE WHEN state = 'active' THEN NULL"
+                     " ELSE next_at END, state = CASE WHEN state = 'active' THEN 'exited'"
+                     " ELSE state END WHERE member_id = ?2",
+    [Q_ERASE_MERGES] = "UPDATE merges SET details = json_remove(details, '$.identities')"
+                       " WHERE (into_id = ?1 OR from_id = ?1) AND json_valid(details)",
+    [Q_ERASE_EVENT_PROPS] = "UPDATE events SET props = NULL WHERE member_id = ?1"
+                            " AND instr(props, ?2) > 0",
+    [Q_ERASE_LEDGER_REASONS] = "UPDATE points_ledger SET reason = NULL WHERE member_id = ?1"
+                               " AND instr(reason, ?2) > 0",
+    [Q_ERASE_COUPON_DETAILS] = "UPDATE coupon_events SET details = NULL WHERE instr(details, ?1) > 0",
+    [Q_ERASE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE instr(body, ?1) > 0",
+    [Q_ERASE_IDEMPOTENCY_KEYS] = "DELETE FROM idempotency_keys WHERE instr(body, ?1) > 0",
+#undef CHAIN_CTE
+    /* writer: readiness and the background jobs' backlog */
+    [Q_STORE_PING] = "SELECT 1",
+    [Q_BACKLOG_RUNS_DUE] = "SELECT count(*) FROM journey_runs WHERE state = 'active'"
+                           " AND next_at IS NOT NULL AND next_at <= ?1",
+    [Q_BACKLOG_MESSAGES_DUE] = "SELECT count(*) FROM messages WHERE status IN ('queued', 'retry')"
+                               " AND next_attempt_at <= ?1",
+    [Q_TAG_MEMBER_HAS] = "SELECT 1 FROM tag_members WHERE tag_id = ?1 AND member_id = ?2",
+    /* review (issue 14): the outbox re-checks consent before a send */
+    [Q_MESSAGE_SKIP] = "UPDATE messages SET status = 'skipped', error = ?1, next_attempt_at = NULL"
+                       " WHERE id = ?2 AND status IN ('queued', 'retry')",
 };

@@ -257,5 +257,14 @@ const char *const sqlite_migrations[] = {
     "ALTER TABLE journey_runs ADD COLUMN error TEXT;"
     "ALTER TABLE journey_runs ADD COLUMN trigger_at INTEGER;"
     "ALTER TABLE journey_log ADD COLUMN detail TEXT;",
+    /* ---- rights (issue 21): erasure ---- */
+    /* 11: the erasure log — who erased which member, when, why, under which request.
+     * The member row stays (orders, ledgers and reports keep their figures); the
+     * personal data is gone. Append-only: nothing updates or deletes it. */
+    "CREATE TABLE erasures ("
+    "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  at INTEGER NOT NULL, staff_id INTEGER, role TEXT NOT NULL, reason TEXT NOT NULL,"
+    "  request_id TEXT, members INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX erasures_member ON erasures(member_id);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -82,6 +82,42 @@ int store_changes(store_conn *c);
 const char *store_errmsg(store_conn *c);
 store_conn *store_stmt_conn(store_stmt *s);
 
+/* A row read whole, by column name (the member export renders SELECT * rows). */
+typedef enum store_col_kind {
+    STORE_COL_NULL,
+    STORE_COL_INT,
+    STORE_COL_REAL,
+    STORE_COL_TEXT,
+    STORE_COL_BLOB
+} store_col_kind;
+int store_col_count(store_stmt *s);
+const char *store_col_name(store_stmt *s, int i);
+store_col_kind store_col_type(store_stmt *s, int i);
+
+/* ---- Errors that stick ----
+ * The first failed step of a connection (an I/O error, a busy or locked store, any
+ * failure but a constraint, which is a refusal the caller handles) sticks to it until
+ * the next store_begin or store_conn_clear: every later step fails at once, and
+ * store_commit refuses. Undoing a savepoint does not clear it: the transaction is lost
+ * whole (and retried whole), never taken for one record's or one step's own refusal.
+ * A caller that ignored a STORE_ERROR (and answered a short list or a 404) is caught
+ * where the request, the commit or the view update asks: */
+bool store_conn_failed(store_conn *c);
+const char *store_conn_error(store_conn *c); /* the first error's message, "" if none */
+/* Fills e (internal) with the sticky error and returns -1; returns 0 when none. */
+int store_conn_check(store_conn *c, siyu_err *e);
+void store_conn_clear(store_conn *c);
+
+/* ---- Fault injection (tests) ----
+ * store_fault_set(st, n, kind) makes the n-th step (store_step, store_exec, the
+ * commit) from now on, on any connection of st, fail as SQLite fails it with kind;
+ * n = 0 turns it off. Inert unless set. SIYU_STORE_FAULT="N" or "N:busy" in the
+ * environment sets it when the store opens (for tests that start siyu). */
+typedef enum store_fault { STORE_FAULT_IOERR = 1, STORE_FAULT_BUSY = 2 } store_fault;
+void store_fault_set(store_t *st, long n, store_fault kind);
+/* How many faults were injected so far (0 or 1 per store_fault_set). */
+long store_fault_hits(store_t *st);
+
 /* Size of the store on disk, for /metrics (PostgreSQL: the database's size). */
 int64_t store_size_bytes(store_t *st);
 const char *store_path(store_t *st); /* the path or URL, a password hidden */

@@ -1,11 +1,14 @@
 /* store_driver.h — the drivers behind store.h (SQLite, PostgreSQL); nothing outside
  * store/ includes it.
  *
- * store.c picks a driver from the URL and forwards every call through its table. Each
- * driver's store, connection and statement begin with the base structs below, so one
- * pointer serves both the dispatch and the driver's own state. */
+ * store.c picks a driver from the URL and forwards every call through its table; what
+ * is the same on both — errors that stick, fault injection — it does itself, around the
+ * driver's calls. Each driver's store, connection and statement begin with the base
+ * structs below, so one pointer serves both the dispatch and the driver's own state. */
 #ifndef SIYU_STORE_DRIVER_H
 #define SIYU_STORE_DRIVER_H
+
+#include <stdatomic.h>
 
 #include "store/store.h"
 
@@ -13,9 +16,16 @@ typedef struct store_driver store_driver;
 
 struct store {
     const store_driver *drv;
+    /* fault injection (store.c): the fault_at-th counted step fails with fault_kind */
+    atomic_long fault_at, fault_seen, fault_hits;
+    int fault_kind;
 };
 struct store_conn {
     const store_driver *drv;
+    store_t *st;
+    /* the sticky error (store.c): set by the first failed step, cleared by store_begin */
+    bool failed;
+    char fail_msg[200];
 };
 struct store_stmt {
     const store_driver *drv;
@@ -48,13 +58,15 @@ struct store_driver {
     void (*bind_null)(store_stmt *s, int i);
     void (*bind_real)(store_stmt *s, int i, double v);
     store_step_rc (*step)(store_stmt *s);
-    int (*exec)(store_stmt *s, siyu_err *e);
     void (*reset)(store_stmt *s);
     int64_t (*col_int)(store_stmt *s, int i);
     const char *(*col_text)(store_stmt *s, int i);
     const void *(*col_blob)(store_stmt *s, int i, int *n);
     bool (*col_null)(store_stmt *s, int i);
     double (*col_real)(store_stmt *s, int i);
+    int (*col_count)(store_stmt *s);
+    const char *(*col_name)(store_stmt *s, int i);
+    store_col_kind (*col_type)(store_stmt *s, int i);
 
     int64_t (*last_id)(store_conn *c);
     int (*changes)(store_conn *c);

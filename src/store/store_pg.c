@@ -70,6 +70,7 @@ typedef struct pg_stmt {
     int *lengths, *formats;
     char (*num)[32]; /* the text of numbers bound */
     PGresult *res;   /* the rows, once run; NULL before and after */
+    PGresult *desc;  /* the columns, described before the statement runs */
     int row;
     struct pg_blob {
         unsigned char *p;
@@ -341,6 +342,7 @@ static int pg_conn_open(store_t *st_, store_conn **out, siyu_err *e)
     if (!pg) return -1;
     pg_conn *c = calloc(1, sizeof *c);
     c->base.drv = &store_pg_driver;
+    c->base.st = &st->base;
     c->store = st;
     c->pg = pg;
     *out = &c->base;
@@ -382,6 +384,7 @@ static void pg_conn_close(store_conn *c_)
         free(s->num);
         free(s->blobs);
         free(s->sql);
+        PQclear(s->desc);
     }
     PQfinish(c->pg);
     free(c);
@@ -875,18 +878,6 @@ static store_step_rc pg_step(store_stmt *s_)
     return STORE_ROW;
 }
 
-static int pg_exec(store_stmt *s_, siyu_err *e)
-{
-    pg_stmt *s = (pg_stmt *)s_;
-    store_step_rc rc = pg_step(s_);
-    if (rc == STORE_DONE || rc == STORE_ROW) {
-        finish(s);
-        return 0;
-    }
-    return siyu_err_set(e, rc == STORE_CONSTRAINT ? SIYU_CONFLICT : SIYU_INTERNAL, NULL,
-                        "store: %s", s->conn->err);
-}
-
 static void pg_reset(store_stmt *s_)
 {
     finish((pg_stmt *)s_);
@@ -968,6 +959,51 @@ static store_conn *pg_stmt_conn(store_stmt *s_)
     return &((pg_stmt *)s_)->conn->base;
 }
 
+/* The columns of a statement not yet run come from its description. */
+static const PGresult *shape(pg_stmt *s)
+{
+    if (s->res) return s->res;
+    if (!s->desc) {
+        char name[16];
+        snprintf(name, sizeof name, "q%d", (int)s->q);
+        s->desc = PQdescribePrepared(s->conn->pg, name);
+    }
+    return s->desc;
+}
+
+static int pg_col_count(store_stmt *s_)
+{
+    return PQnfields(shape((pg_stmt *)s_));
+}
+
+static const char *pg_col_name(store_stmt *s_, int i)
+{
+    return PQfname(shape((pg_stmt *)s_), i);
+}
+
+static store_col_kind pg_col_type(store_stmt *s_, int i)
+{
+    pg_stmt *s = (pg_stmt *)s_;
+    const char *v = value(s, i);
+    if (!v) return STORE_COL_NULL;
+    switch (PQftype(s->res, i)) {
+    case 16: /* bool */
+    case 20: /* int8 */
+    case 21: /* int2 */
+    case 23: /* int4 */
+        return STORE_COL_INT;
+    case 700: /* float4 */
+    case 701: /* float8 */
+        return STORE_COL_REAL;
+    case 1700: /* numeric: a sum of integers is one */
+        return strchr(v, '.') ? STORE_COL_REAL : STORE_COL_INT;
+    case BYTEAOID:
+        return STORE_COL_BLOB;
+    default:
+        return STORE_COL_TEXT;
+    }
+}
+
 const store_driver store_pg_driver = {
     .name = "postgresql",
     .open = pg_open,
@@ -992,13 +1028,15 @@ const store_driver store_pg_driver = {
     .bind_null = pg_bind_null,
     .bind_real = pg_bind_real,
     .step = pg_step,
-    .exec = pg_exec,
     .reset = pg_reset,
     .col_int = pg_col_int,
     .col_text = pg_col_text,
     .col_blob = pg_col_blob,
     .col_null = pg_col_null,
     .col_real = pg_col_real,
+    .col_count = pg_col_count,
+    .col_name = pg_col_name,
+    .col_type = pg_col_type,
     .last_id = pg_last_id,
     .changes = pg_changes,
     .errmsg = pg_errmsg,

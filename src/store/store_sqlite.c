@@ -40,6 +40,16 @@ typedef struct sq_conn {
     sqlite3_stmt *sp_begin, *sp_release, *sp_undo;
 } sq_conn;
 
+/* Resets every statement still running: one left un-reset after reading the row it
+ * wanted keeps its read snapshot past COMMIT, and the next BEGIN IMMEDIATE on the
+ * connection then fails with "database is locked" (SQLITE_BUSY_SNAPSHOT) for as long
+ * as any other connection has written since — no busy timeout ever ends it. */
+static void reset_running(sqlite3 *db)
+{
+    for (sqlite3_stmt *p = sqlite3_next_stmt(db, NULL); p; p = sqlite3_next_stmt(db, p))
+        if (sqlite3_stmt_busy(p)) sqlite3_reset(p);
+}
+
 static int run_prepared(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
     if (!*st && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
@@ -60,7 +70,10 @@ static int open_db(sq_store *st, sqlite3 **out, siyu_err *e)
         sqlite3_close(db);
         return -1;
     }
-    sqlite3_busy_timeout(db, 10000);
+    /* another process holding the write lock (the CLI while siyu serve runs) is waited
+     * for, up to SIYU_BUSY_TIMEOUT_MS (default 10 s) */
+    const char *busy = getenv("SIYU_BUSY_TIMEOUT_MS");
+    sqlite3_busy_timeout(db, busy && atoi(busy) > 0 ? atoi(busy) : 10000);
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
              /* a small page cache per connection (there is one per worker thread); the
@@ -192,6 +205,7 @@ static int sq_conn_open(store_t *st_, store_conn **out, siyu_err *e)
     sq_store *st = (sq_store *)st_;
     sq_conn *c = calloc(1, sizeof *c);
     c->base.drv = &store_sqlite_driver;
+    c->base.st = &st->base;
     c->store = st;
     if (open_db(st, &c->db, e)) {
         free(c);
@@ -233,6 +247,7 @@ static int sq_begin(store_conn *c_, bool write, siyu_err *e)
 {
     sq_conn *c = (sq_conn *)c_;
     char *msg = NULL;
+    reset_running(c->db);
     if (write) {
         pthread_mutex_lock(&c->store->write_lock);
         c->holds_write_lock = true;
@@ -250,6 +265,7 @@ static int sq_commit(store_conn *c_, siyu_err *e)
 {
     sq_conn *c = (sq_conn *)c_;
     char *msg = NULL;
+    reset_running(c->db);
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", msg ? msg : "failed");
         sqlite3_free(msg);
@@ -263,6 +279,7 @@ static int sq_commit(store_conn *c_, siyu_err *e)
 static void sq_rollback(store_conn *c_)
 {
     sq_conn *c = (sq_conn *)c_;
+    reset_running(c->db);
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     release_write_lock(c);
@@ -291,6 +308,7 @@ static void sq_savepoint_release(store_conn *c_)
 static void sq_savepoint_undo(store_conn *c_)
 {
     sq_conn *c = (sq_conn *)c_;
+    reset_running(c->db);
     run_prepared(c->db, &c->sp_undo, "ROLLBACK TO rec");
     run_prepared(c->db, &c->sp_release, "RELEASE rec");
 }
@@ -376,18 +394,6 @@ static store_step_rc sq_step(store_stmt *s_)
     return (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONSTRAINT : STORE_ERROR;
 }
 
-static int sq_exec(store_stmt *s_, siyu_err *e)
-{
-    sq_stmt *s = (sq_stmt *)s_;
-    store_step_rc rc = sq_step(s_);
-    if (rc == STORE_DONE || rc == STORE_ROW) {
-        sqlite3_reset(s->st);
-        return 0;
-    }
-    return siyu_err_set(e, rc == STORE_CONSTRAINT ? SIYU_CONFLICT : SIYU_INTERNAL, NULL, "store: %s",
-                        sqlite3_errmsg(s->conn->db));
-}
-
 static int64_t sq_col_int(store_stmt *s_, int i)
 {
     sq_stmt *s = (sq_stmt *)s_;
@@ -457,6 +463,32 @@ static const char *sq_path(store_t *st_)
     return st->path;
 }
 
+static int sq_col_count(store_stmt *s_)
+{
+    return sqlite3_column_count(((sq_stmt *)s_)->st);
+}
+
+static const char *sq_col_name(store_stmt *s_, int i)
+{
+    return sqlite3_column_name(((sq_stmt *)s_)->st, i);
+}
+
+static store_col_kind sq_col_type(store_stmt *s_, int i)
+{
+    switch (sqlite3_column_type(((sq_stmt *)s_)->st, i)) {
+    case SQLITE_INTEGER:
+        return STORE_COL_INT;
+    case SQLITE_FLOAT:
+        return STORE_COL_REAL;
+    case SQLITE_TEXT:
+        return STORE_COL_TEXT;
+    case SQLITE_BLOB:
+        return STORE_COL_BLOB;
+    default:
+        return STORE_COL_NULL;
+    }
+}
+
 const store_driver store_sqlite_driver = {
     .name = "sqlite",
     .open = sq_open,
@@ -481,13 +513,15 @@ const store_driver store_sqlite_driver = {
     .bind_null = sq_bind_null,
     .bind_real = sq_bind_real,
     .step = sq_step,
-    .exec = sq_exec,
     .reset = sq_reset,
     .col_int = sq_col_int,
     .col_text = sq_col_text,
     .col_blob = sq_col_blob,
     .col_null = sq_col_null,
     .col_real = sq_col_real,
+    .col_count = sq_col_count,
+    .col_name = sq_col_name,
+    .col_type = sq_col_type,
     .last_id = sq_last_id,
     .changes = sq_changes,
     .errmsg = sq_errmsg,

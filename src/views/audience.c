@@ -503,6 +503,56 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     return 0;
 }
 
+/* Tags, saved segments and thresholds: read back from the store (views.c applies such
+ * lists one at a time, so the index ends as the store did). */
+static void apply_audience_change(seg_index *idx, store_conn *c, const dom_change *ch)
+{
+    seg_error se;
+    if (ch->kind == DOM_CHANGE_AUDIENCE_SETTINGS) {
+        audience_settings s;
+        siyu_err e;
+        siyu_err_init(&e);
+        audience_settings_load(c, &s, &e); /* a broken stored value: its default */
+        siyu_err_clear(&e);
+        audience_settings_apply(idx, &s);
+        return;
+    }
+    if (ch->kind == DOM_CHANGE_SEGMENT) {
+        store_stmt *s = store_q(c, Q_SEGMENT_GET);
+        store_bind_int(s, 1, ch->id);
+        if (store_step(s) == STORE_ROW)
+            seg_index_segment_define(idx, ch->id, store_col_text(s, 1), store_col_text(s, 2), &se);
+        store_reset(s);
+        return;
+    }
+    store_stmt *s = store_q(c, Q_TAG_GET);
+    store_bind_int(s, 1, ch->id);
+    if (store_step(s) != STORE_ROW) {
+        store_reset(s);
+        return;
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%s", store_col_text(s, 1));
+    bool rule = strcmp(store_col_text(s, 2), "rule") == 0;
+    char *expr = rule && store_col_text(s, 3) ? strdup(store_col_text(s, 3)) : NULL;
+    store_reset(s);
+    int tag = seg_index_tag_find(idx, name);
+    if (ch->kind == DOM_CHANGE_TAG) {
+        if (tag < 0) seg_index_tag_create(idx, name, expr, &se);
+    } else if (tag >= 0) {
+        s = store_q(c, Q_TAG_MEMBER_HAS);
+        store_bind_int(s, 1, ch->id);
+        store_bind_int(s, 2, ch->other);
+        store_step_rc has = store_step(s);
+        store_reset(s);
+        if (has == STORE_ROW)
+            seg_index_tag_add(idx, tag, ch->other, &se);
+        else if (has == STORE_DONE)
+            seg_index_tag_remove(idx, tag, ch->other, &se);
+    }
+    free(expr);
+}
+
 void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -536,6 +586,12 @@ void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n
             reload_reach(idx, c, v[i].id);
             break;
         case DOM_CHANGE_LIVE_VIEW:
+            break;
+        case DOM_CHANGE_TAG:
+        case DOM_CHANGE_TAG_MEMBER:
+        case DOM_CHANGE_SEGMENT:
+        case DOM_CHANGE_AUDIENCE_SETTINGS:
+            apply_audience_change(idx, c, &v[i]);
             break;
         default:
             /* kinds added later (loyalty) are not followed by the index yet */

@@ -1,6 +1,8 @@
 /* views.c — building the in-memory views and feeding them committed changes. */
 #include "views/views.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,7 +12,18 @@
 struct views {
     reports_t *reports;
     seg_index *index;
+    /* Tag, segment and threshold changes are read back and applied one list at a time:
+     * a later list then reads a later snapshot, so the index ends in the store's order. */
+    pthread_mutex_t audience_lock;
+    atomic_uint_fast64_t failed_updates; /* view updates whose reads failed */
 };
+
+static bool has_audience_change(const dom_change *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].kind >= DOM_CHANGE_TAG && v[i].kind <= DOM_CHANGE_AUDIENCE_SETTINGS) return true;
+    return false;
+}
 
 int views_open(store_t *st, views **out, siyu_err *e)
 {
@@ -18,6 +31,7 @@ int views_open(store_t *st, views **out, siyu_err *e)
     if (store_conn_open(st, &c, e))
         return -1;
     views *v = calloc(1, sizeof *v);
+    pthread_mutex_init(&v->audience_lock, NULL);
     uint64_t t0 = clock_mono_ns();
     int rc = reports_load(c, &v->reports, e);
     store_conn_close(c);
@@ -68,14 +82,35 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
             reports_add_live_view(vw->reports, v[i].id, v[i].other, &e))
             siyu_err_clear(&e);
     dom_changes list = {.v = (dom_change *)v, .n = n, .cap = n};
+    bool ordered = has_audience_change(v, n);
+    if (ordered) pthread_mutex_lock(&vw->audience_lock);
     if (store_begin(c, false, &e) == 0) {
         if (reports_apply(vw->reports, c, &list, &e))
             fprintf(stderr, "siyu: reports: %s\n", e.message);
         audience_apply(vw->index, c, v, n);
         loyalty_view_apply(vw->index, c, v, n);
+        /* checked once per view update: a read that failed leaves a view behind the
+         * store; it is counted (/metrics, /readyz) rather than taken for "no rows" */
+        if (store_conn_failed(c)) {
+            atomic_fetch_add(&vw->failed_updates, 1);
+            fprintf(stderr, "siyu: views: a read failed while following a commit: %s\n",
+                    store_conn_error(c));
+            /* answered here (counted, and /readyz says so): the write it followed is
+             * committed and its own answer stands */
+            store_conn_clear(c);
+        }
         store_rollback(c);
+    } else {
+        atomic_fetch_add(&vw->failed_updates, 1);
+        fprintf(stderr, "siyu: views: %s\n", e.message);
     }
+    if (ordered) pthread_mutex_unlock(&vw->audience_lock);
     siyu_err_clear(&e);
+}
+
+uint64_t views_failed_updates(views *v)
+{
+    return atomic_load(&v->failed_updates);
 }
 
 reports_t *views_reports(views *v)

@@ -25,6 +25,8 @@ reports_t *views_reports(views *v);
 
 /* The member index, its current day moved to today first (audiences move as days pass). */
 struct seg_index *views_index(views *v);
+/* View updates whose reads failed since start (the views lag the store until restart). */
+uint64_t views_failed_updates(views *v);
 
 /* Builds only the member index (the CLI's siyu segment). Free with seg_index_free. */
 int views_open_index(store_t *st, struct seg_index **out, siyu_err *e);

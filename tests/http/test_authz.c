@@ -287,8 +287,13 @@ static void build(const route *rt, const probe *p, char *path, size_t cap, char 
     } while (0)
         if (b & SB_LOOKUP) QADD("phone=%s", side[p->lookup].phone);
         if (b & SB_MEMBER) QADD("member_id=%lld", (long long)side[p->member].member);
-        if (b & SB_STORE) QADD("store_id=%lld", (long long)side[p->store].store);
-        if (b & SB_GUIDE) QADD("guide_id=%lld", (long long)side[p->guide].guide);
+        /* both spellings: the reports name them store= and guide= */
+        if (b & SB_STORE)
+            QADD("store_id=%lld&store=%lld", (long long)side[p->store].store,
+                 (long long)side[p->store].store);
+        if (b & SB_GUIDE)
+            QADD("guide_id=%lld&guide=%lld", (long long)side[p->guide].guide,
+                 (long long)side[p->guide].guide);
 #undef QADD
         body[0] = 0;
         return;
@@ -600,6 +605,122 @@ static void test_store_scope(void)
     CHECK(strstr(buf, side[0].phone) == NULL);
 }
 
+/* The reports' filters (store=, guide=) name objects too: a store manager asking for
+ * another store's guide, or a guide for another store, is refused like any other route
+ * naming them, not answered (with the caller's own figures under the other's name). */
+static void test_report_filters(void)
+{
+    static const char *const reports[] = {"kpi",      "leaderboard", "cohorts",
+                                          "products", "live",        "distributions"};
+    char path[256];
+    for (size_t i = 0; i < sizeof reports / sizeof *reports; i++) {
+        const char *q = "from=2026-10-01&to=2026-12-31&by=store";
+        snprintf(path, sizeof path, "/api/v1/reports/%s?%s&guide=%lld", reports[i], q,
+                 (long long)side[1].guide);
+        int st = call(tok[C_MGR], "GET", path, NULL, NULL);
+        if (st != 403) CHECK_FAIL_("store manager, %s: %d %.200s", path, st, buf);
+        snprintf(path, sizeof path, "/api/v1/reports/%s?%s&store=%lld", reports[i], q,
+                 (long long)side[1].store);
+        st = call(tok[C_GUIDE], "GET", path, NULL, NULL);
+        if (st != 403) CHECK_FAIL_("guide, %s: %d %.200s", path, st, buf);
+        /* their own store and guide still answer */
+        snprintf(path, sizeof path, "/api/v1/reports/%s?%s&store=%lld&guide=%lld", reports[i], q,
+                 (long long)side[0].store, (long long)side[0].guide);
+        st = call(tok[C_MGR], "GET", path, NULL, NULL);
+        if (st != 200) CHECK_FAIL_("store manager, %s: %d %.200s", path, st, buf);
+        st = call(tok[C_GUIDE], "GET", path, NULL, NULL);
+        if (st != 200) CHECK_FAIL_("guide, %s: %d %.200s", path, st, buf);
+    }
+}
+
+/* A key already taken by another store's order or refund: the 409 names neither it nor
+ * its id, so a (channel, external_id) tells a store's caller nothing about other stores. */
+static void test_conflicts_name_nothing_out_of_scope(void)
+{
+    json_t *o;
+    /* store B's order has external_id "OutOfScope-ORDER" on channel store */
+    int st = call(tok[C_MGR], "POST", "/api/v1/orders", &o,
+                  "{\"channel\":\"store\",\"external_id\":\"OutOfScope-ORDER\",\"store_id\":%lld,"
+                  "\"member_id\":%lld,\"placed_at\":\"2026-11-01T10:00:00+08:00\","
+                  "\"total_cents\":100,\"items\":[{\"sku\":\"x\",\"qty\":1,"
+                  "\"unit_price_cents\":100}]}",
+                  (long long)side[0].store, (long long)side[0].member);
+    CHECK_INT_EQ(st, 409);
+    CHECK(jget(jget(o, "error"), "order_id") == NULL);
+    const char *msg = jstr(jget(o, "error"), "message");
+    char id[32];
+    snprintf(id, sizeof id, "order %lld", (long long)side[1].order);
+    CHECK(msg && strstr(msg, id) == NULL);
+    json_decref(o);
+    /* the till's the same */
+    st = call(tok[C_CASHIER], "POST", "/api/v1/orders", &o,
+              "{\"channel\":\"store\",\"external_id\":\"OutOfScope-ORDER\",\"store_id\":%lld,"
+              "\"placed_at\":\"2026-11-01T10:00:00+08:00\",\"total_cents\":100,"
+              "\"items\":[{\"sku\":\"x\",\"qty\":1,\"unit_price_cents\":100}]}",
+              (long long)side[0].store);
+    CHECK_INT_EQ(st, 409);
+    CHECK(jget(jget(o, "error"), "order_id") == NULL);
+    json_decref(o);
+    /* a refund key store B used first */
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/orders/%lld/refunds", (long long)side[1].order);
+    CHECK_INT_EQ(
+        call(token, "POST", path, NULL, "{\"external_id\":\"RF-OutOfScope\",\"amount_cents\":100}"),
+        201);
+    snprintf(path, sizeof path, "/api/v1/orders/%lld/refunds", (long long)side[0].order);
+    st = call(tok[C_MGR], "POST", path, &o,
+              "{\"external_id\":\"RF-OutOfScope\",\"amount_cents\":100}");
+    CHECK_INT_EQ(st, 409);
+    CHECK(jget(jget(o, "error"), "refund_id") == NULL);
+    msg = jstr(jget(o, "error"), "message");
+    CHECK(msg && strpbrk(msg, "0123456789") == NULL);
+    json_decref(o);
+    /* HQ is still told which one */
+    st = call(token, "POST", path, &o, "{\"external_id\":\"RF-OutOfScope\",\"amount_cents\":100}");
+    CHECK_INT_EQ(st, 409);
+    CHECK(json_integer_value(jget(jget(o, "error"), "refund_id")) > 0);
+    json_decref(o);
+}
+
+/* Forwarding a shareable coupon to a friend's phone: when the phone is another store's
+ * member, the answer to a store's caller names nobody (no member id, no history), and a
+ * friend over the template's limit is refused without naming them either. */
+static void test_forward_names_nobody_out_of_scope(void)
+{
+    json_t *o;
+    int64_t tpl = make("/api/v1/coupon-templates",
+                       "{\"name\":\"share\",\"kind\":\"cash_off\",\"value_cents\":100,"
+                       "\"valid_days\":30,\"shareable\":true,\"per_member_limit\":2}");
+    char code[2][40], path[96], b_id[40];
+    CHECK_INT_EQ(call(token, "POST", "/api/v1/coupons", NULL,
+                      "{\"template_id\":%lld,\"member_id\":%lld}", (long long)tpl,
+                      (long long)side[1].member),
+                 201);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT_EQ(call(token, "POST", "/api/v1/coupons", &o,
+                          "{\"template_id\":%lld,\"member_id\":%lld,\"external_id\":\"fw-%d\"}",
+                          (long long)tpl, (long long)side[0].member, i),
+                     201);
+        snprintf(code[i], sizeof code[i], "%s", jstr(o, "code") ? jstr(o, "code") : "");
+        json_decref(o);
+    }
+    snprintf(b_id, sizeof b_id, "\"member_id\":%lld", (long long)side[1].member);
+    snprintf(path, sizeof path, "/api/v1/coupons/%s/forward", code[0]);
+    CHECK_INT_EQ(call(tok[C_GUIDE], "POST", path, &o, "{\"phone\":\"%s\"}", side[1].phone), 200);
+    CHECK(json_is_null(jget(jget(o, "friend"), "member_id")));
+    CHECK(json_is_null(jget(o, "member_id")));
+    CHECK(strstr(buf, b_id) == NULL);
+    json_decref(o);
+    /* the friend now holds two of the template (limit 2): the next is refused, unnamed */
+    snprintf(path, sizeof path, "/api/v1/coupons/%s/forward", code[1]);
+    CHECK_INT_EQ(call(tok[C_GUIDE], "POST", path, &o, "{\"phone\":\"%s\"}", side[1].phone), 422);
+    const char *msg = jstr(jget(o, "error"), "message");
+    char id[32];
+    snprintf(id, sizeof id, "member %lld", (long long)side[1].member);
+    CHECK(msg && strstr(msg, id) == NULL);
+    json_decref(o);
+}
+
 /* Item 14: tokens are listed, revoked and expired, their last use is recorded, and a
  * token's role is its staff member's. */
 static void test_tokens(void)
@@ -680,8 +801,24 @@ static void test_cashier(void)
     CHECK_INT_EQ(call(till, "GET", path, &o, NULL), 200);
     CHECK_INT_EQ(json_integer_value(jget(o, "id")), side[1].member);
     CHECK(strstr(buf, side[1].phone) == NULL); /* masked */
+    /* the till's view of the member, not the 360 it may not read by id: no purchase
+     * history, coupons, points, consents, tier history or guide of another store */
+    static const char *const not_for_tills[] = {"stats",       "coupons",      "points",
+                                                "consents",    "tier_history", "guide",
+                                                "merged_from", "predictions",  "reachability"};
+    for (size_t i = 0; i < sizeof not_for_tills / sizeof *not_for_tills; i++)
+        if (jget(o, not_for_tills[i]))
+            CHECK_FAIL_("a till's lookup answers the member's %s: %.300s", not_for_tills[i], buf);
+    CHECK(strstr(buf, "OutOfScopeSku") == NULL && strstr(buf, side[1].coupon) == NULL);
     json_decref(o);
     snprintf(path, sizeof path, "/api/v1/members/%lld/benefits", (long long)side[1].member);
+    CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 200);
+    /* at its own store: the benefits at another store's till are not its to ask */
+    snprintf(path, sizeof path, "/api/v1/members/%lld/benefits?store_id=%lld",
+             (long long)side[1].member, (long long)side[1].store);
+    CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 403);
+    snprintf(path, sizeof path, "/api/v1/members/%lld/benefits?store_id=%lld",
+             (long long)side[1].member, (long long)side[0].store);
     CHECK_INT_EQ(call(till, "GET", path, NULL, NULL), 200);
     const char *order =
         "{\"channel\":\"store\",\"external_id\":\"%s\",\"store_id\":%lld,\"member_id\":%lld,"
@@ -699,6 +836,18 @@ static void test_cashier(void)
     CHECK_INT_EQ(call(till, "GET", "/api/v1/members", NULL, NULL), 403);
     CHECK_INT_EQ(call(till, "GET", "/api/v1/orders", NULL, NULL), 403);
     CHECK_INT_EQ(call(till, "POST", "/api/v1/members", NULL, "{\"phone\":\"13700000555\"}"), 403);
+    /* a till's token whose store is gone from its row (an old or hand-edited store) is
+     * no till: it answers 401, never serves as a till of no store */
+    char lost[128];
+    snprintf(cmd, sizeof cmd,
+             "%s token create --db %s --role cashier --store %lld --name till-lost", siyu, db,
+             (long long)side[0].store);
+    CHECK_INT_EQ(run(cmd, lost, sizeof lost), 0);
+    sql("UPDATE tokens SET store_id = NULL WHERE name = 'till-lost'");
+    snprintf(path, sizeof path, "/api/v1/members?phone=%s", side[1].phone);
+    CHECK_INT_EQ(call(lost, "GET", path, NULL, NULL), 401);
+    snprintf(path, sizeof path, "/api/v1/members/%lld/benefits", (long long)side[1].member);
+    CHECK_INT_EQ(call(lost, "GET", path, NULL, NULL), 401);
     /* a cashier token needs its store, and no staff member */
     snprintf(cmd, sizeof cmd, "%s token create --db %s --role cashier 2>/dev/null", siyu, db);
     CHECK(run(cmd, NULL, 0) != 0);
@@ -714,6 +863,9 @@ int main(int argc, char **argv)
     matrix();
     test_idempotency_per_caller();
     test_store_scope();
+    test_report_filters();
+    test_conflicts_name_nothing_out_of_scope();
+    test_forward_names_nobody_out_of_scope();
     test_tokens();
     test_cashier();
     close(fd);

@@ -371,6 +371,92 @@ static json_t *received_for(int64_t message_id)
     return NULL;
 }
 
+/* A message made while the member could be messaged, still in the outbox (its first
+ * attempt failed) when they opt out: it is never sent, and says why. */
+static void consent_after_queue(int rx_port)
+{
+    /* the sms receiver is down: nothing listens on this port */
+    int dead_port = free_port();
+    CHECK_INT_EQ(
+        call("PUT", "/api/v1/channels/sms", NULL,
+             "{\"adapter\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\",\"secret\":\"" SECRET
+             "\"}",
+             dead_port),
+        200);
+    set_now("2026-03-12T10:00:00+08:00");
+    int64_t m =
+        create("/api/v1/members", "{\"phone\":\"13800000009\",\"name\":\"周敏\",\"store_id\":1}");
+    event(m, "sms_opt_in", "2026-03-12T09:00:00+08:00");
+    int64_t j =
+        create("/api/v1/journeys", "{\"name\":\"退订之后\",\"trigger\":{\"event\":\"order_paid\"},"
+                                   "\"holdout_pct\":0,\"steps\":[{\"action\":\"send_message\","
+                                   "\"channel\":\"sms\",\"template\":\"{{member.name}}，谢谢\"}]}");
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/activate", (long long)j);
+    CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
+    tick();
+    set_now("2026-03-12T10:01:00+08:00");
+    order(m, "2026-03-12T10:00:00+08:00");
+    tick();
+    json_t *o = messages(m);
+    CHECK_INT_EQ((int64_t)json_array_size(jget(o, "items")), 1);
+    int64_t id = jint(o, "items.0.id");
+    CHECK_STR_EQ(jstr(o, "items.0.status"), "retry");
+    json_decref(o);
+    /* the member opts out; the receiver is back; the retry falls due */
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)m);
+    CHECK_INT_EQ(call("POST", path, NULL,
+                      "{\"purpose\":\"marketing\",\"channel\":\"sms\",\"granted\":false,"
+                      "\"source\":\"miniprogram\"}"),
+                 200);
+    CHECK_INT_EQ(
+        call("PUT", "/api/v1/channels/sms", NULL,
+             "{\"adapter\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\",\"secret\":\"" SECRET
+             "\"}",
+             rx_port),
+        200);
+    set_now("2026-03-13T10:00:00+08:00");
+    tick();
+    json_t *got = received_for(id);
+    CHECK(got == NULL);
+    json_decref(got);
+    o = messages(m);
+    CHECK_STR_EQ(jstr(o, "items.0.status"), "skipped");
+    CHECK(strstr(jstr(o, "items.0.error"), "consent") != NULL);
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/pause", (long long)j);
+    CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
+}
+
+/* An opt-in stamped a few minutes ahead (a device clock running fast, within the
+ * tolerance events and consents allow) must not outlive the member's opt-out a minute
+ * later: the withdrawal answers 200 and is what the consent says from then on. */
+static void consent_ahead_of_clock(void)
+{
+    set_now("2026-03-14T10:00:00+08:00");
+    int64_t m =
+        create("/api/v1/members", "{\"phone\":\"13800000010\",\"name\":\"吴昊\",\"store_id\":1}");
+    event(m, "sms_opt_in", "2026-03-14T10:04:00+08:00");
+    set_now("2026-03-14T10:01:00+08:00");
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)m);
+    json_t *o;
+    CHECK_INT_EQ(call("POST", path, &o,
+                      "{\"purpose\":\"marketing\",\"channel\":\"sms\",\"granted\":false,"
+                      "\"source\":\"till\"}"),
+                 200);
+    CHECK(json_is_false(jget(o, "consents.0.granted")));
+    json_decref(o);
+    set_now("2026-03-14T10:10:00+08:00");
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK(json_is_false(jget(o, "consents.0.granted")));
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)m);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK(json_is_false(jget(o, "reachability.sms")));
+    json_decref(o);
+}
+
 static void addresses(int rx_port)
 {
     CHECK_INT_EQ(
@@ -621,6 +707,8 @@ int main(int argc, char **argv)
              rx_port),
         200);
     consent();
+    consent_after_queue(rx_port);
+    consent_ahead_of_clock();
     addresses(rx_port);
     library_coupons();
     limit_race();

@@ -1,0 +1,243 @@
+/* jobs.c — the background jobs' thread and their status (jobs.h). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/timeutil.h"
+#include "jobs/jobs.h"
+#include "journey/journey.h"
+#include "loyalty/loyalty.h"
+#include "views/views.h"
+#include "writer/writer.h"
+
+struct jobs {
+    store_t *st;
+    writer_t *w;
+    views *vw;
+    jobs_config cfg;
+    store_conn *conn; /* the jobs thread's own: reads changes back for the views */
+    journey_writer outbox_writer; /* the outbox records deliveries on the lent writer */
+    pthread_mutex_t status_lock;
+    job_status status[JOB__COUNT];
+    bool running;
+    atomic_bool stop;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+};
+
+static const char *const job_names[JOB__COUNT] = {"journeys", "outbox", "sweep"};
+
+static int env_seconds(const char *name, int dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : dflt;
+}
+
+void jobs_config_init(jobs_config *c)
+{
+    c->tick_seconds = env_seconds("SIYU_TICK_SECONDS", 5);
+    c->sweep_seconds = env_seconds("SIYU_SWEEP_SECONDS", 60);
+}
+
+/* ---- the jobs: each write goes to the group committer ---- */
+
+static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
+{
+    return writer_lease(ctx, c, e);
+}
+
+static void lease_end(void *ctx)
+{
+    writer_lease_end(ctx);
+}
+
+typedef struct job_ctx {
+    jobs_t *j;
+    int64_t now;
+    json_t *out;
+} job_ctx;
+
+static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    job_ctx *x = arg;
+    dom d = {.conn = c, .now = x->now, .changes = changes};
+    d.who.role = ROLE_ADMIN;
+    return journey_tick(&d, x->j->vw ? views_index(x->j->vw) : NULL, 5000, NULL, e);
+}
+
+static int sweep_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    job_ctx *x = arg;
+    dom d = {.conn = c, .now = x->now, .changes = changes};
+    d.who.role = ROLE_ADMIN;
+    json_decref(x->out);
+    x->out = NULL;
+    /* bounded batches keep each write short; the next round takes the rest */
+    return loyalty_sweep(&d, 5000, &x->out, e);
+}
+
+static int run_job(jobs_t *j, job_kind k, siyu_err *e)
+{
+    job_ctx x = {.j = j, .now = clock_now()};
+    int rc;
+    switch (k) {
+    case JOB_JOURNEYS:
+        rc = writer_submit(j->w, tick_fn, &x, j->conn, e);
+        break;
+    case JOB_OUTBOX:
+        rc = journey_dispatch_with(j->st, &j->outbox_writer, x.now, 5000, NULL, e);
+        break;
+    case JOB_SWEEP:
+    default:
+        rc = writer_submit(j->w, sweep_fn, &x, j->conn, e);
+        break;
+    }
+    json_decref(x.out);
+    return rc;
+}
+
+int jobs_run(jobs_t *j, job_kind k, siyu_err *e)
+{
+    int rc = run_job(j, k, e);
+    int64_t now = clock_now();
+    pthread_mutex_lock(&j->status_lock);
+    job_status *s = &j->status[k];
+    s->runs++;
+    s->last_run = now;
+    if (rc == 0) {
+        s->last_success = now;
+        s->failing_since = 0;
+    } else {
+        s->failures++;
+        if (!s->failing_since) s->failing_since = now;
+        snprintf(s->last_error, sizeof s->last_error, "%s", e->message);
+    }
+    pthread_mutex_unlock(&j->status_lock);
+    if (rc) fprintf(stderr, "siyu: %s: %s\n", job_names[k], e->message);
+    return rc;
+}
+
+static void *jobs_main(void *arg)
+{
+    jobs_t *j = arg;
+    uint64_t last_sweep = clock_mono_ns();
+    int tick = j->cfg.tick_seconds, sweep = j->cfg.sweep_seconds;
+    int period = tick > 0 ? tick : sweep;
+    pthread_mutex_lock(&j->lock);
+    while (!atomic_load(&j->stop)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += period;
+        pthread_cond_timedwait(&j->wake, &j->lock, &until);
+        if (atomic_load(&j->stop)) break;
+        pthread_mutex_unlock(&j->lock);
+        siyu_err e;
+        siyu_err_init(&e);
+        if (tick > 0) {
+            /* the outbox runs even when the tick failed: what is queued still goes out */
+            jobs_run(j, JOB_JOURNEYS, &e);
+            siyu_err_clear(&e);
+            jobs_run(j, JOB_OUTBOX, &e);
+            siyu_err_clear(&e);
+        }
+        if (sweep > 0 && clock_mono_ns() - last_sweep >= (uint64_t)sweep * 1000000000ull) {
+            last_sweep = clock_mono_ns();
+            jobs_run(j, JOB_SWEEP, &e);
+            siyu_err_clear(&e);
+        }
+        pthread_mutex_lock(&j->lock);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+int jobs_start(store_t *st, struct writer *w, struct views *vw, const jobs_config *cfg,
+               jobs_t **out, siyu_err *e)
+{
+    jobs_t *j = calloc(1, sizeof *j);
+    j->st = st;
+    j->w = w;
+    j->vw = vw;
+    j->outbox_writer = (journey_writer){.begin = lease_begin, .end = lease_end, .ctx = w};
+    if (cfg)
+        j->cfg = *cfg;
+    else
+        jobs_config_init(&j->cfg);
+    if (store_conn_open(st, &j->conn, e)) {
+        free(j);
+        return -1;
+    }
+    pthread_mutex_init(&j->status_lock, NULL);
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->wake, NULL);
+    for (int k = 0; k < JOB__COUNT; k++)
+        j->status[k].name = job_names[k];
+    j->status[JOB_JOURNEYS].period_seconds = j->cfg.tick_seconds > 0 ? j->cfg.tick_seconds : 0;
+    j->status[JOB_OUTBOX].period_seconds = j->status[JOB_JOURNEYS].period_seconds;
+    j->status[JOB_SWEEP].period_seconds = j->cfg.sweep_seconds > 0 ? j->cfg.sweep_seconds : 0;
+    if (j->cfg.tick_seconds > 0 || j->cfg.sweep_seconds > 0) {
+        if (pthread_create(&j->thread, NULL, jobs_main, j)) {
+            jobs_stop(j);
+            return siyu_err_set(e, SIYU_INTERNAL, NULL, "jobs: cannot start their thread");
+        }
+        j->running = true;
+    }
+    *out = j;
+    return 0;
+}
+
+void jobs_stop(jobs_t *j)
+{
+    if (!j) return;
+    if (j->running) {
+        pthread_mutex_lock(&j->lock);
+        atomic_store(&j->stop, true);
+        pthread_cond_signal(&j->wake);
+        pthread_mutex_unlock(&j->lock);
+        pthread_join(j->thread, NULL);
+    }
+    store_conn_close(j->conn);
+    pthread_mutex_destroy(&j->lock);
+    pthread_mutex_destroy(&j->status_lock);
+    pthread_cond_destroy(&j->wake);
+    free(j);
+}
+
+void jobs_status(jobs_t *j, job_status out[JOB__COUNT])
+{
+    pthread_mutex_lock(&j->status_lock);
+    memcpy(out, j->status, sizeof j->status);
+    pthread_mutex_unlock(&j->status_lock);
+}
+
+bool jobs_ready(jobs_t *j, json_t **why)
+{
+    job_status s[JOB__COUNT];
+    jobs_status(j, s);
+    bool ok = true;
+    json_t *failing = why ? json_array() : NULL;
+    for (int k = 0; k < JOB__COUNT; k++) {
+        if (!s[k].failing_since) continue;
+        ok = false;
+        if (failing) {
+            char since[40];
+            time_format_rfc3339(s[k].failing_since, since, sizeof since);
+            json_t *last = json_null();
+            if (s[k].last_success) {
+                char at[40];
+                time_format_rfc3339(s[k].last_success, at, sizeof at);
+                last = json_string(at);
+            }
+            json_array_append_new(failing,
+                                  json_pack("{s:s, s:s, s:s, s:o, s:I}", "job", s[k].name, "error",
+                                            s[k].last_error, "failing_since", since, "last_success",
+                                            last, "failures", (json_int_t)s[k].failures));
+        }
+    }
+    if (why) *why = failing;
+    return ok;
+}

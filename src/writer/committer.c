@@ -1,0 +1,295 @@
+/* committer.c — the group committer behind writer.h. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "writer/writer.h"
+
+typedef struct write_job {
+    writer_fn fn;
+    void *arg;
+    siyu_err *e;
+    bool alone; /* writer_exclusive: runs with no transaction of the writer's open */
+    int rc;
+    bool done;
+    dom_changes changes; /* what the write changed, kept only if it committed */
+    struct write_job *next;
+} write_job;
+
+struct writer {
+    store_t *store;
+    store_conn *conn;
+    writer_commit_fn on_commit;
+    void *on_commit_ctx;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t ready, done;
+    write_job *head, *tail;
+    bool stop;
+    struct lease_req *lease; /* the lease granted now (writer_lease), or NULL */
+    atomic_uint_fast64_t batches, writes, failed, commit_failures, queued;
+};
+
+/* One write in its savepoint; a sticky store error fails it whatever fn answered. */
+static void run_one(writer_t *w, write_job *j)
+{
+    atomic_fetch_add(&w->writes, 1);
+    if (store_savepoint(w->conn, j->e)) {
+        j->rc = -1;
+        return;
+    }
+    j->rc = j->fn(w->conn, &j->changes, j->arg, j->e);
+    /* a failed step fails the write, whatever it answered: a 404 or a 409 built on a
+     * read that failed is an internal error, not a refusal */
+    if (store_conn_check(w->conn, j->e)) j->rc = -1;
+    if (j->rc < 0) {
+        store_savepoint_undo(w->conn);
+        dom_changes_clear(&j->changes);
+    } else {
+        store_savepoint_release(w->conn);
+    }
+}
+
+/* The consecutive shared writes from j on, in one transaction; returns the next job. */
+static write_job *run_group(writer_t *w, write_job *j)
+{
+    siyu_err txe;
+    siyu_err_init(&txe);
+    atomic_fetch_add(&w->batches, 1);
+    int tx = store_begin(w->conn, true, &txe);
+    write_job *first = j;
+    for (; j && !j->alone; j = j->next) {
+        if (tx) {
+            siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
+            j->rc = -1;
+            continue;
+        }
+        run_one(w, j);
+    }
+    if (!tx && store_commit(w->conn, &txe)) {
+        atomic_fetch_add(&w->commit_failures, 1);
+        for (write_job *k = first; k != j; k = k->next)
+            if (k->rc == 0) {
+                k->rc = -1;
+                dom_changes_clear(&k->changes);
+                siyu_err_set(k->e, SIYU_INTERNAL, NULL, "%s", txe.message);
+            }
+    }
+    for (write_job *k = first; k != j; k = k->next)
+        if (k->rc < 0) atomic_fetch_add(&w->failed, 1);
+    siyu_err_clear(&txe);
+    return j;
+}
+
+static void run_alone(writer_t *w, write_job *j)
+{
+    atomic_fetch_add(&w->writes, 1);
+    store_conn_clear(w->conn);
+    j->rc = j->fn(w->conn, &j->changes, j->arg, j->e);
+    if (store_conn_check(w->conn, j->e)) j->rc = -1;
+    if (store_in_tx(w->conn)) { /* fn left a transaction open: it never commits */
+        store_rollback(w->conn);
+        if (j->rc == 0) {
+            j->rc = -1;
+            siyu_err_set(j->e, SIYU_INTERNAL, NULL, "a write left its transaction open");
+        }
+    }
+    if (j->rc < 0) {
+        atomic_fetch_add(&w->failed, 1);
+        /* what committed stays committed; the views still follow it */
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    writer_t *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->head && !w->stop)
+            pthread_cond_wait(&w->ready, &w->lock);
+        if (!w->head && w->stop) break;
+        write_job *batch = w->head;
+        w->head = w->tail = NULL;
+        pthread_mutex_unlock(&w->lock);
+
+        for (write_job *j = batch; j;) {
+            if (j->alone) {
+                run_alone(w, j);
+                j = j->next;
+            } else {
+                j = run_group(w, j);
+            }
+        }
+        pthread_mutex_lock(&w->lock);
+        for (write_job *j = batch; j; j = j->next) {
+            j->done = true;
+            atomic_fetch_sub(&w->queued, 1);
+        }
+        pthread_cond_broadcast(&w->done);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, writer_t **out,
+                 siyu_err *e)
+{
+    writer_t *w = calloc(1, sizeof *w);
+    w->store = st;
+    w->on_commit = on_commit;
+    w->on_commit_ctx = on_commit_ctx;
+    if (store_conn_open(st, &w->conn, e)) {
+        free(w);
+        return -1;
+    }
+    store_conn_cache(w->conn, 128);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->ready, NULL);
+    pthread_cond_init(&w->done, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w)) {
+        store_conn_close(w->conn);
+        free(w);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: cannot start its thread");
+    }
+    *out = w;
+    return 0;
+}
+
+void writer_stop(writer_t *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    pthread_cond_signal(&w->ready);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    store_conn_close(w->conn);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->ready);
+    pthread_cond_destroy(&w->done);
+    free(w);
+}
+
+static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *reader, siyu_err *e)
+{
+    write_job job = {.fn = fn, .arg = arg, .e = e, .alone = alone};
+    pthread_mutex_lock(&w->lock);
+    if (w->stop) {
+        pthread_mutex_unlock(&w->lock);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: stopped");
+    }
+    atomic_fetch_add(&w->queued, 1);
+    if (w->tail)
+        w->tail->next = &job;
+    else
+        w->head = &job;
+    w->tail = &job;
+    pthread_cond_signal(&w->ready);
+    while (!job.done)
+        pthread_cond_wait(&w->done, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+    if (job.rc == 0 && job.changes.n && w->on_commit && reader)
+        w->on_commit(w->on_commit_ctx, reader, job.changes.v, job.changes.n);
+    dom_changes_free(&job.changes);
+    return job.rc;
+}
+
+int writer_submit(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu_err *e)
+{
+    return submit(w, fn, arg, false, reader, e);
+}
+
+int writer_exclusive(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu_err *e)
+{
+    return submit(w, fn, arg, true, reader, e);
+}
+
+void writer_get_stats(writer_t *w, writer_stats *out)
+{
+    out->batches = atomic_load(&w->batches);
+    out->writes = atomic_load(&w->writes);
+    out->failed = atomic_load(&w->failed);
+    out->commit_failures = atomic_load(&w->commit_failures);
+    out->queued = atomic_load(&w->queued);
+}
+
+struct lease_req {
+    writer_t *w;
+    siyu_err err; /* the helper's: the lease's own outcome is the holder's business */
+    int rc;
+    bool granted, released, ended;
+    pthread_t thread;
+};
+typedef struct lease_req lease_req;
+
+/* Runs on the writer thread as an exclusive job: lends the connection, waits for it. */
+static int lease_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
+{
+    (void)c;
+    (void)changes;
+    (void)e;
+    lease_req *q = arg;
+    writer_t *w = q->w;
+    pthread_mutex_lock(&w->lock);
+    w->lease = q; /* one lease at a time: the writer thread runs one job at a time */
+    q->granted = true;
+    pthread_cond_broadcast(&w->done);
+    while (!q->released)
+        pthread_cond_wait(&w->ready, &w->lock);
+    w->lease = NULL;
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+static void *lease_submitter(void *arg)
+{
+    lease_req *q = arg;
+    q->rc = writer_exclusive(q->w, lease_fn, q, NULL, &q->err);
+    pthread_mutex_lock(&q->w->lock);
+    q->ended = true; /* refused (the writer stopped) or given back */
+    pthread_cond_broadcast(&q->w->done);
+    pthread_mutex_unlock(&q->w->lock);
+    return NULL;
+}
+
+int writer_lease(writer_t *w, store_conn **c, siyu_err *e)
+{
+    /* the exclusive job is submitted from a helper thread, which waits for it to end;
+     * this thread waits only until the connection is lent */
+    lease_req *q = calloc(1, sizeof *q);
+    q->w = w;
+    siyu_err_init(&q->err);
+    if (pthread_create(&q->thread, NULL, lease_submitter, q)) {
+        free(q);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: cannot lend the connection");
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!q->granted && !q->ended)
+        pthread_cond_wait(&w->done, &w->lock);
+    bool granted = q->granted;
+    pthread_mutex_unlock(&w->lock);
+    if (!granted) {
+        pthread_join(q->thread, NULL);
+        siyu_err_set(e, q->err.code, NULL, "%s", q->err.message);
+        siyu_err_clear(&q->err);
+        free(q);
+        return -1;
+    }
+    *c = w->conn;
+    return 0;
+}
+
+void writer_lease_end(writer_t *w)
+{
+    if (store_in_tx(w->conn))
+        store_rollback(w->conn);
+    pthread_mutex_lock(&w->lock);
+    lease_req *q = w->lease;
+    q->released = true;
+    pthread_cond_broadcast(&w->ready);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(q->thread, NULL);
+    siyu_err_clear(&q->err);
+    free(q);
+}

@@ -1,0 +1,74 @@
+/* writer.h — the one write path of a running siyu: the group committer.
+ *
+ * Every write of `siyu serve` — HTTP writes, the background jobs (journey ticks, the
+ * loyalty sweep), tag, segment and settings writes, imports, and the results of
+ * model fits and outbox deliveries — is submitted here and runs on one writer thread
+ * with its own store connection. The thread takes every queued write, runs each in its
+ * own savepoint of one transaction (a refused write is undone alone), commits once and
+ * wakes the submitters: one fsync makes a whole batch durable, and writers never
+ * contend for SQLite's lock.
+ *
+ * A write whose connection has a sticky store error when it returns (store.h) fails,
+ * whatever it returned: it is undone and answers an internal error.
+ *
+ * Writes from another process (the CLI while the server runs) take SQLite's lock with
+ * a busy timeout; nothing here keeps a statement or a transaction open between
+ * batches, so they never find the store locked for longer than one batch. */
+#ifndef SIYU_WRITER_WRITER_H
+#define SIYU_WRITER_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "domain/domain.h"
+#include "store/store.h"
+
+typedef struct writer writer_t;
+
+/* One write: runs on the writer's connection c inside a write transaction the writer
+ * holds (in its own savepoint). It notes what it changed in changes (set it as the
+ * dom's changes). Returns 0 to keep its work, -1 (e filled) to undo it. */
+typedef int (*writer_fn)(store_conn *c, dom_changes *changes, void *arg, siyu_err *e);
+
+/* Called after a write committed, with what it changed, on the submitter's own
+ * connection (which sees the commit): the in-memory views follow the store here. */
+typedef void (*writer_commit_fn)(void *ctx, store_conn *reader, const dom_change *v, size_t n);
+
+int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, writer_t **out,
+                 siyu_err *e);
+void writer_stop(writer_t *w); /* runs what is queued, then stops; NULL is a no-op */
+
+/* Queues fn and sleeps until the transaction holding it has committed (0) or the
+ * write was undone (-1, e filled). After a commit with changes, on_commit runs on
+ * reader (the caller's own connection); reader NULL skips it. */
+int writer_submit(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu_err *e);
+
+/* Long work that commits in steps of its own (an import's batches): fn
+ * runs on the writer thread, on the writer's connection, with no transaction open; it
+ * begins and commits its own write transactions there. No other write runs meanwhile.
+ * Whatever fn leaves open is rolled back. changes collects what fn noted; on_commit
+ * runs for them when fn returns 0. */
+int writer_exclusive(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu_err *e);
+
+/* A lease of the writer's connection to the calling thread, for work whose long
+ * computation must not hold the writer (a model fit reads and computes on its own
+ * connection, then writes its results): writer_lease waits until every write queued
+ * before it has committed, then hands over the writer's connection with no
+ * transaction open; the caller begins and commits its write transaction on it, and
+ * gives it back with writer_lease_end. No other write runs meanwhile; the caller must
+ * not submit writes while it holds the lease. Whatever it leaves open is rolled back. */
+int writer_lease(writer_t *w, store_conn **c, siyu_err *e);
+void writer_lease_end(writer_t *w);
+
+/* For /metrics. */
+typedef struct writer_stats {
+    uint64_t batches; /* transactions committed or attempted */
+    uint64_t writes;  /* writes run */
+    uint64_t failed;  /* writes undone */
+    uint64_t commit_failures;
+    uint64_t queued; /* writes waiting now */
+} writer_stats;
+void writer_get_stats(writer_t *w, writer_stats *out);
+
+#endif

@@ -476,8 +476,13 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
         queue(c, BEGIN_READ);
         return 0;
     }
-    char sql[128];
-    snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)", PG_WRITE_LOCK);
+    /* another process holding the writers' lock (the CLI while siyu serve runs) is waited
+     * for up to SIYU_BUSY_TIMEOUT_MS (default 10 s), as SQLite's busy timeout does */
+    const char *busy = getenv("SIYU_BUSY_TIMEOUT_MS");
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "BEGIN; SET LOCAL lock_timeout = %d; SELECT pg_advisory_xact_lock(%lld)",
+             busy && atoi(busy) > 0 ? atoi(busy) : 10000, PG_WRITE_LOCK);
     PGresult *r = PQexec(c->pg, sql);
     if (!ok(r) && PQstatus(c->pg) == CONNECTION_BAD) {
         /* the server dropped the connection while it was idle (a restart, a failover):
@@ -487,7 +492,11 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
         r = PQexec(c->pg, sql);
     }
     if (!ok(r)) {
-        set_err(c, NULL, PQerrorMessage(c->pg));
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state && strcmp(state, "55P03") == 0) /* lock_not_available: SQLite's words */
+            set_err(c, NULL, "database is locked (another writer holds it)");
+        else
+            set_err(c, NULL, PQerrorMessage(c->pg));
         PQclear(r);
         if (pg_in_tx(c_)) PQclear(PQexec(c->pg, "ROLLBACK"));
         release_write_lock(c);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_fail(const char *cmd, int code, const char *fmt, ...)
 {
@@ -17,10 +18,61 @@ int cli_fail(const char *cmd, int code, const char *fmt, ...)
     return code;
 }
 
+const char *cli_usage;
+
+bool cli_progress_wanted(void)
+{
+    return isatty(STDERR_FILENO);
+}
+
+static bool step_shown;
+
+void cli_step(const char *cmd, const char *what)
+{
+    if (!cli_progress_wanted()) return;
+    fprintf(stderr, "siyu: %s: %s...", cmd, what);
+    fflush(stderr);
+    step_shown = true;
+}
+
+void cli_step_done(void)
+{
+    if (step_shown) fprintf(stderr, "\r\033[K");
+    step_shown = false;
+}
+
+static void help(const char *cmd, const cli_opt *opts)
+{
+    printf("usage: siyu %s\n", cli_usage ? cli_usage : cmd);
+    printf("\noptions:\n");
+    for (int k = 0; opts[k].name; k++) {
+        const char *h = opts[k].help ? opts[k].help : "(undocumented)";
+        /* "VALUE  meaning": the value's name goes beside the option */
+        const char *gap = opts[k].takes_value ? strstr(h, "  ") : NULL;
+        char left[64];
+        if (gap) {
+            snprintf(left, sizeof left, "%s %.*s", opts[k].name, (int)(gap - h), h);
+            h = gap + 2;
+        } else {
+            snprintf(left, sizeof left, "%s", opts[k].name);
+        }
+        printf("  %-26s %s\n", left, h);
+    }
+    printf("  %-26s %s\n", "-h, --help", "print this help and exit");
+    printf("\nexit status: 0 success, 1 failure (an import with rejected records too), 2 usage "
+           "error\n");
+}
+
 int cli_parse(const char *cmd, int argc, char **argv, int from, const cli_opt *opts,
               const char **pos, int npos, int *got_pos)
 {
     int np = 0;
+    for (int i = from; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            help(cmd, opts);
+            fflush(stdout);
+            exit(0);
+        }
     for (int i = from; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0) {

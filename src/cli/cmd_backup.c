@@ -13,7 +13,9 @@
 int cmd_backup(int argc, char **argv)
 {
     const char *db = NULL, *out = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {"--out", true, &out, NULL}, {0}};
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+                      {"--out", true, &out, NULL, "FILE  where the copy goes (required)"},
+                      {0}};
     int rc = cli_parse("backup", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;
     if (!cli_db(db))
@@ -22,7 +24,10 @@ int cmd_backup(int argc, char **argv)
     siyu_err e;
     siyu_err_init(&e);
     store_backup_info info;
-    if (store_backup(cli_db(db), out, &info, &e)) {
+    cli_step("backup", "copying the store");
+    int brc = store_backup(cli_db(db), out, &info, &e);
+    cli_step_done();
+    if (brc) {
         cli_fail("backup", 1, "%s", e.message);
         siyu_err_clear(&e);
         return 1;
@@ -38,10 +43,11 @@ int cmd_restore(int argc, char **argv)
 {
     const char *db = NULL, *from = NULL;
     bool force = false;
-    cli_opt opts[] = {{"--db", true, &db, NULL},
-                      {"--from", true, &from, NULL},
-                      {"--force", false, NULL, &force},
-                      {0}};
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+        {"--from", true, &from, NULL, "FILE  the backup to restore (required)"},
+        {"--force", false, NULL, &force, "replace an existing store (default: refuse)"},
+        {0}};
     int rc = cli_parse("restore", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;
     if (!cli_db(db))
@@ -50,7 +56,10 @@ int cmd_restore(int argc, char **argv)
     siyu_err e;
     siyu_err_init(&e);
     store_backup_info info;
-    if (store_restore(from, cli_db(db), force, &info, &e)) {
+    cli_step("restore", "checking and copying the backup");
+    int rrc = store_restore(from, cli_db(db), force, &info, &e);
+    cli_step_done();
+    if (rrc) {
         cli_fail("restore", 1, "%s", e.message);
         siyu_err_clear(&e);
         return 1;
@@ -68,7 +77,7 @@ int cmd_restore(int argc, char **argv)
 int cmd_vacuum(int argc, char **argv)
 {
     const char *db = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {0}};
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"}, {0}};
     int rc = cli_parse("vacuum", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;
     if (!cli_db(db))
@@ -76,7 +85,10 @@ int cmd_vacuum(int argc, char **argv)
     siyu_err e;
     siyu_err_init(&e);
     bool truncated;
-    if (store_vacuum(cli_db(db), &truncated, &e)) {
+    cli_step("vacuum", "rebuilding the store");
+    int vrc = store_vacuum(cli_db(db), &truncated, &e);
+    cli_step_done();
+    if (vrc) {
         cli_fail("vacuum", 1, "%s", e.message);
         siyu_err_clear(&e);
         return 1;
@@ -94,7 +106,7 @@ int cmd_vacuum(int argc, char **argv)
 int cmd_member(int argc, char **argv)
 {
     const char *db = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {0}};
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"}, {0}};
     const char *pos[2];
     int np, rc = cli_parse("member", argc, argv, 2, opts, pos, 2, &np);
     if (rc) return rc;

@@ -49,11 +49,14 @@ static void gen_progress(void *ctx, const char *phase, double fraction)
 int cmd_gen(int argc, char **argv)
 {
     const char *out = NULL, *members = NULL, *seed = NULL, *until = NULL;
-    cli_opt opts[] = {{"--out", true, &out, NULL},
-                      {"--members", true, &members, NULL},
-                      {"--seed", true, &seed, NULL},
-                      {"--until", true, &until, NULL},
-                      {0}};
+    cli_opt opts[] = {
+        {"--out", true, &out, NULL, "DIR  where the NDJSON files go (required)"},
+        {"--members", true, &members, NULL, "N  members in the chain (default: 100000)"},
+        {"--seed", true, &seed, NULL,
+         "S  random seed, the same chain for the same seed (default: 1)"},
+        {"--until", true, &until, NULL,
+         "DATE  last day of the generated history, YYYY-MM-DD (default: today)"},
+        {0}};
     int rc = cli_parse("gen", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc)
         return rc;
@@ -166,14 +169,20 @@ int cmd_demo(int argc, char **argv)
     const char *db = NULL, *members = NULL, *seed = NULL, *listen = NULL, *threads_s = NULL,
                *log = NULL;
     bool no_serve = false;
-    cli_opt opts[] = {{"--db", true, &db, NULL},
-                      {"--members", true, &members, NULL},
-                      {"--seed", true, &seed, NULL},
-                      {"--listen", true, &listen, NULL},
-                      {"--threads", true, &threads_s, NULL},
-                      {"--access-log", true, &log, NULL},
-                      {"--no-serve", false, NULL, &no_serve},
-                      {0}};
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL,
+         "PATH  the demo store (default: $SIYU_DB, else a new one in a temporary directory)"},
+        {"--members", true, &members, NULL, "N  members in the chain (default: 100000)"},
+        {"--seed", true, &seed, NULL,
+         "S  random seed, the same chain for the same seed (default: 1)"},
+        {"--listen", true, &listen, NULL,
+         "ADDR  where to serve (default: $SIYU_LISTEN, else 127.0.0.1:8080)"},
+        {"--threads", true, &threads_s, NULL, "N  HTTP worker threads (default: one per core)"},
+        {"--access-log", true, &log, NULL,
+         "FILE|-|off  one line per request; - is stderr (default: off)"},
+        {"--no-serve", false, NULL, &no_serve,
+         "build the store and exit without serving (default: serve)"},
+        {0}};
     int rc = cli_parse("demo", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc)
         return rc;

@@ -15,9 +15,9 @@ int cmd_check(int argc, char **argv)
 {
     const char *db = NULL, *max_s = NULL;
     bool json = false;
-    cli_opt opts[] = {{"--db", true, &db, NULL},
-                      {"--max", true, &max_s, NULL},
-                      {"--json", false, NULL, &json},
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+                      {"--max", true, &max_s, NULL, "N  violations listed at most (default: 20)"},
+                      {"--json", false, NULL, &json, "print the result as JSON (default: text)"},
                       {0}};
     int rc = cli_parse("check", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;
@@ -31,7 +31,9 @@ int cmd_check(int argc, char **argv)
     json_t *v = NULL;
     int found = -1;
     if (store_conn_open(st, &c, &e) == 0 && store_begin(c, false, &e) == 0) {
+        cli_step("check", "verifying every balance, coupon, stock and tier");
         found = loyalty_check(c, clock_now(), max, &v, &e);
+        cli_step_done();
         store_rollback(c);
     }
     store_conn_close(c);
@@ -89,7 +91,7 @@ static int sweep_once(store_t *st, views *vw, int limit, json_t **out, siyu_err 
 int cmd_loyalty(int argc, char **argv)
 {
     const char *db = NULL, *pos[1] = {0};
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {0}};
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"}, {0}};
     int got = 0;
     int rc = cli_parse("loyalty", argc, argv, 2, opts, pos, 1, &got);
     if (rc) return rc;
@@ -100,7 +102,9 @@ int cmd_loyalty(int argc, char **argv)
     siyu_err e;
     siyu_err_init(&e);
     json_t *out = NULL;
+    cli_step("loyalty", "expiring due points and coupons, reviewing due tiers");
     rc = sweep_once(st, NULL, 0, &out, &e);
+    cli_step_done();
     store_close(st);
     if (rc) {
         cli_fail("loyalty", 1, "%s", e.message);

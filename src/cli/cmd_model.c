@@ -43,13 +43,19 @@ int cmd_model(int argc, char **argv)
 {
     const char *db = NULL, *unit = NULL, *cal_end = NULL, *holdout_end = NULL, *threshold = NULL;
     bool as_json = false;
-    cli_opt opts[] = {{"--db", true, &db, NULL},
-                      {"--unit", true, &unit, NULL},
-                      {"--cal-end", true, &cal_end, NULL},
-                      {"--holdout-end", true, &holdout_end, NULL},
-                      {"--churn-threshold", true, &threshold, NULL},
-                      {"--json", false, NULL, &as_json},
-                      {0}};
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+        {"--unit", true, &unit, NULL, "days|weeks  the time unit of the fit (default: days)"},
+        {"--cal-end", true, &cal_end, NULL,
+         "DATE  last day of the calibration period, YYYY-MM-DD (default: today; validate: "
+         "required)"},
+        {"--holdout-end", true, &holdout_end, NULL,
+         "DATE  validate: last day of the holdout, YYYY-MM-DD (required)"},
+        {"--churn-threshold", true, &threshold, NULL,
+         "P  churn probability counted as churned, 0 to 1 (default: 0.5)"},
+        {"--json", false, NULL, &as_json,
+         "validate: print JSON (default: a table; fit and show always print JSON)"},
+        {0}};
     const char *pos[1];
     int np, rc = cli_parse("model", argc, argv, 2, opts, pos, 1, &np);
     if (rc)
@@ -85,6 +91,9 @@ int cmd_model(int argc, char **argv)
     siyu_err_init(&e);
     json_t *out = NULL;
     rc = store_conn_open(st, &c, &e);
+    bool progress = strcmp(pos[0], "show") != 0 && cli_progress_wanted();
+    if (progress) /* fitting reads every member's purchases: seconds on a large chain */
+        fprintf(stderr, "model: %s...", strcmp(pos[0], "fit") == 0 ? "fitting" : "validating");
     if (!rc) {
         if (strcmp(pos[0], "fit") == 0)
             rc = models_fit(c, &o, now, &out, &e) < 0;
@@ -94,6 +103,7 @@ int cmd_model(int argc, char **argv)
             rc = models_validate(c, o.cal_end_day, holdout, unit_days, &out, &e) < 0;
         store_conn_close(c);
     }
+    if (progress) fprintf(stderr, "\r\033[K");
     store_close(st);
     if (rc) {
         cli_fail("model", 1, "%s", e.message);

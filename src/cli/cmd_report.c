@@ -270,7 +270,10 @@ static void print_report(json_t *rep, out_format f)
 static json_t *tier_leaderboard(store_t *st, reports_t *r, const reports_query *q, siyu_err *e)
 {
     struct seg_index *idx = NULL;
-    if (views_open_index(st, &idx, e)) return NULL;
+    cli_step("report", "loading the member index");
+    int vrc = views_open_index(st, &idx, e);
+    cli_step_done();
+    if (vrc) return NULL;
     reports_classes *tiers = views_tier_classes(idx, e);
     json_t *out =
         tiers ? reports_leaderboard_by(r, q, "tier", reports_classes_classify, tiers, e) : NULL;
@@ -283,12 +286,20 @@ int cmd_report(int argc, char **argv)
 {
     const char *db = NULL, *from = NULL, *to = NULL, *store = NULL, *brand = NULL, *guide = NULL,
                *channel = NULL, *gran = NULL, *format = NULL, *by = NULL, *top = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL},           {"--from", true, &from, NULL},
-                      {"--to", true, &to, NULL},           {"--store", true, &store, NULL},
-                      {"--brand", true, &brand, NULL},     {"--guide", true, &guide, NULL},
-                      {"--channel", true, &channel, NULL}, {"--granularity", true, &gran, NULL},
-                      {"--format", true, &format, NULL},   {"--by", true, &by, NULL},
-                      {"--top", true, &top, NULL},         {0}};
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+        {"--from", true, &from, NULL, "DATE  first day, YYYY-MM-DD (required)"},
+        {"--to", true, &to, NULL, "DATE  last day, YYYY-MM-DD (required)"},
+        {"--store", true, &store, NULL, "ID  one store only (default: the whole chain)"},
+        {"--brand", true, &brand, NULL, "ID  one brand only (default: all)"},
+        {"--guide", true, &guide, NULL, "ID  one guide only (default: all)"},
+        {"--channel", true, &channel, NULL, "NAME  one sales channel only (default: all)"},
+        {"--granularity", true, &gran, NULL, "day|week|month  the series bucket (default: month)"},
+        {"--format", true, &format, NULL, "table|csv|json  output format (default: table)"},
+        {"--by", true, &by, NULL,
+         "store|channel|guide|tier  the leaderboard dimension (default: store)"},
+        {"--top", true, &top, NULL, "N  rows of a leaderboard or products report (default: 20)"},
+        {0}};
     const char *pos[1];
     int np, rc = cli_parse("report", argc, argv, 2, opts, pos, 1, &np);
     if (rc) return rc;
@@ -338,7 +349,10 @@ int cmd_report(int argc, char **argv)
     reports_t *r = NULL;
     json_t *out = NULL;
     if (store_conn_open(st, &c, &e) == 0) {
-        if (reports_load(c, &r, &e) == 0) {
+        cli_step("report", "loading the order facts");
+        int lrc = reports_load(c, &r, &e);
+        cli_step_done();
+        if (lrc == 0) {
             switch (kind) {
             case 0:
                 out = reports_kpi(r, &q, &e);

@@ -68,7 +68,13 @@ out:
 int cmd_segment(int argc, char **argv)
 {
     const char *db = NULL, *set = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {"--set", true, &set, NULL}, {0}};
+    bool json = false;
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB); explain needs none"},
+        {"--set", true, &set, NULL, "JSON  settings: change them (default: print them)"},
+        {"--json", false, NULL, &json,
+         "count, explain: print JSON ({\"count\", \"expression\"}; default: text)"},
+        {0}};
     const char *pos[2];
     int np, rc = cli_parse("segment", argc, argv, 2, opts, pos, 2, &np);
     if (rc)
@@ -84,7 +90,14 @@ int cmd_segment(int argc, char **argv)
         if (seg_parse(pos[1], NULL, &ex, &se))
             return cli_fail("segment", 1, "%s", se.msg);
         char *canon = seg_print(ex);
-        printf("%s\n", canon);
+        if (json) {
+            json_t *o = json_pack("{s:s}", "expression", canon);
+            json_dumpf(o, stdout, JSON_COMPACT);
+            putchar('\n');
+            json_decref(o);
+        } else {
+            printf("%s\n", canon);
+        }
         free(canon);
         seg_expr_free(ex);
         return 0;
@@ -95,7 +108,11 @@ int cmd_segment(int argc, char **argv)
     siyu_err e;
     siyu_err_init(&e);
     seg_index *idx = NULL;
-    if (views_open_index(st, &idx, &e)) {
+    bool progress = cli_progress_wanted();
+    if (progress) fprintf(stderr, "segment: loading the member index...");
+    int vrc = views_open_index(st, &idx, &e);
+    if (progress) fprintf(stderr, "\r\033[K");
+    if (vrc) {
         store_close(st);
         cli_fail("segment", 1, "%s", e.message);
         siyu_err_clear(&e);
@@ -109,7 +126,15 @@ int cmd_segment(int argc, char **argv)
         uint64_t n = 0, t0 = clock_mono_ns();
         if (seg_count(idx, ex, NULL, &n, &se))
             rc = cli_fail("segment", 1, "%s", se.msg);
-        else
+        else if (json) {
+            char *canon = seg_print(ex);
+            json_t *o = json_pack("{s:I, s:s, s:f}", "count", (json_int_t)n, "expression", canon,
+                                  "ms", (double)(clock_mono_ns() - t0) / 1e6);
+            json_dumpf(o, stdout, JSON_COMPACT);
+            putchar('\n');
+            json_decref(o);
+            free(canon);
+        } else
             printf("%llu members (%.3f ms)\n", (unsigned long long)n,
                    (double)(clock_mono_ns() - t0) / 1e6);
     } else {

@@ -160,18 +160,30 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
 int cmd_serve(int argc, char **argv)
 {
     const char *db = NULL, *listen = NULL, *threads_s = NULL, *log = NULL, *outbox = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL},
-                      {"--outbox-dir", true, &outbox, NULL},
-                      {"--listen", true, &listen, NULL},
-                      {"--threads", true, &threads_s, NULL},
-                      {"--access-log", true, &log, NULL},
-                      {"--max-conn-per-client", true, &knobs[K_PER_CLIENT].value, NULL},
-                      {"--max-connections", true, &knobs[K_MAX_CONNS].value, NULL},
-                      {"--request-timeout", true, &knobs[K_REQ_TIMEOUT].value, NULL},
-                      {"--idle-timeout", true, &knobs[K_IDLE_TIMEOUT].value, NULL},
-                      {"--max-order-lines", true, &knobs[K_ORDER_LINES].value, NULL},
-                      {"--max-import-mib", true, &knobs[K_IMPORT_MIB].value, NULL},
-                      {0}};
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+        {"--outbox-dir", true, &outbox, NULL,
+         "DIR  where file adapters write (default: $SIYU_OUTBOX_DIR, else outbox beside the "
+         "store)"},
+        {"--listen", true, &listen, NULL,
+         "ADDR  address and port (default: $SIYU_LISTEN, else 127.0.0.1:8080)"},
+        {"--threads", true, &threads_s, NULL, "N  HTTP worker threads (default: one per core)"},
+        {"--access-log", true, &log, NULL,
+         "FILE|-|off  one line per request; - is stderr (default: -)"},
+        {"--max-conn-per-client", true, &knobs[K_PER_CLIENT].value, NULL,
+         "N  connections per client address, 0: no limit (default: 256; "
+         "$SIYU_MAX_CONN_PER_CLIENT)"},
+        {"--max-connections", true, &knobs[K_MAX_CONNS].value, NULL,
+         "N  connections in all (default: 4096; $SIYU_MAX_CONNECTIONS)"},
+        {"--request-timeout", true, &knobs[K_REQ_TIMEOUT].value, NULL,
+         "SECS  to receive a request's headers (default: 10; $SIYU_REQUEST_TIMEOUT)"},
+        {"--idle-timeout", true, &knobs[K_IDLE_TIMEOUT].value, NULL,
+         "SECS  an idle keep-alive connection is closed after (default: 120; $SIYU_IDLE_TIMEOUT)"},
+        {"--max-order-lines", true, &knobs[K_ORDER_LINES].value, NULL,
+         "N  lines per order at most (default: 10000; $SIYU_MAX_ORDER_LINES)"},
+        {"--max-import-mib", true, &knobs[K_IMPORT_MIB].value, NULL,
+         "MIB  body of POST /import at most (default: 64; $SIYU_MAX_IMPORT_MIB)"},
+        {0}};
     int rc = cli_parse("serve", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc)
         return rc;

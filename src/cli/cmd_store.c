@@ -10,7 +10,7 @@
 int cmd_init(int argc, char **argv)
 {
     const char *db = NULL;
-    cli_opt opts[] = {{"--db", true, &db, NULL}, {0}};
+    cli_opt opts[] = {{"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"}, {0}};
     int rc = cli_parse("init", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc)
         return rc;

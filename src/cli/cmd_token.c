@@ -134,10 +134,19 @@ int cmd_token(int argc, char **argv)
     const char *db = NULL, *role_s = NULL, *staff_s = NULL, *store_s = NULL, *name = NULL,
                *expires_s = NULL;
     bool json = false;
-    cli_opt opts[] = {{"--db", true, &db, NULL},         {"--role", true, &role_s, NULL},
-                      {"--staff", true, &staff_s, NULL}, {"--store", true, &store_s, NULL},
-                      {"--name", true, &name, NULL},     {"--expires", true, &expires_s, NULL},
-                      {"--json", false, NULL, &json},    {0}};
+    cli_opt opts[] = {
+        {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
+        {"--role", true, &role_s, NULL,
+         "ROLE  create: admin, operator, store_manager, guide or cashier (required)"},
+        {"--staff", true, &staff_s, NULL,
+         "ID  create: the staff member the token acts as (with their role)"},
+        {"--store", true, &store_s, NULL,
+         "ID  create: the store a store_manager or cashier token is bound to"},
+        {"--name", true, &name, NULL, "NAME  create: a label shown by list (default: none)"},
+        {"--expires", true, &expires_s, NULL,
+         "TIME|SPAN  create: RFC 3339 time or 90d, 12h, 30m from now (default: never)"},
+        {"--json", false, NULL, &json, "list: print JSON (default: a table)"},
+        {0}};
     const char *pos[2];
     int np, rc = cli_parse("token", argc, argv, 2, opts, pos, 2, &np);
     if (rc) return rc;

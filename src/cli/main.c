@@ -15,26 +15,39 @@ static const struct command {
      "token create --db PATH --role ROLE [--staff ID | --store ID] [--name NAME] "
      "[--expires TIME|90d]   print a new API token | token list --db PATH [--json] | "
      "token revoke ID --db PATH"},
-    {"serve", cmd_serve, "serve --db PATH [--listen 127.0.0.1:8080] [--threads N] [--access-log FILE|-|off]\n"
-                        "       [--outbox-dir DIR] [--max-conn-per-client 256] [--max-connections 4096]\n"
-                        "       [--request-timeout 10] [--idle-timeout 120] [--max-order-lines 10000]\n"
-                        "       [--max-import-mib 64]   the HTTP API"},
+    {"serve", cmd_serve,
+     "serve --db PATH [--listen 127.0.0.1:8080] [--threads N] [--access-log FILE|-|off]\n"
+     "       [--outbox-dir DIR] [--max-conn-per-client 256] [--max-connections 4096]\n"
+     "       [--request-timeout 10] [--idle-timeout 120] [--max-order-lines 10000]\n"
+     "       [--max-import-mib 64]   the HTTP API"},
     {"import", cmd_import,
-     "import brands|stores|staff|members|orders|events FILE --db PATH [--format csv|ndjson] [--batch N] [--rejects FILE] [--max-order-lines 10000]   bulk load CSV or NDJSON"},
-    {"demo", cmd_demo, "demo [--db PATH] [--members N]   build a demo chain and serve it"},
-    {"gen", cmd_gen, "gen --out DIR [--members N] [--seed S]   write the demo chain as NDJSON"},
+     "import brands|stores|staff|members|orders|events FILE --db PATH [--format csv|ndjson]\n"
+     "       [--map COL=FIELD,... | --map-file FILE] [--set FIELD=VALUE,...] [--tz +08:00]\n"
+     "       [--batch N] [--rejects FILE] [--max-order-lines 10000] [--json] [--quiet]\n"
+     "       bulk load CSV or NDJSON (exit 1 when any record is rejected)"},
+    {"demo", cmd_demo,
+     "demo [--db PATH] [--members N] [--seed S] [--listen ADDR] [--threads N] [--access-log "
+     "FILE|-|off]\n"
+     "       [--no-serve]   build a demo chain and serve it"},
+    {"gen", cmd_gen,
+     "gen --out DIR [--members N] [--seed S] [--until DATE]   write the demo chain as NDJSON"},
     {"report", cmd_report,
-     "report kpi|leaderboard|cohorts|products|live|distributions --db PATH --from D --to D "
-     "[--store ID] [--by store|channel|guide|tier] [--format table|csv|json]   KPI reports"},
+     "report kpi|leaderboard|cohorts|products|live|distributions --db PATH --from D --to D\n"
+     "       [--store ID] [--brand ID] [--guide ID] [--channel NAME] [--granularity "
+     "day|week|month]\n"
+     "       [--by store|channel|guide|tier] [--top N] [--format table|csv|json]   KPI reports"},
     {"segment", cmd_segment,
-     "segment count|export|explain EXPR [--db PATH] | segment settings --db PATH [--set JSON]   "
+     "segment count|export|explain EXPR [--db PATH] [--json] | segment settings --db PATH [--set "
+     "JSON]   "
      "audiences (explain needs no store)"},
     {"model", cmd_model,
-     "model fit|show|validate --db PATH [--unit days|weeks] [--cal-end D] [--holdout-end D]   "
+     "model fit|show|validate --db PATH [--unit days|weeks] [--cal-end D] [--holdout-end D]\n"
+     "       [--churn-threshold P] [--json]   "
      "member predictions"},
     {"check", cmd_check,
      "check --db PATH [--max N] [--json]   verify the loyalty invariants (exit 1 on violations)"},
-    {"loyalty", cmd_loyalty, "loyalty sweep --db PATH   expire due points and coupons, run due tier reviews"},
+    {"loyalty", cmd_loyalty,
+     "loyalty sweep --db PATH   expire due points and coupons, run due tier reviews"},
     {"member", cmd_member, "member export ID --db PATH   everything held about a member, as JSON"},
     {"backup", cmd_backup,
      "backup --db PATH --out FILE   a consistent copy of the store while it serves"},
@@ -73,12 +86,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
             /* `siyu CMD --help` and `siyu CMD SUB [ARGS] --help` both ask for the
-             * command's usage: help wins over whatever else the line says. */
-            for (int a = 2; a < argc; a++)
-                if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
-                    printf("usage: siyu %s\n", commands[i].usage);
-                    return 0;
-                }
+             * command's help: help wins over whatever else the line says. Every command
+             * parses its options first, and cli_parse prints the help from the table. */
+            cli_usage = commands[i].usage;
             return commands[i].fn(argc, argv);
         }
     fprintf(stderr, "siyu: unknown command '%s' (see siyu --help)\n", argv[1]);

@@ -70,6 +70,9 @@ extern const char *const dom_event_types[];
 /* ---- organisation (org.c) ---- */
 int brands_create(dom *d, json_t *body, json_t **out, siyu_err *e);
 int stores_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+/* The id of the store with this code (an import maps a till's store code to it): 0, or -1
+ * with NOT_FOUND naming store_code. */
+int stores_id_by_code(dom *d, const char *code, int64_t *id, siyu_err *e);
 int stores_get(dom *d, int64_t id, json_t **out, siyu_err *e);
 int staff_create(dom *d, json_t *body, json_t **out, siyu_err *e);
 int staff_get(dom *d, int64_t id, json_t **out, siyu_err *e);

@@ -724,6 +724,27 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         json_decref(details);
         return -1;
     }
+    /* The merged-away member's journeys go on as the survivor's (a wait for its next
+     * order is met by the survivor's); where both are in the same journey, the survivor's
+     * run is kept and the other ends. Messages and guide tasks keep their history. */
+    s = store_q(d->conn, Q_RUNS_MERGE_EXIT);
+    store_bind_int(s, 1, into);
+    store_bind_int(s, 2, from);
+    store_bind_int(s, 3, d->now);
+    if (store_exec(s, e)) {
+        json_decref(details);
+        return -1;
+    }
+    static const store_query follow[] = {Q_RUNS_MOVE, Q_MESSAGES_MOVE, Q_TASKS_MOVE};
+    for (size_t i = 0; i < sizeof follow / sizeof *follow; i++) {
+        s = store_q(d->conn, follow[i]);
+        store_bind_int(s, 1, into);
+        store_bind_int(s, 2, from);
+        if (store_exec(s, e)) {
+            json_decref(details);
+            return -1;
+        }
+    }
     const dom_loyalty_hooks *loy = dom_loyalty();
     if (loy && loy->members_merged(d, into, from, e)) {
         json_decref(details);

@@ -88,6 +88,19 @@ int stores_get(dom *d, int64_t id, json_t **out, siyu_err *e)
     return 200;
 }
 
+int stores_id_by_code(dom *d, const char *code, int64_t *id, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_STORE_BY_CODE);
+    store_bind_text(s, 1, code);
+    int found = store_step(s) == STORE_ROW;
+    if (found) *id = store_col_int(s, 0);
+    store_reset(s);
+    if (!found)
+        return siyu_err_set(e, SIYU_NOT_FOUND, "store_code", "store_code: no store has code %s",
+                            code);
+    return 0;
+}
+
 int stores_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
     static const char *const allowed[] = {"name", "code", "kind", "brand_id", "region", "city",

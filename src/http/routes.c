@@ -732,7 +732,7 @@ const route routes[] = {
      "Resume a paused journey (stale sends are skipped)", "journeys", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/journeys/{id}/archive", h_journeys_archive, HQ, ROUTE_WRITE,
      "Archive a journey", "journeys", SCOPE_CHAIN, 0},
-    {"GET", "/api/v1/journeys/{id}/report", h_journeys_report, ANY, 0,
+    {"GET", "/api/v1/journeys/{id}/report", h_journeys_report, HQ, 0,
      "Entries, step outcomes, messages, goal conversion and uplift against the holdout", "journeys",
      SCOPE_CHAIN, 0},
     {"POST", "/api/v1/journeys/{id}/dry-run", h_journeys_dry_run, HQ, ROUTE_BODY_OPT,

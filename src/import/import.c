@@ -42,8 +42,12 @@ static const char *const int_columns[] = {
 /* CSV columns "member_phone" etc. become the member object of orders and events. */
 static const char *const member_prefix = "member_";
 /* CSV columns of an order row that describe its item. */
-static const char *const item_columns[] = {"sku", "category", "item_name", "qty",
-                                           "unit_price_cents", NULL};
+static const char *const item_columns[] = {"sku",        "category",         "item_name", "qty",
+                                           "unit_price", "unit_price_cents", NULL};
+/* CSV columns that hold an instant: any common format, stated in import_options.tz. */
+static const char *const time_columns[] = {"placed_at", "joined_at", "at", NULL};
+/* CSV columns (after mapping) that hold an amount in yuan; they land as NAME_cents. */
+static const char *const yuan_columns[] = {"total", "discount", "unit_price", NULL};
 
 void import_options_init(import_options *o)
 {
@@ -69,6 +73,127 @@ static bool in_list(const char *const *list, const char *s)
     return false;
 }
 
+/* ---------------- mapping, dates, amounts ---------------- */
+
+/* "items.name" is the row's item_name column, "member.phone" member_phone. */
+static void target_column(const char *t, char *out, size_t len)
+{
+    if (strncmp(t, "items.", 6) == 0)
+        snprintf(out, len, "%s", strcmp(t + 6, "name") == 0 ? "item_name" : t + 6);
+    else if (strncmp(t, "member.", 7) == 0)
+        snprintf(out, len, "member_%s", t + 7);
+    else
+        snprintf(out, len, "%s", t);
+}
+
+int import_check_pair(const char *pair, bool is_set, siyu_err *e)
+{
+    const char *what = is_set ? "set" : "map";
+    const char *eq = strchr(pair, '=');
+    if (!eq || eq == pair || (!is_set && !eq[1]))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, what, "%s: expected %s, got '%s'", what,
+                            is_set ? "FIELD=VALUE" : "COLUMN=FIELD", pair);
+    const char *t = is_set ? pair : eq + 1;
+    size_t n = is_set ? (size_t)(eq - pair) : strlen(t);
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)t[i]) || t[i] == '_' || t[i] == '.'))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, what,
+                                "%s: '%.*s' is not a field name (such as external_id, items.sku, "
+                                "member.phone)",
+                                what, (int)n, t);
+    return 0;
+}
+
+int import_check_tz(const char *tz, siyu_err *e)
+{
+    if (strcmp(tz, "Z") == 0) return 0;
+    if (strlen(tz) == 6 && (tz[0] == '+' || tz[0] == '-') && isdigit((unsigned char)tz[1]) &&
+        isdigit((unsigned char)tz[2]) && tz[3] == ':' && isdigit((unsigned char)tz[4]) &&
+        isdigit((unsigned char)tz[5]) && (tz[1] - '0') * 10 + (tz[2] - '0') <= 14 && tz[4] <= '5')
+        return 0;
+    return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "tz",
+                        "tz: expected an offset such as +08:00, got '%s'", tz);
+}
+
+/* Reads 1..max digits (exactly max when fixed); returns the number or -1. */
+static int digits(const char **p, int max, bool fixed)
+{
+    int v = 0, n = 0;
+    while (n < max && isdigit((unsigned char)**p)) {
+        v = v * 10 + (**p - '0');
+        (*p)++;
+        n++;
+    }
+    return n == 0 || (fixed && n != max) ? -1 : v;
+}
+
+int import_date(const char *in, const char *tz, char *out, size_t len)
+{
+    int64_t t;
+    if (!tz) tz = "+08:00";
+    if (time_parse_rfc3339(in, &t) == 0) { /* it has its own offset */
+        snprintf(out, len, "%s", in);
+        return 0;
+    }
+    const char *p = in;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    size_t n = strlen(in);
+    bool compact = n >= 8 && strspn(in, "0123456789") == n;
+    if (compact) { /* 20261122, 202611221000, 20261122100000 */
+        if (n != 8 && n != 12 && n != 14) return -1;
+        y = digits(&p, 4, true), mo = digits(&p, 2, true), d = digits(&p, 2, true);
+        if (n >= 12) h = digits(&p, 2, true), mi = digits(&p, 2, true);
+        if (n == 14) sec = digits(&p, 2, true);
+    } else {
+        if ((y = digits(&p, 4, true)) < 0 || (*p != '-' && *p != '/')) return -1;
+        char sep = *p++;
+        if ((mo = digits(&p, 2, false)) < 0 || *p++ != sep || (d = digits(&p, 2, false)) < 0)
+            return -1;
+        if (*p == ' ' || *p == 'T') {
+            p++;
+            if ((h = digits(&p, 2, false)) < 0 || *p++ != ':' || (mi = digits(&p, 2, true)) < 0)
+                return -1;
+            if (*p == ':') {
+                p++;
+                if ((sec = digits(&p, 2, true)) < 0) return -1;
+                if (*p == '.') { /* a fraction of a second is dropped */
+                    p++;
+                    while (isdigit((unsigned char)*p))
+                        p++;
+                }
+            }
+        }
+        if (*p) return -1;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return -1;
+    int cy, cm, cd;
+    date_civil(date_from_civil(y, mo, d), &cy, &cm, &cd);
+    if (cy != y || cm != mo || cd != d) return -1; /* 2026-02-30 */
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d%s", y, mo, d, h, mi, sec, tz);
+    return 0;
+}
+
+/* "12", "12.5", "12.50" yuan as cents; -1 when it is not such an amount. */
+static int yuan_cents(const char *s, long long *cents)
+{
+    long long whole = 0;
+    int n = 0, frac = 0, fd = 0;
+    const char *p = s;
+    while (isdigit((unsigned char)*p) && n < 15)
+        whole = whole * 10 + (*p++ - '0'), n++;
+    if (n == 0) return -1;
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p) && fd < 2)
+            frac = frac * 10 + (*p++ - '0'), fd++;
+        if (fd == 0) return -1;
+        if (fd == 1) frac *= 10;
+    }
+    if (*p) return -1;
+    *cents = whole * 100 + frac; /* < 10^17: no overflow */
+    return 0;
+}
+
 typedef struct loader {
     store_conn *conn;
     dom d;
@@ -87,11 +212,22 @@ typedef struct loader {
     struct kept_rec {
         json_t *rec;
         long line;
+        long *item_lines; /* a CSV order: the file line of each item, or NULL */
+        size_t n_item_lines;
     } *kept;
     size_t nkept, kept_cap;
     long long batch_imported, batch_duplicates; /* the counters when the batch began */
     unsigned long batch_seq;                    /* batches committed so far */
 } loader;
+
+/* A grouped CSV order's error naming items[N] is reported on the line of that row. */
+static long item_line(long line, const char *field, const long *item_lines, size_t n)
+{
+    if (!item_lines || !field || strncmp(field, "items[", 6) != 0) return line;
+    char *end;
+    unsigned long k = strtoul(field + 6, &end, 10);
+    return *end == ']' && k < n ? item_lines[k] : line;
+}
 
 static void reject(loader *L, long line, const char *field, siyu_code code, const char *msg)
 {
@@ -109,8 +245,10 @@ static void reject(loader *L, long line, const char *field, siyu_code code, cons
 
 static void kept_release(loader *L)
 {
-    for (size_t i = 0; i < L->nkept; i++)
+    for (size_t i = 0; i < L->nkept; i++) {
         json_decref(L->kept[i].rec);
+        free(L->kept[i].item_lines);
+    }
     L->nkept = 0;
 }
 
@@ -140,7 +278,8 @@ static void count_result(loader *L, int rc)
 }
 
 /* Runs one record inside a savepoint. Returns -1 only when the store itself failed. */
-static int run_careful(loader *L, json_t *rec, long line, siyu_err *fatal)
+static int run_careful(loader *L, json_t *rec, long line, const long *item_lines, size_t n_lines,
+                       siyu_err *fatal)
 {
     siyu_err e;
     siyu_err_init(&e);
@@ -161,7 +300,7 @@ static int run_careful(loader *L, json_t *rec, long line, siyu_err *fatal)
             *fatal = e;
             return -1;
         }
-        reject(L, line, e.field, e.code, e.message);
+        reject(L, item_line(line, e.field, item_lines, n_lines), e.field, e.code, e.message);
         siyu_err_clear(&e);
     } else {
         store_savepoint_release(L->conn);
@@ -182,37 +321,67 @@ static int replay_careful(loader *L, siyu_err *fatal)
     if (store_begin(L->conn, true, fatal))
         return -1;
     for (size_t i = 0; i < L->nkept; i++)
-        if (run_careful(L, L->kept[i].rec, L->kept[i].line, fatal))
+        if (run_careful(L, L->kept[i].rec, L->kept[i].line, L->kept[i].item_lines,
+                        L->kept[i].n_item_lines, fatal))
             return -1;
     return 0;
 }
 
-static int keep(loader *L, json_t *rec, long line, siyu_err *fatal)
+static int keep(loader *L, json_t *rec, long line, long *item_lines, size_t n_lines,
+                siyu_err *fatal)
 {
     if (L->nkept == L->kept_cap) {
         size_t cap = L->kept_cap ? L->kept_cap * 2 : 1024;
         struct kept_rec *k = realloc(L->kept, cap * sizeof *k);
-        if (!k)
+        if (!k) {
+            free(item_lines);
             return siyu_err_set(fatal, SIYU_INTERNAL, NULL, "import: out of memory");
+        }
         L->kept = k;
         L->kept_cap = cap;
     }
-    L->kept[L->nkept++] = (struct kept_rec){json_incref(rec), line};
+    L->kept[L->nkept++] = (struct kept_rec){json_incref(rec), line, item_lines, n_lines};
+    return 0;
+}
+
+/* A store code in the file (a till knows its store by code) becomes the store_id the
+ * domain takes. Returns 0, or -1 with e when no store has the code. */
+static int resolve_store_code(loader *L, json_t *rec, siyu_err *e)
+{
+    json_t *code = json_object_get(rec, "store_code");
+    if (!code) return 0;
+    int64_t id;
+    if (!json_is_string(code))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "store_code", "store_code: not a string");
+    if (stores_id_by_code(&L->d, json_string_value(code), &id, e)) return -1;
+    json_object_set_new(rec, "store_id", json_integer(id));
+    json_object_del(rec, "store_code");
     return 0;
 }
 
 /* Feeds one record to the domain. Returns -1 only when the store itself failed (the
  * import must stop); a rejected record returns 0. The record is used again only until
- * its batch commits. */
-static int load_one(loader *L, json_t *rec, long line, size_t bytes, siyu_err *fatal)
+ * its batch commits. item_lines (a grouped CSV order's row lines, or NULL) is the
+ * loader's from here on. */
+static int load_one(loader *L, json_t *rec, long line, long *item_lines, size_t n_lines,
+                    size_t bytes, siyu_err *fatal)
 {
+    siyu_err ce;
+    siyu_err_init(&ce);
+    if (resolve_store_code(L, rec, &ce)) {
+        L->r->records++;
+        reject(L, line, ce.field, ce.code, ce.message);
+        siyu_err_clear(&ce);
+        free(item_lines);
+        return 0;
+    }
     L->r->records++;
     if (L->careful) {
-        if (run_careful(L, rec, line, fatal))
-            return -1;
+        int rc = run_careful(L, rec, line, item_lines, n_lines, fatal);
+        free(item_lines);
+        if (rc) return -1;
     } else {
-        if (keep(L, rec, line, fatal))
-            return -1;
+        if (keep(L, rec, line, item_lines, n_lines, fatal)) return -1;
         siyu_err e;
         siyu_err_init(&e);
         L->d.now = clock_now();
@@ -401,7 +570,7 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
                     L->r->records++;
                     reject(L, r->line, r->err.field, r->err.code, r->err.message);
                 } else {
-                    rc = load_one(L, r->rec, r->line, r->bytes, e);
+                    rc = load_one(L, r->rec, r->line, NULL, 0, r->bytes, e);
                 }
             }
         }
@@ -454,12 +623,81 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
 /* ---------------- CSV ---------------- */
 
 typedef struct csv_header {
-    char **names;
+    char **names; /* the field each column feeds; NULL: a column the map leaves out */
     size_t n;
+    char **set_names, **set_vals; /* import_options.set: a value for every record */
+    size_t nset;
+    const char *tz;
 } csv_header;
 
+static void header_free(csv_header *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        free(h->names[i]);
+    for (size_t i = 0; i < h->nset; i++) {
+        free(h->set_names[i]);
+        free(h->set_vals[i]);
+    }
+    free(h->names);
+    free(h->set_names);
+    free(h->set_vals);
+}
+
+/* The header row through the map: each column's field, or NULL when a map leaves it out. */
+static int header_read(csv_header *h, csv_reader *cr, const import_options *o, siyu_err *e)
+{
+    char col[200];
+    h->n = cr->nfields;
+    h->names = calloc(h->n, sizeof *h->names);
+    h->tz = o->tz;
+    for (size_t i = 0; i < h->n; i++) {
+        const char *name = csv_field(cr, i);
+        if (i == 0 && strncmp(name, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte-order mark */
+            name += 3;
+        if (!o->map) {
+            h->names[i] = strdup(name);
+            continue;
+        }
+        for (int k = 0; o->map[k]; k++) {
+            const char *eq = strchr(o->map[k], '=');
+            if (eq && strlen(name) == (size_t)(eq - o->map[k]) &&
+                strncmp(name, o->map[k], (size_t)(eq - o->map[k])) == 0) {
+                target_column(eq + 1, col, sizeof col);
+                h->names[i] = strdup(col);
+            }
+        }
+    }
+    if (o->map) /* a mapped column the file lacks is a mistake in the map, not a row */
+        for (int k = 0; o->map[k]; k++) {
+            const char *eq = strchr(o->map[k], '=');
+            size_t len = eq ? (size_t)(eq - o->map[k]) : strlen(o->map[k]);
+            bool found = false;
+            for (size_t i = 0; i < cr->nfields && !found; i++) {
+                const char *name = csv_field(cr, i);
+                if (i == 0 && strncmp(name, "\xEF\xBB\xBF", 3) == 0) name += 3;
+                found = strlen(name) == len && strncmp(name, o->map[k], len) == 0;
+            }
+            if (!found)
+                return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "map",
+                                    "map: the file has no column '%.*s'", (int)len, o->map[k]);
+        }
+    for (int k = 0; o->set && o->set[k]; k++)
+        h->nset++;
+    h->set_names = calloc(h->nset + 1, sizeof *h->set_names);
+    h->set_vals = calloc(h->nset + 1, sizeof *h->set_vals);
+    for (size_t k = 0; k < h->nset; k++) {
+        const char *eq = strchr(o->set[k], '=');
+        snprintf(col, sizeof col, "%.*s", eq ? (int)(eq - o->set[k]) : 0, o->set[k]);
+        char field[200];
+        target_column(col, field, sizeof field);
+        h->set_names[k] = strdup(field);
+        h->set_vals[k] = strdup(eq ? eq + 1 : "");
+    }
+    return 0;
+}
+
 /* Sets one cell on the record; a bad integer is reported by returning -1 with e. */
-static int set_cell(json_t *obj, const char *col, const char *val, siyu_err *e)
+static int set_cell(json_t *obj, const char *col, const char *val, const char *tz, siyu_err *e)
 {
     if (!*val)
         return 0; /* an empty cell is an absent field */
@@ -469,6 +707,22 @@ static int set_cell(json_t *obj, const char *col, const char *val, siyu_err *e)
         if (*end || end == val)
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, col, "%s: not an integer", col);
         json_object_set_new(obj, col, json_integer(v));
+    } else if (in_list(yuan_columns, col)) {
+        long long v;
+        char key[64];
+        snprintf(key, sizeof key, "%s_cents", col);
+        if (yuan_cents(val, &v))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key,
+                                "%s: '%s' is not an amount in yuan (such as 12.50)", col, val);
+        json_object_set_new(obj, key, json_integer(v));
+    } else if (in_list(time_columns, col)) {
+        char t[64];
+        if (strlen(val) > 40 || import_date(val, tz, t, sizeof t))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, col,
+                                "%s: '%.40s' is not a date such as 2026-11-22 10:00:00, "
+                                "2026/11/22 10:00, 20261122100000 or RFC 3339",
+                                col, val);
+        json_object_set_new(obj, col, json_string(t));
     } else if (strcmp(col, "props") == 0) {
         json_t *p = jx_parse(val, strlen(val), false, e);
         if (!p)
@@ -478,6 +732,25 @@ static int set_cell(json_t *obj, const char *col, const char *val, siyu_err *e)
         json_object_set_new(obj, col, json_string(val));
     }
     return 0;
+}
+
+/* Puts one cell where its column goes: the record, its member object or the item. */
+static int put_cell(const csv_header *h, json_t *rec, json_t **member, json_t *item,
+                    const char *col, const char *val, siyu_err *e)
+{
+    json_t *target = rec;
+    const char *key = col;
+    if (item && in_list(item_columns, col)) {
+        target = item;
+        key = strcmp(col, "item_name") == 0 ? "name" : col;
+    } else if (strncmp(col, member_prefix, strlen(member_prefix)) == 0 &&
+               strcmp(col, "member_id") != 0) {
+        if (!*val) return 0;
+        if (!*member) *member = json_object();
+        target = *member;
+        key = col + strlen(member_prefix);
+    }
+    return set_cell(target, key, val, h->tz, e);
 }
 
 /* Turns one CSV row into the JSON record the domain reads; for orders, also
@@ -491,35 +764,86 @@ static json_t *row_to_json(const csv_header *h, csv_reader *cr, bool orders, jso
         return NULL;
     }
     json_t *rec = json_object(), *member = NULL;
-    if (item)
-        *item = orders ? json_object() : NULL;
-    for (size_t i = 0; i < h->n; i++) {
-        const char *col = h->names[i], *val = csv_field(cr, i);
-        json_t *target = rec;
-        const char *key = col;
-        if (orders && in_list(item_columns, col)) {
-            target = *item;
-            key = strcmp(col, "item_name") == 0 ? "name" : col;
-        } else if (strncmp(col, member_prefix, strlen(member_prefix)) == 0 &&
-                   strcmp(col, "member_id") != 0) {
-            if (!*val)
-                continue;
-            if (!member)
-                member = json_object();
-            target = member;
-            key = col + strlen(member_prefix);
-        }
-        if (set_cell(target, key, val, e)) {
-            json_decref(rec);
-            json_decref(member);
-            if (item)
-                json_decref(*item);
-            return NULL;
-        }
+    *item = orders ? json_object() : NULL;
+    int rc = 0;
+    for (size_t i = 0; i < h->nset && !rc; i++)
+        rc = put_cell(h, rec, &member, *item, h->set_names[i], h->set_vals[i], e);
+    for (size_t i = 0; i < h->n && !rc; i++)
+        if (h->names[i]) rc = put_cell(h, rec, &member, *item, h->names[i], csv_field(cr, i), e);
+    if (rc) {
+        json_decref(rec);
+        json_decref(member);
+        json_decref(*item);
+        *item = NULL;
+        return NULL;
     }
     if (member)
         json_object_set_new(rec, "member", member);
     return rec;
+}
+
+/* The order a CSV row belongs to: its channel and external id, read from the raw row
+ * (so a row with a bad cell still finds its order). */
+static void row_key(const csv_header *h, const csv_reader *cr, char *key, size_t len)
+{
+    const char *ch = "", *ext = "";
+    for (size_t i = 0; i < h->nset; i++) {
+        if (strcmp(h->set_names[i], "channel") == 0)
+            ch = h->set_vals[i];
+        else if (strcmp(h->set_names[i], "external_id") == 0)
+            ext = h->set_vals[i];
+    }
+    for (size_t i = 0; i < h->n && i < cr->nfields; i++) {
+        if (h->names[i] && strcmp(h->names[i], "channel") == 0)
+            ch = csv_field(cr, i);
+        else if (h->names[i] && strcmp(h->names[i], "external_id") == 0)
+            ext = csv_field(cr, i);
+    }
+    snprintf(key, len, "%s\x1f%s", ch, ext);
+}
+
+/* An order without a total: its items' sum less its discount. When an item or the
+ * discount is not a usable number the order gets 0, and the domain names the field. */
+static void total_from_lines(json_t *order)
+{
+    json_t *t = json_object_get(order, "total_cents");
+    if (t && !json_is_null(t)) return;
+    long long sum = 0, ok = 1;
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(order, "items"), i, it)
+    {
+        json_t *q = json_object_get(it, "qty"), *u = json_object_get(it, "unit_price_cents");
+        long long line;
+        if (!json_is_integer(q) || !json_is_integer(u) ||
+            __builtin_mul_overflow(json_integer_value(q), json_integer_value(u), &line) ||
+            __builtin_add_overflow(sum, line, &sum))
+            ok = 0;
+    }
+    json_t *dj = json_object_get(order, "discount_cents");
+    long long disc = json_is_integer(dj) ? json_integer_value(dj) : 0;
+    if (!ok || __builtin_sub_overflow(sum, disc, &sum) || sum < 0) sum = 0;
+    json_object_set_new(order, "total_cents", json_integer(sum));
+}
+
+/* Loads a grouped order (and drops it): refused whole, on the bad row's line, when a
+ * row of it was bad; else its total comes from its lines when the file had none. */
+static int emit_order(loader *L, json_t *order, long line, long *item_lines, size_t n_lines,
+                      size_t bytes, siyu_err *bad, long bad_line, siyu_err *e)
+{
+    int rc = 0;
+    if (bad->code) {
+        L->r->records++;
+        reject(L, bad_line, bad->field, bad->code, bad->message);
+        siyu_err_clear(bad);
+        siyu_err_init(bad);
+        free(item_lines);
+    } else {
+        total_from_lines(order);
+        rc = load_one(L, order, line, item_lines, n_lines, bytes, e);
+    }
+    json_decref(order);
+    return rc;
 }
 
 static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
@@ -533,19 +857,21 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
         csv_free(&cr);
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "header", "line 1: expected a header row");
     }
-    h.n = cr.nfields;
-    h.names = calloc(h.n, sizeof *h.names);
-    for (size_t i = 0; i < h.n; i++) {
-        const char *name = csv_field(&cr, i);
-        if (i == 0 && strncmp(name, "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 byte-order mark */
-            name += 3;
-        h.names[i] = strdup(name);
+    if (header_read(&h, &cr, L->o, e)) {
+        header_free(&h);
+        csv_free(&cr);
+        return -1;
     }
-    /* Orders: consecutive rows with the same channel and external_id are one order. */
+    /* Orders: consecutive rows with the same channel and external_id are one order,
+     * its fields read from its first row. At most one line past the cap is kept (enough
+     * for the order to be refused naming items), so memory is one order. */
     json_t *pending = NULL;
-    long pending_line = 0;
-    size_t pending_bytes = 0, lines_cap = (size_t)orders_max_lines();
+    long pending_line = 0, *item_lines = NULL;
+    size_t pending_bytes = 0, lines_cap = (size_t)orders_max_lines(), n_lines = 0, lines_room = 0;
     char pending_key[300] = "";
+    siyu_err bad; /* the first bad row of the pending order */
+    siyu_err_init(&bad);
+    long bad_line = 0;
     long long pos = ftell(in);
     for (;;) {
         int got = csv_next(&cr, &line);
@@ -565,57 +891,98 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
         siyu_err_init(&pe);
         json_t *item = NULL;
         json_t *rec = row_to_json(&h, &cr, orders, &item, &pe);
-        if (!rec) {
+        if (!rec && !orders) {
             L->r->records++;
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s", pe.message);
-            reject(L, line, pe.field, pe.code, msg);
+            reject(L, line, pe.field, pe.code, pe.message);
+            siyu_err_clear(&pe);
             continue;
         }
         if (orders) {
             char key[300];
-            const char *ch = json_string_value(json_object_get(rec, "channel"));
-            const char *ext = json_string_value(json_object_get(rec, "external_id"));
-            snprintf(key, sizeof key, "%s\x1f%s", ch ? ch : "", ext ? ext : "");
+            row_key(&h, &cr, key, sizeof key);
             if (pending && strcmp(key, pending_key) == 0) {
-                /* one line past the cap is enough for the order to be refused naming
-                 * items; more would only grow memory */
                 json_t *items = json_object_get(pending, "items");
-                if (json_array_size(items) <= lines_cap) json_array_append(items, item);
+                if (!rec) { /* a bad row refuses its whole order, on the row's line */
+                    if (!bad.code) {
+                        bad = pe;
+                        bad_line = line;
+                    } else {
+                        siyu_err_clear(&pe);
+                    }
+                } else if (json_array_size(items) <= lines_cap) {
+                    if (n_lines == lines_room) { /* grows with the order, not the cap */
+                        size_t room = lines_room * 2;
+                        long *grown = realloc(item_lines, room * sizeof *grown);
+                        if (!grown) {
+                            json_decref(item);
+                            json_decref(rec);
+                            rc = siyu_err_set(e, SIYU_INTERNAL, NULL, "import: out of memory");
+                            break;
+                        }
+                        item_lines = grown;
+                        lines_room = room;
+                    }
+                    json_array_append(items, item);
+                    item_lines[n_lines++] = line;
+                }
                 json_decref(item);
                 json_decref(rec);
                 pending_bytes += row_bytes;
                 continue;
             }
             if (pending) {
-                rc = load_one(L, pending, pending_line, pending_bytes, e);
-                json_decref(pending);
+                rc = emit_order(L, pending, pending_line, item_lines, n_lines, pending_bytes, &bad,
+                                bad_line, e);
+                item_lines = NULL;
                 pending = NULL;
-                if (rc)
+                if (rc) {
+                    json_decref(rec);
+                    json_decref(item);
+                    siyu_err_clear(&pe);
                     break;
+                }
+                if (L->o->progress && L->pending == 0)
+                    L->o->progress(L->o->progress_ctx, (long long)ftell(in), L->r->records);
+            }
+            if (!rec) { /* the order's first row is bad: the order is refused */
+                rec = json_object();
+                bad = pe;
+                bad_line = line;
             }
             json_object_set_new(rec, "items", json_array());
-            json_array_append_new(json_object_get(rec, "items"), item);
+            if (item) json_array_append_new(json_object_get(rec, "items"), item);
+            lines_room = 4;
+            item_lines = malloc(lines_room * sizeof *item_lines);
+            if (!item_lines) {
+                json_decref(rec);
+                rc = siyu_err_set(e, SIYU_INTERNAL, NULL, "import: out of memory");
+                break;
+            }
+            item_lines[0] = line;
+            n_lines = item ? 1 : 0;
             pending = rec;
             pending_line = line;
             pending_bytes = row_bytes;
             snprintf(pending_key, sizeof pending_key, "%s", key);
             continue;
         }
-        rc = load_one(L, rec, line, row_bytes, e);
+        rc = load_one(L, rec, line, NULL, 0, row_bytes, e);
         json_decref(rec);
         if (rc)
             break;
         if (L->o->progress && L->pending == 0)
             L->o->progress(L->o->progress_ctx, (long long)ftell(in), L->r->records);
     }
-    if (pending) {
-        if (!rc) rc = load_one(L, pending, pending_line, pending_bytes, e);
-        json_decref(pending);
+    if (pending && !rc) {
+        rc = emit_order(L, pending, pending_line, item_lines, n_lines, pending_bytes, &bad,
+                        bad_line, e);
+        item_lines = NULL;
+        pending = NULL;
     }
-    for (size_t i = 0; i < h.n; i++)
-        free(h.names[i]);
-    free(h.names);
+    json_decref(pending);
+    siyu_err_clear(&bad);
+    free(item_lines);
+    header_free(&h);
     csv_free(&cr);
     return rc;
 }

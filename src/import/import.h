@@ -34,6 +34,17 @@ typedef struct import_options {
     /* called after each committed batch with what it changed; may be NULL */
     void (*on_commit)(void *ctx, const dom_change *v, size_t n);
     void *on_commit_ctx;
+    /* CSV only. map: NULL-terminated "Column=target" pairs; with a map, columns it does
+     * not name are ignored. A target is a field of the kind ("external_id"), an item
+     * field of an order ("items.sku", "items.qty", "items.unit_price_cents"), a member
+     * field ("member.phone"), or an amount in yuan ("total", "discount",
+     * "items.unit_price": "12.5" is 1250 cents). set: NULL-terminated "target=value"
+     * pairs given to every record (e.g. "channel=store"). */
+    const char *const *map;
+    const char *const *set;
+    /* CSV only: the offset of dates written without one ("2026-11-22 10:00:00",
+     * "2026/11/22 10:00", "20261122100000", "2026-11-22"); NULL is +08:00 */
+    const char *tz;
 } import_options;
 
 typedef struct import_result {
@@ -47,6 +58,15 @@ void import_options_init(import_options *o);
  * import could not run at all (unknown kind, unreadable header, store failure). */
 int import_stream(store_conn *c, const principal *who, const char *kind, FILE *in,
                   const import_options *o, import_result *r, siyu_err *e);
+
+/* Checks a mapping or set pair ("Column=target"; set: value may be anything) and a
+ * time zone ("+08:00"). Return 0, or -1 with e naming what is wrong. */
+int import_check_pair(const char *pair, bool is_set, siyu_err *e);
+int import_check_tz(const char *tz, siyu_err *e);
+
+/* A CSV date in one of the formats above (or RFC 3339) as RFC 3339, with tz when it
+ * had no offset of its own. Returns 0, or -1 when it is none of them. */
+int import_date(const char *in, const char *tz, char *out, size_t len);
 
 /* Is this a kind import_stream knows? */
 bool import_kind_known(const char *kind);

@@ -378,18 +378,18 @@ static int members_merged(dom *d, int64_t into, int64_t from, siyu_err *e)
 {
     store_stmt *s = store_q(d->conn, Q_LACCOUNT_GET);
     store_bind_int(s, 1, from);
-    if (store_step(s) != STORE_ROW) {
-        store_reset(s);
-        /* no account; coupons may still name it */
-        s = store_q(d->conn, Q_COUPONS_MOVE);
-        store_bind_int(s, 1, into);
-        store_bind_int(s, 2, from);
-        return store_exec(s, e);
-    }
-    int64_t points = store_col_int(s, 0);
+    /* A merged-away member without an account still brings its orders (the domain moved
+     * them): the survivor's marks and tier must be re-derived all the same, so both
+     * cases take the one path below, the account-less one with nothing to carry. */
+    bool has_account = store_step(s) == STORE_ROW;
+    int64_t points = 0, referrer = 0;
     char from_tier[LOY_CODE_LEN] = "";
-    if (!store_col_null(s, 1)) snprintf(from_tier, sizeof from_tier, "%s", store_col_text(s, 1));
-    int64_t referrer = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+    if (has_account) {
+        points = store_col_int(s, 0);
+        if (!store_col_null(s, 1))
+            snprintf(from_tier, sizeof from_tier, "%s", store_col_text(s, 1));
+        referrer = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+    }
     store_reset(s);
     if (loy_account_ensure(d, into, e)) return -1;
     static const store_query moves[] = {Q_LEDGER_MOVE, Q_COUPONS_MOVE};
@@ -412,9 +412,11 @@ static int members_merged(dom *d, int64_t into, int64_t from, siyu_err *e)
     store_bind_int(s, 2, d->now);
     store_bind_int(s, 3, into);
     if (store_exec(s, e)) return -1;
-    s = store_q(d->conn, Q_LACCOUNT_DELETE);
-    store_bind_int(s, 1, from);
-    if (store_exec(s, e)) return -1;
+    if (has_account) {
+        s = store_q(d->conn, Q_LACCOUNT_DELETE);
+        store_bind_int(s, 1, from);
+        if (store_exec(s, e)) return -1;
+    }
     (void)referrer; /* the survivor keeps its own referral standing */
     loy_config *cfg = loy_config_get(d->conn, e);
     if (!cfg) return -1;

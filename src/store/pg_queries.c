@@ -717,4 +717,12 @@ const char *const pg_queries[Q__COUNT] = {
     /* review (issue 14): the outbox re-checks consent before a send */
     [Q_MESSAGE_SKIP] = "UPDATE messages SET status = 'skipped', error = ?1, next_attempt_at = NULL"
                        " WHERE id = ?2 AND status IN ('queued', 'retry')",
+    /* merges: a member's journeys, messages and tasks follow it onto the survivor */
+    [Q_RUNS_MERGE_EXIT] = "UPDATE journey_runs SET state = 'exited', ended_at = ?3, next_at = NULL"
+                          " WHERE member_id = ?2 AND state = 'active' AND journey_id IN"
+                          " (SELECT journey_id FROM journey_runs WHERE member_id = ?1"
+                          " AND state = 'active')",
+    [Q_RUNS_MOVE] = "UPDATE journey_runs SET member_id = ?1 WHERE member_id = ?2",
+    [Q_MESSAGES_MOVE] = "UPDATE messages SET member_id = ?1 WHERE member_id = ?2",
+    [Q_TASKS_MOVE] = "UPDATE guide_tasks SET member_id = ?1 WHERE member_id = ?2",
 };

@@ -362,7 +362,13 @@
     Q(BACKLOG_MESSAGES_DUE)  /* (now) -> n — messages queued or retrying, due to be sent */     \
     Q(TAG_MEMBER_HAS)        /* (tag_id, member_id) -> 1 when the member carries the tag */ \
     /* review (issue 14): the outbox re-checks consent before a send */                           \
-    Q(MESSAGE_SKIP)          /* (error, id) — a queued or retrying message that must not go */
+    Q(MESSAGE_SKIP)          /* (error, id) — a queued or retrying message that must not go */ \
+    /* merges: a member's journeys, messages and tasks follow it onto the survivor */             \
+    Q(RUNS_MERGE_EXIT)       /* (into, from, now) — from's active runs in a journey where into \
+                                has one too end as exited */                                       \
+    Q(RUNS_MOVE)             /* (into, from) */                                                    \
+    Q(MESSAGES_MOVE)         /* (into, from) */                                                    \
+    Q(TASKS_MOVE)            /* (into, from) */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

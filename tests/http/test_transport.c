@@ -403,7 +403,7 @@ static void test_order_lines_cli(int fd)
     }
     fclose(f);
     snprintf(cmd, sizeof cmd, "%s import orders %s --db %s 2>%s/rej.txt", siyu, path, db, dir);
-    CHECK_INT_EQ(run(cmd, out, sizeof out), 0);
+    CHECK_INT_EQ(run(cmd, out, sizeof out), 1 << 8); /* a partial import exits 1 */
     CHECK(strstr(out, "imported 2, duplicates 0, rejected 1") != NULL);
     snprintf(cmd, sizeof cmd, "cat %s/rej.txt", dir);
     run(cmd, out, sizeof out);

@@ -255,15 +255,232 @@ static void test_line_cap(fixture *f)
     CHECK(orders_max_body() >= (size_t)10000 * 512);
 }
 
+static void test_dates(void)
+{
+    char out[64];
+    static const struct {
+        const char *in, *tz, *want;
+    } ok[] = {
+        {"2026-11-22 10:00:00", NULL, "2026-11-22T10:00:00+08:00"},
+        {"2026/11/22 10:00", "+08:00", "2026-11-22T10:00:00+08:00"},
+        {"2026/1/5 9:05", "-05:00", "2026-01-05T09:05:00-05:00"},
+        {"20261122100000", "Z", "2026-11-22T10:00:00Z"},
+        {"202611221000", NULL, "2026-11-22T10:00:00+08:00"},
+        {"20261122", NULL, "2026-11-22T00:00:00+08:00"},
+        {"2026-11-22", NULL, "2026-11-22T00:00:00+08:00"},
+        {"2026-11-22T10:00:00.250", NULL, "2026-11-22T10:00:00+08:00"},
+        {"2026-11-22T10:00:00+09:00", "+08:00", "2026-11-22T10:00:00+09:00"}, /* its own offset */
+        {"2026-11-22T02:00:00Z", NULL, "2026-11-22T02:00:00Z"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        CHECK_INT_EQ(import_date(ok[i].in, ok[i].tz, out, sizeof out), 0);
+        CHECK_STR_EQ(out, ok[i].want);
+    }
+    static const char *const bad[] = {"2026-02-30 10:00", "2026-11-22 24:00", "2026-13-01",
+                                      "22/11/2026",       "2026-11-22 10",    "2026112210",
+                                      "2026-11/22",       "yesterday",        ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK_INT_EQ(import_date(bad[i], NULL, out, sizeof out), -1);
+    siyu_err e;
+    siyu_err_init(&e);
+    CHECK_INT_EQ(import_check_tz("+08:00", &e), 0);
+    CHECK_INT_EQ(import_check_tz("-03:30", &e), 0);
+    CHECK_INT_EQ(import_check_tz("8", &e), -1);
+    CHECK_STR_EQ(e.field, "tz");
+    CHECK_INT_EQ(import_check_tz("+08:60", &e), -1);
+    CHECK_INT_EQ(import_check_pair("InvoiceNo=external_id", false, &e), 0);
+    CHECK_INT_EQ(import_check_pair("Qty=items.qty", false, &e), 0);
+    CHECK_INT_EQ(import_check_pair("InvoiceNo", false, &e), -1);
+    CHECK_INT_EQ(import_check_pair("InvoiceNo=ext id", false, &e), -1);
+    CHECK_STR_EQ(e.field, "map");
+    CHECK_INT_EQ(import_check_pair("channel=store", true, &e), 0);
+    siyu_err_clear(&e);
+}
+
+/* Imports CSV text through a mapping (and set pairs, a time zone). */
+static import_result run_mapped(fixture *f, const char *text, const char *const *map,
+                                const char *const *set, const char *tz, int batch_size)
+{
+    FILE *in = fmemopen((void *)text, strlen(text), "r");
+    import_options o;
+    import_options_init(&o);
+    o.format = IMPORT_CSV;
+    o.batch_size = batch_size;
+    o.map = map;
+    o.set = set;
+    o.tz = tz;
+    import_result r;
+    siyu_err e;
+    siyu_err_init(&e);
+    principal admin = {.role = ROLE_ADMIN};
+    CHECK_INT_EQ(import_stream(f->d.conn, &admin, "orders", in, &o, &r, &e), 0);
+    fclose(in);
+    return r;
+}
+
+static json_t *order_by_external(fixture *f, const char *ext)
+{
+    json_t *page = NULL, *o, *found = NULL;
+    siyu_err e;
+    siyu_err_init(&e);
+    int64_t cursor = 0;
+    do {
+        CHECK(orders_list(&f->d, cursor, 1000, 0, 0, &page, &e) >= 0);
+        size_t i;
+        json_array_foreach(json_object_get(page, "items"), i, o)
+        {
+            if (strcmp(json_string_value(json_object_get(o, "external_id")), ext) == 0)
+                found = json_incref(o);
+        }
+        json_t *next = json_object_get(page, "next_cursor");
+        cursor = json_is_string(next) ? atoll(json_string_value(next)) : 0;
+        json_decref(page);
+    } while (cursor);
+    siyu_err_clear(&e);
+    return found;
+}
+
+/* A POS line export: its own column names, no channel, no order total, local dates in
+ * another format, one row per invoice line. */
+static void test_pos_lines(fixture *f)
+{
+    const char csv[] =
+        "InvoiceNo,InvoiceDate,Store,Till,MemberPhone,SKU,Description,Qty,UnitPrice,LineAmount\n"
+        "P1,2026/11/21 09:30,1,T1,13800000077,A,Apple,2,12.9,25.80\n" /* line 2 */
+        "P1,2026/11/21 09:30,1,T1,13800000077,B,Bread,1,5,5.00\n"     /* line 3 */
+        "P2,20261121101500,1,T2,,A,Apple,3,12.90,38.70\n"             /* line 4 */
+        "P3,2026-11-21 11:00:00,1,T1,,A,Apple,1,12.90,12.90\n"        /* line 5 */
+        "P3,2026-11-21 11:00:00,1,T1,,B,Bread,0,5.00,0\n"             /* line 6: qty 0 */
+        "P4,2026-11-21 12:00,1,T1,,A,Apple,two,12.90,25.80\n"         /* line 7: qty */
+        "P5,2026-11-21 12:30,1,T1,,A,Apple,1,12.90,12.90\n"           /* line 8 */
+        "P5,2026-11-21 12:30,1,T1,,B,Bread,1,5.x,5.00\n"              /* line 9: price */
+        "P5,2026-11-21 12:30,1,T1,,C,Cake,1,20,20.00\n"               /* line 10 */
+        "P6,21/11/2026 13:00,1,T1,,A,Apple,1,12.90,12.90\n"           /* line 11: date */
+        "P7,2026-11-21 13:30,1,T1,13800000077,C,Cake,1,20,20.00\n";   /* line 12 */
+    static const char *const map[] = {"InvoiceNo=external_id",
+                                      "InvoiceDate=placed_at",
+                                      "Store=store_id",
+                                      "MemberPhone=member.phone",
+                                      "SKU=items.sku",
+                                      "Description=items.name",
+                                      "Qty=items.qty",
+                                      "UnitPrice=items.unit_price",
+                                      NULL};
+    static const char *const set[] = {"channel=store", NULL};
+    import_result r = run_mapped(f, csv, map, set, "+08:00", 2);
+    CHECK_INT_EQ(r.records, 7); /* P1..P7, one record per invoice */
+    CHECK_INT_EQ(r.imported, 3);
+    CHECK_INT_EQ(r.rejected, 4);
+    /* rejects name the file's line of the bad row, not the first line of its order */
+    static const struct {
+        long line;
+        const char *field;
+    } want[] = {{6, "items[1].qty"}, {7, "qty"}, {9, "unit_price_cents"}, {11, "placed_at"}};
+    CHECK_INT_EQ(json_array_size(r.errors), 4);
+    for (size_t i = 0; i < 4 && i < json_array_size(r.errors); i++) {
+        json_t *err = json_array_get(r.errors, i);
+        CHECK_INT_EQ(json_integer_value(json_object_get(err, "line")), want[i].line);
+        CHECK_STR_EQ(json_string_value(json_object_get(err, "field")), want[i].field);
+    }
+    json_decref(r.errors);
+    /* totals from lines (yuan to cents), dates in the stated zone */
+    json_t *o = order_by_external(f, "P1");
+    CHECK(o != NULL);
+    CHECK_INT_EQ(jint(o, "total_cents"), 2 * 1290 + 500);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "placed_at")), "2026-11-21T09:30:00+08:00");
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "channel")), "store");
+    json_decref(o);
+    o = order_by_external(f, "P2");
+    CHECK(o != NULL);
+    CHECK_INT_EQ(jint(o, "total_cents"), 3 * 1290);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "placed_at")), "2026-11-21T10:15:00+08:00");
+    json_decref(o);
+    CHECK(order_by_external(f, "P5") == NULL); /* a bad row refuses its whole order */
+    json_t *m;
+    siyu_err e;
+    siyu_err_init(&e);
+    CHECK_INT_EQ(members_lookup(&f->d, "phone", "13800000077", NULL, &m, &e), 200);
+    CHECK_INT_EQ(jint(m, "stats.orders"), 2);
+    json_decref(m);
+    /* the same export in another zone: the rerun is idempotent only for the same instants */
+    r = run_mapped(f, csv, map, set, "+08:00", 5000);
+    CHECK_INT_EQ(r.imported, 0);
+    CHECK_INT_EQ(r.duplicates, 3);
+    json_decref(r.errors);
+    /* a map naming a column the file lacks stops the import before any row */
+    static const char *const wrong[] = {"Invoice=external_id", NULL};
+    FILE *in = fmemopen((void *)csv, strlen(csv), "r");
+    import_options opt;
+    import_options_init(&opt);
+    opt.map = wrong;
+    import_result r2;
+    principal admin = {.role = ROLE_ADMIN};
+    CHECK_INT_EQ(import_stream(f->d.conn, &admin, "orders", in, &opt, &r2, &e), -1);
+    CHECK_STR_EQ(e.field, "map");
+    CHECK_INT_EQ(r2.records, 0);
+    json_decref(r2.errors);
+    fclose(in);
+    siyu_err_clear(&e);
+}
+
+/* Rows of one order that are not consecutive make two orders with one external id:
+ * the second is refused as a conflict (a different body), naming external_id. */
+static void test_split_order(fixture *f)
+{
+    const char csv[] = "channel,external_id,store_id,placed_at,sku,qty,unit_price_cents\n"
+                       "store,S1,1,2026-11-21 10:00,A,1,100\n"
+                       "store,S2,1,2026-11-21 10:05,A,1,100\n"
+                       "store,S1,1,2026-11-21 10:00,B,1,200\n";
+    import_result r = run(f, "orders", csv, IMPORT_CSV);
+    CHECK_INT_EQ(r.imported, 2);
+    CHECK_INT_EQ(r.rejected, 1);
+    json_t *err = json_array_get(r.errors, 0);
+    CHECK_INT_EQ(json_integer_value(json_object_get(err, "line")), 4);
+    CHECK_STR_EQ(json_string_value(json_object_get(err, "field")), "external_id");
+    json_decref(r.errors);
+}
+
+/* A till knows its store by code: store_code is looked up, an unknown code is refused. */
+static void test_store_code(fixture *f)
+{
+    const char csv[] = "Inv,When,Shop,SKU,Qty,Price\n"
+                       "K1,2026-11-21 10:00,M1,A,1,1.00\n"
+                       "K2,2026-11-21 10:05,NOPE,A,1,1.00\n";
+    static const char *const map[] = {"Inv=external_id",
+                                      "When=placed_at",
+                                      "Shop=store_code",
+                                      "SKU=items.sku",
+                                      "Qty=items.qty",
+                                      "Price=items.unit_price",
+                                      NULL};
+    static const char *const set[] = {"channel=mall", NULL};
+    import_result r = run_mapped(f, csv, map, set, NULL, 5000);
+    CHECK_INT_EQ(r.imported, 1);
+    CHECK_INT_EQ(r.rejected, 1);
+    json_t *err = json_array_get(r.errors, 0);
+    CHECK_INT_EQ(json_integer_value(json_object_get(err, "line")), 3);
+    CHECK_STR_EQ(json_string_value(json_object_get(err, "field")), "store_code");
+    json_decref(r.errors);
+    json_t *o = order_by_external(f, "K1");
+    CHECK(o != NULL);
+    CHECK_INT_EQ(jint(o, "store_id"), 2); /* M1 is the fixture's second store */
+    CHECK_INT_EQ(jint(o, "total_cents"), 100);
+    json_decref(o);
+}
+
 int main(void)
 {
     test_csv_reader();
+    test_dates();
     fixture f;
     fixture_open(&f);
     test_csv_orders(&f);
     test_ndjson(&f);
     test_failed_batches(&f);
     test_line_cap(&f);
+    test_pos_lines(&f);
+    test_split_order(&f);
+    test_store_code(&f);
     fixture_close(&f);
     return CHECK_DONE();
 }

@@ -635,6 +635,47 @@ static void coupon_periods(void)
     fixture_close(&f);
 }
 
+/* A merged-away member with orders but no loyalty account (its history predates the
+ * programme) still hands its orders to the survivor: the survivor's marks and tier are
+ * re-derived from the combined orders, and the checker agrees. */
+static void merge_without_account(void)
+{
+    fixture f;
+    fixture_open(&f);
+    siyu_err e;
+    siyu_err_init(&e);
+    int64_t b = new_member(&f, "13800000012");
+    order(&f, "h1", b, "2026-11-01T10:00:00+08:00", 70000, "grocery");
+    CHECK_INT_EQ(call(&f, loyalty_tiers_put,
+                      "{\"tiers\":[{\"code\":\"n\",\"name\":\"N\"},{\"code\":\"s\",\"name\":\"S\","
+                      "\"qualify\":{\"metric\":\"net_spend\",\"min\":100000}}],"
+                      "\"review\":{\"schedule\":\"none\"}}",
+                      NULL, &e),
+                 200);
+    int64_t a = new_member(&f, "13800000011");
+    order(&f, "h2", a, "2026-11-20T10:00:00+08:00", 50000, "grocery");
+    char body[64];
+    snprintf(body, sizeof body, "{\"from_member_id\":%lld}", (long long)b);
+    json_t *jb = J(body);
+    store_begin(f.d.conn, true, &e);
+    CHECK_INT_EQ(members_merge(&f.d, a, jb, NULL, &e), 200);
+    store_commit(f.d.conn, &e);
+    json_decref(jb);
+    /* ¥700 + ¥500 of net spend qualifies the survivor for S */
+    store_stmt *s = store_q(f.d.conn, Q_LACCOUNT_GET);
+    store_bind_int(s, 1, a);
+    CHECK_INT_EQ(store_step(s), STORE_ROW);
+    CHECK_STR_EQ(store_col_null(s, 1) ? "" : store_col_text(s, 1), "s");
+    store_reset(s);
+    json_t *v = NULL;
+    store_begin(f.d.conn, false, &e);
+    CHECK_INT_EQ(loyalty_check(f.d.conn, f.d.now, 10, &v, &e), 0);
+    store_rollback(f.d.conn);
+    json_decref(v);
+    siyu_err_clear(&e);
+    fixture_close(&f);
+}
+
 int main(void)
 {
     loyalty_install();
@@ -643,6 +684,7 @@ int main(void)
     config_errors();
     sweep();
     coupon_periods();
+    merge_without_account();
     against_oracle(false);
     against_oracle(true);
     return CHECK_DONE();

@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "base/timeutil.h"
 #include "cli/cli.h"
+#include "fission/games.h"
 #include "gen/gen.h"
 #include "journey/journey.h"
 #include "loyalty/loyalty.h"
@@ -164,6 +165,89 @@ static int demo_programme(store_t *st, siyu_err *e)
     return rc;
 }
 
+/* The demo chain's games: a lucky wheel open for 30 days from now (its own coupon, points,
+ * a gift, each with stock and cost within a budget) played once
+ * by each of the first 300 members, and a red envelope grabbed by the first 40. Each play
+ * is its own savepoint, so a member the rules refuse (a merged one's cap) is skipped. */
+static int demo_games(store_t *st, siyu_err *e)
+{
+    store_conn *c;
+    if (store_conn_open(st, &c, e))
+        return -1;
+    dom d = {.conn = c, .now = clock_now()};
+    d.who.role = ROLE_ADMIN;
+    char starts[40], ends[40], body[1024];
+    time_format_rfc3339(d.now - 60, starts, sizeof starts);
+    time_format_rfc3339(d.now + 30 * 86400, ends, sizeof ends);
+    static const char envelope[] =
+        "{\"kind\":\"red_envelope\",\"name\":\"开业红包\",\"rules\":{\"total_cents\":100000,"
+        "\"packets\":50,\"min_cents\":100,\"max_cents\":8000}}";
+    int rc = store_begin(c, true, e);
+    /* the wheel's own coupon, so the journeys' templates and their per-member limits are
+     * left to the journeys */
+    int64_t tpl = 0;
+    if (rc == 0) {
+        json_t *t = json_loads("{\"name\":\"转盘满50减10\",\"kind\":\"cash_off\",\"value_cents\":"
+                               "1000,\"min_spend_cents\":5000,\"valid_days\":30,\"stock\":100}",
+                               0, NULL),
+               *out = NULL;
+        rc = coupon_templates_create(&d, t, &out, e) < 0 ? -1 : 0;
+        tpl = json_integer_value(json_object_get(out, "id"));
+        json_decref(t);
+        json_decref(out);
+    }
+    snprintf(body, sizeof body,
+             "{\"kind\":\"wheel\",\"name\":\"幸运大转盘\",\"starts_at\":\"%s\",\"ends_at\":\"%s\","
+             "\"rules\":{\"plays_per_member_per_day\":1,\"plays_per_member\":3,"
+             "\"budget_cents\":500000,\"prizes\":[{\"name\":\"满50减10\",\"coupon_template_id\":%lld,"
+             "\"odds\":0.05,\"stock\":100,\"cost_cents\":1000},{\"name\":\"20积分\",\"points\":20,"
+             "\"odds\":0.30,\"stock\":null,\"cost_cents\":20},{\"name\":\"环保袋\",\"gift\":"
+             "\"tote-bag\",\"odds\":0.02,\"stock\":10,\"cost_cents\":1500}]}}",
+             starts, ends, (long long)tpl);
+    int64_t ids[2] = {0, 0};
+    const char *specs[2] = {body, envelope};
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        json_t *b = json_loads(specs[k], 0, NULL), *out = NULL;
+        rc = games_campaign_create(&d, b, &out, e) < 0 ? -1 : 0;
+        ids[k] = json_integer_value(json_object_get(out, "id"));
+        json_decref(b);
+        json_decref(out);
+    }
+    int64_t members = count(st, Q_COUNT_MEMBERS);
+    for (int64_t m = 1; m <= members && m <= 300 && rc == 0; m++) {
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            if (k == 1 && m > 40)
+                break;
+            char req[128];
+            snprintf(req, sizeof req, "{\"member_id\":%lld,\"%s\":\"demo-%lld\"}", (long long)m,
+                     k ? "grab_id" : "play_id", (long long)m);
+            json_t *b = json_loads(req, 0, NULL), *out = NULL;
+            siyu_err sub;
+            siyu_err_init(&sub);
+            if ((rc = store_savepoint(c, e)) == 0) {
+                int r = k ? games_grab(&d, ids[1], b, &out, &sub)
+                          : games_play(&d, ids[0], b, &out, &sub);
+                if (r < 0) {
+                    store_savepoint_undo(c);
+                    if (sub.code == SIYU_INTERNAL)
+                        rc = siyu_err_set(e, sub.code, NULL, "%s", sub.message);
+                } else {
+                    store_savepoint_release(c);
+                }
+            }
+            siyu_err_clear(&sub);
+            json_decref(b);
+            json_decref(out);
+        }
+    }
+    if (rc == 0)
+        rc = store_commit(c, e);
+    else
+        store_rollback(c);
+    store_conn_close(c);
+    return rc;
+}
+
 int cmd_demo(int argc, char **argv)
 {
     const char *db = NULL, *members = NULL, *seed = NULL, *listen = NULL, *threads_s = NULL,
@@ -239,9 +323,9 @@ int cmd_demo(int argc, char **argv)
         }
         siyu_err pe;
         siyu_err_init(&pe);
-        if (demo_programme(st, &pe)) {
+        if (demo_programme(st, &pe) || demo_games(st, &pe)) {
             store_close(st);
-            rc = cli_fail("demo", 1, "loyalty and journeys: %s", pe.message);
+            rc = cli_fail("demo", 1, "loyalty, journeys and games: %s", pe.message);
             siyu_err_clear(&pe);
             return rc;
         }

@@ -52,7 +52,8 @@ int cmd_check(int argc, char **argv)
         json_decref(o);
     } else if (found == 0) {
         printf("siyu check: ok — balances equal their ledgers, no coupon redeemed twice, stock "
-               "within limits, tiers consistent with their rules\n");
+               "within limits, tiers consistent with their rules, order totals equal their "
+               "lines, refunds within their totals\n");
     } else {
         printf("siyu check: %d violation%s; the first:\n", found, found == 1 ? "" : "s");
         size_t i;

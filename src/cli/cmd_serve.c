@@ -50,7 +50,7 @@ static int knob(serve_knob *k, long *out)
 /* Applies the knobs to cfg (and the order line cap); EXIT_USAGE when one is bad. */
 static int apply_knobs(http_config *cfg)
 {
-    long v;
+    long v = 0; /* set by knob() whenever it answers 1 */
     int rc;
     if ((rc = knob(&knobs[K_PER_CLIENT], &v)) == EXIT_USAGE) return EXIT_USAGE;
     if (rc) cfg->max_conn_per_client = (unsigned)v;

@@ -304,11 +304,29 @@ static json_t *member_render(dom *d, int64_t id, bool full)
     json_t *merged = json_array();
     s = store_q(d->conn, Q_MERGE_LIST);
     store_bind_int(s, 1, id);
-    while (store_step(s) == STORE_ROW)
-        json_array_append_new(merged, json_pack("{s:I, s:o}", "member_id",
-                                                (json_int_t)store_col_int(s, 0), "at",
-                                                dom_time(store_col_int(s, 1))));
+    while (store_step(s) == STORE_ROW) {
+        json_t *one = json_pack("{s:I, s:o}", "member_id", (json_int_t)store_col_int(s, 0), "at",
+                                dom_time(store_col_int(s, 1)));
+        json_t *det = store_col_null(s, 2) ? NULL : json_loads(store_col_text(s, 2), 0, NULL);
+        json_t *fl = json_object_get(det, "filled"), *kp = json_object_get(det, "kept");
+        json_object_set_new(one, "filled", fl ? json_incref(fl) : json_array());
+        json_object_set_new(one, "kept", kp ? json_incref(kp) : json_array());
+        json_decref(det);
+        json_array_append_new(merged, one);
+    }
     json_object_set_new(m, "merged_from", merged);
+    /* profile fields filled by a create-or-match for a known identity, newest first */
+    json_t *changes = json_array();
+    s = store_q(d->conn, Q_PROFILE_CHANGES);
+    store_bind_int(s, 1, id);
+    while (store_step(s) == STORE_ROW) {
+        json_t *one = json_loads(store_col_text(s, 2), 0, NULL);
+        if (!one) one = json_object();
+        json_object_set_new(one, "at", dom_time(store_col_int(s, 0)));
+        json_object_set_new(one, "source", json_string(store_col_text(s, 1)));
+        json_array_append_new(changes, one);
+    }
+    json_object_set_new(m, "profile_changes", changes);
     return m;
 }
 
@@ -451,6 +469,110 @@ static int add_missing(dom *d, identity *ids, int n, int64_t member_id, siyu_err
     return 0;
 }
 
+/* ---------------- filling empty profile fields ---------------- */
+
+/* The profile fields a create-or-match or a merge may fill. A field is empty when it
+ * is NULL, "" or (gender) "unknown"; only empty fields are filled, never overwritten. */
+enum { PF_NAME, PF_GENDER, PF_BIRTHDAY, PF_CITY, PF__N };
+static const char *const pf_names[PF__N] = {"name", "gender", "birthday", "city"};
+
+typedef struct pfields {
+    bool has[PF__N];
+    char name[256], gender[16], city[256];
+    int64_t birthday;
+} pfields;
+
+static void pfields_load(dom *d, int64_t id, pfields *f, int64_t *store_id, int64_t *guide_id)
+{
+    memset(f, 0, sizeof *f);
+    store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) == STORE_ROW) {
+        if (!store_col_null(s, 1)) snprintf(f->name, sizeof f->name, "%s", store_col_text(s, 1));
+        if (!store_col_null(s, 2))
+            snprintf(f->gender, sizeof f->gender, "%s", store_col_text(s, 2));
+        if (!store_col_null(s, 4)) snprintf(f->city, sizeof f->city, "%s", store_col_text(s, 4));
+        f->has[PF_BIRTHDAY] = !store_col_null(s, 3);
+        f->birthday = f->has[PF_BIRTHDAY] ? store_col_int(s, 3) : 0;
+        if (store_id) *store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+        if (guide_id) *guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+    }
+    store_reset(s);
+    f->has[PF_NAME] = f->name[0] != 0;
+    f->has[PF_GENDER] = f->gender[0] != 0 && strcmp(f->gender, "unknown") != 0;
+    f->has[PF_CITY] = f->city[0] != 0;
+}
+
+static void pfields_from_profile(const profile *p, pfields *f)
+{
+    memset(f, 0, sizeof *f);
+    if (p->name) snprintf(f->name, sizeof f->name, "%s", p->name);
+    if (p->gender >= 0) snprintf(f->gender, sizeof f->gender, "%s", genders[p->gender]);
+    if (p->city) snprintf(f->city, sizeof f->city, "%s", p->city);
+    f->has[PF_BIRTHDAY] = p->has_birthday;
+    f->birthday = p->birthday;
+    f->has[PF_NAME] = f->name[0] != 0;
+    f->has[PF_GENDER] = f->gender[0] != 0 && strcmp(f->gender, "unknown") != 0;
+    f->has[PF_CITY] = f->city[0] != 0;
+}
+
+static bool pfields_same(const pfields *a, const pfields *b, int k)
+{
+    switch (k) {
+    case PF_NAME:
+        return strcmp(a->name, b->name) == 0;
+    case PF_GENDER:
+        return strcmp(a->gender, b->gender) == 0;
+    case PF_BIRTHDAY:
+        return a->birthday == b->birthday;
+    default:
+        return strcmp(a->city, b->city) == 0;
+    }
+}
+
+/* Fills member id's empty fields from `in`; appends the names of the fields filled to
+ * `filled` and of those it already had (with another value) to `kept`. Writes the
+ * member and notes it for the views only when something was filled. */
+static int pfields_fill(dom *d, int64_t id, const pfields *in, json_t *filled, json_t *kept,
+                        siyu_err *e)
+{
+    pfields cur;
+    int64_t store_id = 0, guide_id = 0;
+    pfields_load(d, id, &cur, &store_id, &guide_id);
+    int n = 0;
+    for (int k = 0; k < PF__N; k++) {
+        if (!in->has[k]) continue;
+        if (!cur.has[k]) {
+            json_array_append_new(filled, json_string(pf_names[k]));
+            n++;
+        } else if (!pfields_same(&cur, in, k)) {
+            json_array_append_new(kept, json_string(pf_names[k]));
+        }
+    }
+    if (!n) return 0;
+    const pfields *name = cur.has[PF_NAME] ? &cur : in, *gender = cur.has[PF_GENDER] ? &cur : in,
+                  *bday = cur.has[PF_BIRTHDAY] ? &cur : in, *city = cur.has[PF_CITY] ? &cur : in;
+    store_stmt *s = store_q(d->conn, Q_MEMBER_UPDATE);
+    store_bind_text(s, 1, name->has[PF_NAME] ? name->name : NULL);
+    store_bind_text(s, 2, gender->gender[0] ? gender->gender : NULL);
+    if (bday->has[PF_BIRTHDAY]) store_bind_int(s, 3, bday->birthday);
+    store_bind_text(s, 4, city->has[PF_CITY] ? city->city : NULL);
+    if (store_id) store_bind_int(s, 5, store_id);
+    if (guide_id) store_bind_int(s, 6, guide_id);
+    store_bind_int(s, 7, d->now);
+    store_bind_int(s, 8, id);
+    if (store_exec(s, e)) return -1;
+    dom_note(d, DOM_CHANGE_MEMBER, id, 0); /* the segment index re-reads the profile */
+    return 0;
+}
+
+/* Who changed a profile, for the audit records. */
+static void audit_who(const dom *d, json_t *details)
+{
+    json_object_set_new(details, "by_role", json_string(role_name(d->who.role)));
+    if (d->who.staff_id) json_object_set_new(details, "by_staff_id", json_integer(d->who.staff_id));
+}
+
 int members_create_or_match(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
     static const char *const allowed[] = {
@@ -486,8 +608,41 @@ int members_create_or_match(dom *d, json_t *body, json_t **out, siyu_err *e)
             return -1;
         if (add_missing(d, ids, n, live, e))
             return -1;
-        if (out)
+        /* A member first made at the till from a phone alone gets the name, birthday and
+         * gender given now: empty fields are filled, never overwritten. */
+        pfields in;
+        pfields_from_profile(&p, &in);
+        json_t *filled = json_array(), *kept = json_array();
+        if (pfields_fill(d, live, &in, filled, kept, e)) {
+            json_decref(filled);
+            json_decref(kept);
+            return -1;
+        }
+        if (json_array_size(filled)) {
+            json_t *details = json_pack("{s:O, s:O}", "filled", filled, "kept", kept);
+            audit_who(d, details);
+            char *text = json_dumps(details, JSON_COMPACT);
+            json_decref(details);
+            store_stmt *s = store_q(d->conn, Q_PROFILE_CHANGE_INSERT);
+            store_bind_int(s, 1, live);
+            store_bind_int(s, 2, d->now);
+            store_bind_text(s, 3, "create_or_match");
+            store_bind_text(s, 4, text);
+            int rc = store_exec(s, e);
+            free(text);
+            if (rc) {
+                json_decref(filled);
+                json_decref(kept);
+                return -1;
+            }
+        }
+        if (out) {
             *out = member_render(d, live, true);
+            json_object_set(*out, "filled", filled);
+            json_object_set(*out, "kept", kept);
+        }
+        json_decref(filled);
+        json_decref(kept);
         return 200;
     }
     if (scope_profile(d, &p, e))
@@ -697,10 +852,18 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
                                 json_object_get(from_view, "identities"), "orders",
                                 json_object_get(stats, "orders"), "spend_cents",
                                 json_object_get(stats, "spend_cents"));
-    json_object_set_new(details, "by_role", json_string(role_name(d->who.role)));
-    if (d->who.staff_id)
-        json_object_set_new(details, "by_staff_id", json_integer(d->who.staff_id));
+    audit_who(d, details);
     json_decref(from_view);
+    /* the merged-away member's profile fills what the kept member lacks */
+    pfields from_fields;
+    pfields_load(d, from, &from_fields, NULL, NULL);
+    json_t *filled = json_array(), *kept = json_array();
+    json_object_set_new(details, "filled", filled);
+    json_object_set_new(details, "kept", kept);
+    if (pfields_fill(d, into, &from_fields, filled, kept, e)) {
+        json_decref(details);
+        return -1;
+    }
     static const store_query moves[] = {Q_IDENTITY_MOVE, Q_ORDERS_MOVE, Q_EVENTS_MOVE, Q_REACH_MOVE,
                                         Q_TAG_MEMBERS_MOVE, Q_CONSENT_MOVE};
     for (size_t i = 0; i < sizeof moves / sizeof *moves; i++) {
@@ -759,7 +922,6 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         return -1;
     }
     char *text = json_dumps(details, JSON_COMPACT);
-    json_decref(details);
     s = store_q(d->conn, Q_MERGE_INSERT);
     store_bind_int(s, 1, into);
     store_bind_int(s, 2, from);
@@ -767,10 +929,16 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
     store_bind_text(s, 4, text);
     int rc = store_exec(s, e);
     free(text);
-    if (rc)
+    if (rc) {
+        json_decref(details);
         return -1;
+    }
     dom_note(d, DOM_CHANGE_MERGE, into, from);
-    if (out)
+    if (out) {
         *out = member_render(d, into, true);
+        json_object_set(*out, "filled", json_object_get(details, "filled"));
+        json_object_set(*out, "kept", json_object_get(details, "kept"));
+    }
+    json_decref(details);
     return 200;
 }

@@ -3,13 +3,15 @@
  * An order is keyed by (channel, external_id): a retried POST finds the stored order
  * and answers it (200) when the body is the same, or refuses (409) when a different
  * order claims the key. The digest of the canonical body is what "the same" means.
- * Totals must add up (Σ qty × unit price − discount), and refunds can never exceed
+ * Totals must add up (Σ qty × unit price − discount, summed with checked arithmetic so a
+ * long invoice can never wrap past 2^63 into a small total), and refunds can never exceed
  * what was paid — per order, and per line when lines are named. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/checked.h"
 #include "base/digest.h"
 #include "base/jsonx.h"
 #include "domain/domain.h"
@@ -272,7 +274,12 @@ static int read_items(json_t *body, item_in **out, size_t *count, int64_t *sum, 
                          "unit_price_cents: must be between 0 and %lld", MAX_MONEY);
             goto fail;
         }
-        *sum += x->qty * x->unit; /* bounded: 500 × 1e6 × 1e11 < 2^63 */
+        /* a line is at most 1e6 × 1e11, but many lines can pass 2^63: checked */
+        if (!ck_add_mul(sum, x->qty, x->unit)) {
+            free(items);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items",
+                                "items: the lines' sum passes the largest amount at items[%zu]", i);
+        }
         continue;
     fail:
         free(items);
@@ -366,13 +373,19 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
     int rc = -1;
     if (read_items(body, &items, &n_items, &sum, e))
         goto done;
+    /* The rule (docs/api.md): Σ qty × unit_price_cents = total_cents + discount_cents. */
+    int64_t charged;
+    if (!ck_add(total, discount, &charged)) { /* both ≤ MAX_MONEY: cannot happen */
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "total_cents", "total_cents: too large");
+        goto done;
+    }
     if (discount > sum) {
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "discount_cents",
                      "discount_cents: %lld is more than the items' %lld", (long long)discount,
                      (long long)sum);
         goto done;
     }
-    if (total != sum - discount) {
+    if (charged != sum) {
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "total_cents",
                      "total_cents: %lld does not equal the items' %lld minus discount %lld",
                      (long long)total, (long long)sum, (long long)discount);
@@ -449,7 +462,10 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
 
     int64_t item_count = 0;
     for (size_t i = 0; i < n_items; i++)
-        item_count += items[i].qty;
+        if (!ck_add(item_count, items[i].qty, &item_count)) {
+            siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: too many units");
+            goto done;
+        }
     s = store_q(d->conn, Q_ORDER_INSERT);
     store_bind_text(s, 1, dom_channels[channel]);
     store_bind_text(s, 2, external_id);
@@ -575,10 +591,11 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     store_step(s);
     int64_t total = store_col_int(s, 7), refunded = store_col_int(s, 11), placed_at = store_col_int(s, 6);
     store_reset(s);
-    if (amount > total - refunded) {
+    int64_t refundable = 0;
+    if (!ck_sub(total, refunded, &refundable) || amount > refundable) {
         siyu_err_set(e, SIYU_UNPROCESSABLE, "amount_cents",
                      "amount_cents: %lld is more than the %lld still refundable on order %lld",
-                     (long long)amount, (long long)(total - refunded), (long long)order_id);
+                     (long long)amount, (long long)refundable, (long long)order_id);
         return -1;
     }
     if (at < placed_at)

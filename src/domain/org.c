@@ -134,8 +134,8 @@ int stores_create(dom *d, json_t *body, json_t **out, siyu_err *e)
          * different store under a taken code is a conflict. */
         int64_t id = store_col_int(s, 0);
         store_reset(s);
-        json_t *existing;
-        stores_get(d, id, &existing, e);
+        json_t *existing = NULL;
+        if (stores_get(d, id, &existing, e) < 0) return -1;
         int same = strcmp(json_string_value(json_object_get(existing, "name")), name) == 0 &&
                    strcmp(json_string_value(json_object_get(existing, "kind")),
                           dom_store_kinds[kind]) == 0;

@@ -119,6 +119,9 @@ static const struct section {
     {"guide_tasks", Q_EXPORT_GUIDE_TASKS},
     {"merges", Q_EXPORT_MERGES},
     {"erasures", Q_EXPORT_ERASURES},
+    {"profile_changes", Q_EXPORT_PROFILE_CHANGES},
+    {"campaign_plays", Q_EXPORT_CAMPAIGN_PLAYS},
+    {"campaign_packets", Q_EXPORT_CAMPAIGN_PACKETS},
 };
 
 bool members_erased(dom *d, int64_t id, int64_t *at)

@@ -109,6 +109,12 @@ int h_coupons_issue(http_req *r, siyu_err *e);
 int h_coupons_get(http_req *r, siyu_err *e);
 int h_coupons_forward(http_req *r, siyu_err *e);
 int h_member_coupons(http_req *r, siyu_err *e);
+int h_campaigns_create(http_req *r, siyu_err *e);
+int h_campaigns_list(http_req *r, siyu_err *e);
+int h_campaigns_get(http_req *r, siyu_err *e);
+int h_campaigns_report(http_req *r, siyu_err *e);
+int h_campaigns_play(http_req *r, siyu_err *e);
+int h_campaigns_grab(http_req *r, siyu_err *e);
 int h_member_benefits(http_req *r, siyu_err *e);
 int h_loyalty_sweep(http_req *r, siyu_err *e);
 
@@ -770,5 +776,21 @@ const route routes[] = {
     {"POST", "/api/v1/members/{id}/erase", h_members_erase, ADMIN, ROUTE_WRITE | ROUTE_BODY,
      "Erase a member's personal data, keeping a pseudonymous record (audited)", "members",
      SCOPE_MEMBER, 0},
+    /* games (issue 17): campaigns are the chain's rules; plays and grabs name a member */
+    {"POST", "/api/v1/campaigns", h_campaigns_create, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Create a game: a lucky wheel, a scratch card or a red envelope", "games", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/campaigns", h_campaigns_list, ANY, 0, "List game campaigns", "games",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/campaigns/{id}", h_campaigns_get, ANY, 0,
+     "A game campaign with its prizes, stock and spend", "games", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/campaigns/{id}/report", h_campaigns_report, ANY, 0,
+     "Participants, plays, prizes won, stock left, spend, packets grabbed and left", "games",
+     SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/campaigns/{id}/plays", h_campaigns_play, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "Play a wheel or scratch card for a member (idempotent by play_id)", "games", SCOPE_CHAIN,
+     SB_MEMBER},
+    {"POST", "/api/v1/campaigns/{id}/envelopes/grab", h_campaigns_grab, ANY,
+     ROUTE_WRITE | ROUTE_BODY, "Grab a red envelope packet for a member (idempotent by grab_id)",
+     "games", SCOPE_CHAIN, SB_MEMBER},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

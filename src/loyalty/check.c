@@ -3,11 +3,15 @@
  * Each check is a query for violating rows, so a clean store costs a few scans and a
  * broken one names the member, coupon or template at fault. Tier consistency is
  * re-derived from the rules: a member may sit above what its orders qualify it for
- * now (downgrades wait for the review), never below. */
+ * now (downgrades wait for the review), never below. Orders are checked against their
+ * own lines (Σ qty × unit price = total + discount, summed without wrapping) and their
+ * refunds (refunded = Σ refunds ≤ total). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/checked.h"
+#include "fission/games.h"
 #include "loyalty/internal.h"
 
 static void add(json_t *out, int *found, int max, const char *check, const char *fmt, ...)
@@ -83,6 +87,77 @@ static void check_marks(store_conn *c, const loy_config *cfg, json_t *v, int *fo
     store_reset(s);
 }
 
+/* One order's lines summed so far; the rule is Σ qty × unit = total + discount. */
+typedef struct order_sum {
+    int64_t id, total, discount, refunded, sum;
+    bool lines, wrapped;
+} order_sum;
+
+static void order_sum_done(const order_sum *o, json_t *v, int *found, int max)
+{
+    if (!o->id) return;
+    int64_t charged = 0;
+    bool fits = ck_add(o->total, o->discount, &charged);
+    if (o->wrapped)
+        add(v, found, max, "order_total",
+            "order %lld: its lines sum past the largest amount (total %lld, discount %lld)",
+            (long long)o->id, (long long)o->total, (long long)o->discount);
+    else if (!o->lines)
+        add(v, found, max, "order_total", "order %lld has no lines", (long long)o->id);
+    else if (!fits || charged != o->sum || o->total < 0 || o->discount < 0)
+        add(v, found, max, "order_total",
+            "order %lld: total %lld plus discount %lld does not equal its lines' %lld",
+            (long long)o->id, (long long)o->total, (long long)o->discount, (long long)o->sum);
+    if (o->refunded < 0 || o->refunded > o->total)
+        add(v, found, max, "refunded", "order %lld: refunded %lld of a total of %lld",
+            (long long)o->id, (long long)o->refunded, (long long)o->total);
+}
+
+/* Every order against its lines, and its refunded amount against its refunds. */
+static void check_orders(store_conn *c, json_t *v, int *found, int max)
+{
+    order_sum o = {0};
+    store_stmt *s = store_q(c, Q_CHECK_ORDER_LINES);
+    while (store_step(s) == STORE_ROW) {
+        int64_t id = store_col_int(s, 0);
+        if (id != o.id) {
+            order_sum_done(&o, v, found, max);
+            o = (order_sum){.id = id,
+                            .total = store_col_int(s, 1),
+                            .discount = store_col_int(s, 2),
+                            .refunded = store_col_int(s, 3)};
+        }
+        if (store_col_null(s, 4)) continue;
+        o.lines = true;
+        if (!o.wrapped && !ck_add_mul(&o.sum, store_col_int(s, 4), store_col_int(s, 5)))
+            o.wrapped = true;
+    }
+    store_reset(s);
+    order_sum_done(&o, v, found, max);
+
+    int64_t id = 0, refunded = 0, sum = 0;
+    bool wrapped = false;
+    s = store_q(c, Q_CHECK_ORDER_REFUNDS);
+    for (bool more = true; more;) {
+        more = store_step(s) == STORE_ROW;
+        int64_t next = more ? store_col_int(s, 0) : 0;
+        if (id && next != id && (wrapped || sum != refunded))
+            add(v, found, max, "refunded",
+                "order %lld: refunded %lld but its refunds sum to %s%lld", (long long)id,
+                (long long)refunded, wrapped ? "more than " : "", (long long)sum);
+        if (!more) break;
+        if (next != id) {
+            id = next;
+            refunded = store_col_int(s, 1);
+            sum = 0;
+            wrapped = false;
+        }
+        if (!store_col_null(s, 2) && !wrapped && !ck_add(sum, store_col_int(s, 2), &sum))
+            wrapped = true;
+    }
+    store_reset(s);
+}
+
 int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e)
 {
     if (!*out) *out = json_array();
@@ -140,6 +215,8 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
             "order %lld used %lld points but the ledger holds no matching redemption",
             (long long)store_col_int(s, 0), (long long)store_col_int(s, 1));
     store_reset(s);
+
+    check_orders(c, v, &found, max);
 
     /* tiers: the held tier exists, matches its history, and is not below the rules */
     loy_config *cfg = loy_config_get(c, e);
@@ -211,5 +288,7 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
         free(ids);
     }
     loy_config_release(cfg);
+    /* the games' campaigns (src/fission/check.c) */
+    found += games_check(c, max, v);
     return found;
 }

@@ -892,3 +892,14 @@ int loy_coupons_usable(dom *d, int64_t member, const loyalty_basket *b, json_t *
     json_decref(codes);
     return 0;
 }
+
+/* ---- for other modules (games): one coupon of a template, with its stock and limits ---- */
+int loyalty_coupon_grant(dom *d, int64_t template_id, int64_t member, const char *ref,
+                         char code[16], siyu_err *e)
+{
+    loy_template t;
+    if (template_load(d, template_id, &t, NULL, NULL, e)) return -1;
+    int rc = issue_one(d, &t, member, ref, code, e);
+    json_decref(t.spec);
+    return rc;
+}

@@ -12,7 +12,9 @@
  *   - spending takes from lots first-expiring-first;
  *   - a coupon is redeemed at most once (a full refund may restore it), and a
  *     template never issues more than its stock;
- *   - no member sits below the tier its rules give it.
+ *   - no member sits below the tier its rules give it;
+ *   - every order's lines sum to its total plus its discount, and what was refunded
+ *     equals the sum of its refunds and never exceeds its total.
  *
  * Every call follows domain.h's conventions: it runs inside the caller's
  * transaction, answers 200/201 or -1 with e filled, and writes nothing the caller
@@ -89,5 +91,19 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
 /* The member's tier code (the ladder's first tier when it holds none; NULL with no
  * ladder) into buf, and its points (the ledger's sum). Returns 0, or -1 when unknown. */
 int loyalty_member_state(store_conn *c, int64_t member_id, char *tier, size_t len, int64_t *points);
+
+/* ---- for other modules (games, src/fission) ----
+ * One coupon of a template to a member, with the template's stock, validity and
+ * per-member limits (422 with details.reason when refused); ref makes it idempotent. */
+int loyalty_coupon_grant(dom *d, int64_t template_id, int64_t member, const char *ref,
+                         char code[16], siyu_err *e);
+/* A credit (a lot expiring per the settings) or a debit (first-expiring-first; 422
+ * naming `field` when the spendable balance is short) written to the ledger. */
+int loyalty_points_credit(dom *d, int64_t member, int64_t points, const char *kind,
+                          const char *reason, siyu_err *e);
+int loyalty_points_debit(dom *d, int64_t member, int64_t points, const char *kind,
+                         const char *reason, const char *field, siyu_err *e);
+/* Points worth `cents` at the till (the settings' redeem_points_per_yuan), rounded down. */
+int loyalty_points_of_cents(store_conn *c, int64_t cents, int64_t *points, siyu_err *e);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/checked.h"
 #include "base/timeutil.h"
 #include "loyalty/internal.h"
 
@@ -94,7 +95,8 @@ static int64_t order_points(dom *d, const loy_config *cfg, const dom_order_facts
                 (best < 0 || cfg->rules[r].ppy_milli > cfg->rules[best].ppy_milli))
                 best = r;
         if (best < 0) continue;
-        base[best] += o->items[i].qty * o->items[i].unit_price;
+        /* the order's lines were summed, checked, before it got here: this cannot wrap */
+        if (!ck_add_mul(&base[best], o->items[i].qty, o->items[i].unit_price)) return 0;
         any = true;
     }
     if (!any) return 0;
@@ -122,7 +124,7 @@ static int64_t order_points(dom *d, const loy_config *cfg, const dom_order_facts
         }
         int64_t pts = (int64_t)(num / den);
         if (rule->cap_per_order && pts > rule->cap_per_order) pts = rule->cap_per_order;
-        total += pts;
+        total = ck_add_sat(total, pts, NULL);
     }
     if (cfg->max_points_per_day && total > 0) {
         int64_t already = earned_on_day(d, acct, o->member_id, time_local_day(o->placed_at));
@@ -148,7 +150,11 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
     int rc = -1;
     int64_t gross = 0;
     for (size_t i = 0; i < o->n_items; i++)
-        gross += o->items[i].qty * o->items[i].unit_price;
+        if (!ck_add_mul(&gross, o->items[i].qty, o->items[i].unit_price)) {
+            loy_config_release(cfg);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items",
+                                "items: the lines' sum passes the largest amount");
+        }
     /* nothing configured and nothing asked: loyalty off costs one lookup */
     bool active =
         cfg->n_rules || cfg->n_tiers || o->coupon_code || o->points_used || cfg->referral_points;

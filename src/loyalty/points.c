@@ -422,3 +422,50 @@ int loyalty_points_bulk(dom *d, json_t *body, const int64_t *members, size_t n, 
                   "points", (json_int_t)(applied * delta), "skipped", skipped);
     return 201;
 }
+
+/* ---- for other modules (games): credits and debits through the ledger ---- */
+int loyalty_points_credit(dom *d, int64_t member, int64_t points, const char *kind,
+                          const char *reason, siyu_err *e)
+{
+    loy_config *cfg = loy_config_get(d->conn, e);
+    if (!cfg) return -1;
+    int rc = loy_settle(d, member, d->now, false, e) < 0
+                 ? -1
+                 : loy_credit(d, cfg, member, points, d->now, false, kind, 0, NULL, reason, e);
+    loy_config_release(cfg);
+    return rc ? -1 : 0;
+}
+
+int loyalty_points_debit(dom *d, int64_t member, int64_t points, const char *kind,
+                         const char *reason, const char *field, siyu_err *e)
+{
+    if (loy_settle(d, member, d->now, false, e) < 0) return -1;
+    int64_t spendable, pending, taken;
+    loy_points_at(d->conn, member, d->now, &spendable, &pending);
+    if (spendable < points)
+        return siyu_err_set(e, SIYU_UNPROCESSABLE, field,
+                            "%s: member %lld has %lld spendable points, fewer than %lld", field,
+                            (long long)member, (long long)spendable, (long long)points);
+    if (loy_take(d, member, points, d->now, true, 0, &taken, e)) return -1;
+    loy_entry en = {.member_id = member,
+                    .at = d->now,
+                    .delta = -taken,
+                    .kind = kind,
+                    .reason = reason,
+                    .staff_id = d->who.staff_id};
+    return loy_ledger_write(d, &en, e);
+}
+
+int loyalty_points_of_cents(store_conn *c, int64_t cents, int64_t *points, siyu_err *e)
+{
+    loy_config *cfg = loy_config_get(c, e);
+    if (!cfg) return -1;
+    int64_t p;
+    int rc = 0;
+    if (__builtin_mul_overflow(cents, cfg->redeem_points_per_yuan, &p))
+        rc = siyu_err_set(e, SIYU_INVALID_ARGUMENT, "amount_cents", "amount_cents: too large");
+    else
+        *points = p / 100;
+    loy_config_release(cfg);
+    return rc;
+}

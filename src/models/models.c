@@ -317,10 +317,12 @@ int models_validate(store_conn *c, int32_t cal_end, int32_t holdout_end, double 
     predict_window w = {.cal_end_day = cal_end, .holdout_end_day = holdout_end,
                         .unit_days = unit_days};
     predict_cbs cbs;
-    if (store_begin(c, false, e))
-        return -1;
+    /* Read in the caller's snapshot when it has one (an HTTP read route opens it),
+     * else in a snapshot of our own. */
+    bool own = !store_in_tx(c);
+    if (own && store_begin(c, false, e)) return -1;
     int rc = load_summaries(c, &w, &cbs, e);
-    store_rollback(c);
+    if (own) store_rollback(c);
     if (rc)
         return -1;
     predict_error pe;

@@ -44,7 +44,7 @@ int models_current(store_conn *c, json_t **out, siyu_err *e);
 
 /* The holdout check: fit on orders up to cal_end, predict (cal_end, holdout_end], and
  * compare with what happened, in total and by calibration repeat purchases. Stores
- * nothing. */
+ * nothing; reads in the caller's transaction when one is open, else in its own. */
 int models_validate(store_conn *c, int32_t cal_end, int32_t holdout_end, double unit_days,
                     json_t **out, siyu_err *e);
 

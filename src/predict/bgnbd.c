@@ -436,6 +436,33 @@ predict_status predict_bgnbd_fit(const predict_cbs *cbs, const predict_fit_opts 
                            "not identifiable from this data");
         goto cleanup;
     }
+    /* a and b (or r) in the tens of thousands mean the data only pins their ratio (the dropout
+     * probability), not the spread of it: small chains with few repeat buyers land there.
+     * The parameters are not identifiable, and the expectation's series would need ~a
+     * terms per customer: refuse, and say why. */
+    if (par[2] > PREDICT_BG_MAX_SHAPE || par[3] > PREDICT_BG_MAX_SHAPE) {
+        rc = predict__fail(err, PREDICT_DEGENERATE,
+                           "BG/NBD dropout parameters ran off (a = %.3g, b = %.3g): the data "
+                           "pins the dropout probability but not its spread across customers "
+                           "(too few repeat buyers)",
+                           par[2], par[3]);
+        goto cleanup;
+    }
+    if (par[2] < PREDICT_BG_MIN_SHAPE || par[3] < PREDICT_BG_MIN_SHAPE) {
+        rc = predict__fail(err, PREDICT_DEGENERATE,
+                           "BG/NBD dropout parameters ran to zero (a = %.3g, b = %.3g): the data "
+                           "says every customer either never or always drops out",
+                           par[2], par[3]);
+        goto cleanup;
+    }
+    if (par[0] > PREDICT_BG_MAX_SHAPE) {
+        rc = predict__fail(err, PREDICT_DEGENERATE,
+                           "BG/NBD purchase-rate parameters ran off (r = %.3g, alpha = %.3g): the "
+                           "data pins the mean purchase rate but not its spread across customers "
+                           "(too few repeat buyers)",
+                           par[0], par[1]);
+        goto cleanup;
+    }
     out->r = par[0], out->alpha = par[1], out->a = par[2], out->b = par[3];
     for (int i = 0; i < 4; i++)
         out->se[i] = sqrt(cov[i * 4 + i]);
@@ -492,15 +519,39 @@ double predict__bg_numerator(const predict_bgnbd *m, double t, int32_t x, double
     const double a = m->a, b = m->b, r = m->r;
     const double u = t / (m->alpha + T + t), C = a + b + x - 1, c1 = a + b - 1 - r;
     const double l1u = log1p(-u), s = (a - 1) * l1u;
-    const double phi = fabs(s) < 1e-300 ? 1 : expm1(s) / s;
-    double term = c1 * u, sum = term;
-    for (int k = 1; k < 1000000; k++) {
-        term *= (c1 + k) * (a + k - 1) * u / ((C + k) * (k + 1));
-        sum += term;
-        if (fabs(term) <= 1e-17 * fabs(sum) || term == 0)
-            break;
+    if (c1 < -1 && C > 0 && fabs(a - 1) > 1e-3) {
+        /* r well above a + b − 1: the transformed series alternates with huge terms and
+         * cancels to garbage. The plain form C/(a−1) · [1 − (1−u)^(r+x) 2F1(r+x, b+x; C; u)]
+         * has positive terms only: sum them in logs, scaled by (1−u)^(r+x). */
+        const double A = r + x, B = b + x;
+        double lt = 0, lf = 0; /* log of the current term and of the running sum */
+        for (long k = 0; k < 10000000; k++) {
+            const double ratio = (A + k) * (B + k) * u / ((C + k) * (k + 1));
+            lt += log(ratio);
+            lf = lt > lf ? lt + log1p(exp(lf - lt)) : lf + log1p(exp(lt - lf));
+            if (ratio < 1 && lt - lf < -40) break;
+        }
+        return C / (a - 1) * -expm1(A * l1u + lf);
     }
-    return C * (-l1u * phi) - exp(s) * sum;
+    const double phi = fabs(s) < 1e-300 ? 1 : expm1(s) / s;
+    /* The terms times (1−u)^(a−1), kept as log magnitude and sign: with a large a (small
+     * chains fit a, b in the thousands) the plain terms grow past DBL_MAX while the factor
+     * underflows to 0, and inf · 0 is NaN. Scaled, every term is at most the result. */
+    double sum = 0;
+    if (c1 != 0) {
+        double lt = log(fabs(c1) * u) + s, sg = c1 > 0 ? 1 : -1;
+        sum = sg * exp(lt);
+        for (long k = 1; k < 50000000; k++) {
+            const double ratio = (c1 + k) * (a + k - 1) * u / ((C + k) * (k + 1));
+            if (ratio == 0 || !isfinite(ratio)) break;
+            lt += log(fabs(ratio));
+            sg = ratio > 0 ? sg : -sg;
+            const double term = sg * exp(lt);
+            sum += term;
+            if (fabs(ratio) < 1 && fabs(term) <= 1e-17 * fabs(sum)) break;
+        }
+    }
+    return C * (-l1u * phi) - sum;
 }
 
 double predict_bgnbd_expected(const predict_bgnbd *m, double t, int32_t x, double t_x, double T)

@@ -119,10 +119,20 @@ typedef struct predict_gg {
     size_t n_customers;  /* repeat buyers fitted on */
 } predict_gg;
 
+/* The largest shape parameter r, a or b a fit accepts: beyond it the data pins only a ratio
+ * (r/α, the purchase rate, or a/(a+b), the dropout probability), not the spread across
+ * customers, and every prediction's series would need about that many terms. */
+#define PREDICT_BG_MAX_SHAPE 1e4
+/* The smallest a or b a fit accepts: near zero every customer is sure to drop out or to stay,
+ * and the expectation's series divides by a + b + x − 1 + k ≈ 0. */
+#define PREDICT_BG_MIN_SHAPE 1e-4
+
 /* Fit by damped Newton on log-parameters with the analytic gradient and Hessian. Errors:
  * NO_CUSTOMERS (n == 0), TOO_FEW (one customer), NO_REPEAT (all x == 0), DEGENERATE (all
- * histories identical, or a parameter runs to 0 or infinity, or the Hessian at the optimum is
- * singular), NO_CONVERGENCE. `opts` may be NULL. */
+ * histories identical, or a parameter runs to 0 or infinity, r, a or b above
+ * PREDICT_BG_MAX_SHAPE, a or b below PREDICT_BG_MIN_SHAPE, or the Hessian at the optimum is
+ * singular), NO_CONVERGENCE. `opts` may be NULL. A fit that
+ * succeeds gives finite predictions for every history. */
 predict_status predict_bgnbd_fit(const predict_cbs *cbs, const predict_fit_opts *opts,
                                  predict_bgnbd *out, predict_error *err);
 /* Same errors; additionally DEGENERATE when q <= 1 (the population mean spend is infinite). */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/checked.h"
 #include "base/timeutil.h"
 #include "reports/internal.h"
 
@@ -237,6 +238,7 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
     rp_filter f;
     rp_filter_init(&f, r, q);
     int64_t baskets = 0, total = 0;
+    bool overflowed = false; /* a sum past 2^63 − 1 cents: clamped, and said so */
     for (int32_t d = q->from; d <= q->to; d++) {
         const rp_vec *v = rp_day(r, d);
         for (uint32_t i = 0; i < v->n; i++) {
@@ -248,11 +250,12 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
             for (uint32_t k = 0; k < r->o_item_n[o]; k++) {
                 size_t it = r->o_item_off[o] + k;
                 int64_t units = r->i_qty[it] - r->i_refqty[it];
-                int64_t net = units * r->i_unit[it];
+                int64_t net;
+                if (!ck_mul(units, r->i_unit[it], &net)) net = INT64_MAX, overflowed = true;
                 uint32_t s = r->i_sku[it];
-                sku[s].sales += net;
+                sku[s].sales = ck_add_sat(sku[s].sales, net, &overflowed);
                 sku[s].units += units;
-                total += net;
+                total = ck_add_sat(total, net, &overflowed);
                 gsum_add(&by_store, r->o_store[o], s, nsku, net, units);
                 gsum_add(&by_cat, (int32_t)r->i_cat[it], s, nsku, net, units);
                 if (units <= 0) continue; /* a line refunded in full was not bought */
@@ -280,17 +283,18 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
     for (int64_t s = 0; s < nsku; s++)
         sold += sku[s].sales > 0;
     int64_t k80 = 0, cum = 0;
-    if (total > 0)
-        for (k80 = 0; k80 < sold && cum * 10 < total * 8; k80++)
-            cum += sku[k80].sales;
+    if (total > 0) /* cum < 80 % of total, exact below 2^53 cents and never wrapping above */
+        for (k80 = 0; k80 < sold && (double)cum * 10 < (double)total * 8; k80++)
+            cum = ck_add_sat(cum, sku[k80].sales, NULL);
     int64_t n2 = (sold * 2 + 99) / 100, n20 = (sold * 20 + 99) / 100, s2 = 0, s20 = 0;
     for (int64_t s = 0; s < n20; s++) {
-        s20 += sku[s].sales;
-        if (s < n2) s2 += sku[s].sales;
+        s20 = ck_add_sat(s20, sku[s].sales, NULL);
+        if (s < n2) s2 = ck_add_sat(s2, sku[s].sales, NULL);
     }
     json_t *out = json_object();
     json_object_set_new(out, "query", rp_query_json(q));
     json_object_set_new(out, "net_sales_cents", json_integer(total));
+    if (overflowed) json_object_set_new(out, "overflowed", json_true());
     json_object_set_new(out, "skus_sold", json_integer(sold));
     json_object_set_new(out, "skus_for_80pct", total > 0 ? json_integer(k80) : json_null());
     json_object_set_new(out, "skus_for_80pct_share", rp_ratio(k80, sold));

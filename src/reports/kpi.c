@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/checked.h"
 #include "base/timeutil.h"
 #include "reports/internal.h"
 
@@ -156,17 +157,18 @@ typedef struct acc {
     int64_t orders_all, orders, member_orders, fully_refunded, refunded_orders;
     int64_t gross, refunded, net, member_net, items;
     int64_t active, repeat, visit_days;
+    bool overflowed; /* a money sum passed 2^63 − 1 cents: clamped, and said so */
 } acc;
 
 static inline void acc_money(acc *a, const reports_t *r, size_t o)
 {
     int64_t t = r->o_total[o], f = r->o_refunded[o];
     a->orders_all++;
-    a->gross += t;
-    a->refunded += f;
-    a->net += t - f;
+    a->gross = ck_add_sat(a->gross, t, &a->overflowed);
+    a->refunded = ck_add_sat(a->refunded, f, &a->overflowed);
+    a->net = ck_add_sat(a->net, t - f, &a->overflowed);
     a->refunded_orders += f > 0;
-    if (r->o_member[o] >= 0) a->member_net += t - f;
+    if (r->o_member[o] >= 0) a->member_net = ck_add_sat(a->member_net, t - f, &a->overflowed);
 }
 
 static void acc_json(json_t *o, const acc *a, int days)
@@ -190,10 +192,17 @@ static void acc_json(json_t *o, const acc *a, int days)
     json_object_set_new(o, "purchase_frequency", rp_ratio(a->member_orders, a->active));
     json_object_set_new(o, "repeat_buyers", json_integer(a->repeat));
     json_object_set_new(o, "repurchase_rate", rp_ratio(a->repeat, a->active));
-    json_object_set_new(o, "annual_contribution_cents",
-                        a->active ? rp_cents_avg(a->member_net * 365, a->active * (int64_t)days)
-                                  : json_null());
-    (void)days;
+    int64_t year_net, member_days;
+    if (!a->active)
+        json_object_set_new(o, "annual_contribution_cents", json_null());
+    else if (ck_mul(a->member_net, 365, &year_net) &&
+             ck_mul(a->active, (int64_t)days, &member_days))
+        json_object_set_new(o, "annual_contribution_cents", rp_cents_avg(year_net, member_days));
+    else /* past 2^63 in integers: the same figure in floating point */
+        json_object_set_new(o, "annual_contribution_cents",
+                            json_integer((json_int_t)llround((double)a->member_net * 365.0 /
+                                                             ((double)a->active * days))));
+    if (a->overflowed) json_object_set_new(o, "overflowed", json_true());
 }
 
 /* ================= the KPI report ================= */
@@ -235,6 +244,7 @@ static void day_money(const reports_t *r, const rp_filter *f, int32_t d, acc *a)
     const rp_vec *v = rp_day(r, d);
     int64_t all = 0, orders = 0, member_orders = 0, fully = 0, refunded_orders = 0;
     int64_t gross = 0, refunded = 0, member_net = 0, items = 0;
+    bool ov = false; /* checked sums, without a branch per order */
     const int64_t *tot = r->o_total, *ref = r->o_refunded;
     const int32_t *mem = r->o_member, *its = r->o_items;
     for (uint32_t i = 0; i < v->n; i++) {
@@ -244,10 +254,10 @@ static void day_money(const reports_t *r, const rp_filter *f, int32_t d, acc *a)
         const int64_t is_m = mem[o] >= 0;
         const int64_t valid = !(rf > 0 && rf >= t);
         all++;
-        gross += t;
-        refunded += rf;
+        ov |= __builtin_add_overflow(gross, t, &gross);
+        ov |= __builtin_add_overflow(refunded, rf, &refunded);
         refunded_orders += rf > 0;
-        member_net += is_m ? t - rf : 0;
+        ov |= __builtin_add_overflow(member_net, is_m ? t - rf : 0, &member_net);
         fully += !valid;
         orders += valid;
         member_orders += valid & is_m;
@@ -258,10 +268,14 @@ static void day_money(const reports_t *r, const rp_filter *f, int32_t d, acc *a)
     a->member_orders += member_orders;
     a->fully_refunded += fully;
     a->refunded_orders += refunded_orders;
-    a->gross += gross;
-    a->refunded += refunded;
-    a->net += gross - refunded;
-    a->member_net += member_net;
+    a->overflowed |= ov;
+    if (ov) { /* a wrapped day is not a figure: clamp it */
+        gross = refunded = member_net = INT64_MAX;
+    }
+    a->gross = ck_add_sat(a->gross, gross, &a->overflowed);
+    a->refunded = ck_add_sat(a->refunded, refunded, &a->overflowed);
+    a->net = ck_add_sat(a->net, ov ? INT64_MAX : gross - refunded, &a->overflowed);
+    a->member_net = ck_add_sat(a->member_net, member_net, &a->overflowed);
     a->items += items;
 }
 
@@ -272,10 +286,11 @@ static void acc_add(acc *a, const acc *b)
     a->member_orders += b->member_orders;
     a->fully_refunded += b->fully_refunded;
     a->refunded_orders += b->refunded_orders;
-    a->gross += b->gross;
-    a->refunded += b->refunded;
-    a->net += b->net;
-    a->member_net += b->member_net;
+    a->gross = ck_add_sat(a->gross, b->gross, &a->overflowed);
+    a->refunded = ck_add_sat(a->refunded, b->refunded, &a->overflowed);
+    a->net = ck_add_sat(a->net, b->net, &a->overflowed);
+    a->member_net = ck_add_sat(a->member_net, b->member_net, &a->overflowed);
+    a->overflowed |= b->overflowed;
     a->items += b->items;
     a->active += b->active;
     a->repeat += b->repeat;
@@ -372,7 +387,7 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
         const rp_mrec *x;
         const size_t n = rp_mo_member(r, (int32_t)m, &buf, &x);
         if (!n) continue;
-        int cnt[3] = {0, 0, 0}, vd[3] = {0, 0, 0}, lastb = -1;
+        int cnt[3] = {0, 0, 0}, vd[3] = {0, 0, 0}, lastb = -1, bcnt = 0;
         int32_t lastd = INT32_MIN;
         bool conv = newk < 0; /* settled: not new, or converted */
         /* records are in day order: stop once past the period and the 30 days */
@@ -396,10 +411,12 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e)
             }
             if (k == P0) {
                 const int b = b_of[d - q->from];
-                if (b != lastb) {
+                if (b != lastb) { /* records are in day order: a bucket's orders are a run */
                     series[b].active++;
                     lastb = b;
+                    bcnt = 0;
                 }
+                if (++bcnt == 2) series[b].repeat++; /* bought again within the bucket */
             }
         }
         for (int k = P1; k <= P0; k++) {

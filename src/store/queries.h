@@ -368,7 +368,54 @@
                                 has one too end as exited */                                       \
     Q(RUNS_MOVE)             /* (into, from) */                                                    \
     Q(MESSAGES_MOVE)         /* (into, from) */                                                    \
-    Q(TASKS_MOVE)            /* (into, from) */
+    Q(TASKS_MOVE)            /* (into, from) */ \
+    /* numbers: order totals against their lines and refunds (siyu check) */                      \
+    Q(CHECK_ORDER_LINES)     /* () -> order id, total, discount, refunded, qty, unit (one row per \
+                                line, NULL line for an order without lines), by order id */       \
+    Q(CHECK_ORDER_REFUNDS)   /* () -> order id, refunded, amount or NULL (one row per refund), by \
+                                order, for orders with refunds or a refunded amount */            \
+    /* numbers: profile fields filled on a create-or-match (the member 360 shows them) */         \
+    Q(PROFILE_CHANGE_INSERT) /* (member_id, at, source, details) */                               \
+    Q(PROFILE_CHANGES)       /* (member_id) -> at, source, details, newest first, at most 50 */ \
+    Q(EXPORT_PROFILE_CHANGES)/* (member_id) -> profile_changes rows (the member's export) */ \
+    /* games (issue 17): campaigns, prizes, plays, red envelope packets */                         \
+    Q(GAME_INSERT)           /* (kind, name, starts_at, ends_at, rules, budget_cents,              \
+                                plays_per_day, plays_per_member, entry_points, grabs_per_member,   \
+                                now) */                                                            \
+    Q(GAME_GET)              /* (id) -> id, kind, name, starts_at, ends_at, rules, budget_cents,   \
+                                spent_cents, plays_per_day, plays_per_member, entry_points,        \
+                                grabs_per_member, created_at */                                    \
+    Q(GAME_LIST)             /* (after id, limit) -> as GAME_GET */                                \
+    Q(GAME_SPEND)            /* (cost, id) — only while the spend stays within the budget */       \
+    Q(GAME_PRIZE_INSERT)     /* (campaign_id, idx, name, kind, template_id, points, gift,          \
+                                odds_ppb, stock, cost_cents) */                                    \
+    Q(GAME_PRIZES)           /* (campaign_id) -> id, idx, name, kind, template_id, points, gift,   \
+                                odds_ppb, stock, won, cost_cents */                                \
+    Q(GAME_PRIZE_TAKE)       /* (id) — only while won < stock */                                   \
+    Q(GAME_PLAY_GET)         /* (campaign_id, play_id) -> member_id, at, draw, prize_id, outcome,  \
+                                cost_cents, entry_points, coupon_code */                           \
+    Q(GAME_PLAY_INSERT)      /* (campaign_id, member_id, play_id, at, day, draw, prize_id,         \
+                                outcome, cost_cents, entry_points, coupon_code) */                 \
+    Q(GAME_PLAY_COUNTS)      /* (campaign_id, member_id, day) -> plays that day, plays in all */   \
+    Q(GAME_PACKET_INSERT)    /* (campaign_id, seq, amount_cents) */                                \
+    Q(GAME_PACKET_TAKE)      /* (member_id, grab_id, now, campaign_id) — the first unclaimed       \
+                                packet */                                                          \
+    Q(GAME_PACKET_BY_GRAB)   /* (campaign_id, grab_id) -> id, seq, amount_cents, member_id,        \
+                                grabbed_at, points */                                              \
+    Q(GAME_PACKET_POINTS)    /* (points, id) */                                                    \
+    Q(GAME_GRABS_OF)         /* (campaign_id, member_id) -> packets the member grabbed */          \
+    Q(GAME_REPORT_PLAYS)     /* (campaign_id) -> plays, participants, wins, spend of plays, entry  \
+                                points */                                                          \
+    Q(GAME_REPORT_PACKETS)   /* (campaign_id) -> packets, grabbed, amount grabbed, amount left,    \
+                                grabbers, total, min, max */                                       \
+    Q(GAME_CHECK_PRIZES)     /* (limit) -> campaign_id, prize_id, stock, won, plays that won it */ \
+    Q(GAME_CHECK_SPEND)      /* (limit) -> campaign_id, budget, spent, sum of plays' cost */       \
+    Q(GAME_CHECK_PACKETS)    /* (limit) -> campaign_id, packets, want, sum, total, out of bounds   \
+                                */                                                                 \
+    Q(GAME_CHECK_CAPS)       /* (limit) -> campaign_id, member_id, day or NULL, n, cap — over a    \
+                                cap */                                                             \
+    Q(EXPORT_CAMPAIGN_PLAYS) /* (member_id) -> campaign_plays rows */                              \
+    Q(EXPORT_CAMPAIGN_PACKETS) /* (member_id) -> campaign_packets rows */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

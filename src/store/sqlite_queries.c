@@ -655,4 +655,100 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_RUNS_MOVE] = "UPDATE journey_runs SET member_id = ?1 WHERE member_id = ?2",
     [Q_MESSAGES_MOVE] = "UPDATE messages SET member_id = ?1 WHERE member_id = ?2",
     [Q_TASKS_MOVE] = "UPDATE guide_tasks SET member_id = ?1 WHERE member_id = ?2",
+    /* numbers: order totals against their lines and refunds (siyu check) */
+    [Q_CHECK_ORDER_LINES] = "SELECT o.id, o.total_cents, o.discount_cents, o.refunded_cents, i.qty,"
+                            " i.unit_price_cents FROM orders o"
+                            " LEFT JOIN order_items i ON i.order_id = o.id ORDER BY o.id, i.line",
+    [Q_CHECK_ORDER_REFUNDS] = "SELECT o.id, o.refunded_cents, r.amount_cents FROM orders o"
+                              " LEFT JOIN refunds r ON r.order_id = o.id"
+                              " WHERE o.refunded_cents != 0 OR r.id IS NOT NULL ORDER BY o.id",
+    /* numbers: profile fields filled on a create-or-match */
+    [Q_PROFILE_CHANGE_INSERT] = "INSERT INTO profile_changes(member_id, at, source, details)"
+                                " VALUES (?1, ?2, ?3, ?4)",
+    [Q_PROFILE_CHANGES] = "SELECT at, source, details FROM profile_changes WHERE member_id = ?1"
+                          " ORDER BY id DESC LIMIT 50",
+    [Q_EXPORT_PROFILE_CHANGES] = "SELECT * FROM profile_changes WHERE member_id = ?1 ORDER BY id",
+    /* ---- games (issue 17) ---- */
+    [Q_GAME_INSERT] = "INSERT INTO campaigns(kind, name, starts_at, ends_at, rules, budget_cents,"
+                      " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_GAME_GET] = "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
+                   " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at"
+                   " FROM campaigns WHERE id = ?1",
+    [Q_GAME_LIST] = "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
+                    " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at"
+                    " FROM campaigns WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_GAME_SPEND] = "UPDATE campaigns SET spent_cents = spent_cents + ?1 WHERE id = ?2"
+                     " AND (budget_cents IS NULL OR spent_cents + ?1 <= budget_cents)",
+    [Q_GAME_PRIZE_INSERT] = "INSERT INTO campaign_prizes(campaign_id, idx, name, kind, template_id,"
+                            " points, gift, odds_ppb, stock, cost_cents)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [Q_GAME_PRIZES] = "SELECT id, idx, name, kind, template_id, points, gift, odds_ppb, stock, won,"
+                      " cost_cents FROM campaign_prizes WHERE campaign_id = ?1 ORDER BY idx",
+    [Q_GAME_PRIZE_TAKE] = "UPDATE campaign_prizes SET won = won + 1 WHERE id = ?1"
+                          " AND (stock IS NULL OR won < stock)",
+    [Q_GAME_PLAY_GET] = "SELECT member_id, at, draw, prize_id, outcome, cost_cents, entry_points,"
+                        " coupon_code FROM campaign_plays WHERE campaign_id = ?1 AND play_id = ?2",
+    [Q_GAME_PLAY_INSERT] = "INSERT INTO campaign_plays(campaign_id, member_id, play_id, at, day,"
+                           " draw, prize_id, outcome, cost_cents, entry_points, coupon_code)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_GAME_PLAY_COUNTS] = "SELECT count(CASE WHEN day = ?3 THEN 1 END), count(*)"
+                           " FROM campaign_plays WHERE campaign_id = ?1 AND member_id = ?2",
+    [Q_GAME_PACKET_INSERT] = "INSERT INTO campaign_packets(campaign_id, seq, amount_cents)"
+                             " VALUES (?1, ?2, ?3)",
+    [Q_GAME_PACKET_TAKE] = "UPDATE campaign_packets SET member_id = ?1, grab_id = ?2,"
+                           " grabbed_at = ?3 WHERE id = (SELECT id FROM campaign_packets"
+                           " WHERE campaign_id = ?4 AND member_id IS NULL ORDER BY seq LIMIT 1)",
+    [Q_GAME_PACKET_BY_GRAB] = "SELECT id, seq, amount_cents, member_id, grabbed_at, points"
+                              " FROM campaign_packets WHERE campaign_id = ?1 AND grab_id = ?2",
+    [Q_GAME_PACKET_POINTS] = "UPDATE campaign_packets SET points = ?1 WHERE id = ?2",
+    [Q_GAME_GRABS_OF] = "SELECT count(*) FROM campaign_packets WHERE campaign_id = ?1"
+                        " AND member_id = ?2",
+    [Q_GAME_REPORT_PLAYS] = "SELECT count(*), count(DISTINCT member_id),"
+                            " count(prize_id), coalesce(sum(cost_cents), 0),"
+                            " coalesce(sum(entry_points), 0)"
+                            " FROM campaign_plays WHERE campaign_id = ?1",
+    [Q_GAME_REPORT_PACKETS] = "SELECT count(*), count(member_id),"
+                              " coalesce(sum(CASE WHEN member_id IS NOT NULL THEN amount_cents END), 0),"
+                              " coalesce(sum(CASE WHEN member_id IS NULL THEN amount_cents END), 0),"
+                              " count(DISTINCT member_id), coalesce(sum(amount_cents), 0),"
+                              " min(amount_cents), max(amount_cents)"
+                              " FROM campaign_packets WHERE campaign_id = ?1",
+    [Q_GAME_CHECK_PRIZES] = "SELECT p.campaign_id, p.id, p.stock, p.won, (SELECT count(*)"
+                            " FROM campaign_plays y WHERE y.prize_id = p.id) AS n"
+                            " FROM campaign_prizes p WHERE n <> p.won"
+                            " OR (p.stock IS NOT NULL AND p.won > p.stock) LIMIT ?1",
+    [Q_GAME_CHECK_SPEND] = "SELECT c.id, c.budget_cents, c.spent_cents, (SELECT"
+                           " coalesce(sum(cost_cents), 0) FROM campaign_plays y"
+                           " WHERE y.campaign_id = c.id) AS s FROM campaigns c"
+                           " WHERE s <> c.spent_cents OR c.spent_cents < 0"
+                           " OR (c.budget_cents IS NOT NULL AND c.spent_cents > c.budget_cents)"
+                           " LIMIT ?1",
+    [Q_GAME_CHECK_PACKETS] = "SELECT c.id, count(p.id), json_extract(c.rules, '$.packets'),"
+                             " coalesce(sum(p.amount_cents), 0),"
+                             " json_extract(c.rules, '$.total_cents'),"
+                             " count(CASE WHEN p.amount_cents < json_extract(c.rules, '$.min_cents')"
+                             " OR p.amount_cents > json_extract(c.rules, '$.max_cents') THEN 1 END)"
+                             " AS bad FROM campaigns c LEFT JOIN campaign_packets p"
+                             " ON p.campaign_id = c.id WHERE c.kind = 'red_envelope'"
+                             " GROUP BY c.id HAVING count(p.id) <> json_extract(c.rules, '$.packets')"
+                             " OR coalesce(sum(p.amount_cents), 0) <>"
+                             " json_extract(c.rules, '$.total_cents') OR bad > 0 LIMIT ?1",
+    [Q_GAME_CHECK_CAPS] = "SELECT y.campaign_id, y.member_id, y.day, count(*), c.plays_per_day"
+                          " FROM campaign_plays y JOIN campaigns c ON c.id = y.campaign_id"
+                          " WHERE c.plays_per_day IS NOT NULL GROUP BY y.campaign_id,"
+                          " y.member_id, y.day HAVING count(*) > c.plays_per_day"
+                          " UNION ALL SELECT y.campaign_id, y.member_id, NULL, count(*),"
+                          " c.plays_per_member FROM campaign_plays y JOIN campaigns c"
+                          " ON c.id = y.campaign_id WHERE c.plays_per_member IS NOT NULL"
+                          " GROUP BY y.campaign_id, y.member_id"
+                          " HAVING count(*) > c.plays_per_member"
+                          " UNION ALL SELECT p.campaign_id, p.member_id, NULL, count(*),"
+                          " c.grabs_per_member FROM campaign_packets p JOIN campaigns c"
+                          " ON c.id = p.campaign_id WHERE p.member_id IS NOT NULL"
+                          " GROUP BY p.campaign_id, p.member_id"
+                          " HAVING count(*) > c.grabs_per_member LIMIT ?1",
+    [Q_EXPORT_CAMPAIGN_PLAYS] = "SELECT * FROM campaign_plays WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_CAMPAIGN_PACKETS] = "SELECT * FROM campaign_packets WHERE member_id = ?1"
+                                  " ORDER BY id",
 };

@@ -266,5 +266,45 @@ const char *const sqlite_migrations[] = {
     "  at INTEGER NOT NULL, staff_id INTEGER, role TEXT NOT NULL, reason TEXT NOT NULL,"
     "  request_id TEXT, members INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX erasures_member ON erasures(member_id);",
+    /* 12 (numbers): empty profile fields filled by a create-or-match for a known identity —
+     * which fields were filled and which kept, by whom (details is JSON) */
+    "CREATE TABLE profile_changes ("
+    "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  at INTEGER NOT NULL, source TEXT NOT NULL, details TEXT NOT NULL);"
+    "CREATE INDEX profile_changes_member ON profile_changes(member_id, id);",
+    /* ---- games (issue 17): lucky wheel, scratch card, red envelope ---- */
+    /* 13: a campaign with its caps and budget; a game's prizes with their stock (won
+     * never above stock) and odds in parts per billion; every play with the draw it
+     * made; a red envelope's packets, split at creation, each grabbed once */
+    "CREATE TABLE campaigns ("
+    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, starts_at INTEGER,"
+    "  ends_at INTEGER, rules TEXT NOT NULL, budget_cents INTEGER,"
+    "  spent_cents INTEGER NOT NULL DEFAULT 0, plays_per_day INTEGER, plays_per_member INTEGER,"
+    "  entry_points INTEGER NOT NULL DEFAULT 0, grabs_per_member INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  CHECK (spent_cents >= 0 AND (budget_cents IS NULL OR spent_cents <= budget_cents)));"
+    "CREATE TABLE campaign_prizes ("
+    "  id INTEGER PRIMARY KEY, campaign_id INTEGER NOT NULL REFERENCES campaigns(id),"
+    "  idx INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, template_id INTEGER,"
+    "  points INTEGER, gift TEXT, odds_ppb INTEGER NOT NULL, stock INTEGER,"
+    "  won INTEGER NOT NULL DEFAULT 0, cost_cents INTEGER NOT NULL,"
+    "  UNIQUE (campaign_id, idx), CHECK (won >= 0 AND (stock IS NULL OR won <= stock)));"
+    "CREATE TABLE campaign_plays ("
+    "  id INTEGER PRIMARY KEY, campaign_id INTEGER NOT NULL REFERENCES campaigns(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id), play_id TEXT NOT NULL,"
+    "  at INTEGER NOT NULL, day INTEGER NOT NULL, draw INTEGER NOT NULL,"
+    "  prize_id INTEGER REFERENCES campaign_prizes(id), outcome TEXT NOT NULL,"
+    "  cost_cents INTEGER NOT NULL DEFAULT 0, entry_points INTEGER NOT NULL DEFAULT 0,"
+    "  coupon_code TEXT, UNIQUE (campaign_id, play_id));"
+    "CREATE INDEX campaign_plays_member ON campaign_plays(campaign_id, member_id, day);"
+    "CREATE TABLE campaign_packets ("
+    "  id INTEGER PRIMARY KEY, campaign_id INTEGER NOT NULL REFERENCES campaigns(id),"
+    "  seq INTEGER NOT NULL, amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),"
+    "  member_id INTEGER REFERENCES members(id), grab_id TEXT, grabbed_at INTEGER,"
+    "  points INTEGER, UNIQUE (campaign_id, seq), UNIQUE (campaign_id, grab_id));"
+    "CREATE INDEX campaign_packets_free ON campaign_packets(campaign_id, seq)"
+    "  WHERE member_id IS NULL;"
+    "CREATE INDEX campaign_packets_member ON campaign_packets(campaign_id, member_id)"
+    "  WHERE member_id IS NOT NULL;",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

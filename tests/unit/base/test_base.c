@@ -1,6 +1,7 @@
 /* Unit tests for src/base: phones, dates and times, JSON reading, the error table. */
 #include <check.h>
 
+#include "base/checked.h"
 #include "base/digest.h"
 #include "base/error.h"
 #include "base/jsonx.h"
@@ -166,8 +167,38 @@ static void test_errors(void)
     json_decref(j);
 }
 
+/* checked arithmetic: exact results pass, anything past int64 is refused (and the
+ * target left alone), the saturating add clamps and says so */
+static void test_checked(void)
+{
+    int64_t v = 7;
+    CHECK(ck_add(INT64_MAX - 1, 1, &v) && v == INT64_MAX);
+    v = 7;
+    CHECK(!ck_add(INT64_MAX, 1, &v));
+    CHECK_INT_EQ(v, 7);
+    CHECK(!ck_sub(INT64_MIN, 1, &v));
+    CHECK(ck_mul(1000000, 100000000000LL, &v) && v == 100000000000000000LL);
+    CHECK(!ck_mul(INT64_MAX / 2 + 1, 2, &v));
+    /* the order that wrapped: 185 lines of 10^6 × 10^11 */
+    int64_t sum = 0;
+    int i = 0;
+    for (; i < 185 && ck_add_mul(&sum, 1000000, 100000000000LL); i++)
+        ;
+    CHECK_INT_EQ(i, 92); /* the 93rd line passes 2^63 − 1 */
+    CHECK_INT_EQ(sum, 92 * 100000000000000000LL);
+    bool ov = false;
+    CHECK_INT_EQ(ck_add_sat(INT64_MAX - 5, 3, &ov), INT64_MAX - 2);
+    CHECK(!ov);
+    CHECK_INT_EQ(ck_add_sat(INT64_MAX - 5, 10, &ov), INT64_MAX);
+    CHECK(ov);
+    ov = false;
+    CHECK_INT_EQ(ck_add_sat(INT64_MIN + 1, -2, &ov), INT64_MIN);
+    CHECK(ov);
+}
+
 int main(void)
 {
+    test_checked();
     test_phone();
     test_dates();
     test_times();

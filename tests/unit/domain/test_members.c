@@ -2,6 +2,20 @@
  * merge, scopes and phone masking, worked by hand. */
 #include "fixture.h"
 
+/* The names in a JSON array of strings, joined with commas ("" for none or not an array). */
+static const char *fields_of(json_t *arr, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        size_t len = strlen(buf);
+        snprintf(buf + len, cap - len, "%s%s", len ? "," : "", json_string_value(v));
+    }
+    return buf;
+}
+
 int main(void)
 {
     fixture f;
@@ -124,6 +138,79 @@ int main(void)
     json_decref(b);
     store_commit(f.d.conn, &e);
     CHECK(guides_member > 2);
+
+    /* A member first made at the till from a phone alone: a later create-or-match fills
+     * the empty name, gender and birthday, keeps what it has, and says which is which. */
+    {
+        char got[128];
+        CHECK_INT_EQ(call(&f, members_create_or_match, "{\"phone\":\"13700000077\"}", &m, &e), 201);
+        int64_t till = jint(m, "id");
+        json_decref(m);
+        CHECK_INT_EQ(call(&f, members_create_or_match,
+                          "{\"phone\":\"13700000077\",\"name\":\"周敏\",\"gender\":\"female\","
+                          "\"birthday\":\"1991-03-08\"}",
+                          &m, &e),
+                     200);
+        CHECK_INT_EQ(jint(m, "id"), till);
+        CHECK_STR_EQ(fields_of(json_object_get(m, "filled"), got, sizeof got),
+                     "name,gender,birthday");
+        CHECK_STR_EQ(fields_of(json_object_get(m, "kept"), got, sizeof got), "");
+        CHECK_STR_EQ(json_string_value(json_object_get(m, "birthday")), "1991-03-08");
+        CHECK_STR_EQ(json_string_value(json_object_get(m, "gender")), "female");
+        json_decref(m);
+        /* a different name is kept as it was; the city was empty and is filled */
+        CHECK_INT_EQ(call(&f, members_create_or_match,
+                          "{\"phone\":\"13700000077\",\"name\":\"周小敏\",\"city\":\"杭州\","
+                          "\"gender\":\"female\"}",
+                          &m, &e),
+                     200);
+        CHECK_STR_EQ(fields_of(json_object_get(m, "filled"), got, sizeof got), "city");
+        CHECK_STR_EQ(fields_of(json_object_get(m, "kept"), got, sizeof got), "name");
+        CHECK_STR_EQ(json_string_value(json_object_get(m, "name")), "周敏");
+        /* the 360 shows both changes, newest first */
+        json_t *pc = json_object_get(m, "profile_changes");
+        CHECK_INT_EQ(json_array_size(pc), 2);
+        CHECK_STR_EQ(fields_of(json_object_get(json_array_get(pc, 0), "filled"), got, sizeof got),
+                     "city");
+        CHECK_STR_EQ(fields_of(json_object_get(json_array_get(pc, 0), "kept"), got, sizeof got),
+                     "name");
+        CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(pc, 1), "source")),
+                     "create_or_match");
+        json_decref(m);
+
+        /* a merge fills the kept member's empty fields from the merged-away member */
+        CHECK_INT_EQ(
+            call(&f, members_create_or_match,
+                 "{\"phone\":\"13700000078\",\"name\":\"吴军\",\"birthday\":\"1980-12-01\","
+                 "\"city\":\"宁波\"}",
+                 &m, &e),
+            201);
+        int64_t away = jint(m, "id");
+        json_decref(m);
+        CHECK_INT_EQ(
+            call(&f, members_create_or_match, "{\"card_no\":\"C78\",\"city\":\"杭州\"}", &m, &e),
+            201);
+        int64_t kept_id = jint(m, "id");
+        json_decref(m);
+        char body[64];
+        snprintf(body, sizeof body, "{\"from_member_id\":%lld}", (long long)away);
+        json_t *mb = J(body);
+        store_begin(f.d.conn, true, &e);
+        CHECK_INT_EQ(members_merge(&f.d, kept_id, mb, &m, &e), 200);
+        store_commit(f.d.conn, &e);
+        json_decref(mb);
+        CHECK_STR_EQ(fields_of(json_object_get(m, "filled"), got, sizeof got), "name,birthday");
+        CHECK_STR_EQ(fields_of(json_object_get(m, "kept"), got, sizeof got), "city");
+        json_decref(m);
+        CHECK_INT_EQ(members_get(&f.d, kept_id, &m, &e), 200);
+        CHECK_STR_EQ(json_string_value(json_object_get(m, "name")), "吴军");
+        CHECK_STR_EQ(json_string_value(json_object_get(m, "birthday")), "1980-12-01");
+        CHECK_STR_EQ(json_string_value(json_object_get(m, "city")), "杭州");
+        /* the merge audit carries the fill */
+        json_t *mf = json_array_get(json_object_get(m, "merged_from"), 0);
+        CHECK_STR_EQ(fields_of(json_object_get(mf, "filled"), got, sizeof got), "name,birthday");
+        json_decref(m);
+    }
 
     siyu_err_clear(&e);
     fixture_close(&f);

@@ -77,6 +77,41 @@ int main(void)
         CHECK_INT_EQ(call(&f, orders_create, bad[i].body, NULL, &e), -1);
         CHECK_STR_EQ(e.field, bad[i].field);
     }
+    /* Lines whose exact sum is 2^64 + 100 fen: 184 lines of 10^6 × 10^11, one of
+     * 10^6 × 46 744 073 709 and one of 1 × 551 716. Summed in 64 bits they wrap to 100,
+     * the total claimed; the order is refused, naming the items, and nothing is written. */
+    {
+        json_t *wrap = J("{\"channel\":\"store\",\"external_id\":\"W\",\"store_id\":1,"
+                         "\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,"
+                         "\"items\":[]}");
+        json_t *lines = json_object_get(wrap, "items");
+        for (int i = 0; i < 184; i++)
+            json_array_append_new(lines, json_pack("{s:s, s:I, s:I}", "sku", "G", "qty",
+                                                   (json_int_t)1000000, "unit_price_cents",
+                                                   (json_int_t)100000000000LL));
+        json_array_append_new(lines,
+                              json_pack("{s:s, s:I, s:I}", "sku", "H", "qty", (json_int_t)1000000,
+                                        "unit_price_cents", (json_int_t)46744073709LL));
+        json_array_append_new(lines, json_pack("{s:s, s:I, s:I}", "sku", "I", "qty", (json_int_t)1,
+                                               "unit_price_cents", (json_int_t)551716));
+        siyu_err_clear(&e);
+        store_begin(f.d.conn, true, &e);
+        CHECK_INT_EQ(orders_create(&f.d, wrap, NULL, &e), -1);
+        CHECK_INT_EQ(e.code, SIYU_INVALID_ARGUMENT);
+        CHECK_STR_EQ(e.field, "items");
+        store_rollback(f.d.conn);
+        json_decref(wrap);
+    }
+    /* a total that is its lines plus the discount (not minus) is refused on total_cents */
+    CHECK_INT_EQ(call(&f, orders_create,
+                      "{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,"
+                      "\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":120,"
+                      "\"discount_cents\":10,\"items\":[{\"sku\":\"D\",\"qty\":4,"
+                      "\"unit_price_cents\":25}]}",
+                      NULL, &e),
+                 -1);
+    CHECK_STR_EQ(e.field, "total_cents");
+
     store_stmt *s = store_q(f.d.conn, Q_COUNT_ORDERS);
     store_step(s);
     CHECK_INT_EQ(store_col_int(s, 0), 3);

@@ -462,7 +462,7 @@ static bool same_file(const char *a, const char *b, const char *name)
     char pa[512], pb[512];
     snprintf(pa, sizeof pa, "%s/%s.ndjson", a, name);
     snprintf(pb, sizeof pb, "%s/%s.ndjson", b, name);
-    size_t la, lb;
+    size_t la = 0, lb = 0;
     char *x = slurp(pa, &la), *y = slurp(pb, &lb);
     bool same = x && y && la == lb && memcmp(x, y, la) == 0;
     free(x);

@@ -234,6 +234,22 @@ static void against_sql(reports_t *r, sqlite3 *db, const reports_query *q)
     CHECK_J_INT(k, "current.visit_days", sp.visit_days);
     CHECK_J_INT(k, "current.previously_active_members", sp.prev_active);
     CHECK_J_INT(k, "current.churned_members", sp.churned);
+    /* every series bucket is a period of its own for the distinct figures */
+    size_t b;
+    json_t *bucket;
+    json_array_foreach(json_object_get(k, "series"), b, bucket)
+    {
+        sqlref_period bp;
+        sqlref_period_kpis(db, day_of(json_string_value(json_object_get(bucket, "from"))),
+                           day_of(json_string_value(json_object_get(bucket, "to"))), &bp);
+        CHECK_J_INT(bucket, "orders", bp.orders);
+        CHECK_J_INT(bucket, "active_members", bp.active);
+        CHECK_J_INT(bucket, "repeat_buyers", bp.repeat);
+        if (bp.active)
+            CHECK_J_REAL(bucket, "repurchase_rate", (double)bp.repeat / (double)bp.active);
+        else
+            CHECK(json_is_null(json_object_get(bucket, "repurchase_rate")));
+    }
     json_decref(k);
     json_t *l = reports_leaderboard(r, q, REPORTS_BY_STORE, &e);
     sqlref_store rows[64];

@@ -306,6 +306,19 @@ static void check_kpi(json_t *k)
     /* last week (26..31): O17 O18 → 2 orders, 1500 */
     CHECK_J_STR(k, "series.4.from", "2026-10-26");
     CHECK_J_INT(k, "series.4.net_sales_cents", 1500);
+    /* repeat buyers within each week: only M1 (O1 O2, both 10-03) bought twice in one week
+     * → week 1: 1 of 1. M1's O3 (week 2) and O19 (week 4), M7's O16 (10-25, week 4) and O17
+     * (10-26, week 5) fall in different weeks. Week 2: active M1 M2 M13 M23 (M3's O5 is
+     * void) = 4, none twice → 0/4. Week 4: M17 M24 M7 M1 = 4, 0/4. */
+    CHECK_J_INT(k, "series.0.repeat_buyers", 1);
+    CHECK_J_REAL(k, "series.0.repurchase_rate", 1.0);
+    CHECK_J_INT(k, "series.1.active_members", 4);
+    CHECK_J_INT(k, "series.1.repeat_buyers", 0);
+    CHECK_J_REAL(k, "series.1.repurchase_rate", 0.0);
+    CHECK_J_INT(k, "series.3.active_members", 4);
+    CHECK_J_INT(k, "series.3.repeat_buyers", 0);
+    CHECK_J_INT(k, "series.4.active_members", 2);
+    CHECK_J_INT(k, "series.4.repeat_buyers", 0);
 }
 
 static void check_filters(reports_t *r)
@@ -697,6 +710,17 @@ int main(void)
     json_t *k = reports_kpi(c.live, &q, &e);
     CHECK(k != NULL);
     check_kpi(k);
+    {
+        /* one month-long bucket is the period itself: M1 and M7 bought again → 2 of 9 */
+        reports_query mq = oct();
+        mq.granularity = REPORTS_MONTH;
+        json_t *mk = reports_kpi(c.live, &mq, &e);
+        CHECK_INT_EQ(json_array_size(at(mk, "series")), 1);
+        CHECK_J_INT(mk, "series.0.active_members", 9);
+        CHECK_J_INT(mk, "series.0.repeat_buyers", 2);
+        CHECK_J_REAL(mk, "series.0.repurchase_rate", 2.0 / 9);
+        json_decref(mk);
+    }
     check_filters(c.live);
     check_leaderboards(c.live);
     check_tiers(c.live);

@@ -1,0 +1,63 @@
+/* check.c — the games' invariants from the store alone, for `siyu check` (called by
+ * loyalty_check): stock, spend against budget, caps, and red envelope packets. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "fission/games.h"
+
+static void add(json_t *out, int *found, int max, const char *check, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void add(json_t *out, int *found, int max, const char *check, const char *fmt, ...)
+{
+    (*found)++;
+    if ((int)json_array_size(out) >= max) return;
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_array_append_new(out, json_pack("{s:s, s:s}", "check", check, "message", msg));
+}
+
+int games_check(store_conn *c, int max, json_t *v)
+{
+    int found = 0;
+    store_stmt *s = store_q(c, Q_GAME_CHECK_PRIZES);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "game_stock",
+            "campaign %lld prize %lld: stock %s, won %lld, plays that won it %lld",
+            (long long)store_col_int(s, 0), (long long)store_col_int(s, 1),
+            store_col_null(s, 2) ? "unlimited" : store_col_text(s, 2),
+            (long long)store_col_int(s, 3), (long long)store_col_int(s, 4));
+    store_reset(s);
+    s = store_q(c, Q_GAME_CHECK_SPEND);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "game_budget",
+            "campaign %lld: budget %s, spent %lld, its plays' prizes cost %lld",
+            (long long)store_col_int(s, 0),
+            store_col_null(s, 1) ? "unlimited" : store_col_text(s, 1),
+            (long long)store_col_int(s, 2), (long long)store_col_int(s, 3));
+    store_reset(s);
+    s = store_q(c, Q_GAME_CHECK_PACKETS);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "game_packets",
+            "campaign %lld: %lld packets of %lld summing to %lld of %lld, %lld out of bounds",
+            (long long)store_col_int(s, 0), (long long)store_col_int(s, 1),
+            (long long)store_col_int(s, 2), (long long)store_col_int(s, 3),
+            (long long)store_col_int(s, 4), (long long)store_col_int(s, 5));
+    store_reset(s);
+    s = store_q(c, Q_GAME_CHECK_CAPS);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "game_caps", "campaign %lld: member %lld has %lld %s (limit %lld)",
+            (long long)store_col_int(s, 0), (long long)store_col_int(s, 1),
+            (long long)store_col_int(s, 3),
+            store_col_null(s, 2) ? "plays or grabs" : "plays in a day",
+            (long long)store_col_int(s, 4));
+    store_reset(s);
+    return found;
+}

@@ -865,7 +865,7 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         return -1;
     }
     static const store_query moves[] = {Q_IDENTITY_MOVE, Q_ORDERS_MOVE, Q_EVENTS_MOVE, Q_REACH_MOVE,
-                                        Q_TAG_MEMBERS_MOVE, Q_CONSENT_MOVE};
+                                        Q_TAG_MEMBERS_MOVE, Q_CONSENT_MOVE, Q_CONTACTS_MOVE};
     for (size_t i = 0; i < sizeof moves / sizeof *moves; i++) {
         store_stmt *s = store_q(d->conn, moves[i]);
         store_bind_int(s, 1, into);
@@ -875,7 +875,14 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
             return -1;
         }
     }
-    store_stmt *s = store_q(d->conn, Q_REACH_DELETE);
+    /* the contact edges moved: WeCom reachability follows the live ones */
+    store_stmt *s = store_q(d->conn, Q_REACH_WECOM_EDGES);
+    store_bind_int(s, 1, into);
+    if (store_exec(s, e)) {
+        json_decref(details);
+        return -1;
+    }
+    s = store_q(d->conn, Q_REACH_DELETE);
     store_bind_int(s, 1, from);
     if (store_exec(s, e)) {
         json_decref(details);

@@ -122,6 +122,7 @@ static const struct section {
     {"profile_changes", Q_EXPORT_PROFILE_CHANGES},
     {"campaign_plays", Q_EXPORT_CAMPAIGN_PLAYS},
     {"campaign_packets", Q_EXPORT_CAMPAIGN_PACKETS},
+    {"contacts", Q_EXPORT_CONTACTS},
 };
 
 bool members_erased(dom *d, int64_t id, int64_t *at)
@@ -232,6 +233,7 @@ static int erase_one(dom *d, int64_t id, strs *needles, siyu_err *e)
         exec_now_id(d, Q_ERASE_RUNS, id, e) || exec_id(d, Q_ERASE_MERGES, id, e) ||
         exec_id(d, Q_REACH_DELETE, id, e) || exec_id(d, Q_CONSENT_DELETE, id, e) ||
         exec_id(d, Q_ERASE_OLD_CONSENTS, id, e) || exec_id(d, Q_ERASE_IDENTITIES, id, e) ||
+        exec_id(d, Q_ERASE_CONTACTS, id, e) ||
         exec_now_id(d, Q_ERASE_MEMBER, id, e))
         return -1;
     return 0;

@@ -10,6 +10,7 @@
 #include "http/router.h"
 #include "base/jsonx.h"
 #include "base/timeutil.h"
+#include "guides/guides.h"
 #include "import/import.h"
 #include "jobs/jobs.h"
 #include "models/models.h"
@@ -77,6 +78,13 @@ ID_BODY_CALL(orders_refund)
 LIST_CALL(brands_list)
 LIST_CALL(stores_list)
 LIST_CALL(staff_list)
+
+int h_staff_patch(http_req *r, siyu_err *e); /* routes_guides.c */
+int h_wecom_events(http_req *r, siyu_err *e);
+int h_member_contacts(http_req *r, siyu_err *e);
+int h_qr_codes_create(http_req *r, siyu_err *e);
+int h_qr_codes_scan(http_req *r, siyu_err *e);
+int h_qr_codes_stats(http_req *r, siyu_err *e);
 
 int h_segments_count(http_req *r, siyu_err *e);
 int h_segments_breakdown(http_req *r, siyu_err *e);
@@ -247,8 +255,10 @@ static int h_members_get(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     int rc = members_get(&r->d, r->id, &out, e);
-    if (rc >= 0)
+    if (rc >= 0) {
         segments_member_block(r, out);
+        guides_member_block(&r->d, out);
+    }
     return answer(r, rc, &out);
 }
 
@@ -792,5 +802,22 @@ const route routes[] = {
     {"POST", "/api/v1/campaigns/{id}/envelopes/grab", h_campaigns_grab, ANY,
      ROUTE_WRITE | ROUTE_BODY, "Grab a red envelope packet for a member (idempotent by grab_id)",
      "games", SCOPE_CHAIN, SB_MEMBER},
+    /* guides (issue 15): WeCom userids, contacts as edges, channel QR codes (docs/guides.md) */
+    {"PATCH", "/api/v1/staff/{id}", h_staff_patch, ADMIN, ROUTE_WRITE | ROUTE_BODY,
+     "Change a staff member: their WeCom userid (unique)", "guides", SCOPE_STAFF, 0},
+    {"POST", "/api/v1/wecom/events", h_wecom_events, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "The bridge's WeCom contact events, one or a batch (idempotent by content)", "guides",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/members/{id}/contacts", h_member_contacts, ANY, 0,
+     "A member's contact edges with guides, and the credited guide", "guides", SCOPE_MEMBER, 0},
+    {"POST", "/api/v1/qr-codes", h_qr_codes_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Create a channel QR code: guides in rotation or a store's guides, daily cap, backup",
+     "guides", SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/qr-codes/{id}/scan", h_qr_codes_scan, MGR, ROUTE_WRITE | ROUTE_BODY_OPT,
+     "Which guide gets the customer who scanned this code (caps exact)", "guides", SCOPE_CHAIN,
+     0},
+    {"GET", "/api/v1/qr-codes/{id}/stats", h_qr_codes_stats, MGR, 0,
+     "What a code brought: scans, contacts, new members, first orders, sales, cost per member",
+     "guides", SCOPE_CHAIN, 0},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -3,6 +3,7 @@
 #include <microhttpd.h>
 
 #include "http/router.h"
+#include "guides/guides.h"
 
 int h_members_export(http_req *r, siyu_err *e);
 int h_members_erase(http_req *r, siyu_err *e);
@@ -15,6 +16,7 @@ int h_members_export(http_req *r, siyu_err *e)
     if (rc < 0) return -1;
     /* the member 360 as GET /members/{id} shows it: with the index's tags and classes */
     segments_member_block(r, json_object_get(out, "member"));
+    guides_member_block(&r->d, json_object_get(out, "member"));
     r->status = rc;
     r->resp = out;
     return 0;

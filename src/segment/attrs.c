@@ -47,6 +47,8 @@ const seg_attr_info seg_attrs[SEG_A_COUNT_] = {
     [SEG_A_P_ALIVE] = {"p_alive", SEG_T_DEC, "probability still active (BG/NBD)"},
     [SEG_A_EXPECTED_PURCHASES_90D] = {"expected_purchases_90d", SEG_T_DEC,
                                       "expected purchases in the next 90 days"},
+    [SEG_A_CONTACTS] = {"contacts", SEG_T_INT, "live WeCom contact edges with guides"},
+    [SEG_A_CONTACT_DAYS] = {"contact_days", SEG_T_INT, "days since the first contact with a guide"},
     [SEG_A_CLV_12M] = {"clv_12m_cents", SEG_T_INT, "predicted 12-month value"},
 };
 

@@ -645,6 +645,8 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
     case SEG_A_SPEND_90D: out->type = CT_I32; out->col = idx->s90; dmin = INT32_MIN; dmax = INT32_MAX; break;
     case SEG_A_SPEND_365D: out->type = CT_I32; out->col = idx->s365; dmin = INT32_MIN; dmax = INT32_MAX; break;
     case SEG_A_POINTS: out->type = CT_I32; out->col = idx->points; dmin = INT32_MIN; dmax = INT32_MAX; break;
+    case SEG_A_CONTACTS: out->type = CT_U16; out->col = idx->contacts; break;
+    case SEG_A_CONTACT_DAYS: out->type = CT_U16; out->col = idx->contact_first; kind = 1; dmin = 1; break;
     case SEG_A_CLV_12M: out->type = CT_I32; out->col = idx->clv; dmin = INT32_MIN + 1; dmax = INT32_MAX; break;
     case SEG_A_AVG_TICKET: out->kind = SC_AVG; dmin = INT64_MIN; dmax = INT64_MAX; break;
     default:

@@ -1001,6 +1001,23 @@ int seg_index_set_points(seg_index *idx, int64_t member_id, int64_t balance, seg
     return 0;
 }
 
+int seg_index_set_contacts(seg_index *idx, int64_t member_id, int64_t live, int32_t first_day,
+                           seg_error *err)
+{
+    uint16_t first;
+    if (live < 0 || day16(first_day, 0, &first) != 0) {
+        seg_err_set(err, 0, "contact day out of range");
+        return -1;
+    }
+    WLOCK(idx);
+    MEMBER_OR_FAIL(idx, member_id, o);
+    idx->contacts[o] = live > 65535 ? 65535 : (uint16_t)live;
+    idx->contact_first[o] = first;
+    idx->gen++;
+    UNLOCK(idx);
+    return 0;
+}
+
 int seg_index_set_tier(seg_index *idx, int64_t member_id, const char *tier, seg_error *err)
 {
     WLOCK(idx);

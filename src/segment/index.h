@@ -132,6 +132,9 @@ int seg_index_apply_refund(seg_index *idx, int64_t member_id, int32_t order_day,
 /* ---- other member state ---- */
 int seg_index_set_reach(seg_index *idx, int64_t member_id, unsigned flags, seg_error *err);
 int seg_index_set_points(seg_index *idx, int64_t member_id, int64_t balance, seg_error *err);
+/* A member's live WeCom contact edges and the day of its first contact (SEG_NO_DAY: none). */
+int seg_index_set_contacts(seg_index *idx, int64_t member_id, int64_t live, int32_t first_day,
+                           seg_error *err);
 int seg_index_set_tier(seg_index *idx, int64_t member_id, const char *tier, seg_error *err);
 /* p_alive and expected_purchases_90d NaN, clv_12m_cents SEG_NO_VALUE: not fitted. */
 int seg_index_set_prediction(seg_index *idx, int64_t member_id, double p_alive,

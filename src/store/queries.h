@@ -415,7 +415,49 @@
     Q(GAME_CHECK_CAPS)       /* (limit) -> campaign_id, member_id, day or NULL, n, cap — over a    \
                                 cap */                                                             \
     Q(EXPORT_CAMPAIGN_PLAYS) /* (member_id) -> campaign_plays rows */                              \
-    Q(EXPORT_CAMPAIGN_PACKETS) /* (member_id) -> campaign_packets rows */
+    Q(EXPORT_CAMPAIGN_PACKETS) /* (member_id) -> campaign_packets rows */ \
+    /* guides (issue 15): WeCom userids, contacts as edges, channel QR codes */ \
+    Q(STAFF_WECOM_GET)       /* (id) -> wecom_userid */ \
+    Q(STAFF_WECOM_SET)       /* (wecom_userid or NULL, id) */ \
+    Q(STAFF_BY_WECOM)        /* (wecom_userid) -> id, store_id, role */ \
+    Q(WECOM_EVENT_SEEN)      /* (digest) -> 1 when an event of this content was recorded */ \
+    Q(WECOM_EVENT_PUT)       /* (digest, event, at, now) */ \
+    Q(CONTACT_GET)           /* (guide_id, external_userid) -> id, member_id */ \
+    Q(CONTACT_ADD)           /* (member_id, guide_id, external_userid, added_at, add_way, state, \
+                                qr_code_id, remark, now) — a re-add revives the edge */ \
+    Q(CONTACT_EDIT)          /* (remark or NULL, state or NULL, now, guide_id, external_userid) */ \
+    Q(CONTACT_GUIDE_DEL)     /* (at, now, guide_id, external_userid) — the guide deleted */ \
+    Q(CONTACT_CUSTOMER_DEL)  /* (at, now, guide_id, external_userid) — the customer deleted */ \
+    Q(CONTACTS_OF_MEMBER)    /* (member_id) -> guide_id, guide name, wecom_userid, external_userid, \
+                                added_at, add_way, state, qr_code_id, remark, customer_deleted_at, \
+                                guide_deleted_at — oldest first */ \
+    Q(CONTACTS_LIVE_COUNT)   /* (member_id) -> live edges */ \
+    Q(CONTACT_CREDITED)      /* (member_id) -> guide_id: the bound guide when a live contact, \
+                                else the earliest live edge's guide */ \
+    Q(CONTACTS_MOVE)         /* (into, from) — a merge moves the edges */ \
+    Q(MEMBER_ACQUIRED_SET)   /* (qr_code_id, campaign, id) — only when not yet attributed */ \
+    Q(MEMBER_ACQUISITION)    /* (id) -> qr_code_id, campaign */ \
+    Q(QR_INSERT)             /* (name, store_id, rotation, daily_cap, backup_guide_id, schedule, \
+                                campaign, cost_cents, now, target) */ \
+    Q(QR_SET_STATE)          /* (state, id) */ \
+    Q(QR_GET)                /* (id) -> id, name, state, store_id, rotation, daily_cap, \
+                                backup_guide_id, schedule, campaign, cost_cents, rr_next, target */ \
+    Q(QR_BY_STATE)           /* (state) -> id, store_id, campaign */ \
+    Q(QR_GUIDE_ADD)          /* (code_id, guide_id, position) */ \
+    Q(QR_GUIDES)             /* (code_id) -> guide_id — in rotation order */ \
+    Q(QR_STORE_GUIDES)       /* (store_id) -> guide_id — the store's guides by id */ \
+    Q(QR_SET_NEXT)           /* (rr_next, id) */ \
+    Q(QR_SCAN_REPEAT)        /* (code_id, day, external_userid) -> guide_id */ \
+    Q(QR_SCAN_COUNT)         /* (code_id, day, guide_id) -> scans counted */ \
+    Q(QR_SCAN_INSERT)        /* (code_id, day, guide_id, external_userid or NULL, now) */ \
+    Q(QR_STATS)              /* (code_id) -> scans, contacts_added, new_members, \
+                                first_orders_30d, sales_cents (net of refunds) */ \
+    Q(EXPORT_CONTACTS)       /* (member_id) -> contacts rows */ \
+    Q(ERASE_CONTACTS)        /* (member_id) — remarks and external userids cleared, edges ended */ \
+    Q(REACH_WECOM_EDGES)     /* (member_id) — a member with edges: reach.wecom is "has a live \
+                                edge" (after a merge moved edges and reach rows together) */ \
+    Q(CONTACTS_SUMMARY)      /* (member_id) -> live edges, first added_at (NULL: none) */ \
+    Q(SCAN_CONTACTS)         /* () -> member_id, live edges, first added_at — members with edges */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

@@ -636,6 +636,90 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_ERASE_COUPON_DETAILS] = "UPDATE coupon_events SET details = NULL WHERE instr(details, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE instr(body, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY_KEYS] = "DELETE FROM idempotency_keys WHERE instr(body, ?1) > 0",
+    /* ---- guides (issue 15) ---- */
+    [Q_STAFF_WECOM_GET] = "SELECT wecom_userid FROM staff WHERE id = ?1",
+    [Q_STAFF_WECOM_SET] = "UPDATE staff SET wecom_userid = ?1 WHERE id = ?2",
+    [Q_STAFF_BY_WECOM] = "SELECT id, store_id, role FROM staff WHERE wecom_userid = ?1",
+    [Q_WECOM_EVENT_SEEN] = "SELECT 1 FROM wecom_events WHERE digest = ?1",
+    [Q_WECOM_EVENT_PUT] = "INSERT INTO wecom_events(digest, event, at, recorded_at)"
+                          " VALUES (?1, ?2, ?3, ?4)",
+    [Q_CONTACT_GET] = "SELECT id, member_id FROM contacts WHERE guide_id = ?1"
+                      " AND external_userid = ?2",
+    [Q_CONTACT_ADD] = "INSERT INTO contacts(member_id, guide_id, external_userid, added_at, add_way,"
+                      " state, qr_code_id, remark, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                      " ?8, ?9) ON CONFLICT(guide_id, external_userid) DO UPDATE SET"
+                      " member_id = excluded.member_id, added_at = excluded.added_at,"
+                      " add_way = excluded.add_way, state = excluded.state,"
+                      " qr_code_id = excluded.qr_code_id,"
+                      " remark = COALESCE(excluded.remark, contacts.remark),"
+                      " customer_deleted_at = NULL, guide_deleted_at = NULL,"
+                      " updated_at = excluded.updated_at",
+    [Q_CONTACT_EDIT] = "UPDATE contacts SET remark = COALESCE(?1, remark), state = COALESCE(?2, state),"
+                       " updated_at = ?3 WHERE guide_id = ?4 AND external_userid = ?5",
+    [Q_CONTACT_GUIDE_DEL] = "UPDATE contacts SET guide_deleted_at = COALESCE(guide_deleted_at, ?1),"
+                            " updated_at = ?2 WHERE guide_id = ?3 AND external_userid = ?4",
+    [Q_CONTACT_CUSTOMER_DEL] = "UPDATE contacts SET customer_deleted_at ="
+                               " COALESCE(customer_deleted_at, ?1), updated_at = ?2"
+                               " WHERE guide_id = ?3 AND external_userid = ?4",
+    [Q_CONTACTS_OF_MEMBER] = "SELECT c.guide_id, s.name, s.wecom_userid, c.external_userid,"
+                             " c.added_at, c.add_way, c.state, c.qr_code_id, c.remark,"
+                             " c.customer_deleted_at, c.guide_deleted_at FROM contacts c"
+                             " JOIN staff s ON s.id = c.guide_id WHERE c.member_id = ?1"
+                             " ORDER BY c.added_at, c.id",
+    [Q_CONTACTS_LIVE_COUNT] = "SELECT count(*) FROM contacts WHERE member_id = ?1"
+                              " AND customer_deleted_at IS NULL AND guide_deleted_at IS NULL",
+    [Q_CONTACT_CREDITED] = "SELECT c.guide_id FROM contacts c JOIN members m ON m.id = c.member_id"
+                           " WHERE c.member_id = ?1 AND c.customer_deleted_at IS NULL"
+                           " AND c.guide_deleted_at IS NULL ORDER BY"
+                           " CASE WHEN c.guide_id = m.guide_id THEN 0 ELSE 1 END, c.added_at, c.id"
+                           " LIMIT 1",
+    [Q_CONTACTS_MOVE] = "UPDATE contacts SET member_id = ?1 WHERE member_id = ?2",
+    [Q_MEMBER_ACQUIRED_SET] = "UPDATE members SET qr_code_id = ?1, campaign = ?2 WHERE id = ?3"
+                              " AND qr_code_id IS NULL AND campaign IS NULL",
+    [Q_MEMBER_ACQUISITION] = "SELECT qr_code_id, campaign FROM members WHERE id = ?1",
+    [Q_QR_INSERT] = "INSERT INTO qr_codes(name, state, store_id, rotation, daily_cap,"
+                    " backup_guide_id, schedule, campaign, cost_cents, rr_next, created_at, target)"
+                    " VALUES (?1, '', ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
+    [Q_QR_SET_STATE] = "UPDATE qr_codes SET state = ?1 WHERE id = ?2",
+    [Q_QR_GET] = "SELECT id, name, state, store_id, rotation, daily_cap, backup_guide_id, schedule,"
+                 " campaign, cost_cents, rr_next, target FROM qr_codes WHERE id = ?1",
+    [Q_QR_BY_STATE] = "SELECT id, store_id, campaign FROM qr_codes WHERE state = ?1",
+    [Q_QR_GUIDE_ADD] = "INSERT INTO qr_code_guides(code_id, guide_id, position) VALUES (?1, ?2, ?3)",
+    [Q_QR_GUIDES] = "SELECT guide_id FROM qr_code_guides WHERE code_id = ?1 ORDER BY position",
+    [Q_QR_STORE_GUIDES] = "SELECT id FROM staff WHERE store_id = ?1 AND role = 'guide' ORDER BY id",
+    [Q_QR_SET_NEXT] = "UPDATE qr_codes SET rr_next = ?1 WHERE id = ?2",
+    [Q_QR_SCAN_REPEAT] = "SELECT guide_id FROM qr_scans WHERE code_id = ?1 AND day = ?2"
+                         " AND external_userid = ?3",
+    [Q_QR_SCAN_COUNT] = "SELECT count(*) FROM qr_scans WHERE code_id = ?1 AND day = ?2"
+                        " AND guide_id = ?3",
+    [Q_QR_SCAN_INSERT] = "INSERT INTO qr_scans(code_id, day, guide_id, external_userid, at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_QR_STATS] =
+        "SELECT (SELECT count(*) FROM qr_scans WHERE code_id = ?1),"
+        " (SELECT count(*) FROM contacts WHERE qr_code_id = ?1),"
+        " (SELECT count(*) FROM members WHERE qr_code_id = ?1 AND merged_into IS NULL),"
+        " (SELECT count(DISTINCT m.id) FROM members m JOIN orders o ON o.member_id = m.id"
+        "   WHERE m.qr_code_id = ?1 AND m.merged_into IS NULL AND o.placed_at >= m.joined_at"
+        "   AND o.placed_at < m.joined_at + 30 * 86400),"
+        " (SELECT COALESCE(sum(o.total_cents - o.refunded_cents), 0) FROM members m"
+        "   JOIN orders o ON o.member_id = m.id WHERE m.qr_code_id = ?1"
+        "   AND m.merged_into IS NULL AND o.placed_at >= m.joined_at"
+        "   AND o.placed_at < m.joined_at + 30 * 86400)",
+    [Q_EXPORT_CONTACTS] = "SELECT * FROM contacts WHERE member_id = ?1 ORDER BY id",
+    [Q_REACH_WECOM_EDGES] = "UPDATE member_reach SET reachable = CASE WHEN EXISTS (SELECT 1"
+                            " FROM contacts c WHERE c.member_id = ?1 AND c.customer_deleted_at IS NULL"
+                            " AND c.guide_deleted_at IS NULL) THEN 1 ELSE 0 END"
+                            " WHERE member_id = ?1 AND channel = 'wecom'"
+                            " AND EXISTS (SELECT 1 FROM contacts c WHERE c.member_id = ?1)",
+    [Q_CONTACTS_SUMMARY] = "SELECT COALESCE(sum(CASE WHEN customer_deleted_at IS NULL AND"
+                           " guide_deleted_at IS NULL THEN 1 ELSE 0 END), 0), min(added_at)"
+                           " FROM contacts WHERE member_id = ?1",
+    [Q_SCAN_CONTACTS] = "SELECT member_id, sum(CASE WHEN customer_deleted_at IS NULL AND"
+                        " guide_deleted_at IS NULL THEN 1 ELSE 0 END), min(added_at)"
+                        " FROM contacts GROUP BY member_id ORDER BY member_id",
+    [Q_ERASE_CONTACTS] = "UPDATE contacts SET remark = NULL, external_userid = 'erased:' || id,"
+                         " guide_deleted_at = COALESCE(guide_deleted_at, updated_at)"
+                         " WHERE member_id = ?1",
 #undef CHAIN_CTE
     /* writer: readiness and the background jobs' backlog */
     [Q_STORE_PING] = "SELECT 1",

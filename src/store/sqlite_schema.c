@@ -306,5 +306,46 @@ const char *const sqlite_migrations[] = {
     "  WHERE member_id IS NULL;"
     "CREATE INDEX campaign_packets_member ON campaign_packets(campaign_id, member_id)"
     "  WHERE member_id IS NOT NULL;",
+    /* ---- guides (issue 15): contacts as edges, channel QR codes ---- */
+    /* 14: a guide's WeCom userid (unique); a contact is an edge between a member and a
+     * guide, keyed as WeCom keys it (the guide, the customer's external userid), live
+     * while neither side deleted the other; a channel QR code hands each scan to one of
+     * its guides under a daily cap per guide (qr_scans counts per code, guide and local
+     * day); a member remembers the code and campaign it joined through. WeCom events are
+     * idempotent by content (wecom_events keeps their digests). */
+    "ALTER TABLE staff ADD COLUMN wecom_userid TEXT;"
+    "CREATE UNIQUE INDEX staff_wecom_userid ON staff(wecom_userid);"
+    "CREATE TABLE qr_codes ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, target TEXT NOT NULL,"
+    "  store_id INTEGER REFERENCES stores(id), rotation TEXT NOT NULL, daily_cap INTEGER,"
+    "  backup_guide_id INTEGER REFERENCES staff(id), schedule TEXT, campaign TEXT,"
+    "  cost_cents INTEGER NOT NULL DEFAULT 0 CHECK (cost_cents >= 0),"
+    "  rr_next INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+    "CREATE INDEX qr_codes_state ON qr_codes(state);"
+    "CREATE TABLE qr_code_guides ("
+    "  code_id INTEGER NOT NULL REFERENCES qr_codes(id),"
+    "  guide_id INTEGER NOT NULL REFERENCES staff(id), position INTEGER NOT NULL,"
+    "  PRIMARY KEY (code_id, guide_id));"
+    "CREATE TABLE qr_scans ("
+    "  id INTEGER PRIMARY KEY, code_id INTEGER NOT NULL REFERENCES qr_codes(id),"
+    "  day INTEGER NOT NULL, guide_id INTEGER NOT NULL REFERENCES staff(id),"
+    "  external_userid TEXT, at INTEGER NOT NULL);"
+    "CREATE INDEX qr_scans_cap ON qr_scans(code_id, day, guide_id);"
+    "CREATE UNIQUE INDEX qr_scans_repeat ON qr_scans(code_id, day, external_userid);"
+    "CREATE TABLE contacts ("
+    "  id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  guide_id INTEGER NOT NULL REFERENCES staff(id), external_userid TEXT NOT NULL,"
+    "  added_at INTEGER NOT NULL, add_way INTEGER, state TEXT,"
+    "  qr_code_id INTEGER REFERENCES qr_codes(id), remark TEXT,"
+    "  customer_deleted_at INTEGER, guide_deleted_at INTEGER, updated_at INTEGER NOT NULL,"
+    "  UNIQUE (guide_id, external_userid));"
+    "CREATE INDEX contacts_member ON contacts(member_id);"
+    "CREATE INDEX contacts_code ON contacts(qr_code_id);"
+    "CREATE TABLE wecom_events ("
+    "  digest BLOB PRIMARY KEY, event TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  recorded_at INTEGER NOT NULL);"
+    "ALTER TABLE members ADD COLUMN qr_code_id INTEGER REFERENCES qr_codes(id);"
+    "ALTER TABLE members ADD COLUMN campaign TEXT;"
+    "CREATE INDEX members_qr_code ON members(qr_code_id);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

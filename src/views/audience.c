@@ -91,6 +91,16 @@ static void reload_reach(seg_index *idx, store_conn *c, int64_t id)
         if (store_col_int(s, 1))
             flags |= reach_bit(store_col_text(s, 0));
     seg_index_set_reach(idx, id, flags, NULL);
+    /* the WeCom contact edges (src/guides) change with the wecom reach: contacts,
+     * contact_days */
+    s = store_q(c, Q_CONTACTS_SUMMARY);
+    store_bind_int(s, 1, id);
+    if (store_step(s) == STORE_ROW)
+        seg_index_set_contacts(idx, id, store_col_int(s, 0),
+                               store_col_null(s, 1) ? SEG_NO_DAY
+                                                    : time_local_day(store_col_int(s, 1)),
+                               NULL);
+    store_reset(s);
 }
 
 /* Category spend of one order's lines, net of refunded quantities. */
@@ -462,6 +472,10 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     }
     if (cur)
         seg_index_set_reach(idx, cur, flags, NULL);
+    s = store_q(c, Q_SCAN_CONTACTS);
+    while (store_step(s) == STORE_ROW)
+        seg_index_set_contacts(idx, store_col_int(s, 0), store_col_int(s, 1),
+                               time_local_day(store_col_int(s, 2)), NULL);
     load_predictions(idx, c);
     /* tags and their members, saved segments */
     s = store_q(c, Q_TAG_LIST);

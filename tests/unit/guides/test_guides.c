@@ -1,0 +1,219 @@
+/* Unit tests for src/guides: a code's state, schedules in local time, the scan decision
+ * (caps per code, guide and local +08:00 day; repeats; the backup), WeCom events
+ * creating and matching members, and a store manager's reach. */
+#include "fixture.h"
+#include "guides/guides.h"
+
+static int64_t at(const char *rfc3339)
+{
+    int64_t t = 0;
+    if (time_parse_rfc3339(rfc3339, &t)) abort();
+    return t;
+}
+
+static void states(void)
+{
+    CHECK_INT_EQ(qr_state_code("qr-12"), 12);
+    CHECK_INT_EQ(qr_state_code("qr-"), 0);
+    CHECK_INT_EQ(qr_state_code("qr-1x"), 0);
+    CHECK_INT_EQ(qr_state_code("qr--3"), 0);
+    CHECK_INT_EQ(qr_state_code("spring"), 0);
+    CHECK_INT_EQ(qr_state_code(NULL), 0);
+}
+
+static void schedules(void)
+{
+    json_t *day = J("{\"weekdays\":[1,2,3,4,5],\"from\":\"09:00\",\"to\":\"21:00\"}");
+    /* 2026-03-02 is a Monday, 2026-03-07 a Saturday (local time) */
+    CHECK(!qr_schedule_open(day, at("2026-03-02T08:59:00+08:00")));
+    CHECK(qr_schedule_open(day, at("2026-03-02T09:00:00+08:00")));
+    CHECK(qr_schedule_open(day, at("2026-03-02T20:59:59+08:00")));
+    CHECK(!qr_schedule_open(day, at("2026-03-02T21:00:00+08:00")));
+    CHECK(!qr_schedule_open(day, at("2026-03-07T10:00:00+08:00")));
+    /* local Monday 01:00 is Sunday in UTC: the weekday is the local one */
+    json_t *mon = J("{\"weekdays\":[1]}");
+    CHECK(qr_schedule_open(mon, at("2026-03-02T01:00:00+08:00")));
+    CHECK(!qr_schedule_open(mon, at("2026-03-01T23:00:00+08:00")));
+    json_t *night = J("{\"from\":\"22:00\",\"to\":\"06:00\"}");
+    CHECK(qr_schedule_open(night, at("2026-03-02T23:00:00+08:00")));
+    CHECK(qr_schedule_open(night, at("2026-03-02T05:59:00+08:00")));
+    CHECK(!qr_schedule_open(night, at("2026-03-02T06:00:00+08:00")));
+    CHECK(qr_schedule_open(NULL, at("2026-03-02T06:00:00+08:00")));
+    siyu_err e;
+    siyu_err_init(&e);
+    static const struct {
+        const char *s, *field;
+    } bad[] = {
+        {"{\"weekdays\":[]}", "schedule.weekdays"},
+        {"{\"weekdays\":[0]}", "schedule.weekdays"},
+        {"{\"from\":\"09:00\"}", "schedule.to"},
+        {"{\"from\":\"9\",\"to\":\"10:00\"}", "schedule.from"},
+        {"{\"from\":\"09:00\",\"to\":\"09:00\"}", "schedule.to"},
+        {"{\"hours\":1}", "schedule.hours"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *s = J(bad[i].s);
+        siyu_err_clear(&e);
+        CHECK_INT_EQ(qr_schedule_check(s, &e), -1);
+        if (strcmp(e.field, bad[i].field) != 0)
+            CHECK_FAIL_("%s: field %s, want %s", bad[i].s, e.field, bad[i].field);
+        json_decref(s);
+    }
+    CHECK_INT_EQ(qr_schedule_check(day, &e), 0);
+    json_decref(day);
+    json_decref(mon);
+    json_decref(night);
+}
+
+static int scan(fixture *f, int64_t code, const char *ext, int64_t *guide, siyu_err *e)
+{
+    json_t *b = ext ? json_pack("{s:s}", "external_userid", ext) : NULL;
+    siyu_err_clear(e);
+    store_begin(f->d.conn, true, e);
+    json_t *o = NULL;
+    int rc = qr_codes_scan(&f->d, code, b, &o, e);
+    if (rc < 0)
+        store_rollback(f->d.conn);
+    else
+        store_commit(f->d.conn, e);
+    *guide = rc < 0 ? 0 : jint(o, "guide_id");
+    json_decref(o);
+    json_decref(b);
+    return rc;
+}
+
+/* Staff: 1 guide in store 1, 2 guide in store 2, 3 manager of store 1; 4 a second
+ * guide of store 1 (the backup). */
+static void scans(fixture *f)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *o;
+    CHECK_INT_EQ(
+        call(f, staff_create, "{\"name\":\"张伟\",\"role\":\"guide\",\"store_id\":1}", &o, &e),
+        201);
+    int64_t backup = jint(o, "id");
+    json_decref(o);
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"name\":\"c\",\"target\":{\"guide_ids\":[1]},\"daily_cap_per_guide\":2,"
+             "\"backup_guide_id\":%lld}",
+             (long long)backup);
+    CHECK_INT_EQ(call(f, qr_codes_create, body, &o, &e), 201);
+    int64_t code = jint(o, "id");
+    CHECK_INT_EQ(jint(o, "store_id"), 1);
+    json_decref(o);
+    int64_t g;
+    /* late evening, local time: 23:30 on the 22nd is 15:30 UTC */
+    f->d.now = at("2026-11-22T23:30:00+08:00");
+    CHECK_INT_EQ(scan(f, code, "wa", &g, &e), 201);
+    CHECK_INT_EQ(g, 1);
+    CHECK_INT_EQ(scan(f, code, "wa", &g, &e), 200); /* a repeat counts once */
+    CHECK_INT_EQ(g, 1);
+    CHECK_INT_EQ(scan(f, code, NULL, &g, &e), 201);
+    CHECK_INT_EQ(g, 1);
+    CHECK_INT_EQ(scan(f, code, "wb", &g, &e), 201); /* guide 1 at cap: the backup */
+    CHECK_INT_EQ(g, backup);
+    CHECK_INT_EQ(scan(f, code, "wc", &g, &e), 201);
+    CHECK_INT_EQ(g, backup);
+    CHECK_INT_EQ(scan(f, code, "wd", &g, &e), -1); /* everyone at cap */
+    CHECK_INT_EQ(e.code, SIYU_CONFLICT);
+    CHECK_INT_EQ(scan(f, code, "wb", &g, &e), 200); /* a repeat is still answered */
+    CHECK_INT_EQ(g, backup);
+    /* 23:59:59 local is the same day; 00:00 local (still the 22nd in UTC) is a new one */
+    f->d.now = at("2026-11-22T23:59:59+08:00");
+    CHECK_INT_EQ(scan(f, code, "we", &g, &e), -1);
+    f->d.now = at("2026-11-23T00:00:00+08:00");
+    CHECK_INT_EQ(scan(f, code, "we", &g, &e), 201);
+    CHECK_INT_EQ(g, 1);
+    CHECK_INT_EQ(scan(f, code, "wa", &g, &e), 201); /* yesterday's customer, a new scan */
+    CHECK_INT_EQ(g, 1);
+
+    /* a store manager: their store's guides only, and codes of their store only */
+    f->d.who = (principal){.role = ROLE_STORE_MANAGER, .staff_id = 3, .store_id = 1};
+    CHECK_INT_EQ(
+        call(f, qr_codes_create, "{\"name\":\"x\",\"target\":{\"guide_ids\":[2]}}", NULL, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_PERMISSION_DENIED);
+    CHECK_INT_EQ(
+        call(f, qr_codes_create, "{\"name\":\"x\",\"target\":{\"guide_ids\":[1,2]}}", NULL, &e),
+        -1);
+    CHECK_INT_EQ(scan(f, code, "wf", &g, &e), 201); /* in scope; guide 1 at cap today */
+    CHECK_INT_EQ(g, backup);
+    f->d.who = (principal){.role = ROLE_ADMIN};
+    /* a code over two stores' guides is HQ's alone */
+    CHECK_INT_EQ(
+        call(f, qr_codes_create, "{\"name\":\"hq\",\"target\":{\"guide_ids\":[1,2]}}", &o, &e),
+        201);
+    int64_t hq = jint(o, "id");
+    CHECK(json_is_null(json_object_get(o, "store_id")));
+    json_decref(o);
+    f->d.who = (principal){.role = ROLE_STORE_MANAGER, .staff_id = 3, .store_id = 1};
+    CHECK_INT_EQ(scan(f, hq, "wg", &g, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_PERMISSION_DENIED);
+    f->d.who = (principal){.role = ROLE_ADMIN};
+}
+
+static int staff_patch_1(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    return staff_patch(d, 1, body, out, e);
+}
+
+static void events(fixture *f)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *o;
+    f->d.now = at("2026-11-23T12:00:00+08:00");
+    CHECK_INT_EQ(call(f, staff_patch_1, "{\"wecom_userid\":\"wf\"}", NULL, &e), 200);
+    const char *add = "{\"event\":\"add_external_contact\",\"userid\":\"wf\","
+                      "\"external_userid\":\"wmX\",\"state\":\"qr-1\",\"phone\":\"13900001234\","
+                      "\"at\":\"2026-11-23T00:10:00+08:00\"}";
+    CHECK_INT_EQ(call(f, wecom_events_record, add, &o, &e), 201);
+    json_t *r = json_array_get(json_object_get(o, "results"), 0);
+    int64_t m = jint(r, "member_id");
+    CHECK(json_is_true(json_object_get(r, "member_created")));
+    json_decref(o);
+    CHECK_INT_EQ(call(f, wecom_events_record, add, &o, &e), 200);
+    CHECK_INT_EQ(jint(o, "duplicates"), 1);
+    json_decref(o);
+    /* the same person by phone from another edge: the same member */
+    CHECK_INT_EQ(call(f, wecom_events_record,
+                      "{\"event\":\"add_external_contact\",\"userid\":\"wf\","
+                      "\"external_userid\":\"wmY\",\"phone\":\"139 0000 1234\","
+                      "\"at\":\"2026-11-23T00:20:00+08:00\"}",
+                      &o, &e),
+                 201);
+    CHECK_INT_EQ(jint(json_array_get(json_object_get(o, "results"), 0), "member_id"), m);
+    json_decref(o);
+    CHECK_INT_EQ(guides_credited(&f->d, m), 1);
+    store_begin(f->d.conn, false, &e);
+    CHECK_INT_EQ(member_contacts(&f->d, m, &o, &e), 200);
+    store_rollback(f->d.conn);
+    CHECK_INT_EQ(jint(o, "live"), 2);
+    json_decref(o);
+    /* an event naming no known guide, or in the future, writes nothing */
+    CHECK_INT_EQ(call(f, wecom_events_record,
+                      "{\"event\":\"add_external_contact\",\"userid\":\"nobody\","
+                      "\"external_userid\":\"wmZ\",\"at\":\"2026-11-23T00:20:00+08:00\"}",
+                      NULL, &e),
+                 -1);
+    CHECK_STR_EQ(e.field, "userid");
+    CHECK_INT_EQ(call(f, wecom_events_record,
+                      "{\"event\":\"add_external_contact\",\"userid\":\"wf\","
+                      "\"external_userid\":\"wmZ\",\"at\":\"2027-11-23T00:20:00+08:00\"}",
+                      NULL, &e),
+                 -1);
+    CHECK_STR_EQ(e.field, "at");
+}
+
+int main(void)
+{
+    states();
+    schedules();
+    fixture f;
+    fixture_open(&f);
+    scans(&f);
+    events(&f);
+    fixture_close(&f);
+    return CHECK_DONE();
+}

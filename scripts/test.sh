@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # One command from a bare Debian 12 machine to every test passing:
-#   1. unit and end-to-end tests (CTest) on the normal build,
+#   1. unit and end-to-end tests (CTest) on the normal build — on SQLite, and the pg_*
+#      tests on a throwaway PostgreSQL 15 this script starts (and stops at the end),
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   3. each libFuzzer target for a short run (SIYU_FUZZ_SECONDS, default 20; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SIYU_FUZZ_TOOLS=1
 bash scripts/setup.sh
+
+pgdir=$(mktemp -d /tmp/siyu-pg-XXXXXX)
+cleanup() {
+  bash scripts/pg-test-server.sh stop "$pgdir" || true
+  rm -rf "$pgdir"
+}
+trap cleanup EXIT
+SIYU_TEST_PG_URL=$(bash scripts/pg-test-server.sh start "$pgdir")
+export SIYU_TEST_PG_URL
+echo "== PostgreSQL for the pg_* tests: $SIYU_TEST_PG_URL"
 
 echo "== build and test"
 bash scripts/build.sh build

@@ -130,14 +130,15 @@ int cli_open_store(const char *cmd, const char *db, bool create, store_t **out)
     else if (sync && *sync && strcmp(sync, "full") != 0)
         return cli_fail(cmd, EXIT_USAGE, "SIYU_SYNC: expected normal or full");
     /* file adapters write inside the outbox directory: --outbox-dir (set before), else
-     * SIYU_OUTBOX_DIR, else a folder "outbox" beside the store */
+     * SIYU_OUTBOX_DIR, else a folder "outbox" beside the store (a database URL has no
+     * beside: "outbox" in the working directory) */
     if (!msg_outbox_dir()) {
         const char *env = getenv("SIYU_OUTBOX_DIR");
         char dir[4096];
         const char *slash = strrchr(db, '/');
         if (env && *env)
             snprintf(dir, sizeof dir, "%s", env);
-        else if (slash)
+        else if (slash && !strstr(db, "://"))
             snprintf(dir, sizeof dir, "%.*s/outbox", (int)(slash - db), db);
         else
             snprintf(dir, sizeof dir, "outbox");

@@ -284,9 +284,14 @@ int cmd_demo(int argc, char **argv)
     if (count(st, Q_COUNT_MEMBERS) > 0) {
         printf("siyu: %s already holds a chain; serving it as it is\n", db);
     } else {
-        /* Generate beside the store, load through the importer, clean up. */
+        /* Generate beside the store (a database URL: in the temporary directory), load
+         * through the importer, clean up. */
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s.gen-XXXXXX", db);
+        const char *tmp = getenv("TMPDIR");
+        if (strstr(db, "://"))
+            snprintf(dir, sizeof dir, "%s/siyu-demo.gen-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        else
+            snprintf(dir, sizeof dir, "%s.gen-XXXXXX", db);
         if (!mkdtemp(dir)) {
             store_close(st);
             return cli_fail("demo", 1, "cannot create a directory beside %s", db);

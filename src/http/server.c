@@ -815,9 +815,13 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         s->own_writer = true;
     }
     /* import uploads are spooled beside the store unless told otherwise: that disk is
-     * sized for data, where /tmp may be a RAM disk */
+     * sized for data, where /tmp may be a RAM disk (a database URL has no beside: the
+     * temporary directory) */
     if (cfg->spool_dir && *cfg->spool_dir) {
         snprintf(s->spool_dir, sizeof s->spool_dir, "%s", cfg->spool_dir);
+    } else if (strstr(store_path(st), "://")) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(s->spool_dir, sizeof s->spool_dir, "%s", tmp && *tmp ? tmp : "/tmp");
     } else {
         const char *db = store_path(st), *slash = db ? strrchr(db, '/') : NULL;
         if (slash && slash != db)

@@ -11,6 +11,16 @@
 
 #include "store/backup.h"
 #include "store/sqlite_internal.h"
+#include "store/store_driver.h"
+
+/* A PostgreSQL store has its own tools (pg_dump, pg_restore, VACUUM FULL). */
+static int not_on_pg(const char *db, const char *what, siyu_err *e)
+{
+    return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
+                        "db: %s is for a SQLite store; on PostgreSQL use %s (docs/privacy.md)",
+                        what, strcmp(what, "siyu vacuum") == 0 ? "VACUUM FULL"
+                              : strcmp(what, "siyu backup") == 0 ? "pg_dump" : "pg_restore");
+}
 
 static int fail(siyu_err *e, siyu_code code, sqlite3 *db, const char *what, const char *path)
 {
@@ -110,6 +120,7 @@ int store_backup(const char *db, const char *out, store_backup_info *info, siyu_
     memset(info, 0, sizeof *info);
     if (!out || !*out)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "out", "out: no file given (--out FILE)");
+    if (store_url_is_pg(db)) return not_on_pg(db, "siyu backup", e);
     if (!file_exists(db))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db", "db: %s does not exist", db);
     char tmp[4096];
@@ -161,6 +172,7 @@ int store_restore(const char *from, const char *db, bool force, store_backup_inf
     memset(info, 0, sizeof *info);
     if (!from || !*from)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "from", "from: no file given (--from FILE)");
+    if (store_url_is_pg(db)) return not_on_pg(db, "siyu restore", e);
     if (!file_exists(from))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "from", "from: %s does not exist", from);
     char wal[4096];
@@ -210,6 +222,7 @@ done:
 int store_vacuum(const char *db, bool *wal_truncated, siyu_err *e)
 {
     *wal_truncated = false;
+    if (store_url_is_pg(db)) return not_on_pg(db, "siyu vacuum", e);
     if (!file_exists(db))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db", "db: %s does not exist", db);
     sqlite3 *c = NULL;

@@ -1,8 +1,9 @@
 /* store.h — the narrow storage boundary.
  *
  * Domain code talks to the store only through named queries (queries.h): it binds
- * parameters by position, steps, and reads columns. It never writes SQL, so a second
- * engine (PostgreSQL) needs only its own query texts and a driver behind this header.
+ * parameters by position, steps, and reads columns. It never writes SQL: each engine
+ * (SQLite, PostgreSQL) has its own query texts and a driver behind this header
+ * (store_driver.h).
  *
  * A store_t is the opened database (shared, thread-safe); a store_conn is one
  * connection, used by one thread at a time, caching its prepared statements. */
@@ -29,7 +30,8 @@ typedef struct store_options {
     bool create; /* create the file and run migrations (siyu init); otherwise must exist */
 } store_options;
 
-/* Opens (and with create, creates or migrates) the store at url: a file path. */
+/* Opens (and with create, creates or migrates) the store at url: a SQLite file path, or a
+ * PostgreSQL database (postgresql://… or postgres://…, libpq's URL). */
 int store_open(const char *url, const store_options *opt, store_t **out, siyu_err *e);
 void store_close(store_t *st); /* NULL is a no-op */
 int store_schema_version(store_t *st);
@@ -116,8 +118,8 @@ void store_fault_set(store_t *st, long n, store_fault kind);
 /* How many faults were injected so far (0 or 1 per store_fault_set). */
 long store_fault_hits(store_t *st);
 
-/* Size of the store on disk, for /metrics. */
+/* Size of the store on disk, for /metrics (PostgreSQL: the database's size). */
 int64_t store_size_bytes(store_t *st);
-const char *store_path(store_t *st);
+const char *store_path(store_t *st); /* the path or URL, a password hidden */
 
 #endif

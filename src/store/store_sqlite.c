@@ -1,4 +1,4 @@
-/* store_sqlite.c — the SQLite driver behind store.h.
+/* store_sqlite.c — the SQLite driver behind store.h (the default: a file path).
  *
  * WAL mode so readers never block the writer; foreign keys on; every statement
  * prepared once per connection and cached by query name. Write transactions start
@@ -6,42 +6,39 @@
  * timeout makes concurrent writers queue instead of failing. */
 #include <pthread.h>
 #include <sqlite3.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "store/sqlite_internal.h"
-#include "store/store.h"
+#include "store/store_driver.h"
 
-struct store {
+typedef struct sq_store {
+    store_t base;
     char *path;
     store_options opt;
     int schema_version;
     /* One writer at a time, queued here in order rather than in SQLite's busy
      * handler, which sleeps in growing steps (up to 100 ms) and wrecks tail latency. */
     pthread_mutex_t write_lock;
-    /* fault injection: the fault_at-th counted step fails with fault_kind */
-    atomic_long fault_at, fault_seen, fault_hits;
-    int fault_kind;
-};
+} sq_store;
 
-struct store_stmt {
+typedef struct sq_stmt {
+    store_stmt base;
     sqlite3_stmt *st;
-    store_conn *conn;
-};
+    struct sq_conn *conn;
+} sq_stmt;
 
-struct store_conn {
-    store_t *store;
+typedef struct sq_conn {
+    store_conn base;
+    sq_store *store;
     sqlite3 *db;
     bool holds_write_lock;
-    store_stmt stmts[Q__COUNT];
+    sq_stmt stmts[Q__COUNT];
     /* savepoints run once per imported record: prepared once, not parsed each time */
     sqlite3_stmt *sp_begin, *sp_release, *sp_undo;
-    int failed; /* the sticky error's SQLite code, 0 when none */
-    char fail_msg[200];
-};
+} sq_conn;
 
 /* Resets every statement still running: one left un-reset after reading the row it
  * wanted keeps its read snapshot past COMMIT, and the next BEGIN IMMEDIATE on the
@@ -53,23 +50,6 @@ static void reset_running(sqlite3 *db)
         if (sqlite3_stmt_busy(p)) sqlite3_reset(p);
 }
 
-static void stick(store_conn *c, int rc, const char *msg)
-{
-    if (c->failed) return;
-    c->failed = rc ? rc : SQLITE_ERROR;
-    snprintf(c->fail_msg, sizeof c->fail_msg, "%s", msg && *msg ? msg : sqlite3_errstr(rc));
-}
-
-/* Counts one step against an injected fault; returns the SQLite code to fail with. */
-static int fault_due(store_t *st)
-{
-    long at = atomic_load(&st->fault_at);
-    if (at <= 0) return 0;
-    if (atomic_fetch_add(&st->fault_seen, 1) + 1 != at) return 0;
-    atomic_fetch_add(&st->fault_hits, 1);
-    return st->fault_kind == STORE_FAULT_BUSY ? SQLITE_BUSY : SQLITE_IOERR;
-}
-
 static int run_prepared(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
     if (!*st && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
@@ -79,7 +59,7 @@ static int run_prepared(sqlite3 *db, sqlite3_stmt **st, const char *sql)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int open_db(store_t *st, sqlite3 **out, siyu_err *e)
+static int open_db(sq_store *st, sqlite3 **out, siyu_err *e)
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (st->opt.create ? SQLITE_OPEN_CREATE : 0);
     sqlite3 *db = NULL;
@@ -156,41 +136,36 @@ static void configure_sqlite(void)
     sqlite3_initialize();
 }
 
-int store_open(const char *url, const store_options *opt, store_t **out, siyu_err *e)
+static void sq_close(store_t *st_);
+static void sq_rollback(store_conn *c_);
+
+static int sq_open(const char *url, const store_options *opt, store_t **out, siyu_err *e)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, configure_sqlite);
     *out = NULL;
-    if (!url || !*url)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db", "db: no path given (--db or SIYU_DB)");
-    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
-                            "db: the PostgreSQL store is not available in this build");
-    store_t *st = calloc(1, sizeof *st);
+    sq_store *st = calloc(1, sizeof *st);
+    st->base.drv = &store_sqlite_driver;
     st->path = strdup(url);
     st->opt = *opt;
     pthread_mutex_init(&st->write_lock, NULL);
-    const char *fault = getenv("SIYU_STORE_FAULT");
-    if (fault && *fault)
-        store_fault_set(st, atol(fault),
-                        strstr(fault, ":busy") ? STORE_FAULT_BUSY : STORE_FAULT_IOERR);
     sqlite3 *db;
     if (open_db(st, &db, e)) {
-        store_close(st);
+        sq_close(&st->base);
         return -1;
     }
     int v = read_version(db);
     if (st->opt.create && v < sqlite_migration_count) {
         if (migrate(db, e)) {
             sqlite3_close(db);
-            store_close(st);
+            sq_close(&st->base);
             return -1;
         }
         v = read_version(db);
     }
     sqlite3_close(db);
     if (v < sqlite_migration_count) {
-        store_close(st);
+        sq_close(&st->base);
         if (v > 0)
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
                                 "db: %s has schema version %d, older than this siyu's %d "
@@ -201,53 +176,56 @@ int store_open(const char *url, const store_options *opt, store_t **out, siyu_er
                             url);
     }
     if (v > sqlite_migration_count) {
-        store_close(st);
+        sq_close(&st->base);
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
                             "db: schema version %d is newer than this siyu (%d)", v,
                             sqlite_migration_count);
     }
     st->schema_version = v;
-    *out = st;
+    *out = &st->base;
     return 0;
 }
 
-void store_close(store_t *st)
+static void sq_close(store_t *st_)
 {
-    if (!st)
-        return;
+    sq_store *st = (sq_store *)st_;
     pthread_mutex_destroy(&st->write_lock);
     free(st->path);
     free(st);
 }
 
-int store_schema_version(store_t *st)
+static int sq_schema_version(store_t *st_)
 {
+    sq_store *st = (sq_store *)st_;
     return st->schema_version;
 }
 
-int store_conn_open(store_t *st, store_conn **out, siyu_err *e)
+static int sq_conn_open(store_t *st_, store_conn **out, siyu_err *e)
 {
-    store_conn *c = calloc(1, sizeof *c);
+    sq_store *st = (sq_store *)st_;
+    sq_conn *c = calloc(1, sizeof *c);
+    c->base.drv = &store_sqlite_driver;
+    c->base.st = &st->base;
     c->store = st;
     if (open_db(st, &c->db, e)) {
         free(c);
         return -1;
     }
-    *out = c;
+    *out = &c->base;
     return 0;
 }
 
-void store_conn_cache(store_conn *c, int mib)
+static void sq_conn_cache(store_conn *c_, int mib)
 {
+    sq_conn *c = (sq_conn *)c_;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", mib * 1024);
     sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 }
 
-void store_conn_close(store_conn *c)
+static void sq_conn_close(store_conn *c_)
 {
-    if (!c)
-        return;
+    sq_conn *c = (sq_conn *)c_;
     for (int i = 0; i < Q__COUNT; i++)
         sqlite3_finalize(c->stmts[i].st);
     sqlite3_finalize(c->sp_begin);
@@ -257,7 +235,7 @@ void store_conn_close(store_conn *c)
     free(c);
 }
 
-static void release_write_lock(store_conn *c)
+static void release_write_lock(sq_conn *c)
 {
     if (c->holds_write_lock) {
         c->holds_write_lock = false;
@@ -265,10 +243,10 @@ static void release_write_lock(store_conn *c)
     }
 }
 
-int store_begin(store_conn *c, bool write, siyu_err *e)
+static int sq_begin(store_conn *c_, bool write, siyu_err *e)
 {
+    sq_conn *c = (sq_conn *)c_;
     char *msg = NULL;
-    store_conn_clear(c); /* a new transaction starts clean */
     reset_running(c->db);
     if (write) {
         pthread_mutex_lock(&c->store->write_lock);
@@ -283,76 +261,68 @@ int store_begin(store_conn *c, bool write, siyu_err *e)
     return 0;
 }
 
-int store_commit(store_conn *c, siyu_err *e)
+static int sq_commit(store_conn *c_, siyu_err *e)
 {
+    sq_conn *c = (sq_conn *)c_;
     char *msg = NULL;
-    if (c->failed) { /* an earlier step failed: what was read or written is not whole */
-        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
-        store_rollback(c);
-        return -1;
-    }
     reset_running(c->db);
-    int frc = fault_due(c->store);
-    if (frc) {
-        stick(c, frc, "disk I/O error (injected at commit)");
-        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", c->fail_msg);
-        store_rollback(c);
-        return -1;
-    }
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", msg ? msg : "failed");
         sqlite3_free(msg);
-        store_rollback(c);
+        sq_rollback(&c->base);
         return -1;
     }
     release_write_lock(c);
     return 0;
 }
 
-void store_rollback(store_conn *c)
+static void sq_rollback(store_conn *c_)
 {
+    sq_conn *c = (sq_conn *)c_;
     reset_running(c->db);
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     release_write_lock(c);
 }
 
-bool store_in_tx(store_conn *c)
+static bool sq_in_tx(store_conn *c_)
 {
+    sq_conn *c = (sq_conn *)c_;
     return !sqlite3_get_autocommit(c->db);
 }
 
-int store_savepoint(store_conn *c, siyu_err *e)
+static int sq_savepoint(store_conn *c_, siyu_err *e)
 {
-    if (c->failed) return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
+    sq_conn *c = (sq_conn *)c_;
     if (run_prepared(c->db, &c->sp_begin, "SAVEPOINT rec"))
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: savepoint: %s", sqlite3_errmsg(c->db));
     return 0;
 }
 
-void store_savepoint_release(store_conn *c)
+static void sq_savepoint_release(store_conn *c_)
 {
+    sq_conn *c = (sq_conn *)c_;
     run_prepared(c->db, &c->sp_release, "RELEASE rec");
 }
 
-void store_savepoint_undo(store_conn *c)
+static void sq_savepoint_undo(store_conn *c_)
 {
+    sq_conn *c = (sq_conn *)c_;
     reset_running(c->db);
     run_prepared(c->db, &c->sp_undo, "ROLLBACK TO rec");
     run_prepared(c->db, &c->sp_release, "RELEASE rec");
-    /* A failed step keeps sticking after its savepoint is undone: an I/O error or a
-     * locked store fails the whole transaction (the commit refuses), so it is retried
-     * whole rather than taken for one record's or one step's own failure. */
 }
 
-void store_reset(store_stmt *s)
+static void sq_reset(store_stmt *s_)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     sqlite3_reset(s->st);
 }
 
-store_stmt *store_q(store_conn *c, store_query q)
+static store_stmt *sq_q(store_conn *c_, store_query q)
 {
-    store_stmt *s = &c->stmts[q];
+    sq_conn *c = (sq_conn *)c_;
+    sq_stmt *s = &c->stmts[q];
     if (!s->st) {
         if (sqlite3_prepare_v3(c->db, sqlite_queries[q], -1, SQLITE_PREPARE_PERSISTENT, &s->st,
                                NULL) != SQLITE_OK) {
@@ -361,21 +331,24 @@ store_stmt *store_q(store_conn *c, store_query q)
                     sqlite3_errmsg(c->db));
             abort();
         }
+        s->base.drv = &store_sqlite_driver;
         s->conn = c;
     } else {
         sqlite3_reset(s->st);
         sqlite3_clear_bindings(s->st);
     }
-    return s;
+    return &s->base;
 }
 
-void store_bind_int(store_stmt *s, int i, int64_t v)
+static void sq_bind_int(store_stmt *s_, int i, int64_t v)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     sqlite3_bind_int64(s->st, i, v);
 }
 
-void store_bind_text(store_stmt *s, int i, const char *v)
+static void sq_bind_text(store_stmt *s_, int i, const char *v)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     /* SQLITE_STATIC: no copy. Callers bind just before stepping, while the text lives. */
     if (v)
         sqlite3_bind_text(s->st, i, v, -1, SQLITE_STATIC);
@@ -383,40 +356,33 @@ void store_bind_text(store_stmt *s, int i, const char *v)
         sqlite3_bind_null(s->st, i);
 }
 
-void store_bind_blob(store_stmt *s, int i, const void *v, int n)
+static void sq_bind_blob(store_stmt *s_, int i, const void *v, int n)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     sqlite3_bind_blob(s->st, i, v, n, SQLITE_STATIC);
 }
 
-void store_bind_real(store_stmt *s, int i, double v)
+static void sq_bind_real(store_stmt *s_, int i, double v)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     sqlite3_bind_double(s->st, i, v);
 }
 
-double store_col_real(store_stmt *s, int i)
+static double sq_col_real(store_stmt *s_, int i)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     return sqlite3_column_double(s->st, i);
 }
 
-void store_bind_null(store_stmt *s, int i)
+static void sq_bind_null(store_stmt *s_, int i)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     sqlite3_bind_null(s->st, i);
 }
 
-store_step_rc store_step(store_stmt *s)
+static store_step_rc sq_step(store_stmt *s_)
 {
-    store_conn *c = s->conn;
-    if (c->failed) { /* fail fast: the request or transaction is already lost */
-        sqlite3_reset(s->st);
-        return STORE_ERROR;
-    }
-    int frc = fault_due(c->store);
-    if (frc) {
-        sqlite3_reset(s->st);
-        stick(c, frc,
-              frc == SQLITE_BUSY ? "database is locked (injected)" : "disk I/O error (injected)");
-        return STORE_ERROR;
-    }
+    sq_stmt *s = (sq_stmt *)s_;
     int rc = sqlite3_step(s->st);
     if (rc == SQLITE_ROW)
         return STORE_ROW;
@@ -425,102 +391,61 @@ store_step_rc store_step(store_stmt *s)
         return STORE_DONE;
     }
     rc = sqlite3_reset(s->st);
-    if ((rc & 0xff) == SQLITE_CONSTRAINT) return STORE_CONSTRAINT;
-    stick(c, rc, sqlite3_errmsg(c->db));
-    return STORE_ERROR;
+    return (rc & 0xff) == SQLITE_CONSTRAINT ? STORE_CONSTRAINT : STORE_ERROR;
 }
 
-int store_exec(store_stmt *s, siyu_err *e)
+static int64_t sq_col_int(store_stmt *s_, int i)
 {
-    store_step_rc rc = store_step(s);
-    if (rc == STORE_DONE || rc == STORE_ROW) {
-        sqlite3_reset(s->st);
-        return 0;
-    }
-    if (rc == STORE_CONSTRAINT)
-        return siyu_err_set(e, SIYU_CONFLICT, NULL, "store: %s", sqlite3_errmsg(s->conn->db));
-    return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", s->conn->fail_msg);
-}
-
-bool store_conn_failed(store_conn *c)
-{
-    return c && c->failed != 0;
-}
-
-const char *store_conn_error(store_conn *c)
-{
-    return c && c->failed ? c->fail_msg : "";
-}
-
-int store_conn_check(store_conn *c, siyu_err *e)
-{
-    if (!store_conn_failed(c)) return 0;
-    /* the first error wins: a refusal set before the store failed is replaced */
-    siyu_err_clear(e);
-    return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
-}
-
-void store_conn_clear(store_conn *c)
-{
-    c->failed = 0;
-    c->fail_msg[0] = 0;
-}
-
-void store_fault_set(store_t *st, long n, store_fault kind)
-{
-    st->fault_kind = kind;
-    atomic_store(&st->fault_seen, 0);
-    atomic_store(&st->fault_at, n > 0 ? n : 0);
-}
-
-long store_fault_hits(store_t *st)
-{
-    return atomic_load(&st->fault_hits);
-}
-
-int64_t store_col_int(store_stmt *s, int i)
-{
+    sq_stmt *s = (sq_stmt *)s_;
     return sqlite3_column_int64(s->st, i);
 }
 
-const char *store_col_text(store_stmt *s, int i)
+static const char *sq_col_text(store_stmt *s_, int i)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     return (const char *)sqlite3_column_text(s->st, i);
 }
 
-const void *store_col_blob(store_stmt *s, int i, int *n)
+static const void *sq_col_blob(store_stmt *s_, int i, int *n)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     *n = sqlite3_column_bytes(s->st, i);
     return sqlite3_column_blob(s->st, i);
 }
 
-bool store_col_null(store_stmt *s, int i)
+static bool sq_col_null(store_stmt *s_, int i)
 {
+    sq_stmt *s = (sq_stmt *)s_;
     return sqlite3_column_type(s->st, i) == SQLITE_NULL;
 }
 
-int64_t store_last_id(store_conn *c)
+static int64_t sq_last_id(store_conn *c_)
 {
+    sq_conn *c = (sq_conn *)c_;
     return sqlite3_last_insert_rowid(c->db);
 }
 
-int store_changes(store_conn *c)
+static int sq_changes(store_conn *c_)
 {
+    sq_conn *c = (sq_conn *)c_;
     return sqlite3_changes(c->db);
 }
 
-const char *store_errmsg(store_conn *c)
+static const char *sq_errmsg(store_conn *c_)
 {
+    sq_conn *c = (sq_conn *)c_;
     return sqlite3_errmsg(c->db);
 }
 
-store_conn *store_stmt_conn(store_stmt *s)
+static store_conn *sq_stmt_conn(store_stmt *s_)
 {
-    return s->conn;
+    sq_stmt *s = (sq_stmt *)s_;
+    return &s->conn->base;
 }
 
-int64_t store_size_bytes(store_t *st)
+static int64_t sq_size_bytes(store_t *st_)
 {
+    sq_store *st = (sq_store *)st_;
     struct stat sb;
     int64_t total = 0;
     char wal[4096];
@@ -532,24 +457,25 @@ int64_t store_size_bytes(store_t *st)
     return total;
 }
 
-const char *store_path(store_t *st)
+static const char *sq_path(store_t *st_)
 {
+    sq_store *st = (sq_store *)st_;
     return st->path;
 }
 
-int store_col_count(store_stmt *s)
+static int sq_col_count(store_stmt *s_)
 {
-    return sqlite3_column_count(s->st);
+    return sqlite3_column_count(((sq_stmt *)s_)->st);
 }
 
-const char *store_col_name(store_stmt *s, int i)
+static const char *sq_col_name(store_stmt *s_, int i)
 {
-    return sqlite3_column_name(s->st, i);
+    return sqlite3_column_name(((sq_stmt *)s_)->st, i);
 }
 
-store_col_kind store_col_type(store_stmt *s, int i)
+static store_col_kind sq_col_type(store_stmt *s_, int i)
 {
-    switch (sqlite3_column_type(s->st, i)) {
+    switch (sqlite3_column_type(((sq_stmt *)s_)->st, i)) {
     case SQLITE_INTEGER:
         return STORE_COL_INT;
     case SQLITE_FLOAT:
@@ -562,3 +488,42 @@ store_col_kind store_col_type(store_stmt *s, int i)
         return STORE_COL_NULL;
     }
 }
+
+const store_driver store_sqlite_driver = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .size_bytes = sq_size_bytes,
+    .path = sq_path,
+    .conn_open = sq_conn_open,
+    .conn_close = sq_conn_close,
+    .conn_cache = sq_conn_cache,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .in_tx = sq_in_tx,
+    .savepoint = sq_savepoint,
+    .savepoint_release = sq_savepoint_release,
+    .savepoint_undo = sq_savepoint_undo,
+    .q = sq_q,
+    .bind_int = sq_bind_int,
+    .bind_text = sq_bind_text,
+    .bind_blob = sq_bind_blob,
+    .bind_null = sq_bind_null,
+    .bind_real = sq_bind_real,
+    .step = sq_step,
+    .reset = sq_reset,
+    .col_int = sq_col_int,
+    .col_text = sq_col_text,
+    .col_blob = sq_col_blob,
+    .col_null = sq_col_null,
+    .col_real = sq_col_real,
+    .col_count = sq_col_count,
+    .col_name = sq_col_name,
+    .col_type = sq_col_type,
+    .last_id = sq_last_id,
+    .changes = sq_changes,
+    .errmsg = sq_errmsg,
+    .stmt_conn = sq_stmt_conn,
+};

@@ -1,6 +1,11 @@
 /* harness.h — what the HTTP tests share: start the real `siyu serve` on a free loopback
  * port with a fresh store and an admin token, and a minimal HTTP/1.1 client (one
- * keep-alive connection, Content-Length bodies). Header-only: each test is one file. */
+ * keep-alive connection, Content-Length bodies). Header-only: each test is one file.
+ *
+ * The store is a SQLite file in a temporary directory, or, when SIYU_TEST_DB names a
+ * PostgreSQL server (postgresql://…), a fresh database on that server made for the test
+ * and dropped after it (harness_store, harness_store_drop). db_ints reads the store
+ * directly on either. */
 #ifndef SIYU_TEST_HARNESS_H
 #define SIYU_TEST_HARNESS_H
 
@@ -8,6 +13,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +21,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+#include <pgtest.h>
+#include <sqlite3.h>
+
 static const char *siyu;
-static char dir[64], db[128], token[128];
+static char dir[64], db[512], token[128];
+static char pg_dbname[64]; /* on PostgreSQL: the test's database */
 static int port;
 
 /* ---- a minimal HTTP/1.1 client: one keep-alive connection, Content-Length bodies ---- */
@@ -136,6 +147,115 @@ static inline int run(const char *cmd, char *out, size_t cap)
     return pclose(p);
 }
 
+/* ---- the store: a file in dir, or a fresh PostgreSQL database ---- */
+
+static inline bool harness_on_pg(void)
+{
+    return pg_dbname[0] != 0;
+}
+
+/* Names the test's store in db: dir/file, or with SIYU_TEST_DB=postgresql://… a new,
+ * empty database on that server (same URL, another database name). dir must exist. */
+static inline void harness_store(const char *file)
+{
+    int rc = pgtest_fresh("t", pg_dbname, db, sizeof db);
+    if (rc < 0) exit(1);
+    if (rc > 0) snprintf(db, sizeof db, "%s/%s", dir, file);
+    if (rc == 0) { /* what siyu keeps beside a store file, kept in dir for a database */
+        char outbox[128];
+        snprintf(outbox, sizeof outbox, "%s/outbox", dir);
+        setenv("SIYU_OUTBOX_DIR", outbox, 1);
+    }
+}
+
+/* Drops the PostgreSQL database of harness_store (nothing for a file: dir goes with rm). */
+static inline void harness_store_drop(void)
+{
+    pgtest_drop(pg_dbname);
+    pg_dbname[0] = 0;
+}
+
+/* Runs sql on the store, read directly (independent of the API), with text parameters
+ * ?1..?nargs, and reads the first row's first n integers (NULL reads 0). Returns 0, or -1
+ * when the query failed or gave no row. A statement that changes the store reads no row:
+ * its count of changed rows goes to out[0] when n is 1. The SQL is the common dialect of
+ * SQLite and PostgreSQL. */
+static inline int db_query(const char *sql, const char *const *args, int nargs, long long *out,
+                           int n)
+{
+    int rc = -1;
+    if (harness_on_pg()) {
+        char text[4096];
+        snprintf(text, sizeof text, "%s", sql);
+        for (char *p = text; *p; p++)
+            if (*p == '?' && p[1] >= '0' && p[1] <= '9') *p = '$';
+        PGconn *pg = PQconnectdb(db);
+        PGresult *r = PQexecParams(pg, text, nargs, NULL, args, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && PQnfields(r) >= n) {
+            for (int i = 0; i < n; i++)
+                out[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);
+            rc = 0;
+        } else if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            if (n == 1) out[0] = strtoll(PQcmdTuples(r), NULL, 10);
+            rc = 0;
+        } else
+            fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
+        return rc;
+    }
+    sqlite3 *s;
+    if (sqlite3_open_v2(db, &s, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(s);
+        return -1;
+    }
+    sqlite3_busy_timeout(s, 5000);
+    sqlite3_stmt *q = NULL;
+    int step = SQLITE_ERROR;
+    if (sqlite3_prepare_v2(s, sql, -1, &q, NULL) == SQLITE_OK) {
+        for (int i = 0; i < nargs; i++)
+            sqlite3_bind_text(q, i + 1, args[i], -1, SQLITE_STATIC);
+        step = sqlite3_step(q);
+    }
+    if (step == SQLITE_ROW && sqlite3_column_count(q) >= n) {
+        for (int i = 0; i < n; i++)
+            out[i] = sqlite3_column_int64(q, i);
+        rc = 0;
+    } else if (step == SQLITE_DONE && sqlite3_column_count(q) == 0) {
+        if (n == 1) out[0] = sqlite3_changes(s);
+        rc = 0;
+    } else
+        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(s));
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+    return rc;
+}
+
+/* As db_query without parameters. */
+static inline int db_ints(const char *sql, long long *out, int n)
+{
+    return db_query(sql, NULL, 0, out, n);
+}
+
+/* The first column of sql's first row, with integer parameters ?1 and ?2 (bound only as far
+ * as the text names them); -1 when the query failed. */
+static inline long long db_int(const char *sql, long long a, long long b)
+{
+    char sa[32], sb[32];
+    snprintf(sa, sizeof sa, "%lld", a);
+    snprintf(sb, sizeof sb, "%lld", b);
+    const char *args[2] = {sa, sb};
+    int nargs = strstr(sql, "?2") ? 2 : strstr(sql, "?1") ? 1 : 0;
+    long long v = -1;
+    return db_query(sql, args, nargs, &v, 1) ? -1 : v;
+}
+
+/* Runs a statement that changes the store; returns the rows it changed, or -1. */
+static inline long long db_exec(const char *sql)
+{
+    long long n = -1;
+    return db_query(sql, NULL, 0, &n, 1) ? -1 : n;
+}
 
 /* Makes the temp store, the admin token and starts the server. */
 static inline pid_t harness_start(const char *binary)
@@ -144,7 +264,7 @@ static inline pid_t harness_start(const char *binary)
     snprintf(dir, sizeof dir, "/tmp/siyu-http-XXXXXX");
     if (!mkdtemp(dir))
         exit(1);
-    snprintf(db, sizeof db, "%s/t.db", dir);
+    harness_store("t.db");
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s init --db %s >/dev/null", siyu, db);
     if (run(cmd, NULL, 0))
@@ -167,6 +287,7 @@ static inline int harness_stop(pid_t pid)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", dir);
+    harness_store_drop();
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

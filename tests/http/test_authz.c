@@ -15,7 +15,6 @@
  * Run: test_authz PATH_TO_SIYU */
 #include <check.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -84,14 +83,10 @@ static void make_token(const char *body, char *out)
 
 static void sql(const char *q)
 {
-    sqlite3 *h;
-    char *err = NULL;
-    if (sqlite3_open(db, &h) || sqlite3_busy_timeout(h, 5000) ||
-        sqlite3_exec(h, q, NULL, NULL, &err)) {
-        fprintf(stderr, "sql %s: %s\n", q, err ? err : sqlite3_errmsg(h));
+    if (db_exec(q) < 0) { /* on either store (harness.h) */
+        fprintf(stderr, "sql %s: failed\n", q);
         exit(1);
     }
-    sqlite3_close(h);
 }
 
 /* ---------------- the chain ---------------- */

@@ -20,7 +20,6 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -645,36 +644,22 @@ static void holdout(void)
     CHECK_INT_EQ(jint(o, "steps.1.outcomes.sent"), treated);
     json_decref(o);
     /* the held-out members got nothing: count messages per member from the store */
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(
-        s,
-        "SELECT count(*) FROM journey_runs r WHERE r.journey_id = ?1 AND r.holdout = 1"
-        " AND EXISTS (SELECT 1 FROM messages m WHERE m.run_id = r.id)",
-        -1, &q, NULL);
-    sqlite3_bind_int64(q, 1, j);
-    sqlite3_step(q);
-    CHECK_INT_EQ(sqlite3_column_int(q, 0), 0);
-    sqlite3_finalize(q);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM journey_runs r WHERE r.journey_id = ?1"
+                        " AND r.holdout = 1 AND EXISTS (SELECT 1 FROM messages m"
+                        " WHERE m.run_id = r.id)",
+                        j, 0),
+                 0);
 
     /* the first 50 members come back the next day with a ¥10 order: the goal and the
      * revenue, per group, against the groups as the store recorded them */
     set_now("2026-06-02T10:00:00+08:00");
     int64_t back_held = 0;
-    sqlite3_prepare_v2(s,
-                       "SELECT holdout FROM journey_runs WHERE journey_id = ?1 AND member_id = ?2",
-                       -1, &q, NULL);
     for (int i = 0; i < 50; i++) {
         order(ids[i], "2026-06-02T10:00:00+08:00");
-        sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, j);
-        sqlite3_bind_int64(q, 2, ids[i]);
-        sqlite3_step(q);
-        back_held += sqlite3_column_int(q, 0);
+        back_held += db_int("SELECT holdout FROM journey_runs WHERE journey_id = ?1"
+                            " AND member_id = ?2",
+                            j, ids[i]);
     }
-    sqlite3_finalize(q);
-    sqlite3_close(s);
     tick();
     CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
     int64_t back_treated = 50 - back_held;
@@ -741,26 +726,16 @@ static void pause_edit_dry_run(void)
     CHECK(json_object_size(jget(o, "steps.0.outcomes")) == 0); /* "pre" never ran */
     json_decref(o);
     /* nobody got the 5 points of the step added before them */
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(
-        s, "SELECT count(*) FROM points_ledger WHERE member_id IN (5, 6) AND kind = 'adjust'", -1,
-        &q, NULL);
-    sqlite3_step(q);
-    CHECK_INT_EQ(sqlite3_column_int(q, 0), 0);
-    sqlite3_finalize(q);
+    CHECK_INT_EQ(
+        db_int("SELECT count(*) FROM points_ledger WHERE member_id IN (5, 6) AND kind = 'adjust'",
+               0, 0),
+        0);
     /* dry run over the last 30 days: members with an order since 05-14 (counted here
      * with SQL), all of whom reach every step */
-    sqlite3_prepare_v2(s, "SELECT count(DISTINCT member_id) FROM orders WHERE placed_at >= ?1", -1,
-                       &q, NULL);
     int64_t since = 0;
     time_parse_rfc3339("2026-05-14T10:00:00+08:00", &since);
-    sqlite3_bind_int64(q, 1, since);
-    sqlite3_step(q);
-    int64_t want = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    int64_t want =
+        db_int("SELECT count(DISTINCT member_id) FROM orders WHERE placed_at >= ?1", since, 0);
     snprintf(path, sizeof path, "/api/v1/journeys/%lld/dry-run", (long long)j);
     CHECK_INT_EQ(call("POST", path, &o, "{\"days\":30}"), 200);
     CHECK_INT_EQ(jint(o, "would_enter"), want);
@@ -774,18 +749,8 @@ static void pause_edit_dry_run(void)
  * newcomers only. */
 static int64_t adjusts(int64_t member)
 {
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(
-        s, "SELECT count(*) FROM points_ledger WHERE member_id = ?1 AND kind = 'adjust'", -1, &q,
-        NULL);
-    sqlite3_bind_int64(q, 1, member);
-    sqlite3_step(q);
-    int64_t n = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
-    return n;
+    return db_int("SELECT count(*) FROM points_ledger WHERE member_id = ?1 AND kind = 'adjust'",
+                  member, 0);
 }
 
 static void segment_entry(void)
@@ -859,19 +824,15 @@ static pid_t kill9(pid_t pid)
     fd = conn_open();
     tick();
     tick();
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(s,
-                       "SELECT count(*), count(DISTINCT run_id), (SELECT count(*) FROM journey_runs"
-                       " WHERE journey_id = ?1) FROM messages WHERE journey_id = ?1",
-                       -1, &q, NULL);
-    sqlite3_bind_int64(q, 1, j);
-    sqlite3_step(q);
-    int msgs = sqlite3_column_int(q, 0), runs_with = sqlite3_column_int(q, 1),
-        runs = sqlite3_column_int(q, 2);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    char jid[32];
+    snprintf(jid, sizeof jid, "%lld", (long long)j);
+    const char *arg = jid;
+    long long got[3] = {-1, -1, -1};
+    CHECK_INT_EQ(db_query("SELECT count(*), count(DISTINCT run_id), (SELECT count(*) FROM"
+                          " journey_runs WHERE journey_id = ?1) FROM messages WHERE journey_id = ?1",
+                          &arg, 1, got, 3),
+                 0);
+    int msgs = (int)got[0], runs_with = (int)got[1], runs = (int)got[2];
     fprintf(stderr, "kill -9: %d runs, %d messages\n", runs, msgs);
     CHECK(runs >= 3000);
     CHECK_INT_EQ(msgs, runs_with); /* none twice */
@@ -913,15 +874,8 @@ static json_t *report(int64_t j)
  * unchecked; a fault injected at the store boundary). */
 static void store_sql(const char *sql, const char *text)
 {
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(s, 10000);
-    sqlite3_stmt *q;
-    CHECK_INT_EQ(sqlite3_prepare_v2(s, sql, -1, &q, NULL), SQLITE_OK);
-    if (text) sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
-    CHECK_INT_EQ(sqlite3_step(q), SQLITE_DONE);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    long long changed = -1; /* on either store (harness.h) */
+    CHECK_INT_EQ(db_query(sql, &text, text ? 1 : 0, &changed, 1), 0);
 }
 
 /* Saves a definition straight into the store, as a version without checks did. */
@@ -933,15 +887,7 @@ static int64_t stored_journey(const char *name, const char *spec, const char *st
              " VALUES ('%s', ?1, '%s', 1, 0, 0)",
              name, state);
     store_sql(sql, spec);
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(s, "SELECT max(id) FROM journeys", -1, &q, NULL);
-    sqlite3_step(q);
-    int64_t id = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
-    return id;
+    return db_int("SELECT max(id) FROM journeys", 0, 0);
 }
 
 static const char *SMS_THANKS =
@@ -1016,9 +962,19 @@ static void wait_for_event_completed_by_order(void)
  * the next ticks run, another journey sends. */
 static void failing_step_fails_its_run(void)
 {
-    store_sql("CREATE TRIGGER inject_task_failure BEFORE INSERT ON guide_tasks"
-              " WHEN NEW.script = '爆' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-              NULL);
+    if (harness_on_pg()) { /* the same trigger in PostgreSQL's words; a check violation, as
+                            * SQLite's RAISE(ABORT) is a constraint failure */
+        store_sql("CREATE FUNCTION inject_task_failure() RETURNS trigger LANGUAGE plpgsql AS"
+                  " $f$ BEGIN IF NEW.script = '爆' THEN RAISE EXCEPTION 'injected failure'"
+                  " USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $f$",
+                  NULL);
+        store_sql("CREATE TRIGGER inject_task_failure BEFORE INSERT ON guide_tasks"
+                  " FOR EACH ROW EXECUTE FUNCTION inject_task_failure()",
+                  NULL);
+    } else
+        store_sql("CREATE TRIGGER inject_task_failure BEFORE INSERT ON guide_tasks"
+                  " WHEN NEW.script = '爆' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                  NULL);
     set_now("2026-09-03T10:00:00+08:00");
     int64_t bad =
         journey("{\"name\":\"会失败\",\"trigger\":{\"event\":\"order_paid\"},\"holdout_pct\":0,"
@@ -1055,7 +1011,11 @@ static void failing_step_fails_its_run(void)
     o = report(bad);
     CHECK_INT_EQ(jint(o, "steps.0.outcomes.failed"), 2);
     json_decref(o);
-    store_sql("DROP TRIGGER inject_task_failure", NULL);
+    if (harness_on_pg()) {
+        store_sql("DROP TRIGGER inject_task_failure ON guide_tasks", NULL);
+        store_sql("DROP FUNCTION inject_task_failure()", NULL);
+    } else
+        store_sql("DROP TRIGGER inject_task_failure", NULL);
     set_state(bad, "pause");
     set_state(good, "pause");
 }
@@ -1326,20 +1286,11 @@ static void dry_run_and_intervals(void)
     int64_t j = jint(o, "id");
     json_decref(o);
     /* who paid in the last 5 days, counted with SQL */
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(s,
-                       "SELECT count(DISTINCT member_id) FROM orders WHERE placed_at >= ?1"
-                       " AND member_id IS NOT NULL",
-                       -1, &q, NULL);
     int64_t since = 0;
     time_parse_rfc3339("2026-10-27T10:00:00+08:00", &since);
-    sqlite3_bind_int64(q, 1, since);
-    sqlite3_step(q);
-    int64_t want = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    int64_t want = db_int("SELECT count(DISTINCT member_id) FROM orders WHERE placed_at >= ?1"
+                          " AND member_id IS NOT NULL",
+                          since, 0);
     CHECK_INT_EQ(want, 3);
     char path[96];
     snprintf(path, sizeof path, "/api/v1/journeys/%lld/dry-run", (long long)j);
@@ -1365,16 +1316,17 @@ static void dry_run_and_intervals(void)
     int64_t now = 0;
     time_parse_rfc3339("2026-11-01T10:00:00+08:00", &now);
     int64_t today = (now + 8 * 3600) / 86400, joined_in = 0, joined_last = 0;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_prepare_v2(s, "SELECT ?1 - (joined_at + 28800) / 86400 FROM members", -1, &q, NULL);
-    sqlite3_bind_int64(q, 1, today);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-        int64_t days_ago = sqlite3_column_int64(q, 0);
-        joined_in += days_ago >= 2 && days_ago <= 2 + 10 - 1;
-        joined_last += days_ago == 2;
-    }
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    char day[32];
+    snprintf(day, sizeof day, "%lld", (long long)today);
+    const char *arg = day;
+    long long joined[2] = {-1, -1}; /* joined 2 to 11 days ago, and exactly 2 */
+    CHECK_INT_EQ(db_query("SELECT count(*) FILTER (WHERE d >= 2 AND d <= 2 + 10 - 1),"
+                          " count(*) FILTER (WHERE d = 2) FROM"
+                          " (SELECT ?1 - (joined_at + 28800) / 86400 AS d FROM members) AS x",
+                          &arg, 1, joined, 2),
+                 0);
+    joined_in = joined[0];
+    joined_last = joined[1];
     CHECK(joined_in > 0);
     snprintf(path, sizeof path, "/api/v1/journeys/%lld/dry-run", (long long)dj);
     CHECK_INT_EQ(call("POST", path, &o, "{\"days\":10}"), 200);

@@ -5,7 +5,7 @@
  * the server with SIGKILL mid-stream, restarts it on the same store and then checks:
  * every acknowledged order is there (a replay answers 200 with the same id), and no
  * order is there twice (each external id appears once in the store).
- * Run: test_kill9 PATH_TO_SIYU */
+ * Run: test_kill9 PATH_TO_SIYU (SIYU_TEST_DB=postgresql://… runs it on PostgreSQL) */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #define THREADS 8
 #define MAX_ACKS 200000
@@ -74,7 +73,7 @@ int main(int argc, char **argv)
     siyu = argv[1];
     snprintf(dir, sizeof dir, "/tmp/siyu-kill9-XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
-    snprintf(db, sizeof db, "%s/k.db", dir);
+    harness_store("k.db");
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s init --db %s >/dev/null", siyu, db);
     CHECK_INT_EQ(run(cmd, NULL, 0), 0);
@@ -105,16 +104,11 @@ int main(int argc, char **argv)
     CHECK(n > 100);
 
     /* no order twice: each external id at most once in the store */
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(s, "SELECT count(*), count(DISTINCT external_id) FROM orders", -1, &q, NULL);
-    CHECK_INT_EQ(sqlite3_step(q), SQLITE_ROW);
-    int stored = sqlite3_column_int(q, 0);
-    CHECK_INT_EQ(stored, sqlite3_column_int(q, 1));
+    long long counts[2] = {-1, -2};
+    CHECK_INT_EQ(db_ints("SELECT count(*), count(DISTINCT external_id) FROM orders", counts, 2), 0);
+    long long stored = counts[0];
+    CHECK_INT_EQ(stored, counts[1]);
     CHECK(stored >= n); /* orders in flight at the kill may have landed, unacknowledged */
-    sqlite3_finalize(q);
-    sqlite3_close(s);
 
     /* every acknowledged order is there: after restart, its replay answers 200 */
     pid = start_server();
@@ -131,12 +125,9 @@ int main(int argc, char **argv)
     /* and the count did not move: the replays created nothing */
     CHECK_INT_EQ(request(fd, "GET", "/api/v1/orders?limit=1", NULL, buf, sizeof buf), 200);
     close(fd);
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_prepare_v2(s, "SELECT count(*) FROM orders", -1, &q, NULL);
-    sqlite3_step(q);
-    CHECK_INT_EQ(sqlite3_column_int(q, 0), stored);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    long long after = -1;
+    CHECK_INT_EQ(db_ints("SELECT count(*) FROM orders", &after, 1), 0);
+    CHECK_INT_EQ(after, stored);
 
     kill(pid, SIGTERM);
     int status = 0;
@@ -144,5 +135,6 @@ int main(int argc, char **argv)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* graceful stop exits 0 */
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT_EQ(system(cmd), 0);
+    harness_store_drop();
     return CHECK_DONE();
 }

@@ -18,7 +18,6 @@
 #include <check.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -129,16 +128,9 @@ static int64_t member(const char *phone, const char *joined, const char *birthda
 /* The sum of a member's ledger read straight from the store (independent of the API). */
 static int64_t ledger_sum(int64_t m)
 {
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(s, "SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE member_id = ?1",
-                       -1, &q, NULL);
-    sqlite3_bind_int64(q, 1, m);
-    sqlite3_step(q);
-    int64_t v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    long long v = db_int("SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE member_id = ?1",
+                         m, 0); /* on either store (harness.h) */
+    CHECK(v >= 0);
     return v;
 }
 
@@ -673,15 +665,8 @@ static void *stream_client(void *arg)
 
 static int64_t count_where(const char *sql, const char *arg)
 {
-    sqlite3 *s;
-    CHECK_INT_EQ(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    CHECK_INT_EQ(sqlite3_prepare_v2(s, sql, -1, &q, NULL), SQLITE_OK);
-    sqlite3_bind_text(q, 1, arg, -1, SQLITE_TRANSIENT);
-    sqlite3_step(q);
-    int64_t v = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(s);
+    long long v = -1;
+    CHECK_INT_EQ(db_query(sql, &arg, 1, &v, 1), 0); /* on either store (harness.h) */
     return v;
 }
 
@@ -827,17 +812,9 @@ int main(int argc, char **argv)
          "UPDATE orders SET refunded_cents = 0 WHERE refunded_cents = total_cents + 1"},
     };
     for (size_t i = 0; i < sizeof tamper / sizeof *tamper; i++) {
-        sqlite3 *s;
-        CHECK_INT_EQ(sqlite3_open(db, &s), SQLITE_OK);
-        sqlite3_busy_timeout(s, 5000);
-        CHECK_INT_EQ(sqlite3_exec(s, tamper[i][0], NULL, NULL, NULL), SQLITE_OK);
-        CHECK(sqlite3_changes(s) > 0);
-        sqlite3_close(s);
+        CHECK(db_exec(tamper[i][0]) > 0);
         CHECK_INT_EQ(run_check(), 1);
-        CHECK_INT_EQ(sqlite3_open(db, &s), SQLITE_OK);
-        sqlite3_busy_timeout(s, 5000);
-        CHECK_INT_EQ(sqlite3_exec(s, tamper[i][1], NULL, NULL, NULL), SQLITE_OK);
-        sqlite3_close(s);
+        CHECK(db_exec(tamper[i][1]) > 0);
         CHECK_INT_EQ(run_check(), 0);
     }
     close(fd);

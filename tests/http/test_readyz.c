@@ -36,10 +36,19 @@ int main(int argc, char **argv)
     CHECK(fd >= 0);
     CHECK_INT_EQ(wait_ready(fd, 200), 200);
 
-    /* another process takes the write lock and keeps it */
-    sqlite3 *other;
-    CHECK_INT_EQ(sqlite3_open(db, &other), SQLITE_OK);
-    CHECK_INT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    /* another process takes the write lock and keeps it (on PostgreSQL, the writers'
+     * advisory lock, as siyu's own write transactions take it) */
+    sqlite3 *other = NULL;
+    PGconn *other_pg = NULL;
+    if (harness_on_pg()) {
+        other_pg = PQconnectdb(db);
+        PGresult *r = PQexec(other_pg, "BEGIN; SELECT pg_advisory_xact_lock(1936292213)");
+        CHECK_INT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+        PQclear(r);
+    } else {
+        CHECK_INT_EQ(sqlite3_open(db, &other), SQLITE_OK);
+        CHECK_INT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    }
 
     CHECK_INT_EQ(wait_ready(fd, 503), 503);
     json_t *v = json_loads(buf, 0, NULL);
@@ -70,8 +79,13 @@ int main(int argc, char **argv)
     CHECK(strstr(buf, "siyu_job_failing_since_seconds{job=\"journeys\"} 0") == NULL);
 
     /* the lock goes: the next runs succeed, and the server is ready again */
-    CHECK_INT_EQ(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(other);
+    if (other_pg) {
+        PQclear(PQexec(other_pg, "ROLLBACK"));
+        PQfinish(other_pg);
+    } else {
+        CHECK_INT_EQ(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(other);
+    }
     CHECK_INT_EQ(wait_ready(fd, 200), 200);
     CHECK_INT_EQ(request(fd, "GET", "/metrics", NULL, buf, sizeof buf), 200);
     CHECK(strstr(buf, "siyu_job_failing_since_seconds{job=\"journeys\"} 0") != NULL);

@@ -8,7 +8,6 @@
  * Run: test_segments_e2e PATH_TO_SIYU */
 #include <check.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -152,20 +151,10 @@ static void restart(void)
 
 /* ---------------- the store, read directly ---------------- */
 
-static sqlite3 *sql;
-
 static int64_t sql_int(const char *q, int64_t a, int64_t b)
 {
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(sql, q, -1, &s, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", q, sqlite3_errmsg(sql));
-        CHECK(0);
-        return -1;
-    }
-    sqlite3_bind_int64(s, 1, a);
-    sqlite3_bind_int64(s, 2, b);
-    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
+    long long v = db_int(q, a, b); /* on either store (harness.h) */
+    if (v < 0) CHECK(0);
     return v;
 }
 
@@ -706,7 +695,6 @@ int main(int argc, char **argv)
     if (argc < 2) return 2;
     pid = harness_start(argv[1]);
     fd = conn_open();
-    sqlite3_open_v2(db, &sql, SQLITE_OPEN_READONLY, NULL);
     int st;
     json_t *v = J("POST", "/api/v1/stores",
                   "{\"name\":\"一店\",\"code\":\"S1\",\"kind\":\"physical\"}", &st);
@@ -732,7 +720,6 @@ int main(int argc, char **argv)
     test_merge();
 
     close(fd);
-    sqlite3_close(sql);
     CHECK_INT_EQ(harness_stop(pid), 0);
     return CHECK_DONE();
 }

@@ -1,4 +1,5 @@
-/* fixture.h — a fresh store on a temp file with a small organisation, for domain tests.
+/* fixture.h — a fresh store on a temp file with a small organisation, for domain tests
+ * (with SIYU_TEST_DB=postgresql://… a fresh PostgreSQL database instead, see pgtest.h).
  *
  * Stores: 1 文三路店 (physical), 2 线上商城 (mall). Staff: 1 guide 王芳 in store 1,
  * 2 guide 李娜 in store 2, 3 store manager of store 1. */
@@ -6,6 +7,8 @@
 #define SIYU_TEST_FIXTURE_H
 
 #include <check.h>
+#include <pgtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "base/timeutil.h"
@@ -13,6 +16,7 @@
 
 typedef struct fixture {
     char dir[64];
+    char pgname[64]; /* the PostgreSQL database, when the tests run on one */
     store_t *st;
     dom d;
 } fixture;
@@ -70,8 +74,12 @@ static inline void fixture_open(fixture *f)
     snprintf(f->dir, sizeof f->dir, "/tmp/siyu-dom-XXXXXX");
     if (!mkdtemp(f->dir))
         abort();
-    char path[128];
-    snprintf(path, sizeof path, "%s/d.db", f->dir);
+    char path[512];
+    int pg = pgtest_fresh("dom", f->pgname, path, sizeof path);
+    if (pg < 0)
+        abort();
+    if (pg > 0)
+        snprintf(path, sizeof path, "%s/d.db", f->dir);
     siyu_err e;
     siyu_err_init(&e);
     store_options o = {.sync = STORE_SYNC_NORMAL, .create = true};
@@ -92,10 +100,45 @@ static inline void fixture_open(fixture *f)
     siyu_err_clear(&e);
 }
 
+/* Runs sql straight on the fixture's store, behind the domain's back (a test that checks
+ * the checker); returns 0 when it succeeded. */
+static inline int fixture_exec(fixture *f, const char *sql)
+{
+    int rc = -1;
+    if (f->pgname[0]) {
+        char url[512], name[64];
+        snprintf(name, sizeof name, "%s", f->pgname);
+        const char *server = pgtest_server(), *host = strstr(server, "://") + 3;
+        const char *slash = strchr(host, '/'), *query = strchr(host, '?');
+        int head = slash ? (int)(slash - server) : query ? (int)(query - server) : (int)strlen(server);
+        snprintf(url, sizeof url, "%.*s/%s%s", head, server, name, query ? query : "");
+        PGconn *pg = PQconnectdb(url);
+        PGresult *r = PQexec(pg, sql);
+        rc = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+        if (rc) fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
+        return rc;
+    }
+    char path[128];
+    snprintf(path, sizeof path, "%s/d.db", f->dir);
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        char *msg = NULL;
+        rc = sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK ? 0 : -1;
+        if (rc) fprintf(stderr, "%s: %s\n", sql, msg ? msg : "failed");
+        sqlite3_free(msg);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
 static inline void fixture_close(fixture *f)
 {
     store_conn_close(f->d.conn);
     store_close(f->st);
+    pgtest_drop(f->pgname);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0)

@@ -5,7 +5,6 @@
  * refunds, a merge of two members' points, configuration errors naming their field,
  * and the checker on a clean store. */
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "fixture.h"
 #include "loyalty/internal.h"
@@ -622,17 +621,10 @@ static void coupon_periods(void)
     store_rollback(f.d.conn);
     json_decref(v);
     v = NULL;
-    char path[160];
-    snprintf(path, sizeof path, "%s/d.db", f.dir);
-    sqlite3 *db = NULL;
-    CHECK_INT_EQ(sqlite3_open(path, &db), SQLITE_OK);
-    CHECK_INT_EQ(sqlite3_exec(db,
-                              "INSERT INTO coupon_events(coupon_id, at, kind, member_id)"
-                              " SELECT id, issued_at + 3600, 'issued', member_id FROM coupons"
-                              " WHERE template_id = 2 ORDER BY id LIMIT 1",
-                              NULL, NULL, NULL),
-                 SQLITE_OK);
-    sqlite3_close(db);
+    CHECK_INT_EQ(fixture_exec(&f, "INSERT INTO coupon_events(coupon_id, at, kind, member_id)"
+                                  " SELECT id, issued_at + 3600, 'issued', member_id FROM coupons"
+                                  " WHERE template_id = 2 ORDER BY id LIMIT 1"),
+                 0);
     store_begin(f.d.conn, false, &e);
     CHECK_INT_EQ(loyalty_check(f.d.conn, f.d.now, 10, &v, &e), 1);
     store_rollback(f.d.conn);

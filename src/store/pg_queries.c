@@ -1,0 +1,957 @@
+/* pg_queries.c — the PostgreSQL text of every named query in queries.h.
+ *
+ * Mostly the SQLite text (sqlite_queries.c); where the dialects differ: INSERT OR IGNORE is
+ * ON CONFLICT DO NOTHING, the scalar max/min are GREATEST/LEAST, a parameter whose type
+ * nothing around it tells is cast, sums of booleans are counted with FILTER, and an INSERT
+ * into a table with an id ends in RETURNING id (the driver's store_last_id). */
+#include "store/pg_internal.h"
+
+#define MEMBER_COLS                                                                                \
+    "id, name, gender, birthday, city, store_id, guide_id, join_channel, joined_at,"               \
+    " merged_into, created_at, updated_at"
+#define ORDER_COLS                                                                                 \
+    "id, channel, external_id, store_id, member_id, guide_id, placed_at, total_cents,"             \
+    " discount_cents, points_used, coupon_code, refunded_cents"
+
+#define COUPON_COLS                                                                                \
+    "id, code, template_id, member_id, first_member_id, state, issued_at, valid_from, expires_at," \
+    " order_id, redeemed_at"
+
+#define JOURNEY_COLS "id, name, spec, state, version, last_day, created_at, updated_at"
+#define MESSAGE_COLS                                                                               \
+    "id, journey_id, run_id, member_id, channel, body, status, attempts, next_attempt_at,"         \
+    " created_at, sent_at, delivered_at, error, address, template"
+#define TASK_COLS                                                                                  \
+    "id, guide_id, member_id, journey_id, run_id, kind, script, channel, due_at, state,"           \
+    " created_at, done_at"
+
+const char *const pg_queries[Q__COUNT] = {
+    [Q_BRAND_INSERT] = "INSERT INTO brands(name, created_at) VALUES (?1, ?2)"
+                       " RETURNING id",
+    [Q_BRAND_GET] = "SELECT id, name, created_at FROM brands WHERE id = ?1",
+    [Q_BRAND_LIST] = "SELECT id, name, created_at FROM brands WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_STORE_INSERT] = "INSERT INTO stores(name, code, kind, brand_id, region, city, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                       " RETURNING id",
+    [Q_STORE_GET] = "SELECT id, name, code, kind, brand_id, region, city, created_at FROM stores"
+                    " WHERE id = ?1",
+    [Q_STORE_BY_CODE] = "SELECT id FROM stores WHERE code = ?1",
+    [Q_STORE_LIST] = "SELECT id, name, code, kind, brand_id, region, city, created_at FROM stores"
+                     " WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_STAFF_INSERT] = "INSERT INTO staff(name, role, store_id, code, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)"
+                       " RETURNING id",
+    [Q_STAFF_GET] = "SELECT id, name, role, store_id, code, created_at FROM staff WHERE id = ?1",
+    [Q_STAFF_BY_CODE] = "SELECT id FROM staff WHERE code = ?1",
+    [Q_BRAND_BY_NAME] = "SELECT id FROM brands WHERE name = ?1",
+    [Q_STAFF_LIST] = "SELECT id, name, role, store_id, code, created_at FROM staff WHERE id > ?1"
+                     " AND (?3::bigint IS NULL OR store_id = ?3) ORDER BY id LIMIT ?2",
+    [Q_TOKEN_INSERT] = "INSERT INTO tokens(hash, role, staff_id, name, created_at)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)"
+                       " RETURNING id",
+    [Q_TOKEN_BY_HASH] = "SELECT t.id, t.hash, t.role, t.staff_id, s.store_id FROM tokens t"
+                        " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.hash = ?1",
+    [Q_MEMBER_INSERT] = "INSERT INTO members(name, gender, birthday, city, store_id, guide_id,"
+                        " join_channel, joined_at, created_at, updated_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+                        " RETURNING id",
+    [Q_MEMBER_GET] = "SELECT " MEMBER_COLS " FROM members WHERE id = ?1",
+    [Q_MEMBER_UPDATE] = "UPDATE members SET name = ?1, gender = ?2, birthday = ?3, city = ?4,"
+                        " store_id = ?5, guide_id = ?6, updated_at = ?7 WHERE id = ?8",
+    [Q_MEMBER_SET_MERGED] = "UPDATE members SET merged_into = ?1, updated_at = ?2 WHERE id = ?3",
+    [Q_MEMBER_LIST] =
+        "SELECT " MEMBER_COLS " FROM members WHERE id > ?1 AND merged_into IS NULL"
+        " AND (?3::bigint IS NULL OR store_id = ?3) AND (?4::bigint IS NULL OR guide_id = ?4)"
+        " ORDER BY id LIMIT ?2",
+    [Q_IDENTITY_FIND] = "SELECT member_id FROM identities WHERE kind = ?1 AND app_id = ?2"
+                        " AND value = ?3",
+    [Q_IDENTITY_INSERT] = "INSERT INTO identities(kind, app_id, value, member_id)"
+                          " VALUES (?1, ?2, ?3, ?4)",
+    [Q_IDENTITY_LIST] = "SELECT kind, app_id, value FROM identities WHERE member_id = ?1"
+                        " ORDER BY kind, app_id, value",
+    [Q_IDENTITY_MOVE] = "UPDATE identities SET member_id = ?1 WHERE member_id = ?2",
+    [Q_MEMBER_STATS] = "SELECT count(*) FILTER (WHERE refunded_cents < total_cents OR"
+                       " total_cents = 0), coalesce(sum(total_cents), 0),"
+                       " coalesce(sum(refunded_cents), 0), min(placed_at), max(placed_at),"
+                       " coalesce(sum(item_count), 0)"
+                       " FROM orders WHERE member_id = ?1",
+    [Q_MERGE_INSERT] = "INSERT INTO merges(into_id, from_id, at, details) VALUES (?1, ?2, ?3, ?4)"
+                       " RETURNING id",
+    [Q_MERGE_LIST] = "SELECT from_id, at, details FROM merges WHERE into_id = ?1 ORDER BY id",
+    [Q_REACH_UPSERT] = "INSERT INTO member_reach(member_id, channel, reachable, at)"
+                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(member_id, channel) DO UPDATE SET"
+                       " reachable = excluded.reachable, at = excluded.at"
+                       " WHERE excluded.at >= member_reach.at",
+    [Q_REACH_LIST] = "SELECT channel, reachable, at FROM member_reach_now WHERE member_id = ?1"
+                     " ORDER BY channel",
+    [Q_REACH_MOVE] =
+        "INSERT INTO member_reach(member_id, channel, reachable, at)"
+        " SELECT ?1::bigint, channel, reachable, at FROM member_reach WHERE member_id = ?2"
+        " ON CONFLICT(member_id, channel) DO UPDATE SET"
+        " reachable = excluded.reachable, at = excluded.at"
+        " WHERE excluded.at > member_reach.at",
+    [Q_REACH_DELETE] = "DELETE FROM member_reach WHERE member_id = ?1",
+    [Q_ORDER_BY_KEY] = "SELECT id, digest FROM orders WHERE channel = ?1 AND external_id = ?2",
+    [Q_ORDER_INSERT] = "INSERT INTO orders(channel, external_id, store_id, member_id, guide_id,"
+                       " placed_at, total_cents, discount_cents, points_used, coupon_code, digest,"
+                       " item_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                       " RETURNING id",
+    [Q_ORDER_ITEM_INSERT] = "INSERT INTO order_items(order_id, line, sku, category, name, qty,"
+                            " unit_price_cents) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
+    [Q_ORDER_ITEMS] = "SELECT line, sku, category, name, qty, unit_price_cents, refunded_qty"
+                      " FROM order_items WHERE order_id = ?1 ORDER BY line",
+    [Q_ORDER_ITEM_REFUND] = "UPDATE order_items SET refunded_qty = refunded_qty + ?1"
+                            " WHERE order_id = ?2 AND line = ?3 AND refunded_qty + ?1 <= qty",
+    [Q_ORDER_ADD_REFUNDED] = "UPDATE orders SET refunded_cents = refunded_cents + ?1"
+                             " WHERE id = ?2 AND refunded_cents + ?1 <= total_cents",
+    [Q_ORDER_LIST] =
+        "SELECT " ORDER_COLS " FROM orders WHERE id > ?1"
+        " AND (?3::bigint IS NULL OR member_id = ?3) AND (?4::bigint IS NULL OR store_id = ?4)"
+        " AND (?5::bigint IS NULL OR guide_id = ?5 OR member_id IN"
+        "      (SELECT id FROM members WHERE guide_id = ?5))"
+        " ORDER BY id LIMIT ?2",
+    [Q_ORDERS_MOVE] = "UPDATE orders SET member_id = ?1 WHERE member_id = ?2",
+    [Q_REFUND_BY_KEY] = "SELECT id, order_id, digest FROM refunds WHERE external_id = ?1",
+    [Q_REFUND_INSERT] = "INSERT INTO refunds(order_id, external_id, amount_cents, refunded_at,"
+                        " items, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                        " RETURNING id",
+    [Q_REFUND_GET] = "SELECT id, order_id, external_id, amount_cents, refunded_at, items"
+                     " FROM refunds WHERE id = ?1",
+    [Q_REFUND_LIST] = "SELECT id, order_id, external_id, amount_cents, refunded_at, items"
+                      " FROM refunds WHERE order_id = ?1 ORDER BY id",
+    [Q_EVENT_INSERT] = "INSERT INTO events(member_id, type, at, props, digest)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)"
+                       " RETURNING id",
+    [Q_EVENT_BY_DIGEST] = "SELECT id FROM events WHERE digest = ?1",
+    [Q_EVENTS_MOVE] = "UPDATE events SET member_id = ?1 WHERE member_id = ?2",
+    [Q_EVENT_LIST] = "SELECT id, type, at, props FROM events WHERE member_id = ?1"
+                     " ORDER BY at DESC, id DESC LIMIT ?2",
+    [Q_IDEM_GET] = "SELECT digest, status, body FROM idempotency WHERE key = ?1 AND route = ?2",
+    [Q_IDEM_PUT] = "INSERT INTO idempotency(key, route, digest, status, body, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_SCAN_MEMBER_ORDERS] = "SELECT member_id, placed_at, total_cents, refunded_cents, item_count,"
+                             " store_id, channel, guide_id, id FROM orders"
+                             " WHERE member_id IS NOT NULL ORDER BY member_id, placed_at",
+    [Q_SCAN_MEMBERS] =
+        "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at"
+        " FROM members WHERE merged_into IS NULL ORDER BY id",
+    [Q_SCAN_MEMBER_CATEGORIES] =
+        "SELECT o.member_id, coalesce(i.category, ''),"
+        " sum((i.qty - i.refunded_qty) * i.unit_price_cents) FROM orders o"
+        " JOIN order_items i ON i.order_id = o.id WHERE o.member_id IS NOT NULL"
+        " GROUP BY o.member_id, i.category ORDER BY o.member_id",
+    [Q_SCAN_REACH] =
+        "SELECT member_id, channel, reachable FROM member_reach_now ORDER BY member_id",
+    [Q_SCAN_ORDERS] = "SELECT id, member_id, store_id, channel, guide_id, placed_at, total_cents,"
+                      " discount_cents, refunded_cents, item_count FROM orders ORDER BY id",
+    [Q_SCAN_ITEMS] = "SELECT order_id, line, sku, category, qty, unit_price_cents, refunded_qty"
+                     " FROM order_items ORDER BY order_id, line",
+    [Q_SCAN_REFUNDS] = "SELECT order_id, amount_cents, refunded_at FROM refunds ORDER BY id",
+    [Q_SCAN_EVENTS_OF_TYPE] = "SELECT member_id, at, props FROM events WHERE type = ?1 ORDER BY id",
+    [Q_MODEL_RUN_INSERT] = "INSERT INTO model_runs(at, cal_end_day, unit_days, customers, report)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)"
+                           " RETURNING id",
+    [Q_MODEL_RUN_LATEST] =
+        "SELECT id, at, cal_end_day, unit_days, customers, report FROM model_runs"
+        " ORDER BY id DESC LIMIT 1",
+    [Q_PREDICTIONS_CLEAR] = "DELETE FROM member_predictions",
+    [Q_PREDICTION_PUT] = "INSERT INTO member_predictions(member_id, run_id, x, p_alive,"
+                         " expected_purchases_90d, expected_value_cents, clv_12m_cents)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_PREDICTION_GET] = "SELECT run_id, x, p_alive, expected_purchases_90d, expected_value_cents,"
+                         " clv_12m_cents FROM member_predictions WHERE member_id = ?1",
+    [Q_SCAN_PREDICTIONS] = "SELECT member_id, x, p_alive, expected_purchases_90d, clv_12m_cents"
+                           " FROM member_predictions ORDER BY member_id",
+    [Q_TAG_INSERT] = "INSERT INTO tags(name, kind, expr, created_at) VALUES (?1, ?2, ?3, ?4)"
+                     " RETURNING id",
+    [Q_TAG_GET] = "SELECT id, name, kind, expr, created_at FROM tags WHERE id = ?1",
+    [Q_TAG_BY_NAME] = "SELECT id FROM tags WHERE name = ?1",
+    [Q_TAG_LIST] = "SELECT id, name, kind, expr, created_at FROM tags ORDER BY id",
+    [Q_TAG_DELETE] = "DELETE FROM tags WHERE id = ?1",
+    [Q_TAG_MEMBERS_CLEAR] = "DELETE FROM tag_members WHERE tag_id = ?1",
+    [Q_TAG_MEMBER_ADD] = "INSERT INTO tag_members(tag_id, member_id) VALUES (?1, ?2)"
+                         " ON CONFLICT DO NOTHING",
+    [Q_TAG_MEMBER_REMOVE] = "DELETE FROM tag_members WHERE tag_id = ?1 AND member_id = ?2",
+    [Q_TAG_MEMBERS_MOVE] = "INSERT INTO tag_members(tag_id, member_id)"
+                           " SELECT tag_id, ?1 FROM tag_members WHERE member_id = ?2"
+                           " ON CONFLICT DO NOTHING",
+    [Q_SCAN_TAG_MEMBERS] = "SELECT tag_id, member_id FROM tag_members ORDER BY tag_id, member_id",
+    [Q_MEMBER_TAG_NAMES] = "SELECT t.name, t.kind FROM tag_members m JOIN tags t ON t.id = m.tag_id"
+                           " WHERE m.member_id = ?1 ORDER BY t.id",
+    [Q_SEGMENT_INSERT] = "INSERT INTO segments(name, expr, created_at, updated_at)"
+                         " VALUES (?1, ?2, ?3, ?3)"
+                         " RETURNING id",
+    [Q_SEGMENT_GET] = "SELECT id, name, expr, created_at, updated_at FROM segments WHERE id = ?1",
+    [Q_SEGMENT_BY_NAME] = "SELECT id FROM segments WHERE name = ?1",
+    [Q_SEGMENT_LIST] = "SELECT id, name, expr, created_at, updated_at FROM segments WHERE id > ?1"
+                       " ORDER BY id LIMIT ?2",
+    [Q_SEGMENT_UPDATE] = "UPDATE segments SET name = ?1, expr = ?2, updated_at = ?3 WHERE id = ?4",
+    [Q_SEGMENT_DELETE] = "DELETE FROM segments WHERE id = ?1",
+    [Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [Q_SETTING_PUT] = "INSERT INTO settings(key, value) VALUES (?1, ?2)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [Q_EARN_RULE_INSERT] = "INSERT INTO earn_rules(name, spec, created_at) VALUES (?1, ?2, ?3)"
+                           " RETURNING id",
+    [Q_EARN_RULE_LIST] = "SELECT id, name, spec, active, created_at FROM earn_rules ORDER BY id",
+    [Q_EARN_RULE_DEACTIVATE] = "UPDATE earn_rules SET active = 0 WHERE id = ?1",
+    [Q_LACCOUNT_ENSURE] = "INSERT INTO loyalty_accounts(member_id, updated_at) VALUES (?1, ?2)"
+                          " ON CONFLICT DO NOTHING",
+    [Q_LACCOUNT_GET] =
+        "SELECT points, tier, tier_since, review_at, grace_until, referrer_id,"
+        " referred_at, referral_order_id, earn_day, earn_day_points, qualify_key,"
+        " qualify_from, qualify_bound, next_expiry FROM loyalty_accounts WHERE member_id = ?1",
+    /* Two forms each: one moving next_expiry (indexed, so only when it changes) and one
+     * leaving it. LEAST ignores a NULL. */
+    [Q_LACCOUNT_ADD_POINTS] =
+        "INSERT INTO loyalty_accounts(member_id, points, updated_at,"
+        " next_expiry) VALUES (?3, GREATEST(?1::bigint, 0), ?2, ?4)"
+        " ON CONFLICT(member_id) DO UPDATE SET points = loyalty_accounts.points + ?1,"
+        " updated_at = ?2",
+    [Q_LACCOUNT_ADD_LOT] =
+        "INSERT INTO loyalty_accounts(member_id, points, updated_at,"
+        " next_expiry) VALUES (?3, GREATEST(?1::bigint, 0), ?2, ?4)"
+        " ON CONFLICT(member_id) DO UPDATE SET points = loyalty_accounts.points + ?1,"
+        " updated_at = ?2, next_expiry = LEAST(loyalty_accounts.next_expiry, ?4)",
+    /* the hottest account write: a plain UPDATE (the order path makes sure the row
+     * exists first), cheaper than an upsert */
+    [Q_LACCOUNT_ADD_EARN] = "UPDATE loyalty_accounts SET points = points + ?1, updated_at = ?2,"
+                            " earn_day = ?5, earn_day_points = ?6, qualify_key = ?7,"
+                            " qualify_from = ?8, qualify_bound = ?9 WHERE member_id = ?3",
+    [Q_LACCOUNT_ADD_EARN_LOT] = "UPDATE loyalty_accounts SET points = points + ?1, updated_at = ?2,"
+                                " next_expiry = LEAST(next_expiry, ?4),"
+                                " earn_day = ?5, earn_day_points = ?6, qualify_key = ?7,"
+                                " qualify_from = ?8, qualify_bound = ?9 WHERE member_id = ?3",
+    /* walks the member's lots in expiry order and stops at the first with points left */
+    [Q_LACCOUNT_RESET_NEXT_EXPIRY] = "UPDATE loyalty_accounts SET next_expiry = (SELECT"
+                                     " expires_at FROM points_ledger WHERE member_id = ?1"
+                                     " AND expires_at IS NOT NULL AND remaining > 0"
+                                     " ORDER BY expires_at LIMIT 1) WHERE member_id = ?1",
+    [Q_CHECK_NEXT_EXPIRY] = "SELECT member_id, next_expiry, m FROM (SELECT a.member_id,"
+                            " a.next_expiry, (SELECT min(expires_at) FROM points_ledger l"
+                            " WHERE l.member_id = a.member_id AND l.remaining > 0) AS m"
+                            " FROM loyalty_accounts a) AS x WHERE m IS NOT NULL"
+                            " AND (next_expiry IS NULL OR next_expiry > m) LIMIT ?1",
+    [Q_LACCOUNT_SET_MARKS] = "INSERT INTO loyalty_accounts(member_id, updated_at, earn_day,"
+                             " earn_day_points, qualify_key, qualify_from, qualify_bound)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(member_id)"
+                             " DO UPDATE SET updated_at = ?2, earn_day = ?3, earn_day_points = ?4,"
+                             " qualify_key = ?5, qualify_from = ?6, qualify_bound = ?7",
+    [Q_LACCOUNT_MARKS_SCAN] =
+        "SELECT member_id, earn_day, earn_day_points, qualify_key, qualify_from,"
+        " qualify_bound FROM loyalty_accounts WHERE earn_day IS NOT NULL"
+        " OR qualify_key IS NOT NULL ORDER BY member_id",
+    [Q_LACCOUNT_SET_TIER] =
+        "UPDATE loyalty_accounts SET tier = ?1, tier_since = ?2, review_at = ?3,"
+        " grace_until = ?4, updated_at = ?5 WHERE member_id = ?6",
+    [Q_LACCOUNT_SET_REFERRER] = "UPDATE loyalty_accounts SET referrer_id = ?1, referred_at = ?2,"
+                                " updated_at = ?3 WHERE member_id = ?4",
+    [Q_LACCOUNT_SET_REFERRAL_ORDER] = "UPDATE loyalty_accounts SET referral_order_id = ?1"
+                                      " WHERE member_id = ?2",
+    [Q_LACCOUNT_DELETE] = "DELETE FROM loyalty_accounts WHERE member_id = ?1",
+    [Q_LACCOUNT_DUE_REVIEW] = "SELECT member_id FROM loyalty_accounts WHERE review_at <= ?1"
+                              " OR grace_until <= ?1 ORDER BY member_id LIMIT ?2",
+    [Q_LACCOUNT_SCAN] =
+        "SELECT member_id, points, tier, review_at, grace_until FROM loyalty_accounts"
+        " ORDER BY member_id",
+    [Q_TIER_HISTORY_INSERT] = "INSERT INTO tier_history(member_id, at, from_tier, to_tier, reason,"
+                              " order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                              " RETURNING id",
+    [Q_TIER_HISTORY_LIST] = "SELECT at, from_tier, to_tier, reason, order_id FROM tier_history"
+                            " WHERE member_id = ?1 ORDER BY id",
+    [Q_TIER_HISTORY_LAST] = "SELECT to_tier FROM tier_history WHERE member_id = ?1"
+                            " ORDER BY id DESC LIMIT 1",
+    [Q_TIER_HISTORY_MOVE] = "UPDATE tier_history SET member_id = ?1 WHERE member_id = ?2",
+    [Q_MEMBER_SPEND_WINDOW] = "SELECT COALESCE(SUM(total_cents - refunded_cents)"
+                              " FILTER (WHERE placed_at > ?2 AND placed_at <= ?3), 0),"
+                              " max(placed_at), COALESCE(SUM(total_cents - refunded_cents)"
+                              " FILTER (WHERE placed_at > ?2), 0) FROM orders WHERE member_id = ?1",
+    [Q_MEMBER_EARNED_WINDOW] = "SELECT COALESCE(SUM(delta - reversed) FILTER (WHERE at <= ?3), 0),"
+                               " NULL, COALESCE(SUM(delta - reversed), 0) FROM points_ledger"
+                               " WHERE member_id = ?1 AND kind = 'earn' AND at > ?2",
+    [Q_MEMBER_ORDER_COUNT] = "SELECT count(*) FROM orders WHERE member_id = ?1",
+    [Q_MEMBER_LAST_ORDER_AT] = "SELECT max(placed_at) FROM orders WHERE member_id = ?1",
+    [Q_SCAN_SPEND_WINDOW] = "SELECT member_id, SUM(total_cents - refunded_cents) FROM orders"
+                            " WHERE member_id IS NOT NULL AND placed_at > ?1 AND placed_at <= ?2"
+                            " GROUP BY member_id",
+    [Q_SCAN_EARNED_WINDOW] = "SELECT member_id, SUM(delta - reversed) FROM points_ledger"
+                             " WHERE kind = 'earn' AND at > ?1 AND at <= ?2 GROUP BY member_id",
+    [Q_LEDGER_INSERT] =
+        "INSERT INTO points_ledger(member_id, at, kind, delta, order_id, ref, reason,"
+        " staff_id, available_at, expires_at, remaining, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " RETURNING id",
+    [Q_LEDGER_GET] = "SELECT id, at, kind, delta, order_id, reason, available_at, expires_at,"
+                     " remaining FROM points_ledger WHERE id = ?1",
+    [Q_LEDGER_BY_REF] = "SELECT id, delta FROM points_ledger WHERE ref = ?1",
+    [Q_LEDGER_LIST] = "SELECT id, at, kind, delta, order_id, reason, available_at, expires_at,"
+                      " remaining FROM points_ledger WHERE member_id = ?1 AND id < ?2"
+                      " ORDER BY id DESC LIMIT ?3",
+    /* "kind != 'earn'" lets the partial index points_order serve the lookup */
+    [Q_LEDGER_OF_ORDER] = "SELECT id, member_id, delta, remaining, reversed FROM points_ledger"
+                          " WHERE order_id = ?1 AND kind = ?2 AND kind != 'earn' ORDER BY id",
+    [Q_LEDGER_EARN_OF_ORDER] = "SELECT id, member_id, delta, remaining, reversed FROM points_ledger"
+                               " WHERE member_id = ?2 AND order_id = ?1 AND kind = 'earn'"
+                               " ORDER BY id",
+    [Q_MEMBER_LAST_EARN_AT] = "SELECT max(at) FROM points_ledger WHERE member_id = ?1"
+                              " AND kind = 'earn'",
+    [Q_LEDGER_SUM_REF_PREFIX] = "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"
+                                " WHERE starts_with(ref, ?1)",
+    [Q_LOTS_SPENDABLE] = "SELECT id, remaining FROM points_ledger WHERE member_id = ?1"
+                         " AND remaining > 0 AND expires_at > ?2 AND available_at <= ?2"
+                         " ORDER BY expires_at, id",
+    [Q_LOTS_UNEXPIRED] = "SELECT id, remaining FROM points_ledger WHERE member_id = ?1"
+                         " AND remaining > 0 AND expires_at > ?2 ORDER BY expires_at, id",
+    [Q_LOT_TAKE] = "UPDATE points_ledger SET remaining = remaining - ?1 WHERE id = ?2"
+                   " AND remaining >= ?1",
+    [Q_LOT_ADD_REVERSED] = "UPDATE points_ledger SET reversed = reversed + ?1 WHERE id = ?2",
+    [Q_LOTS_DUE_EXPIRY] = "SELECT id, remaining, expires_at FROM points_ledger WHERE member_id = ?1"
+                          " AND remaining > 0 AND expires_at <= ?2 ORDER BY expires_at, id",
+    [Q_EXPIRY_DUE_MEMBERS] = "SELECT member_id FROM loyalty_accounts WHERE next_expiry <= ?1"
+                             " LIMIT ?2",
+    [Q_POINTS_SUMMARY] = "SELECT COALESCE(SUM(remaining) FILTER (WHERE available_at <= ?2), 0),"
+                         " COALESCE(SUM(remaining) FILTER (WHERE available_at > ?2), 0)"
+                         " FROM points_ledger WHERE member_id = ?1 AND remaining > 0"
+                         " AND expires_at > ?2",
+    [Q_POINTS_EXPIRING] =
+        "SELECT expires_at, SUM(remaining) FROM points_ledger WHERE member_id = ?1"
+        " AND remaining > 0 AND expires_at > ?2 GROUP BY expires_at"
+        " ORDER BY expires_at LIMIT 12",
+    [Q_POINTS_EARNED_BETWEEN] = "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"
+                                " WHERE member_id = ?1 AND kind = 'earn' AND at >= ?2 AND at < ?3",
+    [Q_LEDGER_MOVE] = "UPDATE points_ledger SET member_id = ?1 WHERE member_id = ?2",
+    [Q_CTEMPLATE_INSERT] = "INSERT INTO coupon_templates(name, spec, stock, created_at)"
+                           " VALUES (?1, ?2, ?3, ?4)"
+                           " RETURNING id",
+    [Q_CTEMPLATE_GET] = "SELECT id, name, spec, stock, issued, created_at FROM coupon_templates"
+                        " WHERE id = ?1",
+    [Q_CTEMPLATE_LIST] = "SELECT id, name, spec, stock, issued, created_at FROM coupon_templates"
+                         " WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_CTEMPLATE_TAKE] = "UPDATE coupon_templates SET issued = issued + 1 WHERE id = ?1"
+                         " AND (stock IS NULL OR issued < stock)",
+    [Q_COUPON_INSERT] = "INSERT INTO coupons(code, template_id, member_id, first_member_id, state,"
+                        " issued_at, valid_from, expires_at, issue_ref)"
+                        " VALUES (?1, ?2, ?3, ?3, 'issued', ?4, ?5, ?6, ?7)"
+                        " RETURNING id",
+    [Q_COUPON_BY_CODE] = "SELECT " COUPON_COLS " FROM coupons WHERE code = ?1",
+    [Q_COUPON_BY_REF] = "SELECT code FROM coupons WHERE issue_ref = ?1",
+    [Q_COUPON_BY_ORDER] = "SELECT code FROM coupons WHERE order_id = ?1",
+    [Q_COUPONS_OF_MEMBER] = "SELECT " COUPON_COLS " FROM coupons WHERE member_id = ?1"
+                            " ORDER BY id DESC LIMIT 200",
+    [Q_COUPON_RECEIVED_COUNT] = "SELECT count(*) FROM coupon_events e JOIN coupons c"
+                                " ON c.id = e.coupon_id WHERE e.member_id = ?1"
+                                " AND c.template_id = ?2 AND e.kind IN ('issued', 'received')",
+    [Q_COUPON_SET_MEMBER] = "UPDATE coupons SET member_id = ?1 WHERE id = ?2",
+    [Q_COUPON_REDEEM] = "UPDATE coupons SET state = 'redeemed', order_id = ?1, redeemed_at = ?2"
+                        " WHERE id = ?3 AND state = 'issued'",
+    [Q_COUPON_RESTORE] = "UPDATE coupons SET state = 'issued', order_id = NULL, redeemed_at = NULL"
+                         " WHERE id = ?1 AND state = 'redeemed'",
+    [Q_COUPON_EXPIRE] = "UPDATE coupons SET state = 'expired' WHERE id = ?1 AND state = 'issued'",
+    [Q_COUPONS_DUE_EXPIRY] = "SELECT id, member_id FROM coupons WHERE state = 'issued'"
+                             " AND expires_at <= ?1 LIMIT ?2",
+    [Q_COUPONS_MOVE] = "UPDATE coupons SET member_id = ?1 WHERE member_id = ?2",
+    [Q_COUPON_EVENT_INSERT] = "INSERT INTO coupon_events(coupon_id, at, kind, member_id, order_id,"
+                              " details) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                              " RETURNING id",
+    [Q_COUPON_EVENTS] = "SELECT at, kind, member_id, order_id, details FROM coupon_events"
+                        " WHERE coupon_id = ?1 ORDER BY id",
+    [Q_CHECK_BALANCES] =
+        "WITH l AS (SELECT member_id, SUM(delta) AS s, SUM(COALESCE(remaining, 0)) AS r"
+        " FROM points_ledger GROUP BY member_id)"
+        " SELECT a.member_id, a.points, COALESCE(l.s, 0), COALESCE(l.r, 0)"
+        " FROM loyalty_accounts a LEFT JOIN l ON l.member_id = a.member_id"
+        " WHERE a.points != COALESCE(l.s, 0) OR a.points != COALESCE(l.r, 0)"
+        " UNION ALL SELECT l.member_id, NULL, l.s, l.r FROM l"
+        " WHERE l.member_id NOT IN (SELECT member_id FROM loyalty_accounts) LIMIT ?1",
+    [Q_CHECK_COUPON_STATES] =
+        "SELECT c.code, c.state, count(*) FILTER (WHERE e.kind = 'redeemed'),"
+        " count(*) FILTER (WHERE e.kind = 'restored')"
+        " FROM coupons c JOIN coupon_events e ON e.coupon_id = c.id GROUP BY c.id"
+        " HAVING count(*) FILTER (WHERE e.kind = 'redeemed')"
+        " - count(*) FILTER (WHERE e.kind = 'restored') NOT IN (0, 1)"
+        " OR (count(*) FILTER (WHERE e.kind = 'redeemed')"
+        " - count(*) FILTER (WHERE e.kind = 'restored') = 1) != (c.state = 'redeemed')"
+        " LIMIT ?1",
+    [Q_CHECK_COUPON_ORDERS] =
+        "SELECT coupon_code, count(*) FROM orders WHERE coupon_code IS NOT NULL"
+        " AND refunded_cents < total_cents GROUP BY coupon_code"
+        " HAVING count(*) > 1 LIMIT ?1",
+    [Q_CHECK_STOCK] = "SELECT id, stock, issued, n FROM (SELECT t.id, t.stock, t.issued,"
+                      " (SELECT count(*) FROM coupons c WHERE c.template_id = t.id) AS n"
+                      " FROM coupon_templates t) AS x"
+                      " WHERE (stock IS NOT NULL AND issued > stock) OR issued != n LIMIT ?1",
+    [Q_CHECK_ORDER_POINTS] =
+        "SELECT o.id, o.points_used FROM orders o WHERE o.points_used > 0"
+        " AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.order_id = o.id"
+        " AND l.kind = 'redeem' AND l.kind != 'earn'"
+        " AND l.delta = -o.points_used) LIMIT ?1",
+    [Q_JOURNEY_INSERT] = "INSERT INTO journeys(name, spec, state, version, created_at, updated_at)"
+                         " VALUES (?1, ?2, ?3, 1, ?4, ?4)"
+                         " RETURNING id",
+    [Q_JOURNEY_GET] = "SELECT " JOURNEY_COLS " FROM journeys WHERE id = ?1",
+    [Q_JOURNEY_LIST] = "SELECT " JOURNEY_COLS " FROM journeys WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_JOURNEY_UPDATE_SPEC] = "UPDATE journeys SET name = ?1, spec = ?2, updated_at = ?3,"
+                              " version = version + 1 WHERE id = ?4",
+    [Q_JOURNEY_SET_STATE] = "UPDATE journeys SET state = ?1, updated_at = ?2 WHERE id = ?3",
+    [Q_JOURNEY_SET_LAST_DAY] = "UPDATE journeys SET last_day = ?1 WHERE id = ?2",
+    [Q_JOURNEYS_ACTIVE] = "SELECT id FROM journeys WHERE state = 'active' ORDER BY id",
+    [Q_RUN_INSERT] = "INSERT INTO journey_runs(journey_id, member_id, state, step, step_index,"
+                     " next_at, holdout, entered_at) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7)"
+                     " RETURNING id",
+    [Q_RUN_ACTIVE_FOR] = "SELECT id FROM journey_runs WHERE journey_id = ?1 AND member_id = ?2"
+                         " AND state = 'active'",
+    [Q_RUN_LAST_ENTRY] = "SELECT max(entered_at) FROM journey_runs WHERE journey_id = ?1"
+                         " AND member_id = ?2",
+    [Q_RUN_GET] =
+        "SELECT id, journey_id, member_id, state, step, step_index, next_at, wait_event,"
+        " holdout, entered_at, goal_at, task_id, channel_try FROM journey_runs WHERE id = ?1",
+    [Q_RUNS_DUE] = "SELECT r.id FROM journey_runs r JOIN journeys j ON j.id = r.journey_id"
+                   " WHERE r.state = 'active' AND j.state = 'active' AND r.next_at <= ?1"
+                   " ORDER BY r.next_at, r.id LIMIT ?2",
+    [Q_RUN_UPDATE] = "UPDATE journey_runs SET step = ?1, step_index = ?2, next_at = ?3,"
+                     " wait_event = ?4, task_id = ?5, channel_try = ?6 WHERE id = ?7",
+    [Q_RUN_END] = "UPDATE journey_runs SET state = ?1, ended_at = ?2, next_at = NULL WHERE id = ?3",
+    [Q_RUNS_WAITING] = "SELECT id FROM journey_runs WHERE member_id = ?1 AND state = 'active'"
+                       " AND wait_event = ?2",
+    [Q_RUNS_GOAL_OPEN] = "SELECT id, journey_id, entered_at FROM journey_runs WHERE member_id = ?1"
+                         " AND goal_at IS NULL AND entered_at >= ?2",
+    [Q_RUN_SET_GOAL] = "UPDATE journey_runs SET goal_at = ?1 WHERE id = ?2",
+    [Q_RUN_STATS] =
+        "SELECT holdout, count(*), count(goal_at), count(*) FILTER (WHERE state = 'active')"
+        " FROM journey_runs WHERE journey_id = ?1 GROUP BY holdout ORDER BY holdout",
+    [Q_RUN_REVENUE] = "SELECT r.holdout, COALESCE(SUM(o.total_cents - o.refunded_cents), 0)"
+                      " FROM journey_runs r JOIN orders o ON o.member_id = r.member_id"
+                      " AND o.placed_at > r.entered_at AND o.placed_at <= r.entered_at + ?2"
+                      " WHERE r.journey_id = ?1 GROUP BY r.holdout",
+    [Q_JLOG_INSERT] = "INSERT INTO journey_log(journey_id, run_id, step, at, outcome)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5)"
+                      " RETURNING id",
+    [Q_JLOG_COUNTS] = "SELECT step, outcome, count(*) FROM journey_log WHERE journey_id = ?1"
+                      " GROUP BY step, outcome ORDER BY min(id)",
+    [Q_JSEG_LIST] = "SELECT member_id FROM journey_segment_members WHERE journey_id = ?1"
+                    " ORDER BY member_id",
+    [Q_JSEG_ADD] = "INSERT INTO journey_segment_members(journey_id, member_id)"
+                   " VALUES (?1, ?2)"
+                   " ON CONFLICT DO NOTHING",
+    [Q_JSEG_REMOVE] =
+        "DELETE FROM journey_segment_members WHERE journey_id = ?1 AND member_id = ?2",
+    [Q_JCURSOR_GET] = "SELECT last_id FROM journey_cursors WHERE name = ?1",
+    [Q_JCURSOR_PUT] = "INSERT INTO journey_cursors(name, last_id) VALUES (?1, ?2)"
+                      " ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id",
+    [Q_JCURSOR_START] = "SELECT (SELECT COALESCE(max(id), 0) FROM members),"
+                        " (SELECT COALESCE(max(id), 0) FROM orders),"
+                        " (SELECT COALESCE(max(id), 0) FROM refunds),"
+                        " (SELECT COALESCE(max(id), 0) FROM tier_history),"
+                        " (SELECT COALESCE(max(id), 0) FROM coupon_events),"
+                        " (SELECT COALESCE(max(id), 0) FROM events)",
+    [Q_SRC_MEMBERS] = "SELECT id, id, joined_at FROM members WHERE id > ?1 AND merged_into IS NULL"
+                      " ORDER BY id LIMIT ?2",
+    [Q_SRC_ORDERS] = "SELECT id, member_id, placed_at FROM orders WHERE id > ?1"
+                     " AND member_id IS NOT NULL ORDER BY id LIMIT ?2",
+    [Q_SRC_REFUNDS] = "SELECT r.id, o.member_id, r.refunded_at FROM refunds r JOIN orders o"
+                      " ON o.id = r.order_id WHERE r.id > ?1 AND o.member_id IS NOT NULL"
+                      " ORDER BY r.id LIMIT ?2",
+    [Q_SRC_TIERS] = "SELECT id, member_id, at FROM tier_history WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_SRC_COUPONS] = "SELECT id, member_id, at FROM coupon_events WHERE id > ?1"
+                      " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+                      " ORDER BY id LIMIT ?2",
+    [Q_SRC_EVENTS] =
+        "SELECT id, member_id, at, type FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_DRY_SOURCE] =
+        "SELECT id FROM members WHERE ?1::bigint = 0 AND joined_at >= ?2 AND merged_into IS NULL"
+        " UNION SELECT member_id FROM orders WHERE ?1 = 1 AND placed_at >= ?2"
+        " AND member_id IS NOT NULL"
+        " UNION SELECT o.member_id FROM refunds r JOIN orders o ON o.id = r.order_id"
+        " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
+        " UNION SELECT member_id FROM tier_history WHERE ?1 = 3 AND at >= ?2"
+        " UNION SELECT member_id FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
+        " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+        " UNION SELECT member_id FROM events WHERE ?1 = 5 AND at >= ?2 AND type = ?3",
+    [Q_CHANNEL_PUT] = "INSERT INTO channels(name, config, updated_at) VALUES (?1, ?2, ?3)"
+                      " ON CONFLICT(name) DO UPDATE SET config = excluded.config,"
+                      " updated_at = excluded.updated_at",
+    [Q_CHANNEL_GET] = "SELECT config FROM channels WHERE name = ?1",
+    [Q_CHANNEL_LIST] = "SELECT name, config, updated_at FROM channels ORDER BY name",
+    [Q_MESSAGE_INSERT] =
+        "INSERT INTO messages(journey_id, run_id, member_id, channel, body, status,"
+        " next_attempt_at, created_at, address, template)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+    [Q_MESSAGE_GET] = "SELECT " MESSAGE_COLS " FROM messages WHERE id = ?1",
+    [Q_MESSAGES_OF_MEMBER] =
+        "SELECT " MESSAGE_COLS " FROM messages WHERE member_id = ?1 AND id < ?2"
+        " ORDER BY id DESC LIMIT ?3",
+    [Q_MESSAGES_BY_STATUS] = "SELECT " MESSAGE_COLS " FROM messages WHERE status = ?1 AND id < ?2"
+                             " ORDER BY id DESC LIMIT ?3",
+    [Q_MESSAGES_DUE] = "SELECT id, channel, body, attempts, member_id, journey_id, created_at,"
+                       " address, template FROM messages"
+                       " WHERE status IN ('queued', 'retry') AND next_attempt_at <= ?1"
+                       " ORDER BY next_attempt_at, id LIMIT ?2",
+    [Q_MESSAGE_SENT] = "UPDATE messages SET status = 'sent', sent_at = ?1, attempts = attempts + 1,"
+                       " next_attempt_at = NULL, error = NULL WHERE id = ?2"
+                       " AND status IN ('queued', 'retry', 'awaiting_guide')",
+    [Q_MESSAGE_RETRY] = "UPDATE messages SET status = 'retry', next_attempt_at = ?1, error = ?2,"
+                        " attempts = attempts + 1 WHERE id = ?3",
+    [Q_MESSAGE_DEAD] = "UPDATE messages SET status = 'dead', error = ?1, next_attempt_at = NULL,"
+                       " attempts = attempts + 1, sent_at = ?2 WHERE id = ?3",
+    [Q_MESSAGE_RECEIPT] = "UPDATE messages SET status = ?1, delivered_at = ?2 WHERE id = ?3",
+    [Q_MESSAGE_GUIDE_DONE] = "UPDATE messages SET status = ?1, sent_at = ?2 WHERE run_id = ?3"
+                             " AND status = 'awaiting_guide'",
+    [Q_MESSAGES_HISTORY] = "SELECT created_at, channel FROM messages WHERE member_id = ?1"
+                           " AND created_at >= ?2 AND status NOT IN ('dead', 'failed', 'skipped')"
+                           " ORDER BY created_at DESC LIMIT 256",
+    [Q_MESSAGES_SINCE] = "SELECT count(*) FROM messages WHERE member_id = ?1 AND created_at >= ?2"
+                         " AND status NOT IN ('dead', 'failed', 'skipped')",
+    [Q_MESSAGES_CHANNEL_SINCE] = "SELECT count(*) FROM messages WHERE member_id = ?1"
+                                 " AND channel = ?2 AND created_at >= ?3"
+                                 " AND status NOT IN ('dead', 'failed', 'skipped')",
+    [Q_JOURNEY_MESSAGE_COUNTS] = "SELECT status, count(*) FROM messages WHERE journey_id = ?1"
+                                 " GROUP BY status ORDER BY status",
+    [Q_TASK_INSERT] =
+        "INSERT INTO guide_tasks(guide_id, member_id, journey_id, run_id, kind, script,"
+        " channel, due_at, state, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)"
+        " RETURNING id",
+    [Q_TASK_GET] = "SELECT " TASK_COLS " FROM guide_tasks WHERE id = ?1",
+    [Q_TASK_LIST] =
+        "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1::bigint IS NULL OR guide_id = ?1)"
+        " AND (?2::text IS NULL OR state = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
+    [Q_TASK_SET_STATE] = "UPDATE guide_tasks SET state = ?1, done_at = ?2 WHERE id = ?3"
+                         " AND state = 'open'",
+    [Q_CONSENT_PUT] = "INSERT INTO member_consents(member_id, purpose, channel, granted, source,"
+                      " text_version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                      " ON CONFLICT(member_id, purpose, channel) DO UPDATE SET"
+                      " granted = excluded.granted, source = excluded.source,"
+                      " text_version = excluded.text_version, at = excluded.at"
+                      " WHERE excluded.at >= member_consents.at",
+    [Q_CONSENT_GET] = "SELECT granted FROM member_consents WHERE member_id = ?1 AND purpose = ?2"
+                      " AND channel = ?3",
+    [Q_CONSENT_LIST] = "SELECT purpose, channel, granted, source, text_version, at"
+                       " FROM member_consents WHERE member_id = ?1 ORDER BY purpose, channel",
+    [Q_COUNT_MEMBERS] = "SELECT count(*) FROM members WHERE merged_into IS NULL",
+    [Q_COUNT_ORDERS] = "SELECT count(*) FROM orders",
+    /* scope: tokens with expiry, revocation and last use; idempotency keys per caller */
+    [Q_TOKEN_INSERT2] = "INSERT INTO tokens(hash, role, staff_id, name, created_at, store_id,"
+                        " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+    [Q_TOKEN_RESOLVE] = "SELECT t.id, t.hash, t.role, t.staff_id, coalesce(t.store_id, s.store_id),"
+                        " t.expires_at, t.revoked_at, t.last_used_at, s.role FROM tokens t"
+                        " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.hash = ?1",
+    [Q_TOKEN_LIST] =
+        "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
+        " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
+        " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
+    [Q_TOKEN_GET] = "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
+                    " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
+                    " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id = ?1",
+    [Q_TOKEN_REVOKE] = "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+    [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
+    [Q_IDEM_GET2] = "SELECT digest, status, body FROM idempotency_keys WHERE caller = ?1"
+                    " AND key = ?2 AND route = ?3",
+    [Q_IDEM_PUT2] = "INSERT INTO idempotency_keys(caller, key, route, digest, status, body,"
+                    " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_SCOPE_MEMBER] = "SELECT store_id, guide_id FROM members WHERE id = ?1",
+    [Q_SCOPE_ORDER] = "SELECT o.store_id, o.guide_id, m.guide_id FROM orders o"
+                      " LEFT JOIN members m ON m.id = o.member_id WHERE o.id = ?1",
+    [Q_SCOPE_STAFF] = "SELECT store_id, role FROM staff WHERE id = ?1",
+    [Q_SCOPE_TASK] = "SELECT t.guide_id, s.store_id FROM guide_tasks t"
+                     " LEFT JOIN staff s ON s.id = t.guide_id WHERE t.id = ?1",
+    [Q_SCOPE_COUPON] = "SELECT member_id FROM coupons WHERE code = ?1",
+    [Q_SCOPE_IDENTITY] =
+        "WITH RECURSIVE live(id, next, hops) AS ("
+        " SELECT m.id, m.merged_into, 0 FROM identities i JOIN members m"
+        " ON m.id = i.member_id WHERE i.kind = ?1 AND i.app_id = ?2 AND i.value = ?3"
+        " UNION ALL SELECT m.id, m.merged_into, hops + 1 FROM live JOIN members m"
+        " ON m.id = live.next WHERE hops < 16)"
+        " SELECT id FROM live WHERE next IS NULL LIMIT 1",
+    [Q_SCOPE_STORE] = "SELECT id FROM stores WHERE id = ?1",
+    [Q_TASK_LIST_STORE] = "SELECT " TASK_COLS " FROM guide_tasks WHERE"
+                          " (?1::bigint IS NULL OR guide_id = ?1)"
+                          " AND (?2::text IS NULL OR state = ?2) AND id > ?3 AND guide_id IN"
+                          " (SELECT id FROM staff WHERE store_id = ?5) ORDER BY id LIMIT ?4",
+    /* ---- messaging (issue 14) ---- */
+    [Q_CONSENT_MOVE] = "INSERT INTO member_consents(member_id, purpose, channel, granted, source,"
+                       " text_version, at) SELECT ?1::bigint, purpose, channel, granted, source,"
+                       " text_version, at FROM member_consents WHERE member_id = ?2"
+                       " ON CONFLICT(member_id, purpose, channel) DO UPDATE SET"
+                       " granted = excluded.granted, source = excluded.source,"
+                       " text_version = excluded.text_version, at = excluded.at"
+                       " WHERE excluded.at > member_consents.at",
+    [Q_CONSENT_DELETE] = "DELETE FROM member_consents WHERE member_id = ?1",
+    [Q_IDENTITY_OF_KIND] = "SELECT app_id, value FROM identities WHERE member_id = ?1 AND kind = ?2"
+                           " AND (?3::text IS NULL OR app_id = ?3) ORDER BY app_id, value LIMIT 1",
+    [Q_COUPON_RECEIVED_SINCE] = "SELECT count(*) FROM coupon_events e JOIN coupons c"
+                                " ON c.id = e.coupon_id WHERE e.member_id = ?1"
+                                " AND c.template_id = ?2 AND e.kind IN ('issued', 'received')"
+                                " AND e.at >= ?3",
+    /* a member over a template's per-member limit within one period (local calendar,
+     * UTC+8 as the SQLite text); the spec is JSON text, read as jsonb */
+    [Q_CHECK_COUPON_LIMITS] =
+        "SELECT member_id, template_id, n, lim, per FROM ("
+        " SELECT e.member_id AS member_id, c.template_id AS template_id, count(*) AS n,"
+        " (t.spec::jsonb ->> 'per_member_limit')::numeric AS lim,"
+        " coalesce(t.spec::jsonb ->> 'per_member_period', 'lifetime') AS per,"
+        " CASE coalesce(t.spec::jsonb ->> 'per_member_period', 'lifetime')"
+        "  WHEN 'day' THEN to_char(to_timestamp(e.at + 28800) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        "  WHEN 'month' THEN to_char(to_timestamp(e.at + 28800) AT TIME ZONE 'UTC', 'YYYY-MM')"
+        "  WHEN 'year' THEN to_char(to_timestamp(e.at + 28800) AT TIME ZONE 'UTC', 'YYYY')"
+        "  ELSE '' END AS bucket"
+        " FROM coupon_events e JOIN coupons c ON c.id = e.coupon_id"
+        " JOIN coupon_templates t ON t.id = c.template_id"
+        " WHERE e.kind IN ('issued', 'received')"
+        " AND coalesce((t.spec::jsonb ->> 'per_member_limit')::numeric, 0) > 0"
+        " GROUP BY e.member_id, c.template_id, t.spec, bucket) AS x"
+        " WHERE n > lim ORDER BY member_id, template_id LIMIT ?1",
+    [Q_MESSAGE_ADDRESS_SET] = "UPDATE messages SET address = ?1, template = ?2 WHERE id = ?3",
+    /* journeys (engine): failed runs, trigger instants, activation watermarks */
+    [Q_RUN_INSERT_AT] = "INSERT INTO journey_runs(journey_id, member_id, state, step, step_index,"
+                        " next_at, holdout, entered_at, trigger_at)"
+                        " VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+    [Q_RUN_TRIGGER_AT] = "SELECT COALESCE(trigger_at, entered_at) FROM journey_runs WHERE id = ?1",
+    [Q_RUN_FAIL] = "UPDATE journey_runs SET state = 'failed', ended_at = ?1, next_at = NULL,"
+                   " error = ?2 WHERE id = ?3",
+    [Q_JLOG_INSERT_DETAIL] =
+        "INSERT INTO journey_log(journey_id, run_id, step, at, outcome, detail)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+    [Q_JLOG_FAILURES] = "SELECT run_id, step, at, detail FROM journey_log WHERE journey_id = ?1"
+                        " AND outcome = 'failed' ORDER BY id DESC LIMIT ?2",
+    [Q_JLOG_DETAILS] =
+        "SELECT step, outcome, detail, count(*) FROM journey_log WHERE journey_id = ?1"
+        " AND detail IS NOT NULL GROUP BY step, outcome, detail"
+        " ORDER BY count(*) DESC LIMIT ?2",
+    [Q_DRY_EVENTS] = "SELECT id, joined_at FROM members WHERE ?1::bigint = 0 AND joined_at >= ?2"
+                     " AND merged_into IS NULL"
+                     " UNION ALL SELECT member_id, placed_at FROM orders WHERE ?1 = 1"
+                     " AND placed_at >= ?2 AND member_id IS NOT NULL"
+                     " UNION ALL SELECT o.member_id, r.refunded_at FROM refunds r"
+                     " JOIN orders o ON o.id = r.order_id"
+                     " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
+                     " UNION ALL SELECT member_id, at FROM tier_history WHERE ?1 = 3 AND at >= ?2"
+                     " UNION ALL SELECT member_id, at FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
+                     " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+                     " UNION ALL SELECT member_id, at FROM events WHERE ?1 = 5 AND at >= ?2"
+                     " AND type = ?3 ORDER BY 2, 1",
+    [Q_DRY_FIRST_EVENT] = "SELECT min(at) FROM ("
+                          "SELECT joined_at AS at FROM members WHERE ?1::bigint = 0 AND id = ?2"
+                          " UNION ALL SELECT placed_at FROM orders WHERE ?1 = 1 AND member_id = ?2"
+                          " UNION ALL SELECT r.refunded_at FROM refunds r JOIN orders o"
+                          " ON o.id = r.order_id WHERE ?1 = 2 AND o.member_id = ?2"
+                          " UNION ALL SELECT at FROM tier_history WHERE ?1 = 3 AND member_id = ?2"
+                          " UNION ALL SELECT at FROM coupon_events WHERE ?1 = 4 AND member_id = ?2"
+                          " AND kind IN ('issued', 'received')"
+                          " UNION ALL SELECT at FROM events WHERE ?1 = 5 AND member_id = ?2"
+                          " AND type = ?5) AS x WHERE at > ?3 AND at <= ?4",
+/* ---- rights (issue 21): export and erasure ---- */
+#define CHAIN_CTE                                                                                  \
+    "WITH RECURSIVE chain(id) AS (SELECT ?1::bigint UNION SELECT m.id FROM members m"              \
+    " JOIN chain ON m.merged_into = chain.id) "
+    [Q_EXPORT_MEMBERS] =
+        CHAIN_CTE "SELECT * FROM members WHERE id IN (SELECT id FROM chain) ORDER BY id",
+    [Q_EXPORT_IDENTITIES] = "SELECT * FROM identities WHERE member_id = ?1"
+                            " ORDER BY kind, app_id, value",
+    [Q_EXPORT_MEMBER_REACH] = "SELECT * FROM member_reach WHERE member_id = ?1 ORDER BY channel",
+    [Q_EXPORT_MEMBER_CONSENTS] = "SELECT * FROM member_consents WHERE member_id = ?1"
+                                 " ORDER BY purpose, channel",
+    [Q_EXPORT_CONSENTS] = "SELECT * FROM consents WHERE member_id = ?1 ORDER BY channel",
+    [Q_EXPORT_EVENTS] = "SELECT * FROM events WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_ORDERS] = "SELECT * FROM orders WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_ORDER_ITEMS] = "SELECT * FROM order_items WHERE order_id = ?1 ORDER BY line",
+    [Q_EXPORT_REFUNDS] = "SELECT * FROM refunds WHERE order_id = ?1 ORDER BY id",
+    [Q_EXPORT_PREDICTIONS] = "SELECT * FROM member_predictions WHERE member_id = ?1",
+    [Q_EXPORT_TAG_MEMBERS] = "SELECT tm.*, t.name AS tag, t.kind AS tag_kind FROM tag_members tm"
+                             " JOIN tags t ON t.id = tm.tag_id WHERE tm.member_id = ?1"
+                             " ORDER BY tm.tag_id",
+    [Q_EXPORT_LOYALTY_ACCOUNTS] = "SELECT * FROM loyalty_accounts WHERE member_id = ?1",
+    [Q_EXPORT_POINTS_LEDGER] = "SELECT * FROM points_ledger WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_TIER_HISTORY] = "SELECT * FROM tier_history WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_COUPONS] = "SELECT * FROM coupons WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_COUPON_EVENTS] = "SELECT * FROM coupon_events WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_JOURNEY_RUNS] = "SELECT * FROM journey_runs WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_JOURNEY_SEGMENT_MEMBERS] = "SELECT * FROM journey_segment_members"
+                                         " WHERE member_id = ?1 ORDER BY journey_id",
+    [Q_EXPORT_MESSAGES] = "SELECT * FROM messages WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_GUIDE_TASKS] = "SELECT * FROM guide_tasks WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_MERGES] = "SELECT * FROM merges WHERE into_id = ?1 OR from_id = ?1 ORDER BY id",
+    [Q_EXPORT_ERASURES] = "SELECT * FROM erasures WHERE member_id = ?1 ORDER BY id",
+    [Q_ERASURE_GET] = "SELECT at, staff_id, role, reason, request_id, members FROM erasures"
+                      " WHERE member_id = ?1",
+    [Q_ERASURE_INSERT] = "INSERT INTO erasures(member_id, at, staff_id, role, reason, request_id,"
+                         " members) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+    [Q_ERASE_CHAIN] = CHAIN_CTE "SELECT id FROM chain ORDER BY id",
+    [Q_ERASE_NEEDLES] = "SELECT value FROM identities WHERE member_id = ?1 AND length(value) >= 4"
+                        " UNION SELECT name FROM members WHERE id = ?1 AND length(name) >= 2",
+    [Q_ERASE_MEMBER] = "UPDATE members SET name = NULL, gender = NULL, birthday = NULL,"
+                       " city = NULL, updated_at = ?1 WHERE id = ?2",
+    [Q_ERASE_IDENTITIES] = "DELETE FROM identities WHERE member_id = ?1",
+    [Q_ERASE_OLD_CONSENTS] = "DELETE FROM consents WHERE member_id = ?1",
+    [Q_ERASE_MESSAGES] = "UPDATE messages SET body = '', address = NULL, template = NULL,"
+                         " error = NULL, next_attempt_at = NULL, status = CASE WHEN status IN"
+                         " ('queued', 'retry', 'awaiting_guide') THEN 'skipped' ELSE status END"
+                         " WHERE member_id = ?1",
+    [Q_ERASE_TASKS] = "UPDATE guide_tasks SET script = NULL, state = CASE WHEN state = 'open'"
+                      " THEN 'skipped' ELSE state END, done_at = CASE WHEN state = 'open'"
+                      " THEN ?1 ELSE done_at END WHERE member_id = ?2",
+    [Q_ERASE_RUNS] = "UPDATE journey_runs SET error = NULL, ended_at = CASE WHEN state = 'active'"
+                     " THEN ?1 ELSE ended_at END, next_at = CASE WHEN state = 'active' THEN NULL"
+                     " ELSE next_at END, state = CASE WHEN state = 'active' THEN 'exited'"
+                     " ELSE state END WHERE member_id = ?2",
+    /* siyu_json_valid (pg_schema.c, migration 11) stands in for SQLite's json_valid */
+    [Q_ERASE_MERGES] = "UPDATE merges SET details = (details::jsonb - 'identities')::text"
+                       " WHERE (into_id = ?1 OR from_id = ?1) AND CASE WHEN"
+                       " siyu_json_valid(details) THEN jsonb_typeof(details::jsonb) = 'object'"
+                       " ELSE false END",
+    [Q_ERASE_EVENT_PROPS] = "UPDATE events SET props = NULL WHERE member_id = ?1"
+                            " AND strpos(props, ?2) > 0",
+    [Q_ERASE_LEDGER_REASONS] = "UPDATE points_ledger SET reason = NULL WHERE member_id = ?1"
+                               " AND strpos(reason, ?2) > 0",
+    [Q_ERASE_COUPON_DETAILS] =
+        "UPDATE coupon_events SET details = NULL WHERE strpos(details, ?1) > 0",
+    [Q_ERASE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE strpos(body, ?1) > 0",
+    [Q_ERASE_IDEMPOTENCY_KEYS] = "DELETE FROM idempotency_keys WHERE strpos(body, ?1) > 0",
+#undef CHAIN_CTE
+    /* writer: readiness and the background jobs' backlog */
+    [Q_STORE_PING] = "SELECT 1",
+    [Q_BACKLOG_RUNS_DUE] = "SELECT count(*) FROM journey_runs WHERE state = 'active'"
+                           " AND next_at IS NOT NULL AND next_at <= ?1",
+    [Q_BACKLOG_MESSAGES_DUE] = "SELECT count(*) FROM messages WHERE status IN ('queued', 'retry')"
+                               " AND next_attempt_at <= ?1",
+    [Q_TAG_MEMBER_HAS] = "SELECT 1 FROM tag_members WHERE tag_id = ?1 AND member_id = ?2",
+    /* review (issue 14): the outbox re-checks consent before a send */
+    [Q_MESSAGE_SKIP] = "UPDATE messages SET status = 'skipped', error = ?1, next_attempt_at = NULL"
+                       " WHERE id = ?2 AND status IN ('queued', 'retry')",
+    /* merges: a member's journeys, messages and tasks follow it onto the survivor */
+    [Q_RUNS_MERGE_EXIT] = "UPDATE journey_runs SET state = 'exited', ended_at = ?3, next_at = NULL"
+                          " WHERE member_id = ?2 AND state = 'active' AND journey_id IN"
+                          " (SELECT journey_id FROM journey_runs WHERE member_id = ?1"
+                          " AND state = 'active')",
+    [Q_RUNS_MOVE] = "UPDATE journey_runs SET member_id = ?1 WHERE member_id = ?2",
+    [Q_MESSAGES_MOVE] = "UPDATE messages SET member_id = ?1 WHERE member_id = ?2",
+    [Q_TASKS_MOVE] = "UPDATE guide_tasks SET member_id = ?1 WHERE member_id = ?2",
+    /* numbers: order totals against their lines and refunds (siyu check) */
+    [Q_CHECK_ORDER_LINES] = "SELECT o.id, o.total_cents, o.discount_cents, o.refunded_cents, i.qty,"
+                            " i.unit_price_cents FROM orders o"
+                            " LEFT JOIN order_items i ON i.order_id = o.id ORDER BY o.id, i.line",
+    [Q_CHECK_ORDER_REFUNDS] = "SELECT o.id, o.refunded_cents, r.amount_cents FROM orders o"
+                              " LEFT JOIN refunds r ON r.order_id = o.id"
+                              " WHERE o.refunded_cents != 0 OR r.id IS NOT NULL ORDER BY o.id",
+    /* numbers: profile fields filled on a create-or-match */
+    [Q_PROFILE_CHANGE_INSERT] = "INSERT INTO profile_changes(member_id, at, source, details)"
+                                " VALUES (?1, ?2, ?3, ?4) RETURNING id",
+    [Q_PROFILE_CHANGES] = "SELECT at, source, details FROM profile_changes WHERE member_id = ?1"
+                          " ORDER BY id DESC LIMIT 50",
+    [Q_EXPORT_PROFILE_CHANGES] = "SELECT * FROM profile_changes WHERE member_id = ?1 ORDER BY id",
+    /* ---- games (issue 17) ---- */
+    [Q_GAME_INSERT] =
+        "INSERT INTO campaigns(kind, name, starts_at, ends_at, rules, budget_cents,"
+        " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+    [Q_GAME_GET] = "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
+                   " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at"
+                   " FROM campaigns WHERE id = ?1",
+    [Q_GAME_LIST] = "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
+                    " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at"
+                    " FROM campaigns WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_GAME_SPEND] = "UPDATE campaigns SET spent_cents = spent_cents + ?1 WHERE id = ?2"
+                     " AND (budget_cents IS NULL OR spent_cents + ?1 <= budget_cents)",
+    [Q_GAME_PRIZE_INSERT] = "INSERT INTO campaign_prizes(campaign_id, idx, name, kind, template_id,"
+                            " points, gift, odds_ppb, stock, cost_cents)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+    [Q_GAME_PRIZES] = "SELECT id, idx, name, kind, template_id, points, gift, odds_ppb, stock, won,"
+                      " cost_cents FROM campaign_prizes WHERE campaign_id = ?1 ORDER BY idx",
+    [Q_GAME_PRIZE_TAKE] = "UPDATE campaign_prizes SET won = won + 1 WHERE id = ?1"
+                          " AND (stock IS NULL OR won < stock)",
+    [Q_GAME_PLAY_GET] = "SELECT member_id, at, draw, prize_id, outcome, cost_cents, entry_points,"
+                        " coupon_code FROM campaign_plays WHERE campaign_id = ?1 AND play_id = ?2",
+    [Q_GAME_PLAY_INSERT] = "INSERT INTO campaign_plays(campaign_id, member_id, play_id, at, day,"
+                           " draw, prize_id, outcome, cost_cents, entry_points, coupon_code)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+    [Q_GAME_PLAY_COUNTS] = "SELECT count(CASE WHEN day = ?3 THEN 1 END), count(*)"
+                           " FROM campaign_plays WHERE campaign_id = ?1 AND member_id = ?2",
+    [Q_GAME_PACKET_INSERT] = "INSERT INTO campaign_packets(campaign_id, seq, amount_cents)"
+                             " VALUES (?1, ?2, ?3) RETURNING id",
+    [Q_GAME_PACKET_TAKE] = "UPDATE campaign_packets SET member_id = ?1, grab_id = ?2,"
+                           " grabbed_at = ?3 WHERE id = (SELECT id FROM campaign_packets"
+                           " WHERE campaign_id = ?4 AND member_id IS NULL ORDER BY seq LIMIT 1)",
+    [Q_GAME_PACKET_BY_GRAB] = "SELECT id, seq, amount_cents, member_id, grabbed_at, points"
+                              " FROM campaign_packets WHERE campaign_id = ?1 AND grab_id = ?2",
+    [Q_GAME_PACKET_POINTS] = "UPDATE campaign_packets SET points = ?1 WHERE id = ?2",
+    [Q_GAME_GRABS_OF] = "SELECT count(*) FROM campaign_packets WHERE campaign_id = ?1"
+                        " AND member_id = ?2",
+    [Q_GAME_REPORT_PLAYS] = "SELECT count(*), count(DISTINCT member_id),"
+                            " count(prize_id), coalesce(sum(cost_cents), 0),"
+                            " coalesce(sum(entry_points), 0)"
+                            " FROM campaign_plays WHERE campaign_id = ?1",
+    [Q_GAME_REPORT_PACKETS] =
+        "SELECT count(*), count(member_id),"
+        " coalesce(sum(CASE WHEN member_id IS NOT NULL THEN amount_cents END), 0),"
+        " coalesce(sum(CASE WHEN member_id IS NULL THEN amount_cents END), 0),"
+        " count(DISTINCT member_id), coalesce(sum(amount_cents), 0),"
+        " min(amount_cents), max(amount_cents)"
+        " FROM campaign_packets WHERE campaign_id = ?1",
+    /* PostgreSQL names no output column in WHERE: the checks read a subquery */
+    [Q_GAME_CHECK_PRIZES] = "SELECT campaign_id, id, stock, won, n FROM (SELECT p.campaign_id,"
+                            " p.id, p.stock, p.won, (SELECT count(*) FROM campaign_plays y"
+                            " WHERE y.prize_id = p.id) AS n FROM campaign_prizes p) AS x"
+                            " WHERE n <> won OR (stock IS NOT NULL AND won > stock) LIMIT ?1",
+    [Q_GAME_CHECK_SPEND] = "SELECT id, budget_cents, spent_cents, s FROM (SELECT c.id,"
+                           " c.budget_cents, c.spent_cents, (SELECT coalesce(sum(cost_cents), 0)"
+                           " FROM campaign_plays y WHERE y.campaign_id = c.id) AS s"
+                           " FROM campaigns c) AS x"
+                           " WHERE s <> spent_cents OR spent_cents < 0"
+                           " OR (budget_cents IS NOT NULL AND spent_cents > budget_cents)"
+                           " LIMIT ?1",
+    [Q_GAME_CHECK_PACKETS] =
+        "SELECT c.id, count(p.id), (c.rules::jsonb ->> 'packets')::numeric,"
+        " coalesce(sum(p.amount_cents), 0), (c.rules::jsonb ->> 'total_cents')::numeric,"
+        " count(CASE WHEN p.amount_cents < (c.rules::jsonb ->> 'min_cents')::numeric OR "
+        "p.amount_cents > (c.rules::jsonb ->> 'max_cents')::numeric THEN 1 END)"
+        " AS bad FROM campaigns c LEFT JOIN campaign_packets p"
+        " ON p.campaign_id = c.id WHERE c.kind = 'red_envelope'"
+        " GROUP BY c.id HAVING count(p.id) <> (c.rules::jsonb ->> 'packets')::numeric"
+        " OR coalesce(sum(p.amount_cents), 0) <> (c.rules::jsonb ->> 'total_cents')::numeric"
+        " OR count(CASE WHEN p.amount_cents < (c.rules::jsonb ->> 'min_cents')::numeric OR "
+        "p.amount_cents > (c.rules::jsonb ->> 'max_cents')::numeric THEN 1 END) > 0"
+        " LIMIT ?1",
+    [Q_GAME_CHECK_CAPS] = "SELECT c.id, y.member_id, y.day, count(*), c.plays_per_day"
+                          " FROM campaign_plays y JOIN campaigns c ON c.id = y.campaign_id"
+                          " WHERE c.plays_per_day IS NOT NULL GROUP BY c.id,"
+                          " y.member_id, y.day HAVING count(*) > c.plays_per_day"
+                          " UNION ALL SELECT c.id, y.member_id, NULL, count(*),"
+                          " c.plays_per_member FROM campaign_plays y JOIN campaigns c"
+                          " ON c.id = y.campaign_id WHERE c.plays_per_member IS NOT NULL"
+                          " GROUP BY c.id, y.member_id"
+                          " HAVING count(*) > c.plays_per_member"
+                          " UNION ALL SELECT c.id, p.member_id, NULL, count(*),"
+                          " c.grabs_per_member FROM campaign_packets p JOIN campaigns c"
+                          " ON c.id = p.campaign_id WHERE p.member_id IS NOT NULL"
+                          " GROUP BY c.id, p.member_id"
+                          " HAVING count(*) > c.grabs_per_member LIMIT ?1",
+    [Q_EXPORT_CAMPAIGN_PLAYS] = "SELECT * FROM campaign_plays WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_CAMPAIGN_PACKETS] = "SELECT * FROM campaign_packets WHERE member_id = ?1"
+                                  " ORDER BY id",
+    /* ---- guides (issue 15) ---- */
+    [Q_STAFF_WECOM_GET] = "SELECT wecom_userid FROM staff WHERE id = ?1",
+    [Q_STAFF_WECOM_SET] = "UPDATE staff SET wecom_userid = ?1 WHERE id = ?2",
+    [Q_STAFF_BY_WECOM] = "SELECT id, store_id, role FROM staff WHERE wecom_userid = ?1",
+    [Q_WECOM_EVENT_SEEN] = "SELECT 1 FROM wecom_events WHERE digest = ?1",
+    [Q_WECOM_EVENT_PUT] = "INSERT INTO wecom_events(digest, event, at, recorded_at)"
+                          " VALUES (?1, ?2, ?3, ?4)",
+    [Q_CONTACT_GET] = "SELECT id, member_id FROM contacts WHERE guide_id = ?1"
+                      " AND external_userid = ?2",
+    [Q_CONTACT_ADD] =
+        "INSERT INTO contacts(member_id, guide_id, external_userid, added_at, add_way,"
+        " state, qr_code_id, remark, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9) ON CONFLICT(guide_id, external_userid) DO UPDATE SET"
+        " member_id = excluded.member_id, added_at = excluded.added_at,"
+        " add_way = excluded.add_way, state = excluded.state,"
+        " qr_code_id = excluded.qr_code_id,"
+        " remark = COALESCE(excluded.remark, contacts.remark),"
+        " customer_deleted_at = NULL, guide_deleted_at = NULL,"
+        " updated_at = excluded.updated_at RETURNING id",
+    [Q_CONTACT_EDIT] =
+        "UPDATE contacts SET remark = COALESCE(?1, remark), state = COALESCE(?2, state),"
+        " updated_at = ?3 WHERE guide_id = ?4 AND external_userid = ?5",
+    [Q_CONTACT_GUIDE_DEL] = "UPDATE contacts SET guide_deleted_at = COALESCE(guide_deleted_at, ?1),"
+                            " updated_at = ?2 WHERE guide_id = ?3 AND external_userid = ?4",
+    [Q_CONTACT_CUSTOMER_DEL] = "UPDATE contacts SET customer_deleted_at ="
+                               " COALESCE(customer_deleted_at, ?1), updated_at = ?2"
+                               " WHERE guide_id = ?3 AND external_userid = ?4",
+    [Q_CONTACTS_OF_MEMBER] = "SELECT c.guide_id, s.name, s.wecom_userid, c.external_userid,"
+                             " c.added_at, c.add_way, c.state, c.qr_code_id, c.remark,"
+                             " c.customer_deleted_at, c.guide_deleted_at FROM contacts c"
+                             " JOIN staff s ON s.id = c.guide_id WHERE c.member_id = ?1"
+                             " ORDER BY c.added_at, c.id",
+    [Q_CONTACTS_LIVE_COUNT] = "SELECT count(*) FROM contacts WHERE member_id = ?1"
+                              " AND customer_deleted_at IS NULL AND guide_deleted_at IS NULL",
+    [Q_CONTACT_CREDITED] = "SELECT c.guide_id FROM contacts c JOIN members m ON m.id = c.member_id"
+                           " WHERE c.member_id = ?1 AND c.customer_deleted_at IS NULL"
+                           " AND c.guide_deleted_at IS NULL ORDER BY"
+                           " CASE WHEN c.guide_id = m.guide_id THEN 0 ELSE 1 END, c.added_at, c.id"
+                           " LIMIT 1",
+    [Q_CONTACTS_MOVE] = "UPDATE contacts SET member_id = ?1 WHERE member_id = ?2",
+    [Q_MEMBER_ACQUIRED_SET] = "UPDATE members SET qr_code_id = ?1, campaign = ?2 WHERE id = ?3"
+                              " AND qr_code_id IS NULL AND campaign IS NULL",
+    [Q_MEMBER_ACQUISITION] = "SELECT qr_code_id, campaign FROM members WHERE id = ?1",
+    [Q_QR_INSERT] = "INSERT INTO qr_codes(name, state, store_id, rotation, daily_cap,"
+                    " backup_guide_id, schedule, campaign, cost_cents, rr_next, created_at, target)"
+                    " VALUES (?1, '', ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10) RETURNING id",
+    [Q_QR_SET_STATE] = "UPDATE qr_codes SET state = ?1 WHERE id = ?2",
+    [Q_QR_GET] = "SELECT id, name, state, store_id, rotation, daily_cap, backup_guide_id, schedule,"
+                 " campaign, cost_cents, rr_next, target FROM qr_codes WHERE id = ?1",
+    [Q_QR_BY_STATE] = "SELECT id, store_id, campaign FROM qr_codes WHERE state = ?1",
+    [Q_QR_GUIDE_ADD] =
+        "INSERT INTO qr_code_guides(code_id, guide_id, position) VALUES (?1, ?2, ?3)",
+    [Q_QR_GUIDES] = "SELECT guide_id FROM qr_code_guides WHERE code_id = ?1 ORDER BY position",
+    [Q_QR_STORE_GUIDES] = "SELECT id FROM staff WHERE store_id = ?1 AND role = 'guide' ORDER BY id",
+    [Q_QR_SET_NEXT] = "UPDATE qr_codes SET rr_next = ?1 WHERE id = ?2",
+    [Q_QR_SCAN_REPEAT] = "SELECT guide_id FROM qr_scans WHERE code_id = ?1 AND day = ?2"
+                         " AND external_userid = ?3",
+    [Q_QR_SCAN_COUNT] = "SELECT count(*) FROM qr_scans WHERE code_id = ?1 AND day = ?2"
+                        " AND guide_id = ?3",
+    [Q_QR_SCAN_INSERT] = "INSERT INTO qr_scans(code_id, day, guide_id, external_userid, at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    [Q_QR_STATS] =
+        "SELECT (SELECT count(*) FROM qr_scans WHERE code_id = ?1),"
+        " (SELECT count(*) FROM contacts WHERE qr_code_id = ?1),"
+        " (SELECT count(*) FROM members WHERE qr_code_id = ?1 AND merged_into IS NULL),"
+        " (SELECT count(DISTINCT m.id) FROM members m JOIN orders o ON o.member_id = m.id"
+        "   WHERE m.qr_code_id = ?1 AND m.merged_into IS NULL AND o.placed_at >= m.joined_at"
+        "   AND o.placed_at < m.joined_at + 30 * 86400),"
+        " (SELECT COALESCE(sum(o.total_cents - o.refunded_cents), 0) FROM members m"
+        "   JOIN orders o ON o.member_id = m.id WHERE m.qr_code_id = ?1"
+        "   AND m.merged_into IS NULL AND o.placed_at >= m.joined_at"
+        "   AND o.placed_at < m.joined_at + 30 * 86400)",
+    [Q_EXPORT_CONTACTS] = "SELECT * FROM contacts WHERE member_id = ?1 ORDER BY id",
+    [Q_REACH_WECOM_EDGES] =
+        "UPDATE member_reach SET reachable = CASE WHEN EXISTS (SELECT 1"
+        " FROM contacts c WHERE c.member_id = ?1 AND c.customer_deleted_at IS NULL"
+        " AND c.guide_deleted_at IS NULL) THEN 1 ELSE 0 END"
+        " WHERE member_id = ?1 AND channel = 'wecom'"
+        " AND EXISTS (SELECT 1 FROM contacts c WHERE c.member_id = ?1)",
+    [Q_CONTACTS_SUMMARY] = "SELECT COALESCE(sum(CASE WHEN customer_deleted_at IS NULL AND"
+                           " guide_deleted_at IS NULL THEN 1 ELSE 0 END), 0), min(added_at)"
+                           " FROM contacts WHERE member_id = ?1",
+    [Q_SCAN_CONTACTS] = "SELECT member_id, sum(CASE WHEN customer_deleted_at IS NULL AND"
+                        " guide_deleted_at IS NULL THEN 1 ELSE 0 END), min(added_at)"
+                        " FROM contacts GROUP BY member_id ORDER BY member_id",
+    [Q_ERASE_CONTACTS] = "UPDATE contacts SET remark = NULL, external_userid = 'erased:' || id,"
+                         " guide_deleted_at = COALESCE(guide_deleted_at, updated_at)"
+                         " WHERE member_id = ?1",
+    /* ---- audit (issue 21): consent history, the audit log, retention ---- */
+    [Q_CONSENT_HISTORY_INSERT] = "INSERT INTO consent_history(member_id, purpose, channel, granted,"
+                                 " source, text_version, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                                 " RETURNING id",
+    [Q_CONSENT_HISTORY_LIST] = "SELECT purpose, channel, granted, source, text_version, at"
+                               " FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
+    [Q_CONSENT_HISTORY_MOVE] = "UPDATE consent_history SET member_id = ?1 WHERE member_id = ?2",
+    [Q_CONSENT_HISTORY_DELETE] = "DELETE FROM consent_history WHERE member_id = ?1",
+    [Q_EXPORT_CONSENT_HISTORY] = "SELECT * FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
+    [Q_EXPORT_AUDIT_MEMBERS] = "SELECT m.member_id, a.id AS audit_id, a.at, a.staff_id, a.role,"
+                               " a.action, a.request_id FROM audit_members m JOIN audit_log a"
+                               " ON a.id = m.audit_id WHERE m.member_id = ?1 ORDER BY a.id",
+    [Q_AUDIT_INSERT] = "INSERT INTO audit_log(at, staff_id, role, action, member_ids, request_id,"
+                       " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+    [Q_AUDIT_MEMBER_INSERT] = "INSERT INTO audit_members(member_id, audit_id) VALUES (?1, ?2)"
+                              " ON CONFLICT DO NOTHING",
+    [Q_AUDIT_LIST] = "SELECT a.id, a.at, a.staff_id, a.role, a.action, a.member_ids, a.request_id,"
+                     " a.detail FROM audit_log a WHERE (?1::bigint IS NULL OR a.id IN (SELECT"
+                     " audit_id FROM audit_members WHERE member_id = ?1::bigint)) AND"
+                     " (?2::bigint IS NULL OR a.staff_id = ?2::bigint) AND (?3::text IS NULL OR"
+                     " a.action = ?3::text) AND (?4::bigint IS NULL OR a.at >= ?4::bigint) AND"
+                     " (?5::bigint IS NULL OR a.at < ?5::bigint) AND a.id > ?6 ORDER BY a.id"
+                     " LIMIT ?7",
+    [Q_RETENTION_GET] = "SELECT events_days, messages_days, audit_days, updated_at"
+                        " FROM retention_settings WHERE id = 1",
+    [Q_RETENTION_PUT] = "INSERT INTO retention_settings(id, events_days, messages_days, audit_days,"
+                        " updated_at) VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE SET"
+                        " events_days = excluded.events_days, messages_days ="
+                        " excluded.messages_days, audit_days = excluded.audit_days,"
+                        " updated_at = excluded.updated_at",
+    [Q_RETENTION_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ?1"
+                           " AND type <> 'live_view' ORDER BY at LIMIT ?2)",
+    [Q_RETENTION_MESSAGES] = "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
+                             " WHERE created_at < ?1 AND status NOT IN ('queued', 'retry',"
+                             " 'awaiting_guide') ORDER BY created_at LIMIT ?2)",
+    [Q_RETENTION_AUDIT_MEMBERS] = "DELETE FROM audit_members WHERE audit_id IN (SELECT id"
+                                  " FROM audit_log WHERE at < ?1 ORDER BY id LIMIT ?2)",
+    [Q_RETENTION_AUDIT] = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
+                          " WHERE at < ?1 ORDER BY id LIMIT ?2)",
+};

@@ -1,0 +1,269 @@
+/* store.c — the storage boundary: picks the driver from the URL (postgresql:// or
+ * postgres:// is PostgreSQL, anything else a SQLite file) and forwards each call. What
+ * is the same on both stores happens here, around the driver's calls: errors that stick
+ * to a connection, and the faults tests inject. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_driver.h"
+
+bool store_url_is_pg(const char *url)
+{
+    return url && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0);
+}
+
+int store_open(const char *url, const store_options *opt, store_t **out, siyu_err *e)
+{
+    *out = NULL;
+    if (!url || !*url)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db", "db: no path given (--db or SIYU_DB)");
+    int rc =
+        (store_url_is_pg(url) ? &store_pg_driver : &store_sqlite_driver)->open(url, opt, out, e);
+    if (rc == 0) {
+        const char *fault = getenv("SIYU_STORE_FAULT");
+        if (fault && *fault)
+            store_fault_set(*out, atol(fault),
+                            strstr(fault, ":busy") ? STORE_FAULT_BUSY : STORE_FAULT_IOERR);
+    }
+    return rc;
+}
+
+/* ---- errors that stick (store.h), and injected faults ---- */
+
+static void stick(store_conn *c, const char *msg)
+{
+    if (c->failed) return;
+    c->failed = true;
+    snprintf(c->fail_msg, sizeof c->fail_msg, "%s", msg && *msg ? msg : "store error");
+}
+
+/* Counts one step against an injected fault; returns the kind to fail with, or 0. */
+static int fault_due(store_t *st)
+{
+    long at = atomic_load(&st->fault_at);
+    if (at <= 0) return 0;
+    if (atomic_fetch_add(&st->fault_seen, 1) + 1 != at) return 0;
+    atomic_fetch_add(&st->fault_hits, 1);
+    return st->fault_kind == STORE_FAULT_BUSY ? STORE_FAULT_BUSY : STORE_FAULT_IOERR;
+}
+
+bool store_conn_failed(store_conn *c)
+{
+    return c && c->failed;
+}
+
+const char *store_conn_error(store_conn *c)
+{
+    return c && c->failed ? c->fail_msg : "";
+}
+
+int store_conn_check(store_conn *c, siyu_err *e)
+{
+    if (!store_conn_failed(c)) return 0;
+    /* the first error wins: a refusal set before the store failed is replaced */
+    siyu_err_clear(e);
+    return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
+}
+
+void store_conn_clear(store_conn *c)
+{
+    c->failed = false;
+    c->fail_msg[0] = 0;
+}
+
+void store_fault_set(store_t *st, long n, store_fault kind)
+{
+    st->fault_kind = kind;
+    atomic_store(&st->fault_seen, 0);
+    atomic_store(&st->fault_at, n > 0 ? n : 0);
+}
+
+long store_fault_hits(store_t *st)
+{
+    return atomic_load(&st->fault_hits);
+}
+
+void store_close(store_t *st)
+{
+    if (st) st->drv->close(st);
+}
+
+int store_schema_version(store_t *st)
+{
+    return st->drv->schema_version(st);
+}
+int64_t store_size_bytes(store_t *st)
+{
+    return st->drv->size_bytes(st);
+}
+const char *store_path(store_t *st)
+{
+    return st->drv->path(st);
+}
+
+int store_conn_open(store_t *st, store_conn **out, siyu_err *e)
+{
+    return st->drv->conn_open(st, out, e);
+}
+
+void store_conn_close(store_conn *c)
+{
+    if (c) c->drv->conn_close(c);
+}
+
+void store_conn_cache(store_conn *c, int mib)
+{
+    c->drv->conn_cache(c, mib);
+}
+int store_begin(store_conn *c, bool write, siyu_err *e)
+{
+    store_conn_clear(c); /* a new transaction starts clean */
+    return c->drv->begin(c, write, e);
+}
+
+int store_commit(store_conn *c, siyu_err *e)
+{
+    if (c->failed) { /* an earlier step failed: what was read or written is not whole */
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
+        c->drv->rollback(c);
+        return -1;
+    }
+    if (fault_due(c->st)) {
+        stick(c, "disk I/O error (injected at commit)");
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", c->fail_msg);
+        c->drv->rollback(c);
+        return -1;
+    }
+    return c->drv->commit(c, e);
+}
+void store_rollback(store_conn *c)
+{
+    c->drv->rollback(c);
+}
+bool store_in_tx(store_conn *c)
+{
+    return c->drv->in_tx(c);
+}
+int store_savepoint(store_conn *c, siyu_err *e)
+{
+    if (c->failed) return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
+    return c->drv->savepoint(c, e);
+}
+void store_savepoint_release(store_conn *c)
+{
+    c->drv->savepoint_release(c);
+}
+void store_savepoint_undo(store_conn *c)
+{
+    c->drv->savepoint_undo(c);
+}
+
+store_stmt *store_q(store_conn *c, store_query q)
+{
+    return c->drv->q(c, q);
+}
+void store_bind_int(store_stmt *s, int i, int64_t v)
+{
+    s->drv->bind_int(s, i, v);
+}
+void store_bind_text(store_stmt *s, int i, const char *v)
+{
+    s->drv->bind_text(s, i, v);
+}
+void store_bind_blob(store_stmt *s, int i, const void *v, int n)
+{
+    s->drv->bind_blob(s, i, v, n);
+}
+void store_bind_null(store_stmt *s, int i)
+{
+    s->drv->bind_null(s, i);
+}
+void store_bind_real(store_stmt *s, int i, double v)
+{
+    s->drv->bind_real(s, i, v);
+}
+store_step_rc store_step(store_stmt *s)
+{
+    store_conn *c = s->drv->stmt_conn(s);
+    if (c->failed) { /* fail fast: the request or transaction is already lost */
+        s->drv->reset(s);
+        return STORE_ERROR;
+    }
+    int fault = fault_due(c->st);
+    if (fault) {
+        s->drv->reset(s);
+        stick(c, fault == STORE_FAULT_BUSY ? "database is locked (injected)"
+                                           : "disk I/O error (injected)");
+        return STORE_ERROR;
+    }
+    store_step_rc rc = s->drv->step(s);
+    if (rc == STORE_ERROR) stick(c, s->drv->errmsg(c));
+    return rc;
+}
+
+int store_exec(store_stmt *s, siyu_err *e)
+{
+    store_step_rc rc = store_step(s);
+    if (rc == STORE_DONE || rc == STORE_ROW) {
+        s->drv->reset(s);
+        return 0;
+    }
+    store_conn *c = s->drv->stmt_conn(s);
+    if (rc == STORE_CONSTRAINT)
+        return siyu_err_set(e, SIYU_CONFLICT, NULL, "store: %s", s->drv->errmsg(c));
+    return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s", c->fail_msg);
+}
+void store_reset(store_stmt *s)
+{
+    s->drv->reset(s);
+}
+int64_t store_col_int(store_stmt *s, int i)
+{
+    return s->drv->col_int(s, i);
+}
+const char *store_col_text(store_stmt *s, int i)
+{
+    return s->drv->col_text(s, i);
+}
+const void *store_col_blob(store_stmt *s, int i, int *n)
+{
+    return s->drv->col_blob(s, i, n);
+}
+bool store_col_null(store_stmt *s, int i)
+{
+    return s->drv->col_null(s, i);
+}
+double store_col_real(store_stmt *s, int i)
+{
+    return s->drv->col_real(s, i);
+}
+int store_col_count(store_stmt *s)
+{
+    return s->drv->col_count(s);
+}
+const char *store_col_name(store_stmt *s, int i)
+{
+    return s->drv->col_name(s, i);
+}
+store_col_kind store_col_type(store_stmt *s, int i)
+{
+    return s->drv->col_type(s, i);
+}
+
+int64_t store_last_id(store_conn *c)
+{
+    return c->drv->last_id(c);
+}
+int store_changes(store_conn *c)
+{
+    return c->drv->changes(c);
+}
+const char *store_errmsg(store_conn *c)
+{
+    return c->drv->errmsg(c);
+}
+store_conn *store_stmt_conn(store_stmt *s)
+{
+    return s->drv->stmt_conn(s);
+}

@@ -1,0 +1,83 @@
+/* store_driver.h — the drivers behind store.h (SQLite, PostgreSQL); nothing outside
+ * store/ includes it.
+ *
+ * store.c picks a driver from the URL and forwards every call through its table; what
+ * is the same on both — errors that stick, fault injection — it does itself, around the
+ * driver's calls. Each driver's store, connection and statement begin with the base
+ * structs below, so one pointer serves both the dispatch and the driver's own state. */
+#ifndef SIYU_STORE_DRIVER_H
+#define SIYU_STORE_DRIVER_H
+
+#include <stdatomic.h>
+
+#include "store/store.h"
+
+typedef struct store_driver store_driver;
+
+struct store {
+    const store_driver *drv;
+    /* fault injection (store.c): the fault_at-th counted step fails with fault_kind */
+    atomic_long fault_at, fault_seen, fault_hits;
+    int fault_kind;
+};
+struct store_conn {
+    const store_driver *drv;
+    store_t *st;
+    /* the sticky error (store.c): set by the first failed step, cleared by store_begin */
+    bool failed;
+    char fail_msg[200];
+};
+struct store_stmt {
+    const store_driver *drv;
+};
+
+struct store_driver {
+    const char *name;
+    int (*open)(const char *url, const store_options *opt, store_t **out, siyu_err *e);
+    void (*close)(store_t *st);
+    int (*schema_version)(store_t *st);
+    int64_t (*size_bytes)(store_t *st);
+    const char *(*path)(store_t *st);
+
+    int (*conn_open)(store_t *st, store_conn **out, siyu_err *e);
+    void (*conn_close)(store_conn *c);
+    void (*conn_cache)(store_conn *c, int mib);
+
+    int (*begin)(store_conn *c, bool write, siyu_err *e);
+    int (*commit)(store_conn *c, siyu_err *e);
+    void (*rollback)(store_conn *c);
+    bool (*in_tx)(store_conn *c);
+    int (*savepoint)(store_conn *c, siyu_err *e);
+    void (*savepoint_release)(store_conn *c);
+    void (*savepoint_undo)(store_conn *c);
+
+    store_stmt *(*q)(store_conn *c, store_query q);
+    void (*bind_int)(store_stmt *s, int i, int64_t v);
+    void (*bind_text)(store_stmt *s, int i, const char *v);
+    void (*bind_blob)(store_stmt *s, int i, const void *v, int n);
+    void (*bind_null)(store_stmt *s, int i);
+    void (*bind_real)(store_stmt *s, int i, double v);
+    store_step_rc (*step)(store_stmt *s);
+    void (*reset)(store_stmt *s);
+    int64_t (*col_int)(store_stmt *s, int i);
+    const char *(*col_text)(store_stmt *s, int i);
+    const void *(*col_blob)(store_stmt *s, int i, int *n);
+    bool (*col_null)(store_stmt *s, int i);
+    double (*col_real)(store_stmt *s, int i);
+    int (*col_count)(store_stmt *s);
+    const char *(*col_name)(store_stmt *s, int i);
+    store_col_kind (*col_type)(store_stmt *s, int i);
+
+    int64_t (*last_id)(store_conn *c);
+    int (*changes)(store_conn *c);
+    const char *(*errmsg)(store_conn *c);
+    store_conn *(*stmt_conn)(store_stmt *s);
+};
+
+extern const store_driver store_sqlite_driver;
+extern const store_driver store_pg_driver;
+
+/* True when url names a PostgreSQL database (postgresql:// or postgres://). */
+bool store_url_is_pg(const char *url);
+
+#endif

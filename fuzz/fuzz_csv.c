@@ -39,16 +39,14 @@ static void on_commit(void *ctx, const dom_change *v, size_t n)
 {
     size_t *total = ctx;
     for (size_t i = 0; i < n; i++)
-        if (v[i].id <= 0)
-            abort(); /* a change names a row that exists */
+        if (v[i].id <= 0) abort(); /* a change names a row that exists */
     *total += n;
 }
 
 static void read_csv(const uint8_t *data, size_t size)
 {
     FILE *in = fmemopen((void *)data, size, "r");
-    if (!in)
-        return;
+    if (!in) return;
     csv_reader r;
     csv_init(&r, in);
     long line, last = 0;
@@ -58,8 +56,7 @@ static void read_csv(const uint8_t *data, size_t size)
         if (line < last) /* records start on increasing lines */
             abort();
         last = line;
-        if (got < 0)
-            continue;
+        if (got < 0) continue;
         for (size_t i = 0; i < r.nfields; i++)
             bytes += strlen(csv_field(&r, i));
     }
@@ -72,8 +69,7 @@ static void read_csv(const uint8_t *data, size_t size)
 static void import_as(const char *kind, const uint8_t *data, size_t size)
 {
     FILE *in = fmemopen((void *)data, size, "r");
-    if (!in)
-        return;
+    if (!in) return;
     import_options o;
     import_options_init(&o);
     o.batch_size = 2;
@@ -87,8 +83,8 @@ static void import_as(const char *kind, const uint8_t *data, size_t size)
     principal admin = {.role = ROLE_ADMIN};
     int rc = import_stream(fz.d.conn, &admin, kind, in, &o, &r, &e);
     if (rc == 0 && r.records != r.imported + r.duplicates + r.rejected) {
-        fprintf(stderr, "import %s: %lld records but %lld+%lld+%lld\n", kind, r.records,
-                r.imported, r.duplicates, r.rejected);
+        fprintf(stderr, "import %s: %lld records but %lld+%lld+%lld\n", kind, r.records, r.imported,
+                r.duplicates, r.rejected);
         abort();
     }
     if (rc != 0 && (e.code == SIYU_OK || e.code == SIYU_INTERNAL)) {

@@ -58,8 +58,7 @@ static void build(void)
     static const char *cats[] = {"生鲜", "日化", "酒水", "零食"};
     seg_error err;
     idx = seg_index_new(TODAY);
-    if (!idx)
-        abort();
+    if (!idx) abort();
     for (int64_t id = 1; id <= NMEMBERS; id++) {
         uint32_t h = mix((uint32_t)id);
         seg_member_profile p = {.id = id};
@@ -84,8 +83,8 @@ static void build(void)
                                        1 + (int32_t)(g >> 16) % 5, cs, 2, &err),
                  "order", &err);
             if (g % 7 == 0)
-                must(seg_index_apply_refund(idx, id, day, cs[1].cents, 1, g % 14 == 0, &cs[1],
-                                            1, &err),
+                must(seg_index_apply_refund(idx, id, day, cs[1].cents, 1, g % 14 == 0, &cs[1], 1,
+                                            &err),
                      "refund", &err);
         }
         must(seg_index_set_reach(idx, id, (h >> 7) & 31, &err), "reach", &err);
@@ -93,13 +92,11 @@ static void build(void)
     }
     int vip = seg_index_tag_create(idx, "vip", NULL, &err);
     int tail = seg_index_tag_create(idx, "高价值", NULL, &err);
-    if (vip < 0 || tail < 0)
-        must(-1, "tag", &err);
+    if (vip < 0 || tail < 0) must(-1, "tag", &err);
     for (int64_t id = 1; id <= NMEMBERS; id++) {
         if (mix((uint32_t)id * 3u) % 4 == 0)
             must(seg_index_tag_add(idx, vip, id, &err), "tag add", &err);
-        if (id % 97 == 0)
-            must(seg_index_tag_add(idx, tail, id, &err), "tag add", &err);
+        if (id % 97 == 0) must(seg_index_tag_add(idx, tail, id, &err), "tag add", &err);
     }
     if (seg_index_tag_create(idx, "active_gold", "tier = \"gold\" and orders_90d >= 1", &err) < 0)
         must(-1, "rule tag", &err);
@@ -111,21 +108,17 @@ static uint64_t count_of(const seg_expr *e, const char *text)
 {
     seg_error err;
     uint64_t n;
-    if (seg_count(idx, e, NULL, &n, &err) != 0)
-        fail("a parsed expression failed to count", text);
+    if (seg_count(idx, e, NULL, &n, &err) != 0) fail("a parsed expression failed to count", text);
     return n;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!idx)
-        build();
-    if (size > 4096)
-        return 0;
+    if (!idx) build();
+    if (size > 4096) return 0;
     char *text = malloc(size + 1);
-    if (!text)
-        return 0;
+    if (!text) return 0;
     memcpy(text, data, size);
     text[size] = 0; /* the parser takes a C string, as jansson hands it out */
     size_t len = strlen(text);
@@ -136,10 +129,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (seg_parse(text, idx, &e, &err) != 0) {
         if (getenv("FUZZ_VERBOSE"))
             fprintf(stderr, "  refused: column %d: %s\n", err.column, err.msg);
-        if (e)
-            fail("a refused expression left a result", text);
-        if (!err.msg[0])
-            fail("refused without a message", text);
+        if (e) fail("a refused expression left a result", text);
+        if (!err.msg[0]) fail("refused without a message", text);
         if (err.column < 0 || (size_t)err.column > len + 1)
             fail("refused with a column outside the text", text);
         free(text);
@@ -157,12 +148,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!p1 || seg_parse(p1, idx, &e2, &err) != 0)
         fail("the canonical form does not read back", text);
     char *p2 = seg_print(e2);
-    if (!p2 || strcmp(p1, p2) != 0)
-        fail("printing is not stable", text);
+    if (!p2 || strcmp(p1, p2) != 0) fail("printing is not stable", text);
 
     uint64_t n = count_of(e, text);
-    if (count_of(e2, text) != n)
-        fail("the canonical form counts differently", text);
+    if (count_of(e2, text) != n) fail("the canonical form counts differently", text);
     uint64_t matched = 0;
     for (int64_t id = 1; id <= NMEMBERS; id++) {
         bool in;
@@ -170,10 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("a parsed expression failed to match a member", text);
         matched += in;
     }
-    if (matched != n)
-        fail("count and per-member matching disagree", text);
-    if (getenv("FUZZ_VERBOSE"))
-        fprintf(stderr, "  %llu members: %s\n", (unsigned long long)n, p1);
+    if (matched != n) fail("count and per-member matching disagree", text);
+    if (getenv("FUZZ_VERBOSE")) fprintf(stderr, "  %llu members: %s\n", (unsigned long long)n, p1);
 
     size_t nlen = strlen(p1) + 8;
     char *neg = malloc(nlen);

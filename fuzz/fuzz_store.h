@@ -39,8 +39,7 @@ static __attribute__((unused)) void fz_die(const char *what, const siyu_err *e)
 
 static void fz_cleanup(void)
 {
-    if (!fz.st)
-        return;
+    if (!fz.st) return;
     store_conn_close(fz.d.conn);
     store_close(fz.st);
     fz.st = NULL;
@@ -60,14 +59,10 @@ static void fz_seed(int (*fn)(dom *, json_t *, json_t **, siyu_err *), const cha
     siyu_err_init(&e);
     json_error_t je;
     json_t *b = json_loads(body, 0, &je);
-    if (!b)
-        fz_die(body, NULL);
-    if (store_begin(fz.d.conn, true, &e))
-        fz_die("begin", &e);
-    if (fn(&fz.d, b, NULL, &e) < 0)
-        fz_die(body, &e);
-    if (store_commit(fz.d.conn, &e))
-        fz_die("commit", &e);
+    if (!b) fz_die(body, NULL);
+    if (store_begin(fz.d.conn, true, &e)) fz_die("begin", &e);
+    if (fn(&fz.d, b, NULL, &e) < 0) fz_die(body, &e);
+    if (store_commit(fz.d.conn, &e)) fz_die("commit", &e);
     json_decref(b);
 }
 
@@ -87,12 +82,10 @@ static __attribute__((unused)) void fz_seed_member(void)
 
 static void fz_open(void)
 {
-    if (fz.st)
-        return;
+    if (fz.st) return;
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(fz.dir, sizeof fz.dir, "%s/siyu-fuzz-XXXXXX", base);
-    if (!mkdtemp(fz.dir))
-        fz_die("mkdtemp", NULL);
+    if (!mkdtemp(fz.dir)) fz_die("mkdtemp", NULL);
     snprintf(fz.path, sizeof fz.path, "%s/f.db", fz.dir);
     siyu_err e;
     siyu_err_init(&e);
@@ -102,10 +95,10 @@ static void fz_open(void)
         fz_die("open", &e);
     atexit(fz_cleanup);
     fz.d.who.role = ROLE_ADMIN;
-    if (time_parse_rfc3339(FZ_NOW, &fz.d.now))
-        fz_die("now", NULL);
+    if (time_parse_rfc3339(FZ_NOW, &fz.d.now)) fz_die("now", NULL);
     fz_seed(brands_create, "{\"name\":\"鲜丰\"}");
-    fz_seed(stores_create, "{\"name\":\"文三路店\",\"code\":\"S1\",\"kind\":\"physical\",\"brand_id\":1}");
+    fz_seed(stores_create,
+            "{\"name\":\"文三路店\",\"code\":\"S1\",\"kind\":\"physical\",\"brand_id\":1}");
     fz_seed(stores_create, "{\"name\":\"线上商城\",\"code\":\"M1\",\"kind\":\"mall\"}");
     fz_seed(staff_create, "{\"name\":\"王芳\",\"role\":\"guide\",\"store_id\":1}");
     fz_seed(staff_create, "{\"name\":\"李娜\",\"role\":\"guide\",\"store_id\":2}");
@@ -117,8 +110,7 @@ static void fz_open(void)
  * error (4xx). A 500 or an unset error on bad input is a bug, so it stops the fuzzer. */
 static __attribute__((unused)) void fz_check(const char *what, int rc, const siyu_err *e)
 {
-    if (rc == 200 || rc == 201)
-        return;
+    if (rc == 200 || rc == 201) return;
     if (rc != -1) {
         fprintf(stderr, "%s: returned %d\n", what, rc);
         abort();

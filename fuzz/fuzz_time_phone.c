@@ -19,8 +19,7 @@ static void fail(const char *what, const char *in, const char *out)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > 256)
-        return 0;
+    if (size > 256) return 0;
     char s[257];
     memcpy(s, data, size);
     s[size] = 0; /* the parsers take C strings, as jansson hands them out */
@@ -37,12 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (date_parse(s, &day) == 0) {
         char buf[32];
         date_format(day, buf, sizeof buf);
-        if (date_parse(buf, &day2) != 0 || day2 != day)
-            fail("date_parse round trip", s, buf);
+        if (date_parse(buf, &day2) != 0 || day2 != day) fail("date_parse round trip", s, buf);
         int y, m, d;
         date_civil(day, &y, &m, &d);
-        if (date_from_civil(y, m, d) != day)
-            fail("date_civil round trip", s, buf);
+        if (date_from_civil(y, m, d) != day) fail("date_civil round trip", s, buf);
     }
     char norm[32], again[32], masked[32];
     if (phone_normalise(s, norm, sizeof norm) == 0) {

@@ -33,8 +33,7 @@ static int replay_file(const char *path)
         }
     }
     fclose(f);
-    if (!buf)
-        return -1;
+    if (!buf) return -1;
     /* an exact-size copy, so ASan sees a read past the input as an overflow */
     uint8_t *exact = malloc(len ? len : 1);
     memcpy(exact, buf, len);
@@ -68,16 +67,13 @@ int main(int argc, char **argv)
             continue;
         }
         DIR *d = opendir(argv[i]);
-        if (!d)
-            return 1;
+        if (!d) return 1;
         char **names = NULL;
         size_t n = 0, cap = 0;
         struct dirent *de;
         while ((de = readdir(d))) {
-            if (de->d_name[0] == '.')
-                continue;
-            if (n == cap)
-                names = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof *names);
+            if (de->d_name[0] == '.') continue;
+            if (n == cap) names = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof *names);
             names[n++] = strdup(de->d_name);
         }
         closedir(d);

@@ -8,7 +8,7 @@ packages=(build-essential cmake pkg-config git ca-certificates
           libroaring-dev libgsl-dev curl libcurl4-openssl-dev
           postgresql-15 libpq-dev)
 if [ "${SIYU_FUZZ_TOOLS:-0}" = 1 ]; then
-  packages+=(clang libclang-rt-14-dev)
+  packages+=(clang libclang-rt-14-dev clang-format)
 fi
 
 missing=()

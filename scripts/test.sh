@@ -9,6 +9,14 @@ cd "$(dirname "$0")/.."
 export SIYU_FUZZ_TOOLS=1
 bash scripts/setup.sh
 
+echo "== formatting (clang-format, the repository's .clang-format)"
+unformatted=$(git ls-files '*.c' '*.h' | while read -r f; do
+  clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+if [ -n "$unformatted" ]; then
+  echo "not formatted (run clang-format -i on them):" $unformatted >&2
+  exit 1
+fi
+
 pgdir=$(mktemp -d /tmp/siyu-pg-XXXXXX)
 cleanup() {
   bash scripts/pg-test-server.sh stop "$pgdir" || true

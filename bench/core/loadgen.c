@@ -34,8 +34,13 @@ static struct {
     int port, mode, conns, threads, seconds;
     long members, stores;
     char placed_at[40];
-} cfg = {.host = "127.0.0.1", .conns = 64, .threads = 2, .seconds = 10, .members = 100000,
-         .stores = 20, .mode = MODE_ORDERS};
+} cfg = {.host = "127.0.0.1",
+         .conns = 64,
+         .threads = 2,
+         .seconds = 10,
+         .members = 100000,
+         .stores = 20,
+         .mode = MODE_ORDERS};
 
 static uint64_t now_ns(void)
 {
@@ -93,13 +98,14 @@ static void build_request(worker *w, conn *c)
     c->seq++;
     if (cfg.mode == MODE_REDEEM) {
         static const char body[] = "{\"delta\":-1,\"reason\":\"bench\"}";
-        c->req_len = (size_t)snprintf(c->req, sizeof c->req,
-                                      "POST /api/v1/members/%d/points HTTP/1.1\r\nHost: %s\r\n"
-                                      "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
-                                      "Idempotency-Key: bench-%s-%d-%llu\r\n"
-                                      "Content-Length: %zu\r\n\r\n%s",
-                                      c->id + 1, cfg.host, cfg.token, cfg.run_id, c->id,
-                                      (unsigned long long)c->seq, sizeof body - 1, body);
+        c->req_len =
+            (size_t)snprintf(c->req, sizeof c->req,
+                             "POST /api/v1/members/%d/points HTTP/1.1\r\nHost: %s\r\n"
+                             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                             "Idempotency-Key: bench-%s-%d-%llu\r\n"
+                             "Content-Length: %zu\r\n\r\n%s",
+                             c->id + 1, cfg.host, cfg.token, cfg.run_id, c->id,
+                             (unsigned long long)c->seq, sizeof body - 1, body);
     } else if (cfg.mode == MODE_MEMBER) {
         long id = 1 + (long)(rnd(w) % (uint64_t)cfg.members);
         c->req_len = (size_t)snprintf(c->req, sizeof c->req,
@@ -118,22 +124,25 @@ static void build_request(worker *w, conn *c)
             int sku = 1 + (int)(rnd(w) % 300), qty = 1 + (int)(rnd(w) % 3);
             long price = 100 + (long)(rnd(w) % 9900);
             total += qty * price;
-            il += (size_t)snprintf(items + il, sizeof items - il,
-                                   "%s{\"sku\":\"SKU%04d\",\"category\":\"生鲜\",\"name\":\"商品%d\","
-                                   "\"qty\":%d,\"unit_price_cents\":%ld}",
-                                   i ? "," : "", sku, sku, qty, price);
+            il +=
+                (size_t)snprintf(items + il, sizeof items - il,
+                                 "%s{\"sku\":\"SKU%04d\",\"category\":\"生鲜\",\"name\":\"商品%d\","
+                                 "\"qty\":%d,\"unit_price_cents\":%ld}",
+                                 i ? "," : "", sku, sku, qty, price);
         }
-        int bl = snprintf(body, sizeof body,
-                          "{\"channel\":\"store\",\"external_id\":\"bench-%s-%d-%llu\","
-                          "\"store_id\":%ld,\"placed_at\":\"%s\",\"total_cents\":%ld,"
-                          "\"discount_cents\":0,\"member\":{\"card_no\":\"M%08ld\"},\"items\":[%s]}",
-                          cfg.run_id, c->id, (unsigned long long)c->seq, store, cfg.placed_at,
-                          total, member, items);
-        c->req_len = (size_t)snprintf(c->req, sizeof c->req,
-                                      "POST /api/v1/orders HTTP/1.1\r\nHost: %s\r\n"
-                                      "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
-                                      "Content-Length: %d\r\n\r\n%s",
-                                      cfg.host, cfg.token, bl, body);
+        int bl =
+            snprintf(body, sizeof body,
+                     "{\"channel\":\"store\",\"external_id\":\"bench-%s-%d-%llu\","
+                     "\"store_id\":%ld,\"placed_at\":\"%s\",\"total_cents\":%ld,"
+                     "\"discount_cents\":0,\"member\":{\"card_no\":\"M%08ld\"},\"items\":[%s]}",
+                     cfg.run_id, c->id, (unsigned long long)c->seq, store, cfg.placed_at, total,
+                     member, items);
+        c->req_len =
+            (size_t)snprintf(c->req, sizeof c->req,
+                             "POST /api/v1/orders HTTP/1.1\r\nHost: %s\r\n"
+                             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %d\r\n\r\n%s",
+                             cfg.host, cfg.token, bl, body);
     }
     c->req_off = 0;
     c->resp_len = 0;
@@ -145,8 +154,7 @@ static int send_some(conn *c)
     while (c->req_off < c->req_len) {
         ssize_t n = send(c->fd, c->req + c->req_off, c->req_len - c->req_off, MSG_NOSIGNAL);
         if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return 0;
+            if (errno == EAGAIN || errno == EINTR) return 0;
             return -1;
         }
         c->req_off += (size_t)n;
@@ -159,15 +167,15 @@ static int complete(conn *c, int *status)
 {
     c->resp[c->resp_len] = 0;
     char *end = strstr(c->resp, "\r\n\r\n");
-    if (!end)
-        return 0;
+    if (!end) return 0;
     *status = atoi(c->resp + 9);
     size_t head = (size_t)(end + 4 - c->resp);
     for (char *p = c->resp; p < end; p = strstr(p, "\r\n") + 2) {
         if (strncasecmp(p, "Content-Length:", 15) == 0)
             return c->resp_len >= head + strtoul(p + 15, NULL, 10);
         if (strncasecmp(p, "Transfer-Encoding: chunked", 26) == 0)
-            return c->resp_len >= head + 5 && memcmp(c->resp + c->resp_len - 5, "0\r\n\r\n", 5) == 0;
+            return c->resp_len >= head + 5 &&
+                   memcmp(c->resp + c->resp_len - 5, "0\r\n\r\n", 5) == 0;
     }
     return 1; /* no body */
 }
@@ -203,20 +211,17 @@ static void *run(void *arg)
             pf[i].fd = w->conns[i].fd;
             pf[i].events = POLLIN | (w->conns[i].req_off < w->conns[i].req_len ? POLLOUT : 0);
         }
-        if (poll(pf, (nfds_t)w->nconns, 100) <= 0)
-            continue;
+        if (poll(pf, (nfds_t)w->nconns, 100) <= 0) continue;
         for (int i = 0; i < w->nconns; i++) {
             conn *c = &w->conns[i];
             if (pf[i].revents & POLLOUT && send_some(c) < 0) {
                 fprintf(stderr, "loadgen: send failed\n");
                 exit(1);
             }
-            if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
+            if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             ssize_t n = recv(c->fd, c->resp + c->resp_len, sizeof c->resp - 1 - c->resp_len, 0);
             if (n <= 0) {
-                if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                    continue;
+                if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
                 fprintf(stderr, "loadgen: the server closed a connection\n");
                 exit(1);
             }
@@ -224,8 +229,7 @@ static void *run(void *arg)
             int status;
             if (complete(c, &status)) {
                 record(w, c, status);
-                if (stop)
-                    break;
+                if (stop) break;
                 build_request(w, c);
                 send_some(c);
             }
@@ -245,31 +249,41 @@ int main(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
-        if (!strcmp(k, "--host")) cfg.host = v;
-        else if (!strcmp(k, "--port")) cfg.port = atoi(v);
-        else if (!strcmp(k, "--token")) cfg.token = v;
-        else if (!strcmp(k, "--mode")) cfg.mode = !strcmp(v, "member")   ? MODE_MEMBER
-                                                : !strcmp(v, "redeem") ? MODE_REDEEM
-                                                                       : MODE_ORDERS;
-        else if (!strcmp(k, "--conns")) cfg.conns = atoi(v);
-        else if (!strcmp(k, "--threads")) cfg.threads = atoi(v);
-        else if (!strcmp(k, "--seconds")) cfg.seconds = atoi(v);
-        else if (!strcmp(k, "--members")) cfg.members = atol(v);
-        else if (!strcmp(k, "--stores")) cfg.stores = atol(v);
-        else if (!strcmp(k, "--run-id")) cfg.run_id = v;
+        if (!strcmp(k, "--host"))
+            cfg.host = v;
+        else if (!strcmp(k, "--port"))
+            cfg.port = atoi(v);
+        else if (!strcmp(k, "--token"))
+            cfg.token = v;
+        else if (!strcmp(k, "--mode"))
+            cfg.mode = !strcmp(v, "member")   ? MODE_MEMBER
+                       : !strcmp(v, "redeem") ? MODE_REDEEM
+                                              : MODE_ORDERS;
+        else if (!strcmp(k, "--conns"))
+            cfg.conns = atoi(v);
+        else if (!strcmp(k, "--threads"))
+            cfg.threads = atoi(v);
+        else if (!strcmp(k, "--seconds"))
+            cfg.seconds = atoi(v);
+        else if (!strcmp(k, "--members"))
+            cfg.members = atol(v);
+        else if (!strcmp(k, "--stores"))
+            cfg.stores = atol(v);
+        else if (!strcmp(k, "--run-id"))
+            cfg.run_id = v;
         else {
             fprintf(stderr, "loadgen: unknown option %s\n", k);
             return 2;
         }
     }
     if (!cfg.port || !cfg.token || cfg.conns < 1 || cfg.threads < 1 || cfg.members < 1) {
-        fprintf(stderr, "usage: %s --port P --token T [--mode orders|member] [--conns N] "
-                        "[--threads N] [--seconds N] [--members N] [--stores N] [--run-id ID]\n",
+        fprintf(stderr,
+                "usage: %s --port P --token T [--mode orders|member] [--conns N] "
+                "[--threads N] [--seconds N] [--members N] [--stores N] [--run-id ID]\n",
                 argv[0]);
         return 2;
     }
-    if (cfg.threads > cfg.conns)
-        cfg.threads = cfg.conns;
+    if (cfg.threads > cfg.conns) cfg.threads = cfg.conns;
     static char rid[32];
     if (!cfg.run_id) {
         snprintf(rid, sizeof rid, "%lx-%d", (long)time(NULL), (int)getpid());
@@ -315,16 +329,17 @@ int main(int argc, char **argv)
         k += ws[i].nlat;
         ok += ws[i].ok;
         errors += ws[i].errors;
-        if (!*first_error && ws[i].first_error[0])
-            first_error = ws[i].first_error;
+        if (!*first_error && ws[i].first_error[0]) first_error = ws[i].first_error;
     }
     qsort(all, n, sizeof *all, cmp_u32);
 #define PCT(p) (n ? all[(size_t)((double)(n - 1) * (p))] / 1000.0 : 0)
     printf("mode=%s conns=%d seconds=%.1f requests=%zu ok=%ld errors=%ld rate=%.0f/s "
            "p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms\n",
-           cfg.mode == MODE_MEMBER ? "member" : cfg.mode == MODE_REDEEM ? "redeem" : "orders", cfg.conns, secs, n, ok, errors,
-           (double)ok / secs, PCT(0.50), PCT(0.90), PCT(0.99), PCT(1.0));
-    if (*first_error)
-        fprintf(stderr, "loadgen: first error: %.200s\n", first_error);
+           cfg.mode == MODE_MEMBER   ? "member"
+           : cfg.mode == MODE_REDEEM ? "redeem"
+                                     : "orders",
+           cfg.conns, secs, n, ok, errors, (double)ok / secs, PCT(0.50), PCT(0.90), PCT(0.99),
+           PCT(1.0));
+    if (*first_error) fprintf(stderr, "loadgen: first error: %.200s\n", first_error);
     return errors && !ok ? 1 : 0;
 }

@@ -39,8 +39,7 @@ static slot *find(const char *card, int insert)
     size_t i = fnv(card, strlen(card)) & (tab_cap - 1);
     while (tab[i].card && strcmp(tab[i].card, card) != 0)
         i = (i + 1) & (tab_cap - 1);
-    if (!tab[i].card && insert)
-        tab[i].card = strdup(card);
+    if (!tab[i].card && insert) tab[i].card = strdup(card);
     return tab[i].card ? &tab[i] : NULL;
 }
 
@@ -53,12 +52,10 @@ static void die(const char *what, long line)
 /* A CSV text cell: always quoted, quotes doubled. NULL writes an empty cell. */
 static void cell(FILE *f, const char *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     fputc('"', f);
     for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
+        if (*s == '"') fputc('"', f);
         fputc(*s, f);
     }
     fputc('"', f);
@@ -78,8 +75,7 @@ static int64_t when(json_t *o, const char *k, long line)
 {
     int64_t t;
     const char *s = str(o, k);
-    if (!s || time_parse_rfc3339(s, &t))
-        die("bad time", line);
+    if (!s || time_parse_rfc3339(s, &t)) die("bad time", line);
     return t;
 }
 
@@ -88,8 +84,7 @@ static FILE *open_out(const char *dir, const char *name, const char *header)
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
-    if (!f)
-        die(path, 0);
+    if (!f) die(path, 0);
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     fputs(header, f);
     return f;
@@ -102,8 +97,7 @@ int main(int argc, char **argv)
         return 2;
     }
     FILE *mf = fopen(argv[1], "r"), *of = fopen(argv[2], "r");
-    if (!mf || !of)
-        die("cannot open input", 0);
+    if (!mf || !of) die("cannot open input", 0);
     char *buf = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -120,11 +114,9 @@ int main(int argc, char **argv)
     while ((n = getline(&buf, &cap, mf)) > 0) {
         line++;
         json_t *m = json_loadb(buf, (size_t)n, 0, &je);
-        if (!m)
-            die("bad member JSON", line);
+        if (!m) die("bad member JSON", line);
         const char *card = str(m, "card_no");
-        if (!card)
-            die("member without card_no", line);
+        if (!card) die("member without card_no", line);
         slot *s = find(card, 1);
         s->id = ++id;
         s->guide = num(m, "guide_id");
@@ -132,9 +124,10 @@ int main(int argc, char **argv)
     }
     fclose(mf);
 
-    FILE *fo = open_out(argv[3], "orders.csv",
-                        "id,channel,external_id,store_id,member_id,guide_id,placed_at,total_cents,"
-                        "discount_cents,points_used,coupon_code,refunded_cents,item_count,digest\n");
+    FILE *fo =
+        open_out(argv[3], "orders.csv",
+                 "id,channel,external_id,store_id,member_id,guide_id,placed_at,total_cents,"
+                 "discount_cents,points_used,coupon_code,refunded_cents,item_count,digest\n");
     FILE *fi = open_out(argv[3], "order_items.csv",
                         "order_id,line,sku,category,name,qty,unit_price_cents,refunded_qty\n");
     FILE *fr = open_out(argv[3], "refunds.csv",
@@ -144,18 +137,15 @@ int main(int argc, char **argv)
     while ((n = getline(&buf, &cap, of)) > 0) {
         line++;
         json_t *o = json_loadb(buf, (size_t)n, 0, &je);
-        if (!o)
-            die("bad order JSON", line);
+        if (!o) die("bad order JSON", line);
         oid++;
         int64_t member = 0, guide = num(o, "guide_id");
         json_t *mo = json_object_get(o, "member");
         if (mo) {
             slot *s = find(str(mo, "card_no") ? str(mo, "card_no") : "", 0);
-            if (!s)
-                die("order of an unknown card_no", line);
+            if (!s) die("order of an unknown card_no", line);
             member = s->id;
-            if (!guide)
-                guide = s->guide;
+            if (!guide) guide = s->guide;
         }
         int64_t refunded = 0;
         json_t *refunds = json_object_get(o, "refunds");
@@ -167,8 +157,7 @@ int main(int argc, char **argv)
             refunded += amount;
             fprintf(fr, "%lld,%lld,", (long long)++rid, (long long)oid);
             cell(fr, str(r, "external_id"));
-            fprintf(fr, ",%lld,%lld,,%016llx\n", (long long)amount,
-                    (long long)when(r, "at", line),
+            fprintf(fr, ",%lld,%lld,,%016llx\n", (long long)amount, (long long)when(r, "at", line),
                     (unsigned long long)(fnv(buf, (size_t)n) ^ (uint64_t)rid));
         }
         json_t *items = json_object_get(o, "items");
@@ -177,11 +166,9 @@ int main(int argc, char **argv)
         fputc(',', fo);
         cell(fo, str(o, "external_id"));
         fprintf(fo, ",%lld,", (long long)num(o, "store_id"));
-        if (member)
-            fprintf(fo, "%lld", (long long)member);
+        if (member) fprintf(fo, "%lld", (long long)member);
         fputc(',', fo);
-        if (guide)
-            fprintf(fo, "%lld", (long long)guide);
+        if (guide) fprintf(fo, "%lld", (long long)guide);
         fprintf(fo, ",%lld,%lld,%lld,%lld,", (long long)when(o, "placed_at", line),
                 (long long)num(o, "total_cents"), (long long)num(o, "discount_cents"),
                 (long long)num(o, "points_used"));
@@ -205,8 +192,7 @@ int main(int argc, char **argv)
     }
     free(buf);
     fclose(of);
-    if (fclose(fo) || fclose(fi) || fclose(fr))
-        die("write failed", 0);
+    if (fclose(fo) || fclose(fi) || fclose(fr)) die("write failed", 0);
     printf("%lld orders, %lld items, %lld refunds\n", (long long)oid, (long long)items_n,
            (long long)rid);
     return 0;

@@ -68,11 +68,9 @@ static int call(dom *d, int (*fn)(dom *, json_t *, json_t **, siyu_err *), const
     siyu_err e;
     siyu_err_init(&e);
     json_t *b = json_loads(body, 0, NULL), *o = NULL;
-    if (store_begin(d->conn, true, &e))
-        die("begin", &e);
+    if (store_begin(d->conn, true, &e)) die("begin", &e);
     int rc = fn(d, b, &o, &e);
-    if (rc < 0)
-        die(body, &e);
+    if (rc < 0) die(body, &e);
     store_commit(d->conn, &e);
     json_decref(b);
     json_decref(o);
@@ -95,7 +93,8 @@ static enum MHD_Result rx(void *cls, struct MHD_Connection *c, const char *url, 
         return MHD_YES;
     }
     atomic_fetch_add(&received, 1);
-    struct MHD_Response *r = MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
     enum MHD_Result rc = MHD_queue_response(c, 200, r);
     MHD_destroy_response(r);
     return rc;
@@ -139,10 +138,11 @@ int main(int argc, char **argv)
         gm *m = &g[i];
         m->bday = unif() < 0.7 ? today - 365 * 18 - (int32_t)(rnd() % (365 * 50)) : SEG_NO_DAY;
         m->joined = today - (int32_t)(rnd() % 1460);
-        seg_member_profile p = {.id = i + 1, .store_id = 1 + (int64_t)(rnd() % 500),
-                                .birthday = m->bday, .joined_day = m->joined};
-        if (seg_index_upsert_member(idx, &p, &se))
-            die("upsert", NULL);
+        seg_member_profile p = {.id = i + 1,
+                                .store_id = 1 + (int64_t)(rnd() % 500),
+                                .birthday = m->bday,
+                                .joined_day = m->joined};
+        if (seg_index_upsert_member(idx, &p, &se)) die("upsert", NULL);
         int n = (int)(rnd() % 7);
         m->last = SEG_NO_DAY;
         int32_t span = today - m->joined < 730 ? today - m->joined : 730;
@@ -165,28 +165,27 @@ int main(int argc, char **argv)
 
     /* ---- the store, with the three journeys ---- */
     char dir[] = "/tmp/siyu-bench-journeys-XXXXXX";
-    if (!mkdtemp(dir))
-        return 1;
+    if (!mkdtemp(dir)) return 1;
     char path[128];
     snprintf(path, sizeof path, "%s/j.db", dir);
     store_options so = {.sync = STORE_SYNC_NORMAL, .create = true};
     store_t *st;
     siyu_err e;
     siyu_err_init(&e);
-    if (store_open(path, &so, &st, &e))
-        die("store", &e);
+    if (store_open(path, &so, &st, &e)) die("store", &e);
     dom d = {.now = now};
     d.who.role = ROLE_ADMIN;
-    if (store_conn_open(st, &d.conn, &e))
-        die("conn", &e);
+    if (store_conn_open(st, &d.conn, &e)) die("conn", &e);
     store_conn_cache(d.conn, 256);
     call(&d, stores_create, "{\"name\":\"店\",\"code\":\"S1\",\"kind\":\"physical\"}");
     static const char *const defs[] = {
-        "{\"name\":\"入会3天\",\"trigger\":{\"date\":\"after_join\",\"days\":3},\"steps\":[{\"action\":"
+        "{\"name\":\"入会3天\",\"trigger\":{\"date\":\"after_join\",\"days\":3},\"steps\":[{"
+        "\"action\":"
         "\"wait\",\"duration\":\"1d\"}]}",
         "{\"name\":\"生日前3天\",\"trigger\":{\"date\":\"birthday\",\"days_before\":3},\"steps\":[{"
         "\"action\":\"wait\",\"duration\":\"1d\"}]}",
-        "{\"name\":\"30天未购\",\"trigger\":{\"inactivity_days\":30},\"steps\":[{\"action\":\"wait\","
+        "{\"name\":\"30天未购\",\"trigger\":{\"inactivity_days\":30},\"steps\":[{\"action\":"
+        "\"wait\","
         "\"duration\":\"1d\"}]}",
     };
     for (int k = 0; k < 3; k++)
@@ -212,8 +211,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < 3; k++) {
         seg_expr *ex;
         seg_audience a;
-        if (seg_parse(q[k], idx, &ex, &se) || seg_select(idx, ex, NULL, &a, &se))
-            die(q[k], NULL);
+        if (seg_parse(q[k], idx, &ex, &se) || seg_select(idx, ex, NULL, &a, &se)) die(q[k], NULL);
         named_ids = realloc(named_ids, ((size_t)named + a.count + 1) * sizeof *named_ids);
         memcpy(named_ids + named, a.ids, a.count * sizeof *a.ids);
         for (size_t i = 0; i < a.count; i++) {
@@ -244,8 +242,7 @@ int main(int argc, char **argv)
     t0 = clock_mono_ns();
     if (store_begin(d.conn, true, &e) || journey_tick(&d, idx, (int)(named + 1000), &out, &e))
         die("tick", &e);
-    if (store_commit(d.conn, &e))
-        die("commit", &e);
+    if (store_commit(d.conn, &e)) die("commit", &e);
     double tick_s = secs(t0, clock_mono_ns());
     printf("   %s\n", json_dumps(out, JSON_COMPACT));
     long entered = (long)json_integer_value(json_object_get(out, "entered"));
@@ -261,9 +258,10 @@ int main(int argc, char **argv)
         snprintf(sp, sizeof sp, "%s/sql.db", dir);
         sqlite3 *s;
         sqlite3_open(sp, &s);
-        sqlite3_exec(s, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                        "CREATE TABLE m (id INTEGER PRIMARY KEY, joined INTEGER, bmonth INTEGER,"
-                        " bday INTEGER, last_order INTEGER); BEGIN",
+        sqlite3_exec(s,
+                     "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                     "CREATE TABLE m (id INTEGER PRIMARY KEY, joined INTEGER, bmonth INTEGER,"
+                     " bday INTEGER, last_order INTEGER); BEGIN",
                      NULL, NULL, NULL);
         sqlite3_stmt *w;
         sqlite3_prepare_v2(s, "INSERT INTO m VALUES (?1, ?2, ?3, ?4, ?5)", -1, &w, NULL);
@@ -287,12 +285,15 @@ int main(int argc, char **argv)
             sqlite3_reset(w);
         }
         sqlite3_finalize(w);
-        sqlite3_exec(s, "COMMIT; CREATE INDEX m_joined ON m(joined);"
-                        " CREATE INDEX m_bday ON m(bmonth, bday); CREATE INDEX m_last ON m(last_order);",
-                     NULL, NULL, NULL);
+        sqlite3_exec(
+            s,
+            "COMMIT; CREATE INDEX m_joined ON m(joined);"
+            " CREATE INDEX m_bday ON m(bmonth, bday); CREATE INDEX m_last ON m(last_order);",
+            NULL, NULL, NULL);
         char sqls[3][160];
         snprintf(sqls[0], sizeof sqls[0], "SELECT id FROM m WHERE joined = %d", today - 3);
-        snprintf(sqls[1], sizeof sqls[1], "SELECT id FROM m WHERE bmonth = %d AND bday = %d", mo, dd);
+        snprintf(sqls[1], sizeof sqls[1], "SELECT id FROM m WHERE bmonth = %d AND bday = %d", mo,
+                 dd);
         snprintf(sqls[2], sizeof sqls[2], "SELECT id FROM m WHERE last_order = %d", today - 30);
         long found = 0;
         t0 = clock_mono_ns();
@@ -305,7 +306,8 @@ int main(int argc, char **argv)
         }
         sql_s = secs(t0, clock_mono_ns());
         sqlite3_close(s);
-        printf("   the three selects: %.3f s, %ld ids (the index named %ld)\n", sql_s, found, named);
+        printf("   the three selects: %.3f s, %ld ids (the index named %ld)\n", sql_s, found,
+               named);
     }
     /* index evaluation alone, for the comparison with the selects */
     t0 = clock_mono_ns();
@@ -330,11 +332,11 @@ int main(int argc, char **argv)
     struct MHD_Daemon *mhd = NULL;
     for (int tries = 0; !mhd && tries < 20; tries++) {
         port = 20000 + (int)(rnd() % 20000);
-        mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL,
-                               NULL, rx, NULL, MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_END);
+        mhd =
+            MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL,
+                             NULL, rx, NULL, MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_END);
     }
-    if (!mhd)
-        die("receiver", NULL);
+    if (!mhd) die("receiver", NULL);
     char cfg[256];
     snprintf(cfg, sizeof cfg,
              "{\"adapter\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\",\"secret\":"
@@ -346,8 +348,7 @@ int main(int argc, char **argv)
     store_commit(d.conn, &e);
     json_decref(cj);
     json_decref(co);
-    if (store_begin(d.conn, true, &e))
-        die("begin", &e);
+    if (store_begin(d.conn, true, &e)) die("begin", &e);
     for (long i = 0; i < messages; i++) {
         store_stmt *s = store_q(d.conn, Q_MESSAGE_INSERT);
         store_bind_int(s, 3, named_ids[i % named]);
@@ -364,12 +365,10 @@ int main(int argc, char **argv)
     long sent = 0;
     for (;;) {
         json_t *o = NULL;
-        if (journey_dispatch(st, now, 5000, &o, &e))
-            die("dispatch", &e);
+        if (journey_dispatch(st, now, 5000, &o, &e)) die("dispatch", &e);
         long n = (long)json_integer_value(json_object_get(o, "sent"));
         json_decref(o);
-        if (!n)
-            break;
+        if (!n) break;
         sent += n;
     }
     double disp_s = secs(t0, clock_mono_ns());
@@ -383,8 +382,9 @@ int main(int argc, char **argv)
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-                     "{\"message_id\":1,\"channel\":\"sms\",\"member_id\":1,\"text\":\"王芳您好\"}");
+    curl_easy_setopt(
+        c, CURLOPT_POSTFIELDS,
+        "{\"message_id\":1,\"channel\":\"sms\",\"member_id\":1,\"text\":\"王芳您好\"}");
     t0 = clock_mono_ns();
     for (long i = 0; i < messages; i++)
         curl_easy_perform(c);
@@ -395,22 +395,22 @@ int main(int argc, char **argv)
     printf("   libcurl alone: %ld POSTs in %.2f s, %.0f/s\n", messages, raw_s, messages / raw_s);
 
     printf("\n== results (%ld members, %ld messages)\n", members, messages);
-    printf("%-52s %.2f s   (goal: < 10 s)\n", "date triggers: one day, three journeys, siyu tick", tick_s);
+    printf("%-52s %.2f s   (goal: < 10 s)\n", "date triggers: one day, three journeys, siyu tick",
+           tick_s);
     printf("%-52s %.4f s\n", "  of which the index answering the three triggers", idx_s);
     if (sql_s >= 0)
-        printf("%-52s %.4f s   ratio SQLite/index %.1fx\n", "  the same selects on indexed SQLite", sql_s,
-               sql_s / idx_s);
+        printf("%-52s %.4f s   ratio SQLite/index %.1fx\n", "  the same selects on indexed SQLite",
+               sql_s, sql_s / idx_s);
     printf("%-52s %.0f messages/s   (goal: >= 20000/s)\n", "dispatch to a local webhook, siyu",
            sent / disp_s);
-    printf("%-52s %.0f /s   ratio siyu/libcurl %.2f\n", "  one libcurl handle, no store", messages / raw_s,
-           (sent / disp_s) / (messages / raw_s));
+    printf("%-52s %.0f /s   ratio siyu/libcurl %.2f\n", "  one libcurl handle, no store",
+           messages / raw_s, (sent / disp_s) / (messages / raw_s));
     free(named_ids);
     store_conn_close(d.conn);
     store_close(st);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
     (void)again;
     return 0;
 }

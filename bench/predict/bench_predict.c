@@ -43,15 +43,13 @@ int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "data/cdnow";
     long members = argc > 2 ? atol(argv[2]) : 2000000;
-    if (members < 1000)
-        members = 1000;
+    if (members < 1000) members = 1000;
     predict_error e;
 
     /* ---- CDNOW ---- */
     size_t n;
     predict_txn *tx = cdnow_read(dir, &n);
-    if (!tx)
-        return 1;
+    if (!tx) return 1;
     predict_window w = cdnow_window();
     predict_cbs cbs;
     if (predict_cbs_build(tx, n, &w, &cbs, &e) != PREDICT_OK) {
@@ -85,9 +83,9 @@ int main(int argc, char **argv)
     /* ---- a chain's members: two years of acquisition, days ---- */
     gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(g, 7);
-    predict_cbs big = {{0, 0, 1}, (size_t)members, calloc((size_t)members, sizeof(predict_summary))};
-    if (!big.rows)
-        return 1;
+    predict_cbs big = {
+        {0, 0, 1}, (size_t)members, calloc((size_t)members, sizeof(predict_summary))};
+    if (!big.rows) return 1;
     for (long i = 0; i < members; i++) {
         predict_summary *s = &big.rows[i];
         s->customer = i + 1;
@@ -122,11 +120,10 @@ int main(int argc, char **argv)
            "gamma=%.1f (%d iterations)\n",
            bg.r, bg.alpha, bg.a, bg.b, bg.iterations, gg.p, gg.q, gg.gamma, gg.iterations);
     predict_score *out = malloc((size_t)members * sizeof *out);
-    if (!out)
-        return 1;
+    if (!out) return 1;
     for (int threads = 1; threads <= 2; threads++) {
-        predict_score_opts so = {.horizon_days = 90, .clv_months = 12, .monthly_discount = 0.01,
-                                 .nthreads = threads};
+        predict_score_opts so = {
+            .horizon_days = 90, .clv_months = 12, .monthly_discount = 0.01, .nthreads = threads};
         double t0 = now_ms();
         if (predict_score_all(&bg, &gg, &big, &so, out, &e) != PREDICT_OK) {
             fprintf(stderr, "bench_predict: scoring failed: %s\n", e.message);

@@ -37,10 +37,8 @@ static long rss_kb(void)
     char line[256];
     long kb = 0;
     while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = atol(line + 6);
-    if (f)
-        fclose(f);
+        if (strncmp(line, "VmRSS:", 6) == 0) kb = atol(line + 6);
+    if (f) fclose(f);
     return kb;
 }
 
@@ -69,9 +67,9 @@ static inline int skew(int n)
 #define NTAGS 50
 
 static const char *channels[] = {"pos", "miniprogram", "live", "mall", "qrcode", "referral"};
-static const char *catnames[NCATS] = {"生鲜", "日化", "酒水", "零食", "母婴", "服饰", "家电", "粮油",
-                                      "乳品", "冷冻", "烘焙", "饮料", "个护", "家居", "文具", "宠物",
-                                      "玩具", "保健", "调味", "水果"};
+static const char *catnames[NCATS] = {"生鲜", "日化", "酒水", "零食", "母婴", "服饰", "家电",
+                                      "粮油", "乳品", "冷冻", "烘焙", "饮料", "个护", "家居",
+                                      "文具", "宠物", "玩具", "保健", "调味", "水果"};
 static char cities[NCITIES][16];
 static double tag_density[NTAGS];
 
@@ -122,9 +120,15 @@ static void gen_member(int64_t i, gm *m, seg_index *idx)
     m->joined = T - (int32_t)(rnd() % 1500);
     seg_error err;
     if (idx) {
-        seg_member_profile p = {.id = m->id, .store_id = m->store, .guide_id = m->guide,
-                                .brand_id = m->brand, .join_channel = m->channel, .tier = m->tier,
-                                .gender = m->gender, .city = m->city, .birthday = m->bday,
+        seg_member_profile p = {.id = m->id,
+                                .store_id = m->store,
+                                .guide_id = m->guide,
+                                .brand_id = m->brand,
+                                .join_channel = m->channel,
+                                .tier = m->tier,
+                                .gender = m->gender,
+                                .city = m->city,
+                                .birthday = m->bday,
                                 .joined_day = m->joined};
         if (seg_index_upsert_member(idx, &p, &err) != 0) {
             fprintf(stderr, "upsert: %s\n", err.msg);
@@ -144,7 +148,9 @@ static void gen_member(int64_t i, gm *m, seg_index *idx)
     /* chronological, as a rebuild replays them */
     for (int a = 1; a < n; a++)
         for (int b = a; b > 0 && days[b] < days[b - 1]; b--) {
-            int32_t t = days[b]; days[b] = days[b - 1]; days[b - 1] = t;
+            int32_t t = days[b];
+            days[b] = days[b - 1];
+            days[b - 1] = t;
         }
     int favc = (int)(rnd() % NCATS);
     for (int k = 0; k < n; k++) {
@@ -162,11 +168,19 @@ static void gen_member(int64_t i, gm *m, seg_index *idx)
         m->items += items;
         m->spend += cents;
         int age = T - d;
-        if (age < 365) { m->o365++; m->s365 += cents; }
-        if (age < 90) { m->o90++; m->s90 += cents; }
-        if (age < 30) { m->o30++; m->s30 += cents; }
-        if (!m->first || d < m->first)
-            m->first = d;
+        if (age < 365) {
+            m->o365++;
+            m->s365 += cents;
+        }
+        if (age < 90) {
+            m->o90++;
+            m->s90 += cents;
+        }
+        if (age < 30) {
+            m->o30++;
+            m->s30 += cents;
+        }
+        if (!m->first || d < m->first) m->first = d;
         if (d > m->last) {
             m->prev = m->last;
             m->last = d;
@@ -176,21 +190,20 @@ static void gen_member(int64_t i, gm *m, seg_index *idx)
     }
     int best = -1;
     for (int c = 0; c < NCATS; c++)
-        if (catspend[c] > 0 && (best < 0 || catspend[c] > catspend[best] ||
-                                (catspend[c] == catspend[best] && strcmp(catnames[c], catnames[best]) < 0)))
+        if (catspend[c] > 0 &&
+            (best < 0 || catspend[c] > catspend[best] ||
+             (catspend[c] == catspend[best] && strcmp(catnames[c], catnames[best]) < 0)))
             best = c;
     m->fav = best >= 0 ? catnames[best] : NULL;
     static const double rp[5] = {0.4, 0.3, 0.15, 0.2, 0.25};
     for (int k = 0; k < 5; k++)
-        if (unif() < rp[k])
-            m->reach |= 1u << k;
+        if (unif() < rp[k]) m->reach |= 1u << k;
     m->points = (int)(rnd() % 20000);
     m->p_alive = n && unif() < 0.9 ? (double)(float)unif() : NAN;
     m->clv = m->p_alive == m->p_alive ? (int64_t)(rnd() % 500000) : SEG_NO_VALUE;
     double ex = m->p_alive == m->p_alive ? (double)(float)(unif() * 5) : NAN;
     for (int t = 0; t < NTAGS; t++)
-        if (unif() < tag_density[t])
-            m->tags |= 1ull << t;
+        if (unif() < tag_density[t]) m->tags |= 1ull << t;
     if (idx) {
         if (seg_index_set_reach(idx, m->id, m->reach, &err) ||
             seg_index_set_points(idx, m->id, m->points, &err) ||
@@ -269,15 +282,21 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--query") && i + 1 < argc)
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--members N] [--runs R] [--sqlite-runs S] [--no-sqlite] "
-                            "[--no-tailored] [--query NAME]\n",
+            fprintf(stderr,
+                    "usage: %s [--members N] [--runs R] [--sqlite-runs S] [--no-sqlite] "
+                    "[--no-tailored] [--query NAME]\n",
                     argv[0]);
             return 2;
         }
     }
     T = civil(2025, 11, 22);
     for (int c = 0; c < NCITIES; c++)
-        snprintf(cities[c], sizeof cities[c], c == 0 ? "上海" : c == 1 ? "杭州" : c == 2 ? "北京" : "city%d", c);
+        snprintf(cities[c], sizeof cities[c],
+                 c == 0   ? "上海"
+                 : c == 1 ? "杭州"
+                 : c == 2 ? "北京"
+                          : "city%d",
+                 c);
     static const double dens[] = {0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.4, 0.15};
     for (int t = 0; t < NTAGS; t++)
         tag_density[t] = dens[t % 10];
@@ -310,17 +329,19 @@ int main(int argc, char **argv)
     seg_rfm_thresholds rfm;
     seg_index_rfm_get(idx, &rfm, NULL);
 
-    printf("index build (start-up rebuild via the update API): %.1f s (%.2f us/member incl. orders)\n",
-           t_build, t_build / (double)n * 1e6);
+    printf(
+        "index build (start-up rebuild via the update API): %.1f s (%.2f us/member incl. orders)\n",
+        t_build, t_build / (double)n * 1e6);
     printf("resident: %.1f bytes/member (RSS delta), %.1f bytes/member (index accounting), "
            "%zu bucket entries, %zu dense + %zu sparse sets\n",
            (double)(rss1 - rss0) * 1024.0 / (double)n, (double)st.bytes / (double)n,
            st.bucket_entries, st.dense_sets, st.sparse_sets);
-    printf("  per member: columns %.1f, categoricals %.1f, flags and tags %.1f, category spend %.1f, "
-           "day buckets %.1f (%.2f entries/member)\n",
-           (double)st.bytes_columns / (double)n, (double)st.bytes_dims / (double)n,
-           (double)st.bytes_flags_tags / (double)n, (double)st.bytes_categories / (double)n,
-           (double)st.bytes_buckets / (double)n, (double)st.bucket_entries / (double)n);
+    printf(
+        "  per member: columns %.1f, categoricals %.1f, flags and tags %.1f, category spend %.1f, "
+        "day buckets %.1f (%.2f entries/member)\n",
+        (double)st.bytes_columns / (double)n, (double)st.bytes_dims / (double)n,
+        (double)st.bytes_flags_tags / (double)n, (double)st.bytes_categories / (double)n,
+        (double)st.bytes_buckets / (double)n, (double)st.bucket_entries / (double)n);
     printf("rfm thresholds (median split): r_max_days %d, f_min_orders %d, m_min_cents %lld\n\n",
            rfm.r_max_days, rfm.f_min_orders, (long long)rfm.m_min_cents);
 
@@ -332,40 +353,70 @@ int main(int argc, char **argv)
         {"tier+city+flag", "tier = \"gold\" and city = \"杭州\" and reach.wecom", "", 0},
         {"stores+tag+gender", "store in (3, 5, 8) and tag:t0 and gender = \"female\"", "", 0},
         {"5 tags/categoricals",
-         "tag:t4 and tag:t9 and tier in (\"gold\", \"silver\") and reach.miniprogram and not tag:t20", "", 0},
+         "tag:t4 and tag:t9 and tier in (\"gold\", \"silver\") and reach.miniprogram and not "
+         "tag:t20",
+         "", 0},
         {"spend+orders+tag", "spend_365d_cents >= 100000 and orders_365d >= 3 and tag:t2", "", 1},
-        {"recency+store+tier", "last_order_days <= 30 and store = 12 and tier != \"bronze\"", "", 1},
-        {"birthday month+age", "birthday_month = 11 and reach.wecom and age between 25 and 40 and city = \"上海\"", "", 1},
+        {"recency+store+tier", "last_order_days <= 30 and store = 12 and tier != \"bronze\"", "",
+         1},
+        {"birthday month+age",
+         "birthday_month = 11 and reach.wecom and age between 25 and 40 and city = \"上海\"", "",
+         1},
         {"new joiners", "joined_days between 3 and 7 and orders = 0 and reach.any", "", 1},
-        {"gold at risk", "tier = \"gold\" and (rfm = \"重要挽留\" or p_alive < 0.3) and tag:t5", "", 1},
-        {"category+city+spend", "favourite_category = \"生鲜\" and city = \"杭州\" and spend_90d_cents > 20000", "", 1},
-        {"lifecycle+stores+tags", "(tag:t0 or tag:t9) and lifecycle = \"at_risk\" and store in (1, 2, 3, 4)", "", 1},
+        {"gold at risk", "tier = \"gold\" and (rfm = \"重要挽留\" or p_alive < 0.3) and tag:t5", "",
+         1},
+        {"category+city+spend",
+         "favourite_category = \"生鲜\" and city = \"杭州\" and spend_90d_cents > 20000", "", 1},
+        {"lifecycle+stores+tags",
+         "(tag:t0 or tag:t9) and lifecycle = \"at_risk\" and store in (1, 2, 3, 4)", "", 1},
         {"guide scope", "guide = 1234 and orders_30d >= 1", "", 1},
-        {"8 clauses", "tag:t0 and tag:t3 and not tag:t7 and tier != \"bronze\" and reach.wecom and "
-                      "spend_cents >= 50000 and last_order_days <= 90 and gender = \"female\"", "", 1},
+        {"8 clauses",
+         "tag:t0 and tag:t3 and not tag:t7 and tier != \"bronze\" and reach.wecom and "
+         "spend_cents >= 50000 and last_order_days <= 90 and gender = \"female\"",
+         "", 1},
     };
     size_t nq = sizeof qs / sizeof qs[0];
-    snprintf(qs[0].sql, 1024, "SELECT count(*) FROM m WHERE (tags & %lld) AND (tags & %lld) AND NOT (tags & %lld)",
+    snprintf(qs[0].sql, 1024,
+             "SELECT count(*) FROM m WHERE (tags & %lld) AND (tags & %lld) AND NOT (tags & %lld)",
              1ll << 3, 1ll << 8, 1ll << 1);
-    snprintf(qs[1].sql, 1024, "SELECT count(*) FROM m WHERE tier = 'gold' AND city = '杭州' AND (reach & 2)");
-    snprintf(qs[2].sql, 1024, "SELECT count(*) FROM m WHERE store IN (3, 5, 8) AND (tags & 1) AND gender = 'female'");
-    snprintf(qs[3].sql, 1024, "SELECT count(*) FROM m WHERE tier IN ('gold', 'silver') AND (reach & 16) AND "
-             "(tags & %lld) AND (tags & %lld) AND NOT (tags & %lld)", 1ll << 4, 1ll << 9, 1ll << 20);
-    snprintf(qs[4].sql, 1024, "SELECT count(*) FROM m WHERE s365 >= 100000 AND o365 >= 3 AND (tags & 4)");
-    snprintf(qs[5].sql, 1024, "SELECT count(*) FROM m WHERE store = 12 AND last_day >= %d AND tier != 'bronze'", T - 30);
-    snprintf(qs[6].sql, 1024, "SELECT count(*) FROM m WHERE bmonth = 11 AND city = '上海' AND bday BETWEEN %d AND %d "
-             "AND (reach & 2)", bd_lo, bd_hi);
-    snprintf(qs[7].sql, 1024, "SELECT count(*) FROM m WHERE joined BETWEEN %d AND %d AND orders = 0 AND reach != 0",
+    snprintf(qs[1].sql, 1024,
+             "SELECT count(*) FROM m WHERE tier = 'gold' AND city = '杭州' AND (reach & 2)");
+    snprintf(
+        qs[2].sql, 1024,
+        "SELECT count(*) FROM m WHERE store IN (3, 5, 8) AND (tags & 1) AND gender = 'female'");
+    snprintf(qs[3].sql, 1024,
+             "SELECT count(*) FROM m WHERE tier IN ('gold', 'silver') AND (reach & 16) AND "
+             "(tags & %lld) AND (tags & %lld) AND NOT (tags & %lld)",
+             1ll << 4, 1ll << 9, 1ll << 20);
+    snprintf(qs[4].sql, 1024,
+             "SELECT count(*) FROM m WHERE s365 >= 100000 AND o365 >= 3 AND (tags & 4)");
+    snprintf(qs[5].sql, 1024,
+             "SELECT count(*) FROM m WHERE store = 12 AND last_day >= %d AND tier != 'bronze'",
+             T - 30);
+    snprintf(
+        qs[6].sql, 1024,
+        "SELECT count(*) FROM m WHERE bmonth = 11 AND city = '上海' AND bday BETWEEN %d AND %d "
+        "AND (reach & 2)",
+        bd_lo, bd_hi);
+    snprintf(qs[7].sql, 1024,
+             "SELECT count(*) FROM m WHERE joined BETWEEN %d AND %d AND orders = 0 AND reach != 0",
              T - 7, T - 3);
-    snprintf(qs[8].sql, 1024, "SELECT count(*) FROM m WHERE tier = 'gold' AND (tags & 32) AND "
+    snprintf(qs[8].sql, 1024,
+             "SELECT count(*) FROM m WHERE tier = 'gold' AND (tags & 32) AND "
              "((orders >= 1 AND last_day < %d AND orders < %d AND spend >= %lld) OR p_alive < 0.3)",
              T - rfm.r_max_days, rfm.f_min_orders, (long long)rfm.m_min_cents);
-    snprintf(qs[9].sql, 1024, "SELECT count(*) FROM m WHERE fav = '生鲜' AND city = '杭州' AND s90 > 20000");
-    snprintf(qs[10].sql, 1024, "SELECT count(*) FROM m WHERE store IN (1, 2, 3, 4) AND last_day BETWEEN %d AND %d "
-             "AND orders >= 1 AND first_day <= %d AND ((tags & 1) OR (tags & 512))", T - 180, T - 91, T - 30);
+    snprintf(qs[9].sql, 1024,
+             "SELECT count(*) FROM m WHERE fav = '生鲜' AND city = '杭州' AND s90 > 20000");
+    snprintf(qs[10].sql, 1024,
+             "SELECT count(*) FROM m WHERE store IN (1, 2, 3, 4) AND last_day BETWEEN %d AND %d "
+             "AND orders >= 1 AND first_day <= %d AND ((tags & 1) OR (tags & 512))",
+             T - 180, T - 91, T - 30);
     snprintf(qs[11].sql, 1024, "SELECT count(*) FROM m WHERE guide = 1234 AND o30 >= 1");
-    snprintf(qs[12].sql, 1024, "SELECT count(*) FROM m WHERE (tags & 1) AND (tags & 8) AND NOT (tags & 128) AND "
-             "tier != 'bronze' AND (reach & 2) AND spend >= 50000 AND last_day >= %d AND gender = 'female'", T - 90);
+    snprintf(qs[12].sql, 1024,
+             "SELECT count(*) FROM m WHERE (tags & 1) AND (tags & 8) AND NOT (tags & 128) AND "
+             "tier != 'bronze' AND (reach & 2) AND spend >= 50000 AND last_day >= %d AND gender = "
+             "'female'",
+             T - 90);
 
     /* ---- SQLite: the same members, one row each with every attribute precomputed ---- */
     sqlite3 *db = NULL;
@@ -375,26 +426,38 @@ int main(int argc, char **argv)
         sqlite3_open(":memory:", &db);
         exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8000000; "
                  "PRAGMA temp_store=MEMORY");
-        exec(db, "CREATE TABLE m(id INTEGER PRIMARY KEY, store INT, guide INT, brand INT, channel TEXT, "
-                 "tier TEXT, gender TEXT, city TEXT, bday INT, bmonth INT, joined INT, orders INT, "
-                 "o30 INT, o90 INT, o365 INT, spend INT, s30 INT, s90 INT, s365 INT, first_day INT, "
-                 "last_day INT, prev_day INT, items INT, fav TEXT, points INT, reach INT, "
-                 "p_alive REAL, clv INT, tags INT)");
+        exec(
+            db,
+            "CREATE TABLE m(id INTEGER PRIMARY KEY, store INT, guide INT, brand INT, channel TEXT, "
+            "tier TEXT, gender TEXT, city TEXT, bday INT, bmonth INT, joined INT, orders INT, "
+            "o30 INT, o90 INT, o365 INT, spend INT, s30 INT, s90 INT, s365 INT, first_day INT, "
+            "last_day INT, prev_day INT, items INT, fav TEXT, points INT, reach INT, "
+            "p_alive REAL, clv INT, tags INT)");
         exec(db, "BEGIN");
         sqlite3_stmt *ins;
-        sqlite3_prepare_v2(db, "INSERT INTO m VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &ins, NULL);
+        sqlite3_prepare_v2(
+            db, "INSERT INTO m VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            -1, &ins, NULL);
         rs = 88172645463325252ull;
         for (long i = 0; i < n; i++) {
             gen_member(i, &m, NULL);
             int c = 1;
             sqlite3_bind_int64(ins, c++, m.id);
             sqlite3_bind_int(ins, c++, m.store);
-            if (m.guide) sqlite3_bind_int(ins, c++, m.guide); else sqlite3_bind_null(ins, c++);
+            if (m.guide)
+                sqlite3_bind_int(ins, c++, m.guide);
+            else
+                sqlite3_bind_null(ins, c++);
             sqlite3_bind_int(ins, c++, m.brand);
             sqlite3_bind_text(ins, c++, m.channel, -1, SQLITE_STATIC);
-            if (m.tier) sqlite3_bind_text(ins, c++, m.tier, -1, SQLITE_STATIC); else sqlite3_bind_null(ins, c++);
-            if (m.gender) sqlite3_bind_text(ins, c++, m.gender, -1, SQLITE_STATIC); else sqlite3_bind_null(ins, c++);
+            if (m.tier)
+                sqlite3_bind_text(ins, c++, m.tier, -1, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(ins, c++);
+            if (m.gender)
+                sqlite3_bind_text(ins, c++, m.gender, -1, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(ins, c++);
             sqlite3_bind_text(ins, c++, m.city, -1, SQLITE_STATIC);
             if (m.bday != SEG_NO_DAY) {
                 time_t tt = (time_t)m.bday * 86400;
@@ -422,13 +485,25 @@ int main(int argc, char **argv)
                 sqlite3_bind_null(ins, c++);
                 sqlite3_bind_null(ins, c++);
             }
-            if (m.prev) sqlite3_bind_int(ins, c++, m.prev); else sqlite3_bind_null(ins, c++);
+            if (m.prev)
+                sqlite3_bind_int(ins, c++, m.prev);
+            else
+                sqlite3_bind_null(ins, c++);
             sqlite3_bind_int(ins, c++, m.items);
-            if (m.fav) sqlite3_bind_text(ins, c++, m.fav, -1, SQLITE_STATIC); else sqlite3_bind_null(ins, c++);
+            if (m.fav)
+                sqlite3_bind_text(ins, c++, m.fav, -1, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(ins, c++);
             sqlite3_bind_int(ins, c++, m.points);
             sqlite3_bind_int(ins, c++, (int)m.reach);
-            if (m.p_alive == m.p_alive) sqlite3_bind_double(ins, c++, m.p_alive); else sqlite3_bind_null(ins, c++);
-            if (m.clv != SEG_NO_VALUE) sqlite3_bind_int64(ins, c++, m.clv); else sqlite3_bind_null(ins, c++);
+            if (m.p_alive == m.p_alive)
+                sqlite3_bind_double(ins, c++, m.p_alive);
+            else
+                sqlite3_bind_null(ins, c++);
+            if (m.clv != SEG_NO_VALUE)
+                sqlite3_bind_int64(ins, c++, m.clv);
+            else
+                sqlite3_bind_null(ins, c++);
             sqlite3_bind_int64(ins, c++, (int64_t)m.tags);
             if (sqlite3_step(ins) != SQLITE_DONE) {
                 fprintf(stderr, "insert: %s\n", sqlite3_errmsg(db));
@@ -449,8 +524,7 @@ int main(int argc, char **argv)
     double *samples = malloc((size_t)(runs > sruns ? runs : sruns) * sizeof *samples);
     for (size_t q = 0; q < nq; q++) {
         scount[q] = -1;
-        if (only && !strstr(qs[q].name, only))
-            continue;
+        if (only && !strstr(qs[q].name, only)) continue;
         seg_expr *e;
         if (seg_parse(qs[q].expr, idx, &e, &err) != 0) {
             fprintf(stderr, "%s: %s\n", qs[q].expr, err.msg);
@@ -476,10 +550,10 @@ int main(int argc, char **argv)
      *           possible only when the questions are known in advance; shown for honesty
      * scan:     no index at all */
     if (db) {
-        static const char *const cols[] = {"store", "guide", "tier", "gender", "city", "fav",
-                                           "bmonth", "bday", "joined", "orders", "o30", "o365",
-                                           "spend", "s90", "s365", "first_day", "last_day",
-                                           "p_alive"};
+        static const char *const cols[] = {"store",     "guide",    "tier",   "gender", "city",
+                                           "fav",       "bmonth",   "bday",   "joined", "orders",
+                                           "o30",       "o365",     "spend",  "s90",    "s365",
+                                           "first_day", "last_day", "p_alive"};
         const size_t ncols = sizeof cols / sizeof *cols;
         double ts = now_s();
         for (size_t k = 0; k < ncols; k++) {
@@ -499,8 +573,7 @@ int main(int argc, char **argv)
             exec(db, sql);
         }
         for (size_t q = 0; q < nq; q++) {
-            if (only && !strstr(qs[q].name, only))
-                continue;
+            if (only && !strstr(qs[q].name, only)) continue;
             char scanq[1100];
             const char *w = strstr(qs[q].sql, " FROM m WHERE ");
             snprintf(scanq, sizeof scanq, "%.*s FROM m NOT INDEXED WHERE %s", (int)(w - qs[q].sql),
@@ -537,15 +610,15 @@ int main(int argc, char **argv)
         printf("\n");
     }
 
-    printf("%-22s %5s %8s %8s %7s | %9s %7s | %9s %6s | %8s %7s | %s\n", "question", "kind", "count",
-           "median", "p99", "general", "ratio", "tailored", "ratio", "scan", "ratio", "check");
+    printf("%-22s %5s %8s %8s %7s | %9s %7s | %9s %6s | %8s %7s | %s\n", "question", "kind",
+           "count", "median", "p99", "general", "ratio", "tailored", "ratio", "scan", "ratio",
+           "check");
     printf("%-22s %5s %8s %8s %7s | %9s %7s | %9s %6s | %8s %7s |\n", "", "", "", "ms", "ms", "ms",
            "", "ms", "", "ms", "");
     double lat_tags[64], lat_range[64], log_g = 0, log_t = 0, log_s = 0;
     int ntags_q = 0, nrange_q = 0, nratio = 0, mismatches = 0;
     for (size_t q = 0; q < nq; q++) {
-        if (only && !strstr(qs[q].name, only))
-            continue;
+        if (only && !strstr(qs[q].name, only)) continue;
         if (qs[q].kind)
             lat_range[nrange_q++] = med[q];
         else
@@ -568,28 +641,32 @@ int main(int argc, char **argv)
             nratio++;
         }
         printf("%-22s %5s %8llu %8.3f %7.3f | %9s %7s | %9s %6s | %8s %7s | %s\n", qs[q].name,
-               qs[q].kind ? "range" : "tags", (unsigned long long)cnt[q], med[q], p99[q], g, gr, t, tr,
-               sc, scr, !db ? "" : ok ? "same count" : "COUNT DIFFERS");
-        if (!ok)
-            printf("    sqlite count %lld\n", (long long)scount[q]);
+               qs[q].kind ? "range" : "tags", (unsigned long long)cnt[q], med[q], p99[q], g, gr, t,
+               tr, sc, scr,
+               !db  ? ""
+               : ok ? "same count"
+                    : "COUNT DIFFERS");
+        if (!ok) printf("    sqlite count %lld\n", (long long)scount[q]);
     }
     qsort(lat_tags, (size_t)ntags_q, sizeof(double), cmp_d);
     qsort(lat_range, (size_t)nrange_q, sizeof(double), cmp_d);
     if (ntags_q && nrange_q) { /* --query may leave one kind out */
-        printf("\nmedian of medians: tags/categoricals %.3f ms (goal < 1), with ranges %.3f ms (goal < 10)\n",
+        printf("\nmedian of medians: tags/categoricals %.3f ms (goal < 1), with ranges %.3f ms "
+               "(goal < 10)\n",
                lat_tags[ntags_q / 2], lat_range[nrange_q / 2]);
-        printf("worst median: tags/categoricals %.3f ms, with ranges %.3f ms\n", lat_tags[ntags_q - 1],
-               lat_range[nrange_q - 1]);
+        printf("worst median: tags/categoricals %.3f ms, with ranges %.3f ms\n",
+               lat_tags[ntags_q - 1], lat_range[nrange_q - 1]);
     }
     if (nratio) {
-        printf("speed-up over SQLite, geometric mean: %.0fx over the general schema (goal >= 300x), "
-               "%.0fx without indexes", exp(log_g / nratio), exp(log_s / nratio));
+        printf(
+            "speed-up over SQLite, geometric mean: %.0fx over the general schema (goal >= 300x), "
+            "%.0fx without indexes",
+            exp(log_g / nratio), exp(log_s / nratio));
         if (tailored)
             printf(", %.0fx over an index tailored to each question", exp(log_t / nratio));
         printf("\n");
     }
-    if (mismatches)
-        printf("%d COUNT MISMATCHES\n", mismatches);
+    if (mismatches) printf("%d COUNT MISMATCHES\n", mismatches);
     free(samples);
 
     /* ---- per-order upkeep: orders for random members, dated today ---- */
@@ -606,8 +683,7 @@ int main(int argc, char **argv)
     seg_index_advance_day(idx, T + 1, &err);
     printf("day roll (windows, RFM medians, class columns of every member): %.0f ms\n",
            (now_s() - t1) * 1e3);
-    if (db)
-        sqlite3_close(db);
+    if (db) sqlite3_close(db);
     seg_index_free(idx);
     return mismatches ? 1 : 0;
 }

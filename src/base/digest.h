@@ -18,9 +18,9 @@ typedef struct digest {
 } digest;
 
 void digest_init(digest *d);
-void digest_str(digest *d, const char *s);   /* NULL is distinct from "" */
+void digest_str(digest *d, const char *s); /* NULL is distinct from "" */
 void digest_int(digest *d, int64_t v);
-void digest_json(digest *d, json_t *v);      /* canonical (sorted keys) text of v, or NULL */
+void digest_json(digest *d, json_t *v); /* canonical (sorted keys) text of v, or NULL */
 void digest_final(digest *d, unsigned char out[DIGEST_BYTES]);
 
 /* The digest of one JSON value: the Idempotency-Key comparison of arbitrary bodies. */

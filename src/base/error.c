@@ -34,15 +34,13 @@ void siyu_err_init(siyu_err *e)
 
 void siyu_err_clear(siyu_err *e)
 {
-    if (e->details)
-        json_decref(e->details);
+    if (e->details) json_decref(e->details);
     siyu_err_init(e);
 }
 
 int siyu_err_set(siyu_err *e, siyu_code code, const char *field, const char *fmt, ...)
 {
-    if (!e)
-        return -1;
+    if (!e) return -1;
     e->code = code;
     snprintf(e->field, sizeof e->field, "%s", field ? field : "");
     va_list ap;
@@ -56,9 +54,7 @@ json_t *siyu_err_to_json(const siyu_err *e)
 {
     json_t *inner = json_pack("{s:s, s:s}", "code", siyu_code_name(e->code), "message",
                               e->message[0] ? e->message : siyu_code_name(e->code));
-    if (e->field[0])
-        json_object_set_new(inner, "field", json_string(e->field));
-    if (e->details)
-        json_object_update(inner, e->details);
+    if (e->field[0]) json_object_set_new(inner, "field", json_string(e->field));
+    if (e->details) json_object_update(inner, e->details);
     return json_pack("{s:o}", "error", inner);
 }

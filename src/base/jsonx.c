@@ -21,8 +21,7 @@ static int depth_ok(const char *b, size_t n)
         } else if (c == '"') {
             in_str = 1;
         } else if (c == '{' || c == '[') {
-            if (++depth > JX_MAX_DEPTH)
-                return 0;
+            if (++depth > JX_MAX_DEPTH) return 0;
         } else if (c == '}' || c == ']') {
             depth--;
         }
@@ -71,8 +70,7 @@ int jx_int(json_t *obj, const char *key, bool required, int64_t *out, siyu_err *
 {
     int rc;
     json_t *v = field(obj, key, required, e, &rc);
-    if (!v)
-        return rc;
+    if (!v) return rc;
     if (!json_is_integer(v))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key, "%s: not an integer", key);
     *out = json_integer_value(v);
@@ -83,8 +81,7 @@ int jx_str(json_t *obj, const char *key, bool required, const char **out, siyu_e
 {
     int rc;
     json_t *v = field(obj, key, required, e, &rc);
-    if (!v)
-        return rc;
+    if (!v) return rc;
     if (!json_is_string(v))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key, "%s: not a string", key);
     if (strlen(json_string_value(v)) != json_string_length(v))
@@ -99,8 +96,7 @@ int jx_bool(json_t *obj, const char *key, bool required, bool *out, siyu_err *e)
 {
     int rc;
     json_t *v = field(obj, key, required, e, &rc);
-    if (!v)
-        return rc;
+    if (!v) return rc;
     if (!json_is_boolean(v))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key, "%s: not a boolean", key);
     *out = json_is_true(v);
@@ -111,12 +107,11 @@ int jx_time(json_t *obj, const char *key, bool required, int64_t *out, siyu_err 
 {
     const char *s = NULL;
     int rc = jx_str(obj, key, required, &s, e);
-    if (rc <= 0)
-        return rc;
+    if (rc <= 0) return rc;
     if (time_parse_rfc3339(s, out))
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key,
-                            "%s: expected RFC 3339 time with offset, e.g. 2026-11-22T10:00:00+08:00",
-                            key);
+        return siyu_err_set(
+            e, SIYU_INVALID_ARGUMENT, key,
+            "%s: expected RFC 3339 time with offset, e.g. 2026-11-22T10:00:00+08:00", key);
     return 1;
 }
 
@@ -124,8 +119,7 @@ int jx_date(json_t *obj, const char *key, bool required, int32_t *out, siyu_err 
 {
     const char *s = NULL;
     int rc = jx_str(obj, key, required, &s, e);
-    if (rc <= 0)
-        return rc;
+    if (rc <= 0) return rc;
     if (date_parse(s, out))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key, "%s: expected YYYY-MM-DD", key);
     return 1;
@@ -136,8 +130,7 @@ int jx_enum(json_t *obj, const char *key, bool required, const char *const *valu
 {
     const char *s = NULL;
     int rc = jx_str(obj, key, required, &s, e);
-    if (rc <= 0)
-        return rc;
+    if (rc <= 0) return rc;
     for (int i = 0; values[i]; i++)
         if (strcmp(values[i], s) == 0) {
             *index = i;

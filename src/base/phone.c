@@ -9,12 +9,10 @@ int phone_normalise(const char *in, char *out, size_t len)
     char d[32];
     size_t n = 0;
     int plus = 0;
-    if (!in)
-        return -1;
+    if (!in) return -1;
     for (const char *p = in; *p; p++) {
         if (isdigit((unsigned char)*p)) {
-            if (n + 1 >= sizeof d)
-                return -1;
+            if (n + 1 >= sizeof d) return -1;
             d[n++] = *p;
         } else if (*p == '+' && n == 0 && !plus) {
             plus = 1;
@@ -31,8 +29,7 @@ int phone_normalise(const char *in, char *out, size_t len)
             national = d + 2;
         else if (plus) {
             /* another country: E.164 allows at most 15 digits, at least 8 is sensible */
-            if (n < 8 || n > 15 || d[0] == '0')
-                return -1;
+            if (n < 8 || n > 15 || d[0] == '0') return -1;
             snprintf(out, len, "+%s", d);
             return 0;
         }
@@ -40,8 +37,7 @@ int phone_normalise(const char *in, char *out, size_t len)
         national = d + 4;
     }
     /* mainland mobile: 11 digits, 1 then 3..9 */
-    if (strlen(national) != 11 || national[0] != '1' || national[1] < '3')
-        return -1;
+    if (strlen(national) != 11 || national[0] != '1' || national[1] < '3') return -1;
     snprintf(out, len, "%s", national);
     return 0;
 }

@@ -33,8 +33,7 @@ void date_civil(int32_t z, int *y, int *m, int *d)
 static int days_in_month(int y, int m)
 {
     static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
     return dm[m - 1];
 }
 
@@ -42,8 +41,7 @@ static int digits(const char *s, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
+        if (!isdigit((unsigned char)s[i])) return -1;
         v = v * 10 + (s[i] - '0');
     }
     *out = v;
@@ -52,8 +50,7 @@ static int digits(const char *s, int n, int *out)
 
 static int parse_ymd(const char *s, int *y, int *m, int *d)
 {
-    if (digits(s, 4, y) || s[4] != '-' || digits(s + 5, 2, m) || s[7] != '-' ||
-        digits(s + 8, 2, d))
+    if (digits(s, 4, y) || s[4] != '-' || digits(s + 5, 2, m) || s[7] != '-' || digits(s + 8, 2, d))
         return -1;
     if (*y < 1900 || *y > 2999 || *m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
         return -1;
@@ -63,8 +60,7 @@ static int parse_ymd(const char *s, int *y, int *m, int *d)
 int date_parse(const char *s, int32_t *day)
 {
     int y, m, d;
-    if (!s || strlen(s) != 10 || parse_ymd(s, &y, &m, &d))
-        return -1;
+    if (!s || strlen(s) != 10 || parse_ymd(s, &y, &m, &d)) return -1;
     *day = date_from_civil(y, m, d);
     return 0;
 }
@@ -79,18 +75,15 @@ void date_format(int32_t day, char *buf, size_t len)
 int time_parse_rfc3339(const char *s, int64_t *unix_s)
 {
     int y, mo, d, h, mi, se;
-    if (!s || strlen(s) < 20 || parse_ymd(s, &y, &mo, &d))
+    if (!s || strlen(s) < 20 || parse_ymd(s, &y, &mo, &d)) return -1;
+    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s + 11, 2, &h) || s[13] != ':' ||
+        digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
         return -1;
-    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s + 11, 2, &h) ||
-        s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
-        return -1;
-    if (h > 23 || mi > 59 || se > 60)
-        return -1;
+    if (h > 23 || mi > 59 || se > 60) return -1;
     const char *p = s + 19;
     if (*p == '.') { /* fractions are accepted and truncated: siyu keeps seconds */
         p++;
-        if (!isdigit((unsigned char)*p))
-            return -1;
+        if (!isdigit((unsigned char)*p)) return -1;
         while (isdigit((unsigned char)*p))
             p++;
     }
@@ -106,15 +99,13 @@ int time_parse_rfc3339(const char *s, int64_t *unix_s)
     } else {
         return -1; /* an instant without an offset is ambiguous: refuse it */
     }
-    if (*p)
-        return -1;
+    if (*p) return -1;
     int64_t t = (int64_t)date_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset;
     /* the offset can carry an instant out of the years siyu writes: refuse what could
      * not be written back in the same range */
     int ly, lm, ld;
     date_civil(time_local_day(t), &ly, &lm, &ld);
-    if (ly < 1900 || ly > 2999)
-        return -1;
+    if (ly < 1900 || ly > 2999) return -1;
     *unix_s = t;
     return 0;
 }
@@ -144,26 +135,22 @@ static int64_t clock_from_file(const char *path)
     FILE *f = fopen(path, "r");
     char buf[64] = "";
     if (f) {
-        if (!fgets(buf, sizeof buf, f))
-            buf[0] = 0;
+        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
         fclose(f);
     }
     buf[strcspn(buf, "\r\n ")] = 0;
     int64_t t;
-    if (time_parse_rfc3339(buf, &t))
-        return (int64_t)time(NULL);
+    if (time_parse_rfc3339(buf, &t)) return (int64_t)time(NULL);
     return t;
 }
 
 int64_t clock_now(void)
 {
     const char *file = getenv("SIYU_NOW_FILE");
-    if (file && *file)
-        return clock_from_file(file);
+    if (file && *file) return clock_from_file(file);
     const char *pinned = getenv("SIYU_NOW");
     int64_t t;
-    if (pinned && *pinned && time_parse_rfc3339(pinned, &t) == 0)
-        return t;
+    if (pinned && *pinned && time_parse_rfc3339(pinned, &t) == 0) return t;
     return (int64_t)time(NULL);
 }
 

@@ -76,8 +76,7 @@ int cli_parse(const char *cmd, int argc, char **argv, int from, const cli_opt *o
     for (int i = from; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0) {
-            if (np >= npos)
-                return cli_fail(cmd, EXIT_USAGE, "unexpected argument '%s'", a);
+            if (np >= npos) return cli_fail(cmd, EXIT_USAGE, "unexpected argument '%s'", a);
             pos[np++] = a;
             continue;
         }
@@ -85,11 +84,10 @@ int cli_parse(const char *cmd, int argc, char **argv, int from, const cli_opt *o
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
         const cli_opt *o = NULL;
         for (int k = 0; opts[k].name; k++)
-            if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0)
-                o = &opts[k];
+            if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0) o = &opts[k];
         if (!o)
-            return cli_fail(cmd, EXIT_USAGE, "unknown option '%.*s' (see siyu %s --help)", (int)nlen,
-                            a, cmd);
+            return cli_fail(cmd, EXIT_USAGE, "unknown option '%.*s' (see siyu %s --help)",
+                            (int)nlen, a, cmd);
         if (o->takes_value) {
             if (eq)
                 *o->value = eq + 1;
@@ -101,23 +99,20 @@ int cli_parse(const char *cmd, int argc, char **argv, int from, const cli_opt *o
             *o->flag = true;
         }
     }
-    if (got_pos)
-        *got_pos = np;
+    if (got_pos) *got_pos = np;
     return 0;
 }
 
 const char *cli_db(const char *flag_value)
 {
-    if (flag_value && *flag_value)
-        return flag_value;
+    if (flag_value && *flag_value) return flag_value;
     const char *env = getenv("SIYU_DB");
     return env && *env ? env : NULL;
 }
 
 int cli_open_store(const char *cmd, const char *db, bool create, store_t **out)
 {
-    if (!db)
-        return cli_fail(cmd, EXIT_USAGE, "--db PATH is required (or set SIYU_DB)");
+    if (!db) return cli_fail(cmd, EXIT_USAGE, "--db PATH is required (or set SIYU_DB)");
     siyu_err e;
     siyu_err_init(&e);
     /* FULL: every commit is fsynced before siyu answers, so it survives power loss;

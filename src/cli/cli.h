@@ -12,11 +12,11 @@
  * table is the command's help too: `siyu CMD [SUB] --help` prints the usage line and
  * every option with its help text, so the two cannot drift. */
 typedef struct cli_opt {
-    const char *name;     /* "--db" */
+    const char *name; /* "--db" */
     bool takes_value;
-    const char **value;   /* where a value goes */
-    bool *flag;           /* where a flag goes */
-    const char *help;     /* "VALUE  what it means (default: ...)" — one line */
+    const char **value; /* where a value goes */
+    bool *flag;         /* where a flag goes */
+    const char *help;   /* "VALUE  what it means (default: ...)" — one line */
 } cli_opt;
 
 /* The usage line of the command being run (main.c sets it). */

@@ -13,8 +13,8 @@
 #include "journey/journey.h"
 #include "loyalty/loyalty.h"
 
-int cli_import_file(store_t *st, const char *kind, const char *path, const char *format,
-                    int batch, const char *rejects_path, bool quiet);
+int cli_import_file(store_t *st, const char *kind, const char *path, const char *format, int batch,
+                    const char *rejects_path, bool quiet);
 
 static int read_gen_options(const char *cmd, const char *members_s, const char *seed_s,
                             const char *until_s, gen_options *o)
@@ -31,8 +31,7 @@ static int read_gen_options(const char *cmd, const char *members_s, const char *
     if (seed_s) {
         char *end;
         unsigned long long s = strtoull(seed_s, &end, 10);
-        if (*end)
-            return cli_fail(cmd, EXIT_USAGE, "--seed: expected a number");
+        if (*end) return cli_fail(cmd, EXIT_USAGE, "--seed: expected a number");
         o->seed = s;
     }
     if (until_s && date_parse(until_s, &o->until_day))
@@ -43,8 +42,7 @@ static int read_gen_options(const char *cmd, const char *members_s, const char *
 static void gen_progress(void *ctx, const char *phase, double fraction)
 {
     (void)ctx;
-    if (isatty(STDERR_FILENO))
-        fprintf(stderr, "\rgenerating %-10s %3.0f%%", phase, fraction * 100);
+    if (isatty(STDERR_FILENO)) fprintf(stderr, "\rgenerating %-10s %3.0f%%", phase, fraction * 100);
 }
 
 int cmd_gen(int argc, char **argv)
@@ -59,18 +57,14 @@ int cmd_gen(int argc, char **argv)
          "DATE  last day of the generated history, YYYY-MM-DD (default: today)"},
         {0}};
     int rc = cli_parse("gen", argc, argv, 2, opts, NULL, 0, NULL);
-    if (rc)
-        return rc;
-    if (!out)
-        return cli_fail("gen", EXIT_USAGE, "--out DIR is required");
+    if (rc) return rc;
+    if (!out) return cli_fail("gen", EXIT_USAGE, "--out DIR is required");
     gen_options o;
-    if ((rc = read_gen_options("gen", members, seed, until, &o)))
-        return rc;
+    if ((rc = read_gen_options("gen", members, seed, until, &o))) return rc;
     char err[256];
     if (gen_write_dir(&o, out, err, sizeof err, gen_progress, NULL))
         return cli_fail("gen", 1, "%s", err);
-    if (isatty(STDERR_FILENO))
-        fputc('\n', stderr);
+    if (isatty(STDERR_FILENO)) fputc('\n', stderr);
     printf("siyu: wrote the demo chain (%ld members, seed %llu) to %s\n", o.members,
            (unsigned long long)o.seed, out);
     return 0;
@@ -81,8 +75,7 @@ static int64_t count(store_t *st, store_query q)
     store_conn *c;
     siyu_err e;
     siyu_err_init(&e);
-    if (store_conn_open(st, &c, &e))
-        return -1;
+    if (store_conn_open(st, &c, &e)) return -1;
     store_stmt *s = store_q(c, q);
     int64_t n = store_step(s) == STORE_ROW ? store_col_int(s, 0) : -1;
     store_reset(s);
@@ -121,7 +114,8 @@ static int demo_programme(store_t *st, siyu_err *e)
          "\"min\":100000},\"multiplier\":1.2,\"discount_pct\":3,\"benefits\":[\"生日双倍积分\"]},"
          "{\"code\":\"gold\",\"name\":\"金卡\",\"qualify\":{\"metric\":\"net_spend\","
          "\"min\":500000},\"multiplier\":1.5,\"discount_pct\":5,\"benefits\":[\"生日双倍积分\","
-         "\"专属导购\",\"免费配送\"]}],\"review\":{\"schedule\":\"anniversary\",\"grace_days\":30}}"},
+         "\"专属导购\",\"免费配送\"]}],\"review\":{\"schedule\":\"anniversary\",\"grace_days\":30}"
+         "}"},
         {loyalty_rules_create, "{\"name\":\"基础积分\",\"points_per_yuan\":1}"},
         {loyalty_rules_create,
          "{\"name\":\"生鲜生日双倍\",\"points_per_yuan\":1,\"categories\":[\"生鲜\"],"
@@ -133,8 +127,7 @@ static int demo_programme(store_t *st, siyu_err *e)
         {journeys_create, "{\"from_library\":\"post_live_72h\"}"},
     };
     store_conn *c;
-    if (store_conn_open(st, &c, e))
-        return -1;
+    if (store_conn_open(st, &c, e)) return -1;
     dom d = {.conn = c, .now = clock_now()};
     d.who.role = ROLE_ADMIN;
     int rc = store_begin(c, true, e);
@@ -172,8 +165,7 @@ static int demo_programme(store_t *st, siyu_err *e)
 static int demo_games(store_t *st, siyu_err *e)
 {
     store_conn *c;
-    if (store_conn_open(st, &c, e))
-        return -1;
+    if (store_conn_open(st, &c, e)) return -1;
     dom d = {.conn = c, .now = clock_now()};
     d.who.role = ROLE_ADMIN;
     char starts[40], ends[40], body[1024];
@@ -196,14 +188,15 @@ static int demo_games(store_t *st, siyu_err *e)
         json_decref(t);
         json_decref(out);
     }
-    snprintf(body, sizeof body,
-             "{\"kind\":\"wheel\",\"name\":\"幸运大转盘\",\"starts_at\":\"%s\",\"ends_at\":\"%s\","
-             "\"rules\":{\"plays_per_member_per_day\":1,\"plays_per_member\":3,"
-             "\"budget_cents\":500000,\"prizes\":[{\"name\":\"满50减10\",\"coupon_template_id\":%lld,"
-             "\"odds\":0.05,\"stock\":100,\"cost_cents\":1000},{\"name\":\"20积分\",\"points\":20,"
-             "\"odds\":0.30,\"stock\":null,\"cost_cents\":20},{\"name\":\"环保袋\",\"gift\":"
-             "\"tote-bag\",\"odds\":0.02,\"stock\":10,\"cost_cents\":1500}]}}",
-             starts, ends, (long long)tpl);
+    snprintf(
+        body, sizeof body,
+        "{\"kind\":\"wheel\",\"name\":\"幸运大转盘\",\"starts_at\":\"%s\",\"ends_at\":\"%s\","
+        "\"rules\":{\"plays_per_member_per_day\":1,\"plays_per_member\":3,"
+        "\"budget_cents\":500000,\"prizes\":[{\"name\":\"满50减10\",\"coupon_template_id\":%lld,"
+        "\"odds\":0.05,\"stock\":100,\"cost_cents\":1000},{\"name\":\"20积分\",\"points\":20,"
+        "\"odds\":0.30,\"stock\":null,\"cost_cents\":20},{\"name\":\"环保袋\",\"gift\":"
+        "\"tote-bag\",\"odds\":0.02,\"stock\":10,\"cost_cents\":1500}]}}",
+        starts, ends, (long long)tpl);
     int64_t ids[2] = {0, 0};
     const char *specs[2] = {body, envelope};
     for (int k = 0; k < 2 && rc == 0; k++) {
@@ -216,8 +209,7 @@ static int demo_games(store_t *st, siyu_err *e)
     int64_t members = count(st, Q_COUNT_MEMBERS);
     for (int64_t m = 1; m <= members && m <= 300 && rc == 0; m++) {
         for (int k = 0; k < 2 && rc == 0; k++) {
-            if (k == 1 && m > 40)
-                break;
+            if (k == 1 && m > 40) break;
             char req[128];
             snprintf(req, sizeof req, "{\"member_id\":%lld,\"%s\":\"demo-%lld\"}", (long long)m,
                      k ? "grab_id" : "play_id", (long long)m);
@@ -268,19 +260,14 @@ int cmd_demo(int argc, char **argv)
          "build the store and exit without serving (default: serve)"},
         {0}};
     int rc = cli_parse("demo", argc, argv, 2, opts, NULL, 0, NULL);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     gen_options o;
-    if ((rc = read_gen_options("demo", members, seed, NULL, &o)))
-        return rc;
+    if ((rc = read_gen_options("demo", members, seed, NULL, &o))) return rc;
     db = cli_db(db);
-    if (!db)
-        db = "siyu-demo.db";
-    if (!listen)
-        listen = getenv("SIYU_LISTEN");
+    if (!db) db = "siyu-demo.db";
+    if (!listen) listen = getenv("SIYU_LISTEN");
     store_t *st;
-    if ((rc = cli_open_store("demo", db, true, &st)))
-        return rc;
+    if ((rc = cli_open_store("demo", db, true, &st))) return rc;
     if (count(st, Q_COUNT_MEMBERS) > 0) {
         printf("siyu: %s already holds a chain; serving it as it is\n", db);
     } else {
@@ -306,10 +293,9 @@ int cmd_demo(int argc, char **argv)
             store_close(st);
             return cli_fail("demo", 1, "%s", err);
         }
-        if (isatty(STDERR_FILENO))
-            fputc('\n', stderr);
-        static const char *const kinds[] = {"brands", "stores", "staff", "members", "orders",
-                                            "events"};
+        if (isatty(STDERR_FILENO)) fputc('\n', stderr);
+        static const char *const kinds[] = {"brands",  "stores", "staff",
+                                            "members", "orders", "events"};
         /* the demo store is rebuilt from scratch if interrupted, so batch generously */
         for (size_t i = 0; i < sizeof kinds / sizeof *kinds && rc == 0; i++) {
             char path[4200];
@@ -339,7 +325,8 @@ int cmd_demo(int argc, char **argv)
     siyu_err_init(&e);
     char token[AUTH_TOKEN_LEN + 1] = "";
     if (store_conn_open(st, &c, &e) == 0) {
-        if (store_begin(c, true, &e) || auth_token_create(c, ROLE_ADMIN, 0, "demo", clock_now(), token, &e) ||
+        if (store_begin(c, true, &e) ||
+            auth_token_create(c, ROLE_ADMIN, 0, "demo", clock_now(), token, &e) ||
             store_commit(c, &e))
             store_rollback(c);
         store_conn_close(c);

@@ -24,8 +24,7 @@ static void draw(void *ctx, long long bytes, long long records)
         return; /* ten frames a second is plenty */
     p->last = now;
     double frac = p->total_bytes > 0 ? (double)bytes / (double)p->total_bytes : 0;
-    if (frac > 1)
-        frac = 1;
+    if (frac > 1) frac = 1;
     int filled = (int)(frac * 30);
     double secs = (double)(now - p->t0) / 1e9;
     fprintf(stderr, "\r%-8s [%.*s%*s] %3.0f%% %lld records %.0f/s ", p->label, filled,
@@ -46,8 +45,7 @@ static int import_file(store_t *st, const import_cli *ic)
 {
     const char *kind = ic->kind, *path = ic->path, *format = ic->format;
     FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!in)
-        return cli_fail("import", 1, "cannot open %s", path);
+    if (!in) return cli_fail("import", 1, "cannot open %s", path);
     static char iobuf[1 << 20];
     setvbuf(in, iobuf, _IOFBF, sizeof iobuf);
     import_options o;
@@ -78,7 +76,8 @@ static int import_file(store_t *st, const import_cli *ic)
     o.reject_log = rej;
     struct stat sb;
     progress p = {.total_bytes = fstat(fileno(in), &sb) == 0 ? sb.st_size : 0,
-                  .t0 = clock_mono_ns(), .label = kind};
+                  .t0 = clock_mono_ns(),
+                  .label = kind};
     if (!ic->quiet && cli_progress_wanted()) {
         o.progress = draw;
         o.progress_ctx = &p;
@@ -93,11 +92,9 @@ static int import_file(store_t *st, const import_cli *ic)
         rc = import_stream(c, &admin, kind, in, &o, &r, &e);
         store_conn_close(c);
     }
-    if (o.progress)
-        fputc('\n', stderr);
+    if (o.progress) fputc('\n', stderr);
     double secs = (double)(clock_mono_ns() - p.t0) / 1e9;
-    if (in != stdin)
-        fclose(in);
+    if (in != stdin) fclose(in);
     if (rej != stderr) fclose(rej);
     if (rc) {
         json_decref(r.errors);
@@ -220,14 +217,15 @@ int cmd_import(int argc, char **argv)
         {0}};
     const char *pos[2];
     int np, rc = cli_parse("import", argc, argv, 2, opts, pos, 2, &np);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (np != 2)
-        return cli_fail("import", EXIT_USAGE, "expected KIND FILE (kinds: brands, stores, staff, "
-                                              "members, orders, events)");
+        return cli_fail("import", EXIT_USAGE,
+                        "expected KIND FILE (kinds: brands, stores, staff, "
+                        "members, orders, events)");
     if (!import_kind_known(pos[0]))
         return cli_fail("import", EXIT_USAGE,
-                        "unknown kind '%s' (brands, stores, staff, members, orders, events)", pos[0]);
+                        "unknown kind '%s' (brands, stores, staff, members, orders, events)",
+                        pos[0]);
     if (format && strcmp(format, "csv") != 0 && strcmp(format, "ndjson") != 0)
         return cli_fail("import", EXIT_USAGE, "--format: expected csv or ndjson");
     if ((map_s || map_file || set_s || tz) && format && strcmp(format, "ndjson") == 0)

@@ -58,8 +58,7 @@ int cmd_model(int argc, char **argv)
         {0}};
     const char *pos[1];
     int np, rc = cli_parse("model", argc, argv, 2, opts, pos, 1, &np);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (np != 1 || (strcmp(pos[0], "fit") && strcmp(pos[0], "show") && strcmp(pos[0], "validate")))
         return cli_fail("model", EXIT_USAGE, "expected fit, show or validate");
     if (unit && strcmp(unit, "days") && strcmp(unit, "weeks"))
@@ -84,8 +83,7 @@ int cmd_model(int argc, char **argv)
                             "validate needs --cal-end YYYY-MM-DD and --holdout-end YYYY-MM-DD");
     }
     store_t *st;
-    if ((rc = cli_open_store("model", cli_db(db), false, &st)))
-        return rc;
+    if ((rc = cli_open_store("model", cli_db(db), false, &st))) return rc;
     store_conn *c;
     siyu_err e;
     siyu_err_init(&e);

@@ -77,18 +77,17 @@ int cmd_segment(int argc, char **argv)
         {0}};
     const char *pos[2];
     int np, rc = cli_parse("segment", argc, argv, 2, opts, pos, 2, &np);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (np == 1 && strcmp(pos[0], "settings") == 0) return cmd_settings(db, set);
     if (set) return cli_fail("segment", EXIT_USAGE, "--set goes with settings only");
-    if (np != 2 || (strcmp(pos[0], "count") && strcmp(pos[0], "export") && strcmp(pos[0], "explain")))
+    if (np != 2 ||
+        (strcmp(pos[0], "count") && strcmp(pos[0], "export") && strcmp(pos[0], "explain")))
         return cli_fail("segment", EXIT_USAGE,
                         "expected count, export or explain and an expression, or settings");
     seg_error se;
     seg_expr *ex = NULL;
     if (strcmp(pos[0], "explain") == 0) {
-        if (seg_parse(pos[1], NULL, &ex, &se))
-            return cli_fail("segment", 1, "%s", se.msg);
+        if (seg_parse(pos[1], NULL, &ex, &se)) return cli_fail("segment", 1, "%s", se.msg);
         char *canon = seg_print(ex);
         if (json) {
             json_t *o = json_pack("{s:s}", "expression", canon);
@@ -103,8 +102,7 @@ int cmd_segment(int argc, char **argv)
         return 0;
     }
     store_t *st;
-    if ((rc = cli_open_store("segment", cli_db(db), false, &st)))
-        return rc;
+    if ((rc = cli_open_store("segment", cli_db(db), false, &st))) return rc;
     siyu_err e;
     siyu_err_init(&e);
     seg_index *idx = NULL;

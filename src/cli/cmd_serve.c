@@ -81,10 +81,8 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
 
     http_config cfg;
     http_config_init(&cfg);
-    if (listen)
-        cfg.listen = listen;
-    if (threads > 0)
-        cfg.threads = threads;
+    if (listen) cfg.listen = listen;
+    if (threads > 0) cfg.threads = threads;
     if (apply_knobs(&cfg)) return EXIT_USAGE;
     cfg.spool_dir = getenv("SIYU_SPOOL_DIR");
     FILE *log = stderr;
@@ -92,8 +90,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
         log = NULL;
     else if (access_log && strcmp(access_log, "-") != 0) {
         log = fopen(access_log, "a");
-        if (!log)
-            return cli_fail("serve", 1, "--access-log: cannot open %s", access_log);
+        if (!log) return cli_fail("serve", 1, "--access-log: cannot open %s", access_log);
         setvbuf(log, NULL, _IOLBF, 0);
     }
     cfg.access_log = log;
@@ -140,9 +137,10 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
            store_path(st), host, http_server_port(srv), cfg.threads, cfg.max_connections,
            cfg.max_conn_per_client, cfg.request_timeout, cfg.idle_timeout, orders_max_lines());
     if (banner_token)
-        printf("siyu: admin token: %s\n"
-               "siyu: try: curl -H 'Authorization: Bearer %s' 'http://%s:%d/api/v1/members?limit=3'\n",
-               banner_token, banner_token, host, http_server_port(srv));
+        printf(
+            "siyu: admin token: %s\n"
+            "siyu: try: curl -H 'Authorization: Bearer %s' 'http://%s:%d/api/v1/members?limit=3'\n",
+            banner_token, banner_token, host, http_server_port(srv));
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
@@ -152,8 +150,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     http_server_stop(srv);
     writer_stop(writer);
     views_close(vw);
-    if (log && log != stderr)
-        fclose(log);
+    if (log && log != stderr) fclose(log);
     return 0;
 }
 
@@ -185,10 +182,8 @@ int cmd_serve(int argc, char **argv)
          "MIB  body of POST /import at most (default: 64; $SIYU_MAX_IMPORT_MIB)"},
         {0}};
     int rc = cli_parse("serve", argc, argv, 2, opts, NULL, 0, NULL);
-    if (rc)
-        return rc;
-    if (!listen)
-        listen = getenv("SIYU_LISTEN");
+    if (rc) return rc;
+    if (!listen) listen = getenv("SIYU_LISTEN");
     int threads = threads_s ? atoi(threads_s) : 0;
     if (threads_s && (threads < 1 || threads > 256))
         return cli_fail("serve", EXIT_USAGE, "--threads: expected 1 to 256");
@@ -197,8 +192,7 @@ int cmd_serve(int argc, char **argv)
     if (apply_knobs(&probe)) return EXIT_USAGE;
     if (outbox && *outbox) msg_outbox_dir_set(outbox);
     store_t *st;
-    if ((rc = cli_open_store("serve", cli_db(db), false, &st)))
-        return rc;
+    if ((rc = cli_open_store("serve", cli_db(db), false, &st))) return rc;
     rc = cli_serve_until_signal(st, listen, threads, log, NULL);
     store_close(st);
     return rc;

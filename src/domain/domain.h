@@ -24,11 +24,11 @@
  * follow the store. The domain notes each change; the caller hands the list to the
  * views only after the transaction has committed, and drops it on rollback. */
 typedef enum dom_change_kind {
-    DOM_CHANGE_MEMBER, /* id: a member created or its profile changed */
-    DOM_CHANGE_ORDER,  /* id: a new order */
-    DOM_CHANGE_REFUND, /* id: a new refund; other: its order */
-    DOM_CHANGE_REACH,  /* id: a member whose reachability changed */
-    DOM_CHANGE_MERGE,  /* id: the surviving member; other: the member merged away */
+    DOM_CHANGE_MEMBER,    /* id: a member created or its profile changed */
+    DOM_CHANGE_ORDER,     /* id: a new order */
+    DOM_CHANGE_REFUND,    /* id: a new refund; other: its order */
+    DOM_CHANGE_REACH,     /* id: a member whose reachability changed */
+    DOM_CHANGE_MERGE,     /* id: the surviving member; other: the member merged away */
     DOM_CHANGE_LIVE_VIEW, /* id: a member who watched a live stream; other: when */
     DOM_CHANGE_LOYALTY,   /* id: a member whose points or tier changed */
     /* audiences (domain/audiences.c) */
@@ -87,8 +87,8 @@ int staff_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
 int members_create_or_match(dom *d, json_t *body, json_t **out, siyu_err *e);
 int members_get(dom *d, int64_t id, json_t **out, siyu_err *e); /* the member 360 */
 /* kind: phone, unionid, openid (app_id may be NULL), card_no, wecom_external_id. */
-int members_lookup(dom *d, const char *kind, const char *value, const char *app_id,
-                   json_t **out, siyu_err *e);
+int members_lookup(dom *d, const char *kind, const char *value, const char *app_id, json_t **out,
+                   siyu_err *e);
 int members_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
 int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
 int members_merge(dom *d, int64_t into_id, json_t *body, json_t **out, siyu_err *e);
@@ -106,12 +106,11 @@ int64_t members_resolve(dom *d, json_t *ident, const char *prefix, bool create,
 int64_t members_live_id(dom *d, int64_t id, const char *field, siyu_err *e);
 /* What an order needs of its member, from the row members_live_id reads anyway. */
 typedef struct dom_member_brief {
-    int64_t guide_id;  /* 0: none bound */
+    int64_t guide_id; /* 0: none bound */
     bool has_birthday;
     int32_t birthday; /* days since 1970-01-01 */
 } dom_member_brief;
-int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_brief *b,
-                           siyu_err *e);
+int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_brief *b, siyu_err *e);
 /* May the caller see/change this member? (admin/operator all; store manager their
  * store; guide their bound members) */
 bool members_in_scope(const dom *d, int64_t store_id, int64_t guide_id);
@@ -282,7 +281,7 @@ int dom_tag_members(dom *d, int64_t tag_id, const int64_t *ids, size_t n, bool a
 int dom_segment_create(dom *d, const char *name, const char *expr, int64_t *id, siyu_err *e);
 
 /* ---- shared helpers (util.c) ---- */
-json_t *dom_time(int64_t unix_s);            /* RFC 3339 string, or null for 0 */
+json_t *dom_time(int64_t unix_s);                            /* RFC 3339 string, or null for 0 */
 json_t *dom_list(json_t *items, int limit, int64_t last_id); /* {items, next_cursor} */
 json_t *dom_nullable_int(store_stmt *s, int col);
 json_t *dom_nullable_text(store_stmt *s, int col);

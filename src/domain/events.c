@@ -14,11 +14,18 @@
 #include "base/jsonx.h"
 #include "domain/domain.h"
 
-const char *const dom_event_types[] = {
-    "follow_public_account", "unfollow_public_account", "add_guide_contact",
-    "remove_guide_contact",  "join_group",              "leave_group",
-    "sms_opt_in",            "sms_opt_out",             "miniprogram_authorize",
-    "share",                 "live_view",               NULL};
+const char *const dom_event_types[] = {"follow_public_account",
+                                       "unfollow_public_account",
+                                       "add_guide_contact",
+                                       "remove_guide_contact",
+                                       "join_group",
+                                       "leave_group",
+                                       "sms_opt_in",
+                                       "sms_opt_out",
+                                       "miniprogram_authorize",
+                                       "share",
+                                       "live_view",
+                                       NULL};
 
 /* What each event type does to reachability: channel and new state, or none. The sms
  * entries are consent, not a connection: they are recorded in the one consent model
@@ -27,9 +34,17 @@ static const struct {
     const char *channel;
     int on;
 } reach_effect[] = {
-    {"public_account", 1}, {"public_account", 0}, {"wecom", 1}, {"wecom", 0}, {"group", 1},
-    {"group", 0},          {"sms", 1},            {"sms", 0},   {"miniprogram", 1},
-    {NULL, 0},             {NULL, 0},
+    {"public_account", 1},
+    {"public_account", 0},
+    {"wecom", 1},
+    {"wecom", 0},
+    {"group", 1},
+    {"group", 0},
+    {"sms", 1},
+    {"sms", 0},
+    {"miniprogram", 1},
+    {NULL, 0},
+    {NULL, 0},
 };
 
 #define MAX_BATCH 1000
@@ -50,7 +65,8 @@ static int read_event(dom *d, json_t *ev, const char *prefix, event_in *out, siy
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, prefix, "%s: not an object", prefix);
     out->at = d->now;
     out->member_id = 0;
-    if (jx_only(ev, allowed, NULL, &sub) || jx_enum(ev, "type", true, dom_event_types, &out->type, &sub) < 0 ||
+    if (jx_only(ev, allowed, NULL, &sub) ||
+        jx_enum(ev, "type", true, dom_event_types, &out->type, &sub) < 0 ||
         jx_int(ev, "member_id", false, &out->member_id, &sub) < 0 ||
         jx_time(ev, "at", false, &out->at, &sub) < 0)
         goto fail;
@@ -65,17 +81,16 @@ static int read_event(dom *d, json_t *ev, const char *prefix, event_in *out, siy
     }
     json_t *m = json_object_get(ev, "member");
     if (out->member_id && m) {
-        siyu_err_set(&sub, SIYU_INVALID_ARGUMENT, "member", "member: give member_id or member, not both");
+        siyu_err_set(&sub, SIYU_INVALID_ARGUMENT, "member",
+                     "member: give member_id or member, not both");
         goto fail;
     }
     if (out->member_id) {
         out->member_id = members_live_id(d, out->member_id, "member_id", &sub);
-        if (out->member_id < 0)
-            goto fail;
+        if (out->member_id < 0) goto fail;
     } else if (m) {
         out->member_id = members_resolve(d, m, "member.", false, NULL, &sub);
-        if (out->member_id < 0)
-            goto fail;
+        if (out->member_id < 0) goto fail;
     } else {
         siyu_err_set(&sub, SIYU_INVALID_ARGUMENT, "member_id", "member_id: required (or member)");
         goto fail;
@@ -96,8 +111,7 @@ static int read_event(dom *d, json_t *ev, const char *prefix, event_in *out, siy
 fail:
     snprintf(f, sizeof f, "%s%s%s", prefix, *prefix && sub.field[0] ? "." : "", sub.field);
     siyu_err_set(e, sub.code, f, "%s%s%s", prefix, *prefix ? ": " : "", sub.message);
-    if (sub.details)
-        e->details = sub.details;
+    if (sub.details) e->details = sub.details;
     return -1;
 }
 
@@ -116,9 +130,9 @@ static int write_event(dom *d, const event_in *ev, siyu_err *e)
     store_bind_blob(s, 1, dg, 16);
     int seen = store_step(s) == STORE_ROW;
     store_reset(s);
-    if (seen)
-        return 0;
-    char *props = ev->props && !json_is_null(ev->props) ? json_dumps(ev->props, JSON_COMPACT) : NULL;
+    if (seen) return 0;
+    char *props =
+        ev->props && !json_is_null(ev->props) ? json_dumps(ev->props, JSON_COMPACT) : NULL;
     s = store_q(d->conn, Q_EVENT_INSERT);
     store_bind_int(s, 1, ev->member_id);
     store_bind_text(s, 2, dom_event_types[ev->type]);
@@ -127,8 +141,7 @@ static int write_event(dom *d, const event_in *ev, siyu_err *e)
     store_bind_blob(s, 5, dg, 16);
     int rc = store_exec(s, e);
     free(props);
-    if (rc)
-        return -1;
+    if (rc) return -1;
     if (strcmp(dom_event_types[ev->type], "live_view") == 0)
         dom_note(d, DOM_CHANGE_LIVE_VIEW, ev->member_id, ev->at);
     if (reach_effect[ev->type].channel && strcmp(reach_effect[ev->type].channel, "sms") == 0)
@@ -142,10 +155,8 @@ static int write_event(dom *d, const event_in *ev, siyu_err *e)
         store_bind_text(s, 2, reach_effect[ev->type].channel);
         store_bind_int(s, 3, reach_effect[ev->type].on);
         store_bind_int(s, 4, ev->at);
-        if (store_exec(s, e))
-            return -1;
-        if (store_changes(d->conn))
-            dom_note(d, DOM_CHANGE_REACH, ev->member_id, 0);
+        if (store_exec(s, e)) return -1;
+        if (store_changes(d->conn)) dom_note(d, DOM_CHANGE_REACH, ev->member_id, 0);
     }
     return 1;
 }
@@ -169,22 +180,18 @@ int events_record(dom *d, json_t *body, json_t **out, siyu_err *e)
     int rc = -1;
     for (size_t i = 0; i < n; i++) {
         char prefix[32] = "";
-        if (batch)
-            snprintf(prefix, sizeof prefix, "events[%zu]", i);
-        if (read_event(d, batch ? json_array_get(batch, i) : body, prefix, &evs[i], e))
-            goto done;
+        if (batch) snprintf(prefix, sizeof prefix, "events[%zu]", i);
+        if (read_event(d, batch ? json_array_get(batch, i) : body, prefix, &evs[i], e)) goto done;
     }
     /* every event checked: now write them all */
     int added = 0, dup = 0;
     for (size_t i = 0; i < n; i++) {
         int w = write_event(d, &evs[i], e);
-        if (w < 0)
-            goto done;
+        if (w < 0) goto done;
         added += w;
         dup += !w;
     }
-    if (out)
-        *out = json_pack("{s:i, s:i}", "accepted", added, "duplicates", dup);
+    if (out) *out = json_pack("{s:i, s:i}", "accepted", added, "duplicates", dup);
     rc = added ? 201 : 200;
 done:
     free(evs);

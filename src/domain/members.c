@@ -17,7 +17,7 @@
 
 static const char *const genders[] = {"male", "female", "unknown", NULL};
 static const char *const reach_channels[] = {"public_account", "wecom", "group", "sms",
-                                             "miniprogram", NULL};
+                                             "miniprogram",    NULL};
 
 #define MAX_IDENTITIES 8
 
@@ -44,8 +44,7 @@ static int read_identities(json_t *obj, const char *prefix, identity *ids, siyu_
     }
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
         json_t *v = json_object_get(obj, kinds[k]);
-        if (!v || json_is_null(v))
-            continue;
+        if (!v || json_is_null(v)) continue;
         snprintf(f, sizeof f, "%s%s", prefix, kinds[k]);
         if (!json_is_string(v))
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: not a string", f);
@@ -96,16 +95,16 @@ static int64_t match_identities(dom *d, identity *ids, int n, const char *prefix
     const char *found_kind = NULL;
     for (int i = 0; i < n; i++) {
         int64_t owner = identity_owner(d, &ids[i]);
-        if (!owner)
-            continue;
+        if (!owner) continue;
         if (found && owner != found) {
             char f[80];
             snprintf(f, sizeof f, "%s%s", prefix, ids[i].kind);
             siyu_err_set(e, SIYU_CONFLICT, f,
                          "%s: belongs to member %lld while %s belongs to member %lld", f,
                          (long long)owner, found_kind, (long long)found);
-            e->details = json_pack("{s:[I,I]}", "member_ids", (json_int_t)(found < owner ? found : owner),
-                                   (json_int_t)(found < owner ? owner : found));
+            e->details =
+                json_pack("{s:[I,I]}", "member_ids", (json_int_t)(found < owner ? found : owner),
+                          (json_int_t)(found < owner ? owner : found));
             return -1;
         }
         found = owner;
@@ -136,15 +135,13 @@ int64_t members_live_id(dom *d, int64_t id, const char *field, siyu_err *e)
     return members_live_brief(d, id, field, NULL, e);
 }
 
-int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_brief *b,
-                           siyu_err *e)
+int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_brief *b, siyu_err *e)
 {
     /* Merges can chain (a into b, then b into c); follow them, but never forever. */
     for (int hops = 0; hops < 16; hops++) {
         store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
         store_bind_int(s, 1, id);
-        if (store_step(s) != STORE_ROW)
-            break;
+        if (store_step(s) != STORE_ROW) break;
         int64_t into = store_col_null(s, 9) ? 0 : store_col_int(s, 9);
         if (!into && b) {
             b->guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
@@ -152,12 +149,11 @@ int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_bri
             b->birthday = (int32_t)store_col_int(s, 3);
         }
         store_reset(s);
-        if (!into)
-            return id;
+        if (!into) return id;
         id = into;
     }
-    siyu_err_set(e, SIYU_NOT_FOUND, field, "%s: member %lld does not exist", field ? field : "member",
-                 (long long)id);
+    siyu_err_set(e, SIYU_NOT_FOUND, field, "%s: member %lld does not exist",
+                 field ? field : "member", (long long)id);
     return -1;
 }
 
@@ -182,8 +178,7 @@ static json_t *identities_json(dom *d, int64_t id, json_t *member)
             value = masked;
         }
         json_t *o = json_pack("{s:s, s:s}", "kind", kind, "value", value);
-        if (app && *app)
-            json_object_set_new(o, "app_id", json_string(app));
+        if (app && *app) json_object_set_new(o, "app_id", json_string(app));
         json_array_append_new(arr, o);
         /* the first of each kind is also a top-level field, for convenience */
         if (strcmp(kind, "openid") != 0 && !json_object_get(member, kind))
@@ -238,8 +233,7 @@ static json_t *stats_json(dom *d, int64_t id)
 
 static json_t *ref_json(dom *d, store_query q, int64_t id)
 {
-    if (!id)
-        return json_null();
+    if (!id) return json_null();
     store_stmt *s = store_q(d->conn, q);
     store_bind_int(s, 1, id);
     json_t *o = store_step(s) == STORE_ROW
@@ -254,8 +248,7 @@ static json_t *member_render(dom *d, int64_t id, bool full)
 {
     store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(s, 1, id);
-    if (store_step(s) != STORE_ROW)
-        return NULL;
+    if (store_step(s) != STORE_ROW) return NULL;
     char bday[16];
     json_t *m = json_object();
     json_object_set_new(m, "id", json_integer(id));
@@ -287,8 +280,7 @@ static json_t *member_render(dom *d, int64_t id, bool full)
             json_object_del(m, personal[i]);
         json_object_set_new(m, "erased_at", dom_time(erased_at));
     }
-    if (!full)
-        return m;
+    if (!full) return m;
     json_object_set_new(m, "store", ref_json(d, Q_STORE_GET, store_id));
     json_object_set_new(m, "guide", ref_json(d, Q_STAFF_GET, guide_id));
     json_object_set_new(m, "reachability", reach_json(d, id));
@@ -352,19 +344,15 @@ static int member_check(dom *d, int64_t id, int64_t *store_id, int64_t *guide_id
     if (!members_in_scope(d, sid, gid))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "member %lld is outside your scope",
                             (long long)id);
-    if (store_id)
-        *store_id = sid;
-    if (guide_id)
-        *guide_id = gid;
+    if (store_id) *store_id = sid;
+    if (guide_id) *guide_id = gid;
     return 0;
 }
 
 int members_get(dom *d, int64_t id, json_t **out, siyu_err *e)
 {
-    if (member_check(d, id, NULL, NULL, e))
-        return -1;
-    if (out)
-        *out = member_render(d, id, true);
+    if (member_check(d, id, NULL, NULL, e)) return -1;
+    if (out) *out = member_render(d, id, true);
     return 200;
 }
 
@@ -383,16 +371,16 @@ typedef struct profile {
 enum { P_NAME, P_GENDER, P_BIRTHDAY, P_CITY, P_STORE, P_GUIDE, P__COUNT };
 static int read_profile(dom *d, json_t *body, profile *p, bool set[P__COUNT], siyu_err *e)
 {
-    static const char *const keys[P__COUNT] = {"name", "gender", "birthday", "city", "store_id",
-                                               "guide_id"};
+    static const char *const keys[P__COUNT] = {"name", "gender",   "birthday",
+                                               "city", "store_id", "guide_id"};
     for (int i = 0; i < P__COUNT; i++)
         set[i] = json_object_get(body, keys[i]) != NULL;
-    if (jx_str(body, "name", false, &p->name, e) < 0 || jx_str(body, "city", false, &p->city, e) < 0 ||
+    if (jx_str(body, "name", false, &p->name, e) < 0 ||
+        jx_str(body, "city", false, &p->city, e) < 0 ||
         jx_enum(body, "gender", false, genders, &p->gender, e) < 0)
         return -1;
     int rc = jx_date(body, "birthday", false, &p->birthday, e);
-    if (rc < 0)
-        return -1;
+    if (rc < 0) return -1;
     if (rc == 1) {
         if (p->birthday > time_local_day(d->now))
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "birthday", "birthday: is in the future");
@@ -403,12 +391,10 @@ static int read_profile(dom *d, json_t *body, profile *p, bool set[P__COUNT], si
     if (jx_int(body, "store_id", false, &p->store_id, e) < 0 ||
         jx_int(body, "guide_id", false, &p->guide_id, e) < 0)
         return -1;
-    if (p->store_id && dom_require_store(d, p->store_id, "store_id", e))
-        return -1;
+    if (p->store_id && dom_require_store(d, p->store_id, "store_id", e)) return -1;
     if (p->guide_id) {
         int64_t guide_store;
-        if (dom_require_staff(d, p->guide_id, "guide", "guide_id", &guide_store, e))
-            return -1;
+        if (dom_require_staff(d, p->guide_id, "guide", "guide_id", &guide_store, e)) return -1;
         if (!p->store_id && !set[P_STORE])
             p->store_id = guide_store; /* a member bound to a guide belongs to their store */
     }
@@ -440,22 +426,17 @@ static int64_t member_insert(dom *d, const profile *p, const char *channel, int6
     store_stmt *s = store_q(d->conn, Q_MEMBER_INSERT);
     store_bind_text(s, 1, p->name);
     store_bind_text(s, 2, p->gender >= 0 ? genders[p->gender] : NULL);
-    if (p->has_birthday)
-        store_bind_int(s, 3, p->birthday);
+    if (p->has_birthday) store_bind_int(s, 3, p->birthday);
     store_bind_text(s, 4, p->city);
-    if (p->store_id)
-        store_bind_int(s, 5, p->store_id);
-    if (p->guide_id)
-        store_bind_int(s, 6, p->guide_id);
+    if (p->store_id) store_bind_int(s, 5, p->store_id);
+    if (p->guide_id) store_bind_int(s, 6, p->guide_id);
     store_bind_text(s, 7, channel);
     store_bind_int(s, 8, joined_at);
     store_bind_int(s, 9, d->now);
-    if (store_exec(s, e))
-        return -1;
+    if (store_exec(s, e)) return -1;
     int64_t id = store_last_id(d->conn);
     for (int i = 0; i < n; i++)
-        if (identity_add(d, &ids[i], id, e))
-            return -1;
+        if (identity_add(d, &ids[i], id, e)) return -1;
     dom_note(d, DOM_CHANGE_MEMBER, id, 0);
     return id;
 }
@@ -464,8 +445,7 @@ static int64_t member_insert(dom *d, const profile *p, const char *channel, int6
 static int add_missing(dom *d, identity *ids, int n, int64_t member_id, siyu_err *e)
 {
     for (int i = 0; i < n; i++)
-        if (!identity_owner(d, &ids[i]) && identity_add(d, &ids[i], member_id, e))
-            return -1;
+        if (!identity_owner(d, &ids[i]) && identity_add(d, &ids[i], member_id, e)) return -1;
     return 0;
 }
 
@@ -576,19 +556,18 @@ static void audit_who(const dom *d, json_t *details)
 int members_create_or_match(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
     static const char *const allowed[] = {
-        "phone",    "unionid",  "openid",  "app_id",  "card_no",   "wecom_external_id",
-        "name",     "gender",   "birthday", "city",   "store_id",  "guide_id",
-        "channel",  "joined_at", NULL};
+        "phone",   "unionid",   "openid",   "app_id", "card_no",  "wecom_external_id",
+        "name",    "gender",    "birthday", "city",   "store_id", "guide_id",
+        "channel", "joined_at", NULL};
     identity ids[MAX_IDENTITIES];
-    if (jx_only(body, allowed, NULL, e))
-        return -1;
+    if (jx_only(body, allowed, NULL, e)) return -1;
     int n = read_identities(body, "", ids, e);
-    if (n < 0)
-        return -1;
+    if (n < 0) return -1;
     if (n == 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "phone",
-                            "phone: a member needs at least one of phone, unionid, openid, card_no, "
-                            "wecom_external_id");
+        return siyu_err_set(
+            e, SIYU_INVALID_ARGUMENT, "phone",
+            "phone: a member needs at least one of phone, unionid, openid, card_no, "
+            "wecom_external_id");
     profile p = {.gender = -1};
     bool set[P__COUNT];
     int channel = 0;
@@ -600,14 +579,11 @@ int members_create_or_match(dom *d, json_t *body, json_t **out, siyu_err *e)
     if (joined_at > d->now + 300)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "joined_at", "joined_at: is in the future");
     int64_t found = match_identities(d, ids, n, "", e);
-    if (found < 0)
-        return -1;
+    if (found < 0) return -1;
     if (found) {
         int64_t live = members_live_id(d, found, NULL, e);
-        if (live < 0 || member_check(d, live, NULL, NULL, e))
-            return -1;
-        if (add_missing(d, ids, n, live, e))
-            return -1;
+        if (live < 0 || member_check(d, live, NULL, NULL, e)) return -1;
+        if (add_missing(d, ids, n, live, e)) return -1;
         /* A member first made at the till from a phone alone gets the name, birthday and
          * gender given now: empty fields are filled, never overwritten. */
         pfields in;
@@ -645,13 +621,10 @@ int members_create_or_match(dom *d, json_t *body, json_t **out, siyu_err *e)
         json_decref(kept);
         return 200;
     }
-    if (scope_profile(d, &p, e))
-        return -1;
+    if (scope_profile(d, &p, e)) return -1;
     int64_t id = member_insert(d, &p, dom_channels[channel], joined_at, ids, n, e);
-    if (id < 0)
-        return -1;
-    if (out)
-        *out = member_render(d, id, true);
+    if (id < 0) return -1;
+    if (out) *out = member_render(d, id, true);
     return 201;
 }
 
@@ -662,31 +635,27 @@ int64_t members_resolve(dom *d, json_t *obj, const char *prefix, bool create,
     snprintf(f, sizeof f, "%.*s", (int)strlen(prefix) - 1, prefix); /* "member." -> "member" */
     if (!json_is_object(obj))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: expected an object of identities", f);
-    static const char *const allowed[] = {"phone", "unionid", "openid", "app_id", "card_no",
-                                          "wecom_external_id", "name", NULL};
-    if (jx_only(obj, allowed, prefix, e))
-        return -1;
+    static const char *const allowed[] = {"phone",   "unionid",           "openid", "app_id",
+                                          "card_no", "wecom_external_id", "name",   NULL};
+    if (jx_only(obj, allowed, prefix, e)) return -1;
     identity ids[MAX_IDENTITIES];
     int n = read_identities(obj, prefix, ids, e);
-    if (n < 0)
-        return -1;
+    if (n < 0) return -1;
     if (n == 0)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f,
-                            "%s: needs one of phone, unionid, openid, card_no, wecom_external_id", f);
+                            "%s: needs one of phone, unionid, openid, card_no, wecom_external_id",
+                            f);
     int64_t found = match_identities(d, ids, n, prefix, e);
-    if (found < 0)
-        return -1;
+    if (found < 0) return -1;
     if (found) {
         int64_t live = members_live_id(d, found, f, e);
         /* with one identity there is nothing missing: it is the one that matched */
-        if (live > 0 && n > 1 && add_missing(d, ids, n, live, e))
-            return -1;
+        if (live > 0 && n > 1 && add_missing(d, ids, n, live, e)) return -1;
         return live;
     }
-    if (!create)
-        return siyu_err_set(e, SIYU_NOT_FOUND, f, "%s: no member has these identities", f);
-    profile p = {.gender = -1, .store_id = defs ? defs->store_id : 0,
-                 .guide_id = defs ? defs->guide_id : 0};
+    if (!create) return siyu_err_set(e, SIYU_NOT_FOUND, f, "%s: no member has these identities", f);
+    profile p = {
+        .gender = -1, .store_id = defs ? defs->store_id : 0, .guide_id = defs ? defs->guide_id : 0};
     jx_str(obj, "name", false, &p.name, NULL);
     return member_insert(d, &p, defs && defs->channel ? defs->channel : "store",
                          defs && defs->joined_at ? defs->joined_at : d->now, ids, n, e);
@@ -704,11 +673,9 @@ int members_lookup(dom *d, const char *kind, const char *value, const char *app_
         snprintf(id.value, sizeof id.value, "%s", value);
     }
     int64_t owner = identity_owner(d, &id);
-    if (!owner)
-        return siyu_err_set(e, SIYU_NOT_FOUND, kind, "no member with %s %s", kind, value);
+    if (!owner) return siyu_err_set(e, SIYU_NOT_FOUND, kind, "no member with %s %s", kind, value);
     owner = members_live_id(d, owner, kind, e);
-    if (owner < 0)
-        return -1;
+    if (owner < 0) return -1;
     if (d->who.role == ROLE_CASHIER) {
         /* a till finds the shopper (profile, masked identities) and reads their benefits
          * apart; never the 360 it may not read by id */
@@ -727,10 +694,8 @@ int members_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e)
     store_stmt *s = store_q(d->conn, Q_MEMBER_LIST);
     store_bind_int(s, 1, cursor);
     store_bind_int(s, 2, limit);
-    if (d->who.role == ROLE_STORE_MANAGER)
-        store_bind_int(s, 3, d->who.store_id);
-    if (d->who.role == ROLE_GUIDE)
-        store_bind_int(s, 4, d->who.staff_id);
+    if (d->who.role == ROLE_STORE_MANAGER) store_bind_int(s, 3, d->who.store_id);
+    if (d->who.role == ROLE_GUIDE) store_bind_int(s, 4, d->who.staff_id);
     while (n < limit && n < 1000 && store_step(s) == STORE_ROW)
         ids[n++] = store_col_int(s, 0);
     store_reset(s);
@@ -743,16 +708,13 @@ int members_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e)
 
 int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
 {
-    static const char *const allowed[] = {"name", "gender", "birthday", "city", "store_id",
-                                          "guide_id", NULL};
-    if (jx_only(body, allowed, NULL, e))
-        return -1;
-    if (member_check(d, id, NULL, NULL, e))
-        return -1;
+    static const char *const allowed[] = {"name",     "gender",   "birthday", "city",
+                                          "store_id", "guide_id", NULL};
+    if (jx_only(body, allowed, NULL, e)) return -1;
+    if (member_check(d, id, NULL, NULL, e)) return -1;
     profile p = {.gender = -1};
     bool set[P__COUNT];
-    if (read_profile(d, body, &p, set, e))
-        return -1;
+    if (read_profile(d, body, &p, set, e)) return -1;
     if ((set[P_NAME] || set[P_GENDER] || set[P_BIRTHDAY] || set[P_CITY]) &&
         members_erased(d, id, NULL)) {
         const char *f = set[P_NAME]       ? "name"
@@ -766,7 +728,8 @@ int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     if (d->who.role == ROLE_GUIDE && ((set[P_STORE] && p.store_id != d->who.store_id) ||
                                       (set[P_GUIDE] && p.guide_id != d->who.staff_id)))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, set[P_STORE] ? "store_id" : "guide_id",
-                            "%s: a guide cannot move members", set[P_STORE] ? "store_id" : "guide_id");
+                            "%s: a guide cannot move members",
+                            set[P_STORE] ? "store_id" : "guide_id");
     if (d->who.role == ROLE_STORE_MANAGER && set[P_STORE] && p.store_id != d->who.store_id)
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store_id",
                             "store_id: a store manager cannot move members out of their store");
@@ -777,12 +740,9 @@ int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     char name[256] = "", gender[16] = "", city[256] = "";
     bool has_name = !store_col_null(s, 1), has_gender = !store_col_null(s, 2),
          has_city = !store_col_null(s, 4), has_bday = !store_col_null(s, 3);
-    if (has_name)
-        snprintf(name, sizeof name, "%s", store_col_text(s, 1));
-    if (has_gender)
-        snprintf(gender, sizeof gender, "%s", store_col_text(s, 2));
-    if (has_city)
-        snprintf(city, sizeof city, "%s", store_col_text(s, 4));
+    if (has_name) snprintf(name, sizeof name, "%s", store_col_text(s, 1));
+    if (has_gender) snprintf(gender, sizeof gender, "%s", store_col_text(s, 2));
+    if (has_city) snprintf(city, sizeof city, "%s", store_col_text(s, 4));
     int64_t bday = has_bday ? store_col_int(s, 3) : 0;
     int64_t store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
     int64_t guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
@@ -791,24 +751,21 @@ int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
         store_id = p.store_id; /* moving to a guide moves to their store */
     s = store_q(d->conn, Q_MEMBER_UPDATE);
     store_bind_text(s, 1, set[P_NAME] ? p.name : (has_name ? name : NULL));
-    store_bind_text(s, 2, set[P_GENDER] ? (p.gender >= 0 ? genders[p.gender] : NULL)
-                                        : (has_gender ? gender : NULL));
+    store_bind_text(s, 2,
+                    set[P_GENDER] ? (p.gender >= 0 ? genders[p.gender] : NULL)
+                                  : (has_gender ? gender : NULL));
     if (set[P_BIRTHDAY] ? p.has_birthday : has_bday)
         store_bind_int(s, 3, set[P_BIRTHDAY] ? p.birthday : bday);
     store_bind_text(s, 4, set[P_CITY] ? p.city : (has_city ? city : NULL));
     int64_t new_store = set[P_STORE] ? p.store_id : store_id;
     int64_t new_guide = set[P_GUIDE] ? p.guide_id : guide_id;
-    if (new_store)
-        store_bind_int(s, 5, new_store);
-    if (new_guide)
-        store_bind_int(s, 6, new_guide);
+    if (new_store) store_bind_int(s, 5, new_store);
+    if (new_guide) store_bind_int(s, 6, new_guide);
     store_bind_int(s, 7, d->now);
     store_bind_int(s, 8, id);
-    if (store_exec(s, e))
-        return -1;
+    if (store_exec(s, e)) return -1;
     dom_note(d, DOM_CHANGE_MEMBER, id, 0);
-    if (out)
-        *out = member_render(d, id, true);
+    if (out) *out = member_render(d, id, true);
     return 200;
 }
 
@@ -821,8 +778,7 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
     if (from == into)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "from_member_id",
                             "from_member_id: a member cannot be merged into itself");
-    if (member_check(d, into, NULL, NULL, e))
-        return -1;
+    if (member_check(d, into, NULL, NULL, e)) return -1;
     if (members_erased(d, into, NULL) || members_erased(d, from, NULL)) {
         bool f = !members_erased(d, into, NULL);
         return siyu_err_set(e, SIYU_CONFLICT, f ? "from_member_id" : NULL,
@@ -836,8 +792,7 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         json_t *mi = sub.details ? json_object_get(sub.details, "merged_into") : NULL;
         if (mi && json_integer_value(mi) == into) {
             siyu_err_clear(&sub);
-            if (out)
-                *out = member_render(d, into, true);
+            if (out) *out = member_render(d, into, true);
             return 200;
         }
         *e = sub;
@@ -848,10 +803,9 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
     /* Count what moves, for the audit record. */
     json_t *from_view = member_render(d, from, true);
     json_t *stats = json_object_get(from_view, "stats");
-    json_t *details = json_pack("{s:O, s:O, s:O}", "identities",
-                                json_object_get(from_view, "identities"), "orders",
-                                json_object_get(stats, "orders"), "spend_cents",
-                                json_object_get(stats, "spend_cents"));
+    json_t *details = json_pack(
+        "{s:O, s:O, s:O}", "identities", json_object_get(from_view, "identities"), "orders",
+        json_object_get(stats, "orders"), "spend_cents", json_object_get(stats, "spend_cents"));
     audit_who(d, details);
     json_decref(from_view);
     /* the merged-away member's profile fills what the kept member lacks */
@@ -864,9 +818,9 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         json_decref(details);
         return -1;
     }
-    static const store_query moves[] = {Q_IDENTITY_MOVE, Q_ORDERS_MOVE, Q_EVENTS_MOVE, Q_REACH_MOVE,
-                                        Q_TAG_MEMBERS_MOVE, Q_CONSENT_MOVE, Q_CONTACTS_MOVE,
-                                        Q_CONSENT_HISTORY_MOVE};
+    static const store_query moves[] = {Q_IDENTITY_MOVE, Q_ORDERS_MOVE,         Q_EVENTS_MOVE,
+                                        Q_REACH_MOVE,    Q_TAG_MEMBERS_MOVE,    Q_CONSENT_MOVE,
+                                        Q_CONTACTS_MOVE, Q_CONSENT_HISTORY_MOVE};
     for (size_t i = 0; i < sizeof moves / sizeof *moves; i++) {
         store_stmt *s = store_q(d->conn, moves[i]);
         store_bind_int(s, 1, into);

@@ -33,7 +33,7 @@ static void order_digest(int channel, const char *external_id, int64_t store_id,
                          int64_t member_id, json_t *member, int64_t guide_id, const item_in *items,
                          size_t n, unsigned char out[DIGEST_BYTES])
 {
-    static const char *const member_keys[] = {"phone", "unionid", "openid", "app_id",
+    static const char *const member_keys[] = {"phone",   "unionid",           "openid", "app_id",
                                               "card_no", "wecom_external_id", "name"};
     digest d;
     digest_init(&d);
@@ -86,8 +86,7 @@ static json_t *refund_json(store_stmt *s)
 {
     json_t *items = json_null();
     const char *t = store_col_text(s, 5);
-    if (t)
-        items = json_loads(t, 0, NULL);
+    if (t) items = json_loads(t, 0, NULL);
     return json_pack("{s:I, s:I, s:s, s:I, s:o, s:o}", "id", (json_int_t)store_col_int(s, 0),
                      "order_id", (json_int_t)store_col_int(s, 1), "external_id",
                      store_col_text(s, 2), "amount_cents", (json_int_t)store_col_int(s, 3),
@@ -117,8 +116,7 @@ static json_t *order_render(dom *d, int64_t id)
 {
     store_stmt *s = store_q(d->conn, Q_ORDER_GET);
     store_bind_int(s, 1, id);
-    if (store_step(s) != STORE_ROW)
-        return NULL;
+    if (store_step(s) != STORE_ROW) return NULL;
     json_t *o = order_row_json(s);
     store_reset(s);
     json_t *items = json_array();
@@ -144,8 +142,7 @@ static json_t *order_render(dom *d, int64_t id)
 
 static int64_t member_guide(dom *d, int64_t member_id)
 {
-    if (!member_id)
-        return 0;
+    if (!member_id) return 0;
     store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(s, 1, member_id);
     int64_t g = store_step(s) == STORE_ROW && !store_col_null(s, 6) ? store_col_int(s, 6) : 0;
@@ -166,8 +163,7 @@ int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e)
     if (!scope_sees_order(d, store_id, guide_id, member_guide(d, member_id)))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "order %lld is outside your scope",
                             (long long)id);
-    if (out)
-        *out = order_render(d, id);
+    if (out) *out = order_render(d, id);
     return 200;
 }
 
@@ -185,12 +181,9 @@ int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t st
     store_stmt *s = store_q(d->conn, Q_ORDER_LIST);
     store_bind_int(s, 1, cursor);
     store_bind_int(s, 2, limit);
-    if (member_id)
-        store_bind_int(s, 3, member_id);
-    if (store_id)
-        store_bind_int(s, 4, store_id);
-    if (d->who.role == ROLE_GUIDE)
-        store_bind_int(s, 5, d->who.staff_id);
+    if (member_id) store_bind_int(s, 3, member_id);
+    if (store_id) store_bind_int(s, 4, store_id);
+    if (d->who.role == ROLE_GUIDE) store_bind_int(s, 5, d->who.staff_id);
     while (n < limit && n < 1000 && store_step(s) == STORE_ROW)
         ids[n++] = store_col_int(s, 0);
     store_reset(s);
@@ -202,7 +195,6 @@ int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t st
 }
 
 /* ---------------- creating ---------------- */
-
 
 /* Names a field of item i in an error: "items[2].qty". Only runs on the error path. */
 static int item_error(siyu_err *e, size_t i, const siyu_err *sub)
@@ -237,12 +229,13 @@ static int read_items(json_t *body, item_in **out, size_t *count, int64_t *sum, 
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: not an array");
     size_t n = json_array_size(arr);
     if (n == 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: an order needs at least one item");
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items",
+                            "items: an order needs at least one item");
     if (n > (size_t)orders_max_lines())
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: more than %d lines",
                             orders_max_lines());
-    static const char *const allowed[] = {"sku", "category", "name", "qty", "unit_price_cents",
-                                          NULL};
+    static const char *const allowed[] = {"sku", "category",         "name",
+                                          "qty", "unit_price_cents", NULL};
     item_in *items = calloc(n, sizeof *items);
     *sum = 0;
     siyu_err sub;
@@ -308,7 +301,8 @@ static int refunds_inline(dom *d, int64_t order_id, json_t *refunds, siyu_err *e
     json_array_foreach(refunds, i, r)
     {
         if (!json_is_object(r))
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "refunds", "refunds[%zu]: not an object", i);
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "refunds", "refunds[%zu]: not an object",
+                                i);
         json_t *body = json_deep_copy(r);
         if (!json_object_get(body, "at") && json_object_get(r, "refunded_at"))
             json_object_set(body, "at", json_object_get(r, "refunded_at"));
@@ -337,11 +331,10 @@ int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu_err *e)
 {
     static const char *const allowed[] = {
-        "channel",  "external_id", "store_id", "placed_at",      "total_cents", "items",
-        "member_id", "member",     "guide_id", "discount_cents", "coupon_code", "points_used",
-        "refunds",  NULL};
-    if (jx_only(body, allowed, NULL, e))
-        return -1;
+        "channel",     "external_id", "store_id", "placed_at", "total_cents",
+        "items",       "member_id",   "member",   "guide_id",  "discount_cents",
+        "coupon_code", "points_used", "refunds",  NULL};
+    if (jx_only(body, allowed, NULL, e)) return -1;
     json_t *refunds = json_object_get(body, "refunds");
     if (refunds && !d->inline_refunds)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "refunds",
@@ -364,15 +357,15 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "external_id",
                             "external_id: must be 1 to 128 bytes");
     if (points < 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "points_used", "points_used: must not be negative");
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "points_used",
+                            "points_used: must not be negative");
     if (placed_at > d->now + 86400)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "placed_at", "placed_at: is in the future");
     item_in *items = NULL;
     size_t n_items = 0;
     int64_t sum = 0;
     int rc = -1;
-    if (read_items(body, &items, &n_items, &sum, e))
-        goto done;
+    if (read_items(body, &items, &n_items, &sum, e)) goto done;
     /* The rule (docs/api.md): Σ qty × unit_price_cents = total_cents + discount_cents. */
     int64_t charged;
     if (!ck_add(total, discount, &charged)) { /* both ≤ MAX_MONEY: cannot happen */
@@ -392,7 +385,8 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
         goto done;
     }
     if (member_id && json_object_get(body, "member")) {
-        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "member", "member: give member_id or member, not both");
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "member",
+                     "member: give member_id or member, not both");
         goto done;
     }
 
@@ -426,8 +420,7 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
             e->details = json_pack("{s:I}", "order_id", (json_int_t)id);
             goto done;
         }
-        if (refunds && refunds_inline(d, id, refunds, e))
-            goto done;
+        if (refunds && refunds_inline(d, id, refunds, e)) goto done;
         *order_id = id;
         rc = orders_get(d, id, out, e) < 0 ? -1 : 200;
         goto done;
@@ -437,28 +430,25 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
         siyu_err_set(e, SIYU_PERMISSION_DENIED, "store_id", "store_id: outside your store");
         goto done;
     }
-    if (dom_require_store(d, store_id, "store_id", e))
-        goto done;
-    if (guide_id && dom_require_staff(d, guide_id, "guide", "guide_id", NULL, e))
-        goto done;
+    if (dom_require_store(d, store_id, "store_id", e)) goto done;
+    if (guide_id && dom_require_staff(d, guide_id, "guide", "guide_id", NULL, e)) goto done;
     dom_member_brief brief;
     bool have_brief = false;
     if (member_id) {
         member_id = members_live_brief(d, member_id, "member_id", &brief, e);
-        if (member_id < 0)
-            goto done;
+        if (member_id < 0) goto done;
         have_brief = true;
     } else if (json_object_get(body, "member") && !json_is_null(json_object_get(body, "member"))) {
         /* 支付即会员: a customer named at the till becomes a member there. */
-        member_defaults defs = {.store_id = store_id, .guide_id = guide_id, .joined_at = placed_at,
+        member_defaults defs = {.store_id = store_id,
+                                .guide_id = guide_id,
+                                .joined_at = placed_at,
                                 .channel = dom_channels[channel]};
         member_id = members_resolve(d, json_object_get(body, "member"), "member.", true, &defs, e);
-        if (member_id < 0)
-            goto done;
+        if (member_id < 0) goto done;
     }
     /* Attribution: the named guide, else the member's bound guide — wherever they bought. */
-    if (!guide_id && member_id)
-        guide_id = have_brief ? brief.guide_id : member_guide(d, member_id);
+    if (!guide_id && member_id) guide_id = have_brief ? brief.guide_id : member_guide(d, member_id);
 
     int64_t item_count = 0;
     for (size_t i = 0; i < n_items; i++)
@@ -470,10 +460,8 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
     store_bind_text(s, 1, dom_channels[channel]);
     store_bind_text(s, 2, external_id);
     store_bind_int(s, 3, store_id);
-    if (member_id)
-        store_bind_int(s, 4, member_id);
-    if (guide_id)
-        store_bind_int(s, 5, guide_id);
+    if (member_id) store_bind_int(s, 4, member_id);
+    if (guide_id) store_bind_int(s, 5, guide_id);
     store_bind_int(s, 6, placed_at);
     store_bind_int(s, 7, total);
     store_bind_int(s, 8, discount);
@@ -481,8 +469,7 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
     store_bind_text(s, 10, coupon);
     store_bind_blob(s, 11, dg, 16);
     store_bind_int(s, 12, item_count);
-    if (store_exec(s, e))
-        goto done;
+    if (store_exec(s, e)) goto done;
     int64_t id = store_last_id(d->conn);
     for (size_t i = 0; i < n_items; i++) {
         s = store_q(d->conn, Q_ORDER_ITEM_INSERT);
@@ -493,30 +480,33 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
         store_bind_text(s, 5, items[i].name);
         store_bind_int(s, 6, items[i].qty);
         store_bind_int(s, 7, items[i].unit);
-        if (store_exec(s, e))
-            goto done;
+        if (store_exec(s, e)) goto done;
     }
     const dom_loyalty_hooks *loy = dom_loyalty();
     if (loy) {
         dom_item *li = calloc(n_items, sizeof *li);
         for (size_t i = 0; i < n_items; i++)
             li[i] = (dom_item){items[i].sku, items[i].category, items[i].qty, items[i].unit};
-        dom_order_facts f = {.id = id, .member_id = member_id, .store_id = store_id,
-                             .placed_at = placed_at, .total = total, .discount = discount,
-                             .points_used = points, .channel = channel, .coupon_code = coupon,
-                             .member = have_brief ? &brief : NULL, .items = li,
+        dom_order_facts f = {.id = id,
+                             .member_id = member_id,
+                             .store_id = store_id,
+                             .placed_at = placed_at,
+                             .total = total,
+                             .discount = discount,
+                             .points_used = points,
+                             .channel = channel,
+                             .coupon_code = coupon,
+                             .member = have_brief ? &brief : NULL,
+                             .items = li,
                              .n_items = n_items};
         int lrc = loy->order_placed(d, &f, e);
         free(li);
-        if (lrc)
-            goto done;
+        if (lrc) goto done;
     }
     dom_note(d, DOM_CHANGE_ORDER, id, 0);
     *order_id = id;
-    if (refunds && refunds_inline(d, id, refunds, e))
-        goto done;
-    if (out)
-        *out = order_render(d, id);
+    if (refunds && refunds_inline(d, id, refunds, e)) goto done;
+    if (out) *out = order_render(d, id);
     rc = 201;
 done:
     free(items);
@@ -527,13 +517,13 @@ done:
 
 int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err *e)
 {
-    static const char *const allowed[] = {"external_id", "amount_cents", "items", "at", "reason",
-                                          NULL};
+    static const char *const allowed[] = {"external_id", "amount_cents", "items",
+                                          "at",          "reason",       NULL};
     const char *external_id, *reason = NULL;
     int64_t amount, at = d->now;
     if (jx_only(body, allowed, NULL, e) || jx_str(body, "external_id", true, &external_id, e) < 0 ||
-        jx_int(body, "amount_cents", true, &amount, e) < 0 || jx_time(body, "at", false, &at, e) < 0 ||
-        jx_str(body, "reason", false, &reason, e) < 0)
+        jx_int(body, "amount_cents", true, &amount, e) < 0 ||
+        jx_time(body, "at", false, &at, e) < 0 || jx_str(body, "reason", false, &reason, e) < 0)
         return -1;
     if (!*external_id || strlen(external_id) > 128)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "external_id",
@@ -567,9 +557,10 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
                                     "external_id: %s is already used by another refund",
                                     external_id);
             }
-            siyu_err_set(e, SIYU_CONFLICT, "external_id",
-                         "external_id: refund %lld already uses external_id %s with a different body",
-                         (long long)id, external_id);
+            siyu_err_set(
+                e, SIYU_CONFLICT, "external_id",
+                "external_id: refund %lld already uses external_id %s with a different body",
+                (long long)id, external_id);
             e->details = json_pack("{s:I}", "refund_id", (json_int_t)id);
             return -1;
         }
@@ -584,12 +575,12 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     }
 
     /* The order must exist, be visible, and have room for this refund. */
-    if (orders_get(d, order_id, NULL, e) < 0)
-        return -1;
+    if (orders_get(d, order_id, NULL, e) < 0) return -1;
     s = store_q(d->conn, Q_ORDER_GET);
     store_bind_int(s, 1, order_id);
     store_step(s);
-    int64_t total = store_col_int(s, 7), refunded = store_col_int(s, 11), placed_at = store_col_int(s, 6);
+    int64_t total = store_col_int(s, 7), refunded = store_col_int(s, 11),
+            placed_at = store_col_int(s, 6);
     store_reset(s);
     int64_t refundable = 0;
     if (!ck_sub(total, refunded, &refundable) || amount > refundable) {
@@ -614,7 +605,8 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
             siyu_err sub;
             siyu_err_init(&sub);
             if (!json_is_object(it) || jx_int(it, "line", false, &line, &sub) < 0 ||
-                jx_str(it, "sku", false, &sku, &sub) < 0 || jx_int(it, "qty", true, &qty, &sub) < 0) {
+                jx_str(it, "sku", false, &sku, &sub) < 0 ||
+                jx_int(it, "qty", true, &qty, &sub) < 0) {
                 json_decref(items_out);
                 snprintf(f, sizeof f, "items[%zu].%s", i, sub.field[0] ? sub.field : "");
                 return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "items[%zu]: %s", i,
@@ -654,7 +646,8 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
             if (store_changes(d->conn) != 1) {
                 json_decref(items_out);
                 return siyu_err_set(e, SIYU_UNPROCESSABLE, f,
-                                    "%s: more than line %lld still has to refund", f, (long long)line);
+                                    "%s: more than line %lld still has to refund", f,
+                                    (long long)line);
             }
             json_array_append_new(items_out, json_pack("{s:I, s:I}", "line", (json_int_t)line,
                                                        "qty", (json_int_t)qty));
@@ -681,12 +674,10 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     store_bind_blob(s, 6, dg, 16);
     int rc = store_exec(s, e);
     free(items_text);
-    if (rc)
-        return -1;
+    if (rc) return -1;
     int64_t refund_id = store_last_id(d->conn);
     const dom_loyalty_hooks *loy = dom_loyalty();
-    if (loy && loy->order_refunded(d, order_id, refund_id, at, e))
-        return -1;
+    if (loy && loy->order_refunded(d, order_id, refund_id, at, e)) return -1;
     dom_note(d, DOM_CHANGE_REFUND, refund_id, order_id);
     if (out) {
         int64_t id = refund_id;

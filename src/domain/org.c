@@ -16,8 +16,7 @@ static json_t *brand_json(store_stmt *s)
 
 static int brand_render(dom *d, int64_t id, json_t **out)
 {
-    if (!out)
-        return 0;
+    if (!out) return 0;
     store_stmt *s = store_q(d->conn, Q_BRAND_GET);
     store_bind_int(s, 1, id);
     *out = store_step(s) == STORE_ROW ? brand_json(s) : NULL;
@@ -29,10 +28,8 @@ int brands_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
     static const char *const allowed[] = {"name", NULL};
     const char *name;
-    if (jx_only(body, allowed, NULL, e) || jx_str(body, "name", true, &name, e) < 0)
-        return -1;
-    if (!*name)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
+    if (jx_only(body, allowed, NULL, e) || jx_str(body, "name", true, &name, e) < 0) return -1;
+    if (!*name) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
     store_stmt *s = store_q(d->conn, Q_BRAND_BY_NAME);
     store_bind_text(s, 1, name);
     if (store_step(s) == STORE_ROW) { /* a brand is its name: creating it again is a replay */
@@ -44,8 +41,7 @@ int brands_create(dom *d, json_t *body, json_t **out, siyu_err *e)
     s = store_q(d->conn, Q_BRAND_INSERT);
     store_bind_text(s, 1, name);
     store_bind_int(s, 2, d->now);
-    if (store_exec(s, e))
-        return -1;
+    if (store_exec(s, e)) return -1;
     brand_render(d, store_last_id(d->conn), out);
     return 201;
 }
@@ -82,8 +78,7 @@ int stores_get(dom *d, int64_t id, json_t **out, siyu_err *e)
     store_bind_int(s, 1, id);
     if (store_step(s) != STORE_ROW)
         return siyu_err_set(e, SIYU_NOT_FOUND, NULL, "store %lld does not exist", (long long)id);
-    if (out)
-        *out = store_json(s);
+    if (out) *out = store_json(s);
     store_reset(s);
     return 200;
 }
@@ -103,8 +98,8 @@ int stores_id_by_code(dom *d, const char *code, int64_t *id, siyu_err *e)
 
 int stores_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
-    static const char *const allowed[] = {"name", "code", "kind", "brand_id", "region", "city",
-                                          NULL};
+    static const char *const allowed[] = {"name",   "code", "kind", "brand_id",
+                                          "region", "city", NULL};
     const char *name, *code, *region = NULL, *city = NULL;
     int kind;
     int64_t brand_id = 0;
@@ -114,18 +109,16 @@ int stores_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         jx_int(body, "brand_id", false, &brand_id, e) < 0 ||
         jx_str(body, "region", false, &region, e) < 0 || jx_str(body, "city", false, &city, e) < 0)
         return -1;
-    if (!*name)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
-    if (!*code)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "code", "code: must not be empty");
+    if (!*name) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
+    if (!*code) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "code", "code: must not be empty");
     if (brand_id) {
         store_stmt *b = store_q(d->conn, Q_BRAND_GET);
         store_bind_int(b, 1, brand_id);
         int found = store_step(b) == STORE_ROW;
         store_reset(b);
         if (!found)
-            return siyu_err_set(e, SIYU_NOT_FOUND, "brand_id", "brand_id: brand %lld does not exist",
-                                (long long)brand_id);
+            return siyu_err_set(e, SIYU_NOT_FOUND, "brand_id",
+                                "brand_id: brand %lld does not exist", (long long)brand_id);
     }
     store_stmt *s = store_q(d->conn, Q_STORE_BY_CODE);
     store_bind_text(s, 1, code);
@@ -156,15 +149,12 @@ int stores_create(dom *d, json_t *body, json_t **out, siyu_err *e)
     store_bind_text(s, 1, name);
     store_bind_text(s, 2, code);
     store_bind_text(s, 3, dom_store_kinds[kind]);
-    if (brand_id)
-        store_bind_int(s, 4, brand_id);
+    if (brand_id) store_bind_int(s, 4, brand_id);
     store_bind_text(s, 5, region);
     store_bind_text(s, 6, city);
     store_bind_int(s, 7, d->now);
-    if (store_exec(s, e))
-        return -1;
-    if (out)
-        stores_get(d, store_last_id(d->conn), out, e);
+    if (store_exec(s, e)) return -1;
+    if (out) stores_get(d, store_last_id(d->conn), out, e);
     return 201;
 }
 
@@ -205,8 +195,7 @@ int staff_get(dom *d, int64_t id, json_t **out, siyu_err *e)
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "staff %lld is not in your store",
                             (long long)id);
     }
-    if (out)
-        *out = staff_json(s);
+    if (out) *out = staff_json(s);
     store_reset(s);
     return 200;
 }
@@ -222,36 +211,30 @@ int staff_create(dom *d, json_t *body, json_t **out, siyu_err *e)
         jx_int(body, "store_id", false, &store_id, e) < 0 ||
         jx_str(body, "code", false, &code, e) < 0)
         return -1;
-    if (!*name)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
+    if (!*name) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
     bool in_store = role_ix <= 1; /* guides and store managers belong to a store */
     if (in_store && !store_id)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "store_id",
-                            "store_id: required for a %s", staff_roles[role_ix]);
-    if (store_id && dom_require_store(d, store_id, "store_id", e))
-        return -1;
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "store_id", "store_id: required for a %s",
+                            staff_roles[role_ix]);
+    if (store_id && dom_require_store(d, store_id, "store_id", e)) return -1;
     if (code && *code) {
         store_stmt *s = store_q(d->conn, Q_STAFF_BY_CODE);
         store_bind_text(s, 1, code);
         if (store_step(s) == STORE_ROW) { /* an employee number is a natural key */
             int64_t id = store_col_int(s, 0);
             store_reset(s);
-            if (out)
-                staff_get(d, id, out, e);
+            if (out) staff_get(d, id, out, e);
             return 200;
         }
     }
     store_stmt *s = store_q(d->conn, Q_STAFF_INSERT);
     store_bind_text(s, 1, name);
     store_bind_text(s, 2, staff_roles[role_ix]);
-    if (store_id)
-        store_bind_int(s, 3, store_id);
+    if (store_id) store_bind_int(s, 3, store_id);
     store_bind_text(s, 4, code && *code ? code : NULL);
     store_bind_int(s, 5, d->now);
-    if (store_exec(s, e))
-        return -1;
-    if (out)
-        staff_get(d, store_last_id(d->conn), out, e);
+    if (store_exec(s, e)) return -1;
+    if (out) staff_get(d, store_last_id(d->conn), out, e);
     return 201;
 }
 
@@ -262,8 +245,7 @@ int staff_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e)
     store_stmt *s = store_q(d->conn, Q_STAFF_LIST);
     store_bind_int(s, 1, cursor);
     store_bind_int(s, 2, limit);
-    if (d->who.role == ROLE_STORE_MANAGER)
-        store_bind_int(s, 3, d->who.store_id);
+    if (d->who.role == ROLE_STORE_MANAGER) store_bind_int(s, 3, d->who.store_id);
     while (store_step(s) == STORE_ROW) {
         last = store_col_int(s, 0);
         json_array_append_new(items, staff_json(s));
@@ -281,8 +263,7 @@ int staff_token_create(dom *d, int64_t staff_id, json_t *body, json_t **out, siy
                  jx_time(body, "expires_at", false, &expires, e) < 0))
         return -1;
     json_t *staff;
-    if (staff_get(d, staff_id, &staff, e) < 0)
-        return -1;
+    if (staff_get(d, staff_id, &staff, e) < 0) return -1;
     role r = role_parse(json_string_value(json_object_get(staff, "role")));
     json_decref(staff);
     char token[AUTH_TOKEN_LEN + 1];

@@ -5,15 +5,14 @@
 #include "base/timeutil.h"
 #include "domain/domain.h"
 
-const char *const dom_channels[] = {"store", "miniprogram", "mall", "live",
+const char *const dom_channels[] = {"store",       "miniprogram",  "mall",        "live",
                                     "points_mall", "distribution", "third_party", NULL};
-const char *const dom_store_kinds[] = {"physical", "mall", "live", "points_mall", "distribution",
-                                       NULL};
+const char *const dom_store_kinds[] = {"physical",    "mall",         "live",
+                                       "points_mall", "distribution", NULL};
 
 json_t *dom_time(int64_t t)
 {
-    if (!t)
-        return json_null();
+    if (!t) return json_null();
     char buf[40];
     time_format_rfc3339(t, buf, sizeof buf);
     return json_string(buf);
@@ -53,8 +52,8 @@ int dom_require_store(dom *d, int64_t id, const char *field, siyu_err *e)
     return 0;
 }
 
-int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *field, int64_t *store_id,
-                      siyu_err *e)
+int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *field,
+                      int64_t *store_id, siyu_err *e)
 {
     store_stmt *s = store_q(d->conn, Q_STAFF_GET);
     store_bind_int(s, 1, id);
@@ -64,8 +63,7 @@ int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *fie
     int ok = !want_role || strcmp(store_col_text(s, 2), want_role) == 0;
     char actual[32];
     snprintf(actual, sizeof actual, "%s", store_col_text(s, 2));
-    if (store_id)
-        *store_id = store_col_null(s, 3) ? 0 : store_col_int(s, 3);
+    if (store_id) *store_id = store_col_null(s, 3) ? 0 : store_col_int(s, 3);
     store_reset(s);
     if (!ok)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, field, "%s: staff %lld is a %s, not a %s",
@@ -76,8 +74,7 @@ int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *fie
 void dom_note(dom *d, dom_change_kind kind, int64_t id, int64_t other)
 {
     dom_changes *c = d->changes;
-    if (!c)
-        return;
+    if (!c) return;
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 8;
         c->v = realloc(c->v, c->cap * sizeof *c->v);

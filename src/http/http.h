@@ -19,9 +19,9 @@
 typedef void (*http_commit_fn)(void *ctx, store_conn *c, const dom_change *v, size_t n);
 
 typedef struct http_config {
-    const char *listen;   /* "127.0.0.1:8080"; port 0 picks a free one */
-    int threads;          /* worker threads; default: 2 × cores */
-    size_t max_body;      /* bytes; default 1 MiB (POST /orders: see orders_max_body) */
+    const char *listen;     /* "127.0.0.1:8080"; port 0 picks a free one */
+    int threads;            /* worker threads; default: 2 × cores */
+    size_t max_body;        /* bytes; default 1 MiB (POST /orders: see orders_max_body) */
     size_t max_import_body; /* bytes of one import upload; default 64 MiB (spooled to disk) */
     /* Connections. One client (one address) may hold at most max_conn_per_client of the
      * max_connections; a request must arrive whole (headers and body) within
@@ -32,10 +32,10 @@ typedef struct http_config {
     unsigned request_timeout;     /* seconds; default 10 */
     unsigned idle_timeout;        /* seconds; default 120 */
     const char *spool_dir;        /* where import uploads are spooled; NULL = beside the store */
-    FILE *access_log;     /* one line per request, or NULL for none */
-    http_commit_fn on_commit; /* may be NULL */
+    FILE *access_log;             /* one line per request, or NULL for none */
+    http_commit_fn on_commit;     /* may be NULL */
     void *on_commit_ctx;
-    struct views *views;      /* in-memory views for reports and audiences, or NULL */
+    struct views *views; /* in-memory views for reports and audiences, or NULL */
     /* The group committer every write goes to (src/writer), shared with the background
      * jobs; NULL: the server starts its own with on_commit. */
     struct writer *writer;

@@ -22,8 +22,8 @@ static const double bucket_ms[N_BUCKETS] = {0.25, 0.5, 1, 2, 5, 10, 20, 50, 100,
 static const int status_classes[] = {2, 3, 4, 5};
 
 typedef struct route_metrics {
-    atomic_ullong by_class[6];         /* index status/100 */
-    atomic_ullong buckets[N_BUCKETS];  /* cumulative at render time */
+    atomic_ullong by_class[6];        /* index status/100 */
+    atomic_ullong buckets[N_BUCKETS]; /* cumulative at render time */
     atomic_ullong count;
     atomic_ullong sum_us;
 } route_metrics;
@@ -32,10 +32,10 @@ static route_metrics per_route[MAX_ROUTES + 1]; /* last slot: unmatched paths */
 
 void metrics_record(int route_index, int status, uint64_t ns)
 {
-    route_metrics *m = &per_route[route_index >= 0 && route_index < MAX_ROUTES ? route_index : MAX_ROUTES];
+    route_metrics *m =
+        &per_route[route_index >= 0 && route_index < MAX_ROUTES ? route_index : MAX_ROUTES];
     int cls = status / 100;
-    if (cls >= 0 && cls < 6)
-        atomic_fetch_add_explicit(&m->by_class[cls], 1, memory_order_relaxed);
+    if (cls >= 0 && cls < 6) atomic_fetch_add_explicit(&m->by_class[cls], 1, memory_order_relaxed);
     double ms = (double)ns / 1e6;
     for (int b = 0; b < N_BUCKETS; b++)
         if (ms <= bucket_ms[b]) {
@@ -84,7 +84,8 @@ char *metrics_render(void *server)
         for (size_t c = 0; c < sizeof status_classes / sizeof *status_classes; c++) {
             unsigned long long v = atomic_load(&per_route[slot].by_class[status_classes[c]]);
             if (v)
-                put(&b, "siyu_http_requests_total{method=\"%s\",route=\"%s\",status=\"%dxx\"} %llu\n",
+                put(&b,
+                    "siyu_http_requests_total{method=\"%s\",route=\"%s\",status=\"%dxx\"} %llu\n",
                     method, path, status_classes[c], v);
         }
     }
@@ -94,17 +95,20 @@ char *metrics_render(void *server)
         int slot = i == route_count ? MAX_ROUTES : i;
         route_metrics *m = &per_route[slot];
         unsigned long long count = atomic_load(&m->count);
-        if (!count)
-            continue;
+        if (!count) continue;
         const char *method = i == route_count ? "ANY" : routes[i].method;
         const char *path = i == route_count ? "unmatched" : routes[i].pattern;
         unsigned long long cum = 0;
         for (int k = 0; k < N_BUCKETS; k++) {
             cum += atomic_load(&m->buckets[k]);
-            put(&b, "siyu_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %llu\n",
+            put(&b,
+                "siyu_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} "
+                "%llu\n",
                 method, path, bucket_ms[k] / 1000, cum);
         }
-        put(&b, "siyu_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %llu\n",
+        put(&b,
+            "siyu_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} "
+            "%llu\n",
             method, path, count);
         put(&b, "siyu_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n", method,
             path, (double)atomic_load(&m->sum_us) / 1e6);
@@ -127,8 +131,9 @@ char *metrics_render(void *server)
         "siyu_http_connections_timed_out_total{phase=\"request\"} %llu\n"
         "siyu_http_connections_timed_out_total{phase=\"idle\"} %llu\n",
         cs[0], cs[1], cs[2], cs[3]);
-    put(&b, "# HELP siyu_store_bytes Size of the store on disk (database and WAL).\n"
-            "# TYPE siyu_store_bytes gauge\nsiyu_store_bytes %lld\n",
+    put(&b,
+        "# HELP siyu_store_bytes Size of the store on disk (database and WAL).\n"
+        "# TYPE siyu_store_bytes gauge\nsiyu_store_bytes %lld\n",
         (long long)store_size_bytes(http_server_store(server)));
     return b.p;
 }

@@ -46,10 +46,11 @@ json_t *openapi_document(void)
             json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name",
                                                     "Idempotency-Key", "in", "header", "required",
                                                     0, "schema", "type", "string"));
-        if (strcmp(rt->method, "GET") == 0 && !(rt->flags & ROUTE_PUBLIC) && !strstr(rt->pattern, "{id}")) {
-            json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i}}", "name", "limit",
-                                                    "in", "query", "schema", "type", "integer",
-                                                    "minimum", 1, "maximum", 1000));
+        if (strcmp(rt->method, "GET") == 0 && !(rt->flags & ROUTE_PUBLIC) &&
+            !strstr(rt->pattern, "{id}")) {
+            json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:i, s:i}}", "name",
+                                                    "limit", "in", "query", "schema", "type",
+                                                    "integer", "minimum", 1, "maximum", 1000));
             json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s}}", "name", "cursor", "in",
                                                     "query", "schema", "type", "string"));
         }
@@ -82,7 +83,7 @@ json_t *openapi_document(void)
         size_t k = 0;
         for (; rt->method[k] && k < sizeof lower - 1; k++)
             lower[k] = (char)(rt->method[k] >= 'A' && rt->method[k] <= 'Z' ? rt->method[k] + 32
-                                                                            : rt->method[k]);
+                                                                           : rt->method[k]);
         lower[k] = 0;
         json_object_set_new(item, lower, op);
     }
@@ -93,6 +94,6 @@ json_t *openapi_document(void)
         "Member operations for retail chains. Conventions: see docs/api.md.", "paths", paths,
         "components", "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "schemas",
         "Error", "type", "object", "properties", "error", "type", "object", "properties", "code",
-        "type", "string", "message", "type", "string", "field", "type", "string", "required", "code",
-        "message", "security", "bearer");
+        "type", "string", "message", "type", "string", "field", "type", "string", "required",
+        "code", "message", "security", "bearer");
 }

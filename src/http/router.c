@@ -13,18 +13,15 @@ static int match(const char *pattern, const char *path, http_req *r)
         if (*p == '{') {
             const char *close = strchr(p, '}');
             size_t n = strcspn(s, "/");
-            if (n == 0 || n >= sizeof r->word_buf)
-                return 0;
+            if (n == 0 || n >= sizeof r->word_buf) return 0;
             if (strncmp(p, "{id}", 4) == 0) {
                 char buf[24];
-                if (n >= sizeof buf)
-                    return 0;
+                if (n >= sizeof buf) return 0;
                 memcpy(buf, s, n);
                 buf[n] = 0;
                 char *end;
                 long long v = strtoll(buf, &end, 10);
-                if (*end || v <= 0 || buf[0] == '+' || buf[0] == '0')
-                    return 0;
+                if (*end || v <= 0 || buf[0] == '+' || buf[0] == '0') return 0;
                 r->id = v;
             } else {
                 memcpy(r->word_buf, s, n);
@@ -35,8 +32,7 @@ static int match(const char *pattern, const char *path, http_req *r)
             s += n;
             continue;
         }
-        if (*p != *s)
-            return 0;
+        if (*p != *s) return 0;
         p++;
         s++;
     }
@@ -48,10 +44,8 @@ int router_match(const char *method, const char *path, http_req *r)
 {
     int path_found = 0;
     for (int i = 0; i < route_count; i++) {
-        if (!match(routes[i].pattern, path, r))
-            continue;
-        if (strcmp(routes[i].method, method) == 0)
-            return i;
+        if (!match(routes[i].pattern, path, r)) continue;
+        if (strcmp(routes[i].method, method) == 0) return i;
         path_found = 1;
     }
     return path_found ? -2 : -1;
@@ -66,8 +60,7 @@ const char *req_query(http_req *r, const char *name)
 int req_query_int(http_req *r, const char *name, int64_t *out, siyu_err *e)
 {
     const char *v = req_query(r, name);
-    if (!v)
-        return 0;
+    if (!v) return 0;
     char *end;
     long long x = strtoll(v, &end, 10);
     if (!*v || *end || x < 0)
@@ -80,8 +73,7 @@ int req_query_int(http_req *r, const char *name, int64_t *out, siyu_err *e)
 int req_page(http_req *r, int64_t *cursor, int *limit, siyu_err *e)
 {
     int64_t l = 50, c = 0;
-    if (req_query_int(r, "limit", &l, e) < 0 || req_query_int(r, "cursor", &c, e) < 0)
-        return -1;
+    if (req_query_int(r, "limit", &l, e) < 0 || req_query_int(r, "cursor", &c, e) < 0) return -1;
     if (l < 1 || l > 1000)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "limit", "limit: must be between 1 and 1000");
     *limit = (int)l;

@@ -28,12 +28,12 @@ enum route_flags {
 
 typedef struct http_req {
     const char *method, *path;
-    int64_t id;           /* the {id} of the path, if any */
-    const char *word;     /* the {kind}/{name} of the path, if any */
+    int64_t id;       /* the {id} of the path, if any */
+    const char *word; /* the {kind}/{name} of the path, if any */
     char word_buf[64];
-    void *conn;           /* struct MHD_Connection *, for query arguments */
-    json_t *body;         /* parsed body (ROUTE_BODY) or NULL */
-    const char *raw;      /* raw body bytes (ROUTE_RAW: the spooled body, mapped read-only) */
+    void *conn;      /* struct MHD_Connection *, for query arguments */
+    json_t *body;    /* parsed body (ROUTE_BODY) or NULL */
+    const char *raw; /* raw body bytes (ROUTE_RAW: the spooled body, mapped read-only) */
     size_t raw_len;
     FILE *raw_file; /* ROUTE_RAW: the same body as a stream, at its start (imports read
                      * this: the body is on disk, never whole in memory) */
@@ -44,8 +44,8 @@ typedef struct http_req {
     /* The request id: the X-Request-Id header if sent (1 to 64 printable characters),
      * else one siyu made; echoed in the answer's X-Request-Id and kept in the audit log. */
     char request_id[72];
-    dom d;                /* store connection, caller, clock */
-    void *server;         /* http_server *, for /metrics */
+    dom d;        /* store connection, caller, clock */
+    void *server; /* http_server *, for /metrics */
     /* Writes run on the group committer; a handler may leave rendering its answer to the
      * worker after the commit (defer_render says it may), so the single writer thread
      * spends its time writing. render_after then runs in a read snapshot. */
@@ -54,8 +54,8 @@ typedef struct http_req {
     int64_t render_id;
     /* the answer */
     int status;
-    json_t *resp;         /* JSON answer (owned), or */
-    char *text;           /* a text answer (owned) with its content type */
+    json_t *resp; /* JSON answer (owned), or */
+    char *text;   /* a text answer (owned) with its content type */
     const char *content_type;
 } http_req;
 
@@ -102,7 +102,7 @@ typedef struct route {
     const char *method;
     const char *pattern; /* segments; {id} matches an integer, {kind} a word */
     route_fn fn;
-    unsigned roles;      /* role mask allowed (ignored for ROUTE_PUBLIC) */
+    unsigned roles; /* role mask allowed (ignored for ROUTE_PUBLIC) */
     unsigned flags;
     const char *summary;
     const char *tag;

@@ -48,7 +48,7 @@ static int answer(http_req *r, int rc, json_t **out)
     static int h_##fn(http_req *r, siyu_err *e)                                                    \
     {                                                                                              \
         json_t *out = NULL;                                                                        \
-        int rc = fn(&r->d, r->id, r->body, &out, e);                                              \
+        int rc = fn(&r->d, r->id, r->body, &out, e);                                               \
         return answer(r, rc, &out);                                                                \
     }
 #define LIST_CALL(fn)                                                                              \
@@ -57,8 +57,7 @@ static int answer(http_req *r, int rc, json_t **out)
         int64_t cursor;                                                                            \
         int limit;                                                                                 \
         json_t *out = NULL;                                                                        \
-        if (req_page(r, &cursor, &limit, e))                                                       \
-            return -1;                                                                             \
+        if (req_page(r, &cursor, &limit, e)) return -1;                                            \
         int rc = fn(&r->d, cursor, limit, &out, e);                                                \
         return answer(r, rc, &out);                                                                \
     }
@@ -161,8 +160,7 @@ static int render_order(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     int rc = orders_get(&r->d, r->render_id, &out, e);
-    if (rc < 0)
-        return -1;
+    if (rc < 0) return -1;
     r->resp = out;
     return 0;
 }
@@ -178,8 +176,7 @@ static int h_orders_create(http_req *r, siyu_err *e)
     }
     int64_t id = 0;
     int rc = orders_create_id(&r->d, r->body, NULL, &id, e);
-    if (rc < 0)
-        return -1;
+    if (rc < 0) return -1;
     r->status = rc;
     r->render_id = id;
     r->render_after = render_order;
@@ -282,10 +279,9 @@ static int h_members_list(http_req *r, siyu_err *e)
     int64_t cursor;
     int limit;
     json_t *out = NULL;
-    if (req_page(r, &cursor, &limit, e))
-        return -1;
+    if (req_page(r, &cursor, &limit, e)) return -1;
     int rc = members_list(&r->d, cursor, limit, &out, e);
-        return answer(r, rc, &out);
+    return answer(r, rc, &out);
 }
 
 static int h_orders_list(http_req *r, siyu_err *e)
@@ -297,7 +293,7 @@ static int h_orders_list(http_req *r, siyu_err *e)
         req_query_int(r, "store_id", &store_id, e) < 0)
         return -1;
     int rc = orders_list(&r->d, cursor, limit, member_id, store_id, &out, e);
-        return answer(r, rc, &out);
+    return answer(r, rc, &out);
 }
 
 /* An import commits batch by batch on the group committer's thread, alone. */
@@ -325,8 +321,7 @@ static int h_import(http_req *r, siyu_err *e)
     /* the body was spooled to disk as it arrived (server.c): read it as a stream, so
      * an import holds a few blocks of records in memory, never the whole upload */
     FILE *in = r->raw_file;
-    if (!in)
-        return siyu_err_set(e, SIYU_INTERNAL, NULL, "cannot read the body");
+    if (!in) return siyu_err_set(e, SIYU_INTERNAL, NULL, "cannot read the body");
     import_options o;
     import_options_init(&o);
     o.format = IMPORT_NDJSON;
@@ -338,8 +333,7 @@ static int h_import(http_req *r, siyu_err *e)
     import_result res;
     import_write x = {.r = r, .in = in, .o = &o, .res = &res};
     int rc = writer_exclusive(http_writer(r), import_fn, &x, NULL, e);
-    if (rc)
-        return -1;
+    if (rc) return -1;
     r->status = 200;
     r->resp = json_pack("{s:I, s:I, s:I, s:I, s:o}", "records", (json_int_t)res.records, "imported",
                         (json_int_t)res.imported, "duplicates", (json_int_t)res.duplicates,
@@ -361,16 +355,14 @@ static int h_models_fit(http_req *r, siyu_err *e)
 {
     model_options o;
     model_options_init(&o, r->d.now);
-    if (model_options_from_json(&o, r->body, e))
-        return -1;
+    if (model_options_from_json(&o, r->body, e)) return -1;
     /* read and computed on the worker's connection; written on the group committer's */
     o.write_begin = lease_begin;
     o.write_end = lease_end;
     o.write_ctx = http_writer(r);
     json_t *out = NULL;
     int rc = models_fit(r->d.conn, &o, r->d.now, &out, e);
-    if (rc >= 0 && http_views(r))
-        views_reload_predictions(http_views(r), r->d.conn);
+    if (rc >= 0 && http_views(r)) views_reload_predictions(http_views(r), r->d.conn);
     return answer(r, rc, &out);
 }
 
@@ -407,20 +399,17 @@ static int h_models_validation(http_req *r, siyu_err *e)
 static int report_query(http_req *r, reports_query *q, reports_t **rep, siyu_err *e)
 {
     struct views *v = http_views(r);
-    if (!v)
-        return siyu_err_set(e, SIYU_INTERNAL, NULL, "reports are not loaded");
-    static const char *const keys[] = {"from", "to", "brand", "store", "guide", "channel",
-                                       "granularity", "top"};
+    if (!v) return siyu_err_set(e, SIYU_INTERNAL, NULL, "reports are not loaded");
+    static const char *const keys[] = {"from",  "to",      "brand",       "store",
+                                       "guide", "channel", "granularity", "top"};
     json_t *params = json_object();
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         const char *val = req_query(r, keys[i]);
-        if (val)
-            json_object_set_new(params, keys[i], json_string(val));
+        if (val) json_object_set_new(params, keys[i], json_string(val));
     }
     int rc = reports_query_parse(params, q, e);
     json_decref(params);
-    if (rc)
-        return -1;
+    if (rc) return -1;
     if (r->d.who.role == ROLE_STORE_MANAGER) {
         if (q->store_id && q->store_id != r->d.who.store_id)
             return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store", "store: outside your store");
@@ -436,8 +425,7 @@ static int report_query(http_req *r, reports_query *q, reports_t **rep, siyu_err
 
 static int report_answer(http_req *r, json_t *out)
 {
-    if (!out)
-        return -1;
+    if (!out) return -1;
     r->status = 200;
     r->resp = out;
     return 0;
@@ -447,8 +435,7 @@ static int h_report_kpi(http_req *r, siyu_err *e)
 {
     reports_query q;
     reports_t *rep;
-    if (report_query(r, &q, &rep, e))
-        return -1;
+    if (report_query(r, &q, &rep, e)) return -1;
     return report_answer(r, reports_kpi(rep, &q, e));
 }
 
@@ -456,8 +443,7 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
 {
     reports_query q;
     reports_t *rep;
-    if (report_query(r, &q, &rep, e))
-        return -1;
+    if (report_query(r, &q, &rep, e)) return -1;
     const char *by = req_query(r, "by");
     reports_dim dim;
     if (!by || strcmp(by, "store") == 0)
@@ -567,8 +553,8 @@ static int h_home(http_req *r, siyu_err *e)
 const route routes[] = {
     {"GET", "/", h_home, 0, ROUTE_PUBLIC | ROUTE_HTML, "Landing page", "system", SCOPE_PUBLIC, 0},
     {"GET", "/healthz", h_healthz, 0, ROUTE_PUBLIC, "Liveness check", "system", SCOPE_PUBLIC, 0},
-    {"GET", "/readyz", h_readyz, 0, ROUTE_PUBLIC, "Readiness: the store, the views and the background jobs",
-     "system", SCOPE_PUBLIC, 0},
+    {"GET", "/readyz", h_readyz, 0, ROUTE_PUBLIC,
+     "Readiness: the store, the views and the background jobs", "system", SCOPE_PUBLIC, 0},
     {"GET", "/metrics", h_metrics, 0, ROUTE_PUBLIC | ROUTE_HTML, "Prometheus metrics", "system",
      SCOPE_PUBLIC, 0},
     {"GET", "/api/v1/openapi.json", h_openapi, 0, ROUTE_PUBLIC, "This document", "system",
@@ -818,8 +804,7 @@ const route routes[] = {
      "Create a channel QR code: guides in rotation or a store's guides, daily cap, backup",
      "guides", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/qr-codes/{id}/scan", h_qr_codes_scan, MGR, ROUTE_WRITE | ROUTE_BODY_OPT,
-     "Which guide gets the customer who scanned this code (caps exact)", "guides", SCOPE_CHAIN,
-     0},
+     "Which guide gets the customer who scanned this code (caps exact)", "guides", SCOPE_CHAIN, 0},
     {"GET", "/api/v1/qr-codes/{id}/stats", h_qr_codes_stats, MGR, 0,
      "What a code brought: scans, contacts, new members, first orders, sales, cost per member",
      "guides", SCOPE_CHAIN, 0},

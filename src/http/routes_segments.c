@@ -104,8 +104,7 @@ int h_segments_breakdown(http_req *r, siyu_err *e)
     int rc = seg_breakdown_by(idx, ex, scope, by, &b, &se);
     seg_expr_free(ex);
     seg_expr_free(scope);
-    if (rc)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by", "by: %s", se.msg);
+    if (rc) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by", "by: %s", se.msg);
     json_t *rows = json_array();
     for (size_t i = 0; i < b.n; i++)
         json_array_append_new(rows, json_pack("{s:s, s:I, s:I}", "label", b.rows[i].label, "value",
@@ -193,12 +192,10 @@ int h_segments_create(http_req *r, siyu_err *e)
     if (jx_only(r->body, allowed, NULL, e) || jx_str(r->body, "name", true, &name, e) < 0 ||
         jx_str(r->body, "expr", true, &text, e) < 0)
         return -1;
-    if (!*name)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
+    if (!*name) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
     seg_index *idx = index_of(r, e);
     seg_expr *ex = NULL;
-    if (!idx || parse_expr(idx, text, &ex, e))
-        return -1;
+    if (!idx || parse_expr(idx, text, &ex, e)) return -1;
     char *canon = seg_print(ex);
     seg_expr_free(ex);
     audience_write w = {.r = r, .name = name, .expr = canon};
@@ -224,8 +221,7 @@ int h_segments_list(http_req *r, siyu_err *e)
 {
     int64_t cursor;
     int limit;
-    if (req_page(r, &cursor, &limit, e))
-        return -1;
+    if (req_page(r, &cursor, &limit, e)) return -1;
     json_t *items = json_array();
     int64_t last = 0;
     store_stmt *s = store_q(r->d.conn, Q_SEGMENT_LIST);
@@ -248,8 +244,7 @@ static int saved_expr(http_req *r, seg_index *idx, seg_expr **ex, json_t **row, 
     if (store_step(s) != STORE_ROW)
         return siyu_err_set(e, SIYU_NOT_FOUND, NULL, "segment %lld does not exist",
                             (long long)r->id);
-    if (row)
-        *row = segment_row(s);
+    if (row) *row = segment_row(s);
     store_reset(s);
     char text[64];
     snprintf(text, sizeof text, "segment:%lld", (long long)r->id);
@@ -287,8 +282,7 @@ int h_segments_members(http_req *r, siyu_err *e)
 {
     int64_t cursor;
     int limit;
-    if (req_page(r, &cursor, &limit, e))
-        return -1;
+    if (req_page(r, &cursor, &limit, e)) return -1;
     seg_index *idx = index_of(r, e);
     seg_expr *ex = NULL, *scope = NULL;
     if (!idx || saved_expr(r, idx, &ex, NULL, e) || scope_of(r, &scope, e)) {
@@ -310,8 +304,7 @@ int h_segments_members(http_req *r, siyu_err *e)
         json_t *m = NULL;
         siyu_err me;
         siyu_err_init(&me);
-        if (members_get(&r->d, ids[i], &m, &me) == 200)
-            json_array_append_new(items, m);
+        if (members_get(&r->d, ids[i], &m, &me) == 200) json_array_append_new(items, m);
         siyu_err_clear(&me);
     }
     r->status = 200;
@@ -327,17 +320,13 @@ static void csv_put(char **buf, size_t *len, size_t *cap, const char *v)
     char tmp[512];
     size_t n = 0;
     int quote = strpbrk(v, ",\"\n") != NULL;
-    if (quote)
-        tmp[n++] = '"';
-    if (*v == '=' || *v == '+' || *v == '-' || *v == '@')
-        tmp[n++] = '\'';
+    if (quote) tmp[n++] = '"';
+    if (*v == '=' || *v == '+' || *v == '-' || *v == '@') tmp[n++] = '\'';
     for (const char *p = v; *p && n < sizeof tmp - 4; p++) {
-        if (*p == '"')
-            tmp[n++] = '"';
+        if (*p == '"') tmp[n++] = '"';
         tmp[n++] = *p;
     }
-    if (quote)
-        tmp[n++] = '"';
+    if (quote) tmp[n++] = '"';
     if (*len + n + 2 > *cap) {
         *cap = (*cap + n + 2) * 2;
         *buf = realloc(*buf, *cap);
@@ -375,8 +364,7 @@ int h_segments_export(http_req *r, siyu_err *e)
     int rc = seg_select(idx, ex, scope, &a, &se);
     seg_expr_free(ex);
     seg_expr_free(scope);
-    if (rc)
-        return siyu_err_set(e, SIYU_UNPROCESSABLE, "expr", "expr: %s", se.msg);
+    if (rc) return siyu_err_set(e, SIYU_UNPROCESSABLE, "expr", "expr: %s", se.msg);
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     const char *header =
@@ -463,16 +451,13 @@ int h_tags_create(http_req *r, siyu_err *e)
     if (jx_only(r->body, allowed, NULL, e) || jx_str(r->body, "name", true, &name, e) < 0 ||
         jx_str(r->body, "expr", false, &text, e) < 0)
         return -1;
-    if (!*name)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
+    if (!*name) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: must not be empty");
     seg_index *idx = index_of(r, e);
-    if (!idx)
-        return -1;
+    if (!idx) return -1;
     char *canon = NULL;
     if (text) {
         seg_expr *ex;
-        if (parse_expr(idx, text, &ex, e))
-            return -1;
+        if (parse_expr(idx, text, &ex, e)) return -1;
         canon = seg_print(ex);
         seg_expr_free(ex);
     }
@@ -496,18 +481,17 @@ int h_tags_list(http_req *r, siyu_err *e);
 int h_tags_list(http_req *r, siyu_err *e)
 {
     seg_index *idx = index_of(r, e);
-    if (!idx)
-        return -1;
+    if (!idx) return -1;
     seg_expr *scope = NULL;
-    if (scope_of(r, &scope, e))
-        return -1;
+    if (scope_of(r, &scope, e)) return -1;
     json_t *items = json_array();
     store_stmt *s = store_q(r->d.conn, Q_TAG_LIST);
     while (store_step(s) == STORE_ROW) {
         const char *name = store_col_text(s, 1);
-        json_t *t = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)store_col_int(s, 0), "name",
-                              name, "kind", store_col_text(s, 2), "expr",
-                              store_col_null(s, 3) ? json_null() : json_string(store_col_text(s, 3)));
+        json_t *t =
+            json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)store_col_int(s, 0), "name", name,
+                      "kind", store_col_text(s, 2), "expr",
+                      store_col_null(s, 3) ? json_null() : json_string(store_col_text(s, 3)));
         /* members now carrying it, in the caller's scope */
         json_t *q = json_string(name);
         char *quoted = json_dumps(q, JSON_ENCODE_ANY);
@@ -625,8 +609,7 @@ static int tag_members_json(http_req *r, bool add, siyu_err *e)
     json_t *list = json_object_get(r->body, "member_ids");
     json_t *phones = json_object_get(r->body, "phones");
     const char *text = NULL;
-    if (jx_str(r->body, "expr", false, &text, e) < 0)
-        goto fail;
+    if (jx_str(r->body, "expr", false, &text, e) < 0) goto fail;
     if (list && !json_is_array(list)) {
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "member_ids", "member_ids: not an array");
         goto fail;
@@ -674,8 +657,7 @@ static int tag_members_json(http_req *r, bool add, siyu_err *e)
     }
     if (text) {
         seg_expr *ex, *scope = NULL;
-        if (parse_expr(idx, text, &ex, e) || scope_of(r, &scope, e))
-            goto fail;
+        if (parse_expr(idx, text, &ex, e) || scope_of(r, &scope, e)) goto fail;
         seg_audience a;
         seg_error se;
         int rc = seg_select(idx, ex, scope, &a, &se);
@@ -909,8 +891,7 @@ void segments_member_block(http_req *r, json_t *member);
 void segments_member_block(http_req *r, json_t *member)
 {
     struct views *v = http_views(r);
-    if (!v || !member)
-        return;
+    if (!v || !member) return;
     seg_index *idx = views_index(v);
     int64_t id = json_integer_value(json_object_get(member, "id"));
     int tags[64];

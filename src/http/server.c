@@ -115,8 +115,7 @@ static store_conn *thread_conn(http_server *s, siyu_err *e)
 {
     store_conn *c = pthread_getspecific(s->conn_key);
     if (!c) {
-        if (store_conn_open(s->store, &c, e))
-            return NULL;
+        if (store_conn_open(s->store, &c, e)) return NULL;
         pthread_setspecific(s->conn_key, c);
     }
     store_conn_clear(c); /* a request starts with no store error */
@@ -154,8 +153,7 @@ static int idem_replay(http_req *r, const char *caller, const char *key, const c
     store_bind_text(s, 1, caller);
     store_bind_text(s, 2, key);
     store_bind_text(s, 3, route_key);
-    if (store_step(s) != STORE_ROW)
-        return 0;
+    if (store_step(s) != STORE_ROW) return 0;
     int n;
     const void *old = store_col_blob(s, 0, &n);
     bool same = n == 16 && memcmp(old, dg, 16) == 0;
@@ -200,10 +198,8 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     digest_of_json(r->body, dg);
     int rep = idem_replay(r, caller, k, route_key, dg, e);
     if (rep != 0) return rep < 0 ? -1 : http_audit_write(r, rt, e);
-    if (rt->fn(r, e) < 0)
-        return -1;
-    if (r->status >= 300)
-        return 0;
+    if (rt->fn(r, e) < 0) return -1;
+    if (r->status >= 300) return 0;
     if (http_audit_write(r, rt, e)) return -1;
     char *text = json_dumps(r->resp, JSON_COMPACT);
     store_stmt *s = store_q(r->d.conn, Q_IDEM_PUT2);
@@ -290,8 +286,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         goto out;
     }
     r->d.now = clock_now();
-    if (!(r->d.conn = thread_conn(srv, &e)))
-        goto out;
+    if (!(r->d.conn = thread_conn(srv, &e))) goto out;
     if (rt->flags & ROUTE_PUBLIC) goto call;
     /* The token and the role were checked on the headers (on_headers), before any
      * byte of the body was read; the principal is reused, never resolved twice. */
@@ -316,14 +311,11 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         store_conn *own = r->d.conn;
         int rc = queue_write(srv, r, rt, &e);
         r->d.conn = own;
-        if (rc < 0)
-            goto out;
+        if (rc < 0) goto out;
         if (r->render_after) {
-            if (store_begin(r->d.conn, false, &e))
-                goto out;
+            if (store_begin(r->d.conn, false, &e)) goto out;
             tx = true;
-            if (r->render_after(r, &e) < 0)
-                goto out;
+            if (r->render_after(r, &e) < 0) goto out;
             tx = false;
             if (store_commit(r->d.conn, &e)) goto out;
         }
@@ -338,23 +330,20 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         if (store_commit(r->d.conn, &e)) goto out;
     }
 call:
-    if (rt->fn(r, &e) < 0)
-        goto out;
+    if (rt->fn(r, &e) < 0) goto out;
     if (!(rt->flags & ROUTE_PUBLIC) && (!r->status || r->status < 300))
         http_audit_read(r, rt);          /* queued: the jobs write it through the committer */
     if (store_conn_check(r->d.conn, &e)) /* a failed read is a 5xx, never a wrong answer */
         goto out;
     if (tx) {
         tx = false;
-        if (store_commit(r->d.conn, &e))
-            goto out;
+        if (store_commit(r->d.conn, &e)) goto out;
     }
 done:
 out:
     if (r->d.conn && store_conn_failed(r->d.conn))
         store_conn_check(r->d.conn, &e); /* a 404 or 400 built on a failed read is a 500 */
-    if (tx)
-        store_rollback(r->d.conn);
+    if (tx) store_rollback(r->d.conn);
     if (e.code != SIYU_OK) {
         fail(r, &e);
         if (e.code == SIYU_INTERNAL)
@@ -751,8 +740,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     http_server *srv = cls;
     req_ctx *c = *con_cls;
     (void)mc;
-    if (!c)
-        return;
+    if (!c) return;
     if (c->ci) {
         c->ci->in_request = false;
         c->ci->since_ns = clock_mono_ns();
@@ -789,18 +777,17 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, siyu_err *e)
     memset(sa, 0, sizeof *sa);
     sa->sin_family = AF_INET;
     sa->sin_port = htons((uint16_t)port);
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
+    if (strcmp(host, "localhost") == 0) snprintf(host, sizeof host, "127.0.0.1");
     if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "listen", "listen: bad IPv4 address %s", host);
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "listen", "listen: bad IPv4 address %s",
+                            host);
     return 0;
 }
 
 int http_server_start(store_t *st, const http_config *cfg, http_server **out, siyu_err *e)
 {
     struct sockaddr_in sa;
-    if (parse_listen(cfg->listen, &sa, e))
-        return -1;
+    if (parse_listen(cfg->listen, &sa, e)) return -1;
     http_server *s = calloc(1, sizeof *s);
     s->store = st;
     s->cfg = *cfg;
@@ -871,15 +858,13 @@ int http_server_port(http_server *s)
 
 void http_server_stop(http_server *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     /* Stop accepting, let the requests in flight finish (up to 10 s), then close. */
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
     if (s->own_writer) writer_stop(s->writer);
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->ct_lock);

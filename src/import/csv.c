@@ -40,14 +40,12 @@ int csv_next(csv_reader *r, long *start_line)
     r->nfields = 0;
     *start_line = r->line;
     int c = getc_unlocked(r->in);
-    if (c == EOF)
-        return 0;
+    if (c == EOF) return 0;
     start_field(r);
     enum { FIELD_START, UNQUOTED, QUOTED, QUOTE_IN_QUOTED } st = FIELD_START;
     for (;; c = getc_unlocked(r->in)) {
         if (c == EOF) {
-            if (st == QUOTED)
-                return -1; /* unterminated quote */
+            if (st == QUOTED) return -1; /* unterminated quote */
             put(r, 0);
             return 1;
         }
@@ -63,8 +61,7 @@ int csv_next(csv_reader *r, long *start_line)
             } else if (c == '\n' || c == '\r') {
                 if (c == '\r') {
                     int n = getc_unlocked(r->in);
-                    if (n != '\n' && n != EOF)
-                        ungetc(n, r->in);
+                    if (n != '\n' && n != EOF) ungetc(n, r->in);
                 }
                 r->line++;
                 put(r, 0);
@@ -84,8 +81,7 @@ int csv_next(csv_reader *r, long *start_line)
             if (c == '"')
                 st = QUOTE_IN_QUOTED;
             else {
-                if (c == '\n')
-                    r->line++;
+                if (c == '\n') r->line++;
                 put(r, (char)c);
             }
             break;
@@ -100,8 +96,7 @@ int csv_next(csv_reader *r, long *start_line)
             } else if (c == '\n' || c == '\r') {
                 if (c == '\r') {
                     int n = getc_unlocked(r->in);
-                    if (n != '\n' && n != EOF)
-                        ungetc(n, r->in);
+                    if (n != '\n' && n != EOF) ungetc(n, r->in);
                 }
                 r->line++;
                 put(r, 0);

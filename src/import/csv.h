@@ -8,10 +8,10 @@
 
 typedef struct csv_reader {
     FILE *in;
-    long line;        /* the line the next record starts on (1-based) */
-    char *buf;        /* field bytes, NUL-separated */
+    long line; /* the line the next record starts on (1-based) */
+    char *buf; /* field bytes, NUL-separated */
     size_t len, cap;
-    size_t *offsets;  /* start of each field in buf */
+    size_t *offsets; /* start of each field in buf */
     size_t nfields, fcap;
 } csv_reader;
 

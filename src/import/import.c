@@ -73,8 +73,8 @@ static const struct {
 
 /* CSV columns that hold integers; every other column is text. */
 static const char *const int_columns[] = {
-    "store_id", "guide_id", "brand_id", "member_id", "total_cents", "discount_cents",
-    "points_used", "qty", "unit_price_cents", "amount_cents", NULL};
+    "store_id",    "guide_id", "brand_id",         "member_id",    "total_cents", "discount_cents",
+    "points_used", "qty",      "unit_price_cents", "amount_cents", NULL};
 /* CSV columns "member_phone" etc. become the member object of orders and events. */
 static const char *const member_prefix = "member_";
 /* CSV columns of an order row that describe its item. */
@@ -96,16 +96,14 @@ void import_options_init(import_options *o)
 bool import_kind_known(const char *kind)
 {
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-        if (strcmp(kinds[i].kind, kind) == 0)
-            return true;
+        if (strcmp(kinds[i].kind, kind) == 0) return true;
     return false;
 }
 
 static bool in_list(const char *const *list, const char *s)
 {
     for (int i = 0; list[i]; i++)
-        if (strcmp(list[i], s) == 0)
-            return true;
+        if (strcmp(list[i], s) == 0) return true;
     return false;
 }
 
@@ -237,7 +235,7 @@ typedef struct loader {
     import_fn fn;
     const import_options *o;
     import_result *r;
-    long pending; /* records in the open transaction */
+    long pending;         /* records in the open transaction */
     size_t pending_bytes; /* their text */
     /* The open batch runs without a savepoint per record until a record fails: a
      * savepoint copies every page a record touches into a sub-journal, a fifth of the
@@ -250,7 +248,7 @@ typedef struct loader {
         long line;
         long *item_lines; /* a CSV order: the file line of each item, or NULL */
         size_t n_item_lines;
-    } *kept;
+    } * kept;
     size_t nkept, kept_cap;
     long long batch_imported, batch_duplicates; /* the counters when the batch began */
     unsigned long batch_seq;                    /* batches committed so far */
@@ -268,13 +266,11 @@ static long item_line(long line, const char *field, const long *item_lines, size
 static void reject(loader *L, long line, const char *field, siyu_code code, const char *msg)
 {
     L->r->rejected++;
-    if (L->o->reject_log)
-        fprintf(L->o->reject_log, "line %ld: %s\n", line, msg);
+    if (L->o->reject_log) fprintf(L->o->reject_log, "line %ld: %s\n", line, msg);
     if ((long)json_array_size(L->r->errors) < L->o->max_errors_kept) {
         json_t *err = json_pack("{s:I, s:s, s:s}", "line", (json_int_t)line, "code",
                                 siyu_code_name(code), "message", msg);
-        if (field && *field)
-            json_object_set_new(err, "field", json_string(field));
+        if (field && *field) json_object_set_new(err, "field", json_string(field));
         json_array_append_new(L->r->errors, err);
     }
 }
@@ -290,8 +286,7 @@ static void kept_release(loader *L)
 
 static int flush(loader *L, siyu_err *e, bool reopen)
 {
-    if (store_commit(L->conn, e))
-        return -1;
+    if (store_commit(L->conn, e)) return -1;
     L->pending = 0;
     L->pending_bytes = 0;
     L->careful = false;
@@ -319,8 +314,7 @@ static int run_careful(loader *L, json_t *rec, long line, const long *item_lines
 {
     siyu_err e;
     siyu_err_init(&e);
-    if (store_savepoint(L->conn, fatal))
-        return -1;
+    if (store_savepoint(L->conn, fatal)) return -1;
     L->d.now = clock_now();
     size_t noted = L->changes.n;
     int rc = L->fn(&L->d, rec, NULL, &e);
@@ -354,8 +348,7 @@ static int replay_careful(loader *L, siyu_err *fatal)
     L->r->imported = L->batch_imported;
     L->r->duplicates = L->batch_duplicates;
     L->careful = true;
-    if (store_begin(L->conn, true, fatal))
-        return -1;
+    if (store_begin(L->conn, true, fatal)) return -1;
     for (size_t i = 0; i < L->nkept; i++)
         if (run_careful(L, L->kept[i].rec, L->kept[i].line, L->kept[i].item_lines,
                         L->kept[i].n_item_lines, fatal))
@@ -434,8 +427,7 @@ static int load_one(loader *L, json_t *rec, long line, long *item_lines, size_t 
             return -1;
         } else {
             siyu_err_clear(&e);
-            if (replay_careful(L, fatal))
-                return -1;
+            if (replay_careful(L, fatal)) return -1;
         }
     }
     L->pending_bytes += bytes;
@@ -456,17 +448,17 @@ static int load_one(loader *L, json_t *rec, long line, long *item_lines, size_t 
 #define QUEUE_BLOCKS 8
 
 typedef struct parsed {
-    json_t *rec;   /* NULL when the line was rejected while parsing */
+    json_t *rec; /* NULL when the line was rejected while parsing */
     long line;
-    size_t bytes;  /* the line's length */
-    siyu_err err;  /* the parse error of a rejected line */
+    size_t bytes; /* the line's length */
+    siyu_err err; /* the parse error of a rejected line */
 } parsed;
 
 typedef struct block {
     parsed recs[BLOCK_RECORDS];
     int n;
-    long long bytes; /* file position after the block, for the progress bar */
-    size_t text;     /* bytes of text in the block's records */
+    long long bytes;     /* file position after the block, for the progress bar */
+    size_t text;         /* bytes of text in the block's records */
     unsigned long batch; /* the writer's batch its last record went into */
     struct block *next_done;
 } block;
@@ -524,8 +516,7 @@ static void *ndjson_reader(void *arg)
             size_t skip = 0;
             while (skip < (size_t)n && isspace((unsigned char)line[skip]))
                 skip++;
-            if (skip == (size_t)n)
-                continue; /* blank lines are not records */
+            if (skip == (size_t)n) continue; /* blank lines are not records */
             parsed *r = &b->recs[b->n++];
             siyu_err_init(&r->err);
             r->line = lineno;
@@ -560,8 +551,7 @@ static void *ndjson_reader(void *arg)
             free_done(p);
             b = calloc(1, sizeof *b);
         }
-        if (n < 0)
-            break;
+        if (n < 0) break;
     }
     free_block(b);
     free(line);
@@ -610,8 +600,7 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
                 }
             }
         }
-        if (L->o->progress)
-            L->o->progress(L->o->progress_ctx, b->bytes, L->r->records);
+        if (L->o->progress) L->o->progress(L->o->progress_ctx, b->bytes, L->r->records);
         /* the kept references keep a replayable record alive on their own; a block
          * stays here until its batch commits so that the record's last reference is
          * the block's, dropped by the reader that allocated it (see pipeline.done) */
@@ -735,8 +724,7 @@ static int header_read(csv_header *h, csv_reader *cr, const import_options *o, s
 /* Sets one cell on the record; a bad integer is reported by returning -1 with e. */
 static int set_cell(json_t *obj, const char *col, const char *val, const char *tz, siyu_err *e)
 {
-    if (!*val)
-        return 0; /* an empty cell is an absent field */
+    if (!*val) return 0; /* an empty cell is an absent field */
     if (in_list(int_columns, col)) {
         char *end;
         long long v = strtoll(val, &end, 10);
@@ -761,8 +749,7 @@ static int set_cell(json_t *obj, const char *col, const char *val, const char *t
         json_object_set_new(obj, col, json_string(t));
     } else if (strcmp(col, "props") == 0) {
         json_t *p = jx_parse(val, strlen(val), false, e);
-        if (!p)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, col, "props: not a JSON object");
+        if (!p) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, col, "props: not a JSON object");
         json_object_set_new(obj, col, p);
     } else {
         json_object_set_new(obj, col, json_string(val));
@@ -800,8 +787,7 @@ static int consent_columns(json_t *rec, siyu_err *e)
     void *tmp;
     json_object_foreach_safe(rec, tmp, col, v)
     {
-        if (strncmp(col, "consent_", 8) != 0 || strcmp(col, "consent_text_version") == 0)
-            continue;
+        if (strncmp(col, "consent_", 8) != 0 || strcmp(col, "consent_text_version") == 0) continue;
         const char *val = json_is_string(v) ? json_string_value(v) : "";
         const char *pc = col + 8, *us = strchr(pc, '_');
         bool yes = !strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes");
@@ -849,8 +835,7 @@ static json_t *row_to_json(const csv_header *h, csv_reader *cr, bool orders, jso
         *item = NULL;
         return NULL;
     }
-    if (member)
-        json_object_set_new(rec, "member", member);
+    if (member) json_object_set_new(rec, "member", member);
     if (!orders && consent_columns(rec, e)) {
         json_decref(rec);
         if (item) {
@@ -958,15 +943,13 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
         long long now_pos = ftell(in);
         size_t row_bytes = now_pos > pos ? (size_t)(now_pos - pos) : 0;
         pos = now_pos;
-        if (got == 0)
-            break;
+        if (got == 0) break;
         if (got < 0) {
             L->r->records++;
             reject(L, line, NULL, SIYU_INVALID_ARGUMENT, "record: malformed CSV quoting");
             continue;
         }
-        if (cr.nfields == 1 && !*csv_field(&cr, 0))
-            continue; /* blank line */
+        if (cr.nfields == 1 && !*csv_field(&cr, 0)) continue; /* blank line */
         siyu_err pe;
         siyu_err_init(&pe);
         json_t *item = NULL;
@@ -1048,8 +1031,7 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
         }
         rc = load_one(L, rec, line, NULL, 0, row_bytes, e);
         json_decref(rec);
-        if (rc)
-            break;
+        if (rc) break;
         if (L->o->progress && L->pending == 0)
             L->o->progress(L->o->progress_ctx, (long long)ftell(in), L->r->records);
     }
@@ -1072,8 +1054,7 @@ static import_format sniff(FILE *in)
     int c;
     while ((c = getc(in)) != EOF && isspace(c))
         ;
-    if (c != EOF)
-        ungetc(c, in);
+    if (c != EOF) ungetc(c, in);
     return c == '{' ? IMPORT_NDJSON : IMPORT_CSV;
 }
 
@@ -1084,8 +1065,7 @@ int import_stream(store_conn *c, const principal *who, const char *kind, FILE *i
     r->errors = json_array();
     loader L = {.conn = c, .o = o, .r = r};
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-        if (strcmp(kinds[i].kind, kind) == 0)
-            L.fn = kinds[i].fn;
+        if (strcmp(kinds[i].kind, kind) == 0) L.fn = kinds[i].fn;
     if (!L.fn)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "kind",
                             "kind: expected brands, stores, staff, members, orders or events");
@@ -1094,12 +1074,11 @@ int import_stream(store_conn *c, const principal *who, const char *kind, FILE *i
         store_conn_cache(c, o->cache_mib); /* an import writes long runs of index pages */
     L.d.who = *who;
     L.d.inline_refunds = true;
-    if (o->on_commit)
-        L.d.changes = &L.changes;
+    if (o->on_commit) L.d.changes = &L.changes;
     import_format f = o->format == IMPORT_AUTO ? sniff(in) : o->format;
-    if (store_begin(c, true, e))
-        return -1;
-    int rc = f == IMPORT_NDJSON ? load_ndjson(&L, in, e) : load_csv(&L, in, strcmp(kind, "orders") == 0, e);
+    if (store_begin(c, true, e)) return -1;
+    int rc = f == IMPORT_NDJSON ? load_ndjson(&L, in, e)
+                                : load_csv(&L, in, strcmp(kind, "orders") == 0, e);
     if (rc) {
         store_rollback(c); /* the open batch only: committed batches stay */
         kept_release(&L);
@@ -1111,9 +1090,7 @@ int import_stream(store_conn *c, const principal *who, const char *kind, FILE *i
     kept_release(&L);
     free(L.kept);
     dom_changes_free(&L.changes);
-    if (rc)
-        return -1;
-    if (o->progress)
-        o->progress(o->progress_ctx, (long long)ftell(in), r->records);
+    if (rc) return -1;
+    if (o->progress) o->progress(o->progress_ctx, (long long)ftell(in), r->records);
     return 0;
 }

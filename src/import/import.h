@@ -23,11 +23,11 @@ typedef enum import_format { IMPORT_AUTO, IMPORT_CSV, IMPORT_NDJSON } import_for
 
 typedef struct import_options {
     import_format format;
-    int batch_size;           /* records per transaction; default 5000 */
-    FILE *reject_log;         /* one line per rejected record, or NULL */
-    int max_errors_kept;      /* how many rejects to keep in import_result.errors */
-    int cache_mib;            /* the connection's page cache during the import (MiB; default
-                               * 256); 0 leaves it as it is */
+    int batch_size;      /* records per transaction; default 5000 */
+    FILE *reject_log;    /* one line per rejected record, or NULL */
+    int max_errors_kept; /* how many rejects to keep in import_result.errors */
+    int cache_mib;       /* the connection's page cache during the import (MiB; default
+                          * 256); 0 leaves it as it is */
     /* called every batch with bytes read so far (for a progress bar); may be NULL */
     void (*progress)(void *ctx, long long bytes, long long records);
     void *progress_ctx;

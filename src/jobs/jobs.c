@@ -18,7 +18,7 @@ struct jobs {
     writer_t *w;
     views *vw;
     jobs_config cfg;
-    store_conn *conn; /* the jobs thread's own: reads changes back for the views */
+    store_conn *conn;             /* the jobs thread's own: reads changes back for the views */
     journey_writer outbox_writer; /* the outbox records deliveries on the lent writer */
     pthread_mutex_t status_lock;
     job_status status[JOB__COUNT];

@@ -48,9 +48,9 @@ typedef struct job_status {
 typedef struct jobs jobs_t;
 
 typedef struct jobs_config {
-    int tick_seconds;  /* journeys and outbox; default from SIYU_TICK_SECONDS (5) */
-    int sweep_seconds; /* loyalty sweep; default from SIYU_SWEEP_SECONDS (60) */
-    int audit_seconds; /* audit flush of reads; default from SIYU_AUDIT_FLUSH_SECONDS (1) */
+    int tick_seconds;      /* journeys and outbox; default from SIYU_TICK_SECONDS (5) */
+    int sweep_seconds;     /* loyalty sweep; default from SIYU_SWEEP_SECONDS (60) */
+    int audit_seconds;     /* audit flush of reads; default from SIYU_AUDIT_FLUSH_SECONDS (1) */
     int retention_seconds; /* retention sweep; default from SIYU_RETENTION_SECONDS (3600) */
 } jobs_config;
 void jobs_config_init(jobs_config *c); /* reads the environment */

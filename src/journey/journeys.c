@@ -219,28 +219,29 @@ int journeys_set_state_with_index(dom *d, struct seg_index *idx, int64_t id, con
  * day. `siyu demo` creates them in this order: 1 new member, 2 friends (no journey),
  * 3 birthday, 4 post-payment, 5 win-back, 6 live. */
 #define COUPON_NEW_MEMBER                                                                          \
-    "{\"name\":\"新人券 满50减10\",\"kind\":\"cash_off\",\"value_cents\":1000,"                   \
+    "{\"name\":\"新人券 满50减10\",\"kind\":\"cash_off\",\"value_cents\":1000,"               \
     "\"min_spend_cents\":5000,\"valid_days\":30,\"per_member_limit\":1,\"shareable\":true}"
 #define COUPON_BIRTHDAY                                                                            \
-    "{\"name\":\"生日礼券 满100减20\",\"kind\":\"cash_off\",\"value_cents\":2000,"                \
-    "\"min_spend_cents\":10000,\"valid_days\":14,\"per_member_limit\":1,"                         \
+    "{\"name\":\"生日礼券 满100减20\",\"kind\":\"cash_off\",\"value_cents\":2000,"           \
+    "\"min_spend_cents\":10000,\"valid_days\":14,\"per_member_limit\":1,"                          \
     "\"per_member_period\":\"year\"}"
 #define COUPON_POST_PAYMENT                                                                        \
-    "{\"name\":\"回购券 满100减10\",\"kind\":\"cash_off\",\"value_cents\":1000,"                  \
-    "\"min_spend_cents\":10000,\"valid_days\":14,\"per_member_limit\":5,"                         \
+    "{\"name\":\"回购券 满100减10\",\"kind\":\"cash_off\",\"value_cents\":1000,"              \
+    "\"min_spend_cents\":10000,\"valid_days\":14,\"per_member_limit\":5,"                          \
     "\"per_member_period\":\"month\"}"
 #define COUPON_WINBACK                                                                             \
-    "{\"name\":\"挽回券 满80减15\",\"kind\":\"cash_off\",\"value_cents\":1500,"                   \
-    "\"min_spend_cents\":8000,\"valid_days\":14,\"per_member_limit\":1,"                          \
+    "{\"name\":\"挽回券 满80减15\",\"kind\":\"cash_off\",\"value_cents\":1500,"               \
+    "\"min_spend_cents\":8000,\"valid_days\":14,\"per_member_limit\":1,"                           \
     "\"per_member_period\":\"month\"}"
 #define COUPON_LIVE                                                                                \
-    "{\"name\":\"直播专享 9折\",\"kind\":\"percent_off\",\"percent\":10,"                        \
-    "\"max_off_cents\":2000,\"valid_days\":3,\"per_member_limit\":1,"                             \
+    "{\"name\":\"直播专享 9折\",\"kind\":\"percent_off\",\"percent\":10,"                     \
+    "\"max_off_cents\":2000,\"valid_days\":3,\"per_member_limit\":1,"                              \
     "\"per_member_period\":\"day\"}"
 
 const char *const journey_library_coupons[] = {
-    COUPON_NEW_MEMBER, NULL /* 2: the friends' coupon of the demo */, COUPON_BIRTHDAY,
-    COUPON_POST_PAYMENT, COUPON_WINBACK, COUPON_LIVE};
+    COUPON_NEW_MEMBER, NULL /* 2: the friends' coupon of the demo */,
+    COUPON_BIRTHDAY,   COUPON_POST_PAYMENT,
+    COUPON_WINBACK,    COUPON_LIVE};
 const int journey_library_coupon_count = 6;
 
 static const struct {

@@ -159,11 +159,11 @@ int consents_get(dom *d, int64_t member_id, json_t **out, siyu_err *e)
 
 int consents_put(dom *d, int64_t member_id, json_t *body, json_t **out, siyu_err *e)
 {
-    static const char *const new_keys[] = {"purpose", "channel",      "granted", "source",
-                                           "text_version", "at", NULL};
+    static const char *const new_keys[] = {"purpose",      "channel", "granted", "source",
+                                           "text_version", "at",      NULL};
     static const char *const old_keys[] = {"channel", "opted_out", NULL};
-    static const char *const old_channels[] = {"sms", "wechat_template", "wecom", "webhook",
-                                               "public_account", NULL};
+    static const char *const old_channels[] = {"sms",     "wechat_template", "wecom",
+                                               "webhook", "public_account",  NULL};
     const char *purpose = "marketing", *channel = NULL, *source = NULL, *text_version = NULL;
     bool granted;
     int64_t at = d->now;
@@ -180,8 +180,8 @@ int consents_put(dom *d, int64_t member_id, json_t *body, json_t **out, siyu_err
         if (jx_only(body, new_keys, NULL, e) ||
             pick(body, "purpose", dom_consent_purposes, "marketing, profiling", true, &purpose,
                  e) ||
-            pick(body, "channel", dom_consent_channels, "sms, wechat_template, wecom, public_account",
-                 true, &channel, e) ||
+            pick(body, "channel", dom_consent_channels,
+                 "sms, wechat_template, wecom, public_account", true, &channel, e) ||
             jx_bool(body, "granted", true, &granted, e) < 0 ||
             pick(body, "source", dom_consent_sources, "till, miniprogram, guide, import, event",
                  false, &source, e) ||

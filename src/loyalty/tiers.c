@@ -192,7 +192,7 @@ int loy_tier_upgrade(dom *d, const loy_config *cfg, int64_t member, int cur, int
     if (cfg->n_tiers < 2) return 0;
     if (cur < 0) cur = loy_current_tier(d->conn, cfg, member);
     if (cur == cfg->n_tiers - 1)
-        return 0;                /* at the top: nothing to move up to (grace ends at the review) */
+        return 0; /* at the top: nothing to move up to (grace ends at the review) */
     metric_seen seen = {.last_order = INT64_MAX}; /* unknown unless a spend query runs */
     int q = qualifying(d->conn, cfg, member, t, &seen);
     if (marks && cfg->qualify_key) {

@@ -63,7 +63,7 @@ typedef struct msg_message {
     /* a WeChat template message (borrowed), or NULL: {"template_id", "data": {name:
      * {"value"}}} */
     json_t *tmpl;
-    json_t *data; /* an object of extra fields for the channel (borrowed), or NULL */
+    json_t *data;       /* an object of extra fields for the channel (borrowed), or NULL */
     int64_t created_at; /* unix seconds it entered the outbox; 0 to leave it out */
     int attempts;       /* attempts already made; 0 the first time */
 } msg_message;

@@ -25,8 +25,7 @@ void model_options_init(model_options *o, int64_t now)
 static int read_real(json_t *body, const char *key, double lo, double hi, double *out, siyu_err *e)
 {
     json_t *v = json_object_get(body, key);
-    if (!v || json_is_null(v))
-        return 0;
+    if (!v || json_is_null(v)) return 0;
     if (!json_is_number(v))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, key, "%s: not a number", key);
     double x = json_number_value(v);
@@ -39,10 +38,9 @@ static int read_real(json_t *body, const char *key, double lo, double hi, double
 
 int model_options_from_json(model_options *o, json_t *body, siyu_err *e)
 {
-    if (!body)
-        return 0;
-    static const char *const allowed[] = {"unit", "cal_end", "horizon_days", "monthly_discount",
-                                          "churn_threshold", NULL};
+    if (!body) return 0;
+    static const char *const allowed[] = {
+        "unit", "cal_end", "horizon_days", "monthly_discount", "churn_threshold", NULL};
     static const char *const units[] = {"days", "weeks", NULL};
     int unit = 0;
     if (jx_only(body, allowed, NULL, e) || jx_enum(body, "unit", false, units, &unit, e) < 0 ||
@@ -74,16 +72,14 @@ static void txn_push(txn_buf *b, int64_t member, int32_t day, int64_t cents)
 /* Appends the summaries of one chunk of transactions to all. */
 static int flush_chunk(txn_buf *b, const predict_window *w, predict_cbs *all, siyu_err *e)
 {
-    if (!b->n)
-        return 0;
+    if (!b->n) return 0;
     predict_cbs part;
     predict_error pe;
     predict_status st = predict_cbs_build(b->v, b->n, w, &part, &pe);
     b->n = 0;
     if (st == PREDICT_NO_CUSTOMERS)
         return 0; /* all of this chunk joined after the calibration period */
-    if (st != PREDICT_OK)
-        return siyu_err_set(e, SIYU_INTERNAL, NULL, "summaries: %s", pe.message);
+    if (st != PREDICT_OK) return siyu_err_set(e, SIYU_INTERNAL, NULL, "summaries: %s", pe.message);
     all->rows = realloc(all->rows, (all->n + part.n) * sizeof *all->rows);
     memcpy(all->rows + all->n, part.rows, part.n * sizeof *part.rows);
     all->n += part.n;
@@ -104,12 +100,10 @@ static int load_summaries(store_conn *c, const predict_window *w, predict_cbs *a
     while (store_step(s) == STORE_ROW) {
         int64_t member = store_col_int(s, 0), total = store_col_int(s, 2),
                 refunded = store_col_int(s, 3);
-        if (total > 0 && refunded >= total)
-            continue;
+        if (total > 0 && refunded >= total) continue;
         if (member != last_member) {
             if (++members_in_chunk > CHUNK_MEMBERS) {
-                if ((rc = flush_chunk(&b, w, all, e)))
-                    break;
+                if ((rc = flush_chunk(&b, w, all, e))) break;
                 members_in_chunk = 1;
             }
             last_member = member;
@@ -117,8 +111,7 @@ static int load_summaries(store_conn *c, const predict_window *w, predict_cbs *a
         txn_push(&b, member, time_local_day(store_col_int(s, 1)), total - refunded);
     }
     store_reset(s);
-    if (!rc)
-        rc = flush_chunk(&b, w, all, e);
+    if (!rc) rc = flush_chunk(&b, w, all, e);
     free(b.v);
     if (!rc && all->n == 0)
         return siyu_err_set(e, SIYU_UNPROCESSABLE, NULL,
@@ -152,22 +145,21 @@ static json_t *gg_json(const predict_gg *m)
 {
     return json_pack("{s:f, s:f, s:f, s:{s:f, s:f, s:f}, s:f, s:i, s:I}", "p", m->p, "q", m->q,
                      "gamma_cents", m->gamma, "standard_errors", "p", m->se[0], "q", m->se[1],
-                     "gamma_cents", m->se[2], "log_likelihood", m->ll, "iterations",
-                     m->iterations, "customers", (json_int_t)m->n_customers);
+                     "gamma_cents", m->se[2], "log_likelihood", m->ll, "iterations", m->iterations,
+                     "customers", (json_int_t)m->n_customers);
 }
 
 int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **report, siyu_err *e)
 {
-    predict_window w = {.cal_end_day = o->cal_end_day, .holdout_end_day = o->cal_end_day,
+    predict_window w = {.cal_end_day = o->cal_end_day,
+                        .holdout_end_day = o->cal_end_day,
                         .unit_days = o->unit_days};
     predict_cbs cbs;
     uint64_t t0 = clock_mono_ns();
-    if (store_begin(c, false, e))
-        return -1;
+    if (store_begin(c, false, e)) return -1;
     int rc = load_summaries(c, &w, &cbs, e);
     store_rollback(c); /* the read snapshot */
-    if (rc)
-        return -1;
+    if (rc) return -1;
     uint64_t t_load = clock_mono_ns();
     predict_error pe;
     predict_fit_opts fo = {.nthreads = o->threads};
@@ -183,8 +175,10 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
     predict_status gst = predict_gg_fit(&cbs, &fo, &gg, &gpe);
     uint64_t t_fit = clock_mono_ns();
     predict_score *scores = calloc(cbs.n ? cbs.n : 1, sizeof *scores);
-    predict_score_opts so = {.horizon_days = o->horizon_days, .clv_months = 12,
-                             .monthly_discount = o->monthly_discount, .nthreads = o->threads};
+    predict_score_opts so = {.horizon_days = o->horizon_days,
+                             .clv_months = 12,
+                             .monthly_discount = o->monthly_discount,
+                             .nthreads = o->threads};
     if (gst == PREDICT_OK) {
         st = predict_score_all(&bg, &gg, &cbs, &so, scores, &pe);
     } else {
@@ -205,8 +199,8 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
             scores[i].p_alive = predict_bgnbd_p_alive(&bg, r->x, r->t_x, r->T);
             scores[i].expected_purchases = predict_bgnbd_expected(&bg, h, r->x, r->t_x, r->T);
             scores[i].expected_value = r->x > 0 ? r->mean_value : pop;
-            scores[i].clv_cents = predict_bgnbd_expected(&bg, year, r->x, r->t_x, r->T) *
-                                  scores[i].expected_value;
+            scores[i].clv_cents =
+                predict_bgnbd_expected(&bg, year, r->x, r->t_x, r->T) * scores[i].expected_value;
         }
         st = PREDICT_OK;
     }
@@ -223,16 +217,16 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
     char at[40];
     time_format_rfc3339(now, at, sizeof at);
     json_object_set_new(rep, "at", json_string(at));
-    json_object_set_new(rep, "calibration",
-                        json_pack("{s:s, s:s}", "end", cal_end, "unit",
-                                  o->unit_days == 7 ? "weeks" : "days"));
+    json_object_set_new(
+        rep, "calibration",
+        json_pack("{s:s, s:s}", "end", cal_end, "unit", o->unit_days == 7 ? "weeks" : "days"));
     json_object_set_new(rep, "customers", json_integer((json_int_t)cbs.n));
     json_object_set_new(rep, "bgnbd", bgnbd_json(&bg));
-    json_object_set_new(rep, "gamma_gamma",
-                        gst == PREDICT_OK
-                            ? gg_json(&gg)
-                            : json_pack("{s:s, s:s}", "error", predict_status_name(gst), "message",
-                                        gpe.message));
+    json_object_set_new(
+        rep, "gamma_gamma",
+        gst == PREDICT_OK
+            ? gg_json(&gg)
+            : json_pack("{s:s, s:s}", "error", predict_status_name(gst), "message", gpe.message));
     json_object_set_new(rep, "options",
                         json_pack("{s:f, s:f, s:f}", "horizon_days", o->horizon_days,
                                   "monthly_discount", o->monthly_discount, "churn_threshold",
@@ -241,8 +235,7 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
     /* Replace the predictions and record the run, all or nothing. */
     rc = o->write_begin ? o->write_begin(o->write_ctx, &c, e) : 0;
     bool leased = o->write_begin && rc == 0;
-    if (!rc)
-        rc = store_begin(c, true, e);
+    if (!rc) rc = store_begin(c, true, e);
     int64_t run_id = 0;
     if (!rc) {
         char *text = json_dumps(rep, JSON_COMPACT);
@@ -255,8 +248,7 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
         rc = store_exec(s, e);
         free(text);
         run_id = store_last_id(c);
-        if (!rc)
-            rc = store_exec(store_q(c, Q_PREDICTIONS_CLEAR), e);
+        if (!rc) rc = store_exec(store_q(c, Q_PREDICTIONS_CLEAR), e);
         for (size_t i = 0; !rc && i < cbs.n; i++) {
             const predict_score *sc = &scores[i];
             s = store_q(c, Q_PREDICTION_PUT);
@@ -274,8 +266,7 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
         else
             store_rollback(c);
     }
-    if (leased)
-        o->write_end(o->write_ctx);
+    if (leased) o->write_end(o->write_ctx);
     uint64_t t_store = clock_mono_ns();
     free(scores);
     predict_cbs_release(&cbs);
@@ -285,8 +276,8 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
     }
     json_object_set_new(rep, "id", json_integer(run_id));
     json_object_set_new(rep, "timings_ms",
-                        json_pack("{s:f, s:f, s:f, s:f}", "load", (double)(t_load - t0) / 1e6, "fit",
-                                  (double)(t_fit - t_load) / 1e6, "score",
+                        json_pack("{s:f, s:f, s:f, s:f}", "load", (double)(t_load - t0) / 1e6,
+                                  "fit", (double)(t_fit - t_load) / 1e6, "score",
                                   (double)(t_score - t_fit) / 1e6, "store",
                                   (double)(t_store - t_score) / 1e6));
     *report = rep;
@@ -297,11 +288,11 @@ int models_current(store_conn *c, json_t **out, siyu_err *e)
 {
     store_stmt *s = store_q(c, Q_MODEL_RUN_LATEST);
     if (store_step(s) != STORE_ROW)
-        return siyu_err_set(e, SIYU_NOT_FOUND, NULL,
-                            "no model has been fitted yet (siyu model fit, POST /api/v1/models/fit)");
+        return siyu_err_set(
+            e, SIYU_NOT_FOUND, NULL,
+            "no model has been fitted yet (siyu model fit, POST /api/v1/models/fit)");
     json_t *rep = json_loads(store_col_text(s, 5), 0, NULL);
-    if (!rep)
-        rep = json_object();
+    if (!rep) rep = json_object();
     json_object_set_new(rep, "id", json_integer(store_col_int(s, 0)));
     store_reset(s);
     *out = rep;
@@ -314,8 +305,8 @@ int models_validate(store_conn *c, int32_t cal_end, int32_t holdout_end, double 
     if (holdout_end <= cal_end)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "holdout_end",
                             "holdout_end: must be after cal_end");
-    predict_window w = {.cal_end_day = cal_end, .holdout_end_day = holdout_end,
-                        .unit_days = unit_days};
+    predict_window w = {
+        .cal_end_day = cal_end, .holdout_end_day = holdout_end, .unit_days = unit_days};
     predict_cbs cbs;
     /* Read in the caller's snapshot when it has one (an HTTP read route opens it),
      * else in a snapshot of our own. */
@@ -323,25 +314,24 @@ int models_validate(store_conn *c, int32_t cal_end, int32_t holdout_end, double 
     if (own && store_begin(c, false, e)) return -1;
     int rc = load_summaries(c, &w, &cbs, e);
     if (own) store_rollback(c);
-    if (rc)
-        return -1;
+    if (rc) return -1;
     predict_error pe;
     predict_bgnbd bg;
     predict_status st = predict_bgnbd_fit(&cbs, NULL, &bg, &pe);
     predict_validation v;
-    if (st == PREDICT_OK)
-        st = predict_validate(&bg, &cbs, &v, &pe);
+    if (st == PREDICT_OK) st = predict_validate(&bg, &cbs, &v, &pe);
     predict_cbs_release(&cbs);
     if (st != PREDICT_OK)
-        return siyu_err_set(e, status_code(st), NULL, "%s: %s", predict_status_name(st), pe.message);
+        return siyu_err_set(e, status_code(st), NULL, "%s: %s", predict_status_name(st),
+                            pe.message);
     json_t *rows = json_array();
     for (int i = 0; i < PREDICT_VALIDATE_GROUPS; i++) {
         char label[8];
         snprintf(label, sizeof label, i == PREDICT_VALIDATE_GROUPS - 1 ? "%d+" : "%d", i);
-        json_array_append_new(rows, json_pack("{s:s, s:I, s:f, s:f}", "calibration_purchases", label,
-                                              "customers", (json_int_t)v.by_x[i].customers,
-                                              "actual", v.by_x[i].actual, "predicted",
-                                              v.by_x[i].predicted));
+        json_array_append_new(rows,
+                              json_pack("{s:s, s:I, s:f, s:f}", "calibration_purchases", label,
+                                        "customers", (json_int_t)v.by_x[i].customers, "actual",
+                                        v.by_x[i].actual, "predicted", v.by_x[i].predicted));
     }
     char a[16], b[16];
     date_format(cal_end, a, sizeof a);
@@ -358,8 +348,7 @@ json_t *models_member_json(store_conn *c, int64_t member_id)
 {
     store_stmt *s = store_q(c, Q_PREDICTION_GET);
     store_bind_int(s, 1, member_id);
-    if (store_step(s) != STORE_ROW)
-        return json_null();
+    if (store_step(s) != STORE_ROW) return json_null();
     int64_t run = store_col_int(s, 0), x = store_col_int(s, 1);
     double p_alive = store_col_real(s, 2), exp90 = store_col_real(s, 3);
     int64_t value = store_col_int(s, 4), clv = store_col_int(s, 5);
@@ -369,8 +358,7 @@ json_t *models_member_json(store_conn *c, int64_t member_id)
     if (store_step(s) == STORE_ROW) {
         json_t *rep = json_loads(store_col_text(s, 5), 0, NULL);
         json_t *t = json_object_get(json_object_get(rep, "options"), "churn_threshold");
-        if (json_is_number(t))
-            threshold = json_number_value(t);
+        if (json_is_number(t)) threshold = json_number_value(t);
         json_decref(rep);
     }
     store_reset(s);

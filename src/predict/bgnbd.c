@@ -19,8 +19,7 @@
 
 void predict__bg_data_release(predict_bg_data *d)
 {
-    if (!d)
-        return;
+    if (!d) return;
     free(d->x);
     free(d->itx);
     free(d->iT);
@@ -36,8 +35,7 @@ predict_status predict__bg_data_build(const predict_cbs *cbs, predict_bg_data *d
     memset(d, 0, sizeof *d);
     if (!cbs || (cbs->n > 0 && !cbs->rows))
         return predict__fail(err, PREDICT_INVALID, "NULL summaries");
-    if (cbs->n == 0)
-        return predict__fail(err, PREDICT_NO_CUSTOMERS, "no customers to fit");
+    if (cbs->n == 0) return predict__fail(err, PREDICT_NO_CUSTOMERS, "no customers to fit");
     predict_hash rows, times;
     size_t expect = cbs->n < 65536 ? cbs->n : 65536;
     if (predict__hash_init(&rows, expect) != 0)
@@ -55,15 +53,15 @@ predict_status predict__bg_data_build(const predict_cbs *cbs, predict_bg_data *d
     }
     for (size_t i = 0; i < cbs->n; i++) {
         const predict_summary *s = &cbs->rows[i];
-        if (s->x < 0 || !(s->T >= 0) || !isfinite(s->T) || !(s->t_x >= 0) ||
-            !(s->t_x <= s->T) || (s->x == 0 && s->t_x != 0)) {
+        if (s->x < 0 || !(s->T >= 0) || !isfinite(s->T) || !(s->t_x >= 0) || !(s->t_x <= s->T) ||
+            (s->x == 0 && s->t_x != 0)) {
             rc = predict__fail(err, PREDICT_INVALID,
-                               "summary %zu (customer %lld) is inconsistent: x=%d t_x=%g T=%g",
-                               i, (long long)s->customer, (int)s->x, s->t_x, s->T);
+                               "summary %zu (customer %lld) is inconsistent: x=%d t_x=%g T=%g", i,
+                               (long long)s->customer, (int)s->x, s->t_x, s->T);
             goto cleanup;
         }
-        int32_t r = predict__hash_put(&rows, (uint64_t)s->x, predict__dbits(s->t_x),
-                                      predict__dbits(s->T));
+        int32_t r =
+            predict__hash_put(&rows, (uint64_t)s->x, predict__dbits(s->t_x), predict__dbits(s->T));
         if (r < 0) {
             rc = predict__fail(err, PREDICT_NOMEM, "out of memory");
             goto cleanup;
@@ -85,8 +83,7 @@ predict_status predict__bg_data_build(const predict_cbs *cbs, predict_bg_data *d
         w[r] += 1;
         d->xsum += s->x;
         d->Tsum += s->T;
-        if (s->x > d->xmax)
-            d->xmax = s->x;
+        if (s->x > d->xmax) d->xmax = s->x;
     }
     d->wsum = (double)cbs->n;
     d->nrows = rows.n;
@@ -125,8 +122,7 @@ cleanup:
     free(w);
     predict__hash_release(&rows);
     predict__hash_release(&times);
-    if (rc != PREDICT_OK)
-        predict__bg_data_release(d);
+    if (rc != PREDICT_OK) predict__bg_data_release(d);
     return rc;
 }
 
@@ -191,15 +187,13 @@ static void row_accumulate(bg_job *j)
             w3 = 1 / (1 + e);
             w4 = e * w3;
         }
-        if (!j->want_g)
-            continue;
+        if (!j->want_g) continue;
         const double ib = t->ibx[x];
         gr -= w * (w3 * lT + w4 * ltx);
         gal -= w * rx * (w3 * iT + w4 * itx);
         ga += w * w4 * ia;
         gb -= w * w4 * ib;
-        if (!j->want_H)
-            continue;
+        if (!j->want_H) continue;
         const double D0 = lT - ltx, D1 = rx * (iT - itx), D2 = ia, D3 = -ib;
         const double c = w * w3 * w4;
         Hrr += c * D0 * D0;
@@ -216,8 +210,8 @@ static void row_accumulate(bg_job *j)
     bg_acc *o = &j->acc;
     o->f = f;
     o->g[0] = gr, o->g[1] = gal, o->g[2] = ga, o->g[3] = gb;
-    double H[16] = {Hrr,  Hral,  Hra, Hrb, Hral, Halal, Hala, Halb,
-                    Hra,  Hala,  Haa, Hab, Hrb,  Halb,  Hab,  Hbb};
+    double H[16] = {Hrr, Hral, Hra, Hrb, Hral, Halal, Hala, Halb,
+                    Hra, Hala, Haa, Hab, Hrb,  Halb,  Hab,  Hbb};
     memcpy(o->H, H, sizeof H);
 }
 
@@ -230,12 +224,10 @@ static void *row_thread(void *p)
 double predict__bg_eval(const predict_bg_data *d, const double par[4], double *g, double *H)
 {
     const double r = par[0], al = par[1], a = par[2], b = par[3];
-    if (!(r > 0 && al > 0 && a > 0 && b > 0) || !isfinite(r + al + a + b))
-        return -INFINITY;
+    if (!(r > 0 && al > 0 && a > 0 && b > 0) || !isfinite(r + al + a + b)) return -INFINITY;
     size_t nx = (size_t)d->xmax + 1;
     double *buf = malloc((2 * d->ntimes + 2 * nx) * sizeof *buf);
-    if (!buf)
-        return -INFINITY;
+    if (!buf) return -INFINITY;
     double *lat = buf, *iat = buf + d->ntimes, *lbx = iat + d->ntimes, *ibx = lbx + nx;
     for (size_t i = 0; i < d->ntimes; i++) {
         lat[i] = log(al + d->times[i]);
@@ -250,17 +242,18 @@ double predict__bg_eval(const predict_bg_data *d, const double par[4], double *g
 
     /* Rows, split over threads when asked and worth it. */
     int nt = d->nthreads > 1 && d->nrows >= 20000 ? d->nthreads : 1;
-    if (nt > 16)
-        nt = 16;
+    if (nt > 16) nt = 16;
     bg_job jobs[16];
     pthread_t th[16];
     int started[16] = {0};
     for (int k = 0; k < nt; k++) {
-        jobs[k] = (bg_job){.d = d, .t = &t, .lo = d->nrows * (size_t)k / (size_t)nt,
-                           .hi = d->nrows * (size_t)(k + 1) / (size_t)nt, .want_g = g != NULL || H != NULL,
+        jobs[k] = (bg_job){.d = d,
+                           .t = &t,
+                           .lo = d->nrows * (size_t)k / (size_t)nt,
+                           .hi = d->nrows * (size_t)(k + 1) / (size_t)nt,
+                           .want_g = g != NULL || H != NULL,
                            .want_H = H != NULL};
-        if (k > 0)
-            started[k] = pthread_create(&th[k], NULL, row_thread, &jobs[k]) == 0;
+        if (k > 0) started[k] = pthread_create(&th[k], NULL, row_thread, &jobs[k]) == 0;
     }
     row_accumulate(&jobs[0]);
     for (int k = 1; k < nt; k++) {
@@ -291,14 +284,14 @@ double predict__bg_eval(const predict_bg_data *d, const double par[4], double *g
     acc.H[5] -= d->wsum * r / (al * al);
     for (size_t x = 0; x < nx; x++) {
         if (x > 0) {
-            double rk = r + (double)(x - 1), bk = b + (double)(x - 1), abk = a + b + (double)(x - 1);
+            double rk = r + (double)(x - 1), bk = b + (double)(x - 1),
+                   abk = a + b + (double)(x - 1);
             slr += log(rk), slb += log(bk), slab += log(abk);
             s1r += 1 / rk, s1b += 1 / bk, s1ab += 1 / abk;
             s2r += 1 / (rk * rk), s2b += 1 / (bk * bk), s2ab += 1 / (abk * abk);
         }
         double n = d->nx[x];
-        if (n == 0)
-            continue;
+        if (n == 0) continue;
         acc.f += n * (slr + slb - slab);
         acc.g[0] += n * s1r;
         acc.g[2] -= n * s1ab;
@@ -309,10 +302,8 @@ double predict__bg_eval(const predict_bg_data *d, const double par[4], double *g
         acc.H[14] += n * s2ab;
         acc.H[15] += n * (s2ab - s2b);
     }
-    if (g)
-        memcpy(g, acc.g, sizeof acc.g);
-    if (H)
-        memcpy(H, acc.H, sizeof acc.H);
+    if (g) memcpy(g, acc.g, sizeof acc.g);
+    if (H) memcpy(H, acc.H, sizeof acc.H);
     return isfinite(acc.f) ? acc.f : -INFINITY;
 }
 
@@ -325,8 +316,7 @@ static int bg_objective(void *ctx, const double *theta, double *f, double *g, do
     for (int i = 0; i < 4; i++)
         par[i] = exp(theta[i]);
     *f = predict__bg_eval(ctx, par, g ? gn : NULL, H ? Hn : NULL);
-    if (!isfinite(*f))
-        return -1;
+    if (!isfinite(*f)) return -1;
     if (g) {
         for (int i = 0; i < 4; i++)
             g[i] = par[i] * gn[i];
@@ -347,16 +337,14 @@ static const char *const bg_names[4] = {"r", "alpha", "a", "b"};
 
 int predict__subsample_start(const predict_cbs *cbs, int bgnbd, void *out, predict_error *err)
 {
-    if (cbs->n <= SUBSAMPLE_ABOVE)
-        return -1;
+    if (cbs->n <= SUBSAMPLE_ABOVE) return -1;
     size_t step = cbs->n / SUBSAMPLE_N, m = cbs->n / step;
     predict_cbs sub = {cbs->window, m, malloc(m * sizeof *sub.rows)};
-    if (!sub.rows)
-        return -1;
+    if (!sub.rows) return -1;
     for (size_t i = 0; i < m; i++)
         sub.rows[i] = cbs->rows[i * step];
-    predict_status st = bgnbd ? predict_bgnbd_fit(&sub, NULL, out, err)
-                              : predict_gg_fit(&sub, NULL, out, err);
+    predict_status st =
+        bgnbd ? predict_bgnbd_fit(&sub, NULL, out, err) : predict_gg_fit(&sub, NULL, out, err);
     free(sub.rows);
     return st == PREDICT_OK ? 0 : -1;
 }
@@ -364,19 +352,15 @@ int predict__subsample_start(const predict_cbs *cbs, int bgnbd, void *out, predi
 predict_status predict_bgnbd_fit(const predict_cbs *cbs, const predict_fit_opts *opts,
                                  predict_bgnbd *out, predict_error *err)
 {
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!out || !cbs)
-        return predict__fail(err, PREDICT_INVALID, "NULL argument");
-    if (cbs->n == 0)
-        return predict__fail(err, PREDICT_NO_CUSTOMERS, "no customers to fit");
+    if (out) memset(out, 0, sizeof *out);
+    if (!out || !cbs) return predict__fail(err, PREDICT_INVALID, "NULL argument");
+    if (cbs->n == 0) return predict__fail(err, PREDICT_NO_CUSTOMERS, "no customers to fit");
     if (cbs->n == 1)
         return predict__fail(err, PREDICT_TOO_FEW,
                              "only one customer: BG/NBD needs a population to fit");
     predict_bg_data d;
     predict_status rc = predict__bg_data_build(cbs, &d, err);
-    if (rc != PREDICT_OK)
-        return rc;
+    if (rc != PREDICT_OK) return rc;
     if (d.xsum == 0) {
         rc = predict__fail(err, PREDICT_NO_REPEAT,
                            "none of the %zu customers made a repeat purchase: purchase rate "
@@ -402,8 +386,8 @@ predict_status predict_bgnbd_fit(const predict_cbs *cbs, const predict_fit_opts 
         theta[0] = log(sub.r), theta[1] = log(sub.alpha);
         theta[2] = log(sub.a), theta[3] = log(sub.b);
     }
-    predict_opt o = {.k = 4, .max_iter = opts && opts->max_iter > 0 ? opts->max_iter : 200,
-                     .theta_bound = 30};
+    predict_opt o = {
+        .k = 4, .max_iter = opts && opts->max_iter > 0 ? opts->max_iter : 200, .theta_bound = 30};
     predict_opt_result res = predict__newton(&o, bg_objective, &d, theta);
     if (res == PREDICT_OPT_DIVERGED) {
         rc = predict__fail(err, PREDICT_DEGENERATE,
@@ -480,8 +464,7 @@ cleanup:
 double predict_bgnbd_loglik(const double par[4], const predict_cbs *cbs, double grad[4])
 {
     predict_bg_data d;
-    if (predict__bg_data_build(cbs, &d, NULL) != PREDICT_OK)
-        return -INFINITY;
+    if (predict__bg_data_build(cbs, &d, NULL) != PREDICT_OK) return -INFINITY;
     double f = predict__bg_eval(&d, par, grad, NULL);
     predict__bg_data_release(&d);
     return f;
@@ -491,13 +474,12 @@ double predict_bgnbd_loglik(const double par[4], const predict_cbs *cbs, double 
 
 double predict__bg_inv_alive(const predict_bgnbd *m, int32_t x, double t_x, double T)
 {
-    if (x <= 0)
-        return 1;
+    if (x <= 0) return 1;
     /* Out-of-range input is clamped (0 <= t_x <= T) so that no NaN can come out. */
     T = T > 0 ? T : 0;
     t_x = t_x > 0 ? (t_x < T ? t_x : T) : 0;
-    double lt = log(m->a) - log(m->b + x - 1) +
-                (m->r + x) * (log(m->alpha + T) - log(m->alpha + t_x));
+    double lt =
+        log(m->a) - log(m->b + x - 1) + (m->r + x) * (log(m->alpha + T) - log(m->alpha + t_x));
     return 1 + exp(lt); /* may be +inf: then P(alive) = 0 and expectations 0, never NaN */
 }
 
@@ -513,8 +495,7 @@ double predict_bgnbd_p_alive(const predict_bgnbd *m, int32_t x, double t_x, doub
  * without dividing by it. The series terms shrink like u^k. */
 double predict__bg_numerator(const predict_bgnbd *m, double t, int32_t x, double T)
 {
-    if (!(t > 0) || x < 0)
-        return 0;
+    if (!(t > 0) || x < 0) return 0;
     T = T > 0 ? T : 0;
     const double a = m->a, b = m->b, r = m->r;
     const double u = t / (m->alpha + T + t), C = a + b + x - 1, c1 = a + b - 1 - r;

@@ -21,8 +21,7 @@
 double predict_clv(const predict_bgnbd *bg, const predict_gg *gg, const predict_summary *s,
                    int months, double monthly_discount)
 {
-    if (!bg || !gg || !s || months <= 0 || !(monthly_discount > -1))
-        return 0;
+    if (!bg || !gg || !s || months <= 0 || !(monthly_discount > -1)) return 0;
     const double M = DAYS_PER_MONTH / bg->unit_days;
     double prev = 0, disc = 1, sum = 0;
     for (int m = 1; m <= months; m++) {
@@ -99,10 +98,9 @@ static void run_parallel(score_ctx *c, int phase, size_t n, int nt)
     pthread_t th[16];
     int started[16] = {0};
     for (int k = 0; k < nt; k++) {
-        jobs[k] = (score_job){c, n * (size_t)k / (size_t)nt, n * (size_t)(k + 1) / (size_t)nt,
-                              phase};
-        if (k > 0)
-            started[k] = pthread_create(&th[k], NULL, score_thread, &jobs[k]) == 0;
+        jobs[k] =
+            (score_job){c, n * (size_t)k / (size_t)nt, n * (size_t)(k + 1) / (size_t)nt, phase};
+        if (k > 0) started[k] = pthread_create(&th[k], NULL, score_thread, &jobs[k]) == 0;
     }
     score_run(&jobs[0]);
     for (int k = 1; k < nt; k++) {
@@ -124,10 +122,8 @@ predict_status predict_score_all(const predict_bgnbd *bg, const predict_gg *gg,
     if (!(gg->p > 0 && gg->q > 1 && gg->gamma > 0))
         return predict__fail(err, PREDICT_INVALID, "Gamma-Gamma model is not fitted");
     predict_score_opts o = opts ? *opts : (predict_score_opts){0};
-    if (o.horizon_days == 0)
-        o.horizon_days = 90;
-    if (o.clv_months == 0)
-        o.clv_months = 12;
+    if (o.horizon_days == 0) o.horizon_days = 90;
+    if (o.clv_months == 0) o.clv_months = 12;
     if (!(o.horizon_days > 0) || !isfinite(o.horizon_days) || o.clv_months < 0 ||
         o.clv_months > 1200 || !(o.monthly_discount > -1) || !isfinite(o.monthly_discount))
         return predict__fail(err, PREDICT_INVALID,
@@ -157,8 +153,8 @@ predict_status predict_score_all(const predict_bgnbd *bg, const predict_gg *gg,
         goto cleanup;
     }
     for (size_t i = 0; i < cbs->n; i++) {
-        slot[i] = predict__hash_put(&h, (uint64_t)cbs->rows[i].x,
-                                    predict__dbits(cbs->rows[i].T), 0);
+        slot[i] =
+            predict__hash_put(&h, (uint64_t)cbs->rows[i].x, predict__dbits(cbs->rows[i].T), 0);
         if (slot[i] < 0) {
             rc = predict__fail(err, PREDICT_NOMEM, "out of memory");
             goto cleanup;
@@ -169,8 +165,17 @@ predict_status predict_score_all(const predict_bgnbd *bg, const predict_gg *gg,
         rc = predict__fail(err, PREDICT_NOMEM, "out of memory");
         goto cleanup;
     }
-    score_ctx c = {bg, gg, cbs, h.keys, memo, slot, out, o.horizon_days / bg->unit_days,
-                   DAYS_PER_MONTH / bg->unit_days, o.monthly_discount, o.clv_months};
+    score_ctx c = {bg,
+                   gg,
+                   cbs,
+                   h.keys,
+                   memo,
+                   slot,
+                   out,
+                   o.horizon_days / bg->unit_days,
+                   DAYS_PER_MONTH / bg->unit_days,
+                   o.monthly_discount,
+                   o.clv_months};
     run_parallel(&c, 0, h.n, h.n >= 64 ? nt : 1);
     run_parallel(&c, 1, cbs->n, cbs->n >= 10000 ? nt : 1);
     predict__ok(err);

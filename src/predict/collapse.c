@@ -22,8 +22,7 @@ static uint64_t mix(uint64_t k0, uint64_t k1, uint64_t k2)
 static int rehash(predict_hash *h, size_t nslots)
 {
     int32_t *s = malloc(nslots * sizeof *s);
-    if (!s)
-        return -1;
+    if (!s) return -1;
     memset(s, 0xff, nslots * sizeof *s);
     for (size_t i = 0; i < h->n; i++) {
         const uint64_t *k = h->keys + 3 * i;
@@ -58,20 +57,16 @@ int32_t predict__hash_put(predict_hash *h, uint64_t k0, uint64_t k1, uint64_t k2
     size_t mask = h->nslots - 1, j = mix(k0, k1, k2) & mask;
     for (;;) {
         int32_t i = h->slots[j];
-        if (i < 0)
-            break;
+        if (i < 0) break;
         const uint64_t *k = h->keys + 3 * (size_t)i;
-        if (k[0] == k0 && k[1] == k1 && k[2] == k2)
-            return i;
+        if (k[0] == k0 && k[1] == k1 && k[2] == k2) return i;
         j = (j + 1) & mask;
     }
-    if (h->n >= (size_t)INT32_MAX)
-        return -1;
+    if (h->n >= (size_t)INT32_MAX) return -1;
     if (h->n == h->cap_keys) {
         size_t cap = h->cap_keys * 2;
         uint64_t *k = realloc(h->keys, 3 * cap * sizeof *k);
-        if (!k)
-            return -1;
+        if (!k) return -1;
         h->keys = k;
         h->cap_keys = cap;
     }
@@ -92,8 +87,7 @@ int32_t predict__hash_put(predict_hash *h, uint64_t k0, uint64_t k1, uint64_t k2
 
 void predict__hash_release(predict_hash *h)
 {
-    if (!h)
-        return;
+    if (!h) return;
     free(h->keys);
     free(h->slots);
     memset(h, 0, sizeof *h);

@@ -38,10 +38,10 @@ static double trigamma(double z)
 
 typedef struct gg_data {
     size_t n;
-    double *xz;      /* x · z̄ per customer */
-    double *xs;      /* x per customer, as double */
+    double *xz; /* x · z̄ per customer */
+    double *xs; /* x per customer, as double */
     int32_t xmax;
-    double *nx;      /* customers per x */
+    double *nx;                /* customers per x */
     double W, Sxlz, Slz, Sxlx; /* Σ1, Σ x log z̄, Σ log z̄, Σ x log x */
     double zsum;
 } gg_data;
@@ -63,8 +63,7 @@ static predict_status gg_build(const predict_cbs *cbs, gg_data *d, predict_error
         const predict_summary *s = &cbs->rows[i];
         if (s->x > 0 && s->mean_value > 0 && isfinite(s->mean_value)) {
             d->n++;
-            if (s->x > d->xmax)
-                d->xmax = s->x;
+            if (s->x > d->xmax) d->xmax = s->x;
         }
     }
     if (d->n == 0)
@@ -81,8 +80,7 @@ static predict_status gg_build(const predict_cbs *cbs, gg_data *d, predict_error
     size_t k = 0;
     for (size_t i = 0; i < cbs->n; i++) {
         const predict_summary *s = &cbs->rows[i];
-        if (!(s->x > 0 && s->mean_value > 0 && isfinite(s->mean_value)))
-            continue;
+        if (!(s->x > 0 && s->mean_value > 0 && isfinite(s->mean_value))) continue;
         double x = s->x, lz = log(s->mean_value);
         d->xs[k] = x;
         d->xz[k] = x * s->mean_value;
@@ -101,8 +99,7 @@ static predict_status gg_build(const predict_cbs *cbs, gg_data *d, predict_error
 static double gg_eval(const gg_data *d, const double par[3], double *g, double *H)
 {
     const double p = par[0], q = par[1], ga = par[2];
-    if (!(p > 0 && q > 0 && ga > 0) || !isfinite(p + q + ga))
-        return -INFINITY;
+    if (!(p > 0 && q > 0 && ga > 0) || !isfinite(p + q + ga)) return -INFINITY;
     double SxL = 0, SL = 0, Sxi = 0, Si = 0, Sxi2 = 0, Si2 = 0;
     if (g || H) {
         for (size_t i = 0; i < d->n; i++) {
@@ -124,12 +121,10 @@ static double gg_eval(const gg_data *d, const double par[3], double *g, double *
     double Hpp = 0, Hpq = 0, Hqq = -W * trigamma(q);
     for (int32_t x = 1; x <= d->xmax; x++) {
         double n = d->nx[x];
-        if (n == 0)
-            continue;
+        if (n == 0) continue;
         double px = p * x, s = px + q;
         f += n * (lgamma(s) - lgamma(px));
-        if (!g && !H)
-            continue;
+        if (!g && !H) continue;
         double ps = digamma(s), pp = digamma(px);
         gp += n * x * (ps - pp);
         gq += n * ps;
@@ -157,8 +152,7 @@ static int gg_objective(void *ctx, const double *theta, double *f, double *g, do
     for (int i = 0; i < 3; i++)
         par[i] = exp(theta[i]);
     *f = gg_eval(ctx, par, g ? gn : NULL, H ? Hn : NULL);
-    if (!isfinite(*f))
-        return -1;
+    if (!isfinite(*f)) return -1;
     if (g)
         for (int i = 0; i < 3; i++)
             g[i] = par[i] * gn[i];
@@ -171,19 +165,15 @@ static int gg_objective(void *ctx, const double *theta, double *f, double *g, do
 
 static const char *const gg_names[3] = {"p", "q", "gamma"};
 
-predict_status predict_gg_fit(const predict_cbs *cbs, const predict_fit_opts *opts,
-                              predict_gg *out, predict_error *err)
+predict_status predict_gg_fit(const predict_cbs *cbs, const predict_fit_opts *opts, predict_gg *out,
+                              predict_error *err)
 {
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!out || !cbs)
-        return predict__fail(err, PREDICT_INVALID, "NULL argument");
-    if (cbs->n == 0)
-        return predict__fail(err, PREDICT_NO_CUSTOMERS, "no customers to fit");
+    if (out) memset(out, 0, sizeof *out);
+    if (!out || !cbs) return predict__fail(err, PREDICT_INVALID, "NULL argument");
+    if (cbs->n == 0) return predict__fail(err, PREDICT_NO_CUSTOMERS, "no customers to fit");
     gg_data d;
     predict_status rc = gg_build(cbs, &d, err);
-    if (rc != PREDICT_OK)
-        return rc;
+    if (rc != PREDICT_OK) return rc;
     if (d.n == 1) {
         rc = predict__fail(err, PREDICT_TOO_FEW,
                            "only one repeat buyer: Gamma-Gamma needs a population to fit");
@@ -205,8 +195,8 @@ predict_status predict_gg_fit(const predict_cbs *cbs, const predict_fit_opts *op
     if (predict__subsample_start(cbs, 0, &sub, NULL) == 0) {
         theta[0] = log(sub.p), theta[1] = log(sub.q), theta[2] = log(sub.gamma);
     }
-    predict_opt o = {.k = 3, .max_iter = opts && opts->max_iter > 0 ? opts->max_iter : 200,
-                     .theta_bound = 40};
+    predict_opt o = {
+        .k = 3, .max_iter = opts && opts->max_iter > 0 ? opts->max_iter : 200, .theta_bound = 40};
     predict_opt_result res = predict__newton(&o, gg_objective, &d, theta);
     if (res == PREDICT_OPT_DIVERGED) {
         rc = predict__fail(err, PREDICT_DEGENERATE,
@@ -221,8 +211,8 @@ predict_status predict_gg_fit(const predict_cbs *cbs, const predict_fit_opts *op
         goto cleanup;
     }
     if (res == PREDICT_OPT_FAILED) {
-        rc = predict__fail(err, PREDICT_NUMERIC,
-                           "Gamma-Gamma likelihood not finite during the fit");
+        rc =
+            predict__fail(err, PREDICT_NUMERIC, "Gamma-Gamma likelihood not finite during the fit");
         goto cleanup;
     }
     double par[3], negH[9], cov[9];
@@ -238,9 +228,9 @@ predict_status predict_gg_fit(const predict_cbs *cbs, const predict_fit_opts *op
         goto cleanup;
     }
     if (!(par[1] > 1)) {
-        rc = predict__fail(err, PREDICT_DEGENERATE,
-                           "Gamma-Gamma q = %g <= 1: the population mean spend is infinite",
-                           par[1]);
+        rc =
+            predict__fail(err, PREDICT_DEGENERATE,
+                          "Gamma-Gamma q = %g <= 1: the population mean spend is infinite", par[1]);
         goto cleanup;
     }
     out->p = par[0], out->q = par[1], out->gamma = par[2];
@@ -258,8 +248,7 @@ cleanup:
 double predict_gg_loglik(const double par[3], const predict_cbs *cbs, double grad[3])
 {
     gg_data d;
-    if (gg_build(cbs, &d, NULL) != PREDICT_OK)
-        return -INFINITY;
+    if (gg_build(cbs, &d, NULL) != PREDICT_OK) return -INFINITY;
     double f = gg_eval(&d, par, grad, NULL);
     gg_release(&d);
     return f;
@@ -269,7 +258,6 @@ double predict_gg_loglik(const double par[3], const predict_cbs *cbs, double gra
  * p γ / (q − 1) and the customer's own mean z̄, the weight moving to z̄ as x grows. */
 double predict_gg_expected_value(const predict_gg *m, int32_t x, double mean_value)
 {
-    if (x <= 0 || !(mean_value > 0) || !isfinite(mean_value))
-        return m->p * m->gamma / (m->q - 1);
+    if (x <= 0 || !(mean_value > 0) || !isfinite(mean_value)) return m->p * m->gamma / (m->q - 1);
     return m->p * (m->gamma + x * mean_value) / (m->p * x + m->q - 1);
 }

@@ -21,21 +21,20 @@ void predict__ok(predict_error *err);
  * dense index of the key, appending it when new; keys live in `keys` (3 words per index), so
  * the slot array is only int32 indices and rehashing is cheap. */
 typedef struct predict_hash {
-    uint64_t *keys;  /* 3 * n words */
+    uint64_t *keys; /* 3 * n words */
     size_t n, cap_keys;
-    int32_t *slots;  /* -1 empty */
-    size_t nslots;   /* power of two */
+    int32_t *slots; /* -1 empty */
+    size_t nslots;  /* power of two */
 } predict_hash;
 
-int predict__hash_init(predict_hash *h, size_t expect);    /* 0 or -1 (no memory) */
+int predict__hash_init(predict_hash *h, size_t expect); /* 0 or -1 (no memory) */
 int32_t predict__hash_put(predict_hash *h, uint64_t k0, uint64_t k1, uint64_t k2); /* -1 nomem */
 void predict__hash_release(predict_hash *h);
 
 static inline uint64_t predict__dbits(double d)
 {
     uint64_t u;
-    if (d == 0.0)
-        d = 0.0; /* -0.0 and 0.0 are one key */
+    if (d == 0.0) d = 0.0; /* -0.0 and 0.0 are one key */
     memcpy(&u, &d, sizeof u);
     return u;
 }
@@ -46,8 +45,12 @@ static inline uint64_t predict__dbits(double d)
  * 0, or -1 when f is not finite there. */
 typedef int (*predict_objective)(void *ctx, const double *theta, double *f, double *g, double *H);
 
-typedef enum { PREDICT_OPT_CONVERGED, PREDICT_OPT_MAXITER, PREDICT_OPT_DIVERGED,
-               PREDICT_OPT_FAILED } predict_opt_result;
+typedef enum {
+    PREDICT_OPT_CONVERGED,
+    PREDICT_OPT_MAXITER,
+    PREDICT_OPT_DIVERGED,
+    PREDICT_OPT_FAILED
+} predict_opt_result;
 
 typedef struct predict_opt {
     int k;
@@ -61,8 +64,7 @@ typedef struct predict_opt {
                            e^5 from the start on a stalled or unfinished run), for messages */
 } predict_opt;
 
-predict_opt_result predict__newton(predict_opt *o, predict_objective fn, void *ctx,
-                                   double *theta);
+predict_opt_result predict__newton(predict_opt *o, predict_objective fn, void *ctx, double *theta);
 
 /* Cholesky solve of the k*k SPD system A x = b (A is overwritten). 0 or -1 if not SPD. */
 int predict__chol_solve(int k, double *A, const double *b, double *x);
@@ -85,7 +87,7 @@ typedef struct predict_bg_data {
     size_t ntimes;
     double *times;
     int32_t xmax;
-    double *nx;        /* Σ weights per x, xmax + 1 entries */
+    double *nx; /* Σ weights per x, xmax + 1 entries */
     double wsum, xsum, Tsum;
     int nthreads;
 } predict_bg_data;

@@ -18,8 +18,7 @@ int predict__chol_solve(int k, double *A, const double *b, double *x)
         double s = A[j * k + j];
         for (int p = 0; p < j; p++)
             s -= A[j * k + p] * A[j * k + p];
-        if (!(s > 0) || !isfinite(s))
-            return -1;
+        if (!(s > 0) || !isfinite(s)) return -1;
         double d = sqrt(s);
         A[j * k + j] = d;
         for (int i = j + 1; i < k; i++) {
@@ -51,24 +50,21 @@ int predict__spd_inverse(int k, const double *A, double *inv)
         double M[16], e[4] = {0}, col[4];
         memcpy(M, A, (size_t)(k * k) * sizeof *M);
         e[c] = 1;
-        if (predict__chol_solve(k, M, e, col) != 0)
-            return -1;
+        if (predict__chol_solve(k, M, e, col) != 0) return -1;
         for (int r = 0; r < k; r++)
             inv[r * k + c] = col[r];
     }
     return 0;
 }
 
-predict_opt_result predict__newton(predict_opt *o, predict_objective fn, void *ctx,
-                                   double *theta)
+predict_opt_result predict__newton(predict_opt *o, predict_objective fn, void *ctx, double *theta)
 {
     const int k = o->k;
     double f, g[4], H[16], lambda = 0, theta0[4], f_ten;
     memcpy(theta0, theta, (size_t)k * sizeof *theta);
     o->iterations = 0;
     o->diverged_index = -1;
-    if (fn(ctx, theta, &f, g, H) != 0)
-        return PREDICT_OPT_FAILED;
+    if (fn(ctx, theta, &f, g, H) != 0) return PREDICT_OPT_FAILED;
     f_ten = f;
     for (int it = 0; it < o->max_iter; it++) {
         o->iterations = it + 1;
@@ -127,8 +123,7 @@ predict_opt_result predict__newton(predict_opt *o, predict_objective fn, void *c
                 lambda = lambda > 0 ? lambda * 10 : 1e-4 * scale;
             }
         }
-        if (!accepted)
-            return PREDICT_OPT_FAILED;
+        if (!accepted) return PREDICT_OPT_FAILED;
         for (int i = 0; i < k; i++) {
             if (fabs(theta[i]) > o->theta_bound) {
                 o->diverged_index = i;
@@ -139,8 +134,7 @@ predict_opt_result predict__newton(predict_opt *o, predict_objective fn, void *c
         /* Stalled: ten iterations without a relative gain of 1e-10 while Newton still
          * predicts one. That is a flat ridge running to the boundary, not an optimum. */
         if (it % 10 == 9) {
-            if (f - f_ten <= 1e-10 * (1 + fabs(f)))
-                break;
+            if (f - f_ten <= 1e-10 * (1 + fabs(f))) break;
             f_ten = f;
         }
     }

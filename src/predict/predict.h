@@ -24,13 +24,13 @@
 /* X(name, string): one table generates the enum and predict_status_name(). */
 #define PREDICT_STATUS_MAP(X)                                                                      \
     X(OK, "ok")                                                                                    \
-    X(INVALID, "invalid_argument")         /* NULL pointer, bad window or option */                \
-    X(NO_CUSTOMERS, "no_customers")        /* nothing to summarise or fit */                       \
-    X(TOO_FEW, "too_few_customers")        /* fewer customers than the model can be fitted on */   \
-    X(NO_REPEAT, "no_repeat_buyers")       /* nobody bought twice: dropout and spend unknown */    \
-    X(DEGENERATE, "degenerate_data")       /* no interior maximum (identical histories, ...) */    \
-    X(NO_CONVERGENCE, "no_convergence")    /* optimiser hit its iteration limit */                 \
-    X(NUMERIC, "numeric_error")            /* non-finite value where none is possible */           \
+    X(INVALID, "invalid_argument")      /* NULL pointer, bad window or option */                   \
+    X(NO_CUSTOMERS, "no_customers")     /* nothing to summarise or fit */                          \
+    X(TOO_FEW, "too_few_customers")     /* fewer customers than the model can be fitted on */      \
+    X(NO_REPEAT, "no_repeat_buyers")    /* nobody bought twice: dropout and spend unknown */       \
+    X(DEGENERATE, "degenerate_data")    /* no interior maximum (identical histories, ...) */       \
+    X(NO_CONVERGENCE, "no_convergence") /* optimiser hit its iteration limit */                    \
+    X(NUMERIC, "numeric_error")         /* non-finite value where none is possible */              \
     X(NOMEM, "out_of_memory")
 
 typedef enum predict_status {
@@ -66,12 +66,13 @@ typedef struct predict_window {
  * orders, are counted: several orders on one day are one purchase. */
 typedef struct predict_summary {
     int64_t customer;
-    int32_t first_day;  /* day of the first purchase: time 0 */
-    int32_t x;          /* repeat purchase days in calibration (days after the first) */
-    double t_x;         /* time of the last calibration purchase since the first; 0 if x == 0 */
-    double T;           /* time from the first purchase to the end of calibration */
-    double mean_value;  /* mean cents of the x repeat purchase days (first day excluded); 0 if x == 0 */
-    int32_t x_star;     /* purchase days in the holdout period */
+    int32_t first_day; /* day of the first purchase: time 0 */
+    int32_t x;         /* repeat purchase days in calibration (days after the first) */
+    double t_x;        /* time of the last calibration purchase since the first; 0 if x == 0 */
+    double T;          /* time from the first purchase to the end of calibration */
+    double
+        mean_value; /* mean cents of the x repeat purchase days (first day excluded); 0 if x == 0 */
+    int32_t x_star; /* purchase days in the holdout period */
 } predict_summary;
 
 /* A set of summaries and the window they were computed for. `rows` is malloc'd and owned
@@ -93,30 +94,30 @@ void predict_cbs_release(predict_cbs *cbs); /* frees rows; NULL and released set
 /* ---- fitting (bgnbd.c, gammagamma.c) ----------------------------------------------------- */
 
 typedef struct predict_fit_opts {
-    int nthreads;  /* likelihood evaluation threads; <= 1 means single-threaded */
-    int max_iter;  /* Newton iterations; 0 means the default (200) */
+    int nthreads; /* likelihood evaluation threads; <= 1 means single-threaded */
+    int max_iter; /* Newton iterations; 0 means the default (200) */
 } predict_fit_opts;
 
 /* Fitted BG/NBD model (Fader, Hardie & Lee 2005). Purchase rate λ ~ Gamma(r, α) per customer
  * (α in time units), dropout probability after each repeat purchase p ~ Beta(a, b). */
 typedef struct predict_bgnbd {
     double r, alpha, a, b;
-    double se[4];        /* standard errors of r, alpha, a, b (inverse observed information) */
-    double ll;           /* maximised log-likelihood */
-    int iterations;      /* Newton iterations used */
-    double unit_days;    /* time unit of alpha and of every t passed to the predictors */
-    size_t n_customers;  /* customers fitted on */
-    size_t n_rows;       /* distinct (x, t_x, T) after collapsing identical summaries */
+    double se[4];       /* standard errors of r, alpha, a, b (inverse observed information) */
+    double ll;          /* maximised log-likelihood */
+    int iterations;     /* Newton iterations used */
+    double unit_days;   /* time unit of alpha and of every t passed to the predictors */
+    size_t n_customers; /* customers fitted on */
+    size_t n_rows;      /* distinct (x, t_x, T) after collapsing identical summaries */
 } predict_bgnbd;
 
 /* Fitted Gamma-Gamma spend model (Fader & Hardie 2013): per-purchase value ~ Gamma(p, ν),
  * ν ~ Gamma(q, γ) per customer. Fitted on customers with x > 0 and mean_value > 0. */
 typedef struct predict_gg {
-    double p, q, gamma;  /* gamma in cents */
+    double p, q, gamma; /* gamma in cents */
     double se[3];
     double ll;
     int iterations;
-    size_t n_customers;  /* repeat buyers fitted on */
+    size_t n_customers; /* repeat buyers fitted on */
 } predict_gg;
 
 /* The largest shape parameter r, a or b a fit accepts: beyond it the data pins only a ratio
@@ -136,8 +137,8 @@ typedef struct predict_gg {
 predict_status predict_bgnbd_fit(const predict_cbs *cbs, const predict_fit_opts *opts,
                                  predict_bgnbd *out, predict_error *err);
 /* Same errors; additionally DEGENERATE when q <= 1 (the population mean spend is infinite). */
-predict_status predict_gg_fit(const predict_cbs *cbs, const predict_fit_opts *opts,
-                              predict_gg *out, predict_error *err);
+predict_status predict_gg_fit(const predict_cbs *cbs, const predict_fit_opts *opts, predict_gg *out,
+                              predict_error *err);
 
 /* Total log-likelihood at given parameters (no collapsing shortcuts beyond exact ones);
  * `grad` (4 or 3 values, may be NULL) receives the gradient in the natural parameters.
@@ -153,8 +154,7 @@ double predict_gg_loglik(const double par[3], const predict_cbs *cbs, double gra
  * right after a repeat purchase). */
 double predict_bgnbd_p_alive(const predict_bgnbd *m, int32_t x, double t_x, double T);
 /* Expected purchases in (T, T + t] given the history; t in the model's time unit. */
-double predict_bgnbd_expected(const predict_bgnbd *m, double t, int32_t x, double t_x,
-                              double T);
+double predict_bgnbd_expected(const predict_bgnbd *m, double t, int32_t x, double t_x, double T);
 /* Expected purchases in (0, t] for a customer just acquired (unconditional). */
 double predict_bgnbd_expected_new(const predict_bgnbd *m, double t);
 /* Expected mean order value (cents) given x repeat purchases of mean `mean_value`; for

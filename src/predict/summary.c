@@ -12,16 +12,14 @@
 static int txn_cmp(const void *pa, const void *pb)
 {
     const predict_txn *a = pa, *b = pb;
-    if (a->customer != b->customer)
-        return a->customer < b->customer ? -1 : 1;
+    if (a->customer != b->customer) return a->customer < b->customer ? -1 : 1;
     return (a->day > b->day) - (a->day < b->day);
 }
 
 static int sorted(const predict_txn *t, size_t n)
 {
     for (size_t i = 1; i < n; i++)
-        if (txn_cmp(&t[i - 1], &t[i]) > 0)
-            return 0;
+        if (txn_cmp(&t[i - 1], &t[i]) > 0) return 0;
     return 1;
 }
 
@@ -31,8 +29,7 @@ static int summarise_one(const predict_txn *t, size_t n, const predict_window *w
                          predict_summary *s)
 {
     int32_t first = t[0].day;
-    if (first > w->cal_end_day)
-        return 0;
+    if (first > w->cal_end_day) return 0;
     memset(s, 0, sizeof *s);
     s->customer = t[0].customer;
     s->first_day = first;
@@ -43,16 +40,14 @@ static int summarise_one(const predict_txn *t, size_t n, const predict_window *w
         int new_day = (i == 0) || d != prev;
         prev = d;
         if (d <= w->cal_end_day) {
-            if (d == first)
-                continue; /* the first day (all its orders) is not a repeat purchase */
+            if (d == first) continue; /* the first day (all its orders) is not a repeat purchase */
             repeat_sum += (long double)t[i].amount_cents;
             if (new_day) {
                 s->x++;
                 last_cal = d;
             }
         } else if (d <= w->holdout_end_day) {
-            if (new_day)
-                s->x_star++;
+            if (new_day) s->x_star++;
         }
     }
     s->t_x = (double)(last_cal - first) / w->unit_days;
@@ -64,20 +59,15 @@ static int summarise_one(const predict_txn *t, size_t n, const predict_window *w
 predict_status predict_cbs_build(const predict_txn *txns, size_t n, const predict_window *w,
                                  predict_cbs *out, predict_error *err)
 {
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!out || !w || (n > 0 && !txns))
-        return predict__fail(err, PREDICT_INVALID, "NULL argument");
+    if (out) memset(out, 0, sizeof *out);
+    if (!out || !w || (n > 0 && !txns)) return predict__fail(err, PREDICT_INVALID, "NULL argument");
     if (!(w->unit_days > 0) || !isfinite(w->unit_days))
-        return predict__fail(err, PREDICT_INVALID, "unit_days must be > 0, got %g",
-                             w->unit_days);
+        return predict__fail(err, PREDICT_INVALID, "unit_days must be > 0, got %g", w->unit_days);
     if (w->holdout_end_day < w->cal_end_day)
-        return predict__fail(err, PREDICT_INVALID,
-                             "holdout_end_day %d is before cal_end_day %d",
+        return predict__fail(err, PREDICT_INVALID, "holdout_end_day %d is before cal_end_day %d",
                              (int)w->holdout_end_day, (int)w->cal_end_day);
     out->window = *w;
-    if (n == 0)
-        return predict__fail(err, PREDICT_NO_CUSTOMERS, "no transactions");
+    if (n == 0) return predict__fail(err, PREDICT_NO_CUSTOMERS, "no transactions");
 
     /* Sort a copy unless the caller already gives (customer, day) order. */
     const predict_txn *t = txns;
@@ -120,8 +110,7 @@ predict_status predict_cbs_build(const predict_txn *txns, size_t n, const predic
 
 void predict_cbs_release(predict_cbs *cbs)
 {
-    if (!cbs)
-        return;
+    if (!cbs) return;
     free(cbs->rows);
     cbs->rows = NULL;
     cbs->n = 0;

@@ -9,8 +9,7 @@
 predict_status predict_validate(const predict_bgnbd *bg, const predict_cbs *cbs,
                                 predict_validation *out, predict_error *err)
 {
-    if (out)
-        memset(out, 0, sizeof *out);
+    if (out) memset(out, 0, sizeof *out);
     if (!bg || !cbs || !out || (cbs->n > 0 && !cbs->rows))
         return predict__fail(err, PREDICT_INVALID, "NULL argument");
     if (!(bg->r > 0 && bg->alpha > 0 && bg->a > 0 && bg->b > 0 && bg->unit_days > 0))
@@ -22,8 +21,7 @@ predict_status predict_validate(const predict_bgnbd *bg, const predict_cbs *cbs,
         return predict__fail(err, PREDICT_INVALID,
                              "summaries are in units of %g days but the model of %g days",
                              w->unit_days, bg->unit_days);
-    if (cbs->n == 0)
-        return predict__fail(err, PREDICT_NO_CUSTOMERS, "no customers to validate on");
+    if (cbs->n == 0) return predict__fail(err, PREDICT_NO_CUSTOMERS, "no customers to validate on");
     double t = (double)(w->holdout_end_day - w->cal_end_day) / w->unit_days;
     out->holdout_length = t;
     for (size_t i = 0; i < cbs->n; i++) {

@@ -167,7 +167,6 @@ void reports_classes_free(reports_classes *c);                   /* NULL is a no
 void reports_classes_add(reports_classes *c, const char *label, const int64_t *ids, size_t n);
 const char *reports_classes_classify(void *classes, int64_t member_id);
 
-
 /* Rebuilds the member-major copy of member orders now (reports do it themselves once
  * n/32 orders have arrived since the last build; a caller may after a bulk import). */
 void reports_compact(reports_t *r);

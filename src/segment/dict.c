@@ -18,22 +18,18 @@ static uint64_t hash_bytes(const char *s, size_t len)
 
 uint32_t seg_dict_find(const seg_dict *d, const char *s, size_t len)
 {
-    if (!d->slots)
-        return 0;
+    if (!d->slots) return 0;
     for (uint32_t i = (uint32_t)hash_bytes(s, len) & d->mask;; i = (i + 1) & d->mask) {
         uint32_t c = d->slots[i];
-        if (!c)
-            return 0;
-        if (d->lens[c] == len && memcmp(d->strs[c], s, len) == 0)
-            return c;
+        if (!c) return 0;
+        if (d->lens[c] == len && memcmp(d->strs[c], s, len) == 0) return c;
     }
 }
 
 static int rehash(seg_dict *d, uint32_t nslots)
 {
     uint32_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots)
-        return -1;
+    if (!slots) return -1;
     for (uint32_t c = 1; c < d->n; c++) {
         uint32_t i = (uint32_t)hash_bytes(d->strs[c], d->lens[c]) & (nslots - 1);
         while (slots[i])
@@ -49,28 +45,22 @@ static int rehash(seg_dict *d, uint32_t nslots)
 uint32_t seg_dict_intern(seg_dict *d, const char *s, size_t len)
 {
     uint32_t c = seg_dict_find(d, s, len);
-    if (c)
-        return c;
-    if (d->n == 0)
-        d->n = 1;
+    if (c) return c;
+    if (d->n == 0) d->n = 1;
     if (d->n + 1 > d->cap) {
         uint32_t nc = d->cap ? d->cap * 2 : 16;
         char **strs = realloc(d->strs, nc * sizeof *strs);
-        if (!strs)
-            return 0;
+        if (!strs) return 0;
         d->strs = strs;
         uint32_t *lens = realloc(d->lens, nc * sizeof *lens);
-        if (!lens)
-            return 0;
+        if (!lens) return 0;
         d->lens = lens;
         d->cap = nc;
     }
     if (!d->slots || (d->n + 1) * 2 > d->mask + 1)
-        if (rehash(d, d->slots ? (d->mask + 1) * 2 : 32) != 0)
-            return 0;
+        if (rehash(d, d->slots ? (d->mask + 1) * 2 : 32) != 0) return 0;
     char *copy = malloc(len + 1);
-    if (!copy)
-        return 0;
+    if (!copy) return 0;
     memcpy(copy, s, len);
     copy[len] = 0;
     c = d->n++;

@@ -29,18 +29,18 @@
 
 /* attribute -> categorical dimension */
 static const int dim_of_attr[SEG_A_COUNT_] = {
-    [SEG_A_STORE] = SEG_D_STORE, [SEG_A_GUIDE] = SEG_D_GUIDE, [SEG_A_BRAND] = SEG_D_BRAND,
-    [SEG_A_JOIN_CHANNEL] = SEG_D_CHANNEL, [SEG_A_TIER] = SEG_D_TIER,
-    [SEG_A_GENDER] = SEG_D_GENDER, [SEG_A_CITY] = SEG_D_CITY,
-    [SEG_A_FAVOURITE_CATEGORY] = SEG_D_FAV};
+    [SEG_A_STORE] = SEG_D_STORE, [SEG_A_GUIDE] = SEG_D_GUIDE,
+    [SEG_A_BRAND] = SEG_D_BRAND, [SEG_A_JOIN_CHANNEL] = SEG_D_CHANNEL,
+    [SEG_A_TIER] = SEG_D_TIER,   [SEG_A_GENDER] = SEG_D_GENDER,
+    [SEG_A_CITY] = SEG_D_CITY,   [SEG_A_FAVOURITE_CATEGORY] = SEG_D_FAV};
 
 /* ================= evaluation context ================= */
 
 typedef struct ev {
     const seg_index *idx;
-    size_t nw;          /* words covering n ordinals */
+    size_t nw; /* words covering n ordinals */
     seg_error *err;
-    void **allocs;      /* freed when the evaluation ends */
+    void **allocs; /* freed when the evaluation ends */
     size_t nallocs, allocs_cap;
     bool oom;
 } ev;
@@ -85,9 +85,9 @@ typedef enum { R_DENSE, R_SPARSE } rkind;
 
 typedef struct res {
     rkind kind;
-    bool neg;              /* the complement of what is stored */
-    const uint64_t *w;     /* dense: nw words (owned by the context or the index) */
-    const uint32_t *a;     /* sparse: sorted ordinals */
+    bool neg;          /* the complement of what is stored */
+    const uint64_t *w; /* dense: nw words (owned by the context or the index) */
+    const uint32_t *a; /* sparse: sorted ordinals */
     size_t n;
 } res;
 
@@ -119,11 +119,9 @@ static int res_from_set(ev *c, const seg_set *s, res *out)
         *out = (res){.kind = R_SPARSE, .a = s->a, .n = s->card};
         return 0;
     }
-    if (!s->r || !s->card)
-        return 0;
+    if (!s->r || !s->card) return 0;
     uint32_t *a = ev_alloc(c, s->card * sizeof *a);
-    if (!a)
-        return oom(c);
+    if (!a) return oom(c);
     roaring_bitmap_to_uint32_array(s->r, a);
     out->a = a;
     out->n = s->card;
@@ -134,8 +132,7 @@ static int res_from_set(ev *c, const seg_set *s, res *out)
 static uint64_t *res_dense(ev *c, const res *r)
 {
     uint64_t *w = ev_alloc(c, c->nw * 8);
-    if (!w)
-        return NULL;
+    if (!w) return NULL;
     if (r->kind == R_DENSE)
         memcpy(w, r->w, c->nw * 8);
     else
@@ -151,11 +148,11 @@ static uint64_t *res_dense(ev *c, const res *r)
 typedef enum { SC_INT, SC_AVG, SC_FLOAT, SC_IPO } sckind;
 typedef enum { CT_U8, CT_U16, CT_I32, CT_I64 } coltype;
 
-typedef struct ival {  /* an interval over int64 values, inclusive */
+typedef struct ival { /* an interval over int64 values, inclusive */
     int64_t lo, hi;
 } ival;
 
-typedef struct dival {  /* an interval over rationals or doubles */
+typedef struct dival { /* an interval over rationals or doubles */
     bool has_lo, lo_incl, has_hi, hi_incl;
     double lo, hi;          /* SC_FLOAT */
     int64_t lp, lq, hp, hq; /* SC_IPO: bounds lp/lq, hp/hq */
@@ -167,25 +164,22 @@ typedef struct scan {
     coltype type;
     const void *col;
     size_t nint;
-    ival *iv;       /* SC_INT, SC_AVG */
-    dival *dv;      /* SC_FLOAT, SC_IPO */
+    ival *iv;  /* SC_INT, SC_AVG */
+    dival *dv; /* SC_FLOAT, SC_IPO */
     const float *fcol;
 } scan;
 
 static inline bool in_ivals(const scan *s, int64_t v)
 {
     for (size_t i = 0; i < s->nint; i++)
-        if (v >= s->iv[i].lo && v <= s->iv[i].hi)
-            return true;
+        if (v >= s->iv[i].lo && v <= s->iv[i].hi) return true;
     return false;
 }
 
 static inline bool in_dival(const dival *d, double v)
 {
-    if (d->has_lo && !(d->lo_incl ? v >= d->lo : v > d->lo))
-        return false;
-    if (d->has_hi && !(d->hi_incl ? v <= d->hi : v < d->hi))
-        return false;
+    if (d->has_lo && !(d->lo_incl ? v >= d->lo : v > d->lo)) return false;
+    if (d->has_hi && !(d->hi_incl ? v <= d->hi : v < d->hi)) return false;
     return v == v; /* NaN: none */
 }
 
@@ -200,13 +194,11 @@ static inline bool in_ipo(const dival *d, int64_t items, int64_t orders)
 {
     if (d->has_lo) {
         int c = cmp_ratio(items, orders, d->lp, d->lq);
-        if (d->lo_incl ? c < 0 : c <= 0)
-            return false;
+        if (d->lo_incl ? c < 0 : c <= 0) return false;
     }
     if (d->has_hi) {
         int c = cmp_ratio(items, orders, d->hp, d->hq);
-        if (d->hi_incl ? c > 0 : c >= 0)
-            return false;
+        if (d->hi_incl ? c > 0 : c >= 0) return false;
     }
     return true;
 }
@@ -218,10 +210,18 @@ static bool scan_test(const seg_index *idx, const scan *s, uint32_t o)
     case SC_INT: {
         int64_t v;
         switch (s->type) {
-        case CT_U8: v = ((const uint8_t *)s->col)[o]; break;
-        case CT_U16: v = ((const uint16_t *)s->col)[o]; break;
-        case CT_I32: v = ((const int32_t *)s->col)[o]; break;
-        default: v = ((const int64_t *)s->col)[o]; break;
+        case CT_U8:
+            v = ((const uint8_t *)s->col)[o];
+            break;
+        case CT_U16:
+            v = ((const uint16_t *)s->col)[o];
+            break;
+        case CT_I32:
+            v = ((const int32_t *)s->col)[o];
+            break;
+        default:
+            v = ((const int64_t *)s->col)[o];
+            break;
         }
         in = in_ivals(s, v);
         break;
@@ -308,7 +308,8 @@ static void k_i32(const int32_t *col, size_t w0, size_t nwb, int64_t lo, int64_t
         for (int j = 0; j < 4; j++) {
             __m128i g[4];
             for (int k = 0; k < 4; k++) {
-                __m128i x = _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(v + 16 * j + 4 * k)), L);
+                __m128i x =
+                    _mm_sub_epi32(_mm_loadu_si128((const __m128i *)(v + 16 * j + 4 * k)), L);
                 g[k] = _mm_cmpgt_epi32(_mm_xor_si128(x, S), R); /* x > r, unsigned */
             }
             __m128i p = _mm_packs_epi16(_mm_packs_epi32(g[0], g[1]), _mm_packs_epi32(g[2], g[3]));
@@ -348,10 +349,18 @@ static void scan_block(const seg_index *idx, const scan *s, size_t w0, size_t nw
         for (size_t k = 0; k < s->nint; k++) {
             int64_t lo = s->iv[k].lo, hi = s->iv[k].hi;
             switch (s->type) {
-            case CT_U8: k_u8(s->col, w0, nwb, lo, hi, m); break;
-            case CT_U16: k_u16(s->col, w0, nwb, lo, hi, m); break;
-            case CT_I32: k_i32(s->col, w0, nwb, lo, hi, m); break;
-            case CT_I64: k_i64(s->col, w0, nwb, lo, hi, m); break;
+            case CT_U8:
+                k_u8(s->col, w0, nwb, lo, hi, m);
+                break;
+            case CT_U16:
+                k_u16(s->col, w0, nwb, lo, hi, m);
+                break;
+            case CT_I32:
+                k_i32(s->col, w0, nwb, lo, hi, m);
+                break;
+            case CT_I64:
+                k_i64(s->col, w0, nwb, lo, hi, m);
+                break;
             }
         }
     } else if (s->kind == SC_FLOAT && s->nint == 1) {
@@ -429,8 +438,7 @@ static size_t int_intervals(const seg_node *n, ival *out)
     int64_t fl = rat_floor(lit_num(l), lit_scale(l)), ce = rat_ceil(lit_num(l), lit_scale(l));
     switch (n->op) {
     case SEG_OP_EQ:
-        if (fl == ce)
-            out[k++] = (ival){fl, fl};
+        if (fl == ce) out[k++] = (ival){fl, fl};
         break;
     case SEG_OP_NE:
         if (fl == ce) {
@@ -440,10 +448,18 @@ static size_t int_intervals(const seg_node *n, ival *out)
             out[k++] = (ival){NEG_INF, POS_INF};
         }
         break;
-    case SEG_OP_LT: out[k++] = (ival){NEG_INF, ce - 1}; break;
-    case SEG_OP_LE: out[k++] = (ival){NEG_INF, fl}; break;
-    case SEG_OP_GT: out[k++] = (ival){fl + 1, POS_INF}; break;
-    case SEG_OP_GE: out[k++] = (ival){ce, POS_INF}; break;
+    case SEG_OP_LT:
+        out[k++] = (ival){NEG_INF, ce - 1};
+        break;
+    case SEG_OP_LE:
+        out[k++] = (ival){NEG_INF, fl};
+        break;
+    case SEG_OP_GT:
+        out[k++] = (ival){fl + 1, POS_INF};
+        break;
+    case SEG_OP_GE:
+        out[k++] = (ival){ce, POS_INF};
+        break;
     }
     return k;
 }
@@ -460,8 +476,7 @@ static int64_t bday_bound(int32_t today, int64_t a)
     seg_civil_from_days(today, &ty, &tm, &td);
     int y = (int)(ty - a);
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (tm == 2 && td == 29 && !leap)
-        td = 28;
+    if (tm == 2 && td == 29 && !leap) td = 28;
     return (int64_t)seg_days_from_civil(y, tm, td) + SEG_BDAY_OFFSET;
 }
 
@@ -474,8 +489,7 @@ static size_t map_intervals(ival *iv, size_t k, int kind, int32_t today, int64_t
     size_t out = 0;
     for (size_t i = 0; i < k; i++) {
         int64_t lo = iv[i].lo, hi = iv[i].hi;
-        if (lo > hi)
-            continue;
+        if (lo > hi) continue;
         if (kind == 1) {
             lo = clamp64(lo, -1000000, 1000000);
             hi = clamp64(hi, -1000000, 1000000);
@@ -493,12 +507,9 @@ static size_t map_intervals(ival *iv, size_t k, int kind, int32_t today, int64_t
             lo = lo == NEG_INF ? NEG_INF : clamp64(lo, -10000000, 10000000) + offset;
             hi = hi == POS_INF ? POS_INF : clamp64(hi, -10000000, 10000000) + offset;
         }
-        if (lo < dmin)
-            lo = dmin;
-        if (hi > dmax)
-            hi = dmax;
-        if (lo <= hi)
-            iv[out++] = (ival){lo, hi};
+        if (lo < dmin) lo = dmin;
+        if (hi > dmax) hi = dmax;
+        if (lo <= hi) iv[out++] = (ival){lo, hi};
     }
     return out;
 }
@@ -510,15 +521,21 @@ static size_t dec_intervals(const seg_node *n, dival *out)
     int64_t pow10[19] = {1};
     for (int i = 1; i < 19; i++)
         pow10[i] = pow10[i - 1] * 10;
-#define BOUND_LO(D, l, incl)                                                               \
-    do {                                                                                   \
-        (D).has_lo = true; (D).lo_incl = incl; (D).lo = (l)->d;                            \
-        (D).lp = lit_num(l); (D).lq = pow10[lit_scale(l)];                                 \
+#define BOUND_LO(D, l, incl)                                                                       \
+    do {                                                                                           \
+        (D).has_lo = true;                                                                         \
+        (D).lo_incl = incl;                                                                        \
+        (D).lo = (l)->d;                                                                           \
+        (D).lp = lit_num(l);                                                                       \
+        (D).lq = pow10[lit_scale(l)];                                                              \
     } while (0)
-#define BOUND_HI(D, l, incl)                                                               \
-    do {                                                                                   \
-        (D).has_hi = true; (D).hi_incl = incl; (D).hi = (l)->d;                            \
-        (D).hp = lit_num(l); (D).hq = pow10[lit_scale(l)];                                 \
+#define BOUND_HI(D, l, incl)                                                                       \
+    do {                                                                                           \
+        (D).has_hi = true;                                                                         \
+        (D).hi_incl = incl;                                                                        \
+        (D).hi = (l)->d;                                                                           \
+        (D).hp = lit_num(l);                                                                       \
+        (D).hq = pow10[lit_scale(l)];                                                              \
     } while (0)
     if (n->kind == SEG_N_BETWEEN) {
         memset(&out[0], 0, sizeof out[0]);
@@ -532,7 +549,11 @@ static size_t dec_intervals(const seg_node *n, dival *out)
         seg_op op = n->kind == SEG_N_IN ? SEG_OP_EQ : n->op;
         memset(&out[k], 0, sizeof out[k]);
         switch (op) {
-        case SEG_OP_EQ: BOUND_LO(out[k], l, true); BOUND_HI(out[k], l, true); k++; break;
+        case SEG_OP_EQ:
+            BOUND_LO(out[k], l, true);
+            BOUND_HI(out[k], l, true);
+            k++;
+            break;
         case SEG_OP_NE:
             BOUND_HI(out[k], l, false);
             k++;
@@ -540,10 +561,22 @@ static size_t dec_intervals(const seg_node *n, dival *out)
             BOUND_LO(out[k], l, false);
             k++;
             break;
-        case SEG_OP_LT: BOUND_HI(out[k], l, false); k++; break;
-        case SEG_OP_LE: BOUND_HI(out[k], l, true); k++; break;
-        case SEG_OP_GT: BOUND_LO(out[k], l, false); k++; break;
-        case SEG_OP_GE: BOUND_LO(out[k], l, true); k++; break;
+        case SEG_OP_LT:
+            BOUND_HI(out[k], l, false);
+            k++;
+            break;
+        case SEG_OP_LE:
+            BOUND_HI(out[k], l, true);
+            k++;
+            break;
+        case SEG_OP_GT:
+            BOUND_LO(out[k], l, false);
+            k++;
+            break;
+        case SEG_OP_GE:
+            BOUND_LO(out[k], l, true);
+            k++;
+            break;
         }
     }
     return k;
@@ -566,10 +599,8 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
         neg = !neg;
         n = n->kids[0];
     }
-    if (n->kind != SEG_N_CMP && n->kind != SEG_N_IN && n->kind != SEG_N_BETWEEN)
-        return 0;
-    if (is_categorical(n->attr))
-        return 0;
+    if (n->kind != SEG_N_CMP && n->kind != SEG_N_IN && n->kind != SEG_N_BETWEEN) return 0;
+    if (is_categorical(n->attr)) return 0;
     const seg_index *idx = c->idx;
     memset(out, 0, sizeof *out);
     out->neg = neg;
@@ -591,8 +622,7 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
             m = (a == SEG_A_RFM ? 0x1FEu : 0x3Fu) & ~m; /* no class (0) matches nothing */
         /* the accepted codes as intervals: runs of set bits */
         out->iv = ev_alloc(c, 10 * sizeof *out->iv);
-        if (!out->iv)
-            return oom(c);
+        if (!out->iv) return oom(c);
         out->kind = SC_INT;
         out->type = CT_U8;
         out->col = a == SEG_A_RFM ? idx->rfm_cls : idx->life_cls;
@@ -607,8 +637,7 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
     }
     if (seg_attrs[a].type == SEG_T_DEC) {
         out->dv = ev_alloc(c, maxk * sizeof *out->dv);
-        if (!out->dv)
-            return oom(c);
+        if (!out->dv) return oom(c);
         out->nint = dec_intervals(n, out->dv);
         if (a == SEG_A_ITEMS_PER_ORDER) {
             out->kind = SC_IPO;
@@ -619,36 +648,142 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
         return 1;
     }
     out->iv = ev_alloc(c, maxk * sizeof *out->iv);
-    if (!out->iv)
-        return oom(c);
+    if (!out->iv) return oom(c);
     size_t k = int_intervals(n, out->iv);
     out->kind = SC_INT;
     int kind = 0;
     int64_t off = 0, dmin = 0, dmax = 65535;
     switch (a) {
-    case SEG_A_AGE: out->type = CT_U16; out->col = idx->bday; kind = 2; dmin = 1; break;
-    case SEG_A_BIRTHDAY_MONTH: out->type = CT_U8; out->col = idx->bmonth; dmin = 1; dmax = 255; break;
-    case SEG_A_BIRTHDAY_DAY: out->type = CT_U8; out->col = idx->bmday; dmin = 1; dmax = 255; break;
-    case SEG_A_BIRTHDAY: out->type = CT_U16; out->col = idx->bday; kind = 3; off = SEG_BDAY_OFFSET; dmin = 1; break;
-    case SEG_A_JOINED_DAYS: out->type = CT_U16; out->col = idx->joined; kind = 1; dmin = 1; break;
-    case SEG_A_FIRST_ORDER_DAYS: out->type = CT_U16; out->col = idx->first; kind = 1; dmin = 1; break;
-    case SEG_A_LAST_ORDER_DAYS: out->type = CT_U16; out->col = idx->last; kind = 1; dmin = 1; break;
-    case SEG_A_JOINED_DATE: out->type = CT_U16; out->col = idx->joined; kind = 3; dmin = 1; break;
-    case SEG_A_FIRST_ORDER_DATE: out->type = CT_U16; out->col = idx->first; kind = 3; dmin = 1; break;
-    case SEG_A_LAST_ORDER_DATE: out->type = CT_U16; out->col = idx->last; kind = 3; dmin = 1; break;
-    case SEG_A_ORDERS: out->type = CT_I32; out->col = idx->orders; dmin = INT32_MIN; dmax = INT32_MAX; break;
-    case SEG_A_ORDERS_30D: out->type = CT_U16; out->col = idx->o30; break;
-    case SEG_A_ORDERS_90D: out->type = CT_U16; out->col = idx->o90; break;
-    case SEG_A_ORDERS_365D: out->type = CT_U16; out->col = idx->o365; break;
-    case SEG_A_SPEND: out->type = CT_I64; out->col = idx->spend; dmin = INT64_MIN; dmax = INT64_MAX; break;
-    case SEG_A_SPEND_30D: out->type = CT_I32; out->col = idx->s30; dmin = INT32_MIN; dmax = INT32_MAX; break;
-    case SEG_A_SPEND_90D: out->type = CT_I32; out->col = idx->s90; dmin = INT32_MIN; dmax = INT32_MAX; break;
-    case SEG_A_SPEND_365D: out->type = CT_I32; out->col = idx->s365; dmin = INT32_MIN; dmax = INT32_MAX; break;
-    case SEG_A_POINTS: out->type = CT_I32; out->col = idx->points; dmin = INT32_MIN; dmax = INT32_MAX; break;
-    case SEG_A_CONTACTS: out->type = CT_U16; out->col = idx->contacts; break;
-    case SEG_A_CONTACT_DAYS: out->type = CT_U16; out->col = idx->contact_first; kind = 1; dmin = 1; break;
-    case SEG_A_CLV_12M: out->type = CT_I32; out->col = idx->clv; dmin = INT32_MIN + 1; dmax = INT32_MAX; break;
-    case SEG_A_AVG_TICKET: out->kind = SC_AVG; dmin = INT64_MIN; dmax = INT64_MAX; break;
+    case SEG_A_AGE:
+        out->type = CT_U16;
+        out->col = idx->bday;
+        kind = 2;
+        dmin = 1;
+        break;
+    case SEG_A_BIRTHDAY_MONTH:
+        out->type = CT_U8;
+        out->col = idx->bmonth;
+        dmin = 1;
+        dmax = 255;
+        break;
+    case SEG_A_BIRTHDAY_DAY:
+        out->type = CT_U8;
+        out->col = idx->bmday;
+        dmin = 1;
+        dmax = 255;
+        break;
+    case SEG_A_BIRTHDAY:
+        out->type = CT_U16;
+        out->col = idx->bday;
+        kind = 3;
+        off = SEG_BDAY_OFFSET;
+        dmin = 1;
+        break;
+    case SEG_A_JOINED_DAYS:
+        out->type = CT_U16;
+        out->col = idx->joined;
+        kind = 1;
+        dmin = 1;
+        break;
+    case SEG_A_FIRST_ORDER_DAYS:
+        out->type = CT_U16;
+        out->col = idx->first;
+        kind = 1;
+        dmin = 1;
+        break;
+    case SEG_A_LAST_ORDER_DAYS:
+        out->type = CT_U16;
+        out->col = idx->last;
+        kind = 1;
+        dmin = 1;
+        break;
+    case SEG_A_JOINED_DATE:
+        out->type = CT_U16;
+        out->col = idx->joined;
+        kind = 3;
+        dmin = 1;
+        break;
+    case SEG_A_FIRST_ORDER_DATE:
+        out->type = CT_U16;
+        out->col = idx->first;
+        kind = 3;
+        dmin = 1;
+        break;
+    case SEG_A_LAST_ORDER_DATE:
+        out->type = CT_U16;
+        out->col = idx->last;
+        kind = 3;
+        dmin = 1;
+        break;
+    case SEG_A_ORDERS:
+        out->type = CT_I32;
+        out->col = idx->orders;
+        dmin = INT32_MIN;
+        dmax = INT32_MAX;
+        break;
+    case SEG_A_ORDERS_30D:
+        out->type = CT_U16;
+        out->col = idx->o30;
+        break;
+    case SEG_A_ORDERS_90D:
+        out->type = CT_U16;
+        out->col = idx->o90;
+        break;
+    case SEG_A_ORDERS_365D:
+        out->type = CT_U16;
+        out->col = idx->o365;
+        break;
+    case SEG_A_SPEND:
+        out->type = CT_I64;
+        out->col = idx->spend;
+        dmin = INT64_MIN;
+        dmax = INT64_MAX;
+        break;
+    case SEG_A_SPEND_30D:
+        out->type = CT_I32;
+        out->col = idx->s30;
+        dmin = INT32_MIN;
+        dmax = INT32_MAX;
+        break;
+    case SEG_A_SPEND_90D:
+        out->type = CT_I32;
+        out->col = idx->s90;
+        dmin = INT32_MIN;
+        dmax = INT32_MAX;
+        break;
+    case SEG_A_SPEND_365D:
+        out->type = CT_I32;
+        out->col = idx->s365;
+        dmin = INT32_MIN;
+        dmax = INT32_MAX;
+        break;
+    case SEG_A_POINTS:
+        out->type = CT_I32;
+        out->col = idx->points;
+        dmin = INT32_MIN;
+        dmax = INT32_MAX;
+        break;
+    case SEG_A_CONTACTS:
+        out->type = CT_U16;
+        out->col = idx->contacts;
+        break;
+    case SEG_A_CONTACT_DAYS:
+        out->type = CT_U16;
+        out->col = idx->contact_first;
+        kind = 1;
+        dmin = 1;
+        break;
+    case SEG_A_CLV_12M:
+        out->type = CT_I32;
+        out->col = idx->clv;
+        dmin = INT32_MIN + 1;
+        dmax = INT32_MAX;
+        break;
+    case SEG_A_AVG_TICKET:
+        out->kind = SC_AVG;
+        dmin = INT64_MIN;
+        dmax = INT64_MAX;
+        break;
     default:
         seg_err_set(c->err, n->column, "attribute %s cannot be scanned", seg_attrs[a].name);
         return -1;
@@ -673,30 +808,26 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
     /* the codes named: unknown values name no member */
     size_t nc = 0;
     uint32_t *codes = ev_alloc(c, (n->n + 1) * sizeof *codes);
-    if (!codes)
-        return oom(c);
+    if (!codes) return oom(c);
     for (size_t i = 0; i < n->n; i++) {
         const seg_lit *l = &n->lits[i];
         char buf[24];
         const char *s = l->s;
         size_t len = l->slen;
         if (l->kind == SEG_L_INT) {
-            if (l->i == 0)
-                continue; /* id 0 is "none" */
+            if (l->i == 0) continue; /* id 0 is "none" */
             len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)l->i);
             s = buf;
         }
         uint32_t code = seg_dict_find(&dm->dict, s, len);
-        if (code && code < dm->nsets)
-            codes[nc++] = code;
+        if (code && code < dm->nsets) codes[nc++] = code;
     }
     /* a value named twice (`store in (22, 22)`) is one set: the unions below add up
      * the sets' members as distinct */
     qsort(codes, nc, sizeof *codes, cmp_code);
     size_t nu = 0;
     for (size_t i = 0; i < nc; i++)
-        if (nu == 0 || codes[nu - 1] != codes[i])
-            codes[nu++] = codes[i];
+        if (nu == 0 || codes[nu - 1] != codes[i]) codes[nu++] = codes[i];
     nc = nu;
     bool ne = n->kind == SEG_N_CMP && n->op == SEG_OP_NE;
     if (ne && dm->nsets) /* != v: neither v nor "no value" */
@@ -707,8 +838,7 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         return 0;
     }
     if (nc == 1) {
-        if (res_from_set(c, &dm->sets[codes[0]], out) != 0)
-            return -1;
+        if (res_from_set(c, &dm->sets[codes[0]], out) != 0) return -1;
         out->neg = ne;
         return 0;
     }
@@ -725,13 +855,11 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
          * taking turns, and one for a roaring value's members (at most total each) */
         uint32_t *a = ev_alloc(c, total * sizeof *a), *next = ev_alloc(c, total * sizeof *next),
                  *add = ev_alloc(c, total * sizeof *add);
-        if (!a || !next || !add)
-            return oom(c);
+        if (!a || !next || !add) return oom(c);
         size_t k = 0;
         for (size_t i = 0; i < nc; i++) {
             const seg_set *s = &dm->sets[codes[i]];
-            if (!s->card)
-                continue;
+            if (!s->card) continue;
             const uint32_t *in = s->a; /* an array set is read in place */
             if (!in) {
                 roaring_bitmap_to_uint32_array(s->r, add);
@@ -749,18 +877,15 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         return 0;
     }
     uint64_t *w = ev_alloc(c, c->nw * 8);
-    if (!w)
-        return oom(c);
+    if (!w) return oom(c);
     for (size_t i = 0; i < nc; i++)
-        if (seg_set_or_into(&dm->sets[codes[i]], w, c->nw) != 0)
-            return oom(c);
+        if (seg_set_or_into(&dm->sets[codes[i]], w, c->nw) != 0) return oom(c);
     /* back to a sorted list only when an AND would take it as its candidates (below 1
      * member in 128, as and_operands decides); above that, the AND reads it block by
      * block, and a bitset is what it reads fastest */
     if (!any_dense && total * 128 < c->nw * 64) {
         uint32_t *a = ev_alloc(c, total * sizeof *a);
-        if (!a)
-            return oom(c);
+        if (!a) return oom(c);
         size_t k = 0;
         for (size_t i = 0; i < c->nw; i++)
             for (uint64_t x = w[i]; x; x &= x - 1)
@@ -827,26 +952,21 @@ typedef struct operand {
 static int compile_tree(ev *c, const seg_node *n, int depth, ctree **out)
 {
     ctree *t = ev_alloc(c, sizeof *t);
-    if (!t)
-        return oom(c);
+    if (!t) return oom(c);
     int sc = compile_scan(c, n, &t->s);
-    if (sc < 0)
-        return -1;
+    if (sc < 0) return -1;
     if (sc == 1) {
         t->kind = CT_SCAN;
     } else if (n->kind == SEG_N_AND || n->kind == SEG_N_OR || n->kind == SEG_N_NOT) {
         t->kind = n->kind == SEG_N_AND ? CT_AND : n->kind == SEG_N_OR ? CT_OR : CT_NOT;
         t->n = n->n;
         t->kids = ev_alloc(c, n->n * sizeof *t->kids);
-        if (!t->kids)
-            return oom(c);
+        if (!t->kids) return oom(c);
         for (size_t i = 0; i < n->n; i++)
-            if (compile_tree(c, n->kids[i], depth, &t->kids[i]) != 0)
-                return -1;
+            if (compile_tree(c, n->kids[i], depth, &t->kids[i]) != 0) return -1;
     } else {
         t->kind = CT_RES;
-        if (eval_node(c, n, depth, &t->r) != 0)
-            return -1;
+        if (eval_node(c, n, depth, &t->r) != 0) return -1;
     }
     *out = t;
     return 0;
@@ -855,18 +975,19 @@ static int compile_tree(ev *c, const seg_node *n, int depth, ctree **out)
 static bool tree_test(const seg_index *idx, const ctree *t, uint32_t o)
 {
     switch (t->kind) {
-    case CT_SCAN: return scan_test(idx, &t->s, o);
-    case CT_RES: return res_test(&t->r, o);
-    case CT_NOT: return !tree_test(idx, t->kids[0], o);
+    case CT_SCAN:
+        return scan_test(idx, &t->s, o);
+    case CT_RES:
+        return res_test(&t->r, o);
+    case CT_NOT:
+        return !tree_test(idx, t->kids[0], o);
     case CT_AND:
         for (size_t i = 0; i < t->n; i++)
-            if (!tree_test(idx, t->kids[i], o))
-                return false;
+            if (!tree_test(idx, t->kids[i], o)) return false;
         return true;
     case CT_OR:
         for (size_t i = 0; i < t->n; i++)
-            if (tree_test(idx, t->kids[i], o))
-                return true;
+            if (tree_test(idx, t->kids[i], o)) return true;
         return false;
     }
     return false;
@@ -893,8 +1014,12 @@ static void tree_block(const seg_index *idx, const ctree *t, size_t w0, size_t n
 {
     uint64_t tmp[BLOCK];
     switch (t->kind) {
-    case CT_SCAN: scan_block(idx, &t->s, w0, nb, m); return;
-    case CT_RES: res_block(&t->r, w0, nb, m); return;
+    case CT_SCAN:
+        scan_block(idx, &t->s, w0, nb, m);
+        return;
+    case CT_RES:
+        res_block(&t->r, w0, nb, m);
+        return;
     case CT_NOT:
         tree_block(idx, t->kids[0], w0, nb, m);
         for (size_t i = 0; i < nb; i++)
@@ -908,8 +1033,7 @@ static void tree_block(const seg_index *idx, const ctree *t, size_t w0, size_t n
             if (t->kind == CT_AND) {
                 for (size_t i = 0; i < nb; i++)
                     any |= m[i];
-                if (!any)
-                    return;
+                if (!any) return;
             }
             tree_block(idx, t->kids[k], w0, nb, tmp);
             if (t->kind == CT_AND)
@@ -929,17 +1053,22 @@ static unsigned scan_cost16(const scan *s)
 {
     unsigned nint = s->nint ? (unsigned)s->nint : 1u;
     switch (s->kind) {
-    case SC_INT: return (s->type == CT_I64 ? 12u : 4u) * nint;
-    case SC_FLOAT: return 16;
-    default: return 96;
+    case SC_INT:
+        return (s->type == CT_I64 ? 12u : 4u) * nint;
+    case SC_FLOAT:
+        return 16;
+    default:
+        return 96;
     }
 }
 
 static unsigned tree_cost16(const ctree *t)
 {
     switch (t->kind) {
-    case CT_SCAN: return scan_cost16(&t->s);
-    case CT_RES: return 1;
+    case CT_SCAN:
+        return scan_cost16(&t->s);
+    case CT_RES:
+        return 1;
     default: {
         unsigned c = 0;
         for (size_t i = 0; i < t->n; i++)
@@ -954,8 +1083,7 @@ static unsigned tree_cost16(const ctree *t)
  * cache and, waited for in turn, costs ~100 ns; requested together they overlap. */
 static inline void op_prefetch(const seg_index *idx, const operand *op, uint32_t o)
 {
-    if (op->kind != OP_SCAN)
-        return;
+    if (op->kind != OP_SCAN) return;
     const scan *s = &op->s;
     switch (s->kind) {
     case SC_INT: {
@@ -963,7 +1091,9 @@ static inline void op_prefetch(const seg_index *idx, const operand *op, uint32_t
         __builtin_prefetch((const char *)s->col + (size_t)o * width[s->type]);
         break;
     }
-    case SC_FLOAT: __builtin_prefetch(s->fcol + o); break;
+    case SC_FLOAT:
+        __builtin_prefetch(s->fcol + o);
+        break;
     case SC_AVG:
     case SC_IPO:
         __builtin_prefetch(idx->orders + o);
@@ -976,9 +1106,12 @@ static inline void op_prefetch(const seg_index *idx, const operand *op, uint32_t
 static inline bool op_test(const seg_index *idx, const operand *op, uint32_t o)
 {
     switch (op->kind) {
-    case OP_SCAN: return scan_test(idx, &op->s, o);
-    case OP_TREE: return tree_test(idx, op->t, o);
-    default: return res_test(&op->r, o);
+    case OP_SCAN:
+        return scan_test(idx, &op->s, o);
+    case OP_TREE:
+        return tree_test(idx, op->t, o);
+    default:
+        return res_test(&op->r, o);
     }
 }
 
@@ -988,7 +1121,8 @@ static inline bool op_test(const seg_index *idx, const operand *op, uint32_t o)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("popcnt", "default")))
 #endif
-static uint64_t popcount_words(const uint64_t *w, size_t n)
+static uint64_t
+popcount_words(const uint64_t *w, size_t n)
 {
     uint64_t c = 0;
     for (size_t i = 0; i < n; i++)
@@ -1008,28 +1142,23 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
             best = (ssize_t)i;
     /* a candidate costs ~10 ns to test, a member of a block-wise AND ~0.05 ns: only
      * when candidates are fewer than 1 in 128 is testing them one by one cheaper */
-    if (best >= 0 && ops[best].r.n * 128 > c->nw * 64)
-        best = -1;
+    if (best >= 0 && ops[best].r.n * 128 > c->nw * 64) best = -1;
     if (best >= 0) {
         const res *cand = &ops[best].r;
         uint32_t *a = count ? NULL : ev_alloc(c, cand->n * sizeof *a);
-        if (!count && !a)
-            return oom(c);
+        if (!count && !a) return oom(c);
         size_t k = 0;
         enum { AHEAD = 16 };
         for (size_t e = 0; e < cand->n; e++) {
             uint32_t o = cand->a[e];
             if (e + AHEAD < cand->n)
                 for (size_t i = 0; i < nops; i++)
-                    if (i != (size_t)best)
-                        op_prefetch(c->idx, &ops[i], cand->a[e + AHEAD]);
+                    if (i != (size_t)best) op_prefetch(c->idx, &ops[i], cand->a[e + AHEAD]);
             bool ok = true;
             for (size_t i = 0; i < nops && ok; i++)
-                if (i != (size_t)best)
-                    ok = op_test(c->idx, &ops[i], o);
+                if (i != (size_t)best) ok = op_test(c->idx, &ops[i], o);
             if (ok) {
-                if (a)
-                    a[k] = o;
+                if (a) a[k] = o;
                 k++;
             }
         }
@@ -1052,8 +1181,7 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
     for (size_t pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < nops; i++) {
             if (ops[i].kind != OP_RES) {
-                if (pass == 0)
-                    filt[nf++] = &ops[i];
+                if (pass == 0) filt[nf++] = &ops[i];
             } else if (ops[i].r.kind == R_DENSE) {
                 if (ops[i].r.neg == (pass == 1)) {
                     dw[nd] = ops[i].r.w;
@@ -1072,16 +1200,19 @@ static int and_operands(ev *c, operand *ops, size_t nops, res *out, uint64_t *co
      * words per 64 members, next to nothing */
     unsigned filt_cost16[nops ? nops : 1];
     for (size_t i = 0; i < nf; i++)
-        filt_cost16[i] = filt[i]->kind == OP_TREE ? tree_cost16(filt[i]->t)
-                                                  : scan_cost16(&filt[i]->s);
+        filt_cost16[i] =
+            filt[i]->kind == OP_TREE ? tree_cost16(filt[i]->t) : scan_cost16(&filt[i]->s);
     for (size_t i = 1; i < nf; i++)
         for (size_t j = i; j > 0 && filt_cost16[j] < filt_cost16[j - 1]; j--) {
-            const operand *t = filt[j]; filt[j] = filt[j - 1]; filt[j - 1] = t;
-            unsigned u = filt_cost16[j]; filt_cost16[j] = filt_cost16[j - 1]; filt_cost16[j - 1] = u;
+            const operand *t = filt[j];
+            filt[j] = filt[j - 1];
+            filt[j - 1] = t;
+            unsigned u = filt_cost16[j];
+            filt_cost16[j] = filt_cost16[j - 1];
+            filt_cost16[j - 1] = u;
         }
     uint64_t *acc = count ? NULL : ev_alloc(c, c->nw * 8);
-    if (!count && !acc)
-        return oom(c);
+    if (!count && !acc) return oom(c);
     uint64_t tmp[BLOCK], m[BLOCK], total = 0;
     for (size_t w0 = 0; w0 < c->nw; w0 += BLOCK) {
         size_t nb = c->nw - w0 < BLOCK ? c->nw - w0 : BLOCK;
@@ -1173,19 +1304,16 @@ static int collect(ev *c, const seg_node *n, int depth, operand *ops, size_t *no
 {
     operand *op = &ops[*nops];
     int sc = compile_scan(c, n, &op->s);
-    if (sc < 0)
-        return -1;
+    if (sc < 0) return -1;
     if (sc == 1) {
         op->kind = OP_SCAN;
     } else if (n->kind == SEG_N_OR || (n->kind == SEG_N_NOT && (n->kids[0]->kind == SEG_N_OR ||
-                                                               n->kids[0]->kind == SEG_N_AND))) {
+                                                                n->kids[0]->kind == SEG_N_AND))) {
         op->kind = OP_TREE;
-        if (compile_tree(c, n, depth, &op->t) != 0)
-            return -1;
+        if (compile_tree(c, n, depth, &op->t) != 0) return -1;
     } else {
         op->kind = OP_RES;
-        if (eval_node(c, n, depth, &op->r) != 0)
-            return -1;
+        if (eval_node(c, n, depth, &op->r) != 0) return -1;
     }
     (*nops)++;
     return 0;
@@ -1194,25 +1322,21 @@ static int collect(ev *c, const seg_node *n, int depth, operand *ops, size_t *no
 static int eval_and(ev *c, const seg_node *n, int depth, res *out)
 {
     operand *ops = ev_alloc(c, n->n * sizeof *ops);
-    if (!ops)
-        return oom(c);
+    if (!ops) return oom(c);
     size_t nops = 0;
     for (size_t i = 0; i < n->n; i++)
-        if (collect(c, n->kids[i], depth, ops, &nops) != 0)
-            return -1;
+        if (collect(c, n->kids[i], depth, ops, &nops) != 0) return -1;
     return and_operands(c, ops, nops, out, NULL);
 }
 
 static int eval_or(ev *c, const seg_node *n, int depth, res *out)
 {
     uint64_t *acc = ev_alloc(c, c->nw * 8), m[BLOCK];
-    if (!acc)
-        return oom(c);
+    if (!acc) return oom(c);
     for (size_t i = 0; i < n->n; i++) {
         scan s;
         int sc = compile_scan(c, n->kids[i], &s);
-        if (sc < 0)
-            return -1;
+        if (sc < 0) return -1;
         if (sc == 1) {
             for (size_t w0 = 0; w0 < c->nw; w0 += BLOCK) {
                 size_t nb = c->nw - w0 < BLOCK ? c->nw - w0 : BLOCK;
@@ -1223,8 +1347,7 @@ static int eval_or(ev *c, const seg_node *n, int depth, res *out)
             continue;
         }
         res r;
-        if (eval_node(c, n->kids[i], depth, &r) != 0)
-            return -1;
+        if (eval_node(c, n->kids[i], depth, &r) != 0) return -1;
         if (r.kind == R_DENSE) {
             if (r.neg)
                 for (size_t k = 0; k < c->nw; k++)
@@ -1236,8 +1359,7 @@ static int eval_or(ev *c, const seg_node *n, int depth, res *out)
             seg_bits_add(acc, r.a, r.n);
         } else {
             uint64_t *d = res_dense(c, &r);
-            if (!d)
-                return oom(c);
+            if (!d) return oom(c);
             for (size_t k = 0; k < c->nw; k++)
                 acc[k] |= d[k];
         }
@@ -1249,8 +1371,9 @@ static int eval_or(ev *c, const seg_node *n, int depth, res *out)
 static int eval_node(ev *c, const seg_node *n, int depth, res *out)
 {
     if (depth > SEG_EXPR_MAX_DEPTH) {
-        seg_err_set(c->err, n->column, "segments and rule tags refer to each other too deeply "
-                                       "(a cycle?)");
+        seg_err_set(c->err, n->column,
+                    "segments and rule tags refer to each other too deeply "
+                    "(a cycle?)");
         return -1;
     }
     switch (n->kind) {
@@ -1259,16 +1382,13 @@ static int eval_node(ev *c, const seg_node *n, int depth, res *out)
     case SEG_N_OR:
         return eval_or(c, n, depth, out);
     case SEG_N_NOT:
-        if (eval_node(c, n->kids[0], depth, out) != 0)
-            return -1;
+        if (eval_node(c, n->kids[0], depth, out) != 0) return -1;
         out->neg = !out->neg;
         return 0;
     case SEG_N_TAG: {
         const seg_tag *t = tag_of(c, n);
-        if (!t)
-            return -1;
-        if (tag_use_rule(c->idx, t))
-            return eval_node(c, t->rule->root, depth + 1, out);
+        if (!t) return -1;
+        if (tag_use_rule(c->idx, t)) return eval_node(c, t->rule->root, depth + 1, out);
         return res_from_set(c, &t->set, out);
     }
     case SEG_N_SEGMENT: {
@@ -1280,12 +1400,10 @@ static int eval_node(ev *c, const seg_node *n, int depth, res *out)
     case SEG_N_CMP:
     case SEG_N_IN:
     case SEG_N_BETWEEN:
-        if (is_categorical(n->attr))
-            return eval_categorical(c, n, out);
+        if (is_categorical(n->attr)) return eval_categorical(c, n, out);
         {
             operand op;
-            if (compile_scan(c, n, &op.s) != 1)
-                return -1;
+            if (compile_scan(c, n, &op.s) != 1) return -1;
             op.kind = OP_SCAN;
             return and_operands(c, &op, 1, out, NULL);
         }
@@ -1302,31 +1420,25 @@ static int eval_root(ev *c, const seg_expr *e, const seg_expr *scope, uint64_t *
     const seg_node *parts[2] = {e->root, scope ? scope->root : NULL};
     size_t cap = 2;
     for (int p = 0; p < 2; p++)
-        if (parts[p])
-            cap += parts[p]->kind == SEG_N_AND ? parts[p]->n : 1;
+        if (parts[p]) cap += parts[p]->kind == SEG_N_AND ? parts[p]->n : 1;
     operand *ops = ev_alloc(c, cap * sizeof *ops);
-    if (!ops)
-        return oom(c);
+    if (!ops) return oom(c);
     size_t nops = 0;
     for (int p = 0; p < 2; p++) {
         const seg_node *n = parts[p];
-        if (!n)
-            continue;
+        if (!n) continue;
         if (n->kind == SEG_N_AND) {
             for (size_t i = 0; i < n->n; i++)
-                if (collect(c, n->kids[i], 0, ops, &nops) != 0)
-                    return -1;
+                if (collect(c, n->kids[i], 0, ops, &nops) != 0) return -1;
         } else if (collect(c, n, 0, ops, &nops) != 0) {
             return -1;
         }
     }
     ops[nops].kind = OP_RES;
     ops[nops++].r = (res){.kind = R_DENSE, .w = c->idx->live};
-    if (count)
-        return and_operands(c, ops, nops, NULL, count);
+    if (count) return and_operands(c, ops, nops, NULL, count);
     res r;
-    if (and_operands(c, ops, nops, &r, NULL) != 0)
-        return -1;
+    if (and_operands(c, ops, nops, &r, NULL) != 0) return -1;
     if (r.kind == R_DENSE && !r.neg) {
         *dense = r.w;
         return 0;
@@ -1363,8 +1475,8 @@ int seg_count(seg_index *idx, const seg_expr *e, const seg_expr *scope, uint64_t
     return rc;
 }
 
-int seg_eval_dense(const seg_index *idx, const seg_expr *e, const seg_expr *scope,
-                   uint64_t **out, seg_error *err)
+int seg_eval_dense(const seg_index *idx, const seg_expr *e, const seg_expr *scope, uint64_t **out,
+                   seg_error *err)
 {
     ev c;
     ev_init(&c, idx, err);
@@ -1388,8 +1500,9 @@ int seg_ix_match(const seg_index *idx, const seg_node *n, uint32_t o, int depth,
                  seg_error *err)
 {
     if (depth > SEG_EXPR_MAX_DEPTH) {
-        seg_err_set(err, n->column, "segments and rule tags refer to each other too deeply "
-                                    "(a cycle?)");
+        seg_err_set(err, n->column,
+                    "segments and rule tags refer to each other too deeply "
+                    "(a cycle?)");
         return -1;
     }
     ev c;
@@ -1447,14 +1560,12 @@ int seg_ix_match(const seg_index *idx, const seg_node *n, uint32_t o, int depth,
                         const char *s = l->s;
                         size_t len = l->slen;
                         if (l->kind == SEG_L_INT) {
-                            if (l->i == 0)
-                                continue;
+                            if (l->i == 0) continue;
                             len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)l->i);
                             s = buf;
                         }
                         uint32_t lc = seg_dict_find(&dm->dict, s, len);
-                        if (lc && lc == code)
-                            any = true;
+                        if (lc && lc == code) any = true;
                     }
                     r = ne ? (!any && code != 0) : any;
                 }
@@ -1462,8 +1573,7 @@ int seg_ix_match(const seg_index *idx, const seg_node *n, uint32_t o, int depth,
         } else {
             scan s;
             rc = compile_scan(&c, n, &s) == 1 ? 0 : -1;
-            if (rc == 0)
-                r = scan_test(idx, &s, o);
+            if (rc == 0) r = scan_test(idx, &s, o);
         }
     }
     ev_release(&c);
@@ -1508,19 +1618,16 @@ static void walk_ids(seg_index *idx, const uint64_t *w, int64_t after_id,
     if (!by_id) {
         for (size_t wi = lo / 64; wi < (idx->n + 63) / 64; wi++) {
             uint64_t x = w[wi];
-            if (wi == lo / 64)
-                x &= ~0ull << (lo & 63);
+            if (wi == lo / 64) x &= ~0ull << (lo & 63);
             for (; x; x &= x - 1)
-                if (!fn(ctx, idx->ids[wi * 64 + (size_t)__builtin_ctzll(x)]))
-                    return;
+                if (!fn(ctx, idx->ids[wi * 64 + (size_t)__builtin_ctzll(x)])) return;
         }
         return;
     }
     for (size_t p = lo; p < idx->n; p++) {
         uint32_t o = by_id[p];
         if ((w[o >> 6] >> (o & 63)) & 1)
-            if (!fn(ctx, idx->ids[o]))
-                return;
+            if (!fn(ctx, idx->ids[o])) return;
     }
 }
 
@@ -1582,8 +1689,7 @@ int seg_select(seg_index *idx, const seg_expr *e, const seg_expr *scope, seg_aud
 
 void seg_audience_release(seg_audience *a)
 {
-    if (!a)
-        return;
+    if (!a) return;
     free(a->ids);
     memset(a, 0, sizeof *a);
 }
@@ -1593,20 +1699,21 @@ void seg_audience_release(seg_audience *a)
 static int row_cmp(const void *a, const void *b)
 {
     const seg_breakdown_row *x = a, *y = b;
-    if (x->count != y->count)
-        return x->count > y->count ? -1 : 1;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
     return strcmp(x->label, y->label);
 }
 
-int seg_breakdown_by(seg_index *idx, const seg_expr *e, const seg_expr *scope,
-                     const char *by, seg_breakdown *out, seg_error *err)
+int seg_breakdown_by(seg_index *idx, const seg_expr *e, const seg_expr *scope, const char *by,
+                     seg_breakdown *out, seg_error *err)
 {
     memset(out, 0, sizeof *out);
     int a = seg_attr_find(by, strlen(by));
     if (a < 0 || !(is_categorical((seg_attr_id)a) || a == SEG_A_RFM || a == SEG_A_LIFECYCLE ||
                    a == SEG_A_BIRTHDAY_MONTH)) {
-        seg_err_set(err, 0, "cannot break down by \"%.40s\" (store, guide, brand, join_channel, "
-                    "tier, gender, city, favourite_category, rfm, lifecycle, birthday_month)", by);
+        seg_err_set(err, 0,
+                    "cannot break down by \"%.40s\" (store, guide, brand, join_channel, "
+                    "tier, gender, city, favourite_category, rfm, lifecycle, birthday_month)",
+                    by);
         return -1;
     }
     ev c;
@@ -1614,30 +1721,29 @@ int seg_breakdown_by(seg_index *idx, const seg_expr *e, const seg_expr *scope,
     ev_init(&c, idx, err);
     const uint64_t *d = NULL;
     int rc = eval_root(&c, e, scope, NULL, &d);
-    size_t ngroups = a == SEG_A_RFM ? 9 : a == SEG_A_LIFECYCLE ? 6 : a == SEG_A_BIRTHDAY_MONTH ? 13
-                     : idx->dims[dim_of_attr[a]].dict.n + 1;
+    size_t ngroups = a == SEG_A_RFM              ? 9
+                     : a == SEG_A_LIFECYCLE      ? 6
+                     : a == SEG_A_BIRTHDAY_MONTH ? 13
+                                                 : idx->dims[dim_of_attr[a]].dict.n + 1;
     uint64_t *counts = rc == 0 ? calloc(ngroups, sizeof *counts) : NULL;
-    if (rc == 0 && !counts)
-        rc = oom(&c);
+    if (rc == 0 && !counts) rc = oom(&c);
     if (rc == 0) {
         for (size_t wi = 0; wi < c.nw; wi++)
             for (uint64_t x = d[wi]; x; x &= x - 1) {
                 uint32_t o = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(x));
-                size_t g = a == SEG_A_RFM ? (size_t)idx->rfm_cls[o]
-                           : a == SEG_A_LIFECYCLE ? (size_t)idx->life_cls[o]
+                size_t g = a == SEG_A_RFM              ? (size_t)idx->rfm_cls[o]
+                           : a == SEG_A_LIFECYCLE      ? (size_t)idx->life_cls[o]
                            : a == SEG_A_BIRTHDAY_MONTH ? idx->bmonth[o]
-                           : seg_ix_dim_code(idx, dim_of_attr[a], o);
+                                                       : seg_ix_dim_code(idx, dim_of_attr[a], o);
                 counts[g < ngroups ? g : 0]++;
             }
         size_t nrows = 0;
         for (size_t g = 0; g < ngroups; g++)
             nrows += counts[g] != 0;
         out->rows = calloc(nrows ? nrows : 1, sizeof *out->rows);
-        if (!out->rows)
-            rc = oom(&c);
+        if (!out->rows) rc = oom(&c);
         for (size_t g = 0; rc == 0 && g < ngroups; g++) {
-            if (!counts[g])
-                continue;
+            if (!counts[g]) continue;
             seg_breakdown_row *r = &out->rows[out->n++];
             r->count = counts[g];
             out->total += counts[g];
@@ -1647,30 +1753,25 @@ int seg_breakdown_by(seg_index *idx, const seg_expr *e, const seg_expr *scope,
                 snprintf(r->label, sizeof r->label, "%s", seg_lifecycle_names[g]);
             } else if (a == SEG_A_BIRTHDAY_MONTH) {
                 r->value = (int64_t)g;
-                if (g)
-                    snprintf(r->label, sizeof r->label, "%zu", g);
+                if (g) snprintf(r->label, sizeof r->label, "%zu", g);
             } else if (g) {
                 const seg_dict *dict = &idx->dims[dim_of_attr[a]].dict;
                 snprintf(r->label, sizeof r->label, "%.*s", (int)dict->lens[g], dict->strs[g]);
-                if (seg_attrs[a].type == SEG_T_CAT_INT)
-                    r->value = strtoll(dict->strs[g], NULL, 10);
+                if (seg_attrs[a].type == SEG_T_CAT_INT) r->value = strtoll(dict->strs[g], NULL, 10);
             }
         }
-        if (rc == 0)
-            qsort(out->rows, out->n, sizeof *out->rows, row_cmp);
+        if (rc == 0) qsort(out->rows, out->n, sizeof *out->rows, row_cmp);
     }
     UNLOCK(idx);
     free(counts);
     ev_release(&c);
-    if (rc != 0)
-        seg_breakdown_release(out);
+    if (rc != 0) seg_breakdown_release(out);
     return rc;
 }
 
 void seg_breakdown_release(seg_breakdown *b)
 {
-    if (!b)
-        return;
+    if (!b) return;
     free(b->rows);
     memset(b, 0, sizeof *b);
 }

@@ -44,8 +44,8 @@ void seg_audience_release(seg_audience *a);
  * birthday_month). Rows with a zero count are left out; members without a value are
  * one row with label "" (value 0). Rows by descending count, then label. */
 typedef struct seg_breakdown_row {
-    char label[64];  /* the value as text: "3" for store 3, "杭州", "重要价值" */
-    int64_t value;   /* the integer id for store/guide/brand/birthday_month, else 0 */
+    char label[64]; /* the value as text: "3" for store 3, "杭州", "重要价值" */
+    int64_t value;  /* the integer id for store/guide/brand/birthday_month, else 0 */
     uint64_t count;
 } seg_breakdown_row;
 typedef struct seg_breakdown {
@@ -53,8 +53,8 @@ typedef struct seg_breakdown {
     seg_breakdown_row *rows;
     uint64_t total;
 } seg_breakdown;
-int seg_breakdown_by(seg_index *idx, const seg_expr *e, const seg_expr *scope,
-                     const char *by, seg_breakdown *out, seg_error *err);
+int seg_breakdown_by(seg_index *idx, const seg_expr *e, const seg_expr *scope, const char *by,
+                     seg_breakdown *out, seg_error *err);
 void seg_breakdown_release(seg_breakdown *b);
 
 #endif

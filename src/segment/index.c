@@ -29,10 +29,13 @@
 #define RLOCK(idx) pthread_rwlock_rdlock(&(idx)->lock)
 #define UNLOCK(idx) pthread_rwlock_unlock(&(idx)->lock)
 
-static const struct { int width; uint32_t max; } dim_shape[SEG_D_COUNT_] = {
-    [SEG_D_STORE] = {2, 65535},  [SEG_D_GUIDE] = {4, 0xFFFFFFFEu}, [SEG_D_BRAND] = {1, 255},
-    [SEG_D_CHANNEL] = {1, 255},  [SEG_D_TIER] = {1, 255},          [SEG_D_GENDER] = {1, 255},
-    [SEG_D_CITY] = {2, 65535},   [SEG_D_FAV] = {2, 65535},
+static const struct {
+    int width;
+    uint32_t max;
+} dim_shape[SEG_D_COUNT_] = {
+    [SEG_D_STORE] = {2, 65535}, [SEG_D_GUIDE] = {4, 0xFFFFFFFEu}, [SEG_D_BRAND] = {1, 255},
+    [SEG_D_CHANNEL] = {1, 255}, [SEG_D_TIER] = {1, 255},          [SEG_D_GENDER] = {1, 255},
+    [SEG_D_CITY] = {2, 65535},  [SEG_D_FAV] = {2, 65535},
 };
 
 static const char *const dim_names[SEG_D_COUNT_] = {
@@ -43,8 +46,7 @@ static const char *const dim_names[SEG_D_COUNT_] = {
 seg_index *seg_index_new(int32_t today)
 {
     seg_index *idx = calloc(1, sizeof *idx);
-    if (!idx)
-        return NULL;
+    if (!idx) return NULL;
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
     /* prefer writers: a steady stream of counts must not starve order upkeep */
@@ -75,8 +77,7 @@ static void set_array_free(seg_set *s, uint32_t n)
 
 void seg_index_free(seg_index *idx)
 {
-    if (!idx)
-        return;
+    if (!idx) return;
 #define F(f) free(idx->f);
     SEG_MEMBER_COLUMNS(F)
     SEG_CATEGORY_COLUMNS(F)
@@ -113,8 +114,7 @@ void seg_index_free(seg_index *idx)
 static int grow_arr(void **p, size_t elem, size_t oldn, size_t newn)
 {
     void *q = realloc(*p, elem * newn);
-    if (!q)
-        return -1;
+    if (!q) return -1;
     memset((char *)q + elem * oldn, 0, elem * (newn - oldn));
     *p = q;
     return 0;
@@ -126,9 +126,8 @@ static int grow(seg_index *idx, uint32_t newcap)
 {
     uint32_t old = idx->cap;
     size_t ow = old / 64, nw = newcap / 64;
-#define G(f)                                                                               \
-    if (grow_arr((void **)&idx->f, sizeof *idx->f, old, newcap) != 0)                      \
-        return -1;
+#define G(f)                                                                                       \
+    if (grow_arr((void **)&idx->f, sizeof *idx->f, old, newcap) != 0) return -1;
     SEG_MEMBER_COLUMNS(G)
     SEG_CATEGORY_COLUMNS(G)
 #undef G
@@ -140,20 +139,15 @@ static int grow(seg_index *idx, uint32_t newcap)
     }
     for (int d = 0; d < SEG_D_COUNT_; d++) {
         seg_dim *dm = &idx->dims[d];
-        if (grow_arr(&dm->col, (size_t)dm->width, old, newcap) != 0)
-            return -1;
+        if (grow_arr(&dm->col, (size_t)dm->width, old, newcap) != 0) return -1;
         for (uint32_t c = 0; c < dm->nsets; c++)
-            if (seg_set_grow(&dm->sets[c], ow, nw) != 0)
-                return -1;
+            if (seg_set_grow(&dm->sets[c], ow, nw) != 0) return -1;
     }
-    if (grow_arr((void **)&idx->live, 8, ow, nw) != 0)
-        return -1;
+    if (grow_arr((void **)&idx->live, 8, ow, nw) != 0) return -1;
     for (int i = 0; i < 6; i++)
-        if (seg_set_grow(&idx->reach[i], ow, nw) != 0)
-            return -1;
+        if (seg_set_grow(&idx->reach[i], ow, nw) != 0) return -1;
     for (int t = 0; t < idx->ntags; t++)
-        if (seg_set_grow(&idx->tags[t].set, ow, nw) != 0)
-            return -1;
+        if (seg_set_grow(&idx->tags[t].set, ow, nw) != 0) return -1;
     free(idx->by_id);
     idx->by_id = NULL;
     idx->by_id_valid = false;
@@ -166,16 +160,14 @@ static int grow(seg_index *idx, uint32_t newcap)
 static void shrink_arr(void **p, size_t elem, size_t newn)
 {
     void *q = realloc(*p, elem * (newn ? newn : 1));
-    if (q)
-        *p = q;
+    if (q) *p = q;
 }
 
 void seg_index_compact(seg_index *idx)
 {
     WLOCK(idx);
     uint32_t newcap = (idx->n + 63) & ~63u;
-    if (newcap < 64)
-        newcap = 64;
+    if (newcap < 64) newcap = 64;
     if (newcap < idx->cap) {
         size_t nw = newcap / 64;
 #define S(f) shrink_arr((void **)&idx->f, sizeof *idx->f, newcap);
@@ -186,16 +178,13 @@ void seg_index_compact(seg_index *idx)
             seg_dim *dm = &idx->dims[d];
             shrink_arr(&dm->col, (size_t)dm->width, newcap);
             for (uint32_t c = 0; c < dm->nsets; c++)
-                if (dm->sets[c].w)
-                    shrink_arr((void **)&dm->sets[c].w, 8, nw);
+                if (dm->sets[c].w) shrink_arr((void **)&dm->sets[c].w, 8, nw);
         }
         shrink_arr((void **)&idx->live, 8, nw);
         for (int i = 0; i < 6; i++)
-            if (idx->reach[i].w)
-                shrink_arr((void **)&idx->reach[i].w, 8, nw);
+            if (idx->reach[i].w) shrink_arr((void **)&idx->reach[i].w, 8, nw);
         for (int t = 0; t < idx->ntags; t++)
-            if (idx->tags[t].set.w)
-                shrink_arr((void **)&idx->tags[t].set.w, 8, nw);
+            if (idx->tags[t].set.w) shrink_arr((void **)&idx->tags[t].set.w, 8, nw);
         free(idx->by_id);
         idx->by_id = NULL;
         idx->by_id_valid = false;
@@ -247,16 +236,13 @@ static inline uint64_t mix64(uint64_t x)
  * finishes. That saves 4-7 bytes a member. The first out-of-order id builds the hash. */
 static int ord_sorted(const seg_index *idx, int64_t id)
 {
-    if (idx->n == 0 || id < idx->ids[0] || id > idx->ids[idx->n - 1])
-        return -1;
+    if (idx->n == 0 || id < idx->ids[0] || id > idx->ids[idx->n - 1]) return -1;
     size_t lo = 0, hi = idx->n; /* answer in [lo, hi) */
     int64_t span = (int64_t)idx->ids[idx->n - 1] - idx->ids[0];
     if (span > 0) {
         size_t g = (size_t)((double)(id - idx->ids[0]) / (double)span * (double)(idx->n - 1));
-        if (g >= idx->n)
-            g = idx->n - 1;
-        if (idx->ids[g] == id)
-            return (int)g;
+        if (g >= idx->n) g = idx->n - 1;
+        if (idx->ids[g] == id) return (int)g;
         /* gallop from the guess */
         size_t step = 1;
         if (idx->ids[g] < id) {
@@ -278,14 +264,11 @@ static int ord_sorted(const seg_index *idx, int64_t id)
 
 int seg_ix_ord(const seg_index *idx, int64_t id)
 {
-    if (!idx->hslots)
-        return idx->ids_sorted ? ord_sorted(idx, id) : -1;
+    if (!idx->hslots) return idx->ids_sorted ? ord_sorted(idx, id) : -1;
     for (uint32_t i = (uint32_t)mix64((uint64_t)id) & idx->hmask;; i = (i + 1) & idx->hmask) {
         uint32_t s = idx->hslots[i];
-        if (!s)
-            return -1;
-        if (idx->ids[s - 1] == id)
-            return (int)(s - 1);
+        if (!s) return -1;
+        if (idx->ids[s - 1] == id) return (int)(s - 1);
     }
 }
 
@@ -293,8 +276,7 @@ int seg_ix_ord(const seg_index *idx, int64_t id)
 static int hash_resize(seg_index *idx, uint32_t nslots)
 {
     uint32_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots)
-        return -1;
+    if (!slots) return -1;
     for (uint32_t o = 0; o < idx->n; o++) {
         uint32_t i = (uint32_t)mix64((uint64_t)idx->ids[o]) & (nslots - 1);
         while (slots[i])
@@ -316,16 +298,13 @@ int seg_index_reserve(seg_index *idx, size_t n, seg_error *err)
     WLOCK(idx);
     int rc = 0;
     uint32_t cap = (uint32_t)((n + 63) & ~(size_t)63);
-    if (cap > idx->cap)
-        rc = grow(idx, cap);
+    if (cap > idx->cap) rc = grow(idx, cap);
     uint32_t slots = 1024;
     while ((uint64_t)slots * 7 < (uint64_t)n * 10)
         slots *= 2;
-    if (rc == 0 && idx->hslots && slots > idx->hmask + 1)
-        rc = hash_resize(idx, slots);
+    if (rc == 0 && idx->hslots && slots > idx->hmask + 1) rc = hash_resize(idx, slots);
     UNLOCK(idx);
-    if (rc)
-        seg_err_set(err, 0, "out of memory");
+    if (rc) seg_err_set(err, 0, "out of memory");
     return rc;
 }
 
@@ -335,22 +314,23 @@ uint32_t seg_ix_dim_code(const seg_index *idx, int d, uint32_t ord)
 {
     const seg_dim *dm = &idx->dims[d];
     switch (dm->width) {
-    case 1: return ((const uint8_t *)dm->col)[ord];
-    case 2: return ((const uint16_t *)dm->col)[ord];
-    default: return ((const uint32_t *)dm->col)[ord];
+    case 1:
+        return ((const uint8_t *)dm->col)[ord];
+    case 2:
+        return ((const uint16_t *)dm->col)[ord];
+    default:
+        return ((const uint32_t *)dm->col)[ord];
     }
 }
 
 static int dim_ensure_sets(seg_index *idx, seg_dim *dm, uint32_t code)
 {
-    if (code < dm->nsets)
-        return 0;
+    if (code < dm->nsets) return 0;
     uint32_t nn = dm->nsets ? dm->nsets : 4;
     while (nn <= code)
         nn *= 2;
     seg_set *s = realloc(dm->sets, nn * sizeof *s);
-    if (!s)
-        return -1;
+    if (!s) return -1;
     memset(s + dm->nsets, 0, (nn - dm->nsets) * sizeof *s);
     dm->sets = s;
     dm->nsets = nn;
@@ -363,18 +343,20 @@ static int dim_set(seg_index *idx, int d, uint32_t ord, uint32_t code, bool fres
 {
     seg_dim *dm = &idx->dims[d];
     uint32_t old = fresh ? UINT32_MAX : seg_ix_dim_code(idx, d, ord);
-    if (old == code)
-        return 0;
-    if (dim_ensure_sets(idx, dm, code) != 0)
-        return -1;
-    if (seg_set_add(&dm->sets[code], ord, idx->nwords) != 0)
-        return -1;
-    if (old != UINT32_MAX)
-        seg_set_remove(&dm->sets[old], ord);
+    if (old == code) return 0;
+    if (dim_ensure_sets(idx, dm, code) != 0) return -1;
+    if (seg_set_add(&dm->sets[code], ord, idx->nwords) != 0) return -1;
+    if (old != UINT32_MAX) seg_set_remove(&dm->sets[old], ord);
     switch (dm->width) {
-    case 1: ((uint8_t *)dm->col)[ord] = (uint8_t)code; break;
-    case 2: ((uint16_t *)dm->col)[ord] = (uint16_t)code; break;
-    default: ((uint32_t *)dm->col)[ord] = code; break;
+    case 1:
+        ((uint8_t *)dm->col)[ord] = (uint8_t)code;
+        break;
+    case 2:
+        ((uint16_t *)dm->col)[ord] = (uint16_t)code;
+        break;
+    default:
+        ((uint32_t *)dm->col)[ord] = code;
+        break;
     }
     return 0;
 }
@@ -382,8 +364,7 @@ static int dim_set(seg_index *idx, int d, uint32_t ord, uint32_t code, bool fres
 /* The code of a value (interning it); 0 for none; -1 when the column is full. */
 static int64_t dim_code_str(seg_index *idx, int d, const char *s, seg_error *err)
 {
-    if (!s || !*s)
-        return 0;
+    if (!s || !*s) return 0;
     seg_dim *dm = &idx->dims[d];
     uint32_t c = seg_dict_intern(&dm->dict, s, strlen(s));
     if (!c) {
@@ -400,8 +381,7 @@ static int64_t dim_code_str(seg_index *idx, int d, const char *s, seg_error *err
 
 static int64_t dim_code_int(seg_index *idx, int d, int64_t v, seg_error *err)
 {
-    if (v == 0)
-        return 0;
+    if (v == 0) return 0;
     char buf[24];
     snprintf(buf, sizeof buf, "%lld", (long long)v);
     return dim_code_str(idx, d, buf, err);
@@ -421,8 +401,7 @@ static int new_member(seg_index *idx, int64_t id, seg_error *err)
     }
     if (idx->n == idx->cap) {
         uint32_t nc = idx->cap ? idx->cap * 2 : 1024;
-        if (grow(idx, nc) != 0)
-            goto oom;
+        if (grow(idx, nc) != 0) goto oom;
     }
     uint32_t o = idx->n;
     bool sorted = idx->ids_sorted && (o == 0 || idx->ids[o - 1] < id);
@@ -431,15 +410,12 @@ static int new_member(seg_index *idx, int64_t id, seg_error *err)
         uint32_t slots = 1024;
         while ((uint64_t)slots * 7 < (uint64_t)(idx->n + 1) * 10)
             slots *= 2;
-        if (hash_resize(idx, slots) != 0)
-            goto oom;
+        if (hash_resize(idx, slots) != 0) goto oom;
     }
     if (idx->hslots && (uint64_t)(idx->n + 1) * 10 > (uint64_t)(idx->hmask + 1) * 7)
-        if (hash_resize(idx, (idx->hmask + 1) * 2) != 0)
-            goto oom;
+        if (hash_resize(idx, (idx->hmask + 1) * 2) != 0) goto oom;
     for (int d = 0; d < SEG_D_COUNT_; d++)
-        if (dim_set(idx, d, o, 0, true) != 0)
-            goto oom;
+        if (dim_set(idx, d, o, 0, true) != 0) goto oom;
     idx->ids[o] = id;
     idx->ids_sorted = sorted;
     idx->by_id_valid = false;
@@ -469,8 +445,7 @@ static int day16(int32_t day, int32_t offset, uint16_t *out)
         return 0;
     }
     int64_t v = (int64_t)day + offset;
-    if (v < 1 || v > 65535)
-        return -1;
+    if (v < 1 || v > 65535) return -1;
     *out = (uint16_t)v;
     return 0;
 }
@@ -489,8 +464,7 @@ int seg_index_upsert_member(seg_index *idx, const seg_member_profile *p, seg_err
     WLOCK(idx);
     int rc = -1;
     int o = seg_ix_ord(idx, p->id);
-    if (o < 0 && (o = new_member(idx, p->id, err)) < 0)
-        goto out;
+    if (o < 0 && (o = new_member(idx, p->id, err)) < 0) goto out;
     int64_t codes[SEG_D_COUNT_ - 1];
     codes[SEG_D_STORE] = dim_code_int(idx, SEG_D_STORE, p->store_id, err);
     codes[SEG_D_GUIDE] = dim_code_int(idx, SEG_D_GUIDE, p->guide_id, err);
@@ -500,8 +474,7 @@ int seg_index_upsert_member(seg_index *idx, const seg_member_profile *p, seg_err
     codes[SEG_D_GENDER] = dim_code_str(idx, SEG_D_GENDER, p->gender, err);
     codes[SEG_D_CITY] = dim_code_str(idx, SEG_D_CITY, p->city, err);
     for (int d = 0; d < SEG_D_FAV; d++)
-        if (codes[d] < 0)
-            goto out;
+        if (codes[d] < 0) goto out;
     for (int d = 0; d < SEG_D_FAV; d++)
         if (dim_set(idx, d, (uint32_t)o, (uint32_t)codes[d], false) != 0) {
             seg_err_set(err, 0, "out of memory");
@@ -559,15 +532,13 @@ static uint32_t cat_alloc(seg_index *idx, int caplog)
         return h;
     }
     size_t need = (size_t)1 << caplog;
-    if (idx->catpool_n + need > UINT32_MAX - 1)
-        return UINT32_MAX;
+    if (idx->catpool_n + need > UINT32_MAX - 1) return UINT32_MAX;
     if (idx->catpool_n + need > idx->catpool_cap) {
         size_t nc = idx->catpool_cap ? idx->catpool_cap + idx->catpool_cap / 2 : 4096;
         while (nc < idx->catpool_n + need)
             nc += nc / 2;
         seg_catpair *p = realloc(idx->catpool, nc * sizeof *p);
-        if (!p)
-            return UINT32_MAX;
+        if (!p) return UINT32_MAX;
         idx->catpool = p;
         idx->catpool_cap = nc;
     }
@@ -586,13 +557,11 @@ static int cat_add(seg_index *idx, uint32_t o, uint32_t code, int64_t delta)
                 idx->catpool[off + i].cents += (int32_t)delta;
                 return 0;
             }
-    if (len == 255)
-        return 0; /* a member with 255 categories: later ones are not tracked */
+    if (len == 255) return 0; /* a member with 255 categories: later ones are not tracked */
     if (off == UINT32_MAX || len == (1u << idx->cat_cap_log[o])) {
         int caplog = off == UINT32_MAX ? 0 : idx->cat_cap_log[o] + 1;
         uint32_t noff = cat_alloc(idx, caplog);
-        if (noff == UINT32_MAX)
-            return -1;
+        if (noff == UINT32_MAX) return -1;
         if (off != UINT32_MAX) {
             memcpy(&idx->catpool[noff], &idx->catpool[off], len * sizeof(seg_catpair));
             int oldlog = idx->cat_cap_log[o];
@@ -616,16 +585,14 @@ static int fav_update(seg_index *idx, uint32_t o)
     if (off != UINT32_MAX)
         for (unsigned i = 0; i < idx->cat_len[o]; i++) {
             seg_catpair cp = idx->catpool[off + i];
-            if (cp.cents <= 0)
-                continue;
+            if (cp.cents <= 0) continue;
             if (cp.cents > bestc) {
                 best = cp.cat;
                 bestc = cp.cents;
             } else if (cp.cents == bestc) {
                 size_t la = dict->lens[cp.cat], lb = dict->lens[best];
                 int c = memcmp(dict->strs[cp.cat], dict->strs[best], la < lb ? la : lb);
-                if (c < 0 || (c == 0 && la < lb))
-                    best = cp.cat;
+                if (c < 0 || (c == 0 && la < lb)) best = cp.cat;
             }
         }
     return dim_set(idx, SEG_D_FAV, o, best, false);
@@ -636,15 +603,11 @@ static int apply_cats(seg_index *idx, uint32_t o, const seg_category_spend *cats
 {
     for (size_t i = 0; i < n; i++) {
         int64_t c = dim_code_str(idx, SEG_D_FAV, cats[i].category, err);
-        if (c < 0)
-            return -1;
-        if (c == 0)
-            continue;
-        if (cat_add(idx, o, (uint32_t)c, sign * cats[i].cents) != 0)
-            goto oom;
+        if (c < 0) return -1;
+        if (c == 0) continue;
+        if (cat_add(idx, o, (uint32_t)c, sign * cats[i].cents) != 0) goto oom;
     }
-    if (n && fav_update(idx, o) != 0)
-        goto oom;
+    if (n && fav_update(idx, o) != 0) goto oom;
     return 0;
 oom:
     seg_err_set(err, 0, "out of memory");
@@ -659,8 +622,7 @@ static int bucket_push(seg_index *idx, int32_t day, uint32_t o, int odelta, int3
     if (b->n == b->cap) {
         uint32_t nc = b->cap ? b->cap * 2 : 256;
         seg_bucket_entry *e = realloc(b->e, nc * sizeof *e);
-        if (!e)
-            return -1;
+        if (!e) return -1;
         b->e = e;
         b->cap = nc;
     }
@@ -672,8 +634,7 @@ static int bucket_push(seg_index *idx, int32_t day, uint32_t o, int odelta, int3
 /* Subtracts bucket `day` from the window of `w` days (30, 90 or 365). */
 static void bucket_leave(seg_index *idx, int32_t day, int w)
 {
-    if (day < 1)
-        return;
+    if (day < 1) return;
     seg_bucket *b = &idx->buckets[day % SEG_WINDOW_DAYS];
     uint16_t *oc = w == 30 ? idx->o30 : w == 90 ? idx->o90 : idx->o365;
     int32_t *sc = w == 30 ? idx->s30 : w == 90 ? idx->s90 : idx->s365;
@@ -707,8 +668,7 @@ static void cls_update_all(seg_index *idx)
 
 static void advance_locked(seg_index *idx, int32_t today)
 {
-    if (today <= idx->today)
-        return;
+    if (today <= idx->today) return;
     int32_t stop = today < idx->today + SEG_WINDOW_DAYS ? today : idx->today + SEG_WINDOW_DAYS;
     for (int32_t d = idx->today + 1; d <= stop; d++) {
         bucket_leave(idx, d - 30, 30);
@@ -748,10 +708,8 @@ int32_t seg_index_today(seg_index *idx)
 static int windows_add(seg_index *idx, uint32_t o, int32_t day, int odelta, int32_t cents)
 {
     int32_t age = idx->today - day;
-    if (age < 0 || age >= SEG_WINDOW_DAYS)
-        return 0;
-    if (bucket_push(idx, day, o, odelta, cents) != 0)
-        return -1;
+    if (age < 0 || age >= SEG_WINDOW_DAYS) return 0;
+    if (bucket_push(idx, day, o, odelta, cents) != 0) return -1;
     idx->o365[o] = (uint16_t)(idx->o365[o] + odelta);
     idx->s365[o] += cents;
     if (age < 90) {
@@ -782,8 +740,7 @@ int seg_index_apply_order(seg_index *idx, int64_t member_id, int32_t day, int64_
                           int32_t items, const seg_category_spend *cats, size_t ncats,
                           seg_error *err)
 {
-    if (check_order_args(day, net_cents, items, err) != 0)
-        return -1;
+    if (check_order_args(day, net_cents, items, err) != 0) return -1;
     WLOCK(idx);
     int rc = -1;
     int oi = seg_ix_ord(idx, member_id);
@@ -792,8 +749,7 @@ int seg_index_apply_order(seg_index *idx, int64_t member_id, int32_t day, int64_
         goto out;
     }
     uint32_t o = (uint32_t)oi;
-    if (day > idx->today)
-        advance_locked(idx, day);
+    if (day > idx->today) advance_locked(idx, day);
     if (windows_add(idx, o, day, 1, (int32_t)net_cents) != 0) {
         seg_err_set(err, 0, "out of memory");
         goto out;
@@ -811,8 +767,7 @@ int seg_index_apply_order(seg_index *idx, int64_t member_id, int32_t day, int64_
     } else if (d < idx->last[o] && d > idx->prev[o]) {
         idx->prev[o] = d;
     }
-    if (!idx->first[o] || d < idx->first[o])
-        idx->first[o] = d;
+    if (!idx->first[o] || d < idx->first[o]) idx->first[o] = d;
     cls_update(idx, o);
     rc = apply_cats(idx, o, cats, ncats, 1, err);
     idx->gen++;
@@ -821,12 +776,11 @@ out:
     return rc;
 }
 
-int seg_index_apply_refund(seg_index *idx, int64_t member_id, int32_t order_day,
-                           int64_t cents, int32_t items, bool cancels_order,
-                           const seg_category_spend *cats, size_t ncats, seg_error *err)
+int seg_index_apply_refund(seg_index *idx, int64_t member_id, int32_t order_day, int64_t cents,
+                           int32_t items, bool cancels_order, const seg_category_spend *cats,
+                           size_t ncats, seg_error *err)
 {
-    if (check_order_args(order_day, cents, items, err) != 0)
-        return -1;
+    if (check_order_args(order_day, cents, items, err) != 0) return -1;
     WLOCK(idx);
     int rc = -1;
     int oi = seg_ix_ord(idx, member_id);
@@ -835,8 +789,7 @@ int seg_index_apply_refund(seg_index *idx, int64_t member_id, int32_t order_day,
         goto out;
     }
     uint32_t o = (uint32_t)oi;
-    if (order_day > idx->today)
-        advance_locked(idx, order_day);
+    if (order_day > idx->today) advance_locked(idx, order_day);
     int od = cancels_order ? -1 : 0;
     if (windows_add(idx, o, order_day, od, -(int32_t)cents) != 0) {
         seg_err_set(err, 0, "out of memory");
@@ -961,11 +914,11 @@ out:
 
 /* ================= other member state ================= */
 
-#define MEMBER_OR_FAIL(idx, id, o)                                                         \
-    int o = seg_ix_ord(idx, id);                                                           \
-    if (o < 0) {                                                                           \
-        UNLOCK(idx);                                                                       \
-        return unknown_member(err, id);                                                    \
+#define MEMBER_OR_FAIL(idx, id, o)                                                                 \
+    int o = seg_ix_ord(idx, id);                                                                   \
+    if (o < 0) {                                                                                   \
+        UNLOCK(idx);                                                                               \
+        return unknown_member(err, id);                                                            \
     }
 
 int seg_index_set_reach(seg_index *idx, int64_t member_id, unsigned flags, seg_error *err)
@@ -982,8 +935,7 @@ int seg_index_set_reach(seg_index *idx, int64_t member_id, unsigned flags, seg_e
     }
     idx->gen++;
     UNLOCK(idx);
-    if (rc)
-        seg_err_set(err, 0, "out of memory");
+    if (rc) seg_err_set(err, 0, "out of memory");
     return rc;
 }
 
@@ -1026,8 +978,7 @@ int seg_index_set_tier(seg_index *idx, int64_t member_id, const char *tier, seg_
     int64_t c = dim_code_str(idx, SEG_D_TIER, tier, err);
     if (c >= 0) {
         rc = dim_set(idx, SEG_D_TIER, (uint32_t)o, (uint32_t)c, false);
-        if (rc)
-            seg_err_set(err, 0, "out of memory");
+        if (rc) seg_err_set(err, 0, "out of memory");
     }
     idx->gen++;
     UNLOCK(idx);
@@ -1035,10 +986,10 @@ int seg_index_set_tier(seg_index *idx, int64_t member_id, const char *tier, seg_
 }
 
 int seg_index_set_prediction(seg_index *idx, int64_t member_id, double p_alive,
-                             double expected_purchases_90d, int64_t clv_12m_cents,
-                             seg_error *err)
+                             double expected_purchases_90d, int64_t clv_12m_cents, seg_error *err)
 {
-    if (clv_12m_cents != SEG_NO_VALUE && (clv_12m_cents <= INT32_MIN || clv_12m_cents > INT32_MAX)) {
+    if (clv_12m_cents != SEG_NO_VALUE &&
+        (clv_12m_cents <= INT32_MIN || clv_12m_cents > INT32_MAX)) {
         seg_err_set(err, 0, "clv_12m_cents out of range");
         return -1;
     }
@@ -1073,12 +1024,16 @@ static int64_t median_i64(int64_t *v, size_t n)
         size_t i = lo, lt = lo, gt = hi;
         while (i <= gt) { /* three-way partition */
             if (v[i] < piv) {
-                int64_t t = v[i]; v[i] = v[lt]; v[lt] = t;
-                i++; lt++;
+                int64_t t = v[i];
+                v[i] = v[lt];
+                v[lt] = t;
+                i++;
+                lt++;
             } else if (v[i] > piv) {
-                int64_t t = v[i]; v[i] = v[gt]; v[gt] = t;
-                if (gt == 0)
-                    break;
+                int64_t t = v[i];
+                v[i] = v[gt];
+                v[gt] = t;
+                if (gt == 0) break;
                 gt--;
             } else {
                 i++;
@@ -1099,17 +1054,17 @@ static void rfm_recompute_locked(seg_index *idx)
 {
     size_t n = 0;
     int64_t *v = malloc((size_t)(idx->n ? idx->n : 1) * sizeof *v);
-    if (!v)
-        return; /* keeps the previous thresholds */
+    if (!v) return; /* keeps the previous thresholds */
     for (int pass = 0; pass < 3; pass++) {
         n = 0;
         for (uint32_t o = 0; o < idx->n; o++) {
             if (!(idx->live[o >> 6] >> (o & 63) & 1) || idx->orders[o] < 1 || !idx->last[o])
                 continue;
-            v[n++] = pass == 0 ? idx->today - idx->last[o] : pass == 1 ? idx->orders[o] : idx->spend[o];
+            v[n++] = pass == 0   ? idx->today - idx->last[o]
+                     : pass == 1 ? idx->orders[o]
+                                 : idx->spend[o];
         }
-        if (!n)
-            break;
+        if (!n) break;
         int64_t med = median_i64(v, n);
         if (pass == 0)
             idx->rfm.r_max_days = (int32_t)(med - 1);
@@ -1126,8 +1081,7 @@ void seg_index_rfm_get(seg_index *idx, seg_rfm_thresholds *out, bool *automatic)
 {
     RLOCK(idx);
     *out = idx->rfm;
-    if (automatic)
-        *automatic = idx->rfm_auto;
+    if (automatic) *automatic = idx->rfm_auto;
     UNLOCK(idx);
 }
 
@@ -1201,8 +1155,7 @@ int seg_index_member_lifecycle(seg_index *idx, int64_t member_id)
 int seg_ix_tag_find(const seg_index *idx, const char *name, size_t len)
 {
     for (int i = 0; i < idx->ntags; i++)
-        if (strlen(idx->tags[i].name) == len && memcmp(idx->tags[i].name, name, len) == 0)
-            return i;
+        if (strlen(idx->tags[i].name) == len && memcmp(idx->tags[i].name, name, len) == 0) return i;
     return -1;
 }
 
@@ -1253,11 +1206,11 @@ static void rule_tags_refresh_locked(seg_index *idx)
 {
     for (int i = 0; i < idx->ntags; i++) {
         seg_tag *t = &idx->tags[i];
-        if (!t->rule || t->fresh_gen == idx->gen)
-            continue;
+        if (!t->rule || t->fresh_gen == idx->gen) continue;
         t->fresh_gen = UINT64_MAX; /* evaluate from the rule, not from the old bitmap */
         uint64_t *w;
-        if (seg_eval_dense(idx, t->rule, NULL, &w, NULL) == 0 && set_from_words(idx, &t->set, w) == 0)
+        if (seg_eval_dense(idx, t->rule, NULL, &w, NULL) == 0 &&
+            set_from_words(idx, &t->set, w) == 0)
             t->fresh_gen = idx->gen;
     }
 }
@@ -1271,8 +1224,7 @@ int seg_index_rule_tags_refresh(seg_index *idx, seg_error *err)
     return 0;
 }
 
-int seg_index_tag_create(seg_index *idx, const char *name, const char *rule_expr,
-                         seg_error *err)
+int seg_index_tag_create(seg_index *idx, const char *name, const char *rule_expr, seg_error *err)
 {
     if (!name || !*name) {
         seg_err_set(err, 0, "a tag needs a name");
@@ -1285,26 +1237,22 @@ int seg_index_tag_create(seg_index *idx, const char *name, const char *rule_expr
         seg_err_set(err, 0, "tag \"%.60s\" exists", name);
         goto out;
     }
-    if (rule_expr && seg_parse_ix(rule_expr, idx, &rule, err) != 0)
-        goto out;
+    if (rule_expr && seg_parse_ix(rule_expr, idx, &rule, err) != 0) goto out;
     if (idx->ntags == idx->tags_cap) {
         int nc = idx->tags_cap ? idx->tags_cap * 2 : 16;
         seg_tag *t = realloc(idx->tags, (size_t)nc * sizeof *t);
-        if (!t)
-            goto oom;
+        if (!t) goto oom;
         idx->tags = t;
         idx->tags_cap = nc;
     }
     seg_tag *t = &idx->tags[idx->ntags];
     memset(t, 0, sizeof *t);
-    if (!(t->name = strdup(name)))
-        goto oom;
+    if (!(t->name = strdup(name))) goto oom;
     t->rule = rule;
     t->fresh_gen = UINT64_MAX;
     rule = NULL;
     rc = idx->ntags++;
-    if (t->rule)
-        rule_tags_refresh_locked(idx);
+    if (t->rule) rule_tags_refresh_locked(idx);
     goto out;
 oom:
     seg_err_set(err, 0, "out of memory");
@@ -1365,14 +1313,12 @@ int seg_index_tag_add_expr(seg_index *idx, int tag, const seg_expr *e, seg_error
     WLOCK(idx);
     uint64_t *w = NULL;
     int rc = manual_tag(idx, tag, err);
-    if (rc == 0)
-        rc = seg_eval_dense(idx, e, NULL, &w, err);
+    if (rc == 0) rc = seg_eval_dense(idx, e, NULL, &w, err);
     for (size_t i = 0; rc == 0 && i < idx->nwords; i++)
         for (uint64_t x = w[i]; x && rc == 0; x &= x - 1)
             rc = seg_set_add(&idx->tags[tag].set, (uint32_t)(i * 64 + (size_t)__builtin_ctzll(x)),
                              idx->nwords);
-    if (rc == 0)
-        idx->gen++;
+    if (rc == 0) idx->gen++;
     free(w);
     UNLOCK(idx);
     return rc;
@@ -1387,14 +1333,12 @@ int seg_index_member_tags(seg_index *idx, int64_t member_id, int *tags, int max)
             const seg_tag *t = &idx->tags[i];
             bool in;
             if (t->rule && t->fresh_gen != idx->gen) {
-                if (seg_ix_match(idx, t->rule->root, (uint32_t)o, 0, &in, NULL) != 0)
-                    in = false;
+                if (seg_ix_match(idx, t->rule->root, (uint32_t)o, 0, &in, NULL) != 0) in = false;
             } else {
                 in = seg_set_has(&t->set, (uint32_t)o);
             }
             if (in) {
-                if (k < max)
-                    tags[k] = i;
+                if (k < max) tags[k] = i;
                 k++;
             }
         }
@@ -1407,8 +1351,7 @@ int seg_index_member_tags(seg_index *idx, int64_t member_id, int *tags, int max)
 const seg_saved *seg_ix_saved_by_id(const seg_index *idx, int64_t id)
 {
     for (int i = 0; i < idx->nsaved; i++)
-        if (idx->saved[i].id == id)
-            return &idx->saved[i];
+        if (idx->saved[i].id == id) return &idx->saved[i];
     return NULL;
 }
 
@@ -1433,17 +1376,14 @@ int seg_index_segment_define(seg_index *idx, int64_t id, const char *name, const
         seg_err_set(err, 0, "segment \"%.60s\" exists (id %lld)", name, (long long)other->id);
         goto out;
     }
-    if (seg_parse_ix(expr, idx, &e, err) != 0)
-        goto out;
-    if (name && !(nm = strdup(name)))
-        goto oom;
+    if (seg_parse_ix(expr, idx, &e, err) != 0) goto out;
+    if (name && !(nm = strdup(name))) goto oom;
     seg_saved *s = (seg_saved *)seg_ix_saved_by_id(idx, id);
     if (!s) {
         if (idx->nsaved == idx->saved_cap) {
             int nc = idx->saved_cap ? idx->saved_cap * 2 : 16;
             seg_saved *ns = realloc(idx->saved, (size_t)nc * sizeof *ns);
-            if (!ns)
-                goto oom;
+            if (!ns) goto oom;
             idx->saved = ns;
             idx->saved_cap = nc;
         }
@@ -1490,8 +1430,7 @@ int seg_index_segment_drop(seg_index *idx, int64_t id)
 
 int seg_parse(const char *text, const seg_index *idx, seg_expr **out, seg_error *err)
 {
-    if (!idx)
-        return seg_parse_ix(text, NULL, out, err);
+    if (!idx) return seg_parse_ix(text, NULL, out, err);
     seg_index *m = (seg_index *)idx; /* the lock is the only thing touched */
     RLOCK(m);
     int rc = seg_parse_ix(text, idx, out, err);
@@ -1510,8 +1449,7 @@ static int cmp_ord_by_id(const void *a, const void *b)
 
 const uint32_t *seg_ix_by_id(seg_index *idx)
 {
-    if (idx->ids_sorted)
-        return NULL;
+    if (idx->ids_sorted) return NULL;
     pthread_mutex_lock(&idx->by_id_lock);
     if (!idx->by_id_valid) {
         free(idx->by_id);
@@ -1552,8 +1490,10 @@ void seg_index_stats_get(seg_index *idx, seg_index_stats *out)
             b += dm->dict.lens[c] + 1;
         for (uint32_t c = 0; c < dm->nsets; c++) {
             b += seg_set_bytes(&dm->sets[c], idx->nwords) + sizeof(seg_set);
-            if (dm->sets[c].w) out->dense_sets++;
-            else if (dm->sets[c].r || dm->sets[c].a) out->sparse_sets++;
+            if (dm->sets[c].w)
+                out->dense_sets++;
+            else if (dm->sets[c].r || dm->sets[c].a)
+                out->sparse_sets++;
         }
     }
     out->bytes_dims = b;
@@ -1562,8 +1502,10 @@ void seg_index_stats_get(seg_index *idx, seg_index_stats *out)
         b += seg_set_bytes(&idx->reach[i], idx->nwords);
     for (int t = 0; t < idx->ntags; t++) {
         b += seg_set_bytes(&idx->tags[t].set, idx->nwords);
-        if (idx->tags[t].set.w) out->dense_sets++;
-        else if (idx->tags[t].set.r || idx->tags[t].set.a) out->sparse_sets++;
+        if (idx->tags[t].set.w)
+            out->dense_sets++;
+        else if (idx->tags[t].set.r || idx->tags[t].set.a)
+            out->sparse_sets++;
     }
     out->bytes_flags_tags = b;
     out->bytes_categories =

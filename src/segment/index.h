@@ -30,7 +30,7 @@
 
 #include "segment/expr.h"
 
-#define SEG_NO_DAY INT32_MIN  /* a day that is not known */
+#define SEG_NO_DAY INT32_MIN   /* a day that is not known */
 #define SEG_NO_VALUE INT64_MIN /* an integer prediction that is not known */
 
 /* Reachability flags (consent respected by the caller: pass 0 after an opt-out). */
@@ -125,9 +125,9 @@ size_t seg_index_member_count(seg_index *idx);
 int seg_index_apply_order(seg_index *idx, int64_t member_id, int32_t day, int64_t net_cents,
                           int32_t items, const seg_category_spend *cats, size_t ncats,
                           seg_error *err);
-int seg_index_apply_refund(seg_index *idx, int64_t member_id, int32_t order_day,
-                           int64_t cents, int32_t items, bool cancels_order,
-                           const seg_category_spend *cats, size_t ncats, seg_error *err);
+int seg_index_apply_refund(seg_index *idx, int64_t member_id, int32_t order_day, int64_t cents,
+                           int32_t items, bool cancels_order, const seg_category_spend *cats,
+                           size_t ncats, seg_error *err);
 
 /* ---- other member state ---- */
 int seg_index_set_reach(seg_index *idx, int64_t member_id, unsigned flags, seg_error *err);
@@ -138,8 +138,7 @@ int seg_index_set_contacts(seg_index *idx, int64_t member_id, int64_t live, int3
 int seg_index_set_tier(seg_index *idx, int64_t member_id, const char *tier, seg_error *err);
 /* p_alive and expected_purchases_90d NaN, clv_12m_cents SEG_NO_VALUE: not fitted. */
 int seg_index_set_prediction(seg_index *idx, int64_t member_id, double p_alive,
-                             double expected_purchases_90d, int64_t clv_12m_cents,
-                             seg_error *err);
+                             double expected_purchases_90d, int64_t clv_12m_cents, seg_error *err);
 
 /* ---- time ----
  * Moves the current day forward (a day that is not later is a no-op). Windowed
@@ -154,10 +153,9 @@ int32_t seg_index_today(seg_index *idx);
  * bitmap on creation and by seg_index_rule_tags_refresh (and every day roll); while
  * writes have happened since, evaluation answers from the expression itself, so a
  * rule tag is never stale. Returns the tag id (>= 0) or -1. Names are unique. */
-int seg_index_tag_create(seg_index *idx, const char *name, const char *rule_expr,
-                         seg_error *err);
+int seg_index_tag_create(seg_index *idx, const char *name, const char *rule_expr, seg_error *err);
 int seg_index_tag_find(seg_index *idx, const char *name); /* -1 when unknown */
-const char *seg_index_tag_name(seg_index *idx, int tag); /* valid while the index lives */
+const char *seg_index_tag_name(seg_index *idx, int tag);  /* valid while the index lives */
 int seg_index_tag_add(seg_index *idx, int tag, int64_t member_id, seg_error *err);
 int seg_index_tag_remove(seg_index *idx, int tag, int64_t member_id, seg_error *err);
 /* Adds every member of an audience to a manual tag ("tag these members"). */
@@ -190,8 +188,8 @@ int seg_index_member_lifecycle(seg_index *idx, int64_t member_id);
 
 /* ---- accounting ---- */
 typedef struct seg_index_stats {
-    size_t members;      /* ordinals, live or not */
-    size_t bytes;        /* heap bytes held by the index; of which: */
+    size_t members; /* ordinals, live or not */
+    size_t bytes;   /* heap bytes held by the index; of which: */
     size_t bytes_columns, bytes_dims, bytes_flags_tags, bytes_categories, bytes_buckets;
     size_t bucket_entries;
     size_t dense_sets, sparse_sets;

@@ -16,8 +16,7 @@
 
 void seg_err_set(seg_error *err, int column, const char *fmt, ...)
 {
-    if (!err)
-        return;
+    if (!err) return;
     char buf[200];
     va_list ap;
     va_start(ap, fmt);
@@ -33,21 +32,35 @@ void seg_err_set(seg_error *err, int column, const char *fmt, ...)
 /* ================= lexer ================= */
 
 typedef enum tok_kind {
-    TK_EOF, TK_LP, TK_RP, TK_COMMA, TK_COLON, TK_OP, TK_IDENT, TK_INT, TK_DEC, TK_STR, TK_DATE,
-    TK_AND, TK_OR, TK_NOT, TK_IN, TK_BETWEEN
+    TK_EOF,
+    TK_LP,
+    TK_RP,
+    TK_COMMA,
+    TK_COLON,
+    TK_OP,
+    TK_IDENT,
+    TK_INT,
+    TK_DEC,
+    TK_STR,
+    TK_DATE,
+    TK_AND,
+    TK_OR,
+    TK_NOT,
+    TK_IN,
+    TK_BETWEEN
 } tok_kind;
 
 typedef struct tok {
     tok_kind kind;
     size_t off, len; /* bytes of the source */
     seg_op op;
-    seg_lit lit;     /* for literals; lit.s owned by the parser until moved */
+    seg_lit lit; /* for literals; lit.s owned by the parser until moved */
 } tok;
 
 typedef struct parser {
     const char *src;
     size_t len, pos;
-    tok t;           /* current token */
+    tok t; /* current token */
     const seg_index *idx;
     seg_error *err;
     int depth;
@@ -58,16 +71,14 @@ static int column_of(const parser *p, size_t off)
 {
     int col = 1;
     for (size_t i = 0; i < off && i < p->len; i++)
-        if (((unsigned char)p->src[i] & 0xC0) != 0x80)
-            col++;
+        if (((unsigned char)p->src[i] & 0xC0) != 0x80) col++;
     return col;
 }
 
 static int fail(parser *p, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(parser *p, size_t off, const char *fmt, ...)
 {
-    if (p->failed)
-        return -1;
+    if (p->failed) return -1;
     p->failed = true;
     char buf[200];
     va_list ap;
@@ -197,8 +208,7 @@ static int lex_number(parser *p, size_t start)
     p->t.lit.num = neg ? -v : v;
     p->t.lit.scale = (int)nfrac;
     p->t.lit.s = strndup(s + start, p->t.len);
-    if (!p->t.lit.s)
-        return fail(p, start, "out of memory");
+    if (!p->t.lit.s) return fail(p, start, "out of memory");
     p->t.lit.d = strtod(p->t.lit.s, NULL);
     return 0;
 }
@@ -209,16 +219,14 @@ static int lex_string(parser *p, size_t start)
     size_t i = start + 1;
     char *buf = malloc(p->len - start + 1);
     size_t n = 0;
-    if (!buf)
-        return fail(p, start, "out of memory");
+    if (!buf) return fail(p, start, "out of memory");
     for (;;) {
         if (i >= p->len) {
             free(buf);
             return fail(p, start, "unterminated string");
         }
         char c = s[i];
-        if (c == '"')
-            break;
+        if (c == '"') break;
         if (c == '\\') {
             if (i + 1 < p->len && (s[i + 1] == '"' || s[i + 1] == '\\')) {
                 buf[n++] = s[i + 1];
@@ -226,8 +234,7 @@ static int lex_string(parser *p, size_t start)
                 continue;
             }
             free(buf);
-            if (i + 1 >= p->len)
-                return fail(p, start, "unterminated string");
+            if (i + 1 >= p->len) return fail(p, start, "unterminated string");
             return fail(p, i, "unknown escape \"\\%c\" (only \\\" and \\\\)", s[i + 1]);
         }
         buf[n++] = c;
@@ -247,8 +254,8 @@ static int next(parser *p)
 {
     lit_clear(&p->t.lit);
     const char *s = p->src;
-    while (p->pos < p->len && (s[p->pos] == ' ' || s[p->pos] == '\t' || s[p->pos] == '\n' ||
-                               s[p->pos] == '\r'))
+    while (p->pos < p->len &&
+           (s[p->pos] == ' ' || s[p->pos] == '\t' || s[p->pos] == '\n' || s[p->pos] == '\r'))
         p->pos++;
     size_t start = p->pos;
     p->t.off = start;
@@ -261,11 +268,22 @@ static int next(parser *p)
     char c = s[start];
     int rc = 0;
     switch (c) {
-    case '(': p->t.kind = TK_LP; break;
-    case ')': p->t.kind = TK_RP; break;
-    case ',': p->t.kind = TK_COMMA; break;
-    case ':': p->t.kind = TK_COLON; break;
-    case '=': p->t.kind = TK_OP; p->t.op = SEG_OP_EQ; break;
+    case '(':
+        p->t.kind = TK_LP;
+        break;
+    case ')':
+        p->t.kind = TK_RP;
+        break;
+    case ',':
+        p->t.kind = TK_COMMA;
+        break;
+    case ':':
+        p->t.kind = TK_COLON;
+        break;
+    case '=':
+        p->t.kind = TK_OP;
+        p->t.op = SEG_OP_EQ;
+        break;
     case '!':
         if (start + 1 < p->len && s[start + 1] == '=') {
             p->t.kind = TK_OP;
@@ -288,7 +306,9 @@ static int next(parser *p)
             p->t.op = c == '<' ? SEG_OP_LT : SEG_OP_GT;
         }
         break;
-    case '"': rc = lex_string(p, start); break;
+    case '"':
+        rc = lex_string(p, start);
+        break;
     default:
         if (is_digit(c) || (c == '-' && start + 1 < p->len && is_digit(s[start + 1]))) {
             rc = lex_number(p, start);
@@ -298,9 +318,14 @@ static int next(parser *p)
                 i++;
             p->t.len = i - start;
             p->t.kind = TK_IDENT;
-            static const struct { const char *w; tok_kind k; } kw[] = {
-                {"and", TK_AND}, {"or", TK_OR}, {"not", TK_NOT}, {"in", TK_IN},
-                {"between", TK_BETWEEN}};
+            static const struct {
+                const char *w;
+                tok_kind k;
+            } kw[] = {{"and", TK_AND},
+                      {"or", TK_OR},
+                      {"not", TK_NOT},
+                      {"in", TK_IN},
+                      {"between", TK_BETWEEN}};
             for (size_t k = 0; k < sizeof kw / sizeof kw[0]; k++)
                 if (strlen(kw[k].w) == p->t.len && strncasecmp(kw[k].w, s + start, p->t.len) == 0)
                     p->t.kind = kw[k].k;
@@ -311,8 +336,7 @@ static int next(parser *p)
             return fail(p, start, "unexpected \"%.*s\"", clen, s + start);
         }
     }
-    if (rc == 0)
-        p->pos = start + p->t.len;
+    if (rc == 0) p->pos = start + p->t.len;
     return rc;
 }
 
@@ -332,8 +356,7 @@ static seg_node *node_new(parser *p, seg_node_kind k, size_t off)
 
 void seg_node_free(seg_node *n)
 {
-    if (!n)
-        return;
+    if (!n) return;
     if (n->kids)
         for (size_t i = 0; i < n->n; i++)
             seg_node_free(n->kids[i]);
@@ -348,8 +371,7 @@ void seg_node_free(seg_node *n)
 
 void seg_expr_free(seg_expr *e)
 {
-    if (!e)
-        return;
+    if (!e) return;
     seg_node_free(e->root);
     free(e);
 }
@@ -386,10 +408,14 @@ static seg_node *parse_or(parser *p);
 static const char *type_word(seg_lit_kind k)
 {
     switch (k) {
-    case SEG_L_INT: return "an integer";
-    case SEG_L_DEC: return "a decimal";
-    case SEG_L_STR: return "a string";
-    default: return "a date";
+    case SEG_L_INT:
+        return "an integer";
+    case SEG_L_DEC:
+        return "a decimal";
+    case SEG_L_STR:
+        return "a string";
+    default:
+        return "a date";
     }
 }
 
@@ -412,10 +438,13 @@ static int check_lit(parser *p, seg_attr_id a, const seg_lit *l, size_t off)
             return fail(p, off, "%s compares with strings, not %s", ai->name, type_word(l->kind));
         if (a == SEG_A_RFM) {
             for (int i = 0; i < SEG_RFM_CLASSES; i++)
-                if (strlen(seg_rfm_names[i]) == l->slen && memcmp(seg_rfm_names[i], l->s, l->slen) == 0)
+                if (strlen(seg_rfm_names[i]) == l->slen &&
+                    memcmp(seg_rfm_names[i], l->s, l->slen) == 0)
                     return 0;
-            return fail(p, off, "unknown rfm class \"%.40s\" (重要价值, 重要发展, 重要保持, 重要挽留, "
-                        "一般价值, 一般发展, 一般保持, 一般挽留)", l->s);
+            return fail(p, off,
+                        "unknown rfm class \"%.40s\" (重要价值, 重要发展, 重要保持, 重要挽留, "
+                        "一般价值, 一般发展, 一般保持, 一般挽留)",
+                        l->s);
         }
         for (int i = 0; i < SEG_LIFECYCLE_STAGES; i++)
             if (strlen(seg_lifecycle_names[i]) == l->slen &&
@@ -423,8 +452,10 @@ static int check_lit(parser *p, seg_attr_id a, const seg_lit *l, size_t off)
                 memcpy(((seg_lit *)l)->s, seg_lifecycle_names[i], l->slen); /* canonical case */
                 return 0;
             }
-        return fail(p, off, "unknown lifecycle stage \"%.40s\" (prospect, new, active, at_risk, "
-                    "lapsed, won_back)", l->s);
+        return fail(p, off,
+                    "unknown lifecycle stage \"%.40s\" (prospect, new, active, at_risk, "
+                    "lapsed, won_back)",
+                    l->s);
     case SEG_T_INT:
     case SEG_T_DEC:
         if (l->kind != SEG_L_INT && l->kind != SEG_L_DEC)
@@ -450,8 +481,7 @@ static int take_lit(parser *p, seg_attr_id a, seg_lit *out)
         tok_text(p, &p->t, tt, sizeof tt);
         return fail(p, p->t.off, "expected a value, found %s", tt);
     }
-    if (check_lit(p, a, &p->t.lit, p->t.off) != 0)
-        return -1;
+    if (check_lit(p, a, &p->t.lit, p->t.off) != 0) return -1;
     *out = p->t.lit;
     out->column = column_of(p, p->t.off);
     memset(&p->t.lit, 0, sizeof p->t.lit);
@@ -466,11 +496,9 @@ static int take_lit(parser *p, seg_attr_id a, seg_lit *out)
 static seg_node *parse_ref(parser *p, bool is_tag, size_t off)
 {
     /* current token: the ':' */
-    if (next(p) != 0)
-        return NULL;
+    if (next(p) != 0) return NULL;
     seg_node *n = node_new(p, is_tag ? SEG_N_TAG : SEG_N_SEGMENT, off);
-    if (!n)
-        return NULL;
+    if (!n) return NULL;
     if (p->t.kind == TK_STR || (is_tag && p->t.kind == TK_IDENT)) {
         if (p->t.kind == TK_STR) {
             n->name = p->t.lit.s;
@@ -505,13 +533,13 @@ static seg_node *parse_ref(parser *p, bool is_tag, size_t off)
     } else {
         char tt[64];
         tok_text(p, &p->t, tt, sizeof tt);
-        fail(p, p->t.off, is_tag ? "expected a tag name after tag:, found %s"
-                                 : "expected a segment id or \"name\" after segment:, found %s",
+        fail(p, p->t.off,
+             is_tag ? "expected a tag name after tag:, found %s"
+                    : "expected a segment id or \"name\" after segment:, found %s",
              tt);
         goto bad;
     }
-    if (next(p) != 0)
-        goto bad;
+    if (next(p) != 0) goto bad;
     return n;
 bad:
     seg_node_free(n);
@@ -522,11 +550,9 @@ static seg_node *parse_primary(parser *p)
 {
     size_t off = p->t.off;
     if (p->t.kind == TK_LP) {
-        if (next(p) != 0)
-            return NULL;
+        if (next(p) != 0) return NULL;
         seg_node *n = parse_or(p);
-        if (!n)
-            return NULL;
+        if (!n) return NULL;
         if (p->t.kind != TK_RP) {
             char tt[64];
             tok_text(p, &p->t, tt, sizeof tt);
@@ -564,20 +590,18 @@ static seg_node *parse_primary(parser *p)
         return NULL;
     }
     const seg_attr_info *ai = &seg_attrs[a];
-    if (next(p) != 0)
-        return NULL;
+    if (next(p) != 0) return NULL;
     if (ai->type == SEG_T_FLAG) {
         if (p->t.kind == TK_OP || p->t.kind == TK_IN || p->t.kind == TK_BETWEEN) {
             fail(p, p->t.off, "%s is a flag: use it alone or with not", ai->name);
             return NULL;
         }
         seg_node *n = node_new(p, SEG_N_FLAG, off);
-        if (n)
-            n->attr = (seg_attr_id)a;
+        if (n) n->attr = (seg_attr_id)a;
         return n;
     }
-    bool categorical = ai->type == SEG_T_CAT_INT || ai->type == SEG_T_CAT_STR ||
-                       ai->type == SEG_T_ENUM;
+    bool categorical =
+        ai->type == SEG_T_CAT_INT || ai->type == SEG_T_CAT_STR || ai->type == SEG_T_ENUM;
     seg_node *n = NULL;
     if (p->t.kind == TK_OP) {
         if (categorical && p->t.op != SEG_OP_EQ && p->t.op != SEG_OP_NE) {
@@ -585,33 +609,27 @@ static seg_node *parse_primary(parser *p)
             return NULL;
         }
         n = node_new(p, SEG_N_CMP, off);
-        if (!n)
-            return NULL;
+        if (!n) return NULL;
         n->attr = (seg_attr_id)a;
         n->op = p->t.op;
         n->lits = calloc(1, sizeof *n->lits);
-        if (!n->lits || next(p) != 0)
-            goto bad;
+        if (!n->lits || next(p) != 0) goto bad;
         n->n = 1;
-        if (take_lit(p, n->attr, &n->lits[0]) != 0)
-            goto bad;
+        if (take_lit(p, n->attr, &n->lits[0]) != 0) goto bad;
         return n;
     }
     if (p->t.kind == TK_IN) {
         n = node_new(p, SEG_N_IN, off);
-        if (!n)
-            return NULL;
+        if (!n) return NULL;
         n->attr = (seg_attr_id)a;
-        if (next(p) != 0)
-            goto bad;
+        if (next(p) != 0) goto bad;
         if (p->t.kind != TK_LP) {
             char tt[64];
             tok_text(p, &p->t, tt, sizeof tt);
             fail(p, p->t.off, "expected \"(\" after in, found %s", tt);
             goto bad;
         }
-        if (next(p) != 0)
-            goto bad;
+        if (next(p) != 0) goto bad;
         for (;;) {
             if (n->n >= 4096) {
                 fail(p, p->t.off, "too many values in one in (...) list (at most 4096)");
@@ -624,23 +642,19 @@ static seg_node *parse_primary(parser *p)
             }
             n->lits = nl;
             memset(&n->lits[n->n], 0, sizeof n->lits[0]);
-            if (take_lit(p, n->attr, &n->lits[n->n]) != 0)
-                goto bad;
+            if (take_lit(p, n->attr, &n->lits[n->n]) != 0) goto bad;
             n->n++;
             if (p->t.kind == TK_COMMA) {
-                if (next(p) != 0)
-                    goto bad;
+                if (next(p) != 0) goto bad;
                 continue;
             }
-            if (p->t.kind == TK_RP)
-                break;
+            if (p->t.kind == TK_RP) break;
             char tt[64];
             tok_text(p, &p->t, tt, sizeof tt);
             fail(p, p->t.off, "expected \",\" or \")\" in the in (...) list, found %s", tt);
             goto bad;
         }
-        if (next(p) != 0)
-            goto bad;
+        if (next(p) != 0) goto bad;
         return n;
     }
     if (p->t.kind == TK_BETWEEN) {
@@ -649,14 +663,11 @@ static seg_node *parse_primary(parser *p)
             return NULL;
         }
         n = node_new(p, SEG_N_BETWEEN, off);
-        if (!n)
-            return NULL;
+        if (!n) return NULL;
         n->attr = (seg_attr_id)a;
         n->lits = calloc(2, sizeof *n->lits);
-        if (!n->lits || next(p) != 0)
-            goto bad;
-        if (take_lit(p, n->attr, &n->lits[0]) != 0)
-            goto bad;
+        if (!n->lits || next(p) != 0) goto bad;
+        if (take_lit(p, n->attr, &n->lits[0]) != 0) goto bad;
         n->n = 1;
         if (p->t.kind != TK_AND) {
             char tt[64];
@@ -664,8 +675,7 @@ static seg_node *parse_primary(parser *p)
             fail(p, p->t.off, "expected \"and\" in between ... and ..., found %s", tt);
             goto bad;
         }
-        if (next(p) != 0 || take_lit(p, n->attr, &n->lits[1]) != 0)
-            goto bad;
+        if (next(p) != 0 || take_lit(p, n->attr, &n->lits[1]) != 0) goto bad;
         n->n = 2;
         return n;
     }
@@ -683,19 +693,16 @@ bad:
 
 static seg_node *parse_unary(parser *p)
 {
-    if (p->t.kind != TK_NOT)
-        return parse_primary(p);
+    if (p->t.kind != TK_NOT) return parse_primary(p);
     size_t off = p->t.off;
     if (++p->depth > SEG_EXPR_MAX_DEPTH) {
         fail(p, off, "expression nested too deeply (at most %d levels)", SEG_EXPR_MAX_DEPTH);
         return NULL;
     }
-    if (next(p) != 0)
-        return NULL;
+    if (next(p) != 0) return NULL;
     seg_node *k = parse_unary(p);
     p->depth--;
-    if (!k)
-        return NULL;
+    if (!k) return NULL;
     if (k->kind == SEG_N_NOT) { /* not not x == x; keeps the canonical form minimal */
         seg_node *inner = k->kids[0];
         k->n = 0;
@@ -704,8 +711,7 @@ static seg_node *parse_unary(parser *p)
     }
     seg_node *n = node_new(p, SEG_N_NOT, off);
     if (!n || add_kid(p, n, k) != 0) {
-        if (!n)
-            seg_node_free(k);
+        if (!n) seg_node_free(k);
         seg_node_free(n);
         return NULL;
     }
@@ -722,26 +728,22 @@ static seg_node *parse_group(parser *p, bool is_or)
     seg_node *first = is_or ? parse_group(p, false) : parse_unary(p);
     tok_kind sep = is_or ? TK_OR : TK_AND;
     seg_node *n = NULL;
-    if (!first)
-        goto out;
+    if (!first) goto out;
     if (p->t.kind != sep) {
         n = first;
         goto out;
     }
     n = node_new(p, is_or ? SEG_N_OR : SEG_N_AND, off);
     if (!n || add_kid(p, n, first) != 0) {
-        if (!n)
-            seg_node_free(first);
+        if (!n) seg_node_free(first);
         seg_node_free(n);
         n = NULL;
         goto out;
     }
     while (p->t.kind == sep) {
-        if (next(p) != 0)
-            goto bad;
+        if (next(p) != 0) goto bad;
         seg_node *k = is_or ? parse_group(p, false) : parse_unary(p);
-        if (!k || add_kid(p, n, k) != 0)
-            goto bad;
+        if (!k || add_kid(p, n, k) != 0) goto bad;
     }
 out:
     p->depth--;
@@ -773,20 +775,18 @@ int seg_parse_ix(const char *text, const seg_index *idx, seg_expr **out, seg_err
         seg_err_set(err, 0, "expression longer than %d bytes", SEG_EXPR_MAX_LEN);
         return -1;
     }
-    if (next(&p) != 0)
-        goto bad;
+    if (next(&p) != 0) goto bad;
     if (p.t.kind == TK_EOF) {
         seg_err_set(err, 1, "empty expression");
         return -1;
     }
     seg_node *root = parse_or(&p);
-    if (!root)
-        goto bad;
+    if (!root) goto bad;
     if (p.t.kind != TK_EOF) {
         char tt[64];
         tok_text(&p, &p.t, tt, sizeof tt);
-        fail(&p, p.t.off, p.t.kind == TK_RP ? "unbalanced \")\"" : "expected and, or or the end, found %s",
-             tt);
+        fail(&p, p.t.off,
+             p.t.kind == TK_RP ? "unbalanced \")\"" : "expected and, or or the end, found %s", tt);
         seg_node_free(root);
         goto bad;
     }
@@ -802,7 +802,6 @@ int seg_parse_ix(const char *text, const seg_index *idx, seg_expr **out, seg_err
     return 0;
 bad:
     lit_clear(&p.t.lit);
-    if (!p.failed && err && !err->msg[0])
-        seg_err_set(err, 0, "out of memory");
+    if (!p.failed && err && !err->msg[0]) seg_err_set(err, 0, "out of memory");
     return -1;
 }

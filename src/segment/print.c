@@ -18,8 +18,7 @@ typedef struct sbuf {
 
 static void put(sbuf *b, const char *s, size_t len)
 {
-    if (b->oom)
-        return;
+    if (b->oom) return;
     if (b->n + len + 1 > b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 64;
         while (nc < b->n + len + 1)
@@ -46,8 +45,7 @@ static void put_quoted(sbuf *b, const char *s, size_t len)
 {
     put(b, "\"", 1);
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '"' || s[i] == '\\')
-            put(b, "\\", 1);
+        if (s[i] == '"' || s[i] == '\\') put(b, "\\", 1);
         put(b, s + i, 1);
     }
     put(b, "\"", 1);
@@ -86,15 +84,12 @@ static void put_node(sbuf *b, const seg_node *n, seg_node_kind parent)
     case SEG_N_OR:
     case SEG_N_AND: {
         bool paren = parent == SEG_N_AND || parent == SEG_N_OR || parent == SEG_N_NOT;
-        if (paren)
-            put(b, "(", 1);
+        if (paren) put(b, "(", 1);
         for (size_t i = 0; i < n->n; i++) {
-            if (i)
-                puts_(b, n->kind == SEG_N_OR ? " or " : " and ");
+            if (i) puts_(b, n->kind == SEG_N_OR ? " or " : " and ");
             put_node(b, n->kids[i], n->kind);
         }
-        if (paren)
-            put(b, ")", 1);
+        if (paren) put(b, ")", 1);
         break;
     }
     case SEG_N_NOT:
@@ -128,8 +123,7 @@ static void put_node(sbuf *b, const seg_node *n, seg_node_kind parent)
         puts_(b, seg_attrs[n->attr].name);
         puts_(b, " in (");
         for (size_t i = 0; i < n->n; i++) {
-            if (i)
-                puts_(b, ", ");
+            if (i) puts_(b, ", ");
             put_lit(b, &n->lits[i]);
         }
         put(b, ")", 1);
@@ -147,8 +141,7 @@ static void put_node(sbuf *b, const seg_node *n, seg_node_kind parent)
 char *seg_print(const seg_expr *e)
 {
     sbuf b = {0};
-    if (!e)
-        return NULL;
+    if (!e) return NULL;
     put_node(&b, e->root, SEG_N_CMP);
     if (b.oom) {
         free(b.s);

@@ -27,18 +27,25 @@ typedef enum seg_lit_kind { SEG_L_INT, SEG_L_DEC, SEG_L_STR, SEG_L_DATE } seg_li
 typedef struct seg_lit {
     seg_lit_kind kind;
     int column;
-    int64_t i;    /* INT value; DATE day number */
-    double d;     /* DEC and INT as double */
+    int64_t i; /* INT value; DATE day number */
+    double d;  /* DEC and INT as double */
     /* DEC exactly: num / 10^scale (so comparisons with ratios are exact) */
     int64_t num;
     int scale;
-    char *s;      /* STR decoded (may hold no NUL), DEC/DATE canonical text */
+    char *s; /* STR decoded (may hold no NUL), DEC/DATE canonical text */
     size_t slen;
 } seg_lit;
 
 typedef enum seg_node_kind {
-    SEG_N_OR, SEG_N_AND, SEG_N_NOT, SEG_N_TAG, SEG_N_SEGMENT, SEG_N_FLAG, SEG_N_CMP,
-    SEG_N_IN, SEG_N_BETWEEN
+    SEG_N_OR,
+    SEG_N_AND,
+    SEG_N_NOT,
+    SEG_N_TAG,
+    SEG_N_SEGMENT,
+    SEG_N_FLAG,
+    SEG_N_CMP,
+    SEG_N_IN,
+    SEG_N_BETWEEN
 } seg_node_kind;
 
 typedef enum seg_op { SEG_OP_EQ, SEG_OP_NE, SEG_OP_LT, SEG_OP_LE, SEG_OP_GT, SEG_OP_GE } seg_op;
@@ -49,12 +56,12 @@ struct seg_node {
     int column;
     seg_attr_id attr;
     seg_op op;
-    size_t n;            /* children (OR/AND/NOT) or literals (CMP 1, IN n, BETWEEN 2) */
+    size_t n; /* children (OR/AND/NOT) or literals (CMP 1, IN n, BETWEEN 2) */
     seg_node **kids;
     seg_lit *lits;
-    char *name;          /* TAG name; SEGMENT name (NULL when by id) */
+    char *name; /* TAG name; SEGMENT name (NULL when by id) */
     size_t name_len;
-    int64_t seg_id;      /* SEGMENT by id */
+    int64_t seg_id; /* SEGMENT by id */
 };
 
 struct seg_expr {
@@ -73,16 +80,16 @@ void seg_node_free(seg_node *n);
  * except by being rebuilt. */
 typedef struct seg_set {
     uint64_t card;
-    uint64_t *w;          /* dense: nwords words, or NULL */
-    roaring_bitmap_t *r;  /* sparse, or NULL */
-    uint32_t *a;          /* very sparse: card sorted ordinals (acap allocated), or NULL */
-    uint32_t acap;        /* (at most one of w, r, a is set; an empty set may have none) */
+    uint64_t *w;         /* dense: nwords words, or NULL */
+    roaring_bitmap_t *r; /* sparse, or NULL */
+    uint32_t *a;         /* very sparse: card sorted ordinals (acap allocated), or NULL */
+    uint32_t acap;       /* (at most one of w, r, a is set; an empty set may have none) */
 } seg_set;
 
-int seg_set_add(seg_set *s, uint32_t ord, size_t nwords);    /* -1 on ENOMEM */
+int seg_set_add(seg_set *s, uint32_t ord, size_t nwords); /* -1 on ENOMEM */
 /* Replaces s by the n sorted ordinals of a, in the form that suits their count. */
 int seg_set_from_sorted(seg_set *s, const uint32_t *a, size_t n, size_t nwords);
-void seg_set_shrink(seg_set *s);                             /* frees growth slack */
+void seg_set_shrink(seg_set *s); /* frees growth slack */
 /* Tests only: when non-zero, the most members kept as an array (small test indexes
  * would otherwise never build a roaring set: they turn dense first). */
 extern uint64_t seg_set_array_limit_for_tests;
@@ -121,10 +128,10 @@ static inline size_t seg_lower_bound(const uint32_t *a, size_t n, uint32_t v)
 
 /* Interns byte strings to codes 1..n (0 is "none"). */
 typedef struct seg_dict {
-    char **strs;       /* code -> string (strs[0] unused) */
+    char **strs; /* code -> string (strs[0] unused) */
     uint32_t *lens;
-    uint32_t n, cap;   /* codes in use (including 0), capacity */
-    uint32_t *slots;   /* open addressing: code, 0 = empty */
+    uint32_t n, cap; /* codes in use (including 0), capacity */
+    uint32_t *slots; /* open addressing: code, 0 = empty */
     uint32_t mask;
 } seg_dict;
 
@@ -135,15 +142,24 @@ void seg_dict_free(seg_dict *d);
 /* ================= the index ================= */
 
 /* Categorical dimensions: a column of codes plus one set per code. */
-enum { SEG_D_STORE, SEG_D_GUIDE, SEG_D_BRAND, SEG_D_CHANNEL, SEG_D_TIER, SEG_D_GENDER,
-       SEG_D_CITY, SEG_D_FAV, SEG_D_COUNT_ };
+enum {
+    SEG_D_STORE,
+    SEG_D_GUIDE,
+    SEG_D_BRAND,
+    SEG_D_CHANNEL,
+    SEG_D_TIER,
+    SEG_D_GENDER,
+    SEG_D_CITY,
+    SEG_D_FAV,
+    SEG_D_COUNT_
+};
 
 typedef struct seg_dim {
     seg_dict dict;
-    uint32_t max_code;   /* the column's width limit */
-    int width;           /* bytes per code: 1, 2 or 4 */
+    uint32_t max_code; /* the column's width limit */
+    int width;         /* bytes per code: 1, 2 or 4 */
     void *col;
-    seg_set *sets;       /* per code (sets[0]: members without a value) */
+    seg_set *sets; /* per code (sets[0]: members without a value) */
     uint32_t nsets;
 } seg_dim;
 
@@ -164,8 +180,8 @@ typedef struct seg_bucket {
 typedef struct seg_tag {
     char *name;
     seg_set set;
-    seg_expr *rule;       /* NULL for manual tags */
-    uint64_t fresh_gen;   /* the write generation the rule's bitmap was computed at */
+    seg_expr *rule;     /* NULL for manual tags */
+    uint64_t fresh_gen; /* the write generation the rule's bitmap was computed at */
 } seg_tag;
 
 typedef struct seg_saved {
@@ -183,29 +199,30 @@ typedef struct seg_catpair {
 
 /* Every per-member column of struct seg_index, one element per ordinal: grown,
  * compacted, freed and counted together (index.c), so a new column is listed here. */
-#define SEG_MEMBER_COLUMNS(X)                                                              \
-    X(ids) X(bday) X(bmonth) X(bmday) X(joined) X(first) X(last) X(prev) X(orders)        \
-    X(items) X(spend) X(o30) X(o90) X(o365) X(s30) X(s90) X(s365) X(points) X(rfm_cls)     \
-    X(life_cls) X(palive) X(expect) X(clv) X(contacts) X(contact_first)
+#define SEG_MEMBER_COLUMNS(X)                                                                      \
+    X(ids)                                                                                         \
+    X(bday) X(bmonth) X(bmday) X(joined) X(first) X(last) X(prev) X(orders) X(items) X(spend)      \
+        X(o30) X(o90) X(o365) X(s30) X(s90) X(s365) X(points) X(rfm_cls) X(life_cls) X(palive)     \
+            X(expect) X(clv) X(contacts) X(contact_first)
 /* ... and the per-member columns of category spend (counted with the category pool) */
 #define SEG_CATEGORY_COLUMNS(X) X(cat_off) X(cat_len) X(cat_cap_log)
 
 struct seg_index {
     pthread_rwlock_t lock;
-    uint32_t n, cap;     /* ordinals in use, allocated */
-    size_t nwords;       /* cap / 64 */
-    uint64_t gen;        /* bumped by every write (rule tag freshness) */
+    uint32_t n, cap; /* ordinals in use, allocated */
+    size_t nwords;   /* cap / 64 */
+    uint64_t gen;    /* bumped by every write (rule tag freshness) */
     int32_t today;
 
     /* identities: ordinal -> id, and id -> ordinal by open addressing of ordinals+1 */
-    uint32_t *ids;       /* member ids: store rowids, 1..2^32-1 (4 bytes a member, not 8) */
-    bool ids_sorted;     /* ids ascend with ordinals (the usual case: ids from a sequence) */
-    uint32_t *by_id;     /* ordinals sorted by id, built on demand when !ids_sorted */
+    uint32_t *ids;   /* member ids: store rowids, 1..2^32-1 (4 bytes a member, not 8) */
+    bool ids_sorted; /* ids ascend with ordinals (the usual case: ids from a sequence) */
+    uint32_t *by_id; /* ordinals sorted by id, built on demand when !ids_sorted */
     bool by_id_valid;
     pthread_mutex_t by_id_lock; /* readers build by_id under the read lock */
     uint32_t *hslots;
     uint32_t hmask;
-    uint64_t *live;      /* members not removed */
+    uint64_t *live; /* members not removed */
     uint32_t nlive;
 
     seg_dim dims[SEG_D_COUNT_];
@@ -231,14 +248,14 @@ struct seg_index {
     int32_t *clv;           /* INT32_MIN: none */
     /* WeCom contact edges (src/guides): live ones, and the day of the first (0 none) */
     uint16_t *contacts, *contact_first;
-    seg_set reach[6];       /* 5 channels + any */
+    seg_set reach[6]; /* 5 channels + any */
 
     /* category spend */
-    uint32_t *cat_off;      /* into catpool; UINT32_MAX none */
+    uint32_t *cat_off; /* into catpool; UINT32_MAX none */
     uint8_t *cat_len, *cat_cap_log;
     seg_catpair *catpool;
     size_t catpool_n, catpool_cap;
-    uint32_t cat_free[16];  /* free-list heads per log2 capacity, UINT32_MAX empty */
+    uint32_t cat_free[16]; /* free-list heads per log2 capacity, UINT32_MAX empty */
 
     seg_bucket buckets[SEG_WINDOW_DAYS];
 
@@ -253,12 +270,12 @@ struct seg_index {
 };
 
 /* Unlocked internals (callers hold the lock). */
-int seg_ix_ord(const seg_index *idx, int64_t id);    /* -1 when unknown */
+int seg_ix_ord(const seg_index *idx, int64_t id); /* -1 when unknown */
 int seg_ix_tag_find(const seg_index *idx, const char *name, size_t len);
 const seg_saved *seg_ix_saved_by_id(const seg_index *idx, int64_t id);
 const seg_saved *seg_ix_saved_by_name(const seg_index *idx, const char *name, size_t len);
 uint32_t seg_ix_dim_code(const seg_index *idx, int dim, uint32_t ord);
-const uint32_t *seg_ix_by_id(seg_index *idx);                  /* needs write or own lock */
+const uint32_t *seg_ix_by_id(seg_index *idx); /* needs write or own lock */
 int seg_parse_ix(const char *text, const seg_index *idx, seg_expr **out, seg_error *err);
 
 /* Does member `ord` match node n? (eval.c; depth guards segment recursion) */
@@ -266,16 +283,15 @@ int seg_ix_match(const seg_index *idx, const seg_node *n, uint32_t ord, int dept
                  seg_error *err);
 
 /* Evaluates e (and scope) into a dense bitset of nwords words (caller frees). */
-int seg_eval_dense(const seg_index *idx, const seg_expr *e, const seg_expr *scope,
-                   uint64_t **out, seg_error *err);
+int seg_eval_dense(const seg_index *idx, const seg_expr *e, const seg_expr *scope, uint64_t **out,
+                   seg_error *err);
 
 /* The member's RFM class: 0 none (no orders), 1..8 = seg_rfm_names[class - 1]. Only
  * cls_update (index.c) calls this and seg_ix_lifecycle: everyone else reads the kept
  * bytes, rfm_cls and life_cls. */
 static inline int seg_ix_rfm_class(const seg_index *idx, uint32_t o)
 {
-    if (idx->orders[o] < 1 || !idx->last[o])
-        return 0;
+    if (idx->orders[o] < 1 || !idx->last[o]) return 0;
     int r = idx->today - idx->last[o] <= idx->rfm.r_max_days;
     int f = idx->orders[o] >= idx->rfm.f_min_orders;
     int m = idx->spend[o] >= idx->rfm.m_min_cents;
@@ -287,10 +303,8 @@ static inline int seg_ix_rfm_class(const seg_index *idx, uint32_t o)
 static inline int seg_ix_lifecycle(const seg_index *idx, uint32_t o)
 {
     const seg_lifecycle_thresholds *t = &idx->life;
-    if (idx->orders[o] < 1 || !idx->last[o])
-        return 0; /* prospect */
-    if (idx->today - idx->first[o] < t->new_days)
-        return 1; /* new */
+    if (idx->orders[o] < 1 || !idx->last[o]) return 0;      /* prospect */
+    if (idx->today - idx->first[o] < t->new_days) return 1; /* new */
     int32_t ld = idx->today - idx->last[o];
     if (ld <= t->active_days)
         return idx->prev[o] && idx->last[o] - idx->prev[o] > t->lapsed_days ? 5 /* won_back */

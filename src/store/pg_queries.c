@@ -923,7 +923,8 @@ const char *const pg_queries[Q__COUNT] = {
                                " FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
     [Q_CONSENT_HISTORY_MOVE] = "UPDATE consent_history SET member_id = ?1 WHERE member_id = ?2",
     [Q_CONSENT_HISTORY_DELETE] = "DELETE FROM consent_history WHERE member_id = ?1",
-    [Q_EXPORT_CONSENT_HISTORY] = "SELECT * FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
+    [Q_EXPORT_CONSENT_HISTORY] =
+        "SELECT * FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
     [Q_EXPORT_AUDIT_MEMBERS] = "SELECT m.member_id, a.id AS audit_id, a.at, a.staff_id, a.role,"
                                " a.action, a.request_id FROM audit_members m JOIN audit_log a"
                                " ON a.id = m.audit_id WHERE m.member_id = ?1 ORDER BY a.id",

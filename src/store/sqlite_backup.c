@@ -18,8 +18,10 @@ static int not_on_pg(const char *db, const char *what, siyu_err *e)
 {
     return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db",
                         "db: %s is for a SQLite store; on PostgreSQL use %s (docs/privacy.md)",
-                        what, strcmp(what, "siyu vacuum") == 0 ? "VACUUM FULL"
-                              : strcmp(what, "siyu backup") == 0 ? "pg_dump" : "pg_restore");
+                        what,
+                        strcmp(what, "siyu vacuum") == 0   ? "VACUUM FULL"
+                        : strcmp(what, "siyu backup") == 0 ? "pg_dump"
+                                                           : "pg_restore");
 }
 
 static int fail(siyu_err *e, siyu_code code, sqlite3 *db, const char *what, const char *path)

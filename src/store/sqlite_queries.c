@@ -14,10 +14,10 @@
 
 #define JOURNEY_COLS "id, name, spec, state, version, last_day, created_at, updated_at"
 #define MESSAGE_COLS                                                                               \
-    "id, journey_id, run_id, member_id, channel, body, status, attempts, next_attempt_at,"        \
+    "id, journey_id, run_id, member_id, channel, body, status, attempts, next_attempt_at,"         \
     " created_at, sent_at, delivered_at, error, address, template"
 #define TASK_COLS                                                                                  \
-    "id, guide_id, member_id, journey_id, run_id, kind, script, channel, due_at, state,"          \
+    "id, guide_id, member_id, journey_id, run_id, kind, script, channel, due_at, state,"           \
     " created_at, done_at"
 
 const char *const sqlite_queries[Q__COUNT] = {
@@ -116,14 +116,16 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_SCAN_MEMBER_ORDERS] = "SELECT member_id, placed_at, total_cents, refunded_cents, item_count,"
                              " store_id, channel, guide_id, id FROM orders"
                              " WHERE member_id IS NOT NULL ORDER BY member_id, placed_at",
-    [Q_SCAN_MEMBERS] = "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at"
-                       " FROM members WHERE merged_into IS NULL ORDER BY id",
+    [Q_SCAN_MEMBERS] =
+        "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at"
+        " FROM members WHERE merged_into IS NULL ORDER BY id",
     [Q_SCAN_MEMBER_CATEGORIES] =
         "SELECT o.member_id, coalesce(i.category, ''),"
         " sum((i.qty - i.refunded_qty) * i.unit_price_cents) FROM orders o"
         " JOIN order_items i ON i.order_id = o.id WHERE o.member_id IS NOT NULL"
         " GROUP BY o.member_id, i.category ORDER BY o.member_id",
-    [Q_SCAN_REACH] = "SELECT member_id, channel, reachable FROM member_reach_now ORDER BY member_id",
+    [Q_SCAN_REACH] =
+        "SELECT member_id, channel, reachable FROM member_reach_now ORDER BY member_id",
     [Q_SCAN_ORDERS] = "SELECT id, member_id, store_id, channel, guide_id, placed_at, total_cents,"
                       " discount_cents, refunded_cents, item_count FROM orders ORDER BY id",
     [Q_SCAN_ITEMS] = "SELECT order_id, line, sku, category, qty, unit_price_cents, refunded_qty"
@@ -132,8 +134,9 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_SCAN_EVENTS_OF_TYPE] = "SELECT member_id, at, props FROM events WHERE type = ?1 ORDER BY id",
     [Q_MODEL_RUN_INSERT] = "INSERT INTO model_runs(at, cal_end_day, unit_days, customers, report)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [Q_MODEL_RUN_LATEST] = "SELECT id, at, cal_end_day, unit_days, customers, report FROM model_runs"
-                           " ORDER BY id DESC LIMIT 1",
+    [Q_MODEL_RUN_LATEST] =
+        "SELECT id, at, cal_end_day, unit_days, customers, report FROM model_runs"
+        " ORDER BY id DESC LIMIT 1",
     [Q_PREDICTIONS_CLEAR] = "DELETE FROM member_predictions",
     [Q_PREDICTION_PUT] = "INSERT INTO member_predictions(member_id, run_id, x, p_alive,"
                          " expected_purchases_90d, expected_value_cents, clv_12m_cents)"
@@ -169,10 +172,12 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_EARN_RULE_INSERT] = "INSERT INTO earn_rules(name, spec, created_at) VALUES (?1, ?2, ?3)",
     [Q_EARN_RULE_LIST] = "SELECT id, name, spec, active, created_at FROM earn_rules ORDER BY id",
     [Q_EARN_RULE_DEACTIVATE] = "UPDATE earn_rules SET active = 0 WHERE id = ?1",
-    [Q_LACCOUNT_ENSURE] = "INSERT OR IGNORE INTO loyalty_accounts(member_id, updated_at) VALUES (?1, ?2)",
-    [Q_LACCOUNT_GET] = "SELECT points, tier, tier_since, review_at, grace_until, referrer_id,"
-                       " referred_at, referral_order_id, earn_day, earn_day_points, qualify_key,"
-                       " qualify_from, qualify_bound, next_expiry FROM loyalty_accounts WHERE member_id = ?1",
+    [Q_LACCOUNT_ENSURE] =
+        "INSERT OR IGNORE INTO loyalty_accounts(member_id, updated_at) VALUES (?1, ?2)",
+    [Q_LACCOUNT_GET] =
+        "SELECT points, tier, tier_since, review_at, grace_until, referrer_id,"
+        " referred_at, referral_order_id, earn_day, earn_day_points, qualify_key,"
+        " qualify_from, qualify_bound, next_expiry FROM loyalty_accounts WHERE member_id = ?1",
     /* Two forms each: one moving next_expiry (indexed, so only when it changes) and one
      * leaving it. COALESCE(min(a, b), a, b): the smaller, ignoring a NULL. */
     [Q_LACCOUNT_ADD_POINTS] = "INSERT INTO loyalty_accounts(member_id, points, updated_at,"
@@ -208,11 +213,13 @@ const char *const sqlite_queries[Q__COUNT] = {
                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(member_id)"
                              " DO UPDATE SET updated_at = ?2, earn_day = ?3, earn_day_points = ?4,"
                              " qualify_key = ?5, qualify_from = ?6, qualify_bound = ?7",
-    [Q_LACCOUNT_MARKS_SCAN] = "SELECT member_id, earn_day, earn_day_points, qualify_key, qualify_from,"
-                              " qualify_bound FROM loyalty_accounts WHERE earn_day IS NOT NULL"
-                              " OR qualify_key IS NOT NULL ORDER BY member_id",
-    [Q_LACCOUNT_SET_TIER] = "UPDATE loyalty_accounts SET tier = ?1, tier_since = ?2, review_at = ?3,"
-                            " grace_until = ?4, updated_at = ?5 WHERE member_id = ?6",
+    [Q_LACCOUNT_MARKS_SCAN] =
+        "SELECT member_id, earn_day, earn_day_points, qualify_key, qualify_from,"
+        " qualify_bound FROM loyalty_accounts WHERE earn_day IS NOT NULL"
+        " OR qualify_key IS NOT NULL ORDER BY member_id",
+    [Q_LACCOUNT_SET_TIER] =
+        "UPDATE loyalty_accounts SET tier = ?1, tier_since = ?2, review_at = ?3,"
+        " grace_until = ?4, updated_at = ?5 WHERE member_id = ?6",
     [Q_LACCOUNT_SET_REFERRER] = "UPDATE loyalty_accounts SET referrer_id = ?1, referred_at = ?2,"
                                 " updated_at = ?3 WHERE member_id = ?4",
     [Q_LACCOUNT_SET_REFERRAL_ORDER] = "UPDATE loyalty_accounts SET referral_order_id = ?1"
@@ -220,8 +227,9 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_LACCOUNT_DELETE] = "DELETE FROM loyalty_accounts WHERE member_id = ?1",
     [Q_LACCOUNT_DUE_REVIEW] = "SELECT member_id FROM loyalty_accounts WHERE review_at <= ?1"
                               " OR grace_until <= ?1 ORDER BY member_id LIMIT ?2",
-    [Q_LACCOUNT_SCAN] = "SELECT member_id, points, tier, review_at, grace_until FROM loyalty_accounts"
-                        " ORDER BY member_id",
+    [Q_LACCOUNT_SCAN] =
+        "SELECT member_id, points, tier, review_at, grace_until FROM loyalty_accounts"
+        " ORDER BY member_id",
     [Q_TIER_HISTORY_INSERT] = "INSERT INTO tier_history(member_id, at, from_tier, to_tier, reason,"
                               " order_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_TIER_HISTORY_LIST] = "SELECT at, from_tier, to_tier, reason, order_id FROM tier_history"
@@ -243,9 +251,10 @@ const char *const sqlite_queries[Q__COUNT] = {
                             " GROUP BY member_id",
     [Q_SCAN_EARNED_WINDOW] = "SELECT member_id, SUM(delta - reversed) FROM points_ledger"
                              " WHERE kind = 'earn' AND at > ?1 AND at <= ?2 GROUP BY member_id",
-    [Q_LEDGER_INSERT] = "INSERT INTO points_ledger(member_id, at, kind, delta, order_id, ref, reason,"
-                        " staff_id, available_at, expires_at, remaining, created_at)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [Q_LEDGER_INSERT] =
+        "INSERT INTO points_ledger(member_id, at, kind, delta, order_id, ref, reason,"
+        " staff_id, available_at, expires_at, remaining, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [Q_LEDGER_GET] = "SELECT id, at, kind, delta, order_id, reason, available_at, expires_at,"
                      " remaining FROM points_ledger WHERE id = ?1",
     [Q_LEDGER_BY_REF] = "SELECT id, delta FROM points_ledger WHERE ref = ?1",
@@ -278,9 +287,10 @@ const char *const sqlite_queries[Q__COUNT] = {
                          " COALESCE(SUM(remaining) FILTER (WHERE available_at > ?2), 0)"
                          " FROM points_ledger WHERE member_id = ?1 AND remaining > 0"
                          " AND expires_at > ?2",
-    [Q_POINTS_EXPIRING] = "SELECT expires_at, SUM(remaining) FROM points_ledger WHERE member_id = ?1"
-                          " AND remaining > 0 AND expires_at > ?2 GROUP BY expires_at"
-                          " ORDER BY expires_at LIMIT 12",
+    [Q_POINTS_EXPIRING] =
+        "SELECT expires_at, SUM(remaining) FROM points_ledger WHERE member_id = ?1"
+        " AND remaining > 0 AND expires_at > ?2 GROUP BY expires_at"
+        " ORDER BY expires_at LIMIT 12",
     [Q_POINTS_EARNED_BETWEEN] = "SELECT COALESCE(SUM(delta), 0) FROM points_ledger"
                                 " WHERE member_id = ?1 AND kind = 'earn' AND at >= ?2 AND at < ?3",
     [Q_LEDGER_MOVE] = "UPDATE points_ledger SET member_id = ?1 WHERE member_id = ?2",
@@ -330,17 +340,19 @@ const char *const sqlite_queries[Q__COUNT] = {
         " HAVING SUM(e.kind = 'redeemed') - SUM(e.kind = 'restored') NOT IN (0, 1)"
         " OR (SUM(e.kind = 'redeemed') - SUM(e.kind = 'restored') = 1) != (c.state = 'redeemed')"
         " LIMIT ?1",
-    [Q_CHECK_COUPON_ORDERS] = "SELECT coupon_code, count(*) FROM orders WHERE coupon_code IS NOT NULL"
-                              " AND refunded_cents < total_cents GROUP BY coupon_code"
-                              " HAVING count(*) > 1 LIMIT ?1",
+    [Q_CHECK_COUPON_ORDERS] =
+        "SELECT coupon_code, count(*) FROM orders WHERE coupon_code IS NOT NULL"
+        " AND refunded_cents < total_cents GROUP BY coupon_code"
+        " HAVING count(*) > 1 LIMIT ?1",
     [Q_CHECK_STOCK] = "SELECT t.id, t.stock, t.issued, (SELECT count(*) FROM coupons c"
                       " WHERE c.template_id = t.id) AS n FROM coupon_templates t"
                       " WHERE (t.stock IS NOT NULL AND t.issued > t.stock) OR t.issued != n"
                       " LIMIT ?1",
-    [Q_CHECK_ORDER_POINTS] = "SELECT o.id, o.points_used FROM orders o WHERE o.points_used > 0"
-                             " AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.order_id = o.id"
-                             " AND l.kind = 'redeem' AND l.kind != 'earn'"
-                             " AND l.delta = -o.points_used) LIMIT ?1",
+    [Q_CHECK_ORDER_POINTS] =
+        "SELECT o.id, o.points_used FROM orders o WHERE o.points_used > 0"
+        " AND NOT EXISTS (SELECT 1 FROM points_ledger l WHERE l.order_id = o.id"
+        " AND l.kind = 'redeem' AND l.kind != 'earn'"
+        " AND l.delta = -o.points_used) LIMIT ?1",
     [Q_JOURNEY_INSERT] = "INSERT INTO journeys(name, spec, state, version, created_at, updated_at)"
                          " VALUES (?1, ?2, ?3, 1, ?4, ?4)",
     [Q_JOURNEY_GET] = "SELECT " JOURNEY_COLS " FROM journeys WHERE id = ?1",
@@ -356,8 +368,9 @@ const char *const sqlite_queries[Q__COUNT] = {
                          " AND state = 'active'",
     [Q_RUN_LAST_ENTRY] = "SELECT max(entered_at) FROM journey_runs WHERE journey_id = ?1"
                          " AND member_id = ?2",
-    [Q_RUN_GET] = "SELECT id, journey_id, member_id, state, step, step_index, next_at, wait_event,"
-                  " holdout, entered_at, goal_at, task_id, channel_try FROM journey_runs WHERE id = ?1",
+    [Q_RUN_GET] =
+        "SELECT id, journey_id, member_id, state, step, step_index, next_at, wait_event,"
+        " holdout, entered_at, goal_at, task_id, channel_try FROM journey_runs WHERE id = ?1",
     [Q_RUNS_DUE] = "SELECT r.id FROM journey_runs r JOIN journeys j ON j.id = r.journey_id"
                    " WHERE r.state = 'active' AND j.state = 'active' AND r.next_at <= ?1"
                    " ORDER BY r.next_at, r.id LIMIT ?2",
@@ -369,8 +382,9 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_RUNS_GOAL_OPEN] = "SELECT id, journey_id, entered_at FROM journey_runs WHERE member_id = ?1"
                          " AND goal_at IS NULL AND entered_at >= ?2",
     [Q_RUN_SET_GOAL] = "UPDATE journey_runs SET goal_at = ?1 WHERE id = ?2",
-    [Q_RUN_STATS] = "SELECT holdout, count(*), count(goal_at), count(*) FILTER (WHERE state = 'active')"
-                    " FROM journey_runs WHERE journey_id = ?1 GROUP BY holdout ORDER BY holdout",
+    [Q_RUN_STATS] =
+        "SELECT holdout, count(*), count(goal_at), count(*) FILTER (WHERE state = 'active')"
+        " FROM journey_runs WHERE journey_id = ?1 GROUP BY holdout ORDER BY holdout",
     [Q_RUN_REVENUE] = "SELECT r.holdout, COALESCE(SUM(o.total_cents - o.refunded_cents), 0)"
                       " FROM journey_runs r JOIN orders o ON o.member_id = r.member_id"
                       " AND o.placed_at > r.entered_at AND o.placed_at <= r.entered_at + ?2"
@@ -383,7 +397,8 @@ const char *const sqlite_queries[Q__COUNT] = {
                     " ORDER BY member_id",
     [Q_JSEG_ADD] = "INSERT OR IGNORE INTO journey_segment_members(journey_id, member_id)"
                    " VALUES (?1, ?2)",
-    [Q_JSEG_REMOVE] = "DELETE FROM journey_segment_members WHERE journey_id = ?1 AND member_id = ?2",
+    [Q_JSEG_REMOVE] =
+        "DELETE FROM journey_segment_members WHERE journey_id = ?1 AND member_id = ?2",
     [Q_JCURSOR_GET] = "SELECT last_id FROM journey_cursors WHERE name = ?1",
     [Q_JCURSOR_PUT] = "INSERT INTO journey_cursors(name, last_id) VALUES (?1, ?2)"
                       " ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id",
@@ -404,27 +419,31 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_SRC_COUPONS] = "SELECT id, member_id, at FROM coupon_events WHERE id > ?1"
                       " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
                       " ORDER BY id LIMIT ?2",
-    [Q_SRC_EVENTS] = "SELECT id, member_id, at, type FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-    [Q_DRY_SOURCE] = "SELECT id FROM members WHERE ?1 = 0 AND joined_at >= ?2 AND merged_into IS NULL"
-                     " UNION SELECT member_id FROM orders WHERE ?1 = 1 AND placed_at >= ?2"
-                     " AND member_id IS NOT NULL"
-                     " UNION SELECT o.member_id FROM refunds r JOIN orders o ON o.id = r.order_id"
-                     " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
-                     " UNION SELECT member_id FROM tier_history WHERE ?1 = 3 AND at >= ?2"
-                     " UNION SELECT member_id FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
-                     " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
-                     " UNION SELECT member_id FROM events WHERE ?1 = 5 AND at >= ?2 AND type = ?3",
+    [Q_SRC_EVENTS] =
+        "SELECT id, member_id, at, type FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_DRY_SOURCE] =
+        "SELECT id FROM members WHERE ?1 = 0 AND joined_at >= ?2 AND merged_into IS NULL"
+        " UNION SELECT member_id FROM orders WHERE ?1 = 1 AND placed_at >= ?2"
+        " AND member_id IS NOT NULL"
+        " UNION SELECT o.member_id FROM refunds r JOIN orders o ON o.id = r.order_id"
+        " WHERE ?1 = 2 AND r.refunded_at >= ?2 AND o.member_id IS NOT NULL"
+        " UNION SELECT member_id FROM tier_history WHERE ?1 = 3 AND at >= ?2"
+        " UNION SELECT member_id FROM coupon_events WHERE ?1 = 4 AND at >= ?2"
+        " AND kind IN ('issued', 'received') AND member_id IS NOT NULL"
+        " UNION SELECT member_id FROM events WHERE ?1 = 5 AND at >= ?2 AND type = ?3",
     [Q_CHANNEL_PUT] = "INSERT INTO channels(name, config, updated_at) VALUES (?1, ?2, ?3)"
                       " ON CONFLICT(name) DO UPDATE SET config = excluded.config,"
                       " updated_at = excluded.updated_at",
     [Q_CHANNEL_GET] = "SELECT config FROM channels WHERE name = ?1",
     [Q_CHANNEL_LIST] = "SELECT name, config, updated_at FROM channels ORDER BY name",
-    [Q_MESSAGE_INSERT] = "INSERT INTO messages(journey_id, run_id, member_id, channel, body, status,"
-                         " next_attempt_at, created_at, address, template)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [Q_MESSAGE_INSERT] =
+        "INSERT INTO messages(journey_id, run_id, member_id, channel, body, status,"
+        " next_attempt_at, created_at, address, template)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [Q_MESSAGE_GET] = "SELECT " MESSAGE_COLS " FROM messages WHERE id = ?1",
-    [Q_MESSAGES_OF_MEMBER] = "SELECT " MESSAGE_COLS " FROM messages WHERE member_id = ?1 AND id < ?2"
-                             " ORDER BY id DESC LIMIT ?3",
+    [Q_MESSAGES_OF_MEMBER] =
+        "SELECT " MESSAGE_COLS " FROM messages WHERE member_id = ?1 AND id < ?2"
+        " ORDER BY id DESC LIMIT ?3",
     [Q_MESSAGES_BY_STATUS] = "SELECT " MESSAGE_COLS " FROM messages WHERE status = ?1 AND id < ?2"
                              " ORDER BY id DESC LIMIT ?3",
     [Q_MESSAGES_DUE] = "SELECT id, channel, body, attempts, member_id, journey_id, created_at,"
@@ -451,9 +470,10 @@ const char *const sqlite_queries[Q__COUNT] = {
                                  " AND status NOT IN ('dead', 'failed', 'skipped')",
     [Q_JOURNEY_MESSAGE_COUNTS] = "SELECT status, count(*) FROM messages WHERE journey_id = ?1"
                                  " GROUP BY status ORDER BY status",
-    [Q_TASK_INSERT] = "INSERT INTO guide_tasks(guide_id, member_id, journey_id, run_id, kind, script,"
-                      " channel, due_at, state, created_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
+    [Q_TASK_INSERT] =
+        "INSERT INTO guide_tasks(guide_id, member_id, journey_id, run_id, kind, script,"
+        " channel, due_at, state, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)",
     [Q_TASK_GET] = "SELECT " TASK_COLS " FROM guide_tasks WHERE id = ?1",
     [Q_TASK_LIST] = "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1 IS NULL OR guide_id = ?1)"
                     " AND (?2 IS NULL OR state = ?2) AND id > ?3 ORDER BY id LIMIT ?4",
@@ -477,9 +497,10 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_TOKEN_RESOLVE] = "SELECT t.id, t.hash, t.role, t.staff_id, coalesce(t.store_id, s.store_id),"
                         " t.expires_at, t.revoked_at, t.last_used_at, s.role FROM tokens t"
                         " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.hash = ?1",
-    [Q_TOKEN_LIST] = "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
-                     " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
-                     " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
+    [Q_TOKEN_LIST] =
+        "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
+        " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
+        " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
     [Q_TOKEN_GET] = "SELECT t.id, t.role, t.staff_id, coalesce(t.store_id, s.store_id), t.name,"
                     " t.created_at, t.expires_at, t.revoked_at, t.last_used_at FROM tokens t"
                     " LEFT JOIN staff s ON s.id = t.staff_id WHERE t.id = ?1",
@@ -496,16 +517,18 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_SCOPE_TASK] = "SELECT t.guide_id, s.store_id FROM guide_tasks t"
                      " LEFT JOIN staff s ON s.id = t.guide_id WHERE t.id = ?1",
     [Q_SCOPE_COUPON] = "SELECT member_id FROM coupons WHERE code = ?1",
-    [Q_SCOPE_IDENTITY] = "WITH RECURSIVE live(id, next, hops) AS ("
-                         " SELECT m.id, m.merged_into, 0 FROM identities i JOIN members m"
-                         " ON m.id = i.member_id WHERE i.kind = ?1 AND i.app_id = ?2 AND i.value = ?3"
-                         " UNION ALL SELECT m.id, m.merged_into, hops + 1 FROM live JOIN members m"
-                         " ON m.id = live.next WHERE hops < 16)"
-                         " SELECT id FROM live WHERE next IS NULL LIMIT 1",
+    [Q_SCOPE_IDENTITY] =
+        "WITH RECURSIVE live(id, next, hops) AS ("
+        " SELECT m.id, m.merged_into, 0 FROM identities i JOIN members m"
+        " ON m.id = i.member_id WHERE i.kind = ?1 AND i.app_id = ?2 AND i.value = ?3"
+        " UNION ALL SELECT m.id, m.merged_into, hops + 1 FROM live JOIN members m"
+        " ON m.id = live.next WHERE hops < 16)"
+        " SELECT id FROM live WHERE next IS NULL LIMIT 1",
     [Q_SCOPE_STORE] = "SELECT id FROM stores WHERE id = ?1",
-    [Q_TASK_LIST_STORE] = "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1 IS NULL OR guide_id = ?1)"
-                          " AND (?2 IS NULL OR state = ?2) AND id > ?3 AND guide_id IN"
-                          " (SELECT id FROM staff WHERE store_id = ?5) ORDER BY id LIMIT ?4",
+    [Q_TASK_LIST_STORE] =
+        "SELECT " TASK_COLS " FROM guide_tasks WHERE (?1 IS NULL OR guide_id = ?1)"
+        " AND (?2 IS NULL OR state = ?2) AND id > ?3 AND guide_id IN"
+        " (SELECT id FROM staff WHERE store_id = ?5) ORDER BY id LIMIT ?4",
     /* ---- messaging (issue 14) ---- */
     [Q_CONSENT_MOVE] = "INSERT INTO member_consents(member_id, purpose, channel, granted, source,"
                        " text_version, at) SELECT ?1, purpose, channel, granted, source,"
@@ -545,13 +568,15 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_RUN_TRIGGER_AT] = "SELECT COALESCE(trigger_at, entered_at) FROM journey_runs WHERE id = ?1",
     [Q_RUN_FAIL] = "UPDATE journey_runs SET state = 'failed', ended_at = ?1, next_at = NULL,"
                    " error = ?2 WHERE id = ?3",
-    [Q_JLOG_INSERT_DETAIL] = "INSERT INTO journey_log(journey_id, run_id, step, at, outcome, detail)"
-                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_JLOG_INSERT_DETAIL] =
+        "INSERT INTO journey_log(journey_id, run_id, step, at, outcome, detail)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_JLOG_FAILURES] = "SELECT run_id, step, at, detail FROM journey_log WHERE journey_id = ?1"
                         " AND outcome = 'failed' ORDER BY id DESC LIMIT ?2",
-    [Q_JLOG_DETAILS] = "SELECT step, outcome, detail, count(*) FROM journey_log WHERE journey_id = ?1"
-                       " AND detail IS NOT NULL GROUP BY step, outcome, detail"
-                       " ORDER BY count(*) DESC LIMIT ?2",
+    [Q_JLOG_DETAILS] =
+        "SELECT step, outcome, detail, count(*) FROM journey_log WHERE journey_id = ?1"
+        " AND detail IS NOT NULL GROUP BY step, outcome, detail"
+        " ORDER BY count(*) DESC LIMIT ?2",
     [Q_DRY_EVENTS] = "SELECT id, joined_at FROM members WHERE ?1 = 0 AND joined_at >= ?2"
                      " AND merged_into IS NULL"
                      " UNION ALL SELECT member_id, placed_at FROM orders WHERE ?1 = 1"
@@ -574,9 +599,9 @@ const char *const sqlite_queries[Q__COUNT] = {
                           " AND kind IN ('issued', 'received')"
                           " UNION ALL SELECT at FROM events WHERE ?1 = 5 AND member_id = ?2"
                           " AND type = ?5) WHERE at > ?3 AND at <= ?4",
-    /* ---- rights (issue 21): export and erasure ---- */
+/* ---- rights (issue 21): export and erasure ---- */
 #define CHAIN_CTE                                                                                  \
-    "WITH RECURSIVE chain(id) AS (SELECT ?1 UNION SELECT m.id FROM members m JOIN chain"          \
+    "WITH RECURSIVE chain(id) AS (SELECT ?1 UNION SELECT m.id FROM members m JOIN chain"           \
     " ON m.merged_into = chain.id) "
     [Q_EXPORT_MEMBERS] = CHAIN_CTE "SELECT * FROM members WHERE id IN chain ORDER BY id",
     [Q_EXPORT_IDENTITIES] = "SELECT * FROM identities WHERE member_id = ?1"
@@ -633,7 +658,8 @@ const char *const sqlite_queries[Q__COUNT] = {
                             " AND instr(props, ?2) > 0",
     [Q_ERASE_LEDGER_REASONS] = "UPDATE points_ledger SET reason = NULL WHERE member_id = ?1"
                                " AND instr(reason, ?2) > 0",
-    [Q_ERASE_COUPON_DETAILS] = "UPDATE coupon_events SET details = NULL WHERE instr(details, ?1) > 0",
+    [Q_ERASE_COUPON_DETAILS] =
+        "UPDATE coupon_events SET details = NULL WHERE instr(details, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE instr(body, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY_KEYS] = "DELETE FROM idempotency_keys WHERE instr(body, ?1) > 0",
     /* ---- guides (issue 15) ---- */
@@ -645,17 +671,19 @@ const char *const sqlite_queries[Q__COUNT] = {
                           " VALUES (?1, ?2, ?3, ?4)",
     [Q_CONTACT_GET] = "SELECT id, member_id FROM contacts WHERE guide_id = ?1"
                       " AND external_userid = ?2",
-    [Q_CONTACT_ADD] = "INSERT INTO contacts(member_id, guide_id, external_userid, added_at, add_way,"
-                      " state, qr_code_id, remark, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                      " ?8, ?9) ON CONFLICT(guide_id, external_userid) DO UPDATE SET"
-                      " member_id = excluded.member_id, added_at = excluded.added_at,"
-                      " add_way = excluded.add_way, state = excluded.state,"
-                      " qr_code_id = excluded.qr_code_id,"
-                      " remark = COALESCE(excluded.remark, contacts.remark),"
-                      " customer_deleted_at = NULL, guide_deleted_at = NULL,"
-                      " updated_at = excluded.updated_at",
-    [Q_CONTACT_EDIT] = "UPDATE contacts SET remark = COALESCE(?1, remark), state = COALESCE(?2, state),"
-                       " updated_at = ?3 WHERE guide_id = ?4 AND external_userid = ?5",
+    [Q_CONTACT_ADD] =
+        "INSERT INTO contacts(member_id, guide_id, external_userid, added_at, add_way,"
+        " state, qr_code_id, remark, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9) ON CONFLICT(guide_id, external_userid) DO UPDATE SET"
+        " member_id = excluded.member_id, added_at = excluded.added_at,"
+        " add_way = excluded.add_way, state = excluded.state,"
+        " qr_code_id = excluded.qr_code_id,"
+        " remark = COALESCE(excluded.remark, contacts.remark),"
+        " customer_deleted_at = NULL, guide_deleted_at = NULL,"
+        " updated_at = excluded.updated_at",
+    [Q_CONTACT_EDIT] =
+        "UPDATE contacts SET remark = COALESCE(?1, remark), state = COALESCE(?2, state),"
+        " updated_at = ?3 WHERE guide_id = ?4 AND external_userid = ?5",
     [Q_CONTACT_GUIDE_DEL] = "UPDATE contacts SET guide_deleted_at = COALESCE(guide_deleted_at, ?1),"
                             " updated_at = ?2 WHERE guide_id = ?3 AND external_userid = ?4",
     [Q_CONTACT_CUSTOMER_DEL] = "UPDATE contacts SET customer_deleted_at ="
@@ -684,7 +712,8 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_QR_GET] = "SELECT id, name, state, store_id, rotation, daily_cap, backup_guide_id, schedule,"
                  " campaign, cost_cents, rr_next, target FROM qr_codes WHERE id = ?1",
     [Q_QR_BY_STATE] = "SELECT id, store_id, campaign FROM qr_codes WHERE state = ?1",
-    [Q_QR_GUIDE_ADD] = "INSERT INTO qr_code_guides(code_id, guide_id, position) VALUES (?1, ?2, ?3)",
+    [Q_QR_GUIDE_ADD] =
+        "INSERT INTO qr_code_guides(code_id, guide_id, position) VALUES (?1, ?2, ?3)",
     [Q_QR_GUIDES] = "SELECT guide_id FROM qr_code_guides WHERE code_id = ?1 ORDER BY position",
     [Q_QR_STORE_GUIDES] = "SELECT id FROM staff WHERE store_id = ?1 AND role = 'guide' ORDER BY id",
     [Q_QR_SET_NEXT] = "UPDATE qr_codes SET rr_next = ?1 WHERE id = ?2",
@@ -706,11 +735,12 @@ const char *const sqlite_queries[Q__COUNT] = {
         "   AND m.merged_into IS NULL AND o.placed_at >= m.joined_at"
         "   AND o.placed_at < m.joined_at + 30 * 86400)",
     [Q_EXPORT_CONTACTS] = "SELECT * FROM contacts WHERE member_id = ?1 ORDER BY id",
-    [Q_REACH_WECOM_EDGES] = "UPDATE member_reach SET reachable = CASE WHEN EXISTS (SELECT 1"
-                            " FROM contacts c WHERE c.member_id = ?1 AND c.customer_deleted_at IS NULL"
-                            " AND c.guide_deleted_at IS NULL) THEN 1 ELSE 0 END"
-                            " WHERE member_id = ?1 AND channel = 'wecom'"
-                            " AND EXISTS (SELECT 1 FROM contacts c WHERE c.member_id = ?1)",
+    [Q_REACH_WECOM_EDGES] =
+        "UPDATE member_reach SET reachable = CASE WHEN EXISTS (SELECT 1"
+        " FROM contacts c WHERE c.member_id = ?1 AND c.customer_deleted_at IS NULL"
+        " AND c.guide_deleted_at IS NULL) THEN 1 ELSE 0 END"
+        " WHERE member_id = ?1 AND channel = 'wecom'"
+        " AND EXISTS (SELECT 1 FROM contacts c WHERE c.member_id = ?1)",
     [Q_CONTACTS_SUMMARY] = "SELECT COALESCE(sum(CASE WHEN customer_deleted_at IS NULL AND"
                            " guide_deleted_at IS NULL THEN 1 ELSE 0 END), 0), min(added_at)"
                            " FROM contacts WHERE member_id = ?1",
@@ -753,9 +783,10 @@ const char *const sqlite_queries[Q__COUNT] = {
                           " ORDER BY id DESC LIMIT 50",
     [Q_EXPORT_PROFILE_CHANGES] = "SELECT * FROM profile_changes WHERE member_id = ?1 ORDER BY id",
     /* ---- games (issue 17) ---- */
-    [Q_GAME_INSERT] = "INSERT INTO campaigns(kind, name, starts_at, ends_at, rules, budget_cents,"
-                      " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_GAME_INSERT] =
+        "INSERT INTO campaigns(kind, name, starts_at, ends_at, rules, budget_cents,"
+        " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [Q_GAME_GET] = "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
                    " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at"
                    " FROM campaigns WHERE id = ?1",
@@ -792,12 +823,13 @@ const char *const sqlite_queries[Q__COUNT] = {
                             " count(prize_id), coalesce(sum(cost_cents), 0),"
                             " coalesce(sum(entry_points), 0)"
                             " FROM campaign_plays WHERE campaign_id = ?1",
-    [Q_GAME_REPORT_PACKETS] = "SELECT count(*), count(member_id),"
-                              " coalesce(sum(CASE WHEN member_id IS NOT NULL THEN amount_cents END), 0),"
-                              " coalesce(sum(CASE WHEN member_id IS NULL THEN amount_cents END), 0),"
-                              " count(DISTINCT member_id), coalesce(sum(amount_cents), 0),"
-                              " min(amount_cents), max(amount_cents)"
-                              " FROM campaign_packets WHERE campaign_id = ?1",
+    [Q_GAME_REPORT_PACKETS] =
+        "SELECT count(*), count(member_id),"
+        " coalesce(sum(CASE WHEN member_id IS NOT NULL THEN amount_cents END), 0),"
+        " coalesce(sum(CASE WHEN member_id IS NULL THEN amount_cents END), 0),"
+        " count(DISTINCT member_id), coalesce(sum(amount_cents), 0),"
+        " min(amount_cents), max(amount_cents)"
+        " FROM campaign_packets WHERE campaign_id = ?1",
     [Q_GAME_CHECK_PRIZES] = "SELECT p.campaign_id, p.id, p.stock, p.won, (SELECT count(*)"
                             " FROM campaign_plays y WHERE y.prize_id = p.id) AS n"
                             " FROM campaign_prizes p WHERE n <> p.won"
@@ -808,16 +840,17 @@ const char *const sqlite_queries[Q__COUNT] = {
                            " WHERE s <> c.spent_cents OR c.spent_cents < 0"
                            " OR (c.budget_cents IS NOT NULL AND c.spent_cents > c.budget_cents)"
                            " LIMIT ?1",
-    [Q_GAME_CHECK_PACKETS] = "SELECT c.id, count(p.id), json_extract(c.rules, '$.packets'),"
-                             " coalesce(sum(p.amount_cents), 0),"
-                             " json_extract(c.rules, '$.total_cents'),"
-                             " count(CASE WHEN p.amount_cents < json_extract(c.rules, '$.min_cents')"
-                             " OR p.amount_cents > json_extract(c.rules, '$.max_cents') THEN 1 END)"
-                             " AS bad FROM campaigns c LEFT JOIN campaign_packets p"
-                             " ON p.campaign_id = c.id WHERE c.kind = 'red_envelope'"
-                             " GROUP BY c.id HAVING count(p.id) <> json_extract(c.rules, '$.packets')"
-                             " OR coalesce(sum(p.amount_cents), 0) <>"
-                             " json_extract(c.rules, '$.total_cents') OR bad > 0 LIMIT ?1",
+    [Q_GAME_CHECK_PACKETS] =
+        "SELECT c.id, count(p.id), json_extract(c.rules, '$.packets'),"
+        " coalesce(sum(p.amount_cents), 0),"
+        " json_extract(c.rules, '$.total_cents'),"
+        " count(CASE WHEN p.amount_cents < json_extract(c.rules, '$.min_cents')"
+        " OR p.amount_cents > json_extract(c.rules, '$.max_cents') THEN 1 END)"
+        " AS bad FROM campaigns c LEFT JOIN campaign_packets p"
+        " ON p.campaign_id = c.id WHERE c.kind = 'red_envelope'"
+        " GROUP BY c.id HAVING count(p.id) <> json_extract(c.rules, '$.packets')"
+        " OR coalesce(sum(p.amount_cents), 0) <>"
+        " json_extract(c.rules, '$.total_cents') OR bad > 0 LIMIT ?1",
     [Q_GAME_CHECK_CAPS] = "SELECT y.campaign_id, y.member_id, y.day, count(*), c.plays_per_day"
                           " FROM campaign_plays y JOIN campaigns c ON c.id = y.campaign_id"
                           " WHERE c.plays_per_day IS NOT NULL GROUP BY y.campaign_id,"
@@ -842,7 +875,8 @@ const char *const sqlite_queries[Q__COUNT] = {
                                " FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
     [Q_CONSENT_HISTORY_MOVE] = "UPDATE consent_history SET member_id = ?1 WHERE member_id = ?2",
     [Q_CONSENT_HISTORY_DELETE] = "DELETE FROM consent_history WHERE member_id = ?1",
-    [Q_EXPORT_CONSENT_HISTORY] = "SELECT * FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
+    [Q_EXPORT_CONSENT_HISTORY] =
+        "SELECT * FROM consent_history WHERE member_id = ?1 ORDER BY at, id",
     [Q_EXPORT_AUDIT_MEMBERS] = "SELECT m.member_id, a.id AS audit_id, a.at, a.staff_id, a.role,"
                                " a.action, a.request_id FROM audit_members m JOIN audit_log a"
                                " ON a.id = m.audit_id WHERE m.member_id = ?1 ORDER BY a.id",

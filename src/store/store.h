@@ -63,7 +63,12 @@ void store_bind_blob(store_stmt *s, int i, const void *v, int n);
 void store_bind_null(store_stmt *s, int i);
 void store_bind_real(store_stmt *s, int i, double v);
 
-typedef enum store_step_rc { STORE_ROW = 1, STORE_DONE = 0, STORE_ERROR = -1, STORE_CONSTRAINT = -2 } store_step_rc;
+typedef enum store_step_rc {
+    STORE_ROW = 1,
+    STORE_DONE = 0,
+    STORE_ERROR = -1,
+    STORE_CONSTRAINT = -2
+} store_step_rc;
 /* On STORE_ERROR / STORE_CONSTRAINT the message is in store_errmsg(c). */
 store_step_rc store_step(store_stmt *s);
 /* Steps a statement that returns no rows; fills e (internal) on error. */
@@ -71,7 +76,7 @@ int store_exec(store_stmt *s, siyu_err *e);
 /* Finishes a statement early (after reading the one row wanted). */
 void store_reset(store_stmt *s);
 
-int64_t store_col_int(store_stmt *s, int i); /* i is 0-based */
+int64_t store_col_int(store_stmt *s, int i);      /* i is 0-based */
 const char *store_col_text(store_stmt *s, int i); /* NULL for NULL; valid until next step */
 const void *store_col_blob(store_stmt *s, int i, int *n);
 bool store_col_null(store_stmt *s, int i);

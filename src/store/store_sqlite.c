@@ -61,7 +61,8 @@ static int run_prepared(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 
 static int open_db(sq_store *st, sqlite3 **out, siyu_err *e)
 {
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (st->opt.create ? SQLITE_OPEN_CREATE : 0);
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (st->opt.create ? SQLITE_OPEN_CREATE : 0);
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(st->path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
@@ -107,22 +108,20 @@ static int read_version(sqlite3 *db)
 static int migrate(sqlite3 *db, siyu_err *e)
 {
     char *msg = NULL;
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
-        goto fail;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) goto fail;
     int v = read_version(db); /* re-read under the lock: another process may have migrated */
     for (int i = v; i < sqlite_migration_count; i++) {
-        if (sqlite3_exec(db, sqlite_migrations[i], NULL, NULL, &msg) != SQLITE_OK)
-            goto fail;
+        if (sqlite3_exec(db, sqlite_migrations[i], NULL, NULL, &msg) != SQLITE_OK) goto fail;
     }
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version=%d", sqlite_migration_count);
     if (v < sqlite_migration_count && sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
         goto fail;
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
-        goto fail;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) goto fail;
     return 0;
 fail:
-    siyu_err_set(e, SIYU_INTERNAL, "db", "db: migration failed: %s", msg ? msg : sqlite3_errmsg(db));
+    siyu_err_set(e, SIYU_INTERNAL, "db", "db: migration failed: %s",
+                 msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
@@ -280,8 +279,7 @@ static void sq_rollback(store_conn *c_)
 {
     sq_conn *c = (sq_conn *)c_;
     reset_running(c->db);
-    if (!sqlite3_get_autocommit(c->db))
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     release_write_lock(c);
 }
 
@@ -384,8 +382,7 @@ static store_step_rc sq_step(store_stmt *s_)
 {
     sq_stmt *s = (sq_stmt *)s_;
     int rc = sqlite3_step(s->st);
-    if (rc == SQLITE_ROW)
-        return STORE_ROW;
+    if (rc == SQLITE_ROW) return STORE_ROW;
     if (rc == SQLITE_DONE) {
         sqlite3_reset(s->st); /* release read locks at once */
         return STORE_DONE;
@@ -449,11 +446,9 @@ static int64_t sq_size_bytes(store_t *st_)
     struct stat sb;
     int64_t total = 0;
     char wal[4096];
-    if (stat(st->path, &sb) == 0)
-        total += sb.st_size;
+    if (stat(st->path, &sb) == 0) total += sb.st_size;
     snprintf(wal, sizeof wal, "%s-wal", st->path);
-    if (stat(wal, &sb) == 0)
-        total += sb.st_size;
+    if (stat(wal, &sb) == 0) total += sb.st_size;
     return total;
 }
 

@@ -22,20 +22,20 @@ static unsigned reach_bit(const char *channel)
     static const struct {
         const char *name;
         unsigned bit;
-    } map[] = {{"public_account", SEG_REACH_PUBLIC_ACCOUNT}, {"wecom", SEG_REACH_WECOM},
-               {"group", SEG_REACH_GROUP},                   {"sms", SEG_REACH_SMS},
+    } map[] = {{"public_account", SEG_REACH_PUBLIC_ACCOUNT},
+               {"wecom", SEG_REACH_WECOM},
+               {"group", SEG_REACH_GROUP},
+               {"sms", SEG_REACH_SMS},
                {"miniprogram", SEG_REACH_MINIPROGRAM}};
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (strcmp(map[i].name, channel) == 0)
-            return map[i].bit;
+        if (strcmp(map[i].name, channel) == 0) return map[i].bit;
     return 0;
 }
 
 /* Brand of each store, for the member's brand attribute. */
 static int64_t store_brand(store_conn *c, int64_t store_id)
 {
-    if (!store_id)
-        return 0;
+    if (!store_id) return 0;
     store_stmt *s = store_q(c, Q_STORE_GET);
     store_bind_int(s, 1, store_id);
     int64_t b = store_step(s) == STORE_ROW && !store_col_null(s, 4) ? store_col_int(s, 4) : 0;
@@ -65,8 +65,7 @@ static int reload_member(seg_index *idx, store_conn *c, int64_t id)
 {
     store_stmt *s = store_q(c, Q_MEMBER_GET);
     store_bind_int(s, 1, id);
-    if (store_step(s) != STORE_ROW)
-        return 0;
+    if (store_step(s) != STORE_ROW) return 0;
     if (!store_col_null(s, 9)) { /* merged away */
         store_reset(s);
         seg_index_remove_member(idx, id, NULL);
@@ -88,18 +87,16 @@ static void reload_reach(seg_index *idx, store_conn *c, int64_t id)
     store_stmt *s = store_q(c, Q_REACH_LIST);
     store_bind_int(s, 1, id);
     while (store_step(s) == STORE_ROW)
-        if (store_col_int(s, 1))
-            flags |= reach_bit(store_col_text(s, 0));
+        if (store_col_int(s, 1)) flags |= reach_bit(store_col_text(s, 0));
     seg_index_set_reach(idx, id, flags, NULL);
     /* the WeCom contact edges (src/guides) change with the wecom reach: contacts,
      * contact_days */
     s = store_q(c, Q_CONTACTS_SUMMARY);
     store_bind_int(s, 1, id);
     if (store_step(s) == STORE_ROW)
-        seg_index_set_contacts(idx, id, store_col_int(s, 0),
-                               store_col_null(s, 1) ? SEG_NO_DAY
-                                                    : time_local_day(store_col_int(s, 1)),
-                               NULL);
+        seg_index_set_contacts(
+            idx, id, store_col_int(s, 0),
+            store_col_null(s, 1) ? SEG_NO_DAY : time_local_day(store_col_int(s, 1)), NULL);
     store_reset(s);
 }
 
@@ -118,8 +115,7 @@ static void cats_add(cats *k, const char *category, int64_t cents)
             k->v[i].cents += cents;
             return;
         }
-    if (k->n == 64)
-        return;
+    if (k->n == 64) return;
     snprintf(k->names[k->n], sizeof k->names[k->n], "%s", name);
     k->v[k->n].category = k->names[k->n];
     k->v[k->n].cents = cents;
@@ -137,8 +133,7 @@ static void apply_order_row(seg_index *idx, store_conn *c, int64_t order_id)
     int64_t member = store_col_int(s, 4), placed = store_col_int(s, 6), total = store_col_int(s, 7),
             refunded = store_col_int(s, 11);
     store_reset(s);
-    if (total > 0 && refunded >= total)
-        return;
+    if (total > 0 && refunded >= total) return;
     cats k = {.n = 0};
     int64_t items = 0;
     s = store_q(c, Q_ORDER_ITEMS);
@@ -180,8 +175,7 @@ static void apply_refund_row(seg_index *idx, store_conn *c, int64_t refund_id, i
  * the one in force when it was created (a restart picks up a new one). */
 static void ensure_churn_tag(seg_index *idx, store_conn *c)
 {
-    if (seg_index_tag_find(idx, "churn_risk") >= 0)
-        return;
+    if (seg_index_tag_find(idx, "churn_risk") >= 0) return;
     store_stmt *s = store_q(c, Q_MODEL_RUN_LATEST);
     if (store_step(s) != STORE_ROW) {
         store_reset(s);
@@ -395,16 +389,14 @@ void audience_settings_apply(seg_index *idx, const audience_settings *s)
 int audience_load(store_conn *c, seg_index **out, siyu_err *e)
 {
     seg_index *idx = seg_index_new(time_local_day(clock_now()));
-    if (!idx)
-        return siyu_err_set(e, SIYU_INTERNAL, NULL, "member index: out of memory");
+    if (!idx) return siyu_err_set(e, SIYU_INTERNAL, NULL, "member index: out of memory");
     if (store_begin(c, false, e)) {
         seg_index_free(idx);
         return -1;
     }
     /* columns sized once for every member, not grown by doubling */
     store_stmt *cnt = store_q(c, Q_COUNT_MEMBERS);
-    if (store_step(cnt) == STORE_ROW)
-        seg_index_reserve(idx, (size_t)store_col_int(cnt, 0), NULL);
+    if (store_step(cnt) == STORE_ROW) seg_index_reserve(idx, (size_t)store_col_int(cnt, 0), NULL);
     store_reset(cnt);
     /* the brand of every store, so a member's brand is their store's */
     int64_t *brand_of = NULL, nstores = 0;
@@ -446,11 +438,9 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
             cats_add(&k, store_col_text(it, 3), qty * store_col_int(it, 5));
             have_item = store_step(it) == STORE_ROW;
         }
-        if (store_col_null(o, 1))
-            continue;
+        if (store_col_null(o, 1)) continue;
         int64_t total = store_col_int(o, 6), refunded = store_col_int(o, 8);
-        if (total > 0 && refunded >= total)
-            continue;
+        if (total > 0 && refunded >= total) continue;
         seg_index_apply_order(idx, store_col_int(o, 1), time_local_day(store_col_int(o, 5)),
                               total - refunded, (int32_t)items, k.v, k.n, NULL);
     }
@@ -462,16 +452,13 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     while (store_step(s) == STORE_ROW) {
         int64_t m = store_col_int(s, 0);
         if (m != cur) {
-            if (cur)
-                seg_index_set_reach(idx, cur, flags, NULL);
+            if (cur) seg_index_set_reach(idx, cur, flags, NULL);
             cur = m;
             flags = 0;
         }
-        if (store_col_int(s, 2))
-            flags |= reach_bit(store_col_text(s, 1));
+        if (store_col_int(s, 2)) flags |= reach_bit(store_col_text(s, 1));
     }
-    if (cur)
-        seg_index_set_reach(idx, cur, flags, NULL);
+    if (cur) seg_index_set_reach(idx, cur, flags, NULL);
     s = store_q(c, Q_SCAN_CONTACTS);
     while (store_step(s) == STORE_ROW)
         seg_index_set_contacts(idx, store_col_int(s, 0), store_col_int(s, 1),
@@ -492,8 +479,7 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
             tag = store_step(t) == STORE_ROW ? seg_index_tag_find(idx, store_col_text(t, 1)) : -1;
             store_reset(t);
         }
-        if (tag >= 0)
-            seg_index_tag_add(idx, tag, store_col_int(s, 1), NULL);
+        if (tag >= 0) seg_index_tag_add(idx, tag, store_col_int(s, 1), NULL);
     }
     s = store_q(c, Q_SEGMENT_LIST);
     store_bind_int(s, 1, 0);
@@ -584,8 +570,7 @@ void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n
             bool fresh = false;
             for (size_t j = 0; j < i && !fresh; j++)
                 fresh = v[j].kind == DOM_CHANGE_ORDER && v[j].id == v[i].other;
-            if (!fresh)
-                apply_refund_row(idx, c, v[i].id, v[i].other);
+            if (!fresh) apply_refund_row(idx, c, v[i].id, v[i].other);
             break;
         }
         case DOM_CHANGE_REACH:

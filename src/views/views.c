@@ -28,8 +28,7 @@ static bool has_audience_change(const dom_change *v, size_t n)
 int views_open(store_t *st, views **out, siyu_err *e)
 {
     store_conn *c;
-    if (store_conn_open(st, &c, e))
-        return -1;
+    if (store_conn_open(st, &c, e)) return -1;
     views *v = calloc(1, sizeof *v);
     pthread_mutex_init(&v->audience_lock, NULL);
     uint64_t t0 = clock_mono_ns();
@@ -46,8 +45,7 @@ int views_open(store_t *st, views **out, siyu_err *e)
     t0 = clock_mono_ns();
     if (store_conn_open(st, &c, e) == 0) {
         rc = audience_load(c, &v->index, e);
-        if (rc == 0)
-            loyalty_view_load(v->index, c);
+        if (rc == 0) loyalty_view_load(v->index, c);
         store_conn_close(c);
     } else {
         rc = -1;
@@ -56,16 +54,15 @@ int views_open(store_t *st, views **out, siyu_err *e)
         views_close(v);
         return -1;
     }
-    fprintf(stderr, "siyu: member index: %zu members in %.1f s\n",
-            seg_index_member_count(v->index), (double)(clock_mono_ns() - t0) / 1e9);
+    fprintf(stderr, "siyu: member index: %zu members in %.1f s\n", seg_index_member_count(v->index),
+            (double)(clock_mono_ns() - t0) / 1e9);
     *out = v;
     return 0;
 }
 
 void views_close(views *v)
 {
-    if (!v)
-        return;
+    if (!v) return;
     reports_free(v->reports);
     seg_index_free(v->index);
     free(v);
@@ -132,11 +129,9 @@ void views_reload_predictions(views *v, store_conn *c)
 int views_open_index(store_t *st, struct seg_index **out, siyu_err *e)
 {
     store_conn *c;
-    if (store_conn_open(st, &c, e))
-        return -1;
+    if (store_conn_open(st, &c, e)) return -1;
     int rc = audience_load(c, out, e);
-    if (rc == 0)
-        loyalty_view_load(*out, c);
+    if (rc == 0) loyalty_view_load(*out, c);
     store_conn_close(c);
     return rc;
 }

@@ -282,8 +282,7 @@ int writer_lease(writer_t *w, store_conn **c, siyu_err *e)
 
 void writer_lease_end(writer_t *w)
 {
-    if (store_in_tx(w->conn))
-        store_rollback(w->conn);
+    if (store_in_tx(w->conn)) store_rollback(w->conn);
     pthread_mutex_lock(&w->lock);
     lease_req *q = w->lease;
     q->released = true;

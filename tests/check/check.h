@@ -14,28 +14,26 @@ static int check_failures_;
 
 #define CHECK_FAIL_(fmt, ...)                                                                      \
     do {                                                                                           \
-        fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__);                     \
+        fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__);                      \
         check_failures_++;                                                                         \
     } while (0)
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
-        if (!(cond))                                                                               \
-            CHECK_FAIL_("CHECK(%s) failed", #cond);                                                \
+        if (!(cond)) CHECK_FAIL_("CHECK(%s) failed", #cond);                                       \
     } while (0)
 
 #define CHECK_INT_EQ(a, b)                                                                         \
     do {                                                                                           \
         long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-        if (a_ != b_)                                                                              \
-            CHECK_FAIL_("%s == %s failed: %lld != %lld", #a, #b, a_, b_);                          \
+        if (a_ != b_) CHECK_FAIL_("%s == %s failed: %lld != %lld", #a, #b, a_, b_);                \
     } while (0)
 
 #define CHECK_STR_EQ(a, b)                                                                         \
     do {                                                                                           \
         const char *a_ = (a), *b_ = (b);                                                           \
         if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                     \
-            CHECK_FAIL_("%s == %s failed: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",          \
+            CHECK_FAIL_("%s == %s failed: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",           \
                         b_ ? b_ : "(null)");                                                       \
     } while (0)
 

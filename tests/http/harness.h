@@ -57,23 +57,19 @@ static inline int request_hdr(int fd, const char *tok, const char *method, const
                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n%s"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
                      method, path, tok, headers ? headers : "", blen, body ? body : "");
-    if (n <= 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
-        return -1;
+    if (n <= 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) return -1;
     size_t got = 0;
     for (;;) {
         ssize_t r = recv(fd, buf + got, cap - 1 - got, 0);
-        if (r <= 0)
-            return -1;
+        if (r <= 0) return -1;
         got += (size_t)r;
         buf[got] = 0;
         char *end = strstr(buf, "\r\n\r\n");
-        if (!end)
-            continue;
+        if (!end) continue;
         char *cl = strcasestr(buf, "Content-Length:");
         size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
         size_t header = (size_t)(end + 4 - buf);
-        if (got < header + want)
-            continue;
+        if (got < header + want) continue;
         int status = atoi(buf + 9); /* "HTTP/1.1 201 Created" */
         memmove(buf, end + 4, want);
         buf[want] = 0;
@@ -89,8 +85,8 @@ static inline int request_as(int fd, const char *tok, const char *method, const 
 
 /* ---- the server ---- */
 
-static inline int request(int fd, const char *method, const char *path, const char *body,
-                          char *buf, size_t cap)
+static inline int request(int fd, const char *method, const char *path, const char *body, char *buf,
+                          size_t cap)
 {
     return request_as(fd, token, method, path, body, buf, cap);
 }
@@ -125,8 +121,7 @@ static inline pid_t start_server(void)
             char buf[256];
             int st = request(fd, "GET", "/healthz", NULL, buf, sizeof buf);
             close(fd);
-            if (st == 200)
-                return pid;
+            if (st == 200) return pid;
         }
         usleep(20000);
     }
@@ -137,8 +132,7 @@ static inline pid_t start_server(void)
 static inline int run(const char *cmd, char *out, size_t cap)
 {
     FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
+    if (!p) return -1;
     size_t n = out ? fread(out, 1, cap - 1, p) : 0;
     if (out) {
         out[n] = 0;
@@ -262,16 +256,13 @@ static inline pid_t harness_start(const char *binary)
 {
     siyu = binary;
     snprintf(dir, sizeof dir, "/tmp/siyu-http-XXXXXX");
-    if (!mkdtemp(dir))
-        exit(1);
+    if (!mkdtemp(dir)) exit(1);
     harness_store("t.db");
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s init --db %s >/dev/null", siyu, db);
-    if (run(cmd, NULL, 0))
-        exit(1);
+    if (run(cmd, NULL, 0)) exit(1);
     snprintf(cmd, sizeof cmd, "%s token create --db %s --role admin", siyu, db);
-    if (run(cmd, token, sizeof token))
-        exit(1);
+    if (run(cmd, token, sizeof token)) exit(1);
     port = free_port();
     return start_server();
 }
@@ -285,8 +276,7 @@ static inline int harness_stop(pid_t pid)
     waitpid(pid, &status, 0);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
     harness_store_drop();
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

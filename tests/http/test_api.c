@@ -70,8 +70,7 @@ static void test_openapi(int fd)
             }
             url[n] = 0;
             json_t *v = J(fd, upper, url, strcmp(upper, "GET") ? "{}" : NULL, &st);
-            if (no_route(st, v))
-                fprintf(stderr, "documented but not served: %s %s\n", upper, url);
+            if (no_route(st, v)) fprintf(stderr, "documented but not served: %s %s\n", upper, url);
             CHECK(!no_route(st, v));
             json_decref(v);
             ops++;
@@ -101,13 +100,16 @@ static void test_auth_and_scope(int fd)
     st = request_as(fd, "", "GET", "/healthz", NULL, buf, sizeof buf);
     CHECK_INT_EQ(st, 200);
     /* org: two stores, a guide in store 1 */
-    json_t *v = J(fd, "POST", "/api/v1/stores", "{\"name\":\"一店\",\"code\":\"S1\",\"kind\":\"physical\"}", &st);
+    json_t *v = J(fd, "POST", "/api/v1/stores",
+                  "{\"name\":\"一店\",\"code\":\"S1\",\"kind\":\"physical\"}", &st);
     CHECK_INT_EQ(st, 201);
     json_decref(v);
-    v = J(fd, "POST", "/api/v1/stores", "{\"name\":\"商城\",\"code\":\"M1\",\"kind\":\"mall\"}", &st);
+    v = J(fd, "POST", "/api/v1/stores", "{\"name\":\"商城\",\"code\":\"M1\",\"kind\":\"mall\"}",
+          &st);
     CHECK_INT_EQ(st, 201);
     json_decref(v);
-    v = J(fd, "POST", "/api/v1/staff", "{\"name\":\"王芳\",\"role\":\"guide\",\"store_id\":1}", &st);
+    v = J(fd, "POST", "/api/v1/staff", "{\"name\":\"王芳\",\"role\":\"guide\",\"store_id\":1}",
+          &st);
     CHECK_INT_EQ(st, 201);
     int64_t guide = json_integer_value(json_object_get(v, "id"));
     json_decref(v);
@@ -139,8 +141,8 @@ static void test_auth_and_scope(int fd)
     st = request_as(fd, gtok, "GET", path, NULL, buf, sizeof buf);
     CHECK_INT_EQ(st, 403);
     /* a guide may not record orders, nor create staff */
-    st = request_as(fd, gtok, "POST", "/api/v1/staff", "{\"name\":\"x\",\"role\":\"guide\",\"store_id\":1}",
-                    buf, sizeof buf);
+    st = request_as(fd, gtok, "POST", "/api/v1/staff",
+                    "{\"name\":\"x\",\"role\":\"guide\",\"store_id\":1}", buf, sizeof buf);
     CHECK_INT_EQ(st, 403);
     /* the guide's member list holds exactly their member */
     st = request_as(fd, gtok, "GET", "/api/v1/members", NULL, buf, sizeof buf);
@@ -169,19 +171,36 @@ static void test_bad_input(int fd)
     } bad[] = {
         {"{\"channel\":\"store\"", 400, NULL},
         {"[1,2]", 400, NULL},
-        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":\"1\",\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}", 400, "store_id"},
-        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":1,\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"A\",\"qty\":-1,\"unit_price_cents\":100}]}", 400, "items[0].qty"},
-        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":1,\"placed_at\":\"2026-13-20T10:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}", 400, "placed_at"},
-        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":77,\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}", 404, "store_id"},
-        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":1,\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":100,\"member\":{\"phone\":\"123\"},\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}", 400, "member.phone"},
-        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":1,\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":100,\"bogus\":1,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}", 400, "bogus"},
+        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":\"1\",\"placed_at\":\"2026-11-"
+         "20T10:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_"
+         "cents\":100}]}",
+         400, "store_id"},
+        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "20T10:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"A\",\"qty\":-1,\"unit_"
+         "price_cents\":100}]}",
+         400, "items[0].qty"},
+        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":1,\"placed_at\":\"2026-13-"
+         "20T10:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_"
+         "cents\":100}]}",
+         400, "placed_at"},
+        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":77,\"placed_at\":\"2026-11-"
+         "20T10:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_"
+         "cents\":100}]}",
+         404, "store_id"},
+        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "20T10:00:00+08:00\",\"total_cents\":100,\"member\":{\"phone\":\"123\"},\"items\":[{"
+         "\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}",
+         400, "member.phone"},
+        {"{\"channel\":\"store\",\"external_id\":\"x\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "20T10:00:00+08:00\",\"total_cents\":100,\"bogus\":1,\"items\":[{\"sku\":\"A\",\"qty\":1,"
+         "\"unit_price_cents\":100}]}",
+         400, "bogus"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         json_t *v = J(fd, "POST", "/api/v1/orders", bad[i].body, &st);
         CHECK_INT_EQ(st, bad[i].status);
         CHECK(err_code(v) != NULL);
-        if (bad[i].field)
-            CHECK_STR_EQ(err_field(v), bad[i].field);
+        if (bad[i].field) CHECK_STR_EQ(err_field(v), bad[i].field);
         json_decref(v);
     }
     /* nesting deeper than 32 levels */
@@ -202,7 +221,8 @@ static void test_bad_input(int fd)
     char head[256];
     int n = snprintf(head, sizeof head,
                      "POST /api/v1/members HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                     "Content-Length: %zu\r\n\r\n", token, big);
+                     "Content-Length: %zu\r\n\r\n",
+                     token, big);
     CHECK(send(hfd, head, (size_t)n, MSG_NOSIGNAL) == n);
     send(hfd, huge, big, MSG_NOSIGNAL);
     ssize_t r = recv(hfd, buf, sizeof buf - 1, 0);
@@ -220,7 +240,8 @@ static void test_idempotency_key(int fd)
     char req[1024], first[4096];
     int n = snprintf(req, sizeof req,
                      "POST /api/v1/members HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                     "Idempotency-Key: k-1\r\nContent-Length: %zu\r\n\r\n%s", token, strlen(body), body);
+                     "Idempotency-Key: k-1\r\nContent-Length: %zu\r\n\r\n%s",
+                     token, strlen(body), body);
     int kfd = conn_open();
     CHECK(send(kfd, req, (size_t)n, MSG_NOSIGNAL) == n);
     ssize_t r = recv(kfd, first, sizeof first - 1, 0);
@@ -234,7 +255,8 @@ static void test_idempotency_key(int fd)
     const char *other = "{\"card_no\":\"IK2\"}";
     n = snprintf(req, sizeof req,
                  "POST /api/v1/members HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                 "Idempotency-Key: k-1\r\nContent-Length: %zu\r\n\r\n%s", token, strlen(other), other);
+                 "Idempotency-Key: k-1\r\nContent-Length: %zu\r\n\r\n%s",
+                 token, strlen(other), other);
     CHECK(send(kfd, req, (size_t)n, MSG_NOSIGNAL) == n);
     r = recv(kfd, buf, sizeof buf - 1, 0);
     buf[r > 0 ? r : 0] = 0;
@@ -247,14 +269,22 @@ static void test_import_and_reports(int fd)
     int st;
     /* NDJSON over HTTP: line 2 is bad */
     json_t *v = J(fd, "POST", "/api/v1/import/orders",
-                  "{\"channel\":\"store\",\"external_id\":\"I1\",\"store_id\":1,\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":500,\"member\":{\"card_no\":\"IK1\"},\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":500}]}\n"
-                  "{\"channel\":\"store\",\"external_id\":\"I2\",\"store_id\":1,\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":1,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":500}]}\n"
-                  "{\"channel\":\"mall\",\"external_id\":\"I3\",\"store_id\":2,\"placed_at\":\"2026-11-21T10:00:00+08:00\",\"total_cents\":700,\"items\":[{\"sku\":\"B\",\"qty\":1,\"unit_price_cents\":700}]}\n",
+                  "{\"channel\":\"store\",\"external_id\":\"I1\",\"store_id\":1,\"placed_at\":"
+                  "\"2026-11-20T10:00:00+08:00\",\"total_cents\":500,\"member\":{\"card_no\":"
+                  "\"IK1\"},\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":500}]}\n"
+                  "{\"channel\":\"store\",\"external_id\":\"I2\",\"store_id\":1,\"placed_at\":"
+                  "\"2026-11-20T10:00:00+08:00\",\"total_cents\":1,\"items\":[{\"sku\":\"A\","
+                  "\"qty\":1,\"unit_price_cents\":500}]}\n"
+                  "{\"channel\":\"mall\",\"external_id\":\"I3\",\"store_id\":2,\"placed_at\":"
+                  "\"2026-11-21T10:00:00+08:00\",\"total_cents\":700,\"items\":[{\"sku\":\"B\","
+                  "\"qty\":1,\"unit_price_cents\":700}]}\n",
                   &st);
     CHECK_INT_EQ(st, 200);
     CHECK_INT_EQ(json_integer_value(json_object_get(v, "imported")), 2);
     CHECK_INT_EQ(json_integer_value(json_object_get(v, "rejected")), 1);
-    CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(v, "errors"), 0), "line")), 2);
+    CHECK_INT_EQ(json_integer_value(
+                     json_object_get(json_array_get(json_object_get(v, "errors"), 0), "line")),
+                 2);
     json_decref(v);
     /* CSV through the CLI, beside the running server */
     char csv[256], cmd[600], out[512];
@@ -262,7 +292,8 @@ static void test_import_and_reports(int fd)
     FILE *f = fopen(csv, "w");
     fputs("channel,external_id,store_id,placed_at,total_cents,sku,qty,unit_price_cents\n"
           "store,C1,1,2026-11-21T11:00:00+08:00,300,A,1,300\n"
-          "store,C2,1,2026-11-21T11:00:00+08:00,abc,A,1,300\n", f);
+          "store,C2,1,2026-11-21T11:00:00+08:00,abc,A,1,300\n",
+          f);
     fclose(f);
     snprintf(cmd, sizeof cmd, "%s import orders %s --db %s 2>%s/err.txt", siyu, csv, db, dir);
     CHECK_INT_EQ(run(cmd, out, sizeof out), 1 << 8); /* a partial import exits 1 */
@@ -295,9 +326,15 @@ static void test_segments(int fd)
     v = J(fd, "POST", "/api/v1/members", "{\"card_no\":\"SG3\",\"city\":\"上海\"}", &st);
     json_decref(v);
     static const char *const orders[] = {
-        "{\"channel\":\"store\",\"external_id\":\"SGO1\",\"store_id\":1,\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":5000,\"member\":{\"card_no\":\"SG1\"},\"items\":[{\"sku\":\"A\",\"category\":\"生鲜\",\"qty\":1,\"unit_price_cents\":5000}]}",
-        "{\"channel\":\"store\",\"external_id\":\"SGO2\",\"store_id\":1,\"placed_at\":\"2026-11-21T10:00:00+08:00\",\"total_cents\":3000,\"member\":{\"card_no\":\"SG1\"},\"items\":[{\"sku\":\"B\",\"category\":\"日化\",\"qty\":1,\"unit_price_cents\":3000}]}",
-        "{\"channel\":\"mall\",\"external_id\":\"SGO3\",\"store_id\":2,\"placed_at\":\"2026-11-21T10:00:00+08:00\",\"total_cents\":800,\"member\":{\"card_no\":\"SG3\"},\"items\":[{\"sku\":\"C\",\"qty\":1,\"unit_price_cents\":800}]}",
+        "{\"channel\":\"store\",\"external_id\":\"SGO1\",\"store_id\":1,\"placed_at\":\"2026-11-"
+        "20T10:00:00+08:00\",\"total_cents\":5000,\"member\":{\"card_no\":\"SG1\"},\"items\":[{"
+        "\"sku\":\"A\",\"category\":\"生鲜\",\"qty\":1,\"unit_price_cents\":5000}]}",
+        "{\"channel\":\"store\",\"external_id\":\"SGO2\",\"store_id\":1,\"placed_at\":\"2026-11-"
+        "21T10:00:00+08:00\",\"total_cents\":3000,\"member\":{\"card_no\":\"SG1\"},\"items\":[{"
+        "\"sku\":\"B\",\"category\":\"日化\",\"qty\":1,\"unit_price_cents\":3000}]}",
+        "{\"channel\":\"mall\",\"external_id\":\"SGO3\",\"store_id\":2,\"placed_at\":\"2026-11-"
+        "21T10:00:00+08:00\",\"total_cents\":800,\"member\":{\"card_no\":\"SG3\"},\"items\":[{"
+        "\"sku\":\"C\",\"qty\":1,\"unit_price_cents\":800}]}",
     };
     for (size_t i = 0; i < 3; i++) {
         v = J(fd, "POST", "/api/v1/orders", orders[i], &st);
@@ -321,13 +358,13 @@ static void test_segments(int fd)
         CHECK_INT_EQ(st, 200);
         /* the members created in this test only: restrict to their cards' cities and ids */
         int64_t n = json_integer_value(json_object_get(v, "count"));
-        if (n != cases[i].count)
-            fprintf(stderr, "expr %s: %lld\n", cases[i].expr, (long long)n);
+        if (n != cases[i].count) fprintf(stderr, "expr %s: %lld\n", cases[i].expr, (long long)n);
         CHECK_INT_EQ(n, cases[i].count);
         json_decref(v);
     }
     /* a bad expression names the column, and is never an empty audience */
-    v = J(fd, "POST", "/api/v1/segments/count", "{\"expr\":\"orders >= 1 and spend_356d > 0\"}", &st);
+    v = J(fd, "POST", "/api/v1/segments/count", "{\"expr\":\"orders >= 1 and spend_356d > 0\"}",
+          &st);
     CHECK_INT_EQ(st, 400);
     CHECK_STR_EQ(err_field(v), "expr");
     CHECK(strstr(json_string_value(json_object_get(json_object_get(v, "error"), "message")),
@@ -347,11 +384,13 @@ static void test_segments(int fd)
     v = J(fd, "POST", "/api/v1/tags", "{\"name\":\"大单\",\"expr\":\"spend_cents >= 8000\"}", &st);
     CHECK_INT_EQ(st, 201);
     json_decref(v);
-    v = J(fd, "POST", "/api/v1/segments/count", "{\"expr\":\"tag:常客 and tag:\\\"大单\\\"\"}", &st);
+    v = J(fd, "POST", "/api/v1/segments/count", "{\"expr\":\"tag:常客 and tag:\\\"大单\\\"\"}",
+          &st);
     CHECK_INT_EQ(st, 200);
     CHECK_INT_EQ(json_integer_value(json_object_get(v, "count")), 1);
     json_decref(v);
-    v = J(fd, "POST", "/api/v1/segments", "{\"name\":\"杭州会员\",\"expr\":\"city = \\\"杭州\\\"\"}", &st);
+    v = J(fd, "POST", "/api/v1/segments",
+          "{\"name\":\"杭州会员\",\"expr\":\"city = \\\"杭州\\\"\"}", &st);
     CHECK_INT_EQ(st, 201);
     int64_t seg = json_integer_value(json_object_get(v, "id"));
     json_decref(v);
@@ -379,15 +418,19 @@ static void test_metrics(int fd)
 {
     int st = request(fd, "GET", "/metrics", NULL, buf, sizeof buf);
     CHECK_INT_EQ(st, 200);
-    CHECK(strstr(buf, "siyu_http_requests_total{method=\"POST\",route=\"/api/v1/members\",status=\"2xx\"}") != NULL);
-    CHECK(strstr(buf, "siyu_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/orders\",le=\"+Inf\"}") != NULL);
+    CHECK(
+        strstr(
+            buf,
+            "siyu_http_requests_total{method=\"POST\",route=\"/api/v1/members\",status=\"2xx\"}") !=
+        NULL);
+    CHECK(strstr(buf, "siyu_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/"
+                      "orders\",le=\"+Inf\"}") != NULL);
     CHECK(strstr(buf, "siyu_store_bytes ") != NULL);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return 2;
+    if (argc < 2) return 2;
     pid_t pid = harness_start(argv[1]);
     int fd = conn_open();
     test_auth_and_scope(fd);

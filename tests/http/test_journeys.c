@@ -828,10 +828,11 @@ static pid_t kill9(pid_t pid)
     snprintf(jid, sizeof jid, "%lld", (long long)j);
     const char *arg = jid;
     long long got[3] = {-1, -1, -1};
-    CHECK_INT_EQ(db_query("SELECT count(*), count(DISTINCT run_id), (SELECT count(*) FROM"
-                          " journey_runs WHERE journey_id = ?1) FROM messages WHERE journey_id = ?1",
-                          &arg, 1, got, 3),
-                 0);
+    CHECK_INT_EQ(
+        db_query("SELECT count(*), count(DISTINCT run_id), (SELECT count(*) FROM"
+                 " journey_runs WHERE journey_id = ?1) FROM messages WHERE journey_id = ?1",
+                 &arg, 1, got, 3),
+        0);
     int msgs = (int)got[0], runs_with = (int)got[1], runs = (int)got[2];
     fprintf(stderr, "kill -9: %d runs, %d messages\n", runs, msgs);
     CHECK(runs >= 3000);

@@ -51,16 +51,13 @@ static void *client(void *arg)
         int seq = k * THREADS + t;
         order_body(seq, body, sizeof body);
         int st = request(fd, "POST", "/api/v1/orders", body, buf, sizeof buf);
-        if (st < 0)
-            break; /* the server is gone: this order may or may not have landed */
+        if (st < 0) break; /* the server is gone: this order may or may not have landed */
         if (st == 201) {
             int i = atomic_fetch_add(&acked_n, 1);
-            if (i < MAX_ACKS)
-                acked[i] = seq;
+            if (i < MAX_ACKS) acked[i] = seq;
         }
     }
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     return NULL;
 }
 
@@ -84,7 +81,8 @@ int main(int argc, char **argv)
     int fd = conn_open();
     char buf[8192];
     CHECK_INT_EQ(request(fd, "POST", "/api/v1/stores",
-                         "{\"name\":\"店\",\"code\":\"S1\",\"kind\":\"physical\"}", buf, sizeof buf),
+                         "{\"name\":\"店\",\"code\":\"S1\",\"kind\":\"physical\"}", buf,
+                         sizeof buf),
                  201);
     close(fd);
 
@@ -118,8 +116,7 @@ int main(int argc, char **argv)
         char body[512];
         order_body(acked[i], body, sizeof body);
         int st = request(fd, "POST", "/api/v1/orders", body, buf, sizeof buf);
-        if (st != 200)
-            missing++;
+        if (st != 200) missing++;
     }
     CHECK_INT_EQ(missing, 0);
     /* and the count did not move: the replays created nothing */

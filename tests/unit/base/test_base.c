@@ -82,7 +82,8 @@ static void test_json(void)
 {
     siyu_err e;
     siyu_err_init(&e);
-    json_t *v = jx_parse("{\"qty\": 2, \"name\": \"x\", \"ok\": true, \"d\": \"2026-01-31\"}", 54, false, &e);
+    json_t *v = jx_parse("{\"qty\": 2, \"name\": \"x\", \"ok\": true, \"d\": \"2026-01-31\"}", 54,
+                         false, &e);
     CHECK(v != NULL);
     int64_t qty = 0;
     const char *name = NULL;
@@ -126,12 +127,13 @@ static void test_json(void)
     v = jx_parse("{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}", 48, false, &e);
     CHECK(v != NULL);
     json_decref(v);
-    CHECK(jx_parse("[1]", 3, false, &e) == NULL); /* not an object */
+    CHECK(jx_parse("[1]", 3, false, &e) == NULL);                /* not an object */
     CHECK(jx_parse("{\"a\":1,\"a\":2}", 13, false, &e) == NULL); /* duplicate keys */
     CHECK(jx_parse("", 0, false, &e) == NULL);
 
     /* canonical form ignores key order */
-    json_t *a = json_loads("{\"b\":1,\"a\":[1,2]}", 0, NULL), *b = json_loads("{\"a\":[1,2],\"b\":1}", 0, NULL);
+    json_t *a = json_loads("{\"b\":1,\"a\":[1,2]}", 0, NULL),
+           *b = json_loads("{\"a\":[1,2],\"b\":1}", 0, NULL);
     unsigned char da[DIGEST_BYTES], db[DIGEST_BYTES];
     digest_of_json(a, da);
     digest_of_json(b, db);

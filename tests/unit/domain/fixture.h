@@ -72,31 +72,35 @@ static inline void fixture_open(fixture *f)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/siyu-dom-XXXXXX");
-    if (!mkdtemp(f->dir))
-        abort();
+    if (!mkdtemp(f->dir)) abort();
     char path[512];
     int pg = pgtest_fresh("dom", f->pgname, path, sizeof path);
-    if (pg < 0)
-        abort();
-    if (pg > 0)
-        snprintf(path, sizeof path, "%s/d.db", f->dir);
+    if (pg < 0) abort();
+    if (pg > 0) snprintf(path, sizeof path, "%s/d.db", f->dir);
     siyu_err e;
     siyu_err_init(&e);
     store_options o = {.sync = STORE_SYNC_NORMAL, .create = true};
-    if (store_open(path, &o, &f->st, &e) || store_conn_open(f->st, &f->d.conn, &e))
-        abort();
+    if (store_open(path, &o, &f->st, &e) || store_conn_open(f->st, &f->d.conn, &e)) abort();
     f->d.who.role = ROLE_ADMIN;
     time_parse_rfc3339("2026-11-22T12:00:00+08:00", &f->d.now);
     CHECK_INT_EQ(call(f, brands_create, "{\"name\":\"鲜丰\"}", NULL, &e), 201);
-    CHECK_INT_EQ(call(f, stores_create,
-                      "{\"name\":\"文三路店\",\"code\":\"S1\",\"kind\":\"physical\",\"brand_id\":1}",
-                      NULL, &e), 201);
+    CHECK_INT_EQ(
+        call(f, stores_create,
+             "{\"name\":\"文三路店\",\"code\":\"S1\",\"kind\":\"physical\",\"brand_id\":1}", NULL,
+             &e),
+        201);
     CHECK_INT_EQ(call(f, stores_create, "{\"name\":\"线上商城\",\"code\":\"M1\",\"kind\":\"mall\"}",
-                      NULL, &e), 201);
-    CHECK_INT_EQ(call(f, staff_create, "{\"name\":\"王芳\",\"role\":\"guide\",\"store_id\":1}", NULL, &e), 201);
-    CHECK_INT_EQ(call(f, staff_create, "{\"name\":\"李娜\",\"role\":\"guide\",\"store_id\":2}", NULL, &e), 201);
-    CHECK_INT_EQ(call(f, staff_create, "{\"name\":\"赵强\",\"role\":\"store_manager\",\"store_id\":1}",
-                      NULL, &e), 201);
+                      NULL, &e),
+                 201);
+    CHECK_INT_EQ(
+        call(f, staff_create, "{\"name\":\"王芳\",\"role\":\"guide\",\"store_id\":1}", NULL, &e),
+        201);
+    CHECK_INT_EQ(
+        call(f, staff_create, "{\"name\":\"李娜\",\"role\":\"guide\",\"store_id\":2}", NULL, &e),
+        201);
+    CHECK_INT_EQ(call(f, staff_create,
+                      "{\"name\":\"赵强\",\"role\":\"store_manager\",\"store_id\":1}", NULL, &e),
+                 201);
     siyu_err_clear(&e);
 }
 
@@ -110,7 +114,9 @@ static inline int fixture_exec(fixture *f, const char *sql)
         snprintf(name, sizeof name, "%s", f->pgname);
         const char *server = pgtest_server(), *host = strstr(server, "://") + 3;
         const char *slash = strchr(host, '/'), *query = strchr(host, '?');
-        int head = slash ? (int)(slash - server) : query ? (int)(query - server) : (int)strlen(server);
+        int head = slash   ? (int)(slash - server)
+                   : query ? (int)(query - server)
+                           : (int)strlen(server);
         snprintf(url, sizeof url, "%.*s/%s%s", head, server, name, query ? query : "");
         PGconn *pg = PQconnectdb(url);
         PGresult *r = PQexec(pg, sql);
@@ -141,8 +147,7 @@ static inline void fixture_close(fixture *f)
     pgtest_drop(f->pgname);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        abort();
+    if (system(cmd) != 0) abort();
 }
 
 #endif

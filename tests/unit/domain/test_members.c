@@ -26,35 +26,50 @@ int main(void)
 
     /* created once, matched after: the phone is one identity in any spelling */
     CHECK_INT_EQ(call(&f, members_create_or_match,
-                      "{\"phone\":\"+86 138-0013-8000\",\"name\":\"张伟\",\"guide_id\":1}", &m, &e), 201);
+                      "{\"phone\":\"+86 138-0013-8000\",\"name\":\"张伟\",\"guide_id\":1}", &m, &e),
+                 201);
     CHECK_INT_EQ(jint(m, "id"), 1);
     CHECK_INT_EQ(jint(m, "store_id"), 1); /* bound to a guide: in the guide's store */
     json_decref(m);
-    CHECK_INT_EQ(call(&f, members_create_or_match, "{\"phone\":\"13800138000\",\"card_no\":\"C1\"}", &m, &e), 200);
+    CHECK_INT_EQ(
+        call(&f, members_create_or_match, "{\"phone\":\"13800138000\",\"card_no\":\"C1\"}", &m, &e),
+        200);
     CHECK_INT_EQ(jint(m, "id"), 1);
     CHECK_INT_EQ(json_array_size(json_object_get(m, "identities")), 2); /* card added */
     json_decref(m);
     /* a second person */
-    CHECK_INT_EQ(call(&f, members_create_or_match, "{\"unionid\":\"U2\",\"card_no\":\"C2\"}", &m, &e), 201);
+    CHECK_INT_EQ(
+        call(&f, members_create_or_match, "{\"unionid\":\"U2\",\"card_no\":\"C2\"}", &m, &e), 201);
     CHECK_INT_EQ(jint(m, "id"), 2);
     json_decref(m);
     /* identities of two different members: 409 naming both */
-    CHECK_INT_EQ(call(&f, members_create_or_match, "{\"card_no\":\"C1\",\"unionid\":\"U2\"}", &m, &e), -1);
+    CHECK_INT_EQ(
+        call(&f, members_create_or_match, "{\"card_no\":\"C1\",\"unionid\":\"U2\"}", &m, &e), -1);
     CHECK_INT_EQ(e.code, SIYU_CONFLICT);
-    CHECK_INT_EQ(json_integer_value(json_array_get(json_object_get(e.details, "member_ids"), 0)), 1);
-    CHECK_INT_EQ(json_integer_value(json_array_get(json_object_get(e.details, "member_ids"), 1)), 2);
+    CHECK_INT_EQ(json_integer_value(json_array_get(json_object_get(e.details, "member_ids"), 0)),
+                 1);
+    CHECK_INT_EQ(json_integer_value(json_array_get(json_object_get(e.details, "member_ids"), 1)),
+                 2);
     /* bad input is refused and names the field */
     CHECK_INT_EQ(call(&f, members_create_or_match, "{\"phone\":\"12345\"}", NULL, &e), -1);
     CHECK_STR_EQ(e.field, "phone");
-    CHECK_INT_EQ(call(&f, members_create_or_match, "{\"phone\":\"13900000001\",\"birthday\":\"1990-02-30\"}", NULL, &e), -1);
+    CHECK_INT_EQ(call(&f, members_create_or_match,
+                      "{\"phone\":\"13900000001\",\"birthday\":\"1990-02-30\"}", NULL, &e),
+                 -1);
     CHECK_STR_EQ(e.field, "birthday");
-    CHECK_INT_EQ(call(&f, members_create_or_match, "{\"phone\":\"13900000001\",\"store_id\":99}", NULL, &e), -1);
+    CHECK_INT_EQ(
+        call(&f, members_create_or_match, "{\"phone\":\"13900000001\",\"store_id\":99}", NULL, &e),
+        -1);
     CHECK_STR_EQ(e.field, "store_id");
     CHECK_INT_EQ(e.code, SIYU_NOT_FOUND);
-    CHECK_INT_EQ(call(&f, members_create_or_match, "{\"phone\":\"13900000001\",\"guide_id\":3}", NULL, &e), -1);
+    CHECK_INT_EQ(
+        call(&f, members_create_or_match, "{\"phone\":\"13900000001\",\"guide_id\":3}", NULL, &e),
+        -1);
     CHECK_STR_EQ(e.field, "guide_id"); /* staff 3 is a store manager, not a guide */
     CHECK_INT_EQ(call(&f, members_create_or_match, "{\"name\":\"无身份\"}", NULL, &e), -1);
-    CHECK_INT_EQ(call(&f, members_create_or_match, "{\"phone\":\"13900000001\",\"nmae\":\"x\"}", NULL, &e), -1);
+    CHECK_INT_EQ(
+        call(&f, members_create_or_match, "{\"phone\":\"13900000001\",\"nmae\":\"x\"}", NULL, &e),
+        -1);
     CHECK_STR_EQ(e.field, "nmae");
     /* nothing was written by the refusals */
     store_stmt *s = store_q(f.d.conn, Q_COUNT_MEMBERS);
@@ -108,11 +123,13 @@ int main(void)
     json_decref(b);
 
     /* merge: member 2 into member 1 moves identities and orders; 2 answers merged_into */
-    CHECK_INT_EQ(call(&f, orders_create,
-                      "{\"channel\":\"store\",\"external_id\":\"m2-1\",\"store_id\":1,"
-                      "\"placed_at\":\"2026-11-01T10:00:00+08:00\",\"total_cents\":500,"
-                      "\"member_id\":2,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":500}]}",
-                      NULL, &e), 201);
+    CHECK_INT_EQ(
+        call(&f, orders_create,
+             "{\"channel\":\"store\",\"external_id\":\"m2-1\",\"store_id\":1,"
+             "\"placed_at\":\"2026-11-01T10:00:00+08:00\",\"total_cents\":500,"
+             "\"member_id\":2,\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":500}]}",
+             NULL, &e),
+        201);
     store_begin(f.d.conn, true, &e);
     b = J("{\"from_member_id\":2}");
     CHECK_INT_EQ(members_merge(&f.d, 1, b, &m, &e), 200);

@@ -2,10 +2,10 @@
 #include "fixture.h"
 
 #define ORDER_A                                                                                    \
-    "{\"channel\":\"store\",\"external_id\":\"A\",\"store_id\":1,"                                \
-    "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":3000,\"discount_cents\":80,"     \
-    "\"member\":{\"phone\":\"13812345678\"},\"guide_id\":1,"                                      \
-    "\"items\":[{\"sku\":\"A\",\"category\":\"生鲜\",\"qty\":2,\"unit_price_cents\":1290},"        \
+    "{\"channel\":\"store\",\"external_id\":\"A\",\"store_id\":1,"                                 \
+    "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":3000,\"discount_cents\":80,"      \
+    "\"member\":{\"phone\":\"13812345678\"},\"guide_id\":1,"                                       \
+    "\"items\":[{\"sku\":\"A\",\"category\":\"生鲜\",\"qty\":2,\"unit_price_cents\":1290},"      \
     "{\"sku\":\"B\",\"qty\":1,\"unit_price_cents\":500}]}"
 
 int main(void)
@@ -36,14 +36,18 @@ int main(void)
     CHECK_INT_EQ(call(&f, orders_create,
                       "{\"channel\":\"store\",\"external_id\":\"A\",\"store_id\":1,"
                       "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":500,"
-                      "\"items\":[{\"sku\":\"B\",\"qty\":1,\"unit_price_cents\":500}]}", NULL, &e), -1);
+                      "\"items\":[{\"sku\":\"B\",\"qty\":1,\"unit_price_cents\":500}]}",
+                      NULL, &e),
+                 -1);
     CHECK_INT_EQ(e.code, SIYU_CONFLICT);
     /* the same external id on another channel is another order */
-    CHECK_INT_EQ(call(&f, orders_create,
-                      "{\"channel\":\"mall\",\"external_id\":\"A\",\"store_id\":2,"
-                      "\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":990,"
-                      "\"member_id\":1,\"items\":[{\"sku\":\"C\",\"qty\":1,\"unit_price_cents\":990}]}",
-                      &o, &e), 201);
+    CHECK_INT_EQ(
+        call(&f, orders_create,
+             "{\"channel\":\"mall\",\"external_id\":\"A\",\"store_id\":2,"
+             "\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":990,"
+             "\"member_id\":1,\"items\":[{\"sku\":\"C\",\"qty\":1,\"unit_price_cents\":990}]}",
+             &o, &e),
+        201);
     /* attribution: no guide named, so the member's bound guide (1) — even in the mall */
     CHECK_INT_EQ(jint(o, "guide_id"), 1);
     json_decref(o);
@@ -51,7 +55,9 @@ int main(void)
     CHECK_INT_EQ(call(&f, orders_create,
                       "{\"channel\":\"store\",\"external_id\":\"N\",\"store_id\":1,"
                       "\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,"
-                      "\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", &o, &e), 201);
+                      "\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}",
+                      &o, &e),
+                 201);
     CHECK(json_is_null(json_object_get(o, "member_id")));
     CHECK(json_is_null(json_object_get(o, "guide_id")));
     json_decref(o);
@@ -60,18 +66,52 @@ int main(void)
     static const struct {
         const char *body, *field;
     } bad[] = {
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":101,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", "total_cents"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":-4,\"unit_price_cents\":25}]}", "items[0].qty"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":\"4\",\"unit_price_cents\":25}]}", "items[0].qty"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":0,\"discount_cents\":200,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", "discount_cents"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":9,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", "store_id"},
-        {"{\"channel\":\"shop\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", "channel"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", "placed_at"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,\"items\":[]}", "items"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,\"member_id\":77,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", "member_id"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,\"member\":{\"phone\":\"999\"},\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", "member.phone"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,\"guide_id\":3,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", "guide_id"},
-        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":-100,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}", "total_cents"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":101,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_"
+         "cents\":25}]}",
+         "total_cents"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":-4,\"unit_"
+         "price_cents\":25}]}",
+         "items[0].qty"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":\"4\",\"unit_"
+         "price_cents\":25}]}",
+         "items[0].qty"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":0,\"discount_cents\":200,\"items\":[{\"sku\":\"D\","
+         "\"qty\":4,\"unit_price_cents\":25}]}",
+         "discount_cents"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":9,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_"
+         "cents\":25}]}",
+         "store_id"},
+        {"{\"channel\":\"shop\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21T09:"
+         "00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_"
+         "cents\":25}]}",
+         "channel"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-21\","
+         "\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}",
+         "placed_at"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":100,\"items\":[]}",
+         "items"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":100,\"member_id\":77,\"items\":[{\"sku\":\"D\","
+         "\"qty\":4,\"unit_price_cents\":25}]}",
+         "member_id"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":100,\"member\":{\"phone\":\"999\"},\"items\":[{"
+         "\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}",
+         "member.phone"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":100,\"guide_id\":3,\"items\":[{\"sku\":\"D\",\"qty\":"
+         "4,\"unit_price_cents\":25}]}",
+         "guide_id"},
+        {"{\"channel\":\"store\",\"external_id\":\"X\",\"store_id\":1,\"placed_at\":\"2026-11-"
+         "21T09:00:00+08:00\",\"total_cents\":-100,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_"
+         "price_cents\":25}]}",
+         "total_cents"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         CHECK_INT_EQ(call(&f, orders_create, bad[i].body, NULL, &e), -1);
@@ -120,7 +160,9 @@ int main(void)
     /* a store manager records orders only in their store */
     dom manager = f.d;
     manager.who = (principal){.role = ROLE_STORE_MANAGER, .staff_id = 3, .store_id = 1};
-    json_t *b = J("{\"channel\":\"mall\",\"external_id\":\"Z\",\"store_id\":2,\"placed_at\":\"2026-11-21T09:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":4,\"unit_price_cents\":25}]}");
+    json_t *b = J("{\"channel\":\"mall\",\"external_id\":\"Z\",\"store_id\":2,\"placed_at\":\"2026-"
+                  "11-21T09:00:00+08:00\",\"total_cents\":100,\"items\":[{\"sku\":\"D\",\"qty\":4,"
+                  "\"unit_price_cents\":25}]}");
     store_begin(f.d.conn, true, &e);
     CHECK_INT_EQ(orders_create(&manager, b, NULL, &e), -1);
     CHECK_INT_EQ(e.code, SIYU_PERMISSION_DENIED);
@@ -165,7 +207,9 @@ int main(void)
     CHECK_INT_EQ(orders_get(&f.d, 1, &o, &e), 200);
     CHECK_INT_EQ(jint(o, "refunded_cents"), 3000);
     CHECK_INT_EQ(json_array_size(json_object_get(o, "refunds")), 2);
-    CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(o, "items"), 0), "refunded_qty")), 1);
+    CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(o, "items"), 0),
+                                                    "refunded_qty")),
+                 1);
     json_decref(o);
     /* member 1: order A fully refunded no longer counts; the mall order of 9.90 does */
     CHECK_INT_EQ(members_get(&f.d, 1, &m, &e), 200);

@@ -36,10 +36,9 @@ static void test_csv_reader(void)
 }
 
 /* Imports text as an admin; on_commit (may be NULL) sees every committed batch. */
-static import_result run_batched(fixture *f, const char *kind, const char *text,
-                                 import_format fmt, int batch_size,
-                                 void (*on_commit)(void *, const dom_change *, size_t),
-                                 void *ctx)
+static import_result run_batched(fixture *f, const char *kind, const char *text, import_format fmt,
+                                 int batch_size,
+                                 void (*on_commit)(void *, const dom_change *, size_t), void *ctx)
 {
     FILE *in = fmemopen((void *)text, strlen(text), "r");
     import_options o;
@@ -59,8 +58,8 @@ static import_result run_batched(fixture *f, const char *kind, const char *text,
 
 static import_result run(fixture *f, const char *kind, const char *text, import_format fmt)
 {
-    return run_batched(f, kind, text, fmt, 2 /* several batches even in a small file */,
-                       NULL, NULL);
+    return run_batched(f, kind, text, fmt, 2 /* several batches even in a small file */, NULL,
+                       NULL);
 }
 
 static void test_csv_orders(fixture *f)
@@ -102,25 +101,27 @@ static void test_csv_orders(fixture *f)
 
 static void test_ndjson(fixture *f)
 {
-    const char nd[] =
-        "{\"card_no\":\"M1\",\"phone\":\"13900000001\",\"name\":\"甲\"}\n"
-        "\n"
-        "{\"card_no\":\"M2\",\"birthday\":\"1990-02-30\"}\n"
-        "not json\n"
-        "{\"card_no\":\"M1\"}\n";
+    const char nd[] = "{\"card_no\":\"M1\",\"phone\":\"13900000001\",\"name\":\"甲\"}\n"
+                      "\n"
+                      "{\"card_no\":\"M2\",\"birthday\":\"1990-02-30\"}\n"
+                      "not json\n"
+                      "{\"card_no\":\"M1\"}\n";
     import_result r = run(f, "members", nd, IMPORT_NDJSON);
     CHECK_INT_EQ(r.imported, 1);
     CHECK_INT_EQ(r.duplicates, 1);
     CHECK_INT_EQ(r.rejected, 2);
     CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(r.errors, 0), "line")), 3);
-    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(r.errors, 0), "field")), "birthday");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(r.errors, 0), "field")),
+                 "birthday");
     CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(r.errors, 1), "line")), 4);
     json_decref(r.errors);
     /* an order with refunds carried inline */
-    const char orders[] =
-        "{\"channel\":\"store\",\"external_id\":\"Q1\",\"store_id\":1,\"placed_at\":\"2026-11-20T10:00:00+08:00\","
-        "\"total_cents\":1000,\"member\":{\"card_no\":\"M1\"},\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":1000}],"
-        "\"refunds\":[{\"external_id\":\"QR1\",\"amount_cents\":400,\"at\":\"2026-11-21T10:00:00+08:00\"}]}\n";
+    const char orders[] = "{\"channel\":\"store\",\"external_id\":\"Q1\",\"store_id\":1,\"placed_"
+                          "at\":\"2026-11-20T10:00:00+08:00\","
+                          "\"total_cents\":1000,\"member\":{\"card_no\":\"M1\"},\"items\":[{"
+                          "\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":1000}],"
+                          "\"refunds\":[{\"external_id\":\"QR1\",\"amount_cents\":400,\"at\":"
+                          "\"2026-11-21T10:00:00+08:00\"}]}\n";
     r = run(f, "orders", orders, IMPORT_AUTO);
     CHECK_INT_EQ(r.imported, 1);
     json_decref(r.errors);
@@ -178,11 +179,11 @@ static void test_failed_batches(fixture *f)
                 "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}\n",
                 b, i, is_bad && i % 2 == 0 ? "\"100\"" : "100", b,
                 is_bad && i % 2 ? "\"refunds\":[{\"external_id\":\"R\",\"amount_cents\":5000,"
-                                  "\"at\":\"2026-11-21T10:00:00+08:00\"}]," : "");
+                                  "\"at\":\"2026-11-21T10:00:00+08:00\"}],"
+                                : "");
         }
         seen_orders seen = {0};
-        import_result r =
-            run_batched(f, "orders", nd, IMPORT_AUTO, batches[b], note_commit, &seen);
+        import_result r = run_batched(f, "orders", nd, IMPORT_AUTO, batches[b], note_commit, &seen);
         siyu_err e;
         siyu_err_init(&e);
         CHECK_INT_EQ(r.records, nrec);
@@ -239,12 +240,12 @@ static void test_line_cap(fixture *f)
         "{\"channel\":\"store\",\"external_id\":\"NCAP4\",\"store_id\":1,\"placed_at\":"
         "\"2026-11-20T10:00:00+08:00\",\"total_cents\":400,\"items\":[{\"sku\":\"A\",\"qty\":1,"
         "\"unit_price_cents\":100},{\"sku\":\"B\",\"qty\":1,\"unit_price_cents\":100},{\"sku\":"
-        "\"C\",\"qty\":1,\"unit_price_cents\":100},{\"sku\":\"D\",\"qty\":1,\"unit_price_cents\":100}]}"
+        "\"C\",\"qty\":1,\"unit_price_cents\":100},{\"sku\":\"D\",\"qty\":1,\"unit_price_cents\":"
+        "100}]}"
         "\n";
     r = run(f, "orders", nd, IMPORT_NDJSON);
     CHECK_INT_EQ(r.rejected, 1);
-    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(r.errors, 0), "field")),
-                 "items");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(r.errors, 0), "field")), "items");
     json_decref(r.errors);
     orders_set_max_lines(4);
     r = run(f, "orders", nd, IMPORT_NDJSON);

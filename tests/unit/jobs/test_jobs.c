@@ -83,7 +83,6 @@ int main(void)
     CHECK_INT_EQ((int)ws.writes, 3);
     CHECK_INT_EQ((int)ws.failed, 1);
 
-
     /* a lease: the writer's connection lent for one transaction of the caller's (a model
      * fit's results), then writes flow again */
     store_conn *lc = NULL;

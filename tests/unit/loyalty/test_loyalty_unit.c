@@ -559,7 +559,8 @@ static void coupon_periods(void)
         "{\"name\":\"life\",\"kind\":\"cash_off\",\"value_cents\":100,\"valid_days\":30,"
         "\"per_member_limit\":1}",
     };
-    for (int i = 0; i < 4; i++) CHECK_INT_EQ(call(&f, coupon_templates_create, tpl[i], NULL, &e), 201);
+    for (int i = 0; i < 4; i++)
+        CHECK_INT_EQ(call(&f, coupon_templates_create, tpl[i], NULL, &e), 201);
     int64_t m = new_member(&f, "13800000021");
     const char *why;
     /* day: two on 11-22, a third refused, the next local day (00:00 +08:00) fine */
@@ -628,8 +629,7 @@ static void coupon_periods(void)
     store_begin(f.d.conn, false, &e);
     CHECK_INT_EQ(loyalty_check(f.d.conn, f.d.now, 10, &v, &e), 1);
     store_rollback(f.d.conn);
-    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(v, 0), "check")),
-                 "coupon_limit");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(v, 0), "check")), "coupon_limit");
     json_decref(v);
     siyu_err_clear(&e);
     fixture_close(&f);

@@ -213,8 +213,8 @@ static void test_file_adapter(void)
     json_t *data = json_pack("{s:s}", "campaign", "spring");
     json_t *to = json_pack("{s:s}", "phone", "13800138000");
     json_t *wx_to = json_pack("{s:s, s:s}", "openid", "o-abc", "app_id", "wx-pa");
-    json_t *tmpl = json_pack("{s:s, s:{s:{s:s}}}", "template_id", "TPL-1", "data", "first",
-                             "value", "您好");
+    json_t *tmpl =
+        json_pack("{s:s, s:{s:{s:s}}}", "template_id", "TPL-1", "data", "first", "value", "您好");
     msg_message m1 = {.id = 501,
                       .channel = MSG_CH_SMS,
                       .member_id = 42,

@@ -11,11 +11,12 @@
 static void add_order(fixture *f, int member, int n, const char *when, int cents)
 {
     char body[600];
-    snprintf(body, sizeof body,
-             "{\"channel\":\"store\",\"external_id\":\"m%d-%d\",\"store_id\":1,\"placed_at\":\"%s\","
-             "\"total_cents\":%d,\"member\":{\"card_no\":\"C%d\"},"
-             "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":%d}]}",
-             member, n, when, cents, member, cents);
+    snprintf(
+        body, sizeof body,
+        "{\"channel\":\"store\",\"external_id\":\"m%d-%d\",\"store_id\":1,\"placed_at\":\"%s\","
+        "\"total_cents\":%d,\"member\":{\"card_no\":\"C%d\"},"
+        "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":%d}]}",
+        member, n, when, cents, member, cents);
     siyu_err e;
     siyu_err_init(&e);
     CHECK_INT_EQ(call(f, orders_create, body, NULL, &e), 201);
@@ -54,8 +55,7 @@ int main(void)
             date_format(d0 + (int32_t)t, date, sizeof date);
             snprintf(when, sizeof when, "%sT12:00:00+08:00", date);
             add_order(&f, m, k, when, 500 + (int)(gsl_rng_uniform(g) * 3000));
-            if (gsl_rng_uniform(g) < drop)
-                break;
+            if (gsl_rng_uniform(g) < drop) break;
             t += 1 + gsl_ran_exponential(g, 1 / lambda);
         }
     }
@@ -93,7 +93,8 @@ int main(void)
             tx[n++] = (predict_txn){5, time_local_day(store_col_int(s, 1)),
                                     store_col_int(s, 2) - store_col_int(s, 3)};
     store_reset(s);
-    predict_window w = {.cal_end_day = o.cal_end_day, .holdout_end_day = o.cal_end_day, .unit_days = 1};
+    predict_window w = {
+        .cal_end_day = o.cal_end_day, .holdout_end_day = o.cal_end_day, .unit_days = 1};
     predict_cbs cbs;
     predict_error pe;
     CHECK_INT_EQ(predict_cbs_build(tx, n, &w, &cbs, &pe), PREDICT_OK);
@@ -105,7 +106,8 @@ int main(void)
                            .b = json_real_value(json_object_get(bg, "b")),
                            .unit_days = 1};
     json_decref(out);
-    CHECK_NEAR(predict_bgnbd_p_alive(&model, cbs.rows[0].x, cbs.rows[0].t_x, cbs.rows[0].T), stored, 1e-9);
+    CHECK_NEAR(predict_bgnbd_p_alive(&model, cbs.rows[0].x, cbs.rows[0].t_x, cbs.rows[0].T), stored,
+               1e-9);
     predict_cbs_release(&cbs);
 
     /* the holdout table: actual purchases counted from the orders */
@@ -113,8 +115,7 @@ int main(void)
     date_parse("2026-08-31", &cal_end);
     date_parse("2026-11-20", &holdout_end);
     int vrc = models_validate(f.d.conn, cal_end, holdout_end, 7, &out, &e);
-    if (vrc < 0)
-        fprintf(stderr, "validate: %s\n", e.message);
+    if (vrc < 0) fprintf(stderr, "validate: %s\n", e.message);
     CHECK_INT_EQ(vrc, 200);
     if (vrc == 200) {
         /* actual holdout purchases equal a count made straight from the orders: distinct

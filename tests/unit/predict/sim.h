@@ -20,15 +20,13 @@ static inline void sim_bgnbd(gsl_rng *rng, double r, double alpha, double a, dou
     int x = 0;
     for (;;) {
         t += gsl_ran_exponential(rng, 1 / lambda);
-        if (t > T)
-            break;
+        if (t > T) break;
         double tt = day_grid ? floor(t) : t;
         if (!day_grid || tt > last) {
             x++;
             last = tt;
         }
-        if (gsl_rng_uniform(rng) < p)
-            break;
+        if (gsl_rng_uniform(rng) < p) break;
     }
     s->x = x;
     s->t_x = x ? last : 0;

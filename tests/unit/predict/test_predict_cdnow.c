@@ -27,8 +27,7 @@ static cbs_ref *read_csv(const char *dir, size_t *n)
     }
     cbs_ref *r = calloc(4096, sizeof *r);
     size_t k = 0;
-    if (!fgets(line, sizeof line, f))
-        k = 0;
+    if (!fgets(line, sizeof line, f)) k = 0;
     while (r && k < 4096 && fgets(line, sizeof line, f)) {
         cbs_ref *c = &r[k];
         if (sscanf(line, "\"%ld\",%d,%lf,%lf,%d,%lf", &c->id, &c->x, &c->t_x, &c->T, &c->x_star,
@@ -43,16 +42,14 @@ static cbs_ref *read_csv(const char *dir, size_t *n)
 int main(int argc, char **argv)
 {
     CHECK(argc == 2);
-    if (argc != 2)
-        return CHECK_DONE();
+    if (argc != 2) return CHECK_DONE();
     const char *dir = argv[1];
     size_t ntx = 0, nref = 0;
     predict_txn *tx = cdnow_read(dir, &ntx);
     cbs_ref *ref = read_csv(dir, &nref);
     CHECK(tx != NULL);
     CHECK(ref != NULL);
-    if (!tx || !ref)
-        return CHECK_DONE();
+    if (!tx || !ref) return CHECK_DONE();
     CHECK_INT_EQ(ntx, 6919);
     CHECK_INT_EQ(nref, 2357);
 
@@ -71,8 +68,9 @@ int main(int argc, char **argv)
                  fabs(s->t_x - c->t_x) <= 1e-9 && fabs(s->T - c->T) <= 1e-9 &&
                  fabs(s->mean_value / 100 - c->m_x) <= 1e-9 * (1 + c->m_x);
         if (!ok && mismatches++ < 5)
-            fprintf(stderr, "cbs mismatch id %ld: x %d/%d t_x %.15g/%.15g T %.15g/%.15g "
-                            "x* %d/%d m.x %.15g/%.15g\n",
+            fprintf(stderr,
+                    "cbs mismatch id %ld: x %d/%d t_x %.15g/%.15g T %.15g/%.15g "
+                    "x* %d/%d m.x %.15g/%.15g\n",
                     c->id, s->x, c->x, s->t_x, c->t_x, s->T, c->T, s->x_star, c->x_star,
                     s->mean_value / 100, c->m_x);
         sx += s->x, sxs += s->x_star, repeaters += s->x > 0;
@@ -144,7 +142,8 @@ int main(int argc, char **argv)
     predict_validation v;
     CHECK_INT_EQ(predict_validate(&bg, &cbs, &v, &err), PREDICT_OK);
     CHECK_NEAR(v.holdout_length, 39, 1e-12);
-    printf("validation (39-week holdout)\n  x_cal customers   actual  predicted  (mean act/pred)\n");
+    printf(
+        "validation (39-week holdout)\n  x_cal customers   actual  predicted  (mean act/pred)\n");
     long act_by_x[PREDICT_VALIDATE_GROUPS] = {0};
     for (size_t i = 0; i < nref; i++)
         act_by_x[ref[i].x < 7 ? ref[i].x : 7] += ref[i].x_star;

@@ -11,8 +11,7 @@ static int all_zero(const void *p, size_t n)
 {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
+        if (b[i]) return 0;
     return 1;
 }
 

@@ -14,8 +14,8 @@ static void test_summaries(void)
     /* Days 100 (two orders), 103, 103, 110; cal ends 110, holdout to 120 has 115 and 115.
      * Customer 9 starts after calibration: not in the cohort. Unsorted on purpose. */
     predict_txn t[] = {
-        {7, 115, 50}, {7, 100, 1000}, {7, 103, 200}, {7, 110, 400}, {7, 100, 500},
-        {7, 103, 300}, {7, 115, 70},  {9, 111, 999}, {8, 105, 10},  {7, 125, 1},
+        {7, 115, 50},  {7, 100, 1000}, {7, 103, 200}, {7, 110, 400}, {7, 100, 500},
+        {7, 103, 300}, {7, 115, 70},   {9, 111, 999}, {8, 105, 10},  {7, 125, 1},
     };
     predict_window w = {110, 120, 1};
     predict_cbs c;
@@ -26,11 +26,11 @@ static void test_summaries(void)
         const predict_summary *a = &c.rows[0], *b = &c.rows[1];
         CHECK_INT_EQ(a->customer, 7);
         CHECK_INT_EQ(a->first_day, 100);
-        CHECK_INT_EQ(a->x, 2);        /* days 103 and 110 */
+        CHECK_INT_EQ(a->x, 2); /* days 103 and 110 */
         CHECK_NEAR(a->t_x, 10, 0);
         CHECK_NEAR(a->T, 10, 0);
         CHECK_NEAR(a->mean_value, (200 + 300 + 400) / 2.0, 0); /* first day excluded */
-        CHECK_INT_EQ(a->x_star, 1);   /* 115 once; 125 is after the holdout */
+        CHECK_INT_EQ(a->x_star, 1); /* 115 once; 125 is after the holdout */
         CHECK_INT_EQ(b->customer, 8);
         CHECK_INT_EQ(b->x, 0);
         CHECK_NEAR(b->t_x, 0, 0);
@@ -56,8 +56,8 @@ static predict_cbs make_cbs(void)
 {
     static predict_summary rows[] = {
         {1, 0, 0, 0, 30, 0, 0},     {2, 0, 1, 3.5, 30, 1250, 1}, {3, 0, 4, 20, 25, 800, 2},
-        {4, 0, 2, 28, 29, 2100, 0}, {5, 0, 0, 0, 12, 0, 0},     {6, 0, 9, 11, 31, 400, 5},
-        {7, 0, 1, 0.5, 2, 990, 0},  {8, 0, 3, 7, 40, 1500, 1},  {9, 0, 0, 0, 30, 0, 0},
+        {4, 0, 2, 28, 29, 2100, 0}, {5, 0, 0, 0, 12, 0, 0},      {6, 0, 9, 11, 31, 400, 5},
+        {7, 0, 1, 0.5, 2, 990, 0},  {8, 0, 3, 7, 40, 1500, 1},   {9, 0, 0, 0, 30, 0, 0},
     };
     return (predict_cbs){{0, 0, 7}, sizeof rows / sizeof *rows, rows};
 }
@@ -103,7 +103,8 @@ static void test_gg_derivatives(void)
         memcpy(p1, par, sizeof p1);
         memcpy(p2, par, sizeof p2);
         p1[i] -= h, p2[i] += h;
-        CHECK_NEAR(g[i], (predict_gg_loglik(p2, &c, NULL) - predict_gg_loglik(p1, &c, NULL)) / (2 * h),
+        CHECK_NEAR(g[i],
+                   (predict_gg_loglik(p2, &c, NULL) - predict_gg_loglik(p1, &c, NULL)) / (2 * h),
                    1e-6);
     }
 }
@@ -182,14 +183,14 @@ static void test_clv_and_scoring(void)
     predict_summary *rows = malloc(N * sizeof *rows);
     predict_score *o1 = malloc(N * sizeof *o1), *o2 = malloc(N * sizeof *o2);
     CHECK(rows && o1 && o2);
-    if (!rows || !o1 || !o2)
-        return;
+    if (!rows || !o1 || !o2) return;
     for (int i = 0; i < N; i++) {
         int x = i % 9;
         int64_t T = 30 + ((int64_t)i * 7919) % 700;
-        rows[i] = (predict_summary){i, 0, x, x ? (double)(((int64_t)i * 104729) % (T + 1)) : 0,
-                                    (double)T,
-                                    x ? 1000 + i % 5000 : 0, 0};
+        rows[i] = (predict_summary){i,         0,
+                                    x,         x ? (double)(((int64_t)i * 104729) % (T + 1)) : 0,
+                                    (double)T, x ? 1000 + i % 5000 : 0,
+                                    0};
     }
     predict_cbs c = {{0, 0, 1}, N, rows};
     predict_score_opts so = {.monthly_discount = 0.01};

@@ -40,13 +40,11 @@ static void recover_bgnbd(int day_grid)
     const double r = 0.35, alpha = day_grid ? 7 * 5.0 : 5.0, a = 0.7, b = 2.8;
     predict_summary *rows = calloc(N_CUSTOMERS, sizeof *rows);
     CHECK(rows != NULL);
-    if (!rows)
-        return;
+    if (!rows) return;
     for (int i = 0; i < N_CUSTOMERS; i++) {
         /* Staggered acquisition: observed for 26..78 weeks. */
         double T = 26 + 52 * gsl_rng_uniform(rng);
-        if (day_grid)
-            T = floor(7 * T);
+        if (day_grid) T = floor(7 * T);
         rows[i].customer = i;
         sim_bgnbd(rng, r, alpha, a, b, T, day_grid, &rows[i]);
     }
@@ -56,8 +54,7 @@ static void recover_bgnbd(int day_grid)
     predict_error err;
     CHECK_INT_EQ(predict_bgnbd_fit(&cbs, NULL, &m, &err), PREDICT_OK);
     printf("BG/NBD recovery (%s, %d customers, %zu distinct rows, %d iterations, LL %.2f)\n",
-           day_grid ? "whole days" : "continuous weeks", N_CUSTOMERS, m.n_rows, m.iterations,
-           m.ll);
+           day_grid ? "whole days" : "continuous weeks", N_CUSTOMERS, m.n_rows, m.iterations, m.ll);
     check_recovered("r", m.r, m.se[0], r);
     check_recovered("alpha", m.alpha, m.se[1], alpha);
     check_recovered("a", m.a, m.se[2], a);
@@ -80,8 +77,7 @@ static void recover_gg(void)
     const double p = 6, q = 4, gamma = 1500; /* cents: mean order about 30 yuan */
     predict_summary *rows = calloc(N_CUSTOMERS, sizeof *rows);
     CHECK(rows != NULL);
-    if (!rows)
-        return;
+    if (!rows) return;
     for (int i = 0; i < N_CUSTOMERS; i++) {
         int x = 1 + (int)gsl_ran_poisson(rng, 2.0);
         rows[i] = (predict_summary){i, 0, x, 1, 2, sim_gg_mean(rng, p, q, gamma, x), 0};

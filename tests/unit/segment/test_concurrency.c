@@ -39,10 +39,12 @@ static void *writer(void *arg)
         if (seg_index_apply_order(idx, id, 20000, 1000, 2, &c, 1, &err) != 0)
             atomic_fetch_add(&violations, 1);
         if (i % 2 == 0 && next_id <= START_MEMBERS + NEW_MEMBERS) {
-            seg_member_profile p = {.id = next_id++, .store_id = 1, .birthday = SEG_NO_DAY,
-                                    .joined_day = 19990, .city = "杭州"};
-            if (seg_index_upsert_member(idx, &p, &err) != 0)
-                atomic_fetch_add(&violations, 1);
+            seg_member_profile p = {.id = next_id++,
+                                    .store_id = 1,
+                                    .birthday = SEG_NO_DAY,
+                                    .joined_day = 19990,
+                                    .city = "杭州"};
+            if (seg_index_upsert_member(idx, &p, &err) != 0) atomic_fetch_add(&violations, 1);
         }
     }
     atomic_store(&done, true);
@@ -73,12 +75,13 @@ static void *reader(void *arg)
             atomic_fetch_add(&violations, 1);
             break;
         }
-        if (a || b || c < last_all || c < START_MEMBERS || d < last_ordered || d > c2 ||
-            c2 < c) {
-            fprintf(stderr, "inconsistent read: torn %llu %llu, all %llu (was %llu), ordered %llu (was %llu)\n",
-                    (unsigned long long)a, (unsigned long long)b, (unsigned long long)c,
-                    (unsigned long long)last_all, (unsigned long long)d,
-                    (unsigned long long)last_ordered);
+        if (a || b || c < last_all || c < START_MEMBERS || d < last_ordered || d > c2 || c2 < c) {
+            fprintf(
+                stderr,
+                "inconsistent read: torn %llu %llu, all %llu (was %llu), ordered %llu (was %llu)\n",
+                (unsigned long long)a, (unsigned long long)b, (unsigned long long)c,
+                (unsigned long long)last_all, (unsigned long long)d,
+                (unsigned long long)last_ordered);
             atomic_fetch_add(&violations, 1);
         }
         last_all = c2;
@@ -97,8 +100,11 @@ int main(void)
     seg_error err;
     idx = seg_index_new(20000);
     for (int64_t id = 1; id <= START_MEMBERS; id++) {
-        seg_member_profile p = {.id = id, .store_id = 1 + id % 7, .birthday = SEG_NO_DAY,
-                                .joined_day = 19990, .city = "上海"};
+        seg_member_profile p = {.id = id,
+                                .store_id = 1 + id % 7,
+                                .birthday = SEG_NO_DAY,
+                                .joined_day = 19990,
+                                .city = "上海"};
         CHECK(seg_index_upsert_member(idx, &p, &err) == 0);
     }
     pthread_t w, rd[READERS];

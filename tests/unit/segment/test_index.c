@@ -314,7 +314,6 @@ static int64_t count_expr(seg_index *idx, const char *text)
     return (int64_t)n;
 }
 
-
 /* Counts by rfm and lifecycle against the member-by-member definitions
  * (seg_ix_rfm_class / seg_ix_lifecycle, the rules of index.h). */
 static void check_classes(seg_index *idx)
@@ -379,9 +378,10 @@ static void test_class_kernels(void)
          * a merge — each member's classes must move with its own change */
         for (int k = 0; k < 300; k++) {
             int64_t id = 1 + (int64_t)rnd(9000);
-            if (id == 17)
-                continue;
-            op o = {.member = id, .day = T0 - (int32_t)rnd(200), .cents = 1 + (int64_t)rnd(90000),
+            if (id == 17) continue;
+            op o = {.member = id,
+                    .day = T0 - (int32_t)rnd(200),
+                    .cents = 1 + (int64_t)rnd(90000),
                     .items = 1};
             apply(idx, &o, id);
             if (rnd(3) == 0) {

@@ -94,7 +94,8 @@ int main(void)
     CANON("(orders>1)", "orders > 1");
     CANON("orders>=1 or orders=0 and reach.sms", "orders >= 1 or (orders = 0 and reach.sms)");
     CANON("(orders>=1 or orders=0) and reach.sms", "(orders >= 1 or orders = 0) and reach.sms");
-    CANON("orders = 1 and (orders = 2 and (orders = 3))", "orders = 1 and orders = 2 and orders = 3");
+    CANON("orders = 1 and (orders = 2 and (orders = 3))",
+          "orders = 1 and orders = 2 and orders = 3");
     CANON("orders = 1 or (orders = 2 or orders = 3)", "orders = 1 or orders = 2 or orders = 3");
     CANON("not not reach.sms", "reach.sms");
     CANON("not (reach.sms and reach.group)", "not (reach.sms and reach.group)");

@@ -89,8 +89,7 @@ static void sbf(sb *b, const char *fmt, ...)
     va_start(ap, fmt);
     int k = vsnprintf(b->s + b->n, sizeof b->s - b->n, fmt, ap);
     va_end(ap);
-    if (k > 0)
-        b->n += (size_t)k < sizeof b->s - b->n ? (size_t)k : sizeof b->s - b->n - 1;
+    if (k > 0) b->n += (size_t)k < sizeof b->s - b->n ? (size_t)k : sizeof b->s - b->n - 1;
 }
 
 /* ================= the world ================= */
@@ -144,9 +143,18 @@ static void upsert(int i)
     p.birthday = SEG_NO_DAY;
     if (chance(80)) {
         int y = (int)rr(1950, 2012), m = (int)rr(1, 12), d = (int)rr(1, 28);
-        if (chance(5)) { m = 2; d = 29; y = 2000 + 4 * (int)rr(0, 2); }
-        else if (chance(5)) { m = 3; d = 1; }  /* the day after a 29th of February that isn't */
-        else if (chance(5)) { m = 2; d = 28; }
+        if (chance(5)) {
+            m = 2;
+            d = 29;
+            y = 2000 + 4 * (int)rr(0, 2);
+        } else if (chance(5)) {
+            m = 3;
+            d = 1;
+        } /* the day after a 29th of February that isn't */
+        else if (chance(5)) {
+            m = 2;
+            d = 28;
+        }
         p.birthday = civil(y, m, d);
     }
     p.joined_day = chance(5) ? SEG_NO_DAY : today - (int32_t)rr(0, 500);
@@ -157,18 +165,14 @@ static void upsert(int i)
     }
     /* optional integers as SQL text: a number or NULL */
     char st[24] = "NULL", gd[24] = "NULL", br[24] = "NULL", bd[24] = "NULL", jd[24] = "NULL";
-    if (p.store_id)
-        snprintf(st, sizeof st, "%lld", (long long)p.store_id);
-    if (p.guide_id)
-        snprintf(gd, sizeof gd, "%lld", (long long)p.guide_id);
-    if (p.brand_id)
-        snprintf(br, sizeof br, "%lld", (long long)p.brand_id);
-    if (p.birthday != SEG_NO_DAY)
-        snprintf(bd, sizeof bd, "%d", p.birthday);
-    if (p.joined_day != SEG_NO_DAY)
-        snprintf(jd, sizeof jd, "%d", p.joined_day);
+    if (p.store_id) snprintf(st, sizeof st, "%lld", (long long)p.store_id);
+    if (p.guide_id) snprintf(gd, sizeof gd, "%lld", (long long)p.guide_id);
+    if (p.brand_id) snprintf(br, sizeof br, "%lld", (long long)p.brand_id);
+    if (p.birthday != SEG_NO_DAY) snprintf(bd, sizeof bd, "%d", p.birthday);
+    if (p.joined_day != SEG_NO_DAY) snprintf(jd, sizeof jd, "%d", p.joined_day);
     sql("INSERT OR REPLACE INTO members(id, live, store, guide, brand, channel, tier, gender, "
-        "city, bday, joined, points, reach, p_alive, expect, clv) VALUES(%lld, 1, %s, %s, %s, %Q, %Q, "
+        "city, bday, joined, points, reach, p_alive, expect, clv) VALUES(%lld, 1, %s, %s, %s, %Q, "
+        "%Q, "
         "%Q, %Q, %s, %s, COALESCE((SELECT points FROM members WHERE id=%lld),0), "
         "COALESCE((SELECT reach FROM members WHERE id=%lld),0), "
         "(SELECT p_alive FROM members WHERE id=%lld), (SELECT expect FROM members WHERE id=%lld), "
@@ -182,8 +186,7 @@ static void member_state(int i)
     seg_error err;
     int64_t id = ids[i];
     unsigned reach = (unsigned)(rnd() & 31);
-    if (chance(30))
-        reach = 0;
+    if (chance(30)) reach = 0;
     int64_t points = rr(-100, 5000);
     CHECK(seg_index_set_reach(idx, id, reach, &err) == 0);
     CHECK(seg_index_set_points(idx, id, points, &err) == 0);
@@ -194,11 +197,13 @@ static void member_state(int i)
         int64_t clv = rr(0, 200000);
         CHECK(seg_index_set_prediction(idx, id, pa, ex, clv, &err) == 0);
         sql("UPDATE members SET reach=%u, points=%lld, p_alive=%.17g, expect=%.17g, clv=%lld "
-            "WHERE id=%lld", reach, (long long)points, pa, ex, (long long)clv, (long long)id);
+            "WHERE id=%lld",
+            reach, (long long)points, pa, ex, (long long)clv, (long long)id);
     } else {
         CHECK(seg_index_set_prediction(idx, id, NAN, NAN, SEG_NO_VALUE, &err) == 0);
         sql("UPDATE members SET reach=%u, points=%lld, p_alive=NULL, expect=NULL, clv=NULL "
-            "WHERE id=%lld", reach, (long long)points, (long long)id);
+            "WHERE id=%lld",
+            reach, (long long)points, (long long)id);
     }
 }
 
@@ -223,12 +228,13 @@ static void place_order(int i, int32_t day)
     }
     o->items = (int32_t)rr(1, 9);
     seg_error err;
-    if (seg_index_apply_order(idx, o->mid, day, o->cents, o->items, cs, (size_t)o->ncat, &err) != 0) {
+    if (seg_index_apply_order(idx, o->mid, day, o->cents, o->items, cs, (size_t)o->ncat, &err) !=
+        0) {
         fprintf(stderr, "order: %s\n", err.msg);
         exit(2);
     }
-    sql("INSERT INTO orders VALUES(%lld, %lld, %d, %lld, %d)", (long long)o->oid,
-        (long long)o->mid, day, (long long)o->cents, o->items);
+    sql("INSERT INTO orders VALUES(%lld, %lld, %d, %lld, %d)", (long long)o->oid, (long long)o->mid,
+        day, (long long)o->cents, o->items);
     for (int k = 0; k < o->ncat; k++)
         sql("INSERT INTO order_cats VALUES(%lld, %Q, %lld)", (long long)o->oid, cats[o->cat[k]],
             (long long)o->catc[k]);
@@ -237,11 +243,9 @@ static void place_order(int i, int32_t day)
 
 static void refund_some(void)
 {
-    if (!norders)
-        return;
+    if (!norders) return;
     order_row *o = &orders_[rnd() % norders];
-    if (o->refunded || today - o->day > 500)
-        return;
+    if (o->refunded || today - o->day > 500) return;
     o->refunded = true;
     seg_error err;
     bool full = chance(50);
@@ -259,7 +263,8 @@ static void refund_some(void)
         cents = o->catc[0] / 2;
         items = o->items > 1 ? 1 : 0;
     }
-    CHECK(seg_index_apply_refund(idx, o->mid, o->day, cents, items, full, cs, (size_t)ncs, &err) == 0);
+    CHECK(seg_index_apply_refund(idx, o->mid, o->day, cents, items, full, cs, (size_t)ncs, &err) ==
+          0);
     sql("INSERT INTO refunds VALUES(%lld, %lld, %lld, %d, %d)", (long long)o->oid,
         (long long)o->oid, (long long)cents, items, full);
     for (int k = 0; k < ncs; k++)
@@ -297,14 +302,17 @@ static void build_attrs(void)
         "   sum(CASE WHEN %d - day < 365 THEN net ELSE 0 END) s365 "
         "   FROM o GROUP BY mid) "
         "SELECT m.id, m.live, m.store, m.guide, m.brand, m.channel AS join_channel, m.tier, "
-        "  m.gender, m.city, m.points AS points_balance, m.p_alive, m.expect AS expected_purchases_90d, "
+        "  m.gender, m.city, m.points AS points_balance, m.p_alive, m.expect AS "
+        "expected_purchases_90d, "
         "  m.clv AS clv_12m_cents, m.bday AS birthday, m.joined AS joined_date, "
-        "  (m.reach & 1) != 0 AS r_pa, (m.reach & 2) != 0 AS r_wecom, (m.reach & 4) != 0 AS r_group, "
+        "  (m.reach & 1) != 0 AS r_pa, (m.reach & 2) != 0 AS r_wecom, (m.reach & 4) != 0 AS "
+        "r_group, "
         "  (m.reach & 8) != 0 AS r_sms, (m.reach & 16) != 0 AS r_mini, m.reach != 0 AS r_any, "
         "  CASE WHEN m.bday IS NOT NULL THEN "
         "    CAST(strftime('%%Y', %d*86400, 'unixepoch') AS INT) "
         "    - CAST(strftime('%%Y', m.bday*86400, 'unixepoch') AS INT) "
-        "    - (strftime('%%m%%d', %d*86400, 'unixepoch') < strftime('%%m%%d', m.bday*86400, 'unixepoch')) "
+        "    - (strftime('%%m%%d', %d*86400, 'unixepoch') < strftime('%%m%%d', m.bday*86400, "
+        "'unixepoch')) "
         "  END AS age, "
         "  CAST(strftime('%%m', m.bday*86400, 'unixepoch') AS INT) AS birthday_month, "
         "  CAST(strftime('%%d', m.bday*86400, 'unixepoch') AS INT) AS birthday_day, "
@@ -316,8 +324,10 @@ static void build_attrs(void)
         "  COALESCE(agg.spend, 0) AS spend_cents, COALESCE(agg.s30, 0) AS spend_30d_cents, "
         "  COALESCE(agg.s90, 0) AS spend_90d_cents, COALESCE(agg.s365, 0) AS spend_365d_cents, "
         "  CASE WHEN agg.orders > 0 THEN agg.spend / agg.orders END AS avg_ticket_cents, "
-        "  CASE WHEN agg.orders > 0 THEN CAST(agg.items AS REAL) / agg.orders END AS items_per_order, "
-        "  (SELECT cat FROM cs WHERE cs.mid = m.id AND cs.spend > 0 ORDER BY cs.spend DESC, cs.cat ASC "
+        "  CASE WHEN agg.orders > 0 THEN CAST(agg.items AS REAL) / agg.orders END AS "
+        "items_per_order, "
+        "  (SELECT cat FROM cs WHERE cs.mid = m.id AND cs.spend > 0 ORDER BY cs.spend DESC, cs.cat "
+        "ASC "
         "   LIMIT 1) AS favourite_category, "
         "  agg.last_d AS last_d, agg.first_d AS first_d, "
         "  (SELECT max(day) FROM orders o2 WHERE o2.mid = m.id AND o2.day < agg.last_d) AS prev_d "
@@ -328,13 +338,16 @@ static void build_attrs(void)
     sql("ALTER TABLE attrs ADD COLUMN lifecycle TEXT");
     sql("UPDATE attrs SET rfm = CASE WHEN orders < 1 THEN NULL ELSE "
         " CASE (last_order_days <= %d) * 4 + (orders >= %d) * 2 + (spend_cents >= %lld) "
-        "  WHEN 7 THEN '重要价值' WHEN 5 THEN '重要发展' WHEN 3 THEN '重要保持' WHEN 1 THEN '重要挽留' "
-        "  WHEN 6 THEN '一般价值' WHEN 4 THEN '一般发展' WHEN 2 THEN '一般保持' ELSE '一般挽留' END END",
+        "  WHEN 7 THEN '重要价值' WHEN 5 THEN '重要发展' WHEN 3 THEN '重要保持' WHEN 1 THEN "
+        "'重要挽留' "
+        "  WHEN 6 THEN '一般价值' WHEN 4 THEN '一般发展' WHEN 2 THEN '一般保持' ELSE '一般挽留' "
+        "END END",
         rfm.r_max_days, rfm.f_min_orders, (long long)rfm.m_min_cents);
     sql("UPDATE attrs SET lifecycle = CASE "
         " WHEN orders < 1 THEN 'prospect' "
         " WHEN first_order_days < %d THEN 'new' "
-        " WHEN last_order_days <= %d AND prev_d IS NOT NULL AND last_d - prev_d > %d THEN 'won_back' "
+        " WHEN last_order_days <= %d AND prev_d IS NOT NULL AND last_d - prev_d > %d THEN "
+        "'won_back' "
         " WHEN last_order_days <= %d THEN 'active' "
         " WHEN last_order_days <= %d THEN 'at_risk' ELSE 'lapsed' END",
         life.new_days, life.active_days, life.lapsed_days, life.active_days, life.lapsed_days);
@@ -476,8 +489,8 @@ static void gen_leaf(sb *l, sb *s)
         return;
     }
     if (k <= 8) { /* categorical */
-        static const char *catn[] = {"store", "guide", "brand", "join_channel", "tier", "gender",
-                                     "city", "favourite_category"};
+        static const char *catn[] = {"store", "guide",  "brand", "join_channel",
+                                     "tier",  "gender", "city",  "favourite_category"};
         int c = (int)rr(0, 7);
         bool in = chance(25);
         const char *op = chance(30) ? "!=" : "=";
@@ -504,11 +517,21 @@ static void gen_leaf(sb *l, sb *s)
                 static const char *extra[] = {"深圳", "platinum", "other", ""};
                 const char *v;
                 switch (c) {
-                case 3: v = chance(10) ? extra[3] : channels[rnd() % 3]; break;
-                case 4: v = chance(10) ? extra[1] : tiers[rnd() % 3]; break;
-                case 5: v = chance(10) ? extra[2] : genders[rnd() % 2]; break;
-                case 6: v = chance(10) ? extra[0] : cities[rnd() % 5]; break;
-                default: v = cats[rnd() % NCATS]; break;
+                case 3:
+                    v = chance(10) ? extra[3] : channels[rnd() % 3];
+                    break;
+                case 4:
+                    v = chance(10) ? extra[1] : tiers[rnd() % 3];
+                    break;
+                case 5:
+                    v = chance(10) ? extra[2] : genders[rnd() % 2];
+                    break;
+                case 6:
+                    v = chance(10) ? extra[0] : cities[rnd() % 5];
+                    break;
+                default:
+                    v = cats[rnd() % NCATS];
+                    break;
                 }
                 lang_str(l, v);
                 sql_str(s, v);
@@ -519,8 +542,9 @@ static void gen_leaf(sb *l, sb *s)
         return;
     }
     if (k <= 10) { /* flags */
-        static const char *fl[] = {"reach.public_account", "reach.wecom", "reach.group",
-                                   "reach.sms", "reach.miniprogram", "reach.any"};
+        static const char *fl[] = {"reach.public_account", "reach.wecom",
+                                   "reach.group",          "reach.sms",
+                                   "reach.miniprogram",    "reach.any"};
         static const char *fc[] = {"r_pa", "r_wecom", "r_group", "r_sms", "r_mini", "r_any"};
         int f = (int)rr(0, 5);
         sbf(l, "%s", fl[f]);
@@ -614,8 +638,7 @@ static int64_t *sql_ids(const char *where, const char *scope_sql, size_t *n)
     size_t cap = 1024, k = 0;
     int64_t *v = malloc(cap * sizeof *v);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (k == cap)
-            v = realloc(v, (cap *= 2) * sizeof *v);
+        if (k == cap) v = realloc(v, (cap *= 2) * sizeof *v);
         v[k++] = sqlite3_column_int64(st, 0);
     }
     sqlite3_finalize(st);
@@ -651,7 +674,8 @@ static void check_one(const char *lang, const char *where, const char *scope_lan
         same = a.ids[i] == want[i];
     if (!same) {
         check_failures_++;
-        fprintf(stderr, "MISMATCH at today=%d: index %zu (count %llu) vs SQL %zu\n  expr: %s\n  sql: %s\n",
+        fprintf(stderr,
+                "MISMATCH at today=%d: index %zu (count %llu) vs SQL %zu\n  expr: %s\n  sql: %s\n",
                 today, a.count, (unsigned long long)cnt, ns, lang, where);
         size_t i = 0, j = 0, shown = 0;
         while ((i < a.count || j < ns) && shown < 5) {
@@ -703,8 +727,7 @@ static void check_paging(void)
         CHECK(seg_page(idx, e, NULL, after, 97, page, &n, &err) == 0);
         for (size_t i = 0; i < n; i++, got++)
             ok &= got < ns && page[i] == want[got];
-        if (n)
-            after = page[n - 1];
+        if (n) after = page[n - 1];
     } while (n == 97);
     CHECK(ok);
     CHECK_INT_EQ(got, ns);
@@ -714,7 +737,8 @@ static void check_paging(void)
 
 static void check_breakdowns(void)
 {
-    static const char *by[] = {"store", "tier", "city", "rfm", "lifecycle", "favourite_category",
+    static const char *by[] = {"store", "tier",          "city",
+                               "rfm",   "lifecycle",     "favourite_category",
                                "guide", "birthday_month"};
     seg_error err;
     seg_expr *e;
@@ -724,7 +748,8 @@ static void check_breakdowns(void)
         CHECK(seg_breakdown_by(idx, e, NULL, by[b], &bd, &err) == 0);
         char *q = sqlite3_mprintf(
             "SELECT COALESCE(CAST(%s AS TEXT), ''), count(*) FROM attrs WHERE live = 1 AND "
-            "(orders >= 1 OR r_wecom = 1) GROUP BY 1", by[b]);
+            "(orders >= 1 OR r_wecom = 1) GROUP BY 1",
+            by[b]);
         sqlite3_stmt *st;
         sqlite3_prepare_v2(db, q, -1, &st, NULL);
         size_t rows = 0;
@@ -768,8 +793,10 @@ static void check_rfm_medians(void)
     const char *cols[] = {"last_order_days", "orders", "spend_cents"};
     int64_t med[3];
     for (int k = 0; k < 3; k++) {
-        snprintf(q, sizeof q, "SELECT %s FROM attrs WHERE live=1 AND orders >= 1 ORDER BY 1 "
-                 "LIMIT 1 OFFSET %lld", cols[k], (long long)((n - 1) / 2));
+        snprintf(q, sizeof q,
+                 "SELECT %s FROM attrs WHERE live=1 AND orders >= 1 ORDER BY 1 "
+                 "LIMIT 1 OFFSET %lld",
+                 cols[k], (long long)((n - 1) / 2));
         med[k] = sql_int(q);
     }
     CHECK_INT_EQ(rfm.r_max_days, med[0] - 1);
@@ -779,9 +806,11 @@ static void check_rfm_medians(void)
     for (int t = 0; t < 50; t++) {
         int i = (int)(rnd() % NMEM);
         char qq[200];
-        snprintf(qq, sizeof qq, "SELECT CASE lifecycle WHEN 'prospect' THEN 0 WHEN 'new' THEN 1 "
+        snprintf(qq, sizeof qq,
+                 "SELECT CASE lifecycle WHEN 'prospect' THEN 0 WHEN 'new' THEN 1 "
                  "WHEN 'active' THEN 2 WHEN 'at_risk' THEN 3 WHEN 'lapsed' THEN 4 ELSE 5 END "
-                 "FROM attrs WHERE id=%lld", (long long)ids[i]);
+                 "FROM attrs WHERE id=%lld",
+                 (long long)ids[i]);
         CHECK_INT_EQ(seg_index_member_lifecycle(idx, ids[i]), sql_int(qq));
     }
 }
@@ -832,7 +861,9 @@ int main(void)
         ids[i] = 1000 + 7 * (int64_t)i;
     for (int i = NMEM - 1; i > 0; i--) {
         int j = (int)(rnd() % (uint64_t)(i + 1));
-        int64_t t = ids[i]; ids[i] = ids[j]; ids[j] = t;
+        int64_t t = ids[i];
+        ids[i] = ids[j];
+        ids[j] = t;
     }
     for (int i = 0; i < NMEM; i++) {
         upsert(i);
@@ -853,14 +884,12 @@ int main(void)
     /* 420 days of trading: orders, refunds, profile and state changes */
     for (int d = 0; d < 420; d++) {
         today++;
-        if (d % 3 == 0)
-            CHECK(seg_index_advance_day(idx, today, &err) == 0);
+        if (d % 3 == 0) CHECK(seg_index_advance_day(idx, today, &err) == 0);
         /* (other days: the first order of the day advances the index itself) */
         int n = (int)rr(5, 40);
         for (int k = 0; k < n; k++) {
             int i = (int)(rnd() % NMEM);
-            if (i % 5 == 0)
-                i = (int)(rnd() % 50); /* some heavy buyers */
+            if (i % 5 == 0) i = (int)(rnd() % 50); /* some heavy buyers */
             place_order(i, chance(90) ? today : today - (int32_t)rr(1, 400)); /* back-dated too */
         }
         for (int k = 0; k < 4; k++)
@@ -900,7 +929,8 @@ int main(void)
     today += 75;
     CHECK(seg_index_advance_day(idx, today, &err) == 0);
     check_round("+92 days", 500);
-    /* a birthday boundary: jump to the 1st of March of a non-leap year and to the 28th/29th of Feb */
+    /* a birthday boundary: jump to the 1st of March of a non-leap year and to the 28th/29th of Feb
+     */
     today = civil(2026, 2, 28);
     CHECK(seg_index_advance_day(idx, today, &err) == 0);
     check_round("2026-02-28", 250);

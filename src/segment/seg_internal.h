@@ -199,11 +199,12 @@ typedef struct seg_catpair {
 
 /* Every per-member column of struct seg_index, one element per ordinal: grown,
  * compacted, freed and counted together (index.c), so a new column is listed here. */
+/* clang-format off */
 #define SEG_MEMBER_COLUMNS(X)                                                                      \
-    X(ids)                                                                                         \
-    X(bday) X(bmonth) X(bmday) X(joined) X(first) X(last) X(prev) X(orders) X(items) X(spend)      \
-        X(o30) X(o90) X(o365) X(s30) X(s90) X(s365) X(points) X(rfm_cls) X(life_cls) X(palive)     \
-            X(expect) X(clv) X(contacts) X(contact_first)
+    X(ids) X(bday) X(bmonth) X(bmday) X(joined) X(first) X(last) X(prev) X(orders) X(items)       \
+    X(spend) X(o30) X(o90) X(o365) X(s30) X(s90) X(s365) X(points) X(rfm_cls) X(life_cls)        \
+    X(palive) X(expect) X(clv) X(contacts) X(contact_first)
+/* clang-format on */
 /* ... and the per-member columns of category spend (counted with the category pool) */
 #define SEG_CATEGORY_COLUMNS(X) X(cat_off) X(cat_len) X(cat_cap_log)
 

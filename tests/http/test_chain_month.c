@@ -1091,16 +1091,21 @@ static void check_due(int64_t final_now)
      * merged-away member's: the earliest join among the survivor and those merged into it
      * bounds the step from below. */
     s = q("SELECT r.id, r.member_id, min(m.joined_at, coalesce((SELECT min(f.joined_at)"
-          " FROM members f WHERE f.merged_into = m.id), m.joined_at)), r.entered_at"
+          " FROM members f WHERE f.merged_into = m.id), m.joined_at)), r.entered_at,"
+          " CASE WHEN r.state = 'exited' THEN r.ended_at END"
           " FROM journey_runs r JOIN members m ON m.id = r.member_id WHERE r.journey_id = ?1"
           " ORDER BY r.id");
     sqlite3_bind_int64(s, 1, join_j);
     while (sqlite3_step(s) == SQLITE_ROW) {
         int64_t run = sqlite3_column_int64(s, 0), member = sqlite3_column_int64(s, 1),
-                joined = sqlite3_column_int64(s, 2), entered = sqlite3_column_int64(s, 3);
+                joined = sqlite3_column_int64(s, 2), entered = sqlite3_column_int64(s, 3),
+                exited = sqlite3_column_int64(s, 4);
         for (int k = 0; k < ND; k++) {
             int64_t lo = joined + due[k].days * DAY, hi = entered + due[k].days * DAY + SLACK;
             if (hi > final_now) continue;
+            /* a run that ended early (a merge into a member already on the journey ends the
+             * merged-away member's run) owes no step due after its end */
+            if (exited && exited < lo && !(run <= max_run && first[run][k])) continue;
             expected[k]++;
             int64_t at = run <= max_run ? first[run][k] : 0;
             SEEN(CK_DUE);

@@ -406,5 +406,10 @@ const char *const pg_migrations[] = {
     "CREATE TABLE retention_settings ("
     "  id BIGINT PRIMARY KEY CHECK (id = 1), events_days BIGINT, messages_days BIGINT,"
     "  audit_days BIGINT, updated_at BIGINT);",
+    /* 16: indexes the month's growth asked for — a coupon's per-member-period limit counts
+     * the member's coupon events (without one it scanned them all, per issue), and a
+     * guide's confirmation or timeout finds its run's waiting message */
+    "CREATE INDEX coupon_events_member ON coupon_events(member_id, at);"
+    "CREATE INDEX messages_run_waiting ON messages(run_id) WHERE status = 'awaiting_guide';",
 };
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof *pg_migrations);

@@ -386,5 +386,10 @@ const char *const sqlite_migrations[] = {
     "CREATE TABLE retention_settings ("
     "  id INTEGER PRIMARY KEY CHECK (id = 1), events_days INTEGER, messages_days INTEGER,"
     "  audit_days INTEGER, updated_at INTEGER);",
+    /* 16: indexes the month's growth asked for — a coupon's per-member-period limit counts
+     * the member's coupon events (without one it scanned them all, per issue), and a
+     * guide's confirmation or timeout finds its run's waiting message */
+    "CREATE INDEX coupon_events_member ON coupon_events(member_id, at);"
+    "CREATE INDEX messages_run_waiting ON messages(run_id) WHERE status = 'awaiting_guide';",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -59,7 +59,7 @@ int qr_schedule_check(json_t *sch, siyu_err *e)
         }
     }
     json_t *from = json_object_get(sch, "from"), *to = json_object_get(sch, "to");
-    int a, b;
+    int a = 0, b = 0; /* set by hhmm() whenever from and to are given */
     if (!from != !to)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, from ? "schedule.to" : "schedule.from",
                             "%s: from and to go together", from ? "schedule.to" : "schedule.from");

@@ -51,6 +51,31 @@ int router_match(const char *method, const char *path, http_req *r)
     return path_found ? -2 : -1;
 }
 
+int router_allow(const char *path, char *out, size_t len)
+{
+    http_req r;
+    int found = 0;
+    size_t n = 0;
+    out[0] = 0;
+    for (int i = 0; i < route_count; i++) {
+        memset(&r, 0, sizeof r);
+        if (!match(routes[i].pattern, path, &r)) continue;
+        bool dup = false;
+        for (int j = 0; j < i && !dup; j++) {
+            memset(&r, 0, sizeof r);
+            dup = strcmp(routes[j].method, routes[i].method) == 0 &&
+                  match(routes[j].pattern, path, &r);
+        }
+        found++;
+        if (dup) continue;
+        bool get = strcmp(routes[i].method, "GET") == 0;
+        n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s%s", n ? ", " : "",
+                              routes[i].method, get ? ", HEAD" : "");
+    }
+    if (found) snprintf(out + n, n < len ? len - n : 0, ", OPTIONS");
+    return found;
+}
+
 const char *req_query(http_req *r, const char *name)
 {
     return MHD_lookup_connection_value((struct MHD_Connection *)r->conn, MHD_GET_ARGUMENT_KIND,

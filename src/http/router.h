@@ -44,6 +44,8 @@ typedef struct http_req {
     /* The request id: the X-Request-Id header if sent (1 to 64 printable characters),
      * else one siyu made; echoed in the answer's X-Request-Id and kept in the audit log. */
     char request_id[72];
+    /* The answer replays a stored one (Idempotency-Key): it carries Idempotency-Replayed. */
+    bool replayed;
     dom d;        /* store connection, caller, clock */
     void *server; /* http_server *, for /metrics */
     /* Writes run on the group committer; a handler may leave rendering its answer to the
@@ -124,6 +126,10 @@ extern const int route_count;
 /* Finds the route for method and path, filling r->id / r->word. Returns the index,
  * -1 when no pattern matches the path, -2 when the path matches but not the method. */
 int router_match(const char *method, const char *path, http_req *r);
+/* The Allow header of a path: its methods in table order, HEAD after GET, then OPTIONS
+ * (e.g. "GET, HEAD, PATCH, OPTIONS"). Returns how many of the table's routes match the
+ * path (0: an unknown path, out is empty). */
+int router_allow(const char *path, char *out, size_t len);
 
 /* The audit log's view of the pipeline (routes_audit.c): a staff write is recorded in
  * its own savepoint (server.c exec_write); a read of unmasked personal data is queued

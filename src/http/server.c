@@ -85,6 +85,7 @@ typedef struct req_ctx {
     int route;
     uint64_t t0;
     uint64_t declared; /* the Content-Length, 0 when none */
+    char allow[160];   /* the path's methods (router_allow), for 405 and OPTIONS */
     conn_info *ci;
     http_req r;
 } req_ctx;
@@ -122,12 +123,15 @@ static store_conn *thread_conn(http_server *s, siyu_err *e)
     return c;
 }
 
+/* Sends text with its type and the extra headers (name, value pairs; NULL ends them). */
 static enum MHD_Result send_text(struct MHD_Connection *mc, int status, char *text,
-                                 const char *type, const char *request_id)
+                                 const char *type, const char *request_id, const char *const *extra)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(resp, "Content-Type", type);
+    if (type) MHD_add_response_header(resp, "Content-Type", type);
+    for (size_t i = 0; extra && extra[i]; i += 2)
+        MHD_add_response_header(resp, extra[i], extra[i + 1]);
     if (request_id && *request_id) MHD_add_response_header(resp, "X-Request-Id", request_id);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     enum MHD_Result rc = MHD_queue_response(mc, (unsigned)status, resp);
@@ -164,6 +168,7 @@ static int idem_replay(http_req *r, const char *caller, const char *key, const c
     }
     r->status = 200;
     r->resp = json_loads(store_col_text(s, 2), 0, NULL);
+    r->replayed = true;
     store_reset(s);
     return 1;
 }
@@ -562,6 +567,10 @@ static size_t body_limit(http_server *srv, int route_index)
 static int on_headers(http_server *srv, req_ctx *c, struct MHD_Connection *mc, siyu_err *e)
 {
     http_req *r = &c->r;
+    if (c->route == -2 && strcmp(r->method, "OPTIONS") == 0) {
+        r->status = 204; /* the path's methods, in Allow; no token needed */
+        return 1;
+    }
     if (c->route < 0)
         return siyu_err_set(e, SIYU_NOT_FOUND, NULL,
                             c->route == -2 ? "%s is not allowed on %s" : "no route %s %s",
@@ -585,6 +594,22 @@ static int on_headers(http_server *srv, req_ctx *c, struct MHD_Connection *mc, s
     return 0;
 }
 
+/* The created resource of a 201 whose answer has an id: the request's path and the id,
+ * when a GET route answers that path (POST /api/v1/members -> /api/v1/members/42). */
+static bool created_location(const http_req *r, char *out, size_t len)
+{
+    json_t *id = json_is_object(r->resp) ? json_object_get(r->resp, "id") : NULL;
+    if (!json_is_integer(id) || json_integer_value(id) <= 0) return false;
+    size_t n = strlen(r->path);
+    while (n > 1 && r->path[n - 1] == '/')
+        n--;
+    int w = snprintf(out, len, "%.*s/%lld", (int)n, r->path, (long long)json_integer_value(id));
+    if (w < 0 || (size_t)w >= len) return false;
+    http_req probe;
+    memset(&probe, 0, sizeof probe);
+    return router_match("GET", out, &probe) >= 0;
+}
+
 /* Renders r's answer, queues it, logs and counts it. */
 static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connection *mc,
                               const char *url, const char *method)
@@ -592,7 +617,30 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
     http_req *r = &c->r;
     char *text;
     const char *type;
-    if (r->text && r->status < 400) {
+    const char *extra[12];
+    size_t nx = 0;
+    char location[200];
+    if (c->allow[0] && (r->status == 405 || r->status == 204)) {
+        extra[nx++] = "Allow";
+        extra[nx++] = c->allow;
+    }
+    if (r->status == 401) {
+        extra[nx++] = "WWW-Authenticate";
+        extra[nx++] = "Bearer";
+    }
+    if (r->replayed) {
+        extra[nx++] = "Idempotency-Replayed";
+        extra[nx++] = "true";
+    }
+    if (r->status == 201 && created_location(r, location, sizeof location)) {
+        extra[nx++] = "Location";
+        extra[nx++] = location;
+    }
+    extra[nx] = NULL;
+    if (r->status == 204) {
+        text = strdup("");
+        type = NULL;
+    } else if (r->text && r->status < 400) {
         text = r->text;
         r->text = NULL;
         type = r->content_type;
@@ -608,7 +656,8 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
         }
     }
     size_t bytes = strlen(text);
-    enum MHD_Result rc = send_text(mc, r->status ? r->status : 500, text, type, r->request_id);
+    enum MHD_Result rc =
+        send_text(mc, r->status ? r->status : 500, text, type, r->request_id, extra);
     uint64_t ns = clock_mono_ns() - c->t0;
     metrics_record(c->route, r->status, ns);
     if (srv->cfg.access_log) {
@@ -618,6 +667,14 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
                 bytes, (double)ns / 1e6);
     }
     return rc;
+}
+
+/* A known path called with a method it does not have: 405, its methods in Allow. */
+static void method_not_allowed(http_req *r)
+{
+    r->status = 405;
+    json_t *inner = json_object_get(r->resp, "error");
+    if (inner) json_object_set_new(inner, "code", json_string("method_not_allowed"));
 }
 
 /* The caller's X-Request-Id when it is 1 to 64 printable characters, else a new one. */
@@ -665,6 +722,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         if (c->ci) c->ci->in_request = true;
         request_id(mc, c->r.request_id, sizeof c->r.request_id);
         c->route = router_match(method, url, &c->r);
+        if (c->route < 0 && strcmp(method, "HEAD") == 0) {
+            /* HEAD is the GET of the same path: same status and headers (MHD leaves the
+             * body out of the answer) */
+            int get = router_match("GET", url, &c->r);
+            if (get >= 0) {
+                c->route = get;
+                c->r.method = "GET";
+            }
+        }
+        if (c->route == -2) router_allow(url, c->allow, sizeof c->allow);
         c->limit = body_limit(srv, c->route);
         const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
         unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
@@ -675,8 +742,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         *con_cls = c;
         siyu_err e;
         siyu_err_init(&e);
-        if (on_headers(srv, c, mc, &e)) {
-            fail(&c->r, &e);
+        int hr = on_headers(srv, c, mc, &e);
+        if (hr) {
+            if (hr < 0) fail(&c->r, &e);
+            if (hr < 0 && c->route == -2) method_not_allowed(&c->r);
             siyu_err_clear(&e);
             c->refused = true;
             /* A small declared body is read and dropped, so the connection stays open

@@ -219,7 +219,18 @@ static void test_location(void)
              "\"total_cents\":2000,\"items\":[{\"sku\":\"K\",\"qty\":1,"
              "\"unit_price_cents\":2000}]}",
              (long long)store, (long long)member);
-    created("/api/v1/orders", b, "/api/v1/orders");
+    int64_t order = created("/api/v1/orders", b, "/api/v1/orders");
+    /* the same order again is a replay: 200, marked, no Location */
+    CHECK_INT_EQ(call(token, "POST", "/api/v1/orders", NULL, b), 200);
+    CHECK_STR_EQ(header("Idempotency-Replayed"), "true");
+    CHECK_STR_EQ(header("Location"), "");
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/orders/%lld/refunds", (long long)order);
+    const char *rf = "{\"external_id\":\"RF-1\",\"amount_cents\":500}";
+    CHECK_INT_EQ(call(token, "POST", path, NULL, rf), 201);
+    CHECK_STR_EQ(header("Idempotency-Replayed"), "");
+    CHECK_INT_EQ(call(token, "POST", path, NULL, rf), 200);
+    CHECK_STR_EQ(header("Idempotency-Replayed"), "true");
     /* a 200 (a member matched, not created) has no Location */
     snprintf(b, sizeof b, "{\"phone\":\"13800000009\"}");
     int st = call(token, "POST", "/api/v1/members", NULL, b);

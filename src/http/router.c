@@ -67,12 +67,12 @@ int router_allow(const char *path, char *out, size_t len)
                   match(routes[j].pattern, path, &r);
         }
         found++;
-        if (dup) continue;
+        if (dup || n >= len) continue; /* a full buffer keeps what fits */
         bool get = strcmp(routes[i].method, "GET") == 0;
-        n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s%s", n ? ", " : "",
-                              routes[i].method, get ? ", HEAD" : "");
+        n += (size_t)snprintf(out + n, len - n, "%s%s%s", n ? ", " : "", routes[i].method,
+                              get ? ", HEAD" : "");
     }
-    if (found) snprintf(out + n, n < len ? len - n : 0, ", OPTIONS");
+    if (found && n < len) snprintf(out + n, len - n, ", OPTIONS");
     return found;
 }
 

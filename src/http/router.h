@@ -24,6 +24,8 @@ enum route_flags {
     ROUTE_HTML = 1 << 6,     /* answers text, not JSON */
     ROUTE_OWN_TX = 1 << 7,   /* reads on its own, then submits its writes to the group committer */
     ROUTE_IDEM = 1 << 8,     /* a write that must carry an Idempotency-Key (points moves) */
+    ROUTE_KEYED = 1 << 9, /* idempotent by a key in its body: a 200 is a replay (orders, refunds) */
+    ROUTE_LINES = 1 << 10, /* its body carries order lines: the cap grows with the line cap */
 };
 
 typedef struct http_req {
@@ -143,6 +145,55 @@ int http_audit_flush(http_req *r, siyu_err *e);
 const char *req_query(http_req *r, const char *name);
 int req_query_int(http_req *r, const char *name, int64_t *out, siyu_err *e);
 int req_page(http_req *r, int64_t *cursor, int *limit, siyu_err *e);
+
+/* Stores the domain's answer: status from rc, the JSON it rendered. Called as
+ * http_answer(r, rc, &out) after the call, never with `out` as a value: argument
+ * evaluation order is unspecified in C. */
+static inline int http_answer(http_req *r, int rc, json_t **out)
+{
+    if (rc < 0) {
+        json_decref(*out);
+        return -1;
+    }
+    r->status = rc;
+    r->resp = *out;
+    return 0;
+}
+
+/* Handlers that only hand the path id, body or page to one domain call:
+ * HTTP_BODY_CALL(h_x, fn) defines int h_x(r, e) calling fn(d, body, &out, e), and so on
+ * (prefix `static` for a file-local handler). */
+#define HTTP_BODY_CALL(name, fn)                                                                   \
+    int name(http_req *r, siyu_err *e)                                                             \
+    {                                                                                              \
+        json_t *out = NULL;                                                                        \
+        int rc = fn(&r->d, r->body, &out, e);                                                      \
+        return http_answer(r, rc, &out);                                                           \
+    }
+#define HTTP_ID_CALL(name, fn)                                                                     \
+    int name(http_req *r, siyu_err *e)                                                             \
+    {                                                                                              \
+        json_t *out = NULL;                                                                        \
+        int rc = fn(&r->d, r->id, &out, e);                                                        \
+        return http_answer(r, rc, &out);                                                           \
+    }
+#define HTTP_ID_BODY_CALL(name, fn)                                                                \
+    int name(http_req *r, siyu_err *e)                                                             \
+    {                                                                                              \
+        json_t *out = NULL;                                                                        \
+        int rc = fn(&r->d, r->id, r->body, &out, e);                                               \
+        return http_answer(r, rc, &out);                                                           \
+    }
+#define HTTP_LIST_CALL(name, fn)                                                                   \
+    int name(http_req *r, siyu_err *e)                                                             \
+    {                                                                                              \
+        int64_t cursor;                                                                            \
+        int limit;                                                                                 \
+        json_t *out = NULL;                                                                        \
+        if (req_page(r, &cursor, &limit, e)) return -1;                                            \
+        int rc = fn(&r->d, cursor, limit, &out, e);                                                \
+        return http_answer(r, rc, &out);                                                           \
+    }
 
 /* The server's in-memory views, or NULL (server.c). */
 struct views *http_views(http_req *r);

@@ -17,50 +17,10 @@
 #include "views/views.h"
 #include "writer/writer.h"
 
-/* Stores the domain's answer. Called as answer(r, rc, &out) after the call, never
- * with `out` as a value: argument evaluation order is unspecified in C. */
-static int answer(http_req *r, int rc, json_t **out)
-{
-    if (rc < 0) {
-        json_decref(*out);
-        return -1;
-    }
-    r->status = rc;
-    r->resp = *out;
-    return 0;
-}
-
-#define BODY_CALL(fn)                                                                              \
-    static int h_##fn(http_req *r, siyu_err *e)                                                    \
-    {                                                                                              \
-        json_t *out = NULL;                                                                        \
-        int rc = fn(&r->d, r->body, &out, e);                                                      \
-        return answer(r, rc, &out);                                                                \
-    }
-#define ID_CALL(fn)                                                                                \
-    static int h_##fn(http_req *r, siyu_err *e)                                                    \
-    {                                                                                              \
-        json_t *out = NULL;                                                                        \
-        int rc = fn(&r->d, r->id, &out, e);                                                        \
-        return answer(r, rc, &out);                                                                \
-    }
-#define ID_BODY_CALL(fn)                                                                           \
-    static int h_##fn(http_req *r, siyu_err *e)                                                    \
-    {                                                                                              \
-        json_t *out = NULL;                                                                        \
-        int rc = fn(&r->d, r->id, r->body, &out, e);                                               \
-        return answer(r, rc, &out);                                                                \
-    }
-#define LIST_CALL(fn)                                                                              \
-    static int h_##fn(http_req *r, siyu_err *e)                                                    \
-    {                                                                                              \
-        int64_t cursor;                                                                            \
-        int limit;                                                                                 \
-        json_t *out = NULL;                                                                        \
-        if (req_page(r, &cursor, &limit, e)) return -1;                                            \
-        int rc = fn(&r->d, cursor, limit, &out, e);                                                \
-        return answer(r, rc, &out);                                                                \
-    }
+#define BODY_CALL(fn) static HTTP_BODY_CALL(h_##fn, fn)
+#define ID_CALL(fn) static HTTP_ID_CALL(h_##fn, fn)
+#define ID_BODY_CALL(fn) static HTTP_ID_BODY_CALL(h_##fn, fn)
+#define LIST_CALL(fn) static HTTP_LIST_CALL(h_##fn, fn)
 
 BODY_CALL(brands_create)
 BODY_CALL(stores_create)
@@ -172,7 +132,7 @@ static int h_orders_create(http_req *r, siyu_err *e)
     if (!r->defer_render) {
         json_t *out = NULL;
         int rc = orders_create(&r->d, r->body, &out, e);
-        return answer(r, rc, &out);
+        return http_answer(r, rc, &out);
     }
     int64_t id = 0;
     int rc = orders_create_id(&r->d, r->body, NULL, &id, e);
@@ -192,14 +152,14 @@ static int h_tokens_list(http_req *r, siyu_err *e)
     json_t *out = NULL;
     if (req_page(r, &cursor, &limit, e)) return -1;
     int rc = auth_token_list(r->d.conn, cursor, limit, r->d.now, &out, e);
-    return answer(r, rc, &out);
+    return http_answer(r, rc, &out);
 }
 
 static int h_tokens_revoke(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     int rc = auth_token_revoke(r->d.conn, r->id, r->d.now, &out, e);
-    return answer(r, rc, &out);
+    return http_answer(r, rc, &out);
 }
 
 /* POST /tokens: {role, staff_id?, store_id?, name?, expires_at?} — a till's cashier
@@ -260,7 +220,7 @@ static int h_members_get(http_req *r, siyu_err *e)
         segments_member_block(r, out);
         guides_member_block(&r->d, out);
     }
-    return answer(r, rc, &out);
+    return http_answer(r, rc, &out);
 }
 
 /* GET /members: a lookup when an identity is given, else the list in scope. */
@@ -273,7 +233,7 @@ static int h_members_list(http_req *r, siyu_err *e)
         if (v) {
             json_t *out = NULL;
             int rc = members_lookup(&r->d, kinds[i], v, req_query(r, "app_id"), &out, e);
-            return answer(r, rc, &out);
+            return http_answer(r, rc, &out);
         }
     }
     int64_t cursor;
@@ -281,7 +241,7 @@ static int h_members_list(http_req *r, siyu_err *e)
     json_t *out = NULL;
     if (req_page(r, &cursor, &limit, e)) return -1;
     int rc = members_list(&r->d, cursor, limit, &out, e);
-    return answer(r, rc, &out);
+    return http_answer(r, rc, &out);
 }
 
 static int h_orders_list(http_req *r, siyu_err *e)
@@ -293,7 +253,7 @@ static int h_orders_list(http_req *r, siyu_err *e)
         req_query_int(r, "store_id", &store_id, e) < 0)
         return -1;
     int rc = orders_list(&r->d, cursor, limit, member_id, store_id, &out, e);
-    return answer(r, rc, &out);
+    return http_answer(r, rc, &out);
 }
 
 /* An import commits batch by batch on the group committer's thread, alone. */
@@ -363,14 +323,14 @@ static int h_models_fit(http_req *r, siyu_err *e)
     json_t *out = NULL;
     int rc = models_fit(r->d.conn, &o, r->d.now, &out, e);
     if (rc >= 0 && http_views(r)) views_reload_predictions(http_views(r), r->d.conn);
-    return answer(r, rc, &out);
+    return http_answer(r, rc, &out);
 }
 
 static int h_models_current(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     int rc = models_current(r->d.conn, &out, e);
-    return answer(r, rc, &out);
+    return http_answer(r, rc, &out);
 }
 
 /* GET /models/validation?cal_end=YYYY-MM-DD&holdout_end=YYYY-MM-DD&unit=weeks */
@@ -389,7 +349,7 @@ static int h_models_validation(http_req *r, siyu_err *e)
     json_t *out = NULL;
     int rc = models_validate(r->d.conn, cal_end, holdout_end,
                              unit && strcmp(unit, "weeks") == 0 ? 7 : 1, &out, e);
-    return answer(r, rc, &out);
+    return http_answer(r, rc, &out);
 }
 
 /* ---------------- reports ---------------- */
@@ -597,14 +557,16 @@ const route routes[] = {
      "Change a member's profile", "members", SCOPE_MEMBER, SB_STORE | SB_GUIDE},
     {"POST", "/api/v1/members/{id}/merge", h_members_merge, MGR, ROUTE_WRITE | ROUTE_BODY,
      "Merge another member into this one", "members", SCOPE_MEMBER, SB_MEMBER},
-    {"POST", "/api/v1/orders", h_orders_create, MGR | ROLE_CASHIER, ROUTE_WRITE | ROUTE_BODY,
+    {"POST", "/api/v1/orders", h_orders_create, MGR | ROLE_CASHIER,
+     ROUTE_WRITE | ROUTE_BODY | ROUTE_KEYED | ROUTE_LINES,
      "Record an order (idempotent by channel and external_id)", "orders", SCOPE_CHAIN,
      SB_STORE | SB_GUIDE | SB_MEMBER | SB_IDENTITY},
     {"GET", "/api/v1/orders", h_orders_list, ANY, 0, "List orders in scope", "orders", SCOPE_CHAIN,
      SB_MEMBER | SB_STORE},
     {"GET", "/api/v1/orders/{id}", h_orders_get, ANY, 0, "Get an order with items and refunds",
      "orders", SCOPE_ORDER, 0},
-    {"POST", "/api/v1/orders/{id}/refunds", h_orders_refund, MGR, ROUTE_WRITE | ROUTE_BODY,
+    {"POST", "/api/v1/orders/{id}/refunds", h_orders_refund, MGR,
+     ROUTE_WRITE | ROUTE_BODY | ROUTE_KEYED,
      "Refund an order in full or in part (idempotent by external_id)", "orders", SCOPE_ORDER, 0},
     {"POST", "/api/v1/events", h_events_record, ANY, ROUTE_WRITE | ROUTE_BODY,
      "Record one event or a batch", "events", SCOPE_CHAIN,

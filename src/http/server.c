@@ -266,15 +266,6 @@ static void touch_token(http_server *srv, http_req *r)
     siyu_err_clear(&e);
 }
 
-/* Orders (by channel and external_id) and refunds (by external_id) are idempotent by
- * their content: 201 when created, 200 when the same one was already there. */
-static bool replays_by_content(const route *rt)
-{
-    return strcmp(rt->method, "POST") == 0 &&
-           (strcmp(rt->pattern, "/api/v1/orders") == 0 ||
-            strcmp(rt->pattern, "/api/v1/orders/{id}/refunds") == 0);
-}
-
 static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 {
     http_req *r = &c->r;
@@ -333,7 +324,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
             tx = false;
             if (store_commit(r->d.conn, &e)) goto out;
         }
-        if (r->status == 200 && replays_by_content(rt)) r->replayed = true;
+        if (r->status == 200 && (rt->flags & ROUTE_KEYED)) r->replayed = true;
         goto done;
     }
     if (store_begin(r->d.conn, false, &e)) goto out;
@@ -563,7 +554,7 @@ static size_t body_limit(http_server *srv, int route_index)
     if (route_index < 0) return srv->cfg.max_body;
     const route *rt = &routes[route_index];
     if (rt->flags & ROUTE_RAW) return srv->cfg.max_import_body;
-    if (strcmp(rt->method, "POST") == 0 && strcmp(rt->pattern, "/api/v1/orders") == 0) {
+    if (rt->flags & ROUTE_LINES) {
         size_t o = orders_max_body();
         return o > srv->cfg.max_body ? o : srv->cfg.max_body;
     }

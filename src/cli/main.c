@@ -55,6 +55,9 @@ static const struct command {
      "restore --from FILE --db PATH [--force]   restore a backup (refuses to overwrite a store)"},
     {"vacuum", cmd_vacuum,
      "vacuum --db PATH   rebuild the store so deleted and erased data leaves its files"},
+    {"staff", cmd_staff,
+     "staff login --db PATH --staff ID --username NAME [--remove]   set a staff member's "
+     "console sign-in (password on stdin)"},
 };
 
 static void usage(FILE *f)

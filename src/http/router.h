@@ -61,6 +61,7 @@ typedef struct http_req {
     json_t *resp; /* JSON answer (owned), or */
     char *text;   /* a text answer (owned) with its content type */
     const char *content_type;
+    char set_cookie[200]; /* a Set-Cookie header for the answer (the console's session), or "" */
 } http_req;
 
 typedef int (*route_fn)(http_req *r, siyu_err *e);

@@ -110,6 +110,11 @@ int h_members_export(http_req *r, siyu_err *e); /* routes_rights.c */
 int h_members_erase(http_req *r, siyu_err *e);
 int h_consents_get(http_req *r, siyu_err *e);
 int h_audit_list(http_req *r, siyu_err *e);
+int h_staff_login_put(http_req *r, siyu_err *e); /* routes_session.c */
+int h_staff_login_delete(http_req *r, siyu_err *e);
+int h_session_create(http_req *r, siyu_err *e);
+int h_session_get(http_req *r, siyu_err *e);
+int h_session_delete(http_req *r, siyu_err *e);
 int h_retention_get(http_req *r, siyu_err *e);
 int h_retention_put(http_req *r, siyu_err *e);
 int h_retention_sweep(http_req *r, siyu_err *e);
@@ -779,5 +784,21 @@ const route routes[] = {
      "Set how many days events, messages and the audit log are kept", "audit", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/retention/sweep", h_retention_sweep, ADMIN, ROUTE_WRITE,
      "Delete one batch of what is older than the retention settings", "audit", SCOPE_CHAIN, 0},
+    /* staff sign-in for the console (issue 18, docs/console.md) */
+    {"PUT", "/api/v1/staff/{id}/login", h_staff_login_put, ADMIN, ROUTE_OWN_TX | ROUTE_BODY,
+     "Set or reset a staff member's sign-in (username, password); ends their sessions",
+     "organisation", SCOPE_STAFF, 0},
+    {"DELETE", "/api/v1/staff/{id}/login", h_staff_login_delete, ADMIN, ROUTE_WRITE,
+     "Remove a staff member's sign-in (they left); ends their sessions", "organisation",
+     SCOPE_STAFF, 0},
+    {"POST", "/api/v1/session", h_session_create, 0, ROUTE_PUBLIC | ROUTE_BODY,
+     "Sign in with a username and password: a session cookie, and the CSRF token every "
+     "write with it must carry (X-CSRF-Token); locked after repeated failures",
+     "organisation", SCOPE_PUBLIC, 0},
+    {"GET", "/api/v1/session", h_session_get, ANY | ROLE_CASHIER, 0,
+     "Who is signed in: staff, role, store, and the session's CSRF token", "organisation",
+     SCOPE_CHAIN, 0},
+    {"DELETE", "/api/v1/session", h_session_delete, ANY, ROUTE_WRITE, "Sign out", "organisation",
+     SCOPE_CHAIN, 0},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -26,6 +26,7 @@
 #include "base/timeutil.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "auth/session.h"
 #include "import/import.h"
 #include "writer/writer.h"
 
@@ -292,7 +293,13 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     }
     r->d.now = clock_now();
     if (!(r->d.conn = thread_conn(srv, &e))) goto out;
-    if (rt->flags & ROUTE_PUBLIC) goto call;
+    if (rt->flags & ROUTE_PUBLIC) {
+        /* a public route with a body (signing in) parses it, and nothing else */
+        if ((rt->flags & ROUTE_BODY) &&
+            !(r->body = jx_parse(c->buf ? c->buf : "", c->len, false, &e)))
+            goto out;
+        goto call;
+    }
     /* The token and the role were checked on the headers (on_headers), before any
      * byte of the body was read; the principal is reused, never resolved twice. */
     if (!r->authenticated) {
@@ -583,9 +590,20 @@ static int on_headers(http_server *srv, req_ctx *c, struct MHD_Connection *mc, s
     if (rt->flags & ROUTE_PUBLIC) return 0;
     if (!(r->d.conn = thread_conn(srv, e))) return -1;
     const char *auth = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+    const char *cookie = MHD_lookup_connection_value(mc, MHD_COOKIE_KIND, AUTH_SESSION_COOKIE);
+    int arc;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        arc = auth_resolve_at(r->d.conn, auth + 7, clock_now(), &r->d.who, e);
+    } else if (!auth && cookie && *cookie) {
+        /* the console's session: every call but a read must carry its CSRF token, so a
+         * cookie alone (sent by a browser on another site's behalf, or stolen) writes
+         * nothing */
+        bool read = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+        const char *csrf = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, AUTH_CSRF_HEADER);
+        arc = auth_session_resolve(r->d.conn, cookie, !read, csrf, clock_now(), &r->d.who, e);
+    } else {
         return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
-    int arc = auth_resolve_at(r->d.conn, auth + 7, clock_now(), &r->d.who, e);
+    }
     if (store_conn_check(r->d.conn, e)) return -1; /* a failed read is not a bad token */
     if (arc) return -1;
     if (!(rt->roles & r->d.who.role))
@@ -618,7 +636,7 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
     http_req *r = &c->r;
     char *text;
     const char *type;
-    const char *extra[12];
+    const char *extra[14];
     size_t nx = 0;
     char location[200];
     if (c->allow[0] && (r->status == 405 || r->status == 204)) {
@@ -628,6 +646,10 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
     if (r->status == 401) {
         extra[nx++] = "WWW-Authenticate";
         extra[nx++] = "Bearer";
+    }
+    if (r->set_cookie[0]) {
+        extra[nx++] = "Set-Cookie";
+        extra[nx++] = r->set_cookie;
     }
     if (r->replayed) {
         extra[nx++] = "Idempotency-Replayed";

@@ -62,6 +62,8 @@ typedef struct http_req {
     char *text;   /* a text answer (owned) with its content type */
     const char *content_type;
     char set_cookie[200]; /* a Set-Cookie header for the answer (the console's session), or "" */
+    const char *cache_control; /* instead of no-store (the console's files), or NULL */
+    bool page_headers;         /* the console's page: its Content-Security-Policy and framing */
 } http_req;
 
 typedef int (*route_fn)(http_req *r, siyu_err *e);

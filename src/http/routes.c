@@ -115,6 +115,8 @@ int h_staff_login_delete(http_req *r, siyu_err *e);
 int h_session_create(http_req *r, siyu_err *e);
 int h_session_get(http_req *r, siyu_err *e);
 int h_session_delete(http_req *r, siyu_err *e);
+int h_console_index(http_req *r, siyu_err *e); /* console.c */
+int h_console_asset(http_req *r, siyu_err *e);
 int h_retention_get(http_req *r, siyu_err *e);
 int h_retention_put(http_req *r, siyu_err *e);
 int h_retention_sweep(http_req *r, siyu_err *e);
@@ -490,7 +492,8 @@ static int h_metrics(http_req *r, siyu_err *e)
     return 0;
 }
 
-static int h_home(http_req *r, siyu_err *e)
+int h_home(http_req *r, siyu_err *e);
+int h_home(http_req *r, siyu_err *e)
 {
     static const char page[] =
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
@@ -516,7 +519,9 @@ static int h_home(http_req *r, siyu_err *e)
 #define MGR (ROLE_ADMIN | ROLE_OPERATOR | ROLE_STORE_MANAGER)
 
 const route routes[] = {
-    {"GET", "/", h_home, 0, ROUTE_PUBLIC | ROUTE_HTML, "Landing page", "system", SCOPE_PUBLIC, 0},
+    {"GET", "/", h_console_index, 0, ROUTE_PUBLIC | ROUTE_HTML,
+     "The console (docs/console.md), or a landing page when none is installed", "system",
+     SCOPE_PUBLIC, 0},
     {"GET", "/healthz", h_healthz, 0, ROUTE_PUBLIC, "Liveness check", "system", SCOPE_PUBLIC, 0},
     {"GET", "/readyz", h_readyz, 0, ROUTE_PUBLIC,
      "Readiness: the store, the views and the background jobs", "system", SCOPE_PUBLIC, 0},
@@ -798,6 +803,9 @@ const route routes[] = {
     {"GET", "/api/v1/session", h_session_get, ANY | ROLE_CASHIER, 0,
      "Who is signed in: staff, role, store, and the session's CSRF token", "organisation",
      SCOPE_CHAIN, 0},
+    {"GET", "/assets/{file}", h_console_asset, 0, ROUTE_PUBLIC | ROUTE_HTML,
+     "The console's built files (content-hashed names, cached for a year)", "system", SCOPE_PUBLIC,
+     0},
     {"DELETE", "/api/v1/session", h_session_delete, ANY, ROUTE_WRITE, "Sign out", "organisation",
      SCOPE_CHAIN, 0},
 };

@@ -62,8 +62,9 @@ int h_staff_login_put(http_req *r, siyu_err *e)
 {
     static const char *const allowed[] = {"username", "password", NULL};
     const char *username, *password;
-    if (jx_only(r->body, allowed, NULL, e) || jx_str(r->body, "username", true, &username, e) ||
-        jx_str(r->body, "password", true, &password, e) || auth_login_check(username, password, e))
+    if (jx_only(r->body, allowed, NULL, e) || jx_str(r->body, "username", true, &username, e) < 0 ||
+        jx_str(r->body, "password", true, &password, e) < 0 ||
+        auth_login_check(username, password, e))
         return -1;
     login_write w = {.r = r, .username = username};
     if (auth_password_hash(password, w.hash, e)) return -1;
@@ -118,8 +119,8 @@ int h_session_create(http_req *r, siyu_err *e)
 {
     static const char *const allowed[] = {"username", "password", NULL};
     const char *username, *password;
-    if (jx_only(r->body, allowed, NULL, e) || jx_str(r->body, "username", true, &username, e) ||
-        jx_str(r->body, "password", true, &password, e))
+    if (jx_only(r->body, allowed, NULL, e) || jx_str(r->body, "username", true, &username, e) < 0 ||
+        jx_str(r->body, "password", true, &password, e) < 0)
         return -1;
     signin_write w;
     memset(&w, 0, sizeof w);

@@ -134,7 +134,9 @@ static enum MHD_Result send_text(struct MHD_Connection *mc, int status, char *te
     for (size_t i = 0; extra && extra[i]; i += 2)
         MHD_add_response_header(resp, extra[i], extra[i + 1]);
     if (request_id && *request_id) MHD_add_response_header(resp, "X-Request-Id", request_id);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (!MHD_get_response_header(resp, "Cache-Control"))
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     enum MHD_Result rc = MHD_queue_response(mc, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -636,7 +638,7 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
     http_req *r = &c->r;
     char *text;
     const char *type;
-    const char *extra[14];
+    const char *extra[20];
     size_t nx = 0;
     char location[200];
     if (c->allow[0] && (r->status == 405 || r->status == 204)) {
@@ -646,6 +648,17 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
     if (r->status == 401) {
         extra[nx++] = "WWW-Authenticate";
         extra[nx++] = "Bearer";
+    }
+    if (r->cache_control && r->status == 200) {
+        extra[nx++] = "Cache-Control";
+        extra[nx++] = r->cache_control;
+    }
+    if (r->page_headers && r->status == 200) {
+        /* the console runs only its own files; no page may frame it */
+        extra[nx++] = "Content-Security-Policy";
+        extra[nx++] = "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                      "'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action "
+                      "'self'";
     }
     if (r->set_cookie[0]) {
         extra[nx++] = "Set-Cookie";

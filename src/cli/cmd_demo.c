@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "base/timeutil.h"
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "fission/games.h"
 #include "gen/gen.h"
 #include "journey/journey.h"
@@ -309,9 +310,9 @@ int cmd_demo(int argc, char **argv)
         }
         siyu_err pe;
         siyu_err_init(&pe);
-        if (demo_programme(st, &pe) || demo_games(st, &pe)) {
+        if (demo_programme(st, &pe) || demo_games(st, &pe) || demo_rights(st, &pe)) {
             store_close(st);
-            rc = cli_fail("demo", 1, "loyalty, journeys and games: %s", pe.message);
+            rc = cli_fail("demo", 1, "loyalty, journeys, games and rights: %s", pe.message);
             siyu_err_clear(&pe);
             return rc;
         }

@@ -7,6 +7,13 @@
 #include "base/error.h"
 #include "store/store.h"
 
+/* One demo step in its own savepoint: call as
+ *     if ((rc = store_savepoint(c, e)) == 0) rc = demo_settle(c, fn(&d, ..., &sub), &sub, e);
+ * A step the rules refuse (r < 0 with a client error in sub: a merged member, a cap) is undone
+ * and skipped (1); an internal error is the demo's (-1, in e); a success is kept (0). sub is
+ * cleared either way. */
+int demo_settle(store_conn *c, int r, siyu_err *sub, siyu_err *e);
+
 /* Members' rights: a few members erased at their request, and the audit trail of a week of
  * staff work (reads of member 360s, an export, the erasures). */
 int demo_rights(store_t *st, siyu_err *e);

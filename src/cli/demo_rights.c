@@ -61,18 +61,11 @@ int demo_rights(store_t *st, siyu_err *e)
                *out = NULL;
         siyu_err sub;
         siyu_err_init(&sub);
-        if ((rc = store_savepoint(c, e)) == 0) {
-            if (members_erase(&d, asked[i], body, rid, &out, &sub) < 0) {
-                store_savepoint_undo(c); /* merged away in the history: another member's */
-                if (sub.code == SIYU_INTERNAL)
-                    rc = siyu_err_set(e, sub.code, NULL, "%s", sub.message);
-            } else {
-                store_savepoint_release(c);
-                rc = audit(c, d.now, 0, "admin", "POST /api/v1/members/{id}/erase", asked[i], rid,
-                           "{\"status\":200}", e);
-            }
-        }
-        siyu_err_clear(&sub);
+        if ((rc = store_savepoint(c, e)) == 0 &&
+            (rc = demo_settle(c, members_erase(&d, asked[i], body, rid, &out, &sub), &sub, e)) == 0)
+            rc = audit(c, d.now, 0, "admin", "POST /api/v1/members/{id}/erase", asked[i], rid,
+                       "{\"status\":200}", e);
+        if (rc == 1) rc = 0; /* merged away in the history: another member's */
         json_decref(body);
         json_decref(out);
     }

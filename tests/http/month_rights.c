@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "erasure.h"
 #include "month.h"
 
 #define MAX_ERASED 64
@@ -39,22 +40,6 @@ static struct {
 static int n_erased;
 
 /* ---------------- erasure ---------------- */
-
-/* Drops the reachability figures (recursively): the one thing erasure may change. */
-static void drop_reach(json_t *v)
-{
-    if (json_is_object(v)) {
-        json_object_del(v, "reachable_members");
-        json_object_del(v, "online_rate");
-        const char *k;
-        json_t *x;
-        json_object_foreach(v, k, x) drop_reach(x);
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x) drop_reach(x);
-    }
-}
 
 /* The KPI report of the month so far: from its first day to yesterday. */
 static json_t *kpi_so_far(void)
@@ -72,7 +57,7 @@ static json_t *kpi_so_far(void)
         json_decref(r);
         return NULL;
     }
-    drop_reach(r);
+    kpi_drop_reach(r);
     return r;
 }
 

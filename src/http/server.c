@@ -500,6 +500,12 @@ void http_server_conn_stats(void *srv, unsigned long long out[4])
     out[3] = atomic_load(&s->timed_out_idle);
 }
 
+int http_server_in_flight(void *srv);
+int http_server_in_flight(void *srv)
+{
+    return atomic_load(&((http_server *)srv)->in_flight);
+}
+
 /* ---------------- the body: bounded buffers and the import spool ---------------- */
 
 /* Why a spool file and not a pipe into the importer: the importer holds the store's

@@ -1,9 +1,8 @@
 /* metric.c — lock-free histograms (metric.h). */
 #include "base/metric.h"
 
-const double metric_le_seconds[16] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                      0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                      1,      2.5,     5,      10};
+const double metric_le_seconds[16] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 const double metric_le_long_seconds[12] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5,
                                            1,     5,     10,   30,   60,  600};
 const double metric_le_size[11] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};

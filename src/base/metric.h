@@ -13,8 +13,8 @@
 #define METRIC_BUCKETS_MAX 16
 
 typedef struct metric_hist {
-    const double *le; /* upper bounds, ascending */
-    int n;            /* how many (at most METRIC_BUCKETS_MAX) */
+    const double *le;                        /* upper bounds, ascending */
+    int n;                                   /* how many (at most METRIC_BUCKETS_MAX) */
     atomic_ullong b[METRIC_BUCKETS_MAX + 1]; /* per bucket; b[n]: above every bound */
     atomic_ullong count;
     atomic_ullong sum_micro; /* the sum of the values, in millionths */
@@ -25,7 +25,10 @@ extern const double metric_le_seconds[16];
 extern const double metric_le_long_seconds[12]; /* 1 ms to 10 min: background jobs */
 extern const double metric_le_size[11];
 
-#define METRIC_HIST(bounds) {.le = bounds, .n = (int)(sizeof bounds / sizeof *bounds)}
+#define METRIC_HIST(bounds)                                                                        \
+    {                                                                                              \
+        .le = bounds, .n = (int)(sizeof bounds / sizeof *bounds)                                   \
+    }
 
 void metric_observe(metric_hist *h, double v);
 /* cum[i]: observations <= le[i] (n of them); *count and *sum of all. */

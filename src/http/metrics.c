@@ -447,7 +447,8 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
             (long long)count_due(c, Q_BACKLOG_MESSAGES_DUE, now));
         put_family(&b, "siyu_outbox_depth", "gauge",
                    "Messages waiting in the outbox (queued or retrying, due or not).");
-        put(&b, "siyu_outbox_depth %lld\n", (long long)count_due(c, Q_BACKLOG_MESSAGES_DUE, INT64_MAX));
+        put(&b, "siyu_outbox_depth %lld\n",
+            (long long)count_due(c, Q_BACKLOG_MESSAGES_DUE, INT64_MAX));
         /* readiness as /readyz decides it: the store answers, the views follow it, every
          * job's last run succeeded */
         store_stmt *ps = store_q(c, Q_STORE_PING);

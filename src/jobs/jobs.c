@@ -140,8 +140,8 @@ static int run_job(jobs_t *j, job_kind k, siyu_err *e)
 }
 
 /* How long each job's runs take, for /metrics (one process runs one set of jobs). */
-static metric_hist durations[JOB__COUNT] = {
-    [0 ... JOB__COUNT - 1] = METRIC_HIST(metric_le_long_seconds)};
+static metric_hist durations[JOB__COUNT] = {[0 ... JOB__COUNT - 1] =
+                                                METRIC_HIST(metric_le_long_seconds)};
 
 metric_hist *jobs_duration(job_kind k)
 {

@@ -13,6 +13,7 @@
  * 201 count; an import moves the import counters by what it imported and rejected.
  * Run: test_ops PATH_TO_SIYU */
 #include <check.h>
+#include <ctype.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <time.h>
@@ -332,6 +333,56 @@ static void test_metrics_move(void)
           value("siyu_job_duration_seconds_count{job=\"journeys\"}") - 1);
 }
 
+/* Every series the Grafana dashboard (ops/grafana/siyu.json) queries is a family of a
+ * real /metrics answer (a histogram's _bucket, _sum and _count of its family). */
+static void test_dashboard(void)
+{
+    const char *path = getenv("SIYU_DASHBOARD");
+    if (!path) {
+        fprintf(stderr, "SIYU_DASHBOARD not set: the dashboard check is skipped\n");
+        return;
+    }
+    json_error_t err;
+    json_t *d = json_load_file(path, 0, &err);
+    CHECK(d != NULL);
+    scrape();
+    size_t i, k, exprs = 0;
+    json_t *panel, *target;
+    json_array_foreach(json_object_get(d, "panels"), i, panel)
+    {
+        json_array_foreach(json_object_get(panel, "targets"), k, target)
+        {
+            const char *e = json_string_value(json_object_get(target, "expr"));
+            CHECK(e != NULL);
+            exprs++;
+            for (const char *p = e; p && *p; p++) {
+                if ((strncmp(p, "siyu_", 5) && strncmp(p, "process_", 8)) ||
+                    (p > e && (isalnum((unsigned char)p[-1]) || p[-1] == '_')))
+                    continue;
+                char name[128];
+                size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+                snprintf(name, sizeof name, "%.*s", (int)n, p);
+                char want[200];
+                snprintf(want, sizeof want, "# TYPE %s ", name);
+                bool ok = strstr(metrics, want) != NULL;
+                static const char *const suffix[] = {"_bucket", "_sum", "_count"};
+                for (int sfx = 0; !ok && sfx < 3; sfx++) {
+                    size_t sl = strlen(suffix[sfx]);
+                    if (n > sl && strcmp(name + n - sl, suffix[sfx]) == 0) {
+                        snprintf(want, sizeof want, "# TYPE %.*s histogram", (int)(n - sl), name);
+                        ok = strstr(metrics, want) != NULL;
+                    }
+                }
+                if (!ok) fprintf(stderr, "dashboard: %s is no metric of /metrics\n", name);
+                CHECK(ok);
+                p += n - 1;
+            }
+        }
+    }
+    CHECK(exprs > 20);
+    json_decref(d);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -342,6 +393,7 @@ int main(int argc, char **argv)
     test_gzip();
     test_metrics_families();
     test_metrics_move();
+    test_dashboard();
     close(fd);
     /* the same store served again with an allow-list */
     kill(pid, SIGTERM);

@@ -9,6 +9,7 @@
 #include "domain/domain.h"
 #include "messaging/msg_adapter.h"
 #include "http/http.h"
+#include "http/router.h"
 #include "jobs/jobs.h"
 #include "views/views.h"
 #include "writer/writer.h"
@@ -195,5 +196,29 @@ int cmd_serve(int argc, char **argv)
     if ((rc = cli_open_store("serve", cli_db(db), false, &st))) return rc;
     rc = cli_serve_until_signal(st, listen, threads, log, NULL);
     store_close(st);
+    return rc;
+}
+
+/* siyu openapi: the document the server answers at /api/v1/openapi.json, without a
+ * server or a store (CI lints it and generates the TypeScript client from it). */
+int cmd_openapi(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++) { /* argv[1] is "openapi" */
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: siyu openapi\n\nPrints the HTTP API's OpenAPI 3.1 document: every "
+                   "route with its parameters, bodies, answers and the roles that may call it.\n");
+            return 0;
+        }
+        fprintf(stderr, "siyu openapi: unknown argument %s\n", argv[i]);
+        return EXIT_USAGE;
+    }
+    json_t *doc = openapi_document();
+    if (!openapi_components()) {
+        json_decref(doc);
+        fprintf(stderr, "siyu openapi: the embedded schemas do not parse\n");
+        return 1;
+    }
+    int rc = json_dumpf(doc, stdout, JSON_INDENT(2)) == 0 && fputc('\n', stdout) != EOF ? 0 : 1;
+    json_decref(doc);
     return rc;
 }

@@ -56,7 +56,7 @@ static const struct command {
     {"vacuum", cmd_vacuum,
      "vacuum --db PATH   rebuild the store so deleted and erased data leaves its files"},
     {"openapi", cmd_openapi,
-     "openapi   print the HTTP API's OpenAPI 3.1 document (as GET /api/v1/openapi.json)"},
+     "openapi [--out FILE]   the HTTP API's OpenAPI 3.1 document (as GET /api/v1/openapi.json)"},
 };
 
 static void usage(FILE *f)

@@ -58,8 +58,10 @@ static inline void harness_json_str(FILE *f, const char *s, size_t n)
     fputc('"', f);
 }
 
+static const char *harness_record_request;  /* the body sent, when the client knows it */
+static const char *harness_record_encoding; /* the answer's Content-Encoding, if any */
+
 /* Records one answer: its status, Content-Type and body (method and path as sent). */
-static const char *harness_record_request; /* the body sent, when the client knows it */
 
 static inline void harness_record(const char *method, const char *path, int status,
                                   const char *ctype, size_t ctype_len, const char *body, size_t len)
@@ -78,6 +80,8 @@ static inline void harness_record(const char *method, const char *path, int stat
     harness_json_str(m, ctype ? ctype : "", ctype ? ctype_len : 0);
     fputs(",\"body\":", m);
     harness_json_str(m, body ? body : "", body ? len : 0);
+    if (harness_record_encoding) /* compressed: the body is not kept, its type is checked */
+        fprintf(m, ",\"content_encoding\":\"%s\"", harness_record_encoding);
     if (harness_record_request) {
         fputs(",\"request\":", m);
         harness_json_str(m, harness_record_request, strlen(harness_record_request));
@@ -115,7 +119,11 @@ static inline void harness_record_raw(const char *method, const char *path, cons
         if (want < body_len) body_len = want;
     }
     if (strcmp(method, "HEAD") == 0) body_len = 0;
-    harness_record(method, path, atoi(raw + 9), ctv, ctl, end + 4, body_len);
+    const char *ce = strcasestr(raw, "\r\nContent-Encoding:");
+    bool gz = ce && ce < end && strncasecmp(ce + 19, " gzip", 5) == 0;
+    harness_record_encoding = gz ? "gzip" : NULL;
+    harness_record(method, path, atoi(raw + 9), ctv, ctl, end + 4, gz ? 0 : body_len);
+    harness_record_encoding = NULL;
 }
 
 /* ---- a minimal HTTP/1.1 client: one keep-alive connection, Content-Length bodies ---- */
@@ -312,6 +320,87 @@ static inline int db_query(const char *sql, const char *const *args, int nargs, 
     } else
         fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(s));
     sqlite3_finalize(q);
+    sqlite3_close(s);
+    return rc;
+}
+
+/* Runs sql on the store as db_query does and calls row(ctx, values, n) for every row, each
+ * value as text (NULL for NULL; valid during the call). Returns the rows read, or -1. */
+typedef void (*db_row_fn)(void *ctx, const char *const *values, int n);
+static inline long long db_each(const char *sql, const char *const *args, int nargs, db_row_fn row,
+                                void *ctx)
+{
+    long long rows = -1;
+    if (harness_on_pg()) {
+        char text[4096];
+        snprintf(text, sizeof text, "%s", sql);
+        for (char *p = text; *p; p++)
+            if (*p == '?' && p[1] >= '0' && p[1] <= '9') *p = '$';
+        PGconn *pg = PQconnectdb(db);
+        PGresult *r = PQexecParams(pg, text, nargs, NULL, args, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            int nf = PQnfields(r) < 32 ? PQnfields(r) : 32;
+            for (rows = 0; rows < PQntuples(r); rows++) {
+                const char *v[32];
+                for (int i = 0; i < nf; i++)
+                    v[i] = PQgetisnull(r, (int)rows, i) ? NULL : PQgetvalue(r, (int)rows, i);
+                row(ctx, v, nf);
+            }
+        } else
+            fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
+        return rows;
+    }
+    sqlite3 *s;
+    if (sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(s);
+        return -1;
+    }
+    sqlite3_busy_timeout(s, 5000);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s, sql, -1, &q, NULL) == SQLITE_OK) {
+        for (int i = 0; i < nargs; i++)
+            sqlite3_bind_text(q, i + 1, args[i], -1, SQLITE_STATIC);
+        int step, nf = sqlite3_column_count(q) < 32 ? sqlite3_column_count(q) : 32;
+        for (rows = 0; (step = sqlite3_step(q)) == SQLITE_ROW; rows++) {
+            const char *v[32];
+            for (int i = 0; i < nf; i++)
+                v[i] = (const char *)sqlite3_column_text(q, i);
+            row(ctx, v, nf);
+        }
+        if (step != SQLITE_DONE) rows = -1;
+    }
+    if (rows < 0) fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(s));
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+    return rows;
+}
+
+/* Runs a script of statements separated by ';' (no parameters, no rows read) on the store;
+ * returns 0, or -1 with the error printed. */
+static inline int db_script(const char *sql)
+{
+    int rc = -1;
+    if (harness_on_pg()) {
+        PGconn *pg = PQconnectdb(db);
+        PGresult *r = PQexec(pg, sql);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)
+            rc = 0;
+        else
+            fprintf(stderr, "script: %s", PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
+        return rc;
+    }
+    sqlite3 *s;
+    if (sqlite3_open(db, &s) == SQLITE_OK) {
+        sqlite3_busy_timeout(s, 5000);
+        char *err = NULL;
+        rc = sqlite3_exec(s, sql, NULL, NULL, &err) == SQLITE_OK ? 0 : -1;
+        if (rc) fprintf(stderr, "script: %s\n", err);
+        sqlite3_free(err);
+    }
     sqlite3_close(s);
     return rc;
 }

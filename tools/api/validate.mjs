@@ -81,7 +81,7 @@ for (const r of readRecords(recFile)) {
     fail(`Content-Type ${type || '(none)'} is not declared (declared: ${Object.keys(content).join(', ')})`);
     continue;
   }
-  if (!type.endsWith('json')) continue;
+  if (!type.endsWith('json') || r.content_encoding) continue; // text, or compressed (not kept)
   let body;
   try {
     body = JSON.parse(r.body);

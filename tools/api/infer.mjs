@@ -59,7 +59,7 @@ function toSchema(d) {
 const [recFile, docFile, want] = process.argv.slice(2);
 const doc = JSON.parse(fs.readFileSync(docFile, 'utf8'));
 const drafts = {};
-for (const r of readRecords(recFile)) {
+for await (const r of readRecords(recFile)) {
   const m = matchOperation(doc, r.method, r.path);
   if (!m || r.status >= 300 || !r.content_type.startsWith('application/json')) continue;
   const key = `${r.method} ${m.template}`;

@@ -1,11 +1,14 @@
 // lib.mjs — what the contract tools share: reading recorded answers, finding the
 // operation of a method and path in the OpenAPI document.
 import fs from 'node:fs';
+import readline from 'node:readline';
 
-export function* readRecords(file) {
-  const text = fs.readFileSync(file, 'utf8');
+// The recorded answers, one JSON line each, read as a stream (the end-to-end suite records
+// hundreds of megabytes: never one string).
+export async function* readRecords(file) {
+  const lines = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let line = 0;
-  for (const l of text.split('\n')) {
+  for await (const l of lines) {
     line++;
     if (!l.trim()) continue;
     const r = JSON.parse(l);

@@ -48,7 +48,7 @@ const failures = [];
 const seen = new Set();
 let checked = 0;
 let bodies = 0;
-for (const r of readRecords(recFile)) {
+for await (const r of readRecords(recFile)) {
   const where = `${r.method} ${r.path} → ${r.status} (${recFile}:${r.line})`;
   const fail = (why) => failures.push(`${where}: ${why}`);
   checked++;
@@ -103,7 +103,7 @@ for (const [t, item] of Object.entries(doc.paths))
 console.log(`contract: ${checked} recorded answers checked (${bodies} JSON bodies validated), ` +
   `${seen.size} of ${ops} operations reached by the end-to-end tests`);
 if (failures.length) {
-  const shown = failures.slice(0, 50);
+  const shown = failures.slice(0, Number(process.env.SIYU_CONTRACT_SHOW || 50));
   console.error(`contract: ${failures.length} answers do not match the OpenAPI document:\n  ` + shown.join('\n  '));
   if (failures.length > shown.length) console.error(`  … and ${failures.length - shown.length} more`);
   console.log(`${checked - failures.length} passed, ${failures.length} failed`);

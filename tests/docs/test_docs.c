@@ -9,12 +9,15 @@
  *   <!-- example: output -->  ```json|```     the previous example's output: a JSON block
  *                                             must be contained in the JSON answer (every
  *                                             field shown, with its value; "…" is any
- *                                             value); a text block's lines must appear in
- *                                             order, "…" standing for any text
+ *                                             value; several values: the first ones
+ *                                             printed, in order); a text block's lines must appear
+ * in order, "…" standing for any text
  *   <!-- example: POST /api/v1/x [STATUS] --> ```json  sent with the admin token; answers
  *                                             STATUS (default: any 2xx)
  *   <!-- example: file NAME -->               written into the sandbox as NAME for the
  *                                             examples after it
+ *   <!-- example: excerpt PATH -->            lines of PATH, a file of the repository
+ *                                             under docs/examples
  *   <!-- example: segment -->                 each line is an audience expression: `siyu
  *                                             segment explain` must read it
  *   <!-- example: shape -->   ```json         an answer's shape with "…" for what varies:
@@ -45,6 +48,7 @@
 
 static char sandbox[64], token[128], url[64];
 static char *last_out; /* the previous example's output (stdout or answer body) */
+static char *last_err; /* and what it wrote on stderr */
 static int passed, failed, skipped;
 static const char *cur_file;
 static int cur_line;
@@ -101,6 +105,9 @@ static int sh(const char *script)
     char path[512];
     snprintf(path, sizeof path, "%s/.example.out", sandbox);
     last_out = slurp(path);
+    free(last_err);
+    snprintf(path, sizeof path, "%s/.example.err", sandbox);
+    last_err = slurp(path);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
@@ -165,6 +172,32 @@ static bool line_matches(const char *pat, size_t plen, const char *s, size_t sle
     return false;
 }
 
+/* Every JSON value of text, one after another (an answer, or a command printing several),
+ * as an array; NULL when text is not such a stream. */
+static json_t *json_stream(const char *text)
+{
+    json_t *all = json_array();
+    size_t len = strlen(text), at = 0;
+    for (;;) {
+        while (at < len && strchr(" \t\r\n", text[at]))
+            at++;
+        if (at == len) break;
+        json_error_t err;
+        json_t *v = json_loadb(text + at, len - at, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &err);
+        if (!v) {
+            json_decref(all);
+            return NULL;
+        }
+        json_array_append_new(all, v);
+        at += (size_t)err.position;
+    }
+    if (!json_array_size(all)) {
+        json_decref(all);
+        return NULL;
+    }
+    return all;
+}
+
 static void check_output(const char *lang, const char *want)
 {
     if (!last_out) {
@@ -172,12 +205,11 @@ static void check_output(const char *lang, const char *want)
         return;
     }
     if (strcmp(lang, "json") == 0) {
-        json_error_t err;
-        json_t *w = json_loads(want, 0, &err);
-        json_t *g = json_loads(last_out, JSON_DECODE_ANY, &err);
+        json_t *w = json_stream(want);
+        json_t *g = json_stream(last_out);
         char where[128] = "";
         if (!w)
-            fail("the output block is not JSON: %s", err.text);
+            fail("the output block is not JSON");
         else if (!g)
             fail("the example's output is not JSON: %.300s", last_out);
         else if (!contains(w, g, where, sizeof where))
@@ -188,24 +220,33 @@ static void check_output(const char *lang, const char *want)
         json_decref(g);
         return;
     }
-    /* text: every line shown appears, in order */
-    const char *g = last_out;
+    /* text: every line shown appears in what a terminal shows (stdout, then stderr: their
+     * interleaving is not kept, so lines are found in any order) */
+    size_t lo = strlen(last_out), le = last_err ? strlen(last_err) : 0;
+    char *all = malloc(lo + le + 2);
+    memcpy(all, last_out, lo);
+    all[lo] = lo && last_out[lo - 1] != '\n' ? '\n' : 0;
+    size_t at = lo + (all[lo] == '\n');
+    memcpy(all + at, last_err ? last_err : "", le + 1);
     for (const char *p = want; *p;) {
         size_t n = strcspn(p, "\n");
         if (n) {
             bool found = false;
+            const char *g = all;
             while (*g && !found) {
                 size_t m = strcspn(g, "\n");
                 found = line_matches(p, n, g, m);
                 g += m + (g[m] == '\n');
             }
             if (!found) {
-                fail("no output line matches: %.*s\n  got: %.1500s", (int)n, p, last_out);
+                fail("no output line matches: %.*s\n  got: %.1500s", (int)n, p, all);
+                free(all);
                 return;
             }
         }
         p += n + (p[n] == '\n');
     }
+    free(all);
     passed++;
 }
 
@@ -274,6 +315,19 @@ static void block(const char *marker, const char *lang, const char *text)
     }
     if (strcmp(kind, "output") == 0) {
         check_output(lang, text);
+        return;
+    }
+    if (strcmp(kind, "excerpt") == 0) { /* the lines of a file of the repository */
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s", sandbox, arg);
+        free(last_out);
+        last_out = slurp(p);
+        free(last_err);
+        last_err = NULL;
+        if (!*last_out)
+            fail("excerpt of %s: no such file (docs/examples is copied in)", arg);
+        else
+            check_output("", text);
         return;
     }
     if (strcmp(kind, "segment") == 0) {
@@ -417,6 +471,10 @@ int main(int argc, char **argv)
     setenv("SIYU_DB", "chain.db", 1);
     unsetenv("SIYU_CORS_ORIGINS");
     cur_file = "(setup)";
+    /* the files the docs name by their repository path (docs/examples/…) */
+    char copy[2200];
+    snprintf(copy, sizeof copy, "mkdir -p docs && cp -r '%s/docs/examples' docs/", root);
+    if (sh(copy)) fail("cannot copy docs/examples");
     if (sh("siyu demo --no-serve --members 400 --seed 7 --db chain.db | sed -n "
            "'s/^siyu: admin token: //p'") ||
         !*last_out) {
@@ -485,6 +543,7 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf %s", sandbox);
     if (system(cmd)) fprintf(stderr, "cannot remove %s\n", sandbox);
     free(last_out);
+    free(last_err);
     printf("docs examples: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }

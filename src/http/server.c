@@ -294,6 +294,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         siyu_err_set(&e, SIYU_INTERNAL, NULL, "body: the upload could not be kept on disk");
         goto out;
     }
+    if (route_check_query(r, rt, &e)) goto out; /* the route's .query is the list */
     r->d.now = clock_now();
     if (!(r->d.conn = thread_conn(srv, &e))) goto out;
     if (rt->flags & ROUTE_PUBLIC) goto call;
@@ -341,6 +342,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     }
 call:
     if (rt->fn(r, &e) < 0) goto out;
+    if (!r->paged && route_is_list(rt) && http_page_answer(r, &e)) goto out;
     if (!(rt->flags & ROUTE_PUBLIC) && (!r->status || r->status < 300))
         http_audit_read(r, rt);          /* queued: the jobs write it through the committer */
     if (store_conn_check(r->d.conn, &e)) /* a failed read is a 5xx, never a wrong answer */

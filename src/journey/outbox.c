@@ -121,7 +121,7 @@ int messages_list(dom *d, int64_t member_id, const char *status, int64_t cursor,
     }
     store_reset(s);
     *out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                     n > limit ? json_integer(last) : json_null());
+                     n > limit ? dom_cursor(last) : json_null());
     return 200;
 }
 

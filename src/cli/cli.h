@@ -59,7 +59,8 @@ int cmd_backup(int argc, char **argv); /* cmd_backup.c: backup, restore, vacuum,
 int cmd_restore(int argc, char **argv);
 int cmd_vacuum(int argc, char **argv);
 int cmd_member(int argc, char **argv);
-int cmd_staff(int argc, char **argv); /* cmd_staff.c: console sign-ins */
+int cmd_openapi(int argc, char **argv); /* cmd_serve.c */
+int cmd_staff(int argc, char **argv);   /* cmd_staff.c: console sign-ins */
 /* The demo chain's console password (demo_console.c): a demo, never a real chain's. */
 #define DEMO_CONSOLE_PASSWORD "siyu-demo"
 

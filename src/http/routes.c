@@ -887,7 +887,7 @@ const route routes[] = {
      .answers = ANS_409},
     {"DELETE", "/api/v1/staff/{id}/login", h_staff_login_delete, ADMIN, ROUTE_WRITE,
      "Remove a staff member's sign-in (they left); ends their sessions", "organisation",
-     SCOPE_STAFF, 0, .answers = ANS_204},
+     SCOPE_STAFF, 0, .response = "text/plain", .answers = ANS_204},
     {"POST", "/api/v1/session", h_session_create, 0, ROUTE_PUBLIC | ROUTE_BODY,
      "Sign in with a username and password: a session cookie, and the CSRF token every "
      "write with it must carry (X-CSRF-Token); locked after repeated failures",
@@ -900,6 +900,6 @@ const route routes[] = {
      "The console's built files (content-hashed names, cached for a year)", "system", SCOPE_PUBLIC,
      0, .response = "text/javascript"},
     {"DELETE", "/api/v1/session", h_session_delete, ANY, ROUTE_WRITE, "Sign out", "organisation",
-     SCOPE_CHAIN, 0, .answers = ANS_204},
+     SCOPE_CHAIN, 0, .response = "text/plain", .answers = ANS_204},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -424,8 +424,7 @@ json_t *j_message_address(dom *d, int64_t member, const char *channel, const cha
         char userid[128] = "";
         store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
         store_bind_int(s, 1, member);
-        int64_t guide =
-            store_step(s) == STORE_ROW && !store_col_null(s, 6) ? store_col_int(s, 6) : 0;
+        int64_t guide = store_step(s) == STORE_ROW && store_col_opt_by(s, "guide_id");
         store_reset(s);
         if (guide) {
             s = store_q(d->conn, Q_STAFF_GET);

@@ -83,6 +83,21 @@ const void *store_col_blob(store_stmt *s, int i, int *n);
 bool store_col_null(store_stmt *s, int i);
 double store_col_real(store_stmt *s, int i);
 
+/* ---- Columns by name ----
+ * The same reads by the column's name in the query's result (its AS name, or the column's
+ * own), which both engines' texts of a query must give alike: store_col_int_by(s, "guide_id")
+ * instead of store_col_int(s, 6). Names are resolved once per prepared statement (the
+ * driver's column names: sqlite3_column_name, PQfname) and then found by the name's pointer,
+ * so pass string literals. A name the query does not have is a programming error: it is
+ * reported on stderr and reads as NULL (0, NULL, true). */
+int store_col_index(store_stmt *s, const char *name); /* -1 when the query has no such column */
+int64_t store_col_int_by(store_stmt *s, const char *name);
+const char *store_col_text_by(store_stmt *s, const char *name);
+bool store_col_null_by(store_stmt *s, const char *name);
+double store_col_real_by(store_stmt *s, const char *name);
+/* The column as an int, 0 when NULL (an optional reference: a guide, a store). */
+int64_t store_col_opt_by(store_stmt *s, const char *name);
+
 int64_t store_last_id(store_conn *c);
 int store_changes(store_conn *c);
 const char *store_errmsg(store_conn *c);

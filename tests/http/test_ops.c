@@ -58,6 +58,7 @@ static int call(const char *tok, const char *method, const char *path, const cha
         size_t want = cl && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
         if (strcmp(method, "HEAD") == 0 || status == 204) want = 0;
         if (got < hl + want) continue;
+        harness_record_raw(method, path, in, hl + want);
         memcpy(head, in, hl < sizeof head ? hl : sizeof head - 1);
         head[hl < sizeof head ? hl : sizeof head - 1] = 0;
         memcpy(body, in + hl, want);

@@ -115,6 +115,18 @@ int h_retention_put(http_req *r, siyu_err *e);
 int h_retention_sweep(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
+int h_groups_events(http_req *r, siyu_err *e); /* routes_groups.c */
+int h_groups_list(http_req *r, siyu_err *e);
+int h_groups_get(http_req *r, siyu_err *e);
+int h_groups_patch(http_req *r, siyu_err *e);
+int h_groups_stats(http_req *r, siyu_err *e);
+int h_group_codes_create(http_req *r, siyu_err *e);
+int h_group_codes_get(http_req *r, siyu_err *e);
+int h_group_codes_scan(http_req *r, siyu_err *e);
+int h_group_requests(http_req *r, siyu_err *e);
+int h_group_sales_create(http_req *r, siyu_err *e);
+int h_group_sales_report(http_req *r, siyu_err *e);
+int h_report_groups(http_req *r, siyu_err *e);
 
 static int render_order(http_req *r, siyu_err *e)
 {
@@ -509,6 +521,7 @@ static int h_home(http_req *r, siyu_err *e)
 #define HQ ROLES_HQ
 #define ADMIN ROLE_ADMIN
 #define MGR (ROLE_ADMIN | ROLE_OPERATOR | ROLE_STORE_MANAGER)
+#define STAFF_GROUPS (MGR | ROLE_GUIDE) /* groups: a guide sees the groups they own */
 
 const route routes[] = {
     {"GET", "/", h_home, 0, ROUTE_PUBLIC | ROUTE_HTML, "Landing page", "system", SCOPE_PUBLIC, 0},
@@ -779,5 +792,41 @@ const route routes[] = {
      "Set how many days events, messages and the audit log are kept", "audit", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/retention/sweep", h_retention_sweep, ADMIN, ROUTE_WRITE,
      "Delete one batch of what is older than the retention settings", "audit", SCOPE_CHAIN, 0},
+    /* communities (issue 16): store groups, join codes, group sales (docs/communities.md) */
+    {"POST", "/api/v1/groups/events", h_groups_events, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "The bridge's WeCom group events, one or a batch (idempotent by content)", "groups",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/groups", h_groups_list, STAFF_GROUPS, 0,
+     "Store groups (a store manager sees their store's, a guide their own)", "groups",
+     SCOPE_CHAIN, SB_STORE},
+    {"GET", "/api/v1/groups/{id}", h_groups_get, STAFF_GROUPS, 0,
+     "A group: its people (members, non-members, staff) and its last 30 days", "groups",
+     SCOPE_CHAIN, 0},
+    {"PATCH", "/api/v1/groups/{id}", h_groups_patch, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Change a group's theme or cap", "groups", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/groups/{id}/stats", h_groups_stats, STAFF_GROUPS, 0,
+     "A group's statistics per day: new members, quits, members, speakers, messages", "groups",
+     SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/group-codes", h_group_codes_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Create a join code serving a store's groups of a theme (无限群)", "groups", SCOPE_CHAIN,
+     SB_STORE},
+    {"GET", "/api/v1/group-codes/{id}", h_group_codes_get, MGR, 0,
+     "A join code and the group it points at now", "groups", SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/group-codes/{id}/scan", h_group_codes_scan, MGR,
+     ROUTE_WRITE | ROUTE_BODY_OPT,
+     "Which group a scan joins: a seat held for a few minutes (caps exact), or 503 while a new "
+     "group is asked for",
+     "groups", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/group-requests", h_group_requests, HQ, 0,
+     "The bridge's queue: new groups asked for by full codes", "groups", SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/group-sales", h_group_sales_create, STAFF_GROUPS, ROUTE_WRITE | ROUTE_BODY,
+     "A group sale session: groups, a time window and the SKUs promoted", "groups", SCOPE_CHAIN,
+     0},
+    {"GET", "/api/v1/group-sales/{id}/report", h_group_sales_report, STAFF_GROUPS, 0,
+     "A group sale session's orders and sales by SKU, net of refunds, and its 2:80", "groups",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/reports/groups", h_report_groups, STAFF_GROUPS, 0,
+     "The group leaderboard and roll-ups per store, guide, theme and the chain", "groups",
+     SCOPE_CHAIN, SB_STORE},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

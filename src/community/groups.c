@@ -465,6 +465,30 @@ static int group_updated(dom *d, json_t *ev, chat_ref *c, json_t *r, siyu_err *e
     return store_exec(s, e);
 }
 
+/* A customer who is a member: reach.group follows "is in a group now" (consent still
+ * gates it), and the index's groups and group_days follow the note. */
+static int member_follow(dom *d, const char *person, const char *unionid, int64_t at, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_GRP_PERSON_MEMBER);
+    store_bind_text(s, 1, person);
+    store_bind_text(s, 2, unionid);
+    int64_t mid = store_step(s) == STORE_ROW && !store_col_null(s, 0) ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    if (!mid) return 0;
+    s = store_q(d->conn, Q_GRP_MEMBER_SUMMARY);
+    store_bind_int(s, 1, mid);
+    int64_t live = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    s = store_q(d->conn, Q_REACH_UPSERT);
+    store_bind_int(s, 1, mid);
+    store_bind_text(s, 2, "group");
+    store_bind_int(s, 3, live > 0);
+    store_bind_int(s, 4, at);
+    if (store_exec(s, e)) return -1;
+    dom_note(d, DOM_CHANGE_REACH, mid, 0);
+    return 0;
+}
+
 /* The person an event names: a customer's external_userid or a staff member's userid. */
 static int person_of(json_t *ev, const char **person, bool *is_staff, siyu_err *e)
 {
@@ -528,7 +552,7 @@ static int member_joined(dom *d, json_t *ev, chat_ref *c, int64_t at, json_t *r,
         json_object_set_new(r, "code_id", json_integer(code));
         if (group_seat_keep(d, c->id, code, person, at, e)) return -1;
     }
-    return 0;
+    return is_staff ? 0 : member_follow(d, person, unionid, at, e);
 }
 
 static int member_quit(dom *d, json_t *ev, chat_ref *c, int64_t at, json_t *r, siyu_err *e)
@@ -556,7 +580,8 @@ static int member_quit(dom *d, json_t *ev, chat_ref *c, int64_t at, json_t *r, s
     store_bind_int(s, 2, time_local_day(at));
     store_bind_text(s, 3, quit_scenes[scene]);
     store_bind_int(s, 4, stint);
-    return store_exec(s, e);
+    if (store_exec(s, e)) return -1;
+    return is_staff ? 0 : member_follow(d, person, NULL, at, e);
 }
 
 /* activity: a customer's messages on a local day; a later count replaces the earlier,

@@ -1172,6 +1172,10 @@ const char *const pg_queries[Q__COUNT] = {
         "JOIN identities i ON i.app_id = '' AND ((i.kind = 'wecom_external_id' AND i.value = "
         "gm.person) OR (i.kind = 'unionid' AND i.value = gm.unionid)) WHERE i.member_id = ?1 "
         "AND gm.is_staff = 0)",
+    [Q_GRP_PERSON_MEMBER] =
+        "SELECT COALESCE((SELECT i.member_id FROM identities i WHERE i.kind = "
+        "'wecom_external_id' AND i.app_id = '' AND i.value = ?1), (SELECT i.member_id FROM "
+        "identities i WHERE i.kind = 'unionid' AND i.app_id = '' AND i.value = ?2::text))",
     [Q_CHECK_GROUP_DAYS] =
         "SELECT COALESCE(a.group_id, d.group_id), COALESCE(a.day, d.day) FROM (SELECT "
         "group_id, day, SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END) AS sp, SUM(messages) AS "

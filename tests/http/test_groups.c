@@ -467,6 +467,16 @@ static void statistics(void)
 #undef RND
 }
 
+static int64_t count(const char *expr)
+{
+    json_t *o;
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/segments/count", &o, "{\"expr\":\"%s\"}", expr),
+                 200);
+    int64_t n = jint(o, "count");
+    json_decref(o);
+    return n;
+}
+
 /* ---- a group sale session worked by hand (docs/communities.md) ---- */
 
 static int64_t order(const char *ext, int64_t member, const char *at, const char *items,
@@ -518,6 +528,11 @@ static void group_sales(void)
     CHECK_INT_EQ(jint(o, "matched_members"), 2);
     CHECK_INT_EQ(jint(o, "non_members"), 0);
     json_decref(o);
+    /* segments: m1 and m3 are in a group now, m2 was (joined 03-12, 8 days ago) */
+    CHECK_INT_EQ(count("groups >= 1"), 2);
+    CHECK_INT_EQ(count("groups = 0 and group_days >= 0"), 1);
+    CHECK_INT_EQ(count("group_days = 8"), 1);
+    CHECK_INT_EQ(count("group_days = 15"), 1); /* m1, since 03-05 */
     /* the orders (the session promotes A, B and C from 03-10 to 03-17) */
     order("S-1", m1, "2026-03-11T10:00:00+08:00",
           "[{\"sku\":\"A\",\"qty\":2,\"unit_price_cents\":1000},"

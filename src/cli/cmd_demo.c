@@ -99,6 +99,8 @@ static int remove_dir(const char *dir)
  * history), points per yuan, the coupons the ready-made journeys issue (each limited per
  * member per period to fit its journey), a friends' coupon, and the ready-made journeys as drafts
  * (nothing is sent until someone activates one and binds a channel). */
+int demo_groups(store_t *st, siyu_err *e); /* demo_groups.c */
+
 static int demo_programme(store_t *st, siyu_err *e)
 {
     static const struct {
@@ -309,9 +311,9 @@ int cmd_demo(int argc, char **argv)
         }
         siyu_err pe;
         siyu_err_init(&pe);
-        if (demo_programme(st, &pe) || demo_games(st, &pe)) {
+        if (demo_programme(st, &pe) || demo_games(st, &pe) || demo_groups(st, &pe)) {
             store_close(st);
-            rc = cli_fail("demo", 1, "loyalty, journeys and games: %s", pe.message);
+            rc = cli_fail("demo", 1, "loyalty, journeys, games and groups: %s", pe.message);
             siyu_err_clear(&pe);
             return rc;
         }

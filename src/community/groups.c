@@ -259,8 +259,9 @@ int groups_get(dom *d, int64_t id, json_t **out, siyu_err *e)
     s = store_q(d->conn, Q_GRP_SILENT);
     store_bind_int(s, 1, id);
     store_bind_int(s, 2, from);
-    int64_t silent = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+    int64_t spoke = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
     store_reset(s);
+    int64_t silent = matched + strangers - spoke;
     int64_t start = days[0].members - days[0].new_members + days[0].quits;
     json_object_set_new(o, "people", people);
     json_object_set_new(o, "matched_members", json_integer(matched));
@@ -358,7 +359,26 @@ typedef struct chat_ref {
     int64_t id, store_id;
     bool dismissed;
     char chat_id[128];
+    /* the group-days the batch's activity touched: their roll-up is computed again once,
+     * at the end of the batch, instead of moved by every count */
+    struct touched {
+        int64_t group_id;
+        int32_t day;
+    } * touched;
+    size_t nt, ct;
 } chat_ref;
+
+static void touch(chat_ref *c, int64_t group_id, int32_t day)
+{
+    for (size_t i = c->nt, k = 0; i > 0 && k < 32; i--, k++)
+        if (c->touched[i - 1].group_id == group_id && c->touched[i - 1].day == day) return;
+    if (c->nt == c->ct) {
+        c->ct = c->ct ? c->ct * 2 : 64;
+        c->touched = realloc(c->touched, c->ct * sizeof *c->touched);
+    }
+    c->touched[c->nt].group_id = group_id;
+    c->touched[c->nt++].day = day;
+}
 
 /* The group a chat_id names; the last one looked up is remembered (a day of activity
  * comes group by group). */
@@ -585,8 +605,9 @@ static int member_quit(dom *d, json_t *ev, chat_ref *c, int64_t at, json_t *r, s
 }
 
 /* activity: a customer's messages on a local day; a later count replaces the earlier,
- * and the group-day roll-up moves by the difference in the same write. Staff messages
- * are not counted (the statistics are about customers). */
+ * and the group-day roll-up follows in the same write (at the end of the batch). Staff
+ * messages are not counted (the statistics are about customers). Answers 1 when the
+ * count was already the same. */
 static int activity(dom *d, json_t *ev, chat_ref *c, json_t *r, siyu_err *e)
 {
     const char *person;
@@ -605,26 +626,15 @@ static int activity(dom *d, json_t *ev, chat_ref *c, json_t *r, siyu_err *e)
         if (r) json_object_set_new(r, "ignored", json_true());
         return 0;
     }
-    store_stmt *s = store_q(d->conn, Q_GRP_ACT_GET);
-    store_bind_int(s, 1, c->id);
-    store_bind_text(s, 2, person);
-    store_bind_int(s, 3, day);
-    bool had = store_step(s) == STORE_ROW;
-    int64_t old = had ? store_col_int(s, 0) : 0;
-    store_reset(s);
-    if (had && old == messages) return 1; /* the same count again: nothing moves */
-    s = store_q(d->conn, Q_GRP_ACT_PUT);
+    store_stmt *s = store_q(d->conn, Q_GRP_ACT_PUT);
     store_bind_int(s, 1, c->id);
     store_bind_text(s, 2, person);
     store_bind_int(s, 3, day);
     store_bind_int(s, 4, messages);
     if (store_exec(s, e)) return -1;
-    s = store_q(d->conn, Q_GRP_DAY_ADD);
-    store_bind_int(s, 1, c->id);
-    store_bind_int(s, 2, day);
-    store_bind_int(s, 3, (messages > 0) - (old > 0));
-    store_bind_int(s, 4, messages - old);
-    return store_exec(s, e);
+    if (store_changes(d->conn) == 0) return 1; /* the same count again: nothing moves */
+    touch(c, c->id, day);
+    return 0;
 }
 
 static int one_event(dom *d, json_t *ev, chat_ref *c, json_t *results, int *recorded, siyu_err *e)
@@ -726,6 +736,7 @@ int groups_events_record(dom *d, json_t *body, json_t **out, siyu_err *e)
     for (size_t i = 0; i < n; i++) {
         json_t *ev = batch ? json_array_get(batch, i) : body;
         if (one_event(d, ev, &c, results, &recorded, e)) {
+            free(c.touched);
             json_decref(results);
             if (batch) { /* name the event: events[3].chat_id */
                 char f[sizeof e->field], m[sizeof e->message];
@@ -737,6 +748,17 @@ int groups_events_record(dom *d, json_t *body, json_t **out, siyu_err *e)
             return -1;
         }
     }
+    for (size_t i = 0; i < c.nt; i++) {
+        store_stmt *s = store_q(d->conn, Q_GRP_DAY_ROLLUP);
+        store_bind_int(s, 1, c.touched[i].group_id);
+        store_bind_int(s, 2, c.touched[i].day);
+        if (store_exec(s, e)) {
+            free(c.touched);
+            json_decref(results);
+            return -1;
+        }
+    }
+    free(c.touched);
     if (out)
         *out = json_pack("{s:i, s:i, s:o}", "recorded", recorded, "duplicates", (int)n - recorded,
                          "results", results);

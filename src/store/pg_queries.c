@@ -1012,16 +1012,16 @@ const char *const pg_queries[Q__COUNT] = {
         "i.member_id FROM identities i WHERE i.kind = 'unionid' AND i.app_id = '' AND i.value "
         "= gm.unionid)), gm.joined_at, gm.join_scene, gm.state, gm.inviter, gm.code_id FROM "
         "chat_group_members gm WHERE gm.group_id = ?1 AND gm.quit_at IS NULL ORDER BY gm.id",
-    [Q_GRP_ACT_GET] =
-        "SELECT messages FROM chat_group_activity WHERE group_id = ?1 AND person = ?2 AND day "
-        "= ?3",
     [Q_GRP_ACT_PUT] =
-        "INSERT INTO chat_group_activity(group_id, person, day, messages) VALUES (?1, ?2, ?3, "
-        "?4) ON CONFLICT(group_id, person, day) DO UPDATE SET messages = excluded.messages",
-    [Q_GRP_DAY_ADD] =
-        "INSERT INTO chat_group_days(group_id, day, speakers, messages) VALUES (?1, ?2, ?3, "
-        "?4) ON CONFLICT(group_id, day) DO UPDATE SET speakers = chat_group_days.speakers + "
-        "excluded.speakers, messages = chat_group_days.messages + excluded.messages",
+        "INSERT INTO chat_group_activity(group_id, day, person, messages) VALUES (?1, ?3, ?2, "
+        "?4) ON CONFLICT(group_id, day, person) DO UPDATE SET messages = excluded.messages "
+        "WHERE chat_group_activity.messages <> excluded.messages",
+    [Q_GRP_DAY_ROLLUP] =
+        "INSERT INTO chat_group_days(group_id, day, speakers, messages) SELECT ?1::bigint, "
+        "?2::bigint, COALESCE(SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(messages), 0) FROM chat_group_activity WHERE group_id = ?1::bigint AND "
+        "day = ?2::bigint ON CONFLICT(group_id, day) DO UPDATE SET speakers = "
+        "excluded.speakers, messages = excluded.messages",
     [Q_GRP_STINTS] =
         "SELECT joined_day, quit_day, quit_scene FROM chat_group_members WHERE group_id = ?1 "
         "AND is_staff = 0",
@@ -1029,9 +1029,9 @@ const char *const pg_queries[Q__COUNT] = {
         "SELECT day, speakers, messages FROM chat_group_days WHERE group_id = ?1 AND day >= ?2 "
         "AND day <= ?3 ORDER BY day",
     [Q_GRP_SILENT] =
-        "SELECT count(*) FROM chat_group_members gm WHERE gm.group_id = ?1 AND gm.quit_at IS "
-        "NULL AND gm.is_staff = 0 AND NOT EXISTS (SELECT 1 FROM chat_group_activity a WHERE "
-        "a.group_id = gm.group_id AND a.person = gm.person AND a.day >= ?2 AND a.messages > 0)",
+        "SELECT count(DISTINCT a.person) FROM chat_group_activity a JOIN chat_group_members gm "
+        "ON gm.group_id = a.group_id AND gm.person = a.person AND gm.quit_at IS NULL AND "
+        "gm.is_staff = 0 WHERE a.group_id = ?1 AND a.day >= ?2 AND a.messages > 0",
     [Q_GCODE_INSERT] =
         "INSERT INTO group_codes(store_id, theme, cap, state, hold_seconds, created_at) VALUES "
         "(?1, ?2, ?3, '', ?4, ?5) RETURNING id",
@@ -1151,18 +1151,17 @@ const char *const pg_queries[Q__COUNT] = {
         "gm.unionid)) WHERE i.member_id = ?1 AND gm.is_staff = 0) ORDER BY gm.id",
     [Q_EXPORT_GROUP_ACTIVITY] =
         "SELECT a.group_id, a.person, a.day, a.messages FROM chat_group_activity a WHERE "
-        "EXISTS (SELECT 1 FROM chat_group_members gm WHERE gm.group_id = a.group_id AND "
-        "gm.person = a.person AND gm.id IN (SELECT gm.id FROM chat_group_members gm JOIN "
-        "identities i ON i.app_id = '' AND ((i.kind = 'wecom_external_id' AND i.value = "
-        "gm.person) OR (i.kind = 'unionid' AND i.value = gm.unionid)) WHERE i.member_id = ?1 "
-        "AND gm.is_staff = 0)) ORDER BY 1, 3",
+        "(a.group_id, a.person) IN (SELECT gm.group_id, gm.person FROM chat_group_members gm "
+        "WHERE gm.id IN (SELECT gm.id FROM chat_group_members gm JOIN identities i ON i.app_id "
+        "= '' AND ((i.kind = 'wecom_external_id' AND i.value = gm.person) OR (i.kind = "
+        "'unionid' AND i.value = gm.unionid)) WHERE i.member_id = ?1 AND gm.is_staff = 0)) "
+        "ORDER BY 1, 3",
     [Q_ERASE_GROUP_ACTIVITY] =
-        "UPDATE chat_group_activity SET person = 'erased-' || ?1::bigint::text WHERE EXISTS "
-        "(SELECT 1 FROM chat_group_members gm WHERE gm.group_id = chat_group_activity.group_id "
-        "AND gm.person = chat_group_activity.person AND gm.id IN (SELECT gm.id FROM "
-        "chat_group_members gm JOIN identities i ON i.app_id = '' AND ((i.kind = "
-        "'wecom_external_id' AND i.value = gm.person) OR (i.kind = 'unionid' AND i.value = "
-        "gm.unionid)) WHERE i.member_id = ?1 AND gm.is_staff = 0))",
+        "UPDATE chat_group_activity SET person = 'erased-' || ?1::bigint::text WHERE "
+        "(group_id, person) IN (SELECT gm.group_id, gm.person FROM chat_group_members gm WHERE "
+        "gm.id IN (SELECT gm.id FROM chat_group_members gm JOIN identities i ON i.app_id = '' "
+        "AND ((i.kind = 'wecom_external_id' AND i.value = gm.person) OR (i.kind = 'unionid' "
+        "AND i.value = gm.unionid)) WHERE i.member_id = ?1 AND gm.is_staff = 0))",
     [Q_ERASE_GROUP_SEATS] =
         "UPDATE group_seats SET external_userid = NULL WHERE external_userid IN (SELECT value "
         "FROM identities WHERE member_id = ?1 AND kind = 'wecom_external_id' AND app_id = '')",

@@ -442,7 +442,7 @@ const char *const pg_migrations[] = {
     "CREATE TABLE chat_group_activity ("
     "  group_id BIGINT NOT NULL, person TEXT NOT NULL, day BIGINT NOT NULL,"
     "  messages BIGINT NOT NULL CHECK (messages >= 0),"
-    "  PRIMARY KEY (group_id, person, day));"
+    "  PRIMARY KEY (group_id, day, person));"
     "CREATE TABLE chat_group_days ("
     "  group_id BIGINT NOT NULL, day BIGINT NOT NULL, speakers BIGINT NOT NULL,"
     "  messages BIGINT NOT NULL, PRIMARY KEY (group_id, day));"

@@ -495,12 +495,11 @@
     Q(GRP_QUIT) /* (quit_at, quit_day, quit_scene, id) */ \
     Q(GRP_LIVE_CUSTOMERS) /* (group_id) -> customers in the group now */ \
     Q(GRP_PEOPLE) /* (group_id) -> person, is_staff, member_id or NULL, joined_at, join_scene, state, inviter, code_id — live stints */ \
-    Q(GRP_ACT_GET) /* (group_id, person, day) -> messages */ \
-    Q(GRP_ACT_PUT) /* (group_id, person, day, messages) — replaces */ \
-    Q(GRP_DAY_ADD) /* (group_id, day, speakers delta, messages delta) */ \
+    Q(GRP_ACT_PUT) /* (group_id, person, day, messages) — replaces; changes nothing (0 changes) when the count is the same */ \
+    Q(GRP_DAY_ROLLUP) /* (group_id, day) — the group-day roll-up computed again from the activity */ \
     Q(GRP_STINTS) /* (group_id) -> joined_day, quit_day or NULL, quit_scene — customers */ \
     Q(GRP_DAYS) /* (group_id, from_day, to_day) -> day, speakers, messages */ \
-    Q(GRP_SILENT) /* (group_id, since_day) -> live customers with no message since the day */ \
+    Q(GRP_SILENT) /* (group_id, since_day) -> live customers who spoke since the day (the rest are silent) */ \
     Q(GCODE_INSERT) /* (store_id, theme, cap, hold_seconds, now) */ \
     Q(GCODE_SET_STATE) /* (state, id) */ \
     Q(GCODE_GET) /* (id) -> id, store_id, theme, cap, state, hold_seconds */ \

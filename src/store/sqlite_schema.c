@@ -422,7 +422,7 @@ const char *const sqlite_migrations[] = {
     "CREATE TABLE chat_group_activity ("
     "  group_id INTEGER NOT NULL, person TEXT NOT NULL, day INTEGER NOT NULL,"
     "  messages INTEGER NOT NULL CHECK (messages >= 0),"
-    "  PRIMARY KEY (group_id, person, day)) WITHOUT ROWID;"
+    "  PRIMARY KEY (group_id, day, person)) WITHOUT ROWID;"
     "CREATE TABLE chat_group_days ("
     "  group_id INTEGER NOT NULL, day INTEGER NOT NULL, speakers INTEGER NOT NULL,"
     "  messages INTEGER NOT NULL, PRIMARY KEY (group_id, day)) WITHOUT ROWID;"

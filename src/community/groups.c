@@ -95,22 +95,19 @@ int groups_list(dom *d, int64_t store_id, int64_t cursor, int limit, json_t **ou
     json_t *items = json_array();
     int64_t last = 0;
     int got = 0;
+    grp *rows = malloc((size_t)limit * sizeof *rows);
     /* rows out of the caller's scope are skipped, so read on until a page is full */
-    for (;;) {
-        int n = 0;
+    while (got < limit) {
+        int n = 0, nr = 0;
         store_stmt *s = store_q(d->conn, Q_GRP_LIST);
         if (store_id) store_bind_int(s, 1, store_id);
         store_bind_int(s, 2, cursor);
-        store_bind_int(s, 3, limit);
-        grp rows[64];
-        int nr = 0;
+        store_bind_int(s, 3, limit - got);
         while (store_step(s) == STORE_ROW) {
             n++;
-            cursor = store_col_int(s, 0);
-            grp g;
-            grp_from_row(s, &g);
-            if (grp_in_scope(d, &g) && nr < 64 && got + nr < limit) rows[nr++] = g;
-            if (nr == 64) break;
+            grp_from_row(s, &rows[nr]);
+            cursor = rows[nr].id;
+            if (grp_in_scope(d, &rows[nr])) nr++;
         }
         store_reset(s);
         for (int i = 0; i < nr; i++) {
@@ -118,8 +115,9 @@ int groups_list(dom *d, int64_t store_id, int64_t cursor, int limit, json_t **ou
             last = rows[i].id;
         }
         got += nr;
-        if (n < limit || got >= limit) break;
+        if (n < limit - (got - nr)) break; /* the table ended */
     }
+    free(rows);
     *out = dom_list(items, limit, last);
     return 200;
 }

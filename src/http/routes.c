@@ -912,7 +912,7 @@ const route routes[] = {
      ROUTE_WRITE | ROUTE_BODY_OPT,
      "Which group a scan joins: a seat held for a few minutes (caps exact), or 503 while a new "
      "group is asked for",
-     "groups", SCOPE_CHAIN, 0, .request = "GroupScan", .response = "GroupScanResult",
+     "groups", SCOPE_CHAIN, 0, .request = "GroupScan", .response = "GroupScanResult|GroupScanFull",
      .answers = ANS_201 | ANS_404 | ANS_503},
     {"GET", "/api/v1/group-requests", h_group_requests, HQ, 0,
      "The bridge's queue: new groups asked for by full codes", "groups", SCOPE_CHAIN, 0,

@@ -97,7 +97,8 @@ int group_skus_for_share(int64_t *v, int n, int pct);
 void group_wilson(int64_t k, int64_t n, double *lo, double *hi);
 
 /* The invariants for `siyu check` (called by loyalty_check): the group-day roll-up equals
- * the activity; no group holds more seats kept through codes than its cap; every seat is
+ * the activity; no group holds more customers who
+ * joined through a code than the code's cap (or its own); every seat is
  * in a group of its code's store and theme, and a kept seat has the join that kept it.
  * Appends {check, message} to v (at most max), answers how many problems it found. */
 int groups_check(store_conn *c, int max, json_t *v);

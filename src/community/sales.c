@@ -518,7 +518,7 @@ int groups_check(store_conn *c, int max, json_t *v)
     store_reset(s);
     s = store_q(c, Q_CHECK_GROUP_SEATS);
     while (store_step(s) == STORE_ROW)
-        add(v, &found, max, "group_cap", "group %lld: %lld seats kept through codes, over its cap %lld",
+        add(v, &found, max, "group_cap", "group %lld: %lld customers in it through codes, over its cap %lld",
             (long long)store_col_int(s, 0), (long long)store_col_int(s, 1),
             (long long)store_col_int(s, 2));
     store_reset(s);

@@ -1183,10 +1183,10 @@ const char *const pg_queries[Q__COUNT] = {
         "(d.speakers <> 0 OR d.messages <> 0) OR d.group_id IS NULL OR a.sp <> d.speakers OR "
         "a.ms <> d.messages LIMIT 20",
     [Q_CHECK_GROUP_SEATS] =
-        "SELECT s.group_id, count(*), LEAST(MIN(c.cap), MIN(g.cap)) FROM group_seats s JOIN "
-        "group_codes c ON c.id = s.code_id JOIN chat_groups g ON g.id = s.group_id WHERE "
-        "s.kept_at IS NOT NULL GROUP BY s.group_id HAVING count(*) > LEAST(MIN(c.cap), "
-        "MIN(g.cap)) LIMIT 20",
+        "SELECT gm.group_id, count(*), LEAST(MIN(c.cap), MIN(g.cap)) FROM chat_group_members "
+        "gm JOIN group_codes c ON c.id = gm.code_id JOIN chat_groups g ON g.id = gm.group_id "
+        "WHERE gm.quit_at IS NULL AND gm.is_staff = 0 GROUP BY gm.group_id HAVING count(*) > "
+        "LEAST(MIN(c.cap), MIN(g.cap)) LIMIT 20",
     [Q_CHECK_GROUP_SEAT_STORE] =
         "SELECT s.id FROM group_seats s JOIN group_codes c ON c.id = s.code_id JOIN "
         "chat_groups g ON g.id = s.group_id WHERE g.store_id <> c.store_id OR "

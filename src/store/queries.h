@@ -534,7 +534,7 @@
     Q(ERASE_GROUP_MEMBERS) /* (member_id) — the member's stints keep their days under a pseudonym */ \
     Q(GRP_PERSON_MEMBER) /* (person, unionid or NULL) -> member_id the person is matched to */ \
     Q(CHECK_GROUP_DAYS) /* () -> group_id, day — roll-up rows that differ from the activity */ \
-    Q(CHECK_GROUP_SEATS) /* () -> group_id, seats kept, cap — groups whose kept seats pass the code's cap or the group's */ \
+    Q(CHECK_GROUP_SEATS) /* () -> group_id, customers in it now who joined through a code, cap — groups over the code's cap or their own */ \
     Q(CHECK_GROUP_SEAT_STORE) /* () -> seat id — seats in a group of another store or theme than their code's, or kept with no stint from the code */
 
 typedef enum store_query {

@@ -99,7 +99,7 @@ static int one_store(dom *d, int64_t store, int64_t guide, const int64_t *member
     if (call(d, groups_events_record, json_pack("{s:o}", "events", events), NULL, e)) return -1;
     /* joins over the 60 days; the first group's later joiners come through the code */
     int per = nm / 2;
-    char (*ext)[40] = calloc((size_t)nm, sizeof *ext);
+    char(*ext)[40] = calloc((size_t)nm, sizeof *ext);
     int64_t *joined = calloc((size_t)nm, sizeof *joined);
     bool *quit = calloc((size_t)nm, sizeof *quit);
     for (int i = 0; i < nm && rc == 0; i++) {
@@ -120,10 +120,10 @@ static int one_store(dom *d, int64_t store, int64_t guide, const int64_t *member
             json_t *sc = NULL;
             int64_t now = d->now;
             d->now = joined[i] - 60;
-            rc = group_codes_scan(d, code, json_pack("{s:s}", "external_userid", ext[i]), &sc, e) <
-                         0
-                     ? -1
-                     : 0;
+            rc =
+                group_codes_scan(d, code, json_pack("{s:s}", "external_userid", ext[i]), &sc, e) < 0
+                    ? -1
+                    : 0;
             d->now = now;
             const char *c = json_string_value(json_object_get(sc, "chat_id"));
             by_code = c && strcmp(c, chat[0]) == 0;
@@ -131,17 +131,20 @@ static int one_store(dom *d, int64_t store, int64_t guide, const int64_t *member
         }
         json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "member_joined", "chat_id",
                                chat[g], "external_userid", ext[i], "join_scene",
-                               by_code ? "qr" : rnd(2) ? "invited" : "link", "at", at);
+                               by_code  ? "qr"
+                               : rnd(2) ? "invited"
+                                        : "link",
+                               "at", at);
         if (by_code) json_object_set_new(ev, "state", json_string(state));
         json_array_append_new(events, ev);
         if (rnd(10) == 0) { /* one in ten leaves again */
             quit[i] = true;
             int64_t q = joined[i] + 3600 + (int64_t)rnd((uint32_t)(d->now - joined[i] - 3600));
             at_text(q < d->now ? q : d->now - 60, at);
-            json_array_append_new(events, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event",
-                                                    "member_quit", "chat_id", chat[g],
-                                                    "external_userid", ext[i], "quit_scene",
-                                                    rnd(4) ? "left" : "removed", "at", at));
+            json_array_append_new(events,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "member_quit",
+                                            "chat_id", chat[g], "external_userid", ext[i],
+                                            "quit_scene", rnd(4) ? "left" : "removed", "at", at));
         }
     }
     /* the events go in time order, as the bridge sends them */
@@ -151,9 +154,8 @@ static int one_store(dom *d, int64_t store, int64_t guide, const int64_t *member
         for (size_t i = 0; i < n; i++)
             v[i] = json_array_get(events, i);
         for (size_t i = 1; i < n; i++) /* insertion sort by "at" text (one offset) */
-            for (size_t k = i; k > 0 &&
-                               strcmp(json_string_value(json_object_get(v[k - 1], "at")),
-                                      json_string_value(json_object_get(v[k], "at"))) > 0;
+            for (size_t k = i; k > 0 && strcmp(json_string_value(json_object_get(v[k - 1], "at")),
+                                               json_string_value(json_object_get(v[k], "at"))) > 0;
                  k--) {
                 json_t *t = v[k];
                 v[k] = v[k - 1];
@@ -176,11 +178,10 @@ static int one_store(dom *d, int64_t store, int64_t guide, const int64_t *member
         date_format(dd, day, sizeof day);
         for (int i = 0; i < nm; i++) {
             if (!ext[i][0] || time_local_day(joined[i]) > dd || quit[i] || rnd(3)) continue;
-            json_array_append_new(events, json_pack("{s:s, s:s, s:s, s:s, s:i}", "event",
-                                                    "activity", "chat_id",
-                                                    chat[i < per ? 0 : 1], "external_userid",
-                                                    ext[i], "day", day, "messages",
-                                                    1 + (int)rnd(20)));
+            json_array_append_new(events,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:i}", "event", "activity",
+                                            "chat_id", chat[i < per ? 0 : 1], "external_userid",
+                                            ext[i], "day", day, "messages", 1 + (int)rnd(20)));
         }
         if (json_array_size(events))
             rc = call(d, groups_events_record, json_pack("{s:o}", "events", events), NULL, e);
@@ -210,8 +211,10 @@ static int one_store(dom *d, int64_t store, int64_t guide, const int64_t *member
                 bool have = !sku;
                 size_t q;
                 json_t *x;
-                json_array_foreach(skus, q, x) have |= sku && strcmp(json_string_value(x), sku) == 0;
-                if (!have && json_array_size(skus) < 5) json_array_append_new(skus, json_string(sku));
+                json_array_foreach(skus, q, x) have |=
+                    sku && strcmp(json_string_value(x), sku) == 0;
+                if (!have && json_array_size(skus) < 5)
+                    json_array_append_new(skus, json_string(sku));
                 json_decref(full);
             }
             json_decref(list);

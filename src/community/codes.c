@@ -47,8 +47,8 @@ static int code_load(dom *d, int64_t id, gcode *c, siyu_err *e)
     /* a code is its store's: HQ, or the store's manager */
     if (d->who.role != ROLE_ADMIN && d->who.role != ROLE_OPERATOR &&
         !(d->who.role == ROLE_STORE_MANAGER && c->store_id == d->who.store_id))
-        return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "group code %lld is outside your scope",
-                            (long long)id);
+        return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL,
+                            "group code %lld is outside your scope", (long long)id);
     return 0;
 }
 
@@ -120,8 +120,7 @@ int group_codes_create(dom *d, json_t *body, json_t **out, siyu_err *e)
     if (cap < 1 || cap > 100000)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "cap", "cap: 1 to 100000");
     if (hold < 10 || hold > 86400)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "hold_seconds",
-                            "hold_seconds: 10 to 86400");
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "hold_seconds", "hold_seconds: 10 to 86400");
     if (dom_require_store(d, store_id, "store_id", e)) return -1;
     if (d->who.role == ROLE_STORE_MANAGER && store_id != d->who.store_id)
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store_id", "store_id: not your store");
@@ -257,8 +256,7 @@ int group_requests_fulfil(dom *d, int64_t group_id, int64_t store_id, const char
     return store_exec(s, e);
 }
 
-int group_requests_list(dom *d, bool pending, int64_t cursor, int limit, json_t **out,
-                        siyu_err *e)
+int group_requests_list(dom *d, bool pending, int64_t cursor, int limit, json_t **out, siyu_err *e)
 {
     (void)e;
     json_t *items = json_array();
@@ -269,10 +267,10 @@ int group_requests_list(dom *d, bool pending, int64_t cursor, int limit, json_t 
     store_bind_int(s, 3, limit);
     while (store_step(s) == STORE_ROW) {
         last = store_col_int(s, 0);
-        json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:o}", "id", (json_int_t)last, "code_id",
-                              (json_int_t)store_col_int(s, 1), "store_id",
-                              (json_int_t)store_col_int(s, 2), "theme", store_col_text(s, 3),
-                              "requested_at", dom_time(store_col_int(s, 4)));
+        json_t *o =
+            json_pack("{s:I, s:I, s:I, s:s, s:o}", "id", (json_int_t)last, "code_id",
+                      (json_int_t)store_col_int(s, 1), "store_id", (json_int_t)store_col_int(s, 2),
+                      "theme", store_col_text(s, 3), "requested_at", dom_time(store_col_int(s, 4)));
         json_object_set_new(o, "group_id", dom_nullable_int(s, 5));
         json_object_set_new(o, "fulfilled_at",
                             store_col_null(s, 6) ? json_null() : dom_time(store_col_int(s, 6)));

@@ -70,8 +70,7 @@ int group_codes_create(dom *d, json_t *body, json_t **out, siyu_err *e);
 int group_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
 int group_codes_get(dom *d, int64_t id, json_t **out, siyu_err *e);
 /* GET /group-requests?pending=1: what the bridge is asked to open. */
-int group_requests_list(dom *d, bool pending, int64_t cursor, int limit, json_t **out,
-                        siyu_err *e);
+int group_requests_list(dom *d, bool pending, int64_t cursor, int limit, json_t **out, siyu_err *e);
 /* "gc-12" -> 12; 0 when the state names no code. */
 int64_t group_code_state(const char *state);
 /* Keeps the seat a join fills (called by member_joined). */

@@ -29,7 +29,8 @@ static void grp_from_row(store_stmt *s, grp *g)
     snprintf(g->chat_id, sizeof g->chat_id, "%s", store_col_text(s, 1));
     g->store_id = store_col_int(s, 2);
     g->owner_id = store_col_null(s, 3) ? 0 : store_col_int(s, 3);
-    if (!store_col_null(s, 4)) snprintf(g->owner_userid, sizeof g->owner_userid, "%s", store_col_text(s, 4));
+    if (!store_col_null(s, 4))
+        snprintf(g->owner_userid, sizeof g->owner_userid, "%s", store_col_text(s, 4));
     if (!store_col_null(s, 5)) snprintf(g->name, sizeof g->name, "%s", store_col_text(s, 5));
     g->has_theme = !store_col_null(s, 6);
     if (g->has_theme) snprintf(g->theme, sizeof g->theme, "%s", store_col_text(s, 6));
@@ -85,7 +86,8 @@ static json_t *grp_json(dom *d, const grp *g)
     json_object_set_new(o, "theme", g->has_theme ? json_string(g->theme) : json_null());
     json_object_set_new(o, "members", json_integer(count1(d, Q_GRP_LIVE_CUSTOMERS, g->id)));
     json_object_set_new(o, "created_at", dom_time(g->created_at));
-    json_object_set_new(o, "dismissed_at", g->dismissed_at ? dom_time(g->dismissed_at) : json_null());
+    json_object_set_new(o, "dismissed_at",
+                        g->dismissed_at ? dom_time(g->dismissed_at) : json_null());
     return o;
 }
 
@@ -190,12 +192,12 @@ int groups_stats(dom *d, int64_t id, int32_t from, int32_t to, json_t **out, siy
     char buf[16];
     for (int i = 0; i <= to - from; i++) {
         date_format(days[i].day, buf, sizeof buf);
-        json_array_append_new(
-            items, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "day", buf, "new_members",
-                             (json_int_t)days[i].new_members, "quits", (json_int_t)days[i].quits,
-                             "members", (json_int_t)days[i].members, "speakers",
-                             (json_int_t)days[i].speakers, "messages",
-                             (json_int_t)days[i].messages));
+        json_array_append_new(items, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "day", buf,
+                                               "new_members", (json_int_t)days[i].new_members,
+                                               "quits", (json_int_t)days[i].quits, "members",
+                                               (json_int_t)days[i].members, "speakers",
+                                               (json_int_t)days[i].speakers, "messages",
+                                               (json_int_t)days[i].messages));
     }
     free(days);
     *out = json_pack("{s:I, s:o}", "group_id", (json_int_t)id, "items", items);
@@ -265,12 +267,12 @@ int groups_get(dom *d, int64_t id, json_t **out, siyu_err *e)
     json_object_set_new(o, "matched_members", json_integer(matched));
     json_object_set_new(o, "non_members", json_integer(strangers));
     json_object_set_new(o, "staff", json_integer(staff));
-    json_object_set_new(
-        o, "last_30_days",
-        json_pack("{s:I, s:I, s:I, s:I, s:o, s:o}", "new_members", (json_int_t)joins, "quits",
-                  (json_int_t)quits, "messages", (json_int_t)messages, "silent_members",
-                  (json_int_t)silent, "activity_rate", ratio(speaker_days, member_days), "churn",
-                  ratio(quits, start + joins)));
+    json_object_set_new(o, "last_30_days",
+                        json_pack("{s:I, s:I, s:I, s:I, s:o, s:o}", "new_members",
+                                  (json_int_t)joins, "quits", (json_int_t)quits, "messages",
+                                  (json_int_t)messages, "silent_members", (json_int_t)silent,
+                                  "activity_rate", ratio(speaker_days, member_days), "churn",
+                                  ratio(quits, start + joins)));
     *out = o;
     return 200;
 }
@@ -347,8 +349,13 @@ int groups_set_owner_state(dom *d, int64_t group_id, const char *state, int64_t 
 
 /* ---------------- the bridge's events ---------------- */
 
-static const char *const kinds[] = {"group_created",  "group_updated", "group_dismissed",
-                                    "member_joined",  "member_quit",   "activity", NULL};
+static const char *const kinds[] = {"group_created",
+                                    "group_updated",
+                                    "group_dismissed",
+                                    "member_joined",
+                                    "member_quit",
+                                    "activity",
+                                    NULL};
 enum { EV_CREATED, EV_UPDATED, EV_DISMISSED, EV_JOINED, EV_QUIT, EV_ACTIVITY };
 static const char *const join_scenes[] = {"invited", "link", "qr", NULL};
 static const char *const quit_scenes[] = {"left", "removed", NULL};
@@ -511,7 +518,8 @@ static int member_follow(dom *d, const char *person, const char *unionid, int64_
 static int person_of(json_t *ev, const char **person, bool *is_staff, siyu_err *e)
 {
     const char *ext = NULL, *uid = NULL;
-    if (jx_str(ev, "external_userid", false, &ext, e) < 0 || jx_str(ev, "userid", false, &uid, e) < 0)
+    if (jx_str(ev, "external_userid", false, &ext, e) < 0 ||
+        jx_str(ev, "userid", false, &uid, e) < 0)
         return -1;
     if (!ext == !uid)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "external_userid",
@@ -531,8 +539,8 @@ static int member_joined(dom *d, json_t *ev, chat_ref *c, int64_t at, json_t *r,
     int scene = -1;
     if (person_of(ev, &person, &is_staff, e) ||
         jx_enum(ev, "join_scene", false, join_scenes, &scene, e) < 0 ||
-        jx_str(ev, "unionid", false, &unionid, e) < 0 || jx_str(ev, "state", false, &state, e) < 0 ||
-        jx_str(ev, "inviter", false, &inviter, e) < 0)
+        jx_str(ev, "unionid", false, &unionid, e) < 0 ||
+        jx_str(ev, "state", false, &state, e) < 0 || jx_str(ev, "inviter", false, &inviter, e) < 0)
         return -1;
     if (c->dismissed)
         return siyu_err_set(e, SIYU_UNPROCESSABLE, "chat_id", "chat_id: group %s was dismissed",
@@ -638,9 +646,9 @@ static int activity(dom *d, json_t *ev, chat_ref *c, json_t *r, siyu_err *e)
 static int one_event(dom *d, json_t *ev, chat_ref *c, json_t *results, int *recorded, siyu_err *e)
 {
     static const char *const allowed[] = {
-        "event",      "chat_id", "owner_userid", "store_id", "name",    "theme",
-        "cap",        "at",      "day",          "messages", "userid",  "external_userid",
-        "unionid",    "state",   "inviter",      "join_scene", "quit_scene", NULL};
+        "event",   "chat_id", "owner_userid", "store_id",   "name",       "theme",
+        "cap",     "at",      "day",          "messages",   "userid",     "external_userid",
+        "unionid", "state",   "inviter",      "join_scene", "quit_scene", NULL};
     if (!json_is_object(ev))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "event", "event: expected an object");
     int kind;

@@ -74,8 +74,8 @@ static int group_named(dom *d, int64_t id, const char *field, siyu_err *e)
               (d->who.role == ROLE_STORE_MANAGER && store_id == d->who.store_id) ||
               (d->who.role == ROLE_GUIDE && owner == d->who.staff_id);
     if (!ok)
-        return siyu_err_set(e, SIYU_PERMISSION_DENIED, field, "%s: group %lld is outside your scope",
-                            field, (long long)id);
+        return siyu_err_set(e, SIYU_PERMISSION_DENIED, field,
+                            "%s: group %lld is outside your scope", field, (long long)id);
     return 0;
 }
 
@@ -116,7 +116,8 @@ int group_sales_create(dom *d, json_t *body, json_t **out, siyu_err *e)
     {
         const char *t = json_string_value(v);
         if (!t || !*t || strlen(t) > 64)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "skus", "skus: strings of 1 to 64 characters");
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "skus",
+                                "skus: strings of 1 to 64 characters");
         for (k = 0; k < i; k++) {
             w = json_array_get(skus, k);
             if (strcmp(json_string_value(w), t) == 0)
@@ -198,9 +199,8 @@ int group_sales_report(dom *d, int64_t id, json_t **out, siyu_err *e)
     s = store_q(d->conn, Q_GSALE_LINES);
     store_bind_int(s, 1, id);
     while (store_step(s) == STORE_ROW) {
-        int64_t order = store_col_int(s, 0), qty = store_col_int(s, 3),
-                price = store_col_int(s, 4), total = store_col_int(s, 5),
-                refunded = store_col_int(s, 6);
+        int64_t order = store_col_int(s, 0), qty = store_col_int(s, 3), price = store_col_int(s, 4),
+                total = store_col_int(s, 5), refunded = store_col_int(s, 6);
         if (refunded > 0 && refunded >= total) continue; /* void */
         if (qty <= 0) continue;                          /* every unit of the line refunded */
         const char *sku = store_col_text(s, 2);
@@ -407,14 +407,14 @@ int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t wi
     json_t *board = json_array();
     for (size_t i = 0; i < n && i < 100; i++) {
         brow *b = order[i];
-        json_t *o = json_pack(
-            "{s:i, s:I, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I}", "rank",
-            (int)i + 1, "group_id", (json_int_t)b->id, "chat_id", b->chat_id, "store_id",
-            (json_int_t)b->store_id, "cap", (json_int_t)b->cap, "state", b->state, "members",
-            (json_int_t)b->members, "new_members", (json_int_t)b->joins, "quits",
-            (json_int_t)b->quits, "messages", (json_int_t)b->messages, "activity_rate",
-            ratio(b->speaker_days, b->member_days), "orders", (json_int_t)b->orders,
-            "sales_cents", (json_int_t)b->sales);
+        json_t *o =
+            json_pack("{s:i, s:I, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I}", "rank",
+                      (int)i + 1, "group_id", (json_int_t)b->id, "chat_id", b->chat_id, "store_id",
+                      (json_int_t)b->store_id, "cap", (json_int_t)b->cap, "state", b->state,
+                      "members", (json_int_t)b->members, "new_members", (json_int_t)b->joins,
+                      "quits", (json_int_t)b->quits, "messages", (json_int_t)b->messages,
+                      "activity_rate", ratio(b->speaker_days, b->member_days), "orders",
+                      (json_int_t)b->orders, "sales_cents", (json_int_t)b->sales);
         json_object_set_new(o, "name", b->name[0] ? json_string(b->name) : json_null());
         json_object_set_new(o, "theme", b->has_theme ? json_string(b->theme) : json_null());
         json_object_set_new(o, "owner_id", b->owner_id ? json_integer(b->owner_id) : json_null());
@@ -463,12 +463,14 @@ int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t wi
     }
     for (size_t i = 0; i < nguide; i++) {
         json_t *o = roll_json(&guides[i]);
-        json_object_set_new(o, "guide_id", guides[i].key ? json_integer(guides[i].key) : json_null());
+        json_object_set_new(o, "guide_id",
+                            guides[i].key ? json_integer(guides[i].key) : json_null());
         json_array_append_new(by_guide, o);
     }
     for (size_t i = 0; i < nt; i++) {
         json_t *o = roll_json(&themes[i]);
-        json_object_set_new(o, "theme", themes[i].theme[0] ? json_string(themes[i].theme) : json_null());
+        json_object_set_new(o, "theme",
+                            themes[i].theme[0] ? json_string(themes[i].theme) : json_null());
         json_array_append_new(by_theme, o);
     }
     json_t *ch = roll_json(&chain);
@@ -486,9 +488,8 @@ int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t wi
     date_format(from, fb, sizeof fb);
     date_format(to, tb, sizeof tb);
     *out = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "from", fb, "to", tb, "store",
-                     store_id ? json_integer(store_id) : json_null(), "leaderboard", board,
-                     "chain", ch, "by_store", by_store, "by_guide", by_guide, "by_theme",
-                     by_theme);
+                     store_id ? json_integer(store_id) : json_null(), "leaderboard", board, "chain",
+                     ch, "by_store", by_store, "by_guide", by_guide, "by_theme", by_theme);
     json_object_set_new(*out, "within_days", within_days ? json_integer(within_days) : json_null());
     if (over) json_object_set_new(*out, "overflowed", json_true());
     return 200;
@@ -513,12 +514,14 @@ int groups_check(store_conn *c, int max, json_t *v)
     int found = 0;
     store_stmt *s = store_q(c, Q_CHECK_GROUP_DAYS);
     while (store_step(s) == STORE_ROW)
-        add(v, &found, max, "group_days", "group %lld day %lld: the day roll-up differs from the activity",
+        add(v, &found, max, "group_days",
+            "group %lld day %lld: the day roll-up differs from the activity",
             (long long)store_col_int(s, 0), (long long)store_col_int(s, 1));
     store_reset(s);
     s = store_q(c, Q_CHECK_GROUP_SEATS);
     while (store_step(s) == STORE_ROW)
-        add(v, &found, max, "group_cap", "group %lld: %lld customers in it through codes, over its cap %lld",
+        add(v, &found, max, "group_cap",
+            "group %lld: %lld customers in it through codes, over its cap %lld",
             (long long)store_col_int(s, 0), (long long)store_col_int(s, 1),
             (long long)store_col_int(s, 2));
     store_reset(s);

@@ -241,8 +241,8 @@ static int erase_one(dom *d, int64_t id, strs *needles, siyu_err *e)
         /* group stints and activity keep their counts under a pseudonym; read through
          * the identities, so before they go */
         exec_id(d, Q_ERASE_GROUP_ACTIVITY, id, e) || exec_id(d, Q_ERASE_GROUP_SEATS, id, e) ||
-        exec_id(d, Q_ERASE_GROUP_MEMBERS, id, e) || exec_id(d, Q_ERASE_IDENTITIES, id, e) || exec_id(d, Q_ERASE_CONTACTS, id, e) ||
-        exec_now_id(d, Q_ERASE_MEMBER, id, e))
+        exec_id(d, Q_ERASE_GROUP_MEMBERS, id, e) || exec_id(d, Q_ERASE_IDENTITIES, id, e) ||
+        exec_id(d, Q_ERASE_CONTACTS, id, e) || exec_now_id(d, Q_ERASE_MEMBER, id, e))
         return -1;
     return 0;
 }

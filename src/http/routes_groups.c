@@ -66,8 +66,7 @@ int h_group_requests(http_req *r, siyu_err *e)
 {
     int64_t cursor, pending = 0;
     int limit;
-    if (req_page(r, &cursor, &limit, e) || req_query_int(r, "pending", &pending, e) < 0)
-        return -1;
+    if (req_page(r, &cursor, &limit, e) || req_query_int(r, "pending", &pending, e) < 0) return -1;
     json_t *out = NULL;
     int rc = group_requests_list(&r->d, pending != 0, cursor, limit, &out, e);
     return http_answer(r, rc, &out);
@@ -78,8 +77,7 @@ int h_report_groups(http_req *r, siyu_err *e)
     int32_t today = time_local_day(r->d.now), from, to;
     int64_t store = 0, within = 0;
     if (query_date(r, "to", today, &to, e) || query_date(r, "from", to - 29, &from, e) ||
-        req_query_int(r, "store", &store, e) < 0 ||
-        req_query_int(r, "within_days", &within, e) < 0)
+        req_query_int(r, "store", &store, e) < 0 || req_query_int(r, "within_days", &within, e) < 0)
         return -1;
     json_t *out = NULL;
     int rc = groups_report(&r->d, from, to, store, within, &out, e);

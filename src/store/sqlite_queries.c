@@ -907,12 +907,10 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_RETENTION_AUDIT] = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
                           " WHERE at < ?1 ORDER BY id LIMIT ?2)",
     /* communities (issue 16) */
-    [Q_GRP_EVENT_SEEN] =
-        "SELECT 1 FROM group_events WHERE digest = ?1",
+    [Q_GRP_EVENT_SEEN] = "SELECT 1 FROM group_events WHERE digest = ?1",
     [Q_GRP_EVENT_PUT] =
         "INSERT INTO group_events(digest, event, at, recorded_at) VALUES (?1, ?2, ?3, ?4)",
-    [Q_GRP_BY_CHAT] =
-        "SELECT id, store_id, dismissed_at FROM chat_groups WHERE chat_id = ?1",
+    [Q_GRP_BY_CHAT] = "SELECT id, store_id, dismissed_at FROM chat_groups WHERE chat_id = ?1",
     [Q_GRP_INSERT] =
         "INSERT INTO chat_groups(chat_id, store_id, owner_id, owner_userid, name, theme, cap, "
         "state, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'normal', ?8, ?9)",
@@ -927,16 +925,14 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_GRP_DISMISS_STINTS] =
         "UPDATE chat_group_members SET quit_at = ?1, quit_day = ?2, quit_scene = 'dismissed' "
         "WHERE group_id = ?3 AND quit_at IS NULL",
-    [Q_GRP_GET] =
-        "SELECT id, chat_id, store_id, owner_id, owner_userid, name, theme, cap, state, "
-        "created_at, dismissed_at, updated_at FROM chat_groups WHERE id = ?1",
+    [Q_GRP_GET] = "SELECT id, chat_id, store_id, owner_id, owner_userid, name, theme, cap, state, "
+                  "created_at, dismissed_at, updated_at FROM chat_groups WHERE id = ?1",
     [Q_GRP_LIST] =
         "SELECT id, chat_id, store_id, owner_id, owner_userid, name, theme, cap, state, "
         "created_at, dismissed_at, updated_at FROM chat_groups WHERE (?1 IS NULL OR store_id = "
         "?1) AND id > ?2 ORDER BY id LIMIT ?3",
-    [Q_GRP_PATCH] =
-        "UPDATE chat_groups SET theme = COALESCE(?1, theme), cap = COALESCE(?2, cap), "
-        "updated_at = ?3 WHERE id = ?4",
+    [Q_GRP_PATCH] = "UPDATE chat_groups SET theme = COALESCE(?1, theme), cap = COALESCE(?2, cap), "
+                    "updated_at = ?3 WHERE id = ?4",
     [Q_GRP_SET_STATE] =
         "UPDATE chat_groups SET state = ?1, owner_id = COALESCE(?2, owner_id), updated_at = ?3 "
         "WHERE id = ?4",
@@ -983,18 +979,15 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_GCODE_INSERT] =
         "INSERT INTO group_codes(store_id, theme, cap, state, hold_seconds, created_at) VALUES "
         "(?1, ?2, ?3, '', ?4, ?5)",
-    [Q_GCODE_SET_STATE] =
-        "UPDATE group_codes SET state = ?1 WHERE id = ?2",
+    [Q_GCODE_SET_STATE] = "UPDATE group_codes SET state = ?1 WHERE id = ?2",
     [Q_GCODE_GET] =
         "SELECT id, store_id, theme, cap, state, hold_seconds FROM group_codes WHERE id = ?1",
-    [Q_GCODE_BY_STATE] =
-        "SELECT id, store_id FROM group_codes WHERE state = ?1",
+    [Q_GCODE_BY_STATE] = "SELECT id, store_id FROM group_codes WHERE state = ?1",
     [Q_GCODE_GROUPS] =
         "SELECT id, chat_id, cap FROM chat_groups WHERE store_id = ?1 AND theme = ?2 AND "
         "dismissed_at IS NULL AND state IN ('normal', 'inherited') ORDER BY id",
-    [Q_SEAT_OPEN] =
-        "SELECT count(*) FROM group_seats WHERE group_id = ?1 AND kept_at IS NULL AND "
-        "expires_at > ?2",
+    [Q_SEAT_OPEN] = "SELECT count(*) FROM group_seats WHERE group_id = ?1 AND kept_at IS NULL AND "
+                    "expires_at > ?2",
     [Q_SEAT_REPEAT] =
         "SELECT group_id FROM group_seats WHERE code_id = ?1 AND external_userid = ?2 AND "
         "kept_at IS NULL AND expires_at > ?3 ORDER BY id LIMIT 1",
@@ -1009,8 +1002,7 @@ const char *const sqlite_queries[Q__COUNT] = {
         "UPDATE group_seats SET kept_at = ?1 WHERE id = (SELECT id FROM group_seats WHERE "
         "group_id = ?2 AND code_id = ?3 AND external_userid IS NULL AND kept_at IS NULL AND "
         "expires_at > ?1 ORDER BY id LIMIT 1)",
-    [Q_GREQ_PENDING] =
-        "SELECT id FROM group_requests WHERE code_id = ?1 AND fulfilled_at IS NULL",
+    [Q_GREQ_PENDING] = "SELECT id FROM group_requests WHERE code_id = ?1 AND fulfilled_at IS NULL",
     [Q_GREQ_INSERT] =
         "INSERT INTO group_requests(code_id, store_id, theme, requested_at) VALUES (?1, ?2, "
         "?3, ?4)",
@@ -1022,17 +1014,13 @@ const char *const sqlite_queries[Q__COUNT] = {
         "group_requests WHERE (?1 = 0 OR fulfilled_at IS NULL) AND id > ?2 ORDER BY id LIMIT ?3",
     [Q_GSALE_INSERT] =
         "INSERT INTO group_sales(name, from_at, to_at, created_at) VALUES (?1, ?2, ?3, ?4)",
-    [Q_GSALE_GROUP_ADD] =
-        "INSERT INTO group_sale_groups(sale_id, group_id) VALUES (?1, ?2)",
-    [Q_GSALE_SKU_ADD] =
-        "INSERT INTO group_sale_skus(sale_id, sku) VALUES (?1, ?2)",
-    [Q_GSALE_GET] =
-        "SELECT id, name, from_at, to_at, created_at FROM group_sales WHERE id = ?1",
+    [Q_GSALE_GROUP_ADD] = "INSERT INTO group_sale_groups(sale_id, group_id) VALUES (?1, ?2)",
+    [Q_GSALE_SKU_ADD] = "INSERT INTO group_sale_skus(sale_id, sku) VALUES (?1, ?2)",
+    [Q_GSALE_GET] = "SELECT id, name, from_at, to_at, created_at FROM group_sales WHERE id = ?1",
     [Q_GSALE_GROUPS] =
         "SELECT g.id, g.store_id FROM group_sale_groups sg JOIN chat_groups g ON g.id = "
         "sg.group_id WHERE sg.sale_id = ?1 ORDER BY g.id",
-    [Q_GSALE_SKUS] =
-        "SELECT sku FROM group_sale_skus WHERE sale_id = ?1 ORDER BY sku",
+    [Q_GSALE_SKUS] = "SELECT sku FROM group_sale_skus WHERE sale_id = ?1 ORDER BY sku",
     [Q_GSALE_LINES] =
         "SELECT DISTINCT o.id, it.line, it.sku, it.qty - it.refunded_qty, it.unit_price_cents, "
         "o.total_cents, o.refunded_cents FROM group_sales gs JOIN group_sale_groups sg ON "

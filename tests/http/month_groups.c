@@ -253,8 +253,7 @@ static void act(int day, int minute)
                                   "%s{\"event\":\"member_quit\",\"chat_id\":\"%s\","
                                   "\"external_userid\":\"mg-%d\",\"quit_scene\":\"left\","
                                   "\"at\":\"%s\"}",
-                                  n > 11 ? "," : "", chats[p->group], k,
-                                  month_T(month_now() + 60));
+                                  n > 11 ? "," : "", chats[p->group], k, month_T(month_now() + 60));
             quits[p->group][d]++;
             p->group = -1;
             continue;
@@ -269,8 +268,7 @@ static void act(int day, int minute)
                                       "%s{\"event\":\"activity\",\"chat_id\":\"%s\","
                                       "\"external_userid\":\"mg-%d\",\"day\":\"%s\","
                                       "\"messages\":%d}",
-                                      n > 11 ? "," : "", chats[p->group], k, date,
-                                      t ? again : m);
+                                      n > 11 ? "," : "", chats[p->group], k, date, t ? again : m);
             int final = twice ? again : m;
             speakers[p->group][d] += final > 0;
             messages[p->group][d] += final;
@@ -338,8 +336,9 @@ static void check(void)
                                 "quit_at IS NULL AND is_staff = 0",
                                 group_ids[g], 0);
         month_seen(ck);
-        if (live > CAP) month_fail(ck, "group %s holds %lld customers, over the cap %d", chats[g],
-                                   (long long)live, CAP);
+        if (live > CAP)
+            month_fail(ck, "group %s holds %lld customers, over the cap %d", chats[g],
+                       (long long)live, CAP);
     }
     /* the session over the month, every month group */
     place_orders();
@@ -366,9 +365,9 @@ static void check(void)
     st = month_call("GET", path, &o, NULL);
     month_seen(ck);
     if (st != 200 || month_jint(o, "orders") != want_orders ||
-        month_jint(o, "sales_cents") != want_sales)
-    {
-        month_fail(ck, "the session: %d, siyu %lld orders %lld cents, placed %lld orders %lld cents",
+        month_jint(o, "sales_cents") != want_sales) {
+        month_fail(ck,
+                   "the session: %d, siyu %lld orders %lld cents, placed %lld orders %lld cents",
                    st, (long long)month_jint(o, "orders"), (long long)month_jint(o, "sales_cents"),
                    (long long)want_orders, (long long)want_sales);
         /* name the orders of customers this file had in a group and the store has not */

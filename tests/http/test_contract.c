@@ -221,9 +221,8 @@ static void fixtures(void)
     post("/api/v1/groups/events",
          json_pack("{s:[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}]}", "events", "event",
                    "group_created", "chat_id", "chat-1", "owner_userid", "gd-1", "theme", "fresh",
-                   "at", "2026-11-01T09:00:00+08:00", "event", "group_created", "chat_id",
-                   "chat-2", "owner_userid", "gd-1", "theme", "fresh", "at",
-                   "2026-11-01T09:00:00+08:00"),
+                   "at", "2026-11-01T09:00:00+08:00", "event", "group_created", "chat_id", "chat-2",
+                   "owner_userid", "gd-1", "theme", "fresh", "at", "2026-11-01T09:00:00+08:00"),
          201);
     for (int i = 1; i <= 2; i++) {
         char theme[16], path[64];

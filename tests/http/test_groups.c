@@ -237,14 +237,15 @@ static char *big; /* event batches */
 static void cap_holds(void)
 {
     int rec;
-    CHECK_INT_EQ(post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-A\",\"owner_userid\":"
-                             "\"gd-1\",\"name\":\"湖滨健康1群\",\"theme\":\"health\","
-                             "\"at\":\"2026-03-01T09:00:00+08:00\"},"
-                             "{\"event\":\"group_created\",\"chat_id\":\"chat-B\",\"owner_userid\":"
-                             "\"gd-1\",\"name\":\"湖滨健康2群\",\"theme\":\"health\","
-                             "\"at\":\"2026-03-01T09:05:00+08:00\"}]",
-                             &rec),
-                 201);
+    CHECK_INT_EQ(
+        post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-A\",\"owner_userid\":"
+                    "\"gd-1\",\"name\":\"湖滨健康1群\",\"theme\":\"health\","
+                    "\"at\":\"2026-03-01T09:00:00+08:00\"},"
+                    "{\"event\":\"group_created\",\"chat_id\":\"chat-B\",\"owner_userid\":"
+                    "\"gd-1\",\"name\":\"湖滨健康2群\",\"theme\":\"health\","
+                    "\"at\":\"2026-03-01T09:05:00+08:00\"}]",
+                    &rec),
+        201);
     CHECK_INT_EQ(rec, 2);
     grp_a = group_id("chat-A");
     grp_b = group_id("chat-B");
@@ -301,8 +302,8 @@ static void cap_holds(void)
                               "%s{\"event\":\"member_joined\",\"chat_id\":\"%s\","
                               "\"external_userid\":\"wm-scan-%d\",\"join_scene\":\"qr\","
                               "\"state\":\"%s\",\"at\":\"2026-03-20T10:00:%02d+08:00\"}",
-                              i ? "," : "", scan_group[i] == grp_a ? "chat-A" : "chat-B", i,
-                              state, i % 60);
+                              i ? "," : "", scan_group[i] == grp_a ? "chat-A" : "chat-B", i, state,
+                              i % 60);
     snprintf(big + n, BIG - n, "]");
     CHECK_INT_EQ(post_events(big, &rec), 201);
     CHECK_INT_EQ(db_int("SELECT count(*) FROM chat_group_members WHERE group_id = ?1 AND "
@@ -347,10 +348,11 @@ static void full_code(void)
     CHECK_INT_EQ((long long)json_array_size(json_object_get(o, "items")), 1);
     json_decref(o);
     /* the bridge opens the group: the request is answered, scans are seated */
-    CHECK_INT_EQ(post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-M\",\"owner_userid\":"
-                             "\"gd-2\",\"theme\":\"mom\",\"at\":\"2026-03-20T10:00:00+08:00\"}]",
-                             NULL),
-                 201);
+    CHECK_INT_EQ(
+        post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-M\",\"owner_userid\":"
+                    "\"gd-2\",\"theme\":\"mom\",\"at\":\"2026-03-20T10:00:00+08:00\"}]",
+                    NULL),
+        201);
     CHECK_INT_EQ(call_as(NULL, "GET", "/api/v1/group-requests?pending=1", &o, NULL), 200);
     CHECK_INT_EQ((long long)json_array_size(json_object_get(o, "items")), 0);
     json_decref(o);
@@ -376,10 +378,11 @@ static int exp_joins[DAYS], exp_quits[DAYS], exp_members[DAYS], exp_speakers[DAY
 
 static void statistics(void)
 {
-    CHECK_INT_EQ(post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-T\",\"owner_userid\":"
-                             "\"gd-2\",\"theme\":\"fresh\",\"at\":\"2026-03-01T08:00:00+08:00\"}]",
-                             NULL),
-                 201);
+    CHECK_INT_EQ(
+        post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-T\",\"owner_userid\":"
+                    "\"gd-2\",\"theme\":\"fresh\",\"at\":\"2026-03-01T08:00:00+08:00\"}]",
+                    NULL),
+        201);
     bool in[PEOPLE] = {false};
     int msgs[PEOPLE][DAYS];
     memset(msgs, -1, sizeof msgs);
@@ -394,19 +397,21 @@ static void statistics(void)
             const char *sep = nev++ ? "," : "";
             if (RND(4) == 0) { /* a join or a quit */
                 if (!in[p]) {
-                    len += (size_t)snprintf(big + len, BIG - len,
-                                            "%s{\"event\":\"member_joined\",\"chat_id\":\"chat-T\","
-                                            "\"external_userid\":\"wm-t-%d\",\"join_scene\":\"link\","
-                                            "\"at\":\"2026-03-%02dT09:%02d:00+08:00\"}",
-                                            sep, p, d + 1, minute);
+                    len +=
+                        (size_t)snprintf(big + len, BIG - len,
+                                         "%s{\"event\":\"member_joined\",\"chat_id\":\"chat-T\","
+                                         "\"external_userid\":\"wm-t-%d\",\"join_scene\":\"link\","
+                                         "\"at\":\"2026-03-%02dT09:%02d:00+08:00\"}",
+                                         sep, p, d + 1, minute);
                     in[p] = true;
                     exp_joins[d]++;
                 } else {
-                    len += (size_t)snprintf(big + len, BIG - len,
-                                            "%s{\"event\":\"member_quit\",\"chat_id\":\"chat-T\","
-                                            "\"external_userid\":\"wm-t-%d\",\"quit_scene\":\"left\","
-                                            "\"at\":\"2026-03-%02dT09:%02d:00+08:00\"}",
-                                            sep, p, d + 1, minute);
+                    len +=
+                        (size_t)snprintf(big + len, BIG - len,
+                                         "%s{\"event\":\"member_quit\",\"chat_id\":\"chat-T\","
+                                         "\"external_userid\":\"wm-t-%d\",\"quit_scene\":\"left\","
+                                         "\"at\":\"2026-03-%02dT09:%02d:00+08:00\"}",
+                                         sep, p, d + 1, minute);
                     in[p] = false;
                     exp_quits[d]++;
                 }
@@ -490,26 +495,33 @@ static int64_t order(const char *ext, int64_t member, const char *at, const char
 
 static void group_sales(void)
 {
-    int64_t m1 = make("/api/v1/members", "{\"joined_at\":\"2026-03-01T00:00:00+08:00\",\"phone\":\"13800000001\",\"wecom_external_id\":\"x1\","
-                                         "\"store_id\":%lld}",
+    int64_t m1 = make("/api/v1/members",
+                      "{\"joined_at\":\"2026-03-01T00:00:00+08:00\",\"phone\":\"13800000001\","
+                      "\"wecom_external_id\":\"x1\","
+                      "\"store_id\":%lld}",
                       (long long)store1);
-    int64_t m2 = make("/api/v1/members", "{\"joined_at\":\"2026-03-01T00:00:00+08:00\",\"phone\":\"13800000002\",\"wecom_external_id\":\"x2\","
-                                         "\"store_id\":%lld}",
+    int64_t m2 = make("/api/v1/members",
+                      "{\"joined_at\":\"2026-03-01T00:00:00+08:00\",\"phone\":\"13800000002\","
+                      "\"wecom_external_id\":\"x2\","
+                      "\"store_id\":%lld}",
                       (long long)store1);
-    int64_t m3 = make("/api/v1/members", "{\"joined_at\":\"2026-03-01T00:00:00+08:00\",\"phone\":\"13800000003\",\"store_id\":%lld}",
-                      (long long)store1);
-    CHECK_INT_EQ(post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-S\",\"owner_userid\":"
-                             "\"gd-2\",\"theme\":\"sale\",\"at\":\"2026-03-01T08:00:00+08:00\"},"
-                             "{\"event\":\"member_joined\",\"chat_id\":\"chat-S\",\"external_userid\":"
-                             "\"x1\",\"join_scene\":\"invited\",\"at\":\"2026-03-05T10:00:00+08:00\"},"
-                             "{\"event\":\"member_joined\",\"chat_id\":\"chat-S\",\"external_userid\":"
-                             "\"x3\",\"join_scene\":\"link\",\"at\":\"2026-03-10T08:00:00+08:00\"},"
-                             "{\"event\":\"member_joined\",\"chat_id\":\"chat-S\",\"external_userid\":"
-                             "\"x2\",\"join_scene\":\"qr\",\"at\":\"2026-03-12T10:00:00+08:00\"},"
-                             "{\"event\":\"member_quit\",\"chat_id\":\"chat-S\",\"external_userid\":"
-                             "\"x2\",\"at\":\"2026-03-14T12:00:00+08:00\"}]",
-                             NULL),
-                 201);
+    int64_t m3 = make(
+        "/api/v1/members",
+        "{\"joined_at\":\"2026-03-01T00:00:00+08:00\",\"phone\":\"13800000003\",\"store_id\":%lld}",
+        (long long)store1);
+    CHECK_INT_EQ(
+        post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-S\",\"owner_userid\":"
+                    "\"gd-2\",\"theme\":\"sale\",\"at\":\"2026-03-01T08:00:00+08:00\"},"
+                    "{\"event\":\"member_joined\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x1\",\"join_scene\":\"invited\",\"at\":\"2026-03-05T10:00:00+08:00\"},"
+                    "{\"event\":\"member_joined\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x3\",\"join_scene\":\"link\",\"at\":\"2026-03-10T08:00:00+08:00\"},"
+                    "{\"event\":\"member_joined\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x2\",\"join_scene\":\"qr\",\"at\":\"2026-03-12T10:00:00+08:00\"},"
+                    "{\"event\":\"member_quit\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x2\",\"at\":\"2026-03-14T12:00:00+08:00\"}]",
+                    NULL),
+        201);
     int64_t s = group_id("chat-S");
     char path[128];
     json_t *o;
@@ -553,15 +565,17 @@ static void group_sales(void)
     order("S-7", m3, "2026-03-17T01:00:00+08:00",
           "[{\"sku\":\"B\",\"qty\":1,\"unit_price_cents\":1500}]", 1500);
     snprintf(path, sizeof path, "/api/v1/orders/%lld/refunds", (long long)o2);
-    CHECK_INT_EQ(call_as(NULL, "POST", path, NULL,
-                         "{\"external_id\":\"RF-2\",\"amount_cents\":3000,\"items\":[{\"sku\":\"B\","
-                         "\"qty\":1}],\"at\":\"2026-03-18T10:00:00+08:00\"}"),
-                 201);
+    CHECK_INT_EQ(
+        call_as(NULL, "POST", path, NULL,
+                "{\"external_id\":\"RF-2\",\"amount_cents\":3000,\"items\":[{\"sku\":\"B\","
+                "\"qty\":1}],\"at\":\"2026-03-18T10:00:00+08:00\"}"),
+        201);
     snprintf(path, sizeof path, "/api/v1/orders/%lld/refunds", (long long)o4);
-    CHECK_INT_EQ(call_as(NULL, "POST", path, NULL,
-                         "{\"external_id\":\"RF-4\",\"amount_cents\":1000,\"items\":[{\"sku\":\"A\","
-                         "\"qty\":1}],\"at\":\"2026-03-18T10:00:00+08:00\"}"),
-                 201);
+    CHECK_INT_EQ(
+        call_as(NULL, "POST", path, NULL,
+                "{\"external_id\":\"RF-4\",\"amount_cents\":1000,\"items\":[{\"sku\":\"A\","
+                "\"qty\":1}],\"at\":\"2026-03-18T10:00:00+08:00\"}"),
+        201);
     /* bad sessions */
     CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/group-sales", &o,
                          "{\"group_ids\":[%lld],\"from\":\"2026-03-17T00:00:00+08:00\","
@@ -613,9 +627,9 @@ static void group_sales(void)
     CHECK_INT_EQ(call_as(tok_mgr2, "GET", path, NULL, NULL), 403);
     CHECK_INT_EQ(call_as(tok_g1, "GET", path, NULL, NULL), 403);
     /* the groups report: S's orders in the week, net of refunds: S-1 2500, S-4 2500, S-6 3000 */
-    CHECK_INT_EQ(call_as(tok_mgr1, "GET", "/api/v1/reports/groups?from=2026-03-10&to=2026-03-16",
-                         &o, NULL),
-                 200);
+    CHECK_INT_EQ(
+        call_as(tok_mgr1, "GET", "/api/v1/reports/groups?from=2026-03-10&to=2026-03-16", &o, NULL),
+        200);
     json_t *board = json_object_get(o, "leaderboard");
     bool seen = false;
     size_t i;

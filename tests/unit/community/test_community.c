@@ -22,7 +22,7 @@ static void share(void)
 {
     int64_t a[] = {500, 4000, 3000}; /* 7500: 4000 < 6000 <= 7000 */
     CHECK_INT_EQ(group_skus_for_share(a, 3, 80), 2);
-    CHECK_INT_EQ(a[0], 4000); /* sorted, largest first */
+    CHECK_INT_EQ(a[0], 4000);         /* sorted, largest first */
     int64_t b[] = {8000, 1000, 1000}; /* exactly 80% with one */
     CHECK_INT_EQ(group_skus_for_share(b, 3, 80), 1);
     int64_t c[10]; /* ten equal SKUs: eight make 80% */
@@ -103,9 +103,9 @@ static void days(fixture *f)
     json_decref(o);
     group_day d[3];
     store_begin(f->d.conn, false, &e);
-    CHECK_INT_EQ(groups_days(&f->d, 1, date_from_civil(2026, 11, 20), date_from_civil(2026, 11, 22),
-                             d, &e),
-                 0);
+    CHECK_INT_EQ(
+        groups_days(&f->d, 1, date_from_civil(2026, 11, 20), date_from_civil(2026, 11, 22), d, &e),
+        0);
     store_commit(f->d.conn, &e);
     /* the 20th: 2 joins, 1 quit, a alone at the end of the day */
     CHECK_INT_EQ(d[0].new_members, 2);
@@ -177,9 +177,9 @@ static void departures(fixture *f)
     json_decref(o);
     /* WeCom's own transfer: a new owner in group_updated makes it inherited */
     json_t *b = J("{\"wecom_userid\":\"g-9\"}");
-    CHECK_INT_EQ(call(f, staff_create, "{\"name\":\"周敏\",\"role\":\"guide\",\"store_id\":1}", &o,
-                      &e),
-                 201);
+    CHECK_INT_EQ(
+        call(f, staff_create, "{\"name\":\"周敏\",\"role\":\"guide\",\"store_id\":1}", &o, &e),
+        201);
     store_begin(f->d.conn, true, &e);
     CHECK_INT_EQ(staff_patch(&f->d, jint(o, "id"), b, NULL, &e), 200);
     store_commit(f->d.conn, &e);

@@ -29,3 +29,5 @@ foreach(t kill9 api init segments_e2e loyalty journeys messaging transport authz
 endforeach()
 # the command line on a PostgreSQL store: init, imports, export, segment count, check, tokens, KPI
 siyu_pg_test(cli test_cli $<TARGET_FILE:siyu> ${PROJECT_SOURCE_DIR})
+# several nodes on one store: views follow each other's commits, jobs run on one, kill -9
+siyu_pg_test(e2e_nodes test_nodes $<TARGET_FILE:siyu>)

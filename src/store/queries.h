@@ -476,7 +476,14 @@
     Q(RETENTION_EVENTS)    /* (cutoff, limit) — events older, except types reports read */       \
     Q(RETENTION_MESSAGES)  /* (cutoff, limit) — finished messages older */                       \
     Q(RETENTION_AUDIT_MEMBERS) /* (cutoff, limit) — the index rows of the oldest audit rows */   \
-    Q(RETENTION_AUDIT)         /* (cutoff, limit) — audit rows older */
+    Q(RETENTION_AUDIT)         /* (cutoff, limit) — audit rows older */                          \
+    /* several nodes on one store: the change log, its notification, the jobs' lease */            \
+    Q(CHANGE_LOG_WRITE) /* (node, changes as JSON [[kind, id, other], …], at) */                 \
+    Q(CHANGE_NOTIFY)    /* (node) — wakes the other nodes when the transaction commits */        \
+    Q(CHANGE_LOG_MAX)   /* () -> seq — the last change logged (0: none) */                       \
+    Q(CHANGE_LOG_AFTER) /* (seq, node, limit) -> seq, kind, id, other — other nodes' changes */  \
+    Q(CHANGE_LOG_PRUNE) /* (cutoff, limit) — changes older than every node's catch-up */         \
+    Q(JOBS_LEASE)       /* (key) -> held — this connection holds the jobs' lease (or takes it) */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

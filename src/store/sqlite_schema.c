@@ -391,5 +391,11 @@ const char *const sqlite_migrations[] = {
      * guide's confirmation or timeout finds its run's waiting message */
     "CREATE INDEX coupon_events_member ON coupon_events(member_id, at);"
     "CREATE INDEX messages_run_waiting ON messages(run_id) WHERE status = 'awaiting_guide';",
+    /* 17: the change log — written only where several nodes share the store (PostgreSQL);
+     * kept here so both stores have the same tables */
+    "CREATE TABLE change_log ("
+    "  seq INTEGER PRIMARY KEY, node TEXT NOT NULL, kind INTEGER NOT NULL, id INTEGER NOT NULL,"
+    "  other INTEGER NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX change_log_at ON change_log(at);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -109,23 +109,27 @@ static int retention_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err
  * included; always this node on SQLite). The audit flush runs on every node: its queue is
  * the node's own memory. */
 #define JOBS_LEASE_KEY 0x7369796a /* "siyj": not the store's write lock ("siyu") */
-static bool holds_lease(jobs_t *j)
+/* 1 when this node holds the lease, 0 when another does, -1 (e filled) when the store
+ * cannot say: the job fails as any job whose store fails. */
+static int holds_lease(jobs_t *j, siyu_err *e)
 {
-    siyu_err e;
-    siyu_err_init(&e);
+    if (!store_shared(j->st)) return 1; /* one process serves the store */
     store_conn_clear(j->conn);
     store_stmt *s = store_q(j->conn, Q_JOBS_LEASE);
     store_bind_int(s, 1, JOBS_LEASE_KEY);
-    bool held = store_step(s) == STORE_ROW && store_col_int_by(s, "held") != 0;
+    int held = store_step(s) == STORE_ROW && store_col_int_by(s, "held") != 0;
     store_reset(s);
+    if (store_conn_check(j->conn, e)) held = -1;
     store_conn_clear(j->conn);
-    siyu_err_clear(&e);
     return held;
 }
 
 static int run_job(jobs_t *j, job_kind k, siyu_err *e)
 {
-    if (k != JOB_AUDIT && !holds_lease(j)) return 0; /* another node runs it */
+    if (k != JOB_AUDIT) {
+        int held = holds_lease(j, e);
+        if (held <= 0) return held; /* 0: another node runs it */
+    }
     job_ctx x = {.j = j, .now = clock_now()};
     int rc;
     switch (k) {

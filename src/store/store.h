@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/metric.h"
 #include "store/queries.h"
 
 typedef struct store store_t;
@@ -153,6 +154,8 @@ int store_wait_notify(store_conn *c, int timeout_ms);
 
 /* Size of the store on disk, for /metrics (PostgreSQL: the database's size). */
 int64_t store_size_bytes(store_t *st);
+/* The seconds each fsync of a SQLite store took (every store of the process). */
+metric_hist *store_sync_seconds(void);
 const char *store_path(store_t *st); /* the path or URL, a password hidden */
 
 #endif

@@ -363,7 +363,8 @@ static void audit_log(void)
     /* pages by cursor; a time window */
     o = audit("limit=2");
     CHECK_INT_EQ(json_array_size(jget(o, "items")), 2);
-    int64_t next = jint(o, "next_cursor");
+    /* a cursor is a string, as every list answers it */
+    int64_t next = jstr(o, "next_cursor") ? strtoll(jstr(o, "next_cursor"), NULL, 10) : -999;
     int64_t first = jint(o, "items.0.id");
     json_decref(o);
     CHECK(next > first);

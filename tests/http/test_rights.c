@@ -322,6 +322,9 @@ static void test_export_and_erase(void)
     json_object_foreach(x, k, v)
     {
         if (strcmp(k, "exported_at") == 0 || strcmp(k, "member") == 0) continue;
+        /* the reads' own audit trail grows between the two exports (the API's export is a
+         * read of the member, written by the audit flush within a second) */
+        if (strcmp(k, "audit_members") == 0 || strcmp(k, "audit_log") == 0) continue;
         if (!json_equal(v, json_object_get(cx, k))) {
             fprintf(stderr, "siyu member export: %s differs from the API's\n", k);
             failures++;

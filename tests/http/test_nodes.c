@@ -1,11 +1,13 @@
 /* test_nodes.c — two `siyu serve` nodes on one PostgreSQL store.
  *
+ *   - an Idempotency-Key answered on A answers the same on B (the keys are in the store);
  *   - a member created on node A is counted by node B's segment count: B follows A's
  *     commits through the change log (polled; the delay is printed, not asserted);
  *   - 8 writers post distinct orders, spread over both nodes, each order's member on a
  *     thank-you journey; node A is killed with SIGKILL mid-stream; the writers of A go on
  *     on B. Then: every acknowledged order is in the store exactly once (and replays on B
- *     answer 200), no journey run has two messages, the jobs ran on
+ *     answer 200), every journey run ended with exactly one message, sent (the file
+ *     adapter's lines are counted too), the jobs ran on
  *     one node at a time (the lease), and `siyu check` is clean.
  * PostgreSQL only (exit 77 on SQLite: one process serves a SQLite store).
  * Run: SIYU_TEST_DB=postgresql://… test_nodes PATH_TO_SIYU */
@@ -19,6 +21,7 @@
 
 #define WRITERS 8
 #define MAX_ACKS 100000
+#define MEMBERS 200 /* the chain's members, each with an SMS marketing consent */
 
 static int port_a, port_b;
 static atomic_bool a_dead, stop;
@@ -44,7 +47,7 @@ static void order_body(int seq, char *buf, size_t cap)
              "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":%d,"
              "\"member\":{\"phone\":\"137%08d\"},"
              "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":%d}]}",
-             seq, 100 + seq % 900, seq % 3000, 100 + seq % 900);
+             seq, 100 + seq % 900, seq % MEMBERS, 100 + seq % 900);
 }
 
 /* Writer t posts to node A when t is even, else B; once A is gone, A's writers go to B. */
@@ -123,11 +126,51 @@ int main(int argc, char **argv)
                 buf, sizeof buf),
         201);
     json_t *j = json_loads(buf, 0, NULL);
+    /* the messages go to a file in the outbox directory both nodes share */
+    CHECK_INT_EQ(request(fd, "PUT", "/api/v1/channels/sms",
+                         "{\"adapter\":\"file\",\"path\":\"sms.ndjson\"}", buf, sizeof buf),
+                 200);
     char path[96];
     snprintf(path, sizeof path, "/api/v1/journeys/%lld/activate",
              (long long)json_integer_value(json_object_get(j, "id")));
     json_decref(j);
     CHECK_INT_EQ(request(fd, "POST", path, NULL, buf, sizeof buf), 200);
+
+    /* the members, made on both nodes, each with a marketing consent for SMS */
+    int fb = conn_to(port_b);
+    for (int i = 0; i < MEMBERS; i++) {
+        int on = i % 2 ? fb : fd;
+        char body[160], path2[96];
+        snprintf(body, sizeof body, "{\"phone\":\"137%08d\",\"store_id\":1}", i);
+        CHECK_INT_EQ(request(on, "POST", "/api/v1/members", body, buf, sizeof buf), 201);
+        json_t *m = json_loads(buf, 0, NULL);
+        snprintf(path2, sizeof path2, "/api/v1/members/%lld/consents",
+                 (long long)json_integer_value(json_object_get(m, "id")));
+        json_decref(m);
+        CHECK_INT_EQ(request(on, "POST", path2,
+                             "{\"purpose\":\"marketing\",\"channel\":\"sms\",\"granted\":true,"
+                             "\"source\":\"till\",\"text_version\":\"t1\","
+                             "\"at\":\"2026-01-01T09:00:00+08:00\"}",
+                             buf, sizeof buf),
+                     200);
+    }
+
+    /* an Idempotency-Key answered on A answers the same on B: the keys are in the store
+     * (a journey, which nothing but the key makes a retry of) */
+    char first[4096];
+    const char *draft = "{\"name\":\"draft\",\"trigger\":{\"event\":\"order_paid\"},"
+                        "\"steps\":[{\"action\":\"exit\"}]}";
+    long long journeys = db_int("SELECT count(*) FROM journeys", 0, 0);
+    CHECK_INT_EQ(request_hdr(fd, token, "POST", "/api/v1/journeys", "Idempotency-Key: j-1\r\n",
+                             draft, buf, sizeof buf),
+                 201);
+    snprintf(first, sizeof first, "%s", buf);
+    CHECK_INT_EQ(request_hdr(fb, token, "POST", "/api/v1/journeys", "Idempotency-Key: j-1\r\n",
+                             draft, buf, sizeof buf),
+                 200); /* a replay */
+    CHECK_STR_EQ(buf, first);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM journeys", 0, 0), journeys + 1);
+    close(fb);
 
     /* a member created on A, counted on B */
     long long before = seg_count_on(port_b, "city = \\\"Lhasa\\\"");
@@ -195,12 +238,15 @@ int main(int argc, char **argv)
     }
     CHECK_INT_EQ(on_b, buyers);
 
-    /* the journeys' messages exactly once: let B's jobs (it holds the lease now) finish */
-    for (int i = 0; i < 400; i++) {
-        long long due = db_int("SELECT count(*) FROM journey_runs WHERE state = 'active'", 0, 0);
-        if (due == 0) break;
-        usleep(25000);
+    /* the journeys' messages exactly once: B's jobs (it holds the lease now) finish them */
+    long long open_runs = -1, unsent = -1;
+    for (int i = 0; i < 2000 && (open_runs != 0 || unsent != 0); i++) {
+        open_runs = db_int("SELECT count(*) FROM journey_runs WHERE ended_at IS NULL", 0, 0);
+        unsent = db_int("SELECT count(*) FROM messages WHERE status IN ('queued', 'retry')", 0, 0);
+        if (open_runs != 0 || unsent != 0) usleep(10000);
     }
+    CHECK_INT_EQ(open_runs, 0);
+    CHECK_INT_EQ(unsent, 0);
     long long m[3] = {-1, -2, -3};
     CHECK_INT_EQ(db_ints("SELECT count(*), count(DISTINCT run_id),"
                          " (SELECT count(*) FROM journey_runs) FROM messages",
@@ -209,6 +255,20 @@ int main(int argc, char **argv)
     fprintf(stderr, "journeys: %lld runs, %lld messages for %lld distinct runs\n", m[2], m[0],
             m[1]);
     CHECK_INT_EQ(m[0], m[1]);
+    CHECK(m[0] > 0);
+    /* every run that reached its message has one, sent: the file holds each message's line */
+    long long sent = db_int("SELECT count(*) FROM messages WHERE status = 'sent'", 0, 0);
+    char file[600];
+    snprintf(file, sizeof file, "%s/outbox/sms.ndjson", dir);
+    FILE *f = fopen(file, "r");
+    long long lines = 0;
+    for (int ch; f && (ch = fgetc(f)) != EOF;)
+        lines += ch == '\n';
+    if (f) fclose(f);
+    /* a node killed between writing a line and recording it sent leaves a line that the
+     * next node writes again (at least once at the adapter; once in the store) */
+    fprintf(stderr, "messages: %lld sent, %lld lines in the outbox file\n", sent, lines);
+    CHECK(lines >= sent);
     kill(b, SIGTERM);
     waitpid(b, NULL, 0);
     char cmd[700];

@@ -598,6 +598,7 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE consent_history; DROP TABLE audit_log; DROP TABLE audit_members;"
              "DROP TABLE retention_settings; DROP INDEX events_at; DROP INDEX messages_created;"
              "DROP INDEX coupon_events_member; DROP INDEX messages_run_waiting;"
+             "DROP TABLE change_log;" /* migration 17 */
              "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
              "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"
              " (%lld, 'wecom', 1, 1700000000), (%lld, 'public_account', 1, 1700000000),"

@@ -34,3 +34,7 @@ endforeach()
 siyu_pg_test(cli test_cli $<TARGET_FILE:siyu> ${PROJECT_SOURCE_DIR})
 # several nodes on one store: views follow each other's commits, jobs run on one, kill -9
 siyu_pg_test(e2e_nodes test_nodes $<TARGET_FILE:siyu>)
+# the chain's month on PostgreSQL, smaller than on SQLite (each write a round trip or more)
+siyu_pg_test(e2e_chain_month test_chain_month $<TARGET_FILE:siyu>)
+set_tests_properties(pg_e2e_chain_month PROPERTIES TIMEOUT 900 LABELS "long" ENVIRONMENT
+  "SIYU_MONTH_MEMBERS=1000;SIYU_MONTH_DAYS=10;SIYU_DOCS=${PROJECT_SOURCE_DIR}/docs")

@@ -4,8 +4,8 @@
  * libpq on a postgresql:// URL. The calls mirror sqlite3's (prepare, bind, step, column, reset,
  * finalize), so the checks read the same on both; on PostgreSQL a statement runs when first
  * stepped (its ?N parameters sent as $N, values as text) and its rows are then read in order.
- * The SQL is the dialect both engines share; where they differ the test gives each its text
- * (month_on_pg()). */
+ * The SQL is the dialect both engines share, with two SQLite words translated (rq_pg_words);
+ * where more differs the test gives each engine its text (month_on_pg()). */
 #ifndef SIYU_TEST_MONTH_READER_H
 #define SIYU_TEST_MONTH_READER_H
 
@@ -59,6 +59,40 @@ static inline void rq_close(void)
     rq_pg = NULL;
 }
 
+/* SQLite's words the month's checks use, in PostgreSQL's: an index on a temporary table is
+ * named without "temp.", and json_extract(X, '$.a.b') is (X::jsonb #>> '{a,b}') (text). */
+static inline char *rq_pg_words(const char *sql)
+{
+    size_t cap = strlen(sql) * 2 + 64, n = 0;
+    char *out = malloc(cap);
+    for (const char *p = sql; *p;) {
+        if (n + 64 >= cap) out = realloc(out, cap *= 2);
+        if (strncmp(p, "CREATE INDEX temp.", 18) == 0) {
+            n += (size_t)snprintf(out + n, cap - n, "CREATE INDEX ");
+            p += 18;
+            continue;
+        }
+        if (strncmp(p, "json_extract(", 13) == 0) {
+            const char *arg = p + 13, *comma = strstr(arg, ", '$."), *close;
+            if (comma && (close = strstr(comma, "')"))) {
+                size_t need = (size_t)(close - p) + 32;
+                while (n + need >= cap)
+                    out = realloc(out, cap *= 2);
+                n += (size_t)snprintf(out + n, cap - n, "((%.*s)::jsonb #>> '{", (int)(comma - arg),
+                                      arg);
+                for (const char *k = comma + 5; k < close; k++)
+                    out[n++] = *k == '.' ? ',' : *k;
+                n += (size_t)snprintf(out + n, cap - n, "}')");
+                p = close + 2;
+                continue;
+            }
+        }
+        out[n++] = *p++;
+    }
+    out[n] = 0;
+    return out;
+}
+
 static inline rq_stmt *rq_prepare(const char *sql)
 {
     rq_stmt *s = calloc(1, sizeof *s);
@@ -69,7 +103,7 @@ static inline rq_stmt *rq_prepare(const char *sql)
         }
         return s;
     }
-    s->sql = strdup(sql);
+    s->sql = rq_pg_words(sql);
     for (char *p = s->sql; *p; p++)
         if (*p == '?' && p[1] >= '0' && p[1] <= '9') {
             *p = '$';
@@ -109,8 +143,8 @@ static inline int rq_step(rq_stmt *s)
         return rc == SQLITE_ROW ? RQ_ROW : RQ_DONE;
     }
     if (!s->res) {
-        s->res = PQexecParams(rq_pg, s->sql, s->nparams, NULL, (const char *const *)s->params,
-                              NULL, NULL, 0);
+        s->res = PQexecParams(rq_pg, s->sql, s->nparams, NULL, (const char *const *)s->params, NULL,
+                              NULL, 0);
         if (PQresultStatus(s->res) != PGRES_TUPLES_OK &&
             PQresultStatus(s->res) != PGRES_COMMAND_OK) {
             fprintf(stderr, "SQL %s: %s", s->sql, PQerrorMessage(rq_pg));
@@ -178,12 +212,14 @@ static inline void rq_exec(const char *sql)
         }
         return;
     }
-    PGresult *r = PQexec(rq_pg, sql);
+    char *text = rq_pg_words(sql);
+    PGresult *r = PQexec(rq_pg, text);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "SQL %s: %s", sql, PQerrorMessage(rq_pg));
+        fprintf(stderr, "SQL %s: %s", text, PQerrorMessage(rq_pg));
         exit(1);
     }
     PQclear(r);
+    free(text);
 }
 
 #endif

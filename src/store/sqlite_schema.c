@@ -465,5 +465,11 @@ const char *const sqlite_migrations[] = {
     "CREATE TABLE group_sale_skus ("
     "  sale_id INTEGER NOT NULL REFERENCES group_sales(id), sku TEXT NOT NULL,"
     "  PRIMARY KEY (sale_id, sku));",
+    /* 19: the change log — written only where several nodes share the store (PostgreSQL);
+     * kept here so both stores have the same tables */
+    "CREATE TABLE change_log ("
+    "  seq INTEGER PRIMARY KEY, node TEXT NOT NULL, kind INTEGER NOT NULL, id INTEGER NOT NULL,"
+    "  other INTEGER NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX change_log_at ON change_log(at);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -605,6 +605,7 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE group_requests; DROP TABLE group_seats; DROP TABLE group_codes;"
              "DROP TABLE group_events; DROP TABLE chat_group_days; DROP TABLE chat_group_activity;"
              "DROP TABLE chat_group_members; DROP TABLE chat_groups;"
+             "DROP TABLE change_log;" /* migration 19 */
              "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
              "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"
              " (%lld, 'wecom', 1, 1700000000), (%lld, 'public_account', 1, 1700000000),"

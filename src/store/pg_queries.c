@@ -955,4 +955,6 @@ const char *const pg_queries[Q__COUNT] = {
                                   " FROM audit_log WHERE at < ?1 ORDER BY id LIMIT ?2)",
     [Q_RETENTION_AUDIT] = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
                           " WHERE at < ?1 ORDER BY id LIMIT ?2)",
+    /* rights: a scan counts towards its code's caps and stats, without naming who scanned */
+    [Q_ERASE_QR_SCANS] = "UPDATE qr_scans SET external_userid = NULL WHERE external_userid = ?1",
 };

@@ -490,9 +490,10 @@ const char *const pg_queries[Q__COUNT] = {
                        " next_attempt_at = NULL, error = NULL WHERE id = ?2"
                        " AND status IN ('queued', 'retry', 'awaiting_guide')",
     [Q_MESSAGE_RETRY] = "UPDATE messages SET status = 'retry', next_attempt_at = ?1, error = ?2,"
-                        " attempts = attempts + 1 WHERE id = ?3",
+                        " attempts = attempts + 1 WHERE id = ?3 AND status IN ('queued', 'retry')",
     [Q_MESSAGE_DEAD] = "UPDATE messages SET status = 'dead', error = ?1, next_attempt_at = NULL,"
-                       " attempts = attempts + 1, sent_at = ?2 WHERE id = ?3",
+                       " attempts = attempts + 1, sent_at = ?2 WHERE id = ?3"
+                       " AND status IN ('queued', 'retry')",
     [Q_MESSAGE_RECEIPT] = "UPDATE messages SET status = ?1, delivered_at = ?2 WHERE id = ?3",
     [Q_MESSAGE_GUIDE_DONE] = "UPDATE messages SET status = ?1, sent_at = ?2 WHERE run_id = ?3"
                              " AND status = 'awaiting_guide'",

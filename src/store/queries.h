@@ -253,8 +253,8 @@
     Q(MESSAGES_DUE)       /* (now, limit) -> id, channel, body, attempts, member_id, journey_id,   \
                              created_at, address, template */                                      \
     Q(MESSAGE_SENT)       /* (now, id) — only while queued or retrying */                        \
-    Q(MESSAGE_RETRY)      /* (next_attempt_at, error, id) */                                       \
-    Q(MESSAGE_DEAD)       /* (error, now, id) */                                                   \
+    Q(MESSAGE_RETRY)      /* (next_attempt_at, error, id) — if still due */                      \
+    Q(MESSAGE_DEAD)       /* (error, now, id) — if still due */                                  \
     Q(MESSAGE_RECEIPT)    /* (status, at, id) */                                                   \
     Q(MESSAGE_GUIDE_DONE) /* (status, now, run_id) — the run's message awaiting its guide */     \
     Q(MESSAGES_HISTORY)   /* (member_id, since) -> created_at, channel — the member's marketing  \

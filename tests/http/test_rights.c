@@ -583,6 +583,26 @@ static void test_backup_under_writers(void)
     CHECK_INT_EQ(run(cmd, NULL, 0), 0);
     snprintf(cmd, sizeof cmd, "%s check --db %s >/dev/null", siyu, restored);
     CHECK_INT_EQ(run(cmd, NULL, 0), 0);
+    /* a backup never lands on the store it copies (nor on its WAL or shared memory, by
+     * another spelling of the path): refused, and the store serves on unharmed */
+    for (int k = 0; k < 4; k++) {
+        char target[600];
+        const char *suffix[] = {"", "-wal", "-shm"};
+        if (k < 3)
+            snprintf(target, sizeof target, "%s%s", db, suffix[k]);
+        else /* the same file by way of its directory's parent */
+            snprintf(target, sizeof target, "%s/../%s%s", dir, strrchr(dir, '/') + 1,
+                     strrchr(db, '/'));
+        snprintf(cmd, sizeof cmd, "%s backup --db %s --out %s 2>/dev/null", siyu, db, target);
+        CHECK(run(cmd, NULL, 0) != 0);
+    }
+    snprintf(cmd, sizeof cmd, "%s restore --from %s --db %s --force 2>/dev/null", siyu, db, db);
+    CHECK(run(cmd, NULL, 0) != 0);
+    json_t *later = NULL;
+    CHECK_INT_EQ(call("POST", "/api/v1/members", &later, "{\"phone\":\"13511112222\"}"), 201);
+    json_decref(later);
+    snprintf(cmd, sizeof cmd, "%s check --db %s >/dev/null", siyu, db);
+    CHECK_INT_EQ(run(cmd, NULL, 0), 0);
     /* and anything that is not a siyu store */
     char junk[256], plain[256];
     snprintf(junk, sizeof junk, "%s/junk.bak", dir);

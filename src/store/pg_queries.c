@@ -958,4 +958,8 @@ const char *const pg_queries[Q__COUNT] = {
                           " WHERE at < ?1 ORDER BY id LIMIT ?2)",
     /* rights: a scan counts towards its code's caps and stats, without naming who scanned */
     [Q_ERASE_QR_SCANS] = "UPDATE qr_scans SET external_userid = NULL WHERE external_userid = ?1",
+    /* rights: another member's event naming the erased value as a whole JSON string (a
+     * share to the member's phone) loses its properties */
+    [Q_ERASE_EVENT_PROPS_NAMING] =
+        "UPDATE events SET props = NULL WHERE strpos(props, '\"' || ?1::text || '\"') > 0",
 };

@@ -475,9 +475,10 @@
     Q(RETENTION_PUT)       /* (events_days, messages_days, audit_days, at) */                      \
     Q(RETENTION_EVENTS)    /* (cutoff, limit) — events older, except types reports read */       \
     Q(RETENTION_MESSAGES)  /* (cutoff, limit) — finished messages older */                       \
-    Q(RETENTION_AUDIT_MEMBERS) /* (cutoff, limit) — the index rows of the oldest audit rows */   \
-    Q(RETENTION_AUDIT)         /* (cutoff, limit) — audit rows older */                          \
-    Q(ERASE_QR_SCANS)          /* (value) — a QR code's scans forget an erased WeCom id */
+    Q(RETENTION_AUDIT_MEMBERS)  /* (cutoff, limit) — the index rows of the oldest audit rows */  \
+    Q(RETENTION_AUDIT)          /* (cutoff, limit) — audit rows older */                         \
+    Q(ERASE_QR_SCANS)           /* (value) — a QR code's scans forget an erased WeCom id */      \
+    Q(ERASE_EVENT_PROPS_NAMING) /* (value) — any member's event props holding it as a value */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

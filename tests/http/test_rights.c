@@ -233,6 +233,13 @@ static void test_export_and_erase(void)
     snprintf(path, sizeof path, "/api/v1/tags/%lld/members", (long long)tag);
     CHECK_INT_EQ(call("POST", path, NULL, "{\"member_ids\":[%lld]}", (long long)a), 200);
 
+    /* another member's event names the member's phone (a share: to whom they sent it) */
+    CHECK_INT_EQ(call("POST", "/api/v1/events", NULL,
+                      "{\"type\":\"share\",\"member_id\":%lld,"
+                      "\"at\":\"2026-01-02T00:00:00Z\",\"props\":{\"to_phone\":\"" PHONE
+                      "\",\"channel\":\"poster\"}}",
+                      (long long)other),
+                 201);
     /* the member scanned a guide's channel QR code: the scan keeps their WeCom id */
     int64_t qr = create("/api/v1/qr-codes", "{\"name\":\"door\",\"target\":{\"store_id\":1}}");
     snprintf(path, sizeof path, "/api/v1/qr-codes/%lld/scan", (long long)qr);
@@ -413,6 +420,15 @@ static void test_export_and_erase(void)
     json_decref(ka);
     json_decref(kpi_before);
     json_decref(kpi_after);
+    /* the other member's event stays, without the erased phone */
+    CHECK_INT_EQ(sql_int("SELECT count(*) FROM events WHERE member_id = ?1 AND"
+                         " type = 'share'",
+                         other),
+                 1);
+    CHECK_INT_EQ(sql_int("SELECT count(*) FROM events WHERE props LIKE '%" PHONE "%'"
+                         " AND ?1 = ?1",
+                         0),
+                 0);
     /* the QR code's scans still count, but no longer name the member's WeCom id */
     CHECK_INT_EQ(sql_int("SELECT count(*) FROM qr_scans WHERE code_id = ?1", qr), 1);
     CHECK_INT_EQ(sql_int("SELECT count(*) FROM qr_scans WHERE code_id = ?1 AND"

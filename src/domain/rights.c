@@ -13,11 +13,12 @@
  * profile (name, gender, birthday, city), every identity (phone, unionid, openids,
  * card, WeCom id — nothing can match the member again: a new registration with the
  * same phone is a new member), reachability and consents, message texts and
- * addresses, guide task scripts, the identities in merge records, and any event
- * property, ledger reason, coupon event detail or stored idempotent answer that
- * names one of the erased values. Active journey runs exit; queued messages and open
- * tasks are skipped. Members merged into the erased one are erased with it. Every
- * erasure leaves one row in the erasure log (who, role, when, reason, request id).
+ * addresses, guide task scripts, the identities in merge records, any event
+ * property, ledger reason, coupon event detail or stored idempotent answer that names
+ * one of the erased values, another member's event property that is one, and a QR
+ * code scan's WeCom id. Active journey runs exit; queued messages and open tasks are
+ * skipped. Members merged into the erased one are erased with it. Every erasure leaves
+ * one row in the erasure log (who, role, when, reason, request id).
  * The bytes leave the store's files with `siyu vacuum` (docs/privacy.md). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,7 +262,8 @@ static int scrub(dom *d, const int64_t *ids, size_t n_ids, const strs *needles, 
             }
         }
         static const store_query anywhere[] = {Q_ERASE_COUPON_DETAILS, Q_ERASE_IDEMPOTENCY,
-                                               Q_ERASE_IDEMPOTENCY_KEYS};
+                                               Q_ERASE_IDEMPOTENCY_KEYS, Q_ERASE_QR_SCANS,
+                                               Q_ERASE_EVENT_PROPS_NAMING};
         for (size_t q = 0; q < sizeof anywhere / sizeof *anywhere; q++) {
             store_stmt *s = store_q(d->conn, anywhere[q]);
             store_bind_text(s, 1, needle);

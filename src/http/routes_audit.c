@@ -7,8 +7,9 @@
  * read of unmasked personal data by a role that sees phones unmasked (every role but
  * the guide): the member 360 ("member.read"), member lookups and lists
  * ("member.lookup", "member.list"), the member export ("member.export"), the segment
- * CSV export ("segment.export") and messages with their addresses ("messages.read") —
- * queued in memory and written by the jobs' audit flush (docs/privacy.md). */
+ * CSV export ("segment.export"), a segment's members ("segment.members") and messages with their
+ * addresses ("messages.read") — queued in memory and written by the jobs' audit flush
+ * (docs/privacy.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,12 @@ void http_audit_read(http_req *r, const route *rt)
             p = strchr(p, '\n');
         }
         json_object_set_new(detail, "rows", json_integer((json_int_t)rows));
+    } else if (is(rt, "/api/v1/segments/{id}/members")) {
+        /* the page of members, each the 360 with its identities unmasked */
+        action = "segment.members";
+        json_object_set_new(detail, "segment_id", json_integer(r->id));
+        json_array_foreach(json_object_get(r->resp, "items"), i, v)
+            add_json(x, json_object_get(v, "id"));
     } else if (is(rt, "/api/v1/messages")) {
         action = "messages.read";
         int64_t m = 0;

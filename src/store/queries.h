@@ -581,7 +581,9 @@
     Q(CHANGE_LOG_MAX)   /* () -> seq — the last change logged (0: none) */                       \
     Q(CHANGE_LOG_AFTER) /* (seq, node, limit) -> seq, kind, id, other — other nodes' changes */  \
     Q(CHANGE_LOG_PRUNE) /* (cutoff, limit) — changes older than every node's catch-up */         \
-    Q(JOBS_LEASE) /* (key) -> held — this connection holds the jobs' lease (or takes it) */      \
+    Q(JOBS_LEASE)     /* (key) -> held — this connection holds the jobs' lease (or takes it) */  \
+    Q(ERASE_QR_SCANS) /* (value) — a QR code's scans forget an erased WeCom id */                \
+    Q(ERASE_EVENT_PROPS_NAMING) /* (value) — any member's event props holding it as a value */   \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

@@ -79,6 +79,37 @@ static void parent_dir(const char *path, char *buf, size_t cap)
         snprintf(buf, cap, "%.*s", (int)(slash - path), path);
 }
 
+/* The canonical name of path, which need not exist (its directory must): the directory
+ * resolved, the last component kept. False when the directory cannot be resolved. */
+static bool canonical(const char *path, char *buf, size_t cap)
+{
+    char dir[4096], *real;
+    parent_dir(path, dir, sizeof dir);
+    const char *slash = strrchr(path, '/');
+    if (!(real = realpath(dir, NULL))) return false;
+    int n =
+        snprintf(buf, cap, "%s/%s", strcmp(real, "/") == 0 ? "" : real, slash ? slash + 1 : path);
+    free(real);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* Whether writing path would write over the store db or one of its companion files (its
+ * WAL, shared memory or rollback journal), however either is spelled; a path that cannot
+ * be resolved counts as one, so nothing is written on a guess. */
+static bool names_store(const char *path, const char *db)
+{
+    char a[4200], b[4200], with[4300];
+    if (!canonical(path, a, sizeof a) || !canonical(db, b, sizeof b)) return true;
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        snprintf(with, sizeof with, "%s%s", b, suffixes[i]);
+        if (strcmp(a, with) == 0) return true;
+    }
+    struct stat sa, sb; /* the same file by another name (a hard or symbolic link) */
+    return stat(path, &sa) == 0 && stat(db, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 /* Checks db holds a siyu store of a schema this siyu knows; answers its version. */
 static int check_siyu_store(sqlite3 *db, const char *path, int *version, siyu_err *e)
 {
@@ -127,6 +158,10 @@ int store_backup(const char *db, const char *out, store_backup_info *info, siyu_
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db", "db: %s does not exist", db);
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.partial", out);
+    if (names_store(out, db) || names_store(tmp, db))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "out",
+                            "out: %s is the store itself (or its WAL); a backup goes elsewhere",
+                            out);
     unlink(tmp);
     sqlite3 *src = NULL, *dst = NULL;
     int rc = -1;
@@ -177,6 +212,9 @@ int store_restore(const char *from, const char *db, bool force, store_backup_inf
     if (store_url_is_pg(db)) return not_on_pg(db, "siyu restore", e);
     if (!file_exists(from))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "from", "from: %s does not exist", from);
+    if (names_store(from, db))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "from",
+                            "from: %s is the store being restored into (or its WAL)", from);
     char wal[4096];
     snprintf(wal, sizeof wal, "%s-wal", db);
     if (!force && (file_exists(db) || file_exists(wal)))

@@ -454,9 +454,10 @@ const char *const sqlite_queries[Q__COUNT] = {
                        " next_attempt_at = NULL, error = NULL WHERE id = ?2"
                        " AND status IN ('queued', 'retry', 'awaiting_guide')",
     [Q_MESSAGE_RETRY] = "UPDATE messages SET status = 'retry', next_attempt_at = ?1, error = ?2,"
-                        " attempts = attempts + 1 WHERE id = ?3",
+                        " attempts = attempts + 1 WHERE id = ?3 AND status IN ('queued', 'retry')",
     [Q_MESSAGE_DEAD] = "UPDATE messages SET status = 'dead', error = ?1, next_attempt_at = NULL,"
-                       " attempts = attempts + 1, sent_at = ?2 WHERE id = ?3",
+                       " attempts = attempts + 1, sent_at = ?2 WHERE id = ?3"
+                       " AND status IN ('queued', 'retry')",
     [Q_MESSAGE_RECEIPT] = "UPDATE messages SET status = ?1, delivered_at = ?2 WHERE id = ?3",
     [Q_MESSAGE_GUIDE_DONE] = "UPDATE messages SET status = ?1, sent_at = ?2 WHERE run_id = ?3"
                              " AND status = 'awaiting_guide'",
@@ -1164,4 +1165,10 @@ const char *const sqlite_queries[Q__COUNT] = {
                            " WHERE at < ?1 ORDER BY seq LIMIT ?2)",
     /* one process serves a SQLite store: its jobs always run there */
     [Q_JOBS_LEASE] = "SELECT 1 AS held WHERE ?1 = ?1",
+    /* rights: a scan counts towards its code's caps and stats, without naming who scanned */
+    [Q_ERASE_QR_SCANS] = "UPDATE qr_scans SET external_userid = NULL WHERE external_userid = ?1",
+    /* rights: another member's event naming the erased value as a whole JSON string (a
+     * share to the member's phone) loses its properties */
+    [Q_ERASE_EVENT_PROPS_NAMING] =
+        "UPDATE events SET props = NULL WHERE instr(props, '\"' || ?1 || '\"') > 0",
 };

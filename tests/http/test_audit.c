@@ -431,6 +431,17 @@ static void segment_export(void)
     CHECK_INT_EQ(jint(o, "items.0.detail.segment_id"), seg);
     CHECK_INT_EQ(json_array_size(jget(o, "items.0.member_ids")), 2);
     json_decref(o);
+    /* the segment's members as JSON carry the same unmasked phones: audited too */
+    snprintf(path, sizeof path, "/api/v1/segments/%lld/members", (long long)seg);
+    CHECK_INT_EQ(call_as(token, "X-Request-Id: seg-members-1\r\n", "GET", path, NULL, NULL), 200);
+    CHECK(strstr(buf, "13400000001") && strstr(buf, "13400000002"));
+    snprintf(q, sizeof q, "/api/v1/audit?action=segment.members&member_id=%lld", (long long)b);
+    CHECK_INT_EQ(call("GET", q, &o, NULL), 200);
+    CHECK_INT_EQ(json_array_size(jget(o, "items")), 1);
+    CHECK_STR_EQ(jstr(o, "items.0.request_id"), "seg-members-1");
+    CHECK_INT_EQ(jint(o, "items.0.detail.segment_id"), seg);
+    CHECK_INT_EQ(json_array_size(jget(o, "items.0.member_ids")), 2);
+    json_decref(o);
 }
 
 /* ---------------- retention ---------------- */

@@ -44,12 +44,26 @@ static pthread_mutex_t rx_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t *received; /* every accepted body */
 static atomic_int bad_signatures;
 
+/* When set, the receiver erases this member (as an admin, on its own connection) while
+ * siyu waits for its answer, then answers 503 (not received): an erasure landing mid-send. */
+static atomic_llong erase_during_send;
+
 static int on_webhook(void *ctx, json_t *body, const char *key, bool signature_ok)
 {
     (void)ctx, (void)key;
     if (!signature_ok) {
         atomic_fetch_add(&bad_signatures, 1);
         return 401;
+    }
+    long long victim = atomic_exchange(&erase_during_send, 0);
+    if (victim) {
+        char path[96], out[4096];
+        snprintf(path, sizeof path, "/api/v1/members/%lld/erase", victim);
+        int c = conn_open();
+        int st =
+            request_as(c, token, "POST", path, "{\"reason\":\"asked by phone\"}", out, sizeof out);
+        close(c);
+        return st == 200 ? 503 : 500;
     }
     pthread_mutex_lock(&rx_lock);
     json_array_append(received, body ? body : json_null());
@@ -404,6 +418,44 @@ static void consent_after_queue(int rx_port)
     CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
 }
 
+/* A message in flight when its member is erased: the erasure skips it, and the answer
+ * that comes back afterwards (here: try again later) neither revives it nor writes on
+ * it — it is never sent again. */
+static void erased_while_sending(void)
+{
+    set_now("2026-03-12T11:00:00+08:00");
+    int64_t m =
+        create("/api/v1/members", "{\"phone\":\"13800000012\",\"name\":\"郑洁\",\"store_id\":1}");
+    event(m, "sms_opt_in", "2026-03-12T10:59:00+08:00");
+    int64_t j =
+        create("/api/v1/journeys", "{\"name\":\"擦除之中\",\"trigger\":{\"event\":\"order_paid\"},"
+                                   "\"holdout_pct\":0,\"steps\":[{\"action\":\"send_message\","
+                                   "\"channel\":\"sms\",\"template\":\"{{member.name}}，您好\"}]}");
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/activate", (long long)j);
+    CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
+    tick();
+    order(m, "2026-03-12T10:59:30+08:00");
+    size_t before = received_count();
+    atomic_store(&erase_during_send, (long long)m);
+    tick(); /* the run queues the message; the dispatch sends it; the receiver erases */
+    CHECK_INT_EQ(atomic_load(&erase_during_send), 0); /* the receiver was called */
+    CHECK_INT_EQ((int64_t)(received_count() - before), 0);
+    json_t *o = messages(m);
+    CHECK_INT_EQ((int64_t)json_array_size(jget(o, "items")), 1);
+    CHECK_STR_EQ(jstr(o, "items.0.status"), "skipped");
+    CHECK(jget(o, "items.0.error") == NULL || json_is_null(jget(o, "items.0.error")));
+    json_decref(o);
+    set_now("2026-03-13T11:00:00+08:00");
+    tick();
+    CHECK_INT_EQ((int64_t)(received_count() - before), 0); /* never again */
+    o = messages(m);
+    CHECK_STR_EQ(jstr(o, "items.0.status"), "skipped");
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/pause", (long long)j);
+    CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
+}
+
 /* An opt-in stamped a few minutes ahead (a device clock running fast, within the
  * tolerance events and consents allow) must not outlive the member's opt-out a minute
  * later: the withdrawal answers 200 and is what the consent says from then on. */
@@ -733,6 +785,7 @@ int main(int argc, char **argv)
         200);
     consent();
     consent_after_queue(rx_port);
+    erased_while_sending();
     consent_ahead_of_clock();
     addresses(rx_port);
     library_coupons();

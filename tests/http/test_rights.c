@@ -154,6 +154,7 @@ static void table_row(void *ctx, const char *const *v, int n)
 #define NAME "Zhang Wei-Erased"
 #define UNIONID "union-erase-me-0001"
 #define CARD "CARD-ERASE-7788"
+#define WECOM_ID "wm-erase-me-0001"
 
 static void test_export_and_erase(void)
 {
@@ -173,6 +174,7 @@ static void test_export_and_erase(void)
              "{\"phone\":\"" PHONE "\",\"name\":\"" NAME "\",\"birthday\":\"1990-05-01\","
              "\"city\":\"Shanghai\",\"gender\":\"male\",\"unionid\":\"" UNIONID "\","
              "\"card_no\":\"" CARD "\",\"openid\":\"openid-erase-1\",\"app_id\":\"wxapp\","
+             "\"wecom_external_id\":\"" WECOM_ID "\","
              "\"store_id\":1,\"guide_id\":%lld}",
              (long long)guide);
     int64_t a = create("/api/v1/members", body);
@@ -230,6 +232,22 @@ static void test_export_and_erase(void)
     int64_t tag = create("/api/v1/tags", "{\"name\":\"vip\"}");
     snprintf(path, sizeof path, "/api/v1/tags/%lld/members", (long long)tag);
     CHECK_INT_EQ(call("POST", path, NULL, "{\"member_ids\":[%lld]}", (long long)a), 200);
+
+    /* another member's event names the member's phone (a share: to whom they sent it) */
+    CHECK_INT_EQ(call("POST", "/api/v1/events", NULL,
+                      "{\"type\":\"share\",\"member_id\":%lld,"
+                      "\"at\":\"2026-01-02T00:00:00Z\",\"props\":{\"to_phone\":\"" PHONE
+                      "\",\"channel\":\"poster\"}}",
+                      (long long)other),
+                 201);
+    /* the member scanned a guide's channel QR code: the scan keeps their WeCom id */
+    int64_t qr = create("/api/v1/qr-codes", "{\"name\":\"door\",\"target\":{\"store_id\":1}}");
+    snprintf(path, sizeof path, "/api/v1/qr-codes/%lld/scan", (long long)qr);
+    CHECK_INT_EQ(call("POST", path, NULL, "{\"external_userid\":\"" WECOM_ID "\"}"), 201);
+    CHECK_INT_EQ(sql_int("SELECT count(*) FROM qr_scans WHERE code_id = ?1 AND"
+                         " external_userid = '" WECOM_ID "'",
+                         qr),
+                 1);
 
     /* ---- export ---- */
     json_t *m360 = NULL, *x = NULL;
@@ -367,7 +385,7 @@ static void test_export_and_erase(void)
     CHECK(strcmp(json_string_value(json_object_get(json_object_get(er, "error"), "field")),
                  "reason") == 0);
     json_decref(er);
-    CHECK_INT_EQ(sql_int("SELECT count(*) FROM identities WHERE member_id = ?1", a), 5);
+    CHECK_INT_EQ(sql_int("SELECT count(*) FROM identities WHERE member_id = ?1", a), 6);
     CHECK_INT_EQ(call_as(token, "X-Request-Id: req-erase-1\r\n", "POST", path, &er,
                          "{\"reason\":\"the member asked at the service desk\"}"),
                  200);
@@ -420,6 +438,21 @@ static void test_export_and_erase(void)
     json_decref(ka);
     json_decref(kpi_before);
     json_decref(kpi_after);
+    /* the other member's event stays, without the erased phone */
+    CHECK_INT_EQ(sql_int("SELECT count(*) FROM events WHERE member_id = ?1 AND"
+                         " type = 'share'",
+                         other),
+                 1);
+    CHECK_INT_EQ(sql_int("SELECT count(*) FROM events WHERE props LIKE '%" PHONE "%'"
+                         " AND ?1 = ?1",
+                         0),
+                 0);
+    /* the QR code's scans still count, but no longer name the member's WeCom id */
+    CHECK_INT_EQ(sql_int("SELECT count(*) FROM qr_scans WHERE code_id = ?1", qr), 1);
+    CHECK_INT_EQ(sql_int("SELECT count(*) FROM qr_scans WHERE code_id = ?1 AND"
+                         " external_userid = '" WECOM_ID "'",
+                         qr),
+                 0);
     /* nothing matches the member again; the profile cannot be filled again */
     CHECK_INT_EQ(call("GET", "/api/v1/members?phone=" PHONE, NULL, NULL), 404);
     CHECK_INT_EQ(call("GET", "/api/v1/members?unionid=" UNIONID, NULL, NULL), 404);
@@ -430,7 +463,8 @@ static void test_export_and_erase(void)
     snprintf(path, sizeof path, "/api/v1/members/%lld/export", (long long)a);
     CHECK_INT_EQ(call("GET", path, NULL, NULL), 200);
     CHECK(strstr(buf, "\"erased\":true") != NULL);
-    const char *gone[] = {PHONE, PHONE2, NAME, UNIONID, CARD, "Second Self", "openid-erase-1"};
+    const char *gone[] = {PHONE,         PHONE2,           NAME,    UNIONID, CARD,
+                          "Second Self", "openid-erase-1", WECOM_ID};
     for (size_t f = 0; f < sizeof gone / sizeof *gone; f++)
         if (strstr(buf, gone[f])) {
             fprintf(stderr, "export after erasure still holds %s\n", gone[f]);
@@ -450,7 +484,8 @@ static void test_export_and_erase(void)
     snprintf(bak, sizeof bak, "%s/early.bak", dir);
     snprintf(cmd, sizeof cmd, "%s backup --db %s --out %s >/dev/null", siyu, db, bak);
     CHECK_INT_EQ(run(cmd, NULL, 0), 0);
-    const char *needles[] = {PHONE, PHONE2, NAME, UNIONID, CARD, "Second Self", "openid-erase-1"};
+    const char *needles[] = {PHONE,         PHONE2,           NAME,    UNIONID, CARD,
+                             "Second Self", "openid-erase-1", WECOM_ID};
     for (size_t f = 0; f < sizeof needles / sizeof *needles; f++)
         CHECK_INT_EQ(file_count(bak, needles[f]), 0);
     /* siyu vacuum while the server serves: the store's files hold none of it */
@@ -581,6 +616,26 @@ static void test_backup_under_writers(void)
              restored);
     CHECK_INT_EQ(run(cmd, NULL, 0), 0);
     snprintf(cmd, sizeof cmd, "%s check --db %s >/dev/null", siyu, restored);
+    CHECK_INT_EQ(run(cmd, NULL, 0), 0);
+    /* a backup never lands on the store it copies (nor on its WAL or shared memory, by
+     * another spelling of the path): refused, and the store serves on unharmed */
+    for (int k = 0; k < 4; k++) {
+        char target[600];
+        const char *suffix[] = {"", "-wal", "-shm"};
+        if (k < 3)
+            snprintf(target, sizeof target, "%s%s", db, suffix[k]);
+        else /* the same file by way of its directory's parent */
+            snprintf(target, sizeof target, "%s/../%s%s", dir, strrchr(dir, '/') + 1,
+                     strrchr(db, '/'));
+        snprintf(cmd, sizeof cmd, "%s backup --db %s --out %s 2>/dev/null", siyu, db, target);
+        CHECK(run(cmd, NULL, 0) != 0);
+    }
+    snprintf(cmd, sizeof cmd, "%s restore --from %s --db %s --force 2>/dev/null", siyu, db, db);
+    CHECK(run(cmd, NULL, 0) != 0);
+    json_t *later = NULL;
+    CHECK_INT_EQ(call("POST", "/api/v1/members", &later, "{\"phone\":\"13511112222\"}"), 201);
+    json_decref(later);
+    snprintf(cmd, sizeof cmd, "%s check --db %s >/dev/null", siyu, db);
     CHECK_INT_EQ(run(cmd, NULL, 0), 0);
     /* and anything that is not a siyu store */
     char junk[256], plain[256];

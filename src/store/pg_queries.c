@@ -1082,16 +1082,16 @@ const char *const pg_queries[Q__COUNT] = {
         "excluded.per_month, updated_at = excluded.updated_at",
     [Q_WECOM_SENDS_SINCE] =
         "SELECT (SELECT count(*) FROM messages WHERE member_id = ?1 AND channel = "
-        "'wecom' AND created_at >= ?2 AND status NOT IN ('dead', 'failed', 'skipped')) "
+        "'wecom' AND created_at > ?2 AND status NOT IN ('dead', 'failed', 'skipped')) "
         "+ (SELECT count(*) FROM guide_tasks WHERE member_id = ?1 AND kind = "
-        "'mass_message' AND created_at >= ?2 AND state IN ('open', 'done')), (SELECT "
+        "'mass_message' AND created_at > ?2 AND state IN ('open', 'done')), (SELECT "
         "count(*) FROM messages WHERE member_id = ?1 AND channel = 'wecom' AND "
-        "created_at >= ?3 AND status NOT IN ('dead', 'failed', 'skipped')) + (SELECT "
+        "created_at > ?3 AND status NOT IN ('dead', 'failed', 'skipped')) + (SELECT "
         "count(*) FROM guide_tasks WHERE member_id = ?1 AND kind = 'mass_message' AND "
-        "created_at >= ?3 AND state IN ('open', 'done')), (SELECT count(*) FROM "
-        "messages WHERE member_id = ?1 AND channel = 'wecom' AND created_at >= ?4 AND "
+        "created_at > ?3 AND state IN ('open', 'done')), (SELECT count(*) FROM "
+        "messages WHERE member_id = ?1 AND channel = 'wecom' AND created_at > ?4 AND "
         "status NOT IN ('dead', 'failed', 'skipped')) + (SELECT count(*) FROM "
-        "guide_tasks WHERE member_id = ?1 AND kind = 'mass_message' AND created_at >= "
+        "guide_tasks WHERE member_id = ?1 AND kind = 'mass_message' AND created_at > "
         "?4 AND state IN ('open', 'done'))",
     [Q_CONTENT_INSERT] =
         "INSERT INTO content(kind, title, body, url, tags, created_by, created_at) "

@@ -125,6 +125,8 @@ static const struct section {
     {"contacts", Q_EXPORT_CONTACTS},
     {"consent_history", Q_EXPORT_CONSENT_HISTORY},
     {"audit_members", Q_EXPORT_AUDIT_MEMBERS},
+    {"task_holdout", Q_EXPORT_TASK_HOLDOUT},
+    {"content_events", Q_EXPORT_CONTENT_EVENTS},
 };
 
 bool members_erased(dom *d, int64_t id, int64_t *at)

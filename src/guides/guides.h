@@ -122,6 +122,13 @@ int content_stats(dom *d, int64_t id, json_t **out, siyu_err *e);
 /* GET /workbench: a guide's own (guide_id 0: the caller), or a manager's guide. */
 int guides_workbench(dom *d, int64_t guide_id, int64_t quiet_days, json_t **out, siyu_err *e);
 
+/* The guide leaderboard people can read (reports/leaderboard?by=guide): each row gets
+ * the guide's name, store and store name, live contacts, contacts lost, tasks done and
+ * on time in [from, to) (unix seconds); with only_store, rows of other stores' guides
+ * are dropped and the ranks (this period's and the previous one's) recounted. */
+void guides_leaderboard_decorate(dom *d, json_t *board, int64_t only_store, int64_t from,
+                                 int64_t to);
+
 /* siyu check: tasks naming members or guides that do not exist, campaigns whose
  * counts differ from their tasks and holdout; appends {check, message} to v (at most
  * max in all) and answers how many were found. */

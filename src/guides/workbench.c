@@ -231,3 +231,93 @@ int guides_check(store_conn *c, int max, json_t *v)
     store_reset(s);
     return found;
 }
+
+/* ---------------- the guide leaderboard ---------------- */
+
+static int64_t net_of(json_t *row)
+{
+    return json_integer_value(json_object_get(row, "net_sales_cents"));
+}
+
+static void rerank(json_t *items, bool previous)
+{
+    size_t n = json_array_size(items);
+    json_t **v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = json_array_get(items, i);
+        v[i] = previous ? json_object_get(row, "previous") : row;
+    }
+    /* ranks by net sales, descending, ties sharing the rank (a stable count) */
+    for (size_t i = 0; i < n; i++) {
+        int64_t better = 0;
+        for (size_t j = 0; j < n; j++)
+            better += net_of(v[j]) > net_of(v[i]);
+        json_object_set_new(v[i], "rank", json_integer(better + 1));
+    }
+    free(v);
+}
+
+void guides_leaderboard_decorate(dom *d, json_t *board, int64_t only_store, int64_t from,
+                                 int64_t to)
+{
+    json_t *items = json_object_get(board, "items");
+    json_t *kept = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(items, i, row)
+    {
+        int64_t g = json_integer_value(json_object_get(row, "guide_id"));
+        int64_t sid = 0;
+        store_stmt *s = store_q(d->conn, Q_STAFF_GET);
+        store_bind_int(s, 1, g);
+        if (store_step(s) == STORE_ROW) {
+            json_object_set_new(row, "name", json_string(store_col_text(s, 1)));
+            sid = store_col_null(s, 3) ? 0 : store_col_int(s, 3);
+        } else {
+            json_object_set_new(row, "name", json_null());
+        }
+        store_reset(s);
+        if (only_store && sid != only_store) continue;
+        json_object_set_new(row, "store_id", sid ? json_integer(sid) : json_null());
+        json_t *sname = json_null();
+        if (sid) {
+            s = store_q(d->conn, Q_STORE_GET);
+            store_bind_int(s, 1, sid);
+            if (store_step(s) == STORE_ROW) {
+                json_decref(sname);
+                sname = json_string(store_col_text(s, 1));
+            }
+            store_reset(s);
+        }
+        json_object_set_new(row, "store_name", sname);
+        s = store_q(d->conn, Q_WB_CONTACT_FIGURES);
+        store_bind_int(s, 1, g);
+        store_bind_int(s, 2, from);
+        if (store_step(s) == STORE_ROW) {
+            json_object_set_new(row, "contacts", json_integer(store_col_int(s, 0)));
+            json_object_set_new(row, "contacts_added", json_integer(store_col_int(s, 1)));
+            json_object_set_new(row, "contacts_lost", json_integer(store_col_int(s, 2)));
+        }
+        store_reset(s);
+        s = store_q(d->conn, Q_LB_TASKS);
+        store_bind_int(s, 1, g);
+        store_bind_int(s, 2, from);
+        store_bind_int(s, 3, to);
+        if (store_step(s) == STORE_ROW) {
+            int64_t due = store_col_int(s, 0), done = store_col_int(s, 1),
+                    on_time = store_col_int(s, 2);
+            json_object_set_new(
+                row, "tasks",
+                json_pack("{s:I, s:I, s:I, s:o}", "due", (json_int_t)due, "done", (json_int_t)done,
+                          "on_time", (json_int_t)on_time, "completion_rate",
+                          due ? json_real((double)done / (double)due) : json_null()));
+        }
+        store_reset(s);
+        json_array_append(kept, row);
+    }
+    if (only_store) {
+        rerank(kept, false);
+        rerank(kept, true);
+    }
+    json_object_set_new(board, "items", kept);
+}

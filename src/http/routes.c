@@ -435,7 +435,19 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
     } else
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by",
                             "by: expected store, channel, guide or tier");
-    return report_answer(r, reports_leaderboard(rep, &q, dim, e));
+    if (dim != REPORTS_BY_GUIDE) return report_answer(r, reports_leaderboard(rep, &q, dim, e));
+    /* guides: a store manager's are the guides of their store, credited for their
+     * customers' orders in every store and channel (not only the orders of the store) */
+    int64_t only_store = 0;
+    if (r->d.who.role == ROLE_STORE_MANAGER) {
+        only_store = q.store_id;
+        q.store_id = 0;
+    }
+    json_t *out = reports_leaderboard(rep, &q, dim, e);
+    if (!out) return -1;
+    guides_leaderboard_decorate(&r->d, out, only_store, (int64_t)q.from * 86400 - 8 * 3600,
+                                (int64_t)(q.to + 1) * 86400 - 8 * 3600);
+    return report_answer(r, out);
 }
 
 #define REPORT_ROUTE(name)                                                                         \

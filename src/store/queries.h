@@ -549,7 +549,8 @@
     Q(EXPORT_TASK_HOLDOUT)   /* (member_id) -> task_holdout rows */                                    \
     Q(EXPORT_CONTENT_EVENTS) /* (member_id) -> content_events rows */                                  \
     Q(HOLDOUT_MOVE)          /* (into, from) — a merge moves held-out rows the survivor lacks */     \
-    Q(CONTENT_EVENTS_MOVE)   /* (into, from) */
+    Q(CONTENT_EVENTS_MOVE)   /* (into, from) */                                                        \
+    Q(LB_TASKS) /* (guide_id, from, to) -> tasks due in [from, to), of them done, done on time */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

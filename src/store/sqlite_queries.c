@@ -1120,4 +1120,7 @@ const char *const sqlite_queries[Q__COUNT] = {
         "UPDATE task_holdout SET member_id = ?1 WHERE member_id = ?2 AND campaign_id "
         "NOT IN (SELECT campaign_id FROM task_holdout WHERE member_id = ?1)",
     [Q_CONTENT_EVENTS_MOVE] = "UPDATE content_events SET member_id = ?1 WHERE member_id = ?2",
+    [Q_LB_TASKS] = "SELECT count(*), COALESCE(sum(CASE WHEN state = 'done' THEN 1 ELSE 0 END), "
+                   "0), COALESCE(sum(CASE WHEN state = 'done' AND done_at <= due_at THEN 1 ELSE 0 "
+                   "END), 0) FROM guide_tasks WHERE guide_id = ?1 AND due_at >= ?2 AND due_at < ?3",
 };

@@ -838,6 +838,52 @@ static void workbench(void)
     json_decref(o);
 }
 
+/* ---- the guide leaderboard people can read ---- */
+
+static void leaderboard(void)
+{
+    /* guide 2 (store 1) is credited for their customer's order in store 0 */
+    order(members[2 * PER_GUIDE + 1], 0, "2026-04-04T10:00:00+08:00", 4200);
+    json_t *o;
+    const char *path = "/api/v1/reports/leaderboard?by=guide&from=2026-03-01&to=2026-04-30";
+    CHECK_INT_EQ(call_as(tok_mgr[1], "GET", path, &o, NULL), 200);
+    json_t *items = json_object_get(o, "items");
+    size_t i;
+    json_t *row;
+    bool saw2 = false;
+    json_array_foreach(items, i, row)
+    {
+        int g = guide_ix(jint(row, "guide_id"));
+        CHECK(g == 2 || g == 3);
+        if (g < 0) continue;
+        char name[32];
+        snprintf(name, sizeof name, "导购%d", g);
+        CHECK_STR_EQ(jstr(row, "name"), name);
+        CHECK_STR_EQ(jstr(row, "store_name"), store_name[1]);
+        CHECK_INT_EQ(jint(row, "contacts"),
+                     db_int("SELECT count(*) FROM contacts WHERE guide_id = ?1 AND"
+                            " customer_deleted_at IS NULL AND guide_deleted_at IS NULL",
+                            guide[g], 0));
+        CHECK_INT_EQ(jint(row, "net_sales_cents"),
+                     db_int("SELECT COALESCE(sum(total_cents - refunded_cents), 0) FROM orders"
+                            " WHERE guide_id = ?1",
+                            guide[g], 0));
+        CHECK(jint(row, "rank") >= 1 && jint(row, "rank") <= 2);
+        if (g == 2) {
+            saw2 = true;
+            CHECK(jint(row, "net_sales_cents") >= 4200);
+            CHECK_INT_EQ(jint(row, "contacts_lost"), 1); /* wm-2-0 deleted guide 2 */
+        }
+    }
+    CHECK(saw2);
+    json_decref(o);
+    /* HQ sees every guide, named */
+    CHECK_INT_EQ(call_as(NULL, "GET", path, &o, NULL), 200);
+    CHECK(json_array_size(json_object_get(o, "items")) >= 4);
+    json_array_foreach(json_object_get(o, "items"), i, row) CHECK(jstr(row, "name") != NULL);
+    json_decref(o);
+}
+
 /* ---- recurring rounds ---- */
 
 static void recurring(void)
@@ -915,6 +961,7 @@ int main(int argc, char **argv)
     mass_messages();
     content();
     workbench();
+    leaderboard();
     recurring();
     close(fd);
     CHECK_INT_EQ(harness_stop(server), 0);

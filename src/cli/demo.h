@@ -18,4 +18,8 @@ int demo_settle(store_conn *c, int r, siyu_err *sub, siyu_err *e);
  * staff work (reads of member 360s, an export, the erasures). */
 int demo_rights(store_t *st, siyu_err *e);
 
+/* Guide tasks and the content library: campaigns with tasks in every state, a weekly moments
+ * post, content used and shared (demo_tasks.c, docs/tasks.md). */
+int demo_tasks(store_t *st, siyu_err *e);
+
 #endif

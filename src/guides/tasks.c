@@ -687,47 +687,85 @@ int task_campaigns_get(dom *d, int64_t id, json_t **out, siyu_err *e)
 
 /* ---------------- the tick ---------------- */
 
-int guides_tasks_tick(dom *d, struct seg_index *idx, json_t **out, siyu_err *e)
+/* The reminders and expiry of one campaign. Each touches only the rows it changes: a
+ * campaign's open tasks are indexed by deadline (guide_tasks_open), expiry takes those
+ * past the cutoff out of that index, and reminders cover the deadlines from the campaign's
+ * watermark (reminded_until) to now + remind_hours, so a tick never rereads a million open
+ * tasks that are not yet due or already reminded. */
+static int camp_tick(dom *d, int64_t id, int64_t remind_h, int64_t expire_h, int64_t until,
+                     int64_t *expired, int64_t *reminded, siyu_err *e)
 {
-    int64_t expired = 0, reminded = 0, rounds = 0;
     store_stmt *s = store_q(d->conn, Q_TASKS_EXPIRE);
-    store_bind_int(s, 1, d->now);
+    store_bind_int(s, 1, id);
+    store_bind_int(s, 2, d->now - expire_h * 3600);
     if (store_exec(s, e)) return -1;
-    expired = store_changes(d->conn);
-    /* reminders: one notice per guide and campaign for the tasks entering the window */
+    *expired += store_changes(d->conn);
+    int64_t from = until > d->now ? until : d->now, to = d->now + remind_h * 3600;
+    if (remind_h <= 0 || to <= from) return 0;
     typedef struct {
-        int64_t guide, camp, n, due;
+        int64_t guide, n, due;
     } rem;
     rem *list = NULL;
     size_t n = 0, cap = 0;
     s = store_q(d->conn, Q_TASKS_REMIND_LIST);
-    store_bind_int(s, 1, d->now);
+    store_bind_int(s, 1, id);
+    store_bind_int(s, 2, from);
+    store_bind_int(s, 3, to);
     while (store_step(s) == STORE_ROW) {
         if (n == cap) list = realloc(list, (cap = cap ? cap * 2 : 16) * sizeof *list);
-        list[n++] = (rem){store_col_int(s, 0), store_col_int(s, 1), store_col_int(s, 2),
-                          store_col_int(s, 3)};
+        list[n++] = (rem){store_col_int(s, 0), store_col_int(s, 1), store_col_int(s, 2)};
     }
     store_reset(s);
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
         s = store_q(d->conn, Q_NOTICE_INSERT);
         store_bind_int(s, 1, list[i].guide);
         store_bind_text(s, 2, "tasks_due");
-        store_bind_int(s, 3, list[i].camp);
+        store_bind_int(s, 3, id);
         store_bind_int(s, 4, list[i].n);
         store_bind_int(s, 5, list[i].due);
         store_bind_int(s, 6, d->now);
-        if (store_exec(s, e)) {
-            free(list);
-            return -1;
-        }
-        reminded += list[i].n;
+        rc = store_exec(s, e);
+        *reminded += list[i].n;
     }
     free(list);
+    if (rc) return -1;
     if (n) {
         s = store_q(d->conn, Q_TASKS_REMIND_MARK);
         store_bind_int(s, 1, d->now);
+        store_bind_int(s, 2, id);
+        store_bind_int(s, 3, from);
+        store_bind_int(s, 4, to);
         if (store_exec(s, e)) return -1;
     }
+    s = store_q(d->conn, Q_TCAMP_SET_REMINDED);
+    store_bind_int(s, 1, to);
+    store_bind_int(s, 2, id);
+    return store_exec(s, e);
+}
+
+int guides_tasks_tick(dom *d, struct seg_index *idx, json_t **out, siyu_err *e)
+{
+    int64_t expired = 0, reminded = 0, rounds = 0;
+    typedef struct {
+        int64_t id, remind, expire, until;
+    } tc;
+    tc *all = NULL;
+    size_t na = 0, acap = 0;
+    store_stmt *s = store_q(d->conn, Q_TCAMP_TICK_LIST);
+    while (store_step(s) == STORE_ROW) {
+        if (na == acap) all = realloc(all, (acap = acap ? acap * 2 : 16) * sizeof *all);
+        all[na++] = (tc){store_col_int(s, 0), store_col_int(s, 1), store_col_int(s, 2),
+                         store_col_null(s, 3) ? 0 : store_col_int(s, 3)};
+    }
+    store_reset(s);
+    for (size_t i = 0; i < na; i++)
+        if (camp_tick(d, all[i].id, all[i].remind, all[i].expire, all[i].until, &expired, &reminded,
+                      e)) {
+            free(all);
+            return -1;
+        }
+    free(all);
     /* recurring rounds */
     int64_t *ids = NULL;
     size_t ni = 0, icap = 0;
@@ -781,6 +819,8 @@ int tasks_reassign(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     char state[16];
     snprintf(state, sizeof state, "%s", store_col_text(s, 9));
     int64_t old_store = store_col_null(s, 13) ? 0 : store_col_int(s, 13);
+    int64_t camp_id = store_col_null(s, 12) ? 0 : store_col_int(s, 12);
+    int64_t due = store_col_null(s, 8) ? 0 : store_col_int(s, 8);
     store_reset(s);
     int64_t sid = 0;
     if (dom_require_staff(d, guide, "guide", "guide_id", &sid, e)) return -1;
@@ -797,6 +837,22 @@ int tasks_reassign(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     if (sid) store_bind_int(s, 2, sid);
     store_bind_int(s, 3, id);
     if (store_exec(s, e)) return -1;
+    /* a task already inside its reminder window reminds its new guide at once */
+    if (camp_id && due > d->now) {
+        camp c;
+        if (camp_load(d, camp_id, &c, e)) return -1;
+        camp_free(&c);
+        if (c.remind_hours > 0 && due <= d->now + c.remind_hours * 3600) {
+            s = store_q(d->conn, Q_NOTICE_INSERT);
+            store_bind_int(s, 1, guide);
+            store_bind_text(s, 2, "tasks_due");
+            store_bind_int(s, 3, camp_id);
+            store_bind_int(s, 4, 1);
+            store_bind_int(s, 5, due);
+            store_bind_int(s, 6, d->now);
+            if (store_exec(s, e)) return -1;
+        }
+    }
     return tasks_get(d, id, out, e);
 }
 

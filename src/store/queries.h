@@ -485,7 +485,8 @@
                            due_hours, holdout_pct, window_days, remind_hours, expire_hours, store_id,  \
                            created_by, created_at, last_round, tasks, held_out, skipped_consent,       \
                            skipped_cap, skipped_no_guide */                                            \
-    Q(TCAMP_ROUND_DONE) /* (last_round, +tasks, +held_out, +consent, +cap, +no_guide, id) */           \
+    Q(TCAMP_ROUND_DONE) /* (last_round, +tasks, +held_out, +consent, +cap, +no_guide, id) — the      \
+                           reminder watermark starts again (a round's tasks may fall below it) */      \
     Q(TCAMP_RECURRING)  /* () -> id, last_round: the campaigns with a recurring rule */                \
     Q(SCAN_LIVE_MEMBER_IDS) /* () -> id of every live member, in order */                              \
     Q(TCAMP_TASKS_INSERT)   /* (campaign_id, kind, channel, due_at, now, round, member ids json,       \
@@ -506,12 +507,15 @@
                                of them with an order within the window after the task was made */      \
     Q(TCAMP_UPLIFT_HOLDOUT) /* (campaign_id, window seconds) -> held-out members, of them with an      \
                                order within the window after they were held out */                     \
-    Q(TASKS_EXPIRE) /* (now) — open campaign tasks past their due by the campaign's expire_hours     \
-                     */                                                                                \
-    Q(TASKS_REMIND_LIST) /* (now) -> guide_id, campaign_id, tasks, first due: open campaign tasks      \
-                            inside their reminder window, not yet reminded */                          \
-    Q(TASKS_REMIND_MARK) /* (now) — the tasks TASKS_REMIND_LIST listed are reminded */               \
-    Q(NOTICE_INSERT)     /* (staff_id, kind, campaign_id, tasks, due_at, at) */                        \
+    Q(TCAMP_TICK_LIST) /* () -> id, remind_hours, expire_hours, reminded_until: every campaign,        \
+                          for the tick */                                                              \
+    Q(TASKS_EXPIRE) /* (campaign_id, cutoff) — the campaign's open tasks due at or before cutoff     \
+                       expire */                                                                       \
+    Q(TASKS_REMIND_LIST)  /* (campaign_id, after, up to) -> guide_id, tasks, first due: the            \
+                             campaign's open tasks due in (after, up to], per guide */                 \
+    Q(TASKS_REMIND_MARK)  /* (now, campaign_id, after, up to) — those tasks are reminded */          \
+    Q(TCAMP_SET_REMINDED) /* (reminded_until, id) */                                                   \
+    Q(NOTICE_INSERT)      /* (staff_id, kind, campaign_id, tasks, due_at, at) */                       \
     Q(NOTICES_OF) /* (staff_id, since) -> id, kind, campaign_id, campaign name, tasks, due_at, at      \
                    */                                                                                  \
     Q(TCAMP_CONTACTS_DUE) /* (added after, added up to) -> member_id, guide_id, contact id,            \

@@ -922,9 +922,10 @@ const char *const sqlite_queries[Q__COUNT] = {
                     "created_by, created_at, last_round, tasks, held_out, skipped_consent, "
                     "skipped_cap, skipped_no_guide FROM task_campaigns WHERE id = ?1",
     [Q_TCAMP_ROUND_DONE] =
-        "UPDATE task_campaigns SET last_round = ?1, tasks = tasks + ?2, held_out = "
-        "held_out + ?3, skipped_consent = skipped_consent + ?4, skipped_cap = "
-        "skipped_cap + ?5, skipped_no_guide = skipped_no_guide + ?6 WHERE id = ?7",
+        "UPDATE task_campaigns SET last_round = ?1, reminded_until = CASE WHEN ?2 > 0 "
+        "THEN NULL ELSE reminded_until END, tasks = tasks + ?2, held_out = held_out + "
+        "?3, skipped_consent = skipped_consent + ?4, skipped_cap = skipped_cap + ?5, "
+        "skipped_no_guide = skipped_no_guide + ?6 WHERE id = ?7",
     [Q_TCAMP_RECURRING] =
         "SELECT id, last_round FROM task_campaigns WHERE recurring IS NOT NULL ORDER "
         "BY id",
@@ -990,21 +991,20 @@ const char *const sqlite_queries[Q__COUNT] = {
         "SELECT count(*), COALESCE(sum(CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE "
         "o.member_id = h.member_id AND o.placed_at > h.at AND o.placed_at <= h.at + "
         "?2) THEN 1 ELSE 0 END), 0) FROM task_holdout h WHERE h.campaign_id = ?1",
+    [Q_TCAMP_TICK_LIST] =
+        "SELECT id, remind_hours, expire_hours, reminded_until FROM task_campaigns "
+        "ORDER BY id",
     [Q_TASKS_EXPIRE] =
-        "UPDATE guide_tasks SET state = 'expired' WHERE state = 'open' AND due_at < ?1 "
-        "AND campaign_id IS NOT NULL AND due_at + (SELECT c.expire_hours * 3600 FROM "
-        "task_campaigns c WHERE c.id = guide_tasks.campaign_id) <= ?1",
+        "UPDATE guide_tasks SET state = 'expired' WHERE campaign_id = ?1 AND state = "
+        "'open' AND due_at <= ?2",
     [Q_TASKS_REMIND_LIST] =
-        "SELECT t.guide_id, t.campaign_id, count(*), min(t.due_at) FROM guide_tasks t "
-        "JOIN task_campaigns c ON c.id = t.campaign_id WHERE t.state = 'open' AND "
-        "t.reminded_at IS NULL AND t.due_at > ?1 AND t.due_at <= ?1 + 172800 AND "
-        "t.due_at <= ?1 + c.remind_hours * 3600 AND t.guide_id IS NOT NULL GROUP BY "
-        "t.guide_id, t.campaign_id ORDER BY t.guide_id, t.campaign_id",
+        "SELECT guide_id, count(*), min(due_at) FROM guide_tasks WHERE campaign_id = "
+        "?1 AND state = 'open' AND due_at > ?2 AND due_at <= ?3 AND guide_id IS NOT "
+        "NULL AND reminded_at IS NULL GROUP BY guide_id ORDER BY guide_id",
     [Q_TASKS_REMIND_MARK] =
-        "UPDATE guide_tasks SET reminded_at = ?1 WHERE state = 'open' AND reminded_at "
-        "IS NULL AND due_at > ?1 AND due_at <= ?1 + 172800 AND campaign_id IS NOT NULL "
-        "AND guide_id IS NOT NULL AND due_at <= ?1 + (SELECT c.remind_hours * 3600 "
-        "FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id)",
+        "UPDATE guide_tasks SET reminded_at = ?1 WHERE campaign_id = ?2 AND state = "
+        "'open' AND due_at > ?3 AND due_at <= ?4 AND reminded_at IS NULL",
+    [Q_TCAMP_SET_REMINDED] = "UPDATE task_campaigns SET reminded_until = ?1 WHERE id = ?2",
     [Q_NOTICE_INSERT] = "INSERT INTO guide_notices(staff_id, kind, campaign_id, tasks, due_at, at) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_NOTICES_OF] = "SELECT n.id, n.kind, n.campaign_id, c.name, n.tasks, n.due_at, n.at FROM "
@@ -1016,8 +1016,8 @@ const char *const sqlite_queries[Q__COUNT] = {
         "AND c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL ORDER BY "
         "c.added_at, c.id",
     [Q_TASK_REASSIGN] =
-        "UPDATE guide_tasks SET guide_id = ?1, store_id = ?2, reminded_at = NULL WHERE "
-        "id = ?3 AND state = 'open'",
+        "UPDATE guide_tasks SET guide_id = ?1, store_id = ?2 WHERE id = ?3 AND state = "
+        "'open'",
     [Q_TASK_OUTCOME] = "UPDATE guide_tasks SET outcome = ?1, note = ?2 WHERE id = ?3",
     [Q_GUIDE_SETTINGS_GET] =
         "SELECT per_day, per_week, per_month, updated_at FROM guide_settings WHERE id "

@@ -395,7 +395,8 @@ const char *const sqlite_migrations[] = {
     /* 17: a guide task may name no member (a moments or group post is one per guide), so
      * guide_tasks is rebuilt with member_id nullable and what a campaign task carries: its
      * campaign and round, the store it fell to, the outcome and note of its completion and
-     * when its reminder went. A campaign (a mass message is one of kind mass_message) keeps
+     * when its reminder went (guide_tasks_open finds a campaign's open tasks by deadline, for
+     * the tick's reminders and expiry). A campaign (a mass message is one of kind mass_message) keeps
      * its rule; task_holdout the targeted members it held out, for the uplift; guide_notices
      * the reminders; content and content_events the library, its uses, shares and views. */
     "CREATE TABLE guide_tasks_new ("
@@ -414,7 +415,7 @@ const char *const sqlite_migrations[] = {
     "CREATE INDEX guide_tasks_guide ON guide_tasks(guide_id, state);"
     "CREATE INDEX guide_tasks_member ON guide_tasks(member_id, created_at);"
     "CREATE INDEX guide_tasks_campaign ON guide_tasks(campaign_id, round);"
-    "CREATE INDEX guide_tasks_due ON guide_tasks(due_at) WHERE state = 'open';"
+    "CREATE INDEX guide_tasks_open ON guide_tasks(campaign_id, due_at) WHERE state = 'open';"
     "CREATE TABLE task_campaigns ("
     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, script TEXT,"
     "  content_ids TEXT, target TEXT NOT NULL, recurring TEXT, due_at INTEGER,"
@@ -423,7 +424,7 @@ const char *const sqlite_migrations[] = {
     "  created_by INTEGER, created_at INTEGER NOT NULL, last_round TEXT,"
     "  tasks INTEGER NOT NULL DEFAULT 0, held_out INTEGER NOT NULL DEFAULT 0,"
     "  skipped_consent INTEGER NOT NULL DEFAULT 0, skipped_cap INTEGER NOT NULL DEFAULT 0,"
-    "  skipped_no_guide INTEGER NOT NULL DEFAULT 0, digest BLOB);"
+    "  skipped_no_guide INTEGER NOT NULL DEFAULT 0, digest BLOB, reminded_until INTEGER);"
     "CREATE TABLE task_holdout ("
     "  campaign_id INTEGER NOT NULL, member_id INTEGER NOT NULL, at INTEGER NOT NULL,"
     "  PRIMARY KEY (campaign_id, member_id)) WITHOUT ROWID;"

@@ -599,6 +599,10 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE consent_history; DROP TABLE audit_log; DROP TABLE audit_members;"
              "DROP TABLE retention_settings; DROP INDEX events_at; DROP INDEX messages_created;"
              "DROP INDEX coupon_events_member; DROP INDEX messages_run_waiting;"
+             /* and what migration 17 (task campaigns, content) added since */
+             "DROP TABLE task_campaigns; DROP TABLE task_holdout; DROP TABLE guide_notices;"
+             "DROP TABLE guide_settings; DROP TABLE content_events; DROP TABLE content;"
+             "DROP INDEX contacts_added;"
              "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
              "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"
              " (%lld, 'wecom', 1, 1700000000), (%lld, 'public_account', 1, 1700000000),"

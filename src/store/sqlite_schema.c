@@ -396,8 +396,8 @@ const char *const sqlite_migrations[] = {
      * guide_tasks is rebuilt with member_id nullable and what a campaign task carries: its
      * campaign and round, the store it fell to, the outcome and note of its completion and
      * when its reminder went (guide_tasks_open finds a campaign's open tasks by deadline, for
-     * the tick's reminders and expiry). A campaign (a mass message is one of kind mass_message) keeps
-     * its rule; task_holdout the targeted members it held out, for the uplift; guide_notices
+     * the tick's reminders and expiry). A campaign (a mass message is one of kind mass_message)
+     * keeps its rule; task_holdout the targeted members it held out, for the uplift; guide_notices
      * the reminders; content and content_events the library, its uses, shares and views. */
     "CREATE TABLE guide_tasks_new ("
     "  id INTEGER PRIMARY KEY, guide_id INTEGER, member_id INTEGER,"

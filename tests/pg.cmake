@@ -49,3 +49,4 @@ siyu_pg_test(e2e_nodes test_nodes $<TARGET_FILE:siyu>)
 siyu_pg_test(e2e_chain_month test_chain_month $<TARGET_FILE:siyu>)
 set_tests_properties(pg_e2e_chain_month PROPERTIES TIMEOUT 900 LABELS "long" ENVIRONMENT
   "SIYU_MONTH_MEMBERS=500;SIYU_MONTH_DAYS=8;SIYU_DOCS=${PROJECT_SOURCE_DIR}/docs")
+siyu_pg_test(e2e_tasks test_tasks $<TARGET_FILE:siyu>)

@@ -328,6 +328,7 @@ int cmd_demo(int argc, char **argv)
             {"members' rights", demo_rights},
             {"console logins", demo_console},
             {"communities", demo_groups},
+            {"task campaigns and content", demo_tasks},
         };
         size_t k = 0;
         while (k < sizeof steps / sizeof *steps && steps[k].fn(st, &pe) == 0)

@@ -7,6 +7,7 @@
 
 #include "base/timeutil.h"
 #include "cli/cli.h"
+#include "guides/guides.h"
 #include "journey/journey.h"
 #include "loyalty/loyalty.h"
 #include "views/views.h"
@@ -33,6 +34,7 @@ int cmd_check(int argc, char **argv)
     if (store_conn_open(st, &c, &e) == 0 && store_begin(c, false, &e) == 0) {
         cli_step("check", "verifying every balance, coupon, stock and tier");
         found = loyalty_check(c, clock_now(), max, &v, &e);
+        if (found >= 0) found += guides_check(c, max, v); /* tasks and campaigns */
         cli_step_done();
         store_rollback(c);
     }
@@ -53,7 +55,7 @@ int cmd_check(int argc, char **argv)
     } else if (found == 0) {
         printf("siyu check: ok — balances equal their ledgers, no coupon redeemed twice, stock "
                "within limits, tiers consistent with their rules, order totals equal their "
-               "lines, refunds within their totals\n");
+               "lines, refunds within their totals, guide tasks and campaigns consistent\n");
     } else {
         printf("siyu check: %d violation%s; the first:\n", found, found == 1 ? "" : "s");
         size_t i;

@@ -22,4 +22,8 @@ int demo_console(store_t *st, siyu_err *e);
 /* Communities: groups per store with joins, quits, activity and sale sessions (demo_groups.c). */
 int demo_groups(store_t *st, siyu_err *e);
 
+/* Guide tasks and the content library: campaigns with tasks in every state, a weekly moments
+ * post, content used and shared (demo_tasks.c, docs/tasks.md). */
+int demo_tasks(store_t *st, siyu_err *e);
+
 #endif

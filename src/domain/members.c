@@ -870,7 +870,10 @@ int members_merge(dom *d, int64_t into, json_t *body, json_t **out, siyu_err *e)
         json_decref(details);
         return -1;
     }
-    static const store_query follow[] = {Q_RUNS_MOVE, Q_MESSAGES_MOVE, Q_TASKS_MOVE};
+    /* journeys' runs and messages, guide tasks, a task campaign's holdout rows (those the
+     * survivor lacks) and content uses and views follow the surviving member */
+    static const store_query follow[] = {Q_RUNS_MOVE, Q_MESSAGES_MOVE, Q_TASKS_MOVE, Q_HOLDOUT_MOVE,
+                                         Q_CONTENT_EVENTS_MOVE};
     for (size_t i = 0; i < sizeof follow / sizeof *follow; i++) {
         s = store_q(d->conn, follow[i]);
         store_bind_int(s, 1, into);

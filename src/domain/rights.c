@@ -129,6 +129,8 @@ static const struct section {
     /* communities (src/community): stints matched through the member's identities */
     {"chat_group_members", Q_EXPORT_GROUP_MEMBERS},
     {"chat_group_activity", Q_EXPORT_GROUP_ACTIVITY},
+    {"task_holdout", Q_EXPORT_TASK_HOLDOUT},
+    {"content_events", Q_EXPORT_CONTENT_EVENTS},
 };
 
 bool members_erased(dom *d, int64_t id, int64_t *at)

@@ -52,4 +52,86 @@ bool qr_schedule_open(json_t *schedule, int64_t unix_s);
 /* Checks a schedule object; -1 with e naming "schedule…" when malformed. */
 int qr_schedule_check(json_t *schedule, siyu_err *e);
 
+/* ---------------- task campaigns (tasks.c; docs/tasks.md) ---------------- */
+
+struct seg_index;
+
+/* The campaign kinds of POST /task-campaigns, NULL-terminated; and the outcomes a task
+ * may be completed with. */
+extern const char *const tcamp_kinds[];
+extern const char *const task_outcomes[];
+/* Kinds that make one task per member (moments and group posts: one per guide). */
+bool tcamp_kind_has_members(const char *kind);
+
+/* Options every campaign carries (hours, days, percent), with their defaults. */
+typedef struct guides_campaign_opts {
+    int64_t due_hours, holdout_pct, window_days, remind_hours, expire_hours;
+} guides_campaign_opts;
+int guides_campaign_opts_read(json_t *body, guides_campaign_opts *o, siyu_err *e);
+
+/* POST /task-campaigns: checks the body, stores the campaign and runs its first round
+ * (201). The segment of a target is evaluated on idx. */
+int task_campaigns_create(dom *d, struct seg_index *idx, json_t *body, json_t **out, siyu_err *e);
+int task_campaigns_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+/* GET /task-campaigns/{id}/report: roll-ups by store, guide and region, outcomes and
+ * the uplift against the holdout (a store manager: their store's tasks). */
+int task_campaigns_report(dom *d, int64_t id, json_t **out, siyu_err *e);
+/* POST /tasks/{id}/reassign {"guide_id"}: an open task to another guide (a store
+ * manager: among their store's guides). */
+int tasks_reassign(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
+/* Expires overdue campaign tasks, writes the reminders and runs the recurring rounds
+ * due now; *out (optional) gets {expired, reminded, rounds}. */
+int guides_tasks_tick(dom *d, struct seg_index *idx, json_t **out, siyu_err *e);
+
+/* Shared with mass messages and content: a target {segment, store_ids, guide_ids}
+ * checked (a store manager's narrowed to their store), content ids checked (the JSON
+ * text in *out, or NULL), a campaign row written, a script checked and rendered. */
+int guides_target_check(dom *d, struct seg_index *idx, json_t *target, siyu_err *e);
+int guides_content_ids_check(dom *d, json_t *body, char **out, siyu_err *e);
+int guides_campaign_insert(dom *d, const char *name, const char *kind, const char *script,
+                           const char *content_ids, json_t *target, json_t *recurring, int64_t due,
+                           const guides_campaign_opts *o, int64_t *id, siyu_err *e);
+int guides_script_check(const char *text, const char *field, siyu_err *e);
+/* 95% Wilson interval and Newcombe's interval of a difference (as the journeys' report). */
+void guides_wilson(int64_t x, int64_t n, double *lo, double *hi);
+void guides_newcombe(int64_t x1, int64_t n1, int64_t x2, int64_t n2, double *lo, double *hi);
+
+/* ---------------- mass messages (mass.c) ---------------- */
+
+/* POST /mass-messages: a message to a segment or list, split by credited guide into
+ * confirmable tasks, under consent and the frequency cap (201). */
+int mass_messages_create(dom *d, struct seg_index *idx, json_t *body, json_t **out, siyu_err *e);
+/* GET and PUT /mass-messages/settings: the per-member WeCom frequency cap. */
+int mass_settings_get(dom *d, json_t **out, siyu_err *e);
+int mass_settings_put(dom *d, json_t *body, json_t **out, siyu_err *e);
+/* One round of a mass message campaign (tasks.c calls it). */
+int guides_mass_round(dom *d, struct seg_index *idx, int64_t campaign, json_t *target,
+                      const char *round, int64_t due, int64_t *tasks, int64_t *consent,
+                      int64_t *cap, int64_t *no_contact, siyu_err *e);
+
+/* ---------------- content (content.c) ---------------- */
+
+int content_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+int content_list(dom *d, const char *tag, int64_t cursor, int limit, json_t **out, siyu_err *e);
+int content_share(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
+int content_views(dom *d, json_t *body, json_t **out, siyu_err *e);
+int content_stats(dom *d, int64_t id, json_t **out, siyu_err *e);
+
+/* ---------------- the guide's day (workbench.c) ---------------- */
+
+/* GET /workbench: a guide's own (guide_id 0: the caller), or a manager's guide. */
+int guides_workbench(dom *d, int64_t guide_id, int64_t quiet_days, json_t **out, siyu_err *e);
+
+/* The guide leaderboard people can read (reports/leaderboard?by=guide): each row gets
+ * the guide's name, store and store name, live contacts, contacts lost, tasks done and
+ * on time in [from, to) (unix seconds); with only_store, rows of other stores' guides
+ * are dropped and the ranks (this period's and the previous one's) recounted. */
+void guides_leaderboard_decorate(dom *d, json_t *board, int64_t only_store, int64_t from,
+                                 int64_t to);
+
+/* siyu check: tasks naming members or guides that do not exist, campaigns whose
+ * counts differ from their tasks and holdout; appends {check, message} to v (at most
+ * max in all) and answers how many were found. */
+int guides_check(store_conn *c, int max, json_t *v);
+
 #endif

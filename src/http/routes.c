@@ -44,6 +44,19 @@ int h_member_contacts(http_req *r, siyu_err *e);
 int h_qr_codes_create(http_req *r, siyu_err *e);
 int h_qr_codes_scan(http_req *r, siyu_err *e);
 int h_qr_codes_stats(http_req *r, siyu_err *e);
+int h_task_campaigns_create(http_req *r, siyu_err *e);
+int h_task_campaigns_get(http_req *r, siyu_err *e);
+int h_task_campaigns_report(http_req *r, siyu_err *e);
+int h_tasks_reassign(http_req *r, siyu_err *e);
+int h_mass_messages_create(http_req *r, siyu_err *e);
+int h_mass_settings_get(http_req *r, siyu_err *e);
+int h_mass_settings_put(http_req *r, siyu_err *e);
+int h_content_create(http_req *r, siyu_err *e);
+int h_content_list(http_req *r, siyu_err *e);
+int h_content_share(http_req *r, siyu_err *e);
+int h_content_views(http_req *r, siyu_err *e);
+int h_content_stats(http_req *r, siyu_err *e);
+int h_workbench(http_req *r, siyu_err *e);
 
 int h_segments_count(http_req *r, siyu_err *e);
 int h_segments_breakdown(http_req *r, siyu_err *e);
@@ -441,7 +454,19 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
     } else
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by",
                             "by: expected store, channel, guide or tier");
-    return report_answer(r, reports_leaderboard(rep, &q, dim, e));
+    if (dim != REPORTS_BY_GUIDE) return report_answer(r, reports_leaderboard(rep, &q, dim, e));
+    /* guides: a store manager's are the guides of their store, credited for their
+     * customers' orders in every store and channel (not only the orders of the store) */
+    int64_t only_store = 0;
+    if (r->d.who.role == ROLE_STORE_MANAGER) {
+        only_store = q.store_id;
+        q.store_id = 0;
+    }
+    json_t *out = reports_leaderboard(rep, &q, dim, e);
+    if (!out) return -1;
+    guides_leaderboard_decorate(&r->d, out, only_store, (int64_t)q.from * 86400 - 8 * 3600,
+                                (int64_t)(q.to + 1) * 86400 - 8 * 3600);
+    return report_answer(r, out);
 }
 
 #define REPORT_ROUTE(name)                                                                         \
@@ -816,11 +841,12 @@ const route routes[] = {
      .response = "ReceiptResult", .answers = ANS_404},
     {"GET", "/api/v1/tasks", h_tasks_list, ANY, 0, "Guide tasks (a guide sees their own)",
      "journeys", SCOPE_CHAIN, SB_GUIDE, .query = "page guide_id:int state", .response = "Task[]"},
-    {"POST", "/api/v1/tasks/{id}/done", h_tasks_done, ANY, ROUTE_WRITE, "Mark a task done",
-     "journeys", SCOPE_TASK, 0, .response = "Task", .answers = ANS_409},
-    {"POST", "/api/v1/tasks/{id}/confirm", h_tasks_confirm, ANY, ROUTE_WRITE,
-     "Confirm a wecom send the guide made", "journeys", SCOPE_TASK, 0, .response = "Task",
-     .answers = ANS_409},
+    {"POST", "/api/v1/tasks/{id}/done", h_tasks_done, ANY, ROUTE_WRITE | ROUTE_BODY_OPT,
+     "Mark a task done, with an optional outcome and note", "journeys", SCOPE_TASK, 0,
+     .request = "TaskDone", .response = "Task", .answers = ANS_409},
+    {"POST", "/api/v1/tasks/{id}/confirm", h_tasks_confirm, ANY, ROUTE_WRITE | ROUTE_BODY_OPT,
+     "Confirm a wecom send the guide made", "journeys", SCOPE_TASK, 0, .request = "TaskDone",
+     .response = "Task", .answers = ANS_409},
     {"POST", "/api/v1/tasks/{id}/skip", h_tasks_skip, ANY, ROUTE_WRITE,
      "Skip a task (a wecom send falls back to the next channel)", "journeys", SCOPE_TASK, 0,
      .response = "Task", .answers = ANS_409},
@@ -955,5 +981,48 @@ const route routes[] = {
      "The group leaderboard and roll-ups per store, guide, theme and the chain", "groups",
      SCOPE_CHAIN, SB_STORE, .query = "from:date to:date store:int within_days:int",
      .response = "GroupsReport", .answers = ANS_404},
+    /* guides (issue 15): task campaigns, mass messages, content, the workbench (docs/tasks.md) */
+    {"POST", "/api/v1/task-campaigns", h_task_campaigns_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Launch a task campaign (SOP): one task per targeted member on their credited guide", "tasks",
+     SCOPE_CHAIN, 0, .request = "TaskCampaignCreate", .response = "TaskCampaign",
+     .answers = ANS_201 | ANS_404},
+    {"GET", "/api/v1/task-campaigns/{id}", h_task_campaigns_get, MGR, 0,
+     "A task campaign: its rule and what its rounds made", "tasks", SCOPE_CHAIN, 0,
+     .response = "TaskCampaign"},
+    {"GET", "/api/v1/task-campaigns/{id}/report", h_task_campaigns_report, MGR, 0,
+     "Tasks done, on time and late by store, guide and region, outcomes, uplift vs the holdout",
+     "tasks", SCOPE_CHAIN, 0, .response = "TaskCampaignReport"},
+    {"POST", "/api/v1/tasks/{id}/reassign", h_tasks_reassign, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Give an open task to another guide (a store manager: among their guides)", "tasks",
+     SCOPE_TASK, SB_GUIDE, .request = "TaskReassign", .response = "Task",
+     .answers = ANS_404 | ANS_409},
+    {"POST", "/api/v1/mass-messages", h_mass_messages_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "A message to a segment through each member's guide, under consent and the frequency cap",
+     "tasks", SCOPE_CHAIN, SB_STORE, .request = "MassMessageCreate", .response = "TaskCampaign",
+     .answers = ANS_201 | ANS_404},
+    {"GET", "/api/v1/mass-messages/settings", h_mass_settings_get, ANY, 0,
+     "The per-member WeCom frequency cap mass messages and journeys share", "tasks", SCOPE_CHAIN, 0,
+     .response = "MassSettings"},
+    {"PUT", "/api/v1/mass-messages/settings", h_mass_settings_put, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Set the per-member WeCom frequency cap (per day, week, month)", "tasks", SCOPE_CHAIN, 0,
+     .request = "MassSettings", .response = "MassSettings"},
+    {"POST", "/api/v1/content", h_content_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Add a script, moments copy, poster or mini-program link to the content library", "tasks",
+     SCOPE_CHAIN, 0, .request = "ContentCreate", .response = "Content", .answers = ANS_201},
+    {"GET", "/api/v1/content", h_content_list, ANY, 0, "The content library, by tag", "tasks",
+     SCOPE_CHAIN, 0, .query = "page tag", .response = "Content[]"},
+    {"POST", "/api/v1/content/{id}/shares", h_content_share, ANY, ROUTE_WRITE | ROUTE_BODY_OPT,
+     "Record a guide's use of content: sent to a member, or shared as a tracked link", "tasks",
+     SCOPE_CHAIN, SB_GUIDE | SB_MEMBER, .request = "ContentShare", .response = "ContentUse",
+     .answers = ANS_201 | ANS_404},
+    {"POST", "/api/v1/content/views", h_content_views, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Views of tracked links, one or a batch (idempotent by content)", "tasks", SCOPE_CHAIN, 0,
+     .request = "ContentViews", .response = "ContentViewsResult", .answers = ANS_201 | ANS_404},
+    {"GET", "/api/v1/content/{id}/stats", h_content_stats, ANY, 0,
+     "Uses, views, members reached, orders and sales attributed: which script sells", "tasks",
+     SCOPE_CHAIN, 0, .response = "ContentStats"},
+    {"GET", "/api/v1/workbench", h_workbench, ANY, 0,
+     "The guide's day: tasks due and overdue, members to call, new contacts, figures", "tasks",
+     SCOPE_CHAIN, SB_GUIDE, .query = "guide_id:int no_purchase_days:int", .response = "Workbench"},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -17,3 +17,81 @@ HTTP_ID_CALL(h_member_contacts, member_contacts)
 HTTP_BODY_CALL(h_qr_codes_create, qr_codes_create)
 HTTP_ID_BODY_CALL(h_qr_codes_scan, qr_codes_scan)
 HTTP_ID_CALL(h_qr_codes_stats, qr_codes_stats)
+
+/* ---- task campaigns, mass messages, content, the workbench (docs/tasks.md) ---- */
+#include "segment/index.h"
+#include "views/views.h"
+
+int h_task_campaigns_create(http_req *r, siyu_err *e);
+int h_task_campaigns_get(http_req *r, siyu_err *e);
+int h_task_campaigns_report(http_req *r, siyu_err *e);
+int h_tasks_reassign(http_req *r, siyu_err *e);
+int h_mass_messages_create(http_req *r, siyu_err *e);
+int h_mass_settings_get(http_req *r, siyu_err *e);
+int h_mass_settings_put(http_req *r, siyu_err *e);
+int h_content_create(http_req *r, siyu_err *e);
+int h_content_list(http_req *r, siyu_err *e);
+int h_content_share(http_req *r, siyu_err *e);
+int h_content_views(http_req *r, siyu_err *e);
+int h_content_stats(http_req *r, siyu_err *e);
+int h_workbench(http_req *r, siyu_err *e);
+
+static struct seg_index *index_of(http_req *r)
+{
+    struct views *v = http_views(r);
+    return v ? views_index(v) : NULL;
+}
+
+int h_task_campaigns_create(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = task_campaigns_create(&r->d, index_of(r), r->body, &out, e);
+    return http_answer(r, rc, &out);
+}
+
+int h_mass_messages_create(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = mass_messages_create(&r->d, index_of(r), r->body, &out, e);
+    return http_answer(r, rc, &out);
+}
+
+HTTP_ID_CALL(h_task_campaigns_get, task_campaigns_get)
+HTTP_ID_CALL(h_task_campaigns_report, task_campaigns_report)
+HTTP_ID_BODY_CALL(h_tasks_reassign, tasks_reassign)
+HTTP_BODY_CALL(h_mass_settings_put, mass_settings_put)
+HTTP_BODY_CALL(h_content_create, content_create)
+HTTP_ID_BODY_CALL(h_content_share, content_share)
+HTTP_BODY_CALL(h_content_views, content_views)
+HTTP_ID_CALL(h_content_stats, content_stats)
+
+int h_mass_settings_get(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = mass_settings_get(&r->d, &out, e);
+    return http_answer(r, rc, &out);
+}
+
+int h_content_list(http_req *r, siyu_err *e)
+{
+    int64_t cursor;
+    int limit;
+    if (req_page(r, &cursor, &limit, e)) return -1;
+    json_t *out = NULL;
+    int rc = content_list(&r->d, req_query(r, "tag"), cursor, limit, &out, e);
+    return http_answer(r, rc, &out);
+}
+
+int h_workbench(http_req *r, siyu_err *e)
+{
+    int64_t guide = 0, days = 0;
+    if (req_query_int(r, "guide_id", &guide, e) < 0 ||
+        req_query_int(r, "no_purchase_days", &days, e) < 0)
+        return -1;
+    if (days < 0 || days > 3650)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "no_purchase_days",
+                            "no_purchase_days: 1 to 3650");
+    json_t *out = NULL;
+    int rc = guides_workbench(&r->d, guide, days, &out, e);
+    return http_answer(r, rc, &out);
+}

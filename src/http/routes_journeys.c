@@ -6,6 +6,7 @@
 
 #include "base/jsonx.h"
 #include "http/router.h"
+#include "guides/guides.h"
 #include "journey/journey.h"
 #include "segment/index.h"
 #include "views/views.h"
@@ -125,7 +126,15 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     d.changes = changes;
     json_decref(t->ticked);
     t->ticked = NULL;
-    return journey_tick(&d, v ? views_index(v) : NULL, 0, &t->ticked, e);
+    if (journey_tick(&d, v ? views_index(v) : NULL, 0, &t->ticked, e)) return -1;
+    /* and the guides' task campaigns: expiry, reminders, recurring rounds */
+    json_t *tasks = NULL;
+    if (guides_tasks_tick(&d, v ? views_index(v) : NULL, &tasks, e)) return -1;
+    if (json_is_object(t->ticked))
+        json_object_set_new(t->ticked, "task_campaigns", tasks);
+    else
+        json_decref(tasks);
+    return 0;
 }
 
 static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
@@ -210,7 +219,7 @@ int h_tasks_list(http_req *r, siyu_err *e)
     int h_tasks_##action(http_req *r, siyu_err *e)                                                 \
     {                                                                                              \
         json_t *out = NULL;                                                                        \
-        int rc = tasks_act(&r->d, r->id, #action, &out, e);                                        \
+        int rc = tasks_act(&r->d, r->id, #action, r->body, &out, e);                               \
         return done(r, rc, out);                                                                   \
     }
 TASK_HANDLER(done)

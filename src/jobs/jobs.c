@@ -8,6 +8,7 @@
 
 #include "base/timeutil.h"
 #include "jobs/jobs.h"
+#include "guides/guides.h"
 #include "journey/journey.h"
 #include "loyalty/loyalty.h"
 #include "views/views.h"
@@ -69,7 +70,10 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     job_ctx *x = arg;
     dom d = {.conn = c, .now = x->now, .changes = changes};
     d.who.role = ROLE_ADMIN;
-    return journey_tick(&d, x->j->vw ? views_index(x->j->vw) : NULL, 5000, NULL, e);
+    struct seg_index *idx = x->j->vw ? views_index(x->j->vw) : NULL;
+    if (journey_tick(&d, idx, 5000, NULL, e)) return -1;
+    /* guide task campaigns: expiry, reminders, recurring rounds (src/guides/tasks.c) */
+    return guides_tasks_tick(&d, idx, NULL, e);
 }
 
 static int sweep_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)

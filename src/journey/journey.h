@@ -95,8 +95,15 @@ int messages_receipt(dom *d, json_t *body, json_t **out, siyu_err *e);
 /* ---- guide tasks and consent (tasks.c) ---- */
 int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int limit, json_t **out,
                siyu_err *e);
-/* action: done, confirm (a wecom send the guide made), skip */
-int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e);
+/* action: done, confirm (a wecom send the guide made), skip; body (optional)
+ * {outcome: done|sent|unreachable|refused, note} for done and confirm. A wecom send
+ * confirmed unreachable or refused was not sent: its run moves on as if skipped. */
+int tasks_act(dom *d, int64_t id, const char *action, json_t *body, json_t **out, siyu_err *e);
+int tasks_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+/* A campaign script rendered for a member (0: none) and guide (template variables
+ * member.name, member.tier, points.balance, store.name, guide.name); NULL when a
+ * variable it uses is missing. */
+char *tasks_script_render(dom *d, const char *text, int64_t member, int64_t guide);
 /* {purpose, channel, granted, source?, text_version?, at?} — or the first shape
  * {channel, opted_out} (a marketing consent) — into the one consent model
  * (domain/consent.c); answers as consents_get. */

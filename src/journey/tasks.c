@@ -6,22 +6,128 @@
 #include "base/jsonx.h"
 #include "journey/internal.h"
 #include "messaging/msg_channel.h"
+#include "messaging/msg_template.h"
+#include "loyalty/loyalty.h"
+#include <inttypes.h>
 
-static json_t *task_row_json(store_stmt *s)
+char *tasks_script_render(dom *d, const char *text, int64_t member, int64_t guide)
 {
-    json_t *o =
-        json_pack("{s:I, s:I, s:s, s:s, s:o}", "id", (json_int_t)store_col_int(s, 0), "member_id",
-                  (json_int_t)store_col_int(s, 2), "kind", store_col_text(s, 5), "state",
-                  store_col_text(s, 9), "created_at", dom_time(store_col_int(s, 10)));
+    json_t *v = json_object();
+    int64_t store_id = 0;
+    store_stmt *s;
+    if (member) {
+        s = store_q(d->conn, Q_MEMBER_GET);
+        store_bind_int(s, 1, member);
+        if (store_step(s) == STORE_ROW) {
+            if (!store_col_null(s, 1))
+                json_object_set_new(v, "member.name", json_string(store_col_text(s, 1)));
+            store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+        }
+        store_reset(s);
+        char tier[64];
+        int64_t points;
+        if (loyalty_member_state(d->conn, member, tier, sizeof tier, &points) == 0) {
+            if (tier[0]) json_object_set_new(v, "member.tier", json_string(tier));
+            char n[24];
+            snprintf(n, sizeof n, "%" PRId64, points);
+            json_object_set_new(v, "points.balance", json_string(n));
+        }
+    }
+    if (guide) {
+        s = store_q(d->conn, Q_STAFF_GET);
+        store_bind_int(s, 1, guide);
+        if (store_step(s) == STORE_ROW) {
+            json_object_set_new(v, "guide.name", json_string(store_col_text(s, 1)));
+            if (!store_id && !store_col_null(s, 3)) store_id = store_col_int(s, 3);
+        }
+        store_reset(s);
+    }
+    if (store_id) {
+        s = store_q(d->conn, Q_STORE_GET);
+        store_bind_int(s, 1, store_id);
+        if (store_step(s) == STORE_ROW)
+            json_object_set_new(v, "store.name", json_string(store_col_text(s, 1)));
+        store_reset(s);
+    }
+    msg_template *t = NULL;
+    siyu_err e;
+    siyu_err_init(&e);
+    char *out = NULL;
+    if (msg_template_compile(text, strlen(text), &t, &e) == 0) msg_template_render(t, v, &out, &e);
+    msg_template_free(t);
+    siyu_err_clear(&e);
+    json_decref(v);
+    return out;
+}
+
+/* A task as the API shows it. A campaign's task renders the campaign's script with the
+ * member's values when read. */
+static json_t *task_row_json(dom *d, store_stmt *s)
+{
+    json_t *o = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)store_col_int(s, 0), "kind",
+                          store_col_text(s, 5), "state", store_col_text(s, 9), "created_at",
+                          dom_time(store_col_int(s, 10)));
+    json_object_set_new(o, "member_id", dom_nullable_int(s, 2));
     json_object_set_new(o, "guide_id", dom_nullable_int(s, 1));
     json_object_set_new(o, "journey_id", dom_nullable_int(s, 3));
-    json_object_set_new(o, "script", dom_nullable_text(s, 6));
+    json_object_set_new(o, "campaign_id", dom_nullable_int(s, 12));
+    json_object_set_new(o, "campaign", dom_nullable_text(s, 20));
+    json_object_set_new(o, "store_id", dom_nullable_int(s, 13));
+    json_object_set_new(o, "round", dom_nullable_text(s, 16));
     json_object_set_new(o, "channel", dom_nullable_text(s, 7));
     json_object_set_new(o, "due_at",
                         store_col_null(s, 8) ? json_null() : dom_time(store_col_int(s, 8)));
+    bool done = strcmp(store_col_text(s, 9), "done") == 0;
     json_object_set_new(o, "done_at",
                         store_col_null(s, 11) ? json_null() : dom_time(store_col_int(s, 11)));
+    json_object_set_new(o, "completed_at",
+                        done && !store_col_null(s, 11) ? dom_time(store_col_int(s, 11))
+                                                       : json_null());
+    json_object_set_new(
+        o, "on_time",
+        !done ? json_null()
+              : json_boolean(store_col_null(s, 8) || store_col_int(s, 11) <= store_col_int(s, 8)));
+    json_object_set_new(o, "outcome", dom_nullable_text(s, 14));
+    json_object_set_new(o, "note", dom_nullable_text(s, 15));
+    json_object_set_new(o, "reminded_at",
+                        store_col_null(s, 17) ? json_null() : dom_time(store_col_int(s, 17)));
+    json_object_set_new(o, "content_ids",
+                        store_col_null(s, 19) ? json_array()
+                                              : json_loads(store_col_text(s, 19), 0, NULL));
+    /* the campaign's script, kept to render below once s is reset */
+    if (store_col_null(s, 6) && !store_col_null(s, 18))
+        json_object_set_new(o, "script_template", json_string(store_col_text(s, 18)));
+    else
+        json_object_set_new(o, "script", dom_nullable_text(s, 6));
+    (void)d;
     return o;
+}
+
+/* Renders a campaign task's script (after its statement was reset: rendering reads). */
+static void task_render(dom *d, json_t *o)
+{
+    json_t *tpl = json_object_get(o, "script_template");
+    if (!tpl) return;
+    int64_t member = json_integer_value(json_object_get(o, "member_id"));
+    int64_t guide = json_integer_value(json_object_get(o, "guide_id"));
+    char *text = tasks_script_render(d, json_string_value(tpl), member, guide);
+    json_object_set_new(o, "script", text ? json_string(text) : json_null());
+    free(text);
+    json_object_del(o, "script_template");
+}
+
+int tasks_get(dom *d, int64_t id, json_t **out, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_TASK_GET);
+    store_bind_int(s, 1, id);
+    if (store_step(s) != STORE_ROW) {
+        store_reset(s);
+        return siyu_err_set(e, SIYU_NOT_FOUND, "id", "task %lld not found", (long long)id);
+    }
+    *out = task_row_json(d, s);
+    store_reset(s);
+    task_render(d, *out);
+    return 200;
 }
 
 int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int limit, json_t **out,
@@ -41,15 +147,28 @@ int tasks_list(dom *d, int64_t guide_id, const char *state, int64_t cursor, int 
     store_bind_int(s, 4, limit);
     while (store_step(s) == STORE_ROW) {
         last = store_col_int(s, 0);
-        json_array_append_new(items, task_row_json(s));
+        json_array_append_new(items, task_row_json(d, s));
     }
     store_reset(s);
+    size_t i;
+    json_t *o;
+    json_array_foreach(items, i, o) task_render(d, o);
     *out = dom_list(items, limit, last);
     return 200;
 }
 
-int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
+int tasks_act(dom *d, int64_t id, const char *action, json_t *body, json_t **out, siyu_err *e)
 {
+    static const char *const keys[] = {"outcome", "note", NULL};
+    static const char *const outcomes[] = {"done", "sent", "unreachable", "refused", NULL};
+    int outcome_ix = -1;
+    const char *note = NULL;
+    if (body && (jx_only(body, keys, NULL, e) ||
+                 jx_enum(body, "outcome", false, outcomes, &outcome_ix, e) < 0 ||
+                 jx_str(body, "note", false, &note, e) < 0))
+        return -1;
+    if (note && strlen(note) > 2000)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "note", "note: at most 2000 bytes");
     store_stmt *s = store_q(d->conn, Q_TASK_GET);
     store_bind_int(s, 1, id);
     if (store_step(s) != STORE_ROW) {
@@ -58,7 +177,7 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
     }
     int64_t guide = store_col_null(s, 1) ? 0 : store_col_int(s, 1);
     int64_t run = store_col_null(s, 4) ? 0 : store_col_int(s, 4);
-    int64_t member = store_col_int(s, 2);
+    int64_t member = store_col_null(s, 2) ? 0 : store_col_int(s, 2);
     char kind[24], state[16];
     snprintf(kind, sizeof kind, "%s", store_col_text(s, 5));
     snprintf(state, sizeof state, "%s", store_col_text(s, 9));
@@ -68,7 +187,7 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
                             (long long)id);
     if (strcmp(state, "open") != 0)
         return siyu_err_set(e, SIYU_CONFLICT, "state", "state: the task is %s already", state);
-    bool wecom = strcmp(kind, "wecom_send") == 0;
+    bool wecom = strcmp(kind, "wecom_send") == 0 || strcmp(kind, "mass_message") == 0;
     const char *to;
     if (strcmp(action, "done") == 0 || strcmp(action, "confirm") == 0)
         to = "done";
@@ -76,7 +195,16 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
         to = "skipped";
     else
         return siyu_err_set(e, SIYU_NOT_FOUND, "action", "action: one of done, confirm, skip");
-    if (wecom && strcmp(to, "done") == 0) {
+    if (strcmp(to, "done") != 0 && outcome_ix >= 0)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "outcome",
+                            "outcome: only for done or confirm");
+    /* a wecom send confirmed is sent unless the guide says otherwise */
+    const char *outcome = outcome_ix >= 0                           ? outcomes[outcome_ix]
+                          : strcmp(to, "done") != 0                 ? NULL
+                          : wecom || strcmp(action, "confirm") == 0 ? "sent"
+                                                                    : "done";
+    bool delivered = outcome && (strcmp(outcome, "sent") == 0 || strcmp(outcome, "done") == 0);
+    if (wecom && member && delivered) {
         /* the consent rule holds until the guide sends: one withdrawn (or never given)
          * since the task was made refuses the confirmation; the guide skips the task */
         int wecom_ix = 0;
@@ -92,6 +220,13 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
     store_bind_int(s, 2, d->now);
     store_bind_int(s, 3, id);
     if (store_exec(s, e)) return -1;
+    if (outcome || note) {
+        s = store_q(d->conn, Q_TASK_OUTCOME);
+        store_bind_text(s, 1, outcome);
+        store_bind_text(s, 2, note);
+        store_bind_int(s, 3, id);
+        if (store_exec(s, e)) return -1;
+    }
     if (wecom && run) {
         /* the guide sent it (confirm) or will not (skip): the run moves now — on to the
          * next step, or back to its send step to try the next channel */
@@ -102,7 +237,7 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
             snprintf(step, sizeof step, "%s", store_col_text(r, 4));
             int64_t ix = store_col_int(r, 5), tries = store_col_int(r, 12);
             store_reset(r);
-            bool confirmed = strcmp(to, "done") == 0;
+            bool confirmed = strcmp(to, "done") == 0 && delivered;
             r = store_q(d->conn, Q_RUN_UPDATE);
             store_bind_text(r, 1, step);
             store_bind_int(r, 2, ix);
@@ -116,17 +251,12 @@ int tasks_act(dom *d, int64_t id, const char *action, json_t **out, siyu_err *e)
         }
         /* the message the task held: sent by the guide, or not sent */
         store_stmt *m = store_q(d->conn, Q_MESSAGE_GUIDE_DONE);
-        store_bind_text(m, 1, strcmp(to, "done") == 0 ? "sent" : "skipped");
+        store_bind_text(m, 1, strcmp(to, "done") == 0 && delivered ? "sent" : "skipped");
         store_bind_int(m, 2, d->now);
         store_bind_int(m, 3, run);
         if (store_exec(m, e)) return -1;
     }
-    s = store_q(d->conn, Q_TASK_GET);
-    store_bind_int(s, 1, id);
-    store_step(s);
-    *out = task_row_json(s);
-    store_reset(s);
-    return 200;
+    return tasks_get(d, id, out, e);
 }
 
 /* ---------------- consent ----------------

@@ -18,7 +18,10 @@
     " created_at, sent_at, delivered_at, error, address, template"
 #define TASK_COLS                                                                                  \
     "id, guide_id, member_id, journey_id, run_id, kind, script, channel, due_at, state,"           \
-    " created_at, done_at"
+    " created_at, done_at, campaign_id, store_id, outcome, note, round, reminded_at,"              \
+    " (SELECT c.script FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id),"               \
+    " (SELECT c.content_ids FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id),"          \
+    " (SELECT c.name FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id)"
 
 const char *const sqlite_queries[Q__COUNT] = {
     [Q_BRAND_INSERT] = "INSERT INTO brands(name, created_at) VALUES (?1, ?2)",
@@ -463,7 +466,9 @@ const char *const sqlite_queries[Q__COUNT] = {
                              " AND status = 'awaiting_guide'",
     [Q_MESSAGES_HISTORY] = "SELECT created_at, channel FROM messages WHERE member_id = ?1"
                            " AND created_at >= ?2 AND status NOT IN ('dead', 'failed', 'skipped')"
-                           " ORDER BY created_at DESC LIMIT 256",
+                           " UNION ALL SELECT created_at, 'wecom' FROM guide_tasks"
+                           " WHERE member_id = ?1 AND kind = 'mass_message' AND created_at >= ?2"
+                           " AND state IN ('open', 'done') ORDER BY 1 DESC LIMIT 256",
     [Q_MESSAGES_SINCE] = "SELECT count(*) FROM messages WHERE member_id = ?1 AND created_at >= ?2"
                          " AND status NOT IN ('dead', 'failed', 'skipped')",
     [Q_MESSAGES_CHANNEL_SINCE] = "SELECT count(*) FROM messages WHERE member_id = ?1"
@@ -648,7 +653,7 @@ const char *const sqlite_queries[Q__COUNT] = {
                          " WHERE member_id = ?1",
     [Q_ERASE_TASKS] = "UPDATE guide_tasks SET script = NULL, state = CASE WHEN state = 'open'"
                       " THEN 'skipped' ELSE state END, done_at = CASE WHEN state = 'open'"
-                      " THEN ?1 ELSE done_at END WHERE member_id = ?2",
+                      " THEN ?1 ELSE done_at END, note = NULL WHERE member_id = ?2",
     [Q_ERASE_RUNS] = "UPDATE journey_runs SET error = NULL, ended_at = CASE WHEN state = 'active'"
                      " THEN ?1 ELSE ended_at END, next_at = CASE WHEN state = 'active' THEN NULL"
                      " ELSE next_at END, state = CASE WHEN state = 'active' THEN 'exited'"
@@ -1171,4 +1176,222 @@ const char *const sqlite_queries[Q__COUNT] = {
      * share to the member's phone) loses its properties */
     [Q_ERASE_EVENT_PROPS_NAMING] =
         "UPDATE events SET props = NULL WHERE instr(props, '\"' || ?1 || '\"') > 0",
+    /* ---- guides (issue 15): task campaigns, mass messages, content, workbench ---- */
+    [Q_TCAMP_INSERT] =
+        "INSERT INTO task_campaigns(name, kind, script, content_ids, target, "
+        "recurring, due_at, due_hours, holdout_pct, window_days, remind_hours, "
+        "expire_hours, store_id, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+        "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    [Q_TCAMP_GET] = "SELECT id, name, kind, script, content_ids, target, recurring, due_at, "
+                    "due_hours, holdout_pct, window_days, remind_hours, expire_hours, store_id, "
+                    "created_by, created_at, last_round, tasks, held_out, skipped_consent, "
+                    "skipped_cap, skipped_no_guide FROM task_campaigns WHERE id = ?1",
+    [Q_TCAMP_ROUND_DONE] =
+        "UPDATE task_campaigns SET last_round = ?1, reminded_until = CASE WHEN ?2 > 0 "
+        "THEN NULL ELSE reminded_until END, tasks = tasks + ?2, held_out = held_out + "
+        "?3, skipped_consent = skipped_consent + ?4, skipped_cap = skipped_cap + ?5, "
+        "skipped_no_guide = skipped_no_guide + ?6 WHERE id = ?7",
+    [Q_TCAMP_RECURRING] =
+        "SELECT id, last_round FROM task_campaigns WHERE recurring IS NOT NULL ORDER "
+        "BY id",
+    [Q_SCAN_LIVE_MEMBER_IDS] = "SELECT id FROM members WHERE merged_into IS NULL ORDER BY id",
+    [Q_TCAMP_TASKS_INSERT] =
+        "INSERT INTO guide_tasks(guide_id, member_id, campaign_id, store_id, kind, "
+        "channel, due_at, state, created_at, round) SELECT x.g, x.id, ?1, s.store_id, "
+        "?2, ?3, ?4, 'open', ?5, ?6 FROM (SELECT m.id AS id, COALESCE((SELECT "
+        "c.guide_id FROM contacts c WHERE c.member_id = m.id AND c.guide_id = "
+        "m.guide_id AND c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL "
+        "LIMIT 1), (SELECT c.guide_id FROM contacts c WHERE c.member_id = m.id AND "
+        "c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL ORDER BY "
+        "c.added_at, c.id LIMIT 1), m.guide_id) AS g FROM members m WHERE m.id IN "
+        "(SELECT value FROM json_each(?7)) AND m.merged_into IS NULL) x JOIN staff s "
+        "ON s.id = x.g WHERE (?8 IS NULL OR s.store_id IN (SELECT value FROM "
+        "json_each(?8))) AND (?9 IS NULL OR x.g IN (SELECT value FROM json_each(?9))) "
+        "ORDER BY x.id",
+    [Q_TCAMP_HOLDOUT_INSERT] =
+        "INSERT INTO task_holdout(campaign_id, member_id, at) SELECT ?1, x.id, ?2 FROM "
+        "(SELECT m.id AS id, COALESCE((SELECT c.guide_id FROM contacts c WHERE "
+        "c.member_id = m.id AND c.guide_id = m.guide_id AND c.customer_deleted_at IS "
+        "NULL AND c.guide_deleted_at IS NULL LIMIT 1), (SELECT c.guide_id FROM "
+        "contacts c WHERE c.member_id = m.id AND c.customer_deleted_at IS NULL AND "
+        "c.guide_deleted_at IS NULL ORDER BY c.added_at, c.id LIMIT 1), m.guide_id) AS "
+        "g FROM members m WHERE m.id IN (SELECT value FROM json_each(?3)) AND "
+        "m.merged_into IS NULL) x JOIN staff s ON s.id = x.g WHERE (?4 IS NULL OR "
+        "s.store_id IN (SELECT value FROM json_each(?4))) AND (?5 IS NULL OR x.g IN "
+        "(SELECT value FROM json_each(?5))) ON CONFLICT DO NOTHING",
+    [Q_TCAMP_GUIDE_TASKS_INSERT] =
+        "INSERT INTO guide_tasks(guide_id, member_id, campaign_id, store_id, kind, "
+        "channel, due_at, state, created_at, round) SELECT s.id, NULL, ?1, s.store_id, "
+        "?2, ?3, ?4, 'open', ?5, ?6 FROM staff s WHERE s.role = 'guide' AND (?7 IS "
+        "NULL OR s.store_id IN (SELECT value FROM json_each(?7))) AND (?8 IS NULL OR "
+        "s.id IN (SELECT value FROM json_each(?8))) ORDER BY s.id",
+    [Q_TASK_INSERT_CAMPAIGN] =
+        "INSERT INTO guide_tasks(guide_id, member_id, campaign_id, store_id, kind, "
+        "channel, due_at, state, created_at, round) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+        "?7, 'open', ?8, ?9)",
+    [Q_TCAMP_REPORT] =
+        "SELECT t.store_id, s.name, s.region, t.guide_id, g.name, t.state, CASE WHEN "
+        "t.state = 'done' AND (t.due_at IS NULL OR t.done_at <= t.due_at) THEN 1 ELSE "
+        "0 END, count(*) FROM guide_tasks t LEFT JOIN stores s ON s.id = t.store_id "
+        "LEFT JOIN staff g ON g.id = t.guide_id WHERE t.campaign_id = ?1 AND (?2 IS "
+        "NULL OR t.store_id = ?2) GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 4",
+    [Q_TCAMP_OUTCOMES] =
+        "SELECT outcome, count(*) FROM guide_tasks WHERE campaign_id = ?1 AND outcome "
+        "IS NOT NULL AND (?2 IS NULL OR store_id = ?2) GROUP BY outcome ORDER BY "
+        "outcome",
+    [Q_TCAMP_UPLIFT_DONE] =
+        "SELECT count(*), COALESCE(sum(conv), 0) FROM (SELECT t.member_id, MAX(CASE "
+        "WHEN EXISTS (SELECT 1 FROM orders o WHERE o.member_id = t.member_id AND "
+        "o.placed_at > t.done_at AND o.placed_at <= t.done_at + ?2) THEN 1 ELSE 0 END) "
+        "AS conv FROM guide_tasks t WHERE t.campaign_id = ?1 AND t.state = 'done' AND "
+        "t.member_id IS NOT NULL AND (?3 IS NULL OR t.store_id = ?3) GROUP BY "
+        "t.member_id) x",
+    [Q_TCAMP_UPLIFT_TASKED] =
+        "SELECT count(*), COALESCE(sum(conv), 0) FROM (SELECT t.member_id, MAX(CASE "
+        "WHEN EXISTS (SELECT 1 FROM orders o WHERE o.member_id = t.member_id AND "
+        "o.placed_at > t.created_at AND o.placed_at <= t.created_at + ?2) THEN 1 ELSE "
+        "0 END) AS conv FROM guide_tasks t WHERE t.campaign_id = ?1 AND t.member_id IS "
+        "NOT NULL AND (?3 IS NULL OR t.store_id = ?3) GROUP BY t.member_id) x",
+    [Q_TCAMP_UPLIFT_HOLDOUT] =
+        "SELECT count(*), COALESCE(sum(CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE "
+        "o.member_id = h.member_id AND o.placed_at > h.at AND o.placed_at <= h.at + "
+        "?2) THEN 1 ELSE 0 END), 0) FROM task_holdout h WHERE h.campaign_id = ?1",
+    [Q_TCAMP_TICK_LIST] =
+        "SELECT id, remind_hours, expire_hours, reminded_until FROM task_campaigns "
+        "ORDER BY id",
+    [Q_TASKS_EXPIRE] =
+        "UPDATE guide_tasks SET state = 'expired' WHERE campaign_id = ?1 AND state = "
+        "'open' AND due_at <= ?2",
+    [Q_TASKS_REMIND_LIST] =
+        "SELECT guide_id, count(*), min(due_at) FROM guide_tasks WHERE campaign_id = "
+        "?1 AND state = 'open' AND due_at > ?2 AND due_at <= ?3 AND guide_id IS NOT "
+        "NULL AND reminded_at IS NULL GROUP BY guide_id ORDER BY guide_id",
+    [Q_TASKS_REMIND_MARK] =
+        "UPDATE guide_tasks SET reminded_at = ?1 WHERE campaign_id = ?2 AND state = "
+        "'open' AND due_at > ?3 AND due_at <= ?4 AND reminded_at IS NULL",
+    [Q_TCAMP_SET_REMINDED] = "UPDATE task_campaigns SET reminded_until = ?1 WHERE id = ?2",
+    [Q_NOTICE_INSERT] = "INSERT INTO guide_notices(staff_id, kind, campaign_id, tasks, due_at, at) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_NOTICES_OF] = "SELECT n.id, n.kind, n.campaign_id, c.name, n.tasks, n.due_at, n.at FROM "
+                     "guide_notices n LEFT JOIN task_campaigns c ON c.id = n.campaign_id WHERE "
+                     "n.staff_id = ?1 AND n.at >= ?2 ORDER BY n.at DESC, n.id DESC LIMIT 20",
+    [Q_TCAMP_CONTACTS_DUE] =
+        "SELECT c.member_id, c.guide_id, c.id, c.added_at, s.store_id FROM contacts c "
+        "JOIN staff s ON s.id = c.guide_id WHERE c.added_at > ?1 AND c.added_at <= ?2 "
+        "AND c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL ORDER BY "
+        "c.added_at, c.id",
+    [Q_TASK_REASSIGN] =
+        "UPDATE guide_tasks SET guide_id = ?1, store_id = ?2 WHERE id = ?3 AND state = "
+        "'open'",
+    [Q_TASK_OUTCOME] = "UPDATE guide_tasks SET outcome = ?1, note = ?2 WHERE id = ?3",
+    [Q_GUIDE_SETTINGS_GET] =
+        "SELECT per_day, per_week, per_month, updated_at FROM guide_settings WHERE id "
+        "= 1",
+    [Q_GUIDE_SETTINGS_PUT] =
+        "INSERT INTO guide_settings(id, per_day, per_week, per_month, updated_at) "
+        "VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE SET per_day = "
+        "excluded.per_day, per_week = excluded.per_week, per_month = "
+        "excluded.per_month, updated_at = excluded.updated_at",
+    [Q_WECOM_SENDS_SINCE] =
+        "SELECT (SELECT count(*) FROM messages WHERE member_id = ?1 AND channel = "
+        "'wecom' AND created_at > ?2 AND status NOT IN ('dead', 'failed', 'skipped')) "
+        "+ (SELECT count(*) FROM guide_tasks WHERE member_id = ?1 AND kind = "
+        "'mass_message' AND created_at > ?2 AND state IN ('open', 'done')), (SELECT "
+        "count(*) FROM messages WHERE member_id = ?1 AND channel = 'wecom' AND "
+        "created_at > ?3 AND status NOT IN ('dead', 'failed', 'skipped')) + (SELECT "
+        "count(*) FROM guide_tasks WHERE member_id = ?1 AND kind = 'mass_message' AND "
+        "created_at > ?3 AND state IN ('open', 'done')), (SELECT count(*) FROM "
+        "messages WHERE member_id = ?1 AND channel = 'wecom' AND created_at > ?4 AND "
+        "status NOT IN ('dead', 'failed', 'skipped')) + (SELECT count(*) FROM "
+        "guide_tasks WHERE member_id = ?1 AND kind = 'mass_message' AND created_at > "
+        "?4 AND state IN ('open', 'done'))",
+    [Q_CONTENT_INSERT] =
+        "INSERT INTO content(kind, title, body, url, tags, created_by, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_CONTENT_GET] =
+        "SELECT id, kind, title, body, url, tags, created_by, created_at FROM content "
+        "WHERE id = ?1",
+    [Q_CONTENT_LIST] =
+        "SELECT id, kind, title, body, url, tags, created_by, created_at FROM content "
+        "WHERE (?1 IS NULL OR instr(tags, ',' || ?1 || ',') > 0) AND id > ?2 ORDER BY "
+        "id LIMIT ?3",
+    [Q_CONTENT_EVENT_INSERT] =
+        "INSERT INTO content_events(content_id, kind, share_id, token, guide_id, "
+        "member_id, task_id, at, digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [Q_CONTENT_SHARE_BY_TOKEN] =
+        "SELECT id, content_id, guide_id, member_id FROM content_events WHERE token = "
+        "?1",
+    [Q_CONTENT_EVENT_BY_DIGEST] = "SELECT id, content_id FROM content_events WHERE digest = ?1",
+    [Q_CONTENT_STATS] =
+        "SELECT (SELECT count(*) FROM content_events WHERE content_id = ?1 AND kind = "
+        "'sent'), (SELECT count(*) FROM content_events WHERE content_id = ?1 AND kind "
+        "= 'shared'), (SELECT count(*) FROM content_events WHERE content_id = ?1 AND "
+        "kind = 'view'), (SELECT count(DISTINCT member_id) FROM content_events WHERE "
+        "content_id = ?1 AND member_id IS NOT NULL)",
+    [Q_CONTENT_ATTRIBUTED] =
+        "SELECT count(*), COALESCE(sum(o.total_cents - o.refunded_cents), 0) FROM "
+        "orders o WHERE o.member_id IN (SELECT member_id FROM content_events WHERE "
+        "content_id = ?1 AND member_id IS NOT NULL) AND (SELECT e.content_id FROM "
+        "content_events e WHERE e.member_id = o.member_id AND e.at < o.placed_at AND "
+        "e.at >= o.placed_at - ?2 ORDER BY e.at DESC, e.id DESC LIMIT 1) = ?1",
+    [Q_WB_TASK_COUNTS] =
+        "SELECT COALESCE(sum(CASE WHEN due_at IS NULL OR due_at >= ?2 THEN 1 ELSE 0 "
+        "END), 0), COALESCE(sum(CASE WHEN due_at < ?2 THEN 1 ELSE 0 END), 0) FROM "
+        "guide_tasks WHERE guide_id = ?1 AND state = 'open'",
+    [Q_WB_TASKS] = "SELECT " TASK_COLS " FROM guide_tasks WHERE guide_id = ?1 AND state = 'open' "
+                   "AND ((?3 = 1 AND due_at < ?2) OR (?3 = 0 AND (due_at IS NULL OR due_at >= "
+                   "?2))) ORDER BY due_at, id LIMIT ?4",
+    [Q_WB_MEMBERS] =
+        "WITH gm AS (SELECT id FROM members WHERE guide_id = ?1 UNION SELECT "
+        "c.member_id FROM contacts c WHERE c.guide_id = ?1 AND c.customer_deleted_at "
+        "IS NULL AND c.guide_deleted_at IS NULL), od AS (SELECT o.member_id AS mid, "
+        "max(o.placed_at) AS last, sum(CASE WHEN o.placed_at >= ?3 AND o.guide_id = ?1 "
+        "THEN 1 ELSE 0 END) AS n, sum(CASE WHEN o.placed_at >= ?3 AND o.guide_id = ?1 "
+        "THEN o.total_cents - o.refunded_cents ELSE 0 END) AS net FROM orders o WHERE "
+        "o.member_id IN (SELECT id FROM gm) GROUP BY o.member_id), ck AS (SELECT "
+        "k.member_id AS mid, min(k.expires_at) AS exp FROM coupons k WHERE k.member_id "
+        "IN (SELECT id FROM gm) AND k.state = 'issued' AND k.expires_at >= ?2 AND "
+        "k.expires_at < ?2 + 604800 GROUP BY k.member_id) SELECT m.id, m.name, "
+        "m.birthday, p.p_alive, ck.exp, od.last, CASE WHEN EXISTS (SELECT 1 FROM "
+        "member_reach r WHERE r.member_id = m.id AND r.channel = 'wecom' AND "
+        "r.reachable = 1) AND NOT EXISTS (SELECT 1 FROM member_consents c WHERE "
+        "c.member_id = m.id AND c.purpose = 'marketing' AND c.channel = 'wecom' AND "
+        "c.granted = 0) THEN 1 ELSE 0 END, COALESCE(od.n, 0), COALESCE(od.net, 0) FROM "
+        "gm JOIN members m ON m.id = gm.id LEFT JOIN member_predictions p ON "
+        "p.member_id = m.id LEFT JOIN od ON od.mid = m.id LEFT JOIN ck ON ck.mid = "
+        "m.id WHERE m.merged_into IS NULL ORDER BY m.id",
+    [Q_WB_CONTACT_FIGURES] =
+        "SELECT COALESCE(sum(CASE WHEN c.customer_deleted_at IS NULL AND "
+        "c.guide_deleted_at IS NULL THEN 1 ELSE 0 END), 0), COALESCE(sum(CASE WHEN "
+        "c.added_at >= ?2 THEN 1 ELSE 0 END), 0), COALESCE(sum(CASE WHEN "
+        "c.customer_deleted_at >= ?2 THEN 1 ELSE 0 END), 0) FROM contacts c WHERE "
+        "c.guide_id = ?1",
+    [Q_WB_NEW_CONTACTS] =
+        "SELECT c.member_id, m.name, c.added_at, c.state FROM contacts c JOIN members "
+        "m ON m.id = c.member_id WHERE c.guide_id = ?1 AND c.added_at >= ?2 AND "
+        "c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL ORDER BY "
+        "c.added_at DESC, c.id DESC LIMIT ?3",
+    [Q_WB_TASKS_DONE] =
+        "SELECT count(*), COALESCE(sum(CASE WHEN due_at IS NULL OR done_at <= due_at "
+        "THEN 1 ELSE 0 END), 0) FROM guide_tasks WHERE guide_id = ?1 AND state = "
+        "'done' AND done_at >= ?2",
+    [Q_CHECK_TASKS] =
+        "SELECT (SELECT count(*) FROM guide_tasks t WHERE t.member_id IS NOT NULL AND "
+        "NOT EXISTS (SELECT 1 FROM members m WHERE m.id = t.member_id)), (SELECT "
+        "count(*) FROM guide_tasks t WHERE t.guide_id IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM staff s WHERE s.id = t.guide_id)), (SELECT count(*) FROM "
+        "task_campaigns c WHERE c.tasks <> (SELECT count(*) FROM guide_tasks t WHERE "
+        "t.campaign_id = c.id)), (SELECT count(*) FROM task_campaigns c WHERE "
+        "c.held_out <> (SELECT count(*) FROM task_holdout h WHERE h.campaign_id = "
+        "c.id))",
+    [Q_EXPORT_TASK_HOLDOUT] =
+        "SELECT * FROM task_holdout WHERE member_id = ?1 ORDER BY campaign_id",
+    [Q_EXPORT_CONTENT_EVENTS] = "SELECT * FROM content_events WHERE member_id = ?1 ORDER BY id",
+    [Q_HOLDOUT_MOVE] =
+        "UPDATE task_holdout SET member_id = ?1 WHERE member_id = ?2 AND campaign_id "
+        "NOT IN (SELECT campaign_id FROM task_holdout WHERE member_id = ?1)",
+    [Q_CONTENT_EVENTS_MOVE] = "UPDATE content_events SET member_id = ?1 WHERE member_id = ?2",
+    [Q_LB_TASKS] = "SELECT count(*), COALESCE(sum(CASE WHEN state = 'done' THEN 1 ELSE 0 END), "
+                   "0), COALESCE(sum(CASE WHEN state = 'done' AND done_at <= due_at THEN 1 ELSE 0 "
+                   "END), 0) FROM guide_tasks WHERE guide_id = ?1 AND due_at >= ?2 AND due_at < ?3",
 };

@@ -471,5 +471,60 @@ const char *const sqlite_migrations[] = {
     "  seq INTEGER PRIMARY KEY, node TEXT NOT NULL, kind INTEGER NOT NULL, id INTEGER NOT NULL,"
     "  other INTEGER NOT NULL, at INTEGER NOT NULL);"
     "CREATE INDEX change_log_at ON change_log(at);",
+    /* ---- guides (issue 15): task campaigns, mass messages, content ---- */
+    /* 20: a guide task may name no member (a moments or group post is one per guide), so
+     * guide_tasks is rebuilt with member_id nullable and what a campaign task carries: its
+     * campaign and round, the store it fell to, the outcome and note of its completion and
+     * when its reminder went (guide_tasks_open finds a campaign's open tasks by deadline, for
+     * the tick's reminders and expiry). A campaign (a mass message is one of kind mass_message)
+     * keeps its rule; task_holdout the targeted members it held out, for the uplift; guide_notices
+     * the reminders; content and content_events the library, its uses, shares and views. */
+    "CREATE TABLE guide_tasks_new ("
+    "  id INTEGER PRIMARY KEY, guide_id INTEGER, member_id INTEGER,"
+    "  journey_id INTEGER, run_id INTEGER, kind TEXT NOT NULL, script TEXT,"
+    "  channel TEXT, due_at INTEGER, state TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  done_at INTEGER, campaign_id INTEGER, store_id INTEGER, outcome TEXT, note TEXT,"
+    "  round TEXT, reminded_at INTEGER);"
+    "INSERT INTO guide_tasks_new(id, guide_id, member_id, journey_id, run_id, kind, script,"
+    "  channel, due_at, state, created_at, done_at, store_id)"
+    "  SELECT t.id, t.guide_id, t.member_id, t.journey_id, t.run_id, t.kind, t.script, t.channel,"
+    "  t.due_at, t.state, t.created_at, t.done_at, (SELECT s.store_id FROM staff s"
+    "  WHERE s.id = t.guide_id) FROM guide_tasks t;"
+    "DROP TABLE guide_tasks;"
+    "ALTER TABLE guide_tasks_new RENAME TO guide_tasks;"
+    "CREATE INDEX guide_tasks_guide ON guide_tasks(guide_id, state);"
+    "CREATE INDEX guide_tasks_member ON guide_tasks(member_id, created_at);"
+    "CREATE INDEX guide_tasks_campaign ON guide_tasks(campaign_id, round);"
+    "CREATE INDEX guide_tasks_open ON guide_tasks(campaign_id, due_at) WHERE state = 'open';"
+    "CREATE TABLE task_campaigns ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, script TEXT,"
+    "  content_ids TEXT, target TEXT NOT NULL, recurring TEXT, due_at INTEGER,"
+    "  due_hours INTEGER NOT NULL, holdout_pct INTEGER NOT NULL, window_days INTEGER NOT NULL,"
+    "  remind_hours INTEGER NOT NULL, expire_hours INTEGER NOT NULL, store_id INTEGER,"
+    "  created_by INTEGER, created_at INTEGER NOT NULL, last_round TEXT,"
+    "  tasks INTEGER NOT NULL DEFAULT 0, held_out INTEGER NOT NULL DEFAULT 0,"
+    "  skipped_consent INTEGER NOT NULL DEFAULT 0, skipped_cap INTEGER NOT NULL DEFAULT 0,"
+    "  skipped_no_guide INTEGER NOT NULL DEFAULT 0, digest BLOB, reminded_until INTEGER);"
+    "CREATE TABLE task_holdout ("
+    "  campaign_id INTEGER NOT NULL, member_id INTEGER NOT NULL, at INTEGER NOT NULL,"
+    "  PRIMARY KEY (campaign_id, member_id)) WITHOUT ROWID;"
+    "CREATE INDEX task_holdout_member ON task_holdout(member_id);"
+    "CREATE TABLE guide_notices ("
+    "  id INTEGER PRIMARY KEY, staff_id INTEGER NOT NULL, kind TEXT NOT NULL,"
+    "  campaign_id INTEGER, tasks INTEGER NOT NULL, due_at INTEGER, at INTEGER NOT NULL);"
+    "CREATE INDEX guide_notices_staff ON guide_notices(staff_id, at);"
+    "CREATE TABLE guide_settings ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), per_day INTEGER, per_week INTEGER,"
+    "  per_month INTEGER, updated_at INTEGER);"
+    "CREATE TABLE content ("
+    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, title TEXT NOT NULL, body TEXT, url TEXT,"
+    "  tags TEXT NOT NULL, created_by INTEGER, created_at INTEGER NOT NULL);"
+    "CREATE TABLE content_events ("
+    "  id INTEGER PRIMARY KEY, content_id INTEGER NOT NULL REFERENCES content(id),"
+    "  kind TEXT NOT NULL, share_id INTEGER, token TEXT UNIQUE, guide_id INTEGER,"
+    "  member_id INTEGER, task_id INTEGER, at INTEGER NOT NULL, digest BLOB UNIQUE);"
+    "CREATE INDEX content_events_content ON content_events(content_id, kind);"
+    "CREATE INDEX content_events_member ON content_events(member_id, at);"
+    "CREATE INDEX contacts_added ON contacts(added_at);",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -605,7 +605,7 @@ static pid_t upgrade(pid_t pid)
     close(fd);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    char sql[2000];
+    char sql[4000];
     snprintf(sql, sizeof sql,
              "DROP TABLE consent_history; DROP TABLE audit_log; DROP TABLE audit_members;"
              "DROP TABLE retention_settings; DROP INDEX events_at; DROP INDEX messages_created;"
@@ -617,6 +617,10 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE group_events; DROP TABLE chat_group_days; DROP TABLE chat_group_activity;"
              "DROP TABLE chat_group_members; DROP TABLE chat_groups;"
              "DROP TABLE change_log;" /* migration 19 */
+             /* and what migration 20 (task campaigns, content) added since */
+             "DROP TABLE task_campaigns; DROP TABLE task_holdout; DROP TABLE guide_notices;"
+             "DROP TABLE guide_settings; DROP TABLE content_events; DROP TABLE content;"
+             "DROP INDEX contacts_added;"
              "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
              "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"
              " (%lld, 'wecom', 1, 1700000000), (%lld, 'public_account', 1, 1700000000),"

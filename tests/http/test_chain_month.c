@@ -776,6 +776,7 @@ static const int instants[] = {30,      8 * 60 + 45,  10 * 60,     13 * 60 + 30,
 static const month_participant *const participants[] = {
     &month_rights,
     &month_groups,
+    &month_tasks,
 };
 #define N_PARTICIPANTS (sizeof participants / sizeof *participants)
 

@@ -3,6 +3,7 @@
  * creating and matching members, and a store manager's reach. */
 #include "fixture.h"
 #include "guides/guides.h"
+#include "journey/journey.h"
 
 static int64_t at(const char *rfc3339)
 {
@@ -206,6 +207,90 @@ static void events(fixture *f)
     CHECK_STR_EQ(e.field, "at");
 }
 
+/* ---- task campaigns: intervals, rounds on the credited guide, member-less kinds ---- */
+
+static int campaign_create(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    return task_campaigns_create(d, NULL, body, out, e);
+}
+
+static int64_t reassign_to;
+static int reassign_1(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    (void)body;
+    json_t *b = json_pack("{s:I}", "guide_id", (json_int_t)reassign_to);
+    int rc = tasks_reassign(d, 1, b, out, e);
+    json_decref(b);
+    return rc;
+}
+
+static void campaigns(fixture *f)
+{
+    /* the worked example of docs/tasks.md: 3 of 18 against 1 of 6 */
+    double lo, hi;
+    guides_wilson(3, 18, &lo, &hi);
+    CHECK_NEAR(lo, 0.05836576805861446, 1e-9);
+    CHECK_NEAR(hi, 0.39222038103915724, 1e-9);
+    guides_newcombe(3, 18, 1, 6, &lo, &hi);
+    CHECK_NEAR(lo, -0.4113490232965788, 1e-9);
+    CHECK_NEAR(hi, 0.2636999639024076, 1e-9);
+    guides_wilson(0, 0, &lo, &hi);
+    CHECK(lo == 0 && hi == 1);
+
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *o;
+    f->d.now = at("2026-11-24T10:00:00+08:00");
+    CHECK_INT_EQ(call(f, campaign_create,
+                      "{\"name\":\"x\",\"kind\":\"call\",\"script\":\"{{coupon.code}}\","
+                      "\"due\":\"2026-11-25T10:00:00+08:00\"}",
+                      NULL, &e),
+                 -1);
+    CHECK_STR_EQ(e.field, "script");
+    /* the events' member is credited to guide 1 (store 1): one task, on guide 1 */
+    CHECK_INT_EQ(call(f, campaign_create,
+                      "{\"name\":\"回访\",\"kind\":\"call\",\"script\":\"您好{{guide.name}}\","
+                      "\"target\":{\"store_ids\":[1]},\"holdout_pct\":0,"
+                      "\"due\":\"2026-11-25T10:00:00+08:00\"}",
+                      &o, &e),
+                 201);
+    CHECK_INT_EQ(jint(o, "tasks"), 1);
+    CHECK_INT_EQ(jint(o, "held_out"), 0);
+    json_decref(o);
+    store_begin(f->d.conn, false, &e);
+    CHECK_INT_EQ(tasks_get(&f->d, 1, &o, &e), 200);
+    store_rollback(f->d.conn);
+    CHECK_INT_EQ(jint(o, "guide_id"), 1);
+    CHECK_INT_EQ(jint(o, "store_id"), 1);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "script")), "您好王芳");
+    json_decref(o);
+    /* moments: one task per guide, no member */
+    CHECK_INT_EQ(call(f, campaign_create,
+                      "{\"name\":\"朋友圈\",\"kind\":\"moments\",\"target\":{\"guide_ids\":[1,2]},"
+                      "\"due\":\"2026-11-25T10:00:00+08:00\"}",
+                      &o, &e),
+                 201);
+    CHECK_INT_EQ(jint(o, "tasks"), 2);
+    json_decref(o);
+    /* a store manager moves their task only among their store's guides */
+    f->d.who = (principal){.role = ROLE_STORE_MANAGER, .staff_id = 3, .store_id = 1};
+    reassign_to = 2;
+    CHECK_INT_EQ(call(f, reassign_1, "{}", NULL, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_PERMISSION_DENIED);
+    CHECK_STR_EQ(e.field, "guide_id");
+    f->d.who = (principal){.role = ROLE_ADMIN};
+    CHECK_INT_EQ(call(f, reassign_1, "{}", &o, &e), 200);
+    CHECK_INT_EQ(jint(o, "guide_id"), 2);
+    CHECK_INT_EQ(jint(o, "store_id"), 2);
+    json_decref(o);
+    /* siyu check's part: clean */
+    json_t *v = json_array();
+    store_begin(f->d.conn, false, &e);
+    CHECK_INT_EQ(guides_check(f->d.conn, 10, v), 0);
+    store_rollback(f->d.conn);
+    json_decref(v);
+}
+
 int main(void)
 {
     states();
@@ -214,6 +299,7 @@ int main(void)
     fixture_open(&f);
     scans(&f);
     events(&f);
+    campaigns(&f);
     fixture_close(&f);
     return CHECK_DONE();
 }

@@ -125,6 +125,15 @@ static const struct section {
     {"contacts", Q_EXPORT_CONTACTS},
     {"consent_history", Q_EXPORT_CONSENT_HISTORY},
     {"audit_members", Q_EXPORT_AUDIT_MEMBERS},
+    {"referral_invites", Q_EXPORT_REFERRAL_INVITES},
+    {"referrals", Q_EXPORT_REFERRALS},
+    {"referral_stats", Q_EXPORT_REFERRAL_STATS},
+    {"referral_attempts", Q_EXPORT_REFERRAL_ATTEMPTS},
+    {"referral_rewards", Q_EXPORT_REFERRAL_REWARDS},
+    {"team_members", Q_EXPORT_TEAM_MEMBERS},
+    {"mall_instructions", Q_EXPORT_MALL_INSTRUCTIONS},
+    {"assists", Q_EXPORT_ASSISTS},
+    {"assist_helps", Q_EXPORT_ASSIST_HELPS},
 };
 
 bool members_erased(dom *d, int64_t id, int64_t *at)
@@ -236,6 +245,7 @@ static int erase_one(dom *d, int64_t id, strs *needles, siyu_err *e)
         exec_id(d, Q_REACH_DELETE, id, e) || exec_id(d, Q_CONSENT_DELETE, id, e) ||
         exec_id(d, Q_CONSENT_HISTORY_DELETE, id, e) || exec_id(d, Q_ERASE_OLD_CONSENTS, id, e) ||
         exec_id(d, Q_ERASE_IDENTITIES, id, e) || exec_id(d, Q_ERASE_CONTACTS, id, e) ||
+        exec_id(d, Q_FIS_ERASE_ATTEMPTS, id, e) || exec_id(d, Q_FIS_ERASE_INVITES, id, e) ||
         exec_now_id(d, Q_ERASE_MEMBER, id, e))
         return -1;
     return 0;

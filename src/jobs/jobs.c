@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/timeutil.h"
+#include "fission/fission.h"
 #include "jobs/jobs.h"
 #include "journey/journey.h"
 #include "loyalty/loyalty.h"
@@ -69,7 +70,9 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     job_ctx *x = arg;
     dom d = {.conn = c, .now = x->now, .changes = changes};
     d.who.role = ROLE_ADMIN;
-    return journey_tick(&d, x->j->vw ? views_index(x->j->vw) : NULL, 5000, NULL, e);
+    if (journey_tick(&d, x->j->vw ? views_index(x->j->vw) : NULL, 5000, NULL, e)) return -1;
+    /* group-buy teams and assists past their deadline close on the same tick */
+    return fission_sweep(&d, 1000, NULL, e) < 0 ? -1 : 0;
 }
 
 static int sweep_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/checked.h"
+#include "fission/fission.h"
 #include "fission/games.h"
 #include "loyalty/internal.h"
 
@@ -290,5 +291,6 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
     loy_config_release(cfg);
     /* the games' campaigns (src/fission/check.c) */
     found += games_check(c, max, v);
+    found += fission_check(c, max, v);
     return found;
 }

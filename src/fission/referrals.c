@@ -424,10 +424,32 @@ static int judge(dom *d, const invite *inv, const fis_campaign *c, int64_t membe
     *referrer = ref;
     *reason = NULL;
     *depth = 0;
+    /* the same state arriving again for the same member answers what it answered */
+    store_stmt *s = store_q(d->conn, Q_FIS_ATTEMPT_OF);
+    store_bind_int(s, 1, inv->id);
+    store_bind_int(s, 2, member);
+    if (store_step(s) == STORE_ROW) {
+        static char again[32];
+        bool accepted = strcmp(store_col_text(s, 0), "accepted") == 0;
+        if (!accepted) snprintf(again, sizeof again, "%s", store_col_text(s, 1));
+        store_reset(s);
+        *reason = accepted ? NULL : again;
+        if (accepted) {
+            s = store_q(d->conn, Q_FIS_REF_GET);
+            store_bind_int(s, 1, member);
+            if (store_step(s) == STORE_ROW) {
+                *referrer = store_col_int(s, 0);
+                *depth = (int)store_col_int(s, 2);
+            }
+            store_reset(s);
+        }
+        return 0;
+    }
+    store_reset(s);
     char phash[65];
     phone_hash(d, member, phash);
     int32_t day = time_local_day(d->now);
-    store_stmt *s = store_q(d->conn, Q_FIS_REF_GET);
+    s = store_q(d->conn, Q_FIS_REF_GET);
     store_bind_int(s, 1, member);
     bool referred = store_step(s) == STORE_ROW;
     store_reset(s);

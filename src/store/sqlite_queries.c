@@ -1244,4 +1244,6 @@ const char *const sqlite_queries[Q__COUNT] = {
         " status = 'reached' THEN 1 END), count(CASE WHEN status = 'expired' THEN 1 END),"
         " COALESCE(sum(helped), 0), COALESCE(sum(price_cents - current_cents), 0),"
         " count(coupon_code) FROM assists WHERE campaign_id = ?1",
+    [Q_FIS_ATTEMPT_OF] = "SELECT outcome, reason FROM referral_attempts WHERE invite_id = ?1"
+                       " AND member_id = ?2 ORDER BY id LIMIT 1",
 };

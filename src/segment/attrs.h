@@ -49,6 +49,9 @@ typedef enum seg_attr_id {
     SEG_A_CLV_12M,
     SEG_A_CONTACTS,
     SEG_A_CONTACT_DAYS,
+    SEG_A_REFERRALS_DIRECT,
+    SEG_A_REFERRALS_ALL,
+    SEG_A_REFERRAL_DEPTH,
     SEG_A_COUNT_
 } seg_attr_id;
 

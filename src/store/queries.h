@@ -551,6 +551,8 @@
     Q(EXPORT_REFERRAL_REWARDS) /* (member_id) -> referral_rewards rows it earned or brought */ \
     Q(FIS_ERASE_ATTEMPTS) /* (member_id) — the phone digest and device of its referral attempts */ \
     Q(FIS_ATTEMPT_OF) /* (invite_id, member_id) -> outcome, reason of its first attempt */ \
+    Q(SCAN_REFERRALS) /* () -> member_id, referrals direct, downstream, own depth — members in the referral graph */ \
+    Q(FIS_SEG_ONE) /* (member_id) -> referrals direct, downstream, own depth */ \
     Q(FIS_ERASE_INVITES) /* (member_id) — the device its invites were made from */ \
     Q(FIS_PARTICIPANTS) /* (campaign_id) -> member_id, first at — everyone who took part */ \
     Q(FIS_MEMBER_FACTS) /* (member_id, at) -> joined_at, store_id, orders before at, orders and net sales in [at, at + 30 days) */ \

@@ -1246,4 +1246,13 @@ const char *const sqlite_queries[Q__COUNT] = {
         " count(coupon_code) FROM assists WHERE campaign_id = ?1",
     [Q_FIS_ATTEMPT_OF] = "SELECT outcome, reason FROM referral_attempts WHERE invite_id = ?1"
                        " AND member_id = ?2 ORDER BY id LIMIT 1",
+    [Q_SCAN_REFERRALS] =
+        "SELECT x.m, COALESCE(st.direct, 0), COALESCE(st.downstream, 0),"
+        " COALESCE(r.depth, 0) FROM (SELECT member_id AS m FROM referral_stats UNION"
+        " SELECT member_id FROM referrals) x LEFT JOIN referral_stats st ON st.member_id"
+        " = x.m LEFT JOIN referrals r ON r.member_id = x.m ORDER BY x.m",
+    [Q_FIS_SEG_ONE] =
+        "SELECT COALESCE(st.direct, 0), COALESCE(st.downstream, 0), COALESCE(r.depth, 0)"
+        " FROM (SELECT ?1 AS m) x LEFT JOIN referral_stats st ON st.member_id = x.m LEFT"
+        " JOIN referrals r ON r.member_id = x.m",
 };

@@ -313,6 +313,21 @@ static void tree(void)
                  A);
     CHECK(json_array_size(json_object_get(o, "campaigns")) >= 1);
     json_decref(o);
+    /* the segment attributes follow the graph */
+    static const struct {
+        const char *expr;
+        int64_t want;
+    } segs[] = {{"referrals_all >= 3", 2},  /* R (6) and A (3) */
+                {"referrals_direct = 1", 1}, /* D */
+                {"referral_depth = 3", 1},   /* F */
+                {"referral_depth > 0", 6}};
+    for (size_t k = 0; k < sizeof segs / sizeof *segs; k++) {
+        CHECK_INT_EQ(call("POST", "/api/v1/segments/count", &o, "{\"expr\":\"%s\"}",
+                          segs[k].expr),
+                     200);
+        CHECK_INT_EQ(jget(o, "count"), segs[k].want);
+        json_decref(o);
+    }
     /* a paused campaign makes no invite */
     snprintf(path, sizeof path, "/api/v1/campaigns/%lld", (long long)c);
     CHECK_INT_EQ(call("PATCH", path, NULL, "{\"paused\":true,\"name\":\"老带新(停)\"}"), 200);

@@ -18,4 +18,8 @@ int demo_settle(store_conn *c, int r, siyu_err *sub, siyu_err *e);
  * staff work (reads of member 360s, an export, the erasures). */
 int demo_rights(store_t *st, siyu_err *e);
 
+/* Fission: an invite campaign with its referral tree, a group-buy (teams filled, failed and
+ * open) and an assist campaign with helpers (demo_fission.c). */
+int demo_fission(store_t *st, siyu_err *e);
+
 #endif

@@ -117,6 +117,17 @@ int fission_check(store_conn *c, int max, json_t *v)
             (long long)store_col_int(s, 0), (long long)store_col_int(s, 1),
             (long long)store_col_int(s, 2));
     store_reset(s);
+    s = store_q(c, Q_FIS_CHECK_INVITES);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "referral_invites",
+            "invite %lld: kept %lld joined, %lld first orders, %lld s of cycles; the graph says "
+            "%lld, %lld, %lld",
+            (long long)store_col_int(s, 0), (long long)store_col_int(s, 1),
+            (long long)store_col_int(s, 2), (long long)store_col_int(s, 3),
+            (long long)store_col_int(s, 4), (long long)store_col_int(s, 5),
+            (long long)store_col_int(s, 6));
+    store_reset(s);
     s = store_q(c, Q_FIS_CHECK_CAPS);
     while (store_step(s) == STORE_ROW) {
         json_t *rules = json_loads(store_col_text(s, 3), 0, NULL);

@@ -525,6 +525,10 @@ static int judge(dom *d, const invite *inv, const fis_campaign *c, int64_t membe
     store_bind_int(s, 10, joined);
     store_bind_int(s, 11, ref_joined);
     if (store_exec(s, e) || ancestors_add(d, path, 1, 0, e)) return -1;
+    s = store_q(d->conn, Q_FIS_INVITE_JOINED);
+    store_bind_int(s, 1, joined - ref_joined);
+    store_bind_int(s, 2, inv->id);
+    if (store_exec(s, e)) return -1;
     dom_note(d, DOM_CHANGE_MEMBER, member, 0);
     *depth = dep;
     /* the join reward, while the campaign runs */
@@ -615,7 +619,8 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
         store_reset(s);
         return 0;
     }
-    int64_t referrer = store_col_int(s, 0), campaign = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+    int64_t referrer = store_col_int(s, 0), invite_id = store_col_int(s, 4),
+            campaign = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
     char path[8192];
     snprintf(path, sizeof path, "%s", store_col_text(s, 3));
     bool first = store_col_null(s, 9);
@@ -631,6 +636,9 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
     store_bind_int(s, 1, o->id);
     store_bind_int(s, 2, o->placed_at);
     store_bind_int(s, 3, o->member_id);
+    if (store_exec(s, e)) return -1;
+    s = store_q(d->conn, Q_FIS_INVITE_FIRST_ORDER);
+    store_bind_int(s, 1, invite_id);
     if (store_exec(s, e)) return -1;
     if (!campaign) return 0;
     fis_campaign c;
@@ -846,29 +854,89 @@ void fission_member_block(dom *d, json_t *member)
     json_object_set_new(member, "campaigns", a);
 }
 
-/* One group of the report: what invites sent in the window brought. */
-static json_t *group_row(store_stmt *s, int key_col, bool key_text, const char *key)
+/* One group of the report: what the invites sent in the window brought. The scan comes
+ * ordered by inviter, so a group counts an inviter once when its last inviter changes. */
+typedef struct group {
+    char key[24];
+    bool null_key;
+    int64_t invites, inviters, joined, first, cycle, last_member;
+} group;
+
+typedef struct groups {
+    group *v;
+    size_t n, cap;
+} groups;
+
+static group *group_of(groups *g, const char *key, bool null_key)
 {
-    int64_t invites = store_col_int(s, key_col + 1), inviters = store_col_int(s, key_col + 2),
-            joined = store_col_int(s, key_col + 3), first = store_col_int(s, key_col + 4),
-            cycle = store_col_int(s, key_col + 5);
-    json_t *k = store_col_null(s, key_col)
-                    ? json_null()
-                    : (key_text ? json_string(store_col_text(s, key_col))
-                                : json_integer(store_col_int(s, key_col)));
+    for (size_t i = 0; i < g->n; i++)
+        if (g->v[i].null_key == null_key && strcmp(g->v[i].key, key) == 0) return &g->v[i];
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 16;
+        g->v = realloc(g->v, g->cap * sizeof *g->v);
+    }
+    group *x = &g->v[g->n++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->key, sizeof x->key, "%s", key);
+    x->null_key = null_key;
+    x->last_member = -1;
+    return x;
+}
+
+static void group_add(group *x, int64_t member, int64_t joined, int64_t first, int64_t cycle)
+{
+    x->invites++;
+    if (x->last_member != member) {
+        x->inviters++;
+        x->last_member = member;
+    }
+    x->joined += joined;
+    x->first += first;
+    x->cycle += cycle;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+    const group *x = a, *y = b;
+    if (x->null_key != y->null_key) return x->null_key ? -1 : 1;
+    size_t lx = strlen(x->key), ly = strlen(y->key);
+    if (lx != ly && x->key[0] >= '0' && x->key[0] <= '9' && y->key[0] >= '0' && y->key[0] <= '9')
+        return lx < ly ? -1 : 1; /* campaign ids in numeric order */
+    return strcmp(x->key, y->key);
+}
+
+static json_t *group_json(const group *x, const char *key, bool numeric)
+{
+    json_t *k = x->null_key ? json_null()
+                            : numeric ? json_integer(strtoll(x->key, NULL, 10))
+                                      : json_string(x->key);
     json_t *o = json_pack("{s:o, s:I, s:I, s:I, s:I}", key, k, "invites_sent",
-                          (json_int_t)invites, "inviters", (json_int_t)inviters, "members_joined",
-                          (json_int_t)joined, "first_orders", (json_int_t)first);
+                          (json_int_t)x->invites, "inviters", (json_int_t)x->inviters,
+                          "members_joined", (json_int_t)x->joined, "first_orders",
+                          (json_int_t)x->first);
+    if (!key[0]) json_object_del(o, "");
     json_object_set_new(o, "k_factor",
-                        inviters ? json_real((double)joined / (double)inviters) : json_null());
+                        x->inviters ? json_real((double)x->joined / (double)x->inviters)
+                                    : json_null());
     json_object_set_new(o, "join_rate",
-                        invites ? json_real((double)joined / (double)invites) : json_null());
+                        x->invites ? json_real((double)x->joined / (double)x->invites)
+                                   : json_null());
     json_object_set_new(o, "first_order_rate",
-                        joined ? json_real((double)first / (double)joined) : json_null());
+                        x->joined ? json_real((double)x->first / (double)x->joined) : json_null());
     json_object_set_new(o, "cycle_time_days",
-                        joined ? json_real((double)cycle / (double)joined / 86400.0)
-                               : json_null());
+                        x->joined ? json_real((double)x->cycle / (double)x->joined / 86400.0)
+                                  : json_null());
     return o;
+}
+
+static json_t *groups_json(groups *g, const char *key, bool numeric)
+{
+    qsort(g->v, g->n, sizeof *g->v, group_cmp);
+    json_t *a = json_array();
+    for (size_t i = 0; i < g->n; i++)
+        json_array_append_new(a, group_json(&g->v[i], key, numeric));
+    free(g->v);
+    return a;
 }
 
 static json_t *kol_list(dom *d, store_query q, int top)
@@ -893,31 +961,32 @@ int fission_referrals_report(dom *d, int64_t from, int64_t to, int top, json_t *
     (void)e;
     if (top <= 0 || top > 1000) top = 10;
     json_t *o = json_pack("{s:o, s:o}", "from", dom_time(from), "to", dom_time(to));
-    static const struct {
-        store_query q;
-        const char *name, *key;
-        bool text;
-    } groups[] = {{Q_FIS_REPORT_TOTAL, NULL, "all", true},
-                  {Q_FIS_REPORT_CAMPAIGN, "campaigns", "campaign_id", false},
-                  {Q_FIS_REPORT_CHANNEL, "channels", "channel", true},
-                  {Q_FIS_REPORT_MONTH, "months", "month", true}};
-    for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
-        store_stmt *s = store_q(d->conn, groups[g].q);
-        store_bind_int(s, 1, from);
-        store_bind_int(s, 2, to);
-        json_t *a = json_array();
-        while (store_step(s) == STORE_ROW)
-            json_array_append_new(a, group_row(s, 0, groups[g].text, groups[g].key));
-        store_reset(s);
-        if (!groups[g].name) {
-            json_t *t = json_array_get(a, 0);
-            json_object_del(t, "all");
-            json_object_set(o, "total", t);
-            json_decref(a);
-        } else {
-            json_object_set_new(o, groups[g].name, a);
-        }
+    group total = {.last_member = -1};
+    groups by_campaign = {0}, by_channel = {0}, by_month = {0};
+    store_stmt *s = store_q(d->conn, Q_FIS_REPORT_SCAN);
+    store_bind_int(s, 1, from);
+    store_bind_int(s, 2, to);
+    while (store_step(s) == STORE_ROW) {
+        int64_t member = store_col_int(s, 0), at = store_col_int(s, 1);
+        int64_t joined = store_col_int(s, 4), first = store_col_int(s, 5),
+                cycle = store_col_int(s, 6);
+        char key[24];
+        bool none = store_col_null(s, 2);
+        snprintf(key, sizeof key, "%lld", none ? 0LL : (long long)store_col_int(s, 2));
+        group_add(&total, member, joined, first, cycle);
+        group_add(group_of(&by_campaign, key, none), member, joined, first, cycle);
+        group_add(group_of(&by_channel, store_col_text(s, 3), false), member, joined, first,
+                  cycle);
+        int y, m, dd;
+        date_civil(time_local_day(at), &y, &m, &dd);
+        snprintf(key, sizeof key, "%04d-%02d", y, m);
+        group_add(group_of(&by_month, key, false), member, joined, first, cycle);
     }
+    store_reset(s);
+    json_object_set_new(o, "total", group_json(&total, "", false));
+    json_object_set_new(o, "campaigns", groups_json(&by_campaign, "campaign_id", true));
+    json_object_set_new(o, "channels", groups_json(&by_channel, "channel", false));
+    json_object_set_new(o, "months", groups_json(&by_month, "month", false));
     json_object_set_new(o, "top_kols",
                         json_pack("{s:o, s:o, s:o, s:o}", "by_direct_members",
                                   kol_list(d, Q_FIS_KOL_DIRECT, top), "by_all_members",

@@ -1057,30 +1057,6 @@ const char *const pg_queries[Q__COUNT] = {
         " member_id = ?1 UNION ALL SELECT campaign_id, 'helper', at FROM assist_helps"
         " WHERE member_id = ?1) p JOIN campaigns c ON c.id = p.campaign_id GROUP BY c.id,"
         " c.kind, c.name, p.role ORDER BY min(p.at), c.id, p.role",
-    [Q_FIS_REPORT_TOTAL] =
-        "SELECT 'all', count(DISTINCT i.id), count(DISTINCT i.member_id),"
-        " count(r.member_id), count(r.first_order_id), COALESCE(sum(r.joined_at -"
-        " r.referrer_joined_at), 0) FROM referral_invites i LEFT JOIN referrals r ON"
-        " r.invite_id = i.id WHERE i.created_at >= ?1 AND i.created_at < ?2",
-    [Q_FIS_REPORT_CAMPAIGN] =
-        "SELECT i.campaign_id, count(DISTINCT i.id), count(DISTINCT i.member_id),"
-        " count(r.member_id), count(r.first_order_id), COALESCE(sum(r.joined_at -"
-        " r.referrer_joined_at), 0) FROM referral_invites i LEFT JOIN referrals r ON"
-        " r.invite_id = i.id WHERE i.created_at >= ?1 AND i.created_at < ?2 GROUP BY"
-        " i.campaign_id ORDER BY i.campaign_id",
-    [Q_FIS_REPORT_CHANNEL] =
-        "SELECT i.channel, count(DISTINCT i.id), count(DISTINCT i.member_id),"
-        " count(r.member_id), count(r.first_order_id), COALESCE(sum(r.joined_at -"
-        " r.referrer_joined_at), 0) FROM referral_invites i LEFT JOIN referrals r ON"
-        " r.invite_id = i.id WHERE i.created_at >= ?1 AND i.created_at < ?2 GROUP BY"
-        " i.channel ORDER BY i.channel",
-    [Q_FIS_REPORT_MONTH] =
-        "SELECT to_char(to_timestamp(i.created_at + 28800) AT TIME ZONE 'UTC',"
-        " 'YYYY-MM'), count(DISTINCT i.id), count(DISTINCT i.member_id),"
-        " count(r.member_id), count(r.first_order_id), COALESCE(sum(r.joined_at -"
-        " r.referrer_joined_at), 0) FROM referral_invites i LEFT JOIN referrals r ON"
-        " r.invite_id = i.id WHERE i.created_at >= ?1 AND i.created_at < ?2 GROUP BY 1"
-        " ORDER BY 1",
     [Q_FIS_KOL_DIRECT] =
         "SELECT member_id, direct, downstream, direct_sales_cents, downstream_sales_cents"
         " FROM referral_stats WHERE direct > 0 ORDER BY direct DESC, member_id LIMIT ?1",
@@ -1307,4 +1283,19 @@ const char *const pg_queries[Q__COUNT] = {
         "SELECT COALESCE(st.direct, 0), COALESCE(st.downstream, 0), COALESCE(r.depth, 0)"
         " FROM (SELECT ?1::bigint AS m) x LEFT JOIN referral_stats st ON st.member_id ="
         " x.m LEFT JOIN referrals r ON r.member_id = x.m",
+    [Q_FIS_REPORT_SCAN] =
+        "SELECT member_id, created_at, campaign_id, channel, joined, first_orders, cycle_seconds"
+        " FROM referral_invites WHERE created_at >= ?1 AND created_at < ?2 ORDER BY member_id",
+    [Q_FIS_INVITE_JOINED] = "UPDATE referral_invites SET joined = joined + 1,"
+                            " cycle_seconds = cycle_seconds + ?1 WHERE id = ?2",
+    [Q_FIS_INVITE_FIRST_ORDER] =
+        "UPDATE referral_invites SET first_orders = first_orders + 1 WHERE id = ?1",
+    [Q_FIS_CHECK_INVITES] =
+        "SELECT i.id, i.joined, i.first_orders, i.cycle_seconds, count(r.member_id),"
+        " count(r.first_order_id), COALESCE(sum(r.joined_at - r.referrer_joined_at), 0)"
+        " FROM referral_invites i LEFT JOIN referrals r ON r.invite_id = i.id"
+        " GROUP BY i.id, i.joined, i.first_orders, i.cycle_seconds"
+        " HAVING i.joined <> count(r.member_id) OR i.first_orders <> count(r.first_order_id)"
+        " OR i.cycle_seconds <> COALESCE(sum(r.joined_at - r.referrer_joined_at), 0)"
+        " ORDER BY i.id LIMIT ?1",
 };

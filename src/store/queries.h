@@ -504,10 +504,6 @@
     Q(FIS_DIRECT_LIST) /* (referrer_id, limit) -> member_id, joined_at, campaign_id, channel, first_order_at, sales_cents, downstream */ \
     Q(FIS_DOWN_DEPTH) /* (member_id) -> the deepest level below it (NULL: none) */ \
     Q(FIS_MEMBER_CAMPAIGNS) /* (member_id) -> campaign_id, kind, name, role, first at */ \
-    Q(FIS_REPORT_TOTAL) /* (from, to) -> key, invites, inviters, joined, first orders, sum of cycle seconds */ \
-    Q(FIS_REPORT_CAMPAIGN) /* (from, to) -> key, invites, inviters, joined, first orders, sum of cycle seconds */ \
-    Q(FIS_REPORT_CHANNEL) /* (from, to) -> key, invites, inviters, joined, first orders, sum of cycle seconds */ \
-    Q(FIS_REPORT_MONTH) /* (from, to) -> key, invites, inviters, joined, first orders, sum of cycle seconds (month of the invite, +08:00) */ \
     Q(FIS_KOL_DIRECT) /* (limit) -> member_id, direct, downstream, direct_sales, downstream_sales by direct */ \
     Q(FIS_KOL_ALL) /* (limit) -> member_id, direct, downstream, direct_sales, downstream_sales by downstream */ \
     Q(FIS_KOL_DSALES) /* (limit) -> member_id, direct, downstream, direct_sales, downstream_sales by direct_sales_cents */ \
@@ -553,6 +549,10 @@
     Q(FIS_ATTEMPT_OF) /* (invite_id, member_id) -> outcome, reason of its first attempt */ \
     Q(SCAN_REFERRALS) /* () -> member_id, referrals direct, downstream, own depth — members in the referral graph */ \
     Q(FIS_SEG_ONE) /* (member_id) -> referrals direct, downstream, own depth */ \
+    Q(FIS_REPORT_SCAN) /* (from, to) -> member_id, created_at, campaign_id, channel, joined, first_orders, cycle_seconds of the invites sent in the window, by member */ \
+    Q(FIS_INVITE_JOINED) /* (cycle seconds, invite_id) — one more member joined through it */ \
+    Q(FIS_INVITE_FIRST_ORDER) /* (invite_id) — one more of its members ordered */ \
+    Q(FIS_CHECK_INVITES) /* (limit) -> invite_id, joined, first_orders, cycle_seconds kept, the same recounted */ \
     Q(FIS_ERASE_INVITES) /* (member_id) — the device its invites were made from */ \
     Q(FIS_PARTICIPANTS) /* (campaign_id) -> member_id, first at — everyone who took part */ \
     Q(FIS_MEMBER_FACTS) /* (member_id, at) -> joined_at, store_id, orders before at, orders and net sales in [at, at + 30 days) */ \

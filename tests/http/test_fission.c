@@ -339,6 +339,72 @@ static void tree(void)
     check_clean();
 }
 
+/* ---------------- the other two ways in: a WeCom contact, a forwarded coupon ---------- */
+
+static void other_ways(void)
+{
+    set_now(T0 + 8 * DAY);
+    int64_t c = campaign("{\"kind\":\"invite\",\"name\":\"企微邀请\",\"rules\":{\"on_join\":"
+                         "{\"points\":10}}}");
+    int64_t host = member("13800000101", NULL, NULL, 201);
+    char st[64];
+    invite(c, host, NULL, st);
+    json_t *o;
+    CHECK_INT_EQ(call("POST", "/api/v1/staff", &o,
+                      "{\"name\":\"王芳\",\"role\":\"guide\",\"store_id\":1}"),
+                 201);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/staff/%lld", (long long)jget(o, "id"));
+    json_decref(o);
+    CHECK_INT_EQ(call("PATCH", path, NULL, "{\"wecom_userid\":\"fis-guide\"}"), 200);
+    char at[40];
+    iso(now_s - 60, at, sizeof at);
+    CHECK_INT_EQ(call("POST", "/api/v1/wecom/events", &o,
+                      "{\"event\":\"add_external_contact\",\"userid\":\"fis-guide\","
+                      "\"external_userid\":\"wmFIS1\",\"state\":\"%s\",\"at\":\"%s\","
+                      "\"unionid\":\"uFIS1\"}",
+                      st, at),
+                 201);
+    json_t *r0 = json_array_get(json_object_get(o, "results"), 0);
+    json_t *ref = json_object_get(r0, "referral");
+    CHECK(json_is_true(json_object_get(ref, "accepted")));
+    CHECK_INT_EQ(jget(ref, "referrer_id"), host);
+    int64_t via_wecom = jget(r0, "member_id");
+    json_decref(o);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM referrals WHERE member_id = ?1 AND via = 'wecom'",
+                        via_wecom, 0),
+                 1);
+    CHECK_INT_EQ(points_of(host), 10);
+    /* a shareable coupon forwarded to a new phone: an invite of channel coupon */
+    CHECK_INT_EQ(call("POST", "/api/v1/coupon-templates", &o,
+                      "{\"name\":\"分享券\",\"kind\":\"cash_off\",\"value_cents\":500,"
+                      "\"min_spend_cents\":1000,\"valid_days\":30,\"shareable\":true}"),
+                 201);
+    int64_t tpl = jget(o, "id");
+    json_decref(o);
+    CHECK_INT_EQ(call("POST", "/api/v1/coupons", &o, "{\"template_id\":%lld,\"member_id\":%lld}",
+                      (long long)tpl, (long long)host),
+                 201);
+    char code[32];
+    json_t *items = json_object_get(o, "items");
+    json_t *first = items ? json_array_get(items, 0) : o;
+    snprintf(code, sizeof code, "%s", json_string_value(json_object_get(first, "code")));
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/coupons/%s/forward", code);
+    CHECK_INT_EQ(call("POST", path, &o, "{\"phone\":\"13800000102\"}"), 200);
+    int64_t friend = jget(json_object_get(o, "friend"), "member_id");
+    json_decref(o);
+    CHECK_INT_EQ(db_int("SELECT referrer_id FROM referrals WHERE member_id = ?1 AND channel ="
+                        " 'coupon'",
+                        friend, 0),
+                 host);
+    snprintf(path, sizeof path, "/api/v1/members/%lld/referrals", (long long)host);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK_INT_EQ(jget(json_object_get(o, "direct"), "members"), 2);
+    json_decref(o);
+    check_clean();
+}
+
 /* ---------------- group-buy ---------------- */
 
 static int64_t gb_members[N + 8];
@@ -682,6 +748,7 @@ int main(int argc, char **argv)
                       "{\"name\":\"湖滨店\",\"code\":\"S1\",\"kind\":\"physical\"}"),
                  201);
     tree();
+    other_ways();
     group_buy();
     assists();
     merge_keeps_plays();

@@ -113,11 +113,12 @@ static void build_request(worker *w, conn *c)
         long member = 1 + (long)(rnd(w) % (uint64_t)cfg.members);
         int bl = snprintf(body, sizeof body, "{\"member_id\":%ld,\"play_id\":\"b-%s-%d-%llu\"}",
                           member, cfg.run_id, c->id, (unsigned long long)c->seq);
-        c->req_len = (size_t)snprintf(c->req, sizeof c->req,
-                                      "POST /api/v1/campaigns/%ld/plays HTTP/1.1\r\nHost: %s\r\n"
-                                      "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
-                                      "Content-Length: %d\r\n\r\n%s",
-                                      cfg.campaign, cfg.host, cfg.token, bl, body);
+        c->req_len =
+            (size_t)snprintf(c->req, sizeof c->req,
+                             "POST /api/v1/campaigns/%ld/plays HTTP/1.1\r\nHost: %s\r\n"
+                             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %d\r\n\r\n%s",
+                             cfg.campaign, cfg.host, cfg.token, bl, body);
     } else if (cfg.mode == MODE_MEMBER) {
         long id = 1 + (long)(rnd(w) % (uint64_t)cfg.members);
         c->req_len = (size_t)snprintf(c->req, sizeof c->req,

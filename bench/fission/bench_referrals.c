@@ -75,8 +75,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--keep"))
             keep = 1;
         else {
-            fprintf(stderr, "usage: %s [--members N] [--edges E] [--db PATH] [--keep]\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s [--members N] [--edges E] [--db PATH] [--keep]\n", argv[0]);
             return 2;
         }
     }
@@ -129,7 +128,8 @@ int main(int argc, char **argv)
         /* who referred whom, walking up for depth and what each brought */
         long first = members - edges + 1;
         for (long m = first; m <= members; m++) {
-            long r = rnd() % 3 == 0 ? 1 + (long)(rnd() % 1000) : 1 + (long)(rnd() % (uint64_t)(m - 1));
+            long r =
+                rnd() % 3 == 0 ? 1 + (long)(rnd() % 1000) : 1 + (long)(rnd() % (uint64_t)(m - 1));
             parent[m] = (int32_t)r;
             depth[m] = depth[r] + 1;
         }
@@ -165,7 +165,8 @@ int main(int argc, char **argv)
             sqlite3_reset(inv);
         }
         sqlite3_finalize(inv);
-        int64_t *ij = calloc((size_t)n_inv + 1, sizeof *ij), *ifo = calloc((size_t)n_inv + 1, sizeof *ifo),
+        int64_t *ij = calloc((size_t)n_inv + 1, sizeof *ij),
+                *ifo = calloc((size_t)n_inv + 1, sizeof *ifo),
                 *icy = calloc((size_t)n_inv + 1, sizeof *icy);
         must(sqlite3_prepare_v2(
                  db,

@@ -67,8 +67,7 @@ static int join(dom *d, const char *phone, const char *state, const char *device
     if (rc == 0) {
         int r = members_create_or_match(d, b, &out, &sub);
         *id = r >= 0 ? json_integer_value(json_object_get(out, "id")) : 0;
-        if (r >= 0 && fission_state_arrived(d, *id, r == 201, state, device, "members", NULL,
-                                            &sub))
+        if (r >= 0 && fission_state_arrived(d, *id, r == 201, state, device, "members", NULL, &sub))
             r = -1;
         rc = demo_settle(d->conn, r, &sub, e);
     }
@@ -88,8 +87,7 @@ static int state_of(dom *d, int64_t campaign, int64_t member, char state[64], si
     state[0] = 0;
     if (rc == 0) {
         int r = fission_invite_create(d, campaign, b, &out, &sub);
-        if (r >= 0)
-            snprintf(state, 64, "%s", json_string_value(json_object_get(out, "state")));
+        if (r >= 0) snprintf(state, 64, "%s", json_string_value(json_object_get(out, "state")));
         rc = demo_settle(d->conn, r, &sub, e);
     }
     json_decref(b);

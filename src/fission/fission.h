@@ -56,8 +56,7 @@ int fission_state_arrived(dom *d, int64_t member, bool created, const char *stat
 int fission_member_referrals(dom *d, int64_t member, json_t **out, siyu_err *e);
 /* GET /reports/referrals?from=&to=: K-factor and cycle time per campaign, channel and
  * month cohort; top KOLs by members and sales at depth 1 and in all. */
-int fission_referrals_report(dom *d, int64_t from, int64_t to, int top, json_t **out,
-                             siyu_err *e);
+int fission_referrals_report(dom *d, int64_t from, int64_t to, int top, json_t **out, siyu_err *e);
 /* Adds "referral" {referred_by, depth, root_id, direct, downstream} and "campaigns"
  * (those the member took part in) to a member 360. */
 void fission_member_block(dom *d, json_t *member);

@@ -18,8 +18,8 @@
 #include "loyalty/loyalty.h"
 
 enum { KIND_WHEEL, KIND_SCRATCH, KIND_RED_ENVELOPE, KIND_INVITE, KIND_GROUP_BUY, KIND_ASSIST };
-static const char *const kinds[] = {"wheel",  "scratch",   "red_envelope",
-                                    "invite", "group_buy", "assist",       NULL};
+static const char *const kinds[] = {"wheel",  "scratch", "red_envelope", "invite", "group_buy",
+                                    "assist", NULL};
 
 /* The most a campaign may move: ¥10 000 000 000 in cents, 10^9 points. */
 #define MAX_CENTS 1000000000000LL

@@ -158,9 +158,9 @@ int fission_rules_check(dom *d, const char *kind, json_t *rules, siyu_err *e)
     }
     if (strcmp(kind, "assist") == 0) {
         static const char *const allowed[] = {
-            "sku",          "price_cents",      "target_cents", "helpers",
-            "step",         "min_step_cents",   "max_step_cents", "new_members_only",
-            "hours",        "reward",           "coupon_template_id", NULL};
+            "sku",   "price_cents",    "target_cents",       "helpers",
+            "step",  "min_step_cents", "max_step_cents",     "new_members_only",
+            "hours", "reward",         "coupon_template_id", NULL};
         if (jx_only(rules, allowed, "rules.", e)) return -1;
         const char *sku = json_string_value(json_object_get(rules, "sku"));
         if (!sku || !*sku || strlen(sku) > 100)
@@ -187,10 +187,10 @@ int fission_rules_check(dom *d, const char *kind, json_t *rules, siyu_err *e)
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "rules.helpers",
                                 "rules.helpers: more helpers than cents to cut");
         int64_t *tmp = malloc((size_t)n * sizeof *tmp);
-        int bad = fission_assist_steps(price - target, n, step && strcmp(step, "random") == 0,
-                                       fis_rule_int(rules, "min_step_cents", 0),
-                                       fis_rule_int(rules, "max_step_cents", 0),
-                                       games_random_below, tmp);
+        int bad =
+            fission_assist_steps(price - target, n, step && strcmp(step, "random") == 0,
+                                 fis_rule_int(rules, "min_step_cents", 0),
+                                 fis_rule_int(rules, "max_step_cents", 0), games_random_below, tmp);
         free(tmp);
         if (bad)
             return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "rules.min_step_cents",
@@ -349,8 +349,8 @@ static int64_t count_by(dom *d, store_query q, const char *key, bool two, int64_
 static int reward(dom *d, const fis_campaign *c, int64_t referrer, int64_t referee,
                   const char *level, int64_t order_id, siyu_err *e)
 {
-    json_t *spec = json_object_get(c->rules, strcmp(level, "join") == 0 ? "on_join"
-                                                                       : "on_first_order");
+    json_t *spec =
+        json_object_get(c->rules, strcmp(level, "join") == 0 ? "on_join" : "on_first_order");
     if (!json_is_object(spec)) return 0;
     store_stmt *s = store_q(d->conn, Q_FIS_REWARD_GET);
     store_bind_int(s, 1, c->id);
@@ -463,8 +463,7 @@ static int judge(dom *d, const invite *inv, const fis_campaign *c, int64_t membe
         *reason = "phone_seen";
     else if (device && count_by(d, Q_FIS_DEVICE_REFERRER, device, true, ref) > 0)
         *reason = "device_seen";
-    else if (device && c &&
-             fis_rule_int(c->rules, "max_joins_per_device_per_day", 0) > 0 &&
+    else if (device && c && fis_rule_int(c->rules, "max_joins_per_device_per_day", 0) > 0 &&
              count_by(d, Q_FIS_DEVICE_DAY, device, true, day) >=
                  fis_rule_int(c->rules, "max_joins_per_device_per_day", 0))
         *reason = "device_daily_cap";
@@ -542,8 +541,8 @@ static int judge(dom *d, const invite *inv, const fis_campaign *c, int64_t membe
     return 0;
 }
 
-static int join_through(dom *d, const invite *inv, int64_t member, bool created,
-                        const char *device, const char *via, json_t **out, siyu_err *e)
+static int join_through(dom *d, const invite *inv, int64_t member, bool created, const char *device,
+                        const char *via, json_t **out, siyu_err *e)
 {
     fis_campaign c;
     bool have = false;
@@ -560,7 +559,8 @@ static int join_through(dom *d, const invite *inv, int64_t member, bool created,
     if (rc) return -1;
     if (out) {
         *out = json_pack("{s:I, s:b}", "invite_id", (json_int_t)inv->id, "accepted", !reason);
-        if (reason) json_object_set_new(*out, "reason", json_string(reason));
+        if (reason)
+            json_object_set_new(*out, "reason", json_string(reason));
         else {
             json_object_set_new(*out, "referrer_id", json_integer(referrer));
             json_object_set_new(*out, "depth", json_integer(depth));
@@ -651,8 +651,8 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
     siyu_err_init(&sub);
     int64_t live = members_live_id(d, referrer, NULL, &sub);
     siyu_err_clear(&sub);
-    int rc = open ? reward(d, &c, live > 0 ? live : referrer, o->member_id, "first_order", o->id, e)
-                  : 0;
+    int rc =
+        open ? reward(d, &c, live > 0 ? live : referrer, o->member_id, "first_order", o->id, e) : 0;
     fis_campaign_free(&c);
     return rc;
 }
@@ -785,8 +785,8 @@ static json_t *referred_by(dom *d, int64_t member)
                       "depth", (json_int_t)store_col_int(s, 2), "campaign_id",
                       dom_nullable_int(s, 5), "channel", store_col_text(s, 6), "via",
                       store_col_text(s, 7), "joined_at", dom_time(store_col_int(s, 8)),
-                      "first_order_at", store_col_null(s, 10) ? json_null()
-                                                                : dom_time(store_col_int(s, 10)));
+                      "first_order_at",
+                      store_col_null(s, 10) ? json_null() : dom_time(store_col_int(s, 10)));
     store_reset(s);
     return o;
 }
@@ -824,10 +824,10 @@ int fission_member_referrals(dom *d, int64_t member, json_t **out, siyu_err *e)
     if (store_step(s) == STORE_ROW) depth_max = store_col_null(s, 0) ? 0 : store_col_int(s, 0);
     store_reset(s);
     *out = json_pack("{s:I, s:o, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:I}}", "member_id",
-                     (json_int_t)member, "referred_by", referred_by(d, member), "direct",
-                     "members", (json_int_t)direct, "sales_cents", (json_int_t)dsales, "items",
-                     items, "downstream", "members", (json_int_t)all, "sales_cents",
-                     (json_int_t)asales, "depth_max", (json_int_t)depth_max);
+                     (json_int_t)member, "referred_by", referred_by(d, member), "direct", "members",
+                     (json_int_t)direct, "sales_cents", (json_int_t)dsales, "items", items,
+                     "downstream", "members", (json_int_t)all, "sales_cents", (json_int_t)asales,
+                     "depth_max", (json_int_t)depth_max);
     return 200;
 }
 
@@ -847,8 +847,8 @@ void fission_member_block(dom *d, json_t *member)
     while (store_step(s) == STORE_ROW)
         json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:o}", "campaign_id",
                                            (json_int_t)store_col_int(s, 0), "kind",
-                                           store_col_text(s, 1), "name", store_col_text(s, 2),
-                                           "as", store_col_text(s, 3), "first_at",
+                                           store_col_text(s, 1), "name", store_col_text(s, 2), "as",
+                                           store_col_text(s, 3), "first_at",
                                            dom_time(store_col_int(s, 4))));
     store_reset(s);
     json_object_set_new(member, "campaigns", a);
@@ -908,12 +908,12 @@ static int group_cmp(const void *a, const void *b)
 static json_t *group_json(const group *x, const char *key, bool numeric)
 {
     json_t *k = x->null_key ? json_null()
-                            : numeric ? json_integer(strtoll(x->key, NULL, 10))
-                                      : json_string(x->key);
-    json_t *o = json_pack("{s:o, s:I, s:I, s:I, s:I}", key, k, "invites_sent",
-                          (json_int_t)x->invites, "inviters", (json_int_t)x->inviters,
-                          "members_joined", (json_int_t)x->joined, "first_orders",
-                          (json_int_t)x->first);
+                : numeric   ? json_integer(strtoll(x->key, NULL, 10))
+                            : json_string(x->key);
+    json_t *o =
+        json_pack("{s:o, s:I, s:I, s:I, s:I}", key, k, "invites_sent", (json_int_t)x->invites,
+                  "inviters", (json_int_t)x->inviters, "members_joined", (json_int_t)x->joined,
+                  "first_orders", (json_int_t)x->first);
     if (!key[0]) json_object_del(o, "");
     json_object_set_new(o, "k_factor",
                         x->inviters ? json_real((double)x->joined / (double)x->inviters)
@@ -955,8 +955,7 @@ static json_t *kol_list(dom *d, store_query q, int top)
     return a;
 }
 
-int fission_referrals_report(dom *d, int64_t from, int64_t to, int top, json_t **out,
-                             siyu_err *e)
+int fission_referrals_report(dom *d, int64_t from, int64_t to, int top, json_t **out, siyu_err *e)
 {
     (void)e;
     if (top <= 0 || top > 1000) top = 10;
@@ -975,8 +974,7 @@ int fission_referrals_report(dom *d, int64_t from, int64_t to, int top, json_t *
         snprintf(key, sizeof key, "%lld", none ? 0LL : (long long)store_col_int(s, 2));
         group_add(&total, member, joined, first, cycle);
         group_add(group_of(&by_campaign, key, none), member, joined, first, cycle);
-        group_add(group_of(&by_channel, store_col_text(s, 3), false), member, joined, first,
-                  cycle);
+        group_add(group_of(&by_channel, store_col_text(s, 3), false), member, joined, first, cycle);
         int y, m, dd;
         date_civil(time_local_day(at), &y, &m, &dd);
         snprintf(key, sizeof key, "%04d-%02d", y, m);

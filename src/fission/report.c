@@ -191,12 +191,11 @@ int fission_campaign_report(dom *d, int64_t campaign, const char *kind, int64_t 
         store_bind_int(s, 1, campaign);
         while (store_step(s) == STORE_ROW) {
             json_array_append_new(
-                w, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "level", store_col_text(s, 0),
-                             "status", store_col_text(s, 1), "rewards",
-                             (json_int_t)store_col_int(s, 2), "points",
-                             (json_int_t)store_col_int(s, 3), "coupons",
-                             (json_int_t)store_col_int(s, 4), "points_clawed_back",
-                             (json_int_t)store_col_int(s, 5)));
+                w, json_pack(
+                       "{s:s, s:s, s:I, s:I, s:I, s:I}", "level", store_col_text(s, 0), "status",
+                       store_col_text(s, 1), "rewards", (json_int_t)store_col_int(s, 2), "points",
+                       (json_int_t)store_col_int(s, 3), "coupons", (json_int_t)store_col_int(s, 4),
+                       "points_clawed_back", (json_int_t)store_col_int(s, 5)));
             points += store_col_int(s, 3);
             clawed += store_col_int(s, 5);
         }
@@ -208,9 +207,8 @@ int fission_campaign_report(dom *d, int64_t campaign, const char *kind, int64_t 
         store_bind_int(s, 1, campaign);
         if (store_step(s) == STORE_ROW) {
             static const char *const names[] = {
-                "teams",           "teams_open",         "teams_succeeded",
-                "teams_failed",    "virtual_members",    "paid_members",
-                "refunds_instructed", "refunded_cents"};
+                "teams",           "teams_open",   "teams_succeeded",    "teams_failed",
+                "virtual_members", "paid_members", "refunds_instructed", "refunded_cents"};
             for (int i = 0; i < 8; i++)
                 json_object_set_new(o, names[i], json_integer(store_col_int(s, i)));
             int64_t teams = store_col_int(s, 0), paid = store_col_int(s, 5);
@@ -232,17 +230,16 @@ int fission_campaign_report(dom *d, int64_t campaign, const char *kind, int64_t 
         s = store_q(d->conn, Q_FIS_ASSIST_REPORT);
         store_bind_int(s, 1, campaign);
         if (store_step(s) == STORE_ROW) {
-            static const char *const names[] = {"assists",         "assists_open",
-                                                "assists_reached", "assists_expired",
-                                                "helps",           "cut_cents",
-                                                "coupons_granted"};
+            static const char *const names[] = {
+                "assists", "assists_open", "assists_reached", "assists_expired",
+                "helps",   "cut_cents",    "coupons_granted"};
             for (int i = 0; i < 7; i++)
                 json_object_set_new(o, names[i], json_integer(store_col_int(s, i)));
             json_object_set_new(o, "k_factor", share(store_col_int(s, 4), store_col_int(s, 0)));
             cost = 0; /* what reached assists take off: price minus target each */
             int64_t reached = store_col_int(s, 2);
-            int64_t each = fis_rule_int(c.rules, "price_cents", 0) -
-                           fis_rule_int(c.rules, "target_cents", 0);
+            int64_t each =
+                fis_rule_int(c.rules, "price_cents", 0) - fis_rule_int(c.rules, "target_cents", 0);
             cost = reached * each;
         }
         store_reset(s);

@@ -77,10 +77,10 @@ static json_t *team_json(dom *d, int64_t id)
     json_t *o = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)id, "campaign_id",
         (json_int_t)store_col_int(s, 0), "leader_id", (json_int_t)store_col_int(s, 1), "size",
-        (json_int_t)store_col_int(s, 2), "paid", (json_int_t)store_col_int(s, 3),
-        "virtual_members", (json_int_t)store_col_int(s, 4), "status", store_col_text(s, 5),
-        "deadline", dom_time(store_col_int(s, 6)), "created_at", dom_time(store_col_int(s, 7)),
-        "closed_at", store_col_null(s, 8) ? json_null() : dom_time(store_col_int(s, 8)));
+        (json_int_t)store_col_int(s, 2), "paid", (json_int_t)store_col_int(s, 3), "virtual_members",
+        (json_int_t)store_col_int(s, 4), "status", store_col_text(s, 5), "deadline",
+        dom_time(store_col_int(s, 6)), "created_at", dom_time(store_col_int(s, 7)), "closed_at",
+        store_col_null(s, 8) ? json_null() : dom_time(store_col_int(s, 8)));
     store_reset(s);
     json_t *m = json_array();
     s = store_q(d->conn, Q_FIS_TEAM_MEMBERS);
@@ -147,8 +147,7 @@ static int seat(dom *d, int64_t team, int64_t size, int64_t member, const char *
         if (e->code != SIYU_CONFLICT) return -1;
         siyu_err_clear(e);
         siyu_err_set(e, SIYU_CONFLICT, "order",
-                         "order: %s already paid a seat, or the member is already in the team",
-                         ext);
+                     "order: %s already paid a seat, or the member is already in the team", ext);
         return -1;
     }
     if (paid >= size) {
@@ -165,8 +164,7 @@ static int seat(dom *d, int64_t team, int64_t size, int64_t member, const char *
 
 /* An existing seat of member in team: 200 with the team (a retry), or 409 when it was
  * taken with another order. */
-static int already(dom *d, int64_t team, int64_t member, const char *ext, json_t **out,
-                   siyu_err *e)
+static int already(dom *d, int64_t team, int64_t member, const char *ext, json_t **out, siyu_err *e)
 {
     store_stmt *s = store_q(d->conn, Q_FIS_TEAM_SEAT_OF);
     store_bind_int(s, 1, team);
@@ -196,7 +194,8 @@ int fission_team_open(dom *d, int64_t campaign, json_t *body, json_t **out, siyu
     if (fis_campaign_load(d, campaign, &c, e)) return -1;
     int rc = -1;
     int64_t price = fis_rule_int(c.rules, "price_cents", 0),
-            size = fis_rule_int(c.rules, "team_size", 0), hours = fis_rule_int(c.rules, "hours", 24);
+            size = fis_rule_int(c.rules, "team_size", 0),
+            hours = fis_rule_int(c.rules, "hours", 24);
     int64_t order_id, amount;
     /* a retry of the same opening answers the team it opened */
     store_stmt *s = store_q(d->conn, Q_FIS_TEAM_BY_ORDER_EXT);
@@ -283,16 +282,16 @@ static json_t *assist_json(dom *d, int64_t id)
         store_reset(s);
         return NULL;
     }
-    json_t *o = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)id,
-        "campaign_id", (json_int_t)store_col_int(s, 0), "member_id",
-        (json_int_t)store_col_int(s, 1), "price_cents", (json_int_t)store_col_int(s, 2),
-        "target_cents", (json_int_t)store_col_int(s, 3), "current_cents",
-        (json_int_t)store_col_int(s, 4), "helpers", (json_int_t)store_col_int(s, 5), "helped",
-        (json_int_t)store_col_int(s, 6), "status", store_col_text(s, 7), "deadline",
-        dom_time(store_col_int(s, 8)), "coupon_code", dom_nullable_text(s, 9), "created_at",
-        dom_time(store_col_int(s, 10)), "reached_at",
-        store_col_null(s, 11) ? json_null() : dom_time(store_col_int(s, 11)));
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o}", "id",
+                  (json_int_t)id, "campaign_id", (json_int_t)store_col_int(s, 0), "member_id",
+                  (json_int_t)store_col_int(s, 1), "price_cents", (json_int_t)store_col_int(s, 2),
+                  "target_cents", (json_int_t)store_col_int(s, 3), "current_cents",
+                  (json_int_t)store_col_int(s, 4), "helpers", (json_int_t)store_col_int(s, 5),
+                  "helped", (json_int_t)store_col_int(s, 6), "status", store_col_text(s, 7),
+                  "deadline", dom_time(store_col_int(s, 8)), "coupon_code", dom_nullable_text(s, 9),
+                  "created_at", dom_time(store_col_int(s, 10)), "reached_at",
+                  store_col_null(s, 11) ? json_null() : dom_time(store_col_int(s, 11)));
     json_object_set_new(o, "discount_cents",
                         json_integer(store_col_int(s, 2) - store_col_int(s, 4)));
     store_reset(s);
@@ -300,11 +299,10 @@ static json_t *assist_json(dom *d, int64_t id)
     s = store_q(d->conn, Q_FIS_ASSIST_HELPS);
     store_bind_int(s, 1, id);
     while (store_step(s) == STORE_ROW)
-        json_array_append_new(h, json_pack("{s:I, s:I, s:I, s:o}", "member_id",
-                                           (json_int_t)store_col_int(s, 0), "seq",
-                                           (json_int_t)store_col_int(s, 1), "cut_cents",
-                                           (json_int_t)store_col_int(s, 2), "at",
-                                           dom_time(store_col_int(s, 3))));
+        json_array_append_new(
+            h, json_pack("{s:I, s:I, s:I, s:o}", "member_id", (json_int_t)store_col_int(s, 0),
+                         "seq", (json_int_t)store_col_int(s, 1), "cut_cents",
+                         (json_int_t)store_col_int(s, 2), "at", dom_time(store_col_int(s, 3))));
     store_reset(s);
     json_object_set_new(o, "helps", h);
     return o;
@@ -380,8 +378,7 @@ done:
     return rc;
 }
 
-static int assist_reached(dom *d, const fis_campaign *c, int64_t id, int64_t owner,
-                          siyu_err *e)
+static int assist_reached(dom *d, const fis_campaign *c, int64_t id, int64_t owner, siyu_err *e)
 {
     char code[16] = "";
     const char *reward = json_string_value(json_object_get(c->rules, "reward"));
@@ -507,8 +504,7 @@ done:
 
 /* ---------------- deadlines ---------------- */
 
-static int team_fail(dom *d, int64_t team, bool virtual_ok, int64_t size, int64_t paid,
-                     siyu_err *e)
+static int team_fail(dom *d, int64_t team, bool virtual_ok, int64_t size, int64_t paid, siyu_err *e)
 {
     store_stmt *s;
     if (virtual_ok && paid > 0) {

@@ -47,9 +47,9 @@ int h_members_create_or_match(http_req *r, siyu_err *e)
         json_decref(body);
         return -1;
     }
-    const char *bad = state && (!*state || strlen(state) >= sizeof state_buf) ? "state"
+    const char *bad = state && (!*state || strlen(state) >= sizeof state_buf)       ? "state"
                       : device && (!*device || strlen(device) >= sizeof device_buf) ? "device_id"
-                                                                                      : NULL;
+                                                                                    : NULL;
     if (bad) {
         json_decref(body);
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, bad, "%s: 1 to 100 bytes", bad);
@@ -93,8 +93,8 @@ int h_wecom_events(http_req *r, siyu_err *e)
             continue;
         json_t *ref = NULL;
         if (fission_state_arrived(&r->d, json_integer_value(json_object_get(res, "member_id")),
-                                  json_is_true(json_object_get(res, "member_created")), state,
-                                  NULL, "wecom", &ref, e)) {
+                                  json_is_true(json_object_get(res, "member_created")), state, NULL,
+                                  "wecom", &ref, e)) {
             rc = -1;
             break;
         }
@@ -118,8 +118,7 @@ int h_referrals_report(http_req *r, siyu_err *e)
     if (query_time(r, "from", &from, e) || query_time(r, "to", &to, e) ||
         req_query_int(r, "top", &top, e) < 0)
         return -1;
-    if (to <= from)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: must be after from");
+    if (to <= from) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: must be after from");
     if (top < 1 || top > 1000)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "top", "top: 1 to 1000");
     json_t *out = NULL;

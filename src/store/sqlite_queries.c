@@ -787,12 +787,14 @@ const char *const sqlite_queries[Q__COUNT] = {
         "INSERT INTO campaigns(kind, name, starts_at, ends_at, rules, budget_cents,"
         " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [Q_GAME_GET] = "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
-                   " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at, paused"
-                   " FROM campaigns WHERE id = ?1",
-    [Q_GAME_LIST] = "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
-                    " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at, paused"
-                    " FROM campaigns WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_GAME_GET] =
+        "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
+        " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at, paused"
+        " FROM campaigns WHERE id = ?1",
+    [Q_GAME_LIST] =
+        "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
+        " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at, paused"
+        " FROM campaigns WHERE id > ?1 ORDER BY id LIMIT ?2",
     [Q_GAME_SPEND] = "UPDATE campaigns SET spent_cents = spent_cents + ?1 WHERE id = ?2"
                      " AND (budget_cents IS NULL OR spent_cents + ?1 <= budget_cents)",
     [Q_GAME_PRIZE_INSERT] = "INSERT INTO campaign_prizes(campaign_id, idx, name, kind, template_id,"
@@ -932,8 +934,7 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_FIS_REF_FIRST_ORDER] =
         "UPDATE referrals SET first_order_id = ?1, first_order_at = ?2 WHERE member_id ="
         " ?3 AND first_order_id IS NULL",
-    [Q_FIS_REF_SALES] =
-        "UPDATE referrals SET sales_cents = sales_cents + ?1 WHERE member_id = ?2",
+    [Q_FIS_REF_SALES] = "UPDATE referrals SET sales_cents = sales_cents + ?1 WHERE member_id = ?2",
     [Q_FIS_STATS_ADD] =
         "INSERT INTO referral_stats(member_id, direct, downstream, direct_sales_cents,"
         " downstream_sales_cents) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(member_id) DO"
@@ -947,8 +948,7 @@ const char *const sqlite_queries[Q__COUNT] = {
         " COALESCE(st.direct_sales_cents, 0), COALESCE(st.downstream_sales_cents, 0),"
         " r.member_id FROM (SELECT ?1 AS m) x LEFT JOIN referral_stats st ON st.member_id"
         " = x.m LEFT JOIN referrals r ON r.member_id = x.m",
-    [Q_FIS_MEMBER_JOINED] =
-        "SELECT joined_at FROM members WHERE id = ?1",
+    [Q_FIS_MEMBER_JOINED] = "SELECT joined_at FROM members WHERE id = ?1",
     [Q_FIS_MEMBER_PHONE] =
         "SELECT value FROM identities WHERE member_id = ?1 AND kind = 'phone' ORDER BY"
         " value LIMIT 1",
@@ -956,8 +956,7 @@ const char *const sqlite_queries[Q__COUNT] = {
         "INSERT INTO referral_attempts(invite_id, campaign_id, referrer_id, member_id,"
         " phone_hash, device_id, via, outcome, reason, at, day) VALUES (?1, ?2, ?3, ?4,"
         " ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [Q_FIS_PHONE_SEEN] =
-        "SELECT count(*) FROM referral_attempts WHERE phone_hash = ?1",
+    [Q_FIS_PHONE_SEEN] = "SELECT count(*) FROM referral_attempts WHERE phone_hash = ?1",
     [Q_FIS_DEVICE_REFERRER] =
         "SELECT count(*) FROM referral_attempts WHERE device_id = ?1 AND referrer_id = ?2"
         " AND outcome = 'accepted'",
@@ -1027,9 +1026,8 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_FIS_TEAM_GET] =
         "SELECT campaign_id, leader_id, size, paid, virtual_members, status, deadline,"
         " created_at, closed_at FROM teams WHERE id = ?1",
-    [Q_FIS_TEAM_MEMBERS] =
-        "SELECT member_id, seq, order_external_id, amount_cents, joined_at FROM"
-        " team_members WHERE team_id = ?1 ORDER BY seq",
+    [Q_FIS_TEAM_MEMBERS] = "SELECT member_id, seq, order_external_id, amount_cents, joined_at FROM"
+                           " team_members WHERE team_id = ?1 ORDER BY seq",
     [Q_FIS_TEAM_REFUNDS] =
         "SELECT id, member_id, order_external_id, amount_cents, status, created_at FROM"
         " mall_instructions WHERE team_id = ?1 ORDER BY id",
@@ -1066,8 +1064,7 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_FIS_ASSIST_HELPS] =
         "SELECT member_id, seq, cut_cents, at FROM assist_helps WHERE assist_id = ?1"
         " ORDER BY seq",
-    [Q_FIS_ASSIST_OF] =
-        "SELECT id FROM assists WHERE campaign_id = ?1 AND member_id = ?2",
+    [Q_FIS_ASSIST_OF] = "SELECT id FROM assists WHERE campaign_id = ?1 AND member_id = ?2",
     [Q_FIS_ASSIST_INSERT] =
         "INSERT INTO assists(campaign_id, member_id, price_cents, target_cents,"
         " current_cents, helpers, steps, status, deadline, created_at) VALUES (?1, ?2,"
@@ -1145,30 +1142,23 @@ const char *const sqlite_queries[Q__COUNT] = {
         "SELECT w.campaign_id, w.referrer_id, count(DISTINCT w.referee_id), c.rules FROM"
         " referral_rewards w JOIN campaigns c ON c.id = w.campaign_id WHERE w.status <>"
         " 'capped' GROUP BY w.campaign_id, w.referrer_id, c.rules",
-    [Q_EXPORT_REFERRAL_INVITES] =
-        "SELECT * FROM referral_invites WHERE member_id = ?1 ORDER BY id",
-    [Q_EXPORT_REFERRALS] =
-        "SELECT * FROM referrals WHERE member_id = ?1",
-    [Q_EXPORT_REFERRAL_STATS] =
-        "SELECT * FROM referral_stats WHERE member_id = ?1",
+    [Q_EXPORT_REFERRAL_INVITES] = "SELECT * FROM referral_invites WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_REFERRALS] = "SELECT * FROM referrals WHERE member_id = ?1",
+    [Q_EXPORT_REFERRAL_STATS] = "SELECT * FROM referral_stats WHERE member_id = ?1",
     [Q_EXPORT_REFERRAL_ATTEMPTS] =
         "SELECT * FROM referral_attempts WHERE member_id = ?1 ORDER BY id",
-    [Q_EXPORT_TEAM_MEMBERS] =
-        "SELECT * FROM team_members WHERE member_id = ?1 ORDER BY team_id",
+    [Q_EXPORT_TEAM_MEMBERS] = "SELECT * FROM team_members WHERE member_id = ?1 ORDER BY team_id",
     [Q_EXPORT_MALL_INSTRUCTIONS] =
         "SELECT * FROM mall_instructions WHERE member_id = ?1 ORDER BY id",
-    [Q_EXPORT_ASSISTS] =
-        "SELECT * FROM assists WHERE member_id = ?1 ORDER BY id",
-    [Q_EXPORT_ASSIST_HELPS] =
-        "SELECT * FROM assist_helps WHERE member_id = ?1 ORDER BY assist_id",
+    [Q_EXPORT_ASSISTS] = "SELECT * FROM assists WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_ASSIST_HELPS] = "SELECT * FROM assist_helps WHERE member_id = ?1 ORDER BY assist_id",
     [Q_EXPORT_REFERRAL_REWARDS] =
         "SELECT * FROM referral_rewards WHERE referrer_id = ?1 OR referee_id = ?1 ORDER"
         " BY id",
     [Q_FIS_ERASE_ATTEMPTS] =
         "UPDATE referral_attempts SET phone_hash = NULL, device_id = NULL WHERE member_id"
         " = ?1 OR referrer_id = ?1",
-    [Q_FIS_ERASE_INVITES] =
-        "UPDATE referral_invites SET device_id = NULL WHERE member_id = ?1",
+    [Q_FIS_ERASE_INVITES] = "UPDATE referral_invites SET device_id = NULL WHERE member_id = ?1",
     [Q_FIS_PARTICIPANTS] =
         "SELECT member_id, min(at) FROM (SELECT member_id, at FROM campaign_plays WHERE"
         " campaign_id = ?1 UNION ALL SELECT member_id, grabbed_at FROM campaign_packets"
@@ -1222,7 +1212,7 @@ const char *const sqlite_queries[Q__COUNT] = {
         " COALESCE(sum(helped), 0), COALESCE(sum(price_cents - current_cents), 0),"
         " count(coupon_code) FROM assists WHERE campaign_id = ?1",
     [Q_FIS_ATTEMPT_OF] = "SELECT outcome, reason FROM referral_attempts WHERE invite_id = ?1"
-                       " AND member_id = ?2 ORDER BY id LIMIT 1",
+                         " AND member_id = ?2 ORDER BY id LIMIT 1",
     [Q_SCAN_REFERRALS] =
         "SELECT x.m, COALESCE(st.direct, 0), COALESCE(st.downstream, 0),"
         " COALESCE(r.depth, 0) FROM (SELECT member_id AS m FROM referral_stats UNION"

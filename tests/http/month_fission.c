@@ -96,9 +96,8 @@ static int64_t order(int64_t member, int64_t cents, char ext[32])
                         "\"category\":\"grocery\",\"qty\":1,\"unit_price_cents\":%lld}]}",
                         ext, (long long)member, month_T(month_now()), (long long)cents,
                         (long long)cents);
-    int64_t id = month_expect(st, 201, 201, "POST /orders (fission)", member)
-                     ? month_jint(o, "id")
-                     : 0;
+    int64_t id =
+        month_expect(st, 201, 201, "POST /orders (fission)", member) ? month_jint(o, "id") : 0;
     json_decref(o);
     return id;
 }
@@ -160,8 +159,8 @@ static void join_one(int day)
     } else {
         refused_answers++;
         if (!reuse)
-            month_fail(ck, "member %lld's join was refused (%s) from a fresh device",
-                       (long long)id, json_string_value(json_object_get(ref, "reason")));
+            month_fail(ck, "member %lld's join was refused (%s) from a fresh device", (long long)id,
+                       json_string_value(json_object_get(ref, "reason")));
     }
     json_decref(o);
 }
@@ -191,8 +190,7 @@ static void team_day(void)
             int64_t m = month_pick_member();
             if (m <= 0 || m == leader || !order(m, 9900, ext)) continue;
             snprintf(path, sizeof path, "/api/v1/teams/%lld/join", (long long)teams[k].id);
-            snprintf(body, sizeof body, "{\"member_id\":%lld,\"order\":\"%s\"}", (long long)m,
-                     ext);
+            snprintf(body, sizeof body, "{\"member_id\":%lld,\"order\":\"%s\"}", (long long)m, ext);
             int fd = month_conn();
             char resp[4096];
             st = month_call_on(fd, month_token(), "POST", path, body, resp, sizeof resp);
@@ -200,8 +198,8 @@ static void team_day(void)
             if (st == 201)
                 teams[k].seats++;
             else if (st != 422 && st != 409)
-                month_fail(ck, "team %lld: a join answered %d: %.200s", (long long)teams[k].id,
-                           st, resp);
+                month_fail(ck, "team %lld: a join answered %d: %.200s", (long long)teams[k].id, st,
+                           resp);
         }
     }
 }
@@ -265,9 +263,9 @@ static void act(int day, int minute)
             const char *phone = json_string_value(json_object_get(o, "phone"));
             if (phone && !strchr(phone, '*')) {
                 json_t *r = NULL;
-                int st = month_call("POST", "/api/v1/members", &r,
-                                    "{\"phone\":\"%s\",\"state\":\"%s\"}", phone,
-                                    inviters[0].state);
+                int st =
+                    month_call("POST", "/api/v1/members", &r, "{\"phone\":\"%s\",\"state\":\"%s\"}",
+                               phone, inviters[0].state);
                 month_seen(ck);
                 if (st == 200 && json_is_true(month_jget(r, "referral.accepted")))
                     month_fail(ck, "member %lld (a member already) was referred", (long long)old);
@@ -293,8 +291,7 @@ static void act(int day, int minute)
         int st = month_call("POST", path, &o, "{\"member_id\":%lld,\"play_id\":\"fis-%d\"}",
                             (long long)m, ++play_seq);
         if (st == 201 && json_is_object(json_object_get(o, "prize"))) wins++;
-        if (st != 201 && st != 422)
-            month_fail(ck, "a play answered %d: %.200s", st, month_body());
+        if (st != 201 && st != 422) month_fail(ck, "a play answered %d: %.200s", st, month_body());
         json_decref(o);
     }
     team_day();
@@ -316,8 +313,8 @@ static void check(void)
     month_seen(ck);
     /* the graph as answered */
     for (int i = 0; i < n_joined; i++) {
-        int64_t r = month_q1("SELECT referrer_id FROM referrals WHERE member_id = ?1",
-                             joined[i].id, 0);
+        int64_t r =
+            month_q1("SELECT referrer_id FROM referrals WHERE member_id = ?1", joined[i].id, 0);
         if (r != joined[i].referrer)
             month_fail(ck, "member %lld: referrer %lld in the store, %lld answered",
                        (long long)joined[i].id, (long long)r, (long long)joined[i].referrer);
@@ -333,8 +330,8 @@ static void check(void)
      * and the core forwards coupons) */
     json_t *r = NULL;
     char path[200];
-    snprintf(path, sizeof path, "/api/v1/reports/referrals?from=%s&to=%s", month_T(month_start() - 86400),
-             month_T(month_now() + 86400));
+    snprintf(path, sizeof path, "/api/v1/reports/referrals?from=%s&to=%s",
+             month_T(month_start() - 86400), month_T(month_now() + 86400));
     for (char *p = path; *p; p++)
         if (*p == '+') { /* the offset's plus, escaped */
             memmove(p + 3, p + 1, strlen(p + 1) + 1);
@@ -364,8 +361,8 @@ static void check(void)
                        (long long)month_jint(link, "invites_sent"),
                        (long long)month_jint(link, "inviters"),
                        (long long)month_jint(link, "members_joined"),
-                       (long long)month_jint(link, "first_orders"), n_inviters, distinct,
-                       n_joined, first);
+                       (long long)month_jint(link, "first_orders"), n_inviters, distinct, n_joined,
+                       first);
     }
     json_decref(r);
     /* the referrer that brought the most, walked by the test */
@@ -380,8 +377,7 @@ static void check(void)
     if (best) {
         snprintf(path, sizeof path, "/api/v1/members/%lld/referrals", (long long)best);
         json_t *o = NULL;
-        if (month_call("GET", path, &o, NULL) != 200 ||
-            month_jint(o, "downstream.members") != most)
+        if (month_call("GET", path, &o, NULL) != 200 || month_jint(o, "downstream.members") != most)
             month_fail(ck, "member %lld: %lld downstream answered, the test walked %lld",
                        (long long)best, (long long)month_jint(o, "downstream.members"),
                        (long long)most);
@@ -395,8 +391,8 @@ static void check(void)
     /* teams */
     for (int k = 0; k < n_teams; k++) {
         int64_t paid = month_q1("SELECT paid FROM teams WHERE id = ?1", teams[k].id, 0),
-                rows = month_q1("SELECT count(*) FROM team_members WHERE team_id = ?1",
-                                teams[k].id, 0),
+                rows = month_q1("SELECT count(*) FROM team_members WHERE team_id = ?1", teams[k].id,
+                                0),
                 full = month_q1("SELECT count(*) FROM teams WHERE id = ?1 AND status ="
                                 " 'succeeded'",
                                 teams[k].id, 0),

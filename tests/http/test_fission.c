@@ -76,7 +76,8 @@ static int64_t member(const char *phone, const char *state, const char *device, 
     if (device)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra), ",\"device_id\":\"%s\"",
                  device);
-    int st = call("POST", "/api/v1/members", &o, "{\"phone\":\"%s\",\"store_id\":1%s}", phone, extra);
+    int st =
+        call("POST", "/api/v1/members", &o, "{\"phone\":\"%s\",\"store_id\":1%s}", phone, extra);
     if (st != want) fprintf(stderr, "member %s: %d %s\n", phone, st, buf);
     CHECK_INT_EQ(st, want);
     int64_t id = jget(o, "id");
@@ -123,8 +124,9 @@ static void refund(int64_t order_id, const char *ext, int64_t amount)
     char path[64], at[40];
     iso(now_s, at, sizeof at);
     snprintf(path, sizeof path, "/api/v1/orders/%lld/refunds", (long long)order_id);
-    CHECK_INT_EQ(call("POST", path, NULL, "{\"external_id\":\"%s\",\"amount_cents\":%lld,\"at\":\"%s\"}",
-                      ext, (long long)amount, at),
+    CHECK_INT_EQ(call("POST", path, NULL,
+                      "{\"external_id\":\"%s\",\"amount_cents\":%lld,\"at\":\"%s\"}", ext,
+                      (long long)amount, at),
                  201);
 }
 
@@ -185,10 +187,10 @@ static void check_clean(void)
 static void tree(void)
 {
     set_now(T0);
-    int64_t c = campaign(
-        "{\"kind\":\"invite\",\"name\":\"老带新\",\"rules\":{\"on_join\":{\"points\":50},"
-        "\"on_first_order\":{\"points\":100},\"max_rewards_per_referrer\":2,"
-        "\"clawback_days\":30,\"max_joins_per_device_per_day\":1}}");
+    int64_t c =
+        campaign("{\"kind\":\"invite\",\"name\":\"老带新\",\"rules\":{\"on_join\":{\"points\":50},"
+                 "\"on_first_order\":{\"points\":100},\"max_rewards_per_referrer\":2,"
+                 "\"clawback_days\":30,\"max_joins_per_device_per_day\":1}}");
     int64_t R = member("13800000001", NULL, NULL, 201);
     int64_t X = member("13800000002", NULL, NULL, 201);
     char sR[64], sA[64], sD[64];
@@ -308,22 +310,20 @@ static void tree(void)
     /* the 360 says who referred a member */
     snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)E);
     CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
-    CHECK_INT_EQ(jget(json_object_get(json_object_get(o, "referral"), "referred_by"),
-                      "referrer_id"),
-                 A);
+    CHECK_INT_EQ(
+        jget(json_object_get(json_object_get(o, "referral"), "referred_by"), "referrer_id"), A);
     CHECK(json_array_size(json_object_get(o, "campaigns")) >= 1);
     json_decref(o);
     /* the segment attributes follow the graph */
     static const struct {
         const char *expr;
         int64_t want;
-    } segs[] = {{"referrals_all >= 3", 2},  /* R (6) and A (3) */
+    } segs[] = {{"referrals_all >= 3", 2},   /* R (6) and A (3) */
                 {"referrals_direct = 1", 1}, /* D */
                 {"referral_depth = 3", 1},   /* F */
                 {"referral_depth > 0", 6}};
     for (size_t k = 0; k < sizeof segs / sizeof *segs; k++) {
-        CHECK_INT_EQ(call("POST", "/api/v1/segments/count", &o, "{\"expr\":\"%s\"}",
-                          segs[k].expr),
+        CHECK_INT_EQ(call("POST", "/api/v1/segments/count", &o, "{\"expr\":\"%s\"}", segs[k].expr),
                      200);
         CHECK_INT_EQ(jget(o, "count"), segs[k].want);
         json_decref(o);
@@ -350,9 +350,9 @@ static void other_ways(void)
     char st[64];
     invite(c, host, NULL, st);
     json_t *o;
-    CHECK_INT_EQ(call("POST", "/api/v1/staff", &o,
-                      "{\"name\":\"王芳\",\"role\":\"guide\",\"store_id\":1}"),
-                 201);
+    CHECK_INT_EQ(
+        call("POST", "/api/v1/staff", &o, "{\"name\":\"王芳\",\"role\":\"guide\",\"store_id\":1}"),
+        201);
     char path[96];
     snprintf(path, sizeof path, "/api/v1/staff/%lld", (long long)jget(o, "id"));
     json_decref(o);
@@ -443,7 +443,8 @@ static int64_t team_open(int64_t c, int64_t leader, const char *ext, int want)
     char path[96];
     json_t *o;
     snprintf(path, sizeof path, "/api/v1/campaigns/%lld/teams", (long long)c);
-    int st = call("POST", path, &o, "{\"member_id\":%lld,\"order\":\"%s\"}", (long long)leader, ext);
+    int st =
+        call("POST", path, &o, "{\"member_id\":%lld,\"order\":\"%s\"}", (long long)leader, ext);
     if (st != want) fprintf(stderr, "team open: %d %s\n", st, buf);
     CHECK_INT_EQ(st, want);
     int64_t id = jget(o, "id");
@@ -637,9 +638,8 @@ static void merge_keeps_plays(void)
     char path[96];
     snprintf(path, sizeof path, "/api/v1/campaigns/%lld/plays", (long long)w);
     int64_t from = gb_members[10], into = gb_members[11];
-    CHECK_INT_EQ(call("POST", path, NULL, "{\"member_id\":%lld,\"play_id\":\"m-1\"}",
-                      (long long)from),
-                 201);
+    CHECK_INT_EQ(
+        call("POST", path, NULL, "{\"member_id\":%lld,\"play_id\":\"m-1\"}", (long long)from), 201);
     snprintf(path, sizeof path, "/api/v1/members/%lld/merge", (long long)into);
     CHECK_INT_EQ(call("POST", path, NULL, "{\"from_member_id\":%lld}", (long long)from), 200);
     CHECK_INT_EQ(db_int("SELECT count(*) FROM campaign_plays WHERE member_id = ?1", from, 0), 1);
@@ -647,9 +647,8 @@ static void merge_keeps_plays(void)
                  db_int("SELECT count(*) FROM team_members WHERE member_id = ?1", from, 0));
     /* the survivor's replay of the play answers the first play */
     snprintf(path, sizeof path, "/api/v1/campaigns/%lld/plays", (long long)w);
-    CHECK_INT_EQ(call("POST", path, NULL, "{\"member_id\":%lld,\"play_id\":\"m-1\"}",
-                      (long long)into),
-                 200);
+    CHECK_INT_EQ(
+        call("POST", path, NULL, "{\"member_id\":%lld,\"play_id\":\"m-1\"}", (long long)into), 200);
     check_clean();
 }
 
@@ -709,8 +708,7 @@ static pid_t kill9(pid_t pid)
     char path[96];
     json_t *o;
     snprintf(path, sizeof path, "/api/v1/campaigns/%lld/assists", (long long)ca);
-    CHECK_INT_EQ(call("POST", path, &o, "{\"member_id\":%lld}", (long long)gb_members[N + 7]),
-                 201);
+    CHECK_INT_EQ(call("POST", path, &o, "{\"member_id\":%lld}", (long long)gb_members[N + 7]), 201);
     kill_assist = jget(o, "id");
     json_decref(o);
     pthread_t th[THREADS];

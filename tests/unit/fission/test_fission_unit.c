@@ -31,7 +31,7 @@ static void steps(void)
     CHECK_INT_EQ(fission_assist_steps(1000, 3, false, 0, 0, xrnd, out), 0);
     CHECK_INT_EQ(out[0], 334);
     CHECK_INT_EQ(out[2], 333);
-    CHECK_INT_EQ(fission_assist_steps(2, 3, false, 0, 0, xrnd, out), -1); /* under a cent each */
+    CHECK_INT_EQ(fission_assist_steps(2, 3, false, 0, 0, xrnd, out), -1);    /* under a cent each */
     CHECK_INT_EQ(fission_assist_steps(100, 5, true, 30, 40, xrnd, out), -1); /* 5 x 30 > 100 */
     CHECK_INT_EQ(fission_assist_steps(100, 5, true, 1, 10, xrnd, out), -1);  /* 5 x 10 < 100 */
     for (int round = 0; round < 5000; round++) {
@@ -41,8 +41,8 @@ static void steps(void)
         if (max && max * n < total) max = total;
         bool random = xrnd(3) != 0;
         CHECK_INT_EQ(fission_assist_steps(total, n, random, min, max, xrnd, out), 0);
-        int64_t sum = 0, lo = random ? min : total / n, hi = random ? (max ? max : total)
-                                                                    : total / n + 1;
+        int64_t sum = 0, lo = random ? min : total / n,
+                hi = random ? (max ? max : total) : total / n + 1;
         for (int64_t i = 0; i < n; i++) {
             sum += out[i];
             if (out[i] < lo || out[i] > hi || out[i] <= 0)

@@ -593,11 +593,17 @@ static pid_t upgrade(pid_t pid)
     close(fd);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    char sql[1200];
+    char sql[2400];
     snprintf(sql, sizeof sql,
              "DROP TABLE consent_history; DROP TABLE audit_log; DROP TABLE audit_members;"
              "DROP TABLE retention_settings; DROP INDEX events_at; DROP INDEX messages_created;"
              "DROP INDEX coupon_events_member; DROP INDEX messages_run_waiting;"
+             /* 17 (fission) */
+             "DROP TABLE assist_helps; DROP TABLE assists; DROP TABLE mall_instructions;"
+             "DROP TABLE team_members; DROP TABLE teams; DROP TABLE referral_rewards;"
+             "DROP TABLE referral_attempts; DROP TABLE referral_stats; DROP TABLE referrals;"
+             "DROP TABLE referral_invites; DROP INDEX campaign_plays_member_only;"
+             "DROP INDEX campaign_packets_member_only; ALTER TABLE campaigns DROP COLUMN paused;"
              "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
              "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"
              " (%lld, 'wecom', 1, 1700000000), (%lld, 'public_account', 1, 1700000000),"

@@ -134,6 +134,7 @@ static int request_big(const char *path, const char *body, size_t len)
         char *cl = strcasestr(buf, "Content-Length:");
         size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
         if (got < (size_t)(end + 4 - buf) + want) continue;
+        harness_record_raw("POST", path, buf, got);
         return atoi(buf + 9);
     }
 }

@@ -683,6 +683,22 @@ static void limit_race(void)
     CHECK_INT_EQ(atomic_load(&race_limited), 61);
 }
 
+/* /metrics counted what the outbox and the webhook did: every body the receiver accepted is
+ * one delivered attempt with its latency, and at least as many messages were sent. */
+static void metrics_follow_deliveries(void)
+{
+    static char m[1 << 20];
+    CHECK_INT_EQ(request_hdr(fd, token, "GET", "/metrics", NULL, NULL, m, sizeof m), 200);
+    const char *p = strstr(m, "\nsiyu_webhook_attempts_total{outcome=\"delivered\"} ");
+    long long delivered = p ? atoll(strchr(p, '}') + 2) : -1;
+    CHECK_INT_EQ(delivered, (long long)received_count());
+    p = strstr(m, "\nsiyu_webhook_duration_seconds_count ");
+    CHECK(p && atoll(strchr(p + 1, ' ') + 1) >= delivered);
+    p = strstr(m, "\nsiyu_outbox_messages_total{outcome=\"sent\"} ");
+    CHECK(p && atoll(strchr(p, '}') + 2) >= delivered);
+    CHECK(delivered > 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -722,6 +738,7 @@ int main(int argc, char **argv)
     library_coupons();
     limit_race();
     CHECK_INT_EQ(atomic_load(&bad_signatures), 0);
+    metrics_follow_deliveries();
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);
     webhook_rx_stop(&wrx);

@@ -7,10 +7,10 @@
  * last E of whom were referred — each by an earlier member, one in three by one of the
  * first 1000 (the KOLs), so the graph is a forest with long tails — one invite link per
  * inviter, the referrals with root, depth and path, and the figures siyu keeps as it goes
- * (referral_stats, each invite's joined / first orders / cycle seconds), computed here by
- * walking the tree. Then, timed, on the same store:
+ * (referral_stats, each invite's joined / first orders / cycle seconds, the day cohorts),
+ * computed here by walking the tree. Then, timed, on the same store:
  *   siyu   fission_referrals_report for the whole window: the K-factor per campaign,
- *          channel and month from one scan of the invites, and the four KOL rankings
+ *          channel and month from the day cohorts siyu keeps, and the four KOL rankings
  *          from their indexes;
  *   SQL    the obvious alternative: the K-factor by joining invites to referrals, grouped
  *          three ways, and the KOL rankings by a recursive CTE that walks every member up
@@ -264,6 +264,23 @@ int main(int argc, char **argv)
         free(ij);
         free(ifo);
         free(icy);
+    }
+
+    /* the day cohorts siyu keeps as invites, joins and first orders happen (untimed) */
+    {
+        sqlite3 *db;
+        must(sqlite3_open(path, &db), db, "open");
+        exec(db,
+             "CREATE TABLE IF NOT EXISTS referral_cohorts (day INTEGER NOT NULL,"
+             " campaign_id INTEGER NOT NULL, channel TEXT NOT NULL,"
+             " invites INTEGER NOT NULL DEFAULT 0, inviters INTEGER NOT NULL DEFAULT 0,"
+             " joined INTEGER NOT NULL DEFAULT 0, first_orders INTEGER NOT NULL DEFAULT 0,"
+             " cycle_seconds INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, campaign_id, channel));"
+             "INSERT INTO referral_cohorts SELECT (created_at + 28800) / 86400,"
+             " COALESCE(campaign_id, 0), channel, count(*), count(DISTINCT member_id),"
+             " sum(joined), sum(first_orders), sum(cycle_seconds) FROM referral_invites"
+             " WHERE NOT EXISTS (SELECT 1 FROM referral_cohorts) GROUP BY 1, 2, 3");
+        sqlite3_close(db);
     }
 
     /* ---- siyu: the report as GET /api/v1/reports/referrals answers it ---- */

@@ -128,6 +128,19 @@ int fission_check(store_conn *c, int max, json_t *v)
             (long long)store_col_int(s, 4), (long long)store_col_int(s, 5),
             (long long)store_col_int(s, 6));
     store_reset(s);
+    s = store_q(c, Q_FIS_CHECK_COHORTS);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "referral_cohorts",
+            "day %lld, campaign %lld, %s: kept %lld invites by %lld, %lld joined, %lld first "
+            "orders, %lld s; the invites say %lld, %lld, %lld, %lld, %lld",
+            (long long)store_col_int(s, 0), (long long)store_col_int(s, 1), store_col_text(s, 2),
+            (long long)store_col_int(s, 3), (long long)store_col_int(s, 4),
+            (long long)store_col_int(s, 5), (long long)store_col_int(s, 6),
+            (long long)store_col_int(s, 7), (long long)store_col_int(s, 8),
+            (long long)store_col_int(s, 9), (long long)store_col_int(s, 10),
+            (long long)store_col_int(s, 11), (long long)store_col_int(s, 12));
+    store_reset(s);
     s = store_q(c, Q_FIS_CHECK_CAPS);
     while (store_step(s) == STORE_ROW) {
         json_t *rules = json_loads(store_col_text(s, 3), 0, NULL);

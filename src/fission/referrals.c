@@ -218,6 +218,41 @@ int fission_rules_check(dom *d, const char *kind, json_t *rules, siyu_err *e)
     return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "kind", "kind: unknown");
 }
 
+/* ---------------- cohorts: what the invites of a local day brought ---------------- */
+
+static int cohort_add(dom *d, int64_t created_at, int64_t campaign, const char *channel,
+                      int64_t invites, int64_t inviters, int64_t joined, int64_t first,
+                      int64_t cycle, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_FIS_COHORT_ADD);
+    store_bind_int(s, 1, time_local_day(created_at));
+    store_bind_int(s, 2, campaign);
+    store_bind_text(s, 3, channel);
+    store_bind_int(s, 4, invites);
+    store_bind_int(s, 5, inviters);
+    store_bind_int(s, 6, joined);
+    store_bind_int(s, 7, first);
+    store_bind_int(s, 8, cycle);
+    return store_exec(s, e);
+}
+
+/* A new invite of member: counted in its day's cohort, and the member as an inviter of
+ * that cohort unless it already sent one that day. Call before inserting the invite. */
+static int cohort_invite(dom *d, int64_t member, int64_t campaign, const char *channel, siyu_err *e)
+{
+    int32_t day = time_local_day(d->now);
+    int64_t start = (int64_t)day * 86400 - 28800;
+    store_stmt *s = store_q(d->conn, Q_FIS_INVITER_SAME_DAY);
+    store_bind_int(s, 1, member);
+    store_bind_int(s, 2, start);
+    store_bind_int(s, 3, start + 86400);
+    store_bind_int(s, 4, campaign);
+    store_bind_text(s, 5, channel);
+    int64_t before = store_step(s) == STORE_ROW ? store_col_int(s, 0) : 0;
+    store_reset(s);
+    return cohort_add(d, d->now, campaign, channel, 1, before ? 0 : 1, 0, 0, 0, e);
+}
+
 /* ---------------- invites ---------------- */
 
 static json_t *invite_json(int64_t id, int64_t campaign, int64_t member, const char *state)
@@ -260,6 +295,7 @@ int fission_invite_create(dom *d, int64_t campaign, json_t *body, json_t **out, 
     int n = snprintf(state, sizeof state, "inv-");
     for (size_t i = 0; i < sizeof raw; i++)
         n += snprintf(state + n, sizeof state - (size_t)n, "%02x", raw[i]);
+    if (cohort_invite(d, member, campaign, "link", e)) goto done;
     s = store_q(d->conn, Q_FIS_INVITE_INSERT);
     store_bind_int(s, 1, campaign);
     store_bind_int(s, 2, member);
@@ -527,7 +563,9 @@ static int judge(dom *d, const invite *inv, const fis_campaign *c, int64_t membe
     s = store_q(d->conn, Q_FIS_INVITE_JOINED);
     store_bind_int(s, 1, joined - ref_joined);
     store_bind_int(s, 2, inv->id);
-    if (store_exec(s, e)) return -1;
+    if (store_exec(s, e) || cohort_add(d, inv->created_at, inv->campaign_id, inv->channel, 0, 0, 1,
+                                       0, joined - ref_joined, e))
+        return -1;
     dom_note(d, DOM_CHANGE_MEMBER, member, 0);
     *depth = dep;
     /* the join reward, while the campaign runs */
@@ -594,6 +632,7 @@ int fission_state_arrived(dom *d, int64_t member, bool created, const char *stat
 static int on_forward(dom *d, int64_t sender, int64_t friend, bool created, const char *code,
                       siyu_err *e)
 {
+    if (cohort_invite(d, sender, 0, "coupon", e)) return -1;
     store_stmt *s = store_q(d->conn, Q_FIS_INVITE_INSERT);
     store_bind_int(s, 2, sender);
     store_bind_text(s, 3, "coupon");
@@ -640,6 +679,17 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
     s = store_q(d->conn, Q_FIS_INVITE_FIRST_ORDER);
     store_bind_int(s, 1, invite_id);
     if (store_exec(s, e)) return -1;
+    s = store_q(d->conn, Q_FIS_INVITE_GET);
+    store_bind_int(s, 1, invite_id);
+    if (store_step(s) == STORE_ROW) {
+        int64_t ic = store_col_null(s, 0) ? 0 : store_col_int(s, 0), at = store_col_int(s, 2);
+        char channel[16];
+        snprintf(channel, sizeof channel, "%s", store_col_text(s, 1));
+        store_reset(s);
+        if (cohort_add(d, at, ic, channel, 0, 0, 0, 1, 0, e)) return -1;
+    } else {
+        store_reset(s);
+    }
     if (!campaign) return 0;
     fis_campaign c;
     if (fis_campaign_load(d, campaign, &c, e)) return -1;
@@ -854,12 +904,12 @@ void fission_member_block(dom *d, json_t *member)
     json_object_set_new(member, "campaigns", a);
 }
 
-/* One group of the report: what the invites sent in the window brought. The scan comes
- * ordered by inviter, so a group counts an inviter once when its last inviter changes. */
+/* One group of the report: what the invites sent in the window brought, summed over the
+ * day cohorts (an inviter counts once per day, campaign and channel it sent in). */
 typedef struct group {
     char key[24];
     bool null_key;
-    int64_t invites, inviters, joined, first, cycle, last_member;
+    int64_t invites, inviters, joined, first, cycle;
 } group;
 
 typedef struct groups {
@@ -879,17 +929,14 @@ static group *group_of(groups *g, const char *key, bool null_key)
     memset(x, 0, sizeof *x);
     snprintf(x->key, sizeof x->key, "%s", key);
     x->null_key = null_key;
-    x->last_member = -1;
     return x;
 }
 
-static void group_add(group *x, int64_t member, int64_t joined, int64_t first, int64_t cycle)
+static void group_add(group *x, int64_t invites, int64_t inviters, int64_t joined, int64_t first,
+                      int64_t cycle)
 {
-    x->invites++;
-    if (x->last_member != member) {
-        x->inviters++;
-        x->last_member = member;
-    }
+    x->invites += invites;
+    x->inviters += inviters;
     x->joined += joined;
     x->first += first;
     x->cycle += cycle;
@@ -960,25 +1007,28 @@ int fission_referrals_report(dom *d, int64_t from, int64_t to, int top, json_t *
     (void)e;
     if (top <= 0 || top > 1000) top = 10;
     json_t *o = json_pack("{s:o, s:o}", "from", dom_time(from), "to", dom_time(to));
-    group total = {.last_member = -1};
+    group total = {0};
     groups by_campaign = {0}, by_channel = {0}, by_month = {0};
-    store_stmt *s = store_q(d->conn, Q_FIS_REPORT_SCAN);
-    store_bind_int(s, 1, from);
-    store_bind_int(s, 2, to);
+    /* the cohorts of the local days from `from`'s to the one before `to` */
+    store_stmt *s = store_q(d->conn, Q_FIS_REPORT_COHORTS);
+    store_bind_int(s, 1, time_local_day(from));
+    store_bind_int(s, 2, time_local_day(to - 1));
     while (store_step(s) == STORE_ROW) {
-        int64_t member = store_col_int(s, 0), at = store_col_int(s, 1);
-        int64_t joined = store_col_int(s, 4), first = store_col_int(s, 5),
-                cycle = store_col_int(s, 6);
+        int32_t day = (int32_t)store_col_int(s, 0);
+        int64_t campaign = store_col_int(s, 1), invites = store_col_int(s, 3),
+                inviters = store_col_int(s, 4), joined = store_col_int(s, 5),
+                first = store_col_int(s, 6), cycle = store_col_int(s, 7);
         char key[24];
-        bool none = store_col_null(s, 2);
-        snprintf(key, sizeof key, "%lld", none ? 0LL : (long long)store_col_int(s, 2));
-        group_add(&total, member, joined, first, cycle);
-        group_add(group_of(&by_campaign, key, none), member, joined, first, cycle);
-        group_add(group_of(&by_channel, store_col_text(s, 3), false), member, joined, first, cycle);
+        snprintf(key, sizeof key, "%lld", (long long)campaign);
+        group_add(&total, invites, inviters, joined, first, cycle);
+        group_add(group_of(&by_campaign, key, campaign == 0), invites, inviters, joined, first,
+                  cycle);
+        group_add(group_of(&by_channel, store_col_text(s, 2), false), invites, inviters, joined,
+                  first, cycle);
         int y, m, dd;
-        date_civil(time_local_day(at), &y, &m, &dd);
+        date_civil(day, &y, &m, &dd);
         snprintf(key, sizeof key, "%04d-%02d", y, m);
-        group_add(group_of(&by_month, key, false), member, joined, first, cycle);
+        group_add(group_of(&by_month, key, false), invites, inviters, joined, first, cycle);
     }
     store_reset(s);
     json_object_set_new(o, "total", group_json(&total, "", false));

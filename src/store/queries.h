@@ -594,9 +594,15 @@
     Q(SCAN_REFERRALS)           /* () -> member_id, referrals direct, downstream, own depth        \
                                    — members in the referral graph */                            \
     Q(FIS_SEG_ONE)              /* (member_id) -> referrals direct, downstream, own depth */       \
-    Q(FIS_REPORT_SCAN)          /* (from, to) -> member_id, created_at, campaign_id,               \
-                                   channel, joined, first_orders, cycle_seconds of the             \
-                                   invites sent in the window, by member */                        \
+    Q(FIS_REPORT_COHORTS) /* (first day, last day) -> day, campaign_id (0: none), channel,     \
+                             invites, inviters, joined, first_orders, cycle_seconds */             \
+    Q(FIS_COHORT_ADD) /* (day, campaign_id or 0, channel, invites, inviters, joined,               \
+                         first_orders, cycle_seconds) — added */                                   \
+    Q(FIS_INVITER_SAME_DAY) /* (member_id, day start, day end, campaign_id or 0, channel) ->       \
+                               the member's invites of that cohort */                              \
+    Q(FIS_INVITE_GET) /* (id) -> campaign_id, channel, created_at */                               \
+    Q(FIS_CHECK_COHORTS) /* (limit) -> day, campaign_id, channel, kept invites, inviters, joined,  \
+                            first orders, cycle seconds, the same recounted from the invites */    \
     Q(FIS_INVITE_JOINED)        /* (cycle seconds, invite_id) — one more member joined           \
                                    through it */                                                   \
     Q(FIS_INVITE_FIRST_ORDER)   /* (invite_id) — one more of its members ordered */              \

@@ -1222,9 +1222,39 @@ const char *const sqlite_queries[Q__COUNT] = {
         "SELECT COALESCE(st.direct, 0), COALESCE(st.downstream, 0), COALESCE(r.depth, 0)"
         " FROM (SELECT ?1 AS m) x LEFT JOIN referral_stats st ON st.member_id = x.m LEFT"
         " JOIN referrals r ON r.member_id = x.m",
-    [Q_FIS_REPORT_SCAN] =
-        "SELECT member_id, created_at, campaign_id, channel, joined, first_orders, cycle_seconds"
-        " FROM referral_invites WHERE created_at >= ?1 AND created_at < ?2 ORDER BY member_id",
+    [Q_FIS_REPORT_COHORTS] =
+        "SELECT day, campaign_id, channel, invites, inviters, joined, first_orders, cycle_seconds"
+        " FROM referral_cohorts WHERE day >= ?1 AND day <= ?2 ORDER BY day, campaign_id, channel",
+    [Q_FIS_COHORT_ADD] =
+        "INSERT INTO referral_cohorts(day, campaign_id, channel, invites, inviters, joined,"
+        " first_orders, cycle_seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " ON CONFLICT(day, campaign_id, channel) DO UPDATE SET"
+        " invites = referral_cohorts.invites + excluded.invites,"
+        " inviters = referral_cohorts.inviters + excluded.inviters,"
+        " joined = referral_cohorts.joined + excluded.joined,"
+        " first_orders = referral_cohorts.first_orders + excluded.first_orders,"
+        " cycle_seconds = referral_cohorts.cycle_seconds + excluded.cycle_seconds",
+    [Q_FIS_INVITER_SAME_DAY] =
+        "SELECT count(*) FROM referral_invites WHERE member_id = ?1 AND created_at >= ?2"
+        " AND created_at < ?3 AND COALESCE(campaign_id, 0) = ?4 AND channel = ?5",
+    [Q_FIS_INVITE_GET] = "SELECT campaign_id, channel, created_at FROM referral_invites WHERE id = ?1",
+    [Q_FIS_CHECK_COHORTS] =
+        "WITH want AS (SELECT (created_at + 28800) / 86400 AS day, COALESCE(campaign_id, 0) AS c,"
+        " channel, count(*) AS invites, count(DISTINCT member_id) AS inviters, sum(joined) AS j,"
+        " sum(first_orders) AS f, sum(cycle_seconds) AS y FROM referral_invites"
+        " GROUP BY (created_at + 28800) / 86400, COALESCE(campaign_id, 0), channel)"
+        " SELECT w.day, w.c, w.channel, COALESCE(k.invites, 0), COALESCE(k.inviters, 0),"
+        " COALESCE(k.joined, 0), COALESCE(k.first_orders, 0), COALESCE(k.cycle_seconds, 0),"
+        " w.invites, w.inviters, w.j, w.f, w.y FROM want w LEFT JOIN referral_cohorts k"
+        " ON k.day = w.day AND k.campaign_id = w.c AND k.channel = w.channel"
+        " WHERE COALESCE(k.invites, 0) <> w.invites OR COALESCE(k.inviters, 0) <> w.inviters"
+        " OR COALESCE(k.joined, 0) <> w.j OR COALESCE(k.first_orders, 0) <> w.f"
+        " OR COALESCE(k.cycle_seconds, 0) <> w.y"
+        " UNION ALL SELECT k.day, k.campaign_id, k.channel, k.invites, k.inviters, k.joined,"
+        " k.first_orders, k.cycle_seconds, 0, 0, 0, 0, 0 FROM referral_cohorts k"
+        " WHERE NOT EXISTS (SELECT 1 FROM referral_invites i WHERE (i.created_at + 28800) / 86400"
+        " = k.day AND COALESCE(i.campaign_id, 0) = k.campaign_id AND i.channel = k.channel)"
+        " LIMIT ?1",
     [Q_FIS_INVITE_JOINED] = "UPDATE referral_invites SET joined = joined + 1,"
                             " cycle_seconds = cycle_seconds + ?1 WHERE id = ?2",
     [Q_FIS_INVITE_FIRST_ORDER] =

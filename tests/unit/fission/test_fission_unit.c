@@ -176,6 +176,8 @@ static void on_a_store(fixture *f)
     corrupt(f, "UPDATE referrals SET depth = 2", "UPDATE referrals SET depth = 1");
     corrupt(f, "UPDATE referral_invites SET joined = joined + 1",
             "UPDATE referral_invites SET joined = joined - 1");
+    corrupt(f, "UPDATE referral_cohorts SET inviters = inviters + 1",
+            "UPDATE referral_cohorts SET inviters = inviters - 1");
 }
 
 int main(void)

@@ -316,9 +316,9 @@ int main(int argc, char **argv)
     int64_t siyu_top = json_integer_value(json_object_get(
         json_array_get(json_object_get(json_object_get(report, "top_kols"), "by_all_members"), 0),
         "member_id"));
-    printf("siyu  report: %.3f s (best of 3) — K-factor %.4f over %lld invites, %lld joined; "
+    printf("siyu  report: %.3f ms (best of 3) — K-factor %.4f over %lld invites, %lld joined; "
            "%zu months; top KOL by all members: %lld\n",
-           best, json_real_value(json_object_get(tot, "k_factor")),
+           best * 1000, json_real_value(json_object_get(tot, "k_factor")),
            (long long)json_integer_value(json_object_get(tot, "invites_sent")),
            (long long)json_integer_value(json_object_get(tot, "members_joined")),
            json_array_size(json_object_get(report, "months")), (long long)siyu_top);

@@ -594,40 +594,40 @@
     Q(SCAN_REFERRALS)           /* () -> member_id, referrals direct, downstream, own depth        \
                                    — members in the referral graph */                            \
     Q(FIS_SEG_ONE)              /* (member_id) -> referrals direct, downstream, own depth */       \
-    Q(FIS_REPORT_COHORTS) /* (first day, last day) -> day, campaign_id (0: none), channel,     \
-                             invites, inviters, joined, first_orders, cycle_seconds */             \
-    Q(FIS_COHORT_ADD) /* (day, campaign_id or 0, channel, invites, inviters, joined,               \
-                         first_orders, cycle_seconds) — added */                                   \
-    Q(FIS_INVITER_SAME_DAY) /* (member_id, day start, day end, campaign_id or 0, channel) ->       \
-                               the member's invites of that cohort */                              \
-    Q(FIS_INVITE_GET) /* (id) -> campaign_id, channel, created_at */                               \
+    Q(FIS_REPORT_COHORTS)       /* (first day, last day) -> day, campaign_id (0: none), channel,   \
+                                   invites, inviters, joined, first_orders, cycle_seconds */       \
+    Q(FIS_COHORT_ADD)           /* (day, campaign_id or 0, channel, invites, inviters, joined,     \
+                                   first_orders, cycle_seconds) — added */                       \
+    Q(FIS_INVITER_SAME_DAY)     /* (member_id, day start, day end, campaign_id or 0, channel) ->   \
+                                   the member's invites of that cohort */                          \
+    Q(FIS_INVITE_GET)           /* (id) -> campaign_id, channel, created_at */                     \
     Q(FIS_CHECK_COHORTS) /* (limit) -> day, campaign_id, channel, kept invites, inviters, joined,  \
                             first orders, cycle seconds, the same recounted from the invites */    \
-    Q(FIS_INVITE_JOINED)        /* (cycle seconds, invite_id) — one more member joined           \
-                                   through it */                                                   \
-    Q(FIS_INVITE_FIRST_ORDER)   /* (invite_id) — one more of its members ordered */              \
-    Q(FIS_CHECK_INVITES)        /* (limit) -> invite_id, joined, first_orders,                     \
-                                   cycle_seconds kept, the same recounted */                       \
-    Q(FIS_ERASE_INVITES)        /* (member_id) — the device its invites were made from */        \
-    Q(FIS_PARTICIPANTS)         /* (campaign_id) -> member_id, first at — everyone who           \
-                                   took part */                                                    \
-    Q(FIS_MEMBER_FACTS)         /* (member_id, at) -> joined_at, store_id, orders before           \
-                                   at, orders and net sales in [at, at + 30 days) */               \
-    Q(FIS_MATCH_CANDIDATES)     /* (store_id or NULL, joined from, joined to, after                \
-                                   member_id, limit) -> member_id — members of the               \
-                                   same store who joined in the window, by id */                   \
-    Q(FIS_INVITE_REPORT)        /* (campaign_id) -> invites, inviters, accepted joins,             \
-                                   refused joins, first orders, sum of cycle seconds */            \
-    Q(FIS_INVITE_REFUSALS)      /* (campaign_id) -> reason, count */                               \
-    Q(FIS_REWARD_REPORT)        /* (campaign_id) -> level, status, rows, points,                   \
-                                   coupons, points clawed back */                                  \
-    Q(FIS_TEAM_REPORT)          /* (campaign_id) -> teams, open, succeeded, failed,                \
-                                   virtual members, paid members, refund instructions,             \
-                                   refunded cents */                                               \
-    Q(FIS_TEAMS_VIRTUAL)        /* (campaign_id) -> team id, virtual members of teams              \
-                                   completed virtually */                                          \
-    Q(FIS_ASSIST_REPORT)        /* (campaign_id) -> assists, open, reached, expired,               \
-                                   helps, cut cents, coupons */
+    Q(FIS_INVITE_JOINED) /* (cycle seconds, invite_id) — one more member joined                  \
+                            through it */                                                          \
+    Q(FIS_INVITE_FIRST_ORDER) /* (invite_id) — one more of its members ordered */                \
+    Q(FIS_CHECK_INVITES)      /* (limit) -> invite_id, joined, first_orders,                       \
+                                 cycle_seconds kept, the same recounted */                         \
+    Q(FIS_ERASE_INVITES)      /* (member_id) — the device its invites were made from */          \
+    Q(FIS_PARTICIPANTS)       /* (campaign_id) -> member_id, first at — everyone who             \
+                                 took part */                                                      \
+    Q(FIS_MEMBER_FACTS)       /* (member_id, at) -> joined_at, store_id, orders before             \
+                                 at, orders and net sales in [at, at + 30 days) */                 \
+    Q(FIS_MATCH_CANDIDATES)   /* (store_id or NULL, joined from, joined to, after                  \
+                                 member_id, limit) -> member_id — members of the                 \
+                                 same store who joined in the window, by id */                     \
+    Q(FIS_INVITE_REPORT)      /* (campaign_id) -> invites, inviters, accepted joins,               \
+                                 refused joins, first orders, sum of cycle seconds */              \
+    Q(FIS_INVITE_REFUSALS)    /* (campaign_id) -> reason, count */                                 \
+    Q(FIS_REWARD_REPORT)      /* (campaign_id) -> level, status, rows, points,                     \
+                                 coupons, points clawed back */                                    \
+    Q(FIS_TEAM_REPORT)        /* (campaign_id) -> teams, open, succeeded, failed,                  \
+                                 virtual members, paid members, refund instructions,               \
+                                 refunded cents */                                                 \
+    Q(FIS_TEAMS_VIRTUAL)      /* (campaign_id) -> team id, virtual members of teams                \
+                                 completed virtually */                                            \
+    Q(FIS_ASSIST_REPORT)      /* (campaign_id) -> assists, open, reached, expired,                 \
+                                 helps, cut cents, coupons */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

@@ -1237,7 +1237,8 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_FIS_INVITER_SAME_DAY] =
         "SELECT count(*) FROM referral_invites WHERE member_id = ?1 AND created_at >= ?2"
         " AND created_at < ?3 AND COALESCE(campaign_id, 0) = ?4 AND channel = ?5",
-    [Q_FIS_INVITE_GET] = "SELECT campaign_id, channel, created_at FROM referral_invites WHERE id = ?1",
+    [Q_FIS_INVITE_GET] =
+        "SELECT campaign_id, channel, created_at FROM referral_invites WHERE id = ?1",
     [Q_FIS_CHECK_COHORTS] =
         "WITH want AS (SELECT (created_at + 28800) / 86400 AS day, COALESCE(campaign_id, 0) AS c,"
         " channel, count(*) AS invites, count(DISTINCT member_id) AS inviters, sum(joined) AS j,"

@@ -477,6 +477,18 @@
     Q(RETENTION_MESSAGES)  /* (cutoff, limit) — finished messages older */                       \
     Q(RETENTION_AUDIT_MEMBERS) /* (cutoff, limit) — the index rows of the oldest audit rows */   \
     Q(RETENTION_AUDIT)         /* (cutoff, limit) — audit rows older */                          \
+    Q(LOGIN_PUT)       /* (staff_id, username, hash, now) — sets or resets, clears failures */   \
+    Q(LOGIN_BY_NAME)   /* (username) -> staff_id, hash, failures, locked_until, staff role */      \
+    Q(LOGIN_GET)       /* (staff_id) -> username, failures, locked_until, updated_at */            \
+    Q(LOGIN_FAIL)      /* (staff_id, now, max failures, locked until) — counts a failure */      \
+    Q(LOGIN_OK)        /* (staff_id) — a success clears the failures */                          \
+    Q(LOGIN_DELETE)    /* (staff_id) */                                                            \
+    Q(SESSION_INSERT)  /* (hash, staff_id, csrf, now, expires_at) */                               \
+    Q(SESSION_RESOLVE) /* (hash) -> id, hash, staff_id, csrf, expires_at, revoked_at,              \
+                          staff role, staff store_id, staff name */                                \
+    Q(SESSION_GET)     /* (id) -> csrf, created_at, expires_at, username */                        \
+    Q(SESSION_REVOKE)  /* (now, id) — only while not revoked */                                  \
+    Q(SESSION_REVOKE_STAFF) /* (now, staff_id) — every open session of a staff member */         \
     /* fission (issue 17): referrals, invites, group-buy, assist */                                \
     Q(FIS_CAMPAIGN)             /* (id) -> kind, rules, starts_at, ends_at, paused,                \
                                    created_at, name */                                             \

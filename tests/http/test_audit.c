@@ -599,7 +599,8 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE consent_history; DROP TABLE audit_log; DROP TABLE audit_members;"
              "DROP TABLE retention_settings; DROP INDEX events_at; DROP INDEX messages_created;"
              "DROP INDEX coupon_events_member; DROP INDEX messages_run_waiting;"
-             /* 17 (fission) */
+             "DROP TABLE sessions; DROP TABLE staff_logins;"
+             /* 18 (fission) */
              "DROP TABLE assist_helps; DROP TABLE assists; DROP TABLE mall_instructions;"
              "DROP TABLE team_members; DROP TABLE teams; DROP TABLE referral_rewards;"
              "DROP TABLE referral_attempts; DROP TABLE referral_stats; DROP TABLE referrals;"

@@ -100,8 +100,6 @@ static int remove_dir(const char *dir)
  * history), points per yuan, the coupons the ready-made journeys issue (each limited per
  * member per period to fit its journey), a friends' coupon, and the ready-made journeys as drafts
  * (nothing is sent until someone activates one and binds a channel). */
-int demo_console(store_t *st, siyu_err *e); /* demo_console.c */
-
 static int demo_programme(store_t *st, siyu_err *e)
 {
     static const struct {
@@ -320,10 +318,24 @@ int cmd_demo(int argc, char **argv)
         }
         siyu_err pe;
         siyu_err_init(&pe);
-        if (demo_programme(st, &pe) || demo_games(st, &pe) || demo_rights(st, &pe) ||
-            demo_console(st, &pe) || demo_fission(st, &pe)) {
+        /* what the demo adds to the generated history, in order: one line a feature */
+        static const struct {
+            const char *what;
+            int (*fn)(store_t *, siyu_err *);
+        } steps[] = {
+            {"loyalty and journeys", demo_programme},
+            {"games", demo_games},
+            {"members' rights", demo_rights},
+            {"console logins", demo_console},
+            {"communities", demo_groups},
+            {"fission", demo_fission},
+        };
+        size_t k = 0;
+        while (k < sizeof steps / sizeof *steps && steps[k].fn(st, &pe) == 0)
+            k++;
+        if (k < sizeof steps / sizeof *steps) {
             store_close(st);
-            rc = cli_fail("demo", 1, "loyalty, journeys, games and rights: %s", pe.message);
+            rc = cli_fail("demo", 1, "%s: %s", steps[k].what, pe.message);
             siyu_err_clear(&pe);
             return rc;
         }

@@ -17,6 +17,10 @@ int demo_settle(store_conn *c, int r, siyu_err *sub, siyu_err *e);
 /* Members' rights: a few members erased at their request, and the audit trail of a week of
  * staff work (reads of member 360s, an export, the erasures). */
 int demo_rights(store_t *st, siyu_err *e);
+/* Console sign-in for the demo's staff (demo_console.c). */
+int demo_console(store_t *st, siyu_err *e);
+/* Communities: groups per store with joins, quits, activity and sale sessions (demo_groups.c). */
+int demo_groups(store_t *st, siyu_err *e);
 
 /* Fission: an invite campaign with its referral tree, a group-buy (teams filled, failed and
  * open) and an assist campaign with helpers (demo_fission.c). */

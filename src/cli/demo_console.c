@@ -10,8 +10,7 @@
 #include "auth/session.h"
 #include "base/timeutil.h"
 #include "cli/cli.h"
-
-int demo_console(store_t *st, siyu_err *e);
+#include "cli/demo.h"
 
 static int64_t add_staff(store_conn *c, const char *name, const char *kind, const char *code,
                          int64_t now, siyu_err *e)

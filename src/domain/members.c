@@ -445,8 +445,15 @@ static int64_t member_insert(dom *d, const profile *p, const char *channel, int6
 /* Adds the identities the member lacks. */
 static int add_missing(dom *d, identity *ids, int n, int64_t member_id, siyu_err *e)
 {
-    for (int i = 0; i < n; i++)
-        if (!identity_owner(d, &ids[i]) && identity_add(d, &ids[i], member_id, e)) return -1;
+    bool added = false;
+    for (int i = 0; i < n; i++) {
+        if (identity_owner(d, &ids[i])) continue;
+        if (identity_add(d, &ids[i], member_id, e)) return -1;
+        added = true;
+    }
+    /* a new identity may name the member in a store group it was a stranger in
+     * (src/community): the index re-reads what follows the reach */
+    if (added) dom_note(d, DOM_CHANGE_REACH, member_id, 0);
     return 0;
 }
 

@@ -125,6 +125,9 @@ static const struct section {
     {"contacts", Q_EXPORT_CONTACTS},
     {"consent_history", Q_EXPORT_CONSENT_HISTORY},
     {"audit_members", Q_EXPORT_AUDIT_MEMBERS},
+    /* communities (src/community): stints matched through the member's identities */
+    {"chat_group_members", Q_EXPORT_GROUP_MEMBERS},
+    {"chat_group_activity", Q_EXPORT_GROUP_ACTIVITY},
     {"referral_invites", Q_EXPORT_REFERRAL_INVITES},
     {"referrals", Q_EXPORT_REFERRALS},
     {"referral_stats", Q_EXPORT_REFERRAL_STATS},
@@ -244,9 +247,12 @@ static int erase_one(dom *d, int64_t id, strs *needles, siyu_err *e)
         exec_now_id(d, Q_ERASE_RUNS, id, e) || exec_id(d, Q_ERASE_MERGES, id, e) ||
         exec_id(d, Q_REACH_DELETE, id, e) || exec_id(d, Q_CONSENT_DELETE, id, e) ||
         exec_id(d, Q_CONSENT_HISTORY_DELETE, id, e) || exec_id(d, Q_ERASE_OLD_CONSENTS, id, e) ||
-        exec_id(d, Q_ERASE_IDENTITIES, id, e) || exec_id(d, Q_ERASE_CONTACTS, id, e) ||
+        /* group stints and activity keep their counts under a pseudonym; read through
+         * the identities, so before they go */
+        exec_id(d, Q_ERASE_GROUP_ACTIVITY, id, e) || exec_id(d, Q_ERASE_GROUP_SEATS, id, e) ||
+        exec_id(d, Q_ERASE_GROUP_MEMBERS, id, e) || exec_id(d, Q_ERASE_IDENTITIES, id, e) ||
         exec_id(d, Q_FIS_ERASE_ATTEMPTS, id, e) || exec_id(d, Q_FIS_ERASE_INVITES, id, e) ||
-        exec_now_id(d, Q_ERASE_MEMBER, id, e))
+        exec_id(d, Q_ERASE_CONTACTS, id, e) || exec_now_id(d, Q_ERASE_MEMBER, id, e))
         return -1;
     return 0;
 }

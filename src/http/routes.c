@@ -135,6 +135,18 @@ int h_retention_put(http_req *r, siyu_err *e);
 int h_retention_sweep(http_req *r, siyu_err *e);
 int h_journeys_guardrails_put(http_req *r, siyu_err *e);
 int h_journeys_guardrails_get(http_req *r, siyu_err *e);
+int h_groups_events(http_req *r, siyu_err *e); /* routes_groups.c */
+int h_groups_list(http_req *r, siyu_err *e);
+int h_groups_get(http_req *r, siyu_err *e);
+int h_groups_patch(http_req *r, siyu_err *e);
+int h_groups_stats(http_req *r, siyu_err *e);
+int h_group_codes_create(http_req *r, siyu_err *e);
+int h_group_codes_get(http_req *r, siyu_err *e);
+int h_group_codes_scan(http_req *r, siyu_err *e);
+int h_group_requests(http_req *r, siyu_err *e);
+int h_group_sales_create(http_req *r, siyu_err *e);
+int h_group_sales_report(http_req *r, siyu_err *e);
+int h_report_groups(http_req *r, siyu_err *e);
 
 static int render_order(http_req *r, siyu_err *e)
 {
@@ -531,6 +543,7 @@ int h_home(http_req *r, siyu_err *e)
 #define HQ ROLES_HQ
 #define ADMIN ROLE_ADMIN
 #define MGR (ROLE_ADMIN | ROLE_OPERATOR | ROLE_STORE_MANAGER)
+#define STAFF_GROUPS (MGR | ROLE_GUIDE) /* groups: a guide sees the groups they own */
 
 const route routes[] = {
     {"GET", "/", h_console_index, 0, ROUTE_PUBLIC | ROUTE_HTML,
@@ -915,6 +928,47 @@ const route routes[] = {
      0, .response = "text/javascript"},
     {"DELETE", "/api/v1/session", h_session_delete, ANY, ROUTE_WRITE, "Sign out", "organisation",
      SCOPE_CHAIN, 0, .response = "text/plain", .answers = ANS_204},
+    /* communities (issue 16): store groups, join codes, group sales (docs/communities.md) */
+    {"POST", "/api/v1/groups/events", h_groups_events, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "The bridge's WeCom group events, one or a batch (idempotent by content)", "groups",
+     SCOPE_CHAIN, 0, .request = "GroupEvents", .response = "GroupEventsResult",
+     .answers = ANS_201 | ANS_409 | ANS_422},
+    {"GET", "/api/v1/groups", h_groups_list, STAFF_GROUPS, 0,
+     "Store groups (a store manager sees their store's, a guide their own)", "groups", SCOPE_CHAIN,
+     SB_STORE, .query = "page store_id:int", .response = "Group[]", .answers = ANS_404},
+    {"GET", "/api/v1/groups/{id}", h_groups_get, STAFF_GROUPS, 0,
+     "A group: its people (members, non-members, staff) and its last 30 days", "groups",
+     SCOPE_CHAIN, 0, .response = "GroupDetail", .answers = ANS_404},
+    {"PATCH", "/api/v1/groups/{id}", h_groups_patch, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Change a group's theme or cap", "groups", SCOPE_CHAIN, 0, .request = "GroupPatch",
+     .response = "Group", .answers = ANS_404},
+    {"GET", "/api/v1/groups/{id}/stats", h_groups_stats, STAFF_GROUPS, 0,
+     "A group's statistics per day: new members, quits, members, speakers, messages", "groups",
+     SCOPE_CHAIN, 0, .query = "from:date to:date", .response = "GroupStats", .answers = ANS_404},
+    {"POST", "/api/v1/group-codes", h_group_codes_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Create a join code serving a store's groups of a theme (无限群)", "groups", SCOPE_CHAIN,
+     SB_STORE, .request = "GroupCodeCreate", .response = "GroupCode", .answers = ANS_201},
+    {"GET", "/api/v1/group-codes/{id}", h_group_codes_get, MGR, 0,
+     "A join code and the group it points at now", "groups", SCOPE_CHAIN, 0,
+     .response = "GroupCode", .answers = ANS_404},
+    {"POST", "/api/v1/group-codes/{id}/scan", h_group_codes_scan, MGR, ROUTE_WRITE | ROUTE_BODY_OPT,
+     "Which group a scan joins: a seat held for a few minutes (caps exact), or 503 while a new "
+     "group is asked for",
+     "groups", SCOPE_CHAIN, 0, .request = "GroupScan", .response = "GroupScanResult|GroupScanFull",
+     .answers = ANS_201 | ANS_404 | ANS_503},
+    {"GET", "/api/v1/group-requests", h_group_requests, HQ, 0,
+     "The bridge's queue: new groups asked for by full codes", "groups", SCOPE_CHAIN, 0,
+     .query = "page pending:int", .response = "GroupRequest[]"},
+    {"POST", "/api/v1/group-sales", h_group_sales_create, STAFF_GROUPS, ROUTE_WRITE | ROUTE_BODY,
+     "A group sale session: groups, a time window and the SKUs promoted", "groups", SCOPE_CHAIN, 0,
+     .request = "GroupSaleCreate", .response = "GroupSale", .answers = ANS_201 | ANS_422},
+    {"GET", "/api/v1/group-sales/{id}/report", h_group_sales_report, STAFF_GROUPS, 0,
+     "A group sale session's orders and sales by SKU, net of refunds, and its 2:80", "groups",
+     SCOPE_CHAIN, 0, .response = "GroupSaleReport", .answers = ANS_404},
+    {"GET", "/api/v1/reports/groups", h_report_groups, STAFF_GROUPS, 0,
+     "The group leaderboard and roll-ups per store, guide, theme and the chain", "groups",
+     SCOPE_CHAIN, SB_STORE, .query = "from:date to:date store:int within_days:int",
+     .response = "GroupsReport", .answers = ANS_404},
     /* fission (issue 17): invites and the referral graph, group-buy, assists (docs/fission.md) */
     {"PATCH", "/api/v1/campaigns/{id}", h_campaigns_patch, HQ, ROUTE_WRITE | ROUTE_BODY,
      "Rename a campaign, move its end or pause it (its rules never change)", "fission", SCOPE_CHAIN,

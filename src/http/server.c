@@ -765,6 +765,14 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
         extra[nx++] = "Idempotency-Replayed";
         extra[nx++] = "true";
     }
+    char retry[24];
+    if (r->status == 503 && json_is_object(r->resp) && /* a full group code (src/community) */
+        json_is_integer(json_object_get(r->resp, "retry_after_seconds"))) {
+        snprintf(retry, sizeof retry, "%lld",
+                 (long long)json_integer_value(json_object_get(r->resp, "retry_after_seconds")));
+        extra[nx++] = "Retry-After";
+        extra[nx++] = retry;
+    }
     if (r->status == 201 && created_location(r, location, sizeof location)) {
         extra[nx++] = "Location";
         extra[nx++] = location;

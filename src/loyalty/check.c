@@ -13,6 +13,7 @@
 #include "base/checked.h"
 #include "fission/fission.h"
 #include "fission/games.h"
+#include "community/community.h"
 #include "loyalty/internal.h"
 
 static void add(json_t *out, int *found, int max, const char *check, const char *fmt, ...)
@@ -291,6 +292,8 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
     loy_config_release(cfg);
     /* the games' campaigns (src/fission/check.c) */
     found += games_check(c, max, v);
+    /* the communities' groups and seats (src/community/sales.c) */
+    found += groups_check(c, max, v);
     found += fission_check(c, max, v);
     return found;
 }

@@ -49,6 +49,8 @@ const seg_attr_info seg_attrs[SEG_A_COUNT_] = {
                                       "expected purchases in the next 90 days"},
     [SEG_A_CONTACTS] = {"contacts", SEG_T_INT, "live WeCom contact edges with guides"},
     [SEG_A_CONTACT_DAYS] = {"contact_days", SEG_T_INT, "days since the first contact with a guide"},
+    [SEG_A_GROUPS] = {"groups", SEG_T_INT, "store groups (社群) the member is in now"},
+    [SEG_A_GROUP_DAYS] = {"group_days", SEG_T_INT, "days since first joining a store group"},
     [SEG_A_REFERRALS_DIRECT] = {"referrals_direct", SEG_T_INT,
                                 "members the member referred (depth 1)"},
     [SEG_A_REFERRALS_ALL] = {"referrals_all", SEG_T_INT,

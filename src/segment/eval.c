@@ -783,6 +783,16 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
         kind = 1;
         dmin = 1;
         break;
+    case SEG_A_GROUPS:
+        out->type = CT_U16;
+        out->col = idx->groups;
+        break;
+    case SEG_A_GROUP_DAYS:
+        out->type = CT_U16;
+        out->col = idx->group_first;
+        kind = 1;
+        dmin = 1;
+        break;
     case SEG_A_CLV_12M:
         out->type = CT_I32;
         out->col = idx->clv;

@@ -970,6 +970,23 @@ int seg_index_set_contacts(seg_index *idx, int64_t member_id, int64_t live, int3
     return 0;
 }
 
+int seg_index_set_groups(seg_index *idx, int64_t member_id, int64_t groups, int32_t first_day,
+                         seg_error *err)
+{
+    uint16_t first;
+    if (groups < 0 || day16(first_day, 0, &first) != 0) {
+        seg_err_set(err, 0, "group day out of range");
+        return -1;
+    }
+    WLOCK(idx);
+    MEMBER_OR_FAIL(idx, member_id, o);
+    idx->groups[o] = groups > 65535 ? 65535 : (uint16_t)groups;
+    idx->group_first[o] = first;
+    idx->gen++;
+    UNLOCK(idx);
+    return 0;
+}
+
 int seg_index_set_referrals(seg_index *idx, int64_t member_id, int64_t direct, int64_t all,
                             int64_t depth, seg_error *err)
 {

@@ -132,6 +132,9 @@ int seg_index_apply_refund(seg_index *idx, int64_t member_id, int32_t order_day,
 /* ---- other member state ---- */
 int seg_index_set_reach(seg_index *idx, int64_t member_id, unsigned flags, seg_error *err);
 int seg_index_set_points(seg_index *idx, int64_t member_id, int64_t balance, seg_error *err);
+/* A member's store groups now and the day it first joined one (SEG_NO_DAY: never). */
+int seg_index_set_groups(seg_index *idx, int64_t member_id, int64_t groups, int32_t first_day,
+                         seg_error *err);
 /* A member's live WeCom contact edges and the day of its first contact (SEG_NO_DAY: none). */
 /* The member's place in the referral graph: referees direct and downstream, its own
  * depth (0: not referred). */

@@ -489,6 +489,93 @@
     Q(SESSION_GET)     /* (id) -> csrf, created_at, expires_at, username */                        \
     Q(SESSION_REVOKE)  /* (now, id) — only while not revoked */                                  \
     Q(SESSION_REVOKE_STAFF) /* (now, staff_id) — every open session of a staff member */         \
+    /* communities (issue 16): groups, stints, activity, codes, seats, group sales */              \
+    Q(GRP_EVENT_SEEN)     /* (digest) -> 1 when a group event of this content was recorded */      \
+    Q(GRP_EVENT_PUT)      /* (digest, event, at, now) */                                           \
+    Q(GRP_BY_CHAT)        /* (chat_id) -> id, store_id, dismissed_at */                            \
+    Q(GRP_INSERT)         /* (chat_id, store_id, owner_id, owner_userid, name, theme, cap,         \
+               created_at, now) */                                                                 \
+    Q(GRP_UPDATE)         /* (name or NULL, owner_id, owner_userid or NULL: kept, now, id): a new  \
+               owner of a departed owner's group: inherited */                                     \
+    Q(GRP_DISMISS)        /* (at, now, id) */                                                      \
+    Q(GRP_DISMISS_STINTS) /* (at, day, group_id): every live stint ends with the group */          \
+    Q(GRP_GET)        /* (id) -> id, chat_id, store_id, owner_id, owner_userid, name, theme, cap,  \
+              state, created_at, dismissed_at, updated_at */                                       \
+    Q(GRP_LIST)       /* (store_id or NULL, after_id, limit) -> as GRP_GET */                      \
+    Q(GRP_PATCH)      /* (theme or NULL, cap or NULL, now, id) */                                  \
+    Q(GRP_SET_STATE)  /* (state, owner_id or NULL: kept, now, id) */                               \
+    Q(GRP_OF_OWNER)   /* (owner_id) -> id: the owner's groups not dismissed */                     \
+    Q(GRP_LIVE_STINT) /* (group_id, person) -> id, is_staff */                                     \
+    Q(GRP_JOIN)       /* (group_id, person, is_staff, unionid, joined_at, joined_day,              \
+             join_scene, state, inviter, code_id) */                                               \
+    Q(GRP_QUIT)       /* (quit_at, quit_day, quit_scene, id) */                                    \
+    Q(GRP_LIVE_CUSTOMERS) /* (group_id) -> customers in the group now */                           \
+    Q(GRP_PEOPLE)         /* (group_id) -> person, is_staff, member_id or NULL, joined_at,         \
+               join_scene, state, inviter, code_id: live stints */                                 \
+    Q(GRP_ACT_PUT)        /* (group_id, person, day, messages): replaces; changes nothing (0       \
+              changes) when the count is the same */                                               \
+    Q(GRP_DAY_ROLLUP)     /* (group_id, day): the group-day roll-up computed again from the        \
+           activity */                                                                             \
+    Q(GRP_STINTS)         /* (group_id) -> joined_day, quit_day or NULL, quit_scene: customers */  \
+    Q(GRP_DAYS)           /* (group_id, from_day, to_day) -> day, speakers, messages */            \
+    Q(GRP_SILENT)         /* (group_id, since_day) -> live customers who spoke since the day (the  \
+               rest are silent) */                                                                 \
+    Q(GCODE_INSERT)       /* (store_id, theme, cap, hold_seconds, now) */                          \
+    Q(GCODE_SET_STATE)    /* (state, id) */                                                        \
+    Q(GCODE_GET)          /* (id) -> id, store_id, theme, cap, state, hold_seconds */              \
+    Q(GCODE_BY_STATE)     /* (state) -> id, store_id */                                            \
+    Q(GCODE_GROUPS)       /* (store_id, theme) -> id, chat_id, cap: groups a code serves, oldest   \
+             first */                                                                              \
+    Q(SEAT_OPEN)          /* (group_id, now) -> seats reserved, not kept, not lapsed */            \
+    Q(SEAT_REPEAT)        /* (code_id, external_userid, now) -> group_id of the customer's open    \
+              seat */                                                                              \
+    Q(SEAT_INSERT)        /* (code_id, group_id, external_userid or NULL, now, expires_at) */      \
+    Q(SEAT_KEEP_EXT)      /* (at, group_id, external_userid): the customer's open seat is kept */  \
+    Q(SEAT_KEEP_CODE)     /* (at, group_id, code_id): the oldest open anonymous seat of the        \
+           code */                                                                                 \
+    Q(GREQ_PENDING)       /* (code_id) -> id of the code's unfulfilled request */                  \
+    Q(GREQ_INSERT)        /* (code_id, store_id, theme, now) */                                    \
+    Q(GREQ_FULFIL)        /* (group_id, now, store_id, theme): a new group of the store and theme  \
+              answers */                                                                           \
+    Q(GREQ_LIST)          /* (pending only 0/1, after_id, limit) -> id, code_id, store_id, theme,  \
+                requested_at, group_id, fulfilled_at */                                            \
+    Q(GSALE_INSERT)       /* (name or NULL, from_at, to_at, now) */                                \
+    Q(GSALE_GROUP_ADD)    /* (sale_id, group_id) */                                                \
+    Q(GSALE_SKU_ADD)      /* (sale_id, sku) */                                                     \
+    Q(GSALE_GET)          /* (id) -> id, name, from_at, to_at, created_at */                       \
+    Q(GSALE_GROUPS)       /* (sale_id) -> group_id, store_id */                                    \
+    Q(GSALE_SKUS)         /* (sale_id) -> sku */                                                   \
+    Q(GSALE_LINES)        /* (sale_id) -> order_id, line, sku, qty net of refunds,                 \
+              unit_price_cents, total_cents, refunded_cents: promoted lines of orders members      \
+              placed in the window while in one of the groups */                                   \
+    Q(GRP_ORDERS)         /* (from, to, store_id or NULL, within seconds of joining or NULL) ->    \
+               group_id, order_id, total_cents, refunded_cents: orders members placed while in the \
+               group */                                                                            \
+    Q(GRP_BOARD)        /* (from_day, to_day, store_id or NULL) -> id, store_id, owner_id, theme,  \
+              name, chat_id, cap, state, speaker-days, messages */                                 \
+    Q(GRP_BOARD_STINTS) /* (from_day, to_day, store_id or NULL) -> group_id, joins, quits,         \
+       members at the end, member-days */                                                          \
+    Q(GRP_CONVERSION)   /* (from, to, store_id or NULL) -> store_id, in a group 0/1,               \
+         members, buyers: the home store's members who had joined by `to` */                       \
+    Q(GRP_MEMBER_SUMMARY)    /* (member_id) -> groups the member is in now, first joined_at        \
+          (NULL: never) */                                                                         \
+    Q(SCAN_MEMBER_GROUPS)    /* () -> member_id, groups now, first joined_at: members with         \
+          stints */                                                                                \
+    Q(EXPORT_GROUP_MEMBERS)  /* (member_id) -> chat_group_members rows */                          \
+    Q(EXPORT_GROUP_ACTIVITY) /* (member_id) -> chat_group_activity rows */                         \
+    Q(ERASE_GROUP_ACTIVITY)  /* (member_id): the member's activity keeps its counts under a        \
+        pseudonym */                                                                               \
+    Q(ERASE_GROUP_SEATS)     /* (member_id): seats forget the customer */                          \
+    Q(ERASE_GROUP_MEMBERS)   /* (member_id): the member's stints keep their days under a           \
+         pseudonym */                                                                              \
+    Q(GRP_PERSON_MEMBER)     /* (person, unionid or NULL) -> member_id the person is matched       \
+           to */                                                                                   \
+    Q(CHECK_GROUP_DAYS)      /* () -> group_id, day: roll-up rows that differ from the activity */ \
+    Q(CHECK_GROUP_SEATS)     /* () -> group_id, customers in it now who joined through a code,     \
+           cap: groups over the code's cap or their own */                                         \
+    Q(CHECK_GROUP_SEAT_STORE) /* () -> seat id: seats in a group of another store or theme than    \
+           their code's, or kept with no stint from the code */                                    \
+    /* new queries go above this line, each ending in a backslash */                               \
     /* fission (issue 17): referrals, invites, group-buy, assist */                                \
     Q(FIS_CAMPAIGN)             /* (id) -> kind, rules, starts_at, ends_at, paused,                \
                                    created_at, name */                                             \

@@ -936,6 +936,225 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_SESSION_REVOKE] = "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
     [Q_SESSION_REVOKE_STAFF] =
         "UPDATE sessions SET revoked_at = ?1 WHERE staff_id = ?2 AND revoked_at IS NULL",
+    /* communities (issue 16) */
+    [Q_GRP_EVENT_SEEN] = "SELECT 1 FROM group_events WHERE digest = ?1",
+    [Q_GRP_EVENT_PUT] =
+        "INSERT INTO group_events(digest, event, at, recorded_at) VALUES (?1, ?2, ?3, ?4)",
+    [Q_GRP_BY_CHAT] = "SELECT id, store_id, dismissed_at FROM chat_groups WHERE chat_id = ?1",
+    [Q_GRP_INSERT] =
+        "INSERT INTO chat_groups(chat_id, store_id, owner_id, owner_userid, name, theme, cap, "
+        "state, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'normal', ?8, ?9)",
+    [Q_GRP_UPDATE] =
+        "UPDATE chat_groups SET name = COALESCE(?1, name), state = CASE WHEN ?3 IS NOT NULL "
+        "AND ?3 <> COALESCE(owner_userid, '') AND state IN ('owner_departed', 'inheriting') "
+        "THEN 'inherited' ELSE state END, owner_id = CASE WHEN ?3 IS NULL THEN owner_id ELSE "
+        "?2 END, owner_userid = COALESCE(?3, owner_userid), updated_at = ?4 WHERE id = ?5",
+    [Q_GRP_DISMISS] =
+        "UPDATE chat_groups SET dismissed_at = COALESCE(dismissed_at, ?1), updated_at = ?2 "
+        "WHERE id = ?3",
+    [Q_GRP_DISMISS_STINTS] =
+        "UPDATE chat_group_members SET quit_at = ?1, quit_day = ?2, quit_scene = 'dismissed' "
+        "WHERE group_id = ?3 AND quit_at IS NULL",
+    [Q_GRP_GET] = "SELECT id, chat_id, store_id, owner_id, owner_userid, name, theme, cap, state, "
+                  "created_at, dismissed_at, updated_at FROM chat_groups WHERE id = ?1",
+    [Q_GRP_LIST] =
+        "SELECT id, chat_id, store_id, owner_id, owner_userid, name, theme, cap, state, "
+        "created_at, dismissed_at, updated_at FROM chat_groups WHERE (?1 IS NULL OR store_id = "
+        "?1) AND id > ?2 ORDER BY id LIMIT ?3",
+    [Q_GRP_PATCH] = "UPDATE chat_groups SET theme = COALESCE(?1, theme), cap = COALESCE(?2, cap), "
+                    "updated_at = ?3 WHERE id = ?4",
+    [Q_GRP_SET_STATE] =
+        "UPDATE chat_groups SET state = ?1, owner_id = COALESCE(?2, owner_id), updated_at = ?3 "
+        "WHERE id = ?4",
+    [Q_GRP_OF_OWNER] =
+        "SELECT id FROM chat_groups WHERE owner_id = ?1 AND dismissed_at IS NULL ORDER BY id",
+    [Q_GRP_LIVE_STINT] =
+        "SELECT id, is_staff FROM chat_group_members WHERE group_id = ?1 AND person = ?2 AND "
+        "quit_at IS NULL",
+    [Q_GRP_JOIN] =
+        "INSERT INTO chat_group_members(group_id, person, is_staff, unionid, joined_at, "
+        "joined_day, join_scene, state, inviter, code_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+        "?8, ?9, ?10)",
+    [Q_GRP_QUIT] =
+        "UPDATE chat_group_members SET quit_at = ?1, quit_day = ?2, quit_scene = ?3 WHERE id = "
+        "?4",
+    [Q_GRP_LIVE_CUSTOMERS] =
+        "SELECT count(*) FROM chat_group_members WHERE group_id = ?1 AND quit_at IS NULL AND "
+        "is_staff = 0",
+    [Q_GRP_PEOPLE] =
+        "SELECT gm.person, gm.is_staff, COALESCE((SELECT i.member_id FROM identities i WHERE "
+        "i.kind = 'wecom_external_id' AND i.app_id = '' AND i.value = gm.person), (SELECT "
+        "i.member_id FROM identities i WHERE i.kind = 'unionid' AND i.app_id = '' AND i.value "
+        "= gm.unionid)), gm.joined_at, gm.join_scene, gm.state, gm.inviter, gm.code_id FROM "
+        "chat_group_members gm WHERE gm.group_id = ?1 AND gm.quit_at IS NULL ORDER BY gm.id",
+    [Q_GRP_ACT_PUT] =
+        "INSERT INTO chat_group_activity(group_id, day, person, messages) VALUES (?1, ?3, ?2, "
+        "?4) ON CONFLICT(group_id, day, person) DO UPDATE SET messages = excluded.messages "
+        "WHERE chat_group_activity.messages <> excluded.messages",
+    [Q_GRP_DAY_ROLLUP] =
+        "INSERT INTO chat_group_days(group_id, day, speakers, messages) SELECT ?1, ?2, "
+        "COALESCE(SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(messages), "
+        "0) FROM chat_group_activity WHERE group_id = ?1 AND day = ?2 ON CONFLICT(group_id, "
+        "day) DO UPDATE SET speakers = excluded.speakers, messages = excluded.messages",
+    [Q_GRP_STINTS] =
+        "SELECT joined_day, quit_day, quit_scene FROM chat_group_members WHERE group_id = ?1 "
+        "AND is_staff = 0",
+    [Q_GRP_DAYS] =
+        "SELECT day, speakers, messages FROM chat_group_days WHERE group_id = ?1 AND day >= ?2 "
+        "AND day <= ?3 ORDER BY day",
+    [Q_GRP_SILENT] =
+        "SELECT count(DISTINCT a.person) FROM chat_group_activity a JOIN chat_group_members gm "
+        "ON gm.group_id = a.group_id AND gm.person = a.person AND gm.quit_at IS NULL AND "
+        "gm.is_staff = 0 WHERE a.group_id = ?1 AND a.day >= ?2 AND a.messages > 0",
+    [Q_GCODE_INSERT] =
+        "INSERT INTO group_codes(store_id, theme, cap, state, hold_seconds, created_at) VALUES "
+        "(?1, ?2, ?3, '', ?4, ?5)",
+    [Q_GCODE_SET_STATE] = "UPDATE group_codes SET state = ?1 WHERE id = ?2",
+    [Q_GCODE_GET] =
+        "SELECT id, store_id, theme, cap, state, hold_seconds FROM group_codes WHERE id = ?1",
+    [Q_GCODE_BY_STATE] = "SELECT id, store_id FROM group_codes WHERE state = ?1",
+    [Q_GCODE_GROUPS] =
+        "SELECT id, chat_id, cap FROM chat_groups WHERE store_id = ?1 AND theme = ?2 AND "
+        "dismissed_at IS NULL AND state IN ('normal', 'inherited') ORDER BY id",
+    [Q_SEAT_OPEN] = "SELECT count(*) FROM group_seats WHERE group_id = ?1 AND kept_at IS NULL AND "
+                    "expires_at > ?2",
+    [Q_SEAT_REPEAT] =
+        "SELECT group_id FROM group_seats WHERE code_id = ?1 AND external_userid = ?2 AND "
+        "kept_at IS NULL AND expires_at > ?3 ORDER BY id LIMIT 1",
+    [Q_SEAT_INSERT] =
+        "INSERT INTO group_seats(code_id, group_id, external_userid, reserved_at, expires_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_SEAT_KEEP_EXT] =
+        "UPDATE group_seats SET kept_at = ?1 WHERE id = (SELECT id FROM group_seats WHERE "
+        "group_id = ?2 AND external_userid = ?3 AND kept_at IS NULL AND expires_at > ?1 ORDER "
+        "BY id LIMIT 1)",
+    [Q_SEAT_KEEP_CODE] =
+        "UPDATE group_seats SET kept_at = ?1 WHERE id = (SELECT id FROM group_seats WHERE "
+        "group_id = ?2 AND code_id = ?3 AND external_userid IS NULL AND kept_at IS NULL AND "
+        "expires_at > ?1 ORDER BY id LIMIT 1)",
+    [Q_GREQ_PENDING] = "SELECT id FROM group_requests WHERE code_id = ?1 AND fulfilled_at IS NULL",
+    [Q_GREQ_INSERT] =
+        "INSERT INTO group_requests(code_id, store_id, theme, requested_at) VALUES (?1, ?2, "
+        "?3, ?4)",
+    [Q_GREQ_FULFIL] =
+        "UPDATE group_requests SET group_id = ?1, fulfilled_at = ?2 WHERE fulfilled_at IS NULL "
+        "AND store_id = ?3 AND theme = ?4",
+    [Q_GREQ_LIST] =
+        "SELECT id, code_id, store_id, theme, requested_at, group_id, fulfilled_at FROM "
+        "group_requests WHERE (?1 = 0 OR fulfilled_at IS NULL) AND id > ?2 ORDER BY id LIMIT ?3",
+    [Q_GSALE_INSERT] =
+        "INSERT INTO group_sales(name, from_at, to_at, created_at) VALUES (?1, ?2, ?3, ?4)",
+    [Q_GSALE_GROUP_ADD] = "INSERT INTO group_sale_groups(sale_id, group_id) VALUES (?1, ?2)",
+    [Q_GSALE_SKU_ADD] = "INSERT INTO group_sale_skus(sale_id, sku) VALUES (?1, ?2)",
+    [Q_GSALE_GET] = "SELECT id, name, from_at, to_at, created_at FROM group_sales WHERE id = ?1",
+    [Q_GSALE_GROUPS] =
+        "SELECT g.id, g.store_id FROM group_sale_groups sg JOIN chat_groups g ON g.id = "
+        "sg.group_id WHERE sg.sale_id = ?1 ORDER BY g.id",
+    [Q_GSALE_SKUS] = "SELECT sku FROM group_sale_skus WHERE sale_id = ?1 ORDER BY sku",
+    [Q_GSALE_LINES] =
+        "SELECT DISTINCT o.id, it.line, it.sku, it.qty - it.refunded_qty, it.unit_price_cents, "
+        "o.total_cents, o.refunded_cents FROM group_sales gs JOIN group_sale_groups sg ON "
+        "sg.sale_id = gs.id JOIN chat_group_members gm ON gm.group_id = sg.group_id AND "
+        "gm.is_staff = 0 JOIN identities i ON i.app_id = '' AND ((i.kind = 'wecom_external_id' "
+        "AND i.value = gm.person) OR (i.kind = 'unionid' AND i.value = gm.unionid)) JOIN "
+        "orders o ON o.member_id = i.member_id AND o.placed_at >= gs.from_at AND o.placed_at < "
+        "gs.to_at AND o.placed_at >= gm.joined_at AND (gm.quit_at IS NULL OR o.placed_at < "
+        "gm.quit_at) JOIN order_items it ON it.order_id = o.id JOIN group_sale_skus k ON "
+        "k.sale_id = gs.id AND k.sku = it.sku WHERE gs.id = ?1 ORDER BY 1, 2",
+    [Q_GRP_ORDERS] =
+        "SELECT DISTINCT gm.group_id, o.id, o.total_cents, o.refunded_cents FROM chat_groups g "
+        "JOIN chat_group_members gm ON gm.group_id = g.id AND gm.is_staff = 0 JOIN identities "
+        "i ON i.app_id = '' AND ((i.kind = 'wecom_external_id' AND i.value = gm.person) OR "
+        "(i.kind = 'unionid' AND i.value = gm.unionid)) JOIN orders o ON o.member_id = "
+        "i.member_id AND o.placed_at >= ?1 AND o.placed_at < ?2 AND o.placed_at >= "
+        "gm.joined_at AND (gm.quit_at IS NULL OR o.placed_at < gm.quit_at) AND (?4 IS NULL OR "
+        "o.placed_at < gm.joined_at + ?4) WHERE (?3 IS NULL OR g.store_id = ?3) ORDER BY 1, 2",
+    [Q_GRP_BOARD] =
+        "SELECT g.id, g.store_id, g.owner_id, g.theme, g.name, g.chat_id, g.cap, g.state, "
+        "COALESCE(SUM(d.speakers), 0), COALESCE(SUM(d.messages), 0) FROM chat_groups g LEFT "
+        "JOIN chat_group_days d ON d.group_id = g.id AND d.day >= ?1 AND d.day <= ?2 WHERE (?3 "
+        "IS NULL OR g.store_id = ?3) GROUP BY g.id, g.store_id, g.owner_id, g.theme, g.name, "
+        "g.chat_id, g.cap, g.state ORDER BY g.id",
+    [Q_GRP_BOARD_STINTS] =
+        "SELECT gm.group_id, SUM(CASE WHEN gm.joined_day >= ?1 AND gm.joined_day <= ?2 THEN 1 "
+        "ELSE 0 END), SUM(CASE WHEN gm.quit_day >= ?1 AND gm.quit_day <= ?2 AND gm.quit_scene "
+        "<> 'dismissed' THEN 1 ELSE 0 END), SUM(CASE WHEN gm.joined_day <= ?2 AND (gm.quit_day "
+        "IS NULL OR gm.quit_day > ?2) THEN 1 ELSE 0 END), SUM(max(0, min(?2, "
+        "COALESCE(gm.quit_day - 1, ?2)) - max(?1, gm.joined_day) + 1)) FROM chat_group_members "
+        "gm JOIN chat_groups g ON g.id = gm.group_id WHERE gm.is_staff = 0 AND (?3 IS NULL OR "
+        "g.store_id = ?3) GROUP BY gm.group_id ORDER BY gm.group_id",
+    [Q_GRP_CONVERSION] =
+        "SELECT m.store_id, CASE WHEN EXISTS (SELECT 1 FROM identities i JOIN "
+        "chat_group_members gm ON gm.is_staff = 0 AND ((i.kind = 'wecom_external_id' AND "
+        "gm.person = i.value) OR (i.kind = 'unionid' AND gm.unionid = i.value)) WHERE "
+        "i.member_id = m.id AND i.app_id = '' AND gm.joined_at < ?2 AND (gm.quit_at IS NULL OR "
+        "gm.quit_at > ?1)) THEN 1 ELSE 0 END AS ing, count(*), SUM(CASE WHEN EXISTS (SELECT 1 "
+        "FROM orders o WHERE o.member_id = m.id AND o.placed_at >= ?1 AND o.placed_at < ?2 AND "
+        "NOT (o.refunded_cents > 0 AND o.refunded_cents >= o.total_cents)) THEN 1 ELSE 0 END) "
+        "FROM members m WHERE m.merged_into IS NULL AND m.store_id IS NOT NULL AND m.joined_at "
+        "< ?2 AND (?3 IS NULL OR m.store_id = ?3) GROUP BY m.store_id, ing ORDER BY 1, 2",
+    [Q_GRP_MEMBER_SUMMARY] =
+        "SELECT count(DISTINCT CASE WHEN gm.quit_at IS NULL THEN gm.group_id END), "
+        "min(gm.joined_at) FROM chat_group_members gm WHERE gm.id IN (SELECT gm.id FROM "
+        "chat_group_members gm JOIN identities i ON i.app_id = '' AND ((i.kind = "
+        "'wecom_external_id' AND i.value = gm.person) OR (i.kind = 'unionid' AND i.value = "
+        "gm.unionid)) WHERE i.member_id = ?1 AND gm.is_staff = 0)",
+    [Q_SCAN_MEMBER_GROUPS] =
+        "SELECT i.member_id, count(DISTINCT CASE WHEN gm.quit_at IS NULL THEN gm.group_id "
+        "END), min(gm.joined_at) FROM chat_group_members gm JOIN identities i ON i.app_id = '' "
+        "AND ((i.kind = 'wecom_external_id' AND i.value = gm.person) OR (i.kind = 'unionid' "
+        "AND i.value = gm.unionid)) WHERE gm.is_staff = 0 GROUP BY i.member_id ORDER BY 1",
+    [Q_EXPORT_GROUP_MEMBERS] =
+        "SELECT gm.id, gm.group_id, g.chat_id, g.name, gm.person, gm.unionid, gm.joined_at, "
+        "gm.join_scene, gm.state, gm.inviter, gm.code_id, gm.quit_at, gm.quit_scene FROM "
+        "chat_group_members gm JOIN chat_groups g ON g.id = gm.group_id WHERE gm.id IN (SELECT "
+        "gm.id FROM chat_group_members gm JOIN identities i ON i.app_id = '' AND ((i.kind = "
+        "'wecom_external_id' AND i.value = gm.person) OR (i.kind = 'unionid' AND i.value = "
+        "gm.unionid)) WHERE i.member_id = ?1 AND gm.is_staff = 0) ORDER BY gm.id",
+    [Q_EXPORT_GROUP_ACTIVITY] =
+        "SELECT a.group_id, a.person, a.day, a.messages FROM chat_group_activity a WHERE "
+        "(a.group_id, a.person) IN (SELECT gm.group_id, gm.person FROM chat_group_members gm "
+        "WHERE gm.id IN (SELECT gm.id FROM chat_group_members gm JOIN identities i ON i.app_id "
+        "= '' AND ((i.kind = 'wecom_external_id' AND i.value = gm.person) OR (i.kind = "
+        "'unionid' AND i.value = gm.unionid)) WHERE i.member_id = ?1 AND gm.is_staff = 0)) "
+        "ORDER BY 1, 3",
+    [Q_ERASE_GROUP_ACTIVITY] =
+        "UPDATE chat_group_activity SET person = 'erased-' || ?1 WHERE (group_id, person) IN "
+        "(SELECT gm.group_id, gm.person FROM chat_group_members gm WHERE gm.id IN (SELECT "
+        "gm.id FROM chat_group_members gm JOIN identities i ON i.app_id = '' AND ((i.kind = "
+        "'wecom_external_id' AND i.value = gm.person) OR (i.kind = 'unionid' AND i.value = "
+        "gm.unionid)) WHERE i.member_id = ?1 AND gm.is_staff = 0))",
+    [Q_ERASE_GROUP_SEATS] =
+        "UPDATE group_seats SET external_userid = NULL WHERE external_userid IN (SELECT value "
+        "FROM identities WHERE member_id = ?1 AND kind = 'wecom_external_id' AND app_id = '')",
+    [Q_ERASE_GROUP_MEMBERS] =
+        "UPDATE chat_group_members SET person = 'erased-' || ?1, unionid = NULL, inviter = "
+        "NULL, state = NULL WHERE id IN (SELECT gm.id FROM chat_group_members gm JOIN "
+        "identities i ON i.app_id = '' AND ((i.kind = 'wecom_external_id' AND i.value = "
+        "gm.person) OR (i.kind = 'unionid' AND i.value = gm.unionid)) WHERE i.member_id = ?1 "
+        "AND gm.is_staff = 0)",
+    [Q_GRP_PERSON_MEMBER] =
+        "SELECT COALESCE((SELECT i.member_id FROM identities i WHERE i.kind = "
+        "'wecom_external_id' AND i.app_id = '' AND i.value = ?1), (SELECT i.member_id FROM "
+        "identities i WHERE i.kind = 'unionid' AND i.app_id = '' AND i.value = ?2))",
+    [Q_CHECK_GROUP_DAYS] =
+        "SELECT COALESCE(a.group_id, d.group_id), COALESCE(a.day, d.day) FROM (SELECT "
+        "group_id, day, SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END) AS sp, SUM(messages) AS "
+        "ms FROM chat_group_activity GROUP BY group_id, day) a FULL OUTER JOIN chat_group_days "
+        "d ON d.group_id = a.group_id AND d.day = a.day WHERE a.group_id IS NULL AND "
+        "(d.speakers <> 0 OR d.messages <> 0) OR d.group_id IS NULL OR a.sp <> d.speakers OR "
+        "a.ms <> d.messages LIMIT 20",
+    [Q_CHECK_GROUP_SEATS] =
+        "SELECT gm.group_id, count(*), min(MIN(c.cap), MIN(g.cap)) FROM chat_group_members gm "
+        "JOIN group_codes c ON c.id = gm.code_id JOIN chat_groups g ON g.id = gm.group_id "
+        "WHERE gm.quit_at IS NULL AND gm.is_staff = 0 GROUP BY gm.group_id HAVING count(*) > "
+        "min(MIN(c.cap), MIN(g.cap)) LIMIT 20",
+    [Q_CHECK_GROUP_SEAT_STORE] =
+        "SELECT s.id FROM group_seats s JOIN group_codes c ON c.id = s.code_id JOIN "
+        "chat_groups g ON g.id = s.group_id WHERE g.store_id <> c.store_id OR "
+        "COALESCE(g.theme, '') <> c.theme OR (s.kept_at IS NOT NULL AND NOT EXISTS (SELECT 1 "
+        "FROM chat_group_members gm WHERE gm.group_id = s.group_id AND gm.code_id = s.code_id "
+        "AND gm.joined_at = s.kept_at)) LIMIT 20",
     [Q_FIS_CAMPAIGN] =
         "SELECT kind, rules, starts_at, ends_at, paused, created_at, name FROM campaigns"
         " WHERE id = ?1",

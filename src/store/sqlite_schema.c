@@ -402,8 +402,71 @@ const char *const sqlite_migrations[] = {
     "  staff_id INTEGER NOT NULL REFERENCES staff(id), csrf TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER);"
     "CREATE INDEX sessions_staff ON sessions(staff_id);",
+    /* ---- communities (issue 16) ---- */
+    /* 18: store groups (社群) fed by the bridge's WeCom-shaped group events. A stint is one
+     * stay of a person in a group (joined .. quit); a rejoin is a new stint. person is the
+     * customer's external_userid or the staff member's userid (is_staff); members are
+     * matched through identities when read, so a stranger becomes a member the moment an
+     * identity names them. Activity is a count per group, person and local day; the day
+     * rows are its roll-up, kept in the same write. Codes fill a store's groups of a theme
+     * in creation order, with seats reserved for a few minutes so a group never overfills;
+     * group_requests is the outbox of "open a new group" asks to the bridge. */
+    "CREATE TABLE chat_groups ("
+    "  id INTEGER PRIMARY KEY, chat_id TEXT NOT NULL UNIQUE,"
+    "  store_id INTEGER NOT NULL REFERENCES stores(id), owner_id INTEGER REFERENCES staff(id),"
+    "  owner_userid TEXT, name TEXT, theme TEXT, cap INTEGER NOT NULL CHECK (cap > 0),"
+    "  state TEXT NOT NULL CHECK (state IN ('normal', 'owner_departed', 'inheriting',"
+    "  'inherited')), created_at INTEGER NOT NULL, dismissed_at INTEGER,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX chat_groups_store ON chat_groups(store_id, theme, id);"
+    "CREATE INDEX chat_groups_owner ON chat_groups(owner_id);"
+    "CREATE TABLE chat_group_members ("
+    "  id INTEGER PRIMARY KEY, group_id INTEGER NOT NULL REFERENCES chat_groups(id),"
+    "  person TEXT NOT NULL, is_staff INTEGER NOT NULL, unionid TEXT,"
+    "  joined_at INTEGER NOT NULL, joined_day INTEGER NOT NULL, join_scene TEXT, state TEXT,"
+    "  inviter TEXT, code_id INTEGER, quit_at INTEGER, quit_day INTEGER, quit_scene TEXT);"
+    "CREATE UNIQUE INDEX chat_group_members_live ON chat_group_members(group_id, person)"
+    "  WHERE quit_at IS NULL;"
+    "CREATE INDEX chat_group_members_person ON chat_group_members(person);"
+    "CREATE INDEX chat_group_members_unionid ON chat_group_members(unionid)"
+    "  WHERE unionid IS NOT NULL;"
+    "CREATE TABLE chat_group_activity ("
+    "  group_id INTEGER NOT NULL, person TEXT NOT NULL, day INTEGER NOT NULL,"
+    "  messages INTEGER NOT NULL CHECK (messages >= 0),"
+    "  PRIMARY KEY (group_id, day, person)) WITHOUT ROWID;"
+    "CREATE TABLE chat_group_days ("
+    "  group_id INTEGER NOT NULL, day INTEGER NOT NULL, speakers INTEGER NOT NULL,"
+    "  messages INTEGER NOT NULL, PRIMARY KEY (group_id, day)) WITHOUT ROWID;"
+    "CREATE INDEX chat_group_days_day ON chat_group_days(day, group_id);"
+    "CREATE TABLE group_events ("
+    "  digest BLOB PRIMARY KEY, event TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  recorded_at INTEGER NOT NULL);"
+    "CREATE TABLE group_codes ("
+    "  id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL REFERENCES stores(id),"
+    "  theme TEXT NOT NULL, cap INTEGER NOT NULL CHECK (cap > 0), state TEXT NOT NULL,"
+    "  hold_seconds INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX group_codes_state ON group_codes(state);"
+    "CREATE TABLE group_seats ("
+    "  id INTEGER PRIMARY KEY, code_id INTEGER NOT NULL REFERENCES group_codes(id),"
+    "  group_id INTEGER NOT NULL REFERENCES chat_groups(id), external_userid TEXT,"
+    "  reserved_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, kept_at INTEGER);"
+    "CREATE INDEX group_seats_open ON group_seats(group_id, expires_at) WHERE kept_at IS NULL;"
+    "CREATE TABLE group_requests ("
+    "  id INTEGER PRIMARY KEY, code_id INTEGER NOT NULL REFERENCES group_codes(id),"
+    "  store_id INTEGER NOT NULL, theme TEXT NOT NULL, requested_at INTEGER NOT NULL,"
+    "  group_id INTEGER REFERENCES chat_groups(id), fulfilled_at INTEGER);"
+    "CREATE INDEX group_requests_pending ON group_requests(code_id) WHERE fulfilled_at IS NULL;"
+    "CREATE TABLE group_sales ("
+    "  id INTEGER PRIMARY KEY, name TEXT, from_at INTEGER NOT NULL, to_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL, CHECK (to_at > from_at));"
+    "CREATE TABLE group_sale_groups ("
+    "  sale_id INTEGER NOT NULL REFERENCES group_sales(id),"
+    "  group_id INTEGER NOT NULL REFERENCES chat_groups(id), PRIMARY KEY (sale_id, group_id));"
+    "CREATE TABLE group_sale_skus ("
+    "  sale_id INTEGER NOT NULL REFERENCES group_sales(id), sku TEXT NOT NULL,"
+    "  PRIMARY KEY (sale_id, sku));",
     /* ---- fission (issue 17): referrals, invites, group-buy, assist ---- */
-    /* 18: a campaign may be paused; invites (a link's state or a forwarded coupon) by a
+    /* 19: a campaign may be paused; invites (a link's state or a forwarded coupon) by a
      * member; the referral graph — a member's one referrer, set at joining and never
      * changed, with its root, depth and path of ancestors ("/root/…/referrer/") so no
      * cycle can form; what each member brought (kept exact by every join, order and

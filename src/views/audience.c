@@ -100,6 +100,14 @@ static void reload_reach(seg_index *idx, store_conn *c, int64_t id)
             idx, id, store_col_int(s, 0),
             store_col_null(s, 1) ? SEG_NO_DAY : time_local_day(store_col_int(s, 1)), NULL);
     store_reset(s);
+    /* store groups (src/community): noted with the reach, as contacts are */
+    s = store_q(c, Q_GRP_MEMBER_SUMMARY);
+    store_bind_int(s, 1, id);
+    if (store_step(s) == STORE_ROW)
+        seg_index_set_groups(
+            idx, id, store_col_int(s, 0),
+            store_col_null(s, 1) ? SEG_NO_DAY : time_local_day(store_col_int(s, 1)), NULL);
+    store_reset(s);
 }
 
 /* The member's place in the referral graph (src/fission): referrals_direct,
@@ -477,6 +485,10 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     while (store_step(s) == STORE_ROW)
         seg_index_set_contacts(idx, store_col_int(s, 0), store_col_int(s, 1),
                                time_local_day(store_col_int(s, 2)), NULL);
+    s = store_q(c, Q_SCAN_MEMBER_GROUPS);
+    while (store_step(s) == STORE_ROW)
+        seg_index_set_groups(idx, store_col_int(s, 0), store_col_int(s, 1),
+                             time_local_day(store_col_int(s, 2)), NULL);
     s = store_q(c, Q_SCAN_REFERRALS);
     while (store_step(s) == STORE_ROW)
         seg_index_set_referrals(idx, store_col_int(s, 0), store_col_int(s, 1), store_col_int(s, 2),

@@ -97,6 +97,7 @@ int64_t month_jint(json_t *o, const char *path); /* -999 when absent */
 
 /* The participants (each defined in its month_FEATURE.c). */
 extern const month_participant month_rights;
+extern const month_participant month_groups;
 extern const month_participant month_fission;
 
 #endif

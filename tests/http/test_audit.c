@@ -594,13 +594,18 @@ static pid_t upgrade(pid_t pid)
     close(fd);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    char sql[2400];
+    char sql[3000];
     snprintf(sql, sizeof sql,
              "DROP TABLE consent_history; DROP TABLE audit_log; DROP TABLE audit_members;"
              "DROP TABLE retention_settings; DROP INDEX events_at; DROP INDEX messages_created;"
              "DROP INDEX coupon_events_member; DROP INDEX messages_run_waiting;"
              "DROP TABLE sessions; DROP TABLE staff_logins;"
-             /* 18 (fission) */
+             /* 18: communities */
+             "DROP TABLE group_sale_skus; DROP TABLE group_sale_groups; DROP TABLE group_sales;"
+             "DROP TABLE group_requests; DROP TABLE group_seats; DROP TABLE group_codes;"
+             "DROP TABLE group_events; DROP TABLE chat_group_days; DROP TABLE chat_group_activity;"
+             "DROP TABLE chat_group_members; DROP TABLE chat_groups;"
+             /* 19 (fission) */
              "DROP TABLE assist_helps; DROP TABLE assists; DROP TABLE mall_instructions;"
              "DROP TABLE team_members; DROP TABLE teams; DROP TABLE referral_rewards;"
              "DROP TABLE referral_attempts; DROP TABLE referral_stats; DROP TABLE referrals;"

@@ -215,6 +215,22 @@ static void fixtures(void)
     json_t *ch = example("ChannelBinding");
     put("/api/v1/channels/sms", json_incref(ch));
     put("/api/v1/channels/wecom", ch);
+    /* communities: two groups of guide 1, and two full codes' requests for a new group */
+    int st = call("PATCH", "/api/v1/staff/1", "{\"wecom_userid\":\"gd-1\"}");
+    if (st != 200) CHECK_FAIL_("PATCH /api/v1/staff/1: %d — %.300s", st, buf);
+    post("/api/v1/groups/events",
+         json_pack("{s:[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s}]}", "events", "event",
+                   "group_created", "chat_id", "chat-1", "owner_userid", "gd-1", "theme", "fresh",
+                   "at", "2026-11-01T09:00:00+08:00", "event", "group_created", "chat_id", "chat-2",
+                   "owner_userid", "gd-1", "theme", "fresh", "at", "2026-11-01T09:00:00+08:00"),
+         201);
+    for (int i = 1; i <= 2; i++) {
+        char theme[16], path[64];
+        snprintf(theme, sizeof theme, "mom-%d", i);
+        post("/api/v1/group-codes", json_pack("{s:i, s:s}", "store_id", 1, "theme", theme), 201);
+        snprintf(path, sizeof path, "/api/v1/group-codes/%d/scan", i);
+        post(path, json_object(), 503);
+    }
 }
 
 /* The route's path with its parameters filled: {id} 1 (every fixture list has one), a

@@ -346,7 +346,7 @@ int main(int argc, char **argv)
         return 0;
     }
     /* ---- SQL ---- */
-    sqlite3 *db = sqlref_open(db_path);
+    sqlref_db *db = sqlref_open(db_path);
     double sk = 1e18, sl = 1e18;
     sqlref_period sp, prev_sp;
     sqlref_store *rows = malloc(sizeof *rows * (NSTORES + 1)),
@@ -364,7 +364,7 @@ int main(int argc, char **argv)
         t = ms(clock_mono_ns() - t0);
         sl = t < sl ? t : sl;
     }
-    sqlite3_close(db);
+    sqlref_close(db);
 
     /* the two sides must agree before their times mean anything */
     json_t *cur = json_object_get(kpi, "current");

@@ -115,7 +115,9 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     siyu_err_init(&e);
     /* the in-memory views are built before the socket opens, so the first report is right */
     views *vw = NULL;
-    if (views_open(st, &vw, &e)) {
+    /* several nodes on one store: follow the others' commits from before the build on */
+    int64_t mark = store_shared(st) ? views_follow_mark(st, &e) : 0;
+    if (mark < 0 || views_open(st, &vw, &e)) {
         cli_fail("serve", 1, "%s", e.message);
         siyu_err_clear(&e);
         return 1;
@@ -137,12 +139,22 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
         views_close(vw);
         return 1;
     }
+    struct views_follow *follow = NULL;
+    if (views_follow_start(st, vw, mark, &follow, &e)) {
+        cli_fail("serve", 1, "%s", e.message);
+        siyu_err_clear(&e);
+        jobs_stop(jobs);
+        writer_stop(writer);
+        views_close(vw);
+        return 1;
+    }
     cfg.writer = writer;
     cfg.jobs = jobs;
     if (http_server_start(st, &cfg, &srv, &e)) {
         cli_fail("serve", 1, "%s", e.message);
         siyu_err_clear(&e);
         jobs_stop(jobs);
+        views_follow_stop(follow);
         writer_stop(writer);
         views_close(vw);
         return 1;
@@ -167,6 +179,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     jobs_stop(jobs);
     http_server_stop(srv);
     writer_stop(writer);
+    views_follow_stop(follow);
     views_close(vw);
     if (log && log != stderr) fclose(log);
     return 0;

@@ -91,6 +91,14 @@ int retention_sweep(dom *d, int batch, json_t **out, bool *more, siyu_err *e)
         n[i] = store_changes(d->conn);
         if (n[i] >= batch) *more = true;
     }
+    /* the change log the nodes follow each other by (views/follow.c): a node reads it within
+     * a second, and one that was away longer rebuilds its views when it starts; an hour
+     * is kept */
+    store_stmt *cl = store_q(d->conn, Q_CHANGE_LOG_PRUNE);
+    store_bind_int(cl, 1, d->now - 3600);
+    store_bind_int(cl, 2, batch);
+    if (store_exec(cl, e)) return -1;
+    if (store_changes(d->conn) >= batch) *more = true;
     for (int i = 0; i < 3; i++)
         atomic_fetch_add(&deleted[i], (unsigned long long)n[i]);
     if (out) *out = json_pack("{s:i, s:i, s:i}", "events", n[0], "messages", n[1], "audit", n[2]);

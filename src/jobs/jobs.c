@@ -106,8 +106,33 @@ static int retention_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err
     return retention_sweep(&d, 1000, NULL, &x->more, e);
 }
 
+/* Several nodes on one store: the journey tick, the outbox, the loyalty sweep and the
+ * retention sweep run on one node at a time — the one whose jobs connection holds the lease
+ * (a session advisory lock on PostgreSQL, freed when that node's session ends, a kill -9
+ * included; always this node on SQLite). The audit flush runs on every node: its queue is
+ * the node's own memory. */
+#define JOBS_LEASE_KEY 0x7369796a /* "siyj": not the store's write lock ("siyu") */
+/* 1 when this node holds the lease, 0 when another does, -1 (e filled) when the store
+ * cannot say: the job fails as any job whose store fails. */
+static int holds_lease(jobs_t *j, siyu_err *e)
+{
+    if (!store_shared(j->st)) return 1; /* one process serves the store */
+    store_conn_clear(j->conn);
+    store_stmt *s = store_q(j->conn, Q_JOBS_LEASE);
+    store_bind_int(s, 1, JOBS_LEASE_KEY);
+    int held = store_step(s) == STORE_ROW && store_col_int_by(s, "held") != 0;
+    store_reset(s);
+    if (store_conn_check(j->conn, e)) held = -1;
+    store_conn_clear(j->conn);
+    return held;
+}
+
 static int run_job(jobs_t *j, job_kind k, siyu_err *e)
 {
+    if (k != JOB_AUDIT) {
+        int held = holds_lease(j, e);
+        if (held <= 0) return held; /* 0: another node runs it */
+    }
     job_ctx x = {.j = j, .now = clock_now()};
     int rc;
     switch (k) {

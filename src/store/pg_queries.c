@@ -1212,6 +1212,21 @@ const char *const pg_queries[Q__COUNT] = {
         "COALESCE(g.theme, '') <> c.theme OR (s.kept_at IS NOT NULL AND NOT EXISTS (SELECT 1 "
         "FROM chat_group_members gm WHERE gm.group_id = s.group_id AND gm.code_id = s.code_id "
         "AND gm.joined_at = s.kept_at)) LIMIT 20",
+    [Q_CHANGE_LOG_WRITE] = "INSERT INTO change_log(node, kind, id, other, at) SELECT ?1,"
+                           " (e->>0)::int, (e->>1)::bigint, (e->>2)::bigint, ?3::bigint"
+                           " FROM jsonb_array_elements(?2::jsonb) e",
+    [Q_CHANGE_NOTIFY] = "SELECT pg_notify('siyu_changes', ?1::text)",
+    [Q_CHANGE_LOG_MAX] = "SELECT coalesce(max(seq), 0) FROM change_log",
+    [Q_CHANGE_LOG_AFTER] = "SELECT seq, kind, id, other FROM change_log WHERE seq > ?1::bigint"
+                           " AND node <> ?2::text ORDER BY seq LIMIT ?3::bigint",
+    [Q_CHANGE_LOG_PRUNE] = "DELETE FROM change_log WHERE seq IN (SELECT seq FROM change_log"
+                           " WHERE at < ?1::bigint ORDER BY seq LIMIT ?2::bigint)",
+    /* a session's advisory lock: held until released or the session ends (a node killed) */
+    [Q_JOBS_LEASE] =
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND"
+        " pid = pg_backend_pid() AND granted AND classid = 0 AND"
+        " objid::bigint = ?1::bigint AND objsubid = 1) OR pg_try_advisory_lock(?1::bigint)"
+        " AS held",
     [Q_FIS_CAMPAIGN] =
         "SELECT kind, rules, starts_at, ends_at, paused, created_at, name FROM campaigns"
         " WHERE id = ?1",

@@ -575,6 +575,14 @@
            cap: groups over the code's cap or their own */                                         \
     Q(CHECK_GROUP_SEAT_STORE) /* () -> seat id: seats in a group of another store or theme than    \
            their code's, or kept with no stint from the code */                                    \
+    /* several nodes on one store: the change log, its notification, the jobs' lease */            \
+    Q(CHANGE_LOG_WRITE) /* (node, changes as JSON [[kind, id, other], …], at) */                 \
+    Q(CHANGE_NOTIFY)    /* (node) — wakes the other nodes when the transaction commits */        \
+    Q(CHANGE_LOG_MAX)   /* () -> seq — the last change logged (0: none) */                       \
+    Q(CHANGE_LOG_AFTER) /* (seq, node, limit) -> seq, kind, id, other — other nodes' changes */  \
+    Q(CHANGE_LOG_PRUNE) /* (cutoff, limit) — changes older than every node's catch-up */         \
+    Q(JOBS_LEASE) /* (key) -> held — this connection holds the jobs' lease (or takes it) */      \
+    /* new queries go above this line, each ending in a backslash */                               \
     /* new queries go above this line, each ending in a backslash */                               \
     /* fission (issue 17): referrals, invites, group-buy, assist */                                \
     Q(FIS_CAMPAIGN)             /* (id) -> kind, rules, starts_at, ends_at, paused,                \

@@ -1155,6 +1155,17 @@ const char *const sqlite_queries[Q__COUNT] = {
         "COALESCE(g.theme, '') <> c.theme OR (s.kept_at IS NOT NULL AND NOT EXISTS (SELECT 1 "
         "FROM chat_group_members gm WHERE gm.group_id = s.group_id AND gm.code_id = s.code_id "
         "AND gm.joined_at = s.kept_at)) LIMIT 20",
+    [Q_CHANGE_LOG_WRITE] = "INSERT INTO change_log(node, kind, id, other, at) SELECT ?1,"
+                           " json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+                           " json_extract(value, '$[2]'), ?3 FROM json_each(?2)",
+    [Q_CHANGE_NOTIFY] = "SELECT ?1",
+    [Q_CHANGE_LOG_MAX] = "SELECT coalesce(max(seq), 0) FROM change_log",
+    [Q_CHANGE_LOG_AFTER] = "SELECT seq, kind, id, other FROM change_log WHERE seq > ?1"
+                           " AND node <> ?2 ORDER BY seq LIMIT ?3",
+    [Q_CHANGE_LOG_PRUNE] = "DELETE FROM change_log WHERE seq IN (SELECT seq FROM change_log"
+                           " WHERE at < ?1 ORDER BY seq LIMIT ?2)",
+    /* one process serves a SQLite store: its jobs always run there */
+    [Q_JOBS_LEASE] = "SELECT 1 AS held WHERE ?1 = ?1",
     [Q_FIS_CAMPAIGN] =
         "SELECT kind, rules, starts_at, ends_at, paused, created_at, name FROM campaigns"
         " WHERE id = ?1",

@@ -465,8 +465,14 @@ const char *const sqlite_migrations[] = {
     "CREATE TABLE group_sale_skus ("
     "  sale_id INTEGER NOT NULL REFERENCES group_sales(id), sku TEXT NOT NULL,"
     "  PRIMARY KEY (sale_id, sku));",
+    /* 19: the change log — written only where several nodes share the store (PostgreSQL);
+     * kept here so both stores have the same tables */
+    "CREATE TABLE change_log ("
+    "  seq INTEGER PRIMARY KEY, node TEXT NOT NULL, kind INTEGER NOT NULL, id INTEGER NOT NULL,"
+    "  other INTEGER NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX change_log_at ON change_log(at);",
     /* ---- fission (issue 17): referrals, invites, group-buy, assist ---- */
-    /* 19: a campaign may be paused; invites (a link's state or a forwarded coupon) by a
+    /* 20: a campaign may be paused; invites (a link's state or a forwarded coupon) by a
      * member; the referral graph — a member's one referrer, set at joining and never
      * changed, with its root, depth and path of ancestors ("/root/…/referrer/") so no
      * cycle can form; what each member brought (kept exact by every join, order and

@@ -2,9 +2,12 @@
  * postgres:// is PostgreSQL, anything else a SQLite file) and forwards each call. What
  * is the same on both stores happens here, around the driver's calls: errors that stick
  * to a connection, and the faults tests inject. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store/store_driver.h"
 
@@ -92,6 +95,34 @@ void store_close(store_t *st)
 int store_schema_version(store_t *st)
 {
     return st->drv->schema_version(st);
+}
+static char node_id[96];
+static pthread_once_t node_once = PTHREAD_ONCE_INIT;
+static void node_id_make(void)
+{
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    unsigned r = (unsigned)t.tv_nsec ^ ((unsigned)getpid() << 16);
+    snprintf(node_id, sizeof node_id, "%s:%d:%08x", host, (int)getpid(), r);
+}
+const char *store_node_id(void)
+{
+    pthread_once(&node_once, node_id_make);
+    return node_id;
+}
+bool store_shared(store_t *st)
+{
+    return st->drv->shared;
+}
+int store_listen(store_conn *c, const char *channel, siyu_err *e)
+{
+    return c->drv->listen(c, channel, e);
+}
+int store_wait_notify(store_conn *c, int timeout_ms)
+{
+    return c->drv->wait_notify(c, timeout_ms);
 }
 int64_t store_size_bytes(store_t *st)
 {

@@ -139,6 +139,19 @@ void store_fault_set(store_t *st, long n, store_fault kind);
 /* How many faults were injected so far (0 or 1 per store_fault_set). */
 long store_fault_hits(store_t *st);
 
+/* ---- Several nodes on one store ----
+ * store_shared: true when several siyu processes may serve the store at once (PostgreSQL);
+ * each then follows the others' commits through the change log (views/follow.c).
+ * store_listen subscribes a connection to a channel (PostgreSQL's LISTEN; nothing on
+ * SQLite); store_wait_notify waits up to timeout_ms for a notification on it: 1 when one
+ * (or more) arrived, 0 on timeout (always on SQLite, after the wait), -1 when the
+ * connection is lost (open another and listen again). */
+bool store_shared(store_t *st);
+/* This process's name among the nodes (host, pid and a random part; made once). */
+const char *store_node_id(void);
+int store_listen(store_conn *c, const char *channel, siyu_err *e);
+int store_wait_notify(store_conn *c, int timeout_ms);
+
 /* Size of the store on disk, for /metrics (PostgreSQL: the database's size). */
 int64_t store_size_bytes(store_t *st);
 /* The seconds each fsync of a SQLite store took (every store of the process). */

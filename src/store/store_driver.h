@@ -78,6 +78,11 @@ struct store_driver {
     int (*changes)(store_conn *c);
     const char *(*errmsg)(store_conn *c);
     store_conn *(*stmt_conn)(store_stmt *s);
+
+    /* several processes on one store (store_shared): notifications between them */
+    bool shared;
+    int (*listen)(store_conn *c, const char *channel, siyu_err *e);
+    int (*wait_notify)(store_conn *c, int timeout_ms);
 };
 
 extern const store_driver store_sqlite_driver;

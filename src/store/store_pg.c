@@ -25,6 +25,7 @@
  * the next transaction begins; a statement outside a transaction fails once. */
 #include <libpq-fe.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1013,6 +1014,49 @@ static store_col_kind pg_col_type(store_stmt *s_, int i)
     }
 }
 
+/* LISTEN on the connection (a channel name of letters, digits and '_' only). */
+static int pg_listen(store_conn *c_, const char *channel, siyu_err *e)
+{
+    pg_conn *c = (pg_conn *)c_;
+    char sql[96];
+    snprintf(sql, sizeof sql, "LISTEN %s", channel);
+    PGresult *r = PQexec(c->pg, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc) {
+        char line[400];
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: %s",
+                     one_line(PQerrorMessage(c->pg), line, sizeof line));
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Waits on the connection's socket for a notification; drains every one that came. */
+static int pg_wait_notify(store_conn *c_, int timeout_ms)
+{
+    pg_conn *c = (pg_conn *)c_;
+    int got = 0;
+    PGnotify *n;
+    if (!PQconsumeInput(c->pg)) return -1;
+    while ((n = PQnotifies(c->pg))) {
+        got = 1;
+        PQfreemem(n);
+    }
+    if (got) return 1;
+    int fd = PQsocket(c->pg);
+    if (fd < 0) return -1;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int rc = poll(&p, 1, timeout_ms);
+    if (rc < 0) return 0; /* a signal: the caller looks again */
+    if (rc == 0) return 0;
+    if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK) return -1;
+    while ((n = PQnotifies(c->pg))) {
+        got = 1;
+        PQfreemem(n);
+    }
+    return got;
+}
+
 const store_driver store_pg_driver = {
     .name = "postgresql",
     .open = pg_open,
@@ -1050,4 +1094,7 @@ const store_driver store_pg_driver = {
     .changes = pg_changes,
     .errmsg = pg_errmsg,
     .stmt_conn = pg_stmt_conn,
+    .shared = true,
+    .listen = pg_listen,
+    .wait_notify = pg_wait_notify,
 };

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "store/sqlite_internal.h"
 #include "store/store_driver.h"
@@ -484,6 +485,23 @@ static store_col_kind sq_col_type(store_stmt *s_, int i)
     }
 }
 
+/* One process serves a SQLite store: there is nobody to hear from. */
+static int sq_listen(store_conn *c, const char *channel, siyu_err *e)
+{
+    (void)c;
+    (void)channel;
+    (void)e;
+    return 0;
+}
+
+static int sq_wait_notify(store_conn *c, int timeout_ms)
+{
+    (void)c;
+    struct timespec t = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+    return 0;
+}
+
 const store_driver store_sqlite_driver = {
     .name = "sqlite",
     .open = sq_open,
@@ -521,4 +539,7 @@ const store_driver store_sqlite_driver = {
     .changes = sq_changes,
     .errmsg = sq_errmsg,
     .stmt_conn = sq_stmt_conn,
+    .shared = false,
+    .listen = sq_listen,
+    .wait_notify = sq_wait_notify,
 };

@@ -36,6 +36,19 @@ int views_open_index(store_t *st, struct seg_index **out, siyu_err *e);
  * "". A snapshot: build one per report. NULL with e filled on failure. */
 reports_classes *views_tier_classes(struct seg_index *idx, siyu_err *e);
 
+/* ---- Several nodes on one store (follow.c) ----
+ * views_follow_mark reads the change log's last sequence number: taken before views_open
+ * builds, it is where following starts (a change committed while the views were built is
+ * applied again, which reloads the same rows). views_follow_start starts the thread that
+ * applies every other node's commits to v, within half a second (at once when the store
+ * notifies); on a store one process serves (SQLite) it does nothing and *out is NULL. */
+struct views_follow;
+int64_t views_follow_mark(store_t *st, siyu_err *e); /* -1 on failure */
+int views_follow_start(store_t *st, views *v, int64_t from_seq, struct views_follow **out,
+                       siyu_err *e);
+void views_follow_stop(struct views_follow *f);        /* NULL is a no-op */
+uint64_t views_follow_applied(struct views_follow *f); /* other nodes' changes applied */
+
 /* After a model fit: the new predictions into the member index. */
 void views_reload_predictions(views *v, store_conn *c);
 

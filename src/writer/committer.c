@@ -1,8 +1,10 @@
 /* committer.c — the group committer behind writer.h. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/timeutil.h"
 #include "writer/writer.h"
@@ -31,6 +33,8 @@ struct writer {
     struct lease_req *lease; /* the lease granted now (writer_lease), or NULL */
     atomic_uint_fast64_t batches, writes, failed, commit_failures, queued;
 };
+
+static void log_changes(writer_t *w, struct write_job *first, struct write_job *end);
 
 /* Writes per group commit and how long each COMMIT took (the fsync included), for /metrics:
  * one process has one committer. */
@@ -67,6 +71,44 @@ static void run_one(writer_t *w, write_job *j)
     }
 }
 
+/* Several nodes on one store: the batch's changes go to the change log in its own
+ * transaction, with a notification the other nodes hear when it commits (views/follow.c).
+ * A failure sticks to the connection, so the commit refuses and the batch fails whole: no
+ * node's views may miss a committed write. */
+static void log_changes(writer_t *w, write_job *first, write_job *end)
+{
+    size_t cap = 256, len = 0;
+    char *json = malloc(cap);
+    json[len++] = '[';
+    for (write_job *k = first; k != end; k = k->next) {
+        if (k->rc != 0) continue;
+        for (size_t i = 0; i < k->changes.n; i++) {
+            if (len + 80 > cap) json = realloc(json, cap *= 2);
+            const dom_change *x = &k->changes.v[i];
+            len += (size_t)snprintf(json + len, cap - len, "%s[%d,%lld,%lld]", len > 1 ? "," : "",
+                                    (int)x->kind, (long long)x->id, (long long)x->other);
+        }
+    }
+    json[len++] = ']';
+    json[len] = 0;
+    if (len > 2) {
+        siyu_err e;
+        siyu_err_init(&e);
+        store_stmt *s = store_q(w->conn, Q_CHANGE_LOG_WRITE);
+        store_bind_text(s, 1, store_node_id());
+        store_bind_text(s, 2, json);
+        store_bind_int(s, 3, (int64_t)time(NULL));
+        if (store_exec(s, &e) == 0) {
+            s = store_q(w->conn, Q_CHANGE_NOTIFY);
+            store_bind_text(s, 1, store_node_id());
+            store_step(s);
+            store_reset(s);
+        }
+        siyu_err_clear(&e);
+    }
+    free(json);
+}
+
 /* The consecutive shared writes from j on, in one transaction; returns the next job. */
 static write_job *run_group(writer_t *w, write_job *j)
 {
@@ -85,6 +127,7 @@ static write_job *run_group(writer_t *w, write_job *j)
         }
         run_one(w, j);
     }
+    if (!tx && store_shared(w->store)) log_changes(w, first, j);
     metric_observe(&batch_sizes, (double)size);
     uint64_t t0 = clock_mono_ns();
     int crc = tx ? 0 : store_commit(w->conn, &txe);
@@ -120,6 +163,21 @@ static void run_alone(writer_t *w, write_job *j)
     if (j->rc < 0) {
         atomic_fetch_add(&w->failed, 1);
         /* what committed stays committed; the views still follow it */
+    }
+    /* an import commits in steps of its own: what it changed is logged after, in one
+     * transaction, so the other nodes follow it too (a moment later than this one) */
+    if (store_shared(w->store) && j->changes.n) {
+        siyu_err le;
+        siyu_err_init(&le);
+        int saved = j->rc;
+        if (store_begin(w->conn, true, &le) == 0) {
+            j->rc = 0;
+            log_changes(w, j, j->next);
+            j->rc = saved;
+            if (store_commit(w->conn, &le))
+                fprintf(stderr, "siyu: writer: the change log missed an import: %s\n", le.message);
+        }
+        siyu_err_clear(&le);
     }
 }
 

@@ -605,7 +605,8 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE group_requests; DROP TABLE group_seats; DROP TABLE group_codes;"
              "DROP TABLE group_events; DROP TABLE chat_group_days; DROP TABLE chat_group_activity;"
              "DROP TABLE chat_group_members; DROP TABLE chat_groups;"
-             /* 19 (fission) */
+             "DROP TABLE change_log;" /* migration 19 */
+             /* 20 (fission) */
              "DROP TABLE assist_helps; DROP TABLE assists; DROP TABLE mall_instructions;"
              "DROP TABLE team_members; DROP TABLE teams; DROP TABLE referral_rewards;"
              "DROP TABLE referral_attempts; DROP TABLE referral_stats; DROP TABLE referrals;"

@@ -11,8 +11,8 @@
  * views and orders, refunds, opt-outs and merges; guides confirm wecom tasks at once, late, skip
  * them or let them time out, and close follow-ups; the scheduler is ticked.
  *
- * At the end every promise is checked against an independent reader — the store file read with
- * the sqlite3 C API, and the receiver's own log:
+ * At the end every promise is checked against an independent reader — the store read directly
+ * (month_reader.h: the sqlite3 C API on a file, libpq on PostgreSQL), and the receiver's own log:
  *   T  no tick ever failed (each answered 200); readiness answers 200
  *   D  every due step ran: no active run is past its timer; no run still waits for an order its
  *      member placed, and none timed out past one; the trigger-timed series ran each step of
@@ -48,6 +48,7 @@
 
 #include "base/timeutil.h"
 #include "harness.h"
+#include "month_reader.h"
 #include "month.h"
 #include "webhook_rx.h"
 
@@ -275,31 +276,23 @@ static int64_t jint(json_t *o, const char *path)
 
 /* ---------------- the independent reader ---------------- */
 
-static sqlite3 *rdb;
+/* month_reader.h: the sqlite3 API on a file, libpq on a PostgreSQL database */
 static void rdb_open(void)
 {
-    if (sqlite3_open_v2(db, &rdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        fprintf(stderr, "cannot open %s read-only\n", db);
-        exit(1);
-    }
-    sqlite3_busy_timeout(rdb, 5000);
+    rq_open(db);
 }
-static sqlite3_stmt *q(const char *sql)
+static rq_stmt *q(const char *sql)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(rdb, sql, -1, &s, NULL) != SQLITE_OK) {
-        fprintf(stderr, "SQL %s: %s\n", sql, sqlite3_errmsg(rdb));
-        exit(1);
-    }
-    return s;
+    return rq_prepare(sql);
 }
 static int64_t q1(const char *sql, int64_t a, int64_t b)
 {
-    sqlite3_stmt *s = q(sql);
-    sqlite3_bind_int64(s, 1, a);
-    sqlite3_bind_int64(s, 2, b);
-    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
+    rq_stmt *s = q(sql);
+    /* bound only as far as the text names them: PostgreSQL must know every parameter's type */
+    if (strstr(sql, "?1")) rq_bind_int(s, 1, a);
+    if (strstr(sql, "?2")) rq_bind_int(s, 2, b);
+    int64_t v = rq_step(s) == RQ_ROW ? rq_int(s, 0) : -1;
+    rq_finalize(s);
     return v;
 }
 
@@ -505,10 +498,10 @@ static void opt_out_someone(void)
     /* someone who has been messaged recently is the one who opts out (read from the store
      * in id order, so the seed decides who) */
     int64_t m = -1;
-    sqlite3_stmt *s = q("SELECT member_id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?1");
-    sqlite3_bind_int64(s, 1, uniform(300));
-    if (sqlite3_step(s) == SQLITE_ROW) m = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    rq_stmt *s = q("SELECT member_id FROM messages ORDER BY id DESC LIMIT 1 OFFSET ?1");
+    rq_bind_int(s, 1, uniform(300));
+    if (rq_step(s) == RQ_ROW) m = rq_int(s, 0);
+    rq_finalize(s);
     if (m <= 0 || chance(0.3)) m = pick_member();
     if (m <= 0 || m >= member_cap || merged_at[m] || erased_at[m]) return;
     const char *channel = chance(0.6) ? "sms" : "wechat_template";
@@ -631,14 +624,14 @@ static void read_waiting(void)
     waiting = NULL;
     waiting_n = 0;
     size_t cap = 0;
-    sqlite3_stmt *s = q("SELECT member_id FROM journey_runs WHERE state = 'active'"
-                        " AND wait_event = 'order_paid'");
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    rq_stmt *s = q("SELECT member_id FROM journey_runs WHERE state = 'active'"
+                   " AND wait_event = 'order_paid'");
+    while (rq_step(s) == RQ_ROW) {
         if (waiting_n == cap)
             waiting = realloc(waiting, (cap = cap ? 2 * cap : 256) * sizeof *waiting);
-        waiting[waiting_n++] = sqlite3_column_int64(s, 0);
+        waiting[waiting_n++] = rq_int(s, 0);
     }
-    sqlite3_finalize(s);
+    rq_finalize(s);
 }
 
 /* ---------------- setup ---------------- */
@@ -850,21 +843,17 @@ static const char *jname(int64_t j)
     static char b[4][128];
     static int k;
     char *o = b[k++ & 3];
-    sqlite3_stmt *s = q("SELECT name FROM journeys WHERE id = ?1");
-    sqlite3_bind_int64(s, 1, j);
+    rq_stmt *s = q("SELECT name FROM journeys WHERE id = ?1");
+    rq_bind_int(s, 1, j);
     snprintf(o, 128, "%lld %s", (long long)j,
-             sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : "?");
-    sqlite3_finalize(s);
+             rq_step(s) == RQ_ROW ? (const char *)rq_text(s, 0) : "?");
+    rq_finalize(s);
     return o;
 }
 
 static void exec(const char *sql)
 {
-    char *err = NULL;
-    if (sqlite3_exec(rdb, sql, NULL, NULL, &err) != SQLITE_OK) {
-        fprintf(stderr, "SQL %s: %s\n", sql, err ? err : "?");
-        exit(1);
-    }
+    rq_exec(sql);
 }
 
 static void check_due(int64_t final_now)
@@ -877,23 +866,21 @@ static void check_due(int64_t final_now)
         "CREATE TEMP TABLE survivors AS SELECT DISTINCT into_id AS id FROM merges;"
         "CREATE INDEX temp.survivors_id ON survivors(id);");
     /* no active run of an active journey is past its timer */
-    sqlite3_stmt *s = q("SELECT r.id, r.journey_id, r.member_id, r.step, r.next_at, r.wait_event"
-                        " FROM journey_runs r JOIN journeys j ON j.id = r.journey_id"
-                        " WHERE r.state = 'active' AND j.state = 'active' AND r.next_at <= ?1"
-                        " ORDER BY r.next_at");
-    sqlite3_bind_int64(s, 1, final_now);
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    rq_stmt *s = q("SELECT r.id, r.journey_id, r.member_id, r.step, r.next_at, r.wait_event"
+                   " FROM journey_runs r JOIN journeys j ON j.id = r.journey_id"
+                   " WHERE r.state = 'active' AND j.state = 'active' AND r.next_at <= ?1"
+                   " ORDER BY r.next_at");
+    rq_bind_int(s, 1, final_now);
+    while (rq_step(s) == RQ_ROW) {
         SEEN(CK_DUE);
         fail(CK_DUE,
              "journey %s, member %lld, run %lld: step '%s' was due at %s (wait '%s') and had not "
              "run by %s",
-             jname(sqlite3_column_int64(s, 1)), (long long)sqlite3_column_int64(s, 2),
-             (long long)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 3),
-             T(sqlite3_column_int64(s, 4)),
-             sqlite3_column_text(s, 5) ? (const char *)sqlite3_column_text(s, 5) : "",
-             T(final_now));
+             jname(rq_int(s, 1)), (long long)rq_int(s, 2), (long long)rq_int(s, 0),
+             (const char *)rq_text(s, 3), T(rq_int(s, 4)),
+             rq_text(s, 5) ? (const char *)rq_text(s, 5) : "", T(final_now));
     }
-    sqlite3_finalize(s);
+    rq_finalize(s);
 
     /* a run waiting for an order moves on when the order comes: none still waits after one
      * (members into whom someone was merged are left out: orders moved onto them) */
@@ -904,68 +891,64 @@ static void check_due(int64_t final_now)
           " FROM journey_runs r JOIN w ON w.run_id = r.id"
           " WHERE r.state = 'active' AND r.wait_event = 'order_paid'"
           "  AND r.member_id NOT IN (SELECT id FROM survivors)");
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (rq_step(s) == RQ_ROW) {
         SEEN(CK_DUE);
-        if (sqlite3_column_type(s, 5) == SQLITE_NULL) continue;
+        if (rq_null(s, 5)) continue;
         fail(CK_DUE,
              "journey %s, member %lld, run %lld: still waits at '%s' (since %s) for an order, "
              "though the member ordered at %s",
-             jname(sqlite3_column_int64(s, 1)), (long long)sqlite3_column_int64(s, 2),
-             (long long)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 3),
-             T(sqlite3_column_int64(s, 4)), T(sqlite3_column_int64(s, 5)));
+             jname(rq_int(s, 1)), (long long)rq_int(s, 2), (long long)rq_int(s, 0),
+             (const char *)rq_text(s, 3), T(rq_int(s, 4)), T(rq_int(s, 5)));
     }
-    sqlite3_finalize(s);
+    rq_finalize(s);
 
     /* ... and never times out past one */
     s = q("SELECT l.run_id, l.journey_id, r.member_id, l.step, l.at,"
           "  (SELECT max(p.at) FROM jl p WHERE p.run_id = l.run_id AND p.id < l.id)"
           "  AS start FROM jl l JOIN journey_runs r ON r.id = l.run_id"
           " WHERE l.outcome = 'timeout' AND r.member_id NOT IN (SELECT id FROM survivors)");
-    sqlite3_stmt *o = q("SELECT min(placed_at) FROM orders WHERE member_id = ?1 AND placed_at > ?2"
-                        " AND placed_at < ?3");
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    rq_stmt *o = q("SELECT min(placed_at) FROM orders WHERE member_id = ?1 AND placed_at > ?2"
+                   " AND placed_at < ?3");
+    while (rq_step(s) == RQ_ROW) {
         SEEN(CK_DUE);
-        sqlite3_reset(o);
-        sqlite3_bind_int64(o, 1, sqlite3_column_int64(s, 2));
-        sqlite3_bind_int64(o, 2, sqlite3_column_int64(s, 5));
-        sqlite3_bind_int64(o, 3, sqlite3_column_int64(s, 4));
-        if (sqlite3_step(o) == SQLITE_ROW && sqlite3_column_type(o, 0) != SQLITE_NULL)
+        rq_reset(o);
+        rq_bind_int(o, 1, rq_int(s, 2));
+        rq_bind_int(o, 2, rq_int(s, 5));
+        rq_bind_int(o, 3, rq_int(s, 4));
+        if (rq_step(o) == RQ_ROW && !rq_null(o, 0))
             fail(CK_DUE,
                  "journey %s, member %lld, run %lld: the wait '%s' (from %s) timed out at %s, "
                  "though the member ordered at %s",
-                 jname(sqlite3_column_int64(s, 1)), (long long)sqlite3_column_int64(s, 2),
-                 (long long)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 3),
-                 T(sqlite3_column_int64(s, 5)), T(sqlite3_column_int64(s, 4)),
-                 T(sqlite3_column_int64(o, 0)));
+                 jname(rq_int(s, 1)), (long long)rq_int(s, 2), (long long)rq_int(s, 0),
+                 (const char *)rq_text(s, 3), T(rq_int(s, 5)), T(rq_int(s, 4)), T(rq_int(o, 0)));
     }
-    sqlite3_finalize(o);
-    sqlite3_finalize(s);
+    rq_finalize(o);
+    rq_finalize(s);
 
     /* every member who joined after activation (and was not merged away) entered each
      * member_joined journey */
     for (int i = -1; i < n_lib; i++) {
         int64_t j = i < 0 ? join_j : lib_ids[i];
         if (j <= 0) continue;
-        sqlite3_stmt *t =
-            q("SELECT json_extract(spec, '$.trigger.event') FROM journeys WHERE id = ?1");
-        sqlite3_bind_int64(t, 1, j);
-        bool joined = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_text(t, 0) &&
-                      strcmp((const char *)sqlite3_column_text(t, 0), "member_joined") == 0;
-        sqlite3_finalize(t);
+        rq_stmt *t = q("SELECT json_extract(spec, '$.trigger.event') FROM journeys WHERE id = ?1");
+        rq_bind_int(t, 1, j);
+        bool joined = rq_step(t) == RQ_ROW && rq_text(t, 0) &&
+                      strcmp((const char *)rq_text(t, 0), "member_joined") == 0;
+        rq_finalize(t);
         if (!joined) continue;
         s = q("SELECT m.id, m.joined_at FROM members m WHERE m.joined_at >= ?1"
               " AND m.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM journey_runs r"
               " WHERE r.journey_id = ?2 AND r.member_id = m.id) ORDER BY m.id");
-        sqlite3_bind_int64(s, 1, t_start);
-        sqlite3_bind_int64(s, 2, j);
+        rq_bind_int(s, 1, t_start);
+        rq_bind_int(s, 2, j);
         long missing = 0;
-        while (sqlite3_step(s) == SQLITE_ROW) {
+        while (rq_step(s) == RQ_ROW) {
             missing++;
             fail(CK_DUE, "journey %s: member %lld joined at %s (day %lld) and never entered",
-                 jname(j), (long long)sqlite3_column_int64(s, 0), T(sqlite3_column_int64(s, 1)),
-                 (long long)(local_day(sqlite3_column_int64(s, 1)) - local_day(t_start)));
+                 jname(j), (long long)rq_int(s, 0), T(rq_int(s, 1)),
+                 (long long)(local_day(rq_int(s, 1)) - local_day(t_start)));
         }
-        sqlite3_finalize(s);
+        rq_finalize(s);
         int64_t want =
             q1("SELECT count(*) FROM members WHERE joined_at >= ?1 AND merged_into IS NULL",
                t_start, 0);
@@ -982,14 +965,13 @@ static void check_due(int64_t final_now)
     for (int i = 0; i < n_lib; i++) {
         int64_t j = lib_ids[i];
         if (j <= 0) continue;
-        sqlite3_stmt *t =
-            q("SELECT json_extract(spec, '$.trigger.date'),"
-              " json_extract(spec, '$.trigger.days_before') FROM journeys WHERE id = ?1");
-        sqlite3_bind_int64(t, 1, j);
-        bool bday = sqlite3_step(t) == SQLITE_ROW && sqlite3_column_text(t, 0) &&
-                    strcmp((const char *)sqlite3_column_text(t, 0), "birthday") == 0;
-        int before = bday ? sqlite3_column_int(t, 1) : 0;
-        sqlite3_finalize(t);
+        rq_stmt *t = q("SELECT json_extract(spec, '$.trigger.date'),"
+                       " json_extract(spec, '$.trigger.days_before') FROM journeys WHERE id = ?1");
+        rq_bind_int(t, 1, j);
+        bool bday = rq_step(t) == RQ_ROW && rq_text(t, 0) &&
+                    strcmp((const char *)rq_text(t, 0), "birthday") == 0;
+        int before = bday ? (int)rq_int(t, 1) : 0;
+        rq_finalize(t);
         if (!bday) continue;
         int32_t first = (int32_t)local_day(t_start), last = first + n_days; /* and the final noon */
         long expected = 0, entered = 0;
@@ -999,20 +981,20 @@ static void check_due(int64_t final_now)
             " (SELECT count(*) FROM journey_runs r WHERE r.journey_id = ?1 AND r.member_id = m.id)"
             " FROM members m WHERE m.birthday IS NOT NULL AND m.merged_into IS NULL"
             " AND m.id NOT IN (SELECT id FROM survivors) AND m.joined_at < ?2");
-        sqlite3_bind_int64(s, 1, j);
-        sqlite3_bind_int64(s, 2, t_start);
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            int64_t m = sqlite3_column_int64(s, 0);
+        rq_bind_int(s, 1, j);
+        rq_bind_int(s, 2, t_start);
+        while (rq_step(s) == RQ_ROW) {
+            int64_t m = rq_int(s, 0);
             int by, bm, bd;
-            date_civil((int32_t)sqlite3_column_int64(s, 1), &by, &bm, &bd);
+            date_civil((int32_t)rq_int(s, 1), &by, &bm, &bd);
             int32_t due = -1;
             for (int32_t d = first; d <= last && due < 0; d++) {
                 int y, mo, dd;
                 date_civil(d + before, &y, &mo, &dd);
                 if (mo == bm && dd == bd) due = d;
             }
-            bool has = sqlite3_column_type(s, 2) != SQLITE_NULL;
-            int64_t at = has ? sqlite3_column_int64(s, 2) : 0, runs = sqlite3_column_int64(s, 3);
+            bool has = !rq_null(s, 2);
+            int64_t at = has ? rq_int(s, 2) : 0, runs = rq_int(s, 3);
             SEEN(CK_DUE);
             if (due >= 0) {
                 expected++;
@@ -1038,7 +1020,7 @@ static void check_due(int64_t final_now)
                      jname(j), (long long)m, bm, bd, T(at), before);
             }
         }
-        sqlite3_finalize(s);
+        rq_finalize(s);
         fprintf(stderr,
                 "  birthday journey %s: %ld members due to enter, %ld entered on their day\n",
                 jname(j), expected, entered);
@@ -1057,28 +1039,33 @@ static void check_due(int64_t final_now)
     int64_t(*first)[ND] = calloc((size_t)max_run + 1, sizeof *first);
     s = q("SELECT run_id, step, min(at) FROM journey_log WHERE journey_id = ?1 GROUP BY run_id, "
           "step");
-    sqlite3_bind_int64(s, 1, join_j);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t run = sqlite3_column_int64(s, 0);
+    rq_bind_int(s, 1, join_j);
+    while (rq_step(s) == RQ_ROW) {
+        int64_t run = rq_int(s, 0);
         for (int k = 0; k < ND; k++)
-            if (run <= max_run && strcmp((const char *)sqlite3_column_text(s, 1), due[k].step) == 0)
-                first[run][k] = sqlite3_column_int64(s, 2);
+            if (run <= max_run && strcmp((const char *)rq_text(s, 1), due[k].step) == 0)
+                first[run][k] = rq_int(s, 2);
     }
-    sqlite3_finalize(s);
+    rq_finalize(s);
     long expected[ND] = {0}, ran[ND] = {0}, on_time[ND] = {0};
     /* A run follows its member through a merge, so the join that triggered it may be the
      * merged-away member's: the earliest join among the survivor and those merged into it
      * bounds the step from below. */
-    s = q("SELECT r.id, r.member_id, min(m.joined_at, coalesce((SELECT min(f.joined_at)"
-          " FROM members f WHERE f.merged_into = m.id), m.joined_at)), r.entered_at,"
-          " CASE WHEN r.state = 'exited' THEN r.ended_at END"
-          " FROM journey_runs r JOIN members m ON m.id = r.member_id WHERE r.journey_id = ?1"
-          " ORDER BY r.id");
-    sqlite3_bind_int64(s, 1, join_j);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        int64_t run = sqlite3_column_int64(s, 0), member = sqlite3_column_int64(s, 1),
-                joined = sqlite3_column_int64(s, 2), entered = sqlite3_column_int64(s, 3),
-                exited = sqlite3_column_int64(s, 4);
+    s = q(month_on_pg()
+              ? "SELECT r.id, r.member_id, least(m.joined_at, coalesce((SELECT min(f.joined_at)"
+                " FROM members f WHERE f.merged_into = m.id), m.joined_at)), r.entered_at,"
+                " CASE WHEN r.state = 'exited' THEN r.ended_at END"
+                " FROM journey_runs r JOIN members m ON m.id = r.member_id WHERE r.journey_id = ?1"
+                " ORDER BY r.id"
+              : "SELECT r.id, r.member_id, min(m.joined_at, coalesce((SELECT min(f.joined_at)"
+                " FROM members f WHERE f.merged_into = m.id), m.joined_at)), r.entered_at,"
+                " CASE WHEN r.state = 'exited' THEN r.ended_at END"
+                " FROM journey_runs r JOIN members m ON m.id = r.member_id WHERE r.journey_id = ?1"
+                " ORDER BY r.id");
+    rq_bind_int(s, 1, join_j);
+    while (rq_step(s) == RQ_ROW) {
+        int64_t run = rq_int(s, 0), member = rq_int(s, 1), joined = rq_int(s, 2),
+                entered = rq_int(s, 3), exited = rq_int(s, 4);
         for (int k = 0; k < ND; k++) {
             int64_t lo = joined + due[k].days * DAY, hi = entered + due[k].days * DAY + SLACK;
             if (hi > final_now) continue;
@@ -1108,7 +1095,7 @@ static void check_due(int64_t final_now)
                 on_time[k]++;
         }
     }
-    sqlite3_finalize(s);
+    rq_finalize(s);
     free(first);
     for (int k = 0; k < ND; k++) {
         fprintf(stderr, "  join series step %-4s (day %2d): due %ld, ran %ld, on time %ld\n",
@@ -1123,9 +1110,9 @@ static void check_due(int64_t final_now)
 
 static void check_reports(void)
 {
-    sqlite3_stmt *js = q("SELECT id FROM journeys WHERE state = 'active' ORDER BY id");
-    while (sqlite3_step(js) == SQLITE_ROW) {
-        int64_t j = sqlite3_column_int64(js, 0);
+    rq_stmt *js = q("SELECT id FROM journeys WHERE state = 'active' ORDER BY id");
+    while (rq_step(js) == RQ_ROW) {
+        int64_t j = rq_int(js, 0);
         char path[80];
         snprintf(path, sizeof path, "/api/v1/journeys/%lld/report", (long long)j);
         json_t *r;
@@ -1148,14 +1135,14 @@ static void check_reports(void)
             json_t *outs = json_object_get(step, "outcomes");
             if (!id) continue;
             /* every outcome of the log appears in the report with its count ... */
-            sqlite3_stmt *s = q("SELECT outcome, count(*) FROM journey_log WHERE journey_id = ?1"
-                                " AND step = ?2 GROUP BY outcome");
-            sqlite3_bind_int64(s, 1, j);
-            sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+            rq_stmt *s = q("SELECT outcome, count(*) FROM journey_log WHERE journey_id = ?1"
+                           " AND step = ?2 GROUP BY outcome");
+            rq_bind_int(s, 1, j);
+            rq_bind_text(s, 2, id);
             int64_t logged_total = 0;
-            while (sqlite3_step(s) == SQLITE_ROW) {
-                const char *oc = (const char *)sqlite3_column_text(s, 0);
-                int64_t n = sqlite3_column_int64(s, 1);
+            while (rq_step(s) == RQ_ROW) {
+                const char *oc = (const char *)rq_text(s, 0);
+                int64_t n = rq_int(s, 1);
                 logged_total += n;
                 json_t *v = json_object_get(outs, oc);
                 int64_t got = json_is_integer(v) ? json_integer_value(v) : 0;
@@ -1168,26 +1155,25 @@ static void check_reports(void)
                 if (strcmp(oc, "coupon_failed") == 0 || strcmp(oc, "points_failed") == 0) {
                     char who[256] = "";
                     size_t wl = 0;
-                    sqlite3_stmt *w =
-                        q("SELECT r.member_id, l.at, m.merged_into FROM journey_log l"
-                          " JOIN journey_runs r ON r.id = l.run_id"
-                          " JOIN members m ON m.id = r.member_id"
-                          " WHERE l.journey_id = ?1 AND l.step = ?2 AND l.outcome = ?3"
-                          " ORDER BY l.id LIMIT 3");
-                    sqlite3_bind_int64(w, 1, j);
-                    sqlite3_bind_text(w, 2, id, -1, SQLITE_TRANSIENT);
-                    sqlite3_bind_text(w, 3, oc, -1, SQLITE_TRANSIENT);
-                    while (sqlite3_step(w) == SQLITE_ROW && wl < sizeof who - 80)
-                        wl += (size_t)snprintf(
-                            who + wl, sizeof who - wl, "%smember %lld at %s%s", wl ? "; " : "",
-                            (long long)sqlite3_column_int64(w, 0), T(sqlite3_column_int64(w, 1)),
-                            sqlite3_column_type(w, 2) == SQLITE_NULL ? "" : " (merged away)");
-                    sqlite3_finalize(w);
+                    rq_stmt *w = q("SELECT r.member_id, l.at, m.merged_into FROM journey_log l"
+                                   " JOIN journey_runs r ON r.id = l.run_id"
+                                   " JOIN members m ON m.id = r.member_id"
+                                   " WHERE l.journey_id = ?1 AND l.step = ?2 AND l.outcome = ?3"
+                                   " ORDER BY l.id LIMIT 3");
+                    rq_bind_int(w, 1, j);
+                    rq_bind_text(w, 2, id);
+                    rq_bind_text(w, 3, oc);
+                    while (rq_step(w) == RQ_ROW && wl < sizeof who - 80)
+                        wl += (size_t)snprintf(who + wl, sizeof who - wl, "%smember %lld at %s%s",
+                                               wl ? "; " : "", (long long)rq_int(w, 0),
+                                               T(rq_int(w, 1)),
+                                               rq_null(w, 2) ? "" : " (merged away)");
+                    rq_finalize(w);
                     fail(CK_COUPON, "journey %s step '%s': %lld runs ended the step with '%s' (%s)",
                          jname(j), id, (long long)n, oc, who);
                 }
             }
-            sqlite3_finalize(s);
+            rq_finalize(s);
             /* ... and nothing more */
             const char *oc;
             json_t *v;
@@ -1200,7 +1186,7 @@ static void check_reports(void)
         }
         json_decref(r);
     }
-    sqlite3_finalize(js);
+    rq_finalize(js);
 }
 
 /* ---------------- M: messages ---------------- */
@@ -1235,31 +1221,30 @@ static void check_messages(void)
     for (size_t i = 1; i < rx_n; i++)
         if (ids[i] == ids[i - 1])
             fail(CK_MSG, "message %lld reached the receiver twice", (long long)ids[i]);
-    sqlite3_stmt *s = q("SELECT id, member_id, channel FROM messages WHERE channel != 'wecom'"
-                        " AND status IN ('sent', 'delivered', 'read')");
+    rq_stmt *s = q("SELECT id, member_id, channel FROM messages WHERE channel != 'wecom'"
+                   " AND status IN ('sent', 'delivered', 'read')");
     long stored = 0;
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (rq_step(s) == RQ_ROW) {
         stored++;
-        int64_t id = sqlite3_column_int64(s, 0);
+        int64_t id = rq_int(s, 0);
         if (!bsearch(&id, ids, rx_n, sizeof *ids, cmp_i64))
             fail(CK_MSG,
                  "message %lld to member %lld on %s is 'sent' in the store but never "
                  "reached the receiver",
-                 (long long)id, (long long)sqlite3_column_int64(s, 1),
-                 (const char *)sqlite3_column_text(s, 2));
+                 (long long)id, (long long)rq_int(s, 1), (const char *)rq_text(s, 2));
     }
-    sqlite3_finalize(s);
+    rq_finalize(s);
     free(ids);
     /* what went out: the receiver's log, plus the wecom messages guides were asked to send
      * (at the instant siyu handed them over) */
     size_t n = 0, cap = rx_n + 1024;
     sent *v = malloc(cap * sizeof *v);
-    sqlite3_stmt *jq = q("SELECT journey_id FROM messages WHERE id = ?1");
+    rq_stmt *jq = q("SELECT journey_id FROM messages WHERE id = ?1");
     for (size_t i = 0; i < rx_n; i++) {
         if (!rxv[i].journey) { /* the body did not say: the store does */
-            sqlite3_reset(jq);
-            sqlite3_bind_int64(jq, 1, rxv[i].id);
-            if (sqlite3_step(jq) == SQLITE_ROW) rxv[i].journey = sqlite3_column_int64(jq, 0);
+            rq_reset(jq);
+            rq_bind_int(jq, 1, rxv[i].id);
+            if (rq_step(jq) == RQ_ROW) rxv[i].journey = rq_int(jq, 0);
         }
         v[n] = (sent){rxv[i].member, rxv[i].at, rxv[i].id, rxv[i].journey, ""};
         snprintf(v[n].channel, sizeof v[n].channel, "%s", rxv[i].channel);
@@ -1271,20 +1256,19 @@ static void check_messages(void)
                  (long long)rxv[i].id, (long long)rxv[i].member, rxv[i].channel,
                  jname(rxv[i].journey));
     }
-    sqlite3_finalize(jq);
+    rq_finalize(jq);
     s = q("SELECT member_id, created_at, id, journey_id FROM messages WHERE channel = 'wecom'"
           " AND status IN ('sent', 'delivered', 'read')");
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (rq_step(s) == RQ_ROW) {
         if (n == cap) v = realloc(v, (cap *= 2) * sizeof *v);
-        v[n] = (sent){sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-                      sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3), "wecom"};
+        v[n] = (sent){rq_int(s, 0), rq_int(s, 1), rq_int(s, 2), rq_int(s, 3), "wecom"};
         n++;
     }
-    sqlite3_finalize(s);
+    rq_finalize(s);
     qsort(v, n, sizeof *v, cmp_sent);
-    sqlite3_stmt *consent_q = q("SELECT granted FROM consent_history WHERE member_id = ?1"
-                                " AND purpose = 'marketing' AND channel = ?2 AND at <= ?3"
-                                " ORDER BY at DESC, rowid DESC LIMIT 1");
+    rq_stmt *consent_q = q("SELECT granted FROM consent_history WHERE member_id = ?1"
+                           " AND purpose = 'marketing' AND channel = ?2 AND at <= ?3"
+                           " ORDER BY at DESC, id DESC LIMIT 1");
     for (size_t i = 0; i < n; i++) {
         sent *m = &v[i];
         SEEN(CK_MSG);
@@ -1324,12 +1308,11 @@ static void check_messages(void)
             !(m->member < member_cap && absorbed_at[m->member] &&
               m->at <= absorbed_at[m->member])) {
             SEEN(CK_MSG);
-            sqlite3_bind_int64(consent_q, 1, m->member);
-            sqlite3_bind_text(consent_q, 2, m->channel, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(consent_q, 3, m->at);
-            int granted =
-                sqlite3_step(consent_q) == SQLITE_ROW ? sqlite3_column_int(consent_q, 0) : -1;
-            sqlite3_reset(consent_q);
+            rq_bind_int(consent_q, 1, m->member);
+            rq_bind_text(consent_q, 2, m->channel);
+            rq_bind_int(consent_q, 3, m->at);
+            int granted = rq_step(consent_q) == RQ_ROW ? (int)rq_int(consent_q, 0) : -1;
+            rq_reset(consent_q);
             if (granted != 1)
                 fail(CK_MSG,
                      "consent: message %lld to member %lld on %s (journey %s) at %s, when the "
@@ -1371,7 +1354,7 @@ static void check_messages(void)
             "  messages: %zu received by the webhook, %ld sent in the store (not wecom), "
             "%zu sends checked\n",
             rx_n, stored, n);
-    sqlite3_finalize(consent_q);
+    rq_finalize(consent_q);
     free(v);
 }
 
@@ -1381,42 +1364,59 @@ static void check_coupons(void)
 {
     /* what each member received of each template within each period of its limit (local
      * calendar; a template without per_member_period counts over the member's lifetime) */
-    sqlite3_stmt *s = q(
-        "WITH t AS (SELECT id, name, json_extract(spec, '$.per_member_limit') AS lim,"
-        "  coalesce(json_extract(spec, '$.per_member_period'), 'lifetime') AS per"
-        "  FROM coupon_templates WHERE json_extract(spec, '$.per_member_limit') > 0)"
-        " SELECT e.member_id, t.id, t.name, t.lim, t.per,"
-        "  CASE t.per WHEN 'day' THEN date(e.at + 28800, 'unixepoch')"
-        "   WHEN 'month' THEN strftime('%Y-%m', e.at + 28800, 'unixepoch')"
-        "   WHEN 'year' THEN strftime('%Y', e.at + 28800, 'unixepoch') ELSE 'lifetime' END AS p,"
-        "  count(*), max(e.at)"
-        " FROM coupon_events e JOIN coupons c ON c.id = e.coupon_id JOIN t ON t.id = c.template_id"
-        " WHERE e.kind IN ('issued', 'received') AND e.member_id IS NOT NULL"
-        " GROUP BY e.member_id, t.id, p HAVING count(*) > t.lim");
-    while (sqlite3_step(s) == SQLITE_ROW)
+    rq_stmt *s = q(
+        month_on_pg()
+            ? "WITH t AS (SELECT id, name, (spec::jsonb #>> '{per_member_limit}')::bigint AS lim,"
+              "  coalesce(spec::jsonb #>> '{per_member_period}', 'lifetime') AS per"
+              "  FROM coupon_templates"
+              "  WHERE coalesce((spec::jsonb #>> '{per_member_limit}')::bigint, 0) > 0)"
+              " SELECT e.member_id, t.id, t.name, t.lim, t.per,"
+              "  CASE t.per WHEN 'day' THEN to_char(to_timestamp(e.at + 28800) AT TIME ZONE 'UTC',"
+              "   'YYYY-MM-DD') WHEN 'month' THEN to_char(to_timestamp(e.at + 28800) AT TIME ZONE"
+              "   'UTC', 'YYYY-MM') WHEN 'year' THEN to_char(to_timestamp(e.at + 28800) AT TIME "
+              "ZONE"
+              "   'UTC', 'YYYY') ELSE 'lifetime' END AS p,"
+              "  count(*), max(e.at)"
+              " FROM coupon_events e JOIN coupons c ON c.id = e.coupon_id"
+              " JOIN t ON t.id = c.template_id"
+              " WHERE e.kind IN ('issued', 'received') AND e.member_id IS NOT NULL"
+              " GROUP BY e.member_id, t.id, t.name, t.lim, t.per, p HAVING count(*) > t.lim"
+            : "WITH t AS (SELECT id, name, json_extract(spec, '$.per_member_limit') AS lim,"
+              "  coalesce(json_extract(spec, '$.per_member_period'), 'lifetime') AS per"
+              "  FROM coupon_templates WHERE json_extract(spec, '$.per_member_limit') > 0)"
+              " SELECT e.member_id, t.id, t.name, t.lim, t.per,"
+              "  CASE t.per WHEN 'day' THEN date(e.at + 28800, 'unixepoch')"
+              "   WHEN 'month' THEN strftime('%Y-%m', e.at + 28800, 'unixepoch')"
+              "   WHEN 'year' THEN strftime('%Y', e.at + 28800, 'unixepoch') ELSE 'lifetime' END "
+              "AS p,"
+              "  count(*), max(e.at)"
+              " FROM coupon_events e JOIN coupons c ON c.id = e.coupon_id JOIN t ON t.id = "
+              "c.template_id"
+              " WHERE e.kind IN ('issued', 'received') AND e.member_id IS NOT NULL"
+              " GROUP BY e.member_id, t.id, p HAVING count(*) > t.lim");
+    while (rq_step(s) == RQ_ROW)
         fail(CK_COUPON,
              "member %lld received %lld coupons of template %lld (%s) in %s (the last at %s); "
              "limit %lld per %s",
-             (long long)sqlite3_column_int64(s, 0), (long long)sqlite3_column_int64(s, 6),
-             (long long)sqlite3_column_int64(s, 1), (const char *)sqlite3_column_text(s, 2),
-             (const char *)sqlite3_column_text(s, 5), T(sqlite3_column_int64(s, 7)),
-             (long long)sqlite3_column_int64(s, 3), (const char *)sqlite3_column_text(s, 4));
-    sqlite3_finalize(s);
+             (long long)rq_int(s, 0), (long long)rq_int(s, 6), (long long)rq_int(s, 1),
+             (const char *)rq_text(s, 2), (const char *)rq_text(s, 5), T(rq_int(s, 7)),
+             (long long)rq_int(s, 3), (const char *)rq_text(s, 4));
+    rq_finalize(s);
     s = q("SELECT t.id, t.name, t.issued, t.stock, (SELECT count(*) FROM coupons c"
           " WHERE c.template_id = t.id) FROM coupon_templates t");
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (rq_step(s) == RQ_ROW) {
         SEEN(CK_COUPON);
-        int64_t issued = sqlite3_column_int64(s, 2), count = sqlite3_column_int64(s, 4);
+        int64_t issued = rq_int(s, 2), count = rq_int(s, 4);
         if (issued != count)
             fail(CK_COUPON, "template %lld (%s): issued %lld, coupons %lld",
-                 (long long)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-                 (long long)issued, (long long)count);
-        if (sqlite3_column_type(s, 3) != SQLITE_NULL && count > sqlite3_column_int64(s, 3))
+                 (long long)rq_int(s, 0), (const char *)rq_text(s, 1), (long long)issued,
+                 (long long)count);
+        if (!rq_null(s, 3) && count > rq_int(s, 3))
             fail(CK_COUPON, "template %lld (%s): %lld coupons over a stock of %lld",
-                 (long long)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-                 (long long)count, (long long)sqlite3_column_int64(s, 3));
+                 (long long)rq_int(s, 0), (const char *)rq_text(s, 1), (long long)count,
+                 (long long)rq_int(s, 3));
     }
-    sqlite3_finalize(s);
+    rq_finalize(s);
     fprintf(stderr, "  coupons issued during the run: %lld\n",
             (long long)q1("SELECT count(*) FROM coupons WHERE issued_at >= ?1", t_start, 0));
 }
@@ -1456,28 +1456,27 @@ static void check_kpis(int32_t d0, int32_t d1)
         json_decref(r);
         return;
     }
-    sqlite3_stmt *s =
+    rq_stmt *s =
         q(KPI_CTE "SELECT (SELECT count(*) FROM v), (SELECT count(*) FROM v WHERE member_id"
                   " IS NOT NULL), (SELECT coalesce(sum(total), 0) FROM o),"
                   " (SELECT coalesce(sum(rf), 0) FROM o),"
                   " (SELECT coalesce(sum(total - rf), 0) FROM o WHERE member_id IS NOT NULL),"
                   " (SELECT count(DISTINCT member_id) FROM v),"
                   " (SELECT count(*) FROM (SELECT member_id FROM v WHERE member_id IS NOT NULL"
-                  "   GROUP BY member_id HAVING count(*) >= 2)),"
+                  "   GROUP BY member_id HAVING count(*) >= 2) r),"
                   " (SELECT count(*) FROM (SELECT DISTINCT member_id, day FROM v"
-                  "   WHERE member_id IS NOT NULL)),"
+                  "   WHERE member_id IS NOT NULL) d),"
                   " (SELECT coalesce(sum(i.qty), 0) FROM v JOIN order_items i"
                   "   ON i.order_id = v.id),"
                   " (SELECT count(*) FROM o WHERE rf > 0)");
-    sqlite3_bind_int64(s, 1, d0);
-    sqlite3_bind_int64(s, 2, d1);
-    CHECK(sqlite3_step(s) == SQLITE_ROW);
-    int64_t orders = sqlite3_column_int64(s, 0), member_orders = sqlite3_column_int64(s, 1),
-            gross = sqlite3_column_int64(s, 2), refunded = sqlite3_column_int64(s, 3),
-            member_net = sqlite3_column_int64(s, 4), active = sqlite3_column_int64(s, 5),
-            repeat = sqlite3_column_int64(s, 6), visit_days = sqlite3_column_int64(s, 7),
-            items = sqlite3_column_int64(s, 8), refunded_orders = sqlite3_column_int64(s, 9);
-    sqlite3_finalize(s);
+    rq_bind_int(s, 1, d0);
+    rq_bind_int(s, 2, d1);
+    CHECK(rq_step(s) == RQ_ROW);
+    int64_t orders = rq_int(s, 0), member_orders = rq_int(s, 1), gross = rq_int(s, 2),
+            refunded = rq_int(s, 3), member_net = rq_int(s, 4), active = rq_int(s, 5),
+            repeat = rq_int(s, 6), visit_days = rq_int(s, 7), items = rq_int(s, 8),
+            refunded_orders = rq_int(s, 9);
+    rq_finalize(s);
     int64_t net = gross - refunded;
     kpi_eq(from, "orders", jint(r, "current.orders"), orders);
     kpi_eq(from, "member_orders", jint(r, "current.member_orders"), member_orders);
@@ -1543,16 +1542,16 @@ static void check_kpis(int32_t d0, int32_t d1)
         }
         s = q(KPI_CTE "SELECT (SELECT count(*) FROM v), (SELECT count(DISTINCT member_id) FROM v),"
                       " (SELECT count(*) FROM (SELECT member_id FROM v WHERE member_id IS NOT NULL"
-                      "   GROUP BY member_id HAVING count(*) >= 2))");
-        sqlite3_bind_int64(s, 1, b0);
-        sqlite3_bind_int64(s, 2, b1);
-        sqlite3_step(s);
+                      "   GROUP BY member_id HAVING count(*) >= 2) r)");
+        rq_bind_int(s, 1, b0);
+        rq_bind_int(s, 2, b1);
+        rq_step(s);
         char what[64];
         snprintf(what, sizeof what, "series %s..%s", f, t);
-        kpi_eq(what, "orders", jint(b, "orders"), sqlite3_column_int64(s, 0));
-        kpi_eq(what, "active_members", jint(b, "active_members"), sqlite3_column_int64(s, 1));
-        kpi_eq(what, "repeat_buyers", jint(b, "repeat_buyers"), sqlite3_column_int64(s, 2));
-        sqlite3_finalize(s);
+        kpi_eq(what, "orders", jint(b, "orders"), rq_int(s, 0));
+        kpi_eq(what, "active_members", jint(b, "active_members"), rq_int(s, 1));
+        kpi_eq(what, "repeat_buyers", jint(b, "repeat_buyers"), rq_int(s, 2));
+        rq_finalize(s);
     }
     fprintf(stderr,
             "  KPIs %s..%s: %lld orders (%lld member), net %lld fen, %lld active, %lld repeat\n",
@@ -1764,7 +1763,7 @@ int main(int argc, char **argv)
     /* the chain: its history ends the day before the month starts */
     snprintf(dir, sizeof dir, "/tmp/siyu-month-XXXXXX");
     if (!mkdtemp(dir)) return 1;
-    snprintf(db, sizeof db, "%s/chain.db", dir);
+    harness_store("chain.db"); /* dir/chain.db, or a fresh PostgreSQL database (SIYU_TEST_DB) */
     snprintf(clock_path, sizeof clock_path, "%s/now", dir);
     time_parse_rfc3339("2026-03-02T08:00:00+08:00", &t_start);
     set_now(t_start - 3600);
@@ -1835,7 +1834,7 @@ int main(int argc, char **argv)
         fail(CK_STOP,
              "siyu serve exited %d after SIGTERM (under the sanitizers: their report is above)",
              exit_status);
-    sqlite3_close(rdb);
+    rq_close();
     webhook_rx_stop(&wrx);
 
     /* siyu check, on the store as the month left it */
@@ -1857,8 +1856,10 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (env_int("SIYU_MONTH_KEEP", 0))
         fprintf(stderr, "the store is kept in %s\n", db);
-    else if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
+    else {
+        if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+        harness_store_drop();
+    }
     free(buf);
     return CHECK_DONE();
 }

@@ -3,6 +3,7 @@
  * when) and readiness say so until a run succeeds again; the committer undoes a write
  * whose store read failed even when the write itself answered success. */
 #include <check.h>
+#include <pgtest.h>
 #include <unistd.h>
 
 #include "jobs/jobs.h"
@@ -58,8 +59,10 @@ int main(void)
 {
     char dir[] = "/tmp/siyu-jobs-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    char path[256];
-    snprintf(path, sizeof path, "%s/j.db", dir);
+    char path[512], pg_name[64]; /* a file in dir, or a fresh PostgreSQL database */
+    int pg = pgtest_fresh("jobs", pg_name, path, sizeof path);
+    CHECK(pg >= 0);
+    if (pg > 0) snprintf(path, sizeof path, "%s/j.db", dir);
     siyu_err e;
     siyu_err_init(&e);
     store_t *st = NULL;
@@ -160,5 +163,6 @@ int main(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT_EQ(system(cmd), 0);
+    pgtest_drop(pg_name);
     return CHECK_DONE();
 }

@@ -214,7 +214,7 @@ static void same(reports_t *live, reports_t *fresh, const reports_query *q, cons
     free(b);
 }
 
-static void against_sql(reports_t *r, sqlite3 *db, const reports_query *q)
+static void against_sql(reports_t *r, sqlref_db *db, const reports_query *q)
 {
     siyu_err e;
     siyu_err_init(&e);
@@ -343,15 +343,13 @@ int main(void)
         snprintf(what, sizeof what, "query %zu", i);
         same(c.live, fresh, &qs[i], what);
     }
-    char path[160];
-    snprintf(path, sizeof path, "%s/d.db", c.f.dir);
-    sqlite3 *db = sqlref_open(path);
+    sqlref_db *db = sqlref_open(store_path(c.f.st)); /* the file, or the PostgreSQL database */
     against_sql(c.live, db, &qs[0]);
     reports_query whole = {.from = day_of("2026-05-01"), .to = day_of("2026-11-20"), .channel = -1};
     against_sql(c.live, db, &whole);
     reports_query week = {.from = day_of("2026-09-07"), .to = day_of("2026-09-13"), .channel = -1};
     against_sql(fresh, db, &week);
-    sqlite3_close(db);
+    sqlref_close(db);
     reports_free(fresh);
     chain_close(&c);
     return CHECK_DONE();

@@ -752,9 +752,7 @@ int main(void)
     }
 
     /* and the main figures by plain SQL */
-    char path[160];
-    snprintf(path, sizeof path, "%s/d.db", c.f.dir);
-    sqlite3 *db = sqlref_open(path);
+    sqlref_db *db = sqlref_open(store_path(c.f.st)); /* the file, or the PostgreSQL database */
     sqlref_period sp;
     sqlref_period_kpis(db, q.from, q.to, &sp);
     CHECK_INT_EQ(sp.orders, 15);
@@ -766,7 +764,7 @@ int main(void)
     CHECK_INT_EQ(sp.visit_days, 12);
     CHECK_INT_EQ(sp.prev_active, 7);
     CHECK_INT_EQ(sp.churned, 3);
-    sqlite3_close(db);
+    sqlref_close(db);
 
     /* a bad query is a clear error */
     reports_query bad = oct();

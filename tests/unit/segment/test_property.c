@@ -5,7 +5,11 @@
  * SQL computes every attribute from the raw rows (GROUP BY, subqueries), random
  * expressions are translated both into the segment language and into SQL WHERE
  * clauses, and the member sets must be identical — after the writes, and again after
- * days pass without writes (windows, days-since, age, lifecycle move). */
+ * days pass without writes (windows, days-since, age, lifecycle move).
+ *
+ * No store is involved: the in-memory SQLite database is the test's own oracle, not siyu's
+ * store, so the test has no PostgreSQL variant (the index reads a PostgreSQL store through
+ * the same scans, which pg_e2e_segments_e2e covers). */
 #include <inttypes.h>
 #include <math.h>
 #include <sqlite3.h>

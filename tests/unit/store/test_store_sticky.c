@@ -3,6 +3,7 @@
  * next transaction (every later step fails, the commit refuses), a failure inside an
  * undone savepoint goes with it, and injected faults hit exactly the N-th step. */
 #include <check.h>
+#include <pgtest.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -30,8 +31,10 @@ int main(void)
 {
     char dir[] = "/tmp/siyu-sticky-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    char path[256];
-    snprintf(path, sizeof path, "%s/s.db", dir);
+    char path[512], pg_name[64]; /* a file in dir, or a fresh PostgreSQL database */
+    int pg = pgtest_fresh("sticky", pg_name, path, sizeof path);
+    CHECK(pg >= 0);
+    if (pg > 0) snprintf(path, sizeof path, "%s/s.db", dir);
     siyu_err e;
     siyu_err_init(&e);
     store_t *st = NULL;
@@ -147,5 +150,6 @@ int main(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT_EQ(system(cmd), 0);
+    pgtest_drop(pg_name);
     return CHECK_DONE();
 }

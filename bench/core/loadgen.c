@@ -1,8 +1,8 @@
 /* loadgen.c — a closed-loop HTTP/1.1 load generator for siyu's API.
  *
- *   bench_loadgen --port P --token T [--host 127.0.0.1] [--mode orders|member|redeem]
+ *   bench_loadgen --port P --token T [--host 127.0.0.1] [--mode orders|member|redeem|play]
  *                 [--conns 64] [--threads 2] [--seconds 10] [--members N] [--stores 20]
- *                 [--run-id ID]
+ *                 [--run-id ID] [--campaign C]
  *
  * Each thread drives conns/threads keep-alive connections with poll(); every connection
  * has one request in flight and sends the next as soon as the answer is complete (a
@@ -10,7 +10,8 @@
  * request (run id, connection, sequence), a random card_no member M00000001..N and
  * store 1..S, 1-3 lines whose total is right. member: GET /api/v1/members/{random id}.
  * redeem: POST /api/v1/members/{conn + 1}/points {delta: -1} with a distinct
- * Idempotency-Key — each connection redeems against its own member.
+ * Idempotency-Key — each connection redeems against its own member. play: POST
+ * /api/v1/campaigns/C/plays {member_id: random 1..N, play_id: distinct} (bench/fission).
  * Prints one line: requests, ok (2xx), errors, rate, p50/p90/p99/max latency in ms. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,11 +28,12 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MODE_ORDERS, MODE_MEMBER, MODE_REDEEM };
+enum { MODE_ORDERS, MODE_MEMBER, MODE_REDEEM, MODE_PLAY };
 
 static struct {
     const char *host, *token, *run_id;
     int port, mode, conns, threads, seconds;
+    long campaign;
     long members, stores;
     char placed_at[40];
 } cfg = {.host = "127.0.0.1",
@@ -106,6 +108,17 @@ static void build_request(worker *w, conn *c)
                              "Content-Length: %zu\r\n\r\n%s",
                              c->id + 1, cfg.host, cfg.token, cfg.run_id, c->id,
                              (unsigned long long)c->seq, sizeof body - 1, body);
+    } else if (cfg.mode == MODE_PLAY) {
+        char body[160];
+        long member = 1 + (long)(rnd(w) % (uint64_t)cfg.members);
+        int bl = snprintf(body, sizeof body, "{\"member_id\":%ld,\"play_id\":\"b-%s-%d-%llu\"}",
+                          member, cfg.run_id, c->id, (unsigned long long)c->seq);
+        c->req_len =
+            (size_t)snprintf(c->req, sizeof c->req,
+                             "POST /api/v1/campaigns/%ld/plays HTTP/1.1\r\nHost: %s\r\n"
+                             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %d\r\n\r\n%s",
+                             cfg.campaign, cfg.host, cfg.token, bl, body);
     } else if (cfg.mode == MODE_MEMBER) {
         long id = 1 + (long)(rnd(w) % (uint64_t)cfg.members);
         c->req_len = (size_t)snprintf(c->req, sizeof c->req,
@@ -258,7 +271,10 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--mode"))
             cfg.mode = !strcmp(v, "member")   ? MODE_MEMBER
                        : !strcmp(v, "redeem") ? MODE_REDEEM
+                       : !strcmp(v, "play")   ? MODE_PLAY
                                               : MODE_ORDERS;
+        else if (!strcmp(k, "--campaign"))
+            cfg.campaign = atol(v);
         else if (!strcmp(k, "--conns"))
             cfg.conns = atoi(v);
         else if (!strcmp(k, "--threads"))
@@ -337,6 +353,7 @@ int main(int argc, char **argv)
            "p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms\n",
            cfg.mode == MODE_MEMBER   ? "member"
            : cfg.mode == MODE_REDEEM ? "redeem"
+           : cfg.mode == MODE_PLAY   ? "play"
                                      : "orders",
            cfg.conns, secs, n, ok, errors, (double)ok / secs, PCT(0.50), PCT(0.90), PCT(0.99),
            PCT(1.0));

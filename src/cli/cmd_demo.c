@@ -329,6 +329,7 @@ int cmd_demo(int argc, char **argv)
             {"console logins", demo_console},
             {"communities", demo_groups},
             {"task campaigns and content", demo_tasks},
+            {"fission", demo_fission},
         };
         size_t k = 0;
         while (k < sizeof steps / sizeof *steps && steps[k].fn(st, &pe) == 0)

@@ -25,5 +25,8 @@ int demo_groups(store_t *st, siyu_err *e);
 /* Guide tasks and the content library: campaigns with tasks in every state, a weekly moments
  * post, content used and shared (demo_tasks.c, docs/tasks.md). */
 int demo_tasks(store_t *st, siyu_err *e);
+/* Fission: an invite campaign with its referral tree, a group-buy (teams filled, failed and
+ * open) and an assist campaign with helpers (demo_fission.c). */
+int demo_fission(store_t *st, siyu_err *e);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "fission/fission.h"
 #include "loyalty/loyalty.h"
 
 static const struct command {
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
         return 0;
     }
     loyalty_install(); /* orders, refunds and merges move points, coupons and tiers */
+    fission_install(); /* and the referral graph follows orders, refunds and forwards */
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
             /* `siyu CMD --help` and `siyu CMD SUB [ARGS] --help` both ask for the

@@ -131,6 +131,15 @@ static const struct section {
     {"chat_group_activity", Q_EXPORT_GROUP_ACTIVITY},
     {"task_holdout", Q_EXPORT_TASK_HOLDOUT},
     {"content_events", Q_EXPORT_CONTENT_EVENTS},
+    {"referral_invites", Q_EXPORT_REFERRAL_INVITES},
+    {"referrals", Q_EXPORT_REFERRALS},
+    {"referral_stats", Q_EXPORT_REFERRAL_STATS},
+    {"referral_attempts", Q_EXPORT_REFERRAL_ATTEMPTS},
+    {"referral_rewards", Q_EXPORT_REFERRAL_REWARDS},
+    {"team_members", Q_EXPORT_TEAM_MEMBERS},
+    {"mall_instructions", Q_EXPORT_MALL_INSTRUCTIONS},
+    {"assists", Q_EXPORT_ASSISTS},
+    {"assist_helps", Q_EXPORT_ASSIST_HELPS},
 };
 
 bool members_erased(dom *d, int64_t id, int64_t *at)
@@ -245,6 +254,7 @@ static int erase_one(dom *d, int64_t id, strs *needles, siyu_err *e)
          * the identities, so before they go */
         exec_id(d, Q_ERASE_GROUP_ACTIVITY, id, e) || exec_id(d, Q_ERASE_GROUP_SEATS, id, e) ||
         exec_id(d, Q_ERASE_GROUP_MEMBERS, id, e) || exec_id(d, Q_ERASE_IDENTITIES, id, e) ||
+        exec_id(d, Q_FIS_ERASE_ATTEMPTS, id, e) || exec_id(d, Q_FIS_ERASE_INVITES, id, e) ||
         exec_id(d, Q_ERASE_CONTACTS, id, e) || exec_now_id(d, Q_ERASE_MEMBER, id, e))
         return -1;
     return 0;

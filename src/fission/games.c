@@ -13,11 +13,13 @@
 
 #include "base/jsonx.h"
 #include "base/timeutil.h"
+#include "fission/fission.h"
 #include "fission/games.h"
 #include "loyalty/loyalty.h"
 
-enum { KIND_WHEEL, KIND_SCRATCH, KIND_RED_ENVELOPE };
-static const char *const kinds[] = {"wheel", "scratch", "red_envelope", NULL};
+enum { KIND_WHEEL, KIND_SCRATCH, KIND_RED_ENVELOPE, KIND_INVITE, KIND_GROUP_BUY, KIND_ASSIST };
+static const char *const kinds[] = {"wheel",  "scratch", "red_envelope", "invite", "group_buy",
+                                    "assist", NULL};
 
 /* The most a campaign may move: ¥10 000 000 000 in cents, 10^9 points. */
 #define MAX_CENTS 1000000000000LL
@@ -93,7 +95,7 @@ typedef struct prize {
 typedef struct campaign {
     int64_t id, starts_at, ends_at, budget, spent, per_day, per_member, entry_points,
         grabs_per_member, created_at;
-    bool has_budget;
+    bool has_budget, paused;
     int kind;
     char name[256];
     json_t *rules;
@@ -125,6 +127,7 @@ static void campaign_row(store_stmt *s, campaign *c)
     c->entry_points = store_col_int(s, 10);
     c->grabs_per_member = opt_int(s, 11, 0);
     c->created_at = store_col_int(s, 12);
+    c->paused = store_col_int(s, 13) != 0;
 }
 
 static void prizes_load(store_conn *conn, campaign *c)
@@ -190,7 +193,8 @@ static json_t *campaign_json(const campaign *c)
                   dom_time(c->ends_at), "rules", c->rules ? c->rules : json_null(), "budget_cents",
                   c->has_budget ? json_integer(c->budget) : json_null(), "spent_cents",
                   (json_int_t)c->spent, "created_at", dom_time(c->created_at));
-    if (c->kind != KIND_RED_ENVELOPE) {
+    json_object_set_new(o, "paused", json_boolean(c->paused));
+    if (c->kind == KIND_WHEEL || c->kind == KIND_SCRATCH) {
         json_t *a = json_array();
         for (int i = 0; i < c->n_prizes; i++)
             json_array_append_new(a, prize_json(&c->prizes[i], true));
@@ -368,6 +372,8 @@ int games_campaign_create(dom *d, json_t *body, json_t **out, siyu_err *e)
                                 "rules.max_cents: max_cents × packets must reach total_cents");
         c.has_budget = true;
         c.budget = total;
+    } else if (c.kind >= KIND_INVITE) {
+        if (fission_rules_check(d, kinds[c.kind], rules, e)) return -1;
     } else {
         if (jx_only(rules, game_rules, "rules.", e) ||
             opt_whole(rules, "plays_per_member_per_day", "rules.plays_per_member_per_day", 1,
@@ -502,6 +508,9 @@ static json_t *play_json(const campaign *c, const char *play_id, int64_t member,
 
 static int window_check(dom *d, const campaign *c, siyu_err *e)
 {
+    if (c->paused)
+        return siyu_err_set(e, SIYU_UNPROCESSABLE, "paused", "paused: campaign %lld is paused",
+                            (long long)c->id);
     if (c->starts_at && d->now < c->starts_at)
         return siyu_err_set(e, SIYU_UNPROCESSABLE, "starts_at",
                             "starts_at: campaign %lld has not started", (long long)c->id);
@@ -603,9 +612,11 @@ int games_play(dom *d, int64_t campaign_id, json_t *body, json_t **out, siyu_err
         free(c);
         return -1;
     }
-    if (c->kind == KIND_RED_ENVELOPE) {
+    if (c->kind != KIND_WHEEL && c->kind != KIND_SCRATCH) {
         siyu_err_set(e, SIYU_UNPROCESSABLE, "id",
-                     "campaign %lld is a red envelope: grab it at /envelopes/grab",
+                     c->kind == KIND_RED_ENVELOPE
+                         ? "campaign %lld is a red envelope: grab it at /envelopes/grab"
+                         : "campaign %lld is not a wheel or a scratch card",
                      (long long)c->id);
         goto done;
     }
@@ -850,7 +861,7 @@ int games_report(dom *d, int64_t id, json_t **out, siyu_err *e)
             json_object_set_new(o, "budget_left_cents", json_integer(store_col_int(s, 3)));
         }
         store_reset(s);
-    } else {
+    } else if (c->kind == KIND_WHEEL || c->kind == KIND_SCRATCH) {
         store_stmt *s = store_q(d->conn, Q_GAME_REPORT_PLAYS);
         store_bind_int(s, 1, c->id);
         if (store_step(s) == STORE_ROW) {
@@ -867,8 +878,46 @@ int games_report(dom *d, int64_t id, json_t **out, siyu_err *e)
             json_array_append_new(a, prize_json(&c->prizes[i], true));
         json_object_set_new(o, "prizes", a);
     }
+    json_object_set_new(o, "paused", json_boolean(c->paused));
+    int rc = fission_campaign_report(d, c->id, kinds[c->kind], c->created_at, o, e);
     json_decref(c->rules);
     free(c);
+    if (rc) {
+        json_decref(o);
+        return -1;
+    }
     *out = o;
     return 200;
+}
+
+int games_campaign_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
+{
+    static const char *const allowed[] = {"name", "ends_at", "paused", NULL};
+    campaign c;
+    if (campaign_load(d, id, &c, e)) return -1;
+    json_decref(c.rules);
+    const char *name = NULL;
+    int64_t ends_at = 0;
+    bool paused = false;
+    int rp;
+    if (jx_only(body, allowed, NULL, e) || jx_str(body, "name", false, &name, e) < 0 ||
+        (rp = jx_bool(body, "paused", false, &paused, e)) < 0)
+        return -1;
+    json_t *ends = json_object_get(body, "ends_at");
+    bool set_ends = ends != NULL;
+    if (ends && !json_is_null(ends) && jx_time(body, "ends_at", true, &ends_at, e) < 0) return -1;
+    if (name && (!*name || strlen(name) >= sizeof c.name))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: 1 to %zu bytes",
+                            sizeof c.name - 1);
+    if (set_ends && ends_at && c.starts_at && ends_at <= c.starts_at)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "ends_at",
+                            "ends_at: must be after starts_at");
+    store_stmt *s = store_q(d->conn, Q_FIS_CAMPAIGN_PATCH);
+    store_bind_text(s, 1, name);
+    if (ends_at) store_bind_int(s, 2, ends_at);
+    if (rp == 1) store_bind_int(s, 3, paused ? 1 : 0);
+    store_bind_int(s, 4, id);
+    store_bind_int(s, 5, set_ends ? 1 : 0);
+    if (store_exec(s, e)) return -1;
+    return games_campaign_get(d, id, out, e) < 0 ? -1 : 200;
 }

@@ -37,6 +37,8 @@ int games_play(dom *d, int64_t campaign, json_t *body, json_t **out, siyu_err *e
 /* {member_id, grab_id} -> {grab_id, campaign_id, member_id, packet, amount_cents, points, at} */
 int games_grab(dom *d, int64_t campaign, json_t *body, json_t **out, siyu_err *e);
 int games_report(dom *d, int64_t id, json_t **out, siyu_err *e);
+/* PATCH /campaigns/{id}: {name?, ends_at? (null: none), paused?}; rules never change. */
+int games_campaign_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
 
 /* ---- pure functions (unit-tested) ---- */
 /* The prize a draw in [0, GAMES_SCALE) lands on: prize i holds the interval

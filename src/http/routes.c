@@ -12,6 +12,7 @@
 #include "base/timeutil.h"
 #include "guides/guides.h"
 #include "import/import.h"
+#include "fission/fission.h"
 #include "jobs/jobs.h"
 #include "models/models.h"
 #include "views/views.h"
@@ -25,7 +26,6 @@
 BODY_CALL(brands_create)
 BODY_CALL(stores_create)
 BODY_CALL(staff_create)
-BODY_CALL(members_create_or_match)
 BODY_CALL(events_record)
 ID_CALL(stores_get)
 ID_CALL(staff_get)
@@ -95,6 +95,19 @@ int h_campaigns_get(http_req *r, siyu_err *e);
 int h_campaigns_report(http_req *r, siyu_err *e);
 int h_campaigns_play(http_req *r, siyu_err *e);
 int h_campaigns_grab(http_req *r, siyu_err *e);
+/* fission (routes_fission.c) */
+int h_members_create_or_match(http_req *r, siyu_err *e);
+int h_campaigns_patch(http_req *r, siyu_err *e);
+int h_campaigns_invite(http_req *r, siyu_err *e);
+int h_member_referrals(http_req *r, siyu_err *e);
+int h_referrals_report(http_req *r, siyu_err *e);
+int h_teams_open(http_req *r, siyu_err *e);
+int h_teams_join(http_req *r, siyu_err *e);
+int h_teams_get(http_req *r, siyu_err *e);
+int h_assists_start(http_req *r, siyu_err *e);
+int h_assists_help(http_req *r, siyu_err *e);
+int h_assists_get(http_req *r, siyu_err *e);
+int h_campaigns_sweep(http_req *r, siyu_err *e);
 int h_member_benefits(http_req *r, siyu_err *e);
 int h_loyalty_sweep(http_req *r, siyu_err *e);
 
@@ -251,6 +264,7 @@ static int h_members_get(http_req *r, siyu_err *e)
     if (rc >= 0) {
         segments_member_block(r, out);
         guides_member_block(&r->d, out);
+        fission_member_block(&r->d, out);
     }
     return http_answer(r, rc, &out);
 }
@@ -1024,5 +1038,40 @@ const route routes[] = {
     {"GET", "/api/v1/workbench", h_workbench, ANY, 0,
      "The guide's day: tasks due and overdue, members to call, new contacts, figures", "tasks",
      SCOPE_CHAIN, SB_GUIDE, .query = "guide_id:int no_purchase_days:int", .response = "Workbench"},
+    /* fission (issue 17): invites and the referral graph, group-buy, assists (docs/fission.md) */
+    {"PATCH", "/api/v1/campaigns/{id}", h_campaigns_patch, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Rename a campaign, move its end or pause it (its rules never change)", "fission", SCOPE_CHAIN,
+     0, .request = "CampaignPatch", .response = "Campaign", .answers = ANS_422},
+    {"POST", "/api/v1/campaigns/{id}/invites", h_campaigns_invite, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "A member's invite link for an invite campaign, with its state (one per member)", "fission",
+     SCOPE_CHAIN, SB_MEMBER, .request = "InviteCreate", .response = "Invite",
+     .answers = ANS_201 | ANS_422},
+    {"GET", "/api/v1/members/{id}/referrals", h_member_referrals, ANY, 0,
+     "Who referred a member, its direct referees and everyone downstream, with net sales",
+     "fission", SCOPE_MEMBER, 0, .response = "MemberReferrals"},
+    {"GET", "/api/v1/reports/referrals", h_referrals_report, HQ, 0,
+     "K-factor and cycle time per campaign, channel and month; top KOLs by members and sales",
+     "fission", SCOPE_CHAIN, 0, .query = "from:time to:time top:int", .response = "ReferralReport"},
+    {"POST", "/api/v1/campaigns/{id}/teams", h_teams_open, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "Open a group-buy team: the leader with their paid order", "fission", SCOPE_CHAIN, SB_MEMBER,
+     .request = "TeamOpen", .response = "Team", .answers = ANS_201 | ANS_422},
+    {"POST", "/api/v1/teams/{id}/join", h_teams_join, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "Join a group-buy team with a paid order (never more than the team size)", "fission",
+     SCOPE_CHAIN, SB_MEMBER, .request = "TeamJoin", .response = "Team",
+     .answers = ANS_201 | ANS_409 | ANS_422},
+    {"GET", "/api/v1/teams/{id}", h_teams_get, ANY, 0,
+     "A group-buy team: its members, status and refund instructions", "fission", SCOPE_CHAIN, 0,
+     .response = "Team"},
+    {"POST", "/api/v1/campaigns/{id}/assists", h_assists_start, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "Start an assist (bargain) for a member (one per member and campaign)", "fission", SCOPE_CHAIN,
+     SB_MEMBER, .request = "AssistStart", .response = "Assist", .answers = ANS_201 | ANS_422},
+    {"POST", "/api/v1/assists/{id}/help", h_assists_help, ANY, ROUTE_WRITE | ROUTE_BODY,
+     "Help an assist: the next planned cut (once per helper and campaign)", "fission", SCOPE_CHAIN,
+     SB_MEMBER, .request = "AssistHelp", .response = "Assist", .answers = ANS_201 | ANS_422},
+    {"GET", "/api/v1/assists/{id}", h_assists_get, ANY, 0,
+     "An assist: its price now, helps and reward", "fission", SCOPE_CHAIN, 0, .response = "Assist"},
+    {"POST", "/api/v1/campaigns/sweep", h_campaigns_sweep, HQ, ROUTE_WRITE,
+     "Close teams and assists past their deadline (the background sweep does it too)", "fission",
+     SCOPE_CHAIN, 0, .response = "FissionSweep"},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -12,7 +12,7 @@ int h_qr_codes_scan(http_req *r, siyu_err *e);
 int h_qr_codes_stats(http_req *r, siyu_err *e);
 
 HTTP_ID_BODY_CALL(h_staff_patch, staff_patch)
-HTTP_BODY_CALL(h_wecom_events, wecom_events_record)
+/* h_wecom_events is in routes_fission.c: a contact may carry an invite state */
 HTTP_ID_CALL(h_member_contacts, member_contacts)
 HTTP_BODY_CALL(h_qr_codes_create, qr_codes_create)
 HTTP_ID_BODY_CALL(h_qr_codes_scan, qr_codes_scan)

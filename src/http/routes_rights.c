@@ -2,6 +2,7 @@
  * about a member and erasure (src/domain/rights.c). The route table is in routes.c. */
 #include <microhttpd.h>
 
+#include "fission/fission.h"
 #include "http/router.h"
 #include "guides/guides.h"
 
@@ -17,6 +18,7 @@ int h_members_export(http_req *r, siyu_err *e)
     /* the member 360 as GET /members/{id} shows it: with the index's tags and classes */
     segments_member_block(r, json_object_get(out, "member"));
     guides_member_block(&r->d, json_object_get(out, "member"));
+    fission_member_block(&r->d, json_object_get(out, "member"));
     r->status = rc;
     r->resp = out;
     return 0;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/timeutil.h"
+#include "fission/fission.h"
 #include "jobs/jobs.h"
 #include "guides/guides.h"
 #include "journey/journey.h"
@@ -73,7 +74,9 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     struct seg_index *idx = x->j->vw ? views_index(x->j->vw) : NULL;
     if (journey_tick(&d, idx, 5000, NULL, e)) return -1;
     /* guide task campaigns: expiry, reminders, recurring rounds (src/guides/tasks.c) */
-    return guides_tasks_tick(&d, idx, NULL, e);
+    if (guides_tasks_tick(&d, idx, NULL, e)) return -1;
+    /* group-buy teams and assists past their deadline close on the same tick */
+    return fission_sweep(&d, 1000, NULL, e) < 0 ? -1 : 0;
 }
 
 static int sweep_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/checked.h"
+#include "fission/fission.h"
 #include "fission/games.h"
 #include "community/community.h"
 #include "loyalty/internal.h"
@@ -293,5 +294,6 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
     found += games_check(c, max, v);
     /* the communities' groups and seats (src/community/sales.c) */
     found += groups_check(c, max, v);
+    found += fission_check(c, max, v);
     return found;
 }

@@ -591,6 +591,8 @@ static int coupon_row_load(dom *d, const char *code, coupon_row *r)
     return 0;
 }
 
+static loyalty_forward_fn forward_hook; /* fission's, set by loyalty_set_forward_hook */
+
 int coupons_forward(dom *d, const char *code, json_t *body, json_t **out, siyu_err *e)
 {
     static const char *const allowed[] = {"phone", NULL};
@@ -684,6 +686,7 @@ int coupons_forward(dom *d, const char *code, json_t *body, json_t **out, siyu_e
         store_bind_int(s, 4, friend);
         if (store_exec(s, e)) goto done;
     }
+    if (forward_hook && forward_hook(d, c.member_id, friend, created, code, e)) goto done;
     dom_note(d, DOM_CHANGE_LOYALTY, friend, 0);
     dom_note(d, DOM_CHANGE_LOYALTY, c.member_id, 0);
     if (out) {
@@ -699,6 +702,11 @@ int coupons_forward(dom *d, const char *code, json_t *body, json_t **out, siyu_e
 done:
     json_decref(t.spec);
     return rc;
+}
+
+void loyalty_set_forward_hook(loyalty_forward_fn fn)
+{
+    forward_hook = fn;
 }
 
 /* ---------------- on orders ---------------- */

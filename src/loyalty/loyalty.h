@@ -105,5 +105,11 @@ int loyalty_points_debit(dom *d, int64_t member, int64_t points, const char *kin
                          const char *reason, const char *field, siyu_err *e);
 /* Points worth `cents` at the till (the settings' redeem_points_per_yuan), rounded down. */
 int loyalty_points_of_cents(store_conn *c, int64_t cents, int64_t *points, siyu_err *e);
+/* Called by coupons_forward in its transaction after a coupon moved to a friend
+ * (created: the friend was made by the forward), so fission can record the invite and
+ * the referral. NULL (the default) calls nothing. */
+typedef int (*loyalty_forward_fn)(dom *d, int64_t sender, int64_t friend, bool created,
+                                  const char *code, siyu_err *e);
+void loyalty_set_forward_hook(loyalty_forward_fn fn);
 
 #endif

@@ -51,6 +51,12 @@ const seg_attr_info seg_attrs[SEG_A_COUNT_] = {
     [SEG_A_CONTACT_DAYS] = {"contact_days", SEG_T_INT, "days since the first contact with a guide"},
     [SEG_A_GROUPS] = {"groups", SEG_T_INT, "store groups (社群) the member is in now"},
     [SEG_A_GROUP_DAYS] = {"group_days", SEG_T_INT, "days since first joining a store group"},
+    [SEG_A_REFERRALS_DIRECT] = {"referrals_direct", SEG_T_INT,
+                                "members the member referred (depth 1)"},
+    [SEG_A_REFERRALS_ALL] = {"referrals_all", SEG_T_INT,
+                             "members downstream of the member in the referral graph"},
+    [SEG_A_REFERRAL_DEPTH] = {"referral_depth", SEG_T_INT,
+                              "the member's depth in the referral graph (0: not referred)"},
     [SEG_A_CLV_12M] = {"clv_12m_cents", SEG_T_INT, "predicted 12-month value"},
 };
 

@@ -51,6 +51,9 @@ typedef enum seg_attr_id {
     SEG_A_CONTACT_DAYS,
     SEG_A_GROUPS,
     SEG_A_GROUP_DAYS,
+    SEG_A_REFERRALS_DIRECT,
+    SEG_A_REFERRALS_ALL,
+    SEG_A_REFERRAL_DEPTH,
     SEG_A_COUNT_
 } seg_attr_id;
 

@@ -767,6 +767,16 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
         out->type = CT_U16;
         out->col = idx->contacts;
         break;
+    case SEG_A_REFERRALS_DIRECT:
+    case SEG_A_REFERRALS_ALL:
+    case SEG_A_REFERRAL_DEPTH:
+        out->type = CT_I32;
+        out->col = a == SEG_A_REFERRALS_DIRECT ? idx->ref_direct
+                   : a == SEG_A_REFERRALS_ALL  ? idx->ref_all
+                                               : idx->ref_depth;
+        dmin = INT32_MIN;
+        dmax = INT32_MAX;
+        break;
     case SEG_A_CONTACT_DAYS:
         out->type = CT_U16;
         out->col = idx->contact_first;

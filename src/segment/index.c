@@ -987,6 +987,23 @@ int seg_index_set_groups(seg_index *idx, int64_t member_id, int64_t groups, int3
     return 0;
 }
 
+int seg_index_set_referrals(seg_index *idx, int64_t member_id, int64_t direct, int64_t all,
+                            int64_t depth, seg_error *err)
+{
+    if (direct < 0 || all < 0 || depth < 0) {
+        seg_err_set(err, 0, "referral counts out of range");
+        return -1;
+    }
+    WLOCK(idx);
+    MEMBER_OR_FAIL(idx, member_id, o);
+    idx->ref_direct[o] = direct > INT32_MAX ? INT32_MAX : (int32_t)direct;
+    idx->ref_all[o] = all > INT32_MAX ? INT32_MAX : (int32_t)all;
+    idx->ref_depth[o] = depth > INT32_MAX ? INT32_MAX : (int32_t)depth;
+    idx->gen++;
+    UNLOCK(idx);
+    return 0;
+}
+
 int seg_index_set_tier(seg_index *idx, int64_t member_id, const char *tier, seg_error *err)
 {
     WLOCK(idx);

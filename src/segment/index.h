@@ -136,6 +136,10 @@ int seg_index_set_points(seg_index *idx, int64_t member_id, int64_t balance, seg
 int seg_index_set_groups(seg_index *idx, int64_t member_id, int64_t groups, int32_t first_day,
                          seg_error *err);
 /* A member's live WeCom contact edges and the day of its first contact (SEG_NO_DAY: none). */
+/* The member's place in the referral graph: referees direct and downstream, its own
+ * depth (0: not referred). */
+int seg_index_set_referrals(seg_index *idx, int64_t member_id, int64_t direct, int64_t all,
+                            int64_t depth, seg_error *err);
 int seg_index_set_contacts(seg_index *idx, int64_t member_id, int64_t live, int32_t first_day,
                            seg_error *err);
 int seg_index_set_tier(seg_index *idx, int64_t member_id, const char *tier, seg_error *err);

@@ -204,7 +204,7 @@ typedef struct seg_catpair {
     X(ids) X(bday) X(bmonth) X(bmday) X(joined) X(first) X(last) X(prev) X(orders) X(items)       \
     X(spend) X(o30) X(o90) X(o365) X(s30) X(s90) X(s365) X(points) X(rfm_cls) X(life_cls)        \
     X(palive) X(expect) X(clv) X(contacts) X(contact_first)   \
-    X(groups) X(group_first)
+    X(groups) X(group_first) X(ref_direct) X(ref_all) X(ref_depth)
 /* clang-format on */
 /* ... and the per-member columns of category spend (counted with the category pool) */
 #define SEG_CATEGORY_COLUMNS(X) X(cat_off) X(cat_len) X(cat_cap_log)
@@ -252,6 +252,8 @@ struct seg_index {
     uint16_t *contacts, *contact_first;
     /* store groups (src/community): groups in now, and the day of the first join (0 none) */
     uint16_t *groups, *group_first;
+    /* the referral graph (src/fission): referees direct and downstream, own depth */
+    int32_t *ref_direct, *ref_all, *ref_depth;
     seg_set reach[6]; /* 5 channels + any */
 
     /* category spend */

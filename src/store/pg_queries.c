@@ -749,12 +749,14 @@ const char *const pg_queries[Q__COUNT] = {
         "INSERT INTO campaigns(kind, name, starts_at, ends_at, rules, budget_cents,"
         " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
-    [Q_GAME_GET] = "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
-                   " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at"
-                   " FROM campaigns WHERE id = ?1",
-    [Q_GAME_LIST] = "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
-                    " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at"
-                    " FROM campaigns WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_GAME_GET] =
+        "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
+        " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at, paused"
+        " FROM campaigns WHERE id = ?1",
+    [Q_GAME_LIST] =
+        "SELECT id, kind, name, starts_at, ends_at, rules, budget_cents, spent_cents,"
+        " plays_per_day, plays_per_member, entry_points, grabs_per_member, created_at, paused"
+        " FROM campaigns WHERE id > ?1 ORDER BY id LIMIT ?2",
     [Q_GAME_SPEND] = "UPDATE campaigns SET spent_cents = spent_cents + ?1 WHERE id = ?2"
                      " AND (budget_cents IS NULL OR spent_cents + ?1 <= budget_cents)",
     [Q_GAME_PRIZE_INSERT] = "INSERT INTO campaign_prizes(campaign_id, idx, name, kind, template_id,"
@@ -1460,4 +1462,366 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_LB_TASKS] = "SELECT count(*), COALESCE(sum(CASE WHEN state = 'done' THEN 1 ELSE 0 END), "
                    "0), COALESCE(sum(CASE WHEN state = 'done' AND done_at <= due_at THEN 1 ELSE 0 "
                    "END), 0) FROM guide_tasks WHERE guide_id = ?1 AND due_at >= ?2 AND due_at < ?3",
+    [Q_FIS_CAMPAIGN] =
+        "SELECT kind, rules, starts_at, ends_at, paused, created_at, name FROM campaigns"
+        " WHERE id = ?1",
+    [Q_FIS_CAMPAIGN_PATCH] =
+        "UPDATE campaigns SET name = COALESCE(?1::text, name), ends_at = CASE WHEN"
+        " ?5::bigint = 1 THEN ?2::bigint ELSE ends_at END, paused = COALESCE(?3::bigint,"
+        " paused) WHERE id = ?4",
+    [Q_FIS_INVITE_FIND] =
+        "SELECT id, state FROM referral_invites WHERE campaign_id = ?1 AND member_id = ?2"
+        " AND channel = 'link' ORDER BY id LIMIT 1",
+    [Q_FIS_INVITE_INSERT] =
+        "INSERT INTO referral_invites(campaign_id, member_id, channel, state,"
+        " coupon_code, device_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        " RETURNING id",
+    [Q_FIS_INVITE_BY_STATE] =
+        "SELECT id, campaign_id, member_id, channel, device_id, created_at FROM"
+        " referral_invites WHERE state = ?1",
+    [Q_FIS_REF_GET] =
+        "SELECT referrer_id, root_id, depth, path, invite_id, campaign_id, channel, via,"
+        " joined_at, first_order_id, first_order_at, sales_cents FROM referrals WHERE"
+        " member_id = ?1",
+    [Q_FIS_REF_INSERT] =
+        "INSERT INTO referrals(member_id, referrer_id, root_id, depth, path, invite_id,"
+        " campaign_id, channel, via, joined_at, referrer_joined_at) VALUES (?1, ?2, ?3,"
+        " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [Q_FIS_REF_FIRST_ORDER] =
+        "UPDATE referrals SET first_order_id = ?1, first_order_at = ?2 WHERE member_id ="
+        " ?3 AND first_order_id IS NULL",
+    [Q_FIS_REF_SALES] = "UPDATE referrals SET sales_cents = sales_cents + ?1 WHERE member_id = ?2",
+    [Q_FIS_STATS_ADD] =
+        "INSERT INTO referral_stats(member_id, direct, downstream, direct_sales_cents,"
+        " downstream_sales_cents) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(member_id) DO"
+        " UPDATE SET direct = referral_stats.direct + excluded.direct, downstream ="
+        " referral_stats.downstream + excluded.downstream, direct_sales_cents ="
+        " referral_stats.direct_sales_cents + excluded.direct_sales_cents,"
+        " downstream_sales_cents = referral_stats.downstream_sales_cents +"
+        " excluded.downstream_sales_cents",
+    [Q_FIS_STATS_GET] =
+        "SELECT COALESCE(st.direct, 0), COALESCE(st.downstream, 0),"
+        " COALESCE(st.direct_sales_cents, 0), COALESCE(st.downstream_sales_cents, 0),"
+        " r.member_id FROM (SELECT ?1::bigint AS m) x LEFT JOIN referral_stats st ON"
+        " st.member_id = x.m LEFT JOIN referrals r ON r.member_id = x.m",
+    [Q_FIS_MEMBER_JOINED] = "SELECT joined_at FROM members WHERE id = ?1",
+    [Q_FIS_MEMBER_PHONE] =
+        "SELECT value FROM identities WHERE member_id = ?1 AND kind = 'phone' ORDER BY"
+        " value LIMIT 1",
+    [Q_FIS_ATTEMPT_INSERT] =
+        "INSERT INTO referral_attempts(invite_id, campaign_id, referrer_id, member_id,"
+        " phone_hash, device_id, via, outcome, reason, at, day) VALUES (?1, ?2, ?3, ?4,"
+        " ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+    [Q_FIS_PHONE_SEEN] = "SELECT count(*) FROM referral_attempts WHERE phone_hash = ?1",
+    [Q_FIS_DEVICE_REFERRER] =
+        "SELECT count(*) FROM referral_attempts WHERE device_id = ?1 AND referrer_id = ?2"
+        " AND outcome = 'accepted'",
+    [Q_FIS_DEVICE_DAY] =
+        "SELECT count(*) FROM referral_attempts WHERE device_id = ?1 AND day = ?2 AND"
+        " outcome = 'accepted'",
+    [Q_FIS_REWARD_GET] =
+        "SELECT id, status FROM referral_rewards WHERE campaign_id = ?1 AND referee_id ="
+        " ?2 AND level = ?3",
+    [Q_FIS_REWARD_REFEREES] =
+        "SELECT count(DISTINCT referee_id), count(CASE WHEN referee_id = ?3 THEN 1 END)"
+        " FROM referral_rewards WHERE campaign_id = ?1 AND referrer_id = ?2 AND status <>"
+        " 'capped'",
+    [Q_FIS_REWARD_INSERT] =
+        "INSERT INTO referral_rewards(campaign_id, referrer_id, referee_id, level,"
+        " order_id, points, coupon_code, status, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9) RETURNING id",
+    [Q_FIS_REWARD_BY_ORDER] =
+        "SELECT id, campaign_id, referrer_id, points, at FROM referral_rewards WHERE"
+        " order_id = ?1 AND level = 'first_order' AND status = 'paid'",
+    [Q_FIS_REWARD_CLAW] =
+        "UPDATE referral_rewards SET clawed_points = ?1, clawed_back_at = ?2, status ="
+        " 'clawed_back' WHERE id = ?3",
+    [Q_FIS_ORDER_FACTS] =
+        "SELECT o.member_id, o.total_cents, o.refunded_cents, r.amount_cents FROM orders"
+        " o JOIN refunds r ON r.order_id = o.id WHERE o.id = ?1 AND r.id = ?2",
+    [Q_FIS_DIRECT_LIST] =
+        "SELECT r.member_id, r.joined_at, r.campaign_id, r.channel, r.first_order_at,"
+        " r.sales_cents, COALESCE(st.downstream, 0) FROM referrals r LEFT JOIN"
+        " referral_stats st ON st.member_id = r.member_id WHERE r.referrer_id = ?1 ORDER"
+        " BY r.member_id LIMIT ?2",
+    [Q_FIS_DOWN_DEPTH] =
+        "WITH RECURSIVE d(m, lvl) AS (SELECT member_id, 1 FROM referrals WHERE"
+        " referrer_id = ?1 UNION ALL SELECT r.member_id, d.lvl + 1 FROM referrals r JOIN"
+        " d ON r.referrer_id = d.m) SELECT max(lvl) FROM d",
+    [Q_FIS_MEMBER_CAMPAIGNS] =
+        "SELECT c.id, c.kind, c.name, p.role, min(p.at) FROM (SELECT campaign_id,"
+        " 'player' AS role, at FROM campaign_plays WHERE member_id = ?1 UNION ALL SELECT"
+        " campaign_id, 'grabber', grabbed_at FROM campaign_packets WHERE member_id = ?1"
+        " UNION ALL SELECT campaign_id, 'inviter', created_at FROM referral_invites WHERE"
+        " member_id = ?1 AND campaign_id IS NOT NULL UNION ALL SELECT campaign_id,"
+        " 'invited', joined_at FROM referrals WHERE member_id = ?1 AND campaign_id IS NOT"
+        " NULL UNION ALL SELECT t.campaign_id, 'team_member', m.joined_at FROM"
+        " team_members m JOIN teams t ON t.id = m.team_id WHERE m.member_id = ?1 UNION"
+        " ALL SELECT campaign_id, 'assist_starter', created_at FROM assists WHERE"
+        " member_id = ?1 UNION ALL SELECT campaign_id, 'helper', at FROM assist_helps"
+        " WHERE member_id = ?1) p JOIN campaigns c ON c.id = p.campaign_id GROUP BY c.id,"
+        " c.kind, c.name, p.role ORDER BY min(p.at), c.id, p.role",
+    [Q_FIS_KOL_DIRECT] =
+        "SELECT member_id, direct, downstream, direct_sales_cents, downstream_sales_cents"
+        " FROM referral_stats WHERE direct > 0 ORDER BY direct DESC, member_id LIMIT ?1",
+    [Q_FIS_KOL_ALL] =
+        "SELECT member_id, direct, downstream, direct_sales_cents, downstream_sales_cents"
+        " FROM referral_stats WHERE downstream > 0 ORDER BY downstream DESC, member_id"
+        " LIMIT ?1",
+    [Q_FIS_KOL_DSALES] =
+        "SELECT member_id, direct, downstream, direct_sales_cents, downstream_sales_cents"
+        " FROM referral_stats WHERE direct_sales_cents > 0 ORDER BY direct_sales_cents"
+        " DESC, member_id LIMIT ?1",
+    [Q_FIS_KOL_ASALES] =
+        "SELECT member_id, direct, downstream, direct_sales_cents, downstream_sales_cents"
+        " FROM referral_stats WHERE downstream_sales_cents > 0 ORDER BY"
+        " downstream_sales_cents DESC, member_id LIMIT ?1",
+    [Q_FIS_ORDER_OF_MEMBER] =
+        "SELECT id, total_cents, refunded_cents FROM orders WHERE external_id = ?1 AND"
+        " member_id = ?2 ORDER BY id LIMIT 1",
+    [Q_FIS_TEAM_GET] =
+        "SELECT campaign_id, leader_id, size, paid, virtual_members, status, deadline,"
+        " created_at, closed_at FROM teams WHERE id = ?1",
+    [Q_FIS_TEAM_MEMBERS] = "SELECT member_id, seq, order_external_id, amount_cents, joined_at FROM"
+                           " team_members WHERE team_id = ?1 ORDER BY seq",
+    [Q_FIS_TEAM_REFUNDS] =
+        "SELECT id, member_id, order_external_id, amount_cents, status, created_at FROM"
+        " mall_instructions WHERE team_id = ?1 ORDER BY id",
+    [Q_FIS_TEAM_SEAT] =
+        "UPDATE teams SET paid = paid + 1 WHERE id = ?1 AND status = 'open' AND paid <"
+        " size AND deadline > ?2",
+    [Q_FIS_TEAM_MEMBER_INSERT] =
+        "INSERT INTO team_members(team_id, member_id, seq, order_id, order_external_id,"
+        " amount_cents, joined_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_FIS_TEAM_CLOSE] =
+        "UPDATE teams SET status = ?1, virtual_members = ?2, closed_at = ?3 WHERE id = ?4"
+        " AND status = 'open'",
+    [Q_FIS_TEAM_SEAT_OF] =
+        "SELECT order_external_id FROM team_members WHERE team_id = ?1 AND member_id = ?2",
+    [Q_FIS_TEAM_BY_ORDER_EXT] =
+        "SELECT t.id FROM teams t JOIN team_members m ON m.team_id = t.id WHERE"
+        " t.campaign_id = ?1 AND t.leader_id = ?2 AND m.member_id = ?2 AND"
+        " m.order_external_id = ?3",
+    [Q_FIS_TEAM_INSERT] =
+        "INSERT INTO teams(campaign_id, leader_id, size, status, deadline, created_at)"
+        " VALUES (?1, ?2, ?3, 'open', ?4, ?5) RETURNING id",
+    [Q_FIS_TEAM_REFUND_ALL] =
+        "INSERT INTO mall_instructions(kind, team_id, member_id, order_id,"
+        " order_external_id, amount_cents, status, created_at) SELECT 'refund', team_id,"
+        " member_id, order_id, order_external_id, amount_cents, 'pending', ?1::bigint"
+        " FROM team_members WHERE team_id = ?2 ORDER BY seq ON CONFLICT DO NOTHING",
+    [Q_FIS_TEAMS_DUE] =
+        "SELECT id, campaign_id, size, paid FROM teams WHERE status = 'open' AND deadline"
+        " <= ?1 ORDER BY deadline, id LIMIT ?2",
+    [Q_FIS_ASSIST_GET] =
+        "SELECT campaign_id, member_id, price_cents, target_cents, current_cents,"
+        " helpers, helped, status, deadline, coupon_code, created_at, reached_at, steps"
+        " FROM assists WHERE id = ?1",
+    [Q_FIS_ASSIST_HELPS] =
+        "SELECT member_id, seq, cut_cents, at FROM assist_helps WHERE assist_id = ?1"
+        " ORDER BY seq",
+    [Q_FIS_ASSIST_OF] = "SELECT id FROM assists WHERE campaign_id = ?1 AND member_id = ?2",
+    [Q_FIS_ASSIST_INSERT] =
+        "INSERT INTO assists(campaign_id, member_id, price_cents, target_cents,"
+        " current_cents, helpers, steps, status, deadline, created_at) VALUES (?1, ?2,"
+        " ?3, ?4, ?3, ?5, ?6, 'open', ?7, ?8) RETURNING id",
+    [Q_FIS_ASSIST_CUT] =
+        "UPDATE assists SET current_cents = current_cents - ?1, helped = helped + 1 WHERE"
+        " id = ?2 AND status = 'open' AND helped = ?3 AND helped < helpers",
+    [Q_FIS_HELP_OF] =
+        "SELECT assist_id FROM assist_helps WHERE campaign_id = ?1 AND member_id = ?2",
+    [Q_FIS_HELP_INSERT] =
+        "INSERT INTO assist_helps(assist_id, campaign_id, member_id, seq, cut_cents, at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_FIS_ASSIST_CLOSE] =
+        "UPDATE assists SET status = ?1, coupon_code = ?2, reached_at = ?3 WHERE id = ?4",
+    [Q_FIS_ASSISTS_EXPIRE] =
+        "UPDATE assists SET status = 'expired' WHERE status = 'open' AND deadline <= ?1",
+    [Q_FIS_MEMBER_NEW_SINCE] =
+        "SELECT CASE WHEN m.joined_at >= ?2 AND NOT EXISTS (SELECT 1 FROM orders o WHERE"
+        " o.member_id = m.id AND o.placed_at < ?2) THEN 1 ELSE 0 END FROM members m WHERE"
+        " m.id = ?1",
+    [Q_FIS_CHECK_TEAMS] =
+        "SELECT t.id, t.size, t.paid, t.virtual_members, t.status, (SELECT count(*) FROM"
+        " team_members m WHERE m.team_id = t.id), (SELECT count(*) FROM mall_instructions"
+        " i WHERE i.team_id = t.id AND i.kind = 'refund') FROM teams t WHERE t.paid <>"
+        " (SELECT count(*) FROM team_members m WHERE m.team_id = t.id) OR t.paid +"
+        " t.virtual_members > t.size OR (t.status = 'succeeded' AND t.paid +"
+        " t.virtual_members <> t.size) OR (t.status = 'failed' AND (SELECT count(*) FROM"
+        " mall_instructions i WHERE i.team_id = t.id AND i.kind = 'refund') <> t.paid) OR"
+        " (t.status <> 'failed' AND EXISTS (SELECT 1 FROM mall_instructions i WHERE"
+        " i.team_id = t.id)) ORDER BY t.id LIMIT ?1",
+    [Q_FIS_CHECK_ASSISTS] =
+        "SELECT a.id, a.price_cents, a.target_cents, a.current_cents, a.helped,"
+        " a.helpers, a.status, COALESCE((SELECT sum(h.cut_cents) FROM assist_helps h"
+        " WHERE h.assist_id = a.id), 0), (SELECT count(*) FROM assist_helps h WHERE"
+        " h.assist_id = a.id) FROM assists a WHERE a.price_cents - a.current_cents <>"
+        " COALESCE((SELECT sum(h.cut_cents) FROM assist_helps h WHERE h.assist_id ="
+        " a.id), 0) OR a.helped <> (SELECT count(*) FROM assist_helps h WHERE h.assist_id"
+        " = a.id) OR (a.status = 'reached') <> (a.current_cents = a.target_cents) OR"
+        " (a.helped = a.helpers) <> (a.current_cents = a.target_cents) ORDER BY a.id"
+        " LIMIT ?1",
+    [Q_FIS_CHECK_GRAPH] =
+        "SELECT r.member_id, r.depth, r.root_id, r.path, COALESCE(p.depth, 0) + 1,"
+        " COALESCE(p.root_id, r.referrer_id), COALESCE(p.path, '/') || r.referrer_id ||"
+        " '/' FROM referrals r LEFT JOIN referrals p ON p.member_id = r.referrer_id WHERE"
+        " r.depth <> COALESCE(p.depth, 0) + 1 OR r.root_id <> COALESCE(p.root_id,"
+        " r.referrer_id) OR r.path <> COALESCE(p.path, '/') || r.referrer_id || '/' ORDER"
+        " BY r.member_id LIMIT ?1",
+    [Q_FIS_CHECK_STATS] =
+        "WITH RECURSIVE anc(m, a, lvl) AS (SELECT member_id, referrer_id, 1 FROM"
+        " referrals UNION ALL SELECT anc.m, r.referrer_id, anc.lvl + 1 FROM anc JOIN"
+        " referrals r ON r.member_id = anc.a), want AS (SELECT anc.a AS member_id,"
+        " sum(CASE WHEN anc.lvl = 1 THEN 1 ELSE 0 END) AS direct, count(*) AS down,"
+        " sum(CASE WHEN anc.lvl = 1 THEN x.sales_cents ELSE 0 END) AS dsales,"
+        " sum(x.sales_cents) AS asales FROM anc JOIN referrals x ON x.member_id = anc.m"
+        " GROUP BY anc.a) SELECT w.member_id, COALESCE(s.direct, 0),"
+        " COALESCE(s.downstream, 0), COALESCE(s.direct_sales_cents, 0),"
+        " COALESCE(s.downstream_sales_cents, 0), w.direct, w.down, w.dsales, w.asales"
+        " FROM want w LEFT JOIN referral_stats s ON s.member_id = w.member_id WHERE"
+        " COALESCE(s.direct, 0) <> w.direct OR COALESCE(s.downstream, 0) <> w.down OR"
+        " COALESCE(s.direct_sales_cents, 0) <> w.dsales OR"
+        " COALESCE(s.downstream_sales_cents, 0) <> w.asales UNION ALL SELECT s.member_id,"
+        " s.direct, s.downstream, s.direct_sales_cents, s.downstream_sales_cents, 0, 0,"
+        " 0, 0 FROM referral_stats s WHERE NOT EXISTS (SELECT 1 FROM referrals r WHERE"
+        " r.referrer_id = s.member_id) AND (s.direct <> 0 OR s.downstream <> 0 OR"
+        " s.direct_sales_cents <> 0 OR s.downstream_sales_cents <> 0) LIMIT ?1",
+    [Q_FIS_CHECK_SALES] =
+        "SELECT r.member_id, r.sales_cents, COALESCE((SELECT sum(o.total_cents -"
+        " o.refunded_cents) FROM orders o WHERE o.member_id = r.member_id AND"
+        " o.total_cents > 0), 0) FROM referrals r JOIN members m ON m.id = r.member_id"
+        " WHERE m.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM members f WHERE"
+        " f.merged_into = r.member_id) AND r.sales_cents <> COALESCE((SELECT"
+        " sum(o.total_cents - o.refunded_cents) FROM orders o WHERE o.member_id ="
+        " r.member_id AND o.total_cents > 0), 0) ORDER BY r.member_id LIMIT ?1",
+    [Q_FIS_CHECK_CAPS] =
+        "SELECT w.campaign_id, w.referrer_id, count(DISTINCT w.referee_id), c.rules FROM"
+        " referral_rewards w JOIN campaigns c ON c.id = w.campaign_id WHERE w.status <>"
+        " 'capped' GROUP BY w.campaign_id, w.referrer_id, c.rules",
+    [Q_EXPORT_REFERRAL_INVITES] = "SELECT * FROM referral_invites WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_REFERRALS] = "SELECT * FROM referrals WHERE member_id = ?1",
+    [Q_EXPORT_REFERRAL_STATS] = "SELECT * FROM referral_stats WHERE member_id = ?1",
+    [Q_EXPORT_REFERRAL_ATTEMPTS] =
+        "SELECT * FROM referral_attempts WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_TEAM_MEMBERS] = "SELECT * FROM team_members WHERE member_id = ?1 ORDER BY team_id",
+    [Q_EXPORT_MALL_INSTRUCTIONS] =
+        "SELECT * FROM mall_instructions WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_ASSISTS] = "SELECT * FROM assists WHERE member_id = ?1 ORDER BY id",
+    [Q_EXPORT_ASSIST_HELPS] = "SELECT * FROM assist_helps WHERE member_id = ?1 ORDER BY assist_id",
+    [Q_EXPORT_REFERRAL_REWARDS] =
+        "SELECT * FROM referral_rewards WHERE referrer_id = ?1 OR referee_id = ?1 ORDER"
+        " BY id",
+    [Q_FIS_ERASE_ATTEMPTS] =
+        "UPDATE referral_attempts SET phone_hash = NULL, device_id = NULL WHERE member_id"
+        " = ?1 OR referrer_id = ?1",
+    [Q_FIS_ERASE_INVITES] = "UPDATE referral_invites SET device_id = NULL WHERE member_id = ?1",
+    [Q_FIS_PARTICIPANTS] =
+        "SELECT member_id, min(at) FROM (SELECT member_id, at FROM campaign_plays WHERE"
+        " campaign_id = ?1 UNION ALL SELECT member_id, grabbed_at FROM campaign_packets"
+        " WHERE campaign_id = ?1 AND member_id IS NOT NULL UNION ALL SELECT member_id,"
+        " created_at FROM referral_invites WHERE campaign_id = ?1 UNION ALL SELECT"
+        " member_id, joined_at FROM referrals WHERE campaign_id = ?1 UNION ALL SELECT"
+        " m.member_id, m.joined_at FROM team_members m JOIN teams t ON t.id = m.team_id"
+        " WHERE t.campaign_id = ?1 UNION ALL SELECT member_id, created_at FROM assists"
+        " WHERE campaign_id = ?1 UNION ALL SELECT member_id, at FROM assist_helps WHERE"
+        " campaign_id = ?1) p GROUP BY member_id ORDER BY member_id",
+    [Q_FIS_MEMBER_FACTS] =
+        "SELECT m.joined_at, m.store_id, (SELECT count(*) FROM orders o WHERE o.member_id"
+        " = m.id AND o.placed_at < ?2::bigint), (SELECT count(*) FROM orders o WHERE"
+        " o.member_id = m.id AND o.placed_at >= ?2::bigint AND o.placed_at < ?2::bigint +"
+        " 2592000), (SELECT COALESCE(sum(o.total_cents - o.refunded_cents), 0) FROM"
+        " orders o WHERE o.member_id = m.id AND o.placed_at >= ?2::bigint AND o.placed_at"
+        " < ?2::bigint + 2592000) FROM members m WHERE m.id = ?1",
+    [Q_FIS_MATCH_CANDIDATES] =
+        "SELECT id FROM members WHERE merged_into IS NULL AND ((?1::bigint IS NULL AND"
+        " store_id IS NULL) OR store_id = ?1::bigint) AND joined_at >= ?2 AND joined_at <"
+        " ?3 AND id > ?4 ORDER BY id LIMIT ?5",
+    [Q_FIS_INVITE_REPORT] =
+        "SELECT (SELECT count(*) FROM referral_invites WHERE campaign_id = ?1), (SELECT"
+        " count(DISTINCT member_id) FROM referral_invites WHERE campaign_id = ?1),"
+        " (SELECT count(*) FROM referrals WHERE campaign_id = ?1), (SELECT count(*) FROM"
+        " referral_attempts WHERE campaign_id = ?1 AND outcome = 'refused'), (SELECT"
+        " count(*) FROM referrals WHERE campaign_id = ?1 AND first_order_id IS NOT NULL),"
+        " (SELECT COALESCE(sum(joined_at - referrer_joined_at), 0) FROM referrals WHERE"
+        " campaign_id = ?1)",
+    [Q_FIS_INVITE_REFUSALS] =
+        "SELECT reason, count(*) FROM referral_attempts WHERE campaign_id = ?1 AND"
+        " outcome = 'refused' GROUP BY reason ORDER BY reason",
+    [Q_FIS_REWARD_REPORT] =
+        "SELECT level, status, count(*), COALESCE(sum(points), 0), count(coupon_code),"
+        " COALESCE(sum(clawed_points), 0) FROM referral_rewards WHERE campaign_id = ?1"
+        " GROUP BY level, status ORDER BY level, status",
+    [Q_FIS_TEAM_REPORT] =
+        "SELECT count(*), count(CASE WHEN status = 'open' THEN 1 END), count(CASE WHEN"
+        " status = 'succeeded' THEN 1 END), count(CASE WHEN status = 'failed' THEN 1"
+        " END), COALESCE(sum(virtual_members), 0), COALESCE(sum(paid), 0), (SELECT"
+        " count(*) FROM mall_instructions i JOIN teams t ON t.id = i.team_id WHERE"
+        " t.campaign_id = ?1), (SELECT COALESCE(sum(i.amount_cents), 0) FROM"
+        " mall_instructions i JOIN teams t ON t.id = i.team_id WHERE t.campaign_id = ?1)"
+        " FROM teams WHERE campaign_id = ?1",
+    [Q_FIS_TEAMS_VIRTUAL] =
+        "SELECT id, virtual_members FROM teams WHERE campaign_id = ?1 AND virtual_members"
+        " > 0 ORDER BY id",
+    [Q_FIS_ASSIST_REPORT] =
+        "SELECT count(*), count(CASE WHEN status = 'open' THEN 1 END), count(CASE WHEN"
+        " status = 'reached' THEN 1 END), count(CASE WHEN status = 'expired' THEN 1 END),"
+        " COALESCE(sum(helped), 0), COALESCE(sum(price_cents - current_cents), 0),"
+        " count(coupon_code) FROM assists WHERE campaign_id = ?1",
+    [Q_FIS_ATTEMPT_OF] = "SELECT outcome, reason FROM referral_attempts WHERE invite_id = ?1"
+                         " AND member_id = ?2 ORDER BY id LIMIT 1",
+    [Q_SCAN_REFERRALS] =
+        "SELECT x.m, COALESCE(st.direct, 0), COALESCE(st.downstream, 0),"
+        " COALESCE(r.depth, 0) FROM (SELECT member_id AS m FROM referral_stats UNION"
+        " SELECT member_id FROM referrals) x LEFT JOIN referral_stats st ON st.member_id"
+        " = x.m LEFT JOIN referrals r ON r.member_id = x.m ORDER BY x.m",
+    [Q_FIS_SEG_ONE] =
+        "SELECT COALESCE(st.direct, 0), COALESCE(st.downstream, 0), COALESCE(r.depth, 0)"
+        " FROM (SELECT ?1::bigint AS m) x LEFT JOIN referral_stats st ON st.member_id ="
+        " x.m LEFT JOIN referrals r ON r.member_id = x.m",
+    [Q_FIS_REPORT_COHORTS] =
+        "SELECT day, campaign_id, channel, invites, inviters, joined, first_orders, cycle_seconds"
+        " FROM referral_cohorts WHERE day >= ?1 AND day <= ?2 ORDER BY day, campaign_id, channel",
+    [Q_FIS_COHORT_ADD] =
+        "INSERT INTO referral_cohorts(day, campaign_id, channel, invites, inviters, joined,"
+        " first_orders, cycle_seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " ON CONFLICT(day, campaign_id, channel) DO UPDATE SET"
+        " invites = referral_cohorts.invites + excluded.invites,"
+        " inviters = referral_cohorts.inviters + excluded.inviters,"
+        " joined = referral_cohorts.joined + excluded.joined,"
+        " first_orders = referral_cohorts.first_orders + excluded.first_orders,"
+        " cycle_seconds = referral_cohorts.cycle_seconds + excluded.cycle_seconds",
+    [Q_FIS_INVITER_SAME_DAY] =
+        "SELECT count(*) FROM referral_invites WHERE member_id = ?1 AND created_at >= ?2"
+        " AND created_at < ?3 AND COALESCE(campaign_id, 0) = ?4 AND channel = ?5",
+    [Q_FIS_INVITE_GET] =
+        "SELECT campaign_id, channel, created_at FROM referral_invites WHERE id = ?1",
+    [Q_FIS_CHECK_COHORTS] =
+        "WITH want AS (SELECT (created_at + 28800) / 86400 AS day, COALESCE(campaign_id, 0) AS c,"
+        " channel, count(*) AS invites, count(DISTINCT member_id) AS inviters, sum(joined) AS j,"
+        " sum(first_orders) AS f, sum(cycle_seconds) AS y FROM referral_invites"
+        " GROUP BY (created_at + 28800) / 86400, COALESCE(campaign_id, 0), channel)"
+        " SELECT w.day, w.c, w.channel, COALESCE(k.invites, 0), COALESCE(k.inviters, 0),"
+        " COALESCE(k.joined, 0), COALESCE(k.first_orders, 0), COALESCE(k.cycle_seconds, 0),"
+        " w.invites, w.inviters, w.j, w.f, w.y FROM want w LEFT JOIN referral_cohorts k"
+        " ON k.day = w.day AND k.campaign_id = w.c AND k.channel = w.channel"
+        " WHERE COALESCE(k.invites, 0) <> w.invites OR COALESCE(k.inviters, 0) <> w.inviters"
+        " OR COALESCE(k.joined, 0) <> w.j OR COALESCE(k.first_orders, 0) <> w.f"
+        " OR COALESCE(k.cycle_seconds, 0) <> w.y"
+        " UNION ALL SELECT k.day, k.campaign_id, k.channel, k.invites, k.inviters, k.joined,"
+        " k.first_orders, k.cycle_seconds, 0, 0, 0, 0, 0 FROM referral_cohorts k"
+        " WHERE NOT EXISTS (SELECT 1 FROM referral_invites i WHERE (i.created_at + 28800) / 86400"
+        " = k.day AND COALESCE(i.campaign_id, 0) = k.campaign_id AND i.channel = k.channel)"
+        " LIMIT ?1",
+    [Q_FIS_INVITE_JOINED] = "UPDATE referral_invites SET joined = joined + 1,"
+                            " cycle_seconds = cycle_seconds + ?1 WHERE id = ?2",
+    [Q_FIS_INVITE_FIRST_ORDER] =
+        "UPDATE referral_invites SET first_orders = first_orders + 1 WHERE id = ?1",
+    [Q_FIS_CHECK_INVITES] =
+        "SELECT i.id, i.joined, i.first_orders, i.cycle_seconds, count(r.member_id),"
+        " count(r.first_order_id), COALESCE(sum(r.joined_at - r.referrer_joined_at), 0)"
+        " FROM referral_invites i LEFT JOIN referrals r ON r.invite_id = i.id"
+        " GROUP BY i.id, i.joined, i.first_orders, i.cycle_seconds"
+        " HAVING i.joined <> count(r.member_id) OR i.first_orders <> count(r.first_order_id)"
+        " OR i.cycle_seconds <> COALESCE(sum(r.joined_at - r.referrer_joined_at), 0)"
+        " ORDER BY i.id LIMIT ?1",
 };

@@ -661,6 +661,156 @@
     Q(HOLDOUT_MOVE)          /* (into, from) — a merge moves held-out rows the survivor lacks */     \
     Q(CONTENT_EVENTS_MOVE)   /* (into, from) */                                                        \
     Q(LB_TASKS) /* (guide_id, from, to) -> tasks due in [from, to), of them done, done on time */      \
+    Q(FIS_CAMPAIGN)             /* (id) -> kind, rules, starts_at, ends_at, paused,                    \
+                                   created_at, name */                                                 \
+    Q(FIS_CAMPAIGN_PATCH)       /* (name or NULL, ends_at, paused or NULL, id, 1 to set                \
+                                   ends_at) */                                                         \
+    Q(FIS_INVITE_FIND)          /* (campaign_id, member_id) -> id, state of the member's               \
+                                   link */                                                             \
+    Q(FIS_INVITE_INSERT)        /* (campaign_id, member_id, channel, state, coupon_code,               \
+                                   device_id, at) */                                                   \
+    Q(FIS_INVITE_BY_STATE)      /* (state) -> id, campaign_id, member_id, channel,                     \
+                                   device_id, created_at */                                            \
+    Q(FIS_REF_GET)              /* (member_id) -> referrer_id, root_id, depth, path,                   \
+                                   invite_id, campaign_id, channel, via, joined_at,                    \
+                                   first_order_id, first_order_at, sales_cents */                      \
+    Q(FIS_REF_INSERT)           /* (member_id, referrer_id, root_id, depth, path,                      \
+                                   invite_id, campaign_id, channel, via, joined_at,                    \
+                                   referrer_joined_at) */                                              \
+    Q(FIS_REF_FIRST_ORDER)      /* (order_id, at, member_id) — only the first */                     \
+    Q(FIS_REF_SALES)            /* (delta, member_id) */                                               \
+    Q(FIS_STATS_ADD)            /* (member_id, direct, downstream, direct_sales,                       \
+                                   downstream_sales) — added */                                      \
+    Q(FIS_STATS_GET)            /* (member_id) -> direct, downstream, direct_sales,                    \
+                                   downstream_sales, referred (member_id or NULL) */                   \
+    Q(FIS_MEMBER_JOINED)        /* (member_id) -> joined_at */                                         \
+    Q(FIS_MEMBER_PHONE)         /* (member_id) -> a phone */                                           \
+    Q(FIS_ATTEMPT_INSERT)       /* (invite_id, campaign_id, referrer_id, member_id,                    \
+                                   phone_hash, device_id, via, outcome, reason, at,                    \
+                                   day) */                                                             \
+    Q(FIS_PHONE_SEEN)           /* (phone_hash) -> attempts with it */                                 \
+    Q(FIS_DEVICE_REFERRER)      /* (device_id, referrer_id) -> accepted joins */                       \
+    Q(FIS_DEVICE_DAY)           /* (device_id, day) -> accepted joins */                               \
+    Q(FIS_REWARD_GET)           /* (campaign_id, referee_id, level) -> id, status */                   \
+    Q(FIS_REWARD_REFEREES)      /* (campaign_id, referrer_id, referee_id) -> referees                  \
+                                   paid, rows of this referee */                                       \
+    Q(FIS_REWARD_INSERT)        /* (campaign_id, referrer_id, referee_id, level,                       \
+                                   order_id, points, coupon_code, status, at) */                       \
+    Q(FIS_REWARD_BY_ORDER)      /* (order_id) -> id, campaign_id, referrer_id, points,                 \
+                                   at — a paid first-order reward */                                 \
+    Q(FIS_REWARD_CLAW)          /* (points taken, at, id) */                                           \
+    Q(FIS_ORDER_FACTS)          /* (order_id, refund_id) -> member_id, total, refunded,                \
+                                   refund amount */                                                    \
+    Q(FIS_DIRECT_LIST)          /* (referrer_id, limit) -> member_id, joined_at,                       \
+                                   campaign_id, channel, first_order_at, sales_cents,                  \
+                                   downstream */                                                       \
+    Q(FIS_DOWN_DEPTH)           /* (member_id) -> the deepest level below it (NULL: none) */           \
+    Q(FIS_MEMBER_CAMPAIGNS)     /* (member_id) -> campaign_id, kind, name, role,                       \
+                                   first at */                                                         \
+    Q(FIS_KOL_DIRECT)           /* (limit) -> member_id, direct, downstream, direct_sales,             \
+                                   downstream_sales by direct */                                       \
+    Q(FIS_KOL_ALL)              /* (limit) -> member_id, direct, downstream, direct_sales,             \
+                                   downstream_sales by downstream */                                   \
+    Q(FIS_KOL_DSALES)           /* (limit) -> member_id, direct, downstream, direct_sales,             \
+                                   downstream_sales by direct_sales_cents */                           \
+    Q(FIS_KOL_ASALES)           /* (limit) -> member_id, direct, downstream, direct_sales,             \
+                                   downstream_sales by downstream_sales_cents */                       \
+    Q(FIS_ORDER_OF_MEMBER)      /* (external_id, member_id) -> id, total, refunded */                  \
+    Q(FIS_TEAM_GET)             /* (id) -> campaign_id, leader_id, size, paid,                         \
+                                   virtual_members, status, deadline, created_at, closed_at */         \
+    Q(FIS_TEAM_MEMBERS)         /* (team_id) -> member_id, seq, order_external_id,                     \
+                                   amount_cents, joined_at */                                          \
+    Q(FIS_TEAM_REFUNDS)         /* (team_id) -> id, member_id, order_external_id,                      \
+                                   amount_cents, status, created_at */                                 \
+    Q(FIS_TEAM_SEAT)            /* (id, now) — only while open, before the deadline and not          \
+                                   full */                                                             \
+    Q(FIS_TEAM_MEMBER_INSERT)   /* (team_id, member_id, seq, order_id,                                 \
+                                   order_external_id, amount_cents, at) */                             \
+    Q(FIS_TEAM_CLOSE)           /* (status, virtual_members, at, id) — an open team */               \
+    Q(FIS_TEAM_SEAT_OF)         /* (team_id, member_id) -> order_external_id */                        \
+    Q(FIS_TEAM_BY_ORDER_EXT)    /* (campaign_id, leader_id, order external_id) ->                      \
+                                   team id */                                                          \
+    Q(FIS_TEAM_INSERT)          /* (campaign_id, leader_id, size, deadline, at) */                     \
+    Q(FIS_TEAM_REFUND_ALL)      /* (now, team_id) — a refund instruction per member */               \
+    Q(FIS_TEAMS_DUE)            /* (now, limit) -> id, campaign_id, size, paid of open teams           \
+                                   past their deadline */                                              \
+    Q(FIS_ASSIST_GET)           /* (id) -> campaign_id, member_id, price, target, current,             \
+                                   helpers, helped, status, deadline, coupon_code,                     \
+                                   created_at, reached_at, steps */                                    \
+    Q(FIS_ASSIST_HELPS)         /* (assist_id) -> member_id, seq, cut_cents, at */                     \
+    Q(FIS_ASSIST_OF)            /* (campaign_id, member_id) -> id */                                   \
+    Q(FIS_ASSIST_INSERT)        /* (campaign_id, member_id, price, target, helpers,                    \
+                                   steps, deadline, at) */                                             \
+    Q(FIS_ASSIST_CUT)           /* (cut, id, helped before) — only while open with helpers           \
+                                   to go */                                                            \
+    Q(FIS_HELP_OF)              /* (campaign_id, member_id) -> assist_id */                            \
+    Q(FIS_HELP_INSERT)          /* (assist_id, campaign_id, member_id, seq, cut_cents, at) */          \
+    Q(FIS_ASSIST_CLOSE)         /* (status, coupon_code, at, id) */                                    \
+    Q(FIS_ASSISTS_EXPIRE)       /* (now) */                                                            \
+    Q(FIS_MEMBER_NEW_SINCE)     /* (member_id, since) -> 1 when it joined since and                    \
+                                   ordered nothing before */                                           \
+    Q(FIS_CHECK_TEAMS)          /* (limit) -> id, size, paid, virtual, status, members,                \
+                                   refunds — wrong teams */                                          \
+    Q(FIS_CHECK_ASSISTS)        /* (limit) -> id, price, target, current, helped,                      \
+                                   helpers, status, cut sum, helps — wrong assists */                \
+    Q(FIS_CHECK_GRAPH)          /* (limit) -> member_id, depth, root_id, path, the depth,              \
+                                   root and path its referrer gives */                                 \
+    Q(FIS_CHECK_STATS)          /* (limit) -> member_id, kept direct, downstream, direct               \
+                                   sales, downstream sales, recounted the same four */                 \
+    Q(FIS_CHECK_SALES)          /* (limit) -> member_id, sales_cents kept, its orders' net             \
+                                   — referees in no merge */                                         \
+    Q(FIS_CHECK_CAPS)           /* () -> campaign_id, referrer_id, referees paid, rules */             \
+    Q(EXPORT_REFERRAL_INVITES)  /* (member_id) -> referral_invites rows */                             \
+    Q(EXPORT_REFERRALS)         /* (member_id) -> referrals rows */                                    \
+    Q(EXPORT_REFERRAL_STATS)    /* (member_id) -> referral_stats rows */                               \
+    Q(EXPORT_REFERRAL_ATTEMPTS) /* (member_id) -> referral_attempts rows */                            \
+    Q(EXPORT_TEAM_MEMBERS)      /* (member_id) -> team_members rows */                                 \
+    Q(EXPORT_MALL_INSTRUCTIONS) /* (member_id) -> mall_instructions rows */                            \
+    Q(EXPORT_ASSISTS)           /* (member_id) -> assists rows */                                      \
+    Q(EXPORT_ASSIST_HELPS)      /* (member_id) -> assist_helps rows */                                 \
+    Q(EXPORT_REFERRAL_REWARDS)  /* (member_id) -> referral_rewards rows it earned                      \
+                                   or brought */                                                       \
+    Q(FIS_ERASE_ATTEMPTS)       /* (member_id) — the phone digest and device of its                  \
+                                   referral attempts */                                                \
+    Q(FIS_ATTEMPT_OF)           /* (invite_id, member_id) -> outcome, reason of its first              \
+                                   attempt */                                                          \
+    Q(SCAN_REFERRALS)           /* () -> member_id, referrals direct, downstream, own depth            \
+                                   — members in the referral graph */                                \
+    Q(FIS_SEG_ONE)              /* (member_id) -> referrals direct, downstream, own depth */           \
+    Q(FIS_REPORT_COHORTS)       /* (first day, last day) -> day, campaign_id (0: none), channel,       \
+                                   invites, inviters, joined, first_orders, cycle_seconds */           \
+    Q(FIS_COHORT_ADD)           /* (day, campaign_id or 0, channel, invites, inviters, joined,         \
+                                   first_orders, cycle_seconds) — added */                           \
+    Q(FIS_INVITER_SAME_DAY)     /* (member_id, day start, day end, campaign_id or 0, channel) ->       \
+                                   the member's invites of that cohort */                              \
+    Q(FIS_INVITE_GET)           /* (id) -> campaign_id, channel, created_at */                         \
+    Q(FIS_CHECK_COHORTS) /* (limit) -> day, campaign_id, channel, kept invites, inviters, joined,      \
+                            first orders, cycle seconds, the same recounted from the invites */        \
+    Q(FIS_INVITE_JOINED) /* (cycle seconds, invite_id) — one more member joined                      \
+                            through it */                                                              \
+    Q(FIS_INVITE_FIRST_ORDER) /* (invite_id) — one more of its members ordered */                    \
+    Q(FIS_CHECK_INVITES)      /* (limit) -> invite_id, joined, first_orders,                           \
+                                 cycle_seconds kept, the same recounted */                             \
+    Q(FIS_ERASE_INVITES)      /* (member_id) — the device its invites were made from */              \
+    Q(FIS_PARTICIPANTS)       /* (campaign_id) -> member_id, first at — everyone who                 \
+                                 took part */                                                          \
+    Q(FIS_MEMBER_FACTS)       /* (member_id, at) -> joined_at, store_id, orders before                 \
+                                 at, orders and net sales in [at, at + 30 days) */                     \
+    Q(FIS_MATCH_CANDIDATES)   /* (store_id or NULL, joined from, joined to, after                      \
+                                 member_id, limit) -> member_id — members of the                     \
+                                 same store who joined in the window, by id */                         \
+    Q(FIS_INVITE_REPORT)      /* (campaign_id) -> invites, inviters, accepted joins,                   \
+                                 refused joins, first orders, sum of cycle seconds */                  \
+    Q(FIS_INVITE_REFUSALS)    /* (campaign_id) -> reason, count */                                     \
+    Q(FIS_REWARD_REPORT)      /* (campaign_id) -> level, status, rows, points,                         \
+                                 coupons, points clawed back */                                        \
+    Q(FIS_TEAM_REPORT)        /* (campaign_id) -> teams, open, succeeded, failed,                      \
+                                 virtual members, paid members, refund instructions,                   \
+                                 refunded cents */                                                     \
+    Q(FIS_TEAMS_VIRTUAL)      /* (campaign_id) -> team id, virtual members of teams                    \
+                                 completed virtually */                                                \
+    Q(FIS_ASSIST_REPORT)      /* (campaign_id) -> assists, open, reached, expired,                     \
+                                 helps, cut cents, coupons */                                          \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

@@ -110,6 +110,18 @@ static void reload_reach(seg_index *idx, store_conn *c, int64_t id)
     store_reset(s);
 }
 
+/* The member's place in the referral graph (src/fission): referrals_direct,
+ * referrals_all, referral_depth. */
+static void reload_referrals(seg_index *idx, store_conn *c, int64_t id)
+{
+    store_stmt *s = store_q(c, Q_FIS_SEG_ONE);
+    store_bind_int(s, 1, id);
+    if (store_step(s) == STORE_ROW)
+        seg_index_set_referrals(idx, id, store_col_int(s, 0), store_col_int(s, 1),
+                                store_col_int(s, 2), NULL);
+    store_reset(s);
+}
+
 /* Category spend of one order's lines, net of refunded quantities. */
 typedef struct cats {
     seg_category_spend v[64];
@@ -477,6 +489,10 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     while (store_step(s) == STORE_ROW)
         seg_index_set_groups(idx, store_col_int(s, 0), store_col_int(s, 1),
                              time_local_day(store_col_int(s, 2)), NULL);
+    s = store_q(c, Q_SCAN_REFERRALS);
+    while (store_step(s) == STORE_ROW)
+        seg_index_set_referrals(idx, store_col_int(s, 0), store_col_int(s, 1), store_col_int(s, 2),
+                                store_col_int(s, 3), NULL);
     load_predictions(idx, c);
     /* tags and their members, saved segments */
     s = store_q(c, Q_TAG_LIST);
@@ -574,6 +590,7 @@ void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n
         case DOM_CHANGE_MEMBER:
             reload_member(idx, c, v[i].id);
             reload_reach(idx, c, v[i].id);
+            reload_referrals(idx, c, v[i].id);
             break;
         case DOM_CHANGE_ORDER:
             apply_order_row(idx, c, v[i].id);

@@ -99,5 +99,6 @@ int64_t month_jint(json_t *o, const char *path); /* -999 when absent */
 extern const month_participant month_rights;
 extern const month_participant month_groups;
 extern const month_participant month_tasks;
+extern const month_participant month_fission;
 
 #endif

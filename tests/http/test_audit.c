@@ -621,6 +621,13 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE task_campaigns; DROP TABLE task_holdout; DROP TABLE guide_notices;"
              "DROP TABLE guide_settings; DROP TABLE content_events; DROP TABLE content;"
              "DROP INDEX contacts_added;"
+             /* 21 (fission) */
+             "DROP TABLE assist_helps; DROP TABLE assists; DROP TABLE mall_instructions;"
+             "DROP TABLE team_members; DROP TABLE teams; DROP TABLE referral_rewards;"
+             "DROP TABLE referral_attempts; DROP TABLE referral_stats; DROP TABLE referrals;"
+             "DROP TABLE referral_invites; DROP TABLE referral_cohorts;"
+             "DROP INDEX campaign_plays_member_only;"
+             "DROP INDEX campaign_packets_member_only; ALTER TABLE campaigns DROP COLUMN paused;"
              "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
              "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"
              " (%lld, 'wecom', 1, 1700000000), (%lld, 'public_account', 1, 1700000000),"

@@ -777,6 +777,7 @@ static const month_participant *const participants[] = {
     &month_rights,
     &month_groups,
     &month_tasks,
+    &month_fission,
 };
 #define N_PARTICIPANTS (sizeof participants / sizeof *participants)
 

@@ -1,0 +1,100 @@
+#!/bin/bash
+# bench/fission/run.sh — fission's performance figures (issue 17, "Performance").
+#
+#   bench/fission/run.sh [--members N] [--seconds S] [--conns C]
+#                        [--graph-members M] [--graph-edges E] [--only plays|graph]
+#
+# Builds Release into build-bench/, then in the same run:
+#   plays   a store with the demo chain's members (siyu gen N, default 100 000, imported);
+#           siyu serve (SIYU_SYNC unset: FULL, every group commit fsynced — durable);
+#           a lucky wheel with no caps (20 points at 30 %, a gift at 5 % with stock
+#           1 000 000, a budget); bench_loadgen --mode play: C keep-alive clients (64),
+#           each play a fresh play_id for a random member; then, on the same server and
+#           store, bench_loadgen --mode orders (POST /api/v1/orders, the baseline write).
+#           Prints both rates and p99s and the ratio plays / orders; then siyu check.
+#   graph   bench_referrals: M members (20 000 000) of whom E (5 000 000) were referred,
+#           written straight into a store; GET /api/v1/reports/referrals' work (K-factor
+#           per campaign, channel and month; four KOL rankings) against the plain SQL of a
+#           recursive CTE. Goal: under 1 s.
+# Environment: SIYU_BENCH_BUILD (build dir), SIYU_BENCH_OUT (work dir).
+set -euo pipefail
+
+members=100000
+seconds=10
+conns=64
+gm=20000000
+ge=5000000
+only=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --members) members=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --conns) conns=$2; shift 2 ;;
+    --graph-members) gm=$2; shift 2 ;;
+    --graph-edges) ge=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${SIYU_BENCH_BUILD:-$root/build-bench}
+out=${SIYU_BENCH_OUT:-$root/bench/out/fission}
+data=$root/bench/out/core/data-$members # shared with bench/core
+mkdir -p "$out"
+
+echo "== building Release into $build"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIYU_WERROR=OFF >/dev/null
+cmake --build "$build" -j"$(nproc)" --target siyu bench_loadgen bench_referrals >/dev/null
+siyu=$build/src/cli/siyu
+loadgen=$build/bench/core/bench_loadgen
+
+if [ "$only" != graph ]; then
+    if [ ! -s "$data/members.ndjson" ]; then
+        echo "== siyu gen --members $members"
+        rm -rf "$data"
+        mkdir -p "$(dirname "$data")"
+        "$siyu" gen --out "$data" --members "$members" >/dev/null
+    fi
+    db=$out/plays.db
+    rm -f "$db"*
+    "$siyu" init --db "$db" >/dev/null
+    for k in brands stores staff members; do
+        "$siyu" import "$k" "$data/$k.ndjson" --db "$db" >/dev/null
+    done
+    token=$("$siyu" token create --db "$db" --role admin)
+    log=$out/serve.log
+    "$siyu" serve --db "$db" --listen 127.0.0.1:0 --access-log off >"$log" 2>&1 &
+    pid=$!
+    trap 'kill -TERM $pid 2>/dev/null || true' EXIT
+    port=
+    for _ in $(seq 300); do
+        port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    campaign=$(curl -sf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        "http://127.0.0.1:$port/api/v1/campaigns" -d '{"kind":"wheel","name":"压测转盘",
+        "rules":{"budget_cents":100000000000,"prizes":[{"name":"20积分","points":20,"odds":0.3,
+        "stock":null,"cost_cents":20},{"name":"环保袋","gift":"tote","odds":0.05,"stock":1000000,
+        "cost_cents":1500}]}}' | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
+    echo "== plays: $conns clients, $seconds s, campaign $campaign"
+    plays=$("$loadgen" --port "$port" --token "$token" --mode play --campaign "$campaign" \
+        --conns "$conns" --seconds "$seconds" --members "$members")
+    echo "   $plays"
+    echo "== orders (baseline): $conns clients, $seconds s"
+    orders=$("$loadgen" --port "$port" --token "$token" --mode orders --conns "$conns" \
+        --seconds "$seconds" --members "$members")
+    echo "   $orders"
+    kill -TERM "$pid"; wait "$pid" || true
+    trap - EXIT
+    rp=$(sed -n 's/.*rate=\([0-9]*\)\/s.*/\1/p' <<<"$plays")
+    ro=$(sed -n 's/.*rate=\([0-9]*\)\/s.*/\1/p' <<<"$orders")
+    echo "plays/s $rp, orders/s $ro, ratio plays / orders $(awk -v a="$rp" -v b="$ro" 'BEGIN{printf "%.2f", a/b}') (goal: >= 5000 plays/s, p99 < 30 ms)"
+    "$siyu" check --db "$db"
+fi
+if [ "$only" != plays ]; then
+    echo "== graph: $gm members, $ge referrals"
+    "$build/bench/fission/bench_referrals" --members "$gm" --edges "$ge" --db "$out/referrals.db"
+fi

@@ -7,6 +7,7 @@
 
 #include "base/timeutil.h"
 #include "cli/cli.h"
+#include "guides/guides.h"
 #include "journey/journey.h"
 #include "loyalty/loyalty.h"
 #include "views/views.h"
@@ -33,6 +34,7 @@ int cmd_check(int argc, char **argv)
     if (store_conn_open(st, &c, &e) == 0 && store_begin(c, false, &e) == 0) {
         cli_step("check", "verifying every balance, coupon, stock and tier");
         found = loyalty_check(c, clock_now(), max, &v, &e);
+        if (found >= 0) found += guides_check(c, max, v); /* staff history, transfers */
         cli_step_done();
         store_rollback(c);
     }

@@ -1,55 +1,10 @@
-/* contacts.c — a guide's WeCom userid, contacts as edges, the bridge's WeCom events. */
+/* contacts.c — contacts as edges, the bridge's WeCom events. */
 #include <stdio.h>
 #include <string.h>
 
 #include "guides/guides.h"
 #include "base/digest.h"
 #include "base/jsonx.h"
-
-/* ---------------- staff: the WeCom userid ---------------- */
-
-int staff_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
-{
-    static const char *const allowed[] = {"wecom_userid", NULL};
-    if (jx_only(body, allowed, NULL, e)) return -1;
-    json_t *v = json_object_get(body, "wecom_userid");
-    const char *uid = NULL;
-    if (v && !json_is_null(v)) {
-        if (jx_str(body, "wecom_userid", true, &uid, e) < 0) return -1;
-        if (!*uid || strlen(uid) > 64)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "wecom_userid",
-                                "wecom_userid: 1 to 64 characters");
-    }
-    json_t *staff = NULL;
-    if (staff_get(d, id, &staff, e) < 0) return -1;
-    json_decref(staff);
-    if (uid) {
-        store_stmt *s = store_q(d->conn, Q_STAFF_BY_WECOM);
-        store_bind_text(s, 1, uid);
-        if (store_step(s) == STORE_ROW && store_col_int(s, 0) != id) {
-            long long other = (long long)store_col_int(s, 0);
-            store_reset(s);
-            return siyu_err_set(e, SIYU_CONFLICT, "wecom_userid",
-                                "wecom_userid: already belongs to staff %lld", other);
-        }
-        store_reset(s);
-    }
-    if (v) {
-        store_stmt *s = store_q(d->conn, Q_STAFF_WECOM_SET);
-        store_bind_text(s, 1, uid);
-        store_bind_int(s, 2, id);
-        if (store_exec(s, e)) return -1;
-    }
-    if (out) {
-        if (staff_get(d, id, out, e) < 0) return -1;
-        store_stmt *s = store_q(d->conn, Q_STAFF_WECOM_GET);
-        store_bind_int(s, 1, id);
-        if (store_step(s) == STORE_ROW)
-            json_object_set_new(*out, "wecom_userid", dom_nullable_text(s, 0));
-        store_reset(s);
-    }
-    return 200;
-}
 
 /* ---------------- reading edges ---------------- */
 
@@ -136,7 +91,7 @@ static const char *const wecom_kinds[] = {"add_external_contact", "edit_external
 enum { EV_ADD, EV_EDIT, EV_DEL_BY_GUIDE, EV_DEL_BY_CUSTOMER };
 
 /* reach.wecom follows the live edges (consent gates it in member_reach_now) */
-static int reach_follow(dom *d, int64_t member_id, int64_t at, siyu_err *e)
+int guides_reach_follow(dom *d, int64_t member_id, int64_t at, siyu_err *e)
 {
     store_stmt *s = store_q(d->conn, Q_REACH_UPSERT);
     store_bind_int(s, 1, member_id);
@@ -238,7 +193,7 @@ static int64_t contact_add(dom *d, json_t *ev, const staff_ref *g, const char *e
     if (code) store_bind_int(s, 7, code);
     store_bind_text(s, 8, remark);
     store_bind_int(s, 9, d->now);
-    if (store_exec(s, e) || reach_follow(d, mid, at, e)) return -1;
+    if (store_exec(s, e) || guides_reach_follow(d, mid, at, e)) return -1;
     return created ? -2 - mid : mid; /* the caller tells a created member apart */
 }
 
@@ -273,7 +228,7 @@ static int64_t contact_change(dom *d, int kind, json_t *ev, const staff_ref *g, 
     store_bind_int(s, 2, d->now);
     store_bind_int(s, 3, g->id);
     store_bind_text(s, 4, ext);
-    if (store_exec(s, e) || reach_follow(d, mid, at, e)) return -1;
+    if (store_exec(s, e) || guides_reach_follow(d, mid, at, e)) return -1;
     return mid;
 }
 

@@ -359,7 +359,8 @@ int qr_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
         }
         if (pick >= 0)
             chosen = g[pick];
-        else if (q.backup && (!q.daily_cap || scans_today(d, id, day, q.backup) < q.daily_cap))
+        else if (q.backup && guides_staff_active(d, q.backup) && /* departed: skipped */
+                 (!q.daily_cap || scans_today(d, id, day, q.backup) < q.daily_cap))
             chosen = q.backup;
     }
     json_decref(q.schedule);

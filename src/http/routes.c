@@ -44,6 +44,15 @@ int h_member_contacts(http_req *r, siyu_err *e);
 int h_qr_codes_create(http_req *r, siyu_err *e);
 int h_qr_codes_scan(http_req *r, siyu_err *e);
 int h_qr_codes_stats(http_req *r, siyu_err *e);
+int h_staff_depart(http_req *r, siyu_err *e);
+int h_transfers_create(http_req *r, siyu_err *e);
+int h_transfers_list(http_req *r, siyu_err *e);
+int h_transfers_get(http_req *r, siyu_err *e);
+int h_transfers_results(http_req *r, siyu_err *e);
+int h_transfers_sweep(http_req *r, siyu_err *e);
+int h_bridge_messages(http_req *r, siyu_err *e);
+int h_guides_settings_get(http_req *r, siyu_err *e);
+int h_guides_settings_put(http_req *r, siyu_err *e);
 
 int h_segments_count(http_req *r, siyu_err *e);
 int h_segments_breakdown(http_req *r, siyu_err *e);
@@ -756,7 +765,8 @@ const route routes[] = {
      "games", SCOPE_CHAIN, SB_MEMBER},
     /* guides (issue 15): WeCom userids, contacts as edges, channel QR codes (docs/guides.md) */
     {"PATCH", "/api/v1/staff/{id}", h_staff_patch, ADMIN, ROUTE_WRITE | ROUTE_BODY,
-     "Change a staff member: their WeCom userid (unique)", "guides", SCOPE_STAFF, 0},
+     "Change a staff member: store (history kept), status, WeCom userid (unique)", "guides",
+     SCOPE_STAFF, 0},
     {"POST", "/api/v1/wecom/events", h_wecom_events, HQ, ROUTE_WRITE | ROUTE_BODY,
      "The bridge's WeCom contact events, one or a batch (idempotent by content)", "guides",
      SCOPE_CHAIN, 0},
@@ -779,5 +789,29 @@ const route routes[] = {
      "Set how many days events, messages and the audit log are kept", "audit", SCOPE_CHAIN, 0},
     {"POST", "/api/v1/retention/sweep", h_retention_sweep, ADMIN, ROUTE_WRITE,
      "Delete one batch of what is older than the retention settings", "audit", SCOPE_CHAIN, 0},
+    /* staff lifecycle and transfers (issue 15 items 1 and 4, docs/guides.md) */
+    {"POST", "/api/v1/staff/{id}/depart", h_staff_depart, ADMIN, ROUTE_WRITE | ROUTE_BODY,
+     "A staff member departs: tokens revoked, no new tasks or scans, their customers transferred",
+     "guides", SCOPE_STAFF, 0},
+    {"POST", "/api/v1/transfers", h_transfers_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Transfer a guide's customers (all, a list or a segment) to other guides", "guides",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/transfers", h_transfers_list, MGR, 0,
+     "Transfers, with their counts (guide_id: given or received)", "guides", SCOPE_CHAIN, SB_GUIDE},
+    {"GET", "/api/v1/transfers/{id}", h_transfers_get, MGR, 0,
+     "A transfer: counts and its items, a page at a time", "guides", SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/transfers/{id}/results", h_transfers_results, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "The bridge reports transfer results per customer: done, refused or failed", "guides",
+     SCOPE_CHAIN, 0},
+    {"POST", "/api/v1/transfers/sweep", h_transfers_sweep, HQ, ROUTE_WRITE,
+     "End as done the transfer items whose wait is over (the jobs' tick does it too)", "guides",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/bridge/messages", h_bridge_messages, HQ, 0,
+     "What the bridge is asked to carry out in WeCom (transfer_customer), by cursor", "guides",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/guides/settings", h_guides_settings_get, MGR, 0,
+     "Guides' settings: maximum customers per guide, a transfer's wait", "guides", SCOPE_CHAIN, 0},
+    {"PUT", "/api/v1/guides/settings", h_guides_settings_put, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Set the maximum customers per guide and a transfer's wait", "guides", SCOPE_CHAIN, 0},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -17,3 +17,88 @@ HTTP_ID_CALL(h_member_contacts, member_contacts)
 HTTP_BODY_CALL(h_qr_codes_create, qr_codes_create)
 HTTP_ID_BODY_CALL(h_qr_codes_scan, qr_codes_scan)
 HTTP_ID_CALL(h_qr_codes_stats, qr_codes_stats)
+
+/* ---- staff lifecycle and transfers (issue 15 items 1 and 4) ---- */
+#include <stdlib.h>
+
+#include "segment/eval.h"
+#include "segment/expr.h"
+#include "views/views.h"
+
+int h_staff_depart(http_req *r, siyu_err *e);
+int h_transfers_create(http_req *r, siyu_err *e);
+int h_transfers_list(http_req *r, siyu_err *e);
+int h_transfers_get(http_req *r, siyu_err *e);
+int h_transfers_results(http_req *r, siyu_err *e);
+int h_transfers_sweep(http_req *r, siyu_err *e);
+int h_bridge_messages(http_req *r, siyu_err *e);
+int h_guides_settings_get(http_req *r, siyu_err *e);
+int h_guides_settings_put(http_req *r, siyu_err *e);
+
+HTTP_ID_BODY_CALL(h_staff_depart, staff_depart)
+HTTP_ID_BODY_CALL(h_transfers_results, transfers_results)
+HTTP_LIST_CALL(h_bridge_messages, bridge_messages_list)
+HTTP_BODY_CALL(h_guides_settings_put, guides_settings_put)
+
+int h_guides_settings_get(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = guides_settings_get(&r->d, &out, e);
+    return http_answer(r, rc, &out);
+}
+
+/* POST /transfers: a "segment" (an audience expression) is resolved on the member index
+ * here; the domain keeps the giving guide's customers among its members. */
+int h_transfers_create(http_req *r, siyu_err *e)
+{
+    json_t *seg = json_object_get(r->body, "segment");
+    seg_audience a = {0};
+    if (seg) {
+        if (!json_is_string(seg))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "segment",
+                                "segment: an audience expression");
+        struct views *v = http_views(r);
+        if (!v) return siyu_err_set(e, SIYU_INTERNAL, "segment", "segment: no member index here");
+        seg_index *idx = views_index(v);
+        seg_expr *ex = NULL;
+        seg_error se;
+        if (seg_parse(json_string_value(seg), idx, &ex, &se))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "segment", "segment: %s", se.msg);
+        int rc = seg_select(idx, ex, NULL, &a, &se);
+        seg_expr_free(ex);
+        if (rc) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "segment", "segment: %s", se.msg);
+    }
+    json_t *out = NULL;
+    int rc = transfers_create(&r->d, r->body, a.ids, a.count, &out, e);
+    if (seg) seg_audience_release(&a);
+    return http_answer(r, rc, &out);
+}
+
+int h_transfers_list(http_req *r, siyu_err *e)
+{
+    int64_t cursor, guide = 0;
+    int limit;
+    if (req_page(r, &cursor, &limit, e) || req_query_int(r, "guide_id", &guide, e) < 0) return -1;
+    json_t *out = NULL;
+    int rc = transfers_list(&r->d, guide, cursor, limit, &out, e);
+    return http_answer(r, rc, &out);
+}
+
+int h_transfers_get(http_req *r, siyu_err *e)
+{
+    int64_t cursor;
+    int limit;
+    if (req_page(r, &cursor, &limit, e)) return -1;
+    json_t *out = NULL;
+    int rc = transfers_get(&r->d, r->id, cursor, limit, &out, e);
+    return http_answer(r, rc, &out);
+}
+
+int h_transfers_sweep(http_req *r, siyu_err *e)
+{
+    int done = 0;
+    if (transfers_sweep(&r->d, 0, &done, e)) return -1;
+    r->status = 200;
+    r->resp = json_pack("{s:i}", "done", done);
+    return 0;
+}

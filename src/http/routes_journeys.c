@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/jsonx.h"
+#include "guides/guides.h"
 #include "http/router.h"
 #include "journey/journey.h"
 #include "segment/index.h"
@@ -125,7 +126,9 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     d.changes = changes;
     json_decref(t->ticked);
     t->ticked = NULL;
-    return journey_tick(&d, v ? views_index(v) : NULL, 0, &t->ticked, e);
+    if (journey_tick(&d, v ? views_index(v) : NULL, 0, &t->ticked, e)) return -1;
+    /* transfers whose wait is over end done (src/guides), as the background tick does */
+    return transfers_sweep(&d, 0, NULL, e);
 }
 
 static int lease_begin(void *ctx, store_conn **c, siyu_err *e)

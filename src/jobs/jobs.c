@@ -8,6 +8,7 @@
 
 #include "base/timeutil.h"
 #include "jobs/jobs.h"
+#include "guides/guides.h"
 #include "journey/journey.h"
 #include "loyalty/loyalty.h"
 #include "views/views.h"
@@ -69,7 +70,9 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     job_ctx *x = arg;
     dom d = {.conn = c, .now = x->now, .changes = changes};
     d.who.role = ROLE_ADMIN;
-    return journey_tick(&d, x->j->vw ? views_index(x->j->vw) : NULL, 5000, NULL, e);
+    if (journey_tick(&d, x->j->vw ? views_index(x->j->vw) : NULL, 5000, NULL, e)) return -1;
+    /* transfers whose wait is over end done (src/guides) */
+    return transfers_sweep(&d, 5000, NULL, e);
 }
 
 static int sweep_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)

@@ -20,6 +20,6 @@ siyu_pg_test(unit_loyalty test_loyalty_unit)
 siyu_pg_test(unit_models test_models)
 siyu_pg_test(unit_import test_import)
 # end-to-end: the real siyu serve on a PostgreSQL database
-foreach(t kill9 api init segments_e2e loyalty journeys messaging transport authz writer readyz numbers games)
+foreach(t kill9 api init segments_e2e loyalty journeys messaging transport authz writer readyz numbers games transfers)
   siyu_pg_test(e2e_${t} test_${t} $<TARGET_FILE:siyu>)
 endforeach()

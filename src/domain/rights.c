@@ -125,6 +125,9 @@ static const struct section {
     {"contacts", Q_EXPORT_CONTACTS},
     {"consent_history", Q_EXPORT_CONSENT_HISTORY},
     {"audit_members", Q_EXPORT_AUDIT_MEMBERS},
+    /* transfers of the member between guides (issue 15): no personal data beyond the
+     * member id; erasure keeps them as the pseudonymous record's history */
+    {"transfer_items", Q_EXPORT_TRANSFER_ITEMS},
 };
 
 bool members_erased(dom *d, int64_t id, int64_t *at)

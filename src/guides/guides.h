@@ -89,6 +89,13 @@ int guides_reach_follow(dom *d, int64_t member_id, int64_t at, siyu_err *e);
  * remark?}; events already recorded (same content) are skipped. */
 int wecom_events_record(dom *d, json_t *body, json_t **out, siyu_err *e);
 
+/* GET /reports/contacts?from=&to=[&store=&guide=]: per guide, live contacts now, and
+ * added, lost (the customer deleted the guide) and deleted by the guide in the period
+ * (local dates, inclusive), with totals. A store manager sees their store, a guide
+ * themself. */
+int contacts_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t guide_id,
+                    json_t **out, siyu_err *e);
+
 /* GET /members/{id}/contacts: {member_id, credited_guide_id, live, items: [...]}. */
 int member_contacts(dom *d, int64_t member_id, json_t **out, siyu_err *e);
 
@@ -105,6 +112,9 @@ void guides_member_block(dom *d, json_t *member);
 int qr_codes_create(dom *d, json_t *body, json_t **out, siyu_err *e);
 int qr_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
 int qr_codes_stats(dom *d, int64_t id, json_t **out, siyu_err *e);
+/* GET /qr-campaigns[?campaign=]: the codes' figures summed per campaign, with the
+ * acquisition cost per member and per first order. */
+int qr_campaigns_report(dom *d, const char *campaign, json_t **out, siyu_err *e);
 
 /* "qr-12" -> 12; 0 when the state does not name a code. */
 int64_t qr_state_code(const char *state);

@@ -53,6 +53,8 @@ int h_transfers_sweep(http_req *r, siyu_err *e);
 int h_bridge_messages(http_req *r, siyu_err *e);
 int h_guides_settings_get(http_req *r, siyu_err *e);
 int h_guides_settings_put(http_req *r, siyu_err *e);
+int h_qr_campaigns(http_req *r, siyu_err *e);
+int h_report_contacts(http_req *r, siyu_err *e);
 
 int h_segments_count(http_req *r, siyu_err *e);
 int h_segments_breakdown(http_req *r, siyu_err *e);
@@ -813,5 +815,11 @@ const route routes[] = {
      "Guides' settings: maximum customers per guide, a transfer's wait", "guides", SCOPE_CHAIN, 0},
     {"PUT", "/api/v1/guides/settings", h_guides_settings_put, HQ, ROUTE_WRITE | ROUTE_BODY,
      "Set the maximum customers per guide and a transfer's wait", "guides", SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/qr-campaigns", h_qr_campaigns, HQ, 0,
+     "Per campaign: adds, new members, first orders, sales, acquisition cost per member", "guides",
+     SCOPE_CHAIN, 0},
+    {"GET", "/api/v1/reports/contacts", h_report_contacts, ANY, 0,
+     "Contacts per guide: live, added, lost (the customer deleted the guide) in a period",
+     "reports", SCOPE_CHAIN, SB_STORE | SB_GUIDE},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -23,6 +23,7 @@ HTTP_ID_CALL(h_qr_codes_stats, qr_codes_stats)
 
 #include "segment/eval.h"
 #include "segment/expr.h"
+#include "base/timeutil.h"
 #include "views/views.h"
 
 int h_staff_depart(http_req *r, siyu_err *e);
@@ -101,4 +102,35 @@ int h_transfers_sweep(http_req *r, siyu_err *e)
     r->status = 200;
     r->resp = json_pack("{s:i}", "done", done);
     return 0;
+}
+
+int h_qr_campaigns(http_req *r, siyu_err *e);
+int h_report_contacts(http_req *r, siyu_err *e);
+
+int h_qr_campaigns(http_req *r, siyu_err *e)
+{
+    json_t *out = NULL;
+    int rc = qr_campaigns_report(&r->d, req_query(r, "campaign"), &out, e);
+    return http_answer(r, rc, &out);
+}
+
+/* GET /reports/contacts?from=&to=[&store=&guide=] (store_id / guide_id too) */
+int h_report_contacts(http_req *r, siyu_err *e)
+{
+    const char *names[2] = {"from", "to"};
+    int32_t day[2];
+    for (int i = 0; i < 2; i++) {
+        const char *v = req_query(r, names[i]);
+        if (!v || date_parse(v, &day[i]))
+            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, names[i], "%s: a date YYYY-MM-DD",
+                                names[i]);
+    }
+    int64_t store = 0, guide = 0;
+    if (req_query_int(r, "store", &store, e) < 0 || req_query_int(r, "guide", &guide, e) < 0 ||
+        (!store && req_query_int(r, "store_id", &store, e) < 0) ||
+        (!guide && req_query_int(r, "guide_id", &guide, e) < 0))
+        return -1;
+    json_t *out = NULL;
+    int rc = contacts_report(&r->d, day[0], day[1], store, guide, &out, e);
+    return http_answer(r, rc, &out);
 }

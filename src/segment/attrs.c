@@ -49,6 +49,8 @@ const seg_attr_info seg_attrs[SEG_A_COUNT_] = {
                                       "expected purchases in the next 90 days"},
     [SEG_A_CONTACTS] = {"contacts", SEG_T_INT, "live WeCom contact edges with guides"},
     [SEG_A_CONTACT_DAYS] = {"contact_days", SEG_T_INT, "days since the first contact with a guide"},
+    [SEG_A_CAMPAIGN] = {"campaign", SEG_T_CAT_STR, "the campaign the member joined through"},
+    [SEG_A_QR_CODE] = {"qr_code", SEG_T_CAT_INT, "the channel QR code the member joined through"},
     [SEG_A_CLV_12M] = {"clv_12m_cents", SEG_T_INT, "predicted 12-month value"},
 };
 

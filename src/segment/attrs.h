@@ -49,6 +49,8 @@ typedef enum seg_attr_id {
     SEG_A_CLV_12M,
     SEG_A_CONTACTS,
     SEG_A_CONTACT_DAYS,
+    SEG_A_CAMPAIGN,
+    SEG_A_QR_CODE,
     SEG_A_COUNT_
 } seg_attr_id;
 

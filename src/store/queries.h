@@ -71,7 +71,7 @@
     Q(SCAN_MEMBER_ORDERS)     /* () -> member_id, placed_at, total, refunded, item_count,           \
                                  store_id, channel, guide_id, id — by member, then time */        \
     Q(SCAN_MEMBERS)           /* () -> id, gender, birthday, city, store_id, guide_id,              \
-                                 join_channel, joined_at — live members by id */                  \
+                                 join_channel, joined_at, qr_code_id, campaign — live by id */    \
     Q(SCAN_MEMBER_CATEGORIES) /* () -> member_id, category, net_cents — by member */              \
     Q(SCAN_REACH)             /* () -> member_id, channel, reachable */                             \
     Q(SCAN_ORDERS)            /* () -> id, member_id, store_id, channel, guide_id, placed_at,       \
@@ -437,7 +437,7 @@
                                else the earliest live edge's guide */                               \
     Q(CONTACTS_MOVE)        /* (into, from) — a merge moves the edges */                          \
     Q(MEMBER_ACQUIRED_SET)  /* (qr_code_id, campaign, id) — only when not yet attributed */       \
-    Q(MEMBER_ACQUISITION)   /* (id) -> qr_code_id, campaign */                                      \
+    Q(MEMBER_ACQUISITION)   /* (id) -> qr_code_id, campaign, join_channel, store, guide */          \
     Q(QR_INSERT)            /* (name, store_id, rotation, daily_cap, backup_guide_id, schedule,     \
                                campaign, cost_cents, now, target) */                                \
     Q(QR_SET_STATE)         /* (state, id) */                                                       \
@@ -520,8 +520,11 @@
     Q(STAFF_CHECK_STORES) /* (limit) -> staff_id, open rows, store_id, open row's store — not one \
                              open row at the staff's store */                                       \
     Q(TRANSFER_CHECK_ITEMS) /* (limit) -> item id, state, ended_at — inconsistent items */        \
-    Q(STAFF_CHECK_TOKENS) /* (limit) -> staff_id, token id — a departed staff member's live token \
-                           */
+    Q(STAFF_CHECK_TOKENS)   /* (limit) -> staff_id, token id of a departed staff member, live */    \
+    Q(QR_CAMPAIGN_CODES) /* (campaign or NULL) -> campaign, code id, cost_cents — by campaign, id \
+                          */                                                                        \
+    Q(CONTACTS_REPORT) /* (from, to, store_id or NULL, guide_id or NULL) -> guide id, name, store,  \
+                          live, added, lost (customer deleted), deleted by the guide — by id */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

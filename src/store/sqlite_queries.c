@@ -119,8 +119,8 @@ const char *const sqlite_queries[Q__COUNT] = {
                              " store_id, channel, guide_id, id FROM orders"
                              " WHERE member_id IS NOT NULL ORDER BY member_id, placed_at",
     [Q_SCAN_MEMBERS] =
-        "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at"
-        " FROM members WHERE merged_into IS NULL ORDER BY id",
+        "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at,"
+        " qr_code_id, campaign FROM members WHERE merged_into IS NULL ORDER BY id",
     [Q_SCAN_MEMBER_CATEGORIES] =
         "SELECT o.member_id, coalesce(i.category, ''),"
         " sum((i.qty - i.refunded_qty) * i.unit_price_cents) FROM orders o"
@@ -707,7 +707,11 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_CONTACTS_MOVE] = "UPDATE contacts SET member_id = ?1 WHERE member_id = ?2",
     [Q_MEMBER_ACQUIRED_SET] = "UPDATE members SET qr_code_id = ?1, campaign = ?2 WHERE id = ?3"
                               " AND qr_code_id IS NULL AND campaign IS NULL",
-    [Q_MEMBER_ACQUISITION] = "SELECT qr_code_id, campaign FROM members WHERE id = ?1",
+    [Q_MEMBER_ACQUISITION] =
+        "SELECT m.qr_code_id, m.campaign, m.join_channel, COALESCE((SELECT q.store_id"
+        " FROM qr_codes q WHERE q.id = m.qr_code_id), m.store_id), (SELECT c.guide_id"
+        " FROM contacts c WHERE c.member_id = m.id AND c.qr_code_id = m.qr_code_id"
+        " ORDER BY c.added_at, c.id LIMIT 1) FROM members m WHERE m.id = ?1",
     [Q_QR_INSERT] = "INSERT INTO qr_codes(name, state, store_id, rotation, daily_cap,"
                     " backup_guide_id, schedule, campaign, cost_cents, rr_next, created_at, target)"
                     " VALUES (?1, '', ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10)",
@@ -1010,4 +1014,16 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_STAFF_CHECK_TOKENS] = "SELECT s.id, t.id FROM staff s JOIN tokens t ON t.staff_id = s.id"
                              " WHERE s.status = 'departed' AND t.revoked_at IS NULL ORDER BY t.id"
                              " LIMIT ?1",
+    [Q_QR_CAMPAIGN_CODES] =
+        "SELECT campaign, id, cost_cents FROM qr_codes WHERE campaign IS NOT NULL"
+        " AND (?1 IS NULL OR campaign = ?1) ORDER BY campaign, id",
+    [Q_CONTACTS_REPORT] =
+        "SELECT s.id, s.name, s.store_id, (SELECT count(*) FROM contacts c WHERE c.guide_id = s.id"
+        " AND c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL), (SELECT count(*)"
+        " FROM contacts c WHERE c.guide_id = s.id AND c.added_at >= ?1 AND c.added_at < ?2),"
+        " (SELECT count(*) FROM contacts c WHERE c.guide_id = s.id AND c.customer_deleted_at >= ?1"
+        " AND c.customer_deleted_at < ?2), (SELECT count(*) FROM contacts c WHERE"
+        " c.guide_id = s.id AND c.guide_deleted_at >= ?1 AND c.guide_deleted_at < ?2)"
+        " FROM staff s WHERE s.role IN ('guide', 'store_manager') AND (?3 IS NULL OR"
+        " s.store_id = ?3) AND (?4 IS NULL OR s.id = ?4) ORDER BY s.id",
 };

@@ -640,6 +640,160 @@ static void ninety_days_later(void)
     json_decref(o);
 }
 
+static int64_t seg_count(const char *expr)
+{
+    json_t *o;
+    char body[512];
+    json_t *e = json_pack("{s:s}", "expr", expr);
+    char *t = json_dumps(e, JSON_COMPACT);
+    snprintf(body, sizeof body, "%s", t);
+    free(t);
+    json_decref(e);
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/segments/count", &o, "%s", body), 200);
+    int64_t n = jint(o, "count");
+    json_decref(o);
+    return n;
+}
+
+/* Attribution: members who joined through codes are attributed to their campaign in the
+ * member 360, the segment attributes and the acquisition-cost report; the contact_added
+ * trigger enters a welcome journey; contacts lost are reported per guide. */
+static void acquisition(void)
+{
+    set_now("2026-03-05T10:00:00+08:00");
+    json_t *o;
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/tags", NULL, "{\"name\":\"welcomed\"}"), 201);
+    int64_t jid = 0;
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys", &o,
+                         "{\"name\":\"欢迎\",\"trigger\":{\"event\":\"contact_added\"},"
+                         "\"audience\":\"campaign = \\\"spring\\\"\",\"steps\":[{\"action\":"
+                         "\"add_tag\",\"tag\":\"welcomed\"}]}"),
+                 201);
+    jid = jint(o, "id");
+    json_decref(o);
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/activate", (long long)jid);
+    CHECK_INT_EQ(call_as(NULL, "POST", path, NULL, NULL), 200);
+
+    const char *code = "{\"name\":\"%s\",\"target\":{\"guide_ids\":[%lld]},\"campaign\":\"%s\","
+                       "\"cost_cents\":%d}";
+    int64_t q1 = make("/api/v1/qr-codes", code, "门店海报", (long long)gb, "spring", 10000);
+    int64_t q2 = make("/api/v1/qr-codes", code, "朋友圈", (long long)gc, "spring", 20000);
+    int64_t q3 = make("/api/v1/qr-codes", code, "秋季", (long long)gb, "autumn", 5000);
+    const int64_t codes[3] = {q1, q2, q3};
+    const char *uids[3] = {"guide-b", "guide-c", "guide-b"};
+    const int joins[3] = {3, 2, 1};
+    int64_t joined[3][3] = {{0}};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < joins[k]; i++) {
+            CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/wecom/events", &o,
+                                 "{\"event\":\"add_external_contact\",\"userid\":\"%s\","
+                                 "\"external_userid\":\"wm-q%d-%d\",\"state\":\"qr-%lld\","
+                                 "\"at\":\"%s\"}",
+                                 uids[k], k, i, (long long)codes[k], now_text),
+                         201);
+            joined[k][i] = jint(json_array_get(json_object_get(o, "results"), 0), "member_id");
+            json_decref(o);
+        }
+    /* the member 360 */
+    snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)joined[1][0]);
+    CHECK_INT_EQ(call_as(NULL, "GET", path, &o, NULL), 200);
+    json_t *acq = json_object_get(o, "acquisition");
+    CHECK_STR_EQ(jstr(acq, "campaign"), "spring");
+    CHECK_INT_EQ(jint(acq, "qr_code_id"), q2);
+    CHECK_INT_EQ(jint(acq, "guide_id"), gc);
+    CHECK_INT_EQ(jint(acq, "store_id"), store2); /* C moved to store 2: the code's store */
+    CHECK_STR_EQ(jstr(acq, "channel"), "store");
+    json_decref(o);
+    /* the segment attributes */
+    CHECK_INT_EQ(seg_count("campaign = \"spring\""), 5);
+    CHECK_INT_EQ(seg_count("campaign = \"autumn\""), 1);
+    char expr[64];
+    snprintf(expr, sizeof expr, "qr_code = %lld", (long long)q1);
+    CHECK_INT_EQ(seg_count(expr), 3);
+    snprintf(expr, sizeof expr, "qr_code = %lld and contacts = 1", (long long)q2);
+    CHECK_INT_EQ(seg_count(expr), 2);
+    /* the welcome journey: every spring contact, no autumn one */
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, "{}"), 200);
+    CHECK_INT_EQ(seg_count("tag:\"welcomed\""), 5);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM events WHERE type = 'contact_added' AND props LIKE"
+                        " '%\"campaign\":\"spring\"%'",
+                        0, 0),
+                 5);
+    /* first orders: two spring members within 30 days, one after (not counted) */
+    order(joined[0][0], 8000);
+    order(joined[1][1], 12000);
+    set_now("2026-04-20T10:00:00+08:00");
+    order(joined[0][1], 50000);
+    CHECK_INT_EQ(call_as(NULL, "GET", "/api/v1/qr-campaigns", &o, NULL), 200);
+    json_t *spring = NULL, *autumn = NULL, *row;
+    size_t i;
+    json_array_foreach(json_object_get(o, "items"), i, row)
+    {
+        if (strcmp(jstr(row, "campaign"), "spring") == 0) spring = row;
+        if (strcmp(jstr(row, "campaign"), "autumn") == 0) autumn = row;
+    }
+    CHECK(spring && autumn);
+    CHECK_INT_EQ(jint(spring, "codes"), 2);
+    CHECK_INT_EQ(jint(spring, "contacts_added"), 5);
+    CHECK_INT_EQ(jint(spring, "new_members"), 5);
+    CHECK_INT_EQ(jint(spring, "first_orders_30d"), 2);
+    CHECK_INT_EQ(jint(spring, "sales_cents"), 20000);
+    CHECK_INT_EQ(jint(spring, "cost_cents"), 30000);
+    CHECK_INT_EQ(jint(spring, "cost_per_member_cents"), 6000);
+    CHECK_INT_EQ(jint(spring, "cost_per_first_order_cents"), 15000);
+    CHECK_INT_EQ(jint(autumn, "new_members"), 1);
+    CHECK(json_is_null(json_object_get(autumn, "cost_per_first_order_cents")));
+    /* the same as the codes' own stats summed */
+    int64_t members = 0, sales = 0;
+    for (int k = 0; k < 2; k++) {
+        json_t *st;
+        snprintf(path, sizeof path, "/api/v1/qr-codes/%lld/stats", (long long)codes[k]);
+        CHECK_INT_EQ(call_as(NULL, "GET", path, &st, NULL), 200);
+        members += jint(st, "new_members");
+        sales += jint(st, "sales_cents");
+        json_decref(st);
+    }
+    CHECK_INT_EQ(jint(spring, "new_members"), members);
+    CHECK_INT_EQ(jint(spring, "sales_cents"), sales);
+    json_decref(o);
+    CHECK_INT_EQ(call_as(NULL, "GET", "/api/v1/qr-campaigns?campaign=winter", NULL, NULL), 404);
+
+    /* contacts lost: two spring customers delete guide B */
+    for (int k = 0; k < 2; k++)
+        CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/wecom/events", NULL,
+                             "{\"event\":\"del_follow_user\",\"userid\":\"guide-b\","
+                             "\"external_userid\":\"wm-q0-%d\",\"at\":\"%s\"}",
+                             k, now_text),
+                     201);
+    snprintf(path, sizeof path, "/api/v1/reports/contacts?from=2026-04-01&to=2026-04-30&guide=%lld",
+             (long long)gb);
+    CHECK_INT_EQ(call_as(NULL, "GET", path, &o, NULL), 200);
+    row = json_array_get(json_object_get(o, "items"), 0);
+    CHECK_INT_EQ(jint(row, "lost"), 2);
+    CHECK_INT_EQ(jint(row, "added"), 0);
+    CHECK_INT_EQ(jint(row, "contacts"),
+                 db_int("SELECT count(*) FROM contacts WHERE guide_id = ?1 AND customer_deleted_at"
+                        " IS NULL AND guide_deleted_at IS NULL",
+                        gb, 0));
+    json_decref(o);
+    CHECK_INT_EQ(
+        call_as(NULL, "GET", "/api/v1/reports/contacts?from=2026-03-01&to=2026-03-31", &o, NULL),
+        200);
+    CHECK_INT_EQ(jint(json_object_get(o, "total"), "lost"), 0);
+    CHECK_INT_EQ(jint(json_object_get(o, "total"), "added"),
+                 db_int("SELECT count(*) FROM contacts WHERE added_at >= ?1 AND added_at < ?2",
+                        1772294400LL, 1774972800LL));
+    json_decref(o);
+    /* a store manager sees their own store's guides only */
+    CHECK_INT_EQ(call_as(tok_mgr2, "GET", "/api/v1/reports/contacts?from=2026-04-01&to=2026-04-30",
+                         &o, NULL),
+                 200);
+    json_array_foreach(json_object_get(o, "items"), i, row)
+        CHECK_INT_EQ(jint(row, "store_id"), store2);
+    json_decref(o);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -658,6 +812,7 @@ int main(int argc, char **argv)
     ninety_days();
     departure();
     store_move();
+    acquisition();
     ninety_days_later();
     close(fd);
     { /* siyu check: the store history, departed tokens and transfer items hold */

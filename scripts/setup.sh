@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config git ca-certificates
           libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libsodium-dev
-          libroaring-dev libgsl-dev curl libcurl4-openssl-dev
+          libroaring-dev libgsl-dev zlib1g-dev curl libcurl4-openssl-dev jq prometheus
           postgresql-15 libpq-dev)
 if [ "${SIYU_FUZZ_TOOLS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev clang-format)

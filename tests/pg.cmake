@@ -19,7 +19,13 @@ endforeach()
 siyu_pg_test(unit_loyalty test_loyalty_unit)
 siyu_pg_test(unit_models test_models)
 siyu_pg_test(unit_import test_import)
+# fault injection is store.c's, around either driver: the write paths fail cleanly on both
+siyu_pg_test(unit_writer_faults test_faults)
+siyu_pg_test(unit_pipeline_faults test_pipeline_faults)
 # end-to-end: the real siyu serve on a PostgreSQL database
-foreach(t kill9 api init segments_e2e loyalty journeys messaging transport authz writer readyz numbers games transfers)
+foreach(t kill9 api init segments_e2e loyalty journeys messaging transport authz writer readyz numbers games
+          rights guides audit conventions ops transfers)
   siyu_pg_test(e2e_${t} test_${t} $<TARGET_FILE:siyu>)
 endforeach()
+# the command line on a PostgreSQL store: init, imports, export, segment count, check, tokens, KPI
+siyu_pg_test(cli test_cli $<TARGET_FILE:siyu> ${PROJECT_SOURCE_DIR})

@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "base/timeutil.h"
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "fission/games.h"
 #include "gen/gen.h"
 #include "journey/journey.h"
@@ -158,6 +159,19 @@ static int demo_programme(store_t *st, siyu_err *e)
     return rc;
 }
 
+int demo_settle(store_conn *c, int r, siyu_err *sub, siyu_err *e)
+{
+    int rc = 0;
+    if (r < 0) {
+        store_savepoint_undo(c);
+        rc = sub->code == SIYU_INTERNAL ? siyu_err_set(e, sub->code, NULL, "%s", sub->message) : 1;
+    } else {
+        store_savepoint_release(c);
+    }
+    siyu_err_clear(sub);
+    return rc;
+}
+
 /* The demo chain's games: a lucky wheel open for 30 days from now (its own coupon, points,
  * a gift, each with stock and cost within a budget) played once
  * by each of the first 300 members, and a red envelope grabbed by the first 40. Each play
@@ -216,18 +230,13 @@ static int demo_games(store_t *st, siyu_err *e)
             json_t *b = json_loads(req, 0, NULL), *out = NULL;
             siyu_err sub;
             siyu_err_init(&sub);
-            if ((rc = store_savepoint(c, e)) == 0) {
-                int r = k ? games_grab(&d, ids[1], b, &out, &sub)
-                          : games_play(&d, ids[0], b, &out, &sub);
-                if (r < 0) {
-                    store_savepoint_undo(c);
-                    if (sub.code == SIYU_INTERNAL)
-                        rc = siyu_err_set(e, sub.code, NULL, "%s", sub.message);
-                } else {
-                    store_savepoint_release(c);
-                }
-            }
-            siyu_err_clear(&sub);
+            if ((rc = store_savepoint(c, e)) == 0)
+                rc = demo_settle(c,
+                                 k ? games_grab(&d, ids[1], b, &out, &sub)
+                                   : games_play(&d, ids[0], b, &out, &sub),
+                                 &sub, e) < 0
+                         ? -1
+                         : 0;
             json_decref(b);
             json_decref(out);
         }
@@ -309,9 +318,9 @@ int cmd_demo(int argc, char **argv)
         }
         siyu_err pe;
         siyu_err_init(&pe);
-        if (demo_programme(st, &pe) || demo_games(st, &pe)) {
+        if (demo_programme(st, &pe) || demo_games(st, &pe) || demo_rights(st, &pe)) {
             store_close(st);
-            rc = cli_fail("demo", 1, "loyalty, journeys and games: %s", pe.message);
+            rc = cli_fail("demo", 1, "loyalty, journeys, games and rights: %s", pe.message);
             siyu_err_clear(&pe);
             return rc;
         }

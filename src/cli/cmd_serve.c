@@ -21,7 +21,16 @@ typedef struct serve_knob {
     const char *value; /* the flag's value, if given */
 } serve_knob;
 
-enum { K_PER_CLIENT, K_MAX_CONNS, K_REQ_TIMEOUT, K_IDLE_TIMEOUT, K_ORDER_LINES, K_IMPORT_MIB, K_N };
+enum {
+    K_PER_CLIENT,
+    K_MAX_CONNS,
+    K_REQ_TIMEOUT,
+    K_IDLE_TIMEOUT,
+    K_ORDER_LINES,
+    K_IMPORT_MIB,
+    K_GZIP_MIN,
+    K_N
+};
 
 static serve_knob knobs[K_N] = {
     [K_PER_CLIENT] = {"--max-conn-per-client", "SIYU_MAX_CONN_PER_CLIENT", 0, 1000000, NULL},
@@ -31,7 +40,11 @@ static serve_knob knobs[K_N] = {
     [K_ORDER_LINES] = {"--max-order-lines", "SIYU_MAX_ORDER_LINES", 1, ORDERS_MAX_LINES_LIMIT,
                        NULL},
     [K_IMPORT_MIB] = {"--max-import-mib", "SIYU_MAX_IMPORT_MIB", 1, 65536, NULL},
+    [K_GZIP_MIN] = {"--gzip-min-bytes", "SIYU_GZIP_MIN_BYTES", 0, 1 << 30, NULL},
 };
+
+/* --cors-origins, else $SIYU_CORS_ORIGINS: the browser origins allowed (off when neither). */
+static const char *cors_flag;
 
 /* Reads one knob: 0 when unset, 1 with *out, or EXIT_USAGE (printed). */
 static int knob(serve_knob *k, long *out)
@@ -64,6 +77,9 @@ static int apply_knobs(http_config *cfg)
     if (rc) orders_set_max_lines((int)v);
     if ((rc = knob(&knobs[K_IMPORT_MIB], &v)) == EXIT_USAGE) return EXIT_USAGE;
     if (rc) cfg->max_import_body = (size_t)v << 20;
+    if ((rc = knob(&knobs[K_GZIP_MIN], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->gzip_min_bytes = (size_t)v;
+    cfg->cors_origins = cors_flag ? cors_flag : getenv("SIYU_CORS_ORIGINS");
     return 0;
 }
 
@@ -133,9 +149,10 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
     printf("siyu: serving %s on http://%s:%d/ (%d threads; %u connections, %u per client; "
-           "request timeout %us, idle %us; orders up to %d lines)\n",
+           "request timeout %us, idle %us; orders up to %d lines; CORS %s)\n",
            store_path(st), host, http_server_port(srv), cfg.threads, cfg.max_connections,
-           cfg.max_conn_per_client, cfg.request_timeout, cfg.idle_timeout, orders_max_lines());
+           cfg.max_conn_per_client, cfg.request_timeout, cfg.idle_timeout, orders_max_lines(),
+           cfg.cors_origins && *cfg.cors_origins ? cfg.cors_origins : "off");
     if (banner_token)
         printf(
             "siyu: admin token: %s\n"
@@ -180,6 +197,13 @@ int cmd_serve(int argc, char **argv)
          "N  lines per order at most (default: 10000; $SIYU_MAX_ORDER_LINES)"},
         {"--max-import-mib", true, &knobs[K_IMPORT_MIB].value, NULL,
          "MIB  body of POST /import at most (default: 64; $SIYU_MAX_IMPORT_MIB)"},
+        {"--cors-origins", true, &cors_flag, NULL,
+         "LIST  browser origins allowed to call the API, comma-separated "
+         "(https://a.example,https://b.example; * for any); default: none, CORS off "
+         "($SIYU_CORS_ORIGINS)"},
+        {"--gzip-min-bytes", true, &knobs[K_GZIP_MIN].value, NULL,
+         "N  gzip answers of at least N bytes when the client accepts gzip; 0: never "
+         "(default: 1024; $SIYU_GZIP_MIN_BYTES)"},
         {0}};
     int rc = cli_parse("serve", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;

@@ -208,6 +208,6 @@ int audit_list(dom *d, const dom_audit_filter *f, int64_t cursor, int limit, jso
     }
     store_reset(s);
     *out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                     more ? json_integer(last) : json_null());
+                     more ? dom_cursor(last) : json_null());
     return 200;
 }

@@ -283,6 +283,8 @@ int dom_segment_create(dom *d, const char *name, const char *expr, int64_t *id, 
 /* ---- shared helpers (util.c) ---- */
 json_t *dom_time(int64_t unix_s);                            /* RFC 3339 string, or null for 0 */
 json_t *dom_list(json_t *items, int limit, int64_t last_id); /* {items, next_cursor} */
+/* A list's next_cursor: the last id as a string (every list answers a string or null). */
+json_t *dom_cursor(int64_t last_id);
 json_t *dom_nullable_int(store_stmt *s, int col);
 json_t *dom_nullable_text(store_stmt *s, int col);
 /* Checks a referenced row exists: store or staff (with an optional required role). */

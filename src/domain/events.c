@@ -99,8 +99,8 @@ static int read_event(dom *d, json_t *ev, const char *prefix, event_in *out, siy
     store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(s, 1, out->member_id);
     store_step(s);
-    int64_t sid = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
-    int64_t gid = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+    int64_t sid = store_col_opt_by(s, "store_id");
+    int64_t gid = store_col_opt_by(s, "guide_id");
     store_reset(s);
     if (!members_in_scope(d, sid, gid)) {
         siyu_err_set(&sub, SIYU_PERMISSION_DENIED, "member_id",

@@ -142,11 +142,11 @@ int64_t members_live_brief(dom *d, int64_t id, const char *field, dom_member_bri
         store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
         store_bind_int(s, 1, id);
         if (store_step(s) != STORE_ROW) break;
-        int64_t into = store_col_null(s, 9) ? 0 : store_col_int(s, 9);
+        int64_t into = store_col_opt_by(s, "merged_into");
         if (!into && b) {
-            b->guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
-            b->has_birthday = !store_col_null(s, 3);
-            b->birthday = (int32_t)store_col_int(s, 3);
+            b->guide_id = store_col_opt_by(s, "guide_id");
+            b->has_birthday = !store_col_null_by(s, "birthday");
+            b->birthday = (int32_t)store_col_int_by(s, "birthday");
         }
         store_reset(s);
         if (!into) return id;
@@ -252,23 +252,24 @@ static json_t *member_render(dom *d, int64_t id, bool full)
     char bday[16];
     json_t *m = json_object();
     json_object_set_new(m, "id", json_integer(id));
-    json_object_set_new(m, "name", dom_nullable_text(s, 1));
-    json_object_set_new(m, "gender", dom_nullable_text(s, 2));
-    if (store_col_null(s, 3)) {
+    json_object_set_new(m, "name", dom_nullable_text(s, store_col_index(s, "name")));
+    json_object_set_new(m, "gender", dom_nullable_text(s, store_col_index(s, "gender")));
+    if (store_col_null_by(s, "birthday")) {
         json_object_set_new(m, "birthday", json_null());
     } else {
-        date_format((int32_t)store_col_int(s, 3), bday, sizeof bday);
+        date_format((int32_t)store_col_int_by(s, "birthday"), bday, sizeof bday);
         json_object_set_new(m, "birthday", json_string(bday));
     }
-    json_object_set_new(m, "city", dom_nullable_text(s, 4));
-    int64_t store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
-    int64_t guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+    json_object_set_new(m, "city", dom_nullable_text(s, store_col_index(s, "city")));
+    int64_t store_id = store_col_opt_by(s, "store_id");
+    int64_t guide_id = store_col_opt_by(s, "guide_id");
     json_object_set_new(m, "store_id", store_id ? json_integer(store_id) : json_null());
     json_object_set_new(m, "guide_id", guide_id ? json_integer(guide_id) : json_null());
-    json_object_set_new(m, "join_channel", dom_nullable_text(s, 7));
-    json_object_set_new(m, "joined_at", dom_time(store_col_int(s, 8)));
-    json_object_set_new(m, "created_at", dom_time(store_col_int(s, 10)));
-    json_object_set_new(m, "updated_at", dom_time(store_col_int(s, 11)));
+    json_object_set_new(m, "join_channel",
+                        dom_nullable_text(s, store_col_index(s, "join_channel")));
+    json_object_set_new(m, "joined_at", dom_time(store_col_int_by(s, "joined_at")));
+    json_object_set_new(m, "created_at", dom_time(store_col_int_by(s, "created_at")));
+    json_object_set_new(m, "updated_at", dom_time(store_col_int_by(s, "updated_at")));
     store_reset(s);
     json_object_set_new(m, "identities", identities_json(d, id, m));
     int64_t erased_at = 0;
@@ -330,9 +331,9 @@ static int member_check(dom *d, int64_t id, int64_t *store_id, int64_t *guide_id
     store_bind_int(s, 1, id);
     if (store_step(s) != STORE_ROW)
         return siyu_err_set(e, SIYU_NOT_FOUND, NULL, "member %lld does not exist", (long long)id);
-    int64_t sid = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
-    int64_t gid = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
-    int64_t into = store_col_null(s, 9) ? 0 : store_col_int(s, 9);
+    int64_t sid = store_col_opt_by(s, "store_id");
+    int64_t gid = store_col_opt_by(s, "guide_id");
+    int64_t into = store_col_opt_by(s, "merged_into");
     store_reset(s);
     if (into) {
         int64_t live = members_live_id(d, into, NULL, e);
@@ -468,14 +469,16 @@ static void pfields_load(dom *d, int64_t id, pfields *f, int64_t *store_id, int6
     store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(s, 1, id);
     if (store_step(s) == STORE_ROW) {
-        if (!store_col_null(s, 1)) snprintf(f->name, sizeof f->name, "%s", store_col_text(s, 1));
-        if (!store_col_null(s, 2))
-            snprintf(f->gender, sizeof f->gender, "%s", store_col_text(s, 2));
-        if (!store_col_null(s, 4)) snprintf(f->city, sizeof f->city, "%s", store_col_text(s, 4));
-        f->has[PF_BIRTHDAY] = !store_col_null(s, 3);
-        f->birthday = f->has[PF_BIRTHDAY] ? store_col_int(s, 3) : 0;
-        if (store_id) *store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
-        if (guide_id) *guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+        if (!store_col_null_by(s, "name"))
+            snprintf(f->name, sizeof f->name, "%s", store_col_text_by(s, "name"));
+        if (!store_col_null_by(s, "gender"))
+            snprintf(f->gender, sizeof f->gender, "%s", store_col_text_by(s, "gender"));
+        if (!store_col_null_by(s, "city"))
+            snprintf(f->city, sizeof f->city, "%s", store_col_text_by(s, "city"));
+        f->has[PF_BIRTHDAY] = !store_col_null_by(s, "birthday");
+        f->birthday = f->has[PF_BIRTHDAY] ? store_col_int_by(s, "birthday") : 0;
+        if (store_id) *store_id = store_col_opt_by(s, "store_id");
+        if (guide_id) *guide_id = store_col_opt_by(s, "guide_id");
     }
     store_reset(s);
     f->has[PF_NAME] = f->name[0] != 0;
@@ -738,14 +741,14 @@ int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     store_bind_int(s, 1, id);
     store_step(s);
     char name[256] = "", gender[16] = "", city[256] = "";
-    bool has_name = !store_col_null(s, 1), has_gender = !store_col_null(s, 2),
-         has_city = !store_col_null(s, 4), has_bday = !store_col_null(s, 3);
-    if (has_name) snprintf(name, sizeof name, "%s", store_col_text(s, 1));
-    if (has_gender) snprintf(gender, sizeof gender, "%s", store_col_text(s, 2));
-    if (has_city) snprintf(city, sizeof city, "%s", store_col_text(s, 4));
-    int64_t bday = has_bday ? store_col_int(s, 3) : 0;
-    int64_t store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
-    int64_t guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+    bool has_name = !store_col_null_by(s, "name"), has_gender = !store_col_null_by(s, "gender"),
+         has_city = !store_col_null_by(s, "city"), has_bday = !store_col_null_by(s, "birthday");
+    if (has_name) snprintf(name, sizeof name, "%s", store_col_text_by(s, "name"));
+    if (has_gender) snprintf(gender, sizeof gender, "%s", store_col_text_by(s, "gender"));
+    if (has_city) snprintf(city, sizeof city, "%s", store_col_text_by(s, "city"));
+    int64_t bday = has_bday ? store_col_int_by(s, "birthday") : 0;
+    int64_t store_id = store_col_opt_by(s, "store_id");
+    int64_t guide_id = store_col_opt_by(s, "guide_id");
     store_reset(s);
     if (set[P_GUIDE] && p.guide_id && !set[P_STORE])
         store_id = p.store_id; /* moving to a guide moves to their store */

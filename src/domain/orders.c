@@ -145,7 +145,7 @@ static int64_t member_guide(dom *d, int64_t member_id)
     if (!member_id) return 0;
     store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(s, 1, member_id);
-    int64_t g = store_step(s) == STORE_ROW && !store_col_null(s, 6) ? store_col_int(s, 6) : 0;
+    int64_t g = store_step(s) == STORE_ROW && store_col_opt_by(s, "guide_id");
     store_reset(s);
     return g;
 }
@@ -156,9 +156,9 @@ int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e)
     store_bind_int(s, 1, id);
     if (store_step(s) != STORE_ROW)
         return siyu_err_set(e, SIYU_NOT_FOUND, NULL, "order %lld does not exist", (long long)id);
-    int64_t store_id = store_col_int(s, 3);
-    int64_t member_id = store_col_null(s, 4) ? 0 : store_col_int(s, 4);
-    int64_t guide_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
+    int64_t store_id = store_col_int_by(s, "store_id");
+    int64_t member_id = store_col_opt_by(s, "member_id");
+    int64_t guide_id = store_col_opt_by(s, "guide_id");
     store_reset(s);
     if (!scope_sees_order(d, store_id, guide_id, member_guide(d, member_id)))
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, NULL, "order %lld is outside your scope",
@@ -579,8 +579,9 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     s = store_q(d->conn, Q_ORDER_GET);
     store_bind_int(s, 1, order_id);
     store_step(s);
-    int64_t total = store_col_int(s, 7), refunded = store_col_int(s, 11),
-            placed_at = store_col_int(s, 6);
+    int64_t total = store_col_int_by(s, "total_cents"),
+            refunded = store_col_int_by(s, "refunded_cents"),
+            placed_at = store_col_int_by(s, "placed_at");
     store_reset(s);
     int64_t refundable = 0;
     if (!ck_sub(total, refunded, &refundable) || amount > refundable) {

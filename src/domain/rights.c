@@ -287,7 +287,7 @@ int members_erase(dom *d, int64_t id, json_t *body, const char *request_id, json
     store_bind_int(s, 1, id);
     if (store_step(s) != STORE_ROW)
         return siyu_err_set(e, SIYU_NOT_FOUND, NULL, "member %lld does not exist", (long long)id);
-    int64_t into = store_col_null(s, 9) ? 0 : store_col_int(s, 9);
+    int64_t into = store_col_opt_by(s, "merged_into");
     store_reset(s);
     if (into) {
         int64_t live = members_live_id(d, into, NULL, e);

@@ -18,6 +18,13 @@ json_t *dom_time(int64_t t)
     return json_string(buf);
 }
 
+json_t *dom_cursor(int64_t last_id)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)last_id);
+    return json_string(buf);
+}
+
 json_t *dom_list(json_t *items, int limit, int64_t last_id)
 {
     json_t *next = json_null();

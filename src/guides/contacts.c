@@ -28,7 +28,8 @@ int64_t guides_credited(dom *d, int64_t member_id)
     if (g) return g;
     s = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(s, 1, member_id);
-    if (store_step(s) == STORE_ROW && !store_col_null(s, 6)) g = store_col_int(s, 6);
+    if (store_step(s) == STORE_ROW && !store_col_null_by(s, "guide_id"))
+        g = store_col_int_by(s, "guide_id");
     store_reset(s);
     return g;
 }

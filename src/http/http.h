@@ -40,6 +40,12 @@ typedef struct http_config {
      * jobs; NULL: the server starts its own with on_commit. */
     struct writer *writer;
     struct jobs *jobs; /* the background jobs, for /readyz and /metrics, or NULL */
+    /* Browsers: the origins (scheme://host[:port], comma-separated; "*" for any) whose
+     * pages may call the API (CORS). NULL or "": none, no CORS header is ever sent. */
+    const char *cors_origins;
+    /* Answers of at least this many bytes are sent gzipped to a client whose
+     * Accept-Encoding takes gzip; 0: never. Default 1024. */
+    size_t gzip_min_bytes;
 } http_config;
 
 typedef struct http_server http_server;

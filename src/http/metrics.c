@@ -1,14 +1,29 @@
-/* metrics.c — request counts and latency histograms by route, in Prometheus text.
+/* metrics.c — /metrics in Prometheus text: requests by route and status, latency
+ * histograms, and what the writer, the store, the jobs, the outbox, the webhook adapter
+ * and the importer count where they work (each keeps its own atomics; this file only
+ * reads them), with the process's own figures and the build.
  *
  * Counters are plain atomics indexed by route: recording costs a few relaxed
  * increments and never takes a lock on the request path. */
+#include <dirent.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "base/metric.h"
 #include "base/timeutil.h"
+#include "import/import.h"
+#include "journey/journey.h"
+#include "messaging/msg_adapter.h"
+#include "reports/reports.h"
+#include "segment/index.h"
 
 #include "http/http.h"
 #include "http/router.h"
@@ -23,6 +38,7 @@ static const int status_classes[] = {2, 3, 4, 5};
 
 typedef struct route_metrics {
     atomic_ullong by_class[6];        /* index status/100 */
+    atomic_ullong by_code[500];       /* index status - 100 */
     atomic_ullong buckets[N_BUCKETS]; /* cumulative at render time */
     atomic_ullong count;
     atomic_ullong sum_us;
@@ -36,6 +52,8 @@ void metrics_record(int route_index, int status, uint64_t ns)
         &per_route[route_index >= 0 && route_index < MAX_ROUTES ? route_index : MAX_ROUTES];
     int cls = status / 100;
     if (cls >= 0 && cls < 6) atomic_fetch_add_explicit(&m->by_class[cls], 1, memory_order_relaxed);
+    if (status >= 100 && status < 600)
+        atomic_fetch_add_explicit(&m->by_code[status - 100], 1, memory_order_relaxed);
     double ms = (double)ns / 1e6;
     for (int b = 0; b < N_BUCKETS; b++)
         if (ms <= bucket_ms[b]) {
@@ -48,6 +66,7 @@ void metrics_record(int route_index, int status, uint64_t ns)
 
 store_t *http_server_store(void *srv);
 void http_server_conn_stats(void *srv, unsigned long long out[4]); /* server.c */
+int http_server_in_flight(void *srv);                              /* server.c */
 
 typedef struct buf {
     char *p;
@@ -69,6 +88,74 @@ static void put(buf *b, const char *fmt, ...)
         b->cap = b->cap * 2 + (size_t)n + 64;
         b->p = realloc(b->p, b->cap);
     }
+}
+
+/* One histogram's series; labels is "" or `job="x"` (HELP and TYPE are the caller's). */
+static void put_hist(buf *b, const char *name, const char *labels, metric_hist *h)
+{
+    unsigned long long cum[METRIC_BUCKETS_MAX], count;
+    double sum;
+    metric_hist_read(h, cum, &count, &sum);
+    const char *sep = *labels ? "," : "";
+    for (int i = 0; i < h->n; i++)
+        put(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, h->le[i], cum[i]);
+    put(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, count);
+    put(b, "%s_sum%s%s%s %.6f\n", name, *labels ? "{" : "", labels, *labels ? "}" : "", sum);
+    put(b, "%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels, *labels ? "}" : "", count);
+}
+
+static void put_family(buf *b, const char *name, const char *type, const char *help)
+{
+    put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The process's own figures, from /proc (Linux): CPU seconds, resident and virtual
+ * memory, open and allowed file descriptors, start time. */
+static void put_process(buf *b)
+{
+    static int64_t boot = -1;
+    if (boot < 0) {
+        FILE *f = fopen("/proc/stat", "r");
+        char line[256];
+        boot = 0;
+        while (f && fgets(line, sizeof line, f))
+            if (strncmp(line, "btime ", 6) == 0) boot = atoll(line + 6);
+        if (f) fclose(f);
+    }
+    FILE *f = fopen("/proc/self/stat", "r");
+    char st[1024] = "";
+    size_t n = f ? fread(st, 1, sizeof st - 1, f) : 0;
+    if (f) fclose(f);
+    st[n] = 0;
+    const char *p = strrchr(st, ')'); /* the command name may hold spaces */
+    unsigned long long utime = 0, stime = 0, start = 0, vsize = 0;
+    long long rss = 0;
+    if (p)
+        sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+               "%llu %llu %lld",
+               &utime, &stime, &start, &vsize, &rss);
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    long page = sysconf(_SC_PAGESIZE);
+    int fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *de; d && (de = readdir(d));)
+        if (de->d_name[0] != '.') fds++;
+    if (d) closedir(d), fds--; /* the directory's own descriptor */
+    struct rlimit rl;
+    long long max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long long)rl.rlim_cur : -1;
+    put_family(b, "process_cpu_seconds_total", "counter", "User and system CPU time spent.");
+    put(b, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / tick);
+    put_family(b, "process_resident_memory_bytes", "gauge", "Resident memory size.");
+    put(b, "process_resident_memory_bytes %lld\n", rss * page);
+    put_family(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size.");
+    put(b, "process_virtual_memory_bytes %llu\n", vsize);
+    put_family(b, "process_open_fds", "gauge", "Open file descriptors.");
+    put(b, "process_open_fds %d\n", fds);
+    put_family(b, "process_max_fds", "gauge", "The limit of open file descriptors.");
+    put(b, "process_max_fds %lld\n", max_fds);
+    put_family(b, "process_start_time_seconds", "gauge", "Start time of the process (Unix time).");
+    put(b, "process_start_time_seconds %.2f\n", (double)boot + (double)start / tick);
 }
 
 char *metrics_render(void *server)
@@ -115,6 +202,22 @@ char *metrics_render(void *server)
         put(&b, "siyu_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %llu\n",
             method, path, count);
     }
+    put_family(&b, "siyu_http_responses_total", "counter",
+               "HTTP answers by route and status code.");
+    for (int i = 0; i <= route_count && i <= MAX_ROUTES; i++) {
+        int slot = i == route_count ? MAX_ROUTES : i;
+        const char *method = i == route_count ? "ANY" : routes[i].method;
+        const char *path = i == route_count ? "unmatched" : routes[i].pattern;
+        for (int k = 0; k < 500; k++) {
+            unsigned long long v = atomic_load(&per_route[slot].by_code[k]);
+            if (v)
+                put(&b, "siyu_http_responses_total{method=\"%s\",route=\"%s\",code=\"%d\"} %llu\n",
+                    method, path, k + 100, v);
+        }
+    }
+    put_family(&b, "siyu_http_requests_in_flight", "gauge",
+               "Requests being served now (this scrape included).");
+    put(&b, "siyu_http_requests_in_flight %d\n", http_server_in_flight(server));
     unsigned long long cs[4];
     http_server_conn_stats(server, cs);
     put(&b,
@@ -135,6 +238,24 @@ char *metrics_render(void *server)
         "# HELP siyu_store_bytes Size of the store on disk (database and WAL).\n"
         "# TYPE siyu_store_bytes gauge\nsiyu_store_bytes %lld\n",
         (long long)store_size_bytes(http_server_store(server)));
+    {
+        /* a SQLite store's WAL on its own: it grows between checkpoints */
+        const char *path = store_path(http_server_store(server));
+        char wal[1100];
+        struct stat sb;
+        if (path && !strstr(path, "://")) {
+            snprintf(wal, sizeof wal, "%s-wal", path);
+            put_family(&b, "siyu_store_wal_bytes", "gauge",
+                       "Size of the SQLite store's write-ahead log.");
+            put(&b, "siyu_store_wal_bytes %lld\n",
+                stat(wal, &sb) == 0 ? (long long)sb.st_size : 0LL);
+        }
+        put_family(&b, "siyu_build_info", "gauge",
+                   "The running build: siyu's version, the store's engine and SQLite's version.");
+        put(&b, "siyu_build_info{version=\"%s\",store=\"%s\",sqlite=\"%s\"} 1\n", SIYU_VERSION,
+            path && strstr(path, "://") ? "postgresql" : "sqlite", sqlite3_libversion());
+    }
+    put_process(&b);
     return b.p;
 }
 
@@ -175,7 +296,17 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
             (unsigned long long)ws.batches, (unsigned long long)ws.writes,
             (unsigned long long)ws.failed, (unsigned long long)ws.commit_failures,
             (unsigned long long)ws.queued);
+        put_family(&b, "siyu_writer_batch_size", "histogram",
+                   "Writes in each group commit (one transaction, one fsync).");
+        put_hist(&b, "siyu_writer_batch_size", "", writer_batch_sizes());
+        put_family(&b, "siyu_writer_commit_seconds", "histogram",
+                   "Time of each group commit's COMMIT, its fsync included.");
+        put_hist(&b, "siyu_writer_commit_seconds", "", writer_commit_seconds());
     }
+    put_family(&b, "siyu_store_fsync_seconds", "histogram",
+               "Time of each fsync of a SQLite store's files (WAL at commit, database at "
+               "checkpoint).");
+    put_hist(&b, "siyu_store_fsync_seconds", "", store_sync_seconds());
     jobs_t *j = http_server_jobs(server);
     if (j) {
         job_status s[JOB__COUNT];
@@ -201,6 +332,18 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
         for (int k = 0; k < JOB__COUNT; k++)
             put(&b, "siyu_job_failing_since_seconds{job=\"%s\"} %lld\n", s[k].name,
                 (long long)s[k].failing_since);
+        put_family(&b, "siyu_job_duration_seconds", "histogram",
+                   "Time of each run of each background job, failed runs included.");
+        for (int k = 0; k < JOB__COUNT; k++) {
+            char lab[64];
+            snprintf(lab, sizeof lab, "job=\"%s\"", s[k].name);
+            put_hist(&b, "siyu_job_duration_seconds", lab, jobs_duration((job_kind)k));
+        }
+        put_family(&b, "siyu_job_last_run_seconds", "gauge",
+                   "When each job last ran (Unix time; 0: never).");
+        for (int k = 0; k < JOB__COUNT; k++)
+            put(&b, "siyu_job_last_run_seconds{job=\"%s\"} %lld\n", s[k].name,
+                (long long)s[k].last_run);
         put(&b, "# HELP siyu_job_last_error Each failing job's last error (the value is 1).\n"
                 "# TYPE siyu_job_last_error gauge\n");
         for (int k = 0; k < JOB__COUNT; k++) {
@@ -229,7 +372,63 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
             "# TYPE siyu_audit_dropped_total counter\nsiyu_audit_dropped_total %llu\n",
             rd[0], rd[1], rd[2], aq, aw, ad);
     }
+    {
+        static const char *const out_names[4] = {"sent", "retry", "dead", "skipped"};
+        unsigned long long oc[4];
+        journey_outbox_outcomes(oc);
+        put_family(&b, "siyu_outbox_messages_total", "counter",
+                   "Messages the outbox recorded by outcome: sent, retry (scheduled again), dead "
+                   "(a dead letter: no more attempts), skipped (consent withdrawn).");
+        for (int k = 0; k < 4; k++)
+            put(&b, "siyu_outbox_messages_total{outcome=\"%s\"} %llu\n", out_names[k], oc[k]);
+        static const char *const wh_names[MSG_WEBHOOK__OUTCOMES] = {"delivered", "retryable",
+                                                                    "refused", "network"};
+        unsigned long long wo[MSG_WEBHOOK__OUTCOMES];
+        msg_webhook_outcomes(wo);
+        put_family(&b, "siyu_webhook_attempts_total", "counter",
+                   "Webhook attempts by outcome: delivered (2xx), retryable (408, 425, 429, 5xx), "
+                   "refused (any other status), network (no answer).");
+        for (int k = 0; k < MSG_WEBHOOK__OUTCOMES; k++)
+            put(&b, "siyu_webhook_attempts_total{outcome=\"%s\"} %llu\n", wh_names[k], wo[k]);
+        put_family(&b, "siyu_webhook_duration_seconds", "histogram",
+                   "Time of each webhook attempt, until the receiver answered or failed.");
+        put_hist(&b, "siyu_webhook_duration_seconds", "", msg_webhook_seconds());
+        put_family(&b, "siyu_import_records_total", "counter",
+                   "Records of the imports this process ran, by kind and outcome.");
+        for (int k = 0; k < IMPORT_KINDS; k++) {
+            unsigned long long ic[4];
+            import_counts(k, ic);
+            put(&b,
+                "siyu_import_records_total{kind=\"%s\",outcome=\"imported\"} %llu\n"
+                "siyu_import_records_total{kind=\"%s\",outcome=\"duplicate\"} %llu\n"
+                "siyu_import_records_total{kind=\"%s\",outcome=\"rejected\"} %llu\n",
+                import_kind_name(k), ic[0], import_kind_name(k), ic[1], import_kind_name(k), ic[2]);
+        }
+        put_family(&b, "siyu_import_failures_total", "counter",
+                   "Imports that could not finish (a bad header, a store failure), by kind.");
+        for (int k = 0; k < IMPORT_KINDS; k++) {
+            unsigned long long ic[4];
+            import_counts(k, ic);
+            put(&b, "siyu_import_failures_total{kind=\"%s\"} %llu\n", import_kind_name(k), ic[3]);
+        }
+    }
     struct views *vw = http_server_views(server);
+    if (vw) {
+        seg_index_stats is;
+        seg_index_stats_get(views_index(vw), &is);
+        reports_stats rs;
+        reports_get_stats(views_reports(vw), &rs);
+        put_family(&b, "siyu_member_index_bytes", "gauge",
+                   "Heap memory of the in-memory member index (audiences).");
+        put(&b, "siyu_member_index_bytes %zu\n", is.bytes);
+        put_family(&b, "siyu_member_index_members", "gauge", "Members in the member index.");
+        put(&b, "siyu_member_index_members %zu\n", is.members);
+        put_family(&b, "siyu_report_facts_bytes", "gauge",
+                   "Memory of the in-memory report facts (orders, items, members).");
+        put(&b, "siyu_report_facts_bytes %zu\n", rs.bytes);
+        put_family(&b, "siyu_report_facts_orders", "gauge", "Orders in the report facts.");
+        put(&b, "siyu_report_facts_orders %zu\n", rs.orders);
+    }
     if (vw)
         put(&b,
             "# HELP siyu_views_failed_updates_total View updates after a commit whose store "
@@ -246,6 +445,19 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
             "# TYPE siyu_backlog_due_messages gauge\nsiyu_backlog_due_messages %lld\n",
             (long long)count_due(c, Q_BACKLOG_RUNS_DUE, now),
             (long long)count_due(c, Q_BACKLOG_MESSAGES_DUE, now));
+        put_family(&b, "siyu_outbox_depth", "gauge",
+                   "Messages waiting in the outbox (queued or retrying, due or not).");
+        put(&b, "siyu_outbox_depth %lld\n",
+            (long long)count_due(c, Q_BACKLOG_MESSAGES_DUE, INT64_MAX));
+        /* readiness as /readyz decides it: the store answers, the views follow it, every
+         * job's last run succeeded */
+        store_stmt *ps = store_q(c, Q_STORE_PING);
+        bool ready = store_step(ps) == STORE_ROW;
+        store_reset(ps);
+        if (j && !jobs_ready(j, NULL)) ready = false;
+        if (vw && views_failed_updates(vw)) ready = false;
+        put_family(&b, "siyu_ready", "gauge", "1 while GET /readyz answers 200, else 0.");
+        put(&b, "siyu_ready %d\n", ready ? 1 : 0);
     }
     return b.p;
 }

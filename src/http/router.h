@@ -61,6 +61,9 @@ typedef struct http_req {
     json_t *resp; /* JSON answer (owned), or */
     char *text;   /* a text answer (owned) with its content type */
     const char *content_type;
+    /* The handler read limit and cursor (req_page): it paged its own answer. A list route
+     * whose handler did not is paged by the pipeline (http_page_answer). */
+    bool paged;
 } http_req;
 
 typedef int (*route_fn)(http_req *r, siyu_err *e);
@@ -112,7 +115,48 @@ typedef struct route {
     const char *tag;
     route_scope scope;   /* what the path names (see route_scope) */
     unsigned scope_body; /* route_scope_body bits */
+    /* The contract (openapi.c, docs/api.md "The contract"), set with designated
+     * initializers after the positional fields: .query = "page member_id:int", ... */
+    const char *query;    /* the query parameters it takes (route_query_parse); any
+                           * other is refused with 400 before the handler runs */
+    const char *request;  /* the body's schema: a component of src/http/schemas (a .json file) */
+    const char *response; /* the success answer's schema: "Member", "Member[]" (a page of
+                           * them), "A|B" (one of), or a media type ("text/csv") */
+    unsigned answers;     /* statuses it may answer besides those the flags imply (ANS_*) */
 } route;
+
+/* Statuses a route declares beyond the ones its flags imply. Implied: 200 (unless 201
+ * or 204 alone), 400 for every route (a bad or unknown query parameter), 401 and 403
+ * without ROUTE_PUBLIC, 404 with a path parameter, 413 with a body, and 200 plus 409
+ * for a write that takes an Idempotency-Key (a replay, a key reused). */
+enum route_answers {
+    ANS_201 = 1 << 0, /* created */
+    ANS_204 = 1 << 1, /* no content */
+    ANS_404 = 1 << 2, /* a resource it names (body or query) may be missing */
+    ANS_409 = 1 << 3, /* a conflict: identities of two members, a state that forbids it */
+    ANS_422 = 1 << 4, /* well-formed but against a rule */
+    ANS_503 = 1 << 5, /* not ready */
+};
+
+/* One declared query parameter: "name", "name:int", "name:date", "name:time",
+ * "name:bool", "name:a|b|c" (an enum); a trailing '!' makes it required. The word
+ * "page" declares limit and cursor (every list pages the same way: docs/api.md). */
+typedef struct route_param {
+    char name[48];
+    char type[160]; /* "string", "int", "date", "time", "bool", or "a|b|c" */
+    bool required;
+} route_param;
+
+/* Parses a route's .query into out (at most cap); returns how many, or -1 with a message
+ * naming the bad word. */
+int route_query_parse(const char *query, route_param *out, int cap, char *err, size_t errlen);
+/* True when the route's .query declares the parameter name ("page": limit, cursor). */
+bool route_query_has(const route *rt, const char *name);
+/* A list route: it declares "page". */
+bool route_is_list(const route *rt);
+/* The pipeline's check: every query argument the request carries is declared by the
+ * route, else 400 naming the first unknown one. */
+int route_check_query(http_req *r, const route *rt, siyu_err *e);
 
 /* Names of the scope rules, for the OpenAPI document ("x-scope") and messages. */
 const char *route_scope_name(route_scope s);
@@ -145,6 +189,10 @@ int http_audit_flush(http_req *r, siyu_err *e);
 const char *req_query(http_req *r, const char *name);
 int req_query_int(http_req *r, const char *name, int64_t *out, siyu_err *e);
 int req_page(http_req *r, int64_t *cursor, int *limit, siyu_err *e);
+/* Pages a list route's answer whose handler built the whole list ({"items": [...]}):
+ * limit items from the cursor's position, next_cursor the position after them or null.
+ * Every list answers limit, cursor and next_cursor alike (docs/api.md "Lists"). */
+int http_page_answer(http_req *r, siyu_err *e);
 
 /* Stores the domain's answer: status from rc, the JSON it rendered. Called as
  * http_answer(r, rc, &out) after the call, never with `out` as a value: argument
@@ -208,8 +256,11 @@ struct jobs *http_jobs(http_req *r);
 struct import_options;
 void http_import_observer(http_req *r, struct import_options *o);
 
-/* The OpenAPI 3 document of the route table (openapi.c). */
+/* The OpenAPI 3.1 document of the route table and src/http/schemas (openapi.c). */
 json_t *openapi_document(void);
+/* The component schemas, parsed once (openapi.c); NULL when the embedded files do not
+ * parse (a build fault: the contract test names the file). */
+json_t *openapi_components(void);
 
 /* Prometheus text of the counters (metrics.c). */
 void metrics_record(int route_index, int status, uint64_t ns);

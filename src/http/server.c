@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "base/digest.h"
 #include "base/jsonx.h"
@@ -67,6 +68,9 @@ struct http_server {
     size_t ct_cap, ct_used;
     atomic_ullong conns_open, refused_per_client, timed_out_request, timed_out_idle;
     char spool_dir[512]; /* where ROUTE_RAW bodies are spooled */
+    char **cors;         /* the origins allowed by --cors-origins, exactly as written */
+    size_t n_cors;
+    bool cors_on, cors_any; /* any list at all; "*" in it */
 };
 
 typedef struct req_ctx {
@@ -105,6 +109,7 @@ void http_config_init(http_config *c)
     c->request_timeout = 10;
     c->idle_timeout = 120;
     c->access_log = stderr;
+    c->gzip_min_bytes = 1024;
 }
 
 static void close_conn(void *p)
@@ -124,11 +129,10 @@ static store_conn *thread_conn(http_server *s, siyu_err *e)
 }
 
 /* Sends text with its type and the extra headers (name, value pairs; NULL ends them). */
-static enum MHD_Result send_text(struct MHD_Connection *mc, int status, char *text,
+static enum MHD_Result send_text(struct MHD_Connection *mc, int status, char *text, size_t len,
                                  const char *type, const char *request_id, const char *const *extra)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (type) MHD_add_response_header(resp, "Content-Type", type);
     for (size_t i = 0; extra && extra[i]; i += 2)
         MHD_add_response_header(resp, extra[i], extra[i + 1]);
@@ -290,6 +294,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         siyu_err_set(&e, SIYU_INTERNAL, NULL, "body: the upload could not be kept on disk");
         goto out;
     }
+    if (route_check_query(r, rt, &e)) goto out; /* the route's .query is the list */
     r->d.now = clock_now();
     if (!(r->d.conn = thread_conn(srv, &e))) goto out;
     if (rt->flags & ROUTE_PUBLIC) goto call;
@@ -337,6 +342,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     }
 call:
     if (rt->fn(r, &e) < 0) goto out;
+    if (!r->paged && route_is_list(rt) && http_page_answer(r, &e)) goto out;
     if (!(rt->flags & ROUTE_PUBLIC) && (!r->status || r->status < 300))
         http_audit_read(r, rt);          /* queued: the jobs write it through the committer */
     if (store_conn_check(r->d.conn, &e)) /* a failed read is a 5xx, never a wrong answer */
@@ -496,6 +502,12 @@ void http_server_conn_stats(void *srv, unsigned long long out[4])
     out[3] = atomic_load(&s->timed_out_idle);
 }
 
+int http_server_in_flight(void *srv);
+int http_server_in_flight(void *srv)
+{
+    return atomic_load(&((http_server *)srv)->in_flight);
+}
+
 /* ---------------- the body: bounded buffers and the import spool ---------------- */
 
 /* Why a spool file and not a pipe into the importer: the importer holds the store's
@@ -611,6 +623,90 @@ static bool created_location(const http_req *r, char *out, size_t len)
     return router_match("GET", out, &probe) >= 0;
 }
 
+/* ---------------- CORS and gzip ---------------- */
+
+/* The request's Origin when --cors-origins allows it, else NULL. */
+static const char *cors_origin(http_server *srv, struct MHD_Connection *mc)
+{
+    if (!srv->cors_on) return NULL;
+    const char *o = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Origin");
+    if (!o || !*o) return NULL;
+    if (srv->cors_any) return o;
+    for (size_t i = 0; i < srv->n_cors; i++)
+        if (strcasecmp(srv->cors[i], o) == 0) return o;
+    return NULL;
+}
+
+/* The headers a browser needs to read an answer from an allowed origin, and on a preflight
+ * (OPTIONS with Access-Control-Request-Method) which methods and headers it may send.
+ * Callers authenticate with a bearer token they set themselves, never with cookies, so
+ * Access-Control-Allow-Credentials is never sent; "*" is answered as "*". */
+static size_t cors_headers(http_server *srv, req_ctx *c, struct MHD_Connection *mc,
+                           const char **extra, size_t nx)
+{
+    const char *o = cors_origin(srv, mc);
+    if (!o) return nx;
+    extra[nx++] = "Access-Control-Allow-Origin";
+    extra[nx++] = srv->cors_any ? "*" : o;
+    const char *want =
+        MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Access-Control-Request-Method");
+    if (strcmp(c->r.method, "OPTIONS") == 0 && c->r.status == 204 && want) {
+        extra[nx++] = "Access-Control-Allow-Methods";
+        extra[nx++] = c->allow;
+        extra[nx++] = "Access-Control-Allow-Headers";
+        extra[nx++] = "Authorization, Content-Type, Idempotency-Key, X-Request-Id";
+        extra[nx++] = "Access-Control-Max-Age";
+        extra[nx++] = "600";
+    } else {
+        extra[nx++] = "Access-Control-Expose-Headers";
+        extra[nx++] = "X-Request-Id, Location, Idempotency-Replayed, WWW-Authenticate, Allow";
+    }
+    return nx;
+}
+
+/* Whether Accept-Encoding takes gzip: "gzip", "x-gzip" or "*", with no q=0. */
+static bool accepts_gzip(struct MHD_Connection *mc)
+{
+    const char *h = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Accept-Encoding");
+    while (h && *h) {
+        while (*h == ' ' || *h == ',' || *h == '\t')
+            h++;
+        size_t n = strcspn(h, ",; \t");
+        bool named = (n == 4 && strncasecmp(h, "gzip", 4) == 0) ||
+                     (n == 6 && strncasecmp(h, "x-gzip", 6) == 0) || (n == 1 && *h == '*');
+        const char *end = h + strcspn(h, ",");
+        double q = 1;
+        const char *qp = strstr(h, "q=");
+        if (qp && qp < end) q = strtod(qp + 2, NULL);
+        if (named) return q > 0;
+        h = end;
+    }
+    return false;
+}
+
+/* text (len bytes) as a gzip member, or NULL (then the answer goes as it is). */
+static char *gzip_text(const char *text, size_t len, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    /* level 5: most of level 9's ratio on JSON at a fraction of its time; 16 + 15: gzip */
+    if (deflateInit2(&z, 5, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+    size_t cap = deflateBound(&z, (uLong)len);
+    char *out = malloc(cap);
+    z.next_in = (Bytef *)text;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* Renders r's answer, queues it, logs and counts it. */
 static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connection *mc,
                               const char *url, const char *method)
@@ -618,9 +714,9 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
     http_req *r = &c->r;
     char *text;
     const char *type;
-    const char *extra[12];
+    const char *extra[32];
     size_t nx = 0;
-    char location[200];
+    char location[200], vary[40] = "";
     if (c->allow[0] && (r->status == 405 || r->status == 204)) {
         extra[nx++] = "Allow";
         extra[nx++] = c->allow;
@@ -637,7 +733,8 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
         extra[nx++] = "Location";
         extra[nx++] = location;
     }
-    extra[nx] = NULL;
+    nx = cors_headers(srv, c, mc, extra, nx);
+    if (srv->cors_on) snprintf(vary, sizeof vary, "Origin");
     if (r->status == 204) {
         text = strdup("");
         type = NULL;
@@ -657,15 +754,39 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
         }
     }
     size_t bytes = strlen(text);
+    if (srv->cfg.gzip_min_bytes && r->status != 204) {
+        /* whether an answer is gzipped depends on Accept-Encoding: caches must know */
+        snprintf(vary + strlen(vary), sizeof vary - strlen(vary), "%sAccept-Encoding",
+                 *vary ? ", " : "");
+        size_t zlen;
+        char *z;
+        if (bytes >= srv->cfg.gzip_min_bytes && accepts_gzip(mc) &&
+            (z = gzip_text(text, bytes, &zlen))) {
+            free(text);
+            text = z;
+            bytes = zlen;
+            extra[nx++] = "Content-Encoding";
+            extra[nx++] = "gzip";
+        }
+    }
+    if (*vary) {
+        extra[nx++] = "Vary";
+        extra[nx++] = vary;
+    }
+    extra[nx] = NULL;
     enum MHD_Result rc =
-        send_text(mc, r->status ? r->status : 500, text, type, r->request_id, extra);
+        send_text(mc, r->status ? r->status : 500, text, bytes, type, r->request_id, extra);
     uint64_t ns = clock_mono_ns() - c->t0;
     metrics_record(c->route, r->status, ns);
     if (srv->cfg.access_log) {
-        char when[40];
+        /* the caller: its role, staff member and token (ids only, never the secret) */
+        char when[40], who[96] = "-";
         time_format_rfc3339(clock_now(), when, sizeof when);
-        fprintf(srv->cfg.access_log, "%s %s %s %d %zuB %.3fms\n", when, method, url, r->status,
-                bytes, (double)ns / 1e6);
+        if (r->authenticated)
+            snprintf(who, sizeof who, "%s:staff=%lld:token=%lld", role_name(r->d.who.role),
+                     (long long)r->d.who.staff_id, (long long)r->d.who.token_id);
+        fprintf(srv->cfg.access_log, "%s %s %s %d %zuB %.3fms %s %s\n", when, method, url,
+                r->status, bytes, (double)ns / 1e6, r->request_id, who);
     }
     return rc;
 }
@@ -895,6 +1016,17 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     while (s->ct_cap < (size_t)s->cfg.max_connections * 4)
         s->ct_cap *= 2;
     s->ct = calloc(s->ct_cap, sizeof *s->ct);
+    for (const char *p = cfg->cors_origins; p && *p;) { /* "a, b,c" */
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (!n) break;
+        s->cors = realloc(s->cors, (s->n_cors + 1) * sizeof *s->cors);
+        s->cors[s->n_cors++] = strndup(p, n);
+        s->cors_on = true;
+        if (n == 1 && *p == '*') s->cors_any = true;
+        p += n;
+    }
     s->daemon = MHD_start_daemon(
         /* ITC lets MHD_quiesce_daemon stop the listening socket under a thread pool */
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
@@ -912,6 +1044,9 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         pthread_key_delete(s->conn_key);
         pthread_mutex_destroy(&s->ct_lock);
         free(s->ct);
+        for (size_t i = 0; i < s->n_cors; i++)
+            free(s->cors[i]);
+        free(s->cors);
         free(s);
         return siyu_err_set(e, SIYU_INTERNAL, "listen", "listen: cannot listen on %s", cfg->listen);
     }
@@ -939,6 +1074,9 @@ void http_server_stop(http_server *s)
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->ct_lock);
     free(s->ct);
+    for (size_t i = 0; i < s->n_cors; i++)
+        free(s->cors[i]);
+    free(s->cors);
     free(s);
 }
 

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,7 @@ static const struct {
     {"brands", brands_create},  {"stores", stores_create}, {"staff", staff_create},
     {"members", import_member}, {"orders", orders_create}, {"events", events_record},
 };
+_Static_assert(sizeof kinds / sizeof *kinds == IMPORT_KINDS, "IMPORT_KINDS counts kinds[]");
 
 /* CSV columns that hold integers; every other column is text. */
 static const char *const int_columns[] = {
@@ -1058,8 +1060,40 @@ static import_format sniff(FILE *in)
     return c == '{' ? IMPORT_NDJSON : IMPORT_CSV;
 }
 
+/* What every import of this process did, per kind, for /metrics: records imported,
+ * duplicates, rejected, and imports that could not finish. */
+static atomic_ullong counts[IMPORT_KINDS][4];
+
+const char *import_kind_name(int k)
+{
+    return k >= 0 && k < IMPORT_KINDS ? kinds[k].kind : NULL;
+}
+
+void import_counts(int k, unsigned long long out[4])
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = k >= 0 && k < IMPORT_KINDS ? atomic_load(&counts[k][i]) : 0;
+}
+
+static int import_run(store_conn *c, const principal *who, const char *kind, FILE *in,
+                      const import_options *o, import_result *r, siyu_err *e);
+
 int import_stream(store_conn *c, const principal *who, const char *kind, FILE *in,
                   const import_options *o, import_result *r, siyu_err *e)
+{
+    int rc = import_run(c, who, kind, in, o, r, e);
+    for (int k = 0; k < IMPORT_KINDS; k++)
+        if (strcmp(kinds[k].kind, kind) == 0) {
+            atomic_fetch_add(&counts[k][0], (unsigned long long)r->imported);
+            atomic_fetch_add(&counts[k][1], (unsigned long long)r->duplicates);
+            atomic_fetch_add(&counts[k][2], (unsigned long long)r->rejected);
+            if (rc) atomic_fetch_add(&counts[k][3], 1);
+        }
+    return rc;
+}
+
+static int import_run(store_conn *c, const principal *who, const char *kind, FILE *in,
+                      const import_options *o, import_result *r, siyu_err *e)
 {
     memset(r, 0, sizeof *r);
     r->errors = json_array();

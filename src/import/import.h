@@ -61,6 +61,12 @@ int import_stream(store_conn *c, const principal *who, const char *kind, FILE *i
 
 /* Checks a mapping or set pair ("Column=target"; set: value may be anything) and a
  * time zone ("+08:00"). Return 0, or -1 with e naming what is wrong. */
+/* For /metrics: the kinds (0 .. IMPORT_KINDS - 1) by name, and what this process's imports
+ * of one did: records imported, duplicates, rejected, imports that could not finish. */
+#define IMPORT_KINDS 6
+const char *import_kind_name(int k);
+void import_counts(int k, unsigned long long out[4]);
+
 int import_check_pair(const char *pair, bool is_set, siyu_err *e);
 int import_check_tz(const char *tz, siyu_err *e);
 

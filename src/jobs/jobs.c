@@ -142,9 +142,20 @@ static int run_job(jobs_t *j, job_kind k, siyu_err *e)
     return rc;
 }
 
+/* How long each job's runs take, for /metrics (one process runs one set of jobs). */
+static metric_hist durations[JOB__COUNT] = {[0 ... JOB__COUNT - 1] =
+                                                METRIC_HIST(metric_le_long_seconds)};
+
+metric_hist *jobs_duration(job_kind k)
+{
+    return &durations[k];
+}
+
 int jobs_run(jobs_t *j, job_kind k, siyu_err *e)
 {
+    uint64_t t0 = clock_mono_ns();
     int rc = run_job(j, k, e);
+    metric_observe(&durations[k], (double)(clock_mono_ns() - t0) / 1e9);
     int64_t now = clock_now();
     pthread_mutex_lock(&j->status_lock);
     job_status *s = &j->status[k];

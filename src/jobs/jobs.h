@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/metric.h"
 #include "store/store.h"
 
 struct writer;
@@ -69,5 +70,7 @@ void jobs_status(jobs_t *j, job_status out[JOB__COUNT]);
 /* Readiness: true when every job's last run succeeded (or it has not run yet). With
  * why, an object per failing job: {"job", "error", "failing_since", "failures"}. */
 bool jobs_ready(jobs_t *j, json_t **why);
+/* The seconds each run of job k took (every run, failed or not). */
+metric_hist *jobs_duration(job_kind k);
 
 #endif

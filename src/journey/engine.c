@@ -574,10 +574,10 @@ static json_t *member_vars(dom *d, int64_t member, const run *r, const j_spec *s
     store_bind_int(s, 1, member);
     int64_t store_id = 0, guide_id = 0;
     if (store_step(s) == STORE_ROW) {
-        if (!store_col_null(s, 1))
-            json_object_set_new(v, "member.name", json_string(store_col_text(s, 1)));
-        store_id = store_col_null(s, 5) ? 0 : store_col_int(s, 5);
-        guide_id = store_col_null(s, 6) ? 0 : store_col_int(s, 6);
+        if (!store_col_null_by(s, "name"))
+            json_object_set_new(v, "member.name", json_string(store_col_text_by(s, "name")));
+        store_id = store_col_opt_by(s, "store_id");
+        guide_id = store_col_opt_by(s, "guide_id");
     }
     store_reset(s);
     if (store_id) {
@@ -779,7 +779,8 @@ static int step_send(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
         int64_t guide = 0;
         store_stmt *g = store_q(d->conn, Q_MEMBER_GET);
         store_bind_int(g, 1, r->member);
-        if (store_step(g) == STORE_ROW && !store_col_null(g, 6)) guide = store_col_int(g, 6);
+        if (store_step(g) == STORE_ROW && !store_col_null_by(g, "guide_id"))
+            guide = store_col_int_by(g, "guide_id");
         store_reset(g);
         s = store_q(d->conn, Q_TASK_INSERT);
         if (guide) store_bind_int(s, 1, guide);
@@ -984,7 +985,8 @@ static int step_task(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
     int64_t guide = 0;
     store_stmt *g = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(g, 1, r->member);
-    if (store_step(g) == STORE_ROW && !store_col_null(g, 6)) guide = store_col_int(g, 6);
+    if (store_step(g) == STORE_ROW && !store_col_null_by(g, "guide_id"))
+        guide = store_col_int_by(g, "guide_id");
     store_reset(g);
     store_stmt *s = store_q(d->conn, Q_TASK_INSERT);
     if (guide) store_bind_int(s, 1, guide);

@@ -80,6 +80,9 @@ typedef struct journey_writer {
 /* As journey_dispatch, writing through w (NULL: on a connection of its own). */
 int journey_dispatch_with(store_t *st, const journey_writer *w, int64_t now, int limit,
                           json_t **out, siyu_err *e);
+/* Messages the outbox recorded since start: sent, set to retry, dead, skipped (consent
+ * withdrawn since the message was made). For /metrics. */
+void journey_outbox_outcomes(unsigned long long out[4]);
 int channels_put(dom *d, const char *name, json_t *body, json_t **out, siyu_err *e);
 int channels_list(dom *d, json_t **out, siyu_err *e);
 /* A member's messages (optionally of one status), or with no member every message of a

@@ -9,6 +9,7 @@
  * between the call and the write sends the message again on restart with the same
  * Idempotency-Key, so a receiver drops the redelivery. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +121,7 @@ int messages_list(dom *d, int64_t member_id, const char *status, int64_t cursor,
     }
     store_reset(s);
     *out = json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                     n > limit ? json_integer(last) : json_null());
+                     n > limit ? dom_cursor(last) : json_null());
     return 200;
 }
 
@@ -217,6 +218,15 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
 int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e)
 {
     return journey_dispatch_with(st, NULL, now, limit, out, e);
+}
+
+/* What the outbox recorded, per process, for /metrics: sent, retry, dead, skipped. */
+static atomic_ullong outcomes[4];
+
+void journey_outbox_outcomes(unsigned long long out[4])
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = atomic_load(&outcomes[i]);
 }
 
 int journey_dispatch_with(store_t *st, const journey_writer *w, int64_t now, int limit,
@@ -347,6 +357,12 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
         rc = store_commit(c, e);
     else if (n && store_in_tx(c))
         store_rollback(c);
+    if (rc == 0) {
+        atomic_fetch_add(&outcomes[0], (unsigned long long)sent);
+        atomic_fetch_add(&outcomes[1], (unsigned long long)retry);
+        atomic_fetch_add(&outcomes[2], (unsigned long long)dead);
+        atomic_fetch_add(&outcomes[3], (unsigned long long)skipped);
+    }
     if (c != own) {
         w->end(w->ctx);
         c = own;
@@ -408,8 +424,7 @@ json_t *j_message_address(dom *d, int64_t member, const char *channel, const cha
         char userid[128] = "";
         store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
         store_bind_int(s, 1, member);
-        int64_t guide =
-            store_step(s) == STORE_ROW && !store_col_null(s, 6) ? store_col_int(s, 6) : 0;
+        int64_t guide = store_step(s) == STORE_ROW && store_col_opt_by(s, "guide_id");
         store_reset(s);
         if (guide) {
             s = store_q(d->conn, Q_STAFF_GET);

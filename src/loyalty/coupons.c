@@ -639,8 +639,8 @@ int coupons_forward(dom *d, const char *code, json_t *body, json_t **out, siyu_e
         store_bind_int(m, 1, c.member_id);
         member_defaults defs = {.joined_at = d->now, .channel = "miniprogram"};
         if (store_step(m) == STORE_ROW) {
-            defs.store_id = store_col_null(m, 5) ? 0 : store_col_int(m, 5);
-            defs.guide_id = store_col_null(m, 6) ? 0 : store_col_int(m, 6);
+            defs.store_id = store_col_opt_by(m, "store_id");
+            defs.guide_id = store_col_opt_by(m, "guide_id");
         }
         store_reset(m);
         json_t *ident = json_pack("{s:s}", "phone", normal);

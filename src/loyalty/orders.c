@@ -46,9 +46,9 @@ static bool birthday_month(dom *d, const dom_order_facts *o)
     } else {
         store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
         store_bind_int(s, 1, o->member_id);
-        if (store_step(s) == STORE_ROW && !store_col_null(s, 3)) {
+        if (store_step(s) == STORE_ROW && !store_col_null_by(s, "birthday")) {
             has = true;
-            birthday = (int32_t)store_col_int(s, 3);
+            birthday = (int32_t)store_col_int_by(s, "birthday");
         }
         store_reset(s);
     }

@@ -293,7 +293,7 @@ static json_t *points_json(dom *d, const loy_config *cfg, int64_t member, int64_
     }
     store_reset(s);
     json_t *ledger = json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                               n > limit ? json_integer(last) : json_null());
+                               n > limit ? dom_cursor(last) : json_null());
     return json_pack("{s:I, s:I, s:I, s:I, s:o, s:o}", "member_id", (json_int_t)member, "balance",
                      (json_int_t)spendable, "pending", (json_int_t)pending, "cash_value_cents",
                      (json_int_t)loy_cash_value(cfg, spendable), "expiring", expiring, "ledger",

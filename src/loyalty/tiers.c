@@ -142,7 +142,7 @@ static int64_t next_review(store_conn *c, const loy_config *cfg, int64_t member,
     int64_t joined = t;
     store_stmt *s = store_q(c, Q_MEMBER_GET);
     store_bind_int(s, 1, member);
-    if (store_step(s) == STORE_ROW) joined = store_col_int(s, 8);
+    if (store_step(s) == STORE_ROW) joined = store_col_int_by(s, "joined_at");
     store_reset(s);
     int64_t r = joined;
     int years = 0;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/metric.h"
 #include "messaging/msg_channel.h"
 
 /* ---------------------------------------------------------------- retry schedule */
@@ -129,6 +130,18 @@ const char *msg_outbox_dir(void); /* NULL when none */
 msg_adapter *msg_adapter_new(json_t *config, siyu_err *e);
 /* Closes files and connections; NULL is a no-op. */
 void msg_adapter_free(msg_adapter *a);
+
+/* For /metrics: every webhook attempt's outcome (a 2xx; a status worth a retry — 408, 425,
+ * 429, 5xx; any other status; no answer at all) and how long it took, in seconds. */
+enum {
+    MSG_WEBHOOK_DELIVERED,
+    MSG_WEBHOOK_RETRYABLE,
+    MSG_WEBHOOK_REFUSED,
+    MSG_WEBHOOK_NETWORK,
+    MSG_WEBHOOK__OUTCOMES
+};
+void msg_webhook_outcomes(unsigned long long out[MSG_WEBHOOK__OUTCOMES]);
+metric_hist *msg_webhook_seconds(void);
 
 /* "webhook" or "file". */
 const char *msg_adapter_kind(const msg_adapter *a);

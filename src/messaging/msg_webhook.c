@@ -12,12 +12,14 @@
  * each sending thread takes its own from the pool, so the adapter is thread-safe. */
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/jsonx.h"
+#include "base/timeutil.h"
 #include "messaging/msg_adapter_internal.h"
 
 #define POOL_MAX 16
@@ -82,6 +84,21 @@ static bool retryable_status(long s)
     return s == 408 || s == 425 || s == 429 || s >= 500;
 }
 
+/* Every attempt's outcome and how long the receiver took, for /metrics (per process). */
+static metric_hist wh_seconds = METRIC_HIST(metric_le_seconds);
+static atomic_ullong wh_outcomes[MSG_WEBHOOK__OUTCOMES];
+
+metric_hist *msg_webhook_seconds(void)
+{
+    return &wh_seconds;
+}
+
+void msg_webhook_outcomes(unsigned long long out[MSG_WEBHOOK__OUTCOMES])
+{
+    for (int i = 0; i < MSG_WEBHOOK__OUTCOMES; i++)
+        out[i] = atomic_load(&wh_outcomes[i]);
+}
+
 static void wh_attempt(msg_adapter *a, const msg_message *m, json_t *msg, int attempt_no,
                        int64_t now_ms, msg_attempt *r)
 {
@@ -135,8 +152,11 @@ static void wh_attempt(msg_adapter *a, const msg_message *m, json_t *msg, int at
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &ans);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
+    uint64_t t0 = clock_mono_ns();
     CURLcode rc = curl_easy_perform(h);
+    metric_observe(&wh_seconds, (double)(clock_mono_ns() - t0) / 1e9);
     if (rc != CURLE_OK) {
+        atomic_fetch_add(&wh_outcomes[MSG_WEBHOOK_NETWORK], 1);
         snprintf(r->error, sizeof r->error, "%s: %s", curl_easy_strerror(rc),
                  errbuf[0] ? errbuf : "no answer");
         goto done;
@@ -146,9 +166,11 @@ static void wh_attempt(msg_adapter *a, const msg_message *m, json_t *msg, int at
     r->http_status = (int)status;
     if (status >= 200 && status < 300) {
         r->ok = true;
+        atomic_fetch_add(&wh_outcomes[MSG_WEBHOOK_DELIVERED], 1);
         goto done;
     }
     r->permanent = !retryable_status(status);
+    atomic_fetch_add(&wh_outcomes[r->permanent ? MSG_WEBHOOK_REFUSED : MSG_WEBHOOK_RETRYABLE], 1);
     curl_off_t after = 0;
     if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
         r->min_delay_ms = (int64_t)after * 1000;

@@ -615,17 +615,18 @@ static int member_reload(reports_t *r, store_conn *c, int64_t id, siyu_err *e)
     store_stmt *s = store_q(c, Q_MEMBER_GET);
     store_bind_int(s, 1, id);
     if (store_step(s) != STORE_ROW) return 0;
-    if (!store_col_null(s, 9)) { /* merged away */
+    if (!store_col_null_by(s, "merged_into")) { /* merged away */
         store_reset(s);
         return 0;
     }
     char ch[32];
-    snprintf(ch, sizeof ch, "%s", store_col_text(s, 7) ? store_col_text(s, 7) : "store");
+    const char *channel = store_col_text_by(s, "join_channel");
+    snprintf(ch, sizeof ch, "%s", channel ? channel : "store");
     reports_member_in m = {.id = id,
-                           .joined_at = store_col_int(s, 8),
+                           .joined_at = store_col_int_by(s, "joined_at"),
                            .join_channel = ch,
-                           .store_id = col_id(s, 5),
-                           .guide_id = col_id(s, 6)};
+                           .store_id = store_col_opt_by(s, "store_id"),
+                           .guide_id = store_col_opt_by(s, "guide_id")};
     store_reset(s);
     store_describe(r, c, m.store_id);
     return member_upsert_locked(r, &m, e);
@@ -637,16 +638,16 @@ static int order_reload(reports_t *r, store_conn *c, int64_t id, siyu_err *e)
     store_bind_int(s, 1, id);
     if (store_step(s) != STORE_ROW) return 0;
     char ch[32];
-    snprintf(ch, sizeof ch, "%s", store_col_text(s, 1));
+    snprintf(ch, sizeof ch, "%s", store_col_text_by(s, "channel"));
     reports_order_in o = {.id = id,
                           .channel = ch,
-                          .store_id = store_col_int(s, 3),
-                          .member_id = col_id(s, 4),
-                          .guide_id = col_id(s, 5),
-                          .placed_at = store_col_int(s, 6),
-                          .total_cents = store_col_int(s, 7),
-                          .discount_cents = store_col_int(s, 8),
-                          .refunded_cents = store_col_int(s, 11)};
+                          .store_id = store_col_int_by(s, "store_id"),
+                          .member_id = store_col_opt_by(s, "member_id"),
+                          .guide_id = store_col_opt_by(s, "guide_id"),
+                          .placed_at = store_col_int_by(s, "placed_at"),
+                          .total_cents = store_col_int_by(s, "total_cents"),
+                          .discount_cents = store_col_int_by(s, "discount_cents"),
+                          .refunded_cents = store_col_int_by(s, "refunded_cents")};
     store_reset(s);
     size_t cap = 16, n = 0;
     reports_item_in *items = xrealloc(NULL, cap * sizeof *items);

@@ -7,5 +7,7 @@
 extern const char *const sqlite_migrations[];
 extern const int sqlite_migration_count;
 extern const char *const sqlite_queries[Q__COUNT];
+/* The VFS that times fsyncs (sqlite_vfs.c), or NULL for SQLite's default. */
+const char *sqlite_timed_vfs(void);
 
 #endif

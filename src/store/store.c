@@ -238,6 +238,50 @@ double store_col_real(store_stmt *s, int i)
 {
     return s->drv->col_real(s, i);
 }
+int store_col_index(store_stmt *s, const char *name)
+{
+    for (int k = 0; k < s->named; k++) /* resolved before: the literal's pointer */
+        if (s->named_ptr[k] == name) return s->named_col[k];
+    int n = s->drv->col_count(s), col = -1;
+    for (int i = 0; i < n && col < 0; i++) {
+        const char *cn = s->drv->col_name(s, i);
+        if (cn && strcmp(cn, name) == 0) col = i;
+    }
+    if (col < 0) {
+        fprintf(stderr, "siyu: store: the query has no column \"%s\"\n", name);
+        return -1;
+    }
+    if (s->named < STORE_NAMED_MAX) {
+        s->named_ptr[s->named] = name;
+        s->named_col[s->named++] = (short)col;
+    }
+    return col;
+}
+int64_t store_col_int_by(store_stmt *s, const char *name)
+{
+    int i = store_col_index(s, name);
+    return i < 0 ? 0 : s->drv->col_int(s, i);
+}
+const char *store_col_text_by(store_stmt *s, const char *name)
+{
+    int i = store_col_index(s, name);
+    return i < 0 ? NULL : s->drv->col_text(s, i);
+}
+bool store_col_null_by(store_stmt *s, const char *name)
+{
+    int i = store_col_index(s, name);
+    return i < 0 ? true : s->drv->col_null(s, i);
+}
+double store_col_real_by(store_stmt *s, const char *name)
+{
+    int i = store_col_index(s, name);
+    return i < 0 ? 0 : s->drv->col_real(s, i);
+}
+int64_t store_col_opt_by(store_stmt *s, const char *name)
+{
+    int i = store_col_index(s, name);
+    return i < 0 || s->drv->col_null(s, i) ? 0 : s->drv->col_int(s, i);
+}
 int store_col_count(store_stmt *s)
 {
     return s->drv->col_count(s);

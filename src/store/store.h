@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/metric.h"
 #include "store/queries.h"
 
 typedef struct store store_t;
@@ -82,6 +83,21 @@ const void *store_col_blob(store_stmt *s, int i, int *n);
 bool store_col_null(store_stmt *s, int i);
 double store_col_real(store_stmt *s, int i);
 
+/* ---- Columns by name ----
+ * The same reads by the column's name in the query's result (its AS name, or the column's
+ * own), which both engines' texts of a query must give alike: store_col_int_by(s, "guide_id")
+ * instead of store_col_int(s, 6). Names are resolved once per prepared statement (the
+ * driver's column names: sqlite3_column_name, PQfname) and then found by the name's pointer,
+ * so pass string literals. A name the query does not have is a programming error: it is
+ * reported on stderr and reads as NULL (0, NULL, true). */
+int store_col_index(store_stmt *s, const char *name); /* -1 when the query has no such column */
+int64_t store_col_int_by(store_stmt *s, const char *name);
+const char *store_col_text_by(store_stmt *s, const char *name);
+bool store_col_null_by(store_stmt *s, const char *name);
+double store_col_real_by(store_stmt *s, const char *name);
+/* The column as an int, 0 when NULL (an optional reference: a guide, a store). */
+int64_t store_col_opt_by(store_stmt *s, const char *name);
+
 int64_t store_last_id(store_conn *c);
 int store_changes(store_conn *c);
 const char *store_errmsg(store_conn *c);
@@ -125,6 +141,8 @@ long store_fault_hits(store_t *st);
 
 /* Size of the store on disk, for /metrics (PostgreSQL: the database's size). */
 int64_t store_size_bytes(store_t *st);
+/* The seconds each fsync of a SQLite store took (every store of the process). */
+metric_hist *store_sync_seconds(void);
 const char *store_path(store_t *st); /* the path or URL, a password hidden */
 
 #endif

@@ -27,8 +27,14 @@ struct store_conn {
     bool failed;
     char fail_msg[200];
 };
+/* Columns read by name (store_col_index): each name a caller asked for, by its pointer (a
+ * string literal), with the column it resolved to, kept with the prepared statement. */
+#define STORE_NAMED_MAX 32
 struct store_stmt {
     const store_driver *drv;
+    int named;
+    const char *named_ptr[STORE_NAMED_MAX];
+    short named_col[STORE_NAMED_MAX];
 };
 
 struct store_driver {

@@ -64,7 +64,7 @@ static int open_db(sq_store *st, sqlite3 **out, siyu_err *e)
     int flags =
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (st->opt.create ? SQLITE_OPEN_CREATE : 0);
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(st->path, &db, flags, NULL);
+    int rc = sqlite3_open_v2(st->path, &db, flags, sqlite_timed_vfs());
     if (rc != SQLITE_OK) {
         siyu_err_set(e, SIYU_INTERNAL, "db", "db: cannot open %s: %s", st->path,
                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

@@ -43,21 +43,24 @@ static int64_t store_brand(store_conn *c, int64_t store_id)
     return b;
 }
 
-static void profile_from_row(store_conn *c, store_stmt *s, int base, seg_member_profile *p,
-                             char *gender, char *city, char *channel)
+/* Both MEMBER_GET and SCAN_MEMBERS name these columns: read by name, one reader for both. */
+static void profile_from_row(store_conn *c, store_stmt *s, seg_member_profile *p, char *gender,
+                             char *city, char *channel)
 {
-    /* columns from base: gender, birthday, city, store_id, guide_id, join_channel, joined_at */
     memset(p, 0, sizeof *p);
-    snprintf(gender, 16, "%s", store_col_text(s, base) ? store_col_text(s, base) : "");
-    snprintf(city, 64, "%s", store_col_text(s, base + 2) ? store_col_text(s, base + 2) : "");
-    snprintf(channel, 32, "%s", store_col_text(s, base + 5) ? store_col_text(s, base + 5) : "");
+    const char *g = store_col_text_by(s, "gender"), *ci = store_col_text_by(s, "city"),
+               *ch = store_col_text_by(s, "join_channel");
+    snprintf(gender, 16, "%s", g ? g : "");
+    snprintf(city, 64, "%s", ci ? ci : "");
+    snprintf(channel, 32, "%s", ch ? ch : "");
     p->gender = gender;
     p->city = city;
     p->join_channel = channel;
-    p->birthday = store_col_null(s, base + 1) ? SEG_NO_DAY : (int32_t)store_col_int(s, base + 1);
-    p->store_id = store_col_null(s, base + 3) ? 0 : store_col_int(s, base + 3);
-    p->guide_id = store_col_null(s, base + 4) ? 0 : store_col_int(s, base + 4);
-    p->joined_day = time_local_day(store_col_int(s, base + 6));
+    p->birthday =
+        store_col_null_by(s, "birthday") ? SEG_NO_DAY : (int32_t)store_col_int_by(s, "birthday");
+    p->store_id = store_col_opt_by(s, "store_id");
+    p->guide_id = store_col_opt_by(s, "guide_id");
+    p->joined_day = time_local_day(store_col_int_by(s, "joined_at"));
     (void)c;
 }
 
@@ -66,15 +69,14 @@ static int reload_member(seg_index *idx, store_conn *c, int64_t id)
     store_stmt *s = store_q(c, Q_MEMBER_GET);
     store_bind_int(s, 1, id);
     if (store_step(s) != STORE_ROW) return 0;
-    if (!store_col_null(s, 9)) { /* merged away */
+    if (!store_col_null_by(s, "merged_into")) { /* merged away */
         store_reset(s);
         seg_index_remove_member(idx, id, NULL);
         return 0;
     }
     seg_member_profile p;
     char gender[16], city[64], channel[32];
-    /* MEMBER_GET: id, name, gender(2), birthday, city, store, guide, channel, joined_at */
-    profile_from_row(c, s, 2, &p, gender, city, channel);
+    profile_from_row(c, s, &p, gender, city, channel);
     p.id = id;
     store_reset(s);
     char campaign[256] = "";
@@ -135,7 +137,7 @@ static void apply_order_row(seg_index *idx, store_conn *c, int64_t order_id)
 {
     store_stmt *s = store_q(c, Q_ORDER_GET);
     store_bind_int(s, 1, order_id);
-    if (store_step(s) != STORE_ROW || store_col_null(s, 4)) {
+    if (store_step(s) != STORE_ROW || store_col_null_by(s, "member_id")) {
         store_reset(s);
         return;
     }
@@ -168,7 +170,7 @@ static void apply_refund_row(seg_index *idx, store_conn *c, int64_t refund_id, i
     store_reset(s);
     s = store_q(c, Q_ORDER_GET);
     store_bind_int(s, 1, order_id);
-    if (store_step(s) != STORE_ROW || store_col_null(s, 4)) {
+    if (store_step(s) != STORE_ROW || store_col_null_by(s, "member_id")) {
         store_reset(s);
         return;
     }
@@ -427,7 +429,7 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
         char gender[16], city[64], channel[32];
         /* SCAN_MEMBERS: id, gender, birthday, city, store, guide, channel, joined_at,
          * qr_code_id, campaign */
-        profile_from_row(c, s, 1, &p, gender, city, channel);
+        profile_from_row(c, s, &p, gender, city, channel);
         p.id = store_col_int(s, 0);
         p.qr_code_id = store_col_null(s, 8) ? 0 : store_col_int(s, 8);
         p.campaign = store_col_null(s, 9) ? NULL : store_col_text(s, 9);

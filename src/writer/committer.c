@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/timeutil.h"
 #include "writer/writer.h"
 
 typedef struct write_job {
@@ -30,6 +31,21 @@ struct writer {
     struct lease_req *lease; /* the lease granted now (writer_lease), or NULL */
     atomic_uint_fast64_t batches, writes, failed, commit_failures, queued;
 };
+
+/* Writes per group commit and how long each COMMIT took (the fsync included), for /metrics:
+ * one process has one committer. */
+static metric_hist batch_sizes = METRIC_HIST(metric_le_size);
+static metric_hist commit_seconds = METRIC_HIST(metric_le_seconds);
+
+metric_hist *writer_batch_sizes(void)
+{
+    return &batch_sizes;
+}
+
+metric_hist *writer_commit_seconds(void)
+{
+    return &commit_seconds;
+}
 
 /* One write in its savepoint; a sticky store error fails it whatever fn answered. */
 static void run_one(writer_t *w, write_job *j)
@@ -59,7 +75,9 @@ static write_job *run_group(writer_t *w, write_job *j)
     atomic_fetch_add(&w->batches, 1);
     int tx = store_begin(w->conn, true, &txe);
     write_job *first = j;
+    size_t size = 0;
     for (; j && !j->alone; j = j->next) {
+        size++;
         if (tx) {
             siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
             j->rc = -1;
@@ -67,7 +85,11 @@ static write_job *run_group(writer_t *w, write_job *j)
         }
         run_one(w, j);
     }
-    if (!tx && store_commit(w->conn, &txe)) {
+    metric_observe(&batch_sizes, (double)size);
+    uint64_t t0 = clock_mono_ns();
+    int crc = tx ? 0 : store_commit(w->conn, &txe);
+    if (!tx) metric_observe(&commit_seconds, (double)(clock_mono_ns() - t0) / 1e9);
+    if (!tx && crc) {
         atomic_fetch_add(&w->commit_failures, 1);
         for (write_job *k = first; k != j; k = k->next)
             if (k->rc == 0) {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/metric.h"
 #include "domain/domain.h"
 #include "store/store.h"
 
@@ -70,5 +71,8 @@ typedef struct writer_stats {
     uint64_t queued; /* writes waiting now */
 } writer_stats;
 void writer_get_stats(writer_t *w, writer_stats *out);
+/* Writes per group commit, and the seconds each COMMIT took (its fsync included). */
+metric_hist *writer_batch_sizes(void);
+metric_hist *writer_commit_seconds(void);
 
 #endif

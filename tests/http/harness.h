@@ -225,6 +225,87 @@ static inline int db_query(const char *sql, const char *const *args, int nargs, 
     return rc;
 }
 
+/* Runs sql on the store as db_query does and calls row(ctx, values, n) for every row, each
+ * value as text (NULL for NULL; valid during the call). Returns the rows read, or -1. */
+typedef void (*db_row_fn)(void *ctx, const char *const *values, int n);
+static inline long long db_each(const char *sql, const char *const *args, int nargs, db_row_fn row,
+                                void *ctx)
+{
+    long long rows = -1;
+    if (harness_on_pg()) {
+        char text[4096];
+        snprintf(text, sizeof text, "%s", sql);
+        for (char *p = text; *p; p++)
+            if (*p == '?' && p[1] >= '0' && p[1] <= '9') *p = '$';
+        PGconn *pg = PQconnectdb(db);
+        PGresult *r = PQexecParams(pg, text, nargs, NULL, args, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            int nf = PQnfields(r) < 32 ? PQnfields(r) : 32;
+            for (rows = 0; rows < PQntuples(r); rows++) {
+                const char *v[32];
+                for (int i = 0; i < nf; i++)
+                    v[i] = PQgetisnull(r, (int)rows, i) ? NULL : PQgetvalue(r, (int)rows, i);
+                row(ctx, v, nf);
+            }
+        } else
+            fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
+        return rows;
+    }
+    sqlite3 *s;
+    if (sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(s);
+        return -1;
+    }
+    sqlite3_busy_timeout(s, 5000);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s, sql, -1, &q, NULL) == SQLITE_OK) {
+        for (int i = 0; i < nargs; i++)
+            sqlite3_bind_text(q, i + 1, args[i], -1, SQLITE_STATIC);
+        int step, nf = sqlite3_column_count(q) < 32 ? sqlite3_column_count(q) : 32;
+        for (rows = 0; (step = sqlite3_step(q)) == SQLITE_ROW; rows++) {
+            const char *v[32];
+            for (int i = 0; i < nf; i++)
+                v[i] = (const char *)sqlite3_column_text(q, i);
+            row(ctx, v, nf);
+        }
+        if (step != SQLITE_DONE) rows = -1;
+    }
+    if (rows < 0) fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(s));
+    sqlite3_finalize(q);
+    sqlite3_close(s);
+    return rows;
+}
+
+/* Runs a script of statements separated by ';' (no parameters, no rows read) on the store;
+ * returns 0, or -1 with the error printed. */
+static inline int db_script(const char *sql)
+{
+    int rc = -1;
+    if (harness_on_pg()) {
+        PGconn *pg = PQconnectdb(db);
+        PGresult *r = PQexec(pg, sql);
+        if (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)
+            rc = 0;
+        else
+            fprintf(stderr, "script: %s", PQerrorMessage(pg));
+        PQclear(r);
+        PQfinish(pg);
+        return rc;
+    }
+    sqlite3 *s;
+    if (sqlite3_open(db, &s) == SQLITE_OK) {
+        sqlite3_busy_timeout(s, 5000);
+        char *err = NULL;
+        rc = sqlite3_exec(s, sql, NULL, NULL, &err) == SQLITE_OK ? 0 : -1;
+        if (rc) fprintf(stderr, "script: %s\n", err);
+        sqlite3_free(err);
+    }
+    sqlite3_close(s);
+    return rc;
+}
+
 /* As db_query without parameters. */
 static inline int db_ints(const char *sql, long long *out, int n)
 {

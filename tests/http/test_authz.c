@@ -285,15 +285,19 @@ static void build(const route *rt, const probe *p, char *path, size_t cap, char 
         n += (size_t)snprintf(path + n, cap - n, __VA_ARGS__);                                     \
         sep = '&';                                                                                 \
     } while (0)
+        /* the spellings the route declares (the reports say store= and guide=): any
+         * other query parameter is refused with 400 before the scope rule runs */
         if (b & SB_LOOKUP) QADD("phone=%s", side[p->lookup].phone);
-        if (b & SB_MEMBER) QADD("member_id=%lld", (long long)side[p->member].member);
-        /* both spellings: the reports name them store= and guide= */
-        if (b & SB_STORE)
-            QADD("store_id=%lld&store=%lld", (long long)side[p->store].store,
-                 (long long)side[p->store].store);
-        if (b & SB_GUIDE)
-            QADD("guide_id=%lld&guide=%lld", (long long)side[p->guide].guide,
-                 (long long)side[p->guide].guide);
+        if ((b & SB_MEMBER) && route_query_has(rt, "member_id"))
+            QADD("member_id=%lld", (long long)side[p->member].member);
+        if ((b & SB_STORE) && route_query_has(rt, "store_id"))
+            QADD("store_id=%lld", (long long)side[p->store].store);
+        if ((b & SB_STORE) && route_query_has(rt, "store"))
+            QADD("store=%lld", (long long)side[p->store].store);
+        if ((b & SB_GUIDE) && route_query_has(rt, "guide_id"))
+            QADD("guide_id=%lld", (long long)side[p->guide].guide);
+        if ((b & SB_GUIDE) && route_query_has(rt, "guide"))
+            QADD("guide=%lld", (long long)side[p->guide].guide);
 #undef QADD
         body[0] = 0;
         return;
@@ -614,7 +618,9 @@ static void test_report_filters(void)
                                           "products", "live",        "distributions"};
     char path[256];
     for (size_t i = 0; i < sizeof reports / sizeof *reports; i++) {
-        const char *q = "from=2026-10-01&to=2026-12-31&by=store";
+        /* by= is the leaderboard's alone: elsewhere it is an unknown parameter (400) */
+        const char *q =
+            i == 1 ? "from=2026-10-01&to=2026-12-31&by=store" : "from=2026-10-01&to=2026-12-31";
         snprintf(path, sizeof path, "/api/v1/reports/%s?%s&guide=%lld", reports[i], q,
                  (long long)side[1].guide);
         int st = call(tok[C_MGR], "GET", path, NULL, NULL);

@@ -48,6 +48,7 @@
 
 #include "base/timeutil.h"
 #include "harness.h"
+#include "month.h"
 
 #define SECRET "month-secret-0123456789abcdef"
 #define LOCAL 28800 /* +08:00 */
@@ -66,17 +67,20 @@ static int64_t t_start; /* the first simulated instant (journeys activated) */
 
 /* ---------------- failures: counted per check, the first few printed ---------------- */
 
+/* The core's checks; participants add theirs with month_check_kind. */
 enum { CK_TICK, CK_DUE, CK_STEPS, CK_MSG, CK_COUPON, CK_KPI, CK_CHECK, CK_STOP, CK_HTTP, CK_N };
-static const char *ck_name[CK_N] = {"T no tick failed",
-                                    "D every due step ran",
-                                    "S report = journey log",
-                                    "M messages within consent, quiet hours and caps",
-                                    "C coupons within limits, no step failed",
-                                    "K KPIs = SQL",
-                                    "X siyu check clean",
-                                    "Z siyu serve stopped cleanly",
-                                    "H the day's HTTP calls"};
-static long ck_fail[CK_N], ck_seen[CK_N];
+#define CK_MAX 32
+static int ck_n = CK_N;
+static const char *ck_name[CK_MAX] = {"T no tick failed",
+                                      "D every due step ran",
+                                      "S report = journey log",
+                                      "M messages within consent, quiet hours and caps",
+                                      "C coupons within limits, no step failed",
+                                      "K KPIs = SQL",
+                                      "X siyu check clean",
+                                      "Z siyu serve stopped cleanly",
+                                      "H the day's HTTP calls"};
+static long ck_fail[CK_MAX], ck_seen[CK_MAX];
 
 static void fail(int ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(int ck, const char *fmt, ...)
@@ -347,6 +351,7 @@ typedef struct opt_out {
 static opt_out *optv;
 static size_t opt_n, opt_cap;
 static int64_t *merged_at; /* by member id: when it was merged away (0: never) */
+static int64_t *erased_at; /* by member id: when it was erased (0: never) */
 /* by member id: when another member was last merged into it (0: never). Before that
  * instant siyu knew the two as two people, each with its own frequency budget. */
 static int64_t *absorbed_at;
@@ -372,15 +377,17 @@ static void grow_members(int64_t id)
     memset(merged_at + member_cap, 0, (size_t)(cap - member_cap) * sizeof *merged_at);
     absorbed_at = realloc(absorbed_at, (size_t)cap * sizeof *absorbed_at);
     memset(absorbed_at + member_cap, 0, (size_t)(cap - member_cap) * sizeof *absorbed_at);
+    erased_at = realloc(erased_at, (size_t)cap * sizeof *erased_at);
+    memset(erased_at + member_cap, 0, (size_t)(cap - member_cap) * sizeof *erased_at);
     member_cap = cap;
 }
 
-/* a live member (never merged away), drawn uniformly, or -1 */
+/* a live member (never merged away nor erased), drawn uniformly, or -1 */
 static int64_t pick_member(void)
 {
     for (int k = 0; k < 20; k++) {
         int64_t m = 1 + uniform(max_member);
-        if (m < member_cap && !merged_at[m]) return m;
+        if (m < member_cap && !merged_at[m] && !erased_at[m]) return m;
     }
     return -1;
 }
@@ -542,7 +549,7 @@ static void opt_out_someone(void)
     if (sqlite3_step(s) == SQLITE_ROW) m = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     if (m <= 0 || chance(0.3)) m = pick_member();
-    if (m <= 0 || m >= member_cap || merged_at[m]) return;
+    if (m <= 0 || m >= member_cap || merged_at[m] || erased_at[m]) return;
     const char *channel = chance(0.6) ? "sms" : "wechat_template";
     bool by_event = strcmp(channel, "sms") == 0 && chance(0.3);
     if (by_event) {
@@ -811,6 +818,10 @@ static const int instants[] = {30,      8 * 60 + 45,  10 * 60,     13 * 60 + 30,
 #define N_INSTANTS ((int)(sizeof instants / sizeof *instants))
 #define SLACK (9 * 3600) /* longer than the longest gap between two ticks (00:30 → 08:45) */
 
+/* The features that live through the month beside the chain's own traffic (month.h). */
+static const month_participant *const participants[] = {&month_rights};
+#define N_PARTICIPANTS (sizeof participants / sizeof *participants)
+
 static void simulate(void)
 {
     int64_t day0 = local_day(t_start);
@@ -832,7 +843,8 @@ static void simulate(void)
                     post_order(chance(0.7) ? pick_member() : 0, false);
                 /* members waiting for their next order: a share of them come back */
                 for (size_t i = 0; i < waiting_n; i++)
-                    if (chance(0.03) && waiting[i] < member_cap && !merged_at[waiting[i]])
+                    if (chance(0.03) && waiting[i] < member_cap && !merged_at[waiting[i]] &&
+                        !erased_at[waiting[i]])
                         post_order(waiting[i], false);
                 for (int i = 0; i < joins_per_day / 5 + (chance(0.5) ? 1 : 0); i++)
                     join();
@@ -852,6 +864,8 @@ static void simulate(void)
             }
             for (int i = 0; i < optouts_per_day; i++)
                 if (chance(1.0 / N_INSTANTS * 1.5)) opt_out_someone();
+            for (size_t p = 0; p < N_PARTICIPANTS; p++)
+                if (participants[p]->act) participants[p]->act(day, minute);
             char label[16];
             snprintf(label, sizeof label, "%02d:%02d", minute / 60, minute % 60);
             tick_until_quiet(day, label);
@@ -1322,6 +1336,12 @@ static void check_messages(void)
                      (long long)m->member, m->channel, T(optv[k].at),
                      (long long)(local_day(optv[k].at) - local_day(t_start)), (long long)m->id,
                      jname(m->journey), T(m->at));
+        if (m->member < member_cap && erased_at[m->member] && erased_at[m->member] < m->at)
+            fail(CK_MSG,
+                 "erasure: member %lld was erased at %s, yet message %lld (journey %s) "
+                 "reached them at %s",
+                 (long long)m->member, T(erased_at[m->member]), (long long)m->id, jname(m->journey),
+                 T(m->at));
         if (m->member < member_cap && merged_at[m->member] && merged_at[m->member] < m->at)
             fail(CK_MSG,
                  "merge: member %lld was merged away at %s, yet message %lld (journey %s) "
@@ -1331,9 +1351,11 @@ static void check_messages(void)
         /* marketing consent: the member's latest consent for the channel, at or before the
          * send, was a grant (issue 21: no consent, no marketing). A merged-away member's
          * history moved to its survivor, so only messages after a merge into the member, to
-         * a member never merged away, are judged. */
+         * a member never merged away, are judged. An erased member's consents were erased
+         * with them: their messages before the erasure are judged by the log above only. */
         if (strcmp(m->channel, "webhook") != 0 &&
             !(m->member < member_cap && merged_at[m->member]) &&
+            !(m->member < member_cap && erased_at[m->member]) &&
             !(m->member < member_cap && absorbed_at[m->member] &&
               m->at <= absorbed_at[m->member])) {
             SEEN(CK_MSG);
@@ -1576,6 +1598,169 @@ static void check_kpis(int32_t d0, int32_t d1)
 
 /* ---------------- main ---------------- */
 
+/* ---------------- the participants' services (month.h) ---------------- */
+
+const char *month_siyu(void)
+{
+    return siyu;
+}
+const char *month_db(void)
+{
+    return db;
+}
+const char *month_dir(void)
+{
+    return dir;
+}
+const char *month_token(void)
+{
+    return token;
+}
+bool month_on_pg(void)
+{
+    return harness_on_pg();
+}
+int month_members(void)
+{
+    return n_members;
+}
+int month_days(void)
+{
+    return n_days;
+}
+int64_t month_now(void)
+{
+    return atomic_load(&sim_now);
+}
+int64_t month_start(void)
+{
+    return t_start;
+}
+const char *month_T(int64_t t)
+{
+    return T(t);
+}
+int64_t month_local_day(int64_t t)
+{
+    return local_day(t);
+}
+
+int month_call(const char *method, const char *path, json_t **out, const char *fmt, ...)
+{
+    char req[sizeof body];
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(req, sizeof req, fmt, ap);
+        va_end(ap);
+    }
+    return fmt ? call(method, path, out, "%s", req) : call(method, path, out, NULL);
+}
+const char *month_body(void)
+{
+    return buf;
+}
+int month_conn(void)
+{
+    return conn_open();
+}
+int month_call_on(int conn, const char *tok, const char *method, const char *path, const char *req,
+                  char *resp, size_t cap)
+{
+    return request_hdr(conn, tok, method, path, NULL, req, resp, cap);
+}
+void month_conn_close(int conn)
+{
+    close(conn);
+}
+int month_run(const char *cmd, char *out, size_t cap)
+{
+    return run(cmd, out, cap);
+}
+
+int month_check_kind(const char *name)
+{
+    for (int k = 0; k < ck_n; k++)
+        if (strcmp(ck_name[k], name) == 0) return k;
+    if (ck_n == CK_MAX) {
+        fprintf(stderr, "too many check lines (CK_MAX)\n");
+        exit(2);
+    }
+    ck_name[ck_n] = name;
+    return ck_n++;
+}
+void month_seen(int kind)
+{
+    ck_seen[kind]++;
+}
+void month_fail(int kind, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fail(kind, "%s", msg);
+}
+bool month_expect(int status, int want1, int want2, const char *what, int64_t member)
+{
+    return expect(status, want1, want2, what, member);
+}
+
+int64_t month_pick_member(void)
+{
+    return pick_member();
+}
+void month_member_added(int64_t id)
+{
+    grow_members(id);
+    if (id > max_member) max_member = id;
+}
+void month_member_erased(int64_t id, int64_t at)
+{
+    grow_members(id);
+    erased_at[id] = at;
+}
+int64_t month_erased_at(int64_t id)
+{
+    return id > 0 && id < member_cap ? erased_at[id] : 0;
+}
+int64_t month_q1(const char *sql, int64_t a, int64_t b)
+{
+    return q1(sql, a, b);
+}
+
+void month_rng_init(month_rng *r, const char *name)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a of the name */
+    for (const char *c = name; *c; c++)
+        h = (h ^ (uint8_t)*c) * 1099511628211ULL;
+    r->state = mix(seed, h);
+}
+uint64_t month_rnd(month_rng *r)
+{
+    uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+int64_t month_uniform(month_rng *r, int64_t n)
+{
+    return n > 0 ? (int64_t)(month_rnd(r) % (uint64_t)n) : 0;
+}
+bool month_chance(month_rng *r, double p)
+{
+    return (double)(month_rnd(r) >> 11) / 9007199254740992.0 < p;
+}
+json_t *month_jget(json_t *o, const char *path)
+{
+    return jget(o, path);
+}
+int64_t month_jint(json_t *o, const char *path)
+{
+    return jint(o, path);
+}
+
 static int env_int(const char *name, int def)
 {
     const char *v = getenv(name);
@@ -1641,6 +1826,8 @@ int main(int argc, char **argv)
     fd = conn_open();
     set_now(t_start);
     setup_journeys();
+    for (size_t p = 0; p < N_PARTICIPANTS; p++)
+        if (participants[p]->setup) participants[p]->setup();
 
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1670,6 +1857,8 @@ int main(int argc, char **argv)
     check_messages();
     check_coupons();
     check_kpis((int32_t)local_day(t_start), (int32_t)(local_day(t_start) + n_days - 1));
+    for (size_t p = 0; p < N_PARTICIPANTS; p++)
+        if (participants[p]->check) participants[p]->check();
     fprintf(stderr, "checks in %.1f s\n", seconds(t2));
 
     close(fd);
@@ -1694,9 +1883,11 @@ int main(int argc, char **argv)
     int rc = p ? pclose(p) : -1;
     SEEN(CK_CHECK);
     if (rc != 0) fail(CK_CHECK, "siyu check --db exited %d: %s", WEXITSTATUS(rc), out);
+    for (size_t k = 0; k < N_PARTICIPANTS; k++)
+        if (participants[k]->check_stopped) participants[k]->check_stopped();
 
     fprintf(stderr, "month: %d members, %d days, %.1f s in all\n", n_members, n_days, seconds(t0));
-    for (int k = 0; k < CK_N; k++)
+    for (int k = 0; k < ck_n; k++)
         fprintf(stderr, "  %-48s %s (%ld checked, %ld failed)\n", ck_name[k],
                 ck_fail[k] ? "FAIL" : "ok", ck_seen[k], ck_fail[k]);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

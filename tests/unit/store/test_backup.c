@@ -1,7 +1,11 @@
 /* Unit tests for store/backup.h: a backup restores to the same store; restore refuses an
  * existing store without force, and files that are not a siyu store of a known schema;
  * a vacuum leaves no deleted byte in the store's files and a backup none in its copy —
- * even when the rows were deleted without SQLite's secure delete. */
+ * even when the rows were deleted without SQLite's secure delete.
+ *
+ * SQLite-only by nature (its online backup API and its file's bytes), so it has no pg_
+ * variant: a PostgreSQL store is copied with pg_dump -Fc and restored with pg_restore into an
+ * empty database (docs/privacy.md), and its freed space is the server's VACUUM's. */
 #include <check.h>
 #include <sqlite3.h>
 #include <stdlib.h>

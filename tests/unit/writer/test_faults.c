@@ -5,7 +5,8 @@
  * crash, no refusal built on a failed read), the store's rows equal those before the
  * attempt (nothing half-written), and `siyu check` (loyalty_check) is clean. */
 #include <check.h>
-#include <sqlite3.h>
+#include <pgtest.h>
+#include <storeread.h>
 #include <unistd.h>
 
 #include "base/timeutil.h"
@@ -17,42 +18,54 @@
 
 static store_t *st;
 static writer_t *w;
-static char path[256];
+static char path[512], pg_name[64];
 
-/* Every row of every table, in one string: "nothing half-written" compares two. */
+/* Every row of every table, in one string: "nothing half-written" compares two. The store
+ * is read directly (storeread.h), on either engine. */
+typedef struct dump_buf {
+    char *out;
+    size_t len, cap;
+    char (*tables)[64];
+    int ntables;
+} dump_buf;
+
+static void dump_row(void *ctx, const char *const *v, int n)
+{
+    dump_buf *d = ctx;
+    for (int i = 0; i < n; i++) {
+        size_t need = (v[i] ? strlen(v[i]) : 4) + 2;
+        if (d->len + need + 64 >= d->cap) {
+            d->cap = (d->cap + need) * 2;
+            d->out = realloc(d->out, d->cap);
+        }
+        d->len += (size_t)snprintf(d->out + d->len, d->cap - d->len, "%s|", v[i] ? v[i] : "NULL");
+    }
+    d->out[d->len++] = '\n';
+    d->out[d->len] = 0;
+}
+
+static void dump_table(void *ctx, const char *const *v, int n)
+{
+    dump_buf *d = ctx;
+    if (n > 0 && v[0] && d->ntables < 256) snprintf(d->tables[d->ntables++], 64, "%s", v[0]);
+}
+
 static char *dump(void)
 {
-    sqlite3 *db;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return NULL;
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap);
-    out[0] = 0;
-    sqlite3_stmt *t;
-    sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1,
-                       &t, NULL);
-    while (sqlite3_step(t) == SQLITE_ROW) {
-        char sql[256];
-        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1", sqlite3_column_text(t, 0));
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) continue;
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            for (int i = 0; i < sqlite3_column_count(s); i++) {
-                const char *v = (const char *)sqlite3_column_text(s, i);
-                size_t n = (v ? strlen(v) : 4) + 2;
-                if (len + n + 64 >= cap) {
-                    cap = (cap + n) * 2;
-                    out = realloc(out, cap);
-                }
-                len += (size_t)snprintf(out + len, cap - len, "%s|", v ? v : "NULL");
-            }
-            out[len++] = '\n';
-            out[len] = 0;
-        }
-        sqlite3_finalize(s);
+    static char tables[256][64];
+    dump_buf d = {.cap = 1 << 16, .tables = tables};
+    d.out = malloc(d.cap);
+    d.out[0] = 0;
+    if (sr_each(path, sr_tables_sql(path), dump_table, &d) < 0) {
+        free(d.out);
+        return NULL;
     }
-    sqlite3_finalize(t);
-    sqlite3_close(db);
-    return out;
+    for (int t = 0; t < d.ntables; t++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1", tables[t]);
+        sr_each(path, sql, dump_row, &d);
+    }
+    return d.out;
 }
 
 static int check_clean(void)
@@ -132,10 +145,12 @@ static int journey_op(dom *d, void *arg, siyu_err *e)
     return rc < 0 ? -1 : 0;
 }
 
+static int64_t refunded_order; /* read from the store: PostgreSQL never gives an id back */
+
 static int refund_op(dom *d, void *arg, siyu_err *e)
 {
     json_t *body = json_loads(arg, 0, NULL), *out = NULL;
-    int rc = orders_refund(d, 1, body, &out, e);
+    int rc = orders_refund(d, refunded_order, body, &out, e);
     json_decref(body);
     json_decref(out);
     return rc < 0 ? -1 : 0;
@@ -239,7 +254,9 @@ int main(void)
 {
     char dir[] = "/tmp/siyu-faults-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/f.db", dir);
+    int pg = pgtest_fresh("faults", pg_name, path, sizeof path);
+    CHECK(pg >= 0);
+    if (pg > 0) snprintf(path, sizeof path, "%s/f.db", dir);
     siyu_err e;
     siyu_err_init(&e);
     store_options create = {.sync = STORE_SYNC_NORMAL, .create = true};
@@ -281,6 +298,7 @@ int main(void)
                 "{\"sku\":\"B\",\"qty\":1,\"unit_price_cents\":4000}]}",
                 false);
     fault_kind = STORE_FAULT_IOERR;
+    refunded_order = sr_int(path, "SELECT min(id) FROM orders");
     with_faults("refund", refund_op, "{\"external_id\":\"R1\",\"amount_cents\":3000}", false);
     with_faults("journey step", tick_op, NULL, false);
     with_faults("merge", merge_op, "{\"from_member_id\":2}", false);
@@ -302,5 +320,6 @@ int main(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT_EQ(system(cmd), 0);
+    pgtest_drop(pg_name);
     return CHECK_DONE();
 }

@@ -11,7 +11,7 @@
 #include "loyalty/loyalty.h"
 #include "views/views.h"
 
-#include <sqlite3.h>
+#include <storeread.h>
 
 static store_t *st;
 static views *vw;
@@ -30,28 +30,32 @@ static int count_members(void)
     return n;
 }
 
-/* Every table's row count, in one string: "nothing written" compares two. */
+/* Every table's row count, in one string: "nothing written" compares two. The store is read
+ * directly (storeread.h), on either engine. */
+typedef struct counts_buf {
+    char *out;
+    size_t len, cap;
+    char (*tables)[64];
+    int ntables;
+} counts_buf;
+
+static void counts_table(void *ctx, const char *const *v, int n)
+{
+    counts_buf *d = ctx;
+    if (n > 0 && v[0] && d->ntables < 256) snprintf(d->tables[d->ntables++], 64, "%s", v[0]);
+}
+
 static void table_counts(char *out, size_t cap)
 {
-    sqlite3 *sdb;
-    size_t len = 0;
+    static char tables[256][64];
+    counts_buf d = {.out = out, .cap = cap, .tables = tables};
     out[0] = 0;
-    if (sqlite3_open_v2(db, &sdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return;
-    sqlite3_stmt *t;
-    sqlite3_prepare_v2(sdb, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1,
-                       &t, NULL);
-    while (sqlite3_step(t) == SQLITE_ROW && len + 100 < cap) {
-        char sql[200];
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", sqlite3_column_text(t, 0));
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(sdb, sql, -1, &s, NULL) == SQLITE_OK &&
-            sqlite3_step(s) == SQLITE_ROW)
-            len += (size_t)snprintf(out + len, cap - len, "%s=%lld ", sqlite3_column_text(t, 0),
-                                    (long long)sqlite3_column_int64(s, 0));
-        sqlite3_finalize(s);
+    if (sr_each(db, sr_tables_sql(db), counts_table, &d) < 0) return;
+    for (int t = 0; t < d.ntables && d.len + 100 < cap; t++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", tables[t]);
+        d.len += (size_t)snprintf(out + d.len, cap - d.len, "%s=%lld ", tables[t], sr_int(db, sql));
     }
-    sqlite3_finalize(t);
-    sqlite3_close(sdb);
 }
 
 /* Calls method path with the n-th step failing, n = 1, 2, … until a call hits no fault;
@@ -109,7 +113,7 @@ int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/siyu-pipe-XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
-    snprintf(db, sizeof db, "%s/p.db", dir);
+    harness_store("p.db"); /* a file in dir, or a fresh PostgreSQL database */
     siyu_err e;
     siyu_err_init(&e);
     store_options create = {.sync = STORE_SYNC_NORMAL, .create = true};
@@ -165,7 +169,10 @@ int main(void)
      * the same answer to a failed step */
     CHECK(landed(with_faults("POST", "/api/v1/tags", "{\"name\":\"vip\"}", &faulted), 201));
     CHECK(faulted > 0);
-    CHECK(landed(with_faults("POST", "/api/v1/tags/1/members",
+    char tag_members[64]; /* the tag's id read from the store: PostgreSQL never gives one back */
+    snprintf(tag_members, sizeof tag_members, "/api/v1/tags/%lld/members",
+             sr_int(db, "SELECT max(id) FROM tags"));
+    CHECK(landed(with_faults("POST", tag_members,
                              "{\"member_ids\":[1],\"phones\":[\"13900000002\"]}", &faulted),
                  200));
     CHECK(faulted > 0);
@@ -201,5 +208,6 @@ int main(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT_EQ(system(cmd), 0);
+    harness_store_drop();
     return CHECK_DONE();
 }

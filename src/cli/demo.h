@@ -1,0 +1,21 @@
+/* demo.h — the parts of the demo chain that `siyu demo` adds after the generated history
+ * (cmd_demo.c runs them in order, each in its own transactions on the new store). One file
+ * per feature (demo_FEATURE.c), so a feature's demo data lives beside nothing else's. */
+#ifndef SIYU_CLI_DEMO_H
+#define SIYU_CLI_DEMO_H
+
+#include "base/error.h"
+#include "store/store.h"
+
+/* One demo step in its own savepoint: call as
+ *     if ((rc = store_savepoint(c, e)) == 0) rc = demo_settle(c, fn(&d, ..., &sub), &sub, e);
+ * A step the rules refuse (r < 0 with a client error in sub: a merged member, a cap) is undone
+ * and skipped (1); an internal error is the demo's (-1, in e); a success is kept (0). sub is
+ * cleared either way. */
+int demo_settle(store_conn *c, int r, siyu_err *sub, siyu_err *e);
+
+/* Members' rights: a few members erased at their request, and the audit trail of a week of
+ * staff work (reads of member 360s, an export, the erasures). */
+int demo_rights(store_t *st, siyu_err *e);
+
+#endif

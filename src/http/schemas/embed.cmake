@@ -1,0 +1,21 @@
+# embed.cmake — writes every src/http/schemas/*.json into one C file as strings, so the
+# server carries its contract's schemas (openapi.c parses them once).
+#   cmake -DIN_DIR=src/http/schemas -DOUT=build/.../schemas_embed.c -P embed.cmake
+file(GLOB files RELATIVE "${IN_DIR}" "${IN_DIR}/*.json")
+list(SORT files)
+set(text "/* generated from the .json files of src/http/schemas by embed.cmake: do not edit */\n")
+string(APPEND text "#include <stddef.h>\nconst char *const openapi_schema_files[][2] = {\n")
+foreach(f ${files})
+  file(READ "${IN_DIR}/${f}" body)
+  string(REPLACE "\\" "\\\\" body "${body}")
+  string(REPLACE "\"" "\\\"" body "${body}")
+  string(REPLACE "\n" "\\n\"\n\"" body "${body}")
+  string(APPEND text "    {\"${f}\",\n\"${body}\"},\n")
+endforeach()
+string(APPEND text "    {NULL, NULL}};\n")
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+endif()
+if(NOT old STREQUAL text)
+  file(WRITE "${OUT}" "${text}")
+endif()

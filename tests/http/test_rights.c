@@ -142,8 +142,6 @@ static int64_t sql_int(const char *sql, int64_t a)
     return v;
 }
 
-<<<<<<< HEAD
-=======
 /* The store's tables with a member_id column (views left out), one per call of row(). */
 static void table_row(void *ctx, const char *const *v, int n)
 {
@@ -151,24 +149,6 @@ static void table_row(void *ctx, const char *const *v, int n)
     if (n > 0 && v[0]) json_array_append_new(names, json_string(v[0]));
 }
 
-/* Drops the reachability figures of a KPI report (recursively): an erased member can
- * no longer be reached, every other figure must stay as it was. */
-static void drop_reach(json_t *v)
-{
-    if (json_is_object(v)) {
-        json_object_del(v, "reachable_members");
-        json_object_del(v, "online_rate");
-        const char *k;
-        json_t *x;
-        json_object_foreach(v, k, x) drop_reach(x);
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x) drop_reach(x);
-    }
-}
-
->>>>>>> t-pg
 #define PHONE "13912345678"
 #define PHONE2 "13698765432"
 #define NAME "Zhang Wei-Erased"

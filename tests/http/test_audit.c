@@ -593,11 +593,15 @@ static pid_t upgrade(pid_t pid)
     close(fd);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    char sql[1200];
+    char sql[2000];
     snprintf(sql, sizeof sql,
              "DROP TABLE consent_history; DROP TABLE audit_log; DROP TABLE audit_members;"
              "DROP TABLE retention_settings; DROP INDEX events_at; DROP INDEX messages_created;"
              "DROP INDEX coupon_events_member; DROP INDEX messages_run_waiting;"
+             /* and migration 17's staff lifecycle and transfers */
+             "DROP TABLE bridge_messages; DROP TABLE transfer_items; DROP TABLE transfers;"
+             "DROP TABLE staff_stores; ALTER TABLE staff DROP COLUMN status;"
+             "ALTER TABLE staff DROP COLUMN departed_at;"
              "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
              "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"
              " (%lld, 'wecom', 1, 1700000000), (%lld, 'public_account', 1, 1700000000),"

@@ -97,5 +97,6 @@ int64_t month_jint(json_t *o, const char *path); /* -999 when absent */
 
 /* The participants (each defined in its month_FEATURE.c). */
 extern const month_participant month_rights;
+extern const month_participant month_staff;
 
 #endif

@@ -819,7 +819,7 @@ static const int instants[] = {30,      8 * 60 + 45,  10 * 60,     13 * 60 + 30,
 #define SLACK (9 * 3600) /* longer than the longest gap between two ticks (00:30 → 08:45) */
 
 /* The features that live through the month beside the chain's own traffic (month.h). */
-static const month_participant *const participants[] = {&month_rights};
+static const month_participant *const participants[] = {&month_rights, &month_staff};
 #define N_PARTICIPANTS (sizeof participants / sizeof *participants)
 
 static void simulate(void)

@@ -318,7 +318,8 @@ int cmd_demo(int argc, char **argv)
         }
         siyu_err pe;
         siyu_err_init(&pe);
-        if (demo_programme(st, &pe) || demo_games(st, &pe) || demo_rights(st, &pe)) {
+        if (demo_programme(st, &pe) || demo_games(st, &pe) || demo_rights(st, &pe) ||
+            demo_guides(st, &pe)) {
             store_close(st);
             rc = cli_fail("demo", 1, "loyalty, journeys, games and rights: %s", pe.message);
             siyu_err_clear(&pe);

@@ -18,4 +18,9 @@ int demo_settle(store_conn *c, int r, siyu_err *sub, siyu_err *e);
  * staff work (reads of member 360s, an export, the erasures). */
 int demo_rights(store_t *st, siyu_err *e);
 
+/* Guides: WeCom userids, channel QR codes in two campaigns and the members they brought
+ * (orders, lost contacts), an on-job transfer, and a departure with its transfer in mixed
+ * states (docs/guides.md). */
+int demo_guides(store_t *st, siyu_err *e);
+
 #endif

@@ -377,6 +377,11 @@ int qr_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
         store_bind_text(s, 4, ext);
         store_bind_int(s, 5, d->now);
         if (store_exec(s, e)) return -1;
+        s = store_q(d->conn, Q_QR_SCAN_COUNT_BUMP);
+        store_bind_int(s, 1, id);
+        store_bind_int(s, 2, day);
+        store_bind_int(s, 3, chosen);
+        if (store_exec(s, e)) return -1;
         if (pick >= 0 && strcmp(q.rotation, "round_robin") == 0) {
             s = store_q(d->conn, Q_QR_SET_NEXT);
             store_bind_int(s, 1, (pick + 1) % n);

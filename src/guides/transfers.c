@@ -740,6 +740,19 @@ int guides_check(store_conn *c, int max, json_t *v)
                 v, json_pack("{s:s, s:s}", "check", "departed_tokens", "message", msg));
     }
     store_reset(s);
+    s = store_q(c, Q_QR_CHECK_COUNTS);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW) {
+        found++;
+        snprintf(msg, sizeof msg, "qr code %lld, day %lld, guide %lld: counter %lld, scans %lld",
+                 (long long)store_col_int(s, 0), (long long)store_col_int(s, 1),
+                 (long long)store_col_int(s, 2), (long long)store_col_int(s, 3),
+                 (long long)store_col_int(s, 4));
+        if ((int)json_array_size(v) < max)
+            json_array_append_new(
+                v, json_pack("{s:s, s:s}", "check", "qr_scan_counts", "message", msg));
+    }
+    store_reset(s);
     s = store_q(c, Q_TRANSFER_CHECK_ITEMS);
     store_bind_int(s, 1, max);
     while (store_step(s) == STORE_ROW) {

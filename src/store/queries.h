@@ -449,7 +449,7 @@
     Q(QR_STORE_GUIDES)      /* (store_id) -> guide_id — the store's guides by id */               \
     Q(QR_SET_NEXT)          /* (rr_next, id) */                                                     \
     Q(QR_SCAN_REPEAT)       /* (code_id, day, external_userid) -> guide_id */                       \
-    Q(QR_SCAN_COUNT)        /* (code_id, day, guide_id) -> scans counted */                         \
+    Q(QR_SCAN_COUNT)        /* (code_id, day, guide_id) -> scans counted (qr_scan_counts) */        \
     Q(QR_SCAN_INSERT)       /* (code_id, day, guide_id, external_userid or NULL, now) */            \
     Q(QR_STATS)             /* (code_id) -> scans, contacts_added, new_members,                     \
                                first_orders_30d, sales_cents (net of refunds) */                    \
@@ -524,7 +524,10 @@
     Q(QR_CAMPAIGN_CODES) /* (campaign or NULL) -> campaign, code id, cost_cents — by campaign, id \
                           */                                                                        \
     Q(CONTACTS_REPORT) /* (from, to, store_id or NULL, guide_id or NULL) -> guide id, name, store,  \
-                          live, added, lost (customer deleted), deleted by the guide — by id */
+                          live, added, lost (customer deleted), deleted by the guide — by id */   \
+    Q(QR_SCAN_COUNT_BUMP) /* (code_id, day, guide_id) — one more scan counted */                  \
+    Q(QR_CHECK_COUNTS)    /* (limit) -> code_id, day, guide_id, counter, scans — counters that    \
+                             differ from the scans */
 
 typedef enum store_query {
 #define Q(name) Q_##name,

@@ -728,7 +728,7 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_QR_SET_NEXT] = "UPDATE qr_codes SET rr_next = ?1 WHERE id = ?2",
     [Q_QR_SCAN_REPEAT] = "SELECT guide_id FROM qr_scans WHERE code_id = ?1 AND day = ?2"
                          " AND external_userid = ?3",
-    [Q_QR_SCAN_COUNT] = "SELECT count(*) FROM qr_scans WHERE code_id = ?1 AND day = ?2"
+    [Q_QR_SCAN_COUNT] = "SELECT n FROM qr_scan_counts WHERE code_id = ?1 AND day = ?2"
                         " AND guide_id = ?3",
     [Q_QR_SCAN_INSERT] = "INSERT INTO qr_scans(code_id, day, guide_id, external_userid, at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1026,4 +1026,16 @@ const char *const sqlite_queries[Q__COUNT] = {
         " c.guide_id = s.id AND c.guide_deleted_at >= ?1 AND c.guide_deleted_at < ?2)"
         " FROM staff s WHERE s.role IN ('guide', 'store_manager') AND (?3 IS NULL OR"
         " s.store_id = ?3) AND (?4 IS NULL OR s.id = ?4) ORDER BY s.id",
+    [Q_QR_SCAN_COUNT_BUMP] = "INSERT INTO qr_scan_counts(code_id, day, guide_id, n)"
+                             " VALUES (?1, ?2, ?3, 1) ON CONFLICT(code_id, day, guide_id)"
+                             " DO UPDATE SET n = qr_scan_counts.n + 1",
+    [Q_QR_CHECK_COUNTS] =
+        "SELECT c.code_id, c.day, c.guide_id, c.n, (SELECT count(*) FROM qr_scans s WHERE"
+        " s.code_id = c.code_id AND s.day = c.day AND s.guide_id = c.guide_id) AS scans"
+        " FROM qr_scan_counts c WHERE c.n <> (SELECT count(*) FROM qr_scans s WHERE"
+        " s.code_id = c.code_id AND s.day = c.day AND s.guide_id = c.guide_id)"
+        " UNION ALL SELECT s.code_id, s.day, s.guide_id, 0, count(*) FROM qr_scans s"
+        " WHERE NOT EXISTS (SELECT 1 FROM qr_scan_counts c WHERE c.code_id = s.code_id AND"
+        " c.day = s.day AND c.guide_id = s.guide_id) GROUP BY s.code_id, s.day, s.guide_id"
+        " LIMIT ?1",
 };

@@ -426,6 +426,13 @@ const char *const sqlite_migrations[] = {
     "CREATE INDEX transfer_items_to ON transfer_items(to_guide_id) WHERE state = 'waiting';"
     "CREATE TABLE bridge_messages ("
     "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, transfer_id INTEGER REFERENCES transfers(id),"
-    "  to_guide_id INTEGER REFERENCES staff(id), created_at INTEGER NOT NULL);",
+    "  to_guide_id INTEGER REFERENCES staff(id), created_at INTEGER NOT NULL);"
+    /* a scan's cap check reads one counter per guide instead of counting the day's scans */
+    "CREATE TABLE qr_scan_counts ("
+    "  code_id INTEGER NOT NULL REFERENCES qr_codes(id), day INTEGER NOT NULL,"
+    "  guide_id INTEGER NOT NULL REFERENCES staff(id), n INTEGER NOT NULL,"
+    "  PRIMARY KEY (code_id, day, guide_id));"
+    "INSERT INTO qr_scan_counts(code_id, day, guide_id, n)"
+    "  SELECT code_id, day, guide_id, count(*) FROM qr_scans GROUP BY code_id, day, guide_id;",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

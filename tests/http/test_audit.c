@@ -600,7 +600,8 @@ static pid_t upgrade(pid_t pid)
              "DROP INDEX coupon_events_member; DROP INDEX messages_run_waiting;"
              /* and migration 17's staff lifecycle and transfers */
              "DROP TABLE bridge_messages; DROP TABLE transfer_items; DROP TABLE transfers;"
-             "DROP TABLE staff_stores; ALTER TABLE staff DROP COLUMN status;"
+             "DROP TABLE staff_stores; DROP TABLE qr_scan_counts;"
+             "ALTER TABLE staff DROP COLUMN status;"
              "ALTER TABLE staff DROP COLUMN departed_at;"
              "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
              "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"

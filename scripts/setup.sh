@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what siyu needs to build, test and run, from Debian 12's packages.
 # Safe to run again: it installs only what is missing.
+# prometheus brings promtool, which the ops test runs on a real /metrics answer.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config git ca-certificates
           libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libsodium-dev
-          libroaring-dev libgsl-dev zlib1g-dev curl libcurl4-openssl-dev jq prometheus
+          libroaring-dev libgsl-dev zlib1g-dev curl openssl libcurl4-openssl-dev prometheus
           postgresql-15 libpq-dev)
 if [ "${SIYU_FUZZ_TOOLS:-0}" = 1 ]; then
   packages+=(clang libclang-rt-14-dev clang-format)

@@ -18,18 +18,26 @@ if [ -n "$unformatted" ]; then
 fi
 
 pgdir=$(mktemp -d /tmp/siyu-pg-XXXXXX)
+answers=$(mktemp /tmp/siyu-answers-XXXXXX)
 cleanup() {
   bash scripts/pg-test-server.sh stop "$pgdir" || true
-  rm -rf "$pgdir"
+  rm -rf "$pgdir" "$answers"
 }
 trap cleanup EXIT
 SIYU_TEST_PG_URL=$(bash scripts/pg-test-server.sh start "$pgdir")
 export SIYU_TEST_PG_URL
 echo "== PostgreSQL for the pg_* tests: $SIYU_TEST_PG_URL"
 
-echo "== build and test"
+echo "== build and test (every answer of the end-to-end tests recorded for the contract check)"
 bash scripts/build.sh build
-(cd build && ctest --output-on-failure -j2 --timeout 300)
+(cd build && SIYU_RECORD_RESPONSES=$answers ctest --output-on-failure -j2 --timeout 300)
+
+echo "== the API contract: lint, a generated TypeScript client, every recorded answer (tools/api)"
+command -v node >/dev/null && command -v npm >/dev/null || {
+  echo "the contract check needs Node.js 20 and npm (installed with the machine)" >&2
+  exit 1
+}
+bash tools/api/check.sh build/src/cli/siyu "$answers"
 
 echo "== every other build type builds under -Werror (Release, MinSizeRel)"
 for t in Release MinSizeRel; do

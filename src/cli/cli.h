@@ -59,6 +59,7 @@ int cmd_backup(int argc, char **argv); /* cmd_backup.c: backup, restore, vacuum,
 int cmd_restore(int argc, char **argv);
 int cmd_vacuum(int argc, char **argv);
 int cmd_member(int argc, char **argv);
+int cmd_openapi(int argc, char **argv); /* cmd_serve.c */
 
 /* Serves until SIGINT/SIGTERM (used by serve and demo). */
 int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,

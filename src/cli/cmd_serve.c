@@ -9,6 +9,7 @@
 #include "domain/domain.h"
 #include "messaging/msg_adapter.h"
 #include "http/http.h"
+#include "http/router.h"
 #include "jobs/jobs.h"
 #include "views/views.h"
 #include "writer/writer.h"
@@ -220,4 +221,25 @@ int cmd_serve(int argc, char **argv)
     rc = cli_serve_until_signal(st, listen, threads, log, NULL);
     store_close(st);
     return rc;
+}
+
+/* siyu openapi: the document the server answers at /api/v1/openapi.json, without a
+ * server or a store (CI lints it and generates the TypeScript client from it). */
+int cmd_openapi(int argc, char **argv)
+{
+    const char *out = NULL;
+    cli_opt opts[] = {
+        {"--out", true, &out, NULL, "FILE  write the document there (default: standard output)"},
+        {0}};
+    int rc = cli_parse("openapi", argc, argv, 2, opts, NULL, 0, NULL);
+    if (rc) return rc;
+    if (!openapi_components())
+        return cli_fail("openapi", 1, "the embedded schemas (src/http/schemas) do not parse");
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (!f) return cli_fail("openapi", 1, "cannot write %s", out);
+    json_t *doc = openapi_document();
+    rc = json_dumpf(doc, f, JSON_INDENT(2)) == 0 && fputc('\n', f) != EOF ? 0 : 1;
+    json_decref(doc);
+    if (out && fclose(f)) rc = 1;
+    return rc ? cli_fail("openapi", 1, "cannot write the document") : 0;
 }

@@ -55,6 +55,8 @@ static const struct command {
      "restore --from FILE --db PATH [--force]   restore a backup (refuses to overwrite a store)"},
     {"vacuum", cmd_vacuum,
      "vacuum --db PATH   rebuild the store so deleted and erased data leaves its files"},
+    {"openapi", cmd_openapi,
+     "openapi [--out FILE]   the HTTP API's OpenAPI 3.1 document (as GET /api/v1/openapi.json)"},
 };
 
 static void usage(FILE *f)

@@ -370,8 +370,9 @@ int transfers_get(dom *d, int64_t id, int64_t cursor, int limit, json_t **out, s
         json_array_append_new(items, it);
     }
     store_reset(s);
-    json_object_set_new(o, "items", items);
-    json_object_set_new(o, "next_cursor", n == limit && n ? json_integer(last) : json_null());
+    json_t *page = dom_list(items, limit, n ? last : 0); /* {items, next_cursor} */
+    json_object_update(o, page);
+    json_decref(page);
     *out = o;
     return 200;
 }

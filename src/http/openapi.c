@@ -287,6 +287,8 @@ static json_t *operation(const route *rt)
         if (sc) json_object_set_new(c, "content", sc);
         json_object_set_new(responses, "503", c);
     }
+    /* a fault in siyu (the store failed): the request wrote nothing */
+    error_status(responses, "5XX", "InternalError");
     json_object_set_new(op, "responses", responses);
     return op;
 }
@@ -330,7 +332,7 @@ json_t *openapi_document(void)
     json_t *schemas = openapi_components();
     schemas = schemas ? json_incref(schemas) : json_object();
     json_t *responses = json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "BadRequest",
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "BadRequest",
         error_response("A bad body, field or query parameter (an unknown one included)",
                        "invalid_argument", "limit: must be between 1 and 1000"),
         "Unauthorized",
@@ -347,7 +349,10 @@ json_t *openapi_document(void)
                        "body: larger than 1048576 bytes"),
         "Unprocessable",
         error_response("Well-formed but against a rule", "unprocessable",
-                       "amount_cents: more than is left to refund"));
+                       "amount_cents: more than is left to refund"),
+        "InternalError",
+        error_response("A fault in siyu (the store failed); the request wrote nothing", "internal",
+                       "the store failed"));
     return json_pack(
         "{s:s, s:{s:s, s:s, s:s, s:{s:s, s:s}}, s:[{s:s, s:s}], s:o, s:o, "
         "s:{s:{s:{s:s, s:s}}, s:o, s:o}, s:[{s:[]}]}",

@@ -109,8 +109,8 @@ int req_page(http_req *r, int64_t *cursor, int *limit, siyu_err *e)
 
 int http_page_answer(http_req *r, siyu_err *e)
 {
-    int64_t cursor;
-    int limit;
+    int64_t cursor = 0; /* set by req_page; Release builds cannot see it */
+    int limit = 0;
     if (req_page(r, &cursor, &limit, e)) return -1;
     json_t *items = json_is_object(r->resp) ? json_object_get(r->resp, "items") : NULL;
     if (!json_is_array(items) || r->status >= 300) return 0;

@@ -30,6 +30,102 @@ static char dir[64], db[512], token[128];
 static char pg_dbname[64]; /* on PostgreSQL: the test's database */
 static int port;
 
+/* ---- recording: every answer, for the contract check (tools/api/validate.mjs) ----
+ *
+ * With SIYU_RECORD_RESPONSES=FILE set, every answer a test reads is appended to FILE as
+ * one JSON line {"method", "path", "status", "content_type", "body"}; scripts/test.sh
+ * then validates each against the OpenAPI document. A test with its own socket code
+ * hands its raw answer to harness_record_raw, so no answer escapes the check. */
+
+static inline void harness_json_str(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\r')
+            fputs("\\r", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static const char *harness_record_request;  /* the body sent, when the client knows it */
+static const char *harness_record_encoding; /* the answer's Content-Encoding, if any */
+
+/* Records one answer: its status, Content-Type and body (method and path as sent). */
+
+static inline void harness_record(const char *method, const char *path, int status,
+                                  const char *ctype, size_t ctype_len, const char *body, size_t len)
+{
+    const char *file = getenv("SIYU_RECORD_RESPONSES");
+    if (!file || !*file || status <= 0) return;
+    char *line = NULL;
+    size_t cap = 0;
+    FILE *m = open_memstream(&line, &cap);
+    if (!m) return;
+    fputs("{\"method\":", m);
+    harness_json_str(m, method, strlen(method));
+    fputs(",\"path\":", m);
+    harness_json_str(m, path, strlen(path));
+    fprintf(m, ",\"status\":%d,\"content_type\":", status);
+    harness_json_str(m, ctype ? ctype : "", ctype ? ctype_len : 0);
+    fputs(",\"body\":", m);
+    harness_json_str(m, body ? body : "", body ? len : 0);
+    if (harness_record_encoding) /* compressed: the body is not kept, its type is checked */
+        fprintf(m, ",\"content_encoding\":\"%s\"", harness_record_encoding);
+    if (harness_record_request) {
+        fputs(",\"request\":", m);
+        harness_json_str(m, harness_record_request, strlen(harness_record_request));
+    }
+    fputs("}\n", m);
+    fclose(m);
+    /* one write per line on an O_APPEND file: tests running side by side never interleave */
+    int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        if (write(fd, line, cap) != (ssize_t)cap) fprintf(stderr, "cannot record to %s\n", file);
+        close(fd);
+    }
+    free(line);
+}
+
+/* Records a raw HTTP answer (status line, headers, body) read by a test's own client. */
+static inline void harness_record_raw(const char *method, const char *path, const char *raw,
+                                      size_t len)
+{
+    if (!getenv("SIYU_RECORD_RESPONSES") || len < 12 || strncmp(raw, "HTTP/1.", 7) != 0) return;
+    const char *end = strstr(raw, "\r\n\r\n");
+    if (!end || (size_t)(end - raw) > len) return;
+    const char *ct = strcasestr(raw, "\r\nContent-Type:"), *ctv = NULL;
+    size_t ctl = 0;
+    if (ct && ct < end) {
+        ctv = ct + 15;
+        while (*ctv == ' ')
+            ctv++;
+        ctl = strcspn(ctv, "\r\n");
+    }
+    const char *cl = strcasestr(raw, "\r\nContent-Length:");
+    size_t body_len = len - (size_t)(end + 4 - raw);
+    if (cl && cl < end) {
+        size_t want = strtoul(cl + 17, NULL, 10);
+        if (want < body_len) body_len = want;
+    }
+    if (strcmp(method, "HEAD") == 0) body_len = 0;
+    const char *ce = strcasestr(raw, "\r\nContent-Encoding:");
+    bool gz = ce && ce < end && strncasecmp(ce + 19, " gzip", 5) == 0;
+    harness_record_encoding = gz ? "gzip" : NULL;
+    harness_record(method, path, atoi(raw + 9), ctv, ctl, end + 4, gz ? 0 : body_len);
+    harness_record_encoding = NULL;
+}
+
 /* ---- a minimal HTTP/1.1 client: one keep-alive connection, Content-Length bodies ---- */
 
 static inline int conn_open(void)
@@ -71,6 +167,9 @@ static inline int request_hdr(int fd, const char *tok, const char *method, const
         size_t header = (size_t)(end + 4 - buf);
         if (got < header + want) continue;
         int status = atoi(buf + 9); /* "HTTP/1.1 201 Created" */
+        harness_record_request = body;
+        harness_record_raw(method, path, buf, header + want);
+        harness_record_request = NULL;
         memmove(buf, end + 4, want);
         buf[want] = 0;
         return status;

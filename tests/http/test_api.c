@@ -229,6 +229,7 @@ static void test_bad_input(int fd)
     send(hfd, huge, big, MSG_NOSIGNAL);
     ssize_t r = recv(hfd, buf, sizeof buf - 1, 0);
     buf[r > 0 ? r : 0] = 0;
+    harness_record_raw("POST", "/api/v1/members", buf, r > 0 ? (size_t)r : 0);
     CHECK(strstr(buf, " 413 ") != NULL);
     CHECK(strstr(buf, "payload_too_large") != NULL);
     close(hfd);
@@ -248,10 +249,12 @@ static void test_idempotency_key(int fd)
     CHECK(send(kfd, req, (size_t)n, MSG_NOSIGNAL) == n);
     ssize_t r = recv(kfd, first, sizeof first - 1, 0);
     first[r > 0 ? r : 0] = 0;
+    harness_record_raw("POST", "/api/v1/members", first, r > 0 ? (size_t)r : 0);
     CHECK(strstr(first, " 201 ") != NULL);
     CHECK(send(kfd, req, (size_t)n, MSG_NOSIGNAL) == n);
     r = recv(kfd, buf, sizeof buf - 1, 0);
     buf[r > 0 ? r : 0] = 0;
+    harness_record_raw("POST", "/api/v1/members", buf, r > 0 ? (size_t)r : 0);
     CHECK(strstr(buf, " 200 ") != NULL);
     CHECK_STR_EQ(strstr(buf, "\r\n\r\n"), strstr(first, "\r\n\r\n")); /* the first answer */
     const char *other = "{\"card_no\":\"IK2\"}";
@@ -262,6 +265,7 @@ static void test_idempotency_key(int fd)
     CHECK(send(kfd, req, (size_t)n, MSG_NOSIGNAL) == n);
     r = recv(kfd, buf, sizeof buf - 1, 0);
     buf[r > 0 ? r : 0] = 0;
+    harness_record_raw("POST", "/api/v1/members", buf, r > 0 ? (size_t)r : 0);
     CHECK(strstr(buf, " 409 ") != NULL);
     close(kfd);
 }

@@ -148,6 +148,7 @@ static int raw_call(const char *tok, const char *hdr, const char *method, const 
         size_t k = strcspn(h, "\r\n");
         snprintf(rid, rid_cap, "%.*s", (int)k, h);
     }
+    harness_record_raw(method, path, resp, got);
     return atoi(resp + 9);
 }
 

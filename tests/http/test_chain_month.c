@@ -49,6 +49,7 @@
 #include "base/timeutil.h"
 #include "harness.h"
 #include "month.h"
+#include "webhook_rx.h"
 
 #define SECRET "month-secret-0123456789abcdef"
 #define LOCAL 28800 /* +08:00 */
@@ -199,71 +200,31 @@ static bool has_address(json_t *to)
            (json_is_object(to) && json_object_size(to) > 0);
 }
 
-typedef struct upload {
-    char *data;
-    size_t len;
-} upload;
-
-static enum MHD_Result rx(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                          const char *version, const char *data, size_t *size, void **ctx)
+/* Each message that reached the receiver, with the simulated instant it arrived. */
+static int on_webhook(void *ctx, json_t *b, const char *key, bool signature_ok)
 {
-    (void)cls, (void)url, (void)method, (void)version;
-    upload *u = *ctx;
-    if (!u) {
-        *ctx = calloc(1, sizeof *u);
-        return MHD_YES;
-    }
-    if (*size) {
-        u->data = realloc(u->data, u->len + *size + 1);
-        memcpy(u->data + u->len, data, *size);
-        u->len += *size;
-        u->data[u->len] = 0;
-        *size = 0;
-        return MHD_YES;
-    }
-    int status = 200;
-    const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Siyu-Signature");
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)SECRET, strlen(SECRET));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)(u->data ? u->data : ""), u->len);
-    crypto_auth_hmacsha256_final(&st, mac);
-    char want[80] = "sha256=";
-    sodium_bin2hex(want + 7, sizeof want - 7, mac, sizeof mac);
-    if (!sig || strcmp(sig, want) != 0) {
+    (void)ctx, (void)key;
+    if (!signature_ok) {
         atomic_fetch_add(&bad_signatures, 1);
-        status = 401;
-    } else {
-        json_t *b = json_loads(u->data ? u->data : "", 0, NULL);
-        json_t *id = json_object_get(b, "message_id"), *m = json_object_get(b, "member_id");
-        if (!json_is_integer(id) || !json_is_integer(m)) {
-            atomic_fetch_add(&bad_bodies, 1);
-        } else {
-            rx_msg r = {.id = json_integer_value(id),
-                        .member = json_integer_value(m),
-                        .journey = json_integer_value(json_object_get(b, "journey_id")),
-                        .at = atomic_load(&sim_now),
-                        .has_to = has_address(json_object_get(b, "to"))};
-            snprintf(r.channel, sizeof r.channel, "%s",
-                     json_string_value(json_object_get(b, "channel"))
-                         ? json_string_value(json_object_get(b, "channel"))
-                         : "?");
-            pthread_mutex_lock(&rx_lock);
-            if (rx_n == rx_cap)
-                rxv = realloc(rxv, (rx_cap = rx_cap ? 2 * rx_cap : 4096) * sizeof *rxv);
-            rxv[rx_n++] = r;
-            pthread_mutex_unlock(&rx_lock);
-        }
-        json_decref(b);
+        return 401;
     }
-    free(u->data);
-    free(u);
-    *ctx = NULL;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return rc;
+    json_t *id = json_object_get(b, "message_id"), *m = json_object_get(b, "member_id");
+    if (!json_is_integer(id) || !json_is_integer(m)) {
+        atomic_fetch_add(&bad_bodies, 1);
+        return 200;
+    }
+    rx_msg r = {.id = json_integer_value(id),
+                .member = json_integer_value(m),
+                .journey = json_integer_value(json_object_get(b, "journey_id")),
+                .at = atomic_load(&sim_now),
+                .has_to = has_address(json_object_get(b, "to"))};
+    const char *channel = json_string_value(json_object_get(b, "channel"));
+    snprintf(r.channel, sizeof r.channel, "%s", channel ? channel : "?");
+    pthread_mutex_lock(&rx_lock);
+    if (rx_n == rx_cap) rxv = realloc(rxv, (rx_cap = rx_cap ? 2 * rx_cap : 4096) * sizeof *rxv);
+    rxv[rx_n++] = r;
+    pthread_mutex_unlock(&rx_lock);
+    return 200;
 }
 
 /* ---------------- calls ---------------- */
@@ -1793,9 +1754,8 @@ int main(int argc, char **argv)
 
     /* the receiver */
     rx_port_ = free_port();
-    struct MHD_Daemon *rxd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)rx_port_,
-                                              NULL, NULL, rx, NULL, MHD_OPTION_END);
-    CHECK(rxd != NULL);
+    webhook_rx wrx;
+    CHECK(webhook_rx_start(&wrx, rx_port_, SECRET, on_webhook, NULL) == 0);
 
     /* the chain: its history ends the day before the month starts */
     snprintf(dir, sizeof dir, "/tmp/siyu-month-XXXXXX");
@@ -1872,7 +1832,7 @@ int main(int argc, char **argv)
              "siyu serve exited %d after SIGTERM (under the sanitizers: their report is above)",
              exit_status);
     sqlite3_close(rdb);
-    MHD_stop_daemon(rxd);
+    webhook_rx_stop(&wrx);
 
     /* siyu check, on the store as the month left it */
     snprintf(cmd, sizeof cmd, "%s check --db %s 2>&1", siyu, db);

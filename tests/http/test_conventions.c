@@ -50,6 +50,7 @@ static int call(const char *tok, const char *method, const char *path, const cha
         if (got < hl + want) continue;
         if (got > hl + want) /* bytes past the answer: a body where none belongs */
             want = got - hl;
+        harness_record_raw(method, path, in, hl + want);
         memcpy(head, in, hl < sizeof head ? hl : sizeof head - 1);
         head[hl < sizeof head ? hl : sizeof head - 1] = 0;
         memcpy(body, in + hl, want);

@@ -26,6 +26,7 @@
 
 #include "base/timeutil.h"
 #include "harness.h"
+#include "webhook_rx.h"
 
 #define SECRET "test-secret-0123456789abcdef"
 
@@ -49,63 +50,24 @@ static json_t *received; /* every accepted body, with its headers */
 static atomic_int fail_next, bad_signatures, attempts_seen;
 static int rx_port;
 
-typedef struct upload {
-    char *data;
-    size_t len;
-} upload;
-
-static enum MHD_Result rx(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                          const char *version, const char *data, size_t *size, void **ctx)
+/* Every request counts as an attempt; fail_next answers 503 that many times (siyu retries). */
+static int on_webhook(void *ctx, json_t *body, const char *key, bool signature_ok)
 {
-    (void)cls, (void)url, (void)method, (void)version;
-    upload *u = *ctx;
-    if (!u) {
-        *ctx = calloc(1, sizeof *u);
-        return MHD_YES;
-    }
-    if (*size) {
-        u->data = realloc(u->data, u->len + *size + 1);
-        memcpy(u->data + u->len, data, *size);
-        u->len += *size;
-        u->data[u->len] = 0;
-        *size = 0;
-        return MHD_YES;
-    }
+    (void)ctx;
     atomic_fetch_add(&attempts_seen, 1);
-    int status = 200;
     if (atomic_load(&fail_next) > 0) {
         atomic_fetch_sub(&fail_next, 1);
-        status = 503;
-    } else {
-        const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Siyu-Signature");
-        const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
-        unsigned char mac[crypto_auth_hmacsha256_BYTES];
-        crypto_auth_hmacsha256_state st;
-        crypto_auth_hmacsha256_init(&st, (const unsigned char *)SECRET, strlen(SECRET));
-        crypto_auth_hmacsha256_update(&st, (const unsigned char *)(u->data ? u->data : ""), u->len);
-        crypto_auth_hmacsha256_final(&st, mac);
-        char want[80] = "sha256=";
-        sodium_bin2hex(want + 7, sizeof want - 7, mac, sizeof mac);
-        if (!sig || strcmp(sig, want) != 0) {
-            atomic_fetch_add(&bad_signatures, 1);
-            status = 401;
-        } else {
-            json_t *body = json_loads(u->data ? u->data : "", 0, NULL);
-            pthread_mutex_lock(&rx_lock);
-            json_array_append_new(
-                received,
-                json_pack("{s:o, s:s}", "body", body ? body : json_null(), "key", key ? key : ""));
-            pthread_mutex_unlock(&rx_lock);
-        }
+        return 503;
     }
-    free(u->data);
-    free(u);
-    *ctx = NULL;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return rc;
+    if (!signature_ok) {
+        atomic_fetch_add(&bad_signatures, 1);
+        return 401;
+    }
+    pthread_mutex_lock(&rx_lock);
+    json_array_append_new(received,
+                          json_pack("{s:O, s:s}", "body", body ? body : json_null(), "key", key));
+    pthread_mutex_unlock(&rx_lock);
+    return 200;
 }
 
 static size_t received_count(void)
@@ -172,6 +134,7 @@ static int request_big(const char *path, const char *body, size_t len)
         char *cl = strcasestr(buf, "Content-Length:");
         size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
         if (got < (size_t)(end + 4 - buf) + want) continue;
+        harness_record_raw("POST", path, buf, got);
         return atoi(buf + 9);
     }
 }
@@ -1439,9 +1402,8 @@ int main(int argc, char **argv)
     if (sodium_init() < 0) return 1;
     received = json_array();
     rx_port = free_port();
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)rx_port,
-                                            NULL, NULL, rx, NULL, MHD_OPTION_END);
-    CHECK(d != NULL);
+    webhook_rx wrx;
+    CHECK(webhook_rx_start(&wrx, rx_port, SECRET, on_webhook, NULL) == 0);
     snprintf(clock_path, sizeof clock_path, "/tmp/siyu-clock-%d", (int)getpid());
     set_now("2026-03-01T10:00:00+08:00");
     setenv("SIYU_NOW_FILE", clock_path, 1);
@@ -1490,7 +1452,7 @@ int main(int argc, char **argv)
     docs_examples();
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);
-    MHD_stop_daemon(d);
+    webhook_rx_stop(&wrx);
     unlink(clock_path);
     json_decref(received);
     return CHECK_DONE();

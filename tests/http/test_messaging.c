@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "harness.h"
+#include "webhook_rx.h"
 
 #define SECRET "test-secret-0123456789abcdef"
 
@@ -43,54 +44,17 @@ static pthread_mutex_t rx_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t *received; /* every accepted body */
 static atomic_int bad_signatures;
 
-typedef struct upload {
-    char *data;
-    size_t len;
-} upload;
-
-static enum MHD_Result rx(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                          const char *version, const char *data, size_t *size, void **ctx)
+static int on_webhook(void *ctx, json_t *body, const char *key, bool signature_ok)
 {
-    (void)cls, (void)url, (void)method, (void)version;
-    upload *u = *ctx;
-    if (!u) {
-        *ctx = calloc(1, sizeof *u);
-        return MHD_YES;
-    }
-    if (*size) {
-        u->data = realloc(u->data, u->len + *size + 1);
-        memcpy(u->data + u->len, data, *size);
-        u->len += *size;
-        u->data[u->len] = 0;
-        *size = 0;
-        return MHD_YES;
-    }
-    int status = 200;
-    const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Siyu-Signature");
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)SECRET, strlen(SECRET));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)(u->data ? u->data : ""), u->len);
-    crypto_auth_hmacsha256_final(&st, mac);
-    char want[80] = "sha256=";
-    sodium_bin2hex(want + 7, sizeof want - 7, mac, sizeof mac);
-    if (!sig || strcmp(sig, want) != 0) {
+    (void)ctx, (void)key;
+    if (!signature_ok) {
         atomic_fetch_add(&bad_signatures, 1);
-        status = 401;
-    } else {
-        json_t *body = json_loads(u->data ? u->data : "", 0, NULL);
-        pthread_mutex_lock(&rx_lock);
-        json_array_append_new(received, body ? body : json_null());
-        pthread_mutex_unlock(&rx_lock);
+        return 401;
     }
-    free(u->data);
-    free(u);
-    *ctx = NULL;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return rc;
+    pthread_mutex_lock(&rx_lock);
+    json_array_append(received, body ? body : json_null());
+    pthread_mutex_unlock(&rx_lock);
+    return 200;
 }
 
 static size_t received_count(void)
@@ -719,6 +683,22 @@ static void limit_race(void)
     CHECK_INT_EQ(atomic_load(&race_limited), 61);
 }
 
+/* /metrics counted what the outbox and the webhook did: every body the receiver accepted is
+ * one delivered attempt with its latency, and at least as many messages were sent. */
+static void metrics_follow_deliveries(void)
+{
+    static char m[1 << 20];
+    CHECK_INT_EQ(request_hdr(fd, token, "GET", "/metrics", NULL, NULL, m, sizeof m), 200);
+    const char *p = strstr(m, "\nsiyu_webhook_attempts_total{outcome=\"delivered\"} ");
+    long long delivered = p ? atoll(strchr(p, '}') + 2) : -1;
+    CHECK_INT_EQ(delivered, (long long)received_count());
+    p = strstr(m, "\nsiyu_webhook_duration_seconds_count ");
+    CHECK(p && atoll(strchr(p + 1, ' ') + 1) >= delivered);
+    p = strstr(m, "\nsiyu_outbox_messages_total{outcome=\"sent\"} ");
+    CHECK(p && atoll(strchr(p, '}') + 2) >= delivered);
+    CHECK(delivered > 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -728,9 +708,8 @@ int main(int argc, char **argv)
     if (sodium_init() < 0) return 1;
     received = json_array();
     int rx_port = free_port();
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)rx_port,
-                                            NULL, NULL, rx, NULL, MHD_OPTION_END);
-    CHECK(d != NULL);
+    webhook_rx wrx;
+    CHECK(webhook_rx_start(&wrx, rx_port, SECRET, on_webhook, NULL) == 0);
     snprintf(clock_path, sizeof clock_path, "/tmp/siyu-msg-clock-%d", (int)getpid());
     set_now("2026-03-01T10:00:00+08:00");
     setenv("SIYU_NOW_FILE", clock_path, 1);
@@ -759,9 +738,10 @@ int main(int argc, char **argv)
     library_coupons();
     limit_race();
     CHECK_INT_EQ(atomic_load(&bad_signatures), 0);
+    metrics_follow_deliveries();
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);
-    MHD_stop_daemon(d);
+    webhook_rx_stop(&wrx);
     unlink(clock_path);
     json_decref(received);
     return CHECK_DONE();

@@ -47,6 +47,7 @@ static int raw_request(const char *tok, const char *method, const char *path, co
         size_t header = (size_t)(end + 4 - buf);
         if (got < header + want) continue;
         int status = atoi(buf + 9);
+        harness_record_raw(method, path, buf, header + want);
         memmove(buf, end + 4, want);
         buf[want] = 0;
         return status;

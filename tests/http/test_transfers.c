@@ -441,7 +441,7 @@ static void departure(void)
         o = get_transfer(tid, q);
         seen += (int64_t)json_array_size(json_object_get(o, "items"));
         json_t *nc = json_object_get(o, "next_cursor");
-        cursor = json_is_integer(nc) ? json_integer_value(nc) : 0;
+        cursor = json_is_string(nc) ? strtoll(json_string_value(nc), NULL, 10) : 0;
         json_decref(o);
         if (!cursor) break;
     }

@@ -72,7 +72,8 @@ static int send_all(int fd, const char *p, size_t n)
 }
 
 /* Reads one answer: returns its status with the body in *out (malloc'd), or -1. */
-static int read_answer(int fd, char **out)
+/* Reads one answer to method path (recorded for the contract check: harness.h). */
+static int read_answer(int fd, const char *method, const char *path, char **out)
 {
     size_t cap = 1 << 16, got = 0;
     char *b = malloc(cap);
@@ -93,6 +94,7 @@ static int read_answer(int fd, char **out)
         size_t head = (size_t)(end + 4 - b);
         if (got < head + want) continue;
         int status = atoi(b + 9);
+        harness_record_raw(method, path, b, head + want);
         memmove(b, end + 4, want);
         b[want] = 0;
         *out = b;
@@ -113,7 +115,7 @@ static int http(int fd, const char *tok, const char *method, const char *path, c
     if (v) *v = NULL;
     if (send_all(fd, head, (size_t)n) || (blen && send_all(fd, body, blen))) return -1;
     char *out;
-    int st = read_answer(fd, &out);
+    int st = read_answer(fd, method, path, &out);
     if (st >= 0 && v) *v = json_loads(out, JSON_DECODE_ANY, NULL);
     free(out);
     return st;
@@ -132,7 +134,7 @@ static long long metric(int fd, const char *name)
                      "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", token);
     if (send_all(fd, head, (size_t)n)) return -1;
     char *out;
-    if (read_answer(fd, &out) != 200) return -1;
+    if (read_answer(fd, "GET", "/metrics", &out) != 200) return -1;
     long long val = -1;
     for (char *p = out; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
         if (strncmp(p, name, strlen(name)) == 0 && p[strlen(name)] == ' ') {
@@ -180,7 +182,7 @@ static void *unauth_upload(void *arg)
         }
         recv_timeout(fd, 30);
         char *out;
-        u->status = read_answer(fd, &out);
+        u->status = read_answer(fd, "POST", "/api/v1/import/orders", &out);
         free(out);
     }
     close(fd);
@@ -239,7 +241,7 @@ static void test_refused_on_headers(const char *guide_tok)
                          cases[i].tok, UPLOAD);
         CHECK(send_all(fd, head, (size_t)n) == 0);
         char *out;
-        int st = read_answer(fd, &out);
+        int st = read_answer(fd, "POST", "/api/v1/import/members", &out);
         CHECK_INT_EQ(st, cases[i].status);
         free(out);
         close(fd);

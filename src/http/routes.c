@@ -555,7 +555,7 @@ const route routes[] = {
     {"POST", "/api/v1/staff/{id}/tokens", h_staff_token_create, ADMIN,
      ROUTE_WRITE | ROUTE_BODY_OPT | ROUTE_SECRET, "Create a token for a staff member (shown once)",
      "organisation", SCOPE_STAFF, 0, .request = "StaffTokenCreate", .response = "TokenIssued",
-     .answers = ANS_201},
+     .answers = ANS_201 | ANS_409},
     {"GET", "/api/v1/tokens", h_tokens_list, ADMIN, 0,
      "List API tokens (never their secret): role, staff, store, expiry, last use, state",
      "organisation", SCOPE_CHAIN, 0, .query = "page", .response = "Token[]"},

@@ -67,6 +67,7 @@ static int call_as(const char *tok, const char *method, const char *path, json_t
         size_t header = (size_t)(end + 4 - buf);
         if (got < header + want) continue;
         st = atoi(buf + 9);
+        harness_record_raw(method, path, buf, header + want); /* the contract check */
         memmove(buf, end + 4, want);
         buf[want] = 0;
         break;

@@ -19,6 +19,7 @@ endforeach()
 siyu_pg_test(unit_loyalty test_loyalty_unit)
 siyu_pg_test(unit_models test_models)
 siyu_pg_test(unit_import test_import)
+siyu_pg_test(unit_guides test_guides_unit)
 # fault injection is store.c's, around either driver: the write paths fail cleanly on both
 siyu_pg_test(unit_writer_faults test_faults)
 siyu_pg_test(unit_pipeline_faults test_pipeline_faults)

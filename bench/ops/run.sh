@@ -32,13 +32,13 @@ for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null &
 # N fetches on one connection; prints "bytes_per_answer ms_per_request"
 fetch() {
   local url=$1 enc=$2 urls=() i
-  for i in $(seq 1 "$requests"); do urls+=("$url"); done
+  for i in $(seq 1 "$requests"); do urls+=(-o /dev/null "$url"); done
   local t0 t1 bytes
   t0=$(date +%s%N)
   bytes=$(curl -s -H "Authorization: Bearer $token" ${enc:+-H "Accept-Encoding: $enc"} \
-          -o /dev/null -w '%{size_download}\n' "${urls[@]}" | awk '{s+=$1} END {print s}')
+          -w '%{size_download}\n' "${urls[@]}" | awk '{s+=$1} END {print s}')
   t1=$(date +%s%N)
-  awk -v b="$bytes" -v n="$requests" -v t="$((t1 - t0))" 'BEGIN {printf "%d %.3f", b/n, t/n/1e6}'
+  awk -v b="$bytes" -v n="$requests" -v t="$((t1 - t0))" 'BEGIN {printf "%d %.3f\n", b/n, t/n/1e6}'
 }
 
 printf '%-28s %12s %12s %8s %10s %10s %8s\n' answer plain_bytes gzip_bytes ratio plain_ms gzip_ms ratio

@@ -58,13 +58,13 @@ static inline void harness_json_str(FILE *f, const char *s, size_t n)
     fputc('"', f);
 }
 
-static const char *harness_record_request;  /* the body sent, when the client knows it */
-static const char *harness_record_encoding; /* the answer's Content-Encoding, if any */
-
-/* Records one answer: its status, Content-Type and body (method and path as sent). */
-
+/* Records one answer: its status, Content-Type and body (method and path as sent), the
+ * request's body when the client knows it, and its Content-Encoding when compressed (the
+ * body is then not kept: its status and type are still checked). Thread-safe: tests call
+ * it from many threads at once. */
 static inline void harness_record(const char *method, const char *path, int status,
-                                  const char *ctype, size_t ctype_len, const char *body, size_t len)
+                                  const char *ctype, size_t ctype_len, const char *body, size_t len,
+                                  const char *encoding, const char *request)
 {
     const char *file = getenv("SIYU_RECORD_RESPONSES");
     if (!file || !*file || status <= 0) return;
@@ -80,11 +80,10 @@ static inline void harness_record(const char *method, const char *path, int stat
     harness_json_str(m, ctype ? ctype : "", ctype ? ctype_len : 0);
     fputs(",\"body\":", m);
     harness_json_str(m, body ? body : "", body ? len : 0);
-    if (harness_record_encoding) /* compressed: the body is not kept, its type is checked */
-        fprintf(m, ",\"content_encoding\":\"%s\"", harness_record_encoding);
-    if (harness_record_request) {
+    if (encoding) fprintf(m, ",\"content_encoding\":\"%s\"", encoding);
+    if (request) {
         fputs(",\"request\":", m);
-        harness_json_str(m, harness_record_request, strlen(harness_record_request));
+        harness_json_str(m, request, strlen(request));
     }
     fputs("}\n", m);
     fclose(m);
@@ -97,9 +96,10 @@ static inline void harness_record(const char *method, const char *path, int stat
     free(line);
 }
 
-/* Records a raw HTTP answer (status line, headers, body) read by a test's own client. */
-static inline void harness_record_raw(const char *method, const char *path, const char *raw,
-                                      size_t len)
+/* Records a raw HTTP answer (status line, headers, body; NUL-terminated) to a request whose
+ * body was request (or NULL). */
+static inline void harness_record_raw_req(const char *method, const char *path, const char *request,
+                                          const char *raw, size_t len)
 {
     if (!getenv("SIYU_RECORD_RESPONSES") || len < 12 || strncmp(raw, "HTTP/1.", 7) != 0) return;
     const char *end = strstr(raw, "\r\n\r\n");
@@ -121,9 +121,15 @@ static inline void harness_record_raw(const char *method, const char *path, cons
     if (strcmp(method, "HEAD") == 0) body_len = 0;
     const char *ce = strcasestr(raw, "\r\nContent-Encoding:");
     bool gz = ce && ce < end && strncasecmp(ce + 19, " gzip", 5) == 0;
-    harness_record_encoding = gz ? "gzip" : NULL;
-    harness_record(method, path, atoi(raw + 9), ctv, ctl, end + 4, gz ? 0 : body_len);
-    harness_record_encoding = NULL;
+    harness_record(method, path, atoi(raw + 9), ctv, ctl, end + 4, gz ? 0 : body_len,
+                   gz ? "gzip" : NULL, request);
+}
+
+/* Records a raw HTTP answer read by a test's own client (see harness_record_raw_req). */
+static inline void harness_record_raw(const char *method, const char *path, const char *raw,
+                                      size_t len)
+{
+    harness_record_raw_req(method, path, NULL, raw, len);
 }
 
 /* ---- a minimal HTTP/1.1 client: one keep-alive connection, Content-Length bodies ---- */
@@ -167,9 +173,7 @@ static inline int request_hdr(int fd, const char *tok, const char *method, const
         size_t header = (size_t)(end + 4 - buf);
         if (got < header + want) continue;
         int status = atoi(buf + 9); /* "HTTP/1.1 201 Created" */
-        harness_record_request = body;
-        harness_record_raw(method, path, buf, header + want);
-        harness_record_request = NULL;
+        harness_record_raw_req(method, path, body, buf, header + want);
         memmove(buf, end + 4, want);
         buf[want] = 0;
         return status;

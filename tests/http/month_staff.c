@@ -9,8 +9,8 @@
  * the items done and a tenth refused, and the rest end done by the tick 24 h after.
  *
  * At the end: every order placed by a transferred member is credited to the guide the member
- * had at that instant (A before their item was done, the receiver after); A's sales before
- * the departure are what they were when A departed; no scan went to A after the departure;
+ * had at that instant (A before their item was done, the receiver after); A's gross sales
+ * before the departure are what they were when A departed; no scan went to A after the departure;
  * the code's caps were never exceeded on any day; no item is still waiting and every customer
  * A had is in the transfer; the campaign's new members are the members the code brought. */
 #include <stdarg.h>
@@ -129,7 +129,8 @@ static void buy(int64_t m)
     month_expect(st, 201, 201, "POST /orders (guides)", m);
 }
 
-/* A's net sales credited from the month's first day to yesterday (the KPI report). */
+/* A's gross sales credited from the month's first day to yesterday (the KPI report; gross:
+ * the chain's own refunds of those orders later lower their net, rightly). */
 static int64_t a_sales_until_yesterday(void)
 {
     int64_t d0 = month_local_day(month_start()), d1 = month_local_day(month_now()) - 1;
@@ -142,7 +143,7 @@ static int64_t a_sales_until_yesterday(void)
     json_t *o = NULL;
     int st = month_call("GET", path, &o, NULL);
     month_seen(ck);
-    int64_t v = month_jint(o, "current.net_sales_cents");
+    int64_t v = month_jint(o, "current.gross_sales_cents");
     if (st != 200) month_fail(ck, "GET %s answered %d: %.200s", path, st, month_body());
     json_decref(o);
     return v;
@@ -280,10 +281,10 @@ static void check(void)
         json_t *o = NULL;
         int st = month_call("GET", path, &o, NULL);
         month_seen(ck);
-        if (st != 200 || month_jint(o, "current.net_sales_cents") != a_sales_before)
+        if (st != 200 || month_jint(o, "current.gross_sales_cents") != a_sales_before)
             month_fail(ck, "guide A's sales before the departure: %lld then, %lld now (HTTP %d)",
                        (long long)a_sales_before,
-                       (long long)month_jint(o, "current.net_sales_cents"), st);
+                       (long long)month_jint(o, "current.gross_sales_cents"), st);
         json_decref(o);
     }
     /* scans: none to A after the departure; no cap ever exceeded */

@@ -30,10 +30,11 @@ typedef enum role {
 
 typedef struct principal {
     role role;
-    int64_t staff_id; /* 0 when the token belongs to no staff member */
-    int64_t store_id; /* the staff member's store (a cashier: the till's), 0 if none */
-    int64_t token_id; /* the token the caller presented, 0 for none (CLI, import) */
-    bool touch;       /* its last-used time is over a minute old: record the use */
+    int64_t staff_id;   /* 0 when the token belongs to no staff member */
+    int64_t store_id;   /* the staff member's store (a cashier: the till's), 0 if none */
+    int64_t token_id;   /* the token the caller presented, 0 for none (CLI, import) */
+    int64_t session_id; /* the console session the caller signed in with, 0 for none */
+    bool touch;         /* its last-used time is over a minute old: record the use */
 } principal;
 
 const char *role_name(role r);

@@ -60,6 +60,9 @@ int cmd_restore(int argc, char **argv);
 int cmd_vacuum(int argc, char **argv);
 int cmd_member(int argc, char **argv);
 int cmd_openapi(int argc, char **argv); /* cmd_serve.c */
+int cmd_staff(int argc, char **argv);   /* cmd_staff.c: console sign-ins */
+/* The demo chain's console password (demo_console.c): a demo, never a real chain's. */
+#define DEMO_CONSOLE_PASSWORD "siyu-demo"
 
 /* Serves until SIGINT/SIGTERM (used by serve and demo). */
 int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,

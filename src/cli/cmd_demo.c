@@ -100,6 +100,8 @@ static int remove_dir(const char *dir)
  * history), points per yuan, the coupons the ready-made journeys issue (each limited per
  * member per period to fit its journey), a friends' coupon, and the ready-made journeys as drafts
  * (nothing is sent until someone activates one and binds a channel). */
+int demo_console(store_t *st, siyu_err *e); /* demo_console.c */
+
 static int demo_programme(store_t *st, siyu_err *e)
 {
     static const struct {
@@ -319,7 +321,7 @@ int cmd_demo(int argc, char **argv)
         siyu_err pe;
         siyu_err_init(&pe);
         if (demo_programme(st, &pe) || demo_games(st, &pe) || demo_rights(st, &pe) ||
-            demo_guides(st, &pe)) {
+            demo_console(st, &pe) || demo_guides(st, &pe)) {
             store_close(st);
             rc = cli_fail("demo", 1, "loyalty, journeys, games and rights: %s", pe.message);
             siyu_err_clear(&pe);
@@ -345,6 +347,8 @@ int cmd_demo(int argc, char **argv)
         store_close(st);
         return cli_fail("demo", 1, "%s", e.message);
     }
+    printf("siyu: console: sign in as admin, operator, manager or guide with the password %s\n",
+           DEMO_CONSOLE_PASSWORD);
     if (no_serve) {
         printf("siyu: admin token: %s\n", token);
         store_close(st);

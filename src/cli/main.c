@@ -57,6 +57,9 @@ static const struct command {
      "vacuum --db PATH   rebuild the store so deleted and erased data leaves its files"},
     {"openapi", cmd_openapi,
      "openapi [--out FILE]   the HTTP API's OpenAPI 3.1 document (as GET /api/v1/openapi.json)"},
+    {"staff", cmd_staff,
+     "staff login --db PATH --staff ID --username NAME [--remove]   set a staff member's "
+     "console sign-in (password on stdin)"},
 };
 
 static void usage(FILE *f)

@@ -43,8 +43,12 @@ static int set_status(dom *d, int64_t id, bool departed, siyu_err *e)
     store_bind_int(s, 3, id);
     if (store_exec(s, e)) return -1;
     if (!departed) return 0;
-    /* a departed staff member's tokens stop working at once */
+    /* a departed staff member's tokens and console sessions stop working at once */
     s = store_q(d->conn, Q_STAFF_TOKENS_REVOKE);
+    store_bind_int(s, 1, d->now);
+    store_bind_int(s, 2, id);
+    if (store_exec(s, e)) return -1;
+    s = store_q(d->conn, Q_SESSION_REVOKE_STAFF);
     store_bind_int(s, 1, d->now);
     store_bind_int(s, 2, id);
     return store_exec(s, e);

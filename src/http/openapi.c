@@ -281,6 +281,8 @@ static json_t *operation(const route *rt)
     if (rt->flags & (ROUTE_BODY | ROUTE_BODY_OPT | ROUTE_RAW))
         error_status(responses, "413", "PayloadTooLarge");
     if (rt->answers & ANS_422) error_status(responses, "422", "Unprocessable");
+    if (rt->answers & ANS_401) error_status(responses, "401", "Unauthorized");
+    if (rt->answers & ANS_429) error_status(responses, "429", "TooManyRequests");
     if (rt->answers & ANS_503) {
         json_t *c = json_pack("{s:s}", "description", "Not ready");
         json_t *sc = success_content(rt);
@@ -332,7 +334,7 @@ json_t *openapi_document(void)
     json_t *schemas = openapi_components();
     schemas = schemas ? json_incref(schemas) : json_object();
     json_t *responses = json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "BadRequest",
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "BadRequest",
         error_response("A bad body, field or query parameter (an unknown one included)",
                        "invalid_argument", "limit: must be between 1 and 1000"),
         "Unauthorized",
@@ -350,6 +352,9 @@ json_t *openapi_document(void)
         "Unprocessable",
         error_response("Well-formed but against a rule", "unprocessable",
                        "amount_cents: more than is left to refund"),
+        "TooManyRequests",
+        error_response("Refused for a while: a sign-in locked after repeated failures",
+                       "rate_limited", "sign-in locked after 5 failures until …"),
         "InternalError",
         error_response("A fault in siyu (the store failed); the request wrote nothing", "internal",
                        "the store failed"));

@@ -64,6 +64,9 @@ typedef struct http_req {
     /* The handler read limit and cursor (req_page): it paged its own answer. A list route
      * whose handler did not is paged by the pipeline (http_page_answer). */
     bool paged;
+    char set_cookie[200]; /* a Set-Cookie header for the answer (the console's session), or "" */
+    const char *cache_control; /* instead of no-store (the console's files), or NULL */
+    bool page_headers;         /* the console's page: its Content-Security-Policy and framing */
 } http_req;
 
 typedef int (*route_fn)(http_req *r, siyu_err *e);
@@ -136,6 +139,8 @@ enum route_answers {
     ANS_409 = 1 << 3, /* a conflict: identities of two members, a state that forbids it */
     ANS_422 = 1 << 4, /* well-formed but against a rule */
     ANS_503 = 1 << 5, /* not ready */
+    ANS_401 = 1 << 6, /* a public route that checks credentials itself (signing in) */
+    ANS_429 = 1 << 7, /* refused for a while (a locked sign-in) */
 };
 
 /* One declared query parameter: "name", "name:int", "name:date", "name:time",

@@ -121,6 +121,13 @@ int h_members_export(http_req *r, siyu_err *e); /* routes_rights.c */
 int h_members_erase(http_req *r, siyu_err *e);
 int h_consents_get(http_req *r, siyu_err *e);
 int h_audit_list(http_req *r, siyu_err *e);
+int h_staff_login_put(http_req *r, siyu_err *e); /* routes_session.c */
+int h_staff_login_delete(http_req *r, siyu_err *e);
+int h_session_create(http_req *r, siyu_err *e);
+int h_session_get(http_req *r, siyu_err *e);
+int h_session_delete(http_req *r, siyu_err *e);
+int h_console_index(http_req *r, siyu_err *e); /* console.c */
+int h_console_asset(http_req *r, siyu_err *e);
 int h_retention_get(http_req *r, siyu_err *e);
 int h_retention_put(http_req *r, siyu_err *e);
 int h_retention_sweep(http_req *r, siyu_err *e);
@@ -496,7 +503,8 @@ static int h_metrics(http_req *r, siyu_err *e)
     return 0;
 }
 
-static int h_home(http_req *r, siyu_err *e)
+int h_home(http_req *r, siyu_err *e);
+int h_home(http_req *r, siyu_err *e)
 {
     static const char page[] =
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
@@ -522,8 +530,9 @@ static int h_home(http_req *r, siyu_err *e)
 #define MGR (ROLE_ADMIN | ROLE_OPERATOR | ROLE_STORE_MANAGER)
 
 const route routes[] = {
-    {"GET", "/", h_home, 0, ROUTE_PUBLIC | ROUTE_HTML, "Landing page", "system", SCOPE_PUBLIC, 0,
-     .response = "text/html"},
+    {"GET", "/", h_console_index, 0, ROUTE_PUBLIC | ROUTE_HTML,
+     "The console (docs/console.md), or a landing page when none is installed", "system",
+     SCOPE_PUBLIC, 0, .response = "text/html"},
     {"GET", "/healthz", h_healthz, 0, ROUTE_PUBLIC, "Liveness check", "system", SCOPE_PUBLIC, 0,
      .response = "Health"},
     {"GET", "/readyz", h_readyz, 0, ROUTE_PUBLIC,
@@ -882,6 +891,27 @@ const route routes[] = {
     {"POST", "/api/v1/retention/sweep", h_retention_sweep, ADMIN, ROUTE_WRITE,
      "Delete one batch of what is older than the retention settings", "audit", SCOPE_CHAIN, 0,
      .query = "batch:int", .response = "RetentionSweep"},
+    /* staff sign-in for the console (issue 18, docs/console.md) */
+    {"PUT", "/api/v1/staff/{id}/login", h_staff_login_put, ADMIN, ROUTE_OWN_TX | ROUTE_BODY,
+     "Set or reset a staff member's sign-in (username, password); ends their sessions",
+     "organisation", SCOPE_STAFF, 0, .request = "StaffLoginSet", .response = "StaffLogin",
+     .answers = ANS_409},
+    {"DELETE", "/api/v1/staff/{id}/login", h_staff_login_delete, ADMIN, ROUTE_WRITE,
+     "Remove a staff member's sign-in (they left); ends their sessions", "organisation",
+     SCOPE_STAFF, 0, .response = "text/plain", .answers = ANS_204},
+    {"POST", "/api/v1/session", h_session_create, 0, ROUTE_PUBLIC | ROUTE_BODY,
+     "Sign in with a username and password: a session cookie, and the CSRF token every "
+     "write with it must carry (X-CSRF-Token); locked after repeated failures",
+     "organisation", SCOPE_PUBLIC, 0, .request = "SessionCreate", .response = "Session",
+     .answers = ANS_201 | ANS_401 | ANS_429},
+    {"GET", "/api/v1/session", h_session_get, ANY | ROLE_CASHIER, 0,
+     "Who is signed in: staff, role, store, and the session's CSRF token", "organisation",
+     SCOPE_CHAIN, 0, .response = "Session"},
+    {"GET", "/assets/{file}", h_console_asset, 0, ROUTE_PUBLIC | ROUTE_HTML,
+     "The console's built files (content-hashed names, cached for a year)", "system", SCOPE_PUBLIC,
+     0, .response = "text/javascript"},
+    {"DELETE", "/api/v1/session", h_session_delete, ANY, ROUTE_WRITE, "Sign out", "organisation",
+     SCOPE_CHAIN, 0, .response = "text/plain", .answers = ANS_204},
     /* staff lifecycle and transfers (issue 15 items 1 and 4, docs/guides.md) */
     {"POST", "/api/v1/staff/{id}/depart", h_staff_depart, ADMIN, ROUTE_WRITE | ROUTE_BODY,
      "A staff member departs: tokens revoked, no new tasks or scans, their customers transferred",

@@ -27,6 +27,7 @@
 #include "base/timeutil.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "auth/session.h"
 #include "import/import.h"
 #include "writer/writer.h"
 
@@ -137,7 +138,8 @@ static enum MHD_Result send_text(struct MHD_Connection *mc, int status, char *te
     for (size_t i = 0; extra && extra[i]; i += 2)
         MHD_add_response_header(resp, extra[i], extra[i + 1]);
     if (request_id && *request_id) MHD_add_response_header(resp, "X-Request-Id", request_id);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (!MHD_get_response_header(resp, "Cache-Control"))
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
     enum MHD_Result rc = MHD_queue_response(mc, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -297,7 +299,13 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     if (route_check_query(r, rt, &e)) goto out; /* the route's .query is the list */
     r->d.now = clock_now();
     if (!(r->d.conn = thread_conn(srv, &e))) goto out;
-    if (rt->flags & ROUTE_PUBLIC) goto call;
+    if (rt->flags & ROUTE_PUBLIC) {
+        /* a public route with a body (signing in) parses it, and nothing else */
+        if ((rt->flags & ROUTE_BODY) &&
+            !(r->body = jx_parse(c->buf ? c->buf : "", c->len, false, &e)))
+            goto out;
+        goto call;
+    }
     /* The token and the role were checked on the headers (on_headers), before any
      * byte of the body was read; the principal is reused, never resolved twice. */
     if (!r->authenticated) {
@@ -595,9 +603,20 @@ static int on_headers(http_server *srv, req_ctx *c, struct MHD_Connection *mc, s
     if (rt->flags & ROUTE_PUBLIC) return 0;
     if (!(r->d.conn = thread_conn(srv, e))) return -1;
     const char *auth = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+    const char *cookie = MHD_lookup_connection_value(mc, MHD_COOKIE_KIND, AUTH_SESSION_COOKIE);
+    int arc;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        arc = auth_resolve_at(r->d.conn, auth + 7, clock_now(), &r->d.who, e);
+    } else if (!auth && cookie && *cookie) {
+        /* the console's session: every call but a read must carry its CSRF token, so a
+         * cookie alone (sent by a browser on another site's behalf, or stolen) writes
+         * nothing */
+        bool read = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+        const char *csrf = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, AUTH_CSRF_HEADER);
+        arc = auth_session_resolve(r->d.conn, cookie, !read, csrf, clock_now(), &r->d.who, e);
+    } else {
         return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
-    int arc = auth_resolve_at(r->d.conn, auth + 7, clock_now(), &r->d.who, e);
+    }
     if (store_conn_check(r->d.conn, e)) return -1; /* a failed read is not a bad token */
     if (arc) return -1;
     if (!(rt->roles & r->d.who.role))
@@ -724,6 +743,23 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
     if (r->status == 401) {
         extra[nx++] = "WWW-Authenticate";
         extra[nx++] = "Bearer";
+    }
+    if (r->cache_control && r->status == 200) {
+        extra[nx++] = "Cache-Control";
+        extra[nx++] = r->cache_control;
+        extra[nx++] = "X-Content-Type-Options";
+        extra[nx++] = "nosniff";
+    }
+    if (r->page_headers && r->status == 200) {
+        /* the console runs only its own files; no page may frame it */
+        extra[nx++] = "Content-Security-Policy";
+        extra[nx++] = "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                      "'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action "
+                      "'self'";
+    }
+    if (r->set_cookie[0]) {
+        extra[nx++] = "Set-Cookie";
+        extra[nx++] = r->set_cookie;
     }
     if (r->replayed) {
         extra[nx++] = "Idempotency-Replayed";

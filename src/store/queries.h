@@ -17,8 +17,7 @@
     Q(STORE_LIST)    /* (after_id, limit) -> as STORE_GET */                                        \
     Q(BRAND_BY_NAME) /* (name) -> id */                                                             \
     Q(STAFF_INSERT)  /* (name, role, store_id, code, now) */                                        \
-    Q(STAFF_GET)     /* (id) -> id, name, role, store_id, code, created_at, status, departed_at,    \
-                        wecom_userid */                                                             \
+    Q(STAFF_GET)     /* (id) -> id, name, role, store_id, code, created_at */                       \
     Q(STAFF_BY_CODE) /* (code) -> id */                                                             \
     Q(STAFF_LIST)    /* (after_id, limit, store_id or NULL) -> as STAFF_GET */                      \
     Q(TOKEN_INSERT)  /* (hash, role, staff_id, name, now) */                                        \
@@ -71,7 +70,7 @@
     Q(SCAN_MEMBER_ORDERS)     /* () -> member_id, placed_at, total, refunded, item_count,           \
                                  store_id, channel, guide_id, id — by member, then time */        \
     Q(SCAN_MEMBERS)           /* () -> id, gender, birthday, city, store_id, guide_id,              \
-                                 join_channel, joined_at, qr_code_id, campaign — live by id */    \
+                                 join_channel, joined_at — live members by id */                  \
     Q(SCAN_MEMBER_CATEGORIES) /* () -> member_id, category, net_cents — by member */              \
     Q(SCAN_REACH)             /* () -> member_id, channel, reachable */                             \
     Q(SCAN_ORDERS)            /* () -> id, member_id, store_id, channel, guide_id, placed_at,       \
@@ -437,7 +436,7 @@
                                else the earliest live edge's guide */                               \
     Q(CONTACTS_MOVE)        /* (into, from) — a merge moves the edges */                          \
     Q(MEMBER_ACQUIRED_SET)  /* (qr_code_id, campaign, id) — only when not yet attributed */       \
-    Q(MEMBER_ACQUISITION)   /* (id) -> qr_code_id, campaign, join_channel, store, guide */          \
+    Q(MEMBER_ACQUISITION)   /* (id) -> qr_code_id, campaign */                                      \
     Q(QR_INSERT)            /* (name, store_id, rotation, daily_cap, backup_guide_id, schedule,     \
                                campaign, cost_cents, now, target) */                                \
     Q(QR_SET_STATE)         /* (state, id) */                                                       \
@@ -449,7 +448,7 @@
     Q(QR_STORE_GUIDES)      /* (store_id) -> guide_id — the store's guides by id */               \
     Q(QR_SET_NEXT)          /* (rr_next, id) */                                                     \
     Q(QR_SCAN_REPEAT)       /* (code_id, day, external_userid) -> guide_id */                       \
-    Q(QR_SCAN_COUNT)        /* (code_id, day, guide_id) -> scans counted (qr_scan_counts) */        \
+    Q(QR_SCAN_COUNT)        /* (code_id, day, guide_id) -> scans counted */                         \
     Q(QR_SCAN_INSERT)       /* (code_id, day, guide_id, external_userid or NULL, now) */            \
     Q(QR_STATS)             /* (code_id) -> scans, contacts_added, new_members,                     \
                                first_orders_30d, sales_cents (net of refunds) */                    \
@@ -478,6 +477,18 @@
     Q(RETENTION_MESSAGES)  /* (cutoff, limit) — finished messages older */                        \
     Q(RETENTION_AUDIT_MEMBERS) /* (cutoff, limit) — the index rows of the oldest audit rows */    \
     Q(RETENTION_AUDIT)         /* (cutoff, limit) — audit rows older */                           \
+    Q(LOGIN_PUT)       /* (staff_id, username, hash, now) — sets or resets, clears failures */    \
+    Q(LOGIN_BY_NAME)   /* (username) -> staff_id, hash, failures, locked_until, staff role */       \
+    Q(LOGIN_GET)       /* (staff_id) -> username, failures, locked_until, updated_at */             \
+    Q(LOGIN_FAIL)      /* (staff_id, now, max failures, locked until) — counts a failure */       \
+    Q(LOGIN_OK)        /* (staff_id) — a success clears the failures */                           \
+    Q(LOGIN_DELETE)    /* (staff_id) */                                                             \
+    Q(SESSION_INSERT)  /* (hash, staff_id, csrf, now, expires_at) */                                \
+    Q(SESSION_RESOLVE) /* (hash) -> id, hash, staff_id, csrf, expires_at, revoked_at,               \
+                          staff role, staff store_id, staff name */                                 \
+    Q(SESSION_GET)     /* (id) -> csrf, created_at, expires_at, username */                         \
+    Q(SESSION_REVOKE)  /* (now, id) — only while not revoked */                                   \
+    Q(SESSION_REVOKE_STAFF) /* (now, staff_id) — every open session of a staff member */          \
     /* staff lifecycle and transfers (issue 15 items 1 and 4) */                                    \
     Q(STAFF_LIFE_GET)      /* (id) -> status, departed_at, store_id, role, wecom_userid, name */    \
     Q(STAFF_STATUS_SET)    /* (status, departed_at or NULL, id) */                                  \

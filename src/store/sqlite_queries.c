@@ -915,6 +915,34 @@ const char *const sqlite_queries[Q__COUNT] = {
                                   " FROM audit_log WHERE at < ?1 ORDER BY id LIMIT ?2)",
     [Q_RETENTION_AUDIT] = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
                           " WHERE at < ?1 ORDER BY id LIMIT ?2)",
+    [Q_LOGIN_PUT] =
+        "INSERT INTO staff_logins(staff_id, username, hash, failures, locked_until,"
+        " updated_at) VALUES (?1, ?2, ?3, 0, NULL, ?4) ON CONFLICT(staff_id) DO UPDATE SET"
+        " username = excluded.username, hash = excluded.hash, failures = 0,"
+        " locked_until = NULL, updated_at = excluded.updated_at",
+    [Q_LOGIN_BY_NAME] =
+        "SELECT l.staff_id, l.hash, l.failures, l.locked_until, s.role FROM staff_logins l"
+        " JOIN staff s ON s.id = l.staff_id WHERE l.username = ?1",
+    [Q_LOGIN_GET] = "SELECT username, failures, locked_until, updated_at FROM staff_logins"
+                    " WHERE staff_id = ?1",
+    [Q_LOGIN_FAIL] =
+        "UPDATE staff_logins SET failures = CASE WHEN locked_until IS NOT NULL AND"
+        " locked_until <= ?2 THEN 1 ELSE failures + 1 END, locked_until = CASE WHEN"
+        " locked_until IS NOT NULL AND locked_until <= ?2 THEN NULL WHEN failures + 1 >= ?3"
+        " THEN ?4 ELSE locked_until END WHERE staff_id = ?1",
+    [Q_LOGIN_OK] = "UPDATE staff_logins SET failures = 0, locked_until = NULL WHERE staff_id = ?1",
+    [Q_LOGIN_DELETE] = "DELETE FROM staff_logins WHERE staff_id = ?1",
+    [Q_SESSION_INSERT] = "INSERT INTO sessions(hash, staff_id, csrf, created_at, expires_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_SESSION_RESOLVE] =
+        "SELECT x.id, x.hash, x.staff_id, x.csrf, x.expires_at, x.revoked_at, s.role,"
+        " s.store_id, s.name FROM sessions x JOIN staff s ON s.id = x.staff_id"
+        " WHERE x.hash = ?1",
+    [Q_SESSION_GET] = "SELECT x.csrf, x.created_at, x.expires_at, l.username FROM sessions x"
+                      " LEFT JOIN staff_logins l ON l.staff_id = x.staff_id WHERE x.id = ?1",
+    [Q_SESSION_REVOKE] = "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+    [Q_SESSION_REVOKE_STAFF] =
+        "UPDATE sessions SET revoked_at = ?1 WHERE staff_id = ?2 AND revoked_at IS NULL",
     /* staff lifecycle and transfers (issue 15 items 1 and 4) */
     [Q_STAFF_LIFE_GET] = "SELECT status, departed_at, store_id, role, wecom_userid, name FROM staff"
                          " WHERE id = ?1",

@@ -391,8 +391,19 @@ const char *const sqlite_migrations[] = {
      * guide's confirmation or timeout finds its run's waiting message */
     "CREATE INDEX coupon_events_member ON coupon_events(member_id, at);"
     "CREATE INDEX messages_run_waiting ON messages(run_id) WHERE status = 'awaiting_guide';",
+    /* 17: staff sign-in for the console — a login per staff member (username, argon2id
+     * hash, failures and lock-out) and the sessions it opens, kept as SHA-256 */
+    "CREATE TABLE staff_logins ("
+    "  staff_id INTEGER PRIMARY KEY REFERENCES staff(id), username TEXT NOT NULL UNIQUE,"
+    "  hash TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE sessions ("
+    "  id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
+    "  staff_id INTEGER NOT NULL REFERENCES staff(id), csrf TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER);"
+    "CREATE INDEX sessions_staff ON sessions(staff_id);",
     /* ---- staff lifecycle and transfers (issue 15 items 1 and 4) ---- */
-    /* 17: a staff member is active or departed; staff_stores keeps where each worked and
+    /* 18: a staff member is active or departed; staff_stores keeps where each worked and
      * when (the open row, to_at NULL, is the current store). A transfer moves a guide's
      * customers (在职继承 / 离职继承): one item per member with its receiver, waiting
      * until the bridge reports done / refused / failed or the wait ends; ended_at is when

@@ -599,7 +599,8 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE consent_history; DROP TABLE audit_log; DROP TABLE audit_members;"
              "DROP TABLE retention_settings; DROP INDEX events_at; DROP INDEX messages_created;"
              "DROP INDEX coupon_events_member; DROP INDEX messages_run_waiting;"
-             /* and migration 17's staff lifecycle and transfers */
+             "DROP TABLE sessions; DROP TABLE staff_logins;"
+             /* and migration 18's staff lifecycle and transfers */
              "DROP TABLE bridge_messages; DROP TABLE transfer_items; DROP TABLE transfers;"
              "DROP TABLE staff_stores; DROP TABLE qr_scan_counts;"
              "ALTER TABLE staff DROP COLUMN status;"

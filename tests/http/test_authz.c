@@ -372,7 +372,12 @@ static void matrix(void)
             fill_path(rt, SIDE_A, path, sizeof path);
             for (int c = 0; c < C__N; c++) {
                 int st = call(tok[c], rt->method, path, NULL, NULL);
-                if (st <= 0 || st >= 400)
+                /* a public route that takes a body (signing in) refuses an empty one with
+                 * 400 whoever calls: never 401/403 for the caller's token, never a 5xx */
+                bool body_ok = (rt->flags & ROUTE_BODY) && st == 400;
+                /* the console's files: a name that is not one is a 404 to everyone */
+                if (strstr(rt->pattern, "{file}") && st == 404) body_ok = true;
+                if (st <= 0 || (st >= 400 && !body_ok))
                     CHECK_FAIL_("public %s %s as %s: %d", rt->method, path, caller_name[c], st);
             }
             continue;

@@ -322,6 +322,24 @@ static void test_export_and_erase(void)
     json_object_foreach(x, k, v)
     {
         if (strcmp(k, "exported_at") == 0 || strcmp(k, "member") == 0) continue;
+        if (strcmp(k, "audit_members") == 0) {
+            /* reads are audited through a queue flushed every second: the later export may
+             * hold rows the earlier one could not yet, and must hold every row it did */
+            size_t r, j;
+            json_t *row, *later = json_object_get(cx, k);
+            json_array_foreach(v, r, row)
+            {
+                bool found = false;
+                for (j = 0; j < json_array_size(later) && !found; j++)
+                    found = json_equal(row, json_array_get(later, j));
+                if (!found) {
+                    fprintf(stderr, "siyu member export: audit row %zu of the API's is missing\n",
+                            r);
+                    failures++;
+                }
+            }
+            continue;
+        }
         if (!json_equal(v, json_object_get(cx, k))) {
             fprintf(stderr, "siyu member export: %s differs from the API's\n", k);
             failures++;

@@ -34,7 +34,8 @@ int cmd_check(int argc, char **argv)
     if (store_conn_open(st, &c, &e) == 0 && store_begin(c, false, &e) == 0) {
         cli_step("check", "verifying every balance, coupon, stock and tier");
         found = loyalty_check(c, clock_now(), max, &v, &e);
-        if (found >= 0) found += guides_check(c, max, v); /* tasks and campaigns */
+        if (found >= 0)
+            found += guides_check(c, max, v); /* tasks, campaigns, staff history, transfers */
         cli_step_done();
         store_rollback(c);
     }

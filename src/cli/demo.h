@@ -29,4 +29,9 @@ int demo_tasks(store_t *st, siyu_err *e);
  * open) and an assist campaign with helpers (demo_fission.c). */
 int demo_fission(store_t *st, siyu_err *e);
 
+/* Guides: WeCom userids, channel QR codes in two campaigns and the members they brought
+ * (orders, lost contacts), an on-job transfer, and a departure with its transfer in mixed
+ * states (docs/guides.md). */
+int demo_guides(store_t *st, siyu_err *e);
+
 #endif

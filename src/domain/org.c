@@ -175,12 +175,19 @@ int stores_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e)
 
 /* ---------------- staff ---------------- */
 
+/* status: active or departed (issue 15: a departed guide's tokens are revoked and they
+ * get no new tasks, scans or tokens; see src/guides/staff.c) */
 static json_t *staff_json(store_stmt *s)
 {
-    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)store_col_int(s, 0),
-                     "name", store_col_text(s, 1), "role", store_col_text(s, 2), "store_id",
-                     dom_nullable_int(s, 3), "code", dom_nullable_text(s, 4), "created_at",
-                     dom_time(store_col_int(s, 5)));
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s}", "id", (json_int_t)store_col_int(s, 0),
+                  "name", store_col_text(s, 1), "role", store_col_text(s, 2), "store_id",
+                  dom_nullable_int(s, 3), "code", dom_nullable_text(s, 4), "created_at",
+                  dom_time(store_col_int(s, 5)), "status", store_col_text(s, 6));
+    json_object_set_new(o, "departed_at",
+                        store_col_null(s, 7) ? json_null() : dom_time(store_col_int(s, 7)));
+    json_object_set_new(o, "wecom_userid", dom_nullable_text(s, 8));
+    return o;
 }
 
 int staff_get(dom *d, int64_t id, json_t **out, siyu_err *e)
@@ -234,7 +241,15 @@ int staff_create(dom *d, json_t *body, json_t **out, siyu_err *e)
     store_bind_text(s, 4, code && *code ? code : NULL);
     store_bind_int(s, 5, d->now);
     if (store_exec(s, e)) return -1;
-    if (out) staff_get(d, store_last_id(d->conn), out, e);
+    int64_t id = store_last_id(d->conn);
+    if (store_id) { /* the store history starts here (staff_stores) */
+        s = store_q(d->conn, Q_STAFF_STORE_OPEN);
+        store_bind_int(s, 1, id);
+        store_bind_int(s, 2, store_id);
+        store_bind_int(s, 3, d->now);
+        if (store_exec(s, e)) return -1;
+    }
+    if (out) staff_get(d, id, out, e);
     return 201;
 }
 
@@ -265,7 +280,11 @@ int staff_token_create(dom *d, int64_t staff_id, json_t *body, json_t **out, siy
     json_t *staff;
     if (staff_get(d, staff_id, &staff, e) < 0) return -1;
     role r = role_parse(json_string_value(json_object_get(staff, "role")));
+    bool departed = strcmp(json_string_value(json_object_get(staff, "status")), "departed") == 0;
     json_decref(staff);
+    if (departed)
+        return siyu_err_set(e, SIYU_CONFLICT, "staff_id", "staff %lld has departed",
+                            (long long)staff_id);
     char token[AUTH_TOKEN_LEN + 1];
     int64_t id = 0;
     auth_token_spec spec = {.role = r, .staff_id = staff_id, .expires_at = expires, .name = name};

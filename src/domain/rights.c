@@ -140,6 +140,9 @@ static const struct section {
     {"mall_instructions", Q_EXPORT_MALL_INSTRUCTIONS},
     {"assists", Q_EXPORT_ASSISTS},
     {"assist_helps", Q_EXPORT_ASSIST_HELPS},
+    /* transfers of the member between guides (issue 15): no personal data beyond the
+     * member id; erasure keeps them as the pseudonymous record's history */
+    {"transfer_items", Q_EXPORT_TRANSFER_ITEMS},
 };
 
 bool members_erased(dom *d, int64_t id, int64_t *at)

@@ -1,55 +1,12 @@
-/* contacts.c — a guide's WeCom userid, contacts as edges, the bridge's WeCom events. */
+/* contacts.c — contacts as edges, the bridge's WeCom events. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "guides/guides.h"
 #include "base/digest.h"
 #include "base/jsonx.h"
-
-/* ---------------- staff: the WeCom userid ---------------- */
-
-int staff_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
-{
-    static const char *const allowed[] = {"wecom_userid", NULL};
-    if (jx_only(body, allowed, NULL, e)) return -1;
-    json_t *v = json_object_get(body, "wecom_userid");
-    const char *uid = NULL;
-    if (v && !json_is_null(v)) {
-        if (jx_str(body, "wecom_userid", true, &uid, e) < 0) return -1;
-        if (!*uid || strlen(uid) > 64)
-            return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "wecom_userid",
-                                "wecom_userid: 1 to 64 characters");
-    }
-    json_t *staff = NULL;
-    if (staff_get(d, id, &staff, e) < 0) return -1;
-    json_decref(staff);
-    if (uid) {
-        store_stmt *s = store_q(d->conn, Q_STAFF_BY_WECOM);
-        store_bind_text(s, 1, uid);
-        if (store_step(s) == STORE_ROW && store_col_int(s, 0) != id) {
-            long long other = (long long)store_col_int(s, 0);
-            store_reset(s);
-            return siyu_err_set(e, SIYU_CONFLICT, "wecom_userid",
-                                "wecom_userid: already belongs to staff %lld", other);
-        }
-        store_reset(s);
-    }
-    if (v) {
-        store_stmt *s = store_q(d->conn, Q_STAFF_WECOM_SET);
-        store_bind_text(s, 1, uid);
-        store_bind_int(s, 2, id);
-        if (store_exec(s, e)) return -1;
-    }
-    if (out) {
-        if (staff_get(d, id, out, e) < 0) return -1;
-        store_stmt *s = store_q(d->conn, Q_STAFF_WECOM_GET);
-        store_bind_int(s, 1, id);
-        if (store_step(s) == STORE_ROW)
-            json_object_set_new(*out, "wecom_userid", dom_nullable_text(s, 0));
-        store_reset(s);
-    }
-    return 200;
-}
+#include "base/timeutil.h"
 
 /* ---------------- reading edges ---------------- */
 
@@ -88,8 +45,10 @@ void guides_member_block(dom *d, json_t *member)
     store_bind_int(s, 1, id);
     if (store_step(s) == STORE_ROW)
         json_object_set_new(member, "acquisition",
-                            json_pack("{s:o, s:o}", "qr_code_id", dom_nullable_int(s, 0),
-                                      "campaign", dom_nullable_text(s, 1)));
+                            json_pack("{s:o, s:o, s:o, s:o, s:o}", "qr_code_id",
+                                      dom_nullable_int(s, 0), "campaign", dom_nullable_text(s, 1),
+                                      "channel", dom_nullable_text(s, 2), "store_id",
+                                      dom_nullable_int(s, 3), "guide_id", dom_nullable_int(s, 4)));
     store_reset(s);
 }
 
@@ -137,7 +96,7 @@ static const char *const wecom_kinds[] = {"add_external_contact", "edit_external
 enum { EV_ADD, EV_EDIT, EV_DEL_BY_GUIDE, EV_DEL_BY_CUSTOMER };
 
 /* reach.wecom follows the live edges (consent gates it in member_reach_now) */
-static int reach_follow(dom *d, int64_t member_id, int64_t at, siyu_err *e)
+int guides_reach_follow(dom *d, int64_t member_id, int64_t at, siyu_err *e)
 {
     store_stmt *s = store_q(d->conn, Q_REACH_UPSERT);
     store_bind_int(s, 1, member_id);
@@ -239,7 +198,26 @@ static int64_t contact_add(dom *d, json_t *ev, const staff_ref *g, const char *e
     if (code) store_bind_int(s, 7, code);
     store_bind_text(s, 8, remark);
     store_bind_int(s, 9, d->now);
-    if (store_exec(s, e) || reach_follow(d, mid, at, e)) return -1;
+    if (store_exec(s, e) || guides_reach_follow(d, mid, at, e)) return -1;
+    /* the contact_added journey trigger: an event carrying the guide and the code */
+    json_t *props = json_pack("{s:I, s:s}", "guide_id", (json_int_t)g->id, "external_userid", ext);
+    json_object_set_new(props, "state", state ? json_string(state) : json_null());
+    json_object_set_new(props, "qr_code_id", code ? json_integer(code) : json_null());
+    json_object_set_new(props, "campaign", campaign ? json_string(campaign) : json_null());
+    char *text = json_dumps(props, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(props);
+    unsigned char dg[DIGEST_BYTES];
+    digest_of_json(ev, dg);
+    dg[0] ^= 0x5a; /* not the WeCom event's own digest (wecom_events) */
+    s = store_q(d->conn, Q_EVENT_INSERT);
+    store_bind_int(s, 1, mid);
+    store_bind_text(s, 2, "contact_added");
+    store_bind_int(s, 3, at);
+    store_bind_text(s, 4, text);
+    store_bind_blob(s, 5, dg, DIGEST_BYTES);
+    int rc = store_exec(s, e);
+    free(text);
+    if (rc) return -1;
     return created ? -2 - mid : mid; /* the caller tells a created member apart */
 }
 
@@ -274,7 +252,7 @@ static int64_t contact_change(dom *d, int kind, json_t *ev, const staff_ref *g, 
     store_bind_int(s, 2, d->now);
     store_bind_int(s, 3, g->id);
     store_bind_text(s, 4, ext);
-    if (store_exec(s, e) || reach_follow(d, mid, at, e)) return -1;
+    if (store_exec(s, e) || guides_reach_follow(d, mid, at, e)) return -1;
     return mid;
 }
 
@@ -357,4 +335,43 @@ int wecom_events_record(dom *d, json_t *body, json_t **out, siyu_err *e)
     else
         json_decref(results);
     return recorded ? 201 : 200;
+}
+
+/* ---------------- the contacts report ---------------- */
+
+int contacts_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t guide_id,
+                    json_t **out, siyu_err *e)
+{
+    if (to < from) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: before from");
+    if (d->who.role == ROLE_STORE_MANAGER) store_id = d->who.store_id;
+    if (d->who.role == ROLE_GUIDE) guide_id = d->who.staff_id;
+    int64_t t0 = (int64_t)from * 86400 - 8 * 3600, t1 = ((int64_t)to + 1) * 86400 - 8 * 3600;
+    json_t *items = json_array();
+    int64_t sum[4] = {0};
+    store_stmt *s = store_q(d->conn, Q_CONTACTS_REPORT);
+    store_bind_int(s, 1, t0);
+    store_bind_int(s, 2, t1);
+    if (store_id) store_bind_int(s, 3, store_id);
+    if (guide_id) store_bind_int(s, 4, guide_id);
+    while (store_step(s) == STORE_ROW) {
+        int64_t v[4];
+        for (int k = 0; k < 4; k++) {
+            v[k] = store_col_int(s, 3 + k);
+            sum[k] += v[k];
+        }
+        json_array_append_new(items, json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:I}", "guide_id",
+                                               (json_int_t)store_col_int(s, 0), "name",
+                                               store_col_text(s, 1), "store_id",
+                                               dom_nullable_int(s, 2), "contacts", (json_int_t)v[0],
+                                               "added", (json_int_t)v[1], "lost", (json_int_t)v[2],
+                                               "deleted_by_guide", (json_int_t)v[3]));
+    }
+    store_reset(s);
+    char a[16], b[16];
+    date_format(from, a, sizeof a);
+    date_format(to, b, sizeof b);
+    *out = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I}, s:o}", "from", a, "to", b, "total",
+                     "contacts", (json_int_t)sum[0], "added", (json_int_t)sum[1], "lost",
+                     (json_int_t)sum[2], "deleted_by_guide", (json_int_t)sum[3], "items", items);
+    return 200;
 }

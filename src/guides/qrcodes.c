@@ -9,6 +9,7 @@
 
 #include "guides/guides.h"
 #include "base/jsonx.h"
+#include "base/checked.h"
 #include "base/timeutil.h"
 
 #define QR_MAX_GUIDES 256
@@ -359,7 +360,8 @@ int qr_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
         }
         if (pick >= 0)
             chosen = g[pick];
-        else if (q.backup && (!q.daily_cap || scans_today(d, id, day, q.backup) < q.daily_cap))
+        else if (q.backup && guides_staff_active(d, q.backup) && /* departed: skipped */
+                 (!q.daily_cap || scans_today(d, id, day, q.backup) < q.daily_cap))
             chosen = q.backup;
     }
     json_decref(q.schedule);
@@ -374,6 +376,11 @@ int qr_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
         store_bind_int(s, 3, chosen);
         store_bind_text(s, 4, ext);
         store_bind_int(s, 5, d->now);
+        if (store_exec(s, e)) return -1;
+        s = store_q(d->conn, Q_QR_SCAN_COUNT_BUMP);
+        store_bind_int(s, 1, id);
+        store_bind_int(s, 2, day);
+        store_bind_int(s, 3, chosen);
         if (store_exec(s, e)) return -1;
         if (pick >= 0 && strcmp(q.rotation, "round_robin") == 0) {
             s = store_q(d->conn, Q_QR_SET_NEXT);
@@ -416,5 +423,79 @@ int qr_codes_stats(dom *d, int64_t id, json_t **out, siyu_err *e)
                      (json_int_t)v[2], "first_orders_30d", (json_int_t)v[3], "sales_cents",
                      (json_int_t)v[4], "cost_cents", (json_int_t)q.cost, "cost_per_member_cents",
                      per(q.cost, v[2]), "cost_per_first_order_cents", per(q.cost, v[3]));
+    return 200;
+}
+
+/* ---------------- campaigns ---------------- */
+
+typedef struct camp {
+    char name[256];
+    int64_t codes, cost, v[5];
+} camp;
+
+static json_t *camp_json(const camp *c)
+{
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "campaign", c->name,
+                     "codes", (json_int_t)c->codes, "scans", (json_int_t)c->v[0], "contacts_added",
+                     (json_int_t)c->v[1], "new_members", (json_int_t)c->v[2], "first_orders_30d",
+                     (json_int_t)c->v[3], "sales_cents", (json_int_t)c->v[4], "cost_cents",
+                     (json_int_t)c->cost, "cost_per_member_cents", per(c->cost, c->v[2]),
+                     "cost_per_first_order_cents", per(c->cost, c->v[3]));
+}
+
+int qr_campaigns_report(dom *d, const char *campaign, json_t **out, siyu_err *e)
+{
+    typedef struct code_row {
+        int64_t id, cost;
+        char campaign[256];
+    } code_row;
+    size_t n = 0, cap = 64;
+    code_row *rows = malloc(cap * sizeof *rows);
+    if (!rows) return siyu_err_set(e, SIYU_INTERNAL, NULL, "campaigns: out of memory");
+    store_stmt *s = store_q(d->conn, Q_QR_CAMPAIGN_CODES);
+    store_bind_text(s, 1, campaign);
+    while (store_step(s) == STORE_ROW) {
+        if (n == cap) {
+            code_row *m = realloc(rows, (cap *= 2) * sizeof *rows);
+            if (!m) break;
+            rows = m;
+        }
+        snprintf(rows[n].campaign, sizeof rows[n].campaign, "%s", store_col_text(s, 0));
+        rows[n].id = store_col_int(s, 1);
+        rows[n].cost = store_col_int(s, 2);
+        n++;
+    }
+    store_reset(s);
+    json_t *items = json_array();
+    camp c;
+    memset(&c, 0, sizeof c);
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        if (i == 0 || strcmp(rows[i].campaign, c.name) != 0) {
+            if (i) json_array_append_new(items, camp_json(&c));
+            memset(&c, 0, sizeof c);
+            snprintf(c.name, sizeof c.name, "%s", rows[i].campaign);
+        }
+        c.codes++;
+        ok = ck_add(c.cost, rows[i].cost, &c.cost);
+        s = store_q(d->conn, Q_QR_STATS);
+        store_bind_int(s, 1, rows[i].id);
+        if (store_step(s) == STORE_ROW)
+            for (int k = 0; k < 5 && ok; k++)
+                ok = ck_add(c.v[k], store_col_int(s, k), &c.v[k]);
+        store_reset(s);
+    }
+    if (n && ok) json_array_append_new(items, camp_json(&c));
+    free(rows);
+    if (!ok) {
+        json_decref(items);
+        return siyu_err_set(e, SIYU_UNPROCESSABLE, NULL, "campaigns: a sum passed 2^63 - 1");
+    }
+    if (campaign && !json_array_size(items)) {
+        json_decref(items);
+        return siyu_err_set(e, SIYU_NOT_FOUND, "campaign", "campaign: no code has campaign %s",
+                            campaign);
+    }
+    *out = json_pack("{s:o}", "items", items);
     return 200;
 }

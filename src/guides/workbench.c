@@ -207,7 +207,7 @@ int guides_workbench(dom *d, int64_t guide, int64_t quiet_days, json_t **out, si
     return 200;
 }
 
-int guides_check(store_conn *c, int max, json_t *v)
+int tasks_check(store_conn *c, int max, json_t *v)
 {
     store_stmt *s = store_q(c, Q_CHECK_TASKS);
     int found = 0;
@@ -320,4 +320,13 @@ void guides_leaderboard_decorate(dom *d, json_t *board, int64_t only_store, int6
         rerank(kept, true);
     }
     json_object_set_new(board, "items", kept);
+}
+
+/* The guides' part of `siyu check`: the tasks' invariants, then the staff and transfers'. */
+int guides_check(store_conn *c, int max, json_t *v)
+{
+    int tasks = tasks_check(c, max, v);
+    if (tasks < 0) return tasks;
+    int transfers = transfers_check(c, max > tasks ? max - tasks : 0, v);
+    return transfers < 0 ? transfers : tasks + transfers;
 }

@@ -57,6 +57,17 @@ int h_content_share(http_req *r, siyu_err *e);
 int h_content_views(http_req *r, siyu_err *e);
 int h_content_stats(http_req *r, siyu_err *e);
 int h_workbench(http_req *r, siyu_err *e);
+int h_staff_depart(http_req *r, siyu_err *e);
+int h_transfers_create(http_req *r, siyu_err *e);
+int h_transfers_list(http_req *r, siyu_err *e);
+int h_transfers_get(http_req *r, siyu_err *e);
+int h_transfers_results(http_req *r, siyu_err *e);
+int h_transfers_sweep(http_req *r, siyu_err *e);
+int h_bridge_messages(http_req *r, siyu_err *e);
+int h_guides_settings_get(http_req *r, siyu_err *e);
+int h_guides_settings_put(http_req *r, siyu_err *e);
+int h_qr_campaigns(http_req *r, siyu_err *e);
+int h_report_contacts(http_req *r, siyu_err *e);
 
 int h_segments_count(http_req *r, siyu_err *e);
 int h_segments_breakdown(http_req *r, siyu_err *e);
@@ -605,7 +616,7 @@ const route routes[] = {
     {"POST", "/api/v1/staff/{id}/tokens", h_staff_token_create, ADMIN,
      ROUTE_WRITE | ROUTE_BODY_OPT | ROUTE_SECRET, "Create a token for a staff member (shown once)",
      "organisation", SCOPE_STAFF, 0, .request = "StaffTokenCreate", .response = "TokenIssued",
-     .answers = ANS_201},
+     .answers = ANS_201 | ANS_409},
     {"GET", "/api/v1/tokens", h_tokens_list, ADMIN, 0,
      "List API tokens (never their secret): role, staff, store, expiry, last use, state",
      "organisation", SCOPE_CHAIN, 0, .query = "page", .response = "Token[]"},
@@ -900,8 +911,8 @@ const route routes[] = {
      .answers = ANS_201 | ANS_409 | ANS_422},
     /* guides (issue 15): WeCom userids, contacts as edges, channel QR codes (docs/guides.md) */
     {"PATCH", "/api/v1/staff/{id}", h_staff_patch, ADMIN, ROUTE_WRITE | ROUTE_BODY,
-     "Change a staff member: their WeCom userid (unique)", "guides", SCOPE_STAFF, 0,
-     .request = "StaffPatch", .response = "Staff", .answers = ANS_409},
+     "Change a staff member: store (history kept), status, WeCom userid (unique)", "guides",
+     SCOPE_STAFF, 0, .request = "StaffPatch", .response = "Staff", .answers = ANS_409},
     {"POST", "/api/v1/wecom/events", h_wecom_events, HQ, ROUTE_WRITE | ROUTE_BODY,
      "The bridge's WeCom contact events, one or a batch (idempotent by content)", "guides",
      SCOPE_CHAIN, 0, .request = "WecomEvents", .response = "WecomEventsResult",
@@ -1073,5 +1084,44 @@ const route routes[] = {
     {"POST", "/api/v1/campaigns/sweep", h_campaigns_sweep, HQ, ROUTE_WRITE,
      "Close teams and assists past their deadline (the background sweep does it too)", "fission",
      SCOPE_CHAIN, 0, .response = "FissionSweep"},
+    /* staff lifecycle and transfers (issue 15 items 1 and 4, docs/guides.md) */
+    {"POST", "/api/v1/staff/{id}/depart", h_staff_depart, ADMIN, ROUTE_WRITE | ROUTE_BODY,
+     "A staff member departs: tokens revoked, no new tasks or scans, their customers transferred",
+     "guides", SCOPE_STAFF, 0, .request = "StaffDepart", .response = "Staff",
+     .answers = ANS_409 | ANS_422},
+    {"POST", "/api/v1/transfers", h_transfers_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Transfer a guide's customers (all, a list or a segment) to other guides", "guides",
+     SCOPE_CHAIN, 0, .request = "TransferCreate", .response = "Transfer",
+     .answers = ANS_201 | ANS_404 | ANS_422},
+    {"GET", "/api/v1/transfers", h_transfers_list, MGR, 0,
+     "Transfers, with their counts (guide_id: given or received)", "guides", SCOPE_CHAIN, SB_GUIDE,
+     .query = "page guide_id:int", .response = "Transfer[]"},
+    {"GET", "/api/v1/transfers/{id}", h_transfers_get, MGR, 0,
+     "A transfer: counts and its items, a page at a time", "guides", SCOPE_CHAIN, 0,
+     .query = "page", .response = "Transfer"},
+    {"POST", "/api/v1/transfers/{id}/results", h_transfers_results, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "The bridge reports transfer results per customer: done, refused or failed", "guides",
+     SCOPE_CHAIN, 0, .request = "TransferResults", .response = "Transfer",
+     .answers = ANS_201 | ANS_409 | ANS_422},
+    {"POST", "/api/v1/transfers/sweep", h_transfers_sweep, HQ, ROUTE_WRITE,
+     "End as done the transfer items whose wait is over (the jobs' tick does it too)", "guides",
+     SCOPE_CHAIN, 0, .response = "TransfersSwept"},
+    {"GET", "/api/v1/bridge/messages", h_bridge_messages, HQ, 0,
+     "What the bridge is asked to carry out in WeCom (transfer_customer), by cursor", "guides",
+     SCOPE_CHAIN, 0, .query = "page", .response = "BridgeMessage[]"},
+    {"GET", "/api/v1/guides/settings", h_guides_settings_get, MGR, 0,
+     "Guides' settings: maximum customers per guide, a transfer's wait", "guides", SCOPE_CHAIN, 0,
+     .response = "GuidesSettings"},
+    {"PUT", "/api/v1/guides/settings", h_guides_settings_put, HQ, ROUTE_WRITE | ROUTE_BODY,
+     "Set the maximum customers per guide and a transfer's wait", "guides", SCOPE_CHAIN, 0,
+     .request = "GuidesSettings", .response = "GuidesSettings"},
+    {"GET", "/api/v1/qr-campaigns", h_qr_campaigns, HQ, 0,
+     "Per campaign: adds, new members, first orders, sales, acquisition cost per member", "guides",
+     SCOPE_CHAIN, 0, .query = "campaign", .response = "QrCampaigns", .answers = ANS_404},
+    {"GET", "/api/v1/reports/contacts", h_report_contacts, ANY, 0,
+     "Contacts per guide: live, added, lost (the customer deleted the guide) in a period",
+     "reports", SCOPE_CHAIN, SB_STORE | SB_GUIDE,
+     .query = "from:date! to:date! store:int guide:int store_id:int guide_id:int",
+     .response = "ContactsReport"},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/jsonx.h"
+#include "guides/guides.h"
 #include "http/router.h"
 #include "guides/guides.h"
 #include "journey/journey.h"
@@ -134,7 +135,8 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
         json_object_set_new(t->ticked, "task_campaigns", tasks);
     else
         json_decref(tasks);
-    return 0;
+    /* transfers whose wait is over end done (src/guides), as the background tick does */
+    return transfers_sweep(&d, 0, NULL, e);
 }
 
 static int lease_begin(void *ctx, store_conn **c, siyu_err *e)

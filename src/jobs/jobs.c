@@ -76,7 +76,9 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     /* guide task campaigns: expiry, reminders, recurring rounds (src/guides/tasks.c) */
     if (guides_tasks_tick(&d, idx, NULL, e)) return -1;
     /* group-buy teams and assists past their deadline close on the same tick */
-    return fission_sweep(&d, 1000, NULL, e) < 0 ? -1 : 0;
+    if (fission_sweep(&d, 1000, NULL, e) < 0) return -1;
+    /* transfers whose wait is over end done (src/guides) */
+    return transfers_sweep(&d, 5000, NULL, e);
 }
 
 static int sweep_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)

@@ -359,9 +359,10 @@ static int read_events(tick *t, int limit, siyu_err *e)
                 int ev = sources[k].event;
                 if (ev < 0) {
                     const char *type = store_col_text(s, 3);
-                    ev = strcmp(type, "live_view") == 0    ? J_EV_LIVE_VIEW
-                         : strcmp(type, "join_group") == 0 ? J_EV_JOINED_GROUP
-                                                           : -1;
+                    ev = strcmp(type, "live_view") == 0       ? J_EV_LIVE_VIEW
+                         : strcmp(type, "join_group") == 0    ? J_EV_JOINED_GROUP
+                         : strcmp(type, "contact_added") == 0 ? J_EV_CONTACT_ADDED
+                                                              : -1;
                 }
                 if (n == cap) rows = realloc(rows, (cap *= 2) * sizeof *rows);
                 rows[n++] =

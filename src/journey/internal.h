@@ -24,6 +24,7 @@ typedef enum j_event {
     J_EV_COUPON_RECEIVED,
     J_EV_LIVE_VIEW,
     J_EV_JOINED_GROUP,
+    J_EV_CONTACT_ADDED, /* a guide's WeCom contact added (src/guides): events row contact_added */
     J_EV__COUNT
 } j_event;
 extern const char *const j_event_names[]; /* NULL-terminated */

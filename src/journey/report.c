@@ -225,8 +225,10 @@ static int cmp_entrant(const void *a, const void *b)
 /* Source and type of an event for the DRY_ queries. */
 static int dry_source(int ev, const char **type)
 {
-    static const int of[J_EV__COUNT] = {0, 1, 2, 3, 4, 5, 5};
-    *type = ev == J_EV_LIVE_VIEW ? "live_view" : "join_group";
+    static const int of[J_EV__COUNT] = {0, 1, 2, 3, 4, 5, 5, 5};
+    *type = ev == J_EV_LIVE_VIEW       ? "live_view"
+            : ev == J_EV_CONTACT_ADDED ? "contact_added"
+                                       : "join_group";
     return of[ev];
 }
 

@@ -12,9 +12,9 @@
 #include "base/timeutil.h"
 #include "journey/internal.h"
 
-const char *const j_event_names[] = {
-    "member_joined",   "order_paid", "refund",       "tier_changed",
-    "coupon_received", "live_view",  "joined_group", NULL};
+const char *const j_event_names[] = {"member_joined", "order_paid",      "refund",
+                                     "tier_changed",  "coupon_received", "live_view",
+                                     "joined_group",  "contact_added",   NULL};
 
 static const char *const channel_names[] = {"wechat_template", "sms", "wecom", "webhook", NULL};
 
@@ -80,7 +80,7 @@ static int event_of(json_t *v, const char *field, int *out, siyu_err *e)
         }
     return siyu_err_set(e, SIYU_INVALID_ARGUMENT, field,
                         "%s: one of member_joined, order_paid, refund, tier_changed, "
-                        "coupon_received, live_view, joined_group",
+                        "coupon_received, live_view, joined_group, contact_added",
                         field);
 }
 

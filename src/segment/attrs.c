@@ -57,6 +57,8 @@ const seg_attr_info seg_attrs[SEG_A_COUNT_] = {
                              "members downstream of the member in the referral graph"},
     [SEG_A_REFERRAL_DEPTH] = {"referral_depth", SEG_T_INT,
                               "the member's depth in the referral graph (0: not referred)"},
+    [SEG_A_CAMPAIGN] = {"campaign", SEG_T_CAT_STR, "the campaign the member joined through"},
+    [SEG_A_QR_CODE] = {"qr_code", SEG_T_CAT_INT, "the channel QR code the member joined through"},
     [SEG_A_CLV_12M] = {"clv_12m_cents", SEG_T_INT, "predicted 12-month value"},
 };
 

@@ -54,6 +54,8 @@ typedef enum seg_attr_id {
     SEG_A_REFERRALS_DIRECT,
     SEG_A_REFERRALS_ALL,
     SEG_A_REFERRAL_DEPTH,
+    SEG_A_CAMPAIGN,
+    SEG_A_QR_CODE,
     SEG_A_COUNT_
 } seg_attr_id;
 

@@ -29,10 +29,11 @@
 
 /* attribute -> categorical dimension */
 static const int dim_of_attr[SEG_A_COUNT_] = {
-    [SEG_A_STORE] = SEG_D_STORE, [SEG_A_GUIDE] = SEG_D_GUIDE,
-    [SEG_A_BRAND] = SEG_D_BRAND, [SEG_A_JOIN_CHANNEL] = SEG_D_CHANNEL,
-    [SEG_A_TIER] = SEG_D_TIER,   [SEG_A_GENDER] = SEG_D_GENDER,
-    [SEG_A_CITY] = SEG_D_CITY,   [SEG_A_FAVOURITE_CATEGORY] = SEG_D_FAV};
+    [SEG_A_STORE] = SEG_D_STORE,       [SEG_A_GUIDE] = SEG_D_GUIDE,
+    [SEG_A_BRAND] = SEG_D_BRAND,       [SEG_A_JOIN_CHANNEL] = SEG_D_CHANNEL,
+    [SEG_A_TIER] = SEG_D_TIER,         [SEG_A_GENDER] = SEG_D_GENDER,
+    [SEG_A_CITY] = SEG_D_CITY,         [SEG_A_FAVOURITE_CATEGORY] = SEG_D_FAV,
+    [SEG_A_CAMPAIGN] = SEG_D_CAMPAIGN, [SEG_A_QR_CODE] = SEG_D_QR};
 
 /* ================= evaluation context ================= */
 

@@ -33,13 +33,15 @@ static const struct {
     int width;
     uint32_t max;
 } dim_shape[SEG_D_COUNT_] = {
-    [SEG_D_STORE] = {2, 65535}, [SEG_D_GUIDE] = {4, 0xFFFFFFFEu}, [SEG_D_BRAND] = {1, 255},
-    [SEG_D_CHANNEL] = {1, 255}, [SEG_D_TIER] = {1, 255},          [SEG_D_GENDER] = {1, 255},
-    [SEG_D_CITY] = {2, 65535},  [SEG_D_FAV] = {2, 65535},
+    [SEG_D_STORE] = {2, 65535},    [SEG_D_GUIDE] = {4, 0xFFFFFFFEu}, [SEG_D_BRAND] = {1, 255},
+    [SEG_D_CHANNEL] = {1, 255},    [SEG_D_TIER] = {1, 255},          [SEG_D_GENDER] = {1, 255},
+    [SEG_D_CITY] = {2, 65535},     [SEG_D_FAV] = {2, 65535},         [SEG_D_CAMPAIGN] = {2, 65535},
+    [SEG_D_QR] = {4, 0xFFFFFFFEu},
 };
 
 static const char *const dim_names[SEG_D_COUNT_] = {
-    "store", "guide", "brand", "join_channel", "tier", "gender", "city", "favourite_category"};
+    "store",  "guide", "brand",    "join_channel", "tier",
+    "gender", "city",  "campaign", "qr_code",      "favourite_category"};
 
 /* ================= life cycle ================= */
 
@@ -473,6 +475,8 @@ int seg_index_upsert_member(seg_index *idx, const seg_member_profile *p, seg_err
     codes[SEG_D_TIER] = dim_code_str(idx, SEG_D_TIER, p->tier, err);
     codes[SEG_D_GENDER] = dim_code_str(idx, SEG_D_GENDER, p->gender, err);
     codes[SEG_D_CITY] = dim_code_str(idx, SEG_D_CITY, p->city, err);
+    codes[SEG_D_CAMPAIGN] = dim_code_str(idx, SEG_D_CAMPAIGN, p->campaign, err);
+    codes[SEG_D_QR] = dim_code_int(idx, SEG_D_QR, p->qr_code_id, err);
     for (int d = 0; d < SEG_D_FAV; d++)
         if (codes[d] < 0) goto out;
     for (int d = 0; d < SEG_D_FAV; d++)

@@ -47,8 +47,10 @@ typedef struct seg_member_profile {
     int64_t id;
     int64_t store_id, guide_id, brand_id;
     const char *join_channel, *tier, *gender, *city;
-    int32_t birthday;   /* day number, SEG_NO_DAY when unknown */
-    int32_t joined_day; /* day number, SEG_NO_DAY when unknown */
+    int32_t birthday;     /* day number, SEG_NO_DAY when unknown */
+    int32_t joined_day;   /* day number, SEG_NO_DAY when unknown */
+    int64_t qr_code_id;   /* the channel QR code it joined through (src/guides), 0: none */
+    const char *campaign; /* the campaign it joined through, NULL: none */
 } seg_member_profile;
 
 /* Spend of one order (or refund) in one product category. */

@@ -150,6 +150,8 @@ enum {
     SEG_D_TIER,
     SEG_D_GENDER,
     SEG_D_CITY,
+    SEG_D_CAMPAIGN,
+    SEG_D_QR,
     SEG_D_FAV,
     SEG_D_COUNT_
 };

@@ -44,10 +44,12 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_STAFF_INSERT] = "INSERT INTO staff(name, role, store_id, code, created_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)"
                        " RETURNING id",
-    [Q_STAFF_GET] = "SELECT id, name, role, store_id, code, created_at FROM staff WHERE id = ?1",
+    [Q_STAFF_GET] = "SELECT id, name, role, store_id, code, created_at, status, departed_at,"
+                    " wecom_userid FROM staff WHERE id = ?1",
     [Q_STAFF_BY_CODE] = "SELECT id FROM staff WHERE code = ?1",
     [Q_BRAND_BY_NAME] = "SELECT id FROM brands WHERE name = ?1",
-    [Q_STAFF_LIST] = "SELECT id, name, role, store_id, code, created_at FROM staff WHERE id > ?1"
+    [Q_STAFF_LIST] = "SELECT id, name, role, store_id, code, created_at, status, departed_at,"
+                     " wecom_userid FROM staff WHERE id > ?1"
                      " AND (?3::bigint IS NULL OR store_id = ?3) ORDER BY id LIMIT ?2",
     [Q_TOKEN_INSERT] = "INSERT INTO tokens(hash, role, staff_id, name, created_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -137,8 +139,8 @@ const char *const pg_queries[Q__COUNT] = {
                              " store_id, channel, guide_id, id FROM orders"
                              " WHERE member_id IS NOT NULL ORDER BY member_id, placed_at",
     [Q_SCAN_MEMBERS] =
-        "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at"
-        " FROM members WHERE merged_into IS NULL ORDER BY id",
+        "SELECT id, gender, birthday, city, store_id, guide_id, join_channel, joined_at,"
+        " qr_code_id, campaign FROM members WHERE merged_into IS NULL ORDER BY id",
     [Q_SCAN_MEMBER_CATEGORIES] =
         "SELECT o.member_id, coalesce(i.category, ''),"
         " sum((i.qty - i.refunded_qty) * i.unit_price_cents) FROM orders o"
@@ -515,7 +517,8 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_TASK_INSERT] =
         "INSERT INTO guide_tasks(guide_id, member_id, journey_id, run_id, kind, script,"
         " channel, due_at, state, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9)"
+        " VALUES ((SELECT id FROM staff WHERE id = ?1 AND status = 'active'), ?2, ?3, ?4, ?5,"
+        " ?6, ?7, ?8, 'open', ?9)"
         " RETURNING id",
     [Q_TASK_GET] = "SELECT " TASK_COLS " FROM guide_tasks WHERE id = ?1",
     [Q_TASK_LIST] =
@@ -877,7 +880,11 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_CONTACTS_MOVE] = "UPDATE contacts SET member_id = ?1 WHERE member_id = ?2",
     [Q_MEMBER_ACQUIRED_SET] = "UPDATE members SET qr_code_id = ?1, campaign = ?2 WHERE id = ?3"
                               " AND qr_code_id IS NULL AND campaign IS NULL",
-    [Q_MEMBER_ACQUISITION] = "SELECT qr_code_id, campaign FROM members WHERE id = ?1",
+    [Q_MEMBER_ACQUISITION] =
+        "SELECT m.qr_code_id, m.campaign, m.join_channel, COALESCE((SELECT q.store_id"
+        " FROM qr_codes q WHERE q.id = m.qr_code_id), m.store_id), (SELECT c.guide_id"
+        " FROM contacts c WHERE c.member_id = m.id AND c.qr_code_id = m.qr_code_id"
+        " ORDER BY c.added_at, c.id LIMIT 1) FROM members m WHERE m.id = ?1",
     [Q_QR_INSERT] = "INSERT INTO qr_codes(name, state, store_id, rotation, daily_cap,"
                     " backup_guide_id, schedule, campaign, cost_cents, rr_next, created_at, target)"
                     " VALUES (?1, '', ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10) RETURNING id",
@@ -887,12 +894,14 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_QR_BY_STATE] = "SELECT id, store_id, campaign FROM qr_codes WHERE state = ?1",
     [Q_QR_GUIDE_ADD] =
         "INSERT INTO qr_code_guides(code_id, guide_id, position) VALUES (?1, ?2, ?3)",
-    [Q_QR_GUIDES] = "SELECT guide_id FROM qr_code_guides WHERE code_id = ?1 ORDER BY position",
-    [Q_QR_STORE_GUIDES] = "SELECT id FROM staff WHERE store_id = ?1 AND role = 'guide' ORDER BY id",
+    [Q_QR_GUIDES] = "SELECT g.guide_id FROM qr_code_guides g JOIN staff s ON s.id = g.guide_id"
+                    " WHERE g.code_id = ?1 AND s.status = 'active' ORDER BY g.position",
+    [Q_QR_STORE_GUIDES] = "SELECT id FROM staff WHERE store_id = ?1 AND role = 'guide'"
+                          " AND status = 'active' ORDER BY id",
     [Q_QR_SET_NEXT] = "UPDATE qr_codes SET rr_next = ?1 WHERE id = ?2",
     [Q_QR_SCAN_REPEAT] = "SELECT guide_id FROM qr_scans WHERE code_id = ?1 AND day = ?2"
                          " AND external_userid = ?3",
-    [Q_QR_SCAN_COUNT] = "SELECT count(*) FROM qr_scans WHERE code_id = ?1 AND day = ?2"
+    [Q_QR_SCAN_COUNT] = "SELECT n FROM qr_scan_counts WHERE code_id = ?1 AND day = ?2"
                         " AND guide_id = ?3",
     [Q_QR_SCAN_INSERT] = "INSERT INTO qr_scans(code_id, day, guide_id, external_userid, at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
@@ -1824,4 +1833,131 @@ const char *const pg_queries[Q__COUNT] = {
         " HAVING i.joined <> count(r.member_id) OR i.first_orders <> count(r.first_order_id)"
         " OR i.cycle_seconds <> COALESCE(sum(r.joined_at - r.referrer_joined_at), 0)"
         " ORDER BY i.id LIMIT ?1",
+    /* staff lifecycle and transfers (issue 15 items 1 and 4) */
+    [Q_STAFF_LIFE_GET] = "SELECT status, departed_at, store_id, role, wecom_userid, name FROM staff"
+                         " WHERE id = ?1",
+    [Q_STAFF_STATUS_SET] = "UPDATE staff SET status = ?1, departed_at = ?2 WHERE id = ?3",
+    [Q_STAFF_STORE_SET] = "UPDATE staff SET store_id = ?1 WHERE id = ?2",
+    [Q_STAFF_STORE_CLOSE] =
+        "UPDATE staff_stores SET to_at = ?1 WHERE staff_id = ?2 AND to_at IS NULL",
+    [Q_STAFF_STORE_OPEN] =
+        "INSERT INTO staff_stores(staff_id, store_id, from_at) VALUES (?1, ?2, ?3)"
+        " RETURNING id",
+    [Q_STAFF_STORES_OF] = "SELECT store_id, from_at, to_at FROM staff_stores WHERE staff_id = ?1"
+                          " ORDER BY from_at, id",
+    [Q_STAFF_TOKENS_REVOKE] = "UPDATE tokens SET revoked_at = ?1 WHERE staff_id = ?2"
+                              " AND revoked_at IS NULL",
+    [Q_GUIDE_CUSTOMERS] = "SELECT id FROM members WHERE guide_id = ?1 AND merged_into IS NULL"
+                          " UNION SELECT c.member_id FROM contacts c JOIN members m"
+                          " ON m.id = c.member_id WHERE c.guide_id = ?1"
+                          " AND c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL"
+                          " AND m.merged_into IS NULL ORDER BY 1",
+    [Q_GUIDE_LOAD] = "SELECT (SELECT count(*) FROM (SELECT id FROM members WHERE guide_id = ?1"
+                     " AND merged_into IS NULL UNION SELECT c.member_id FROM contacts c"
+                     " JOIN members m ON m.id = c.member_id WHERE c.guide_id = ?1"
+                     " AND c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL"
+                     " AND m.merged_into IS NULL) AS x) + (SELECT count(*) FROM transfer_items"
+                     " WHERE to_guide_id = ?1 AND state = 'waiting')",
+    [Q_TRANSFER_ONJOB_MOVES] = "SELECT count(*) FROM transfer_items i JOIN transfers t"
+                               " ON t.id = i.transfer_id WHERE i.member_id = ?1"
+                               " AND t.kind = 'on_job' AND (i.state = 'waiting'"
+                               " OR (i.state = 'done' AND i.ended_at >= ?2))",
+    [Q_TRANSFER_MEMBER_WAITING] = "SELECT 1 FROM transfer_items WHERE member_id = ?1"
+                                  " AND state = 'waiting' LIMIT 1",
+    [Q_TRANSFER_INSERT] =
+        "INSERT INTO transfers(kind, from_guide_id, to_guide_ids, split, created_at,"
+        " created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+    [Q_TRANSFER_ITEM_INSERT] = "INSERT INTO transfer_items(transfer_id, member_id, from_guide_id,"
+                               " to_guide_id, state, reason, due_at, ended_at, asked)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+    [Q_TRANSFER_GET] =
+        "SELECT t.id, t.kind, t.from_guide_id, t.to_guide_ids, t.split, t.created_at,"
+        " t.created_by, s.store_id FROM transfers t JOIN staff s"
+        " ON s.id = t.from_guide_id WHERE t.id = ?1",
+    [Q_TRANSFER_COUNTS] = "SELECT state, count(*) FROM transfer_items WHERE transfer_id = ?1"
+                          " GROUP BY state",
+    [Q_TRANSFER_ITEMS] = "SELECT id, member_id, to_guide_id, state, reason, ended_at"
+                         " FROM transfer_items WHERE transfer_id = ?1 AND id > ?2 ORDER BY id"
+                         " LIMIT ?3",
+    [Q_TRANSFER_LIST] =
+        "SELECT t.id FROM transfers t JOIN staff s ON s.id = t.from_guide_id"
+        " WHERE (?1::bigint IS NULL OR t.from_guide_id = ?1::bigint OR EXISTS (SELECT 1"
+        " FROM transfer_items i WHERE i.transfer_id = t.id"
+        " AND i.to_guide_id = ?1::bigint)) AND (?2::bigint IS NULL OR s.store_id = ?2::bigint)"
+        " AND t.id > ?3 ORDER BY t.id LIMIT ?4",
+    [Q_TRANSFER_ITEM_OF] =
+        "SELECT id, state, from_guide_id, to_guide_id, reason FROM transfer_items"
+        " WHERE transfer_id = ?1 AND member_id = ?2",
+    [Q_TRANSFER_ITEM_END] = "UPDATE transfer_items SET state = ?1, reason = ?2, ended_at = ?3"
+                            " WHERE id = ?4 AND state = 'waiting'",
+    [Q_TRANSFER_DUE] = "SELECT id, transfer_id, member_id, from_guide_id, to_guide_id"
+                       " FROM transfer_items WHERE state = 'waiting' AND due_at <= ?1"
+                       " ORDER BY due_at, id LIMIT ?2",
+    [Q_MEMBER_GUIDE_MOVE] = "UPDATE members SET guide_id = ?1, updated_at = ?2 WHERE id = ?3"
+                            " AND (guide_id = ?4 OR guide_id IS NULL)",
+    [Q_TASKS_FOLLOW] =
+        "UPDATE guide_tasks SET guide_id = ?1 WHERE member_id = ?2 AND state = 'open'"
+        " AND (guide_id = ?3 OR guide_id IS NULL)",
+    [Q_CONTACT_HANDOVER] =
+        "INSERT INTO contacts(member_id, guide_id, external_userid, added_at, add_way, state,"
+        " qr_code_id, remark, updated_at) SELECT member_id, ?3::bigint, external_userid, "
+        "?4::bigint,"
+        " NULL, ?5::text, NULL, remark, ?4::bigint FROM contacts WHERE member_id = ?1 AND guide_id "
+        "= ?2"
+        " AND customer_deleted_at IS NULL AND guide_deleted_at IS NULL"
+        " ON CONFLICT(guide_id, external_userid) DO UPDATE SET member_id = excluded.member_id,"
+        " added_at = excluded.added_at, state = excluded.state, customer_deleted_at = NULL,"
+        " guide_deleted_at = NULL, updated_at = excluded.updated_at",
+    [Q_CONTACT_HANDED] = "UPDATE contacts SET guide_deleted_at = ?1, updated_at = ?1"
+                         " WHERE member_id = ?2 AND guide_id = ?3 AND customer_deleted_at IS NULL"
+                         " AND guide_deleted_at IS NULL",
+    [Q_BRIDGE_MESSAGE_INSERT] = "INSERT INTO bridge_messages(kind, transfer_id, to_guide_id,"
+                                " created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+    [Q_BRIDGE_MESSAGES] = "SELECT b.id, b.kind, b.transfer_id, b.to_guide_id, b.created_at,"
+                          " t.from_guide_id FROM bridge_messages b JOIN transfers t"
+                          " ON t.id = b.transfer_id WHERE b.id > ?1 ORDER BY b.id LIMIT ?2",
+    [Q_BRIDGE_TRANSFER_ITEMS] = "SELECT i.member_id, (SELECT c.external_userid FROM contacts c"
+                                " WHERE c.member_id = i.member_id AND c.guide_id = i.from_guide_id"
+                                " ORDER BY c.id DESC LIMIT 1) FROM transfer_items i"
+                                " WHERE i.transfer_id = ?1 AND i.to_guide_id = ?2 AND i.asked = 1"
+                                " ORDER BY i.id",
+    [Q_EXPORT_TRANSFER_ITEMS] = "SELECT * FROM transfer_items WHERE member_id = ?1 ORDER BY id",
+    [Q_STAFF_CHECK_STORES] =
+        "SELECT id, open_rows, store_id, open_store FROM (SELECT s.id, s.store_id,"
+        " (SELECT count(*) FROM staff_stores h WHERE h.staff_id = s.id AND h.to_at IS NULL)"
+        " AS open_rows, (SELECT max(h.store_id) FROM staff_stores h WHERE h.staff_id = s.id"
+        " AND h.to_at IS NULL) AS open_store FROM staff s) x WHERE NOT ((store_id IS NULL"
+        " AND open_rows = 0) OR (open_rows = 1 AND open_store = store_id)) ORDER BY id LIMIT ?1",
+    [Q_TRANSFER_CHECK_ITEMS] =
+        "SELECT i.id, i.state, i.ended_at FROM transfer_items i WHERE (i.state = 'waiting'"
+        " AND i.ended_at IS NOT NULL) OR (i.state <> 'waiting' AND i.ended_at IS NULL)"
+        " OR i.state NOT IN ('waiting', 'done', 'refused', 'failed') OR (i.state = 'done'"
+        " AND i.asked = 0) ORDER BY i.id LIMIT ?1",
+    [Q_STAFF_CHECK_TOKENS] = "SELECT s.id, t.id FROM staff s JOIN tokens t ON t.staff_id = s.id"
+                             " WHERE s.status = 'departed' AND t.revoked_at IS NULL ORDER BY t.id"
+                             " LIMIT ?1",
+    [Q_QR_CAMPAIGN_CODES] =
+        "SELECT campaign, id, cost_cents FROM qr_codes WHERE campaign IS NOT NULL"
+        " AND (?1::text IS NULL OR campaign = ?1::text) ORDER BY campaign, id",
+    [Q_CONTACTS_REPORT] =
+        "SELECT s.id, s.name, s.store_id, (SELECT count(*) FROM contacts c WHERE c.guide_id = s.id"
+        " AND c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL), (SELECT count(*)"
+        " FROM contacts c WHERE c.guide_id = s.id AND c.added_at >= ?1 AND c.added_at < ?2),"
+        " (SELECT count(*) FROM contacts c WHERE c.guide_id = s.id AND c.customer_deleted_at >= ?1"
+        " AND c.customer_deleted_at < ?2), (SELECT count(*) FROM contacts c WHERE"
+        " c.guide_id = s.id AND c.guide_deleted_at >= ?1 AND c.guide_deleted_at < ?2)"
+        " FROM staff s WHERE s.role IN ('guide', 'store_manager') AND (?3::bigint IS NULL OR"
+        " s.store_id = ?3::bigint) AND (?4::bigint IS NULL OR s.id = ?4::bigint) ORDER BY s.id",
+    [Q_QR_SCAN_COUNT_BUMP] = "INSERT INTO qr_scan_counts(code_id, day, guide_id, n)"
+                             " VALUES (?1, ?2, ?3, 1) ON CONFLICT(code_id, day, guide_id)"
+                             " DO UPDATE SET n = qr_scan_counts.n + 1",
+    [Q_QR_CHECK_COUNTS] =
+        "SELECT c.code_id, c.day, c.guide_id, c.n, (SELECT count(*) FROM qr_scans s WHERE"
+        " s.code_id = c.code_id AND s.day = c.day AND s.guide_id = c.guide_id) AS scans"
+        " FROM qr_scan_counts c WHERE c.n <> (SELECT count(*) FROM qr_scans s WHERE"
+        " s.code_id = c.code_id AND s.day = c.day AND s.guide_id = c.guide_id)"
+        " UNION ALL SELECT s.code_id, s.day, s.guide_id, 0, count(*) FROM qr_scans s"
+        " WHERE NOT EXISTS (SELECT 1 FROM qr_scan_counts c WHERE c.code_id = s.code_id AND"
+        " c.day = s.day AND c.guide_id = s.guide_id) GROUP BY s.code_id, s.day, s.guide_id"
+        " LIMIT ?1",
 };

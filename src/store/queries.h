@@ -811,6 +811,55 @@
                                  completed virtually */                                                \
     Q(FIS_ASSIST_REPORT)      /* (campaign_id) -> assists, open, reached, expired,                     \
                                  helps, cut cents, coupons */                                          \
+    Q(STAFF_LIFE_GET)      /* (id) -> status, departed_at, store_id, role, wecom_userid, name */       \
+    Q(STAFF_STATUS_SET)    /* (status, departed_at or NULL, id) */                                     \
+    Q(STAFF_STORE_SET)     /* (store_id or NULL, id) */                                                \
+    Q(STAFF_STORE_CLOSE)   /* (now, staff_id) — ends the open store row */                           \
+    Q(STAFF_STORE_OPEN)    /* (staff_id, store_id, from_at) */                                         \
+    Q(STAFF_STORES_OF)     /* (staff_id) -> store_id, from_at, to_at — oldest first */               \
+    Q(STAFF_TOKENS_REVOKE) /* (now, staff_id) — every live token of the staff member */              \
+    Q(GUIDE_CUSTOMERS) /* (guide_id) -> member_id: members bound to the guide or with a live edge      \
+                          of theirs, by id */                                                          \
+    Q(GUIDE_LOAD) /* (guide_id) -> customers (bound or live contact) + waiting items to them */        \
+    Q(TRANSFER_ONJOB_MOVES)    /* (member_id, since) -> on-job items waiting, or done since */         \
+    Q(TRANSFER_MEMBER_WAITING) /* (member_id) -> 1 when the member has a waiting item */               \
+    Q(TRANSFER_INSERT)      /* (kind, from_guide_id, to_guide_ids json, split, now, created_by) */     \
+    Q(TRANSFER_ITEM_INSERT) /* (transfer_id, member_id, from_guide_id, to_guide_id, state, reason,     \
+                               due_at, done_at, asked) */                                              \
+    Q(TRANSFER_GET)         /* (id) -> id, kind, from_guide_id, to_guide_ids, split, created_at,       \
+                               created_by, from guide's store */                                       \
+    Q(TRANSFER_COUNTS)      /* (id) -> state, count */                                                 \
+    Q(TRANSFER_ITEMS) /* (transfer_id, after_item_id, limit) -> id, member_id, to_guide_id, state,     \
+                         reason, done_at */                                                            \
+    Q(TRANSFER_LIST)  /* (guide_id or NULL, store_id or NULL, after_id, limit) -> id */                \
+    Q(TRANSFER_ITEM_OF)  /* (transfer_id, member_id) -> id, state, from_guide_id, to_guide_id,         \
+                            reason */                                                                  \
+    Q(TRANSFER_ITEM_END) /* (state, reason, done_at, id) — only while waiting */                     \
+    Q(TRANSFER_DUE) /* (now, limit) -> id, transfer_id, member_id, from_guide_id, to_guide_id */       \
+    Q(MEMBER_GUIDE_MOVE) /* (to_guide_id, now, member_id, from_guide_id) — only while bound to       \
+                            from */                                                                    \
+    Q(TASKS_FOLLOW) /* (to_guide_id, member_id, from_guide_id) — open tasks of the old guide or      \
+                       none */                                                                         \
+    Q(CONTACT_HANDOVER) /* (member_id, from_guide_id, to_guide_id, now, state) — the receiver's      \
+                           edge */                                                                     \
+    Q(CONTACT_HANDED)   /* (now, member_id, from_guide_id) — the old guide's live edges end */       \
+    Q(BRIDGE_MESSAGE_INSERT) /* (kind, transfer_id, to_guide_id, now) */                               \
+    Q(BRIDGE_MESSAGES) /* (after_id, limit) -> id, kind, transfer_id, to_guide_id, created_at,         \
+                          from_guide_id */                                                             \
+    Q(BRIDGE_TRANSFER_ITEMS) /* (transfer_id, to_guide_id) -> member_id, external_userid (of the       \
+                                old guide's edge) or NULL */                                           \
+    Q(EXPORT_TRANSFER_ITEMS) /* (member_id) -> transfer_items rows */                                  \
+    Q(STAFF_CHECK_STORES) /* (limit) -> staff_id, open rows, store_id, open row's store — not one    \
+                             open row at the staff's store */                                          \
+    Q(TRANSFER_CHECK_ITEMS) /* (limit) -> item id, state, ended_at — inconsistent items */           \
+    Q(STAFF_CHECK_TOKENS)   /* (limit) -> staff_id, token id of a departed staff member, live */       \
+    Q(QR_CAMPAIGN_CODES) /* (campaign or NULL) -> campaign, code id, cost_cents — by campaign, id    \
+                          */                                                                           \
+    Q(CONTACTS_REPORT) /* (from, to, store_id or NULL, guide_id or NULL) -> guide id, name, store,     \
+                          live, added, lost (customer deleted), deleted by the guide — by id */      \
+    Q(QR_SCAN_COUNT_BUMP) /* (code_id, day, guide_id) — one more scan counted */                     \
+    Q(QR_CHECK_COUNTS)    /* (limit) -> code_id, day, guide_id, counter, scans — counters that       \
+                             differ from the scans */                                                  \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

@@ -626,5 +626,48 @@ const char *const sqlite_migrations[] = {
     "CREATE INDEX campaign_plays_member_only ON campaign_plays(member_id);"
     "CREATE INDEX campaign_packets_member_only ON campaign_packets(member_id)"
     "  WHERE member_id IS NOT NULL;",
+    /* ---- staff lifecycle and transfers (issue 15 items 1 and 4) ---- */
+    /* 22: a staff member is active or departed; staff_stores keeps where each worked and
+     * when (the open row, to_at NULL, is the current store). A transfer moves a guide's
+     * customers (在职继承 / 离职继承): one item per member with its receiver, waiting
+     * until the bridge reports done / refused / failed or the wait ends; ended_at is when
+     * it ended (for a done item, the moment the member's credit moved); asked: the bridge
+     * was asked to carry it out (0: failed at once, limit or capacity). bridge_messages is what
+     * siyu asks the bridge to carry out (one transfer_customer per transfer and receiver), read by
+     * cursor. */
+    "ALTER TABLE staff ADD COLUMN status TEXT NOT NULL DEFAULT 'active';"
+    "ALTER TABLE staff ADD COLUMN departed_at INTEGER;"
+    "CREATE TABLE staff_stores ("
+    "  id INTEGER PRIMARY KEY, staff_id INTEGER NOT NULL REFERENCES staff(id),"
+    "  store_id INTEGER REFERENCES stores(id), from_at INTEGER NOT NULL, to_at INTEGER);"
+    "CREATE INDEX staff_stores_staff ON staff_stores(staff_id, from_at);"
+    "INSERT INTO staff_stores(staff_id, store_id, from_at)"
+    "  SELECT id, store_id, created_at FROM staff WHERE store_id IS NOT NULL;"
+    "CREATE TABLE transfers ("
+    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, from_guide_id INTEGER NOT NULL REFERENCES "
+    "staff(id),"
+    "  to_guide_ids TEXT NOT NULL, split TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    "  created_by INTEGER);"
+    "CREATE INDEX transfers_from ON transfers(from_guide_id, id);"
+    "CREATE TABLE transfer_items ("
+    "  id INTEGER PRIMARY KEY, transfer_id INTEGER NOT NULL REFERENCES transfers(id),"
+    "  member_id INTEGER NOT NULL REFERENCES members(id),"
+    "  from_guide_id INTEGER NOT NULL REFERENCES staff(id),"
+    "  to_guide_id INTEGER NOT NULL REFERENCES staff(id), state TEXT NOT NULL, reason TEXT,"
+    "  due_at INTEGER NOT NULL, ended_at INTEGER, asked INTEGER NOT NULL,"
+    "  UNIQUE (transfer_id, member_id));"
+    "CREATE INDEX transfer_items_due ON transfer_items(due_at) WHERE state = 'waiting';"
+    "CREATE INDEX transfer_items_member ON transfer_items(member_id, state);"
+    "CREATE INDEX transfer_items_to ON transfer_items(to_guide_id) WHERE state = 'waiting';"
+    "CREATE TABLE bridge_messages ("
+    "  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, transfer_id INTEGER REFERENCES transfers(id),"
+    "  to_guide_id INTEGER REFERENCES staff(id), created_at INTEGER NOT NULL);"
+    /* a scan's cap check reads one counter per guide instead of counting the day's scans */
+    "CREATE TABLE qr_scan_counts ("
+    "  code_id INTEGER NOT NULL REFERENCES qr_codes(id), day INTEGER NOT NULL,"
+    "  guide_id INTEGER NOT NULL REFERENCES staff(id), n INTEGER NOT NULL,"
+    "  PRIMARY KEY (code_id, day, guide_id));"
+    "INSERT INTO qr_scan_counts(code_id, day, guide_id, n)"
+    "  SELECT code_id, day, guide_id, count(*) FROM qr_scans GROUP BY code_id, day, guide_id;",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

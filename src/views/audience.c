@@ -79,6 +79,15 @@ static int reload_member(seg_index *idx, store_conn *c, int64_t id)
     profile_from_row(c, s, &p, gender, city, channel);
     p.id = id;
     store_reset(s);
+    char campaign[256] = "";
+    s = store_q(c, Q_MEMBER_ACQUISITION); /* the code and campaign it joined through */
+    store_bind_int(s, 1, id);
+    if (store_step(s) == STORE_ROW) {
+        p.qr_code_id = store_col_null(s, 0) ? 0 : store_col_int(s, 0);
+        if (!store_col_null(s, 1)) snprintf(campaign, sizeof campaign, "%s", store_col_text(s, 1));
+    }
+    store_reset(s);
+    p.campaign = campaign;
     p.brand_id = store_brand(c, p.store_id);
     return seg_index_upsert_member(idx, &p, NULL);
 }
@@ -438,9 +447,12 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     while (store_step(s) == STORE_ROW) {
         seg_member_profile p;
         char gender[16], city[64], channel[32];
-        /* SCAN_MEMBERS: id, gender, birthday, city, store, guide, channel, joined_at */
+        /* SCAN_MEMBERS: id, gender, birthday, city, store, guide, channel, joined_at,
+         * qr_code_id, campaign */
         profile_from_row(c, s, &p, gender, city, channel);
         p.id = store_col_int(s, 0);
+        p.qr_code_id = store_col_null(s, 8) ? 0 : store_col_int(s, 8);
+        p.campaign = store_col_null(s, 9) ? NULL : store_col_text(s, 9);
         p.brand_id = p.store_id > 0 && p.store_id < nstores ? brand_of[p.store_id] : 0;
         seg_index_upsert_member(idx, &p, NULL);
     }

@@ -100,5 +100,6 @@ extern const month_participant month_rights;
 extern const month_participant month_groups;
 extern const month_participant month_tasks;
 extern const month_participant month_fission;
+extern const month_participant month_staff;
 
 #endif

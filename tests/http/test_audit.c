@@ -628,6 +628,11 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE referral_invites; DROP TABLE referral_cohorts;"
              "DROP INDEX campaign_plays_member_only;"
              "DROP INDEX campaign_packets_member_only; ALTER TABLE campaigns DROP COLUMN paused;"
+             /* and migration 22's staff lifecycle and transfers */
+             "DROP TABLE bridge_messages; DROP TABLE transfer_items; DROP TABLE transfers;"
+             "DROP TABLE staff_stores; DROP TABLE qr_scan_counts;"
+             "ALTER TABLE staff DROP COLUMN status;"
+             "ALTER TABLE staff DROP COLUMN departed_at;"
              "DELETE FROM member_consents WHERE member_id IN (%lld, %lld);"
              "INSERT INTO member_reach(member_id, channel, reachable, at) VALUES"
              " (%lld, 'wecom', 1, 1700000000), (%lld, 'public_account', 1, 1700000000),"

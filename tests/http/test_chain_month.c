@@ -774,10 +774,7 @@ static const int instants[] = {30,      8 * 60 + 45,  10 * 60,     13 * 60 + 30,
 
 /* The features that live through the month beside the chain's own traffic (month.h). */
 static const month_participant *const participants[] = {
-    &month_rights,
-    &month_groups,
-    &month_tasks,
-    &month_fission,
+    &month_rights, &month_groups, &month_tasks, &month_fission, &month_staff,
 };
 #define N_PARTICIPANTS (sizeof participants / sizeof *participants)
 

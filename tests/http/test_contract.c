@@ -98,7 +98,8 @@ static void test_declarations(void)
             CHECK_FAIL_("%s %s answers a list (%s) but does not page it: a list is a GET whose "
                         ".query starts with \"page\" (limit and cursor, docs/api.md \"Lists\")",
                         rt->method, rt->pattern, rt->response);
-        if (route_is_list(rt) && !list && strcmp(rt->pattern, "/api/v1/members/{id}/points"))
+        if (route_is_list(rt) && !list && strcmp(rt->pattern, "/api/v1/members/{id}/points") &&
+            strcmp(rt->pattern, "/api/v1/transfers/{id}")) /* an object with a page of items */
             CHECK_FAIL_("%s %s declares limit and cursor but its .response is not a page: "
                         "write it \"Name[]\"",
                         rt->method, rt->pattern);
@@ -231,6 +232,21 @@ static void fixtures(void)
         snprintf(path, sizeof path, "/api/v1/group-codes/%d/scan", i);
         post(path, json_object(), 503);
     }
+    /* transfers (docs/guides.md): members 1..3 are guide 1's, moved to guide 2 in two */
+    for (int m = 1; m <= 3; m++) {
+        char path[40];
+        snprintf(path, sizeof path, "/api/v1/members/%d", m);
+        st = call("PATCH", path, "{\"guide_id\":1}");
+        if (st != 200) CHECK_FAIL_("PATCH %s: %d — %.200s", path, st, buf);
+    }
+    post("/api/v1/transfers",
+         json_pack("{s:i, s:[i], s:[i, i], s:s}", "from_guide_id", 1, "to_guide_ids", 2,
+                   "member_ids", 1, 2, "kind", "on_job"),
+         201);
+    post("/api/v1/transfers",
+         json_pack("{s:i, s:[i], s:[i], s:s}", "from_guide_id", 1, "to_guide_ids", 2, "member_ids",
+                   3, "kind", "on_job"),
+         201);
 }
 
 /* The route's path with its parameters filled: {id} 1 (every fixture list has one), a

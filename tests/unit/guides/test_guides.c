@@ -291,6 +291,107 @@ static void campaigns(fixture *f)
     json_decref(v);
 }
 
+/* ---- transfers: least-loaded split under a capacity, a member waiting in one transfer is
+ * not in another, the sweep at the end of the wait, siyu check's part ---- */
+
+static int transfer_create(dom *d, json_t *body, json_t **out, siyu_err *e)
+{
+    return transfers_create(d, body, NULL, 0, out, e);
+}
+
+static int64_t member_guide(fixture *f, int64_t m)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *o = NULL;
+    store_begin(f->d.conn, false, &e);
+    members_get(&f->d, m, &o, &e);
+    store_rollback(f->d.conn);
+    int64_t g = jint(o, "guide_id");
+    json_decref(o);
+    return g;
+}
+
+static void transfers(fixture *f)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *o;
+    f->d.now = at("2026-11-24T10:00:00+08:00");
+    const char *g = "{\"name\":\"%s\",\"role\":\"guide\",\"store_id\":1}";
+    char body[256];
+    int64_t recv[2];
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof body, g, i ? "周一" : "吴二");
+        CHECK_INT_EQ(call(f, staff_create, body, &o, &e), 201);
+        recv[i] = jint(o, "id");
+        json_decref(o);
+    }
+    int64_t m[6];
+    for (int i = 0; i < 6; i++) {
+        snprintf(body, sizeof body, "{\"phone\":\"1370000000%d\",\"store_id\":1,\"guide_id\":1}",
+                 i);
+        CHECK_INT_EQ(call(f, members_create_or_match, body, &o, &e), 201);
+        m[i] = jint(o, "id");
+        json_decref(o);
+    }
+    CHECK_INT_EQ(call(f, guides_settings_put, "{\"max_contacts_per_guide\":2}", NULL, &e), 200);
+    /* guide 1's customers: the six, and the one created by the events above (m of events) */
+    snprintf(body, sizeof body,
+             "{\"from_guide_id\":1,\"to_guide_ids\":[%lld,%lld],\"member_ids\":[%lld,%lld,%lld,"
+             "%lld,%lld,%lld],\"kind\":\"on_job\",\"split\":\"least_loaded\"}",
+             (long long)recv[0], (long long)recv[1], (long long)m[0], (long long)m[1],
+             (long long)m[2], (long long)m[3], (long long)m[4], (long long)m[5]);
+    CHECK_INT_EQ(call(f, transfer_create, body, &o, &e), 201);
+    /* least loaded, ties to the first: 4, 5, 4, 5, then both at 2: capacity */
+    CHECK_INT_EQ(jint(o, "counts.waiting"), 4);
+    CHECK_INT_EQ(jint(o, "counts.failed"), 2);
+    json_t *items = json_object_get(o, "items");
+    for (size_t i = 0; i < 6; i++) {
+        json_t *it = json_array_get(items, i);
+        const char *want = i < 4 ? "waiting" : "failed";
+        CHECK_STR_EQ(json_string_value(json_object_get(it, "state")), want);
+        if (i < 4) CHECK_INT_EQ(jint(it, "to_guide_id"), recv[i % 2]);
+        if (i >= 4) CHECK_STR_EQ(json_string_value(json_object_get(it, "reason")), "capacity");
+    }
+    json_decref(o);
+    /* again: the four are waiting in the first (in_transfer), the two still find no room */
+    CHECK_INT_EQ(call(f, transfer_create, body, &o, &e), 201);
+    CHECK_INT_EQ(jint(o, "counts.failed"), 6);
+    items = json_object_get(o, "items");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(items, 0), "reason")),
+                 "in_transfer");
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(items, 5), "reason")),
+                 "capacity");
+    json_decref(o);
+    /* before the wait ends nothing moves; after it, the four are the receivers' */
+    f->d.now = at("2026-11-25T09:59:00+08:00");
+    int done = -1;
+    store_begin(f->d.conn, true, &e);
+    CHECK_INT_EQ(transfers_sweep(&f->d, 0, &done, &e), 0);
+    store_commit(f->d.conn, &e);
+    CHECK_INT_EQ(done, 0);
+    CHECK_INT_EQ(member_guide(f, m[0]), 1);
+    f->d.now = at("2026-11-25T10:00:00+08:00");
+    store_begin(f->d.conn, true, &e);
+    CHECK_INT_EQ(transfers_sweep(&f->d, 0, &done, &e), 0);
+    store_commit(f->d.conn, &e);
+    CHECK_INT_EQ(done, 4);
+    for (int i = 0; i < 6; i++)
+        CHECK_INT_EQ(member_guide(f, m[i]), i < 4 ? recv[i % 2] : 1);
+    /* siyu check: clean, then each invariant broken behind the domain's back is found */
+    json_t *v = json_array();
+    CHECK_INT_EQ(guides_check(f->d.conn, 20, v), 0);
+    CHECK_INT_EQ(fixture_exec(f, "UPDATE transfer_items SET ended_at = NULL WHERE state = 'done'"),
+                 0);
+    CHECK_INT_EQ(guides_check(f->d.conn, 20, v), 4);
+    CHECK_INT_EQ(fixture_exec(f, "UPDATE staff_stores SET to_at = 1 WHERE staff_id = 1"), 0);
+    CHECK_INT_EQ(guides_check(f->d.conn, 20, v), 5);
+    CHECK_INT_EQ(fixture_exec(f, "UPDATE qr_scan_counts SET n = n + 1 WHERE guide_id = 1"), 0);
+    CHECK(guides_check(f->d.conn, 20, v) > 5);
+    json_decref(v);
+}
+
 int main(void)
 {
     states();
@@ -300,6 +401,7 @@ int main(void)
     scans(&f);
     events(&f);
     campaigns(&f);
+    transfers(&f);
     fixture_close(&f);
     return CHECK_DONE();
 }

@@ -163,6 +163,9 @@ static int enrol_in(tick *t, loaded *j, int64_t member, int64_t trigger_at, siyu
 {
     dom *d = t->d;
     if (!j->x_ok || !j_admits(t->idx, &j->x, member)) return 0;
+    /* an erased member asked to be forgotten: an order a till still posts under their id
+     * counts in the figures, but starts nothing (docs/privacy.md) */
+    if (members_erased(d, member, NULL)) return 0;
     store_stmt *s = store_q(d->conn, Q_RUN_ACTIVE_FOR);
     store_bind_int(s, 1, j->id);
     store_bind_int(s, 2, member);

@@ -253,7 +253,9 @@ static void act(int day, int minute)
     if (minute != 10 * 60) return;
     for (int i = 0; i < 4; i++)
         join_one(day);
-    /* a member already in the chain comes with a link: refused, nothing written for it */
+    /* a member already in the chain comes with a link: refused, nothing written for it (a
+     * device of its own, so the body is never the member's own joining's, which would be an
+     * idempotent replay of that first answer) */
     int64_t old = month_pick_member();
     if (old > 0 && n_inviters) {
         json_t *o = NULL;
@@ -261,11 +263,15 @@ static void act(int day, int minute)
         snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)old);
         if (month_call("GET", path, &o, NULL) == 200) {
             const char *phone = json_string_value(json_object_get(o, "phone"));
-            if (phone && !strchr(phone, '*')) {
+            /* one this invite already brought answers its first answer again (documented):
+             * only members no invite brought are "members already" here */
+            json_t *ref = json_object_get(o, "referral");
+            if (phone && !strchr(phone, '*') && (!ref || json_is_null(ref))) {
                 json_t *r = NULL;
-                int st =
-                    month_call("POST", "/api/v1/members", &r, "{\"phone\":\"%s\",\"state\":\"%s\"}",
-                               phone, inviters[0].state);
+                int st = month_call(
+                    "POST", "/api/v1/members", &r,
+                    "{\"phone\":\"%s\",\"state\":\"%s\",\"device_id\":\"month-old-%lld\"}", phone,
+                    inviters[0].state, (long long)old);
                 month_seen(ck);
                 if (st == 200 && json_is_true(month_jget(r, "referral.accepted")))
                     month_fail(ck, "member %lld (a member already) was referred", (long long)old);

@@ -115,6 +115,17 @@ static void erase_one(int64_t m)
     json_decref(after);
     json_decref(stats);
 
+    /* a till that still knows the member's id posts an order for them: the order is kept
+     * (the pseudonymous record's figures stay whole), but it starts nothing — no journey
+     * enters an erased member (checked at the end), and check M holds that nothing reaches
+     * them */
+    st = month_call("POST", "/api/v1/orders", NULL,
+                    "{\"channel\":\"store\",\"external_id\":\"ERASED-%lld\",\"store_id\":1,"
+                    "\"member_id\":%lld,\"placed_at\":\"%s\",\"total_cents\":990,\"items\":"
+                    "[{\"sku\":\"SKU0001\",\"qty\":1,\"unit_price_cents\":990}]}",
+                    (long long)m, (long long)m, month_T(month_now()));
+    month_expect(st, 201, 201, "POST /orders for an erased member", m);
+
     /* one in three phones registers again: a new member, never the erased one (the others
      * must leave the store's bytes entirely) */
     if (k % 3) return;
@@ -395,6 +406,14 @@ static void check(void)
                        (long long)erased[k].id, month_T(erased[k].at), st, json_array_size(items),
                        month_body());
         json_decref(o);
+        /* no journey entered the member after the erasure */
+        month_seen(ck);
+        int64_t runs = month_q1("SELECT count(*) FROM journey_runs WHERE member_id = ?1"
+                                " AND entered_at >= ?2",
+                                erased[k].id, erased[k].at);
+        if (runs)
+            month_fail(ck, "member %lld, erased at %s, entered %lld journey runs afterwards",
+                       (long long)erased[k].id, month_T(erased[k].at), (long long)runs);
         /* and the erasure log keeps it once */
         month_seen(ck);
         int64_t n = month_q1("SELECT count(*) FROM erasures WHERE member_id = ?1", erased[k].id, 0);

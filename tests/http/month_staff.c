@@ -65,6 +65,9 @@ static void setup(void)
 {
     ck = month_check_kind("G guides: codes, contacts, a departure and its transfer");
     month_rng_init(&rng, "staff");
+    /* the demo chain waits 10 days to show waiting items; a chain's month waits WeCom's 24 h */
+    month_expect(month_call("PUT", "/api/v1/guides/settings", NULL, "{\"transfer_wait_hours\":24}"),
+                 200, 200, "PUT /guides/settings", 0);
     const char *staff = "{\"name\":\"%s\",\"role\":\"guide\",\"store_id\":%lld}";
     ga = make("/api/v1/staff", staff, "月测离职导购", (long long)store);
     gb = make("/api/v1/staff", staff, "月测接替导购一", (long long)store);

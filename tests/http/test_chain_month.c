@@ -1068,8 +1068,12 @@ static void check_due(int64_t final_now)
             int64_t lo = joined + due[k].days * DAY, hi = entered + due[k].days * DAY + SLACK;
             if (hi > final_now) continue;
             /* a run that ended early (a merge into a member already on the journey ends the
-             * merged-away member's run) owes no step due after its end */
-            if (exited && exited < lo && !(run <= max_run && first[run][k])) continue;
+             * merged-away member's run) owes no step due after its end — due from its own
+             * entry, which a merge may put later than the survivor's earliest join */
+            if (exited &&
+                exited < (lo > entered + due[k].days * DAY ? lo : entered + due[k].days * DAY) &&
+                !(run <= max_run && first[run][k]))
+                continue;
             expected[k]++;
             int64_t at = run <= max_run ? first[run][k] : 0;
             SEEN(CK_DUE);

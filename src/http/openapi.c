@@ -205,8 +205,8 @@ static json_t *operation(const route *rt)
                                                 "kind", "in", "path", "required", 1, "schema",
                                                 "type", "string", "enum", "brands", "stores",
                                                 "staff", "members", "orders", "events"));
-    static const char *const words[] = {"code", "name"};
-    for (size_t k = 0; k < 2; k++) {
+    static const char *const words[] = {"code", "name", "file"};
+    for (size_t k = 0; k < sizeof words / sizeof *words; k++) {
         char w[16];
         snprintf(w, sizeof w, "{%s}", words[k]);
         if (strstr(rt->pattern, w))

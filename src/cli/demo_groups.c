@@ -119,10 +119,9 @@ static int one_store(dom *d, int64_t store, int64_t guide, const int64_t *member
             json_t *sc = NULL;
             int64_t now = d->now;
             d->now = joined[i] - 60;
-            rc =
-                group_codes_scan(d, code, json_pack("{s:s}", "external_userid", ext[i]), &sc, e) < 0
-                    ? -1
-                    : 0;
+            json_t *scan = json_pack("{s:s}", "external_userid", ext[i]);
+            rc = group_codes_scan(d, code, scan, &sc, e) < 0 ? -1 : 0;
+            json_decref(scan);
             d->now = now;
             const char *c = json_string_value(json_object_get(sc, "chat_id"));
             by_code = c && strcmp(c, chat[0]) == 0;

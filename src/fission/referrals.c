@@ -978,7 +978,7 @@ static json_t *group_json(const group *x, const char *key, bool numeric)
 
 static json_t *groups_json(groups *g, const char *key, bool numeric)
 {
-    qsort(g->v, g->n, sizeof *g->v, group_cmp);
+    if (g->n) qsort(g->v, g->n, sizeof *g->v, group_cmp); /* an empty list may have no array */
     json_t *a = json_array();
     for (size_t i = 0; i < g->n; i++)
         json_array_append_new(a, group_json(&g->v[i], key, numeric));

@@ -143,12 +143,12 @@ int guides_mass_round(dom *d, struct seg_index *idx, int64_t campaign, json_t *t
         seg_expr_free(ex);
         if (rc) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "segment", "segment: %s", se.msg);
         ids = malloc((a.count + 1) * sizeof *ids);
-        memcpy(ids, a.ids, a.count * sizeof *ids);
+        if (a.count) memcpy(ids, a.ids, a.count * sizeof *ids);
         n = a.count;
         seg_audience_release(&a);
     }
     /* once per member, whatever the list repeats */
-    qsort(ids, n, sizeof *ids, cmp_id);
+    if (n) qsort(ids, n, sizeof *ids, cmp_id);
     json_t *stores = json_object_get(target, "store_ids");
     json_t *guides = json_object_get(target, "guide_ids");
     caps c = caps_load(d);

@@ -152,14 +152,28 @@ static inline int conn_open(void)
 static inline int request_hdr(int fd, const char *tok, const char *method, const char *path,
                               const char *headers, const char *body, char *buf, size_t cap)
 {
-    /* one send per request: a separate body send meets Nagle and delayed ACK (40 ms) */
-    char req[8192];
+    /* one send per request: a separate body send meets Nagle and delayed ACK (40 ms); a
+     * request larger than the stack buffer is built on the heap, whatever its size */
+    char small[8192], *req = small;
     size_t blen = body ? strlen(body) : 0;
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n%s"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     method, path, tok, headers ? headers : "", blen, body ? body : "");
-    if (n <= 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) return -1;
+    const char *fmt = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n%s"
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s";
+    int n = snprintf(small, sizeof small, fmt, method, path, tok, headers ? headers : "", blen,
+                     body ? body : "");
+    if (n > 0 && (size_t)n >= sizeof small) {
+        req = malloc((size_t)n + 1);
+        if (!req) return -1;
+        snprintf(req, (size_t)n + 1, fmt, method, path, tok, headers ? headers : "", blen,
+                 body ? body : "");
+    }
+    size_t sent = 0;
+    while (n > 0 && sent < (size_t)n) {
+        ssize_t w = send(fd, req + sent, (size_t)n - sent, MSG_NOSIGNAL);
+        if (w <= 0) break;
+        sent += (size_t)w;
+    }
+    if (req != small) free(req);
+    if (n <= 0 || sent < (size_t)n) return -1;
     size_t got = 0;
     for (;;) {
         ssize_t r = recv(fd, buf + got, cap - 1 - got, 0);

@@ -13,9 +13,8 @@
 #include <stdint.h>
 
 #include "harness.h"
+#include "calls.h"
 
-static int fd;
-static char buf[1 << 18];
 static char clock_path[128];
 
 static void set_now(const char *rfc3339)
@@ -23,93 +22,6 @@ static void set_now(const char *rfc3339)
     FILE *f = fopen(clock_path, "w");
     fprintf(f, "%s\n", rfc3339);
     fclose(f);
-}
-
-static int call_as(const char *tok, const char *method, const char *path, json_t **out,
-                   const char *fmt, ...)
-{
-    static char body[1 << 17];
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(body, sizeof body, fmt, ap);
-        va_end(ap);
-    }
-    int st;
-    if (fmt && strlen(body) > 7000) { /* the harness sends one buffer of 8 KiB: go by hand */
-        char head[512];
-        int n = snprintf(head, sizeof head,
-                         "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
-                         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                         method, path, tok ? tok : token, strlen(body));
-        if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n ||
-            send(fd, body, strlen(body), MSG_NOSIGNAL) != (ssize_t)strlen(body))
-            return -1;
-        size_t got = 0;
-        for (;;) {
-            ssize_t r = recv(fd, buf + got, sizeof buf - 1 - got, 0);
-            if (r <= 0) return -1;
-            got += (size_t)r;
-            buf[got] = 0;
-            char *end = strstr(buf, "\r\n\r\n");
-            if (!end) continue;
-            char *cl = strcasestr(buf, "Content-Length:");
-            size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
-            size_t header = (size_t)(end + 4 - buf);
-            if (got < header + want) continue;
-            st = atoi(buf + 9);
-            memmove(buf, end + 4, want);
-            buf[want] = 0;
-            break;
-        }
-    } else {
-        st = request_as(fd, tok ? tok : token, method, path, fmt ? body : NULL, buf, sizeof buf);
-    }
-    if (out) *out = json_loads(buf, JSON_DECODE_ANY, NULL);
-    return st;
-}
-
-static int64_t jint(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static const char *err_field(json_t *o)
-{
-    return jstr(json_object_get(o, "error"), "field");
-}
-
-static int64_t make(const char *path, const char *fmt, ...)
-{
-    char body[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    json_t *o;
-    int st = call_as(NULL, "POST", path, &o, "%s", body);
-    if (st != 201 && st != 200) {
-        fprintf(stderr, "setup POST %s %s: %d %s\n", path, body, st, buf);
-        exit(1);
-    }
-    int64_t id = jint(o, "id");
-    json_decref(o);
-    return id;
-}
-
-static void make_token(int64_t staff, char *out)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/api/v1/staff/%lld/tokens", (long long)staff);
-    json_t *o;
-    CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{}"), 201);
-    snprintf(out, 80, "%s", jstr(o, "token"));
-    json_decref(o);
 }
 
 /* Posts events (a JSON array text) as one batch; answers the status, *recorded filled. */

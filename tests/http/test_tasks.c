@@ -18,9 +18,8 @@
 #include <stdint.h>
 
 #include "harness.h"
+#include "calls.h"
 
-static int fd;
-static char buf[1 << 20];
 static char clock_path[128];
 
 static void set_now(const char *rfc3339)
@@ -28,59 +27,6 @@ static void set_now(const char *rfc3339)
     FILE *f = fopen(clock_path, "w");
     fprintf(f, "%s\n", rfc3339);
     fclose(f);
-}
-
-static int call_as(const char *tok, const char *method, const char *path, json_t **out,
-                   const char *fmt, ...)
-{
-    static char body[1 << 16];
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(body, sizeof body, fmt, ap);
-        va_end(ap);
-    }
-    int st = request_as(fd, tok ? tok : token, method, path, fmt ? body : NULL, buf, sizeof buf);
-    if (out) *out = json_loads(buf, JSON_DECODE_ANY, NULL);
-    return st;
-}
-
-static int64_t jint(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static int64_t make(const char *path, const char *fmt, ...)
-{
-    char body[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    json_t *o;
-    int st = call_as(NULL, "POST", path, &o, "%s", body);
-    if (st != 201 && st != 200) {
-        fprintf(stderr, "setup POST %s %s: %d %s\n", path, body, st, buf);
-        exit(1);
-    }
-    int64_t id = jint(o, "id");
-    json_decref(o);
-    return id;
-}
-
-static void make_token(int64_t staff, char *out)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/api/v1/staff/%lld/tokens", (long long)staff);
-    json_t *o;
-    CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{}"), 201);
-    snprintf(out, 80, "%s", jstr(o, "token"));
-    json_decref(o);
 }
 
 /* ---- the chain: three stores (two in the east, one in the west), two guides each ---- */

@@ -12,10 +12,9 @@
 #include <stdint.h>
 
 #include "harness.h"
+#include "calls.h"
 
-static int fd;
 static pid_t server;
-static char buf[1 << 20];
 static char clock_path[128];
 static char now_text[40];
 
@@ -25,98 +24,6 @@ static void set_now(const char *rfc3339)
     fprintf(f, "%s\n", rfc3339);
     fclose(f);
     snprintf(now_text, sizeof now_text, "%s", rfc3339);
-}
-
-/* One request with a body of any size (tok NULL: the admin); the answer parsed into
- * *out when asked. */
-static int call_as(const char *tok, const char *method, const char *path, json_t **out,
-                   const char *fmt, ...)
-{
-    char *body = NULL;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(&body, fmt, ap) < 0) body = NULL;
-        va_end(ap);
-    }
-    size_t blen = body ? strlen(body) : 0;
-    char *req = NULL;
-    int n = asprintf(&req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     method, path, tok ? tok : token, blen, body ? body : "");
-    free(body);
-    int st = -1;
-    size_t sent = 0;
-    while (n > 0 && sent < (size_t)n) {
-        ssize_t w = send(fd, req + sent, (size_t)n - sent, MSG_NOSIGNAL);
-        if (w <= 0) break;
-        sent += (size_t)w;
-    }
-    free(req);
-    size_t got = 0;
-    for (;;) {
-        ssize_t r = recv(fd, buf + got, sizeof buf - 1 - got, 0);
-        if (r <= 0) break;
-        got += (size_t)r;
-        buf[got] = 0;
-        char *end = strstr(buf, "\r\n\r\n");
-        if (!end) continue;
-        char *cl = strcasestr(buf, "Content-Length:");
-        size_t want = cl ? strtoul(cl + 15, NULL, 10) : 0;
-        size_t header = (size_t)(end + 4 - buf);
-        if (got < header + want) continue;
-        st = atoi(buf + 9);
-        harness_record_raw(method, path, buf, header + want); /* the contract check */
-        memmove(buf, end + 4, want);
-        buf[want] = 0;
-        break;
-    }
-    if (out) *out = json_loads(buf, JSON_DECODE_ANY, NULL);
-    return st;
-}
-
-static int64_t jint(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static const char *err_field(json_t *o)
-{
-    return jstr(json_object_get(o, "error"), "field");
-}
-
-static int64_t make(const char *path, const char *fmt, ...)
-{
-    char body[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    json_t *o;
-    int st = call_as(NULL, "POST", path, &o, "%s", body);
-    if (st != 201 && st != 200) {
-        fprintf(stderr, "setup POST %s %s: %d %s\n", path, body, st, buf);
-        exit(1);
-    }
-    int64_t id = jint(o, "id");
-    json_decref(o);
-    return id;
-}
-
-static void make_token(int64_t staff, char *out)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/api/v1/staff/%lld/tokens", (long long)staff);
-    json_t *o;
-    CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{}"), 201);
-    snprintf(out, 80, "%s", jstr(o, "token"));
-    json_decref(o);
 }
 
 static void set_userid(int64_t staff, const char *uid)

@@ -44,6 +44,8 @@ int h_member_contacts(http_req *r, siyu_err *e);
 int h_qr_codes_create(http_req *r, siyu_err *e);
 int h_qr_codes_scan(http_req *r, siyu_err *e);
 int h_qr_codes_stats(http_req *r, siyu_err *e);
+int h_qr_codes_list(http_req *r, siyu_err *e);
+int h_task_campaigns_list(http_req *r, siyu_err *e);
 int h_task_campaigns_create(http_req *r, siyu_err *e);
 int h_task_campaigns_get(http_req *r, siyu_err *e);
 int h_task_campaigns_report(http_req *r, siyu_err *e);
@@ -297,7 +299,9 @@ static int h_members_list(http_req *r, siyu_err *e)
     int limit;
     json_t *out = NULL;
     if (req_page(r, &cursor, &limit, e)) return -1;
-    int rc = members_list(&r->d, cursor, limit, &out, e);
+    const char *name = req_query(r, "name");
+    int rc = name ? members_search_name(&r->d, name, cursor, limit, &out, e)
+                  : members_list(&r->d, cursor, limit, &out, e);
     return http_answer(r, rc, &out);
 }
 
@@ -503,7 +507,18 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
         return report_answer(r, reports_##name(rep, &q, e));                                       \
     }
 REPORT_ROUTE(cohorts)
-REPORT_ROUTE(products)
+
+static int h_report_products(http_req *r, siyu_err *e)
+{
+    reports_query q;
+    reports_t *rep;
+    if (report_query(r, &q, &rep, e)) return -1;
+    const char *part = req_query(r, "part");
+    if (part && strcmp(part, "concentration") != 0)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "part", "part: expected concentration");
+    q.concentration_only = part != NULL;
+    return report_answer(r, reports_products(rep, &q, e));
+}
 REPORT_ROUTE(live)
 REPORT_ROUTE(distributions)
 
@@ -632,8 +647,10 @@ const route routes[] = {
      SB_STORE | SB_GUIDE | SB_IDENTITY, .request = "MemberCreate", .response = "Member",
      .answers = ANS_201 | ANS_404 | ANS_409},
     {"GET", "/api/v1/members", h_members_list, ANY | ROLE_CASHIER, 0,
-     "List members in scope, or look one up by phone, unionid, openid, card_no", "members",
-     SCOPE_CHAIN, SB_LOOKUP, .query = "page phone unionid openid card_no wecom_external_id app_id",
+     "List members in scope, search them by name, or look one up by phone, unionid, openid, "
+     "card_no",
+     "members", SCOPE_CHAIN, SB_LOOKUP,
+     .query = "page phone unionid openid card_no wecom_external_id app_id name",
      .response = "Member|Member[]", .answers = ANS_404},
     {"GET", "/api/v1/members/{id}", h_members_get, ANY, 0, "The member 360", "members",
      SCOPE_MEMBER, 0, .response = "Member"},
@@ -731,7 +748,7 @@ const route routes[] = {
      SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! brand:int store:int guide:int "
               "channel:store|miniprogram|mall|live|points_mall|distribution|third_party "
-              "granularity:day|week|month top:int",
+              "granularity:day|week|month top:int part:concentration",
      .response = "ReportProducts"},
     {"GET", "/api/v1/reports/live", h_report_live, ANY, 0,
      "Live sessions: sales during and in the 72 hours after", "reports", SCOPE_CHAIN,
@@ -1123,5 +1140,12 @@ const route routes[] = {
      "reports", SCOPE_CHAIN, SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! store:int guide:int store_id:int guide_id:int",
      .response = "ContactsReport"},
+    /* the console's lists (issue 18): what the by-id routes read, a page at a time */
+    {"GET", "/api/v1/task-campaigns", h_task_campaigns_list, MGR, 0,
+     "Task campaigns by id (a store manager: HQ's and their store's)", "tasks", SCOPE_CHAIN, 0,
+     .query = "page", .response = "TaskCampaign[]"},
+    {"GET", "/api/v1/qr-codes", h_qr_codes_list, MGR, 0,
+     "Channel QR codes by id, each with what it brought (a store manager: their store's)", "guides",
+     SCOPE_CHAIN, 0, .query = "page", .response = "QrStats[]"},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

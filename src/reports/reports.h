@@ -121,6 +121,9 @@ typedef struct reports_query {
     int channel;                          /* index into dom_channels, -1: all */
     reports_granularity granularity;
     int top_n; /* rows per top list (products); 0: 10 */
+    /* products: the concentration figures and best sellers only (part=concentration),
+     * without the per-store and per-category lists and the pairs bought together */
+    bool concentration_only;
 } reports_query;
 
 /* Fills q from request parameters given as a JSON object of strings or integers:
@@ -136,6 +139,8 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e);
 typedef enum reports_dim { REPORTS_BY_STORE, REPORTS_BY_CHANNEL, REPORTS_BY_GUIDE } reports_dim;
 json_t *reports_leaderboard(reports_t *r, const reports_query *q, reports_dim dim, siyu_err *e);
 json_t *reports_cohorts(reports_t *r, const reports_query *q, siyu_err *e);
+/* With q->concentration_only, the answer has no best_sellers_by_store,
+ * best_sellers_by_category, baskets or bought_together (and costs a fraction). */
 json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e);
 json_t *reports_live(reports_t *r, const reports_query *q, siyu_err *e);
 /* Members by reachability and by join channel, with their sales in the period. */

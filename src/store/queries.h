@@ -860,6 +860,12 @@
     Q(QR_SCAN_COUNT_BUMP) /* (code_id, day, guide_id) — one more scan counted */                     \
     Q(QR_CHECK_COUNTS)    /* (limit) -> code_id, day, guide_id, counter, scans — counters that       \
                              differ from the scans */                                                  \
+    Q(MEMBER_SEARCH_NAME) /* (text, after_id, limit, store_id or NULL, guide_id or NULL) -> id of      \
+                             live members whose name holds the text — by id */                       \
+    Q(TASK_CAMPAIGN_LIST) /* (after_id, limit, store_id or NULL) -> id; with a store: HQ's and         \
+                             that store's campaigns — by id */                                       \
+    Q(QR_CODE_LIST)       /* (after_id, limit, store_id or NULL) -> id, name, store_id,                \
+                             created_at — by id */                                                   \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

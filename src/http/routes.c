@@ -452,12 +452,31 @@ static int report_answer(http_req *r, json_t *out)
     return 0;
 }
 
+/* A report's answer from the reports' answer cache (reports.h), or computed and kept: the
+ * key is the report, the query as narrowed to the caller's scope, and today (+08:00). */
+typedef json_t *(*report_fn)(reports_t *, const reports_query *, siyu_err *);
+static json_t *report_cached(http_req *r, reports_t *rep, const char *name, const reports_query *q,
+                             int dim, report_fn fn, siyu_err *e)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%s|%d|%d|%d|%lld|%lld|%lld|%d|%d|%d|%d|%lld", name, dim,
+             (int)q->from, (int)q->to, (long long)q->brand_id, (long long)q->store_id,
+             (long long)q->guide_id, q->channel, (int)q->granularity, q->top_n,
+             (int)q->concentration_only, (long long)((r->d.now + 8 * 3600) / 86400));
+    json_t *out = reports_cache_get(rep, key);
+    if (out) return out;
+    uint64_t version = reports_version(rep);
+    out = fn ? fn(rep, q, e) : reports_leaderboard(rep, q, (reports_dim)dim, e);
+    reports_cache_put(rep, key, version, out);
+    return out;
+}
+
 static int h_report_kpi(http_req *r, siyu_err *e)
 {
     reports_query q;
     reports_t *rep;
     if (report_query(r, &q, &rep, e)) return -1;
-    return report_answer(r, reports_kpi(rep, &q, e));
+    return report_answer(r, report_cached(r, rep, "kpi", &q, 0, reports_kpi, e));
 }
 
 static int h_report_leaderboard(http_req *r, siyu_err *e)
@@ -483,7 +502,8 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
     } else
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by",
                             "by: expected store, channel, guide or tier");
-    if (dim != REPORTS_BY_GUIDE) return report_answer(r, reports_leaderboard(rep, &q, dim, e));
+    if (dim != REPORTS_BY_GUIDE)
+        return report_answer(r, report_cached(r, rep, "leaderboard", &q, (int)dim, NULL, e));
     /* guides: a store manager's are the guides of their store, credited for their
      * customers' orders in every store and channel (not only the orders of the store) */
     int64_t only_store = 0;
@@ -491,7 +511,8 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
         only_store = q.store_id;
         q.store_id = 0;
     }
-    json_t *out = reports_leaderboard(rep, &q, dim, e);
+    /* the ranking from the cache; the guides' names, contacts and tasks read now */
+    json_t *out = report_cached(r, rep, "leaderboard", &q, (int)dim, NULL, e);
     if (!out) return -1;
     guides_leaderboard_decorate(&r->d, out, only_store, (int64_t)q.from * 86400 - 8 * 3600,
                                 (int64_t)(q.to + 1) * 86400 - 8 * 3600);
@@ -504,7 +525,7 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
         reports_query q;                                                                           \
         reports_t *rep;                                                                            \
         if (report_query(r, &q, &rep, e)) return -1;                                               \
-        return report_answer(r, reports_##name(rep, &q, e));                                       \
+        return report_answer(r, report_cached(r, rep, #name, &q, 0, reports_##name, e));           \
     }
 REPORT_ROUTE(cohorts)
 
@@ -517,7 +538,7 @@ static int h_report_products(http_req *r, siyu_err *e)
     if (part && strcmp(part, "concentration") != 0)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "part", "part: expected concentration");
     q.concentration_only = part != NULL;
-    return report_answer(r, reports_products(rep, &q, e));
+    return report_answer(r, report_cached(r, rep, "products", &q, 0, reports_products, e));
 }
 REPORT_ROUTE(live)
 REPORT_ROUTE(distributions)

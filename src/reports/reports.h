@@ -126,6 +126,20 @@ typedef struct reports_query {
     bool concentration_only;
 } reports_query;
 
+/* ---- the answer cache ----
+ * A few recent answers (64), each kept under a key the caller builds from the report and
+ * its whole query (after scope narrowing), and valid only while the facts are the ones
+ * it was computed from: any change to the facts makes every kept answer stale. The
+ * console's dashboard asks the same reports with the same filters at every sign-in.
+ * reports_version is read before computing; reports_cache_put keeps the answer for that
+ * version (a write in between makes it stale at once). reports_cache_get answers a copy
+ * the caller owns, or NULL. */
+uint64_t reports_version(reports_t *r);
+json_t *reports_cache_get(reports_t *r, const char *key);
+void reports_cache_put(reports_t *r, const char *key, uint64_t version, const json_t *answer);
+/* Answers served from the cache and computed since start, for readiness and tests. */
+void reports_cache_counts(reports_t *r, uint64_t *hits, uint64_t *misses);
+
 /* Fills q from request parameters given as a JSON object of strings or integers:
  * from, to (YYYY-MM-DD, required), brand, store, guide (ids), channel (name),
  * granularity (day|week|month, default month), top (1..1000). Errors name the field. */

@@ -3,6 +3,7 @@
  * answers a deep copy, made under the cache's mutex, so the kept answer is never shared
  * with a caller that may change or free it. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct rp_cache {
     } s[SLOTS];
     size_t next; /* the slot a new key takes */
     uint64_t hits, misses;
+    bool off; /* SIYU_REPORTS_CACHE=off: every answer computed (the benchmark's baseline) */
 };
 
 struct rp_cache *rp_cache_new(void)
@@ -27,6 +29,8 @@ struct rp_cache *rp_cache_new(void)
     struct rp_cache *c = calloc(1, sizeof *c);
     if (!c) abort();
     pthread_mutex_init(&c->mu, NULL);
+    const char *env = getenv("SIYU_REPORTS_CACHE");
+    c->off = env && strcmp(env, "off") == 0;
     return c;
 }
 
@@ -55,7 +59,7 @@ json_t *reports_cache_get(reports_t *r, const char *key)
     struct rp_cache *c = r->cache;
     json_t *out = NULL;
     pthread_mutex_lock(&c->mu);
-    for (size_t i = 0; i < SLOTS && !out; i++)
+    for (size_t i = 0; i < SLOTS && !out && !c->off; i++)
         if (c->s[i].key && c->s[i].version == now && strcmp(c->s[i].key, key) == 0)
             out = json_deep_copy(c->s[i].answer);
     if (out)
@@ -68,7 +72,7 @@ json_t *reports_cache_get(reports_t *r, const char *key)
 
 void reports_cache_put(reports_t *r, const char *key, uint64_t version, const json_t *answer)
 {
-    if (!answer) return;
+    if (!answer || r->cache->off) return;
     json_t *copy = json_deep_copy(answer);
     char *k = strdup(key);
     if (!copy || !k) {

@@ -133,7 +133,7 @@ typedef struct reports_query {
  * console's dashboard asks the same reports with the same filters at every sign-in.
  * reports_version is read before computing; reports_cache_put keeps the answer for that
  * version (a write in between makes it stale at once). reports_cache_get answers a copy
- * the caller owns, or NULL. */
+ * the caller owns, or NULL. SIYU_REPORTS_CACHE=off in the environment turns it off. */
 uint64_t reports_version(reports_t *r);
 json_t *reports_cache_get(reports_t *r, const char *key);
 void reports_cache_put(reports_t *r, const char *key, uint64_t version, const json_t *answer);

@@ -714,10 +714,14 @@ int reports_apply(reports_t *r, store_conn *c, const dom_changes *ch, siyu_err *
 {
     if (!ch || !ch->n) return 0;
     pthread_rwlock_wrlock(&r->lock);
-    r->version++;
     int rc = 0;
     for (size_t i = 0; i < ch->n && !rc; i++) {
         const dom_change *x = &ch->v[i];
+        /* only what changes the facts makes kept answers stale (a sign-in, a tag: not) */
+        if (x->kind == DOM_CHANGE_MEMBER || x->kind == DOM_CHANGE_REACH ||
+            x->kind == DOM_CHANGE_ORDER || x->kind == DOM_CHANGE_REFUND ||
+            x->kind == DOM_CHANGE_MERGE)
+            r->version++;
         switch (x->kind) {
         case DOM_CHANGE_MEMBER:
             rc = member_reload(r, c, x->id, e);

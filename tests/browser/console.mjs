@@ -102,6 +102,16 @@ async function axe (page, label) {
     fail(`axe ${label}: ${v.impact} ${v.id} (${v.nodes.length}×): ${v.help} — ${v.nodes[0].target.join(' ')}`)
 }
 
+// The dashboard drawn: every tile, every chart, the guide leaderboard filled.
+async function dashboardDrawn (page) {
+  await page.waitForFunction(() => document.querySelectorAll('[data-kpi]').length >= 12 &&
+    [...document.querySelectorAll('figure.chart')].every(f => f.dataset.drawn === '1') &&
+    document.querySelectorAll('figure.chart').length >= 6 &&
+    document.querySelectorAll('[data-test=guide-board] tbody tr').length > 0, null, { polling: 'raf', timeout: 60000 })
+  return Date.now()
+}
+const timings = []
+
 const pagesOf = {
   admin: ['/dashboard', '/members', '/members/1', '/segments', '/loyalty', '/journeys', '/store', '/tasks', '/qr', '/groups', '/fission'],
   operator: ['/dashboard', '/members', '/segments', '/loyalty', '/journeys', '/tasks', '/qr', '/groups', '/fission'],
@@ -113,7 +123,11 @@ const pagesOf = {
 for (const role of Object.keys(pagesOf)) {
   const mobile = role === 'guide'
   const { ctx, page } = await open(role, mobile ? { width: 390, height: 844 } : { width: 1360, height: 900 })
-  await signIn(page, role)
+  const [c0, c1] = await signIn(page, role)
+  if (role === 'admin') { // the first sign-in since siyu started: every report computed
+    const drawn = await dashboardDrawn(page)
+    timings.push(`first sign-in (every report computed): ${drawn - c1} ms after the sign-in answer, ${drawn - c0} ms after the click`)
+  }
   for (const lang of ['zh-CN', 'en']) {
     await setLang(page, lang)
     for (const p of pagesOf[role]) {
@@ -144,15 +158,13 @@ for (const role of Object.keys(pagesOf)) {
 {
   const { ctx, page } = await open('admin', { width: 1360, height: 900 })
   const [t0, t1] = await signIn(page, 'admin')
-  // rendered: every tile, every chart drawn, both leaderboards filled
-  await page.waitForFunction(() => document.querySelectorAll('[data-kpi]').length >= 12 &&
-    [...document.querySelectorAll('figure.chart')].every(f => f.dataset.drawn === '1') &&
-    document.querySelectorAll('figure.chart').length >= 6 &&
-    document.querySelectorAll('[data-test=guide-board] tbody tr').length > 0, null, { polling: 'raf' })
-  const now = Date.now()
+  const now = await dashboardDrawn(page)
   await settle(page)
   const js = await page.evaluate(() => performance.getEntriesByType('resource').filter(e => e.name.endsWith('.js')).reduce((s, e) => s + e.transferSize, 0))
-  console.log(`dashboard rendered ${now - t1} ms after the sign-in answer, ${now - t0} ms after the click (argon2id included) — ${MEMBERS} members; JavaScript transferred: ${(js / 1024).toFixed(0)} KiB`)
+  timings.push(`a later sign-in (the reports' answers kept): ${now - t1} ms after the sign-in answer, ${now - t0} ms after the click`)
+  console.log(`==== dashboard of the ${MEMBERS}-member demo rendered (argon2id is in "after the click"; measured, not asserted):`)
+  for (const x of timings) console.log('====   ' + x)
+  console.log(`==== JavaScript the dashboard loaded: ${(js / 1024).toFixed(0)} KiB transferred`)
   const compare = async (label, extra) => {
     const from = await page.inputValue('[data-test=from]')
     const to = await page.inputValue('[data-test=to]')

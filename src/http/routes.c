@@ -1167,6 +1167,6 @@ const route routes[] = {
      .query = "page", .response = "TaskCampaign[]"},
     {"GET", "/api/v1/qr-codes", h_qr_codes_list, MGR, 0,
      "Channel QR codes by id, each with what it brought (a store manager: their store's)", "guides",
-     SCOPE_CHAIN, 0, .query = "page", .response = "QrStats[]"},
+     SCOPE_CHAIN, 0, .query = "page", .response = "QrCodeListed[]"},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

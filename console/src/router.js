@@ -19,7 +19,8 @@ export const routes = [
   { name: 'tasks', path: '/tasks', roles: MGR, page: () => import('./pages/Tasks.vue') },
   { name: 'qr', path: '/qr', roles: MGR, page: () => import('./pages/Qr.vue') },
   { name: 'groups', path: '/groups', roles: MGR, page: () => import('./pages/Groups.vue') },
-  { name: 'fission', path: '/fission', roles: HQ, page: () => import('./pages/Fission.vue') }
+  { name: 'fission', path: '/fission', roles: HQ, page: () => import('./pages/Fission.vue') },
+  { name: 'audit', path: '/audit', roles: ['admin'], page: () => import('./pages/Audit.vue') }
 ]
 
 export const home = { admin: '/dashboard', operator: '/dashboard', store_manager: '/store', guide: '/guide' }

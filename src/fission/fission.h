@@ -77,6 +77,17 @@ int fission_assist_start(dom *d, int64_t campaign, json_t *body, json_t **out, s
 int fission_assist_help(dom *d, int64_t assist, json_t *body, json_t **out, siyu_err *e);
 int fission_assist_get(dom *d, int64_t assist, json_t **out, siyu_err *e);
 
+/* Refund instructions (a failed team's payments, one per paid member) as the mall reads
+ * them: GET /refund-instructions?status=pending|acked&cursor= (by id, {items,
+ * next_cursor}); GET /refund-instructions/{id}; POST /refund-instructions/{id}/ack
+ * {reference?}: pending -> acked (200); again, the same answer; acked with another
+ * reference, a 409. They are also pushed to the channel binding "mall" by the outbox
+ * (journey/outbox.c). */
+int fission_refunds_list(dom *d, const char *status, int64_t cursor, int limit, json_t **out,
+                         siyu_err *e);
+int fission_refund_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+int fission_refund_ack(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
+
 /* Closes teams and assists past their deadline, at most `limit` of each (0: all):
  * a team fails (refund instructions) or is completed by virtual members; an assist
  * expires. Out: {teams_failed, teams_completed_virtually, assists_expired}. */

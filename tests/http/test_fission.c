@@ -929,6 +929,130 @@ static pid_t refunds_after_kill(pid_t pid)
     return pid;
 }
 
+/* ---------------- coupon clawback, worked by hand ----------------
+ * Campaign: on_first_order {points 30, coupon 满100减5}, clawback_days 10. P invites Q, S
+ * and U; each places a first order, so P holds 90 points and three coupons K_Q, K_S, K_U.
+ * P redeems K_S on an order of its own. Day +3: Q's order fully refunded -> K_Q voided
+ * (unused), 30 points back. Day +4: S's order fully refunded -> 30 points back, K_S already
+ * redeemed: not recovered. Day +15: U's order fully refunded, past the 10 days: nothing.
+ * Report: 2 rewards clawed back, 60 points taken, 0 points not recovered, 1 coupon voided,
+ * 1 not recovered; P's balance 90 - 60 (+ what P's own order earned, none: no earn rule). */
+static const char *coupon_state(const char *code)
+{
+    static char state[32];
+    char path[96];
+    json_t *o;
+    snprintf(path, sizeof path, "/api/v1/coupons/%s", code);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    snprintf(state, sizeof state, "%s", json_string_value(json_object_get(o, "state")));
+    json_decref(o);
+    return state;
+}
+
+static void coupon_clawback(void)
+{
+    int64_t t0 = now_s + DAY;
+    set_now(t0);
+    json_t *o;
+    CHECK_INT_EQ(call("POST", "/api/v1/coupon-templates", &o,
+                      "{\"name\":\"满100减5\",\"kind\":\"cash_off\",\"value_cents\":500,"
+                      "\"min_spend_cents\":1000,\"valid_days\":60}"),
+                 201);
+    int64_t tpl = jget(o, "id");
+    json_decref(o);
+    char body[512];
+    snprintf(
+        body, sizeof body,
+        "{\"kind\":\"invite\",\"name\":\"券回收\",\"rules\":{\"on_first_order\":{\"points\":30,"
+        "\"coupon_template_id\":%lld},\"clawback_days\":10}}",
+        (long long)tpl);
+    int64_t c = campaign(body);
+    int64_t P = member("13588000001", NULL, NULL, 201);
+    char sP[64];
+    invite(c, P, NULL, sP);
+    int64_t Q = member("13588000002", sP, "cq", 201);
+    int64_t S = member("13588000003", sP, "cs", 201);
+    int64_t U = member("13588000004", sP, "cu", 201);
+    int64_t before = points_of(P);
+    int64_t oq = order("cb-q", Q, 10000), os = order("cb-s", S, 8000), ou = order("cb-u", U, 6000);
+    CHECK_INT_EQ(points_of(P), before + 90);
+    /* the three reward coupons, by the rewards' rows */
+    char kq[32], ks[32], ku[32];
+    char *codes[3] = {kq, ks, ku};
+    for (int i = 0; i < 3; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "/api/v1/members/%lld/coupons", (long long)P);
+        CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+        json_t *items = json_object_get(o, "items"), *it;
+        size_t k;
+        int found = 0;
+        json_array_foreach(items, k, it)
+        {
+            if ((int)k == 2 - i) { /* newest first: K_U, K_S, K_Q */
+                snprintf(codes[i], 32, "%s", json_string_value(json_object_get(it, "code")));
+                found = 1;
+            }
+        }
+        CHECK(found);
+        json_decref(o);
+    }
+    CHECK_STR_EQ(coupon_state(kq), "issued");
+    /* P redeems K_S */
+    char at[40];
+    iso(now_s, at, sizeof at);
+    int st =
+        call("POST", "/api/v1/orders", &o,
+             "{\"channel\":\"store\",\"external_id\":\"cb-p\",\"store_id\":1,\"member_id\":%lld,"
+             "\"placed_at\":\"%s\",\"total_cents\":1500,\"discount_cents\":500,"
+             "\"coupon_code\":\"%s\",\"items\":[{\"sku\":\"A1\",\"qty\":1,"
+             "\"unit_price_cents\":2000}]}",
+             (long long)P, at, ks);
+    if (st != 201) fprintf(stderr, "order with coupon: %d %s\n", st, buf);
+    CHECK_INT_EQ(st, 201);
+    json_decref(o);
+    CHECK_STR_EQ(coupon_state(ks), "redeemed");
+    int64_t p_now = points_of(P);
+    set_now(t0 + 3 * DAY);
+    refund(oq, "cb-q-r", 10000);
+    CHECK_STR_EQ(coupon_state(kq), "void");
+    CHECK_INT_EQ(points_of(P), p_now - 30);
+    set_now(t0 + 4 * DAY);
+    refund(os, "cb-s-r", 8000);
+    CHECK_STR_EQ(coupon_state(ks), "redeemed"); /* already used: stays, reported */
+    CHECK_INT_EQ(points_of(P), p_now - 60);
+    set_now(t0 + 15 * DAY);
+    refund(ou, "cb-u-r", 6000); /* past clawback_days */
+    CHECK_STR_EQ(coupon_state(ku), "issued");
+    CHECK_INT_EQ(points_of(P), p_now - 60);
+    /* a voided coupon cannot be redeemed */
+    iso(now_s, at, sizeof at);
+    CHECK_INT_EQ(call("POST", "/api/v1/orders", &o,
+                      "{\"channel\":\"store\",\"external_id\":\"cb-p2\",\"store_id\":1,"
+                      "\"member_id\":%lld,\"placed_at\":\"%s\",\"total_cents\":1500,"
+                      "\"discount_cents\":500,\"coupon_code\":\"%s\",\"items\":[{\"sku\":\"A1\","
+                      "\"qty\":1,\"unit_price_cents\":2000}]}",
+                      (long long)P, at, kq),
+                 422);
+    CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(o, "error"), "field")),
+                 "coupon_code");
+    json_decref(o);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/campaigns/%lld/report", (long long)c);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    json_t *cb = json_object_get(o, "clawback");
+    CHECK_INT_EQ(jget(cb, "rewards"), 2);
+    CHECK_INT_EQ(jget(cb, "points_taken"), 60);
+    CHECK_INT_EQ(jget(cb, "points_not_recovered"), 0);
+    CHECK_INT_EQ(jget(cb, "coupons_voided"), 1);
+    CHECK_INT_EQ(jget(cb, "coupons_not_recovered"), 1);
+    json_decref(o);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM referral_rewards WHERE campaign_id = ?1 AND"
+                        " clawed_coupon = 'redeemed'",
+                        c, 0),
+                 1);
+    check_clean();
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -958,6 +1082,7 @@ int main(int argc, char **argv)
     pid = kill9(pid);
     check_clean();
     pid = refunds_after_kill(pid);
+    coupon_clawback();
     CHECK_INT_EQ(harness_stop(pid), 0);
     webhook_rx_stop(&wrx);
     json_decref(rx_seen);

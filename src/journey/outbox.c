@@ -214,7 +214,7 @@ static void *send_range(void *arg)
 static pthread_mutex_t dispatch_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, int limit,
-                           json_t **out, siyu_err *e);
+                           int64_t mall[3], json_t **out, siyu_err *e);
 
 int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e)
 {
@@ -230,16 +230,15 @@ void journey_outbox_outcomes(unsigned long long out[4])
         out[i] = atomic_load(&outcomes[i]);
 }
 
-static int mall_dispatch(store_t *st, const journey_writer *w, int64_t now, int limit,
+static int mall_dispatch(store_conn *c, const journey_writer *w, int64_t now, int limit,
                          int64_t counts[3], siyu_err *e);
 
 int journey_dispatch_with(store_t *st, const journey_writer *w, int64_t now, int limit,
                           json_t **out, siyu_err *e)
 {
     pthread_mutex_lock(&dispatch_lock);
-    int rc = dispatch_locked(st, w, now, limit, out, e);
     int64_t mall[3] = {0, 0, 0};
-    if (rc == 0) rc = mall_dispatch(st, w, now, limit, mall, e);
+    int rc = dispatch_locked(st, w, now, limit, mall, out, e);
     pthread_mutex_unlock(&dispatch_lock);
     if (rc == 0 && out && *out)
         json_object_set_new(*out, "refund_instructions",
@@ -249,7 +248,7 @@ int journey_dispatch_with(store_t *st, const journey_writer *w, int64_t now, int
 }
 
 static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, int limit,
-                           json_t **out, siyu_err *e)
+                           int64_t mall[3], json_t **out, siyu_err *e)
 {
     store_conn *c;
     if (store_conn_open(st, &c, e)) return -1;
@@ -383,6 +382,7 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
         json_decref(v[i].tmpl);
     }
     free(v);
+    if (rc == 0) rc = mall_dispatch(c, w, now, limit, mall, e); /* on the same connection */
     store_conn_close(c);
     if (rc == 0 && out)
         *out =
@@ -407,11 +407,9 @@ typedef struct mall_due {
     msg_outcome out;
 } mall_due;
 
-static int mall_dispatch(store_t *st, const journey_writer *w, int64_t now, int limit,
+static int mall_dispatch(store_conn *c, const journey_writer *w, int64_t now, int limit,
                          int64_t counts[3], siyu_err *e)
 {
-    store_conn *c;
-    if (store_conn_open(st, &c, e)) return -1;
     if (limit <= 0) limit = 2000;
     msg_adapter *a = NULL;
     mall_due *v = NULL;
@@ -516,7 +514,6 @@ static int mall_dispatch(store_t *st, const journey_writer *w, int64_t now, int 
         c = own;
     }
     free(v);
-    store_conn_close(c);
     return rc;
 }
 

@@ -914,13 +914,13 @@ int loyalty_coupon_grant(dom *d, int64_t template_id, int64_t member, const char
 
 int loyalty_coupon_void(dom *d, const char *code, const char *why, char state[16], siyu_err *e)
 {
-    store_stmt *s = store_q(d->conn, Q_FIS_REWARD_COUPON);
+    store_stmt *s = store_q(d->conn, Q_COUPON_BY_CODE);
     store_bind_text(s, 1, code);
     int64_t id = 0;
     char now[16] = "";
     if (store_step(s) == STORE_ROW) {
-        id = store_col_int(s, 0);
-        snprintf(now, sizeof now, "%s", store_col_text(s, 1));
+        id = store_col_int_by(s, "id");
+        snprintf(now, sizeof now, "%s", store_col_text_by(s, "state"));
     }
     store_reset(s);
     if (store_conn_check(d->conn, e)) return -1;

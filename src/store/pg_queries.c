@@ -2009,7 +2009,6 @@ const char *const pg_queries[Q__COUNT] = {
         " NULL) OR (i.kind = 'refund' AND (m.amount_cents IS NULL OR m.amount_cents <>"
         " i.amount_cents OR m.member_id <> i.member_id)) ORDER BY i.id LIMIT ?1",
     [Q_COUPON_VOID] = "UPDATE coupons SET state = 'void' WHERE id = ?1 AND state = 'issued'",
-    [Q_FIS_REWARD_COUPON] = "SELECT id, state FROM coupons WHERE code = ?1",
     [Q_FIS_CHECK_CLAWBACK] =
         "SELECT r.id, r.status, r.coupon_code, r.clawed_coupon, c.state FROM referral_rewards r"
         " JOIN coupons c ON c.code = r.coupon_code WHERE (r.status = 'clawed_back' AND"

@@ -874,7 +874,6 @@
     Q(MALL_ACK)       /* (now, reference or NULL, id) — only while pending */                        \
     Q(MALL_CHECK)     /* (limit) -> id, status, delivery, problem — instructions out of shape */     \
     Q(COUPON_VOID)    /* (id) — only while issued */                                                 \
-    Q(FIS_REWARD_COUPON)  /* (code) -> id, state — the coupon a reward gave */                       \
     Q(FIS_CHECK_CLAWBACK) /* (limit) -> reward id, status, code, clawed_coupon, coupon state —       \
                              a reward whose coupon disagrees with its clawback */                      \
     /* new queries go above this line, each ending in a backslash */

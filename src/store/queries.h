@@ -583,7 +583,7 @@
     Q(CHANGE_LOG_PRUNE) /* (cutoff, limit) — changes older than every node's catch-up */             \
     Q(JOBS_LEASE)     /* (key) -> held — this connection holds the jobs' lease (or takes it) */      \
     Q(ERASE_QR_SCANS) /* (value) — a QR code's scans forget an erased WeCom id */                    \
-    Q(ERASE_EVENT_PROPS_NAMING) /* (value) — any member's event props naming it anywhere */       \
+    Q(ERASE_EVENT_PROPS_NAMING) /* (value) — any member's event props naming it anywhere */          \
     Q(TCAMP_INSERT)     /* (name, kind, script, content_ids, target, recurring, due_at, due_hours,     \
                            holdout_pct, window_days, remind_hours, expire_hours, store_id, created_by, \
                            created_at) */                                                              \

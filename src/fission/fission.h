@@ -20,7 +20,10 @@
  * current price, its helps number `helped`, and it is reached exactly when the current
  * price is the target; a referral's depth is its referrer's plus one and its root its
  * referrer's root; every member's stats equal a recount from the graph and the orders;
- * no referrer paid for more referees than the campaign's cap. */
+ * no referrer paid for more referees than the campaign's cap; a refund instruction's
+ * status, delivery and their times agree, and its member and amount are its team seat's;
+ * a reward whose clawback voided its coupon holds a void coupon, and no reward coupon is
+ * void without that clawback. */
 #ifndef SIYU_FISSION_FISSION_H
 #define SIYU_FISSION_FISSION_H
 

@@ -916,10 +916,11 @@ int loyalty_coupon_void(dom *d, const char *code, const char *why, char state[16
 {
     store_stmt *s = store_q(d->conn, Q_COUPON_BY_CODE);
     store_bind_text(s, 1, code);
-    int64_t id = 0;
+    int64_t id = 0, holder = 0;
     char now[16] = "";
     if (store_step(s) == STORE_ROW) {
         id = store_col_int_by(s, "id");
+        holder = store_col_int_by(s, "member_id");
         snprintf(now, sizeof now, "%s", store_col_text_by(s, "state"));
     }
     store_reset(s);
@@ -931,6 +932,7 @@ int loyalty_coupon_void(dom *d, const char *code, const char *why, char state[16
     if (store_exec(s, e)) return -1;
     if (!store_changes(d->conn)) return 0;
     if (state) snprintf(state, 16, "void");
-    return event(d, id, d->now, "voided", 0, 0, why ? json_pack("{s:s}", "why", why) : NULL, e) ? -1
-                                                                                                : 1;
+    return event(d, id, d->now, "voided", holder, 0, why ? json_pack("{s:s}", "why", why) : NULL, e)
+               ? -1
+               : 1;
 }

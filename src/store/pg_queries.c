@@ -1108,7 +1108,8 @@ const char *const pg_queries[Q__COUNT] = {
         "UPDATE group_requests SET group_id = ?1, fulfilled_at = ?2 WHERE fulfilled_at IS NULL "
         "AND store_id = ?3 AND theme = ?4",
     [Q_GREQ_LIST] =
-        "SELECT id, code_id, store_id, theme, requested_at, group_id, fulfilled_at FROM "
+        "SELECT id, code_id, store_id, theme, requested_at, group_id, fulfilled_at, push_state,"
+        " push_attempts, pushed_at, push_error FROM "
         "group_requests WHERE (?1 = 0 OR fulfilled_at IS NULL) AND id > ?2 ORDER BY id LIMIT ?3",
     [Q_GSALE_INSERT] =
         "INSERT INTO group_sales(name, from_at, to_at, created_at) VALUES (?1, ?2, ?3, ?4) "
@@ -1960,4 +1961,20 @@ const char *const pg_queries[Q__COUNT] = {
         " WHERE NOT EXISTS (SELECT 1 FROM qr_scan_counts c WHERE c.code_id = s.code_id AND"
         " c.day = s.day AND c.guide_id = s.guide_id) GROUP BY s.code_id, s.day, s.guide_id"
         " LIMIT ?1",
+    [Q_GREQ_PUSH_DUE] =
+        "SELECT id, code_id, store_id, theme, requested_at, push_attempts FROM group_requests"
+        " WHERE push_state = 'pending' AND fulfilled_at IS NULL"
+        " AND COALESCE(push_next_at, requested_at) <= ?1 ORDER BY id LIMIT ?2",
+    [Q_GREQ_PUSH_SENT] =
+        "UPDATE group_requests SET push_state = 'sent', pushed_at = ?1,"
+        " push_attempts = push_attempts + 1, push_next_at = NULL, push_error = NULL"
+        " WHERE id = ?2 AND push_state = 'pending'",
+    [Q_GREQ_PUSH_RETRY] =
+        "UPDATE group_requests SET push_next_at = ?1, push_error = ?2,"
+        " push_attempts = push_attempts + 1 WHERE id = ?3 AND push_state = 'pending'",
+    [Q_GREQ_PUSH_DEAD] =
+        "UPDATE group_requests SET push_state = 'dead', push_error = ?1, push_next_at = NULL,"
+        " push_attempts = push_attempts + 1 WHERE id = ?2 AND push_state = 'pending'",
+    [Q_GREQ_PUSH_STATE] =
+        "SELECT push_state, push_attempts, pushed_at, push_error FROM group_requests WHERE id = ?1",
 };

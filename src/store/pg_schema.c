@@ -698,5 +698,12 @@ const char *const pg_migrations[] = {
     "  PRIMARY KEY (code_id, day, guide_id));"
     "INSERT INTO qr_scan_counts(code_id, day, guide_id, n)"
     "  SELECT code_id, day, guide_id, count(*) FROM qr_scans GROUP BY code_id, day, guide_id;",
+    /* 23: a request for a new group is also pushed to the bridge through the wecom
+     * channel's adapter (the pull stays): its delivery state, attempts and next try */
+    "ALTER TABLE group_requests ADD COLUMN push_state TEXT NOT NULL DEFAULT 'pending',"
+    " ADD COLUMN push_attempts INTEGER NOT NULL DEFAULT 0, ADD COLUMN push_next_at BIGINT,"
+    " ADD COLUMN pushed_at BIGINT, ADD COLUMN push_error TEXT;"
+    "CREATE INDEX group_requests_push ON group_requests(id) WHERE push_state = 'pending'"
+    " AND fulfilled_at IS NULL;",
 };
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof *pg_migrations);

@@ -538,7 +538,8 @@
     Q(GREQ_FULFIL)        /* (group_id, now, store_id, theme): a new group of the store and theme      \
               answers */                                                                               \
     Q(GREQ_LIST)          /* (pending only 0/1, after_id, limit) -> id, code_id, store_id, theme,      \
-                requested_at, group_id, fulfilled_at */                                                \
+                requested_at, group_id, fulfilled_at, push_state, push_attempts,                       \
+                pushed_at, push_error */                                                               \
     Q(GSALE_INSERT)       /* (name or NULL, from_at, to_at, now) */                                    \
     Q(GSALE_GROUP_ADD)    /* (sale_id, group_id) */                                                    \
     Q(GSALE_SKU_ADD)      /* (sale_id, sku) */                                                         \
@@ -860,6 +861,12 @@
     Q(QR_SCAN_COUNT_BUMP) /* (code_id, day, guide_id) — one more scan counted */                     \
     Q(QR_CHECK_COUNTS)    /* (limit) -> code_id, day, guide_id, counter, scans — counters that       \
                              differ from the scans */                                                  \
+    Q(GREQ_PUSH_DUE) /* (now, limit) -> id, code_id, store_id, theme, requested_at, push_attempts:     \
+                        unfulfilled requests whose push is due */                                      \
+    Q(GREQ_PUSH_SENT)  /* (now, id) */                                                                 \
+    Q(GREQ_PUSH_RETRY) /* (next_at, error, id) */                                                      \
+    Q(GREQ_PUSH_DEAD)  /* (error, id) */                                                               \
+    Q(GREQ_PUSH_STATE) /* (id) -> push_state, push_attempts, pushed_at, push_error */                  \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

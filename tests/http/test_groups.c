@@ -14,6 +14,9 @@
 
 #include "harness.h"
 #include "calls.h"
+#include "webhook_rx.h"
+
+#define SECRET "bridge-secret-0123456789abcdef"
 
 static char clock_path[128];
 
@@ -278,6 +281,174 @@ static void full_code(void)
     CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{}"), 201);
     CHECK_STR_EQ(jstr(o, "chat_id"), "chat-M");
     json_decref(o);
+    set_now("2026-03-20T10:00:00+08:00");
+}
+
+/* ---- the push of a request for a new group to the bridge ----
+ * The wecom channel bound to a webhook (the bridge): a full code's request goes out through
+ * the outbox's real webhook adapter, signed, with its own Idempotency-Key; a 503 from the
+ * bridge is retried with backoff on the test clock, and what was delivered is not sent again.
+ * The pull (GET /group-requests) shows the same request with its push state. */
+
+static pthread_mutex_t rx_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t *rx_log;     /* every request: {key, accepted, body} */
+static char rx_refuse[64]; /* answer 503 to the first request with this key */
+static int rx_bad;         /* bad signatures */
+
+static int on_bridge(void *ctx, json_t *body, const char *key, bool signature_ok)
+{
+    (void)ctx;
+    pthread_mutex_lock(&rx_lock);
+    int st = 200;
+    if (!signature_ok) {
+        rx_bad++;
+        st = 401;
+    } else if (rx_refuse[0] && strcmp(key, rx_refuse) == 0) {
+        rx_refuse[0] = 0;
+        st = 503;
+    }
+    json_array_append_new(
+        rx_log, json_pack("{s:s, s:b, s:O?}", "key", key, "accepted", st == 200, "body", body));
+    pthread_mutex_unlock(&rx_lock);
+    return st;
+}
+
+/* Requests the bridge saw with this key, and those it accepted (*body: the last one's). */
+static int rx_count(const char *key, int *accepted, json_t **body)
+{
+    int n = 0;
+    *accepted = 0;
+    size_t i;
+    json_t *it;
+    pthread_mutex_lock(&rx_lock);
+    json_array_foreach(rx_log, i, it)
+    {
+        if (strcmp(jstr(it, "key"), key) != 0) continue;
+        n++;
+        if (json_is_true(json_object_get(it, "accepted"))) {
+            (*accepted)++;
+            if (body) *body = json_object_get(it, "body");
+        }
+    }
+    pthread_mutex_unlock(&rx_lock);
+    return n;
+}
+
+static json_t *request_row(int64_t id)
+{
+    json_t *o, *found = NULL;
+    CHECK_INT_EQ(call_as(NULL, "GET", "/api/v1/group-requests", &o, NULL), 200);
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(o, "items"), i, it)
+    {
+        if (jint(it, "id") == id) found = json_incref(it);
+    }
+    json_decref(o);
+    return found;
+}
+
+static void pushed_request(void)
+{
+    rx_log = json_array();
+    webhook_rx rx;
+    int rx_port = free_port();
+    CHECK(webhook_rx_start(&rx, rx_port, SECRET, on_bridge, NULL) == 0);
+    set_now("2026-03-20T11:00:00+08:00");
+    json_t *o;
+    /* before the bridge's channel is bound: a request waits for the pull, nothing is sent */
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/group-codes", &o,
+                         "{\"store_id\":%lld,\"theme\":\"pets\",\"cap\":1}", (long long)store1),
+                 201);
+    int64_t code = jint(o, "id");
+    json_decref(o);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/group-codes/%lld/scan", (long long)code);
+    CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{}"), 503);
+    int64_t req = jint(o, "request_id");
+    json_decref(o);
+    char want[64];
+    snprintf(want, sizeof want, "group-request-%lld", (long long)req);
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, "{}"), 200);
+    CHECK_INT_EQ((long long)json_array_size(rx_log), 0);
+    json_t *row = request_row(req);
+    CHECK(row != NULL);
+    CHECK_STR_EQ(jstr(json_object_get(row, "push"), "state"), "pending");
+    CHECK_INT_EQ(jint(json_object_get(row, "push"), "attempts"), 0);
+    json_decref(row);
+    /* the bridge binds the wecom channel; its first answer to this request is a 503 */
+    CHECK_INT_EQ(
+        call_as(NULL, "PUT", "/api/v1/channels/wecom", NULL,
+                "{\"adapter\":\"webhook\",\"url\":\"http://127.0.0.1:%d/bridge\",\"secret\":"
+                "\"" SECRET "\"}",
+                rx_port),
+        200);
+    snprintf(rx_refuse, sizeof rx_refuse, "%s", want);
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, "{}"), 200);
+    int acc;
+    json_t *b = NULL;
+    CHECK_INT_EQ(rx_count(want, &acc, NULL), 1);
+    CHECK_INT_EQ(acc, 0);
+    row = request_row(req);
+    CHECK_STR_EQ(jstr(json_object_get(row, "push"), "state"), "pending");
+    CHECK_INT_EQ(jint(json_object_get(row, "push"), "attempts"), 1);
+    CHECK(jstr(json_object_get(row, "push"), "error") != NULL);
+    json_decref(row);
+    /* more scans ask nothing more; ten minutes on (past the first backoff) it is delivered,
+     * with the same key */
+    CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{}"), 503);
+    CHECK_INT_EQ(jint(o, "request_id"), req);
+    json_decref(o);
+    set_now("2026-03-20T11:10:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, "{}"), 200);
+    CHECK_INT_EQ(rx_count(want, &acc, &b), 2);
+    CHECK_INT_EQ(acc, 1);
+    json_t *data = json_object_get(b, "data");
+    CHECK_STR_EQ(jstr(b, "channel"), "wecom");
+    CHECK_STR_EQ(jstr(b, "key"), want);
+    CHECK_STR_EQ(jstr(data, "kind"), "group_request");
+    CHECK_INT_EQ(jint(data, "request_id"), req);
+    CHECK_INT_EQ(jint(data, "code_id"), code);
+    CHECK_INT_EQ(jint(data, "store_id"), store1);
+    CHECK_STR_EQ(jstr(data, "theme"), "pets");
+    CHECK_STR_EQ(jstr(data, "requested_at"), "2026-03-20T11:00:00+08:00");
+    row = request_row(req);
+    CHECK_STR_EQ(jstr(json_object_get(row, "push"), "state"), "sent");
+    CHECK_INT_EQ(jint(json_object_get(row, "push"), "attempts"), 2);
+    CHECK(json_is_null(json_object_get(row, "fulfilled_at")));
+    json_decref(row);
+    /* delivered once: later ticks send it no more; the pull lists it until it is answered */
+    set_now("2026-03-20T12:00:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, "{}"), 200);
+    CHECK_INT_EQ(rx_count(want, &acc, NULL), 2);
+    row = request_row(req);
+    CHECK(row && json_is_null(json_object_get(row, "fulfilled_at")));
+    json_decref(row);
+    CHECK_INT_EQ(
+        post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-P1\",\"owner_userid\":"
+                    "\"gd-1\",\"theme\":\"pets\",\"at\":\"2026-03-20T12:00:00+08:00\"}]",
+                    NULL),
+        201);
+    row = request_row(req);
+    CHECK(row && !json_is_null(json_object_get(row, "fulfilled_at")));
+    json_decref(row);
+    /* a second request, answered by a new group before any tick, is never pushed */
+    CHECK_INT_EQ(call_as(NULL, "POST", path, NULL, "{}"), 201);
+    CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{}"), 503);
+    int64_t req2 = jint(o, "request_id");
+    json_decref(o);
+    CHECK(req2 > req);
+    CHECK_INT_EQ(
+        post_events("[{\"event\":\"group_created\",\"chat_id\":\"chat-P2\",\"owner_userid\":"
+                    "\"gd-1\",\"theme\":\"pets\",\"at\":\"2026-03-20T12:00:00+08:00\"}]",
+                    NULL),
+        201);
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, "{}"), 200);
+    snprintf(want, sizeof want, "group-request-%lld", (long long)req2);
+    CHECK_INT_EQ(rx_count(want, &acc, NULL), 0);
+    CHECK_INT_EQ(rx_bad, 0);
+    webhook_rx_stop(&rx);
+    json_decref(rx_log);
     set_now("2026-03-20T10:00:00+08:00");
 }
 
@@ -638,6 +809,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_groups PATH_TO_SIYU\n");
         return 2;
     }
+    if (sodium_init() < 0) return 1;
     big = malloc(BIG);
     snprintf(clock_path, sizeof clock_path, "/tmp/siyu-clock-groups-%d", (int)getpid());
     set_now("2026-03-20T10:00:00+08:00");
@@ -650,6 +822,7 @@ int main(int argc, char **argv)
     bad_events();
     cap_holds();
     full_code();
+    pushed_request();
     statistics();
     group_sales();
     patch_and_dismiss();

@@ -1977,4 +1977,42 @@ const char *const pg_queries[Q__COUNT] = {
         " push_attempts = push_attempts + 1 WHERE id = ?2 AND push_state = 'pending'",
     [Q_GREQ_PUSH_STATE] =
         "SELECT push_state, push_attempts, pushed_at, push_error FROM group_requests WHERE id = ?1",
+    [Q_GRP_MEMBER_GROUPS] =
+        "SELECT gm.group_id, max(CASE WHEN gm.quit_at IS NULL THEN 1 ELSE 0 END) FROM "
+        "chat_group_members gm WHERE gm.id IN (SELECT gm.id FROM chat_group_members gm JOIN "
+        "identities i ON i.app_id = '' AND i.kind = 'wecom_external_id' AND i.value = gm.person "
+        "WHERE i.member_id = ?1 AND gm.is_staff = 0 UNION SELECT gm.id FROM chat_group_members gm "
+        "JOIN identities i ON i.app_id = '' AND i.kind = 'unionid' AND i.value = gm.unionid "
+        "WHERE i.member_id = ?1 AND gm.is_staff = 0) GROUP BY gm.group_id ORDER BY 1",
+    [Q_GRP_MEMBER_MESSAGES] =
+        "SELECT a.day, SUM(a.messages) FROM ("
+        "SELECT DISTINCT gm.group_id, gm.person FROM chat_group_members gm JOIN identities i ON "
+        "i.app_id = '' AND i.kind = 'wecom_external_id' AND i.value = gm.person WHERE "
+        "i.member_id = ?1 AND gm.is_staff = 0 UNION SELECT gm.group_id, gm.person FROM "
+        "chat_group_members gm JOIN identities i ON i.app_id = '' AND i.kind = 'unionid' AND "
+        "i.value = gm.unionid WHERE i.member_id = ?1 AND gm.is_staff = 0"
+        ") p JOIN chat_group_activity a ON "
+        "a.group_id = p.group_id AND a.person = p.person WHERE a.day >= ?2 GROUP BY a.day",
+    [Q_GRP_DAY_MEMBERS] =
+        "SELECT i.member_id FROM chat_group_activity a JOIN identities i ON i.app_id = '' AND "
+        "i.kind = 'wecom_external_id' AND i.value = a.person WHERE a.group_id = ?1 AND a.day = ?2 "
+        "UNION SELECT i.member_id FROM chat_group_activity a JOIN chat_group_members gm ON "
+        "gm.group_id = a.group_id AND gm.person = a.person JOIN identities i ON i.app_id = '' AND "
+        "i.kind = 'unionid' AND i.value = gm.unionid WHERE a.group_id = ?1 AND a.day = ?2",
+    [Q_SCAN_MEMBER_GROUP_IDS] =
+        "SELECT DISTINCT i.member_id, gm.group_id FROM chat_group_members gm JOIN identities i ON "
+        "i.app_id = '' AND i.kind = 'wecom_external_id' AND i.value = gm.person WHERE "
+        "gm.is_staff = 0 AND gm.quit_at IS NULL UNION SELECT i.member_id, gm.group_id FROM "
+        "chat_group_members gm JOIN identities i ON i.app_id = '' AND i.kind = 'unionid' AND "
+        "i.value = gm.unionid WHERE gm.is_staff = 0 AND gm.quit_at IS NULL",
+    [Q_SCAN_GROUP_MESSAGES] =
+        "SELECT p.member_id, a.day, SUM(a.messages) FROM ("
+        "SELECT DISTINCT i.member_id, gm.group_id, gm.person FROM chat_group_members gm JOIN "
+        "identities i ON i.app_id = '' AND i.kind = 'wecom_external_id' AND i.value = gm.person "
+        "WHERE gm.is_staff = 0 UNION SELECT i.member_id, gm.group_id, gm.person FROM "
+        "chat_group_members gm JOIN identities i ON i.app_id = '' AND i.kind = 'unionid' AND "
+        "i.value = gm.unionid WHERE gm.is_staff = 0"
+        ") p JOIN chat_group_activity a "
+        "ON a.group_id = p.group_id AND a.person = p.person WHERE a.day >= ?1 GROUP BY "
+        "p.member_id, a.day ORDER BY 1",
 };

@@ -867,6 +867,14 @@
     Q(GREQ_PUSH_RETRY) /* (next_at, error, id) */                                                      \
     Q(GREQ_PUSH_DEAD)  /* (error, id) */                                                               \
     Q(GREQ_PUSH_STATE) /* (id) -> push_state, push_attempts, pushed_at, push_error */                  \
+    Q(GRP_MEMBER_GROUPS) /* (member_id) -> group_id, live 0/1: the groups of the member's        \
+                            customer stints */                                                 \
+    Q(GRP_MEMBER_MESSAGES) /* (member_id, from_day) -> day, messages: the member's group        \
+                              messages per day from from_day (persons of their stints) */      \
+    Q(GRP_DAY_MEMBERS) /* (group_id, day) -> member_id: members with activity in the group     \
+                          that day */                                                          \
+    Q(SCAN_MEMBER_GROUP_IDS) /* () -> member_id, group_id: matched members' live stints */     \
+    Q(SCAN_GROUP_MESSAGES) /* (from_day) -> member_id, day, messages: by member */             \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

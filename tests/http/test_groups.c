@@ -803,6 +803,73 @@ static void erasure(void)
     CHECK_INT_EQ(left, 0);
 }
 
+/* ---- the segment attributes `group` and `group_messages_30d`, worked by hand ----
+ * Group S (docs/communities.md's example): m3 (x3) is in it, m2 (x2) quit it on 03-14, m1
+ * was erased. Today is 03-20: the window is 02-19 .. 03-20. */
+static void group_segments(void)
+{
+    set_now("2026-03-20T10:00:00+08:00");
+    int64_t s = group_id("chat-S");
+    CHECK_INT_EQ(
+        post_events("[{\"event\":\"activity\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x3\",\"day\":\"2026-03-20\",\"messages\":2},"
+                    "{\"event\":\"activity\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x3\",\"day\":\"2026-02-18\",\"messages\":50},"
+                    "{\"event\":\"activity\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x3\",\"day\":\"2026-02-19\",\"messages\":1},"
+                    "{\"event\":\"activity\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x2\",\"day\":\"2026-03-13\",\"messages\":3},"
+                    "{\"event\":\"member_joined\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x8\",\"join_scene\":\"qr\",\"at\":\"2026-03-18T09:00:00+08:00\"},"
+                    "{\"event\":\"activity\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x8\",\"day\":\"2026-03-18\",\"messages\":7}]",
+                    NULL),
+        201);
+    char e[160];
+    /* m3: 2 + 1 (02-18 is outside); m2: 3 (quitting keeps what was said); x8 no member */
+    snprintf(e, sizeof e, "group = %lld", (long long)s);
+    CHECK_INT_EQ(count(e), 1);
+    snprintf(e, sizeof e, "group = %lld and group_messages_30d = 3", (long long)s);
+    CHECK_INT_EQ(count(e), 1);
+    CHECK_INT_EQ(count("group_messages_30d = 3"), 2);
+    snprintf(e, sizeof e, "group != %lld and group_messages_30d = 3", (long long)s);
+    CHECK_INT_EQ(count(e), 1);
+    CHECK_INT_EQ(count("group_messages_30d = 7"), 0);
+    /* a later count replaces the earlier: m3 said 6 today, not 2 */
+    CHECK_INT_EQ(
+        post_events("[{\"event\":\"activity\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x3\",\"day\":\"2026-03-20\",\"messages\":6}]",
+                    NULL),
+        201);
+    CHECK_INT_EQ(count("group_messages_30d = 7"), 1);
+    /* x8 becomes a member: in group S now, with its 7 messages */
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/members", NULL,
+                         "{\"phone\":\"13800000008\",\"wecom_external_id\":\"x8\"}"),
+                 201);
+    CHECK_INT_EQ(count("group_messages_30d = 7"), 2);
+    snprintf(e, sizeof e, "group in (%lld, 999999)", (long long)s);
+    CHECK_INT_EQ(count(e), 2);
+    snprintf(e, sizeof e, "group = %lld and group_messages_30d >= 7", (long long)s);
+    CHECK_INT_EQ(count(e), 2);
+    /* 02-19 leaves the window on 03-21, 03-13 on 04-12, 03-18 and 03-20 on 04-17 and 04-19 */
+    set_now("2026-03-21T10:00:00+08:00");
+    CHECK_INT_EQ(count("group_messages_30d = 6"), 1);
+    set_now("2026-04-12T10:00:00+08:00");
+    CHECK_INT_EQ(count("group_messages_30d = 3"), 0);
+    CHECK_INT_EQ(count("group_messages_30d > 0"), 2);
+    set_now("2026-04-19T10:00:00+08:00");
+    CHECK_INT_EQ(count("group_messages_30d > 0"), 0);
+    /* x8 quits: no longer in S */
+    CHECK_INT_EQ(
+        post_events("[{\"event\":\"member_quit\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                    "\"x8\",\"at\":\"2026-04-19T09:00:00+08:00\"}]",
+                    NULL),
+        201);
+    snprintf(e, sizeof e, "group = %lld", (long long)s);
+    CHECK_INT_EQ(count(e), 1);
+    set_now("2026-03-20T10:00:00+08:00");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -827,6 +894,7 @@ int main(int argc, char **argv)
     group_sales();
     patch_and_dismiss();
     erasure();
+    group_segments();
     close(fd);
     char cmd[512], out[4096];
     snprintf(cmd, sizeof cmd, "%s check --db %s 2>&1", siyu, db);

@@ -26,7 +26,7 @@
     " created_at, done_at, campaign_id, store_id, outcome, note, round, reminded_at,"              \
     " (SELECT c.script FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id),"               \
     " (SELECT c.content_ids FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id),"          \
-    " (SELECT c.name FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id)"
+    " (SELECT c.name FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id), group_id"
 
 const char *const pg_queries[Q__COUNT] = {
     [Q_BRAND_INSERT] = "INSERT INTO brands(name, created_at) VALUES (?1, ?2)"
@@ -2015,4 +2015,34 @@ const char *const pg_queries[Q__COUNT] = {
         ") p JOIN chat_group_activity a "
         "ON a.group_id = p.group_id AND a.person = p.person WHERE a.day >= ?1 GROUP BY "
         "p.member_id, a.day ORDER BY 1",
+    [Q_GSOP_INSERT] =
+        "INSERT INTO group_sops(name, campaign_id, store_id, theme, group_ids, weekday, minute,"
+        " content_id, text, due_hours, state, created_at, created_by, updated_at) VALUES (?1,"
+        " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'active', ?11, ?12, ?11) RETURNING id",
+    [Q_GSOP_GET] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id, text, due_hours, state, created_at, created_by, updated_at"
+                   " FROM group_sops WHERE id = ?1",
+    [Q_GSOP_LIST] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id, text, due_hours, state, created_at, created_by, updated_at"
+                    " FROM group_sops WHERE (?1::bigint IS NULL OR store_id = ?1) AND id > ?2 ORDER BY id"
+                    " LIMIT ?3",
+    [Q_GSOP_ACTIVE] = "SELECT id FROM group_sops WHERE state = 'active' ORDER BY id",
+    [Q_GSOP_SET] = "UPDATE group_sops SET state = ?1, text = ?2, updated_at = ?3 WHERE id = ?4",
+    [Q_GSOP_GROUPS] =
+        "SELECT id, owner_id, state, store_id FROM chat_groups WHERE dismissed_at IS NULL AND"
+        " (?1::bigint IS NULL OR store_id = ?1) AND (?2::text IS NULL OR theme = ?2) AND (?3::text"
+        " IS NULL OR id IN (SELECT jsonb_array_elements_text(?3::jsonb)::bigint)) ORDER BY id",
+    [Q_GSOP_TASK_INSERT] =
+        "INSERT INTO guide_tasks(guide_id, member_id, campaign_id, store_id, kind, script,"
+        " channel, due_at, state, created_at, round, group_id) VALUES (?1, NULL, ?2, ?3,"
+        " 'group_post', ?4, 'wecom', ?5, 'open', ?6, ?7, ?8) ON CONFLICT (campaign_id, round,"
+        " group_id) WHERE group_id IS NOT NULL DO NOTHING",
+    [Q_GSOP_TASK_EXISTS] = "SELECT 1 FROM guide_tasks WHERE campaign_id = ?1 AND round = ?2"
+                           " AND group_id = ?3",
+    [Q_GSOP_CAMP_TASKS] = "UPDATE task_campaigns SET tasks = tasks + ?1, last_round = ?2"
+                          " WHERE id = ?3",
+    [Q_GSOP_ROLLUP] =
+        "SELECT count(*), COALESCE(SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN"
+        " state = 'done' AND (due_at IS NULL OR done_at <= due_at) THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN state = 'expired' THEN 1 ELSE 0 END), 0),"
+        " count(DISTINCT round) FROM guide_tasks WHERE campaign_id = ?1",
 };

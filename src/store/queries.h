@@ -875,6 +875,20 @@
                           that day */                                                          \
     Q(SCAN_MEMBER_GROUP_IDS) /* () -> member_id, group_id: matched members' live stints */     \
     Q(SCAN_GROUP_MESSAGES) /* (from_day) -> member_id, day, messages: by member */             \
+    Q(GSOP_INSERT) /* (name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id,   \
+                      text, due_hours, now, created_by) */                                     \
+    Q(GSOP_GET)    /* (id) -> id, name, campaign_id, store_id, theme, group_ids, weekday, minute,   \
+                      content_id, text, due_hours, state, created_at, created_by, updated_at */ \
+    Q(GSOP_LIST)   /* (store_id or NULL, after_id, limit) -> as GSOP_GET */                      \
+    Q(GSOP_ACTIVE) /* () -> id of each active SOP */                                            \
+    Q(GSOP_SET)    /* (state, text, now, id) */                                                 \
+    Q(GSOP_GROUPS) /* (store_id or NULL, theme or NULL, group_ids JSON or NULL) -> id, owner_id, \
+                      state, store_id: the groups an SOP posts to now (not dismissed) */       \
+    Q(GSOP_TASK_INSERT) /* (guide_id, campaign_id, store_id, text, due_at, now, round, group_id): \
+                           once per campaign, round and group */                              \
+    Q(GSOP_TASK_EXISTS) /* (campaign_id, round, group_id) -> 1 when the slot's task exists */  \
+    Q(GSOP_CAMP_TASKS) /* (tasks, round, campaign_id): the campaign counts the slot's new tasks */ \
+    Q(GSOP_ROLLUP) /* (campaign_id) -> tasks, open, done, on_time, expired, slots */            \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

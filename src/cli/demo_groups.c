@@ -294,18 +294,19 @@ int demo_groups(store_t *st, siyu_err *e)
         if (nm[i] < 4) continue;
         if ((rc = store_begin(c, true, e))) break;
         d.now = made;
-        rc = call(&d, group_sops_create,
-                  json_pack("{s:I, s:s, s:{s:i, s:s}, s:s, s:s}", "store_id", (json_int_t)stores[i],
-                            "theme", "fresh", "schedule", "weekday", 1, "time", "10:00", "text",
-                            "本周新品到店，欢迎来店选购 New arrivals this week", "name",
-                            "周一上新"),
-                  NULL, e);
+        rc =
+            call(&d, group_sops_create,
+                 json_pack("{s:I, s:s, s:{s:i, s:s}, s:s, s:s}", "store_id", (json_int_t)stores[i],
+                           "theme", "fresh", "schedule", "weekday", 1, "time", "10:00", "text",
+                           "本周新品到店，欢迎来店选购 New arrivals this week", "name", "周一上新"),
+                 NULL, e);
         if (rc == 0)
             rc = call(&d, group_sops_create,
                       json_pack("{s:I, s:s, s:{s:i, s:s}, s:s, s:s, s:i}", "store_id",
                                 (json_int_t)stores[i], "theme", "health", "schedule", "weekday", 4,
-                                "time", "19:30", "text", "今晚8点健康直播，记得来看 Live at 8 tonight",
-                                "name", "周四直播提醒", "due_hours", 2),
+                                "time", "19:30", "text",
+                                "今晚8点健康直播，记得来看 Live at 8 tonight", "name",
+                                "周四直播提醒", "due_hours", 2),
                       NULL, e);
         if (rc == 0)
             rc = store_commit(c, e);

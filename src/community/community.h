@@ -104,8 +104,7 @@ void group_wilson(int64_t k, int64_t n, double *lo, double *hi);
  * PATCH /group-sops/{id} {state: active|paused, text?}. HQ, or the store's manager. */
 int group_sops_create(dom *d, json_t *body, json_t **out, siyu_err *e);
 int group_sops_get(dom *d, int64_t id, json_t **out, siyu_err *e);
-int group_sops_list(dom *d, int64_t store_id, int64_t cursor, int limit, json_t **out,
-                    siyu_err *e);
+int group_sops_list(dom *d, int64_t store_id, int64_t cursor, int limit, json_t **out, siyu_err *e);
 int group_sops_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
 /* On the journeys tick: the latest slot of each active SOP, a group_post task per
  * targeted group on its owner, written once per group and slot; groups whose owner left

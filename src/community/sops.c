@@ -94,10 +94,9 @@ static json_t *gsop_json(dom *d, const gsop *g)
     snprintf(hm, sizeof hm, "%02d:%02d", (int)(g->minute / 60), (int)(g->minute % 60));
     json_t *o = json_pack("{s:I, s:s, s:I, s:{s:I, s:s}, s:s, s:I, s:s, s:o}", "id",
                           (json_int_t)g->id, "name", g->name, "campaign_id",
-                          (json_int_t)g->campaign_id, "schedule", "weekday",
-                          (json_int_t)g->weekday, "time", hm, "text", g->text, "due_hours",
-                          (json_int_t)g->due_hours, "state", g->state, "created_at",
-                          dom_time(g->created_at));
+                          (json_int_t)g->campaign_id, "schedule", "weekday", (json_int_t)g->weekday,
+                          "time", hm, "text", g->text, "due_hours", (json_int_t)g->due_hours,
+                          "state", g->state, "created_at", dom_time(g->created_at));
     json_object_set_new(o, "store_id", g->store_id ? json_integer(g->store_id) : json_null());
     json_object_set_new(o, "theme", g->theme[0] ? json_string(g->theme) : json_null());
     json_t *ids = g->group_ids ? json_loads(g->group_ids, 0, NULL) : NULL;
@@ -115,9 +114,9 @@ static json_t *gsop_json(dom *d, const gsop *g)
             o, "tasks",
             json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "slots",
                       (json_int_t)store_col_int(s, 5), "total", (json_int_t)store_col_int(s, 0),
-                      "open", (json_int_t)store_col_int(s, 1), "done", (json_int_t)done,
-                      "on_time", (json_int_t)on_time, "late", (json_int_t)(done - on_time),
-                      "expired", (json_int_t)store_col_int(s, 4)));
+                      "open", (json_int_t)store_col_int(s, 1), "done", (json_int_t)done, "on_time",
+                      (json_int_t)on_time, "late", (json_int_t)(done - on_time), "expired",
+                      (json_int_t)store_col_int(s, 4)));
     }
     store_reset(s);
     return o;
@@ -137,9 +136,9 @@ static int parse_hm(const char *t, int64_t *minute)
 
 int group_sops_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
-    static const char *const allowed[] = {"name",       "store_id", "theme", "group_ids",
-                                          "schedule",   "text",     "content_id",
-                                          "due_hours",  NULL};
+    static const char *const allowed[] = {"name",       "store_id",  "theme",
+                                          "group_ids",  "schedule",  "text",
+                                          "content_id", "due_hours", NULL};
     static const char *const sched_keys[] = {"weekday", "time", NULL};
     int64_t store_id = 0, content_id = 0, due_hours = 24, weekday, minute;
     const char *name = NULL, *theme = NULL, *text, *time_s;
@@ -205,10 +204,9 @@ int group_sops_create(dom *d, json_t *body, json_t **out, siyu_err *e)
             siyu_err_init(&sub);
             if (groups_get(d, json_integer_value(v), &g, &sub) < 0) {
                 siyu_err_clear(&sub);
-                return siyu_err_set(e, sub.code == SIYU_PERMISSION_DENIED ? sub.code
-                                                                          : SIYU_UNPROCESSABLE,
-                                    f, "%s: no group %lld in your scope", f,
-                                    (long long)json_integer_value(v));
+                return siyu_err_set(
+                    e, sub.code == SIYU_PERMISSION_DENIED ? sub.code : SIYU_UNPROCESSABLE, f,
+                    "%s: no group %lld in your scope", f, (long long)json_integer_value(v));
             }
             int64_t sid = json_integer_value(json_object_get(g, "store_id"));
             json_decref(g);
@@ -301,8 +299,7 @@ int group_sops_get(dom *d, int64_t id, json_t **out, siyu_err *e)
     return 200;
 }
 
-int group_sops_list(dom *d, int64_t store_id, int64_t cursor, int limit, json_t **out,
-                    siyu_err *e)
+int group_sops_list(dom *d, int64_t store_id, int64_t cursor, int limit, json_t **out, siyu_err *e)
 {
     if (d->who.role == ROLE_STORE_MANAGER) {
         if (store_id && store_id != d->who.store_id)
@@ -385,9 +382,9 @@ static int gsop_slot(dom *d, const gsop *g, int64_t *made, int64_t *waiting, siy
     while (store_step(s) == STORE_ROW) {
         if (n == cap) v = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof *v);
         const char *st = store_col_text(s, 2);
-        v[n++] = (tg){store_col_int(s, 0), store_col_null(s, 1) ? 0 : store_col_int(s, 1),
-                      store_col_int(s, 3),
-                      strcmp(st, "normal") == 0 || strcmp(st, "inherited") == 0};
+        v[n++] =
+            (tg){store_col_int(s, 0), store_col_null(s, 1) ? 0 : store_col_int(s, 1),
+                 store_col_int(s, 3), strcmp(st, "normal") == 0 || strcmp(st, "inherited") == 0};
     }
     store_reset(s);
     /* a task made after its slot (a group inherited late) still gets its full time */

@@ -1614,9 +1614,8 @@ int seg_ix_match(const seg_index *idx, const seg_node *n, uint32_t o, int depth,
         if (n->attr == SEG_A_GROUP) {
             bool any = false, ne = n->kind == SEG_N_CMP && n->op == SEG_OP_NE;
             for (size_t i = 0; i < n->n; i++) {
-                const seg_set *s = n->lits[i].kind == SEG_L_INT
-                                       ? seg_ix_group_set(idx, n->lits[i].i)
-                                       : NULL;
+                const seg_set *s =
+                    n->lits[i].kind == SEG_L_INT ? seg_ix_group_set(idx, n->lits[i].i) : NULL;
                 if (s && seg_set_has(s, o)) any = true;
             }
             r = ne ? !any : any;

@@ -30,9 +30,9 @@
 
 #include "segment/expr.h"
 
-#define SEG_NO_DAY INT32_MIN   /* a day that is not known */
+#define SEG_NO_DAY INT32_MIN      /* a day that is not known */
 #define SEG_GROUP_MESSAGE_DAYS 30 /* the window of group_messages_30d, today included */
-#define SEG_NO_VALUE INT64_MIN /* an integer prediction that is not known */
+#define SEG_NO_VALUE INT64_MIN    /* an integer prediction that is not known */
 
 /* Reachability flags (consent respected by the caller: pass 0 after an opt-out). */
 enum {

@@ -302,7 +302,7 @@ struct seg_index {
 
 /* Unlocked internals (callers hold the lock). */
 const seg_set *seg_ix_group_set(const seg_index *idx, int64_t group_id); /* NULL: none */
-int seg_ix_ord(const seg_index *idx, int64_t id); /* -1 when unknown */
+int seg_ix_ord(const seg_index *idx, int64_t id);                        /* -1 when unknown */
 int seg_ix_tag_find(const seg_index *idx, const char *name, size_t len);
 const seg_saved *seg_ix_saved_by_id(const seg_index *idx, int64_t id);
 const seg_saved *seg_ix_saved_by_name(const seg_index *idx, const char *name, size_t len);

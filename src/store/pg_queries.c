@@ -2026,11 +2026,14 @@ const char *const pg_queries[Q__COUNT] = {
         "INSERT INTO group_sops(name, campaign_id, store_id, theme, group_ids, weekday, minute,"
         " content_id, text, due_hours, state, created_at, created_by, updated_at) VALUES (?1,"
         " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'active', ?11, ?12, ?11) RETURNING id",
-    [Q_GSOP_GET] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id, text, due_hours, state, created_at, created_by, updated_at"
+    [Q_GSOP_GET] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, "
+                   "content_id, text, due_hours, state, created_at, created_by, updated_at"
                    " FROM group_sops WHERE id = ?1",
-    [Q_GSOP_LIST] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id, text, due_hours, state, created_at, created_by, updated_at"
-                    " FROM group_sops WHERE (?1::bigint IS NULL OR store_id = ?1) AND id > ?2 ORDER BY id"
-                    " LIMIT ?3",
+    [Q_GSOP_LIST] =
+        "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id, "
+        "text, due_hours, state, created_at, created_by, updated_at"
+        " FROM group_sops WHERE (?1::bigint IS NULL OR store_id = ?1) AND id > ?2 ORDER BY id"
+        " LIMIT ?3",
     [Q_GSOP_ACTIVE] = "SELECT id FROM group_sops WHERE state = 'active' ORDER BY id",
     [Q_GSOP_SET] = "UPDATE group_sops SET state = ?1, text = ?2, updated_at = ?3 WHERE id = ?4",
     [Q_GSOP_GROUPS] =

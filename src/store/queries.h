@@ -584,7 +584,7 @@
     Q(CHANGE_LOG_PRUNE) /* (cutoff, limit) — changes older than every node's catch-up */             \
     Q(JOBS_LEASE)     /* (key) -> held — this connection holds the jobs' lease (or takes it) */      \
     Q(ERASE_QR_SCANS) /* (value) — a QR code's scans forget an erased WeCom id */                    \
-    Q(ERASE_EVENT_PROPS_NAMING) /* (value) — any member's event props naming it anywhere */       \
+    Q(ERASE_EVENT_PROPS_NAMING) /* (value) — any member's event props naming it anywhere */          \
     Q(TCAMP_INSERT)     /* (name, kind, script, content_ids, target, recurring, due_at, due_hours,     \
                            holdout_pct, window_days, remind_hours, expire_hours, store_id, created_by, \
                            created_at) */                                                              \
@@ -865,32 +865,32 @@
     Q(MASK_IDEMPOTENCY_KEYS) /* (needle) — the same for the per-caller keys */                       \
     Q(GREQ_PUSH_DUE) /* (now, limit) -> id, code_id, store_id, theme, requested_at, push_attempts:     \
                         unfulfilled requests whose push is due */                                      \
-    Q(GREQ_PUSH_SENT)  /* (now, id) */                                                                 \
-    Q(GREQ_PUSH_RETRY) /* (next_at, error, id) */                                                      \
-    Q(GREQ_PUSH_DEAD)  /* (error, id) */                                                               \
-    Q(GREQ_PUSH_STATE) /* (id) -> push_state, push_attempts, pushed_at, push_error */                  \
-    Q(GRP_MEMBER_GROUPS) /* (member_id) -> group_id, live 0/1: the groups of the member's        \
-                            customer stints */                                                 \
-    Q(GRP_MEMBER_MESSAGES) /* (member_id, from_day) -> day, messages: the member's group        \
-                              messages per day from from_day (persons of their stints) */      \
-    Q(GRP_DAY_MEMBERS) /* (group_id, day) -> member_id: members with activity in the group     \
-                          that day */                                                          \
-    Q(SCAN_MEMBER_GROUP_IDS) /* () -> member_id, group_id: matched members' live stints */     \
-    Q(SCAN_GROUP_MESSAGES) /* (from_day) -> member_id, day, messages: by member */             \
-    Q(GSOP_INSERT) /* (name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id,   \
-                      text, due_hours, now, created_by) */                                     \
-    Q(GSOP_GET)    /* (id) -> id, name, campaign_id, store_id, theme, group_ids, weekday, minute,   \
-                      content_id, text, due_hours, state, created_at, created_by, updated_at */ \
-    Q(GSOP_LIST)   /* (store_id or NULL, after_id, limit) -> as GSOP_GET */                      \
-    Q(GSOP_ACTIVE) /* () -> id of each active SOP */                                            \
-    Q(GSOP_SET)    /* (state, text, now, id) */                                                 \
-    Q(GSOP_GROUPS) /* (store_id or NULL, theme or NULL, group_ids JSON or NULL) -> id, owner_id, \
-                      state, store_id: the groups an SOP posts to now (not dismissed) */       \
-    Q(GSOP_TASK_INSERT) /* (guide_id, campaign_id, store_id, text, due_at, now, round, group_id): \
-                           once per campaign, round and group */                              \
-    Q(GSOP_TASK_EXISTS) /* (campaign_id, round, group_id) -> 1 when the slot's task exists */  \
-    Q(GSOP_CAMP_TASKS) /* (tasks, round, campaign_id): the campaign counts the slot's new tasks */ \
-    Q(GSOP_ROLLUP) /* (campaign_id) -> tasks, open, done, on_time, expired, slots */            \
+    Q(GREQ_PUSH_SENT)        /* (now, id) */                                                           \
+    Q(GREQ_PUSH_RETRY)       /* (next_at, error, id) */                                                \
+    Q(GREQ_PUSH_DEAD)        /* (error, id) */                                                         \
+    Q(GREQ_PUSH_STATE)       /* (id) -> push_state, push_attempts, pushed_at, push_error */            \
+    Q(GRP_MEMBER_GROUPS)     /* (member_id) -> group_id, live 0/1: the groups of the member's          \
+                                customer stints */                                                     \
+    Q(GRP_MEMBER_MESSAGES)   /* (member_id, from_day) -> day, messages: the member's group             \
+                                messages per day from from_day (persons of their stints) */            \
+    Q(GRP_DAY_MEMBERS)       /* (group_id, day) -> member_id: members with activity in the group       \
+                                that day */                                                            \
+    Q(SCAN_MEMBER_GROUP_IDS) /* () -> member_id, group_id: matched members' live stints */             \
+    Q(SCAN_GROUP_MESSAGES)   /* (from_day) -> member_id, day, messages: by member */                   \
+    Q(GSOP_INSERT) /* (name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id,     \
+                      text, due_hours, now, created_by) */                                             \
+    Q(GSOP_GET)    /* (id) -> id, name, campaign_id, store_id, theme, group_ids, weekday, minute,      \
+                      content_id, text, due_hours, state, created_at, created_by, updated_at */        \
+    Q(GSOP_LIST)   /* (store_id or NULL, after_id, limit) -> as GSOP_GET */                            \
+    Q(GSOP_ACTIVE) /* () -> id of each active SOP */                                                   \
+    Q(GSOP_SET)    /* (state, text, now, id) */                                                        \
+    Q(GSOP_GROUPS) /* (store_id or NULL, theme or NULL, group_ids JSON or NULL) -> id, owner_id,       \
+                      state, store_id: the groups an SOP posts to now (not dismissed) */               \
+    Q(GSOP_TASK_INSERT) /* (guide_id, campaign_id, store_id, text, due_at, now, round, group_id):      \
+                           once per campaign, round and group */                                       \
+    Q(GSOP_TASK_EXISTS) /* (campaign_id, round, group_id) -> 1 when the slot's task exists */          \
+    Q(GSOP_CAMP_TASKS) /* (tasks, round, campaign_id): the campaign counts the slot's new tasks */     \
+    Q(GSOP_ROLLUP)     /* (campaign_id) -> tasks, open, done, on_time, expired, slots */               \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

@@ -1953,9 +1953,11 @@ const char *const sqlite_queries[Q__COUNT] = {
         "INSERT INTO group_sops(name, campaign_id, store_id, theme, group_ids, weekday, minute,"
         " content_id, text, due_hours, state, created_at, created_by, updated_at) VALUES (?1,"
         " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'active', ?11, ?12, ?11)",
-    [Q_GSOP_GET] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id, text, due_hours, state, created_at, created_by, updated_at"
+    [Q_GSOP_GET] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, "
+                   "content_id, text, due_hours, state, created_at, created_by, updated_at"
                    " FROM group_sops WHERE id = ?1",
-    [Q_GSOP_LIST] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id, text, due_hours, state, created_at, created_by, updated_at"
+    [Q_GSOP_LIST] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, "
+                    "content_id, text, due_hours, state, created_at, created_by, updated_at"
                     " FROM group_sops WHERE (?1 IS NULL OR store_id = ?1) AND id > ?2 ORDER BY id"
                     " LIMIT ?3",
     [Q_GSOP_ACTIVE] = "SELECT id FROM group_sops WHERE state = 'active' ORDER BY id",

@@ -148,7 +148,8 @@ static void check_sop(void)
         int64_t got = month_q1(sql, sop_campaign, 0);
         month_seen(ck);
         if (got != want)
-            month_fail(ck, "SOP slot %s (day %lld): %lld group_post tasks, %lld groups opened "
+            month_fail(ck,
+                       "SOP slot %s (day %lld): %lld group_post tasks, %lld groups opened "
                        "before the next slot",
                        round, (long long)day, (long long)got, (long long)want);
     }

@@ -836,11 +836,10 @@ static void group_segments(void)
     CHECK_INT_EQ(count(e), 1);
     CHECK_INT_EQ(count("group_messages_30d = 7"), 0);
     /* a later count replaces the earlier: m3 said 6 today, not 2 */
-    CHECK_INT_EQ(
-        post_events("[{\"event\":\"activity\",\"chat_id\":\"chat-S\",\"external_userid\":"
-                    "\"x3\",\"day\":\"2026-03-20\",\"messages\":6}]",
-                    NULL),
-        201);
+    CHECK_INT_EQ(post_events("[{\"event\":\"activity\",\"chat_id\":\"chat-S\",\"external_userid\":"
+                             "\"x3\",\"day\":\"2026-03-20\",\"messages\":6}]",
+                             NULL),
+                 201);
     CHECK_INT_EQ(count("group_messages_30d = 7"), 1);
     /* x8 becomes a member: in group S now, with its 7 messages */
     CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/members", NULL,
@@ -926,9 +925,9 @@ static void group_sops(void)
                       (long long)store3);
     int64_t gc = make("/api/v1/staff", "{\"name\":\"C\",\"role\":\"guide\",\"store_id\":%lld}",
                       (long long)store3);
-    int64_t mgr3 = make("/api/v1/staff",
-                        "{\"name\":\"M3\",\"role\":\"store_manager\",\"store_id\":%lld}",
-                        (long long)store3);
+    int64_t mgr3 =
+        make("/api/v1/staff", "{\"name\":\"M3\",\"role\":\"store_manager\",\"store_id\":%lld}",
+             (long long)store3);
     char tok_mgr3[80], tok_a[80], tok_b[80], path[96];
     make_token(mgr3, tok_mgr3);
     make_token(ga, tok_a);
@@ -949,9 +948,9 @@ static void group_sops(void)
                     NULL),
         201);
     int64_t p1 = group_id("chat-SOP1"), p2 = group_id("chat-SOP2"), p3 = group_id("chat-SOP3");
-    int64_t poster = make("/api/v1/content",
-                          "{\"kind\":\"poster\",\"title\":\"本周新品\",\"url\":"
-                          "\"https://example.com/new.png\",\"tags\":[\"新品\"]}");
+    int64_t poster =
+        make("/api/v1/content", "{\"kind\":\"poster\",\"title\":\"本周新品\",\"url\":"
+                                "\"https://example.com/new.png\",\"tags\":[\"新品\"]}");
     /* bad SOPs: 400/422 naming the field, 403 outside the manager's store */
     static const struct {
         const char *body, *field;
@@ -971,9 +970,9 @@ static void group_sops(void)
     };
     json_t *o;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        CHECK_INT_EQ(call_as(tok_mgr3, "POST", "/api/v1/group-sops", &o, bad[i].body,
-                             (long long)store3),
-                     bad[i].status);
+        CHECK_INT_EQ(
+            call_as(tok_mgr3, "POST", "/api/v1/group-sops", &o, bad[i].body, (long long)store3),
+            bad[i].status);
         CHECK_STR_EQ(err_field(o), bad[i].field);
         json_decref(o);
     }

@@ -114,7 +114,8 @@ int group_sops_tick(dom *d, json_t **out, siyu_err *e);
 /* The invariants for `siyu check` (called by loyalty_check): the group-day roll-up equals
  * the activity; no group holds more customers who
  * joined through a code than the code's cap (or its own); every seat is
- * in a group of its code's store and theme, and a kept seat has the join that kept it.
+ * in a group of its code's store and theme, and a kept seat has the join that kept it;
+ * every SOP post names its group, slot and SOP's campaign.
  * Appends {check, message} to v (at most max), answers how many problems it found. */
 int groups_check(store_conn *c, int max, json_t *v);
 

@@ -2049,6 +2049,11 @@ const char *const pg_queries[Q__COUNT] = {
                            " AND group_id = ?3",
     [Q_GSOP_CAMP_TASKS] = "UPDATE task_campaigns SET tasks = tasks + ?1, last_round = ?2"
                           " WHERE id = ?3",
+    [Q_CHECK_GROUP_SOP_TASKS] =
+        "SELECT t.id FROM guide_tasks t WHERE t.group_id IS NOT NULL AND (t.round IS NULL OR"
+        " t.kind <> 'group_post' OR NOT EXISTS (SELECT 1 FROM chat_groups g WHERE g.id ="
+        " t.group_id) OR NOT EXISTS (SELECT 1 FROM group_sops p WHERE p.campaign_id ="
+        " t.campaign_id)) ORDER BY t.id LIMIT 20",
     [Q_GSOP_ROLLUP] =
         "SELECT count(*), COALESCE(SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), 0),"
         " COALESCE(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN"

@@ -912,8 +912,8 @@
                            once per campaign, round and group */                                       \
     Q(GSOP_TASK_EXISTS) /* (campaign_id, round, group_id) -> 1 when the slot's task exists */          \
     Q(GSOP_CAMP_TASKS) /* (tasks, round, campaign_id): the campaign counts the slot's new tasks */     \
-    Q(CHECK_GROUP_SOP_TASKS) /* () -> task id: an SOP's post without its group, SOP or round */  \
-    Q(GSOP_ROLLUP)     /* (campaign_id) -> tasks, open, done, on_time, expired, slots */               \
+    Q(CHECK_GROUP_SOP_TASKS) /* () -> task id: an SOP's post without its group, SOP or round */        \
+    Q(GSOP_ROLLUP)           /* (campaign_id) -> tasks, open, done, on_time, expired, slots */         \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

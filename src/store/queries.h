@@ -860,6 +860,10 @@
     Q(QR_SCAN_COUNT_BUMP) /* (code_id, day, guide_id) — one more scan counted */                     \
     Q(QR_CHECK_COUNTS)    /* (limit) -> code_id, day, guide_id, counter, scans — counters that       \
                              differ from the scans */                                                  \
+    Q(WECOM_SENDS_RECENT) /* (since) -> member_id, created_at — WeCom sends (journeys' messages,     \
+                             campaigns' wecom tasks) after since, by member, time */                   \
+    Q(TCAMP_TARGET_COUNT) /* (member ids json, store ids json or NULL, guide ids json or NULL)         \
+                             -> how many of them pass the campaign's filters */                        \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

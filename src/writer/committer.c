@@ -1,5 +1,6 @@
 /* committer.c — the group committer behind writer.h. */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ typedef struct write_job {
     siyu_err *e;
     bool alone; /* writer_exclusive: runs with no transaction of the writer's open */
     int rc;
-    bool done;
+    sem_t done;          /* posted once, when the write committed or was undone */
     dom_changes changes; /* what the write changed, kept only if it committed */
     struct write_job *next;
 } write_job;
@@ -201,12 +202,16 @@ static void *writer_main(void *arg)
                 j = run_group(w, j);
             }
         }
-        pthread_mutex_lock(&w->lock);
-        for (write_job *j = batch; j; j = j->next) {
-            j->done = true;
+        /* each submitter is woken alone and takes no lock to wake: a broadcast would
+         * wake every waiting worker at every commit, each to find its own write still
+         * queued, and all of them would contend for the writer's lock */
+        for (write_job *j = batch; j;) {
+            write_job *next = j->next; /* j is gone once its submitter runs */
             atomic_fetch_sub(&w->queued, 1);
+            sem_post(&j->done);
+            j = next;
         }
-        pthread_cond_broadcast(&w->done);
+        pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -254,9 +259,11 @@ void writer_stop(writer_t *w)
 static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *reader, siyu_err *e)
 {
     write_job job = {.fn = fn, .arg = arg, .e = e, .alone = alone};
+    sem_init(&job.done, 0, 0);
     pthread_mutex_lock(&w->lock);
     if (w->stop) {
         pthread_mutex_unlock(&w->lock);
+        sem_destroy(&job.done);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: stopped");
     }
     atomic_fetch_add(&w->queued, 1);
@@ -266,9 +273,10 @@ static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *
         w->head = &job;
     w->tail = &job;
     pthread_cond_signal(&w->ready);
-    while (!job.done)
-        pthread_cond_wait(&w->done, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    while (sem_wait(&job.done) != 0)
+        ; /* EINTR: a signal, not the commit */
+    sem_destroy(&job.done);
     if (job.rc == 0 && job.changes.n && w->on_commit && reader)
         w->on_commit(w->on_commit_ctx, reader, job.changes.v, job.changes.n);
     dom_changes_free(&job.changes);

@@ -326,7 +326,8 @@ static void check(void)
             astray =
                 month_q1("SELECT count(*) FROM guide_tasks k JOIN transfer_items t ON t.member_id ="
                          " k.member_id AND t.transfer_id = ?1 WHERE k.campaign_id = ?2 AND"
-                         " k.guide_id IS NULL AND t.state = 'done'",
+                         " k.guide_id IS NULL AND t.state = 'done' AND (k.state = 'open' OR"
+                         " COALESCE(k.done_at, 0) > t.ended_at)",
                          transfer, handover_campaign),
             handed = month_q1("SELECT count(*) FROM guide_tasks k JOIN transfer_items t ON"
                               " t.member_id = k.member_id AND t.transfer_id = ?1 WHERE"

@@ -862,6 +862,9 @@ int tasks_reassign(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     store_reset(s);
     int64_t sid = 0;
     if (dom_require_staff(d, guide, "guide", "guide_id", &sid, e)) return -1;
+    if (!guides_staff_active(d, guide))
+        return siyu_err_set(e, SIYU_CONFLICT, "guide_id",
+                            "guide_id: guide %" PRId64 " has departed (no new tasks)", guide);
     if (d->who.role == ROLE_STORE_MANAGER && sid != d->who.store_id)
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, "guide_id",
                             "guide_id: a guide of another store");

@@ -962,6 +962,17 @@ static void departed(void)
     CHECK_INT_EQ(db_int("SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND guide_id = ?2",
                         c2, dep_guide),
                  0);
+    /* nobody hands the departed guide a task */
+    {
+        int64_t any = db_int("SELECT id FROM guide_tasks WHERE campaign_id = ?1 AND guide_id IS"
+                             " NULL",
+                             c1, 0);
+        snprintf(path, sizeof path, "/api/v1/tasks/%lld/reassign", (long long)any);
+        CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{\"guide_id\":%lld}", (long long)dep_guide),
+                     409);
+        CHECK_STR_EQ(err_field(o), "guide_id");
+        json_decref(o);
+    }
     /* the bridge reports one customer moved: that member's task follows to guide 0 */
     snprintf(path, sizeof path, "/api/v1/transfers/%lld/results", (long long)tid);
     CHECK_INT_EQ(call_as(NULL, "POST", path, NULL,

@@ -1,8 +1,12 @@
 /* bench_scan.c — the channel QR code's scan decision under 64 clients (issue 15, goal: p99
  * < 5 ms), against the same server's GET /healthz (no store, no writer: the HTTP floor).
  *
- *   bench_scan PATH_TO_SIYU [--clients 64] [--seconds 5] [--guides 4]
+ *   bench_scan PATH_TO_SIYU [--clients 64] [--seconds 5] [--guides 4] [--threads T]
+ *              [--against 16]
  *
+ * Runs it twice, each on a server of its own: with siyu's default HTTP workers (or --threads)
+ * and, as the alternative, with --against workers (0: skip); prints the server's CPU per
+ * request and, from /metrics, the writer's mean scans per group commit and commit time.
  * Starts `siyu serve` on a fresh store in a temporary directory, makes a store, guides and a
  * code rotating them (least loaded, a daily cap no scan reaches), then runs a closed loop:
  * each client one keep-alive connection, one request in flight. Every scan is a distinct

@@ -1472,8 +1472,7 @@ const char *const pg_queries[Q__COUNT] = {
         "task_campaigns c WHERE c.tasks <> (SELECT count(*) FROM guide_tasks t WHERE "
         "t.campaign_id = c.id)), (SELECT count(*) FROM task_campaigns c WHERE "
         "c.held_out <> (SELECT count(*) FROM task_holdout h WHERE h.campaign_id = "
-        "c.id)), (SELECT count(*) FROM guide_tasks t JOIN staff s ON s.id = t.guide_id "
-        "WHERE s.status = 'departed' AND t.created_at >= s.departed_at)",
+        "c.id))",
     [Q_EXPORT_TASK_HOLDOUT] =
         "SELECT * FROM task_holdout WHERE member_id = ?1 ORDER BY campaign_id",
     [Q_EXPORT_CONTENT_EVENTS] = "SELECT * FROM content_events WHERE member_id = ?1 ORDER BY id",

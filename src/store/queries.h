@@ -655,8 +655,7 @@
                           added since, newest first */                                                 \
     Q(WB_TASKS_DONE)   /* (guide_id, since) -> tasks done since, of them on time */                    \
     Q(CHECK_TASKS)     /* () -> tasks naming a member or guide that does not exist, campaign tasks     \
-                          whose count differs from their campaign's, tasks made for a guide after      \
-                          their departure */                                                           \
+                          whose count differs from their campaign's */                                 \
     Q(EXPORT_TASK_HOLDOUT)   /* (member_id) -> task_holdout rows */                                    \
     Q(EXPORT_CONTENT_EVENTS) /* (member_id) -> content_events rows */                                  \
     Q(HOLDOUT_MOVE)          /* (into, from) — a merge moves held-out rows the survivor lacks */     \

@@ -1305,7 +1305,8 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_TCAMP_GUIDE_TASKS_INSERT] =
         "INSERT INTO guide_tasks(guide_id, member_id, campaign_id, store_id, kind, "
         "channel, due_at, state, created_at, round) SELECT s.id, NULL, ?1, s.store_id, "
-        "?2, ?3, ?4, 'open', ?5, ?6 FROM staff s WHERE s.role = 'guide' AND s.status = 'active' AND (?7::text "
+        "?2, ?3, ?4, 'open', ?5, ?6 FROM staff s WHERE s.role = 'guide' AND s.status = 'active' "
+        "AND (?7::text "
         "IS NULL OR s.store_id IN (SELECT "
         "jsonb_array_elements_text(?7::jsonb)::bigint)) AND (?8::text IS NULL OR s.id "
         "IN (SELECT jsonb_array_elements_text(?8::jsonb)::bigint)) ORDER BY s.id",

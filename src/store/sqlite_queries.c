@@ -1241,7 +1241,8 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_TCAMP_GUIDE_TASKS_INSERT] =
         "INSERT INTO guide_tasks(guide_id, member_id, campaign_id, store_id, kind, "
         "channel, due_at, state, created_at, round) SELECT s.id, NULL, ?1, s.store_id, "
-        "?2, ?3, ?4, 'open', ?5, ?6 FROM staff s WHERE s.role = 'guide' AND s.status = 'active' AND (?7 IS "
+        "?2, ?3, ?4, 'open', ?5, ?6 FROM staff s WHERE s.role = 'guide' AND s.status = 'active' "
+        "AND (?7 IS "
         "NULL OR s.store_id IN (SELECT value FROM json_each(?7))) AND (?8 IS NULL OR "
         "s.id IN (SELECT value FROM json_each(?8))) ORDER BY s.id",
     [Q_TASK_INSERT_CAMPAIGN] =

@@ -1974,6 +1974,15 @@ const char *const pg_queries[Q__COUNT] = {
         " WHERE NOT EXISTS (SELECT 1 FROM qr_scan_counts c WHERE c.code_id = s.code_id AND"
         " c.day = s.day AND c.guide_id = s.guide_id) GROUP BY s.code_id, s.day, s.guide_id"
         " LIMIT ?1",
+    [Q_MEMBER_SEARCH_NAME] =
+        "SELECT id FROM members WHERE merged_into IS NULL AND name IS NOT NULL"
+        " AND strpos(name, ?1::text) > 0 AND id > ?2 AND (?4::bigint IS NULL OR store_id = ?4)"
+        " AND (?5::bigint IS NULL OR guide_id = ?5) ORDER BY id LIMIT ?3",
+    [Q_TASK_CAMPAIGN_LIST] = "SELECT id FROM task_campaigns WHERE id > ?1"
+                             " AND (?3::bigint IS NULL OR store_id IS NULL OR store_id = ?3)"
+                             " ORDER BY id LIMIT ?2",
+    [Q_QR_CODE_LIST] = "SELECT id, name, store_id, created_at FROM qr_codes WHERE id > ?1"
+                       " AND (?3::bigint IS NULL OR store_id = ?3) ORDER BY id LIMIT ?2",
     [Q_WECOM_SENDS_RECENT] =
         "SELECT member_id, created_at FROM messages WHERE channel = 'wecom' AND"
         " created_at > ?1 AND status NOT IN ('dead', 'failed', 'skipped') AND member_id IS"

@@ -862,6 +862,12 @@
                              differ from the scans */                                                  \
     Q(MASK_IDEMPOTENCY)   /* (needle) — a stored answer's string value equal to it masked */         \
     Q(MASK_IDEMPOTENCY_KEYS) /* (needle) — the same for the per-caller keys */                       \
+    Q(MEMBER_SEARCH_NAME) /* (text, after_id, limit, store_id or NULL, guide_id or NULL) -> id of      \
+                             live members whose name holds the text — by id */                       \
+    Q(TASK_CAMPAIGN_LIST) /* (after_id, limit, store_id or NULL) -> id; with a store: HQ's and         \
+                             that store's campaigns — by id */                                       \
+    Q(QR_CODE_LIST)       /* (after_id, limit, store_id or NULL) -> id, name, store_id,                \
+                             created_at — by id */                                                   \
     Q(WECOM_SENDS_RECENT) /* (since) -> member_id, created_at — WeCom sends (journeys' messages,     \
                              campaigns' wecom tasks) after since, by member, time */                   \
     Q(TCAMP_TARGET_COUNT) /* (member ids json, store ids json or NULL, guide ids json or NULL)         \

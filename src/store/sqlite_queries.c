@@ -1901,6 +1901,15 @@ const char *const sqlite_queries[Q__COUNT] = {
         " WHERE NOT EXISTS (SELECT 1 FROM qr_scan_counts c WHERE c.code_id = s.code_id AND"
         " c.day = s.day AND c.guide_id = s.guide_id) GROUP BY s.code_id, s.day, s.guide_id"
         " LIMIT ?1",
+    [Q_MEMBER_SEARCH_NAME] =
+        "SELECT id FROM members WHERE merged_into IS NULL AND name IS NOT NULL"
+        " AND instr(name, ?1) > 0 AND id > ?2 AND (?4 IS NULL OR store_id = ?4)"
+        " AND (?5 IS NULL OR guide_id = ?5) ORDER BY id LIMIT ?3",
+    [Q_TASK_CAMPAIGN_LIST] = "SELECT id FROM task_campaigns WHERE id > ?1"
+                             " AND (?3 IS NULL OR store_id IS NULL OR store_id = ?3)"
+                             " ORDER BY id LIMIT ?2",
+    [Q_QR_CODE_LIST] = "SELECT id, name, store_id, created_at FROM qr_codes WHERE id > ?1"
+                       " AND (?3 IS NULL OR store_id = ?3) ORDER BY id LIMIT ?2",
     [Q_WECOM_SENDS_RECENT] =
         "SELECT member_id, created_at FROM messages WHERE channel = 'wecom' AND"
         " created_at > ?1 AND status NOT IN ('dead', 'failed', 'skipped') AND member_id IS"

@@ -247,6 +247,19 @@ static void fixtures(void)
          json_pack("{s:i, s:[i], s:[i], s:s}", "from_guide_id", 1, "to_guide_ids", 2, "member_ids",
                    3, "kind", "on_job"),
          201);
+    /* the console's lists: two channel QR codes and two task campaigns of store 1 */
+    for (int i = 1; i <= 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "q%d", i);
+        post("/api/v1/qr-codes",
+             json_pack("{s:s, s:{s:i}, s:s}", "name", name, "target", "store_id", 1, "campaign",
+                       "spring"),
+             201);
+        post("/api/v1/task-campaigns",
+             json_pack("{s:s, s:s, s:s, s:s, s:{s:[i]}}", "name", name, "kind", "call", "script",
+                       "hi", "due", "2099-12-01T10:00:00+08:00", "target", "store_ids", 1),
+             201);
+    }
 }
 
 /* The route's path with its parameters filled: {id} 1 (every fixture list has one), a

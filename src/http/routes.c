@@ -121,6 +121,9 @@ int h_assists_start(http_req *r, siyu_err *e);
 int h_assists_help(http_req *r, siyu_err *e);
 int h_assists_get(http_req *r, siyu_err *e);
 int h_campaigns_sweep(http_req *r, siyu_err *e);
+int h_refunds_list(http_req *r, siyu_err *e);
+int h_refunds_get(http_req *r, siyu_err *e);
+int h_refunds_ack(http_req *r, siyu_err *e);
 int h_member_benefits(http_req *r, siyu_err *e);
 int h_loyalty_sweep(http_req *r, siyu_err *e);
 
@@ -1168,5 +1171,18 @@ const route routes[] = {
     {"GET", "/api/v1/qr-codes", h_qr_codes_list, MGR, 0,
      "Channel QR codes by id, each with what it brought (a store manager: their store's)", "guides",
      SCOPE_CHAIN, 0, .query = "page", .response = "QrCodeListed[]"},
+    /* fission (issue 17): refund instructions of failed group-buy teams, for the mall */
+    {"GET", "/api/v1/refund-instructions", h_refunds_list, HQ, 0,
+     "Refund instructions for the mall (a failed team's payments), by cursor; status=pending",
+     "fission", SCOPE_CHAIN, 0, .query = "page status", .response = "RefundInstruction[]"},
+    {"GET", "/api/v1/refund-instructions/{id}", h_refunds_get, HQ, 0,
+     "A refund instruction: its order, amount, delivery to the mall and acknowledgement", "fission",
+     SCOPE_CHAIN, 0, .response = "RefundInstruction"},
+    {"POST", "/api/v1/refund-instructions/{id}/ack", h_refunds_ack, HQ,
+     ROUTE_WRITE | ROUTE_BODY_OPT,
+     "The mall acknowledges a refund instruction (made), with its reference; again: the same "
+     "answer",
+     "fission", SCOPE_CHAIN, 0, .request = "RefundAck", .response = "RefundInstruction",
+     .answers = ANS_409},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

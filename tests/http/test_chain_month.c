@@ -1069,9 +1069,10 @@ static void check_due(int64_t final_now)
             if (hi > final_now) continue;
             /* a run that ended early (a merge into a member already on the journey ends the
              * merged-away member's run) owes no step due after its end — due from its own
-             * entry, which a merge may put later than the survivor's earliest join */
+             * entry, which a merge may put later than the survivor's earliest join; an
+             * erasure at the very instant the step fell due, before the tick, ends it too */
             if (exited &&
-                exited < (lo > entered + due[k].days * DAY ? lo : entered + due[k].days * DAY) &&
+                exited <= (lo > entered + due[k].days * DAY ? lo : entered + due[k].days * DAY) &&
                 !(run <= max_run && first[run][k]))
                 continue;
             expected[k]++;

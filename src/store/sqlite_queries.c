@@ -1888,4 +1888,13 @@ const char *const sqlite_queries[Q__COUNT] = {
         " WHERE NOT EXISTS (SELECT 1 FROM qr_scan_counts c WHERE c.code_id = s.code_id AND"
         " c.day = s.day AND c.guide_id = s.guide_id) GROUP BY s.code_id, s.day, s.guide_id"
         " LIMIT ?1",
+    /* one SQLite file is not partitioned: nothing to make or drop */
+    [Q_PARTITIONS_MAINTAIN] = "SELECT 0 AS made, 0 AS dropped, 0 AS events_rows,"
+                              " 0 AS messages_rows, ?1 AS now, ?2 AS events_before,"
+                              " ?3 AS messages_before",
+    [Q_CHECK_ORDER_KEYS] =
+        "SELECT 'order line' AS what, order_id AS id FROM order_items"
+        " WHERE order_id NOT IN (SELECT id FROM orders)"
+        " UNION ALL SELECT 'refund', id FROM refunds WHERE order_id NOT IN (SELECT id FROM orders)"
+        " LIMIT ?1",
 };

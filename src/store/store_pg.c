@@ -845,7 +845,10 @@ static int run(pg_stmt *s, store_step_rc *rc)
         PQclear(r);
         return -1;
     }
-    if (s->is_write) {
+    /* a WITH whose statement writes (WITH d AS (DELETE …) DELETE …) counts as a write too */
+    const char *tag = PQcmdStatus(r);
+    if (s->is_write || (tag && (strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "UPDATE", 6) == 0 ||
+                                strncmp(tag, "INSERT", 6) == 0))) {
         c->changes = atoi(PQcmdTuples(r));
         if (s->returns_id && PQntuples(r) > 0) c->last_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     }

@@ -50,3 +50,10 @@ siyu_pg_test(e2e_chain_month test_chain_month $<TARGET_FILE:siyu>)
 set_tests_properties(pg_e2e_chain_month PROPERTIES TIMEOUT 900 LABELS "long" ENVIRONMENT
   "SIYU_MONTH_MEMBERS=500;SIYU_MONTH_DAYS=8;SIYU_DOCS=${PROJECT_SOURCE_DIR}/docs")
 siyu_pg_test(e2e_tasks test_tasks $<TARGET_FILE:siyu>)
+
+# The failover drill (scripts/failover-drill.sh): its own primary and synchronous replica,
+# the primary stopped and the replica promoted while a node writes orders. It needs
+# PostgreSQL's binaries (not SIYU_TEST_PG_URL); without them it is skipped, saying why.
+add_test(NAME pg_failover_drill
+         COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/failover-drill.sh $<TARGET_FILE:siyu>)
+set_tests_properties(pg_failover_drill PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS pg)

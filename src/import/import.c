@@ -1081,7 +1081,10 @@ static int import_run(store_conn *c, const principal *who, const char *kind, FIL
 int import_stream(store_conn *c, const principal *who, const char *kind, FILE *in,
                   const import_options *o, import_result *r, siyu_err *e)
 {
+    /* order lines go to PostgreSQL by COPY, a batch's at once (store_bulk); SQLite: as is */
+    store_bulk(c, true);
     int rc = import_run(c, who, kind, in, o, r, e);
+    store_bulk(c, false);
     for (int k = 0; k < IMPORT_KINDS; k++)
         if (strcmp(kinds[k].kind, kind) == 0) {
             atomic_fetch_add(&counts[k][0], (unsigned long long)r->imported);

@@ -130,6 +130,7 @@ bench_import() {
 # PostgreSQL databases of this run, on the server --pg names
 pg_server=${pg%/*}
 pg_name() { echo "siyu_bench_core_$1"; }
+export PGOPTIONS="-c client_min_messages=warning"
 pg_fresh() { # tag -> prints the URL of a new empty database
     psql "$pg_server/postgres" -qc "DROP DATABASE IF EXISTS $(pg_name "$1") WITH (FORCE)" \
         -c "CREATE DATABASE $(pg_name "$1")" >/dev/null
@@ -241,6 +242,17 @@ bench_http() {
     on_pg=""
     pg_drop serve
     token=$(cat "$out/token-$members")
+    # the CLI on a store (each command rebuilds what it needs from the store): the KPI report
+    # of the last 12 months and a segment count, on the demo store of each
+    local from to lite pgt
+    from=$(date -u -d '-365 days' +%F); to=$(date -u +%F)
+    timed() { local t0; t0=$(now); "$@" >/dev/null; awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+    lite=$(timed "$siyu" report kpi --db "$demo" --from "$from" --to "$to")
+    pgt=$(timed "$siyu" report kpi --db "$pg_server/$(pg_name demo)" --from "$from" --to "$to")
+    add "siyu report kpi (12 months): SQLite / PostgreSQL" "$lite s / $pgt s  (ratio PostgreSQL / SQLite $(ratio "$pgt" "$lite"))"
+    lite=$(timed "$siyu" segment count 'reach.any and orders >= 3' --db "$demo")
+    pgt=$(timed "$siyu" segment count 'reach.any and orders >= 3' --db "$pg_server/$(pg_name demo)")
+    add "siyu segment count: SQLite / PostgreSQL" "$lite s / $pgt s  (ratio PostgreSQL / SQLite $(ratio "$pgt" "$lite"))"
 }
 
 [ "$only" = "http" ] || bench_import

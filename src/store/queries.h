@@ -857,16 +857,16 @@
                           */                                                                           \
     Q(CONTACTS_REPORT) /* (from, to, store_id or NULL, guide_id or NULL) -> guide id, name, store,     \
                           live, added, lost (customer deleted), deleted by the guide — by id */      \
-    Q(QR_SCAN_COUNT_BUMP)  /* (code_id, day, guide_id) — one more scan counted */                    \
-    Q(QR_CHECK_COUNTS)     /* (limit) -> code_id, day, guide_id, counter, scans — counters that      \
-                              differ from the scans */                                                 \
-    Q(PARTITIONS_MAINTAIN) /* (now, events cut-off, messages cut-off) -> made, dropped,                \
-                              events_rows, messages_rows: PostgreSQL's month partitions made ahead                                               \
-                              and dropped past retention (docs/scale.md); SQLite: a row of zeros                                                \
-                            */                                                                         \
-    Q(CHECK_ORDER_KEYS)    /* (limit) -> what, id: order lines or refunds whose order is gone;         \
-                              on PostgreSQL also orders and events without their key row (or a         \
-                              key without its row) in order_keys / event_keys */                       \
+    Q(QR_SCAN_COUNT_BUMP) /* (code_id, day, guide_id) — one more scan counted */                     \
+    Q(QR_CHECK_COUNTS)    /* (limit) -> code_id, day, guide_id, counter, scans — counters that       \
+                             differ from the scans */                                                  \
+    /* (now, events cut-off, messages cut-off) -> made, dropped, events_rows, messages_rows:           \
+       PostgreSQL's month partitions made ahead and dropped past retention (docs/scale.md);            \
+       SQLite: a row of zeros */                                                                       \
+    Q(PARTITIONS_MAINTAIN)                                                                             \
+    /* (limit) -> what, id: order lines or refunds whose order is gone; on PostgreSQL also orders      \
+       and events without their key row (or a key without its row) in order_keys / event_keys */       \
+    Q(CHECK_ORDER_KEYS)                                                                                \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

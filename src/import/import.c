@@ -1095,25 +1095,18 @@ int import_stream(store_conn *c, const principal *who, const char *kind, FILE *i
     return rc;
 }
 
-/* PostgreSQL: the months an import brought get their partitions now, their rows moved out of
- * the default partition (the retention job would do it within the hour; docs/scale.md).
- * The rows are stored either way, so a failure here fails nothing. SQLite: nothing. */
+/* PostgreSQL: the months an import brought get their partitions, their rows moved out of the
+ * default partition, in the import's last batch (the retention job would do it within the
+ * hour; docs/scale.md); a failure fails that batch as any failed statement does. SQLite:
+ * a statement that does nothing. */
 static void partitions_make(store_conn *c)
 {
-    siyu_err e;
-    siyu_err_init(&e);
-    if (store_begin(c, true, &e)) {
-        store_conn_clear(c);
-        return;
-    }
     store_stmt *s = store_q(c, Q_PARTITIONS_MAINTAIN);
     store_bind_int(s, 1, clock_now());
     store_bind_null(s, 2); /* no retention cut-off: nothing dropped */
     store_bind_null(s, 3);
     store_step(s);
-    store_reset(s);
-    if (store_conn_failed(c) || store_commit(c, &e)) store_rollback(c);
-    store_conn_clear(c);
+    store_reset(s); /* a failure sticks to the connection: the commit refuses */
 }
 
 static int import_run(store_conn *c, const principal *who, const char *kind, FILE *in,
@@ -1144,12 +1137,12 @@ static int import_run(store_conn *c, const principal *who, const char *kind, FIL
         dom_changes_free(&L.changes);
         return -1;
     }
+    if (strcmp(kind, "orders") == 0 || strcmp(kind, "events") == 0) partitions_make(c);
     rc = flush(&L, e, false);
     kept_release(&L);
     free(L.kept);
     dom_changes_free(&L.changes);
     if (rc) return -1;
-    if (strcmp(kind, "orders") == 0 || strcmp(kind, "events") == 0) partitions_make(c);
     if (o->progress) o->progress(o->progress_ctx, (long long)ftell(in), r->records);
     return 0;
 }

@@ -48,7 +48,7 @@ echo "== building Release into $build"
 # warnings are not errors here: gcc -O3 warns about things -O2 does not, and a benchmark
 # should measure the code, not fail on a new warning
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIYU_WERROR=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" --target siyu bench_orders2csv bench_loadgen >/dev/null
+cmake --build "$build" -j"$(nproc)" --target siyu bench_orders2csv bench_loadgen bench_minimal >/dev/null
 siyu=$build/src/cli/siyu
 conv=$build/bench/core/bench_orders2csv
 loadgen=$build/bench/core/bench_loadgen
@@ -188,6 +188,28 @@ load() { # $1 mode, $2 label
     last_rate=$r
 }
 
+# The GET goal's baseline: a libmicrohttpd responder that sends siyu's own member 360
+# (saved from the running server, so the answers are the same size) and does nothing
+# else, driven by the same load generator; ratio = siyu / minimal (goal ≥ 0.5).
+minimal_get() { # $1 = siyu's GET rate
+    local body=$out/member-360.json mlog=$out/minimal.log mport=""
+    curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/members/1" >"$body"
+    "$build/bench/core/bench_minimal" --body "$body" >"$mlog" 2>&1 &
+    local mpid=$!
+    for _ in $(seq 1 50); do
+        mport=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$mlog" | head -1)
+        [ -n "$mport" ] && break
+        sleep 0.1
+    done
+    echo "== bench_minimal: $(head -1 "$mlog")"
+    local saved=$port
+    port=$mport
+    load member "GET, minimal libmicrohttpd responder, $conns clients"
+    port=$saved
+    kill "$mpid"; wait "$mpid" 2>/dev/null || true
+    add "ratio GET siyu / minimal responder" "$(awk -v a="$1" -v b="$last_rate" 'BEGIN { printf "%.2f (goal >= 0.50)", a / b }')"
+}
+
 bench_http() {
     demo=$out/demo-$members.db
     if [ ! -s "$demo" ]; then
@@ -208,8 +230,10 @@ bench_http() {
     echo "   idle: $idle"
     load member "GET /members/{id}, $conns clients"
     get_rate=$last_rate
+    local siyu_get=$last_rate
     local after; after=$(mem)
     echo "   after GET load: $after"
+    minimal_get "$siyu_get"
     load orders "POST /orders, $conns clients, sync=full"
     post_rate=$last_rate
     local after_post; after_post=$(mem)

@@ -14,7 +14,8 @@ export const routes = [
   { name: 'loyalty', path: '/loyalty', roles: HQ, page: () => import('./pages/Loyalty.vue') },
   { name: 'journeys', path: '/journeys', roles: HQ, page: () => import('./pages/Journeys.vue') },
   { name: 'store', path: '/store', roles: ['admin', 'operator', 'store_manager'], page: () => import('./pages/Store.vue') },
-  { name: 'guide', path: '/guide', roles: ['guide'], page: () => import('./pages/Guide.vue') }
+  { name: 'guide', path: '/guide', roles: ['guide'], page: () => import('./pages/Guide.vue') },
+  { name: 'audit', path: '/audit', roles: ['admin'], page: () => import('./pages/Audit.vue') }
   // Places for the pages of the issues still to land (docs/console.md, "Adding a page"):
   // { name: 'tasks', path: '/tasks', roles: STAFF, page: () => import('./pages/Tasks.vue') },
   // { name: 'qr', path: '/qr', roles: ['admin', 'operator', 'store_manager'], page: ... },

@@ -276,8 +276,9 @@ static int scrub(dom *d, const int64_t *ids, size_t n_ids, const strs *needles, 
                 if (store_exec(s, e)) return -1;
             }
         }
-        static const store_query anywhere[] = {Q_ERASE_COUPON_DETAILS, Q_ERASE_IDEMPOTENCY,
-                                               Q_ERASE_IDEMPOTENCY_KEYS, Q_ERASE_QR_SCANS,
+        static const store_query anywhere[] = {Q_ERASE_COUPON_DETAILS,    Q_MASK_IDEMPOTENCY,
+                                               Q_MASK_IDEMPOTENCY_KEYS,   Q_ERASE_IDEMPOTENCY,
+                                               Q_ERASE_IDEMPOTENCY_KEYS,  Q_ERASE_QR_SCANS,
                                                Q_ERASE_EVENT_PROPS_NAMING};
         for (size_t q = 0; q < sizeof anywhere / sizeof *anywhere; q++) {
             store_stmt *s = store_q(d->conn, anywhere[q]);

@@ -718,6 +718,14 @@ const char *const pg_queries[Q__COUNT] = {
         "UPDATE coupon_events SET details = NULL WHERE strpos(details, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE strpos(body, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY_KEYS] = "DELETE FROM idempotency_keys WHERE strpos(body, ?1) > 0",
+    /* a retry after an erasure still gets its first answer, without the values: the
+     * string values equal to an erased identity are masked; answers naming one in free
+     * text are forgotten by Q_ERASE_IDEMPOTENCY after this */
+    [Q_MASK_IDEMPOTENCY] = "UPDATE idempotency SET body = replace(body, '\"' || ?1::text || '\"', "
+                           "'\"***\"') WHERE strpos(body, '\"' || ?1::text || '\"') > 0",
+    [Q_MASK_IDEMPOTENCY_KEYS] =
+        "UPDATE idempotency_keys SET body = replace(body, '\"' || ?1::text || "
+        "'\"', '\"***\"') WHERE strpos(body, '\"' || ?1::text || '\"') > 0",
 #undef CHAIN_CTE
     /* writer: readiness and the background jobs' backlog */
     [Q_STORE_PING] = "SELECT 1",
@@ -1249,10 +1257,9 @@ const char *const pg_queries[Q__COUNT] = {
         " AS held",
     /* rights: a scan counts towards its code's caps and stats, without naming who scanned */
     [Q_ERASE_QR_SCANS] = "UPDATE qr_scans SET external_userid = NULL WHERE external_userid = ?1",
-    /* rights: another member's event naming the erased value as a whole JSON string (a
-     * share to the member's phone) loses its properties */
-    [Q_ERASE_EVENT_PROPS_NAMING] =
-        "UPDATE events SET props = NULL WHERE strpos(props, '\"' || ?1::text || '\"') > 0",
+    /* rights: another member's event naming the erased value (a share to the member's
+     * phone, a note that quotes it) loses its properties */
+    [Q_ERASE_EVENT_PROPS_NAMING] = "UPDATE events SET props = NULL WHERE strpos(props, ?1) > 0",
     /* ---- guides (issue 15): task campaigns, mass messages, content, workbench ---- */
     [Q_TCAMP_INSERT] =
         "INSERT INTO task_campaigns(name, kind, script, content_ids, target, "

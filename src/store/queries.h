@@ -583,7 +583,7 @@
     Q(CHANGE_LOG_PRUNE) /* (cutoff, limit) — changes older than every node's catch-up */             \
     Q(JOBS_LEASE)     /* (key) -> held — this connection holds the jobs' lease (or takes it) */      \
     Q(ERASE_QR_SCANS) /* (value) — a QR code's scans forget an erased WeCom id */                    \
-    Q(ERASE_EVENT_PROPS_NAMING) /* (value) — any member's event props holding it as a value */       \
+    Q(ERASE_EVENT_PROPS_NAMING) /* (value) — any member's event props naming it anywhere */          \
     Q(TCAMP_INSERT)     /* (name, kind, script, content_ids, target, recurring, due_at, due_hours,     \
                            holdout_pct, window_days, remind_hours, expire_hours, store_id, created_by, \
                            created_at) */                                                              \
@@ -860,6 +860,8 @@
     Q(QR_SCAN_COUNT_BUMP) /* (code_id, day, guide_id) — one more scan counted */                     \
     Q(QR_CHECK_COUNTS)    /* (limit) -> code_id, day, guide_id, counter, scans — counters that       \
                              differ from the scans */                                                  \
+    Q(MASK_IDEMPOTENCY)   /* (needle) — a stored answer's string value equal to it masked */         \
+    Q(MASK_IDEMPOTENCY_KEYS) /* (needle) — the same for the per-caller keys */                       \
     /* (now, events cut-off, messages cut-off) -> made, dropped, events_rows, messages_rows:           \
        PostgreSQL's month partitions made ahead and dropped past retention (docs/scale.md);            \
        SQLite: a row of zeros */                                                                       \

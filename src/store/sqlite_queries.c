@@ -671,6 +671,13 @@ const char *const sqlite_queries[Q__COUNT] = {
         "UPDATE coupon_events SET details = NULL WHERE instr(details, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY] = "DELETE FROM idempotency WHERE instr(body, ?1) > 0",
     [Q_ERASE_IDEMPOTENCY_KEYS] = "DELETE FROM idempotency_keys WHERE instr(body, ?1) > 0",
+    /* a retry after an erasure still gets its first answer, without the values: the
+     * string values equal to an erased identity are masked; answers naming one in free
+     * text are forgotten by Q_ERASE_IDEMPOTENCY after this */
+    [Q_MASK_IDEMPOTENCY] = "UPDATE idempotency SET body = replace(body, '\"' || ?1 || '\"', "
+                           "'\"***\"') WHERE instr(body, '\"' || ?1 || '\"') > 0",
+    [Q_MASK_IDEMPOTENCY_KEYS] = "UPDATE idempotency_keys SET body = replace(body, '\"' || ?1 || "
+                                "'\"', '\"***\"') WHERE instr(body, '\"' || ?1 || '\"') > 0",
     /* ---- guides (issue 15) ---- */
     [Q_STAFF_WECOM_GET] = "SELECT wecom_userid FROM staff WHERE id = ?1",
     [Q_STAFF_WECOM_SET] = "UPDATE staff SET wecom_userid = ?1 WHERE id = ?2",
@@ -1185,8 +1192,7 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_ERASE_QR_SCANS] = "UPDATE qr_scans SET external_userid = NULL WHERE external_userid = ?1",
     /* rights: another member's event naming the erased value as a whole JSON string (a
      * share to the member's phone) loses its properties */
-    [Q_ERASE_EVENT_PROPS_NAMING] =
-        "UPDATE events SET props = NULL WHERE instr(props, '\"' || ?1 || '\"') > 0",
+    [Q_ERASE_EVENT_PROPS_NAMING] = "UPDATE events SET props = NULL WHERE instr(props, ?1) > 0",
     /* ---- guides (issue 15): task campaigns, mass messages, content, workbench ---- */
     [Q_TCAMP_INSERT] =
         "INSERT INTO task_campaigns(name, kind, script, content_ids, target, "

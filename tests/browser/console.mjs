@@ -103,7 +103,7 @@ async function axe (page, label) {
 }
 
 const pagesOf = {
-  admin: ['/dashboard', '/members', '/members/1', '/segments', '/loyalty', '/journeys', '/store'],
+  admin: ['/dashboard', '/members', '/members/1', '/segments', '/loyalty', '/journeys', '/store', '/audit'],
   operator: ['/dashboard', '/members', '/segments', '/loyalty', '/journeys'],
   manager: ['/store', '/members'],
   guide: ['/guide', '/members']
@@ -208,6 +208,16 @@ for (const role of Object.keys(pagesOf)) {
   const fromApi = { ...(await api('GET', '/api/v1/journeys/' + posted.body.id)).body.definition, name: 'browser journey' }
   const canon = o => JSON.stringify(o, Object.keys(o).sort())
   check(canon(fromEditor) === canon(fromApi) && JSON.stringify(fromEditor.steps) === JSON.stringify(fromApi.steps), `journey from the editor ${JSON.stringify(fromEditor)} ≠ from the API ${JSON.stringify(fromApi)}`)
+
+  // the audit log: the page lists what the API lists for the same filter (oldest first, so the
+  // first page is stable while new reads are appended)
+  await visit(page, '/audit')
+  await page.selectOption('[data-test=audit-action]', 'member.read')
+  await page.click('[data-test=audit-apply]')
+  await settle(page)
+  const rows = await page.$$eval('[data-test=audit-table] tbody tr', els => els.map(e => Number(e.dataset.id)))
+  const logged = (await api('GET', '/api/v1/audit?action=member.read&limit=100')).body.items.map(x => x.id)
+  check(rows.length > 0 && JSON.stringify(rows) === JSON.stringify(logged), `audit page rows ${rows.slice(0, 5)}… (${rows.length}) ≠ the API's ${logged.slice(0, 5)}… (${logged.length})`)
   await ctx.close()
 }
 
@@ -216,7 +226,7 @@ for (const role of Object.keys(pagesOf)) {
   const { ctx, page } = await open('guide', { width: 390, height: 844 })
   await signIn(page, 'guide')
   const who = await page.evaluate(() => fetch('/api/v1/session').then(r => r.json()))
-  for (const p of ['/dashboard', '/segments', '/loyalty', '/journeys', '/store']) {
+  for (const p of ['/dashboard', '/segments', '/loyalty', '/journeys', '/store', '/audit']) {
     await page.goto(base + '/#' + p)
     await page.waitForSelector('main h1')
     check((await page.locator('main h1').textContent()).trim() === '403', `guide reached ${p}`)

@@ -115,17 +115,6 @@ static void erase_one(int64_t m)
     json_decref(after);
     json_decref(stats);
 
-    /* a till that still knows the member's id posts an order for them: the order is kept
-     * (the pseudonymous record's figures stay whole), but it starts nothing — no journey
-     * enters an erased member (checked at the end), and check M holds that nothing reaches
-     * them */
-    st = month_call("POST", "/api/v1/orders", NULL,
-                    "{\"channel\":\"store\",\"external_id\":\"ERASED-%lld\",\"store_id\":1,"
-                    "\"member_id\":%lld,\"placed_at\":\"%s\",\"total_cents\":990,\"items\":"
-                    "[{\"sku\":\"SKU0001\",\"qty\":1,\"unit_price_cents\":990}]}",
-                    (long long)m, (long long)m, month_T(month_now()));
-    month_expect(st, 201, 201, "POST /orders for an erased member", m);
-
     /* one in three phones registers again: a new member, never the erased one (the others
      * must leave the store's bytes entirely) */
     if (k % 3) return;
@@ -149,9 +138,25 @@ static void erase_one(int64_t m)
     }
 }
 
+/* A till that still knows an erased member's id posts an order for them: the order is kept
+ * (the pseudonymous record's figures stay whole), but it starts nothing — no journey enters an
+ * erased member (checked at the end), and check M holds that nothing reaches them. Posted after
+ * the report around the erasures is taken: a new order may rightly move a forward-looking figure
+ * of past days (new members converted within 30 days of joining, docs/metrics.md). */
+static void order_for_erased(int64_t m)
+{
+    int st = month_call("POST", "/api/v1/orders", NULL,
+                        "{\"channel\":\"store\",\"external_id\":\"ERASED-%lld\",\"store_id\":1,"
+                        "\"member_id\":%lld,\"placed_at\":\"%s\",\"total_cents\":990,\"items\":"
+                        "[{\"sku\":\"SKU0001\",\"qty\":1,\"unit_price_cents\":990}]}",
+                        (long long)m, (long long)m, month_T(month_now()));
+    month_expect(st, 201, 201, "POST /orders for an erased member", m);
+}
+
 static void erase_some(void)
 {
     json_t *kb = kpi_so_far();
+    int first = n_erased;
     int want = month_members() / 4000 + 2;
     for (int i = 0; i < want && n_erased < MAX_ERASED; i++) {
         int64_t m = month_pick_member();
@@ -160,17 +165,15 @@ static void erase_some(void)
     json_t *ka = kpi_so_far();
     month_seen(ck);
     if (kb && ka && !json_equal(kb, ka)) {
-        char *b = json_dumps(kb, JSON_SORT_KEYS | JSON_COMPACT);
-        char *a = json_dumps(ka, JSON_SORT_KEYS | JSON_COMPACT);
-        month_fail(ck,
-                   "the KPI report of the month so far changed with erasures at %s:\n"
-                   "before %.1500s\nafter  %.1500s",
-                   month_T(month_now()), b, a);
-        free(b);
-        free(a);
+        char diff[1500] = "";
+        json_diff_paths(kb, ka, "kpi", diff, sizeof diff);
+        month_fail(ck, "the KPI report of the month so far changed with erasures at %s: %s",
+                   month_T(month_now()), diff);
     }
     json_decref(kb);
     json_decref(ka);
+    for (int k = first; k < n_erased; k++)
+        order_for_erased(erased[k].id);
 }
 
 /* ---------------- backup while 8 writers stream orders ---------------- */
@@ -371,6 +374,12 @@ static void setup(void)
             audited = month_q1("SELECT count(*) FROM audit_log WHERE action = 'member.read'"
                                " AND role = 'store_manager'",
                                0, 0);
+    /* the chain's own traffic must not pick them: they are gone for every till */
+    static const int64_t demo_ids[] = {97, 2024, 31415};
+    for (size_t i = 0; i < sizeof demo_ids / sizeof *demo_ids; i++) {
+        int64_t at = month_q1("SELECT at FROM erasures WHERE member_id = ?1", demo_ids[i], 0);
+        if (at > 0) month_member_erased(demo_ids[i], at);
+    }
     month_seen(ck);
     if (month_members() >= 2024 && (demo_erased != 2 || audited < 60))
         month_fail(ck,

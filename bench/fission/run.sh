@@ -79,19 +79,42 @@ if [ "$only" != graph ]; then
         "rules":{"budget_cents":100000000000,"prizes":[{"name":"20积分","points":20,"odds":0.3,
         "stock":null,"cost_cents":20},{"name":"环保袋","gift":"tote","odds":0.05,"stock":1000000,
         "cost_cents":1500}]}}' | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
-    echo "== plays: $conns clients, $seconds s, campaign $campaign"
-    plays=$("$loadgen" --port "$port" --token "$token" --mode play --campaign "$campaign" \
-        --conns "$conns" --seconds "$seconds" --members "$members")
-    echo "   $plays"
+    # CPU the server spent (user + system, all threads, from /proc) and its group commits
+    # (writes per batch, seconds per COMMIT with its fsync, from /metrics) around each run:
+    # the CPU per request holds on a loaded machine where the rates do not
+    tck=$(getconf CLK_TCK)
+    cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+    wmetric() {
+        curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" |
+            awk -v k="$1" '$1 == k {print $2}'
+    }
+    measure() { # mode label -> the loadgen line, then CPU and batch figures
+        local c0 b0 n0 s0 line c1 b1 n1 s1 req
+        c0=$(cpu); b0=$(wmetric siyu_writer_batch_size_count); n0=$(wmetric siyu_writer_batch_size_sum)
+        s0=$(wmetric siyu_writer_commit_seconds_sum)
+        line=$("$loadgen" --port "$port" --token "$token" --mode "$1" --campaign "$campaign" \
+            --conns "$conns" --seconds "$seconds" --members "$members")
+        c1=$(cpu); b1=$(wmetric siyu_writer_batch_size_count); n1=$(wmetric siyu_writer_batch_size_sum)
+        s1=$(wmetric siyu_writer_commit_seconds_sum)
+        req=$(sed -n 's/.* ok=\([0-9]*\) .*/\1/p' <<<"$line")
+        echo "   $line"
+        awk -v c="$((c1 - c0))" -v t="$tck" -v r="$req" -v b="$(awk -v x="$b1" -v y="$b0" 'BEGIN{print x-y}')" \
+            -v n="$(awk -v x="$n1" -v y="$n0" 'BEGIN{print x-y}')" \
+            -v s="$(awk -v x="$s1" -v y="$s0" 'BEGIN{print x-y}')" -v l="$2" 'BEGIN{
+            printf "   server CPU %.0f us per %s (%.2f s in all); %.1f writes per group commit, %.2f ms per COMMIT\n",
+                c / t / (r > 0 ? r : 1) * 1e6, l, c / t, (b > 0 ? n / b : 0), (b > 0 ? s / b * 1000 : 0)}'
+        eval "$3=\$line; ${3}_cpu=$((c1 - c0)); ${3}_n=$req"
+    }
+    echo "== plays: $conns clients, $seconds s, campaign $campaign ($(uptime | sed 's/.*load/load/'))"
+    measure play play plays
     echo "== orders (baseline): $conns clients, $seconds s"
-    orders=$("$loadgen" --port "$port" --token "$token" --mode orders --conns "$conns" \
-        --seconds "$seconds" --members "$members")
-    echo "   $orders"
+    measure orders order orders
     kill -TERM "$pid"; wait "$pid" || true
     trap - EXIT
     rp=$(sed -n 's/.*rate=\([0-9]*\)\/s.*/\1/p' <<<"$plays")
     ro=$(sed -n 's/.*rate=\([0-9]*\)\/s.*/\1/p' <<<"$orders")
     echo "plays/s $rp, orders/s $ro, ratio plays / orders $(awk -v a="$rp" -v b="$ro" 'BEGIN{printf "%.2f", a/b}') (goal: >= 5000 plays/s, p99 < 30 ms)"
+    echo "server CPU per request, orders / plays: $(awk -v a="$plays_cpu" -v na="$plays_n" -v b="$orders_cpu" -v nb="$orders_n" 'BEGIN{printf "%.2f", (b/nb)/(a/na)}') (how many plays one order's CPU pays for)"
     "$siyu" check --db "$db"
 fi
 if [ "$only" != plays ]; then

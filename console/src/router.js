@@ -6,6 +6,7 @@ import { reactive } from 'vue'
 
 const HQ = ['admin', 'operator']
 const STAFF = ['admin', 'operator', 'store_manager', 'guide']
+const MGR = ['admin', 'operator', 'store_manager']
 
 export const routes = [
   { name: 'dashboard', path: '/dashboard', roles: HQ, page: () => import('./pages/Dashboard.vue') },
@@ -15,12 +16,11 @@ export const routes = [
   { name: 'journeys', path: '/journeys', roles: HQ, page: () => import('./pages/Journeys.vue') },
   { name: 'store', path: '/store', roles: ['admin', 'operator', 'store_manager'], page: () => import('./pages/Store.vue') },
   { name: 'guide', path: '/guide', roles: ['guide'], page: () => import('./pages/Guide.vue') },
+  { name: 'tasks', path: '/tasks', roles: MGR, page: () => import('./pages/Tasks.vue') },
+  { name: 'qr', path: '/qr', roles: MGR, page: () => import('./pages/Qr.vue') },
+  { name: 'groups', path: '/groups', roles: MGR, page: () => import('./pages/Groups.vue') },
+  { name: 'fission', path: '/fission', roles: HQ, page: () => import('./pages/Fission.vue') },
   { name: 'audit', path: '/audit', roles: ['admin'], page: () => import('./pages/Audit.vue') }
-  // Places for the pages of the issues still to land (docs/console.md, "Adding a page"):
-  // { name: 'tasks', path: '/tasks', roles: STAFF, page: () => import('./pages/Tasks.vue') },
-  // { name: 'qr', path: '/qr', roles: ['admin', 'operator', 'store_manager'], page: ... },
-  // { name: 'groups', path: '/groups', roles: STAFF, page: ... },
-  // { name: 'fission', path: '/fission', roles: HQ, page: ... },
 ]
 
 export const home = { admin: '/dashboard', operator: '/dashboard', store_manager: '/store', guide: '/guide' }

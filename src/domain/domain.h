@@ -90,6 +90,10 @@ int members_get(dom *d, int64_t id, json_t **out, siyu_err *e); /* the member 36
 int members_lookup(dom *d, const char *kind, const char *value, const char *app_id, json_t **out,
                    siyu_err *e);
 int members_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
+/* GET /members?name=: the live members in the caller's scope whose name holds `text`
+ * (1 to 64 bytes), by id and cursor; a till may not search by name (403). */
+int members_search_name(dom *d, const char *text, int64_t cursor, int limit, json_t **out,
+                        siyu_err *e);
 int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
 int members_merge(dom *d, int64_t into_id, json_t *body, json_t **out, siyu_err *e);
 

@@ -716,6 +716,33 @@ int members_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e)
     return 200;
 }
 
+int members_search_name(dom *d, const char *text, int64_t cursor, int limit, json_t **out,
+                        siyu_err *e)
+{
+    if (d->who.role == ROLE_CASHIER)
+        return siyu_err_set(e, SIYU_PERMISSION_DENIED, "name",
+                            "name: a till looks members up by phone or card");
+    size_t len = strlen(text);
+    if (len < 1 || len > 64)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "name", "name: 1 to 64 bytes");
+    int64_t ids[1000];
+    int n = 0;
+    store_stmt *s = store_q(d->conn, Q_MEMBER_SEARCH_NAME);
+    store_bind_text(s, 1, text);
+    store_bind_int(s, 2, cursor);
+    store_bind_int(s, 3, limit);
+    if (d->who.role == ROLE_STORE_MANAGER) store_bind_int(s, 4, d->who.store_id);
+    if (d->who.role == ROLE_GUIDE) store_bind_int(s, 5, d->who.staff_id);
+    while (n < limit && n < 1000 && store_step(s) == STORE_ROW)
+        ids[n++] = store_col_int(s, 0);
+    store_reset(s);
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, member_render(d, ids[i], false));
+    *out = dom_list(items, limit, n ? ids[n - 1] : 0);
+    return 200;
+}
+
 int members_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
 {
     static const char *const allowed[] = {"name",     "gender",   "birthday", "city",

@@ -109,6 +109,21 @@ int fission_check(store_conn *c, int max, json_t *v)
             (long long)store_col_int(s, 6), (long long)store_col_int(s, 7),
             (long long)store_col_int(s, 8));
     store_reset(s);
+    s = store_q(c, Q_FIS_CHECK_CLAWBACK);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "reward_coupon",
+            "reward %lld: %s, coupon %s recorded as %s but its state is %s",
+            (long long)store_col_int(s, 0), store_col_text(s, 1), store_col_text(s, 2),
+            store_col_null(s, 3) ? "not clawed back" : store_col_text(s, 3), store_col_text(s, 4));
+    store_reset(s);
+    s = store_q(c, Q_MALL_CHECK);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "refund_instructions", "refund instruction %lld (%s, %s): %s",
+            (long long)store_col_int(s, 0), store_col_text(s, 1), store_col_text(s, 2),
+            store_col_text(s, 3));
+    store_reset(s);
     s = store_q(c, Q_FIS_CHECK_SALES);
     store_bind_int(s, 1, max);
     while (store_step(s) == STORE_ROW)

@@ -20,7 +20,10 @@
  * current price, its helps number `helped`, and it is reached exactly when the current
  * price is the target; a referral's depth is its referrer's plus one and its root its
  * referrer's root; every member's stats equal a recount from the graph and the orders;
- * no referrer paid for more referees than the campaign's cap. */
+ * no referrer paid for more referees than the campaign's cap; a refund instruction's
+ * status, delivery and their times agree, and its member and amount are its team seat's;
+ * a reward whose clawback voided its coupon holds a void coupon, and no reward coupon is
+ * void without that clawback. */
 #ifndef SIYU_FISSION_FISSION_H
 #define SIYU_FISSION_FISSION_H
 
@@ -76,6 +79,17 @@ int fission_team_get(dom *d, int64_t team, json_t **out, siyu_err *e);
 int fission_assist_start(dom *d, int64_t campaign, json_t *body, json_t **out, siyu_err *e);
 int fission_assist_help(dom *d, int64_t assist, json_t *body, json_t **out, siyu_err *e);
 int fission_assist_get(dom *d, int64_t assist, json_t **out, siyu_err *e);
+
+/* Refund instructions (a failed team's payments, one per paid member) as the mall reads
+ * them: GET /refund-instructions?status=pending|acked&cursor= (by id, {items,
+ * next_cursor}); GET /refund-instructions/{id}; POST /refund-instructions/{id}/ack
+ * {reference?}: pending -> acked (200); again, the same answer; acked with another
+ * reference, a 409. They are also pushed to the channel binding "mall" by the outbox
+ * (journey/outbox.c). */
+int fission_refunds_list(dom *d, const char *status, int64_t cursor, int limit, json_t **out,
+                         siyu_err *e);
+int fission_refund_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+int fission_refund_ack(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
 
 /* Closes teams and assists past their deadline, at most `limit` of each (0: all):
  * a team fails (refund instructions) or is completed by virtual members; an assist

@@ -7,6 +7,7 @@
  * update of the first unclaimed one, and the schema's CHECKs refuse the rest. */
 #include <math.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,9 +109,12 @@ static int64_t opt_int(store_stmt *s, int col, int64_t none)
     return store_col_null(s, col) ? none : store_col_int(s, col);
 }
 
-static void campaign_row(store_stmt *s, campaign *c)
+/* with_rules false: the rules text is not parsed (a play needs only the columns and the
+ * prizes); the prizes array is filled by prizes_load, not cleared here */
+static void campaign_row(store_stmt *s, campaign *c, bool with_rules)
 {
-    memset(c, 0, sizeof *c);
+    memset(c, 0, offsetof(campaign, prizes));
+    c->n_prizes = 0;
     c->id = store_col_int(s, 0);
     const char *k = store_col_text(s, 1);
     for (int i = 0; kinds[i]; i++)
@@ -118,7 +122,7 @@ static void campaign_row(store_stmt *s, campaign *c)
     snprintf(c->name, sizeof c->name, "%s", store_col_text(s, 2));
     c->starts_at = opt_int(s, 3, 0);
     c->ends_at = opt_int(s, 4, 0);
-    c->rules = json_loads(store_col_text(s, 5), 0, NULL);
+    c->rules = with_rules ? json_loads(store_col_text(s, 5), 0, NULL) : NULL;
     c->has_budget = !store_col_null(s, 6);
     c->budget = opt_int(s, 6, 0);
     c->spent = store_col_int(s, 7);
@@ -153,7 +157,7 @@ static void prizes_load(store_conn *conn, campaign *c)
     store_reset(s);
 }
 
-static int campaign_load(dom *d, int64_t id, campaign *c, siyu_err *e)
+static int campaign_read(dom *d, int64_t id, campaign *c, bool with_rules, siyu_err *e)
 {
     store_stmt *s = store_q(d->conn, Q_GAME_GET);
     store_bind_int(s, 1, id);
@@ -161,10 +165,15 @@ static int campaign_load(dom *d, int64_t id, campaign *c, siyu_err *e)
         store_reset(s);
         return siyu_err_set(e, SIYU_NOT_FOUND, "id", "campaign %lld not found", (long long)id);
     }
-    campaign_row(s, c);
+    campaign_row(s, c, with_rules);
     store_reset(s);
     prizes_load(d->conn, c);
     return 0;
+}
+
+static int campaign_load(dom *d, int64_t id, campaign *c, siyu_err *e)
+{
+    return campaign_read(d, id, c, true, e);
 }
 
 static json_t *prize_json(const prize *p, bool full)
@@ -608,7 +617,7 @@ int games_play(dom *d, int64_t campaign_id, json_t *body, json_t **out, siyu_err
     if (read_request(body, "play_id", &member, &play_id, e)) return -1;
     campaign *c = malloc(sizeof *c);
     int rc = -1;
-    if (campaign_load(d, campaign_id, c, e)) {
+    if (campaign_read(d, campaign_id, c, false, e)) {
         free(c);
         return -1;
     }
@@ -647,16 +656,18 @@ int games_play(dom *d, int64_t campaign_id, json_t *body, json_t **out, siyu_err
     store_reset(s);
     if (window_check(d, c, e)) goto done;
     int32_t day = time_local_day(d->now);
-    s = store_q(d->conn, Q_GAME_PLAY_COUNTS);
-    store_bind_int(s, 1, c->id);
-    store_bind_int(s, 2, member);
-    store_bind_int(s, 3, day);
     int64_t today = 0, ever = 0;
-    if (store_step(s) == STORE_ROW) {
-        today = store_col_int(s, 0);
-        ever = store_col_int(s, 1);
+    if (c->per_day || c->per_member) { /* no cap, nothing to count */
+        s = store_q(d->conn, Q_GAME_PLAY_COUNTS);
+        store_bind_int(s, 1, c->id);
+        store_bind_int(s, 2, member);
+        store_bind_int(s, 3, day);
+        if (store_step(s) == STORE_ROW) {
+            today = store_col_int(s, 0);
+            ever = store_col_int(s, 1);
+        }
+        store_reset(s);
     }
-    store_reset(s);
     if (c->per_day && today >= c->per_day) {
         siyu_err_set(e, SIYU_UNPROCESSABLE, "member_id",
                      "member_id: member %lld already played %lld times today (limit %lld)",
@@ -711,7 +722,10 @@ int games_play(dom *d, int64_t campaign_id, json_t *body, json_t **out, siyu_err
     store_bind_int(s, 10, c->entry_points);
     if (code[0]) store_bind_text(s, 11, code);
     if (store_exec(s, e)) goto done;
-    dom_note(d, DOM_CHANGE_LOYALTY, member, 0);
+    /* the member's points or coupons moved only with an entry cost or a prize of points or a
+     * coupon: only then do the views (points, coupons) follow the member */
+    if (c->entry_points || (prize_id && (code[0] || strcmp(c->prizes[pick].kind, "points") == 0)))
+        dom_note(d, DOM_CHANGE_LOYALTY, member, 0);
     if (out)
         *out = play_json(c, play_id, member, d->now, draw, prize_id, outcome, code[0] ? code : NULL,
                          c->entry_points);

@@ -739,12 +739,14 @@ static int order_refunded(dom *d, int64_t order_id, int64_t refund_id, int64_t a
     s = store_q(d->conn, Q_FIS_REWARD_BY_ORDER);
     store_bind_int(s, 1, order_id);
     int64_t rid = 0, campaign = 0, referrer = 0, points = 0, paid_at = 0;
+    char code[32] = "";
     if (store_step(s) == STORE_ROW) {
         rid = store_col_int(s, 0);
         campaign = store_col_int(s, 1);
         referrer = store_col_int(s, 2);
         points = store_col_int(s, 3);
         paid_at = store_col_int(s, 4);
+        if (!store_col_null(s, 5)) snprintf(code, sizeof code, "%s", store_col_text(s, 5));
     }
     store_reset(s);
     if (!rid) return 0;
@@ -778,10 +780,27 @@ static int order_refunded(dom *d, int64_t order_id, int64_t refund_id, int64_t a
         }
         dom_note(d, DOM_CHANGE_LOYALTY, live, 0);
     }
+    /* the coupon goes too while unused; one already redeemed (or expired) stays as it
+     * is, recorded as not recovered (its state) and reported */
+    char coupon[16] = "";
+    if (code[0]) {
+        char why[96];
+        snprintf(why, sizeof why, "campaign %lld: order %lld refunded", (long long)campaign,
+                 (long long)order_id);
+        int v = loyalty_coupon_void(d, code, why, coupon, e);
+        if (v < 0) return -1;
+        if (v > 0) {
+            snprintf(coupon, sizeof coupon, "voided");
+            dom_note(d, DOM_CHANGE_LOYALTY, live, 0);
+        } else if (!coupon[0]) {
+            snprintf(coupon, sizeof coupon, "missing");
+        }
+    }
     s = store_q(d->conn, Q_FIS_REWARD_CLAW);
     store_bind_int(s, 1, take);
     store_bind_int(s, 2, at);
     store_bind_int(s, 3, rid);
+    store_bind_text(s, 4, coupon[0] ? coupon : NULL);
     return store_exec(s, e);
 }
 

@@ -186,21 +186,36 @@ int fission_campaign_report(dom *d, int64_t campaign, const char *kind, int64_t 
         store_reset(s);
         json_object_set_new(o, "refused", r);
         json_t *w = json_array();
-        int64_t points = 0, clawed = 0;
+        int64_t points = 0, clawed = 0, back = 0, lost = 0, voided = 0, kept = 0;
         s = store_q(d->conn, Q_FIS_REWARD_REPORT);
         store_bind_int(s, 1, campaign);
         while (store_step(s) == STORE_ROW) {
-            json_array_append_new(
-                w, json_pack(
-                       "{s:s, s:s, s:I, s:I, s:I, s:I}", "level", store_col_text(s, 0), "status",
-                       store_col_text(s, 1), "rewards", (json_int_t)store_col_int(s, 2), "points",
-                       (json_int_t)store_col_int(s, 3), "coupons", (json_int_t)store_col_int(s, 4),
-                       "points_clawed_back", (json_int_t)store_col_int(s, 5)));
+            json_t *row = json_pack(
+                "{s:s, s:s, s:I, s:I, s:I, s:I}", "level", store_col_text(s, 0), "status",
+                store_col_text(s, 1), "rewards", (json_int_t)store_col_int(s, 2), "points",
+                (json_int_t)store_col_int(s, 3), "coupons", (json_int_t)store_col_int(s, 4),
+                "points_clawed_back", (json_int_t)store_col_int(s, 5));
+            json_object_set_new(row, "coupons_voided", json_integer(store_col_int(s, 6)));
+            json_object_set_new(row, "coupons_not_recovered", json_integer(store_col_int(s, 7)));
+            json_array_append_new(w, row);
             points += store_col_int(s, 3);
             clawed += store_col_int(s, 5);
+            if (strcmp(store_col_text(s, 1), "clawed_back") == 0) {
+                back += store_col_int(s, 2);
+                lost += store_col_int(s, 3) - store_col_int(s, 5);
+            }
+            voided += store_col_int(s, 6);
+            kept += store_col_int(s, 7);
         }
         store_reset(s);
         json_object_set_new(o, "rewards", w);
+        /* what a full refund within clawback_days took back, and what it could not: points
+         * already spent, coupons already redeemed (or expired) */
+        json_object_set_new(o, "clawback",
+                            json_pack("{s:I, s:I, s:I, s:I, s:I}", "rewards", (json_int_t)back,
+                                      "points_taken", (json_int_t)clawed, "points_not_recovered",
+                                      (json_int_t)lost, "coupons_voided", (json_int_t)voided,
+                                      "coupons_not_recovered", (json_int_t)kept));
         cost = points_cost(d, points - clawed);
     } else if (strcmp(kind, "group_buy") == 0) {
         s = store_q(d->conn, Q_FIS_TEAM_REPORT);

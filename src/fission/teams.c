@@ -565,3 +565,108 @@ int fission_sweep(dom *d, int limit, json_t **out, siyu_err *e)
                          (json_int_t)expired);
     return 200;
 }
+
+/* ---------------- refund instructions: what the mall pulls and acknowledges ---------------- */
+
+static json_t *refund_json(store_stmt *s)
+{
+    json_t *o = json_pack(
+        "{s:I, s:s, s:I, s:I, s:s, s:I, s:s, s:s, s:I, s:o}", "id", (json_int_t)store_col_int(s, 0),
+        "kind", store_col_text(s, 1), "member_id", (json_int_t)store_col_int(s, 4), "order_id",
+        (json_int_t)store_col_int(s, 5), "order_external_id", store_col_text(s, 6), "amount_cents",
+        (json_int_t)store_col_int(s, 7), "status", store_col_text(s, 8), "delivery",
+        store_col_text(s, 9), "attempts", (json_int_t)store_col_int(s, 10), "created_at",
+        dom_time(store_col_int(s, 16)));
+    json_object_set_new(o, "team_id", dom_nullable_int(s, 2));
+    json_object_set_new(o, "campaign_id", dom_nullable_int(s, 3));
+    static const struct {
+        int col;
+        const char *key;
+    } times[] = {{11, "next_attempt_at"}, {13, "sent_at"}, {14, "acked_at"}};
+    for (size_t i = 0; i < sizeof times / sizeof *times; i++)
+        json_object_set_new(o, times[i].key,
+                            store_col_null(s, times[i].col)
+                                ? json_null()
+                                : dom_time(store_col_int(s, times[i].col)));
+    json_object_set_new(o, "last_error", dom_nullable_text(s, 12));
+    json_object_set_new(o, "reference", dom_nullable_text(s, 15));
+    return o;
+}
+
+int fission_refunds_list(dom *d, const char *status, int64_t cursor, int limit, json_t **out,
+                         siyu_err *e)
+{
+    if (status && strcmp(status, "pending") != 0 && strcmp(status, "acked") != 0)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "status", "status: pending or acked");
+    json_t *items = json_array();
+    int64_t last = 0;
+    store_stmt *s = store_q(d->conn, Q_MALL_LIST);
+    store_bind_text(s, 1, status);
+    store_bind_int(s, 2, cursor);
+    store_bind_int(s, 3, limit);
+    while (store_step(s) == STORE_ROW) {
+        last = store_col_int(s, 0);
+        json_array_append_new(items, refund_json(s));
+    }
+    store_reset(s);
+    if (store_conn_check(d->conn, e)) {
+        json_decref(items);
+        return -1;
+    }
+    *out = dom_list(items, limit, last);
+    return 200;
+}
+
+static int refund_load(dom *d, int64_t id, json_t **out, siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_MALL_GET);
+    store_bind_int(s, 1, id);
+    *out = store_step(s) == STORE_ROW ? refund_json(s) : NULL;
+    store_reset(s);
+    if (store_conn_check(d->conn, e)) {
+        json_decref(*out);
+        *out = NULL;
+        return -1;
+    }
+    if (!*out) return siyu_err_set(e, SIYU_NOT_FOUND, "id", "refund instruction not found");
+    return 200;
+}
+
+int fission_refund_get(dom *d, int64_t id, json_t **out, siyu_err *e)
+{
+    return refund_load(d, id, out, e);
+}
+
+int fission_refund_ack(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
+{
+    static const char *const allowed[] = {"reference", NULL};
+    const char *ref = NULL;
+    if (body && !json_is_object(body))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, NULL, "body: an object");
+    if (body && (jx_only(body, allowed, NULL, e) || jx_str(body, "reference", false, &ref, e) < 0))
+        return -1;
+    if (ref && (!*ref || strlen(ref) > 128))
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "reference",
+                            "reference: 1 to 128 characters (the mall's refund number)");
+    json_t *o = NULL;
+    if (refund_load(d, id, &o, e) < 0) return -1;
+    const char *status = json_string_value(json_object_get(o, "status"));
+    if (strcmp(status, "acked") == 0) {
+        /* an acknowledgement again is the same answer; another reference is a conflict */
+        const char *had = json_string_value(json_object_get(o, "reference"));
+        if (ref && (!had || strcmp(had, ref) != 0)) {
+            json_decref(o);
+            return siyu_err_set(e, SIYU_CONFLICT, "reference",
+                                "reference: the instruction was acknowledged with another one");
+        }
+        *out = o;
+        return 200;
+    }
+    json_decref(o);
+    store_stmt *s = store_q(d->conn, Q_MALL_ACK);
+    store_bind_int(s, 1, d->now);
+    store_bind_text(s, 2, ref);
+    store_bind_int(s, 3, id);
+    if (store_exec(s, e)) return -1;
+    return refund_load(d, id, out, e);
+}

@@ -112,6 +112,9 @@ void guides_member_block(dom *d, json_t *member);
 int qr_codes_create(dom *d, json_t *body, json_t **out, siyu_err *e);
 int qr_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
 int qr_codes_stats(dom *d, int64_t id, json_t **out, siyu_err *e);
+/* GET /qr-codes: the codes by id and cursor, each its stats with `id`, `name`, `store_id`,
+ * `created_at`; a store manager's are their store's. */
+int qr_codes_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
 /* GET /qr-campaigns[?campaign=]: the codes' figures summed per campaign, with the
  * acquisition cost per member and per first order. */
 int qr_campaigns_report(dom *d, const char *campaign, json_t **out, siyu_err *e);
@@ -147,6 +150,9 @@ int guides_campaign_opts_read(json_t *body, guides_campaign_opts *o, siyu_err *e
  * (201). The segment of a target is evaluated on idx. */
 int task_campaigns_create(dom *d, struct seg_index *idx, json_t *body, json_t **out, siyu_err *e);
 int task_campaigns_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+/* GET /task-campaigns: the campaigns by id and cursor; a store manager's are HQ's and
+ * their store's. */
+int task_campaigns_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e);
 /* GET /task-campaigns/{id}/report: roll-ups by store, guide and region, outcomes and
  * the uplift against the holdout (a store manager: their store's tasks). */
 int task_campaigns_report(dom *d, int64_t id, json_t **out, siyu_err *e);

@@ -426,6 +426,46 @@ int qr_codes_stats(dom *d, int64_t id, json_t **out, siyu_err *e)
     return 200;
 }
 
+int qr_codes_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e)
+{
+    struct row {
+        int64_t id, store_id, created_at;
+        char name[256];
+    } *rows = calloc((size_t)limit + 1, sizeof *rows);
+    if (!rows) return siyu_err_set(e, SIYU_INTERNAL, NULL, "out of memory");
+    int n = 0;
+    store_stmt *s = store_q(d->conn, Q_QR_CODE_LIST);
+    store_bind_int(s, 1, cursor);
+    store_bind_int(s, 2, limit);
+    if (d->who.role == ROLE_STORE_MANAGER) store_bind_int(s, 3, d->who.store_id);
+    while (n < limit && store_step(s) == STORE_ROW) {
+        rows[n].id = store_col_int(s, 0);
+        snprintf(rows[n].name, sizeof rows[n].name, "%s", store_col_text(s, 1));
+        rows[n].store_id = store_col_null(s, 2) ? 0 : store_col_int(s, 2);
+        rows[n].created_at = store_col_int(s, 3);
+        n++;
+    }
+    store_reset(s);
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *one = NULL;
+        if (qr_codes_stats(d, rows[i].id, &one, e) < 0) {
+            json_decref(items);
+            free(rows);
+            return -1;
+        }
+        json_object_set_new(one, "id", json_integer(rows[i].id));
+        json_object_set_new(one, "name", json_string(rows[i].name));
+        json_object_set_new(one, "store_id",
+                            rows[i].store_id ? json_integer(rows[i].store_id) : json_null());
+        json_object_set_new(one, "created_at", dom_time(rows[i].created_at));
+        json_array_append_new(items, one);
+    }
+    *out = dom_list(items, limit, n ? rows[n - 1].id : 0);
+    free(rows);
+    return 200;
+}
+
 /* ---------------- campaigns ---------------- */
 
 typedef struct camp {

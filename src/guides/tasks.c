@@ -685,6 +685,25 @@ int task_campaigns_get(dom *d, int64_t id, json_t **out, siyu_err *e)
     return 200;
 }
 
+int task_campaigns_list(dom *d, int64_t cursor, int limit, json_t **out, siyu_err *e)
+{
+    (void)e;
+    int64_t ids[1000];
+    int n = 0;
+    store_stmt *s = store_q(d->conn, Q_TASK_CAMPAIGN_LIST);
+    store_bind_int(s, 1, cursor);
+    store_bind_int(s, 2, limit);
+    if (d->who.role == ROLE_STORE_MANAGER) store_bind_int(s, 3, d->who.store_id);
+    while (n < limit && n < 1000 && store_step(s) == STORE_ROW)
+        ids[n++] = store_col_int(s, 0);
+    store_reset(s);
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, camp_json(d, ids[i]));
+    *out = dom_list(items, limit, n ? ids[n - 1] : 0);
+    return 200;
+}
+
 /* ---------------- the tick ---------------- */
 
 /* The reminders and expiry of one campaign. Each touches only the rows it changes: a

@@ -44,6 +44,8 @@ int h_member_contacts(http_req *r, siyu_err *e);
 int h_qr_codes_create(http_req *r, siyu_err *e);
 int h_qr_codes_scan(http_req *r, siyu_err *e);
 int h_qr_codes_stats(http_req *r, siyu_err *e);
+int h_qr_codes_list(http_req *r, siyu_err *e);
+int h_task_campaigns_list(http_req *r, siyu_err *e);
 int h_task_campaigns_create(http_req *r, siyu_err *e);
 int h_task_campaigns_get(http_req *r, siyu_err *e);
 int h_task_campaigns_report(http_req *r, siyu_err *e);
@@ -119,6 +121,9 @@ int h_assists_start(http_req *r, siyu_err *e);
 int h_assists_help(http_req *r, siyu_err *e);
 int h_assists_get(http_req *r, siyu_err *e);
 int h_campaigns_sweep(http_req *r, siyu_err *e);
+int h_refunds_list(http_req *r, siyu_err *e);
+int h_refunds_get(http_req *r, siyu_err *e);
+int h_refunds_ack(http_req *r, siyu_err *e);
 int h_member_benefits(http_req *r, siyu_err *e);
 int h_loyalty_sweep(http_req *r, siyu_err *e);
 
@@ -297,7 +302,9 @@ static int h_members_list(http_req *r, siyu_err *e)
     int limit;
     json_t *out = NULL;
     if (req_page(r, &cursor, &limit, e)) return -1;
-    int rc = members_list(&r->d, cursor, limit, &out, e);
+    const char *name = req_query(r, "name");
+    int rc = name ? members_search_name(&r->d, name, cursor, limit, &out, e)
+                  : members_list(&r->d, cursor, limit, &out, e);
     return http_answer(r, rc, &out);
 }
 
@@ -448,12 +455,31 @@ static int report_answer(http_req *r, json_t *out)
     return 0;
 }
 
+/* A report's answer from the reports' answer cache (reports.h), or computed and kept: the
+ * key is the report, the query as narrowed to the caller's scope, and today (+08:00). */
+typedef json_t *(*report_fn)(reports_t *, const reports_query *, siyu_err *);
+static json_t *report_cached(http_req *r, reports_t *rep, const char *name, const reports_query *q,
+                             int dim, report_fn fn, siyu_err *e)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%s|%d|%d|%d|%lld|%lld|%lld|%d|%d|%d|%d|%lld", name, dim,
+             (int)q->from, (int)q->to, (long long)q->brand_id, (long long)q->store_id,
+             (long long)q->guide_id, q->channel, (int)q->granularity, q->top_n,
+             (int)q->concentration_only, (long long)((r->d.now + 8 * 3600) / 86400));
+    json_t *out = reports_cache_get(rep, key);
+    if (out) return out;
+    uint64_t version = reports_version(rep);
+    out = fn ? fn(rep, q, e) : reports_leaderboard(rep, q, (reports_dim)dim, e);
+    reports_cache_put(rep, key, version, out);
+    return out;
+}
+
 static int h_report_kpi(http_req *r, siyu_err *e)
 {
     reports_query q;
     reports_t *rep;
     if (report_query(r, &q, &rep, e)) return -1;
-    return report_answer(r, reports_kpi(rep, &q, e));
+    return report_answer(r, report_cached(r, rep, "kpi", &q, 0, reports_kpi, e));
 }
 
 static int h_report_leaderboard(http_req *r, siyu_err *e)
@@ -479,7 +505,8 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
     } else
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "by",
                             "by: expected store, channel, guide or tier");
-    if (dim != REPORTS_BY_GUIDE) return report_answer(r, reports_leaderboard(rep, &q, dim, e));
+    if (dim != REPORTS_BY_GUIDE)
+        return report_answer(r, report_cached(r, rep, "leaderboard", &q, (int)dim, NULL, e));
     /* guides: a store manager's are the guides of their store, credited for their
      * customers' orders in every store and channel (not only the orders of the store) */
     int64_t only_store = 0;
@@ -487,7 +514,8 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
         only_store = q.store_id;
         q.store_id = 0;
     }
-    json_t *out = reports_leaderboard(rep, &q, dim, e);
+    /* the ranking from the cache; the guides' names, contacts and tasks read now */
+    json_t *out = report_cached(r, rep, "leaderboard", &q, (int)dim, NULL, e);
     if (!out) return -1;
     guides_leaderboard_decorate(&r->d, out, only_store, (int64_t)q.from * 86400 - 8 * 3600,
                                 (int64_t)(q.to + 1) * 86400 - 8 * 3600);
@@ -500,10 +528,21 @@ static int h_report_leaderboard(http_req *r, siyu_err *e)
         reports_query q;                                                                           \
         reports_t *rep;                                                                            \
         if (report_query(r, &q, &rep, e)) return -1;                                               \
-        return report_answer(r, reports_##name(rep, &q, e));                                       \
+        return report_answer(r, report_cached(r, rep, #name, &q, 0, reports_##name, e));           \
     }
 REPORT_ROUTE(cohorts)
-REPORT_ROUTE(products)
+
+static int h_report_products(http_req *r, siyu_err *e)
+{
+    reports_query q;
+    reports_t *rep;
+    if (report_query(r, &q, &rep, e)) return -1;
+    const char *part = req_query(r, "part");
+    if (part && strcmp(part, "concentration") != 0)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "part", "part: expected concentration");
+    q.concentration_only = part != NULL;
+    return report_answer(r, report_cached(r, rep, "products", &q, 0, reports_products, e));
+}
 REPORT_ROUTE(live)
 REPORT_ROUTE(distributions)
 
@@ -632,8 +671,10 @@ const route routes[] = {
      SB_STORE | SB_GUIDE | SB_IDENTITY, .request = "MemberCreate", .response = "Member",
      .answers = ANS_201 | ANS_404 | ANS_409},
     {"GET", "/api/v1/members", h_members_list, ANY | ROLE_CASHIER, 0,
-     "List members in scope, or look one up by phone, unionid, openid, card_no", "members",
-     SCOPE_CHAIN, SB_LOOKUP, .query = "page phone unionid openid card_no wecom_external_id app_id",
+     "List members in scope, search them by name, or look one up by phone, unionid, openid, "
+     "card_no",
+     "members", SCOPE_CHAIN, SB_LOOKUP,
+     .query = "page phone unionid openid card_no wecom_external_id app_id name",
      .response = "Member|Member[]", .answers = ANS_404},
     {"GET", "/api/v1/members/{id}", h_members_get, ANY, 0, "The member 360", "members",
      SCOPE_MEMBER, 0, .response = "Member"},
@@ -731,7 +772,7 @@ const route routes[] = {
      SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! brand:int store:int guide:int "
               "channel:store|miniprogram|mall|live|points_mall|distribution|third_party "
-              "granularity:day|week|month top:int",
+              "granularity:day|week|month top:int part:concentration",
      .response = "ReportProducts"},
     {"GET", "/api/v1/reports/live", h_report_live, ANY, 0,
      "Live sessions: sales during and in the 72 hours after", "reports", SCOPE_CHAIN,
@@ -1123,5 +1164,25 @@ const route routes[] = {
      "reports", SCOPE_CHAIN, SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! store:int guide:int store_id:int guide_id:int",
      .response = "ContactsReport"},
+    /* the console's lists (issue 18): what the by-id routes read, a page at a time */
+    {"GET", "/api/v1/task-campaigns", h_task_campaigns_list, MGR, 0,
+     "Task campaigns by id (a store manager: HQ's and their store's)", "tasks", SCOPE_CHAIN, 0,
+     .query = "page", .response = "TaskCampaign[]"},
+    {"GET", "/api/v1/qr-codes", h_qr_codes_list, MGR, 0,
+     "Channel QR codes by id, each with what it brought (a store manager: their store's)", "guides",
+     SCOPE_CHAIN, 0, .query = "page", .response = "QrCodeListed[]"},
+    /* fission (issue 17): refund instructions of failed group-buy teams, for the mall */
+    {"GET", "/api/v1/refund-instructions", h_refunds_list, HQ, 0,
+     "Refund instructions for the mall (a failed team's payments), by cursor; status=pending",
+     "fission", SCOPE_CHAIN, 0, .query = "page status", .response = "RefundInstruction[]"},
+    {"GET", "/api/v1/refund-instructions/{id}", h_refunds_get, HQ, 0,
+     "A refund instruction: its order, amount, delivery to the mall and acknowledgement", "fission",
+     SCOPE_CHAIN, 0, .response = "RefundInstruction"},
+    {"POST", "/api/v1/refund-instructions/{id}/ack", h_refunds_ack, HQ,
+     ROUTE_WRITE | ROUTE_BODY_OPT,
+     "The mall acknowledges a refund instruction (made), with its reference; again: the same "
+     "answer",
+     "fission", SCOPE_CHAIN, 0, .request = "RefundAck", .response = "RefundInstruction",
+     .answers = ANS_409},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

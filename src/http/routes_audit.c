@@ -70,7 +70,8 @@ static void record(http_req *r, const char *action, const ids *x, json_t *detail
 int http_audit_write(http_req *r, const route *rt, siyu_err *e)
 {
     if (!rt->fn || (r->status && r->status >= 300)) return 0;
-    ids *x = calloc(1, sizeof *x);
+    ids *x = malloc(sizeof *x); /* v is filled up to n: no need to clear 80 KB a request */
+    x->n = 0;
     if (rt->scope == SCOPE_MEMBER) add(x, r->id);
     add_from(x, r->body);
     json_t *events = json_object_get(r->body, "events"), *v;
@@ -104,7 +105,8 @@ void http_audit_read(http_req *r, const route *rt)
     if (!write && r->d.who.role == ROLE_GUIDE) return; /* a guide sees phones masked */
     const char *action = NULL;
     json_t *detail = json_object();
-    ids *x = calloc(1, sizeof *x);
+    ids *x = malloc(sizeof *x); /* v is filled up to n: no need to clear 80 KB a request */
+    x->n = 0;
     char buf[200];
     size_t i;
     json_t *v;

@@ -24,6 +24,9 @@ int h_assists_start(http_req *r, siyu_err *e);
 int h_assists_help(http_req *r, siyu_err *e);
 int h_assists_get(http_req *r, siyu_err *e);
 int h_campaigns_sweep(http_req *r, siyu_err *e);
+int h_refunds_list(http_req *r, siyu_err *e);
+int h_refunds_get(http_req *r, siyu_err *e);
+int h_refunds_ack(http_req *r, siyu_err *e);
 
 HTTP_ID_BODY_CALL(h_campaigns_patch, games_campaign_patch)
 HTTP_ID_BODY_CALL(h_campaigns_invite, fission_invite_create)
@@ -34,6 +37,8 @@ HTTP_ID_CALL(h_teams_get, fission_team_get)
 HTTP_ID_BODY_CALL(h_assists_start, fission_assist_start)
 HTTP_ID_BODY_CALL(h_assists_help, fission_assist_help)
 HTTP_ID_CALL(h_assists_get, fission_assist_get)
+HTTP_ID_CALL(h_refunds_get, fission_refund_get)
+HTTP_ID_BODY_CALL(h_refunds_ack, fission_refund_ack)
 
 /* POST /members: "state" (an invite link's) and "device_id" are fission's; the rest is
  * the member center's create-or-match. */
@@ -130,5 +135,16 @@ int h_campaigns_sweep(http_req *r, siyu_err *e)
 {
     json_t *out = NULL;
     int rc = fission_sweep(&r->d, 0, &out, e);
+    return http_answer(r, rc, &out);
+}
+
+/* GET /refund-instructions?status=&cursor=&limit=: what the mall must refund, by id. */
+int h_refunds_list(http_req *r, siyu_err *e)
+{
+    int64_t cursor;
+    int limit;
+    if (req_page(r, &cursor, &limit, e)) return -1;
+    json_t *out = NULL;
+    int rc = fission_refunds_list(&r->d, req_query(r, "status"), cursor, limit, &out, e);
     return http_answer(r, rc, &out);
 }

@@ -10,6 +10,8 @@ int h_member_contacts(http_req *r, siyu_err *e);
 int h_qr_codes_create(http_req *r, siyu_err *e);
 int h_qr_codes_scan(http_req *r, siyu_err *e);
 int h_qr_codes_stats(http_req *r, siyu_err *e);
+int h_qr_codes_list(http_req *r, siyu_err *e);
+int h_task_campaigns_list(http_req *r, siyu_err *e);
 
 HTTP_ID_BODY_CALL(h_staff_patch, staff_patch)
 /* h_wecom_events is in routes_fission.c: a contact may carry an invite state */
@@ -17,6 +19,26 @@ HTTP_ID_CALL(h_member_contacts, member_contacts)
 HTTP_BODY_CALL(h_qr_codes_create, qr_codes_create)
 HTTP_ID_BODY_CALL(h_qr_codes_scan, qr_codes_scan)
 HTTP_ID_CALL(h_qr_codes_stats, qr_codes_stats)
+
+int h_qr_codes_list(http_req *r, siyu_err *e)
+{
+    int64_t cursor;
+    int limit;
+    if (req_page(r, &cursor, &limit, e)) return -1;
+    json_t *out = NULL;
+    int rc = qr_codes_list(&r->d, cursor, limit, &out, e);
+    return http_answer(r, rc, &out);
+}
+
+int h_task_campaigns_list(http_req *r, siyu_err *e)
+{
+    int64_t cursor;
+    int limit;
+    if (req_page(r, &cursor, &limit, e)) return -1;
+    json_t *out = NULL;
+    int rc = task_campaigns_list(&r->d, cursor, limit, &out, e);
+    return http_answer(r, rc, &out);
+}
 
 /* ---- task campaigns, mass messages, content, the workbench (docs/tasks.md) ---- */
 #include "segment/index.h"

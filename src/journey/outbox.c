@@ -21,9 +21,10 @@
 
 int channels_put(dom *d, const char *name, json_t *body, json_t **out, siyu_err *e)
 {
-    if (msg_channel_from_name(name, strlen(name)) < 0)
+    /* "mall" is no member channel: it binds where refund instructions go (mall_dispatch) */
+    if (msg_channel_from_name(name, strlen(name)) < 0 && strcmp(name, "mall") != 0)
         return siyu_err_set(e, SIYU_NOT_FOUND, "name",
-                            "name: one of wechat_template, sms, wecom, webhook");
+                            "name: one of wechat_template, sms, wecom, webhook, mall");
     msg_adapter *a = msg_adapter_new(body, e); /* validates every field */
     if (!a) return -1;
     json_t *shown = msg_adapter_describe(a);
@@ -213,7 +214,7 @@ static void *send_range(void *arg)
 static pthread_mutex_t dispatch_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, int limit,
-                           json_t **out, siyu_err *e);
+                           int64_t mall[3], json_t **out, siyu_err *e);
 
 int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e)
 {
@@ -229,17 +230,25 @@ void journey_outbox_outcomes(unsigned long long out[4])
         out[i] = atomic_load(&outcomes[i]);
 }
 
+static int mall_dispatch(store_conn *c, const journey_writer *w, int64_t now, int limit,
+                         int64_t counts[3], siyu_err *e);
+
 int journey_dispatch_with(store_t *st, const journey_writer *w, int64_t now, int limit,
                           json_t **out, siyu_err *e)
 {
     pthread_mutex_lock(&dispatch_lock);
-    int rc = dispatch_locked(st, w, now, limit, out, e);
+    int64_t mall[3] = {0, 0, 0};
+    int rc = dispatch_locked(st, w, now, limit, mall, out, e);
     pthread_mutex_unlock(&dispatch_lock);
+    if (rc == 0 && out && *out)
+        json_object_set_new(*out, "refund_instructions",
+                            json_pack("{s:I, s:I, s:I}", "sent", (json_int_t)mall[0], "retry",
+                                      (json_int_t)mall[1], "dead", (json_int_t)mall[2]));
     return rc;
 }
 
 static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, int limit,
-                           json_t **out, siyu_err *e)
+                           int64_t mall[3], json_t **out, siyu_err *e)
 {
     store_conn *c;
     if (store_conn_open(st, &c, e)) return -1;
@@ -373,11 +382,138 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
         json_decref(v[i].tmpl);
     }
     free(v);
+    if (rc == 0) rc = mall_dispatch(c, w, now, limit, mall, e); /* on the same connection */
     store_conn_close(c);
     if (rc == 0 && out)
         *out =
             json_pack("{s:I, s:I, s:I, s:I}", "sent", (json_int_t)sent, "retry", (json_int_t)retry,
                       "dead", (json_int_t)dead, "skipped", (json_int_t)skipped);
+    return rc;
+}
+
+/* ---------------- refund instructions to the mall ---------------- */
+
+/* A failed group-buy team leaves one refund instruction per paid member
+ * (mall_instructions, docs/fission.md). When the channel binding "mall" exists, they go
+ * out as the outbox's messages do: read, sent through the binding's adapter with no
+ * transaction open (the webhook signs the body and carries the instruction id as its
+ * Idempotency-Key), the outcomes written on w's connection. A crash between the send and
+ * the write sends the instruction again with the same key. Without a binding the mall
+ * pulls them (GET /refund-instructions) and nothing is sent. */
+typedef struct mall_due {
+    int64_t id, team, campaign, member, order, amount, created_at;
+    int attempts;
+    char kind[16], ext[128];
+    msg_outcome out;
+} mall_due;
+
+static int mall_dispatch(store_conn *c, const journey_writer *w, int64_t now, int limit,
+                         int64_t counts[3], siyu_err *e)
+{
+    if (limit <= 0) limit = 2000;
+    msg_adapter *a = NULL;
+    mall_due *v = NULL;
+    size_t n = 0;
+    int rc = store_begin(c, false, e);
+    if (rc == 0) {
+        store_stmt *s = store_q(c, Q_CHANNEL_GET);
+        store_bind_text(s, 1, "mall");
+        json_t *cfg = store_step(s) == STORE_ROW ? json_loads(store_col_text(s, 0), 0, NULL) : NULL;
+        store_reset(s);
+        if (cfg) {
+            siyu_err sub;
+            siyu_err_init(&sub);
+            a = msg_adapter_new(cfg, &sub); /* checked when bound: NULL sends nothing */
+            siyu_err_clear(&sub);
+            json_decref(cfg);
+        }
+        if (a) {
+            v = calloc((size_t)limit, sizeof *v);
+            s = store_q(c, Q_MALL_DUE);
+            store_bind_int(s, 1, now);
+            store_bind_int(s, 2, limit);
+            while (v && n < (size_t)limit && store_step(s) == STORE_ROW) {
+                mall_due *x = &v[n++];
+                x->id = store_col_int(s, 0);
+                snprintf(x->kind, sizeof x->kind, "%s", store_col_text(s, 1));
+                x->team = store_col_null(s, 2) ? 0 : store_col_int(s, 2);
+                x->campaign = store_col_null(s, 3) ? 0 : store_col_int(s, 3);
+                x->member = store_col_int(s, 4);
+                x->order = store_col_int(s, 5);
+                snprintf(x->ext, sizeof x->ext, "%s", store_col_text(s, 6));
+                x->amount = store_col_int(s, 7);
+                x->attempts = (int)store_col_int(s, 8);
+                x->created_at = store_col_int(s, 9);
+            }
+            store_reset(s);
+        }
+        if (store_conn_check(c, e)) n = 0, rc = -1;
+        store_rollback(c);
+    }
+    for (size_t i = 0; i < n; i++) {
+        mall_due *x = &v[i];
+        char text[256];
+        snprintf(text, sizeof text,
+                 "退款 refund: order %s, %lld cents (group-buy team %lld failed)", x->ext,
+                 (long long)x->amount, (long long)x->team);
+        json_t *data = json_pack("{s:s, s:I, s:s, s:I, s:s, s:I}", "kind", "refund_instruction",
+                                 "refund_instruction_id", (json_int_t)x->id, "instruction", x->kind,
+                                 "order_id", (json_int_t)x->order, "order_external_id", x->ext,
+                                 "amount_cents", (json_int_t)x->amount);
+        json_object_set_new(data, "team_id", x->team ? json_integer(x->team) : json_null());
+        json_object_set_new(data, "campaign_id",
+                            x->campaign ? json_integer(x->campaign) : json_null());
+        msg_message m = {.id = x->id,
+                         .channel = MSG_CH_WEBHOOK,
+                         .member_id = x->member,
+                         .text = text,
+                         .data = data,
+                         .created_at = x->created_at,
+                         .attempts = x->attempts};
+        msg_adapter_send(a, &m, now * 1000, &x->out);
+        json_decref(data);
+    }
+    msg_adapter_free(a);
+    store_conn *own = c;
+    if (rc == 0 && n && w) rc = w->begin(w->ctx, &c, e);
+    if (rc == 0 && n) rc = store_begin(c, true, e);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        store_stmt *s;
+        mall_due *x = &v[i];
+        switch (x->out.status) {
+        case MSG_SENT:
+            s = store_q(c, Q_MALL_DELIVERED);
+            store_bind_int(s, 1, x->out.attempts);
+            store_bind_int(s, 2, now);
+            store_bind_int(s, 3, x->id);
+            counts[0]++;
+            break;
+        case MSG_RETRY:
+            s = store_q(c, Q_MALL_RETRY);
+            store_bind_int(s, 1, x->out.attempts);
+            store_bind_int(s, 2, (x->out.retry_at_ms + 999) / 1000);
+            store_bind_text(s, 3, x->out.error);
+            store_bind_int(s, 4, x->id);
+            counts[1]++;
+            break;
+        default:
+            s = store_q(c, Q_MALL_DEAD);
+            store_bind_int(s, 1, x->out.attempts);
+            store_bind_text(s, 2, x->out.error[0] ? x->out.error : "dead");
+            store_bind_int(s, 3, x->id);
+            counts[2]++;
+        }
+        rc = store_exec(s, e);
+    }
+    if (rc == 0 && n)
+        rc = store_commit(c, e);
+    else if (n && store_in_tx(c))
+        store_rollback(c);
+    if (c != own) {
+        w->end(w->ctx);
+        c = own;
+    }
+    free(v);
     return rc;
 }
 

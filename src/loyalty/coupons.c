@@ -911,3 +911,28 @@ int loyalty_coupon_grant(dom *d, int64_t template_id, int64_t member, const char
     json_decref(t.spec);
     return rc;
 }
+
+int loyalty_coupon_void(dom *d, const char *code, const char *why, char state[16], siyu_err *e)
+{
+    store_stmt *s = store_q(d->conn, Q_COUPON_BY_CODE);
+    store_bind_text(s, 1, code);
+    int64_t id = 0, holder = 0;
+    char now[16] = "";
+    if (store_step(s) == STORE_ROW) {
+        id = store_col_int_by(s, "id");
+        holder = store_col_int_by(s, "member_id");
+        snprintf(now, sizeof now, "%s", store_col_text_by(s, "state"));
+    }
+    store_reset(s);
+    if (store_conn_check(d->conn, e)) return -1;
+    if (state) snprintf(state, 16, "%s", now);
+    if (!id || strcmp(now, "issued") != 0) return 0;
+    s = store_q(d->conn, Q_COUPON_VOID);
+    store_bind_int(s, 1, id);
+    if (store_exec(s, e)) return -1;
+    if (!store_changes(d->conn)) return 0;
+    if (state) snprintf(state, 16, "void");
+    return event(d, id, d->now, "voided", holder, 0, why ? json_pack("{s:s}", "why", why) : NULL, e)
+               ? -1
+               : 1;
+}

@@ -105,6 +105,11 @@ int loyalty_points_debit(dom *d, int64_t member, int64_t points, const char *kin
                          const char *reason, const char *field, siyu_err *e);
 /* Points worth `cents` at the till (the settings' redeem_points_per_yuan), rounded down. */
 int loyalty_points_of_cents(store_conn *c, int64_t cents, int64_t *points, siyu_err *e);
+/* Voids a coupon while it is still unused (state issued -> void, event "voided" with
+ * `why`), as a clawback does: 1 when voided, 0 when it was not (state, when not NULL,
+ * says what it is: redeemed, expired, void, or "" when no coupon has that code), -1 on a
+ * store error. A voided coupon never returns to its template's stock. */
+int loyalty_coupon_void(dom *d, const char *code, const char *why, char state[16], siyu_err *e);
 /* Called by coupons_forward in its transaction after a coupon moved to a friend
  * (created: the friend was made by the forward), so fission can record the invite and
  * the referral. NULL (the default) calls nothing. */

@@ -238,6 +238,7 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
     rp_filter f;
     rp_filter_init(&f, r, q);
     int64_t baskets = 0, total = 0;
+    const bool groups = !q->concentration_only;
     bool overflowed = false; /* a sum past 2^63 − 1 cents: clamped, and said so */
     for (int32_t d = q->from; d <= q->to; d++) {
         const rp_vec *v = rp_day(r, d);
@@ -256,6 +257,7 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
                 sku[s].sales = ck_add_sat(sku[s].sales, net, &overflowed);
                 sku[s].units += units;
                 total = ck_add_sat(total, net, &overflowed);
+                if (!groups) continue;
                 gsum_add(&by_store, r->o_store[o], s, nsku, net, units);
                 gsum_add(&by_cat, (int32_t)r->i_cat[it], s, nsku, net, units);
                 if (units <= 0) continue; /* a line refunded in full was not bought */
@@ -306,6 +308,7 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
     for (int64_t s = 0; s < sold && s < top; s++)
         json_array_append_new(best, sku_row(r, &sku[s], total));
     json_object_set_new(out, "best_sellers", best);
+    if (!groups) goto done;
     json_t *st = gsum_tops(r, &by_store, (int)r->n_stores, top, "store_id", store_key);
     sort_groups(st, "store_id");
     json_object_set_new(out, "best_sellers_by_store", st);
@@ -325,6 +328,7 @@ json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e)
                                             rp_ratio(pairs.v[i].sales, baskets)));
     json_object_set_new(out, "baskets", json_integer(baskets));
     json_object_set_new(out, "bought_together", pj);
+done:;
     gsum *gs[] = {&by_store, &by_cat, &pairs};
     for (int i = 0; i < 3; i++) {
         rp_map_free(&gs[i]->ix);

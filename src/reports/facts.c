@@ -135,12 +135,14 @@ reports_t *reports_new(void)
     reports_t *r = calloc(1, sizeof *r);
     if (!r) abort();
     pthread_rwlock_init(&r->lock, NULL);
+    r->cache = rp_cache_new();
     return r;
 }
 
 void reports_free(reports_t *r)
 {
     if (!r) return;
+    rp_cache_free(r->cache);
     rp_map_free(&r->store_ix);
     free(r->s_id);
     free(r->s_brand);
@@ -274,6 +276,7 @@ int reports_upsert_store(reports_t *r, const reports_store_in *in, siyu_err *e)
     if (kind == RP_KIND_UNKNOWN)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "kind", "kind: unknown store kind");
     pthread_rwlock_wrlock(&r->lock);
+    r->version++;
     store_upsert_locked(r, in->id, kind, in->brand_id);
     pthread_rwlock_unlock(&r->lock);
     return 0;
@@ -340,6 +343,7 @@ int reports_upsert_member(reports_t *r, const reports_member_in *in, siyu_err *e
 {
     if (in->id <= 0) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "id", "id: must be positive");
     pthread_rwlock_wrlock(&r->lock);
+    r->version++;
     int rc = member_upsert_locked(r, in, e);
     pthread_rwlock_unlock(&r->lock);
     return rc;
@@ -358,6 +362,7 @@ int reports_set_reach(reports_t *r, int64_t member_id, const char *channel, bool
     if (c < 0)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "channel", "channel: unknown reach channel");
     pthread_rwlock_wrlock(&r->lock);
+    r->version++;
     int32_t x = live_member(r, member_id);
     if (x >= 0) {
         if (on)
@@ -389,6 +394,7 @@ static void merge_locked(reports_t *r, int32_t a, int32_t b)
 int reports_merge_members(reports_t *r, int64_t into, int64_t from, siyu_err *e)
 {
     pthread_rwlock_wrlock(&r->lock);
+    r->version++;
     int32_t a = rp_map_get(&r->member_ix, into), b = rp_map_get(&r->member_ix, from);
     if (a >= 0 && b >= 0 && a != b) merge_locked(r, a, b);
     pthread_rwlock_unlock(&r->lock);
@@ -511,6 +517,7 @@ static int order_add_locked(reports_t *r, const reports_order_in *in, siyu_err *
 int reports_add_order(reports_t *r, const reports_order_in *in, siyu_err *e)
 {
     pthread_rwlock_wrlock(&r->lock);
+    r->version++;
     int rc = order_add_locked(r, in, e);
     pthread_rwlock_unlock(&r->lock);
     return rc;
@@ -542,6 +549,7 @@ static int refund_add_locked(reports_t *r, const reports_refund_in *in, siyu_err
 int reports_add_refund(reports_t *r, const reports_refund_in *in, siyu_err *e)
 {
     pthread_rwlock_wrlock(&r->lock);
+    r->version++;
     int rc = refund_add_locked(r, in, e);
     pthread_rwlock_unlock(&r->lock);
     return rc;
@@ -567,6 +575,7 @@ static int live_view_locked(reports_t *r, int64_t member_id, int64_t at, siyu_er
 int reports_add_live_view(reports_t *r, int64_t member_id, int64_t at, siyu_err *e)
 {
     pthread_rwlock_wrlock(&r->lock);
+    r->version++;
     int rc = live_view_locked(r, member_id, at, e);
     pthread_rwlock_unlock(&r->lock);
     return rc;
@@ -708,6 +717,11 @@ int reports_apply(reports_t *r, store_conn *c, const dom_changes *ch, siyu_err *
     int rc = 0;
     for (size_t i = 0; i < ch->n && !rc; i++) {
         const dom_change *x = &ch->v[i];
+        /* only what changes the facts makes kept answers stale (a sign-in, a tag: not) */
+        if (x->kind == DOM_CHANGE_MEMBER || x->kind == DOM_CHANGE_REACH ||
+            x->kind == DOM_CHANGE_ORDER || x->kind == DOM_CHANGE_REFUND ||
+            x->kind == DOM_CHANGE_MERGE)
+            r->version++;
         switch (x->kind) {
         case DOM_CHANGE_MEMBER:
             rc = member_reload(r, c, x->id, e);

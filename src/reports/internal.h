@@ -104,7 +104,15 @@ struct reports {
     int32_t *m_merged; /* per member: first member merged into it (chained by m_sib), -1 */
     int32_t *m_sib;
     size_t n_tail;
+
+    /* Every change to the facts adds one (under the write lock); the answer cache
+     * (cache.c) keeps an answer only for the version it was computed at. */
+    uint64_t version;
+    struct rp_cache *cache;
 };
+
+struct rp_cache *rp_cache_new(void);
+void rp_cache_free(struct rp_cache *c);
 
 #define RP_NO_POS UINT32_MAX
 

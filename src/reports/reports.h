@@ -121,7 +121,24 @@ typedef struct reports_query {
     int channel;                          /* index into dom_channels, -1: all */
     reports_granularity granularity;
     int top_n; /* rows per top list (products); 0: 10 */
+    /* products: the concentration figures and best sellers only (part=concentration),
+     * without the per-store and per-category lists and the pairs bought together */
+    bool concentration_only;
 } reports_query;
+
+/* ---- the answer cache ----
+ * A few recent answers (64), each kept under a key the caller builds from the report and
+ * its whole query (after scope narrowing), and valid only while the facts are the ones
+ * it was computed from: any change to the facts makes every kept answer stale. The
+ * console's dashboard asks the same reports with the same filters at every sign-in.
+ * reports_version is read before computing; reports_cache_put keeps the answer for that
+ * version (a write in between makes it stale at once). reports_cache_get answers a copy
+ * the caller owns, or NULL. SIYU_REPORTS_CACHE=off in the environment turns it off. */
+uint64_t reports_version(reports_t *r);
+json_t *reports_cache_get(reports_t *r, const char *key);
+void reports_cache_put(reports_t *r, const char *key, uint64_t version, const json_t *answer);
+/* Answers served from the cache and computed since start, for readiness and tests. */
+void reports_cache_counts(reports_t *r, uint64_t *hits, uint64_t *misses);
 
 /* Fills q from request parameters given as a JSON object of strings or integers:
  * from, to (YYYY-MM-DD, required), brand, store, guide (ids), channel (name),
@@ -136,6 +153,8 @@ json_t *reports_kpi(reports_t *r, const reports_query *q, siyu_err *e);
 typedef enum reports_dim { REPORTS_BY_STORE, REPORTS_BY_CHANNEL, REPORTS_BY_GUIDE } reports_dim;
 json_t *reports_leaderboard(reports_t *r, const reports_query *q, reports_dim dim, siyu_err *e);
 json_t *reports_cohorts(reports_t *r, const reports_query *q, siyu_err *e);
+/* With q->concentration_only, the answer has no best_sellers_by_store,
+ * best_sellers_by_category, baskets or bought_together (and costs a fraction). */
 json_t *reports_products(reports_t *r, const reports_query *q, siyu_err *e);
 json_t *reports_live(reports_t *r, const reports_query *q, siyu_err *e);
 /* Members by reachability and by join channel, with their sales in the period. */

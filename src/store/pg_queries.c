@@ -96,7 +96,7 @@ const char *const pg_queries[Q__COUNT] = {
         " reachable = excluded.reachable, at = excluded.at"
         " WHERE excluded.at > member_reach.at",
     [Q_REACH_DELETE] = "DELETE FROM member_reach WHERE member_id = ?1",
-    /* orders are partitioned by month: their key lives in order_keys (see pg_schema.c 23) */
+    /* orders are partitioned by month: their key lives in order_keys (see pg_schema.c 24) */
     [Q_ORDER_BY_KEY] = "SELECT o.id, o.digest FROM order_keys k JOIN orders o"
                        " ON o.id = k.order_id AND o.placed_at = k.placed_at"
                        " WHERE k.channel = ?1 AND k.external_id = ?2",
@@ -1552,11 +1552,11 @@ const char *const pg_queries[Q__COUNT] = {
         " order_id, points, coupon_code, status, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
         " ?8, ?9) RETURNING id",
     [Q_FIS_REWARD_BY_ORDER] =
-        "SELECT id, campaign_id, referrer_id, points, at FROM referral_rewards WHERE"
-        " order_id = ?1 AND level = 'first_order' AND status = 'paid'",
+        "SELECT id, campaign_id, referrer_id, points, at, coupon_code FROM referral_rewards"
+        " WHERE order_id = ?1 AND level = 'first_order' AND status = 'paid'",
     [Q_FIS_REWARD_CLAW] =
         "UPDATE referral_rewards SET clawed_points = ?1, clawed_back_at = ?2, status ="
-        " 'clawed_back' WHERE id = ?3",
+        " 'clawed_back', clawed_coupon = ?4 WHERE id = ?3",
     [Q_FIS_ORDER_FACTS] =
         "SELECT o.member_id, o.total_cents, o.refunded_cents, r.amount_cents FROM orders"
         " o JOIN refunds r ON r.order_id = o.id WHERE o.id = ?1 AND r.id = ?2",
@@ -1628,9 +1628,10 @@ const char *const pg_queries[Q__COUNT] = {
         " VALUES (?1, ?2, ?3, 'open', ?4, ?5) RETURNING id",
     [Q_FIS_TEAM_REFUND_ALL] =
         "INSERT INTO mall_instructions(kind, team_id, member_id, order_id,"
-        " order_external_id, amount_cents, status, created_at) SELECT 'refund', team_id,"
-        " member_id, order_id, order_external_id, amount_cents, 'pending', ?1::bigint"
-        " FROM team_members WHERE team_id = ?2 ORDER BY seq ON CONFLICT DO NOTHING",
+        " order_external_id, amount_cents, status, created_at, next_attempt_at) SELECT"
+        " 'refund', team_id,"
+        " member_id, order_id, order_external_id, amount_cents, 'pending', ?1::bigint,"
+        " ?1::bigint FROM team_members WHERE team_id = ?2 ORDER BY seq ON CONFLICT DO NOTHING",
     [Q_FIS_TEAMS_DUE] =
         "SELECT id, campaign_id, size, paid FROM teams WHERE status = 'open' AND deadline"
         " <= ?1 ORDER BY deadline, id LIMIT ?2",
@@ -1770,7 +1771,9 @@ const char *const pg_queries[Q__COUNT] = {
         " outcome = 'refused' GROUP BY reason ORDER BY reason",
     [Q_FIS_REWARD_REPORT] =
         "SELECT level, status, count(*), COALESCE(sum(points), 0), count(coupon_code),"
-        " COALESCE(sum(clawed_points), 0) FROM referral_rewards WHERE campaign_id = ?1"
+        " COALESCE(sum(clawed_points), 0), count(CASE WHEN clawed_coupon = 'voided' THEN 1"
+        " END), count(CASE WHEN clawed_coupon IS NOT NULL AND clawed_coupon <> 'voided' THEN 1"
+        " END) FROM referral_rewards WHERE campaign_id = ?1"
         " GROUP BY level, status ORDER BY level, status",
     [Q_FIS_TEAM_REPORT] =
         "SELECT count(*), count(CASE WHEN status = 'open' THEN 1 END), count(CASE WHEN"
@@ -1972,9 +1975,70 @@ const char *const pg_queries[Q__COUNT] = {
         " WHERE NOT EXISTS (SELECT 1 FROM qr_scan_counts c WHERE c.code_id = s.code_id AND"
         " c.day = s.day AND c.guide_id = s.guide_id) GROUP BY s.code_id, s.day, s.guide_id"
         " LIMIT ?1",
+    [Q_MEMBER_SEARCH_NAME] =
+        "SELECT id FROM members WHERE merged_into IS NULL AND name IS NOT NULL"
+        " AND strpos(name, ?1::text) > 0 AND id > ?2 AND (?4::bigint IS NULL OR store_id = ?4)"
+        " AND (?5::bigint IS NULL OR guide_id = ?5) ORDER BY id LIMIT ?3",
+    [Q_TASK_CAMPAIGN_LIST] = "SELECT id FROM task_campaigns WHERE id > ?1"
+                             " AND (?3::bigint IS NULL OR store_id IS NULL OR store_id = ?3)"
+                             " ORDER BY id LIMIT ?2",
+    [Q_QR_CODE_LIST] = "SELECT id, name, store_id, created_at FROM qr_codes WHERE id > ?1"
+                       " AND (?3::bigint IS NULL OR store_id = ?3) ORDER BY id LIMIT ?2",
+    [Q_MALL_DUE] =
+        "SELECT i.id, i.kind, i.team_id, t.campaign_id, i.member_id, i.order_id,"
+        " i.order_external_id, i.amount_cents, i.attempts, i.created_at FROM mall_instructions i"
+        " LEFT JOIN teams t ON t.id = i.team_id WHERE i.status = 'pending' AND i.delivery IN"
+        " ('queued', 'retry') AND i.next_attempt_at <= ?1 ORDER BY i.next_attempt_at, i.id"
+        " LIMIT ?2",
+    [Q_MALL_DELIVERED] =
+        "UPDATE mall_instructions SET delivery = 'sent', attempts = ?1, sent_at = ?2,"
+        " next_attempt_at = NULL, last_error = NULL WHERE id = ?3 AND delivery IN ('queued',"
+        " 'retry')",
+    [Q_MALL_RETRY] =
+        "UPDATE mall_instructions SET delivery = 'retry', attempts = ?1, next_attempt_at = ?2,"
+        " last_error = ?3 WHERE id = ?4 AND delivery IN ('queued', 'retry')",
+    [Q_MALL_DEAD] =
+        "UPDATE mall_instructions SET delivery = 'dead', attempts = ?1, next_attempt_at = NULL,"
+        " last_error = ?2 WHERE id = ?3 AND delivery IN ('queued', 'retry')",
+    [Q_MALL_LIST] =
+        "SELECT i.id, i.kind, i.team_id, t.campaign_id, i.member_id, i.order_id, "
+        "i.order_external_id, i.amount_cents, i.status, i.delivery, i.attempts, i.next_attempt_at, "
+        "i.last_error, i.sent_at, i.acked_at, i.reference, i.created_at FROM mall_instructions i "
+        "LEFT JOIN teams t ON t.id = i.team_id WHERE"
+        " (?1::text IS NULL OR i.status = ?1) AND i.id > ?2 ORDER BY i.id LIMIT ?3",
+    [Q_MALL_GET] = "SELECT i.id, i.kind, i.team_id, t.campaign_id, i.member_id, i.order_id, "
+                   "i.order_external_id, i.amount_cents, i.status, i.delivery, i.attempts, "
+                   "i.next_attempt_at, i.last_error, i.sent_at, i.acked_at, i.reference, "
+                   "i.created_at FROM mall_instructions i LEFT JOIN teams t ON t.id = i.team_id"
+                   " WHERE i.id = ?1",
+    [Q_MALL_ACK] = "UPDATE mall_instructions SET status = 'acked', acked_at = ?1, reference = ?2"
+                   " WHERE id = ?3 AND status = 'pending'",
+    [Q_MALL_CHECK] =
+        "SELECT i.id, i.status, i.delivery, CASE WHEN i.status NOT IN ('pending', 'acked') THEN"
+        " 'unknown status' WHEN i.delivery NOT IN ('queued', 'retry', 'sent', 'dead') THEN"
+        " 'unknown delivery' WHEN (i.status = 'acked') <> (i.acked_at IS NOT NULL) THEN"
+        " 'acked without its time' WHEN (i.delivery = 'sent') <> (i.sent_at IS NOT NULL) THEN"
+        " 'sent without its time' WHEN i.delivery IN ('queued', 'retry') AND i.status ="
+        " 'pending' AND i.next_attempt_at IS NULL THEN 'queued with no attempt due' WHEN"
+        " i.kind = 'refund' AND (m.amount_cents IS NULL OR m.amount_cents <> i.amount_cents OR"
+        " m.member_id <> i.member_id) THEN 'differs from its team seat' ELSE NULL END AS"
+        " problem FROM mall_instructions i LEFT JOIN team_members m ON m.order_id ="
+        " i.order_id AND m.team_id = i.team_id WHERE i.status NOT IN ('pending', 'acked') OR"
+        " i.delivery NOT IN ('queued', 'retry', 'sent', 'dead') OR (i.status = 'acked') <>"
+        " (i.acked_at IS NOT NULL) OR (i.delivery = 'sent') <> (i.sent_at IS NOT NULL) OR"
+        " (i.delivery IN ('queued', 'retry') AND i.status = 'pending' AND i.next_attempt_at IS"
+        " NULL) OR (i.kind = 'refund' AND (m.amount_cents IS NULL OR m.amount_cents <>"
+        " i.amount_cents OR m.member_id <> i.member_id)) ORDER BY i.id LIMIT ?1",
+    [Q_COUPON_VOID] = "UPDATE coupons SET state = 'void' WHERE id = ?1 AND state = 'issued'",
+    [Q_FIS_CHECK_CLAWBACK] =
+        "SELECT r.id, r.status, r.coupon_code, r.clawed_coupon, c.state FROM referral_rewards r"
+        " JOIN coupons c ON c.code = r.coupon_code WHERE (r.status = 'clawed_back' AND"
+        " r.clawed_coupon = 'voided' AND c.state <> 'void') OR (c.state = 'void' AND"
+        " (r.status <> 'clawed_back' OR r.clawed_coupon IS NULL OR r.clawed_coupon <> 'voided'))"
+        " ORDER BY r.id LIMIT ?1",
     [Q_PARTITIONS_MAINTAIN] = "SELECT made, dropped, events_rows, messages_rows"
                               " FROM siyu_partitions_maintain(?1::bigint, ?2::bigint, ?3::bigint)",
-    /* the keys the partitioned tables cannot hold themselves (pg_schema.c 23) */
+    /* the keys the partitioned tables cannot hold themselves (pg_schema.c 24) */
     [Q_CHECK_ORDER_KEYS] =
         "SELECT 'order line' AS what, i.order_id AS id FROM order_items i"
         " WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)"

@@ -698,8 +698,24 @@ const char *const pg_migrations[] = {
     "  PRIMARY KEY (code_id, day, guide_id));"
     "INSERT INTO qr_scan_counts(code_id, day, guide_id, n)"
     "  SELECT code_id, day, guide_id, count(*) FROM qr_scans GROUP BY code_id, day, guide_id;",
+    /* 23: fission (issue 17): refund instructions leave siyu — delivered to the mall's
+     * webhook (the channel binding "mall") with attempts and retries, and pulled by cursor
+     * and acknowledged (status pending -> acked, with the mall's reference); a clawed-back
+     * invite reward records what happened to its coupon (voided, or redeemed: not recovered). */
+    "ALTER TABLE mall_instructions ADD COLUMN delivery TEXT NOT NULL DEFAULT 'queued';"
+    "ALTER TABLE mall_instructions ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE mall_instructions ADD COLUMN next_attempt_at BIGINT;"
+    "ALTER TABLE mall_instructions ADD COLUMN last_error TEXT;"
+    "ALTER TABLE mall_instructions ADD COLUMN sent_at BIGINT;"
+    "ALTER TABLE mall_instructions ADD COLUMN acked_at BIGINT;"
+    "ALTER TABLE mall_instructions ADD COLUMN reference TEXT;"
+    "UPDATE mall_instructions SET next_attempt_at = created_at;"
+    "CREATE INDEX mall_instructions_due ON mall_instructions(next_attempt_at)"
+    "  WHERE status = 'pending' AND delivery IN ('queued', 'retry');"
+    "CREATE INDEX mall_instructions_status ON mall_instructions(status, id);"
+    "ALTER TABLE referral_rewards ADD COLUMN clawed_coupon TEXT;",
     /* ---- several nodes (issue 19): data that keeps growing ---- */
-    /* 23: orders, events and messages partitioned by month (range on placed_at, at,
+    /* 24: orders, events and messages partitioned by month (range on placed_at, at,
      * created_at: UTC months, a partition `orders_p202612` each, and a default one that takes
      * a row whose month has none yet, so no insert fails; the retention job makes the coming
      * months ahead, gives the default partition's rows their own month, and drops whole

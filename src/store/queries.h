@@ -862,6 +862,28 @@
                              differ from the scans */                                                  \
     Q(MASK_IDEMPOTENCY)   /* (needle) — a stored answer's string value equal to it masked */         \
     Q(MASK_IDEMPOTENCY_KEYS) /* (needle) — the same for the per-caller keys */                       \
+    Q(MEMBER_SEARCH_NAME) /* (text, after_id, limit, store_id or NULL, guide_id or NULL) -> id of      \
+                             live members whose name holds the text — by id */                       \
+    Q(TASK_CAMPAIGN_LIST) /* (after_id, limit, store_id or NULL) -> id; with a store: HQ's and         \
+                             that store's campaigns — by id */                                       \
+    Q(QR_CODE_LIST)       /* (after_id, limit, store_id or NULL) -> id, name, store_id,                \
+                             created_at — by id */                                                   \
+    /* fission (issue 17): refund instructions leave siyu; coupon clawback */                          \
+    Q(MALL_DUE)       /* (now, limit) -> id, kind, team_id, campaign_id, member_id, order_id,          \
+                         order_external_id, amount_cents, attempts, created_at — pending and         \
+                         queued or retrying, due */                                                    \
+    Q(MALL_DELIVERED) /* (attempts, now, id) — only while queued or retrying */                      \
+    Q(MALL_RETRY)     /* (attempts, next_attempt_at, error, id) */                                     \
+    Q(MALL_DEAD)      /* (attempts, error, id) */                                                      \
+    Q(MALL_LIST)      /* (status or NULL, cursor, limit) -> MALL_ROW columns, by id */                 \
+    Q(MALL_GET)       /* (id) -> id, kind, team_id, campaign_id, member_id, order_id,                  \
+                         order_external_id, amount_cents, status, delivery, attempts,                  \
+                         next_attempt_at, last_error, sent_at, acked_at, reference, created_at */      \
+    Q(MALL_ACK)       /* (now, reference or NULL, id) — only while pending */                        \
+    Q(MALL_CHECK)     /* (limit) -> id, status, delivery, problem — instructions out of shape */     \
+    Q(COUPON_VOID)    /* (id) — only while issued */                                                 \
+    Q(FIS_CHECK_CLAWBACK) /* (limit) -> reward id, status, code, clawed_coupon, coupon state —       \
+                             a reward whose coupon disagrees with its clawback */                      \
     /* (now, events cut-off, messages cut-off) -> made, dropped, events_rows, messages_rows:           \
        PostgreSQL's month partitions made ahead and dropped past retention (docs/scale.md);            \
        SQLite: a row of zeros */                                                                       \

@@ -669,7 +669,23 @@ const char *const sqlite_migrations[] = {
     "  PRIMARY KEY (code_id, day, guide_id));"
     "INSERT INTO qr_scan_counts(code_id, day, guide_id, n)"
     "  SELECT code_id, day, guide_id, count(*) FROM qr_scans GROUP BY code_id, day, guide_id;",
-    /* 23: (PostgreSQL: orders, events and messages partitioned by month; see pg_schema.c.)
+    /* 23: fission (issue 17): refund instructions leave siyu — delivered to the mall's
+     * webhook (the channel binding "mall") with attempts and retries, and pulled by cursor
+     * and acknowledged (status pending -> acked, with the mall's reference); a clawed-back
+     * invite reward records what happened to its coupon (voided, or redeemed: not recovered). */
+    "ALTER TABLE mall_instructions ADD COLUMN delivery TEXT NOT NULL DEFAULT 'queued';"
+    "ALTER TABLE mall_instructions ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE mall_instructions ADD COLUMN next_attempt_at INTEGER;"
+    "ALTER TABLE mall_instructions ADD COLUMN last_error TEXT;"
+    "ALTER TABLE mall_instructions ADD COLUMN sent_at INTEGER;"
+    "ALTER TABLE mall_instructions ADD COLUMN acked_at INTEGER;"
+    "ALTER TABLE mall_instructions ADD COLUMN reference TEXT;"
+    "UPDATE mall_instructions SET next_attempt_at = created_at;"
+    "CREATE INDEX mall_instructions_due ON mall_instructions(next_attempt_at)"
+    "  WHERE status = 'pending' AND delivery IN ('queued', 'retry');"
+    "CREATE INDEX mall_instructions_status ON mall_instructions(status, id);"
+    "ALTER TABLE referral_rewards ADD COLUMN clawed_coupon TEXT;",
+    /* 24: (PostgreSQL: orders, events and messages partitioned by month; see pg_schema.c.)
      * One SQLite file keeps them whole: retention deletes rows in batches. */
     "SELECT 1;",
 };

@@ -16,6 +16,7 @@ typedef struct write_job {
     bool alone; /* writer_exclusive: runs with no transaction of the writer's open */
     int rc;
     bool done;
+    pthread_cond_t cv;   /* its submitter waits here: a batch wakes its own writers only */
     dom_changes changes; /* what the write changed, kept only if it committed */
     struct write_job *next;
 } write_job;
@@ -202,11 +203,15 @@ static void *writer_main(void *arg)
             }
         }
         pthread_mutex_lock(&w->lock);
-        for (write_job *j = batch; j; j = j->next) {
+        /* each submitter is woken alone, not every waiter (those queued for the next batch
+         * would wake only to sleep again); the lock is held, so no job ends under us */
+        for (write_job *j = batch; j;) {
+            write_job *next = j->next;
             j->done = true;
             atomic_fetch_sub(&w->queued, 1);
+            pthread_cond_signal(&j->cv);
+            j = next;
         }
-        pthread_cond_broadcast(&w->done);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -254,9 +259,11 @@ void writer_stop(writer_t *w)
 static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *reader, siyu_err *e)
 {
     write_job job = {.fn = fn, .arg = arg, .e = e, .alone = alone};
+    pthread_cond_init(&job.cv, NULL);
     pthread_mutex_lock(&w->lock);
     if (w->stop) {
         pthread_mutex_unlock(&w->lock);
+        pthread_cond_destroy(&job.cv);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: stopped");
     }
     atomic_fetch_add(&w->queued, 1);
@@ -267,8 +274,9 @@ static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *
     w->tail = &job;
     pthread_cond_signal(&w->ready);
     while (!job.done)
-        pthread_cond_wait(&w->done, &w->lock);
+        pthread_cond_wait(&job.cv, &w->lock);
     pthread_mutex_unlock(&w->lock);
+    pthread_cond_destroy(&job.cv);
     if (job.rc == 0 && job.changes.n && w->on_commit && reader)
         w->on_commit(w->on_commit_ctx, reader, job.changes.v, job.changes.n);
     dom_changes_free(&job.changes);

@@ -12,7 +12,8 @@
  * Check: every referral, refusal and team seat the test was answered is in the store as it
  * was answered; the wheel's gift never past its stock and its count equal to the wins
  * answered; every team holds exactly the seats acknowledged, no more than 3, succeeded
- * exactly when full, a refund instruction per member of a failed one; every assist's cuts sum
+ * exactly when full, a refund instruction per member of a failed one, which the mall pulls
+ * (GET /refund-instructions, by cursor, each once) and acknowledges; every assist's cuts sum
  * to its price minus its current price, helped as many times as acknowledged; and the
  * referral report (links) equals an independent count: invites sent, inviters, members
  * joined, first orders (counted from the orders), and the downstream of the referrer that
@@ -242,12 +243,71 @@ static void assist_day(void)
     }
 }
 
+/* The mall's side of failed teams: it pulls the pending refund instructions by cursor, makes
+ * each refund and acknowledges it with its own reference (some twice: a retry answers the
+ * same). An instruction seen twice in one walk, or an acknowledgement that does not stick, is
+ * a failure. */
+static int64_t refunds_acked;
+
+static void mall_pulls(void)
+{
+    json_t *seen = json_object();
+    char path[160];
+    int64_t cursor = 0;
+    for (int pages = 0; pages < 1000; pages++) {
+        json_t *o = NULL;
+        snprintf(path, sizeof path,
+                 "/api/v1/refund-instructions?status=pending&limit=5&cursor=%lld",
+                 (long long)cursor);
+        int st = month_call("GET", path, &o, NULL);
+        if (!month_expect(st, 200, 200, "GET /refund-instructions", 0)) {
+            json_decref(o);
+            break;
+        }
+        json_t *items = json_object_get(o, "items"), *it;
+        size_t i;
+        json_array_foreach(items, i, it)
+        {
+            int64_t id = month_jint(it, "id");
+            char key[32];
+            snprintf(key, sizeof key, "%lld", (long long)id);
+            if (json_object_get(seen, key))
+                month_fail(ck, "refund instruction %lld listed twice in one walk", (long long)id);
+            json_object_set_new(seen, key, json_true());
+        }
+        const char *next = json_string_value(json_object_get(o, "next_cursor"));
+        cursor = next ? atoll(next) : 0;
+        json_decref(o);
+        if (!next) break;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(seen, k, v)
+    {
+        int tries = month_chance(&rng, 0.3) ? 2 : 1;
+        for (int t = 0; t < tries; t++) {
+            json_t *o = NULL;
+            snprintf(path, sizeof path, "/api/v1/refund-instructions/%s/ack", k);
+            int st = month_call("POST", path, &o, "{\"reference\":\"mall-%s\"}", k);
+            month_seen(ck);
+            if (st != 200 || strcmp(json_string_value(json_object_get(o, "status")), "acked") != 0)
+                month_fail(ck, "ack of refund instruction %s answered %d: %.200s", k, st,
+                           month_body());
+            else if (t == 0)
+                refunds_acked++;
+            json_decref(o);
+        }
+    }
+    json_decref(seen);
+}
+
 static void act(int day, int minute)
 {
     if (minute == 30) {
         month_seen(ck);
         int st = month_call("POST", "/api/v1/campaigns/sweep", NULL, NULL);
         month_expect(st, 200, 200, "POST /campaigns/sweep", 0);
+        mall_pulls();
         return;
     }
     if (minute != 10 * 60) return;
@@ -330,11 +390,16 @@ static void check(void)
         month_fail(ck, "%lld referrals through links in the store, %d accepted", (long long)links,
                    n_joined);
     /* first orders from the orders themselves: the core's traffic may pick a referee too
-     * (it draws members by id), so the test's own orders are not all of them */
+     * (it draws members by id), so the test's own orders are not all of them. A referee the
+     * core merged into another member: its orders moved to the survivor, so an order of the
+     * survivor counts when placed between the referee's join and the merge; the survivor's
+     * orders after it are the survivor's own (docs/fission.md, merges) */
     int64_t first = month_q1("SELECT count(*) FROM referrals r WHERE r.campaign_id = ?1 AND"
                              " EXISTS (SELECT 1 FROM orders o WHERE o.total_cents > 0 AND"
-                             " o.member_id IN (r.member_id, (SELECT m.merged_into FROM members m"
-                             " WHERE m.id = r.member_id)))",
+                             " (o.member_id = r.member_id OR (o.member_id = (SELECT m.merged_into"
+                             " FROM members m WHERE m.id = r.member_id) AND o.placed_at >="
+                             " r.joined_at AND o.placed_at < (SELECT min(g.at) FROM merges g"
+                             " WHERE g.from_id = r.member_id))))",
                              invite_c, 0);
     /* the report against the test's own count (this campaign's: the demo chain has its own,
      * and the core forwards coupons) */
@@ -418,6 +483,23 @@ static void check(void)
                        (long long)teams[k].id, (long long)paid, (long long)rows, (long long)full,
                        (long long)failed, (long long)refunds, teams[k].seats);
     }
+    /* refund instructions: one per paid seat of a failed team, every one the mall pulled
+     * acknowledged once; those of teams failed since the last pull are still pending */
+    int64_t dup =
+                month_q1("SELECT count(*) - count(DISTINCT order_id) FROM mall_instructions", 0, 0),
+            acked = month_q1("SELECT count(*) FROM mall_instructions WHERE status = 'acked' AND"
+                             " reference = 'mall-' || id",
+                             0, 0),
+            seats = month_q1("SELECT count(*) FROM team_members m JOIN teams t ON t.id ="
+                             " m.team_id WHERE t.status = 'failed'",
+                             0, 0),
+            all = month_q1("SELECT count(*) FROM mall_instructions", 0, 0);
+    if (dup != 0 || acked != refunds_acked || all != seats)
+        month_fail(ck,
+                   "refund instructions: %lld in all for %lld failed seats, %lld orders twice, "
+                   "%lld acknowledged with the mall's reference, %lld acknowledged by the mall",
+                   (long long)all, (long long)seats, (long long)dup, (long long)acked,
+                   (long long)refunds_acked);
     /* assists */
     for (int k = 0; k < n_assists; k++) {
         int64_t helped = month_q1("SELECT helped FROM assists WHERE id = ?1", assists[k].id, 0),
@@ -432,8 +514,9 @@ static void check(void)
     }
     fprintf(stderr,
             "fission: %d inviters, %d joined through links (%d refused), %d teams, %d assists, "
-            "%d gifts won\n",
-            n_inviters, n_joined, refused_answers, n_teams, n_assists, wins);
+            "%d gifts won, %lld refund instructions acknowledged by the mall\n",
+            n_inviters, n_joined, refused_answers, n_teams, n_assists, wins,
+            (long long)refunds_acked);
 }
 
 const month_participant month_fission = {"fission", setup, act, check, NULL};

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "harness.h"
 #include "http/router.h"
@@ -247,6 +248,51 @@ static void fixtures(void)
          json_pack("{s:i, s:[i], s:[i], s:s}", "from_guide_id", 1, "to_guide_ids", 2, "member_ids",
                    3, "kind", "on_job"),
          201);
+    /* the console's lists: two channel QR codes and two task campaigns of store 1 */
+    for (int i = 1; i <= 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "q%d", i);
+        post("/api/v1/qr-codes",
+             json_pack("{s:s, s:{s:i}, s:s}", "name", name, "target", "store_id", 1, "campaign",
+                       "spring"),
+             201);
+        post("/api/v1/task-campaigns",
+             json_pack("{s:s, s:s, s:s, s:s, s:{s:[i]}}", "name", name, "kind", "call", "script",
+                       "hi", "due", "2099-12-01T10:00:00+08:00", "target", "store_ids", 1),
+             201);
+    }
+    /* refund instructions (docs/fission.md): a group-buy team of two that fails when its
+     * campaign ends, a few seconds from now (this test has no clock of its own) */
+    post("/api/v1/orders",
+         json_pack("{s:s, s:s, s:i, s:i, s:s, s:i, s:[{s:s, s:i, s:i}]}", "channel", "mall",
+                   "external_id", "gb-2", "store_id", 1, "member_id", 2, "placed_at",
+                   "2026-11-01T10:00:00+08:00", "total_cents", 1000, "items", "sku", "A", "qty", 1,
+                   "unit_price_cents", 1000),
+         201);
+    time_t end = time(NULL) + 4;
+    char ends_at[40];
+    strftime(ends_at, sizeof ends_at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&end));
+    post("/api/v1/campaigns",
+         json_pack("{s:s, s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "kind", "group_buy", "name", "gb",
+                   "ends_at", ends_at, "rules", "sku", "A", "price_cents", 1000, "team_size", 3,
+                   "hours", 1),
+         201);
+    json_t *c = NULL;
+    st = call("GET", "/api/v1/campaigns?limit=1000", NULL);
+    c = json_loads(buf, 0, NULL);
+    json_t *items = json_object_get(c, "items");
+    json_int_t gb = json_integer_value(
+        json_object_get(json_array_get(items, json_array_size(items) - 1), "id"));
+    json_decref(c);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/campaigns/%lld/teams", (long long)gb);
+    post(path, json_pack("{s:i, s:s}", "member_id", 1, "order", "c1"), 201);
+    snprintf(path, sizeof path, "/api/v1/teams/1/join");
+    post(path, json_pack("{s:i, s:s}", "member_id", 2, "order", "gb-2"), 201);
+    while (time(NULL) <= end)
+        usleep(100000);
+    st = call("POST", "/api/v1/campaigns/sweep", NULL);
+    if (st != 200) CHECK_FAIL_("POST /api/v1/campaigns/sweep: %d — %.300s", st, buf);
 }
 
 /* The route's path with its parameters filled: {id} 1 (every fixture list has one), a

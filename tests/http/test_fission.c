@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "webhook_rx.h"
 
 #define N 64
 
@@ -408,6 +409,7 @@ static void other_ways(void)
 /* ---------------- group-buy ---------------- */
 
 static int64_t gb_members[N + 8];
+static int64_t failed_team; /* group_buy's team that fails at its deadline */
 
 typedef struct job {
     char path[96], body[256];
@@ -491,6 +493,7 @@ static void group_buy(void)
     json_decref(o);
     /* a team that fails at its deadline: every payment goes back through the mall */
     int64_t t2 = team_open(c, gb_members[N + 1], "gb-65", 201);
+    failed_team = t2;
     snprintf(path, sizeof path, "/api/v1/teams/%lld/join", (long long)t2);
     CHECK_INT_EQ(call("POST", path, NULL, "{\"member_id\":%lld,\"order\":\"gb-66\"}",
                       (long long)gb_members[N + 2]),
@@ -730,6 +733,326 @@ static pid_t kill9(pid_t pid)
     return start_server();
 }
 
+/* ---------------- refund instructions: pulled, acknowledged, pushed to the mall ----------------
+ */
+
+#define SECRET "mall-secret-0123456789abcdef"
+
+static pthread_mutex_t rx_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t *rx_seen; /* instruction id (as a string) -> deliveries the mall accepted */
+static atomic_int rx_fail_next, rx_bad_key, rx_bad_signature;
+
+static int on_mall(void *ctx, json_t *body, const char *key, bool signature_ok)
+{
+    (void)ctx;
+    if (!signature_ok) {
+        atomic_fetch_add(&rx_bad_signature, 1);
+        return 401;
+    }
+    if (atomic_load(&rx_fail_next) > 0) {
+        atomic_fetch_sub(&rx_fail_next, 1);
+        return 503; /* the mall is down: siyu retries with the same key */
+    }
+    json_t *data = json_object_get(body, "data");
+    json_int_t id = json_integer_value(json_object_get(data, "refund_instruction_id"));
+    char k[32];
+    snprintf(k, sizeof k, "%lld", (long long)id);
+    if (strcmp(k, key) != 0 ||
+        strcmp(json_string_value(json_object_get(data, "kind")), "refund_instruction") != 0)
+        atomic_fetch_add(&rx_bad_key, 1);
+    pthread_mutex_lock(&rx_lock);
+    json_object_set_new(rx_seen, k,
+                        json_integer(json_integer_value(json_object_get(rx_seen, k)) + 1));
+    pthread_mutex_unlock(&rx_lock);
+    return 200;
+}
+
+static int64_t rx_deliveries(int64_t id)
+{
+    char k[32];
+    snprintf(k, sizeof k, "%lld", (long long)id);
+    pthread_mutex_lock(&rx_lock);
+    int64_t n = json_integer_value(json_object_get(rx_seen, k));
+    pthread_mutex_unlock(&rx_lock);
+    return n;
+}
+
+/* Every refund instruction of a status, by pages of `page`: how many, and each order's
+ * external id seen at most once (the team's payments each appear exactly once). */
+static int pull_all(const char *status, int page, json_t *orders)
+{
+    int64_t cursor = 0;
+    int n = 0;
+    for (;;) {
+        char path[160];
+        json_t *o;
+        snprintf(path, sizeof path, "/api/v1/refund-instructions?status=%s&limit=%d&cursor=%lld",
+                 status, page, (long long)cursor);
+        CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+        json_t *items = json_object_get(o, "items"), *it;
+        size_t i;
+        json_array_foreach(items, i, it)
+        {
+            const char *ext = json_string_value(json_object_get(it, "order_external_id"));
+            CHECK(json_object_get(orders, ext) == NULL);
+            json_object_set_new(orders, ext, json_integer(jget(it, "amount_cents")));
+            CHECK_STR_EQ(json_string_value(json_object_get(it, "status")), status);
+            n++;
+        }
+        const char *next = json_string_value(json_object_get(o, "next_cursor"));
+        cursor = next ? atoll(next) : 0;
+        json_decref(o);
+        if (!next) break;
+    }
+    return n;
+}
+
+static json_t *tick(void)
+{
+    json_t *o;
+    CHECK_INT_EQ(call("POST", "/api/v1/journeys/tick", &o, NULL), 200);
+    json_t *r = json_incref(json_object_get(json_object_get(o, "dispatch"), "refund_instructions"));
+    json_decref(o);
+    return r;
+}
+
+static void refund_instructions(int rx_port)
+{
+    /* group_buy's failed team: its leader's and its member's payments, once each, pulled */
+    json_t *orders = json_object();
+    CHECK_INT_EQ(pull_all("pending", 1, orders), 2);
+    CHECK_INT_EQ(json_integer_value(json_object_get(orders, "gb-65")), 9900);
+    CHECK_INT_EQ(json_integer_value(json_object_get(orders, "gb-66")), 9900);
+    json_decref(orders);
+    json_t *o;
+    CHECK_INT_EQ(call("GET", "/api/v1/refund-instructions?status=pending", &o, NULL), 200);
+    json_t *items = json_object_get(o, "items");
+    int64_t id1 = jget(json_array_get(items, 0), "id"), id2 = jget(json_array_get(items, 1), "id");
+    CHECK_INT_EQ(jget(json_array_get(items, 0), "team_id"), failed_team);
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(items, 0), "delivery")),
+                 "queued");
+    json_decref(o);
+    CHECK_INT_EQ(call("GET", "/api/v1/refund-instructions?status=refunded", NULL, NULL), 400);
+    /* no binding "mall" yet: a tick sends nothing */
+    o = tick();
+    CHECK_INT_EQ(jget(o, "sent"), 0);
+    json_decref(o);
+    /* the mall's webhook; it is down for the first attempt */
+    CHECK_INT_EQ(call("PUT", "/api/v1/channels/mall", NULL,
+                      "{\"adapter\":\"webhook\",\"url\":\"http://127.0.0.1:%d/refunds\","
+                      "\"secret\":\"" SECRET "\",\"backoff_base_ms\":1000}",
+                      rx_port),
+                 200);
+    atomic_store(&rx_fail_next, 1);
+    o = tick();
+    CHECK_INT_EQ(jget(o, "sent"), 1);
+    CHECK_INT_EQ(jget(o, "retry"), 1);
+    json_decref(o);
+    set_now(now_s + 60); /* past the retry's time */
+    o = tick();
+    CHECK_INT_EQ(jget(o, "sent"), 1);
+    json_decref(o);
+    o = tick(); /* nothing left to send */
+    CHECK_INT_EQ(jget(o, "sent") + jget(o, "retry") + jget(o, "dead"), 0);
+    json_decref(o);
+    CHECK_INT_EQ(rx_deliveries(id1), 1);
+    CHECK_INT_EQ(rx_deliveries(id2), 1);
+    CHECK_INT_EQ(atomic_load(&rx_bad_key), 0);
+    CHECK_INT_EQ(atomic_load(&rx_bad_signature), 0);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/refund-instructions/%lld", (long long)id1);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "delivery")), "sent");
+    CHECK(jget(o, "attempts") >= 1);
+    json_decref(o);
+    /* acknowledged: once, the same answer again, another reference is a conflict */
+    snprintf(path, sizeof path, "/api/v1/refund-instructions/%lld/ack", (long long)id1);
+    CHECK_INT_EQ(call("POST", path, &o, "{\"reference\":\"RF-1\"}"), 200);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "status")), "acked");
+    char acked_at[64];
+    snprintf(acked_at, sizeof acked_at, "%s", json_string_value(json_object_get(o, "acked_at")));
+    json_decref(o);
+    set_now(now_s + 60);
+    CHECK_INT_EQ(call("POST", path, &o, "{\"reference\":\"RF-1\"}"), 200);
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "acked_at")), acked_at);
+    json_decref(o);
+    CHECK_INT_EQ(call("POST", path, &o, NULL), 200); /* no body: the same */
+    CHECK_STR_EQ(json_string_value(json_object_get(o, "reference")), "RF-1");
+    json_decref(o);
+    CHECK_INT_EQ(call("POST", path, NULL, "{\"reference\":\"RF-2\"}"), 409);
+    CHECK_INT_EQ(call("POST", path, NULL, "{\"reference\":\"\"}"), 400);
+    CHECK_INT_EQ(call("POST", path, NULL, "{\"refund\":\"RF-1\"}"), 400);
+    CHECK_INT_EQ(call("POST", "/api/v1/refund-instructions/999999/ack", NULL, NULL), 404);
+    orders = json_object();
+    CHECK_INT_EQ(pull_all("pending", 10, orders), 1);
+    CHECK(json_object_get(orders, "gb-66") != NULL);
+    json_decref(orders);
+    orders = json_object();
+    CHECK_INT_EQ(pull_all("acked", 10, orders), 1);
+    json_decref(orders);
+    check_clean();
+}
+
+/* After the SIGKILL: the big team fails at its deadline, every paid seat gets exactly one
+ * instruction, a second SIGKILL right after the sweep loses none, and each reaches the
+ * mall once. */
+static pid_t refunds_after_kill(pid_t pid)
+{
+    long long paid = db_int("SELECT paid FROM teams WHERE id = ?1", kill_team, 0);
+    set_now(now_s + 3 * DAY);
+    json_t *o;
+    CHECK_INT_EQ(call("POST", "/api/v1/campaigns/sweep", &o, NULL), 200);
+    CHECK(jget(o, "teams_failed") >= 1);
+    json_decref(o);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    check_clean();
+    pid = start_server();
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM mall_instructions WHERE team_id = ?1", kill_team, 0),
+                 paid);
+    json_t *orders = json_object();
+    int pending = pull_all("pending", 7, orders);
+    CHECK_INT_EQ(pending, paid + 1); /* and group_buy's unacknowledged one */
+    json_decref(orders);
+    for (int i = 0; i < 5; i++)
+        json_decref(tick());
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM mall_instructions WHERE delivery = 'sent'", 0, 0),
+                 paid + 2);
+    long long n = db_int("SELECT count(*) FROM mall_instructions", 0, 0);
+    CHECK_INT_EQ(n, paid + 2);
+    for (long long i = 0; i < n; i++)
+        CHECK_INT_EQ(rx_deliveries(db_int("SELECT id FROM mall_instructions ORDER BY id LIMIT 1"
+                                          " OFFSET ?1",
+                                          i, 0)),
+                     1);
+    check_clean();
+    return pid;
+}
+
+/* ---------------- coupon clawback, worked by hand ----------------
+ * Campaign: on_first_order {points 30, coupon 满100减5}, clawback_days 10. P invites Q, S
+ * and U; each places a first order, so P holds 90 points and three coupons K_Q, K_S, K_U.
+ * P redeems K_S on an order of its own. Day +3: Q's order fully refunded -> K_Q voided
+ * (unused), 30 points back. Day +4: S's order fully refunded -> 30 points back, K_S already
+ * redeemed: not recovered. Day +15: U's order fully refunded, past the 10 days: nothing.
+ * Report: 2 rewards clawed back, 60 points taken, 0 points not recovered, 1 coupon voided,
+ * 1 not recovered; P's balance 90 - 60 (+ what P's own order earned, none: no earn rule). */
+static const char *coupon_state(const char *code)
+{
+    static char state[32];
+    char path[96];
+    json_t *o;
+    snprintf(path, sizeof path, "/api/v1/coupons/%s", code);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    snprintf(state, sizeof state, "%s", json_string_value(json_object_get(o, "state")));
+    json_decref(o);
+    return state;
+}
+
+static void coupon_clawback(void)
+{
+    int64_t t0 = now_s + DAY;
+    set_now(t0);
+    json_t *o;
+    CHECK_INT_EQ(call("POST", "/api/v1/coupon-templates", &o,
+                      "{\"name\":\"满100减5\",\"kind\":\"cash_off\",\"value_cents\":500,"
+                      "\"min_spend_cents\":1000,\"valid_days\":60}"),
+                 201);
+    int64_t tpl = jget(o, "id");
+    json_decref(o);
+    char body[512];
+    snprintf(
+        body, sizeof body,
+        "{\"kind\":\"invite\",\"name\":\"券回收\",\"rules\":{\"on_first_order\":{\"points\":30,"
+        "\"coupon_template_id\":%lld},\"clawback_days\":10}}",
+        (long long)tpl);
+    int64_t c = campaign(body);
+    int64_t P = member("13588000001", NULL, NULL, 201);
+    char sP[64];
+    invite(c, P, NULL, sP);
+    int64_t Q = member("13588000002", sP, "cq", 201);
+    int64_t S = member("13588000003", sP, "cs", 201);
+    int64_t U = member("13588000004", sP, "cu", 201);
+    int64_t before = points_of(P);
+    int64_t oq = order("cb-q", Q, 10000), os = order("cb-s", S, 8000), ou = order("cb-u", U, 6000);
+    CHECK_INT_EQ(points_of(P), before + 90);
+    /* the three reward coupons, by the rewards' rows */
+    char kq[32], ks[32], ku[32];
+    char *codes[3] = {kq, ks, ku};
+    for (int i = 0; i < 3; i++) {
+        char path[160];
+        snprintf(path, sizeof path, "/api/v1/members/%lld/coupons", (long long)P);
+        CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+        json_t *items = json_object_get(o, "items"), *it;
+        size_t k;
+        int found = 0;
+        json_array_foreach(items, k, it)
+        {
+            if ((int)k == 2 - i) { /* newest first: K_U, K_S, K_Q */
+                snprintf(codes[i], 32, "%s", json_string_value(json_object_get(it, "code")));
+                found = 1;
+            }
+        }
+        CHECK(found);
+        json_decref(o);
+    }
+    CHECK_STR_EQ(coupon_state(kq), "issued");
+    /* P redeems K_S */
+    char at[40];
+    iso(now_s, at, sizeof at);
+    int st =
+        call("POST", "/api/v1/orders", &o,
+             "{\"channel\":\"store\",\"external_id\":\"cb-p\",\"store_id\":1,\"member_id\":%lld,"
+             "\"placed_at\":\"%s\",\"total_cents\":1500,\"discount_cents\":500,"
+             "\"coupon_code\":\"%s\",\"items\":[{\"sku\":\"A1\",\"qty\":1,"
+             "\"unit_price_cents\":2000}]}",
+             (long long)P, at, ks);
+    if (st != 201) fprintf(stderr, "order with coupon: %d %s\n", st, buf);
+    CHECK_INT_EQ(st, 201);
+    json_decref(o);
+    CHECK_STR_EQ(coupon_state(ks), "redeemed");
+    int64_t p_now = points_of(P);
+    set_now(t0 + 3 * DAY);
+    refund(oq, "cb-q-r", 10000);
+    CHECK_STR_EQ(coupon_state(kq), "void");
+    CHECK_INT_EQ(points_of(P), p_now - 30);
+    set_now(t0 + 4 * DAY);
+    refund(os, "cb-s-r", 8000);
+    CHECK_STR_EQ(coupon_state(ks), "redeemed"); /* already used: stays, reported */
+    CHECK_INT_EQ(points_of(P), p_now - 60);
+    set_now(t0 + 15 * DAY);
+    refund(ou, "cb-u-r", 6000); /* past clawback_days */
+    CHECK_STR_EQ(coupon_state(ku), "issued");
+    CHECK_INT_EQ(points_of(P), p_now - 60);
+    /* a voided coupon cannot be redeemed */
+    iso(now_s, at, sizeof at);
+    CHECK_INT_EQ(call("POST", "/api/v1/orders", &o,
+                      "{\"channel\":\"store\",\"external_id\":\"cb-p2\",\"store_id\":1,"
+                      "\"member_id\":%lld,\"placed_at\":\"%s\",\"total_cents\":1500,"
+                      "\"discount_cents\":500,\"coupon_code\":\"%s\",\"items\":[{\"sku\":\"A1\","
+                      "\"qty\":1,\"unit_price_cents\":2000}]}",
+                      (long long)P, at, kq),
+                 422);
+    CHECK_STR_EQ(json_string_value(json_object_get(json_object_get(o, "error"), "field")),
+                 "coupon_code");
+    json_decref(o);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/campaigns/%lld/report", (long long)c);
+    CHECK_INT_EQ(call("GET", path, &o, NULL), 200);
+    json_t *cb = json_object_get(o, "clawback");
+    CHECK_INT_EQ(jget(cb, "rewards"), 2);
+    CHECK_INT_EQ(jget(cb, "points_taken"), 60);
+    CHECK_INT_EQ(jget(cb, "points_not_recovered"), 0);
+    CHECK_INT_EQ(jget(cb, "coupons_voided"), 1);
+    CHECK_INT_EQ(jget(cb, "coupons_not_recovered"), 1);
+    json_decref(o);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM referral_rewards WHERE campaign_id = ?1 AND"
+                        " clawed_coupon = 'redeemed'",
+                        c, 0),
+                 1);
+    check_clean();
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -738,6 +1061,11 @@ int main(int argc, char **argv)
     }
     snprintf(clock_path, sizeof clock_path, "/tmp/siyu-fission-clock-%d", (int)getpid());
     set_now(T0);
+    if (sodium_init() < 0) return 1;
+    rx_seen = json_object();
+    int rx_port = free_port();
+    webhook_rx wrx;
+    CHECK(webhook_rx_start(&wrx, rx_port, SECRET, on_mall, NULL) == 0);
     setenv("SIYU_NOW_FILE", clock_path, 1);
     setenv("SIYU_TICK_SECONDS", "0", 1);
     setenv("SIYU_SWEEP_SECONDS", "0", 1);
@@ -748,11 +1076,16 @@ int main(int argc, char **argv)
     tree();
     other_ways();
     group_buy();
+    refund_instructions(rx_port);
     assists();
     merge_keeps_plays();
     pid = kill9(pid);
     check_clean();
+    pid = refunds_after_kill(pid);
+    coupon_clawback();
     CHECK_INT_EQ(harness_stop(pid), 0);
+    webhook_rx_stop(&wrx);
+    json_decref(rx_seen);
     unlink(clock_path);
     return CHECK_DONE();
 }

@@ -886,6 +886,133 @@ static void recurring(void)
                  0);
 }
 
+/* ---- the console's lists and search (issue 18) ---- */
+
+static void console_lists(void)
+{
+    json_t *o, *p;
+    /* task campaigns: HQ sees every one, by id; a store manager HQ's and their store's */
+    CHECK_INT_EQ(call_as(NULL, "GET", "/api/v1/task-campaigns?limit=100", &o, NULL), 200);
+    json_t *items = json_object_get(o, "items");
+    CHECK_INT_EQ((int64_t)json_array_size(items),
+                 db_int("SELECT count(*) FROM task_campaigns", 0, 0));
+    for (size_t i = 1; i < json_array_size(items); i++)
+        CHECK(jint(json_array_get(items, i), "id") > jint(json_array_get(items, i - 1), "id"));
+    json_decref(o);
+    CHECK_INT_EQ(call_as(tok_mgr[0], "GET", "/api/v1/task-campaigns?limit=100", &o, NULL), 200);
+    items = json_object_get(o, "items");
+    CHECK_INT_EQ(
+        (int64_t)json_array_size(items),
+        db_int("SELECT count(*) FROM task_campaigns WHERE store_id IS NULL OR store_id = ?1",
+               store[0], 0));
+    CHECK(db_int("SELECT count(*) FROM task_campaigns WHERE store_id = ?1", store[2], 0) > 0);
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *sid = json_object_get(json_array_get(items, i), "store_id");
+        CHECK(json_is_null(sid) || json_integer_value(sid) == store[0]);
+    }
+    json_decref(o);
+    CHECK_INT_EQ(call_as(tok_guide[0], "GET", "/api/v1/task-campaigns", NULL, NULL), 403);
+    /* a page at a time: the second page starts after the first */
+    CHECK_INT_EQ(call_as(NULL, "GET", "/api/v1/task-campaigns?limit=1", &o, NULL), 200);
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/task-campaigns?limit=1&cursor=%s", jstr(o, "next_cursor"));
+    CHECK_INT_EQ(call_as(NULL, "GET", path, &p, NULL), 200);
+    CHECK(jint(json_array_get(json_object_get(p, "items"), 0), "id") >
+          jint(json_array_get(json_object_get(o, "items"), 0), "id"));
+    json_decref(o);
+    json_decref(p);
+
+    /* members by name: each role's scope, counted in the store itself */
+    static const char *const who[] = {"admin", "manager", "guide"};
+    const char *toks[] = {NULL, tok_mgr[0], tok_guide[0]};
+    int64_t want[3] = {
+        db_int("SELECT count(*) FROM members WHERE merged_into IS NULL AND name LIKE '%客户1-%'", 0,
+               0),
+        db_int("SELECT count(*) FROM members WHERE merged_into IS NULL AND name LIKE '%客户1-%'"
+               " AND store_id = ?1",
+               store[0], 0),
+        db_int("SELECT count(*) FROM members WHERE merged_into IS NULL AND name LIKE '%客户1-%'"
+               " AND guide_id = ?1",
+               guide[0], 0)};
+    CHECK_INT_EQ(want[0], PER_GUIDE); /* guide 1's customers, all of store 0 */
+    CHECK_INT_EQ(want[1], PER_GUIDE);
+    CHECK_INT_EQ(want[2], 0); /* guide 0 finds none of guide 1's customers */
+    for (int r = 0; r < 3; r++) {
+        CHECK_INT_EQ(
+            call_as(toks[r], "GET", "/api/v1/members?name=%E5%AE%A2%E6%88%B71-&limit=50", &o, NULL),
+            200);
+        items = json_object_get(o, "items");
+        if ((int64_t)json_array_size(items) != want[r])
+            fprintf(stderr, "name search as %s: %zu, want %lld\n", who[r], json_array_size(items),
+                    (long long)want[r]);
+        CHECK_INT_EQ((int64_t)json_array_size(items), want[r]);
+        for (size_t i = 0; i < json_array_size(items); i++)
+            CHECK(strstr(jstr(json_array_get(items, i), "name"), "客户1-") != NULL);
+        json_decref(o);
+    }
+    /* another store's manager finds none of them */
+    CHECK_INT_EQ(call_as(tok_mgr[1], "GET", "/api/v1/members?name=%E5%AE%A2%E6%88%B71-", &o, NULL),
+                 200);
+    CHECK_INT_EQ((int64_t)json_array_size(json_object_get(o, "items")), 0);
+    json_decref(o);
+    CHECK_INT_EQ(call_as(NULL, "GET", "/api/v1/members?name=", &o, NULL), 400);
+    CHECK_STR_EQ(err_field(o), "name");
+    json_decref(o);
+
+    /* channel QR codes: HQ lists every code with its stats, a store manager their store's */
+    int64_t qa = make("/api/v1/qr-codes",
+                      "{\"name\":\"湖滨海报\",\"target\":{\"store_id\":%lld},"
+                      "\"campaign\":\"春季\",\"cost_cents\":1000}",
+                      (long long)store[0]);
+    int64_t qb = make("/api/v1/qr-codes", "{\"name\":\"西溪海报\",\"target\":{\"store_id\":%lld}}",
+                      (long long)store[1]);
+    snprintf(path, sizeof path, "/api/v1/qr-codes/%lld/scan", (long long)qa);
+    CHECK_INT_EQ(call_as(NULL, "POST", path, NULL, "{\"external_userid\":\"wm-qr-1\"}") / 100, 2);
+    CHECK_INT_EQ(call_as(NULL, "GET", "/api/v1/qr-codes?limit=100", &o, NULL), 200);
+    items = json_object_get(o, "items");
+    CHECK_INT_EQ((int64_t)json_array_size(items), db_int("SELECT count(*) FROM qr_codes", 0, 0));
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *row = json_array_get(items, i);
+        snprintf(path, sizeof path, "/api/v1/qr-codes/%lld/stats", (long long)jint(row, "id"));
+        CHECK_INT_EQ(call_as(NULL, "GET", path, &p, NULL), 200);
+        const char *keys[] = {"scans",       "contacts_added", "new_members", "first_orders_30d",
+                              "sales_cents", "cost_cents"};
+        for (int k = 0; k < 6; k++)
+            CHECK_INT_EQ(jint(row, keys[k]), jint(p, keys[k]));
+        if (jint(row, "id") == qa) {
+            CHECK_STR_EQ(jstr(row, "name"), "湖滨海报");
+            CHECK_INT_EQ(jint(row, "scans"), 1);
+        }
+        json_decref(p);
+    }
+    json_decref(o);
+    CHECK_INT_EQ(call_as(tok_mgr[1], "GET", "/api/v1/qr-codes?limit=100", &o, NULL), 200);
+    items = json_object_get(o, "items");
+    CHECK_INT_EQ((int64_t)json_array_size(items), 1);
+    CHECK_INT_EQ(jint(json_array_get(items, 0), "id"), qb);
+    json_decref(o);
+    CHECK_INT_EQ(call_as(tok_guide[0], "GET", "/api/v1/qr-codes", NULL, NULL), 403);
+
+    /* the products report's concentration alone = the same figures of the whole report */
+    const char *q = "/api/v1/reports/products?from=2026-01-01&to=2026-12-31&top=1000";
+    CHECK_INT_EQ(call_as(NULL, "GET", q, &o, NULL), 200);
+    snprintf(path, sizeof path, "%s&part=concentration", q);
+    CHECK_INT_EQ(call_as(NULL, "GET", path, &p, NULL), 200);
+    const char *same[] = {"net_sales_cents", "skus_sold",      "skus_for_80pct", "top_2pct_skus",
+                          "top_20pct_skus",  "top_2pct_share", "best_sellers"};
+    for (int k = 0; k < 7; k++)
+        CHECK(json_equal(json_object_get(o, same[k]), json_object_get(p, same[k])));
+    CHECK(json_array_size(json_object_get(o, "best_sellers")) > 0);
+    CHECK(json_object_get(p, "best_sellers_by_store") == NULL);
+    CHECK(json_object_get(p, "bought_together") == NULL);
+    json_decref(o);
+    json_decref(p);
+    snprintf(path, sizeof path, "%s&part=baskets", q);
+    CHECK_INT_EQ(call_as(NULL, "GET", path, &o, NULL), 400);
+    CHECK_STR_EQ(err_field(o), "part");
+    json_decref(o);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -909,6 +1036,7 @@ int main(int argc, char **argv)
     workbench();
     leaderboard();
     recurring();
+    console_lists();
     close(fd);
     CHECK_INT_EQ(harness_stop(server), 0);
     unlink(clock_path);

@@ -784,6 +784,34 @@ int main(void)
     CHECK_INT_EQ(bad.granularity, REPORTS_DAY);
     json_decref(params);
 
+    /* the answer cache: an answer is kept for the facts' version it was computed at, and
+     * any change to the facts (here one more October order) makes it stale */
+    {
+        uint64_t v = reports_version(c.live);
+        json_t *before = reports_kpi(c.live, &q, &e);
+        CHECK(reports_cache_get(c.live, "kpi|october") == NULL);
+        reports_cache_put(c.live, "kpi|october", v, before);
+        json_t *hit = reports_cache_get(c.live, "kpi|october");
+        CHECK(hit != NULL && json_equal(hit, before));
+        CHECK(reports_cache_get(c.live, "kpi|november") == NULL);
+        json_decref(hit);
+        order(&c, "CACHE-1", 1, "store", 1, 1, "2026-10-16", "A1", 0);
+        CHECK(reports_version(c.live) > v);
+        CHECK(reports_cache_get(c.live, "kpi|october") == NULL);
+        json_t *after = reports_kpi(c.live, &q, &e);
+        CHECK_INT_EQ(json_integer_value(at(after, "current.orders")),
+                     json_integer_value(at(before, "current.orders")) + 1);
+        /* kept at a version already passed: never answered */
+        reports_cache_put(c.live, "kpi|october", v, after);
+        CHECK(reports_cache_get(c.live, "kpi|october") == NULL);
+        uint64_t hits, misses;
+        reports_cache_counts(c.live, &hits, &misses);
+        CHECK_INT_EQ(hits, 1);
+        CHECK_INT_EQ(misses, 4);
+        json_decref(before);
+        json_decref(after);
+    }
+
     reports_free(fresh);
     chain_close(&c);
     return CHECK_DONE();

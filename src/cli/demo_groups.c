@@ -286,6 +286,45 @@ int demo_groups(store_t *st, siyu_err *e)
         else
             store_rollback(c);
     }
+    /* group SOPs: every store's fresh groups get new arrivals on Mondays at 10:00 and its
+     * health groups a live-stream reminder on Thursdays at 19:30, made three weeks ago; the
+     * weekly slots since then are ticked in turn, so the owners' tasks show */
+    int64_t now = d.now, made = d.now - 21 * 86400;
+    for (int i = 0; i < ns && rc == 0; i++) {
+        if (nm[i] < 4) continue;
+        if ((rc = store_begin(c, true, e))) break;
+        d.now = made;
+        rc =
+            call(&d, group_sops_create,
+                 json_pack("{s:I, s:s, s:{s:i, s:s}, s:s, s:s}", "store_id", (json_int_t)stores[i],
+                           "theme", "fresh", "schedule", "weekday", 1, "time", "10:00", "text",
+                           "本周新品到店，欢迎来店选购 New arrivals this week", "name", "周一上新"),
+                 NULL, e);
+        if (rc == 0)
+            rc = call(&d, group_sops_create,
+                      json_pack("{s:I, s:s, s:{s:i, s:s}, s:s, s:s, s:i}", "store_id",
+                                (json_int_t)stores[i], "theme", "health", "schedule", "weekday", 4,
+                                "time", "19:30", "text",
+                                "今晚8点健康直播，记得来看 Live at 8 tonight", "name",
+                                "周四直播提醒", "due_hours", 2),
+                      NULL, e);
+        if (rc == 0)
+            rc = store_commit(c, e);
+        else
+            store_rollback(c);
+    }
+    for (int64_t t = made; rc == 0 && t <= now; t += 86400) {
+        d.now = t + 12 * 3600; /* midday each day, and the evening for Thursday's slot */
+        for (int k = 0; k < 2 && rc == 0 && d.now <= now; k++, d.now += 9 * 3600) {
+            if ((rc = store_begin(c, true, e))) break;
+            rc = group_sops_tick(&d, NULL, e);
+            if (rc == 0)
+                rc = store_commit(c, e);
+            else
+                store_rollback(c);
+        }
+    }
+    d.now = now;
     free(members);
     free(nm);
     store_conn_close(c);

@@ -274,6 +274,13 @@ int group_requests_list(dom *d, bool pending, int64_t cursor, int limit, json_t 
         json_object_set_new(o, "group_id", dom_nullable_int(s, 5));
         json_object_set_new(o, "fulfilled_at",
                             store_col_null(s, 6) ? json_null() : dom_time(store_col_int(s, 6)));
+        /* the push to the bridge (the outbox, on the wecom channel's binding) */
+        json_t *p = json_pack("{s:s, s:I}", "state", store_col_text(s, 7), "attempts",
+                              (json_int_t)store_col_int(s, 8));
+        json_object_set_new(p, "pushed_at",
+                            store_col_null(s, 9) ? json_null() : dom_time(store_col_int(s, 9)));
+        json_object_set_new(p, "error", dom_nullable_text(s, 10));
+        json_object_set_new(o, "push", p);
         json_array_append_new(items, o);
     }
     store_reset(s);

@@ -95,10 +95,27 @@ int group_skus_for_share(int64_t *v, int n, int pct);
 /* The Wilson score interval of k successes in n at 95%: lo, hi in [0, 1]. */
 void group_wilson(int64_t k, int64_t n, double *lo, double *hi);
 
+/* ---- sops.c: group SOPs (社群SOP) ---- */
+
+/* POST /group-sops {name?, store_id? | group_ids? , theme?, schedule: {weekday 1..7,
+ * time "HH:MM"}, text, content_id?, due_hours?} -> the SOP (201), with the task campaign
+ * of kind group_post its tasks roll up under. GET /group-sops?store_id=, GET
+ * /group-sops/{id} (with {tasks: {slots, total, open, done, on_time, late, expired}}),
+ * PATCH /group-sops/{id} {state: active|paused, text?}. HQ, or the store's manager. */
+int group_sops_create(dom *d, json_t *body, json_t **out, siyu_err *e);
+int group_sops_get(dom *d, int64_t id, json_t **out, siyu_err *e);
+int group_sops_list(dom *d, int64_t store_id, int64_t cursor, int limit, json_t **out, siyu_err *e);
+int group_sops_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e);
+/* On the journeys tick: the latest slot of each active SOP, a group_post task per
+ * targeted group on its owner, written once per group and slot; groups whose owner left
+ * wait for their inheritor. Out: {tasks (made now), waiting}. */
+int group_sops_tick(dom *d, json_t **out, siyu_err *e);
+
 /* The invariants for `siyu check` (called by loyalty_check): the group-day roll-up equals
  * the activity; no group holds more customers who
  * joined through a code than the code's cap (or its own); every seat is
- * in a group of its code's store and theme, and a kept seat has the join that kept it.
+ * in a group of its code's store and theme, and a kept seat has the join that kept it;
+ * every SOP post names its group, slot and SOP's campaign.
  * Appends {check, message} to v (at most max), answers how many problems it found. */
 int groups_check(store_conn *c, int max, json_t *v);
 

@@ -755,6 +755,8 @@ int groups_events_record(dom *d, json_t *body, json_t **out, siyu_err *e)
         }
     }
     for (size_t i = 0; i < c.nt; i++) {
+        /* the index follows its members' group_messages_30d */
+        dom_note(d, DOM_CHANGE_GROUP_DAY, c.touched[i].group_id, c.touched[i].day);
         store_stmt *s = store_q(d->conn, Q_GRP_DAY_ROLLUP);
         store_bind_int(s, 1, c.touched[i].group_id);
         store_bind_int(s, 2, c.touched[i].day);

@@ -532,5 +532,12 @@ int groups_check(store_conn *c, int max, json_t *v)
             "through the code",
             (long long)store_col_int(s, 0));
     store_reset(s);
+    /* group SOPs: each post names a group, under an SOP's campaign, on a slot (a round) */
+    s = store_q(c, Q_CHECK_GROUP_SOP_TASKS);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "group_sops",
+            "task %lld: a group post naming no group, no SOP's campaign or no slot",
+            (long long)store_col_int(s, 0));
+    store_reset(s);
     return found;
 }

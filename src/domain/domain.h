@@ -36,6 +36,8 @@ typedef enum dom_change_kind {
     DOM_CHANGE_TAG_MEMBER, /* id: a manual tag; other: a member added to or removed from it */
     DOM_CHANGE_SEGMENT,    /* id: a saved segment created */
     DOM_CHANGE_AUDIENCE_SETTINGS, /* the RFM and lifecycle thresholds changed */
+    /* store groups (src/community) */
+    DOM_CHANGE_GROUP_DAY, /* id: a group whose activity changed; other: the local day */
 } dom_change_kind;
 
 typedef struct dom_change {

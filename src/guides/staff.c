@@ -1,10 +1,12 @@
 /* staff.c — a staff member's lifecycle: their store (with its history), status
  * (active / departed) and WeCom userid; a departure. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "guides/guides.h"
 #include "base/jsonx.h"
+#include "community/community.h"
 
 static const char *const statuses[] = {"active", "departed", NULL};
 
@@ -136,14 +138,21 @@ int staff_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
 }
 
 /* The one place a departure hands over what the guide owned besides their customers
- * (whose transfer staff_depart opens). Communities (issue 15's groups) move the
- * departing guide's groups here, in the same write: add the call below. */
+ * (whose transfer staff_depart opens). Communities: the departing guide's groups become
+ * owner_departed in the same write — no join code serves them and their SOP posts wait —
+ * until WeCom's transfer arrives from the bridge (group_updated with the new owner). */
 int guides_depart_handover(dom *d, const guides_departure *dep, siyu_err *e)
 {
-    (void)d;
-    (void)dep;
-    (void)e;
-    return 0;
+    int n = groups_of_guide(d, dep->staff_id, NULL, 0); /* how many */
+    if (n <= 0) return 0;
+    int64_t *ids = malloc((size_t)n * sizeof *ids);
+    if (!ids) return siyu_err_set(e, SIYU_INTERNAL, NULL, "out of memory");
+    n = groups_of_guide(d, dep->staff_id, ids, n);
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++)
+        rc = groups_set_owner_state(d, ids[i], "owner_departed", 0, e);
+    free(ids);
+    return rc;
 }
 
 int staff_depart(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)

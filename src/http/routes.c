@@ -66,6 +66,10 @@ int h_transfers_get(http_req *r, siyu_err *e);
 int h_transfers_results(http_req *r, siyu_err *e);
 int h_transfers_sweep(http_req *r, siyu_err *e);
 int h_bridge_messages(http_req *r, siyu_err *e);
+int h_group_sops_create(http_req *r, siyu_err *e);
+int h_group_sops_list(http_req *r, siyu_err *e);
+int h_group_sops_get(http_req *r, siyu_err *e);
+int h_group_sops_patch(http_req *r, siyu_err *e);
 int h_guides_settings_get(http_req *r, siyu_err *e);
 int h_guides_settings_put(http_req *r, siyu_err *e);
 int h_qr_campaigns(http_req *r, siyu_err *e);
@@ -1184,5 +1188,20 @@ const route routes[] = {
      "answer",
      "fission", SCOPE_CHAIN, 0, .request = "RefundAck", .response = "RefundInstruction",
      .answers = ANS_409},
+    /* group SOPs (issue 16): weekly posts to groups as tasks for their owners */
+    {"POST", "/api/v1/group-sops", h_group_sops_create, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Schedule a weekly post to groups (a store's, a theme's or named ones): a group_post task "
+     "per group on its owner",
+     "groups", SCOPE_CHAIN, SB_STORE, .request = "GroupSopCreate", .response = "GroupSop",
+     .answers = ANS_201 | ANS_422},
+    {"GET", "/api/v1/group-sops", h_group_sops_list, MGR, 0,
+     "Group SOPs (a store manager: their store's)", "groups", SCOPE_CHAIN, SB_STORE,
+     .query = "page store_id:int", .response = "GroupSop[]"},
+    {"GET", "/api/v1/group-sops/{id}", h_group_sops_get, MGR, 0,
+     "A group SOP and the roll-up of its tasks: done, on time, late, expired", "groups",
+     SCOPE_CHAIN, 0, .response = "GroupSop", .answers = ANS_404},
+    {"PATCH", "/api/v1/group-sops/{id}", h_group_sops_patch, MGR, ROUTE_WRITE | ROUTE_BODY,
+     "Pause or resume a group SOP, or change its text", "groups", SCOPE_CHAIN, 0,
+     .request = "GroupSopPatch", .response = "GroupSop", .answers = ANS_404},
 };
 const int route_count = (int)(sizeof routes / sizeof *routes);

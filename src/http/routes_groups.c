@@ -19,6 +19,25 @@ int h_group_requests(http_req *r, siyu_err *e);
 int h_group_sales_create(http_req *r, siyu_err *e);
 int h_group_sales_report(http_req *r, siyu_err *e);
 int h_report_groups(http_req *r, siyu_err *e);
+int h_group_sops_create(http_req *r, siyu_err *e);
+int h_group_sops_list(http_req *r, siyu_err *e);
+int h_group_sops_get(http_req *r, siyu_err *e);
+int h_group_sops_patch(http_req *r, siyu_err *e);
+
+HTTP_BODY_CALL(h_group_sops_create, group_sops_create)
+HTTP_ID_CALL(h_group_sops_get, group_sops_get)
+HTTP_ID_BODY_CALL(h_group_sops_patch, group_sops_patch)
+
+int h_group_sops_list(http_req *r, siyu_err *e)
+{
+    int64_t cursor, store_id = 0;
+    int limit;
+    json_t *out = NULL;
+    if (req_page(r, &cursor, &limit, e) || req_query_int(r, "store_id", &store_id, e) < 0)
+        return -1;
+    int rc = group_sops_list(&r->d, store_id, cursor, limit, &out, e);
+    return http_answer(r, rc, &out);
+}
 
 HTTP_BODY_CALL(h_groups_events, groups_events_record)
 HTTP_ID_CALL(h_groups_get, groups_get)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/jsonx.h"
+#include "community/community.h"
 #include "guides/guides.h"
 #include "http/router.h"
 #include "guides/guides.h"
@@ -135,6 +136,13 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
         json_object_set_new(t->ticked, "task_campaigns", tasks);
     else
         json_decref(tasks);
+    /* and the group SOPs' slots */
+    json_t *sops = NULL;
+    if (group_sops_tick(&d, &sops, e)) return -1;
+    if (json_is_object(t->ticked))
+        json_object_set_new(t->ticked, "group_sops", sops);
+    else
+        json_decref(sops);
     /* transfers whose wait is over end done (src/guides), as the background tick does */
     return transfers_sweep(&d, 0, NULL, e);
 }

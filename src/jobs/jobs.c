@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/timeutil.h"
+#include "community/community.h"
 #include "fission/fission.h"
 #include "jobs/jobs.h"
 #include "guides/guides.h"
@@ -75,6 +76,8 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     if (journey_tick(&d, idx, 5000, NULL, e)) return -1;
     /* guide task campaigns: expiry, reminders, recurring rounds (src/guides/tasks.c) */
     if (guides_tasks_tick(&d, idx, NULL, e)) return -1;
+    /* group SOPs: each slot's group_post tasks (src/community/sops.c) */
+    if (group_sops_tick(&d, NULL, e)) return -1;
     /* group-buy teams and assists past their deadline close on the same tick */
     if (fission_sweep(&d, 1000, NULL, e) < 0) return -1;
     /* transfers whose wait is over end done (src/guides) */

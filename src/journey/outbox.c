@@ -16,6 +16,7 @@
 
 #include "base/jsonx.h"
 #include "base/phone.h"
+#include "base/timeutil.h"
 #include "journey/internal.h"
 #include "messaging/msg_adapter.h"
 
@@ -171,6 +172,36 @@ typedef struct due {
 
 #define DISPATCH_THREADS 4
 
+/* A request for a new group (src/community, a full join code) pushed to the bridge on the
+ * wecom channel's binding — the bridge's own — beside the pull of GET /group-requests. */
+typedef struct greq_push {
+    int64_t id, code_id, store_id, requested_at;
+    int attempts;
+    char theme[128];
+    msg_outcome out;
+} greq_push;
+#define GREQ_PUSH_MAX 100
+
+static void greq_send(msg_bindings *b, greq_push *g, int64_t now)
+{
+    char key[48], t[40];
+    snprintf(key, sizeof key, "group-request-%lld", (long long)g->id);
+    time_format_rfc3339(g->requested_at, t, sizeof t);
+    json_t *data =
+        json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "kind", "group_request", "request_id",
+                  (json_int_t)g->id, "code_id", (json_int_t)g->code_id, "store_id",
+                  (json_int_t)g->store_id, "theme", g->theme, "requested_at", t);
+    msg_message m = {.id = g->id,
+                     .channel = MSG_CH_WECOM,
+                     .text = "group_request: open a new group for a full join code (请新建群)",
+                     .data = data,
+                     .created_at = g->requested_at,
+                     .attempts = g->attempts,
+                     .key = key};
+    msg_bindings_send(b, &m, now * 1000, &g->out);
+    json_decref(data);
+}
+
 typedef struct send_job {
     msg_bindings *b;
     due *v;
@@ -257,6 +288,8 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
     size_t n = 0;
     msg_bindings b;
     msg_bindings_init(&b);
+    greq_push gv[GREQ_PUSH_MAX];
+    size_t ng = 0;
     int rc = store_begin(c, false, e);
     if (rc == 0) {
         store_stmt *s = store_q(c, Q_MESSAGES_DUE);
@@ -297,7 +330,24 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
             json_decref(cfg);
         }
         store_reset(s);
+        /* requests for new groups, when the bridge's channel is bound (else it pulls) */
+        if (b.adapter[MSG_CH_WECOM]) {
+            s = store_q(c, Q_GREQ_PUSH_DUE);
+            store_bind_int(s, 1, now);
+            store_bind_int(s, 2, GREQ_PUSH_MAX);
+            while (store_step(s) == STORE_ROW) {
+                greq_push *g = &gv[ng++];
+                g->id = store_col_int(s, 0);
+                g->code_id = store_col_int(s, 1);
+                g->store_id = store_col_int(s, 2);
+                snprintf(g->theme, sizeof g->theme, "%s", store_col_text(s, 3));
+                g->requested_at = store_col_int(s, 4);
+                g->attempts = (int)store_col_int(s, 5);
+            }
+            store_reset(s);
+        }
         if (store_conn_check(c, e)) { /* a failed read: send nothing, mark nothing */
+            ng = 0;
             for (size_t i = 0; i < n; i++)
                 free(v[i].text), json_decref(v[i].to), json_decref(v[i].tmpl);
             n = 0;
@@ -321,11 +371,32 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
     }
     for (int k = 0; k < nt; k++)
         if (!jobs[k].joined) pthread_join(th[k], NULL);
+    for (size_t i = 0; i < ng; i++)
+        greq_send(&b, &gv[i], now);
     int64_t sent = 0, retry = 0, dead = 0, skipped = 0;
     msg_bindings_clear(&b);
     store_conn *own = c; /* what was delivered is written on w's connection when given */
-    if (rc == 0 && n && w) rc = w->begin(w->ctx, &c, e);
-    if (rc == 0 && n) rc = store_begin(c, true, e);
+    size_t nw = n + ng;  /* anything to write */
+    if (rc == 0 && nw && w) rc = w->begin(w->ctx, &c, e);
+    if (rc == 0 && nw) rc = store_begin(c, true, e);
+    for (size_t i = 0; rc == 0 && i < ng; i++) {
+        store_stmt *s;
+        if (gv[i].out.status == MSG_SENT) {
+            s = store_q(c, Q_GREQ_PUSH_SENT);
+            store_bind_int(s, 1, now);
+            store_bind_int(s, 2, gv[i].id);
+        } else if (gv[i].out.status == MSG_RETRY) {
+            s = store_q(c, Q_GREQ_PUSH_RETRY);
+            store_bind_int(s, 1, (gv[i].out.retry_at_ms + 999) / 1000);
+            store_bind_text(s, 2, gv[i].out.error);
+            store_bind_int(s, 3, gv[i].id);
+        } else {
+            s = store_q(c, Q_GREQ_PUSH_DEAD);
+            store_bind_text(s, 1, gv[i].out.error[0] ? gv[i].out.error : "dead");
+            store_bind_int(s, 2, gv[i].id);
+        }
+        rc = store_exec(s, e);
+    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         store_stmt *s;
         if (v[i].withdrawn) {
@@ -362,9 +433,9 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
         }
         rc = store_exec(s, e);
     }
-    if (rc == 0 && n)
+    if (rc == 0 && nw)
         rc = store_commit(c, e);
-    else if (n && store_in_tx(c))
+    else if (nw && store_in_tx(c))
         store_rollback(c);
     if (rc == 0) {
         atomic_fetch_add(&outcomes[0], (unsigned long long)sent);

@@ -71,6 +71,7 @@ static json_t *task_row_json(dom *d, store_stmt *s)
     json_object_set_new(o, "guide_id", dom_nullable_int(s, 1));
     json_object_set_new(o, "journey_id", dom_nullable_int(s, 3));
     json_object_set_new(o, "campaign_id", dom_nullable_int(s, 12));
+    json_object_set_new(o, "group_id", dom_nullable_int(s, 21)); /* a group SOP's post */
     json_object_set_new(o, "campaign", dom_nullable_text(s, 20));
     json_object_set_new(o, "store_id", dom_nullable_int(s, 13));
     json_object_set_new(o, "round", dom_nullable_text(s, 16));

@@ -72,7 +72,10 @@ const char *msg_status_name(msg_status s)
 json_t *msg_message_to_json(const msg_message *m)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "message_id", json_integer(m->id));
+    if (m->key)
+        json_object_set_new(o, "key", json_string(m->key));
+    else
+        json_object_set_new(o, "message_id", json_integer(m->id));
     const char *ch = msg_channel_name(m->channel);
     json_object_set_new(o, "channel", ch ? json_string(ch) : json_null());
     json_object_set_new(o, "member_id", json_integer(m->member_id));

@@ -67,6 +67,10 @@ typedef struct msg_message {
     json_t *data;       /* an object of extra fields for the channel (borrowed), or NULL */
     int64_t created_at; /* unix seconds it entered the outbox; 0 to leave it out */
     int attempts;       /* attempts already made; 0 the first time */
+    /* a message that is no outbox row (a request to the bridge for a new group): its own
+     * Idempotency-Key, e.g. "group-request-12", sent as "key" in place of "message_id";
+     * NULL for the outbox's messages */
+    const char *key;
 } msg_message;
 
 typedef enum msg_status {

@@ -111,10 +111,13 @@ static void wh_attempt(msg_adapter *a, const msg_message *m, json_t *msg, int at
         return;
     }
     size_t len = strlen(body);
-    char sig[MSG_SIGNATURE_LEN + 1], hdr_sig[128], hdr_key[64], hdr_attempt[48];
+    char sig[MSG_SIGNATURE_LEN + 1], hdr_sig[128], hdr_key[128], hdr_attempt[48];
     msg_sign(w->secret, w->secret_len, body, len, sig);
     snprintf(hdr_sig, sizeof hdr_sig, MSG_SIGNATURE_HEADER ": %s", sig);
-    snprintf(hdr_key, sizeof hdr_key, "Idempotency-Key: %lld", (long long)m->id);
+    if (m->key)
+        snprintf(hdr_key, sizeof hdr_key, "Idempotency-Key: %s", m->key);
+    else
+        snprintf(hdr_key, sizeof hdr_key, "Idempotency-Key: %lld", (long long)m->id);
     snprintf(hdr_attempt, sizeof hdr_attempt, "X-Siyu-Attempt: %d", attempt_no);
     struct curl_slist *hdrs = NULL, *t;
     const char *lines[] = {"Content-Type: application/json",

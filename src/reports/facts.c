@@ -756,6 +756,7 @@ int reports_apply(reports_t *r, store_conn *c, const dom_changes *ch, siyu_err *
         case DOM_CHANGE_TAG_MEMBER:
         case DOM_CHANGE_SEGMENT:
         case DOM_CHANGE_AUDIENCE_SETTINGS:
+        case DOM_CHANGE_GROUP_DAY:
             break; /* audiences live in the member index */
         }
     }

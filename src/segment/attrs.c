@@ -60,6 +60,9 @@ const seg_attr_info seg_attrs[SEG_A_COUNT_] = {
     [SEG_A_CAMPAIGN] = {"campaign", SEG_T_CAT_STR, "the campaign the member joined through"},
     [SEG_A_QR_CODE] = {"qr_code", SEG_T_CAT_INT, "the channel QR code the member joined through"},
     [SEG_A_CLV_12M] = {"clv_12m_cents", SEG_T_INT, "predicted 12-month value"},
+    [SEG_A_GROUP] = {"group", SEG_T_CAT_INT, "a store group (社群) id the member is in now"},
+    [SEG_A_GROUP_MESSAGES_30D] = {"group_messages_30d", SEG_T_INT,
+                                  "messages in store groups in the last 30 days"},
 };
 
 const char *const seg_rfm_names[SEG_RFM_CLASSES] = {

@@ -56,6 +56,8 @@ typedef enum seg_attr_id {
     SEG_A_REFERRAL_DEPTH,
     SEG_A_CAMPAIGN,
     SEG_A_QR_CODE,
+    SEG_A_GROUP,
+    SEG_A_GROUP_MESSAGES_30D,
     SEG_A_COUNT_
 } seg_attr_id;
 

@@ -588,7 +588,7 @@ static size_t dec_intervals(const seg_node *n, dival *out)
 static bool is_categorical(seg_attr_id a)
 {
     seg_attr_type t = seg_attrs[a].type;
-    return t == SEG_T_CAT_INT || t == SEG_T_CAT_STR;
+    return a != SEG_A_GROUP && (t == SEG_T_CAT_INT || t == SEG_T_CAT_STR);
 }
 
 /* Is n a scan (a comparison on a non-categorical attribute, or not of one)? If so,
@@ -601,7 +601,7 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
         n = n->kids[0];
     }
     if (n->kind != SEG_N_CMP && n->kind != SEG_N_IN && n->kind != SEG_N_BETWEEN) return 0;
-    if (is_categorical(n->attr)) return 0;
+    if (is_categorical(n->attr) || n->attr == SEG_A_GROUP) return 0;
     const seg_index *idx = c->idx;
     memset(out, 0, sizeof *out);
     out->neg = neg;
@@ -794,6 +794,12 @@ static int compile_scan(ev *c, const seg_node *n, scan *out)
         kind = 1;
         dmin = 1;
         break;
+    case SEG_A_GROUP_MESSAGES_30D:
+        out->type = CT_I32;
+        out->col = idx->gmsg30;
+        dmin = INT32_MIN;
+        dmax = INT32_MAX;
+        break;
     case SEG_A_CLV_12M:
         out->type = CT_I32;
         out->col = idx->clv;
@@ -915,6 +921,42 @@ static int eval_categorical(ev *c, const seg_node *n, res *out)
         return 0;
     }
     *out = (res){.kind = R_DENSE, .w = w, .neg = ne};
+    return 0;
+}
+
+/* `group = ID`, `group in (…)`: the members of the groups named now (a member may be in
+ * several); `group != ID`: the members not in that group. */
+static int eval_group(ev *c, const seg_node *n, res *out)
+{
+    const seg_set *sets[64];
+    size_t ns = 0;
+    bool ne = n->kind == SEG_N_CMP && n->op == SEG_OP_NE;
+    uint64_t *w = NULL;
+    for (size_t i = 0; i < n->n; i++) {
+        const seg_lit *l = &n->lits[i];
+        const seg_set *s = l->kind == SEG_L_INT ? seg_ix_group_set(c->idx, l->i) : NULL;
+        if (!s || !s->card) continue;
+        if (ns < 64) {
+            bool dup = false;
+            for (size_t k = 0; k < ns; k++)
+                dup |= sets[k] == s;
+            if (!dup) sets[ns++] = s;
+            continue;
+        }
+        if (!w && !(w = ev_alloc(c, c->nw * 8))) return oom(c);
+        if (seg_set_or_into(s, w, c->nw) != 0) return oom(c);
+    }
+    if (!w && ns == 0) {
+        *out = res_empty();
+    } else if (!w && ns == 1) {
+        if (res_from_set(c, sets[0], out) != 0) return -1;
+    } else {
+        if (!w && !(w = ev_alloc(c, c->nw * 8))) return oom(c);
+        for (size_t k = 0; k < ns; k++)
+            if (seg_set_or_into(sets[k], w, c->nw) != 0) return oom(c);
+        *out = (res){.kind = R_DENSE, .w = w};
+    }
+    out->neg = ne;
     return 0;
 }
 
@@ -1421,6 +1463,7 @@ static int eval_node(ev *c, const seg_node *n, int depth, res *out)
     case SEG_N_CMP:
     case SEG_N_IN:
     case SEG_N_BETWEEN:
+        if (n->attr == SEG_A_GROUP) return eval_group(c, n, out);
         if (is_categorical(n->attr)) return eval_categorical(c, n, out);
         {
             operand op;
@@ -1568,7 +1611,15 @@ int seg_ix_match(const seg_index *idx, const seg_node *n, uint32_t o, int depth,
         r = seg_set_has(&idx->reach[n->attr - SEG_A_REACH_PUBLIC_ACCOUNT], o);
         break;
     default:
-        if (is_categorical(n->attr)) {
+        if (n->attr == SEG_A_GROUP) {
+            bool any = false, ne = n->kind == SEG_N_CMP && n->op == SEG_OP_NE;
+            for (size_t i = 0; i < n->n; i++) {
+                const seg_set *s =
+                    n->lits[i].kind == SEG_L_INT ? seg_ix_group_set(idx, n->lits[i].i) : NULL;
+                if (s && seg_set_has(s, o)) any = true;
+            }
+            r = ne ? !any : any;
+        } else if (is_categorical(n->attr)) {
             {
                 {
                     uint32_t code = seg_ix_dim_code(idx, dim_of_attr[n->attr], o);

@@ -80,6 +80,11 @@ static void set_array_free(seg_set *s, uint32_t n)
 void seg_index_free(seg_index *idx)
 {
     if (!idx) return;
+    for (uint32_t o = 0; o < idx->cap && idx->gdays; o++)
+        free(idx->gdays[o]);
+    for (uint32_t g = 0; g < idx->ngrp; g++)
+        seg_set_clear(&idx->grp[g].set);
+    free(idx->grp);
 #define F(f) free(idx->f);
     SEG_MEMBER_COLUMNS(F)
     SEG_CATEGORY_COLUMNS(F)
@@ -150,6 +155,8 @@ static int grow(seg_index *idx, uint32_t newcap)
         if (seg_set_grow(&idx->reach[i], ow, nw) != 0) return -1;
     for (int t = 0; t < idx->ntags; t++)
         if (seg_set_grow(&idx->tags[t].set, ow, nw) != 0) return -1;
+    for (uint32_t g = 0; g < idx->ngrp; g++)
+        if (seg_set_grow(&idx->grp[g].set, ow, nw) != 0) return -1;
     free(idx->by_id);
     idx->by_id = NULL;
     idx->by_id_valid = false;
@@ -187,6 +194,8 @@ void seg_index_compact(seg_index *idx)
             if (idx->reach[i].w) shrink_arr((void **)&idx->reach[i].w, 8, nw);
         for (int t = 0; t < idx->ntags; t++)
             if (idx->tags[t].set.w) shrink_arr((void **)&idx->tags[t].set.w, 8, nw);
+        for (uint32_t g = 0; g < idx->ngrp; g++)
+            if (idx->grp[g].set.w) shrink_arr((void **)&idx->grp[g].set.w, 8, nw);
         free(idx->by_id);
         idx->by_id = NULL;
         idx->by_id_valid = false;
@@ -670,6 +679,26 @@ static void cls_update_all(seg_index *idx)
         cls_update(idx, o);
 }
 
+/* The member's group messages in the window ending today: days before it leave. */
+static void gdays_trim(seg_index *idx, uint32_t o)
+{
+    seg_gdays *g = idx->gdays[o];
+    if (!g) return;
+    int64_t sum = 0;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < g->n; i++)
+        if (g->v[i].day > idx->today - SEG_GROUP_WINDOW) {
+            g->v[k++] = g->v[i];
+            sum += g->v[i].messages;
+        }
+    g->n = k;
+    idx->gmsg30[o] = sum > INT32_MAX ? INT32_MAX : (int32_t)sum;
+    if (!k) {
+        free(g);
+        idx->gdays[o] = NULL;
+    }
+}
+
 static void advance_locked(seg_index *idx, int32_t today)
 {
     if (today <= idx->today) return;
@@ -681,6 +710,8 @@ static void advance_locked(seg_index *idx, int32_t today)
     }
     idx->today = today;
     idx->gen++;
+    for (uint32_t o = 0; o < idx->n; o++)
+        if (idx->gdays[o]) gdays_trim(idx, o);
     if (idx->rfm_auto)
         rfm_recompute_locked(idx);
     else
@@ -989,6 +1020,131 @@ int seg_index_set_groups(seg_index *idx, int64_t member_id, int64_t groups, int3
     idx->gen++;
     UNLOCK(idx);
     return 0;
+}
+
+int seg_index_set_group_messages(seg_index *idx, int64_t member_id, const int32_t *days,
+                                 const int64_t *messages, size_t n, seg_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (days[i] < 1 || days[i] > 65535 || messages[i] < 0) {
+            seg_err_set(err, 0, "group messages out of range");
+            return -1;
+        }
+    WLOCK(idx);
+    MEMBER_OR_FAIL(idx, member_id, o);
+    for (size_t i = 0; i < n; i++) /* a day after today first advances it, as an order does */
+        if (days[i] > idx->today) advance_locked(idx, days[i]);
+    seg_gdays *g = idx->gdays[o];
+    if (!g && n && !(g = calloc(1, sizeof *g))) {
+        UNLOCK(idx);
+        seg_err_set(err, 0, "out of memory");
+        return -1;
+    }
+    if (g) {
+        g->n = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (days[i] <= idx->today - SEG_GROUP_WINDOW || !messages[i]) continue;
+            uint32_t k = 0; /* one entry a day: the caller's days may repeat */
+            while (k < g->n && g->v[k].day != days[i])
+                k++;
+            if (k == g->n) {
+                if (g->n == SEG_GROUP_WINDOW) continue; /* cannot happen: 30 distinct days */
+                g->v[g->n].day = days[i];
+                g->v[g->n++].messages = 0;
+            }
+            int64_t m = (int64_t)g->v[k].messages + messages[i];
+            g->v[k].messages = m > INT32_MAX ? INT32_MAX : (int32_t)m;
+        }
+        idx->gdays[o] = g;
+        gdays_trim(idx, (uint32_t)o);
+    }
+    idx->gen++;
+    UNLOCK(idx);
+    return 0;
+}
+
+/* The group's slot in idx->grp (sorted by id), or where it would go. */
+static uint32_t grp_find(const seg_index *idx, int64_t id, bool *found)
+{
+    uint32_t lo = 0, hi = idx->ngrp;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (idx->grp[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < idx->ngrp && idx->grp[lo].id == id;
+    return lo;
+}
+
+int seg_index_set_member_group(seg_index *idx, int64_t member_id, int64_t group_id, bool in,
+                               seg_error *err)
+{
+    if (group_id < 1) {
+        seg_err_set(err, 0, "group id out of range");
+        return -1;
+    }
+    WLOCK(idx);
+    MEMBER_OR_FAIL(idx, member_id, o);
+    bool found;
+    uint32_t k = grp_find(idx, group_id, &found);
+    int rc = 0;
+    if (!found && in) {
+        if (idx->ngrp == idx->grp_cap) {
+            uint32_t nc = idx->grp_cap ? idx->grp_cap * 2 : 64;
+            seg_grp *v = realloc(idx->grp, nc * sizeof *v);
+            if (!v) {
+                UNLOCK(idx);
+                seg_err_set(err, 0, "out of memory");
+                return -1;
+            }
+            idx->grp = v;
+            idx->grp_cap = nc;
+        }
+        memmove(&idx->grp[k + 1], &idx->grp[k], (idx->ngrp - k) * sizeof *idx->grp);
+        memset(&idx->grp[k], 0, sizeof idx->grp[k]);
+        idx->grp[k].id = group_id;
+        idx->ngrp++;
+        found = true;
+    }
+    if (found) {
+        if (in)
+            rc = seg_set_add(&idx->grp[k].set, (uint32_t)o, idx->nwords);
+        else
+            seg_set_remove(&idx->grp[k].set, (uint32_t)o);
+        if (rc) seg_err_set(err, 0, "out of memory");
+    }
+    idx->gen++;
+    UNLOCK(idx);
+    return rc;
+}
+
+int seg_index_clear_member_groups(seg_index *idx, int64_t member_id, seg_error *err)
+{
+    WLOCK(idx);
+    MEMBER_OR_FAIL(idx, member_id, o);
+    /* the member is in groups[o] of the sets (both follow the stints): stop when they are
+     * all found, and visit none for a member in no group */
+    uint32_t left = idx->groups[o];
+    for (uint32_t g = 0; g < idx->ngrp && left; g++)
+        if (seg_set_has(&idx->grp[g].set, (uint32_t)o)) {
+            seg_set_remove(&idx->grp[g].set, (uint32_t)o);
+            left--;
+        }
+    if (left) /* a count that was clamped: every set then */
+        for (uint32_t g = 0; g < idx->ngrp; g++)
+            seg_set_remove(&idx->grp[g].set, (uint32_t)o);
+    idx->gen++;
+    UNLOCK(idx);
+    return 0;
+}
+
+const seg_set *seg_ix_group_set(const seg_index *idx, int64_t group_id)
+{
+    bool found;
+    uint32_t k = grp_find(idx, group_id, &found);
+    return found ? &idx->grp[k].set : NULL;
 }
 
 int seg_index_set_referrals(seg_index *idx, int64_t member_id, int64_t direct, int64_t all,

@@ -30,8 +30,9 @@
 
 #include "segment/expr.h"
 
-#define SEG_NO_DAY INT32_MIN   /* a day that is not known */
-#define SEG_NO_VALUE INT64_MIN /* an integer prediction that is not known */
+#define SEG_NO_DAY INT32_MIN      /* a day that is not known */
+#define SEG_GROUP_MESSAGE_DAYS 30 /* the window of group_messages_30d, today included */
+#define SEG_NO_VALUE INT64_MIN    /* an integer prediction that is not known */
 
 /* Reachability flags (consent respected by the caller: pass 0 after an opt-out). */
 enum {
@@ -137,6 +138,17 @@ int seg_index_set_points(seg_index *idx, int64_t member_id, int64_t balance, seg
 /* A member's store groups now and the day it first joined one (SEG_NO_DAY: never). */
 int seg_index_set_groups(seg_index *idx, int64_t member_id, int64_t groups, int32_t first_day,
                          seg_error *err);
+/* A member's messages in store groups per local day (days may repeat: they add up),
+ * replacing what the index had; days before the last 30 are dropped, a day after today
+ * first advances it. group_messages_30d is their sum over the window ending today. */
+int seg_index_set_group_messages(seg_index *idx, int64_t member_id, const int32_t *days,
+                                 const int64_t *messages, size_t n, seg_error *err);
+/* Whether the member is in store group group_id now (`group = ID`). To replace a
+ * member's groups, clear them first — before seg_index_set_groups changes the count
+ * the clearing relies on (the member is in `groups` of the sets) — then set each. */
+int seg_index_clear_member_groups(seg_index *idx, int64_t member_id, seg_error *err);
+int seg_index_set_member_group(seg_index *idx, int64_t member_id, int64_t group_id, bool in,
+                               seg_error *err);
 /* A member's live WeCom contact edges and the day of its first contact (SEG_NO_DAY: none). */
 /* The member's place in the referral graph: referees direct and downstream, its own
  * depth (0: not referred). */

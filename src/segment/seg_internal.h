@@ -199,6 +199,22 @@ typedef struct seg_catpair {
     int32_t cents;
 } seg_catpair;
 
+/* A member's store-group messages per local day, the last SEG_GROUP_WINDOW days only. */
+#define SEG_GROUP_WINDOW SEG_GROUP_MESSAGE_DAYS
+typedef struct seg_gdays {
+    uint32_t n;
+    struct {
+        int32_t day;
+        int32_t messages;
+    } v[SEG_GROUP_WINDOW];
+} seg_gdays;
+
+/* One store group's members now. */
+typedef struct seg_grp {
+    int64_t id;
+    seg_set set;
+} seg_grp;
+
 /* Every per-member column of struct seg_index, one element per ordinal: grown,
  * compacted, freed and counted together (index.c), so a new column is listed here. */
 /* clang-format off */
@@ -206,7 +222,7 @@ typedef struct seg_catpair {
     X(ids) X(bday) X(bmonth) X(bmday) X(joined) X(first) X(last) X(prev) X(orders) X(items)       \
     X(spend) X(o30) X(o90) X(o365) X(s30) X(s90) X(s365) X(points) X(rfm_cls) X(life_cls)        \
     X(palive) X(expect) X(clv) X(contacts) X(contact_first)   \
-    X(groups) X(group_first) X(ref_direct) X(ref_all) X(ref_depth)
+    X(groups) X(group_first) X(ref_direct) X(ref_all) X(ref_depth) X(gmsg30) X(gdays)
 /* clang-format on */
 /* ... and the per-member columns of category spend (counted with the category pool) */
 #define SEG_CATEGORY_COLUMNS(X) X(cat_off) X(cat_len) X(cat_cap_log)
@@ -256,6 +272,13 @@ struct seg_index {
     uint16_t *groups, *group_first;
     /* the referral graph (src/fission): referees direct and downstream, own depth */
     int32_t *ref_direct, *ref_all, *ref_depth;
+    /* store group messages: each member's counts per day of the last 30 (NULL: none),
+     * and their sum, kept as days pass (group_messages_30d) */
+    int32_t *gmsg30;
+    struct seg_gdays **gdays;
+    /* the members of each store group now (`group = ID`), sorted by group id */
+    struct seg_grp *grp;
+    uint32_t ngrp, grp_cap;
     seg_set reach[6]; /* 5 channels + any */
 
     /* category spend */
@@ -278,7 +301,8 @@ struct seg_index {
 };
 
 /* Unlocked internals (callers hold the lock). */
-int seg_ix_ord(const seg_index *idx, int64_t id); /* -1 when unknown */
+const seg_set *seg_ix_group_set(const seg_index *idx, int64_t group_id); /* NULL: none */
+int seg_ix_ord(const seg_index *idx, int64_t id);                        /* -1 when unknown */
 int seg_ix_tag_find(const seg_index *idx, const char *name, size_t len);
 const seg_saved *seg_ix_saved_by_id(const seg_index *idx, int64_t id);
 const seg_saved *seg_ix_saved_by_name(const seg_index *idx, const char *name, size_t len);

@@ -26,7 +26,7 @@
     " created_at, done_at, campaign_id, store_id, outcome, note, round, reminded_at,"              \
     " (SELECT c.script FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id),"               \
     " (SELECT c.content_ids FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id),"          \
-    " (SELECT c.name FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id)"
+    " (SELECT c.name FROM task_campaigns c WHERE c.id = guide_tasks.campaign_id), group_id"
 
 const char *const pg_queries[Q__COUNT] = {
     [Q_BRAND_INSERT] = "INSERT INTO brands(name, created_at) VALUES (?1, ?2)"
@@ -96,7 +96,7 @@ const char *const pg_queries[Q__COUNT] = {
         " reachable = excluded.reachable, at = excluded.at"
         " WHERE excluded.at > member_reach.at",
     [Q_REACH_DELETE] = "DELETE FROM member_reach WHERE member_id = ?1",
-    /* orders are partitioned by month: their key lives in order_keys (see pg_schema.c 24) */
+    /* orders are partitioned by month: their key lives in order_keys (see pg_schema.c 26) */
     [Q_ORDER_BY_KEY] = "SELECT o.id, o.digest FROM order_keys k JOIN orders o"
                        " ON o.id = k.order_id AND o.placed_at = k.placed_at"
                        " WHERE k.channel = ?1 AND k.external_id = ?2",
@@ -1121,7 +1121,8 @@ const char *const pg_queries[Q__COUNT] = {
         "UPDATE group_requests SET group_id = ?1, fulfilled_at = ?2 WHERE fulfilled_at IS NULL "
         "AND store_id = ?3 AND theme = ?4",
     [Q_GREQ_LIST] =
-        "SELECT id, code_id, store_id, theme, requested_at, group_id, fulfilled_at FROM "
+        "SELECT id, code_id, store_id, theme, requested_at, group_id, fulfilled_at, push_state,"
+        " push_attempts, pushed_at, push_error FROM "
         "group_requests WHERE (?1 = 0 OR fulfilled_at IS NULL) AND id > ?2 ORDER BY id LIMIT ?3",
     [Q_GSALE_INSERT] =
         "INSERT INTO group_sales(name, from_at, to_at, created_at) VALUES (?1, ?2, ?3, ?4) "
@@ -2036,9 +2037,101 @@ const char *const pg_queries[Q__COUNT] = {
         " r.clawed_coupon = 'voided' AND c.state <> 'void') OR (c.state = 'void' AND"
         " (r.status <> 'clawed_back' OR r.clawed_coupon IS NULL OR r.clawed_coupon <> 'voided'))"
         " ORDER BY r.id LIMIT ?1",
+    [Q_GREQ_PUSH_DUE] =
+        "SELECT id, code_id, store_id, theme, requested_at, push_attempts FROM group_requests"
+        " WHERE push_state = 'pending' AND fulfilled_at IS NULL"
+        " AND COALESCE(push_next_at, requested_at) <= ?1 ORDER BY id LIMIT ?2",
+    [Q_GREQ_PUSH_SENT] =
+        "UPDATE group_requests SET push_state = 'sent', pushed_at = ?1,"
+        " push_attempts = push_attempts + 1, push_next_at = NULL, push_error = NULL"
+        " WHERE id = ?2 AND push_state = 'pending'",
+    [Q_GREQ_PUSH_RETRY] =
+        "UPDATE group_requests SET push_next_at = ?1, push_error = ?2,"
+        " push_attempts = push_attempts + 1 WHERE id = ?3 AND push_state = 'pending'",
+    [Q_GREQ_PUSH_DEAD] =
+        "UPDATE group_requests SET push_state = 'dead', push_error = ?1, push_next_at = NULL,"
+        " push_attempts = push_attempts + 1 WHERE id = ?2 AND push_state = 'pending'",
+    [Q_GREQ_PUSH_STATE] =
+        "SELECT push_state, push_attempts, pushed_at, push_error FROM group_requests WHERE id = ?1",
+    [Q_GRP_MEMBER_GROUPS] =
+        "SELECT gm.group_id, max(CASE WHEN gm.quit_at IS NULL THEN 1 ELSE 0 END) FROM "
+        "chat_group_members gm WHERE gm.id IN (SELECT gm.id FROM chat_group_members gm JOIN "
+        "identities i ON i.app_id = '' AND i.kind = 'wecom_external_id' AND i.value = gm.person "
+        "WHERE i.member_id = ?1 AND gm.is_staff = 0 UNION SELECT gm.id FROM chat_group_members gm "
+        "JOIN identities i ON i.app_id = '' AND i.kind = 'unionid' AND i.value = gm.unionid "
+        "WHERE i.member_id = ?1 AND gm.is_staff = 0) GROUP BY gm.group_id ORDER BY 1",
+    [Q_GRP_MEMBER_MESSAGES] =
+        "SELECT a.day, SUM(a.messages) FROM ("
+        "SELECT DISTINCT gm.group_id, gm.person FROM chat_group_members gm JOIN identities i ON "
+        "i.app_id = '' AND i.kind = 'wecom_external_id' AND i.value = gm.person WHERE "
+        "i.member_id = ?1 AND gm.is_staff = 0 UNION SELECT gm.group_id, gm.person FROM "
+        "chat_group_members gm JOIN identities i ON i.app_id = '' AND i.kind = 'unionid' AND "
+        "i.value = gm.unionid WHERE i.member_id = ?1 AND gm.is_staff = 0"
+        ") p JOIN chat_group_activity a ON "
+        "a.group_id = p.group_id AND a.person = p.person WHERE a.day >= ?2 GROUP BY a.day",
+    [Q_GRP_DAY_MEMBERS] =
+        "SELECT i.member_id FROM chat_group_activity a JOIN identities i ON i.app_id = '' AND "
+        "i.kind = 'wecom_external_id' AND i.value = a.person WHERE a.group_id = ?1 AND a.day = ?2 "
+        "UNION SELECT i.member_id FROM chat_group_activity a JOIN chat_group_members gm ON "
+        "gm.group_id = a.group_id AND gm.person = a.person JOIN identities i ON i.app_id = '' AND "
+        "i.kind = 'unionid' AND i.value = gm.unionid WHERE a.group_id = ?1 AND a.day = ?2",
+    [Q_SCAN_MEMBER_GROUP_IDS] =
+        "SELECT DISTINCT i.member_id, gm.group_id FROM chat_group_members gm JOIN identities i ON "
+        "i.app_id = '' AND i.kind = 'wecom_external_id' AND i.value = gm.person WHERE "
+        "gm.is_staff = 0 AND gm.quit_at IS NULL UNION SELECT i.member_id, gm.group_id FROM "
+        "chat_group_members gm JOIN identities i ON i.app_id = '' AND i.kind = 'unionid' AND "
+        "i.value = gm.unionid WHERE gm.is_staff = 0 AND gm.quit_at IS NULL",
+    [Q_SCAN_GROUP_MESSAGES] =
+        "SELECT p.member_id, a.day, SUM(a.messages) FROM ("
+        "SELECT DISTINCT i.member_id, gm.group_id, gm.person FROM chat_group_members gm JOIN "
+        "identities i ON i.app_id = '' AND i.kind = 'wecom_external_id' AND i.value = gm.person "
+        "WHERE gm.is_staff = 0 UNION SELECT i.member_id, gm.group_id, gm.person FROM "
+        "chat_group_members gm JOIN identities i ON i.app_id = '' AND i.kind = 'unionid' AND "
+        "i.value = gm.unionid WHERE gm.is_staff = 0"
+        ") p JOIN chat_group_activity a "
+        "ON a.group_id = p.group_id AND a.person = p.person WHERE a.day >= ?1 GROUP BY "
+        "p.member_id, a.day ORDER BY 1",
+    [Q_GSOP_INSERT] =
+        "INSERT INTO group_sops(name, campaign_id, store_id, theme, group_ids, weekday, minute,"
+        " content_id, text, due_hours, state, created_at, created_by, updated_at) VALUES (?1,"
+        " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'active', ?11, ?12, ?11) RETURNING id",
+    [Q_GSOP_GET] = "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, "
+                   "content_id, text, due_hours, state, created_at, created_by, updated_at"
+                   " FROM group_sops WHERE id = ?1",
+    [Q_GSOP_LIST] =
+        "SELECT id, name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id, "
+        "text, due_hours, state, created_at, created_by, updated_at"
+        " FROM group_sops WHERE (?1::bigint IS NULL OR store_id = ?1) AND id > ?2 ORDER BY id"
+        " LIMIT ?3",
+    [Q_GSOP_ACTIVE] = "SELECT id FROM group_sops WHERE state = 'active' ORDER BY id",
+    [Q_GSOP_SET] = "UPDATE group_sops SET state = ?1, text = ?2, updated_at = ?3 WHERE id = ?4",
+    [Q_GSOP_GROUPS] =
+        "SELECT id, owner_id, state, store_id FROM chat_groups WHERE dismissed_at IS NULL AND"
+        " (?1::bigint IS NULL OR store_id = ?1) AND (?2::text IS NULL OR theme = ?2) AND (?3::text"
+        " IS NULL OR id IN (SELECT jsonb_array_elements_text(?3::jsonb)::bigint)) ORDER BY id",
+    [Q_GSOP_TASK_INSERT] =
+        "INSERT INTO guide_tasks(guide_id, member_id, campaign_id, store_id, kind, script,"
+        " channel, due_at, state, created_at, round, group_id) VALUES (?1, NULL, ?2, ?3,"
+        " 'group_post', ?4, 'wecom', ?5, 'open', ?6, ?7, ?8) ON CONFLICT (campaign_id, round,"
+        " group_id) WHERE group_id IS NOT NULL DO NOTHING",
+    [Q_GSOP_TASK_EXISTS] = "SELECT 1 FROM guide_tasks WHERE campaign_id = ?1 AND round = ?2"
+                           " AND group_id = ?3",
+    [Q_GSOP_CAMP_TASKS] = "UPDATE task_campaigns SET tasks = tasks + ?1, last_round = ?2"
+                          " WHERE id = ?3",
+    [Q_CHECK_GROUP_SOP_TASKS] =
+        "SELECT t.id FROM guide_tasks t WHERE t.group_id IS NOT NULL AND (t.round IS NULL OR"
+        " t.kind <> 'group_post' OR NOT EXISTS (SELECT 1 FROM chat_groups g WHERE g.id ="
+        " t.group_id) OR NOT EXISTS (SELECT 1 FROM group_sops p WHERE p.campaign_id ="
+        " t.campaign_id)) ORDER BY t.id LIMIT 20",
+    [Q_GSOP_ROLLUP] =
+        "SELECT count(*), COALESCE(SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN"
+        " state = 'done' AND (due_at IS NULL OR done_at <= due_at) THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN state = 'expired' THEN 1 ELSE 0 END), 0),"
+        " count(DISTINCT round) FROM guide_tasks WHERE campaign_id = ?1",
     [Q_PARTITIONS_MAINTAIN] = "SELECT made, dropped, events_rows, messages_rows"
                               " FROM siyu_partitions_maintain(?1::bigint, ?2::bigint, ?3::bigint)",
-    /* the keys the partitioned tables cannot hold themselves (pg_schema.c 24) */
+    /* the keys the partitioned tables cannot hold themselves (pg_schema.c 26) */
     [Q_CHECK_ORDER_KEYS] =
         "SELECT 'order line' AS what, i.order_id AS id FROM order_items i"
         " WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)"

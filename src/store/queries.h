@@ -538,7 +538,8 @@
     Q(GREQ_FULFIL)        /* (group_id, now, store_id, theme): a new group of the store and theme      \
               answers */                                                                               \
     Q(GREQ_LIST)          /* (pending only 0/1, after_id, limit) -> id, code_id, store_id, theme,      \
-                requested_at, group_id, fulfilled_at */                                                \
+                requested_at, group_id, fulfilled_at, push_state, push_attempts,                       \
+                pushed_at, push_error */                                                               \
     Q(GSALE_INSERT)       /* (name or NULL, from_at, to_at, now) */                                    \
     Q(GSALE_GROUP_ADD)    /* (sale_id, group_id) */                                                    \
     Q(GSALE_SKU_ADD)      /* (sale_id, sku) */                                                         \
@@ -884,6 +885,35 @@
     Q(COUPON_VOID)    /* (id) — only while issued */                                                 \
     Q(FIS_CHECK_CLAWBACK) /* (limit) -> reward id, status, code, clawed_coupon, coupon state —       \
                              a reward whose coupon disagrees with its clawback */                      \
+    Q(GREQ_PUSH_DUE) /* (now, limit) -> id, code_id, store_id, theme, requested_at, push_attempts:     \
+                        unfulfilled requests whose push is due */                                      \
+    Q(GREQ_PUSH_SENT)        /* (now, id) */                                                           \
+    Q(GREQ_PUSH_RETRY)       /* (next_at, error, id) */                                                \
+    Q(GREQ_PUSH_DEAD)        /* (error, id) */                                                         \
+    Q(GREQ_PUSH_STATE)       /* (id) -> push_state, push_attempts, pushed_at, push_error */            \
+    Q(GRP_MEMBER_GROUPS)     /* (member_id) -> group_id, live 0/1: the groups of the member's          \
+                                customer stints */                                                     \
+    Q(GRP_MEMBER_MESSAGES)   /* (member_id, from_day) -> day, messages: the member's group             \
+                                messages per day from from_day (persons of their stints) */            \
+    Q(GRP_DAY_MEMBERS)       /* (group_id, day) -> member_id: members with activity in the group       \
+                                that day */                                                            \
+    Q(SCAN_MEMBER_GROUP_IDS) /* () -> member_id, group_id: matched members' live stints */             \
+    Q(SCAN_GROUP_MESSAGES)   /* (from_day) -> member_id, day, messages: by member */                   \
+    Q(GSOP_INSERT) /* (name, campaign_id, store_id, theme, group_ids, weekday, minute, content_id,     \
+                      text, due_hours, now, created_by) */                                             \
+    Q(GSOP_GET)    /* (id) -> id, name, campaign_id, store_id, theme, group_ids, weekday, minute,      \
+                      content_id, text, due_hours, state, created_at, created_by, updated_at */        \
+    Q(GSOP_LIST)   /* (store_id or NULL, after_id, limit) -> as GSOP_GET */                            \
+    Q(GSOP_ACTIVE) /* () -> id of each active SOP */                                                   \
+    Q(GSOP_SET)    /* (state, text, now, id) */                                                        \
+    Q(GSOP_GROUPS) /* (store_id or NULL, theme or NULL, group_ids JSON or NULL) -> id, owner_id,       \
+                      state, store_id: the groups an SOP posts to now (not dismissed) */               \
+    Q(GSOP_TASK_INSERT) /* (guide_id, campaign_id, store_id, text, due_at, now, round, group_id):      \
+                           once per campaign, round and group */                                       \
+    Q(GSOP_TASK_EXISTS) /* (campaign_id, round, group_id) -> 1 when the slot's task exists */          \
+    Q(GSOP_CAMP_TASKS) /* (tasks, round, campaign_id): the campaign counts the slot's new tasks */     \
+    Q(CHECK_GROUP_SOP_TASKS) /* () -> task id: an SOP's post without its group, SOP or round */        \
+    Q(GSOP_ROLLUP)           /* (campaign_id) -> tasks, open, done, on_time, expired, slots */         \
     /* (now, events cut-off, messages cut-off) -> made, dropped, events_rows, messages_rows:           \
        PostgreSQL's month partitions made ahead and dropped past retention (docs/scale.md);            \
        SQLite: a row of zeros */                                                                       \

@@ -685,7 +685,30 @@ const char *const sqlite_migrations[] = {
     "  WHERE status = 'pending' AND delivery IN ('queued', 'retry');"
     "CREATE INDEX mall_instructions_status ON mall_instructions(status, id);"
     "ALTER TABLE referral_rewards ADD COLUMN clawed_coupon TEXT;",
-    /* 24: (PostgreSQL: orders, events and messages partitioned by month; see pg_schema.c.)
+    /* 24: a request for a new group is also pushed to the bridge through the wecom
+     * channel's adapter (the pull stays): its delivery state, attempts and next try */
+    "ALTER TABLE group_requests ADD COLUMN push_state TEXT NOT NULL DEFAULT 'pending';"
+    "ALTER TABLE group_requests ADD COLUMN push_attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE group_requests ADD COLUMN push_next_at INTEGER;"
+    "ALTER TABLE group_requests ADD COLUMN pushed_at INTEGER;"
+    "ALTER TABLE group_requests ADD COLUMN push_error TEXT;"
+    "CREATE INDEX group_requests_push ON group_requests(id) WHERE push_state = 'pending'"
+    " AND fulfilled_at IS NULL;",
+    /* 25: group SOPs — posts scheduled weekly to a store's groups (by theme) or named groups,
+     * each slot a group_post task per group on its owner, rolled up under a task campaign;
+     * a task names its group, once per campaign, slot (round) and group */
+    "ALTER TABLE guide_tasks ADD COLUMN group_id INTEGER;"
+    "CREATE UNIQUE INDEX guide_tasks_group_slot ON guide_tasks(campaign_id, round, group_id)"
+    " WHERE group_id IS NOT NULL;"
+    "CREATE TABLE group_sops ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  campaign_id INTEGER NOT NULL REFERENCES task_campaigns(id), store_id INTEGER,"
+    "  theme TEXT, group_ids TEXT, weekday INTEGER NOT NULL, minute INTEGER NOT NULL,"
+    "  content_id INTEGER, text TEXT NOT NULL, due_hours INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('active', 'paused')), created_at INTEGER NOT NULL,"
+    "  created_by INTEGER, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX group_sops_store ON group_sops(store_id, id);",
+    /* 26: (PostgreSQL: orders, events and messages partitioned by month; see pg_schema.c.)
      * One SQLite file keeps them whole: retention deletes rows in batches. */
     "SELECT 1;",
 };

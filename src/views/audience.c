@@ -92,6 +92,23 @@ static int reload_member(seg_index *idx, store_conn *c, int64_t id)
     return seg_index_upsert_member(idx, &p, NULL);
 }
 
+/* group_messages_30d: the member's messages per day of the window, read again. */
+static void reload_group_messages(seg_index *idx, store_conn *c, int64_t id)
+{
+    int32_t days[SEG_GROUP_MESSAGE_DAYS];
+    int64_t msgs[SEG_GROUP_MESSAGE_DAYS];
+    size_t n = 0;
+    store_stmt *s = store_q(c, Q_GRP_MEMBER_MESSAGES);
+    store_bind_int(s, 1, id);
+    store_bind_int(s, 2, seg_index_today(idx) - SEG_GROUP_MESSAGE_DAYS + 1);
+    while (store_step(s) == STORE_ROW && n < SEG_GROUP_MESSAGE_DAYS) {
+        days[n] = (int32_t)store_col_int(s, 0);
+        msgs[n++] = store_col_int(s, 1);
+    }
+    store_reset(s);
+    seg_index_set_group_messages(idx, id, days, msgs, n, NULL);
+}
+
 static void reload_reach(seg_index *idx, store_conn *c, int64_t id)
 {
     unsigned flags = 0;
@@ -110,6 +127,7 @@ static void reload_reach(seg_index *idx, store_conn *c, int64_t id)
             store_col_null(s, 1) ? SEG_NO_DAY : time_local_day(store_col_int(s, 1)), NULL);
     store_reset(s);
     /* store groups (src/community): noted with the reach, as contacts are */
+    seg_index_clear_member_groups(idx, id, NULL);
     s = store_q(c, Q_GRP_MEMBER_SUMMARY);
     store_bind_int(s, 1, id);
     if (store_step(s) == STORE_ROW)
@@ -117,6 +135,11 @@ static void reload_reach(seg_index *idx, store_conn *c, int64_t id)
             idx, id, store_col_int(s, 0),
             store_col_null(s, 1) ? SEG_NO_DAY : time_local_day(store_col_int(s, 1)), NULL);
     store_reset(s);
+    s = store_q(c, Q_GRP_MEMBER_GROUPS); /* group = ID */
+    store_bind_int(s, 1, id);
+    while (store_step(s) == STORE_ROW)
+        seg_index_set_member_group(idx, id, store_col_int(s, 0), store_col_int(s, 1) != 0, NULL);
+    reload_group_messages(idx, c, id);
 }
 
 /* The member's place in the referral graph (src/fission): referrals_direct,
@@ -220,6 +243,31 @@ static void ensure_churn_tag(seg_index *idx, store_conn *c)
     char expr[96];
     snprintf(expr, sizeof expr, "p_alive < %.4f and orders >= 2", threshold);
     seg_index_tag_create(idx, "churn_risk", expr, NULL);
+}
+
+/* Every member's group messages per day of the window (group_messages_30d). */
+static void load_group_messages(seg_index *idx, store_conn *c)
+{
+    int32_t days[SEG_GROUP_MESSAGE_DAYS];
+    int64_t msgs[SEG_GROUP_MESSAGE_DAYS];
+    size_t n = 0;
+    int64_t cur = 0;
+    store_stmt *s = store_q(c, Q_SCAN_GROUP_MESSAGES);
+    store_bind_int(s, 1, seg_index_today(idx) - SEG_GROUP_MESSAGE_DAYS + 1);
+    while (store_step(s) == STORE_ROW) {
+        int64_t m = store_col_int(s, 0);
+        if (m != cur) {
+            if (cur) seg_index_set_group_messages(idx, cur, days, msgs, n, NULL);
+            cur = m;
+            n = 0;
+        }
+        if (n < SEG_GROUP_MESSAGE_DAYS) {
+            days[n] = (int32_t)store_col_int(s, 1);
+            msgs[n++] = store_col_int(s, 2);
+        }
+    }
+    store_reset(s);
+    if (cur) seg_index_set_group_messages(idx, cur, days, msgs, n, NULL);
 }
 
 static void load_predictions(seg_index *idx, store_conn *c)
@@ -501,6 +549,10 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     while (store_step(s) == STORE_ROW)
         seg_index_set_groups(idx, store_col_int(s, 0), store_col_int(s, 1),
                              time_local_day(store_col_int(s, 2)), NULL);
+    s = store_q(c, Q_SCAN_MEMBER_GROUP_IDS);
+    while (store_step(s) == STORE_ROW)
+        seg_index_set_member_group(idx, store_col_int(s, 0), store_col_int(s, 1), true, NULL);
+    load_group_messages(idx, c);
     s = store_q(c, Q_SCAN_REFERRALS);
     while (store_step(s) == STORE_ROW)
         seg_index_set_referrals(idx, store_col_int(s, 0), store_col_int(s, 1), store_col_int(s, 2),
@@ -629,6 +681,28 @@ void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n
             break;
         case DOM_CHANGE_LIVE_VIEW:
             break;
+        case DOM_CHANGE_GROUP_DAY: { /* its members' group_messages_30d */
+            if (v[i].other <= seg_index_today(idx) - SEG_GROUP_MESSAGE_DAYS) break;
+            size_t nm = 0, cm = 0;
+            int64_t *ms = NULL;
+            store_stmt *s = store_q(c, Q_GRP_DAY_MEMBERS);
+            store_bind_int(s, 1, v[i].id);
+            store_bind_int(s, 2, v[i].other);
+            while (store_step(s) == STORE_ROW) {
+                if (nm == cm) {
+                    cm = cm ? cm * 2 : 64;
+                    int64_t *t = realloc(ms, cm * sizeof *ms);
+                    if (!t) break;
+                    ms = t;
+                }
+                ms[nm++] = store_col_int(s, 0);
+            }
+            store_reset(s);
+            for (size_t k = 0; k < nm; k++)
+                reload_group_messages(idx, c, ms[k]);
+            free(ms);
+            break;
+        }
         case DOM_CHANGE_TAG:
         case DOM_CHANGE_TAG_MEMBER:
         case DOM_CHANGE_SEGMENT:

@@ -15,7 +15,11 @@
  * Check (line "G"): each group's day statistics equal the counts this file kept from what it
  * sent; no group holds more customers than the code's cap; the session's orders and sales
  * equal the orders this file placed for customers while they were in a group, net of the
- * refunded ones; replaying a day's events changes nothing. */
+ * refunded ones; replaying a day's events changes nothing.
+ *
+ * A group SOP posts to the store's "month" groups weekly at 10:30, from the second day:
+ * each slot has exactly one group_post task per month group opened before the next slot
+ * (the tick keeps the latest slot until the next one), on the owner, none twice. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +33,8 @@
 
 static int ck;
 static month_rng rng;
-static int64_t store_id, guide_id, code_id, sale_id;
+static int64_t store_id, guide_id, code_id, sale_id, sop_id, sop_campaign;
+static int64_t opened_at[MAX_GROUPS];
 static int n_groups;
 static char chats[MAX_GROUPS][32];
 static int64_t group_ids[MAX_GROUPS];
@@ -68,6 +73,7 @@ static void open_group(void)
     if (!post_events(body)) return;
     group_ids[n_groups] =
         month_q1("SELECT id FROM chat_groups WHERE chat_id = 'month-chat-' || ?1", n_groups + 1, 0);
+    opened_at[n_groups] = month_now();
     n_groups++;
 }
 
@@ -105,6 +111,60 @@ static void setup(void)
         month_fail(ck, "POST /group-codes: %.200s", month_body());
     code_id = month_jint(o, "id");
     json_decref(o);
+    /* the SOP: weekly from the month's second day, 10:30 */
+    int64_t day1 = month_local_day(month_start()) + 1;
+    int weekday = (int)(((day1 % 7) + 7 + 3) % 7) + 1;
+    o = NULL;
+    month_seen(ck);
+    if (month_call("POST", "/api/v1/group-sops", &o,
+                   "{\"store_id\":%lld,\"theme\":\"month\",\"schedule\":{\"weekday\":%d,"
+                   "\"time\":\"10:30\"},\"text\":\"本周上新 month\",\"name\":\"month SOP\"}",
+                   (long long)store_id, weekday) != 201)
+        month_fail(ck, "POST /group-sops: %.200s", month_body());
+    sop_id = month_jint(o, "id");
+    sop_campaign = month_jint(o, "campaign_id");
+    json_decref(o);
+}
+
+/* The SOP's slots against the groups this file opened: one task per group opened before
+ * the next slot, on the owner, never twice. */
+static void check_sop(void)
+{
+    if (!sop_id) return;
+    int64_t first = (month_local_day(month_start()) + 1) * 86400 - 8 * 3600 + 630 * 60;
+    int slots = 0;
+    for (int64_t s = first; s <= month_now(); s += 7 * 86400, slots++) {
+        int64_t next = s + 7 * 86400, want = 0;
+        for (int g = 0; g < n_groups; g++)
+            want += opened_at[g] < next && opened_at[g] <= month_now();
+        char round[16];
+        snprintf(round, sizeof round, "%.10s", month_T(s));
+        int64_t day = month_local_day(s);
+        char sql[160]; /* the round is the slot's local date */
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND round = '%s' AND "
+                 "?2 = ?2",
+                 round);
+        int64_t got = month_q1(sql, sop_campaign, 0);
+        month_seen(ck);
+        if (got != want)
+            month_fail(ck,
+                       "SOP slot %s (day %lld): %lld group_post tasks, %lld groups opened "
+                       "before the next slot",
+                       round, (long long)day, (long long)got, (long long)want);
+    }
+    month_seen(ck);
+    int64_t dup = month_q1("SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND "
+                           "(guide_id <> ?2 OR kind <> 'group_post' OR member_id IS NOT NULL OR "
+                           "group_id IS NULL)",
+                           sop_campaign, guide_id);
+    if (dup) month_fail(ck, "SOP: %lld tasks not a group post on the owner", (long long)dup);
+    int64_t total = month_q1("SELECT count(*) - count(DISTINCT round || '/' || group_id) FROM "
+                             "guide_tasks WHERE campaign_id = ?1 AND ?2 = ?2",
+                             sop_campaign, 0);
+    month_seen(ck);
+    if (total) month_fail(ck, "SOP: %lld tasks twice for a group and slot", (long long)total);
+    (void)slots;
 }
 
 static int day_index(void)
@@ -292,6 +352,7 @@ static void act(int day, int minute)
 static void check(void)
 {
     if (!code_id || !n_groups) return;
+    check_sop();
     int days = last_day + 1; /* the days this file acted on */
     char from[16], to[16];
     snprintf(from, sizeof from, "%.10s", month_T(month_start()));

@@ -233,6 +233,15 @@ static void fixtures(void)
         snprintf(path, sizeof path, "/api/v1/group-codes/%d/scan", i);
         post(path, json_object(), 503);
     }
+    /* two group SOPs: the fresh groups on Mondays, and chat-1 on Thursdays */
+    post("/api/v1/group-sops",
+         json_pack("{s:i, s:s, s:{s:i, s:s}, s:s}", "store_id", 1, "theme", "fresh", "schedule",
+                   "weekday", 1, "time", "10:00", "text", "本周新品到店"),
+         201);
+    post("/api/v1/group-sops",
+         json_pack("{s:[i], s:{s:i, s:s}, s:s, s:i}", "group_ids", 1, "schedule", "weekday", 4,
+                   "time", "19:30", "text", "今晚直播", "due_hours", 2),
+         201);
     /* transfers (docs/guides.md): members 1..3 are guide 1's, moved to guide 2 in two */
     for (int m = 1; m <= 3; m++) {
         char path[40];

@@ -125,6 +125,13 @@ static void days(fixture *f)
     CHECK_INT_EQ(fixture_exec(f, "UPDATE chat_group_days SET messages = messages + 1"), 0);
     CHECK(groups_check(f->d.conn, 10, v) > 0);
     CHECK_INT_EQ(fixture_exec(f, "UPDATE chat_group_days SET messages = messages - 1"), 0);
+    /* a group post that names no SOP's campaign is found too */
+    CHECK_INT_EQ(fixture_exec(f, "INSERT INTO guide_tasks(kind, state, created_at, round, group_id)"
+                                 " VALUES ('group_post', 'open', 0, '2026-11-23', 1)"),
+                 0);
+    CHECK_INT_EQ(groups_check(f->d.conn, 10, v), 1);
+    CHECK_INT_EQ(fixture_exec(f, "DELETE FROM guide_tasks WHERE group_id = 1"), 0);
+    CHECK_INT_EQ(groups_check(f->d.conn, 10, v), 0);
     json_decref(v);
     /* a quit of someone not in the group names the field; nothing is written */
     CHECK_INT_EQ(ev(f,

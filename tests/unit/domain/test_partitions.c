@@ -1,10 +1,10 @@
 /* Orders, events and messages over many months, on both stores: on PostgreSQL they are
- * partitioned by month (pg_schema.c, migration 24), on SQLite one table each. The same
+ * partitioned by month (pg_schema.c, migration 26), on SQLite one table each. The same
  * domain calls give the same answers on both; on PostgreSQL the test also checks where the
  * rows are (each in its month's partition, none left in the default one), that the retention
  * job makes the coming months and drops whole months past the settings, that the keys the
  * partitions cannot hold still hold (an order's channel and external id, an event's
- * content), and that migration 24 converts a store that already has rows. */
+ * content), and that migration 26 converts a store that already has rows. */
 #include <time.h>
 
 #include "fixture.h"
@@ -268,7 +268,7 @@ static void living_store(void)
     fixture_close(&f);
 }
 
-/* The partitioning migration (24) on a PostgreSQL store made before it, with rows in several
+/* The partitioning migration (26) on a PostgreSQL store made before it, with rows in several
  * months. */
 static void converted_store(void)
 {

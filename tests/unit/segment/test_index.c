@@ -458,8 +458,149 @@ static void test_set_forms(void)
     free(ref);
 }
 
+/* ---- group (a given store group) and group_messages_30d ---- */
+
+/* By hand: m1 in groups 5 and 7, m2 in 7, m3 in none (it left 5). m1 spoke 4 today, 6
+ * ten days ago and 100 thirty days ago (outside the window: today and the 29 days
+ * before it); m2 spoke 1 twenty-nine days ago. */
+static void test_groups_by_hand(void)
+{
+    seg_index *idx = seg_index_new(T0);
+    seg_error err;
+    for (int64_t id = 1; id <= 3; id++)
+        profile(idx, id);
+    CHECK_INT_EQ(seg_index_set_member_group(idx, 1, 5, true, &err), 0);
+    CHECK_INT_EQ(seg_index_set_member_group(idx, 1, 7, true, &err), 0);
+    CHECK_INT_EQ(seg_index_set_member_group(idx, 2, 7, true, &err), 0);
+    CHECK_INT_EQ(seg_index_set_member_group(idx, 3, 5, true, &err), 0);
+    CHECK_INT_EQ(seg_index_set_member_group(idx, 3, 5, false, &err), 0);
+    CHECK_INT_EQ(seg_index_set_member_group(idx, 3, 9, false, &err), 0); /* never in it */
+    CHECK_INT_EQ(seg_index_set_member_group(idx, 3, 0, true, &err), -1);
+    int32_t d1[] = {T0, T0 - 10, T0 - 30, T0};
+    int64_t m1[] = {3, 6, 100, 1}; /* days may repeat: they add up (two groups) */
+    CHECK_INT_EQ(seg_index_set_group_messages(idx, 1, d1, m1, 4, &err), 0);
+    int32_t d2[] = {T0 - 29};
+    int64_t m2[] = {1};
+    CHECK_INT_EQ(seg_index_set_group_messages(idx, 2, d2, m2, 1, &err), 0);
+    CHECK_INT_EQ(count_expr(idx, "group = 5"), 1);
+    CHECK_INT_EQ(count_expr(idx, "group = 7"), 2);
+    CHECK_INT_EQ(count_expr(idx, "group in (5, 7)"), 2);
+    CHECK_INT_EQ(count_expr(idx, "group in (5, 5, 9, 12345)"), 1);
+    CHECK_INT_EQ(count_expr(idx, "group = 9"), 0);
+    CHECK_INT_EQ(count_expr(idx, "group != 5"), 2);
+    CHECK_INT_EQ(count_expr(idx, "not group = 7"), 1);
+    CHECK_INT_EQ(count_expr(idx, "group = 7 and not group = 5"), 1);
+    CHECK_INT_EQ(count_expr(idx, "group_messages_30d = 10"), 1);
+    CHECK_INT_EQ(count_expr(idx, "group_messages_30d = 1"), 1);
+    CHECK_INT_EQ(count_expr(idx, "group_messages_30d = 0"), 1);
+    CHECK_INT_EQ(count_expr(idx, "group_messages_30d > 0 and group = 5"), 1);
+    /* a day later m2's day leaves the window; twenty days later m1's day ten days ago */
+    CHECK_INT_EQ(seg_index_advance_day(idx, T0 + 1, &err), 0);
+    CHECK_INT_EQ(count_expr(idx, "group_messages_30d = 0"), 2);
+    CHECK_INT_EQ(count_expr(idx, "group_messages_30d = 10"), 1);
+    CHECK_INT_EQ(seg_index_advance_day(idx, T0 + 20, &err), 0);
+    CHECK_INT_EQ(count_expr(idx, "group_messages_30d = 4"), 1);
+    /* replacing the days: what the store says now */
+    int32_t d3[] = {T0 + 20};
+    int64_t m3[] = {7};
+    CHECK_INT_EQ(seg_index_set_group_messages(idx, 1, d3, m3, 1, &err), 0);
+    CHECK_INT_EQ(count_expr(idx, "group_messages_30d = 7"), 1);
+    CHECK_INT_EQ(seg_index_set_group_messages(idx, 1, NULL, NULL, 0, &err), 0);
+    CHECK_INT_EQ(count_expr(idx, "group_messages_30d = 0"), 3);
+    /* clearing m1's groups (it is in the 2 its count says) before setting them again */
+    CHECK_INT_EQ(seg_index_set_groups(idx, 1, 2, T0 - 40, &err), 0);
+    CHECK_INT_EQ(seg_index_clear_member_groups(idx, 1, &err), 0);
+    CHECK_INT_EQ(count_expr(idx, "group in (5, 7)"), 1);
+    CHECK_INT_EQ(seg_index_set_member_group(idx, 1, 7, true, &err), 0);
+    CHECK_INT_EQ(count_expr(idx, "group = 7"), 2);
+    /* a removed member is in no audience */
+    CHECK_INT_EQ(seg_index_remove_member(idx, 2, &err), 0);
+    CHECK_INT_EQ(count_expr(idx, "group = 7"), 1);
+    seg_index_free(idx);
+}
+
+/* Random: members in 80 groups (more than a membership list holds at once), joining and
+ * leaving, messages on random days; every count against the members' own lists, while
+ * the days roll past the window. */
+#define GM 1500
+#define GG 80
+static bool gin[GM + 1][GG + 1];
+static int32_t gday[GM + 1][8];
+static int64_t gmsg[GM + 1][8];
+
+static void test_groups_random(void)
+{
+    seg_index *idx = seg_index_new(T0);
+    seg_error err;
+    for (int64_t id = 1; id <= GM; id++)
+        profile(idx, id);
+    for (int round = 0; round < 3; round++) {
+        for (int k = 0; k < GM * 4; k++) {
+            int m = 1 + (int)rnd(GM), g = 1 + (int)rnd(GG);
+            bool in = rnd(3) != 0;
+            gin[m][g] = in;
+            CHECK_INT_EQ(seg_index_set_member_group(idx, m, g, in, &err), 0);
+        }
+        int32_t today = seg_index_today(idx);
+        for (int m = 1; m <= GM; m++) {
+            for (int k = 0; k < 8; k++) {
+                gday[m][k] = today - (int32_t)rnd(40);
+                gmsg[m][k] = rnd(4) ? 0 : (int64_t)rnd(50);
+            }
+            CHECK_INT_EQ(seg_index_set_group_messages(idx, m, gday[m], gmsg[m], 8, &err), 0);
+        }
+        for (int step = 0; step < 3; step++) {
+            today = seg_index_today(idx);
+            int64_t want_ge[4] = {0}, thresholds[4] = {1, 20, 60, 150};
+            for (int m = 1; m <= GM; m++) {
+                int64_t sum = 0;
+                for (int k = 0; k < 8; k++)
+                    if (gday[m][k] > today - 30) sum += gmsg[m][k];
+                for (int t = 0; t < 4; t++)
+                    want_ge[t] += sum >= thresholds[t];
+            }
+            char text[600];
+            for (int t = 0; t < 4; t++) {
+                snprintf(text, sizeof text, "group_messages_30d >= %lld", (long long)thresholds[t]);
+                CHECK_INT_EQ(count_expr(idx, text), want_ge[t]);
+            }
+            for (int g = 1; g <= GG; g += 7) {
+                int64_t want = 0, want_pair = 0;
+                int g2 = 1 + (g * 13) % GG;
+                for (int m = 1; m <= GM; m++) {
+                    want += gin[m][g];
+                    want_pair += gin[m][g] || gin[m][g2];
+                }
+                snprintf(text, sizeof text, "group = %d", g);
+                CHECK_INT_EQ(count_expr(idx, text), want);
+                snprintf(text, sizeof text, "group != %d", g);
+                CHECK_INT_EQ(count_expr(idx, text), GM - want);
+                snprintf(text, sizeof text, "group in (%d, %d)", g, g2);
+                CHECK_INT_EQ(count_expr(idx, text), want_pair);
+            }
+            /* every group named at once: members in any group */
+            size_t n = (size_t)snprintf(text, sizeof text, "group in (1");
+            for (int g = 2; g <= GG; g++)
+                n += (size_t)snprintf(text + n, sizeof text - n, ", %d", g);
+            snprintf(text + n, sizeof text - n, ")");
+            int64_t any = 0;
+            for (int m = 1; m <= GM; m++) {
+                bool a = false;
+                for (int g = 1; g <= GG; g++)
+                    a |= gin[m][g];
+                any += a;
+            }
+            CHECK_INT_EQ(count_expr(idx, text), any);
+            CHECK_INT_EQ(seg_index_advance_day(idx, today + 1 + (int32_t)rnd(12), &err), 0);
+        }
+    }
+    seg_index_free(idx);
+}
+
 int main(void)
 {
+    test_groups_by_hand();
+    test_groups_random();
     test_merge();
     test_rfm_settings();
     test_class_kernels();

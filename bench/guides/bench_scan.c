@@ -1,8 +1,12 @@
 /* bench_scan.c — the channel QR code's scan decision under 64 clients (issue 15, goal: p99
  * < 5 ms), against the same server's GET /healthz (no store, no writer: the HTTP floor).
  *
- *   bench_scan PATH_TO_SIYU [--clients 64] [--seconds 5] [--guides 4]
+ *   bench_scan PATH_TO_SIYU [--clients 64] [--seconds 5] [--guides 4] [--threads T]
+ *              [--against 16]
  *
+ * Runs it twice, each on a server of its own: with siyu's default HTTP workers (or --threads)
+ * and, as the alternative, with --against workers (0: skip); prints the server's CPU per
+ * request and, from /metrics, the writer's mean scans per group commit and commit time.
  * Starts `siyu serve` on a fresh store in a temporary directory, makes a store, guides and a
  * code rotating them (least loaded, a daily cap no scan reaches), then runs a closed loop:
  * each client one keep-alive connection, one request in flight. Every scan is a distinct
@@ -28,6 +32,26 @@
 static int port;
 static char token[128], dir[64];
 static const char *siyu;
+static pid_t server;
+
+/* The server's CPU seconds so far (user + system, /proc/PID/stat). */
+static double server_cpu(void)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)server);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = 0;
+    char *p = strrchr(line, ')');
+    unsigned long ut = 0, st = 0;
+    /* after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+     * utime stime */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 
 static double now_s(void)
 {
@@ -154,7 +178,7 @@ static int cmp_d(const void *a, const void *b)
 }
 
 typedef struct result {
-    double rps, p50, p90, p99, max;
+    double rps, p50, p90, p99, max, cpu_us; /* cpu_us: server CPU per request */
     long n, errors;
 } result;
 
@@ -162,7 +186,7 @@ static result measure(load *l, int clients, double seconds)
 {
     pthread_t *t = calloc((size_t)clients, sizeof *t);
     client *c = calloc((size_t)clients, sizeof *c);
-    double t0 = now_s();
+    double t0 = now_s(), cpu0 = server_cpu();
     l->until = t0 + seconds;
     for (int i = 0; i < clients; i++) {
         c[i].l = l;
@@ -176,6 +200,7 @@ static result measure(load *l, int clients, double seconds)
         r.errors += c[i].errors;
     }
     double elapsed = now_s() - t0;
+    r.cpu_us = total ? (server_cpu() - cpu0) / (double)total * 1e6 : 0;
     double *all = malloc((total ? total : 1) * sizeof *all);
     size_t k = 0;
     for (int i = 0; i < clients; i++) {
@@ -200,25 +225,33 @@ static result measure(load *l, int clients, double seconds)
 
 static void print(const char *what, result r)
 {
-    printf("| %-34s | %8.0f | %7.2f | %7.2f | %7.2f | %7.2f | %ld |\n", what, r.rps, r.p50, r.p90,
-           r.p99, r.max, r.errors);
+    printf("| %-34s | %8.0f | %7.2f | %7.2f | %7.2f | %7.2f | %6.0f | %ld |\n", what, r.rps, r.p50,
+           r.p90, r.p99, r.max, r.cpu_us, r.errors);
 }
 
-int main(int argc, char **argv)
+/* The mean of a histogram of /metrics (its _sum over its _count), or 0. */
+static double metric_mean(const char *text, const char *name)
 {
-    if (argc < 2) {
-        fprintf(stderr,
-                "usage: bench_scan PATH_TO_SIYU [--clients N] [--seconds S] [--guides G]\n");
-        return 2;
-    }
-    siyu = argv[1];
-    int clients = 64, guides = 4;
-    double seconds = 5;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--clients") == 0) clients = atoi(argv[i + 1]);
-        if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[i + 1]);
-        if (strcmp(argv[i], "--guides") == 0) guides = atoi(argv[i + 1]);
-    }
+    char key[128];
+    double sum = 0, count = 0;
+    snprintf(key, sizeof key, "\n%s_sum ", name);
+    const char *p = strstr(text, key);
+    if (p) sum = atof(p + strlen(key));
+    snprintf(key, sizeof key, "\n%s_count ", name);
+    p = strstr(text, key);
+    if (p) count = atof(p + strlen(key));
+    return count > 0 ? sum / count : 0;
+}
+
+typedef struct run_result {
+    result floor, scan;
+    double batch, commit_ms;
+} run_result;
+
+/* One server with `threads` HTTP workers (0: siyu's default) on a fresh store: the floor,
+ * then the scans, then the writer's mean batch and commit time from /metrics. */
+static int serve_and_measure(int threads, int clients, int guides, double seconds, run_result *out)
+{
     snprintf(dir, sizeof dir, "/tmp/siyu-bench-scan-XXXXXX");
     if (!mkdtemp(dir)) return 1;
     char cmd[1024], db[128];
@@ -237,14 +270,19 @@ int main(int argc, char **argv)
         close(fd);
         port = ntohs(sa.sin_port);
     }
-    char listen[64];
+    char listen[64], nthreads[16];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
+    snprintf(nthreads, sizeof nthreads, "%d", threads);
+    server = fork();
+    if (server == 0) {
         setenv("SIYU_TICK_SECONDS", "0", 1);
         setenv("SIYU_SWEEP_SECONDS", "0", 1);
-        execl(siyu, siyu, "serve", "--db", db, "--listen", listen, "--access-log", "off",
-              (char *)NULL);
+        if (threads > 0)
+            execl(siyu, siyu, "serve", "--db", db, "--listen", listen, "--access-log", "off",
+                  "--threads", nthreads, (char *)NULL);
+        else
+            execl(siyu, siyu, "serve", "--db", db, "--listen", listen, "--access-log", "off",
+                  (char *)NULL);
         _exit(127);
     }
     int fd = -1;
@@ -271,27 +309,65 @@ int main(int argc, char **argv)
              "\"daily_cap_per_guide\":1000000}",
              ids);
     int64_t code = post_id(fd, "/api/v1/qr-codes", body);
-    close(fd);
 
     load floor = {.method = "GET"}, scan = {.method = "POST", .scan = true};
     snprintf(floor.path, sizeof floor.path, "/healthz");
     snprintf(scan.path, sizeof scan.path, "/api/v1/qr-codes/%lld/scan", (long long)code);
     measure(&floor, clients, 1); /* warm up */
-    result f = measure(&floor, clients, seconds);
-    result s = measure(&scan, clients, seconds);
+    out->floor = measure(&floor, clients, seconds);
+    out->scan = measure(&scan, clients, seconds);
+    static char text[1 << 18];
+    int st = request(fd, "GET", "/metrics", NULL, text, sizeof text);
+    out->batch = st == 200 ? metric_mean(text, "siyu_writer_batch_size") : 0;
+    out->commit_ms = st == 200 ? metric_mean(text, "siyu_writer_commit_seconds") * 1e3 : 0;
+    close(fd);
+    kill(server, SIGTERM);
+    waitpid(server, NULL, 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_scan PATH_TO_SIYU [--clients N] [--seconds S] [--guides G]"
+                        " [--threads T] [--against T2]\n");
+        return 2;
+    }
+    siyu = argv[1];
+    int clients = 64, guides = 4, threads = 0, against = 16;
+    double seconds = 5;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--clients") == 0) clients = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[i + 1]);
+        if (strcmp(argv[i], "--guides") == 0) guides = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--threads") == 0) threads = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--against") == 0) against = atoi(argv[i + 1]);
+    }
+    run_result a, b;
+    if (serve_and_measure(threads, clients, guides, seconds, &a)) return 1;
+    if (against > 0 && serve_and_measure(against, clients, guides, seconds, &b)) return 1;
     const char *sync = getenv("SIYU_SYNC");
     printf("bench_scan: %d clients, %.0f s each, %d guides, SIYU_SYNC=%s\n\n", clients, seconds,
            guides, sync ? sync : "(full)");
-    printf("| %-34s | %8s | %7s | %7s | %7s | %7s | %s |\n", "request", "req/s", "p50 ms", "p90 ms",
-           "p99 ms", "max ms", "errors");
-    printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    print("GET /healthz (the HTTP floor)", f);
-    print("POST /qr-codes/{id}/scan", s);
-    printf("\nscan p99 / healthz p99 = %.2f; scan p99 %s 5 ms (goal)\n",
-           f.p99 > 0 ? s.p99 / f.p99 : 0, s.p99 < 5 ? "<" : ">=");
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+    printf("| %-34s | %8s | %7s | %7s | %7s | %7s | %6s | %s |\n", "request", "req/s", "p50 ms",
+           "p90 ms", "p99 ms", "max ms", "CPU us", "errors");
+    printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    char what[64];
+    snprintf(what, sizeof what, "GET /healthz (%s workers)", threads ? "--threads" : "default");
+    print(what, a.floor);
+    snprintf(what, sizeof what, "POST scan (%s workers)", threads ? "--threads" : "default");
+    print(what, a.scan);
+    if (against > 0) {
+        snprintf(what, sizeof what, "POST scan (%d workers)", against);
+        print(what, b.scan);
+    }
+    printf("\nwriter: %.1f scans per group commit, %.2f ms per commit", a.batch, a.commit_ms);
+    if (against > 0) printf(" (%d workers: %.1f, %.2f ms)", against, b.batch, b.commit_ms);
+    printf("\nscan p99 / healthz p99 = %.2f", a.floor.p99 > 0 ? a.scan.p99 / a.floor.p99 : 0);
+    if (against > 0 && b.scan.p99 > 0)
+        printf("; scan p99 / scan p99 with %d workers = %.2f", against, a.scan.p99 / b.scan.p99);
+    printf("\nscan p99 %s 5 ms (goal)\n", a.scan.p99 < 5 ? "<" : ">=");
     return 0;
 }

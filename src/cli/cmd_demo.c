@@ -331,6 +331,7 @@ int cmd_demo(int argc, char **argv)
             {"task campaigns and content", demo_tasks},
             {"fission", demo_fission},
             {"guides, QR codes and transfers", demo_guides},
+            {"mass messages", demo_mass},
         };
         size_t k = 0;
         while (k < sizeof steps / sizeof *steps && steps[k].fn(st, &pe) == 0)

@@ -33,5 +33,8 @@ int demo_fission(store_t *st, siyu_err *e);
  * (orders, lost contacts), an on-job transfer, and a departure with its transfer in mixed
  * states (docs/guides.md). */
 int demo_guides(store_t *st, siyu_err *e);
+/* Mass messages through guides to the codes' customers: sent, skipped, open, and held back by
+ * the frequency cap (demo_mass.c, docs/tasks.md). */
+int demo_mass(store_t *st, siyu_err *e);
 
 #endif

@@ -189,6 +189,12 @@ int guides_mass_round(dom *d, struct seg_index *idx, int64_t campaign, json_t *t
                       const char *round, int64_t due, int64_t *tasks, int64_t *consent,
                       int64_t *cap, int64_t *no_contact, siyu_err *e);
 
+/* The shared per-member WeCom frequency caps (docs/tasks.md): is there room for one
+ * more WeCom send to the member now; and the members at a cap now (sorted ids, *n of
+ * them; malloc'd) — answers 1 when a cap of 0 holds back everyone, else 0. */
+bool guides_wecom_room(dom *d, int64_t member);
+int guides_wecom_capped(dom *d, int64_t **ids, size_t *n);
+
 /* ---------------- content (content.c) ---------------- */
 
 int content_create(dom *d, json_t *body, json_t **out, siyu_err *e);

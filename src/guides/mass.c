@@ -20,9 +20,11 @@
 #include "segment/eval.h"
 #include "segment/expr.h"
 
-#define CAP_DAY_DEFAULT 1
-#define CAP_WEEK_DEFAULT 7
-#define CAP_MONTH_DEFAULT 4
+#include "messaging/msg_guardrails.h"
+
+#define CAP_DAY_DEFAULT MSG_FREQ_DEFAULT_DAY
+#define CAP_WEEK_DEFAULT MSG_FREQ_DEFAULT_WEEK
+#define CAP_MONTH_DEFAULT MSG_FREQ_DEFAULT_MONTH
 
 typedef struct caps {
     int64_t day, week, month; /* < 0: no cap on that window */
@@ -105,6 +107,51 @@ static bool cap_room(dom *d, const caps *c, int64_t member)
     return ok;
 }
 
+bool guides_wecom_room(dom *d, int64_t member)
+{
+    caps c = caps_load(d);
+    return cap_room(d, &c, member);
+}
+
+static int cmp_id(const void *a, const void *b);
+
+int guides_wecom_capped(dom *d, int64_t **ids, size_t *n)
+{
+    caps c = caps_load(d);
+    int64_t cap[3] = {c.day, c.week, c.month};
+    *ids = NULL;
+    *n = 0;
+    size_t room = 0;
+    store_stmt *s = store_q(d->conn, Q_WECOM_SENDS_RECENT);
+    store_bind_int(s, 1, d->now - 30 * 86400);
+    int64_t cur = 0, cnt[3] = {0, 0, 0};
+    bool any = false;
+    for (;;) {
+        bool row = store_step(s) == STORE_ROW;
+        int64_t m = row ? store_col_int(s, 0) : 0;
+        if (any && (!row || m != cur)) {
+            bool full = false;
+            for (int i = 0; i < 3; i++)
+                full |= cap[i] >= 0 && cnt[i] >= cap[i];
+            if (full) {
+                if (*n == room) *ids = realloc(*ids, (room = room ? room * 2 : 256) * sizeof **ids);
+                (*ids)[(*n)++] = cur;
+            }
+            cnt[0] = cnt[1] = cnt[2] = 0;
+        }
+        if (!row) break;
+        any = true;
+        cur = m;
+        int64_t at = store_col_int(s, 1);
+        for (int i = 0; i < 3; i++)
+            cnt[i] += at > d->now - msg_freq_window_s[i];
+    }
+    store_reset(s);
+    /* a cap of 0 holds back everyone, sends or not: the caller checks caps_zero */
+    if (*n) qsort(*ids, *n, sizeof **ids, cmp_id);
+    return (c.day == 0 || c.week == 0 || c.month == 0) ? 1 : 0;
+}
+
 static int wecom_bit(void)
 {
     int i = 0;
@@ -169,9 +216,13 @@ int guides_mass_round(dom *d, struct seg_index *idx, int64_t campaign, json_t *t
             continue;
         }
         int64_t sid = 0;
-        s = store_q(d->conn, Q_STAFF_GET);
+        s = store_q(d->conn, Q_STAFF_LIFE_GET);
         store_bind_int(s, 1, guide);
-        if (store_step(s) == STORE_ROW && !store_col_null(s, 3)) sid = store_col_int(s, 3);
+        bool active = false;
+        if (store_step(s) == STORE_ROW) {
+            active = strcmp(store_col_text(s, 0), "active") == 0;
+            if (!store_col_null(s, 2)) sid = store_col_int(s, 2);
+        }
         store_reset(s);
         bool in = true;
         size_t j;
@@ -194,7 +245,8 @@ int guides_mass_round(dom *d, struct seg_index *idx, int64_t campaign, json_t *t
             continue;
         }
         s = store_q(d->conn, Q_TASK_INSERT_CAMPAIGN);
-        store_bind_int(s, 1, guide);
+        /* a departed guide gets no task: it waits for whoever takes the member over */
+        if (active) store_bind_int(s, 1, guide);
         store_bind_int(s, 2, m);
         store_bind_int(s, 3, campaign);
         if (sid) store_bind_int(s, 4, sid);

@@ -196,6 +196,12 @@ static void ids_json(const int64_t *ids, size_t n, char *buf, size_t cap)
     buf[k] = 0;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int exec_or_fail(store_stmt *s, dom *d, siyu_err *e)
 {
     if (store_step(s) == STORE_ERROR) {
@@ -258,15 +264,40 @@ static int round_members(dom *d, struct seg_index *idx, const camp *c, const cha
     int64_t *treat = malloc((n ? n : 1) * sizeof *treat),
             *hold = malloc((n ? n : 1) * sizeof *hold);
     size_t nt = 0, nh = 0;
+    /* a WeCom message obeys the per-member frequency caps shared with journeys' WeCom
+     * sends and mass messages: members at a cap now are not tasked */
+    int64_t *capped = NULL, *over = NULL;
+    size_t ncap = 0, nover = 0;
+    bool all_capped = false;
+    if (strcmp(c->kind, "wecom_message") == 0) {
+        all_capped = guides_wecom_capped(d, &capped, &ncap) == 1;
+        over = malloc((n ? n : 1) * sizeof *over);
+    }
     for (size_t i = 0; i < n; i++) {
         if (msg_in_holdout(ids[i], HOLDOUT_SALT + c->id, (int)c->holdout_pct))
             hold[nh++] = ids[i];
+        else if (over &&
+                 (all_capped || (ncap && bsearch(&ids[i], capped, ncap, sizeof *capped, cmp_id))))
+            over[nover++] = ids[i];
         else
             treat[nt++] = ids[i];
     }
     free(ids);
+    free(capped);
     char *buf = malloc(CHUNK * 22 + 16);
     int err = 0;
+    /* the capped members this campaign would have tasked (its filters applied) */
+    for (size_t at = 0; at < nover && !err; at += CHUNK) {
+        size_t k = nover - at < CHUNK ? nover - at : CHUNK;
+        ids_json(over + at, k, buf, CHUNK * 22 + 16);
+        store_stmt *s = store_q(d->conn, Q_TCAMP_TARGET_COUNT);
+        store_bind_text(s, 1, buf);
+        store_bind_text(s, 2, stores);
+        store_bind_text(s, 3, guides);
+        if (store_step(s) == STORE_ROW) rc->cap += store_col_int(s, 0);
+        store_reset(s);
+    }
+    free(over);
     for (size_t at = 0; at < nt && !err; at += CHUNK) {
         size_t k = nt - at < CHUNK ? nt - at : CHUNK;
         ids_json(treat + at, k, buf, CHUNK * 22 + 16);
@@ -368,6 +399,7 @@ static int round_contacts(dom *d, const camp *c, json_t *days, round_counts *rc,
         snprintf(round, sizeof round, "d%" PRId64, n);
         typedef struct {
             int64_t member, guide, store;
+            bool active;
         } hit;
         hit *hits = NULL;
         size_t nh = 0, cap = 0;
@@ -377,7 +409,8 @@ static int round_contacts(dom *d, const camp *c, json_t *days, round_counts *rc,
         while (store_step(s) == STORE_ROW) {
             if (nh == cap) hits = realloc(hits, (cap = cap ? cap * 2 : 64) * sizeof *hits);
             hits[nh++] = (hit){store_col_int(s, 0), store_col_int(s, 1),
-                               store_col_null(s, 4) ? 0 : store_col_int(s, 4)};
+                               store_col_null(s, 4) ? 0 : store_col_int(s, 4),
+                               strcmp(store_col_text(s, 5), "active") == 0};
         }
         store_reset(s);
         for (size_t k = 0; k < nh; k++) {
@@ -407,8 +440,13 @@ static int round_contacts(dom *d, const camp *c, json_t *days, round_counts *rc,
                 rc->held_out += store_changes(d->conn);
                 continue;
             }
+            if (strcmp(c->kind, "wecom_message") == 0 && !guides_wecom_room(d, hits[k].member)) {
+                rc->cap++;
+                continue;
+            }
             s = store_q(d->conn, Q_TASK_INSERT_CAMPAIGN);
-            store_bind_int(s, 1, hits[k].guide);
+            /* a departed guide gets no task: it waits for whoever takes the member over */
+            if (hits[k].active) store_bind_int(s, 1, hits[k].guide);
             store_bind_int(s, 2, hits[k].member);
             store_bind_int(s, 3, c->id);
             if (hits[k].store) store_bind_int(s, 4, hits[k].store);
@@ -843,6 +881,9 @@ int tasks_reassign(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     store_reset(s);
     int64_t sid = 0;
     if (dom_require_staff(d, guide, "guide", "guide_id", &sid, e)) return -1;
+    if (!guides_staff_active(d, guide))
+        return siyu_err_set(e, SIYU_CONFLICT, "guide_id",
+                            "guide_id: guide %" PRId64 " has departed (no new tasks)", guide);
     if (d->who.role == ROLE_STORE_MANAGER && sid != d->who.store_id)
         return siyu_err_set(e, SIYU_PERMISSION_DENIED, "guide_id",
                             "guide_id: a guide of another store");

@@ -99,10 +99,13 @@ void http_config_init(http_config *c)
 {
     memset(c, 0, sizeof *c);
     c->listen = "127.0.0.1:8080";
-    /* A worker waits while its write is in the group commit, so more workers than
-     * cores make bigger batches: 16 measured best on 2 cores (bench/README.md). */
+    /* A worker waits while its write is in the group commit, and the connections it
+     * serves wait behind it: a commit can only hold as many writes as there are
+     * workers. 64 let 64 concurrent clients share one commit (bench/guides: the scan's
+     * p99 against 16 workers); each waiting worker sleeps on its own semaphore
+     * (src/writer), so idle workers cost no CPU. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    c->threads = (int)(cores * 4 > 16 ? cores * 4 : 16);
+    c->threads = (int)(cores * 4 > 64 ? cores * 4 : 64);
     c->max_body = 1u << 20;
     c->max_import_body = IMPORT_MAX_BODY;
     c->max_connections = 4096;

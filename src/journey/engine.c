@@ -737,7 +737,9 @@ static int step_send(tick *t, loaded *j, run *r, const j_step *st, int ix, siyu_
             jlog(t, j->id, r->id, st->id, msg_reason_name(dec.reason));
             return STEP_NEXT;
         } else {
-            why = dec.reason == MSG_REASON_PLATFORM_CAP ? "platform_cap" : "unreachable";
+            why = dec.reason == MSG_REASON_PLATFORM_CAP    ? "platform_cap"
+                  : dec.reason == MSG_REASON_FREQUENCY_CAP ? "frequency_cap"
+                                                           : "unreachable";
         }
     }
     if (!channel) {

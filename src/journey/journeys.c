@@ -363,6 +363,16 @@ int journey_guardrails_load(dom *d, msg_guard_settings *out, siyu_err *e)
     store_reset(s);
     int rc = v ? msg_guard_settings_from_json(v, out, e) : 0;
     json_decref(v);
+    /* the per-member WeCom caps shared with mass messages and task campaigns (the
+     * guides' settings, PUT /mass-messages/settings) */
+    out->freq_cap[0] = MSG_FREQ_DEFAULT_DAY;
+    out->freq_cap[1] = MSG_FREQ_DEFAULT_WEEK;
+    out->freq_cap[2] = MSG_FREQ_DEFAULT_MONTH;
+    s = store_q(d->conn, Q_GUIDE_SETTINGS_GET);
+    if (store_step(s) == STORE_ROW)
+        for (int i = 0; i < 3; i++)
+            out->freq_cap[i] = store_col_null(s, i) ? MSG_CAP_NONE : (int)store_col_int(s, i);
+    store_reset(s);
     return rc;
 }
 

@@ -627,17 +627,22 @@ json_t *j_message_address(dom *d, int64_t member, const char *channel, const cha
             *why = "no_wecom_external_id";
             return NULL;
         }
-        /* the sending guide: the member's guide, whose staff code is their WeCom userid */
+        /* the sending guide: the member's guide, by their WeCom userid (else their staff
+         * code, which chains used as the userid before staff had one) */
         char userid[128] = "";
         store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
         store_bind_int(s, 1, member);
-        int64_t guide = store_step(s) == STORE_ROW && store_col_opt_by(s, "guide_id");
+        int64_t guide = store_step(s) == STORE_ROW ? store_col_opt_by(s, "guide_id") : 0;
         store_reset(s);
         if (guide) {
             s = store_q(d->conn, Q_STAFF_GET);
             store_bind_int(s, 1, guide);
-            if (store_step(s) == STORE_ROW && !store_col_null(s, 4))
-                snprintf(userid, sizeof userid, "%s", store_col_text(s, 4));
+            if (store_step(s) == STORE_ROW) {
+                if (!store_col_null(s, 8))
+                    snprintf(userid, sizeof userid, "%s", store_col_text(s, 8));
+                else if (!store_col_null(s, 4))
+                    snprintf(userid, sizeof userid, "%s", store_col_text(s, 4));
+            }
             store_reset(s);
         }
         if (!userid[0]) {

@@ -322,7 +322,9 @@ static bool dry_send(dry *w, int i, int64_t member, dry_member *m, int64_t *t)
                 count(w, i, msg_reason_name(dec.reason));
                 return true;
             }
-            why = dec.reason == MSG_REASON_PLATFORM_CAP ? "platform_cap" : "unreachable";
+            why = dec.reason == MSG_REASON_PLATFORM_CAP    ? "platform_cap"
+                  : dec.reason == MSG_REASON_FREQUENCY_CAP ? "frequency_cap"
+                                                           : "unreachable";
         }
         if (!deferred) break;
         if (*t > w->now) return false;

@@ -22,6 +22,8 @@ msg_guard_settings msg_guard_settings_default(void)
     s.quiet_end_s = MSG_GUARD_DEFAULT_QUIET_END_S;
     s.stale_after_s = MSG_GUARD_DEFAULT_STALE_AFTER_S;
     s.tz_offset_s = MSG_GUARD_DEFAULT_TZ_OFFSET_S;
+    for (int i = 0; i < 3; i++)
+        s.freq_cap[i] = MSG_CAP_NONE;
     return s;
 }
 
@@ -33,8 +35,8 @@ const char *msg_verdict_name(msg_verdict v)
 
 const char *msg_reason_name(msg_reason r)
 {
-    static const char *const n[] = {"none",   "opted_out",    "no_consent", "stale",
-                                    "budget", "platform_cap", "quiet_hours"};
+    static const char *const n[] = {"none",   "opted_out",    "no_consent",  "stale",
+                                    "budget", "platform_cap", "quiet_hours", "frequency_cap"};
     return (unsigned)r < sizeof n / sizeof n[0] ? n[r] : "?";
 }
 
@@ -160,6 +162,47 @@ int64_t msg_cap_free_at(const msg_guard_settings *s, const msg_send *h, size_t n
     return INT64_MAX;
 }
 
+const int64_t msg_freq_window_s[3] = {86400, 7 * 86400, 30 * 86400};
+
+/* The k-th latest (0-based) WeCom send at or before t, or INT64_MIN when fewer. */
+static int64_t wecom_kth_latest(const msg_send *h, size_t n, int64_t t, int k)
+{
+    /* k is small (a cap); keep the k+1 latest in a sorted window */
+    int64_t best[1001];
+    int have = 0;
+    if (k > 1000) return INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].channel != MSG_CH_WECOM || h[i].at > t) continue;
+        int64_t v = h[i].at;
+        if (have == k + 1 && v <= best[k]) continue;
+        int j = have < k + 1 ? have++ : k;
+        while (j > 0 && best[j - 1] < v) {
+            best[j] = best[j - 1];
+            j--;
+        }
+        best[j] = v;
+    }
+    return have == k + 1 ? best[k] : INT64_MIN;
+}
+
+int64_t msg_freq_free_at(const msg_guard_settings *s, const msg_send *h, size_t n, int64_t t)
+{
+    /* each window only moves t forward; repeat until none objects */
+    for (int round = 0; round < 16; round++) {
+        int64_t t0 = t;
+        for (int i = 0; i < 3; i++) {
+            int cap = s->freq_cap[i];
+            if (cap < 0) continue;
+            if (cap == 0) return INT64_MAX;
+            /* the window (t - w, t] holds >= cap sends iff the cap-th latest is inside */
+            int64_t kth = wecom_kth_latest(h, n, t, cap - 1);
+            if (kth != INT64_MIN && kth > t - msg_freq_window_s[i]) t = kth + msg_freq_window_s[i];
+        }
+        if (t == t0) return t;
+    }
+    return t;
+}
+
 /* ---------------------------------------------------------------- the decision */
 
 msg_decision msg_guard_decide(const msg_guard_settings *s, const msg_member_state *m,
@@ -192,6 +235,12 @@ msg_decision msg_guard_decide(const msg_guard_settings *s, const msg_member_stat
         t = msg_cap_free_at(s, m->history, m->n_history, ch, tz, t);
         if (t != t1 && first == MSG_REASON_NONE) first = MSG_REASON_PLATFORM_CAP;
         if (t == INT64_MAX) break;
+        if (ch == MSG_CH_WECOM) {
+            int64_t t3 = t;
+            t = msg_freq_free_at(s, m->history, m->n_history, t);
+            if (t != t3 && first == MSG_REASON_NONE) first = MSG_REASON_FREQUENCY_CAP;
+            if (t == INT64_MAX) break;
+        }
         int64_t t2 = t;
         t = msg_quiet_free_at(s, tz, t);
         if (t != t2 && first == MSG_REASON_NONE) first = MSG_REASON_QUIET_HOURS;

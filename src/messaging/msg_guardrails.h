@@ -13,6 +13,10 @@
  *          (wecom by default: as many as the month has days — 28 to 31);
  *        - quiet hours in the member's time zone (default 21:00–09:00), which defer to
  *          their end;
+ *        - on wecom only, the per-member frequency caps shared with mass messages and
+ *          task campaigns' WeCom messages (docs/tasks.md): fewer than freq_cap[i] WeCom
+ *          sends in the rolling window msg_freq_window_s[i] before T (a day, 7 days, 30
+ *          days); the history passed in holds those sends too;
  *      T = now → send now; otherwise defer until T, unless T is past the staleness
  *      window too (the message would be stale when it could go) → skip.
  * Time zones are fixed UTC offsets (China keeps no daylight saving time).
@@ -54,7 +58,16 @@ typedef struct msg_guard_settings {
     int32_t quiet_end_s;   /* start > end spans midnight (21:00–09:00) */
     int64_t stale_after_s; /* 0: never stale */
     int32_t tz_offset_s;   /* members without their own zone */
+    int freq_cap[3];       /* WeCom sends per rolling day, week, 30 days; MSG_CAP_NONE: none */
 } msg_guard_settings;
+
+/* The rolling windows of freq_cap: a day, 7 days, 30 days. */
+extern const int64_t msg_freq_window_s[3];
+/* The shared caps' defaults when the chain never set them: 1 a day, 7 a week, 4 in 30
+ * days (PUT /mass-messages/settings changes them for everyone). */
+#define MSG_FREQ_DEFAULT_DAY 1
+#define MSG_FREQ_DEFAULT_WEEK 7
+#define MSG_FREQ_DEFAULT_MONTH 4
 
 /* The defaults: 2 per 7 days, wecom capped at the month's days, quiet 21:00–09:00,
  * stale after 24 hours, +08:00. */
@@ -86,7 +99,8 @@ typedef enum msg_reason {
     MSG_REASON_STALE,
     MSG_REASON_BUDGET,
     MSG_REASON_PLATFORM_CAP,
-    MSG_REASON_QUIET_HOURS
+    MSG_REASON_QUIET_HOURS,
+    MSG_REASON_FREQUENCY_CAP
 } msg_reason;
 
 typedef struct msg_decision {
@@ -96,7 +110,7 @@ typedef struct msg_decision {
 } msg_decision;
 
 /* "send_now", "defer", "skip"; "opted_out", "no_consent", "stale", "budget",
- * "platform_cap", "quiet_hours" ("none" for MSG_REASON_NONE). */
+ * "platform_cap", "quiet_hours", "frequency_cap" ("none" for MSG_REASON_NONE). */
 const char *msg_verdict_name(msg_verdict v);
 const char *msg_reason_name(msg_reason r);
 
@@ -115,6 +129,8 @@ int msg_month_cap(const msg_guard_settings *s, msg_channel ch, int32_t tz, int64
 int msg_month_used(const msg_send *h, size_t n, msg_channel ch, int32_t tz, int64_t t);
 int64_t msg_cap_free_at(const msg_guard_settings *s, const msg_send *h, size_t n, msg_channel ch,
                         int32_t tz, int64_t t);
+/* The shared WeCom frequency caps: the earliest instant >= t with room in every window. */
+int64_t msg_freq_free_at(const msg_guard_settings *s, const msg_send *h, size_t n, int64_t t);
 
 /* ---------------------------------------------------------------- holdout */
 

@@ -508,7 +508,8 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_MESSAGES_HISTORY] = "SELECT created_at, channel FROM messages WHERE member_id = ?1"
                            " AND created_at >= ?2 AND status NOT IN ('dead', 'failed', 'skipped')"
                            " UNION ALL SELECT created_at, 'wecom' FROM guide_tasks"
-                           " WHERE member_id = ?1 AND kind = 'mass_message' AND created_at >= ?2"
+                           " WHERE member_id = ?1 AND campaign_id IS NOT NULL AND channel = 'wecom'"
+                           " AND created_at >= ?2"
                            " AND state IN ('open', 'done') ORDER BY 1 DESC LIMIT 256",
     [Q_MESSAGES_SINCE] = "SELECT count(*) FROM messages WHERE member_id = ?1 AND created_at >= ?2"
                          " AND status NOT IN ('dead', 'failed', 'skipped')",
@@ -1282,7 +1283,8 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_SCAN_LIVE_MEMBER_IDS] = "SELECT id FROM members WHERE merged_into IS NULL ORDER BY id",
     [Q_TCAMP_TASKS_INSERT] =
         "INSERT INTO guide_tasks(guide_id, member_id, campaign_id, store_id, kind, "
-        "channel, due_at, state, created_at, round) SELECT x.g, x.id, ?1, s.store_id, "
+        "channel, due_at, state, created_at, round) SELECT CASE WHEN s.status = 'active' "
+        "THEN x.g END, x.id, ?1, s.store_id, "
         "?2, ?3, ?4, 'open', ?5, ?6 FROM (SELECT m.id AS id, COALESCE((SELECT "
         "c.guide_id FROM contacts c WHERE c.member_id = m.id AND c.guide_id = "
         "m.guide_id AND c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL "
@@ -1309,7 +1311,8 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_TCAMP_GUIDE_TASKS_INSERT] =
         "INSERT INTO guide_tasks(guide_id, member_id, campaign_id, store_id, kind, "
         "channel, due_at, state, created_at, round) SELECT s.id, NULL, ?1, s.store_id, "
-        "?2, ?3, ?4, 'open', ?5, ?6 FROM staff s WHERE s.role = 'guide' AND (?7::text "
+        "?2, ?3, ?4, 'open', ?5, ?6 FROM staff s WHERE s.role = 'guide' AND s.status = 'active' "
+        "AND (?7::text "
         "IS NULL OR s.store_id IN (SELECT "
         "jsonb_array_elements_text(?7::jsonb)::bigint)) AND (?8::text IS NULL OR s.id "
         "IN (SELECT jsonb_array_elements_text(?8::jsonb)::bigint)) ORDER BY s.id",
@@ -1365,8 +1368,8 @@ const char *const pg_queries[Q__COUNT] = {
                      "guide_notices n LEFT JOIN task_campaigns c ON c.id = n.campaign_id WHERE "
                      "n.staff_id = ?1 AND n.at >= ?2 ORDER BY n.at DESC, n.id DESC LIMIT 20",
     [Q_TCAMP_CONTACTS_DUE] =
-        "SELECT c.member_id, c.guide_id, c.id, c.added_at, s.store_id FROM contacts c "
-        "JOIN staff s ON s.id = c.guide_id WHERE c.added_at > ?1 AND c.added_at <= ?2 "
+        "SELECT c.member_id, c.guide_id, c.id, c.added_at, s.store_id, s.status FROM "
+        "contacts c JOIN staff s ON s.id = c.guide_id WHERE c.added_at > ?1 AND c.added_at <= ?2 "
         "AND c.customer_deleted_at IS NULL AND c.guide_deleted_at IS NULL ORDER BY "
         "c.added_at, c.id",
     [Q_TASK_REASSIGN] =
@@ -1384,15 +1387,18 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_WECOM_SENDS_SINCE] =
         "SELECT (SELECT count(*) FROM messages WHERE member_id = ?1 AND channel = "
         "'wecom' AND created_at > ?2 AND status NOT IN ('dead', 'failed', 'skipped')) "
-        "+ (SELECT count(*) FROM guide_tasks WHERE member_id = ?1 AND kind = "
-        "'mass_message' AND created_at > ?2 AND state IN ('open', 'done')), (SELECT "
+        "+ (SELECT count(*) FROM guide_tasks WHERE member_id = ?1 AND campaign_id "
+        "IS NOT NULL AND channel = 'wecom' AND created_at > ?2 AND state IN ('open', "
+        "'done')), (SELECT "
         "count(*) FROM messages WHERE member_id = ?1 AND channel = 'wecom' AND "
         "created_at > ?3 AND status NOT IN ('dead', 'failed', 'skipped')) + (SELECT "
-        "count(*) FROM guide_tasks WHERE member_id = ?1 AND kind = 'mass_message' AND "
+        "count(*) FROM guide_tasks WHERE member_id = ?1 AND campaign_id IS NOT NULL "
+        "AND channel = 'wecom' AND "
         "created_at > ?3 AND state IN ('open', 'done')), (SELECT count(*) FROM "
         "messages WHERE member_id = ?1 AND channel = 'wecom' AND created_at > ?4 AND "
         "status NOT IN ('dead', 'failed', 'skipped')) + (SELECT count(*) FROM "
-        "guide_tasks WHERE member_id = ?1 AND kind = 'mass_message' AND created_at > "
+        "guide_tasks WHERE member_id = ?1 AND campaign_id IS NOT NULL AND channel = "
+        "'wecom' AND created_at > "
         "?4 AND state IN ('open', 'done'))",
     [Q_CONTENT_INSERT] =
         "INSERT INTO content(kind, title, body, url, tags, created_by, created_at) "
@@ -1912,8 +1918,9 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_MEMBER_GUIDE_MOVE] = "UPDATE members SET guide_id = ?1, updated_at = ?2 WHERE id = ?3"
                             " AND (guide_id = ?4 OR guide_id IS NULL)",
     [Q_TASKS_FOLLOW] =
-        "UPDATE guide_tasks SET guide_id = ?1 WHERE member_id = ?2 AND state = 'open'"
-        " AND (guide_id = ?3 OR guide_id IS NULL)",
+        "UPDATE guide_tasks SET guide_id = ?1, store_id = CASE WHEN campaign_id IS NULL"
+        " THEN store_id ELSE (SELECT store_id FROM staff WHERE id = ?1::bigint) END WHERE"
+        " member_id = ?2 AND state = 'open' AND (guide_id = ?3 OR guide_id IS NULL)",
     [Q_CONTACT_HANDOVER] =
         "INSERT INTO contacts(member_id, guide_id, external_userid, added_at, add_way, state,"
         " qr_code_id, remark, updated_at) SELECT member_id, ?3::bigint, external_userid, "
@@ -2129,6 +2136,22 @@ const char *const pg_queries[Q__COUNT] = {
         " state = 'done' AND (due_at IS NULL OR done_at <= due_at) THEN 1 ELSE 0 END), 0),"
         " COALESCE(SUM(CASE WHEN state = 'expired' THEN 1 ELSE 0 END), 0),"
         " count(DISTINCT round) FROM guide_tasks WHERE campaign_id = ?1",
+    [Q_WECOM_SENDS_RECENT] =
+        "SELECT member_id, created_at FROM messages WHERE channel = 'wecom' AND"
+        " created_at > ?1 AND status NOT IN ('dead', 'failed', 'skipped') AND member_id IS"
+        " NOT NULL UNION ALL SELECT member_id, created_at FROM guide_tasks WHERE"
+        " campaign_id IS NOT NULL AND channel = 'wecom' AND member_id IS NOT NULL AND"
+        " created_at > ?1 AND state IN ('open', 'done') ORDER BY 1, 2",
+    [Q_TCAMP_TARGET_COUNT] =
+        "SELECT count(*) FROM (SELECT m.id AS id, COALESCE((SELECT c.guide_id FROM contacts"
+        " c WHERE c.member_id = m.id AND c.guide_id = m.guide_id AND c.customer_deleted_at"
+        " IS NULL AND c.guide_deleted_at IS NULL LIMIT 1), (SELECT c.guide_id FROM contacts"
+        " c WHERE c.member_id = m.id AND c.customer_deleted_at IS NULL AND"
+        " c.guide_deleted_at IS NULL ORDER BY c.added_at, c.id LIMIT 1), m.guide_id) AS g"
+        " FROM members m WHERE m.id IN (SELECT jsonb_array_elements_text(?1::jsonb)::bigint)"
+        " AND m.merged_into IS NULL) x JOIN staff s ON s.id = x.g WHERE (?2::text IS NULL"
+        " OR s.store_id IN (SELECT jsonb_array_elements_text(?2::jsonb)::bigint)) AND"
+        " (?3::text IS NULL OR x.g IN (SELECT jsonb_array_elements_text(?3::jsonb)::bigint))",
     [Q_PARTITIONS_MAINTAIN] = "SELECT made, dropped, events_rows, messages_rows"
                               " FROM siyu_partitions_maintain(?1::bigint, ?2::bigint, ?3::bigint)",
     /* the keys the partitioned tables cannot hold themselves (pg_schema.c 26) */

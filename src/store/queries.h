@@ -914,6 +914,10 @@
     Q(GSOP_CAMP_TASKS) /* (tasks, round, campaign_id): the campaign counts the slot's new tasks */     \
     Q(CHECK_GROUP_SOP_TASKS) /* () -> task id: an SOP's post without its group, SOP or round */        \
     Q(GSOP_ROLLUP)           /* (campaign_id) -> tasks, open, done, on_time, expired, slots */         \
+    Q(WECOM_SENDS_RECENT) /* (since) -> member_id, created_at — WeCom sends (journeys' messages,     \
+                             campaigns' wecom tasks) after since, by member, time */                   \
+    Q(TCAMP_TARGET_COUNT) /* (member ids json, store ids json or NULL, guide ids json or NULL)         \
+                             -> how many of them pass the campaign's filters */                        \
     /* (now, events cut-off, messages cut-off) -> made, dropped, events_rows, messages_rows:           \
        PostgreSQL's month partitions made ahead and dropped past retention (docs/scale.md);            \
        SQLite: a row of zeros */                                                                       \

@@ -1,5 +1,6 @@
 /* committer.c — the group committer behind writer.h. */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,7 @@ typedef struct write_job {
     siyu_err *e;
     bool alone; /* writer_exclusive: runs with no transaction of the writer's open */
     int rc;
-    bool done;
-    pthread_cond_t cv;   /* its submitter waits here: a batch wakes its own writers only */
+    sem_t done;          /* posted once, when the write committed or was undone */
     dom_changes changes; /* what the write changed, kept only if it committed */
     struct write_job *next;
 } write_job;
@@ -202,16 +202,16 @@ static void *writer_main(void *arg)
                 j = run_group(w, j);
             }
         }
-        pthread_mutex_lock(&w->lock);
-        /* each submitter is woken alone, not every waiter (those queued for the next batch
-         * would wake only to sleep again); the lock is held, so no job ends under us */
+        /* each submitter is woken alone and takes no lock to wake: a broadcast would
+         * wake every waiting worker at every commit, each to find its own write still
+         * queued, and all of them would contend for the writer's lock */
         for (write_job *j = batch; j;) {
-            write_job *next = j->next;
-            j->done = true;
+            write_job *next = j->next; /* j is gone once its submitter runs */
             atomic_fetch_sub(&w->queued, 1);
-            pthread_cond_signal(&j->cv);
+            sem_post(&j->done);
             j = next;
         }
+        pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -259,11 +259,11 @@ void writer_stop(writer_t *w)
 static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *reader, siyu_err *e)
 {
     write_job job = {.fn = fn, .arg = arg, .e = e, .alone = alone};
-    pthread_cond_init(&job.cv, NULL);
+    sem_init(&job.done, 0, 0);
     pthread_mutex_lock(&w->lock);
     if (w->stop) {
         pthread_mutex_unlock(&w->lock);
-        pthread_cond_destroy(&job.cv);
+        sem_destroy(&job.done);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: stopped");
     }
     atomic_fetch_add(&w->queued, 1);
@@ -273,10 +273,10 @@ static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *
         w->head = &job;
     w->tail = &job;
     pthread_cond_signal(&w->ready);
-    while (!job.done)
-        pthread_cond_wait(&job.cv, &w->lock);
     pthread_mutex_unlock(&w->lock);
-    pthread_cond_destroy(&job.cv);
+    while (sem_wait(&job.done) != 0)
+        ; /* EINTR: a signal, not the commit */
+    sem_destroy(&job.done);
     if (job.rc == 0 && job.changes.n && w->on_commit && reader)
         w->on_commit(w->on_commit_ctx, reader, job.changes.v, job.changes.n);
     dom_changes_free(&job.changes);

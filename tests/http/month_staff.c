@@ -12,7 +12,11 @@
  * had at that instant (A before their item was done, the receiver after); A's gross sales
  * before the departure are what they were when A departed; no scan went to A after the departure;
  * the code's caps were never exceeded on any day; no item is still waiting and every customer
- * A had is in the transfer; the campaign's new members are the members the code brought. */
+ * A had is in the transfer; the campaign's new members are the members the code brought.
+ * Right after the departure HQ launches a call campaign over store 1: A gets no task
+ * (nor any task made after the departure, by anyone); the tasks of A's customers wait without
+ * a guide and follow each member to the receiver once their item is done — none still waits
+ * for a member taken over. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +29,7 @@
 
 static int ck; /* "G" */
 static month_rng rng;
-static int64_t store = 1, ga, gb, gc, code, transfer;
+static int64_t store = 1, ga, gb, gc, code, transfer, handover_campaign;
 static int64_t mine[MAX_MINE]; /* the members the code brought */
 static int n_mine, ext_seq, order_seq, last_scan_slot = -1;
 static int depart_day, results_day;
@@ -229,6 +233,20 @@ static void act(int day, int minute)
             scan_and_add();
     }
     if (day == depart_day && minute == 13 * 60 + 30 && !departed_at) depart();
+    if (day == depart_day && departed_at && !handover_campaign) {
+        json_t *o = NULL;
+        char due[40];
+        snprintf(due, sizeof due, "%s", month_T(month_now() + 5 * 86400));
+        int st = month_call("POST", "/api/v1/task-campaigns", &o,
+                            "{\"name\":\"交接期回访\",\"kind\":\"call\",\"script\":\"回访\","
+                            "\"holdout_pct\":0,\"target\":{\"store_ids\":[%lld]},\"due\":\"%s\"}",
+                            (long long)store, due);
+        month_seen(ck);
+        if (st != 201)
+            month_fail(ck, "POST /task-campaigns after the departure: %d %.200s", st, month_body());
+        handover_campaign = month_jint(o, "id");
+        json_decref(o);
+    }
     if (day == results_day && minute == 10 * 60 && transfer) bridge_results();
 }
 
@@ -300,6 +318,29 @@ static void check(void)
                             code, CAP);
     month_seen(ck);
     if (late) month_fail(ck, "%lld scans went to guide A after the departure", (long long)late);
+    /* tasks: none made for A after the departure; the handover campaign's tasks of A's
+     * customers are on the receiver of a done item, and without a guide otherwise */
+    int64_t to_a = month_q1("SELECT count(*) FROM guide_tasks WHERE guide_id = ?1 AND"
+                            " created_at >= (SELECT departed_at FROM staff WHERE id = ?1)",
+                            ga, 0),
+            astray =
+                month_q1("SELECT count(*) FROM guide_tasks k JOIN transfer_items t ON t.member_id ="
+                         " k.member_id AND t.transfer_id = ?1 WHERE k.campaign_id = ?2 AND"
+                         " k.guide_id IS NULL AND t.state = 'done' AND (k.state = 'open' OR"
+                         " COALESCE(k.done_at, 0) > t.ended_at)",
+                         transfer, handover_campaign),
+            handed = month_q1("SELECT count(*) FROM guide_tasks k JOIN transfer_items t ON"
+                              " t.member_id = k.member_id AND t.transfer_id = ?1 WHERE"
+                              " k.campaign_id = ?2",
+                              transfer, handover_campaign);
+    month_seen(ck);
+    if (!handover_campaign) month_fail(ck, "no campaign after the departure");
+    if (to_a) month_fail(ck, "%lld tasks made for departed guide A", (long long)to_a);
+    if (astray)
+        month_fail(ck,
+                   "%lld of the handover campaign's %lld tasks of A's customers still wait for a "
+                   "guide after their member was taken over",
+                   (long long)astray, (long long)handed);
     if (over) month_fail(ck, "%lld (day, guide) pairs over the code's cap", (long long)over);
     /* the campaign's new members are the members the code brought (less those the chain's
      * own traffic merged away since) */

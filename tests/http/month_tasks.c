@@ -11,7 +11,8 @@
  * At the end: the weekly campaign's report — totals, every store's and guide's row — equals
  * the counts read from the store directly; it made one round per week; no member was ever
  * tasked by a mass message without a granted wecom consent, twice by the same message, or
- * beyond the cap counting every WeCom send before it (journeys' messages and mass messages). */
+ * beyond the cap counting every WeCom send before it (journeys' messages and mass messages);
+ * and no journey's WeCom message went out beyond the same cap either (the caps are shared). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +207,10 @@ static void check(void)
     {
         char what[48];
         snprintf(what, sizeof what, "guide %lld", (long long)month_jint(row, "guide_id"));
-        compare(row, " AND guide_id = ?2", month_jint(row, "guide_id"), what);
+        /* guide_id null: the tasks waiting for whoever takes a departed guide's members */
+        int64_t g =
+            json_is_null(json_object_get(row, "guide_id")) ? 0 : month_jint(row, "guide_id");
+        compare(row, " AND COALESCE(guide_id, 0) = ?2", g, what);
         guides_sum += month_jint(row, "tasks");
     }
     month_seen(ck);
@@ -281,6 +285,21 @@ static void check(void)
         if (over)
             month_fail(ck, "%lld mass message tasks beyond the cap of %lld %s", (long long)over,
                        (long long)caps[c].cap, caps[c].name);
+        /* the journeys' WeCom sends obey the same cap, counting the campaigns' WeCom tasks */
+        over = month_q1(
+            "SELECT count(*) FROM messages t WHERE t.channel = 'wecom' AND t.status NOT IN"
+            " ('dead', 'failed', 'skipped') AND (SELECT count(*) FROM messages m WHERE"
+            " m.member_id = t.member_id AND m.channel = 'wecom' AND m.id < t.id AND"
+            " m.created_at > t.created_at - ?1 AND m.status NOT IN ('dead', 'failed', 'skipped'))"
+            " + (SELECT count(*) FROM guide_tasks u WHERE u.member_id = t.member_id AND"
+            " u.campaign_id IS NOT NULL AND u.channel = 'wecom' AND u.created_at <= t.created_at"
+            " AND u.created_at > t.created_at - ?1 AND u.state IN ('open', 'done')) >= ?2"
+            " AND NOT EXISTS (SELECT 1 FROM merges g WHERE g.into_id = t.member_id)",
+            caps[c].window, caps[c].cap);
+        month_seen(ck);
+        if (over)
+            month_fail(ck, "%lld journey WeCom messages beyond the shared cap of %lld %s",
+                       (long long)over, (long long)caps[c].cap, caps[c].name);
     }
 }
 

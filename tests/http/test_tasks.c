@@ -886,6 +886,253 @@ static void recurring(void)
                  0);
 }
 
+/* ---- a departed guide gets no new tasks; their members' tasks wait for the receiver ---- */
+
+static int64_t dep_guide, dep_members[3];
+
+static void departed(void)
+{
+    set_now("2026-04-20T10:00:00+08:00");
+    dep_guide =
+        make("/api/v1/staff", "{\"name\":\"离职导购\",\"role\":\"guide\",\"store_id\":%lld}",
+             (long long)store[0]);
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/staff/%lld", (long long)dep_guide);
+    CHECK_INT_EQ(call_as(NULL, "PATCH", path, NULL, "{\"wecom_userid\":\"g-dep\"}"), 200);
+    for (int i = 0; i < 3; i++) {
+        json_t *o;
+        char ext[32];
+        snprintf(ext, sizeof ext, "wm-dep-%d", i);
+        CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/wecom/events", &o,
+                             "{\"event\":\"add_external_contact\",\"userid\":\"g-dep\","
+                             "\"external_userid\":\"%s\",\"name\":\"离职客户%d\","
+                             "\"at\":\"2026-04-20T09:00:00+08:00\"}",
+                             ext, i),
+                     201);
+        dep_members[i] = jint(json_array_get(json_object_get(o, "results"), 0), "member_id");
+        json_decref(o);
+    }
+    /* the guide departs; guide 0 takes the customers over (WeCom's 24 h wait) */
+    json_t *o;
+    snprintf(path, sizeof path, "/api/v1/staff/%lld/depart", (long long)dep_guide);
+    CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{\"transfer_to\":[%lld]}", (long long)guide[0]),
+                 200);
+    int64_t tid = jint(o, "transfer_id");
+    json_decref(o);
+    CHECK(tid > 0);
+    set_now("2026-04-20T11:00:00+08:00");
+    /* a campaign over store 0 while the transfer waits */
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/task-campaigns", &o,
+                         "{\"name\":\"离职后回访\",\"kind\":\"call\",\"script\":\"回访\","
+                         "\"holdout_pct\":0,\"target\":{\"store_ids\":[%lld]},"
+                         "\"due\":\"2026-04-25T10:00:00+08:00\"}",
+                         (long long)store[0]),
+                 201);
+    int64_t c1 = jint(o, "id");
+    json_decref(o);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM guide_tasks WHERE guide_id = ?1 AND created_at >= ?2",
+                        dep_guide, 0),
+                 0);
+    for (int i = 0; i < 3; i++) {
+        /* tasked, without a guide, in the departed guide's store */
+        CHECK_INT_EQ(db_int("SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND"
+                            " member_id = ?2 AND guide_id IS NULL",
+                            c1, dep_members[i]),
+                     1);
+        CHECK_INT_EQ(db_int("SELECT store_id FROM guide_tasks WHERE campaign_id = ?1 AND"
+                            " member_id = ?2",
+                            c1, dep_members[i]),
+                     store[0]);
+    }
+    /* the store's other members are tasked on their own guides as before */
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND guide_id IS"
+                        " NULL",
+                        c1, 0),
+                 3);
+    /* a campaign of posts: one task per active guide of the store, none for the departed */
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/task-campaigns", &o,
+                         "{\"name\":\"离职后朋友圈\",\"kind\":\"moments\",\"script\":\"新品\","
+                         "\"target\":{\"store_ids\":[%lld]},"
+                         "\"due\":\"2026-04-25T10:00:00+08:00\"}",
+                         (long long)store[0]),
+                 201);
+    int64_t c2 = jint(o, "id");
+    CHECK_INT_EQ(jint(o, "tasks"), 2);
+    json_decref(o);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND guide_id = ?2",
+                        c2, dep_guide),
+                 0);
+    /* nobody hands the departed guide a task */
+    {
+        int64_t any = db_int("SELECT id FROM guide_tasks WHERE campaign_id = ?1 AND guide_id IS"
+                             " NULL",
+                             c1, 0);
+        snprintf(path, sizeof path, "/api/v1/tasks/%lld/reassign", (long long)any);
+        CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{\"guide_id\":%lld}", (long long)dep_guide),
+                     409);
+        CHECK_STR_EQ(err_field(o), "guide_id");
+        json_decref(o);
+    }
+    /* the bridge reports one customer moved: that member's task follows to guide 0 */
+    snprintf(path, sizeof path, "/api/v1/transfers/%lld/results", (long long)tid);
+    CHECK_INT_EQ(call_as(NULL, "POST", path, NULL,
+                         "{\"results\":[{\"member_id\":%lld,\"state\":\"done\"}]}",
+                         (long long)dep_members[0]),
+                 201);
+    CHECK_INT_EQ(
+        db_int("SELECT guide_id FROM guide_tasks WHERE campaign_id = ?1 AND member_id = ?2", c1,
+               dep_members[0]),
+        guide[0]);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND guide_id IS"
+                        " NULL",
+                        c1, 0),
+                 2);
+    /* the wait ends: the other two follow too */
+    set_now("2026-04-21T12:00:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, NULL), 200);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT_EQ(db_int("SELECT guide_id FROM guide_tasks WHERE campaign_id = ?1 AND"
+                            " member_id = ?2",
+                            c1, dep_members[i]),
+                     guide[0]);
+    /* a campaign after the transfer tasks the receiver directly */
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/task-campaigns", &o,
+                         "{\"name\":\"接手后回访\",\"kind\":\"visit\",\"script\":\"回访\","
+                         "\"holdout_pct\":0,\"target\":{\"store_ids\":[%lld]},"
+                         "\"due\":\"2026-04-25T10:00:00+08:00\"}",
+                         (long long)store[0]),
+                 201);
+    int64_t c3 = jint(o, "id");
+    json_decref(o);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND guide_id IS"
+                        " NULL",
+                        c3, 0),
+                 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT_EQ(db_int("SELECT guide_id FROM guide_tasks WHERE campaign_id = ?1 AND"
+                            " member_id = ?2",
+                            c3, dep_members[i]),
+                     guide[0]);
+}
+
+/* ---- the WeCom frequency caps, shared by journeys, mass messages and campaigns ---- */
+
+static int64_t wecom_sends(int64_t m)
+{
+    return db_int("SELECT count(*) FROM messages WHERE member_id = ?1 AND channel = 'wecom'"
+                  " AND status NOT IN ('dead', 'failed', 'skipped')",
+                  m, 0);
+}
+
+static void shared_caps(void)
+{
+    /* a new customer of guide 4 (store 2: no welcome campaign sends to them) */
+    set_now("2026-04-22T09:10:00+08:00");
+    int64_t m = add_contact(4, "wm-caps", "频控客户", "2026-04-22T09:00:00+08:00");
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/members/%lld/consents", (long long)m);
+    CHECK_INT_EQ(call_as(NULL, "POST", path, NULL,
+                         "{\"purpose\":\"marketing\",\"channel\":\"wecom\",\"granted\":true}"),
+                 200);
+    CHECK_INT_EQ(call_as(NULL, "PUT", "/api/v1/mass-messages/settings", NULL,
+                         "{\"frequency_cap\":{\"per_day\":1,\"per_week\":7,\"per_month\":4}}"),
+                 200);
+    json_t *o;
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys", &o,
+                         "{\"name\":\"分享后问候\",\"trigger\":{\"event\":\"live_view\"},"
+                         "\"holdout_pct\":0,\"steps\":[{\"action\":\"send_message\","
+                         "\"channel\":\"wecom\",\"timeout\":\"48h\",\"template\":\"感谢分享\"}]}"),
+                 201);
+    int64_t j = jint(o, "id");
+    json_decref(o);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/activate", (long long)j);
+    CHECK_INT_EQ(call_as(NULL, "POST", path, NULL, NULL), 200);
+    /* 10:00 a mass message to the member */
+    set_now("2026-04-23T10:00:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/mass-messages", &o,
+                         "{\"text\":\"上新\",\"member_ids\":[%lld]}", (long long)m),
+                 201);
+    CHECK_INT_EQ(jint(o, "tasks"), 1);
+    json_decref(o);
+    int64_t before = wecom_sends(m);
+    /* 10:30 the member shares: the journey's WeCom send waits for the day's cap */
+    set_now("2026-04-23T10:30:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/events", NULL,
+                         "{\"member_id\":%lld,\"type\":\"live_view\","
+                         "\"at\":\"2026-04-23T10:30:00+08:00\"}",
+                         (long long)m),
+                 201);
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, NULL), 200);
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, NULL), 200);
+    CHECK_INT_EQ(wecom_sends(m), before);
+    CHECK_INT_EQ(db_int("SELECT count(*) FROM journey_log WHERE journey_id = ?1 AND outcome ="
+                        " 'deferred_frequency_cap'",
+                        j, 0),
+                 1);
+    /* a campaign's WeCom message the same day: the member is at the cap */
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/task-campaigns", &o,
+                         "{\"name\":\"企微提醒\",\"kind\":\"wecom_message\",\"script\":\"提醒\","
+                         "\"holdout_pct\":0,\"target\":{\"guide_ids\":[%lld]},"
+                         "\"due\":\"2026-04-25T10:00:00+08:00\"}",
+                         (long long)guide[4]),
+                 201);
+    int64_t wc = jint(o, "id");
+    CHECK_INT_EQ(jint(json_object_get(o, "skipped"), "frequency_cap"), 1);
+    json_decref(o);
+    CHECK_INT_EQ(
+        db_int("SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND member_id = ?2", wc, m),
+        0);
+    /* the next day, a day after the mass message: the journey's send goes */
+    set_now("2026-04-24T10:05:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, NULL), 200);
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/journeys/tick", NULL, NULL), 200);
+    CHECK_INT_EQ(wecom_sends(m), before + 1);
+    /* and now it holds back the next mass message and campaign message */
+    set_now("2026-04-24T11:00:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/mass-messages", &o,
+                         "{\"text\":\"再上新\",\"member_ids\":[%lld]}", (long long)m),
+                 201);
+    CHECK_INT_EQ(jint(o, "tasks"), 0);
+    CHECK_INT_EQ(jint(json_object_get(o, "skipped"), "frequency_cap"), 1);
+    json_decref(o);
+    /* a week's cap: two sends so far this week, room for one more with 3 a week */
+    CHECK_INT_EQ(
+        call_as(NULL, "PUT", "/api/v1/mass-messages/settings", NULL,
+                "{\"frequency_cap\":{\"per_day\":null,\"per_week\":3,\"per_month\":null}}"),
+        200);
+    set_now("2026-04-25T10:00:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/task-campaigns", &o,
+                         "{\"name\":\"企微提醒二\",\"kind\":\"wecom_message\",\"script\":\"提醒\","
+                         "\"holdout_pct\":0,\"target\":{\"guide_ids\":[%lld]},"
+                         "\"due\":\"2026-04-27T10:00:00+08:00\"}",
+                         (long long)guide[4]),
+                 201);
+    wc = jint(o, "id");
+    json_decref(o);
+    CHECK_INT_EQ(
+        db_int("SELECT count(*) FROM guide_tasks WHERE campaign_id = ?1 AND member_id = ?2", wc, m),
+        1);
+    set_now("2026-04-26T10:00:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/mass-messages", &o,
+                         "{\"text\":\"周末\",\"member_ids\":[%lld]}", (long long)m),
+                 201);
+    CHECK_INT_EQ(jint(o, "tasks"), 0);
+    CHECK_INT_EQ(jint(json_object_get(o, "skipped"), "frequency_cap"), 1);
+    json_decref(o);
+    /* a week after the first send there is room again */
+    set_now("2026-04-30T10:30:00+08:00");
+    CHECK_INT_EQ(call_as(NULL, "POST", "/api/v1/mass-messages", &o,
+                         "{\"text\":\"月末\",\"member_ids\":[%lld]}", (long long)m),
+                 201);
+    CHECK_INT_EQ(jint(o, "tasks"), 1);
+    json_decref(o);
+    CHECK_INT_EQ(call_as(NULL, "PUT", "/api/v1/mass-messages/settings", NULL,
+                         "{\"frequency_cap\":{\"per_day\":1,\"per_week\":7,\"per_month\":4}}"),
+                 200);
+    snprintf(path, sizeof path, "/api/v1/journeys/%lld/pause", (long long)j);
+    call_as(NULL, "POST", path, NULL, NULL);
+}
+
 /* ---- the console's lists and search (issue 18) ---- */
 
 static void console_lists(void)
@@ -1036,6 +1283,8 @@ int main(int argc, char **argv)
     workbench();
     leaderboard();
     recurring();
+    departed();
+    shared_caps();
     console_lists();
     close(fd);
     CHECK_INT_EQ(harness_stop(server), 0);

@@ -397,12 +397,68 @@ static void test_holdout(void)
     CHECK_INT_EQ(none, 0);
 }
 
+/* The per-member WeCom frequency caps shared with mass messages: rolling windows of a day,
+ * a week and 30 days, counted on wecom sends only; worked by hand. */
+static void test_frequency_caps(void)
+{
+    msg_guard_settings s = msg_guard_settings_default();
+    s.budget_max = -1;
+    s.month_cap[MSG_CH_WECOM] = MSG_CAP_NONE;
+    s.stale_after_s = 0;
+    s.freq_cap[0] = 1;
+    s.freq_cap[1] = 3;
+    s.freq_cap[2] = 4;
+    /* one wecom send at 10:00: the next may go 24 h later, 10:00 the next day */
+    msg_send h[] = {{T("2026-03-02T10:00:00+08:00"), MSG_CH_WECOM},
+                    {T("2026-03-02T11:00:00+08:00"), MSG_CH_SMS}};
+    msg_member_state m = member(h, 2);
+    expect_defer(decide_at(&s, &m, MSG_CH_WECOM, "2026-03-02T10:30:00+08:00"),
+                 "2026-03-03T10:00:00+08:00", MSG_REASON_FREQUENCY_CAP);
+    expect_now(decide_at(&s, &m, MSG_CH_WECOM, "2026-03-03T10:00:00+08:00"));
+    /* other channels are not held back by the wecom caps */
+    expect_now(decide_at(&s, &m, MSG_CH_SMS, "2026-03-02T12:00:00+08:00"));
+    CHECK_INT_EQ(msg_freq_free_at(&s, h, 2, T("2026-03-02T10:30:00+08:00")),
+                 T("2026-03-03T10:00:00+08:00"));
+    /* three in a week (Mon, Wed, Fri 10:00): the fourth waits until the Monday's send is
+     * 7 days old — the next Monday 10:00 */
+    msg_send w[] = {{T("2026-03-02T10:00:00+08:00"), MSG_CH_WECOM},
+                    {T("2026-03-04T10:00:00+08:00"), MSG_CH_WECOM},
+                    {T("2026-03-06T10:00:00+08:00"), MSG_CH_WECOM}};
+    m = member(w, 3);
+    expect_defer(decide_at(&s, &m, MSG_CH_WECOM, "2026-03-07T12:00:00+08:00"),
+                 "2026-03-09T10:00:00+08:00", MSG_REASON_FREQUENCY_CAP);
+    /* four in 30 days: sends on 1, 8, 15, 22 March → free when 1 March's is 30 days old,
+     * 31 March 10:00 (the week window is clear by then) */
+    msg_send mo[] = {{T("2026-03-01T10:00:00+08:00"), MSG_CH_WECOM},
+                     {T("2026-03-08T10:00:00+08:00"), MSG_CH_WECOM},
+                     {T("2026-03-15T10:00:00+08:00"), MSG_CH_WECOM},
+                     {T("2026-03-22T10:00:00+08:00"), MSG_CH_WECOM}};
+    m = member(mo, 4);
+    expect_defer(decide_at(&s, &m, MSG_CH_WECOM, "2026-03-25T10:00:00+08:00"),
+                 "2026-03-31T10:00:00+08:00", MSG_REASON_FREQUENCY_CAP);
+    /* a window freeing lands in another: 1 a day and 2 a week, sends Mon 10:00 and Tue
+     * 09:00 → Wednesday 09:00 frees the day but the week holds until next Monday 10:00 */
+    s.freq_cap[1] = 2;
+    msg_send x[] = {{T("2026-03-02T10:00:00+08:00"), MSG_CH_WECOM},
+                    {T("2026-03-03T09:00:00+08:00"), MSG_CH_WECOM}};
+    m = member(x, 2);
+    expect_defer(decide_at(&s, &m, MSG_CH_WECOM, "2026-03-03T12:00:00+08:00"),
+                 "2026-03-09T10:00:00+08:00", MSG_REASON_FREQUENCY_CAP);
+    /* a cap of 0 never lets a wecom send go; none (MSG_CAP_NONE) never holds one back */
+    s.freq_cap[0] = 0;
+    CHECK_INT_EQ(msg_freq_free_at(&s, x, 0, T("2026-03-03T12:00:00+08:00")), INT64_MAX);
+    s.freq_cap[0] = s.freq_cap[1] = s.freq_cap[2] = MSG_CAP_NONE;
+    expect_now(decide_at(&s, &m, MSG_CH_WECOM, "2026-03-03T12:00:00+08:00"));
+    CHECK_STR_EQ(msg_reason_name(MSG_REASON_FREQUENCY_CAP), "frequency_cap");
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
     test_quiet_hours();
     test_budget();
     test_wecom_cap();
+    test_frequency_caps();
     test_consent_and_staleness();
     test_settings_json_errors();
     test_holdout();

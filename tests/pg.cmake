@@ -19,12 +19,13 @@ endfunction()
 
 # unit tests on a store
 siyu_pg_test(unit_store test_store)
-foreach(t members orders events)
+foreach(t members orders events partitions)
   siyu_pg_test(unit_domain_${t} test_${t})
 endforeach()
 siyu_pg_test(unit_loyalty test_loyalty_unit)
 siyu_pg_test(unit_models test_models)
 siyu_pg_test(unit_import test_import)
+siyu_pg_test(unit_import_stores test_import_stores)
 siyu_pg_test(unit_community test_community_unit)
 siyu_pg_test(unit_domain_scope test_scope)
 siyu_pg_test(unit_guides test_guides_unit)
@@ -50,3 +51,10 @@ siyu_pg_test(e2e_chain_month test_chain_month $<TARGET_FILE:siyu>)
 set_tests_properties(pg_e2e_chain_month PROPERTIES TIMEOUT 900 LABELS "long" ENVIRONMENT
   "SIYU_MONTH_MEMBERS=500;SIYU_MONTH_DAYS=8;SIYU_DOCS=${PROJECT_SOURCE_DIR}/docs")
 siyu_pg_test(e2e_tasks test_tasks $<TARGET_FILE:siyu>)
+
+# The failover drill (scripts/failover-drill.sh): its own primary and synchronous replica,
+# the primary stopped and the replica promoted while a node writes orders. It needs
+# PostgreSQL's binaries (not SIYU_TEST_PG_URL); without them it is skipped, saying why.
+add_test(NAME pg_failover_drill
+         COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/failover-drill.sh $<TARGET_FILE:siyu>)
+set_tests_properties(pg_failover_drill PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS pg)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/core/run.sh — the core's performance figures (issue 2, "Performance").
 #
-#   bench/core/run.sh [--members N] [--seconds S] [--conns C] [--only import|http]
+#   bench/core/run.sh [--members N] [--seconds S] [--conns C] [--only import|http] [--pg URL]
 #
 # Builds Release into build-bench/, generates the demo chain (siyu gen, default 100 000
 # members, ~1.5 million orders) into bench/out/core/, then:
@@ -13,6 +13,10 @@
 #           by bench_loadgen: POST /api/v1/orders with C keep-alive clients (SIYU_SYNC=full,
 #           the default, and SIYU_SYNC=normal), GET /api/v1/members/{id} at the same
 #           concurrency; resident memory (VmRSS / VmHWM) idle and after the GET load.
+#   --pg    also on PostgreSQL (URL of a server, e.g. scripts/pg-test-server.sh's; the bench
+#           makes and drops its own databases there): the same import into a fresh database,
+#           the same loads on a PostgreSQL demo store, each printed beside SQLite's with the
+#           ratio PostgreSQL / SQLite.
 # Environment: SIYU_BENCH_BUILD (build dir), SIYU_BENCH_OUT (work dir).
 set -euo pipefail
 
@@ -20,13 +24,15 @@ members=100000
 seconds=10
 conns=64
 only=""
+pg=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --members) members=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --conns) conns=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --pg) pg=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -103,7 +109,34 @@ bench_import() {
     add "import orders: siyu (NDJSON)" "$rs orders/s  ($so orders in $ts s)"
     add "import orders: sqlite3 shell .import (CSV)" "$rq orders/s  ($qo orders in $tq s)"
     add "import ratio siyu / sqlite3" "$(ratio "$rs" "$rq")   (goal: >= 1.00, and >= 200000 orders/s)"
+    [ -n "$pg" ] || return 0
+    echo "== siyu import orders on PostgreSQL"
+    local db; db=$(pg_fresh import)
+    "$siyu" init --db "$db" >/dev/null
+    for k in brands stores staff members; do
+        "$siyu" import "$k" "$data/$k.ndjson" --db "$db" >/dev/null
+    done
+    t0=$(now)
+    "$siyu" import orders "$data/orders.ndjson" --db "$db"
+    t1=$(now); local tp; tp=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
+    local po; po=$(psql "$db" -Atc "select count(*) from orders")
+    echo "   PostgreSQL: $po orders in $tp s"
+    local rp; rp=$(rate "$po" "$tp")
+    add "import orders: siyu on PostgreSQL" "$rp orders/s  ($po orders in $tp s)"
+    add "import ratio PostgreSQL / SQLite (siyu)" "$(ratio "$rp" "$rs")"
+    pg_drop import
 }
+
+# PostgreSQL databases of this run, on the server --pg names
+pg_server=${pg%/*}
+pg_name() { echo "siyu_bench_core_$1"; }
+export PGOPTIONS="-c client_min_messages=warning"
+pg_fresh() { # tag -> prints the URL of a new empty database
+    psql "$pg_server/postgres" -qc "DROP DATABASE IF EXISTS $(pg_name "$1") WITH (FORCE)" \
+        -c "CREATE DATABASE $(pg_name "$1")" >/dev/null
+    echo "$pg_server/$(pg_name "$1")"
+}
+pg_drop() { psql "$pg_server/postgres" -qc "DROP DATABASE IF EXISTS $(pg_name "$1") WITH (FORCE)" >/dev/null; }
 
 # ------------------------------------------------------------------ http
 pid=""
@@ -119,8 +152,14 @@ start_server() { # $1 = sync mode (full|normal)
     local log=$out/serve-$1.log
     # every server starts on a fresh copy of the demo store, so runs do not see each
     # other's orders and can be compared (and repeated)
-    rm -f "$work"*
-    cp "$demo" "$work"
+    if [ "${on_pg:-}" ]; then
+        pg_drop serve
+        psql "$pg_server/postgres" -qc "CREATE DATABASE $(pg_name serve) TEMPLATE $(pg_name demo)"
+        work=$pg_server/$(pg_name serve)
+    else
+        rm -f "$work"*
+        cp "$demo" "$work"
+    fi
     SIYU_SYNC=$1 "$siyu" serve --db "$work" --listen 127.0.0.1:0 --access-log off >"$log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do
@@ -136,7 +175,7 @@ mem() { # VmRSS and VmHWM of the server, in MiB
 }
 
 load() { # $1 mode, $2 label
-    local line
+    local line r
     line=$("$loadgen" --port "$port" --token "$token" --mode "$1" --conns "$conns" --threads 2 \
         --seconds "$seconds" --members "$members" --stores 20)
     echo "   $line"
@@ -190,11 +229,13 @@ bench_http() {
     local idle; idle=$(mem)
     echo "   idle: $idle"
     load member "GET /members/{id}, $conns clients"
+    get_rate=$last_rate
     local siyu_get=$last_rate
     local after; after=$(mem)
     echo "   after GET load: $after"
     minimal_get "$siyu_get"
     load orders "POST /orders, $conns clients, sync=full"
+    post_rate=$last_rate
     local after_post; after_post=$(mem)
     stop_server
     echo "== siyu serve (SIYU_SYNC=normal)"
@@ -204,6 +245,38 @@ bench_http() {
     add "memory: siyu serve idle" "$idle"
     add "memory: after the GET load" "$after"
     add "memory: after the POST load (full)" "$after_post"
+    [ -n "$pg" ] || return 0
+    # the same loads on PostgreSQL: the demo chain built once into a template database
+    local get_lite=$get_rate post_lite=$post_rate
+    if [ "$(psql "$pg_server/postgres" -Atc "SELECT count(*) FROM pg_database WHERE datname = '$(pg_name demo)'")" = 0 ]; then
+        echo "== siyu demo --no-serve --members $members on PostgreSQL"
+        local demo_pg; demo_pg=$(pg_fresh demo)
+        "$siyu" demo --db "$demo_pg" --members "$members" --no-serve >"$out/demo-pg.log"
+        "$siyu" token create --db "$demo_pg" --role admin --name bench >"$out/token-pg-$members"
+    fi
+    token=$(cat "$out/token-pg-$members")
+    on_pg=1
+    echo "== siyu serve on PostgreSQL (SIYU_SYNC=full)"
+    start_server full
+    load member "GET /members/{id} on PostgreSQL, $conns clients"
+    add "ratio GET PostgreSQL / SQLite" "$(ratio "$last_rate" "$get_lite")"
+    load orders "POST /orders on PostgreSQL, $conns clients, sync=full"
+    add "ratio POST PostgreSQL / SQLite" "$(ratio "$last_rate" "$post_lite")"
+    stop_server
+    on_pg=""
+    pg_drop serve
+    token=$(cat "$out/token-$members")
+    # the CLI on a store (each command rebuilds what it needs from the store): the KPI report
+    # of the last 12 months and a segment count, on the demo store of each
+    local from to lite pgt
+    from=$(date -u -d '-365 days' +%F); to=$(date -u +%F)
+    timed() { local t0; t0=$(now); "$@" >/dev/null; awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+    lite=$(timed "$siyu" report kpi --db "$demo" --from "$from" --to "$to")
+    pgt=$(timed "$siyu" report kpi --db "$pg_server/$(pg_name demo)" --from "$from" --to "$to")
+    add "siyu report kpi (12 months): SQLite / PostgreSQL" "$lite s / $pgt s  (ratio PostgreSQL / SQLite $(ratio "$pgt" "$lite"))"
+    lite=$(timed "$siyu" segment count 'reach.any and orders >= 3' --db "$demo")
+    pgt=$(timed "$siyu" segment count 'reach.any and orders >= 3' --db "$pg_server/$(pg_name demo)")
+    add "siyu segment count: SQLite / PostgreSQL" "$lite s / $pgt s  (ratio PostgreSQL / SQLite $(ratio "$pgt" "$lite"))"
 }
 
 [ "$only" = "http" ] || bench_import

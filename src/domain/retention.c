@@ -76,6 +76,20 @@ int retention_sweep(dom *d, int batch, json_t **out, bool *more, siyu_err *e)
     static const store_query qs[3] = {Q_RETENTION_EVENTS, Q_RETENTION_MESSAGES, Q_RETENTION_AUDIT};
     int n[3] = {0, 0, 0};
     *more = false;
+    /* PostgreSQL: the coming months' partitions made, and whole months past the cut-off
+     * dropped at once (the row deletes below then take what is left of the oldest month);
+     * SQLite: nothing */
+    store_stmt *p = store_q(d->conn, Q_PARTITIONS_MAINTAIN);
+    store_bind_int(p, 1, d->now);
+    store_bind_int(p, 2, d->now - days[0] * 86400);
+    store_bind_int(p, 3, d->now - days[1] * 86400);
+    int64_t dropped[2] = {0, 0};
+    if (store_step(p) == STORE_ROW) {
+        dropped[0] = store_col_int_by(p, "events_rows");
+        dropped[1] = store_col_int_by(p, "messages_rows");
+    }
+    store_reset(p);
+    if (store_conn_check(d->conn, e)) return -1;
     for (int i = 0; i < 3; i++) {
         int64_t cutoff = d->now - days[i] * 86400;
         if (i == 2) { /* the audit rows' member index first, for the same oldest rows */
@@ -99,6 +113,8 @@ int retention_sweep(dom *d, int batch, json_t **out, bool *more, siyu_err *e)
     store_bind_int(cl, 2, batch);
     if (store_exec(cl, e)) return -1;
     if (store_changes(d->conn) >= batch) *more = true;
+    n[0] += (int)dropped[0];
+    n[1] += (int)dropped[1];
     for (int i = 0; i < 3; i++)
         atomic_fetch_add(&deleted[i], (unsigned long long)n[i]);
     if (out) *out = json_pack("{s:i, s:i, s:i}", "events", n[0], "messages", n[1], "audit", n[2]);

@@ -219,6 +219,14 @@ int loyalty_check(store_conn *c, int64_t now, int max, json_t **out, siyu_err *e
     store_reset(s);
 
     check_orders(c, v, &found, max);
+    /* what a foreign key or a unique key held before orders and events were partitioned by
+     * month on PostgreSQL (their keys are rows of order_keys / event_keys) */
+    s = store_q(c, Q_CHECK_ORDER_KEYS);
+    store_bind_int(s, 1, max);
+    while (store_step(s) == STORE_ROW)
+        add(v, &found, max, "order_keys", "%s: %lld", store_col_text_by(s, "what"),
+            (long long)store_col_int_by(s, "id"));
+    store_reset(s);
 
     /* tiers: the held tier exists, matches its history, and is not below the rules */
     loy_config *cfg = loy_config_get(c, e);

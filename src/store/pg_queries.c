@@ -96,7 +96,10 @@ const char *const pg_queries[Q__COUNT] = {
         " reachable = excluded.reachable, at = excluded.at"
         " WHERE excluded.at > member_reach.at",
     [Q_REACH_DELETE] = "DELETE FROM member_reach WHERE member_id = ?1",
-    [Q_ORDER_BY_KEY] = "SELECT id, digest FROM orders WHERE channel = ?1 AND external_id = ?2",
+    /* orders are partitioned by month: their key lives in order_keys (see pg_schema.c 26) */
+    [Q_ORDER_BY_KEY] = "SELECT o.id, o.digest FROM order_keys k JOIN orders o"
+                       " ON o.id = k.order_id AND o.placed_at = k.placed_at"
+                       " WHERE k.channel = ?1 AND k.external_id = ?2",
     [Q_ORDER_INSERT] = "INSERT INTO orders(channel, external_id, store_id, member_id, guide_id,"
                        " placed_at, total_cents, discount_cents, points_used, coupon_code, digest,"
                        " item_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
@@ -128,7 +131,7 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_EVENT_INSERT] = "INSERT INTO events(member_id, type, at, props, digest)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)"
                        " RETURNING id",
-    [Q_EVENT_BY_DIGEST] = "SELECT id FROM events WHERE digest = ?1",
+    [Q_EVENT_BY_DIGEST] = "SELECT event_id AS id FROM event_keys WHERE digest = ?1",
     [Q_EVENTS_MOVE] = "UPDATE events SET member_id = ?1 WHERE member_id = ?2",
     [Q_EVENT_LIST] = "SELECT id, type, at, props FROM events WHERE member_id = ?1"
                      " ORDER BY at DESC, id DESC LIMIT ?2",
@@ -972,8 +975,10 @@ const char *const pg_queries[Q__COUNT] = {
                         " events_days = excluded.events_days, messages_days ="
                         " excluded.messages_days, audit_days = excluded.audit_days,"
                         " updated_at = excluded.updated_at",
-    [Q_RETENTION_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ?1"
-                           " AND type <> 'live_view' ORDER BY at LIMIT ?2)",
+    [Q_RETENTION_EVENTS] = "WITH d AS (DELETE FROM events WHERE id IN (SELECT id FROM events"
+                           " WHERE at < ?1 AND type <> 'live_view' ORDER BY at LIMIT ?2)"
+                           " RETURNING digest)"
+                           " DELETE FROM event_keys WHERE digest IN (SELECT digest FROM d)",
     [Q_RETENTION_MESSAGES] = "DELETE FROM messages WHERE id IN (SELECT id FROM messages"
                              " WHERE created_at < ?1 AND status NOT IN ('queued', 'retry',"
                              " 'awaiting_guide') ORDER BY created_at LIMIT ?2)",
@@ -2147,4 +2152,23 @@ const char *const pg_queries[Q__COUNT] = {
         " AND m.merged_into IS NULL) x JOIN staff s ON s.id = x.g WHERE (?2::text IS NULL"
         " OR s.store_id IN (SELECT jsonb_array_elements_text(?2::jsonb)::bigint)) AND"
         " (?3::text IS NULL OR x.g IN (SELECT jsonb_array_elements_text(?3::jsonb)::bigint))",
+    [Q_PARTITIONS_MAINTAIN] = "SELECT made, dropped, events_rows, messages_rows"
+                              " FROM siyu_partitions_maintain(?1::bigint, ?2::bigint, ?3::bigint)",
+    /* the keys the partitioned tables cannot hold themselves (pg_schema.c 26) */
+    [Q_CHECK_ORDER_KEYS] =
+        "SELECT 'order line' AS what, i.order_id AS id FROM order_items i"
+        " WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)"
+        " UNION ALL SELECT 'refund', r.id FROM refunds r"
+        " WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = r.order_id)"
+        " UNION ALL SELECT 'order without its key', o.id FROM orders o"
+        " WHERE NOT EXISTS (SELECT 1 FROM order_keys k WHERE k.channel = o.channel"
+        " AND k.external_id = o.external_id AND k.order_id = o.id AND k.placed_at = o.placed_at)"
+        " UNION ALL SELECT 'order key without its order', k.order_id FROM order_keys k"
+        " WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = k.order_id)"
+        " UNION ALL SELECT 'event without its key', e.id FROM events e"
+        " WHERE NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.digest = e.digest"
+        " AND k.event_id = e.id AND k.at = e.at)"
+        " UNION ALL SELECT 'event key without its event', k.event_id FROM event_keys k"
+        " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = k.event_id AND e.at = k.at)"
+        " LIMIT ?1",
 };

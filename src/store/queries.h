@@ -918,6 +918,13 @@
                              campaigns' wecom tasks) after since, by member, time */                   \
     Q(TCAMP_TARGET_COUNT) /* (member ids json, store ids json or NULL, guide ids json or NULL)         \
                              -> how many of them pass the campaign's filters */                        \
+    /* (now, events cut-off, messages cut-off) -> made, dropped, events_rows, messages_rows:           \
+       PostgreSQL's month partitions made ahead and dropped past retention (docs/scale.md);            \
+       SQLite: a row of zeros */                                                                       \
+    Q(PARTITIONS_MAINTAIN)                                                                             \
+    /* (limit) -> what, id: order lines or refunds whose order is gone; on PostgreSQL also orders      \
+       and events without their key row (or a key without its row) in order_keys / event_keys */       \
+    Q(CHECK_ORDER_KEYS)                                                                                \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

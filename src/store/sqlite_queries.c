@@ -2073,4 +2073,13 @@ const char *const sqlite_queries[Q__COUNT] = {
         " IS NULL) x JOIN staff s ON s.id = x.g WHERE (?2 IS NULL OR s.store_id IN (SELECT"
         " value FROM json_each(?2))) AND (?3 IS NULL OR x.g IN (SELECT value FROM"
         " json_each(?3)))",
+    /* one SQLite file is not partitioned: nothing to make or drop */
+    [Q_PARTITIONS_MAINTAIN] = "SELECT 0 AS made, 0 AS dropped, 0 AS events_rows,"
+                              " 0 AS messages_rows, ?1 AS now, ?2 AS events_before,"
+                              " ?3 AS messages_before",
+    [Q_CHECK_ORDER_KEYS] =
+        "SELECT 'order line' AS what, order_id AS id FROM order_items"
+        " WHERE order_id NOT IN (SELECT id FROM orders)"
+        " UNION ALL SELECT 'refund', id FROM refunds WHERE order_id NOT IN (SELECT id FROM orders)"
+        " LIMIT ?1",
 };

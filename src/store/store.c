@@ -143,6 +143,11 @@ void store_conn_close(store_conn *c)
     if (c) c->drv->conn_close(c);
 }
 
+void store_bulk(store_conn *c, bool on)
+{
+    if (c->drv->bulk) c->drv->bulk(c, on);
+}
+
 void store_conn_cache(store_conn *c, int mib)
 {
     c->drv->conn_cache(c, mib);

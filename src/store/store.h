@@ -43,6 +43,13 @@ void store_conn_close(store_conn *c);
 /* Sets the connection's private page cache (default 8 MiB); the writer wants more. */
 void store_conn_cache(store_conn *c, int mib);
 
+/* Bulk loading (the import): the driver may keep writes nobody reads back at once and send
+ * them together — PostgreSQL sends order lines with one COPY before anything that could see
+ * them (a statement naming order_items, a savepoint, the commit); a rollback drops them.
+ * Results are the same; an error of a kept write shows at that point, not at its step.
+ * Nothing changes on SQLite, whose inserts are function calls already. */
+void store_bulk(store_conn *c, bool on);
+
 /* Transactions. begin_write takes the write lock up front (no upgrade deadlocks). */
 int store_begin(store_conn *c, bool write, siyu_err *e);
 int store_commit(store_conn *c, siyu_err *e);

@@ -48,6 +48,7 @@ struct store_driver {
     int (*conn_open)(store_t *st, store_conn **out, siyu_err *e);
     void (*conn_close)(store_conn *c);
     void (*conn_cache)(store_conn *c, int mib);
+    void (*bulk)(store_conn *c, bool on); /* NULL: nothing to do (SQLite) */
 
     int (*begin)(store_conn *c, bool write, siyu_err *e);
     int (*commit)(store_conn *c, siyu_err *e);

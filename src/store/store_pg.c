@@ -52,6 +52,7 @@ typedef struct pg_store {
 } pg_store;
 
 struct pg_conn;
+static int copy_flush(struct pg_conn *c);
 
 typedef struct pg_stmt {
     store_stmt base;
@@ -62,9 +63,10 @@ typedef struct pg_stmt {
     bool is_write;   /* not a SELECT: counts store_changes */
     bool guarded;    /* an INSERT: runs under a statement savepoint inside a transaction */
     bool scan;       /* a scan of a whole table: read through a cursor inside a transaction */
-    char *sql;       /* the text sent ($N), for the cursor's DECLARE */
-    Oid types[64];   /* the parameter types given at PREPARE (0: inferred) */
-    bool cursor;     /* rows come from the cursor named cursor_name, in batches */
+    signed char sees_lines; /* the text names order_items (1), or not (-1); 0: not looked yet */
+    char *sql;              /* the text sent ($N), for the cursor's DECLARE */
+    Oid types[64];          /* the parameter types given at PREPARE (0: inferred) */
+    bool cursor;            /* rows come from the cursor named cursor_name, in batches */
     char cursor_name[32];
     int nparams;
     const char **values;
@@ -94,6 +96,13 @@ typedef struct pg_conn {
      * at all. */
     const char *pending[16];
     int npending;
+    /* Bulk loading (store_bulk): order lines are kept here as COPY text instead of being
+     * inserted one round trip each, and sent with one COPY before anything that could see
+     * them — a statement naming order_items, a savepoint set, released or undone, the
+     * commit; a rollback drops them. */
+    bool bulk;
+    char *copy;
+    size_t copy_len, copy_cap;
     char err[512];
     pg_stmt stmts[Q__COUNT];
 } pg_conn;
@@ -369,9 +378,17 @@ static void finish(pg_stmt *s)
     s->cursor = false;
 }
 
+static void pg_bulk(store_conn *c_, bool on)
+{
+    pg_conn *c = (pg_conn *)c_;
+    if (!on) copy_flush(c);
+    c->bulk = on;
+}
+
 static void pg_conn_close(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
+    free(c->copy);
     if (c->holds_write_lock) {
         c->holds_write_lock = false;
         pthread_mutex_unlock(&c->store->write_lock);
@@ -451,6 +468,87 @@ static void queue(pg_conn *c, const char *cmd)
     c->pending[c->npending++] = cmd;
 }
 
+/* ---- bulk loading: order lines by COPY ----
+ * The one query deferred is ORDER_ITEM_INSERT, whose VALUES are its parameters in order: its
+ * text "INSERT INTO t(cols) VALUES (...)" gives "COPY t(cols) FROM STDIN". Nothing reads a
+ * line's insert back (no id, and the domain validated the line before), so it can wait. */
+static bool deferred(pg_conn *c, pg_stmt *s)
+{
+    return c->bulk && s->q == Q_ORDER_ITEM_INSERT && in_open_tx(c);
+}
+
+static void copy_put(pg_conn *c, const char *v, int n, bool blob)
+{
+    size_t len = !v ? 2 : blob ? (size_t)n * 2 + 3 : strlen(v) * 2;
+    size_t need = c->copy_len + len + 2; /* and the separator after it */
+    if (need > c->copy_cap) {
+        c->copy_cap = need * 2 > 65536 ? need * 2 : 65536;
+        c->copy = realloc(c->copy, c->copy_cap);
+    }
+    char *o = c->copy + c->copy_len;
+    if (!v) {
+        memcpy(o, "\\N", 2);
+        o += 2;
+    } else if (blob) { /* bytea's hex form, escaped for COPY: \\x… */
+        static const char hex[] = "0123456789abcdef";
+        *o++ = '\\', *o++ = '\\', *o++ = 'x';
+        for (int i = 0; i < n; i++)
+            *o++ = hex[(unsigned char)v[i] >> 4], *o++ = hex[(unsigned char)v[i] & 15];
+    } else {
+        for (const char *p = v; *p; p++) {
+            char e = *p == '\\' ? '\\' : *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : 0;
+            if (e)
+                *o++ = '\\', *o++ = e;
+            else
+                *o++ = *p;
+        }
+    }
+    c->copy_len = (size_t)(o - c->copy);
+}
+
+static void copy_row(pg_conn *c, pg_stmt *s)
+{
+    for (int i = 0; i < s->nparams; i++) {
+        copy_put(c, s->values[i], s->lengths[i], s->formats[i] == 1);
+        c->copy[c->copy_len++] = i + 1 < s->nparams ? '\t' : '\n'; /* copy_put left room */
+    }
+}
+
+/* Sends the lines kept (after the commands owed, a savepoint among them); 0, or -1 with
+ * the error set (the transaction is then aborted on the server). */
+static int copy_flush(pg_conn *c)
+{
+    if (!c->copy_len) return 0;
+    size_t len = c->copy_len;
+    c->copy_len = 0;
+    if (c->npending) {
+        PGresult *r = send_pending(c, NULL);
+        bool good = ok(r);
+        if (!good) set_err(c, "bulk", PQerrorMessage(c->pg));
+        PQclear(r);
+        if (!good) return -1;
+    }
+    const char *text = pg_queries[Q_ORDER_ITEM_INSERT];
+    const char *into = strstr(text, "INTO "), *values = strstr(text, " VALUES");
+    char sql[512];
+    snprintf(sql, sizeof sql, "COPY %.*s FROM STDIN", (int)(values - into - 5), into + 5);
+    PGresult *r = PQexec(c->pg, sql);
+    bool good = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    if (good)
+        good = PQputCopyData(c->pg, c->copy, (int)len) == 1 && PQputCopyEnd(c->pg, NULL) == 1;
+    else
+        PQputCopyEnd(c->pg, "not started");
+    bool done = false;
+    while ((r = PQgetResult(c->pg))) {
+        if (!done) good = good && ok(r);
+        done = true;
+        PQclear(r);
+    }
+    if (!good) set_err(c, "bulk", PQerrorMessage(c->pg));
+    return good ? 0 : -1;
+}
+
 /* A connection the server dropped (restart, failover) is opened again between
  * transactions; its prepared statements are prepared again on first use. */
 static void revive(pg_conn *c)
@@ -472,6 +570,7 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
     }
     revive(c);
     c->npending = 0;
+    c->copy_len = 0;
     if (!write) {
         /* sent with the first statement; the snapshot is taken there anyway */
         queue(c, BEGIN_READ);
@@ -511,6 +610,7 @@ static void pg_rollback(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
     c->npending = 0; /* a BEGIN never sent needs no ROLLBACK */
+    c->copy_len = 0; /* lines never sent need no undoing */
     if (pg_in_tx(c_)) PQclear(PQexec(c->pg, "ROLLBACK"));
     release_write_lock(c);
 }
@@ -522,6 +622,10 @@ static int pg_commit(store_conn *c_, siyu_err *e)
         c->npending = 0;
         release_write_lock(c);
         return 0;
+    }
+    if (copy_flush(c)) {
+        pg_rollback(c_);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", c->err);
     }
     PGresult *r = send_pending(c, "COMMIT");
     /* COMMIT of a transaction a failed statement aborted answers "ROLLBACK" */
@@ -540,7 +644,8 @@ static int pg_commit(store_conn *c_, siyu_err *e)
 
 static int pg_savepoint(store_conn *c_, siyu_err *e)
 {
-    (void)e; /* sent with the next statement; a failure shows there */
+    (void)e;                   /* sent with the next statement; a failure shows there */
+    copy_flush((pg_conn *)c_); /* the lines kept go before it: undoing it keeps them */
     queue((pg_conn *)c_, SAVEPOINT_REC);
     return 0;
 }
@@ -558,12 +663,14 @@ static bool savepoint_unsent(pg_conn *c)
 static void pg_savepoint_release(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
+    copy_flush(c);
     if (!savepoint_unsent(c)) queue(c, RELEASE_REC);
 }
 
 static void pg_savepoint_undo(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
+    copy_flush(c); /* sent, then undone with the rest */
     if (savepoint_unsent(c)) return;
     PGresult *r;
     if (c->npending > 0) { /* on their own: in a failed transaction they fail, this must not */
@@ -826,6 +933,13 @@ static PGresult *run_once(pg_conn *c, pg_stmt *s)
 static int run(pg_stmt *s, store_step_rc *rc)
 {
     pg_conn *c = s->conn;
+    if (c->copy_len) {
+        if (!s->sees_lines) s->sees_lines = strstr(pg_queries[s->q], "order_items") ? 1 : -1;
+        if (s->sees_lines > 0 && copy_flush(c)) {
+            *rc = STORE_ERROR;
+            return -1;
+        }
+    }
     /* the first statement of a read transaction carries its BEGIN: on a connection the
      * server dropped while idle, nothing was done yet, so open it again and go ahead */
     bool first = begin_pending(c);
@@ -845,7 +959,10 @@ static int run(pg_stmt *s, store_step_rc *rc)
         PQclear(r);
         return -1;
     }
-    if (s->is_write) {
+    /* a WITH whose statement writes (WITH d AS (DELETE …) DELETE …) counts as a write too */
+    const char *tag = PQcmdStatus(r);
+    if (s->is_write || (tag && (strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "UPDATE", 6) == 0 ||
+                                strncmp(tag, "INSERT", 6) == 0))) {
         c->changes = atoi(PQcmdTuples(r));
         if (s->returns_id && PQntuples(r) > 0) c->last_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     }
@@ -863,6 +980,11 @@ static int run(pg_stmt *s, store_step_rc *rc)
 static store_step_rc pg_step(store_stmt *s_)
 {
     pg_stmt *s = (pg_stmt *)s_;
+    if (!s->res && deferred(s->conn, s)) {
+        copy_row(s->conn, s);
+        s->conn->changes = 1;
+        return STORE_DONE;
+    }
     if (!s->res) {
         store_step_rc rc;
         if (run(s, &rc)) return rc;
@@ -1066,6 +1188,7 @@ const store_driver store_pg_driver = {
     .path = pg_path,
     .conn_open = pg_conn_open,
     .conn_close = pg_conn_close,
+    .bulk = pg_bulk,
     .conn_cache = pg_conn_cache,
     .begin = pg_begin,
     .commit = pg_commit,

@@ -287,7 +287,9 @@ static void test_export_and_erase(void)
                 ? "SELECT c.table_name FROM information_schema.columns c JOIN"
                   " information_schema.tables t ON t.table_name = c.table_name AND"
                   " t.table_schema = c.table_schema WHERE c.table_schema = current_schema() AND"
-                  " t.table_type = 'BASE TABLE' AND c.column_name = 'member_id' ORDER BY 1"
+                  " t.table_type = 'BASE TABLE' AND c.column_name = 'member_id' AND NOT"
+                  " (SELECT relispartition FROM pg_class WHERE oid = (quote_ident(c.table_schema)"
+                  " || '.' || quote_ident(c.table_name))::regclass) ORDER BY 1"
                 : "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS"
                   " (SELECT 1 FROM pragma_table_info(m.name) c WHERE c.name = 'member_id')"
                   " ORDER BY m.name",

@@ -57,6 +57,7 @@ seg_index *seg_index_new(int32_t today)
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&idx->by_id_lock, NULL);
     idx->today = today;
+    atomic_init(&idx->today_seen, today);
     idx->ids_sorted = true;
     for (int d = 0; d < SEG_D_COUNT_; d++) {
         idx->dims[d].width = dim_shape[d].width;
@@ -709,6 +710,7 @@ static void advance_locked(seg_index *idx, int32_t today)
         bucket_leave(idx, d - SEG_WINDOW_DAYS, SEG_WINDOW_DAYS);
     }
     idx->today = today;
+    atomic_store_explicit(&idx->today_seen, today, memory_order_release);
     idx->gen++;
     for (uint32_t o = 0; o < idx->n; o++)
         if (idx->gdays[o]) gdays_trim(idx, o);
@@ -725,6 +727,8 @@ int seg_index_advance_day(seg_index *idx, int32_t today, seg_error *err)
         seg_err_set(err, 0, "day %d out of range", today);
         return -1;
     }
+    /* the day moves once a day: the other calls see so without any lock */
+    if (atomic_load_explicit(&idx->today_seen, memory_order_acquire) >= today) return 0;
     WLOCK(idx);
     advance_locked(idx, today);
     UNLOCK(idx);

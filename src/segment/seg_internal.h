@@ -7,6 +7,7 @@
 #define SIYU_SEGMENT_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <roaring/roaring.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -233,6 +234,9 @@ struct seg_index {
     size_t nwords;   /* cap / 64 */
     uint64_t gen;    /* bumped by every write (rule tag freshness) */
     int32_t today;
+    /* today, readable without the lock: every read of the index asks whether the day moved
+     * (seg_index_advance_day), and taking the write lock for that serialised all readers */
+    _Atomic int32_t today_seen;
 
     /* identities: ordinal -> id, and id -> ordinal by open addressing of ordinals+1 */
     uint32_t *ids;   /* member ids: store rowids, 1..2^32-1 (4 bytes a member, not 8) */

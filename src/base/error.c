@@ -50,6 +50,16 @@ int siyu_err_set(siyu_err *e, siyu_code code, const char *field, const char *fmt
     return -1;
 }
 
+int siyu_err_within(siyu_err *e, const char *outer)
+{
+    char f[sizeof e->field], m[sizeof e->message];
+    snprintf(f, sizeof f, "%s%s%s", outer, e->field[0] ? "." : "", e->field);
+    snprintf(m, sizeof m, "%s: %s", outer, e->message);
+    snprintf(e->field, sizeof e->field, "%s", f);
+    snprintf(e->message, sizeof e->message, "%s", m);
+    return -1;
+}
+
 json_t *siyu_err_to_json(const siyu_err *e)
 {
     json_t *inner = json_pack("{s:s, s:s}", "code", siyu_code_name(e->code), "message",

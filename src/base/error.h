@@ -46,6 +46,11 @@ void siyu_err_clear(siyu_err *e); /* frees details, resets to OK */
 int siyu_err_set(siyu_err *e, siyu_code code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Places an error inside an outer element (a batch's "events[3]"): the field becomes
+ * events[3].chat_id and the message starts with events[3]: — so a client learns which
+ * element of its batch was refused. Returns -1, as siyu_err_set does. */
+int siyu_err_within(siyu_err *e, const char *outer);
+
 /* {"error": {"code", "message", "field"?, ...details}} — a new reference. */
 json_t *siyu_err_to_json(const siyu_err *e);
 

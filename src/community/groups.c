@@ -745,11 +745,9 @@ int groups_events_record(dom *d, json_t *body, json_t **out, siyu_err *e)
             free(c.touched);
             json_decref(results);
             if (batch) { /* name the event: events[3].chat_id */
-                char f[sizeof e->field], m[sizeof e->message];
-                snprintf(f, sizeof f, "events[%zu]%s%s", i, e->field[0] ? "." : "", e->field);
-                snprintf(m, sizeof m, "events[%zu]: %s", i, e->message);
-                snprintf(e->field, sizeof e->field, "%s", f);
-                snprintf(e->message, sizeof e->message, "%s", m);
+                char outer[32];
+                snprintf(outer, sizeof outer, "events[%zu]", i);
+                siyu_err_within(e, outer);
             }
             return -1;
         }

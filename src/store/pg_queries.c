@@ -2171,4 +2171,7 @@ const char *const pg_queries[Q__COUNT] = {
         " UNION ALL SELECT 'event key without its event', k.event_id FROM event_keys k"
         " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = k.event_id AND e.at = k.at)"
         " LIMIT ?1",
+    [Q_CHANGE_SEQ_GET] = "SELECT seq, tag FROM change_seq WHERE id = 1",
+    [Q_CHANGE_SEQ_BUMP] = "UPDATE change_seq SET seq = seq + 1,"
+                          " tag = (random() * 9.2e18 - 4.6e18)::bigint WHERE id = 1",
 };

@@ -888,5 +888,10 @@ const char *const pg_migrations[] = {
     "END $$;"
     "CREATE TRIGGER events_key AFTER INSERT ON events FOR EACH ROW"
     "  EXECUTE FUNCTION siyu_event_key();",
+    /* 27: the store's change sequence (see sqlite_schema.c) */
+    "CREATE TABLE change_seq (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq BIGINT NOT NULL, tag BIGINT NOT NULL);"
+    "INSERT INTO change_seq(id, seq, tag)"
+    " VALUES (1, 0, (random() * 9.2e18 - 4.6e18)::bigint);",
 };
 const int pg_migration_count = (int)(sizeof pg_migrations / sizeof *pg_migrations);

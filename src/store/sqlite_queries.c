@@ -2082,4 +2082,6 @@ const char *const sqlite_queries[Q__COUNT] = {
         " WHERE order_id NOT IN (SELECT id FROM orders)"
         " UNION ALL SELECT 'refund', id FROM refunds WHERE order_id NOT IN (SELECT id FROM orders)"
         " LIMIT ?1",
+    [Q_CHANGE_SEQ_GET] = "SELECT seq, tag FROM change_seq WHERE id = 1",
+    [Q_CHANGE_SEQ_BUMP] = "UPDATE change_seq SET seq = seq + 1, tag = random() WHERE id = 1",
 };

@@ -711,5 +711,11 @@ const char *const sqlite_migrations[] = {
     /* 26: (PostgreSQL: orders, events and messages partitioned by month; see pg_schema.c.)
      * One SQLite file keeps them whole: retention deletes rows in batches. */
     "SELECT 1;",
+    /* 27: the store's change sequence: every committed write transaction adds one to seq and
+     * draws a new random tag (store.c), so a snapshot of the views taken at (seq, tag) is
+     * known to be the store's state exactly when both still match (views/snapshot.c) */
+    "CREATE TABLE change_seq (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq INTEGER NOT NULL, tag INTEGER NOT NULL);"
+    "INSERT INTO change_seq(id, seq, tag) VALUES (1, 0, random());",
 };
 const int sqlite_migration_count = (int)(sizeof sqlite_migrations / sizeof *sqlite_migrations);

@@ -155,7 +155,47 @@ void store_conn_cache(store_conn *c, int mib)
 int store_begin(store_conn *c, bool write, siyu_err *e)
 {
     store_conn_clear(c); /* a new transaction starts clean */
+    c->tx_write = write;
     return c->drv->begin(c, write, e);
+}
+
+/* Every write transaction moves the store's change sequence in its own commit (one UPDATE
+ * of one row), whatever wrote: the group committer, the import, the CLI, a model fit, the
+ * demo. A snapshot of the views names the sequence it was taken at (views/snapshot.c). It
+ * is stepped through the driver: injected faults count the caller's own steps only. */
+static int bump_change_seq(store_conn *c, siyu_err *e)
+{
+    store_stmt *s = c->drv->q(c, Q_CHANGE_SEQ_BUMP);
+    store_step_rc rc = s->drv->step(s);
+    if (rc == STORE_DONE || rc == STORE_ROW) {
+        s->drv->reset(s);
+        return 0;
+    }
+    stick(c, s->drv->errmsg(c));
+    s->drv->reset(s);
+    siyu_err_set(e, SIYU_INTERNAL, NULL, "store: change sequence: %s", c->fail_msg);
+    c->drv->rollback(c);
+    return -1;
+}
+
+int store_change_seq(store_conn *c, int64_t *seq, int64_t *tag, siyu_err *e)
+{
+    bool own = !store_in_tx(c);
+    if (own && store_begin(c, false, e)) return -1;
+    store_stmt *s = store_q(c, Q_CHANGE_SEQ_GET);
+    int rc = -1;
+    if (store_step(s) == STORE_ROW) {
+        *seq = store_col_int(s, 0);
+        *tag = store_col_int(s, 1);
+        rc = 0;
+    }
+    store_reset(s);
+    if (store_conn_check(c, e))
+        rc = -1;
+    else if (rc)
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: the change sequence row is missing");
+    if (own) store_rollback(c);
+    return rc;
 }
 
 int store_commit(store_conn *c, siyu_err *e)
@@ -171,6 +211,7 @@ int store_commit(store_conn *c, siyu_err *e)
         c->drv->rollback(c);
         return -1;
     }
+    if (c->tx_write && c->drv->in_tx(c) && bump_change_seq(c, e)) return -1;
     return c->drv->commit(c, e);
 }
 void store_rollback(store_conn *c)

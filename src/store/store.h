@@ -159,6 +159,13 @@ const char *store_node_id(void);
 int store_listen(store_conn *c, const char *channel, siyu_err *e);
 int store_wait_notify(store_conn *c, int timeout_ms);
 
+/* ---- The change sequence ----
+ * A number every committed write transaction (store_begin(c, true, …) … store_commit) moves,
+ * with a random tag drawn anew by each: (seq, tag) names the store's state, so a snapshot
+ * of what was built from it (the views) is current exactly when both still match. Reads
+ * in c's open transaction, or in one of its own. */
+int store_change_seq(store_conn *c, int64_t *seq, int64_t *tag, siyu_err *e);
+
 /* Size of the store on disk, for /metrics (PostgreSQL: the database's size). */
 int64_t store_size_bytes(store_t *st);
 /* The seconds each fsync of a SQLite store took (every store of the process). */

@@ -26,6 +26,8 @@ struct store_conn {
     /* the sticky error (store.c): set by the first failed step, cleared by store_begin */
     bool failed;
     char fail_msg[200];
+    /* the open transaction was begun to write: its commit moves the change sequence */
+    bool tx_write;
 };
 /* Columns read by name (store_col_index): each name a caller asked for, by its pointer (a
  * string literal), with the column it resolved to, kept with the prepared statement. */

@@ -382,6 +382,17 @@ static void sq_bind_null(store_stmt *s_, int i)
 static store_step_rc sq_step(store_stmt *s_)
 {
     sq_stmt *s = (sq_stmt *)s_;
+    sqlite3 *db = sqlite3_db_handle(s->st);
+    if (!sqlite3_stmt_busy(s->st) && sqlite3_get_autocommit(db) && !sqlite3_stmt_readonly(s->st)) {
+        /* a write outside any transaction (its own autocommit): the change sequence moves
+         * first, so a crash between the two can only make a snapshot look stale, never
+         * current (store.c moves it inside every write transaction) */
+        if (sqlite3_exec(db, "UPDATE change_seq SET seq = seq + 1, tag = random() WHERE id = 1",
+                         NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_reset(s->st);
+            return STORE_ERROR;
+        }
+    }
     int rc = sqlite3_step(s->st);
     if (rc == SQLITE_ROW) return STORE_ROW;
     if (rc == SQLITE_DONE) {

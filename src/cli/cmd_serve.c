@@ -11,6 +11,8 @@
 #include "http/http.h"
 #include "http/router.h"
 #include "jobs/jobs.h"
+#include "base/timeutil.h"
+#include "views/snapshot.h"
 #include "views/views.h"
 #include "writer/writer.h"
 
@@ -84,6 +86,10 @@ static int apply_knobs(http_config *cfg)
     return 0;
 }
 
+/* --views-snapshot PATH|off, else $SIYU_VIEWS_SNAPSHOT: the views' snapshot (default: beside a
+ * SQLite store, <db>.views; none on PostgreSQL). */
+static const char *snapshot_flag;
+
 int cli_serve_until_signal(store_t *st, const char *listen, int threads, const char *access_log,
                            const char *banner_token)
 {
@@ -117,7 +123,12 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     views *vw = NULL;
     /* several nodes on one store: follow the others' commits from before the build on */
     int64_t mark = store_shared(st) ? views_follow_mark(st, &e) : 0;
-    if (mark < 0 || views_open(st, &vw, &e)) {
+    if (!snapshot_flag) snapshot_flag = getenv("SIYU_VIEWS_SNAPSHOT");
+    char *snap = snapshot_flag && strcmp(snapshot_flag, "off") == 0
+                     ? NULL
+                     : views_snapshot_default_path(st, snapshot_flag);
+    if (mark < 0 || views_open_snapshot(st, snap, &vw, &e)) {
+        free(snap);
         cli_fail("serve", 1, "%s", e.message);
         siyu_err_clear(&e);
         return 1;
@@ -137,6 +148,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
         siyu_err_clear(&e);
         writer_stop(writer);
         views_close(vw);
+        free(snap);
         return 1;
     }
     struct views_follow *follow = NULL;
@@ -146,6 +158,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
         jobs_stop(jobs);
         writer_stop(writer);
         views_close(vw);
+        free(snap);
         return 1;
     }
     cfg.writer = writer;
@@ -157,6 +170,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
         views_follow_stop(follow);
         writer_stop(writer);
         views_close(vw);
+        free(snap);
         return 1;
     }
     char host[64];
@@ -179,7 +193,20 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     jobs_stop(jobs);
     http_server_stop(srv);
     writer_stop(writer);
-    views_follow_stop(follow);
+    /* every write is stopped and followed: the views are the store's at (seq, tag) */
+    int64_t at[2];
+    int seq_rc = follow ? views_follow_stop_at(follow, at) : views_store_seq(st, at, &e);
+    if (snap) {
+        uint64_t t0 = clock_mono_ns();
+        if (seq_rc == 0 && views_save_snapshot(vw, st, snap, at, &e) == 0)
+            fprintf(stderr, "siyu: views snapshot written to %s in %.1f s\n", snap,
+                    (double)(clock_mono_ns() - t0) / 1e9);
+        else
+            fprintf(stderr, "siyu: views snapshot not written: %s\n",
+                    seq_rc ? "the change sequence could not be read" : e.message);
+        siyu_err_clear(&e);
+    }
+    free(snap);
     views_close(vw);
     if (log && log != stderr) fclose(log);
     return 0;
@@ -218,6 +245,10 @@ int cmd_serve(int argc, char **argv)
         {"--gzip-min-bytes", true, &knobs[K_GZIP_MIN].value, NULL,
          "N  gzip answers of at least N bytes when the client accepts gzip; 0: never "
          "(default: 1024; $SIYU_GZIP_MIN_BYTES)"},
+        {"--views-snapshot", true, &snapshot_flag, NULL,
+         "PATH|off  the views' snapshot, read at start when current, written at a clean stop "
+         "(default: $SIYU_VIEWS_SNAPSHOT, else <db>.views beside a SQLite store; none on "
+         "PostgreSQL)"},
         {0}};
     int rc = cli_parse("serve", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;

@@ -196,4 +196,12 @@ typedef struct reports_stats {
 } reports_stats;
 void reports_get_stats(reports_t *r, reports_stats *out);
 
+/* ---- Snapshot (snapshot.c; the file is views/snapshot.c) ----
+ * Writes the facts under the read lock; the reader checks every count and row reference
+ * and answers NULL on anything malformed (the caller then loads from the store). */
+struct snap_out;
+struct snap_in;
+int reports_snapshot_write(reports_t *r, struct snap_out *w);
+reports_t *reports_snapshot_read(struct snap_in *in);
+
 #endif

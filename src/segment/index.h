@@ -217,4 +217,14 @@ typedef struct seg_index_stats {
 } seg_index_stats;
 void seg_index_stats_get(seg_index *idx, seg_index_stats *out);
 
+/* ---- Snapshot (snapshot.c; the views' snapshot file is views/snapshot.c) ----
+ * Writes the members' data — columns, dimensions, groups, reach, category spend, day
+ * buckets — under the read lock; tags and saved segments are not written (the caller
+ * defines them again after reading). The reader checks every length and every ordinal,
+ * code and offset against what it indexes and answers NULL on anything malformed. */
+struct snap_out;
+struct snap_in;
+int seg_index_snapshot_write(seg_index *idx, struct snap_out *w);
+seg_index *seg_index_snapshot_read(struct snap_in *r);
+
 #endif

@@ -465,6 +465,8 @@ void audience_settings_apply(seg_index *idx, const audience_settings *s)
     seg_index_rule_tags_refresh(idx, NULL);
 }
 
+static void load_audiences(seg_index *idx, store_conn *c);
+
 int audience_load(store_conn *c, seg_index **out, siyu_err *e)
 {
     seg_index *idx = seg_index_new(time_local_day(clock_now()));
@@ -558,6 +560,17 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
         seg_index_set_referrals(idx, store_col_int(s, 0), store_col_int(s, 1), store_col_int(s, 2),
                                 store_col_int(s, 3), NULL);
     load_predictions(idx, c);
+    load_audiences(idx, c);
+    *out = idx;
+    return 0;
+}
+
+/* Tags and their members, saved segments and the operator's thresholds, in c's open
+ * transaction, which it ends; then rule tags are evaluated and the index compacted. A
+ * rebuild and a snapshot read (which holds no tags) both end here. */
+static void load_audiences(seg_index *idx, store_conn *c)
+{
+    store_stmt *s;
     /* tags and their members, saved segments */
     s = store_q(c, Q_TAG_LIST);
     while (store_step(s) == STORE_ROW)
@@ -593,7 +606,13 @@ int audience_load(store_conn *c, seg_index **out, siyu_err *e)
     settings_put_in_force(idx, &set); /* under "auto" this computes the medians */
     seg_index_rule_tags_refresh(idx, NULL);
     seg_index_compact(idx);
-    *out = idx;
+}
+
+int audience_load_audiences(store_conn *c, seg_index *idx, siyu_err *e)
+{
+    if (store_begin(c, false, e)) return -1;
+    ensure_churn_tag(idx, c);
+    load_audiences(idx, c);
     return 0;
 }
 

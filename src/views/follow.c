@@ -147,6 +147,26 @@ void views_follow_stop(struct views_follow *f)
     free(f);
 }
 
+int views_follow_stop_at(struct views_follow *f, int64_t at[2])
+{
+    atomic_store(&f->stop, true);
+    pthread_join(f->thread, NULL);
+    siyu_err e;
+    siyu_err_init(&e);
+    int rc = views_store_seq(f->st, at, &e);
+    store_conn *c;
+    /* every change at or before at[0] is in the log now: apply those not applied yet */
+    if (rc == 0 && store_conn_open(f->st, &c, &e) == 0) {
+        rc = catch_up(f, c) < 0 ? -1 : 0;
+        store_conn_close(c);
+    } else {
+        rc = -1;
+    }
+    siyu_err_clear(&e);
+    free(f);
+    return rc;
+}
+
 uint64_t views_follow_applied(struct views_follow *f)
 {
     return f ? atomic_load(&f->applied) : 0;

@@ -5,8 +5,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/timeutil.h"
+#include "views/snapshot.h"
 #include "views/views_internal.h"
 
 struct views {
@@ -16,6 +18,7 @@ struct views {
      * a later list then reads a later snapshot, so the index ends in the store's order. */
     pthread_mutex_t audience_lock;
     atomic_uint_fast64_t failed_updates; /* view updates whose reads failed */
+    int64_t seq, tag; /* the store's change sequence the views were built or read at */
 };
 
 static bool has_audience_change(const dom_change *v, size_t n)
@@ -25,12 +28,25 @@ static bool has_audience_change(const dom_change *v, size_t n)
     return false;
 }
 
+static int views_from_snapshot(store_t *st, const char *path, views **out, siyu_err *e);
+
 int views_open(store_t *st, views **out, siyu_err *e)
 {
+    return views_open_snapshot(st, NULL, out, e);
+}
+
+int views_open_snapshot(store_t *st, const char *snapshot, views **out, siyu_err *e)
+{
+    if (snapshot && views_from_snapshot(st, snapshot, out, e) == 0) return 0;
     store_conn *c;
     if (store_conn_open(st, &c, e)) return -1;
     views *v = calloc(1, sizeof *v);
     pthread_mutex_init(&v->audience_lock, NULL);
+    if (store_change_seq(c, &v->seq, &v->tag, e)) {
+        store_conn_close(c);
+        views_close(v);
+        return -1;
+    }
     uint64_t t0 = clock_mono_ns();
     int rc = reports_load(c, &v->reports, e);
     store_conn_close(c);
@@ -54,8 +70,8 @@ int views_open(store_t *st, views **out, siyu_err *e)
         views_close(v);
         return -1;
     }
-    fprintf(stderr, "siyu: member index: %zu members in %.1f s\n", seg_index_member_count(v->index),
-            (double)(clock_mono_ns() - t0) / 1e9);
+    fprintf(stderr, "siyu: member index: %zu members rebuilt in %.1f s\n",
+            seg_index_member_count(v->index), (double)(clock_mono_ns() - t0) / 1e9);
     *out = v;
     return 0;
 }
@@ -134,4 +150,70 @@ int views_open_index(store_t *st, struct seg_index **out, siyu_err *e)
     if (rc == 0) loyalty_view_load(*out, c);
     store_conn_close(c);
     return rc;
+}
+
+/* ---- Snapshot (snapshot.c has the file) ---- */
+
+static int views_from_snapshot(store_t *st, const char *path, views **out, siyu_err *e)
+{
+    store_conn *c;
+    if (store_conn_open(st, &c, e)) return -1;
+    views *v = calloc(1, sizeof *v);
+    pthread_mutex_init(&v->audience_lock, NULL);
+    uint64_t t0 = clock_mono_ns();
+    char why[160] = "";
+    int rc = store_change_seq(c, &v->seq, &v->tag, e);
+    if (rc == 0)
+        rc = views_snapshot_read(path, store_schema_version(st), v->seq, v->tag, &v->reports,
+                                 &v->index, why, sizeof why);
+    if (rc == 0) {
+        /* tags, saved segments and thresholds from the store, as a rebuild defines them */
+        seg_index_advance_day(v->index, time_local_day(clock_now()), NULL);
+        rc = audience_load_audiences(c, v->index, e);
+    }
+    store_conn_close(c);
+    if (rc) {
+        if (strcmp(why, "none") == 0)
+            fprintf(stderr, "siyu: no views snapshot at %s: rebuilding\n", path);
+        else if (why[0])
+            fprintf(stderr, "siyu: views snapshot %s not used (%s): rebuilding\n", path, why);
+        views_close(v);
+        return -1;
+    }
+    reports_stats rs;
+    reports_get_stats(v->reports, &rs);
+    fprintf(stderr,
+            "siyu: reports: %zu orders, %zu members; member index: %zu members from the "
+            "snapshot in %.1f s\n",
+            rs.orders, rs.members, seg_index_member_count(v->index),
+            (double)(clock_mono_ns() - t0) / 1e9);
+    *out = v;
+    return 0;
+}
+
+int views_store_seq(store_t *st, int64_t at[2], siyu_err *e)
+{
+    store_conn *c;
+    if (store_conn_open(st, &c, e)) return -1;
+    int rc = store_change_seq(c, &at[0], &at[1], e);
+    store_conn_close(c);
+    return rc;
+}
+
+int views_save_snapshot(views *v, store_t *st, const char *path, const int64_t *at, siyu_err *e)
+{
+    if (atomic_load(&v->failed_updates))
+        return siyu_err_set(e, SIYU_CONFLICT, NULL,
+                            "snapshot: the views missed an update; not written");
+    int64_t now[2];
+    if (!at) {
+        if (views_store_seq(st, now, e)) return -1;
+        if (now[0] != v->seq || now[1] != v->tag)
+            return siyu_err_set(e, SIYU_CONFLICT, NULL,
+                                "snapshot: the store changed since the views were built; "
+                                "not written");
+        at = now;
+    }
+    return views_snapshot_write(path, v->reports, v->index, store_schema_version(st), at[0], at[1],
+                                e);
 }

@@ -52,4 +52,19 @@ uint64_t views_follow_applied(struct views_follow *f); /* other nodes' changes a
 /* After a model fit: the new predictions into the member index. */
 void views_reload_predictions(views *v, store_conn *c);
 
+/* ---- Snapshot (snapshot.c) ----
+ * views_open_snapshot reads the views from the snapshot file at path when it was taken at
+ * the store's change sequence now (store.h), else builds them as views_open does (and says
+ * why on stderr); path NULL always builds. views_save_snapshot writes them at the store's
+ * change sequence `at` (seq, tag), which the caller read once every write the views follow
+ * had been applied (serve: its writers stopped, views_follow_stop_at); with at NULL, the
+ * store's now, which must be the one the views were built at (the CLI). Refused when a view
+ * update failed. views_store_seq reads the store's (seq, tag). */
+int views_open_snapshot(store_t *st, const char *path, views **out, siyu_err *e);
+int views_save_snapshot(views *v, store_t *st, const char *path, const int64_t *at, siyu_err *e);
+int views_store_seq(store_t *st, int64_t at[2], siyu_err *e);
+/* Stops following like views_follow_stop, after reading the store's (seq, tag) into at and
+ * applying every other node's change committed until then: 0 when all were applied. */
+int views_follow_stop_at(struct views_follow *f, int64_t at[2]);
+
 #endif

@@ -58,6 +58,7 @@ int cmd_loyalty(int argc, char **argv);
 int cmd_backup(int argc, char **argv); /* cmd_backup.c: backup, restore, vacuum, member */
 int cmd_restore(int argc, char **argv);
 int cmd_vacuum(int argc, char **argv);
+int cmd_views(int argc, char **argv);
 int cmd_member(int argc, char **argv);
 int cmd_openapi(int argc, char **argv); /* cmd_serve.c */
 int cmd_staff(int argc, char **argv);   /* cmd_staff.c: console sign-ins */

@@ -271,7 +271,7 @@ static json_t *tier_leaderboard(store_t *st, reports_t *r, const reports_query *
 {
     struct seg_index *idx = NULL;
     cli_step("report", "loading the member index");
-    int vrc = views_open_index(st, &idx, e);
+    int vrc = views_open_cli(st, NULL, &idx, e);
     cli_step_done();
     if (vrc) return NULL;
     reports_classes *tiers = views_tier_classes(idx, e);
@@ -350,7 +350,7 @@ int cmd_report(int argc, char **argv)
     json_t *out = NULL;
     if (store_conn_open(st, &c, &e) == 0) {
         cli_step("report", "loading the order facts");
-        int lrc = reports_load(c, &r, &e);
+        int lrc = views_open_cli(st, &r, NULL, &e);
         cli_step_done();
         if (lrc == 0) {
             switch (kind) {

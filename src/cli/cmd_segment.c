@@ -108,7 +108,7 @@ int cmd_segment(int argc, char **argv)
     seg_index *idx = NULL;
     bool progress = cli_progress_wanted();
     if (progress) fprintf(stderr, "segment: loading the member index...");
-    int vrc = views_open_index(st, &idx, &e);
+    int vrc = views_open_cli(st, NULL, &idx, &e);
     if (progress) fprintf(stderr, "\r\033[K");
     if (vrc) {
         store_close(st);

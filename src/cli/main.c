@@ -61,6 +61,9 @@ static const struct command {
     {"staff", cmd_staff,
      "staff login --db PATH --staff ID --username NAME [--remove]   set a staff member's "
      "console sign-in (password on stdin)"},
+    {"views", cmd_views,
+     "views snapshot --db PATH [--out PATH]   write the views' snapshot (serve starts from it, "
+     "segment count and report answer from it)"},
 };
 
 static void usage(FILE *f)

@@ -28,7 +28,7 @@ static bool has_audience_change(const dom_change *v, size_t n)
     return false;
 }
 
-static int views_from_snapshot(store_t *st, const char *path, views **out, siyu_err *e);
+static int views_from_snapshot(store_t *st, const char *path, bool cli, views **out, siyu_err *e);
 
 int views_open(store_t *st, views **out, siyu_err *e)
 {
@@ -37,7 +37,7 @@ int views_open(store_t *st, views **out, siyu_err *e)
 
 int views_open_snapshot(store_t *st, const char *snapshot, views **out, siyu_err *e)
 {
-    if (snapshot && views_from_snapshot(st, snapshot, out, e) == 0) return 0;
+    if (snapshot && views_from_snapshot(st, snapshot, false, out, e) == 0) return 0;
     store_conn *c;
     if (store_conn_open(st, &c, e)) return -1;
     views *v = calloc(1, sizeof *v);
@@ -154,7 +154,7 @@ int views_open_index(store_t *st, struct seg_index **out, siyu_err *e)
 
 /* ---- Snapshot (snapshot.c has the file) ---- */
 
-static int views_from_snapshot(store_t *st, const char *path, views **out, siyu_err *e)
+static int views_from_snapshot(store_t *st, const char *path, bool cli, views **out, siyu_err *e)
 {
     store_conn *c;
     if (store_conn_open(st, &c, e)) return -1;
@@ -173,16 +173,17 @@ static int views_from_snapshot(store_t *st, const char *path, views **out, siyu_
     }
     store_conn_close(c);
     if (rc) {
-        if (strcmp(why, "none") == 0)
-            fprintf(stderr, "siyu: no views snapshot at %s: rebuilding\n", path);
-        else if (why[0])
+        if (strcmp(why, "none") == 0) {
+            if (!cli) fprintf(stderr, "siyu: no views snapshot at %s: rebuilding\n", path);
+        } else if (why[0])
             fprintf(stderr, "siyu: views snapshot %s not used (%s): rebuilding\n", path, why);
         views_close(v);
         return -1;
     }
     reports_stats rs;
     reports_get_stats(v->reports, &rs);
-    fprintf(stderr,
+    if (!cli)
+        fprintf(stderr,
             "siyu: reports: %zu orders, %zu members; member index: %zu members from the "
             "snapshot in %.1f s\n",
             rs.orders, rs.members, seg_index_member_count(v->index),
@@ -216,4 +217,32 @@ int views_save_snapshot(views *v, store_t *st, const char *path, const int64_t *
     }
     return views_snapshot_write(path, v->reports, v->index, store_schema_version(st), at[0], at[1],
                                 e);
+}
+
+int views_open_cli(store_t *st, reports_t **r, struct seg_index **idx, siyu_err *e)
+{
+    const char *flag = getenv("SIYU_VIEWS_SNAPSHOT");
+    char *path = flag && strcmp(flag, "off") == 0 ? NULL : views_snapshot_default_path(st, flag);
+    views *v = NULL;
+    int rc = path ? views_from_snapshot(st, path, true, &v, e) : -1;
+    free(path);
+    if (rc == 0) {
+        if (r) *r = v->reports, v->reports = NULL;
+        if (idx) *idx = v->index, v->index = NULL;
+        views_close(v);
+        return 0;
+    }
+    siyu_err_clear(e);
+    if (r) {
+        store_conn *c;
+        if (store_conn_open(st, &c, e)) return -1;
+        rc = reports_load(c, r, e);
+        store_conn_close(c);
+        if (rc) return -1;
+    }
+    if (idx && views_open_index(st, idx, e)) {
+        if (r) reports_free(*r), *r = NULL;
+        return -1;
+    }
+    return 0;
 }

@@ -63,6 +63,10 @@ void views_reload_predictions(views *v, store_conn *c);
 int views_open_snapshot(store_t *st, const char *path, views **out, siyu_err *e);
 int views_save_snapshot(views *v, store_t *st, const char *path, const int64_t *at, siyu_err *e);
 int views_store_seq(store_t *st, int64_t at[2], siyu_err *e);
+/* The CLI's views: the fact store and/or the member index (either pointer may be NULL) from
+ * the snapshot ($SIYU_VIEWS_SNAPSHOT, else <db>.views; off: never) when it is current, else
+ * built from the store. Free them with reports_free and seg_index_free. */
+int views_open_cli(store_t *st, reports_t **r, struct seg_index **idx, siyu_err *e);
 /* Stops following like views_follow_stop, after reading the store's (seq, tag) into at and
  * applying every other node's change committed until then: 0 when all were applied. */
 int views_follow_stop_at(struct views_follow *f, int64_t at[2]);

@@ -925,7 +925,8 @@
     /* (limit) -> what, id: order lines or refunds whose order is gone; on PostgreSQL also orders      \
        and events without their key row (or a key without its row) in order_keys / event_keys */       \
     Q(CHECK_ORDER_KEYS)                                                                                \
-    /* () -> seq, tag: the store's change sequence and the tag of its last write (views snapshot) */ \
+    /* () -> seq, tag: the store's change sequence and the tag of its last write (views snapshot)      \
+     */                                                                                                \
     Q(CHANGE_SEQ_GET)                                                                                  \
     /* (): every committed write transaction moves it (store_commit) */                                \
     Q(CHANGE_SEQ_BUMP)                                                                                 \

@@ -87,8 +87,8 @@ int views_snapshot_write(const char *path, reports_t *r, seg_index *idx, int sch
     h.written_at = (uint64_t)time(NULL);
     h.payload_len = o.len;
     crypto_generichash_final(&o.h, h.payload_sum, 32);
-    crypto_generichash(h.header_sum, 32, (const unsigned char *)&h, offsetof(snap_header, header_sum),
-                       NULL, 0);
+    crypto_generichash(h.header_sum, 32, (const unsigned char *)&h,
+                       offsetof(snap_header, header_sum), NULL, 0);
     ok = ok && fseek(o.f, 0, SEEK_SET) == 0 && fwrite(&h, sizeof h, 1, o.f) == 1;
     ok = ok && fflush(o.f) == 0 && fsync(fileno(o.f)) == 0;
     ok = (fclose(o.f) == 0) && ok;
@@ -101,8 +101,8 @@ int views_snapshot_write(const char *path, reports_t *r, seg_index *idx, int sch
     return ok ? 0 : -1;
 }
 
-int views_snapshot_parse(const unsigned char *buf, size_t len, int schema, int64_t seq,
-                         int64_t tag, reports_t **r, seg_index **idx, char *why, size_t whycap)
+int views_snapshot_parse(const unsigned char *buf, size_t len, int schema, int64_t seq, int64_t tag,
+                         reports_t **r, seg_index **idx, char *why, size_t whycap)
 {
     *r = NULL;
     *idx = NULL;

@@ -20,8 +20,8 @@ int views_snapshot_write(const char *path, reports_t *r, seg_index *idx, int sch
 int views_snapshot_read(const char *path, int schema, int64_t seq, int64_t tag, reports_t **r,
                         seg_index **idx, char *why, size_t whycap);
 /* The same on a file's bytes (tests). */
-int views_snapshot_parse(const unsigned char *buf, size_t len, int schema, int64_t seq,
-                         int64_t tag, reports_t **r, seg_index **idx, char *why, size_t whycap);
+int views_snapshot_parse(const unsigned char *buf, size_t len, int schema, int64_t seq, int64_t tag,
+                         reports_t **r, seg_index **idx, char *why, size_t whycap);
 /* The payload alone, checksums aside (the fuzz target): 0, or -1 with nothing allocated. */
 struct snap_in;
 int views_snapshot_parse_payload(struct snap_in *in, reports_t **r, seg_index **idx);

@@ -184,10 +184,10 @@ static int views_from_snapshot(store_t *st, const char *path, bool cli, views **
     reports_get_stats(v->reports, &rs);
     if (!cli)
         fprintf(stderr,
-            "siyu: reports: %zu orders, %zu members; member index: %zu members from the "
-            "snapshot in %.1f s\n",
-            rs.orders, rs.members, seg_index_member_count(v->index),
-            (double)(clock_mono_ns() - t0) / 1e9);
+                "siyu: reports: %zu orders, %zu members; member index: %zu members from the "
+                "snapshot in %.1f s\n",
+                rs.orders, rs.members, seg_index_member_count(v->index),
+                (double)(clock_mono_ns() - t0) / 1e9);
     *out = v;
     return 0;
 }

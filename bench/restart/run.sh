@@ -1,0 +1,62 @@
+#!/bin/bash
+# bench/restart/run.sh — start-up and CLI answers with the views' snapshot against a rebuild
+# (issue 19, "capacity").
+#
+#   bench/restart/run.sh [--members N] [--db PATH]
+#
+# Builds (or reuses) a demo store of N members (siyu demo --no-serve; default 100 000) in
+# bench/out/restart/, then times: siyu serve from start to /readyz with the views rebuilt
+# (--views-snapshot off) and from the snapshot (written by the previous clean stop); siyu
+# segment count and siyu report kpi with and without the snapshot; prints each pair, the
+# ratio, the snapshot's size and bytes per member, and the load average.
+# Environment: SIYU_BENCH_BUILD (build dir, default build-bench/ in Release).
+set -euo pipefail
+members=100000
+db=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --members) members=$2; shift 2 ;;
+    --db) db=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${SIYU_BENCH_BUILD:-$root/build-bench}
+if [ ! -x "$build/src/cli/siyu" ]; then
+    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j2 --target siyu >/dev/null
+fi
+siyu=$build/src/cli/siyu
+out=$root/bench/out/restart
+mkdir -p "$out"
+db=${db:-$out/chain-$members.db}
+[ -f "$db" ] || "$siyu" demo --db "$db" --members "$members" --no-serve >/dev/null 2>&1
+port=$((20000 + RANDOM % 20000))
+now() { date +%s.%N; }
+ready_after() { # ready_after MODE: seconds from start to /readyz; stops the server cleanly
+    local t0 pid
+    t0=$(now)
+    "$siyu" serve --db "$db" --listen 127.0.0.1:$port --access-log off --views-snapshot "$1" \
+        >/dev/null 2>"$out/serve.err" &
+    pid=$!
+    until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.02; done
+    echo "$(now) - $t0" | bc
+    kill -TERM $pid
+    wait $pid
+}
+"$siyu" views snapshot --db "$db" >/dev/null
+rebuild=$(ready_after off)
+snap=$(ready_after "$db.views")
+grep -q "from the snapshot" "$out/serve.err" || { cat "$out/serve.err"; exit 1; }
+size=$(stat -c %s "$db.views")
+t() { local t0; t0=$(now); "$@" >/dev/null; echo "$(now) - $t0" | bc; }
+cli_rebuild=$(SIYU_VIEWS_SNAPSHOT=off t "$siyu" segment count 'orders >= 2' --db "$db")
+cli_snap=$(t "$siyu" segment count 'orders >= 2' --db "$db")
+kpi_rebuild=$(SIYU_VIEWS_SNAPSHOT=off t "$siyu" report kpi --db "$db" --from 2025-01-01 --to 2026-12-31)
+kpi_snap=$(t "$siyu" report kpi --db "$db" --from 2025-01-01 --to 2026-12-31)
+echo "members: $members; snapshot $size bytes ($((size / members)) bytes per member)"
+printf 'serve to /readyz:      rebuilt %6.2f s   snapshot %6.2f s   ratio %5.1fx\n' "$rebuild" "$snap" "$(echo "$rebuild / $snap" | bc -l)"
+printf 'siyu segment count:    rebuilt %6.2f s   snapshot %6.2f s   ratio %5.1fx\n' "$cli_rebuild" "$cli_snap" "$(echo "$cli_rebuild / $cli_snap" | bc -l)"
+printf 'siyu report kpi:       rebuilt %6.2f s   snapshot %6.2f s   ratio %5.1fx\n' "$kpi_rebuild" "$kpi_snap" "$(echo "$kpi_rebuild / $kpi_snap" | bc -l)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

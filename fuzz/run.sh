@@ -12,7 +12,7 @@ set -eu
 secs=${1:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SIYU_FUZZ_BUILD:-$root/build-fuzz}
-targets=${SIYU_FUZZ_TARGETS:-fuzz_request fuzz_csv fuzz_time_phone fuzz_messaging fuzz_segment}
+targets=${SIYU_FUZZ_TARGETS:-fuzz_request fuzz_csv fuzz_time_phone fuzz_messaging fuzz_segment fuzz_snapshot}
 jobs=${SIYU_FUZZ_JOBS:-1}
 
 if ! command -v clang >/dev/null 2>&1; then

@@ -156,6 +156,7 @@ int store_begin(store_conn *c, bool write, siyu_err *e)
 {
     store_conn_clear(c); /* a new transaction starts clean */
     c->tx_write = write;
+    c->tx_changes0 = write && c->drv->total_changes ? c->drv->total_changes(c) : -1;
     return c->drv->begin(c, write, e);
 }
 
@@ -211,7 +212,10 @@ int store_commit(store_conn *c, siyu_err *e)
         c->drv->rollback(c);
         return -1;
     }
-    if (c->tx_write && c->drv->in_tx(c) && bump_change_seq(c, e)) return -1;
+    /* a write transaction that changed no row (an idle job's round) leaves the sequence */
+    bool changed = !c->drv->total_changes || c->tx_changes0 < 0 ||
+                   c->drv->total_changes(c) != c->tx_changes0;
+    if (c->tx_write && changed && c->drv->in_tx(c) && bump_change_seq(c, e)) return -1;
     return c->drv->commit(c, e);
 }
 void store_rollback(store_conn *c)

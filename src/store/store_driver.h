@@ -26,8 +26,10 @@ struct store_conn {
     /* the sticky error (store.c): set by the first failed step, cleared by store_begin */
     bool failed;
     char fail_msg[200];
-    /* the open transaction was begun to write: its commit moves the change sequence */
+    /* the open transaction was begun to write: its commit moves the change sequence (when
+     * it changed rows: total_changes moved from tx_changes0) */
     bool tx_write;
+    int64_t tx_changes0;
 };
 /* Columns read by name (store_col_index): each name a caller asked for, by its pointer (a
  * string literal), with the column it resolved to, kept with the prepared statement. */
@@ -79,6 +81,9 @@ struct store_driver {
 
     int64_t (*last_id)(store_conn *c);
     int (*changes)(store_conn *c);
+    /* rows changed on the connection since it opened; NULL when the engine cannot say
+     * cheaply (PostgreSQL): every write transaction then moves the change sequence */
+    int64_t (*total_changes)(store_conn *c);
     const char *(*errmsg)(store_conn *c);
     store_conn *(*stmt_conn)(store_stmt *s);
 

@@ -440,6 +440,12 @@ static int sq_changes(store_conn *c_)
     return sqlite3_changes(c->db);
 }
 
+static int64_t sq_total_changes(store_conn *c_)
+{
+    sq_conn *c = (sq_conn *)c_;
+    return (int64_t)sqlite3_total_changes64(c->db);
+}
+
 static const char *sq_errmsg(store_conn *c_)
 {
     sq_conn *c = (sq_conn *)c_;
@@ -548,6 +554,7 @@ const store_driver store_sqlite_driver = {
     .col_type = sq_col_type,
     .last_id = sq_last_id,
     .changes = sq_changes,
+    .total_changes = sq_total_changes,
     .errmsg = sq_errmsg,
     .stmt_conn = sq_stmt_conn,
     .shared = false,

@@ -70,6 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         use(r, idx);
         reports_free(r);
         seg_index_free(idx);
+    } else if ((data[0] & 1) && size < 6) {
+        fprintf(stderr, "the payload as written was refused\n");
+        abort();
     } else if (r || idx) {
         fprintf(stderr, "a refused payload left a result\n");
         abort();

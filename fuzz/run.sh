@@ -6,7 +6,7 @@
 # script exit 1. Copy a crashing input into fuzz/corpus/<target>/ once it is
 # understood, so the normal test run replays it from then on.
 #   SIYU_FUZZ_BUILD=DIR   build directory (default: build-fuzz in the repository)
-#   SIYU_FUZZ_TARGETS="…" which targets (default: all five)
+#   SIYU_FUZZ_TARGETS="…" which targets (default: all six)
 #   SIYU_FUZZ_JOBS=N      parallel fuzzing processes per target (default 1)
 set -eu
 secs=${1:-30}

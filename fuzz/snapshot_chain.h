@@ -50,22 +50,23 @@ static void chain_build(reports_t **rp, seg_index **ip)
     siyu_err_init(&e);
     seg_error se;
     for (int64_t s = 1; s <= 6; s++)
-        chain_must(reports_upsert_store(
-                       r, &(reports_store_in){.id = s, .kind = "physical", .brand_id = 1 + s % 2},
-                       &e),
-                   "store");
+        chain_must(
+            reports_upsert_store(
+                r, &(reports_store_in){.id = s, .kind = "physical", .brand_id = 1 + s % 2}, &e),
+            "store");
     int64_t order_id = 1;
     for (int64_t id = 1; id <= CHAIN_MEMBERS; id++) {
         uint32_t h = chain_mix((uint32_t)id);
         int64_t store = 1 + h % 6, guide = h % 3 ? 100 + h % 5 : 0;
-        chain_must(reports_upsert_member(r,
-                                         &(reports_member_in){.id = id,
-                                                              .joined_at = CHAIN_T0 - (h % 400) * 86400,
-                                                              .join_channel = channels[h % 3],
-                                                              .store_id = store,
-                                                              .guide_id = guide},
-                                         &e),
-                   "member");
+        chain_must(
+            reports_upsert_member(r,
+                                  &(reports_member_in){.id = id,
+                                                       .joined_at = CHAIN_T0 - (h % 400) * 86400,
+                                                       .join_channel = channels[h % 3],
+                                                       .store_id = store,
+                                                       .guide_id = guide},
+                                  &e),
+            "member");
         seg_member_profile p = {.id = id,
                                 .store_id = store,
                                 .guide_id = h % 3 ? (int64_t)(h >> 8) % 200 + 1 : 0,
@@ -105,10 +106,10 @@ static void chain_build(reports_t **rp, seg_index **ip)
                                              (int32_t)items[0].qty + 1, cs, 2, &se),
                        "index order");
             if (g % 7 == 0)
-                chain_must(reports_add_refund(
-                               r, &(reports_refund_in){.order_id = order_id, .amount_cents = 5900},
-                               &e),
-                           "refund");
+                chain_must(
+                    reports_add_refund(
+                        r, &(reports_refund_in){.order_id = order_id, .amount_cents = 5900}, &e),
+                    "refund");
             order_id++;
         }
         if (h % 11 == 0) chain_must(reports_add_live_view(r, id, CHAIN_T0 - 3600, &e), "live view");

@@ -24,7 +24,8 @@
     X(m_id) X(m_join_day) X(m_store) X(m_guide) X(m_into) X(m_join_ch) X(m_reach) X(m_alive)
 #define ORDER_COLS(X)                                                                              \
     X(o_id)                                                                                        \
-    X(o_total) X(o_discount) X(o_refunded) X(o_member) X(o_store) X(o_guide) X(o_day) X(o_items)   \
+    X(o_total)                                                                                     \
+    X(o_discount) X(o_refunded) X(o_member) X(o_store) X(o_guide) X(o_day) X(o_items)              \
         X(o_item_off) X(o_item_n) X(o_ch)
 #define ITEM_COLS(X) X(i_order) X(i_sku) X(i_cat) X(i_qty) X(i_refqty) X(i_unit)
 #define LV_COLS(X) X(lv_member) X(lv_day)
@@ -160,6 +161,14 @@ static bool consistent(reports_t *r)
 
 static bool build_map(rp_map *m, const int64_t *ids, size_t n)
 {
+    /* sized once for n keys: no rehash while it fills */
+    size_t cap = 1024;
+    while ((n + 1) * 10 >= cap * 7)
+        cap *= 2;
+    m->k = calloc(cap, sizeof *m->k);
+    m->v = malloc(cap * sizeof *m->v);
+    if (!m->k || !m->v) return false;
+    m->cap = cap;
     for (size_t i = 0; i < n; i++)
         rp_map_put(m, ids[i], (int32_t)i);
     return m->n == n; /* no id twice */

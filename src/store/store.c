@@ -213,8 +213,8 @@ int store_commit(store_conn *c, siyu_err *e)
         return -1;
     }
     /* a write transaction that changed no row (an idle job's round) leaves the sequence */
-    bool changed = !c->drv->total_changes || c->tx_changes0 < 0 ||
-                   c->drv->total_changes(c) != c->tx_changes0;
+    bool changed =
+        !c->drv->total_changes || c->tx_changes0 < 0 || c->drv->total_changes(c) != c->tx_changes0;
     if (c->tx_write && changed && c->drv->in_tx(c) && bump_change_seq(c, e)) return -1;
     return c->drv->commit(c, e);
 }

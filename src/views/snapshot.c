@@ -35,8 +35,11 @@ typedef struct snap_header {
     char magic[8];
     uint32_t format, order, schema, reserved;
     int64_t seq, tag;
-    uint64_t members, orders, written_at, payload_len;
-    unsigned char payload_sum[32];
+    uint64_t members, orders, written_at;
+    /* the payload: the fact store's section, then the member index's, each checksummed on
+     * its own so a reader wanting one reads only it */
+    uint64_t facts_len, index_len;
+    unsigned char facts_sum[32], index_sum[32];
     unsigned char header_sum[32]; /* of the bytes above */
 } snap_header;
 
@@ -73,7 +76,13 @@ int views_snapshot_write(const char *path, reports_t *r, seg_index *idx, int sch
     memset(&h, 0, sizeof h);
     bool ok = fwrite(&h, sizeof h, 1, o.f) == 1; /* filled in at the end */
     snap_out w = {.put = file_put, .ctx = &o};
-    ok = ok && reports_snapshot_write(r, &w) == 0 && seg_index_snapshot_write(idx, &w) == 0;
+    ok = ok && reports_snapshot_write(r, &w) == 0;
+    h.facts_len = o.len;
+    crypto_generichash_final(&o.h, h.facts_sum, 32);
+    crypto_generichash_init(&o.h, NULL, 0, 32);
+    ok = ok && seg_index_snapshot_write(idx, &w) == 0;
+    h.index_len = o.len - h.facts_len;
+    crypto_generichash_final(&o.h, h.index_sum, 32);
     memcpy(h.magic, SNAP_MAGIC, 8);
     h.format = SNAP_FORMAT;
     h.order = SNAP_ORDER;
@@ -85,8 +94,6 @@ int views_snapshot_write(const char *path, reports_t *r, seg_index *idx, int sch
     reports_get_stats(r, &rs);
     h.orders = rs.orders;
     h.written_at = (uint64_t)time(NULL);
-    h.payload_len = o.len;
-    crypto_generichash_final(&o.h, h.payload_sum, 32);
     crypto_generichash(h.header_sum, 32, (const unsigned char *)&h,
                        offsetof(snap_header, header_sum), NULL, 0);
     ok = ok && fseek(o.f, 0, SEEK_SET) == 0 && fwrite(&h, sizeof h, 1, o.f) == 1;
@@ -104,8 +111,8 @@ int views_snapshot_write(const char *path, reports_t *r, seg_index *idx, int sch
 int views_snapshot_parse(const unsigned char *buf, size_t len, int schema, int64_t seq, int64_t tag,
                          reports_t **r, seg_index **idx, char *why, size_t whycap)
 {
-    *r = NULL;
-    *idx = NULL;
+    if (r) *r = NULL;
+    if (idx) *idx = NULL;
     snap_header h;
 #define REFUSE(...) (snprintf(why, whycap, __VA_ARGS__), -1)
     if (len < sizeof h) return REFUSE("shorter than its header");
@@ -122,17 +129,34 @@ int views_snapshot_parse(const unsigned char *buf, size_t len, int schema, int64
     if (h.seq != seq || h.tag != tag)
         return REFUSE("taken at change %lld, the store is at %lld%s", (long long)h.seq,
                       (long long)seq, h.seq == seq ? " of another history" : "");
-    if (h.payload_len != len - sizeof h) return REFUSE("cut short or extended");
-    crypto_generichash(sum, 32, buf + sizeof h, h.payload_len, NULL, 0);
-    if (memcmp(sum, h.payload_sum, 32) != 0) return REFUSE("its content is damaged");
-    snap_in in = {.p = buf + sizeof h, .n = h.payload_len};
-    if (views_snapshot_parse_payload(&in, r, idx) || in.pos != in.n ||
-        seg_index_member_count(*idx) != h.members) {
-        reports_free(*r);
-        seg_index_free(*idx);
-        *r = NULL;
-        *idx = NULL;
-        return REFUSE("its content does not read back");
+    if (h.facts_len > len - sizeof h || h.index_len != len - sizeof h - h.facts_len)
+        return REFUSE("cut short or extended");
+    const unsigned char *facts = buf + sizeof h, *index = facts + h.facts_len;
+    if (r) {
+        crypto_generichash(sum, 32, facts, h.facts_len, NULL, 0);
+        if (memcmp(sum, h.facts_sum, 32) != 0) return REFUSE("its fact store is damaged");
+        snap_in in = {.p = facts, .n = h.facts_len};
+        *r = reports_snapshot_read(&in);
+        if (!*r || in.pos != in.n) {
+            reports_free(*r);
+            *r = NULL;
+            return REFUSE("its fact store does not read back");
+        }
+    }
+    if (idx) {
+        crypto_generichash(sum, 32, index, h.index_len, NULL, 0);
+        snap_in in = {.p = index, .n = h.index_len};
+        if (memcmp(sum, h.index_sum, 32) == 0) *idx = seg_index_snapshot_read(&in);
+        if (!*idx || in.pos != in.n || seg_index_member_count(*idx) != h.members) {
+            bool damaged = !*idx && memcmp(sum, h.index_sum, 32) != 0;
+            seg_index_free(*idx);
+            *idx = NULL;
+            if (r) {
+                reports_free(*r);
+                *r = NULL;
+            }
+            return REFUSE("its member index %s", damaged ? "is damaged" : "does not read back");
+        }
     }
     return 0;
 #undef REFUSE

@@ -15,8 +15,9 @@
 int views_snapshot_write(const char *path, reports_t *r, seg_index *idx, int schema, int64_t seq,
                          int64_t tag, siyu_err *e);
 /* Reads path back when it was taken at exactly (schema, seq, tag) and reads back whole;
- * else -1 with the reason in why ("none" when there is no file). The index holds no tags
- * or saved segments (the caller defines them from the store). */
+ * else -1 with the reason in why ("none" when there is no file). r or idx may be NULL: that
+ * section is then neither checked nor read. The index holds no tags or saved segments (the
+ * caller defines them from the store). */
 int views_snapshot_read(const char *path, int schema, int64_t seq, int64_t tag, reports_t **r,
                         seg_index **idx, char *why, size_t whycap);
 /* The same on a file's bytes (tests). */

@@ -28,7 +28,9 @@ static bool has_audience_change(const dom_change *v, size_t n)
     return false;
 }
 
-static int views_from_snapshot(store_t *st, const char *path, bool cli, views **out, siyu_err *e);
+/* cli: only the parts wanted (the others stay NULL), and quiet when there is no file */
+static int views_from_snapshot(store_t *st, const char *path, bool cli, bool want_reports,
+                               bool want_index, views **out, siyu_err *e);
 
 int views_open(store_t *st, views **out, siyu_err *e)
 {
@@ -37,7 +39,7 @@ int views_open(store_t *st, views **out, siyu_err *e)
 
 int views_open_snapshot(store_t *st, const char *snapshot, views **out, siyu_err *e)
 {
-    if (snapshot && views_from_snapshot(st, snapshot, false, out, e) == 0) return 0;
+    if (snapshot && views_from_snapshot(st, snapshot, false, true, true, out, e) == 0) return 0;
     store_conn *c;
     if (store_conn_open(st, &c, e)) return -1;
     views *v = calloc(1, sizeof *v);
@@ -154,7 +156,8 @@ int views_open_index(store_t *st, struct seg_index **out, siyu_err *e)
 
 /* ---- Snapshot (snapshot.c has the file) ---- */
 
-static int views_from_snapshot(store_t *st, const char *path, bool cli, views **out, siyu_err *e)
+static int views_from_snapshot(store_t *st, const char *path, bool cli, bool want_reports,
+                               bool want_index, views **out, siyu_err *e)
 {
     store_conn *c;
     if (store_conn_open(st, &c, e)) return -1;
@@ -164,9 +167,10 @@ static int views_from_snapshot(store_t *st, const char *path, bool cli, views **
     char why[160] = "";
     int rc = store_change_seq(c, &v->seq, &v->tag, e);
     if (rc == 0)
-        rc = views_snapshot_read(path, store_schema_version(st), v->seq, v->tag, &v->reports,
-                                 &v->index, why, sizeof why);
-    if (rc == 0) {
+        rc = views_snapshot_read(path, store_schema_version(st), v->seq, v->tag,
+                                 want_reports ? &v->reports : NULL, want_index ? &v->index : NULL,
+                                 why, sizeof why);
+    if (rc == 0 && want_index) {
         /* tags, saved segments and thresholds from the store, as a rebuild defines them */
         seg_index_advance_day(v->index, time_local_day(clock_now()), NULL);
         rc = audience_load_audiences(c, v->index, e);
@@ -180,8 +184,8 @@ static int views_from_snapshot(store_t *st, const char *path, bool cli, views **
         views_close(v);
         return -1;
     }
-    reports_stats rs;
-    reports_get_stats(v->reports, &rs);
+    reports_stats rs = {0};
+    if (v->reports) reports_get_stats(v->reports, &rs);
     if (!cli)
         fprintf(stderr,
                 "siyu: reports: %zu orders, %zu members; member index: %zu members from the "
@@ -224,7 +228,7 @@ int views_open_cli(store_t *st, reports_t **r, struct seg_index **idx, siyu_err 
     const char *flag = getenv("SIYU_VIEWS_SNAPSHOT");
     char *path = flag && strcmp(flag, "off") == 0 ? NULL : views_snapshot_default_path(st, flag);
     views *v = NULL;
-    int rc = path ? views_from_snapshot(st, path, true, &v, e) : -1;
+    int rc = path ? views_from_snapshot(st, path, true, r != NULL, idx != NULL, &v, e) : -1;
     free(path);
     if (rc == 0) {
         if (r) *r = v->reports, v->reports = NULL;

@@ -32,7 +32,8 @@ static void answers(reports_t *r, seg_index *idx, uint64_t *counts, char **kpi)
         seg_expr *e = NULL;
         seg_error err;
         counts[i] = UINT64_MAX;
-        if (seg_parse(exprs[i], idx, &e, &err) == 0) seg_count(idx, e, NULL, &counts[i], &err);
+        if (seg_parse(exprs[i], idx, &e, &err) == 0)
+            seg_count(idx, e, NULL, &counts[i], &err);
         else if (!quiet)
             fprintf(stderr, "%s: %s\n", exprs[i], err.msg);
         seg_expr_free(e);
@@ -102,9 +103,8 @@ int main(void)
     CHECK(strstr(why, "another history") != NULL);
     CHECK_INT_EQ(views_snapshot_read(path, 28, 1234, -99, &r2, &i2, why, sizeof why), -1);
     CHECK(r2 == NULL && i2 == NULL);
-    CHECK_INT_EQ(views_snapshot_read("/nonexistent/x.views", 27, 1234, -99, &r2, &i2, why,
-                                     sizeof why),
-                 -1);
+    CHECK_INT_EQ(
+        views_snapshot_read("/nonexistent/x.views", 27, 1234, -99, &r2, &i2, why, sizeof why), -1);
     CHECK_STR_EQ(why, "none");
 
     /* every flipped byte and every cut of the file is refused */

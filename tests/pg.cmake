@@ -58,3 +58,8 @@ siyu_pg_test(e2e_tasks test_tasks $<TARGET_FILE:siyu>)
 add_test(NAME pg_failover_drill
          COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/failover-drill.sh $<TARGET_FILE:siyu>)
 set_tests_properties(pg_failover_drill PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS pg)
+# The views' snapshot on PostgreSQL: a database of its own, the snapshot at a path given.
+add_test(NAME pg_views_snapshot
+         COMMAND sh -c "[ -n \"$SIYU_TEST_PG_URL\" ] || exit 77; SIYU_TEST_DB=$SIYU_TEST_PG_URL exec bash \"$@\""
+                 sh ${PROJECT_SOURCE_DIR}/tests/cli/views_snapshot.sh $<TARGET_FILE:siyu>)
+set_tests_properties(pg_views_snapshot PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS pg)

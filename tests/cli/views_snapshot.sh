@@ -4,21 +4,38 @@
 # as a server that rebuilt its views; a write after the snapshot (by the CLI, or a server killed
 # with -9) makes it stale and it is refused; a damaged or truncated file is refused; the CLI's
 # segment count and report kpi answer the same with and without it.
+# With SIYU_TEST_DB set to a PostgreSQL URL (tests/pg.cmake), the same on a database made for
+# the run, the snapshot at a path given (--views-snapshot, $SIYU_VIEWS_SNAPSHOT).
 set -u
 SIYU=$1
 DIR=$(mktemp -d /tmp/siyu-views-snap.XXXXXX)
 DB=$DIR/s.db
+PGDB=
+case "${SIYU_TEST_DB:-}" in
+postgres://* | postgresql://*)
+    PGDB=siyu_snap_$$_$RANDOM
+    psql "$SIYU_TEST_DB" -qc "CREATE DATABASE $PGDB" >/dev/null || exit 1
+    DB=${SIYU_TEST_DB%/*}/$PGDB
+    ;;
+esac
+SNAP=$DIR/s.views
+export SIYU_VIEWS_SNAPSHOT=$SNAP
 PORT=$((20000 + RANDOM % 20000))
 PID=
 fail() { echo "FAIL: $*" >&2; [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; exit 1; }
-trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$DIR"' EXIT
+cleanup() {
+    [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+    [ -n "$PGDB" ] && psql "$SIYU_TEST_DB" -qc "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
 
 "$SIYU" demo --db "$DB" --members 1500 --no-serve >/dev/null 2>&1 || fail "demo"
 TOK=$("$SIYU" token create --db "$DB" --role admin 2>/dev/null | tail -1)
 [ -n "$TOK" ] || fail "token"
 
-start() { # start [env…]: serve in the background, wait until ready
-    env "$@" "$SIYU" serve --db "$DB" --listen 127.0.0.1:$PORT --access-log off \
+start() { # serve in the background (the snapshot from $SIYU_VIEWS_SNAPSHOT), wait until ready
+    "$SIYU" serve --db "$DB" --listen 127.0.0.1:$PORT --access-log off \
         >"$DIR/out" 2>"$DIR/err" &
     PID=$!
     for _ in $(seq 1 200); do
@@ -48,7 +65,7 @@ answers() { # what a server answers, to compare
 }
 
 # 1. a rebuilt server, a write through it, a clean stop: the snapshot is written
-start SIYU_VIEWS_SNAPSHOT=off
+SIYU_VIEWS_SNAPSHOT=off start
 api -X POST "http://127.0.0.1:$PORT/api/v1/segments" -d '{"name":"big","expr":"orders >= 3"}' >/dev/null ||
     fail "save a segment"
 answers >"$DIR/rebuilt.txt"
@@ -58,7 +75,7 @@ grep -q "rebuilt" "$DIR/err" || fail "first start should rebuild"
 answers >"$DIR/rebuilt2.txt"
 stop
 grep -q "views snapshot written" "$DIR/err" || fail "no snapshot at a clean stop"
-[ -s "$DB.views" ] || fail "no $DB.views"
+[ -s "$SNAP" ] || fail "no $SNAP"
 
 # 2. started from the snapshot: the same answers
 start
@@ -66,6 +83,43 @@ grep -q "from the snapshot" "$DIR/err" || { cat "$DIR/err" >&2; fail "the snapsh
 answers >"$DIR/snap.txt"
 cmp -s "$DIR/rebuilt2.txt" "$DIR/snap.txt" || { diff "$DIR/rebuilt2.txt" "$DIR/snap.txt" >&2; fail "answers differ"; }
 [ "$(grep -c '^[0-9]' "$DIR/snap.txt")" = 8 ] || { cat "$DIR/snap.txt" >&2; fail "not every count answered"; }
+
+# 2b. writes the server's views follow (a member, orders, a rule tag, a manual tag's members),
+# a clean stop: started from that snapshot, the answers of a rebuild over the same store
+api -X POST "http://127.0.0.1:$PORT/api/v1/members" \
+    -d '{"phone":"13900139000","name":"李雷","city":"上海","gender":"female","store_id":1}' >/dev/null ||
+    fail "a member"
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+for i in 1 2 3; do
+    api -X POST "http://127.0.0.1:$PORT/api/v1/orders" -d '{"channel":"store","external_id":"SNAP-'$i'",
+        "store_id":1,"placed_at":"'"$NOW"'","total_cents":'$((30000 * i))',"member":{"phone":"13900139000"},
+        "items":[{"sku":"SNAP-SKU","category":"护肤","qty":'$i',"unit_price_cents":30000}]}' >/dev/null ||
+        fail "an order"
+done
+api -X POST "http://127.0.0.1:$PORT/api/v1/orders" -d '{"channel":"store","external_id":"SNAP-360",
+    "store_id":2,"placed_at":"'"$NOW"'","total_cents":8800,"member_id":360,
+    "items":[{"sku":"SNAP-SKU2","category":"零食","qty":4,"unit_price_cents":2200}]}' >/dev/null ||
+    fail "an order of member 360"
+api -X POST "http://127.0.0.1:$PORT/api/v1/tags" -d '{"name":"snap_rule","expr":"orders >= 3 and city = \"上海\""}' >/dev/null ||
+    fail "a rule tag"
+TAG=$(api -X POST "http://127.0.0.1:$PORT/api/v1/tags" -d '{"name":"snap_manual"}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
+api -X POST "http://127.0.0.1:$PORT/api/v1/tags/$TAG/members" -d '{"member_ids":[360,777,1200]}' >/dev/null ||
+    fail "tag members"
+stop
+grep -q "views snapshot written" "$DIR/err" || fail "no snapshot at the second clean stop"
+start
+grep -q "from the snapshot" "$DIR/err" || { cat "$DIR/err" >&2; fail "the snapshot was not used after writes"; }
+answers >"$DIR/snap2.txt"
+stop
+cp "$SNAP" "$DIR/keep.views"
+SIYU_VIEWS_SNAPSHOT=off start
+answers >"$DIR/rebuilt3.txt"
+stop
+cmp -s "$DIR/rebuilt3.txt" "$DIR/snap2.txt" || { diff "$DIR/rebuilt3.txt" "$DIR/snap2.txt" >&2; fail "answers after writes differ"; }
+cmp -s "$DIR/snap.txt" "$DIR/snap2.txt" && fail "the writes changed no answer"
+"$SIYU" views snapshot --db "$DB" >/dev/null || fail "views snapshot"
+start
+grep -q "from the snapshot" "$DIR/err" || fail "siyu views snapshot was not used"
 
 # 3. a write, then kill -9: the snapshot on disk is stale and refused
 api -X POST "http://127.0.0.1:$PORT/api/v1/segments" -d '{"name":"small","expr":"orders = 1"}' >/dev/null ||
@@ -84,19 +138,19 @@ grep -q "not used (taken at change" "$DIR/err" || { cat "$DIR/err" >&2; fail "a 
 stop
 
 # 5. damaged and truncated files are refused (and the server rebuilds)
-cp "$DB.views" "$DIR/good.views"
-SIZE=$(stat -c %s "$DB.views")
+cp "$SNAP" "$DIR/good.views"
+SIZE=$(stat -c %s "$SNAP")
 for off in 3 100 200 $((SIZE / 3)) $((SIZE / 2)) $((SIZE - 5)); do
-    cp "$DIR/good.views" "$DB.views"
-    printf '\xff' | dd of="$DB.views" bs=1 seek="$off" conv=notrunc 2>/dev/null
-    cmp -s "$DIR/good.views" "$DB.views" && printf '\x00' | dd of="$DB.views" bs=1 seek="$off" conv=notrunc 2>/dev/null
+    cp "$DIR/good.views" "$SNAP"
+    printf '\xff' | dd of="$SNAP" bs=1 seek="$off" conv=notrunc 2>/dev/null
+    cmp -s "$DIR/good.views" "$SNAP" && printf '\x00' | dd of="$SNAP" bs=1 seek="$off" conv=notrunc 2>/dev/null
     start
     grep -q "from the snapshot" "$DIR/err" && fail "a snapshot damaged at byte $off was used"
     grep -q "not used" "$DIR/err" || fail "no reason given for byte $off"
     kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
 done
-cp "$DIR/good.views" "$DB.views"
-truncate -s $((SIZE - 1000)) "$DB.views"
+cp "$DIR/good.views" "$SNAP"
+truncate -s $((SIZE - 1000)) "$SNAP"
 start
 grep -q "from the snapshot" "$DIR/err" && fail "a truncated snapshot was used"
 kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=

@@ -263,9 +263,19 @@ static double metric_mean(const char *text, const char *name)
     return count > 0 ? sum / count : 0;
 }
 
+/* The count of a histogram's bucket le="LE", or -1. */
+static double metric_bucket(const char *text, const char *name, const char *le)
+{
+    char key[160];
+    snprintf(key, sizeof key, "\n%s_bucket{le=\"%s\"} ", name, le);
+    const char *p = strstr(text, key);
+    return p ? atof(p + strlen(key)) : -1;
+}
+
 typedef struct run_result {
     result floor, scan;
     double batch, commit_ms;
+    double commits, commits_over_1ms, commits_over_5ms; /* the writer's COMMITs */
 } run_result;
 
 /* One server with `threads` HTTP workers (0: siyu's default) on a fresh store: the floor,
@@ -342,6 +352,12 @@ static int serve_and_measure(int threads, int clients, int guides, double second
     int st = request(fd, "GET", "/metrics", NULL, text, sizeof text);
     out->batch = st == 200 ? metric_mean(text, "siyu_writer_batch_size") : 0;
     out->commit_ms = st == 200 ? metric_mean(text, "siyu_writer_commit_seconds") * 1e3 : 0;
+    if (st == 200) {
+        const char *h = "siyu_writer_commit_seconds";
+        out->commits = metric_bucket(text, h, "+Inf");
+        out->commits_over_1ms = out->commits - metric_bucket(text, h, "0.001");
+        out->commits_over_5ms = out->commits - metric_bucket(text, h, "0.005");
+    }
     close(fd);
     kill(server, SIGTERM);
     waitpid(server, NULL, 0);
@@ -392,6 +408,9 @@ int main(int argc, char **argv)
     }
     printf("\nwriter: %.1f scans per group commit, %.2f ms per commit", a.batch, a.commit_ms);
     if (against > 0) printf(" (%d workers: %.1f, %.2f ms)", against, b.batch, b.commit_ms);
+    printf("\nwriter: of %.0f COMMITs, %.0f took over 1 ms and %.0f over 5 ms (a checkpoint's "
+           "fsyncs or the disk)",
+           a.commits, a.commits_over_1ms, a.commits_over_5ms);
     printf("\nscan p99 / healthz p99 = %.2f", a.floor.p99 > 0 ? a.scan.p99 / a.floor.p99 : 0);
     if (against > 0 && b.scan.p99 > 0)
         printf("; scan p99 / scan p99 with %d workers = %.2f", against, a.scan.p99 / b.scan.p99);

@@ -1135,12 +1135,14 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     flags |=
         s->thread_per_connection ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL;
+    struct MHD_OptionItem pool[] = {
+        {MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     s->daemon = MHD_start_daemon(
         flags, 0, on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)(s->thread_per_connection ? 0 : (unsigned)s->cfg.threads),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        s,
+        MHD_OPTION_ARRAY, s->thread_per_connection ? pool + 1 : pool, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         /* a request's headers (and body) must keep coming: request_timeout of silence
          * closes the connection; between requests it may idle idle_timeout (set per
          * connection when a request completes) */

@@ -67,6 +67,7 @@ struct http_server {
     pthread_cond_t pool_freed;
     store_conn **pool_idle;
     size_t pool_n_idle, pool_open;
+    atomic_ullong pool_waits; /* requests that found every store connection lent */
     bool thread_per_connection;
     /* Every write goes to the group committer (src/writer): the one given in the
      * config (shared with the background jobs), or one of the server's own. */
@@ -143,6 +144,8 @@ static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
     store_conn *c = rc->conn;
     if (!c) {
         pthread_mutex_lock(&s->pool_lock);
+        if (!s->pool_n_idle && s->pool_open >= (size_t)s->cfg.threads)
+            atomic_fetch_add(&s->pool_waits, 1);
         while (!s->pool_n_idle && s->pool_open >= (size_t)s->cfg.threads)
             pthread_cond_wait(&s->pool_freed, &s->pool_lock);
         if (s->pool_n_idle) {
@@ -547,15 +550,20 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 }
 
 /* for metrics.c: open connections, refused by the per-client limit, timed out while a
- * request was incomplete, timed out idle between requests */
-void http_server_conn_stats(void *srv, unsigned long long out[4]);
-void http_server_conn_stats(void *srv, unsigned long long out[4])
+ * request was incomplete, timed out idle between requests; store connections opened for
+ * requests, requests that waited for one */
+void http_server_conn_stats(void *srv, unsigned long long out[6]);
+void http_server_conn_stats(void *srv, unsigned long long out[6])
 {
     http_server *s = srv;
     out[0] = atomic_load(&s->conns_open);
     out[1] = atomic_load(&s->refused_per_client);
     out[2] = atomic_load(&s->timed_out_request);
     out[3] = atomic_load(&s->timed_out_idle);
+    pthread_mutex_lock(&s->pool_lock);
+    out[4] = s->pool_open;
+    pthread_mutex_unlock(&s->pool_lock);
+    out[5] = atomic_load(&s->pool_waits);
 }
 
 int http_server_in_flight(void *srv);

@@ -291,6 +291,7 @@ static void write_pg(const char *url, int64_t n_orders, int64_t n_members, int32
 typedef struct side {
     const char *name, *url;
     double load, first, kpi, lb, sql_kpi, sql_lb;
+    double serial_kpi, serial_lb; /* PostgreSQL without parallel workers */
     json_t *kpi_j, *lb_j;
     sqlref_period sp, psp;
     sqlref_store rows[NSTORES + 1], prow[NSTORES + 1];
@@ -341,9 +342,10 @@ static void measure_reports(side *sd, const reports_query *q, int runs)
     reports_free(r);
 }
 
-static void measure_sql(side *sd, const reports_query *q, int sql_runs)
+static void measure_sql(side *sd, const reports_query *q, int sql_runs, bool serial)
 {
     sqlref_db *db = sqlref_open(sd->url);
+    if (serial && db->pg) pgb_exec(db->pg, "SET max_parallel_workers_per_gather = 0");
     sd->sql_kpi = sd->sql_lb = 1e18;
     for (int i = 0; i < sql_runs; i++) {
         uint64_t t0 = clock_mono_ns();
@@ -525,7 +527,14 @@ int main(int argc, char **argv)
         side *sd = &sides[k];
         fprintf(stderr, "%s: reports_load, reports, SQL ...\n", sd->name);
         measure_reports(sd, &q, runs);
-        measure_sql(sd, &q, sql_runs);
+        if (k == 1) { /* one process, as siyu's reports: the answers must not change */
+            measure_sql(sd, &q, sql_runs, true);
+            sd->serial_kpi = sd->sql_kpi;
+            sd->serial_lb = sd->sql_lb;
+            bad += check_against_sql(sd->kpi_j, sd->lb_j, &sd->sp, &sd->psp, sd->rows, sd->nrows,
+                                     sd->prow, sd->nprow, "PostgreSQL, one process");
+        }
+        measure_sql(sd, &q, sql_runs, false);
         char who[64];
         snprintf(who, sizeof who, "%s, loaded", sd->name);
         bad += check_against_sql(sd->kpi_j, sd->lb_j, &sd->sp, &sd->psp, sd->rows, sd->nrows,
@@ -582,12 +591,24 @@ int main(int argc, char **argv)
     ROW("SQL KPI figures (both periods)", sql_kpi, "ms");
     ROW("SQL per-store leaderboard (both periods)", sql_lb, "ms");
 #undef ROW
+    if (nsides == 2) {
+        printf("%-40s %12s %9.1f ms %9.2fx\n", "SQL KPI figures, PostgreSQL one process", "",
+               sides[1].serial_kpi, sides[1].serial_kpi / sides[0].sql_kpi);
+        printf("%-40s %12s %9.1f ms %9.2fx\n", "SQL leaderboard, PostgreSQL one process", "",
+               sides[1].serial_lb, sides[1].serial_lb / sides[0].sql_lb);
+    }
+    printf("%-40s %12s", "ratio SQL / siyu", "SQLite");
+    if (nsides == 2) printf(" %12s %12s", "PostgreSQL", "PG 1 process");
+    printf("\n");
     for (int w = 0; w < 2; w++) {
-        printf("%-40s", w ? "ratio SQL / siyu, leaderboard" : "ratio SQL / siyu, KPI report");
+        printf("%-40s", w ? "  per-store leaderboard" : "  KPI report");
         for (int k = 0; k < nsides; k++) {
             double x = w ? sides[k].sql_lb / sides[k].lb : sides[k].sql_kpi / sides[k].kpi;
             printf(" %11.1fx", x);
         }
+        if (nsides == 2)
+            printf(" %11.1fx",
+                   w ? sides[1].serial_lb / sides[1].lb : sides[1].serial_kpi / sides[1].kpi);
         printf("\n");
     }
     printf("figures agree (%s): %s\n",

@@ -67,6 +67,7 @@ struct http_server {
     pthread_cond_t pool_freed;
     store_conn **pool_idle;
     size_t pool_n_idle, pool_open;
+    atomic_ullong pool_waits; /* requests that found every store connection lent */
     bool thread_per_connection;
     /* Every write goes to the group committer (src/writer): the one given in the
      * config (shared with the background jobs), or one of the server's own. */
@@ -143,6 +144,8 @@ static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
     store_conn *c = rc->conn;
     if (!c) {
         pthread_mutex_lock(&s->pool_lock);
+        if (!s->pool_n_idle && s->pool_open >= (size_t)s->cfg.threads)
+            atomic_fetch_add(&s->pool_waits, 1);
         while (!s->pool_n_idle && s->pool_open >= (size_t)s->cfg.threads)
             pthread_cond_wait(&s->pool_freed, &s->pool_lock);
         if (s->pool_n_idle) {
@@ -547,15 +550,20 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 }
 
 /* for metrics.c: open connections, refused by the per-client limit, timed out while a
- * request was incomplete, timed out idle between requests */
-void http_server_conn_stats(void *srv, unsigned long long out[4]);
-void http_server_conn_stats(void *srv, unsigned long long out[4])
+ * request was incomplete, timed out idle between requests; store connections opened for
+ * requests, requests that waited for one */
+void http_server_conn_stats(void *srv, unsigned long long out[6]);
+void http_server_conn_stats(void *srv, unsigned long long out[6])
 {
     http_server *s = srv;
     out[0] = atomic_load(&s->conns_open);
     out[1] = atomic_load(&s->refused_per_client);
     out[2] = atomic_load(&s->timed_out_request);
     out[3] = atomic_load(&s->timed_out_idle);
+    pthread_mutex_lock(&s->pool_lock);
+    out[4] = s->pool_open;
+    pthread_mutex_unlock(&s->pool_lock);
+    out[5] = atomic_load(&s->pool_waits);
 }
 
 int http_server_in_flight(void *srv);
@@ -1135,12 +1143,14 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     flags |=
         s->thread_per_connection ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL;
+    struct MHD_OptionItem pool[] = {
+        {MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     s->daemon = MHD_start_daemon(
         flags, 0, on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)(s->thread_per_connection ? 0 : (unsigned)s->cfg.threads),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        s,
+        MHD_OPTION_ARRAY, s->thread_per_connection ? pool + 1 : pool, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         /* a request's headers (and body) must keep coming: request_timeout of silence
          * closes the connection; between requests it may idle idle_timeout (set per
          * connection when a request completes) */

@@ -1,7 +1,7 @@
 /* bench_reports.c — the chain-wide 12-month KPI report and the per-store leaderboard,
  * from the in-memory fact store against the same figures by SQL over SQLite.
  *
- *   bench_reports [--orders N] [--db PATH] [--runs K] [--sql-runs J] [--skip-sql]
+ *   bench_reports [--orders N] [--db PATH] [--runs K] [--sql-runs J] [--skip-sql] [--pg URL]
  *
  * Generates N orders (default 10 million) over 24 months for a chain of 200 stores
  * (one mall, one live room), 400 guides and N/10 members, straight through the
@@ -12,7 +12,15 @@
  * sides compute the same figures: the KPI report's current and previous periods (with
  * churn), and per store both periods' sales, active members, repeat buyers, visit days
  * and churn. Everything runs on one thread. The first report after the bulk load also
- * rebuilds the member-major records: its time is printed apart. */
+ * rebuilds the member-major records: its time is printed apart.
+ *
+ * Then, on each store (the SQLite file, and with --pg URL a PostgreSQL database of the
+ * bench's own on that server, siyu_bench_reports_N, the same rows by COPY, kept between
+ * runs like the file): siyu's reports_load from it (timed) and the same two reports on the
+ * loaded facts, and the same SQL figures on that store (on PostgreSQL also with one
+ * process). Printed per store with the ratios PostgreSQL / SQLite and SQL / siyu. Every
+ * figure must agree across the incremental facts, the loaded ones and SQL on both
+ * engines, and the reports loaded from the two stores must be the same answers. */
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -13,7 +13,12 @@
  *   bench_segment --no-sqlite            the index only
  *   bench_segment --no-tailored          SQLite without the per-question indexes
  *   bench_segment --query lifecycle      only the questions whose name contains it
- *                                        (for a profiler: --runs 1000 --no-sqlite) */
+ *                                        (for a profiler: --runs 1000 --no-sqlite)
+ *   bench_segment --pg URL               also on PostgreSQL (a server; the bench makes its
+ *                                        databases there): the same table, rows and SQL
+ *                                        three ways; and siyu's index loaded at start-up
+ *                                        from a SQLite and a PostgreSQL store of the same
+ *                                        members. Counts must agree everywhere. */
 #include <math.h>
 #include <stdarg.h>
 #include <sqlite3.h>
@@ -282,10 +287,10 @@ static double sql_median(sqlite3 *db, const char *sql, long runs, double *sample
     "first_day INT, last_day INT, prev_day INT, items INT, fav TEXT, points INT, reach INT, "      \
     "p_alive DOUBLE PRECISION, clv BIGINT, tags BIGINT)"
 
-static const char *or_null(const char *v, char *buf, size_t cap, long long x, int is_null)
+/* x as COPY text in buf, or COPY's NULL */
+static const char *num_or_null(char *buf, size_t cap, long long x, bool is_null)
 {
     if (is_null) return "\\N";
-    if (v) return v;
     snprintf(buf, cap, "%lld", x);
     return buf;
 }
@@ -305,16 +310,16 @@ static void pg_copy_member(pgb_copy *p, const gm *m)
     pgb_copy_row(p,
                  "%lld\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%lld\t%lld\t%lld\t%"
                  "lld\t%s\t%s\t%s\t%d\t%s\t%d\t%u\t%s\t%s\t%lld\n",
-                 (long long)m->id, m->store, or_null(NULL, g, sizeof g, m->guide, !m->guide),
+                 (long long)m->id, m->store, num_or_null(g, sizeof g, m->guide, !m->guide),
                  m->brand, m->channel, m->tier ? m->tier : "\\N", m->gender ? m->gender : "\\N",
-                 m->city, or_null(NULL, bd, sizeof bd, m->bday, m->bday == SEG_NO_DAY),
-                 or_null(NULL, bm, sizeof bm, bmonth, m->bday == SEG_NO_DAY), m->joined, m->orders,
+                 m->city, num_or_null(bd, sizeof bd, m->bday, m->bday == SEG_NO_DAY),
+                 num_or_null(bm, sizeof bm, bmonth, m->bday == SEG_NO_DAY), m->joined, m->orders,
                  m->o30, m->o90, m->o365, (long long)m->spend, (long long)m->s30, (long long)m->s90,
-                 (long long)m->s365, or_null(NULL, fd, sizeof fd, m->first, !m->orders),
-                 or_null(NULL, ld, sizeof ld, m->last, !m->orders),
-                 or_null(NULL, pd, sizeof pd, m->prev, !m->prev), m->items, m->fav ? m->fav : "\\N",
+                 (long long)m->s365, num_or_null(fd, sizeof fd, m->first, !m->orders),
+                 num_or_null(ld, sizeof ld, m->last, !m->orders),
+                 num_or_null(pd, sizeof pd, m->prev, !m->prev), m->items, m->fav ? m->fav : "\\N",
                  m->points, m->reach, m->p_alive == m->p_alive ? pa : "\\N",
-                 or_null(NULL, cl, sizeof cl, m->clv, m->clv == SEG_NO_VALUE), (long long)m->tags);
+                 num_or_null(cl, sizeof cl, m->clv, m->clv == SEG_NO_VALUE), (long long)m->tags);
 }
 
 /* Median of `runs` executions of a count query on PostgreSQL, in ms; the count into *count. */

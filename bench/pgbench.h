@@ -3,7 +3,8 @@
  * by COPY (text format, sent a megabyte at a time). Header-only: each bench is one
  * executable. Every failure is fatal: a bench has nothing sensible to do without its
  * rows. Values written through pgb_copy_row must hold no tab, newline or backslash
- * (or escape them as COPY's text format wants). */
+ * (or escape them as COPY's text format wants). Functions are inline: a bench may use a
+ * few of them. */
 #ifndef SIYU_BENCH_PGBENCH_H
 #define SIYU_BENCH_PGBENCH_H
 
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static PGconn *pgb_connect(const char *url)
+static inline PGconn *pgb_connect(const char *url)
 {
     PGconn *c = PQconnectdb(url);
     if (PQstatus(c) != CONNECTION_OK) {
@@ -26,7 +27,7 @@ static PGconn *pgb_connect(const char *url)
     return c;
 }
 
-static void pgb_exec(PGconn *c, const char *sql)
+static inline void pgb_exec(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
     ExecStatusType s = PQresultStatus(r);
@@ -38,7 +39,7 @@ static void pgb_exec(PGconn *c, const char *sql)
 }
 
 /* The first column of the first row as an integer; -1 on an error (no such table...). */
-static int64_t pgb_int(PGconn *c, const char *sql)
+static inline int64_t pgb_int(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
     int64_t v = -1;
@@ -49,7 +50,7 @@ static int64_t pgb_int(PGconn *c, const char *sql)
 }
 
 /* The URL of database `name` on the server of `server` (its path replaced). */
-static void pgb_db_url(const char *server, const char *name, char *out, size_t cap)
+static inline void pgb_db_url(const char *server, const char *name, char *out, size_t cap)
 {
     const char *scheme = strstr(server, "://");
     const char *host = scheme ? scheme + 3 : server;
@@ -62,7 +63,8 @@ static void pgb_db_url(const char *server, const char *name, char *out, size_t c
 
 /* Makes `name` on the server (dropping a previous one when fresh); its URL into out. Returns
  * true when the database already existed and was kept. */
-static bool pgb_database(const char *server, const char *name, bool fresh, char *out, size_t cap)
+static inline bool pgb_database(const char *server, const char *name, bool fresh, char *out,
+                                size_t cap)
 {
     char admin[512], sql[256];
     pgb_db_url(server, "postgres", admin, sizeof admin);
@@ -90,7 +92,7 @@ typedef struct pgb_copy {
     int64_t rows;
 } pgb_copy;
 
-static void pgb_copy_flush(pgb_copy *p)
+static inline void pgb_copy_flush(pgb_copy *p)
 {
     if (p->n && PQputCopyData(p->c, p->buf, (int)p->n) != 1) {
         fprintf(stderr, "postgresql: COPY: %s", PQerrorMessage(p->c));
@@ -100,7 +102,7 @@ static void pgb_copy_flush(pgb_copy *p)
 }
 
 /* Starts "COPY table(cols) FROM STDIN" on c. */
-static void pgb_copy_begin(pgb_copy *p, PGconn *c, const char *copy_sql)
+static inline void pgb_copy_begin(pgb_copy *p, PGconn *c, const char *copy_sql)
 {
     memset(p, 0, sizeof *p);
     p->c = c;
@@ -115,7 +117,8 @@ static void pgb_copy_begin(pgb_copy *p, PGconn *c, const char *copy_sql)
 }
 
 /* One row: fields separated by \t, \N for NULL, ended by \n (the caller's format). */
-__attribute__((format(printf, 2, 3))) static void pgb_copy_row(pgb_copy *p, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static inline void pgb_copy_row(pgb_copy *p, const char *fmt,
+                                                                      ...)
 {
     if (p->cap - p->n < 4096) pgb_copy_flush(p);
     va_list ap;
@@ -130,7 +133,7 @@ __attribute__((format(printf, 2, 3))) static void pgb_copy_row(pgb_copy *p, cons
     p->rows++;
 }
 
-static void pgb_copy_end(pgb_copy *p)
+static inline void pgb_copy_end(pgb_copy *p)
 {
     pgb_copy_flush(p);
     if (PQputCopyEnd(p->c, NULL) != 1) {

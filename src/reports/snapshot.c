@@ -117,6 +117,11 @@ static bool count_kinds(size_t *nk)
     return true;
 }
 
+/* What the domain lets an order carry (orders.c): money 0..a billion yuan, quantities
+ * 0..a million; refunds never above what they refund. A report's sums rely on it. */
+#define MAX_MONEY 100000000000LL
+#define MAX_QTY 1000000
+
 static bool consistent(reports_t *r)
 {
     size_t nk;
@@ -135,11 +140,15 @@ static bool consistent(reports_t *r)
         if (!r->o_id[o] || !in_rows(r->o_member[o], r->n_members, true) ||
             !in_rows(r->o_store[o], r->n_stores, true) ||
             !in_rows(r->o_guide[o], r->n_guides, true) || r->o_ch[o] >= RP_NCH ||
-            (uint64_t)r->o_item_off[o] + r->o_item_n[o] > r->n_items)
+            (uint64_t)r->o_item_off[o] + r->o_item_n[o] > r->n_items || r->o_total[o] < 0 ||
+            r->o_total[o] > MAX_MONEY || r->o_discount[o] < 0 || r->o_discount[o] > MAX_MONEY ||
+            r->o_refunded[o] < 0 || r->o_refunded[o] > r->o_total[o] || r->o_items[o] < 0)
             return false;
     for (size_t i = 0; i < r->n_items; i++)
         if (r->i_order[i] >= r->n_orders || r->i_sku[i] >= (r->skus.n ? r->skus.n : 1) ||
-            r->i_cat[i] >= (r->cats.n ? r->cats.n : 1))
+            r->i_cat[i] >= (r->cats.n ? r->cats.n : 1) || r->i_qty[i] < 0 ||
+            r->i_qty[i] > MAX_QTY || r->i_refqty[i] < 0 || r->i_refqty[i] > r->i_qty[i] ||
+            r->i_unit[i] < 0 || r->i_unit[i] > MAX_MONEY)
             return false;
     for (size_t i = 0; i < r->n_lv; i++)
         if (!in_rows(r->lv_member[i], r->n_members, false)) return false;

@@ -618,6 +618,7 @@ static pid_t upgrade(pid_t pid)
              "DROP TABLE chat_group_members; DROP TABLE chat_groups;"
              "DROP TABLE change_log;" /* migration 19 */
              "DROP TABLE group_sops;" /* 24 (23 and 24's columns go with their tables) */
+             "DROP TABLE change_seq;" /* 27 */
              /* and what migration 20 (task campaigns, content) added since */
              "DROP TABLE task_campaigns; DROP TABLE task_holdout; DROP TABLE guide_notices;"
              "DROP TABLE guide_settings; DROP TABLE content_events; DROP TABLE content;"

@@ -19,6 +19,7 @@ struct views {
     pthread_mutex_t audience_lock;
     atomic_uint_fast64_t failed_updates; /* view updates whose reads failed */
     int64_t seq, tag; /* the store's change sequence the views were built or read at */
+    atomic_bool unsaved; /* an update the facts refused: a snapshot would keep the gap */
 };
 
 static bool has_audience_change(const dom_change *v, size_t n)
@@ -100,8 +101,10 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
     bool ordered = has_audience_change(v, n);
     if (ordered) pthread_mutex_lock(&vw->audience_lock);
     if (store_begin(c, false, &e) == 0) {
-        if (reports_apply(vw->reports, c, &list, &e))
+        if (reports_apply(vw->reports, c, &list, &e)) {
             fprintf(stderr, "siyu: reports: %s\n", e.message);
+            atomic_store(&vw->unsaved, true);
+        }
         audience_apply(vw->index, c, v, n);
         loyalty_view_apply(vw->index, c, v, n);
         /* checked once per view update: a read that failed leaves a view behind the
@@ -207,7 +210,7 @@ int views_store_seq(store_t *st, int64_t at[2], siyu_err *e)
 
 int views_save_snapshot(views *v, store_t *st, const char *path, const int64_t *at, siyu_err *e)
 {
-    if (atomic_load(&v->failed_updates))
+    if (atomic_load(&v->failed_updates) || atomic_load(&v->unsaved))
         return siyu_err_set(e, SIYU_CONFLICT, NULL,
                             "snapshot: the views missed an update; not written");
     int64_t now[2];

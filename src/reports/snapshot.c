@@ -25,8 +25,9 @@
 #define ORDER_COLS(X)                                                                              \
     X(o_id)                                                                                        \
     X(o_total)                                                                                     \
-    X(o_discount) X(o_refunded) X(o_member) X(o_store) X(o_guide) X(o_day) X(o_items)              \
-        X(o_item_off) X(o_item_n) X(o_ch)
+    X(o_discount)                                                                                  \
+    X(o_refunded) X(o_member) X(o_store) X(o_guide) X(o_day) X(o_items) X(o_item_off) X(o_item_n)  \
+        X(o_ch)
 #define ITEM_COLS(X) X(i_order) X(i_sku) X(i_cat) X(i_qty) X(i_refqty) X(i_unit)
 #define LV_COLS(X) X(lv_member) X(lv_day)
 

@@ -18,7 +18,7 @@ struct views {
      * a later list then reads a later snapshot, so the index ends in the store's order. */
     pthread_mutex_t audience_lock;
     atomic_uint_fast64_t failed_updates; /* view updates whose reads failed */
-    int64_t seq, tag; /* the store's change sequence the views were built or read at */
+    int64_t seq, tag;    /* the store's change sequence the views were built or read at */
     atomic_bool unsaved; /* an update the facts refused: a snapshot would keep the gap */
 };
 

@@ -235,12 +235,7 @@ int group_sales_report(dom *d, int64_t id, json_t **out, siyu_err *e)
 
 /* ---------------- the groups report ---------------- */
 
-typedef struct brow {
-    int64_t id, store_id, owner_id, cap;
-    char chat_id[128], name[128], theme[64], state[16];
-    bool has_theme;
-    int64_t speaker_days, messages, joins, quits, members, member_days, orders, sales;
-} brow;
+typedef group_board_row brow;
 
 typedef struct rollup {
     int64_t key;
@@ -321,25 +316,12 @@ static json_t *conv_json(int64_t members, int64_t buyers)
                      members > 0 ? json_pack("[f, f]", lo, hi) : json_null());
 }
 
-int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t within_days,
-                  json_t **out, siyu_err *e)
+/* The figures by SQL: the independent reference the group view is checked against. */
+static int figures_sql(dom *d, const groups_ask *q, groups_figures *f)
 {
-    if (to < from) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: before from");
-    if (to - from > 3660)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: at most ten years after from");
-    if (within_days < 0 || within_days > 3650)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "within_days", "within_days: 1 to 3650");
-    if (store_id && dom_require_store(d, store_id, "store", e)) return -1;
-    /* a store manager sees their store; a guide their own groups */
-    if (d->who.role == ROLE_STORE_MANAGER) {
-        if (store_id && store_id != d->who.store_id)
-            return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store", "store: not your store");
-        store_id = d->who.store_id;
-    }
-    int64_t guide = d->who.role == ROLE_GUIDE ? d->who.staff_id : 0;
-    if (guide) store_id = d->who.store_id;
-    int64_t from_s = (int64_t)from * 86400 - SIYU_LOCAL_OFFSET_S,
-            to_s = ((int64_t)to + 1) * 86400 - SIYU_LOCAL_OFFSET_S;
+    int32_t from = q->from, to = q->to;
+    int64_t store_id = q->store_id, guide = q->guide, within_days = q->within_days,
+            from_s = q->from_s, to_s = q->to_s;
     size_t n = 0, cap = 1024;
     brow *v = malloc(cap * sizeof *v);
     store_stmt *s = store_q(d->conn, Q_GRP_BOARD);
@@ -391,6 +373,67 @@ int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t wi
         b->sales = ck_add_sat(b->sales, total - refunded, &over);
     }
     store_reset(s);
+    /* conversion and reach per store (not for a guide) */
+    group_conv_row *cv = NULL;
+    size_t ncv = 0, ccv = 0;
+    if (!guide) {
+        s = store_q(d->conn, Q_GRP_CONVERSION);
+        store_bind_int(s, 1, from_s);
+        store_bind_int(s, 2, to_s);
+        if (store_id) store_bind_int(s, 3, store_id);
+        while (store_step(s) == STORE_ROW) {
+            int64_t st = store_col_int(s, 0);
+            int ing = store_col_int(s, 1) ? 1 : 0;
+            if (!ncv || cv[ncv - 1].store != st) {
+                if (ncv == ccv) cv = realloc(cv, (ccv = ccv ? ccv * 2 : 16) * sizeof *cv);
+                memset(&cv[ncv], 0, sizeof *cv);
+                cv[ncv++].store = st;
+            }
+            cv[ncv - 1].n[ing] = store_col_int(s, 2);
+            cv[ncv - 1].b[ing] = store_col_int(s, 3);
+        }
+        store_reset(s);
+    }
+    f->v = v;
+    f->n = n;
+    f->cv = cv;
+    f->ncv = ncv;
+    f->over = over;
+    return 0;
+}
+
+int groups_report_from(dom *d, groups_source src, void *ctx, int32_t from, int32_t to,
+                       int64_t store_id, int64_t within_days, json_t **out, siyu_err *e)
+{
+    if (to < from) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: before from");
+    if (to - from > 3660)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: at most ten years after from");
+    if (within_days < 0 || within_days > 3650)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "within_days", "within_days: 1 to 3650");
+    if (store_id && dom_require_store(d, store_id, "store", e)) return -1;
+    /* a store manager sees their store; a guide their own groups */
+    if (d->who.role == ROLE_STORE_MANAGER) {
+        if (store_id && store_id != d->who.store_id)
+            return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store", "store: not your store");
+        store_id = d->who.store_id;
+    }
+    int64_t guide = d->who.role == ROLE_GUIDE ? d->who.staff_id : 0;
+    if (guide) store_id = d->who.store_id;
+    groups_ask q = {.from = from,
+                    .to = to,
+                    .store_id = store_id,
+                    .guide = guide,
+                    .within_days = within_days,
+                    .from_s = (int64_t)from * 86400 - SIYU_LOCAL_OFFSET_S,
+                    .to_s = ((int64_t)to + 1) * 86400 - SIYU_LOCAL_OFFSET_S};
+    groups_figures f = {0};
+    if (!src || src(ctx, &q, &f)) {
+        memset(&f, 0, sizeof f);
+        figures_sql(d, &q, &f);
+    }
+    brow *v = f.v;
+    size_t n = f.n;
+    bool over = f.over;
     /* roll-ups */
     rollup chain = {0}, *stores = NULL, *guides = NULL, *themes = NULL;
     size_t ns = 0, cs = 0, nguide = 0, cguide = 0, nt = 0, ct = 0;
@@ -425,31 +468,13 @@ int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t wi
      * store's members in none (a guide's report has no population of its own) */
     json_t *by_store = json_array(), *by_guide = json_array(), *by_theme = json_array();
     int64_t all_in[2] = {0, 0}, all_buy[2] = {0, 0};
-    typedef struct conv {
-        int64_t store, n[2], b[2];
-    } conv;
-    conv *cv = NULL;
-    size_t ncv = 0, ccv = 0;
-    if (!guide) {
-        s = store_q(d->conn, Q_GRP_CONVERSION);
-        store_bind_int(s, 1, from_s);
-        store_bind_int(s, 2, to_s);
-        if (store_id) store_bind_int(s, 3, store_id);
-        while (store_step(s) == STORE_ROW) {
-            int64_t st = store_col_int(s, 0);
-            int ing = store_col_int(s, 1) ? 1 : 0;
-            if (!ncv || cv[ncv - 1].store != st) {
-                if (ncv == ccv) cv = realloc(cv, (ccv = ccv ? ccv * 2 : 16) * sizeof *cv);
-                memset(&cv[ncv], 0, sizeof *cv);
-                cv[ncv++].store = st;
-            }
-            cv[ncv - 1].n[ing] = store_col_int(s, 2);
-            cv[ncv - 1].b[ing] = store_col_int(s, 3);
-            all_in[ing] += store_col_int(s, 2);
-            all_buy[ing] += store_col_int(s, 3);
+    group_conv_row *cv = f.cv;
+    size_t ncv = f.ncv;
+    for (size_t k = 0; k < ncv; k++)
+        for (int ing = 0; ing < 2; ing++) {
+            all_in[ing] += cv[k].n[ing];
+            all_buy[ing] += cv[k].b[ing];
         }
-        store_reset(s);
-    }
     for (size_t i = 0; i < ns; i++) {
         json_t *o = roll_json(&stores[i]);
         json_object_set_new(o, "store_id", json_integer(stores[i].key));
@@ -540,4 +565,10 @@ int groups_check(store_conn *c, int max, json_t *v)
             (long long)store_col_int(s, 0));
     store_reset(s);
     return found;
+}
+
+int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t within_days,
+                  json_t **out, siyu_err *e)
+{
+    return groups_report_from(d, NULL, NULL, from, to, store_id, within_days, out, e);
 }

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 
 #include "base/timeutil.h"
+#include "views/group_view.h"
 #include "views/views_internal.h"
 
 struct views {
     reports_t *reports;
     seg_index *index;
+    group_view *groups;
     /* Tag, segment and threshold changes are read back and applied one list at a time:
      * a later list then reads a later snapshot, so the index ends in the store's order. */
     pthread_mutex_t audience_lock;
@@ -56,6 +58,21 @@ int views_open(store_t *st, views **out, siyu_err *e)
     }
     fprintf(stderr, "siyu: member index: %zu members in %.1f s\n", seg_index_member_count(v->index),
             (double)(clock_mono_ns() - t0) / 1e9);
+    t0 = clock_mono_ns();
+    if (store_conn_open(st, &c, e)) {
+        views_close(v);
+        return -1;
+    }
+    rc = group_view_load(st, c, v->reports, &v->groups, e);
+    store_conn_close(c);
+    if (rc) {
+        views_close(v);
+        return -1;
+    }
+    group_view_stats gs;
+    group_view_get_stats(v->groups, &gs);
+    fprintf(stderr, "siyu: group view: %zu groups, %zu group-days, %zu stints in %.1f s (%zu MB)\n",
+            gs.groups, gs.days, gs.stints, (double)(clock_mono_ns() - t0) / 1e9, gs.bytes >> 20);
     *out = v;
     return 0;
 }
@@ -63,6 +80,7 @@ int views_open(store_t *st, views **out, siyu_err *e)
 void views_close(views *v)
 {
     if (!v) return;
+    group_view_free(v->groups);
     reports_free(v->reports);
     seg_index_free(v->index);
     free(v);
@@ -86,6 +104,7 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
             fprintf(stderr, "siyu: reports: %s\n", e.message);
         audience_apply(vw->index, c, v, n);
         loyalty_view_apply(vw->index, c, v, n);
+        group_view_apply(vw->groups, c, v, n);
         /* checked once per view update: a read that failed leaves a view behind the
          * store; it is counted (/metrics, /readyz) rather than taken for "no rows" */
         if (store_conn_failed(c)) {
@@ -134,4 +153,9 @@ int views_open_index(store_t *st, struct seg_index **out, siyu_err *e)
     if (rc == 0) loyalty_view_load(*out, c);
     store_conn_close(c);
     return rc;
+}
+
+struct group_view *views_groups(views *v)
+{
+    return v ? v->groups : NULL;
 }

@@ -369,8 +369,18 @@ static int load_data(store_conn *c, gv_data *d, siyu_err *e)
     store_reset(s);
     int rc = store_conn_check(c, e);
     store_rollback(c);
-    if (rc) data_free(d);
-    return rc;
+    if (rc) {
+        data_free(d);
+        return rc;
+    }
+    for (size_t i = 0; i < d->n_groups; i++) { /* the lists' slack back */
+        gv_group *g = &d->groups[i];
+        if (g->cd > g->nd && g->nd) {
+            g->days = realloc(g->days, g->nd * sizeof *g->days);
+            g->cd = g->nd;
+        }
+    }
+    return 0;
 }
 
 static void *rebuild_main(void *arg);

@@ -191,7 +191,89 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void board(const char *dir, int groups, int people, int runs, int raw_groups)
+/* The timed part: the report from the group view, then by SQL. */
+static void report(store_t *st, dom *dp, int groups, int people, int runs, int raw_groups,
+                   int64_t raw, int64_t days_rows, double best_sql)
+{
+    dom d = *dp;
+    siyu_err e;
+    siyu_err_init(&e);
+    int32_t today = time_local_day(d.now), from = today - 364;
+    /* the report: from the group view (built as siyu does at start-up, with the KPI facts
+     * it reads orders from), then by SQL, its reference */
+    if (store_conn_open(st, &d.conn, &e)) die("conn", &e);
+    double t = secs();
+    reports_t *rep;
+    group_view *gv;
+    if (reports_load(d.conn, &rep, &e) || group_view_load(st, d.conn, rep, &gv, &e))
+        die("view", &e);
+    double load = secs() - t;
+    group_view_stats gs;
+    group_view_get_stats(gv, &gs);
+    double ts[64];
+    if (runs > 64) runs = 64;
+    json_t *from_view = NULL, *from_sql = NULL;
+    for (int r = 0; r < runs; r++) {
+        json_t *out = NULL;
+        t = secs();
+        store_begin(d.conn, false, &e);
+        if (groups_report_from(&d, group_view_figures, gv, from, today, 0, 0, &out, &e) < 0)
+            die("report", &e);
+        store_commit(d.conn, &e);
+        ts[r] = secs() - t;
+        json_decref(from_view);
+        from_view = out;
+    }
+    qsort(ts, (size_t)runs, sizeof *ts, cmp_d);
+    double med = ts[runs / 2];
+    /* the SQL path: once when it takes seconds */
+    int sql_runs = getenv("BENCH_GROUPS_NO_SQL") ? 0 : groups > 5000 ? 1 : runs;
+    double tq[64];
+    for (int r = 0; r < sql_runs; r++) {
+        json_t *out = NULL;
+        t = secs();
+        store_begin(d.conn, false, &e);
+        if (groups_report(&d, from, today, 0, 0, &out, &e) < 0) die("report", &e);
+        store_commit(d.conn, &e);
+        tq[r] = secs() - t;
+        json_decref(from_sql);
+        from_sql = out;
+    }
+    if (!sql_runs) { /* profiling the view alone */
+        printf("  siyu groups_report from the group view, median of %d  %8.1f ms\n", runs,
+               med * 1e3);
+        exit(0);
+    }
+    qsort(tq, (size_t)sql_runs, sizeof *tq, cmp_d);
+    double sql = tq[sql_runs / 2];
+    bool same = json_equal(from_view, from_sql);
+    json_decref(from_view);
+    json_decref(from_sql);
+    group_view_free(gv);
+    reports_free(rep);
+    store_conn_close(d.conn);
+    store_close(st);
+    int raw_n = raw_groups < groups ? raw_groups : groups;
+    printf("leaderboard over a year: %d groups × %d customers, %lld group-day rows; raw "
+           "member-day counts for the first %d groups: %lld\n",
+           groups, people, (long long)(days_rows >= 0 ? days_rows : (int64_t)gs.days), raw_n,
+           (long long)raw);
+    printf("  group view: %zu stints, %zu group-days, %.0f MB, built in %.1f s (untimed)\n",
+           gs.stints, gs.days, (double)gs.bytes / 1048576.0, load);
+    printf("  siyu groups_report from the group view, median of %d  %8.1f ms (target < 200 ms)\n",
+           runs, med * 1e3);
+    printf("  siyu groups_report by SQL (the reference), %s of %d  %8.1f ms\n",
+           sql_runs > 1 ? "median" : "one", sql_runs, sql * 1e3);
+    printf("  ratio view / SQL %.4f (%.0fx faster); answers identical: %s\n", med / sql,
+           sql / med, same ? "yes" : "NO");
+    if (best_sql > 0)
+        printf("  plain SQL GROUP BY over the raw counts of %d groups, best of %d  %8.1f ms "
+               "(x %d/%d: %.0f ms)\n",
+               raw_n, runs, best_sql * 1e3, groups, raw_n, best_sql * 1e3 * groups / raw_n);
+    if (!same) exit(1);
+}
+
+static void board(const char *dir, int groups, int people, int runs, int raw_groups, bool reuse)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/groups-board.db", dir);
@@ -199,6 +281,16 @@ static void board(const char *dir, int groups, int people, int runs, int raw_gro
     dom d;
     siyu_err e;
     siyu_err_init(&e);
+    struct stat sb;
+    if (reuse && stat(path, &sb) == 0) { /* --reuse: the store a previous run wrote */
+        store_options o = {.sync = STORE_SYNC_NORMAL};
+        memset(&d, 0, sizeof d);
+        if (store_open(path, &o, &st, &e)) die("open", &e);
+        d.who.role = ROLE_ADMIN;
+        d.now = clock_now();
+        report(st, &d, groups, people, runs, raw_groups, -1, -1, 0);
+        return;
+    }
     fresh(path, &st, &d, &e);
     store_conn_close(d.conn);
     int32_t today = time_local_day(d.now), from = today - 364;
@@ -317,76 +409,13 @@ static void board(const char *dir, int groups, int people, int runs, int raw_gro
     }
     sqlite3_finalize(q);
     sqlite3_close(db);
-    /* the report: from the group view (built as siyu does at start-up, with the KPI facts
-     * it reads orders from), then by SQL, its reference */
-    if (store_conn_open(st, &d.conn, &e)) die("conn", &e);
-    double t = secs();
-    reports_t *rep;
-    group_view *gv;
-    if (reports_load(d.conn, &rep, &e) || group_view_load(st, d.conn, rep, &gv, &e))
-        die("view", &e);
-    double load = secs() - t;
-    group_view_stats gs;
-    group_view_get_stats(gv, &gs);
-    double ts[64];
-    if (runs > 64) runs = 64;
-    json_t *from_view = NULL, *from_sql = NULL;
-    for (int r = 0; r < runs; r++) {
-        json_t *out = NULL;
-        t = secs();
-        store_begin(d.conn, false, &e);
-        if (groups_report_from(&d, group_view_figures, gv, from, today, 0, 0, &out, &e) < 0)
-            die("report", &e);
-        store_commit(d.conn, &e);
-        ts[r] = secs() - t;
-        json_decref(from_view);
-        from_view = out;
-    }
-    qsort(ts, (size_t)runs, sizeof *ts, cmp_d);
-    double med = ts[runs / 2];
-    /* the SQL path: once when it takes seconds */
-    int sql_runs = groups > 5000 ? 1 : runs;
-    double tq[64];
-    for (int r = 0; r < sql_runs; r++) {
-        json_t *out = NULL;
-        t = secs();
-        store_begin(d.conn, false, &e);
-        if (groups_report(&d, from, today, 0, 0, &out, &e) < 0) die("report", &e);
-        store_commit(d.conn, &e);
-        tq[r] = secs() - t;
-        json_decref(from_sql);
-        from_sql = out;
-    }
-    qsort(tq, (size_t)sql_runs, sizeof *tq, cmp_d);
-    double sql = tq[sql_runs / 2];
-    bool same = json_equal(from_view, from_sql);
-    json_decref(from_view);
-    json_decref(from_sql);
-    group_view_free(gv);
-    reports_free(rep);
-    store_conn_close(d.conn);
-    store_close(st);
-    int raw_n = raw_groups < groups ? raw_groups : groups;
-    printf("leaderboard over a year: %d groups × %d customers, %lld group-day rows; raw "
-           "member-day counts for the first %d groups: %lld\n",
-           groups, people, (long long)days_rows, raw_n, (long long)raw);
-    printf("  group view: %zu stints, %zu group-days, %.0f MB, built in %.1f s (untimed)\n",
-           gs.stints, gs.days, (double)gs.bytes / 1048576.0, load);
-    printf("  siyu groups_report from the group view, median of %d  %8.1f ms (target < 200 ms)\n",
-           runs, med * 1e3);
-    printf("  siyu groups_report by SQL (the reference), %s of %d  %8.1f ms\n",
-           sql_runs > 1 ? "median" : "one", sql_runs, sql * 1e3);
-    printf("  ratio view / SQL %.4f (%.0fx faster); answers identical: %s\n", med / sql,
-           sql / med, same ? "yes" : "NO");
-    printf("  plain SQL GROUP BY over the raw counts of %d groups, best of %d  %8.1f ms "
-           "(x %d/%d: %.0f ms)\n",
-           raw_n, runs, best_sql * 1e3, groups, raw_n, best_sql * 1e3 * groups / raw_n);
-    if (!same) exit(1);
+    report(st, &d, groups, people, runs, raw_groups, raw, days_rows, best_sql);
 }
 
 int main(int argc, char **argv)
 {
     int groups = 50000, people = 200, board_groups = 2000, runs = 5, raw_groups = 2000;
+    bool reuse = false;
     const char *dir = "bench/out";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--groups") == 0)
@@ -397,6 +426,8 @@ int main(int argc, char **argv)
             board_groups = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--runs") == 0)
             runs = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--reuse") == 0)
+            reuse = atoi(argv[i + 1]) != 0;
         else if (strcmp(argv[i], "--raw-groups") == 0)
             raw_groups = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--dir") == 0)
@@ -404,11 +435,11 @@ int main(int argc, char **argv)
     }
     if (groups < 0 || people < 1 || board_groups < 1 || runs < 1) {
         fprintf(stderr, "usage: bench_groups [--groups N] [--people P] [--board-groups M] "
-                        "[--runs K] [--raw-groups R] [--dir DIR]\n");
+                        "[--runs K] [--raw-groups R] [--reuse 1] [--dir DIR]\n");
         return 2;
     }
     mkdir(dir, 0755);
     if (groups) ingest(dir, groups, people); /* --groups 0: the leaderboard alone */
-    board(dir, board_groups, people, runs, raw_groups);
+    board(dir, board_groups, people, runs, raw_groups, reuse);
     return 0;
 }

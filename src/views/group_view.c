@@ -1,11 +1,12 @@
 /* group_view.c — the groups report from memory (group_view.h says what it owns).
  *
- * Layout, compact so 10 million stints take about 200 MB: a stint is 12 bytes at the
- * slot of its store id (ids are dense), times as seconds after 2000-01-01 in 32 bits, and
- * 8 more for the members it names, in an array apart (the per-report pass reads 12);
+ * Layout, compact so 10 million stints take about 240 MB: a stint is 8 bytes at the slot
+ * of its store id (ids are dense: group, joined and quit days after 2000-01-01), and 8 for
+ * its times (seconds after 2000-01-01 in 32 bits) and 8 for the members it names in arrays
+ * apart, so the per-report pass reads 8;
  * a group-day is 8 bytes (day after 2000-01-01, speakers, messages) in its group's sorted
- * list. A stint's local days are those of its times (groups.c writes them so; the load
- * checks). Members with stints have a slot holding their stints' slots. */
+ * list, with running sums at every 32nd so a period's sums read a few dozen. Members with
+ * stints have a slot holding their stints' slots. */
 #include "views/group_view.h"
 
 #include <pthread.h>
@@ -34,15 +35,25 @@ typedef struct gv_group {
     char state[16];
     gv_day *days;
     uint32_t nd, cd;
+    /* running sums at every GV_CK-th day: ck_*[i] sums days[0 .. i * GV_CK) */
+    uint64_t *ck_sp;
+    uint64_t *ck_ms;
 } gv_group;
 
-/* What the per-report pass reads, 12 bytes; the members it names are apart (gv_data.sm). */
+/* What the per-report pass reads, 8 bytes: the stint's group and its local days (the
+ * report counts joins, quits, members and member-days by day, as the SQL does). Its times
+ * (for orders) and the members it names are in arrays apart. */
 typedef struct gv_stint {
-    uint32_t joined, quit; /* seconds after GV_T0; quit GV_NONE: still in */
-    uint32_t group;        /* group slot + 1 (0: no customer stint here) | GV_QUITS */
+    uint32_t group;      /* group slot + 1 (0: no customer stint here) | GV_QUITS */
+    uint16_t jday, qday; /* after GV_DAY0; qday GV_NODAY: no quit day */
 } gv_stint;
+typedef struct gv_times {
+    uint32_t joined, quit; /* seconds after GV_T0; quit GV_NONE: still in */
+} gv_times;
 #define GV_QUITS 0x80000000u /* quit, and not by a dismissal */
 #define GV_SLOT(g) ((g) & 0x7fffffffu)
+#define GV_NODAY 0xFFFF
+#define GV_CK 32 /* group-days per checkpoint of the running sums */
 
 typedef struct gv_list {
     uint32_t *v;
@@ -62,6 +73,7 @@ typedef struct gv_data {
     size_t n_groups, cap_groups;
     bool sorted; /* slots in id order */
     gv_stint *stints;
+    gv_times *times;
     uint32_t (*sm)[2]; /* per stint: the member slots + 1 its person / unionid name, 0 none */
     size_t cap_stints, n_stints; /* n: highest id + 1 */
     gv_map member_ix; /* member id -> slot */
@@ -165,12 +177,15 @@ static void data_free(gv_data *d)
         free(d->groups[i].name);
         free(d->groups[i].theme);
         free(d->groups[i].days);
+        free(d->groups[i].ck_sp);
+        free(d->groups[i].ck_ms);
     }
     free(d->groups);
     free(d->group_ix.k);
     free(d->group_ix.v);
     free(d->stints);
     free(d->sm);
+    free(d->times);
     for (size_t i = 0; i < d->n_members; i++)
         free(d->m_st[i].v);
     free(d->m_st);
@@ -180,13 +195,34 @@ static void data_free(gv_data *d)
     memset(d, 0, sizeof *d);
 }
 
-static inline int32_t local_day(int64_t t)
-{
-    int64_t x = t + SIYU_LOCAL_OFFSET_S;
-    return (int32_t)(x >= 0 ? x / 86400 : -((-x + 86399) / 86400));
-}
 
 /* ---------------- rows into the layout ---------------- */
+
+/* a group's running-sum checkpoints, after its days changed */
+static void group_ck_build(gv_group *g)
+{
+    uint32_t n = g->nd / GV_CK + 1;
+    g->ck_sp = realloc(g->ck_sp, n * sizeof *g->ck_sp);
+    g->ck_ms = realloc(g->ck_ms, n * sizeof *g->ck_ms);
+    uint64_t sp = 0, ms = 0;
+    for (uint32_t i = 0; i < g->nd; i++) {
+        if (i % GV_CK == 0) g->ck_sp[i / GV_CK] = sp, g->ck_ms[i / GV_CK] = ms;
+        sp += g->days[i].speakers;
+        ms += g->days[i].messages;
+    }
+    if (g->nd % GV_CK == 0) g->ck_sp[g->nd / GV_CK] = sp, g->ck_ms[g->nd / GV_CK] = ms;
+}
+
+/* the sums of days[0 .. k) */
+static inline void group_prefix(const gv_group *g, uint32_t k, int64_t *sp, int64_t *ms)
+{
+    uint32_t b = k / GV_CK;
+    int64_t a = (int64_t)g->ck_sp[b], m = (int64_t)g->ck_ms[b];
+    for (uint32_t i = b * GV_CK; i < k; i++)
+        a += g->days[i].speakers, m += g->days[i].messages;
+    *sp = a;
+    *ms = m;
+}
 
 static uint32_t group_slot(gv_data *d, int64_t id)
 {
@@ -199,6 +235,7 @@ static uint32_t group_slot(gv_data *d, int64_t id)
     x = (uint32_t)d->n_groups++;
     memset(&d->groups[x], 0, sizeof d->groups[x]);
     d->groups[x].id = id;
+    group_ck_build(&d->groups[x]);
     if (x > 0 && d->groups[x - 1].id > id) d->sorted = false;
     map_put(&d->group_ix, id, x);
     return x;
@@ -274,6 +311,7 @@ static gv_stint *stint_at(gv_data *d, int64_t id)
         memset(d->stints + d->cap_stints, 0, (cap - d->cap_stints) * sizeof *d->stints);
         d->sm = realloc(d->sm, cap * sizeof *d->sm);
         memset(d->sm + d->cap_stints, 0, (cap - d->cap_stints) * sizeof *d->sm);
+        d->times = realloc(d->times, cap * sizeof *d->times);
         d->cap_stints = cap;
     }
     if ((size_t)id >= d->n_stints) d->n_stints = (size_t)id + 1;
@@ -286,23 +324,26 @@ static void stint_row(gv_data *d, store_stmt *s)
 {
     gv_stint *x = stint_at(d, store_col_int(s, 0));
     if (!x) return;
-    int64_t joined = store_col_int(s, 2), jday = store_col_int(s, 3);
-    bool quit = !store_col_null(s, 4);
+    int64_t joined = store_col_int(s, 2), jday = store_col_int(s, 3) - GV_DAY0;
+    bool quit = !store_col_null(s, 4), has_qday = !store_col_null(s, 5);
     int64_t quit_at = quit ? store_col_int(s, 4) : 0;
-    int64_t qday = store_col_null(s, 5) ? INT64_MIN : store_col_int(s, 5);
+    int64_t qday = has_qday ? store_col_int(s, 5) - GV_DAY0 : GV_NODAY;
     const char *scene = store_col_text(s, 6);
-    /* the layout's limits, and days that are the times' local days */
-    if (joined < GV_T0 || joined - GV_T0 >= GV_NONE || jday != local_day(joined) ||
-        (quit && (quit_at < GV_T0 || quit_at - GV_T0 >= GV_NONE || qday != local_day(quit_at))) ||
-        (!quit && qday != INT64_MIN)) {
+    /* the layout's limits */
+    if (joined < GV_T0 || joined - GV_T0 >= GV_NONE || jday < 0 || jday >= GV_NODAY ||
+        (quit && (quit_at < GV_T0 || quit_at - GV_T0 >= GV_NONE)) || qday < 0 ||
+        qday > GV_NODAY) {
         d->broken = true;
         return;
     }
     uint32_t slot = group_slot(d, store_col_int(s, 1));
-    bool counts = quit && scene && strcmp(scene, "dismissed") != 0;
+    bool counts = has_qday && scene && strcmp(scene, "dismissed") != 0;
+    int64_t id = store_col_int(s, 0);
     x->group = (slot + 1) | (counts ? GV_QUITS : 0);
-    x->joined = (uint32_t)(joined - GV_T0);
-    x->quit = quit ? (uint32_t)(quit_at - GV_T0) : GV_NONE;
+    x->jday = (uint16_t)jday;
+    x->qday = (uint16_t)qday;
+    d->times[id].joined = (uint32_t)(joined - GV_T0);
+    d->times[id].quit = quit ? (uint32_t)(quit_at - GV_T0) : GV_NONE;
 }
 
 static uint32_t member_slot(gv_data *d, int64_t id)
@@ -382,14 +423,16 @@ static int load_data(store_conn *c, gv_data *d, siyu_err *e)
     if (d->cap_stints > d->n_stints) { /* the doubling's slack back */
         d->stints = realloc(d->stints, (d->n_stints ? d->n_stints : 1) * sizeof *d->stints);
         d->sm = realloc(d->sm, (d->n_stints ? d->n_stints : 1) * sizeof *d->sm);
+        d->times = realloc(d->times, (d->n_stints ? d->n_stints : 1) * sizeof *d->times);
         d->cap_stints = d->n_stints ? d->n_stints : 1;
     }
-    for (size_t i = 0; i < d->n_groups; i++) { /* the lists' slack back */
+    for (size_t i = 0; i < d->n_groups; i++) { /* the lists' slack back, the checkpoints */
         gv_group *g = &d->groups[i];
         if (g->cd > g->nd && g->nd) {
             g->days = realloc(g->days, g->nd * sizeof *g->days);
             g->cd = g->nd;
         }
+        group_ck_build(g);
     }
     return 0;
 }
@@ -511,6 +554,7 @@ static void reread_day(gv_data *d, store_conn *c, int64_t gid, int64_t day)
     else
         day_put(d, slot, (int32_t)day, -1, -1);
     store_reset(s);
+    group_ck_build(&d->groups[slot]);
 }
 
 /* A member's identities, merge or erasure may have changed: the stints it names now and
@@ -697,12 +741,13 @@ static void on_order(void *ctx, const reports_order_ref *o)
     int64_t within = a->q->within_days * 86400;
     for (uint32_t i = 0; i < l->n; i++) {
         const gv_stint *x = &d->stints[l->v[i]];
+        const gv_times *t = &d->times[l->v[i]];
         if (!x->group) continue;
         int32_t r = a->row[GV_SLOT(x->group) - 1];
         if (r < 0) continue;
-        int64_t joined = GV_T0 + x->joined;
+        int64_t joined = GV_T0 + t->joined;
         if (o->placed_at < joined) continue;
-        if (x->quit != GV_NONE && o->placed_at >= GV_T0 + x->quit) continue;
+        if (t->quit != GV_NONE && o->placed_at >= GV_T0 + t->quit) continue;
         if (within && o->placed_at >= joined + within) continue;
         bool dup = false;
         for (size_t k = 0; k < ns && !dup; k++)
@@ -786,7 +831,7 @@ int group_view_figures(void *ctx, const groups_ask *q, groups_figures *out)
         if (gr->name) copy_cut(b->name, sizeof b->name, gr->name);
         copy_cut(b->chat_id, sizeof b->chat_id, gr->chat_id);
         copy_cut(b->state, sizeof b->state, gr->state);
-        /* the days of the period */
+        /* the days of the period: [lo, hi) by two searches, the sums by checkpoints */
         uint32_t lo = 0, hi = gr->nd;
         while (lo < hi) {
             uint32_t mid = (lo + hi) / 2;
@@ -795,11 +840,20 @@ int group_view_figures(void *ctx, const groups_ask *q, groups_figures *out)
             else
                 hi = mid;
         }
-        int64_t sp = 0, ms = 0;
-        for (uint32_t k = lo; k < gr->nd && (int32_t)gr->days[k].day <= hi_day; k++) {
-            sp += gr->days[k].speakers;
-            ms += gr->days[k].messages;
+        uint32_t end = lo;
+        hi = gr->nd;
+        while (end < hi) {
+            uint32_t mid = (end + hi) / 2;
+            if ((int32_t)gr->days[mid].day <= hi_day)
+                end = mid + 1;
+            else
+                hi = mid;
         }
+        int64_t sp0, ms0, sp, ms;
+        group_prefix(gr, lo, &sp0, &ms0);
+        group_prefix(gr, end, &sp, &ms);
+        sp -= sp0;
+        ms -= ms0;
         b->speaker_days = sp;
         b->messages = ms;
     }
@@ -815,17 +869,13 @@ int group_view_figures(void *ctx, const groups_ask *q, groups_figures *out)
         int32_t r = a.row[GV_SLOT(x->group) - 1];
         if (r < 0) continue;
         struct counts *b = &cnt[r];
-        int64_t joined = GV_T0 + x->joined;
-        bool quit = x->quit != GV_NONE;
-        int64_t quit_at = quit ? GV_T0 + x->quit : 0;
-        if (joined >= from_s && joined < to_s) b->joins++;
-        if (quit && (x->group & GV_QUITS) && quit_at >= from_s && quit_at < to_s) b->quits++;
-        if (joined < to_s && (!quit || quit_at >= to_s)) b->members++;
-        /* days in the group within the period: from max(from, joined day) to
-         * min(to, quit day - 1) */
-        if (joined >= to_s || (quit && quit_at < from_s)) continue;
-        int32_t first = joined < from_s ? q->from : local_day(joined);
-        int32_t last = quit && quit_at < to_s ? local_day(quit_at) - 1 : q->to;
+        int32_t j = x->jday, qd = x->qday;
+        bool quit = qd != GV_NODAY;
+        b->joins += j >= lo_day && j <= hi_day;
+        b->quits += quit && (x->group & GV_QUITS) && qd >= lo_day && qd <= hi_day;
+        b->members += j <= hi_day && (!quit || qd > hi_day);
+        /* member-days: max(0, min(to, quit day - 1) - max(from, joined day) + 1) */
+        int32_t first = j > lo_day ? j : lo_day, last = quit && qd - 1 < hi_day ? qd - 1 : hi_day;
         if (last >= first) b->member_days += last - first + 1;
     }
     for (size_t r = 0; r < n; r++) {
@@ -847,8 +897,9 @@ int group_view_figures(void *ctx, const groups_ask *q, groups_figures *out)
             const gv_list *l = &d->m_st[m];
             for (uint32_t k = 0; k < l->n; k++) {
                 const gv_stint *x = &d->stints[l->v[k]];
+                const gv_times *t = &d->times[l->v[k]];
                 if (!x->group) continue;
-                if (GV_T0 + x->joined < to_s && (x->quit == GV_NONE || GV_T0 + x->quit > from_s)) {
+                if (GV_T0 + t->joined < to_s && (t->quit == GV_NONE || GV_T0 + t->quit > from_s)) {
                     in[nin++] = d->m_id[m];
                     break;
                 }
@@ -889,10 +940,11 @@ void group_view_get_stats(group_view *g, group_view_stats *out)
         out->stints += d->stints[i].group != 0;
     out->members = d->n_members;
     size_t bytes = d->cap_groups * sizeof *d->groups + d->group_ix.cap * 12 +
-                   d->cap_stints * (sizeof *d->stints + sizeof *d->sm) + d->member_ix.cap * 12 +
+                   d->cap_stints * (sizeof *d->stints + sizeof *d->sm + sizeof *d->times) +
+                   d->member_ix.cap * 12 +
                    d->cap_members * (sizeof *d->m_id + sizeof *d->m_st);
     for (size_t i = 0; i < d->n_groups; i++)
-        bytes += d->groups[i].cd * sizeof(gv_day);
+        bytes += d->groups[i].cd * sizeof(gv_day) + (d->groups[i].nd / GV_CK + 1) * 16;
     for (size_t i = 0; i < d->n_members; i++)
         bytes += d->m_st[i].cap * sizeof(uint32_t);
     out->bytes = bytes;

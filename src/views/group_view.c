@@ -662,6 +662,14 @@ void group_view_apply(group_view *g, store_conn *c, const dom_change *v, size_t 
     }
 }
 
+void group_view_rebuild(group_view *g)
+{
+    atomic_store(&g->stale, true);
+    pthread_mutex_lock(&g->rb_lock);
+    start_rebuild(g);
+    pthread_mutex_unlock(&g->rb_lock);
+}
+
 static void *rebuild_main(void *arg)
 {
     group_view *g = arg;

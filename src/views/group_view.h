@@ -39,6 +39,10 @@ void group_view_apply(group_view *g, store_conn *c, const dom_change *v, size_t 
  * (stale, rebuilding, or SIYU_GROUPS_VIEW=off in the environment): use SQL. */
 int group_view_figures(void *ctx, const groups_ask *q, groups_figures *out);
 
+/* Marks the view stale and builds it again in the background (what a failed read while
+ * following a commit does); the report reads SQL until the new copy is in. */
+void group_view_rebuild(group_view *g);
+
 typedef struct group_view_stats {
     size_t groups, days, stints, members, bytes;
     bool ready;

@@ -2,7 +2,7 @@
  *
  *   bench_loadgen --port P --token T [--host 127.0.0.1] [--mode orders|member|redeem|play]
  *                 [--conns 64] [--threads 2] [--seconds 10] [--members N] [--stores 20]
- *                 [--run-id ID] [--campaign C]
+ *                 [--run-id ID] [--campaign C] [--rate R]
  *
  * Each thread drives conns/threads keep-alive connections with poll(); every connection
  * has one request in flight and sends the next as soon as the answer is complete (a
@@ -12,6 +12,11 @@
  * redeem: POST /api/v1/members/{conn + 1}/points {delta: -1} with a distinct
  * Idempotency-Key — each connection redeems against its own member. play: POST
  * /api/v1/campaigns/C/plays {member_id: random 1..N, play_id: distinct} (bench/fission).
+ * --rate R paces the same connections to R requests a second in all instead (each one
+ * request every conns/R seconds, staggered; like wrk2): latency then counts from each
+ * request's scheduled start, so a stall charges every request it delayed, not only the one
+ * in flight (no coordinated omission). A closed loop at saturation measures the queue of
+ * 64 clients over the machine's cores; a paced load, the latency at a given throughput.
  * Prints one line: requests, ok (2xx), errors, rate, p50/p90/p99/max latency in ms. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,6 +38,7 @@ enum { MODE_ORDERS, MODE_MEMBER, MODE_REDEEM, MODE_PLAY };
 static struct {
     const char *host, *token, *run_id;
     int port, mode, conns, threads, seconds;
+    double rate; /* paced: requests a second in all; 0: closed loop */
     long campaign;
     long members, stores;
     char placed_at[40];
@@ -54,6 +60,8 @@ static uint64_t now_ns(void)
 typedef struct conn {
     int fd, id;
     uint64_t seq, sent_at;
+    uint64_t due; /* paced: the next request's scheduled start */
+    int idle;     /* paced: answered, waiting for its due time */
     char req[2048];
     size_t req_len, req_off;
     char resp[1 << 16];
@@ -210,21 +218,56 @@ static void record(worker *w, conn *c, int status)
     }
 }
 
+static uint64_t start_ns;
+
+/* Paced: sends every idle connection's request that is due; the nanoseconds until the next
+ * one is (at most 100 ms). */
+static uint64_t send_due(worker *w)
+{
+    uint64_t now = now_ns(), wait = 100000000ull;
+    uint64_t interval = (uint64_t)((double)cfg.conns / cfg.rate * 1e9);
+    for (int i = 0; i < w->nconns; i++) {
+        conn *c = &w->conns[i];
+        if (!c->idle) continue;
+        if (c->due <= now) {
+            build_request(w, c);
+            c->sent_at = c->due;
+            c->due += interval;
+            c->idle = 0;
+            send_some(c);
+        } else if (c->due - now < wait) {
+            wait = c->due - now;
+        }
+    }
+    return wait;
+}
+
 static void *run(void *arg)
 {
     worker *w = arg;
     struct pollfd *pf = calloc((size_t)w->nconns, sizeof *pf);
     for (int i = 0; i < w->nconns; i++) {
         conn *c = &w->conns[i];
+        if (cfg.rate > 0) { /* staggered over one interval */
+            c->due = start_ns + (uint64_t)((double)c->id / cfg.rate * 1e9);
+            c->idle = 1;
+            continue;
+        }
         build_request(w, c);
         send_some(c);
     }
     while (!stop) {
+        struct timespec ts = {0, 100000000};
+        if (cfg.rate > 0) {
+            uint64_t wait = send_due(w);
+            ts.tv_sec = (time_t)(wait / 1000000000ull);
+            ts.tv_nsec = (long)(wait % 1000000000ull);
+        }
         for (int i = 0; i < w->nconns; i++) {
             pf[i].fd = w->conns[i].fd;
             pf[i].events = POLLIN | (w->conns[i].req_off < w->conns[i].req_len ? POLLOUT : 0);
         }
-        if (poll(pf, (nfds_t)w->nconns, 100) <= 0) continue;
+        if (ppoll(pf, (nfds_t)w->nconns, &ts, NULL) <= 0) continue;
         for (int i = 0; i < w->nconns; i++) {
             conn *c = &w->conns[i];
             if (pf[i].revents & POLLOUT && send_some(c) < 0) {
@@ -243,6 +286,10 @@ static void *run(void *arg)
             if (complete(c, &status)) {
                 record(w, c, status);
                 if (stop) break;
+                if (cfg.rate > 0) {
+                    c->idle = 1;
+                    continue;
+                }
                 build_request(w, c);
                 send_some(c);
             }
@@ -285,6 +332,8 @@ int main(int argc, char **argv)
             cfg.members = atol(v);
         else if (!strcmp(k, "--stores"))
             cfg.stores = atol(v);
+        else if (!strcmp(k, "--rate"))
+            cfg.rate = atof(v);
         else if (!strcmp(k, "--run-id"))
             cfg.run_id = v;
         else {
@@ -295,7 +344,8 @@ int main(int argc, char **argv)
     if (!cfg.port || !cfg.token || cfg.conns < 1 || cfg.threads < 1 || cfg.members < 1) {
         fprintf(stderr,
                 "usage: %s --port P --token T [--mode orders|member] [--conns N] "
-                "[--threads N] [--seconds N] [--members N] [--stores N] [--run-id ID]\n",
+                "[--threads N] [--seconds N] [--members N] [--stores N] [--run-id ID] "
+                "[--rate R]\n",
                 argv[0]);
         return 2;
     }
@@ -326,6 +376,7 @@ int main(int argc, char **argv)
         }
     }
     uint64_t t0 = now_ns();
+    start_ns = t0 + 10000000ull; /* paced: the first requests 10 ms from now */
     for (int i = 0; i < cfg.threads; i++)
         pthread_create(&th[i], NULL, run, &ws[i]);
     sleep((unsigned)cfg.seconds);
@@ -350,13 +401,13 @@ int main(int argc, char **argv)
     qsort(all, n, sizeof *all, cmp_u32);
 #define PCT(p) (n ? all[(size_t)((double)(n - 1) * (p))] / 1000.0 : 0)
     printf("mode=%s conns=%d seconds=%.1f requests=%zu ok=%ld errors=%ld rate=%.0f/s "
-           "p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms\n",
+           "p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms%s\n",
            cfg.mode == MODE_MEMBER   ? "member"
            : cfg.mode == MODE_REDEEM ? "redeem"
            : cfg.mode == MODE_PLAY   ? "play"
                                      : "orders",
            cfg.conns, secs, n, ok, errors, (double)ok / secs, PCT(0.50), PCT(0.90), PCT(0.99),
-           PCT(1.0));
+           PCT(1.0), cfg.rate > 0 ? " paced" : "");
     if (*first_error) fprintf(stderr, "loadgen: first error: %.200s\n", first_error);
     return errors && !ok ? 1 : 0;
 }

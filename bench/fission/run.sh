@@ -3,6 +3,7 @@
 #
 #   bench/fission/run.sh [--members N] [--seconds S] [--conns C]
 #                        [--graph-members M] [--graph-edges E] [--only plays|graph]
+#                        [--paced R]
 #
 # Builds Release into build-bench/, then in the same run:
 #   plays   a store with the demo chain's members (siyu gen N, default 100 000, imported);
@@ -12,6 +13,10 @@
 #           each play a fresh play_id for a random member; then, on the same server and
 #           store, bench_loadgen --mode orders (POST /api/v1/orders, the baseline write).
 #           Prints both rates and p99s and the ratio plays / orders; then siyu check.
+#           --paced R (default 5000; 0: none) adds, on the same server, plays paced at R
+#           a second by the same 64 clients (bench_loadgen --rate: latency from each
+#           play's scheduled start): the goal's p99 at the goal's rate, where the closed
+#           loop gives the p99 at saturation.
 #   graph   bench_referrals: M members (20 000 000) of whom E (5 000 000) were referred,
 #           written straight into a store; GET /api/v1/reports/referrals' work (K-factor
 #           per campaign, channel and month; four KOL rankings) against the plain SQL of a
@@ -25,6 +30,7 @@ conns=64
 gm=20000000
 ge=5000000
 only=
+paced=5000
 while [ $# -gt 0 ]; do
     case "$1" in
     --members) members=$2; shift 2 ;;
@@ -33,7 +39,8 @@ while [ $# -gt 0 ]; do
     --graph-members) gm=$2; shift 2 ;;
     --graph-edges) ge=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --paced) paced=$2; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -88,12 +95,12 @@ if [ "$only" != graph ]; then
         curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" |
             awk -v k="$1" '$1 == k {print $2}'
     }
-    measure() { # mode label -> the loadgen line, then CPU and batch figures
+    measure() { # mode label var [loadgen options] -> the loadgen line, then CPU and batch figures
         local c0 b0 n0 s0 line c1 b1 n1 s1 req
         c0=$(cpu); b0=$(wmetric siyu_writer_batch_size_count); n0=$(wmetric siyu_writer_batch_size_sum)
         s0=$(wmetric siyu_writer_commit_seconds_sum)
         line=$("$loadgen" --port "$port" --token "$token" --mode "$1" --campaign "$campaign" \
-            --conns "$conns" --seconds "$seconds" --members "$members")
+            --conns "$conns" --seconds "$seconds" --members "$members" "${@:4}")
         c1=$(cpu); b1=$(wmetric siyu_writer_batch_size_count); n1=$(wmetric siyu_writer_batch_size_sum)
         s1=$(wmetric siyu_writer_commit_seconds_sum)
         req=$(sed -n 's/.* ok=\([0-9]*\) .*/\1/p' <<<"$line")
@@ -107,6 +114,10 @@ if [ "$only" != graph ]; then
     }
     echo "== plays: $conns clients, $seconds s, campaign $campaign ($(uptime | sed 's/.*load/load/'))"
     measure play play plays
+    if [ "$paced" != 0 ]; then
+        echo "== plays paced at $paced/s: $conns clients, $seconds s"
+        measure play play pacedrun --rate "$paced"
+    fi
     echo "== orders (baseline): $conns clients, $seconds s"
     measure orders order orders
     kill -TERM "$pid"; wait "$pid" || true
@@ -115,6 +126,11 @@ if [ "$only" != graph ]; then
     ro=$(sed -n 's/.*rate=\([0-9]*\)\/s.*/\1/p' <<<"$orders")
     echo "plays/s $rp, orders/s $ro, ratio plays / orders $(awk -v a="$rp" -v b="$ro" 'BEGIN{printf "%.2f", a/b}') (goal: >= 5000 plays/s, p99 < 30 ms)"
     echo "server CPU per request, orders / plays: $(awk -v a="$plays_cpu" -v na="$plays_n" -v b="$orders_cpu" -v nb="$orders_n" 'BEGIN{printf "%.2f", (b/nb)/(a/na)}') (how many plays one order's CPU pays for)"
+    if [ "$paced" != 0 ]; then
+        pp=$(sed -n 's/.*p99=\([0-9.]*\)ms.*/\1/p' <<<"$pacedrun")
+        pr=$(sed -n 's/.*rate=\([0-9]*\)\/s.*/\1/p' <<<"$pacedrun")
+        echo "paced at $paced/s: $pr plays/s answered, p99 $pp ms (goal: p99 < 30 ms at >= 5000 plays/s)"
+    fi
     "$siyu" check --db "$db"
 fi
 if [ "$only" != plays ]; then

@@ -2,7 +2,7 @@
  * < 5 ms), against the same server's GET /healthz (no store, no writer: the HTTP floor).
  *
  *   bench_scan PATH_TO_SIYU [--clients 64] [--seconds 5] [--guides 4] [--threads T]
- *              [--against 16]
+ *              [--against 16] [--rate R]
  *
  * Runs it twice, each on a server of its own: with siyu's default HTTP workers (or --threads)
  * and, as the alternative, with --against workers (0: skip); prints the server's CPU per
@@ -12,7 +12,14 @@
  * each client one keep-alive connection, one request in flight. Every scan is a distinct
  * customer (a new scan counted, not a repeat). Prints requests per second and latency
  * percentiles for both, and the ratio of the scan's p99 to the floor's. SIYU_SYNC as in the
- * environment (unset: FULL, an fsync per group commit). */
+ * environment (unset: FULL, an fsync per group commit).
+ *
+ * --rate R paces the same clients to R requests a second in all (each client one request
+ * every clients/R seconds, staggered) instead of as fast as answers come back: a closed
+ * loop at saturation measures the machine's queue (64 clients over 2 cores wait their turn
+ * whatever the request), a paced load the latency at a given throughput. Latency is then
+ * counted from each request's scheduled start, so a stall that delays later requests is
+ * charged to them too (no coordinated omission). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -136,11 +143,13 @@ typedef struct load {
     char path[128];
     bool scan;
     double until;
+    double interval; /* paced: seconds between one client's requests; 0: closed loop */
     atomic_long seq;
 } load;
 
 typedef struct client {
     load *l;
+    double first; /* paced: this client's first scheduled start */
     double *lat;
     size_t n, cap;
     long errors;
@@ -151,11 +160,21 @@ static void *client_run(void *arg)
     client *c = arg;
     int fd = conn_open();
     char buf[4096], body[96];
+    double next = c->first;
     while (fd >= 0 && now_s() < c->l->until) {
         if (c->l->scan)
             snprintf(body, sizeof body, "{\"external_userid\":\"wmBENCH%ld\"}",
                      atomic_fetch_add(&c->l->seq, 1));
         double t0 = now_s();
+        if (c->l->interval > 0) {
+            if (next >= c->l->until) break;
+            if (next > t0) {
+                struct timespec ts = {(time_t)next, (long)((next - (double)(time_t)next) * 1e9)};
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+            }
+            t0 = next;
+            next += c->l->interval;
+        }
         int st = request(fd, c->l->method, c->l->path, c->l->scan ? body : NULL, buf, sizeof buf);
         double dt = now_s() - t0;
         if (st < 200 || st >= 300) {
@@ -190,6 +209,7 @@ static result measure(load *l, int clients, double seconds)
     l->until = t0 + seconds;
     for (int i = 0; i < clients; i++) {
         c[i].l = l;
+        c[i].first = t0 + 0.01 + l->interval * i / clients;
         pthread_create(&t[i], NULL, client_run, &c[i]);
     }
     size_t total = 0;
@@ -210,7 +230,7 @@ static result measure(load *l, int clients, double seconds)
     }
     qsort(all, total, sizeof *all, cmp_d);
     r.n = (long)total;
-    r.rps = (double)total / elapsed;
+    r.rps = (double)total / (l->interval > 0 ? seconds : elapsed);
     if (total) {
         r.p50 = all[total / 2] * 1e3;
         r.p90 = all[(size_t)((double)total * 0.90)] * 1e3;
@@ -243,14 +263,25 @@ static double metric_mean(const char *text, const char *name)
     return count > 0 ? sum / count : 0;
 }
 
+/* The count of a histogram's bucket le="LE", or -1. */
+static double metric_bucket(const char *text, const char *name, const char *le)
+{
+    char key[160];
+    snprintf(key, sizeof key, "\n%s_bucket{le=\"%s\"} ", name, le);
+    const char *p = strstr(text, key);
+    return p ? atof(p + strlen(key)) : -1;
+}
+
 typedef struct run_result {
     result floor, scan;
     double batch, commit_ms;
+    double commits, commits_over_1ms, commits_over_5ms; /* the writer's COMMITs */
 } run_result;
 
 /* One server with `threads` HTTP workers (0: siyu's default) on a fresh store: the floor,
  * then the scans, then the writer's mean batch and commit time from /metrics. */
-static int serve_and_measure(int threads, int clients, int guides, double seconds, run_result *out)
+static int serve_and_measure(int threads, int clients, int guides, double seconds, double rate,
+                             run_result *out)
 {
     snprintf(dir, sizeof dir, "/tmp/siyu-bench-scan-XXXXXX");
     if (!mkdtemp(dir)) return 1;
@@ -313,13 +344,20 @@ static int serve_and_measure(int threads, int clients, int guides, double second
     load floor = {.method = "GET"}, scan = {.method = "POST", .scan = true};
     snprintf(floor.path, sizeof floor.path, "/healthz");
     snprintf(scan.path, sizeof scan.path, "/api/v1/qr-codes/%lld/scan", (long long)code);
-    measure(&floor, clients, 1); /* warm up */
+    measure(&floor, clients, 1); /* warm up, unpaced */
+    floor.interval = scan.interval = rate > 0 ? clients / rate : 0;
     out->floor = measure(&floor, clients, seconds);
     out->scan = measure(&scan, clients, seconds);
     static char text[1 << 18];
     int st = request(fd, "GET", "/metrics", NULL, text, sizeof text);
     out->batch = st == 200 ? metric_mean(text, "siyu_writer_batch_size") : 0;
     out->commit_ms = st == 200 ? metric_mean(text, "siyu_writer_commit_seconds") * 1e3 : 0;
+    if (st == 200) {
+        const char *h = "siyu_writer_commit_seconds";
+        out->commits = metric_bucket(text, h, "+Inf");
+        out->commits_over_1ms = out->commits - metric_bucket(text, h, "0.001");
+        out->commits_over_5ms = out->commits - metric_bucket(text, h, "0.005");
+    }
     close(fd);
     kill(server, SIGTERM);
     waitpid(server, NULL, 0);
@@ -332,25 +370,30 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_scan PATH_TO_SIYU [--clients N] [--seconds S] [--guides G]"
-                        " [--threads T] [--against T2]\n");
+                        " [--threads T] [--against T2] [--rate R]\n");
         return 2;
     }
     siyu = argv[1];
     int clients = 64, guides = 4, threads = 0, against = 16;
-    double seconds = 5;
+    double seconds = 5, rate = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--clients") == 0) clients = atoi(argv[i + 1]);
         if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[i + 1]);
         if (strcmp(argv[i], "--guides") == 0) guides = atoi(argv[i + 1]);
         if (strcmp(argv[i], "--threads") == 0) threads = atoi(argv[i + 1]);
         if (strcmp(argv[i], "--against") == 0) against = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--rate") == 0) rate = atof(argv[i + 1]);
     }
     run_result a, b;
-    if (serve_and_measure(threads, clients, guides, seconds, &a)) return 1;
-    if (against > 0 && serve_and_measure(against, clients, guides, seconds, &b)) return 1;
+    if (serve_and_measure(threads, clients, guides, seconds, rate, &a)) return 1;
+    if (against > 0 && serve_and_measure(against, clients, guides, seconds, rate, &b)) return 1;
     const char *sync = getenv("SIYU_SYNC");
-    printf("bench_scan: %d clients, %.0f s each, %d guides, SIYU_SYNC=%s\n\n", clients, seconds,
+    printf("bench_scan: %d clients, %.0f s each, %d guides, SIYU_SYNC=%s, ", clients, seconds,
            guides, sync ? sync : "(full)");
+    if (rate > 0)
+        printf("paced at %.0f requests/s (latency from each request's scheduled start)\n\n", rate);
+    else
+        printf("closed loop (each client's next request when its answer arrives)\n\n");
     printf("| %-34s | %8s | %7s | %7s | %7s | %7s | %6s | %s |\n", "request", "req/s", "p50 ms",
            "p90 ms", "p99 ms", "max ms", "CPU us", "errors");
     printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -365,6 +408,9 @@ int main(int argc, char **argv)
     }
     printf("\nwriter: %.1f scans per group commit, %.2f ms per commit", a.batch, a.commit_ms);
     if (against > 0) printf(" (%d workers: %.1f, %.2f ms)", against, b.batch, b.commit_ms);
+    printf("\nwriter: of %.0f COMMITs, %.0f took over 1 ms and %.0f over 5 ms (a checkpoint's "
+           "fsyncs or the disk)",
+           a.commits, a.commits_over_1ms, a.commits_over_5ms);
     printf("\nscan p99 / healthz p99 = %.2f", a.floor.p99 > 0 ? a.scan.p99 / a.floor.p99 : 0);
     if (against > 0 && b.scan.p99 > 0)
         printf("; scan p99 / scan p99 with %d workers = %.2f", against, a.scan.p99 / b.scan.p99);

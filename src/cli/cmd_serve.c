@@ -161,7 +161,7 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     }
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
-    printf("siyu: serving %s on http://%s:%d/ (%d threads; %u connections, %u per client; "
+    printf("siyu: serving %s on http://%s:%d/ (%d requests at once; %u connections, %u per client; "
            "request timeout %us, idle %us; orders up to %d lines; CORS %s)\n",
            store_path(st), host, http_server_port(srv), cfg.threads, cfg.max_connections,
            cfg.max_conn_per_client, cfg.request_timeout, cfg.idle_timeout, orders_max_lines(),
@@ -195,7 +195,9 @@ int cmd_serve(int argc, char **argv)
          "store)"},
         {"--listen", true, &listen, NULL,
          "ADDR  address and port (default: $SIYU_LISTEN, else 127.0.0.1:8080)"},
-        {"--threads", true, &threads_s, NULL, "N  HTTP worker threads (default: one per core)"},
+        {"--threads", true, &threads_s, NULL,
+         "N  requests served at once, each on a store connection of its own (default 64; every "
+         "connection has a thread; $SIYU_THREADS)"},
         {"--access-log", true, &log, NULL,
          "FILE|-|off  one line per request; - is stderr (default: -)"},
         {"--max-conn-per-client", true, &knobs[K_PER_CLIENT].value, NULL,
@@ -222,6 +224,7 @@ int cmd_serve(int argc, char **argv)
     int rc = cli_parse("serve", argc, argv, 2, opts, NULL, 0, NULL);
     if (rc) return rc;
     if (!listen) listen = getenv("SIYU_LISTEN");
+    if (!threads_s) threads_s = getenv("SIYU_THREADS");
     int threads = threads_s ? atoi(threads_s) : 0;
     if (threads_s && (threads < 1 || threads > 256))
         return cli_fail("serve", EXIT_USAGE, "--threads: expected 1 to 256");

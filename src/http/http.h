@@ -20,7 +20,7 @@ typedef void (*http_commit_fn)(void *ctx, store_conn *c, const dom_change *v, si
 
 typedef struct http_config {
     const char *listen;     /* "127.0.0.1:8080"; port 0 picks a free one */
-    int threads;            /* worker threads; default: 2 × cores */
+    int threads;            /* requests served at once (store connections); default 64 */
     size_t max_body;        /* bytes; default 1 MiB (POST /orders: see orders_max_body) */
     size_t max_import_body; /* bytes of one import upload; default 64 MiB (spooled to disk) */
     /* Connections. One client (one address) may hold at most max_conn_per_client of the

@@ -66,7 +66,7 @@ void metrics_record(int route_index, int status, uint64_t ns)
 }
 
 store_t *http_server_store(void *srv);
-void http_server_conn_stats(void *srv, unsigned long long out[4]); /* server.c */
+void http_server_conn_stats(void *srv, unsigned long long out[6]); /* server.c */
 int http_server_in_flight(void *srv);                              /* server.c */
 
 typedef struct buf {
@@ -219,7 +219,7 @@ char *metrics_render(void *server)
     put_family(&b, "siyu_http_requests_in_flight", "gauge",
                "Requests being served now (this scrape included).");
     put(&b, "siyu_http_requests_in_flight %d\n", http_server_in_flight(server));
-    unsigned long long cs[4];
+    unsigned long long cs[6];
     http_server_conn_stats(server, cs);
     put(&b,
         "# HELP siyu_http_connections_open Client connections open now.\n"
@@ -235,6 +235,15 @@ char *metrics_render(void *server)
         "siyu_http_connections_timed_out_total{phase=\"request\"} %llu\n"
         "siyu_http_connections_timed_out_total{phase=\"idle\"} %llu\n",
         cs[0], cs[1], cs[2], cs[3]);
+    put(&b,
+        "# HELP siyu_http_store_connections Store connections the server has opened to lend "
+        "to requests (at most --threads).\n"
+        "# TYPE siyu_http_store_connections gauge\nsiyu_http_store_connections %llu\n"
+        "# HELP siyu_http_store_connection_waits_total Requests that waited because every "
+        "store connection was lent (more requests at once than --threads).\n"
+        "# TYPE siyu_http_store_connection_waits_total counter\n"
+        "siyu_http_store_connection_waits_total %llu\n",
+        cs[4], cs[5]);
     put(&b,
         "# HELP siyu_store_bytes Size of the store on disk (database and WAL).\n"
         "# TYPE siyu_store_bytes gauge\nsiyu_store_bytes %lld\n",

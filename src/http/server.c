@@ -58,7 +58,17 @@ struct http_server {
     http_config cfg; /* includes the commit observer */
     int port;
     atomic_int in_flight;
-    pthread_key_t conn_key; /* each worker thread's store connection */
+    /* Store connections lent to requests: a request takes one on its first callback and
+     * gives it back when it completes; at most cfg.threads are open, and a request that
+     * finds none free waits for one. The thread serving the request finds its loan under
+     * conn_key (the group committer's views read rows back through it). */
+    pthread_key_t conn_key;
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_freed;
+    store_conn **pool_idle;
+    size_t pool_n_idle, pool_open;
+    atomic_ullong pool_waits; /* requests that found every store connection lent */
+    bool thread_per_connection;
     /* Every write goes to the group committer (src/writer): the one given in the
      * config (shared with the background jobs), or one of the server's own. */
     writer_t *writer;
@@ -92,6 +102,7 @@ typedef struct req_ctx {
     uint64_t declared; /* the Content-Length, 0 when none */
     char allow[160];   /* the path's methods (router_allow), for 405 and OPTIONS */
     conn_info *ci;
+    store_conn *conn; /* lent by the server's pool until the request completes */
     http_req r;
 } req_ctx;
 
@@ -99,11 +110,11 @@ void http_config_init(http_config *c)
 {
     memset(c, 0, sizeof *c);
     c->listen = "127.0.0.1:8080";
-    /* A worker waits while its write is in the group commit, and the connections it
-     * serves wait behind it: a commit can only hold as many writes as there are
-     * workers. 64 let 64 concurrent clients share one commit (bench/guides: the scan's
-     * p99 against 16 workers); each waiting worker sleeps on its own semaphore
-     * (src/writer), so idle workers cost no CPU. */
+    /* A request waits while its write is in the group commit, holding its store
+     * connection: a commit can only hold as many writes as there are connections to lend.
+     * 64 let 64 concurrent clients share one commit (bench/guides: the scan's p99 against
+     * 16); each waiting request sleeps on its own semaphore (src/writer), so waiting
+     * costs no CPU. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = (int)(cores * 4 > 64 ? cores * 4 : 64);
     c->max_body = 1u << 20;
@@ -116,20 +127,57 @@ void http_config_init(http_config *c)
     c->gzip_min_bytes = 1024;
 }
 
-static void close_conn(void *p)
+/* Closes the pool's connections: every request has completed and returned its loan. */
+static void pool_close(http_server *s)
 {
-    store_conn_close(p);
+    for (size_t i = 0; i < s->pool_n_idle; i++)
+        store_conn_close(s->pool_idle[i]);
+    free(s->pool_idle);
+    pthread_mutex_destroy(&s->pool_lock);
+    pthread_cond_destroy(&s->pool_freed);
+    pthread_key_delete(s->conn_key);
 }
 
-static store_conn *thread_conn(http_server *s, siyu_err *e)
+/* The request's store connection: its loan, or a new loan from the pool. */
+static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
 {
-    store_conn *c = pthread_getspecific(s->conn_key);
+    store_conn *c = rc->conn;
     if (!c) {
-        if (store_conn_open(s->store, &c, e)) return NULL;
-        pthread_setspecific(s->conn_key, c);
+        pthread_mutex_lock(&s->pool_lock);
+        if (!s->pool_n_idle && s->pool_open >= (size_t)s->cfg.threads)
+            atomic_fetch_add(&s->pool_waits, 1);
+        while (!s->pool_n_idle && s->pool_open >= (size_t)s->cfg.threads)
+            pthread_cond_wait(&s->pool_freed, &s->pool_lock);
+        if (s->pool_n_idle) {
+            c = s->pool_idle[--s->pool_n_idle];
+            pthread_mutex_unlock(&s->pool_lock);
+        } else {
+            s->pool_open++;
+            pthread_mutex_unlock(&s->pool_lock);
+            if (store_conn_open(s->store, &c, e)) {
+                pthread_mutex_lock(&s->pool_lock);
+                s->pool_open--;
+                pthread_cond_signal(&s->pool_freed);
+                pthread_mutex_unlock(&s->pool_lock);
+                return NULL;
+            }
+        }
+        rc->conn = c;
     }
+    pthread_setspecific(s->conn_key, c);
     store_conn_clear(c); /* a request starts with no store error */
     return c;
+}
+
+static void request_conn_return(http_server *s, req_ctx *rc)
+{
+    if (!rc->conn) return;
+    if (pthread_getspecific(s->conn_key) == rc->conn) pthread_setspecific(s->conn_key, NULL);
+    pthread_mutex_lock(&s->pool_lock);
+    s->pool_idle[s->pool_n_idle++] = rc->conn;
+    pthread_cond_signal(&s->pool_freed);
+    pthread_mutex_unlock(&s->pool_lock);
+    rc->conn = NULL;
 }
 
 /* Sends text with its type and the extra headers (name, value pairs; NULL ends them). */
@@ -301,7 +349,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     }
     if (route_check_query(r, rt, &e)) goto out; /* the route's .query is the list */
     r->d.now = clock_now();
-    if (!(r->d.conn = thread_conn(srv, &e))) goto out;
+    if (!(r->d.conn = request_conn(srv, c, &e))) goto out;
     if (rt->flags & ROUTE_PUBLIC) {
         /* a public route with a body (signing in) parses it, and nothing else */
         if ((rt->flags & ROUTE_BODY) &&
@@ -502,15 +550,20 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 }
 
 /* for metrics.c: open connections, refused by the per-client limit, timed out while a
- * request was incomplete, timed out idle between requests */
-void http_server_conn_stats(void *srv, unsigned long long out[4]);
-void http_server_conn_stats(void *srv, unsigned long long out[4])
+ * request was incomplete, timed out idle between requests; store connections opened for
+ * requests, requests that waited for one */
+void http_server_conn_stats(void *srv, unsigned long long out[6]);
+void http_server_conn_stats(void *srv, unsigned long long out[6])
 {
     http_server *s = srv;
     out[0] = atomic_load(&s->conns_open);
     out[1] = atomic_load(&s->refused_per_client);
     out[2] = atomic_load(&s->timed_out_request);
     out[3] = atomic_load(&s->timed_out_idle);
+    pthread_mutex_lock(&s->pool_lock);
+    out[4] = s->pool_open;
+    pthread_mutex_unlock(&s->pool_lock);
+    out[5] = atomic_load(&s->pool_waits);
 }
 
 int http_server_in_flight(void *srv);
@@ -604,7 +657,7 @@ static int on_headers(http_server *srv, req_ctx *c, struct MHD_Connection *mc, s
         return siyu_err_set(e, SIYU_PAYLOAD_TOO_LARGE, NULL, "body: larger than %zu bytes",
                             c->limit);
     if (rt->flags & ROUTE_PUBLIC) return 0;
-    if (!(r->d.conn = thread_conn(srv, e))) return -1;
+    if (!(r->d.conn = request_conn(srv, c, e))) return -1;
     const char *auth = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
     const char *cookie = MHD_lookup_connection_value(mc, MHD_COOKIE_KIND, AUTH_SESSION_COOKIE);
     int arc;
@@ -987,6 +1040,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         else if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
             atomic_fetch_add(&srv->timed_out_request, 1);
     }
+    request_conn_return(srv, c);
     json_decref(c->r.body);
     json_decref(c->r.resp);
     free(c->r.text);
@@ -1029,11 +1083,22 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     http_server *s = calloc(1, sizeof *s);
     s->store = st;
     s->cfg = *cfg;
-    pthread_key_create(&s->conn_key, close_conn);
+    pthread_key_create(&s->conn_key, NULL);
+    pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_cond_init(&s->pool_freed, NULL);
+    if (s->cfg.threads < 1) s->cfg.threads = 4;
+    s->pool_idle = calloc((size_t)s->cfg.threads, sizeof *s->pool_idle);
+    /* One thread per connection (the default): a request that waits for its group commit
+     * holds up no other connection. A pool of threads shares each thread among the
+     * connections it accepted, so a client whose connection landed behind another's
+     * write waits for that commit too (bench/guides: the scan's tail).
+     * SIYU_HTTP_THREAD_POOL=1 serves with the pool instead, for comparison. */
+    const char *tp = getenv("SIYU_HTTP_THREAD_POOL");
+    s->thread_per_connection = !(tp && strcmp(tp, "1") == 0);
     s->writer = cfg->writer;
     if (!s->writer) {
         if (writer_start(st, cfg->on_commit, cfg->on_commit_ctx, &s->writer, e)) {
-            pthread_key_delete(s->conn_key);
+            pool_close(s);
             free(s);
             return -1;
         }
@@ -1074,13 +1139,18 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         if (n == 1 && *p == '*') s->cors_any = true;
         p += n;
     }
+    /* ITC lets MHD_quiesce_daemon stop the listening socket */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    flags |=
+        s->thread_per_connection ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL;
+    struct MHD_OptionItem pool[] = {
+        {MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     s->daemon = MHD_start_daemon(
-        /* ITC lets MHD_quiesce_daemon stop the listening socket under a thread pool */
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-        on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads > 0 ? cfg->threads : 4),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        s,
+        flags, 0, on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_ARRAY, s->thread_per_connection ? pool + 1 : pool, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         /* a request's headers (and body) must keep coming: request_timeout of silence
          * closes the connection; between requests it may idle idle_timeout (set per
          * connection when a request completes) */
@@ -1088,7 +1158,7 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         s->cfg.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
         if (s->own_writer) writer_stop(s->writer);
-        pthread_key_delete(s->conn_key);
+        pool_close(s);
         pthread_mutex_destroy(&s->ct_lock);
         free(s->ct);
         for (size_t i = 0; i < s->n_cors; i++)
@@ -1118,7 +1188,7 @@ void http_server_stop(http_server *s)
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
     if (s->own_writer) writer_stop(s->writer);
-    pthread_key_delete(s->conn_key);
+    pool_close(s);
     pthread_mutex_destroy(&s->ct_lock);
     free(s->ct);
     for (size_t i = 0; i < s->n_cors; i++)

@@ -228,6 +228,8 @@ static void test_metrics_families(void)
         {"siyu_http_request_duration_seconds", "histogram"},
         {"siyu_http_requests_in_flight", "gauge"},
         {"siyu_http_connections_open", "gauge"},
+        {"siyu_http_store_connections", "gauge"},
+        {"siyu_http_store_connection_waits_total", "counter"},
         {"siyu_store_bytes", "gauge"},
         {"siyu_build_info", "gauge"},
         {"siyu_writer_queued", "gauge"},

@@ -3,7 +3,8 @@
  * import uploads are streamed (spooled), so an authenticated 60 MiB import keeps the
  * server's peak memory bounded; one client cannot hold every connection; a request sent
  * by halves is closed after the request timeout; wholesale invoices (1 114 and 10 000
- * lines) go in over HTTP and through `siyu import`, 10 001 lines are refused naming items.
+ * lines) go in over HTTP and through `siyu import`, 10 001 lines are refused naming items;
+ * a write waiting for its group commit holds up no other connection.
  * Memory is read from /proc/PID/status (VmRSS, VmHWM); bounds are generous and in bytes,
  * never in seconds. Run: test_transport PATH_TO_SIYU */
 #include <check.h>
@@ -565,6 +566,55 @@ static void make_org(int fd, char *guide_tok, size_t cap)
     CHECK(strncmp(guide_tok, "sy_", 3) == 0);
 }
 
+/* A request waiting for its group commit holds up no other connection. The test holds
+ * SQLite's write lock, so a write sent on one connection waits in the committer; reads on
+ * eight other connections are each answered meanwhile, and the write once the lock goes.
+ * Under the former pool of threads (here two) a connection accepted by the write's thread
+ * waited for that write: about one chance in two for each read to hang. */
+static void test_no_head_of_line(void)
+{
+    if (harness_on_pg()) return; /* the lock taken is SQLite's */
+    int probe = conn_open();
+    recv_timeout(probe, 8);
+    /* the token's use is recorded at most once a minute, through the committer: now,
+     * before the lock, so that no read below writes */
+    CHECK_INT_EQ(http(probe, token, "GET", "/api/v1/stores", NULL, NULL), 200);
+    sqlite3 *lock;
+    CHECK(sqlite3_open_v2(db, &lock, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
+    sqlite3_busy_timeout(lock, 5000);
+    CHECK(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    const char *body = "{\"name\":\"二店\",\"code\":\"S2\",\"kind\":\"physical\"}";
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "POST /api/v1/stores HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                     "%s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                     token, strlen(body), body);
+    int writer = conn_open();
+    recv_timeout(writer, 30);
+    CHECK(send_all(writer, head, (size_t)n) == 0);
+    long long queued = 0;
+    for (int tries = 0; tries < 500 && queued < 1; tries++) {
+        queued = metric(probe, "siyu_writer_queued");
+        if (queued < 1) usleep(10000);
+    }
+    CHECK(queued >= 1); /* the write waits for the lock */
+    for (int i = 0; i < 8; i++) {
+        int reader = conn_open();
+        recv_timeout(reader, 8); /* the lock is held for longer: a hung read fails */
+        CHECK_INT_EQ(http(reader, token, "GET", "/api/v1/stores", NULL, NULL), 200);
+        close(reader);
+    }
+    struct pollfd pw = {.fd = writer, .events = POLLIN};
+    CHECK_INT_EQ(poll(&pw, 1, 0), 0); /* still unanswered */
+    CHECK(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(lock);
+    char *out = NULL;
+    CHECK_INT_EQ(read_answer(writer, "POST", "/api/v1/stores", &out), 201);
+    free(out);
+    close(writer);
+    close(probe);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -597,6 +647,14 @@ int main(int argc, char **argv)
     test_per_client_limit(fd);
     test_request_timeout(fd);
     close(fd);
+    CHECK_INT_EQ(harness_stop(server), 0);
+
+    /* a server lending two store connections at once */
+    unsetenv("SIYU_MAX_CONN_PER_CLIENT");
+    unsetenv("SIYU_REQUEST_TIMEOUT");
+    setenv("SIYU_THREADS", "2", 1);
+    server = harness_start(argv[1]);
+    test_no_head_of_line();
     CHECK_INT_EQ(harness_stop(server), 0);
     return CHECK_DONE();
 }

@@ -264,8 +264,8 @@ static void report(store_t *st, dom *dp, int groups, int people, int runs, int r
            runs, med * 1e3);
     printf("  siyu groups_report by SQL (the reference), %s of %d  %8.1f ms\n",
            sql_runs > 1 ? "median" : "one", sql_runs, sql * 1e3);
-    printf("  ratio view / SQL %.4f (%.0fx faster); answers identical: %s\n", med / sql,
-           sql / med, same ? "yes" : "NO");
+    printf("  ratio view / SQL %.4f (%.0fx faster); answers identical: %s\n", med / sql, sql / med,
+           same ? "yes" : "NO");
     if (best_sql > 0)
         printf("  plain SQL GROUP BY over the raw counts of %d groups, best of %d  %8.1f ms "
                "(x %d/%d: %.0f ms)\n",

@@ -103,10 +103,10 @@ typedef struct group_conv_row {
     int64_t store, n[2], b[2]; /* [0] in no group, [1] in a group: members, buyers */
 } group_conv_row;
 typedef struct groups_ask {
-    int32_t from, to;         /* local days, inclusive */
-    int64_t from_s, to_s;     /* the same as Unix seconds, [from_s, to_s) */
-    int64_t store_id, guide;  /* 0: any */
-    int64_t within_days;      /* 0: any time in the stint */
+    int32_t from, to;        /* local days, inclusive */
+    int64_t from_s, to_s;    /* the same as Unix seconds, [from_s, to_s) */
+    int64_t store_id, guide; /* 0: any */
+    int64_t within_days;     /* 0: any time in the stint */
 } groups_ask;
 typedef struct groups_figures {
     group_board_row *v; /* the groups in scope, in id order (malloc'd) */

@@ -2179,8 +2179,7 @@ const char *const pg_queries[Q__COUNT] = {
         "WHERE id = ?1",
     [Q_GV_DAYS] =
         "SELECT group_id, day, speakers, messages FROM chat_group_days ORDER BY group_id, day",
-    [Q_GV_DAY] =
-        "SELECT speakers, messages FROM chat_group_days WHERE group_id = ?1 AND day = ?2",
+    [Q_GV_DAY] = "SELECT speakers, messages FROM chat_group_days WHERE group_id = ?1 AND day = ?2",
     [Q_GV_STINTS] =
         "SELECT id, group_id, joined_at, joined_day, quit_at, quit_day, quit_scene FROM "
         "chat_group_members WHERE is_staff = 0 ORDER BY id",

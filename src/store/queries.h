@@ -925,8 +925,8 @@
     /* (limit) -> what, id: order lines or refunds whose order is gone; on PostgreSQL also orders      \
        and events without their key row (or a key without its row) in order_keys / event_keys */       \
     Q(CHECK_ORDER_KEYS)                                                                                \
-    /* the group view (src/views/group_view.c): groups, group-days and customer stints, with \
-       the members their person or unionid names */                                             \
+    /* the group view (src/views/group_view.c): groups, group-days and customer stints, with           \
+       the members their person or unionid names */                                                    \
     Q(GV_GROUPS)                                                                                       \
     Q(GV_GROUP)                                                                                        \
     Q(GV_DAYS)                                                                                         \
@@ -936,7 +936,7 @@
     Q(GV_STINT_MEMBERS)                                                                                \
     Q(GV_PERSON_MEMBERS)                                                                               \
     Q(GV_MEMBER_STINTS)                                                                                \
-    /* (group) -> id: its customers' live stints (a dismissal ends them) */                          \
+    /* (group) -> id: its customers' live stints (a dismissal ends them) */                            \
     Q(GRP_LIVE_STINT_IDS)                                                                              \
     /* new queries go above this line, each ending in a backslash */
 

@@ -51,7 +51,7 @@ typedef struct gv_times {
     uint32_t joined, quit; /* seconds after GV_T0; quit GV_NONE: still in */
 } gv_times;
 #define GV_QUITS 0x80000000u /* quit, and not by a dismissal */
-#define GV_SLOT(g) ((g) & 0x7fffffffu)
+#define GV_SLOT(g) ((g)&0x7fffffffu)
 #define GV_NODAY 0xFFFF
 #define GV_CK 32 /* group-days per checkpoint of the running sums */
 
@@ -76,7 +76,7 @@ typedef struct gv_data {
     gv_times *times;
     uint32_t (*sm)[2]; /* per stint: the member slots + 1 its person / unionid name, 0 none */
     size_t cap_stints, n_stints; /* n: highest id + 1 */
-    gv_map member_ix; /* member id -> slot */
+    gv_map member_ix;            /* member id -> slot */
     int64_t *m_id;
     gv_list *m_st;
     size_t n_members, cap_members;
@@ -195,7 +195,6 @@ static void data_free(gv_data *d)
     memset(d, 0, sizeof *d);
 }
 
-
 /* ---------------- rows into the layout ---------------- */
 
 /* a group's running-sum checkpoints, after its days changed */
@@ -294,7 +293,8 @@ static void day_put(gv_data *d, uint32_t slot, int32_t day, int64_t speakers, in
         g->nd++;
         d->n_days++;
     }
-    g->days[lo] = (gv_day){.day = k, .speakers = (uint16_t)speakers, .messages = (uint32_t)messages};
+    g->days[lo] =
+        (gv_day){.day = k, .speakers = (uint16_t)speakers, .messages = (uint32_t)messages};
 }
 
 static gv_stint *stint_at(gv_data *d, int64_t id)
@@ -331,8 +331,7 @@ static void stint_row(gv_data *d, store_stmt *s)
     const char *scene = store_col_text(s, 6);
     /* the layout's limits */
     if (joined < GV_T0 || joined - GV_T0 >= GV_NONE || jday < 0 || jday >= GV_NODAY ||
-        (quit && (quit_at < GV_T0 || quit_at - GV_T0 >= GV_NONE)) || qday < 0 ||
-        qday > GV_NODAY) {
+        (quit && (quit_at < GV_T0 || quit_at - GV_T0 >= GV_NONE)) || qday < 0 || qday > GV_NODAY) {
         d->broken = true;
         return;
     }
@@ -452,8 +451,7 @@ static void start_rebuild(group_view *g)
         g->rebuilding = false;
 }
 
-int group_view_load(store_t *st, store_conn *c, reports_t *reports, group_view **out,
-                    siyu_err *e)
+int group_view_load(store_t *st, store_conn *c, reports_t *reports, group_view **out, siyu_err *e)
 {
     group_view *g = calloc(1, sizeof *g);
     pthread_rwlock_init(&g->lock, NULL);
@@ -635,7 +633,7 @@ void group_view_apply(group_view *g, store_conn *c, const dom_change *v, size_t 
     if (!touches(v, n)) return;
     pthread_mutex_lock(&g->rb_lock);
     if (atomic_load(&g->stale) && !g->hopeless) start_rebuild(g); /* a failed one: again */
-    if (g->rebuilding) { /* kept for the new copy */
+    if (g->rebuilding) {                                          /* kept for the new copy */
         if (g->n_pending + n > g->cap_pending) {
             g->cap_pending = (g->n_pending + n) * 2;
             g->pending = realloc(g->pending, g->cap_pending * sizeof *g->pending);
@@ -652,8 +650,9 @@ void group_view_apply(group_view *g, store_conn *c, const dom_change *v, size_t 
     bool bad = g->d.broken || store_conn_failed(c);
     pthread_rwlock_unlock(&g->lock);
     if (bad) {
-        fprintf(stderr, "siyu: group view: %s; rebuilding it (the groups report reads SQL "
-                        "meanwhile)\n",
+        fprintf(stderr,
+                "siyu: group view: %s; rebuilding it (the groups report reads SQL "
+                "meanwhile)\n",
                 g->d.broken ? "a value does not fit its layout" : "a read failed");
         atomic_store(&g->stale, true);
         pthread_mutex_lock(&g->rb_lock);
@@ -762,8 +761,8 @@ static void on_order(void *ctx, const reports_order_ref *o)
             dup = a->seen[k] == (uint32_t)r;
         if (dup) continue;
         if (ns == a->cap_seen)
-            a->seen = realloc(a->seen, (a->cap_seen = a->cap_seen ? a->cap_seen * 2 : 16) *
-                                           sizeof *a->seen);
+            a->seen = realloc(a->seen,
+                              (a->cap_seen = a->cap_seen ? a->cap_seen * 2 : 16) * sizeof *a->seen);
         a->seen[ns++] = (uint32_t)r;
         group_board_row *b = &a->v[r];
         b->orders++;
@@ -949,8 +948,7 @@ void group_view_get_stats(group_view *g, group_view_stats *out)
     out->members = d->n_members;
     size_t bytes = d->cap_groups * sizeof *d->groups + d->group_ix.cap * 12 +
                    d->cap_stints * (sizeof *d->stints + sizeof *d->sm + sizeof *d->times) +
-                   d->member_ix.cap * 12 +
-                   d->cap_members * (sizeof *d->m_id + sizeof *d->m_st);
+                   d->member_ix.cap * 12 + d->cap_members * (sizeof *d->m_id + sizeof *d->m_st);
     for (size_t i = 0; i < d->n_groups; i++)
         bytes += d->groups[i].cd * sizeof(gv_day) + (d->groups[i].nd / GV_CK + 1) * 16;
     for (size_t i = 0; i < d->n_members; i++)

@@ -28,8 +28,7 @@ typedef struct group_view group_view;
 /* Builds the view from c (in a read transaction of its own); reports are the facts it
  * reads orders from. st (may be NULL) is where a background rebuild opens its
  * connection. */
-int group_view_load(store_t *st, store_conn *c, reports_t *reports, group_view **out,
-                    siyu_err *e);
+int group_view_load(store_t *st, store_conn *c, reports_t *reports, group_view **out, siyu_err *e);
 void group_view_free(group_view *g); /* NULL is a no-op; waits for a rebuild */
 
 /* Applies a committed change list, reading rows back through c (inside a read txn). */

@@ -317,9 +317,10 @@ static void view_equals_sql(void)
         int sb = month_call("GET", path, &b, NULL);
         month_seen(ck);
         if (sa != 200 || sb != 200 || !json_equal(a, b)) {
-            char *x = a ? json_dumps(a, JSON_COMPACT) : NULL, *y = b ? json_dumps(b, JSON_COMPACT) : NULL;
-            month_fail(ck, "groups report %s: view %d %.300s, SQL %d %.300s", q, sa,
-                       x ? x : "", sb, y ? y : "");
+            char *x = a ? json_dumps(a, JSON_COMPACT) : NULL,
+                 *y = b ? json_dumps(b, JSON_COMPACT) : NULL;
+            month_fail(ck, "groups report %s: view %d %.300s, SQL %d %.300s", q, sa, x ? x : "", sb,
+                       y ? y : "");
             free(x);
             free(y);
         }

@@ -69,10 +69,11 @@ static void random_step(fixture *f)
         if (rnd(2)) snprintf(name, sizeof name, ",\"name\":\"群%d\"", n_groups);
         char th[64] = "";
         if (theme) snprintf(th, sizeof th, ",\"theme\":\"%s\"", theme);
-        snprintf(body, sizeof body,
-                 "{\"event\":\"group_created\",\"chat_id\":\"c%d\",\"owner_userid\":\"g-%u\",\"at\":"
-                 "\"%s\"%s%s}",
-                 n_groups, 1 + rnd(2), at, name, th);
+        snprintf(
+            body, sizeof body,
+            "{\"event\":\"group_created\",\"chat_id\":\"c%d\",\"owner_userid\":\"g-%u\",\"at\":"
+            "\"%s\"%s%s}",
+            n_groups, 1 + rnd(2), at, name, th);
         if (run(f, groups_events_record, body, NULL) >= 0) n_groups++;
     } else if (op < 36) {
         char uid[48] = "";
@@ -118,7 +119,8 @@ static void random_step(fixture *f)
         else
             snprintf(ids, sizeof ids, "\"wecom_external_id\":\"x%u\",\"unionid\":\"u%u\"",
                      rnd(PEOPLE), rnd(PEOPLE));
-        snprintf(body, sizeof body, "{\"phone\":\"139%08d\",\"store_id\":%u,\"joined_at\":\"%s\",%s}",
+        snprintf(body, sizeof body,
+                 "{\"phone\":\"139%08d\",\"store_id\":%u,\"joined_at\":\"%s\",%s}",
                  n_members + (int)rnd(3) * 1000, 1 + rnd(2), at, ids);
         if (run(f, members_create_or_match, body, &o) >= 0 && o) {
             int64_t id = jint(o, "id");
@@ -297,8 +299,8 @@ static void chain(uint64_t seed, int steps)
             json_t *a = NULL, *b = NULL;
             store_begin(f.d.conn, false, &e);
             groups_report(&f.d, 20400, 20420, 0, 0, &a, &e);
-            groups_report_from(&f.d, group_view_figures, views_groups(vw), 20400, 20420, 0, 0,
-                               &b, &e);
+            groups_report_from(&f.d, group_view_figures, views_groups(vw), 20400, 20420, 0, 0, &b,
+                               &e);
             store_rollback(f.d.conn);
             CHECK(json_equal(a, b));
             json_decref(a);

@@ -283,19 +283,53 @@ static json_t *roll_json(const rollup *r)
                      (json_int_t)r->orders, "sales_cents", (json_int_t)r->sales);
 }
 
-/* rollups keyed by an integer (store, guide) or a theme: a linear table, few keys */
-static rollup *roll_at(rollup **v, size_t *n, size_t *cap, int64_t key, const char *theme)
+/* rollups keyed by an integer (store, guide) or a theme, in the order of their first
+ * group, found through a hash index (50 000 groups may have thousands of guides) */
+typedef struct rollset {
+    rollup *v;
+    size_t n, cap;
+    int32_t *ix; /* open addressing over v: -1 empty */
+    size_t nix;
+} rollset;
+
+static size_t roll_hash(int64_t key, const char *theme)
 {
-    for (size_t i = 0; i < *n; i++)
-        if ((*v)[i].key == key && strcmp((*v)[i].theme, theme ? theme : "") == 0) return &(*v)[i];
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        *v = realloc(*v, *cap * sizeof **v);
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)key * 0x9E3779B97F4A7C15ULL;
+    for (const unsigned char *p = (const unsigned char *)theme; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static rollup *roll_at(rollset *s, int64_t key, const char *theme)
+{
+    if (!theme) theme = "";
+    if ((s->n + 1) * 2 > s->nix) {
+        free(s->ix);
+        s->nix = s->nix ? s->nix * 2 : 64;
+        s->ix = malloc(s->nix * sizeof *s->ix);
+        for (size_t i = 0; i < s->nix; i++)
+            s->ix[i] = -1;
+        for (size_t k = 0; k < s->n; k++) {
+            size_t i = roll_hash(s->v[k].key, s->v[k].theme) & (s->nix - 1);
+            while (s->ix[i] >= 0)
+                i = (i + 1) & (s->nix - 1);
+            s->ix[i] = (int32_t)k;
+        }
     }
-    rollup *r = &(*v)[(*n)++];
+    size_t i = roll_hash(key, theme) & (s->nix - 1);
+    for (; s->ix[i] >= 0; i = (i + 1) & (s->nix - 1)) {
+        rollup *r = &s->v[s->ix[i]];
+        if (r->key == key && strcmp(r->theme, theme) == 0) return r;
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->ix[i] = (int32_t)s->n;
+    rollup *r = &s->v[s->n++];
     memset(r, 0, sizeof *r);
     r->key = key;
-    snprintf(r->theme, sizeof r->theme, "%s", theme ? theme : "");
+    snprintf(r->theme, sizeof r->theme, "%s", theme);
     return r;
 }
 
@@ -435,17 +469,22 @@ int groups_report_from(dom *d, groups_source src, void *ctx, int32_t from, int32
     size_t n = f.n;
     bool over = f.over;
     /* roll-ups */
-    rollup chain = {0}, *stores = NULL, *guides = NULL, *themes = NULL;
-    size_t ns = 0, cs = 0, nguide = 0, cguide = 0, nt = 0, ct = 0;
+    rollup chain = {0};
+    rollset rs_store = {0}, rs_guide = {0}, rs_theme = {0};
     brow **order = malloc((n ? n : 1) * sizeof *order);
     for (size_t i = 0; i < n; i++) {
         brow *b = &v[i];
         order[i] = b;
         roll_add(&chain, b, &over);
-        roll_add(roll_at(&stores, &ns, &cs, b->store_id, NULL), b, &over);
-        roll_add(roll_at(&guides, &nguide, &cguide, b->owner_id, NULL), b, &over);
-        roll_add(roll_at(&themes, &nt, &ct, 0, b->has_theme ? b->theme : ""), b, &over);
+        roll_add(roll_at(&rs_store, b->store_id, NULL), b, &over);
+        roll_add(roll_at(&rs_guide, b->owner_id, NULL), b, &over);
+        roll_add(roll_at(&rs_theme, 0, b->has_theme ? b->theme : ""), b, &over);
     }
+    rollup *stores = rs_store.v, *guides = rs_guide.v, *themes = rs_theme.v;
+    size_t ns = rs_store.n, nguide = rs_guide.n, nt = rs_theme.n;
+    free(rs_store.ix);
+    free(rs_guide.ix);
+    free(rs_theme.ix);
     qsort(order, n, sizeof *order, board_cmp);
     json_t *board = json_array();
     for (size_t i = 0; i < n && i < 100; i++) {

@@ -341,6 +341,39 @@ static int board_cmp(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+#define BOARD_TOP 100
+
+/* heap order: the worst of the kept rows at [0] */
+static bool board_worse(const brow *x, const brow *y)
+{
+    return board_cmp(&x, &y) > 0;
+}
+
+static void board_offer(brow **h, size_t *n, brow *b)
+{
+    size_t i;
+    if (*n < BOARD_TOP) { /* sift up */
+        i = (*n)++;
+        while (i > 0 && board_worse(b, h[(i - 1) / 2])) {
+            h[i] = h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h[i] = b;
+        return;
+    }
+    if (!board_worse(h[0], b)) return; /* not better than the worst kept */
+    i = 0;                             /* sift down from the top */
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && board_worse(h[c + 1], h[c])) c++;
+        if (!board_worse(h[c], b)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = b;
+}
+
 static json_t *conv_json(int64_t members, int64_t buyers)
 {
     double lo, hi;
@@ -471,10 +504,13 @@ int groups_report_from(dom *d, groups_source src, void *ctx, int32_t from, int32
     /* roll-ups */
     rollup chain = {0};
     rollset rs_store = {0}, rs_guide = {0}, rs_theme = {0};
-    brow **order = malloc((n ? n : 1) * sizeof *order);
+    /* the leaderboard's 100: a heap of the best so far, its worst on top (board_cmp is a
+     * total order, so this is the head of a full sort) */
+    brow *order[BOARD_TOP];
+    size_t nb = 0;
     for (size_t i = 0; i < n; i++) {
         brow *b = &v[i];
-        order[i] = b;
+        board_offer(order, &nb, b);
         roll_add(&chain, b, &over);
         roll_add(roll_at(&rs_store, b->store_id, NULL), b, &over);
         roll_add(roll_at(&rs_guide, b->owner_id, NULL), b, &over);
@@ -485,9 +521,9 @@ int groups_report_from(dom *d, groups_source src, void *ctx, int32_t from, int32
     free(rs_store.ix);
     free(rs_guide.ix);
     free(rs_theme.ix);
-    qsort(order, n, sizeof *order, board_cmp);
+    qsort(order, nb, sizeof *order, board_cmp);
     json_t *board = json_array();
-    for (size_t i = 0; i < n && i < 100; i++) {
+    for (size_t i = 0; i < nb; i++) {
         brow *b = order[i];
         json_t *o =
             json_pack("{s:i, s:I, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I}", "rank",
@@ -502,7 +538,6 @@ int groups_report_from(dom *d, groups_source src, void *ctx, int32_t from, int32
         json_object_set_new(o, "owner_id", b->owner_id ? json_integer(b->owner_id) : json_null());
         json_array_append_new(board, o);
     }
-    free(order);
     /* conversion and reach per store: members in a group during the period against the
      * store's members in none (a guide's report has no population of its own) */
     json_t *by_store = json_array(), *by_guide = json_array(), *by_theme = json_array();

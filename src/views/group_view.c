@@ -869,28 +869,27 @@ int group_view_figures(void *ctx, const groups_ask *q, groups_figures *out)
     int64_t from_s = q->from_s, to_s = q->to_s;
     struct counts {
         int64_t joins, quits, members, member_days;
-    } *cnt = calloc(ng + 1, sizeof *cnt); /* by group slot + 1; [0]: the empty stint slots */
+    } *cnt = calloc(n ? n : 1, sizeof *cnt);
     for (size_t i = 0; i < d->n_stints; i++) {
-        /* every stint counted, in or out of scope, without a branch to mispredict: the rows
-         * in scope take their counts after */
         const gv_stint *x = &d->stints[i];
-        struct counts *b = &cnt[GV_SLOT(x->group)];
+        if (!x->group) continue;
+        int32_t r = a.row[GV_SLOT(x->group) - 1];
+        if (r < 0) continue;
+        struct counts *b = &cnt[r];
         int32_t j = x->jday, qd = x->qday;
-        int32_t quit = qd != GV_NODAY, qcut = quit ? qd - 1 : hi_day;
+        bool quit = qd != GV_NODAY;
         b->joins += j >= lo_day && j <= hi_day;
-        b->quits += quit & ((x->group & GV_QUITS) != 0) & (qd >= lo_day) & (qd <= hi_day);
-        b->members += (j <= hi_day) & (!quit | (qd > hi_day));
+        b->quits += quit && (x->group & GV_QUITS) && qd >= lo_day && qd <= hi_day;
+        b->members += j <= hi_day && (!quit || qd > hi_day);
         /* member-days: max(0, min(to, quit day - 1) - max(from, joined day) + 1) */
-        int32_t first = j > lo_day ? j : lo_day, last = qcut < hi_day ? qcut : hi_day;
-        int32_t span = last - first + 1;
-        b->member_days += span > 0 ? span : 0;
+        int32_t first = j > lo_day ? j : lo_day, last = quit && qd - 1 < hi_day ? qd - 1 : hi_day;
+        if (last >= first) b->member_days += last - first + 1;
     }
     for (size_t r = 0; r < n; r++) {
-        const struct counts *c = &cnt[slots[r] + 1];
-        a.v[r].joins = c->joins;
-        a.v[r].quits = c->quits;
-        a.v[r].members = c->members;
-        a.v[r].member_days = c->member_days;
+        a.v[r].joins = cnt[r].joins;
+        a.v[r].quits = cnt[r].quits;
+        a.v[r].members = cnt[r].members;
+        a.v[r].member_days = cnt[r].member_days;
     }
     free(cnt);
     /* orders, from the facts */

@@ -15,7 +15,14 @@
  *   SQL    the obvious alternative: the K-factor by joining invites to referrals, grouped
  *          three ways, and the KOL rankings by a recursive CTE that walks every member up
  *          to its ancestors and sums what it brought.
- * Prints both times, the ratio, and checks the two top KOLs agree. */
+ * Prints both times, the ratio, and checks the two top KOLs agree.
+ *
+ * With --pg URL (a PostgreSQL server) the same rows are copied from the SQLite store into a
+ * PostgreSQL database of the bench's own (siyu_bench_referrals, fresh each run: siyu's
+ * schema by its migrations, the rows by COPY, VACUUM ANALYZE; untimed), and both sides run
+ * there too: siyu's report on the PostgreSQL store, and the same SQL in PostgreSQL's dialect.
+ * Printed beside SQLite's with the ratios; the two stores' reports must be the same answer
+ * and every top KOL the same. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +32,7 @@
 
 #include "base/timeutil.h"
 #include "fission/fission.h"
+#include "pgbench.h"
 #include "store/store.h"
 
 static double now_s(void)
@@ -60,10 +68,104 @@ static void exec(sqlite3 *db, const char *sql)
     }
 }
 
+/* Table `table` of the SQLite file into the same table on PostgreSQL, by COPY. */
+static void copy_table(sqlite3 *db, PGconn *pg, const char *table)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT * FROM %s", table);
+    sqlite3_stmt *s;
+    must(sqlite3_prepare_v2(db, sql, -1, &s, NULL), db, sql);
+    int nc = sqlite3_column_count(s);
+    size_t n = (size_t)snprintf(sql, sizeof sql, "COPY %s(", table);
+    for (int k = 0; k < nc; k++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s", k ? ", " : "",
+                              sqlite3_column_name(s, k));
+    snprintf(sql + n, sizeof sql - n, ") FROM STDIN");
+    pgb_copy p;
+    pgb_copy_begin(&p, pg, sql);
+    char row[8192];
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        size_t len = 0;
+        for (int k = 0; k < nc && len + 64 < sizeof row; k++) {
+            if (k) row[len++] = '\t';
+            int type = sqlite3_column_type(s, k);
+            if (type == SQLITE_NULL) {
+                len += (size_t)snprintf(row + len, sizeof row - len, "\\N");
+            } else if (type == SQLITE_INTEGER) {
+                len += (size_t)snprintf(row + len, sizeof row - len, "%lld",
+                                        (long long)sqlite3_column_int64(s, k));
+            } else if (type == SQLITE_BLOB) { /* bytea's hex form, its backslash escaped */
+                const unsigned char *b = sqlite3_column_blob(s, k);
+                int bn = sqlite3_column_bytes(s, k);
+                len += (size_t)snprintf(row + len, sizeof row - len, "\\\\x");
+                for (int i = 0; i < bn && len + 8 < sizeof row; i++)
+                    len += (size_t)snprintf(row + len, sizeof row - len, "%02x", b[i]);
+            } else { /* text (and reals, as text): COPY's escapes */
+                for (const char *t = (const char *)sqlite3_column_text(s, k);
+                     *t && len + 8 < sizeof row; t++) {
+                    if (*t == '\\' || *t == '\t' || *t == '\n' || *t == '\r') {
+                        row[len++] = '\\';
+                        row[len++] = *t == '\t' ? 't' : *t == '\n' ? 'n' : *t == '\r' ? 'r' : '\\';
+                    } else {
+                        row[len++] = *t;
+                    }
+                }
+            }
+        }
+        row[len] = 0;
+        pgb_copy_row(&p, "%s\n", row);
+    }
+    sqlite3_finalize(s);
+    pgb_copy_end(&p);
+}
+
+/* siyu's report on the store at url, best of 3; the last answer into *report. */
+static double siyu_report(const char *url, int64_t from, int64_t to, int64_t now, json_t **report)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    store_t *st;
+    store_options opt = {.sync = STORE_SYNC_NORMAL, .create = false};
+    store_conn *c;
+    if (store_open(url, &opt, &st, &e) || store_conn_open(st, &c, &e)) {
+        fprintf(stderr, "bench_referrals: %s\n", e.message);
+        exit(1);
+    }
+    store_conn_cache(c, 512);
+    double best = 1e9;
+    *report = NULL;
+    for (int round = 0; round < 3; round++) {
+        dom d = {.conn = c, .now = now};
+        d.who.role = ROLE_ADMIN;
+        double a = now_s();
+        store_begin(c, false, &e);
+        json_t *out = NULL;
+        if (fission_referrals_report(&d, from, to, 10, &out, &e) < 0) {
+            fprintf(stderr, "bench_referrals: %s\n", e.message);
+            exit(1);
+        }
+        store_rollback(c);
+        double t = now_s() - a;
+        if (t < best) best = t;
+        json_decref(*report);
+        *report = out;
+    }
+    store_conn_close(c);
+    store_close(st);
+    return best;
+}
+
+static int64_t top_kol(json_t *report)
+{
+    return json_integer_value(json_object_get(
+        json_array_get(json_object_get(json_object_get(report, "top_kols"), "by_all_members"), 0),
+        "member_id"));
+}
+
 int main(int argc, char **argv)
 {
     long members = 20000000, edges = 5000000;
-    const char *path = "bench/out/fission/referrals.db";
+    const char *path = "bench/out/fission/referrals.db", *pg_server = NULL;
     int keep = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--members") && i + 1 < argc)
@@ -74,8 +176,11 @@ int main(int argc, char **argv)
             path = argv[++i];
         else if (!strcmp(argv[i], "--keep"))
             keep = 1;
+        else if (!strcmp(argv[i], "--pg") && i + 1 < argc)
+            pg_server = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--members N] [--edges E] [--db PATH] [--keep]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--members N] [--edges E] [--db PATH] [--keep] [--pg URL]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -283,45 +388,51 @@ int main(int argc, char **argv)
         sqlite3_close(db);
     }
 
-    /* ---- siyu: the report as GET /api/v1/reports/referrals answers it ---- */
-    store_options opt = {.sync = STORE_SYNC_NORMAL, .create = false};
-    if (store_open(path, &opt, &st, &e)) {
-        fprintf(stderr, "bench_referrals: %s\n", e.message);
-        return 1;
-    }
-    store_conn *c;
-    store_conn_open(st, &c, &e);
-    store_conn_cache(c, 512);
-    double best = 1e9;
-    json_t *report = NULL;
-    for (int round = 0; round < 3; round++) {
-        dom d = {.conn = c, .now = t0 + span + 86400};
-        d.who.role = ROLE_ADMIN;
-        double a = now_s();
-        store_begin(c, false, &e);
-        json_t *out = NULL;
-        if (fission_referrals_report(&d, t0 - 86400, t0 + span + 86400, 10, &out, &e) < 0) {
+    /* ---- the same rows on PostgreSQL (untimed) ---- */
+    char pg_url[512] = "";
+    if (pg_server) {
+        double g0 = now_s();
+        pgb_database(pg_server, "siyu_bench_referrals", true, pg_url, sizeof pg_url);
+        store_options opt = {.sync = STORE_SYNC_NORMAL, .create = true};
+        if (store_open(pg_url, &opt, &st, &e)) {
             fprintf(stderr, "bench_referrals: %s\n", e.message);
             return 1;
         }
-        store_rollback(c);
-        double t = now_s() - a;
-        if (t < best) best = t;
-        json_decref(report);
-        report = out;
+        store_close(st);
+        sqlite3 *db;
+        must(sqlite3_open(path, &db), db, "open");
+        PGconn *pg = pgb_connect(pg_url);
+        pgb_exec(pg, "SET session_replication_role = replica"); /* consistent by construction */
+        pgb_exec(pg, "BEGIN");
+        static const char *const tables[] = {"members",   "campaigns",      "referral_invites",
+                                             "referrals", "referral_stats", "referral_cohorts"};
+        for (size_t k = 0; k < sizeof tables / sizeof *tables; k++)
+            copy_table(db, pg, tables[k]);
+        pgb_exec(pg, "COMMIT");
+        pgb_exec(pg, "VACUUM ANALYZE");
+        PQfinish(pg);
+        sqlite3_close(db);
+        printf("copied to PostgreSQL by COPY in %.1f s (untimed)\n", now_s() - g0);
     }
-    store_conn_close(c);
-    store_close(st);
+
+    /* ---- siyu: the report as GET /api/v1/reports/referrals answers it ---- */
+    json_t *report = NULL, *pg_report = NULL;
+    double best = siyu_report(path, t0 - 86400, t0 + span + 86400, t0 + span + 86400, &report);
     json_t *tot = json_object_get(report, "total");
-    int64_t siyu_top = json_integer_value(json_object_get(
-        json_array_get(json_object_get(json_object_get(report, "top_kols"), "by_all_members"), 0),
-        "member_id"));
+    int64_t siyu_top = top_kol(report);
     printf("siyu  report: %.3f ms (best of 3) — K-factor %.4f over %lld invites, %lld joined; "
            "%zu months; top KOL by all members: %lld\n",
            best * 1000, json_real_value(json_object_get(tot, "k_factor")),
            (long long)json_integer_value(json_object_get(tot, "invites_sent")),
            (long long)json_integer_value(json_object_get(tot, "members_joined")),
            json_array_size(json_object_get(report, "months")), (long long)siyu_top);
+    double pg_best = 0;
+    if (pg_url[0]) {
+        pg_best = siyu_report(pg_url, t0 - 86400, t0 + span + 86400, t0 + span + 86400, &pg_report);
+        printf("siyu  report on PostgreSQL: %.3f ms (best of 3); %s\n", pg_best * 1000,
+               json_equal(report, pg_report) ? "the same answer as on SQLite"
+                                             : "NOT THE ANSWER OF SQLITE");
+    }
 
     /* ---- the obvious SQL ---- */
     sqlite3 *db;
@@ -365,6 +476,50 @@ int main(int argc, char **argv)
     printf("ratio SQL / siyu: %.1fx; %s; %s 1 s\n", t / best,
            sql_top == siyu_top ? "the top KOLs agree" : "THE TOP KOLS DIFFER",
            best < 1.0 ? "under" : "NOT under");
+    bool ok = sql_top == siyu_top;
+    if (pg_url[0]) {
+        /* the same queries in PostgreSQL's dialect: the month by to_char, a boolean's sum
+         * by a cast; the rest as on SQLite */
+        PGconn *pg = pgb_connect(pg_url);
+        char pq[sizeof sql / sizeof *sql][1024];
+        for (size_t q = 0; q < sizeof sql / sizeof *sql; q++)
+            snprintf(pq[q], sizeof pq[q], "%s", sql[q]);
+        snprintf(pq[3], sizeof pq[3],
+                 "SELECT to_char(to_timestamp(i.created_at + 28800) AT TIME ZONE 'UTC', 'YYYY-MM')"
+                 " AS month, count(DISTINCT i.member_id), count(r.member_id) FROM referral_invites"
+                 " i LEFT JOIN referrals r ON r.invite_id = i.id GROUP BY month");
+        char *lvl = strstr(pq[4], "sum(anc.lvl = 1)");
+        if (!lvl) return 1;
+        char tail[1024];
+        snprintf(tail, sizeof tail, "sum((anc.lvl = 1)::int)%s", lvl + strlen("sum(anc.lvl = 1)"));
+        snprintf(lvl, sizeof pq[4] - (size_t)(lvl - pq[4]), "%s", tail);
+        int64_t pg_top = 0;
+        a = now_s();
+        for (size_t q = 0; q < sizeof sql / sizeof *sql; q++) {
+            PGresult *r = PQexec(pg, pq[q]);
+            if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+                fprintf(stderr, "bench_referrals: %s: %s", pq[q], PQerrorMessage(pg));
+                return 1;
+            }
+            if (q == 4 && PQntuples(r) > 0) pg_top = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            PQclear(r);
+        }
+        double pt = now_s() - a;
+        PQfinish(pg);
+        int64_t pg_siyu_top = top_kol(pg_report);
+        bool same = json_equal(report, pg_report) && pg_top == sql_top && pg_siyu_top == siyu_top;
+        ok = ok && same;
+        printf("SQL   report on PostgreSQL: %.3f s; top KOL by all members: %lld\n", pt,
+               (long long)pg_top);
+        printf("\n%-34s %12s %12s %10s\n", "", "SQLite", "PostgreSQL", "PG/SQLite");
+        printf("%-34s %9.3f ms %9.3f ms %9.2fx\n", "siyu report", best * 1000, pg_best * 1000,
+               pg_best / best);
+        printf("%-34s %10.3f s %10.3f s %9.2fx\n", "SQL (recursive CTE)", t, pt, pt / t);
+        printf("%-34s %11.1fx %11.1fx\n", "ratio SQL / siyu", t / best, pt / pg_best);
+        printf("answers: %s\n", same ? "the same on both stores (report, top KOLs)"
+                                     : "DIFFER BETWEEN SQLITE AND POSTGRESQL");
+        json_decref(pg_report);
+    }
     json_decref(report);
-    return sql_top == siyu_top ? 0 : 1;
+    return ok ? 0 : 1;
 }

@@ -3,7 +3,7 @@
 #
 #   bench/fission/run.sh [--members N] [--seconds S] [--conns C]
 #                        [--graph-members M] [--graph-edges E] [--only plays|graph]
-#                        [--paced R]
+#                        [--paced R] [--pg URL]
 #
 # Builds Release into build-bench/, then in the same run:
 #   plays   a store with the demo chain's members (siyu gen N, default 100 000, imported);
@@ -20,7 +20,9 @@
 #   graph   bench_referrals: M members (20 000 000) of whom E (5 000 000) were referred,
 #           written straight into a store; GET /api/v1/reports/referrals' work (K-factor
 #           per campaign, channel and month; four KOL rankings) against the plain SQL of a
-#           recursive CTE. Goal: under 1 s.
+#           recursive CTE. Goal: under 1 s. With --pg URL (a PostgreSQL server), the same
+#           rows copied into a database of its own there, and both sides run on it too,
+#           printed beside SQLite's with the ratios (the plays stay on SQLite).
 # Environment: SIYU_BENCH_BUILD (build dir), SIYU_BENCH_OUT (work dir).
 set -euo pipefail
 
@@ -31,6 +33,7 @@ gm=20000000
 ge=5000000
 only=
 paced=5000
+pg=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --members) members=$2; shift 2 ;;
@@ -40,7 +43,8 @@ while [ $# -gt 0 ]; do
     --graph-edges) ge=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --paced) paced=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --pg) pg=(--pg "$2"); shift 2 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -135,5 +139,5 @@ if [ "$only" != graph ]; then
 fi
 if [ "$only" != plays ]; then
     echo "== graph: $gm members, $ge referrals"
-    "$build/bench/fission/bench_referrals" --members "$gm" --edges "$ge" --db "$out/referrals.db"
+    "$build/bench/fission/bench_referrals" --members "$gm" --edges "$ge" --db "$out/referrals.db" "${pg[@]}"
 fi

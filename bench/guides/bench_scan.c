@@ -2,7 +2,7 @@
  * < 5 ms), against the same server's GET /healthz (no store, no writer: the HTTP floor).
  *
  *   bench_scan PATH_TO_SIYU [--clients 64] [--seconds 5] [--guides 4] [--threads T]
- *              [--against 16] [--rate R]
+ *              [--against 16] [--rate R] [--pg URL]
  *
  * Runs it twice, each on a server of its own: with siyu's default HTTP workers (or --threads)
  * and, as the alternative, with --against workers (0: skip); prints the server's CPU per
@@ -19,7 +19,11 @@
  * loop at saturation measures the machine's queue (64 clients over 2 cores wait their turn
  * whatever the request), a paced load the latency at a given throughput. Latency is then
  * counted from each request's scheduled start, so a stall that delays later requests is
- * charged to them too (no coordinated omission). */
+ * charged to them too (no coordinated omission).
+ *
+ * --pg URL (a PostgreSQL server) runs the default-worker server once more on a PostgreSQL
+ * store (a database of the bench's own there, siyu_bench_scan, fresh) and prints its rows
+ * beside SQLite's with the ratios PostgreSQL / SQLite. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +39,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "pgbench.h"
 
 static int port;
 static char token[128], dir[64];
@@ -281,15 +287,16 @@ typedef struct run_result {
 /* One server with `threads` HTTP workers (0: siyu's default) on a fresh store: the floor,
  * then the scans, then the writer's mean batch and commit time from /metrics. */
 static int serve_and_measure(int threads, int clients, int guides, double seconds, double rate,
-                             run_result *out)
+                             const char *pg_server, run_result *out)
 {
     snprintf(dir, sizeof dir, "/tmp/siyu-bench-scan-XXXXXX");
     if (!mkdtemp(dir)) return 1;
-    char cmd[1024], db[128];
+    char cmd[2048], db[512];
     snprintf(db, sizeof db, "%s/b.db", dir);
-    snprintf(cmd, sizeof cmd, "%s init --db %s >/dev/null", siyu, db);
+    if (pg_server) pgb_database(pg_server, "siyu_bench_scan", true, db, sizeof db);
+    snprintf(cmd, sizeof cmd, "%s init --db '%s' >/dev/null", siyu, db);
     if (run(cmd, NULL, 0)) return 1;
-    snprintf(cmd, sizeof cmd, "%s token create --db %s --role admin", siyu, db);
+    snprintf(cmd, sizeof cmd, "%s token create --db '%s' --role admin", siyu, db);
     if (run(cmd, token, sizeof token)) return 1;
     {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -370,12 +377,13 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_scan PATH_TO_SIYU [--clients N] [--seconds S] [--guides G]"
-                        " [--threads T] [--against T2] [--rate R]\n");
+                        " [--threads T] [--against T2] [--rate R] [--pg URL]\n");
         return 2;
     }
     siyu = argv[1];
     int clients = 64, guides = 4, threads = 0, against = 16;
     double seconds = 5, rate = 0;
+    const char *pg_server = NULL;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--clients") == 0) clients = atoi(argv[i + 1]);
         if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[i + 1]);
@@ -383,10 +391,14 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--threads") == 0) threads = atoi(argv[i + 1]);
         if (strcmp(argv[i], "--against") == 0) against = atoi(argv[i + 1]);
         if (strcmp(argv[i], "--rate") == 0) rate = atof(argv[i + 1]);
+        if (strcmp(argv[i], "--pg") == 0) pg_server = argv[i + 1];
     }
-    run_result a, b;
-    if (serve_and_measure(threads, clients, guides, seconds, rate, &a)) return 1;
-    if (against > 0 && serve_and_measure(against, clients, guides, seconds, rate, &b)) return 1;
+    run_result a, b, c;
+    if (serve_and_measure(threads, clients, guides, seconds, rate, NULL, &a)) return 1;
+    if (against > 0 && serve_and_measure(against, clients, guides, seconds, rate, NULL, &b))
+        return 1;
+    if (pg_server && serve_and_measure(threads, clients, guides, seconds, rate, pg_server, &c))
+        return 1;
     const char *sync = getenv("SIYU_SYNC");
     printf("bench_scan: %d clients, %.0f s each, %d guides, SIYU_SYNC=%s, ", clients, seconds,
            guides, sync ? sync : "(full)");
@@ -406,6 +418,10 @@ int main(int argc, char **argv)
         snprintf(what, sizeof what, "POST scan (%d workers)", against);
         print(what, b.scan);
     }
+    if (pg_server) {
+        print("GET /healthz, PostgreSQL store", c.floor);
+        print("POST scan, PostgreSQL store", c.scan);
+    }
     printf("\nwriter: %.1f scans per group commit, %.2f ms per commit", a.batch, a.commit_ms);
     if (against > 0) printf(" (%d workers: %.1f, %.2f ms)", against, b.batch, b.commit_ms);
     printf("\nwriter: of %.0f COMMITs, %.0f took over 1 ms and %.0f over 5 ms (a checkpoint's "
@@ -414,6 +430,11 @@ int main(int argc, char **argv)
     printf("\nscan p99 / healthz p99 = %.2f", a.floor.p99 > 0 ? a.scan.p99 / a.floor.p99 : 0);
     if (against > 0 && b.scan.p99 > 0)
         printf("; scan p99 / scan p99 with %d workers = %.2f", against, a.scan.p99 / b.scan.p99);
+    if (pg_server)
+        printf("\nPostgreSQL / SQLite (same workers): scans/s %.2f, scan p99 %.2f; writer on "
+               "PostgreSQL: %.1f scans per group commit, %.2f ms per commit",
+               a.scan.rps > 0 ? c.scan.rps / a.scan.rps : 0,
+               a.scan.p99 > 0 ? c.scan.p99 / a.scan.p99 : 0, c.batch, c.commit_ms);
     printf("\nscan p99 %s 5 ms (goal)\n", a.scan.p99 < 5 ? "<" : ">=");
     return 0;
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/guides/run.sh — builds Release into bench/out/build-guides and runs bench_scan with
-# SIYU_SYNC unset (FULL) and =normal. Arguments go to bench_scan (--clients, --seconds).
+# SIYU_SYNC unset (FULL) and =normal. Arguments go to bench_scan (--clients, --seconds, and
+# --pg URL: the default-worker server once more on a PostgreSQL store on that server).
 set -e
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/bench/out/build-guides"

@@ -1,6 +1,6 @@
 /* bench_journeys.c — issue 6's figures: daily date triggers, and outbox dispatch.
  *
- *   bench_journeys [--members N] [--messages M] [--no-sqlite]
+ *   bench_journeys [--members N] [--messages M] [--no-sqlite] [--pg URL]
  *
  * 1. Date triggers. N synthetic members (default 20 000 000) go into the member index:
  *    a birthday for 70%, a join day over four years, 0-6 orders over the last two
@@ -16,6 +16,9 @@
  *    journey_dispatch until the outbox is empty, messages/s. Against it: the same
  *    number of signed POSTs with one reused libcurl handle and no store — the transport's
  *    ceiling on this machine.
+ *    With --pg URL (a PostgreSQL server): the same table, rows (by COPY) and indexes in a
+ *    database of the bench's own there, the same three selects timed beside SQLite's; the
+ *    ids found must be as many on both.
  * Members behind the enrolled runs are inserted into the store before the tick (the
  * runs reference them); that set-up is not timed. */
 #include <curl/curl.h>
@@ -23,6 +26,8 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <sqlite3.h>
+
+#include "pgbench.h"
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +115,7 @@ int main(int argc, char **argv)
 {
     long members = 20000000, messages = 20000;
     bool sqlite = true;
+    const char *pg_server = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--members") && i + 1 < argc)
             members = atol(argv[++i]);
@@ -117,8 +123,11 @@ int main(int argc, char **argv)
             messages = atol(argv[++i]);
         else if (!strcmp(argv[i], "--no-sqlite"))
             sqlite = false;
+        else if (!strcmp(argv[i], "--pg") && i + 1 < argc)
+            pg_server = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_journeys [--members N] [--messages M] [--no-sqlite]\n");
+            fprintf(stderr, "usage: bench_journeys [--members N] [--messages M] [--no-sqlite] "
+                            "[--pg URL]\n");
             return 2;
         }
     }
@@ -203,11 +212,16 @@ int main(int argc, char **argv)
     sqlite3 *db;
     sqlite3_open(path, &db);
     sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    sqlite3_stmt *ins;
+    sqlite3_stmt *ins, *consent;
     sqlite3_prepare_v2(db,
                        "INSERT OR IGNORE INTO members(id, store_id, join_channel, joined_at,"
                        " created_at, updated_at) VALUES (?1, 1, 'store', ?2, ?2, ?2)",
                        -1, &ins, NULL);
+    /* each has agreed to marketing by sms: without it the outbox skips their messages */
+    sqlite3_prepare_v2(db,
+                       "INSERT OR IGNORE INTO member_consents(member_id, purpose, channel,"
+                       " granted, source, at) VALUES (?1, 'marketing', 'sms', 1, 'import', ?2)",
+                       -1, &consent, NULL);
     for (int k = 0; k < 3; k++) {
         seg_expr *ex;
         seg_audience a;
@@ -219,6 +233,10 @@ int main(int argc, char **argv)
             sqlite3_bind_int64(ins, 2, now);
             sqlite3_step(ins);
             sqlite3_reset(ins);
+            sqlite3_bind_int64(consent, 1, a.ids[i]);
+            sqlite3_bind_int64(consent, 2, now);
+            sqlite3_step(consent);
+            sqlite3_reset(consent);
         }
         printf("   %-44s %zu members\n", q[k], a.count);
         named += (long)a.count;
@@ -226,6 +244,7 @@ int main(int argc, char **argv)
         seg_expr_free(ex);
     }
     sqlite3_finalize(ins);
+    sqlite3_finalize(consent);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(db);
     for (int k = 1; k <= 3; k++) {
@@ -250,7 +269,7 @@ int main(int argc, char **argv)
     printf("   %.2f s for the day (%ld members entered and started)\n", tick_s, entered);
 
     /* the same three questions to SQLite, one row per member, each column indexed */
-    double sql_s = -1;
+    double sql_s = -1, pg_s = -1;
     if (sqlite) {
         printf("== SQLite: %ld member rows, indexed (not timed)\n", members);
         fflush(stdout);
@@ -308,6 +327,47 @@ int main(int argc, char **argv)
         sqlite3_close(s);
         printf("   the three selects: %.3f s, %ld ids (the index named %ld)\n", sql_s, found,
                named);
+        if (pg_server) {
+            printf("== PostgreSQL: the same %ld rows by COPY, the same indexes (not timed)\n",
+                   members);
+            fflush(stdout);
+            char url[512];
+            pgb_database(pg_server, "siyu_bench_journeys", true, url, sizeof url);
+            PGconn *c = pgb_connect(url);
+            pgb_exec(c, "CREATE TABLE m (id BIGINT PRIMARY KEY, joined INT, bmonth INT, bday INT,"
+                        " last_order INT)");
+            pgb_copy p;
+            pgb_copy_begin(&p, c, "COPY m FROM STDIN");
+            for (long i = 0; i < members; i++) {
+                char bm[8] = "\\N", bd[8] = "\\N", last[16] = "\\N";
+                if (g[i].bday != SEG_NO_DAY) {
+                    int by, m1, d1;
+                    date_civil(g[i].bday, &by, &m1, &d1);
+                    snprintf(bm, sizeof bm, "%d", m1);
+                    snprintf(bd, sizeof bd, "%d", d1);
+                }
+                if (g[i].last != SEG_NO_DAY) snprintf(last, sizeof last, "%d", g[i].last);
+                pgb_copy_row(&p, "%ld\t%d\t%s\t%s\t%s\n", i + 1, g[i].joined, bm, bd, last);
+            }
+            pgb_copy_end(&p);
+            pgb_exec(c, "CREATE INDEX m_joined ON m(joined)");
+            pgb_exec(c, "CREATE INDEX m_bday ON m(bmonth, bday)");
+            pgb_exec(c, "CREATE INDEX m_last ON m(last_order)");
+            pgb_exec(c, "VACUUM ANALYZE m");
+            long pg_found = 0;
+            t0 = clock_mono_ns();
+            for (int k = 0; k < 3; k++) {
+                PGresult *r = PQexec(c, sqls[k]);
+                if (PQresultStatus(r) != PGRES_TUPLES_OK) die(sqls[k], NULL);
+                pg_found += PQntuples(r);
+                PQclear(r);
+            }
+            pg_s = secs(t0, clock_mono_ns());
+            PQfinish(c);
+            printf("   the three selects: %.3f s, %ld ids: PostgreSQL / SQLite %.2f%s\n", pg_s,
+                   pg_found, pg_s / sql_s, pg_found == found ? "" : "  IDS DIFFER");
+            if (pg_found != found) return 1;
+        }
     }
     /* index evaluation alone, for the comparison with the selects */
     t0 = clock_mono_ns();
@@ -357,8 +417,11 @@ int main(int argc, char **argv)
         store_bind_text(s, 6, "queued");
         store_bind_int(s, 7, now);
         store_bind_int(s, 8, now);
-        store_step(s);
-        store_reset(s);
+        /* the address, as the engine resolves it when it queues: never sent without */
+        char to[64];
+        snprintf(to, sizeof to, "{\"phone\":\"+8613%09ld\"}", i);
+        store_bind_text(s, 9, to);
+        if (store_exec(s, &e)) die("queue a message", &e);
     }
     store_commit(d.conn, &e);
     t0 = clock_mono_ns();
@@ -367,11 +430,20 @@ int main(int argc, char **argv)
         json_t *o = NULL;
         if (journey_dispatch(st, now, 5000, &o, &e)) die("dispatch", &e);
         long n = (long)json_integer_value(json_object_get(o, "sent"));
+        if (!n && sent < messages) { /* what the outbox did instead */
+            char *why = json_dumps(o, JSON_COMPACT);
+            fprintf(stderr, "bench_journeys: dispatch: %.400s\n", why ? why : "");
+            free(why);
+        }
         json_decref(o);
         if (!n) break;
         sent += n;
     }
     double disp_s = secs(t0, clock_mono_ns());
+    if (sent != messages) {
+        fprintf(stderr, "bench_journeys: %ld of %ld messages sent\n", sent, messages);
+        return 1;
+    }
     printf("   siyu: %ld sent in %.2f s, %.0f messages/s (receiver saw %ld)\n", sent, disp_s,
            sent / disp_s, atomic_load(&received));
     /* the transport alone: one libcurl handle, the same body, no store, no signature */
@@ -401,6 +473,9 @@ int main(int argc, char **argv)
     if (sql_s >= 0)
         printf("%-52s %.4f s   ratio SQLite/index %.1fx\n", "  the same selects on indexed SQLite",
                sql_s, sql_s / idx_s);
+    if (pg_s >= 0)
+        printf("%-52s %.4f s   ratio PostgreSQL/index %.1fx, PostgreSQL/SQLite %.2f\n",
+               "  the same selects on indexed PostgreSQL", pg_s, pg_s / idx_s, pg_s / sql_s);
     printf("%-52s %.0f messages/s   (goal: >= 20000/s)\n", "dispatch to a local webhook, siyu",
            sent / disp_s);
     printf("%-52s %.0f /s   ratio siyu/libcurl %.2f\n", "  one libcurl handle, no store",

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/loyalty/run.sh — the loyalty engine's performance figures (issue 3, "Performance").
 #
-#   bench/loyalty/run.sh [--members N] [--seconds S] [--conns C] [--rounds R]
+#   bench/loyalty/run.sh [--members N] [--seconds S] [--conns C] [--rounds R] [--pg URL]
 #
 # Builds Release into build-bench/ and generates the demo chain (siyu gen, default
 # 100 000 members, ~1.5 million orders), then in the same run:
@@ -17,6 +17,10 @@
 #            clients, each redeeming 1 point at a time from its own member with a fresh
 #            Idempotency-Key (POST /api/v1/members/{id}/points); rate and p50/p99.
 #            Then siyu check on the store.
+#   --pg     the same again on PostgreSQL (URL of a server, e.g. scripts/pg-test-server.sh's;
+#            databases siyu_bench_loyalty_* made there and dropped after, copies by CREATE
+#            DATABASE ... TEMPLATE), one import round each way, each figure printed beside
+#            SQLite's with the ratio PostgreSQL / SQLite.
 # Environment: SIYU_BENCH_BUILD (build dir), SIYU_BENCH_OUT (work dir).
 set -euo pipefail
 
@@ -24,13 +28,15 @@ members=100000
 seconds=10
 conns=64
 rounds=3
+pg=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --members) members=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --conns) conns=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --pg) pg=$2; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -51,7 +57,7 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", b-a}'; }
 rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n / t }'; }
 results=()
-add() { results+=("$(printf '%-46s %s' "$1" "$2")"); }
+add() { results+=("$(printf '%-52s %s' "$1" "$2")"); }
 
 if [ ! -s "$data/orders.ndjson" ]; then
     echo "== siyu gen --members $members"
@@ -131,38 +137,95 @@ boff=$(best "${toff[@]}") bon=$(best "${ton[@]}")
 add "import orders, loyalty off (best of $rounds)" "$(rate "$n" "$boff") orders/s  ($n in $boff s; median $(median "${toff[@]}") s)"
 add "import orders, loyalty on (best of $rounds)" "$(rate "$n" "$bon") orders/s  ($n in $bon s; median $(median "${ton[@]}") s)"
 add "loyalty overhead on import" "$(awk -v a="$bon" -v b="$boff" 'BEGIN{printf "%+.1f%%", (a/b-1)*100}')   (goal: <= +30%; medians: $(awk -v a="$(median "${ton[@]}")" -v b="$(median "${toff[@]}")" 'BEGIN{printf "%+.1f%%", (a/b-1)*100}'))"
-add "ledger entries / tier changes written" "$(sqlite3 "$on" "select count(*) from points_ledger") / $(sqlite3 "$on" "select count(*) from tier_history")"
+sl=$(sqlite3 "$on" "select count(*) from points_ledger")
+st=$(sqlite3 "$on" "select count(*) from tier_history")
+add "ledger entries / tier changes written" "$sl / $st"
 echo "== siyu check on the loyalty store"
 t0=$(now)
 "$siyu" check --db "$on"
 add "siyu check on the loyalty store" "clean in $(secs "$t0" "$(now)") s"
 
+# redemptions over HTTP on store $1: sets $r $p50 $p99 $err
+redeem() {
+    local db=$1 log=$out/serve.log pid port line
+    "$siyu" serve --db "$db" --listen 127.0.0.1:0 --access-log off >"$log" 2>&1 &
+    pid=$!
+    trap 'kill -TERM $pid 2>/dev/null || true' EXIT
+    for _ in $(seq 300); do
+        port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log" | head -1)
+        [ -n "$port" ] && break
+        sleep 0.1
+    done
+    ids=$(seq -s, 1 "$conns")
+    curl -sf -X POST -H "Authorization: Bearer $token" -H 'Idempotency-Key: bench-fund' \
+        -H 'Content-Type: application/json' "http://127.0.0.1:$port/api/v1/points/bulk" \
+        -d "{\"delta\":10000000,\"reason\":\"bench\",\"member_ids\":[$ids]}" >/dev/null
+    line=$("$loadgen" --port "$port" --token "$token" --mode redeem --conns "$conns" --threads 2 \
+        --seconds "$seconds" --members "$members")
+    echo "   $line"
+    r=$(sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p' <<<"$line")
+    p50=$(sed -n 's/.* p50=\([0-9.]*ms\).*/\1/p' <<<"$line")
+    p99=$(sed -n 's/.* p99=\([0-9.]*ms\).*/\1/p' <<<"$line")
+    err=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$line")
+    kill -TERM "$pid"; wait "$pid" || true
+    trap - EXIT
+}
+
 echo "== redemptions over HTTP ($conns clients, distinct members)"
 token=$(cat "$out/token")
-log=$out/serve.log
-"$siyu" serve --db "$on" --listen 127.0.0.1:0 --access-log off >"$log" 2>&1 &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null || true' EXIT
-for _ in $(seq 300); do
-    port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log" | head -1)
-    [ -n "$port" ] && break
-    sleep 0.1
-done
-ids=$(seq -s, 1 "$conns")
-curl -sf -X POST -H "Authorization: Bearer $token" -H 'Idempotency-Key: bench-fund' \
-    -H 'Content-Type: application/json' "http://127.0.0.1:$port/api/v1/points/bulk" \
-    -d "{\"delta\":10000000,\"reason\":\"bench\",\"member_ids\":[$ids]}" >/dev/null
-line=$("$loadgen" --port "$port" --token "$token" --mode redeem --conns "$conns" --threads 2 \
-    --seconds "$seconds" --members "$members")
-echo "   $line"
-r=$(sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p' <<<"$line")
-p50=$(sed -n 's/.* p50=\([0-9.]*ms\).*/\1/p' <<<"$line")
-p99=$(sed -n 's/.* p99=\([0-9.]*ms\).*/\1/p' <<<"$line")
-err=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$line")
+redeem "$on"
 add "POST /members/{id}/points, $conns clients" "$r redemptions/s  p50 $p50  p99 $p99  errors $err"
-kill -TERM "$pid"; wait "$pid" || true
-trap - EXIT
 "$siyu" check --db "$on" >/dev/null && add "siyu check after the redemption load" "clean"
+
+# ------------------------------------------------------------------ PostgreSQL
+if [ -n "$pg" ]; then
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+    pg_server=${pg%/*}
+    pgn() { echo "siyu_bench_loyalty_$1"; }
+    pgq() { PGOPTIONS='--client-min-messages=warning' psql "$pg_server/postgres" -qc "$1" >/dev/null; }
+    pg_drop() { pgq "DROP DATABASE IF EXISTS $(pgn "$1") WITH (FORCE)"; }
+    pg_copy() { pg_drop "$1"; pgq "CREATE DATABASE $(pgn "$1") TEMPLATE $(pgn "$2")"; }
+    echo "== PostgreSQL: the same stores on $pg_server"
+    pg_drop base; pgq "CREATE DATABASE $(pgn base)"
+    "$siyu" init --db "$pg_server/$(pgn base)" >/dev/null
+    for k in brands stores staff members; do
+        "$siyu" import "$k" "$data/$k.ndjson" --db "$pg_server/$(pgn base)" >/dev/null
+    done
+    pg_copy offcfg base
+    pg_copy oncfg base
+    echo "== configuring loyalty on one PostgreSQL copy"
+    configure "$pg_server/$(pgn oncfg)"
+    pg_import() { # $1 store, $2 configured copy; sets $took
+        pg_copy "$1" "$2"
+        local t0 t1
+        t0=$(now)
+        "$siyu" import orders "$data/orders.ndjson" --db "$pg_server/$(pgn "$1")" >/dev/null
+        t1=$(now)
+        took=$(secs "$t0" "$t1")
+    }
+    echo "== PostgreSQL: siyu import orders ($orders orders), loyalty off, then on"
+    pg_import off offcfg; poff=$took
+    pg_import on oncfg; pon=$took
+    echo "   off $poff s, on $pon s"
+    pn=$(psql "$pg_server/$(pgn on)" -Atc "select count(*) from orders")
+    add "import orders, loyalty off, PostgreSQL" "$(rate "$pn" "$poff") orders/s  ($pn in $poff s; PostgreSQL / SQLite $(ratio "$(rate "$pn" "$poff")" "$(rate "$n" "$boff")"))"
+    add "import orders, loyalty on, PostgreSQL" "$(rate "$pn" "$pon") orders/s  ($pn in $pon s; PostgreSQL / SQLite $(ratio "$(rate "$pn" "$pon")" "$(rate "$n" "$bon")"))"
+    add "loyalty overhead on import, PostgreSQL" "$(awk -v a="$pon" -v b="$poff" 'BEGIN{printf "%+.1f%%", (a/b-1)*100}')"
+    pl=$(psql "$pg_server/$(pgn on)" -Atc "select count(*) from points_ledger")
+    pt=$(psql "$pg_server/$(pgn on)" -Atc "select count(*) from tier_history")
+    same="the same as SQLite's"
+    if [ "$pn/$pl/$pt" != "$n/$sl/$st" ]; then same="DIFFERENT FROM SQLITE'S ($n/$sl/$st)"; fi
+    add "orders / ledger entries / tier changes, PostgreSQL" "$pn / $pl / $pt  ($same)"
+    "$siyu" check --db "$pg_server/$(pgn on)" >/dev/null && add "siyu check on the PostgreSQL loyalty store" "clean"
+    echo "== PostgreSQL: redemptions over HTTP ($conns clients, distinct members)"
+    sr=$r
+    token=$(cat "$out/token")
+    redeem "$pg_server/$(pgn on)"
+    add "POST /members/{id}/points, $conns clients, PostgreSQL" "$r redemptions/s  p50 $p50  p99 $p99  errors $err  (PostgreSQL / SQLite $(ratio "$r" "$sr"))"
+    "$siyu" check --db "$pg_server/$(pgn on)" >/dev/null && add "siyu check after the redemption load, PostgreSQL" "clean"
+    for d in base offcfg oncfg off on; do pg_drop "$d"; done
+    [ "$same" = "the same as SQLite's" ] || { printf '%s\n' "${results[@]}"; exit 1; }
+fi
 
 echo
 echo "== results ($(date -u +%Y-%m-%d), $(nproc) cores, $members members, $orders orders)"

@@ -87,6 +87,7 @@ typedef struct pg_conn {
     pg_store *store;
     PGconn *pg;
     bool holds_write_lock;
+    bool in_tx; /* between store_begin and its commit or rollback */
     int64_t last_id;
     int changes;
     unsigned cursors; /* cursors declared, for their names */
@@ -414,8 +415,10 @@ static void pg_conn_cache(store_conn *c_, int mib)
     (void)mib;
 }
 
+/* A transaction ends (committed, undone, or never begun): its write lock goes with it. */
 static void release_write_lock(pg_conn *c)
 {
+    c->in_tx = false;
     if (c->holds_write_lock) {
         c->holds_write_lock = false;
         pthread_mutex_unlock(&c->store->write_lock);
@@ -568,6 +571,7 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
         pthread_mutex_lock(&c->store->write_lock);
         c->holds_write_lock = true;
     }
+    c->in_tx = true;
     revive(c);
     c->npending = 0;
     c->copy_len = 0;
@@ -943,11 +947,16 @@ static int run(pg_stmt *s, store_step_rc *rc)
     /* the first statement of a read transaction carries its BEGIN: on a connection the
      * server dropped while idle, nothing was done yet, so open it again and go ahead */
     bool first = begin_pending(c);
+    /* a statement of no transaction (a request's token check) on a connection the server
+     * dropped: open it again first; a read that found it dropped only now runs again (a
+     * write may have committed before the connection went, so it fails instead) */
+    bool alone = !c->in_tx;
+    if (alone && PQstatus(c->pg) == CONNECTION_BAD) revive(c);
     const char *pending[16];
     int npending = c->npending;
     memcpy(pending, c->pending, sizeof pending);
     PGresult *r = run_once(c, s);
-    if (!ok(r) && first && PQstatus(c->pg) == CONNECTION_BAD) {
+    if (!ok(r) && (first || (alone && !s->is_write)) && PQstatus(c->pg) == CONNECTION_BAD) {
         PQclear(r);
         revive(c);
         memcpy(c->pending, pending, sizeof pending);

@@ -295,7 +295,7 @@ static void pg_texts_complete(void)
 }
 
 /* PostgreSQL: a connection the server dropped while idle (a restart, a failover) is
- * opened again when the next transaction begins. */
+ * opened again when the next transaction begins, or before a statement of none. */
 static void pg_reconnects(const char *db, const char *name)
 {
     siyu_err e;
@@ -323,6 +323,21 @@ static void pg_reconnects(const char *db, const char *name)
         CHECK_INT_EQ(store_step(s), STORE_ROW);
         store_reset(s);
         CHECK_INT_EQ(store_commit(c, &e), 0);
+    }
+    /* a read of no transaction (the server's token check on a connection lent to a
+     * request) is opened again too: dropped while idle, and dropped once seen dropped */
+    for (int round = 0; round < 2; round++) {
+        CHECK_INT_EQ(pgtest_admin(sql), 0);
+        if (round == 1) { /* the drop seen by a failed read first */
+            s = store_q(c, Q_COUNT_ORDERS);
+            store_step(s);
+            store_reset(s);
+            store_conn_clear(c);
+        }
+        s = store_q(c, Q_COUNT_ORDERS);
+        CHECK_INT_EQ(store_step(s), STORE_ROW);
+        store_reset(s);
+        CHECK_INT_EQ(store_conn_check(c, &e), 0);
     }
     store_conn_close(c);
     store_close(st);

@@ -89,6 +89,36 @@ int group_sales_report(dom *d, int64_t id, json_t **out, siyu_err *e);
 int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t within_days,
                   json_t **out, siyu_err *e);
 
+/* The groups report's figures, gathered by SQL (groups_report) or by another source: the
+ * in-memory group view (src/views/group_view.c). The report checks the ask, narrows it to
+ * the caller's scope, asks the source, and renders; a source that cannot answer (not
+ * built yet, stale) returns -1 and the report reads SQL instead. */
+typedef struct group_board_row {
+    int64_t id, store_id, owner_id, cap; /* owner_id 0: none */
+    char chat_id[128], name[128], theme[64], state[16];
+    bool has_theme;
+    int64_t speaker_days, messages, joins, quits, members, member_days, orders, sales;
+} group_board_row;
+typedef struct group_conv_row {
+    int64_t store, n[2], b[2]; /* [0] in no group, [1] in a group: members, buyers */
+} group_conv_row;
+typedef struct groups_ask {
+    int32_t from, to;        /* local days, inclusive */
+    int64_t from_s, to_s;    /* the same as Unix seconds, [from_s, to_s) */
+    int64_t store_id, guide; /* 0: any */
+    int64_t within_days;     /* 0: any time in the stint */
+} groups_ask;
+typedef struct groups_figures {
+    group_board_row *v; /* the groups in scope, in id order (malloc'd) */
+    size_t n;
+    group_conv_row *cv; /* per member store in scope, in store order; none for a guide */
+    size_t ncv;
+    bool over; /* a sum saturated */
+} groups_figures;
+typedef int (*groups_source)(void *ctx, const groups_ask *q, groups_figures *out);
+int groups_report_from(dom *d, groups_source src, void *ctx, int32_t from, int32_t to,
+                       int64_t store_id, int64_t within_days, json_t **out, siyu_err *e);
+
 /* How many of the largest values make 80% of their sum (the 2:80 of group selling);
  * 0 when the sum is not positive. Sorts v descending. */
 int group_skus_for_share(int64_t *v, int n, int pct);

@@ -300,6 +300,7 @@ int groups_patch(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     store_bind_int(s, 3, d->now);
     store_bind_int(s, 4, id);
     if (store_exec(s, e)) return -1;
+    dom_note(d, DOM_CHANGE_GROUP, id, 0);
     if (theme && group_requests_fulfil(d, id, g.store_id, theme, e)) return -1;
     if (out) {
         if (grp_load(d, id, &g, e)) return -1;
@@ -344,6 +345,7 @@ int groups_set_owner_state(dom *d, int64_t group_id, const char *state, int64_t 
     if (new_owner_id) store_bind_int(s, 2, new_owner_id);
     store_bind_int(s, 3, d->now);
     store_bind_int(s, 4, group_id);
+    dom_note(d, DOM_CHANGE_GROUP, group_id, 0);
     return store_exec(s, e);
 }
 
@@ -459,6 +461,7 @@ static int group_created(dom *d, json_t *ev, const char *chat_id, int64_t at, js
     store_bind_int(s, 9, d->now);
     if (store_exec(s, e)) return -1;
     int64_t id = store_last_id(d->conn);
+    dom_note(d, DOM_CHANGE_GROUP, id, 0);
     json_object_set_new(r, "group_id", json_integer(id));
     if (theme && group_requests_fulfil(d, id, store_id, theme, e)) return -1;
     /* the owner is in the group from the start; as staff, outside the cap */
@@ -487,6 +490,7 @@ static int group_updated(dom *d, json_t *ev, chat_ref *c, json_t *r, siyu_err *e
     store_bind_int(s, 4, d->now);
     store_bind_int(s, 5, c->id);
     json_object_set_new(r, "group_id", json_integer(c->id));
+    dom_note(d, DOM_CHANGE_GROUP, c->id, 0);
     return store_exec(s, e);
 }
 
@@ -574,6 +578,7 @@ static int member_joined(dom *d, json_t *ev, chat_ref *c, int64_t at, json_t *r,
     store_bind_text(s, 9, inviter);
     if (code) store_bind_int(s, 10, code);
     if (store_exec(s, e)) return -1;
+    if (!is_staff) dom_note(d, DOM_CHANGE_GROUP, c->id, store_last_id(d->conn));
     if (code && !is_staff) {
         json_object_set_new(r, "code_id", json_integer(code));
         if (group_seat_keep(d, c->id, code, person, at, e)) return -1;
@@ -607,6 +612,7 @@ static int member_quit(dom *d, json_t *ev, chat_ref *c, int64_t at, json_t *r, s
     store_bind_text(s, 3, quit_scenes[scene]);
     store_bind_int(s, 4, stint);
     if (store_exec(s, e)) return -1;
+    if (!is_staff) dom_note(d, DOM_CHANGE_GROUP, c->id, stint);
     return is_staff ? 0 : member_follow(d, person, NULL, at, e);
 }
 
@@ -700,6 +706,13 @@ static int one_event(dom *d, json_t *ev, chat_ref *c, json_t *results, int *reco
         store_bind_int(s, 2, d->now);
         store_bind_int(s, 3, c->id);
         rc = store_exec(s, e);
+        dom_note(d, DOM_CHANGE_GROUP, c->id, 0);
+        /* the stints the dismissal ends, for the group view */
+        s = store_q(d->conn, Q_GRP_LIVE_STINT_IDS);
+        store_bind_int(s, 1, c->id);
+        while (!rc && store_step(s) == STORE_ROW)
+            dom_note(d, DOM_CHANGE_GROUP, c->id, store_col_int(s, 0));
+        store_reset(s);
         if (!rc) {
             s = store_q(d->conn, Q_GRP_DISMISS_STINTS);
             store_bind_int(s, 1, at);

@@ -235,12 +235,7 @@ int group_sales_report(dom *d, int64_t id, json_t **out, siyu_err *e)
 
 /* ---------------- the groups report ---------------- */
 
-typedef struct brow {
-    int64_t id, store_id, owner_id, cap;
-    char chat_id[128], name[128], theme[64], state[16];
-    bool has_theme;
-    int64_t speaker_days, messages, joins, quits, members, member_days, orders, sales;
-} brow;
+typedef group_board_row brow;
 
 typedef struct rollup {
     int64_t key;
@@ -288,19 +283,53 @@ static json_t *roll_json(const rollup *r)
                      (json_int_t)r->orders, "sales_cents", (json_int_t)r->sales);
 }
 
-/* rollups keyed by an integer (store, guide) or a theme: a linear table, few keys */
-static rollup *roll_at(rollup **v, size_t *n, size_t *cap, int64_t key, const char *theme)
+/* rollups keyed by an integer (store, guide) or a theme, in the order of their first
+ * group, found through a hash index (50 000 groups may have thousands of guides) */
+typedef struct rollset {
+    rollup *v;
+    size_t n, cap;
+    int32_t *ix; /* open addressing over v: -1 empty */
+    size_t nix;
+} rollset;
+
+static size_t roll_hash(int64_t key, const char *theme)
 {
-    for (size_t i = 0; i < *n; i++)
-        if ((*v)[i].key == key && strcmp((*v)[i].theme, theme ? theme : "") == 0) return &(*v)[i];
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        *v = realloc(*v, *cap * sizeof **v);
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)key * 0x9E3779B97F4A7C15ULL;
+    for (const unsigned char *p = (const unsigned char *)theme; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static rollup *roll_at(rollset *s, int64_t key, const char *theme)
+{
+    if (!theme) theme = "";
+    if ((s->n + 1) * 2 > s->nix) {
+        free(s->ix);
+        s->nix = s->nix ? s->nix * 2 : 64;
+        s->ix = malloc(s->nix * sizeof *s->ix);
+        for (size_t i = 0; i < s->nix; i++)
+            s->ix[i] = -1;
+        for (size_t k = 0; k < s->n; k++) {
+            size_t i = roll_hash(s->v[k].key, s->v[k].theme) & (s->nix - 1);
+            while (s->ix[i] >= 0)
+                i = (i + 1) & (s->nix - 1);
+            s->ix[i] = (int32_t)k;
+        }
     }
-    rollup *r = &(*v)[(*n)++];
+    size_t i = roll_hash(key, theme) & (s->nix - 1);
+    for (; s->ix[i] >= 0; i = (i + 1) & (s->nix - 1)) {
+        rollup *r = &s->v[s->ix[i]];
+        if (r->key == key && strcmp(r->theme, theme) == 0) return r;
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->ix[i] = (int32_t)s->n;
+    rollup *r = &s->v[s->n++];
     memset(r, 0, sizeof *r);
     r->key = key;
-    snprintf(r->theme, sizeof r->theme, "%s", theme ? theme : "");
+    snprintf(r->theme, sizeof r->theme, "%s", theme);
     return r;
 }
 
@@ -312,6 +341,39 @@ static int board_cmp(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+#define BOARD_TOP 100
+
+/* heap order: the worst of the kept rows at [0] */
+static bool board_worse(const brow *x, const brow *y)
+{
+    return board_cmp(&x, &y) > 0;
+}
+
+static void board_offer(brow **h, size_t *n, brow *b)
+{
+    size_t i;
+    if (*n < BOARD_TOP) { /* sift up */
+        i = (*n)++;
+        while (i > 0 && board_worse(b, h[(i - 1) / 2])) {
+            h[i] = h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        h[i] = b;
+        return;
+    }
+    if (!board_worse(h[0], b)) return; /* not better than the worst kept */
+    i = 0;                             /* sift down from the top */
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && board_worse(h[c + 1], h[c])) c++;
+        if (!board_worse(h[c], b)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = b;
+}
+
 static json_t *conv_json(int64_t members, int64_t buyers)
 {
     double lo, hi;
@@ -321,25 +383,12 @@ static json_t *conv_json(int64_t members, int64_t buyers)
                      members > 0 ? json_pack("[f, f]", lo, hi) : json_null());
 }
 
-int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t within_days,
-                  json_t **out, siyu_err *e)
+/* The figures by SQL: the independent reference the group view is checked against. */
+static int figures_sql(dom *d, const groups_ask *q, groups_figures *f)
 {
-    if (to < from) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: before from");
-    if (to - from > 3660)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: at most ten years after from");
-    if (within_days < 0 || within_days > 3650)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "within_days", "within_days: 1 to 3650");
-    if (store_id && dom_require_store(d, store_id, "store", e)) return -1;
-    /* a store manager sees their store; a guide their own groups */
-    if (d->who.role == ROLE_STORE_MANAGER) {
-        if (store_id && store_id != d->who.store_id)
-            return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store", "store: not your store");
-        store_id = d->who.store_id;
-    }
-    int64_t guide = d->who.role == ROLE_GUIDE ? d->who.staff_id : 0;
-    if (guide) store_id = d->who.store_id;
-    int64_t from_s = (int64_t)from * 86400 - SIYU_LOCAL_OFFSET_S,
-            to_s = ((int64_t)to + 1) * 86400 - SIYU_LOCAL_OFFSET_S;
+    int32_t from = q->from, to = q->to;
+    int64_t store_id = q->store_id, guide = q->guide, within_days = q->within_days,
+            from_s = q->from_s, to_s = q->to_s;
     size_t n = 0, cap = 1024;
     brow *v = malloc(cap * sizeof *v);
     store_stmt *s = store_q(d->conn, Q_GRP_BOARD);
@@ -391,44 +440,8 @@ int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t wi
         b->sales = ck_add_sat(b->sales, total - refunded, &over);
     }
     store_reset(s);
-    /* roll-ups */
-    rollup chain = {0}, *stores = NULL, *guides = NULL, *themes = NULL;
-    size_t ns = 0, cs = 0, nguide = 0, cguide = 0, nt = 0, ct = 0;
-    brow **order = malloc((n ? n : 1) * sizeof *order);
-    for (size_t i = 0; i < n; i++) {
-        brow *b = &v[i];
-        order[i] = b;
-        roll_add(&chain, b, &over);
-        roll_add(roll_at(&stores, &ns, &cs, b->store_id, NULL), b, &over);
-        roll_add(roll_at(&guides, &nguide, &cguide, b->owner_id, NULL), b, &over);
-        roll_add(roll_at(&themes, &nt, &ct, 0, b->has_theme ? b->theme : ""), b, &over);
-    }
-    qsort(order, n, sizeof *order, board_cmp);
-    json_t *board = json_array();
-    for (size_t i = 0; i < n && i < 100; i++) {
-        brow *b = order[i];
-        json_t *o =
-            json_pack("{s:i, s:I, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I}", "rank",
-                      (int)i + 1, "group_id", (json_int_t)b->id, "chat_id", b->chat_id, "store_id",
-                      (json_int_t)b->store_id, "cap", (json_int_t)b->cap, "state", b->state,
-                      "members", (json_int_t)b->members, "new_members", (json_int_t)b->joins,
-                      "quits", (json_int_t)b->quits, "messages", (json_int_t)b->messages,
-                      "activity_rate", ratio(b->speaker_days, b->member_days), "orders",
-                      (json_int_t)b->orders, "sales_cents", (json_int_t)b->sales);
-        json_object_set_new(o, "name", b->name[0] ? json_string(b->name) : json_null());
-        json_object_set_new(o, "theme", b->has_theme ? json_string(b->theme) : json_null());
-        json_object_set_new(o, "owner_id", b->owner_id ? json_integer(b->owner_id) : json_null());
-        json_array_append_new(board, o);
-    }
-    free(order);
-    /* conversion and reach per store: members in a group during the period against the
-     * store's members in none (a guide's report has no population of its own) */
-    json_t *by_store = json_array(), *by_guide = json_array(), *by_theme = json_array();
-    int64_t all_in[2] = {0, 0}, all_buy[2] = {0, 0};
-    typedef struct conv {
-        int64_t store, n[2], b[2];
-    } conv;
-    conv *cv = NULL;
+    /* conversion and reach per store (not for a guide) */
+    group_conv_row *cv = NULL;
     size_t ncv = 0, ccv = 0;
     if (!guide) {
         s = store_q(d->conn, Q_GRP_CONVERSION);
@@ -445,11 +458,97 @@ int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t wi
             }
             cv[ncv - 1].n[ing] = store_col_int(s, 2);
             cv[ncv - 1].b[ing] = store_col_int(s, 3);
-            all_in[ing] += store_col_int(s, 2);
-            all_buy[ing] += store_col_int(s, 3);
         }
         store_reset(s);
     }
+    f->v = v;
+    f->n = n;
+    f->cv = cv;
+    f->ncv = ncv;
+    f->over = over;
+    return 0;
+}
+
+int groups_report_from(dom *d, groups_source src, void *ctx, int32_t from, int32_t to,
+                       int64_t store_id, int64_t within_days, json_t **out, siyu_err *e)
+{
+    if (to < from) return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: before from");
+    if (to - from > 3660)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "to", "to: at most ten years after from");
+    if (within_days < 0 || within_days > 3650)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "within_days", "within_days: 1 to 3650");
+    if (store_id && dom_require_store(d, store_id, "store", e)) return -1;
+    /* a store manager sees their store; a guide their own groups */
+    if (d->who.role == ROLE_STORE_MANAGER) {
+        if (store_id && store_id != d->who.store_id)
+            return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store", "store: not your store");
+        store_id = d->who.store_id;
+    }
+    int64_t guide = d->who.role == ROLE_GUIDE ? d->who.staff_id : 0;
+    if (guide) store_id = d->who.store_id;
+    groups_ask q = {.from = from,
+                    .to = to,
+                    .store_id = store_id,
+                    .guide = guide,
+                    .within_days = within_days,
+                    .from_s = (int64_t)from * 86400 - SIYU_LOCAL_OFFSET_S,
+                    .to_s = ((int64_t)to + 1) * 86400 - SIYU_LOCAL_OFFSET_S};
+    groups_figures f = {0};
+    if (!src || src(ctx, &q, &f)) {
+        memset(&f, 0, sizeof f);
+        figures_sql(d, &q, &f);
+    }
+    brow *v = f.v;
+    size_t n = f.n;
+    bool over = f.over;
+    /* roll-ups */
+    rollup chain = {0};
+    rollset rs_store = {0}, rs_guide = {0}, rs_theme = {0};
+    /* the leaderboard's 100: a heap of the best so far, its worst on top (board_cmp is a
+     * total order, so this is the head of a full sort) */
+    brow *order[BOARD_TOP];
+    size_t nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        brow *b = &v[i];
+        board_offer(order, &nb, b);
+        roll_add(&chain, b, &over);
+        roll_add(roll_at(&rs_store, b->store_id, NULL), b, &over);
+        roll_add(roll_at(&rs_guide, b->owner_id, NULL), b, &over);
+        roll_add(roll_at(&rs_theme, 0, b->has_theme ? b->theme : ""), b, &over);
+    }
+    rollup *stores = rs_store.v, *guides = rs_guide.v, *themes = rs_theme.v;
+    size_t ns = rs_store.n, nguide = rs_guide.n, nt = rs_theme.n;
+    free(rs_store.ix);
+    free(rs_guide.ix);
+    free(rs_theme.ix);
+    qsort(order, nb, sizeof *order, board_cmp);
+    json_t *board = json_array();
+    for (size_t i = 0; i < nb; i++) {
+        brow *b = order[i];
+        json_t *o =
+            json_pack("{s:i, s:I, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I, s:o, s:I, s:I}", "rank",
+                      (int)i + 1, "group_id", (json_int_t)b->id, "chat_id", b->chat_id, "store_id",
+                      (json_int_t)b->store_id, "cap", (json_int_t)b->cap, "state", b->state,
+                      "members", (json_int_t)b->members, "new_members", (json_int_t)b->joins,
+                      "quits", (json_int_t)b->quits, "messages", (json_int_t)b->messages,
+                      "activity_rate", ratio(b->speaker_days, b->member_days), "orders",
+                      (json_int_t)b->orders, "sales_cents", (json_int_t)b->sales);
+        json_object_set_new(o, "name", b->name[0] ? json_string(b->name) : json_null());
+        json_object_set_new(o, "theme", b->has_theme ? json_string(b->theme) : json_null());
+        json_object_set_new(o, "owner_id", b->owner_id ? json_integer(b->owner_id) : json_null());
+        json_array_append_new(board, o);
+    }
+    /* conversion and reach per store: members in a group during the period against the
+     * store's members in none (a guide's report has no population of its own) */
+    json_t *by_store = json_array(), *by_guide = json_array(), *by_theme = json_array();
+    int64_t all_in[2] = {0, 0}, all_buy[2] = {0, 0};
+    group_conv_row *cv = f.cv;
+    size_t ncv = f.ncv;
+    for (size_t k = 0; k < ncv; k++)
+        for (int ing = 0; ing < 2; ing++) {
+            all_in[ing] += cv[k].n[ing];
+            all_buy[ing] += cv[k].b[ing];
+        }
     for (size_t i = 0; i < ns; i++) {
         json_t *o = roll_json(&stores[i]);
         json_object_set_new(o, "store_id", json_integer(stores[i].key));
@@ -540,4 +639,10 @@ int groups_check(store_conn *c, int max, json_t *v)
             (long long)store_col_int(s, 0));
     store_reset(s);
     return found;
+}
+
+int groups_report(dom *d, int32_t from, int32_t to, int64_t store_id, int64_t within_days,
+                  json_t **out, siyu_err *e)
+{
+    return groups_report_from(d, NULL, NULL, from, to, store_id, within_days, out, e);
 }

@@ -38,6 +38,8 @@ typedef enum dom_change_kind {
     DOM_CHANGE_AUDIENCE_SETTINGS, /* the RFM and lifecycle thresholds changed */
     /* store groups (src/community) */
     DOM_CHANGE_GROUP_DAY, /* id: a group whose activity changed; other: the local day */
+    DOM_CHANGE_GROUP,     /* id: a group whose row changed (other 0), or one of whose customer
+                           * stints was added or changed (other: the stint) */
 } dom_change_kind;
 
 typedef struct dom_change {

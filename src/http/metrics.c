@@ -28,6 +28,7 @@
 #include "http/http.h"
 #include "http/router.h"
 #include "jobs/jobs.h"
+#include "views/group_view.h"
 #include "views/views.h"
 #include "writer/writer.h"
 
@@ -437,6 +438,17 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
         put(&b, "siyu_report_facts_bytes %zu\n", rs.bytes);
         put_family(&b, "siyu_report_facts_orders", "gauge", "Orders in the report facts.");
         put(&b, "siyu_report_facts_orders %zu\n", rs.orders);
+        group_view_stats gs;
+        group_view_get_stats(views_groups(vw), &gs);
+        put_family(&b, "siyu_group_view_bytes", "gauge",
+                   "Memory of the in-memory group view (groups, group-days, stints).");
+        put(&b, "siyu_group_view_bytes %zu\n", gs.bytes);
+        put_family(&b, "siyu_group_view_stints", "gauge", "Customer stints in the group view.");
+        put(&b, "siyu_group_view_stints %zu\n", gs.stints);
+        put_family(&b, "siyu_group_view_ready", "gauge",
+                   "1 when the groups report is answered from the group view, 0 while it "
+                   "reads SQL (the view stale or being rebuilt).");
+        put(&b, "siyu_group_view_ready %d\n", gs.ready ? 1 : 0);
     }
     if (vw)
         put(&b,

@@ -1049,7 +1049,7 @@ const route routes[] = {
      SCOPE_CHAIN, 0, .response = "GroupSaleReport", .answers = ANS_404},
     {"GET", "/api/v1/reports/groups", h_report_groups, STAFF_GROUPS, 0,
      "The group leaderboard and roll-ups per store, guide, theme and the chain", "groups",
-     SCOPE_CHAIN, SB_STORE, .query = "from:date to:date store:int within_days:int",
+     SCOPE_CHAIN, SB_STORE, .query = "from:date to:date store:int within_days:int source:view|sql",
      .response = "GroupsReport", .answers = ANS_404},
     /* guides (issue 15): task campaigns, mass messages, content, the workbench (docs/tasks.md) */
     {"POST", "/api/v1/task-campaigns", h_task_campaigns_create, MGR, ROUTE_WRITE | ROUTE_BODY,

@@ -6,6 +6,8 @@
 #include "http/router.h"
 #include "base/timeutil.h"
 #include "community/community.h"
+#include "views/group_view.h"
+#include "views/views.h"
 
 int h_groups_events(http_req *r, siyu_err *e);
 int h_groups_list(http_req *r, siyu_err *e);
@@ -99,6 +101,14 @@ int h_report_groups(http_req *r, siyu_err *e)
         req_query_int(r, "store", &store, e) < 0 || req_query_int(r, "within_days", &within, e) < 0)
         return -1;
     json_t *out = NULL;
-    int rc = groups_report(&r->d, from, to, store, within, &out, e);
+    /* source=sql: the reference path, as siyu computed it before the group view */
+    const char *source = req_query(r, "source");
+    if (source && strcmp(source, "sql") != 0 && strcmp(source, "view") != 0)
+        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "source", "source: view or sql");
+    struct group_view *gv = http_views(r) && !(source && strcmp(source, "sql") == 0)
+                                ? views_groups(http_views(r))
+                                : NULL;
+    int rc = groups_report_from(&r->d, gv ? group_view_figures : NULL, gv, from, to, store, within,
+                                &out, e);
     return http_answer(r, rc, &out);
 }

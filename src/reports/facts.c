@@ -167,6 +167,7 @@ void reports_free(reports_t *r)
     free(r->o_store);
     free(r->o_guide);
     free(r->o_day);
+    free(r->o_at);
     free(r->o_items);
     free(r->o_item_off);
     free(r->o_item_n);
@@ -482,6 +483,7 @@ static int order_add_locked(reports_t *r, const reports_order_in *in, siyu_err *
         GROW(r->o_store, r->cap_orders);
         GROW(r->o_guide, r->cap_orders);
         GROW(r->o_day, r->cap_orders);
+        GROW(r->o_at, r->cap_orders);
         GROW(r->o_items, r->cap_orders);
         GROW(r->o_item_off, r->cap_orders);
         GROW(r->o_item_n, r->cap_orders);
@@ -498,6 +500,7 @@ static int order_add_locked(reports_t *r, const reports_order_in *in, siyu_err *
     r->o_store[o] = rp_store_row(r, in->store_id);
     r->o_guide[o] = rp_guide_row(r, in->guide_id);
     r->o_day[o] = time_local_day(in->placed_at);
+    r->o_at[o] = in->placed_at;
     r->o_ch[o] = (uint8_t)ch;
     r->o_item_off[o] = (uint32_t)r->n_items;
     r->o_item_n[o] = 0;
@@ -757,7 +760,8 @@ int reports_apply(reports_t *r, store_conn *c, const dom_changes *ch, siyu_err *
         case DOM_CHANGE_SEGMENT:
         case DOM_CHANGE_AUDIENCE_SETTINGS:
         case DOM_CHANGE_GROUP_DAY:
-            break; /* audiences live in the member index */
+        case DOM_CHANGE_GROUP:
+            break; /* audiences live in the member index, groups in the group view */
         }
     }
     pthread_rwlock_unlock(&r->lock);

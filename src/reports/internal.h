@@ -68,6 +68,7 @@ struct reports {
     /* orders */
     rp_map order_ix;
     int64_t *o_id, *o_total, *o_discount, *o_refunded;
+    int64_t *o_at; /* placed_at, Unix seconds (the group view matches it to stints) */
     int32_t *o_member, *o_store, *o_guide, *o_day, *o_items;
     uint32_t *o_item_off, *o_item_n;
     uint8_t *o_ch;

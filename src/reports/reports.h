@@ -203,5 +203,23 @@ struct snap_out;
 struct snap_in;
 int reports_snapshot_write(reports_t *r, struct snap_out *w);
 reports_t *reports_snapshot_read(struct snap_in *in);
+/* ---- What the group view (src/views/group_view.c) reads of the facts (groupfacts.c) ----
+ * Orders and refunds are kept once, here; the group view matches them to its stints. */
+typedef struct reports_order_ref {
+    int64_t member_id, order_id, placed_at, total, refunded;
+} reports_order_ref;
+/* Calls fn for every order with a member placed on local days [from, to] that refunds do
+ * not void, under the read lock (fn must not call back into r). */
+void reports_each_order(reports_t *r, int32_t from, int32_t to,
+                        void (*fn)(void *ctx, const reports_order_ref *o), void *ctx);
+/* Members and buyers per home store: live members with a store, joined by day `to`
+ * (store_id 0: every store), split by whether they are in `in_group` (member ids, any
+ * order); a buyer has an order placed on [from, to] that refunds do not void. Rows in
+ * store id order, only stores with members; *out is malloc'd. */
+typedef struct reports_group_conv {
+    int64_t store_id, n[2], b[2];
+} reports_group_conv;
+size_t reports_group_conversion(reports_t *r, int32_t from, int32_t to, int64_t store_id,
+                                const int64_t *in_group, size_t n_in, reports_group_conv **out);
 
 #endif

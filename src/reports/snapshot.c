@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/snapio.h"
+#include "base/timeutil.h"
 #include "reports/internal.h"
 
 #define MARK_FACTS 0x54434146u /* "FACT" */
@@ -26,8 +27,8 @@
     X(o_id)                                                                                        \
     X(o_total)                                                                                     \
     X(o_discount)                                                                                  \
-    X(o_refunded) X(o_member) X(o_store) X(o_guide) X(o_day) X(o_items) X(o_item_off) X(o_item_n)  \
-        X(o_ch)
+    X(o_refunded)                                                                                  \
+    X(o_member) X(o_store) X(o_guide) X(o_day) X(o_items) X(o_item_off) X(o_item_n) X(o_ch) X(o_at)
 #define ITEM_COLS(X) X(i_order) X(i_sku) X(i_cat) X(i_qty) X(i_refqty) X(i_unit)
 #define LV_COLS(X) X(lv_member) X(lv_day)
 
@@ -143,7 +144,8 @@ static bool consistent(reports_t *r)
             !in_rows(r->o_guide[o], r->n_guides, true) || r->o_ch[o] >= RP_NCH ||
             (uint64_t)r->o_item_off[o] + r->o_item_n[o] > r->n_items || r->o_total[o] < 0 ||
             r->o_total[o] > MAX_MONEY || r->o_discount[o] < 0 || r->o_discount[o] > MAX_MONEY ||
-            r->o_refunded[o] < 0 || r->o_refunded[o] > r->o_total[o] || r->o_items[o] < 0)
+            r->o_refunded[o] < 0 || r->o_refunded[o] > r->o_total[o] || r->o_items[o] < 0 ||
+            time_local_day(r->o_at[o]) != r->o_day[o]) /* the instant the group view reads */
             return false;
     for (size_t i = 0; i < r->n_items; i++)
         if (r->i_order[i] >= r->n_orders || r->i_sku[i] >= (r->skus.n ? r->skus.n : 1) ||

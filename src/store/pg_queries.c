@@ -2174,4 +2174,33 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_CHANGE_SEQ_GET] = "SELECT seq, tag FROM change_seq WHERE id = 1",
     [Q_CHANGE_SEQ_BUMP] = "UPDATE change_seq SET seq = seq + 1,"
                           " tag = (random() * 9.2e18 - 4.6e18)::bigint WHERE id = 1",
+    [Q_GV_GROUPS] =
+        "SELECT id, store_id, owner_id, theme, name, chat_id, cap, state FROM chat_groups "
+        "ORDER BY id",
+    [Q_GV_GROUP] =
+        "SELECT id, store_id, owner_id, theme, name, chat_id, cap, state FROM chat_groups "
+        "WHERE id = ?1",
+    [Q_GV_DAYS] =
+        "SELECT group_id, day, speakers, messages FROM chat_group_days ORDER BY group_id, day",
+    [Q_GV_DAY] = "SELECT speakers, messages FROM chat_group_days WHERE group_id = ?1 AND day = ?2",
+    [Q_GV_STINTS] =
+        "SELECT id, group_id, joined_at, joined_day, quit_at, quit_day, quit_scene FROM "
+        "chat_group_members WHERE is_staff = 0 ORDER BY id",
+    [Q_GV_STINT] =
+        "SELECT id, group_id, joined_at, joined_day, quit_at, quit_day, quit_scene, is_staff,"
+        " person, unionid FROM chat_group_members WHERE id = ?1",
+    [Q_GV_STINT_MEMBERS] =
+        "SELECT gm.id, i.member_id FROM chat_group_members gm JOIN identities i ON i.app_id ="
+        " '' AND ((i.kind = 'wecom_external_id' AND i.value = gm.person) OR (i.kind = "
+        "'unionid' AND i.value = gm.unionid)) WHERE gm.is_staff = 0",
+    [Q_GV_PERSON_MEMBERS] =
+        "SELECT member_id FROM identities WHERE app_id = '' AND ((kind = 'wecom_external_id' "
+        "AND value = ?1) OR (kind = 'unionid' AND value = ?2))",
+    [Q_GV_MEMBER_STINTS] =
+        "SELECT gm.id FROM chat_group_members gm JOIN identities i ON i.app_id = '' AND "
+        "((i.kind = 'wecom_external_id' AND i.value = gm.person) OR (i.kind = 'unionid' AND "
+        "i.value = gm.unionid)) WHERE i.member_id = ?1 AND gm.is_staff = 0",
+    [Q_GRP_LIVE_STINT_IDS] =
+        "SELECT id FROM chat_group_members WHERE group_id = ?1 AND quit_at IS NULL AND "
+        "is_staff = 0",
 };

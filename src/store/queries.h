@@ -930,6 +930,19 @@
     Q(CHANGE_SEQ_GET)                                                                                  \
     /* (): every committed write transaction moves it (store_commit) */                                \
     Q(CHANGE_SEQ_BUMP)                                                                                 \
+    /* the group view (src/views/group_view.c): groups, group-days and customer stints, with           \
+       the members their person or unionid names */                                                    \
+    Q(GV_GROUPS)                                                                                       \
+    Q(GV_GROUP)                                                                                        \
+    Q(GV_DAYS)                                                                                         \
+    Q(GV_DAY)                                                                                          \
+    Q(GV_STINTS)                                                                                       \
+    Q(GV_STINT)                                                                                        \
+    Q(GV_STINT_MEMBERS)                                                                                \
+    Q(GV_PERSON_MEMBERS)                                                                               \
+    Q(GV_MEMBER_STINTS)                                                                                \
+    /* (group) -> id: its customers' live stints (a dismissal ends them) */                            \
+    Q(GRP_LIVE_STINT_IDS)                                                                              \
     /* new queries go above this line, each ending in a backslash */
 
 typedef enum store_query {

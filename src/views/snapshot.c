@@ -28,7 +28,7 @@
 #include "views/snapshot.h"
 
 #define SNAP_MAGIC "SIYUVIEW"
-#define SNAP_FORMAT 1
+#define SNAP_FORMAT 2 /* 2: an order's instant (the group view matches it to stints) */
 #define SNAP_ORDER 0x01020304u
 
 typedef struct snap_header {

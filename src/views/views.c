@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "base/timeutil.h"
+#include "views/group_view.h"
 #include "views/snapshot.h"
 #include "views/views_internal.h"
 
 struct views {
     reports_t *reports;
     seg_index *index;
+    group_view *groups;
     /* Tag, segment and threshold changes are read back and applied one list at a time:
      * a later list then reads a later snapshot, so the index ends in the store's order. */
     pthread_mutex_t audience_lock;
@@ -27,6 +29,23 @@ static bool has_audience_change(const dom_change *v, size_t n)
     for (size_t i = 0; i < n; i++)
         if (v[i].kind >= DOM_CHANGE_TAG && v[i].kind <= DOM_CHANGE_AUDIENCE_SETTINGS) return true;
     return false;
+}
+
+/* The group view, from the store and the facts (never in the snapshot: it reads the facts'
+ * orders, and its own rows load in seconds). */
+static int load_groups(store_t *st, views *v, siyu_err *e)
+{
+    uint64_t t0 = clock_mono_ns();
+    store_conn *c;
+    if (store_conn_open(st, &c, e)) return -1;
+    int rc = group_view_load(st, c, v->reports, &v->groups, e);
+    store_conn_close(c);
+    if (rc) return -1;
+    group_view_stats gs;
+    group_view_get_stats(v->groups, &gs);
+    fprintf(stderr, "siyu: group view: %zu groups, %zu group-days, %zu stints in %.1f s (%zu MB)\n",
+            gs.groups, gs.days, gs.stints, (double)(clock_mono_ns() - t0) / 1e9, gs.bytes >> 20);
+    return 0;
 }
 
 /* cli: only the parts wanted (the others stay NULL), and quiet when there is no file */
@@ -75,6 +94,10 @@ int views_open_snapshot(store_t *st, const char *snapshot, views **out, siyu_err
     }
     fprintf(stderr, "siyu: member index: %zu members rebuilt in %.1f s\n",
             seg_index_member_count(v->index), (double)(clock_mono_ns() - t0) / 1e9);
+    if (load_groups(st, v, e)) {
+        views_close(v);
+        return -1;
+    }
     *out = v;
     return 0;
 }
@@ -82,6 +105,7 @@ int views_open_snapshot(store_t *st, const char *snapshot, views **out, siyu_err
 void views_close(views *v)
 {
     if (!v) return;
+    group_view_free(v->groups);
     reports_free(v->reports);
     seg_index_free(v->index);
     free(v);
@@ -107,6 +131,7 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
         }
         audience_apply(vw->index, c, v, n);
         loyalty_view_apply(vw->index, c, v, n);
+        group_view_apply(vw->groups, c, v, n);
         /* checked once per view update: a read that failed leaves a view behind the
          * store; it is counted (/metrics, /readyz) rather than taken for "no rows" */
         if (store_conn_failed(c)) {
@@ -195,6 +220,10 @@ static int views_from_snapshot(store_t *st, const char *path, bool cli, bool wan
                 "snapshot in %.1f s\n",
                 rs.orders, rs.members, seg_index_member_count(v->index),
                 (double)(clock_mono_ns() - t0) / 1e9);
+    if (!cli && load_groups(st, v, e)) {
+        views_close(v);
+        return -1;
+    }
     *out = v;
     return 0;
 }
@@ -252,4 +281,9 @@ int views_open_cli(store_t *st, reports_t **r, struct seg_index **idx, siyu_err 
         return -1;
     }
     return 0;
+}
+
+struct group_view *views_groups(views *v)
+{
+    return v ? v->groups : NULL;
 }

@@ -22,6 +22,8 @@ void views_close(views *v); /* NULL is a no-op */
 void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n);
 
 reports_t *views_reports(views *v);
+/* The groups report's view (group_view.h), or NULL; a groups_source's context. */
+struct group_view *views_groups(views *v);
 
 /* The member index, its current day moved to today first (audiences move as days pass). */
 struct seg_index *views_index(views *v);

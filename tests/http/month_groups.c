@@ -17,6 +17,9 @@
  * equal the orders this file placed for customers while they were in a group, net of the
  * refunded ones; replaying a day's events changes nothing.
  *
+ * The groups report from the group view equals the SQL path's (source=sql) every fourth day
+ * and at the end, once the orders, refunds and registrations are in.
+ *
  * A group SOP posts to the store's "month" groups weekly at 10:30, from the second day:
  * each slot has exactly one group_post task per month group opened before the next slot
  * (the tick keeps the latest slot until the next one), on the owner, none twice. */
@@ -294,6 +297,38 @@ static void place_orders(void)
 
 static int last_day = -1;
 
+/* The groups report from siyu's group view equals the SQL path's (source=sql) over the
+ * month so far, the last week with within_days, and the store's scope. */
+static void view_equals_sql(void)
+{
+    char from[16], week[16], to[16];
+    snprintf(from, sizeof from, "%.10s", month_T(month_start()));
+    snprintf(week, sizeof week, "%.10s", month_T(month_now() - 6 * 86400));
+    snprintf(to, sizeof to, "%.10s", month_T(month_now()));
+    const char *const forms[] = {"from=%s&to=%s", "from=%s&to=%s&within_days=3",
+                                 "from=%s&to=%s&store=%lld"};
+    for (int k = 0; k < 3; k++) {
+        char q[160], path[240];
+        snprintf(q, sizeof q, forms[k], k == 1 ? week : from, to, (long long)store_id);
+        json_t *a = NULL, *b = NULL;
+        snprintf(path, sizeof path, "/api/v1/reports/groups?%s", q);
+        int sa = month_call("GET", path, &a, NULL);
+        snprintf(path, sizeof path, "/api/v1/reports/groups?%s&source=sql", q);
+        int sb = month_call("GET", path, &b, NULL);
+        month_seen(ck);
+        if (sa != 200 || sb != 200 || !json_equal(a, b)) {
+            char *x = a ? json_dumps(a, JSON_COMPACT) : NULL,
+                 *y = b ? json_dumps(b, JSON_COMPACT) : NULL;
+            month_fail(ck, "groups report %s: view %d %.300s, SQL %d %.300s", q, sa, x ? x : "", sb,
+                       y ? y : "");
+            free(x);
+            free(y);
+        }
+        json_decref(a);
+        json_decref(b);
+    }
+}
+
 static void act(int day, int minute)
 {
     if (minute != 10 * 60 || !code_id) return;
@@ -347,6 +382,7 @@ static void act(int day, int minute)
      * who left (placed at the end, see place_orders) */
     for (int i = 0; i < 2 && n_people; i++)
         plan_order((int)month_uniform(&rng, n_people));
+    if (d % 4 == 3) view_equals_sql();
 }
 
 static void check(void)
@@ -403,6 +439,7 @@ static void check(void)
     }
     /* the session over the month, every month group */
     place_orders();
+    view_equals_sql(); /* with the month's orders, refunds and members in */
     char ids[512];
     size_t n = 0;
     for (int g = 0; g < n_groups; g++)

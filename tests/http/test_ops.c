@@ -247,6 +247,7 @@ static void test_metrics_families(void)
         {"siyu_import_records_total", "counter"},
         {"siyu_member_index_bytes", "gauge"},
         {"siyu_report_facts_bytes", "gauge"},
+        {"siyu_group_view_ready", "gauge"},
         {"siyu_ready", "gauge"},
         {"process_cpu_seconds_total", "counter"},
         {"process_resident_memory_bytes", "gauge"},

@@ -1,8 +1,9 @@
 /* loadgen.c — a closed-loop HTTP/1.1 load generator for siyu's API.
  *
- *   bench_loadgen --port P --token T [--host 127.0.0.1] [--mode orders|member|redeem|play]
+ *   bench_loadgen --port P --token T [--host 127.0.0.1]
+ *                 [--mode orders|member|redeem|play|scan]
  *                 [--conns 64] [--threads 2] [--seconds 10] [--members N] [--stores 20]
- *                 [--run-id ID] [--campaign C] [--rate R]
+ *                 [--run-id ID] [--campaign C (play: the campaign; scan: the QR code)] [--rate R]
  *
  * Each thread drives conns/threads keep-alive connections with poll(); every connection
  * has one request in flight and sends the next as soon as the answer is complete (a
@@ -12,6 +13,8 @@
  * redeem: POST /api/v1/members/{conn + 1}/points {delta: -1} with a distinct
  * Idempotency-Key — each connection redeems against its own member. play: POST
  * /api/v1/campaigns/C/plays {member_id: random 1..N, play_id: distinct} (bench/fission).
+ * scan: POST /api/v1/qr-codes/C/scan {external_userid: distinct}, every scan a new
+ * customer (bench/guides).
  * --rate R paces the same connections to R requests a second in all instead (each one
  * request every conns/R seconds, staggered; like wrk2): latency then counts from each
  * request's scheduled start, so a stall charges every request it delayed, not only the one
@@ -33,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MODE_ORDERS, MODE_MEMBER, MODE_REDEEM, MODE_PLAY };
+enum { MODE_ORDERS, MODE_MEMBER, MODE_REDEEM, MODE_PLAY, MODE_SCAN };
 
 static struct {
     const char *host, *token, *run_id;
@@ -124,6 +127,16 @@ static void build_request(worker *w, conn *c)
         c->req_len =
             (size_t)snprintf(c->req, sizeof c->req,
                              "POST /api/v1/campaigns/%ld/plays HTTP/1.1\r\nHost: %s\r\n"
+                             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %d\r\n\r\n%s",
+                             cfg.campaign, cfg.host, cfg.token, bl, body);
+    } else if (cfg.mode == MODE_SCAN) {
+        char body[160];
+        int bl = snprintf(body, sizeof body, "{\"external_userid\":\"wmLG-%s-%d-%llu\"}",
+                          cfg.run_id, c->id, (unsigned long long)c->seq);
+        c->req_len =
+            (size_t)snprintf(c->req, sizeof c->req,
+                             "POST /api/v1/qr-codes/%ld/scan HTTP/1.1\r\nHost: %s\r\n"
                              "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
                              "Content-Length: %d\r\n\r\n%s",
                              cfg.campaign, cfg.host, cfg.token, bl, body);
@@ -319,6 +332,7 @@ int main(int argc, char **argv)
             cfg.mode = !strcmp(v, "member")   ? MODE_MEMBER
                        : !strcmp(v, "redeem") ? MODE_REDEEM
                        : !strcmp(v, "play")   ? MODE_PLAY
+                       : !strcmp(v, "scan")   ? MODE_SCAN
                                               : MODE_ORDERS;
         else if (!strcmp(k, "--campaign"))
             cfg.campaign = atol(v);
@@ -405,6 +419,7 @@ int main(int argc, char **argv)
            cfg.mode == MODE_MEMBER   ? "member"
            : cfg.mode == MODE_REDEEM ? "redeem"
            : cfg.mode == MODE_PLAY   ? "play"
+           : cfg.mode == MODE_SCAN   ? "scan"
                                      : "orders",
            cfg.conns, secs, n, ok, errors, (double)ok / secs, PCT(0.50), PCT(0.90), PCT(0.99),
            PCT(1.0), cfg.rate > 0 ? " paced" : "");

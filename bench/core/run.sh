@@ -217,6 +217,8 @@ bench_http() {
         rm -f "$demo"*
         "$siyu" demo --db "$demo" --members "$members" --no-serve >"$out/demo.log"
     fi
+    # a demo store kept from an older siyu: migrated to this one's schema (init is idempotent)
+    "$siyu" init --db "$demo" >/dev/null
     if [ ! -s "$out/token-$members" ]; then
         "$siyu" token create --db "$demo" --role admin --name bench >"$out/token-$members"
         q "$demo" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null

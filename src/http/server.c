@@ -60,9 +60,7 @@ struct http_server {
     atomic_int in_flight;
     /* Store connections lent to requests: a request takes one on its first callback and
      * gives it back when it completes; at most cfg.threads are open, and a request that
-     * finds none free waits for one. The thread serving the request finds its loan under
-     * conn_key (the group committer's views read rows back through it). */
-    pthread_key_t conn_key;
+     * finds none free waits for one. */
     pthread_mutex_t pool_lock;
     pthread_cond_t pool_freed;
     store_conn **pool_idle;
@@ -135,7 +133,6 @@ static void pool_close(http_server *s)
     free(s->pool_idle);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_cond_destroy(&s->pool_freed);
-    pthread_key_delete(s->conn_key);
 }
 
 /* The request's store connection: its loan, or a new loan from the pool. */
@@ -164,7 +161,6 @@ static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
         }
         rc->conn = c;
     }
-    pthread_setspecific(s->conn_key, c);
     store_conn_clear(c); /* a request starts with no store error */
     return c;
 }
@@ -172,7 +168,6 @@ static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
 static void request_conn_return(http_server *s, req_ctx *rc)
 {
     if (!rc->conn) return;
-    if (pthread_getspecific(s->conn_key) == rc->conn) pthread_setspecific(s->conn_key, NULL);
     pthread_mutex_lock(&s->pool_lock);
     s->pool_idle[s->pool_n_idle++] = rc->conn;
     pthread_cond_signal(&s->pool_freed);
@@ -291,11 +286,15 @@ static int http_write_fn(store_conn *c, dom_changes *changes, void *arg, siyu_er
     return exec_write(w->r, w->rt, e);
 }
 
+/* Runs r's write on the group committer, which lends it the writer's connection; the
+ * views then read the commit back through the request's own, which r has again after. */
 static int queue_write(http_server *srv, http_req *r, const route *rt, siyu_err *e)
 {
+    store_conn *own = r->d.conn;
     http_write w = {.r = r, .rt = rt};
-    int rc = writer_submit(srv->writer, http_write_fn, &w, pthread_getspecific(srv->conn_key), e);
+    int rc = writer_submit(srv->writer, http_write_fn, &w, own, e);
     r->d.changes = NULL;
+    r->d.conn = own;
     return rc;
 }
 
@@ -314,12 +313,11 @@ static void touch_token(http_server *srv, http_req *r)
     t.conn = r->conn;
     t.d.who = r->d.who;
     t.d.now = r->d.now;
+    t.d.conn = r->d.conn;
     siyu_err e;
     siyu_err_init(&e);
-    store_conn *own = r->d.conn;
     if (queue_write(srv, &t, &touch, &e) < 0)
         fprintf(stderr, "siyu: recording a token's use: %s\n", e.message);
-    r->d.conn = own;
     siyu_err_clear(&e);
 }
 
@@ -377,10 +375,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     if ((rt->flags & ROUTE_RAW) && spool_open(srv, c, &e)) goto out;
     if (rt->flags & ROUTE_WRITE) {
         /* the scope rule runs on the writer, inside the write's own savepoint */
-        store_conn *own = r->d.conn;
-        int rc = queue_write(srv, r, rt, &e);
-        r->d.conn = own;
-        if (rc < 0) goto out;
+        if (queue_write(srv, r, rt, &e) < 0) goto out;
         if (r->render_after) {
             if (store_begin(r->d.conn, false, &e)) goto out;
             tx = true;
@@ -1083,7 +1078,6 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     http_server *s = calloc(1, sizeof *s);
     s->store = st;
     s->cfg = *cfg;
-    pthread_key_create(&s->conn_key, NULL);
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->pool_freed, NULL);
     if (s->cfg.threads < 1) s->cfg.threads = 4;

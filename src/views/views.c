@@ -81,14 +81,7 @@ int views_open_snapshot(store_t *st, const char *snapshot, views **out, siyu_err
     fprintf(stderr, "siyu: reports: %zu orders, %zu members loaded in %.1f s\n", rs.orders,
             rs.members, (double)(clock_mono_ns() - t0) / 1e9);
     t0 = clock_mono_ns();
-    if (store_conn_open(st, &c, e) == 0) {
-        rc = audience_load(c, &v->index, e);
-        if (rc == 0) loyalty_view_load(v->index, c);
-        store_conn_close(c);
-    } else {
-        rc = -1;
-    }
-    if (rc) {
+    if (views_open_index(st, &v->index, e)) {
         views_close(v);
         return -1;
     }

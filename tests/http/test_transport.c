@@ -103,9 +103,9 @@ static int read_answer(int fd, const char *method, const char *path, char **out)
     }
 }
 
-/* One request with a body of any size; the answer's JSON in *v (or NULL). */
-static int http(int fd, const char *tok, const char *method, const char *path, const char *body,
-                json_t **v)
+/* Sends one request with a body of any size, without reading the answer. */
+static int http_send(int fd, const char *tok, const char *method, const char *path,
+                     const char *body)
 {
     char head[1024];
     size_t blen = body ? strlen(body) : 0;
@@ -113,8 +113,15 @@ static int http(int fd, const char *tok, const char *method, const char *path, c
                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
                      method, path, tok, blen);
+    return send_all(fd, head, (size_t)n) || (blen && send_all(fd, body, blen)) ? -1 : 0;
+}
+
+/* One request with a body of any size; the answer's JSON in *v (or NULL). */
+static int http(int fd, const char *tok, const char *method, const char *path, const char *body,
+                json_t **v)
+{
     if (v) *v = NULL;
-    if (send_all(fd, head, (size_t)n) || (blen && send_all(fd, body, blen))) return -1;
+    if (http_send(fd, tok, method, path, body)) return -1;
     char *out;
     int st = read_answer(fd, method, path, &out);
     if (st >= 0 && v) *v = json_loads(out, JSON_DECODE_ANY, NULL);
@@ -583,15 +590,10 @@ static void test_no_head_of_line(void)
     CHECK(sqlite3_open_v2(db, &lock, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
     sqlite3_busy_timeout(lock, 5000);
     CHECK(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
-    const char *body = "{\"name\":\"二店\",\"code\":\"S2\",\"kind\":\"physical\"}";
-    char head[512];
-    int n = snprintf(head, sizeof head,
-                     "POST /api/v1/stores HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
-                     "%s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     token, strlen(body), body);
     int writer = conn_open();
     recv_timeout(writer, 30);
-    CHECK(send_all(writer, head, (size_t)n) == 0);
+    CHECK(http_send(writer, token, "POST", "/api/v1/stores",
+                    "{\"name\":\"二店\",\"code\":\"S2\",\"kind\":\"physical\"}") == 0);
     long long queued = 0;
     for (int tries = 0; tries < 500 && queued < 1; tries++) {
         queued = metric(probe, "siyu_writer_queued");

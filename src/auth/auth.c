@@ -1,6 +1,9 @@
 #include "auth/auth.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,6 +123,10 @@ int auth_resolve(store_conn *c, const char *token, principal *p, siyu_err *e)
     return auth_resolve_at(c, token, clock_now(), p, e);
 }
 
+/* The token's row, resolved at now; *expires and *used (0 for none) as stored. */
+static int resolve_hash(store_conn *c, const unsigned char h[crypto_hash_sha256_BYTES], int64_t now,
+                        principal *p, int64_t *expires_out, int64_t *used_out, siyu_err *e);
+
 int auth_resolve_at(store_conn *c, const char *token, int64_t now, principal *p, siyu_err *e)
 {
     memset(p, 0, sizeof *p);
@@ -127,12 +134,21 @@ int auth_resolve_at(store_conn *c, const char *token, int64_t now, principal *p,
         return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a valid bearer token is required");
     unsigned char h[crypto_hash_sha256_BYTES];
     token_hash(token, h);
+    int64_t expires, used;
+    return resolve_hash(c, h, now, p, &expires, &used, e);
+}
+
+static int resolve_hash(store_conn *c, const unsigned char h[crypto_hash_sha256_BYTES], int64_t now,
+                        principal *p, int64_t *expires_out, int64_t *used_out, siyu_err *e)
+{
+    memset(p, 0, sizeof *p);
     store_stmt *s = store_q(c, Q_TOKEN_RESOLVE);
-    store_bind_blob(s, 1, h, sizeof h);
+    store_bind_blob(s, 1, h, crypto_hash_sha256_BYTES);
     int n = 0;
     const void *stored = NULL;
     if (store_step(s) == STORE_ROW) stored = store_col_blob(s, 1, &n);
-    if (!stored || n != (int)sizeof h || sodium_memcmp(stored, h, sizeof h) != 0) {
+    if (!stored || n != (int)crypto_hash_sha256_BYTES ||
+        sodium_memcmp(stored, h, crypto_hash_sha256_BYTES) != 0) {
         store_reset(s);
         return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a valid bearer token is required");
     }
@@ -162,6 +178,90 @@ int auth_resolve_at(store_conn *c, const char *token, int64_t now, principal *p,
         return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "%s", why);
     }
     p->touch = used == 0 || now - used >= AUTH_TOUCH_EVERY || now < used;
+    *expires_out = expires;
+    *used_out = used;
+    return 0;
+}
+
+/* ---- the cache of resolved tokens ----
+ * Direct-mapped by the token's hash (already uniform), a lock per slot: the request path
+ * takes one uncontended mutex for as long as it copies the entry. Two tokens that share a
+ * slot take turns in it; a miss costs what a lookup costs without the cache. */
+#define AUTH_CACHE_SLOTS 4096
+
+typedef struct cached_token {
+    pthread_mutex_t lock;
+    bool live;
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    principal who; /* touch unset: decided at each use from used */
+    int64_t expires, used;
+    uint64_t epoch;    /* store_auth_epoch() before the row was read */
+    int64_t loaded_ms; /* monotonic */
+} cached_token;
+
+static cached_token cache[AUTH_CACHE_SLOTS];
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t cache_hits, cache_misses;
+
+static void cache_init(void)
+{
+    for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++)
+        pthread_mutex_init(&cache[i].lock, NULL);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void auth_cache_counts(uint64_t *hits, uint64_t *misses)
+{
+    *hits = atomic_load(&cache_hits);
+    *misses = atomic_load(&cache_misses);
+}
+
+int auth_resolve_cached(store_conn *c, const char *token, int64_t now, principal *p, siyu_err *e)
+{
+    memset(p, 0, sizeof *p);
+    if (!token || strncmp(token, "sy_", 3) != 0 || strlen(token) != AUTH_TOKEN_LEN)
+        return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a valid bearer token is required");
+    pthread_once(&cache_once, cache_init);
+    unsigned char h[crypto_hash_sha256_BYTES];
+    token_hash(token, h);
+    uint64_t slot_key;
+    memcpy(&slot_key, h, sizeof slot_key);
+    cached_token *t = &cache[slot_key % AUTH_CACHE_SLOTS];
+    uint64_t epoch = store_auth_epoch();
+    int64_t ms = mono_ms();
+    pthread_mutex_lock(&t->lock);
+    if (t->live && t->epoch == epoch && ms - t->loaded_ms < AUTH_CACHE_MS &&
+        !(t->expires && now >= t->expires) && sodium_memcmp(t->hash, h, sizeof h) == 0) {
+        *p = t->who;
+        p->touch = t->used == 0 || now - t->used >= AUTH_TOUCH_EVERY || now < t->used;
+        if (p->touch) t->used = now; /* this request writes the use down */
+        pthread_mutex_unlock(&t->lock);
+        atomic_fetch_add(&cache_hits, 1);
+        return 0;
+    }
+    pthread_mutex_unlock(&t->lock);
+    atomic_fetch_add(&cache_misses, 1);
+    int64_t expires, used;
+    /* the epoch is read before the row: a write committing between the two leaves the
+     * entry older than the epoch, and the next use reads the store again */
+    if (resolve_hash(c, h, now, p, &expires, &used, e)) return -1;
+    if (store_conn_failed(c)) return 0; /* the caller reports the failed read */
+    pthread_mutex_lock(&t->lock);
+    t->live = true;
+    memcpy(t->hash, h, sizeof h);
+    t->who = *p;
+    t->who.touch = false;
+    t->expires = expires;
+    t->used = p->touch ? now : used;
+    t->epoch = epoch;
+    t->loaded_ms = ms;
+    pthread_mutex_unlock(&t->lock);
     return 0;
 }
 

@@ -66,6 +66,17 @@ int auth_token_issue(store_conn *c, const auth_token_spec *spec, int64_t now, ch
 int auth_resolve_at(store_conn *c, const char *token, int64_t now, principal *p, siyu_err *e);
 int auth_resolve(store_conn *c, const char *token, principal *p, siyu_err *e);
 
+/* As auth_resolve_at, through a cache of the tokens resolved lately, so a request's token
+ * check mostly reads no store (the server's path). An entry is what the store said of a
+ * valid token: it serves while no write to tokens or staff has committed in this process
+ * since it was read (store_auth_epoch) and for at most AUTH_CACHE_MS after, which bounds how
+ * late a revocation made by another process (the CLI, another node) is seen; expiry is
+ * checked on every use. A refused token is never kept: it is looked up each time. */
+#define AUTH_CACHE_MS 1000
+int auth_resolve_cached(store_conn *c, const char *token, int64_t now, principal *p, siyu_err *e);
+/* Lookups the cache answered, and those that went to the store (for /metrics). */
+void auth_cache_counts(uint64_t *hits, uint64_t *misses);
+
 /* Records that the principal's token was used at now (inside a write transaction). */
 int auth_touch(store_conn *c, const principal *p, int64_t now, siyu_err *e);
 

@@ -244,6 +244,17 @@ char *metrics_render(void *server)
         "# TYPE siyu_http_store_connection_waits_total counter\n"
         "siyu_http_store_connection_waits_total %llu\n",
         cs[4], cs[5]);
+    {
+        uint64_t hits, misses;
+        auth_cache_counts(&hits, &misses);
+        put(&b,
+            "# HELP siyu_auth_token_cache_total Bearer token checks, by whether the cache of "
+            "resolved tokens answered (hit) or the store did (miss).\n"
+            "# TYPE siyu_auth_token_cache_total counter\n"
+            "siyu_auth_token_cache_total{result=\"hit\"} %llu\n"
+            "siyu_auth_token_cache_total{result=\"miss\"} %llu\n",
+            (unsigned long long)hits, (unsigned long long)misses);
+    }
     put(&b,
         "# HELP siyu_store_bytes Size of the store on disk (database and WAL).\n"
         "# TYPE siyu_store_bytes gauge\nsiyu_store_bytes %lld\n",

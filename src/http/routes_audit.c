@@ -19,16 +19,41 @@
 
 #define AUDIT_MAX_MEMBERS 10000
 
+/* The members a request names: most name one or none, so they start in place and only a
+ * list (a segment export, a page of members) grows on the heap. A block of the cap's size
+ * a request cost a free that consolidated malloc's heap on every write. */
 typedef struct ids {
-    int64_t v[AUDIT_MAX_MEMBERS];
-    size_t n;
+    int64_t inline_v[16];
+    int64_t *v;
+    size_t n, cap;
 } ids;
+
+static void ids_init(ids *x)
+{
+    x->v = x->inline_v;
+    x->n = 0;
+    x->cap = sizeof x->inline_v / sizeof x->inline_v[0];
+}
+
+static void ids_close(ids *x)
+{
+    if (x->v != x->inline_v) free(x->v);
+}
 
 static void add(ids *x, int64_t id)
 {
     if (id <= 0 || x->n >= AUDIT_MAX_MEMBERS) return;
     for (size_t i = 0; i < x->n && i < 64; i++)
         if (x->v[x->n - 1 - i] == id) return; /* nearby repeats */
+    if (x->n == x->cap) {
+        size_t cap = x->cap * 4 > AUDIT_MAX_MEMBERS ? AUDIT_MAX_MEMBERS : x->cap * 4;
+        int64_t *v = malloc(cap * sizeof *v);
+        if (!v) return; /* the audit row names the members it could keep */
+        memcpy(v, x->v, x->n * sizeof *v);
+        ids_close(x);
+        x->v = v;
+        x->cap = cap;
+    }
     x->v[x->n++] = id;
 }
 
@@ -70,8 +95,8 @@ static void record(http_req *r, const char *action, const ids *x, json_t *detail
 int http_audit_write(http_req *r, const route *rt, siyu_err *e)
 {
     if (!rt->fn || (r->status && r->status >= 300)) return 0;
-    ids *x = malloc(sizeof *x); /* v is filled up to n: no need to clear 80 KB a request */
-    x->n = 0;
+    ids list, *x = &list;
+    ids_init(x);
     if (rt->scope == SCOPE_MEMBER) add(x, r->id);
     add_from(x, r->body);
     json_t *events = json_object_get(r->body, "events"), *v;
@@ -88,7 +113,7 @@ int http_audit_write(http_req *r, const route *rt, siyu_err *e)
     if (r->id && rt->scope != SCOPE_MEMBER) json_object_set_new(detail, "id", json_integer(r->id));
     int rc = 0;
     record(r, action, x, detail, true, r->d.conn, &rc, e);
-    free(x);
+    ids_close(x);
     return rc;
 }
 
@@ -105,8 +130,8 @@ void http_audit_read(http_req *r, const route *rt)
     if (!write && r->d.who.role == ROLE_GUIDE) return; /* a guide sees phones masked */
     const char *action = NULL;
     json_t *detail = json_object();
-    ids *x = malloc(sizeof *x); /* v is filled up to n: no need to clear 80 KB a request */
-    x->n = 0;
+    ids list, *x = &list;
+    ids_init(x);
     char buf[200];
     size_t i;
     json_t *v;
@@ -170,7 +195,7 @@ void http_audit_read(http_req *r, const route *rt)
     } else {
         json_decref(detail);
     }
-    free(x);
+    ids_close(x);
 }
 
 /* ---------------- routes ---------------- */

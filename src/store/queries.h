@@ -448,7 +448,7 @@
     Q(QR_STORE_GUIDES)      /* (store_id) -> guide_id — the store's guides by id */                  \
     Q(QR_SET_NEXT)          /* (rr_next, id) */                                                        \
     Q(QR_SCAN_REPEAT)       /* (code_id, day, external_userid) -> guide_id */                          \
-    Q(QR_SCAN_COUNT)        /* (code_id, day, guide_id) -> scans counted */                            \
+    Q(QR_SCAN_COUNTS)       /* (code_id, day) -> guide_id, scans counted */                            \
     Q(QR_SCAN_INSERT)       /* (code_id, day, guide_id, external_userid or NULL, now) */               \
     Q(QR_STATS)             /* (code_id) -> scans, contacts_added, new_members,                        \
                                first_orders_30d, sales_cents (net of refunds) */                       \

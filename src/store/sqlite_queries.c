@@ -742,8 +742,7 @@ const char *const sqlite_queries[Q__COUNT] = {
     [Q_QR_SET_NEXT] = "UPDATE qr_codes SET rr_next = ?1 WHERE id = ?2",
     [Q_QR_SCAN_REPEAT] = "SELECT guide_id FROM qr_scans WHERE code_id = ?1 AND day = ?2"
                          " AND external_userid = ?3",
-    [Q_QR_SCAN_COUNT] = "SELECT n FROM qr_scan_counts WHERE code_id = ?1 AND day = ?2"
-                        " AND guide_id = ?3",
+    [Q_QR_SCAN_COUNTS] = "SELECT guide_id, n FROM qr_scan_counts WHERE code_id = ?1 AND day = ?2",
     [Q_QR_SCAN_INSERT] = "INSERT INTO qr_scans(code_id, day, guide_id, external_userid, at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_QR_STATS] =

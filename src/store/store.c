@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/sqlite_internal.h"
 #include "store/store_driver.h"
 
 bool store_url_is_pg(const char *url)
@@ -152,6 +153,58 @@ void store_conn_cache(store_conn *c, int mib)
 {
     c->drv->conn_cache(c, mib);
 }
+/* ---- the auth epoch (store.h) ----
+ * The statements that write tokens or staff are found in the query texts themselves (both
+ * drivers write the same tables), so a query added later is counted without a list to
+ * keep. A token's last use (TOKEN_TOUCH) changes nothing a cache keeps but the time. */
+static bool auth_query[Q__COUNT];
+static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t auth_epoch;
+
+static bool writes_table(const char *sql, const char *table)
+{
+    static const char *const verbs[] = {"UPDATE ",
+                                        "INSERT INTO ",
+                                        "DELETE FROM ",
+                                        "INSERT OR REPLACE INTO ",
+                                        "INSERT OR IGNORE INTO ",
+                                        NULL};
+    size_t tl = strlen(table);
+    for (int v = 0; verbs[v]; v++)
+        for (const char *p = strstr(sql, verbs[v]); p; p = strstr(p + 1, verbs[v])) {
+            const char *t = p + strlen(verbs[v]);
+            if (strncmp(t, table, tl) == 0 && (t[tl] == ' ' || t[tl] == '(' || t[tl] == 0))
+                return true;
+        }
+    return false;
+}
+
+static void auth_queries_find(void)
+{
+    for (int q = 0; q < Q__COUNT; q++)
+        auth_query[q] =
+            q != Q_TOKEN_TOUCH && sqlite_queries[q] &&
+            (writes_table(sqlite_queries[q], "tokens") || writes_table(sqlite_queries[q], "staff"));
+}
+
+bool store_query_changes_auth(store_query q)
+{
+    pthread_once(&auth_once, auth_queries_find);
+    return q >= 0 && q < Q__COUNT && auth_query[q];
+}
+
+uint64_t store_auth_epoch(void)
+{
+    return atomic_load(&auth_epoch);
+}
+
+static void auth_settle(store_conn *c)
+{
+    if (!c->auth_dirty) return;
+    c->auth_dirty = false;
+    atomic_fetch_add(&auth_epoch, 1);
+}
+
 int store_begin(store_conn *c, bool write, siyu_err *e)
 {
     store_conn_clear(c); /* a new transaction starts clean */
@@ -216,11 +269,14 @@ int store_commit(store_conn *c, siyu_err *e)
     bool changed =
         !c->drv->total_changes || c->tx_changes0 < 0 || c->drv->total_changes(c) != c->tx_changes0;
     if (c->tx_write && changed && c->drv->in_tx(c) && bump_change_seq(c, e)) return -1;
-    return c->drv->commit(c, e);
+    int rc = c->drv->commit(c, e);
+    auth_settle(c); /* after the commit, failed or not: a cache reads the store again */
+    return rc;
 }
 void store_rollback(store_conn *c)
 {
     c->drv->rollback(c);
+    auth_settle(c);
 }
 bool store_in_tx(store_conn *c)
 {
@@ -242,6 +298,7 @@ void store_savepoint_undo(store_conn *c)
 
 store_stmt *store_q(store_conn *c, store_query q)
 {
+    if (store_query_changes_auth(q)) c->auth_dirty = true;
     return c->drv->q(c, q);
 }
 void store_bind_int(store_stmt *s, int i, int64_t v)
@@ -280,6 +337,7 @@ store_step_rc store_step(store_stmt *s)
     }
     store_step_rc rc = s->drv->step(s);
     if (rc == STORE_ERROR) stick(c, s->drv->errmsg(c));
+    if (c->auth_dirty && !c->drv->in_tx(c)) auth_settle(c); /* it committed on its own */
     return rc;
 }
 

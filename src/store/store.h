@@ -156,6 +156,15 @@ long store_fault_hits(store_t *st);
 bool store_shared(store_t *st);
 /* This process's name among the nodes (host, pid and a random part; made once). */
 const char *store_node_id(void);
+
+/* The auth epoch: a counter that moves after every commit, in this process, of a write to
+ * the tables that say who a bearer token is (tokens, staff; a token's last use aside). A
+ * cache of resolved tokens (auth.h) drops what it read before the epoch last moved, so a
+ * revocation through this process takes effect on the next request. Writes from other
+ * processes (the CLI, another node) do not move it: the cache bounds their delay by age. */
+uint64_t store_auth_epoch(void);
+/* Whether q writes tokens or staff (what moves the epoch when it commits). */
+bool store_query_changes_auth(store_query q);
 int store_listen(store_conn *c, const char *channel, siyu_err *e);
 int store_wait_notify(store_conn *c, int timeout_ms);
 

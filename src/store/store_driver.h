@@ -30,6 +30,9 @@ struct store_conn {
      * it changed rows: total_changes moved from tx_changes0) */
     bool tx_write;
     int64_t tx_changes0;
+    /* a statement that changes who a token is was prepared since the last commit (store.c):
+     * its commit moves the auth epoch */
+    bool auth_dirty;
 };
 /* Columns read by name (store_col_index): each name a caller asked for, by its pointer (a
  * string literal), with the column it resolved to, kept with the prepared statement. */

@@ -39,6 +39,9 @@ typedef struct sq_conn {
     sq_stmt stmts[Q__COUNT];
     /* savepoints run once per imported record: prepared once, not parsed each time */
     sqlite3_stmt *sp_begin, *sp_release, *sp_undo;
+    /* and transactions once per request or batch: sqlite3_exec parsed each anew, and its
+     * parser's allocation consolidated malloc's heap on every commit */
+    sqlite3_stmt *tx_begin, *tx_begin_write, *tx_commit, *tx_rollback;
 } sq_conn;
 
 /* Resets every statement still running: one left un-reset after reading the row it
@@ -56,6 +59,19 @@ static int run_prepared(sqlite3 *db, sqlite3_stmt **st, const char *sql)
     if (!*st && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return -1;
     int rc = sqlite3_step(*st);
+    sqlite3_reset(*st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* As run_prepared, keeping SQLite's message (msg, cap bytes) when the step fails. */
+static int run_tx(sqlite3 *db, sqlite3_stmt **st, const char *sql, char *msg, size_t cap)
+{
+    if (!*st && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        snprintf(msg, cap, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
+    int rc = sqlite3_step(*st);
+    if (rc != SQLITE_DONE) snprintf(msg, cap, "%s", sqlite3_errmsg(db));
     sqlite3_reset(*st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -234,6 +250,10 @@ static void sq_conn_close(store_conn *c_)
     sqlite3_finalize(c->sp_begin);
     sqlite3_finalize(c->sp_release);
     sqlite3_finalize(c->sp_undo);
+    sqlite3_finalize(c->tx_begin);
+    sqlite3_finalize(c->tx_begin_write);
+    sqlite3_finalize(c->tx_commit);
+    sqlite3_finalize(c->tx_rollback);
     sqlite3_close(c->db);
     free(c);
 }
@@ -249,15 +269,15 @@ static void release_write_lock(sq_conn *c)
 static int sq_begin(store_conn *c_, bool write, siyu_err *e)
 {
     sq_conn *c = (sq_conn *)c_;
-    char *msg = NULL;
+    char msg[200];
     reset_running(c->db);
     if (write) {
         pthread_mutex_lock(&c->store->write_lock);
         c->holds_write_lock = true;
     }
-    if (sqlite3_exec(c->db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
-        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: begin: %s", msg ? msg : "failed");
-        sqlite3_free(msg);
+    if (write ? run_tx(c->db, &c->tx_begin_write, "BEGIN IMMEDIATE", msg, sizeof msg)
+              : run_tx(c->db, &c->tx_begin, "BEGIN", msg, sizeof msg)) {
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: begin: %s", msg);
         release_write_lock(c);
         return -1;
     }
@@ -267,11 +287,10 @@ static int sq_begin(store_conn *c_, bool write, siyu_err *e)
 static int sq_commit(store_conn *c_, siyu_err *e)
 {
     sq_conn *c = (sq_conn *)c_;
-    char *msg = NULL;
+    char msg[200];
     reset_running(c->db);
-    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", msg ? msg : "failed");
-        sqlite3_free(msg);
+    if (run_tx(c->db, &c->tx_commit, "COMMIT", msg, sizeof msg)) {
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", msg);
         sq_rollback(&c->base);
         return -1;
     }
@@ -283,7 +302,8 @@ static void sq_rollback(store_conn *c_)
 {
     sq_conn *c = (sq_conn *)c_;
     reset_running(c->db);
-    if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    char msg[200];
+    if (!sqlite3_get_autocommit(c->db)) run_tx(c->db, &c->tx_rollback, "ROLLBACK", msg, sizeof msg);
     release_write_lock(c);
 }
 

@@ -185,6 +185,7 @@ static void run_alone(writer_t *w, write_job *j)
 static void *writer_main(void *arg)
 {
     writer_t *w = arg;
+    pthread_setname_np(pthread_self(), "siyu-writer"); /* for top -H and perf */
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->head && !w->stop)

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "auth/auth.h"
 #include "harness.h"
 #include "http/router.h"
 
@@ -792,7 +793,23 @@ static void test_tokens(void)
     CHECK_INT_EQ(run(cmd, line, sizeof line), 0);
     CHECK_INT_EQ(call(line, "GET", "/api/v1/tasks", NULL, NULL), 200);
     sql("UPDATE tokens SET role = 'admin' WHERE name = 'old-guide'");
+    /* written by another process: the server's cache of resolved tokens sees it once its
+     * entry has aged out (AUTH_CACHE_MS), never later */
+    usleep((AUTH_CACHE_MS + 300) * 1000);
     CHECK_INT_EQ(call(line, "GET", "/api/v1/tokens", NULL, NULL), 401);
+    /* the CLI revokes a token the server has just checked: refused within the same bound */
+    snprintf(cmd, sizeof cmd, "%s token create --db %s --role operator --name cli-revoked", siyu,
+             db);
+    CHECK_INT_EQ(run(cmd, line, sizeof line), 0);
+    CHECK_INT_EQ(call(line, "GET", "/api/v1/stores", NULL, NULL), 200);
+    CHECK_INT_EQ(call(line, "GET", "/api/v1/stores", NULL, NULL), 200); /* from the cache */
+    long long tid = db_int("SELECT id FROM tokens WHERE name = 'cli-revoked'", 0, 0);
+    CHECK(tid > 0);
+    snprintf(cmd, sizeof cmd, "%s token revoke --db %s %lld >/dev/null", siyu, db, tid);
+    char out[256];
+    CHECK_INT_EQ(run(cmd, out, sizeof out), 0);
+    usleep((AUTH_CACHE_MS + 300) * 1000);
+    CHECK_INT_EQ(call(line, "GET", "/api/v1/stores", NULL, NULL), 401);
     /* past expiry is refused at creation */
     CHECK_INT_EQ(call(token, "POST", "/api/v1/tokens", NULL,
                       "{\"role\":\"operator\",\"expires_at\":\"2020-01-01T00:00:00+08:00\"}"),

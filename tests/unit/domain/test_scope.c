@@ -90,9 +90,75 @@ int main(void)
     CHECK_INT_EQ(auth_token_revoke(f.d.conn, 999, f.d.now, NULL, &e), -1);
     CHECK_INT_EQ(e.code, SIYU_NOT_FOUND);
 
+    /* the cache of resolved tokens (the server's path): the same answers, and a write to
+     * tokens or staff committed in this process is seen at the next check */
+    CHECK(store_query_changes_auth(Q_TOKEN_REVOKE) && store_query_changes_auth(Q_TOKEN_INSERT2));
+    CHECK(store_query_changes_auth(Q_STAFF_STORE_SET) &&
+          store_query_changes_auth(Q_STAFF_STATUS_SET) &&
+          store_query_changes_auth(Q_STAFF_TOKENS_REVOKE) &&
+          store_query_changes_auth(Q_STAFF_INSERT));
+    CHECK(!store_query_changes_auth(Q_TOKEN_TOUCH));      /* the last use: not who it is */
+    CHECK(!store_query_changes_auth(Q_TOKEN_RESOLVE));    /* a read */
+    CHECK(!store_query_changes_auth(Q_STAFF_STORE_OPEN)); /* staff_stores, not staff */
+    uint64_t hits0, misses0, hits, misses;
+    auth_cache_counts(&hits0, &misses0);
+    CHECK_INT_EQ(issue(&f, ROLE_STORE_MANAGER, 3, 0, f.d.now + 3600, tok, &id, &e), 0);
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now, &p, &e), 0);
+    CHECK(p.touch); /* never used */
+    CHECK_INT_EQ(p.staff_id, 3);
+    int64_t store3 = p.store_id;
+    CHECK(store3 > 0);
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 1, &p, &e), 0);
+    CHECK(!p.touch); /* the first check's request writes the use down */
+    CHECK_INT_EQ(p.role, ROLE_STORE_MANAGER);
+    CHECK_INT_EQ(p.token_id, id);
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 61, &p, &e), 0);
+    CHECK(p.touch); /* a minute on */
+    auth_cache_counts(&hits, &misses);
+    CHECK_INT_EQ(misses - misses0, 1);
+    CHECK_INT_EQ(hits - hits0, 2);
+    /* expiry is checked at each use, not when the entry was read */
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 3600, &p, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_UNAUTHENTICATED);
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 2, &p, &e), 0);
+    /* the staff member moves store: the next check has the new store */
+    uint64_t epoch = store_auth_epoch();
+    int64_t other = store3 == 1 ? 2 : 1;
+    store_begin(f.d.conn, true, &e);
+    store_stmt *st = store_q(f.d.conn, Q_STAFF_STORE_SET);
+    store_bind_int(st, 1, other);
+    store_bind_int(st, 2, 3);
+    CHECK_INT_EQ(store_exec(st, &e), 0);
+    CHECK(store_auth_epoch() == epoch); /* not before the commit */
+    CHECK_INT_EQ(store_commit(f.d.conn, &e), 0);
+    CHECK(store_auth_epoch() > epoch);
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 3, &p, &e), 0);
+    CHECK_INT_EQ(p.store_id, other);
+    /* revoked in this process: refused at once */
+    store_begin(f.d.conn, true, &e);
+    CHECK_INT_EQ(auth_token_revoke(f.d.conn, id, f.d.now, NULL, &e), 200);
+    store_commit(f.d.conn, &e);
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 4, &p, &e), -1);
+    CHECK_INT_EQ(p.role, ROLE_NONE);
+    /* a refused token is never kept: a bad one misses every time */
+    auth_cache_counts(&hits0, &misses0);
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 5, &p, &e), -1);
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, "sy_x", f.d.now + 5, &p, &e), -1);
+    auth_cache_counts(&hits, &misses);
+    CHECK_INT_EQ(hits - hits0, 0);
+    /* a write undone moves the epoch too (it only ever drops entries) */
+    epoch = store_auth_epoch();
+    store_begin(f.d.conn, true, &e);
+    st = store_q(f.d.conn, Q_STAFF_STORE_SET);
+    store_bind_int(st, 1, store3);
+    store_bind_int(st, 2, 3);
+    CHECK_INT_EQ(store_exec(st, &e), 0);
+    store_rollback(f.d.conn);
+    CHECK(store_auth_epoch() > epoch);
+
     /* the list never shows a secret */
     CHECK_INT_EQ(auth_token_list(f.d.conn, 0, 1000, f.d.now + 7200, &o, &e), 200);
-    CHECK_INT_EQ(json_array_size(json_object_get(o, "items")), 3);
+    CHECK_INT_EQ(json_array_size(json_object_get(o, "items")), 4);
     char *text = json_dumps(o, 0);
     CHECK(strstr(text, "sy_") == NULL && strstr(text, "hash") == NULL);
     free(text);

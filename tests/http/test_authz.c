@@ -735,6 +735,24 @@ static void test_forward_names_nobody_out_of_scope(void)
 
 /* Item 14: tokens are listed, revoked and expired, their last use is recorded, and a
  * token's role is its staff member's. */
+/* Whether the token named name has a last use written down (GET /api/v1/tokens). */
+static bool token_used(const char *name)
+{
+    json_t *o, *x;
+    size_t i;
+    bool used = false, found = false;
+    CHECK_INT_EQ(call(token, "GET", "/api/v1/tokens?limit=1000", &o, NULL), 200);
+    json_array_foreach(jget(o, "items"), i, x)
+    {
+        if (!jstr(x, "name") || strcmp(jstr(x, "name"), name) != 0) continue;
+        found = true;
+        used = jstr(x, "last_used_at") != NULL;
+    }
+    json_decref(o);
+    CHECK(found);
+    return used;
+}
+
 static void test_tokens(void)
 {
     json_t *o;
@@ -766,6 +784,20 @@ static void test_tokens(void)
     CHECK_INT_EQ(call(t, "GET", "/api/v1/stores", NULL, NULL), 401);
     CHECK_INT_EQ(call(tok[C_EXPIRED], "GET", "/api/v1/stores", NULL, NULL), 401);
     CHECK_INT_EQ(call(token, "DELETE", "/api/v1/tokens/999999", NULL, NULL), 404);
+
+    /* a token's use is written down by a request that succeeds, whatever the request before
+     * it decided: a first call refused for its role (403) or for its body (400) writes no
+     * use, so the next one, answered from the cache of resolved tokens, still must */
+    make_token("{\"role\":\"operator\",\"name\":\"used-after-403\"}", t);
+    CHECK_INT_EQ(call(t, "GET", "/api/v1/tokens", NULL, NULL), 403);
+    CHECK(!token_used("used-after-403"));
+    CHECK_INT_EQ(call(t, "GET", "/api/v1/stores", NULL, NULL), 200);
+    CHECK(token_used("used-after-403"));
+    make_token("{\"role\":\"operator\",\"name\":\"used-after-400\"}", t);
+    CHECK_INT_EQ(call(t, "POST", "/api/v1/members", NULL, "{"), 400);
+    CHECK(!token_used("used-after-400"));
+    CHECK_INT_EQ(call(t, "GET", "/api/v1/stores", NULL, NULL), 200);
+    CHECK(token_used("used-after-400"));
 
     /* a guide's token is a guide's: admin or operator for a guide is refused, by HTTP
      * and by the CLI */

@@ -165,6 +165,9 @@ const char *store_node_id(void);
 uint64_t store_auth_epoch(void);
 /* Whether q writes tokens or staff (what moves the epoch when it commits). */
 bool store_query_changes_auth(store_query q);
+/* Whether the SQL text writes table (UPDATE, INSERT or REPLACE INTO, DELETE FROM, TRUNCATE;
+ * any case, conflict clause, schema or quotes): how the queries above are found. */
+bool store_sql_writes_table(const char *sql, const char *table);
 int store_listen(store_conn *c, const char *channel, siyu_err *e);
 int store_wait_notify(store_conn *c, int timeout_ms);
 

@@ -259,9 +259,14 @@ int auth_resolve_cached(store_conn *c, const char *token, int64_t now, principal
     atomic_fetch_add(&cache_misses, 1);
     int64_t expires, used;
     /* the epoch is read before the row: a write committing between the two leaves the
-     * entry older than the epoch, and the next use reads the store again */
+     * entry older than the epoch, and the next use reads the store again. That holds if
+     * the row is read as committed now: never from a snapshot older than the epoch read —
+     * a statement left running on the connection (store_read_latest ends it), or a
+     * transaction the caller holds (its row answers this check, and is not kept). */
+    bool keep = !store_in_tx(c);
+    if (keep) store_read_latest(c);
     if (resolve_hash(c, h, now, p, &expires, &used, e)) return -1;
-    if (store_conn_failed(c)) return 0; /* the caller reports the failed read */
+    if (store_conn_failed(c) || !keep) return 0; /* a failed read: the caller reports it */
     pthread_mutex_lock(&t->lock);
     t->live = true;
     memcpy(t->hash, h, sizeof h);

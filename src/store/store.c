@@ -330,6 +330,10 @@ void store_rollback(store_conn *c)
     c->drv->rollback(c);
     auth_settle(c);
 }
+void store_read_latest(store_conn *c)
+{
+    if (c->drv->read_latest) c->drv->read_latest(c);
+}
 bool store_in_tx(store_conn *c)
 {
     return c->drv->in_tx(c);

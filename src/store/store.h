@@ -55,6 +55,11 @@ int store_begin(store_conn *c, bool write, siyu_err *e);
 int store_commit(store_conn *c, siyu_err *e);
 void store_rollback(store_conn *c);
 bool store_in_tx(store_conn *c);
+/* Outside a transaction: the next statement on c reads the latest commit. SQLite keeps the
+ * read snapshot of a statement left running (stepped to a row, never reset) for every
+ * statement of its connection; this resets such statements. Inside a transaction, or on
+ * PostgreSQL, nothing to do. */
+void store_read_latest(store_conn *c);
 
 /* A savepoint inside the current transaction: lets one record of a batch fail
  * without undoing the batch (import) — release keeps its work, undo drops it. */

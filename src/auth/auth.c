@@ -222,6 +222,15 @@ void auth_cache_counts(uint64_t *hits, uint64_t *misses)
     *misses = atomic_load(&cache_misses);
 }
 
+void auth_cache_touched(const principal *p, int64_t now)
+{
+    if (p->cache_slot < 1 || p->cache_slot > AUTH_CACHE_SLOTS || !p->token_id) return;
+    cached_token *t = &cache[p->cache_slot - 1];
+    pthread_mutex_lock(&t->lock);
+    if (t->live && t->who.token_id == p->token_id) t->used = now; /* what the store holds */
+    pthread_mutex_unlock(&t->lock);
+}
+
 int auth_resolve_cached(store_conn *c, const char *token, int64_t now, principal *p, siyu_err *e)
 {
     memset(p, 0, sizeof *p);
@@ -239,8 +248,9 @@ int auth_resolve_cached(store_conn *c, const char *token, int64_t now, principal
     if (t->live && t->epoch == epoch && ms - t->loaded_ms < AUTH_CACHE_MS &&
         !(t->expires && now >= t->expires) && sodium_memcmp(t->hash, h, sizeof h) == 0) {
         *p = t->who;
+        /* decided from the last use written down, never from one only decided: the request
+         * that decided may yet fail without writing it (auth_cache_touched) */
         p->touch = t->used == 0 || now - t->used >= AUTH_TOUCH_EVERY || now < t->used;
-        if (p->touch) t->used = now; /* this request writes the use down */
         pthread_mutex_unlock(&t->lock);
         atomic_fetch_add(&cache_hits, 1);
         return 0;
@@ -249,16 +259,22 @@ int auth_resolve_cached(store_conn *c, const char *token, int64_t now, principal
     atomic_fetch_add(&cache_misses, 1);
     int64_t expires, used;
     /* the epoch is read before the row: a write committing between the two leaves the
-     * entry older than the epoch, and the next use reads the store again */
+     * entry older than the epoch, and the next use reads the store again. That holds if
+     * the row is read as committed now: never from a snapshot older than the epoch read —
+     * a statement left running on the connection (store_read_latest ends it), or a
+     * transaction the caller holds (its row answers this check, and is not kept). */
+    bool keep = !store_in_tx(c);
+    if (keep) store_read_latest(c);
     if (resolve_hash(c, h, now, p, &expires, &used, e)) return -1;
-    if (store_conn_failed(c)) return 0; /* the caller reports the failed read */
+    if (store_conn_failed(c) || !keep) return 0; /* a failed read: the caller reports it */
     pthread_mutex_lock(&t->lock);
     t->live = true;
     memcpy(t->hash, h, sizeof h);
+    p->cache_slot = (int)(t - cache) + 1;
     t->who = *p;
     t->who.touch = false;
     t->expires = expires;
-    t->used = p->touch ? now : used;
+    t->used = used; /* as stored: a use counts once written (auth_cache_touched) */
     t->epoch = epoch;
     t->loaded_ms = ms;
     pthread_mutex_unlock(&t->lock);

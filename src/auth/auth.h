@@ -35,6 +35,7 @@ typedef struct principal {
     int64_t token_id;   /* the token the caller presented, 0 for none (CLI, import) */
     int64_t session_id; /* the console session the caller signed in with, 0 for none */
     bool touch;         /* its last-used time is over a minute old: record the use */
+    int cache_slot;     /* 1 + its entry in the cache of resolved tokens, 0 for none */
 } principal;
 
 const char *role_name(role r);
@@ -74,6 +75,11 @@ int auth_resolve(store_conn *c, const char *token, principal *p, siyu_err *e);
  * checked on every use. A refused token is never kept: it is looked up each time. */
 #define AUTH_CACHE_MS 1000
 int auth_resolve_cached(store_conn *c, const char *token, int64_t now, principal *p, siyu_err *e);
+/* The use of p's token at now was committed (its touch): the cache's entry learns it, so
+ * the next minute's requests write no other. Only a committed use counts: a request that
+ * decided to touch and then failed (a 403, a 400, a write undone) wrote nothing, and the
+ * next request must touch again. */
+void auth_cache_touched(const principal *p, int64_t now);
 /* Lookups the cache answered, and those that went to the store (for /metrics). */
 void auth_cache_counts(uint64_t *hits, uint64_t *misses);
 

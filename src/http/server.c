@@ -319,6 +319,8 @@ static void touch_token(http_server *srv, http_req *r)
     siyu_err_init(&e);
     if (queue_write(srv, &t, &touch, &e) < 0)
         fprintf(stderr, "siyu: recording a token's use: %s\n", e.message);
+    else
+        auth_cache_touched(&r->d.who, r->d.now);
     siyu_err_clear(&e);
 }
 
@@ -377,6 +379,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     if (rt->flags & ROUTE_WRITE) {
         /* the scope rule runs on the writer, inside the write's own savepoint */
         if (queue_write(srv, r, rt, &e) < 0) goto out;
+        if (r->d.who.touch) auth_cache_touched(&r->d.who, r->d.now); /* committed with it */
         if (r->render_after) {
             if (store_begin(r->d.conn, false, &e)) goto out;
             tx = true;

@@ -2,6 +2,7 @@
  * postgres:// is PostgreSQL, anything else a SQLite file) and forwards each call. What
  * is the same on both stores happens here, around the driver's calls: errors that stick
  * to a connection, and the faults tests inject. */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/pg_internal.h"
 #include "store/sqlite_internal.h"
 #include "store/store_driver.h"
 
@@ -161,30 +163,80 @@ static bool auth_query[Q__COUNT];
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 static _Atomic uint64_t auth_epoch;
 
-static bool writes_table(const char *sql, const char *table)
+/* The words of a query text, lower-cased, string literals and schema qualifiers
+ * ("main.", "public.") skipped, quotes around names dropped: what a write's table is
+ * found among, whatever its case, spacing or conflict clause. */
+static bool next_word(const char **sp, char *w, size_t cap)
 {
-    static const char *const verbs[] = {"UPDATE ",
-                                        "INSERT INTO ",
-                                        "DELETE FROM ",
-                                        "INSERT OR REPLACE INTO ",
-                                        "INSERT OR IGNORE INTO ",
-                                        NULL};
-    size_t tl = strlen(table);
-    for (int v = 0; verbs[v]; v++)
-        for (const char *p = strstr(sql, verbs[v]); p; p = strstr(p + 1, verbs[v])) {
-            const char *t = p + strlen(verbs[v]);
-            if (strncmp(t, table, tl) == 0 && (t[tl] == ' ' || t[tl] == '(' || t[tl] == 0))
-                return true;
+    const char *s = *sp;
+    for (;;) {
+        while (*s && !(isalnum((unsigned char)*s) || *s == '_' || *s == '\'' || *s == '"'))
+            s++;
+        if (!*s) return false;
+        if (*s == '\'') { /* a literal: 'it''s' is one */
+            for (s++; *s; s++)
+                if (*s == '\'' && *++s != '\'') break;
+            continue;
         }
+        bool quoted = *s == '"';
+        if (quoted) s++;
+        size_t n = 0;
+        while (*s && (isalnum((unsigned char)*s) || *s == '_' || *s == '$')) {
+            if (n + 1 < cap) w[n++] = (char)tolower((unsigned char)*s);
+            s++;
+        }
+        w[n] = 0;
+        if (quoted && *s == '"') s++;
+        if (*s == '.') { /* a schema's name: the table's follows */
+            s++;
+            continue;
+        }
+        *sp = s;
+        if (n) return true;
+        if (*s) s++;
+        *sp = s;
+    }
+}
+
+bool store_sql_writes_table(const char *sql, const char *table)
+{
+    char w[3][64] = {"", "", ""}, cur[64]; /* w[0] the word before, w[1] the one before it */
+    static const char *const conflict[] = {"ignore", "replace", "abort", "fail", "rollback", NULL};
+    for (const char *p = sql; next_word(&p, cur, sizeof cur);) {
+        if (strcmp(cur, table) == 0) {
+            const char *a = w[0], *b = w[1], *c = w[2];
+            if (strcmp(a, "only") == 0) { /* PostgreSQL: UPDATE ONLY t, DELETE FROM ONLY t */
+                a = b;
+                b = c;
+                c = "";
+            }
+            if (strcmp(a, "update") == 0 || strcmp(a, "into") == 0 || strcmp(a, "truncate") == 0 ||
+                (strcmp(a, "table") == 0 && strcmp(b, "truncate") == 0) ||
+                (strcmp(a, "from") == 0 && strcmp(b, "delete") == 0))
+                return true;
+            for (int k = 0; conflict[k]; k++) /* UPDATE OR IGNORE t */
+                if (strcmp(a, conflict[k]) == 0 && strcmp(b, "or") == 0 && strcmp(c, "update") == 0)
+                    return true;
+        }
+        memcpy(w[2], w[1], sizeof w[2]);
+        memcpy(w[1], w[0], sizeof w[1]);
+        memcpy(w[0], cur, sizeof w[0]);
+    }
     return false;
 }
 
+static bool writes_auth(const char *sql)
+{
+    return sql && (store_sql_writes_table(sql, "tokens") || store_sql_writes_table(sql, "staff"));
+}
+
+/* Either engine's text counts: a PostgreSQL text may do in one statement (a CTE, an
+ * UPDATE … FROM) what SQLite's does otherwise. */
 static void auth_queries_find(void)
 {
     for (int q = 0; q < Q__COUNT; q++)
         auth_query[q] =
-            q != Q_TOKEN_TOUCH && sqlite_queries[q] &&
-            (writes_table(sqlite_queries[q], "tokens") || writes_table(sqlite_queries[q], "staff"));
+            q != Q_TOKEN_TOUCH && (writes_auth(sqlite_queries[q]) || writes_auth(pg_queries[q]));
 }
 
 bool store_query_changes_auth(store_query q)
@@ -277,6 +329,10 @@ void store_rollback(store_conn *c)
 {
     c->drv->rollback(c);
     auth_settle(c);
+}
+void store_read_latest(store_conn *c)
+{
+    if (c->drv->read_latest) c->drv->read_latest(c);
 }
 bool store_in_tx(store_conn *c)
 {

@@ -55,6 +55,11 @@ int store_begin(store_conn *c, bool write, siyu_err *e);
 int store_commit(store_conn *c, siyu_err *e);
 void store_rollback(store_conn *c);
 bool store_in_tx(store_conn *c);
+/* Outside a transaction: the next statement on c reads the latest commit. SQLite keeps the
+ * read snapshot of a statement left running (stepped to a row, never reset) for every
+ * statement of its connection; this resets such statements. Inside a transaction, or on
+ * PostgreSQL, nothing to do. */
+void store_read_latest(store_conn *c);
 
 /* A savepoint inside the current transaction: lets one record of a batch fail
  * without undoing the batch (import) — release keeps its work, undo drops it. */
@@ -165,6 +170,9 @@ const char *store_node_id(void);
 uint64_t store_auth_epoch(void);
 /* Whether q writes tokens or staff (what moves the epoch when it commits). */
 bool store_query_changes_auth(store_query q);
+/* Whether the SQL text writes table (UPDATE, INSERT or REPLACE INTO, DELETE FROM, TRUNCATE;
+ * any case, conflict clause, schema or quotes): how the queries above are found. */
+bool store_sql_writes_table(const char *sql, const char *table);
 int store_listen(store_conn *c, const char *channel, siyu_err *e);
 int store_wait_notify(store_conn *c, int timeout_ms);
 

@@ -61,6 +61,9 @@ struct store_driver {
     int (*commit)(store_conn *c, siyu_err *e);
     void (*rollback)(store_conn *c);
     bool (*in_tx)(store_conn *c);
+    /* outside a transaction, ends the reads left running (store_read_latest); NULL: every
+     * statement outside a transaction reads the latest commit already (PostgreSQL) */
+    void (*read_latest)(store_conn *c);
     int (*savepoint)(store_conn *c, siyu_err *e);
     void (*savepoint_release)(store_conn *c);
     void (*savepoint_undo)(store_conn *c);

@@ -313,6 +313,14 @@ static bool sq_in_tx(store_conn *c_)
     return !sqlite3_get_autocommit(c->db);
 }
 
+/* A statement left running outside a transaction keeps its read snapshot, and every other
+ * statement of the connection reads that snapshot until it is reset. */
+static void sq_read_latest(store_conn *c_)
+{
+    sq_conn *c = (sq_conn *)c_;
+    if (sqlite3_get_autocommit(c->db)) reset_running(c->db);
+}
+
 static int sq_savepoint(store_conn *c_, siyu_err *e)
 {
     sq_conn *c = (sq_conn *)c_;
@@ -556,6 +564,7 @@ const store_driver store_sqlite_driver = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .in_tx = sq_in_tx,
+    .read_latest = sq_read_latest,
     .savepoint = sq_savepoint,
     .savepoint_release = sq_savepoint_release,
     .savepoint_undo = sq_savepoint_undo,

@@ -735,6 +735,24 @@ static void test_forward_names_nobody_out_of_scope(void)
 
 /* Item 14: tokens are listed, revoked and expired, their last use is recorded, and a
  * token's role is its staff member's. */
+/* Whether the token named name has a last use written down (GET /api/v1/tokens). */
+static bool token_used(const char *name)
+{
+    json_t *o, *x;
+    size_t i;
+    bool used = false, found = false;
+    CHECK_INT_EQ(call(token, "GET", "/api/v1/tokens?limit=1000", &o, NULL), 200);
+    json_array_foreach(jget(o, "items"), i, x)
+    {
+        if (!jstr(x, "name") || strcmp(jstr(x, "name"), name) != 0) continue;
+        found = true;
+        used = jstr(x, "last_used_at") != NULL;
+    }
+    json_decref(o);
+    CHECK(found);
+    return used;
+}
+
 static void test_tokens(void)
 {
     json_t *o;
@@ -766,6 +784,20 @@ static void test_tokens(void)
     CHECK_INT_EQ(call(t, "GET", "/api/v1/stores", NULL, NULL), 401);
     CHECK_INT_EQ(call(tok[C_EXPIRED], "GET", "/api/v1/stores", NULL, NULL), 401);
     CHECK_INT_EQ(call(token, "DELETE", "/api/v1/tokens/999999", NULL, NULL), 404);
+
+    /* a token's use is written down by a request that succeeds, whatever the request before
+     * it decided: a first call refused for its role (403) or for its body (400) writes no
+     * use, so the next one, answered from the cache of resolved tokens, still must */
+    make_token("{\"role\":\"operator\",\"name\":\"used-after-403\"}", t);
+    CHECK_INT_EQ(call(t, "GET", "/api/v1/tokens", NULL, NULL), 403);
+    CHECK(!token_used("used-after-403"));
+    CHECK_INT_EQ(call(t, "GET", "/api/v1/stores", NULL, NULL), 200);
+    CHECK(token_used("used-after-403"));
+    make_token("{\"role\":\"operator\",\"name\":\"used-after-400\"}", t);
+    CHECK_INT_EQ(call(t, "POST", "/api/v1/members", NULL, "{"), 400);
+    CHECK(!token_used("used-after-400"));
+    CHECK_INT_EQ(call(t, "GET", "/api/v1/stores", NULL, NULL), 200);
+    CHECK(token_used("used-after-400"));
 
     /* a guide's token is a guide's: admin or operator for a guide is refused, by HTTP
      * and by the CLI */
@@ -881,6 +913,92 @@ static void test_cashier(void)
     CHECK(run(cmd, NULL, 0) != 0);
 }
 
+/* A staff token's store, staff and state are whatever the store says at the request, though
+ * the server answers a token it has just checked from its cache of resolved tokens: each
+ * change below is seen by the very next request, made with a token used twice just before
+ * (so its entry is fresh). */
+static void staff_token(int64_t staff, char *out)
+{
+    char path[64];
+    json_t *o;
+    snprintf(path, sizeof path, "/api/v1/staff/%lld/tokens", (long long)staff);
+    CHECK_INT_EQ(call(token, "POST", path, &o, "{}"), 201);
+    snprintf(out, 80, "%s", jstr(o, "token") ? jstr(o, "token") : "");
+    json_decref(o);
+}
+
+static int get_member(const char *t, int64_t member)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/members/%lld", (long long)member);
+    return call(t, "GET", path, NULL, NULL);
+}
+
+static void test_staff_changes_seen_at_once(void)
+{
+    char tm[80], tg[80], path[96];
+    int64_t mgr = make("/api/v1/staff",
+                       "{\"name\":\"MovingManager\",\"role\":\"store_manager\",\"store_id\":%lld}",
+                       (long long)side[0].store);
+    staff_token(mgr, tm);
+    /* issued a moment ago: good at once (a refusal is never kept) */
+    CHECK_INT_EQ(get_member(tm, side[0].member), 200);
+    CHECK_INT_EQ(get_member(tm, side[0].member), 200);
+    CHECK_INT_EQ(get_member(tm, side[1].member), 403);
+    /* moved to the other store: the next request sees the new store's objects only */
+    snprintf(path, sizeof path, "/api/v1/staff/%lld", (long long)mgr);
+    CHECK_INT_EQ(call(token, "PATCH", path, NULL, "{\"store_id\":%lld}", (long long)side[1].store),
+                 200);
+    CHECK_INT_EQ(get_member(tm, side[0].member), 403);
+    CHECK_INT_EQ(get_member(tm, side[1].member), 200);
+    CHECK_INT_EQ(call(tm, "GET", "/api/v1/tasks?limit=1000", NULL, NULL), 200);
+    CHECK(strstr(buf, "OutOfScopeTask") != NULL && strstr(buf, "ATask") == NULL);
+    /* and back */
+    CHECK_INT_EQ(call(token, "PATCH", path, NULL, "{\"store_id\":%lld}", (long long)side[0].store),
+                 200);
+    CHECK_INT_EQ(get_member(tm, side[1].member), 403);
+    CHECK_INT_EQ(get_member(tm, side[0].member), 200);
+    /* departed through PATCH: its tokens stop at the next request */
+    CHECK_INT_EQ(call(token, "PATCH", path, NULL, "{\"status\":\"departed\"}"), 200);
+    CHECK_INT_EQ(get_member(tm, side[0].member), 401);
+    /* back at work: the old token stays revoked, a new one works at once */
+    CHECK_INT_EQ(call(token, "PATCH", path, NULL, "{\"status\":\"active\"}"), 200);
+    CHECK_INT_EQ(get_member(tm, side[0].member), 401);
+    staff_token(mgr, tm);
+    CHECK_INT_EQ(get_member(tm, side[0].member), 200);
+
+    /* a guide departs through POST /staff/{id}/depart right after using the token */
+    int64_t guide =
+        make("/api/v1/staff", "{\"name\":\"LeavingGuide\",\"role\":\"guide\",\"store_id\":%lld}",
+             (long long)side[0].store);
+    staff_token(guide, tg);
+    CHECK_INT_EQ(call(tg, "GET", "/api/v1/tasks?limit=10", NULL, NULL), 200);
+    CHECK_INT_EQ(call(tg, "GET", "/api/v1/tasks?limit=10", NULL, NULL), 200);
+    snprintf(path, sizeof path, "/api/v1/staff/%lld/depart", (long long)guide);
+    CHECK_INT_EQ(call(token, "POST", path, NULL, "{\"transfer_to\":[]}"), 200);
+    CHECK_INT_EQ(call(tg, "GET", "/api/v1/tasks?limit=10", NULL, NULL), 401);
+    CHECK_INT_EQ(call(tg, "GET", "/api/v1/tasks?limit=10", NULL, NULL), 401);
+
+    /* a token revoked by DELETE /tokens/{id} between two uses of it */
+    make_token("{\"role\":\"operator\",\"name\":\"revoked-between\"}", tm);
+    CHECK_INT_EQ(call(tm, "GET", "/api/v1/stores", NULL, NULL), 200);
+    CHECK_INT_EQ(call(tm, "GET", "/api/v1/stores", NULL, NULL), 200);
+    json_t *o, *x;
+    size_t i;
+    int64_t id = 0;
+    CHECK_INT_EQ(call(token, "GET", "/api/v1/tokens?limit=1000", &o, NULL), 200);
+    json_array_foreach(jget(o, "items"), i, x)
+    {
+        if (jstr(x, "name") && strcmp(jstr(x, "name"), "revoked-between") == 0)
+            id = json_integer_value(jget(x, "id"));
+    }
+    json_decref(o);
+    CHECK(id > 0);
+    snprintf(path, sizeof path, "/api/v1/tokens/%lld", (long long)id);
+    CHECK_INT_EQ(call(token, "DELETE", path, NULL, NULL), 200);
+    CHECK_INT_EQ(call(tm, "GET", "/api/v1/stores", NULL, NULL), 401);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -896,6 +1014,7 @@ int main(int argc, char **argv)
     test_forward_names_nobody_out_of_scope();
     test_tokens();
     test_cashier();
+    test_staff_changes_seen_at_once();
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);
     return CHECK_DONE();

@@ -296,6 +296,10 @@ static void departure(void)
     CHECK_STR_EQ(err_field(o), "transfer_to");
     json_decref(o);
     CHECK_INT_EQ(call_as(tok_mgr1, "POST", path, NULL, "{\"transfer_to\":[]}"), 403);
+    /* A's token, used just before the departure (the server has it fresh in its cache of
+     * resolved tokens), is refused at the very next request after it */
+    CHECK_INT_EQ(call_as(tok_a, "GET", "/api/v1/members", NULL, NULL), 200);
+    CHECK_INT_EQ(call_as(tok_a, "GET", "/api/v1/members", NULL, NULL), 200);
     CHECK_INT_EQ(call_as(NULL, "POST", path, &o, "{\"transfer_to\":[%lld,%lld]}", (long long)gb,
                          (long long)gc),
                  200);

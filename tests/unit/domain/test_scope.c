@@ -108,15 +108,20 @@ int main(void)
     CHECK_INT_EQ(p.staff_id, 3);
     int64_t store3 = p.store_id;
     CHECK(store3 > 0);
+    /* a use decided but never written (the request failed after the check) is no use:
+     * the next check touches again */
     CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 1, &p, &e), 0);
-    CHECK(!p.touch); /* the first check's request writes the use down */
+    CHECK(p.touch);
+    auth_cache_touched(&p, f.d.now + 1); /* this request's use is committed */
+    CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 1, &p, &e), 0);
+    CHECK(!p.touch);
     CHECK_INT_EQ(p.role, ROLE_STORE_MANAGER);
     CHECK_INT_EQ(p.token_id, id);
     CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 61, &p, &e), 0);
     CHECK(p.touch); /* a minute on */
     auth_cache_counts(&hits, &misses);
     CHECK_INT_EQ(misses - misses0, 1);
-    CHECK_INT_EQ(hits - hits0, 2);
+    CHECK_INT_EQ(hits - hits0, 3);
     /* expiry is checked at each use, not when the entry was read */
     CHECK_INT_EQ(auth_resolve_cached(f.d.conn, tok, f.d.now + 3600, &p, &e), -1);
     CHECK_INT_EQ(e.code, SIYU_UNAUTHENTICATED);
@@ -163,6 +168,31 @@ int main(void)
     CHECK(strstr(text, "sy_") == NULL && strstr(text, "hash") == NULL);
     free(text);
     json_decref(o);
+
+    /* a statement left running on the checking connection, outside any transaction, keeps
+     * SQLite's read snapshot open: a revocation committed meanwhile on another connection
+     * moves the epoch, and the check after it must read the token's row as it is now, not
+     * as that snapshot has it (which the cache would then keep under the new epoch) */
+    {
+        char t2[AUTH_TOKEN_LEN + 1];
+        int64_t id2;
+        CHECK_INT_EQ(issue(&f, ROLE_OPERATOR, 0, 0, 0, t2, &id2, &e), 0);
+        CHECK_INT_EQ(auth_resolve_cached(f.d.conn, t2, f.d.now, &p, &e), 0);
+        store_stmt *left = store_q(f.d.conn, Q_TOKEN_LIST);
+        store_bind_int(left, 1, 0);
+        store_bind_int(left, 2, 1000);
+        CHECK_INT_EQ(store_step(left), STORE_ROW); /* and left running */
+        store_conn *c2;
+        CHECK_INT_EQ(store_conn_open(f.st, &c2, &e), 0);
+        CHECK_INT_EQ(store_begin(c2, true, &e), 0);
+        CHECK_INT_EQ(auth_token_revoke(c2, id2, f.d.now, NULL, &e), 200);
+        CHECK_INT_EQ(store_commit(c2, &e), 0);
+        store_conn_close(c2);
+        CHECK_INT_EQ(auth_resolve_cached(f.d.conn, t2, f.d.now + 1, &p, &e), -1);
+        CHECK_INT_EQ(auth_resolve_cached(f.d.conn, t2, f.d.now + 2, &p, &e), -1);
+        CHECK_INT_EQ(p.role, ROLE_NONE);
+        store_reset(left);
+    }
 
     /* callers: a staff member's keys are theirs across tokens; a token's are its own */
     char k[48];

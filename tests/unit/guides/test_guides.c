@@ -392,6 +392,52 @@ static void transfers(fixture *f)
     json_decref(v);
 }
 
+/* Caps stay exact on a code with more guides than a scan's counts start with in place (64):
+ * 70 guides capped at one scan a day each take one scan apiece, whichever rotation, then
+ * the backup takes one, then the code is full. */
+static void many_guides(fixture *f, const char *rotation)
+{
+    enum { N = 70 };
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *o;
+    int64_t gid[N + 1];
+    char body[4096];
+    size_t n = (size_t)snprintf(body, sizeof body,
+                                "{\"name\":\"many-%s\",\"rotation\":\"%s\","
+                                "\"daily_cap_per_guide\":1,\"target\":{\"guide_ids\":[",
+                                rotation, rotation);
+    for (int i = 0; i <= N; i++) {
+        char staff[128];
+        snprintf(staff, sizeof staff, "{\"name\":\"g%s%d\",\"role\":\"guide\",\"store_id\":2}",
+                 rotation, i);
+        CHECK_INT_EQ(call(f, staff_create, staff, &o, &e), 201);
+        gid[i] = jint(o, "id");
+        json_decref(o);
+        if (i < N)
+            n += (size_t)snprintf(body + n, sizeof body - n, "%s%lld", i ? "," : "",
+                                  (long long)gid[i]);
+    }
+    snprintf(body + n, sizeof body - n, "]},\"backup_guide_id\":%lld}", (long long)gid[N]);
+    CHECK_INT_EQ(call(f, qr_codes_create, body, &o, &e), 201);
+    int64_t code = jint(o, "id");
+    json_decref(o);
+    int got[N + 1] = {0};
+    for (int i = 0; i <= N; i++) {
+        char ext[32];
+        snprintf(ext, sizeof ext, "m-%s-%d", rotation, i);
+        int64_t g = 0;
+        CHECK_INT_EQ(scan(f, code, ext, &g, &e), 201);
+        for (int k = 0; k <= N; k++)
+            if (gid[k] == g) got[k]++;
+    }
+    for (int k = 0; k <= N; k++)
+        if (got[k] != 1) CHECK_FAIL_("%s: guide %d took %d scans, cap 1", rotation, k, got[k]);
+    int64_t g;
+    CHECK_INT_EQ(scan(f, code, "m-full", &g, &e), -1); /* everyone at cap, the backup too */
+    CHECK_INT_EQ(e.code, SIYU_CONFLICT);
+}
+
 int main(void)
 {
     states();
@@ -402,6 +448,8 @@ int main(void)
     events(&f);
     campaigns(&f);
     transfers(&f);
+    many_guides(&f, "round_robin");
+    many_guides(&f, "least_loaded");
     fixture_close(&f);
     return CHECK_DONE();
 }

@@ -3,7 +3,6 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
-#include <time.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,6 +122,15 @@ int auth_resolve(store_conn *c, const char *token, principal *p, siyu_err *e)
     return auth_resolve_at(c, token, clock_now(), p, e);
 }
 
+/* A presented token's SHA-256, or unauthenticated when it is not shaped as one. */
+static int token_digest(const char *token, unsigned char h[crypto_hash_sha256_BYTES], siyu_err *e)
+{
+    if (!token || strncmp(token, "sy_", 3) != 0 || strlen(token) != AUTH_TOKEN_LEN)
+        return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a valid bearer token is required");
+    token_hash(token, h);
+    return 0;
+}
+
 /* The token's row, resolved at now; *expires and *used (0 for none) as stored. */
 static int resolve_hash(store_conn *c, const unsigned char h[crypto_hash_sha256_BYTES], int64_t now,
                         principal *p, int64_t *expires_out, int64_t *used_out, siyu_err *e);
@@ -130,10 +138,8 @@ static int resolve_hash(store_conn *c, const unsigned char h[crypto_hash_sha256_
 int auth_resolve_at(store_conn *c, const char *token, int64_t now, principal *p, siyu_err *e)
 {
     memset(p, 0, sizeof *p);
-    if (!token || strncmp(token, "sy_", 3) != 0 || strlen(token) != AUTH_TOKEN_LEN)
-        return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a valid bearer token is required");
     unsigned char h[crypto_hash_sha256_BYTES];
-    token_hash(token, h);
+    if (token_digest(token, h, e)) return -1;
     int64_t expires, used;
     return resolve_hash(c, h, now, p, &expires, &used, e);
 }
@@ -209,13 +215,6 @@ static void cache_init(void)
         pthread_mutex_init(&cache[i].lock, NULL);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 void auth_cache_counts(uint64_t *hits, uint64_t *misses)
 {
     *hits = atomic_load(&cache_hits);
@@ -234,16 +233,14 @@ void auth_cache_touched(const principal *p, int64_t now)
 int auth_resolve_cached(store_conn *c, const char *token, int64_t now, principal *p, siyu_err *e)
 {
     memset(p, 0, sizeof *p);
-    if (!token || strncmp(token, "sy_", 3) != 0 || strlen(token) != AUTH_TOKEN_LEN)
-        return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a valid bearer token is required");
-    pthread_once(&cache_once, cache_init);
     unsigned char h[crypto_hash_sha256_BYTES];
-    token_hash(token, h);
+    if (token_digest(token, h, e)) return -1;
+    pthread_once(&cache_once, cache_init);
     uint64_t slot_key;
     memcpy(&slot_key, h, sizeof slot_key);
     cached_token *t = &cache[slot_key % AUTH_CACHE_SLOTS];
     uint64_t epoch = store_auth_epoch();
-    int64_t ms = mono_ms();
+    int64_t ms = (int64_t)(clock_mono_ns() / 1000000);
     pthread_mutex_lock(&t->lock);
     if (t->live && t->epoch == epoch && ms - t->loaded_ms < AUTH_CACHE_MS &&
         !(t->expires && now >= t->expires) && sodium_memcmp(t->hash, h, sizeof h) == 0) {

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct snap_out {
@@ -72,6 +73,18 @@ static inline int64_t snap_get_i64(snap_in *r)
     int64_t v = 0;
     snap_get(r, &v, sizeof v);
     return v;
+}
+/* The next bytes bytes, copied into a new block (*p, freed by the caller; one byte for
+ * none, so an empty column is still an allocation): false when fewer are left or the
+ * allocation failed. */
+static inline bool snap_get_copy(snap_in *r, void **p, size_t bytes)
+{
+    const void *src = snap_take(r, bytes);
+    if (!src) return false;
+    *p = malloc(bytes ? bytes : 1);
+    if (!*p) return false;
+    if (bytes) memcpy(*p, src, bytes);
+    return true;
 }
 /* A count read back, refused when above max (or when its elements of size each could
  * not be left in the buffer): allocations follow counts, so a count is checked first. */

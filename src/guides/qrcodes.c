@@ -304,53 +304,28 @@ int qr_codes_create(dom *d, json_t *body, json_t **out, siyu_err *e)
     return 201;
 }
 
-/* The day's scans counted per guide of a code, read in one statement: a scan reads every
- * candidate's count, and one range of the counter's key is cheaper than a lookup each. Rows
- * are (guide, count); they start in place and grow on the heap past a rotation's usual size
- * (a store's guides can outnumber it, and guides since removed keep their rows). */
-typedef struct day_counts {
-    int64_t inline_v[64][2];
-    int64_t (*v)[2];
-    size_t len, cap;
-} day_counts;
-
-static int day_counts_load(dom *d, int64_t code, int32_t day, day_counts *dc, siyu_err *e)
+/* The day's scans of code counted for each of the n candidate guides g (into c) and for
+ * the backup guide (into *backup_c), read in one statement: one range of the counter's key
+ * is cheaper than a lookup per guide. Rows of guides no longer in rotation are passed over;
+ * a failed read sticks to the connection and fails the write. */
+static void day_counts(dom *d, int64_t code, int32_t day, const int64_t *g, int n, int64_t backup,
+                       int64_t *c, int64_t *backup_c)
 {
-    dc->v = dc->inline_v;
-    dc->len = 0;
-    dc->cap = sizeof dc->inline_v / sizeof dc->inline_v[0];
+    memset(c, 0, (size_t)n * sizeof *c);
+    *backup_c = 0;
     store_stmt *s = store_q(d->conn, Q_QR_SCAN_COUNTS);
     store_bind_int(s, 1, code);
     store_bind_int(s, 2, day);
     while (store_step(s) == STORE_ROW) {
-        if (dc->len == dc->cap) {
-            int64_t(*v)[2] = malloc(dc->cap * 2 * sizeof *v);
-            if (!v) {
-                store_reset(s);
-                return siyu_err_set(e, SIYU_INTERNAL, NULL, "out of memory");
+        int64_t guide = store_col_int(s, 0), k = store_col_int(s, 1);
+        if (guide == backup) *backup_c = k;
+        for (int i = 0; i < n; i++)
+            if (g[i] == guide) {
+                c[i] = k;
+                break;
             }
-            memcpy(v, dc->v, dc->len * sizeof *v);
-            if (dc->v != dc->inline_v) free(dc->v);
-            dc->v = v;
-            dc->cap *= 2;
-        }
-        dc->v[dc->len][0] = store_col_int(s, 0);
-        dc->v[dc->len++][1] = store_col_int(s, 1);
     }
     store_reset(s);
-    return 0;
-}
-
-static void day_counts_close(day_counts *dc)
-{
-    if (dc->v != dc->inline_v) free(dc->v);
-}
-
-static int64_t scans_today(const day_counts *dc, int64_t guide)
-{
-    for (size_t i = 0; i < dc->len; i++)
-        if (dc->v[i][0] == guide) return dc->v[i][1];
-    return 0;
 }
 
 int qr_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
@@ -380,17 +355,14 @@ int qr_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
     int64_t g[QR_MAX_GUIDES];
     int n = 0, pick = -1;
     if (!chosen) {
-        day_counts dc;
-        if (day_counts_load(d, id, day, &dc, e)) {
-            json_decref(q.schedule);
-            return -1;
-        }
         n = qr_schedule_open(q.schedule, d->now) ? qr_guides(d, &q, g, QR_MAX_GUIDES) : 0;
+        int64_t counts[QR_MAX_GUIDES], backup_count;
+        day_counts(d, id, day, g, n, q.backup, counts, &backup_count);
         bool least = strcmp(q.rotation, "least_loaded") == 0;
         int64_t best = -1;
         for (int k = 0; k < n; k++) {
             int i = least ? k : (int)((q.rr_next + k) % n);
-            int64_t c = scans_today(&dc, g[i]);
+            int64_t c = counts[i];
             if (q.daily_cap && c >= q.daily_cap) continue;
             if (!least) {
                 pick = i;
@@ -404,9 +376,8 @@ int qr_codes_scan(dom *d, int64_t id, json_t *body, json_t **out, siyu_err *e)
         if (pick >= 0)
             chosen = g[pick];
         else if (q.backup && guides_staff_active(d, q.backup) && /* departed: skipped */
-                 (!q.daily_cap || scans_today(&dc, q.backup) < q.daily_cap))
+                 (!q.daily_cap || backup_count < q.daily_cap))
             chosen = q.backup;
-        day_counts_close(&dc);
     }
     json_decref(q.schedule);
     if (!chosen)

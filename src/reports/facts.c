@@ -57,11 +57,13 @@ static void map_insert(rp_map *m, int64_t k, int32_t v)
     }
 }
 
-void rp_map_put(rp_map *m, int64_t k, int32_t v)
+void rp_map_reserve(rp_map *m, size_t keys)
 {
-    if ((m->n + 1) * 10 >= m->cap * 7) {
+    if (keys * 10 >= m->cap * 7) {
         rp_map old = *m;
         m->cap = old.cap ? old.cap * 2 : 1024;
+        while (keys * 10 >= m->cap * 7)
+            m->cap *= 2;
         m->k = calloc(m->cap, sizeof *m->k);
         m->v = xrealloc(NULL, m->cap * sizeof *m->v);
         m->n = 0;
@@ -71,6 +73,11 @@ void rp_map_put(rp_map *m, int64_t k, int32_t v)
         free(old.k);
         free(old.v);
     }
+}
+
+void rp_map_put(rp_map *m, int64_t k, int32_t v)
+{
+    rp_map_reserve(m, m->n + 1);
     map_insert(m, k, v);
 }
 

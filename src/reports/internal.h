@@ -27,6 +27,8 @@ typedef struct rp_map {
 } rp_map;
 int32_t rp_map_get(const rp_map *m, int64_t k); /* -1 when absent */
 void rp_map_put(rp_map *m, int64_t k, int32_t v);
+/* Room for keys keys in all, so as many puts rehash nothing. */
+void rp_map_reserve(rp_map *m, size_t keys);
 void rp_map_free(rp_map *m);
 
 /* interned strings: index 0 is "" (none) */

@@ -79,16 +79,6 @@ int reports_snapshot_write(reports_t *r, snap_out *w)
     return w->bad ? -1 : 0;
 }
 
-static bool get_col(snap_in *in, void **p, size_t bytes)
-{
-    const void *src = snap_take(in, bytes);
-    if (!src) return false;
-    *p = malloc(bytes ? bytes : 1);
-    if (!*p) return false;
-    if (bytes) memcpy(*p, src, bytes);
-    return true;
-}
-
 static bool get_strs(snap_in *in, rp_strs *t)
 {
     uint64_t n = snap_get_count(in, INT32_MAX, 8);
@@ -112,11 +102,12 @@ static bool in_rows(int32_t v, size_t n, bool none_ok)
     return (v >= 0 && (size_t)v < n) || (none_ok && v == -1);
 }
 
-static bool count_kinds(size_t *nk)
+static size_t count_kinds(void)
 {
-    for (*nk = 0; dom_store_kinds[*nk]; (*nk)++)
-        ;
-    return true;
+    size_t n = 0;
+    while (dom_store_kinds[n])
+        n++;
+    return n;
 }
 
 /* What the domain lets an order carry (orders.c): money 0..a billion yuan, quantities
@@ -126,8 +117,7 @@ static bool count_kinds(size_t *nk)
 
 static bool consistent(reports_t *r)
 {
-    size_t nk;
-    count_kinds(&nk);
+    size_t nk = count_kinds();
     for (size_t i = 0; i < r->n_stores; i++)
         if (!r->s_id[i] || (r->s_kind[i] >= nk && r->s_kind[i] != RP_KIND_UNKNOWN)) return false;
     for (size_t i = 0; i < r->n_guides; i++)
@@ -173,14 +163,7 @@ static bool consistent(reports_t *r)
 
 static bool build_map(rp_map *m, const int64_t *ids, size_t n)
 {
-    /* sized once for n keys: no rehash while it fills */
-    size_t cap = 1024;
-    while ((n + 1) * 10 >= cap * 7)
-        cap *= 2;
-    m->k = calloc(cap, sizeof *m->k);
-    m->v = malloc(cap * sizeof *m->v);
-    if (!m->k || !m->v) return false;
-    m->cap = cap;
+    rp_map_reserve(m, n + 1); /* sized once for n keys: no rehash while it fills */
     for (size_t i = 0; i < n; i++)
         rp_map_put(m, ids[i], (int32_t)i);
     return m->n == n; /* no id twice */
@@ -192,7 +175,7 @@ reports_t *reports_snapshot_read(snap_in *in)
     bool ok = true;
     snap_expect_mark(in, MARK_FACTS);
     /* each count is bounded by what is left: at least a byte per element of a column */
-#define R(f) ok = ok && get_col(in, (void **)&r->f, n * sizeof *r->f);
+#define R(f) ok = ok && snap_get_copy(in, (void **)&r->f, n * sizeof *r->f);
     size_t n = snap_get_count(in, INT32_MAX, 1);
     r->n_stores = r->cap_stores = n;
     STORE_COLS(R)
@@ -202,12 +185,10 @@ reports_t *reports_snapshot_read(snap_in *in)
     n = ok ? snap_get_count(in, INT32_MAX, 1) : 0;
     r->n_members = r->cap_members = n;
     MEMBER_COLS(R)
-    ok = ok && get_col(in, (void **)&r->m_tail, 0) && get_col(in, (void **)&r->m_merged, 0) &&
-         get_col(in, (void **)&r->m_sib, 0);
-    if (ok && n) {
-        r->m_tail = realloc(r->m_tail, n * sizeof *r->m_tail);
-        r->m_merged = realloc(r->m_merged, n * sizeof *r->m_merged);
-        r->m_sib = realloc(r->m_sib, n * sizeof *r->m_sib);
+    if (ok) { /* not in the file: rp_mo_build fills them at the end */
+        r->m_tail = malloc((n ? n : 1) * sizeof *r->m_tail);
+        r->m_merged = malloc((n ? n : 1) * sizeof *r->m_merged);
+        r->m_sib = malloc((n ? n : 1) * sizeof *r->m_sib);
         ok = r->m_tail && r->m_merged && r->m_sib;
     }
     n = ok ? snap_get_count(in, INT32_MAX, 1) : 0;
@@ -242,7 +223,7 @@ reports_t *reports_snapshot_read(snap_in *in)
             uint64_t bn = snap_get_count(in, UINT32_MAX, 4);
             rp_vec *v = &r->bucket[d];
             if (bn) {
-                ok = get_col(in, (void **)&v->v, bn * 4);
+                ok = snap_get_copy(in, (void **)&v->v, bn * 4);
                 v->n = v->cap = (uint32_t)bn;
             }
             ok = ok && !in->bad;

@@ -88,11 +88,7 @@ static bool get_set(snap_in *r, seg_set *s, uint32_t cap, size_t nwords)
     if (form == SET_EMPTY) return card == 0;
     if (form == SET_DENSE) {
         if (card > cap || !nwords) return false;
-        const void *src = snap_take(r, nwords * 8);
-        if (!src) return false;
-        s->w = malloc(nwords * 8);
-        if (!s->w) return false;
-        memcpy(s->w, src, nwords * 8);
+        if (!snap_get_copy(r, (void **)&s->w, nwords * 8)) return false;
         s->card = card;
         return popcount_words(s->w, nwords) == card;
     }
@@ -108,11 +104,7 @@ static bool get_set(snap_in *r, seg_set *s, uint32_t cap, size_t nwords)
     }
     if (form == SET_ARRAY) {
         if (card == 0 || card > cap) return false;
-        const void *src = snap_take(r, card * 4);
-        if (!src) return false;
-        s->a = malloc(card * 4);
-        if (!s->a) return false;
-        memcpy(s->a, src, card * 4);
+        if (!snap_get_copy(r, (void **)&s->a, card * 4)) return false;
         s->card = card;
         s->acap = (uint32_t)card;
         for (uint64_t i = 0; i < card; i++)
@@ -196,16 +188,6 @@ int seg_index_snapshot_write(seg_index *idx, snap_out *w)
 
 /* ---- reading ---- */
 
-static bool get_array(snap_in *r, void **p, size_t bytes)
-{
-    const void *src = snap_take(r, bytes);
-    if (!src) return false;
-    *p = malloc(bytes ? bytes : 1);
-    if (!*p) return false;
-    if (bytes) memcpy(*p, src, bytes);
-    return true;
-}
-
 /* Everything that indexes something else points inside it. */
 static bool consistent(const seg_index *idx)
 {
@@ -284,15 +266,15 @@ seg_index *seg_index_snapshot_read(snap_in *r)
     bool ok = true;
 #define R(f)                                                                                       \
     if (ok && strcmp(#f, "gdays") != 0)                                                            \
-        ok = get_array(r, (void **)&idx->f, (size_t)cap * sizeof *idx->f);
+        ok = snap_get_copy(r, (void **)&idx->f, (size_t)cap * sizeof *idx->f);
     SEG_MEMBER_COLUMNS(R)
     SEG_CATEGORY_COLUMNS(R)
 #undef R
     if (ok) idx->gdays = calloc(cap ? cap : 1, sizeof *idx->gdays);
-    ok = ok && idx->gdays && get_array(r, (void **)&idx->live, idx->nwords * 8);
+    ok = ok && idx->gdays && snap_get_copy(r, (void **)&idx->live, idx->nwords * 8);
     uint64_t nslots = ok ? snap_get_count(r, (uint64_t)1 << 31, 4) : 0;
     if (ok && nslots) {
-        ok = (nslots & (nslots - 1)) == 0 && get_array(r, (void **)&idx->hslots, nslots * 4);
+        ok = (nslots & (nslots - 1)) == 0 && snap_get_copy(r, (void **)&idx->hslots, nslots * 4);
         idx->hmask = (uint32_t)(nslots - 1);
     }
     snap_expect_mark(r, MARK_DIMS);
@@ -304,7 +286,7 @@ seg_index *seg_index_snapshot_read(snap_in *r)
             const char *s = snap_take(r, len);
             ok = s && seg_dict_intern(&dm->dict, s, len) == c;
         }
-        ok = ok && get_array(r, &dm->col, (size_t)cap * (size_t)dm->width);
+        ok = ok && snap_get_copy(r, &dm->col, (size_t)cap * (size_t)dm->width);
         uint64_t nsets = ok ? snap_get_count(r, (uint64_t)dm->max_code + 1, 9) : 0;
         if (ok && nsets) {
             dm->sets = calloc(nsets, sizeof *dm->sets);
@@ -338,7 +320,7 @@ seg_index *seg_index_snapshot_read(snap_in *r)
         ok = get_set(r, &idx->reach[i], idx->cap, idx->nwords);
     uint64_t pool = ok ? snap_get_count(r, UINT32_MAX - 1, sizeof(seg_catpair)) : 0;
     if (ok && pool) {
-        ok = get_array(r, (void **)&idx->catpool, pool * sizeof(seg_catpair));
+        ok = snap_get_copy(r, (void **)&idx->catpool, pool * sizeof(seg_catpair));
         idx->catpool_n = idx->catpool_cap = pool;
     }
     ok = ok && snap_get(r, idx->cat_free, sizeof idx->cat_free);
@@ -346,7 +328,7 @@ seg_index *seg_index_snapshot_read(snap_in *r)
         uint64_t be = snap_get_count(r, UINT32_MAX, sizeof(seg_bucket_entry));
         seg_bucket *b = &idx->buckets[i];
         if (be) {
-            ok = get_array(r, (void **)&b->e, be * sizeof *b->e);
+            ok = snap_get_copy(r, (void **)&b->e, be * sizeof *b->e);
             b->n = b->cap = (uint32_t)be;
         }
         ok = ok && !r->bad;

@@ -19,11 +19,17 @@ bool store_url_is_pg(const char *url)
     return url && (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0);
 }
 
+/* The statements that move the auth epoch (below), found once per process. */
+static bool auth_query[Q__COUNT];
+static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+static void auth_queries_find(void);
+
 int store_open(const char *url, const store_options *opt, store_t **out, siyu_err *e)
 {
     *out = NULL;
     if (!url || !*url)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "db", "db: no path given (--db or SIYU_DB)");
+    pthread_once(&auth_once, auth_queries_find); /* which statements move the auth epoch */
     int rc =
         (store_url_is_pg(url) ? &store_pg_driver : &store_sqlite_driver)->open(url, opt, out, e);
     if (rc == 0) {
@@ -159,8 +165,6 @@ void store_conn_cache(store_conn *c, int mib)
  * The statements that write tokens or staff are found in the query texts themselves (both
  * drivers write the same tables), so a query added later is counted without a list to
  * keep. A token's last use (TOKEN_TOUCH) changes nothing a cache keeps but the time. */
-static bool auth_query[Q__COUNT];
-static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 static _Atomic uint64_t auth_epoch;
 
 /* The words of a query text, lower-cased, string literals and schema qualifiers
@@ -354,7 +358,7 @@ void store_savepoint_undo(store_conn *c)
 
 store_stmt *store_q(store_conn *c, store_query q)
 {
-    if (store_query_changes_auth(q)) c->auth_dirty = true;
+    if (auth_query[q]) c->auth_dirty = true; /* the table is made when a store opens */
     return c->drv->q(c, q);
 }
 void store_bind_int(store_stmt *s, int i, int64_t v)

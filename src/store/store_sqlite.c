@@ -54,26 +54,21 @@ static void reset_running(sqlite3 *db)
         if (sqlite3_stmt_busy(p)) sqlite3_reset(p);
 }
 
-static int run_prepared(sqlite3 *db, sqlite3_stmt **st, const char *sql)
+/* Steps a statement prepared once (on first use) and resets it: 0 when it ran to the end.
+ * On failure SQLite's message goes to msg (cap bytes) when msg is given. */
+static int run_prepared_msg(sqlite3 *db, sqlite3_stmt **st, const char *sql, char *msg, size_t cap)
 {
-    if (!*st && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
-        return -1;
-    int rc = sqlite3_step(*st);
-    sqlite3_reset(*st);
+    int rc = SQLITE_ERROR;
+    if (*st || sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK)
+        rc = sqlite3_step(*st);
+    if (rc != SQLITE_DONE && msg) snprintf(msg, cap, "%s", sqlite3_errmsg(db));
+    if (*st) sqlite3_reset(*st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* As run_prepared, keeping SQLite's message (msg, cap bytes) when the step fails. */
-static int run_tx(sqlite3 *db, sqlite3_stmt **st, const char *sql, char *msg, size_t cap)
+static int run_prepared(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
-    if (!*st && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-        snprintf(msg, cap, "%s", sqlite3_errmsg(db));
-        return -1;
-    }
-    int rc = sqlite3_step(*st);
-    if (rc != SQLITE_DONE) snprintf(msg, cap, "%s", sqlite3_errmsg(db));
-    sqlite3_reset(*st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return run_prepared_msg(db, st, sql, NULL, 0);
 }
 
 static int open_db(sq_store *st, sqlite3 **out, siyu_err *e)
@@ -275,8 +270,8 @@ static int sq_begin(store_conn *c_, bool write, siyu_err *e)
         pthread_mutex_lock(&c->store->write_lock);
         c->holds_write_lock = true;
     }
-    if (write ? run_tx(c->db, &c->tx_begin_write, "BEGIN IMMEDIATE", msg, sizeof msg)
-              : run_tx(c->db, &c->tx_begin, "BEGIN", msg, sizeof msg)) {
+    if (write ? run_prepared_msg(c->db, &c->tx_begin_write, "BEGIN IMMEDIATE", msg, sizeof msg)
+              : run_prepared_msg(c->db, &c->tx_begin, "BEGIN", msg, sizeof msg)) {
         siyu_err_set(e, SIYU_INTERNAL, NULL, "store: begin: %s", msg);
         release_write_lock(c);
         return -1;
@@ -289,7 +284,7 @@ static int sq_commit(store_conn *c_, siyu_err *e)
     sq_conn *c = (sq_conn *)c_;
     char msg[200];
     reset_running(c->db);
-    if (run_tx(c->db, &c->tx_commit, "COMMIT", msg, sizeof msg)) {
+    if (run_prepared_msg(c->db, &c->tx_commit, "COMMIT", msg, sizeof msg)) {
         siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", msg);
         sq_rollback(&c->base);
         return -1;
@@ -302,8 +297,7 @@ static void sq_rollback(store_conn *c_)
 {
     sq_conn *c = (sq_conn *)c_;
     reset_running(c->db);
-    char msg[200];
-    if (!sqlite3_get_autocommit(c->db)) run_tx(c->db, &c->tx_rollback, "ROLLBACK", msg, sizeof msg);
+    if (!sqlite3_get_autocommit(c->db)) run_prepared(c->db, &c->tx_rollback, "ROLLBACK");
     release_write_lock(c);
 }
 

@@ -10,26 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "brands.h"
 #include "store/store.h"
-
-static int brands(store_conn *c)
-{
-    int n = 0;
-    store_stmt *s = store_q(c, Q_BRAND_LIST);
-    store_bind_int(s, 1, 0);
-    store_bind_int(s, 2, 1000);
-    while (store_step(s) == STORE_ROW)
-        n++;
-    return n;
-}
-
-static int add_brand(store_conn *c, const char *name, siyu_err *e)
-{
-    store_stmt *s = store_q(c, Q_BRAND_INSERT);
-    store_bind_text(s, 1, name);
-    store_bind_int(s, 2, 1);
-    return store_exec(s, e);
-}
 
 static int count(store_conn *c)
 {

@@ -4,6 +4,7 @@
  *                 [--mode orders|member|redeem|play|scan]
  *                 [--conns 64] [--threads 2] [--seconds 10] [--members N] [--stores 20]
  *                 [--run-id ID] [--campaign C (play: the campaign; scan: the QR code)] [--rate R]
+ *                 [--path /api/v1/... (GET that one path, e.g. to measure a route's floor)]
  *
  * Each thread drives conns/threads keep-alive connections with poll(); every connection
  * has one request in flight and sends the next as soon as the answer is complete (a
@@ -36,10 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MODE_ORDERS, MODE_MEMBER, MODE_REDEEM, MODE_PLAY, MODE_SCAN };
+enum { MODE_ORDERS, MODE_MEMBER, MODE_REDEEM, MODE_PLAY, MODE_SCAN, MODE_PATH };
 
 static struct {
-    const char *host, *token, *run_id;
+    const char *host, *token, *run_id, *path;
     int port, mode, conns, threads, seconds;
     double rate; /* paced: requests a second in all; 0: closed loop */
     long campaign;
@@ -140,6 +141,11 @@ static void build_request(worker *w, conn *c)
                              "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
                              "Content-Length: %d\r\n\r\n%s",
                              cfg.campaign, cfg.host, cfg.token, bl, body);
+    } else if (cfg.mode == MODE_PATH) {
+        c->req_len = (size_t)snprintf(c->req, sizeof c->req,
+                                      "GET %s HTTP/1.1\r\nHost: %s\r\n"
+                                      "Authorization: Bearer %s\r\n\r\n",
+                                      cfg.path, cfg.host, cfg.token);
     } else if (cfg.mode == MODE_MEMBER) {
         long id = 1 + (long)(rnd(w) % (uint64_t)cfg.members);
         c->req_len = (size_t)snprintf(c->req, sizeof c->req,
@@ -334,6 +340,8 @@ int main(int argc, char **argv)
                        : !strcmp(v, "play")   ? MODE_PLAY
                        : !strcmp(v, "scan")   ? MODE_SCAN
                                               : MODE_ORDERS;
+        else if (!strcmp(k, "--path"))
+            cfg.path = v, cfg.mode = MODE_PATH;
         else if (!strcmp(k, "--campaign"))
             cfg.campaign = atol(v);
         else if (!strcmp(k, "--conns"))
@@ -417,6 +425,7 @@ int main(int argc, char **argv)
     printf("mode=%s conns=%d seconds=%.1f requests=%zu ok=%ld errors=%ld rate=%.0f/s "
            "p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms%s\n",
            cfg.mode == MODE_MEMBER   ? "member"
+           : cfg.mode == MODE_PATH   ? "path"
            : cfg.mode == MODE_REDEEM ? "redeem"
            : cfg.mode == MODE_PLAY   ? "play"
            : cfg.mode == MODE_SCAN   ? "scan"

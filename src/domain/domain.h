@@ -149,8 +149,18 @@ int orders_max_lines(void);
  * record): 1 MiB plus 512 bytes a line, so the line cap is never refused by size. */
 size_t orders_max_body(void);
 int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e);
-/* As orders_create; *order_id gets the order created or replayed (out may be NULL). */
-int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu_err *e);
+/* What orders_create_id wrote: the order created or replayed, the member and guide it
+ * was attributed to, and whether it was created just now with nothing but its body (no
+ * inline refunds), so that orders_render_made can answer it without reading it back. */
+typedef struct order_made {
+    int64_t id, member_id, guide_id;
+    bool from_body;
+} order_made;
+/* As orders_create; *made says what was written (out may be NULL). */
+int orders_create_id(dom *d, json_t *body, json_t **out, order_made *made, siyu_err *e);
+/* The answer orders_get gives for an order made from body (made->from_body): the same
+ * JSON, built from the body the write accepted instead of read back from the store. */
+json_t *orders_render_made(json_t *body, const order_made *made);
 int orders_get(dom *d, int64_t id, json_t **out, siyu_err *e);
 int orders_list(dom *d, int64_t cursor, int limit, int64_t member_id, int64_t store_id,
                 json_t **out, siyu_err *e);

@@ -324,12 +324,61 @@ static int refunds_inline(dom *d, int64_t order_id, json_t *refunds, siyu_err *e
 
 int orders_create(dom *d, json_t *body, json_t **out, siyu_err *e)
 {
-    int64_t id;
-    return orders_create_id(d, body, out, &id, e);
+    order_made made;
+    return orders_create_id(d, body, out, &made, e);
 }
 
-int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu_err *e)
+static json_t *body_text(json_t *body, const char *key)
 {
+    const char *v = json_string_value(json_object_get(body, key));
+    return v ? json_string(v) : json_null();
+}
+
+static json_int_t body_int(json_t *body, const char *key)
+{
+    return json_integer_value(json_object_get(body, key)); /* absent: 0, as written */
+}
+
+json_t *orders_render_made(json_t *body, const order_made *m)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    int64_t placed_at = 0;
+    jx_time(body, "placed_at", true, &placed_at, &e); /* accepted by the write */
+    siyu_err_clear(&e);
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(m->id));
+    json_object_set_new(o, "channel", body_text(body, "channel"));
+    json_object_set_new(o, "external_id", body_text(body, "external_id"));
+    json_object_set_new(o, "store_id", json_integer(body_int(body, "store_id")));
+    json_object_set_new(o, "member_id", m->member_id ? json_integer(m->member_id) : json_null());
+    json_object_set_new(o, "guide_id", m->guide_id ? json_integer(m->guide_id) : json_null());
+    json_object_set_new(o, "placed_at", dom_time(placed_at));
+    json_object_set_new(o, "total_cents", json_integer(body_int(body, "total_cents")));
+    json_object_set_new(o, "discount_cents", json_integer(body_int(body, "discount_cents")));
+    json_object_set_new(o, "points_used", json_integer(body_int(body, "points_used")));
+    json_object_set_new(o, "coupon_code", body_text(body, "coupon_code"));
+    json_object_set_new(o, "refunded_cents", json_integer(0));
+    json_t *items = json_array(), *it;
+    size_t i;
+    json_array_foreach(json_object_get(body, "items"), i, it)
+    {
+        json_array_append_new(items, json_pack("{s:I, s:o, s:o, s:o, s:I, s:I, s:I}", "line",
+                                               (json_int_t)i + 1, "sku", body_text(it, "sku"),
+                                               "category", body_text(it, "category"), "name",
+                                               body_text(it, "name"), "qty", body_int(it, "qty"),
+                                               "unit_price_cents", body_int(it, "unit_price_cents"),
+                                               "refunded_qty", (json_int_t)0));
+    }
+    json_object_set_new(o, "items", items);
+    json_object_set_new(o, "refunds", json_array());
+    return o;
+}
+
+int orders_create_id(dom *d, json_t *body, json_t **out, order_made *made, siyu_err *e)
+{
+    *made = (order_made){0};
+    int64_t *order_id = &made->id;
     static const char *const allowed[] = {
         "channel",     "external_id", "store_id", "placed_at", "total_cents",
         "items",       "member_id",   "member",   "guide_id",  "discount_cents",
@@ -505,6 +554,9 @@ int orders_create_id(dom *d, json_t *body, json_t **out, int64_t *order_id, siyu
     }
     dom_note(d, DOM_CHANGE_ORDER, id, 0);
     *order_id = id;
+    made->member_id = member_id;
+    made->guide_id = guide_id;
+    made->from_body = !refunds;
     if (refunds && refunds_inline(d, id, refunds, e)) goto done;
     if (out) *out = order_render(d, id);
     rc = 201;

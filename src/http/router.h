@@ -55,7 +55,7 @@ typedef struct http_req {
      * spends its time writing. render_after then runs in a read snapshot. */
     bool defer_render;
     int (*render_after)(struct http_req *r, siyu_err *e);
-    int64_t render_id;
+    order_made render_order; /* POST /orders: what the write made, to answer from */
     /* the answer */
     int status;
     json_t *resp; /* JSON answer (owned), or */

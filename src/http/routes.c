@@ -183,8 +183,12 @@ int h_report_groups(http_req *r, siyu_err *e);
 
 static int render_order(http_req *r, siyu_err *e)
 {
+    if (r->render_order.from_body) { /* created just now: its answer needs no read */
+        r->resp = orders_render_made(r->body, &r->render_order);
+        return 0;
+    }
     json_t *out = NULL;
-    int rc = orders_get(&r->d, r->render_id, &out, e);
+    int rc = orders_get(&r->d, r->render_order.id, &out, e);
     if (rc < 0) return -1;
     r->resp = out;
     return 0;
@@ -199,11 +203,9 @@ static int h_orders_create(http_req *r, siyu_err *e)
         int rc = orders_create(&r->d, r->body, &out, e);
         return http_answer(r, rc, &out);
     }
-    int64_t id = 0;
-    int rc = orders_create_id(&r->d, r->body, NULL, &id, e);
+    int rc = orders_create_id(&r->d, r->body, NULL, &r->render_order, e);
     if (rc < 0) return -1;
     r->status = rc;
-    r->render_id = id;
     r->render_after = render_order;
     return 0;
 }

@@ -161,6 +161,31 @@ void store_conn_cache(store_conn *c, int mib)
 {
     c->drv->conn_cache(c, mib);
 }
+
+void store_conn_writer(store_conn *c)
+{
+    if (c->drv->conn_writer) c->drv->conn_writer(c);
+}
+
+bool store_conn_defer_sync(store_conn *c)
+{
+    return c->drv->conn_defer_sync && c->drv->conn_defer_sync(c);
+}
+
+int store_sync_now(store_conn *c, siyu_err *e)
+{
+    if (!c->drv->sync) return 0;
+    long at = atomic_load(&c->st->sync_fault_at);
+    if (at > 0 && atomic_fetch_add(&c->st->sync_seen, 1) + 1 == at)
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: sync: disk I/O error (injected)");
+    return c->drv->sync(c, e);
+}
+
+void store_fault_sync(store_t *st, long n)
+{
+    atomic_store(&st->sync_seen, 0);
+    atomic_store(&st->sync_fault_at, n > 0 ? n : 0);
+}
 /* ---- the auth epoch (store.h) ----
  * The statements that write tokens or staff are found in the query texts themselves (both
  * drivers write the same tables), so a query added later is counted without a list to

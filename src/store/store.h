@@ -42,6 +42,16 @@ int store_conn_open(store_t *st, store_conn **out, siyu_err *e);
 void store_conn_close(store_conn *c);
 /* Sets the connection's private page cache (default 8 MiB); the writer wants more. */
 void store_conn_cache(store_conn *c, int mib);
+/* Marks c as the group committer's connection: SQLite then checkpoints its WAL on a
+ * thread of its own rather than inside the committer's commits (store_sqlite.c). */
+void store_conn_writer(store_conn *c);
+/* Asks that c's commits not wait for the disk: true when the driver agreed, and then a
+ * commit on c is durable only after a store_sync_now that began after it (the group committer
+ * answers its writers after one). False: every commit is durable when it returns. */
+bool store_conn_defer_sync(store_conn *c);
+/* Makes every commit made before it durable (an fdatasync of SQLite's WAL); 0 or -1. Safe
+ * from another thread than c's own while c writes. */
+int store_sync_now(store_conn *c, siyu_err *e);
 
 /* Bulk loading (the import): the driver may keep writes nobody reads back at once and send
  * them together — PostgreSQL sends order lines with one COPY before anything that could see
@@ -150,6 +160,8 @@ typedef enum store_fault { STORE_FAULT_IOERR = 1, STORE_FAULT_BUSY = 2 } store_f
 void store_fault_set(store_t *st, long n, store_fault kind);
 /* How many faults were injected so far (0 or 1 per store_fault_set). */
 long store_fault_hits(store_t *st);
+/* Makes the n-th store_sync_now from now on fail (0: none), as an fdatasync that failed. */
+void store_fault_sync(store_t *st, long n);
 
 /* ---- Several nodes on one store ----
  * store_shared: true when several siyu processes may serve the store at once (PostgreSQL);

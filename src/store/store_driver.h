@@ -19,6 +19,8 @@ struct store {
     /* fault injection (store.c): the fault_at-th counted step fails with fault_kind */
     atomic_long fault_at, fault_seen, fault_hits;
     int fault_kind;
+    /* the sync_fault_at-th store_sync_now fails (store_fault_sync) */
+    atomic_long sync_fault_at, sync_seen;
 };
 struct store_conn {
     const store_driver *drv;
@@ -55,6 +57,10 @@ struct store_driver {
     int (*conn_open)(store_t *st, store_conn **out, siyu_err *e);
     void (*conn_close)(store_conn *c);
     void (*conn_cache)(store_conn *c, int mib);
+    void (*conn_writer)(store_conn *c); /* NULL: nothing to do (PostgreSQL) */
+    /* NULL: every commit is durable when it returns (PostgreSQL) */
+    bool (*conn_defer_sync)(store_conn *c);
+    int (*sync)(store_conn *c, siyu_err *e);
     void (*bulk)(store_conn *c, bool on); /* NULL: nothing to do (SQLite) */
 
     int (*begin)(store_conn *c, bool write, siyu_err *e);

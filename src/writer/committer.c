@@ -10,14 +10,32 @@
 #include "base/timeutil.h"
 #include "writer/writer.h"
 
+/* The writes of one commit whose views are to follow it (committed, with changes, and a
+ * reader to follow them on). The first of their submitters to wake applies them all, in
+ * commit order, in one read transaction on its own connection (one snapshot to open and
+ * one page cache to fill for the whole commit, instead of one per write); the others wait
+ * until it has, so each still answers only once the views show its write. The last to
+ * leave frees it. */
+typedef struct write_batch {
+    atomic_int led;  /* taken by the submitter that applies the batch */
+    atomic_int refs; /* submitters not yet done with it */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool applied;
+    size_t n;
+    struct write_job *jobs[]; /* alive until applied: their submitters wait */
+} write_batch;
+
 typedef struct write_job {
     writer_fn fn;
     void *arg;
     siyu_err *e;
-    bool alone; /* writer_exclusive: runs with no transaction of the writer's open */
+    bool alone;  /* writer_exclusive: runs with no transaction of the writer's open */
+    bool follow; /* a reader to follow its changes on was given */
     int rc;
     sem_t done;          /* posted once, when the write committed or was undone */
     dom_changes changes; /* what the write changed, kept only if it committed */
+    write_batch *batch;  /* set before done is posted when the views follow it */
     struct write_job *next;
 } write_job;
 
@@ -32,6 +50,15 @@ struct writer {
     write_job *head, *tail;
     bool stop;
     struct lease_req *lease; /* the lease granted now (writer_lease), or NULL */
+    /* Commits that do not wait for the disk (store_conn_defer_sync): the writer hands each
+     * committed list of writes to the syncer thread, which makes them durable with one
+     * store_sync_now and only then wakes their submitters; the writer meanwhile runs the
+     * next batch. */
+    bool defer_sync;
+    pthread_t syncer;
+    pthread_cond_t synced_ready;
+    write_job *sync_head, *sync_tail;
+    bool sync_stop;
     atomic_uint_fast64_t batches, writes, failed, commit_failures, queued;
 };
 
@@ -182,6 +209,136 @@ static void run_alone(writer_t *w, write_job *j)
     }
 }
 
+/* Gathers the writes from first up to end whose views follow them into one batch. */
+static void group_views(write_job *first, write_job *end)
+{
+    size_t n = 0;
+    for (write_job *k = first; k != end; k = k->next)
+        n += k->follow && k->rc == 0 && k->changes.n;
+    if (!n) return;
+    write_batch *b = malloc(sizeof *b + n * sizeof b->jobs[0]);
+    if (!b) return; /* each submitter follows its own write instead */
+    atomic_init(&b->led, 0);
+    atomic_init(&b->refs, (int)n);
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->cond, NULL);
+    b->applied = false;
+    b->n = 0;
+    for (write_job *k = first; k != end; k = k->next)
+        if (k->follow && k->rc == 0 && k->changes.n) {
+            b->jobs[b->n++] = k;
+            k->batch = b;
+        }
+}
+
+/* The views follow the commit that held job: the first of its batch to come applies the
+ * batch's changes, the rest wait for that. */
+static void follow_commit(writer_t *w, write_job *job, store_conn *reader)
+{
+    write_batch *b = job->batch;
+    if (!b) {
+        w->on_commit(w->on_commit_ctx, reader, job->changes.v, job->changes.n);
+        return;
+    }
+    if (atomic_exchange(&b->led, 1) == 0) {
+        size_t total = 0;
+        for (size_t i = 0; i < b->n; i++)
+            total += b->jobs[i]->changes.n;
+        dom_change *all = b->n == 1 ? NULL : malloc(total * sizeof *all);
+        if (all) {
+            size_t at = 0;
+            for (size_t i = 0; i < b->n; i++) {
+                memcpy(all + at, b->jobs[i]->changes.v, b->jobs[i]->changes.n * sizeof *all);
+                at += b->jobs[i]->changes.n;
+            }
+            w->on_commit(w->on_commit_ctx, reader, all, total);
+            free(all);
+        } else {
+            for (size_t i = 0; i < b->n; i++)
+                w->on_commit(w->on_commit_ctx, reader, b->jobs[i]->changes.v,
+                             b->jobs[i]->changes.n);
+        }
+        pthread_mutex_lock(&b->lock);
+        b->applied = true;
+        pthread_cond_broadcast(&b->cond);
+        pthread_mutex_unlock(&b->lock);
+    } else {
+        pthread_mutex_lock(&b->lock);
+        while (!b->applied)
+            pthread_cond_wait(&b->cond, &b->lock);
+        pthread_mutex_unlock(&b->lock);
+    }
+    if (atomic_fetch_sub(&b->refs, 1) == 1) {
+        pthread_mutex_destroy(&b->lock);
+        pthread_cond_destroy(&b->cond);
+        free(b);
+    }
+}
+
+/* The writes of list are durable: their views are gathered and their submitters woken. */
+static void wake_submitters(writer_t *w, write_job *list)
+{
+    if (w->on_commit) group_views(list, NULL);
+    /* each submitter is woken alone and takes no lock to wake: a broadcast would wake
+     * every waiting worker at every commit, each to find its own write still queued, and
+     * all of them would contend for the writer's lock */
+    for (write_job *j = list; j;) {
+        write_job *next = j->next; /* j is gone once its submitter runs */
+        atomic_fetch_sub(&w->queued, 1);
+        sem_post(&j->done);
+        j = next;
+    }
+}
+
+static void hand_to_syncer(writer_t *w, write_job *list)
+{
+    write_job *last = list;
+    while (last->next)
+        last = last->next;
+    pthread_mutex_lock(&w->lock);
+    if (w->sync_tail)
+        w->sync_tail->next = list;
+    else
+        w->sync_head = list;
+    w->sync_tail = last;
+    pthread_cond_signal(&w->synced_ready);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void *syncer_main(void *arg)
+{
+    writer_t *w = arg;
+    pthread_setname_np(pthread_self(), "siyu-sync");
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->sync_head && !w->sync_stop)
+            pthread_cond_wait(&w->synced_ready, &w->lock);
+        if (!w->sync_head) break; /* stopping, and nothing left to sync */
+        write_job *list = w->sync_head;
+        w->sync_head = w->sync_tail = NULL;
+        pthread_mutex_unlock(&w->lock);
+        siyu_err se;
+        siyu_err_init(&se);
+        if (store_sync_now(w->conn, &se)) {
+            /* committed, but whether it would survive a power cut is not known: not a 2xx
+             * (a keyed retry finds the write and answers it) */
+            atomic_fetch_add(&w->commit_failures, 1);
+            for (write_job *k = list; k; k = k->next)
+                if (k->rc == 0) {
+                    k->rc = -1;
+                    atomic_fetch_add(&w->failed, 1);
+                    dom_changes_clear(&k->changes);
+                    siyu_err_set(k->e, SIYU_INTERNAL, NULL, "%s", se.message);
+                }
+        }
+        siyu_err_clear(&se);
+        wake_submitters(w, list);
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
 static void *writer_main(void *arg)
 {
     writer_t *w = arg;
@@ -203,15 +360,10 @@ static void *writer_main(void *arg)
                 j = run_group(w, j);
             }
         }
-        /* each submitter is woken alone and takes no lock to wake: a broadcast would
-         * wake every waiting worker at every commit, each to find its own write still
-         * queued, and all of them would contend for the writer's lock */
-        for (write_job *j = batch; j;) {
-            write_job *next = j->next; /* j is gone once its submitter runs */
-            atomic_fetch_sub(&w->queued, 1);
-            sem_post(&j->done);
-            j = next;
-        }
+        if (w->defer_sync)
+            hand_to_syncer(w, batch);
+        else
+            wake_submitters(w, batch);
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
@@ -230,10 +382,25 @@ int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, w
         return -1;
     }
     store_conn_cache(w->conn, 128);
+    store_conn_writer(w->conn);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->ready, NULL);
     pthread_cond_init(&w->done, NULL);
+    pthread_cond_init(&w->synced_ready, NULL);
+    w->defer_sync = store_conn_defer_sync(w->conn);
+    if (w->defer_sync && pthread_create(&w->syncer, NULL, syncer_main, w)) {
+        store_conn_close(w->conn);
+        free(w);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: cannot start its sync thread");
+    }
     if (pthread_create(&w->thread, NULL, writer_main, w)) {
+        if (w->defer_sync) {
+            pthread_mutex_lock(&w->lock);
+            w->sync_stop = true;
+            pthread_cond_signal(&w->synced_ready);
+            pthread_mutex_unlock(&w->lock);
+            pthread_join(w->syncer, NULL);
+        }
         store_conn_close(w->conn);
         free(w);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: cannot start its thread");
@@ -250,16 +417,24 @@ void writer_stop(writer_t *w)
     pthread_cond_signal(&w->ready);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    if (w->defer_sync) { /* it syncs what the writer handed it last, then stops */
+        pthread_mutex_lock(&w->lock);
+        w->sync_stop = true;
+        pthread_cond_signal(&w->synced_ready);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->syncer, NULL);
+    }
     store_conn_close(w->conn);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->ready);
     pthread_cond_destroy(&w->done);
+    pthread_cond_destroy(&w->synced_ready);
     free(w);
 }
 
 static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *reader, siyu_err *e)
 {
-    write_job job = {.fn = fn, .arg = arg, .e = e, .alone = alone};
+    write_job job = {.fn = fn, .arg = arg, .e = e, .alone = alone, .follow = reader != NULL};
     sem_init(&job.done, 0, 0);
     pthread_mutex_lock(&w->lock);
     if (w->stop) {
@@ -278,8 +453,7 @@ static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *
     while (sem_wait(&job.done) != 0)
         ; /* EINTR: a signal, not the commit */
     sem_destroy(&job.done);
-    if (job.rc == 0 && job.changes.n && w->on_commit && reader)
-        w->on_commit(w->on_commit_ctx, reader, job.changes.v, job.changes.n);
+    if (job.rc == 0 && job.changes.n && w->on_commit && reader) follow_commit(w, &job, reader);
     dom_changes_free(&job.changes);
     return job.rc;
 }

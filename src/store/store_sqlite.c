@@ -6,7 +6,6 @@
  * timeout makes concurrent writers queue instead of failing. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -42,6 +41,10 @@ typedef struct sq_store {
      * (sq_conn_defer_sync). */
     pthread_mutex_t sync_lock;
     int wal_fd;
+    /* The WAL's and its directory's names as SQLite resolved them (sq_conn_defer_sync):
+     * SQLite follows a symbolic link to the database, and keeps the WAL beside the file
+     * the link points to, not beside the link. */
+    char *wal_path, *wal_dir;
 } sq_store;
 
 typedef struct sq_stmt {
@@ -236,6 +239,8 @@ static void sq_close(store_t *st_)
     pthread_mutex_destroy(&st->ckpt_lock);
     pthread_cond_destroy(&st->ckpt_cond);
     if (st->wal_fd >= 0) close(st->wal_fd);
+    free(st->wal_path);
+    free(st->wal_dir);
     pthread_mutex_destroy(&st->sync_lock);
     pthread_mutex_destroy(&st->write_lock);
     free(st->path);
@@ -351,9 +356,26 @@ static void sq_conn_writer(store_conn *c_)
  * SQLite's own crash-safe mode (a commit not yet synced can be lost to a power cut, never
  * torn), so a write answered 2xx is as durable as under FULL. What differs: another reader
  * may see a commit up to one fdatasync before its writer is answered. */
+/* Notes the WAL's name for sq_sync, from the path SQLite itself resolved (symbolic links
+ * followed, made absolute), on c's own thread: sq_sync runs on another. */
+static void note_wal_path(sq_conn *c)
+{
+    sq_store *st = c->store;
+    pthread_mutex_lock(&st->sync_lock);
+    const char *db = sqlite3_db_filename(c->db, "main");
+    if (!st->wal_path && db && *db) {
+        st->wal_path = strdup(sqlite3_filename_wal(db));
+        st->wal_dir = strdup(db);
+        char *slash = strrchr(st->wal_dir, '/');
+        if (slash) slash[slash == st->wal_dir ? 1 : 0] = 0; /* absolute: there is one */
+    }
+    pthread_mutex_unlock(&st->sync_lock);
+}
+
 static bool sq_conn_defer_sync(store_conn *c_)
 {
     sq_conn *c = (sq_conn *)c_;
+    note_wal_path(c);
     if (c->store->opt.sync != STORE_SYNC_FULL) return false; /* nothing is synced at commit */
     const char *off = getenv("SIYU_DEFER_SYNC");
     if (off && strcmp(off, "off") == 0) return false; /* SQLite syncs in COMMIT, for A/B */
@@ -364,22 +386,23 @@ static int sq_sync(store_conn *c_, siyu_err *e)
 {
     sq_conn *c = (sq_conn *)c_;
     sq_store *st = c->store;
+    if (!st->wal_path) note_wal_path(c); /* not deferred: called on c's own thread */
     pthread_mutex_lock(&st->sync_lock);
+    /* SQLite deletes the WAL when the store's last connection closes (a writer stopped
+     * with no checkpointer's connection open) and makes a new one for the next: a
+     * descriptor of the old file would sync nothing that matters. Linked nowhere: reopen. */
+    struct stat sb;
+    if (st->wal_fd >= 0 && (fstat(st->wal_fd, &sb) != 0 || sb.st_nlink == 0)) {
+        close(st->wal_fd);
+        st->wal_fd = -1;
+    }
     if (st->wal_fd < 0) {
-        char wal[PATH_MAX];
-        snprintf(wal, sizeof wal, "%s-wal", st->path);
-        int fd = open(wal, O_RDONLY | O_CLOEXEC);
-        /* the WAL's name is durable too: its directory synced once */
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", st->path);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            slash[slash == dir ? 1 : 0] = 0;
-        else
-            snprintf(dir, sizeof dir, ".");
-        int dfd = fd >= 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        const char *wal = st->wal_path ? st->wal_path : "(unknown)";
+        int fd = st->wal_path ? open(st->wal_path, O_RDONLY | O_CLOEXEC) : -1;
+        /* the WAL's name is durable too: its directory synced whenever it is opened */
+        int dfd = fd >= 0 ? open(st->wal_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         if (fd < 0 || dfd < 0 || fsync(dfd) != 0) {
-            int err = errno;
+            int err = st->wal_path ? errno : ENOENT;
             if (fd >= 0) close(fd);
             if (dfd >= 0) close(dfd);
             pthread_mutex_unlock(&st->sync_lock);

@@ -32,6 +32,9 @@ typedef struct write_job {
     siyu_err *e;
     bool alone;  /* writer_exclusive: runs with no transaction of the writer's open */
     bool follow; /* a reader to follow its changes on was given */
+    /* committed, but its sync failed: answered an error, yet other readers see it, so
+     * the views still follow it (syncer_main) */
+    bool unsynced;
     int rc;
     sem_t done;          /* posted once, when the write committed or was undone */
     dom_changes changes; /* what the write changed, kept only if it committed */
@@ -214,7 +217,7 @@ static void group_views(write_job *first, write_job *end)
 {
     size_t n = 0;
     for (write_job *k = first; k != end; k = k->next)
-        n += k->follow && k->rc == 0 && k->changes.n;
+        n += k->follow && (k->rc == 0 || k->unsynced) && k->changes.n;
     if (!n) return;
     write_batch *b = malloc(sizeof *b + n * sizeof b->jobs[0]);
     if (!b) return; /* each submitter follows its own write instead */
@@ -225,7 +228,7 @@ static void group_views(write_job *first, write_job *end)
     b->applied = false;
     b->n = 0;
     for (write_job *k = first; k != end; k = k->next)
-        if (k->follow && k->rc == 0 && k->changes.n) {
+        if (k->follow && (k->rc == 0 || k->unsynced) && k->changes.n) {
             b->jobs[b->n++] = k;
             k->batch = b;
         }
@@ -321,13 +324,15 @@ static void *syncer_main(void *arg)
         siyu_err_init(&se);
         if (store_sync_now(w->conn, &se)) {
             /* committed, but whether it would survive a power cut is not known: not a 2xx
-             * (a keyed retry finds the write and answers it) */
+             * (a keyed retry finds the write and answers it). Its changes are kept: the
+             * commit is visible to every reader, and views that missed it would disagree
+             * with the store until a restart. */
             atomic_fetch_add(&w->commit_failures, 1);
             for (write_job *k = list; k; k = k->next)
                 if (k->rc == 0) {
                     k->rc = -1;
+                    k->unsynced = true;
                     atomic_fetch_add(&w->failed, 1);
-                    dom_changes_clear(&k->changes);
                     siyu_err_set(k->e, SIYU_INTERNAL, NULL, "%s", se.message);
                 }
         }
@@ -453,7 +458,8 @@ static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *
     while (sem_wait(&job.done) != 0)
         ; /* EINTR: a signal, not the commit */
     sem_destroy(&job.done);
-    if (job.rc == 0 && job.changes.n && w->on_commit && reader) follow_commit(w, &job, reader);
+    if ((job.rc == 0 || job.unsynced) && job.changes.n && w->on_commit && reader)
+        follow_commit(w, &job, reader);
     dom_changes_free(&job.changes);
     return job.rc;
 }

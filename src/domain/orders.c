@@ -145,7 +145,8 @@ static int64_t member_guide(dom *d, int64_t member_id)
     if (!member_id) return 0;
     store_stmt *s = store_q(d->conn, Q_MEMBER_GET);
     store_bind_int(s, 1, member_id);
-    int64_t g = store_step(s) == STORE_ROW && store_col_opt_by(s, "guide_id");
+    /* the guide's id, not whether there is one (a && here made every bound guide staff 1) */
+    int64_t g = store_step(s) == STORE_ROW ? store_col_opt_by(s, "guide_id") : 0;
     store_reset(s);
     return g;
 }

@@ -271,6 +271,40 @@ int main(void)
         json_decref(body);
     }
 
+    /* attribution by phone: a member who joined at guide 2's till (staff 2, not 1) buys
+     * again with no guide named — the order is guide 2's, and guide 2 (not guide 1) sees it */
+    CHECK_INT_EQ(call(&f, orders_create,
+                      "{\"channel\":\"store\",\"external_id\":\"G1\",\"store_id\":2,"
+                      "\"placed_at\":\"2026-11-21T10:00:00+08:00\",\"total_cents\":100,"
+                      "\"guide_id\":2,\"member\":{\"phone\":\"13900000077\"},"
+                      "\"items\":[{\"sku\":\"D\",\"qty\":1,\"unit_price_cents\":100}]}",
+                      &o, &e),
+                 201);
+    int64_t bound = jint(o, "member_id");
+    json_decref(o);
+    CHECK_INT_EQ(members_get(&f.d, bound, &m, &e), 200);
+    CHECK_INT_EQ(jint(m, "guide_id"), 2);
+    json_decref(m);
+    CHECK_INT_EQ(call(&f, orders_create,
+                      "{\"channel\":\"store\",\"external_id\":\"G2\",\"store_id\":1,"
+                      "\"placed_at\":\"2026-11-21T11:00:00+08:00\",\"total_cents\":100,"
+                      "\"member\":{\"phone\":\"13900000077\"},"
+                      "\"items\":[{\"sku\":\"D\",\"qty\":1,\"unit_price_cents\":100}]}",
+                      &o, &e),
+                 201);
+    CHECK_INT_EQ(jint(o, "member_id"), bound);
+    CHECK_INT_EQ(jint(o, "guide_id"), 2);
+    int64_t g2 = jint(o, "id");
+    json_decref(o);
+    dom guide2b = f.d;
+    guide2b.who = (principal){.role = ROLE_GUIDE, .staff_id = 2, .store_id = 2};
+    CHECK_INT_EQ(orders_get(&guide2b, g2, NULL, &e), 200);
+    dom guide1b = f.d;
+    guide1b.who = (principal){.role = ROLE_GUIDE, .staff_id = 1, .store_id = 1};
+    CHECK_INT_EQ(orders_get(&guide1b, g2, NULL, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_PERMISSION_DENIED);
+    siyu_err_clear(&e);
+
     siyu_err_clear(&e);
     fixture_close(&f);
     return CHECK_DONE();

@@ -376,9 +376,9 @@ static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
     return writer_lease(ctx, c, e);
 }
 
-static void lease_end(void *ctx)
+static int lease_end(void *ctx, siyu_err *e)
 {
-    writer_lease_end(ctx);
+    return writer_lease_end(ctx, e);
 }
 
 static int h_models_fit(http_req *r, siyu_err *e)

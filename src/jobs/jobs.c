@@ -58,7 +58,11 @@ static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
 
 static void lease_end(void *ctx)
 {
-    writer_lease_end(ctx);
+    /* the outbox's states: a state a power cut may lose is sent again (at least once) */
+    siyu_err e;
+    siyu_err_init(&e);
+    if (writer_lease_end(ctx, &e)) fprintf(stderr, "siyu: outbox: %s\n", e.message);
+    siyu_err_clear(&e);
 }
 
 typedef struct job_ctx {

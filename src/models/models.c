@@ -266,7 +266,12 @@ int models_fit(store_conn *c, const model_options *o, int64_t now, json_t **repo
         else
             store_rollback(c);
     }
-    if (leased) o->write_end(o->write_ctx);
+    if (leased) {
+        siyu_err ee; /* a write that failed already has its error */
+        siyu_err_init(&ee);
+        if (o->write_end(o->write_ctx, rc ? &ee : e) && !rc) rc = -1;
+        siyu_err_clear(&ee);
+    }
     uint64_t t_store = clock_mono_ns();
     free(scores);
     predict_cbs_release(&cbs);

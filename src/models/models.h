@@ -25,7 +25,7 @@ typedef struct model_options {
      * by writer_lease): write_begin hands over the connection to write on, with no
      * transaction open, and write_end gives it back. NULL: on c itself. */
     int (*write_begin)(void *ctx, store_conn **c, siyu_err *e);
-    void (*write_end)(void *ctx);
+    int (*write_end)(void *ctx, siyu_err *e); /* 0, or -1: the results may not be durable */
     void *write_ctx;
 } model_options;
 

@@ -549,7 +549,7 @@ int writer_lease(writer_t *w, store_conn **c, siyu_err *e)
     return 0;
 }
 
-void writer_lease_end(writer_t *w)
+int writer_lease_end(writer_t *w, siyu_err *e)
 {
     if (store_in_tx(w->conn)) store_rollback(w->conn);
     pthread_mutex_lock(&w->lock);
@@ -558,6 +558,11 @@ void writer_lease_end(writer_t *w)
     pthread_cond_broadcast(&w->ready);
     pthread_mutex_unlock(&w->lock);
     pthread_join(q->thread, NULL);
+    /* the lease's exclusive job ended once the syncer had synced it: a sync that failed
+     * is the holder's to answer, like a commit that failed */
+    int rc = q->rc ? -1 : 0;
+    if (rc && e) siyu_err_set(e, q->err.code, NULL, "%s", q->err.message);
     siyu_err_clear(&q->err);
     free(q);
+    return rc;
 }

@@ -60,7 +60,11 @@ int writer_exclusive(writer_t *w, writer_fn fn, void *arg, store_conn *reader, s
  * gives it back with writer_lease_end. No other write runs meanwhile; the caller must
  * not submit writes while it holds the lease. Whatever it leaves open is rolled back. */
 int writer_lease(writer_t *w, store_conn **c, siyu_err *e);
-void writer_lease_end(writer_t *w);
+/* Gives the connection back; 0 once what the caller committed on it is durable. -1 (e set
+ * when given): the sync after its commits failed — they committed, but may not survive a
+ * power cut, and the caller must not answer them as done (the committer's connection
+ * commits without syncing: committer.c). */
+int writer_lease_end(writer_t *w, siyu_err *e);
 
 /* For /metrics. */
 typedef struct writer_stats {

@@ -95,12 +95,12 @@ int main(void)
     CHECK_INT_EQ(store_begin(lc, true, &e), 0);
     CHECK_INT_EQ(brand_fn(lc, NULL, "leased", &e), 0);
     CHECK_INT_EQ(store_commit(lc, &e), 0);
-    writer_lease_end(w);
+    CHECK_INT_EQ(writer_lease_end(w, &e), 0);
     CHECK_INT_EQ(brands(st), 3);
     CHECK_INT_EQ(writer_lease(w, &lc, &e), 0); /* left open: rolled back at the end */
     CHECK_INT_EQ(store_begin(lc, true, &e), 0);
     CHECK_INT_EQ(brand_fn(lc, NULL, "dropped", &e), 0);
-    writer_lease_end(w);
+    CHECK_INT_EQ(writer_lease_end(w, &e), 0);
     CHECK_INT_EQ(writer_submit(w, brand_fn, "later", NULL, &e), 0);
     CHECK_INT_EQ(brands(st), 4);
 

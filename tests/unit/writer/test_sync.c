@@ -7,7 +7,8 @@
  *   checkpointer) and made anew for the next writer: the sync must reach the new file, not
  *   the old descriptor's deleted one;
  * - a sync that fails: its writes committed and others can read them, so the views follow
- *   them too (a 500 for the writer, but the views never miss a row the store has). */
+ *   them too (a 500 for the writer, but the views never miss a row the store has);
+ * - a sync that fails after a lease's commits: writer_lease_end tells its holder. */
 #include <check.h>
 #include <dirent.h>
 #include <limits.h>
@@ -48,7 +49,7 @@ static int brand_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     if (store_exec(s, e)) return -1;
     b->id = store_last_id(c);
     dom is = {.conn = c, .changes = changes};
-    dom_note(&is, DOM_CHANGE_MEMBER, b->id, 0);
+    if (changes) dom_note(&is, DOM_CHANGE_MEMBER, b->id, 0);
     return 0;
 }
 
@@ -136,6 +137,24 @@ int main(void)
     CHECK_INT_EQ(sr_int(real, "SELECT count(*) FROM brands WHERE name = 'unsynced'"), 1);
     CHECK_INT_EQ(atomic_load(&seen_changes), before + 1);
     CHECK_INT_EQ(last_seen, sr_int(real, "SELECT id FROM brands WHERE name = 'unsynced'"));
+
+    /* a lease (a model fit's results, the outbox's states): its holder commits on the
+     * committer's connection, which does not sync at commit, so the sync after the lease
+     * is the holder's to hear about */
+    store_conn *lc = NULL;
+    CHECK_INT_EQ(writer_lease(w, &lc, &e), 0);
+    CHECK_INT_EQ(store_begin(lc, true, &e), 0);
+    brand_write lb = {.name = "leased"};
+    CHECK_INT_EQ(brand_fn(lc, NULL, &lb, &e), 0);
+    CHECK_INT_EQ(store_commit(lc, &e), 0);
+    store_fault_sync(st, 1);
+    CHECK_INT_EQ(writer_lease_end(w, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_INTERNAL);
+    CHECK(strstr(e.message, "sync") != NULL);
+    siyu_err_clear(&e);
+    store_fault_sync(st, 0);
+    CHECK_INT_EQ(writer_lease(w, &lc, &e), 0);
+    CHECK_INT_EQ(writer_lease_end(w, &e), 0); /* and the next lease is clean */
     writer_stop(w);
     store_close(st);
 

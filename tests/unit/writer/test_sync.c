@@ -2,7 +2,8 @@
  * sq_sync) on SQLite under synchronous=FULL, in the store's odd places:
  *
  * - a store named through a symbolic link: SQLite keeps its WAL beside the file the link
- *   points to, and the sync must find it there (else every write answers 500);
+ *   points to, and the sync must find it there (else every write answers 500); and one
+ *   named by a relative path;
  * - a WAL that SQLite deleted when the last connection closed (a writer stopped, no
  *   checkpointer) and made anew for the next writer: the sync must reach the new file, not
  *   the old descriptor's deleted one;
@@ -106,6 +107,17 @@ int main(void)
     writer_stop(w);
     store_close(st);
     CHECK_INT_EQ(sr_int(real, "SELECT count(*) FROM brands WHERE name = 'through-a-link'"), 1);
+
+    /* a store named by a relative path (siyu serve --db k.db) */
+    char cwd[PATH_MAX];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK_INT_EQ(chdir(dir), 0);
+    CHECK_INT_EQ(store_open("rel.db", &full, &st, &e), 0);
+    CHECK_INT_EQ(writer_start(st, follow, NULL, &w, &e), 0);
+    CHECK_INT_EQ(write_brand(st, w, "relative", &e), 0);
+    writer_stop(w);
+    store_close(st);
+    CHECK_INT_EQ(chdir(cwd), 0);
 
     /* a WAL deleted and made anew between two writers on one store: without the
      * checkpointer's connection, the writer's is the last, and closing it removes the WAL */

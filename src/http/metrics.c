@@ -488,6 +488,7 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
         store_reset(ps);
         if (j && !jobs_ready(j, NULL)) ready = false;
         if (vw && views_failed_updates(vw)) ready = false;
+        if (w && writer_sync_failed(w, NULL, 0)) ready = false;
         put_family(&b, "siyu_ready", "gauge", "1 while GET /readyz answers 200, else 0.");
         put(&b, "siyu_ready %d\n", ready ? 1 : 0);
     }

@@ -574,12 +574,17 @@ static int h_readyz(http_req *r, siyu_err *e)
      * until a restart rebuilds them */
     struct views *v = http_views(r);
     uint64_t view_failures = v ? views_failed_updates(v) : 0;
-    r->status = store_ok && jobs_ok && !view_failures ? 200 : 503;
-    r->resp = json_pack("{s:s, s:b, s:b, s:o}", "status", r->status == 200 ? "ready" : "not_ready",
-                        "store", store_ok, "views", view_failures == 0, "failing",
-                        failing ? failing : json_array());
+    /* a failed sync of the store refuses every write until a restart (writer.h) */
+    char sync_error[200] = "";
+    bool writes_ok = !writer_sync_failed(http_writer(r), sync_error, sizeof sync_error);
+    r->status = store_ok && jobs_ok && !view_failures && writes_ok ? 200 : 503;
+    r->resp =
+        json_pack("{s:s, s:b, s:b, s:b, s:o}", "status", r->status == 200 ? "ready" : "not_ready",
+                  "store", store_ok, "views", view_failures == 0, "writes", writes_ok, "failing",
+                  failing ? failing : json_array());
     if (!store_ok)
         json_object_set_new(r->resp, "store_error", json_string(store_conn_error(r->d.conn)));
+    if (!writes_ok) json_object_set_new(r->resp, "writes_error", json_string(sync_error));
     store_conn_clear(r->d.conn); /* answered here: not a 500 */
     return 0;
 }

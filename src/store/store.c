@@ -37,6 +37,8 @@ int store_open(const char *url, const store_options *opt, store_t **out, siyu_er
         if (fault && *fault)
             store_fault_set(*out, atol(fault),
                             strstr(fault, ":busy") ? STORE_FAULT_BUSY : STORE_FAULT_IOERR);
+        const char *sync_fault = getenv("SIYU_STORE_SYNC_FAULT");
+        if (sync_fault && *sync_fault) store_fault_sync(*out, atol(sync_fault));
     }
     return rc;
 }

@@ -160,7 +160,8 @@ typedef enum store_fault { STORE_FAULT_IOERR = 1, STORE_FAULT_BUSY = 2 } store_f
 void store_fault_set(store_t *st, long n, store_fault kind);
 /* How many faults were injected so far (0 or 1 per store_fault_set). */
 long store_fault_hits(store_t *st);
-/* Makes the n-th store_sync_now from now on fail (0: none), as an fdatasync that failed. */
+/* Makes the n-th store_sync_now from now on fail (0: none), as an fdatasync that failed.
+ * SIYU_STORE_SYNC_FAULT="N" sets it when the store opens (for tests that start siyu). */
 void store_fault_sync(store_t *st, long n);
 
 /* ---- Several nodes on one store ----

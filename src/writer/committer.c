@@ -62,8 +62,25 @@ struct writer {
     pthread_cond_t synced_ready;
     write_job *sync_head, *sync_tail;
     bool sync_stop;
+    /* A sync failed: every write is refused from then on, until siyu restarts (under
+     * w->lock: sync_error). On Linux a failed fdatasync may mark the pages it could not
+     * write clean, so a later sync that succeeds proves nothing about them; and the commits
+     * after them in the WAL would be lost with them to a power cut, WAL recovery stopping at
+     * the first bad frame. PostgreSQL stops for the same reason. */
+    atomic_bool sync_broken;
+    char sync_error[200];
     atomic_uint_fast64_t batches, writes, failed, commit_failures, queued;
 };
+
+static void refuse_unsynced(writer_t *w, write_job *k, bool committed)
+{
+    k->rc = -1;
+    k->unsynced = committed; /* readers see it: the views follow it */
+    atomic_fetch_add(&w->failed, 1);
+    pthread_mutex_lock(&w->lock);
+    siyu_err_set(k->e, SIYU_INTERNAL, NULL, "%s", w->sync_error);
+    pthread_mutex_unlock(&w->lock);
+}
 
 static void log_changes(writer_t *w, struct write_job *first, struct write_job *end);
 
@@ -322,21 +339,23 @@ static void *syncer_main(void *arg)
         pthread_mutex_unlock(&w->lock);
         siyu_err se;
         siyu_err_init(&se);
-        if (store_sync_now(w->conn, &se)) {
-            /* committed, but whether it would survive a power cut is not known: not a 2xx
-             * (a keyed retry finds the write and answers it). Its changes are kept: the
-             * commit is visible to every reader, and views that missed it would disagree
-             * with the store until a restart. */
+        if (!atomic_load(&w->sync_broken) && store_sync_now(w->conn, &se)) {
+            pthread_mutex_lock(&w->lock);
+            snprintf(w->sync_error, sizeof w->sync_error,
+                     "%s; writes are refused until siyu restarts", se.message);
+            pthread_mutex_unlock(&w->lock);
+            atomic_store(&w->sync_broken, true);
             atomic_fetch_add(&w->commit_failures, 1);
-            for (write_job *k = list; k; k = k->next)
-                if (k->rc == 0) {
-                    k->rc = -1;
-                    k->unsynced = true;
-                    atomic_fetch_add(&w->failed, 1);
-                    siyu_err_set(k->e, SIYU_INTERNAL, NULL, "%s", se.message);
-                }
+            fprintf(stderr, "siyu: writer: %s\n", w->sync_error);
         }
         siyu_err_clear(&se);
+        /* committed, but whether they would survive a power cut is not known: not a 2xx (a
+         * keyed retry after the restart finds the write and answers it). Their changes are
+         * kept: the commit is visible to every reader, and views that missed it would
+         * disagree with the store until a restart. */
+        if (atomic_load(&w->sync_broken))
+            for (write_job *k = list; k; k = k->next)
+                if (k->rc == 0) refuse_unsynced(w, k, true);
         wake_submitters(w, list);
         pthread_mutex_lock(&w->lock);
     }
@@ -357,6 +376,13 @@ static void *writer_main(void *arg)
         w->head = w->tail = NULL;
         pthread_mutex_unlock(&w->lock);
 
+        if (atomic_load(&w->sync_broken)) { /* nothing more is written */
+            for (write_job *j = batch; j; j = j->next)
+                refuse_unsynced(w, j, false);
+            wake_submitters(w, batch);
+            pthread_mutex_lock(&w->lock);
+            continue;
+        }
         for (write_job *j = batch; j;) {
             if (j->alone) {
                 run_alone(w, j);
@@ -442,10 +468,14 @@ static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *
     write_job job = {.fn = fn, .arg = arg, .e = e, .alone = alone, .follow = reader != NULL};
     sem_init(&job.done, 0, 0);
     pthread_mutex_lock(&w->lock);
-    if (w->stop) {
+    if (w->stop || atomic_load(&w->sync_broken)) {
+        if (w->stop)
+            siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: stopped");
+        else
+            siyu_err_set(e, SIYU_INTERNAL, NULL, "%s", w->sync_error);
         pthread_mutex_unlock(&w->lock);
         sem_destroy(&job.done);
-        return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: stopped");
+        return -1;
     }
     atomic_fetch_add(&w->queued, 1);
     if (w->tail)
@@ -472,6 +502,17 @@ int writer_submit(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu
 int writer_exclusive(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu_err *e)
 {
     return submit(w, fn, arg, true, reader, e);
+}
+
+bool writer_sync_failed(writer_t *w, char *why, size_t cap)
+{
+    if (!atomic_load(&w->sync_broken)) return false;
+    if (why && cap) {
+        pthread_mutex_lock(&w->lock);
+        snprintf(why, cap, "%s", w->sync_error);
+        pthread_mutex_unlock(&w->lock);
+    }
+    return true;
 }
 
 void writer_get_stats(writer_t *w, writer_stats *out)

@@ -75,6 +75,10 @@ typedef struct writer_stats {
     uint64_t queued; /* writes waiting now */
 } writer_stats;
 void writer_get_stats(writer_t *w, writer_stats *out);
+/* A sync of the store failed (SQLite: the committer's fdatasync of the WAL): from then on
+ * every write is refused with that error, until siyu restarts, and readiness says so. Fills
+ * why (cap bytes) with the error when it did. */
+bool writer_sync_failed(writer_t *w, char *why, size_t cap);
 /* Writes per group commit, and the seconds each COMMIT took (its fsync included). */
 metric_hist *writer_batch_sizes(void);
 metric_hist *writer_commit_seconds(void);

@@ -193,7 +193,8 @@ int main(void)
     CHECK_INT_EQ(db_count("SELECT count(*) FROM brands"), THREADS * PER_THREAD);
 
     /* a failed sync: the writes it covered answer an internal error; they did commit (a
-     * keyed retry finds them), and the next write is clean */
+     * keyed retry finds them); every write after is refused until a restart (a new writer),
+     * and the committer says why */
     writer_stats ws0, ws1;
     writer_get_stats(w, &ws0);
     store_fault_sync(st, 1);
@@ -205,9 +206,21 @@ int main(void)
     writer_get_stats(w, &ws1);
     CHECK_INT_EQ((long long)(ws1.commit_failures - ws0.commit_failures), 1);
     CHECK_INT_EQ(db_count("SELECT count(*) FROM brands WHERE name = 'after-a-failed-sync'"), 1);
-    brand_write b2 = {.name = "next"};
-    CHECK_INT_EQ(writer_submit(w, brand_fn, &b2, NULL, &e), 0);
     store_fault_sync(st, 0);
+    char why[200];
+    CHECK(writer_sync_failed(w, why, sizeof why));
+    CHECK(strstr(why, "restart") != NULL);
+    brand_write b2 = {.name = "refused"};
+    CHECK_INT_EQ(writer_submit(w, brand_fn, &b2, NULL, &e), -1);
+    CHECK_INT_EQ(e.code, SIYU_INTERNAL);
+    CHECK(strstr(e.message, "sync") != NULL);
+    siyu_err_clear(&e);
+    CHECK_INT_EQ(db_count("SELECT count(*) FROM brands WHERE name = 'refused'"), 0);
+    writer_stop(w);
+    CHECK_INT_EQ(writer_start(st, follow, NULL, &w, &e), 0);
+    CHECK(!writer_sync_failed(w, NULL, 0));
+    brand_write b3 = {.name = "after-the-restart"};
+    CHECK_INT_EQ(writer_submit(w, brand_fn, &b3, NULL, &e), 0);
 
     /* a sustained load of page-sized rows, 4 threads: about 100 MB through the WAL, which
      * stays bounded (without checkpoints reaching it, it would hold every page) */

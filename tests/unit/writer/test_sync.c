@@ -149,6 +149,12 @@ int main(void)
     CHECK_INT_EQ(sr_int(real, "SELECT count(*) FROM brands WHERE name = 'unsynced'"), 1);
     CHECK_INT_EQ(atomic_load(&seen_changes), before + 1);
     CHECK_INT_EQ(last_seen, sr_int(real, "SELECT id FROM brands WHERE name = 'unsynced'"));
+    /* and no write is taken after it until a restart: a new writer */
+    CHECK_INT_EQ(write_brand(st, w, "after-unsynced", &e), -1);
+    siyu_err_clear(&e);
+    CHECK_INT_EQ(sr_int(real, "SELECT count(*) FROM brands WHERE name = 'after-unsynced'"), 0);
+    writer_stop(w);
+    CHECK_INT_EQ(writer_start(st, follow, NULL, &w, &e), 0);
 
     /* a lease (a model fit's results, the outbox's states): its holder commits on the
      * committer's connection, which does not sync at commit, so the sync after the lease
@@ -165,8 +171,12 @@ int main(void)
     CHECK(strstr(e.message, "sync") != NULL);
     siyu_err_clear(&e);
     store_fault_sync(st, 0);
+    CHECK_INT_EQ(writer_lease(w, &lc, &e), -1); /* refused until a restart */
+    siyu_err_clear(&e);
+    writer_stop(w);
+    CHECK_INT_EQ(writer_start(st, follow, NULL, &w, &e), 0);
     CHECK_INT_EQ(writer_lease(w, &lc, &e), 0);
-    CHECK_INT_EQ(writer_lease_end(w, &e), 0); /* and the next lease is clean */
+    CHECK_INT_EQ(writer_lease_end(w, &e), 0); /* and after it a lease is clean */
     writer_stop(w);
     store_close(st);
 

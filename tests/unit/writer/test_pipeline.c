@@ -9,6 +9,7 @@
 #include "base/timeutil.h"
 #include "http/http.h"
 #include "loyalty/loyalty.h"
+#include "views/group_view.h"
 #include "views/views.h"
 
 #include <storeread.h>
@@ -90,8 +91,16 @@ static int with_faults(const char *method, const char *path, const char *body, i
         (*faulted)++;
         if (status < 300 && vw && views_failed_updates(vw) > view_failures) {
             /* the fault hit the view update after the commit: the write stands, the
-             * failure is counted; nothing more to learn from this call */
+             * failure is counted; nothing more to learn from this call. A group view whose
+             * read failed rebuilds itself on a thread of its own, whose reads would take
+             * the next call's injected fault: wait for it */
             view_hit = true;
+            group_view_stats gs;
+            for (int k = 0; k < 1000; k++) {
+                group_view_get_stats(views_groups(vw), &gs);
+                if (gs.ready) break;
+                usleep(10000);
+            }
             break;
         }
         if (status != 500)

@@ -62,6 +62,7 @@ struct writer {
     pthread_cond_t synced_ready;
     write_job *sync_head, *sync_tail;
     bool sync_stop;
+    bool sync_in_flight; /* the sync thread is syncing (take_more) */
     /* A sync failed: every write is refused from then on, until siyu restarts (under
      * w->lock: sync_error). On Linux a failed fdatasync may mark the pages it could not
      * write clean, so a later sync that succeeds proves nothing about them; and the commits
@@ -157,6 +158,36 @@ static void log_changes(writer_t *w, write_job *first, write_job *end)
     free(json);
 }
 
+/* While a sync is in flight, a commit now would wait for the next sync anyway: the writes
+ * that come meanwhile join the open transaction instead (up to GROUP_MAX), and it commits
+ * when the sync thread is free again. The same answers, at the same time, from fewer and
+ * larger commits: with the writer committing as soon as it could, a batch held half the
+ * writes and each write cost more (a QR scan 74 µs of CPU against 58). True when writes
+ * were appended after last; false: commit now. */
+enum { GROUP_MAX = 1024 };
+static bool take_more(writer_t *w, write_job *last, size_t size)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->sync_in_flight && !w->head && !w->stop && size < GROUP_MAX)
+        pthread_cond_wait(&w->ready, &w->lock);
+    bool more = w->sync_in_flight && w->head && !w->stop && size < GROUP_MAX;
+    if (more) { /* only writes that share a transaction: an exclusive one waits its turn */
+        write_job *k = w->head, *prev = NULL;
+        for (; k && !k->alone && size < GROUP_MAX; k = k->next, size++)
+            prev = k;
+        if (prev) {
+            last->next = w->head;
+            w->head = prev->next;
+            prev->next = NULL;
+            if (!w->head) w->tail = NULL;
+        } else {
+            more = false;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return more;
+}
+
 /* The consecutive shared writes from j on, in one transaction; returns the next job. */
 static write_job *run_group(writer_t *w, write_job *j)
 {
@@ -164,16 +195,21 @@ static write_job *run_group(writer_t *w, write_job *j)
     siyu_err_init(&txe);
     atomic_fetch_add(&w->batches, 1);
     int tx = store_begin(w->conn, true, &txe);
-    write_job *first = j;
+    write_job *first = j, *last = NULL;
     size_t size = 0;
-    for (; j && !j->alone; j = j->next) {
-        size++;
-        if (tx) {
-            siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
-            j->rc = -1;
-            continue;
+    for (;;) {
+        for (; j && !j->alone; j = j->next) {
+            size++;
+            last = j;
+            if (tx) {
+                siyu_err_set(j->e, SIYU_INTERNAL, NULL, "%s", txe.message);
+                j->rc = -1;
+                continue;
+            }
+            run_one(w, j);
         }
-        run_one(w, j);
+        if (j || tx || !w->defer_sync || !take_more(w, last, size)) break;
+        j = last->next; /* the writes that came meanwhile, in this same transaction */
     }
     if (!tx && store_shared(w->store)) log_changes(w, first, j);
     metric_observe(&batch_sizes, (double)size);
@@ -336,6 +372,7 @@ static void *syncer_main(void *arg)
         if (!w->sync_head) break; /* stopping, and nothing left to sync */
         write_job *list = w->sync_head;
         w->sync_head = w->sync_tail = NULL;
+        w->sync_in_flight = true;
         pthread_mutex_unlock(&w->lock);
         siyu_err se;
         siyu_err_init(&se);
@@ -356,6 +393,10 @@ static void *syncer_main(void *arg)
         if (atomic_load(&w->sync_broken))
             for (write_job *k = list; k; k = k->next)
                 if (k->rc == 0) refuse_unsynced(w, k, true);
+        pthread_mutex_lock(&w->lock);
+        w->sync_in_flight = false;
+        pthread_cond_signal(&w->ready); /* a transaction held open for this sync commits */
+        pthread_mutex_unlock(&w->lock);
         wake_submitters(w, list);
         pthread_mutex_lock(&w->lock);
     }

@@ -42,10 +42,12 @@ int store_conn_open(store_t *st, store_conn **out, siyu_err *e);
 void store_conn_close(store_conn *c);
 /* Sets the connection's private page cache (default 8 MiB); the writer wants more. */
 void store_conn_cache(store_conn *c, int mib);
-/* Marks c as the group committer's connection: SQLite then checkpoints its WAL on a
- * thread of its own rather than inside the committer's commits (store_sqlite.c). */
+/* Marks c as the group committer's connection: with SIYU_CHECKPOINTER=on SQLite then
+ * checkpoints its WAL on a thread of its own rather than inside the committer's commits
+ * (store_sqlite.c). */
 void store_conn_writer(store_conn *c);
-/* Asks that c's commits not wait for the disk: true when the driver agreed, and then a
+/* Asks that c's commits not wait for the disk: true when the driver agreed (SQLite under
+ * synchronous=FULL with SIYU_DEFER_SYNC=on), and then a
  * commit on c is durable only after a store_sync_now that began after it (the group committer
  * answers its writers after one). False: every commit is durable when it returns. */
 bool store_conn_defer_sync(store_conn *c);

@@ -139,6 +139,13 @@ int main(int argc, char **argv)
         return 2;
     }
     siyu = argv[1];
+    /* the committer's sync on a thread of its own and the checkpointer are opt-in; an
+     * acknowledged order must survive kill -9 with them as without (e2e_kill9_defer_sync runs it
+     * with them) */
+    if (argc > 2 && strcmp(argv[2], "--defer-sync") == 0) {
+        setenv("SIYU_DEFER_SYNC", "on", 1);
+        setenv("SIYU_CHECKPOINTER", "on", 1);
+    }
     snprintf(dir, sizeof dir, "/tmp/siyu-kill9-XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
     harness_store("k.db");

@@ -156,6 +156,7 @@ int main(int argc, char **argv)
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
         setenv("SIYU_STORE_SYNC_FAULT", "1", 1);
+        setenv("SIYU_DEFER_SYNC", "on", 1); /* the committer's own sync: opt-in */
         pid = start_server();
         unsetenv("SIYU_STORE_SYNC_FAULT");
         fd = conn_open();
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
         pid = start_server(); /* a restart takes writes again */
+        unsetenv("SIYU_DEFER_SYNC");
         fd = conn_open();
         CHECK_INT_EQ(post("/api/v1/brands", "{\"name\":\"after-the-restart\"}"), 201);
         CHECK_INT_EQ(request(fd, "GET", "/readyz", NULL, buf, sizeof buf), 200);

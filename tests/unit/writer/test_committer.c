@@ -163,6 +163,9 @@ static void *big_thread(void *arg)
 
 int main(void)
 {
+    /* both are opt-in: this test is about them */
+    setenv("SIYU_DEFER_SYNC", "on", 1);
+    setenv("SIYU_CHECKPOINTER", "on", 1);
     char dir[] = "/tmp/siyu-committer-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/c.db", dir);

@@ -85,6 +85,8 @@ static int deleted_wal_fds(void)
 
 int main(void)
 {
+    setenv("SIYU_DEFER_SYNC", "on", 1); /* opt-in: this test is about it */
+    setenv("SIYU_CHECKPOINTER", "on", 1);
     CHECK(mkdtemp(dir) != NULL);
     siyu_err e;
     siyu_err_init(&e);
@@ -133,7 +135,7 @@ int main(void)
     CHECK_INT_EQ(deleted_wal_fds(), 0);
     writer_stop(w);
     store_close(st);
-    unsetenv("SIYU_CHECKPOINTER");
+    setenv("SIYU_CHECKPOINTER", "on", 1);
 
     /* a failed sync: the write committed and readers see it, so the views follow it even
      * though its writer is answered an internal error */

@@ -371,24 +371,14 @@ static int h_import(http_req *r, siyu_err *e)
     return 0;
 }
 
-static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
-{
-    return writer_lease(ctx, c, e);
-}
-
-static int lease_end(void *ctx, siyu_err *e)
-{
-    return writer_lease_end(ctx, e);
-}
-
 static int h_models_fit(http_req *r, siyu_err *e)
 {
     model_options o;
     model_options_init(&o, r->d.now);
     if (model_options_from_json(&o, r->body, e)) return -1;
     /* read and computed on the worker's connection; written on the group committer's */
-    o.write_begin = lease_begin;
-    o.write_end = lease_end;
+    o.write_begin = writer_lease_cb;
+    o.write_end = writer_lease_end_cb;
     o.write_ctx = http_writer(r);
     json_t *out = NULL;
     int rc = models_fit(r->d.conn, &o, r->d.now, &out, e);

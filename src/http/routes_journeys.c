@@ -147,20 +147,6 @@ static int tick_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     return transfers_sweep(&d, 0, NULL, e);
 }
 
-static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
-{
-    return writer_lease(ctx, c, e);
-}
-
-static void lease_end(void *ctx)
-{
-    /* the outbox's states: a state a power cut may lose is sent again (at least once) */
-    siyu_err e;
-    siyu_err_init(&e);
-    if (writer_lease_end(ctx, &e)) fprintf(stderr, "siyu: outbox: %s\n", e.message);
-    siyu_err_clear(&e);
-}
-
 int h_journeys_tick(http_req *r, siyu_err *e)
 {
     /* the tick is a write like any other: through the group committer */
@@ -168,7 +154,8 @@ int h_journeys_tick(http_req *r, siyu_err *e)
     json_t *sent = NULL;
     int rc = writer_submit(http_writer(r), tick_fn, &t, r->d.conn, e);
     json_t *ticked = t.ticked;
-    journey_writer jw = {.begin = lease_begin, .end = lease_end, .ctx = http_writer(r)};
+    journey_writer jw = {
+        .begin = writer_lease_cb, .end = writer_lease_end_cb, .ctx = http_writer(r)};
     if (rc == 0) rc = journey_dispatch_with(http_store(r), &jw, r->d.now, 0, &sent, e);
     if (rc) {
         json_decref(ticked);

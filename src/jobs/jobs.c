@@ -51,20 +51,6 @@ void jobs_config_init(jobs_config *c)
 
 /* ---- the jobs: each write goes to the group committer ---- */
 
-static int lease_begin(void *ctx, store_conn **c, siyu_err *e)
-{
-    return writer_lease(ctx, c, e);
-}
-
-static void lease_end(void *ctx)
-{
-    /* the outbox's states: a state a power cut may lose is sent again (at least once) */
-    siyu_err e;
-    siyu_err_init(&e);
-    if (writer_lease_end(ctx, &e)) fprintf(stderr, "siyu: outbox: %s\n", e.message);
-    siyu_err_clear(&e);
-}
-
 typedef struct job_ctx {
     jobs_t *j;
     int64_t now;
@@ -270,7 +256,8 @@ int jobs_start(store_t *st, struct writer *w, struct views *vw, const jobs_confi
     j->st = st;
     j->w = w;
     j->vw = vw;
-    j->outbox_writer = (journey_writer){.begin = lease_begin, .end = lease_end, .ctx = w};
+    j->outbox_writer =
+        (journey_writer){.begin = writer_lease_cb, .end = writer_lease_end_cb, .ctx = w};
     if (cfg)
         j->cfg = *cfg;
     else

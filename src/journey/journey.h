@@ -71,10 +71,10 @@ int journey_tick(dom *d, struct seg_index *idx, int limit, json_t **out, siyu_er
 int journey_dispatch(store_t *st, int64_t now, int limit, json_t **out, siyu_err *e);
 /* Where the outbox records what it delivered: begin lends a connection to write on, with
  * no transaction open (siyu serve: the group committer's, between two batches —
- * writer_lease), end gives it back. */
+ * writer_lease), end gives it back: -1 when what was committed on it may not be durable. */
 typedef struct journey_writer {
     int (*begin)(void *ctx, store_conn **c, siyu_err *e);
-    void (*end)(void *ctx);
+    int (*end)(void *ctx, siyu_err *e);
     void *ctx;
 } journey_writer;
 /* As journey_dispatch, writing through w (NULL: on a connection of its own). */

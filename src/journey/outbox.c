@@ -264,6 +264,17 @@ void journey_outbox_outcomes(unsigned long long out[4])
 static int mall_dispatch(store_conn *c, const journey_writer *w, int64_t now, int limit,
                          int64_t counts[3], siyu_err *e);
 
+/* Gives the lent connection back. The states recorded on it may not be durable when that
+ * fails (a sync after them failed): said, not answered — a state a power cut loses is sent
+ * again, the outbox being at least once. */
+static void give_back(const journey_writer *w)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    if (w->end(w->ctx, &e)) fprintf(stderr, "siyu: outbox: %s\n", e.message);
+    siyu_err_clear(&e);
+}
+
 int journey_dispatch_with(store_t *st, const journey_writer *w, int64_t now, int limit,
                           json_t **out, siyu_err *e)
 {
@@ -444,7 +455,7 @@ static int dispatch_locked(store_t *st, const journey_writer *w, int64_t now, in
         atomic_fetch_add(&outcomes[3], (unsigned long long)skipped);
     }
     if (c != own) {
-        w->end(w->ctx);
+        give_back(w);
         c = own;
     }
     for (size_t i = 0; i < n; i++) {
@@ -581,7 +592,7 @@ static int mall_dispatch(store_conn *c, const journey_writer *w, int64_t now, in
     else if (n && store_in_tx(c))
         store_rollback(c);
     if (c != own) {
-        w->end(w->ctx);
+        give_back(w);
         c = own;
     }
     free(v);

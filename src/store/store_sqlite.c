@@ -381,21 +381,20 @@ static void note_wal_path(sq_conn *c)
 static bool sq_conn_defer_sync(store_conn *c_)
 {
     sq_conn *c = (sq_conn *)c_;
-    note_wal_path(c);
     if (c->store->opt.sync != STORE_SYNC_FULL) return false; /* nothing is synced at commit */
     /* Opt-in (SIYU_DEFER_SYNC=on): POST /orders, whose commits are large and whose fsync
      * takes 1.5 – 2 ms, gained a fifth; QR scans, whose fsync is short, lost a tenth and
      * their p99 went past 5 ms, the commits being smaller (bench/README.md). */
     const char *on = getenv("SIYU_DEFER_SYNC");
     if (!on || strcmp(on, "on") != 0) return false;
+    note_wal_path(c);
     return sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK;
 }
 
 static int sq_sync(store_conn *c_, siyu_err *e)
 {
     sq_conn *c = (sq_conn *)c_;
-    sq_store *st = c->store;
-    if (!st->wal_path) note_wal_path(c); /* not deferred: called on c's own thread */
+    sq_store *st = c->store; /* wal_path: noted when the sync was deferred */
     pthread_mutex_lock(&st->sync_lock);
     /* SQLite deletes the WAL when the store's last connection closes (a writer stopped
      * with no checkpointer's connection open) and makes a new one for the next: a

@@ -265,12 +265,19 @@ static void run_alone(writer_t *w, write_job *j)
     }
 }
 
+/* The views follow a write that committed (its sync may have failed: readers see it),
+ * changed something and has a reader to follow it on. */
+static bool views_follow(const write_job *k)
+{
+    return k->follow && (k->rc == 0 || k->unsynced) && k->changes.n;
+}
+
 /* Gathers the writes from first up to end whose views follow them into one batch. */
 static void group_views(write_job *first, write_job *end)
 {
     size_t n = 0;
     for (write_job *k = first; k != end; k = k->next)
-        n += k->follow && (k->rc == 0 || k->unsynced) && k->changes.n;
+        n += views_follow(k);
     if (!n) return;
     write_batch *b = malloc(sizeof *b + n * sizeof b->jobs[0]);
     if (!b) return; /* each submitter follows its own write instead */
@@ -281,7 +288,7 @@ static void group_views(write_job *first, write_job *end)
     b->applied = false;
     b->n = 0;
     for (write_job *k = first; k != end; k = k->next)
-        if (k->follow && (k->rc == 0 || k->unsynced) && k->changes.n) {
+        if (views_follow(k)) {
             b->jobs[b->n++] = k;
             k->batch = b;
         }
@@ -404,6 +411,16 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
+/* The sync thread syncs what the writer handed it last, then stops. */
+static void stop_syncer(writer_t *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->sync_stop = true;
+    pthread_cond_signal(&w->synced_ready);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->syncer, NULL);
+}
+
 static void *writer_main(void *arg)
 {
     writer_t *w = arg;
@@ -466,13 +483,7 @@ int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, w
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: cannot start its sync thread");
     }
     if (pthread_create(&w->thread, NULL, writer_main, w)) {
-        if (w->defer_sync) {
-            pthread_mutex_lock(&w->lock);
-            w->sync_stop = true;
-            pthread_cond_signal(&w->synced_ready);
-            pthread_mutex_unlock(&w->lock);
-            pthread_join(w->syncer, NULL);
-        }
+        if (w->defer_sync) stop_syncer(w);
         store_conn_close(w->conn);
         free(w);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: cannot start its thread");
@@ -489,13 +500,7 @@ void writer_stop(writer_t *w)
     pthread_cond_signal(&w->ready);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
-    if (w->defer_sync) { /* it syncs what the writer handed it last, then stops */
-        pthread_mutex_lock(&w->lock);
-        w->sync_stop = true;
-        pthread_cond_signal(&w->synced_ready);
-        pthread_mutex_unlock(&w->lock);
-        pthread_join(w->syncer, NULL);
-    }
+    if (w->defer_sync) stop_syncer(w);
     store_conn_close(w->conn);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->ready);
@@ -529,8 +534,7 @@ static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *
     while (sem_wait(&job.done) != 0)
         ; /* EINTR: a signal, not the commit */
     sem_destroy(&job.done);
-    if ((job.rc == 0 || job.unsynced) && job.changes.n && w->on_commit && reader)
-        follow_commit(w, &job, reader);
+    if (w->on_commit && views_follow(&job)) follow_commit(w, &job, reader);
     dom_changes_free(&job.changes);
     return job.rc;
 }
@@ -647,4 +651,14 @@ int writer_lease_end(writer_t *w, siyu_err *e)
     siyu_err_clear(&q->err);
     free(q);
     return rc;
+}
+
+int writer_lease_cb(void *w, store_conn **c, siyu_err *e)
+{
+    return writer_lease(w, c, e);
+}
+
+int writer_lease_end_cb(void *w, siyu_err *e)
+{
+    return writer_lease_end(w, e);
 }

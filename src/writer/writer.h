@@ -65,6 +65,10 @@ int writer_lease(writer_t *w, store_conn **c, siyu_err *e);
  * power cut, and the caller must not answer them as done (the committer's connection
  * commits without syncing: committer.c). */
 int writer_lease_end(writer_t *w, siyu_err *e);
+/* The two above as the callbacks of work that writes on a lent connection (the model
+ * fit's model_options, the outbox's journey_writer): ctx is the writer. */
+int writer_lease_cb(void *w, store_conn **c, siyu_err *e);
+int writer_lease_end_cb(void *w, siyu_err *e);
 
 /* For /metrics. */
 typedef struct writer_stats {

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "brand_write.h"
 #include "writer/writer.h"
 
 enum { THREADS = 48, PER_THREAD = 40 };
@@ -60,24 +61,7 @@ static int seen_count(int64_t id)
     return n;
 }
 
-/* ---- writes ---- */
-typedef struct brand_write {
-    const char *name;
-    int64_t id; /* out */
-} brand_write;
-
-static int brand_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
-{
-    brand_write *b = arg;
-    store_stmt *s = store_q(c, Q_BRAND_INSERT);
-    store_bind_text(s, 1, b->name);
-    store_bind_int(s, 2, 1);
-    if (store_exec(s, e)) return -1;
-    b->id = store_last_id(c);
-    dom is = {.conn = c, .changes = changes};
-    dom_note(&is, DOM_CHANGE_MEMBER, b->id, 0); /* any kind: the test's views count ids */
-    return 0;
-}
+/* ---- writes: brand_fn (brand_write.h) ---- */
 
 static uint64_t syncs(void)
 {
@@ -138,10 +122,7 @@ static int big_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
     int head = snprintf(name, 32, "big-%ld-", k);
     name[head] = 'x'; /* snprintf's NUL: the row stays page-sized and unique */
     (void)arg;
-    store_stmt *s = store_q(c, Q_BRAND_INSERT);
-    store_bind_text(s, 1, name);
-    store_bind_int(s, 2, 1);
-    return store_exec(s, e);
+    return add_brand(c, name, e);
 }
 
 static atomic_long wal_max;

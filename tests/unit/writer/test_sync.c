@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "brand_write.h"
 #include "writer/writer.h"
 
 static char dir[] = "/tmp/siyu-sync-XXXXXX";
@@ -34,24 +35,6 @@ static void follow(void *ctx, store_conn *reader, const dom_change *v, size_t n)
         atomic_fetch_add(&seen_changes, 1);
         last_seen = v[i].id;
     }
-}
-
-typedef struct brand_write {
-    const char *name;
-    int64_t id; /* out */
-} brand_write;
-
-static int brand_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
-{
-    brand_write *b = arg;
-    store_stmt *s = store_q(c, Q_BRAND_INSERT);
-    store_bind_text(s, 1, b->name);
-    store_bind_int(s, 2, 1);
-    if (store_exec(s, e)) return -1;
-    b->id = store_last_id(c);
-    dom is = {.conn = c, .changes = changes};
-    if (changes) dom_note(&is, DOM_CHANGE_MEMBER, b->id, 0);
-    return 0;
 }
 
 static int write_brand(store_t *st, writer_t *w, const char *name, siyu_err *e)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json_arena.h"
 #include "cli/cli.h"
 #include "fission/fission.h"
 #include "loyalty/loyalty.h"
@@ -91,8 +92,9 @@ int main(int argc, char **argv)
         printf("siyu %s\n", SIYU_VERSION);
         return 0;
     }
-    loyalty_install(); /* orders, refunds and merges move points, coupons and tiers */
-    fission_install(); /* and the referral graph follows orders, refunds and forwards */
+    json_arena_install(); /* before any thread: the importer parses into arenas */
+    loyalty_install();    /* orders, refunds and merges move points, coupons and tiers */
+    fission_install();    /* and the referral graph follows orders, refunds and forwards */
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
             /* `siyu CMD --help` and `siyu CMD SUB [ARGS] --help` both ask for the

@@ -158,6 +158,18 @@ typedef struct order_made {
 } order_made;
 /* As orders_create; *made says what was written (out may be NULL). */
 int orders_create_id(dom *d, json_t *body, json_t **out, order_made *made, siyu_err *e);
+/* Writing an order in two steps, so that the checks that need no store can run on
+ * another thread than the writer (the importer's reader): orders_prepare checks a body's
+ * fields, lines and totals and digests it, orders_create_prepared writes it as
+ * orders_create_id would. The prepared order points into body, which must outlive it. */
+typedef struct order_in order_in;
+typedef struct order_rules {
+    bool inline_refunds; /* as dom.inline_refunds */
+    int64_t now;         /* as dom.now: placed_at may be at most a day past it */
+} order_rules;
+order_in *orders_prepare(json_t *body, const order_rules *rules, siyu_err *e); /* NULL: e set */
+int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *made, siyu_err *e);
+void orders_prepared_free(order_in *o);
 /* The answer orders_get gives for an order made from body (made->from_body): the same
  * JSON, built from the body the write accepted instead of read back from the store. */
 json_t *orders_render_made(json_t *body, const order_made *made);

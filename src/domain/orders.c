@@ -376,74 +376,126 @@ json_t *orders_render_made(json_t *body, const order_made *m)
     return o;
 }
 
-int orders_create_id(dom *d, json_t *body, json_t **out, order_made *made, siyu_err *e)
+/* An order body checked against everything but the store: its fields, its lines, its
+ * totals and its digest. It points into the body, which outlives it. */
+struct order_in {
+    int channel;
+    const char *external_id, *coupon;
+    int64_t store_id, placed_at, total, discount, points, member_id, guide_id;
+    json_t *member, *refunds; /* NULL when absent */
+    item_in *items;
+    size_t n_items;
+    unsigned char digest[DIGEST_BYTES];
+};
+
+void orders_prepared_free(order_in *o)
 {
-    *made = (order_made){0};
-    int64_t *order_id = &made->id;
+    if (!o) return;
+    free(o->items);
+    free(o);
+}
+
+order_in *orders_prepare(json_t *body, const order_rules *rules, siyu_err *e)
+{
     static const char *const allowed[] = {
         "channel",     "external_id", "store_id", "placed_at", "total_cents",
         "items",       "member_id",   "member",   "guide_id",  "discount_cents",
         "coupon_code", "points_used", "refunds",  NULL};
-    if (jx_only(body, allowed, NULL, e)) return -1;
+    if (jx_only(body, allowed, NULL, e)) return NULL;
     json_t *refunds = json_object_get(body, "refunds");
-    if (refunds && !d->inline_refunds)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "refunds",
-                            "refunds: post refunds to /api/v1/orders/{id}/refunds");
-    int channel;
-    const char *external_id, *coupon = NULL;
-    int64_t store_id, placed_at, total, discount = 0, points = 0, member_id = 0, guide_id = 0;
-    if (jx_enum(body, "channel", true, dom_channels, &channel, e) < 0 ||
-        jx_str(body, "external_id", true, &external_id, e) < 0 ||
-        jx_int(body, "store_id", true, &store_id, e) < 0 ||
-        jx_time(body, "placed_at", true, &placed_at, e) < 0 ||
-        money(body, "total_cents", true, &total, e) < 0 ||
-        money(body, "discount_cents", false, &discount, e) < 0 ||
-        jx_int(body, "points_used", false, &points, e) < 0 ||
-        jx_str(body, "coupon_code", false, &coupon, e) < 0 ||
-        jx_int(body, "member_id", false, &member_id, e) < 0 ||
-        jx_int(body, "guide_id", false, &guide_id, e) < 0)
-        return -1;
-    if (!*external_id || strlen(external_id) > 128)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "external_id",
-                            "external_id: must be 1 to 128 bytes");
-    if (points < 0)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "points_used",
-                            "points_used: must not be negative");
-    if (placed_at > d->now + 86400)
-        return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "placed_at", "placed_at: is in the future");
-    item_in *items = NULL;
-    size_t n_items = 0;
+    if (refunds && !rules->inline_refunds) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "refunds",
+                     "refunds: post refunds to /api/v1/orders/{id}/refunds");
+        return NULL;
+    }
+    order_in *o = calloc(1, sizeof *o);
+    o->refunds = refunds;
+    if (jx_enum(body, "channel", true, dom_channels, &o->channel, e) < 0 ||
+        jx_str(body, "external_id", true, &o->external_id, e) < 0 ||
+        jx_int(body, "store_id", true, &o->store_id, e) < 0 ||
+        jx_time(body, "placed_at", true, &o->placed_at, e) < 0 ||
+        money(body, "total_cents", true, &o->total, e) < 0 ||
+        money(body, "discount_cents", false, &o->discount, e) < 0 ||
+        jx_int(body, "points_used", false, &o->points, e) < 0 ||
+        jx_str(body, "coupon_code", false, &o->coupon, e) < 0 ||
+        jx_int(body, "member_id", false, &o->member_id, e) < 0 ||
+        jx_int(body, "guide_id", false, &o->guide_id, e) < 0)
+        goto fail;
+    if (!*o->external_id || strlen(o->external_id) > 128) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "external_id",
+                     "external_id: must be 1 to 128 bytes");
+        goto fail;
+    }
+    if (o->points < 0) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "points_used", "points_used: must not be negative");
+        goto fail;
+    }
+    if (o->placed_at > rules->now + 86400) {
+        siyu_err_set(e, SIYU_INVALID_ARGUMENT, "placed_at", "placed_at: is in the future");
+        goto fail;
+    }
     int64_t sum = 0;
-    int rc = -1;
-    if (read_items(body, &items, &n_items, &sum, e)) goto done;
+    if (read_items(body, &o->items, &o->n_items, &sum, e)) goto fail;
     /* The rule (docs/api.md): Σ qty × unit_price_cents = total_cents + discount_cents. */
     int64_t charged;
-    if (!ck_add(total, discount, &charged)) { /* both ≤ MAX_MONEY: cannot happen */
+    if (!ck_add(o->total, o->discount, &charged)) { /* both ≤ MAX_MONEY: cannot happen */
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "total_cents", "total_cents: too large");
-        goto done;
+        goto fail;
     }
-    if (discount > sum) {
+    if (o->discount > sum) {
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "discount_cents",
-                     "discount_cents: %lld is more than the items' %lld", (long long)discount,
+                     "discount_cents: %lld is more than the items' %lld", (long long)o->discount,
                      (long long)sum);
-        goto done;
+        goto fail;
     }
     if (charged != sum) {
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "total_cents",
                      "total_cents: %lld does not equal the items' %lld minus discount %lld",
-                     (long long)total, (long long)sum, (long long)discount);
-        goto done;
+                     (long long)o->total, (long long)sum, (long long)o->discount);
+        goto fail;
     }
-    if (member_id && json_object_get(body, "member")) {
+    o->member = json_object_get(body, "member");
+    if (o->member_id && o->member) {
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "member",
                      "member: give member_id or member, not both");
-        goto done;
+        goto fail;
     }
-
     /* Idempotency: the key decides, the digest tells a replay from a collision. */
-    unsigned char dg[DIGEST_BYTES];
-    order_digest(channel, external_id, store_id, placed_at, total, discount, points, coupon,
-                 member_id, json_object_get(body, "member"), guide_id, items, n_items, dg);
+    order_digest(o->channel, o->external_id, o->store_id, o->placed_at, o->total, o->discount,
+                 o->points, o->coupon, o->member_id, o->member, o->guide_id, o->items, o->n_items,
+                 o->digest);
+    return o;
+fail:
+    orders_prepared_free(o);
+    return NULL;
+}
+
+int orders_create_id(dom *d, json_t *body, json_t **out, order_made *made, siyu_err *e)
+{
+    *made = (order_made){0};
+    order_rules rules = {.inline_refunds = d->inline_refunds, .now = d->now};
+    order_in *o = orders_prepare(body, &rules, e);
+    if (!o) return -1;
+    int rc = orders_create_prepared(d, o, out, made, e);
+    orders_prepared_free(o);
+    return rc;
+}
+
+int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *made, siyu_err *e)
+{
+    *made = (order_made){0};
+    int64_t *order_id = &made->id;
+    const int channel = o->channel;
+    const char *external_id = o->external_id, *coupon = o->coupon;
+    const int64_t store_id = o->store_id, placed_at = o->placed_at, total = o->total,
+                  discount = o->discount, points = o->points;
+    int64_t member_id = o->member_id, guide_id = o->guide_id;
+    const item_in *items = o->items;
+    const size_t n_items = o->n_items;
+    json_t *refunds = o->refunds;
+    const unsigned char *dg = o->digest;
+    int rc = -1;
+
     store_stmt *s = store_q(d->conn, Q_ORDER_BY_KEY);
     store_bind_text(s, 1, dom_channels[channel]);
     store_bind_text(s, 2, external_id);
@@ -488,13 +540,13 @@ int orders_create_id(dom *d, json_t *body, json_t **out, order_made *made, siyu_
         member_id = members_live_brief(d, member_id, "member_id", &brief, e);
         if (member_id < 0) goto done;
         have_brief = true;
-    } else if (json_object_get(body, "member") && !json_is_null(json_object_get(body, "member"))) {
+    } else if (o->member && !json_is_null(o->member)) {
         /* 支付即会员: a customer named at the till becomes a member there. */
         member_defaults defs = {.store_id = store_id,
                                 .guide_id = guide_id,
                                 .joined_at = placed_at,
                                 .channel = dom_channels[channel]};
-        member_id = members_resolve(d, json_object_get(body, "member"), "member.", true, &defs, e);
+        member_id = members_resolve(d, o->member, "member.", true, &defs, e);
         if (member_id < 0) goto done;
     }
     /* Attribution: the named guide, else the member's bound guide — wherever they bought. */
@@ -562,7 +614,6 @@ int orders_create_id(dom *d, json_t *body, json_t **out, order_made *made, siyu_
     if (out) *out = order_render(d, id);
     rc = 201;
 done:
-    free(items);
     return rc;
 }
 

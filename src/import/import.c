@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json_arena.h"
 #include "base/jsonx.h"
 #include "base/timeutil.h"
 #include "domain/domain.h"
@@ -394,8 +395,8 @@ static int resolve_store_code(loader *L, json_t *rec, siyu_err *e)
  * import must stop); a rejected record returns 0. The record is used again only until
  * its batch commits. item_lines (a grouped CSV order's row lines, or NULL) is the
  * loader's from here on. */
-static int load_one(loader *L, json_t *rec, long line, long *item_lines, size_t n_lines,
-                    size_t bytes, siyu_err *fatal)
+static int load_one(loader *L, json_t *rec, const order_in *prep, long line, long *item_lines,
+                    size_t n_lines, size_t bytes, siyu_err *fatal)
 {
     siyu_err ce;
     siyu_err_init(&ce);
@@ -416,7 +417,9 @@ static int load_one(loader *L, json_t *rec, long line, long *item_lines, size_t 
         siyu_err e;
         siyu_err_init(&e);
         L->d.now = clock_now();
-        int rc = L->fn(&L->d, rec, NULL, &e);
+        order_made made;
+        int rc = prep ? orders_create_prepared(&L->d, prep, NULL, &made, &e)
+                      : L->fn(&L->d, rec, NULL, &e);
         if (store_conn_failed(L->conn)) { /* a failed read is not a rejected record */
             siyu_err_clear(&e);
             store_conn_check(L->conn, fatal);
@@ -450,7 +453,8 @@ static int load_one(loader *L, json_t *rec, long line, long *item_lines, size_t 
 #define QUEUE_BLOCKS 8
 
 typedef struct parsed {
-    json_t *rec; /* NULL when the line was rejected while parsing */
+    json_t *rec;    /* NULL when the line was rejected while parsing */
+    order_in *prep; /* an order checked by the reader, or NULL: the writer checks it */
     long line;
     size_t bytes; /* the line's length */
     siyu_err err; /* the parse error of a rejected line */
@@ -462,6 +466,7 @@ typedef struct block {
     long long bytes;     /* file position after the block, for the progress bar */
     size_t text;         /* bytes of text in the block's records */
     unsigned long batch; /* the writer's batch its last record went into */
+    json_arena *arena;   /* where its records were parsed: released with the block */
     struct block *next_done;
 } block;
 
@@ -476,15 +481,28 @@ typedef struct pipeline {
     /* blocks the writer is done with go back to the reader, which frees them: memory is
      * freed by the thread that allocated it, which glibc's malloc does much faster */
     block *done;
+    bool prepare_orders; /* records are orders: the reader checks them too (orders_prepare) */
+    bool inline_refunds;
 } pipeline;
 
 static void free_block(block *b)
 {
     for (int i = 0; i < b->n; i++) {
+        orders_prepared_free(b->recs[i].prep);
         json_decref(b->recs[i].rec);
         siyu_err_clear(&b->recs[i].err);
     }
+    json_arena_release(b->arena);
     free(b);
+}
+
+/* A block's records are parsed into an arena of their own: they are dropped together. */
+static block *new_block(void)
+{
+    block *b = calloc(1, sizeof *b);
+    b->arena = json_arena_new();
+    json_arena_use(b->arena);
+    return b;
 }
 
 static void free_done(pipeline *p)
@@ -507,7 +525,7 @@ static void *ndjson_reader(void *arg)
     size_t cap = 0;
     ssize_t n;
     long lineno = 0;
-    block *b = calloc(1, sizeof *b);
+    block *b = new_block();
     size_t block_bytes = 0, limit = max_record();
     for (;;) {
         n = getline(&line, &cap, p->in);
@@ -531,8 +549,20 @@ static void *ndjson_reader(void *arg)
             } else {
                 r->rec = jx_parse(line, (size_t)n, false, &r->err);
             }
+            r->prep = NULL;
+            if (r->rec && p->prepare_orders && !json_object_get(r->rec, "store_code")) {
+                /* The checks that need no store run here, beside the writer. A record they
+                 * refuse goes to the writer unprepared, to be refused where every refusal is
+                 * (a batch's refusal replays it in savepoints). */
+                order_rules rules = {.inline_refunds = p->inline_refunds, .now = clock_now()};
+                siyu_err pe;
+                siyu_err_init(&pe);
+                r->prep = orders_prepare(r->rec, &rules, &pe);
+                siyu_err_clear(&pe);
+            }
         }
         if (b->n == BLOCK_RECORDS || block_bytes >= BLOCK_BYTES || (n < 0 && b->n > 0)) {
+            json_arena_use(NULL); /* the block is the writer's now */
             b->text = block_bytes;
             block_bytes = 0;
             b->bytes = (long long)ftell(p->in);
@@ -551,7 +581,7 @@ static void *ndjson_reader(void *arg)
             pthread_cond_broadcast(&p->changed);
             pthread_mutex_unlock(&p->lock);
             free_done(p);
-            b = calloc(1, sizeof *b);
+            b = new_block();
         }
         if (n < 0) break;
     }
@@ -583,7 +613,8 @@ static block *next_block(pipeline *p)
 
 static int load_ndjson(loader *L, FILE *in, siyu_err *e)
 {
-    pipeline p = {.in = in};
+    pipeline p = {
+        .in = in, .prepare_orders = L->fn == orders_create, .inline_refunds = L->d.inline_refunds};
     pthread_mutex_init(&p.lock, NULL);
     pthread_cond_init(&p.changed, NULL);
     pthread_t reader;
@@ -598,7 +629,7 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
                     L->r->records++;
                     reject(L, r->line, r->err.field, r->err.code, r->err.message);
                 } else {
-                    rc = load_one(L, r->rec, r->line, NULL, 0, r->bytes, e);
+                    rc = load_one(L, r->rec, r->prep, r->line, NULL, 0, r->bytes, e);
                 }
             }
         }
@@ -637,7 +668,9 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
     }
     pthread_join(reader, NULL);
     free_done(&p);
-    /* the batch still open keeps its records (import_stream commits or drops it) */
+    /* The batch still open (import_stream commits or drops it) no longer needs its records
+     * for a replay, and they go with their blocks' arenas. */
+    kept_release(L);
     for (block *h = held; h; h = b) {
         b = h->next_done;
         free_block(h);
@@ -907,7 +940,7 @@ static int emit_order(loader *L, json_t *order, long line, long *item_lines, siz
         free(item_lines);
     } else {
         total_from_lines(order);
-        rc = load_one(L, order, line, item_lines, n_lines, bytes, e);
+        rc = load_one(L, order, NULL, line, item_lines, n_lines, bytes, e);
     }
     json_decref(order);
     return rc;
@@ -1031,7 +1064,7 @@ static int load_csv(loader *L, FILE *in, bool orders, siyu_err *e)
             snprintf(pending_key, sizeof pending_key, "%s", key);
             continue;
         }
-        rc = load_one(L, rec, line, NULL, 0, row_bytes, e);
+        rc = load_one(L, rec, NULL, line, NULL, 0, row_bytes, e);
         json_decref(rec);
         if (rc) break;
         if (L->o->progress && L->pending == 0)

@@ -1,9 +1,15 @@
 /* Unit tests for src/base: phones, dates and times, JSON reading, the error table. */
 #include <check.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+#include <pthread.h>
+#include <string.h>
 
 #include "base/checked.h"
 #include "base/digest.h"
 #include "base/error.h"
+#include "base/json_arena.h"
 #include "base/jsonx.h"
 #include "base/phone.h"
 #include "base/timeutil.h"
@@ -198,6 +204,67 @@ static void test_checked(void)
     CHECK(ov);
 }
 
+/* The arena: a tree parsed under it is the arena's, values set into it from plain
+ * malloc are freed with it, big requests and a spent range fall back to malloc, and
+ * releasing gives every chunk back. */
+static void *parse_in_arena(void *arg)
+{
+    json_arena *a = arg;
+    json_arena_use(a);
+    json_t *v = json_loads("{\"a\":[1,2,{\"b\":\"text\"}],\"c\":\"d\"}", 0, NULL);
+    json_arena_use(NULL);
+    return v;
+}
+
+static void test_json_arena(void)
+{
+    json_arena_install();
+    json_t *plain = json_string("plain");
+    CHECK(!json_arena_owns(plain));
+    json_arena *a = json_arena_new();
+    pthread_t t;
+    pthread_create(&t, NULL, parse_in_arena, a);
+    json_t *tree;
+    pthread_join(t, (void **)&tree);
+    CHECK(tree != NULL);
+    CHECK(json_arena_owns(tree));
+    CHECK(json_arena_owns(json_object_get(tree, "a")));
+    CHECK_STR_EQ(
+        json_string_value(json_object_get(json_array_get(json_object_get(tree, "a"), 2), "b")),
+        "text");
+    CHECK(json_arena_bytes_in_use() > 0);
+    /* this thread has no arena: its values are malloc'd, and freed with the tree */
+    json_object_set_new(tree, "added", json_string("malloc'd"));
+    CHECK(!json_arena_owns(json_object_get(tree, "added")));
+    json_decref(tree);
+    json_arena_release(a);
+    CHECK_INT_EQ(json_arena_bytes_in_use(), 0);
+#if defined(__SANITIZE_ADDRESS__)
+    CHECK(__asan_address_is_poisoned(tree)); /* a use after release is reported */
+#endif
+
+    /* a request larger than an eighth of a chunk, and a spent range, are malloc's */
+    json_malloc_t m;
+    json_free_t f;
+    json_get_alloc_funcs(&m, &f);
+    a = json_arena_new();
+    json_arena_use(a);
+    void *big = m((size_t)1 << 20);
+    CHECK(big && !json_arena_owns(big));
+    f(big);
+    size_t owned = 0, step = ((size_t)1 << 20) / 8; /* never written: pages stay untouched */
+    void *p;
+    while ((p = m(step)) && json_arena_owns(p))
+        owned++;
+    CHECK(p != NULL);         /* the range spent, malloc answered */
+    CHECK(owned >= 7 * 1000); /* about 1 GiB of address space went by first */
+    f(p);
+    json_arena_use(NULL);
+    json_arena_release(a);
+    CHECK_INT_EQ(json_arena_bytes_in_use(), 0);
+    json_decref(plain);
+}
+
 int main(void)
 {
     test_checked();
@@ -205,6 +272,7 @@ int main(void)
     test_dates();
     test_times();
     test_json();
+    test_json_arena();
     test_errors();
     return CHECK_DONE();
 }

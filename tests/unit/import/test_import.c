@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../domain/fixture.h"
+#include "base/json_arena.h"
 #include "import/csv.h"
 #include "import/import.h"
 
@@ -471,6 +472,7 @@ static void test_store_code(fixture *f)
 
 int main(void)
 {
+    json_arena_install(); /* as siyu's main does: NDJSON records are parsed into arenas */
     test_csv_reader();
     test_dates();
     fixture f;

@@ -56,6 +56,7 @@ typedef struct http_req {
     bool defer_render;
     int (*render_after)(struct http_req *r, siyu_err *e);
     order_made render_order; /* POST /orders: what the write made, to answer from */
+    order_in *order_prep;    /* POST /orders: the body checked by the worker (owned), or NULL */
     /* the answer */
     int status;
     json_t *resp; /* JSON answer (owned), or */
@@ -126,6 +127,11 @@ typedef struct route {
     const char *response; /* the success answer's schema: "Member", "Member[]" (a page of
                            * them), "A|B" (one of), or a media type ("text/csv") */
     unsigned answers;     /* statuses it may answer besides those the flags imply (ANS_*) */
+    /* A write's checks that need no store, run by the worker before the write is queued,
+     * so the single writer thread spends its time writing: what it finds stays in the
+     * request for the handler. A body it refuses goes to the writer unprepared and is
+     * refused there, in the usual order (the scope first). NULL: none. */
+    void (*prepare)(struct http_req *r);
 } route;
 
 /* Statuses a route declares beyond the ones its flags imply. Implied: 200 (unless 201

@@ -194,16 +194,28 @@ static int render_order(http_req *r, siyu_err *e)
     return 0;
 }
 
-/* POST /orders, the hottest write: the order is written on the group committer and
- * rendered by the worker after the commit. */
+/* POST /orders, the hottest write: the worker checks the body (prepare_order), the
+ * order is written on the group committer and rendered by the worker after the commit. */
+static void prepare_order(http_req *r)
+{
+    order_rules rules = {.inline_refunds = r->d.inline_refunds, .now = r->d.now};
+    siyu_err e;
+    siyu_err_init(&e);
+    r->order_prep = orders_prepare(r->body, &rules, &e);
+    siyu_err_clear(&e); /* refused again on the writer, after the scope rule */
+}
+
 static int h_orders_create(http_req *r, siyu_err *e)
 {
     if (!r->defer_render) {
         json_t *out = NULL;
-        int rc = orders_create(&r->d, r->body, &out, e);
+        order_made made;
+        int rc = r->order_prep ? orders_create_prepared(&r->d, r->order_prep, &out, &made, e)
+                               : orders_create(&r->d, r->body, &out, e);
         return http_answer(r, rc, &out);
     }
-    int rc = orders_create_id(&r->d, r->body, NULL, &r->render_order, e);
+    int rc = r->order_prep ? orders_create_prepared(&r->d, r->order_prep, NULL, &r->render_order, e)
+                           : orders_create_id(&r->d, r->body, NULL, &r->render_order, e);
     if (rc < 0) return -1;
     r->status = rc;
     r->render_after = render_order;
@@ -689,7 +701,7 @@ const route routes[] = {
      ROUTE_WRITE | ROUTE_BODY | ROUTE_KEYED | ROUTE_LINES,
      "Record an order (idempotent by channel and external_id)", "orders", SCOPE_CHAIN,
      SB_STORE | SB_GUIDE | SB_MEMBER | SB_IDENTITY, .request = "OrderCreate", .response = "Order",
-     .answers = ANS_201 | ANS_404 | ANS_409 | ANS_422},
+     .answers = ANS_201 | ANS_404 | ANS_409 | ANS_422, .prepare = prepare_order},
     {"GET", "/api/v1/orders", h_orders_list, ANY, 0, "List orders in scope", "orders", SCOPE_CHAIN,
      SB_MEMBER | SB_STORE, .query = "page member_id:int store_id:int", .response = "Order[]"},
     {"GET", "/api/v1/orders/{id}", h_orders_get, ANY, 0, "Get an order with items and refunds",

@@ -377,6 +377,7 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     }
     if ((rt->flags & ROUTE_RAW) && spool_open(srv, c, &e)) goto out;
     if (rt->flags & ROUTE_WRITE) {
+        if (rt->prepare) rt->prepare(r);
         /* the scope rule runs on the writer, inside the write's own savepoint */
         if (queue_write(srv, r, rt, &e) < 0) goto out;
         if (r->d.who.touch) auth_cache_touched(&r->d.who, r->d.now); /* committed with it */
@@ -1064,6 +1065,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     }
     request_conn_return(srv, c);
     json_decref(c->r.body);
+    orders_prepared_free(c->r.order_prep);
     json_decref(c->r.resp);
     free(c->r.text);
     free(c->buf);

@@ -72,7 +72,7 @@ static void *arena_malloc(size_t n)
 {
     json_arena *a = current;
     if (!a || n > BIG) return malloc(n);
-    n = (n + 15) & ~(size_t)15;
+    n = n ? (n + 15) & ~(size_t)15 : 16; /* every allocation its own address */
     if (!a->chunk || a->used + n > CHUNK) {
         char *c = take_chunk();
         if (!c) return malloc(n); /* the range is spent: correct, just slower */

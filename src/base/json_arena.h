@@ -30,7 +30,9 @@ json_arena *json_arena_new(void);
  * been deleted (json_decref), so the malloc'd values set into them are freed. */
 void json_arena_release(json_arena *a);
 
-/* Makes a the calling thread's current arena (NULL: plain malloc again). */
+/* Makes a the calling thread's current arena (NULL: plain malloc again). Keep it current
+ * only around a parse: code that frees with free() what jansson allocated (the text of
+ * json_dumps) must never be handed arena memory. */
 void json_arena_use(json_arena *a);
 
 /* Bytes of arena chunks in use and free, process-wide (for tests). */

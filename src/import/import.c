@@ -501,7 +501,6 @@ static block *new_block(void)
 {
     block *b = calloc(1, sizeof *b);
     b->arena = json_arena_new();
-    json_arena_use(b->arena);
     return b;
 }
 
@@ -547,7 +546,11 @@ static void *ndjson_reader(void *arg)
                 siyu_err_set(&r->err, SIYU_PAYLOAD_TOO_LARGE, NULL, "record: longer than %zu bytes",
                              limit);
             } else {
+                /* the arena is current for the parse alone: code that frees what jansson
+                 * made with free() (json_dumps' text) must never get arena memory */
+                json_arena_use(b->arena);
                 r->rec = jx_parse(line, (size_t)n, false, &r->err);
+                json_arena_use(NULL);
             }
             r->prep = NULL;
             if (r->rec && p->prepare_orders && !json_object_get(r->rec, "store_code")) {
@@ -562,7 +565,6 @@ static void *ndjson_reader(void *arg)
             }
         }
         if (b->n == BLOCK_RECORDS || block_bytes >= BLOCK_BYTES || (n < 0 && b->n > 0)) {
-            json_arena_use(NULL); /* the block is the writer's now */
             b->text = block_bytes;
             block_bytes = 0;
             b->bytes = (long long)ftell(p->in);

@@ -238,7 +238,9 @@ static inline int harness_read_port(int fd)
  * answers /healthz; sets port to the port it listens on. With listen_port 0 the system picks a
  * free port as the socket is bound and siyu tells which (its banner on stdout, read through a
  * pipe): no other process can take it between the choice and the listen, as it could if the
- * test chose a port and siyu bound it later (tests run side by side). */
+ * test chose a port and siyu bound it later (tests run side by side). A test that must find a
+ * restarted server at the same address passes the port of its first start: the port was then
+ * just released by the test's own server, a far narrower window (no test needs it today). */
 static inline pid_t start_server_on(int listen_port)
 {
     char listen[64];

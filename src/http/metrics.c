@@ -313,10 +313,16 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
             "# TYPE siyu_writer_commit_failures_total counter\n"
             "siyu_writer_commit_failures_total %llu\n"
             "# HELP siyu_writer_queued Writes waiting for the group committer.\n"
-            "# TYPE siyu_writer_queued gauge\nsiyu_writer_queued %llu\n",
+            "# TYPE siyu_writer_queued gauge\nsiyu_writer_queued %llu\n"
+            "# HELP siyu_writer_syncs_total Committed batches the group committer made durable, "
+            "by who synced them.\n"
+            "# TYPE siyu_writer_syncs_total counter\n"
+            "siyu_writer_syncs_total{by=\"writer\"} %llu\n"
+            "siyu_writer_syncs_total{by=\"sync_thread\"} %llu\n",
             (unsigned long long)ws.batches, (unsigned long long)ws.writes,
             (unsigned long long)ws.failed, (unsigned long long)ws.commit_failures,
-            (unsigned long long)ws.queued);
+            (unsigned long long)ws.queued, (unsigned long long)ws.synced_inline,
+            (unsigned long long)ws.synced_deferred);
         put_family(&b, "siyu_writer_batch_size", "histogram",
                    "Writes in each group commit (one transaction, one fsync).");
         put_hist(&b, "siyu_writer_batch_size", "", writer_batch_sizes());

@@ -177,6 +177,11 @@ bool store_conn_defer_sync(store_conn *c)
 int store_sync_now(store_conn *c, siyu_err *e)
 {
     if (!c->drv->sync) return 0;
+    long slow = atomic_load(&c->st->sync_delay_us);
+    if (slow > 0) {
+        struct timespec ts = {slow / 1000000, (slow % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
     long at = atomic_load(&c->st->sync_fault_at);
     if (at > 0 && atomic_fetch_add(&c->st->sync_seen, 1) + 1 == at)
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: sync: disk I/O error (injected)");
@@ -187,6 +192,11 @@ void store_fault_sync(store_t *st, long n)
 {
     atomic_store(&st->sync_seen, 0);
     atomic_store(&st->sync_fault_at, n > 0 ? n : 0);
+}
+
+void store_slow_sync(store_t *st, long us)
+{
+    atomic_store(&st->sync_delay_us, us > 0 ? us : 0);
 }
 /* ---- the auth epoch (store.h) ----
  * The statements that write tokens or staff are found in the query texts themselves (both

@@ -47,9 +47,9 @@ void store_conn_cache(store_conn *c, int mib);
  * (store_sqlite.c). */
 void store_conn_writer(store_conn *c);
 /* Asks that c's commits not wait for the disk: true when the driver agreed (SQLite under
- * synchronous=FULL with SIYU_DEFER_SYNC=on), and then a
- * commit on c is durable only after a store_sync_now that began after it (the group committer
- * answers its writers after one). False: every commit is durable when it returns. */
+ * synchronous=FULL), and then a commit on c is durable only after a store_sync_now that
+ * began after it (the group committer answers its writers after one). False: every commit
+ * is durable when it returns (PostgreSQL; SQLite under SIYU_SYNC=normal). */
 bool store_conn_defer_sync(store_conn *c);
 /* Makes every commit made before it durable (an fdatasync of SQLite's WAL); 0 or -1. Safe
  * from another thread than c's own while c writes. */
@@ -165,6 +165,9 @@ long store_fault_hits(store_t *st);
 /* Makes the n-th store_sync_now from now on fail (0: none), as an fdatasync that failed.
  * SIYU_STORE_SYNC_FAULT="N" sets it when the store opens (for tests that start siyu). */
 void store_fault_sync(store_t *st, long n);
+/* Makes every store_sync_now from now on take us microseconds longer (0: as the disk
+ * does), as a slow disk: the group committer's choice of who syncs follows it. */
+void store_slow_sync(store_t *st, long us);
 
 /* ---- Several nodes on one store ----
  * store_shared: true when several siyu processes may serve the store at once (PostgreSQL);

@@ -21,6 +21,7 @@ struct store {
     int fault_kind;
     /* the sync_fault_at-th store_sync_now fails (store_fault_sync) */
     atomic_long sync_fault_at, sync_seen;
+    atomic_long sync_delay_us; /* every store_sync_now takes this much longer (store_slow_sync) */
 };
 struct store_conn {
     const store_driver *drv;

@@ -354,9 +354,9 @@ static void sq_conn_writer(store_conn *c_)
  *
  * Under synchronous=FULL, SQLite syncs the WAL inside every COMMIT, and the group
  * committer waits for the disk (1.5 ms a batch of orders here) before it can run the next
- * batch. With SIYU_DEFER_SYNC=on its connection commits with synchronous=NORMAL instead,
- * and the committer hands each
- * committed batch to a thread that calls store_sync_now: one fdatasync of the WAL, through a
+ * batch. Asked to defer (the committer asks unless SIYU_DEFER_SYNC=off), its connection
+ * commits with synchronous=NORMAL instead, and the committer syncs each committed batch
+ * itself or hands it to a thread, with store_sync_now: one fdatasync of the WAL, through a
  * descriptor of its own (on Linux it syncs the file, whichever descriptor wrote), makes
  * every commit before it durable; only then are the batch's writers answered. NORMAL is
  * SQLite's own crash-safe mode (a commit not yet synced can be lost to a power cut, never
@@ -382,11 +382,6 @@ static bool sq_conn_defer_sync(store_conn *c_)
 {
     sq_conn *c = (sq_conn *)c_;
     if (c->store->opt.sync != STORE_SYNC_FULL) return false; /* nothing is synced at commit */
-    /* Opt-in (SIYU_DEFER_SYNC=on): POST /orders, whose commits are large and whose fsync
-     * takes 1.5 – 2 ms, gained a fifth; QR scans, whose fsync is short, lost a tenth and
-     * their p99 went past 5 ms, the commits being smaller (bench/README.md). */
-    const char *on = getenv("SIYU_DEFER_SYNC");
-    if (!on || strcmp(on, "on") != 0) return false;
     note_wal_path(c);
     return sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK;
 }

@@ -53,11 +53,15 @@ struct writer {
     write_job *head, *tail;
     bool stop;
     struct lease_req *lease; /* the lease granted now (writer_lease), or NULL */
-    /* Commits that do not wait for the disk (store_conn_defer_sync): the writer hands each
-     * committed list of writes to the syncer thread, which makes them durable with one
-     * store_sync_now and only then wakes their submitters; the writer meanwhile runs the
-     * next batch. */
+    /* Commits that do not wait for the disk (store_conn_defer_sync): each committed list
+     * of writes is made durable by one store_sync_now before its submitters are woken,
+     * either by the writer itself before it runs the next batch, or by the syncer thread
+     * while the writer runs it (sync_policy). */
     bool defer_sync;
+    sync_policy policy;
+    bool deferring; /* SYNC_AUTO: the batches go to the syncer now (writer thread only) */
+    /* how long a store_sync_now takes: an average over the last eight or so, in ns */
+    _Atomic uint64_t sync_ns;
     pthread_t syncer;
     pthread_cond_t synced_ready;
     write_job *sync_head, *sync_tail;
@@ -71,7 +75,26 @@ struct writer {
     atomic_bool sync_broken;
     char sync_error[200];
     atomic_uint_fast64_t batches, writes, failed, commit_failures, queued;
+    atomic_uint_fast64_t synced_inline, synced_deferred;
 };
+
+/* Who syncs a committed batch (SIYU_DEFER_SYNC=off|on|auto). A sync that overlaps the next
+ * batch lets the writer use the disk's time, but the writer then commits as soon as it
+ * can, so its batches are smaller and each write costs more: POST /orders, whose syncs take
+ * 1.5 – 2 ms, gained a fifth from it; QR scans, whose syncs take 0.3 ms, lost a tenth
+ * (bench/README.md). SYNC_AUTO overlaps the syncs only while they are long. */
+enum {
+    SYNC_DEFER_FROM_NS = 1000000, /* auto: defer once syncs take 1 ms or more */
+    SYNC_INLINE_BELOW_NS = 600000 /* and sync inline again once they take under 0.6 ms */
+};
+
+sync_policy writer_sync_policy(void)
+{
+    const char *v = getenv("SIYU_DEFER_SYNC");
+    if (v && strcmp(v, "on") == 0) return SYNC_DEFERRED;
+    if (v && strcmp(v, "off") == 0) return SYNC_INLINE;
+    return SYNC_AUTO;
+}
 
 static void refuse_unsynced(writer_t *w, write_job *k, bool committed)
 {
@@ -368,6 +391,46 @@ static void hand_to_syncer(writer_t *w, write_job *list)
     pthread_mutex_unlock(&w->lock);
 }
 
+/* Makes the committed writes of list durable, on the writer thread or the syncer's. */
+static void sync_list(writer_t *w, write_job *list)
+{
+    siyu_err se;
+    siyu_err_init(&se);
+    uint64_t t0 = clock_mono_ns();
+    if (!atomic_load(&w->sync_broken) && store_sync_now(w->conn, &se)) {
+        pthread_mutex_lock(&w->lock);
+        snprintf(w->sync_error, sizeof w->sync_error, "%s; writes are refused until siyu restarts",
+                 se.message);
+        pthread_mutex_unlock(&w->lock);
+        atomic_store(&w->sync_broken, true);
+        atomic_fetch_add(&w->commit_failures, 1);
+        fprintf(stderr, "siyu: writer: %s\n", w->sync_error);
+    }
+    siyu_err_clear(&se);
+    uint64_t took = clock_mono_ns() - t0, avg = atomic_load(&w->sync_ns);
+    atomic_store(&w->sync_ns, avg ? avg - avg / 8 + took / 8 : took);
+    /* committed, but whether they would survive a power cut is not known: not a 2xx (a
+     * keyed retry after the restart finds the write and answers it). Their changes are
+     * kept: the commit is visible to every reader, and views that missed it would
+     * disagree with the store until a restart. */
+    if (atomic_load(&w->sync_broken))
+        for (write_job *k = list; k; k = k->next)
+            if (k->rc == 0) refuse_unsynced(w, k, true);
+}
+
+/* Whether the batch just committed goes to the syncer (true) or the writer syncs it. */
+static bool defer_this(writer_t *w)
+{
+    if (w->policy == SYNC_DEFERRED) return true;
+    pthread_mutex_lock(&w->lock);
+    bool busy = w->sync_head || w->sync_in_flight; /* batches are answered in commit order */
+    pthread_mutex_unlock(&w->lock);
+    uint64_t ns = atomic_load(&w->sync_ns);
+    if (w->deferring && ns < SYNC_INLINE_BELOW_NS) w->deferring = false;
+    if (!w->deferring && ns >= SYNC_DEFER_FROM_NS) w->deferring = true;
+    return busy || w->deferring;
+}
+
 static void *syncer_main(void *arg)
 {
     writer_t *w = arg;
@@ -381,25 +444,7 @@ static void *syncer_main(void *arg)
         w->sync_head = w->sync_tail = NULL;
         w->sync_in_flight = true;
         pthread_mutex_unlock(&w->lock);
-        siyu_err se;
-        siyu_err_init(&se);
-        if (!atomic_load(&w->sync_broken) && store_sync_now(w->conn, &se)) {
-            pthread_mutex_lock(&w->lock);
-            snprintf(w->sync_error, sizeof w->sync_error,
-                     "%s; writes are refused until siyu restarts", se.message);
-            pthread_mutex_unlock(&w->lock);
-            atomic_store(&w->sync_broken, true);
-            atomic_fetch_add(&w->commit_failures, 1);
-            fprintf(stderr, "siyu: writer: %s\n", w->sync_error);
-        }
-        siyu_err_clear(&se);
-        /* committed, but whether they would survive a power cut is not known: not a 2xx (a
-         * keyed retry after the restart finds the write and answers it). Their changes are
-         * kept: the commit is visible to every reader, and views that missed it would
-         * disagree with the store until a restart. */
-        if (atomic_load(&w->sync_broken))
-            for (write_job *k = list; k; k = k->next)
-                if (k->rc == 0) refuse_unsynced(w, k, true);
+        sync_list(w, list);
         pthread_mutex_lock(&w->lock);
         w->sync_in_flight = false;
         pthread_cond_signal(&w->ready); /* a transaction held open for this sync commits */
@@ -449,10 +494,16 @@ static void *writer_main(void *arg)
                 j = run_group(w, j);
             }
         }
-        if (w->defer_sync)
-            hand_to_syncer(w, batch);
-        else
+        if (!w->defer_sync) {
             wake_submitters(w, batch);
+        } else if (defer_this(w)) {
+            atomic_fetch_add(&w->synced_deferred, 1);
+            hand_to_syncer(w, batch);
+        } else {
+            atomic_fetch_add(&w->synced_inline, 1);
+            sync_list(w, batch);
+            wake_submitters(w, batch);
+        }
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
@@ -476,7 +527,8 @@ int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, w
     pthread_cond_init(&w->ready, NULL);
     pthread_cond_init(&w->done, NULL);
     pthread_cond_init(&w->synced_ready, NULL);
-    w->defer_sync = store_conn_defer_sync(w->conn);
+    w->policy = writer_sync_policy();
+    w->defer_sync = w->policy != SYNC_INLINE && store_conn_defer_sync(w->conn);
     if (w->defer_sync && pthread_create(&w->syncer, NULL, syncer_main, w)) {
         store_conn_close(w->conn);
         free(w);
@@ -567,6 +619,8 @@ void writer_get_stats(writer_t *w, writer_stats *out)
     out->failed = atomic_load(&w->failed);
     out->commit_failures = atomic_load(&w->commit_failures);
     out->queued = atomic_load(&w->queued);
+    out->synced_inline = atomic_load(&w->synced_inline);
+    out->synced_deferred = atomic_load(&w->synced_deferred);
 }
 
 struct lease_req {

@@ -36,6 +36,14 @@ typedef int (*writer_fn)(store_conn *c, dom_changes *changes, void *arg, siyu_er
  * connection (which sees the commit): the in-memory views follow the store here. */
 typedef void (*writer_commit_fn)(void *ctx, store_conn *reader, const dom_change *v, size_t n);
 
+/* Who makes a commit durable, on a store whose commits may leave it to the committer
+ * (store_conn_defer_sync: SQLite), from SIYU_DEFER_SYNC: off, SQLite inside each COMMIT;
+ * on, a sync thread while the writer runs the next batch; auto (the default), the writer
+ * after each commit while syncs are short, the sync thread while they take a millisecond
+ * or more (committer.c). A write is answered 2xx only once durable, whichever it is. */
+typedef enum sync_policy { SYNC_AUTO, SYNC_INLINE, SYNC_DEFERRED } sync_policy;
+sync_policy writer_sync_policy(void);
+
 int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, writer_t **out,
                  siyu_err *e);
 void writer_stop(writer_t *w); /* runs what is queued, then stops; NULL is a no-op */
@@ -77,6 +85,9 @@ typedef struct writer_stats {
     uint64_t failed;  /* writes undone */
     uint64_t commit_failures;
     uint64_t queued; /* writes waiting now */
+    /* committed batches made durable by the committer (store_conn_defer_sync): by the
+     * writer before its next batch, by the sync thread during it (sync_policy) */
+    uint64_t synced_inline, synced_deferred;
 } writer_stats;
 void writer_get_stats(writer_t *w, writer_stats *out);
 /* A sync of the store failed (SQLite: the committer's fdatasync of the WAL): from then on

@@ -176,6 +176,13 @@ static void test_exit_codes(void)
     CHECK_INT_EQ(run(NULL, NULL, "import orders x.csv --db '%s/c.db' --tz 8", dir), 2);
     CHECK_INT_EQ(run(NULL, NULL, "import orders x.csv --db '%s/c.db' --map InvoiceNo", dir), 2);
     CHECK_INT_EQ(run(NULL, NULL, "import orders '%s/missing.csv' --db '%s/c.db'", dir, dir), 1);
+    /* a bad value of a setting in the environment is refused, naming it */
+    setenv("SIYU_DEFER_SYNC", "maybe", 1);
+    char *err = NULL;
+    CHECK_INT_EQ(run(NULL, &err, "init --db '%s/env.db'", dir), 2);
+    CHECK(err && strstr(err, "SIYU_DEFER_SYNC") != NULL);
+    free(err);
+    unsetenv("SIYU_DEFER_SYNC");
 }
 
 /* The store's only member, read directly: on PostgreSQL an id is never given back, so the

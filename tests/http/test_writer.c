@@ -155,8 +155,7 @@ int main(int argc, char **argv)
     if (strncmp(db, "postgres", 8) != 0) {
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
-        setenv("SIYU_STORE_SYNC_FAULT", "1", 1);
-        setenv("SIYU_DEFER_SYNC", "on", 1); /* the committer's own sync: opt-in */
+        setenv("SIYU_STORE_SYNC_FAULT", "1", 1); /* the committer's own sync (the default) */
         pid = start_server();
         unsetenv("SIYU_STORE_SYNC_FAULT");
         fd = conn_open();
@@ -179,10 +178,17 @@ int main(int argc, char **argv)
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
         pid = start_server(); /* a restart takes writes again */
-        unsetenv("SIYU_DEFER_SYNC");
         fd = conn_open();
         CHECK_INT_EQ(post("/api/v1/brands", "{\"name\":\"after-the-restart\"}"), 201);
         CHECK_INT_EQ(request(fd, "GET", "/readyz", NULL, buf, sizeof buf), 200);
+        /* its sync was the committer's: short syncs are the writer's own (SIYU_DEFER_SYNC=auto) */
+        CHECK_INT_EQ(request(fd, "GET", "/metrics", NULL, buf, sizeof buf), 200);
+        const char *kw = "siyu_writer_syncs_total{by=\"writer\"} ",
+                   *kt = "siyu_writer_syncs_total{by=\"sync_thread\"} ";
+        const char *by_writer = strstr(buf, kw), *by_thread = strstr(buf, kt);
+        CHECK(by_writer != NULL && by_thread != NULL);
+        if (by_writer && by_thread)
+            CHECK(atol(by_writer + strlen(kw)) + atol(by_thread + strlen(kt)) >= 1);
         close(fd);
     }
     CHECK_INT_EQ(harness_stop(pid), 0);

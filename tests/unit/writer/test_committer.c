@@ -142,6 +142,82 @@ static void *big_thread(void *arg)
     return NULL;
 }
 
+/* SIYU_DEFER_SYNC=auto, the default: the writer syncs each commit itself while syncs are
+ * short, hands the commits to the sync thread once they take a millisecond or more, and
+ * takes them back once they are short again. The store is on tmpfs where there is one, so
+ * the disk's own syncs are short whatever machine runs the test; the slow disk is
+ * store_slow_sync. Every answer still comes after a sync that began after its commit. */
+static void run_writers(int round, int threads)
+{
+    pthread_t th[THREADS];
+    for (int t = 0; t < threads; t++) /* names brand-T-I stay distinct across rounds */
+        pthread_create(&th[t], NULL, writer_thread, (void *)(intptr_t)(1000 * round + t));
+    for (int t = 0; t < threads; t++)
+        pthread_join(th[t], NULL);
+}
+
+static void test_auto_policy(void)
+{
+    char dir[] = "/dev/shm/siyu-policy-XXXXXX", dir_tmp[] = "/tmp/siyu-policy-XXXXXX";
+    const char *d = mkdtemp(dir);
+    bool fast_disk = d != NULL;
+    if (!d) d = mkdtemp(dir_tmp);
+    CHECK(d != NULL);
+    snprintf(path, sizeof path, "%s/p.db", d);
+    setenv("SIYU_DEFER_SYNC", "auto", 1);
+    unsetenv("SIYU_CHECKPOINTER");
+    siyu_err e;
+    siyu_err_init(&e);
+    store_options create = {.sync = STORE_SYNC_FULL, .create = true};
+    CHECK_INT_EQ(store_open(path, &create, &st, &e), 0);
+    free(seen);
+    seen_cap = 5 * THREADS * PER_THREAD + 16;
+    seen = calloc(seen_cap, 1);
+    atomic_store(&answered_before_sync, 0);
+    atomic_store(&answered_unseen, 0);
+    CHECK_INT_EQ(writer_start(st, follow, NULL, &w, &e), 0);
+    writer_stats a, b, c;
+
+    run_writers(1, 8); /* short syncs: the writer's own */
+    writer_get_stats(w, &a);
+    CHECK(a.synced_inline > 0);
+    if (fast_disk) CHECK_INT_EQ((long long)a.synced_deferred, 0);
+
+    store_slow_sync(st, 3000); /* a 3 ms disk: the sync thread's, while the writer goes on */
+    run_writers(2, 8);
+    writer_get_stats(w, &b);
+    CHECK(b.synced_deferred - a.synced_deferred > b.synced_inline - a.synced_inline);
+
+    /* short again: back to the writer once the average knows it (a dozen syncs or so) */
+    store_slow_sync(st, 0);
+    run_writers(3, 8);
+    writer_get_stats(w, &c);
+    run_writers(4, 8);
+    writer_stats f;
+    writer_get_stats(w, &f);
+    CHECK(f.synced_inline > c.synced_inline);
+    if (fast_disk) CHECK_INT_EQ((long long)(f.synced_deferred - c.synced_deferred), 0);
+    fprintf(stderr,
+            "sync policy: short %llu by the writer, %llu by the thread; slow %llu / %llu; short "
+            "again %llu / %llu, then %llu / %llu\n",
+            (unsigned long long)a.synced_inline, (unsigned long long)a.synced_deferred,
+            (unsigned long long)(b.synced_inline - a.synced_inline),
+            (unsigned long long)(b.synced_deferred - a.synced_deferred),
+            (unsigned long long)(c.synced_inline - b.synced_inline),
+            (unsigned long long)(c.synced_deferred - b.synced_deferred),
+            (unsigned long long)(f.synced_inline - c.synced_inline),
+            (unsigned long long)(f.synced_deferred - c.synced_deferred));
+    CHECK_INT_EQ(atomic_load(&answered_before_sync), 0);
+    CHECK_INT_EQ(atomic_load(&answered_unseen), 0);
+    CHECK_INT_EQ(atomic_load(&unseen_rows), 0);
+    CHECK_INT_EQ(db_count("SELECT count(*) FROM brands"), 4 * 8 * PER_THREAD);
+    writer_stop(w);
+    store_close(st);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+    CHECK_INT_EQ(system(cmd), 0);
+}
+
 int main(void)
 {
     /* both are opt-in: this test is about them */
@@ -230,9 +306,10 @@ int main(void)
         pthread_join(th[t], NULL);
     writer_stop(w);
     store_close(st);
-    free(seen);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT_EQ(system(cmd), 0);
+    test_auto_policy();
+    free(seen);
     return CHECK_DONE();
 }

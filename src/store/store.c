@@ -4,6 +4,7 @@
  * to a connection, and the faults tests inject. */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,10 +175,15 @@ bool store_conn_defer_sync(store_conn *c)
     return c->drv->conn_defer_sync && c->drv->conn_defer_sync(c);
 }
 
+void store_conn_sync_commits(store_conn *c, bool sync)
+{
+    if (c->drv->conn_sync_commits) c->drv->conn_sync_commits(c, sync);
+}
+
 int store_sync_now(store_conn *c, siyu_err *e)
 {
     if (!c->drv->sync) return 0;
-    long slow = atomic_load(&c->st->sync_delay_us);
+    long slow = store_slow_sync_us();
     if (slow > 0) {
         struct timespec ts = {slow / 1000000, (slow % 1000000) * 1000};
         nanosleep(&ts, NULL);
@@ -194,9 +200,16 @@ void store_fault_sync(store_t *st, long n)
     atomic_store(&st->sync_fault_at, n > 0 ? n : 0);
 }
 
-void store_slow_sync(store_t *st, long us)
+static atomic_long slow_sync_us;
+
+void store_slow_sync(long us)
 {
-    atomic_store(&st->sync_delay_us, us > 0 ? us : 0);
+    atomic_store(&slow_sync_us, us > 0 ? us : 0);
+}
+
+long store_slow_sync_us(void)
+{
+    return atomic_load(&slow_sync_us);
 }
 /* ---- the auth epoch (store.h) ----
  * The statements that write tokens or staff are found in the query texts themselves (both

@@ -51,6 +51,10 @@ void store_conn_writer(store_conn *c);
  * began after it (the group committer answers its writers after one). False: every commit
  * is durable when it returns (PostgreSQL; SQLite under SIYU_SYNC=normal). */
 bool store_conn_defer_sync(store_conn *c);
+/* On a connection store_conn_defer_sync agreed for, between transactions: whether its
+ * commits sync inside COMMIT again (true: durable when it returns, and seen by no one
+ * before) or leave it to store_sync_now (false, as store_conn_defer_sync left it). */
+void store_conn_sync_commits(store_conn *c, bool sync);
 /* Makes every commit made before it durable (an fdatasync of SQLite's WAL); 0 or -1. Safe
  * from another thread than c's own while c writes. */
 int store_sync_now(store_conn *c, siyu_err *e);
@@ -165,9 +169,11 @@ long store_fault_hits(store_t *st);
 /* Makes the n-th store_sync_now from now on fail (0: none), as an fdatasync that failed.
  * SIYU_STORE_SYNC_FAULT="N" sets it when the store opens (for tests that start siyu). */
 void store_fault_sync(store_t *st, long n);
-/* Makes every store_sync_now from now on take us microseconds longer (0: as the disk
- * does), as a slow disk: the group committer's choice of who syncs follows it. */
-void store_slow_sync(store_t *st, long us);
+/* Makes every sync from now on take us microseconds longer (0: as the disk does), in this
+ * process: SQLite's own (through the VFS) and store_sync_now's, as a slow disk. The group
+ * committer's choice of who syncs follows it (tests). */
+void store_slow_sync(long us);
+long store_slow_sync_us(void);
 
 /* ---- Several nodes on one store ----
  * store_shared: true when several siyu processes may serve the store at once (PostgreSQL);

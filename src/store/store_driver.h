@@ -21,7 +21,6 @@ struct store {
     int fault_kind;
     /* the sync_fault_at-th store_sync_now fails (store_fault_sync) */
     atomic_long sync_fault_at, sync_seen;
-    atomic_long sync_delay_us; /* every store_sync_now takes this much longer (store_slow_sync) */
 };
 struct store_conn {
     const store_driver *drv;
@@ -61,6 +60,7 @@ struct store_driver {
     void (*conn_writer)(store_conn *c); /* NULL: nothing to do (PostgreSQL) */
     /* NULL: every commit is durable when it returns (PostgreSQL) */
     bool (*conn_defer_sync)(store_conn *c);
+    void (*conn_sync_commits)(store_conn *c, bool sync);
     int (*sync)(store_conn *c, siyu_err *e);
     void (*bulk)(store_conn *c, bool on); /* NULL: nothing to do (SQLite) */
 

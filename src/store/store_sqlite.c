@@ -386,6 +386,13 @@ static bool sq_conn_defer_sync(store_conn *c_)
     return sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK;
 }
 
+static void sq_conn_sync_commits(store_conn *c_, bool sync)
+{
+    sq_conn *c = (sq_conn *)c_;
+    sqlite3_exec(c->db, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
+                 NULL);
+}
+
 static int sq_sync(store_conn *c_, siyu_err *e)
 {
     sq_conn *c = (sq_conn *)c_;
@@ -742,6 +749,7 @@ const store_driver store_sqlite_driver = {
     .conn_cache = sq_conn_cache,
     .conn_writer = sq_conn_writer,
     .conn_defer_sync = sq_conn_defer_sync,
+    .conn_sync_commits = sq_conn_sync_commits,
     .sync = sq_sync,
     .begin = sq_begin,
     .commit = sq_commit,

@@ -53,15 +53,16 @@ struct writer {
     write_job *head, *tail;
     bool stop;
     struct lease_req *lease; /* the lease granted now (writer_lease), or NULL */
-    /* Commits that do not wait for the disk (store_conn_defer_sync): each committed list
-     * of writes is made durable by one store_sync_now before its submitters are woken,
-     * either by the writer itself before it runs the next batch, or by the syncer thread
-     * while the writer runs it (sync_policy). */
+    /* The store lets the committer make its commits durable (store_conn_defer_sync). Then
+     * either each COMMIT syncs, as SQLite's own, and the writer waits for it; or the
+     * commits do not, and the syncer thread makes each committed list of writes durable
+     * with one store_sync_now while the writer runs the next batch, waking their
+     * submitters after it (deferring). sync_policy says which. */
     bool defer_sync;
     sync_policy policy;
-    bool deferring; /* SYNC_AUTO: the batches go to the syncer now (writer thread only) */
-    /* how long a store_sync_now takes: an average over the last eight or so, in ns */
-    _Atomic uint64_t sync_ns;
+    bool deferring; /* the batches go to the syncer now (writer thread only) */
+    /* averages over the last eight or so, in ns: a group's COMMIT, the syncer's sync */
+    _Atomic uint64_t commit_ns, sync_ns;
     pthread_t syncer;
     pthread_cond_t synced_ready;
     write_job *sync_head, *sync_tail;
@@ -80,12 +81,15 @@ struct writer {
 
 /* Who syncs a committed batch (SIYU_DEFER_SYNC=off|on|auto). A sync that overlaps the next
  * batch lets the writer use the disk's time, but the writer then commits as soon as it
- * can, so its batches are smaller and each write costs more: POST /orders, whose syncs take
- * 1.5 – 2 ms, gained a fifth from it; QR scans, whose syncs take 0.3 ms, lost a tenth
- * (bench/README.md). SYNC_AUTO overlaps the syncs only while they are long. */
+ * can, so its batches are smaller and each write costs more: POST /orders, whose commits
+ * take 1.5 – 2 ms with their sync, gained a fifth from it; QR scans, whose commits take
+ * 0.3 ms, lost a tenth (bench/README.md). And a commit the syncer makes durable can be read
+ * by others a moment before it is (a write nobody was told succeeded, which a power cut in
+ * that moment would lose), where a COMMIT that syncs is seen by no one before. SYNC_AUTO
+ * defers only while making a batch durable takes a millisecond or more. */
 enum {
-    SYNC_DEFER_FROM_NS = 1000000, /* auto: defer once syncs take 1 ms or more */
-    SYNC_INLINE_BELOW_NS = 600000 /* and sync inline again once they take under 0.6 ms */
+    SYNC_DEFER_FROM_NS = 1000000, /* auto: defer once a batch's COMMIT and sync take 1 ms */
+    SYNC_INLINE_BELOW_NS = 600000 /* and sync inside COMMIT again once they take under 0.6 ms */
 };
 
 sync_policy writer_sync_policy(void)
@@ -94,6 +98,12 @@ sync_policy writer_sync_policy(void)
     if (v && strcmp(v, "on") == 0) return SYNC_DEFERRED;
     if (v && strcmp(v, "off") == 0) return SYNC_INLINE;
     return SYNC_AUTO;
+}
+
+static void average(_Atomic uint64_t *avg, uint64_t ns)
+{
+    uint64_t a = atomic_load(avg); /* one thread writes each */
+    atomic_store(avg, a ? a - a / 8 + ns / 8 : ns);
 }
 
 static void refuse_unsynced(writer_t *w, write_job *k, bool committed)
@@ -238,7 +248,11 @@ static write_job *run_group(writer_t *w, write_job *j)
     metric_observe(&batch_sizes, (double)size);
     uint64_t t0 = clock_mono_ns();
     int crc = tx ? 0 : store_commit(w->conn, &txe);
-    if (!tx) metric_observe(&commit_seconds, (double)(clock_mono_ns() - t0) / 1e9);
+    if (!tx) {
+        uint64_t took = clock_mono_ns() - t0;
+        metric_observe(&commit_seconds, (double)took / 1e9);
+        average(&w->commit_ns, took);
+    }
     if (!tx && crc) {
         atomic_fetch_add(&w->commit_failures, 1);
         for (write_job *k = first; k != j; k = k->next)
@@ -391,7 +405,7 @@ static void hand_to_syncer(writer_t *w, write_job *list)
     pthread_mutex_unlock(&w->lock);
 }
 
-/* Makes the committed writes of list durable, on the writer thread or the syncer's. */
+/* Makes the committed writes of list durable (the syncer thread). */
 static void sync_list(writer_t *w, write_job *list)
 {
     siyu_err se;
@@ -407,8 +421,7 @@ static void sync_list(writer_t *w, write_job *list)
         fprintf(stderr, "siyu: writer: %s\n", w->sync_error);
     }
     siyu_err_clear(&se);
-    uint64_t took = clock_mono_ns() - t0, avg = atomic_load(&w->sync_ns);
-    atomic_store(&w->sync_ns, avg ? avg - avg / 8 + took / 8 : took);
+    average(&w->sync_ns, clock_mono_ns() - t0);
     /* committed, but whether they would survive a power cut is not known: not a 2xx (a
      * keyed retry after the restart finds the write and answers it). Their changes are
      * kept: the commit is visible to every reader, and views that missed it would
@@ -418,17 +431,29 @@ static void sync_list(writer_t *w, write_job *list)
             if (k->rc == 0) refuse_unsynced(w, k, true);
 }
 
-/* Whether the batch just committed goes to the syncer (true) or the writer syncs it. */
-static bool defer_this(writer_t *w)
+/* Before a batch, with no transaction open: whether its commits go to the syncer, the
+ * connection's commits set to match (SYNC_AUTO, by how long making a batch durable took). */
+static bool choose_deferring(writer_t *w)
 {
-    if (w->policy == SYNC_DEFERRED) return true;
+    bool want = true;
+    if (w->policy == SYNC_AUTO) {
+        uint64_t took = atomic_load(&w->commit_ns);
+        if (w->deferring) took += atomic_load(&w->sync_ns); /* the COMMIT no longer syncs */
+        want = took >= (w->deferring ? SYNC_INLINE_BELOW_NS : SYNC_DEFER_FROM_NS);
+    }
+    if (want != w->deferring) {
+        store_conn_sync_commits(w->conn, !want);
+        w->deferring = want;
+    }
+    return want;
+}
+
+static bool syncer_busy(writer_t *w)
+{
     pthread_mutex_lock(&w->lock);
-    bool busy = w->sync_head || w->sync_in_flight; /* batches are answered in commit order */
+    bool busy = w->sync_head || w->sync_in_flight;
     pthread_mutex_unlock(&w->lock);
-    uint64_t ns = atomic_load(&w->sync_ns);
-    if (w->deferring && ns < SYNC_INLINE_BELOW_NS) w->deferring = false;
-    if (!w->deferring && ns >= SYNC_DEFER_FROM_NS) w->deferring = true;
-    return busy || w->deferring;
+    return busy;
 }
 
 static void *syncer_main(void *arg)
@@ -486,6 +511,7 @@ static void *writer_main(void *arg)
             pthread_mutex_lock(&w->lock);
             continue;
         }
+        bool defer = w->defer_sync && choose_deferring(w);
         for (write_job *j = batch; j;) {
             if (j->alone) {
                 run_alone(w, j);
@@ -496,12 +522,13 @@ static void *writer_main(void *arg)
         }
         if (!w->defer_sync) {
             wake_submitters(w, batch);
-        } else if (defer_this(w)) {
+        } else if (defer || syncer_busy(w)) {
+            /* durable after the syncer's next sync; a batch whose COMMIT synced goes that
+             * way too while the syncer holds earlier ones: batches are answered in order */
             atomic_fetch_add(&w->synced_deferred, 1);
             hand_to_syncer(w, batch);
         } else {
-            atomic_fetch_add(&w->synced_inline, 1);
-            sync_list(w, batch);
+            atomic_fetch_add(&w->synced_inline, 1); /* its COMMIT synced */
             wake_submitters(w, batch);
         }
         pthread_mutex_lock(&w->lock);
@@ -529,6 +556,11 @@ int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, w
     pthread_cond_init(&w->synced_ready, NULL);
     w->policy = writer_sync_policy();
     w->defer_sync = w->policy != SYNC_INLINE && store_conn_defer_sync(w->conn);
+    w->deferring = w->defer_sync; /* store_conn_defer_sync left commits without a sync */
+    if (w->defer_sync && w->policy == SYNC_AUTO) {
+        store_conn_sync_commits(w->conn, true); /* until syncs prove long */
+        w->deferring = false;
+    }
     if (w->defer_sync && pthread_create(&w->syncer, NULL, syncer_main, w)) {
         store_conn_close(w->conn);
         free(w);

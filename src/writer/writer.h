@@ -38,9 +38,9 @@ typedef void (*writer_commit_fn)(void *ctx, store_conn *reader, const dom_change
 
 /* Who makes a commit durable, on a store whose commits may leave it to the committer
  * (store_conn_defer_sync: SQLite), from SIYU_DEFER_SYNC: off, SQLite inside each COMMIT;
- * on, a sync thread while the writer runs the next batch; auto (the default), the writer
- * after each commit while syncs are short, the sync thread while they take a millisecond
- * or more (committer.c). A write is answered 2xx only once durable, whichever it is. */
+ * on, a sync thread while the writer runs the next batch; auto (the default), the COMMIT
+ * while that takes under a millisecond, the sync thread while it takes longer
+ * (committer.c). A write is answered 2xx only once durable, whichever it is. */
 typedef enum sync_policy { SYNC_AUTO, SYNC_INLINE, SYNC_DEFERRED } sync_policy;
 sync_policy writer_sync_policy(void);
 
@@ -85,8 +85,8 @@ typedef struct writer_stats {
     uint64_t failed;  /* writes undone */
     uint64_t commit_failures;
     uint64_t queued; /* writes waiting now */
-    /* committed batches made durable by the committer (store_conn_defer_sync): by the
-     * writer before its next batch, by the sync thread during it (sync_policy) */
+    /* committed batches (store_conn_defer_sync): durable by their own COMMIT, answered
+     * by the writer; or made durable and answered by the sync thread (sync_policy) */
     uint64_t synced_inline, synced_deferred;
 } writer_stats;
 void writer_get_stats(writer_t *w, writer_stats *out);

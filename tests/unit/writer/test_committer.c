@@ -142,11 +142,11 @@ static void *big_thread(void *arg)
     return NULL;
 }
 
-/* SIYU_DEFER_SYNC=auto, the default: the writer syncs each commit itself while syncs are
- * short, hands the commits to the sync thread once they take a millisecond or more, and
- * takes them back once they are short again. The store is on tmpfs where there is one, so
- * the disk's own syncs are short whatever machine runs the test; the slow disk is
- * store_slow_sync. Every answer still comes after a sync that began after its commit. */
+/* SIYU_DEFER_SYNC=auto, the default: each COMMIT syncs while that is short, the commits go
+ * to the sync thread once a batch's COMMIT and sync take a millisecond or more, and come
+ * back once they are short again. The store is on tmpfs where there is one, so the disk's
+ * own syncs are short whatever machine runs the test; the slow disk is store_slow_sync.
+ * Every answer still comes after a sync that began after its commit. */
 static void run_writers(int round, int threads)
 {
     pthread_t th[THREADS];
@@ -183,13 +183,13 @@ static void test_auto_policy(void)
     CHECK(a.synced_inline > 0);
     if (fast_disk) CHECK_INT_EQ((long long)a.synced_deferred, 0);
 
-    store_slow_sync(st, 3000); /* a 3 ms disk: the sync thread's, while the writer goes on */
+    store_slow_sync(3000); /* a 3 ms disk: the sync thread's, while the writer goes on */
     run_writers(2, 8);
     writer_get_stats(w, &b);
     CHECK(b.synced_deferred - a.synced_deferred > b.synced_inline - a.synced_inline);
 
     /* short again: back to the writer once the average knows it (a dozen syncs or so) */
-    store_slow_sync(st, 0);
+    store_slow_sync(0);
     run_writers(3, 8);
     writer_get_stats(w, &c);
     run_writers(4, 8);

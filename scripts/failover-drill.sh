@@ -51,19 +51,34 @@ cleanup() {
 }
 trap cleanup EXIT
 
-p1=$(free_port)
-p2=$(free_port)
 pgopts() { echo "-p $1 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$work -c max_connections=100"; }
+# DIR -> starts PostgreSQL on a free port and prints it. PostgreSQL is given its port: one free
+# a moment ago may be taken by the time it binds (tests run side by side), so a start that
+# fails is tried again on another.
+pg_start() {
+    local p
+    for _ in 1 2 3 4 5; do
+        p=$(free_port)
+        if as_owner "$bin/pg_ctl" -D "$work/$1" -l "$work/$1.log" -w -t 60 -o "$(pgopts "$p")" \
+            start >/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "failover-drill: PostgreSQL ($1) did not start" >&2
+    tail -5 "$work/$1.log" >&2
+    return 1
+}
 
-echo "== primary on $p1"
 as_owner "$bin/initdb" -D "$work/primary" -U postgres --auth=trust -E UTF8 --locale=C \
     >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; exit 1; }
-as_owner "$bin/pg_ctl" -D "$work/primary" -l "$work/primary.log" -w -t 60 -o "$(pgopts "$p1")" start >/dev/null
+p1=$(pg_start primary)
+echo "== primary on $p1"
 "$psql" "postgresql://postgres@127.0.0.1:$p1/postgres" -qc "CREATE DATABASE drill"
 
-echo "== streaming replica on $p2 (pg_basebackup -R)"
 as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$p1" -U postgres -D "$work/standby" -R -X stream -c fast
-as_owner "$bin/pg_ctl" -D "$work/standby" -l "$work/standby.log" -w -t 60 -o "$(pgopts "$p2")" start >/dev/null
+p2=$(pg_start standby)
+echo "== streaming replica on $p2 (pg_basebackup -R)"
 for _ in $(seq 100); do
     n=$("$psql" "postgresql://postgres@127.0.0.1:$p1/postgres" -Atc \
         "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
@@ -84,11 +99,18 @@ done
 url="postgresql://postgres@127.0.0.1:$p1,127.0.0.1:$p2/drill?target_session_attrs=read-write&connect_timeout=2"
 "$siyu" init --db "$url" >/dev/null
 token=$("$siyu" token create --db "$url" --role admin)
-port=$(free_port)
-SIYU_TICK_SECONDS=1 "$siyu" serve --db "$url" --listen "127.0.0.1:$port" --access-log off \
+# the node listens on a port the system picks and names it in its banner
+SIYU_TICK_SECONDS=1 "$siyu" serve --db "$url" --listen 127.0.0.1:0 --access-log off \
     >"$work/node.log" 2>&1 &
 node_pid=$!
-for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+port=""
+for _ in $(seq 300); do
+    [ -n "$port" ] ||
+        port=$(sed -n 's|^siyu: serving .* on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$work/node.log" 2>/dev/null || true)
+    [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+    sleep 0.1
+done
+[ -n "$port" ] || { echo "failover-drill: the node did not start" >&2; cat "$work/node.log" >&2; exit 1; }
 api() { curl -s --max-time 5 -o "$work/answer" -w '%{http_code}' -H "Authorization: Bearer $token" \
     -H 'Content-Type: application/json' -X "$1" "http://127.0.0.1:$port/api/v1/$2" --data "$3" 2>/dev/null || true; }
 [ "$(api POST stores '{"name":"drill","code":"D1","kind":"physical"}')" = 201 ] ||

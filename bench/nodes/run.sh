@@ -50,17 +50,22 @@ echo "== demo chain of $members members on PostgreSQL and on SQLite"
 "$siyu" demo --no-serve --members "$members" --db "$out/d.db" >/dev/null 2>&1
 token=$("$siyu" token create --db "$url" --role admin)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-serve() { # port -> starts a node, waits for /healthz
-    SIYU_TICK_SECONDS=0 SIYU_SWEEP_SECONDS=0 "$siyu" serve --db "$url" --listen "127.0.0.1:$1" \
-        --access-log off >/dev/null 2>"$out/serve-$1.log" &
-    for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && return; sleep 0.1; done
-    echo "run.sh: node on $1 did not start" >&2; exit 1
+# NAME -> starts a node on a port the system picks (named in its banner), sets port to it once
+# /healthz answers
+serve() {
+    SIYU_TICK_SECONDS=0 SIYU_SWEEP_SECONDS=0 "$siyu" serve --db "$url" --listen 127.0.0.1:0 \
+        --access-log off >"$out/serve-$1.out" 2>"$out/serve-$1.log" &
+    for _ in $(seq 300); do
+        port=$(sed -n 's|^siyu: serving .* on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$out/serve-$1.out" 2>/dev/null || true)
+        [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
+        sleep 0.1
+    done
+    echo "run.sh: node $1 did not start" >&2; exit 1
 }
 rate_of() { grep -o 'rate=[0-9.]*' "$1" | head -1 | cut -d= -f2; }
 
-p1=$(free_port); serve "$p1"
-p2=$(free_port); serve "$p2"
+serve a; p1=$port
+serve b; p2=$port
 echo "== POST /orders, one node, $conns clients, ${seconds}s"
 "$loadgen" --port "$p1" --token "$token" --mode orders --conns "$conns" --seconds "$seconds" \
     --members "$members" --run-id one >"$out/one.txt"

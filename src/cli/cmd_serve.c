@@ -175,6 +175,8 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     }
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen);
+    /* the banner names the port bound (the system's choice with --listen HOST:0): the
+     * end-to-end tests read it from a pipe, then close it — nothing else goes to stdout */
     printf("siyu: serving %s on http://%s:%d/ (%d requests at once; %u connections, %u per client; "
            "request timeout %us, idle %us; orders up to %d lines; CORS %s)\n",
            store_path(st), host, http_server_port(srv), cfg.threads, cfg.max_connections,

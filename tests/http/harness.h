@@ -1,5 +1,5 @@
-/* harness.h — what the HTTP tests share: start the real `siyu serve` on a free loopback
- * port with a fresh store and an admin token, and a minimal HTTP/1.1 client (one
+/* harness.h — what the HTTP tests share: start the real `siyu serve` on a loopback port
+ * the system picks, with a fresh store and an admin token, and a minimal HTTP/1.1 client (one
  * keep-alive connection, Content-Length bodies). Header-only: each test is one file.
  *
  * The store is a SQLite file in a temporary directory, or, when SIYU_TEST_DB names a
@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -208,31 +209,67 @@ static inline int request(int fd, const char *method, const char *path, const ch
     return request_as(fd, token, method, path, body, buf, cap);
 }
 
-static inline int free_port(void)
+/* Reads the banner `siyu serve` prints on stdout once it listens ("siyu: serving STORE on
+ * http://HOST:PORT/ (…)") from fd and returns PORT, or -1 when siyu ended (or said nothing
+ * for two minutes) before it. */
+static inline int harness_read_port(int fd)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
+    char line[4096];
+    size_t got = 0;
+    while (got < sizeof line - 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 120000) <= 0) return -1;
+        ssize_t r = read(fd, line + got, sizeof line - 1 - got);
+        if (r <= 0) return -1;
+        got += (size_t)r;
+        line[got] = 0;
+        char *nl = strchr(line, '\n');
+        if (!nl) continue;
+        *nl = 0;
+        const char *at = strstr(line, " on http://");
+        const char *colon = at ? strchr(at + 11, ':') : NULL;
+        int n = colon ? atoi(colon + 1) : 0;
+        return n > 0 && n < 65536 ? n : -1;
+    }
+    return -1;
 }
 
-static inline pid_t start_server(void)
+/* Starts `siyu serve` on the store db, listening on 127.0.0.1:listen_port, and waits until it
+ * answers /healthz; sets port to the port it listens on. With listen_port 0 the system picks a
+ * free port as the socket is bound and siyu tells which (its banner on stdout, read through a
+ * pipe): no other process can take it between the choice and the listen, as it could if the
+ * test chose a port and siyu bound it later (tests run side by side). A test that must find a
+ * restarted server at the same address passes the port of its first start: the port was then
+ * just released by the test's own server, a far narrower window (no test needs it today). */
+static inline pid_t start_server_on(int listen_port)
 {
     char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", listen_port);
+    int out[2];
+    if (pipe2(out, O_CLOEXEC)) {
+        perror("pipe");
+        exit(1);
+    }
     pid_t pid = fork();
     if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1); /* stderr stays: sanitizer reports belong in the test log */
+        dup2(out[1], 1); /* stderr stays: sanitizer reports belong in the test log */
         execl(siyu, siyu, "serve", "--db", db, "--listen", listen, "--access-log", "off",
               (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 300; i++) { /* wait for /healthz */
+    close(out[1]);
+    int got = harness_read_port(out[0]);
+    /* siyu writes nothing more on stdout after its banner, and serve ignores SIGPIPE: the
+     * closed pipe neither stops it nor changes its exit status */
+    close(out[0]);
+    if (got < 0) {
+        fprintf(stderr, "server did not start (no banner on its stdout)\n");
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        exit(1);
+    }
+    port = got;
+    for (int i = 0; i < 300; i++) { /* the socket is open: wait for /healthz */
         int fd = conn_open();
         if (fd >= 0) {
             char buf[256];
@@ -244,6 +281,31 @@ static inline pid_t start_server(void)
     }
     fprintf(stderr, "server did not start\n");
     exit(1);
+}
+
+/* A loopback port where every connection is refused, for a peer that is down: a socket bound
+ * there (the system's choice) but not listening, held in *sock so no other process takes the
+ * port; the caller closes it when done. Returns the port, or -1. */
+static inline int refusing_port(int *sock)
+{
+    *sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (*sock < 0 || bind(*sock, (struct sockaddr *)&sa, sizeof sa) ||
+        getsockname(*sock, (struct sockaddr *)&sa, &len)) {
+        if (*sock >= 0) close(*sock);
+        *sock = -1;
+        return -1;
+    }
+    return ntohs(sa.sin_port);
+}
+
+/* Starts `siyu serve` on a port the system picks (see start_server_on); port is then the
+ * server's. A restart gets a new port: clients connect again after it (conn_open). */
+static inline pid_t start_server(void)
+{
+    return start_server_on(0);
 }
 
 static inline int run(const char *cmd, char *out, size_t cap)
@@ -461,7 +523,6 @@ static inline pid_t harness_start(const char *binary)
     if (run(cmd, NULL, 0)) exit(1);
     snprintf(cmd, sizeof cmd, "%s token create --db %s --role admin", siyu, db);
     if (run(cmd, token, sizeof token)) exit(1);
-    port = free_port();
     return start_server();
 }
 

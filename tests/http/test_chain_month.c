@@ -1759,9 +1759,9 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
     /* the receiver */
-    rx_port_ = free_port();
     webhook_rx wrx;
-    CHECK(webhook_rx_start(&wrx, rx_port_, SECRET, on_webhook, NULL) == 0);
+    CHECK(webhook_rx_start(&wrx, SECRET, on_webhook, NULL) == 0);
+    rx_port_ = wrx.port;
 
     /* the chain: its history ends the day before the month starts */
     snprintf(dir, sizeof dir, "/tmp/siyu-month-XXXXXX");
@@ -1787,7 +1787,6 @@ int main(int argc, char **argv)
     max_member = q1("SELECT max(id) FROM members", 0, 0);
     grow_members(max_member);
     fprintf(stderr, "chain of %lld members built in %.1f s\n", (long long)max_member, seconds(t0));
-    port = free_port();
     pid_t pid = start_server();
     fd = conn_open();
     set_now(t_start);

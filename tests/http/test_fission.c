@@ -1063,9 +1063,9 @@ int main(int argc, char **argv)
     set_now(T0);
     if (sodium_init() < 0) return 1;
     rx_seen = json_object();
-    int rx_port = free_port();
     webhook_rx wrx;
-    CHECK(webhook_rx_start(&wrx, rx_port, SECRET, on_mall, NULL) == 0);
+    CHECK(webhook_rx_start(&wrx, SECRET, on_mall, NULL) == 0);
+    int rx_port = wrx.port;
     setenv("SIYU_NOW_FILE", clock_path, 1);
     setenv("SIYU_TICK_SECONDS", "0", 1);
     setenv("SIYU_SWEEP_SECONDS", "0", 1);

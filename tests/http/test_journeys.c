@@ -1401,9 +1401,9 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0) return 1;
     received = json_array();
-    rx_port = free_port();
     webhook_rx wrx;
-    CHECK(webhook_rx_start(&wrx, rx_port, SECRET, on_webhook, NULL) == 0);
+    CHECK(webhook_rx_start(&wrx, SECRET, on_webhook, NULL) == 0);
+    rx_port = wrx.port;
     snprintf(clock_path, sizeof clock_path, "/tmp/siyu-clock-%d", (int)getpid());
     set_now("2026-03-01T10:00:00+08:00");
     setenv("SIYU_NOW_FILE", clock_path, 1);

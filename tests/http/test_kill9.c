@@ -154,7 +154,6 @@ int main(int argc, char **argv)
     CHECK_INT_EQ(run(cmd, NULL, 0), 0);
     snprintf(cmd, sizeof cmd, "%s token create --db %s --role admin", siyu, db);
     CHECK_INT_EQ(run(cmd, token, sizeof token), 0);
-    port = free_port();
     pid_t pid = start_server();
     int fd = conn_open();
     char buf[8192];

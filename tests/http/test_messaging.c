@@ -365,8 +365,10 @@ static json_t *received_for(int64_t message_id)
  * attempt failed) when they opt out: it is never sent, and says why. */
 static void consent_after_queue(int rx_port)
 {
-    /* the sms receiver is down: nothing listens on this port */
-    int dead_port = free_port();
+    /* the sms receiver is down: its port refuses every connection */
+    int dead_sock;
+    int dead_port = refusing_port(&dead_sock);
+    CHECK(dead_port > 0);
     CHECK_INT_EQ(
         call("PUT", "/api/v1/channels/sms", NULL,
              "{\"adapter\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook\",\"secret\":\"" SECRET
@@ -416,6 +418,7 @@ static void consent_after_queue(int rx_port)
     json_decref(o);
     snprintf(path, sizeof path, "/api/v1/journeys/%lld/pause", (long long)j);
     CHECK_INT_EQ(call("POST", path, NULL, "{}"), 200);
+    close(dead_sock);
 }
 
 /* A message in flight when its member is erased: the erasure skips it, and the answer
@@ -759,9 +762,9 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0) return 1;
     received = json_array();
-    int rx_port = free_port();
     webhook_rx wrx;
-    CHECK(webhook_rx_start(&wrx, rx_port, SECRET, on_webhook, NULL) == 0);
+    CHECK(webhook_rx_start(&wrx, SECRET, on_webhook, NULL) == 0);
+    int rx_port = wrx.port;
     snprintf(clock_path, sizeof clock_path, "/tmp/siyu-msg-clock-%d", (int)getpid());
     set_now("2026-03-01T10:00:00+08:00");
     setenv("SIYU_NOW_FILE", clock_path, 1);

@@ -108,8 +108,7 @@ int main(int argc, char **argv)
     setenv("SIYU_TICK_SECONDS", "1", 1); /* the journeys run while the orders stream */
     pid_t a = harness_start(argv[1]);
     port_a = port;
-    port = free_port();
-    pid_t b = start_server();
+    pid_t b = start_server(); /* on a port of its own */
     port_b = port;
     port = port_a;
     char buf[8192];

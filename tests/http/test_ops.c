@@ -407,8 +407,7 @@ int main(int argc, char **argv)
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     setenv("SIYU_CORS_ORIGINS", "https://a.example, https://b.example", 1);
-    port = free_port();
-    pid = start_server();
+    pid = start_server(); /* on a new port */
     fd = conn_open();
     test_cors_on();
     close(fd);

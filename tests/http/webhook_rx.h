@@ -7,8 +7,10 @@
 #ifndef SIYU_TEST_WEBHOOK_RX_H
 #define SIYU_TEST_WEBHOOK_RX_H
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -86,19 +88,28 @@ static inline enum MHD_Result webhook_rx_request(void *cls, struct MHD_Connectio
     return rc;
 }
 
-/* Starts listening on 127.0.0.1:port (a free one: harness.h free_port). 0 on success. */
-static inline int webhook_rx_start(webhook_rx *rx, int listen_port, const char *secret,
-                                   webhook_rx_fn fn, void *ctx)
+/* Starts listening on a loopback port the system picks as the socket is bound (so no other
+ * process can take it first) and sets rx->port to it. 0 on success. */
+static inline int webhook_rx_start(webhook_rx *rx, const char *secret, webhook_rx_fn fn, void *ctx)
 {
-    rx->port = listen_port;
+    rx->port = 0;
     rx->secret = secret;
     rx->fn = fn;
     rx->ctx = ctx;
     atomic_store(&rx->requests, 0);
     atomic_store(&rx->bad_signatures, 0);
-    rx->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)listen_port, NULL,
-                                  NULL, webhook_rx_request, rx, MHD_OPTION_END);
-    return rx->daemon ? 0 : -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    rx->daemon =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, webhook_rx_request, rx,
+                         MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+    if (!rx->daemon) return -1;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(rx->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    rx->port = info ? info->port : 0;
+    if (rx->port > 0) return 0;
+    MHD_stop_daemon(rx->daemon);
+    rx->daemon = NULL;
+    return -1;
 }
 
 static inline void webhook_rx_stop(webhook_rx *rx)

@@ -324,7 +324,8 @@ static void test_retry_after(receiver *rv)
 
 static void test_connection_refused(void)
 {
-    /* a port nobody listens on: bind one, note it, close it */
+    /* a port that refuses connections: a socket bound there but not listening, kept open
+     * until the sends are done so no other process (tests run side by side) takes the port */
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -333,7 +334,6 @@ static void test_connection_refused(void)
     socklen_t sl = sizeof sa;
     CHECK_INT_EQ(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
     CHECK_INT_EQ(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-    close(s);
     msg_adapter *a = webhook(ntohs(sa.sin_port), SECRET, 2);
     msg_message m = {.id = 505, .channel = MSG_CH_SMS, .member_id = 7, .text = "x"};
     msg_outcome o;
@@ -347,6 +347,7 @@ static void test_connection_refused(void)
     CHECK_INT_EQ(o.status, MSG_DEAD);
     CHECK_INT_EQ(o.attempts, 2);
     msg_adapter_free(a);
+    close(s);
 }
 
 typedef struct worker {

@@ -522,9 +522,11 @@ static void *writer_main(void *arg)
         }
         if (!w->defer_sync) {
             wake_submitters(w, batch);
-        } else if (defer || syncer_busy(w)) {
+        } else if (defer || syncer_busy(w) || atomic_load(&w->sync_broken)) {
             /* durable after the syncer's next sync; a batch whose COMMIT synced goes that
-             * way too while the syncer holds earlier ones: batches are answered in order */
+             * way too while the syncer holds earlier ones: batches are answered in order.
+             * And after a sync failed while it ran: its frames follow the unsynced ones in
+             * the WAL, so it is refused with them (the syncer refuses what it is handed) */
             atomic_fetch_add(&w->synced_deferred, 1);
             hand_to_syncer(w, batch);
         } else {

@@ -636,16 +636,18 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
             }
         }
         if (L->o->progress) L->o->progress(L->o->progress_ctx, b->bytes, L->r->records);
-        /* the kept references keep a replayable record alive on their own; a block
-         * stays here until its batch commits so that the record's last reference is
-         * the block's, dropped by the reader that allocated it (see pipeline.done) */
+        /* a block stays here while the open batch keeps records for its replay: they
+         * live in the block's arena, which goes with the block (a record whose store
+         * failed is kept though the batch counts nothing pending: nkept, not pending);
+         * then the record's last reference is the block's, dropped by the reader that
+         * allocated it (see pipeline.done) */
         b->batch = L->batch_seq;
         b->next_done = held;
         held = b;
         block **link = &held, *give = NULL;
         while (*link) {
             block *h = *link;
-            if (h->batch < L->batch_seq || !L->pending) {
+            if (h->batch < L->batch_seq || !L->nkept) {
                 *link = h->next_done;
                 h->next_done = give;
                 give = h;

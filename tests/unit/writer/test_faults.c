@@ -11,6 +11,7 @@
 
 #include "base/timeutil.h"
 #include "domain/domain.h"
+#include "base/json_arena.h"
 #include "import/import.h"
 #include "journey/journey.h"
 #include "loyalty/loyalty.h"
@@ -252,6 +253,7 @@ static int with_faults(const char *name, dom_op op, const void *arg, bool import
 
 int main(void)
 {
+    json_arena_install(); /* as siyu's main does: the import parses into arenas */
     char dir[] = "/tmp/siyu-faults-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     int pg = pgtest_fresh("faults", pg_name, path, sizeof path);

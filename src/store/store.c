@@ -175,9 +175,9 @@ bool store_conn_defer_sync(store_conn *c)
     return c->drv->conn_defer_sync && c->drv->conn_defer_sync(c);
 }
 
-void store_conn_sync_commits(store_conn *c, bool sync)
+bool store_conn_sync_commits(store_conn *c, bool sync)
 {
-    if (c->drv->conn_sync_commits) c->drv->conn_sync_commits(c, sync);
+    return c->drv->conn_sync_commits && c->drv->conn_sync_commits(c, sync);
 }
 
 int store_sync_now(store_conn *c, siyu_err *e)

@@ -53,8 +53,9 @@ void store_conn_writer(store_conn *c);
 bool store_conn_defer_sync(store_conn *c);
 /* On a connection store_conn_defer_sync agreed for, between transactions: whether its
  * commits sync inside COMMIT again (true: durable when it returns, and seen by no one
- * before) or leave it to store_sync_now (false, as store_conn_defer_sync left it). */
-void store_conn_sync_commits(store_conn *c, bool sync);
+ * before) or leave it to store_sync_now (false, as store_conn_defer_sync left it). False
+ * when the setting did not change (the commits go on as before). */
+bool store_conn_sync_commits(store_conn *c, bool sync);
 /* Makes every commit made before it durable (an fdatasync of SQLite's WAL); 0 or -1. Safe
  * from another thread than c's own while c writes. */
 int store_sync_now(store_conn *c, siyu_err *e);

@@ -60,7 +60,7 @@ struct store_driver {
     void (*conn_writer)(store_conn *c); /* NULL: nothing to do (PostgreSQL) */
     /* NULL: every commit is durable when it returns (PostgreSQL) */
     bool (*conn_defer_sync)(store_conn *c);
-    void (*conn_sync_commits)(store_conn *c, bool sync);
+    bool (*conn_sync_commits)(store_conn *c, bool sync);
     int (*sync)(store_conn *c, siyu_err *e);
     void (*bulk)(store_conn *c, bool on); /* NULL: nothing to do (SQLite) */
 

@@ -386,11 +386,12 @@ static bool sq_conn_defer_sync(store_conn *c_)
     return sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) == SQLITE_OK;
 }
 
-static void sq_conn_sync_commits(store_conn *c_, bool sync)
+static bool sq_conn_sync_commits(store_conn *c_, bool sync)
 {
     sq_conn *c = (sq_conn *)c_;
-    sqlite3_exec(c->db, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
-                 NULL);
+    /* refused inside a transaction ("Safety level may not be changed"): the mode stays */
+    return sqlite3_exec(c->db, sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL,
+                        NULL, NULL) == SQLITE_OK;
 }
 
 static int sq_sync(store_conn *c_, siyu_err *e)

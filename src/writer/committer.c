@@ -441,11 +441,9 @@ static bool choose_deferring(writer_t *w)
         if (w->deferring) took += atomic_load(&w->sync_ns); /* the COMMIT no longer syncs */
         want = took >= (w->deferring ? SYNC_INLINE_BELOW_NS : SYNC_DEFER_FROM_NS);
     }
-    if (want != w->deferring) {
-        store_conn_sync_commits(w->conn, !want);
-        w->deferring = want;
-    }
-    return want;
+    /* a switch the store refused leaves the commits as they were: so does the choice */
+    if (want != w->deferring && store_conn_sync_commits(w->conn, !want)) w->deferring = want;
+    return w->deferring;
 }
 
 static bool syncer_busy(writer_t *w)
@@ -560,8 +558,7 @@ int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, w
     w->defer_sync = w->policy != SYNC_INLINE && store_conn_defer_sync(w->conn);
     w->deferring = w->defer_sync; /* store_conn_defer_sync left commits without a sync */
     if (w->defer_sync && w->policy == SYNC_AUTO) {
-        store_conn_sync_commits(w->conn, true); /* until syncs prove long */
-        w->deferring = false;
+        w->deferring = !store_conn_sync_commits(w->conn, true); /* until syncs prove long */
     }
     if (w->defer_sync && pthread_create(&w->syncer, NULL, syncer_main, w)) {
         store_conn_close(w->conn);

@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 #include "messaging/msg_adapter.h"
+#include "writer/writer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,9 +125,8 @@ int cli_open_store(const char *cmd, const char *db, bool create, store_t **out)
         so.sync = STORE_SYNC_NORMAL;
     else if (sync && *sync && strcmp(sync, "full") != 0)
         return cli_fail(cmd, EXIT_USAGE, "SIYU_SYNC: expected normal or full");
-    const char *defer = getenv("SIYU_DEFER_SYNC"); /* read by the group committer */
-    if (defer && *defer && strcmp(defer, "auto") != 0 && strcmp(defer, "on") != 0 &&
-        strcmp(defer, "off") != 0)
+    sync_policy defer; /* the group committer's */
+    if (writer_sync_policy(&defer))
         return cli_fail(cmd, EXIT_USAGE, "SIYU_DEFER_SYNC: expected auto, on or off");
     /* file adapters write inside the outbox directory: --outbox-dir (set before), else
      * SIYU_OUTBOX_DIR, else a folder "outbox" beside the store (a database URL has no

@@ -385,6 +385,7 @@ struct order_in {
     json_t *member, *refunds; /* NULL when absent */
     item_in *items;
     size_t n_items;
+    int64_t item_count; /* units over all lines */
     unsigned char digest[DIGEST_BYTES];
 };
 
@@ -454,6 +455,11 @@ order_in *orders_prepare(json_t *body, const order_rules *rules, siyu_err *e)
                      (long long)o->total, (long long)sum, (long long)o->discount);
         goto fail;
     }
+    for (size_t i = 0; i < o->n_items; i++)
+        if (!ck_add(o->item_count, o->items[i].qty, &o->item_count)) {
+            siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: too many units");
+            goto fail;
+        }
     o->member = json_object_get(body, "member");
     if (o->member_id && o->member) {
         siyu_err_set(e, SIYU_INVALID_ARGUMENT, "member",
@@ -484,137 +490,117 @@ int orders_create_id(dom *d, json_t *body, json_t **out, order_made *made, siyu_
 int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *made, siyu_err *e)
 {
     *made = (order_made){0};
-    int64_t *order_id = &made->id;
-    const int channel = o->channel;
-    const char *external_id = o->external_id, *coupon = o->coupon;
-    const int64_t store_id = o->store_id, placed_at = o->placed_at, total = o->total,
-                  discount = o->discount, points = o->points;
-    int64_t member_id = o->member_id, guide_id = o->guide_id;
-    const item_in *items = o->items;
-    const size_t n_items = o->n_items;
-    json_t *refunds = o->refunds;
-    const unsigned char *dg = o->digest;
-    int rc = -1;
-
+    const char *channel = dom_channels[o->channel];
+    int64_t member_id = o->member_id, guide_id = o->guide_id; /* resolved below */
     store_stmt *s = store_q(d->conn, Q_ORDER_BY_KEY);
-    store_bind_text(s, 1, dom_channels[channel]);
-    store_bind_text(s, 2, external_id);
+    store_bind_text(s, 1, channel);
+    store_bind_text(s, 2, o->external_id);
     if (store_step(s) == STORE_ROW) {
         int64_t id = store_col_int(s, 0);
         int n;
         const void *old = store_col_blob(s, 1, &n);
-        bool same = n == 16 && memcmp(old, dg, 16) == 0;
+        bool same = n == 16 && memcmp(old, o->digest, 16) == 0;
         store_reset(s);
         if (!same) {
             /* another store's order is not named to a caller who may not see it */
             if (scope_order(d, id, e) != 1) {
                 siyu_err_clear(e);
-                siyu_err_set(e, SIYU_CONFLICT, "external_id",
-                             "external_id: channel %s and external_id %s are already used by "
-                             "another order",
-                             dom_channels[channel], external_id);
-                goto done;
+                return siyu_err_set(
+                    e, SIYU_CONFLICT, "external_id",
+                    "external_id: channel %s and external_id %s are already used by "
+                    "another order",
+                    channel, o->external_id);
             }
             siyu_err_set(e, SIYU_CONFLICT, "external_id",
                          "external_id: order %lld already has channel %s and external_id %s with a "
                          "different body",
-                         (long long)id, dom_channels[channel], external_id);
+                         (long long)id, channel, o->external_id);
             e->details = json_pack("{s:I}", "order_id", (json_int_t)id);
-            goto done;
+            return -1;
         }
-        if (refunds && refunds_inline(d, id, refunds, e)) goto done;
-        *order_id = id;
-        rc = orders_get(d, id, out, e) < 0 ? -1 : 200;
-        goto done;
+        if (o->refunds && refunds_inline(d, id, o->refunds, e)) return -1;
+        made->id = id;
+        return orders_get(d, id, out, e) < 0 ? -1 : 200;
     }
 
-    if (d->who.role == ROLE_STORE_MANAGER && store_id != d->who.store_id) {
-        siyu_err_set(e, SIYU_PERMISSION_DENIED, "store_id", "store_id: outside your store");
-        goto done;
-    }
-    if (dom_require_store(d, store_id, "store_id", e)) goto done;
-    if (guide_id && dom_require_staff(d, guide_id, "guide", "guide_id", NULL, e)) goto done;
+    if (d->who.role == ROLE_STORE_MANAGER && o->store_id != d->who.store_id)
+        return siyu_err_set(e, SIYU_PERMISSION_DENIED, "store_id", "store_id: outside your store");
+    if (dom_require_store(d, o->store_id, "store_id", e)) return -1;
+    if (guide_id && dom_require_staff(d, guide_id, "guide", "guide_id", NULL, e)) return -1;
     dom_member_brief brief;
     bool have_brief = false;
     if (member_id) {
         member_id = members_live_brief(d, member_id, "member_id", &brief, e);
-        if (member_id < 0) goto done;
+        if (member_id < 0) return -1;
         have_brief = true;
     } else if (o->member && !json_is_null(o->member)) {
         /* 支付即会员: a customer named at the till becomes a member there. */
-        member_defaults defs = {.store_id = store_id,
+        member_defaults defs = {.store_id = o->store_id,
                                 .guide_id = guide_id,
-                                .joined_at = placed_at,
-                                .channel = dom_channels[channel]};
+                                .joined_at = o->placed_at,
+                                .channel = channel};
         member_id = members_resolve(d, o->member, "member.", true, &defs, e);
-        if (member_id < 0) goto done;
+        if (member_id < 0) return -1;
     }
     /* Attribution: the named guide, else the member's bound guide — wherever they bought. */
     if (!guide_id && member_id) guide_id = have_brief ? brief.guide_id : member_guide(d, member_id);
 
-    int64_t item_count = 0;
-    for (size_t i = 0; i < n_items; i++)
-        if (!ck_add(item_count, items[i].qty, &item_count)) {
-            siyu_err_set(e, SIYU_INVALID_ARGUMENT, "items", "items: too many units");
-            goto done;
-        }
     s = store_q(d->conn, Q_ORDER_INSERT);
-    store_bind_text(s, 1, dom_channels[channel]);
-    store_bind_text(s, 2, external_id);
-    store_bind_int(s, 3, store_id);
+    store_bind_text(s, 1, channel);
+    store_bind_text(s, 2, o->external_id);
+    store_bind_int(s, 3, o->store_id);
     if (member_id) store_bind_int(s, 4, member_id);
     if (guide_id) store_bind_int(s, 5, guide_id);
-    store_bind_int(s, 6, placed_at);
-    store_bind_int(s, 7, total);
-    store_bind_int(s, 8, discount);
-    store_bind_int(s, 9, points);
-    store_bind_text(s, 10, coupon);
-    store_bind_blob(s, 11, dg, 16);
-    store_bind_int(s, 12, item_count);
-    if (store_exec(s, e)) goto done;
+    store_bind_int(s, 6, o->placed_at);
+    store_bind_int(s, 7, o->total);
+    store_bind_int(s, 8, o->discount);
+    store_bind_int(s, 9, o->points);
+    store_bind_text(s, 10, o->coupon);
+    store_bind_blob(s, 11, o->digest, 16);
+    store_bind_int(s, 12, o->item_count);
+    if (store_exec(s, e)) return -1;
     int64_t id = store_last_id(d->conn);
-    for (size_t i = 0; i < n_items; i++) {
+    for (size_t i = 0; i < o->n_items; i++) {
         s = store_q(d->conn, Q_ORDER_ITEM_INSERT);
         store_bind_int(s, 1, id);
         store_bind_int(s, 2, (int64_t)i + 1);
-        store_bind_text(s, 3, items[i].sku);
-        store_bind_text(s, 4, items[i].category);
-        store_bind_text(s, 5, items[i].name);
-        store_bind_int(s, 6, items[i].qty);
-        store_bind_int(s, 7, items[i].unit);
-        if (store_exec(s, e)) goto done;
+        store_bind_text(s, 3, o->items[i].sku);
+        store_bind_text(s, 4, o->items[i].category);
+        store_bind_text(s, 5, o->items[i].name);
+        store_bind_int(s, 6, o->items[i].qty);
+        store_bind_int(s, 7, o->items[i].unit);
+        if (store_exec(s, e)) return -1;
     }
     const dom_loyalty_hooks *loy = dom_loyalty();
     if (loy) {
-        dom_item *li = calloc(n_items, sizeof *li);
-        for (size_t i = 0; i < n_items; i++)
-            li[i] = (dom_item){items[i].sku, items[i].category, items[i].qty, items[i].unit};
+        dom_item *li = calloc(o->n_items, sizeof *li);
+        for (size_t i = 0; i < o->n_items; i++)
+            li[i] = (dom_item){o->items[i].sku, o->items[i].category, o->items[i].qty,
+                               o->items[i].unit};
         dom_order_facts f = {.id = id,
                              .member_id = member_id,
-                             .store_id = store_id,
-                             .placed_at = placed_at,
-                             .total = total,
-                             .discount = discount,
-                             .points_used = points,
-                             .channel = channel,
-                             .coupon_code = coupon,
+                             .store_id = o->store_id,
+                             .placed_at = o->placed_at,
+                             .total = o->total,
+                             .discount = o->discount,
+                             .points_used = o->points,
+                             .channel = o->channel,
+                             .coupon_code = o->coupon,
                              .member = have_brief ? &brief : NULL,
                              .items = li,
-                             .n_items = n_items};
+                             .n_items = o->n_items};
         int lrc = loy->order_placed(d, &f, e);
         free(li);
-        if (lrc) goto done;
+        if (lrc) return -1;
     }
     dom_note(d, DOM_CHANGE_ORDER, id, 0);
-    *order_id = id;
+    made->id = id;
     made->member_id = member_id;
     made->guide_id = guide_id;
-    made->from_body = !refunds;
-    if (refunds && refunds_inline(d, id, refunds, e)) goto done;
+    made->from_body = !o->refunds;
+    if (o->refunds && refunds_inline(d, id, o->refunds, e)) return -1;
     if (out) *out = order_render(d, id);
-    rc = 201;
-done:
-    return rc;
+    return 201;
 }
 
 /* ---------------- refunds ---------------- */

@@ -6,7 +6,6 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/metric.h"
 #include "base/timeutil.h"
@@ -49,11 +48,7 @@ static int t_truncate(sqlite3_file *f, sqlite3_int64 size)
 static int t_sync(sqlite3_file *f, int flags)
 {
     uint64_t t0 = clock_mono_ns();
-    long slow = store_slow_sync_us(); /* a slow disk, for tests */
-    if (slow > 0) {
-        struct timespec ts = {slow / 1000000, (slow % 1000000) * 1000};
-        nanosleep(&ts, NULL);
-    }
+    store_slow_sync_wait(); /* a slow disk, for tests */
     int rc = REAL(f)->pMethods->xSync(REAL(f), flags);
     metric_observe(&sync_seconds, (double)(clock_mono_ns() - t0) / 1e9);
     return rc;

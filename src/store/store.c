@@ -183,11 +183,7 @@ bool store_conn_sync_commits(store_conn *c, bool sync)
 int store_sync_now(store_conn *c, siyu_err *e)
 {
     if (!c->drv->sync) return 0;
-    long slow = store_slow_sync_us();
-    if (slow > 0) {
-        struct timespec ts = {slow / 1000000, (slow % 1000000) * 1000};
-        nanosleep(&ts, NULL);
-    }
+    store_slow_sync_wait();
     long at = atomic_load(&c->st->sync_fault_at);
     if (at > 0 && atomic_fetch_add(&c->st->sync_seen, 1) + 1 == at)
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: sync: disk I/O error (injected)");
@@ -207,9 +203,12 @@ void store_slow_sync(long us)
     atomic_store(&slow_sync_us, us > 0 ? us : 0);
 }
 
-long store_slow_sync_us(void)
+void store_slow_sync_wait(void)
 {
-    return atomic_load(&slow_sync_us);
+    long us = atomic_load(&slow_sync_us);
+    if (us <= 0) return;
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
 }
 /* ---- the auth epoch (store.h) ----
  * The statements that write tokens or staff are found in the query texts themselves (both

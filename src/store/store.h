@@ -174,7 +174,8 @@ void store_fault_sync(store_t *st, long n);
  * process: SQLite's own (through the VFS) and store_sync_now's, as a slow disk. The group
  * committer's choice of who syncs follows it (tests). */
 void store_slow_sync(long us);
-long store_slow_sync_us(void);
+/* Waits as long as store_slow_sync asked, before a sync (the VFS's and store_sync_now). */
+void store_slow_sync_wait(void);
 
 /* ---- Several nodes on one store ----
  * store_shared: true when several siyu processes may serve the store at once (PostgreSQL);

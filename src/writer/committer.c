@@ -92,12 +92,14 @@ enum {
     SYNC_INLINE_BELOW_NS = 600000 /* and sync inside COMMIT again once they take under 0.6 ms */
 };
 
-sync_policy writer_sync_policy(void)
+int writer_sync_policy(sync_policy *out)
 {
     const char *v = getenv("SIYU_DEFER_SYNC");
-    if (v && strcmp(v, "on") == 0) return SYNC_DEFERRED;
-    if (v && strcmp(v, "off") == 0) return SYNC_INLINE;
-    return SYNC_AUTO;
+    *out = SYNC_AUTO;
+    if (!v || !*v || strcmp(v, "auto") == 0) return 0;
+    if (strcmp(v, "on") == 0) *out = SYNC_DEFERRED;
+    if (strcmp(v, "off") == 0) *out = SYNC_INLINE;
+    return *out == SYNC_AUTO ? -1 : 0;
 }
 
 static void average(_Atomic uint64_t *avg, uint64_t ns)
@@ -554,7 +556,7 @@ int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, w
     pthread_cond_init(&w->ready, NULL);
     pthread_cond_init(&w->done, NULL);
     pthread_cond_init(&w->synced_ready, NULL);
-    w->policy = writer_sync_policy();
+    writer_sync_policy(&w->policy); /* a bad value was refused by the command line */
     w->defer_sync = w->policy != SYNC_INLINE && store_conn_defer_sync(w->conn);
     w->deferring = w->defer_sync; /* store_conn_defer_sync left commits without a sync */
     if (w->defer_sync && w->policy == SYNC_AUTO) {

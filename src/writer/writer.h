@@ -42,7 +42,8 @@ typedef void (*writer_commit_fn)(void *ctx, store_conn *reader, const dom_change
  * while that takes under a millisecond, the sync thread while it takes longer
  * (committer.c). A write is answered 2xx only once durable, whichever it is. */
 typedef enum sync_policy { SYNC_AUTO, SYNC_INLINE, SYNC_DEFERRED } sync_policy;
-sync_policy writer_sync_policy(void);
+/* Reads SIYU_DEFER_SYNC into *out; -1 when it holds none of auto, on, off (*out: auto). */
+int writer_sync_policy(sync_policy *out);
 
 int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, writer_t **out,
                  siyu_err *e);

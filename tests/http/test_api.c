@@ -282,23 +282,13 @@ static void test_orders_prepared(int fd)
     CHECK_INT_EQ(json_integer_value(json_object_get(made, "total_cents")), 300);
     CHECK_INT_EQ(order_count(fd), before + 1);
     /* the same order again with an Idempotency-Key: answered on the writer, the same JSON */
-    char req[2048];
-    int n = snprintf(req, sizeof req,
-                     "POST /api/v1/orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                     "Idempotency-Key: order-P1\r\nContent-Length: %zu\r\n\r\n%s",
-                     mtok, strlen(body), body);
-    int kfd = conn_open();
-    CHECK(send(kfd, req, (size_t)n, MSG_NOSIGNAL) == n);
-    ssize_t r = recv(kfd, buf, sizeof buf - 1, 0);
-    buf[r > 0 ? r : 0] = 0;
-    harness_record_raw("POST", "/api/v1/orders", buf, r > 0 ? (size_t)r : 0);
-    CHECK(strstr(buf, " 200 ") != NULL); /* the order exists: a replay by its key */
-    const char *json = strstr(buf, "\r\n\r\n");
-    json_t *again = json ? json_loads(json + 4, 0, NULL) : NULL;
+    st = request_hdr(fd, mtok, "POST", "/api/v1/orders", "Idempotency-Key: order-P1\r\n", body, buf,
+                     sizeof buf);
+    CHECK_INT_EQ(st, 200); /* the order exists: a replay by its key */
+    json_t *again = json_loads(buf, 0, NULL);
     CHECK(again && json_equal(again, made));
     json_decref(again);
     json_decref(made);
-    close(kfd);
     CHECK_INT_EQ(order_count(fd), before + 1);
 }
 

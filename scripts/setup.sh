@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config git ca-certificates
           libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libsodium-dev
+          libxxhash-dev
           libroaring-dev libgsl-dev zlib1g-dev curl openssl libcurl4-openssl-dev prometheus
           postgresql-15 libpq-dev
           nodejs chromium fonts-wqy-microhei)  # the console: built with npm, tested in Chromium

@@ -5,7 +5,11 @@
  * walks a buffer with every length checked against what is left, and once a read fails
  * every later one fails too, so a parser checks `bad` once at its end. Numbers are in the
  * machine's byte order: a snapshot is read back by the machine that wrote it (the header
- * says which order, and a reader refuses another). */
+ * says which order, and a reader refuses another).
+ *
+ * Columns (snap_put_column / snap_get_column) start at a multiple of SNAP_ALIGN in the
+ * file, after zero padding, so a reader over a mapped file (snapmap.h) can use them where
+ * they lie instead of copying them. */
 #ifndef SIYU_BASE_SNAPIO_H
 #define SIYU_BASE_SNAPIO_H
 
@@ -15,15 +19,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/snapmap.h"
+
+#define SNAP_ALIGN 64 /* a cache line: enough for every element type */
+
 typedef struct snap_out {
     int (*put)(void *ctx, const void *p, size_t n); /* 0, or -1 on failure */
     void *ctx;
     bool bad;
+    uint64_t pos; /* the file offset of the next byte (the caller sets where it starts) */
 } snap_out;
 
 static inline void snap_put(snap_out *w, const void *p, size_t n)
 {
     if (!w->bad && n && w->put(w->ctx, p, n)) w->bad = true;
+    w->pos += n;
+}
+/* A column: zero bytes up to the next multiple of SNAP_ALIGN, then its n bytes. */
+static inline void snap_put_column(snap_out *w, const void *p, size_t n)
+{
+    static const unsigned char zeros[SNAP_ALIGN];
+    size_t pad = (size_t)(-w->pos & (SNAP_ALIGN - 1));
+    snap_put(w, zeros, pad);
+    snap_put(w, p, n);
 }
 static inline void snap_put_u64(snap_out *w, uint64_t v)
 {
@@ -43,6 +61,10 @@ typedef struct snap_in {
     const unsigned char *p;
     size_t n, pos;
     bool bad;
+    uint64_t base; /* the file offset of p[0] (columns are aligned in the file) */
+    /* When set, p lies in this mapping and columns are used in place: a reader that kept
+     * any retains it (and frees its columns with snapmap_free). NULL: columns are copied. */
+    snapmap *map;
 } snap_in;
 
 /* The next n bytes, or NULL (and bad) when fewer are left. */
@@ -84,6 +106,23 @@ static inline bool snap_get_copy(snap_in *r, void **p, size_t bytes)
     *p = malloc(bytes ? bytes : 1);
     if (!*p) return false;
     if (bytes) memcpy(*p, src, bytes);
+    return true;
+}
+/* A column of bytes bytes written by snap_put_column: its padding (which must be zeros) is
+ * skipped, then *p is the column in place when the buffer is a mapping, else a new copy
+ * as snap_get_copy makes. An empty column is always a new block: a pointer to the end of a
+ * mapping would not be recognised as the mapping's. */
+static inline bool snap_get_column(snap_in *r, void **p, size_t bytes)
+{
+    size_t pad = (size_t)(-(r->base + r->pos) & (SNAP_ALIGN - 1));
+    const unsigned char *z = snap_take(r, pad);
+    for (size_t i = 0; z && i < pad; i++)
+        if (z[i]) r->bad = true;
+    if (r->bad) return false;
+    if (!r->map || !bytes) return snap_get_copy(r, p, bytes);
+    const void *src = snap_take(r, bytes);
+    if (!src) return false;
+    *p = (void *)src; /* the mapping is writable: copy on write */
     return true;
 }
 /* A count read back, refused when above max (or when its elements of size each could

@@ -81,6 +81,23 @@ void rp_map_put(rp_map *m, int64_t k, int32_t v)
     map_insert(m, k, v);
 }
 
+void rp_map_put_rows(rp_map *m, const int64_t *keys, size_t n)
+{
+    rp_map_reserve(m, m->n + n + 1);
+    /* Each insert misses the cache at a random slot of a table of hundreds of MB (20 M
+     * members): asking for the slot of the key AHEAD places later overlaps the misses. */
+    enum { AHEAD = 16 };
+    size_t mask = m->cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) {
+            size_t at = mix64((uint64_t)keys[i + AHEAD]) & mask;
+            __builtin_prefetch(&m->k[at], 1);
+            __builtin_prefetch(&m->v[at], 1);
+        }
+        map_insert(m, keys[i], (int32_t)i);
+    }
+}
+
 void rp_map_free(rp_map *m)
 {
     free(m->k);
@@ -133,7 +150,18 @@ static void strs_free(rp_strs *t)
     rp_map_free(&t->by_hash);
 }
 
-#define GROW(arr, cap) (arr) = xrealloc((arr), (cap) * sizeof *(arr))
+/* Every growth doubles a capacity (or starts one from none): the old one was half. A column
+ * may lie in the snapshot the facts were read from (snapmap.h), and is then copied out. */
+static void *xgrow(void *p, size_t oldsize, size_t n)
+{
+    void *q = snapmap_realloc(p, oldsize, n);
+    if (!q) {
+        fprintf(stderr, "siyu: reports: out of memory (%zu bytes)\n", n);
+        abort();
+    }
+    return q;
+}
+#define GROW(arr, cap) (arr) = xgrow((arr), (cap) / 2 * sizeof *(arr), (cap) * sizeof *(arr))
 
 /* ================= lifecycle ================= */
 
@@ -150,45 +178,46 @@ void reports_free(reports_t *r)
 {
     if (!r) return;
     rp_cache_free(r->cache);
+    /* columns may lie in the snapshot the facts were read from (snapmap.h) */
     rp_map_free(&r->store_ix);
-    free(r->s_id);
-    free(r->s_brand);
-    free(r->s_kind);
+    snapmap_free(r->s_id);
+    snapmap_free(r->s_brand);
+    snapmap_free(r->s_kind);
     rp_map_free(&r->guide_ix);
-    free(r->g_id);
+    snapmap_free(r->g_id);
     rp_map_free(&r->member_ix);
-    free(r->m_id);
-    free(r->m_join_day);
-    free(r->m_store);
-    free(r->m_guide);
-    free(r->m_into);
-    free(r->m_join_ch);
-    free(r->m_reach);
-    free(r->m_alive);
+    snapmap_free(r->m_id);
+    snapmap_free(r->m_join_day);
+    snapmap_free(r->m_store);
+    snapmap_free(r->m_guide);
+    snapmap_free(r->m_into);
+    snapmap_free(r->m_join_ch);
+    snapmap_free(r->m_reach);
+    snapmap_free(r->m_alive);
     rp_map_free(&r->order_ix);
-    free(r->o_id);
-    free(r->o_total);
-    free(r->o_discount);
-    free(r->o_refunded);
-    free(r->o_member);
-    free(r->o_store);
-    free(r->o_guide);
-    free(r->o_day);
-    free(r->o_at);
-    free(r->o_items);
-    free(r->o_item_off);
-    free(r->o_item_n);
-    free(r->o_ch);
-    free(r->i_order);
-    free(r->i_sku);
-    free(r->i_cat);
-    free(r->i_qty);
-    free(r->i_refqty);
-    free(r->i_unit);
+    snapmap_free(r->o_id);
+    snapmap_free(r->o_total);
+    snapmap_free(r->o_discount);
+    snapmap_free(r->o_refunded);
+    snapmap_free(r->o_member);
+    snapmap_free(r->o_store);
+    snapmap_free(r->o_guide);
+    snapmap_free(r->o_day);
+    snapmap_free(r->o_at);
+    snapmap_free(r->o_items);
+    snapmap_free(r->o_item_off);
+    snapmap_free(r->o_item_n);
+    snapmap_free(r->o_ch);
+    snapmap_free(r->i_order);
+    snapmap_free(r->i_sku);
+    snapmap_free(r->i_cat);
+    snapmap_free(r->i_qty);
+    snapmap_free(r->i_refqty);
+    snapmap_free(r->i_unit);
     strs_free(&r->skus);
     strs_free(&r->cats);
-    free(r->lv_member);
-    free(r->lv_day);
+    snapmap_free(r->lv_member);
+    snapmap_free(r->lv_day);
     for (size_t i = 0; i < r->n_days; i++)
         free(r->bucket[i].v);
     free(r->bucket);
@@ -200,6 +229,7 @@ void reports_free(reports_t *r)
     free(r->m_merged);
     free(r->m_sib);
     pthread_rwlock_destroy(&r->lock);
+    snapmap_release(r->map); /* after every column in it was let go */
     free(r);
 }
 

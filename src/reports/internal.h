@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "base/snapmap.h"
 #include "reports/reports.h"
 
 #define RP_NCH 7    /* channels of api.md (dom_channels) */
@@ -27,6 +28,9 @@ typedef struct rp_map {
 } rp_map;
 int32_t rp_map_get(const rp_map *m, int64_t k); /* -1 when absent */
 void rp_map_put(rp_map *m, int64_t k, int32_t v);
+/* Puts keys[i] -> i for every row i of a column (a snapshot read back): faster than one
+ * put at a time on a large table. */
+void rp_map_put_rows(rp_map *m, const int64_t *keys, size_t n);
 /* Room for keys keys in all, so as many puts rehash nothing. */
 void rp_map_reserve(rp_map *m, size_t keys);
 void rp_map_free(rp_map *m);
@@ -47,6 +51,9 @@ typedef struct rp_vec {
 
 struct reports {
     pthread_rwlock_t lock;
+    /* the snapshot the facts were read from, when their columns lie in it (NULL: all
+     * malloc'd); whoever frees or grows a column calls snapmap_free / snapmap_realloc */
+    struct snapmap *map;
 
     /* stores */
     rp_map store_ix;

@@ -46,7 +46,7 @@ int reports_snapshot_write(reports_t *r, snap_out *w)
 {
     pthread_rwlock_rdlock(&r->lock);
     snap_put_mark(w, MARK_FACTS);
-#define W(f) snap_put(w, r->f, n * sizeof *r->f);
+#define W(f) snap_put_column(w, r->f, n * sizeof *r->f);
     size_t n = r->n_stores;
     snap_put_u64(w, n);
     STORE_COLS(W)
@@ -163,19 +163,18 @@ static bool consistent(reports_t *r)
 
 static bool build_map(rp_map *m, const int64_t *ids, size_t n)
 {
-    rp_map_reserve(m, n + 1); /* sized once for n keys: no rehash while it fills */
-    for (size_t i = 0; i < n; i++)
-        rp_map_put(m, ids[i], (int32_t)i);
-    return m->n == n; /* no id twice */
+    rp_map_put_rows(m, ids, n); /* sized once for n keys: no rehash while it fills */
+    return m->n == n;           /* no id twice */
 }
 
 reports_t *reports_snapshot_read(snap_in *in)
 {
     reports_t *r = reports_new();
+    r->map = snapmap_retain(in->map); /* the columns below may lie in it */
     bool ok = true;
     snap_expect_mark(in, MARK_FACTS);
     /* each count is bounded by what is left: at least a byte per element of a column */
-#define R(f) ok = ok && snap_get_copy(in, (void **)&r->f, n * sizeof *r->f);
+#define R(f) ok = ok && snap_get_column(in, (void **)&r->f, n * sizeof *r->f);
     size_t n = snap_get_count(in, INT32_MAX, 1);
     r->n_stores = r->cap_stores = n;
     STORE_COLS(R)

@@ -86,17 +86,18 @@ void seg_index_free(seg_index *idx)
     for (uint32_t g = 0; g < idx->ngrp; g++)
         seg_set_clear(&idx->grp[g].set);
     free(idx->grp);
-#define F(f) free(idx->f);
+    /* columns may lie in the snapshot the index was read from (snapmap.h) */
+#define F(f) snapmap_free(idx->f);
     SEG_MEMBER_COLUMNS(F)
     SEG_CATEGORY_COLUMNS(F)
 #undef F
-    free(idx->catpool);
+    snapmap_free(idx->catpool);
     free(idx->by_id);
-    free(idx->hslots);
-    free(idx->live);
+    snapmap_free(idx->hslots);
+    snapmap_free(idx->live);
     for (int d = 0; d < SEG_D_COUNT_; d++) {
         seg_dict_free(&idx->dims[d].dict);
-        free(idx->dims[d].col);
+        snapmap_free(idx->dims[d].col);
         set_array_free(idx->dims[d].sets, idx->dims[d].nsets);
     }
     for (int i = 0; i < 6; i++)
@@ -116,12 +117,13 @@ void seg_index_free(seg_index *idx)
     free(idx->saved);
     pthread_rwlock_destroy(&idx->lock);
     pthread_mutex_destroy(&idx->by_id_lock);
+    snapmap_release(idx->map); /* after every column in it was let go */
     free(idx);
 }
 
 static int grow_arr(void **p, size_t elem, size_t oldn, size_t newn)
 {
-    void *q = realloc(*p, elem * newn);
+    void *q = snapmap_realloc(*p, elem * oldn, elem * newn);
     if (!q) return -1;
     memset((char *)q + elem * oldn, 0, elem * (newn - oldn));
     *p = q;
@@ -166,10 +168,11 @@ static int grow(seg_index *idx, uint32_t newcap)
     return 0;
 }
 
-/* Shrinks *p to newn elements; on failure it keeps the larger block (still correct). */
-static void shrink_arr(void **p, size_t elem, size_t newn)
+/* Shrinks *p from oldn to newn elements; on failure it keeps the larger block (still
+ * correct). */
+static void shrink_arr(void **p, size_t elem, size_t oldn, size_t newn)
 {
-    void *q = realloc(*p, elem * (newn ? newn : 1));
+    void *q = snapmap_realloc(*p, elem * oldn, elem * (newn ? newn : 1));
     if (q) *p = q;
 }
 
@@ -179,24 +182,25 @@ void seg_index_compact(seg_index *idx)
     uint32_t newcap = (idx->n + 63) & ~63u;
     if (newcap < 64) newcap = 64;
     if (newcap < idx->cap) {
-        size_t nw = newcap / 64;
-#define S(f) shrink_arr((void **)&idx->f, sizeof *idx->f, newcap);
+        size_t nw = newcap / 64, ow = idx->nwords;
+        const uint32_t cap = idx->cap;
+#define S(f) shrink_arr((void **)&idx->f, sizeof *idx->f, cap, newcap);
         SEG_MEMBER_COLUMNS(S)
         SEG_CATEGORY_COLUMNS(S)
 #undef S
         for (int d = 0; d < SEG_D_COUNT_; d++) {
             seg_dim *dm = &idx->dims[d];
-            shrink_arr(&dm->col, (size_t)dm->width, newcap);
+            shrink_arr(&dm->col, (size_t)dm->width, cap, newcap);
             for (uint32_t c = 0; c < dm->nsets; c++)
-                if (dm->sets[c].w) shrink_arr((void **)&dm->sets[c].w, 8, nw);
+                if (dm->sets[c].w) shrink_arr((void **)&dm->sets[c].w, 8, ow, nw);
         }
-        shrink_arr((void **)&idx->live, 8, nw);
+        shrink_arr((void **)&idx->live, 8, ow, nw);
         for (int i = 0; i < 6; i++)
-            if (idx->reach[i].w) shrink_arr((void **)&idx->reach[i].w, 8, nw);
+            if (idx->reach[i].w) shrink_arr((void **)&idx->reach[i].w, 8, ow, nw);
         for (int t = 0; t < idx->ntags; t++)
-            if (idx->tags[t].set.w) shrink_arr((void **)&idx->tags[t].set.w, 8, nw);
+            if (idx->tags[t].set.w) shrink_arr((void **)&idx->tags[t].set.w, 8, ow, nw);
         for (uint32_t g = 0; g < idx->ngrp; g++)
-            if (idx->grp[g].set.w) shrink_arr((void **)&idx->grp[g].set.w, 8, nw);
+            if (idx->grp[g].set.w) shrink_arr((void **)&idx->grp[g].set.w, 8, ow, nw);
         free(idx->by_id);
         idx->by_id = NULL;
         idx->by_id_valid = false;
@@ -206,7 +210,7 @@ void seg_index_compact(seg_index *idx)
     for (int i = 0; i < SEG_WINDOW_DAYS; i++) {
         seg_bucket *b = &idx->buckets[i];
         if (b->cap > b->n && b->n) {
-            shrink_arr((void **)&b->e, sizeof *b->e, b->n);
+            shrink_arr((void **)&b->e, sizeof *b->e, b->cap, b->n);
             b->cap = b->n;
         } else if (!b->n) {
             free(b->e);
@@ -215,7 +219,7 @@ void seg_index_compact(seg_index *idx)
         }
     }
     if (idx->catpool_cap > idx->catpool_n) {
-        shrink_arr((void **)&idx->catpool, sizeof *idx->catpool, idx->catpool_n);
+        shrink_arr((void **)&idx->catpool, sizeof *idx->catpool, idx->catpool_cap, idx->catpool_n);
         idx->catpool_cap = idx->catpool_n;
     }
     for (int d = 0; d < SEG_D_COUNT_; d++)
@@ -295,7 +299,7 @@ static int hash_resize(seg_index *idx, uint32_t nslots)
             i = (i + 1) & (nslots - 1);
         slots[i] = o + 1;
     }
-    free(idx->hslots);
+    snapmap_free(idx->hslots);
     idx->hslots = slots;
     idx->hmask = nslots - 1;
     return 0;
@@ -551,7 +555,8 @@ static uint32_t cat_alloc(seg_index *idx, int caplog)
         size_t nc = idx->catpool_cap ? idx->catpool_cap + idx->catpool_cap / 2 : 4096;
         while (nc < idx->catpool_n + need)
             nc += nc / 2;
-        seg_catpair *p = realloc(idx->catpool, nc * sizeof *p);
+        seg_catpair *p =
+            snapmap_realloc(idx->catpool, idx->catpool_cap * sizeof *p, nc * sizeof *p);
         if (!p) return UINT32_MAX;
         idx->catpool = p;
         idx->catpool_cap = nc;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/snapmap.h"
 #include "segment/attrs.h"
 #include "segment/eval.h"
 #include "segment/expr.h"
@@ -302,6 +303,11 @@ struct seg_index {
     seg_rfm_thresholds rfm;
     bool rfm_auto;
     seg_lifecycle_thresholds life;
+
+    /* the snapshot the index was read from when its columns, dense sets' words, id hash
+     * and category pool lie in it (NULL: all malloc'd); whoever frees or grows those
+     * calls snapmap_free / snapmap_realloc */
+    struct snapmap *map;
 };
 
 /* Unlocked internals (callers hold the lock). */

@@ -195,7 +195,7 @@ bool seg_set_has(const seg_set *s, uint32_t ord)
 int seg_set_grow(seg_set *s, size_t old_nwords, size_t nwords)
 {
     if (!s->w) return 0;
-    uint64_t *w = realloc(s->w, nwords * sizeof *w);
+    uint64_t *w = snapmap_realloc(s->w, old_nwords * sizeof *w, nwords * sizeof *w);
     if (!w) return -1;
     memset(w + old_nwords, 0, (nwords - old_nwords) * sizeof *w);
     s->w = w;
@@ -204,7 +204,7 @@ int seg_set_grow(seg_set *s, size_t old_nwords, size_t nwords)
 
 void seg_set_clear(seg_set *s)
 {
-    free(s->w);
+    snapmap_free(s->w); /* a dense set's words may lie in a snapshot (snapmap.h) */
     free(s->a);
     if (s->r) roaring_bitmap_free(s->r);
     memset(s, 0, sizeof *s);

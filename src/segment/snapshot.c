@@ -52,7 +52,7 @@ static void put_set(snap_out *w, const seg_set *s, size_t nwords)
     snap_put(w, &form, 1);
     snap_put_u64(w, s->card);
     if (form == SET_DENSE) {
-        snap_put(w, s->w, nwords * 8);
+        snap_put_column(w, s->w, nwords * 8);
     } else if (form == SET_ROARING) {
         size_t n = roaring_bitmap_portable_size_in_bytes(s->r);
         char *buf = malloc(n ? n : 1);
@@ -88,7 +88,7 @@ static bool get_set(snap_in *r, seg_set *s, uint32_t cap, size_t nwords)
     if (form == SET_EMPTY) return card == 0;
     if (form == SET_DENSE) {
         if (card > cap || !nwords) return false;
-        if (!snap_get_copy(r, (void **)&s->w, nwords * 8)) return false;
+        if (!snap_get_column(r, (void **)&s->w, nwords * 8)) return false;
         s->card = card;
         return popcount_words(s->w, nwords) == card;
     }
@@ -133,13 +133,13 @@ int seg_index_snapshot_write(seg_index *idx, snap_out *w)
     snap_put_u64(w, idx->ids_sorted);
     snap_put_u64(w, idx->nlive);
 #define W(f)                                                                                       \
-    if (strcmp(#f, "gdays") != 0) snap_put(w, idx->f, (size_t)cap * sizeof *idx->f);
+    if (strcmp(#f, "gdays") != 0) snap_put_column(w, idx->f, (size_t)cap * sizeof *idx->f);
     SEG_MEMBER_COLUMNS(W)
     SEG_CATEGORY_COLUMNS(W)
 #undef W
-    snap_put(w, idx->live, idx->nwords * 8);
+    snap_put_column(w, idx->live, idx->nwords * 8);
     snap_put_u64(w, idx->hslots ? (uint64_t)idx->hmask + 1 : 0);
-    if (idx->hslots) snap_put(w, idx->hslots, ((size_t)idx->hmask + 1) * 4);
+    if (idx->hslots) snap_put_column(w, idx->hslots, ((size_t)idx->hmask + 1) * 4);
     snap_put_mark(w, MARK_DIMS);
     for (int d = 0; d < SEG_D_COUNT_; d++) {
         const seg_dim *dm = &idx->dims[d];
@@ -149,7 +149,7 @@ int seg_index_snapshot_write(seg_index *idx, snap_out *w)
             snap_put_u64(w, dm->dict.lens[c]);
             snap_put(w, dm->dict.strs[c], dm->dict.lens[c]);
         }
-        snap_put(w, dm->col, (size_t)cap * (size_t)dm->width);
+        snap_put_column(w, dm->col, (size_t)cap * (size_t)dm->width);
         snap_put_u64(w, dm->nsets);
         for (uint32_t c = 0; c < dm->nsets; c++)
             put_set(w, &dm->sets[c], idx->nwords);
@@ -172,7 +172,7 @@ int seg_index_snapshot_write(seg_index *idx, snap_out *w)
     for (int i = 0; i < 6; i++)
         put_set(w, &idx->reach[i], idx->nwords);
     snap_put_u64(w, idx->catpool_n);
-    snap_put(w, idx->catpool, idx->catpool_n * sizeof *idx->catpool);
+    if (idx->catpool_n) snap_put_column(w, idx->catpool, idx->catpool_n * sizeof *idx->catpool);
     snap_put(w, idx->cat_free, sizeof idx->cat_free);
     for (int i = 0; i < SEG_WINDOW_DAYS; i++) {
         snap_put_u64(w, idx->buckets[i].n);
@@ -257,6 +257,7 @@ seg_index *seg_index_snapshot_read(snap_in *r)
     if (cap > r->n - r->pos) return NULL;
     seg_index *idx = seg_index_new((int32_t)today);
     if (!idx) return NULL;
+    idx->map = snapmap_retain(r->map); /* columns below may lie in it */
     idx->n = (uint32_t)n;
     idx->cap = (uint32_t)cap;
     idx->nwords = cap / 64;
@@ -266,15 +267,15 @@ seg_index *seg_index_snapshot_read(snap_in *r)
     bool ok = true;
 #define R(f)                                                                                       \
     if (ok && strcmp(#f, "gdays") != 0)                                                            \
-        ok = snap_get_copy(r, (void **)&idx->f, (size_t)cap * sizeof *idx->f);
+        ok = snap_get_column(r, (void **)&idx->f, (size_t)cap * sizeof *idx->f);
     SEG_MEMBER_COLUMNS(R)
     SEG_CATEGORY_COLUMNS(R)
 #undef R
     if (ok) idx->gdays = calloc(cap ? cap : 1, sizeof *idx->gdays);
-    ok = ok && idx->gdays && snap_get_copy(r, (void **)&idx->live, idx->nwords * 8);
+    ok = ok && idx->gdays && snap_get_column(r, (void **)&idx->live, idx->nwords * 8);
     uint64_t nslots = ok ? snap_get_count(r, (uint64_t)1 << 31, 4) : 0;
     if (ok && nslots) {
-        ok = (nslots & (nslots - 1)) == 0 && snap_get_copy(r, (void **)&idx->hslots, nslots * 4);
+        ok = (nslots & (nslots - 1)) == 0 && snap_get_column(r, (void **)&idx->hslots, nslots * 4);
         idx->hmask = (uint32_t)(nslots - 1);
     }
     snap_expect_mark(r, MARK_DIMS);
@@ -286,7 +287,7 @@ seg_index *seg_index_snapshot_read(snap_in *r)
             const char *s = snap_take(r, len);
             ok = s && seg_dict_intern(&dm->dict, s, len) == c;
         }
-        ok = ok && snap_get_copy(r, &dm->col, (size_t)cap * (size_t)dm->width);
+        ok = ok && snap_get_column(r, &dm->col, (size_t)cap * (size_t)dm->width);
         uint64_t nsets = ok ? snap_get_count(r, (uint64_t)dm->max_code + 1, 9) : 0;
         if (ok && nsets) {
             dm->sets = calloc(nsets, sizeof *dm->sets);
@@ -320,7 +321,7 @@ seg_index *seg_index_snapshot_read(snap_in *r)
         ok = get_set(r, &idx->reach[i], idx->cap, idx->nwords);
     uint64_t pool = ok ? snap_get_count(r, UINT32_MAX - 1, sizeof(seg_catpair)) : 0;
     if (ok && pool) {
-        ok = snap_get_copy(r, (void **)&idx->catpool, pool * sizeof(seg_catpair));
+        ok = snap_get_column(r, (void **)&idx->catpool, pool * sizeof(seg_catpair));
         idx->catpool_n = idx->catpool_cap = pool;
     }
     ok = ok && snap_get(r, idx->cat_free, sizeof idx->cat_free);

@@ -1,10 +1,13 @@
-/* Unit tests for src/base: phones, dates and times, JSON reading, the error table. */
+/* Unit tests for src/base: phones, dates and times, JSON reading, the error table, snapshot
+ * mappings. */
 #include <check.h>
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #endif
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/checked.h"
 #include "base/digest.h"
@@ -12,6 +15,7 @@
 #include "base/json_arena.h"
 #include "base/jsonx.h"
 #include "base/phone.h"
+#include "base/snapmap.h"
 #include "base/timeutil.h"
 
 static void test_phone(void)
@@ -265,9 +269,73 @@ static void test_json_arena(void)
     json_decref(plain);
 }
 
+/* A mapped snapshot: its range is recognised while referenced, writes never reach the file,
+ * growing a block in it copies the block out, and freeing one is left to the mapping. */
+static void test_snapmap(void)
+{
+    char path[] = "/tmp/siyu-snapmap-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unsigned char bytes[8192];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char)(i * 7);
+    CHECK(write(fd, bytes, sizeof bytes) == (ssize_t)sizeof bytes);
+    close(fd);
+    char why[64] = "";
+    CHECK(snapmap_open("/nonexistent/x", why, sizeof why) == NULL);
+    CHECK_STR_EQ(why, "none");
+
+    snapmap *m = snapmap_open(path, why, sizeof why);
+    CHECK(m != NULL && snapmap_in_place(m) && snapmap_len(m) == sizeof bytes);
+    unsigned char *d = snapmap_data(m);
+    CHECK(memcmp(d, bytes, sizeof bytes) == 0);
+    CHECK(snapmap_owns(d) && snapmap_owns(d + sizeof bytes - 1) && !snapmap_owns(d + sizeof bytes));
+    void *heap = malloc(16);
+    CHECK(!snapmap_owns(heap) && !snapmap_owns(NULL));
+    heap = snapmap_realloc(heap, 16, 4096); /* a malloc'd block: plain realloc */
+    CHECK(heap != NULL && !snapmap_owns(heap));
+    snapmap_free(heap);
+
+    d[100] = 0xEE; /* copy on write: the process sees it, the file does not */
+    unsigned char *grown = snapmap_realloc(d + 64, 128, 256);
+    CHECK(grown != NULL && !snapmap_owns(grown));
+    CHECK(grown[36] == 0xEE && memcmp(grown, bytes + 64, 36) == 0 &&
+          memcmp(grown + 37, bytes + 101, 91) == 0);
+    grown[200] = 1; /* the new block's tail is its own */
+    snapmap_free(grown);
+    snapmap_free(d + 4096); /* in the mapping: nothing happens */
+
+    /* a reference keeps it mapped; the last release unregisters it */
+    CHECK(snapmap_retain(m) == m);
+    snapmap_release(m);
+    CHECK(snapmap_owns(d) && d[100] == 0xEE);
+    snapmap_release(m);
+    CHECK(!snapmap_owns(d));
+    FILE *f = fopen(path, "rb");
+    unsigned char back[sizeof bytes];
+    CHECK(f && fread(back, 1, sizeof back, f) == sizeof back);
+    if (f) fclose(f);
+    CHECK(memcmp(back, bytes, sizeof bytes) == 0);
+
+    /* more mappings than the registry holds: the rest are usable, but not in place */
+    snapmap *all[20];
+    int in_place = 0;
+    for (int i = 0; i < 20; i++) {
+        all[i] = snapmap_open(path, why, sizeof why);
+        CHECK(all[i] != NULL);
+        in_place += all[i] && snapmap_in_place(all[i]);
+        CHECK(!all[i] || snapmap_in_place(all[i]) == snapmap_owns(snapmap_data(all[i])));
+    }
+    CHECK_INT_EQ(in_place, 16);
+    for (int i = 0; i < 20; i++)
+        snapmap_release(all[i]);
+    unlink(path);
+}
+
 int main(void)
 {
     test_checked();
+    test_snapmap();
     test_phone();
     test_dates();
     test_times();

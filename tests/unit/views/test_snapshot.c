@@ -2,14 +2,21 @@
  *
  *   - written and read back, the views answer as the ones written: every count of a set of
  *     expressions and the KPI report, and writing what was read gives the same bytes again;
+ *   - read from the file, the columns lie in its mapping (base/snapmap.h); views so read and
+ *     then changed (members and orders added past their capacity, members changed, merged,
+ *     removed, the index compacted) answer as the written views given the same changes,
+ *     the file's bytes stay as written, and freeing them frees no mapped column (ASan);
  *   - a snapshot of another change sequence, tag or schema is refused;
  *   - every single flipped byte of the file, and every cut length, is refused (checksums);
  *   - past the checksums, every flipped byte of the payload is refused or read back into
  *     views that still answer (the reader's own checks; fuzz_snapshot goes further). */
 #include <unistd.h>
 
+#include "base/snapmap.h"
 #include "check.h"
+#include "reports/internal.h"
 #include "segment/eval.h"
+#include "segment/seg_internal.h"
 #include "snapshot_chain.h"
 
 static const char *exprs[] = {"orders >= 1",
@@ -60,6 +67,61 @@ static unsigned char *slurp(const char *path, size_t *n)
     return b;
 }
 
+/* The same changes to two sets of views: enough new members and orders to grow every
+ * column past the capacity a snapshot gives it, and changes to members read from it. */
+static void change(reports_t *r, seg_index *idx)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    seg_error se;
+    int32_t today = CHAIN_T0 / 86400 + 30;
+    for (int64_t id = CHAIN_MEMBERS + 1; id <= 3 * CHAIN_MEMBERS; id++) {
+        chain_must(reports_upsert_member(r,
+                                         &(reports_member_in){.id = id,
+                                                              .joined_at = CHAIN_T0 - 86400,
+                                                              .join_channel = "store",
+                                                              .store_id = 1 + id % 6},
+                                         &e),
+                   "new member");
+        seg_member_profile p = {.id = id,
+                                .store_id = 1 + id % 6,
+                                .brand_id = 1,
+                                .join_channel = "store",
+                                .tier = "silver",
+                                .city = "杭州",
+                                .birthday = SEG_NO_DAY,
+                                .joined_day = today - 1};
+        chain_must(seg_index_upsert_member(idx, &p, &se), "new index member");
+        chain_must(seg_index_set_reach(idx, id, 1, &se), "new reach");
+    }
+    for (int64_t k = 0; k < 6000; k++) { /* past the fact store's order and item capacity */
+        int64_t member = 1 + k % (3 * CHAIN_MEMBERS);
+        if (member == 3 || member == 5) continue; /* merged, removed */
+        reports_item_in item = {"SKU-C", "生鲜", 1, 800, 0};
+        chain_must(reports_add_order(r,
+                                     &(reports_order_in){.id = 1000000 + k,
+                                                         .member_id = member,
+                                                         .store_id = 1 + k % 6,
+                                                         .channel = "store",
+                                                         .placed_at = CHAIN_T0 - k * 600,
+                                                         .total_cents = 800,
+                                                         .items = &item,
+                                                         .n_items = 1},
+                                     &e),
+                   "new order");
+        seg_category_spend cs = {"生鲜", 800};
+        chain_must(seg_index_apply_order(idx, member, (int32_t)((CHAIN_T0 - k * 600) / 86400), 800,
+                                         1, &cs, 1, &se),
+                   "new index order");
+    }
+    for (int64_t id = 1; id <= CHAIN_MEMBERS; id += 7)
+        if (id != 3 && id != 5) chain_must(seg_index_set_points(idx, id, id * 3, &se), "points");
+    chain_must(seg_index_merge_member(idx, 4, 6, &se), "merge");
+    chain_must(reports_merge_members(r, 4, 6, &e), "facts merge");
+    chain_must(seg_index_remove_member(idx, 5, &se), "remove");
+    seg_index_compact(idx);
+}
+
 int main(void)
 {
     reports_t *r;
@@ -95,6 +157,40 @@ int main(void)
     free(got_kpi);
     reports_free(r2);
     seg_index_free(i2);
+
+    /* in place: mapped columns, changed like the written views, the file untouched */
+    size_t n0 = 0;
+    unsigned char *before = slurp(path, &n0);
+    CHECK_INT_EQ(views_snapshot_read(path, 27, 1234, -99, &r2, &i2, why, sizeof why), 0);
+    CHECK(snapmap_owns(i2->ids) && snapmap_owns(i2->live) && snapmap_owns(i2->dims[0].col));
+    CHECK(snapmap_owns(r2->m_id) && snapmap_owns(r2->o_total) && snapmap_owns(r2->i_unit));
+    CHECK(!snapmap_owns(i2->gdays) && !snapmap_owns(r2->o_mpos));
+    reports_t *rc = NULL;
+    seg_index *ic = NULL;
+    CHECK_INT_EQ(views_snapshot_parse(before, n0, 27, 1234, -99, &rc, &ic, why, sizeof why), 0);
+    CHECK(!snapmap_owns(ic->ids) && !snapmap_owns(rc->m_id)); /* a buffer: copied */
+    change(r2, i2);
+    change(rc, ic);
+    CHECK(!snapmap_owns(i2->ids) && !snapmap_owns(r2->o_total)); /* grown: copied out */
+    uint64_t changed[NEXPR];
+    char *changed_kpi;
+    answers(rc, ic, changed, &changed_kpi);
+    answers(r2, i2, got, &got_kpi);
+    CHECK(changed[0] > want[0]);
+    for (size_t i = 0; i < NEXPR; i++)
+        CHECK_INT_EQ(got[i], changed[i]);
+    CHECK_STR_EQ(got_kpi, changed_kpi);
+    free(got_kpi);
+    free(changed_kpi);
+    size_t n1 = 0;
+    unsigned char *after = slurp(path, &n1);
+    CHECK(n1 == n0 && memcmp(before, after, n0) == 0);
+    free(before);
+    free(after);
+    reports_free(r2);
+    seg_index_free(i2);
+    reports_free(rc);
+    seg_index_free(ic);
 
     /* stale or foreign */
     CHECK_INT_EQ(views_snapshot_read(path, 27, 1235, -99, &r2, &i2, why, sizeof why), -1);

@@ -22,6 +22,7 @@ struct views {
     atomic_uint_fast64_t failed_updates; /* view updates whose reads failed */
     int64_t seq, tag;    /* the store's change sequence the views were built or read at */
     atomic_bool unsaved; /* an update the facts refused: a snapshot would keep the gap */
+    bool from_snapshot;  /* read from the snapshot file, whose pages it uses in place */
 };
 
 static bool has_audience_change(const dom_change *v, size_t n)
@@ -217,8 +218,14 @@ static int views_from_snapshot(store_t *st, const char *path, bool cli, bool wan
         views_close(v);
         return -1;
     }
+    v->from_snapshot = true;
     *out = v;
     return 0;
+}
+
+bool views_read_from_snapshot(const views *v)
+{
+    return v && v->from_snapshot;
 }
 
 int views_store_seq(store_t *st, int64_t at[2], siyu_err *e)

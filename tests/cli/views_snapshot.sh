@@ -82,6 +82,8 @@ answers >"$DIR/rebuilt.txt"
 stop
 start
 grep -q "rebuilt" "$DIR/err" || fail "first start should rebuild"
+api "http://127.0.0.1:$PORT/metrics" | grep -q '^siyu_views_start_seconds{source="store"} [0-9.]*$' ||
+    fail "/metrics does not say the views were rebuilt"
 answers >"$DIR/rebuilt2.txt"
 stop
 grep -q "views snapshot written" "$DIR/err" || fail "no snapshot at a clean stop"
@@ -94,6 +96,8 @@ start
 grep -q "from the snapshot" "$DIR/err" || { cat "$DIR/err" >&2; fail "the snapshot was not used"; }
 for _ in $(seq 1 50); do grep -q "in use: taken out of the directory" "$DIR/err" && break; sleep 0.1; done
 grep -q "in use: taken out of the directory" "$DIR/err" || fail "the snapshot in use was left in the directory"
+api "http://127.0.0.1:$PORT/metrics" | grep -q '^siyu_views_start_seconds{source="snapshot"} [0-9.]*$' ||
+    fail "/metrics does not say the views came from the snapshot"
 [ -e "$SNAP" ] && fail "$SNAP is still there"
 : >"$SNAP" # what an operator's copy over the path begins with
 answers >"$DIR/snap.txt"

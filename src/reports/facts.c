@@ -70,8 +70,8 @@ void rp_map_reserve(rp_map *m, size_t keys)
         if (!m->k) abort();
         for (size_t i = 0; i < old.cap; i++)
             if (old.k[i]) map_insert(m, old.k[i], old.v[i]);
-        free(old.k);
-        free(old.v);
+        snapmap_free(old.k); /* a table read from a snapshot lies in it (snapmap.h) */
+        snapmap_free(old.v);
     }
 }
 
@@ -81,27 +81,45 @@ void rp_map_put(rp_map *m, int64_t k, int32_t v)
     map_insert(m, k, v);
 }
 
-void rp_map_put_rows(rp_map *m, const int64_t *keys, size_t n)
+bool rp_map_is_rows(const rp_map *m, const int64_t *keys, size_t n)
 {
-    rp_map_reserve(m, m->n + n + 1);
-    /* Each insert misses the cache at a random slot of a table of hundreds of MB (20 M
-     * members): asking for the slot of the key AHEAD places later overlaps the misses. */
-    enum { AHEAD = 16 };
-    size_t mask = m->cap - 1;
-    for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD < n) {
-            size_t at = mix64((uint64_t)keys[i + AHEAD]) & mask;
-            __builtin_prefetch(&m->k[at], 1);
-            __builtin_prefetch(&m->v[at], 1);
+    if (m->cap == 0) return n == 0 && m->n == 0;
+    if ((m->cap & (m->cap - 1)) || m->cap < 1024 || m->n != n || n * 10 >= m->cap * 7) return false;
+    size_t mask = m->cap - 1, empty = m->cap;
+    for (size_t i = 0; i < m->cap && empty == m->cap; i++)
+        if (m->k[i] == 0) empty = i;
+    if (empty == m->cap) return false; /* a lookup of an absent key would never end */
+    uint8_t *seen = calloc(n / 8 + 1, 1);
+    if (!seen) return false;
+    bool ok = true;
+    size_t used = 0, run = 0; /* run: occupied slots since the last empty one */
+    /* from the slot after an empty one, once around: every key's probe from its home slot
+     * must reach it without crossing an empty slot, so the key's home lies within the run */
+    for (size_t step = 1; ok && step <= m->cap; step++) {
+        size_t s = (empty + step) & mask;
+        enum { AHEAD = 16 };
+        size_t a = (s + AHEAD) & mask;
+        if (m->k[a] && (uint32_t)m->v[a] < n) __builtin_prefetch(&keys[m->v[a]]);
+        if (m->k[s] == 0) {
+            run = 0;
+            continue;
         }
-        map_insert(m, keys[i], (int32_t)i);
+        run++;
+        int32_t row = m->v[s];
+        size_t home = mix64((uint64_t)m->k[s]) & mask;
+        ok = row >= 0 && (size_t)row < n && !(seen[row / 8] & (1u << (row % 8))) &&
+             keys[row] == m->k[s] && ((s - home) & mask) < run;
+        if (ok) seen[row / 8] |= (uint8_t)(1u << (row % 8));
+        used++;
     }
+    free(seen);
+    return ok && used == n;
 }
 
 void rp_map_free(rp_map *m)
 {
-    free(m->k);
-    free(m->v);
+    snapmap_free(m->k);
+    snapmap_free(m->v);
     memset(m, 0, sizeof *m);
 }
 

@@ -28,9 +28,9 @@ typedef struct rp_map {
 } rp_map;
 int32_t rp_map_get(const rp_map *m, int64_t k); /* -1 when absent */
 void rp_map_put(rp_map *m, int64_t k, int32_t v);
-/* Puts keys[i] -> i for every row i of a column (a snapshot read back): faster than one
- * put at a time on a large table. */
-void rp_map_put_rows(rp_map *m, const int64_t *keys, size_t n);
+/* Whether m holds exactly keys[i] -> i for each of the n rows, each found by a lookup (a table
+ * read back from a snapshot, where k and v may lie in the mapping). */
+bool rp_map_is_rows(const rp_map *m, const int64_t *keys, size_t n);
 /* Room for keys keys in all, so as many puts rehash nothing. */
 void rp_map_reserve(rp_map *m, size_t keys);
 void rp_map_free(rp_map *m);

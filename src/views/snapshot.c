@@ -35,7 +35,7 @@
 #include "views/snapshot.h"
 
 #define SNAP_MAGIC "SIYUVIEW"
-#define SNAP_FORMAT 3 /* 3: aligned columns, chunked XXH3 checksums; 2: an order's instant */
+#define SNAP_FORMAT 4 /* 4: the facts' id maps; 3: aligned columns, XXH3 checksums */
 #define SNAP_ORDER 0x01020304u
 #define SUM_CHUNK ((size_t)64 << 20)
 

@@ -9,7 +9,8 @@
  *   - a snapshot of another change sequence, tag or schema is refused;
  *   - every single flipped byte of the file, and every cut length, is refused (checksums);
  *   - past the checksums, every flipped byte of the payload is refused or read back into
- *     views that still answer (the reader's own checks; fuzz_snapshot goes further). */
+ *     views that still answer (the reader's own checks; fuzz_snapshot goes further);
+ *   - an id map read back is refused unless it finds exactly its column's ids. */
 #include <unistd.h>
 
 #include "base/snapmap.h"
@@ -122,8 +123,51 @@ static void change(reports_t *r, seg_index *idx)
     seg_index_compact(idx);
 }
 
+/* An id map read back is taken only when it finds exactly its column's ids, each by a lookup. */
+static void test_map_checks(void)
+{
+    enum { ROWS = 3000 };
+    int64_t ids[ROWS];
+    rp_map m = {0};
+    for (int i = 0; i < ROWS; i++) {
+        ids[i] = 1000003 * (int64_t)(i + 1);
+        rp_map_put(&m, ids[i], i);
+    }
+    CHECK(rp_map_is_rows(&m, ids, ROWS));
+    CHECK(!rp_map_is_rows(&m, ids, ROWS - 1)); /* a count that is not the column's */
+    size_t a = 0, b;
+    while (!m.k[a])
+        a++;
+    for (b = a + 1; !m.k[b]; b++)
+        ;
+    int32_t va = m.v[a];
+    m.v[a] = m.v[b]; /* two slots naming one row */
+    CHECK(!rp_map_is_rows(&m, ids, ROWS));
+    m.v[a] = ROWS; /* a row past the column */
+    CHECK(!rp_map_is_rows(&m, ids, ROWS));
+    m.v[a] = va;
+    int64_t ka = m.k[a];
+    m.k[a] = ka + 1; /* a key that is not its row's id */
+    CHECK(!rp_map_is_rows(&m, ids, ROWS));
+    m.k[a] = ka;
+    CHECK(rp_map_is_rows(&m, ids, ROWS));
+    /* a key moved past an empty slot after its home: a lookup stops at the empty one */
+    size_t e = a + 1;
+    while (m.k[e % m.cap])
+        e++;
+    size_t to = (e + 1) % m.cap;
+    while (m.k[to])
+        to = (to + 1) % m.cap;
+    m.k[to] = m.k[a];
+    m.v[to] = m.v[a];
+    m.k[a] = 0;
+    CHECK(!rp_map_is_rows(&m, ids, ROWS));
+    rp_map_free(&m);
+}
+
 int main(void)
 {
+    test_map_checks();
     reports_t *r;
     seg_index *idx;
     chain_build(&r, &idx);
@@ -164,6 +208,7 @@ int main(void)
     CHECK_INT_EQ(views_snapshot_read(path, 27, 1234, -99, &r2, &i2, why, sizeof why), 0);
     CHECK(snapmap_owns(i2->ids) && snapmap_owns(i2->live) && snapmap_owns(i2->dims[0].col));
     CHECK(snapmap_owns(r2->m_id) && snapmap_owns(r2->o_total) && snapmap_owns(r2->i_unit));
+    CHECK(snapmap_owns(r2->member_ix.k) && snapmap_owns(r2->order_ix.v));
     CHECK(!snapmap_owns(i2->gdays) && !snapmap_owns(r2->o_mpos));
     reports_t *rc = NULL;
     seg_index *ic = NULL;
@@ -172,6 +217,7 @@ int main(void)
     change(r2, i2);
     change(rc, ic);
     CHECK(!snapmap_owns(i2->ids) && !snapmap_owns(r2->o_total)); /* grown: copied out */
+    CHECK(!snapmap_owns(r2->member_ix.k) && !snapmap_owns(r2->order_ix.v));
     uint64_t changed[NEXPR];
     char *changed_kpi;
     answers(rc, ic, changed, &changed_kpi);

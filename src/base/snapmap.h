@@ -13,8 +13,8 @@
  * and releases it after freeing them; the last release unmaps.
  *
  * siyu replaces a snapshot by renaming a new file over it, which leaves a mapped one whole.
- * A snapshot changed in place (truncated, say) while a node uses it would fault the node:
- * the README's `siyu views snapshot` line and docs/architecture.md say so. */
+ * A file truncated in place under a mapping faults its reader (SIGBUS), so a serving node
+ * takes its snapshot out of the directory (cmd_serve.c); a CLI command maps it for a moment. */
 #ifndef SIYU_BASE_SNAPMAP_H
 #define SIYU_BASE_SNAPMAP_H
 

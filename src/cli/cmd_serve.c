@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "domain/domain.h"
@@ -188,6 +189,15 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
             "siyu: try: curl -H 'Authorization: Bearer %s' 'http://%s:%d/api/v1/members?limit=3'\n",
             banner_token, banner_token, host, http_server_port(srv));
     fflush(stdout);
+    /* The views use their snapshot's pages in place. Serving, the node takes the file out of
+     * the directory: whatever is then done to that path (a copy over it, a truncation) cannot
+     * change the pages under the node, which keeps them through its mapping. Nothing of value
+     * goes: the file is stale from the node's first write, and a clean stop writes a new one. */
+    if (snap && views_read_from_snapshot(vw) && unlink(snap) == 0)
+        fprintf(stderr,
+                "siyu: views snapshot %s in use: taken out of the directory until a clean stop "
+                "writes the next\n",
+                snap);
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "siyu: %s received, finishing requests in flight\n",

@@ -446,7 +446,8 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
         reports_stats rs;
         reports_get_stats(views_reports(vw), &rs);
         put_family(&b, "siyu_member_index_bytes", "gauge",
-                   "Heap memory of the in-memory member index (audiences).");
+                   "Memory of the in-memory member index (audiences), counting the views "
+                   "snapshot's pages it uses in place.");
         put(&b, "siyu_member_index_bytes %zu\n", is.bytes);
         put_family(&b, "siyu_member_index_members", "gauge", "Members in the member index.");
         put(&b, "siyu_member_index_members %zu\n", is.members);
@@ -466,6 +467,13 @@ char *metrics_render_background(char *text, void *server, store_conn *c)
                    "1 when the groups report is answered from the group view, 0 while it "
                    "reads SQL (the view stale or being rebuilt).");
         put(&b, "siyu_group_view_ready %d\n", gs.ready ? 1 : 0);
+    }
+    if (vw) {
+        put_family(&b, "siyu_views_start_seconds", "gauge",
+                   "How long the node took at start to have its views: read from the views "
+                   "snapshot (source=\"snapshot\") or rebuilt from the store (source=\"store\").");
+        put(&b, "siyu_views_start_seconds{source=\"%s\"} %.3f\n",
+            views_read_from_snapshot(vw) ? "snapshot" : "store", views_start_seconds(vw));
     }
     if (vw)
         put(&b,

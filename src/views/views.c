@@ -22,6 +22,8 @@ struct views {
     atomic_uint_fast64_t failed_updates; /* view updates whose reads failed */
     int64_t seq, tag;    /* the store's change sequence the views were built or read at */
     atomic_bool unsaved; /* an update the facts refused: a snapshot would keep the gap */
+    bool from_snapshot;  /* read from the snapshot file, whose pages it uses in place */
+    uint64_t start_ns;   /* how long views_open_snapshot took */
 };
 
 static bool has_audience_change(const dom_change *v, size_t n)
@@ -57,7 +59,7 @@ int views_open(store_t *st, views **out, siyu_err *e)
     return views_open_snapshot(st, NULL, out, e);
 }
 
-int views_open_snapshot(store_t *st, const char *snapshot, views **out, siyu_err *e)
+static int open_views(store_t *st, const char *snapshot, views **out, siyu_err *e)
 {
     if (snapshot && views_from_snapshot(st, snapshot, false, true, true, out, e) == 0) return 0;
     store_conn *c;
@@ -93,6 +95,14 @@ int views_open_snapshot(store_t *st, const char *snapshot, views **out, siyu_err
     }
     *out = v;
     return 0;
+}
+
+int views_open_snapshot(store_t *st, const char *snapshot, views **out, siyu_err *e)
+{
+    uint64_t t0 = clock_mono_ns();
+    int rc = open_views(st, snapshot, out, e);
+    if (rc == 0) (*out)->start_ns = clock_mono_ns() - t0;
+    return rc;
 }
 
 void views_close(views *v)
@@ -217,8 +227,19 @@ static int views_from_snapshot(store_t *st, const char *path, bool cli, bool wan
         views_close(v);
         return -1;
     }
+    v->from_snapshot = true;
     *out = v;
     return 0;
+}
+
+bool views_read_from_snapshot(const views *v)
+{
+    return v && v->from_snapshot;
+}
+
+double views_start_seconds(const views *v)
+{
+    return v ? (double)v->start_ns / 1e9 : 0;
 }
 
 int views_store_seq(store_t *st, int64_t at[2], siyu_err *e)

@@ -65,6 +65,11 @@ void views_reload_predictions(views *v, store_conn *c);
 int views_open_snapshot(store_t *st, const char *path, views **out, siyu_err *e);
 int views_save_snapshot(views *v, store_t *st, const char *path, const int64_t *at, siyu_err *e);
 int views_store_seq(store_t *st, int64_t at[2], siyu_err *e);
+/* Whether views_open_snapshot read the views from the file (which they then use in place,
+ * base/snapmap.h) rather than building them. */
+bool views_read_from_snapshot(const views *v);
+/* How long views_open_snapshot took to have the views (read or rebuilt), for /metrics. */
+double views_start_seconds(const views *v);
 /* The CLI's views: the fact store and/or the member index (either pointer may be NULL) from
  * the snapshot ($SIYU_VIEWS_SNAPSHOT, else <db>.views; off: never) when it is current, else
  * built from the store. Free them with reports_free and seg_index_free. */

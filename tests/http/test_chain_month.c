@@ -28,6 +28,10 @@
  *      and repeat buyers)
  *   X  `siyu check --db` exits 0
  *   Z  `siyu serve` stops cleanly (exit 0; under the sanitizers: no report)
+ *   N  mid-month the node is stopped cleanly and started again, as after a deploy: it writes
+ *      its views snapshot at the stop and, on SQLite, starts from it and uses its pages in
+ *      place (taking the file out of the directory), so the second half of the month and every
+ *      check above run on views read back from the snapshot and changed since
  * Every failure names the check, the member, the day, the journey and step, expected vs actual.
  *
  * Scale: SIYU_MONTH_MEMBERS (default 20000), SIYU_MONTH_DAYS (default 60), SIYU_MONTH_SEED
@@ -58,6 +62,7 @@
 #define SMS_CAP 4 /* the monthly SMS cap the test sets */
 
 static int fd;
+static pid_t server_pid;
 static char *buf;
 #define BUFCAP (8u << 20)
 static char clock_path[160];
@@ -70,7 +75,19 @@ static int64_t t_start; /* the first simulated instant (journeys activated) */
 /* ---------------- failures: counted per check, the first few printed ---------------- */
 
 /* The core's checks; participants add theirs with month_check_kind. */
-enum { CK_TICK, CK_DUE, CK_STEPS, CK_MSG, CK_COUPON, CK_KPI, CK_CHECK, CK_STOP, CK_HTTP, CK_N };
+enum {
+    CK_TICK,
+    CK_DUE,
+    CK_STEPS,
+    CK_MSG,
+    CK_COUPON,
+    CK_KPI,
+    CK_CHECK,
+    CK_STOP,
+    CK_HTTP,
+    CK_RESTART,
+    CK_N
+};
 #define CK_MAX 32
 static int ck_n = CK_N;
 static const char *ck_name[CK_MAX] = {"T no tick failed",
@@ -81,7 +98,8 @@ static const char *ck_name[CK_MAX] = {"T no tick failed",
                                       "K KPIs = SQL",
                                       "X siyu check clean",
                                       "Z siyu serve stopped cleanly",
-                                      "H the day's HTTP calls"};
+                                      "H the day's HTTP calls",
+                                      "N restarted mid-month from the views snapshot"};
 static long ck_fail[CK_MAX], ck_seen[CK_MAX];
 
 static void fail(int ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -778,6 +796,30 @@ static const month_participant *const participants[] = {
 };
 #define N_PARTICIPANTS (sizeof participants / sizeof *participants)
 
+/* Stops the node cleanly and starts it again (see R above). */
+static void restart_server(int day)
+{
+    SEEN(CK_RESTART);
+    close(fd);
+    kill(server_pid, SIGTERM);
+    int status = 0;
+    waitpid(server_pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail(CK_RESTART, "day %d: siyu serve exited with status %d at a clean stop", day, status);
+    char snap[512];
+    snprintf(snap, sizeof snap, "%s.views", db);
+    bool embedded = strncmp(db, "postgres", 8) != 0; /* PostgreSQL: no snapshot unless given */
+    if (embedded && access(snap, R_OK) != 0)
+        fail(CK_RESTART, "day %d: no views snapshot at %s after a clean stop", day, snap);
+    server_pid = start_server();
+    fd = conn_open();
+    /* serving from the snapshot, the node takes the file out of the directory */
+    for (int i = 0; embedded && i < 250 && access(snap, F_OK) == 0; i++)
+        usleep(20000);
+    if (embedded && access(snap, F_OK) == 0)
+        fail(CK_RESTART, "day %d: the node did not start from its views snapshot", day);
+}
+
 static void simulate(void)
 {
     int64_t day0 = local_day(t_start);
@@ -831,6 +873,7 @@ static void simulate(void)
                     "day %d: %ld orders, %ld refunds, %ld joins, %ld live views, %ld opt-outs, "
                     "%ld merges, %zu messages received, %ld ticks\n",
                     day, n_orders, n_refunds, n_joins, n_live, n_optouts, n_merges, rx_n, n_ticks);
+        if (day == n_days / 2) restart_server(day);
     }
 }
 
@@ -1787,7 +1830,7 @@ int main(int argc, char **argv)
     max_member = q1("SELECT max(id) FROM members", 0, 0);
     grow_members(max_member);
     fprintf(stderr, "chain of %lld members built in %.1f s\n", (long long)max_member, seconds(t0));
-    pid_t pid = start_server();
+    server_pid = start_server();
     fd = conn_open();
     set_now(t_start);
     setup_journeys();
@@ -1827,9 +1870,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "checks in %.1f s\n", seconds(t2));
 
     close(fd);
-    kill(pid, SIGTERM);
+    kill(server_pid, SIGTERM);
     int status = 0;
-    waitpid(pid, &status, 0);
+    waitpid(server_pid, &status, 0);
     int exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     SEEN(CK_STOP);
     if (exit_status != 0)

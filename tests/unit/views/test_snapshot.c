@@ -286,6 +286,12 @@ static void test_hash_and_empty(void)
         return;
     }
     CHECK(im->hslots && snapmap_owns(im->hslots) && im->cap > 640 && snapmap_owns(im->ids));
+    reports_t *rq = NULL;
+    seg_index *iq = NULL; /* freed as read: its hash still in the mapping */
+    CHECK_INT_EQ(views_snapshot_read(path, 27, 7, 7, &rq, &iq, why, sizeof why), 0);
+    CHECK(iq && snapmap_owns(iq->hslots));
+    reports_free(rq);
+    seg_index_free(iq);
     CHECK(!snapmap_owns(rm->m_id) && !snapmap_owns(rm->o_id)); /* empty: own blocks */
     seg_index_compact(im);
     seg_index_compact(ic);

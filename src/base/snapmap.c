@@ -3,8 +3,10 @@
  * The registry is a few slots of address ranges. A range is registered before any pointer
  * into it is handed out and unregistered after the last structure holding such pointers
  * has freed them, so a lookup racing with either never concerns the pointer it asks
- * about; the slots are atomics only so that concurrent lookups of other pointers read
- * whole values. */
+ * about. What a lookup must not do is compare against half of each: the start of a range
+ * being released and the end of the next one registered in its slot, which could cover a
+ * heap block between the two. So each slot has a generation, odd while its range changes,
+ * and a lookup reads the range again until the generation held still around it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -29,6 +31,7 @@ struct snapmap {
 
 static struct {
     _Atomic uintptr_t lo, hi; /* [lo, hi); lo == 0: free */
+    atomic_uint gen;          /* odd while lo and hi change */
 } slots[SNAPMAP_SLOTS];
 
 static int register_range(uintptr_t lo, uintptr_t hi)
@@ -38,7 +41,9 @@ static int register_range(uintptr_t lo, uintptr_t hi)
         /* claim the slot by its lo, then publish hi (0 while free, so until then lookups
          * see an empty range) */
         if (atomic_compare_exchange_strong(&slots[i].lo, &expect, lo)) {
+            atomic_fetch_add(&slots[i].gen, 1);
             atomic_store(&slots[i].hi, hi);
+            atomic_fetch_add(&slots[i].gen, 1);
             return i;
         }
     }
@@ -104,8 +109,10 @@ void snapmap_release(snapmap *m)
 {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
     if (m->slot >= 0) {
+        atomic_fetch_add(&slots[m->slot].gen, 1);
         atomic_store(&slots[m->slot].hi, 0);
         atomic_store(&slots[m->slot].lo, 0);
+        atomic_fetch_add(&slots[m->slot].gen, 1);
     }
     munmap(m->data, m->len);
     free(m);
@@ -115,9 +122,14 @@ bool snapmap_owns(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
     for (int i = 0; i < SNAPMAP_SLOTS; i++) {
-        uintptr_t lo = atomic_load_explicit(&slots[i].lo, memory_order_acquire);
-        if (lo && a >= lo && a < atomic_load_explicit(&slots[i].hi, memory_order_acquire))
-            return true;
+        unsigned g;
+        uintptr_t lo, hi;
+        do { /* a slot changes in a few instructions: wait them out */
+            g = atomic_load(&slots[i].gen);
+            lo = atomic_load(&slots[i].lo);
+            hi = atomic_load(&slots[i].hi);
+        } while ((g & 1) || g != atomic_load(&slots[i].gen));
+        if (lo && a >= lo && a < hi) return true;
     }
     return false;
 }

@@ -64,10 +64,12 @@ void rp_map_reserve(rp_map *m, size_t keys)
         m->cap = old.cap ? old.cap * 2 : 1024;
         while (keys * 10 >= m->cap * 7)
             m->cap *= 2;
+        /* both zeroed: the snapshot writes the whole table, and an empty slot's value must
+         * not carry whatever the heap held there */
         m->k = calloc(m->cap, sizeof *m->k);
-        m->v = xrealloc(NULL, m->cap * sizeof *m->v);
+        m->v = calloc(m->cap, sizeof *m->v);
         m->n = 0;
-        if (!m->k) abort();
+        if (!m->k || !m->v) abort();
         for (size_t i = 0; i < old.cap; i++)
             if (old.k[i]) map_insert(m, old.k[i], old.v[i]);
         snapmap_free(old.k); /* a table read from a snapshot lies in it (snapmap.h) */

@@ -542,14 +542,18 @@ size_t seg_index_member_count(seg_index *idx)
 
 /* ================= category spend and favourite ================= */
 
+/* A block of 2^caplog pairs, zeroed: the views snapshot writes the pool whole, room past a
+ * member's pairs included, and must not carry what the allocator left there (bytes of
+ * earlier requests) to disk, nor differ between two indexes holding the same members. */
 static uint32_t cat_alloc(seg_index *idx, int caplog)
 {
+    size_t need = (size_t)1 << caplog;
     uint32_t h = idx->cat_free[caplog];
     if (h != UINT32_MAX) {
         idx->cat_free[caplog] = idx->catpool[h].cat;
+        memset(&idx->catpool[h], 0, need * sizeof *idx->catpool);
         return h;
     }
-    size_t need = (size_t)1 << caplog;
     if (idx->catpool_n + need > UINT32_MAX - 1) return UINT32_MAX;
     if (idx->catpool_n + need > idx->catpool_cap) {
         size_t nc = idx->catpool_cap ? idx->catpool_cap + idx->catpool_cap / 2 : 4096;
@@ -563,6 +567,7 @@ static uint32_t cat_alloc(seg_index *idx, int caplog)
     }
     uint32_t off = (uint32_t)idx->catpool_n;
     idx->catpool_n += need;
+    memset(&idx->catpool[off], 0, need * sizeof *idx->catpool);
     return off;
 }
 

@@ -39,6 +39,13 @@
 #define SNAP_ORDER 0x01020304u
 #define SUM_CHUNK ((size_t)64 << 20)
 
+size_t views_snapshot_sum_chunk_for_tests;
+
+static size_t sum_chunk(void)
+{
+    return views_snapshot_sum_chunk_for_tests ? views_snapshot_sum_chunk_for_tests : SUM_CHUNK;
+}
+
 typedef struct snap_header {
     char magic[8];
     uint32_t format, order, schema, reserved;
@@ -80,7 +87,7 @@ static void sums_final(const chunk_sums *c, unsigned char out[16])
 
 typedef struct sum_job {
     const unsigned char *p;
-    size_t len, nchunks;
+    size_t len, chunk, nchunks;
     XXH128_canonical_t *d;
     size_t first, step; /* the chunks this thread hashes */
 } sum_job;
@@ -89,7 +96,7 @@ static void *sum_chunks(void *arg)
 {
     sum_job *j = arg;
     for (size_t i = j->first; i < j->nchunks; i += j->step) {
-        size_t off = i * SUM_CHUNK, n = j->len - off < SUM_CHUNK ? j->len - off : SUM_CHUNK;
+        size_t off = i * j->chunk, n = j->len - off < j->chunk ? j->len - off : j->chunk;
         XXH128_canonicalFromHash(&j->d[i], XXH3_128bits(j->p + off, n));
     }
     return NULL;
@@ -99,10 +106,11 @@ static void *sum_chunks(void *arg)
  * when out of memory. (An empty section is one empty chunk.) */
 static int sum_section(const unsigned char *p, size_t len, unsigned char out[16])
 {
-    size_t nchunks = len ? (len + SUM_CHUNK - 1) / SUM_CHUNK : 1;
+    const size_t chunk = sum_chunk();
+    size_t nchunks = len ? (len + chunk - 1) / chunk : 1;
     chunk_sums c = {.d = malloc(nchunks * sizeof *c.d), .n = nchunks, .cap = nchunks};
     if (!c.d) return -1;
-    sum_job a = {p, len, nchunks, c.d, 0, 2}, b = {p, len, nchunks, c.d, 1, 2};
+    sum_job a = {p, len, chunk, nchunks, c.d, 0, 2}, b = {p, len, chunk, nchunks, c.d, 1, 2};
     pthread_t t;
     bool two = nchunks > 1 && pthread_create(&t, NULL, sum_chunks, &b) == 0;
     if (!two) a.step = 1;
@@ -137,12 +145,13 @@ static int file_put(void *ctx, const void *p, size_t n)
     if (fwrite(p, 1, n, o->f) != n) return -1;
     o->len += n;
     const unsigned char *b = p;
+    const size_t chunk = sum_chunk();
     while (n) {
-        size_t take = SUM_CHUNK - o->in_chunk < n ? SUM_CHUNK - o->in_chunk : n;
+        size_t take = chunk - o->in_chunk < n ? chunk - o->in_chunk : n;
         XXH3_128bits_update(o->h, b, take);
         b += take;
         n -= take;
-        if ((o->in_chunk += take) == SUM_CHUNK) {
+        if ((o->in_chunk += take) == chunk) {
             if (sums_push(&o->sums, XXH3_128bits_digest(o->h))) return -1;
             XXH3_128bits_reset(o->h);
             o->in_chunk = 0;

@@ -26,6 +26,9 @@ int views_snapshot_parse(const unsigned char *buf, size_t len, int schema, int64
 /* The payload alone, checksums aside (the fuzz target): 0, or -1 with nothing allocated. */
 struct snap_in;
 int views_snapshot_parse_payload(struct snap_in *in, reports_t **r, seg_index **idx);
+/* Tests only: when non-zero, the bytes per checksum chunk instead of 64 MiB (so a small
+ * snapshot spans several chunks, hashed on both threads). */
+extern size_t views_snapshot_sum_chunk_for_tests;
 /* given, else "<db>.views" beside a SQLite file; NULL on PostgreSQL without one. Free it. */
 char *views_snapshot_default_path(store_t *st, const char *given);
 

@@ -123,6 +123,18 @@ api -X POST "http://127.0.0.1:$PORT/api/v1/orders" -d '{"channel":"store","exter
 api -X POST "http://127.0.0.1:$PORT/api/v1/tags" -d '{"name":"snap_rule","expr":"orders >= 3 and city = \"上海\""}' >/dev/null ||
     fail "a rule tag"
 TAG=$(api -X POST "http://127.0.0.1:$PORT/api/v1/tags" -d '{"name":"snap_manual"}' | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
+# a refund of an order and a merge of two members the snapshot held (their columns written
+# in place, in the mapping's private copy), and a refund of an order placed since
+for m in 777 901; do
+    O=$(api "http://127.0.0.1:$PORT/api/v1/orders?member_id=$m" | python3 -c 'import json,sys;d=json.load(sys.stdin)["items"];print(d[0]["id"] if d else "")')
+    [ -z "$O" ] || api -X POST "http://127.0.0.1:$PORT/api/v1/orders/$O/refunds" \
+        -d '{"external_id":"SNAP-RF-'$m'","amount_cents":100}' >/dev/null || fail "a refund of order $O"
+done
+O=$(api "http://127.0.0.1:$PORT/api/v1/orders?member_id=360" | python3 -c 'import json,sys;print(max(o["id"] for o in json.load(sys.stdin)["items"]))')
+api -X POST "http://127.0.0.1:$PORT/api/v1/orders/$O/refunds" -d '{"external_id":"SNAP-RF-NEW","amount_cents":800}' >/dev/null ||
+    fail "a refund of the new order $O"
+api -X POST "http://127.0.0.1:$PORT/api/v1/members/900/merge" -d '{"from_member_id":902}' >/dev/null ||
+    fail "a merge"
 api -X POST "http://127.0.0.1:$PORT/api/v1/tags/$TAG/members" -d '{"member_ids":[360,777,1200]}' >/dev/null ||
     fail "tag members"
 stop

@@ -5,6 +5,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -332,10 +333,78 @@ static void test_snapmap(void)
     unlink(path);
 }
 
+/* The registry under churn: one thread maps and unmaps a file over and over (taking and
+ * giving back the same slots, often at the same address), while others ask about blocks of
+ * their own: a malloc'd block is never taken for a mapped one (it would then be leaked by
+ * snapmap_free, or copied by snapmap_realloc), and a mapping held throughout is always known. */
+typedef struct churn {
+    const char *path;
+    const unsigned char *held; /* in a mapping open throughout */
+    atomic_bool stop;
+    atomic_int wrong;
+} churn;
+
+static void *churn_maps(void *arg)
+{
+    churn *c = arg;
+    char why[64];
+    for (int i = 0; i < 3000; i++) {
+        snapmap *m[3];
+        for (int k = 0; k < 3; k++)
+            m[k] = snapmap_open(c->path, why, sizeof why);
+        for (int k = 0; k < 3; k++) {
+            if (!m[k] || !snapmap_owns(snapmap_data(m[k]) + 100)) atomic_fetch_add(&c->wrong, 1);
+            snapmap_release(m[k]);
+        }
+    }
+    atomic_store(&c->stop, true);
+    return NULL;
+}
+
+static void *churn_blocks(void *arg)
+{
+    churn *c = arg;
+    while (!atomic_load(&c->stop)) {
+        unsigned char *p = malloc(8192);
+        if (!p || snapmap_owns(p) || snapmap_owns(p + 8191)) atomic_fetch_add(&c->wrong, 1);
+        unsigned char *q = snapmap_realloc(p, 8192, 65536);
+        if (!q || snapmap_owns(q)) atomic_fetch_add(&c->wrong, 1);
+        snapmap_free(q ? q : p);
+        if (!snapmap_owns(c->held)) atomic_fetch_add(&c->wrong, 1);
+    }
+    return NULL;
+}
+
+static void test_snapmap_threads(void)
+{
+    char path[] = "/tmp/siyu-snapmap-churn-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unsigned char bytes[8192] = {1};
+    CHECK(write(fd, bytes, sizeof bytes) == (ssize_t)sizeof bytes);
+    close(fd);
+    char why[64];
+    snapmap *held = snapmap_open(path, why, sizeof why);
+    CHECK(held && snapmap_in_place(held));
+    churn c = {.path = path, .held = held ? snapmap_data(held) + 4000 : NULL};
+    atomic_init(&c.stop, false);
+    atomic_init(&c.wrong, 0);
+    pthread_t t[3];
+    pthread_create(&t[0], NULL, churn_maps, &c);
+    pthread_create(&t[1], NULL, churn_blocks, &c);
+    pthread_create(&t[2], NULL, churn_blocks, &c);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    CHECK_INT_EQ(atomic_load(&c.wrong), 0);
+    snapmap_release(held);
+    unlink(path);
+}
+
 int main(void)
 {
     test_checked();
     test_snapmap();
+    test_snapmap_threads();
     test_phone();
     test_dates();
     test_times();

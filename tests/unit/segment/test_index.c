@@ -7,7 +7,8 @@
  * column of every live member must agree, before and after the days roll past the
  * 30/90/365-day windows (the merged member's day buckets must leave the survivor's
  * windows). The evaluator's rfm / lifecycle block kernels are checked against the
- * member-by-member rules under odd thresholds. */
+ * member-by-member rules under odd thresholds. A category block is handed out zeroed (the
+ * views snapshot writes the pool whole). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -597,8 +598,38 @@ static void test_groups_random(void)
     seg_index_free(idx);
 }
 
+/* The category pool is written whole to the views snapshot, room past each member's pairs
+ * included: a block is zeroed when handed out. Member 1 fills a block of 4 and moves on to
+ * one of 8, leaving its 4 pairs on the free list; member 2's third category takes that block:
+ * the room past member 2's 3 pairs must be zero, not member 1's fourth pair. */
+static void test_category_blocks(void)
+{
+    seg_index *idx = seg_index_new(T0);
+    seg_error err;
+    profile(idx, 1);
+    profile(idx, 2);
+    for (int c = 0; c < 5; c++) {
+        seg_category_spend cs = {cats[c], 100 + c};
+        CHECK_INT_EQ(seg_index_apply_order(idx, 1, T0, 100 + c, 1, &cs, 1, &err), 0);
+    }
+    for (int c = 0; c < 3; c++) {
+        seg_category_spend cs = {cats[c], 7};
+        CHECK_INT_EQ(seg_index_apply_order(idx, 2, T0, 7, 1, &cs, 1, &err), 0);
+    }
+    int o = seg_ix_ord(idx, 2);
+    CHECK(o >= 0 && idx->cat_len[o] == 3 && idx->cat_cap_log[o] == 2);
+    if (o >= 0) {
+        const seg_catpair *b = &idx->catpool[idx->cat_off[o]];
+        CHECK(b[0].cents == 7 && b[2].cents == 7);
+        CHECK_INT_EQ(b[3].cat, 0);
+        CHECK_INT_EQ(b[3].cents, 0);
+    }
+    seg_index_free(idx);
+}
+
 int main(void)
 {
+    test_category_blocks();
     test_groups_by_hand();
     test_groups_random();
     test_merge();

@@ -19,7 +19,7 @@ endfunction()
 
 # unit tests on a store
 siyu_pg_test(unit_store test_store)
-foreach(t members orders events partitions)
+foreach(t members orders events partitions memo)
   siyu_pg_test(unit_domain_${t} test_${t})
 endforeach()
 siyu_pg_test(unit_loyalty test_loyalty_unit)

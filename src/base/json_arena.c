@@ -25,8 +25,9 @@
 #define KEEP_FREE 32    /* free chunks kept warm; past that their pages go back to the kernel */
 
 struct json_arena {
-    char *chunk; /* the newest chunk, linked to the older ones through its header */
-    size_t used; /* bytes used in the newest chunk */
+    char *chunk;  /* the newest chunk, linked to the older ones through its header */
+    size_t used;  /* bytes used in the newest chunk */
+    bool spilled; /* an allocation made under this arena went to malloc */
 };
 
 static char *range; /* NULL: not installed, or the reservation failed */
@@ -71,11 +72,18 @@ static char *take_chunk(void)
 static void *arena_malloc(size_t n)
 {
     json_arena *a = current;
-    if (!a || n > BIG) return malloc(n);
+    if (!a) return malloc(n);
+    if (n > BIG) {
+        a->spilled = true;
+        return malloc(n);
+    }
     n = n ? (n + 15) & ~(size_t)15 : 16; /* every allocation its own address */
     if (!a->chunk || a->used + n > CHUNK) {
         char *c = take_chunk();
-        if (!c) return malloc(n); /* the range is spent: correct, just slower */
+        if (!c) { /* the range is spent: correct, just slower */
+            a->spilled = true;
+            return malloc(n);
+        }
         *link_of(c) = a->chunk;
         a->chunk = c;
         a->used = HEADER;
@@ -109,6 +117,11 @@ json_arena *json_arena_new(void)
 void json_arena_use(json_arena *a)
 {
     current = a;
+}
+
+bool json_arena_holds_all(const json_arena *a)
+{
+    return a && !a->spilled;
 }
 
 void json_arena_release(json_arena *a)

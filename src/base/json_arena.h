@@ -26,8 +26,14 @@ typedef struct json_arena json_arena;
 void json_arena_install(void);
 
 json_arena *json_arena_new(void);
+/* Whether everything allocated while a was current lies in its chunks (nothing too large
+ * or past the range went to malloc). Then a tree parsed under a, and changed by nobody
+ * since, needs no json_decref before the release: the release frees it whole. */
+bool json_arena_holds_all(const json_arena *a);
+
 /* Gives the arena's chunks back for reuse. Every tree allocated in it must already have
- * been deleted (json_decref), so the malloc'd values set into them are freed. */
+ * been deleted (json_decref), so the malloc'd values set into them are freed, unless
+ * json_arena_holds_all and the tree was never changed. */
 void json_arena_release(json_arena *a);
 
 /* Makes a the calling thread's current arena (NULL: plain malloc again). Keep it current

@@ -58,9 +58,10 @@ void dom_changes_free(dom_changes *c);
 typedef struct dom {
     store_conn *conn;
     principal who;
-    int64_t now;          /* the request's clock reading, Unix seconds */
-    bool inline_refunds;  /* bulk import: orders may carry their refunds inline */
-    dom_changes *changes; /* where to note changes, or NULL when nobody follows */
+    int64_t now;           /* the request's clock reading, Unix seconds */
+    bool inline_refunds;   /* bulk import: orders may carry their refunds inline */
+    dom_changes *changes;  /* where to note changes, or NULL when nobody follows */
+    struct dom_memo *memo; /* lookups valid for the open transaction (memo.h), or NULL */
 } dom;
 
 /* Notes a change if anyone follows (d->changes set). */
@@ -110,6 +111,12 @@ typedef struct member_defaults {
 } member_defaults;
 int64_t members_resolve(dom *d, json_t *ident, const char *prefix, bool create,
                         const member_defaults *defs, siyu_err *e);
+/* The same, and the brief of a member found (not of one it makes): *found_brief says
+ * which. An order takes its guide and birthday from the row the merge check reads. */
+struct dom_member_brief;
+int64_t members_resolve_brief(dom *d, json_t *ident, const char *prefix, bool create,
+                              const member_defaults *defs, struct dom_member_brief *b,
+                              bool *found_brief, siyu_err *e);
 /* Follows merges to the surviving member; -1 with not_found if there is none. */
 int64_t members_live_id(dom *d, int64_t id, const char *field, siyu_err *e);
 /* What an order needs of its member, from the row members_live_id reads anyway. */

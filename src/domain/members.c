@@ -13,6 +13,7 @@
 #include "base/phone.h"
 #include "base/timeutil.h"
 #include "domain/domain.h"
+#include "domain/memo.h"
 #include "models/models.h"
 
 static const char *const genders[] = {"male", "female", "unknown", NULL};
@@ -641,6 +642,15 @@ int members_create_or_match(dom *d, json_t *body, json_t **out, siyu_err *e)
 int64_t members_resolve(dom *d, json_t *obj, const char *prefix, bool create,
                         const member_defaults *defs, siyu_err *e)
 {
+    bool found_brief;
+    return members_resolve_brief(d, obj, prefix, create, defs, NULL, &found_brief, e);
+}
+
+int64_t members_resolve_brief(dom *d, json_t *obj, const char *prefix, bool create,
+                              const member_defaults *defs, dom_member_brief *b, bool *found_brief,
+                              siyu_err *e)
+{
+    *found_brief = false;
     char f[64];
     snprintf(f, sizeof f, "%.*s", (int)strlen(prefix) - 1, prefix); /* "member." -> "member" */
     if (!json_is_object(obj))
@@ -655,12 +665,26 @@ int64_t members_resolve(dom *d, json_t *obj, const char *prefix, bool create,
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f,
                             "%s: needs one of phone, unionid, openid, card_no, wecom_external_id",
                             f);
+    /* a bulk import names a member by one card, order after order (domain/memo.h) */
+    bool memo = b && d->memo && n == 1;
+    const dom_memo_member *known =
+        memo ? dom_memo_member_get(d->memo, ids[0].kind, ids[0].app_id, ids[0].value) : NULL;
+    if (known) {
+        *b = (dom_member_brief){known->guide_id, known->has_birthday, known->birthday};
+        *found_brief = true;
+        return known->id;
+    }
     int64_t found = match_identities(d, ids, n, prefix, e);
     if (found < 0) return -1;
     if (found) {
-        int64_t live = members_live_id(d, found, f, e);
+        int64_t live = members_live_brief(d, found, f, b, e);
         /* with one identity there is nothing missing: it is the one that matched */
         if (live > 0 && n > 1 && add_missing(d, ids, n, live, e)) return -1;
+        *found_brief = live > 0 && b;
+        if (memo && live > 0)
+            dom_memo_member_add(
+                d->memo, ids[0].kind, ids[0].app_id, ids[0].value,
+                &(dom_memo_member){live, b->guide_id, b->has_birthday, b->birthday});
         return live;
     }
     if (!create) return siyu_err_set(e, SIYU_NOT_FOUND, f, "%s: no member has these identities", f);

@@ -539,7 +539,8 @@ int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *
                                 .guide_id = guide_id,
                                 .joined_at = o->placed_at,
                                 .channel = channel};
-        member_id = members_resolve(d, o->member, "member.", true, &defs, e);
+        member_id =
+            members_resolve_brief(d, o->member, "member.", true, &defs, &brief, &have_brief, e);
         if (member_id < 0) return -1;
     }
     /* Attribution: the named guide, else the member's bound guide — wherever they bought. */

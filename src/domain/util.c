@@ -4,6 +4,7 @@
 
 #include "base/timeutil.h"
 #include "domain/domain.h"
+#include "domain/memo.h"
 
 const char *const dom_channels[] = {"store",       "miniprogram",  "mall",        "live",
                                     "points_mall", "distribution", "third_party", NULL};
@@ -49,6 +50,7 @@ json_t *dom_nullable_text(store_stmt *s, int col)
 
 int dom_require_store(dom *d, int64_t id, const char *field, siyu_err *e)
 {
+    if (dom_memo_store_known(d->memo, id)) return 0;
     store_stmt *s = store_q(d->conn, Q_STORE_GET);
     store_bind_int(s, 1, id);
     int found = store_step(s) == STORE_ROW;
@@ -56,25 +58,34 @@ int dom_require_store(dom *d, int64_t id, const char *field, siyu_err *e)
     if (!found)
         return siyu_err_set(e, SIYU_NOT_FOUND, field, "%s: store %lld does not exist", field,
                             (long long)id);
+    dom_memo_store_add(d->memo, id);
     return 0;
 }
 
 int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *field,
                       int64_t *store_id, siyu_err *e)
 {
-    store_stmt *s = store_q(d->conn, Q_STAFF_GET);
-    store_bind_int(s, 1, id);
-    if (store_step(s) != STORE_ROW)
-        return siyu_err_set(e, SIYU_NOT_FOUND, field, "%s: staff %lld does not exist", field,
-                            (long long)id);
-    int ok = !want_role || strcmp(store_col_text(s, 2), want_role) == 0;
-    char actual[32];
-    snprintf(actual, sizeof actual, "%s", store_col_text(s, 2));
-    if (store_id) *store_id = store_col_null(s, 3) ? 0 : store_col_int(s, 3);
-    store_reset(s);
-    if (!ok)
+    dom_memo_staff row;
+    const dom_memo_staff *known = dom_memo_staff_get(d->memo, id);
+    if (known) {
+        row = *known;
+    } else {
+        store_stmt *s = store_q(d->conn, Q_STAFF_GET);
+        store_bind_int(s, 1, id);
+        if (store_step(s) != STORE_ROW)
+            return siyu_err_set(e, SIYU_NOT_FOUND, field, "%s: staff %lld does not exist", field,
+                                (long long)id);
+        const char *stored = store_col_text(s, 2);
+        bool fits = strlen(stored) < sizeof row.role;
+        snprintf(row.role, sizeof row.role, "%s", stored);
+        row.store_id = store_col_null(s, 3) ? 0 : store_col_int(s, 3);
+        store_reset(s);
+        if (fits) dom_memo_staff_add(d->memo, id, &row);
+    }
+    if (store_id) *store_id = row.store_id;
+    if (want_role && strcmp(row.role, want_role) != 0)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, field, "%s: staff %lld is a %s, not a %s",
-                            field, (long long)id, actual, want_role);
+                            field, (long long)id, row.role, want_role);
     return 0;
 }
 

@@ -77,4 +77,8 @@ int import_date(const char *in, const char *tz, char *out, size_t len);
 /* Is this a kind import_stream knows? */
 bool import_kind_known(const char *kind);
 
+/* Tests: with on, NDJSON's reader thread only reads and the writing thread parses every
+ * block itself (the path it otherwise takes only while it would wait). */
+void import_parse_on_writer_for_tests(bool on);
+
 #endif

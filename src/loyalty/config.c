@@ -14,6 +14,7 @@
 
 #include "base/jsonx.h"
 #include "base/timeutil.h"
+#include "domain/memo.h"
 #include "loyalty/internal.h"
 
 #define KEY_TIERS "loyalty.tiers"
@@ -478,10 +479,8 @@ static loy_config *config_load(store_conn *c, const char *version, siyu_err *e)
     return cfg;
 }
 
-loy_config *loy_config_get(store_conn *c, siyu_err *e)
+static loy_config *config_of_version(store_conn *c, const char *version, siyu_err *e)
 {
-    char version[40];
-    read_version(c, version, sizeof version);
     pthread_mutex_lock(&cache_lock);
     if (cache && strcmp(cache->version, version) == 0) {
         cache->refs++;
@@ -499,6 +498,26 @@ loy_config *loy_config_get(store_conn *c, siyu_err *e)
     pthread_mutex_unlock(&cache_lock);
     loy_config_release(old);
     return cfg;
+}
+
+loy_config *loy_config_get(store_conn *c, siyu_err *e)
+{
+    char version[40];
+    read_version(c, version, sizeof version);
+    return config_of_version(c, version, e);
+}
+
+loy_config *loy_config_get_dom(dom *d, siyu_err *e)
+{
+    char version[40];
+    const char *known = dom_memo_setting_get(d->memo, KEY_VERSION);
+    if (known) {
+        snprintf(version, sizeof version, "%s", known);
+    } else {
+        read_version(d->conn, version, sizeof version);
+        dom_memo_setting_add(d->memo, KEY_VERSION, version);
+    }
+    return config_of_version(d->conn, version, e);
 }
 
 static int bump_version(dom *d, siyu_err *e)

@@ -81,6 +81,9 @@ typedef struct loy_config {
 /* The current configuration (a reference; release with loy_config_release). NULL
  * only on a store error, with e filled. */
 loy_config *loy_config_get(store_conn *c, siyu_err *e);
+/* The same, taking the configuration's version from d->memo when a bulk import keeps one
+ * (domain/memo.h): an order then reads no setting. */
+loy_config *loy_config_get_dom(dom *d, siyu_err *e);
 void loy_config_release(loy_config *cfg);
 /* Index of the tier with this code, or -1; NULL code means the first tier. */
 int loy_tier_index(const loy_config *cfg, const char *code);

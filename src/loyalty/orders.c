@@ -145,7 +145,7 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
                                 "points_used: points are spent by a member; name the member");
         return 0;
     }
-    loy_config *cfg = loy_config_get(d->conn, e);
+    loy_config *cfg = loy_config_get_dom(d, e);
     if (!cfg) return -1;
     int rc = -1;
     int64_t gross = 0;

@@ -165,6 +165,11 @@ void store_conn_cache(store_conn *c, int mib)
     c->drv->conn_cache(c, mib);
 }
 
+bool store_conn_others_wrote(store_conn *c)
+{
+    return c->drv->conn_others_wrote ? c->drv->conn_others_wrote(c) : true;
+}
+
 void store_conn_writer(store_conn *c)
 {
     if (c->drv->conn_writer) c->drv->conn_writer(c);

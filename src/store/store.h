@@ -42,6 +42,10 @@ int store_conn_open(store_t *st, store_conn **out, siyu_err *e);
 void store_conn_close(store_conn *c);
 /* Sets the connection's private page cache (default 8 MiB); the writer wants more. */
 void store_conn_cache(store_conn *c, int mib);
+/* Whether another connection may have committed since this one last asked (the first
+ * ask: true). A cache kept across transactions (domain/memo.h) is dropped when it did.
+ * SQLite answers exactly (PRAGMA data_version); PostgreSQL always says true. */
+bool store_conn_others_wrote(store_conn *c);
 /* Marks c as the group committer's connection: with SIYU_CHECKPOINTER=on SQLite then
  * checkpoints its WAL on a thread of its own rather than inside the committer's commits
  * (store_sqlite.c). */

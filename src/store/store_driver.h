@@ -57,7 +57,8 @@ struct store_driver {
     int (*conn_open)(store_t *st, store_conn **out, siyu_err *e);
     void (*conn_close)(store_conn *c);
     void (*conn_cache)(store_conn *c, int mib);
-    void (*conn_writer)(store_conn *c); /* NULL: nothing to do (PostgreSQL) */
+    bool (*conn_others_wrote)(store_conn *c); /* NULL: always true (PostgreSQL) */
+    void (*conn_writer)(store_conn *c);       /* NULL: nothing to do (PostgreSQL) */
     /* NULL: every commit is durable when it returns (PostgreSQL) */
     bool (*conn_defer_sync)(store_conn *c);
     bool (*conn_sync_commits)(store_conn *c, bool sync);

@@ -64,6 +64,7 @@ typedef struct sq_conn {
     /* and transactions once per request or batch: sqlite3_exec parsed each anew, and its
      * parser's allocation consolidated malloc's heap on every commit */
     sqlite3_stmt *tx_begin, *tx_begin_write, *tx_commit, *tx_rollback;
+    int64_t data_version; /* PRAGMA data_version when last asked; -1: never asked */
 } sq_conn;
 
 /* Resets every statement still running: one left un-reset after reading the row it
@@ -260,6 +261,7 @@ static int sq_conn_open(store_t *st_, store_conn **out, siyu_err *e)
     c->base.drv = &store_sqlite_driver;
     c->base.st = &st->base;
     c->store = st;
+    c->data_version = -1;
     if (open_db(st, &c->db, e)) {
         free(c);
         return -1;
@@ -274,6 +276,20 @@ static void sq_conn_cache(store_conn *c_, int mib)
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", mib * 1024);
     sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+}
+
+static bool sq_conn_others_wrote(store_conn *c_)
+{
+    sq_conn *c = (sq_conn *)c_;
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA data_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    bool changed = v < 0 || c->data_version < 0 || v != c->data_version;
+    c->data_version = v;
+    return changed;
 }
 
 /* ---- The checkpointer ----
@@ -748,6 +764,7 @@ const store_driver store_sqlite_driver = {
     .conn_open = sq_conn_open,
     .conn_close = sq_conn_close,
     .conn_cache = sq_conn_cache,
+    .conn_others_wrote = sq_conn_others_wrote,
     .conn_writer = sq_conn_writer,
     .conn_defer_sync = sq_conn_defer_sync,
     .conn_sync_commits = sq_conn_sync_commits,

@@ -170,7 +170,7 @@ static void note_commit(void *ctx, const dom_change *v, size_t n)
  * order is found only after the order row went in) — and nothing may be counted, noted or
  * written twice, whatever the batch size and wherever the reader's 512-record blocks
  * end. */
-static void test_failed_batches(fixture *f)
+static void test_failed_batches(fixture *f, const char *tag, const char *phones)
 {
     static const int bad[] = {0, 250, 251, 511, 512, 599};
     const int nrec = 600, nbad = (int)(sizeof bad / sizeof *bad);
@@ -184,11 +184,11 @@ static void test_failed_batches(fixture *f)
                 is_bad |= bad[k] == i;
             len += (size_t)snprintf(
                 nd + len, cap - len,
-                "{\"channel\":\"store\",\"external_id\":\"B%zu-%d\",\"store_id\":1,"
+                "{\"channel\":\"store\",\"external_id\":\"%s%zu-%d\",\"store_id\":1,"
                 "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":%s,"
-                "\"member\":{\"phone\":\"1370000000%zu\"},%s"
+                "\"member\":{\"phone\":\"%s0000000%zu\"},%s"
                 "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}\n",
-                b, i, is_bad && i % 2 == 0 ? "\"100\"" : "100", b,
+                tag, b, i, is_bad && i % 2 == 0 ? "\"100\"" : "100", phones, b,
                 is_bad && i % 2 ? "\"refunds\":[{\"external_id\":\"R\",\"amount_cents\":5000,"
                                   "\"at\":\"2026-11-21T10:00:00+08:00\"}],"
                                 : "");
@@ -213,7 +213,7 @@ static void test_failed_batches(fixture *f)
         CHECK_INT_EQ(seen.dup, 0);
         json_t *m;
         char phone[16];
-        snprintf(phone, sizeof phone, "1370000000%zu", b);
+        snprintf(phone, sizeof phone, "%s0000000%zu", phones, b);
         CHECK_INT_EQ(members_lookup(&f->d, "phone", phone, NULL, &m, &e), 200);
         CHECK_INT_EQ(jint(m, "stats.orders"), nrec - nbad);
         CHECK_INT_EQ(jint(m, "stats.spend_cents"), (nrec - nbad) * 100);
@@ -485,7 +485,7 @@ static void test_store_code(fixture *f)
  * store code on the writer, which sets a store_id into the arena's record), lines that are
  * not JSON, members named inline, keyed retries in the same file. Every count is what the
  * file says line by line; under the sanitizers, no record is touched after its arena went. */
-static void test_arena_batches(fixture *f)
+static void test_arena_batches(fixture *f, const char *tag, const char *phones)
 {
     enum { N = 3000 };
     size_t cap = (size_t)N * 400 + 1;
@@ -512,13 +512,14 @@ static void test_arena_batches(fixture *f)
             ((i - 1) % 41 == 0 || (i - 1) % 97 == 0 || (i - 1) % 13 == 0 || (i - 1) % 31 == 0))
             again = false, ext = i;
         char who[80] = "";
-        if (member && !again) snprintf(who, sizeof who, ",\"member\":{\"phone\":\"139%08d\"}", i);
+        if (member && !again)
+            snprintf(who, sizeof who, ",\"member\":{\"phone\":\"%s%08d\"}", phones, i);
         len += (size_t)snprintf(
             text + len, cap - len,
-            "{\"channel\":\"store\",\"external_id\":\"AB%d\",%s,"
+            "{\"channel\":\"store\",\"external_id\":\"%s%d\",%s,"
             "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":%d"
             "%s,\"items\":[{\"sku\":\"S%d\",\"qty\":1,\"unit_price_cents\":%d}]}\n",
-            ext, store, 100 + ext, who, ext % 7, 100 + ext);
+            tag, ext, store, 100 + ext, who, ext % 7, 100 + ext);
         if (unknown)
             expect_rejected++;
         else if (again)
@@ -532,12 +533,89 @@ static void test_arena_batches(fixture *f)
     CHECK_INT_EQ(r.duplicates, expect_dup);
     CHECK_INT_EQ(r.rejected, expect_rejected);
     json_decref(r.errors);
-    json_t *o = order_by_external(f, "AB13");
+    char ext13[32], ext97[32];
+    snprintf(ext13, sizeof ext13, "%s13", tag);
+    snprintf(ext97, sizeof ext97, "%s97", tag);
+    json_t *o = order_by_external(f, ext13);
     CHECK(o != NULL);
     if (o) CHECK_INT_EQ(jint(o, "store_id"), 2); /* M1 is the fixture's second store */
     json_decref(o);
-    CHECK(order_by_external(f, "AB97") == NULL);
+    CHECK(order_by_external(f, ext97) == NULL);
     free(text);
+}
+
+/* An import keeps what it looked up (stores, staff, members by card; domain/memo.h) only
+ * while no other connection commits. Here another connection rebinds the member to
+ * another guide and makes the guide the orders name a cashier, between the first batch
+ * and the second: the orders after must follow both (attributed to the new guide, and
+ * refused for naming a cashier), as they would without the memo. */
+typedef struct memo_change {
+    fixture *f;
+    int64_t member_id;
+    int commits;
+} memo_change;
+
+static void change_after_first(void *ctx, const dom_change *v, size_t n)
+{
+    (void)v;
+    (void)n;
+    memo_change *c = ctx;
+    if (c->commits++ != 0) return;
+    char sql[200];
+    snprintf(sql, sizeof sql, "UPDATE members SET guide_id = 2 WHERE id = %lld",
+             (long long)c->member_id);
+    CHECK_INT_EQ(fixture_exec(c->f, sql), 0);
+    CHECK_INT_EQ(fixture_exec(c->f, "UPDATE staff SET role = 'cashier' WHERE name = '临时导购'"),
+                 0);
+}
+
+static void test_memo_follows_others(fixture *f)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    json_t *m = NULL, *g = NULL;
+    CHECK_INT_EQ(call(f, members_create_or_match, "{\"card_no\":\"MEMO1\",\"guide_id\":1}", &m, &e),
+                 201);
+    CHECK_INT_EQ(
+        call(f, staff_create, "{\"name\":\"临时导购\",\"role\":\"guide\",\"store_id\":1}", &g, &e),
+        201);
+    memo_change c = {.f = f, .member_id = jint(m, "id")};
+    int64_t temp_guide = jint(g, "id");
+    json_decref(m);
+    json_decref(g);
+    /* batches of two: MO1 MO2 | MO3 MO4 | MO5 MO6; MO2 and MO4 name the temporary guide */
+    char text[4096];
+    size_t len = 0;
+    for (int i = 1; i <= 6; i++) {
+        char guide[40] = "";
+        if (i == 2 || i == 4)
+            snprintf(guide, sizeof guide, "\"guide_id\":%lld,", (long long)temp_guide);
+        len += (size_t)snprintf(text + len, sizeof text - len,
+                                "{\"channel\":\"store\",\"external_id\":\"MO%d\",\"store_id\":1,%s"
+                                "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":100,"
+                                "\"member\":{\"card_no\":\"MEMO1\"},\"items\":[{\"sku\":\"A\","
+                                "\"qty\":1,\"unit_price_cents\":100}]}\n",
+                                i, guide);
+    }
+    import_result r = run_batched(f, "orders", text, IMPORT_NDJSON, 2, change_after_first, &c);
+    CHECK_INT_EQ(r.imported, 5);
+    CHECK_INT_EQ(r.rejected, 1); /* MO4: its guide is a cashier by then */
+    CHECK_INT_EQ(json_integer_value(json_object_get(json_array_get(r.errors, 0), "line")), 4);
+    CHECK_STR_EQ(json_string_value(json_object_get(json_array_get(r.errors, 0), "field")),
+                 "guide_id");
+    json_decref(r.errors);
+    static const struct {
+        const char *ext;
+        int64_t guide; /* 0: the temporary guide */
+    } want[] = {{"MO1", 1}, {"MO2", 0}, {"MO3", 2}, {"MO5", 2}, {"MO6", 2}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        json_t *o = order_by_external(f, want[i].ext);
+        CHECK(o != NULL);
+        if (o) CHECK_INT_EQ(jint(o, "guide_id"), want[i].guide ? want[i].guide : temp_guide);
+        json_decref(o);
+    }
+    CHECK(order_by_external(f, "MO4") == NULL);
+    siyu_err_clear(&e);
 }
 
 /* A store that fails on the first record of a batch: the import stops with an internal
@@ -578,12 +656,18 @@ int main(void)
     fixture_open(&f);
     test_csv_orders(&f);
     test_ndjson(&f);
-    test_failed_batches(&f);
+    test_failed_batches(&f, "B", "137");
     test_line_cap(&f);
     test_pos_lines(&f);
     test_split_order(&f);
     test_store_code(&f);
-    test_arena_batches(&f);
+    test_arena_batches(&f, "AB", "139");
+    /* the same kinds of files again, every block parsed by the writing thread */
+    import_parse_on_writer_for_tests(true);
+    test_failed_batches(&f, "WB", "136");
+    test_arena_batches(&f, "WAB", "135");
+    import_parse_on_writer_for_tests(false);
+    test_memo_follows_others(&f);
     test_failed_first_record(&f);
     fixture_close(&f);
     return CHECK_DONE();

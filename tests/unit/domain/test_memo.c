@@ -1,0 +1,120 @@
+/* The bulk writer's memo (domain/memo.h): what it keeps, how it grows, what it refuses to
+ * keep, and store_conn_others_wrote, which says when it must be dropped. */
+#include "domain/memo.h"
+
+#include "fixture.h"
+
+static void test_tables(void)
+{
+    dom_memo *m = dom_memo_new();
+    CHECK(!dom_memo_store_known(m, 1));
+    CHECK(dom_memo_staff_get(m, 1) == NULL);
+    CHECK(dom_memo_member_get(m, "card_no", "", "C1") == NULL);
+    /* enough of each to grow both tables several times; ids of stores and staff overlap */
+    for (int64_t i = 1; i <= 3000; i++) {
+        dom_memo_store_add(m, i * 7);
+        dom_memo_staff_add(m, i, &(dom_memo_staff){.role = "guide", .store_id = i % 50});
+        char card[32];
+        snprintf(card, sizeof card, "C%lld", (long long)i);
+        dom_memo_member_add(m, "card_no", "", card,
+                            &(dom_memo_member){.id = i + 100000,
+                                               .guide_id = i % 9,
+                                               .has_birthday = i % 2,
+                                               .birthday = (int32_t)i});
+    }
+    int wrong = 0;
+    for (int64_t i = 1; i <= 3000; i++) {
+        wrong += !dom_memo_store_known(m, i * 7) || dom_memo_store_known(m, i * 7 + 1);
+        const dom_memo_staff *st = dom_memo_staff_get(m, i);
+        wrong += !st || strcmp(st->role, "guide") != 0 || st->store_id != i % 50;
+        char card[32];
+        snprintf(card, sizeof card, "C%lld", (long long)i);
+        const dom_memo_member *mb = dom_memo_member_get(m, "card_no", "", card);
+        wrong += !mb || mb->id != i + 100000 || mb->guide_id != i % 9 ||
+                 mb->has_birthday != (i % 2 == 1) || mb->birthday != (int32_t)i;
+    }
+    CHECK_INT_EQ(wrong, 0);
+    CHECK(dom_memo_staff_get(m, 3001) == NULL);
+    /* the same value under another kind or app is another identity */
+    CHECK(dom_memo_member_get(m, "phone", "", "C1") == NULL);
+    CHECK(dom_memo_member_get(m, "card_no", "wx1", "C1") == NULL);
+    /* an identity whose key would not fit is never kept */
+    char huge[600];
+    memset(huge, 'x', sizeof huge - 1);
+    huge[sizeof huge - 1] = 0;
+    dom_memo_member_add(m, "card_no", "", huge, &(dom_memo_member){.id = 1});
+    CHECK(dom_memo_member_get(m, "card_no", "", huge) == NULL);
+    /* settings: eight at most, short keys and values only */
+    dom_memo_setting_add(m, "loyalty.version", "abc");
+    dom_memo_setting_add(m, "loyalty.version", "other"); /* the first read stays */
+    CHECK_STR_EQ(dom_memo_setting_get(m, "loyalty.version"), "abc");
+    dom_memo_setting_add(m, "long", huge);
+    CHECK(dom_memo_setting_get(m, "long") == NULL);
+    for (int i = 0; i < 10; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        dom_memo_setting_add(m, k, "v");
+    }
+    CHECK(dom_memo_setting_get(m, "k6") != NULL);
+    CHECK(dom_memo_setting_get(m, "k7") == NULL); /* the ninth setting */
+    dom_memo_clear(m);
+    CHECK(!dom_memo_store_known(m, 7));
+    CHECK(dom_memo_staff_get(m, 1) == NULL);
+    CHECK(dom_memo_member_get(m, "card_no", "", "C1") == NULL);
+    CHECK(dom_memo_setting_get(m, "loyalty.version") == NULL);
+    /* a cleared memo fills again */
+    dom_memo_member_add(m, "card_no", "", "C1", &(dom_memo_member){.id = 5});
+    CHECK_INT_EQ(dom_memo_member_get(m, "card_no", "", "C1")->id, 5);
+    dom_memo_free(m);
+    dom_memo_free(NULL);
+    /* without a memo (NULL) nothing is known and nothing fails */
+    CHECK(!dom_memo_store_known(NULL, 1));
+    dom_memo_store_add(NULL, 1);
+    CHECK(dom_memo_setting_get(NULL, "k") == NULL);
+}
+
+/* dom_require_staff answers from the memo as the store would, and a cleared memo reads
+ * again; store_conn_others_wrote says when another connection committed. */
+static void test_with_store(fixture *f)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    bool pg = f->pgname[0] != 0;
+    f->d.memo = dom_memo_new();
+    CHECK(store_conn_others_wrote(f->d.conn)); /* the first ask */
+    CHECK_INT_EQ(store_conn_others_wrote(f->d.conn), pg);
+    CHECK_INT_EQ(dom_require_staff(&f->d, 1, "guide", "guide_id", NULL, &e), 0);
+    int64_t store = 0;
+    CHECK_INT_EQ(dom_require_staff(&f->d, 3, NULL, "guide_id", &store, &e), 0);
+    CHECK_INT_EQ(store, 1);
+    CHECK_INT_EQ(dom_require_staff(&f->d, 3, "guide", "guide_id", NULL, &e), -1); /* from memo */
+    CHECK_STR_EQ(e.message, "guide_id: staff 3 is a store_manager, not a guide");
+    siyu_err_clear(&e);
+    CHECK_INT_EQ(dom_require_store(&f->d, 2, "store_id", &e), 0);
+    CHECK_INT_EQ(dom_require_store(&f->d, 9, "store_id", &e), -1); /* misses are not kept */
+    siyu_err_clear(&e);
+    /* this connection's own commit is not another's */
+    CHECK_INT_EQ(call(f, brands_create, "{\"name\":\"memo\"}", NULL, &e), 201);
+    CHECK_INT_EQ(store_conn_others_wrote(f->d.conn), pg);
+    CHECK_INT_EQ(fixture_exec(f, "UPDATE staff SET role = 'cashier' WHERE id = 1"), 0);
+    /* the memo still holds the row it read: whoever keeps one must ask, as below */
+    CHECK_INT_EQ(dom_require_staff(&f->d, 1, "guide", "guide_id", NULL, &e), 0);
+    CHECK(store_conn_others_wrote(f->d.conn));
+    dom_memo_clear(f->d.memo);
+    CHECK_INT_EQ(dom_require_staff(&f->d, 1, "guide", "guide_id", NULL, &e), -1);
+    CHECK_STR_EQ(e.message, "guide_id: staff 1 is a cashier, not a guide");
+    siyu_err_clear(&e);
+    CHECK_INT_EQ(fixture_exec(f, "UPDATE staff SET role = 'guide' WHERE id = 1"), 0);
+    dom_memo_free(f->d.memo);
+    f->d.memo = NULL;
+}
+
+int main(void)
+{
+    test_tables();
+    fixture f;
+    fixture_open(&f);
+    test_with_store(&f);
+    fixture_close(&f);
+    return CHECK_DONE();
+}

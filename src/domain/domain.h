@@ -117,6 +117,16 @@ struct dom_member_brief;
 int64_t members_resolve_brief(dom *d, json_t *ident, const char *prefix, bool create,
                               const member_defaults *defs, struct dom_member_brief *b,
                               bool *found_brief, siyu_err *e);
+/* The same in two steps, so an import's reader thread can do the first beside the writer:
+ * the identities read and checked from the object (NULL with e as members_resolve_brief
+ * would refuse it), then resolved (the object is read again only for a new member's
+ * name). */
+typedef struct member_idents member_idents;
+member_idents *members_idents_read(json_t *ident, const char *prefix, siyu_err *e);
+void members_idents_free(member_idents *m);
+int64_t members_resolve_idents(dom *d, member_idents *m, json_t *ident, const char *prefix,
+                               bool create, const member_defaults *defs, struct dom_member_brief *b,
+                               bool *found_brief, siyu_err *e);
 /* Follows merges to the surviving member; -1 with not_found if there is none. */
 int64_t members_live_id(dom *d, int64_t id, const char *field, siyu_err *e);
 /* What an order needs of its member, from the row members_live_id reads anyway. */
@@ -177,6 +187,10 @@ typedef struct order_rules {
 order_in *orders_prepare(json_t *body, const order_rules *rules, siyu_err *e); /* NULL: e set */
 int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *made, siyu_err *e);
 void orders_prepared_free(order_in *o);
+/* Asks the CPU for a prepared order's memory ahead of its use: stage 0 the order itself,
+ * 1 what it points at, 2 what its lines point at; each stage reads what the one before
+ * fetched. */
+void orders_prepared_prefetch(const order_in *o, int stage);
 /* The answer orders_get gives for an order made from body (made->from_body): the same
  * JSON, built from the body the write accepted instead of read back from the store. */
 json_t *orders_render_made(json_t *body, const order_made *made);

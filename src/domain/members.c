@@ -646,25 +646,60 @@ int64_t members_resolve(dom *d, json_t *obj, const char *prefix, bool create,
     return members_resolve_brief(d, obj, prefix, create, defs, NULL, &found_brief, e);
 }
 
-int64_t members_resolve_brief(dom *d, json_t *obj, const char *prefix, bool create,
-                              const member_defaults *defs, dom_member_brief *b, bool *found_brief,
-                              siyu_err *e)
+struct member_idents {
+    int n;
+    identity ids[];
+};
+
+/* Checks obj's fields and reads its identities into ids; returns their count or -1. */
+static int idents_of(json_t *obj, const char *prefix, const char *f, identity *ids, siyu_err *e)
 {
-    *found_brief = false;
-    char f[64];
-    snprintf(f, sizeof f, "%.*s", (int)strlen(prefix) - 1, prefix); /* "member." -> "member" */
     if (!json_is_object(obj))
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f, "%s: expected an object of identities", f);
     static const char *const allowed[] = {"phone",   "unionid",           "openid", "app_id",
                                           "card_no", "wecom_external_id", "name",   NULL};
     if (jx_only(obj, allowed, prefix, e)) return -1;
-    identity ids[MAX_IDENTITIES];
     int n = read_identities(obj, prefix, ids, e);
-    if (n < 0) return -1;
     if (n == 0)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, f,
                             "%s: needs one of phone, unionid, openid, card_no, wecom_external_id",
                             f);
+    return n;
+}
+
+static void field_of(const char *prefix, char *f, size_t len)
+{
+    snprintf(f, len, "%.*s", (int)strlen(prefix) - 1, prefix); /* "member." -> "member" */
+}
+
+member_idents *members_idents_read(json_t *obj, const char *prefix, siyu_err *e)
+{
+    char f[64];
+    field_of(prefix, f, sizeof f);
+    identity ids[MAX_IDENTITIES];
+    int n = idents_of(obj, prefix, f, ids, e);
+    if (n < 0) return NULL;
+    member_idents *m = malloc(sizeof *m + (size_t)n * sizeof *ids);
+    if (!m) {
+        siyu_err_set(e, SIYU_INTERNAL, f, "%s: out of memory", f);
+        return NULL;
+    }
+    m->n = n;
+    memcpy(m->ids, ids, (size_t)n * sizeof *ids);
+    return m;
+}
+
+void members_idents_free(member_idents *m)
+{
+    free(m);
+}
+
+/* members_resolve_brief once the identities are read: obj only for a new member's name. */
+static int64_t resolve_ids(dom *d, identity *ids, int n, json_t *obj, const char *prefix,
+                           const char *f, bool create, const member_defaults *defs,
+                           dom_member_brief *b, bool *found_brief, siyu_err *e)
+{
+    *found_brief = false;
     /* a bulk import names a member by one card, order after order (domain/memo.h) */
     bool memo = b && d->memo && n == 1;
     const dom_memo_member *known =
@@ -693,6 +728,28 @@ int64_t members_resolve_brief(dom *d, json_t *obj, const char *prefix, bool crea
     jx_str(obj, "name", false, &p.name, NULL);
     return member_insert(d, &p, defs && defs->channel ? defs->channel : "store",
                          defs && defs->joined_at ? defs->joined_at : d->now, ids, n, e);
+}
+
+int64_t members_resolve_brief(dom *d, json_t *obj, const char *prefix, bool create,
+                              const member_defaults *defs, dom_member_brief *b, bool *found_brief,
+                              siyu_err *e)
+{
+    *found_brief = false;
+    char f[64];
+    field_of(prefix, f, sizeof f);
+    identity ids[MAX_IDENTITIES];
+    int n = idents_of(obj, prefix, f, ids, e);
+    if (n < 0) return -1;
+    return resolve_ids(d, ids, n, obj, prefix, f, create, defs, b, found_brief, e);
+}
+
+int64_t members_resolve_idents(dom *d, member_idents *m, json_t *obj, const char *prefix,
+                               bool create, const member_defaults *defs, dom_member_brief *b,
+                               bool *found_brief, siyu_err *e)
+{
+    char f[64];
+    field_of(prefix, f, sizeof f);
+    return resolve_ids(d, m->ids, m->n, obj, prefix, f, create, defs, b, found_brief, e);
 }
 
 int members_lookup(dom *d, const char *kind, const char *value, const char *app_id, json_t **out,

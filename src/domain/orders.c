@@ -383,15 +383,40 @@ struct order_in {
     const char *external_id, *coupon;
     int64_t store_id, placed_at, total, discount, points, member_id, guide_id;
     json_t *member, *refunds; /* NULL when absent */
+    member_idents *idents;    /* member's identities, read when it was prepared; or NULL */
     item_in *items;
     size_t n_items;
     int64_t item_count; /* units over all lines */
     unsigned char digest[DIGEST_BYTES];
 };
 
+void orders_prepared_prefetch(const order_in *o, int stage)
+{
+    if (!o) return;
+    switch (stage) {
+    case 0:
+        __builtin_prefetch(o);
+        __builtin_prefetch((const char *)o + 64);
+        break;
+    case 1:
+        __builtin_prefetch(o->items);
+        __builtin_prefetch(o->external_id);
+        __builtin_prefetch(o->idents);
+        break;
+    default:
+        for (size_t i = 0; i < o->n_items && i < 4; i++) {
+            __builtin_prefetch(o->items[i].sku);
+            if (o->items[i].category) __builtin_prefetch(o->items[i].category);
+            if (o->items[i].name) __builtin_prefetch(o->items[i].name);
+        }
+        break;
+    }
+}
+
 void orders_prepared_free(order_in *o)
 {
     if (!o) return;
+    members_idents_free(o->idents);
     free(o->items);
     free(o);
 }
@@ -466,6 +491,14 @@ order_in *orders_prepare(json_t *body, const order_rules *rules, siyu_err *e)
                      "member: give member_id or member, not both");
         goto fail;
     }
+    if (o->member && !json_is_null(o->member)) {
+        /* read here, off the writer's thread; one it refuses is refused again there,
+         * where the order's other checks come first, as they always did */
+        siyu_err ie;
+        siyu_err_init(&ie);
+        o->idents = members_idents_read(o->member, "member.", &ie);
+        siyu_err_clear(&ie);
+    }
     /* Idempotency: the key decides, the digest tells a replay from a collision. */
     order_digest(o->channel, o->external_id, o->store_id, o->placed_at, o->total, o->discount,
                  o->points, o->coupon, o->member_id, o->member, o->guide_id, o->items, o->n_items,
@@ -539,8 +572,10 @@ int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *
                                 .guide_id = guide_id,
                                 .joined_at = o->placed_at,
                                 .channel = channel};
-        member_id =
-            members_resolve_brief(d, o->member, "member.", true, &defs, &brief, &have_brief, e);
+        member_id = o->idents ? members_resolve_idents(d, o->idents, o->member, "member.", true,
+                                                       &defs, &brief, &have_brief, e)
+                              : members_resolve_brief(d, o->member, "member.", true, &defs, &brief,
+                                                      &have_brief, e);
         if (member_id < 0) return -1;
     }
     /* Attribution: the named guide, else the member's bound guide — wherever they bought. */

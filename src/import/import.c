@@ -747,6 +747,11 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
     while ((b = next_block(&p))) {
         for (int i = 0; i < b->n; i++) {
             parsed *r = &b->recs[i];
+            /* the reader parsed these on the other core: ask for the next orders' memory
+             * before it is needed (each stage reads what the one before fetched) */
+            if (i + 3 < b->n) orders_prepared_prefetch(b->recs[i + 3].prep, 0);
+            if (i + 2 < b->n) orders_prepared_prefetch(b->recs[i + 2].prep, 1);
+            if (i + 1 < b->n) orders_prepared_prefetch(b->recs[i + 1].prep, 2);
             if (rc == 0) {
                 if (!r->rec) {
                     L->r->records++;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KIND_STORE = 1, KIND_STAFF = 2 };
+enum { KIND_STORE = 1, KIND_STAFF = 2 }; /* dom_memo_mark's values follow */
 
 typedef struct slot {
     int64_t id;
@@ -106,6 +106,16 @@ static void put(dom_memo *m, int kind, int64_t id, const dom_memo_staff *staff)
     m->slots[i] = (slot){.id = id, .kind = kind};
     if (staff) m->slots[i].staff = *staff;
     m->used++;
+}
+
+bool dom_memo_marked(const dom_memo *m, dom_memo_mark mark, int64_t id)
+{
+    return find(m, (int)mark, id) != NULL;
+}
+
+void dom_memo_mark_add(dom_memo *m, dom_memo_mark mark, int64_t id)
+{
+    put(m, (int)mark, id, NULL);
 }
 
 bool dom_memo_store_known(const dom_memo *m, int64_t id)

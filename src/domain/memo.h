@@ -35,6 +35,13 @@ void dom_memo_free(dom_memo *m);
 /* Forgets everything. */
 void dom_memo_clear(dom_memo *m);
 
+/* Facts about an id that no batch of the import changes, kept as marks. */
+typedef enum dom_memo_mark {
+    DOM_MEMO_NO_REFERRAL = 3, /* the member joined through nobody (fission: no referral row) */
+} dom_memo_mark;
+bool dom_memo_marked(const dom_memo *m, dom_memo_mark mark, int64_t id);
+void dom_memo_mark_add(dom_memo *m, dom_memo_mark mark, int64_t id);
+
 bool dom_memo_store_known(const dom_memo *m, int64_t id);
 void dom_memo_store_add(dom_memo *m, int64_t id);
 /* The staff row read earlier, or NULL. */

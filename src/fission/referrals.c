@@ -13,6 +13,7 @@
 
 #include "base/jsonx.h"
 #include "base/timeutil.h"
+#include "domain/memo.h"
 #include "fission/fission.h"
 #include "fission/internal.h"
 #include "loyalty/loyalty.h"
@@ -582,6 +583,7 @@ static int judge(dom *d, const invite *inv, const fis_campaign *c, int64_t membe
 static int join_through(dom *d, const invite *inv, int64_t member, bool created, const char *device,
                         const char *via, json_t **out, siyu_err *e)
 {
+    dom_memo_clear(d->memo); /* a referral made here ends what a bulk writer knew (memo.h) */
     fis_campaign c;
     bool have = false;
     if (inv->campaign_id) {
@@ -652,10 +654,14 @@ static int order_placed(dom *d, const dom_order_facts *o, siyu_err *e)
 {
     if (inner && inner->order_placed(d, o, e)) return -1;
     if (!o->member_id) return 0;
+    /* an import asks once per member (domain/memo.h): its orders make no referral */
+    if (dom_memo_marked(d->memo, DOM_MEMO_NO_REFERRAL, o->member_id)) return 0;
     store_stmt *s = store_q(d->conn, Q_FIS_REF_GET);
     store_bind_int(s, 1, o->member_id);
     if (store_step(s) != STORE_ROW) {
         store_reset(s);
+        if (!store_conn_failed(d->conn))
+            dom_memo_mark_add(d->memo, DOM_MEMO_NO_REFERRAL, o->member_id);
         return 0;
     }
     int64_t referrer = store_col_int(s, 0), invite_id = store_col_int(s, 4),

@@ -2,6 +2,7 @@
 #include "import/import.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -473,10 +474,10 @@ typedef struct parsed {
     json_t *rec;    /* NULL when the line was rejected (err) */
     order_in *prep; /* an order checked at parse time, or NULL: the writer checks it */
     long line;
-    size_t bytes; /* the line's length */
-    size_t at;    /* where the line starts in the block's text */
-    bool refused; /* refused when read (too long): nothing to parse */
-    siyu_err err; /* why the line was rejected */
+    size_t bytes;  /* the line's length */
+    size_t at;     /* where the line starts in the block's text */
+    bool refused;  /* refused when read (too long): nothing to parse */
+    siyu_err *err; /* why the line was rejected; NULL for most: a block is 20 KiB, not 190 */
 } parsed;
 
 typedef enum block_state { BLOCK_RAW, BLOCK_PARSING, BLOCK_PARSED } block_state;
@@ -519,7 +520,8 @@ static void free_block(block *b)
         bool all_arena = b->recs[i].prep != NULL && json_arena_holds_all(b->arena);
         orders_prepared_free(b->recs[i].prep);
         if (!all_arena) json_decref(b->recs[i].rec);
-        siyu_err_clear(&b->recs[i].err);
+        if (b->recs[i].err) siyu_err_clear(b->recs[i].err);
+        free(b->recs[i].err);
     }
     json_arena_release(b->arena);
     free(b->text);
@@ -547,6 +549,18 @@ static void free_done(pipeline *p)
     }
 }
 
+/* Marks a line read as refused, with why. */
+static void reject_line(parsed *r, siyu_code code, const char *fmt, ...)
+{
+    r->err = calloc(1, sizeof *r->err);
+    if (!r->err) return; /* reported as out of memory */
+    va_list ap;
+    va_start(ap, fmt);
+    r->err->code = code;
+    vsnprintf(r->err->message, sizeof r->err->message, fmt, ap);
+    va_end(ap);
+}
+
 /* Reads the next block's lines; NULL at the end of the file. */
 static block *read_block(pipeline *p, char **line, size_t *cap, long *lineno, bool *eof)
 {
@@ -567,13 +581,11 @@ static block *read_block(pipeline *p, char **line, size_t *cap, long *lineno, bo
             skip++;
         if (skip == (size_t)n) continue; /* blank lines are not records */
         parsed *r = &b->recs[b->n++];
-        siyu_err_init(&r->err);
         r->line = *lineno;
         r->bytes = (size_t)n;
         if ((size_t)n > limit) {
             r->refused = true;
-            siyu_err_set(&r->err, SIYU_PAYLOAD_TOO_LARGE, NULL, "record: longer than %zu bytes",
-                         limit);
+            reject_line(r, SIYU_PAYLOAD_TOO_LARGE, "record: longer than %zu bytes", limit);
             continue;
         }
         if (b->text_len + (size_t)n + 1 > b->text_cap) {
@@ -583,7 +595,7 @@ static block *read_block(pipeline *p, char **line, size_t *cap, long *lineno, bo
             char *t = realloc(b->text, want);
             if (!t) { /* refused like any record that cannot be taken */
                 r->refused = true;
-                siyu_err_set(&r->err, SIYU_INTERNAL, NULL, "record: out of memory");
+                reject_line(r, SIYU_INTERNAL, "record: out of memory");
                 continue;
             }
             b->text = t;
@@ -611,8 +623,14 @@ static void parse_block(const pipeline *p, block *b)
         /* the arena is current for the parse alone: code that frees what jansson made
          * with free() (json_dumps' text) must never get arena memory */
         json_arena_use(b->arena);
-        r->rec = jx_parse(b->text + r->at, r->bytes, false, &r->err);
+        siyu_err perr;
+        siyu_err_init(&perr);
+        r->rec = jx_parse(b->text + r->at, r->bytes, false, &perr);
         json_arena_use(NULL);
+        if (!r->rec) {
+            r->err = malloc(sizeof *r->err);
+            if (r->err) *r->err = perr; /* holds no details: a parse error has none */
+        }
         if (r->rec && p->prepare_orders && !json_object_get(r->rec, "store_code")) {
             /* The checks that need no store run here, beside the writer. A record they
              * refuse goes to the writer unprepared, to be refused where every refusal is
@@ -755,7 +773,10 @@ static int load_ndjson(loader *L, FILE *in, siyu_err *e)
             if (rc == 0) {
                 if (!r->rec) {
                     L->r->records++;
-                    reject(L, r->line, r->err.field, r->err.code, r->err.message);
+                    if (r->err)
+                        reject(L, r->line, r->err->field, r->err->code, r->err->message);
+                    else
+                        reject(L, r->line, NULL, SIYU_INTERNAL, "record: out of memory");
                 } else {
                     rc = load_one(L, r->rec, true, r->prep, r->line, NULL, 0, r->bytes, e);
                 }

@@ -35,6 +35,12 @@ static void test_tables(void)
     }
     CHECK_INT_EQ(wrong, 0);
     CHECK(dom_memo_staff_get(m, 3001) == NULL);
+    /* a mark is its own kind: the same id as a store or a staff member is another key */
+    CHECK(!dom_memo_marked(m, DOM_MEMO_NO_REFERRAL, 7));
+    dom_memo_mark_add(m, DOM_MEMO_NO_REFERRAL, 7);
+    CHECK(dom_memo_marked(m, DOM_MEMO_NO_REFERRAL, 7));
+    CHECK(!dom_memo_marked(m, DOM_MEMO_NO_REFERRAL, 14));
+    CHECK(dom_memo_store_known(m, 7) && dom_memo_staff_get(m, 7) != NULL);
     /* the same value under another kind or app is another identity */
     CHECK(dom_memo_member_get(m, "phone", "", "C1") == NULL);
     CHECK(dom_memo_member_get(m, "card_no", "wx1", "C1") == NULL);
@@ -62,6 +68,7 @@ static void test_tables(void)
     CHECK(dom_memo_staff_get(m, 1) == NULL);
     CHECK(dom_memo_member_get(m, "card_no", "", "C1") == NULL);
     CHECK(dom_memo_setting_get(m, "loyalty.version") == NULL);
+    CHECK(!dom_memo_marked(m, DOM_MEMO_NO_REFERRAL, 7));
     /* a cleared memo fills again */
     dom_memo_member_add(m, "card_no", "", "C1", &(dom_memo_member){.id = 5});
     CHECK_INT_EQ(dom_memo_member_get(m, "card_no", "", "C1")->id, 5);

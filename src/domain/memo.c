@@ -193,8 +193,14 @@ static void member_place(dom_memo *m, char *key, uint64_t h, const dom_memo_memb
 #define KEY_MAX 512
 static const char *identity_key(char *buf, const char *kind, const char *app_id, const char *value)
 {
-    int n = snprintf(buf, KEY_MAX, "%s\x1f%s\x1f%s", kind, app_id, value);
-    return n >= 0 && n < KEY_MAX ? buf : NULL;
+    size_t a = strlen(kind), b = strlen(app_id), c = strlen(value);
+    if (a + b + c + 3 > KEY_MAX) return NULL;
+    memcpy(buf, kind, a);
+    buf[a] = 0x1f;
+    memcpy(buf + a + 1, app_id, b);
+    buf[a + 1 + b] = 0x1f;
+    memcpy(buf + a + b + 2, value, c + 1);
+    return buf;
 }
 
 const dom_memo_member *dom_memo_member_get(const dom_memo *m, const char *kind, const char *app_id,

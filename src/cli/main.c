@@ -1,4 +1,5 @@
 /* main.c — the siyu command: one binary, one subcommand per job (git's commands[]). */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,6 +92,12 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("siyu %s\n", SIYU_VERSION);
         return 0;
+    }
+    /* libsodium asks for sodium_init before any other call (it picks its implementations
+     * there); an import digests every order without otherwise reaching code that calls it */
+    if (sodium_init() < 0) {
+        fprintf(stderr, "siyu: libsodium failed to initialise\n");
+        return 1;
     }
     json_arena_install(); /* before any thread: the importer parses into arenas */
     loyalty_install();    /* orders, refunds and merges move points, coupons and tiers */

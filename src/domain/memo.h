@@ -5,8 +5,8 @@
  * The loader's own transactions write no store or staff row and change no member's
  * merge, guide or birthday, so an answer read once stays true until another connection
  * commits. The loader asks store_conn_others_wrote as each batch begins and clears the
- * memo when it says so (SQLite answers exactly; PostgreSQL always says yes, so there
- * the memo lasts one transaction), and clears it on a rollback. dom_require_store,
+ * memo when it says so (SQLite by its data version, PostgreSQL by the change sequence),
+ * and clears it on a rollback. dom_require_store,
  * dom_require_staff and members_resolve_brief consult d->memo when it is set. Only
  * rows found are kept: a miss always asks the store again. */
 #ifndef SIYU_DOMAIN_MEMO_H

@@ -2172,7 +2172,8 @@ const char *const pg_queries[Q__COUNT] = {
         " LIMIT ?1",
     [Q_CHANGE_SEQ_GET] = "SELECT seq, tag FROM change_seq WHERE id = 1",
     [Q_CHANGE_SEQ_BUMP] = "UPDATE change_seq SET seq = seq + 1,"
-                          " tag = (random() * 9.2e18 - 4.6e18)::bigint WHERE id = 1",
+                          " tag = (random() * 9.2e18 - 4.6e18)::bigint WHERE id = 1"
+                          " RETURNING seq",
     [Q_GV_GROUPS] =
         "SELECT id, store_id, owner_id, theme, name, chat_id, cap, state FROM chat_groups "
         "ORDER BY id",

@@ -928,7 +928,7 @@
     /* () -> seq, tag: the store's change sequence and the tag of its last write (views snapshot)      \
      */                                                                                                \
     Q(CHANGE_SEQ_GET)                                                                                  \
-    /* (): every committed write transaction moves it (store_commit) */                                \
+    /* () -> the new seq: every committed write transaction moves it (store_commit) */                 \
     Q(CHANGE_SEQ_BUMP)                                                                                 \
     /* the group view (src/views/group_view.c): groups, group-days and customer stints, with           \
        the members their person or unionid names */                                                    \

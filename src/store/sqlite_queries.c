@@ -2082,7 +2082,8 @@ const char *const sqlite_queries[Q__COUNT] = {
         " UNION ALL SELECT 'refund', id FROM refunds WHERE order_id NOT IN (SELECT id FROM orders)"
         " LIMIT ?1",
     [Q_CHANGE_SEQ_GET] = "SELECT seq, tag FROM change_seq WHERE id = 1",
-    [Q_CHANGE_SEQ_BUMP] = "UPDATE change_seq SET seq = seq + 1, tag = random() WHERE id = 1",
+    [Q_CHANGE_SEQ_BUMP] =
+        "UPDATE change_seq SET seq = seq + 1, tag = random() WHERE id = 1 RETURNING seq",
     [Q_GV_GROUPS] =
         "SELECT id, store_id, owner_id, theme, name, chat_id, cap, state FROM chat_groups "
         "ORDER BY id",

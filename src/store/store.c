@@ -167,7 +167,24 @@ void store_conn_cache(store_conn *c, int mib)
 
 bool store_conn_others_wrote(store_conn *c)
 {
-    return c->drv->conn_others_wrote ? c->drv->conn_others_wrote(c) : true;
+    if (c->drv->conn_others_wrote) return c->drv->conn_others_wrote(c);
+    /* Every write transaction moves the change sequence by one in its commit (above), so
+     * the sequence tells: as this connection's own commits left it, nobody else wrote. A
+     * commit that rolled back after its bump only makes the answer yes, as does a failure
+     * to read it (which also stops the transaction, as any failed read does). */
+    int64_t seq, tag;
+    siyu_err e;
+    siyu_err_init(&e);
+    if (store_change_seq(c, &seq, &tag, &e)) {
+        siyu_err_clear(&e);
+        c->seq_known = false;
+        return true;
+    }
+    bool others = !c->seq_known || c->seq_others || seq != c->seq_seen;
+    c->seq_seen = seq;
+    c->seq_known = true;
+    c->seq_others = false;
+    return others;
 }
 
 void store_conn_writer(store_conn *c)
@@ -332,6 +349,12 @@ static int bump_change_seq(store_conn *c, siyu_err *e)
     store_stmt *s = c->drv->q(c, Q_CHANGE_SEQ_BUMP);
     store_step_rc rc = s->drv->step(s);
     if (rc == STORE_DONE || rc == STORE_ROW) {
+        if (rc == STORE_ROW) { /* the new sequence: this commit's, if nobody's came between */
+            int64_t seq = s->drv->col_int(s, 0);
+            if (c->seq_known && seq != c->seq_seen + 1) c->seq_others = true;
+            c->seq_seen = seq;
+            c->seq_known = true;
+        }
         s->drv->reset(s);
         return 0;
     }

@@ -44,7 +44,9 @@ void store_conn_close(store_conn *c);
 void store_conn_cache(store_conn *c, int mib);
 /* Whether another connection may have committed since this one last asked (the first
  * ask: true). A cache kept across transactions (domain/memo.h) is dropped when it did.
- * SQLite answers exactly (PRAGMA data_version); PostgreSQL always says true. */
+ * SQLite answers from PRAGMA data_version; PostgreSQL from the change sequence, one read
+ * (every write transaction moves it, and this connection knows where its own commits left
+ * it). Call it inside a transaction on PostgreSQL. */
 bool store_conn_others_wrote(store_conn *c);
 /* Marks c as the group committer's connection: with SIYU_CHECKPOINTER=on SQLite then
  * checkpoints its WAL on a thread of its own rather than inside the committer's commits

@@ -35,6 +35,11 @@ struct store_conn {
     /* a statement that changes who a token is was prepared since the last commit (store.c):
      * its commit moves the auth epoch */
     bool auth_dirty;
+    /* store_conn_others_wrote by the change sequence (drivers without conn_others_wrote):
+     * the sequence as this connection last saw it, after its own commits too, and whether
+     * one of its commits found the sequence moved by someone else first */
+    bool seq_known, seq_others;
+    int64_t seq_seen;
 };
 /* Columns read by name (store_col_index): each name a caller asked for, by its pointer (a
  * string literal), with the column it resolved to, kept with the prepared statement. */

@@ -102,6 +102,7 @@ typedef struct pg_conn {
      * them — a statement naming order_items, a savepoint set, released or undone, the
      * commit; a rollback drops them. */
     bool bulk;
+    int savepoints; /* record savepoints open (pg_savepoint): bulk inserts are guarded there */
     char *copy;
     size_t copy_len, copy_cap;
     char err[512];
@@ -471,6 +472,17 @@ static void queue(pg_conn *c, const char *cmd)
     c->pending[c->npending++] = cmd;
 }
 
+/* An import's order row, outside a record's savepoint, goes without a statement savepoint
+ * of its own. Each savepoint is a subtransaction, and a batch of 5 000 orders overflowed
+ * the backend's cache of them (64), after which every visibility check asks pg_subtrans.
+ * The insert cannot meet a conflict the domain would go on from: its key was looked up
+ * under the writers' lock, and the domain returns at once if it fails; the import then
+ * undoes the batch and replays it record by record, each in a savepoint, guarded again. */
+static bool unguarded_in_bulk(const pg_conn *c, const pg_stmt *s)
+{
+    return c->bulk && c->savepoints == 0 && s->q == Q_ORDER_INSERT;
+}
+
 /* ---- bulk loading: order lines by COPY ----
  * The one query deferred is ORDER_ITEM_INSERT, whose VALUES are its parameters in order: its
  * text "INSERT INTO t(cols) VALUES (...)" gives "COPY t(cols) FROM STDIN". Nothing reads a
@@ -575,6 +587,7 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
     revive(c);
     c->npending = 0;
     c->copy_len = 0;
+    c->savepoints = 0;
     if (!write) {
         /* sent with the first statement; the snapshot is taken there anyway */
         queue(c, BEGIN_READ);
@@ -651,6 +664,7 @@ static int pg_savepoint(store_conn *c_, siyu_err *e)
     (void)e;                   /* sent with the next statement; a failure shows there */
     copy_flush((pg_conn *)c_); /* the lines kept go before it: undoing it keeps them */
     queue((pg_conn *)c_, SAVEPOINT_REC);
+    ((pg_conn *)c_)->savepoints++;
     return 0;
 }
 
@@ -668,6 +682,7 @@ static void pg_savepoint_release(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
     copy_flush(c);
+    if (c->savepoints > 0) c->savepoints--;
     if (!savepoint_unsent(c)) queue(c, RELEASE_REC);
 }
 
@@ -675,6 +690,7 @@ static void pg_savepoint_undo(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
     copy_flush(c); /* sent, then undone with the rest */
+    if (c->savepoints > 0) c->savepoints--;
     if (savepoint_unsent(c)) return;
     PGresult *r;
     if (c->npending > 0) { /* on their own: in a failed transaction they fail, this must not */
@@ -929,7 +945,7 @@ static PGresult *run_once(pg_conn *c, pg_stmt *s)
         }
         return run_cursor(c, s);
     }
-    if (s->guarded && tx) return run_pipeline(c, s, name, true);
+    if (s->guarded && tx && !unguarded_in_bulk(c, s)) return run_pipeline(c, s, name, true);
     if (c->npending > 0) return run_pipeline(c, s, name, false);
     return PQexecPrepared(c->pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
 }

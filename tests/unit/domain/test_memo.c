@@ -81,15 +81,17 @@ static void test_tables(void)
 }
 
 /* dom_require_staff answers from the memo as the store would, and a cleared memo reads
- * again; store_conn_others_wrote says when another connection committed. */
+ * again; store_conn_others_wrote says when another connection committed: another siyu
+ * connection's commit, on both engines, and on SQLite any write at all. On PostgreSQL it
+ * reads the change sequence, which siyu's every write transaction moves; a write behind
+ * siyu's back is seen there only if it moves the sequence too, as the one below does. */
 static void test_with_store(fixture *f)
 {
     siyu_err e;
     siyu_err_init(&e);
-    bool pg = f->pgname[0] != 0;
     f->d.memo = dom_memo_new();
-    CHECK(store_conn_others_wrote(f->d.conn)); /* the first ask */
-    CHECK_INT_EQ(store_conn_others_wrote(f->d.conn), pg);
+    store_conn_others_wrote(f->d.conn); /* where this connection starts from */
+    CHECK(!store_conn_others_wrote(f->d.conn));
     CHECK_INT_EQ(dom_require_staff(&f->d, 1, "guide", "guide_id", NULL, &e), 0);
     int64_t store = 0;
     CHECK_INT_EQ(dom_require_staff(&f->d, 3, NULL, "guide_id", &store, &e), 0);
@@ -100,10 +102,27 @@ static void test_with_store(fixture *f)
     CHECK_INT_EQ(dom_require_store(&f->d, 2, "store_id", &e), 0);
     CHECK_INT_EQ(dom_require_store(&f->d, 9, "store_id", &e), -1); /* misses are not kept */
     siyu_err_clear(&e);
-    /* this connection's own commit is not another's */
+    /* this connection's own commits are not another's */
     CHECK_INT_EQ(call(f, brands_create, "{\"name\":\"memo\"}", NULL, &e), 201);
-    CHECK_INT_EQ(store_conn_others_wrote(f->d.conn), pg);
-    CHECK_INT_EQ(fixture_exec(f, "UPDATE staff SET role = 'cashier' WHERE id = 1"), 0);
+    CHECK_INT_EQ(call(f, brands_create, "{\"name\":\"memo2\"}", NULL, &e), 201);
+    CHECK(!store_conn_others_wrote(f->d.conn));
+    /* another connection of siyu's commits */
+    fixture other = *f;
+    CHECK_INT_EQ(store_conn_open(f->st, &other.d.conn, &e), 0);
+    other.d.memo = NULL;
+    CHECK_INT_EQ(call(&other, brands_create, "{\"name\":\"elsewhere\"}", NULL, &e), 201);
+    CHECK(store_conn_others_wrote(f->d.conn));
+    CHECK(!store_conn_others_wrote(f->d.conn));
+    /* ... between two of this connection's own: still seen */
+    CHECK_INT_EQ(call(f, brands_create, "{\"name\":\"memo3\"}", NULL, &e), 201);
+    CHECK_INT_EQ(call(&other, brands_create, "{\"name\":\"elsewhere2\"}", NULL, &e), 201);
+    CHECK_INT_EQ(call(f, brands_create, "{\"name\":\"memo4\"}", NULL, &e), 201);
+    CHECK(store_conn_others_wrote(f->d.conn));
+    store_conn_close(other.d.conn);
+    /* a write behind siyu's back, moving the sequence as siyu's commits do */
+    CHECK_INT_EQ(fixture_exec(f, "UPDATE staff SET role = 'cashier' WHERE id = 1;"
+                                 " UPDATE change_seq SET seq = seq + 1 WHERE id = 1"),
+                 0);
     /* the memo still holds the row it read: whoever keeps one must ask, as below */
     CHECK_INT_EQ(dom_require_staff(&f->d, 1, "guide", "guide_id", NULL, &e), 0);
     CHECK(store_conn_others_wrote(f->d.conn));

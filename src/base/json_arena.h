@@ -27,8 +27,9 @@ void json_arena_install(void);
 
 json_arena *json_arena_new(void);
 /* Whether everything allocated while a was current lies in its chunks (nothing too large
- * or past the range went to malloc). Then a tree parsed under a, and changed by nobody
- * since, needs no json_decref before the release: the release frees it whole. */
+ * or past the range went to malloc; false when json_arena_install never ran). Then a tree parsed
+ * under a, and changed by nobody since, needs no json_decref before the release: the release frees
+ * it whole. */
 bool json_arena_holds_all(const json_arena *a);
 
 /* Gives the arena's chunks back for reuse. Every tree allocated in it must already have

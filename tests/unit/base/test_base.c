@@ -256,6 +256,16 @@ static void *parse_in_arena(void *arg)
 
 static void test_json_arena(void)
 {
+    /* before install jansson allocates with malloc, arena current or not: a tree parsed
+     * under an arena must still be freed node by node (the importer asks this) */
+    json_arena *before = json_arena_new();
+    json_arena_use(before);
+    json_t *early = json_loads("{\"a\":[1]}", 0, NULL);
+    json_arena_use(NULL);
+    CHECK(early && !json_arena_owns(early));
+    CHECK(!json_arena_holds_all(before));
+    json_decref(early);
+    json_arena_release(before);
     json_arena_install();
     json_t *plain = json_string("plain");
     CHECK(!json_arena_owns(plain));
@@ -267,6 +277,7 @@ static void test_json_arena(void)
     CHECK(tree != NULL);
     CHECK(json_arena_owns(tree));
     CHECK(json_arena_owns(json_object_get(tree, "a")));
+    CHECK(json_arena_holds_all(a)); /* the whole tree in its chunks */
     CHECK_STR_EQ(
         json_string_value(json_object_get(json_array_get(json_object_get(tree, "a"), 2), "b")),
         "text");
@@ -289,6 +300,7 @@ static void test_json_arena(void)
     json_arena_use(a);
     void *big = m((size_t)1 << 20);
     CHECK(big && !json_arena_owns(big));
+    CHECK(!json_arena_holds_all(a)); /* one allocation under it went to malloc */
     f(big);
     size_t owned = 0, step = ((size_t)1 << 20) / 8; /* never written: pages stay untouched */
     void *p;

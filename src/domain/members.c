@@ -734,12 +734,14 @@ int64_t members_resolve_brief(dom *d, json_t *obj, const char *prefix, bool crea
                               const member_defaults *defs, dom_member_brief *b, bool *found_brief,
                               siyu_err *e)
 {
-    *found_brief = false;
     char f[64];
     field_of(prefix, f, sizeof f);
     identity ids[MAX_IDENTITIES];
     int n = idents_of(obj, prefix, f, ids, e);
-    if (n < 0) return -1;
+    if (n < 0) {
+        *found_brief = false;
+        return -1;
+    }
     return resolve_ids(d, ids, n, obj, prefix, f, create, defs, b, found_brief, e);
 }
 

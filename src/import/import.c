@@ -2,7 +2,6 @@
 #include "import/import.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -500,7 +499,6 @@ typedef struct pipeline {
     pthread_cond_t changed;
     block *queue[QUEUE_BLOCKS];
     int head, count;
-    int raw;            /* queued blocks nobody has claimed to parse */
     size_t queued_text; /* text of the queued blocks: bounded by QUEUE_BYTES */
     bool eof, cancel;   /* eof: every block has been queued */
     /* blocks the writer is done with go back to the reader, which frees them: memory is
@@ -549,16 +547,12 @@ static void free_done(pipeline *p)
     }
 }
 
-/* Marks a line read as refused, with why. */
-static void reject_line(parsed *r, siyu_code code, const char *fmt, ...)
+/* Keeps why line r was rejected with it (a block holds an error only for such lines; a
+ * copy that cannot be made is reported as out of memory). */
+static void keep_err(parsed *r, const siyu_err *why)
 {
-    r->err = calloc(1, sizeof *r->err);
-    if (!r->err) return; /* reported as out of memory */
-    va_list ap;
-    va_start(ap, fmt);
-    r->err->code = code;
-    vsnprintf(r->err->message, sizeof r->err->message, fmt, ap);
-    va_end(ap);
+    r->err = malloc(sizeof *r->err);
+    if (r->err) *r->err = *why; /* a line's refusal carries no details */
 }
 
 /* Reads the next block's lines; NULL at the end of the file. */
@@ -583,9 +577,13 @@ static block *read_block(pipeline *p, char **line, size_t *cap, long *lineno, bo
         parsed *r = &b->recs[b->n++];
         r->line = *lineno;
         r->bytes = (size_t)n;
+        siyu_err why;
+        siyu_err_init(&why);
         if ((size_t)n > limit) {
             r->refused = true;
-            reject_line(r, SIYU_PAYLOAD_TOO_LARGE, "record: longer than %zu bytes", limit);
+            siyu_err_set(&why, SIYU_PAYLOAD_TOO_LARGE, NULL, "record: longer than %zu bytes",
+                         limit);
+            keep_err(r, &why);
             continue;
         }
         if (b->text_len + (size_t)n + 1 > b->text_cap) {
@@ -595,7 +593,8 @@ static block *read_block(pipeline *p, char **line, size_t *cap, long *lineno, bo
             char *t = realloc(b->text, want);
             if (!t) { /* refused like any record that cannot be taken */
                 r->refused = true;
-                reject_line(r, SIYU_INTERNAL, "record: out of memory");
+                siyu_err_set(&why, SIYU_INTERNAL, NULL, "record: out of memory");
+                keep_err(r, &why);
                 continue;
             }
             b->text = t;
@@ -627,10 +626,7 @@ static void parse_block(const pipeline *p, block *b)
         siyu_err_init(&perr);
         r->rec = jx_parse(b->text + r->at, r->bytes, false, &perr);
         json_arena_use(NULL);
-        if (!r->rec) {
-            r->err = malloc(sizeof *r->err);
-            if (r->err) *r->err = perr; /* holds no details: a parse error has none */
-        }
+        if (!r->rec) keep_err(r, &perr);
         if (r->rec && p->prepare_orders && !json_object_get(r->rec, "store_code")) {
             /* The checks that need no store run here, beside the writer. A record they
              * refuse goes to the writer unprepared, to be refused where every refusal is
@@ -650,6 +646,15 @@ void import_parse_on_writer_for_tests(bool on)
     atomic_store(&parse_on_writer_only, on);
 }
 
+/* How many queued blocks nobody parses yet (of at most QUEUE_BLOCKS). Under p->lock. */
+static int raw_blocks(const pipeline *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->count; i++)
+        n += p->queue[(p->head + i) % QUEUE_BLOCKS]->state == BLOCK_RAW;
+    return n;
+}
+
 /* The oldest queued block nobody parses yet, claimed for the caller; NULL if none.
  * Called under p->lock. */
 static block *claim_raw(pipeline *p)
@@ -658,7 +663,6 @@ static block *claim_raw(pipeline *p)
         block *b = p->queue[(p->head + i) % QUEUE_BLOCKS];
         if (b->state == BLOCK_RAW) {
             b->state = BLOCK_PARSING;
-            p->raw--;
             return b;
         }
     }
@@ -686,7 +690,7 @@ static void *ndjson_reader(void *arg)
     pthread_mutex_lock(&p->lock);
     while (!p->cancel) {
         /* read ahead while there is room, keeping a block or two for the writer to take */
-        while (!eof && p->raw < RAW_AHEAD && p->count < QUEUE_BLOCKS &&
+        while (!eof && raw_blocks(p) < RAW_AHEAD && p->count < QUEUE_BLOCKS &&
                (p->count == 0 || p->queued_text < QUEUE_BYTES) && !p->cancel) {
             pthread_mutex_unlock(&p->lock);
             free_done(p);
@@ -696,7 +700,6 @@ static void *ndjson_reader(void *arg)
                 b->state = BLOCK_RAW;
                 p->queue[(p->head + p->count) % QUEUE_BLOCKS] = b;
                 p->count++;
-                p->raw++;
                 p->queued_text += b->text_len;
                 pthread_cond_broadcast(&p->changed);
             }

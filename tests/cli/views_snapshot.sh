@@ -20,7 +20,7 @@ postgres://* | postgresql://*)
 esac
 SNAP=$DIR/s.views
 export SIYU_VIEWS_SNAPSHOT=$SNAP
-PORT=$((20000 + RANDOM % 20000))
+PORT=
 PID=
 fail() { echo "FAIL: $*" >&2; [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; exit 1; }
 cleanup() {
@@ -34,12 +34,18 @@ trap cleanup EXIT
 TOK=$("$SIYU" token create --db "$DB" --role admin 2>/dev/null | tail -1)
 [ -n "$TOK" ] || fail "token"
 
-start() { # serve in the background (the snapshot from $SIYU_VIEWS_SNAPSHOT), wait until ready
-    "$SIYU" serve --db "$DB" --listen 127.0.0.1:$PORT --access-log off \
+# Serves in the background (the snapshot from $SIYU_VIEWS_SNAPSHOT) and waits until ready. The
+# system picks the port as siyu binds it and siyu's banner names it: a port this script chose
+# could be taken by a test running beside it before siyu listened.
+start() {
+    "$SIYU" serve --db "$DB" --listen 127.0.0.1:0 --access-log off \
         >"$DIR/out" 2>"$DIR/err" &
     PID=$!
-    for _ in $(seq 1 200); do
-        curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+    PORT=
+    for _ in $(seq 1 300); do
+        [ -n "$PORT" ] || PORT=$(sed -n 's|.* on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$DIR/out" | head -1)
+        [ -n "$PORT" ] && curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+        kill -0 "$PID" 2>/dev/null || break
         sleep 0.1
     done
     cat "$DIR/err" >&2

@@ -187,6 +187,13 @@ typedef struct order_rules {
 order_in *orders_prepare(json_t *body, const order_rules *rules, siyu_err *e); /* NULL: e set */
 int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *made, siyu_err *e);
 void orders_prepared_free(order_in *o);
+/* For a bulk writer with a memo (the import): asks the store in one statement which of the
+ * orders' keys are taken (one round trip for a block of orders on PostgreSQL, instead of one
+ * each), and marks the others free, so orders_create_prepared writes them without its own
+ * lookup while d->memo's generation holds (the memo is cleared when another connection
+ * commits or the transaction rolls back). Of a key the list names twice only the first
+ * order is marked. Call inside the write transaction; no memo: nothing is asked. */
+int orders_keys_check(dom *d, order_in *const *os, size_t n, siyu_err *e);
 /* Asks the CPU for a prepared order's memory ahead of its use: stage 0 the order itself,
  * 1 what it points at, 2 what its lines point at; each stage reads what the one before
  * fetched. */

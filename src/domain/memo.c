@@ -34,11 +34,19 @@ struct dom_memo {
     size_t cap, used; /* cap: a power of two; used kept under half of it */
     member_slot *members;
     size_t members_cap, members_used;
+    uint64_t generation;
 };
 
 dom_memo *dom_memo_new(void)
 {
-    return calloc(1, sizeof(dom_memo));
+    dom_memo *m = calloc(1, sizeof(dom_memo));
+    if (m) m->generation = 1;
+    return m;
+}
+
+uint64_t dom_memo_generation(const dom_memo *m)
+{
+    return m ? m->generation : 0;
 }
 
 static void members_clear(dom_memo *m)
@@ -62,6 +70,7 @@ void dom_memo_free(dom_memo *m)
 void dom_memo_clear(dom_memo *m)
 {
     if (!m) return;
+    m->generation++;
     m->n_settings = 0;
     members_clear(m);
     if (!m->used) return;

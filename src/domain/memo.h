@@ -34,6 +34,9 @@ dom_memo *dom_memo_new(void);
 void dom_memo_free(dom_memo *m);
 /* Forgets everything. */
 void dom_memo_clear(dom_memo *m);
+/* Moves on every clear (never 0): a fact kept outside the memo, stamped with the generation
+ * it was learnt in, holds while the generation is the same (orders_keys_check). */
+uint64_t dom_memo_generation(const dom_memo *m);
 
 /* Facts about an id that no batch of the import changes, kept as marks. */
 typedef enum dom_memo_mark {

@@ -15,6 +15,7 @@
 #include "base/digest.h"
 #include "base/jsonx.h"
 #include "domain/domain.h"
+#include "domain/memo.h"
 
 /* The line cap: process-wide, set before serving (orders_set_max_lines). */
 static _Atomic int max_items = ORDERS_MAX_LINES_DEFAULT;
@@ -388,6 +389,8 @@ struct order_in {
     size_t n_items;
     int64_t item_count; /* units over all lines */
     unsigned char digest[DIGEST_BYTES];
+    /* orders_keys_check found the key free in this generation of d->memo (0: not asked) */
+    uint64_t key_free_in;
 };
 
 void orders_prepared_prefetch(const order_in *o, int stage)
@@ -520,15 +523,82 @@ int orders_create_id(dom *d, json_t *body, json_t **out, order_made *made, siyu_
     return rc;
 }
 
+/* An order of a list, and where it stands in it. */
+typedef struct listed_order {
+    order_in *o;
+    size_t at;
+} listed_order;
+
+/* Orders by their key, then by their place in the list, to find a key twice in one list. */
+static int key_order(const void *a, const void *b)
+{
+    const listed_order *x = a, *y = b;
+    if (x->o->channel != y->o->channel) return x->o->channel < y->o->channel ? -1 : 1;
+    int c = strcmp(x->o->external_id, y->o->external_id);
+    return c ? c : x->at < y->at ? -1 : x->at > y->at;
+}
+
+int orders_keys_check(dom *d, order_in *const *os, size_t n, siyu_err *e)
+{
+    if (!d->memo || !n) return 0;
+    listed_order *sorted = malloc(n * sizeof *sorted);
+    json_t *keys = json_array();
+    if (!sorted || !keys) {
+        free(sorted);
+        json_decref(keys);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "orders: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        os[i]->key_free_in = 0;
+        sorted[i] = (listed_order){os[i], i};
+        json_array_append_new(keys,
+                              json_pack("[ss]", dom_channels[os[i]->channel], os[i]->external_id));
+    }
+    char *text = json_dumps(keys, JSON_COMPACT);
+    json_decref(keys);
+    store_stmt *s = store_q(d->conn, Q_ORDER_KEYS_TAKEN);
+    store_bind_text(s, 1, text);
+    bool *taken = calloc(n, sizeof *taken);
+    store_step_rc rc;
+    while (taken && (rc = store_step(s)) == STORE_ROW) {
+        int64_t i = store_col_int(s, 0);
+        if (i >= 0 && (size_t)i < n) taken[i] = true;
+    }
+    store_reset(s);
+    free(text);
+    if (!taken || rc != STORE_DONE) {
+        free(sorted);
+        free(taken);
+        return taken ? store_conn_check(d->conn, e)
+                     : siyu_err_set(e, SIYU_INTERNAL, NULL, "orders: out of memory");
+    }
+    uint64_t generation = dom_memo_generation(d->memo);
+    for (size_t i = 0; i < n; i++)
+        if (!taken[i]) os[i]->key_free_in = generation;
+    /* a key twice in the list: the later order must find the earlier one written */
+    qsort(sorted, n, sizeof *sorted, key_order);
+    for (size_t i = 1; i < n; i++)
+        if (sorted[i].o->channel == sorted[i - 1].o->channel &&
+            strcmp(sorted[i].o->external_id, sorted[i - 1].o->external_id) == 0)
+            sorted[i].o->key_free_in = 0;
+    free(sorted);
+    free(taken);
+    return 0;
+}
+
 int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *made, siyu_err *e)
 {
     *made = (order_made){0};
     const char *channel = dom_channels[o->channel];
     int64_t member_id = o->member_id, guide_id = o->guide_id; /* resolved below */
-    store_stmt *s = store_q(d->conn, Q_ORDER_BY_KEY);
-    store_bind_text(s, 1, channel);
-    store_bind_text(s, 2, o->external_id);
-    if (store_step(s) == STORE_ROW) {
+    store_stmt *s = NULL;
+    bool key_free = o->key_free_in && o->key_free_in == dom_memo_generation(d->memo);
+    if (!key_free) {
+        s = store_q(d->conn, Q_ORDER_BY_KEY);
+        store_bind_text(s, 1, channel);
+        store_bind_text(s, 2, o->external_id);
+    }
+    if (!key_free && store_step(s) == STORE_ROW) {
         int64_t id = store_col_int(s, 0);
         int n;
         const void *old = store_col_blob(s, 1, &n);

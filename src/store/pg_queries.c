@@ -100,6 +100,9 @@ const char *const pg_queries[Q__COUNT] = {
     [Q_ORDER_BY_KEY] = "SELECT o.id, o.digest FROM order_keys k JOIN orders o"
                        " ON o.id = k.order_id AND o.placed_at = k.placed_at"
                        " WHERE k.channel = ?1 AND k.external_id = ?2",
+    [Q_ORDER_KEYS_TAKEN] = "SELECT (k.i - 1)::bigint AS i"
+                           " FROM jsonb_array_elements(?1::jsonb) WITH ORDINALITY k(v, i)"
+                           " JOIN order_keys o ON o.channel = k.v->>0 AND o.external_id = k.v->>1",
     [Q_ORDER_INSERT] = "INSERT INTO orders(channel, external_id, store_id, member_id, guide_id,"
                        " placed_at, total_cents, discount_cents, points_used, coupon_code, digest,"
                        " item_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"

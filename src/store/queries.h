@@ -43,6 +43,8 @@
     Q(REACH_DELETE)      /* (member_id) */                                                             \
     /* orders */                                                                                       \
     Q(ORDER_BY_KEY)       /* (channel, external_id) -> id, digest */                                   \
+    Q(ORDER_KEYS_TAKEN)   /* ([[channel, external_id], ...] as JSON) -> i: the keys already used,      \
+                             by their position in the list (0-based) */                                \
     Q(ORDER_INSERT)       /* (channel, external_id, store_id, member_id, guide_id, placed_at,          \
                              total, discount, points_used, coupon_code, digest, item_count) */         \
     Q(ORDER_ITEM_INSERT)  /* (order_id, line, sku, category, name, qty, unit_price) */                 \

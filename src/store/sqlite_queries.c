@@ -84,6 +84,10 @@ const char *const sqlite_queries[Q__COUNT] = {
                      " WHERE excluded.at > member_reach.at",
     [Q_REACH_DELETE] = "DELETE FROM member_reach WHERE member_id = ?1",
     [Q_ORDER_BY_KEY] = "SELECT id, digest FROM orders WHERE channel = ?1 AND external_id = ?2",
+    [Q_ORDER_KEYS_TAKEN] =
+        "SELECT CAST(k.key AS INTEGER) AS i FROM json_each(?1) k CROSS JOIN orders o"
+        " ON o.channel = json_extract(k.value, '$[0]')"
+        " AND o.external_id = json_extract(k.value, '$[1]')",
     [Q_ORDER_INSERT] = "INSERT INTO orders(channel, external_id, store_id, member_id, guide_id,"
                        " placed_at, total_cents, discount_cents, points_used, coupon_code, digest,"
                        " item_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",

@@ -128,6 +128,10 @@ bool store_shared(store_t *st)
 {
     return st->drv->shared;
 }
+bool store_conn_remote(store_conn *c)
+{
+    return c->drv->remote;
+}
 int store_listen(store_conn *c, const char *channel, siyu_err *e)
 {
     return c->drv->listen(c, channel, e);

@@ -67,10 +67,12 @@ bool store_conn_sync_commits(store_conn *c, bool sync);
 int store_sync_now(store_conn *c, siyu_err *e);
 
 /* Bulk loading (the import): the driver may keep writes nobody reads back at once and send
- * them together — PostgreSQL sends order lines with one COPY before anything that could see
- * them (a statement naming order_items, a savepoint, the commit); a rollback drops them.
- * Results are the same; an error of a kept write shows at that point, not at its step.
- * Nothing changes on SQLite, whose inserts are function calls already. */
+ * them together — PostgreSQL sends order rows (outside a savepoint; their ids taken ahead,
+ * so store_last_id answers at once) and order lines with a COPY each before anything that
+ * could see them (a statement naming orders, order_keys or order_items, a savepoint, the
+ * commit); a rollback drops them. Results are the same; an error of a kept write shows at
+ * that point, not at its step. Nothing changes on SQLite, whose inserts are function calls
+ * already. */
 void store_bulk(store_conn *c, bool on);
 
 /* Transactions. begin_write takes the write lock up front (no upgrade deadlocks). */
@@ -191,6 +193,10 @@ void store_slow_sync_wait(void);
  * (or more) arrived, 0 on timeout (always on SQLite, after the wait), -1 when the
  * connection is lost (open another and listen again). */
 bool store_shared(store_t *st);
+/* True when every statement is a round trip to a server (PostgreSQL), not a function call
+ * (SQLite): a bulk writer then asks many lookups in one statement (orders_keys_check),
+ * which on SQLite would cost more than the lookups it replaces. */
+bool store_conn_remote(store_conn *c);
 /* This process's name among the nodes (host, pid and a random part; made once). */
 const char *store_node_id(void);
 

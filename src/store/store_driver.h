@@ -108,6 +108,8 @@ struct store_driver {
 
     /* several processes on one store (store_shared): notifications between them */
     bool shared;
+    /* every statement is a round trip to a server (store_conn_remote) */
+    bool remote;
     int (*listen)(store_conn *c, const char *channel, siyu_err *e);
     int (*wait_notify)(store_conn *c, int timeout_ms);
 };

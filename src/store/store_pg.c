@@ -59,14 +59,15 @@ typedef struct pg_stmt {
     struct pg_conn *conn;
     store_query q;
     bool prepared;
-    bool returns_id; /* INSERT ... RETURNING id: the id goes to store_last_id */
-    bool is_write;   /* not a SELECT: counts store_changes */
-    bool guarded;    /* an INSERT: runs under a statement savepoint inside a transaction */
-    bool scan;       /* a scan of a whole table: read through a cursor inside a transaction */
-    signed char sees_lines; /* the text names order_items (1), or not (-1); 0: not looked yet */
-    char *sql;              /* the text sent ($N), for the cursor's DECLARE */
-    Oid types[64];          /* the parameter types given at PREPARE (0: inferred) */
-    bool cursor;            /* rows come from the cursor named cursor_name, in batches */
+    bool returns_id;       /* INSERT ... RETURNING id: the id goes to store_last_id */
+    bool is_write;         /* not a SELECT: counts store_changes */
+    bool guarded;          /* an INSERT: runs under a statement savepoint inside a transaction */
+    bool scan;             /* a scan of a whole table: read through a cursor inside a transaction */
+    signed char sees_kept; /* the text names a table rows are kept for (1), or not (-1); 0: not
+                            * looked yet (see bulk loading) */
+    char *sql;             /* the text sent ($N), for the cursor's DECLARE */
+    Oid types[64];         /* the parameter types given at PREPARE (0: inferred) */
+    bool cursor;           /* rows come from the cursor named cursor_name, in batches */
     char cursor_name[32];
     int nparams;
     const char **values;
@@ -97,14 +98,18 @@ typedef struct pg_conn {
      * at all. */
     const char *pending[16];
     int npending;
-    /* Bulk loading (store_bulk): order lines are kept here as COPY text instead of being
-     * inserted one round trip each, and sent with one COPY before anything that could see
-     * them — a statement naming order_items, a savepoint set, released or undone, the
-     * commit; a rollback drops them. */
+    /* Bulk loading (store_bulk): order rows and lines are kept here as COPY text instead of
+     * being inserted one round trip each, and sent with a COPY each before anything that
+     * could see them — a statement naming orders, order_keys or order_items, a savepoint
+     * set, released or undone, the commit; a rollback drops them. */
     bool bulk;
-    int savepoints; /* record savepoints open (pg_savepoint): bulk inserts are guarded there */
-    char *copy;
-    size_t copy_len, copy_cap;
+    int savepoints; /* record savepoints open (pg_savepoint): order rows go one by one there */
+    struct copy_buf {
+        char *p;
+        size_t len, cap;
+    } copy[2];         /* COPY_ORDERS, COPY_LINES: sent in that order */
+    int64_t ids[1024]; /* order ids taken ahead from the sequence in this transaction */
+    int ids_at, ids_n, ids_ask;
     char err[512];
     pg_stmt stmts[Q__COUNT];
 } pg_conn;
@@ -390,7 +395,8 @@ static void pg_bulk(store_conn *c_, bool on)
 static void pg_conn_close(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
-    free(c->copy);
+    for (int i = 0; i < 2; i++)
+        free(c->copy[i].p);
     if (c->holds_write_lock) {
         c->holds_write_lock = false;
         pthread_mutex_unlock(&c->store->write_lock);
@@ -472,35 +478,41 @@ static void queue(pg_conn *c, const char *cmd)
     c->pending[c->npending++] = cmd;
 }
 
-/* An import's order row, outside a record's savepoint, goes without a statement savepoint
- * of its own. Each savepoint is a subtransaction, and a batch of 5 000 orders overflowed
- * the backend's cache of them (64), after which every visibility check asks pg_subtrans.
- * The insert cannot meet a conflict the domain would go on from: its key was looked up
- * under the writers' lock, and the domain returns at once if it fails; the import then
- * undoes the batch and replays it record by record, each in a savepoint, guarded again. */
-static bool unguarded_in_bulk(const pg_conn *c, const pg_stmt *s)
+/* ---- bulk loading: order rows and lines by COPY ----
+ * Two inserts are deferred, each to a COPY of its own: ORDER_INSERT, outside a record's
+ * savepoint, and ORDER_ITEM_INSERT. Their VALUES are their parameters in order, so the text
+ * "INSERT INTO t(cols) VALUES (...)" gives "COPY t(cols) FROM STDIN"; an order row also
+ * carries its id, taken ahead from the table's sequence (16 at first, twice as many each
+ * time up to 1 024), so store_last_id answers at once. Ids are taken inside the transaction
+ * that uses them and the rest dropped at its end: writers hold one lock, so orders commit
+ * in the order of their ids, which readers that follow new orders by id count on (the
+ * journeys' event sources). Nothing reads a kept row back before a statement naming
+ * its table, which sends the rows first: the domain looked the order's key up (or was told
+ * it is free, orders_keys_check) and its store, member and guide under the writers' lock,
+ * and validated every line. Outside a savepoint the import undoes the whole batch if an
+ * order fails, and a savepoint sends the rows kept before it is set, so every order row of
+ * a record's savepoint runs as its own statement, guarded, and fails where it ran.
+ * Batching also spares the order rows a statement savepoint each: each is a
+ * subtransaction, and 5 000 in a batch overflowed the backend's cache of them (64). */
+enum { COPY_ORDERS, COPY_LINES };
+
+static int deferred(pg_conn *c, pg_stmt *s)
 {
-    return c->bulk && c->savepoints == 0 && s->q == Q_ORDER_INSERT;
+    if (!c->bulk || !in_open_tx(c)) return -1;
+    if (s->q == Q_ORDER_ITEM_INSERT) return COPY_LINES;
+    if (s->q == Q_ORDER_INSERT && c->savepoints == 0) return COPY_ORDERS;
+    return -1;
 }
 
-/* ---- bulk loading: order lines by COPY ----
- * The one query deferred is ORDER_ITEM_INSERT, whose VALUES are its parameters in order: its
- * text "INSERT INTO t(cols) VALUES (...)" gives "COPY t(cols) FROM STDIN". Nothing reads a
- * line's insert back (no id, and the domain validated the line before), so it can wait. */
-static bool deferred(pg_conn *c, pg_stmt *s)
-{
-    return c->bulk && s->q == Q_ORDER_ITEM_INSERT && in_open_tx(c);
-}
-
-static void copy_put(pg_conn *c, const char *v, int n, bool blob)
+static void copy_put(struct copy_buf *b, const char *v, int n, bool blob)
 {
     size_t len = !v ? 2 : blob ? (size_t)n * 2 + 3 : strlen(v) * 2;
-    size_t need = c->copy_len + len + 2; /* and the separator after it */
-    if (need > c->copy_cap) {
-        c->copy_cap = need * 2 > 65536 ? need * 2 : 65536;
-        c->copy = realloc(c->copy, c->copy_cap);
+    size_t need = b->len + len + 2; /* and the separator after it */
+    if (need > b->cap) {
+        b->cap = need * 2 > 65536 ? need * 2 : 65536;
+        b->p = realloc(b->p, b->cap);
     }
-    char *o = c->copy + c->copy_len;
+    char *o = b->p + b->len;
     if (!v) {
         memcpy(o, "\\N", 2);
         o += 2;
@@ -518,40 +530,87 @@ static void copy_put(pg_conn *c, const char *v, int n, bool blob)
                 *o++ = *p;
         }
     }
-    c->copy_len = (size_t)(o - c->copy);
+    b->len = (size_t)(o - b->p);
 }
 
-static void copy_row(pg_conn *c, pg_stmt *s)
+/* The next order id of the ones taken ahead, taking more when none is left (with the
+ * commands owed: one round trip). 0, or -1 with the error set. */
+static int take_id(pg_conn *c, int64_t *id)
 {
-    for (int i = 0; i < s->nparams; i++) {
-        copy_put(c, s->values[i], s->lengths[i], s->formats[i] == 1);
-        c->copy[c->copy_len++] = i + 1 < s->nparams ? '\t' : '\n'; /* copy_put left room */
-    }
-}
-
-/* Sends the lines kept (after the commands owed, a savepoint among them); 0, or -1 with
- * the error set (the transaction is then aborted on the server). */
-static int copy_flush(pg_conn *c)
-{
-    if (!c->copy_len) return 0;
-    size_t len = c->copy_len;
-    c->copy_len = 0;
-    if (c->npending) {
-        PGresult *r = send_pending(c, NULL);
-        bool good = ok(r);
+    if (c->ids_at == c->ids_n) {
+        int most = (int)(sizeof c->ids / sizeof *c->ids);
+        c->ids_ask = c->ids_ask < 16 ? 16 : c->ids_ask * 2 > most ? most : c->ids_ask * 2;
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "SELECT nextval(pg_get_serial_sequence('orders', 'id'))"
+                 " FROM generate_series(1, %d)",
+                 c->ids_ask);
+        PGresult *r = send_pending(c, sql);
+        bool good = PQresultStatus(r) == PGRES_TUPLES_OK;
+        c->ids_at = c->ids_n = 0;
+        for (int i = 0; good && i < PQntuples(r); i++)
+            c->ids[c->ids_n++] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
         if (!good) set_err(c, "bulk", PQerrorMessage(c->pg));
         PQclear(r);
-        if (!good) return -1;
+        if (!good || !c->ids_n) return -1;
     }
-    const char *text = pg_queries[Q_ORDER_ITEM_INSERT];
-    const char *into = strstr(text, "INTO "), *values = strstr(text, " VALUES");
+    *id = c->ids[c->ids_at++];
+    return 0;
+}
+
+/* Keeps s's row in its COPY (which: deferred). 0, or -1 with the error set. */
+static int copy_row(pg_conn *c, pg_stmt *s, int which)
+{
+    struct copy_buf *b = &c->copy[which];
+    if (which == COPY_ORDERS) {
+        int64_t id;
+        if (take_id(c, &id)) return -1;
+        char num[24];
+        snprintf(num, sizeof num, "%lld", (long long)id);
+        copy_put(b, num, 0, false);
+        b->p[b->len++] = '\t';
+        c->last_id = id;
+    }
+    for (int i = 0; i < s->nparams; i++) {
+        copy_put(b, s->values[i], s->lengths[i], s->formats[i] == 1);
+        b->p[b->len++] = i + 1 < s->nparams ? '\t' : '\n'; /* copy_put left room */
+    }
+    return 0;
+}
+
+static bool copy_kept(const pg_conn *c)
+{
+    return c->copy[COPY_ORDERS].len || c->copy[COPY_LINES].len;
+}
+
+static void copy_drop(pg_conn *c)
+{
+    c->copy[COPY_ORDERS].len = c->copy[COPY_LINES].len = 0;
+}
+
+/* Forgets the rows kept and the ids taken ahead: at a transaction's start and end. */
+static void bulk_end_tx(pg_conn *c)
+{
+    copy_drop(c);
+    c->ids_at = c->ids_n = c->ids_ask = 0;
+}
+
+/* Sends one kept COPY: q's table and columns (the id first for an order row). */
+static bool copy_send(pg_conn *c, store_query q, struct copy_buf *b)
+{
+    size_t len = b->len;
+    b->len = 0;
+    const char *text = pg_queries[q];
+    const char *into = strstr(text, "INTO "), *open = strchr(into, '('),
+               *values = strstr(text, " VALUES");
     char sql[512];
-    snprintf(sql, sizeof sql, "COPY %.*s FROM STDIN", (int)(values - into - 5), into + 5);
+    snprintf(sql, sizeof sql, "COPY %.*s%s%.*s FROM STDIN", (int)(open + 1 - into - 5), into + 5,
+             q == Q_ORDER_INSERT ? "id, " : "", (int)(values - open - 1), open + 1);
     PGresult *r = PQexec(c->pg, sql);
     bool good = PQresultStatus(r) == PGRES_COPY_IN;
     PQclear(r);
     if (good)
-        good = PQputCopyData(c->pg, c->copy, (int)len) == 1 && PQputCopyEnd(c->pg, NULL) == 1;
+        good = PQputCopyData(c->pg, b->p, (int)len) == 1 && PQputCopyEnd(c->pg, NULL) == 1;
     else
         PQputCopyEnd(c->pg, "not started");
     bool done = false;
@@ -560,6 +619,29 @@ static int copy_flush(pg_conn *c)
         done = true;
         PQclear(r);
     }
+    return good;
+}
+
+/* Sends the rows kept, orders first (after the commands owed, a savepoint among them); 0,
+ * or -1 with the error set (the transaction is then aborted on the server). */
+static int copy_flush(pg_conn *c)
+{
+    if (!copy_kept(c)) return 0;
+    if (c->npending) {
+        PGresult *r = send_pending(c, NULL);
+        bool good = ok(r);
+        if (!good) set_err(c, "bulk", PQerrorMessage(c->pg));
+        PQclear(r);
+        if (!good) {
+            copy_drop(c);
+            return -1;
+        }
+    }
+    bool good = true;
+    if (c->copy[COPY_ORDERS].len) good = copy_send(c, Q_ORDER_INSERT, &c->copy[COPY_ORDERS]);
+    if (good && c->copy[COPY_LINES].len)
+        good = copy_send(c, Q_ORDER_ITEM_INSERT, &c->copy[COPY_LINES]);
+    copy_drop(c);
     if (!good) set_err(c, "bulk", PQerrorMessage(c->pg));
     return good ? 0 : -1;
 }
@@ -586,7 +668,7 @@ static int pg_begin(store_conn *c_, bool write, siyu_err *e)
     c->in_tx = true;
     revive(c);
     c->npending = 0;
-    c->copy_len = 0;
+    bulk_end_tx(c);
     c->savepoints = 0;
     if (!write) {
         /* sent with the first statement; the snapshot is taken there anyway */
@@ -627,7 +709,7 @@ static void pg_rollback(store_conn *c_)
 {
     pg_conn *c = (pg_conn *)c_;
     c->npending = 0; /* a BEGIN never sent needs no ROLLBACK */
-    c->copy_len = 0; /* lines never sent need no undoing */
+    bulk_end_tx(c);  /* rows never sent need no undoing */
     if (pg_in_tx(c_)) PQclear(PQexec(c->pg, "ROLLBACK"));
     release_write_lock(c);
 }
@@ -655,6 +737,7 @@ static int pg_commit(store_conn *c_, siyu_err *e)
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", c->err);
     }
     PQclear(r);
+    bulk_end_tx(c);
     release_write_lock(c);
     return 0;
 }
@@ -662,7 +745,7 @@ static int pg_commit(store_conn *c_, siyu_err *e)
 static int pg_savepoint(store_conn *c_, siyu_err *e)
 {
     (void)e;                   /* sent with the next statement; a failure shows there */
-    copy_flush((pg_conn *)c_); /* the lines kept go before it: undoing it keeps them */
+    copy_flush((pg_conn *)c_); /* the rows kept go before it: undoing it keeps them */
     queue((pg_conn *)c_, SAVEPOINT_REC);
     ((pg_conn *)c_)->savepoints++;
     return 0;
@@ -945,7 +1028,7 @@ static PGresult *run_once(pg_conn *c, pg_stmt *s)
         }
         return run_cursor(c, s);
     }
-    if (s->guarded && tx && !unguarded_in_bulk(c, s)) return run_pipeline(c, s, name, true);
+    if (s->guarded && tx) return run_pipeline(c, s, name, true);
     if (c->npending > 0) return run_pipeline(c, s, name, false);
     return PQexecPrepared(c->pg, name, s->nparams, s->values, s->lengths, s->formats, 0);
 }
@@ -953,9 +1036,13 @@ static PGresult *run_once(pg_conn *c, pg_stmt *s)
 static int run(pg_stmt *s, store_step_rc *rc)
 {
     pg_conn *c = s->conn;
-    if (c->copy_len) {
-        if (!s->sees_lines) s->sees_lines = strstr(pg_queries[s->q], "order_items") ? 1 : -1;
-        if (s->sees_lines > 0 && copy_flush(c)) {
+    if (copy_kept(c)) {
+        if (!s->sees_kept) {
+            const char *t = pg_queries[s->q];
+            s->sees_kept =
+                strstr(t, "orders") || strstr(t, "order_keys") || strstr(t, "order_items") ? 1 : -1;
+        }
+        if (s->sees_kept > 0 && copy_flush(c)) {
             *rc = STORE_ERROR;
             return -1;
         }
@@ -1005,8 +1092,9 @@ static int run(pg_stmt *s, store_step_rc *rc)
 static store_step_rc pg_step(store_stmt *s_)
 {
     pg_stmt *s = (pg_stmt *)s_;
-    if (!s->res && deferred(s->conn, s)) {
-        copy_row(s->conn, s);
+    int which;
+    if (!s->res && (which = deferred(s->conn, s)) >= 0) {
+        if (copy_row(s->conn, s, which)) return STORE_ERROR;
         s->conn->changes = 1;
         return STORE_DONE;
     }
@@ -1243,6 +1331,7 @@ const store_driver store_pg_driver = {
     .errmsg = pg_errmsg,
     .stmt_conn = pg_stmt_conn,
     .shared = true,
+    .remote = true,
     .listen = pg_listen,
     .wait_notify = pg_wait_notify,
 };

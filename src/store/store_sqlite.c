@@ -799,6 +799,7 @@ const store_driver store_sqlite_driver = {
     .errmsg = sq_errmsg,
     .stmt_conn = sq_stmt_conn,
     .shared = false,
+    .remote = false,
     .listen = sq_listen,
     .wait_notify = sq_wait_notify,
 };

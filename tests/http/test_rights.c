@@ -309,6 +309,22 @@ static void test_export_and_erase(void)
         }
         char sql[256];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\" WHERE member_id = ?1", t);
+        if (strcmp(t, "audit_members") == 0) {
+            /* the reads' audit rows are queued and written by the audit flush, every second:
+             * some (the 360 read above, the export's own) may land after the export read the
+             * store. They take higher ids, so the export must hold every row up to its last. */
+            json_int_t last = 0;
+            size_t ri;
+            json_t *row;
+            json_array_foreach(sec, ri, row)
+            {
+                json_int_t id = json_integer_value(json_object_get(row, "audit_id"));
+                if (id > last) last = id;
+            }
+            snprintf(sql, sizeof sql,
+                     "SELECT count(*) FROM audit_members WHERE member_id = ?1 AND audit_id <= %lld",
+                     (long long)last);
+        }
         int64_t want = sql_int(sql, a);
         if ((int64_t)json_array_size(sec) != want) {
             fprintf(stderr, "export: %s has %zu rows, the store %lld\n", t, json_array_size(sec),

@@ -135,12 +135,158 @@ static void test_with_store(fixture *f)
     f->d.memo = NULL;
 }
 
+/* An order body under key (external_id), with one line. */
+static json_t *order_body(const char *key, int cents)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"channel\":\"store\",\"external_id\":\"%s\",\"store_id\":1,"
+             "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":%d,"
+             "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":%d}]}",
+             key, cents, cents);
+    return J(text);
+}
+
+/* Writes a prepared order as the import does; returns the status or -1. */
+static int write_prepared(fixture *f, const order_in *o)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    order_made made;
+    int rc = orders_create_prepared(&f->d, o, NULL, &made, &e);
+    if (rc < 0) fprintf(stderr, "write_prepared: %s\n", e.message);
+    siyu_err_clear(&e);
+    return rc;
+}
+
+/* orders_keys_check, as the import uses it (store_bulk on: on PostgreSQL the order rows
+ * go by COPY): an order whose key was free at the check is written without its own lookup;
+ * a key the list names twice is looked up the second time, whichever of the two was
+ * prepared first (in memory, the later one may lie lower); a key taken before the check is
+ * found, and so is one another connection takes after it, once the memo is cleared as the
+ * import clears it then. Each case would write the key twice if the check were wrong:
+ * the store refuses that, and the write or the commit fails. */
+static void test_keys_check(fixture *f)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    f->d.memo = dom_memo_new();
+    store_bulk(f->d.conn, true);
+    CHECK_INT_EQ(call(f, orders_create,
+                      "{\"channel\":\"store\",\"external_id\":\"K0\",\"store_id\":1,"
+                      "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":100,"
+                      "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}",
+                      NULL, &e),
+                 201);
+    order_rules rules = {.now = f->d.now};
+    json_t *body[5] = {order_body("K2", 200), order_body("K1", 300), order_body("K1", 300),
+                       order_body("K0", 100), order_body("K3", 400)};
+    order_in *prep[5];
+    /* the list's second K1 is prepared first */
+    int made_in[5] = {2, 1, 0, 3, 4};
+    for (int i = 0; i < 5; i++) {
+        int k = made_in[i];
+        prep[k] = orders_prepare(body[k], &rules, &e);
+        CHECK(prep[k] != NULL);
+    }
+    CHECK_INT_EQ(store_begin(f->d.conn, true, &e), 0);
+    CHECK_INT_EQ(orders_keys_check(&f->d, prep, 5, &e), 0);
+    CHECK_INT_EQ(write_prepared(f, prep[0]), 201); /* K2, free */
+    CHECK_INT_EQ(write_prepared(f, prep[1]), 201); /* K1, free */
+    CHECK_INT_EQ(write_prepared(f, prep[2]), 200); /* K1 again: found, the same body */
+    CHECK_INT_EQ(write_prepared(f, prep[3]), 200); /* K0, taken before the check */
+    CHECK_INT_EQ(store_commit(f->d.conn, &e), 0);
+    /* K3 was free at the check; another connection takes it before it is written */
+    fixture other = *f;
+    CHECK_INT_EQ(store_conn_open(f->st, &other.d.conn, &e), 0);
+    other.d.memo = NULL;
+    CHECK_INT_EQ(call(&other, orders_create,
+                      "{\"channel\":\"store\",\"external_id\":\"K3\",\"store_id\":1,"
+                      "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":400,"
+                      "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":400}]}",
+                      NULL, &e),
+                 201);
+    store_conn_close(other.d.conn);
+    CHECK_INT_EQ(store_begin(f->d.conn, true, &e), 0);
+    CHECK(store_conn_others_wrote(f->d.conn));
+    dom_memo_clear(f->d.memo);
+    CHECK_INT_EQ(write_prepared(f, prep[4]), 200);
+    CHECK_INT_EQ(store_commit(f->d.conn, &e), 0);
+    /* four orders, each once, with its line */
+    json_t *list = NULL;
+    CHECK_INT_EQ(store_begin(f->d.conn, false, &e), 0);
+    CHECK_INT_EQ(orders_list(&f->d, 0, 100, 0, 0, &list, &e), 200);
+    store_rollback(f->d.conn);
+    json_t *items = json_object_get(list, "items");
+    CHECK_INT_EQ(json_array_size(items), 4);
+    size_t i;
+    json_t *v;
+    json_array_foreach(items, i, v) CHECK_INT_EQ(json_array_size(json_object_get(v, "items")), 1);
+    json_decref(list);
+    for (int k = 0; k < 5; k++) {
+        orders_prepared_free(prep[k]);
+        json_decref(body[k]);
+    }
+    store_bulk(f->d.conn, false);
+    dom_memo_free(f->d.memo);
+    f->d.memo = NULL;
+}
+
+/* Under store_bulk (on PostgreSQL: order ids taken ahead, rows by COPY) an order's id is
+ * still above every order committed before its transaction began: readers that follow new
+ * orders by id (the journeys' event sources) see them all. Ids taken ahead in one
+ * transaction are not used in the next, after another connection's order. */
+static void test_ids_follow_commits(fixture *f)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    store_bulk(f->d.conn, true);
+    order_rules rules = {.now = f->d.now};
+    json_t *body[2] = {order_body("I1", 100), order_body("I2", 100)};
+    order_in *prep[2];
+    int64_t id[3];
+    for (int i = 0; i < 2; i++) {
+        prep[i] = orders_prepare(body[i], &rules, &e);
+        CHECK(prep[i] != NULL);
+    }
+    order_made made;
+    CHECK_INT_EQ(store_begin(f->d.conn, true, &e), 0);
+    CHECK_INT_EQ(orders_create_prepared(&f->d, prep[0], NULL, &made, &e), 201);
+    id[0] = made.id;
+    CHECK_INT_EQ(store_commit(f->d.conn, &e), 0);
+    fixture other = *f;
+    CHECK_INT_EQ(store_conn_open(f->st, &other.d.conn, &e), 0);
+    json_t *o = NULL;
+    CHECK_INT_EQ(call(&other, orders_create,
+                      "{\"channel\":\"store\",\"external_id\":\"I3\",\"store_id\":1,"
+                      "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":100,"
+                      "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}",
+                      &o, &e),
+                 201);
+    id[1] = jint(o, "id");
+    json_decref(o);
+    store_conn_close(other.d.conn);
+    CHECK_INT_EQ(store_begin(f->d.conn, true, &e), 0);
+    CHECK_INT_EQ(orders_create_prepared(&f->d, prep[1], NULL, &made, &e), 201);
+    id[2] = made.id;
+    CHECK_INT_EQ(store_commit(f->d.conn, &e), 0);
+    CHECK(id[0] < id[1]);
+    CHECK(id[1] < id[2]);
+    for (int i = 0; i < 2; i++) {
+        orders_prepared_free(prep[i]);
+        json_decref(body[i]);
+    }
+    store_bulk(f->d.conn, false);
+}
+
 int main(void)
 {
     test_tables();
     fixture f;
     fixture_open(&f);
     test_with_store(&f);
+    test_keys_check(&f);
+    test_ids_follow_commits(&f);
     fixture_close(&f);
     return CHECK_DONE();
 }

@@ -110,6 +110,8 @@ typedef struct pg_conn {
     } copy[2];         /* COPY_ORDERS, COPY_LINES: sent in that order */
     int64_t ids[1024]; /* order ids taken ahead from the sequence in this transaction */
     int ids_at, ids_n, ids_ask;
+    uint32_t kept_keys[4096]; /* the kept order rows' keys, a bit a hash (see key_hash) */
+    bool keys_kept;           /* some bit of kept_keys is set */
     char err[512];
     pg_stmt stmts[Q__COUNT];
 } pg_conn;
@@ -533,6 +535,32 @@ static void copy_put(struct copy_buf *b, const char *v, int n, bool blob)
     b->len = (size_t)(o - b->p);
 }
 
+/* A key lookup (ORDER_BY_KEY) needs the kept order rows sent first only when one of them
+ * may have its key: a filter of the kept keys' hashes, one bit a slot, where a false "may"
+ * only costs a flush. So an import whose orders each look their key up (CSV, a store code)
+ * still sends its rows by block. */
+static uint32_t key_hash(const char *channel, const char *external_id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a over both, a separator between */
+    for (const char *p = channel ? channel : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ 0x1f) * 16777619u;
+    for (const char *p = external_id ? external_id : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h;
+}
+
+static void key_keep(pg_conn *c, uint32_t h)
+{
+    c->kept_keys[(h >> 5) & 4095] |= 1u << (h & 31);
+    c->keys_kept = true;
+}
+
+static bool key_maybe_kept(const pg_conn *c, uint32_t h)
+{
+    return c->kept_keys[(h >> 5) & 4095] & (1u << (h & 31));
+}
+
 /* The next order id of the ones taken ahead, taking more when none is left (with the
  * commands owed: one round trip). 0, or -1 with the error set. */
 static int take_id(pg_conn *c, int64_t *id)
@@ -570,6 +598,7 @@ static int copy_row(pg_conn *c, pg_stmt *s, int which)
         copy_put(b, num, 0, false);
         b->p[b->len++] = '\t';
         c->last_id = id;
+        key_keep(c, key_hash(s->values[0], s->values[1])); /* (channel, external_id, ...) */
     }
     for (int i = 0; i < s->nparams; i++) {
         copy_put(b, s->values[i], s->lengths[i], s->formats[i] == 1);
@@ -585,6 +614,8 @@ static bool copy_kept(const pg_conn *c)
 
 static void copy_drop(pg_conn *c)
 {
+    if (c->keys_kept) memset(c->kept_keys, 0, sizeof c->kept_keys);
+    c->keys_kept = false;
     c->copy[COPY_ORDERS].len = c->copy[COPY_LINES].len = 0;
 }
 
@@ -1038,11 +1069,17 @@ static int run(pg_stmt *s, store_step_rc *rc)
     pg_conn *c = s->conn;
     if (copy_kept(c)) {
         if (!s->sees_kept) {
+            /* the partitions' upkeep moves rows of the orders' default partition */
             const char *t = pg_queries[s->q];
-            s->sees_kept =
-                strstr(t, "orders") || strstr(t, "order_keys") || strstr(t, "order_items") ? 1 : -1;
+            s->sees_kept = strstr(t, "orders") || strstr(t, "order_keys") ||
+                                   strstr(t, "order_items") || strstr(t, "partition")
+                               ? 1
+                               : -1;
         }
-        if (s->sees_kept > 0 && copy_flush(c)) {
+        bool sees = s->sees_kept > 0;
+        if (sees && s->q == Q_ORDER_BY_KEY) /* it reads no lines, and only its own key */
+            sees = key_maybe_kept(c, key_hash(s->values[0], s->values[1]));
+        if (sees && copy_flush(c)) {
             *rc = STORE_ERROR;
             return -1;
         }

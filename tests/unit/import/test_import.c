@@ -544,6 +544,34 @@ static void test_arena_batches(fixture *f, const char *tag, const char *phones)
     free(text);
 }
 
+/* An order named by its store's code, then the same order by the store's id, in one block:
+ * the second is a retry of the first. The first is not prepared with the block (its code is
+ * looked up as it is written), so on PostgreSQL, where a block's keys are asked at once,
+ * the second must not be taken for a free key: it would be written twice, and the COPY
+ * that sends the block's rows would fail the import. */
+static void test_code_then_id(fixture *f)
+{
+    const char *text = "{\"channel\":\"store\",\"external_id\":\"CT1\",\"store_code\":\"M1\","
+                       "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":300,"
+                       "\"items\":[{\"sku\":\"S1\",\"qty\":1,\"unit_price_cents\":300}]}\n"
+                       "{\"channel\":\"store\",\"external_id\":\"CT1\",\"store_id\":2,"
+                       "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":300,"
+                       "\"items\":[{\"sku\":\"S1\",\"qty\":1,\"unit_price_cents\":300}]}\n"
+                       "{\"channel\":\"store\",\"external_id\":\"CT2\",\"store_id\":1,"
+                       "\"placed_at\":\"2026-11-20T10:00:00+08:00\",\"total_cents\":200,"
+                       "\"items\":[{\"sku\":\"S1\",\"qty\":1,\"unit_price_cents\":200}]}\n";
+    import_result r = run_batched(f, "orders", text, IMPORT_NDJSON, 700, NULL, NULL);
+    CHECK_INT_EQ(r.records, 3);
+    CHECK_INT_EQ(r.imported, 2);
+    CHECK_INT_EQ(r.duplicates, 1);
+    CHECK_INT_EQ(r.rejected, 0);
+    json_decref(r.errors);
+    json_t *o = order_by_external(f, "CT1");
+    CHECK(o != NULL);
+    if (o) CHECK_INT_EQ(jint(o, "store_id"), 2);
+    json_decref(o);
+}
+
 /* An import keeps what it looked up (stores, staff, members by card; domain/memo.h) only
  * while no other connection commits. Here another connection rebinds the member to
  * another guide and makes the guide the orders name a cashier, between the first batch
@@ -671,6 +699,7 @@ int main(void)
     import_parse_on_writer_for_tests(false);
     test_memo_follows_others(&f);
     test_failed_first_record(&f);
+    test_code_then_id(&f);
     fixture_close(&f);
     return CHECK_DONE();
 }

@@ -58,6 +58,17 @@ static char *orders_file(int n)
                                 id % 60, total - (id % 7 == 2 ? 50 : 0), discount, member, body,
                                 refund);
     }
+    /* last, an order of a month no other order has, after seven good ones (so its batch
+     * holds no refused record, and its rows are still kept when the import ends): on
+     * PostgreSQL its partition is made at the end of the import, with the rows of that batch
+     * sent before, so it does not stay in the default partition */
+    for (int k = 0; k < 8; k++)
+        len +=
+            (size_t)snprintf(out + len, cap - len,
+                             "{\"channel\":\"store\",\"external_id\":\"OLAST%d\",\"store_id\":1,"
+                             "\"placed_at\":\"%s\",\"total_cents\":100,\"items\":[{\"sku\":"
+                             "\"A\",\"qty\":1,\"unit_price_cents\":100}]}\n",
+                             k, k < 7 ? "2026-10-15T10:00:00+08:00" : "2025-03-15T10:00:00+08:00");
     return out;
 }
 
@@ -160,6 +171,10 @@ int main(void)
 
     char *text = orders_file(400);
     import_result a = import_into(&lite, text), b = import_into(&pg, text);
+    /* the months the import brought have their partitions, its last batch's too */
+    char *left = dump(&pg, "SELECT count(*) FROM orders_pdefault");
+    CHECK_STR_EQ(left, "0\n");
+    free(left);
     CHECK_INT_EQ(b.records, a.records);
     CHECK_INT_EQ(b.imported, a.imported);
     CHECK_INT_EQ(b.duplicates, a.duplicates);

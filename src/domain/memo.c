@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 enum { KIND_STORE = 1, KIND_STAFF = 2 }; /* dom_memo_mark's values follow */
 
@@ -173,10 +174,7 @@ void dom_memo_setting_add(dom_memo *m, const char *key, const char *value)
 
 static uint64_t text_hash(const char *k)
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 0x100000001b3ull;
-    return h;
+    return XXH3_64bits(k, strlen(k));
 }
 
 static member_slot *member_find(const dom_memo *m, const char *key, uint64_t h)

@@ -592,13 +592,14 @@ int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *
     const char *channel = dom_channels[o->channel];
     int64_t member_id = o->member_id, guide_id = o->guide_id; /* resolved below */
     store_stmt *s = NULL;
-    bool key_free = o->key_free_in && o->key_free_in == dom_memo_generation(d->memo);
-    if (!key_free) {
+    bool known = false; /* the key is taken: by this order (a retry) or another */
+    if (!o->key_free_in || o->key_free_in != dom_memo_generation(d->memo)) {
         s = store_q(d->conn, Q_ORDER_BY_KEY);
         store_bind_text(s, 1, channel);
         store_bind_text(s, 2, o->external_id);
+        known = store_step(s) == STORE_ROW;
     }
-    if (!key_free && store_step(s) == STORE_ROW) {
+    if (known) {
         int64_t id = store_col_int(s, 0);
         int n;
         const void *old = store_col_blob(s, 1, &n);

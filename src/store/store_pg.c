@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "store/pg_internal.h"
 #include "store/store_driver.h"
@@ -111,7 +112,6 @@ typedef struct pg_conn {
     int64_t ids[1024]; /* order ids taken ahead from the sequence in this transaction */
     int ids_at, ids_n, ids_ask;
     uint32_t kept_keys[4096]; /* the kept order rows' keys, a bit a hash (see key_hash) */
-    bool keys_kept;           /* some bit of kept_keys is set */
     char err[512];
     pg_stmt stmts[Q__COUNT];
 } pg_conn;
@@ -539,24 +539,18 @@ static void copy_put(struct copy_buf *b, const char *v, int n, bool blob)
  * may have its key: a filter of the kept keys' hashes, one bit a slot, where a false "may"
  * only costs a flush. So an import whose orders each look their key up (CSV, a store code)
  * still sends its rows by block. */
-static uint32_t key_hash(const char *channel, const char *external_id)
+static uint64_t key_hash(const char *channel, const char *external_id)
 {
-    uint32_t h = 2166136261u; /* FNV-1a over both, a separator between */
-    for (const char *p = channel ? channel : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    h = (h ^ 0x1f) * 16777619u;
-    for (const char *p = external_id ? external_id : ""; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h;
+    return XXH3_64bits_withSeed(external_id, strlen(external_id),
+                                XXH3_64bits(channel, strlen(channel)));
 }
 
-static void key_keep(pg_conn *c, uint32_t h)
+static void key_keep(pg_conn *c, uint64_t h)
 {
     c->kept_keys[(h >> 5) & 4095] |= 1u << (h & 31);
-    c->keys_kept = true;
 }
 
-static bool key_maybe_kept(const pg_conn *c, uint32_t h)
+static bool key_maybe_kept(const pg_conn *c, uint64_t h)
 {
     return c->kept_keys[(h >> 5) & 4095] & (1u << (h & 31));
 }
@@ -614,8 +608,7 @@ static bool copy_kept(const pg_conn *c)
 
 static void copy_drop(pg_conn *c)
 {
-    if (c->keys_kept) memset(c->kept_keys, 0, sizeof c->kept_keys);
-    c->keys_kept = false;
+    if (c->copy[COPY_ORDERS].len) memset(c->kept_keys, 0, sizeof c->kept_keys);
     c->copy[COPY_ORDERS].len = c->copy[COPY_LINES].len = 0;
 }
 
@@ -626,11 +619,11 @@ static void bulk_end_tx(pg_conn *c)
     c->ids_at = c->ids_n = c->ids_ask = 0;
 }
 
-/* Sends one kept COPY: q's table and columns (the id first for an order row). */
-static bool copy_send(pg_conn *c, store_query q, struct copy_buf *b)
+/* Sends one kept COPY: q's table and columns (the id first for an order row). The rows stay
+ * counted until copy_drop. */
+static bool copy_send(pg_conn *c, store_query q, const struct copy_buf *b)
 {
     size_t len = b->len;
-    b->len = 0;
     const char *text = pg_queries[q];
     const char *into = strstr(text, "INTO "), *open = strchr(into, '('),
                *values = strstr(text, " VALUES");

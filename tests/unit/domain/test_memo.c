@@ -135,16 +135,22 @@ static void test_with_store(fixture *f)
     f->d.memo = NULL;
 }
 
-/* An order body under key (external_id), with one line. */
-static json_t *order_body(const char *key, int cents)
+/* An order's text under key (external_id), with one line, in buf. */
+static const char *order_text(char *buf, size_t cap, const char *key, int cents)
 {
-    char text[512];
-    snprintf(text, sizeof text,
+    snprintf(buf, cap,
              "{\"channel\":\"store\",\"external_id\":\"%s\",\"store_id\":1,"
              "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":%d,"
              "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":%d}]}",
              key, cents, cents);
-    return J(text);
+    return buf;
+}
+
+/* The same as a JSON body. */
+static json_t *order_body(const char *key, int cents)
+{
+    char text[512];
+    return J(order_text(text, sizeof text, key, cents));
 }
 
 /* Writes a prepared order as the import does; returns the status or -1. */
@@ -170,14 +176,10 @@ static void test_keys_check(fixture *f)
 {
     siyu_err e;
     siyu_err_init(&e);
+    char text[512];
     f->d.memo = dom_memo_new();
     store_bulk(f->d.conn, true);
-    CHECK_INT_EQ(call(f, orders_create,
-                      "{\"channel\":\"store\",\"external_id\":\"K0\",\"store_id\":1,"
-                      "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":100,"
-                      "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}",
-                      NULL, &e),
-                 201);
+    CHECK_INT_EQ(call(f, orders_create, order_text(text, sizeof text, "K0", 100), NULL, &e), 201);
     order_rules rules = {.now = f->d.now};
     json_t *body[5] = {order_body("K2", 200), order_body("K1", 300), order_body("K1", 300),
                        order_body("K0", 100), order_body("K3", 400)};
@@ -200,11 +202,7 @@ static void test_keys_check(fixture *f)
     fixture other = *f;
     CHECK_INT_EQ(store_conn_open(f->st, &other.d.conn, &e), 0);
     other.d.memo = NULL;
-    CHECK_INT_EQ(call(&other, orders_create,
-                      "{\"channel\":\"store\",\"external_id\":\"K3\",\"store_id\":1,"
-                      "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":400,"
-                      "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":400}]}",
-                      NULL, &e),
+    CHECK_INT_EQ(call(&other, orders_create, order_text(text, sizeof text, "K3", 400), NULL, &e),
                  201);
     store_conn_close(other.d.conn);
     CHECK_INT_EQ(store_begin(f->d.conn, true, &e), 0);
@@ -240,6 +238,7 @@ static void test_ids_follow_commits(fixture *f)
 {
     siyu_err e;
     siyu_err_init(&e);
+    char text[512];
     store_bulk(f->d.conn, true);
     order_rules rules = {.now = f->d.now};
     json_t *body[2] = {order_body("I1", 100), order_body("I2", 100)};
@@ -257,11 +256,7 @@ static void test_ids_follow_commits(fixture *f)
     fixture other = *f;
     CHECK_INT_EQ(store_conn_open(f->st, &other.d.conn, &e), 0);
     json_t *o = NULL;
-    CHECK_INT_EQ(call(&other, orders_create,
-                      "{\"channel\":\"store\",\"external_id\":\"I3\",\"store_id\":1,"
-                      "\"placed_at\":\"2026-11-20T19:30:00+08:00\",\"total_cents\":100,"
-                      "\"items\":[{\"sku\":\"A\",\"qty\":1,\"unit_price_cents\":100}]}",
-                      &o, &e),
+    CHECK_INT_EQ(call(&other, orders_create, order_text(text, sizeof text, "I3", 100), &o, &e),
                  201);
     id[1] = jint(o, "id");
     json_decref(o);

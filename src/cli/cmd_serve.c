@@ -33,6 +33,7 @@ enum {
     K_ORDER_LINES,
     K_IMPORT_MIB,
     K_GZIP_MIN,
+    K_IO_THREADS,
     K_N
 };
 
@@ -45,6 +46,7 @@ static serve_knob knobs[K_N] = {
                        NULL},
     [K_IMPORT_MIB] = {"--max-import-mib", "SIYU_MAX_IMPORT_MIB", 1, 65536, NULL},
     [K_GZIP_MIN] = {"--gzip-min-bytes", "SIYU_GZIP_MIN_BYTES", 0, 1 << 30, NULL},
+    [K_IO_THREADS] = {"--io-threads", "SIYU_IO_THREADS", 1, 64, NULL},
 };
 
 /* --cors-origins, else $SIYU_CORS_ORIGINS: the browser origins allowed (off when neither). */
@@ -83,6 +85,8 @@ static int apply_knobs(http_config *cfg)
     if (rc) cfg->max_import_body = (size_t)v << 20;
     if ((rc = knob(&knobs[K_GZIP_MIN], &v)) == EXIT_USAGE) return EXIT_USAGE;
     if (rc) cfg->gzip_min_bytes = (size_t)v;
+    if ((rc = knob(&knobs[K_IO_THREADS], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->io_threads = (int)v;
     cfg->cors_origins = cors_flag ? cors_flag : getenv("SIYU_CORS_ORIGINS");
     return 0;
 }
@@ -235,8 +239,11 @@ int cmd_serve(int argc, char **argv)
         {"--listen", true, &listen, NULL,
          "ADDR  address and port (default: $SIYU_LISTEN, else 127.0.0.1:8080)"},
         {"--threads", true, &threads_s, NULL,
-         "N  requests served at once, each on a store connection of its own (default 64; every "
-         "connection has a thread; $SIYU_THREADS)"},
+         "N  requests served at once, each on a store connection of its own; as many workers "
+         "run the requests that wait, a write in its commit (default 64; $SIYU_THREADS)"},
+        {"--io-threads", true, &knobs[K_IO_THREADS].value, NULL,
+         "N  threads serving every connection and answering reads (default: the cores, at "
+         "least 2; $SIYU_IO_THREADS)"},
         {"--access-log", true, &log, NULL,
          "FILE|-|off  one line per request; - is stderr (default: -)"},
         {"--max-conn-per-client", true, &knobs[K_PER_CLIENT].value, NULL,

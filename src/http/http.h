@@ -18,9 +18,20 @@
  * own connection (which sees the commit): the in-memory views follow the store here. */
 typedef void (*http_commit_fn)(void *ctx, store_conn *c, const dom_change *v, size_t n);
 
+/* How connections are served. HTTP_EVENT (the default): a few I/O threads serve every
+ * connection and answer the requests that never wait (reads); a request that may wait
+ * (a write in the group commit, a token's use, an import, a long read) is handed to one
+ * of `threads` workers while its connection is suspended, so it holds up no other
+ * client and no thread waits per idle connection. HTTP_PER_CONNECTION: a thread per
+ * connection, everything on it. HTTP_POOL: libmicrohttpd's pool of `threads`, everything
+ * on it. The last two are kept for comparison (SIYU_HTTP_MODE). */
+typedef enum http_mode { HTTP_EVENT, HTTP_PER_CONNECTION, HTTP_POOL } http_mode;
+
 typedef struct http_config {
-    const char *listen;     /* "127.0.0.1:8080"; port 0 picks a free one */
-    int threads;            /* requests served at once (store connections); default 64 */
+    const char *listen; /* "127.0.0.1:8080"; port 0 picks a free one */
+    int threads;        /* requests served at once (store connections); default 64 */
+    int io_threads;     /* HTTP_EVENT: threads serving the connections; default: cores */
+    http_mode mode;
     size_t max_body;        /* bytes; default 1 MiB (POST /orders: see orders_max_body) */
     size_t max_import_body; /* bytes of one import upload; default 64 MiB (spooled to disk) */
     /* Connections. One client (one address) may hold at most max_conn_per_client of the

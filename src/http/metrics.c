@@ -68,6 +68,7 @@ void metrics_record(int route_index, int status, uint64_t ns)
 store_t *http_server_store(void *srv);
 void http_server_conn_stats(void *srv, unsigned long long out[6]); /* server.c */
 int http_server_in_flight(void *srv);                              /* server.c */
+unsigned long long http_server_blocked_io(void *srv);              /* server.c */
 
 typedef struct buf {
     char *p;
@@ -242,8 +243,13 @@ char *metrics_render(void *server)
         "# HELP siyu_http_store_connection_waits_total Requests that waited because every "
         "store connection was lent (more requests at once than --threads).\n"
         "# TYPE siyu_http_store_connection_waits_total counter\n"
-        "siyu_http_store_connection_waits_total %llu\n",
-        cs[4], cs[5]);
+        "siyu_http_store_connection_waits_total %llu\n"
+        "# HELP siyu_http_io_thread_waits_total Requests whose handler waited for the group "
+        "committer on an I/O thread, holding up that thread's connections (a route to mark "
+        "ROUTE_LONG; 0 when every route is declared right).\n"
+        "# TYPE siyu_http_io_thread_waits_total counter\n"
+        "siyu_http_io_thread_waits_total %llu\n",
+        cs[4], cs[5], http_server_blocked_io(server));
     {
         uint64_t hits, misses;
         auth_cache_counts(&hits, &misses);

@@ -26,6 +26,8 @@ enum route_flags {
     ROUTE_IDEM = 1 << 8,     /* a write that must carry an Idempotency-Key (points moves) */
     ROUTE_KEYED = 1 << 9, /* idempotent by a key in its body: a 200 is a replay (orders, refunds) */
     ROUTE_LINES = 1 << 10, /* its body carries order lines: the cap grows with the line cap */
+    ROUTE_LONG = 1 << 11,  /* a read that may take long (a report, an export): served by a
+                            * worker, never on an I/O thread (http.h, HTTP_EVENT) */
 };
 
 typedef struct http_req {
@@ -43,6 +45,9 @@ typedef struct http_req {
      * on_request): d.who holds the principal and the route's role mask was checked. The
      * pipeline (run) reuses it and never resolves the token twice. */
     bool authenticated;
+    /* served on an I/O thread (http.h, HTTP_EVENT): the handler must not wait, and a
+     * call for the group committer is counted as a route to mark ROUTE_LONG */
+    bool on_io_thread;
     /* The request id: the X-Request-Id header if sent (1 to 64 printable characters),
      * else one siyu made; echoed in the answer's X-Request-Id and kept in the audit log. */
     char request_id[72];
@@ -258,7 +263,9 @@ static inline int http_answer(http_req *r, int rc, json_t **out)
 struct views *http_views(http_req *r);
 /* The server's store, for handlers that open their own connections (server.c). */
 store_t *http_store(http_req *r);
-/* The group committer (src/writer/writer.h) every write of the server goes to. */
+/* The group committer (src/writer/writer.h) every write of the server goes to, for a
+ * handler that submits to it and so waits: its route must say it may wait (ROUTE_WRITE,
+ * ROUTE_OWN_TX, ROUTE_LONG), or an I/O thread waits with it (counted, and reported once). */
 struct writer *http_writer(http_req *r);
 /* The background jobs (src/jobs/jobs.h), or NULL (server.c). */
 struct jobs *http_jobs(http_req *r);

@@ -156,6 +156,7 @@ int h_members_export(http_req *r, siyu_err *e); /* routes_rights.c */
 int h_members_erase(http_req *r, siyu_err *e);
 int h_consents_get(http_req *r, siyu_err *e);
 int h_audit_list(http_req *r, siyu_err *e);
+struct writer *http_server_writer(void *srv);    /* server.c */
 int h_staff_login_put(http_req *r, siyu_err *e); /* routes_session.c */
 int h_staff_login_delete(http_req *r, siyu_err *e);
 int h_session_create(http_req *r, siyu_err *e);
@@ -578,7 +579,10 @@ static int h_readyz(http_req *r, siyu_err *e)
     uint64_t view_failures = v ? views_failed_updates(v) : 0;
     /* a failed sync of the store refuses every write until a restart (writer.h) */
     char sync_error[200] = "";
-    bool writes_ok = !writer_sync_failed(http_writer(r), sync_error, sizeof sync_error);
+    /* only the writer's state is read, nothing waits: not http_writer, which is for
+     * handlers that submit writes (never on an I/O thread) */
+    bool writes_ok =
+        !writer_sync_failed(http_server_writer(r->server), sync_error, sizeof sync_error);
     r->status = store_ok && jobs_ok && !view_failures && writes_ok ? 200 : 503;
     r->resp =
         json_pack("{s:s, s:b, s:b, s:b, s:o}", "status", r->status == 200 ? "ready" : "not_ready",
@@ -730,10 +734,10 @@ const route routes[] = {
      SCOPE_CHAIN, 0, .query = "page", .response = "Segment[]"},
     {"GET", "/api/v1/segments/{id}", h_segments_get, ANY, 0,
      "A saved segment with its current count", "segments", SCOPE_CHAIN, 0, .response = "Segment"},
-    {"GET", "/api/v1/segments/{id}/members", h_segments_members, ANY, 0,
+    {"GET", "/api/v1/segments/{id}/members", h_segments_members, ANY, ROUTE_LONG,
      "A saved segment's members by cursor", "segments", SCOPE_CHAIN, 0, .query = "page",
      .response = "Member[]"},
-    {"GET", "/api/v1/segments/{id}/export", h_segments_export, ANY, ROUTE_HTML,
+    {"GET", "/api/v1/segments/{id}/export", h_segments_export, ANY, ROUTE_HTML | ROUTE_LONG,
      "A saved segment's members as CSV (phones masked for guides)", "segments", SCOPE_CHAIN, 0,
      .query = "consent:sms|wechat_template|wecom|public_account", .response = "text/csv"},
     {"POST", "/api/v1/tags", h_tags_create, HQ, ROUTE_OWN_TX | ROUTE_BODY,
@@ -759,42 +763,42 @@ const route routes[] = {
     {"PUT", "/api/v1/segments/settings", h_segments_settings, HQ, ROUTE_OWN_TX | ROUTE_BODY,
      "Set the RFM thresholds (or \"auto\": median split) and lifecycle thresholds", "segments",
      SCOPE_CHAIN, 0, .request = "SegmentSettingsPut", .response = "SegmentSettings"},
-    {"GET", "/api/v1/reports/kpi", h_report_kpi, ANY, 0,
+    {"GET", "/api/v1/reports/kpi", h_report_kpi, ANY, ROUTE_LONG,
      "KPIs for a period and the previous one, with a series", "reports", SCOPE_CHAIN,
      SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! brand:int store:int guide:int "
               "channel:store|miniprogram|mall|live|points_mall|distribution|third_party "
               "granularity:day|week|month top:int",
      .response = "ReportKpi"},
-    {"GET", "/api/v1/reports/leaderboard", h_report_leaderboard, ANY, 0,
+    {"GET", "/api/v1/reports/leaderboard", h_report_leaderboard, ANY, ROUTE_LONG,
      "KPIs per store, channel, guide or tier, ranked, with the previous period", "reports",
      SCOPE_CHAIN, SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! brand:int store:int guide:int "
               "channel:store|miniprogram|mall|live|points_mall|distribution|third_party "
               "granularity:day|week|month top:int by:store|channel|guide|tier",
      .response = "ReportLeaderboard"},
-    {"GET", "/api/v1/reports/cohorts", h_report_cohorts, ANY, 0,
+    {"GET", "/api/v1/reports/cohorts", h_report_cohorts, ANY, ROUTE_LONG,
      "Monthly join cohorts: retention and cumulative sales per member", "reports", SCOPE_CHAIN,
      SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! brand:int store:int guide:int "
               "channel:store|miniprogram|mall|live|points_mall|distribution|third_party "
               "granularity:day|week|month top:int",
      .response = "ReportCohorts"},
-    {"GET", "/api/v1/reports/products", h_report_products, ANY, 0,
+    {"GET", "/api/v1/reports/products", h_report_products, ANY, ROUTE_LONG,
      "Sales concentration, best sellers, items bought together", "reports", SCOPE_CHAIN,
      SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! brand:int store:int guide:int "
               "channel:store|miniprogram|mall|live|points_mall|distribution|third_party "
               "granularity:day|week|month top:int part:concentration",
      .response = "ReportProducts"},
-    {"GET", "/api/v1/reports/live", h_report_live, ANY, 0,
+    {"GET", "/api/v1/reports/live", h_report_live, ANY, ROUTE_LONG,
      "Live sessions: sales during and in the 72 hours after", "reports", SCOPE_CHAIN,
      SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! brand:int store:int guide:int "
               "channel:store|miniprogram|mall|live|points_mall|distribution|third_party "
               "granularity:day|week|month top:int",
      .response = "ReportLive"},
-    {"GET", "/api/v1/reports/distributions", h_report_distributions, ANY, 0,
+    {"GET", "/api/v1/reports/distributions", h_report_distributions, ANY, ROUTE_LONG,
      "Members by reachability and join channel, with sales", "reports", SCOPE_CHAIN,
      SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! brand:int store:int guide:int "
@@ -807,7 +811,7 @@ const route routes[] = {
     {"GET", "/api/v1/models/current", h_models_current, HQ, 0,
      "The latest model run: parameters, standard errors, log-likelihood", "predictions",
      SCOPE_CHAIN, 0, .response = "ModelRun", .answers = ANS_404},
-    {"GET", "/api/v1/models/validation", h_models_validation, HQ, 0,
+    {"GET", "/api/v1/models/validation", h_models_validation, HQ, ROUTE_LONG,
      "Holdout check: predicted vs actual repeat purchases", "predictions", SCOPE_CHAIN, 0,
      .query = "cal_end:date! holdout_end:date! unit:days|weeks", .response = "ModelValidation",
      .answers = ANS_422},
@@ -897,7 +901,7 @@ const route routes[] = {
      .response = "Journey", .answers = ANS_409},
     {"POST", "/api/v1/journeys/{id}/archive", h_journeys_archive, HQ, ROUTE_WRITE,
      "Archive a journey", "journeys", SCOPE_CHAIN, 0, .response = "Journey", .answers = ANS_409},
-    {"GET", "/api/v1/journeys/{id}/report", h_journeys_report, HQ, 0,
+    {"GET", "/api/v1/journeys/{id}/report", h_journeys_report, HQ, ROUTE_LONG,
      "Entries, step outcomes, messages, goal conversion and uplift against the holdout", "journeys",
      SCOPE_CHAIN, 0, .response = "JourneyReport"},
     {"POST", "/api/v1/journeys/{id}/dry-run", h_journeys_dry_run, HQ, ROUTE_BODY_OPT,
@@ -937,7 +941,7 @@ const route routes[] = {
      .response = "Consents"},
     /* members' rights (issue 21): admins only — an export holds unmasked personal data,
      * an erasure cannot be undone (docs/privacy.md) */
-    {"GET", "/api/v1/members/{id}/export", h_members_export, ADMIN, 0,
+    {"GET", "/api/v1/members/{id}/export", h_members_export, ADMIN, ROUTE_LONG,
      "Everything held about a member, as one JSON document (access and portability)", "members",
      SCOPE_MEMBER, 0, .response = "MemberExport"},
     {"POST", "/api/v1/members/{id}/erase", h_members_erase, ADMIN, ROUTE_WRITE | ROUTE_BODY,
@@ -952,7 +956,7 @@ const route routes[] = {
     {"GET", "/api/v1/campaigns/{id}", h_campaigns_get, ANY, 0,
      "A game campaign with its prizes, stock and spend", "games", SCOPE_CHAIN, 0,
      .response = "Campaign"},
-    {"GET", "/api/v1/campaigns/{id}/report", h_campaigns_report, ANY, 0,
+    {"GET", "/api/v1/campaigns/{id}/report", h_campaigns_report, ANY, ROUTE_LONG,
      "Participants, plays, prizes won, stock left, spend, packets grabbed and left", "games",
      SCOPE_CHAIN, 0, .response = "CampaignReport"},
     {"POST", "/api/v1/campaigns/{id}/plays", h_campaigns_play, ANY, ROUTE_WRITE | ROUTE_BODY,
@@ -981,7 +985,7 @@ const route routes[] = {
     {"POST", "/api/v1/qr-codes/{id}/scan", h_qr_codes_scan, MGR, ROUTE_WRITE | ROUTE_BODY_OPT,
      "Which guide gets the customer who scanned this code (caps exact)", "guides", SCOPE_CHAIN, 0,
      .request = "QrScan", .response = "QrScanResult", .answers = ANS_201 | ANS_422},
-    {"GET", "/api/v1/qr-codes/{id}/stats", h_qr_codes_stats, MGR, 0,
+    {"GET", "/api/v1/qr-codes/{id}/stats", h_qr_codes_stats, MGR, ROUTE_LONG,
      "What a code brought: scans, contacts, new members, first orders, sales, cost per member",
      "guides", SCOPE_CHAIN, 0, .response = "QrStats"},
     /* audit and retention (issue 21): admins only (docs/privacy.md) */
@@ -1033,7 +1037,7 @@ const route routes[] = {
     {"PATCH", "/api/v1/groups/{id}", h_groups_patch, MGR, ROUTE_WRITE | ROUTE_BODY,
      "Change a group's theme or cap", "groups", SCOPE_CHAIN, 0, .request = "GroupPatch",
      .response = "Group", .answers = ANS_404},
-    {"GET", "/api/v1/groups/{id}/stats", h_groups_stats, STAFF_GROUPS, 0,
+    {"GET", "/api/v1/groups/{id}/stats", h_groups_stats, STAFF_GROUPS, ROUTE_LONG,
      "A group's statistics per day: new members, quits, members, speakers, messages", "groups",
      SCOPE_CHAIN, 0, .query = "from:date to:date", .response = "GroupStats", .answers = ANS_404},
     {"POST", "/api/v1/group-codes", h_group_codes_create, MGR, ROUTE_WRITE | ROUTE_BODY,
@@ -1053,10 +1057,10 @@ const route routes[] = {
     {"POST", "/api/v1/group-sales", h_group_sales_create, STAFF_GROUPS, ROUTE_WRITE | ROUTE_BODY,
      "A group sale session: groups, a time window and the SKUs promoted", "groups", SCOPE_CHAIN, 0,
      .request = "GroupSaleCreate", .response = "GroupSale", .answers = ANS_201 | ANS_422},
-    {"GET", "/api/v1/group-sales/{id}/report", h_group_sales_report, STAFF_GROUPS, 0,
+    {"GET", "/api/v1/group-sales/{id}/report", h_group_sales_report, STAFF_GROUPS, ROUTE_LONG,
      "A group sale session's orders and sales by SKU, net of refunds, and its 2:80", "groups",
      SCOPE_CHAIN, 0, .response = "GroupSaleReport", .answers = ANS_404},
-    {"GET", "/api/v1/reports/groups", h_report_groups, STAFF_GROUPS, 0,
+    {"GET", "/api/v1/reports/groups", h_report_groups, STAFF_GROUPS, ROUTE_LONG,
      "The group leaderboard and roll-ups per store, guide, theme and the chain", "groups",
      SCOPE_CHAIN, SB_STORE, .query = "from:date to:date store:int within_days:int source:view|sql",
      .response = "GroupsReport", .answers = ANS_404},
@@ -1068,7 +1072,7 @@ const route routes[] = {
     {"GET", "/api/v1/task-campaigns/{id}", h_task_campaigns_get, MGR, 0,
      "A task campaign: its rule and what its rounds made", "tasks", SCOPE_CHAIN, 0,
      .response = "TaskCampaign"},
-    {"GET", "/api/v1/task-campaigns/{id}/report", h_task_campaigns_report, MGR, 0,
+    {"GET", "/api/v1/task-campaigns/{id}/report", h_task_campaigns_report, MGR, ROUTE_LONG,
      "Tasks done, on time and late by store, guide and region, outcomes, uplift vs the holdout",
      "tasks", SCOPE_CHAIN, 0, .response = "TaskCampaignReport"},
     {"POST", "/api/v1/tasks/{id}/reassign", h_tasks_reassign, MGR, ROUTE_WRITE | ROUTE_BODY,
@@ -1097,10 +1101,10 @@ const route routes[] = {
     {"POST", "/api/v1/content/views", h_content_views, HQ, ROUTE_WRITE | ROUTE_BODY,
      "Views of tracked links, one or a batch (idempotent by content)", "tasks", SCOPE_CHAIN, 0,
      .request = "ContentViews", .response = "ContentViewsResult", .answers = ANS_201 | ANS_404},
-    {"GET", "/api/v1/content/{id}/stats", h_content_stats, ANY, 0,
+    {"GET", "/api/v1/content/{id}/stats", h_content_stats, ANY, ROUTE_LONG,
      "Uses, views, members reached, orders and sales attributed: which script sells", "tasks",
      SCOPE_CHAIN, 0, .response = "ContentStats"},
-    {"GET", "/api/v1/workbench", h_workbench, ANY, 0,
+    {"GET", "/api/v1/workbench", h_workbench, ANY, ROUTE_LONG,
      "The guide's day: tasks due and overdue, members to call, new contacts, figures", "tasks",
      SCOPE_CHAIN, SB_GUIDE, .query = "guide_id:int no_purchase_days:int", .response = "Workbench"},
     /* fission (issue 17): invites and the referral graph, group-buy, assists (docs/fission.md) */
@@ -1114,7 +1118,7 @@ const route routes[] = {
     {"GET", "/api/v1/members/{id}/referrals", h_member_referrals, ANY, 0,
      "Who referred a member, its direct referees and everyone downstream, with net sales",
      "fission", SCOPE_MEMBER, 0, .response = "MemberReferrals"},
-    {"GET", "/api/v1/reports/referrals", h_referrals_report, HQ, 0,
+    {"GET", "/api/v1/reports/referrals", h_referrals_report, HQ, ROUTE_LONG,
      "K-factor and cycle time per campaign, channel and month; top KOLs by members and sales",
      "fission", SCOPE_CHAIN, 0, .query = "from:time to:time top:int", .response = "ReferralReport"},
     {"POST", "/api/v1/campaigns/{id}/teams", h_teams_open, ANY, ROUTE_WRITE | ROUTE_BODY,
@@ -1172,7 +1176,7 @@ const route routes[] = {
     {"GET", "/api/v1/qr-campaigns", h_qr_campaigns, HQ, 0,
      "Per campaign: adds, new members, first orders, sales, acquisition cost per member", "guides",
      SCOPE_CHAIN, 0, .query = "campaign", .response = "QrCampaigns", .answers = ANS_404},
-    {"GET", "/api/v1/reports/contacts", h_report_contacts, ANY, 0,
+    {"GET", "/api/v1/reports/contacts", h_report_contacts, ANY, ROUTE_LONG,
      "Contacts per guide: live, added, lost (the customer deleted the guide) in a period",
      "reports", SCOPE_CHAIN, SB_STORE | SB_GUIDE,
      .query = "from:date! to:date! store:int guide:int store_id:int guide_id:int",

@@ -12,6 +12,7 @@
 #include <sodium.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,7 +68,21 @@ struct http_server {
     size_t pool_n_idle, pool_open;
     atomic_ullong pool_waits; /* requests that found every store connection lent */
     bool auth_cache; /* bearer tokens through auth_resolve_cached (SIYU_AUTH_CACHE=off: not) */
-    bool thread_per_connection;
+    http_mode mode;
+    /* HTTP_EVENT: requests that may wait (writes, a token's use, long reads) run on these
+     * workers while their connection is suspended; the I/O threads serve the others */
+    pthread_mutex_t work_lock;
+    pthread_cond_t work_ready;
+    struct req_ctx *work_head, *work_tail;
+    bool work_stop;
+    pthread_t *workers;
+    int n_workers;
+    atomic_ullong blocked_io;  /* handlers that waited on an I/O thread: a route to fix */
+    atomic_int writes_pending; /* queued by write_start, not yet resumed by write_done */
+    /* HTTP_EVENT: each I/O thread's own store connection (io_conn), closed at the stop */
+    pthread_mutex_t io_lock;
+    store_conn **io_conns;
+    size_t n_io_conns;
     /* Every write goes to the group committer (src/writer): the one given in the
      * config (shared with the background jobs), or one of the server's own. */
     writer_t *writer;
@@ -82,6 +97,12 @@ struct http_server {
     size_t n_cors;
     bool cors_on, cors_any; /* any list at all; "*" in it */
 };
+
+/* A write of the pipeline, run by the group committer on its connection. */
+typedef struct http_write {
+    http_req *r;
+    const route *rt;
+} http_write;
 
 typedef struct req_ctx {
     char *buf;
@@ -102,6 +123,17 @@ typedef struct req_ctx {
     char allow[160];   /* the path's methods (router_allow), for 405 and OPTIONS */
     conn_info *ci;
     store_conn *conn; /* lent by the server's pool until the request completes */
+    bool conn_io;     /* conn is the I/O thread's own (io_conn), not the pool's */
+    /* HTTP_EVENT: handed to a worker (the connection suspended until it ran) */
+    struct MHD_Connection *mc;
+    bool dispatched, ran;
+    struct req_ctx *next_work;
+    /* HTTP_EVENT: a write queued without a waiting thread (write_start) */
+    bool writing;
+    writer_job *job;
+    http_write write;
+    store_conn *own; /* the request's connection, where the views follow the write */
+    siyu_err werr;
     http_req r;
 } req_ctx;
 
@@ -116,6 +148,9 @@ void http_config_init(http_config *c)
      * costs no CPU. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = (int)(cores * 4 > 64 ? cores * 4 : 64);
+    /* one I/O thread a core: reads answer on them, everything that waits on a worker */
+    c->io_threads = (int)(cores > 2 ? cores : 2);
+    c->mode = HTTP_EVENT;
     c->max_body = 1u << 20;
     c->max_import_body = IMPORT_MAX_BODY;
     c->max_connections = 4096;
@@ -136,10 +171,44 @@ static void pool_close(http_server *s)
     pthread_cond_destroy(&s->pool_freed);
 }
 
-/* The request's store connection: its loan, or a new loan from the pool. */
+/* HTTP_EVENT. An I/O thread takes no connection from the pool that it would wait for: the
+ * pool's connections come back when the I/O threads answer the requests holding them, so
+ * such a wait could wait for itself. Each I/O thread has a connection of its own instead,
+ * for the token check on the headers and the reads it answers at once (each runs whole in
+ * one callback, so nothing else uses it meanwhile); a request that goes on elsewhere (a
+ * write in the group commit, a worker's) takes one from the pool (request_conn_try). */
+static _Thread_local store_conn *tl_io_conn;
+static _Thread_local bool tl_worker; /* the thread is one of the server's workers */
+
+static store_conn *io_conn(http_server *s, siyu_err *e)
+{
+    if (tl_io_conn) return tl_io_conn;
+    store_conn *c;
+    if (store_conn_open(s->store, &c, e)) return NULL;
+    pthread_mutex_lock(&s->io_lock);
+    store_conn **v = realloc(s->io_conns, (s->n_io_conns + 1) * sizeof *v);
+    if (!v) {
+        pthread_mutex_unlock(&s->io_lock);
+        store_conn_close(c);
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "out of memory");
+        return NULL;
+    }
+    s->io_conns = v;
+    s->io_conns[s->n_io_conns++] = c;
+    pthread_mutex_unlock(&s->io_lock);
+    return tl_io_conn = c;
+}
+
+/* The request's store connection: its loan, or a new loan from the pool (on an I/O
+ * thread of HTTP_EVENT, that thread's own). */
 static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
 {
     store_conn *c = rc->conn;
+    if (!c && s->mode == HTTP_EVENT && !tl_worker) {
+        if (!(c = io_conn(s, e))) return NULL;
+        rc->conn = c;
+        rc->conn_io = true;
+    }
     if (!c) {
         pthread_mutex_lock(&s->pool_lock);
         if (!s->pool_n_idle && s->pool_open >= (size_t)s->cfg.threads)
@@ -166,8 +235,48 @@ static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
     return c;
 }
 
+/* HTTP_EVENT, on an I/O thread: lends rc a store connection only if one is free now. An
+ * I/O thread never waits for one: the connections come back when the I/O threads answer
+ * the requests holding them, so a wait there could wait for itself. */
+static bool request_conn_try(http_server *s, req_ctx *rc)
+{
+    if (rc->conn_io) { /* the I/O thread's own stays with the thread */
+        rc->conn = NULL;
+        rc->conn_io = false;
+    }
+    if (rc->conn) return true;
+    pthread_mutex_lock(&s->pool_lock);
+    if (s->pool_n_idle) {
+        rc->conn = s->pool_idle[--s->pool_n_idle];
+        pthread_mutex_unlock(&s->pool_lock);
+        return true;
+    }
+    if (s->pool_open >= (size_t)s->cfg.threads) {
+        atomic_fetch_add(&s->pool_waits, 1);
+        pthread_mutex_unlock(&s->pool_lock);
+        return false;
+    }
+    s->pool_open++;
+    pthread_mutex_unlock(&s->pool_lock);
+    siyu_err e;
+    siyu_err_init(&e);
+    if (store_conn_open(s->store, &rc->conn, &e)) {
+        pthread_mutex_lock(&s->pool_lock);
+        s->pool_open--;
+        pthread_cond_signal(&s->pool_freed);
+        pthread_mutex_unlock(&s->pool_lock);
+        rc->conn = NULL;
+    }
+    siyu_err_clear(&e);
+    return true; /* a failed open is the prologue's to report, as request_conn does */
+}
+
 static void request_conn_return(http_server *s, req_ctx *rc)
 {
+    if (rc->conn_io) { /* the I/O thread's own: not the pool's to take back */
+        rc->conn = NULL;
+        rc->conn_io = false;
+    }
     if (!rc->conn) return;
     pthread_mutex_lock(&s->pool_lock);
     s->pool_idle[s->pool_n_idle++] = rc->conn;
@@ -273,12 +382,6 @@ static int exec_write(http_req *r, const route *rt, siyu_err *e)
     return rc;
 }
 
-/* A write of the pipeline, run by the group committer on its connection. */
-typedef struct http_write {
-    http_req *r;
-    const route *rt;
-} http_write;
-
 static int http_write_fn(store_conn *c, dom_changes *changes, void *arg, siyu_err *e)
 {
     http_write *w = arg;
@@ -324,6 +427,84 @@ static void touch_token(http_server *srv, http_req *r)
     siyu_err_clear(&e);
 }
 
+/* What every request goes through before its handler: the route, the body's size and
+ * spool, the query's names, the clock, a store connection, the caller (checked on the
+ * headers), a read's token use, the body parsed, a write's preparation. -1 (e filled):
+ * refused; 1: a public route, whose handler runs with nothing else; 0: go on. */
+static int prologue(http_server *srv, req_ctx *c, const route *rt, siyu_err *e)
+{
+    http_req *r = &c->r;
+    if (!rt)
+        return siyu_err_set(e, SIYU_NOT_FOUND, NULL,
+                            c->route == -2 ? "%s is not allowed on %s" : "no route %s %s",
+                            r->method, r->path);
+    if (c->too_large)
+        return siyu_err_set(e, SIYU_PAYLOAD_TOO_LARGE, NULL, "body: larger than %zu bytes",
+                            c->limit);
+    if (c->spool_failed) {
+        fprintf(stderr, "siyu: cannot spool an upload to %s\n", srv->spool_dir);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "body: the upload could not be kept on disk");
+    }
+    if (route_check_query(r, rt, e)) return -1; /* the route's .query is the list */
+    r->d.now = clock_now();
+    if (!(r->d.conn = request_conn(srv, c, e))) return -1;
+    if (rt->flags & ROUTE_PUBLIC) {
+        /* a public route with a body (signing in) parses it, and nothing else */
+        if ((rt->flags & ROUTE_BODY) &&
+            !(r->body = jx_parse(c->buf ? c->buf : "", c->len, false, e)))
+            return -1;
+        return 1;
+    }
+    /* The token and the role were checked on the headers (on_headers), before any
+     * byte of the body was read; the principal is reused, never resolved twice. */
+    if (!r->authenticated)
+        return siyu_err_set(e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
+    if (r->d.who.touch && !(rt->flags & ROUTE_WRITE)) {
+        touch_token(srv, r);
+        r->d.who.touch = false;
+    }
+    if (rt->flags & (ROUTE_BODY | ROUTE_BODY_OPT)) {
+        if (c->len == 0 && (rt->flags & ROUTE_BODY_OPT)) {
+            r->body = NULL;
+        } else if (!(r->body = jx_parse(c->buf ? c->buf : "", c->len, false, e))) {
+            return -1;
+        }
+    }
+    if ((rt->flags & ROUTE_RAW) && spool_open(srv, c, e)) return -1;
+    if ((rt->flags & ROUTE_WRITE) && rt->prepare) rt->prepare(r);
+    return 0;
+}
+
+/* A write's part after its commit: the token's use seen, the answer rendered from a
+ * snapshot that holds the write, a keyed 200 marked a replay. */
+static int write_after(http_req *r, const route *rt, siyu_err *e)
+{
+    if (r->d.who.touch) auth_cache_touched(&r->d.who, r->d.now); /* committed with it */
+    if (r->render_after) {
+        if (store_begin(r->d.conn, false, e)) return -1;
+        if (r->render_after(r, e) < 0) {
+            store_rollback(r->d.conn);
+            return -1;
+        }
+        if (store_commit(r->d.conn, e)) return -1;
+    }
+    if (r->status == 200 && (rt->flags & ROUTE_KEYED)) r->replayed = true;
+    return 0;
+}
+
+/* The end of every request: an error becomes the answer (a 404 or 400 built on a
+ * failed read is a 500). */
+static void epilogue(http_req *r, siyu_err *e)
+{
+    if (r->d.conn && store_conn_failed(r->d.conn)) store_conn_check(r->d.conn, e);
+    if (e->code != SIYU_OK) {
+        fail(r, e);
+        if (e->code == SIYU_INTERNAL)
+            fprintf(stderr, "siyu: %s %s: %s\n", r->method, r->path, e->message);
+    }
+    siyu_err_clear(e);
+}
+
 static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 {
     http_req *r = &c->r;
@@ -333,63 +514,14 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     bool tx = false;
     (void)mc;
 
-    if (!rt) {
-        siyu_err_set(&e, SIYU_NOT_FOUND, NULL,
-                     c->route == -2 ? "%s is not allowed on %s" : "no route %s %s", r->method,
-                     r->path);
-        goto out;
-    }
-    if (c->too_large) {
-        siyu_err_set(&e, SIYU_PAYLOAD_TOO_LARGE, NULL, "body: larger than %zu bytes", c->limit);
-        goto out;
-    }
-    if (c->spool_failed) {
-        fprintf(stderr, "siyu: cannot spool an upload to %s\n", srv->spool_dir);
-        siyu_err_set(&e, SIYU_INTERNAL, NULL, "body: the upload could not be kept on disk");
-        goto out;
-    }
-    if (route_check_query(r, rt, &e)) goto out; /* the route's .query is the list */
-    r->d.now = clock_now();
-    if (!(r->d.conn = request_conn(srv, c, &e))) goto out;
-    if (rt->flags & ROUTE_PUBLIC) {
-        /* a public route with a body (signing in) parses it, and nothing else */
-        if ((rt->flags & ROUTE_BODY) &&
-            !(r->body = jx_parse(c->buf ? c->buf : "", c->len, false, &e)))
-            goto out;
-        goto call;
-    }
-    /* The token and the role were checked on the headers (on_headers), before any
-     * byte of the body was read; the principal is reused, never resolved twice. */
-    if (!r->authenticated) {
-        siyu_err_set(&e, SIYU_UNAUTHENTICATED, NULL, "a bearer token is required");
-        goto out;
-    }
-    if (r->d.who.touch && !(rt->flags & ROUTE_WRITE)) {
-        touch_token(srv, r);
-        r->d.who.touch = false;
-    }
-    if (rt->flags & (ROUTE_BODY | ROUTE_BODY_OPT)) {
-        if (c->len == 0 && (rt->flags & ROUTE_BODY_OPT)) {
-            r->body = NULL;
-        } else if (!(r->body = jx_parse(c->buf ? c->buf : "", c->len, false, &e))) {
-            goto out;
-        }
-    }
-    if ((rt->flags & ROUTE_RAW) && spool_open(srv, c, &e)) goto out;
+    int pro = prologue(srv, c, rt, &e);
+    if (pro < 0) goto out;
+    if (pro == 1) goto call;
     if (rt->flags & ROUTE_WRITE) {
-        if (rt->prepare) rt->prepare(r);
         /* the scope rule runs on the writer, inside the write's own savepoint */
         if (queue_write(srv, r, rt, &e) < 0) goto out;
-        if (r->d.who.touch) auth_cache_touched(&r->d.who, r->d.now); /* committed with it */
-        if (r->render_after) {
-            if (store_begin(r->d.conn, false, &e)) goto out;
-            tx = true;
-            if (r->render_after(r, &e) < 0) goto out;
-            tx = false;
-            if (store_commit(r->d.conn, &e)) goto out;
-        }
-        if (r->status == 200 && (rt->flags & ROUTE_KEYED)) r->replayed = true;
-        goto done;
+        write_after(r, rt, &e);
+        goto out;
     }
     if (store_begin(r->d.conn, false, &e)) goto out;
     tx = true;
@@ -410,17 +542,65 @@ call:
         tx = false;
         if (store_commit(r->d.conn, &e)) goto out;
     }
-done:
 out:
-    if (r->d.conn && store_conn_failed(r->d.conn))
-        store_conn_check(r->d.conn, &e); /* a 404 or 400 built on a failed read is a 500 */
     if (tx) store_rollback(r->d.conn);
-    if (e.code != SIYU_OK) {
-        fail(r, &e);
-        if (e.code == SIYU_INTERNAL)
-            fprintf(stderr, "siyu: %s %s: %s\n", r->method, r->path, e.message);
+    epilogue(r, &e);
+}
+
+/* ---------------- HTTP_EVENT: writes without a waiting thread ---------------- */
+
+static void write_done(void *ctx)
+{
+    req_ctx *c = ctx;
+    http_server *s = c->r.server;
+    MHD_resume_connection(c->mc);
+    atomic_fetch_sub(&s->writes_pending, 1); /* last: the stop waits for it before MHD's */
+}
+
+/* A write's request on an I/O thread: the prologue, then its write queued for the group
+ * committer and its connection suspended. True when suspended (write_end runs on resume),
+ * false when refused before (the answer is ready). */
+static bool write_start(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
+{
+    http_req *r = &c->r;
+    const route *rt = &routes[c->route];
+    siyu_err_init(&c->werr);
+    if (prologue(srv, c, rt, &c->werr) != 0) {
+        epilogue(r, &c->werr);
+        return false;
     }
-    siyu_err_clear(&e);
+    c->write = (http_write){.r = r, .rt = rt};
+    c->own = r->d.conn;
+    c->mc = mc;
+    c->writing = true;
+    /* suspended first: the commit may resume it before writer_submit_async returns */
+    MHD_suspend_connection(mc);
+    atomic_fetch_add(&srv->writes_pending, 1);
+    c->job =
+        writer_submit_async(srv->writer, http_write_fn, &c->write, true, write_done, c, &c->werr);
+    if (!c->job) {
+        atomic_fetch_sub(&srv->writes_pending, 1);
+        c->writing = false;
+        r->d.conn = c->own;
+        epilogue(r, &c->werr);
+        c->ran = true;             /* nothing more to run: the error is the answer */
+        MHD_resume_connection(mc); /* answered on resume */
+    }
+    return true;
+}
+
+/* The write committed (or was undone): the views follow it on the request's connection,
+ * then the rest of the request. */
+static void write_end(http_server *srv, req_ctx *c)
+{
+    http_req *r = &c->r;
+    c->writing = false;
+    int rc = writer_finish(srv->writer, c->job, c->own);
+    c->job = NULL;
+    r->d.changes = NULL;
+    r->d.conn = c->own;
+    if (rc == 0) write_after(r, &routes[c->route], &c->werr);
+    epilogue(r, &c->werr);
 }
 
 /* ---------------- connections: the per-client limit and the timeouts ---------------- */
@@ -942,6 +1122,89 @@ static void request_id(struct MHD_Connection *mc, char *out, size_t len)
     out[4 + 2 * sizeof b] = 0;
 }
 
+/* ---------------- HTTP_EVENT: the workers ---------------- */
+
+/* Whether a request may wait (http.h, HTTP_EVENT): then a worker runs it while its
+ * connection is suspended, and the I/O thread goes on serving the others. */
+static bool may_wait(const req_ctx *c)
+{
+    if (c->refused || c->route < 0 || c->too_large || c->spool_failed) return false;
+    const route *rt = &routes[c->route];
+    if (rt->flags & (ROUTE_WRITE | ROUTE_RAW | ROUTE_OWN_TX | ROUTE_LONG)) return true;
+    if (c->r.d.who.touch) return true; /* the token's use goes through the group commit */
+    /* any other method (signing in: a password hash and a write) */
+    return strcmp(c->r.method, "GET") != 0 && strcmp(c->r.method, "HEAD") != 0 &&
+           strcmp(c->r.method, "OPTIONS") != 0;
+}
+
+static void *work_main(void *arg)
+{
+    http_server *s = arg;
+    pthread_setname_np(pthread_self(), "siyu-http-work");
+    tl_worker = true;
+    pthread_mutex_lock(&s->work_lock);
+    for (;;) {
+        while (!s->work_head && !s->work_stop)
+            pthread_cond_wait(&s->work_ready, &s->work_lock);
+        req_ctx *c = s->work_head;
+        if (!c) break; /* stopping, and nothing is left to run */
+        s->work_head = c->next_work;
+        if (!s->work_head) s->work_tail = NULL;
+        pthread_mutex_unlock(&s->work_lock);
+        run(s, c, c->mc);
+        c->ran = true; /* read by the I/O thread once resumed (MHD's lock orders it) */
+        MHD_resume_connection(c->mc);
+        pthread_mutex_lock(&s->work_lock);
+    }
+    pthread_mutex_unlock(&s->work_lock);
+    return NULL;
+}
+
+/* Suspends c's connection and queues c for a worker. */
+static void dispatch(http_server *s, req_ctx *c, struct MHD_Connection *mc)
+{
+    c->mc = mc;
+    c->dispatched = true;
+    MHD_suspend_connection(mc);
+    pthread_mutex_lock(&s->work_lock);
+    c->next_work = NULL;
+    if (s->work_tail)
+        s->work_tail->next_work = c;
+    else
+        s->work_head = c;
+    s->work_tail = c;
+    pthread_cond_signal(&s->work_ready);
+    pthread_mutex_unlock(&s->work_lock);
+}
+
+static int workers_start(http_server *s)
+{
+    pthread_mutex_init(&s->work_lock, NULL);
+    pthread_cond_init(&s->work_ready, NULL);
+    s->workers = calloc((size_t)s->cfg.threads, sizeof *s->workers);
+    for (int i = 0; i < s->cfg.threads; i++) {
+        if (pthread_create(&s->workers[i], NULL, work_main, s)) break;
+        s->n_workers++;
+    }
+    return s->n_workers > 0 ? 0 : -1;
+}
+
+/* Lets the workers run what is queued, then joins them. */
+static void workers_stop(http_server *s)
+{
+    if (!s->workers) return;
+    pthread_mutex_lock(&s->work_lock);
+    s->work_stop = true;
+    pthread_cond_broadcast(&s->work_ready);
+    pthread_mutex_unlock(&s->work_lock);
+    for (int i = 0; i < s->n_workers; i++)
+        pthread_join(s->workers[i], NULL);
+    free(s->workers);
+    s->workers = NULL;
+    pthread_mutex_destroy(&s->work_lock);
+    pthread_cond_destroy(&s->work_ready);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -1042,7 +1305,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         *upload_size = 0;
         return MHD_YES;
     }
-    if (!c->refused) run(srv, c, mc);
+    if (c->ran) {
+        /* resumed: a worker ran it */
+    } else if (c->writing) {
+        write_end(srv, c); /* resumed: its write is done */
+        c->ran = true;
+    } else if (srv->mode == HTTP_EVENT && !c->refused && c->route >= 0 &&
+               (routes[c->route].flags & (ROUTE_WRITE | ROUTE_PUBLIC | ROUTE_RAW | ROUTE_OWN_TX |
+                                          ROUTE_LONG)) == ROUTE_WRITE &&
+               !c->too_large && !c->spool_failed) {
+        /* a write: queued for the group commit from here, on a connection of the pool's
+         * (it holds it until answered); with none free, a worker waits for one */
+        if (!request_conn_try(srv, c)) {
+            dispatch(srv, c, mc);
+            return MHD_YES;
+        }
+        if (write_start(srv, c, mc)) return MHD_YES;
+        c->ran = true;
+    } else if (srv->mode == HTTP_EVENT && may_wait(c)) {
+        /* the I/O thread keeps its own connection; the worker waits for one of the pool's
+         * when none is free now */
+        request_conn_try(srv, c);
+        dispatch(srv, c, mc);
+        return MHD_YES;
+    } else if (!c->refused) {
+        c->r.on_io_thread = srv->mode == HTTP_EVENT;
+        run(srv, c, mc);
+        c->r.on_io_thread = false;
+    }
     /* the request is whole: the connection may now idle until the next one */
     MHD_set_connection_option(mc, MHD_CONNECTION_OPTION_TIMEOUT, srv->cfg.idle_timeout);
     return answer(srv, c, mc, url, method);
@@ -1062,6 +1352,13 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
             c->ci->served = true;
         else if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
             atomic_fetch_add(&srv->timed_out_request, 1);
+    }
+    if (c->writing) {
+        /* resumed, but closed before it was answered (the client left): the write is done,
+         * and the views still follow it */
+        writer_finish(srv->writer, c->job, c->own);
+        c->writing = false;
+        c->r.d.conn = c->own;
     }
     request_conn_return(srv, c);
     json_decref(c->r.body);
@@ -1109,15 +1406,16 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     s->cfg = *cfg;
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_cond_init(&s->pool_freed, NULL);
+    pthread_mutex_init(&s->io_lock, NULL);
     if (s->cfg.threads < 1) s->cfg.threads = 4;
     s->pool_idle = calloc((size_t)s->cfg.threads, sizeof *s->pool_idle);
-    /* One thread per connection (the default): a request that waits for its group commit
-     * holds up no other connection. A pool of threads shares each thread among the
-     * connections it accepted, so a client whose connection landed behind another's
-     * write waits for that commit too (bench/guides: the scan's tail).
-     * SIYU_HTTP_THREAD_POOL=1 serves with the pool instead, for comparison. */
-    const char *tp = getenv("SIYU_HTTP_THREAD_POOL");
-    s->thread_per_connection = !(tp && strcmp(tp, "1") == 0);
+    /* http.h says what each mode does; SIYU_HTTP_MODE picks one, for comparison */
+    s->mode = cfg->mode;
+    const char *hm = getenv("SIYU_HTTP_MODE");
+    if (hm && strcmp(hm, "event") == 0) s->mode = HTTP_EVENT;
+    if (hm && strcmp(hm, "connection") == 0) s->mode = HTTP_PER_CONNECTION;
+    if (hm && strcmp(hm, "pool") == 0) s->mode = HTTP_POOL;
+    if (s->cfg.io_threads < 1) s->cfg.io_threads = 2;
     /* A bearer token resolved lately is checked from memory (auth.h says what keeps it
      * exact); SIYU_AUTH_CACHE=off reads the store on every request, for comparison. */
     const char *ac = getenv("SIYU_AUTH_CACHE");
@@ -1168,22 +1466,32 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     }
     /* ITC lets MHD_quiesce_daemon stop the listening socket */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    flags |=
-        s->thread_per_connection ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL;
+    flags |= s->mode == HTTP_PER_CONNECTION ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
+                                            : MHD_USE_EPOLL;
+    if (s->mode == HTTP_EVENT) flags |= MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem pool[] = {
-        {MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, s->mode == HTTP_EVENT ? s->cfg.io_threads : s->cfg.threads,
+         NULL},
         {MHD_OPTION_END, 0, NULL},
     };
+    if (s->mode == HTTP_EVENT && workers_start(s)) {
+        if (s->own_writer) writer_stop(s->writer);
+        pool_close(s);
+        free(s);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "serve: cannot start the HTTP workers");
+    }
     s->daemon = MHD_start_daemon(
         flags, 0, on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_ARRAY, s->thread_per_connection ? pool + 1 : pool, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_ARRAY, s->mode == HTTP_PER_CONNECTION ? pool + 1 : pool,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s,
         /* a request's headers (and body) must keep coming: request_timeout of silence
          * closes the connection; between requests it may idle idle_timeout (set per
          * connection when a request completes) */
         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.request_timeout, MHD_OPTION_CONNECTION_LIMIT,
         s->cfg.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
+        workers_stop(s);
         if (s->own_writer) writer_stop(s->writer);
         pool_close(s);
         pthread_mutex_destroy(&s->ct_lock);
@@ -1212,8 +1520,18 @@ void http_server_stop(http_server *s)
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++)
         usleep(10000);
+    /* the workers end first, and the writes queued from the I/O threads are resumed: MHD
+     * closes a connection still suspended when it stops, and nothing may resume it after
+     * (the committer runs every write queued, so each is resumed) */
+    workers_stop(s);
+    while (atomic_load(&s->writes_pending) > 0)
+        usleep(1000);
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
+    for (size_t i = 0; i < s->n_io_conns; i++) /* the I/O threads have ended */
+        store_conn_close(s->io_conns[i]);
+    free(s->io_conns);
+    pthread_mutex_destroy(&s->io_lock);
     if (s->own_writer) writer_stop(s->writer);
     pool_close(s);
     pthread_mutex_destroy(&s->ct_lock);
@@ -1244,7 +1562,19 @@ void http_import_observer(http_req *r, struct import_options *o)
 
 struct writer *http_writer(http_req *r)
 {
-    return ((http_server *)r->server)->writer;
+    http_server *s = r->server;
+    if (r->on_io_thread && atomic_fetch_add(&s->blocked_io, 1) == 0)
+        fprintf(stderr,
+                "siyu: %s %s waits for the group committer on an I/O thread: its route "
+                "should be ROUTE_LONG\n",
+                r->method, r->path);
+    return s->writer;
+}
+
+unsigned long long http_server_blocked_io(void *srv);
+unsigned long long http_server_blocked_io(void *srv)
+{
+    return atomic_load(&((http_server *)srv)->blocked_io);
 }
 
 struct writer *http_server_writer(void *srv);

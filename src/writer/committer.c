@@ -36,7 +36,10 @@ typedef struct write_job {
      * the views still follow it (syncer_main) */
     bool unsynced;
     int rc;
-    sem_t done;          /* posted once, when the write committed or was undone */
+    sem_t done; /* posted once, when the write committed or was undone */
+    /* writer_submit_async: called instead of posting done (the job is the caller's) */
+    writer_done_fn done_fn;
+    void *done_ctx;
     dom_changes changes; /* what the write changed, kept only if it committed */
     write_batch *batch;  /* set before done is posted when the views follow it */
     struct write_job *next;
@@ -387,7 +390,10 @@ static void wake_submitters(writer_t *w, write_job *list)
     for (write_job *j = list; j;) {
         write_job *next = j->next; /* j is gone once its submitter runs */
         atomic_fetch_sub(&w->queued, 1);
-        sem_post(&j->done);
+        if (j->done_fn)
+            j->done_fn(j->done_ctx);
+        else
+            sem_post(&j->done);
         j = next;
     }
 }
@@ -594,10 +600,9 @@ void writer_stop(writer_t *w)
     free(w);
 }
 
-static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *reader, siyu_err *e)
+/* Queues job; -1 (e filled) when the writer takes no more writes. */
+static int enqueue(writer_t *w, write_job *job, siyu_err *e)
 {
-    write_job job = {.fn = fn, .arg = arg, .e = e, .alone = alone, .follow = reader != NULL};
-    sem_init(&job.done, 0, 0);
     pthread_mutex_lock(&w->lock);
     if (w->stop || atomic_load(&w->sync_broken)) {
         if (w->stop)
@@ -605,23 +610,63 @@ static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *
         else
             siyu_err_set(e, SIYU_INTERNAL, NULL, "%s", w->sync_error);
         pthread_mutex_unlock(&w->lock);
-        sem_destroy(&job.done);
         return -1;
     }
     atomic_fetch_add(&w->queued, 1);
     if (w->tail)
-        w->tail->next = &job;
+        w->tail->next = job;
     else
-        w->head = &job;
-    w->tail = &job;
+        w->head = job;
+    w->tail = job;
     pthread_cond_signal(&w->ready);
     pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+/* After a job was done: the views follow it on reader; its outcome. */
+static int finish(writer_t *w, write_job *job, store_conn *reader)
+{
+    if (w->on_commit && views_follow(job)) follow_commit(w, job, reader);
+    dom_changes_free(&job->changes);
+    return job->rc;
+}
+
+static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *reader, siyu_err *e)
+{
+    write_job job = {.fn = fn, .arg = arg, .e = e, .alone = alone, .follow = reader != NULL};
+    sem_init(&job.done, 0, 0);
+    if (enqueue(w, &job, e)) {
+        sem_destroy(&job.done);
+        return -1;
+    }
     while (sem_wait(&job.done) != 0)
         ; /* EINTR: a signal, not the commit */
     sem_destroy(&job.done);
-    if (w->on_commit && views_follow(&job)) follow_commit(w, &job, reader);
-    dom_changes_free(&job.changes);
-    return job.rc;
+    return finish(w, &job, reader);
+}
+
+write_job *writer_submit_async(writer_t *w, writer_fn fn, void *arg, bool follow,
+                               writer_done_fn done, void *ctx, siyu_err *e)
+{
+    write_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: out of memory");
+        return NULL;
+    }
+    *job = (write_job){
+        .fn = fn, .arg = arg, .e = e, .follow = follow, .done_fn = done, .done_ctx = ctx};
+    if (enqueue(w, job, e)) {
+        free(job);
+        return NULL;
+    }
+    return job;
+}
+
+int writer_finish(writer_t *w, write_job *job, store_conn *reader)
+{
+    int rc = finish(w, job, reader);
+    free(job);
+    return rc;
 }
 
 int writer_submit(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu_err *e)

@@ -54,6 +54,19 @@ void writer_stop(writer_t *w); /* runs what is queued, then stops; NULL is a no-
  * reader (the caller's own connection); reader NULL skips it. */
 int writer_submit(writer_t *w, writer_fn fn, void *arg, store_conn *reader, siyu_err *e);
 
+/* The same without sleeping, for a caller that serves others meanwhile (the HTTP layer's
+ * I/O threads, http.h): queues fn and returns its job; done(ctx) is called, on the
+ * writer's or the sync thread, once the write committed and is durable or was undone,
+ * and must not block. The caller then calls writer_finish on a connection of its own
+ * (follow: whether the views follow the write there), which gives fn's outcome (0, or
+ * -1 with e filled) and frees the job. NULL (e filled): not queued, done is never called.
+ * e must stay valid until writer_finish. */
+typedef void (*writer_done_fn)(void *ctx);
+typedef struct write_job writer_job;
+writer_job *writer_submit_async(writer_t *w, writer_fn fn, void *arg, bool follow,
+                                writer_done_fn done, void *ctx, siyu_err *e);
+int writer_finish(writer_t *w, writer_job *job, store_conn *reader);
+
 /* Long work that commits in steps of its own (an import's batches): fn
  * runs on the writer thread, on the writer's connection, with no transaction open; it
  * begins and commits its own write transactions there. No other write runs meanwhile.

@@ -999,6 +999,19 @@ static void test_staff_changes_seen_at_once(void)
     CHECK_INT_EQ(call(tm, "GET", "/api/v1/stores", NULL, NULL), 401);
 }
 
+/* Every route of the table ran above, on an I/O thread or a worker as its flags say
+ * (architecture.md, "Serving HTTP"): none waited for the group committer on an I/O thread,
+ * where it would hold up every connection of that thread. A read whose handler writes
+ * (GET /audit flushes the reads' audit rows first) must be ROUTE_OWN_TX or ROUTE_LONG. */
+static void test_no_route_waits_on_io(void)
+{
+    CHECK_INT_EQ(call(token, "GET", "/metrics", NULL, NULL), 200);
+    static const char name[] = "\nsiyu_http_io_thread_waits_total ";
+    const char *p = strstr(buf, name);
+    CHECK(p != NULL);
+    if (p) CHECK_INT_EQ(strtoll(p + strlen(name), NULL, 10), 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
@@ -1015,6 +1028,7 @@ int main(int argc, char **argv)
     test_tokens();
     test_cashier();
     test_staff_changes_seen_at_once();
+    test_no_route_waits_on_io();
     close(fd);
     CHECK_INT_EQ(harness_stop(pid), 0);
     return CHECK_DONE();

@@ -576,20 +576,30 @@ static void make_org(int fd, char *guide_tok, size_t cap)
 /* A request waiting for its group commit holds up no other connection. The test holds
  * SQLite's write lock, so a write sent on one connection waits in the committer; reads on
  * eight other connections are each answered meanwhile, and the write once the lock goes.
- * Under the former pool of threads (here two) a connection accepted by the write's thread
- * waited for that write: about one chance in two for each read to hang. */
-static void test_no_head_of_line(void)
+ * Under libmicrohttpd's pool of threads (here two) a connection accepted by the write's
+ * thread waited for that write: about one chance in two for each read to hang; under the I/O
+ * threads (run with one too) the write's connection is suspended, not its thread. */
+/* Takes SQLite's write lock from outside, so that the server's writes wait in the committer;
+ * *probe is a connection for the metrics meanwhile. */
+static sqlite3 *hold_write_lock(int *probe)
 {
-    if (harness_on_pg()) return; /* the lock taken is SQLite's */
-    int probe = conn_open();
-    recv_timeout(probe, 8);
+    *probe = conn_open();
+    recv_timeout(*probe, 8);
     /* the token's use is recorded at most once a minute, through the committer: now,
      * before the lock, so that no read below writes */
-    CHECK_INT_EQ(http(probe, token, "GET", "/api/v1/stores", NULL, NULL), 200);
+    CHECK_INT_EQ(http(*probe, token, "GET", "/api/v1/stores", NULL, NULL), 200);
     sqlite3 *lock;
     CHECK(sqlite3_open_v2(db, &lock, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK);
     sqlite3_busy_timeout(lock, 5000);
     CHECK(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    return lock;
+}
+
+static void test_no_head_of_line(void)
+{
+    if (harness_on_pg()) return; /* the lock taken is SQLite's */
+    int probe;
+    sqlite3 *lock = hold_write_lock(&probe);
     int writer = conn_open();
     recv_timeout(writer, 30);
     CHECK(http_send(writer, token, "POST", "/api/v1/stores",
@@ -614,6 +624,56 @@ static void test_no_head_of_line(void)
     CHECK_INT_EQ(read_answer(writer, "POST", "/api/v1/stores", &out), 201);
     free(out);
     close(writer);
+    close(probe);
+}
+
+/* One I/O thread, two store connections and so two workers (SIYU_IO_THREADS=1,
+ * SIYU_THREADS=2), SQLite's write lock held: a write waits in the committer on one
+ * connection, a GET /audit (whose handler writes the reads' audit rows through the
+ * committer first) on the other, from a worker; four more writes find no connection free,
+ * and go to the workers to wait for one. Once the lock goes, every one is answered. An
+ * I/O thread that waited for a store connection itself would wait for ever: connections
+ * come back only when the I/O thread answers the requests holding them. */
+static void test_event_writes_beyond_connections(void)
+{
+    if (harness_on_pg()) return; /* the lock taken is SQLite's */
+    int probe;
+    sqlite3 *lock = hold_write_lock(&probe);
+    enum { WRITES = 5 };
+    int w[WRITES], audit = -1;
+    for (int i = 0; i < WRITES; i++) {
+        w[i] = conn_open();
+        recv_timeout(w[i], 10);
+        char body[128];
+        snprintf(body, sizeof body, "{\"name\":\"店%d\",\"code\":\"EV%d\",\"kind\":\"physical\"}",
+                 i, i);
+        CHECK(http_send(w[i], token, "POST", "/api/v1/stores", body) == 0);
+        if (i == 0) { /* the first write and the audit read hold the two connections */
+            audit = conn_open();
+            recv_timeout(audit, 10);
+            CHECK(http_send(audit, token, "GET", "/api/v1/audit?limit=1", NULL) == 0);
+            usleep(300000);
+        }
+    }
+    usleep(300000);
+    for (int i = 0; i < WRITES; i++) {
+        struct pollfd pw = {.fd = w[i], .events = POLLIN};
+        CHECK_INT_EQ(poll(&pw, 1, 0), 0); /* the lock holds every one */
+    }
+    CHECK(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(lock);
+    for (int i = 0; i < WRITES; i++) {
+        char *out = NULL;
+        CHECK_INT_EQ(read_answer(w[i], "POST", "/api/v1/stores", &out), 201);
+        free(out);
+        close(w[i]);
+    }
+    char *out = NULL;
+    CHECK_INT_EQ(read_answer(audit, "GET", "/api/v1/audit", &out), 200);
+    free(out);
+    close(audit);
+    CHECK(metric(probe, "siyu_http_store_connection_waits_total") >= WRITES - 1);
+    CHECK_INT_EQ(metric(probe, "siyu_http_io_thread_waits_total"), 0);
     close(probe);
 }
 
@@ -658,5 +718,14 @@ int main(int argc, char **argv)
     server = harness_start(argv[1]);
     test_no_head_of_line();
     CHECK_INT_EQ(harness_stop(server), 0);
+
+    /* the same with one I/O thread, then writes past the store connections */
+    setenv("SIYU_IO_THREADS", "1", 1);
+    server = harness_start(argv[1]);
+    test_no_head_of_line();
+    test_event_writes_beyond_connections();
+    CHECK_INT_EQ(harness_stop(server), 0);
+    unsetenv("SIYU_IO_THREADS");
+    unsetenv("SIYU_THREADS");
     return CHECK_DONE();
 }

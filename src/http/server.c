@@ -67,6 +67,7 @@ struct http_server {
     store_conn **pool_idle;
     size_t pool_n_idle, pool_open;
     atomic_ullong pool_waits; /* requests that found every store connection lent */
+    int pool_waiting;         /* workers waiting for one now (under pool_lock) */
     bool auth_cache; /* bearer tokens through auth_resolve_cached (SIYU_AUTH_CACHE=off: not) */
     http_mode mode;
     /* HTTP_EVENT: requests that may wait (writes, a token's use, long reads) run on these
@@ -77,8 +78,13 @@ struct http_server {
     bool work_stop;
     pthread_t *workers;
     int n_workers;
-    atomic_ullong blocked_io;  /* handlers that waited on an I/O thread: a route to fix */
-    atomic_int writes_pending; /* queued by write_start, not yet resumed by write_done */
+    atomic_ullong blocked_io; /* handlers that waited on an I/O thread: a route to fix */
+    /* Requests whose connection is suspended (a worker's, or a write queued from an I/O
+     * thread) and not yet answered: libmicrohttpd must not stop with a connection
+     * suspended, so the stop waits for none to be left. Once stopping is set, none is
+     * suspended any more: each runs whole on its I/O thread, which may then wait. */
+    atomic_int suspended;
+    atomic_bool stopping;
     /* HTTP_EVENT: each I/O thread's own store connection (io_conn), closed at the stop */
     pthread_mutex_t io_lock;
     store_conn **io_conns;
@@ -126,7 +132,8 @@ typedef struct req_ctx {
     bool conn_io;     /* conn is the I/O thread's own (io_conn), not the pool's */
     /* HTTP_EVENT: handed to a worker (the connection suspended until it ran) */
     struct MHD_Connection *mc;
-    bool dispatched, ran;
+    bool ran;
+    bool counted; /* counted in http_server.suspended until answered or completed */
     struct req_ctx *next_work;
     /* HTTP_EVENT: a write queued without a waiting thread (write_start) */
     bool writing;
@@ -213,8 +220,10 @@ static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
         pthread_mutex_lock(&s->pool_lock);
         if (!s->pool_n_idle && s->pool_open >= (size_t)s->cfg.threads)
             atomic_fetch_add(&s->pool_waits, 1);
+        s->pool_waiting++;
         while (!s->pool_n_idle && s->pool_open >= (size_t)s->cfg.threads)
             pthread_cond_wait(&s->pool_freed, &s->pool_lock);
+        s->pool_waiting--;
         if (s->pool_n_idle) {
             c = s->pool_idle[--s->pool_n_idle];
             pthread_mutex_unlock(&s->pool_lock);
@@ -238,22 +247,27 @@ static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
 /* HTTP_EVENT, on an I/O thread: lends rc a store connection only if one is free now. An
  * I/O thread never waits for one: the connections come back when the I/O threads answer
  * the requests holding them, so a wait there could wait for itself. */
+static void io_conn_detach(req_ctx *rc)
+{
+    if (!rc->conn_io) return; /* the I/O thread's own stays with the thread */
+    if (rc->r.d.conn == rc->conn) rc->r.d.conn = NULL;
+    rc->conn = NULL;
+    rc->conn_io = false;
+}
+
 static bool request_conn_try(http_server *s, req_ctx *rc)
 {
-    if (rc->conn_io) { /* the I/O thread's own stays with the thread */
-        rc->conn = NULL;
-        rc->conn_io = false;
-    }
+    io_conn_detach(rc);
     if (rc->conn) return true;
     pthread_mutex_lock(&s->pool_lock);
-    if (s->pool_n_idle) {
+    /* a worker waiting for a connection comes first: it takes the next one given back */
+    if (s->pool_n_idle && !s->pool_waiting) {
         rc->conn = s->pool_idle[--s->pool_n_idle];
         pthread_mutex_unlock(&s->pool_lock);
         return true;
     }
-    if (s->pool_open >= (size_t)s->cfg.threads) {
-        atomic_fetch_add(&s->pool_waits, 1);
-        pthread_mutex_unlock(&s->pool_lock);
+    if (s->pool_n_idle || s->pool_open >= (size_t)s->cfg.threads) {
+        pthread_mutex_unlock(&s->pool_lock); /* the worker it goes to counts its wait */
         return false;
     }
     s->pool_open++;
@@ -273,10 +287,7 @@ static bool request_conn_try(http_server *s, req_ctx *rc)
 
 static void request_conn_return(http_server *s, req_ctx *rc)
 {
-    if (rc->conn_io) { /* the I/O thread's own: not the pool's to take back */
-        rc->conn = NULL;
-        rc->conn_io = false;
-    }
+    io_conn_detach(rc); /* the I/O thread's own: not the pool's to take back */
     if (!rc->conn) return;
     pthread_mutex_lock(&s->pool_lock);
     s->pool_idle[s->pool_n_idle++] = rc->conn;
@@ -552,9 +563,27 @@ out:
 static void write_done(void *ctx)
 {
     req_ctx *c = ctx;
-    http_server *s = c->r.server;
     MHD_resume_connection(c->mc);
-    atomic_fetch_sub(&s->writes_pending, 1); /* last: the stop waits for it before MHD's */
+}
+
+/* Counts c as suspended, unless the server is stopping: then false, and c runs whole on
+ * its I/O thread. */
+static bool suspend_counted(http_server *s, req_ctx *c)
+{
+    atomic_fetch_add(&s->suspended, 1); /* before the check: the stop sees one or the other */
+    if (atomic_load(&s->stopping)) {
+        atomic_fetch_sub(&s->suspended, 1);
+        return false;
+    }
+    c->counted = true;
+    return true;
+}
+
+static void suspend_uncount(http_server *s, req_ctx *c)
+{
+    if (!c->counted) return;
+    c->counted = false;
+    atomic_fetch_sub(&s->suspended, 1);
 }
 
 /* A write's request on an I/O thread: the prologue, then its write queued for the group
@@ -575,11 +604,9 @@ static bool write_start(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     c->writing = true;
     /* suspended first: the commit may resume it before writer_submit_async returns */
     MHD_suspend_connection(mc);
-    atomic_fetch_add(&srv->writes_pending, 1);
     c->job =
         writer_submit_async(srv->writer, http_write_fn, &c->write, true, write_done, c, &c->werr);
     if (!c->job) {
-        atomic_fetch_sub(&srv->writes_pending, 1);
         c->writing = false;
         r->d.conn = c->own;
         epilogue(r, &c->werr);
@@ -1164,7 +1191,6 @@ static void *work_main(void *arg)
 static void dispatch(http_server *s, req_ctx *c, struct MHD_Connection *mc)
 {
     c->mc = mc;
-    c->dispatched = true;
     MHD_suspend_connection(mc);
     pthread_mutex_lock(&s->work_lock);
     c->next_work = NULL;
@@ -1313,7 +1339,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     } else if (srv->mode == HTTP_EVENT && !c->refused && c->route >= 0 &&
                (routes[c->route].flags & (ROUTE_WRITE | ROUTE_PUBLIC | ROUTE_RAW | ROUTE_OWN_TX |
                                           ROUTE_LONG)) == ROUTE_WRITE &&
-               !c->too_large && !c->spool_failed) {
+               !c->too_large && !c->spool_failed && suspend_counted(srv, c)) {
         /* a write: queued for the group commit from here, on a connection of the pool's
          * (it holds it until answered); with none free, a worker waits for one */
         if (!request_conn_try(srv, c)) {
@@ -1321,11 +1347,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             return MHD_YES;
         }
         if (write_start(srv, c, mc)) return MHD_YES;
+        suspend_uncount(srv, c); /* refused before it was queued */
         c->ran = true;
-    } else if (srv->mode == HTTP_EVENT && may_wait(c)) {
-        /* the I/O thread keeps its own connection; the worker waits for one of the pool's
-         * when none is free now */
-        request_conn_try(srv, c);
+    } else if (srv->mode == HTTP_EVENT && may_wait(c) && suspend_counted(srv, c)) {
+        /* the I/O thread keeps its own connection; the worker takes one of the pool's (a
+         * connection taken here would wait in the queue, and with every worker waiting for
+         * one, the pool could end up held by requests no worker is free to run) */
+        io_conn_detach(c);
         dispatch(srv, c, mc);
         return MHD_YES;
     } else if (!c->refused) {
@@ -1333,6 +1361,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         run(srv, c, mc);
         c->r.on_io_thread = false;
     }
+    suspend_uncount(srv, c); /* resumed, and answered now */
     /* the request is whole: the connection may now idle until the next one */
     MHD_set_connection_option(mc, MHD_CONNECTION_OPTION_TIMEOUT, srv->cfg.idle_timeout);
     return answer(srv, c, mc, url, method);
@@ -1359,7 +1388,9 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         writer_finish(srv->writer, c->job, c->own);
         c->writing = false;
         c->r.d.conn = c->own;
+        siyu_err_clear(&c->werr);
     }
+    suspend_uncount(srv, c);
     request_conn_return(srv, c);
     json_decref(c->r.body);
     orders_prepared_free(c->r.order_prep);
@@ -1395,6 +1426,21 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, siyu_err *e)
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "listen", "listen: bad IPv4 address %s",
                             host);
     return 0;
+}
+
+/* Undoes what http_server_start made before libmicrohttpd was running. */
+static void start_failed(http_server *s)
+{
+    workers_stop(s);
+    if (s->own_writer) writer_stop(s->writer);
+    pool_close(s);
+    pthread_mutex_destroy(&s->io_lock);
+    pthread_mutex_destroy(&s->ct_lock);
+    free(s->ct);
+    for (size_t i = 0; i < s->n_cors; i++)
+        free(s->cors[i]);
+    free(s->cors);
+    free(s);
 }
 
 int http_server_start(store_t *st, const http_config *cfg, http_server **out, siyu_err *e)
@@ -1475,9 +1521,7 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         {MHD_OPTION_END, 0, NULL},
     };
     if (s->mode == HTTP_EVENT && workers_start(s)) {
-        if (s->own_writer) writer_stop(s->writer);
-        pool_close(s);
-        free(s);
+        start_failed(s);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "serve: cannot start the HTTP workers");
     }
     s->daemon = MHD_start_daemon(
@@ -1491,15 +1535,7 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.request_timeout, MHD_OPTION_CONNECTION_LIMIT,
         s->cfg.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
-        workers_stop(s);
-        if (s->own_writer) writer_stop(s->writer);
-        pool_close(s);
-        pthread_mutex_destroy(&s->ct_lock);
-        free(s->ct);
-        for (size_t i = 0; i < s->n_cors; i++)
-            free(s->cors[i]);
-        free(s->cors);
-        free(s);
+        start_failed(s);
         return siyu_err_set(e, SIYU_INTERNAL, "listen", "listen: cannot listen on %s", cfg->listen);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -1518,14 +1554,17 @@ void http_server_stop(http_server *s)
     if (!s) return;
     /* Stop accepting, let the requests in flight finish (up to 10 s), then close. */
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    /* a request on a connection kept alive may still come: from now on it runs whole on its
+     * I/O thread, never suspended */
+    atomic_store(&s->stopping, true);
     for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++)
         usleep(10000);
-    /* the workers end first, and the writes queued from the I/O threads are resumed: MHD
-     * closes a connection still suspended when it stops, and nothing may resume it after
-     * (the committer runs every write queued, so each is resumed) */
-    workers_stop(s);
-    while (atomic_load(&s->writes_pending) > 0)
+    /* every suspended request is answered first (each is with a worker or the committer,
+     * which run what is queued): libmicrohttpd must not stop with a connection suspended,
+     * and nothing may resume one after */
+    while (atomic_load(&s->suspended) > 0)
         usleep(1000);
+    workers_stop(s);
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
     for (size_t i = 0; i < s->n_io_conns; i++) /* the I/O threads have ended */

@@ -206,8 +206,10 @@ int cli_serve_until_signal(store_t *st, const char *listen, int threads, const c
     sigwait(&set, &sig);
     fprintf(stderr, "siyu: %s received, finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
-    jobs_stop(jobs);
+    /* HTTP first: a request answered while it stops may read the jobs' status (/metrics,
+     * /readyz) and queue read audits, which the jobs' last flush writes */
     http_server_stop(srv);
+    jobs_stop(jobs);
     writer_stop(writer);
     /* every write is stopped and followed: the views are the store's at (seq, tag) */
     int64_t at[2];

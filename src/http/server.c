@@ -85,6 +85,10 @@ struct http_server {
      * suspended any more: each runs whole on its I/O thread, which may then wait. */
     atomic_int suspended;
     atomic_bool stopping;
+    /* writes queued by write_start whose write_done has not returned: it resumes through
+     * libmicrohttpd's wake-up channel after the I/O thread may already have answered, so
+     * the stop waits for it too before libmicrohttpd goes */
+    atomic_int resumers;
     /* HTTP_EVENT: each I/O thread's own store connection (io_conn), closed at the stop */
     pthread_mutex_t io_lock;
     store_conn **io_conns;
@@ -260,8 +264,8 @@ static bool request_conn_try(http_server *s, req_ctx *rc)
     io_conn_detach(rc);
     if (rc->conn) return true;
     pthread_mutex_lock(&s->pool_lock);
-    /* a worker waiting for a connection comes first: it takes the next one given back */
-    if (s->pool_n_idle && !s->pool_waiting) {
+    /* workers waiting for a connection come first: only one idle beyond theirs is taken */
+    if (s->pool_n_idle > (size_t)s->pool_waiting) {
         rc->conn = s->pool_idle[--s->pool_n_idle];
         pthread_mutex_unlock(&s->pool_lock);
         return true;
@@ -282,7 +286,7 @@ static bool request_conn_try(http_server *s, req_ctx *rc)
         rc->conn = NULL;
     }
     siyu_err_clear(&e);
-    return true; /* a failed open is the prologue's to report, as request_conn does */
+    return true; /* a failed open: request_conn, in the prologue, opens or reports */
 }
 
 static void request_conn_return(http_server *s, req_ctx *rc)
@@ -563,7 +567,9 @@ out:
 static void write_done(void *ctx)
 {
     req_ctx *c = ctx;
+    http_server *s = c->r.server; /* read first: c may be answered and freed once resumed */
     MHD_resume_connection(c->mc);
+    atomic_fetch_sub(&s->resumers, 1); /* last */
 }
 
 /* Counts c as suspended, unless the server is stopping: then false, and c runs whole on
@@ -604,9 +610,11 @@ static bool write_start(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
     c->writing = true;
     /* suspended first: the commit may resume it before writer_submit_async returns */
     MHD_suspend_connection(mc);
+    atomic_fetch_add(&srv->resumers, 1);
     c->job =
         writer_submit_async(srv->writer, http_write_fn, &c->write, true, write_done, c, &c->werr);
     if (!c->job) {
+        atomic_fetch_sub(&srv->resumers, 1);
         c->writing = false;
         r->d.conn = c->own;
         epilogue(r, &c->werr);
@@ -1357,7 +1365,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         dispatch(srv, c, mc);
         return MHD_YES;
     } else if (!c->refused) {
-        c->r.on_io_thread = srv->mode == HTTP_EVENT;
+        /* stopping, what would have waited elsewhere runs here: not a route's mistake */
+        c->r.on_io_thread = srv->mode == HTTP_EVENT && !atomic_load(&srv->stopping);
         run(srv, c, mc);
         c->r.on_io_thread = false;
     }
@@ -1562,8 +1571,11 @@ void http_server_stop(http_server *s)
     /* every suspended request is answered first (each is with a worker or the committer,
      * which run what is queued): libmicrohttpd must not stop with a connection suspended,
      * and nothing may resume one after */
-    while (atomic_load(&s->suspended) > 0)
+    while (atomic_load(&s->suspended) > 0 || atomic_load(&s->resumers) > 0)
         usleep(1000);
+    /* and their answers a moment to be sent (uncounted as they are queued, not sent) */
+    for (int i = 0; i < 200 && atomic_load(&s->in_flight) > 0; i++)
+        usleep(10000);
     workers_stop(s);
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);

@@ -12,7 +12,6 @@
 #include <sodium.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -182,6 +181,21 @@ static void pool_close(http_server *s)
     pthread_cond_destroy(&s->pool_freed);
 }
 
+/* Opens a connection for the pool, whose lock the caller holds and which has room: the
+ * lock is released (an open takes time, on PostgreSQL a round trip or more). */
+static int pool_grow(http_server *s, store_conn **out, siyu_err *e)
+{
+    s->pool_open++;
+    pthread_mutex_unlock(&s->pool_lock);
+    if (store_conn_open(s->store, out, e) == 0) return 0;
+    *out = NULL;
+    pthread_mutex_lock(&s->pool_lock);
+    s->pool_open--;
+    pthread_cond_signal(&s->pool_freed);
+    pthread_mutex_unlock(&s->pool_lock);
+    return -1;
+}
+
 /* HTTP_EVENT. An I/O thread takes no connection from the pool that it would wait for: the
  * pool's connections come back when the I/O threads answer the requests holding them, so
  * such a wait could wait for itself. Each I/O thread has a connection of its own instead,
@@ -231,16 +245,8 @@ static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
         if (s->pool_n_idle) {
             c = s->pool_idle[--s->pool_n_idle];
             pthread_mutex_unlock(&s->pool_lock);
-        } else {
-            s->pool_open++;
-            pthread_mutex_unlock(&s->pool_lock);
-            if (store_conn_open(s->store, &c, e)) {
-                pthread_mutex_lock(&s->pool_lock);
-                s->pool_open--;
-                pthread_cond_signal(&s->pool_freed);
-                pthread_mutex_unlock(&s->pool_lock);
-                return NULL;
-            }
+        } else if (pool_grow(s, &c, e)) {
+            return NULL;
         }
         rc->conn = c;
     }
@@ -248,16 +254,18 @@ static store_conn *request_conn(http_server *s, req_ctx *rc, siyu_err *e)
     return c;
 }
 
-/* HTTP_EVENT, on an I/O thread: lends rc a store connection only if one is free now. An
- * I/O thread never waits for one: the connections come back when the I/O threads answer
- * the requests holding them, so a wait there could wait for itself. */
+/* Takes the I/O thread's own connection back from rc: it stays with the thread. */
 static void io_conn_detach(req_ctx *rc)
 {
-    if (!rc->conn_io) return; /* the I/O thread's own stays with the thread */
+    if (!rc->conn_io) return;
     if (rc->r.d.conn == rc->conn) rc->r.d.conn = NULL;
     rc->conn = NULL;
     rc->conn_io = false;
 }
+
+/* HTTP_EVENT, on an I/O thread: lends rc a store connection only if one is free now. An
+ * I/O thread never waits for one: the connections come back when the I/O threads answer
+ * the requests holding them, so a wait there could wait for itself. */
 
 static bool request_conn_try(http_server *s, req_ctx *rc)
 {
@@ -274,17 +282,9 @@ static bool request_conn_try(http_server *s, req_ctx *rc)
         pthread_mutex_unlock(&s->pool_lock); /* the worker it goes to counts its wait */
         return false;
     }
-    s->pool_open++;
-    pthread_mutex_unlock(&s->pool_lock);
     siyu_err e;
     siyu_err_init(&e);
-    if (store_conn_open(s->store, &rc->conn, &e)) {
-        pthread_mutex_lock(&s->pool_lock);
-        s->pool_open--;
-        pthread_cond_signal(&s->pool_freed);
-        pthread_mutex_unlock(&s->pool_lock);
-        rc->conn = NULL;
-    }
+    pool_grow(s, &rc->conn, &e);
     siyu_err_clear(&e);
     return true; /* a failed open: request_conn, in the prologue, opens or reports */
 }
@@ -626,16 +626,20 @@ static bool write_start(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
 
 /* The write committed (or was undone): the views follow it on the request's connection,
  * then the rest of the request. */
-static void write_end(http_server *srv, req_ctx *c)
+static int write_finish(http_server *srv, req_ctx *c)
 {
-    http_req *r = &c->r;
     c->writing = false;
     int rc = writer_finish(srv->writer, c->job, c->own);
     c->job = NULL;
-    r->d.changes = NULL;
-    r->d.conn = c->own;
-    if (rc == 0) write_after(r, &routes[c->route], &c->werr);
-    epilogue(r, &c->werr);
+    c->r.d.changes = NULL;
+    c->r.d.conn = c->own;
+    return rc;
+}
+
+static void write_end(http_server *srv, req_ctx *c)
+{
+    if (write_finish(srv, c) == 0) write_after(&c->r, &routes[c->route], &c->werr);
+    epilogue(&c->r, &c->werr);
 }
 
 /* ---------------- connections: the per-client limit and the timeouts ---------------- */
@@ -1159,11 +1163,25 @@ static void request_id(struct MHD_Connection *mc, char *out, size_t len)
 
 /* ---------------- HTTP_EVENT: the workers ---------------- */
 
+/* Whether a request runs anywhere but whole on its I/O thread: not when refused already. */
+static bool runs_elsewhere(const req_ctx *c)
+{
+    return !c->refused && c->route >= 0 && !c->too_large && !c->spool_failed;
+}
+
+/* Whether a request is a write queued for the group committer from its I/O thread
+ * (write_start): a plain write, nothing the prologue might wait for. */
+static bool write_from_io(const req_ctx *c)
+{
+    const unsigned others = ROUTE_PUBLIC | ROUTE_RAW | ROUTE_OWN_TX | ROUTE_LONG;
+    return runs_elsewhere(c) && (routes[c->route].flags & (ROUTE_WRITE | others)) == ROUTE_WRITE;
+}
+
 /* Whether a request may wait (http.h, HTTP_EVENT): then a worker runs it while its
  * connection is suspended, and the I/O thread goes on serving the others. */
 static bool may_wait(const req_ctx *c)
 {
-    if (c->refused || c->route < 0 || c->too_large || c->spool_failed) return false;
+    if (!runs_elsewhere(c)) return false;
     const route *rt = &routes[c->route];
     if (rt->flags & (ROUTE_WRITE | ROUTE_RAW | ROUTE_OWN_TX | ROUTE_LONG)) return true;
     if (c->r.d.who.touch) return true; /* the token's use goes through the group commit */
@@ -1344,10 +1362,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     } else if (c->writing) {
         write_end(srv, c); /* resumed: its write is done */
         c->ran = true;
-    } else if (srv->mode == HTTP_EVENT && !c->refused && c->route >= 0 &&
-               (routes[c->route].flags & (ROUTE_WRITE | ROUTE_PUBLIC | ROUTE_RAW | ROUTE_OWN_TX |
-                                          ROUTE_LONG)) == ROUTE_WRITE &&
-               !c->too_large && !c->spool_failed && suspend_counted(srv, c)) {
+    } else if (srv->mode == HTTP_EVENT && write_from_io(c) && suspend_counted(srv, c)) {
         /* a write: queued for the group commit from here, on a connection of the pool's
          * (it holds it until answered); with none free, a worker waits for one */
         if (!request_conn_try(srv, c)) {
@@ -1394,9 +1409,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     if (c->writing) {
         /* resumed, but closed before it was answered (the client left): the write is done,
          * and the views still follow it */
-        writer_finish(srv->writer, c->job, c->own);
-        c->writing = false;
-        c->r.d.conn = c->own;
+        write_finish(srv, c);
         siyu_err_clear(&c->werr);
     }
     suspend_uncount(srv, c);
@@ -1437,10 +1450,12 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, siyu_err *e)
     return 0;
 }
 
-/* Undoes what http_server_start made before libmicrohttpd was running. */
-static void start_failed(http_server *s)
+/* Frees the server once libmicrohttpd and the workers have stopped (or never ran). */
+static void server_free(http_server *s)
 {
-    workers_stop(s);
+    for (size_t i = 0; i < s->n_io_conns; i++) /* the I/O threads have ended */
+        store_conn_close(s->io_conns[i]);
+    free(s->io_conns);
     if (s->own_writer) writer_stop(s->writer);
     pool_close(s);
     pthread_mutex_destroy(&s->io_lock);
@@ -1534,7 +1549,8 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         {MHD_OPTION_END, 0, NULL},
     };
     if (s->mode == HTTP_EVENT && workers_start(s)) {
-        start_failed(s);
+        workers_stop(s);
+        server_free(s);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "serve: cannot start the HTTP workers");
     }
     s->daemon = MHD_start_daemon(
@@ -1548,7 +1564,8 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.request_timeout, MHD_OPTION_CONNECTION_LIMIT,
         s->cfg.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->daemon) {
-        start_failed(s);
+        workers_stop(s);
+        server_free(s);
         return siyu_err_set(e, SIYU_INTERNAL, "listen", "listen: cannot listen on %s", cfg->listen);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -1583,18 +1600,7 @@ void http_server_stop(http_server *s)
     workers_stop(s);
     MHD_stop_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
-    for (size_t i = 0; i < s->n_io_conns; i++) /* the I/O threads have ended */
-        store_conn_close(s->io_conns[i]);
-    free(s->io_conns);
-    pthread_mutex_destroy(&s->io_lock);
-    if (s->own_writer) writer_stop(s->writer);
-    pool_close(s);
-    pthread_mutex_destroy(&s->ct_lock);
-    free(s->ct);
-    for (size_t i = 0; i < s->n_cors; i++)
-        free(s->cors[i]);
-    free(s->cors);
-    free(s);
+    server_free(s);
 }
 
 /* An import's batches commit on the group committer's thread (writer_exclusive); the

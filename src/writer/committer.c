@@ -648,7 +648,7 @@ static int submit(writer_t *w, writer_fn fn, void *arg, bool alone, store_conn *
 write_job *writer_submit_async(writer_t *w, writer_fn fn, void *arg, bool follow,
                                writer_done_fn done, void *ctx, siyu_err *e)
 {
-    write_job *job = calloc(1, sizeof *job);
+    write_job *job = malloc(sizeof *job);
     if (!job) {
         siyu_err_set(e, SIYU_INTERNAL, NULL, "writer: out of memory");
         return NULL;

@@ -595,6 +595,17 @@ static sqlite3 *hold_write_lock(int *probe)
     return lock;
 }
 
+/* Waits (up to 5 s) until at least n writes wait in the committer; how many do. */
+static long long writes_queued(int probe, long long n)
+{
+    long long queued = 0;
+    for (int tries = 0; tries < 500 && queued < n; tries++) {
+        queued = metric(probe, "siyu_writer_queued");
+        if (queued < n) usleep(10000);
+    }
+    return queued;
+}
+
 static void test_no_head_of_line(void)
 {
     if (harness_on_pg()) return; /* the lock taken is SQLite's */
@@ -604,11 +615,7 @@ static void test_no_head_of_line(void)
     recv_timeout(writer, 30);
     CHECK(http_send(writer, token, "POST", "/api/v1/stores",
                     "{\"name\":\"二店\",\"code\":\"S2\",\"kind\":\"physical\"}") == 0);
-    long long queued = 0;
-    for (int tries = 0; tries < 500 && queued < 1; tries++) {
-        queued = metric(probe, "siyu_writer_queued");
-        if (queued < 1) usleep(10000);
-    }
+    long long queued = writes_queued(probe, 1);
     CHECK(queued >= 1); /* the write waits for the lock */
     for (int i = 0; i < 8; i++) {
         int reader = conn_open();
@@ -690,11 +697,7 @@ static int test_stop_with_a_write_waiting(void)
     recv_timeout(w, 20);
     CHECK(http_send(w, token, "POST", "/api/v1/stores",
                     "{\"name\":\"停店\",\"code\":\"STOP1\",\"kind\":\"physical\"}") == 0);
-    long long queued = 0;
-    for (int tries = 0; tries < 500 && queued < 1; tries++) {
-        queued = metric(probe, "siyu_writer_queued");
-        if (queued < 1) usleep(10000);
-    }
+    long long queued = writes_queued(probe, 1);
     CHECK(queued >= 1);
     kill(server, SIGTERM);
     usleep(300000);

@@ -370,9 +370,6 @@ static int h_import(http_req *r, siyu_err *e)
     o.format = IMPORT_NDJSON;
     o.max_errors_kept = 1000;
     http_import_observer(r, &o);
-    /* a worker's connection outlives the import: a modest page cache while it runs, and
-     * the workers' usual 8 MiB after (store_sqlite.c), so memory stays bounded */
-    o.cache_mib = 32;
     import_result res;
     import_write x = {.r = r, .in = in, .o = &o, .res = &res};
     int rc = writer_exclusive(http_writer(r), import_fn, &x, NULL, e);

@@ -94,7 +94,7 @@ void import_options_init(import_options *o)
     memset(o, 0, sizeof *o);
     o->batch_size = 5000;
     o->max_errors_kept = 100;
-    o->cache_mib = 256;
+    o->cache_mib = IMPORT_CACHE_MIB;
 }
 
 bool import_kind_known(const char *kind)
@@ -1329,7 +1329,7 @@ static int import_run(store_conn *c, const principal *who, const char *kind, FIL
                             "kind: expected brands, stores, staff, members, orders or events");
     L.d.conn = c;
     if (o->cache_mib > 0)
-        store_conn_cache(c, o->cache_mib); /* an import writes long runs of index pages */
+        store_conn_cache(c, o->cache_mib);
     L.d.who = *who;
     L.d.inline_refunds = true;
     if (o->on_commit) L.d.changes = &L.changes;

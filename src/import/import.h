@@ -21,13 +21,19 @@
 
 typedef enum import_format { IMPORT_AUTO, IMPORT_CSV, IMPORT_NDJSON } import_format;
 
+/* A small page cache imports fastest. An import's table and index pages are new or rewritten
+ * once a batch and the kernel's page cache holds the file anyway, so a large private cache
+ * buys few hits, and each page it grows by is fresh memory the kernel must fault in: 256 MiB
+ * against 8 MiB took 6-10% longer on the 20 000- and 100 000-member demo chains' orders. */
+#define IMPORT_CACHE_MIB 8
+
 typedef struct import_options {
     import_format format;
     int batch_size;      /* records per transaction; default 5000 */
     FILE *reject_log;    /* one line per rejected record, or NULL */
     int max_errors_kept; /* how many rejects to keep in import_result.errors */
     int cache_mib;       /* the connection's page cache during the import (MiB; default
-                          * 256); 0 leaves it as it is */
+                          * IMPORT_CACHE_MIB); 0 leaves it as it is */
     /* called every batch with bytes read so far (for a progress bar); may be NULL */
     void (*progress)(void *ctx, long long bytes, long long records);
     void *progress_ctx;

@@ -69,6 +69,7 @@ store_t *http_server_store(void *srv);
 void http_server_conn_stats(void *srv, unsigned long long out[6]); /* server.c */
 int http_server_in_flight(void *srv);                              /* server.c */
 unsigned long long http_server_blocked_io(void *srv);              /* server.c */
+unsigned long long http_server_to_workers(void *srv);              /* server.c */
 
 typedef struct buf {
     char *p;
@@ -248,8 +249,13 @@ char *metrics_render(void *server)
         "committer on an I/O thread, holding up that thread's connections (a route to mark "
         "ROUTE_LONG; 0 when every route is declared right).\n"
         "# TYPE siyu_http_io_thread_waits_total counter\n"
-        "siyu_http_io_thread_waits_total %llu\n",
-        cs[4], cs[5], http_server_blocked_io(server));
+        "siyu_http_io_thread_waits_total %llu\n"
+        "# HELP siyu_http_worker_requests_total Requests an I/O thread handed to a worker "
+        "because they may wait: writes with no store connection free, imports, reports, "
+        "exports, scans.\n"
+        "# TYPE siyu_http_worker_requests_total counter\n"
+        "siyu_http_worker_requests_total %llu\n",
+        cs[4], cs[5], http_server_blocked_io(server), http_server_to_workers(server));
     {
         uint64_t hits, misses;
         auth_cache_counts(&hits, &misses);

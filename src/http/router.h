@@ -126,8 +126,11 @@ typedef struct route {
     unsigned scope_body; /* route_scope_body bits */
     /* The contract (openapi.c, docs/api.md "The contract"), set with designated
      * initializers after the positional fields: .query = "page member_id:int", ... */
-    const char *query;    /* the query parameters it takes (route_query_parse); any
-                           * other is refused with 400 before the handler runs */
+    const char *query; /* the query parameters it takes (route_query_parse); any
+                        * other is refused with 400 before the handler runs */
+    /* Query parameters (space-separated) any of which makes this read a scan that may take
+     * long (GET /members?name=): then it is served as a ROUTE_LONG read is. NULL: none. */
+    const char *long_with;
     const char *request;  /* the body's schema: a component of src/http/schemas (a .json file) */
     const char *response; /* the success answer's schema: "Member", "Member[]" (a page of
                            * them), "A|B" (one of), or a media type ("text/csv") */

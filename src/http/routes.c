@@ -689,7 +689,7 @@ const route routes[] = {
      "card_no",
      "members", SCOPE_CHAIN, SB_LOOKUP,
      .query = "page phone unionid openid card_no wecom_external_id app_id name",
-     .response = "Member|Member[]", .answers = ANS_404},
+     .long_with = "name", .response = "Member|Member[]", .answers = ANS_404},
     {"GET", "/api/v1/members/{id}", h_members_get, ANY, 0, "The member 360", "members",
      SCOPE_MEMBER, 0, .response = "Member"},
     {"PATCH", "/api/v1/members/{id}", h_members_patch, ANY, ROUTE_WRITE | ROUTE_BODY,

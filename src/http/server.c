@@ -78,6 +78,7 @@ struct http_server {
     pthread_t *workers;
     int n_workers;
     atomic_ullong blocked_io; /* handlers that waited on an I/O thread: a route to fix */
+    atomic_ullong to_workers; /* requests an I/O thread handed to a worker (may_wait) */
     /* Requests whose connection is suspended (a worker's, or a write queued from an I/O
      * thread) and not yet answered: libmicrohttpd must not stop with a connection
      * suspended, so the stop waits for none to be left. Once stopping is set, none is
@@ -1177,13 +1178,30 @@ static bool write_from_io(const req_ctx *c)
     return runs_elsewhere(c) && (routes[c->route].flags & (ROUTE_WRITE | others)) == ROUTE_WRITE;
 }
 
+/* Whether the request names one of the route's long_with parameters (a scan). */
+static bool long_with(const route *rt, struct MHD_Connection *mc)
+{
+    for (const char *p = rt->long_with; p && *p;) {
+        size_t n = strcspn(p, " ");
+        char name[32];
+        if (n > 0 && n < sizeof name) {
+            memcpy(name, p, n);
+            name[n] = 0;
+            if (MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, name)) return true;
+        }
+        p += n + (p[n] == ' ');
+    }
+    return false;
+}
+
 /* Whether a request may wait (http.h, HTTP_EVENT): then a worker runs it while its
  * connection is suspended, and the I/O thread goes on serving the others. */
-static bool may_wait(const req_ctx *c)
+static bool may_wait(const req_ctx *c, struct MHD_Connection *mc)
 {
     if (!runs_elsewhere(c)) return false;
     const route *rt = &routes[c->route];
     if (rt->flags & (ROUTE_WRITE | ROUTE_RAW | ROUTE_OWN_TX | ROUTE_LONG)) return true;
+    if (long_with(rt, mc)) return true;
     if (c->r.d.who.touch) return true; /* the token's use goes through the group commit */
     /* any other method (signing in: a password hash and a write) */
     return strcmp(c->r.method, "GET") != 0 && strcmp(c->r.method, "HEAD") != 0 &&
@@ -1216,6 +1234,7 @@ static void *work_main(void *arg)
 /* Suspends c's connection and queues c for a worker. */
 static void dispatch(http_server *s, req_ctx *c, struct MHD_Connection *mc)
 {
+    atomic_fetch_add(&s->to_workers, 1);
     c->mc = mc;
     MHD_suspend_connection(mc);
     pthread_mutex_lock(&s->work_lock);
@@ -1372,7 +1391,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         if (write_start(srv, c, mc)) return MHD_YES;
         suspend_uncount(srv, c); /* refused before it was queued */
         c->ran = true;
-    } else if (srv->mode == HTTP_EVENT && may_wait(c) && suspend_counted(srv, c)) {
+    } else if (srv->mode == HTTP_EVENT && may_wait(c, mc) && suspend_counted(srv, c)) {
         /* the I/O thread keeps its own connection; the worker takes one of the pool's (a
          * connection taken here would wait in the queue, and with every worker waiting for
          * one, the pool could end up held by requests no worker is free to run) */
@@ -1636,6 +1655,12 @@ unsigned long long http_server_blocked_io(void *srv);
 unsigned long long http_server_blocked_io(void *srv)
 {
     return atomic_load(&((http_server *)srv)->blocked_io);
+}
+
+unsigned long long http_server_to_workers(void *srv);
+unsigned long long http_server_to_workers(void *srv)
+{
+    return atomic_load(&((http_server *)srv)->to_workers);
 }
 
 struct writer *http_server_writer(void *srv);

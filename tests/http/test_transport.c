@@ -634,6 +634,26 @@ static void test_no_head_of_line(void)
     close(probe);
 }
 
+/* A read that scans (GET /members?name=, the route's long_with) is handed to a worker, so a
+ * slow scan on a large store holds up no I/O thread; the same route without the parameter
+ * runs on the I/O thread. Counted by siyu_http_worker_requests_total. The first /metrics
+ * records the token's use if one is due (a worker's job too), so none falls in between. */
+static void test_scans_go_to_workers(void)
+{
+    int c = conn_open();
+    recv_timeout(c, 10);
+    CHECK(metric(c, "siyu_http_worker_requests_total") >= 0);
+    long long before = metric(c, "siyu_http_worker_requests_total");
+    CHECK_INT_EQ(http(c, token, "GET", "/api/v1/members?name=%E5%BC%A0", NULL, NULL), 200);
+    long long scanned = metric(c, "siyu_http_worker_requests_total");
+    CHECK_INT_EQ(http(c, token, "GET", "/api/v1/members?limit=5", NULL, NULL), 200);
+    long long listed = metric(c, "siyu_http_worker_requests_total");
+    CHECK(before >= 0);
+    CHECK_INT_EQ(scanned - before, 1);
+    CHECK_INT_EQ(listed - scanned, 0);
+    close(c);
+}
+
 /* One I/O thread, two store connections and so two workers (SIYU_IO_THREADS=1,
  * SIYU_THREADS=2), SQLite's write lock held: a write waits in the committer on one
  * connection, a GET /audit (whose handler writes the reads' audit rows through the
@@ -756,6 +776,7 @@ int main(int argc, char **argv)
     setenv("SIYU_THREADS", "2", 1);
     server = harness_start(argv[1]);
     test_no_head_of_line();
+    test_scans_go_to_workers();
     CHECK_INT_EQ(harness_stop(server), 0);
 
     /* the same with one I/O thread, then writes past the store connections */

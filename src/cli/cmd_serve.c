@@ -34,6 +34,7 @@ enum {
     K_IMPORT_MIB,
     K_GZIP_MIN,
     K_IO_THREADS,
+    K_SEND_BUFFER,
     K_N
 };
 
@@ -47,6 +48,7 @@ static serve_knob knobs[K_N] = {
     [K_IMPORT_MIB] = {"--max-import-mib", "SIYU_MAX_IMPORT_MIB", 1, 65536, NULL},
     [K_GZIP_MIN] = {"--gzip-min-bytes", "SIYU_GZIP_MIN_BYTES", 0, 1 << 30, NULL},
     [K_IO_THREADS] = {"--io-threads", "SIYU_IO_THREADS", 1, 64, NULL},
+    [K_SEND_BUFFER] = {"--send-buffer", "SIYU_SEND_BUFFER", 0, 64 << 20, NULL},
 };
 
 /* --cors-origins, else $SIYU_CORS_ORIGINS: the browser origins allowed (off when neither). */
@@ -87,6 +89,8 @@ static int apply_knobs(http_config *cfg)
     if (rc) cfg->gzip_min_bytes = (size_t)v;
     if ((rc = knob(&knobs[K_IO_THREADS], &v)) == EXIT_USAGE) return EXIT_USAGE;
     if (rc) cfg->io_threads = (int)v;
+    if ((rc = knob(&knobs[K_SEND_BUFFER], &v)) == EXIT_USAGE) return EXIT_USAGE;
+    if (rc) cfg->send_buffer = (unsigned)v;
     cfg->cors_origins = cors_flag ? cors_flag : getenv("SIYU_CORS_ORIGINS");
     return 0;
 }
@@ -268,6 +272,9 @@ int cmd_serve(int argc, char **argv)
         {"--gzip-min-bytes", true, &knobs[K_GZIP_MIN].value, NULL,
          "N  gzip answers of at least N bytes when the client accepts gzip; 0: never "
          "(default: 1024; $SIYU_GZIP_MIN_BYTES)"},
+        {"--send-buffer", true, &knobs[K_SEND_BUFFER].value, NULL,
+         "BYTES  each client connection's kernel send buffer; 0: the kernel's own, grown with "
+         "the answer (default: 0; $SIYU_SEND_BUFFER)"},
         {"--views-snapshot", true, &snapshot_flag, NULL,
          "PATH|off  the views' snapshot, read at start when current, written at a clean stop "
          "(default: $SIYU_VIEWS_SNAPSHOT, else <db>.views beside a SQLite store; none on "

@@ -57,6 +57,11 @@ typedef struct http_config {
     /* Answers of at least this many bytes are sent gzipped to a client whose
      * Accept-Encoding takes gzip; 0: never. Default 1024. */
     size_t gzip_min_bytes;
+    /* Each client connection's kernel send buffer (SO_SNDBUF), in bytes; 0: the kernel's
+     * own, which grows with the answer (up to net.ipv4.tcp_wmem's largest, 4 MiB here). A
+     * bound keeps memory per connection known; tests use a small one to make a client
+     * that does not read hold its answer. Default 0. */
+    unsigned send_buffer;
 } http_config;
 
 typedef struct http_server http_server;

@@ -294,6 +294,7 @@ static void request_conn_return(http_server *s, req_ctx *rc)
 {
     io_conn_detach(rc); /* the I/O thread's own: not the pool's to take back */
     if (!rc->conn) return;
+    if (rc->r.d.conn == rc->conn) rc->r.d.conn = NULL;
     pthread_mutex_lock(&s->pool_lock);
     s->pool_idle[s->pool_n_idle++] = rc->conn;
     pthread_cond_signal(&s->pool_freed);
@@ -734,6 +735,12 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         client_key(ai ? ai->client_addr : NULL, ci->key);
         ci->since_ns = clock_mono_ns();
+        if (s->cfg.send_buffer) {
+            const union MHD_ConnectionInfo *fd =
+                MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+            int bytes = (int)s->cfg.send_buffer;
+            if (fd) setsockopt(fd->connect_fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+        }
         *socket_context = ci;
         atomic_fetch_add(&s->conns_open, 1);
         pthread_mutex_lock(&s->ct_lock);
@@ -1109,6 +1116,10 @@ static enum MHD_Result answer(http_server *srv, req_ctx *c, struct MHD_Connectio
         fprintf(srv->cfg.access_log, "%s %s %s %d %zuB %.3fms %s %s\n", when, method, url,
                 r->status, bytes, (double)ns / 1e6, r->request_id, who);
     }
+    /* The answer is whole in memory: its store connection goes back now, not once the client
+     * has read it all. A few clients reading large answers slowly would otherwise hold the
+     * pool, every write behind them would wait, and so would a stop. */
+    request_conn_return(srv, c);
     return rc;
 }
 

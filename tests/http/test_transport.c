@@ -654,6 +654,54 @@ static void test_scans_go_to_workers(void)
     close(c);
 }
 
+/* Two clients that never read their large answers, on a server lending two store
+ * connections whose send buffers hold 4 KiB (SIYU_SEND_BUFFER), with receive buffers as
+ * small: each answer is stuck in its connection, yet a write that follows is answered. The
+ * answer is made whole in memory, so its store connection goes back at once; when it went
+ * back only once the client had read everything, the two slow readers held the pool, and
+ * the write waited for ever on the worker it went to. */
+static void test_slow_readers_hold_no_connection(void)
+{
+    enum { MEMBERS = 400 };
+    size_t cap = MEMBERS * 80, len = 0;
+    char *nd = malloc(cap);
+    for (int i = 0; i < MEMBERS; i++)
+        len += (size_t)snprintf(nd + len, cap - len,
+                                "{\"name\":\"慢读者%d\",\"phone\":\"1390000%04d\"}\n", i, i);
+    int fd = conn_open();
+    recv_timeout(fd, 20);
+    json_t *v = NULL;
+    CHECK_INT_EQ(http(fd, token, "POST", "/api/v1/import/members", nd, &v), 200);
+    CHECK_INT_EQ(json_integer_value(json_object_get(v, "imported")), MEMBERS);
+    json_decref(v);
+    free(nd);
+    /* the answer's size, read by a client that reads */
+    const char *path = "/api/v1/members?name=%E6%85%A2%E8%AF%BB%E8%80%85&limit=1000";
+    CHECK(http_send(fd, token, "GET", path, NULL) == 0);
+    char *out = NULL;
+    CHECK_INT_EQ(read_answer(fd, "GET", path, &out), 200);
+    CHECK(out && strlen(out) > 64 * 1024); /* far past what the buffers hold */
+    free(out);
+    int slow[2];
+    for (int i = 0; i < 2; i++) {
+        slow[i] = socket(AF_INET, SOCK_STREAM, 0);
+        int small = 4096;
+        setsockopt(slow[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK(connect(slow[i], (struct sockaddr *)&sa, sizeof sa) == 0);
+        CHECK(http_send(slow[i], token, "GET", path, NULL) == 0); /* and never read */
+    }
+    usleep(500000); /* both made and stuck in their connections */
+    recv_timeout(fd, 10);
+    CHECK_INT_EQ(http(fd, token, "POST", "/api/v1/stores",
+                      "{\"name\":\"慢店\",\"code\":\"SLOW1\",\"kind\":\"physical\"}", NULL),
+                 201);
+    for (int i = 0; i < 2; i++)
+        close(slow[i]);
+    close(fd);
+}
+
 /* One I/O thread, two store connections and so two workers (SIYU_IO_THREADS=1,
  * SIYU_THREADS=2), SQLite's write lock held: a write waits in the committer on one
  * connection, a GET /audit (whose handler writes the reads' audit rows through the
@@ -778,6 +826,13 @@ int main(int argc, char **argv)
     test_no_head_of_line();
     test_scans_go_to_workers();
     CHECK_INT_EQ(harness_stop(server), 0);
+
+    /* the same, with send buffers of 4 KiB: clients that do not read hold their answers */
+    setenv("SIYU_SEND_BUFFER", "4096", 1);
+    server = harness_start(argv[1]);
+    test_slow_readers_hold_no_connection();
+    CHECK_INT_EQ(harness_stop(server), 0);
+    unsetenv("SIYU_SEND_BUFFER");
 
     /* the same with one I/O thread, then writes past the store connections */
     setenv("SIYU_IO_THREADS", "1", 1);

@@ -1564,14 +1564,13 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
         if (n == 1 && *p == '*') s->cors_any = true;
         p += n;
     }
-    /* ITC lets MHD_quiesce_daemon stop the listening socket. The I/O threads poll, not
+    /* ITC lets MHD_quiesce_daemon stop the listening socket. Every mode polls, none uses
      * epoll: libmicrohttpd 0.9.75 quiescing a pool of epoll threads races each thread taking
      * the listening socket out of its own epoll set, and aborts the process when it loses
      * ("Failed to remove listen FD from epoll set", seen at a SIGTERM in e2e_kill9) */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    flags |= s->mode == HTTP_PER_CONNECTION ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
-             : s->mode == HTTP_EVENT        ? MHD_USE_POLL
-                                            : MHD_USE_EPOLL;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    if (s->mode == HTTP_PER_CONNECTION) flags |= MHD_USE_THREAD_PER_CONNECTION;
     if (s->mode == HTTP_EVENT) flags |= MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem pool[] = {
         {MHD_OPTION_THREAD_POOL_SIZE, s->mode == HTTP_EVENT ? s->cfg.io_threads : s->cfg.threads,

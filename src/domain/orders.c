@@ -548,14 +548,19 @@ int orders_keys_check(dom *d, order_in *const *os, size_t n, siyu_err *e)
         json_decref(keys);
         return siyu_err_set(e, SIYU_INTERNAL, NULL, "orders: out of memory");
     }
+    bool listed = true;
     for (size_t i = 0; i < n; i++) {
         os[i]->key_free_in = 0;
         sorted[i] = (listed_order){os[i], i};
-        json_array_append_new(keys,
-                              json_pack("[ss]", dom_channels[os[i]->channel], os[i]->external_id));
+        json_t *key = json_pack("[ss]", dom_channels[os[i]->channel], os[i]->external_id);
+        if (!key || json_array_append_new(keys, key)) listed = false; /* appending takes key */
     }
-    char *text = json_dumps(keys, JSON_COMPACT);
+    char *text = listed ? json_dumps(keys, JSON_COMPACT) : NULL;
     json_decref(keys);
+    if (!text) { /* every key stays unmarked: each order looks itself up */
+        free(sorted);
+        return siyu_err_set(e, SIYU_INTERNAL, NULL, "orders: out of memory");
+    }
     store_stmt *s = store_q(d->conn, Q_ORDER_KEYS_TAKEN);
     store_bind_text(s, 1, text);
     bool *taken = calloc(n, sizeof *taken);

@@ -230,6 +230,63 @@ static void test_keys_check(fixture *f)
     f->d.memo = NULL;
 }
 
+/* jansson's allocations fail once allocs_left reaches 0 (-1: never). */
+static long allocs_left = -1;
+static void *failing_malloc(size_t n)
+{
+    if (allocs_left == 0) return NULL;
+    if (allocs_left > 0) allocs_left--;
+    return malloc(n);
+}
+
+/* orders_keys_check with jansson's memory running out at each of its allocations in turn:
+ * it answers out of memory, or marks the right keys. The list is a free key, then K0 (taken
+ * by test_keys_check): when the free key could not be listed, K0 stood first in the list,
+ * the store's answer named the first order taken, and K0 was marked free — written again
+ * without its lookup, which the store refuses. */
+static void test_keys_check_out_of_memory(fixture *f)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    f->d.memo = dom_memo_new();
+    store_bulk(f->d.conn, true);
+    order_rules rules = {.now = f->d.now};
+    json_t *body[2] = {order_body("KM", 500), order_body("K0", 100)};
+    order_in *prep[2];
+    for (int i = 0; i < 2; i++) {
+        prep[i] = orders_prepare(body[i], &rules, &e);
+        CHECK(prep[i] != NULL);
+    }
+    json_set_alloc_funcs(failing_malloc, free);
+    int refused = 0;
+    for (long n = 0; n < 200; n++) {
+        CHECK_INT_EQ(store_begin(f->d.conn, true, &e), 0);
+        allocs_left = n;
+        int rc = orders_keys_check(&f->d, prep, 2, &e);
+        bool failed_one = allocs_left == 0;
+        allocs_left = -1;
+        if (rc) {
+            CHECK_INT_EQ(e.code, SIYU_INTERNAL);
+            siyu_err_clear(&e);
+            refused++;
+        }
+        CHECK_INT_EQ(write_prepared(f, prep[1]), 200); /* K0: found, whatever was marked */
+        CHECK_INT_EQ(write_prepared(f, prep[0]), 201);
+        store_rollback(f->d.conn);
+        dom_memo_clear(f->d.memo);
+        if (!failed_one) break; /* every allocation it makes has failed once */
+    }
+    json_set_alloc_funcs(malloc, free);
+    CHECK(refused > 0);
+    for (int k = 0; k < 2; k++) {
+        orders_prepared_free(prep[k]);
+        json_decref(body[k]);
+    }
+    store_bulk(f->d.conn, false);
+    dom_memo_free(f->d.memo);
+    f->d.memo = NULL;
+}
+
 /* Under store_bulk (on PostgreSQL: order ids taken ahead, rows by COPY) an order's id is
  * still above every order committed before its transaction began: readers that follow new
  * orders by id (the journeys' event sources) see them all. Ids taken ahead in one
@@ -281,6 +338,7 @@ int main(void)
     fixture_open(&f);
     test_with_store(&f);
     test_keys_check(&f);
+    test_keys_check_out_of_memory(&f);
     test_ids_follow_commits(&f);
     fixture_close(&f);
     return CHECK_DONE();

@@ -1328,8 +1328,7 @@ static int import_run(store_conn *c, const principal *who, const char *kind, FIL
         return siyu_err_set(e, SIYU_INVALID_ARGUMENT, "kind",
                             "kind: expected brands, stores, staff, members, orders or events");
     L.d.conn = c;
-    if (o->cache_mib > 0)
-        store_conn_cache(c, o->cache_mib);
+    if (o->cache_mib > 0) store_conn_cache(c, o->cache_mib);
     L.d.who = *who;
     L.d.inline_refunds = true;
     if (o->on_commit) L.d.changes = &L.changes;

@@ -35,6 +35,7 @@ static void draw(void *ctx, long long bytes, long long records)
 typedef struct import_cli {
     const char *kind, *path, *format, *rejects_path, *tz;
     int batch;
+    int cache_mib; /* 0: IMPORT_CACHE_MIB */
     const char *const *map, *const *set;
     bool quiet, json;
 } import_cli;
@@ -51,6 +52,7 @@ static int import_file(store_t *st, const import_cli *ic)
     import_options o;
     import_options_init(&o);
     if (ic->batch > 0) o.batch_size = ic->batch;
+    if (ic->cache_mib > 0) o.cache_mib = ic->cache_mib;
     o.max_errors_kept = ic->json ? 100 : 0;
     o.map = ic->map;
     o.set = ic->set;
@@ -191,13 +193,16 @@ static char *slurp(const char *path)
 int cmd_import(int argc, char **argv)
 {
     const char *db = NULL, *format = NULL, *batch_s = NULL, *rejects = NULL, *lines_s = NULL,
-               *map_s = NULL, *map_file = NULL, *set_s = NULL, *tz = NULL;
+               *map_s = NULL, *map_file = NULL, *set_s = NULL, *tz = NULL, *cache_s = NULL;
     bool json = false, quiet = false;
     cli_opt opts[] = {
         {"--db", true, &db, NULL, "PATH  the store (default: $SIYU_DB)"},
         {"--format", true, &format, NULL,
          "csv|ndjson  the file's format (default: from its extension, else sniffed)"},
         {"--batch", true, &batch_s, NULL, "N  records per transaction (default: 5000)"},
+        {"--cache-mib", true, &cache_s, NULL,
+         "MIB  the store's page cache while importing (default: 8, measured fastest on the demo "
+         "chains; a larger one may pay off importing members into a very large store)"},
         {"--rejects", true, &rejects, NULL,
          "FILE  write rejected records' lines there (default: stderr)"},
         {"--max-order-lines", true, &lines_s, NULL,
@@ -235,6 +240,10 @@ int cmd_import(int argc, char **argv)
     int batch = batch_s ? atoi(batch_s) : 0;
     if (batch_s && batch < 1)
         return cli_fail("import", EXIT_USAGE, "--batch: expected a positive number");
+    char *cache_end = NULL;
+    long cache_mib = cache_s ? strtol(cache_s, &cache_end, 10) : 0;
+    if (cache_s && (*cache_end || cache_mib < 1 || cache_mib > 65536))
+        return cli_fail("import", EXIT_USAGE, "--cache-mib: expected 1 to 65536");
     siyu_err e;
     siyu_err_init(&e);
     if (tz && import_check_tz(tz, &e)) {
@@ -272,6 +281,7 @@ int cmd_import(int argc, char **argv)
                      .path = pos[1],
                      .format = format,
                      .batch = batch,
+                     .cache_mib = (int)cache_mib,
                      .rejects_path = rejects,
                      .tz = tz,
                      .map = (const char *const *)map,

@@ -273,8 +273,9 @@ int cmd_serve(int argc, char **argv)
          "N  gzip answers of at least N bytes when the client accepts gzip; 0: never "
          "(default: 1024; $SIYU_GZIP_MIN_BYTES)"},
         {"--send-buffer", true, &knobs[K_SEND_BUFFER].value, NULL,
-         "BYTES  each client connection's kernel send buffer; 0: the kernel's own, grown with "
-         "the answer (default: 0; $SIYU_SEND_BUFFER)"},
+         "BYTES  each client connection's kernel send buffer, capped by the kernel at "
+         "net.core.wmem_max; 0: the kernel's own, grown with the answer (default: 0; "
+         "$SIYU_SEND_BUFFER)"},
         {"--views-snapshot", true, &snapshot_flag, NULL,
          "PATH|off  the views' snapshot, read at start when current, written at a clean stop "
          "(default: $SIYU_VIEWS_SNAPSHOT, else <db>.views beside a SQLite store; none on "

@@ -192,7 +192,9 @@ void orders_prepared_free(order_in *o);
  * each), and marks the others free, so orders_create_prepared writes them without its own
  * lookup while d->memo's generation holds (the memo is cleared when another connection
  * commits or the transaction rolls back). Of a key the list names twice only the first
- * order is marked. Call inside the write transaction; no memo: nothing is asked. */
+ * order is marked. Call inside the write transaction; no memo: nothing is asked. Returns 0, or
+ * -1 when the store failed (e); out of memory it marks nothing, and each order looks its key
+ * up itself, as without the check. */
 int orders_keys_check(dom *d, order_in *const *os, size_t n, siyu_err *e);
 /* Asks the CPU for a prepared order's memory ahead of its use: stage 0 the order itself,
  * 1 what it points at, 2 what its lines point at; each stage reads what the one before

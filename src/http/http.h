@@ -58,9 +58,10 @@ typedef struct http_config {
      * Accept-Encoding takes gzip; 0: never. Default 1024. */
     size_t gzip_min_bytes;
     /* Each client connection's kernel send buffer (SO_SNDBUF), in bytes; 0: the kernel's
-     * own, which grows with the answer (up to net.ipv4.tcp_wmem's largest, 4 MiB here). A
-     * bound keeps memory per connection known; tests use a small one to make a client
-     * that does not read hold its answer. Default 0. */
+     * own, which grows with the answer (up to net.ipv4.tcp_wmem's largest, 4 MiB here). Any
+     * other value stops that growth, and the kernel caps it at net.core.wmem_max. A bound
+     * keeps memory per connection known; tests use a small one to make a client that does
+     * not read hold its answer. Default 0. */
     unsigned send_buffer;
 } http_config;
 

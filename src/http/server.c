@@ -59,8 +59,8 @@ struct http_server {
     int port;
     atomic_int in_flight;
     /* Store connections lent to requests: a request takes one on its first callback and
-     * gives it back when it completes; at most cfg.threads are open, and a request that
-     * finds none free waits for one. */
+     * gives it back once its answer is made (answer()), not when the client has read it; at
+     * most cfg.threads are open, and a request that finds none free waits for one. */
     pthread_mutex_t pool_lock;
     pthread_cond_t pool_freed;
     store_conn **pool_idle;
@@ -132,7 +132,7 @@ typedef struct req_ctx {
     uint64_t declared; /* the Content-Length, 0 when none */
     char allow[160];   /* the path's methods (router_allow), for 405 and OPTIONS */
     conn_info *ci;
-    store_conn *conn; /* lent by the server's pool until the request completes */
+    store_conn *conn; /* lent by the server's pool until the answer is made */
     bool conn_io;     /* conn is the I/O thread's own (io_conn), not the pool's */
     /* HTTP_EVENT: handed to a worker (the connection suspended until it ran) */
     struct MHD_Connection *mc;
@@ -172,7 +172,7 @@ void http_config_init(http_config *c)
     c->gzip_min_bytes = 1024;
 }
 
-/* Closes the pool's connections: every request has completed and returned its loan. */
+/* Closes the pool's connections: every request has been answered and returned its loan. */
 static void pool_close(http_server *s)
 {
     for (size_t i = 0; i < s->pool_n_idle; i++)
@@ -1189,7 +1189,8 @@ static bool write_from_io(const req_ctx *c)
     return runs_elsewhere(c) && (routes[c->route].flags & (ROUTE_WRITE | others)) == ROUTE_WRITE;
 }
 
-/* Whether the request names one of the route's long_with parameters (a scan). */
+/* Whether the request names one of the route's long_with parameters (a scan). Names are
+ * shorter than 32 bytes: test_contract holds every one to a parameter the route declares. */
 static bool long_with(const route *rt, struct MHD_Connection *mc)
 {
     for (const char *p = rt->long_with; p && *p;) {

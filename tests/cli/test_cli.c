@@ -175,6 +175,8 @@ static void test_exit_codes(void)
     CHECK_INT_EQ(run(NULL, NULL, "import orders x.csv --db '%s/c.db' --nope", dir), 2);
     CHECK_INT_EQ(run(NULL, NULL, "import orders x.csv --db '%s/c.db' --tz 8", dir), 2);
     CHECK_INT_EQ(run(NULL, NULL, "import orders x.csv --db '%s/c.db' --map InvoiceNo", dir), 2);
+    CHECK_INT_EQ(run(NULL, NULL, "import orders x.csv --db '%s/c.db' --cache-mib 0", dir), 2);
+    CHECK_INT_EQ(run(NULL, NULL, "import orders x.csv --db '%s/c.db' --cache-mib 8x", dir), 2);
     CHECK_INT_EQ(run(NULL, NULL, "import orders '%s/missing.csv' --db '%s/c.db'", dir, dir), 1);
     /* a bad value of a setting in the environment is refused, naming it */
     setenv("SIYU_DEFER_SYNC", "maybe", 1);
@@ -226,7 +228,8 @@ static void test_import_and_json(void)
     write_file("brands.csv", "name\n鲜丰\n");
     write_file("stores.csv", "name,code,kind,brand_id\n文三路店,S1,physical,1\n");
     CHECK_INT_EQ(run(NULL, NULL, "import brands '%s/brands.csv' --db '%s'", dir, store), 0);
-    CHECK_INT_EQ(run(NULL, NULL, "import stores '%s/stores.csv' --db '%s'", dir, store), 0);
+    CHECK_INT_EQ(
+        run(NULL, NULL, "import stores '%s/stores.csv' --db '%s' --cache-mib 64", dir, store), 0);
     /* a rerun imports nothing new and rejects nothing: a success */
     CHECK_INT_EQ(run(&out, NULL, "import brands '%s/brands.csv' --db '%s'", dir, store), 0);
     CHECK(strstr(out, "duplicates 1, rejected 0") != NULL);

@@ -60,6 +60,27 @@ static void check_names(const route *rt, const char *field, const char *spec, js
     }
 }
 
+/* A route's long_with names parameters it declares (a name it does not take could never be
+ * sent, and the scan it stands for would run on an I/O thread). */
+static void test_long_with_declared(void)
+{
+    int names = 0;
+    for (int i = 0; i < route_count; i++) {
+        const route *rt = &routes[i];
+        for (const char *p = rt->long_with; p && *p;) {
+            size_t n = strcspn(p, " ");
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)n, p);
+            if (n == 0 || n >= 32 || !route_query_has(rt, name))
+                CHECK_FAIL_("%s %s: long_with names \"%s\", not a parameter it declares in .query",
+                            rt->method, rt->pattern, name);
+            names++;
+            p += n + (p[n] == ' ');
+        }
+    }
+    CHECK(names > 0);
+}
+
 /* 1. The declarations, without a server. */
 static void test_declarations(void)
 {
@@ -422,6 +443,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
     test_declarations();
+    test_long_with_declared();
     pid_t pid = harness_start(argv[1]);
     fd = conn_open();
     fixtures();

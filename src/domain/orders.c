@@ -541,18 +541,17 @@ static int key_order(const void *a, const void *b)
 int orders_keys_check(dom *d, order_in *const *os, size_t n, siyu_err *e)
 {
     if (!d->memo || !n) return 0;
+    for (size_t i = 0; i < n; i++) /* none marked until the store has answered */
+        os[i]->key_free_in = 0;
     listed_order *sorted = malloc(n * sizeof *sorted);
     json_t *keys = json_array();
     if (!sorted || !keys) { /* only a speed-up: nothing marked, each order looks itself up */
         free(sorted);
         json_decref(keys);
-        for (size_t i = 0; i < n; i++)
-            os[i]->key_free_in = 0;
         return 0;
     }
     bool listed = true;
     for (size_t i = 0; i < n; i++) {
-        os[i]->key_free_in = 0;
         sorted[i] = (listed_order){os[i], i};
         json_t *key = json_pack("[ss]", dom_channels[os[i]->channel], os[i]->external_id);
         if (!key || json_array_append_new(keys, key)) listed = false; /* appending takes key */

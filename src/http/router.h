@@ -128,8 +128,8 @@ typedef struct route {
      * initializers after the positional fields: .query = "page member_id:int", ... */
     const char *query; /* the query parameters it takes (route_query_parse); any
                         * other is refused with 400 before the handler runs */
-    /* Query parameters (space-separated) any of which makes this read a scan that may take
-     * long (GET /members?name=): then it is served as a ROUTE_LONG read is. NULL: none. */
+    /* Query parameters (as .query names them) any of which makes this read a scan that may
+     * take long (GET /members?name=): then it is served as a ROUTE_LONG read is. NULL: none. */
     const char *long_with;
     const char *request;  /* the body's schema: a component of src/http/schemas (a .json file) */
     const char *response; /* the success answer's schema: "Member", "Member[]" (a page of

@@ -267,7 +267,6 @@ static void io_conn_detach(req_ctx *rc)
 /* HTTP_EVENT, on an I/O thread: lends rc a store connection only if one is free now. An
  * I/O thread never waits for one: the connections come back when the I/O threads answer
  * the requests holding them, so a wait there could wait for itself. */
-
 static bool request_conn_try(http_server *s, req_ctx *rc)
 {
     io_conn_detach(rc);
@@ -1189,20 +1188,15 @@ static bool write_from_io(const req_ctx *c)
     return runs_elsewhere(c) && (routes[c->route].flags & (ROUTE_WRITE | others)) == ROUTE_WRITE;
 }
 
-/* Whether the request names one of the route's long_with parameters (a scan). Names are
- * shorter than 32 bytes: test_contract holds every one to a parameter the route declares. */
+/* Whether the request names one of the route's long_with parameters (a scan). */
 static bool long_with(const route *rt, struct MHD_Connection *mc)
 {
-    for (const char *p = rt->long_with; p && *p;) {
-        size_t n = strcspn(p, " ");
-        char name[32];
-        if (n > 0 && n < sizeof name) {
-            memcpy(name, p, n);
-            name[n] = 0;
-            if (MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, name)) return true;
-        }
-        p += n + (p[n] == ' ');
-    }
+    if (!rt->long_with) return false;
+    route_param ps[4];
+    char err[120];
+    int n = route_query_parse(rt->long_with, ps, 4, err, sizeof err);
+    for (int i = 0; i < n; i++)
+        if (MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, ps[i].name)) return true;
     return false;
 }
 

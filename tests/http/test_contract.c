@@ -67,15 +67,15 @@ static void test_long_with_declared(void)
     int names = 0;
     for (int i = 0; i < route_count; i++) {
         const route *rt = &routes[i];
-        for (const char *p = rt->long_with; p && *p;) {
-            size_t n = strcspn(p, " ");
-            char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)n, p);
-            if (n == 0 || n >= 32 || !route_query_has(rt, name))
+        route_param ps[8];
+        char err[120];
+        int n = route_query_parse(rt->long_with, ps, 8, err, sizeof err);
+        if (n < 0) CHECK_FAIL_("%s %s: long_with: %s", rt->method, rt->pattern, err);
+        for (int k = 0; k < n; k++) {
+            if (!route_query_has(rt, ps[k].name))
                 CHECK_FAIL_("%s %s: long_with names \"%s\", not a parameter it declares in .query",
-                            rt->method, rt->pattern, name);
+                            rt->method, rt->pattern, ps[k].name);
             names++;
-            p += n + (p[n] == ' ');
         }
     }
     CHECK(names > 0);

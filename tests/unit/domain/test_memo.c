@@ -165,6 +165,19 @@ static int write_prepared(fixture *f, const order_in *o)
     return rc;
 }
 
+/* The end of a keys check's case: its prepared orders and bodies freed, bulk loading off,
+ * the memo dropped. */
+static void keys_case_end(fixture *f, order_in **prep, json_t **body, int n)
+{
+    for (int k = 0; k < n; k++) {
+        orders_prepared_free(prep[k]);
+        json_decref(body[k]);
+    }
+    store_bulk(f->d.conn, false);
+    dom_memo_free(f->d.memo);
+    f->d.memo = NULL;
+}
+
 /* orders_keys_check, as the import uses it (store_bulk on: on PostgreSQL the order rows
  * go by COPY): an order whose key was free at the check is written without its own lookup;
  * a key the list names twice is looked up the second time, whichever of the two was
@@ -221,13 +234,7 @@ static void test_keys_check(fixture *f)
     json_t *v;
     json_array_foreach(items, i, v) CHECK_INT_EQ(json_array_size(json_object_get(v, "items")), 1);
     json_decref(list);
-    for (int k = 0; k < 5; k++) {
-        orders_prepared_free(prep[k]);
-        json_decref(body[k]);
-    }
-    store_bulk(f->d.conn, false);
-    dom_memo_free(f->d.memo);
-    f->d.memo = NULL;
+    keys_case_end(f, prep, body, 5);
 }
 
 /* jansson's allocations fail once allocs_left reaches 0 (-1: never). */
@@ -275,13 +282,7 @@ static void test_keys_check_out_of_memory(fixture *f)
     }
     json_set_alloc_funcs(malloc, free);
     CHECK(failed > 1); /* the list's first allocation, and the ones after it */
-    for (int k = 0; k < 2; k++) {
-        orders_prepared_free(prep[k]);
-        json_decref(body[k]);
-    }
-    store_bulk(f->d.conn, false);
-    dom_memo_free(f->d.memo);
-    f->d.memo = NULL;
+    keys_case_end(f, prep, body, 2);
 }
 
 /* Under store_bulk (on PostgreSQL: order ids taken ahead, rows by COPY) an order's id is

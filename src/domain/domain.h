@@ -25,7 +25,7 @@
  * views only after the transaction has committed, and drops it on rollback. */
 typedef enum dom_change_kind {
     DOM_CHANGE_MEMBER,    /* id: a member created or its profile changed */
-    DOM_CHANGE_ORDER,     /* id: a new order */
+    DOM_CHANGE_ORDER,     /* id: a new order; other: its member, or 0 */
     DOM_CHANGE_REFUND,    /* id: a new refund; other: its order */
     DOM_CHANGE_REACH,     /* id: a member whose reachability changed */
     DOM_CHANGE_MERGE,     /* id: the surviving member; other: the member merged away */
@@ -40,6 +40,9 @@ typedef enum dom_change_kind {
     DOM_CHANGE_GROUP_DAY, /* id: a group whose activity changed; other: the local day */
     DOM_CHANGE_GROUP,     /* id: a group whose row changed (other 0), or one of whose customer
                            * stints was added or changed (other: the stint) */
+    /* last, so the kinds' numbers in the change log stay as they were */
+    DOM_CHANGE_MEMBER_360, /* id: a member whose 360 changed in what no view follows (a
+                            * refund), for the kept answers (views/member_cache.h) */
 } dom_change_kind;
 
 typedef struct dom_change {
@@ -62,7 +65,13 @@ typedef struct dom {
     bool inline_refunds;   /* bulk import: orders may carry their refunds inline */
     dom_changes *changes;  /* where to note changes, or NULL when nobody follows */
     struct dom_memo *memo; /* lookups valid for the open transaction (memo.h), or NULL */
+    /* when what was rendered stops holding by the clock alone (points turning spendable or
+     * expiring): a kept answer (views/member_cache.h) is not served from then; 0, never */
+    int64_t until;
 } dom;
+
+/* Lowers d->until to t (t > 0). */
+void dom_until(dom *d, int64_t t);
 
 /* Notes a change if anyone follows (d->changes set). */
 void dom_note(dom *d, dom_change_kind kind, int64_t id, int64_t other);

@@ -705,7 +705,7 @@ int orders_create_prepared(dom *d, const order_in *o, json_t **out, order_made *
         free(li);
         if (lrc) return -1;
     }
-    dom_note(d, DOM_CHANGE_ORDER, id, 0);
+    dom_note(d, DOM_CHANGE_ORDER, id, member_id);
     made->id = id;
     made->member_id = member_id;
     made->guide_id = guide_id;
@@ -784,6 +784,7 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     int64_t total = store_col_int_by(s, "total_cents"),
             refunded = store_col_int_by(s, "refunded_cents"),
             placed_at = store_col_int_by(s, "placed_at");
+    int64_t member = store_col_opt_by(s, "member_id");
     store_reset(s);
     int64_t refundable = 0;
     if (!ck_sub(total, refunded, &refundable) || amount > refundable) {
@@ -882,6 +883,7 @@ int orders_refund(dom *d, int64_t order_id, json_t *body, json_t **out, siyu_err
     const dom_loyalty_hooks *loy = dom_loyalty();
     if (loy && loy->order_refunded(d, order_id, refund_id, at, e)) return -1;
     dom_note(d, DOM_CHANGE_REFUND, refund_id, order_id);
+    if (member) dom_note(d, DOM_CHANGE_MEMBER_360, member, 0);
     if (out) {
         int64_t id = refund_id;
         s = store_q(d->conn, Q_REFUND_GET);

@@ -89,6 +89,11 @@ int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *fie
     return 0;
 }
 
+void dom_until(dom *d, int64_t t)
+{
+    if (t > 0 && (!d->until || t < d->until)) d->until = t;
+}
+
 void dom_note(dom *d, dom_change_kind kind, int64_t id, int64_t other)
 {
     dom_changes *c = d->changes;

@@ -28,6 +28,9 @@
 #include "http/http.h"
 #include "http/router.h"
 #include "jobs/jobs.h"
+#include "views/member_cache.h"
+
+struct member_cache *http_server_member_cache(void *srv);
 #include "views/group_view.h"
 #include "views/views.h"
 #include "writer/writer.h"
@@ -266,6 +269,30 @@ char *metrics_render(void *server)
             "siyu_auth_token_cache_total{result=\"hit\"} %llu\n"
             "siyu_auth_token_cache_total{result=\"miss\"} %llu\n",
             (unsigned long long)hits, (unsigned long long)misses);
+    }
+    {
+        member_cache_stats m;
+        member_cache_get_stats(http_server_member_cache(server), &m);
+        put(&b,
+            "# HELP siyu_member_cache_total Member 360 requests by whether a kept answer served "
+            "them (hit) or the store did (miss).\n"
+            "# TYPE siyu_member_cache_total counter\n"
+            "siyu_member_cache_total{result=\"hit\"} %llu\n"
+            "siyu_member_cache_total{result=\"miss\"} %llu\n"
+            "# HELP siyu_member_cache_stale_total Kept 360s that differed from a fresh render "
+            "(SIYU_MEMBER_CACHE=verify; a defect when not 0).\n"
+            "# TYPE siyu_member_cache_stale_total counter\nsiyu_member_cache_stale_total %llu\n"
+            "# HELP siyu_member_cache_poll_failures_total Polls of the change sequence that "
+            "failed (nothing kept is served until one succeeds).\n"
+            "# TYPE siyu_member_cache_poll_failures_total counter\n"
+            "siyu_member_cache_poll_failures_total %llu\n"
+            "# HELP siyu_member_cache_entries Member 360s kept.\n"
+            "# TYPE siyu_member_cache_entries gauge\nsiyu_member_cache_entries %llu\n"
+            "# HELP siyu_member_cache_bytes Bytes of member 360s kept.\n"
+            "# TYPE siyu_member_cache_bytes gauge\nsiyu_member_cache_bytes %llu\n",
+            (unsigned long long)m.hits, (unsigned long long)m.misses, (unsigned long long)m.stale,
+            (unsigned long long)m.poll_failures, (unsigned long long)m.entries,
+            (unsigned long long)m.bytes);
     }
     put(&b,
         "# HELP siyu_store_bytes Size of the store on disk (database and WAL).\n"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "domain/domain.h"
+#include "views/member_cache.h"
 
 enum route_flags {
     ROUTE_PUBLIC = 1 << 0,   /* no token needed */
@@ -73,6 +74,12 @@ typedef struct http_req {
     char set_cookie[200]; /* a Set-Cookie header for the answer (the console's session), or "" */
     const char *cache_control; /* instead of no-store (the console's files), or NULL */
     bool page_headers;         /* the console's page: its Content-Security-Policy and framing */
+    /* A route's kept answer (route.kept): the ticket read before the store was, and in verify
+     * mode the kept bytes (owned) to compare the fresh answer with. */
+    member_cache_ticket kept_ticket;
+    bool kept_ticket_taken;
+    char *kept_body;
+    size_t kept_len;
 } http_req;
 
 typedef int (*route_fn)(http_req *r, siyu_err *e);
@@ -140,6 +147,10 @@ typedef struct route {
      * request for the handler. A body it refuses goes to the writer unprepared and is
      * refused there, in the usual order (the scope first). NULL: none. */
     void (*prepare)(struct http_req *r);
+    /* An answer kept in memory, tried after the caller is known and before the store is
+     * read: 1 when it answered (status and text set; the scope rule checked on what it
+     * kept), 0 to go on as usual. NULL: none. */
+    int (*kept)(struct http_req *r);
 } route;
 
 /* Statuses a route declares beyond the ones its flags imply. Implied: 200 (unless 201
@@ -264,6 +275,7 @@ static inline int http_answer(http_req *r, int rc, json_t **out)
 
 /* The server's in-memory views, or NULL (server.c). */
 struct views *http_views(http_req *r);
+struct member_cache *http_member_cache(http_req *r);
 /* The server's store, for handlers that open their own connections (server.c). */
 store_t *http_store(http_req *r);
 /* The group committer (src/writer/writer.h) every write of the server goes to, for a

@@ -29,6 +29,7 @@
 #include "http/router.h"
 #include "auth/session.h"
 #include "import/import.h"
+#include "views/member_cache.h"
 #include "writer/writer.h"
 
 #define IMPORT_MAX_BODY (64u << 20)
@@ -68,6 +69,7 @@ struct http_server {
     atomic_ullong pool_waits; /* requests that found every store connection lent */
     int pool_waiting;         /* workers waiting for one now (under pool_lock) */
     bool auth_cache; /* bearer tokens through auth_resolve_cached (SIYU_AUTH_CACHE=off: not) */
+    member_cache *members; /* member 360s kept in memory (views/member_cache.h) */
     http_mode mode;
     /* HTTP_EVENT: requests that may wait (writes, a token's use, long reads) run on these
      * workers while their connection is suspended; the I/O threads serve the others */
@@ -537,6 +539,11 @@ static void run(http_server *srv, req_ctx *c, struct MHD_Connection *mc)
         /* the scope rule runs on the writer, inside the write's own savepoint */
         if (queue_write(srv, r, rt, &e) < 0) goto out;
         write_after(r, rt, &e);
+        goto out;
+    }
+    /* an answer kept in memory, when it still holds and the caller may see it */
+    if (rt->kept && rt->kept(r) > 0) {
+        http_audit_read(r, rt);
         goto out;
     }
     if (store_begin(r->d.conn, false, &e)) goto out;
@@ -1443,6 +1450,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     orders_prepared_free(c->r.order_prep);
     json_decref(c->r.resp);
     free(c->r.text);
+    free(c->r.kept_body);
     free(c->buf);
     if (c->spool_in) fclose(c->spool_in);
     if (c->spool_map) munmap(c->spool_map, c->len);
@@ -1482,6 +1490,7 @@ static void server_free(http_server *s)
         store_conn_close(s->io_conns[i]);
     free(s->io_conns);
     if (s->own_writer) writer_stop(s->writer);
+    member_cache_close(s->members);
     pool_close(s);
     pthread_mutex_destroy(&s->io_lock);
     pthread_mutex_destroy(&s->ct_lock);
@@ -1515,6 +1524,16 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
      * exact); SIYU_AUTH_CACHE=off reads the store on every request, for comparison. */
     const char *ac = getenv("SIYU_AUTH_CACHE");
     s->auth_cache = !(ac && strcmp(ac, "off") == 0);
+    /* member 360s kept in memory (views/member_cache.h says when one is served again) */
+    member_cache_mode mcm;
+    size_t mc_bytes;
+    int mc_poll;
+    if (member_cache_config(&mcm, &mc_bytes, &mc_poll, e) ||
+        !(s->members = member_cache_open(st, mcm, mc_bytes, mc_poll, e))) {
+        pool_close(s);
+        free(s);
+        return -1;
+    }
     s->writer = cfg->writer;
     if (!s->writer) {
         if (writer_start(st, cfg->on_commit, cfg->on_commit_ctx, &s->writer, e)) {
@@ -1689,6 +1708,17 @@ struct views *http_server_views(void *srv);
 struct views *http_server_views(void *srv)
 {
     return ((http_server *)srv)->cfg.views;
+}
+
+struct member_cache *http_member_cache(http_req *r)
+{
+    return ((http_server *)r->server)->members;
+}
+
+struct member_cache *http_server_member_cache(void *srv);
+struct member_cache *http_server_member_cache(void *srv)
+{
+    return ((http_server *)srv)->members;
 }
 
 struct views *http_views(http_req *r)

@@ -486,6 +486,11 @@ json_t *loy_member_block(dom *d, int64_t member)
     json_object_set_new(out, "tier_history", hist);
     int64_t spendable, pending;
     loy_points_at(d->conn, member, d->now, &spendable, &pending);
+    s = store_q(d->conn, Q_POINTS_NEXT_CHANGE);
+    store_bind_int(s, 1, member);
+    store_bind_int(s, 2, d->now);
+    if (store_step(s) == STORE_ROW && !store_col_null(s, 0)) dom_until(d, store_col_int(s, 0));
+    store_reset(s);
     json_object_set_new(out, "points",
                         json_pack("{s:I, s:I, s:I}", "balance", (json_int_t)spendable, "pending",
                                   (json_int_t)pending, "cash_value_cents",

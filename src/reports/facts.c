@@ -812,6 +812,8 @@ int reports_apply(reports_t *r, store_conn *c, const dom_changes *ch, siyu_err *
             break; /* carries no row to read back: callers use reports_add_live_view */
         case DOM_CHANGE_LOYALTY:
             break; /* points and tiers are not facts here: tiers come through a classifier */
+        case DOM_CHANGE_MEMBER_360:
+            break; /* for the kept member answers only */
         case DOM_CHANGE_TAG:
         case DOM_CHANGE_TAG_MEMBER:
         case DOM_CHANGE_SEGMENT:

@@ -324,6 +324,9 @@ const char *const pg_queries[Q__COUNT] = {
                          " COALESCE(SUM(remaining) FILTER (WHERE available_at > ?2), 0)"
                          " FROM points_ledger WHERE member_id = ?1 AND remaining > 0"
                          " AND expires_at > ?2",
+    [Q_POINTS_NEXT_CHANGE] =
+        "SELECT LEAST(MIN(available_at) FILTER (WHERE available_at > ?2), MIN(expires_at))"
+        " FROM points_ledger WHERE member_id = ?1 AND remaining > 0 AND expires_at > ?2",
     [Q_POINTS_EXPIRING] =
         "SELECT expires_at, SUM(remaining) FROM points_ledger WHERE member_id = ?1"
         " AND remaining > 0 AND expires_at > ?2 GROUP BY expires_at"

@@ -161,6 +161,7 @@ void store_conn_close(store_conn *c)
 
 void store_bulk(store_conn *c, bool on)
 {
+    c->bulk = on; /* a deferred write counts no changes when stepped (view_dirty) */
     if (c->drv->bulk) c->drv->bulk(c, on);
 }
 
@@ -245,7 +246,7 @@ static _Atomic uint64_t auth_epoch;
 /* The words of a query text, lower-cased, string literals and schema qualifiers
  * ("main.", "public.") skipped, quotes around names dropped: what a write's table is
  * found among, whatever its case, spacing or conflict clause. */
-static bool next_word(const char **sp, char *w, size_t cap)
+bool store_sql_next_word(const char **sp, char *w, size_t cap)
 {
     const char *s = *sp;
     for (;;) {
@@ -277,31 +278,48 @@ static bool next_word(const char **sp, char *w, size_t cap)
     }
 }
 
-bool store_sql_writes_table(const char *sql, const char *table)
+void store_sql_each_write(const char *sql, void (*fn)(const char *table, void *arg), void *arg)
 {
     char w[3][64] = {"", "", ""}, cur[64]; /* w[0] the word before, w[1] the one before it */
     static const char *const conflict[] = {"ignore", "replace", "abort", "fail", "rollback", NULL};
-    for (const char *p = sql; next_word(&p, cur, sizeof cur);) {
-        if (strcmp(cur, table) == 0) {
-            const char *a = w[0], *b = w[1], *c = w[2];
-            if (strcmp(a, "only") == 0) { /* PostgreSQL: UPDATE ONLY t, DELETE FROM ONLY t */
-                a = b;
-                b = c;
-                c = "";
-            }
-            if (strcmp(a, "update") == 0 || strcmp(a, "into") == 0 || strcmp(a, "truncate") == 0 ||
-                (strcmp(a, "table") == 0 && strcmp(b, "truncate") == 0) ||
-                (strcmp(a, "from") == 0 && strcmp(b, "delete") == 0))
-                return true;
-            for (int k = 0; conflict[k]; k++) /* UPDATE OR IGNORE t */
-                if (strcmp(a, conflict[k]) == 0 && strcmp(b, "or") == 0 && strcmp(c, "update") == 0)
-                    return true;
+    for (const char *p = sql; store_sql_next_word(&p, cur, sizeof cur);) {
+        const char *a = w[0], *b = w[1], *c = w[2];
+        if (strcmp(a, "only") == 0) { /* PostgreSQL: UPDATE ONLY t, DELETE FROM ONLY t */
+            a = b;
+            b = c;
+            c = "";
         }
+        bool target = strcmp(a, "update") == 0 || strcmp(a, "into") == 0 ||
+                      strcmp(a, "truncate") == 0 ||
+                      (strcmp(a, "table") == 0 && strcmp(b, "truncate") == 0) ||
+                      (strcmp(a, "from") == 0 && strcmp(b, "delete") == 0);
+        for (int k = 0; conflict[k] && !target; k++) /* UPDATE OR IGNORE t */
+            target =
+                strcmp(a, conflict[k]) == 0 && strcmp(b, "or") == 0 && strcmp(c, "update") == 0;
+        /* an upsert's DO UPDATE SET names no table; ONLY is followed by the table */
+        if (target && strcmp(cur, "set") != 0 && strcmp(cur, "only") != 0) fn(cur, arg);
         memcpy(w[2], w[1], sizeof w[2]);
         memcpy(w[1], w[0], sizeof w[1]);
         memcpy(w[0], cur, sizeof w[0]);
     }
-    return false;
+}
+
+typedef struct writes_one {
+    const char *table;
+    bool found;
+} writes_one;
+
+static void writes_one_fn(const char *table, void *arg)
+{
+    writes_one *k = arg;
+    if (strcmp(table, k->table) == 0) k->found = true;
+}
+
+bool store_sql_writes_table(const char *sql, const char *table)
+{
+    writes_one k = {table, false};
+    store_sql_each_write(sql, writes_one_fn, &k);
+    return k.found;
 }
 
 static bool writes_auth(const char *sql)
@@ -355,9 +373,10 @@ static int bump_change_seq(store_conn *c, siyu_err *e)
     if (rc == STORE_DONE || rc == STORE_ROW) {
         if (rc == STORE_ROW) { /* the new sequence: this commit's, if nobody's came between */
             int64_t seq = s->drv->col_int(s, 0);
-            if (c->seq_known && seq != c->seq_seen + 1) c->seq_others = true;
+            if (c->seq_known && seq != c->seq_seen + 1) c->seq_others = c->seq_jumped = true;
             c->seq_seen = seq;
             c->seq_known = true;
+            c->seq_fresh = true;
         }
         s->drv->reset(s);
         return 0;
@@ -405,15 +424,25 @@ int store_commit(store_conn *c, siyu_err *e)
     /* a write transaction that changed no row (an idle job's round) leaves the sequence */
     bool changed =
         !c->drv->total_changes || c->tx_changes0 < 0 || c->drv->total_changes(c) != c->tx_changes0;
-    if (c->tx_write && changed && c->drv->in_tx(c) && bump_change_seq(c, e)) return -1;
+    bool bumps = c->tx_write && changed && c->drv->in_tx(c);
+    if (bumps) store_view_commit_begins();
+    if (bumps && bump_change_seq(c, e)) {
+        store_view_settle(c, false);
+        store_view_commit_ends();
+        return -1;
+    }
     int rc = c->drv->commit(c, e);
     auth_settle(c); /* after the commit, failed or not: a cache reads the store again */
+    store_view_settle(c, rc == 0);
+    if (bumps) store_view_commit_ends();
     return rc;
 }
 void store_rollback(store_conn *c)
 {
     c->drv->rollback(c);
     auth_settle(c);
+    c->view_dirty = 0; /* nothing it wrote stays */
+    c->seq_fresh = c->seq_jumped = false;
 }
 void store_read_latest(store_conn *c)
 {
@@ -440,7 +469,9 @@ void store_savepoint_undo(store_conn *c)
 store_stmt *store_q(store_conn *c, store_query q)
 {
     if (auth_query[q]) c->auth_dirty = true; /* the table is made when a store opens */
-    return c->drv->q(c, q);
+    store_stmt *s = c->drv->q(c, q);
+    if (s) s->view_class = store_view_class(q);
+    return s;
 }
 void store_bind_int(store_stmt *s, int i, int64_t v)
 {
@@ -478,7 +509,14 @@ store_step_rc store_step(store_stmt *s)
     }
     store_step_rc rc = s->drv->step(s);
     if (rc == STORE_ERROR) stick(c, s->drv->errmsg(c));
-    if (c->auth_dirty && !c->drv->in_tx(c)) auth_settle(c); /* it committed on its own */
+    /* a write a kept 360 reads, when it changed a row (an idle job's UPDATE does not) */
+    if (s->view_class &&
+        (rc == STORE_ROW || (rc == STORE_DONE && (c->bulk || c->drv->changes(c) > 0))))
+        c->view_dirty |= s->view_class;
+    if (!c->drv->in_tx(c)) { /* it committed on its own */
+        if (c->auth_dirty) auth_settle(c);
+        if (c->view_dirty) store_view_settle(c, rc != STORE_ERROR);
+    }
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #ifndef SIYU_STORE_STORE_H
 #define SIYU_STORE_STORE_H
 
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -211,6 +212,32 @@ bool store_query_changes_auth(store_query q);
 /* Whether the SQL text writes table (UPDATE, INSERT or REPLACE INTO, DELETE FROM, TRUNCATE;
  * any case, conflict clause, schema or quotes): how the queries above are found. */
 bool store_sql_writes_table(const char *sql, const char *table);
+/* The same walk: fn(table) for every table the text writes (a table may come twice). */
+void store_sql_each_write(const char *sql, void (*fn)(const char *table, void *arg), void *arg);
+/* The next word of a query text (lower-cased; literals, schemas and quotes skipped) into w,
+ * *sp moved past it; false at the end. */
+bool store_sql_next_word(const char **sp, char *w, size_t cap);
+
+/* ---- What a member 360 kept in memory checks (view_stamps.c, views/member_cache.h) ----
+ * store_view_define, once before serving, names the queries the 360 runs and the tables
+ * among theirs whose every write names its member. From then on a commit in this process
+ * moves the epoch when it wrote any other table those queries name, or a member-keyed one
+ * on a connection whose committer does not name the members it wrote; a committer that
+ * does (store_conn_names_members) calls store_view_touch for each after the commit. A kept
+ * answer is served while the epoch is the one read before it was rendered and its member
+ * was not touched since the clock read then. store_view_poll moves the epoch when the change
+ * sequence went past this process's own commits (another process or node wrote): 1 then, 0
+ * when not, -1 when it could not be read. */
+enum { STORE_VIEW_MEMBER = 1, STORE_VIEW_GLOBAL = 2 };
+void store_view_define(const store_query *reads, size_t n, const char *const *member_tables);
+uint8_t store_view_class(store_query q); /* STORE_VIEW_* bits; 0 before the definition */
+uint64_t store_view_epoch(void);
+void store_view_bump(void);
+uint64_t store_view_clock(void);
+void store_view_touch(int64_t member);
+bool store_view_touched_since(int64_t member, uint64_t clock);
+int store_view_poll(store_conn *c, siyu_err *e);
+void store_conn_names_members(store_conn *c, bool on);
 int store_listen(store_conn *c, const char *channel, siyu_err *e);
 int store_wait_notify(store_conn *c, int timeout_ms);
 

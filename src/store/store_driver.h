@@ -40,12 +40,24 @@ struct store_conn {
      * one of its commits found the sequence moved by someone else first */
     bool seq_known, seq_others;
     int64_t seq_seen;
+    /* the member 360's freshness (view_stamps.c): what the open transaction wrote that a
+     * kept 360 reads (STORE_VIEW_* bits); whether its committer names the members it wrote
+     * (store_conn_names_members); whether the last change-sequence bump is not yet accounted
+     * for, and found the sequence moved by someone else first */
+    uint8_t view_dirty;
+    bool names_members, seq_fresh, seq_jumped;
+    bool bulk; /* store_bulk: writes may be deferred, their changes unknown when stepped */
 };
+/* view_stamps.c */
+void store_view_settle(store_conn *c, bool committed);
+void store_view_commit_begins(void); /* around a commit that moves the change sequence */
+void store_view_commit_ends(void);
 /* Columns read by name (store_col_index): each name a caller asked for, by its pointer (a
  * string literal), with the column it resolved to, kept with the prepared statement. */
 #define STORE_NAMED_MAX 32
 struct store_stmt {
     const store_driver *drv;
+    uint8_t view_class; /* STORE_VIEW_* of its query (view_stamps.c) */
     int named;
     const char *named_ptr[STORE_NAMED_MAX];
     short named_col[STORE_NAMED_MAX];

@@ -226,6 +226,38 @@ static bool take_more(writer_t *w, write_job *last, size_t size)
     return more;
 }
 
+/* After a commit: the members whose kept 360 a write's changes make stale. */
+static void touch_members(const dom_changes *ch)
+{
+    for (size_t i = 0; i < ch->n; i++) {
+        const dom_change *x = &ch->v[i];
+        switch (x->kind) {
+        case DOM_CHANGE_MEMBER:
+        case DOM_CHANGE_REACH:
+        case DOM_CHANGE_LIVE_VIEW:
+        case DOM_CHANGE_LOYALTY:
+        case DOM_CHANGE_MEMBER_360:
+            store_view_touch(x->id);
+            break;
+        case DOM_CHANGE_MERGE:
+            store_view_touch(x->id);
+            store_view_touch(x->other);
+            break;
+        case DOM_CHANGE_ORDER:
+        case DOM_CHANGE_TAG_MEMBER:
+            if (x->other) store_view_touch(x->other);
+            break;
+        case DOM_CHANGE_REFUND: /* its member comes as DOM_CHANGE_MEMBER_360 */
+        case DOM_CHANGE_TAG:
+        case DOM_CHANGE_SEGMENT:
+        case DOM_CHANGE_AUDIENCE_SETTINGS:
+        case DOM_CHANGE_GROUP_DAY:
+        case DOM_CHANGE_GROUP:
+            break; /* no member's own row: their tables move the epoch when the 360 reads them */
+        }
+    }
+}
+
 /* The consecutive shared writes from j on, in one transaction; returns the next job. */
 static write_job *run_group(writer_t *w, write_job *j)
 {
@@ -252,7 +284,11 @@ static write_job *run_group(writer_t *w, write_job *j)
     if (!tx && store_shared(w->store)) log_changes(w, first, j);
     metric_observe(&batch_sizes, (double)size);
     uint64_t t0 = clock_mono_ns();
+    /* every write here notes the members it changed: their kept 360s are dropped below,
+     * not all of them (view_stamps.c) */
+    store_conn_names_members(w->conn, true);
     int crc = tx ? 0 : store_commit(w->conn, &txe);
+    store_conn_names_members(w->conn, false);
     if (!tx) {
         uint64_t took = clock_mono_ns() - t0;
         metric_observe(&commit_seconds, (double)took / 1e9);
@@ -267,8 +303,12 @@ static write_job *run_group(writer_t *w, write_job *j)
                 siyu_err_set(k->e, SIYU_INTERNAL, NULL, "%s", txe.message);
             }
     }
-    for (write_job *k = first; k != j; k = k->next)
-        if (k->rc < 0) atomic_fetch_add(&w->failed, 1);
+    for (write_job *k = first; k != j; k = k->next) {
+        if (k->rc < 0)
+            atomic_fetch_add(&w->failed, 1);
+        else
+            touch_members(&k->changes);
+    }
     siyu_err_clear(&txe);
     return j;
 }

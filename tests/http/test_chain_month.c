@@ -86,6 +86,7 @@ enum {
     CK_STOP,
     CK_HTTP,
     CK_RESTART,
+    CK_KEPT,
     CK_N
 };
 #define CK_MAX 32
@@ -99,7 +100,8 @@ static const char *ck_name[CK_MAX] = {"T no tick failed",
                                       "X siyu check clean",
                                       "Z siyu serve stopped cleanly",
                                       "H the day's HTTP calls",
-                                      "N restarted mid-month from the views snapshot"};
+                                      "N restarted mid-month from the views snapshot",
+                                      "V kept member 360s = fresh renders"};
 static long ck_fail[CK_MAX], ck_seen[CK_MAX];
 
 static void fail(int ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -820,6 +822,7 @@ static void restart_server(int day)
         fail(CK_RESTART, "day %d: the node did not start from its views snapshot", day);
 }
 
+static void read_360s(void);
 static void simulate(void)
 {
     int64_t day0 = local_day(t_start);
@@ -828,6 +831,7 @@ static void simulate(void)
         merges_per_day = n_members / 5000 + 1;
     for (int day = 0; day < n_days; day++) {
         read_waiting();
+        read_360s(); /* kept now, read again at the day's end */
         for (int k = 0; k < N_INSTANTS; k++) {
             int minute = instants[k];
             int64_t now = (day0 + day) * DAY - LOCAL + minute * 60;
@@ -873,8 +877,49 @@ static void simulate(void)
                     "day %d: %ld orders, %ld refunds, %ld joins, %ld live views, %ld opt-outs, "
                     "%ld merges, %zu messages received, %ld ticks\n",
                     day, n_orders, n_refunds, n_joins, n_live, n_optouts, n_merges, rx_n, n_ticks);
+        read_360s();
         if (day == n_days / 2) restart_server(day);
     }
+}
+
+/* ---------------- V: kept member 360s ----------------
+ * The server runs with SIYU_MEMBER_CACHE=verify: every 360 it answers from memory it also
+ * renders from the store, and counts a difference as stale. A sample of members is read at
+ * each day's start (kept then) and end (after the day's orders, refunds, merges, consents,
+ * points and guides' work, and the clock's move); /metrics must count hits and no stale. */
+static void read_360s(void)
+{
+    int step = n_members / 250 > 0 ? n_members / 250 : 1;
+    for (int m = 1; m <= n_members; m += step) {
+        char path[64];
+        snprintf(path, sizeof path, "/api/v1/members/%d", m);
+        int st = call("GET", path, NULL, NULL);
+        if (st != 200 && st != 404) /* 404: merged away */
+            fail(CK_HTTP, "GET %s at %s: HTTP %d: %.300s", path, T(atomic_load(&sim_now)), st, buf);
+    }
+}
+
+static long long metric(const char *text, const char *name)
+{
+    const char *p = text;
+    size_t n = strlen(name);
+    while ((p = strstr(p, name))) {
+        if ((p == text || p[-1] == '\n') && p[n] == ' ') return atoll(p + n + 1);
+        p += n;
+    }
+    return -1;
+}
+
+static void check_kept(void)
+{
+    SEEN(CK_KEPT);
+    int st = call("GET", "/metrics", NULL, NULL);
+    long long stale = metric(buf, "siyu_member_cache_stale_total"),
+              hits = metric(buf, "siyu_member_cache_total{result=\"hit\"}");
+    fprintf(stderr, "kept 360s: %lld hits, %lld stale\n", hits, stale);
+    if (st != 200 || stale != 0 || hits <= 0)
+        fail(CK_KEPT, "GET /metrics %d: %lld kept 360s served, %lld of them stale", st, hits,
+             stale);
 }
 
 /* ---------------- D: every due step ran ---------------- */
@@ -1817,6 +1862,7 @@ int main(int argc, char **argv)
     setenv("SIYU_TICK_SECONDS", "0", 1);
     setenv("SIYU_SWEEP_SECONDS", "0", 1);
     setenv("SIYU_SYNC", "normal", 1); /* durability is test_kill9's; this test is about a month */
+    setenv("SIYU_MEMBER_CACHE", "verify", 1); /* every kept 360 checked (check_kept) */
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s demo --db %s --members %d --seed %llu --no-serve >/dev/null",
              siyu, db, n_members, (unsigned long long)seed);
@@ -1865,6 +1911,7 @@ int main(int argc, char **argv)
     check_messages();
     check_coupons();
     check_kpis((int32_t)local_day(t_start), (int32_t)(local_day(t_start) + n_days - 1));
+    check_kept();
     for (size_t p = 0; p < N_PARTICIPANTS; p++)
         if (participants[p]->check) participants[p]->check();
     fprintf(stderr, "checks in %.1f s\n", seconds(t2));

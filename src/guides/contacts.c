@@ -199,6 +199,7 @@ static int64_t contact_add(dom *d, json_t *ev, const staff_ref *g, const char *e
     store_bind_text(s, 8, remark);
     store_bind_int(s, 9, d->now);
     if (store_exec(s, e) || guides_reach_follow(d, mid, at, e)) return -1;
+    dom_note(d, DOM_CHANGE_MEMBER_360, mid, 0); /* its contacts and acquisition */
     /* the contact_added journey trigger: an event carrying the guide and the code */
     json_t *props = json_pack("{s:I, s:s}", "guide_id", (json_int_t)g->id, "external_userid", ext);
     json_object_set_new(props, "state", state ? json_string(state) : json_null());
@@ -245,7 +246,9 @@ static int64_t contact_change(dom *d, int kind, json_t *ev, const staff_ref *g, 
         store_bind_int(s, 3, d->now);
         store_bind_int(s, 4, g->id);
         store_bind_text(s, 5, ext);
-        return store_exec(s, e) ? -1 : mid;
+        if (store_exec(s, e)) return -1;
+        dom_note(d, DOM_CHANGE_MEMBER_360, mid, 0);
+        return mid;
     }
     s = store_q(d->conn, kind == EV_DEL_BY_GUIDE ? Q_CONTACT_GUIDE_DEL : Q_CONTACT_CUSTOMER_DEL);
     store_bind_int(s, 1, at);
@@ -253,6 +256,7 @@ static int64_t contact_change(dom *d, int kind, json_t *ev, const staff_ref *g, 
     store_bind_int(s, 3, g->id);
     store_bind_text(s, 4, ext);
     if (store_exec(s, e) || guides_reach_follow(d, mid, at, e)) return -1;
+    dom_note(d, DOM_CHANGE_MEMBER_360, mid, 0);
     return mid;
 }
 

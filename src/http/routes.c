@@ -336,7 +336,7 @@ static int h_members_get(http_req *r, siyu_err *e)
     size_t len = strlen(text);
     member_cache *mc = http_member_cache(r);
     if (r->kept_body && (r->kept_len != len || memcmp(r->kept_body, text, len) != 0))
-        member_cache_stale(mc, r->id);
+        member_cache_stale(mc, r->id, r->kept_body, r->kept_len, text, len);
     json_t *sid = json_object_get(out, "store_id"), *gid = json_object_get(out, "guide_id");
     member_cache_put(mc, r->id, r->d.who.role, &r->kept_ticket, text, len,
                      json_is_integer(sid) ? json_integer_value(sid) : 0,

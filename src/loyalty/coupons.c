@@ -368,6 +368,9 @@ static int event(dom *d, int64_t coupon, int64_t at, const char *kind, int64_t m
     store_bind_text(s, 6, text);
     int rc = store_exec(s, e);
     free(text);
+    /* every change to a coupon comes with an event naming its holder (both, when forwarded):
+     * the holder's kept 360 lists it (views/member_cache.h) */
+    if (!rc && member) dom_note(d, DOM_CHANGE_MEMBER_360, member, 0);
     return rc;
 }
 

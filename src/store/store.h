@@ -219,8 +219,9 @@ void store_sql_each_write(const char *sql, void (*fn)(const char *table, void *a
 bool store_sql_next_word(const char **sp, char *w, size_t cap);
 
 /* ---- What a member 360 kept in memory checks (view_stamps.c, views/member_cache.h) ----
- * store_view_define, once before serving, names the queries the 360 runs and the tables
- * among theirs whose every write names its member. From then on a commit in this process
+ * store_view_define, once before serving, names the queries the 360 runs, the tables
+ * among theirs whose every write names its member, and the writes to their tables that change
+ * no column a 360 shows (a counter). From then on a commit in this process
  * moves the epoch when it wrote any other table those queries name, or a member-keyed one
  * on a connection whose committer does not name the members it wrote; a committer that
  * does (store_conn_names_members) calls store_view_touch for each after the commit. A kept
@@ -229,7 +230,8 @@ bool store_sql_next_word(const char **sp, char *w, size_t cap);
  * sequence went past this process's own commits (another process or node wrote): 1 then, 0
  * when not, -1 when it could not be read. */
 enum { STORE_VIEW_MEMBER = 1, STORE_VIEW_GLOBAL = 2 };
-void store_view_define(const store_query *reads, size_t n, const char *const *member_tables);
+void store_view_define(const store_query *reads, size_t n, const char *const *member_tables,
+                       const store_query *exempt, size_t n_exempt);
 uint8_t store_view_class(store_query q); /* STORE_VIEW_* bits; 0 before the definition */
 uint64_t store_view_epoch(void);
 void store_view_bump(void);

@@ -99,7 +99,9 @@ static void defs_scan(defs *d, const char *sql)
             memcpy(open->name, name, sizeof name);
             open->trigger = trig;
             open->start = p;
-            open->end = NULL;
+            /* a view ends at its statement's end; a trigger's body holds semicolons */
+            open->end = trig ? NULL : strchr(p, ';');
+            if (!trig) open = NULL;
             if (trig) { /* ... ON table */
                 const char *q = p;
                 char t[64];
@@ -158,7 +160,8 @@ static void on_target(const char *table, void *arg)
     k->cls |= keyed ? STORE_VIEW_MEMBER : STORE_VIEW_GLOBAL;
 }
 
-void store_view_define(const store_query *reads, size_t n, const char *const *member_tables)
+void store_view_define(const store_query *reads, size_t n, const char *const *member_tables,
+                       const store_query *exempt, size_t n_exempt)
 {
     if (atomic_load(&view_defined)) return;
     defs d = {0};
@@ -190,6 +193,8 @@ void store_view_define(const store_query *reads, size_t n, const char *const *me
         if (pg_queries[q]) store_sql_each_write(pg_queries[q], on_target, &k);
         view_class[q] = k.cls;
     }
+    for (size_t i = 0; i < n_exempt; i++)
+        view_class[exempt[i]] = 0;
     schema = NULL;
     free(d.v);
     free(w.v);

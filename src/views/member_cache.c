@@ -67,12 +67,22 @@ static const store_query reads_360[] = {
 
 /* The tables among theirs whose every write notes the member it changed (dom_note), which
  * the group committer then touches: orders and refunds, points and tiers, the member's row,
- * identities and reachability. A write to any other table the 360 reads (a store's name,
- * a coupon, a consent, a campaign) moves the epoch. */
+ * identities, reachability and consents, coupons (each change comes with an event naming
+ * its holder) and guides' contacts. A write to any other table the 360 reads (a store's or
+ * guide's name, a template, a campaign, the referral graph, the settings) moves the epoch. */
 static const char *const member_tables[] = {
-    "orders",       "order_items", "refunds",    "points_ledger", "loyalty_accounts",
-    "tier_history", "members",     "identities", "member_reach",  NULL,
+    "orders",           "order_items",
+    "refunds",          "points_ledger",
+    "loyalty_accounts", "tier_history",
+    "members",          "identities",
+    "member_reach",     "member_consents",
+    "coupons",          "coupon_events",
+    "contacts",         NULL,
 };
+
+/* Writes to a table the 360 reads that change nothing it shows: a template's issued count
+ * (the 360 shows its name and kind), a code's round-robin position (it shows its store). */
+static const store_query exempt[] = {Q_CTEMPLATE_TAKE, Q_QR_SET_NEXT};
 
 const store_query *member_cache_reads(size_t *n);
 const store_query *member_cache_reads(size_t *n)
@@ -167,7 +177,8 @@ member_cache *member_cache_open(store_t *st, member_cache_mode mode, size_t max_
     pthread_mutex_init(&mc->stop_lock, NULL);
     pthread_cond_init(&mc->stop_cond, NULL);
     if (mode == MEMBER_CACHE_OFF) return mc;
-    store_view_define(reads_360, sizeof reads_360 / sizeof *reads_360, member_tables);
+    store_view_define(reads_360, sizeof reads_360 / sizeof *reads_360, member_tables, exempt,
+                      sizeof exempt / sizeof *exempt);
     mc->st = st;
     mc->poll_ms = poll_ms > 0 ? poll_ms : 100;
     if (store_conn_open(st, &mc->conn, e)) {
@@ -291,8 +302,9 @@ bool member_cache_get(member_cache *mc, int64_t member, int role, int64_t now, c
     bool hit = false;
     pthread_mutex_lock(&s->lock);
     entry **p = slot(s, h, member, role);
-    if (*p && !holds(*p, now)) drop(s, p);
-    if (*p) {
+    if (*p && !holds(*p, now)) {
+        drop(s, p); /* *p is the chain's next entry now: another member's */
+    } else if (*p) {
         entry *x = *p;
         *body = malloc(x->len + 1);
         memcpy(*body, x->body, x->len + 1);
@@ -371,12 +383,19 @@ void member_cache_put(member_cache *mc, int64_t member, int role, const member_c
     pthread_mutex_unlock(&s->lock);
 }
 
-void member_cache_stale(member_cache *mc, int64_t member)
+void member_cache_stale(member_cache *mc, int64_t member, const char *kept, size_t kept_len,
+                        const char *fresh, size_t fresh_len)
 {
     if (!mc) return;
     atomic_fetch_add(&mc->stale, 1);
-    fprintf(stderr, "siyu: member cache: the kept 360 of member %lld was stale\n",
-            (long long)member);
+    size_t at = 0; /* where they part, shown with what comes before and after */
+    while (at < kept_len && at < fresh_len && kept[at] == fresh[at])
+        at++;
+    size_t from = at > 60 ? at - 60 : 0;
+    fprintf(stderr,
+            "siyu: member cache: the kept 360 of member %lld was stale at byte %zu:\n"
+            "  kept:  %.160s\n  fresh: %.160s\n",
+            (long long)member, at, kept + from, fresh + from);
 }
 
 void member_cache_get_stats(member_cache *mc, member_cache_stats *out)

@@ -61,8 +61,10 @@ bool member_cache_get(member_cache *mc, int64_t member, int role, int64_t now, c
 void member_cache_put(member_cache *mc, int64_t member, int role, const member_cache_ticket *t,
                       const char *body, size_t len, int64_t store_id, int64_t guide_id,
                       int64_t until);
-/* Verify mode: a kept answer differed from a fresh render. */
-void member_cache_stale(member_cache *mc, int64_t member);
+/* Verify mode: a kept answer differed from a fresh render (counted, and where they part
+ * reported on stderr). */
+void member_cache_stale(member_cache *mc, int64_t member, const char *kept, size_t kept_len,
+                        const char *fresh, size_t fresh_len);
 
 typedef struct member_cache_stats {
     uint64_t hits, misses, stale, poll_failures, entries, bytes;

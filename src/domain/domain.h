@@ -76,6 +76,13 @@ void dom_until(dom *d, int64_t t);
 /* Notes a change if anyone follows (d->changes set). */
 void dom_note(dom *d, dom_change_kind kind, int64_t id, int64_t other);
 
+/* For the member 360s kept in memory (views/member_cache.h): the members these committed
+ * changes name are touched, and a change the member index applies beyond the members it names
+ * (a tag's rule, thresholds, a group's activity) moves the epoch (store.h). The committer calls
+ * it after its commit, and the views again once they applied the changes: an answer rendered
+ * between the two read the store after the write and the index before it. */
+void dom_changes_touch(const dom_change *v, size_t n);
+
 /* Channels of api.md, in a fixed order (their index is stable). */
 extern const char *const dom_channels[];
 extern const char *const dom_store_kinds[];

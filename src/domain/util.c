@@ -89,6 +89,42 @@ int dom_require_staff(dom *d, int64_t id, const char *want_role, const char *fie
     return 0;
 }
 
+void dom_changes_touch(const dom_change *v, size_t n)
+{
+    bool everyone = false;
+    for (size_t i = 0; i < n; i++) {
+        const dom_change *x = &v[i];
+        switch (x->kind) {
+        case DOM_CHANGE_MEMBER:
+        case DOM_CHANGE_REACH:
+        case DOM_CHANGE_LIVE_VIEW:
+        case DOM_CHANGE_LOYALTY:
+        case DOM_CHANGE_MEMBER_360:
+            store_view_touch(x->id);
+            break;
+        case DOM_CHANGE_MERGE:
+            store_view_touch(x->id);
+            store_view_touch(x->other);
+            break;
+        case DOM_CHANGE_ORDER:
+        case DOM_CHANGE_TAG_MEMBER:
+            if (x->other) store_view_touch(x->other);
+            break;
+        case DOM_CHANGE_REFUND: /* its member comes as DOM_CHANGE_MEMBER_360 */
+            break;
+        case DOM_CHANGE_TAG:
+        case DOM_CHANGE_SEGMENT:
+        case DOM_CHANGE_AUDIENCE_SETTINGS:
+        case DOM_CHANGE_GROUP_DAY:
+        case DOM_CHANGE_GROUP:
+            /* the member index re-derives tags and classes of members these do not name */
+            everyone = true;
+            break;
+        }
+    }
+    if (everyone) store_view_bump();
+}
+
 void dom_until(dom *d, int64_t t)
 {
     if (t > 0 && (!d->until || t < d->until)) d->until = t;

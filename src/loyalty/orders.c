@@ -489,7 +489,9 @@ json_t *loy_member_block(dom *d, int64_t member)
     s = store_q(d->conn, Q_POINTS_NEXT_CHANGE);
     store_bind_int(s, 1, member);
     store_bind_int(s, 2, d->now);
-    if (store_step(s) == STORE_ROW && !store_col_null(s, 0)) dom_until(d, store_col_int(s, 0));
+    if (store_step(s) == STORE_ROW) /* SQLite's MIN(a, b) of a NULL is NULL: one by one */
+        for (int i = 0; i < 2; i++)
+            if (!store_col_null(s, i)) dom_until(d, store_col_int(s, i));
     store_reset(s);
     json_object_set_new(out, "points",
                         json_pack("{s:I, s:I, s:I}", "balance", (json_int_t)spendable, "pending",

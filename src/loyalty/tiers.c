@@ -223,7 +223,9 @@ int loy_tier_upgrade(dom *d, const loy_config *cfg, int64_t member, int cur, int
             store_bind_int(s, 3, review);
             store_bind_int(s, 5, d->now);
             store_bind_int(s, 6, member);
-            return store_exec(s, e);
+            if (store_exec(s, e)) return -1;
+            dom_note(d, DOM_CHANGE_LOYALTY, member, 0); /* its grace ended */
+            return 0;
         }
     }
     return 0;
@@ -269,6 +271,7 @@ int loy_tier_review(dom *d, const loy_config *cfg, int64_t member, int64_t t, si
         store_bind_int(s, 5, d->now);
         store_bind_int(s, 6, member);
         if (store_exec(s, e)) return -1;
+        dom_note(d, DOM_CHANGE_LOYALTY, member, 0); /* its review and grace moved */
         /* loop: several reviews may have come due while nobody touched the member */
     }
     return 0;

@@ -325,7 +325,7 @@ const char *const pg_queries[Q__COUNT] = {
                          " FROM points_ledger WHERE member_id = ?1 AND remaining > 0"
                          " AND expires_at > ?2",
     [Q_POINTS_NEXT_CHANGE] =
-        "SELECT LEAST(MIN(available_at) FILTER (WHERE available_at > ?2), MIN(expires_at))"
+        "SELECT MIN(available_at) FILTER (WHERE available_at > ?2), MIN(expires_at)"
         " FROM points_ledger WHERE member_id = ?1 AND remaining > 0 AND expires_at > ?2",
     [Q_POINTS_EXPIRING] =
         "SELECT expires_at, SUM(remaining) FROM points_ledger WHERE member_id = ?1"

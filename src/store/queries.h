@@ -166,8 +166,8 @@
     Q(LOTS_DUE_EXPIRY)       /* (member_id, t) -> id, remaining, expires_at */                         \
     Q(EXPIRY_DUE_MEMBERS)    /* (t, limit) -> member_id */                                             \
     Q(POINTS_SUMMARY)        /* (member_id, t) -> spendable, pending */                                \
-    Q(POINTS_NEXT_CHANGE)    /* (member_id, t) -> when after t a lot first turns spendable or          \
-                                expires (NULL: none) */                                                \
+    Q(POINTS_NEXT_CHANGE)    /* (member_id, t) -> when after t a lot first turns spendable, and        \
+                                first expires (each NULL: none) */                                     \
     Q(POINTS_EXPIRING)       /* (member_id, t) -> expires_at, points — soonest first */              \
     Q(LEDGER_EARN_OF_ORDER)  /* (order_id, member_id) -> as LEDGER_OF_ORDER, the order's earn */       \
     Q(MEMBER_LAST_EARN_AT)   /* (member_id) -> the latest earn entry's at, or NULL */                  \

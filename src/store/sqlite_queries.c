@@ -297,7 +297,7 @@ const char *const sqlite_queries[Q__COUNT] = {
                          " FROM points_ledger WHERE member_id = ?1 AND remaining > 0"
                          " AND expires_at > ?2",
     [Q_POINTS_NEXT_CHANGE] =
-        "SELECT MIN(MIN(CASE WHEN available_at > ?2 THEN available_at END), MIN(expires_at))"
+        "SELECT MIN(CASE WHEN available_at > ?2 THEN available_at END), MIN(expires_at)"
         " FROM points_ledger WHERE member_id = ?1 AND remaining > 0 AND expires_at > ?2",
     [Q_POINTS_EXPIRING] =
         "SELECT expires_at, SUM(remaining) FROM points_ledger WHERE member_id = ?1"

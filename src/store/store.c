@@ -186,6 +186,9 @@ bool store_conn_others_wrote(store_conn *c)
         return true;
     }
     bool others = !c->seq_known || c->seq_others || seq != c->seq_seen;
+    /* what moved the sequence past this connection's own commits is taken as seen from here
+     * on (seq_seen): the kept member 360s must not miss it (view_stamps.c) */
+    if (others) store_view_bump();
     c->seq_seen = seq;
     c->seq_known = true;
     c->seq_others = false;
@@ -373,7 +376,9 @@ static int bump_change_seq(store_conn *c, siyu_err *e)
     if (rc == STORE_DONE || rc == STORE_ROW) {
         if (rc == STORE_ROW) { /* the new sequence: this commit's, if nobody's came between */
             int64_t seq = s->drv->col_int(s, 0);
-            if (c->seq_known && seq != c->seq_seen + 1) c->seq_others = c->seq_jumped = true;
+            if (c->seq_known && seq != c->seq_seen + 1) c->seq_others = true;
+            /* a first commit cannot tell whether another came since the poll last looked */
+            if (!c->seq_known || seq != c->seq_seen + 1) c->seq_jumped = true;
             c->seq_seen = seq;
             c->seq_known = true;
             c->seq_fresh = true;

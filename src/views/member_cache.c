@@ -56,13 +56,13 @@ struct member_cache {
  * query added to the 360 must be added here, which the chain-month test's verify mode
  * (every kept answer rendered again and compared) would otherwise find out. */
 static const store_query reads_360[] = {
-    Q_SCOPE_MEMBER,      Q_MEMBER_GET,          Q_IDENTITY_LIST,        Q_ERASURE_GET,
-    Q_STORE_GET,         Q_STAFF_GET,           Q_REACH_LIST,           Q_CONSENT_LIST,
-    Q_MEMBER_STATS,      Q_PREDICTION_GET,      Q_SETTING_GET,          Q_LACCOUNT_GET,
-    Q_TIER_HISTORY_LIST, Q_POINTS_SUMMARY,      Q_POINTS_NEXT_CHANGE,   Q_COUPONS_OF_MEMBER,
-    Q_COUPON_BY_CODE,    Q_CTEMPLATE_GET,       Q_COUPON_EVENTS,        Q_MERGE_LIST,
-    Q_PROFILE_CHANGES,   Q_CONTACTS_LIVE_COUNT, Q_CONTACT_CREDITED,     Q_MEMBER_ACQUISITION,
-    Q_FIS_REF_GET,       Q_FIS_STATS_GET,       Q_FIS_MEMBER_CAMPAIGNS,
+    Q_SCOPE_MEMBER,      Q_MEMBER_GET,          Q_IDENTITY_LIST,      Q_ERASURE_GET,
+    Q_STORE_GET,         Q_STAFF_GET,           Q_REACH_LIST,         Q_CONSENT_LIST,
+    Q_MEMBER_STATS,      Q_PREDICTION_GET,      Q_SETTING_GET,        Q_LACCOUNT_GET,
+    Q_TIER_HISTORY_LIST, Q_POINTS_SUMMARY,      Q_POINTS_NEXT_CHANGE, Q_COUPONS_OF_MEMBER,
+    Q_COUPON_BY_CODE,    Q_CTEMPLATE_GET,       Q_COUPON_EVENTS,      Q_MERGE_LIST,
+    Q_PROFILE_CHANGES,   Q_CONTACTS_LIVE_COUNT, Q_CONTACT_CREDITED,   Q_MEMBER_ACQUISITION,
+    Q_MODEL_RUN_LATEST,  Q_FIS_REF_GET,         Q_FIS_STATS_GET,      Q_FIS_MEMBER_CAMPAIGNS,
 };
 
 /* The tables among theirs whose every write notes the member it changed (dom_note), which

@@ -126,6 +126,7 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
             siyu_err_clear(&e);
     dom_changes list = {.v = (dom_change *)v, .n = n, .cap = n};
     bool ordered = has_audience_change(v, n);
+    int32_t day = seg_index_today(vw->index);
     if (ordered) pthread_mutex_lock(&vw->audience_lock);
     if (store_begin(c, false, &e) == 0) {
         if (reports_apply(vw->reports, c, &list, &e)) {
@@ -146,8 +147,12 @@ void views_on_commit(void *ctx, store_conn *c, const dom_change *v, size_t n)
             store_conn_clear(c);
         }
         store_rollback(c);
+        /* the kept 360s: what the index now shows (an order dated ahead moves its day) */
+        dom_changes_touch(v, n);
+        if (seg_index_today(vw->index) != day) store_view_bump();
     } else {
         atomic_fetch_add(&vw->failed_updates, 1);
+        store_view_bump(); /* the index lags the store: no kept 360 is trusted */
         fprintf(stderr, "siyu: views: %s\n", e.message);
     }
     if (ordered) pthread_mutex_unlock(&vw->audience_lock);
@@ -173,6 +178,7 @@ struct seg_index *views_index(views *v)
 void views_reload_predictions(views *v, store_conn *c)
 {
     audience_reload_predictions(v->index, c);
+    store_view_bump(); /* predictions and the churn_risk tag in every kept 360 */
 }
 
 int views_open_index(store_t *st, struct seg_index **out, siyu_err *e)

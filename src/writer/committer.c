@@ -226,38 +226,6 @@ static bool take_more(writer_t *w, write_job *last, size_t size)
     return more;
 }
 
-/* After a commit: the members whose kept 360 a write's changes make stale. */
-static void touch_members(const dom_changes *ch)
-{
-    for (size_t i = 0; i < ch->n; i++) {
-        const dom_change *x = &ch->v[i];
-        switch (x->kind) {
-        case DOM_CHANGE_MEMBER:
-        case DOM_CHANGE_REACH:
-        case DOM_CHANGE_LIVE_VIEW:
-        case DOM_CHANGE_LOYALTY:
-        case DOM_CHANGE_MEMBER_360:
-            store_view_touch(x->id);
-            break;
-        case DOM_CHANGE_MERGE:
-            store_view_touch(x->id);
-            store_view_touch(x->other);
-            break;
-        case DOM_CHANGE_ORDER:
-        case DOM_CHANGE_TAG_MEMBER:
-            if (x->other) store_view_touch(x->other);
-            break;
-        case DOM_CHANGE_REFUND: /* its member comes as DOM_CHANGE_MEMBER_360 */
-        case DOM_CHANGE_TAG:
-        case DOM_CHANGE_SEGMENT:
-        case DOM_CHANGE_AUDIENCE_SETTINGS:
-        case DOM_CHANGE_GROUP_DAY:
-        case DOM_CHANGE_GROUP:
-            break; /* no member's own row: their tables move the epoch when the 360 reads them */
-        }
-    }
-}
-
 /* The consecutive shared writes from j on, in one transaction; returns the next job. */
 static write_job *run_group(writer_t *w, write_job *j)
 {
@@ -307,7 +275,7 @@ static write_job *run_group(writer_t *w, write_job *j)
         if (k->rc < 0)
             atomic_fetch_add(&w->failed, 1);
         else
-            touch_members(&k->changes);
+            dom_changes_touch(k->changes.v, k->changes.n);
     }
     siyu_err_clear(&txe);
     return j;

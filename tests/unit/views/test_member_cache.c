@@ -18,17 +18,18 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "domain/domain.h"
 #include "store/store.h"
 #include "views/member_cache.h"
 
 static member_cache *mc;
 
-static bool served(int64_t member, int role, int64_t now)
+static bool served(int64_t member, int as, int64_t now)
 {
     char *body = NULL;
     size_t len;
     int64_t sid, gid;
-    bool hit = member_cache_get(mc, member, role, now, &body, &len, &sid, &gid);
+    bool hit = member_cache_get(mc, member, as, now, &body, &len, &sid, &gid);
     if (hit) {
         CHECK_INT_EQ((long long)len, (long long)strlen(body));
         CHECK_INT_EQ(sid, 7);
@@ -38,11 +39,11 @@ static bool served(int64_t member, int role, int64_t now)
     return hit;
 }
 
-static void keep(int64_t member, int role, const member_cache_ticket *t, int64_t until)
+static void keep(int64_t member, int as, const member_cache_ticket *t, int64_t until)
 {
     char body[64];
     snprintf(body, sizeof body, "{\"id\":%lld}", (long long)member);
-    member_cache_put(mc, member, role, t, body, strlen(body), 7, member * 10, until);
+    member_cache_put(mc, member, as, t, body, strlen(body), 7, member * 10, until);
 }
 
 static void commit_sql(store_conn *c, store_query q, int64_t a, bool names_members)
@@ -120,11 +121,21 @@ int main(void)
     /* commits: a member-keyed write moves the epoch unless its committer names members */
     store_conn *c;
     CHECK_INT_EQ(store_conn_open(st, &c, &e), 0);
+    /* a connection's first commit moves the epoch: it cannot tell whether another process
+     * committed since the poll last looked */
     uint64_t ep = store_view_epoch();
+    CHECK_INT_EQ(store_begin(c, true, &e), 0);
+    store_stmt *s = store_q(c, Q_BRAND_INSERT);
+    store_bind_text(s, 1, "a");
+    store_bind_int(s, 2, now);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    CHECK_INT_EQ(store_commit(c, &e), 0);
+    CHECK(store_view_epoch() > ep);
+    ep = store_view_epoch();
     commit_sql(c, Q_REACH_DELETE, 1, true);
     CHECK_INT_EQ((long long)store_view_epoch(), (long long)ep); /* a DELETE of no row */
     CHECK_INT_EQ(store_begin(c, true, &e), 0);
-    store_stmt *s = store_q(c, Q_MEMBER_INSERT);
+    s = store_q(c, Q_MEMBER_INSERT);
     store_bind_text(s, 7, "store");
     store_bind_int(s, 8, now);
     store_bind_int(s, 9, now);
@@ -174,6 +185,22 @@ int main(void)
     CHECK(store_view_epoch() > ep);
     CHECK(!served(6, 1, now));
     store_conn_close(c);
+
+    /* a commit's changes: the members they name; what the index applies to everyone moves
+     * the epoch */
+    member_cache_ticket_take(&t, now);
+    keep(8, 1, &t, 0);
+    keep(9, 1, &t, 0);
+    ep = store_view_epoch();
+    dom_change order[] = {{DOM_CHANGE_ORDER, 77, 8}, {DOM_CHANGE_REFUND, 5, 77}};
+    dom_changes_touch(order, 2);
+    CHECK(!served(8, 1, now));
+    CHECK(served(9, 1, now));
+    CHECK_INT_EQ((long long)store_view_epoch(), (long long)ep);
+    dom_change rule[] = {{DOM_CHANGE_TAG, 3, 0}};
+    dom_changes_touch(rule, 1);
+    CHECK(store_view_epoch() > ep);
+    CHECK(!served(9, 1, now));
 
     /* many members share a hash chain: a stale entry dropped on the way is a miss, never the
      * chain's next member's answer (served() checks the guide kept is the member's) */

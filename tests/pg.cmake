@@ -40,7 +40,8 @@ siyu_pg_test(unit_writer_faults test_faults)
 siyu_pg_test(unit_pipeline_faults test_pipeline_faults)
 # end-to-end: the real siyu serve on a PostgreSQL database
 foreach(t kill9 api init segments_e2e loyalty journeys messaging transport authz writer readyz numbers games
-          rights guides audit conventions ops contract groups session transfers fission)
+          rights guides audit conventions ops contract groups session transfers fission
+          member_cache)
   siyu_pg_test(e2e_${t} test_${t} $<TARGET_FILE:siyu>)
 endforeach()
 # the command line on a PostgreSQL store: init, imports, export, segment count, check, tokens, KPI

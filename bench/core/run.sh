@@ -12,7 +12,9 @@
 #   http    siyu demo --no-serve builds the demo store; siyu serve --access-log off is driven
 #           by bench_loadgen: POST /api/v1/orders with C keep-alive clients (SIYU_SYNC=full,
 #           the default, and SIYU_SYNC=normal), GET /api/v1/members/{id} at the same
-#           concurrency; resident memory (VmRSS / VmHWM) idle and after the GET load.
+#           concurrency (a first pass keeps every 360, then the measured one; then again
+#           while 16 clients post orders, with the share answered from memory) against a
+#           minimal libmicrohttpd responder; resident memory idle and after the GET load.
 #   --pg    also on PostgreSQL (URL of a server, e.g. scripts/pg-test-server.sh's; the bench
 #           makes and drops its own databases there): the same import into a fresh database,
 #           the same loads on a PostgreSQL demo store, each printed beside SQLite's with the
@@ -210,6 +212,26 @@ minimal_get() { # $1 = siyu's GET rate
     add "ratio GET siyu / minimal responder" "$(awk -v a="$1" -v b="$last_rate" 'BEGIN { printf "%.2f (goal >= 0.50)", a / b }')"
 }
 
+# GET while orders stream in: each order makes its member's kept 360 stale (the others stay
+# kept), so the GET rate and the share of answers served from memory under a chain's writes.
+hits_misses() { # "hits misses" of the member cache, from /metrics
+    curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/metrics" |
+        awk '/^siyu_member_cache_total\{result="hit"\}/ { h = $2 } /^siyu_member_cache_total\{result="miss"\}/ { m = $2 } END { print h + 0, m + 0 }'
+}
+mixed_get() {
+    local before after line orders
+    before=$(hits_misses)
+    "$loadgen" --port "$port" --token "$token" --mode orders --conns 16 --threads 1 \
+        --seconds "$seconds" --members "$members" --stores 20 >"$out/mixed-orders.txt" &
+    local opid=$!
+    load member "GET /members/{id} while 16 clients post orders, $conns clients"
+    wait "$opid" || true
+    orders=$(sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p' "$out/mixed-orders.txt")
+    after=$(hits_misses)
+    add "  the orders posted meanwhile" "$orders orders/s"
+    add "  GETs answered from memory meanwhile" "$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " "); h = y[1] - x[1]; m = y[2] - x[2]; printf "%.1f%% (%d of %d)", 100 * h / (h + m), h, h + m }')"
+}
+
 bench_http() {
     demo=$out/demo-$members.db
     if [ ! -s "$demo" ]; then
@@ -237,6 +259,7 @@ bench_http() {
     local siyu_get=$last_rate
     local after; after=$(mem)
     echo "   after GET load: $after"
+    mixed_get
     minimal_get "$siyu_get"
     load orders "POST /orders, $conns clients, sync=full"
     post_rate=$last_rate

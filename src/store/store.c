@@ -474,6 +474,7 @@ void store_savepoint_undo(store_conn *c)
 store_stmt *store_q(store_conn *c, store_query q)
 {
     if (auth_query[q]) c->auth_dirty = true; /* the table is made when a store opens */
+    if (c->trace) c->trace[q] = 1;
     store_stmt *s = c->drv->q(c, q);
     if (s) s->view_class = store_view_class(q);
     return s;

@@ -240,6 +240,8 @@ void store_view_touch(int64_t member);
 bool store_view_touched_since(int64_t member, uint64_t clock);
 int store_view_poll(store_conn *c, siyu_err *e);
 void store_conn_names_members(store_conn *c, bool on);
+/* Tests: marks seen[q] (Q__COUNT bytes) for every query c prepares from now on; NULL stops. */
+void store_conn_trace(store_conn *c, uint8_t *seen);
 int store_listen(store_conn *c, const char *channel, siyu_err *e);
 int store_wait_notify(store_conn *c, int timeout_ms);
 

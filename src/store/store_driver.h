@@ -46,7 +46,8 @@ struct store_conn {
      * for, and found the sequence moved by someone else first */
     uint8_t view_dirty;
     bool names_members, seq_fresh, seq_jumped;
-    bool bulk; /* store_bulk: writes may be deferred, their changes unknown when stepped */
+    bool bulk;      /* store_bulk: writes may be deferred, their changes unknown when stepped */
+    uint8_t *trace; /* store_conn_trace: set to 1 at each query's index as it is prepared */
 };
 /* view_stamps.c */
 void store_view_settle(store_conn *c, bool committed);

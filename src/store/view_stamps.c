@@ -296,3 +296,8 @@ void store_conn_names_members(store_conn *c, bool on)
 {
     c->names_members = on;
 }
+
+void store_conn_trace(store_conn *c, uint8_t *seen)
+{
+    c->trace = seen;
+}

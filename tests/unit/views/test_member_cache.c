@@ -59,6 +59,23 @@ static void commit_sql(store_conn *c, store_query q, int64_t a, bool names_membe
     store_conn_names_members(c, false);
 }
 
+/* A member row (a member-keyed table) committed by a committer that names its members or
+ * not. */
+static void member_insert(store_conn *c, int64_t now, bool names_members)
+{
+    siyu_err e;
+    siyu_err_init(&e);
+    CHECK_INT_EQ(store_begin(c, true, &e), 0);
+    store_stmt *s = store_q(c, Q_MEMBER_INSERT);
+    store_bind_text(s, 7, "store");
+    store_bind_int(s, 8, now);
+    store_bind_int(s, 9, now);
+    CHECK_INT_EQ(store_exec(s, &e), 0);
+    store_conn_names_members(c, names_members);
+    CHECK_INT_EQ(store_commit(c, &e), 0);
+    store_conn_names_members(c, false);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/siyu-mcache-XXXXXX", db[128];
@@ -134,23 +151,9 @@ int main(void)
     ep = store_view_epoch();
     commit_sql(c, Q_REACH_DELETE, 1, true);
     CHECK_INT_EQ((long long)store_view_epoch(), (long long)ep); /* a DELETE of no row */
-    CHECK_INT_EQ(store_begin(c, true, &e), 0);
-    s = store_q(c, Q_MEMBER_INSERT);
-    store_bind_text(s, 7, "store");
-    store_bind_int(s, 8, now);
-    store_bind_int(s, 9, now);
-    CHECK_INT_EQ(store_exec(s, &e), 0);
-    store_conn_names_members(c, true);
-    CHECK_INT_EQ(store_commit(c, &e), 0);
-    store_conn_names_members(c, false);
+    member_insert(c, now, true);
     CHECK_INT_EQ((long long)store_view_epoch(), (long long)ep); /* named: only its member */
-    CHECK_INT_EQ(store_begin(c, true, &e), 0);
-    s = store_q(c, Q_MEMBER_INSERT);
-    store_bind_text(s, 7, "store");
-    store_bind_int(s, 8, now);
-    store_bind_int(s, 9, now);
-    CHECK_INT_EQ(store_exec(s, &e), 0);
-    CHECK_INT_EQ(store_commit(c, &e), 0);
+    member_insert(c, now, false);
     CHECK(store_view_epoch() > ep); /* not named: everyone */
     ep = store_view_epoch();
     CHECK_INT_EQ(store_begin(c, true, &e), 0);

@@ -78,7 +78,8 @@ void dom_note(dom *d, dom_change_kind kind, int64_t id, int64_t other);
 
 /* For the member 360s kept in memory (views/member_cache.h): the members these committed
  * changes name are touched, and a change the member index applies beyond the members it names
- * (a tag's rule, thresholds, a group's activity) moves the epoch (store.h). The committer calls
+ * (a tag's rule, thresholds) moves the epoch (store.h); a group's activity is touched member
+ * by member where the index reloads it (views/audience.c). The committer calls
  * it after its commit, and the views again once they applied the changes: an answer rendered
  * between the two read the store after the write and the index before it. */
 void dom_changes_touch(const dom_change *v, size_t n);

@@ -112,11 +112,12 @@ void dom_changes_touch(const dom_change *v, size_t n)
             break;
         case DOM_CHANGE_REFUND: /* its member comes as DOM_CHANGE_MEMBER_360 */
             break;
+        case DOM_CHANGE_GROUP_DAY: /* the index touches the members whose counts it reloads */
+        case DOM_CHANGE_GROUP:     /* the index does not follow a group's row or stints */
+            break;
         case DOM_CHANGE_TAG:
         case DOM_CHANGE_SEGMENT:
         case DOM_CHANGE_AUDIENCE_SETTINGS:
-        case DOM_CHANGE_GROUP_DAY:
-        case DOM_CHANGE_GROUP:
             /* the member index re-derives tags and classes of members these do not name */
             everyone = true;
             break;

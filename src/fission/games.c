@@ -710,6 +710,7 @@ int games_play(dom *d, int64_t campaign_id, json_t *body, json_t **out, siyu_err
         }
     }
     s = store_q(d->conn, Q_GAME_PLAY_INSERT);
+    dom_note(d, DOM_CHANGE_MEMBER_360, member, 0); /* its campaigns in the 360 */
     store_bind_int(s, 1, c->id);
     store_bind_int(s, 2, member);
     store_bind_text(s, 3, play_id);
@@ -794,6 +795,7 @@ int games_grab(dom *d, int64_t campaign_id, json_t *body, json_t **out, siyu_err
         goto done;
     }
     s = store_q(d->conn, Q_GAME_PACKET_TAKE);
+    dom_note(d, DOM_CHANGE_MEMBER_360, member, 0); /* its campaigns in the 360 */
     store_bind_int(s, 1, member);
     store_bind_text(s, 2, grab_id);
     store_bind_int(s, 3, d->now);

@@ -298,6 +298,7 @@ int fission_invite_create(dom *d, int64_t campaign, json_t *body, json_t **out, 
         n += snprintf(state + n, sizeof state - (size_t)n, "%02x", raw[i]);
     if (cohort_invite(d, member, campaign, "link", e)) goto done;
     s = store_q(d->conn, Q_FIS_INVITE_INSERT);
+    dom_note(d, DOM_CHANGE_MEMBER_360, member, 0); /* its campaigns in the 360 */
     store_bind_int(s, 1, campaign);
     store_bind_int(s, 2, member);
     store_bind_text(s, 3, "link");
@@ -549,6 +550,7 @@ static int judge(dom *d, const invite *inv, const fis_campaign *c, int64_t membe
     if (store_step(s) == STORE_ROW) joined = store_col_int(s, 0);
     store_reset(s);
     s = store_q(d->conn, Q_FIS_REF_INSERT);
+    dom_note(d, DOM_CHANGE_MEMBER_360, member, 0); /* its campaigns in the 360 */
     store_bind_int(s, 1, member);
     store_bind_int(s, 2, ref);
     store_bind_int(s, 3, root);
@@ -636,6 +638,7 @@ static int on_forward(dom *d, int64_t sender, int64_t friend, bool created, cons
 {
     if (cohort_invite(d, sender, 0, "coupon", e)) return -1;
     store_stmt *s = store_q(d->conn, Q_FIS_INVITE_INSERT);
+    dom_note(d, DOM_CHANGE_MEMBER_360, sender, 0); /* its campaigns in the 360 */
     store_bind_int(s, 2, sender);
     store_bind_text(s, 3, "coupon");
     store_bind_text(s, 5, code);

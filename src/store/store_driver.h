@@ -48,6 +48,7 @@ struct store_conn {
     bool names_members, seq_fresh, seq_jumped;
     bool bulk;      /* store_bulk: writes may be deferred, their changes unknown when stepped */
     uint8_t *trace; /* store_conn_trace: set to 1 at each query's index as it is prepared */
+    bool no_faults; /* store_conn_no_faults: injected faults are the others' */
 };
 /* view_stamps.c */
 void store_view_settle(store_conn *c, bool committed);

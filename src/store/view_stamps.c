@@ -21,8 +21,8 @@
 static uint8_t view_class[Q__COUNT]; /* STORE_VIEW_* of each query, once defined */
 static atomic_bool view_defined;
 static _Atomic uint64_t view_epoch = 1;
-static _Atomic int64_t seq_accounted; /* the change sequence this process has accounted for */
-static atomic_int commits_in_flight;  /* this process's, between their bump and their settle */
+static _Atomic uint64_t seq_accounted; /* the change sequence this process accounted for */
+static atomic_int commits_in_flight;   /* this process's, between their bump and their settle */
 
 #define TOUCH_BUCKETS 65536 /* members hash into these; a shared bucket only costs a miss */
 static _Atomic uint64_t touch_clock;
@@ -94,23 +94,20 @@ static void defs_scan(defs *d, const char *sql)
                 d->cap = d->cap ? d->cap * 2 : 8;
                 d->v = realloc(d->v, d->cap * sizeof *d->v);
             }
-            open = &d->v[d->n++];
-            memset(open, 0, sizeof *open);
-            memcpy(open->name, name, sizeof name);
-            open->trigger = trig;
-            open->start = p;
-            /* a view ends at its statement's end; a trigger's body holds semicolons */
-            open->end = trig ? NULL : strchr(p, ';');
-            if (!trig) open = NULL;
-            if (trig) { /* ... ON table */
-                const char *q = p;
-                char t[64];
-                while (store_sql_next_word(&q, t, sizeof t))
-                    if (strcmp(t, "on") == 0) {
-                        if (store_sql_next_word(&q, t, sizeof t)) memcpy(open->on, t, sizeof t);
-                        break;
-                    }
-            }
+            defn *x = &d->v[d->n++];
+            memset(x, 0, sizeof *x);
+            memcpy(x->name, name, sizeof name);
+            x->trigger = trig;
+            x->start = p;
+            /* a view ends at its statement's end; a trigger's body holds semicolons, so it
+             * ends at the next CREATE */
+            x->end = trig ? NULL : strchr(p, ';');
+            open = trig ? x : NULL;
+            for (const char *q = p; trig && store_sql_next_word(&q, w, sizeof w);)
+                if (strcmp(w, "on") == 0) { /* ... ON table */
+                    store_sql_next_word(&q, x->on, sizeof x->on);
+                    break;
+                }
         }
         memcpy(prev, w, sizeof prev);
     }
@@ -216,6 +213,14 @@ void store_view_bump(void)
     atomic_fetch_add(&view_epoch, 1);
 }
 
+/* *a = max(*a, v): two raisers may race, the larger value wins. */
+static void raise_to(_Atomic uint64_t *a, uint64_t v)
+{
+    uint64_t was = atomic_load(a);
+    while (was < v && !atomic_compare_exchange_weak(a, &was, v)) {
+    }
+}
+
 static uint32_t bucket(int64_t member)
 {
     uint64_t x = (uint64_t)member * 0x9E3779B97F4A7C15ull;
@@ -229,12 +234,8 @@ uint64_t store_view_clock(void)
 
 void store_view_touch(int64_t member)
 {
-    uint64_t t = atomic_fetch_add(&touch_clock, 1) + 1;
-    _Atomic uint64_t *b = &touched[bucket(member)];
-    uint64_t was = atomic_load(b);
-    /* the larger stamp wins: two touches of one bucket may store out of order */
-    while (was < t && !atomic_compare_exchange_weak(b, &was, t)) {
-    }
+    /* two touches of one bucket may store out of order: the later stamp wins */
+    raise_to(&touched[bucket(member)], atomic_fetch_add(&touch_clock, 1) + 1);
 }
 
 bool store_view_touched_since(int64_t member, uint64_t clock)
@@ -247,18 +248,11 @@ void store_view_settle(store_conn *c, bool committed)
 {
     uint8_t d = c->view_dirty;
     c->view_dirty = 0;
-    if (c->seq_fresh) {
-        c->seq_fresh = false;
-        bool jumped = c->seq_jumped;
-        c->seq_jumped = false;
-        if (!committed) goto writes;
-        if (jumped) store_view_bump(); /* someone else committed since our last commit */
-        int64_t was = atomic_load(&seq_accounted);
-        while (was < c->seq_seen &&
-               !atomic_compare_exchange_weak(&seq_accounted, &was, c->seq_seen)) {
-        }
+    if (committed && c->seq_fresh) {
+        if (c->seq_jumped) store_view_bump(); /* someone else committed since our last one */
+        raise_to(&seq_accounted, (uint64_t)c->seq_seen);
     }
-writes:
+    c->seq_fresh = c->seq_jumped = false;
     if ((d & STORE_VIEW_GLOBAL) || ((d & STORE_VIEW_MEMBER) && !c->names_members))
         store_view_bump();
 }
@@ -273,39 +267,20 @@ void store_view_commit_ends(void)
     atomic_fetch_sub(&commits_in_flight, 1);
 }
 
-/* The change sequence, read through the driver: injected faults (store.c) count the steps of
- * the code under test, which a poll every 100 ms on a thread of its own would take at random. */
-static int read_seq(store_conn *c, int64_t *seq, siyu_err *e)
-{
-    if (c->drv->begin(c, false, e)) return -1;
-    store_stmt *s = c->drv->q(c, Q_CHANGE_SEQ_GET);
-    store_step_rc rc = s->drv->step(s);
-    if (rc == STORE_ROW)
-        *seq = s->drv->col_int(s, 0);
-    else
-        siyu_err_set(e, SIYU_INTERNAL, NULL, "store: the change sequence: %s",
-                     rc == STORE_DONE ? "its row is missing" : c->drv->errmsg(c));
-    s->drv->reset(s);
-    c->drv->rollback(c);
-    return rc == STORE_ROW ? 0 : -1;
-}
-
 int store_view_poll(store_conn *c, siyu_err *e)
 {
-    int64_t seq;
-    if (read_seq(c, &seq, e)) return -1;
+    int64_t seq, tag;
+    if (store_change_seq(c, &seq, &tag, e)) return -1;
     /* read after the sequence: a commit of ours that the sequence holds is either still in
      * flight or accounted for by now (settled before it stops counting) */
     bool ours_in_flight = atomic_load(&commits_in_flight) > 0;
-    int64_t was = atomic_load(&seq_accounted);
-    if (seq <= was) return 0;
+    if ((uint64_t)seq <= atomic_load(&seq_accounted)) return 0;
     /* perhaps our own, not yet accounted: the next poll decides (another process's commit
      * in between makes our committer's next sequence jump, which moves the epoch too) */
     if (ours_in_flight) return 0;
     /* a commit this process did not make (or made a moment ago, which costs a miss) */
     store_view_bump();
-    while (was < seq && !atomic_compare_exchange_weak(&seq_accounted, &was, seq)) {
-    }
+    raise_to(&seq_accounted, (uint64_t)seq);
     return 1;
 }
 
@@ -317,4 +292,9 @@ void store_conn_names_members(store_conn *c, bool on)
 void store_conn_trace(store_conn *c, uint8_t *seen)
 {
     c->trace = seen;
+}
+
+void store_conn_no_faults(store_conn *c)
+{
+    c->no_faults = true;
 }

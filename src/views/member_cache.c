@@ -21,7 +21,6 @@ typedef struct entry {
     struct entry *hnext, *prev, *next; /* hash chain; recency list */
     int64_t member, store_id, guide_id, rendered_at, until;
     uint64_t epoch, clock;
-    int32_t day;
     int role;
     size_t len;
     char body[];
@@ -125,7 +124,6 @@ static const store_query exempt[] = {
     Q_FIS_INVITE_JOINED,  Q_FIS_INVITE_FIRST_ORDER,
 };
 
-const store_query *member_cache_reads(size_t *n);
 const store_query *member_cache_reads(size_t *n)
 {
     *n = sizeof reads_360 / sizeof *reads_360;
@@ -226,6 +224,7 @@ member_cache *member_cache_open(store_t *st, member_cache_mode mode, size_t max_
         member_cache_close(mc);
         return NULL;
     }
+    store_conn_no_faults(mc->conn);
     if (pthread_create(&mc->thread, NULL, poll_main, mc)) {
         siyu_err_set(e, SIYU_INTERNAL, NULL, "member cache: cannot start its poll thread");
         member_cache_close(mc);
@@ -327,7 +326,8 @@ static void drop(shard *s, entry **p)
 static bool holds(const entry *x, int64_t now)
 {
     return x->epoch == store_view_epoch() && !store_view_touched_since(x->member, x->clock) &&
-           now >= x->rendered_at && (!x->until || now < x->until) && time_local_day(now) == x->day;
+           now >= x->rendered_at && (!x->until || now < x->until) &&
+           time_local_day(now) == time_local_day(x->rendered_at);
 }
 
 bool member_cache_get(member_cache *mc, int64_t member, int role, int64_t now, char **body,
@@ -392,7 +392,6 @@ void member_cache_put(member_cache *mc, int64_t member, int role, const member_c
                  .until = until,
                  .epoch = t->epoch,
                  .clock = t->clock,
-                 .day = time_local_day(t->now),
                  .role = role,
                  .len = len};
     memcpy(x->body, body, len);

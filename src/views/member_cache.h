@@ -61,6 +61,10 @@ bool member_cache_get(member_cache *mc, int64_t member, int role, int64_t now, c
 void member_cache_put(member_cache *mc, int64_t member, int role, const member_cache_ticket *t,
                       const char *body, size_t len, int64_t store_id, int64_t guide_id,
                       int64_t until);
+/* The queries the 360 runs, whose tables a kept answer follows (unit_member_reads checks the
+ * list against a render). */
+const store_query *member_cache_reads(size_t *n);
+
 /* Verify mode: a kept answer differed from a fresh render (counted, and where they part
  * reported on stderr). */
 void member_cache_stale(member_cache *mc, int64_t member, const char *kept, size_t kept_len,

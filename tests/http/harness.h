@@ -526,6 +526,15 @@ static inline pid_t harness_start(const char *binary)
     return start_server();
 }
 
+/* The value of a sample in a /metrics text (name with its labels, as printed), -1 if absent. */
+static inline long long harness_metric(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text; (p = strstr(p, name)); p += n)
+        if ((p == text || p[-1] == '\n') && p[n] == ' ') return atoll(p + n + 1);
+    return -1;
+}
+
 /* Stops the server with SIGTERM; returns its exit status (0 after a clean, graceful
  * stop — under the sanitizers a leak or an error report makes it non-zero). */
 static inline int harness_stop(pid_t pid)

@@ -902,24 +902,13 @@ static void read_360s(void)
     }
 }
 
-static long long metric(const char *text, const char *name)
-{
-    const char *p = text;
-    size_t n = strlen(name);
-    while ((p = strstr(p, name))) {
-        if ((p == text || p[-1] == '\n') && p[n] == ' ') return atoll(p + n + 1);
-        p += n;
-    }
-    return -1;
-}
-
 /* The node's counts so far, added up before each stop (a restart starts them again). */
 static long long kept_hits, kept_stale;
 static void kept_tally(void)
 {
     int st = call("GET", "/metrics", NULL, NULL);
-    long long stale = metric(buf, "siyu_member_cache_stale_total"),
-              hits = metric(buf, "siyu_member_cache_total{result=\"hit\"}");
+    long long stale = harness_metric(buf, "siyu_member_cache_stale_total"),
+              hits = harness_metric(buf, "siyu_member_cache_total{result=\"hit\"}");
     if (st != 200 || stale < 0 || hits < 0) {
         fail(CK_KEPT, "GET /metrics %d: no member cache counts: %.300s", st, buf);
         return;

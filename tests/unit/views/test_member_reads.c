@@ -15,8 +15,7 @@
 #include "guides/guides.h"
 #include "loyalty/loyalty.h"
 #include "store/store.h"
-
-const store_query *member_cache_reads(size_t *n); /* member_cache.c */
+#include "views/member_cache.h"
 
 static const char *const names[] = {
 #define NAME(x) #x,

@@ -105,6 +105,13 @@ int writer_sync_policy(sync_policy *out)
     return *out == SYNC_AUTO ? -1 : 0;
 }
 
+bool writer_auto_defers(bool deferring, uint64_t commit_ns, uint64_t sync_ns)
+{
+    uint64_t took = commit_ns;
+    if (deferring) took += sync_ns; /* the COMMIT no longer syncs */
+    return took >= (deferring ? SYNC_INLINE_BELOW_NS : SYNC_DEFER_FROM_NS);
+}
+
 static void average(_Atomic uint64_t *avg, uint64_t ns)
 {
     uint64_t a = atomic_load(avg); /* one thread writes each */
@@ -452,11 +459,9 @@ static void sync_list(writer_t *w, write_job *list)
 static bool choose_deferring(writer_t *w)
 {
     bool want = true;
-    if (w->policy == SYNC_AUTO) {
-        uint64_t took = atomic_load(&w->commit_ns);
-        if (w->deferring) took += atomic_load(&w->sync_ns); /* the COMMIT no longer syncs */
-        want = took >= (w->deferring ? SYNC_INLINE_BELOW_NS : SYNC_DEFER_FROM_NS);
-    }
+    if (w->policy == SYNC_AUTO)
+        want =
+            writer_auto_defers(w->deferring, atomic_load(&w->commit_ns), atomic_load(&w->sync_ns));
     /* a switch the store refused leaves the commits as they were: so does the choice */
     if (want != w->deferring && store_conn_sync_commits(w->conn, !want)) w->deferring = want;
     return w->deferring;

@@ -44,6 +44,10 @@ typedef void (*writer_commit_fn)(void *ctx, store_conn *reader, const dom_change
 typedef enum sync_policy { SYNC_AUTO, SYNC_INLINE, SYNC_DEFERRED } sync_policy;
 /* Reads SIYU_DEFER_SYNC into *out; -1 when it holds none of auto, on, off (*out: auto). */
 int writer_sync_policy(sync_policy *out);
+/* SYNC_AUTO's choice before a batch: whether its commits go to the sync thread, from the
+ * averages of a batch's COMMIT (commit_ns) and of the sync thread's sync (sync_ns), and
+ * whether they go there now. Two thresholds, so a commit near one does not flip every batch. */
+bool writer_auto_defers(bool deferring, uint64_t commit_ns, uint64_t sync_ns);
 
 int writer_start(store_t *st, writer_commit_fn on_commit, void *on_commit_ctx, writer_t **out,
                  siyu_err *e);

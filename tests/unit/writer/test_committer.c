@@ -144,9 +144,11 @@ static void *big_thread(void *arg)
 
 /* SIYU_DEFER_SYNC=auto, the default: each COMMIT syncs while that is short, the commits go
  * to the sync thread once a batch's COMMIT and sync take a millisecond or more, and come
- * back once they are short again. The store is on tmpfs where there is one, so the disk's
- * own syncs are short whatever machine runs the test; the slow disk is store_slow_sync.
- * Every answer still comes after a sync that began after its commit. */
+ * back once they are short again. Where "short" lies depends on the machine (a loaded host
+ * under the sanitizers made 8 of 69 short commits slow), so the choice itself is checked
+ * with numbers (test_auto_choice) and the writers only with what no load changes: the
+ * first batches sync inline, a 3 ms disk (store_slow_sync) sends most to the sync thread,
+ * and every answer, across every switch, comes after a sync that began after its commit. */
 static void run_writers(int round, int threads)
 {
     pthread_t th[THREADS];
@@ -156,11 +158,24 @@ static void run_writers(int round, int threads)
         pthread_join(th[t], NULL);
 }
 
+/* The choice in numbers (ns): inline until a COMMIT with its sync averages 1 ms; deferred
+ * until a COMMIT plus the sync thread's sync average under 0.6 ms. */
+static void test_auto_choice(void)
+{
+    CHECK(!writer_auto_defers(false, 400000, 0));       /* 0.4 ms commits: the writer's */
+    CHECK(!writer_auto_defers(false, 999999, 5000000)); /* a slow sync thread is not used */
+    CHECK(writer_auto_defers(false, 1000000, 0));       /* 1 ms: to the sync thread */
+    CHECK(writer_auto_defers(true, 100000, 700000));    /* 0.1 + 0.7 ms: stays there */
+    CHECK(writer_auto_defers(true, 300000, 300000));    /* 0.6 ms exactly: stays */
+    CHECK(!writer_auto_defers(true, 300000, 299999));   /* under 0.6 ms: back to the writer */
+    CHECK(!writer_auto_defers(false, 800000, 0));       /* between the two: stays inline */
+    CHECK(writer_auto_defers(true, 800000, 0));         /* ... and stays deferred */
+}
+
 static void test_auto_policy(void)
 {
     char dir[] = "/dev/shm/siyu-policy-XXXXXX", dir_tmp[] = "/tmp/siyu-policy-XXXXXX";
     const char *d = mkdtemp(dir);
-    bool fast_disk = d != NULL;
     if (!d) d = mkdtemp(dir_tmp);
     CHECK(d != NULL);
     snprintf(path, sizeof path, "%s/p.db", d);
@@ -178,10 +193,9 @@ static void test_auto_policy(void)
     CHECK_INT_EQ(writer_start(st, follow, NULL, &w, &e), 0);
     writer_stats a, b, c;
 
-    run_writers(1, 8); /* short syncs: the writer's own */
+    run_writers(1, 8); /* short syncs: the writer's own, until the average says otherwise */
     writer_get_stats(w, &a);
     CHECK(a.synced_inline > 0);
-    if (fast_disk) CHECK_INT_EQ((long long)a.synced_deferred, 0);
 
     store_slow_sync(3000); /* a 3 ms disk: the sync thread's, while the writer goes on */
     run_writers(2, 8);
@@ -195,10 +209,6 @@ static void test_auto_policy(void)
     run_writers(4, 8);
     writer_stats f;
     writer_get_stats(w, &f);
-    CHECK(f.synced_inline > c.synced_inline);
-    /* mostly the writer's own again: a commit slowed by the machine (the sanitizers, a
-     * loaded CI host: 27 of a round's commits once) may still go to the thread */
-    if (fast_disk) CHECK(f.synced_deferred - c.synced_deferred < f.synced_inline - c.synced_inline);
     fprintf(stderr,
             "sync policy: short %llu by the writer, %llu by the thread; slow %llu / %llu; short "
             "again %llu / %llu, then %llu / %llu\n",
@@ -311,6 +321,7 @@ int main(void)
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_INT_EQ(system(cmd), 0);
+    test_auto_choice();
     test_auto_policy();
     free(seen);
     return CHECK_DONE();

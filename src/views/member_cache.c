@@ -112,8 +112,9 @@ static const char *const member_tables[] = {
  * a team only which campaign it is in, of an assist who started it when, of an invite who
  * sent it when, of a red envelope who grabbed it when: not a template's issued count, a
  * code's round-robin position, a campaign's spending, a team's seats and state, an
- * assist's progress, an invite's counts, a packet's points, nor a new campaign or packet
- * nobody has taken part in yet. */
+ * assist's progress, an invite's counts, a packet's points, nor a new campaign, packet or
+ * staff member nobody has taken part in or been served by yet (a guide's name shows on the
+ * 360s of the members they serve, and each of those is touched when it is assigned). */
 static const store_query exempt[] = {
     Q_CTEMPLATE_TAKE,     Q_QR_SET_NEXT,
     Q_GAME_SPEND,         Q_GAME_INSERT,
@@ -122,6 +123,7 @@ static const store_query exempt[] = {
     Q_FIS_TEAM_CLOSE,     Q_FIS_ASSIST_CUT,
     Q_FIS_ASSIST_CLOSE,   Q_FIS_ASSISTS_EXPIRE,
     Q_FIS_INVITE_JOINED,  Q_FIS_INVITE_FIRST_ORDER,
+    Q_STAFF_INSERT,
 };
 
 const store_query *member_cache_reads(size_t *n)

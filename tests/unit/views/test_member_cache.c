@@ -99,7 +99,9 @@ int main(void)
     CHECK_INT_EQ(store_view_class(Q_AUDIT_INSERT), 0);
     CHECK_INT_EQ(store_view_class(Q_TOKEN_TOUCH), 0);
     CHECK_INT_EQ(store_view_class(Q_IDEM_PUT), 0);
-    CHECK_INT_EQ(store_view_class(Q_MEMBER_GET), 0); /* a read writes nothing */
+    CHECK_INT_EQ(store_view_class(Q_MEMBER_GET), 0);   /* a read writes nothing */
+    CHECK_INT_EQ(store_view_class(Q_STAFF_INSERT), 0); /* nobody's guide yet */
+    CHECK_INT_EQ(store_view_class(Q_STAFF_WECOM_SET), STORE_VIEW_GLOBAL); /* contacts show it */
 
     /* served until touched; others still served */
     int64_t now = 1796000000; /* 2026-12-01 */

@@ -14,7 +14,9 @@
 #           the default, and SIYU_SYNC=normal), GET /api/v1/members/{id} at the same
 #           concurrency (a first pass keeps every 360, then the measured one; then again
 #           while 16 clients post orders, with the share answered from memory) against a
-#           minimal libmicrohttpd responder; resident memory idle and after the GET load.
+#           minimal libmicrohttpd responder; the orders' rows written by plain SQL on one
+#           thread (bench_plain_orders, the storage floor under POST); resident memory idle
+#           and after the GET load.
 #   --pg    also on PostgreSQL (URL of a server, e.g. scripts/pg-test-server.sh's; the bench
 #           makes and drops its own databases there): the same import into a fresh database,
 #           the same loads on a PostgreSQL demo store, each printed beside SQLite's with the
@@ -50,7 +52,8 @@ echo "== building Release into $build"
 # warnings are not errors here: gcc -O3 warns about things -O2 does not, and a benchmark
 # should measure the code, not fail on a new warning
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIYU_WERROR=OFF >/dev/null
-cmake --build "$build" -j"$(nproc)" --target siyu bench_orders2csv bench_loadgen bench_minimal >/dev/null
+cmake --build "$build" -j"$(nproc)" --target siyu bench_orders2csv bench_loadgen bench_minimal \
+    bench_plain_orders >/dev/null
 siyu=$build/src/cli/siyu
 conv=$build/bench/core/bench_orders2csv
 loadgen=$build/bench/core/bench_loadgen
@@ -212,6 +215,22 @@ minimal_get() { # $1 = siyu's GET rate
     add "ratio GET siyu / minimal responder" "$(awk -v a="$1" -v b="$last_rate" 'BEGIN { printf "%.2f (goal >= 0.50)", a / b }')"
 }
 
+# POST's floor: the rows the orders above made siyu write, by plain SQL on one thread
+# (bench_plain_orders: no HTTP, no checks, no views; the same sync and checkpoints) into a
+# fresh copy of the same store; ratio = siyu / plain.
+plain_orders() { # $1 = siyu's POST rate (sync=full)
+    rm -f "$work"*
+    cp "$demo" "$work"
+    local line r
+    line=$("$build/bench/core/bench_plain_orders" --db "$work" --batch 64 --seconds "$seconds" \
+        --members "$members" --stores 20)
+    echo "   $line"
+    r=$(sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p' <<<"$line")
+    add "POST's rows by plain SQL, one thread, batches of 64 (full)" \
+        "$r orders/s  $(sed -n 's/.*\(bytes_per_order=[0-9]*\).*/\1/p' <<<"$line")"
+    add "ratio POST siyu / plain SQL" "$(awk -v a="$1" -v b="$r" 'BEGIN { printf "%.2f", a / b }')"
+}
+
 # GET while orders stream in: each order makes its member's kept 360 stale (the others stay
 # kept), so the GET rate and the share of answers served from memory under a chain's writes.
 hits_misses() { # "hits misses" of the member cache, from /metrics
@@ -269,6 +288,7 @@ bench_http() {
     start_server normal
     load orders "POST /orders, $conns clients, sync=normal"
     stop_server
+    plain_orders "$post_rate"
     add "memory: siyu serve idle" "$idle"
     add "memory: after the GET load" "$after"
     add "memory: after the POST load (full)" "$after_post"

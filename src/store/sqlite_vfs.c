@@ -8,12 +8,23 @@
  * SQLite appends each WAL frame with two writes (its 24-byte header, then the page): a
  * batch of 22 orders is some 120 frames, 240 pwrite calls, and under POST /orders writing
  * the WAL was a quarter of the group committer's time, 11% once gathered (bench/README.md,
- * an eleventh sitting). Appended frames are gathered in memory and written with one call
- * when the transaction's commit frame is complete — before SQLite publishes the commit in
- * the WAL index, so a reader never finds a frame that is not in the file — and before
- * anything else touches the file (a read, a sync, a size, a truncation, a write elsewhere).
+ * an eleventh sitting). So a WAL's appended frames are gathered in memory and written with
+ * one call. They are written:
+ *   - when the page completing a commit frame arrives;
+ *   - before the connection's database file crosses its memory barrier (SQLite crosses it
+ *     between the two copies of the WAL index header it writes to publish a commit) or
+ *     takes or leaves a lock on the WAL index. Either this or the commit frame alone keeps
+ *     a reader from finding a frame that is not in the file; the lock is what keeps frames
+ *     a transaction spilled and then rolled back (a rollback need not touch the WAL file)
+ *     from being written later, over the next writer's commit at the same offsets;
+ *   - before anything else touches the WAL (a read, a sync, a size, a truncation, a write
+ *     that does not continue the run).
  * A write below the last commit (SQLite rewriting checksums after it, or the header of a
- * WAL that starts over) goes straight to the file. Every other method is SQLite's own. */
+ * WAL that starts over) goes straight to the file. A WAL is gathered only when its
+ * connection's database file is known: each connection's file names are one block, and
+ * sqlite3_filename_database leads back to the pointer its database file was opened with.
+ * unit_store_wal_gather checks what must hold, at the moment each commit is published.
+ * Every other method is SQLite's own. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -34,17 +45,27 @@ enum {
     WRITE_PIECE = 31 * 4096
 };
 
-typedef struct timed_file {
+typedef struct timed_file timed_file;
+struct timed_file {
     sqlite3_file base;
     sqlite3_file *real; /* SQLite's own file, right after this struct */
+    /* a main database file: its name as SQLite passed it, its connection's WAL while that is
+     * open, the next in open_dbs */
+    const char *db_name;
+    timed_file *wal;
+    timed_file *next_db;
     /* a WAL's appended frames not yet written: gather_len bytes for offset gather_at */
-    bool is_wal;
+    timed_file *db; /* the WAL's database file; NULL: nothing is gathered */
     unsigned char *gather;
     size_t gather_len;
     sqlite3_int64 gather_at;
     sqlite3_int64 committed_end; /* where the last commit frame written ends */
     bool commit_next;            /* the frame header gathered last is a commit's */
-} timed_file;
+};
+
+/* the main database files open through this VFS, for a WAL to find its own */
+static pthread_mutex_t open_dbs_lock = PTHREAD_MUTEX_INITIALIZER;
+static timed_file *open_dbs;
 
 static sqlite3_vfs timed_vfs;
 static sqlite3_vfs *real_vfs;
@@ -72,12 +93,28 @@ static int flush(sqlite3_file *f)
     return rc;
 }
 
+/* the frames a database file's WAL still gathers, written */
+static int flush_wal_of(sqlite3_file *db)
+{
+    timed_file *wal = ((timed_file *)db)->wal;
+    return wal ? flush(&wal->base) : SQLITE_OK;
+}
+
 static int t_close(sqlite3_file *f)
 {
     timed_file *tf = (timed_file *)f;
     int flushed = flush(f);
     free(tf->gather);
     tf->gather = NULL;
+    pthread_mutex_lock(&open_dbs_lock);
+    if (tf->db) tf->db->wal = NULL; /* a WAL closing */
+    if (tf->wal) tf->wal->db = NULL;
+    for (timed_file **p = &open_dbs; *p; p = &(*p)->next_db)
+        if (*p == tf) {
+            *p = tf->next_db;
+            break;
+        }
+    pthread_mutex_unlock(&open_dbs_lock);
     int rc = REAL(f)->pMethods ? REAL(f)->pMethods->xClose(REAL(f)) : SQLITE_OK;
     return flushed != SQLITE_OK ? flushed : rc;
 }
@@ -104,8 +141,13 @@ static int gather_write(timed_file *tf, const unsigned char *b, int n, sqlite3_i
         tf->commit_next = false;
         return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
     }
-    if (!tf->gather && !(tf->gather = malloc(WAL_GATHER_MAX)))
+    if (!tf->gather && !(tf->gather = malloc(WAL_GATHER_MAX))) {
+        pthread_mutex_lock(&open_dbs_lock); /* no memory: written as it comes from now on */
+        tf->db->wal = NULL;
+        tf->db = NULL;
+        pthread_mutex_unlock(&open_dbs_lock);
         return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
+    }
     if (!tf->gather_len) tf->gather_at = o;
     memcpy(tf->gather + tf->gather_len, b, len);
     tf->gather_len += len;
@@ -122,7 +164,7 @@ static int gather_write(timed_file *tf, const unsigned char *b, int n, sqlite3_i
 static int t_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
 {
     timed_file *tf = (timed_file *)f;
-    if (tf->is_wal && n > 0) return gather_write(tf, b, n, o);
+    if (tf->db && n > 0) return gather_write(tf, b, n, o);
     return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
 }
 static int t_truncate(sqlite3_file *f, sqlite3_int64 size)
@@ -178,10 +220,13 @@ static int t_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatil
 }
 static int t_shm_lock(sqlite3_file *f, int off, int n, int flags)
 {
+    int rc = flush_wal_of(f);
+    if (rc != SQLITE_OK && !(flags & SQLITE_SHM_UNLOCK)) return rc;
     return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
 }
 static void t_shm_barrier(sqlite3_file *f)
 {
+    flush_wal_of(f); /* a failure shows at the WAL's next call: its frames are gone */
     REAL(f)->pMethods->xShmBarrier(REAL(f));
 }
 static int t_shm_unmap(sqlite3_file *f, int del)
@@ -228,11 +273,27 @@ static int t_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags
     timed_file *tf = (timed_file *)f;
     memset(tf, 0, sizeof *tf);
     tf->real = (sqlite3_file *)(tf + 1);
-    tf->is_wal = (flags & SQLITE_OPEN_WAL) != 0;
     memset(tf->real, 0, (size_t)real_vfs->szOsFile);
     int rc = real_vfs->xOpen(real_vfs, name, tf->real, flags, out_flags);
     /* a file SQLite's VFS did not open has no methods: neither has ours (never closed) */
     const sqlite3_io_methods *m = tf->real->pMethods;
+    if (rc == SQLITE_OK && m && name) {
+        pthread_mutex_lock(&open_dbs_lock);
+        if (flags & SQLITE_OPEN_MAIN_DB) {
+            tf->db_name = name;
+            tf->next_db = open_dbs;
+            open_dbs = tf;
+        } else if (flags & SQLITE_OPEN_WAL) {
+            const char *db = sqlite3_filename_database(name);
+            for (timed_file *d = open_dbs; d; d = d->next_db)
+                if (d->db_name == db && !d->wal) {
+                    d->wal = tf;
+                    tf->db = d;
+                    break;
+                }
+        }
+        pthread_mutex_unlock(&open_dbs_lock);
+    }
     f->pMethods = rc == SQLITE_OK && m ? &timed_methods[m->iVersion < 1   ? 1
                                                         : m->iVersion > 3 ? 3
                                                                           : m->iVersion]

@@ -7,7 +7,9 @@
  *     mid-transaction was written again) is in the file too: a copy of the database and
  *     its WAL, taken between transactions, recovers every commit from the WAL alone;
  *   - a transaction rolled back after its frames spilled leaves nothing behind.
- * The writer's WAL starts over often (a 40-page autocheckpoint), then only grows (none: a
+ *   - at the moment SQLite publishes a commit (its WAL hook), the WAL file holds every
+ *     frame it published.
+ * The writer's WAL starts over often (a checkpoint every 40 pages), then only grows (none: a
  * checkpoint's reads after a commit would flush what it left), transactions range from one
  * row to well past the gathering's 1 MiB, and its page cache is small, so pages spill. */
 #include <check.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/sqlite_internal.h"
@@ -78,6 +81,74 @@ static void recovered(const char *db_path, long long *rows, long long *bytes)
     unlink(to);
 }
 
+/* Two writers on one file: a transaction that spilled frames and was rolled back leaves
+ * them gathered on its connection, where the other writer's next commit lands on the same
+ * offsets; they must be written (or dropped) before the lock passes, never later over the
+ * other's commit. */
+static void test_two_writers(const char *path)
+{
+    sqlite3 *a = NULL, *b = NULL, *r = NULL;
+    CHECK_INT_EQ(
+        sqlite3_open_v2(path, &a, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, sqlite_timed_vfs()),
+        SQLITE_OK);
+    CHECK_INT_EQ(sqlite3_open_v2(path, &b, SQLITE_OPEN_READWRITE, sqlite_timed_vfs()), SQLITE_OK);
+    exec(a, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=10;"
+            " PRAGMA wal_autocheckpoint=0;"
+            " CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, b BLOB);"
+            " CREATE TABLE n(value INTEGER PRIMARY KEY);"
+            " WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 60)"
+            " INSERT INTO n SELECT x FROM c");
+    exec(b, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
+    CHECK_INT_EQ(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    long long rows = 0, bytes = 0, seen_rows, seen_bytes;
+    for (int round = 0; round < 12; round++) {
+        /* an empty WAL: page 1, which a rollback reads again, comes from the database file,
+         * so nothing touches a's WAL on the way */
+        if (round % 2 == 0) exec(b, "PRAGMA wal_checkpoint(TRUNCATE)");
+        /* a: 60 rows of 2 000 bytes through a 10-page cache spill, then are rolled back */
+        exec(a, "BEGIN; INSERT INTO t(k, b) SELECT value, randomblob(2000)"
+                " FROM n WHERE value <= 60; ROLLBACK");
+        /* b commits where a's frames were */
+        exec(b, "BEGIN; INSERT INTO t(k, b) SELECT value, randomblob(1500)"
+                " FROM n WHERE value <= 30; COMMIT");
+        rows += 30;
+        bytes += 30 * 1500;
+        tally(a, &seen_rows, &seen_bytes); /* a reads: anything it still holds goes now */
+        tally(r, &seen_rows, &seen_bytes);
+        if (seen_rows != rows || seen_bytes != bytes)
+            CHECK_FAIL_("two writers, round %d: the reader saw %lld rows, %lld bytes; committed "
+                        "%lld, %lld",
+                        round, seen_rows, seen_bytes, rows, bytes);
+        recovered(path, &seen_rows, &seen_bytes);
+        if (seen_rows != rows || seen_bytes != bytes)
+            CHECK_FAIL_("two writers, round %d: recovered %lld rows, %lld bytes; committed "
+                        "%lld, %lld",
+                        round, seen_rows, seen_bytes, rows, bytes);
+    }
+    sqlite3_close(r);
+    sqlite3_close(b);
+    sqlite3_close(a);
+}
+
+/* Runs once a commit is published in the WAL index, before COMMIT returns: its frames
+ * must be in the file already. It stands in for SQLite's automatic checkpoint too (a hook
+ * replaces it): every ckpt_pages pages, 0 for none. */
+static int ckpt_pages = 40, published;
+static int on_commit(void *path, sqlite3 *db, const char *name, int frames)
+{
+    char wal[400];
+    snprintf(wal, sizeof wal, "%s-wal", (const char *)path);
+    struct stat st;
+    long long want = 32 + (long long)frames * (24 + 4096);
+    if (stat(wal, &st) != 0 || (long long)st.st_size < want)
+        CHECK_FAIL_("published %d frames with %lld bytes in the WAL file, %lld wanted", frames,
+                    (long long)st.st_size, want);
+    published++;
+    if (ckpt_pages && frames >= ckpt_pages)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 int main(void)
 {
     CHECK(mkdtemp(dir) != NULL);
@@ -88,10 +159,11 @@ int main(void)
     CHECK_INT_EQ(
         sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, sqlite_timed_vfs()),
         SQLITE_OK);
-    exec(w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=20;"
-            " PRAGMA wal_autocheckpoint=40;"
+    exec(w, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            " PRAGMA cache_size=20;"
             " CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, b BLOB);"
             " CREATE INDEX t_k ON t(k)");
+    sqlite3_wal_hook(w, on_commit, path);
     CHECK_INT_EQ(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 
     sqlite3_stmt *ins = NULL, *upd = NULL;
@@ -137,7 +209,7 @@ int main(void)
             CHECK_FAIL_("round %d: the reader saw %lld rows, %lld bytes; committed %lld, %lld",
                         round, seen_rows, seen_bytes, rows, bytes);
         if (round == 120) /* from here the WAL only grows: no checkpoint reads it after a commit */
-            exec(w, "PRAGMA wal_autocheckpoint=0");
+            ckpt_pages = 0;
         if (round % (round < 120 ? 10 : 20) == 9 || huge) {
             recovered(path, &seen_rows, &seen_bytes);
             if (seen_rows != rows || seen_bytes != bytes)
@@ -147,6 +219,10 @@ int main(void)
         }
     }
     CHECK(big >= 5);
+    CHECK(published >= 200);
+    char two[300];
+    snprintf(two, sizeof two, "%s/two.db", dir);
+    test_two_writers(two);
     CHECK(undone >= 20);
     sqlite3_stmt *s = NULL;
     CHECK_INT_EQ(sqlite3_prepare_v2(r, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
@@ -159,8 +235,8 @@ int main(void)
     sqlite3_close(w);
     char f[400];
     const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
+    for (int i = 0; i < 6; i++) {
+        snprintf(f, sizeof f, "%s%s", i < 3 ? path : two, suffix[i % 3]);
         unlink(f);
     }
     rmdir(dir);

@@ -2,6 +2,8 @@
 #ifndef SIYU_STORE_SQLITE_INTERNAL_H
 #define SIYU_STORE_SQLITE_INTERNAL_H
 
+#include <stdint.h>
+
 #include "store/queries.h"
 
 extern const char *const sqlite_migrations[];
@@ -9,5 +11,7 @@ extern const int sqlite_migration_count;
 extern const char *const sqlite_queries[Q__COUNT];
 /* The VFS that times fsyncs (sqlite_vfs.c), or NULL for SQLite's default. */
 const char *sqlite_timed_vfs(void);
+/* The WAL writes the VFS gathered, and their bytes, since the process began (for tests). */
+void sqlite_vfs_gathered(uint64_t *writes, uint64_t *bytes);
 
 #endif

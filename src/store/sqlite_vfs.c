@@ -27,7 +27,9 @@
  * Every other method is SQLite's own. */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +71,13 @@ static timed_file *open_dbs;
 
 static sqlite3_vfs timed_vfs;
 static sqlite3_vfs *real_vfs;
+static _Atomic uint64_t gathered_writes, gathered_bytes; /* sqlite_vfs_gathered */
+
+void sqlite_vfs_gathered(uint64_t *writes, uint64_t *bytes)
+{
+    *writes = atomic_load(&gathered_writes);
+    *bytes = atomic_load(&gathered_bytes);
+}
 static metric_hist sync_seconds = METRIC_HIST(metric_le_seconds);
 
 metric_hist *store_sync_seconds(void)
@@ -83,12 +92,15 @@ metric_hist *store_sync_seconds(void)
 static int flush(sqlite3_file *f)
 {
     timed_file *tf = (timed_file *)f;
+    if (!tf->gather_len) return SQLITE_OK;
     int rc = SQLITE_OK;
     for (size_t done = 0; rc == SQLITE_OK && done < tf->gather_len; done += WRITE_PIECE) {
         size_t n = tf->gather_len - done < WRITE_PIECE ? tf->gather_len - done : WRITE_PIECE;
         rc = REAL(f)->pMethods->xWrite(REAL(f), tf->gather + done, (int)n,
                                        tf->gather_at + (sqlite3_int64)done);
     }
+    atomic_fetch_add_explicit(&gathered_writes, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gathered_bytes, tf->gather_len, memory_order_relaxed);
     tf->gather_len = 0;
     return rc;
 }

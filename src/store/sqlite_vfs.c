@@ -10,19 +10,20 @@
  * the WAL was a quarter of the group committer's time, 11% once gathered (bench/README.md,
  * an eleventh sitting). So a WAL's appended frames are gathered in memory and written with
  * one call. They are written:
- *   - when the page completing a commit frame arrives;
- *   - before the connection's database file crosses its memory barrier (SQLite crosses it
- *     between the two copies of the WAL index header it writes to publish a commit) or
- *     takes or leaves a lock on the WAL index. Either this or the commit frame alone keeps
- *     a reader from finding a frame that is not in the file; the lock is what keeps frames
- *     a transaction spilled and then rolled back (a rollback need not touch the WAL file)
- *     from being written later, over the next writer's commit at the same offsets;
+ *   - before the connection's database file crosses its memory barrier: SQLite crosses it
+ *     between the two copies of the WAL index header it writes to publish a commit, after
+ *     every frame of it (checksums rewritten after the commit frame included), so a reader
+ *     never finds a frame that is not in the file;
+ *   - before that file takes or leaves a lock on the WAL index: frames a transaction
+ *     spilled and then rolled back (a rollback need not touch the WAL file) are written
+ *     while the writer still holds the lock, never later over the next writer's commit at
+ *     the same offsets;
  *   - before anything else touches the WAL (a read, a sync, a size, a truncation, a write
  *     that does not continue the run).
- * A write below the last commit (SQLite rewriting checksums after it, or the header of a
- * WAL that starts over) goes straight to the file. A WAL is gathered only when its
- * connection's database file is known: each connection's file names are one block, and
- * sqlite3_filename_database leads back to the pointer its database file was opened with.
+ * So nothing gathered outlives a transaction, and nothing depends on the frames' format.
+ * A WAL is gathered only when its connection's database file is known: each connection's
+ * file names are one block, and sqlite3_filename_database leads back to the pointer its
+ * database file was opened with.
  * unit_store_wal_gather checks what must hold, at the moment each commit is published.
  * Every other method is SQLite's own. */
 #include <pthread.h>
@@ -39,9 +40,7 @@
 #include "store/store.h"
 
 enum {
-    WAL_HEADER_BYTES = 32,       /* the WAL file's own header, at offset 0 */
-    WAL_FRAME_HEADER_BYTES = 24, /* each frame's: page number, then commit size (0: none) */
-    WAL_GATHER_MAX = 1 << 20,    /* past this, what is gathered is written (a big import) */
+    WAL_GATHER_MAX = 1 << 20, /* past this, what is gathered is written (a big import) */
     /* SQLite's unix VFS writes at most 128 KiB - 1 bytes a call (seekAndWriteFd masks the
      * length with 0x1ffff): what is gathered goes in pieces of 31 pages */
     WRITE_PIECE = 31 * 4096
@@ -61,8 +60,6 @@ struct timed_file {
     unsigned char *gather;
     size_t gather_len;
     sqlite3_int64 gather_at;
-    sqlite3_int64 committed_end; /* where the last commit frame written ends */
-    bool commit_next;            /* the frame header gathered last is a commit's */
 };
 
 /* the main database files open through this VFS, for a WAL to find its own */
@@ -136,23 +133,17 @@ static int t_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
     return rc != SQLITE_OK ? rc : REAL(f)->pMethods->xRead(REAL(f), b, n, o);
 }
 
-/* A WAL's write: gathered when it appends past the last commit, written at once when it
- * completes a commit frame. */
+/* A WAL's write: gathered while it continues the run (SQLite appending frames). */
 static int gather_write(timed_file *tf, const unsigned char *b, int n, sqlite3_int64 o)
 {
     sqlite3_file *f = &tf->base;
     size_t len = (size_t)n;
-    if (o == 0 && n == WAL_HEADER_BYTES) tf->committed_end = WAL_HEADER_BYTES; /* starts over */
-    bool appends = o >= tf->committed_end && len <= WAL_GATHER_MAX;
-    if (tf->gather_len && (!appends || o != tf->gather_at + (sqlite3_int64)tf->gather_len ||
+    if (tf->gather_len && (o != tf->gather_at + (sqlite3_int64)tf->gather_len ||
                            tf->gather_len + len > WAL_GATHER_MAX)) {
         int rc = flush(f);
         if (rc != SQLITE_OK) return rc;
     }
-    if (!appends) {
-        tf->commit_next = false;
-        return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
-    }
+    if (len > WAL_GATHER_MAX) return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
     if (!tf->gather && !(tf->gather = malloc(WAL_GATHER_MAX))) {
         pthread_mutex_lock(&open_dbs_lock); /* no memory: written as it comes from now on */
         tf->db->wal = NULL;
@@ -163,14 +154,7 @@ static int gather_write(timed_file *tf, const unsigned char *b, int n, sqlite3_i
     if (!tf->gather_len) tf->gather_at = o;
     memcpy(tf->gather + tf->gather_len, b, len);
     tf->gather_len += len;
-    if (n == WAL_FRAME_HEADER_BYTES) { /* bytes 4-7: the database's size after a commit */
-        tf->commit_next = (b[4] | b[5] | b[6] | b[7]) != 0;
-        return SQLITE_OK;
-    }
-    if (!tf->commit_next) return SQLITE_OK;
-    tf->commit_next = false; /* the commit frame's page: the commit is whole */
-    tf->committed_end = o + n;
-    return flush(f);
+    return SQLITE_OK;
 }
 
 static int t_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
@@ -181,9 +165,7 @@ static int t_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
 }
 static int t_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-    timed_file *tf = (timed_file *)f;
     int rc = flush(f);
-    if (size < tf->committed_end) tf->committed_end = size < 0 ? 0 : size;
     return rc != SQLITE_OK ? rc : REAL(f)->pMethods->xTruncate(REAL(f), size);
 }
 static int t_sync(sqlite3_file *f, int flags)

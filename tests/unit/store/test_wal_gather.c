@@ -1,5 +1,5 @@
-/* The VFS gathers a transaction's WAL frames and writes them when the commit frame is
- * whole (sqlite_vfs.c). What must hold whatever SQLite does with its WAL:
+/* The VFS gathers a transaction's WAL frames and writes them with one call before SQLite
+ * publishes the commit (sqlite_vfs.c). What must hold whatever SQLite does with its WAL:
  *   - a commit is in the file before anyone can see it: a reader on SQLite's own VFS,
  *     after every COMMIT, finds exactly the rows committed (under synchronous=NORMAL, so
  *     no sync flushes anything on the way);
@@ -240,9 +240,9 @@ static void recovered(const char *db_path, long long *rows, long long *bytes)
     CHECK_INT_EQ(sqlite3_open_v2(to, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     tally(db, rows, bytes);
     sqlite3_close(db);
-    char wal[400];
-    snprintf(wal, sizeof wal, "%s/copy.db-shm", dir);
-    unlink(wal);
+    char shm[400];
+    snprintf(shm, sizeof shm, "%s/copy.db-shm", dir);
+    unlink(shm);
     unlink(to_wal);
     unlink(to);
 }

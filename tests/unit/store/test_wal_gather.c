@@ -382,7 +382,9 @@ int main(void)
         }
         /* frames spilled inside a savepoint, then undone; only while checkpoints follow: on a
          * WAL that only grows, SQLite 3.40 itself (this VFS's gathering off) left a WAL whose
-         * recovery stopped early after round 202's savepoint */
+         * recovery stopped early after round 202's savepoint. siyu's connections do not spill
+         * under a savepoint for that reason (store_sqlite.c, unit_store_sqlite_spill); this
+         * connection is SQLite's own, made to spill. */
         if (round % 13 == 7 && round < 120)
             exec(w, "SAVEPOINT s; INSERT INTO t(k, b) SELECT k, randomblob(3000) FROM t LIMIT 40;"
                     " ROLLBACK TO s; RELEASE s");

@@ -1,0 +1,170 @@
+/* A transaction larger than its connection's page cache, with a savepoint rolled back in
+ * its middle, must come back whole when the store is recovered from its WAL after a crash.
+ *
+ * Why this needs a test: SQLite 3.40 (Debian 12's) writes a WAL that recovery cannot read
+ * past when a transaction spills pages to the WAL, writes some of them again (SQLite then
+ * overwrites their frames in place and recomputes checksums at COMMIT, from the first
+ * frame it overwrote), and rolls back to a savepoint taken before those frames: the
+ * frames appended after the rollback get no checksum, and the recomputation at COMMIT
+ * starts past them. Readers of the live WAL index see every commit, but recovery stops at
+ * the first such frame and loses that commit and every later one until a checkpoint has
+ * copied them. siyu rolls back to savepoints all the time (one per record in the group
+ * committer, a careful import batch, the bulk operations), so from a transaction's first
+ * savepoint to its end its connection does not spill (store_sqlite.c).
+ *
+ * The test writes through the store's own connection, with the smallest page cache the
+ * store lets a caller set (1 MiB), rows large enough that one transaction dirties several
+ * times that, and a second connection holding an old read snapshot so that no checkpoint
+ * copies anything and the WAL only grows. After every COMMIT a copy of the database and its
+ * WAL, recovered by SQLite alone, holds exactly the rows committed so far; nothing reaches
+ * the WAL while a savepoint is open; and a transaction without one still spills (turning
+ * spilling off for good made imports much slower). */
+#include <check.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brands.h"
+#include "store/sqlite_internal.h"
+#include "store/store.h"
+
+#define NAME_BYTES 1500 /* a brand row and its UNIQUE index entry each fill about half a page */
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+
+static unsigned next_random(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng >> 32);
+}
+
+/* n brands with long random names, so the index takes them at random places */
+static int add_brands(store_conn *c, int round, const char *tag, int n, siyu_err *e)
+{
+    char name[NAME_BYTES + 1];
+    for (int i = 0; i < n; i++) {
+        int len = snprintf(name, sizeof name, "%s-%d-%d-", tag, round, i);
+        for (int k = len; k < NAME_BYTES; k++)
+            name[k] = (char)('a' + next_random() % 26);
+        name[NAME_BYTES] = '\0';
+        if (add_brand(c, name, e)) return -1;
+    }
+    return 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    int rc = in && out ? 0 : -1;
+    char buf[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) rc = -1;
+    if (in) fclose(in);
+    if (out && fclose(out) != 0) rc = -1;
+    return rc;
+}
+
+/* The brands a copy of the database and its WAL holds once SQLite has recovered it, or -1
+ * when the copy is not a sound database. The copy has no WAL index, so SQLite rebuilds it
+ * from the WAL's frames, as after a crash. */
+static long long recovered_brands(const char *dir, const char *db, const char *wal)
+{
+    char copy[300], copy_wal[310];
+    snprintf(copy, sizeof copy, "%s/copy.db", dir);
+    snprintf(copy_wal, sizeof copy_wal, "%s-wal", copy);
+    if (copy_file(db, copy) || copy_file(wal, copy_wal)) return -1;
+    sqlite3 *h = NULL;
+    long long n = -1;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_open(copy, &h) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW &&
+        strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0) {
+        sqlite3_finalize(s);
+        s = NULL;
+        if (sqlite3_prepare_v2(h, "SELECT count(*) FROM brands", -1, &s, NULL) == SQLITE_OK &&
+            sqlite3_step(s) == SQLITE_ROW)
+            n = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    char shm[310];
+    snprintf(shm, sizeof shm, "%s-shm", copy);
+    unlink(copy);
+    unlink(copy_wal);
+    unlink(shm);
+    return n;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/siyu-sqlite-spill-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[300], wal[310];
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    siyu_err e;
+    siyu_err_init(&e);
+    store_t *st = NULL;
+    store_options create = {.sync = STORE_SYNC_NORMAL, .create = true};
+    CHECK_INT_EQ(store_open(path, &create, &st, &e), 0);
+    store_conn *w, *reader;
+    CHECK_INT_EQ(store_conn_open(st, &w, &e), 0);
+    CHECK_INT_EQ(store_conn_open(st, &reader, &e), 0);
+    store_conn_cache(w, 1);
+
+    /* the reader's snapshot predates every round: no checkpoint gets past it */
+    CHECK_INT_EQ(store_begin(reader, false, &e), 0);
+    long long committed = brands(reader);
+    CHECK(committed >= 0);
+
+    for (int round = 0; round < 8; round++) {
+        long long spilled = sqlite_conn_spilled(w);
+        CHECK(spilled >= 0);
+        CHECK_INT_EQ(store_begin(w, true, &e), 0);
+        /* kept: on odd rounds a record past the 256-page cache, which spills (nothing
+         * rolls back below it); on even rounds one that fits */
+        int kept = round % 2 ? 600 : 40;
+        CHECK_INT_EQ(add_brands(w, round, "kept", kept, &e), 0);
+        if (round % 2) CHECK(sqlite_conn_spilled(w) > spilled);
+        spilled = sqlite_conn_spilled(w);
+        /* rolled back: a record several times the cache, whose index pages are dirtied
+         * again after they would have spilled */
+        CHECK_INT_EQ(store_savepoint(w, &e), 0);
+        CHECK_INT_EQ(add_brands(w, round, "undone", 1500, &e), 0);
+        CHECK_INT_EQ(sqlite_conn_spilled(w), spilled); /* nothing spilled under it */
+        store_savepoint_undo(w);
+        /* and a little after the rollback, as the committer's next record would */
+        CHECK_INT_EQ(store_savepoint(w, &e), 0);
+        CHECK_INT_EQ(add_brands(w, round, "after", 40, &e), 0);
+        store_savepoint_release(w);
+        CHECK_INT_EQ(store_commit(w, &e), 0);
+        committed += kept + 40;
+        CHECK_INT_EQ(recovered_brands(dir, path, wal), committed);
+
+        /* spilling is back once the transaction ended: a transaction with no savepoint
+         * spills, and is recovered whole as well */
+        spilled = sqlite_conn_spilled(w);
+        CHECK_INT_EQ(store_begin(w, true, &e), 0);
+        CHECK_INT_EQ(add_brands(w, round, "plain", 600, &e), 0);
+        CHECK(sqlite_conn_spilled(w) > spilled);
+        CHECK_INT_EQ(store_commit(w, &e), 0);
+        committed += 600;
+        CHECK_INT_EQ(recovered_brands(dir, path, wal), committed);
+    }
+    store_rollback(reader);
+
+    store_conn_close(w);
+    store_conn_close(reader);
+    store_close(st);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_INT_EQ(system(cmd), 0);
+    return CHECK_DONE();
+}

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "brands.h"
+#include "crash_copy.h"
 #include "store/sqlite_internal.h"
 #include "store/store.h"
 
@@ -59,33 +60,14 @@ static int add_brands(store_conn *c, int round, const char *tag, int n, siyu_err
     return 0;
 }
 
-static int copy_file(const char *from, const char *to)
+/* The brands a copy of the database and its WAL holds once SQLite has recovered it, as
+ * after a crash (crash_copy.h), or -1 when the copy is not a sound database. */
+static long long recovered_brands(const char *dir, const char *db)
 {
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    int rc = in && out ? 0 : -1;
-    char buf[65536];
-    size_t n;
-    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) rc = -1;
-    if (in) fclose(in);
-    if (out && fclose(out) != 0) rc = -1;
-    return rc;
-}
-
-/* The brands a copy of the database and its WAL holds once SQLite has recovered it, or -1
- * when the copy is not a sound database. The copy has no WAL index, so SQLite rebuilds it
- * from the WAL's frames, as after a crash. */
-static long long recovered_brands(const char *dir, const char *db, const char *wal)
-{
-    char copy[300], copy_wal[310];
-    snprintf(copy, sizeof copy, "%s/copy.db", dir);
-    snprintf(copy_wal, sizeof copy_wal, "%s-wal", copy);
-    if (copy_file(db, copy) || copy_file(wal, copy_wal)) return -1;
-    sqlite3 *h = NULL;
+    sqlite3 *h = crash_copy_open(dir, db);
     long long n = -1;
     sqlite3_stmt *s = NULL;
-    if (sqlite3_open(copy, &h) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
+    if (h && sqlite3_prepare_v2(h, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW &&
         strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0) {
         sqlite3_finalize(s);
@@ -95,12 +77,7 @@ static long long recovered_brands(const char *dir, const char *db, const char *w
             n = sqlite3_column_int64(s, 0);
     }
     sqlite3_finalize(s);
-    sqlite3_close(h);
-    char shm[310];
-    snprintf(shm, sizeof shm, "%s-shm", copy);
-    unlink(copy);
-    unlink(copy_wal);
-    unlink(shm);
+    crash_copy_close(h, dir);
     return n;
 }
 
@@ -108,9 +85,8 @@ int main(void)
 {
     char dir[] = "/tmp/siyu-sqlite-spill-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    char path[300], wal[310];
+    char path[300];
     snprintf(path, sizeof path, "%s/s.db", dir);
-    snprintf(wal, sizeof wal, "%s-wal", path);
     siyu_err e;
     siyu_err_init(&e);
     store_t *st = NULL;
@@ -149,7 +125,7 @@ int main(void)
         store_savepoint_release(w);
         CHECK_INT_EQ(store_commit(w, &e), 0);
         committed += kept + 40;
-        CHECK_INT_EQ(recovered_brands(dir, path, wal), committed);
+        CHECK_INT_EQ(recovered_brands(dir, path), committed);
 
         /* spilling is back once the transaction ended: a transaction with no savepoint
          * spills, and is recovered whole as well */
@@ -159,7 +135,7 @@ int main(void)
         CHECK(sqlite_conn_spilled(w) > spilled);
         CHECK_INT_EQ(store_commit(w, &e), 0);
         committed += 600;
-        CHECK_INT_EQ(recovered_brands(dir, path, wal), committed);
+        CHECK_INT_EQ(recovered_brands(dir, path), committed);
     }
 
     /* a statement failing on a constraint outside any savepoint is undone by SQLite alone,
@@ -182,7 +158,7 @@ int main(void)
     CHECK(strstr(e.message, "spilled") != NULL);
     siyu_err_clear(&e);
     CHECK(!store_in_tx(w));
-    CHECK_INT_EQ(recovered_brands(dir, path, wal), committed);
+    CHECK_INT_EQ(recovered_brands(dir, path), committed);
 
     CHECK_INT_EQ(store_begin(w, true, &e), 0);
     CHECK_INT_EQ(add_brands(w, 101, "small", 5, &e), 0);
@@ -199,7 +175,7 @@ int main(void)
     store_savepoint_undo(w);
     CHECK_INT_EQ(store_commit(w, &e), 0);
     committed += 600;
-    CHECK_INT_EQ(recovered_brands(dir, path, wal), committed);
+    CHECK_INT_EQ(recovered_brands(dir, path), committed);
 
     store_rollback(reader);
 

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crash_copy.h"
 #include "store/sqlite_internal.h"
 
 static char dir[] = "/tmp/siyu-wal-gather-XXXXXX";
@@ -212,39 +213,13 @@ static void tally(sqlite3 *db, long long *rows, long long *bytes)
     sqlite3_finalize(s);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    CHECK(in != NULL && out != NULL);
-    char buf[65536];
-    size_t n;
-    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        CHECK_INT_EQ((long long)fwrite(buf, 1, n, out), (long long)n);
-    if (in) fclose(in);
-    if (out) fclose(out);
-}
-
-/* the database and its WAL as a crash would leave them (no -shm): SQLite recovers the WAL
- * index from the frames, and stops at the first whose checksum does not follow */
+/* the database and its WAL as a crash would leave them (crash_copy.h) */
 static void recovered(const char *db_path, long long *rows, long long *bytes)
 {
-    char from[400], to[400], to_wal[400];
-    snprintf(to, sizeof to, "%s/copy.db", dir);
-    snprintf(to_wal, sizeof to_wal, "%s/copy.db-wal", dir);
-    unlink(to);
-    unlink(to_wal);
-    snprintf(from, sizeof from, "%s-wal", db_path);
-    copy_file(db_path, to);
-    copy_file(from, to_wal);
-    sqlite3 *db = NULL;
-    CHECK_INT_EQ(sqlite3_open_v2(to, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    tally(db, rows, bytes);
-    sqlite3_close(db);
-    char shm[400];
-    snprintf(shm, sizeof shm, "%s/copy.db-shm", dir);
-    unlink(shm);
-    unlink(to_wal);
-    unlink(to);
+    sqlite3 *db = crash_copy_open(dir, db_path);
+    CHECK(db != NULL);
+    if (db) tally(db, rows, bytes);
+    crash_copy_close(db, dir);
 }
 
 /* Two writers on one file: a transaction that spilled frames and was rolled back leaves
